@@ -1,0 +1,469 @@
+//! Configuration: built-in defaults, then an optional TOML file, then `BAZAAR_*`
+//! environment variables, each layer overriding the one before.
+//!
+//! Every setting is checked before anything starts and *all* problems are reported
+//! together, so a broken deployment is fixed in one round. Secrets are held as
+//! [`SecretString`] and are never echoed, not even in error messages.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+pub const ENV_PREFIX: &str = "BAZAAR_";
+
+/// Where the service runs. Production refuses settings that only make sense on a laptop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// One setting: its name, default, whether it is secret, and what it means.
+/// `docs/configuration.md` is checked against this table by a test.
+pub struct SettingSpec {
+    pub key: &'static str,
+    pub default: Option<&'static str>,
+    pub secret: bool,
+    pub help: &'static str,
+}
+
+pub const SETTINGS: &[SettingSpec] = &[
+    SettingSpec { key: "env", default: Some("development"), secret: false, help: "`development` or `production`; production refuses in-memory backends and default secrets" },
+    SettingSpec { key: "addr", default: Some("127.0.0.1:8080"), secret: false, help: "address and port to listen on (port 0 picks a free one)" },
+    SettingSpec { key: "log_format", default: Some("text"), secret: false, help: "`text` for people, `json` for log collectors" },
+    SettingSpec { key: "log_level", default: Some("info"), secret: false, help: "a tracing filter, e.g. `info` or `bazaar=debug,info`" },
+    SettingSpec { key: "mongodb_url", default: None, secret: true, help: "MongoDB connection string; unset means in-memory storage" },
+    SettingSpec { key: "mongodb_database", default: Some("bazaar"), secret: false, help: "database name inside MongoDB" },
+    SettingSpec { key: "redis_url", default: None, secret: true, help: "Redis URL (`redis://` or `rediss://`); unset means an in-process key-value store" },
+    SettingSpec { key: "redis_key_prefix", default: Some("bazaar:"), secret: false, help: "prefix of every Redis key, so deployments can share a Redis" },
+    SettingSpec { key: "backend_timeout_ms", default: Some("2000"), secret: false, help: "how long to wait for MongoDB or Redis before answering 503" },
+    SettingSpec { key: "request_timeout_ms", default: Some("15000"), secret: false, help: "longest time a request may take before it is answered 503 `timeout`" },
+    SettingSpec { key: "shutdown_timeout_ms", default: Some("20000"), secret: false, help: "how long in-flight requests may run after SIGTERM/SIGINT" },
+    SettingSpec { key: "body_limit_bytes", default: Some("1048576"), secret: false, help: "largest accepted request body; larger ones get 413" },
+    SettingSpec { key: "cors_origins", default: Some(""), secret: false, help: "comma-separated origins allowed to call the API from a browser (e.g. `https://shop.example.in`); empty allows none" },
+    SettingSpec { key: "product_categories", default: Some("electronics,fashion,home,grocery,beauty,books,sports,toys"), secret: false, help: "comma-separated list of allowed product categories" },
+    SettingSpec { key: "write_rate_limit_per_minute", default: Some("120"), secret: false, help: "writes (POST/PUT/PATCH/DELETE) allowed per client IP per minute; 0 turns the limit off" },
+];
+
+#[derive(Clone)]
+pub struct Settings {
+    pub env: Environment,
+    pub addr: SocketAddr,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub mongodb_url: Option<SecretString>,
+    pub mongodb_database: String,
+    pub redis_url: Option<SecretString>,
+    pub redis_key_prefix: String,
+    pub backend_timeout: Duration,
+    pub request_timeout: Duration,
+    pub shutdown_timeout: Duration,
+    pub body_limit_bytes: usize,
+    pub cors_origins: Vec<String>,
+    pub product_categories: Vec<String>,
+    pub write_rate_limit_per_minute: u32,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secret = |s: &Option<SecretString>| if s.is_some() { "<set>" } else { "<unset>" };
+        f.debug_struct("Settings")
+            .field("env", &self.env)
+            .field("addr", &self.addr)
+            .field("log_format", &self.log_format)
+            .field("log_level", &self.log_level)
+            .field("mongodb_url", &secret(&self.mongodb_url))
+            .field("mongodb_database", &self.mongodb_database)
+            .field("redis_url", &secret(&self.redis_url))
+            .field("redis_key_prefix", &self.redis_key_prefix)
+            .field("backend_timeout", &self.backend_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("body_limit_bytes", &self.body_limit_bytes)
+            .field("cors_origins", &self.cors_origins)
+            .field("product_categories", &self.product_categories)
+            .field("write_rate_limit_per_minute", &self.write_rate_limit_per_minute)
+            .finish()
+    }
+}
+
+/// Every problem found in the configuration.
+#[derive(Debug)]
+pub struct ConfigErrors(pub Vec<String>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid configuration ({} problems):", self.0.len())?;
+        for e in &self.0 {
+            writeln!(f, "  - {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// The merged raw values, with where each came from (for error messages).
+struct Layers {
+    values: BTreeMap<&'static str, (String, &'static str)>,
+    errors: Vec<String>,
+}
+
+fn env_name(key: &str) -> String {
+    format!("{ENV_PREFIX}{}", key.to_ascii_uppercase())
+}
+
+fn spec(key: &str) -> Option<&'static SettingSpec> {
+    SETTINGS.iter().find(|s| s.key == key)
+}
+
+impl Layers {
+    fn new() -> Self {
+        let values = SETTINGS
+            .iter()
+            .filter_map(|s| s.default.map(|d| (s.key, (d.to_owned(), "default"))))
+            .collect();
+        Self {
+            values,
+            errors: Vec::new(),
+        }
+    }
+
+    fn file(&mut self, path: &Path) {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                self.errors
+                    .push(format!("config file {}: {e}", path.display()));
+                return;
+            }
+        };
+        let table: toml::Table = match text.parse() {
+            Ok(t) => t,
+            Err(e) => {
+                self.errors
+                    .push(format!("config file {}: not valid TOML: {e}", path.display()));
+                return;
+            }
+        };
+        for (key, value) in table {
+            let Some(spec) = spec(&key) else {
+                self.errors
+                    .push(format!("config file {}: unknown setting `{key}`", path.display()));
+                continue;
+            };
+            let text = match value {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                toml::Value::Array(items) => items
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                other => {
+                    self.errors.push(format!(
+                        "config file {}: `{key}` must be a string, number or list, not {}",
+                        path.display(),
+                        other.type_str()
+                    ));
+                    continue;
+                }
+            };
+            self.values.insert(spec.key, (text, "config file"));
+        }
+    }
+
+    fn env(&mut self, vars: impl IntoIterator<Item = (String, String)>) {
+        for (name, value) in vars {
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            // BAZAAR_CONFIG names the file; BAZAAR_TEST_* belong to the test harness.
+            if rest == "CONFIG" || rest.starts_with("TEST_") {
+                continue;
+            }
+            match spec(&rest.to_ascii_lowercase()) {
+                Some(spec) => {
+                    self.values.insert(spec.key, (value, "environment"));
+                }
+                None => self.errors.push(format!(
+                    "{name}: unknown setting (see docs/configuration.md for the list)"
+                )),
+            }
+        }
+    }
+}
+
+/// Parses one setting, recording an error (which never contains a secret value).
+struct Parser {
+    layers: Layers,
+}
+
+impl Parser {
+    fn raw(&self, key: &str) -> Option<&str> {
+        self.layers
+            .values
+            .get(key)
+            .map(|(v, _)| v.as_str())
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    fn fail(&mut self, key: &str, why: String) {
+        let shown = match (spec(key), self.layers.values.get(key)) {
+            (Some(s), _) if s.secret => String::new(),
+            (_, Some((v, _))) => format!(" `{v}`"),
+            _ => String::new(),
+        };
+        let from = self.layers.values.get(key).map(|(_, from)| *from).unwrap_or("default");
+        self.layers
+            .errors
+            .push(format!("{} (from {from}):{shown} {why}", env_name(key)));
+    }
+
+    fn string(&mut self, key: &str) -> String {
+        self.raw(key).unwrap_or_default().trim().to_owned()
+    }
+
+    fn parse<T: std::str::FromStr>(&mut self, key: &str, what: &str, fallback: T) -> T {
+        let raw = self.string(key);
+        match raw.parse() {
+            Ok(v) => v,
+            Err(_) => {
+                self.fail(key, format!("is not {what}"));
+                fallback
+            }
+        }
+    }
+
+    fn millis(&mut self, key: &str, min: u64, max: u64) -> Duration {
+        let ms: u64 = self.parse(key, "a whole number of milliseconds", min);
+        if !(min..=max).contains(&ms) {
+            self.fail(key, format!("must be between {min} and {max} milliseconds"));
+        }
+        Duration::from_millis(ms)
+    }
+
+    fn list(&mut self, key: &str) -> Vec<String> {
+        self.string(key)
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn secret_url(&mut self, key: &str, schemes: &[&str]) -> Option<SecretString> {
+        let raw = self.raw(key)?.trim().to_owned();
+        if !schemes.iter().any(|s| raw.starts_with(s)) {
+            self.fail(key, format!("must start with {}", schemes.join(" or ")));
+        }
+        Some(SecretString::from(raw))
+    }
+}
+
+impl Settings {
+    /// Loads from the process environment and, if named by `--config` or
+    /// `BAZAAR_CONFIG`, a TOML file.
+    pub fn load(config_file: Option<&Path>) -> Result<Self, ConfigErrors> {
+        let from_env = std::env::var_os("BAZAAR_CONFIG").map(std::path::PathBuf::from);
+        let file = config_file.map(Path::to_path_buf).or(from_env);
+        Self::from_sources(file.as_deref(), std::env::vars())
+    }
+
+    /// Loads from explicit sources; tests use this.
+    pub fn from_sources(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigErrors> {
+        let mut layers = Layers::new();
+        if let Some(file) = file {
+            layers.file(file);
+        }
+        layers.env(env);
+        let mut p = Parser { layers };
+
+        let env = match p.string("env").as_str() {
+            "development" => Environment::Development,
+            "production" => Environment::Production,
+            _ => {
+                p.fail("env", "must be `development` or `production`".into());
+                Environment::Development
+            }
+        };
+        let addr = p.parse("addr", "a socket address like 127.0.0.1:8080", SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let log_format = match p.string("log_format").as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            _ => {
+                p.fail("log_format", "must be `text` or `json`".into());
+                LogFormat::Text
+            }
+        };
+        let log_level = p.string("log_level");
+        if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
+            p.fail("log_level", "is not a valid tracing filter".into());
+        }
+        let mongodb_url = p.secret_url("mongodb_url", &["mongodb://", "mongodb+srv://"]);
+        let mongodb_database = p.string("mongodb_database");
+        if mongodb_database.is_empty()
+            || mongodb_database.len() > 63
+            || mongodb_database.contains(['/', '\\', '.', ' ', '"', '$'])
+        {
+            p.fail("mongodb_database", "is not a valid MongoDB database name".into());
+        }
+        let redis_url = p.secret_url("redis_url", &["redis://", "rediss://"]);
+        let redis_key_prefix = p.string("redis_key_prefix");
+        let backend_timeout = p.millis("backend_timeout_ms", 100, 60_000);
+        let request_timeout = p.millis("request_timeout_ms", 100, 600_000);
+        let shutdown_timeout = p.millis("shutdown_timeout_ms", 0, 600_000);
+        let body_limit_bytes: usize = p.parse("body_limit_bytes", "a number of bytes", 1 << 20);
+        if !(1024..=100 << 20).contains(&body_limit_bytes) {
+            p.fail("body_limit_bytes", "must be between 1024 and 104857600".into());
+        }
+        let cors_origins = p.list("cors_origins");
+        for origin in &cors_origins {
+            let ok = origin == "*"
+                || url::Url::parse(origin).is_ok_and(|u| {
+                    matches!(u.scheme(), "http" | "https") && u.path() == "/" && !origin.ends_with('/')
+                });
+            if !ok {
+                let why = format!("`{origin}` is not an origin like https://shop.example.in");
+                p.fail("cors_origins", why);
+            }
+        }
+        let product_categories = p.list("product_categories");
+        if product_categories.is_empty() {
+            p.fail("product_categories", "must name at least one category".into());
+        }
+        let write_rate_limit_per_minute =
+            p.parse("write_rate_limit_per_minute", "a whole number", 0);
+
+        if env == Environment::Production {
+            if mongodb_url.is_none() {
+                p.fail("mongodb_url", "is required in production: in-memory storage loses everything on restart and cannot be shared by replicas".into());
+            }
+            if redis_url.is_none() {
+                p.fail("redis_url", "is required in production: an in-process key-value store cannot be shared by replicas".into());
+            }
+            if cors_origins.iter().any(|o| o == "*") {
+                p.fail("cors_origins", "must list origins in production, not `*`".into());
+            }
+        }
+
+        let errors = p.layers.errors;
+        if !errors.is_empty() {
+            return Err(ConfigErrors(errors));
+        }
+        Ok(Self {
+            env,
+            addr,
+            log_format,
+            log_level,
+            mongodb_url,
+            mongodb_database,
+            redis_url,
+            redis_key_prefix,
+            backend_timeout,
+            request_timeout,
+            shutdown_timeout,
+            body_limit_bytes,
+            cors_origins,
+            product_categories,
+            write_rate_limit_per_minute,
+        })
+    }
+
+    pub fn mongodb_url(&self) -> Option<&str> {
+        self.mongodb_url.as_ref().map(|s| s.expose_secret())
+    }
+
+    pub fn redis_url(&self) -> Option<&str> {
+        self.redis_url.as_ref().map(|s| s.expose_secret())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_give_an_embedded_development_server() {
+        let s = Settings::from_sources(None, vars(&[])).unwrap();
+        assert_eq!(s.env, Environment::Development);
+        assert_eq!(s.addr.to_string(), "127.0.0.1:8080");
+        assert!(s.mongodb_url.is_none() && s.redis_url.is_none());
+        assert_eq!(s.write_rate_limit_per_minute, 120);
+    }
+
+    #[test]
+    fn environment_overrides_the_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bazaar.toml");
+        std::fs::write(&file, "addr = \"0.0.0.0:9000\"\nbody_limit_bytes = 4096\nproduct_categories = [\"a\", \"b\"]\n").unwrap();
+        let s = Settings::from_sources(Some(&file), vars(&[("BAZAAR_ADDR", "127.0.0.1:9100")])).unwrap();
+        assert_eq!(s.addr.to_string(), "127.0.0.1:9100");
+        assert_eq!(s.body_limit_bytes, 4096);
+        assert_eq!(s.product_categories, ["a", "b"]);
+    }
+
+    #[test]
+    fn every_bad_setting_is_reported_and_secrets_are_not_echoed() {
+        let err = Settings::from_sources(
+            None,
+            vars(&[
+                ("BAZAAR_ADDR", "nowhere"),
+                ("BAZAAR_LOG_FORMAT", "xml"),
+                ("BAZAAR_MONGODB_URL", "postgres://admin:hunter2@db"),
+                ("BAZAAR_BODY_LIMIT_BYTES", "lots"),
+                ("BAZAAR_MONGO_URL", "typo"),
+            ]),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.0.len(), 5, "{text}");
+        for name in ["BAZAAR_ADDR", "BAZAAR_LOG_FORMAT", "BAZAAR_MONGODB_URL", "BAZAAR_BODY_LIMIT_BYTES", "BAZAAR_MONGO_URL"] {
+            assert!(text.contains(name), "{name} missing from {text}");
+        }
+        assert!(!text.contains("hunter2"), "secret leaked: {text}");
+    }
+
+    #[test]
+    fn production_refuses_in_memory_backends() {
+        let err = Settings::from_sources(None, vars(&[("BAZAAR_ENV", "production")])).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("BAZAAR_MONGODB_URL") && text.contains("BAZAAR_REDIS_URL"), "{text}");
+        let ok = Settings::from_sources(
+            None,
+            vars(&[
+                ("BAZAAR_ENV", "production"),
+                ("BAZAAR_MONGODB_URL", "mongodb://db:27017"),
+                ("BAZAAR_REDIS_URL", "redis://cache:6379"),
+            ]),
+        );
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let s = Settings::from_sources(None, vars(&[("BAZAAR_REDIS_URL", "redis://:s3cret@cache")])).unwrap();
+        assert!(!format!("{s:?}").contains("s3cret"));
+    }
+}

@@ -1,0 +1,11 @@
+//! The domain: types that are valid by construction and the rules that make them so.
+//!
+//! Nothing here knows HTTP, MongoDB or Redis. Raw input goes in through `parse`
+//! functions that report every invalid field at once; what comes out needs no
+//! further checking downstream.
+
+pub mod ids;
+pub mod money;
+pub mod product;
+pub mod product_query;
+pub mod validation;

@@ -1,0 +1,73 @@
+//! Money: integer paise, never floating point.
+
+use super::validation::FieldError;
+
+/// A positive amount in paise (1/100 of a rupee).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Paise(i64);
+
+impl Paise {
+    /// ₹10,00,00,000 (ten crore). Far above any MVP price and far below the point
+    /// where sums of many line items could overflow an i64.
+    pub const MAX: i64 = 1_000_000_000_00;
+
+    pub fn parse_price(field: &str, amount: i64) -> Result<Self, FieldError> {
+        if amount <= 0 {
+            Err(FieldError::new(
+                field,
+                "must_be_positive",
+                "must be a positive whole number of paise",
+            ))
+        } else if amount > Self::MAX {
+            Err(FieldError::new(
+                field,
+                "too_large",
+                format!("must be at most {} paise", Self::MAX),
+            ))
+        } else {
+            Ok(Self(amount))
+        }
+    }
+
+    /// A bound in a price filter: zero is allowed there.
+    pub fn parse_bound(field: &str, amount: i64) -> Result<Self, FieldError> {
+        if amount < 0 {
+            Err(FieldError::new(field, "negative", "must not be negative"))
+        } else {
+            Ok(Self(amount.min(Self::MAX)))
+        }
+    }
+
+    pub(crate) fn trusted(amount: i64) -> Self {
+        Self(amount)
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+/// The currencies Bazaar accepts. India first: only rupees for now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Currency {
+    Inr,
+}
+
+impl Currency {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        match raw {
+            "INR" => Ok(Self::Inr),
+            _ => Err(FieldError::new(
+                field,
+                "unsupported_currency",
+                "only INR is supported",
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Inr => "INR",
+        }
+    }
+}

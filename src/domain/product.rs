@@ -1,0 +1,479 @@
+//! Products: the catalog's unit of sale.
+
+use chrono::{DateTime, Utc};
+
+use super::ids::ProductId;
+use super::money::{Currency, Paise};
+use super::validation::{char_len, Collector, FieldError};
+
+pub const NAME_MAX: usize = 200;
+pub const DESCRIPTION_MAX: usize = 5000;
+pub const SKU_MAX: usize = 64;
+pub const TAGS_MAX: usize = 10;
+pub const TAG_MAX: usize = 20;
+
+/// Stock-keeping unit: unique across the catalog, compared case-insensitively
+/// (stored upper-case so `tee-01` and `TEE-01` cannot both exist).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Sku(String);
+
+impl Sku {
+    /// Rebuilds a value read back from storage, which was parsed on its way in.
+    /// (A category may have left the configured list since; the product keeps it.)
+    pub(crate) fn trusted(value: String) -> Self {
+        Self(value)
+    }
+
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let raw = raw.trim();
+        if raw.is_empty() || raw.len() > SKU_MAX {
+            return Err(FieldError::new(
+                field,
+                "invalid_length",
+                format!("must be 1 to {SKU_MAX} characters"),
+            ));
+        }
+        if !raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        {
+            return Err(FieldError::new(
+                field,
+                "invalid_characters",
+                "may contain only letters A-Z, digits, '-', '_' and '.'",
+            ));
+        }
+        Ok(Self(raw.to_ascii_uppercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A product's display name: trimmed, 1 to 200 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductName(String);
+
+impl ProductName {
+    /// Rebuilds a value read back from storage, which was parsed on its way in.
+    /// (A category may have left the configured list since; the product keeps it.)
+    pub(crate) fn trusted(value: String) -> Self {
+        Self(value)
+    }
+
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let name = raw.trim();
+        let len = char_len(name);
+        if len == 0 || len > NAME_MAX {
+            return Err(FieldError::new(
+                field,
+                "invalid_length",
+                format!("must be 1 to {NAME_MAX} characters"),
+            ));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(FieldError::new(
+                field,
+                "invalid_characters",
+                "must not contain control characters",
+            ));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Plain-text description, at most 5000 characters. HTML is refused rather than
+/// escaped: storefronts render descriptions, and markup smuggled in here is how
+/// stored XSS starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Description(String);
+
+impl Description {
+    /// Rebuilds a value read back from storage, which was parsed on its way in.
+    /// (A category may have left the configured list since; the product keeps it.)
+    pub(crate) fn trusted(value: String) -> Self {
+        Self(value)
+    }
+
+    /// An empty or blank description means "none".
+    pub fn parse(field: &str, raw: &str) -> Result<Option<Self>, FieldError> {
+        let text = raw.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        if char_len(text) > DESCRIPTION_MAX {
+            return Err(FieldError::new(
+                field,
+                "too_long",
+                format!("must be at most {DESCRIPTION_MAX} characters"),
+            ));
+        }
+        if looks_like_html(text) {
+            return Err(FieldError::new(
+                field,
+                "html_not_allowed",
+                "must be plain text without HTML tags or entities",
+            ));
+        }
+        Ok(Some(Self(text.to_owned())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A tag (`<b`, `</`, `<!--`, `<?`) or a character entity (`&lt;`, `&#60;`).
+fn looks_like_html(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.windows(2).any(|w| {
+        w[0] == b'<' && (w[1].is_ascii_alphabetic() || matches!(w[1], b'/' | b'!' | b'?'))
+    }) || text.match_indices('&').any(|(i, _)| {
+        let rest = &text[i + 1..];
+        let end = rest.find(';').unwrap_or(usize::MAX);
+        (2..=10).contains(&end)
+            && rest[..end]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'#')
+    })
+}
+
+/// A category from the configured list (`BAZAAR_PRODUCT_CATEGORIES`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Category(String);
+
+impl Category {
+    /// Rebuilds a value read back from storage, which was parsed on its way in.
+    /// (A category may have left the configured list since; the product keeps it.)
+    pub(crate) fn trusted(value: String) -> Self {
+        Self(value)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The configured categories; the only way to make a [`Category`].
+#[derive(Debug, Clone)]
+pub struct Categories(Vec<String>);
+
+impl Categories {
+    pub fn new(names: Vec<String>) -> Self {
+        Self(names)
+    }
+
+    pub fn names(&self) -> &[String] {
+        &self.0
+    }
+
+    pub fn parse(&self, field: &str, raw: &str) -> Result<Category, FieldError> {
+        let raw = raw.trim();
+        self.0
+            .iter()
+            .find(|c| c.as_str() == raw)
+            .map(|c| Category(c.clone()))
+            .ok_or_else(|| {
+                FieldError::new(
+                    field,
+                    "unknown_category",
+                    format!("must be one of: {}", self.0.join(", ")),
+                )
+            })
+    }
+}
+
+/// A tag: trimmed, lower-cased, 1 to 20 characters of letters, digits, spaces or '-'.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Tag(String);
+
+impl Tag {
+    /// Rebuilds a value read back from storage, which was parsed on its way in.
+    /// (A category may have left the configured list since; the product keeps it.)
+    pub(crate) fn trusted(value: String) -> Self {
+        Self(value)
+    }
+
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let tag = raw.trim().to_lowercase();
+        let len = char_len(&tag);
+        if len == 0 || len > TAG_MAX {
+            return Err(FieldError::new(
+                field,
+                "invalid_length",
+                format!("must be 1 to {TAG_MAX} characters"),
+            ));
+        }
+        if !tag
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == ' ' || c == '-')
+        {
+            return Err(FieldError::new(
+                field,
+                "invalid_characters",
+                "may contain only letters, digits, spaces and '-'",
+            ));
+        }
+        Ok(Self(tag))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn parse_tags(field: &str, raw: &[String], errors: &mut Collector) -> Vec<Tag> {
+    if raw.len() > TAGS_MAX {
+        errors.push(FieldError::new(
+            field,
+            "too_many",
+            format!("at most {TAGS_MAX} tags are allowed"),
+        ));
+        return Vec::new();
+    }
+    let mut tags: Vec<Tag> = Vec::with_capacity(raw.len());
+    for (i, t) in raw.iter().enumerate() {
+        if let Some(tag) = errors.take(Tag::parse(&format!("{field}[{i}]"), t)) {
+            if !tags.contains(&tag) {
+                tags.push(tag);
+            }
+        }
+    }
+    tags
+}
+
+/// A product as clients write it, before any checks.
+#[derive(Debug, Clone, Default)]
+pub struct RawProduct {
+    pub sku: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub price: i64,
+    pub currency: String,
+    pub category: String,
+    pub tags: Vec<String>,
+}
+
+/// Changes to a product; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProductPatch {
+    pub sku: Option<String>,
+    pub name: Option<String>,
+    /// `Some(None)` clears the description.
+    pub description: Option<Option<String>>,
+    pub price: Option<i64>,
+    pub currency: Option<String>,
+    pub category: Option<String>,
+    pub tags: Option<Vec<String>>,
+}
+
+/// The writable part of a product, every field valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductDraft {
+    pub sku: Sku,
+    pub name: ProductName,
+    pub description: Option<Description>,
+    pub price: Paise,
+    pub currency: Currency,
+    pub category: Category,
+    pub tags: Vec<Tag>,
+}
+
+impl ProductDraft {
+    /// Checks every field and reports every problem at once.
+    pub fn parse(raw: &RawProduct, categories: &Categories) -> Result<Self, Vec<FieldError>> {
+        let mut errors = Collector::default();
+        let sku = errors.take(Sku::parse("sku", &raw.sku));
+        let name = errors.take(ProductName::parse("name", &raw.name));
+        let description = match &raw.description {
+            Some(d) => errors.take(Description::parse("description", d)),
+            None => Some(None),
+        };
+        let price = errors.take(Paise::parse_price("price", raw.price));
+        let currency = errors.take(Currency::parse("currency", &raw.currency));
+        let category = errors.take(categories.parse("category", &raw.category));
+        let tags = parse_tags("tags", &raw.tags, &mut errors);
+        match (sku, name, description, price, currency, category) {
+            (Some(sku), Some(name), Some(description), Some(price), Some(currency), Some(category))
+                if errors.is_empty() =>
+            {
+                Ok(Self {
+                    sku,
+                    name,
+                    description,
+                    price,
+                    currency,
+                    category,
+                    tags,
+                })
+            }
+            _ => Err(errors.into_errors()),
+        }
+    }
+}
+
+/// A stored product.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Product {
+    pub id: ProductId,
+    pub sku: Sku,
+    pub name: ProductName,
+    pub description: Option<Description>,
+    pub price: Paise,
+    pub currency: Currency,
+    pub category: Category,
+    pub tags: Vec<Tag>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Starts at 1 and grows by one on every change; the basis of ETags and of
+    /// optimistic concurrency.
+    pub version: u64,
+}
+
+impl Product {
+    /// A new product. Timestamps are kept to the millisecond, the precision
+    /// every storage backend can hold, so a stored product reads back equal.
+    pub fn create(draft: ProductDraft, now: DateTime<Utc>) -> Self {
+        let now = truncate_to_millis(now);
+        Self {
+            id: ProductId::generate(),
+            sku: draft.sku,
+            name: draft.name,
+            description: draft.description,
+            price: draft.price,
+            currency: draft.currency,
+            category: draft.category,
+            tags: draft.tags,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
+    /// The next version of this product with `draft` as its content.
+    pub fn revise(&self, draft: ProductDraft, now: DateTime<Utc>) -> Self {
+        Self {
+            id: self.id.clone(),
+            sku: draft.sku,
+            name: draft.name,
+            description: draft.description,
+            price: draft.price,
+            currency: draft.currency,
+            category: draft.category,
+            tags: draft.tags,
+            created_at: self.created_at,
+            updated_at: truncate_to_millis(now).max(self.updated_at),
+            version: self.version + 1,
+        }
+    }
+
+    /// This product as raw input with `patch` laid over it, to be parsed again whole.
+    pub fn patched(&self, patch: ProductPatch) -> RawProduct {
+        RawProduct {
+            sku: patch.sku.unwrap_or_else(|| self.sku.as_str().to_owned()),
+            name: patch.name.unwrap_or_else(|| self.name.as_str().to_owned()),
+            description: patch
+                .description
+                .unwrap_or_else(|| self.description.as_ref().map(|d| d.as_str().to_owned())),
+            price: patch.price.unwrap_or(self.price.get()),
+            currency: patch
+                .currency
+                .unwrap_or_else(|| self.currency.as_str().to_owned()),
+            category: patch
+                .category
+                .unwrap_or_else(|| self.category.as_str().to_owned()),
+            tags: patch
+                .tags
+                .unwrap_or_else(|| self.tags.iter().map(|t| t.as_str().to_owned()).collect()),
+        }
+    }
+}
+
+pub fn truncate_to_millis(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn categories() -> Categories {
+        Categories::new(vec!["books".into(), "home".into()])
+    }
+
+    fn raw() -> RawProduct {
+        RawProduct {
+            sku: "bk-001".into(),
+            name: "  The Guide ".into(),
+            description: Some("A paperback".into()),
+            price: 49_900,
+            currency: "INR".into(),
+            category: "books".into(),
+            tags: vec!["Fiction".into(), "fiction".into()],
+        }
+    }
+
+    #[test]
+    fn a_valid_product_is_normalised() {
+        let draft = ProductDraft::parse(&raw(), &categories()).unwrap();
+        assert_eq!(draft.sku.as_str(), "BK-001");
+        assert_eq!(draft.name.as_str(), "The Guide");
+        assert_eq!(draft.tags, vec![Tag("fiction".into())]);
+    }
+
+    #[test]
+    fn every_invalid_field_is_reported_at_once() {
+        let bad = RawProduct {
+            sku: "no spaces".into(),
+            name: " ".into(),
+            description: Some("<script>alert(1)</script>".into()),
+            price: -5,
+            currency: "USD".into(),
+            category: "cars".into(),
+            tags: vec!["ok".into(), "x".repeat(21)],
+        };
+        let errors = ProductDraft::parse(&bad, &categories()).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["sku", "name", "description", "price", "currency", "category", "tags[1]"]
+        );
+    }
+
+    #[test]
+    fn html_is_refused_but_plain_angle_brackets_are_not() {
+        for html in ["<b>bold</b>", "a </p>", "<!-- x -->", "5 &lt; 6", "&#60;"] {
+            assert!(looks_like_html(html), "{html}");
+        }
+        for text in ["5 < 6 and 7 > 3", "Tom & Jerry", "a <3 b", "R&D; done"] {
+            assert!(!looks_like_html(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn more_than_ten_tags_are_refused() {
+        let mut r = raw();
+        r.tags = (0..11).map(|i| format!("t{i}")).collect();
+        let errors = ProductDraft::parse(&r, &categories()).unwrap_err();
+        assert_eq!(errors[0].field, "tags");
+        assert_eq!(errors[0].code, "too_many");
+    }
+
+    #[test]
+    fn a_patch_keeps_what_it_does_not_name_and_can_clear_the_description() {
+        let product = Product::create(ProductDraft::parse(&raw(), &categories()).unwrap(), Utc::now());
+        let patched = product.patched(ProductPatch {
+            price: Some(100),
+            description: Some(None),
+            ..Default::default()
+        });
+        assert_eq!(patched.price, 100);
+        assert_eq!(patched.description, None);
+        assert_eq!(patched.name, "The Guide");
+    }
+}

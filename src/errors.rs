@@ -1,0 +1,261 @@
+//! Every error a client can see, in one place.
+//!
+//! An [`AppError`] carries a stable [`ErrorCode`]; `http::problem` renders it as an
+//! RFC 9457 problem document. `docs/errors.md` lists the same codes, and a test keeps
+//! the two in step, so a frontend can switch on `code` without reading Rust.
+
+use std::fmt;
+
+use crate::domain::validation::FieldError;
+
+/// The stable, machine-readable error codes of the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    BadRequest,
+    InvalidParameter,
+    DuplicateQueryParameter,
+    MalformedBody,
+    ValidationFailed,
+    InvalidCursor,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    VersionConflict,
+    PreconditionFailed,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    RateLimited,
+    Internal,
+    BackendUnavailable,
+    Timeout,
+}
+
+impl ErrorCode {
+    /// Every code, for the docs test and for the contract's description.
+    pub const ALL: &'static [ErrorCode] = &[
+        Self::BadRequest,
+        Self::InvalidParameter,
+        Self::DuplicateQueryParameter,
+        Self::MalformedBody,
+        Self::ValidationFailed,
+        Self::InvalidCursor,
+        Self::Forbidden,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::Conflict,
+        Self::VersionConflict,
+        Self::PreconditionFailed,
+        Self::PayloadTooLarge,
+        Self::UnsupportedMediaType,
+        Self::RateLimited,
+        Self::Internal,
+        Self::BackendUnavailable,
+        Self::Timeout,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadRequest => "bad_request",
+            Self::InvalidParameter => "invalid_parameter",
+            Self::DuplicateQueryParameter => "duplicate_query_parameter",
+            Self::MalformedBody => "malformed_body",
+            Self::ValidationFailed => "validation_failed",
+            Self::InvalidCursor => "invalid_cursor",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Conflict => "conflict",
+            Self::VersionConflict => "version_conflict",
+            Self::PreconditionFailed => "precondition_failed",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::RateLimited => "rate_limited",
+            Self::Internal => "internal",
+            Self::BackendUnavailable => "backend_unavailable",
+            Self::Timeout => "timeout",
+        }
+    }
+
+    pub fn status(self) -> u16 {
+        match self {
+            Self::BadRequest
+            | Self::InvalidParameter
+            | Self::DuplicateQueryParameter
+            | Self::MalformedBody
+            | Self::InvalidCursor => 400,
+            Self::Forbidden => 403,
+            Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
+            Self::Conflict | Self::VersionConflict => 409,
+            Self::PreconditionFailed => 412,
+            Self::PayloadTooLarge => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::ValidationFailed => 422,
+            Self::RateLimited => 429,
+            Self::Internal => 500,
+            Self::BackendUnavailable | Self::Timeout => 503,
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::BadRequest => "Bad request",
+            Self::InvalidParameter => "Invalid parameter",
+            Self::DuplicateQueryParameter => "Duplicate query parameter",
+            Self::MalformedBody => "Malformed request body",
+            Self::ValidationFailed => "Validation failed",
+            Self::InvalidCursor => "Invalid cursor",
+            Self::Forbidden => "Forbidden",
+            Self::NotFound => "Not found",
+            Self::MethodNotAllowed => "Method not allowed",
+            Self::Conflict => "Conflict",
+            Self::VersionConflict => "Version conflict",
+            Self::PreconditionFailed => "Precondition failed",
+            Self::PayloadTooLarge => "Payload too large",
+            Self::UnsupportedMediaType => "Unsupported media type",
+            Self::RateLimited => "Too many requests",
+            Self::Internal => "Internal server error",
+            Self::BackendUnavailable => "Service temporarily unavailable",
+            Self::Timeout => "Request timed out",
+        }
+    }
+
+    /// Whether the same request may succeed if retried later unchanged.
+    pub fn retryable(self) -> bool {
+        matches!(
+            self,
+            Self::RateLimited | Self::BackendUnavailable | Self::Timeout | Self::VersionConflict
+        )
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error on its way to the client.
+///
+/// `detail` is written for the client; `source` (if any) is only logged.
+#[derive(Debug)]
+pub struct AppError {
+    pub code: ErrorCode,
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+    /// Seconds the client should wait before retrying (`Retry-After`).
+    pub retry_after: Option<u64>,
+    pub source: Option<anyhow::Error>,
+}
+
+impl AppError {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self {
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after: None,
+            source: None,
+        }
+    }
+
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let detail = match errors.len() {
+            1 => "1 field is invalid".to_owned(),
+            n => format!("{n} fields are invalid"),
+        };
+        Self {
+            errors,
+            ..Self::new(ErrorCode::ValidationFailed, detail)
+        }
+    }
+
+    pub fn invalid_parameter(name: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self {
+            errors: vec![FieldError::new(name, "invalid", message.clone())],
+            ..Self::new(
+                ErrorCode::InvalidParameter,
+                format!("parameter `{name}`: {message}"),
+            )
+        }
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("{what} was not found"))
+    }
+
+    /// A backend (database, cache) is unreachable; the client may retry shortly.
+    pub fn unavailable(backend: &str, source: anyhow::Error) -> Self {
+        Self {
+            retry_after: Some(1),
+            source: Some(source),
+            ..Self::new(
+                ErrorCode::BackendUnavailable,
+                format!("the {backend} backend is unavailable; retry shortly"),
+            )
+        }
+    }
+
+    pub fn internal(source: anyhow::Error) -> Self {
+        Self {
+            source: Some(source),
+            ..Self::new(ErrorCode::Internal, "an unexpected error occurred")
+        }
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    pub fn status(&self) -> u16 {
+        self.code.status()
+    }
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.detail)
+    }
+}
+
+impl std::error::Error for AppError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_ref().map(|e| e.as_ref() as _)
+    }
+}
+
+impl From<crate::store::StoreError> for AppError {
+    fn from(e: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match e {
+            StoreError::Duplicate { field } => Self {
+                errors: vec![FieldError::new(
+                    field,
+                    "taken",
+                    format!("another record already has this {field}"),
+                )],
+                ..Self::new(ErrorCode::Conflict, format!("the {field} is already taken"))
+            },
+            StoreError::VersionConflict => Self::new(
+                ErrorCode::VersionConflict,
+                "the record was changed by another request; read it again and retry",
+            ),
+            StoreError::NotFound => Self::not_found("record"),
+            StoreError::Unavailable(source) => Self::unavailable("database", source),
+            StoreError::Other(source) => Self::internal(source),
+        }
+    }
+}
+
+impl From<crate::kv::KvError> for AppError {
+    fn from(e: crate::kv::KvError) -> Self {
+        use crate::kv::KvError;
+        match e {
+            KvError::Unavailable(source) => Self::unavailable("key-value", source),
+            KvError::Other(source) => Self::internal(source),
+        }
+    }
+}

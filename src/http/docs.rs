@@ -1,0 +1,46 @@
+//! Swagger UI at `/docs`, from the files vendored into utoipa-swagger-ui at build
+//! time (nothing is fetched from the network), pointed at `/openapi.json`.
+
+use std::sync::Arc;
+
+use poem::error::NotFoundError;
+use poem::http::{header, StatusCode};
+use poem::web::{Data, Path, Redirect};
+use poem::{handler, Endpoint, EndpointExt, Response, Route};
+use utoipa_swagger_ui::Config;
+
+pub fn swagger_ui() -> impl Endpoint {
+    let config = Arc::new(
+        Config::new(["/openapi.json"])
+            // Keep the bearer token across page reloads.
+            .persist_authorization(true)
+            .try_it_out_enabled(true)
+            .display_request_duration(true),
+    );
+    Route::new()
+        .at("/", index_redirect)
+        .at("/*path", serve.data(config))
+}
+
+#[handler]
+fn index_redirect() -> Redirect {
+    Redirect::permanent("/docs/index.html")
+}
+
+#[handler]
+fn serve(
+    Path(path): Path<String>,
+    Data(config): Data<&Arc<Config<'static>>>,
+) -> poem::Result<Response> {
+    match utoipa_swagger_ui::serve(&path, config.clone()) {
+        Ok(Some(file)) => Ok(Response::builder()
+            .header(header::CONTENT_TYPE, file.content_type)
+            .header(header::CACHE_CONTROL, "no-cache")
+            .body(file.bytes.to_vec())),
+        Ok(None) => Err(NotFoundError.into()),
+        Err(e) => Err(poem::Error::from_string(
+            format!("swagger ui: {e}"),
+            StatusCode::INTERNAL_SERVER_ERROR,
+        )),
+    }
+}

@@ -1,0 +1,103 @@
+//! The HTTP adapter: routes, the contract, and the middleware around them.
+//!
+//! Handlers live in one module per tag (`products`, `ops`) and only translate
+//! between HTTP and the use cases in [`crate::catalog`].
+
+use std::sync::Arc;
+
+use poem::middleware::{Compression, Cors};
+use poem::{Endpoint, EndpointExt, Route};
+use poem_openapi::{ContactObject, LicenseObject, OpenApiService, Tags};
+
+pub mod docs;
+pub mod metrics;
+pub mod ops;
+pub mod pipeline;
+pub mod problem;
+pub mod products;
+
+use crate::startup::AppState;
+use ops::OpsApi;
+use pipeline::{Guard, Outer, Pipeline};
+use products::ProductsApi;
+
+#[derive(Tags)]
+pub enum ApiTags {
+    /// The product catalog: create, read, change, delete and list products.
+    Products,
+    /// Health checks and metrics for operators and orchestrators.
+    Operations,
+}
+
+const DESCRIPTION: &str = r#"The backend of a storefront MVP, India first.
+
+**Conventions**
+
+* Every error is an RFC 9457 problem document (`application/problem+json`) with a stable
+  `code`, the `request_id`, per-field `errors` and `retryable`. Codes are listed in
+  `docs/errors.md`.
+* Money is an integer number of **paise** plus a `currency` (`INR`).
+* Every response carries `X-Request-Id`; send your own (1–128 of `A-Z a-z 0-9 - _ . :`) to trace a call.
+* Reads return an `ETag`; send it as `If-None-Match` to get 304, or as `If-Match` on
+  `PUT`/`PATCH`/`DELETE` to refuse a write over someone else's change (412).
+* Lists take `limit` (1–100) and paginate by opaque `cursor` (default) or by `page` (with totals),
+  and answer `links` to follow.
+* A query parameter may appear only once.
+* Writes are limited per client; over the limit answers 429 with `Retry-After`.
+"#;
+
+/// The API as poem-openapi sees it: every operation of the contract.
+pub type Api = OpenApiService<(OpsApi, ProductsApi), ()>;
+
+pub fn api_service(state: &AppState) -> Api {
+    let ops = OpsApi {
+        catalog: state.catalog.clone(),
+        kv: state.kv.clone(),
+        backends: state.backends,
+        metrics: state.metrics.clone(),
+        timeout: state.settings.backend_timeout,
+    };
+    let products = ProductsApi {
+        catalog: state.catalog.clone(),
+    };
+    OpenApiService::new((ops, products), "Bazaar API", env!("CARGO_PKG_VERSION"))
+        .description(DESCRIPTION)
+        .license(LicenseObject::new("MIT").identifier("MIT"))
+        .contact(ContactObject::new().name("Bazaar"))
+        .server("/")
+}
+
+/// The whole HTTP application: the API, the contract, Swagger UI, and the pipeline.
+pub fn app(state: &AppState) -> impl Endpoint + 'static {
+    let api = api_service(state);
+    let spec_json = api.spec_endpoint();
+    let spec_yaml = api.spec_endpoint_yaml();
+    let pipeline = Arc::new(Pipeline {
+        metrics: state.metrics.clone(),
+        request_timeout: state.settings.request_timeout,
+        body_limit: state.settings.body_limit_bytes,
+        write_limiter: state.write_limiter.clone(),
+        production: state.settings.env == crate::config::Environment::Production,
+    });
+    let routes = Route::new()
+        .at("/openapi.json", spec_json)
+        .at("/openapi.yaml", spec_yaml)
+        .nest("/docs", docs::swagger_ui())
+        .nest("/", api)
+        .with(Compression::new())
+        .with(Guard(pipeline.clone()));
+    let origins = &state.settings.cors_origins;
+    let cors = (!origins.is_empty()).then(|| {
+        let cors = Cors::new()
+            .allow_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+            .allow_headers(["content-type", "authorization", "if-match", "if-none-match", "x-request-id", "idempotency-key"])
+            .expose_headers(["etag", "location", "retry-after", "x-request-id"])
+            .max_age(600);
+        if origins.iter().any(|o| o == "*") {
+            cors
+        } else {
+            origins.iter().fold(cors, |c, o| c.allow_origin(o.as_str()))
+        }
+    });
+    routes.with_if(cors.is_some(), cors.unwrap_or_default()).with(Outer(pipeline))
+}

@@ -1,0 +1,189 @@
+//! Operations endpoints: liveness, readiness and Prometheus metrics.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use poem_openapi::payload::{Json, PlainText};
+use poem_openapi::types::Example;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+
+use super::metrics::Metrics;
+use super::problem::Problems;
+use super::ApiTags;
+use crate::catalog::Catalog;
+use crate::domain::validation::FieldError;
+use crate::error_set;
+use crate::errors::{AppError, ErrorCode};
+use crate::kv::KeyValueStore;
+
+error_set!(
+    /// Errors of the readiness check.
+    ReadyErrors: 503
+);
+
+/// Backend names shown by the readiness check.
+#[derive(Debug, Clone, Copy)]
+pub struct BackendNames {
+    pub storage: &'static str,
+    pub kv: &'static str,
+}
+
+/// Liveness: the process is up.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct Liveness {
+    /// Always `ok`.
+    pub status: String,
+}
+
+impl Example for Liveness {
+    fn example() -> Self {
+        Self {
+            status: "ok".into(),
+        }
+    }
+}
+
+/// One backend's readiness.
+#[derive(Debug, Object)]
+pub struct Check {
+    /// `database` or `key_value`.
+    pub name: String,
+    /// `memory`, `mongodb` or `redis`.
+    pub backend: String,
+    /// `up` (a down backend makes the whole check answer 503).
+    pub status: String,
+}
+
+/// Readiness: every backend answered.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct Readiness {
+    /// Always `ready`.
+    pub status: String,
+    pub checks: Vec<Check>,
+}
+
+impl Example for Readiness {
+    fn example() -> Self {
+        Self {
+            status: "ready".into(),
+            checks: vec![
+                Check {
+                    name: "database".into(),
+                    backend: "mongodb".into(),
+                    status: "up".into(),
+                },
+                Check {
+                    name: "key_value".into(),
+                    backend: "redis".into(),
+                    status: "up".into(),
+                },
+            ],
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum LiveResponse {
+    /// The process is running.
+    #[oai(status = 200)]
+    Ok(Json<Liveness>),
+}
+
+#[derive(ApiResponse)]
+pub enum ReadyResponse {
+    /// Every backend answered; send traffic here.
+    #[oai(status = 200)]
+    Ok(Json<Readiness>),
+}
+
+#[derive(ApiResponse)]
+pub enum MetricsResponse {
+    /// Metrics in the Prometheus text exposition format.
+    #[oai(status = 200, content_type = "text/plain; version=0.0.4")]
+    Ok(PlainText<String>),
+}
+
+pub struct OpsApi {
+    pub catalog: Arc<Catalog>,
+    pub kv: Arc<dyn KeyValueStore>,
+    pub backends: BackendNames,
+    pub metrics: Arc<Metrics>,
+    pub timeout: Duration,
+}
+
+#[OpenApi(tag = "ApiTags::Operations")]
+impl OpsApi {
+    /// Liveness probe
+    ///
+    /// Answers 200 while the process runs; checks nothing else.
+    #[oai(path = "/health/live", method = "get", operation_id = "getLiveness")]
+    async fn live(&self) -> LiveResponse {
+        LiveResponse::Ok(Json(Liveness {
+            status: "ok".into(),
+        }))
+    }
+
+    /// Readiness probe
+    ///
+    /// Checks every backend. 503 names each one that failed in `errors`
+    /// (`field` is the check's name).
+    #[oai(path = "/health/ready", method = "get", operation_id = "getReadiness")]
+    async fn ready(&self) -> Result<ReadyResponse, Problems<ReadyErrors>> {
+        let timeout = self.timeout;
+        let (db, kv) = tokio::join!(
+            tokio::time::timeout(timeout, self.catalog.ping()),
+            tokio::time::timeout(timeout, self.kv.ping()),
+        );
+        let mut failed = Vec::new();
+        match db {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => failed.push(("database", self.backends.storage, format!("{e}"))),
+            Err(_) => failed.push(("database", self.backends.storage, "timed out".into())),
+        }
+        match kv {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => failed.push(("key_value", self.backends.kv, format!("{e}"))),
+            Err(_) => failed.push(("key_value", self.backends.kv, "timed out".into())),
+        }
+        if !failed.is_empty() {
+            let names: Vec<_> = failed.iter().map(|(n, b, _)| format!("{n} ({b})")).collect();
+            return Err(AppError {
+                errors: failed
+                    .iter()
+                    .map(|(name, backend, why)| {
+                        FieldError::new(*name, "down", format!("{backend}: {why}"))
+                    })
+                    .collect(),
+                retry_after: Some(1),
+                ..AppError::new(
+                    ErrorCode::BackendUnavailable,
+                    format!("not ready: {} unavailable", names.join(", ")),
+                )
+            }
+            .into());
+        }
+        let up = |name: &str, backend: &str| Check {
+            name: name.into(),
+            backend: backend.into(),
+            status: "up".into(),
+        };
+        Ok(ReadyResponse::Ok(Json(Readiness {
+            status: "ready".into(),
+            checks: vec![
+                up("database", self.backends.storage),
+                up("key_value", self.backends.kv),
+            ],
+        })))
+    }
+
+    /// Prometheus metrics
+    ///
+    /// `http_requests_total` and `http_request_duration_seconds`, labelled by
+    /// route template, method and status.
+    #[oai(path = "/metrics", method = "get", operation_id = "getMetrics")]
+    async fn metrics(&self) -> MetricsResponse {
+        MetricsResponse::Ok(PlainText(self.metrics.render()))
+    }
+}

@@ -1,0 +1,293 @@
+//! The request pipeline every request passes through, in two halves around CORS.
+//!
+//! [`Pipeline`] (outermost): request id and span, security headers, metrics and
+//! the access log. [`Guard`] (inside CORS): checks that need no route (duplicate
+//! query keys, body size, write rate limit), the request timeout, and rendering
+//! every error as a problem document.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use poem::http::{header, HeaderName, HeaderValue, Method};
+use poem::PathPattern;
+use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
+use tracing::Instrument;
+
+use super::metrics::Metrics;
+use super::problem::{classify, Problem};
+use crate::errors::{AppError, ErrorCode};
+use crate::ratelimit::{Decision, RateLimiter};
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the current request, available to handlers as request data.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub Arc<str>);
+
+pub struct Pipeline {
+    pub metrics: Arc<Metrics>,
+    pub request_timeout: Duration,
+    pub body_limit: usize,
+    pub write_limiter: Option<Arc<RateLimiter>>,
+    pub production: bool,
+}
+
+/// The outer half; used as `.with(Outer(pipeline))`.
+pub struct Outer(pub Arc<Pipeline>);
+
+impl<E: Endpoint> Middleware<E> for Outer {
+    type Output = PipelineEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        PipelineEndpoint {
+            inner,
+            config: self.0.clone(),
+        }
+    }
+}
+
+pub struct PipelineEndpoint<E> {
+    inner: E,
+    config: Arc<Pipeline>,
+}
+
+/// Accepts a client's request id if it is short and plain, so it is safe to log
+/// and echo; otherwise makes one.
+fn request_id(req: &Request) -> Arc<str> {
+    req.headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (1..=128).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+        })
+        .map(Arc::from)
+        .unwrap_or_else(|| Arc::from(uuid::Uuid::new_v4().simple().to_string()))
+}
+
+fn is_write(method: &Method) -> bool {
+    matches!(*method, Method::POST | Method::PUT | Method::PATCH | Method::DELETE)
+}
+
+/// Duplicated query keys are refused: which one would win is ambiguous, and
+/// different frameworks pick differently.
+fn check_query(req: &Request) -> Result<(), AppError> {
+    let Some(query) = req.uri().query() else {
+        return Ok(());
+    };
+    let mut seen: Vec<std::borrow::Cow<'_, str>> = Vec::new();
+    for (key, _) in url::form_urlencoded::parse(query.as_bytes()) {
+        if seen.contains(&key) {
+            return Err(AppError {
+                errors: vec![crate::domain::validation::FieldError::new(
+                    key.as_ref(),
+                    "duplicate",
+                    "appears more than once",
+                )],
+                ..AppError::new(
+                    ErrorCode::DuplicateQueryParameter,
+                    format!("query parameter `{key}` appears more than once; send it once"),
+                )
+            });
+        }
+        seen.push(key);
+    }
+    Ok(())
+}
+
+fn too_large(limit: usize) -> AppError {
+    AppError::new(
+        ErrorCode::PayloadTooLarge,
+        format!("the request body is larger than {limit} bytes"),
+    )
+}
+
+/// Renders an error as a problem response, keeping the matched route for metrics.
+fn render(error: poem::Error, id: &str, path: &str) -> Response {
+    let route = error.data::<PathPattern>().cloned();
+    let app = classify(error);
+    if app.status() >= 500 {
+        // `{:#}` prints the whole cause chain; the client sees none of it.
+        let cause = app.source.as_ref().map(|s| format!("{s:#}"));
+        tracing::error!(code = %app.code, cause = cause.as_deref().unwrap_or(""), "request failed");
+    }
+    let mut response = Problem::from_error(&app, id, path).into_response(app.retry_after);
+    if let Some(route) = route {
+        response.set_data(route);
+    }
+    response
+}
+
+fn current_id(req: &Request) -> Arc<str> {
+    req.data::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_else(|| Arc::from("unknown"))
+}
+
+/// A browser sends `Origin` on same-origin writes too (Swagger UI's "Try it
+/// out", for one). Those are not cross-origin requests, so the CORS allow-list
+/// must not refuse them.
+fn drop_same_origin(req: &mut Request) {
+    let same = match (req.headers().get(header::ORIGIN), req.headers().get(header::HOST)) {
+        (Some(origin), Some(host)) => origin
+            .to_str()
+            .ok()
+            .and_then(|o| o.split_once("://").map(|(_, rest)| rest.to_owned()))
+            .is_some_and(|o| host.to_str().is_ok_and(|h| h.eq_ignore_ascii_case(&o))),
+        _ => false,
+    };
+    if same {
+        req.headers_mut().remove(header::ORIGIN);
+    }
+}
+
+impl<E: Endpoint> PipelineEndpoint<E> {
+    fn add_headers(&self, response: &mut Response, id: &str, path: &str) {
+        let headers = response.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(id) {
+            headers.insert(REQUEST_ID, v);
+        }
+        headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+        // Swagger UI needs its own scripts and styles; everything else is data.
+        if !path.starts_with("/docs") {
+            headers.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+            );
+        }
+        if self.config.production {
+            headers.insert(
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+            );
+        }
+    }
+}
+
+impl<E: Endpoint> Endpoint for PipelineEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+        let started = Instant::now();
+        let id = request_id(&req);
+        req.set_data(RequestId(id.clone()));
+        drop_same_origin(&mut req);
+        let method = req.method().clone();
+        let path = req.uri().path().to_owned();
+        let span = tracing::info_span!("request", request_id = %id, method = %method, path = %path);
+
+        async move {
+            let mut response = match self.inner.call(req).await {
+                Ok(response) => response.into_response(),
+                Err(error) => render(error, &id, &path),
+            };
+            self.add_headers(&mut response, &id, &path);
+            let status = response.status().as_u16();
+            let elapsed = started.elapsed();
+            let route = response.data::<PathPattern>().map(|p| p.0.clone());
+            let route = route.as_deref().unwrap_or("unmatched");
+            self.config
+                .metrics
+                .observe(route, method.as_str(), status, elapsed);
+            tracing::info!(status, route, elapsed_ms = elapsed.as_secs_f64() * 1000.0, "request finished");
+            Ok(response)
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+/// The inner half of the pipeline, inside CORS so that CORS headers reach error
+/// responses too: request checks, the timeout, and problem rendering.
+pub struct Guard(pub Arc<Pipeline>);
+
+impl<E: Endpoint> Middleware<E> for Guard {
+    type Output = GuardEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        GuardEndpoint {
+            inner,
+            config: self.0.clone(),
+        }
+    }
+}
+
+pub struct GuardEndpoint<E> {
+    inner: E,
+    config: Arc<Pipeline>,
+}
+
+impl<E: Endpoint> GuardEndpoint<E> {
+    async fn handle(&self, mut req: Request) -> poem::Result<Response> {
+        check_query(&req)?;
+
+        let limit = self.config.body_limit;
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        match declared {
+            Some(n) if n > limit as u64 => return Err(too_large(limit).into()),
+            Some(_) => {}
+            // A body without a length (chunked) is read here, up to the limit.
+            None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
+                let body = req.take_body().into_bytes_limit(limit).await.map_err(|e| match e {
+                    poem::error::ReadBodyError::PayloadTooLarge => too_large(limit),
+                    _ => AppError::new(ErrorCode::MalformedBody, "the request body could not be read"),
+                })?;
+                req.set_body(body);
+            }
+            None => {}
+        }
+
+        if let Some(limiter) = &self.config.write_limiter {
+            if is_write(req.method()) && req.uri().path().starts_with("/api/") {
+                let client = req
+                    .remote_addr()
+                    .as_socket_addr()
+                    .map(|a| a.ip().to_string())
+                    .unwrap_or_else(|| "unknown".into());
+                if let Decision::Limited { retry_after } =
+                    limiter.check(&client).await.map_err(AppError::from)?
+                {
+                    return Err(AppError::new(
+                        ErrorCode::RateLimited,
+                        "too many write requests from this client; slow down",
+                    )
+                    .with_retry_after(retry_after)
+                    .into());
+                }
+            }
+        }
+
+        match tokio::time::timeout(self.config.request_timeout, self.inner.call(req)).await {
+            Ok(result) => result.map(IntoResponse::into_response),
+            Err(_) => Err(AppError::new(
+                ErrorCode::Timeout,
+                format!(
+                    "the request took longer than {} ms",
+                    self.config.request_timeout.as_millis()
+                ),
+            )
+            .with_retry_after(1)
+            .into()),
+        }
+    }
+}
+
+impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        let id = current_id(&req);
+        let path = req.uri().path().to_owned();
+        Ok(match self.handle(req).await {
+            Ok(response) => response,
+            Err(error) => render(error, &id, &path),
+        })
+    }
+}

@@ -1,0 +1,648 @@
+//! `/api/v1/products`: thin handlers that translate HTTP to catalog calls.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::types::{Example, MaybeUndefined};
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use sha2::{Digest, Sha256};
+
+use super::problem::Problems;
+use super::ApiTags;
+use crate::catalog::{Catalog, IfMatch};
+use crate::domain::product::{Product, ProductPatch, RawProduct};
+use crate::domain::product_query::{
+    Cursor, Pagination, ProductPage, ProductQuery, RawProductQuery, LIMIT_MAX, PAGE_MAX, Q_MAX,
+};
+use crate::error_set;
+
+error_set!(
+    /// Errors of reading one product.
+    ReadErrors: 400, 404, 500, 503
+);
+error_set!(
+    /// Errors of listing products.
+    ListErrors: 400, 500, 503
+);
+error_set!(
+    /// Errors of creating a product.
+    CreateErrors: 400, 409, 413, 415, 422, 429, 500, 503
+);
+error_set!(
+    /// Errors of changing a product.
+    UpdateErrors: 400, 404, 409, 412, 413, 415, 422, 429, 500, 503
+);
+error_set!(
+    /// Errors of deleting a product.
+    DeleteErrors: 400, 404, 412, 429, 500, 503
+);
+
+const BASE: &str = "/api/v1/products";
+
+/// A product in the catalog.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct ProductBody {
+    /// Server-assigned id, 24 hexadecimal characters.
+    pub id: String,
+    /// Stock-keeping unit, unique in the catalog, stored upper-case.
+    pub sku: String,
+    pub name: String,
+    /// Plain text; absent when the product has none.
+    #[oai(skip_serializing_if_is_none)]
+    pub description: Option<String>,
+    /// Price in paise (₹1 = 100 paise), a positive integer.
+    pub price: i64,
+    /// ISO 4217 currency code; always `INR` for now.
+    pub currency: String,
+    /// One of the configured categories.
+    pub category: String,
+    /// Lower-case tags, at most 10.
+    pub tags: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Grows by one on every change. The `ETag` is derived from it.
+    pub version: u64,
+}
+
+impl From<&Product> for ProductBody {
+    fn from(p: &Product) -> Self {
+        Self {
+            id: p.id.to_string(),
+            sku: p.sku.as_str().to_owned(),
+            name: p.name.as_str().to_owned(),
+            description: p.description.as_ref().map(|d| d.as_str().to_owned()),
+            price: p.price.get(),
+            currency: p.currency.as_str().to_owned(),
+            category: p.category.as_str().to_owned(),
+            tags: p.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+            version: p.version,
+        }
+    }
+}
+
+impl Example for ProductBody {
+    fn example() -> Self {
+        let at = DateTime::from_timestamp(1_767_225_600, 0).unwrap_or_default();
+        Self {
+            id: "6650c0ffee0000000000abcd".into(),
+            sku: "TEE-RED-M".into(),
+            name: "Cotton T-shirt, red, M".into(),
+            description: Some("100% cotton, pre-shrunk.".into()),
+            price: 49_900,
+            currency: "INR".into(),
+            category: "fashion".into(),
+            tags: vec!["cotton".into(), "summer".into()],
+            created_at: at,
+            updated_at: at,
+            version: 1,
+        }
+    }
+}
+
+/// A product as clients write it (create, or replace with `PUT`).
+#[derive(Debug, Clone, Object)]
+#[oai(example, deny_unknown_fields)]
+pub struct ProductInput {
+    /// 1–64 characters: letters, digits, `-`, `_`, `.`. Unique, case-insensitively.
+    pub sku: String,
+    /// 1–200 characters after trimming.
+    pub name: String,
+    /// Plain text, at most 5000 characters; HTML is refused.
+    pub description: Option<String>,
+    /// Price in paise, greater than 0 (₹499 is `49900`).
+    pub price: i64,
+    /// ISO 4217 code; only `INR` is accepted. Defaults to `INR`.
+    pub currency: Option<String>,
+    /// One of the configured categories (`BAZAAR_PRODUCT_CATEGORIES`).
+    pub category: String,
+    /// At most 10 tags of 1–20 characters (letters, digits, spaces, `-`); duplicates are dropped.
+    pub tags: Option<Vec<String>>,
+}
+
+impl Example for ProductInput {
+    fn example() -> Self {
+        Self {
+            sku: "TEE-RED-M".into(),
+            name: "Cotton T-shirt, red, M".into(),
+            description: Some("100% cotton, pre-shrunk.".into()),
+            price: 49_900,
+            currency: Some("INR".into()),
+            category: "fashion".into(),
+            tags: Some(vec!["cotton".into(), "summer".into()]),
+        }
+    }
+}
+
+impl From<ProductInput> for RawProduct {
+    fn from(i: ProductInput) -> Self {
+        Self {
+            sku: i.sku,
+            name: i.name,
+            description: i.description,
+            price: i.price,
+            currency: i.currency.unwrap_or_else(|| "INR".into()),
+            category: i.category,
+            tags: i.tags.unwrap_or_default(),
+        }
+    }
+}
+
+/// Fields to change (JSON merge-patch semantics): absent fields stay as they are;
+/// `description: null` removes the description. The rules of `ProductInput` apply.
+#[derive(Debug, Clone, Object)]
+#[oai(example, deny_unknown_fields)]
+pub struct ProductPatchInput {
+    pub sku: Option<String>,
+    pub name: Option<String>,
+    pub description: MaybeUndefined<String>,
+    /// Price in paise, greater than 0.
+    pub price: Option<i64>,
+    pub currency: Option<String>,
+    pub category: Option<String>,
+    pub tags: Option<Vec<String>>,
+}
+
+impl Example for ProductPatchInput {
+    fn example() -> Self {
+        Self {
+            sku: None,
+            name: None,
+            description: MaybeUndefined::Undefined,
+            price: Some(44_900),
+            currency: None,
+            category: None,
+            tags: Some(vec!["cotton".into(), "sale".into()]),
+        }
+    }
+}
+
+impl From<ProductPatchInput> for ProductPatch {
+    fn from(p: ProductPatchInput) -> Self {
+        Self {
+            sku: p.sku,
+            name: p.name,
+            description: match p.description {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(d) => Some(Some(d)),
+            },
+            price: p.price,
+            currency: p.currency,
+            category: p.category,
+            tags: p.tags,
+        }
+    }
+}
+
+/// Navigation links of a list page; each is a relative URL ready to request.
+#[derive(Debug, Clone, Object)]
+pub struct PageLinks {
+    #[oai(rename = "self")]
+    pub this: String,
+    /// The first page.
+    pub first: String,
+    #[oai(skip_serializing_if_is_none)]
+    pub next: Option<String>,
+    /// Page mode only.
+    #[oai(skip_serializing_if_is_none)]
+    pub prev: Option<String>,
+    /// Page mode only.
+    #[oai(skip_serializing_if_is_none)]
+    pub last: Option<String>,
+}
+
+/// One page of products.
+///
+/// Cursor mode (the default): follow `next_cursor` (or `links.next`) until
+/// `has_next` is false; inserts made meanwhile never shift or repeat items.
+/// Page mode (`page=N`): also reports `total` and `total_pages`.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct ProductList {
+    pub items: Vec<ProductBody>,
+    pub limit: u32,
+    pub has_next: bool,
+    pub has_prev: bool,
+    /// Cursor mode: pass as `cursor` to get the next page.
+    #[oai(skip_serializing_if_is_none)]
+    pub next_cursor: Option<String>,
+    /// Page mode: the current page, from 1.
+    #[oai(skip_serializing_if_is_none)]
+    pub page: Option<u32>,
+    /// Page mode: matching products across all pages.
+    #[oai(skip_serializing_if_is_none)]
+    pub total: Option<u64>,
+    /// Page mode: number of pages (at least 1).
+    #[oai(skip_serializing_if_is_none)]
+    pub total_pages: Option<u64>,
+    pub links: PageLinks,
+}
+
+impl Example for ProductList {
+    fn example() -> Self {
+        Self {
+            items: vec![ProductBody::example()],
+            limit: 20,
+            has_next: false,
+            has_prev: false,
+            next_cursor: None,
+            page: Some(1),
+            total: Some(1),
+            total_pages: Some(1),
+            links: PageLinks {
+                this: format!("{BASE}?category=fashion&page=1"),
+                first: format!("{BASE}?category=fashion&page=1"),
+                next: None,
+                prev: None,
+                last: Some(format!("{BASE}?category=fashion&page=1")),
+            },
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum CreateProductResponse {
+    /// The product was created.
+    #[oai(status = 201)]
+    Created(
+        Json<ProductBody>,
+        /// URL of the new product.
+        #[oai(header = "Location")]
+        String,
+        /// The product's version tag, for `If-Match` on later updates.
+        #[oai(header = "ETag")]
+        String,
+    ),
+}
+
+#[derive(ApiResponse)]
+pub enum GetProductResponse {
+    /// The product.
+    #[oai(status = 200)]
+    Ok(Json<ProductBody>, #[oai(header = "ETag")] String),
+    /// The product has not changed since the `If-None-Match` tag.
+    #[oai(status = 304)]
+    NotModified(#[oai(header = "ETag")] String),
+}
+
+#[derive(ApiResponse)]
+pub enum ListProductsResponse {
+    /// A page of products.
+    #[oai(status = 200)]
+    Ok(Json<ProductList>, #[oai(header = "ETag")] String),
+    /// The page has not changed since the `If-None-Match` tag.
+    #[oai(status = 304)]
+    NotModified(#[oai(header = "ETag")] String),
+}
+
+#[derive(ApiResponse)]
+pub enum UpdateProductResponse {
+    /// The product as it is now.
+    #[oai(status = 200)]
+    Ok(Json<ProductBody>, #[oai(header = "ETag")] String),
+}
+
+#[derive(ApiResponse)]
+pub enum DeleteProductResponse {
+    /// The product was deleted.
+    #[oai(status = 204)]
+    Deleted,
+}
+
+/// A product's strong entity tag.
+fn etag(p: &Product) -> String {
+    format!("\"v{}\"", p.version)
+}
+
+/// Reads `If-Match`: `*`, or a list of tags (strong comparison, RFC 9110).
+fn parse_if_match(raw: Option<&str>) -> Option<IfMatch> {
+    let raw = raw?.trim();
+    if raw == "*" {
+        return Some(IfMatch::Any);
+    }
+    let versions = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.starts_with("W/"))
+        .filter_map(|t| t.strip_prefix("\"v")?.strip_suffix('"')?.parse().ok())
+        .collect();
+    Some(IfMatch::Versions(versions))
+}
+
+/// Whether `If-None-Match` names `tag` (weak comparison, RFC 9110).
+fn none_match_hits(raw: Option<&str>, tag: &str) -> bool {
+    let Some(raw) = raw else { return false };
+    let bare = |t: &str| t.trim().trim_start_matches("W/").to_owned();
+    raw.trim() == "*" || raw.split(',').any(|t| bare(t) == bare(tag))
+}
+
+fn encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// Builds list URLs that repeat the query's filters, sort and limit.
+struct LinkBuilder {
+    base_query: String,
+}
+
+impl LinkBuilder {
+    fn new(raw: &RawProductQuery, query: &ProductQuery) -> Self {
+        let mut parts = Vec::new();
+        let mut push = |k: &str, v: Option<String>| {
+            if let Some(v) = v {
+                parts.push(format!("{k}={}", encode(&v)));
+            }
+        };
+        push("category", raw.category.clone());
+        push("price_min", raw.price_min.map(|v| v.to_string()));
+        push("price_max", raw.price_max.map(|v| v.to_string()));
+        push("tag", raw.tag.clone());
+        push("q", raw.q.clone());
+        push("sort", raw.sort.as_ref().map(|_| query.sort.as_str().to_owned()));
+        push("limit", Some(query.limit.to_string()));
+        Self {
+            base_query: parts.join("&"),
+        }
+    }
+
+    fn with(&self, extra: Option<(&str, String)>) -> String {
+        match extra {
+            Some((k, v)) => format!("{BASE}?{}&{k}={}", self.base_query, encode(&v)),
+            None => format!("{BASE}?{}", self.base_query),
+        }
+    }
+}
+
+fn list_body(raw: &RawProductQuery, query: &ProductQuery, page: ProductPage) -> ProductList {
+    let links = LinkBuilder::new(raw, query);
+    let items: Vec<ProductBody> = page.items.iter().map(ProductBody::from).collect();
+    match &query.pagination {
+        Pagination::Page(n) => {
+            let n = *n;
+            let total = page.total.unwrap_or(0);
+            let total_pages = total.div_ceil(u64::from(query.limit)).max(1);
+            let page_link = |p: u64| links.with(Some(("page", p.to_string())));
+            ProductList {
+                items,
+                limit: query.limit,
+                has_next: page.has_next,
+                has_prev: n > 1,
+                next_cursor: None,
+                page: Some(n),
+                total: Some(total),
+                total_pages: Some(total_pages),
+                links: PageLinks {
+                    this: page_link(u64::from(n)),
+                    first: page_link(1),
+                    next: page.has_next.then(|| page_link(u64::from(n) + 1)),
+                    prev: (n > 1).then(|| page_link((u64::from(n) - 1).min(total_pages))),
+                    last: Some(page_link(total_pages.min(u64::from(PAGE_MAX)))),
+                },
+            }
+        }
+        Pagination::Cursor(current) => {
+            let next_cursor = page
+                .has_next
+                .then(|| page.items.last())
+                .flatten()
+                .map(|last| Cursor::after(last, query.sort).encode(query.sort, &query.filter));
+            ProductList {
+                items,
+                limit: query.limit,
+                has_next: page.has_next,
+                has_prev: current.is_some(),
+                page: None,
+                total: None,
+                total_pages: None,
+                links: PageLinks {
+                    this: links.with(raw.cursor.clone().map(|c| ("cursor", c))),
+                    first: links.with(None),
+                    next: next_cursor.clone().map(|c| links.with(Some(("cursor", c)))),
+                    prev: None,
+                    last: None,
+                },
+                next_cursor,
+            }
+        }
+    }
+}
+
+fn list_etag(body: &ProductList) -> String {
+    let json = serde_json::to_vec(&poem_openapi::types::ToJSON::to_json(body)).unwrap_or_default();
+    format!("W/\"{}\"", hex::encode(&Sha256::digest(&json)[..12]))
+}
+
+pub struct ProductsApi {
+    pub catalog: Arc<Catalog>,
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Products")]
+impl ProductsApi {
+    /// Create a product
+    ///
+    /// Every invalid field is reported at once in the problem's `errors`.
+    /// A SKU that is already taken answers 409.
+    #[oai(path = "/products", method = "post", operation_id = "createProduct")]
+    async fn create_product(
+        &self,
+        body: Json<ProductInput>,
+    ) -> Result<CreateProductResponse, Problems<CreateErrors>> {
+        let product = self.catalog.create(body.0.into()).await?;
+        let location = format!("{BASE}/{}", product.id);
+        let tag = etag(&product);
+        Ok(CreateProductResponse::Created(
+            Json((&product).into()),
+            location,
+            tag,
+        ))
+    }
+
+    /// Get a product
+    ///
+    /// Send the `ETag` of a copy you hold as `If-None-Match` to get 304 when it
+    /// has not changed.
+    #[oai(path = "/products/:id", method = "get", operation_id = "getProduct")]
+    async fn get_product(
+        &self,
+        /// Product id (24 hexadecimal characters).
+        id: Path<String>,
+        #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
+    ) -> Result<GetProductResponse, Problems<ReadErrors>> {
+        let product = self.catalog.get(&id.0).await?;
+        let tag = etag(&product);
+        if none_match_hits(if_none_match.0.as_deref(), &tag) {
+            return Ok(GetProductResponse::NotModified(tag));
+        }
+        Ok(GetProductResponse::Ok(Json((&product).into()), tag))
+    }
+
+    /// List products
+    ///
+    /// Filters combine with AND. Two pagination styles: by default cursor
+    /// pagination (follow `next_cursor`); send `page` for numbered pages with
+    /// totals. `cursor` and `page` cannot be combined, and a cursor only works
+    /// with the filters and sort it was issued for.
+    #[allow(clippy::too_many_arguments)]
+    #[oai(path = "/products", method = "get", operation_id = "listProducts")]
+    async fn list_products(
+        &self,
+        /// Only products in this category.
+        category: Query<Option<String>>,
+        /// Lowest price in paise (inclusive).
+        #[oai(validator(minimum(value = "0")))]
+        price_min: Query<Option<i64>>,
+        /// Highest price in paise (inclusive).
+        #[oai(validator(minimum(value = "0")))]
+        price_max: Query<Option<i64>>,
+        /// Only products with this tag.
+        tag: Query<Option<String>>,
+        /// Text to find in name or description: literal, case-insensitive, at most 200 characters.
+        #[oai(validator(max_length = 200))]
+        q: Query<Option<String>>,
+        /// Sort order: `price`, `-price`, `created_at`, `-created_at` (default, newest first) or `name`.
+        sort: Query<Option<SortParam>>,
+        /// Items per page, 1–100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<i64>>,
+        /// Opaque cursor from a previous page's `next_cursor`.
+        #[oai(validator(max_length = 1024))]
+        cursor: Query<Option<String>>,
+        /// Page number from 1 (page mode, with totals), at most 10000.
+        #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
+        page: Query<Option<i64>>,
+        #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
+    ) -> Result<ListProductsResponse, Problems<ListErrors>> {
+        let raw = RawProductQuery {
+            category: category.0,
+            price_min: price_min.0,
+            price_max: price_max.0,
+            tag: tag.0,
+            q: q.0,
+            sort: sort.0.map(|s| s.as_str().to_owned()),
+            limit: limit.0,
+            cursor: cursor.0,
+            page: page.0,
+        };
+        let (query, page) = self.catalog.list(&raw).await?;
+        let body = list_body(&raw, &query, page);
+        let tag = list_etag(&body);
+        if none_match_hits(if_none_match.0.as_deref(), &tag) {
+            return Ok(ListProductsResponse::NotModified(tag));
+        }
+        Ok(ListProductsResponse::Ok(Json(body), tag))
+    }
+
+    /// Replace a product
+    ///
+    /// Sends the whole product. With `If-Match` the write only happens if the
+    /// product is still at that version (412 otherwise); without it, a write that
+    /// races another answers 409.
+    #[oai(path = "/products/:id", method = "put", operation_id = "replaceProduct")]
+    async fn replace_product(
+        &self,
+        /// Product id.
+        id: Path<String>,
+        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        body: Json<ProductInput>,
+    ) -> Result<UpdateProductResponse, Problems<UpdateErrors>> {
+        let precondition = parse_if_match(if_match.0.as_deref());
+        let product = self
+            .catalog
+            .replace(&id.0, body.0.into(), precondition)
+            .await?;
+        let tag = etag(&product);
+        Ok(UpdateProductResponse::Ok(Json((&product).into()), tag))
+    }
+
+    /// Update some fields of a product
+    ///
+    /// Merge-patch semantics: only the fields sent change; `description: null`
+    /// removes it. `If-Match` works as for replace.
+    #[oai(path = "/products/:id", method = "patch", operation_id = "updateProduct")]
+    async fn update_product(
+        &self,
+        /// Product id.
+        id: Path<String>,
+        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        body: Json<ProductPatchInput>,
+    ) -> Result<UpdateProductResponse, Problems<UpdateErrors>> {
+        let precondition = parse_if_match(if_match.0.as_deref());
+        let product = self
+            .catalog
+            .patch(&id.0, body.0.into(), precondition)
+            .await?;
+        let tag = etag(&product);
+        Ok(UpdateProductResponse::Ok(Json((&product).into()), tag))
+    }
+
+    /// Delete a product
+    #[oai(path = "/products/:id", method = "delete", operation_id = "deleteProduct")]
+    async fn delete_product(
+        &self,
+        /// Product id.
+        id: Path<String>,
+        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+    ) -> Result<DeleteProductResponse, Problems<DeleteErrors>> {
+        let precondition = parse_if_match(if_match.0.as_deref());
+        self.catalog.delete(&id.0, precondition).await?;
+        Ok(DeleteProductResponse::Deleted)
+    }
+}
+
+/// Sort orders of the product list.
+#[derive(Debug, Clone, Copy, poem_openapi::Enum)]
+pub enum SortParam {
+    #[oai(rename = "price")]
+    Price,
+    #[oai(rename = "-price")]
+    PriceDesc,
+    #[oai(rename = "created_at")]
+    CreatedAt,
+    #[oai(rename = "-created_at")]
+    CreatedAtDesc,
+    #[oai(rename = "name")]
+    Name,
+}
+
+impl SortParam {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Price => "price",
+            Self::PriceDesc => "-price",
+            Self::CreatedAt => "created_at",
+            Self::CreatedAtDesc => "-created_at",
+            Self::Name => "name",
+        }
+    }
+}
+
+// Keep the documented bounds and the domain's in step.
+const _: () = assert!(LIMIT_MAX == 100 && PAGE_MAX == 10_000 && Q_MAX == 200);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_match_reads_our_tags_and_ignores_weak_or_foreign_ones() {
+        assert_eq!(parse_if_match(Some("*")), Some(IfMatch::Any));
+        assert_eq!(
+            parse_if_match(Some("\"v3\", W/\"v4\", \"abc\"")),
+            Some(IfMatch::Versions(vec![3]))
+        );
+        assert_eq!(parse_if_match(None), None);
+    }
+
+    #[test]
+    fn if_none_match_compares_weakly() {
+        assert!(none_match_hits(Some("W/\"v2\""), "\"v2\""));
+        assert!(none_match_hits(Some("\"x\", \"v2\""), "\"v2\""));
+        assert!(!none_match_hits(Some("\"v1\""), "\"v2\""));
+        assert!(none_match_hits(Some("*"), "\"v2\""));
+    }
+}

@@ -1,0 +1,18 @@
+//! Bazaar: an OpenAPI-first backend for storefront MVPs.
+//!
+//! Layers, inside out: [`domain`] (valid-by-construction types and rules),
+//! [`catalog`] (use cases), ports with their implementations ([`store`] for
+//! records, [`kv`] for shared short-lived state), and the [`http`] adapter.
+//! [`startup`] wires them together; `docs/architecture.md` has the map.
+
+pub mod catalog;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod errors;
+pub mod http;
+pub mod kv;
+pub mod ratelimit;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

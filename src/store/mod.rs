@@ -1,0 +1,52 @@
+//! Storage ports: what the domain needs from a database, and two implementations.
+//!
+//! `memory` is the embedded default (`make run` needs nothing installed); `mongo` is
+//! production. Both pass the same conformance suite (`tests/it/conformance`).
+
+use async_trait::async_trait;
+
+use crate::domain::ids::ProductId;
+use crate::domain::product::Product;
+use crate::domain::product_query::{ProductPage, ProductQuery};
+
+pub mod memory;
+pub mod mongo;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique field already holds this value.
+    #[error("a record with this {field} already exists")]
+    Duplicate { field: &'static str },
+    /// The record changed since the caller read it.
+    #[error("the record was changed by someone else")]
+    VersionConflict,
+    #[error("no such record")]
+    NotFound,
+    /// The backend cannot be reached; retrying later may work.
+    #[error("storage backend unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    #[error("storage failure")]
+    Other(#[source] anyhow::Error),
+}
+
+#[async_trait]
+pub trait ProductRepository: Send + Sync {
+    /// Stores a new product. Fails with `Duplicate { field: "sku" }` if the SKU is taken.
+    async fn insert(&self, product: &Product) -> Result<(), StoreError>;
+
+    async fn get(&self, id: &ProductId) -> Result<Option<Product>, StoreError>;
+
+    /// Replaces the stored product if its version is still `expected_version`
+    /// (`product.version` is the new one). `VersionConflict` if it moved on,
+    /// `NotFound` if it is gone.
+    async fn update(&self, product: &Product, expected_version: u64) -> Result<(), StoreError>;
+
+    /// Deletes the product, if `expected_version` is given only at that version.
+    async fn delete(&self, id: &ProductId, expected_version: Option<u64>)
+        -> Result<(), StoreError>;
+
+    async fn list(&self, query: &ProductQuery) -> Result<ProductPage, StoreError>;
+
+    /// Cheap round trip for readiness checks.
+    async fn ping(&self) -> Result<(), StoreError>;
+}

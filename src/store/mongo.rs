@@ -1,0 +1,367 @@
+//! MongoDB storage, for production.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use bson::oid::ObjectId;
+use bson::{doc, Bson, Document};
+use futures::TryStreamExt;
+use mongodb::error::{Error as MongoError, ErrorKind, WriteFailure};
+use mongodb::options::{ClientOptions, IndexOptions};
+use mongodb::{Client, Collection, Database, IndexModel};
+use serde::{Deserialize, Serialize};
+
+use super::{ProductRepository, StoreError};
+use crate::domain::ids::ProductId;
+use crate::domain::money::{Currency, Paise};
+use crate::domain::product::{Category, Description, Product, ProductName, Sku, Tag};
+use crate::domain::product_query::{
+    Pagination, ProductFilter, ProductPage, ProductQuery, SortField, SortValue,
+};
+
+const DUPLICATE_KEY: i32 = 11000;
+
+/// Connects lazily: the driver dials on first use, so a database that is down at
+/// startup shows up in readiness instead of stopping the process.
+pub async fn connect(url: &str, database: &str, timeout: Duration) -> anyhow::Result<Database> {
+    let mut options = ClientOptions::parse(url)
+        .await
+        .context("BAZAAR_MONGODB_URL is not a valid MongoDB connection string")?;
+    options.app_name = Some("bazaar".into());
+    // Fail fast when the server is away, so requests answer 503 instead of hanging.
+    options.server_selection_timeout = Some(timeout);
+    options.connect_timeout = Some(timeout);
+    let client = Client::with_options(options).context("building the MongoDB client")?;
+    Ok(client.database(database))
+}
+
+pub struct MongoProducts {
+    collection: Collection<ProductDoc>,
+}
+
+impl MongoProducts {
+    /// Opens the `products` collection and makes sure its indexes exist.
+    /// Creating an index that already exists with the same definition is a no-op,
+    /// so every replica may run this at startup.
+    pub async fn new(db: &Database) -> Result<Self, StoreError> {
+        let collection = db.collection::<ProductDoc>("products");
+        let index = |keys: Document, name: &str, unique: bool| {
+            IndexModel::builder()
+                .keys(keys)
+                .options(
+                    IndexOptions::builder()
+                        .name(name.to_owned())
+                        .unique(unique.then_some(true))
+                        .build(),
+                )
+                .build()
+        };
+        collection
+            .create_indexes([
+                index(doc! { "sku": 1 }, "sku_unique", true),
+                index(doc! { "created_at": -1, "_id": -1 }, "created_at", false),
+                index(doc! { "price": 1, "_id": 1 }, "price", false),
+                index(doc! { "name": 1, "_id": 1 }, "name", false),
+                index(
+                    doc! { "category": 1, "created_at": -1, "_id": -1 },
+                    "category_created_at",
+                    false,
+                ),
+                index(doc! { "tags": 1 }, "tags", false),
+            ])
+            .await
+            .map_err(classify)?;
+        Ok(Self { collection })
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ProductDoc {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    sku: String,
+    name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    price: i64,
+    currency: String,
+    category: String,
+    tags: Vec<String>,
+    created_at: bson::DateTime,
+    updated_at: bson::DateTime,
+    version: i64,
+}
+
+fn object_id(id: &ProductId) -> Result<ObjectId, StoreError> {
+    ObjectId::parse_str(id.as_str()).map_err(|e| StoreError::Other(e.into()))
+}
+
+impl ProductDoc {
+    fn from_product(p: &Product) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: object_id(&p.id)?,
+            sku: p.sku.as_str().to_owned(),
+            name: p.name.as_str().to_owned(),
+            description: p.description.as_ref().map(|d| d.as_str().to_owned()),
+            price: p.price.get(),
+            currency: p.currency.as_str().to_owned(),
+            category: p.category.as_str().to_owned(),
+            tags: p.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+            created_at: bson::DateTime::from_chrono(p.created_at),
+            updated_at: bson::DateTime::from_chrono(p.updated_at),
+            version: p.version as i64,
+        })
+    }
+
+    fn into_product(self) -> Result<Product, StoreError> {
+        let currency = Currency::parse("currency", &self.currency)
+            .map_err(|e| StoreError::Other(anyhow::anyhow!("stored product: {}", e.message)))?;
+        Ok(Product {
+            id: ProductId::trusted(self.id.to_hex()),
+            sku: Sku::trusted(self.sku),
+            name: ProductName::trusted(self.name),
+            description: self.description.map(Description::trusted),
+            price: Paise::trusted(self.price),
+            currency,
+            category: Category::trusted(self.category),
+            tags: self.tags.into_iter().map(Tag::trusted).collect(),
+            created_at: self.created_at.to_chrono(),
+            updated_at: self.updated_at.to_chrono(),
+            version: self.version as u64,
+        })
+    }
+}
+
+/// Sorts MongoDB errors into what callers act on: a taken unique key, an
+/// unreachable server (503, retry), or anything else (500).
+fn classify(error: MongoError) -> StoreError {
+    match error.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(w)) if w.code == DUPLICATE_KEY => {
+            StoreError::Duplicate { field: "sku" }
+        }
+        ErrorKind::Command(c) if c.code == DUPLICATE_KEY => StoreError::Duplicate { field: "sku" },
+        ErrorKind::ServerSelection { .. }
+        | ErrorKind::Io(_)
+        | ErrorKind::ConnectionPoolCleared { .. } => StoreError::Unavailable(error.into()),
+        _ if error.contains_label(mongodb::error::RETRYABLE_WRITE_ERROR) => {
+            StoreError::Unavailable(error.into())
+        }
+        _ => StoreError::Other(error.into()),
+    }
+}
+
+/// Escapes `text` so a regular expression matches it literally. Only ASCII
+/// punctuation is escaped: in PCRE an escaped punctuation character is always
+/// literal, while an escaped letter may mean something.
+fn regex_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    for c in text.chars() {
+        if c.is_ascii_punctuation() {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn sort_field_name(field: SortField) -> &'static str {
+    match field {
+        SortField::Price => "price",
+        SortField::CreatedAt => "created_at",
+        SortField::Name => "name",
+    }
+}
+
+fn filter_document(filter: &ProductFilter) -> Vec<Document> {
+    let mut clauses = Vec::new();
+    if let Some(c) = &filter.category {
+        clauses.push(doc! { "category": c.as_str() });
+    }
+    let mut price = Document::new();
+    if let Some(min) = filter.price_min {
+        price.insert("$gte", min.get());
+    }
+    if let Some(max) = filter.price_max {
+        price.insert("$lte", max.get());
+    }
+    if !price.is_empty() {
+        clauses.push(doc! { "price": price });
+    }
+    if let Some(t) = &filter.tag {
+        clauses.push(doc! { "tags": t.as_str() });
+    }
+    if let Some(q) = &filter.q {
+        let pattern = regex_literal(q.as_str());
+        clauses.push(doc! { "$or": [
+            { "name": { "$regex": &pattern, "$options": "i" } },
+            { "description": { "$regex": &pattern, "$options": "i" } },
+        ]});
+    }
+    clauses
+}
+
+fn sort_value_bson(value: &SortValue, field: SortField) -> Bson {
+    match (value, field) {
+        (SortValue::Int(ms), SortField::CreatedAt) => {
+            Bson::DateTime(bson::DateTime::from_millis(*ms))
+        }
+        (SortValue::Int(n), _) => Bson::Int64(*n),
+        (SortValue::Text(s), _) => Bson::String(s.clone()),
+    }
+}
+
+#[async_trait]
+impl ProductRepository for MongoProducts {
+    #[tracing::instrument(skip_all, fields(product_id = %product.id))]
+    async fn insert(&self, product: &Product) -> Result<(), StoreError> {
+        let doc = ProductDoc::from_product(product)?;
+        self.collection.insert_one(doc).await.map_err(classify)?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(product_id = %id))]
+    async fn get(&self, id: &ProductId) -> Result<Option<Product>, StoreError> {
+        let found = self
+            .collection
+            .find_one(doc! { "_id": object_id(id)? })
+            .await
+            .map_err(classify)?;
+        found.map(ProductDoc::into_product).transpose()
+    }
+
+    #[tracing::instrument(skip_all, fields(product_id = %product.id))]
+    async fn update(&self, product: &Product, expected_version: u64) -> Result<(), StoreError> {
+        let doc = ProductDoc::from_product(product)?;
+        let id = doc.id;
+        let result = self
+            .collection
+            .replace_one(doc! { "_id": id, "version": expected_version as i64 }, doc)
+            .await
+            .map_err(classify)?;
+        if result.matched_count == 1 {
+            return Ok(());
+        }
+        // Nothing matched: tell a stale version from a missing product.
+        let exists = self
+            .collection
+            .count_documents(doc! { "_id": id })
+            .await
+            .map_err(classify)?;
+        Err(if exists == 0 {
+            StoreError::NotFound
+        } else {
+            StoreError::VersionConflict
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(product_id = %id))]
+    async fn delete(
+        &self,
+        id: &ProductId,
+        expected_version: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let oid = object_id(id)?;
+        let mut filter = doc! { "_id": oid };
+        if let Some(v) = expected_version {
+            filter.insert("version", v as i64);
+        }
+        let result = self.collection.delete_one(filter).await.map_err(classify)?;
+        if result.deleted_count == 1 {
+            return Ok(());
+        }
+        let exists = self
+            .collection
+            .count_documents(doc! { "_id": oid })
+            .await
+            .map_err(classify)?;
+        Err(if exists == 0 {
+            StoreError::NotFound
+        } else {
+            StoreError::VersionConflict
+        })
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list(&self, query: &ProductQuery) -> Result<ProductPage, StoreError> {
+        let field = query.sort.field;
+        let name = sort_field_name(field);
+        let direction = if query.sort.descending { -1 } else { 1 };
+        let mut clauses = filter_document(&query.filter);
+
+        let total = match query.pagination {
+            Pagination::Page(_) => {
+                let filter = and(clauses.clone());
+                Some(
+                    self.collection
+                        .count_documents(filter)
+                        .await
+                        .map_err(classify)?,
+                )
+            }
+            Pagination::Cursor(_) => None,
+        };
+        if let Pagination::Cursor(Some(cursor)) = &query.pagination {
+            let op = if query.sort.descending { "$lt" } else { "$gt" };
+            let value = sort_value_bson(&cursor.after_value, field);
+            let after_id = object_id(&cursor.after_id)?;
+            clauses.push(doc! { "$or": [
+                { name: { op: value.clone() } },
+                { name: value, "_id": { op: after_id } },
+            ]});
+        }
+
+        let limit = i64::from(query.limit);
+        let docs: Vec<ProductDoc> = self
+            .collection
+            .find(and(clauses))
+            .sort(doc! { name: direction, "_id": direction })
+            .skip(query.offset())
+            .limit(limit + 1)
+            .await
+            .map_err(classify)?
+            .try_collect()
+            .await
+            .map_err(classify)?;
+        let has_next = docs.len() as i64 > limit;
+        let items = docs
+            .into_iter()
+            .take(query.limit as usize)
+            .map(ProductDoc::into_product)
+            .collect::<Result<_, _>>()?;
+        Ok(ProductPage {
+            items,
+            has_next,
+            total,
+        })
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.collection
+            .client()
+            .database("admin")
+            .run_command(doc! { "ping": 1 })
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+}
+
+fn and(clauses: Vec<Document>) -> Document {
+    match clauses.len() {
+        0 => Document::new(),
+        1 => clauses.into_iter().next().unwrap_or_default(),
+        _ => doc! { "$and": clauses },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::regex_literal;
+
+    #[test]
+    fn regex_metacharacters_are_escaped() {
+        assert_eq!(regex_literal("a.b*(c)"), r"a\.b\*\(c\)");
+        assert_eq!(regex_literal("चाय"), "चाय");
+    }
+}
