@@ -10,8 +10,10 @@ use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::{ContactObject, LicenseObject, OpenApiService, Tags};
 
 pub mod docs;
+pub mod json_body;
 pub mod metrics;
 pub mod ops;
+pub mod params;
 pub mod pipeline;
 pub mod problem;
 pub mod products;

@@ -149,13 +149,16 @@ pub fn classify(error: poem::Error) -> AppError {
         );
     }
     if let Some(e) = error.downcast_ref::<ParseParamError>() {
-        return AppError::invalid_parameter(e.name, e.reason.clone());
+        return AppError::invalid_parameter(e.name, clean_reason(&e.reason));
     }
     if let Some(e) = error.downcast_ref::<ParsePathError>() {
-        return AppError::invalid_parameter(e.name, e.reason.clone());
+        return AppError::invalid_parameter(e.name, clean_reason(&e.reason));
     }
     if let Some(e) = error.downcast_ref::<ParseRequestPayloadError>() {
-        return AppError::new(ErrorCode::MalformedBody, body_reason(&e.reason));
+        return AppError::new(
+            ErrorCode::MalformedBody,
+            format!("the body does not match the expected schema: {}", clean_reason(&e.reason)),
+        );
     }
     if let Some(e) = error.downcast_ref::<ParseJsonError>() {
         return AppError::new(ErrorCode::MalformedBody, format!("the body is not valid JSON: {e}"));
@@ -192,14 +195,16 @@ pub fn classify(error: poem::Error) -> AppError {
     AppError::new(code, error.to_string())
 }
 
-/// poem-openapi explains body errors as `failed to parse "Type": reason`; the type
-/// name means nothing to a client, the reason does.
-fn body_reason(reason: &str) -> String {
+/// poem-openapi wraps a parse failure as `failed to parse "Type": reason
+/// (occurred while parsing "Wrapper")`; the type names mean nothing to a client,
+/// the reason does.
+fn clean_reason(reason: &str) -> String {
     let reason = reason
         .strip_prefix("failed to parse \"")
         .and_then(|r| r.split_once("\": ").map(|(_, rest)| rest))
         .unwrap_or(reason);
-    format!("the body does not match the expected schema: {reason}")
+    let reason = reason.split(" (occurred while parsing").next().unwrap_or(reason);
+    reason.to_owned()
 }
 
 /// The error statuses an operation documents. Implemented by marker types made

@@ -7,14 +7,17 @@ use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::{Example, MaybeUndefined};
 use poem_openapi::{ApiResponse, Object, OpenApi};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use super::json_body::JsonBody;
+use super::params::{CursorText, Limit, PageNumber, PaiseBound, SearchText, SortParam};
 use super::problem::Problems;
 use super::ApiTags;
 use crate::catalog::{Catalog, IfMatch};
 use crate::domain::product::{Product, ProductPatch, RawProduct};
 use crate::domain::product_query::{
-    Cursor, Pagination, ProductPage, ProductQuery, RawProductQuery, LIMIT_MAX, PAGE_MAX, Q_MAX,
+    Cursor, Pagination, ProductPage, ProductQuery, RawProductQuery, PAGE_MAX,
 };
 use crate::error_set;
 
@@ -104,23 +107,34 @@ impl Example for ProductBody {
     }
 }
 
+// Input types are parsed by serde (see `json_body`); their `validator`s only
+// describe the rules in the contract. The domain enforces them, reporting every
+// invalid field at once.
+
 /// A product as clients write it (create, or replace with `PUT`).
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Deserialize)]
 #[oai(example, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct ProductInput {
     /// 1–64 characters: letters, digits, `-`, `_`, `.`. Unique, case-insensitively.
+    #[oai(validator(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]+$"))]
     pub sku: String,
     /// 1–200 characters after trimming.
+    #[oai(validator(min_length = 1, max_length = 200))]
     pub name: String,
     /// Plain text, at most 5000 characters; HTML is refused.
+    #[oai(validator(max_length = 5000))]
     pub description: Option<String>,
     /// Price in paise, greater than 0 (₹499 is `49900`).
+    #[oai(validator(minimum(value = "1"), maximum(value = "100000000000")))]
     pub price: i64,
     /// ISO 4217 code; only `INR` is accepted. Defaults to `INR`.
+    #[oai(validator(pattern = "^INR$"))]
     pub currency: Option<String>,
     /// One of the configured categories (`BAZAAR_PRODUCT_CATEGORIES`).
     pub category: String,
     /// At most 10 tags of 1–20 characters (letters, digits, spaces, `-`); duplicates are dropped.
+    #[oai(validator(max_items = 10))]
     pub tags: Option<Vec<String>>,
 }
 
@@ -154,16 +168,24 @@ impl From<ProductInput> for RawProduct {
 
 /// Fields to change (JSON merge-patch semantics): absent fields stay as they are;
 /// `description: null` removes the description. The rules of `ProductInput` apply.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Deserialize)]
 #[oai(example, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct ProductPatchInput {
+    #[oai(validator(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]+$"))]
     pub sku: Option<String>,
+    #[oai(validator(min_length = 1, max_length = 200))]
     pub name: Option<String>,
+    #[oai(validator(max_length = 5000))]
+    #[serde(default)]
     pub description: MaybeUndefined<String>,
     /// Price in paise, greater than 0.
+    #[oai(validator(minimum(value = "1"), maximum(value = "100000000000")))]
     pub price: Option<i64>,
+    #[oai(validator(pattern = "^INR$"))]
     pub currency: Option<String>,
     pub category: Option<String>,
+    #[oai(validator(max_items = 10))]
     pub tags: Option<Vec<String>>,
 }
 
@@ -450,7 +472,7 @@ impl ProductsApi {
     #[oai(path = "/products", method = "post", operation_id = "createProduct")]
     async fn create_product(
         &self,
-        body: Json<ProductInput>,
+        body: JsonBody<ProductInput>,
     ) -> Result<CreateProductResponse, Problems<CreateErrors>> {
         let product = self.catalog.create(body.0.into()).await?;
         let location = format!("{BASE}/{}", product.id);
@@ -494,39 +516,33 @@ impl ProductsApi {
         /// Only products in this category.
         category: Query<Option<String>>,
         /// Lowest price in paise (inclusive).
-        #[oai(validator(minimum(value = "0")))]
-        price_min: Query<Option<i64>>,
+        price_min: Query<Option<PaiseBound>>,
         /// Highest price in paise (inclusive).
-        #[oai(validator(minimum(value = "0")))]
-        price_max: Query<Option<i64>>,
+        price_max: Query<Option<PaiseBound>>,
         /// Only products with this tag.
         tag: Query<Option<String>>,
         /// Text to find in name or description: literal, case-insensitive, at most 200 characters.
-        #[oai(validator(max_length = 200))]
-        q: Query<Option<String>>,
+        q: Query<Option<SearchText>>,
         /// Sort order: `price`, `-price`, `created_at`, `-created_at` (default, newest first) or `name`.
         sort: Query<Option<SortParam>>,
         /// Items per page, 1–100 (default 20).
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
-        limit: Query<Option<i64>>,
+        limit: Query<Option<Limit>>,
         /// Opaque cursor from a previous page's `next_cursor`.
-        #[oai(validator(max_length = 1024))]
-        cursor: Query<Option<String>>,
+        cursor: Query<Option<CursorText>>,
         /// Page number from 1 (page mode, with totals), at most 10000.
-        #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
-        page: Query<Option<i64>>,
+        page: Query<Option<PageNumber>>,
         #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
     ) -> Result<ListProductsResponse, Problems<ListErrors>> {
         let raw = RawProductQuery {
             category: category.0,
-            price_min: price_min.0,
-            price_max: price_max.0,
+            price_min: price_min.0.map(|p| p.0),
+            price_max: price_max.0.map(|p| p.0),
             tag: tag.0,
-            q: q.0,
-            sort: sort.0.map(|s| s.as_str().to_owned()),
-            limit: limit.0,
-            cursor: cursor.0,
-            page: page.0,
+            q: q.0.map(|q| q.0),
+            sort: sort.0.map(|s| s.0),
+            limit: limit.0.map(|l| l.0),
+            cursor: cursor.0.map(|c| c.0),
+            page: page.0.map(|p| p.0),
         };
         let (query, page) = self.catalog.list(&raw).await?;
         let body = list_body(&raw, &query, page);
@@ -548,7 +564,7 @@ impl ProductsApi {
         /// Product id.
         id: Path<String>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
-        body: Json<ProductInput>,
+        body: JsonBody<ProductInput>,
     ) -> Result<UpdateProductResponse, Problems<UpdateErrors>> {
         let precondition = parse_if_match(if_match.0.as_deref());
         let product = self
@@ -569,7 +585,7 @@ impl ProductsApi {
         /// Product id.
         id: Path<String>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
-        body: Json<ProductPatchInput>,
+        body: JsonBody<ProductPatchInput>,
     ) -> Result<UpdateProductResponse, Problems<UpdateErrors>> {
         let precondition = parse_if_match(if_match.0.as_deref());
         let product = self
@@ -593,36 +609,6 @@ impl ProductsApi {
         Ok(DeleteProductResponse::Deleted)
     }
 }
-
-/// Sort orders of the product list.
-#[derive(Debug, Clone, Copy, poem_openapi::Enum)]
-pub enum SortParam {
-    #[oai(rename = "price")]
-    Price,
-    #[oai(rename = "-price")]
-    PriceDesc,
-    #[oai(rename = "created_at")]
-    CreatedAt,
-    #[oai(rename = "-created_at")]
-    CreatedAtDesc,
-    #[oai(rename = "name")]
-    Name,
-}
-
-impl SortParam {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Price => "price",
-            Self::PriceDesc => "-price",
-            Self::CreatedAt => "created_at",
-            Self::CreatedAtDesc => "-created_at",
-            Self::Name => "name",
-        }
-    }
-}
-
-// Keep the documented bounds and the domain's in step.
-const _: () = assert!(LIMIT_MAX == 100 && PAGE_MAX == 10_000 && Q_MAX == 200);
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,173 @@
+//! Query parameter types that describe their limits in the contract and reject
+//! out-of-range input at extraction with a plain message ("must be between 1
+//! and 100"), instead of the generic validator text.
+
+use std::borrow::Cow;
+
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+use poem_openapi::types::{ParseError, ParseFromParameter, ParseResult, Type};
+
+/// Declares an integer query parameter accepted only within `[min, max]`.
+macro_rules! bounded_int {
+    ($(#[$doc:meta])* $name:ident, $min:expr, $max:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct $name(pub i64);
+
+        impl Type for $name {
+            const IS_REQUIRED: bool = true;
+            type RawValueType = i64;
+            type RawElementValueType = i64;
+
+            fn name() -> Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn schema_ref() -> MetaSchemaRef {
+                MetaSchemaRef::Inline(Box::new(MetaSchema {
+                    minimum: Some($min as f64),
+                    maximum: Some($max as f64),
+                    ..MetaSchema::new_with_format("integer", "int64")
+                }))
+            }
+
+            fn as_raw_value(&self) -> Option<&i64> {
+                Some(&self.0)
+            }
+
+            fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a i64> + 'a> {
+                Box::new(std::iter::once(&self.0))
+            }
+        }
+
+        impl ParseFromParameter for $name {
+            fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+                let n: i64 = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| ParseError::custom("must be a whole number"))?;
+                if !(($min as i64)..=($max as i64)).contains(&n) {
+                    return Err(ParseError::custom(format!(
+                        "must be between {} and {}",
+                        $min, $max
+                    )));
+                }
+                Ok(Self(n))
+            }
+        }
+    };
+}
+
+bounded_int!(
+    /// Items per page.
+    Limit, 1, crate::domain::product_query::LIMIT_MAX
+);
+bounded_int!(
+    /// A page number.
+    PageNumber, 1, crate::domain::product_query::PAGE_MAX
+);
+bounded_int!(
+    /// An amount in paise used as a filter bound.
+    PaiseBound, 0, crate::domain::money::Paise::MAX
+);
+
+/// Declares a string query parameter limited to `max` characters.
+macro_rules! bounded_text {
+    ($(#[$doc:meta])* $name:ident, $max:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name(pub String);
+
+        impl Type for $name {
+            const IS_REQUIRED: bool = true;
+            type RawValueType = String;
+            type RawElementValueType = String;
+
+            fn name() -> Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn schema_ref() -> MetaSchemaRef {
+                MetaSchemaRef::Inline(Box::new(MetaSchema {
+                    max_length: Some($max),
+                    ..MetaSchema::new("string")
+                }))
+            }
+
+            fn as_raw_value(&self) -> Option<&String> {
+                Some(&self.0)
+            }
+
+            fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a String> + 'a> {
+                Box::new(std::iter::once(&self.0))
+            }
+        }
+
+        impl ParseFromParameter for $name {
+            fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+                if value.chars().count() > $max {
+                    return Err(ParseError::custom(format!(
+                        "must be at most {} characters",
+                        $max
+                    )));
+                }
+                Ok(Self(value.to_owned()))
+            }
+        }
+    };
+}
+
+bounded_text!(
+    /// Free text to search for.
+    SearchText, crate::domain::product_query::Q_MAX
+);
+bounded_text!(
+    /// An opaque pagination cursor.
+    CursorText, 1024
+);
+
+/// Sort order of the product list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortParam(pub String);
+
+impl Type for SortParam {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = String;
+    type RawElementValueType = String;
+
+    fn name() -> Cow<'static, str> {
+        "SortParam".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            enum_items: crate::domain::product_query::Sort::ALLOWED
+                .iter()
+                .map(|s| serde_json::Value::from(*s))
+                .collect(),
+            ..MetaSchema::new("string")
+        }))
+    }
+
+    fn as_raw_value(&self) -> Option<&String> {
+        Some(&self.0)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a String> + 'a> {
+        Box::new(std::iter::once(&self.0))
+    }
+}
+
+impl ParseFromParameter for SortParam {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        let allowed = crate::domain::product_query::Sort::ALLOWED;
+        if allowed.contains(&value) {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(ParseError::custom(format!(
+                "must be one of: {}",
+                allowed.join(", ")
+            )))
+        }
+    }
+}
