@@ -6,7 +6,7 @@ use std::sync::Arc;
 use poem::error::NotFoundError;
 use poem::http::{header, StatusCode};
 use poem::web::{Data, Path, Redirect};
-use poem::{handler, Endpoint, EndpointExt, Response, Route};
+use poem::{handler, Endpoint, EndpointExt, IntoResponse, Response, Route};
 use utoipa_swagger_ui::Config;
 
 pub fn swagger_ui() -> impl Endpoint {
@@ -17,14 +17,7 @@ pub fn swagger_ui() -> impl Endpoint {
             .try_it_out_enabled(true)
             .display_request_duration(true),
     );
-    Route::new()
-        .at("/", index_redirect)
-        .at("/*path", serve.data(config))
-}
-
-#[handler]
-fn index_redirect() -> Redirect {
-    Redirect::permanent("/docs/index.html")
+    Route::new().at("/*path", serve.data(config))
 }
 
 #[handler]
@@ -32,6 +25,10 @@ fn serve(
     Path(path): Path<String>,
     Data(config): Data<&Arc<Config<'static>>>,
 ) -> poem::Result<Response> {
+    // The page's assets are relative links, so it must be loaded from its own URL.
+    if path.is_empty() {
+        return Ok(Redirect::permanent("/docs/index.html").into_response());
+    }
     match utoipa_swagger_ui::serve(&path, config.clone()) {
         Ok(Some(file)) => Ok(Response::builder()
             .header(header::CONTENT_TYPE, file.content_type)

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use poem::middleware::{Compression, Cors};
 use poem::{Endpoint, EndpointExt, Route};
-use poem_openapi::{ContactObject, LicenseObject, OpenApiService, Tags};
+use poem_openapi::{ContactObject, ExtraHeader, LicenseObject, OpenApiService, Tags};
 
 pub mod docs;
 pub mod json_body;
@@ -64,9 +64,27 @@ pub fn api_service(state: &AppState) -> Api {
     };
     OpenApiService::new((ops, products), "Bazaar API", env!("CARGO_PKG_VERSION"))
         .description(DESCRIPTION)
-        .license(LicenseObject::new("MIT").identifier("MIT"))
+        .license(LicenseObject::new("MIT").url("https://opensource.org/licenses/MIT"))
         .contact(ContactObject::new().name("Bazaar"))
         .server("/")
+        .extra_response_header::<String, _>(
+            ExtraHeader::new("X-Request-Id")
+                .description("The request's id: the client's own if it sent a valid one, otherwise a new one."),
+        )
+}
+
+/// Maps each operationId to its path template in the contract.
+fn operation_paths(api: &Api) -> std::collections::HashMap<String, String> {
+    let spec: serde_json::Value = serde_json::from_str(&api.spec()).unwrap_or_default();
+    let mut paths = std::collections::HashMap::new();
+    for (path, item) in spec["paths"].as_object().into_iter().flatten() {
+        for op in item.as_object().into_iter().flatten().map(|(_, op)| op) {
+            if let Some(id) = op["operationId"].as_str() {
+                paths.insert(id.to_owned(), path.clone());
+            }
+        }
+    }
+    paths
 }
 
 /// The whole HTTP application: the API, the contract, Swagger UI, and the pipeline.
@@ -76,6 +94,7 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
     let spec_yaml = api.spec_endpoint_yaml();
     let pipeline = Arc::new(Pipeline {
         metrics: state.metrics.clone(),
+        operation_paths: operation_paths(&api),
         request_timeout: state.settings.request_timeout,
         body_limit: state.settings.body_limit_bytes,
         write_limiter: state.write_limiter.clone(),

@@ -17,8 +17,12 @@ use crate::errors::{AppError, ErrorCode};
 use crate::kv::KeyValueStore;
 
 error_set!(
+    /// Errors of the liveness check and metrics: only malformed requests.
+    OpsErrors: 400
+);
+error_set!(
     /// Errors of the readiness check.
-    ReadyErrors: 503
+    ReadyErrors: 400, 503
 );
 
 /// Backend names shown by the readiness check.
@@ -119,10 +123,10 @@ impl OpsApi {
     ///
     /// Answers 200 while the process runs; checks nothing else.
     #[oai(path = "/health/live", method = "get", operation_id = "getLiveness")]
-    async fn live(&self) -> LiveResponse {
-        LiveResponse::Ok(Json(Liveness {
+    async fn live(&self) -> Result<LiveResponse, Problems<OpsErrors>> {
+        Ok(LiveResponse::Ok(Json(Liveness {
             status: "ok".into(),
-        }))
+        })))
     }
 
     /// Readiness probe
@@ -183,7 +187,7 @@ impl OpsApi {
     /// `http_requests_total` and `http_request_duration_seconds`, labelled by
     /// route template, method and status.
     #[oai(path = "/metrics", method = "get", operation_id = "getMetrics")]
-    async fn metrics(&self) -> MetricsResponse {
-        MetricsResponse::Ok(PlainText(self.metrics.render()))
+    async fn metrics(&self) -> Result<MetricsResponse, Problems<OpsErrors>> {
+        Ok(MetricsResponse::Ok(PlainText(self.metrics.render())))
     }
 }

@@ -5,11 +5,13 @@
 //! query keys, body size, write rate limit), the request timeout, and rendering
 //! every error as a problem document.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use poem::http::{header, HeaderName, HeaderValue, Method};
 use poem::PathPattern;
+use poem_openapi::OperationId;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use tracing::Instrument;
 
@@ -26,6 +28,8 @@ pub struct RequestId(pub Arc<str>);
 
 pub struct Pipeline {
     pub metrics: Arc<Metrics>,
+    /// operationId → path template in the contract, for metric labels.
+    pub operation_paths: HashMap<String, String>,
     pub request_timeout: Duration,
     pub body_limit: usize,
     pub write_limiter: Option<Arc<RateLimiter>>,
@@ -106,6 +110,7 @@ fn too_large(limit: usize) -> AppError {
 /// Renders an error as a problem response, keeping the matched route for metrics.
 fn render(error: poem::Error, id: &str, path: &str) -> Response {
     let route = error.data::<PathPattern>().cloned();
+    let operation = error.data::<OperationId>().cloned();
     let app = classify(error);
     if app.status() >= 500 {
         // `{:#}` prints the whole cause chain; the client sees none of it.
@@ -115,6 +120,9 @@ fn render(error: poem::Error, id: &str, path: &str) -> Response {
     let mut response = Problem::from_error(&app, id, path).into_response(app.retry_after);
     if let Some(route) = route {
         response.set_data(route);
+    }
+    if let Some(operation) = operation {
+        response.set_data(operation);
     }
     response
 }
@@ -187,8 +195,15 @@ impl<E: Endpoint> Endpoint for PipelineEndpoint<E> {
             self.add_headers(&mut response, &id, &path);
             let status = response.status().as_u16();
             let elapsed = started.elapsed();
-            let route = response.data::<PathPattern>().map(|p| p.0.clone());
-            let route = route.as_deref().unwrap_or("unmatched");
+            // Operations are labelled with their path in the contract
+            // (`/api/v1/products/{id}`); other routes with their pattern.
+            let pattern = response.data::<PathPattern>().map(|p| p.0.clone());
+            let route = response
+                .data::<OperationId>()
+                .and_then(|op| self.config.operation_paths.get(op.0))
+                .map(String::as_str)
+                .or(pattern.as_deref().filter(|r| !r.is_empty()))
+                .unwrap_or("unmatched");
             self.config
                 .metrics
                 .observe(route, method.as_str(), status, elapsed);

@@ -46,7 +46,7 @@ const BASE: &str = "/api/v1/products";
 
 /// A product in the catalog.
 #[derive(Debug, Clone, Object)]
-#[oai(example)]
+#[oai(example, rename = "Product")]
 pub struct ProductBody {
     /// Server-assigned id, 24 hexadecimal characters.
     pub id: String,
@@ -173,19 +173,25 @@ impl From<ProductInput> for RawProduct {
 #[serde(deny_unknown_fields)]
 pub struct ProductPatchInput {
     #[oai(validator(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]+$"))]
+    #[oai(skip_serializing_if_is_none)]
     pub sku: Option<String>,
     #[oai(validator(min_length = 1, max_length = 200))]
+    #[oai(skip_serializing_if_is_none)]
     pub name: Option<String>,
     #[oai(validator(max_length = 5000))]
     #[serde(default)]
     pub description: MaybeUndefined<String>,
     /// Price in paise, greater than 0.
     #[oai(validator(minimum(value = "1"), maximum(value = "100000000000")))]
+    #[oai(skip_serializing_if_is_none)]
     pub price: Option<i64>,
     #[oai(validator(pattern = "^INR$"))]
+    #[oai(skip_serializing_if_is_none)]
     pub currency: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
     pub category: Option<String>,
     #[oai(validator(max_items = 10))]
+    #[oai(skip_serializing_if_is_none)]
     pub tags: Option<Vec<String>>,
 }
 

@@ -1,0 +1,42 @@
+# Bazaar's commands. The two ways in are `make run` and `make test`.
+
+CARGO ?= cargo
+BAZAAR_ADDR ?= 127.0.0.1:8080
+REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --yes @redocly/cli@2.11.1
+
+.PHONY: run test openapi lint lint-contract fmt build clean
+
+## Serve the API on the embedded default (no database needed).
+run:
+	$(CARGO) build --bin bazaar
+	@echo "Bazaar on http://$(BAZAAR_ADDR)"
+	@echo "  API      http://$(BAZAAR_ADDR)/api/v1/products"
+	@echo "  Docs     http://$(BAZAAR_ADDR)/docs"
+	@echo "  Metrics  http://$(BAZAAR_ADDR)/metrics"
+	BAZAAR_ADDR=$(BAZAAR_ADDR) ./target/debug/bazaar serve
+
+## Run every test against a real MongoDB-wire server and Redis (started if needed).
+test:
+	python3 tests/support/services.py -- $(CARGO) test --workspace --all-targets --no-fail-fast
+
+## Regenerate the committed contract from the code.
+openapi:
+	$(CARGO) run --quiet --bin bazaar -- openapi --format yaml > openapi/openapi.yaml.tmp
+	mv openapi/openapi.yaml.tmp openapi/openapi.yaml
+
+## rustfmt, clippy (warnings are errors) and the contract linter.
+lint: lint-contract
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+lint-contract:
+	$(REDOCLY) lint --config openapi/redocly.yaml openapi/openapi.yaml
+
+fmt:
+	$(CARGO) fmt --all
+
+build:
+	$(CARGO) build --workspace --all-targets
+
+clean:
+	$(CARGO) clean

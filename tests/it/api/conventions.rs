@@ -1,0 +1,217 @@
+//! Conventions every endpoint shares: problem documents, request ids, limits,
+//! headers, CORS, compression, timeouts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bazaar::domain::ids::ProductId;
+use bazaar::domain::product::Product;
+use bazaar::domain::product_query::{ProductPage, ProductQuery};
+use bazaar::startup::Backends;
+use bazaar::store::{ProductRepository, StoreError};
+use serde_json::{json, Value};
+
+use crate::helpers::{problem, product_json, settings, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn unknown_routes_and_wrong_methods_are_problems() {
+    let app = spawn_app().await;
+    let missing = problem(app.get("/api/v1/nothing-here").await).await;
+    assert_eq!((missing["status"].as_u64(), missing["code"].as_str()), (Some(404), Some("not_found")));
+    assert_eq!(missing["instance"], "/api/v1/nothing-here");
+    let wrong = app.client.delete(app.url("/api/v1/products")).send().await.unwrap();
+    assert_eq!(wrong.status(), 405);
+    assert_eq!(problem(wrong).await["code"], "method_not_allowed");
+}
+
+#[tokio::test]
+async fn malformed_json_invalid_utf8_and_empty_bodies_are_400() {
+    let app = spawn_app().await;
+    let send = |body: Vec<u8>| {
+        app.client
+            .post(app.url("/api/v1/products"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    for body in [b"{\"sku\": ".to_vec(), b"{\"sku\": \"\xff\xfe\"}".to_vec(), Vec::new(), b"[1,2]".to_vec()] {
+        let response = send(body.clone()).await.unwrap();
+        let status = response.status().as_u16();
+        let p = problem(response).await;
+        assert!(matches!(status, 400 | 422), "{body:?}: {p}");
+        assert!(matches!(p["code"].as_str(), Some("malformed_body" | "validation_failed")), "{p}");
+    }
+    let p = problem(send(b"{\"sku\": ".to_vec()).await.unwrap()).await;
+    assert_eq!((p["status"].as_u64(), p["code"].as_str()), (Some(400), Some("malformed_body")));
+}
+
+#[tokio::test]
+async fn a_body_of_the_wrong_content_type_is_415() {
+    let app = spawn_app().await;
+    for content_type in ["text/plain", "application/x-www-form-urlencoded"] {
+        let response = app
+            .client
+            .post(app.url("/api/v1/products"))
+            .header("content-type", content_type)
+            .body(product_json("CT-1").to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 415, "{content_type}");
+        assert_eq!(problem(response).await["code"], "unsupported_media_type");
+    }
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_are_413_whether_sized_or_chunked() {
+    let app = spawn_app().await;
+    let big = vec![b' '; 5 * 1024 * 1024];
+    let sized = app
+        .client
+        .post(app.url("/api/v1/products"))
+        .header("content-type", "application/json")
+        .body(big.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sized.status(), 413);
+    assert_eq!(problem(sized).await["code"], "payload_too_large");
+
+    let chunks = futures::stream::iter(big.chunks(64 * 1024).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect::<Vec<_>>());
+    let chunked = app
+        .client
+        .post(app.url("/api/v1/products"))
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(chunked.status(), 413);
+}
+
+#[tokio::test]
+async fn a_sane_request_id_is_echoed_and_others_are_replaced() {
+    let app = spawn_app().await;
+    let echoed = app.client.get(app.url("/health/live")).header("x-request-id", "checkout-42.a_b:c").send().await.unwrap();
+    assert_eq!(echoed.headers()["x-request-id"], "checkout-42.a_b:c");
+    let replaced = app.client.get(app.url("/api/v1/nope")).header("x-request-id", "bad id <script>").send().await.unwrap();
+    let id = replaced.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(id.len(), 32);
+    assert_eq!(problem(replaced).await["request_id"], id.as_str());
+    let generated = app.get("/health/live").await;
+    assert!(generated.headers().contains_key("x-request-id"));
+}
+
+#[tokio::test]
+async fn responses_carry_security_headers() {
+    let app = spawn_app().await;
+    let response = app.get("/api/v1/products").await;
+    let headers = response.headers();
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert!(headers["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
+}
+
+#[tokio::test]
+async fn cors_allows_listed_origins_only() {
+    let app = spawn_app_with(settings(&[("BAZAAR_CORS_ORIGINS", "https://shop.example.in")]), Backends::in_memory()).await;
+    let preflight = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/api/v1/products"))
+        .header("origin", "https://shop.example.in")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 200);
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "https://shop.example.in");
+
+    // Error responses carry CORS headers too, or the browser hides them.
+    let missing = app.client.get(app.url("/api/v1/products/zz")).header("origin", "https://shop.example.in").send().await.unwrap();
+    assert_eq!(missing.headers()["access-control-allow-origin"], "https://shop.example.in");
+    assert!(missing.headers()["access-control-expose-headers"].to_str().unwrap().contains("x-request-id"));
+
+    let foreign = app.client.get(app.url("/api/v1/products")).header("origin", "https://evil.example").send().await.unwrap();
+    assert_eq!(foreign.status(), 403);
+    assert_eq!(problem(foreign).await["code"], "forbidden");
+
+    // Same-origin requests (Swagger UI's "Try it out") are not cross-origin.
+    let host = app.address.trim_start_matches("http://").to_owned();
+    let same = app.client.get(app.url("/api/v1/products")).header("origin", format!("http://{host}")).send().await.unwrap();
+    assert_eq!(same.status(), 200);
+}
+
+#[tokio::test]
+async fn responses_are_compressed_when_the_client_accepts_it() {
+    let app = spawn_app().await;
+    for i in 0..20 {
+        app.create_product(product_json(&format!("GZ-{i}"))).await;
+    }
+    let response = app.client.get(app.url("/api/v1/products?limit=20")).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+}
+
+/// A repository whose reads take longer than any test's request timeout.
+struct SlowProducts;
+
+#[async_trait]
+impl ProductRepository for SlowProducts {
+    async fn insert(&self, _: &Product) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn get(&self, _: &ProductId) -> Result<Option<Product>, StoreError> {
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        Ok(None)
+    }
+    async fn update(&self, _: &Product, _: u64) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn delete(&self, _: &ProductId, _: Option<u64>) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn list(&self, _: &ProductQuery) -> Result<ProductPage, StoreError> {
+        Ok(ProductPage { items: vec![], has_next: false, total: None })
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+fn slow_backends() -> Backends {
+    Backends { products: Arc::new(SlowProducts), ..Backends::in_memory() }
+}
+
+#[tokio::test]
+async fn a_request_over_the_timeout_gets_a_503_problem_with_retry_after() {
+    let app = spawn_app_with(settings(&[("BAZAAR_REQUEST_TIMEOUT_MS", "200")]), slow_backends()).await;
+    let started = std::time::Instant::now();
+    let response = app.get("/api/v1/products/0123456789abcdef01234567").await;
+    assert_eq!(response.status(), 503);
+    assert!(started.elapsed() < Duration::from_millis(750), "answered before the slow read finished");
+    assert_eq!(response.headers()["retry-after"], "1");
+    let body = problem(response).await;
+    assert_eq!((body["code"].as_str(), body["retryable"].as_bool()), (Some("timeout"), Some(true)));
+}
+
+#[tokio::test]
+async fn shutdown_lets_in_flight_requests_finish() {
+    let app = spawn_app_with(settings(&[]), slow_backends()).await;
+    let url = app.url("/api/v1/products/0123456789abcdef01234567");
+    let client = app.client.clone();
+    let in_flight = tokio::spawn(async move { client.get(url).send().await.map(|r| r.status().as_u16()) });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.stop().await;
+    assert_eq!(in_flight.await.unwrap().unwrap(), 404, "the slow read completed with its real answer");
+}
+
+#[tokio::test]
+async fn an_invalid_json_value_in_an_array_names_its_index() {
+    let app = spawn_app().await;
+    let mut body = product_json("IDX-1");
+    body["tags"] = json!(["ok", 7]);
+    let p: Value = problem(app.post_json("/api/v1/products", &body).await).await;
+    assert_eq!(p["errors"][0]["field"], "tags[1]");
+}

@@ -1,0 +1,126 @@
+//! The key-value store contract, held against memory and Redis alike.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bazaar::kv::memory::MemoryKv;
+use bazaar::kv::{KeyValueStore, KvError};
+
+use super::conformance;
+use crate::helpers::redis_kv;
+
+pub async fn values_can_be_set_read_and_deleted(kv: &dyn KeyValueStore) {
+    assert_eq!(kv.get("a").await.unwrap(), None);
+    kv.set("a", b"one", None).await.unwrap();
+    assert_eq!(kv.get("a").await.unwrap(), Some(b"one".to_vec()));
+    kv.set("a", b"two", None).await.unwrap();
+    assert_eq!(kv.get("a").await.unwrap(), Some(b"two".to_vec()));
+    assert!(kv.delete("a").await.unwrap());
+    assert!(!kv.delete("a").await.unwrap());
+    assert_eq!(kv.get("a").await.unwrap(), None);
+}
+
+pub async fn binary_values_survive(kv: &dyn KeyValueStore) {
+    let bytes: Vec<u8> = (0..=255).collect();
+    kv.set("bin", &bytes, None).await.unwrap();
+    assert_eq!(kv.get("bin").await.unwrap(), Some(bytes));
+}
+
+pub async fn values_expire_after_their_ttl(kv: &dyn KeyValueStore) {
+    kv.set("short", b"x", Some(Duration::from_millis(150))).await.unwrap();
+    kv.set("long", b"y", Some(Duration::from_secs(60))).await.unwrap();
+    assert!(kv.get("short").await.unwrap().is_some());
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(kv.get("short").await.unwrap(), None);
+    assert!(kv.get("long").await.unwrap().is_some());
+}
+
+pub async fn set_if_absent_lets_only_the_first_writer_in(kv: &dyn KeyValueStore) {
+    assert!(kv.set_if_absent("lock", b"first", Duration::from_secs(60)).await.unwrap());
+    assert!(!kv.set_if_absent("lock", b"second", Duration::from_secs(60)).await.unwrap());
+    assert_eq!(kv.get("lock").await.unwrap(), Some(b"first".to_vec()));
+
+    assert!(kv.set_if_absent("brief", b"1", Duration::from_millis(100)).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(kv.set_if_absent("brief", b"2", Duration::from_secs(60)).await.unwrap(), "an expired key is absent");
+}
+
+pub async fn concurrent_set_if_absent_has_one_winner(kv: &dyn KeyValueStore) {
+    let tries = (0..20).map(|i| async move {
+        kv.set_if_absent("race", format!("{i}").as_bytes(), Duration::from_secs(60)).await
+    });
+    let results = futures::future::join_all(tries).await;
+    assert_eq!(results.iter().filter(|r| matches!(r, Ok(true))).count(), 1);
+}
+
+pub async fn counters_count_and_keep_their_first_expiry(kv: &dyn KeyValueStore) {
+    let ttl = Duration::from_secs(30);
+    let first = kv.increment("hits", 1, ttl).await.unwrap();
+    assert_eq!(first.value, 1);
+    assert!(first.expires_in <= ttl && first.expires_in > Duration::from_secs(25), "{first:?}");
+    let second = kv.increment("hits", 4, Duration::from_secs(3600)).await.unwrap();
+    assert_eq!(second.value, 5);
+    assert!(second.expires_in <= ttl, "incrementing must not extend the window: {second:?}");
+}
+
+pub async fn counters_expire_and_start_again(kv: &dyn KeyValueStore) {
+    kv.increment("window", 3, Duration::from_millis(150)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(kv.increment("window", 1, Duration::from_secs(60)).await.unwrap().value, 1);
+}
+
+pub async fn concurrent_increments_are_all_counted(kv: &dyn KeyValueStore) {
+    let adds = (0..50).map(|_| kv.increment("many", 1, Duration::from_secs(60)));
+    for r in futures::future::join_all(adds).await {
+        r.unwrap();
+    }
+    assert_eq!(kv.increment("many", 0, Duration::from_secs(60)).await.unwrap().value, 50);
+}
+
+pub async fn incrementing_a_non_number_fails(kv: &dyn KeyValueStore) {
+    kv.set("text", b"hello", None).await.unwrap();
+    assert!(matches!(
+        kv.increment("text", 1, Duration::from_secs(1)).await,
+        Err(KvError::Other(_))
+    ));
+}
+
+pub async fn ping_answers(kv: &dyn KeyValueStore) {
+    kv.ping().await.unwrap();
+}
+
+macro_rules! kv_suite {
+    ($backend:ident, $make:expr) => {
+        conformance!($backend, $make, crate::conformance::kv, [
+            values_can_be_set_read_and_deleted,
+            binary_values_survive,
+            values_expire_after_their_ttl,
+            set_if_absent_lets_only_the_first_writer_in,
+            concurrent_set_if_absent_has_one_winner,
+            counters_count_and_keep_their_first_expiry,
+            counters_expire_and_start_again,
+            concurrent_increments_are_all_counted,
+            incrementing_a_non_number_fails,
+            ping_answers,
+        ]);
+    };
+}
+
+fn memory() -> Arc<dyn KeyValueStore> {
+    Arc::new(MemoryKv::new())
+}
+
+async fn redis() -> Arc<dyn KeyValueStore> {
+    Arc::new(redis_kv().await)
+}
+
+kv_suite!(memory_backend, memory());
+kv_suite!(redis_backend, redis().await);
+
+/// Keys of one prefix are invisible under another, so deployments can share a Redis.
+#[tokio::test]
+async fn redis_prefixes_keep_deployments_apart() {
+    let (a, b) = (redis_kv().await, redis_kv().await);
+    a.set("shared", b"a", None).await.unwrap();
+    assert_eq!(b.get("shared").await.unwrap(), None);
+}

@@ -1,0 +1,342 @@
+//! The product repository contract, held against memory and MongoDB alike.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use bazaar::domain::product::{Categories, Product, ProductDraft, RawProduct};
+use bazaar::domain::product_query::{
+    Cursor, Pagination, ProductQuery, RawProductQuery, Sort,
+};
+use bazaar::store::memory::MemoryProducts;
+use bazaar::store::{ProductRepository, StoreError};
+use chrono::{DateTime, Duration, Utc};
+
+use super::conformance;
+use crate::helpers::mongo_products;
+
+fn categories() -> Categories {
+    Categories::new(vec!["books".into(), "home".into(), "toys".into()])
+}
+
+fn base_time() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_767_225_600, 0).unwrap()
+}
+
+struct Spec<'a> {
+    sku: &'a str,
+    name: &'a str,
+    description: Option<&'a str>,
+    price: i64,
+    category: &'a str,
+    tags: &'a [&'a str],
+    minute: i64,
+}
+
+impl Default for Spec<'_> {
+    fn default() -> Self {
+        Self {
+            sku: "SKU",
+            name: "Thing",
+            description: None,
+            price: 100,
+            category: "books",
+            tags: &[],
+            minute: 0,
+        }
+    }
+}
+
+fn make(spec: Spec<'_>) -> Product {
+    let raw = RawProduct {
+        sku: spec.sku.into(),
+        name: spec.name.into(),
+        description: spec.description.map(Into::into),
+        price: spec.price,
+        currency: "INR".into(),
+        category: spec.category.into(),
+        tags: spec.tags.iter().map(|t| (*t).to_owned()).collect(),
+    };
+    let draft = ProductDraft::parse(&raw, &categories()).expect("valid product");
+    Product::create(draft, base_time() + Duration::minutes(spec.minute))
+}
+
+fn query(raw: RawProductQuery) -> ProductQuery {
+    ProductQuery::parse(&raw, &categories()).expect("valid query")
+}
+
+fn skus(items: &[Product]) -> Vec<String> {
+    items.iter().map(|p| p.sku.as_str().to_owned()).collect()
+}
+
+async fn insert_all(repo: &dyn ProductRepository, products: &[Product]) {
+    for p in products {
+        repo.insert(p).await.expect("insert");
+    }
+}
+
+/// A small catalog the list tests share.
+fn catalog() -> Vec<Product> {
+    vec![
+        make(Spec { sku: "A", name: "Red Kettle", description: Some("Steel, 1.5 L"), price: 1500, category: "home", tags: &["kitchen", "steel"], minute: 1 }),
+        make(Spec { sku: "B", name: "Blue Mug", description: Some("Ceramic mug (large)"), price: 300, category: "home", tags: &["kitchen"], minute: 2 }),
+        make(Spec { sku: "C", name: "Atlas of India", description: None, price: 900, category: "books", tags: &["maps"], minute: 3 }),
+        make(Spec { sku: "D", name: "Puzzle 500", description: Some("A red barn"), price: 300, category: "toys", tags: &[], minute: 4 }),
+        make(Spec { sku: "E", name: "cookbook", description: Some("Recipes.* for (two)"), price: 650, category: "books", tags: &["kitchen"], minute: 5 }),
+    ]
+}
+
+pub async fn created_products_read_back_unchanged(repo: &dyn ProductRepository) {
+    let p = make(Spec { sku: "READ-1", description: Some("desc"), tags: &["a", "b"], ..Default::default() });
+    repo.insert(&p).await.unwrap();
+    assert_eq!(repo.get(&p.id).await.unwrap(), Some(p));
+}
+
+pub async fn an_unknown_id_reads_as_none(repo: &dyn ProductRepository) {
+    let p = make(Spec::default());
+    assert_eq!(repo.get(&p.id).await.unwrap(), None);
+}
+
+pub async fn a_taken_sku_is_refused_on_insert(repo: &dyn ProductRepository) {
+    repo.insert(&make(Spec { sku: "DUP", ..Default::default() })).await.unwrap();
+    let again = make(Spec { sku: "dup", name: "Other", ..Default::default() });
+    assert!(matches!(
+        repo.insert(&again).await,
+        Err(StoreError::Duplicate { field: "sku" })
+    ));
+    assert_eq!(repo.get(&again.id).await.unwrap(), None);
+}
+
+pub async fn updates_need_the_current_version(repo: &dyn ProductRepository) {
+    let v1 = make(Spec { sku: "UPD", ..Default::default() });
+    repo.insert(&v1).await.unwrap();
+    let draft = ProductDraft::parse(
+        &RawProduct { price: 250, ..v1.patched(Default::default()) },
+        &categories(),
+    )
+    .unwrap();
+    let v2 = v1.revise(draft.clone(), Utc::now());
+    repo.update(&v2, 1).await.unwrap();
+    assert_eq!(repo.get(&v1.id).await.unwrap().unwrap().price.get(), 250);
+
+    // A writer still holding version 1 loses.
+    let stale = v1.revise(draft, Utc::now());
+    assert!(matches!(repo.update(&stale, 1).await, Err(StoreError::VersionConflict)));
+    assert_eq!(repo.get(&v1.id).await.unwrap(), Some(v2));
+}
+
+pub async fn updating_a_missing_product_is_not_found(repo: &dyn ProductRepository) {
+    let ghost = make(Spec { sku: "GHOST", ..Default::default() });
+    let next = ghost.revise(
+        ProductDraft::parse(&ghost.patched(Default::default()), &categories()).unwrap(),
+        Utc::now(),
+    );
+    assert!(matches!(repo.update(&next, 1).await, Err(StoreError::NotFound)));
+}
+
+pub async fn an_update_cannot_take_another_products_sku(repo: &dyn ProductRepository) {
+    let first = make(Spec { sku: "FIRST", ..Default::default() });
+    let second = make(Spec { sku: "SECOND", ..Default::default() });
+    insert_all(repo, &[first.clone(), second.clone()]).await;
+    let raw = RawProduct { sku: "first".into(), ..second.patched(Default::default()) };
+    let next = second.revise(ProductDraft::parse(&raw, &categories()).unwrap(), Utc::now());
+    assert!(matches!(
+        repo.update(&next, 1).await,
+        Err(StoreError::Duplicate { field: "sku" })
+    ));
+}
+
+pub async fn delete_removes_and_respects_versions(repo: &dyn ProductRepository) {
+    let p = make(Spec { sku: "DEL", ..Default::default() });
+    repo.insert(&p).await.unwrap();
+    assert!(matches!(repo.delete(&p.id, Some(7)).await, Err(StoreError::VersionConflict)));
+    repo.delete(&p.id, Some(1)).await.unwrap();
+    assert_eq!(repo.get(&p.id).await.unwrap(), None);
+    assert!(matches!(repo.delete(&p.id, None).await, Err(StoreError::NotFound)));
+    // The SKU is free again.
+    repo.insert(&make(Spec { sku: "DEL", ..Default::default() })).await.unwrap();
+}
+
+pub async fn list_filters_by_category_price_tag_and_text(repo: &dyn ProductRepository) {
+    insert_all(repo, &catalog()).await;
+    let sorted_by_price = |raw: RawProductQuery| query(RawProductQuery { sort: Some("price".into()), ..raw });
+    let cases: Vec<(RawProductQuery, Vec<&str>)> = vec![
+        (RawProductQuery { category: Some("home".into()), ..Default::default() }, vec!["B", "A"]),
+        (RawProductQuery { price_min: Some(300), price_max: Some(900), ..Default::default() }, vec!["B", "D", "E", "C"]),
+        (RawProductQuery { tag: Some("Kitchen".into()), ..Default::default() }, vec!["B", "E", "A"]),
+        // Case-insensitive, in name or description.
+        (RawProductQuery { q: Some("RED".into()), ..Default::default() }, vec!["D", "A"]),
+        // Regex metacharacters are literal.
+        (RawProductQuery { q: Some(".* for (".into()), ..Default::default() }, vec!["E"]),
+        (RawProductQuery { q: Some("(large)".into()), ..Default::default() }, vec!["B"]),
+        (RawProductQuery { q: Some("^A".into()), ..Default::default() }, vec![]),
+        (RawProductQuery { category: Some("books".into()), tag: Some("kitchen".into()), price_max: Some(700), ..Default::default() }, vec!["E"]),
+    ];
+    for (raw, expected) in cases {
+        let page = repo.list(&sorted_by_price(raw.clone())).await.unwrap();
+        assert_eq!(skus(&page.items), expected, "query {raw:?}");
+        assert!(!page.has_next);
+    }
+}
+
+pub async fn list_sorts_by_every_key_with_ids_breaking_ties(repo: &dyn ProductRepository) {
+    let products = catalog();
+    insert_all(repo, &products).await;
+    let list = |sort: &str| {
+        let q = query(RawProductQuery { sort: Some(sort.into()), ..Default::default() });
+        async move { skus(&repo.list(&q).await.unwrap().items) }
+    };
+    // B and D cost the same; the id (creation order) decides.
+    let (b, d) = (&products[1].id, &products[3].id);
+    let (first, second) = if b < d { ("B", "D") } else { ("D", "B") };
+    assert_eq!(list("price").await, [first, second, "E", "C", "A"]);
+    assert_eq!(list("-price").await, ["A", "C", "E", second, first]);
+    assert_eq!(list("created_at").await, ["A", "B", "C", "D", "E"]);
+    assert_eq!(list("-created_at").await, ["E", "D", "C", "B", "A"]);
+    // Code-point order: capitals before lower case.
+    assert_eq!(list("name").await, ["C", "B", "D", "A", "E"]);
+    // The default is newest first.
+    let default = repo.list(&query(RawProductQuery::default())).await.unwrap();
+    assert_eq!(skus(&default.items), ["E", "D", "C", "B", "A"]);
+}
+
+/// Follows cursors from the first page to the last.
+async fn walk(repo: &dyn ProductRepository, raw: RawProductQuery, mut between_pages: impl FnMut(usize) -> Vec<Product>) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut q = query(raw);
+    for page_number in 0.. {
+        let page = repo.list(&q).await.unwrap();
+        assert!(page.items.len() <= q.limit as usize);
+        seen.extend(skus(&page.items));
+        for p in between_pages(page_number) {
+            repo.insert(&p).await.unwrap();
+        }
+        if !page.has_next {
+            break;
+        }
+        let last = page.items.last().expect("a full page has a last item");
+        q.pagination = Pagination::Cursor(Some(Cursor::after(last, q.sort)));
+        assert!(page_number < 100, "pagination does not end");
+    }
+    seen
+}
+
+pub async fn cursor_pages_cover_every_product_once_in_every_order(repo: &dyn ProductRepository) {
+    let products: Vec<Product> = (0..23)
+        .map(|i| {
+            let sku = format!("P{i:02}");
+            let name = format!("Item {}", i % 4);
+            make(Spec { sku: &sku, name: &name, price: 100 * (1 + i % 5), minute: i % 3, ..Default::default() })
+        })
+        .collect();
+    insert_all(repo, &products).await;
+    for sort in Sort::ALLOWED {
+        let seen = walk(repo, RawProductQuery { sort: Some(sort.into()), limit: Some(4), ..Default::default() }, |_| vec![]).await;
+        let unique: HashSet<_> = seen.iter().collect();
+        assert_eq!(seen.len(), 23, "sort {sort}: {seen:?}");
+        assert_eq!(unique.len(), 23, "sort {sort} repeated items: {seen:?}");
+        let full = repo.list(&query(RawProductQuery { sort: Some(sort.into()), limit: Some(100), ..Default::default() })).await.unwrap();
+        assert_eq!(seen, skus(&full.items), "sort {sort}: pages disagree with one big page");
+    }
+}
+
+pub async fn cursor_pages_are_stable_under_concurrent_inserts(repo: &dyn ProductRepository) {
+    let originals: Vec<Product> = (0..12)
+        .map(|i| make(Spec { sku: &format!("O{i:02}"), price: 1000 + i, minute: i, ..Default::default() }))
+        .collect();
+    insert_all(repo, &originals).await;
+    // While the client pages newest-first, products keep arriving: some newer
+    // (sorting before the cursor) and some with prices anywhere.
+    let mut n = 0;
+    let seen = walk(
+        repo,
+        RawProductQuery { sort: Some("-created_at".into()), limit: Some(5), ..Default::default() },
+        |_| {
+            n += 1;
+            vec![make(Spec { sku: &format!("NEW{n}"), price: 5, minute: 100 + n, ..Default::default() })]
+        },
+    )
+    .await;
+    let originals_seen: Vec<_> = seen.iter().filter(|s| s.starts_with('O')).cloned().collect();
+    let expected: Vec<String> = (0..12).rev().map(|i| format!("O{i:02}")).collect();
+    assert_eq!(originals_seen, expected, "every original exactly once, in order");
+
+    let by_price = walk(
+        repo,
+        RawProductQuery { sort: Some("price".into()), limit: Some(4), ..Default::default() },
+        |page| vec![make(Spec { sku: &format!("MID{page}"), price: 1003, minute: 200, ..Default::default() })],
+    )
+    .await;
+    let unique: HashSet<_> = by_price.iter().collect();
+    assert_eq!(unique.len(), by_price.len(), "no item twice: {by_price:?}");
+    for original in &expected {
+        assert!(by_price.contains(original), "{original} skipped: {by_price:?}");
+    }
+}
+
+pub async fn page_mode_counts_and_slices(repo: &dyn ProductRepository) {
+    insert_all(repo, &catalog()).await;
+    let page = |n: i64| query(RawProductQuery { sort: Some("created_at".into()), limit: Some(2), page: Some(n), ..Default::default() });
+    let p1 = repo.list(&page(1)).await.unwrap();
+    assert_eq!((skus(&p1.items), p1.has_next, p1.total), (vec!["A".into(), "B".into()], true, Some(5)));
+    let p3 = repo.list(&page(3)).await.unwrap();
+    assert_eq!((skus(&p3.items), p3.has_next, p3.total), (vec!["E".into()], false, Some(5)));
+    let p4 = repo.list(&page(4)).await.unwrap();
+    assert!(p4.items.is_empty() && !p4.has_next);
+    let filtered = repo
+        .list(&query(RawProductQuery { category: Some("home".into()), page: Some(1), ..Default::default() }))
+        .await
+        .unwrap();
+    assert_eq!(filtered.total, Some(2));
+    // Cursor mode does not count.
+    assert_eq!(repo.list(&query(RawProductQuery::default())).await.unwrap().total, None);
+}
+
+pub async fn concurrent_updates_with_the_same_version_let_exactly_one_win(repo: &dyn ProductRepository) {
+    let p = make(Spec { sku: "RACE", ..Default::default() });
+    repo.insert(&p).await.unwrap();
+    let attempts = (0..10).map(|i| {
+        let raw = RawProduct { price: 1000 + i, ..p.patched(Default::default()) };
+        let next = p.revise(ProductDraft::parse(&raw, &categories()).unwrap(), Utc::now());
+        async move { repo.update(&next, 1).await }
+    });
+    let results = futures::future::join_all(attempts).await;
+    let wins = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(wins, 1, "{results:?}");
+    assert!(results.iter().all(|r| r.is_ok() || matches!(r, Err(StoreError::VersionConflict))));
+}
+
+pub async fn ping_answers(repo: &dyn ProductRepository) {
+    repo.ping().await.unwrap();
+}
+
+macro_rules! product_suite {
+    ($backend:ident, $make:expr) => {
+        conformance!($backend, $make, crate::conformance::products, [
+            created_products_read_back_unchanged,
+            an_unknown_id_reads_as_none,
+            a_taken_sku_is_refused_on_insert,
+            updates_need_the_current_version,
+            updating_a_missing_product_is_not_found,
+            an_update_cannot_take_another_products_sku,
+            delete_removes_and_respects_versions,
+            list_filters_by_category_price_tag_and_text,
+            list_sorts_by_every_key_with_ids_breaking_ties,
+            cursor_pages_cover_every_product_once_in_every_order,
+            cursor_pages_are_stable_under_concurrent_inserts,
+            page_mode_counts_and_slices,
+            concurrent_updates_with_the_same_version_let_exactly_one_win,
+            ping_answers,
+        ]);
+    };
+}
+
+fn memory() -> Arc<dyn ProductRepository> {
+    Arc::new(MemoryProducts::new())
+}
+
+async fn mongodb() -> Arc<dyn ProductRepository> {
+    Arc::new(mongo_products().await)
+}
+
+product_suite!(memory_backend, memory());
+product_suite!(mongodb_backend, mongodb().await);

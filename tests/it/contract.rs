@@ -1,0 +1,109 @@
+//! The committed contract, the code that generates it, and the docs that
+//! describe it must agree.
+
+use serde_json::Value;
+
+fn repo_file(path: &str) -> String {
+    let full = concat!(env!("CARGO_MANIFEST_DIR"), "/").to_owned() + path;
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("reading {full}: {e}"))
+}
+
+#[test]
+fn the_committed_contract_matches_the_code() {
+    let committed = repo_file("openapi/openapi.yaml");
+    let generated = bazaar::startup::contract(true);
+    if committed != generated {
+        let first_difference = committed
+            .lines()
+            .zip(generated.lines())
+            .enumerate()
+            .find(|(_, (a, b))| a != b)
+            .map(|(i, (a, b))| format!("line {}:\n  committed: {a}\n  generated: {b}", i + 1))
+            .unwrap_or_else(|| "one is a prefix of the other".into());
+        panic!(
+            "openapi/openapi.yaml is out of date with the code. Run `make openapi` and commit the result.\nFirst difference at {first_difference}"
+        );
+    }
+}
+
+fn contract() -> Value {
+    serde_json::from_str(&bazaar::startup::contract(false)).unwrap()
+}
+
+fn operations(doc: &Value) -> Vec<(String, String, Value)> {
+    let mut ops = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            ops.push((path.clone(), method.clone(), op.clone()));
+        }
+    }
+    ops
+}
+
+/// Follows a `$ref` into `components`.
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(r) => doc.pointer(r.trim_start_matches('#')).unwrap_or_else(|| panic!("dangling {r}")),
+        None => schema,
+    }
+}
+
+#[test]
+fn every_operation_is_named_summarised_tagged_and_documents_its_errors() {
+    let doc = contract();
+    let mut ids = std::collections::HashSet::new();
+    for (path, method, op) in operations(&doc) {
+        let what = format!("{method} {path}");
+        let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{what} has no operationId"));
+        assert!(ids.insert(id.to_owned()), "operationId {id} is used twice");
+        assert!(id.chars().all(|c| c.is_ascii_alphanumeric()), "{what}: operationId {id} is not a plain identifier");
+        assert!(op["summary"].as_str().is_some_and(|s| !s.is_empty()), "{what} has no summary");
+        assert!(op["tags"].as_array().is_some_and(|t| t.len() == 1), "{what} needs exactly one tag");
+        let responses = op["responses"].as_object().unwrap();
+        let errors: Vec<_> = responses.iter().filter(|(s, _)| s.starts_with('4') || s.starts_with('5')).collect();
+        assert!(!errors.is_empty(), "{what} documents no error response");
+        for (status, response) in errors {
+            let schema = &response["content"]["application/problem+json"]["schema"];
+            assert_eq!(schema["$ref"], "#/components/schemas/Problem", "{what} {status} is not a problem document");
+        }
+    }
+    assert!(ids.len() >= 9);
+}
+
+#[test]
+fn request_and_response_bodies_have_examples() {
+    let doc = contract();
+    for (path, method, op) in operations(&doc) {
+        let what = format!("{method} {path}");
+        if let Some(content) = op["requestBody"]["content"].as_object() {
+            for media in content.values() {
+                assert!(resolve(&doc, &media["schema"]).get("example").is_some(), "{what}: request body has no example");
+            }
+        }
+        for (status, response) in op["responses"].as_object().unwrap() {
+            for (media_type, media) in response["content"].as_object().into_iter().flatten() {
+                if media_type.contains("json") {
+                    assert!(resolve(&doc, &media["schema"]).get("example").is_some(), "{what} {status}: response has no example");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn docs_list_every_error_code() {
+    let errors = repo_file("docs/errors.md");
+    for code in bazaar::errors::ErrorCode::ALL {
+        let row = format!("| `{}` | {} |", code.as_str(), code.status());
+        assert!(errors.contains(&row), "docs/errors.md lacks the row starting `{row}`");
+    }
+}
+
+#[test]
+fn docs_list_every_setting() {
+    let config = repo_file("docs/configuration.md");
+    for setting in bazaar::config::SETTINGS {
+        let name = format!("`BAZAAR_{}`", setting.key.to_ascii_uppercase());
+        assert!(config.contains(&name), "docs/configuration.md does not document {name}");
+    }
+}

@@ -1,0 +1,183 @@
+//! Shared test plumbing: real backends on unique names, and `spawn_app()`.
+
+use std::sync::Arc;
+
+use bazaar::config::Settings;
+use bazaar::kv::redis::RedisKv;
+use bazaar::startup::{Application, Backends};
+use bazaar::store::mongo::{self, MongoProducts};
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+pub fn env_url(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the tests with `make test`, which starts a MongoDB-wire server and Redis")
+    })
+}
+
+pub fn mongodb_url() -> String {
+    env_url("BAZAAR_TEST_MONGODB_URL")
+}
+
+pub fn redis_url() -> String {
+    env_url("BAZAAR_TEST_REDIS_URL")
+}
+
+/// A name no other test uses, so tests can share one server.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
+}
+
+pub fn init_logs() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        bazaar::telemetry::init(bazaar::config::LogFormat::Text, "info");
+    }
+}
+
+/// Settings for a test server: a free port, plus `overrides`.
+pub fn settings(overrides: &[(&str, &str)]) -> Settings {
+    let mut vars = vec![("BAZAAR_ADDR".to_owned(), "127.0.0.1:0".to_owned())];
+    vars.extend(overrides.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    Settings::from_sources(None, vars).expect("test settings are valid")
+}
+
+pub async fn mongo_products() -> MongoProducts {
+    let db = mongo::connect(&mongodb_url(), &unique("bazaar_test"), std::time::Duration::from_secs(5))
+        .await
+        .expect("MongoDB URL parses");
+    MongoProducts::new(&db).await.expect("MongoDB answers")
+}
+
+pub async fn redis_kv() -> RedisKv {
+    RedisKv::connect(&redis_url(), &format!("{}:", unique("test")), std::time::Duration::from_secs(2))
+        .await
+        .expect("Redis answers")
+}
+
+/// MongoDB and Redis, each under a fresh database name or key prefix.
+pub async fn real_backends() -> Backends {
+    let mut backends = Backends::in_memory();
+    backends.products = Arc::new(mongo_products().await);
+    backends.kv = Arc::new(redis_kv().await);
+    backends.names.storage = "mongodb";
+    backends.names.kv = "redis";
+    backends
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+/// The app on in-memory backends.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(settings(&[]), Backends::in_memory()).await
+}
+
+pub async fn spawn_app_with(settings: Settings, backends: Backends) -> TestApp {
+    init_logs();
+    let app = Application::build_with(settings, backends)
+        .await
+        .expect("the app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client builds"),
+        stop: Some(stop),
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request sent")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Creates a product and returns its body; panics unless 201.
+    pub async fn create_product(&self, body: Value) -> Value {
+        let response = self.post_json("/api/v1/products", &body).await;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        assert_eq!(status, 201, "creating {body}: {text}");
+        serde_json::from_str(&text).expect("JSON body")
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A valid product body with this SKU.
+pub fn product_json(sku: &str) -> Value {
+    serde_json::json!({
+        "sku": sku,
+        "name": format!("Product {sku}"),
+        "description": "A fine thing",
+        "price": 49900,
+        "currency": "INR",
+        "category": "books",
+        "tags": ["paperback"],
+    })
+}
+
+/// Reads a problem document, checking that it is one.
+pub async fn problem(response: reqwest::Response) -> Value {
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let request_id = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.expect("a JSON body");
+    assert_eq!(content_type, "application/problem+json", "{body}");
+    assert_eq!(body["status"], status, "{body}");
+    assert_eq!(body["request_id"], request_id.as_str(), "{body}");
+    for member in ["type", "title", "detail", "instance", "code"] {
+        assert!(body[member].is_string(), "problem lacks `{member}`: {body}");
+    }
+    assert!(body["errors"].is_array() && body["retryable"].is_boolean(), "{body}");
+    body
+}
