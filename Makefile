@@ -2,6 +2,10 @@
 
 CARGO ?= cargo
 BAZAAR_ADDR ?= 127.0.0.1:8080
+# cargo-nextest when present (one process per test, a clear summary line), else cargo test.
+TEST_CMD := $(shell $(CARGO) nextest --version >/dev/null 2>&1 \
+	&& echo "nextest run --workspace --all-targets --no-fail-fast" \
+	|| echo "test --workspace --all-targets --no-fail-fast")
 REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --yes @redocly/cli@2.11.1
 
 .PHONY: run test openapi lint lint-contract fmt build clean
@@ -17,7 +21,7 @@ run:
 
 ## Run every test against a real MongoDB-wire server and Redis (started if needed).
 test:
-	python3 tests/support/services.py -- $(CARGO) test --workspace --all-targets --no-fail-fast
+	python3 tests/support/services.py -- $(CARGO) $(TEST_CMD)
 
 ## Regenerate the committed contract from the code.
 openapi:

@@ -122,11 +122,17 @@ impl Catalog {
         }
     }
 
-    pub async fn list(&self, raw: &RawProductQuery) -> Result<(ProductQuery, ProductPage), AppError> {
+    pub async fn list(
+        &self,
+        raw: &RawProductQuery,
+    ) -> Result<(ProductQuery, ProductPage), AppError> {
         let query = ProductQuery::parse(raw, &self.categories).map_err(|e| match e {
             QueryError::Invalid(errors) => AppError {
                 errors,
-                ..AppError::new(ErrorCode::InvalidParameter, "some query parameters are invalid")
+                ..AppError::new(
+                    ErrorCode::InvalidParameter,
+                    "some query parameters are invalid",
+                )
             },
             QueryError::Cursor(why) => AppError {
                 errors: vec![FieldError::new("cursor", "invalid_cursor", why.clone())],

@@ -8,7 +8,11 @@ use crate::config::Settings;
 use crate::startup::{contract, Application};
 
 #[derive(Debug, Parser)]
-#[command(name = "bazaar", version, about = "Bazaar: an OpenAPI-first backend for storefront MVPs")]
+#[command(
+    name = "bazaar",
+    version,
+    about = "Bazaar: an OpenAPI-first backend for storefront MVPs"
+)]
 pub struct Cli {
     /// TOML configuration file (also `BAZAAR_CONFIG`); environment variables override it.
     #[arg(long, global = true)]

@@ -92,7 +92,10 @@ impl fmt::Debug for Settings {
             .field("body_limit_bytes", &self.body_limit_bytes)
             .field("cors_origins", &self.cors_origins)
             .field("product_categories", &self.product_categories)
-            .field("write_rate_limit_per_minute", &self.write_rate_limit_per_minute)
+            .field(
+                "write_rate_limit_per_minute",
+                &self.write_rate_limit_per_minute,
+            )
             .finish()
     }
 }
@@ -151,15 +154,19 @@ impl Layers {
         let table: toml::Table = match text.parse() {
             Ok(t) => t,
             Err(e) => {
-                self.errors
-                    .push(format!("config file {}: not valid TOML: {e}", path.display()));
+                self.errors.push(format!(
+                    "config file {}: not valid TOML: {e}",
+                    path.display()
+                ));
                 return;
             }
         };
         for (key, value) in table {
             let Some(spec) = spec(&key) else {
-                self.errors
-                    .push(format!("config file {}: unknown setting `{key}`", path.display()));
+                self.errors.push(format!(
+                    "config file {}: unknown setting `{key}`",
+                    path.display()
+                ));
                 continue;
             };
             let text = match value {
@@ -168,7 +175,11 @@ impl Layers {
                 toml::Value::Boolean(b) => b.to_string(),
                 toml::Value::Array(items) => items
                     .iter()
-                    .map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))
+                    .map(|v| {
+                        v.as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| v.to_string())
+                    })
                     .collect::<Vec<_>>()
                     .join(","),
                 other => {
@@ -225,7 +236,12 @@ impl Parser {
             (_, Some((v, _))) => format!(" `{v}`"),
             _ => String::new(),
         };
-        let from = self.layers.values.get(key).map(|(_, from)| *from).unwrap_or("default");
+        let from = self
+            .layers
+            .values
+            .get(key)
+            .map(|(_, from)| *from)
+            .unwrap_or("default");
         self.layers
             .errors
             .push(format!("{} (from {from}):{shown} {why}", env_name(key)));
@@ -301,7 +317,11 @@ impl Settings {
                 Environment::Development
             }
         };
-        let addr = p.parse("addr", "a socket address like 127.0.0.1:8080", SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let addr = p.parse(
+            "addr",
+            "a socket address like 127.0.0.1:8080",
+            SocketAddr::from(([127, 0, 0, 1], 8080)),
+        );
         let log_format = match p.string("log_format").as_str() {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
@@ -320,7 +340,10 @@ impl Settings {
             || mongodb_database.len() > 63
             || mongodb_database.contains(['/', '\\', '.', ' ', '"', '$'])
         {
-            p.fail("mongodb_database", "is not a valid MongoDB database name".into());
+            p.fail(
+                "mongodb_database",
+                "is not a valid MongoDB database name".into(),
+            );
         }
         let redis_url = p.secret_url("redis_url", &["redis://", "rediss://"]);
         let redis_key_prefix = p.string("redis_key_prefix");
@@ -329,13 +352,18 @@ impl Settings {
         let shutdown_timeout = p.millis("shutdown_timeout_ms", 0, 600_000);
         let body_limit_bytes: usize = p.parse("body_limit_bytes", "a number of bytes", 1 << 20);
         if !(1024..=100 << 20).contains(&body_limit_bytes) {
-            p.fail("body_limit_bytes", "must be between 1024 and 104857600".into());
+            p.fail(
+                "body_limit_bytes",
+                "must be between 1024 and 104857600".into(),
+            );
         }
         let cors_origins = p.list("cors_origins");
         for origin in &cors_origins {
             let ok = origin == "*"
                 || url::Url::parse(origin).is_ok_and(|u| {
-                    matches!(u.scheme(), "http" | "https") && u.path() == "/" && !origin.ends_with('/')
+                    matches!(u.scheme(), "http" | "https")
+                        && u.path() == "/"
+                        && !origin.ends_with('/')
                 });
             if !ok {
                 let why = format!("`{origin}` is not an origin like https://shop.example.in");
@@ -344,7 +372,10 @@ impl Settings {
         }
         let product_categories = p.list("product_categories");
         if product_categories.is_empty() {
-            p.fail("product_categories", "must name at least one category".into());
+            p.fail(
+                "product_categories",
+                "must name at least one category".into(),
+            );
         }
         let write_rate_limit_per_minute =
             p.parse("write_rate_limit_per_minute", "a whole number", 0);
@@ -357,7 +388,10 @@ impl Settings {
                 p.fail("redis_url", "is required in production: an in-process key-value store cannot be shared by replicas".into());
             }
             if cors_origins.iter().any(|o| o == "*") {
-                p.fail("cors_origins", "must list origins in production, not `*`".into());
+                p.fail(
+                    "cors_origins",
+                    "must list origins in production, not `*`".into(),
+                );
             }
         }
 
@@ -418,7 +452,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("bazaar.toml");
         std::fs::write(&file, "addr = \"0.0.0.0:9000\"\nbody_limit_bytes = 4096\nproduct_categories = [\"a\", \"b\"]\n").unwrap();
-        let s = Settings::from_sources(Some(&file), vars(&[("BAZAAR_ADDR", "127.0.0.1:9100")])).unwrap();
+        let s = Settings::from_sources(Some(&file), vars(&[("BAZAAR_ADDR", "127.0.0.1:9100")]))
+            .unwrap();
         assert_eq!(s.addr.to_string(), "127.0.0.1:9100");
         assert_eq!(s.body_limit_bytes, 4096);
         assert_eq!(s.product_categories, ["a", "b"]);
@@ -439,7 +474,13 @@ mod tests {
         .unwrap_err();
         let text = err.to_string();
         assert_eq!(err.0.len(), 5, "{text}");
-        for name in ["BAZAAR_ADDR", "BAZAAR_LOG_FORMAT", "BAZAAR_MONGODB_URL", "BAZAAR_BODY_LIMIT_BYTES", "BAZAAR_MONGO_URL"] {
+        for name in [
+            "BAZAAR_ADDR",
+            "BAZAAR_LOG_FORMAT",
+            "BAZAAR_MONGODB_URL",
+            "BAZAAR_BODY_LIMIT_BYTES",
+            "BAZAAR_MONGO_URL",
+        ] {
             assert!(text.contains(name), "{name} missing from {text}");
         }
         assert!(!text.contains("hunter2"), "secret leaked: {text}");
@@ -449,7 +490,10 @@ mod tests {
     fn production_refuses_in_memory_backends() {
         let err = Settings::from_sources(None, vars(&[("BAZAAR_ENV", "production")])).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("BAZAAR_MONGODB_URL") && text.contains("BAZAAR_REDIS_URL"), "{text}");
+        assert!(
+            text.contains("BAZAAR_MONGODB_URL") && text.contains("BAZAAR_REDIS_URL"),
+            "{text}"
+        );
         let ok = Settings::from_sources(
             None,
             vars(&[
@@ -463,7 +507,9 @@ mod tests {
 
     #[test]
     fn debug_output_hides_secrets() {
-        let s = Settings::from_sources(None, vars(&[("BAZAAR_REDIS_URL", "redis://:s3cret@cache")])).unwrap();
+        let s =
+            Settings::from_sources(None, vars(&[("BAZAAR_REDIS_URL", "redis://:s3cret@cache")]))
+                .unwrap();
         assert!(!format!("{s:?}").contains("s3cret"));
     }
 }

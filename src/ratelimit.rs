@@ -10,7 +10,9 @@ use crate::kv::{KeyValueStore, KvError};
 pub enum Decision {
     Allowed,
     /// Over the limit; the window resets in this many seconds.
-    Limited { retry_after: u64 },
+    Limited {
+        retry_after: u64,
+    },
 }
 
 pub struct RateLimiter {
@@ -21,7 +23,12 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
-    pub fn new(kv: Arc<dyn KeyValueStore>, scope: &'static str, limit: u32, window: Duration) -> Self {
+    pub fn new(
+        kv: Arc<dyn KeyValueStore>,
+        scope: &'static str,
+        limit: u32,
+        window: Duration,
+    ) -> Self {
         Self {
             kv,
             scope,

@@ -163,7 +163,10 @@ impl Application {
     }
 
     /// Serves until `stop` completes, then drains like `run_until_stopped`.
-    pub async fn run_until(self, stop: impl std::future::Future<Output = ()> + Send) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        stop: impl std::future::Future<Output = ()> + Send,
+    ) -> std::io::Result<()> {
         let grace = self.state.settings.shutdown_timeout;
         let app = crate::http::app(&self.state);
         Server::new_with_acceptor(self.acceptor)

@@ -7,9 +7,9 @@ use super::validation::FieldError;
 pub struct Paise(i64);
 
 impl Paise {
-    /// ₹10,00,00,000 (ten crore). Far above any MVP price and far below the point
+    /// ₹100 crore (10^11 paise). Far above any MVP price and far below the point
     /// where sums of many line items could overflow an i64.
-    pub const MAX: i64 = 1_000_000_000_00;
+    pub const MAX: i64 = 100_000_000_000;
 
     pub fn parse_price(field: &str, amount: i64) -> Result<Self, FieldError> {
         if amount <= 0 {

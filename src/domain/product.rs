@@ -131,16 +131,17 @@ impl Description {
 /// A tag (`<b`, `</`, `<!--`, `<?`) or a character entity (`&lt;`, `&#60;`).
 fn looks_like_html(text: &str) -> bool {
     let bytes = text.as_bytes();
-    bytes.windows(2).any(|w| {
-        w[0] == b'<' && (w[1].is_ascii_alphabetic() || matches!(w[1], b'/' | b'!' | b'?'))
-    }) || text.match_indices('&').any(|(i, _)| {
-        let rest = &text[i + 1..];
-        let end = rest.find(';').unwrap_or(usize::MAX);
-        (2..=10).contains(&end)
-            && rest[..end]
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'#')
-    })
+    bytes
+        .windows(2)
+        .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || matches!(w[1], b'/' | b'!' | b'?')))
+        || text.match_indices('&').any(|(i, _)| {
+            let rest = &text[i + 1..];
+            let end = rest.find(';').unwrap_or(usize::MAX);
+            (2..=10).contains(&end)
+                && rest[..end]
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'#')
+        })
 }
 
 /// A category from the configured list (`BAZAAR_PRODUCT_CATEGORIES`).
@@ -299,19 +300,22 @@ impl ProductDraft {
         let category = errors.take(categories.parse("category", &raw.category));
         let tags = parse_tags("tags", &raw.tags, &mut errors);
         match (sku, name, description, price, currency, category) {
-            (Some(sku), Some(name), Some(description), Some(price), Some(currency), Some(category))
-                if errors.is_empty() =>
-            {
-                Ok(Self {
-                    sku,
-                    name,
-                    description,
-                    price,
-                    currency,
-                    category,
-                    tags,
-                })
-            }
+            (
+                Some(sku),
+                Some(name),
+                Some(description),
+                Some(price),
+                Some(currency),
+                Some(category),
+            ) if errors.is_empty() => Ok(Self {
+                sku,
+                name,
+                description,
+                price,
+                currency,
+                category,
+                tags,
+            }),
             _ => Err(errors.into_errors()),
         }
     }
@@ -441,7 +445,15 @@ mod tests {
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             fields,
-            ["sku", "name", "description", "price", "currency", "category", "tags[1]"]
+            [
+                "sku",
+                "name",
+                "description",
+                "price",
+                "currency",
+                "category",
+                "tags[1]"
+            ]
         );
     }
 
@@ -466,7 +478,10 @@ mod tests {
 
     #[test]
     fn a_patch_keeps_what_it_does_not_name_and_can_clear_the_description() {
-        let product = Product::create(ProductDraft::parse(&raw(), &categories()).unwrap(), Utc::now());
+        let product = Product::create(
+            ProductDraft::parse(&raw(), &categories()).unwrap(),
+            Utc::now(),
+        );
         let patched = product.patched(ProductPatch {
             price: Some(100),
             description: Some(None),

@@ -75,7 +75,9 @@ impl ProductFilter {
             && self.tag.as_ref().is_none_or(|t| p.tags.contains(t))
             && self.q.as_ref().is_none_or(|q| {
                 q.matches(p.name.as_str())
-                    || p.description.as_ref().is_some_and(|d| q.matches(d.as_str()))
+                    || p.description
+                        .as_ref()
+                        .is_some_and(|d| q.matches(d.as_str()))
             })
     }
 
@@ -229,7 +231,8 @@ impl Cursor {
     }
 
     pub fn decode(raw: &str, sort: Sort, filter: &ProductFilter) -> Result<Self, String> {
-        let malformed = || "the cursor is malformed; use a `next_cursor` from a previous page".to_owned();
+        let malformed =
+            || "the cursor is malformed; use a `next_cursor` from a previous page".to_owned();
         let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| malformed())?;
         let token: CursorToken = serde_json::from_slice(&bytes).map_err(|_| malformed())?;
         if token.s != sort.as_str() || token.f != filter.fingerprint() {

@@ -4,10 +4,10 @@
 //! `Object` derive, so the contract describes exactly what is parsed here.
 
 use poem::{FromRequest, Request, RequestBody};
+use poem_openapi::impl_apirequest_for_payload;
 use poem_openapi::payload::{ParsePayload, Payload};
 use poem_openapi::registry::{MetaSchemaRef, Registry};
 use poem_openapi::types::Type;
-use poem_openapi::impl_apirequest_for_payload;
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 
@@ -21,7 +21,8 @@ impl<T: Type + Send> Payload for JsonBody<T> {
 
     fn check_content_type(content_type: &str) -> bool {
         content_type.parse::<mime::Mime>().is_ok_and(|m| {
-            m.type_() == "application" && (m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"))
+            m.type_() == "application"
+                && (m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"))
         })
     }
 
@@ -40,7 +41,11 @@ impl<T: DeserializeOwned + Send> ParsePayload for JsonBody<T> {
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
         let bytes = Vec::<u8>::from_request(request, body).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(AppError::new(ErrorCode::MalformedBody, "the request body is empty; send a JSON object").into());
+            return Err(AppError::new(
+                ErrorCode::MalformedBody,
+                "the request body is empty; send a JSON object",
+            )
+            .into());
         }
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
         match serde_path_to_error::deserialize(de) {
@@ -76,15 +81,28 @@ fn describe(e: &serde_path_to_error::Error<serde_json::Error>) -> AppError {
         .replace("expected i64", "expected an integer")
         .replace("expected u64", "expected a non-negative integer");
     let parent = if path == "." { String::new() } else { path };
-    let join = |name: &str| if parent.is_empty() { name.to_owned() } else { format!("{parent}.{name}") };
+    let join = |name: &str| {
+        if parent.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{parent}.{name}")
+        }
+    };
     let (field, code) = if message.starts_with("missing field") {
-        (quoted(&message).map(join).unwrap_or_else(|| parent.clone()), "required")
+        (
+            quoted(&message).map(join).unwrap_or_else(|| parent.clone()),
+            "required",
+        )
     } else if message.starts_with("unknown field") {
         // Here serde_path_to_error's path already ends at the unknown field.
         (parent.clone(), "unknown_field")
     } else {
         (parent.clone(), "invalid_type")
     };
-    let field = if field.is_empty() { "body".to_owned() } else { field };
+    let field = if field.is_empty() {
+        "body".to_owned()
+    } else {
+        field
+    };
     AppError::validation(vec![FieldError::new(field, code, message)])
 }

@@ -67,10 +67,9 @@ pub fn api_service(state: &AppState) -> Api {
         .license(LicenseObject::new("MIT").url("https://opensource.org/licenses/MIT"))
         .contact(ContactObject::new().name("Bazaar"))
         .server("/")
-        .extra_response_header::<String, _>(
-            ExtraHeader::new("X-Request-Id")
-                .description("The request's id: the client's own if it sent a valid one, otherwise a new one."),
-        )
+        .extra_response_header::<String, _>(ExtraHeader::new("X-Request-Id").description(
+            "The request's id: the client's own if it sent a valid one, otherwise a new one.",
+        ))
 }
 
 /// Maps each operationId to its path template in the contract.
@@ -111,7 +110,14 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
     let cors = (!origins.is_empty()).then(|| {
         let cors = Cors::new()
             .allow_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
-            .allow_headers(["content-type", "authorization", "if-match", "if-none-match", "x-request-id", "idempotency-key"])
+            .allow_headers([
+                "content-type",
+                "authorization",
+                "if-match",
+                "if-none-match",
+                "x-request-id",
+                "idempotency-key",
+            ])
             .expose_headers(["etag", "location", "retry-after", "x-request-id"])
             .max_age(600);
         if origins.iter().any(|o| o == "*") {
@@ -120,5 +126,7 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
             origins.iter().fold(cors, |c, o| c.allow_origin(o.as_str()))
         }
     });
-    routes.with_if(cors.is_some(), cors.unwrap_or_default()).with(Outer(pipeline))
+    routes
+        .with_if(cors.is_some(), cors.unwrap_or_default())
+        .with(Outer(pipeline))
 }

@@ -152,7 +152,10 @@ impl OpsApi {
             Err(_) => failed.push(("key_value", self.backends.kv, "timed out".into())),
         }
         if !failed.is_empty() {
-            let names: Vec<_> = failed.iter().map(|(n, b, _)| format!("{n} ({b})")).collect();
+            let names: Vec<_> = failed
+                .iter()
+                .map(|(n, b, _)| format!("{n} ({b})"))
+                .collect();
             return Err(AppError {
                 errors: failed
                     .iter()

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use poem::http::{header, HeaderName, HeaderValue, Method};
 use poem::PathPattern;
-use poem_openapi::OperationId;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
+use poem_openapi::OperationId;
 use tracing::Instrument;
 
 use super::metrics::Metrics;
@@ -71,7 +71,10 @@ fn request_id(req: &Request) -> Arc<str> {
 }
 
 fn is_write(method: &Method) -> bool {
-    matches!(*method, Method::POST | Method::PUT | Method::PATCH | Method::DELETE)
+    matches!(
+        *method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    )
 }
 
 /// Duplicated query keys are refused: which one would win is ambiguous, and
@@ -137,7 +140,10 @@ fn current_id(req: &Request) -> Arc<str> {
 /// out", for one). Those are not cross-origin requests, so the CORS allow-list
 /// must not refuse them.
 fn drop_same_origin(req: &mut Request) {
-    let same = match (req.headers().get(header::ORIGIN), req.headers().get(header::HOST)) {
+    let same = match (
+        req.headers().get(header::ORIGIN),
+        req.headers().get(header::HOST),
+    ) {
         (Some(origin), Some(host)) => origin
             .to_str()
             .ok()
@@ -156,9 +162,15 @@ impl<E: Endpoint> PipelineEndpoint<E> {
         if let Ok(v) = HeaderValue::from_str(id) {
             headers.insert(REQUEST_ID, v);
         }
-        headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-        headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
         // Swagger UI needs its own scripts and styles; everything else is data.
         if !path.starts_with("/docs") {
             headers.insert(
@@ -207,7 +219,12 @@ impl<E: Endpoint> Endpoint for PipelineEndpoint<E> {
             self.config
                 .metrics
                 .observe(route, method.as_str(), status, elapsed);
-            tracing::info!(status, route, elapsed_ms = elapsed.as_secs_f64() * 1000.0, "request finished");
+            tracing::info!(
+                status,
+                route,
+                elapsed_ms = elapsed.as_secs_f64() * 1000.0,
+                "request finished"
+            );
             Ok(response)
         }
         .instrument(span)
@@ -250,10 +267,17 @@ impl<E: Endpoint> GuardEndpoint<E> {
             Some(_) => {}
             // A body without a length (chunked) is read here, up to the limit.
             None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
-                let body = req.take_body().into_bytes_limit(limit).await.map_err(|e| match e {
-                    poem::error::ReadBodyError::PayloadTooLarge => too_large(limit),
-                    _ => AppError::new(ErrorCode::MalformedBody, "the request body could not be read"),
-                })?;
+                let body = req
+                    .take_body()
+                    .into_bytes_limit(limit)
+                    .await
+                    .map_err(|e| match e {
+                        poem::error::ReadBodyError::PayloadTooLarge => too_large(limit),
+                        _ => AppError::new(
+                            ErrorCode::MalformedBody,
+                            "the request body could not be read",
+                        ),
+                    })?;
                 req.set_body(body);
             }
             None => {}

@@ -106,8 +106,8 @@ impl Problem {
 
     pub fn into_response(self, retry_after: Option<u64>) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = serde_json::to_vec(&poem_openapi::types::ToJSON::to_json(&self))
-            .unwrap_or_default();
+        let body =
+            serde_json::to_vec(&poem_openapi::types::ToJSON::to_json(&self)).unwrap_or_default();
         let mut response = Response::builder()
             .status(status)
             .header(header::CONTENT_TYPE, PROBLEM_JSON)
@@ -157,14 +157,23 @@ pub fn classify(error: poem::Error) -> AppError {
     if let Some(e) = error.downcast_ref::<ParseRequestPayloadError>() {
         return AppError::new(
             ErrorCode::MalformedBody,
-            format!("the body does not match the expected schema: {}", clean_reason(&e.reason)),
+            format!(
+                "the body does not match the expected schema: {}",
+                clean_reason(&e.reason)
+            ),
         );
     }
     if let Some(e) = error.downcast_ref::<ParseJsonError>() {
-        return AppError::new(ErrorCode::MalformedBody, format!("the body is not valid JSON: {e}"));
+        return AppError::new(
+            ErrorCode::MalformedBody,
+            format!("the body is not valid JSON: {e}"),
+        );
     }
     if error.is::<ReadBodyError>() {
-        return AppError::new(ErrorCode::MalformedBody, "the request body could not be read");
+        return AppError::new(
+            ErrorCode::MalformedBody,
+            "the request body could not be read",
+        );
     }
     if let Some(e) = error.downcast_ref::<ContentTypeError>() {
         let detail = match e {
@@ -203,7 +212,10 @@ fn clean_reason(reason: &str) -> String {
         .strip_prefix("failed to parse \"")
         .and_then(|r| r.split_once("\": ").map(|(_, rest)| rest))
         .unwrap_or(reason);
-    let reason = reason.split(" (occurred while parsing").next().unwrap_or(reason);
+    let reason = reason
+        .split(" (occurred while parsing")
+        .next()
+        .unwrap_or(reason);
     reason.to_owned()
 }
 

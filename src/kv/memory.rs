@@ -45,7 +45,11 @@ impl MemoryKv {
     }
 }
 
-fn live_value<'a>(entries: &'a HashMap<String, Entry>, key: &str, now: Instant) -> Option<&'a Entry> {
+fn live_value<'a>(
+    entries: &'a HashMap<String, Entry>,
+    key: &str,
+    now: Instant,
+) -> Option<&'a Entry> {
     entries.get(key).filter(|e| e.live(now))
 }
 
@@ -68,12 +72,7 @@ impl KeyValueStore for MemoryKv {
         Ok(())
     }
 
-    async fn set_if_absent(
-        &self,
-        key: &str,
-        value: &[u8],
-        ttl: Duration,
-    ) -> Result<bool, KvError> {
+    async fn set_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, KvError> {
         Ok(self.with_live(|m, now| {
             if live_value(m, key, now).is_some() {
                 return false;

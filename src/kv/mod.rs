@@ -37,8 +37,7 @@ pub trait KeyValueStore: Send + Sync {
 
     /// Stores `value` only if `key` holds nothing. True if this call stored it.
     /// The building block of locks and of idempotency records.
-    async fn set_if_absent(&self, key: &str, value: &[u8], ttl: Duration)
-        -> Result<bool, KvError>;
+    async fn set_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, KvError>;
 
     /// Removes `key`. True if it existed.
     async fn delete(&self, key: &str) -> Result<bool, KvError>;

@@ -32,7 +32,8 @@ impl RedisKv {
     /// Connects to `url`; every key is stored under `prefix`, so several
     /// deployments (or test runs) can share one Redis.
     pub async fn connect(url: &str, prefix: &str, timeout: Duration) -> anyhow::Result<Self> {
-        let client = redis::Client::open(url).context("BAZAAR_REDIS_URL is not a valid Redis URL")?;
+        let client =
+            redis::Client::open(url).context("BAZAAR_REDIS_URL is not a valid Redis URL")?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(timeout)
             .set_response_timeout(timeout)
@@ -89,12 +90,7 @@ impl KeyValueStore for RedisKv {
         .map_err(classify)
     }
 
-    async fn set_if_absent(
-        &self,
-        key: &str,
-        value: &[u8],
-        ttl: Duration,
-    ) -> Result<bool, KvError> {
+    async fn set_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, KvError> {
         let stored: Option<String> = redis::cmd("SET")
             .arg(self.key(key))
             .arg(value)

@@ -43,7 +43,9 @@ fn operations(doc: &Value) -> Vec<(String, String, Value)> {
 /// Follows a `$ref` into `components`.
 fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
     match schema["$ref"].as_str() {
-        Some(r) => doc.pointer(r.trim_start_matches('#')).unwrap_or_else(|| panic!("dangling {r}")),
+        Some(r) => doc
+            .pointer(r.trim_start_matches('#'))
+            .unwrap_or_else(|| panic!("dangling {r}")),
         None => schema,
     }
 }
@@ -54,17 +56,34 @@ fn every_operation_is_named_summarised_tagged_and_documents_its_errors() {
     let mut ids = std::collections::HashSet::new();
     for (path, method, op) in operations(&doc) {
         let what = format!("{method} {path}");
-        let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{what} has no operationId"));
+        let id = op["operationId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{what} has no operationId"));
         assert!(ids.insert(id.to_owned()), "operationId {id} is used twice");
-        assert!(id.chars().all(|c| c.is_ascii_alphanumeric()), "{what}: operationId {id} is not a plain identifier");
-        assert!(op["summary"].as_str().is_some_and(|s| !s.is_empty()), "{what} has no summary");
-        assert!(op["tags"].as_array().is_some_and(|t| t.len() == 1), "{what} needs exactly one tag");
+        assert!(
+            id.chars().all(|c| c.is_ascii_alphanumeric()),
+            "{what}: operationId {id} is not a plain identifier"
+        );
+        assert!(
+            op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+            "{what} has no summary"
+        );
+        assert!(
+            op["tags"].as_array().is_some_and(|t| t.len() == 1),
+            "{what} needs exactly one tag"
+        );
         let responses = op["responses"].as_object().unwrap();
-        let errors: Vec<_> = responses.iter().filter(|(s, _)| s.starts_with('4') || s.starts_with('5')).collect();
+        let errors: Vec<_> = responses
+            .iter()
+            .filter(|(s, _)| s.starts_with('4') || s.starts_with('5'))
+            .collect();
         assert!(!errors.is_empty(), "{what} documents no error response");
         for (status, response) in errors {
             let schema = &response["content"]["application/problem+json"]["schema"];
-            assert_eq!(schema["$ref"], "#/components/schemas/Problem", "{what} {status} is not a problem document");
+            assert_eq!(
+                schema["$ref"], "#/components/schemas/Problem",
+                "{what} {status} is not a problem document"
+            );
         }
     }
     assert!(ids.len() >= 9);
@@ -77,13 +96,19 @@ fn request_and_response_bodies_have_examples() {
         let what = format!("{method} {path}");
         if let Some(content) = op["requestBody"]["content"].as_object() {
             for media in content.values() {
-                assert!(resolve(&doc, &media["schema"]).get("example").is_some(), "{what}: request body has no example");
+                assert!(
+                    resolve(&doc, &media["schema"]).get("example").is_some(),
+                    "{what}: request body has no example"
+                );
             }
         }
         for (status, response) in op["responses"].as_object().unwrap() {
             for (media_type, media) in response["content"].as_object().into_iter().flatten() {
                 if media_type.contains("json") {
-                    assert!(resolve(&doc, &media["schema"]).get("example").is_some(), "{what} {status}: response has no example");
+                    assert!(
+                        resolve(&doc, &media["schema"]).get("example").is_some(),
+                        "{what} {status}: response has no example"
+                    );
                 }
             }
         }
@@ -95,7 +120,10 @@ fn docs_list_every_error_code() {
     let errors = repo_file("docs/errors.md");
     for code in bazaar::errors::ErrorCode::ALL {
         let row = format!("| `{}` | {} |", code.as_str(), code.status());
-        assert!(errors.contains(&row), "docs/errors.md lacks the row starting `{row}`");
+        assert!(
+            errors.contains(&row),
+            "docs/errors.md lacks the row starting `{row}`"
+        );
     }
 }
 
@@ -104,6 +132,9 @@ fn docs_list_every_setting() {
     let config = repo_file("docs/configuration.md");
     for setting in bazaar::config::SETTINGS {
         let name = format!("`BAZAAR_{}`", setting.key.to_ascii_uppercase());
-        assert!(config.contains(&name), "docs/configuration.md does not document {name}");
+        assert!(
+            config.contains(&name),
+            "docs/configuration.md does not document {name}"
+        );
     }
 }

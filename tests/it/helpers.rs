@@ -37,21 +37,33 @@ pub fn init_logs() {
 /// Settings for a test server: a free port, plus `overrides`.
 pub fn settings(overrides: &[(&str, &str)]) -> Settings {
     let mut vars = vec![("BAZAAR_ADDR".to_owned(), "127.0.0.1:0".to_owned())];
-    vars.extend(overrides.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    vars.extend(
+        overrides
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
     Settings::from_sources(None, vars).expect("test settings are valid")
 }
 
 pub async fn mongo_products() -> MongoProducts {
-    let db = mongo::connect(&mongodb_url(), &unique("bazaar_test"), std::time::Duration::from_secs(5))
-        .await
-        .expect("MongoDB URL parses");
+    let db = mongo::connect(
+        &mongodb_url(),
+        &unique("bazaar_test"),
+        std::time::Duration::from_secs(5),
+    )
+    .await
+    .expect("MongoDB URL parses");
     MongoProducts::new(&db).await.expect("MongoDB answers")
 }
 
 pub async fn redis_kv() -> RedisKv {
-    RedisKv::connect(&redis_url(), &format!("{}:", unique("test")), std::time::Duration::from_secs(2))
-        .await
-        .expect("Redis answers")
+    RedisKv::connect(
+        &redis_url(),
+        &format!("{}:", unique("test")),
+        std::time::Duration::from_secs(2),
+    )
+    .await
+    .expect("Redis answers")
 }
 
 /// MongoDB and Redis, each under a fresh database name or key prefix.
@@ -103,7 +115,11 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("request sent")
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
@@ -178,6 +194,9 @@ pub async fn problem(response: reqwest::Response) -> Value {
     for member in ["type", "title", "detail", "instance", "code"] {
         assert!(body[member].is_string(), "problem lacks `{member}`: {body}");
     }
-    assert!(body["errors"].is_array() && body["retryable"].is_boolean(), "{body}");
+    assert!(
+        body["errors"].is_array() && body["retryable"].is_boolean(),
+        "{body}"
+    );
     body
 }

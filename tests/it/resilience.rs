@@ -15,7 +15,11 @@ use serde_json::Value;
 use crate::helpers::{env_url, problem, product_json, settings, spawn_app_with, TestApp};
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A server process that is killed when dropped.
@@ -48,20 +52,46 @@ impl Drop for Server {
 
 fn redis_server(port: u16) -> Server {
     let program = env_url("BAZAAR_TEST_REDIS_SERVER");
-    let args = ["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"].map(String::from);
+    let args = [
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        &port.to_string(),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]
+    .map(String::from);
     Server::start(&program, &args)
 }
 
 fn mongo_server(port: u16) -> Server {
     let program = env_url("BAZAAR_TEST_SECANTUSD");
-    let args = ["--host", "127.0.0.1", "--port", &port.to_string(), "--storage-path", ":memory:", "--log-level", "ERROR"].map(String::from);
+    let args = [
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port.to_string(),
+        "--storage-path",
+        ":memory:",
+        "--log-level",
+        "ERROR",
+    ]
+    .map(String::from);
     Server::start(&program, &args)
 }
 
 async fn wait_for_port(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(30);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-        assert!(Instant::now() < deadline, "server on port {port} did not start");
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "server on port {port} did not start"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -75,7 +105,10 @@ where
 {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !check().await {
-        assert!(Instant::now() < deadline, "{what} did not happen within 30 s");
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not happen within 30 s"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -89,8 +122,17 @@ async fn losing_redis_turns_writes_and_readiness_to_503_and_recovers() {
     let port = free_port();
     let mut redis = redis_server(port);
     wait_for_port(port).await;
-    let kv = RedisKv::connect(&format!("redis://127.0.0.1:{port}"), "resilience:", Duration::from_millis(500)).await.unwrap();
-    let backends = Backends { kv: Arc::new(kv), ..Backends::in_memory() };
+    let kv = RedisKv::connect(
+        &format!("redis://127.0.0.1:{port}"),
+        "resilience:",
+        Duration::from_millis(500),
+    )
+    .await
+    .unwrap();
+    let backends = Backends {
+        kv: Arc::new(kv),
+        ..Backends::in_memory()
+    };
     let app = spawn_app_with(settings(&[("BAZAAR_BACKEND_TIMEOUT_MS", "500")]), backends).await;
     let created = app.create_product(product_json("RES-1")).await;
     let path = format!("/api/v1/products/{}", created["id"].as_str().unwrap());
@@ -98,12 +140,20 @@ async fn losing_redis_turns_writes_and_readiness_to_503_and_recovers() {
     redis.stop();
 
     let started = Instant::now();
-    let write = app.post_json("/api/v1/products", &product_json("RES-2")).await;
-    assert!(started.elapsed() < Duration::from_secs(5), "no hang while Redis is down");
+    let write = app
+        .post_json("/api/v1/products", &product_json("RES-2"))
+        .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "no hang while Redis is down"
+    );
     assert_eq!(write.status(), 503);
     assert!(write.headers().contains_key("retry-after"));
     let body = problem(write).await;
-    assert_eq!((body["code"].as_str(), body["retryable"].as_bool()), (Some("backend_unavailable"), Some(true)));
+    assert_eq!(
+        (body["code"].as_str(), body["retryable"].as_bool()),
+        (Some("backend_unavailable"), Some(true))
+    );
 
     let ready = app.get("/health/ready").await;
     assert_eq!(ready.status(), 503);
@@ -113,9 +163,15 @@ async fn losing_redis_turns_writes_and_readiness_to_503_and_recovers() {
     assert_eq!(status(&app, &path).await, 200);
 
     let _redis = redis_server(port);
-    eventually("readiness recovering", || async { status(&app, "/health/ready").await == 200 }).await;
+    eventually("readiness recovering", || async {
+        status(&app, "/health/ready").await == 200
+    })
+    .await;
     eventually("writes recovering", || async {
-        app.post_json("/api/v1/products", &product_json("RES-2")).await.status() == 201
+        app.post_json("/api/v1/products", &product_json("RES-2"))
+            .await
+            .status()
+            == 201
     })
     .await;
 }
@@ -126,15 +182,24 @@ async fn losing_mongodb_turns_requests_and_readiness_to_503_and_recovers() {
     let mut server = mongo_server(port);
     wait_for_port(port).await;
     let url = format!("mongodb://127.0.0.1:{port}");
-    let db = mongo::connect(&url, "bazaar", Duration::from_millis(500)).await.unwrap();
+    let db = mongo::connect(&url, "bazaar", Duration::from_millis(500))
+        .await
+        .unwrap();
     let products = MongoProducts::new(&db).await.unwrap();
-    let backends = Backends { products: Arc::new(products), ..Backends::in_memory() };
+    let backends = Backends {
+        products: Arc::new(products),
+        ..Backends::in_memory()
+    };
     let app = spawn_app_with(settings(&[("BAZAAR_BACKEND_TIMEOUT_MS", "500")]), backends).await;
     app.create_product(product_json("MRES-1")).await;
 
     server.stop();
 
-    for response in [app.get("/api/v1/products").await, app.post_json("/api/v1/products", &product_json("MRES-2")).await] {
+    for response in [
+        app.get("/api/v1/products").await,
+        app.post_json("/api/v1/products", &product_json("MRES-2"))
+            .await,
+    ] {
         assert_eq!(response.status(), 503);
         assert!(response.headers().contains_key("retry-after"));
         assert_eq!(problem(response).await["code"], "backend_unavailable");
@@ -147,11 +212,21 @@ async fn losing_mongodb_turns_requests_and_readiness_to_503_and_recovers() {
     // reconnects by itself and serves again.
     let _server = mongo_server(port);
     wait_for_port(port).await;
-    eventually("readiness recovering", || async { status(&app, "/health/ready").await == 200 }).await;
+    eventually("readiness recovering", || async {
+        status(&app, "/health/ready").await == 200
+    })
+    .await;
     eventually("writes recovering", || async {
-        app.post_json("/api/v1/products", &product_json("MRES-2")).await.status() == 201
+        app.post_json("/api/v1/products", &product_json("MRES-2"))
+            .await
+            .status()
+            == 201
     })
     .await;
     let list: Value = app.get("/api/v1/products").await.json().await.unwrap();
-    assert!(list["items"].as_array().unwrap().iter().any(|p| p["sku"] == "MRES-2"));
+    assert!(list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["sku"] == "MRES-2"));
 }

@@ -116,7 +116,7 @@ def start(cmd, name):
 def stop_all():
     for name, proc in reversed(started):
         if proc.poll() is None:
-            log(f"stopping {name}")
+            # Quietly: the test runner's summary should stay the last line of output.
             try:
                 os.killpg(proc.pid, signal.SIGTERM)
                 proc.wait(timeout=10)

@@ -18,9 +18,17 @@ use crate::helpers::{problem, product_json, settings, spawn_app, spawn_app_with}
 async fn unknown_routes_and_wrong_methods_are_problems() {
     let app = spawn_app().await;
     let missing = problem(app.get("/api/v1/nothing-here").await).await;
-    assert_eq!((missing["status"].as_u64(), missing["code"].as_str()), (Some(404), Some("not_found")));
+    assert_eq!(
+        (missing["status"].as_u64(), missing["code"].as_str()),
+        (Some(404), Some("not_found"))
+    );
     assert_eq!(missing["instance"], "/api/v1/nothing-here");
-    let wrong = app.client.delete(app.url("/api/v1/products")).send().await.unwrap();
+    let wrong = app
+        .client
+        .delete(app.url("/api/v1/products"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong.status(), 405);
     assert_eq!(problem(wrong).await["code"], "method_not_allowed");
 }
@@ -35,15 +43,29 @@ async fn malformed_json_invalid_utf8_and_empty_bodies_are_400() {
             .body(body)
             .send()
     };
-    for body in [b"{\"sku\": ".to_vec(), b"{\"sku\": \"\xff\xfe\"}".to_vec(), Vec::new(), b"[1,2]".to_vec()] {
+    for body in [
+        b"{\"sku\": ".to_vec(),
+        b"{\"sku\": \"\xff\xfe\"}".to_vec(),
+        Vec::new(),
+        b"[1,2]".to_vec(),
+    ] {
         let response = send(body.clone()).await.unwrap();
         let status = response.status().as_u16();
         let p = problem(response).await;
         assert!(matches!(status, 400 | 422), "{body:?}: {p}");
-        assert!(matches!(p["code"].as_str(), Some("malformed_body" | "validation_failed")), "{p}");
+        assert!(
+            matches!(
+                p["code"].as_str(),
+                Some("malformed_body" | "validation_failed")
+            ),
+            "{p}"
+        );
     }
     let p = problem(send(b"{\"sku\": ".to_vec()).await.unwrap()).await;
-    assert_eq!((p["status"].as_u64(), p["code"].as_str()), (Some(400), Some("malformed_body")));
+    assert_eq!(
+        (p["status"].as_u64(), p["code"].as_str()),
+        (Some(400), Some("malformed_body"))
+    );
 }
 
 #[tokio::test]
@@ -78,7 +100,11 @@ async fn bodies_over_the_limit_are_413_whether_sized_or_chunked() {
     assert_eq!(sized.status(), 413);
     assert_eq!(problem(sized).await["code"], "payload_too_large");
 
-    let chunks = futures::stream::iter(big.chunks(64 * 1024).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect::<Vec<_>>());
+    let chunks = futures::stream::iter(
+        big.chunks(64 * 1024)
+            .map(|c| Ok::<_, std::io::Error>(c.to_vec()))
+            .collect::<Vec<_>>(),
+    );
     let chunked = app
         .client
         .post(app.url("/api/v1/products"))
@@ -93,10 +119,25 @@ async fn bodies_over_the_limit_are_413_whether_sized_or_chunked() {
 #[tokio::test]
 async fn a_sane_request_id_is_echoed_and_others_are_replaced() {
     let app = spawn_app().await;
-    let echoed = app.client.get(app.url("/health/live")).header("x-request-id", "checkout-42.a_b:c").send().await.unwrap();
+    let echoed = app
+        .client
+        .get(app.url("/health/live"))
+        .header("x-request-id", "checkout-42.a_b:c")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(echoed.headers()["x-request-id"], "checkout-42.a_b:c");
-    let replaced = app.client.get(app.url("/api/v1/nope")).header("x-request-id", "bad id <script>").send().await.unwrap();
-    let id = replaced.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let replaced = app
+        .client
+        .get(app.url("/api/v1/nope"))
+        .header("x-request-id", "bad id <script>")
+        .send()
+        .await
+        .unwrap();
+    let id = replaced.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(id.len(), 32);
     assert_eq!(problem(replaced).await["request_id"], id.as_str());
     let generated = app.get("/health/live").await;
@@ -111,12 +152,19 @@ async fn responses_carry_security_headers() {
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert_eq!(headers["x-frame-options"], "DENY");
     assert_eq!(headers["referrer-policy"], "no-referrer");
-    assert!(headers["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
+    assert!(headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("default-src 'none'"));
 }
 
 #[tokio::test]
 async fn cors_allows_listed_origins_only() {
-    let app = spawn_app_with(settings(&[("BAZAAR_CORS_ORIGINS", "https://shop.example.in")]), Backends::in_memory()).await;
+    let app = spawn_app_with(
+        settings(&[("BAZAAR_CORS_ORIGINS", "https://shop.example.in")]),
+        Backends::in_memory(),
+    )
+    .await;
     let preflight = app
         .client
         .request(reqwest::Method::OPTIONS, app.url("/api/v1/products"))
@@ -127,20 +175,47 @@ async fn cors_allows_listed_origins_only() {
         .await
         .unwrap();
     assert_eq!(preflight.status(), 200);
-    assert_eq!(preflight.headers()["access-control-allow-origin"], "https://shop.example.in");
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "https://shop.example.in"
+    );
 
     // Error responses carry CORS headers too, or the browser hides them.
-    let missing = app.client.get(app.url("/api/v1/products/zz")).header("origin", "https://shop.example.in").send().await.unwrap();
-    assert_eq!(missing.headers()["access-control-allow-origin"], "https://shop.example.in");
-    assert!(missing.headers()["access-control-expose-headers"].to_str().unwrap().contains("x-request-id"));
+    let missing = app
+        .client
+        .get(app.url("/api/v1/products/zz"))
+        .header("origin", "https://shop.example.in")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        missing.headers()["access-control-allow-origin"],
+        "https://shop.example.in"
+    );
+    assert!(missing.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .contains("x-request-id"));
 
-    let foreign = app.client.get(app.url("/api/v1/products")).header("origin", "https://evil.example").send().await.unwrap();
+    let foreign = app
+        .client
+        .get(app.url("/api/v1/products"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(foreign.status(), 403);
     assert_eq!(problem(foreign).await["code"], "forbidden");
 
     // Same-origin requests (Swagger UI's "Try it out") are not cross-origin.
     let host = app.address.trim_start_matches("http://").to_owned();
-    let same = app.client.get(app.url("/api/v1/products")).header("origin", format!("http://{host}")).send().await.unwrap();
+    let same = app
+        .client
+        .get(app.url("/api/v1/products"))
+        .header("origin", format!("http://{host}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(same.status(), 200);
 }
 
@@ -150,7 +225,13 @@ async fn responses_are_compressed_when_the_client_accepts_it() {
     for i in 0..20 {
         app.create_product(product_json(&format!("GZ-{i}"))).await;
     }
-    let response = app.client.get(app.url("/api/v1/products?limit=20")).header("accept-encoding", "gzip").send().await.unwrap();
+    let response = app
+        .client
+        .get(app.url("/api/v1/products?limit=20"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.headers()["content-encoding"], "gzip");
 }
 
@@ -173,7 +254,11 @@ impl ProductRepository for SlowProducts {
         Ok(())
     }
     async fn list(&self, _: &ProductQuery) -> Result<ProductPage, StoreError> {
-        Ok(ProductPage { items: vec![], has_next: false, total: None })
+        Ok(ProductPage {
+            items: vec![],
+            has_next: false,
+            total: None,
+        })
     }
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
@@ -181,19 +266,32 @@ impl ProductRepository for SlowProducts {
 }
 
 fn slow_backends() -> Backends {
-    Backends { products: Arc::new(SlowProducts), ..Backends::in_memory() }
+    Backends {
+        products: Arc::new(SlowProducts),
+        ..Backends::in_memory()
+    }
 }
 
 #[tokio::test]
 async fn a_request_over_the_timeout_gets_a_503_problem_with_retry_after() {
-    let app = spawn_app_with(settings(&[("BAZAAR_REQUEST_TIMEOUT_MS", "200")]), slow_backends()).await;
+    let app = spawn_app_with(
+        settings(&[("BAZAAR_REQUEST_TIMEOUT_MS", "200")]),
+        slow_backends(),
+    )
+    .await;
     let started = std::time::Instant::now();
     let response = app.get("/api/v1/products/0123456789abcdef01234567").await;
     assert_eq!(response.status(), 503);
-    assert!(started.elapsed() < Duration::from_millis(750), "answered before the slow read finished");
+    assert!(
+        started.elapsed() < Duration::from_millis(750),
+        "answered before the slow read finished"
+    );
     assert_eq!(response.headers()["retry-after"], "1");
     let body = problem(response).await;
-    assert_eq!((body["code"].as_str(), body["retryable"].as_bool()), (Some("timeout"), Some(true)));
+    assert_eq!(
+        (body["code"].as_str(), body["retryable"].as_bool()),
+        (Some("timeout"), Some(true))
+    );
 }
 
 #[tokio::test]
@@ -201,10 +299,15 @@ async fn shutdown_lets_in_flight_requests_finish() {
     let app = spawn_app_with(settings(&[]), slow_backends()).await;
     let url = app.url("/api/v1/products/0123456789abcdef01234567");
     let client = app.client.clone();
-    let in_flight = tokio::spawn(async move { client.get(url).send().await.map(|r| r.status().as_u16()) });
+    let in_flight =
+        tokio::spawn(async move { client.get(url).send().await.map(|r| r.status().as_u16()) });
     tokio::time::sleep(Duration::from_millis(200)).await;
     app.stop().await;
-    assert_eq!(in_flight.await.unwrap().unwrap(), 404, "the slow read completed with its real answer");
+    assert_eq!(
+        in_flight.await.unwrap().unwrap(),
+        404,
+        "the slow read completed with its real answer"
+    );
 }
 
 #[tokio::test]

@@ -7,7 +7,10 @@ use crate::helpers::{product_json, spawn_app};
 #[tokio::test]
 async fn liveness_and_readiness_answer_on_the_embedded_default() {
     let app = spawn_app().await;
-    assert_eq!(app.get("/health/live").await.json::<Value>().await.unwrap()["status"], "ok");
+    assert_eq!(
+        app.get("/health/live").await.json::<Value>().await.unwrap()["status"],
+        "ok"
+    );
     let ready: Value = app.get("/health/ready").await.json().await.unwrap();
     assert_eq!(ready["status"], "ready");
     assert_eq!(ready["checks"][0]["backend"], "memory");
@@ -19,17 +22,29 @@ async fn metrics_count_requests_by_route_template() {
     let a = app.create_product(product_json("M-1")).await;
     let b = app.create_product(product_json("M-2")).await;
     for p in [&a, &b] {
-        app.get(&format!("/api/v1/products/{}", p["id"].as_str().unwrap())).await;
+        app.get(&format!("/api/v1/products/{}", p["id"].as_str().unwrap()))
+            .await;
     }
     app.get("/no/such/route").await;
     let text = app.get("/metrics").await.text().await.unwrap();
     let line = text
         .lines()
-        .find(|l| l.starts_with("http_requests_total") && l.contains("method=\"GET\"") && l.contains("status=\"200\"") && l.contains("/api/v1/products/") )
+        .find(|l| {
+            l.starts_with("http_requests_total")
+                && l.contains("method=\"GET\"")
+                && l.contains("status=\"200\"")
+                && l.contains("/api/v1/products/")
+        })
         .unwrap_or_else(|| panic!("no product GET counter in:\n{text}"));
-    assert!(line.ends_with(" 2"), "both reads share one templated series: {line}");
+    assert!(
+        line.ends_with(" 2"),
+        "both reads share one templated series: {line}"
+    );
     for p in [&a, &b] {
-        assert!(!text.contains(p["id"].as_str().unwrap()), "raw ids must not become labels");
+        assert!(
+            !text.contains(p["id"].as_str().unwrap()),
+            "raw ids must not become labels"
+        );
     }
     assert!(text.contains("route=\"unmatched\""));
     assert!(text.contains("http_request_duration_seconds_bucket"));
@@ -55,9 +70,18 @@ async fn swagger_ui_is_served_and_points_at_the_contract() {
     let index = app.get("/docs/index.html").await;
     assert_eq!(index.status(), 200);
     assert!(index.text().await.unwrap().contains("swagger-ui"));
-    let init = app.get("/docs/swagger-initializer.js").await.text().await.unwrap();
+    let init = app
+        .get("/docs/swagger-initializer.js")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(init.contains("/openapi.json"), "{init}");
-    assert!(init.contains("\"persistAuthorization\": true") || init.contains("persistAuthorization\":true"), "{init}");
+    assert!(
+        init.contains("\"persistAuthorization\": true")
+            || init.contains("persistAuthorization\":true"),
+        "{init}"
+    );
     assert_eq!(app.get("/docs/swagger-ui-bundle.js").await.status(), 200);
     assert_eq!(app.get("/docs/nothing.js").await.status(), 404);
 }

@@ -10,16 +10,22 @@ const PRODUCTS: &str = "/api/v1/products";
 async fn creating_a_product_answers_201_with_location_etag_and_the_normalised_product() {
     let app = spawn_app().await;
     let response = app
-        .post_json(PRODUCTS, &json!({
-            "sku": "tee-red-m", "name": "  Red tee ", "price": 49900,
-            "category": "fashion", "tags": ["Cotton", "cotton", "summer"]
-        }))
+        .post_json(
+            PRODUCTS,
+            &json!({
+                "sku": "tee-red-m", "name": "  Red tee ", "price": 49900,
+                "category": "fashion", "tags": ["Cotton", "cotton", "summer"]
+            }),
+        )
         .await;
     assert_eq!(response.status(), 201);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     let etag = response.headers()["etag"].to_str().unwrap().to_owned();
     let body: Value = response.json().await.unwrap();
-    assert_eq!(location, format!("{PRODUCTS}/{}", body["id"].as_str().unwrap()));
+    assert_eq!(
+        location,
+        format!("{PRODUCTS}/{}", body["id"].as_str().unwrap())
+    );
     assert_eq!(etag, "\"v1\"");
     assert_eq!(body["sku"], "TEE-RED-M");
     assert_eq!(body["name"], "Red tee");
@@ -45,9 +51,31 @@ async fn every_invalid_field_is_reported_at_once_with_422() {
     assert_eq!(response.status(), 422);
     let body = problem(response).await;
     assert_eq!(body["code"], "validation_failed");
-    let fields: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
-    assert_eq!(fields, ["sku", "name", "description", "price", "currency", "category", "tags"]);
-    assert!(app.get(PRODUCTS).await.json::<Value>().await.unwrap()["items"].as_array().unwrap().is_empty(), "nothing was stored");
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "sku",
+            "name",
+            "description",
+            "price",
+            "currency",
+            "category",
+            "tags"
+        ]
+    );
+    assert!(
+        app.get(PRODUCTS).await.json::<Value>().await.unwrap()["items"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "nothing was stored"
+    );
 }
 
 #[tokio::test]
@@ -56,7 +84,10 @@ async fn wrong_types_and_unknown_fields_name_the_field() {
     let mut body = product_json("T-1");
     body["price"] = json!("499");
     let p = problem(app.post_json(PRODUCTS, &body).await).await;
-    assert_eq!((p["status"].as_u64(), p["errors"][0]["field"].as_str()), (Some(422), Some("price")));
+    assert_eq!(
+        (p["status"].as_u64(), p["errors"][0]["field"].as_str()),
+        (Some(422), Some("price"))
+    );
 
     let mut body = product_json("T-1");
     body["roles"] = json!(["admin"]);
@@ -86,10 +117,22 @@ async fn reads_carry_an_etag_and_honour_if_none_match() {
     let path = format!("{PRODUCTS}/{}", created["id"].as_str().unwrap());
     let first = app.get(&path).await;
     let etag = first.headers()["etag"].to_str().unwrap().to_owned();
-    let cached = app.client.get(app.url(&path)).header("if-none-match", &etag).send().await.unwrap();
+    let cached = app
+        .client
+        .get(app.url(&path))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(cached.status(), 304);
     assert_eq!(cached.headers()["etag"], etag.as_str());
-    let other = app.client.get(app.url(&path)).header("if-none-match", "\"v9\"").send().await.unwrap();
+    let other = app
+        .client
+        .get(app.url(&path))
+        .header("if-none-match", "\"v9\"")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(other.status(), 200);
 }
 
@@ -97,10 +140,20 @@ async fn reads_carry_an_etag_and_honour_if_none_match() {
 async fn malformed_and_unknown_ids_get_400_and_404() {
     let app = spawn_app().await;
     let bad = problem(app.get(&format!("{PRODUCTS}/not-hex")).await).await;
-    assert_eq!((bad["status"].as_u64(), bad["code"].as_str()), (Some(400), Some("invalid_parameter")));
+    assert_eq!(
+        (bad["status"].as_u64(), bad["code"].as_str()),
+        (Some(400), Some("invalid_parameter"))
+    );
     assert_eq!(bad["errors"][0]["field"], "id");
-    let missing = problem(app.get(&format!("{PRODUCTS}/0123456789abcdef01234567")).await).await;
-    assert_eq!((missing["status"].as_u64(), missing["code"].as_str()), (Some(404), Some("not_found")));
+    let missing = problem(
+        app.get(&format!("{PRODUCTS}/0123456789abcdef01234567"))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (missing["status"].as_u64(), missing["code"].as_str()),
+        (Some(404), Some("not_found"))
+    );
 }
 
 #[tokio::test]
@@ -112,25 +165,61 @@ async fn put_replaces_and_patch_changes_only_what_it_names() {
     let mut replacement = product_json("EDIT-1");
     replacement["name"] = json!("Renamed");
     replacement.as_object_mut().unwrap().remove("description");
-    let put = app.client.put(app.url(&path)).json(&replacement).send().await.unwrap();
+    let put = app
+        .client
+        .put(app.url(&path))
+        .json(&replacement)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(put.status(), 200);
     assert_eq!(put.headers()["etag"], "\"v2\"");
     let put: Value = put.json().await.unwrap();
-    assert_eq!((put["name"].as_str(), put["version"].as_u64()), (Some("Renamed"), Some(2)));
-    assert!(put.get("description").is_none(), "PUT replaces the whole product");
+    assert_eq!(
+        (put["name"].as_str(), put["version"].as_u64()),
+        (Some("Renamed"), Some(2))
+    );
+    assert!(
+        put.get("description").is_none(),
+        "PUT replaces the whole product"
+    );
     assert_eq!(put["created_at"], created["created_at"]);
 
-    let patch = app.client.patch(app.url(&path)).json(&json!({"price": 100, "description": "Now described"})).send().await.unwrap();
+    let patch = app
+        .client
+        .patch(app.url(&path))
+        .json(&json!({"price": 100, "description": "Now described"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(patch.status(), 200);
     let patched: Value = patch.json().await.unwrap();
-    assert_eq!((patched["price"].as_i64(), patched["name"].as_str()), (Some(100), Some("Renamed")));
+    assert_eq!(
+        (patched["price"].as_i64(), patched["name"].as_str()),
+        (Some(100), Some("Renamed"))
+    );
     assert_eq!(patched["description"], "Now described");
 
-    let cleared: Value = app.client.patch(app.url(&path)).json(&json!({"description": null})).send().await.unwrap().json().await.unwrap();
+    let cleared: Value = app
+        .client
+        .patch(app.url(&path))
+        .json(&json!({"description": null}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(cleared.get("description").is_none());
     assert_eq!(cleared["version"], 4);
 
-    let invalid = app.client.patch(app.url(&path)).json(&json!({"price": 0})).send().await.unwrap();
+    let invalid = app
+        .client
+        .patch(app.url(&path))
+        .json(&json!({"price": 0}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(problem(invalid).await["errors"][0]["field"], "price");
 }
 
@@ -140,23 +229,64 @@ async fn if_match_guards_writes_with_412() {
     let created = app.create_product(product_json("IFM-1")).await;
     let path = format!("{PRODUCTS}/{}", created["id"].as_str().unwrap());
 
-    let ok = app.client.patch(app.url(&path)).header("if-match", "\"v1\"").json(&json!({"price": 200})).send().await.unwrap();
+    let ok = app
+        .client
+        .patch(app.url(&path))
+        .header("if-match", "\"v1\"")
+        .json(&json!({"price": 200}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status(), 200);
-    let stale = app.client.patch(app.url(&path)).header("if-match", "\"v1\"").json(&json!({"price": 300})).send().await.unwrap();
+    let stale = app
+        .client
+        .patch(app.url(&path))
+        .header("if-match", "\"v1\"")
+        .json(&json!({"price": 300}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(stale.status(), 412);
     assert_eq!(problem(stale).await["code"], "precondition_failed");
     let current: Value = app.get(&path).await.json().await.unwrap();
     assert_eq!(current["price"], 200, "the stale write changed nothing");
 
-    let any = app.client.put(app.url(&path)).header("if-match", "*").json(&product_json("IFM-1")).send().await.unwrap();
+    let any = app
+        .client
+        .put(app.url(&path))
+        .header("if-match", "*")
+        .json(&product_json("IFM-1"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(any.status(), 200);
 
-    let stale_delete = app.client.delete(app.url(&path)).header("if-match", "\"v2\"").send().await.unwrap();
+    let stale_delete = app
+        .client
+        .delete(app.url(&path))
+        .header("if-match", "\"v2\"")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(stale_delete.status(), 412);
-    let delete = app.client.delete(app.url(&path)).header("if-match", "\"v3\"").send().await.unwrap();
+    let delete = app
+        .client
+        .delete(app.url(&path))
+        .header("if-match", "\"v3\"")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(delete.status(), 204);
     assert_eq!(app.get(&path).await.status(), 404);
-    assert_eq!(app.client.delete(app.url(&path)).send().await.unwrap().status(), 404);
+    assert_eq!(
+        app.client
+            .delete(app.url(&path))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
 }
 
 async fn seed(app: &crate::helpers::TestApp) {
@@ -168,12 +298,20 @@ async fn seed(app: &crate::helpers::TestApp) {
         ("T1", "Puzzle", 300, "toys", vec![]),
     ];
     for (sku, name, price, category, tags) in items {
-        app.create_product(json!({"sku": sku, "name": name, "price": price, "category": category, "tags": tags})).await;
+        app.create_product(
+            json!({"sku": sku, "name": name, "price": price, "category": category, "tags": tags}),
+        )
+        .await;
     }
 }
 
 fn skus(body: &Value) -> Vec<String> {
-    body["items"].as_array().unwrap().iter().map(|p| p["sku"].as_str().unwrap().to_owned()).collect()
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["sku"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[tokio::test]
@@ -182,7 +320,10 @@ async fn lists_filter_and_sort() {
     seed(&app).await;
     let cases = [
         ("category=home&sort=price", vec!["K2", "K1"]),
-        ("price_min=300&price_max=900&sort=-price", vec!["B1", "B2", "T1", "K2"]),
+        (
+            "price_min=300&price_max=900&sort=-price",
+            vec!["B1", "B2", "T1", "K2"],
+        ),
         ("tag=kitchen&sort=name", vec!["K2", "B2", "K1"]),
         ("q=VEGETARIAN", vec!["B2"]),
         ("q=%28vegetarian%29", vec!["B2"]),
@@ -208,7 +349,10 @@ async fn cursor_pagination_follows_links_to_the_end() {
         seen.extend(skus(&body));
         assert_eq!(body["has_prev"], pages > 0);
         assert!(body.get("total").is_none(), "cursor mode does not count");
-        assert!(body["links"]["first"].as_str().unwrap().contains("sort=price"));
+        assert!(body["links"]["first"]
+            .as_str()
+            .unwrap()
+            .contains("sort=price"));
         next = body["links"]["next"].as_str().map(str::to_owned);
         assert_eq!(next.is_some(), body["has_next"].as_bool().unwrap());
         assert_eq!(next.is_some(), body["next_cursor"].is_string());
@@ -223,16 +367,49 @@ async fn cursor_pagination_follows_links_to_the_end() {
 async fn page_mode_reports_totals_and_links() {
     let app = spawn_app().await;
     seed(&app).await;
-    let body: Value = app.get(&format!("{PRODUCTS}?sort=created_at&limit=2&page=2")).await.json().await.unwrap();
+    let body: Value = app
+        .get(&format!("{PRODUCTS}?sort=created_at&limit=2&page=2"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(skus(&body), ["B1", "B2"]);
-    assert_eq!((body["page"].as_u64(), body["total"].as_u64(), body["total_pages"].as_u64()), (Some(2), Some(5), Some(3)));
-    assert_eq!((body["has_next"].as_bool(), body["has_prev"].as_bool()), (Some(true), Some(true)));
+    assert_eq!(
+        (
+            body["page"].as_u64(),
+            body["total"].as_u64(),
+            body["total_pages"].as_u64()
+        ),
+        (Some(2), Some(5), Some(3))
+    );
+    assert_eq!(
+        (body["has_next"].as_bool(), body["has_prev"].as_bool()),
+        (Some(true), Some(true))
+    );
     let links = &body["links"];
-    for (rel, page) in [("self", 2), ("first", 1), ("prev", 1), ("next", 3), ("last", 3)] {
-        let link = links[rel].as_str().unwrap_or_else(|| panic!("no {rel} link: {links}"));
-        assert!(link.ends_with(&format!("page={page}")) && link.contains("sort=created_at") && link.contains("limit=2"), "{rel}: {link}");
+    for (rel, page) in [
+        ("self", 2),
+        ("first", 1),
+        ("prev", 1),
+        ("next", 3),
+        ("last", 3),
+    ] {
+        let link = links[rel]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {rel} link: {links}"));
+        assert!(
+            link.ends_with(&format!("page={page}"))
+                && link.contains("sort=created_at")
+                && link.contains("limit=2"),
+            "{rel}: {link}"
+        );
     }
-    let last: Value = app.get(links["last"].as_str().unwrap()).await.json().await.unwrap();
+    let last: Value = app
+        .get(links["last"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(skus(&last), ["T1"]);
     assert!(last["links"].get("next").is_none());
 }
@@ -241,7 +418,12 @@ async fn page_mode_reports_totals_and_links() {
 async fn bad_list_parameters_get_clear_400s() {
     let app = spawn_app().await;
     seed(&app).await;
-    let first: Value = app.get(&format!("{PRODUCTS}?limit=1")).await.json().await.unwrap();
+    let first: Value = app
+        .get(&format!("{PRODUCTS}?limit=1"))
+        .await
+        .json()
+        .await
+        .unwrap();
     let cursor = first["next_cursor"].as_str().unwrap().to_owned();
     let cases = [
         ("limit=10000".to_owned(), "invalid_parameter", "limit"),
@@ -249,15 +431,39 @@ async fn bad_list_parameters_get_clear_400s() {
         ("limit=ten".to_owned(), "invalid_parameter", "limit"),
         ("sort=colour".to_owned(), "invalid_parameter", "sort"),
         ("price_min=-1".to_owned(), "invalid_parameter", "price_min"),
-        ("price_min=500&price_max=100".to_owned(), "invalid_parameter", "price_max"),
+        (
+            "price_min=500&price_max=100".to_owned(),
+            "invalid_parameter",
+            "price_max",
+        ),
         ("category=cars".to_owned(), "invalid_parameter", "category"),
         ("page=0".to_owned(), "invalid_parameter", "page"),
-        (format!("page=2&cursor={cursor}"), "invalid_parameter", "page"),
-        ("cursor=%21%21garbage".to_owned(), "invalid_cursor", "cursor"),
-        (format!("cursor={cursor}&sort=price"), "invalid_cursor", "cursor"),
-        (format!("cursor={cursor}&category=home"), "invalid_cursor", "cursor"),
+        (
+            format!("page=2&cursor={cursor}"),
+            "invalid_parameter",
+            "page",
+        ),
+        (
+            "cursor=%21%21garbage".to_owned(),
+            "invalid_cursor",
+            "cursor",
+        ),
+        (
+            format!("cursor={cursor}&sort=price"),
+            "invalid_cursor",
+            "cursor",
+        ),
+        (
+            format!("cursor={cursor}&category=home"),
+            "invalid_cursor",
+            "cursor",
+        ),
         ("q=".to_owned() + &"x".repeat(201), "invalid_parameter", "q"),
-        ("limit=5&limit=6".to_owned(), "duplicate_query_parameter", "limit"),
+        (
+            "limit=5&limit=6".to_owned(),
+            "duplicate_query_parameter",
+            "limit",
+        ),
     ];
     for (query, code, field) in cases {
         let response = app.get(&format!("{PRODUCTS}?{query}")).await;
@@ -265,7 +471,10 @@ async fn bad_list_parameters_get_clear_400s() {
         let body = problem(response).await;
         assert_eq!(body["code"], code, "{query}: {body}");
         assert_eq!(body["errors"][0]["field"], field, "{query}: {body}");
-        assert!(body["detail"].as_str().unwrap().len() > 10, "{query}: {body}");
+        assert!(
+            body["detail"].as_str().unwrap().len() > 10,
+            "{query}: {body}"
+        );
     }
 }
 
@@ -273,27 +482,57 @@ async fn bad_list_parameters_get_clear_400s() {
 async fn list_pages_carry_an_etag_that_changes_with_the_data() {
     let app = spawn_app().await;
     seed(&app).await;
-    let etag = app.get(PRODUCTS).await.headers()["etag"].to_str().unwrap().to_owned();
-    let unchanged = app.client.get(app.url(PRODUCTS)).header("if-none-match", &etag).send().await.unwrap();
+    let etag = app.get(PRODUCTS).await.headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let unchanged = app
+        .client
+        .get(app.url(PRODUCTS))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(unchanged.status(), 304);
     app.create_product(product_json("NEW-1")).await;
-    let changed = app.client.get(app.url(PRODUCTS)).header("if-none-match", &etag).send().await.unwrap();
+    let changed = app
+        .client
+        .get(app.url(PRODUCTS))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(changed.status(), 200);
 }
 
 #[tokio::test]
 async fn writes_over_the_rate_limit_get_429_with_retry_after() {
-    let app = spawn_app_with(settings(&[("BAZAAR_WRITE_RATE_LIMIT_PER_MINUTE", "3")]), bazaar::startup::Backends::in_memory()).await;
+    let app = spawn_app_with(
+        settings(&[("BAZAAR_WRITE_RATE_LIMIT_PER_MINUTE", "3")]),
+        bazaar::startup::Backends::in_memory(),
+    )
+    .await;
     for i in 0..3 {
         app.create_product(product_json(&format!("RL-{i}"))).await;
     }
     let limited = app.post_json(PRODUCTS, &product_json("RL-3")).await;
     assert_eq!(limited.status(), 429);
-    let retry_after: u64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry_after: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=60).contains(&retry_after));
     let body = problem(limited).await;
-    assert_eq!((body["code"].as_str(), body["retryable"].as_bool()), (Some("rate_limited"), Some(true)));
-    assert_eq!(app.get(PRODUCTS).await.status(), 200, "reads are not limited");
+    assert_eq!(
+        (body["code"].as_str(), body["retryable"].as_bool()),
+        (Some("rate_limited"), Some(true))
+    );
+    assert_eq!(
+        app.get(PRODUCTS).await.status(),
+        200,
+        "reads are not limited"
+    );
 }
 
 #[tokio::test]
@@ -303,13 +542,41 @@ async fn the_products_api_works_on_mongodb_and_redis() {
     app.create_product(product_json("REAL-2")).await;
     let path = format!("{PRODUCTS}/{}", created["id"].as_str().unwrap());
     assert_eq!(app.get(&path).await.json::<Value>().await.unwrap(), created);
-    assert_eq!(app.post_json(PRODUCTS, &product_json("real-1")).await.status(), 409);
-    let patched = app.client.patch(app.url(&path)).header("if-match", "\"v1\"").json(&json!({"price": 1})).send().await.unwrap();
+    assert_eq!(
+        app.post_json(PRODUCTS, &product_json("real-1"))
+            .await
+            .status(),
+        409
+    );
+    let patched = app
+        .client
+        .patch(app.url(&path))
+        .header("if-match", "\"v1\"")
+        .json(&json!({"price": 1}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(patched.status(), 200);
-    let list: Value = app.get(&format!("{PRODUCTS}?sort=price&page=1&limit=1")).await.json().await.unwrap();
-    assert_eq!((skus(&list), list["total"].as_u64()), (vec!["REAL-1".to_owned()], Some(2)));
+    let list: Value = app
+        .get(&format!("{PRODUCTS}?sort=price&page=1&limit=1"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (skus(&list), list["total"].as_u64()),
+        (vec!["REAL-1".to_owned()], Some(2))
+    );
     let ready: Value = app.get("/health/ready").await.json().await.unwrap();
     assert_eq!(ready["checks"][0]["backend"], "mongodb");
     assert_eq!(ready["checks"][1]["backend"], "redis");
-    assert_eq!(app.client.delete(app.url(&path)).send().await.unwrap().status(), 204);
+    assert_eq!(
+        app.client
+            .delete(app.url(&path))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
 }

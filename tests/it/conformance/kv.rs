@@ -27,8 +27,12 @@ pub async fn binary_values_survive(kv: &dyn KeyValueStore) {
 }
 
 pub async fn values_expire_after_their_ttl(kv: &dyn KeyValueStore) {
-    kv.set("short", b"x", Some(Duration::from_millis(150))).await.unwrap();
-    kv.set("long", b"y", Some(Duration::from_secs(60))).await.unwrap();
+    kv.set("short", b"x", Some(Duration::from_millis(150)))
+        .await
+        .unwrap();
+    kv.set("long", b"y", Some(Duration::from_secs(60)))
+        .await
+        .unwrap();
     assert!(kv.get("short").await.unwrap().is_some());
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(kv.get("short").await.unwrap(), None);
@@ -36,18 +40,33 @@ pub async fn values_expire_after_their_ttl(kv: &dyn KeyValueStore) {
 }
 
 pub async fn set_if_absent_lets_only_the_first_writer_in(kv: &dyn KeyValueStore) {
-    assert!(kv.set_if_absent("lock", b"first", Duration::from_secs(60)).await.unwrap());
-    assert!(!kv.set_if_absent("lock", b"second", Duration::from_secs(60)).await.unwrap());
+    assert!(kv
+        .set_if_absent("lock", b"first", Duration::from_secs(60))
+        .await
+        .unwrap());
+    assert!(!kv
+        .set_if_absent("lock", b"second", Duration::from_secs(60))
+        .await
+        .unwrap());
     assert_eq!(kv.get("lock").await.unwrap(), Some(b"first".to_vec()));
 
-    assert!(kv.set_if_absent("brief", b"1", Duration::from_millis(100)).await.unwrap());
+    assert!(kv
+        .set_if_absent("brief", b"1", Duration::from_millis(100))
+        .await
+        .unwrap());
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert!(kv.set_if_absent("brief", b"2", Duration::from_secs(60)).await.unwrap(), "an expired key is absent");
+    assert!(
+        kv.set_if_absent("brief", b"2", Duration::from_secs(60))
+            .await
+            .unwrap(),
+        "an expired key is absent"
+    );
 }
 
 pub async fn concurrent_set_if_absent_has_one_winner(kv: &dyn KeyValueStore) {
     let tries = (0..20).map(|i| async move {
-        kv.set_if_absent("race", format!("{i}").as_bytes(), Duration::from_secs(60)).await
+        kv.set_if_absent("race", format!("{i}").as_bytes(), Duration::from_secs(60))
+            .await
     });
     let results = futures::future::join_all(tries).await;
     assert_eq!(results.iter().filter(|r| matches!(r, Ok(true))).count(), 1);
@@ -57,16 +76,33 @@ pub async fn counters_count_and_keep_their_first_expiry(kv: &dyn KeyValueStore) 
     let ttl = Duration::from_secs(30);
     let first = kv.increment("hits", 1, ttl).await.unwrap();
     assert_eq!(first.value, 1);
-    assert!(first.expires_in <= ttl && first.expires_in > Duration::from_secs(25), "{first:?}");
-    let second = kv.increment("hits", 4, Duration::from_secs(3600)).await.unwrap();
+    assert!(
+        first.expires_in <= ttl && first.expires_in > Duration::from_secs(25),
+        "{first:?}"
+    );
+    let second = kv
+        .increment("hits", 4, Duration::from_secs(3600))
+        .await
+        .unwrap();
     assert_eq!(second.value, 5);
-    assert!(second.expires_in <= ttl, "incrementing must not extend the window: {second:?}");
+    assert!(
+        second.expires_in <= ttl,
+        "incrementing must not extend the window: {second:?}"
+    );
 }
 
 pub async fn counters_expire_and_start_again(kv: &dyn KeyValueStore) {
-    kv.increment("window", 3, Duration::from_millis(150)).await.unwrap();
+    kv.increment("window", 3, Duration::from_millis(150))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    assert_eq!(kv.increment("window", 1, Duration::from_secs(60)).await.unwrap().value, 1);
+    assert_eq!(
+        kv.increment("window", 1, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .value,
+        1
+    );
 }
 
 pub async fn concurrent_increments_are_all_counted(kv: &dyn KeyValueStore) {
@@ -74,7 +110,13 @@ pub async fn concurrent_increments_are_all_counted(kv: &dyn KeyValueStore) {
     for r in futures::future::join_all(adds).await {
         r.unwrap();
     }
-    assert_eq!(kv.increment("many", 0, Duration::from_secs(60)).await.unwrap().value, 50);
+    assert_eq!(
+        kv.increment("many", 0, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .value,
+        50
+    );
 }
 
 pub async fn incrementing_a_non_number_fails(kv: &dyn KeyValueStore) {
@@ -91,18 +133,23 @@ pub async fn ping_answers(kv: &dyn KeyValueStore) {
 
 macro_rules! kv_suite {
     ($backend:ident, $make:expr) => {
-        conformance!($backend, $make, crate::conformance::kv, [
-            values_can_be_set_read_and_deleted,
-            binary_values_survive,
-            values_expire_after_their_ttl,
-            set_if_absent_lets_only_the_first_writer_in,
-            concurrent_set_if_absent_has_one_winner,
-            counters_count_and_keep_their_first_expiry,
-            counters_expire_and_start_again,
-            concurrent_increments_are_all_counted,
-            incrementing_a_non_number_fails,
-            ping_answers,
-        ]);
+        conformance!(
+            $backend,
+            $make,
+            crate::conformance::kv,
+            [
+                values_can_be_set_read_and_deleted,
+                binary_values_survive,
+                values_expire_after_their_ttl,
+                set_if_absent_lets_only_the_first_writer_in,
+                concurrent_set_if_absent_has_one_winner,
+                counters_count_and_keep_their_first_expiry,
+                counters_expire_and_start_again,
+                concurrent_increments_are_all_counted,
+                incrementing_a_non_number_fails,
+                ping_answers,
+            ]
+        );
     };
 }
 

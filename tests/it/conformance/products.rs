@@ -4,9 +4,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use bazaar::domain::product::{Categories, Product, ProductDraft, RawProduct};
-use bazaar::domain::product_query::{
-    Cursor, Pagination, ProductQuery, RawProductQuery, Sort,
-};
+use bazaar::domain::product_query::{Cursor, Pagination, ProductQuery, RawProductQuery, Sort};
 use bazaar::store::memory::MemoryProducts;
 use bazaar::store::{ProductRepository, StoreError};
 use chrono::{DateTime, Duration, Utc};
@@ -77,16 +75,61 @@ async fn insert_all(repo: &dyn ProductRepository, products: &[Product]) {
 /// A small catalog the list tests share.
 fn catalog() -> Vec<Product> {
     vec![
-        make(Spec { sku: "A", name: "Red Kettle", description: Some("Steel, 1.5 L"), price: 1500, category: "home", tags: &["kitchen", "steel"], minute: 1 }),
-        make(Spec { sku: "B", name: "Blue Mug", description: Some("Ceramic mug (large)"), price: 300, category: "home", tags: &["kitchen"], minute: 2 }),
-        make(Spec { sku: "C", name: "Atlas of India", description: None, price: 900, category: "books", tags: &["maps"], minute: 3 }),
-        make(Spec { sku: "D", name: "Puzzle 500", description: Some("A red barn"), price: 300, category: "toys", tags: &[], minute: 4 }),
-        make(Spec { sku: "E", name: "cookbook", description: Some("Recipes.* for (two)"), price: 650, category: "books", tags: &["kitchen"], minute: 5 }),
+        make(Spec {
+            sku: "A",
+            name: "Red Kettle",
+            description: Some("Steel, 1.5 L"),
+            price: 1500,
+            category: "home",
+            tags: &["kitchen", "steel"],
+            minute: 1,
+        }),
+        make(Spec {
+            sku: "B",
+            name: "Blue Mug",
+            description: Some("Ceramic mug (large)"),
+            price: 300,
+            category: "home",
+            tags: &["kitchen"],
+            minute: 2,
+        }),
+        make(Spec {
+            sku: "C",
+            name: "Atlas of India",
+            description: None,
+            price: 900,
+            category: "books",
+            tags: &["maps"],
+            minute: 3,
+        }),
+        make(Spec {
+            sku: "D",
+            name: "Puzzle 500",
+            description: Some("A red barn"),
+            price: 300,
+            category: "toys",
+            tags: &[],
+            minute: 4,
+        }),
+        make(Spec {
+            sku: "E",
+            name: "cookbook",
+            description: Some("Recipes.* for (two)"),
+            price: 650,
+            category: "books",
+            tags: &["kitchen"],
+            minute: 5,
+        }),
     ]
 }
 
 pub async fn created_products_read_back_unchanged(repo: &dyn ProductRepository) {
-    let p = make(Spec { sku: "READ-1", description: Some("desc"), tags: &["a", "b"], ..Default::default() });
+    let p = make(Spec {
+        sku: "READ-1",
+        description: Some("desc"),
+        tags: &["a", "b"],
+        ..Default::default()
+    });
     repo.insert(&p).await.unwrap();
     assert_eq!(repo.get(&p.id).await.unwrap(), Some(p));
 }
@@ -97,8 +140,17 @@ pub async fn an_unknown_id_reads_as_none(repo: &dyn ProductRepository) {
 }
 
 pub async fn a_taken_sku_is_refused_on_insert(repo: &dyn ProductRepository) {
-    repo.insert(&make(Spec { sku: "DUP", ..Default::default() })).await.unwrap();
-    let again = make(Spec { sku: "dup", name: "Other", ..Default::default() });
+    repo.insert(&make(Spec {
+        sku: "DUP",
+        ..Default::default()
+    }))
+    .await
+    .unwrap();
+    let again = make(Spec {
+        sku: "dup",
+        name: "Other",
+        ..Default::default()
+    });
     assert!(matches!(
         repo.insert(&again).await,
         Err(StoreError::Duplicate { field: "sku" })
@@ -107,10 +159,16 @@ pub async fn a_taken_sku_is_refused_on_insert(repo: &dyn ProductRepository) {
 }
 
 pub async fn updates_need_the_current_version(repo: &dyn ProductRepository) {
-    let v1 = make(Spec { sku: "UPD", ..Default::default() });
+    let v1 = make(Spec {
+        sku: "UPD",
+        ..Default::default()
+    });
     repo.insert(&v1).await.unwrap();
     let draft = ProductDraft::parse(
-        &RawProduct { price: 250, ..v1.patched(Default::default()) },
+        &RawProduct {
+            price: 250,
+            ..v1.patched(Default::default())
+        },
         &categories(),
     )
     .unwrap();
@@ -120,25 +178,46 @@ pub async fn updates_need_the_current_version(repo: &dyn ProductRepository) {
 
     // A writer still holding version 1 loses.
     let stale = v1.revise(draft, Utc::now());
-    assert!(matches!(repo.update(&stale, 1).await, Err(StoreError::VersionConflict)));
+    assert!(matches!(
+        repo.update(&stale, 1).await,
+        Err(StoreError::VersionConflict)
+    ));
     assert_eq!(repo.get(&v1.id).await.unwrap(), Some(v2));
 }
 
 pub async fn updating_a_missing_product_is_not_found(repo: &dyn ProductRepository) {
-    let ghost = make(Spec { sku: "GHOST", ..Default::default() });
+    let ghost = make(Spec {
+        sku: "GHOST",
+        ..Default::default()
+    });
     let next = ghost.revise(
         ProductDraft::parse(&ghost.patched(Default::default()), &categories()).unwrap(),
         Utc::now(),
     );
-    assert!(matches!(repo.update(&next, 1).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        repo.update(&next, 1).await,
+        Err(StoreError::NotFound)
+    ));
 }
 
 pub async fn an_update_cannot_take_another_products_sku(repo: &dyn ProductRepository) {
-    let first = make(Spec { sku: "FIRST", ..Default::default() });
-    let second = make(Spec { sku: "SECOND", ..Default::default() });
+    let first = make(Spec {
+        sku: "FIRST",
+        ..Default::default()
+    });
+    let second = make(Spec {
+        sku: "SECOND",
+        ..Default::default()
+    });
     insert_all(repo, &[first.clone(), second.clone()]).await;
-    let raw = RawProduct { sku: "first".into(), ..second.patched(Default::default()) };
-    let next = second.revise(ProductDraft::parse(&raw, &categories()).unwrap(), Utc::now());
+    let raw = RawProduct {
+        sku: "first".into(),
+        ..second.patched(Default::default())
+    };
+    let next = second.revise(
+        ProductDraft::parse(&raw, &categories()).unwrap(),
+        Utc::now(),
+    );
     assert!(matches!(
         repo.update(&next, 1).await,
         Err(StoreError::Duplicate { field: "sku" })
@@ -146,30 +225,100 @@ pub async fn an_update_cannot_take_another_products_sku(repo: &dyn ProductReposi
 }
 
 pub async fn delete_removes_and_respects_versions(repo: &dyn ProductRepository) {
-    let p = make(Spec { sku: "DEL", ..Default::default() });
+    let p = make(Spec {
+        sku: "DEL",
+        ..Default::default()
+    });
     repo.insert(&p).await.unwrap();
-    assert!(matches!(repo.delete(&p.id, Some(7)).await, Err(StoreError::VersionConflict)));
+    assert!(matches!(
+        repo.delete(&p.id, Some(7)).await,
+        Err(StoreError::VersionConflict)
+    ));
     repo.delete(&p.id, Some(1)).await.unwrap();
     assert_eq!(repo.get(&p.id).await.unwrap(), None);
-    assert!(matches!(repo.delete(&p.id, None).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        repo.delete(&p.id, None).await,
+        Err(StoreError::NotFound)
+    ));
     // The SKU is free again.
-    repo.insert(&make(Spec { sku: "DEL", ..Default::default() })).await.unwrap();
+    repo.insert(&make(Spec {
+        sku: "DEL",
+        ..Default::default()
+    }))
+    .await
+    .unwrap();
 }
 
 pub async fn list_filters_by_category_price_tag_and_text(repo: &dyn ProductRepository) {
     insert_all(repo, &catalog()).await;
-    let sorted_by_price = |raw: RawProductQuery| query(RawProductQuery { sort: Some("price".into()), ..raw });
+    let sorted_by_price = |raw: RawProductQuery| {
+        query(RawProductQuery {
+            sort: Some("price".into()),
+            ..raw
+        })
+    };
     let cases: Vec<(RawProductQuery, Vec<&str>)> = vec![
-        (RawProductQuery { category: Some("home".into()), ..Default::default() }, vec!["B", "A"]),
-        (RawProductQuery { price_min: Some(300), price_max: Some(900), ..Default::default() }, vec!["B", "D", "E", "C"]),
-        (RawProductQuery { tag: Some("Kitchen".into()), ..Default::default() }, vec!["B", "E", "A"]),
+        (
+            RawProductQuery {
+                category: Some("home".into()),
+                ..Default::default()
+            },
+            vec!["B", "A"],
+        ),
+        (
+            RawProductQuery {
+                price_min: Some(300),
+                price_max: Some(900),
+                ..Default::default()
+            },
+            vec!["B", "D", "E", "C"],
+        ),
+        (
+            RawProductQuery {
+                tag: Some("Kitchen".into()),
+                ..Default::default()
+            },
+            vec!["B", "E", "A"],
+        ),
         // Case-insensitive, in name or description.
-        (RawProductQuery { q: Some("RED".into()), ..Default::default() }, vec!["D", "A"]),
+        (
+            RawProductQuery {
+                q: Some("RED".into()),
+                ..Default::default()
+            },
+            vec!["D", "A"],
+        ),
         // Regex metacharacters are literal.
-        (RawProductQuery { q: Some(".* for (".into()), ..Default::default() }, vec!["E"]),
-        (RawProductQuery { q: Some("(large)".into()), ..Default::default() }, vec!["B"]),
-        (RawProductQuery { q: Some("^A".into()), ..Default::default() }, vec![]),
-        (RawProductQuery { category: Some("books".into()), tag: Some("kitchen".into()), price_max: Some(700), ..Default::default() }, vec!["E"]),
+        (
+            RawProductQuery {
+                q: Some(".* for (".into()),
+                ..Default::default()
+            },
+            vec!["E"],
+        ),
+        (
+            RawProductQuery {
+                q: Some("(large)".into()),
+                ..Default::default()
+            },
+            vec!["B"],
+        ),
+        (
+            RawProductQuery {
+                q: Some("^A".into()),
+                ..Default::default()
+            },
+            vec![],
+        ),
+        (
+            RawProductQuery {
+                category: Some("books".into()),
+                tag: Some("kitchen".into()),
+                price_max: Some(700),
+                ..Default::default()
+            },
+            vec!["E"],
+        ),
     ];
     for (raw, expected) in cases {
         let page = repo.list(&sorted_by_price(raw.clone())).await.unwrap();
@@ -182,7 +331,10 @@ pub async fn list_sorts_by_every_key_with_ids_breaking_ties(repo: &dyn ProductRe
     let products = catalog();
     insert_all(repo, &products).await;
     let list = |sort: &str| {
-        let q = query(RawProductQuery { sort: Some(sort.into()), ..Default::default() });
+        let q = query(RawProductQuery {
+            sort: Some(sort.into()),
+            ..Default::default()
+        });
         async move { skus(&repo.list(&q).await.unwrap().items) }
     };
     // B and D cost the same; the id (creation order) decides.
@@ -200,7 +352,11 @@ pub async fn list_sorts_by_every_key_with_ids_breaking_ties(repo: &dyn ProductRe
 }
 
 /// Follows cursors from the first page to the last.
-async fn walk(repo: &dyn ProductRepository, raw: RawProductQuery, mut between_pages: impl FnMut(usize) -> Vec<Product>) -> Vec<String> {
+async fn walk(
+    repo: &dyn ProductRepository,
+    raw: RawProductQuery,
+    mut between_pages: impl FnMut(usize) -> Vec<Product>,
+) -> Vec<String> {
     let mut seen = Vec::new();
     let mut q = query(raw);
     for page_number in 0.. {
@@ -225,23 +381,56 @@ pub async fn cursor_pages_cover_every_product_once_in_every_order(repo: &dyn Pro
         .map(|i| {
             let sku = format!("P{i:02}");
             let name = format!("Item {}", i % 4);
-            make(Spec { sku: &sku, name: &name, price: 100 * (1 + i % 5), minute: i % 3, ..Default::default() })
+            make(Spec {
+                sku: &sku,
+                name: &name,
+                price: 100 * (1 + i % 5),
+                minute: i % 3,
+                ..Default::default()
+            })
         })
         .collect();
     insert_all(repo, &products).await;
     for sort in Sort::ALLOWED {
-        let seen = walk(repo, RawProductQuery { sort: Some(sort.into()), limit: Some(4), ..Default::default() }, |_| vec![]).await;
+        let seen = walk(
+            repo,
+            RawProductQuery {
+                sort: Some(sort.into()),
+                limit: Some(4),
+                ..Default::default()
+            },
+            |_| vec![],
+        )
+        .await;
         let unique: HashSet<_> = seen.iter().collect();
         assert_eq!(seen.len(), 23, "sort {sort}: {seen:?}");
         assert_eq!(unique.len(), 23, "sort {sort} repeated items: {seen:?}");
-        let full = repo.list(&query(RawProductQuery { sort: Some(sort.into()), limit: Some(100), ..Default::default() })).await.unwrap();
-        assert_eq!(seen, skus(&full.items), "sort {sort}: pages disagree with one big page");
+        let full = repo
+            .list(&query(RawProductQuery {
+                sort: Some(sort.into()),
+                limit: Some(100),
+                ..Default::default()
+            }))
+            .await
+            .unwrap();
+        assert_eq!(
+            seen,
+            skus(&full.items),
+            "sort {sort}: pages disagree with one big page"
+        );
     }
 }
 
 pub async fn cursor_pages_are_stable_under_concurrent_inserts(repo: &dyn ProductRepository) {
     let originals: Vec<Product> = (0..12)
-        .map(|i| make(Spec { sku: &format!("O{i:02}"), price: 1000 + i, minute: i, ..Default::default() }))
+        .map(|i| {
+            make(Spec {
+                sku: &format!("O{i:02}"),
+                price: 1000 + i,
+                minute: i,
+                ..Default::default()
+            })
+        })
         .collect();
     insert_all(repo, &originals).await;
     // While the client pages newest-first, products keep arriving: some newer
@@ -249,60 +438,126 @@ pub async fn cursor_pages_are_stable_under_concurrent_inserts(repo: &dyn Product
     let mut n = 0;
     let seen = walk(
         repo,
-        RawProductQuery { sort: Some("-created_at".into()), limit: Some(5), ..Default::default() },
+        RawProductQuery {
+            sort: Some("-created_at".into()),
+            limit: Some(5),
+            ..Default::default()
+        },
         |_| {
             n += 1;
-            vec![make(Spec { sku: &format!("NEW{n}"), price: 5, minute: 100 + n, ..Default::default() })]
+            vec![make(Spec {
+                sku: &format!("NEW{n}"),
+                price: 5,
+                minute: 100 + n,
+                ..Default::default()
+            })]
         },
     )
     .await;
-    let originals_seen: Vec<_> = seen.iter().filter(|s| s.starts_with('O')).cloned().collect();
+    let originals_seen: Vec<_> = seen
+        .iter()
+        .filter(|s| s.starts_with('O'))
+        .cloned()
+        .collect();
     let expected: Vec<String> = (0..12).rev().map(|i| format!("O{i:02}")).collect();
-    assert_eq!(originals_seen, expected, "every original exactly once, in order");
+    assert_eq!(
+        originals_seen, expected,
+        "every original exactly once, in order"
+    );
 
     let by_price = walk(
         repo,
-        RawProductQuery { sort: Some("price".into()), limit: Some(4), ..Default::default() },
-        |page| vec![make(Spec { sku: &format!("MID{page}"), price: 1003, minute: 200, ..Default::default() })],
+        RawProductQuery {
+            sort: Some("price".into()),
+            limit: Some(4),
+            ..Default::default()
+        },
+        |page| {
+            vec![make(Spec {
+                sku: &format!("MID{page}"),
+                price: 1003,
+                minute: 200,
+                ..Default::default()
+            })]
+        },
     )
     .await;
     let unique: HashSet<_> = by_price.iter().collect();
     assert_eq!(unique.len(), by_price.len(), "no item twice: {by_price:?}");
     for original in &expected {
-        assert!(by_price.contains(original), "{original} skipped: {by_price:?}");
+        assert!(
+            by_price.contains(original),
+            "{original} skipped: {by_price:?}"
+        );
     }
 }
 
 pub async fn page_mode_counts_and_slices(repo: &dyn ProductRepository) {
     insert_all(repo, &catalog()).await;
-    let page = |n: i64| query(RawProductQuery { sort: Some("created_at".into()), limit: Some(2), page: Some(n), ..Default::default() });
+    let page = |n: i64| {
+        query(RawProductQuery {
+            sort: Some("created_at".into()),
+            limit: Some(2),
+            page: Some(n),
+            ..Default::default()
+        })
+    };
     let p1 = repo.list(&page(1)).await.unwrap();
-    assert_eq!((skus(&p1.items), p1.has_next, p1.total), (vec!["A".into(), "B".into()], true, Some(5)));
+    assert_eq!(
+        (skus(&p1.items), p1.has_next, p1.total),
+        (vec!["A".into(), "B".into()], true, Some(5))
+    );
     let p3 = repo.list(&page(3)).await.unwrap();
-    assert_eq!((skus(&p3.items), p3.has_next, p3.total), (vec!["E".into()], false, Some(5)));
+    assert_eq!(
+        (skus(&p3.items), p3.has_next, p3.total),
+        (vec!["E".into()], false, Some(5))
+    );
     let p4 = repo.list(&page(4)).await.unwrap();
     assert!(p4.items.is_empty() && !p4.has_next);
     let filtered = repo
-        .list(&query(RawProductQuery { category: Some("home".into()), page: Some(1), ..Default::default() }))
+        .list(&query(RawProductQuery {
+            category: Some("home".into()),
+            page: Some(1),
+            ..Default::default()
+        }))
         .await
         .unwrap();
     assert_eq!(filtered.total, Some(2));
     // Cursor mode does not count.
-    assert_eq!(repo.list(&query(RawProductQuery::default())).await.unwrap().total, None);
+    assert_eq!(
+        repo.list(&query(RawProductQuery::default()))
+            .await
+            .unwrap()
+            .total,
+        None
+    );
 }
 
-pub async fn concurrent_updates_with_the_same_version_let_exactly_one_win(repo: &dyn ProductRepository) {
-    let p = make(Spec { sku: "RACE", ..Default::default() });
+pub async fn concurrent_updates_with_the_same_version_let_exactly_one_win(
+    repo: &dyn ProductRepository,
+) {
+    let p = make(Spec {
+        sku: "RACE",
+        ..Default::default()
+    });
     repo.insert(&p).await.unwrap();
     let attempts = (0..10).map(|i| {
-        let raw = RawProduct { price: 1000 + i, ..p.patched(Default::default()) };
-        let next = p.revise(ProductDraft::parse(&raw, &categories()).unwrap(), Utc::now());
+        let raw = RawProduct {
+            price: 1000 + i,
+            ..p.patched(Default::default())
+        };
+        let next = p.revise(
+            ProductDraft::parse(&raw, &categories()).unwrap(),
+            Utc::now(),
+        );
         async move { repo.update(&next, 1).await }
     });
     let results = futures::future::join_all(attempts).await;
     let wins = results.iter().filter(|r| r.is_ok()).count();
     assert_eq!(wins, 1, "{results:?}");
-    assert!(results.iter().all(|r| r.is_ok() || matches!(r, Err(StoreError::VersionConflict))));
+    assert!(results
+        .iter()
+        .all(|r| r.is_ok() || matches!(r, Err(StoreError::VersionConflict))));
 }
 
 pub async fn ping_answers(repo: &dyn ProductRepository) {
@@ -311,22 +566,27 @@ pub async fn ping_answers(repo: &dyn ProductRepository) {
 
 macro_rules! product_suite {
     ($backend:ident, $make:expr) => {
-        conformance!($backend, $make, crate::conformance::products, [
-            created_products_read_back_unchanged,
-            an_unknown_id_reads_as_none,
-            a_taken_sku_is_refused_on_insert,
-            updates_need_the_current_version,
-            updating_a_missing_product_is_not_found,
-            an_update_cannot_take_another_products_sku,
-            delete_removes_and_respects_versions,
-            list_filters_by_category_price_tag_and_text,
-            list_sorts_by_every_key_with_ids_breaking_ties,
-            cursor_pages_cover_every_product_once_in_every_order,
-            cursor_pages_are_stable_under_concurrent_inserts,
-            page_mode_counts_and_slices,
-            concurrent_updates_with_the_same_version_let_exactly_one_win,
-            ping_answers,
-        ]);
+        conformance!(
+            $backend,
+            $make,
+            crate::conformance::products,
+            [
+                created_products_read_back_unchanged,
+                an_unknown_id_reads_as_none,
+                a_taken_sku_is_refused_on_insert,
+                updates_need_the_current_version,
+                updating_a_missing_product_is_not_found,
+                an_update_cannot_take_another_products_sku,
+                delete_removes_and_respects_versions,
+                list_filters_by_category_price_tag_and_text,
+                list_sorts_by_every_key_with_ids_breaking_ties,
+                cursor_pages_cover_every_product_once_in_every_order,
+                cursor_pages_are_stable_under_concurrent_inserts,
+                page_mode_counts_and_slices,
+                concurrent_updates_with_the_same_version_let_exactly_one_win,
+                ping_answers,
+            ]
+        );
     };
 }
 

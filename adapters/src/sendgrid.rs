@@ -1,0 +1,3 @@
+//! SendGrid: transactional email (identity issue).
+//!
+//! Not implemented yet: this module is reserved by the service spine.
