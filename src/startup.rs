@@ -47,15 +47,20 @@ impl Backends {
         let mut backends = Self::in_memory();
         let timeout = settings.backend_timeout;
         if let Some(url) = settings.mongodb_url() {
-            let db = mongo::connect(url, &settings.mongodb_database, timeout).await?;
+            let db = mongo::connect(url, &settings.mongodb_database, timeout)
+                .await
+                .map_err(|e| redact(e, url))?;
             let products = MongoProducts::new(&db)
                 .await
+                .map_err(|e| redact(e.into(), url))
                 .context("preparing the MongoDB collections (is MongoDB reachable?)")?;
             backends.products = Arc::new(products);
             backends.names.storage = "mongodb";
         }
         if let Some(url) = settings.redis_url() {
-            let kv = RedisKv::connect(url, &settings.redis_key_prefix, timeout).await?;
+            let kv = RedisKv::connect(url, &settings.redis_key_prefix, timeout)
+                .await
+                .map_err(|e| redact(e, url))?;
             backends.kv = Arc::new(kv);
             backends.names.kv = "redis";
         }
@@ -69,6 +74,20 @@ impl Backends {
         }
         Ok(backends)
     }
+}
+
+/// Driver errors may quote the connection string; the message that reaches a
+/// log must not contain it or the password inside it.
+fn redact(error: anyhow::Error, url: &str) -> anyhow::Error {
+    let mut text = format!("{error:#}");
+    let password = url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.password().map(str::to_owned));
+    text = text.replace(url, "<url>");
+    if let Some(p) = password.filter(|p| !p.is_empty()) {
+        text = text.replace(&p, "<password>");
+    }
+    anyhow::anyhow!(text)
 }
 
 /// What the HTTP layer is built from.
@@ -195,4 +214,21 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutdown signal received; finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redaction_removes_the_url_and_its_password() {
+        let url = "mongodb://admin:hunter2@db:27017";
+        let error = anyhow::anyhow!("cannot parse {url}").context("connecting with hunter2");
+        let text = format!("{:#}", redact(error, url));
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(
+            text.contains("<url>") && text.contains("<password>"),
+            "{text}"
+        );
+    }
 }

@@ -76,6 +76,17 @@ impl MongoProducts {
     }
 }
 
+impl MongoProducts {
+    /// A conditional write matched nothing: tells a stale version from a missing product.
+    async fn why_unmatched(&self, id: ObjectId) -> StoreError {
+        match self.collection.count_documents(doc! { "_id": id }).await {
+            Ok(0) => StoreError::NotFound,
+            Ok(_) => StoreError::VersionConflict,
+            Err(e) => classify(e),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct ProductDoc {
     #[serde(rename = "_id")]
@@ -242,17 +253,7 @@ impl ProductRepository for MongoProducts {
         if result.matched_count == 1 {
             return Ok(());
         }
-        // Nothing matched: tell a stale version from a missing product.
-        let exists = self
-            .collection
-            .count_documents(doc! { "_id": id })
-            .await
-            .map_err(classify)?;
-        Err(if exists == 0 {
-            StoreError::NotFound
-        } else {
-            StoreError::VersionConflict
-        })
+        Err(self.why_unmatched(id).await)
     }
 
     #[tracing::instrument(skip_all, fields(product_id = %id))]
@@ -270,16 +271,7 @@ impl ProductRepository for MongoProducts {
         if result.deleted_count == 1 {
             return Ok(());
         }
-        let exists = self
-            .collection
-            .count_documents(doc! { "_id": oid })
-            .await
-            .map_err(classify)?;
-        Err(if exists == 0 {
-            StoreError::NotFound
-        } else {
-            StoreError::VersionConflict
-        })
+        Err(self.why_unmatched(oid).await)
     }
 
     #[tracing::instrument(skip_all)]
