@@ -77,18 +77,34 @@ fn is_write(method: &Method) -> bool {
     )
 }
 
-/// Duplicated query keys are refused: which one would win is ambiguous, and
-/// different frameworks pick differently.
+/// Refuses query strings that would be read ambiguously or lossily: a key that
+/// appears twice (which one wins differs between frameworks), or percent-encoded
+/// bytes that are not UTF-8 (they would silently become U+FFFD).
 fn check_query(req: &Request) -> Result<(), AppError> {
     let Some(query) = req.uri().query() else {
         return Ok(());
     };
-    let mut seen: Vec<std::borrow::Cow<'_, str>> = Vec::new();
-    for (key, _) in url::form_urlencoded::parse(query.as_bytes()) {
+    let mut seen: Vec<String> = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (raw_key, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |raw: &str| {
+            percent_encoding::percent_decode_str(&raw.replace('+', " "))
+                .decode_utf8()
+                .map(|s| s.into_owned())
+        };
+        let key = decode(raw_key).map_err(|_| {
+            AppError::new(
+                ErrorCode::BadRequest,
+                "a query parameter name is not valid UTF-8",
+            )
+        })?;
+        if decode(raw_value).is_err() {
+            return Err(AppError::invalid_parameter(&key, "is not valid UTF-8"));
+        }
         if seen.contains(&key) {
             return Err(AppError {
                 errors: vec![crate::domain::validation::FieldError::new(
-                    key.as_ref(),
+                    key.as_str(),
                     "duplicate",
                     "appears more than once",
                 )],
