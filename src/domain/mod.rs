@@ -5,6 +5,7 @@
 //! further checking downstream.
 
 pub mod ids;
+pub mod listing;
 pub mod money;
 pub mod product;
 pub mod product_query;

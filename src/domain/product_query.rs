@@ -1,25 +1,18 @@
-//! The product list query language: filters, sorting and both pagination styles.
-//!
-//! Cursor pagination is keyset pagination: the cursor holds the sort value and id of
-//! the last item served, and the next page starts strictly after that pair. Inserts
-//! made while a client pages therefore never shift or repeat items. The cursor also
-//! carries the sort and a fingerprint of the filter, so it cannot be replayed against
-//! a different query.
-
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+//! The product list query language: filters and sorting (pagination is shared,
+//! see [`super::listing`]).
 
 use super::ids::ProductId;
+use super::listing::{fingerprint, Cursor, ListPage, Pagination, Paging, SortValue};
 use super::money::Paise;
 use super::product::{Categories, Category, Product, Tag};
 use super::validation::{char_len, Collector, FieldError};
 
-pub const LIMIT_DEFAULT: u32 = 20;
-pub const LIMIT_MAX: u32 = 100;
-pub const PAGE_MAX: u32 = 10_000;
+pub use super::listing::{QueryError, LIMIT_DEFAULT, LIMIT_MAX, PAGE_MAX};
+
 pub const Q_MAX: usize = 200;
+
+/// One page of products.
+pub type ProductPage = ListPage<Product>;
 
 /// Text to look for in name and description, literally and ignoring case.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +75,7 @@ impl ProductFilter {
     }
 
     /// A short digest of the filter, so a cursor is only accepted by the query it came from.
-    fn fingerprint(&self) -> String {
+    pub fn fingerprint(&self) -> String {
         let canonical = format!(
             "c={:?};min={:?};max={:?};t={:?};q={:?}",
             self.category.as_ref().map(Category::as_str),
@@ -91,7 +84,7 @@ impl ProductFilter {
             self.tag.as_ref().map(Tag::as_str),
             self.q.as_ref().map(SearchText::as_str),
         );
-        hex::encode(&Sha256::digest(canonical.as_bytes())[..8])
+        fingerprint(&canonical)
     }
 }
 
@@ -160,6 +153,19 @@ impl Sort {
         }
     }
 
+    /// The cursor after `p` in this order.
+    pub fn cursor_after(self, p: &Product) -> Cursor {
+        Cursor {
+            after_value: self.value_of(p),
+            after_id: p.id.to_string(),
+        }
+    }
+
+    /// Whether `p` comes strictly after `cursor` in this order.
+    pub fn after_cursor(self, cursor: &Cursor, p: &Product) -> bool {
+        cursor.precedes(&self.value_of(p), p.id.as_str(), self.descending)
+    }
+
     /// Compares two products in this order (ids break ties).
     pub fn compare(self, a: &Product, b: &Product) -> std::cmp::Ordering {
         let ord = self
@@ -174,97 +180,6 @@ impl Sort {
     }
 }
 
-/// A sort key value. Names compare by code point (byte order of UTF-8), as MongoDB
-/// compares strings without a collation.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum SortValue {
-    Int(i64),
-    Text(String),
-}
-
-/// Where the previous page ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cursor {
-    pub after_value: SortValue,
-    pub after_id: ProductId,
-}
-
-#[derive(Serialize, Deserialize)]
-struct CursorToken {
-    s: String,
-    f: String,
-    v: SortValue,
-    id: String,
-}
-
-impl Cursor {
-    pub fn after(product: &Product, sort: Sort) -> Self {
-        Self {
-            after_value: sort.value_of(product),
-            after_id: product.id.clone(),
-        }
-    }
-
-    /// Whether `p` comes strictly after this cursor in `sort` order.
-    pub fn precedes(&self, p: &Product, sort: Sort) -> bool {
-        let ord = sort
-            .value_of(p)
-            .cmp(&self.after_value)
-            .then_with(|| p.id.cmp(&self.after_id));
-        if sort.descending {
-            ord.is_lt()
-        } else {
-            ord.is_gt()
-        }
-    }
-
-    pub fn encode(&self, sort: Sort, filter: &ProductFilter) -> String {
-        let token = CursorToken {
-            s: sort.as_str().to_owned(),
-            f: filter.fingerprint(),
-            v: self.after_value.clone(),
-            id: self.after_id.to_string(),
-        };
-        let json = serde_json::to_vec(&token).unwrap_or_default();
-        URL_SAFE_NO_PAD.encode(json)
-    }
-
-    pub fn decode(raw: &str, sort: Sort, filter: &ProductFilter) -> Result<Self, String> {
-        let malformed =
-            || "the cursor is malformed; use a `next_cursor` from a previous page".to_owned();
-        let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| malformed())?;
-        let token: CursorToken = serde_json::from_slice(&bytes).map_err(|_| malformed())?;
-        if token.s != sort.as_str() || token.f != filter.fingerprint() {
-            return Err(
-                "the cursor belongs to a different sort or filter; repeat the query it came from"
-                    .to_owned(),
-            );
-        }
-        let value_fits = matches!(
-            (&token.v, sort.field),
-            (SortValue::Int(_), SortField::Price | SortField::CreatedAt)
-                | (SortValue::Text(_), SortField::Name)
-        );
-        let id = ProductId::parse(&token.id).map_err(|_| malformed())?;
-        if !value_fits {
-            return Err(malformed());
-        }
-        Ok(Self {
-            after_value: token.v,
-            after_id: id,
-        })
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Pagination {
-    /// Keyset pagination; `None` is the first page.
-    Cursor(Option<Cursor>),
-    /// Numbered pages from 1, with totals.
-    Page(u32),
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProductQuery {
     pub filter: ProductFilter,
@@ -276,10 +191,14 @@ pub struct ProductQuery {
 impl ProductQuery {
     /// Items to skip in page mode.
     pub fn offset(&self) -> u64 {
-        match self.pagination {
-            Pagination::Page(page) => u64::from(page - 1) * u64::from(self.limit),
-            Pagination::Cursor(_) => 0,
-        }
+        super::listing::offset(&self.pagination, self.limit)
+    }
+
+    /// The `next_cursor` to hand out after `last`.
+    pub fn next_cursor(&self, last: &Product) -> String {
+        self.sort
+            .cursor_after(last)
+            .encode(self.sort.as_str(), &self.filter.fingerprint())
     }
 }
 
@@ -295,12 +214,6 @@ pub struct RawProductQuery {
     pub limit: Option<i64>,
     pub cursor: Option<String>,
     pub page: Option<i64>,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub enum QueryError {
-    Invalid(Vec<FieldError>),
-    Cursor(String),
 }
 
 impl ProductQuery {
@@ -337,37 +250,8 @@ impl ProductQuery {
             Some(s) => errors.take(Sort::parse("sort", s)).unwrap_or(Sort::DEFAULT),
             None => Sort::DEFAULT,
         };
-        let limit = match raw.limit {
-            None => LIMIT_DEFAULT,
-            Some(l) if (1..=i64::from(LIMIT_MAX)).contains(&l) => l as u32,
-            Some(_) => {
-                errors.push(FieldError::new(
-                    "limit",
-                    "out_of_range",
-                    format!("must be between 1 and {LIMIT_MAX}"),
-                ));
-                LIMIT_DEFAULT
-            }
-        };
-        let page = match raw.page {
-            None => None,
-            Some(p) if (1..=i64::from(PAGE_MAX)).contains(&p) => Some(p as u32),
-            Some(_) => {
-                errors.push(FieldError::new(
-                    "page",
-                    "out_of_range",
-                    format!("must be between 1 and {PAGE_MAX}"),
-                ));
-                None
-            }
-        };
-        if raw.page.is_some() && raw.cursor.is_some() {
-            errors.push(FieldError::new(
-                "page",
-                "conflicts_with_cursor",
-                "use either `page` or `cursor`, not both",
-            ));
-        }
+        let Paging { limit, page } =
+            Paging::parse(raw.limit, raw.page, raw.cursor.is_some(), &mut errors);
         if !errors.is_empty() {
             return Err(QueryError::Invalid(errors.into_errors()));
         }
@@ -381,7 +265,14 @@ impl ProductQuery {
         let pagination = match (page, raw.cursor.as_deref()) {
             (Some(page), _) => Pagination::Page(page),
             (None, Some(raw_cursor)) => Pagination::Cursor(Some(
-                Cursor::decode(raw_cursor, sort, &filter).map_err(QueryError::Cursor)?,
+                Cursor::decode(
+                    raw_cursor,
+                    sort.as_str(),
+                    &filter.fingerprint(),
+                    sort.field == SortField::Name,
+                    |id| ProductId::parse(id).is_ok(),
+                )
+                .map_err(QueryError::Cursor)?,
             )),
             (None, None) => Pagination::Cursor(None),
         };
@@ -392,15 +283,6 @@ impl ProductQuery {
             pagination,
         })
     }
-}
-
-/// One page of a product list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProductPage {
-    pub items: Vec<Product>,
-    pub has_next: bool,
-    /// Matching products in all pages; counted in page mode only.
-    pub total: Option<u64>,
 }
 
 #[cfg(test)]
@@ -429,22 +311,28 @@ mod tests {
 
     #[test]
     fn a_cursor_round_trips_and_is_bound_to_its_query() {
-        let sort = Sort::parse("sort", "-price").unwrap();
-        let filter = ProductFilter::default();
-        let cursor = Cursor {
-            after_value: SortValue::Int(500),
-            after_id: ProductId::generate(),
-        };
-        let token = cursor.encode(sort, &filter);
-        assert_eq!(Cursor::decode(&token, sort, &filter).unwrap(), cursor);
-        assert!(Cursor::decode(&token, Sort::DEFAULT, &filter).is_err());
-        let other = ProductFilter {
-            price_min: Some(Paise::parse_bound("p", 1).unwrap()),
+        let raw = |sort: &str, price_min: Option<i64>, cursor: Option<String>| RawProductQuery {
+            sort: Some(sort.into()),
+            price_min,
+            cursor,
             ..Default::default()
         };
-        assert!(Cursor::decode(&token, sort, &other).is_err());
-        assert!(Cursor::decode("not a cursor!", sort, &filter).is_err());
-        assert!(Cursor::decode("eyJ4IjoxfQ", sort, &filter).is_err());
+        let first = ProductQuery::parse(&raw("-price", None, None), &cats()).unwrap();
+        let cursor = Cursor {
+            after_value: SortValue::Int(500),
+            after_id: ProductId::generate().to_string(),
+        };
+        let token = cursor.encode("-price", &first.filter.fingerprint());
+        let next = ProductQuery::parse(&raw("-price", None, Some(token.clone())), &cats()).unwrap();
+        assert_eq!(next.pagination, Pagination::Cursor(Some(cursor)));
+        for bad in [
+            raw("price", None, Some(token.clone())),
+            raw("-price", Some(1), Some(token)),
+            raw("-price", None, Some("not a cursor!".into())),
+            raw("-price", None, Some("eyJ4IjoxfQ".into())),
+        ] {
+            assert!(matches!(ProductQuery::parse(&bad, &cats()), Err(QueryError::Cursor(_))), "{bad:?}");
+        }
     }
 
     #[test]

@@ -16,9 +16,8 @@ use super::problem::Problems;
 use super::ApiTags;
 use crate::catalog::{Catalog, IfMatch};
 use crate::domain::product::{Product, ProductPatch, RawProduct};
-use crate::domain::product_query::{
-    Cursor, Pagination, ProductPage, ProductQuery, RawProductQuery, PAGE_MAX,
-};
+use crate::domain::listing::Pagination;
+use crate::domain::product_query::{ProductPage, ProductQuery, RawProductQuery, PAGE_MAX};
 use crate::error_set;
 
 error_set!(
@@ -445,7 +444,7 @@ fn list_body(raw: &RawProductQuery, query: &ProductQuery, page: ProductPage) -> 
                 .has_next
                 .then(|| page.items.last())
                 .flatten()
-                .map(|last| Cursor::after(last, query.sort).encode(query.sort, &query.filter));
+                .map(|last| query.next_cursor(last));
             ProductList {
                 items,
                 limit: query.limit,

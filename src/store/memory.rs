@@ -9,7 +9,8 @@ use parking_lot::RwLock;
 use super::{ProductRepository, StoreError};
 use crate::domain::ids::ProductId;
 use crate::domain::product::Product;
-use crate::domain::product_query::{Pagination, ProductPage, ProductQuery};
+use crate::domain::listing::Pagination;
+use crate::domain::product_query::{ProductPage, ProductQuery};
 
 #[derive(Default)]
 pub struct MemoryProducts {
@@ -90,7 +91,7 @@ impl ProductRepository for MemoryProducts {
             Pagination::Cursor(Some(cursor)) => (
                 matching
                     .iter()
-                    .position(|p| cursor.precedes(p, sort))
+                    .position(|p| sort.after_cursor(cursor, p))
                     .unwrap_or(matching.len()),
                 None,
             ),

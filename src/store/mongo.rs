@@ -16,9 +16,8 @@ use super::{ProductRepository, StoreError};
 use crate::domain::ids::ProductId;
 use crate::domain::money::{Currency, Paise};
 use crate::domain::product::{Category, Description, Product, ProductName, Sku, Tag};
-use crate::domain::product_query::{
-    Pagination, ProductFilter, ProductPage, ProductQuery, SortField, SortValue,
-};
+use crate::domain::listing::{Pagination, SortValue};
+use crate::domain::product_query::{ProductFilter, ProductPage, ProductQuery, SortField};
 
 const DUPLICATE_KEY: i32 = 11000;
 
@@ -296,7 +295,8 @@ impl ProductRepository for MongoProducts {
         if let Pagination::Cursor(Some(cursor)) = &query.pagination {
             let op = if query.sort.descending { "$lt" } else { "$gt" };
             let value = sort_value_bson(&cursor.after_value, field);
-            let after_id = object_id(&cursor.after_id)?;
+            let after_id = ObjectId::parse_str(&cursor.after_id)
+                .map_err(|e| StoreError::Other(e.into()))?;
             clauses.push(doc! { "$or": [
                 { name: { op: value.clone() } },
                 { name: value, "_id": { op: after_id } },

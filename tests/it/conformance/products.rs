@@ -4,7 +4,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use bazaar::domain::product::{Categories, Product, ProductDraft, RawProduct};
-use bazaar::domain::product_query::{Cursor, Pagination, ProductQuery, RawProductQuery, Sort};
+use bazaar::domain::listing::Pagination;
+use bazaar::domain::product_query::{ProductQuery, RawProductQuery, Sort};
 use bazaar::store::memory::MemoryProducts;
 use bazaar::store::{ProductRepository, StoreError};
 use chrono::{DateTime, Duration, Utc};
@@ -370,7 +371,7 @@ async fn walk(
             break;
         }
         let last = page.items.last().expect("a full page has a last item");
-        q.pagination = Pagination::Cursor(Some(Cursor::after(last, q.sort)));
+        q.pagination = Pagination::Cursor(Some(q.sort.cursor_after(last)));
         assert!(page_number < 100, "pagination does not end");
     }
     seen
