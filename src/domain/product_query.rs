@@ -331,7 +331,13 @@ mod tests {
             raw("-price", None, Some("not a cursor!".into())),
             raw("-price", None, Some("eyJ4IjoxfQ".into())),
         ] {
-            assert!(matches!(ProductQuery::parse(&bad, &cats()), Err(QueryError::Cursor(_))), "{bad:?}");
+            assert!(
+                matches!(
+                    ProductQuery::parse(&bad, &cats()),
+                    Err(QueryError::Cursor(_))
+                ),
+                "{bad:?}"
+            );
         }
     }
 

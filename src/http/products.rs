@@ -15,8 +15,8 @@ use super::params::{CursorText, Limit, PageNumber, PaiseBound, SearchText, SortP
 use super::problem::Problems;
 use super::ApiTags;
 use crate::catalog::{Catalog, IfMatch};
-use crate::domain::product::{Product, ProductPatch, RawProduct};
 use crate::domain::listing::Pagination;
+use crate::domain::product::{Product, ProductPatch, RawProduct};
 use crate::domain::product_query::{ProductPage, ProductQuery, RawProductQuery, PAGE_MAX};
 use crate::error_set;
 

@@ -46,6 +46,46 @@ pub trait KeyValueStore: Send + Sync {
     /// expires after `ttl`; incrementing does not extend it (fixed windows).
     async fn increment(&self, key: &str, by: i64, ttl: Duration) -> Result<Counter, KvError>;
 
+    /// Replaces the value at `key` only if it is still `expected` (`None`: absent).
+    /// `new` of `None` deletes. True if the swap happened. The building block of
+    /// records that several requests may change at once (sessions).
+    async fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: Option<&[u8]>,
+        ttl: Option<Duration>,
+    ) -> Result<bool, KvError>;
+
+    /// Adds `member` to the set at `key` and (re)sets the set's expiry.
+    async fn add_to_set(&self, key: &str, member: &str, ttl: Duration) -> Result<(), KvError>;
+
+    async fn set_members(&self, key: &str) -> Result<Vec<String>, KvError>;
+
+    /// Removes `member`; true if it was there.
+    async fn remove_from_set(&self, key: &str, member: &str) -> Result<bool, KvError>;
+
+    /// Counts one request against `bucket`'s budget of `limit` per `window`, in one
+    /// atomic step. A client that goes over the limit in consecutive windows is
+    /// blocked for 2, 4, 8… windows (at most `max_block`).
+    async fn hit_rate_limit(
+        &self,
+        bucket: &str,
+        limit: u32,
+        window: Duration,
+        max_block: Duration,
+    ) -> Result<RateLimitState, KvError>;
+
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> Result<(), KvError>;
+}
+
+/// The outcome of one rate-limited request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitState {
+    pub allowed: bool,
+    /// Requests left in the current window.
+    pub remaining: u32,
+    /// Time until the window resets, or until a block ends.
+    pub reset_in: Duration,
 }

@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, RedisError, Script};
 
-use super::{Counter, KeyValueStore, KvError};
+use super::memory::rate_limit_keys;
+use super::{Counter, KeyValueStore, KvError, RateLimitState};
 
 /// Increments and sets the expiry of a new counter in one atomic step.
 const INCREMENT: &str = r"
@@ -22,10 +23,58 @@ end
 return {value, ttl}
 ";
 
+/// Swaps a value only if it is still what the caller read.
+const COMPARE_AND_SWAP: &str = r"
+local current = redis.call('GET', KEYS[1])
+if ARGV[1] == '1' then
+  if current ~= ARGV[2] then return 0 end
+elseif current then
+  return 0
+end
+if ARGV[3] == '1' then
+  if tonumber(ARGV[5]) > 0 then
+    redis.call('SET', KEYS[1], ARGV[4], 'PX', ARGV[5])
+  else
+    redis.call('SET', KEYS[1], ARGV[4])
+  end
+else
+  redis.call('DEL', KEYS[1])
+end
+return 1
+";
+
+/// One request against a rate-limit bucket (see `KeyValueStore::hit_rate_limit`
+/// and `memory::block_for`, which this mirrors). KEYS: block, count, strikes.
+/// ARGV: limit, window ms, max block ms. Returns {allowed, remaining, reset ms}.
+const RATE_LIMIT: &str = r"
+local blocked = redis.call('PTTL', KEYS[1])
+if blocked > 0 then return {0, 0, blocked} end
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local max_block = tonumber(ARGV[3])
+local count = redis.call('INCR', KEYS[2])
+local ttl = redis.call('PTTL', KEYS[2])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[2], window)
+  ttl = window
+end
+if count <= limit then return {1, limit - count, ttl} end
+if count > limit + 1 then return {0, 0, ttl} end
+local strikes = redis.call('INCR', KEYS[3])
+redis.call('PEXPIRE', KEYS[3], math.max(max_block, window) * 2)
+if strikes <= 1 then return {0, 0, ttl} end
+local block = math.min(window * (2 ^ math.min(strikes - 1, 20)), max_block)
+block = math.max(block, ttl)
+redis.call('SET', KEYS[1], '1', 'PX', math.floor(block))
+return {0, 0, math.floor(block)}
+";
+
 pub struct RedisKv {
     connection: ConnectionManager,
     prefix: String,
     increment: Script,
+    compare_and_swap: Script,
+    rate_limit: Script,
 }
 
 impl RedisKv {
@@ -46,6 +95,8 @@ impl RedisKv {
             connection,
             prefix: prefix.to_owned(),
             increment: Script::new(INCREMENT),
+            compare_and_swap: Script::new(COMPARE_AND_SWAP),
+            rate_limit: Script::new(RATE_LIMIT),
         })
     }
 
@@ -120,6 +171,79 @@ impl KeyValueStore for RedisKv {
         Ok(Counter {
             value,
             expires_in: Duration::from_millis(ttl_ms.max(0) as u64),
+        })
+    }
+
+    async fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: Option<&[u8]>,
+        ttl: Option<Duration>,
+    ) -> Result<bool, KvError> {
+        let swapped: i64 = self
+            .compare_and_swap
+            .key(self.key(key))
+            .arg(if expected.is_some() { "1" } else { "0" })
+            .arg(expected.unwrap_or_default())
+            .arg(if new.is_some() { "1" } else { "0" })
+            .arg(new.unwrap_or_default())
+            .arg(ttl.map(millis).unwrap_or(0))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(classify)?;
+        Ok(swapped == 1)
+    }
+
+    async fn add_to_set(&self, key: &str, member: &str, ttl: Duration) -> Result<(), KvError> {
+        let key = self.key(key);
+        redis::pipe()
+            .atomic()
+            .sadd(&key, member)
+            .ignore()
+            .pexpire(&key, millis(ttl) as i64)
+            .ignore()
+            .query_async::<()>(&mut self.conn())
+            .await
+            .map_err(classify)
+    }
+
+    async fn set_members(&self, key: &str) -> Result<Vec<String>, KvError> {
+        self.conn().smembers(self.key(key)).await.map_err(classify)
+    }
+
+    async fn remove_from_set(&self, key: &str, member: &str) -> Result<bool, KvError> {
+        let removed: i64 = self
+            .conn()
+            .srem(self.key(key), member)
+            .await
+            .map_err(classify)?;
+        Ok(removed > 0)
+    }
+
+    async fn hit_rate_limit(
+        &self,
+        bucket: &str,
+        limit: u32,
+        window: Duration,
+        max_block: Duration,
+    ) -> Result<RateLimitState, KvError> {
+        let (block, count, strikes) = rate_limit_keys(bucket);
+        let (allowed, remaining, reset_ms): (i64, i64, i64) = self
+            .rate_limit
+            .key(self.key(&block))
+            .key(self.key(&count))
+            .key(self.key(&strikes))
+            .arg(limit)
+            .arg(millis(window))
+            .arg(millis(max_block))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(classify)?;
+        Ok(RateLimitState {
+            allowed: allowed == 1,
+            remaining: remaining.max(0) as u32,
+            reset_in: Duration::from_millis(reset_ms.max(0) as u64),
         })
     }
 

@@ -8,8 +8,8 @@ use parking_lot::RwLock;
 
 use super::{ProductRepository, StoreError};
 use crate::domain::ids::ProductId;
-use crate::domain::product::Product;
 use crate::domain::listing::Pagination;
+use crate::domain::product::Product;
 use crate::domain::product_query::{ProductPage, ProductQuery};
 
 #[derive(Default)]

@@ -14,9 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{ProductRepository, StoreError};
 use crate::domain::ids::ProductId;
+use crate::domain::listing::{Pagination, SortValue};
 use crate::domain::money::{Currency, Paise};
 use crate::domain::product::{Category, Description, Product, ProductName, Sku, Tag};
-use crate::domain::listing::{Pagination, SortValue};
 use crate::domain::product_query::{ProductFilter, ProductPage, ProductQuery, SortField};
 
 const DUPLICATE_KEY: i32 = 11000;
@@ -295,8 +295,8 @@ impl ProductRepository for MongoProducts {
         if let Pagination::Cursor(Some(cursor)) = &query.pagination {
             let op = if query.sort.descending { "$lt" } else { "$gt" };
             let value = sort_value_bson(&cursor.after_value, field);
-            let after_id = ObjectId::parse_str(&cursor.after_id)
-                .map_err(|e| StoreError::Other(e.into()))?;
+            let after_id =
+                ObjectId::parse_str(&cursor.after_id).map_err(|e| StoreError::Other(e.into()))?;
             clauses.push(doc! { "$or": [
                 { name: { op: value.clone() } },
                 { name: value, "_id": { op: after_id } },

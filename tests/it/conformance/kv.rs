@@ -127,6 +127,147 @@ pub async fn incrementing_a_non_number_fails(kv: &dyn KeyValueStore) {
     ));
 }
 
+pub async fn compare_and_swap_only_replaces_what_the_caller_read(kv: &dyn KeyValueStore) {
+    let ttl = Some(Duration::from_secs(60));
+    assert!(
+        kv.compare_and_swap("cas", None, Some(b"v1"), ttl)
+            .await
+            .unwrap(),
+        "absent as expected"
+    );
+    assert!(
+        !kv.compare_and_swap("cas", None, Some(b"other"), ttl)
+            .await
+            .unwrap(),
+        "no longer absent"
+    );
+    assert!(
+        !kv.compare_and_swap("cas", Some(b"v0"), Some(b"v2"), ttl)
+            .await
+            .unwrap(),
+        "stale read"
+    );
+    assert!(kv
+        .compare_and_swap("cas", Some(b"v1"), Some(b"v2"), ttl)
+        .await
+        .unwrap());
+    assert_eq!(kv.get("cas").await.unwrap(), Some(b"v2".to_vec()));
+    assert!(
+        kv.compare_and_swap("cas", Some(b"v2"), None, None)
+            .await
+            .unwrap(),
+        "swap to nothing deletes"
+    );
+    assert_eq!(kv.get("cas").await.unwrap(), None);
+}
+
+pub async fn concurrent_compare_and_swap_has_one_winner(kv: &dyn KeyValueStore) {
+    kv.set("cas-race", b"start", None).await.unwrap();
+    let tries = (0..20).map(|i| async move {
+        kv.compare_and_swap(
+            "cas-race",
+            Some(b"start"),
+            Some(format!("{i}").as_bytes()),
+            None,
+        )
+        .await
+    });
+    let results = futures::future::join_all(tries).await;
+    assert_eq!(results.iter().filter(|r| matches!(r, Ok(true))).count(), 1);
+}
+
+pub async fn sets_hold_members_once_and_expire(kv: &dyn KeyValueStore) {
+    kv.add_to_set("set", "a", Duration::from_secs(60))
+        .await
+        .unwrap();
+    kv.add_to_set("set", "b", Duration::from_secs(60))
+        .await
+        .unwrap();
+    kv.add_to_set("set", "a", Duration::from_secs(60))
+        .await
+        .unwrap();
+    let mut members = kv.set_members("set").await.unwrap();
+    members.sort();
+    assert_eq!(members, ["a", "b"]);
+    assert!(kv.remove_from_set("set", "a").await.unwrap());
+    assert!(!kv.remove_from_set("set", "a").await.unwrap());
+    assert_eq!(kv.set_members("set").await.unwrap(), ["b"]);
+    assert!(kv.set_members("no-such-set").await.unwrap().is_empty());
+    kv.add_to_set("brief-set", "x", Duration::from_millis(100))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(kv.set_members("brief-set").await.unwrap().is_empty());
+}
+
+pub async fn rate_limits_count_down_and_refuse_over_the_limit(kv: &dyn KeyValueStore) {
+    let window = Duration::from_secs(60);
+    let max = Duration::from_secs(3600);
+    for expected_remaining in [2, 1, 0] {
+        let state = kv.hit_rate_limit("client-a", 3, window, max).await.unwrap();
+        assert!(state.allowed);
+        assert_eq!(state.remaining, expected_remaining);
+        assert!(state.reset_in <= window && state.reset_in > Duration::from_secs(55));
+    }
+    let refused = kv.hit_rate_limit("client-a", 3, window, max).await.unwrap();
+    assert!(!refused.allowed && refused.remaining == 0);
+    assert!(refused.reset_in <= window);
+    assert!(
+        kv.hit_rate_limit("client-b", 3, window, max)
+            .await
+            .unwrap()
+            .allowed,
+        "buckets are separate"
+    );
+}
+
+pub async fn concurrent_hits_never_exceed_the_limit(kv: &dyn KeyValueStore) {
+    let hits = (0..40).map(|_| {
+        kv.hit_rate_limit(
+            "burst",
+            10,
+            Duration::from_secs(60),
+            Duration::from_secs(60),
+        )
+    });
+    let allowed = futures::future::join_all(hits)
+        .await
+        .into_iter()
+        .filter(|r| r.as_ref().unwrap().allowed)
+        .count();
+    assert_eq!(allowed, 10);
+}
+
+pub async fn repeated_violations_back_off_exponentially(kv: &dyn KeyValueStore) {
+    let window = Duration::from_millis(500);
+    let max = Duration::from_secs(30);
+    // Window 1: over the limit once; refused until the window ends.
+    assert!(
+        kv.hit_rate_limit("noisy", 1, window, max)
+            .await
+            .unwrap()
+            .allowed
+    );
+    let first = kv.hit_rate_limit("noisy", 1, window, max).await.unwrap();
+    assert!(!first.allowed && first.reset_in <= window);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Window 2: over again; now blocked for two windows.
+    assert!(
+        kv.hit_rate_limit("noisy", 1, window, max)
+            .await
+            .unwrap()
+            .allowed
+    );
+    let second = kv.hit_rate_limit("noisy", 1, window, max).await.unwrap();
+    assert!(!second.allowed);
+    assert!(
+        second.reset_in > window && second.reset_in <= window * 2,
+        "{second:?}"
+    );
+    let during = kv.hit_rate_limit("noisy", 1, window, max).await.unwrap();
+    assert!(!during.allowed && during.reset_in > Duration::ZERO);
+}
+
 pub async fn ping_answers(kv: &dyn KeyValueStore) {
     kv.ping().await.unwrap();
 }
@@ -147,6 +288,12 @@ macro_rules! kv_suite {
                 counters_expire_and_start_again,
                 concurrent_increments_are_all_counted,
                 incrementing_a_non_number_fails,
+                compare_and_swap_only_replaces_what_the_caller_read,
+                concurrent_compare_and_swap_has_one_winner,
+                sets_hold_members_once_and_expire,
+                rate_limits_count_down_and_refuse_over_the_limit,
+                concurrent_hits_never_exceed_the_limit,
+                repeated_violations_back_off_exponentially,
                 ping_answers,
             ]
         );

@@ -3,8 +3,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use bazaar::domain::product::{Categories, Product, ProductDraft, RawProduct};
 use bazaar::domain::listing::Pagination;
+use bazaar::domain::product::{Categories, Product, ProductDraft, RawProduct};
 use bazaar::domain::product_query::{ProductQuery, RawProductQuery, Sort};
 use bazaar::store::memory::MemoryProducts;
 use bazaar::store::{ProductRepository, StoreError};
