@@ -1,12 +1,19 @@
-//! Third-party providers behind ports: each module will hold a trait, a real
-//! reqwest client that takes its base URL and timeouts from configuration (so a
-//! wiremock server can stand in for the provider), and an in-process fake that
-//! records what it was asked and can be told to fail.
+//! Third-party providers behind ports. Each provider module holds a trait in Bazaar's terms,
+//! a real reqwest client that takes its base URL, credentials and timeouts from configuration
+//! (so a wiremock server can stand in for the provider), and an in-process fake that records
+//! what it was asked and can be told to fail.
 //!
-//! The service spine only reserves the modules; each is filled by the issue that
-//! needs it (see `docs/adapters.md`).
+//! - [`msg91`]: OTP delivery by SMS and voice.
+//! - [`sendgrid`]: transactional email from dynamic templates.
+//! - [`razorpay`], [`s3`]: reserved for the issues that need them (see `docs/adapters.md`).
+//!
+//! Shared by the real clients: [`error::AdapterError`], the one error they all return, and
+//! [`retry::RetryPolicy`], how they retry transient failures.
 
+pub mod error;
+mod http;
 pub mod msg91;
 pub mod razorpay;
+pub mod retry;
 pub mod s3;
 pub mod sendgrid;

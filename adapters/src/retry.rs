@@ -1,9 +1,10 @@
 //! Retrying provider calls: which failures are worth another attempt, how long to wait
 //! between attempts, and what error to give up with. Both HTTP clients send every request
-//! through [`RetryPolicy::send`], so they retry the same way.
+//! through `RetryPolicy::send`, so they retry the same way.
 //!
-//! Retried: connection errors and timeouts, 5xx and 429. Everything else (2xx, other 4xx) is
-//! handed back to the adapter, which knows how its provider reports success and rejection.
+//! Retried: connection errors and timeouts, 5xx and 429. Everything else (2xx, 3xx, other
+//! 4xx) is handed back to the adapter, which knows how its provider reports success and
+//! rejection.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -59,9 +60,15 @@ impl RetryPolicy {
                 Ok(response) => {
                     let status = response.status();
                     if status == StatusCode::TOO_MANY_REQUESTS {
-                        (TransientFailure::TooManyRequests, provider_wait_hint(response.headers()))
+                        (
+                            TransientFailure::TooManyRequests,
+                            provider_wait_hint(response.headers()),
+                        )
                     } else if status.is_server_error() {
-                        (TransientFailure::ServerError(status), provider_wait_hint(response.headers()))
+                        (
+                            TransientFailure::ServerError(status),
+                            provider_wait_hint(response.headers()),
+                        )
                     } else {
                         return Ok(response);
                     }
@@ -92,7 +99,8 @@ impl RetryPolicy {
                 });
             }
 
-            let delay = self.delay_before_retry(retries_done, provider_hint, rand::thread_rng().gen());
+            let delay =
+                self.delay_before_retry(retries_done, provider_hint, rand::thread_rng().gen());
             tracing::warn!(
                 provider,
                 retry = retries_done + 1,
@@ -149,15 +157,7 @@ fn provider_wait_hint(headers: &HeaderMap) -> Option<Duration> {
 }
 
 fn wait_hint_at(headers: &HeaderMap, now_unix_seconds: u64) -> Option<Duration> {
-    let seconds = |name| {
-        headers
-            .get(name)?
-            .to_str()
-            .ok()?
-            .trim()
-            .parse::<u64>()
-            .ok()
-    };
+    let seconds = |name| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
     if let Some(after) = seconds(RETRY_AFTER.as_str()) {
         return Some(Duration::from_secs(after));
     }
@@ -202,7 +202,9 @@ mod tests {
     #[test]
     fn backoff_doubles_with_each_retry_at_full_jitter() {
         let policy = policy();
-        let delays: Vec<_> = (0..4).map(|n| policy.delay_before_retry(n, None, 1.0)).collect();
+        let delays: Vec<_> = (0..4)
+            .map(|n| policy.delay_before_retry(n, None, 1.0))
+            .collect();
         assert_eq!(
             delays,
             [100, 200, 400, 800].map(Duration::from_millis).to_vec()
@@ -212,16 +214,31 @@ mod tests {
     #[test]
     fn jitter_keeps_the_delay_within_the_upper_half_of_the_backoff() {
         let policy = policy();
-        assert_eq!(policy.delay_before_retry(2, None, 0.0), Duration::from_millis(200));
-        assert_eq!(policy.delay_before_retry(2, None, 0.5), Duration::from_millis(300));
-        assert_eq!(policy.delay_before_retry(2, None, 7.0), Duration::from_millis(400));
+        assert_eq!(
+            policy.delay_before_retry(2, None, 0.0),
+            Duration::from_millis(200)
+        );
+        assert_eq!(
+            policy.delay_before_retry(2, None, 0.5),
+            Duration::from_millis(300)
+        );
+        assert_eq!(
+            policy.delay_before_retry(2, None, 7.0),
+            Duration::from_millis(400)
+        );
     }
 
     #[test]
     fn backoff_never_exceeds_max_delay_even_after_many_retries() {
         let policy = policy();
-        assert_eq!(policy.delay_before_retry(4, None, 1.0), Duration::from_secs(1));
-        assert_eq!(policy.delay_before_retry(64, None, 1.0), Duration::from_secs(1));
+        assert_eq!(
+            policy.delay_before_retry(4, None, 1.0),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            policy.delay_before_retry(64, None, 1.0),
+            Duration::from_secs(1)
+        );
     }
 
     #[test]
@@ -229,8 +246,14 @@ mod tests {
         let policy = policy();
         let short = Some(Duration::from_millis(700));
         let long = Some(Duration::from_secs(60));
-        assert_eq!(policy.delay_before_retry(0, short, 0.0), Duration::from_millis(700));
-        assert_eq!(policy.delay_before_retry(0, long, 0.0), Duration::from_secs(1));
+        assert_eq!(
+            policy.delay_before_retry(0, short, 0.0),
+            Duration::from_millis(700)
+        );
+        assert_eq!(
+            policy.delay_before_retry(0, long, 0.0),
+            Duration::from_secs(1)
+        );
     }
 
     #[test]

@@ -4,9 +4,12 @@
 //! functions that report every invalid field at once; what comes out needs no
 //! further checking downstream.
 
+pub mod audit;
 pub mod ids;
 pub mod listing;
 pub mod money;
 pub mod product;
 pub mod product_query;
+pub mod user;
+pub mod user_query;
 pub mod validation;

@@ -5,9 +5,12 @@
 
 use async_trait::async_trait;
 
+use crate::domain::audit::{AuditEvent, AuditPage, AuditQuery};
 use crate::domain::ids::ProductId;
 use crate::domain::product::Product;
 use crate::domain::product_query::{ProductPage, ProductQuery};
+use crate::domain::user::{Email, Phone, User, UserId};
+use crate::domain::user_query::{UserPage, UserQuery};
 
 pub mod memory;
 pub mod mongo;
@@ -49,4 +52,30 @@ pub trait ProductRepository: Send + Sync {
 
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// Stores a new user. `Duplicate { field: "phone" | "email" }` if either is taken.
+    async fn insert(&self, user: &User) -> Result<(), StoreError>;
+
+    async fn get(&self, id: &UserId) -> Result<Option<User>, StoreError>;
+
+    async fn find_by_phone(&self, phone: &Phone) -> Result<Option<User>, StoreError>;
+
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
+
+    /// Replaces the user if still at `expected_version` (as for products).
+    async fn update(&self, user: &User, expected_version: u64) -> Result<(), StoreError>;
+
+    async fn list(&self, query: &UserQuery) -> Result<UserPage, StoreError>;
+}
+
+/// The audit trail is append-only.
+#[async_trait]
+pub trait AuditRepository: Send + Sync {
+    async fn record(&self, event: &AuditEvent) -> Result<(), StoreError>;
+
+    /// Newest first.
+    async fn list(&self, query: &AuditQuery) -> Result<AuditPage, StoreError>;
 }

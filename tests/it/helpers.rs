@@ -45,15 +45,33 @@ pub fn settings(overrides: &[(&str, &str)]) -> Settings {
     Settings::from_sources(None, vars).expect("test settings are valid")
 }
 
-pub async fn mongo_products() -> MongoProducts {
-    let db = mongo::connect(
+/// A fresh database on the test MongoDB-wire server.
+pub async fn test_database() -> mongodb::Database {
+    mongo::connect(
         &mongodb_url(),
         &unique("bazaar_test"),
         std::time::Duration::from_secs(5),
     )
     .await
-    .expect("MongoDB URL parses");
-    MongoProducts::new(&db).await.expect("MongoDB answers")
+    .expect("MongoDB URL parses")
+}
+
+pub async fn mongo_products() -> MongoProducts {
+    MongoProducts::new(&test_database().await)
+        .await
+        .expect("MongoDB answers")
+}
+
+pub async fn mongo_users() -> bazaar::store::mongo::MongoUsers {
+    bazaar::store::mongo::MongoUsers::new(&test_database().await)
+        .await
+        .expect("MongoDB answers")
+}
+
+pub async fn mongo_audit() -> bazaar::store::mongo::MongoAudit {
+    bazaar::store::mongo::MongoAudit::new(&test_database().await)
+        .await
+        .expect("MongoDB answers")
 }
 
 pub async fn redis_kv() -> RedisKv {

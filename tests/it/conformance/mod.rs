@@ -2,8 +2,10 @@
 //! Each suite is a set of functions taking the port; the `conformance!` macro
 //! turns them into tests once per backend, so both run the same bodies.
 
+mod audit;
 mod kv;
 mod products;
+mod users;
 
 /// `conformance!(backend_module, async-expression-making-the-port, suite::{tests...})`
 macro_rules! conformance {

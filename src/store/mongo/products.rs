@@ -1,39 +1,19 @@
-//! MongoDB storage, for production.
+//! Products in MongoDB.
 
-use std::time::Duration;
-
-use anyhow::Context as _;
 use async_trait::async_trait;
 use bson::oid::ObjectId;
 use bson::{doc, Bson, Document};
 use futures::TryStreamExt;
-use mongodb::error::{Error as MongoError, ErrorKind, WriteFailure};
-use mongodb::options::{ClientOptions, IndexOptions};
-use mongodb::{Client, Collection, Database, IndexModel};
+use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
-use super::{ProductRepository, StoreError};
+use super::{and, classify, contains_any, index};
 use crate::domain::ids::ProductId;
 use crate::domain::listing::{Pagination, SortValue};
 use crate::domain::money::{Currency, Paise};
 use crate::domain::product::{Category, Description, Product, ProductName, Sku, Tag};
 use crate::domain::product_query::{ProductFilter, ProductPage, ProductQuery, SortField};
-
-const DUPLICATE_KEY: i32 = 11000;
-
-/// Connects lazily: the driver dials on first use, so a database that is down at
-/// startup shows up in readiness instead of stopping the process.
-pub async fn connect(url: &str, database: &str, timeout: Duration) -> anyhow::Result<Database> {
-    let mut options = ClientOptions::parse(url)
-        .await
-        .context("BAZAAR_MONGODB_URL is not a valid MongoDB connection string")?;
-    options.app_name = Some("bazaar".into());
-    // Fail fast when the server is away, so requests answer 503 instead of hanging.
-    options.server_selection_timeout = Some(timeout);
-    options.connect_timeout = Some(timeout);
-    let client = Client::with_options(options).context("building the MongoDB client")?;
-    Ok(client.database(database))
-}
+use crate::store::{ProductRepository, StoreError};
 
 pub struct MongoProducts {
     collection: Collection<ProductDoc>,
@@ -45,29 +25,24 @@ impl MongoProducts {
     /// so every replica may run this at startup.
     pub async fn new(db: &Database) -> Result<Self, StoreError> {
         let collection = db.collection::<ProductDoc>("products");
-        let index = |keys: Document, name: &str, unique: bool| {
-            IndexModel::builder()
-                .keys(keys)
-                .options(
-                    IndexOptions::builder()
-                        .name(name.to_owned())
-                        .unique(unique.then_some(true))
-                        .build(),
-                )
-                .build()
-        };
         collection
             .create_indexes([
-                index(doc! { "sku": 1 }, "sku_unique", true),
-                index(doc! { "created_at": -1, "_id": -1 }, "created_at", false),
-                index(doc! { "price": 1, "_id": 1 }, "price", false),
-                index(doc! { "name": 1, "_id": 1 }, "name", false),
+                index(doc! { "sku": 1 }, "sku_unique", true, false),
+                index(
+                    doc! { "created_at": -1, "_id": -1 },
+                    "created_at",
+                    false,
+                    false,
+                ),
+                index(doc! { "price": 1, "_id": 1 }, "price", false, false),
+                index(doc! { "name": 1, "_id": 1 }, "name", false, false),
                 index(
                     doc! { "category": 1, "created_at": -1, "_id": -1 },
                     "category_created_at",
                     false,
+                    false,
                 ),
-                index(doc! { "tags": 1 }, "tags", false),
+                index(doc! { "tags": 1 }, "tags", false, false),
             ])
             .await
             .map_err(classify)?;
@@ -143,38 +118,6 @@ impl ProductDoc {
     }
 }
 
-/// Sorts MongoDB errors into what callers act on: a taken unique key, an
-/// unreachable server (503, retry), or anything else (500).
-fn classify(error: MongoError) -> StoreError {
-    match error.kind.as_ref() {
-        ErrorKind::Write(WriteFailure::WriteError(w)) if w.code == DUPLICATE_KEY => {
-            StoreError::Duplicate { field: "sku" }
-        }
-        ErrorKind::Command(c) if c.code == DUPLICATE_KEY => StoreError::Duplicate { field: "sku" },
-        ErrorKind::ServerSelection { .. }
-        | ErrorKind::Io(_)
-        | ErrorKind::ConnectionPoolCleared { .. } => StoreError::Unavailable(error.into()),
-        _ if error.contains_label(mongodb::error::RETRYABLE_WRITE_ERROR) => {
-            StoreError::Unavailable(error.into())
-        }
-        _ => StoreError::Other(error.into()),
-    }
-}
-
-/// Escapes `text` so a regular expression matches it literally. Only ASCII
-/// punctuation is escaped: in PCRE an escaped punctuation character is always
-/// literal, while an escaped letter may mean something.
-fn regex_literal(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() * 2);
-    for c in text.chars() {
-        if c.is_ascii_punctuation() {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn sort_field_name(field: SortField) -> &'static str {
     match field {
         SortField::Price => "price",
@@ -202,11 +145,7 @@ fn filter_document(filter: &ProductFilter) -> Vec<Document> {
         clauses.push(doc! { "tags": t.as_str() });
     }
     if let Some(q) = &filter.q {
-        let pattern = regex_literal(q.as_str());
-        clauses.push(doc! { "$or": [
-            { "name": { "$regex": &pattern, "$options": "i" } },
-            { "description": { "$regex": &pattern, "$options": "i" } },
-        ]});
+        clauses.push(contains_any(&["name", "description"], q.as_str()));
     }
     clauses
 }
@@ -336,24 +275,5 @@ impl ProductRepository for MongoProducts {
             .await
             .map_err(classify)?;
         Ok(())
-    }
-}
-
-fn and(clauses: Vec<Document>) -> Document {
-    match clauses.len() {
-        0 => Document::new(),
-        1 => clauses.into_iter().next().unwrap_or_default(),
-        _ => doc! { "$and": clauses },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::regex_literal;
-
-    #[test]
-    fn regex_metacharacters_are_escaped() {
-        assert_eq!(regex_literal("a.b*(c)"), r"a\.b\*\(c\)");
-        assert_eq!(regex_literal("चाय"), "चाय");
     }
 }

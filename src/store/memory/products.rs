@@ -1,16 +1,15 @@
-//! In-memory storage: the embedded default, and the reference the MongoDB
-//! implementation is held to by the conformance suite.
+//! Products in memory.
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
 use parking_lot::RwLock;
 
-use super::{ProductRepository, StoreError};
+use super::paginate;
 use crate::domain::ids::ProductId;
-use crate::domain::listing::Pagination;
 use crate::domain::product::Product;
 use crate::domain::product_query::{ProductPage, ProductQuery};
+use crate::store::{ProductRepository, StoreError};
 
 #[derive(Default)]
 pub struct MemoryProducts {
@@ -84,24 +83,14 @@ impl ProductRepository for MemoryProducts {
         let mut matching: Vec<&Product> =
             map.values().filter(|p| query.filter.matches(p)).collect();
         matching.sort_by(|a, b| sort.compare(a, b));
-        let limit = query.limit as usize;
-        let (start, total) = match &query.pagination {
-            Pagination::Page(_) => (query.offset() as usize, Some(matching.len() as u64)),
-            Pagination::Cursor(None) => (0, None),
-            Pagination::Cursor(Some(cursor)) => (
-                matching
-                    .iter()
-                    .position(|p| sort.after_cursor(cursor, p))
-                    .unwrap_or(matching.len()),
-                None,
-            ),
-        };
-        let rest = matching.get(start..).unwrap_or_default();
-        Ok(ProductPage {
-            items: rest.iter().take(limit).map(|p| (*p).clone()).collect(),
-            has_next: rest.len() > limit,
-            total,
-        })
+        let descending = sort.descending;
+        Ok(paginate(
+            matching,
+            &query.pagination,
+            query.limit,
+            descending,
+            |p| (sort.value_of(p), p.id.to_string()),
+        ))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -1,0 +1,450 @@
+//! Users: phone-first identities, their roles and preferences.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+use super::validation::{char_len, Collector, FieldError};
+
+pub const NAME_MAX: usize = 100;
+pub const PASSWORD_MIN: usize = 8;
+pub const PASSWORD_MAX: usize = 128;
+
+/// A user id: 24 lowercase hex characters, like product ids.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UserId(String);
+
+impl UserId {
+    pub fn generate() -> Self {
+        Self(bson::oid::ObjectId::new().to_hex())
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw.len() == 24 && raw.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Ok(Self(raw.to_ascii_lowercase()))
+        } else {
+            Err("must be 24 hexadecimal characters".to_owned())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A mobile number in E.164 form (`+919812345678`). Parsed with libphonenumber's
+/// metadata; numbers without a country code are read as Indian.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Phone(String);
+
+impl Phone {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let invalid = || {
+            FieldError::new(
+                field,
+                "invalid_phone",
+                "must be a valid mobile number, e.g. +919812345678 or 98123 45678",
+            )
+        };
+        if raw.trim().is_empty() || raw.len() > 32 {
+            return Err(invalid());
+        }
+        let number = phonenumber::parse(Some(phonenumber::country::Id::IN), raw.trim())
+            .map_err(|_| invalid())?;
+        if !number.is_valid() {
+            return Err(invalid());
+        }
+        Ok(Self(
+            number.format().mode(phonenumber::Mode::E164).to_string(),
+        ))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The last four digits, for messages and logs that must not show the number.
+    pub fn masked(&self) -> String {
+        let digits = &self.0[self.0.len().saturating_sub(4)..];
+        format!("••••{digits}")
+    }
+}
+
+/// An email address, stored canonically: trimmed and lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let canonical = raw.trim().to_lowercase();
+        let valid = canonical.len() <= 254
+            && email_address::EmailAddress::parse_with_options(
+                &canonical,
+                email_address::Options::default().without_display_text(),
+            )
+            .is_ok_and(|e| e.domain().contains('.'));
+        if valid {
+            Ok(Self(canonical))
+        } else {
+            Err(FieldError::new(
+                field,
+                "invalid_email",
+                "must be an email address like name@example.in",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A person's name: trimmed, 1 to 100 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonName(String);
+
+impl PersonName {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let name = raw.trim();
+        let len = char_len(name);
+        if len == 0 || len > NAME_MAX {
+            return Err(FieldError::new(
+                field,
+                "invalid_length",
+                format!("must be 1 to {NAME_MAX} characters"),
+            ));
+        }
+        if name.chars().any(char::is_control) || name.contains(['<', '>']) {
+            return Err(FieldError::new(
+                field,
+                "invalid_characters",
+                "must not contain control characters or angle brackets",
+            ));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A password as typed, checked for length only (NIST SP 800-63B: length, not
+/// composition rules). Never stored: only its Argon2id hash is.
+pub struct Password(String);
+
+impl Password {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let len = char_len(raw);
+        if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&len) {
+            return Err(FieldError::new(
+                field,
+                "invalid_length",
+                format!("must be {PASSWORD_MIN} to {PASSWORD_MAX} characters"),
+            ));
+        }
+        if raw.trim().is_empty() {
+            return Err(FieldError::new(field, "blank", "must not be only spaces"));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// What a user may do is decided by their roles (see `auth::permissions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    Customer,
+    CatalogManager,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Customer, Role::CatalogManager, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Customer => "customer",
+            Self::CatalogManager => "catalog_manager",
+            Self::Admin => "admin",
+        }
+    }
+
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == raw)
+            .ok_or_else(|| {
+                FieldError::new(
+                    field,
+                    "unknown_role",
+                    "must be one of: customer, catalog_manager, admin",
+                )
+            })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UserStatus {
+    Active,
+    /// Temporarily locked after repeated failed sign-ins; unlocks by itself.
+    Locked,
+    /// Disabled by an admin: cannot sign in, every session revoked.
+    Disabled,
+}
+
+impl UserStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Locked => "locked",
+            Self::Disabled => "disabled",
+        }
+    }
+
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        match raw {
+            "active" => Ok(Self::Active),
+            "locked" => Ok(Self::Locked),
+            "disabled" => Ok(Self::Disabled),
+            _ => Err(FieldError::new(
+                field,
+                "unknown_status",
+                "must be one of: active, locked, disabled",
+            )),
+        }
+    }
+}
+
+/// Languages Bazaar's messages can be sent in.
+pub const LANGUAGES: [&str; 11] = [
+    "en", "hi", "bn", "te", "mr", "ta", "gu", "kn", "ml", "pa", "or",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preferences {
+    /// ISO 639-1 code from [`LANGUAGES`].
+    pub language: String,
+    pub sms: bool,
+    pub email: bool,
+    pub whatsapp: bool,
+}
+
+impl Default for Preferences {
+    fn default() -> Self {
+        Self {
+            language: "en".into(),
+            sms: true,
+            email: true,
+            whatsapp: false,
+        }
+    }
+}
+
+impl Preferences {
+    pub fn parse(
+        language: &str,
+        sms: bool,
+        email: bool,
+        whatsapp: bool,
+    ) -> Result<Self, Vec<FieldError>> {
+        if !LANGUAGES.contains(&language) {
+            return Err(vec![FieldError::new(
+                "language",
+                "unknown_language",
+                format!("must be one of: {}", LANGUAGES.join(", ")),
+            )]);
+        }
+        Ok(Self {
+            language: language.to_owned(),
+            sms,
+            email,
+            whatsapp,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub phone: Phone,
+    pub email: Option<Email>,
+    pub name: PersonName,
+    /// Argon2id PHC string; never leaves the service.
+    pub password_hash: String,
+    pub roles: Vec<Role>,
+    pub status: UserStatus,
+    pub phone_verified: bool,
+    pub email_verified: bool,
+    pub preferences: Preferences,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u64,
+}
+
+/// A sign-up, every field valid.
+#[derive(Debug)]
+pub struct Registration {
+    pub phone: Phone,
+    pub email: Option<Email>,
+    pub name: PersonName,
+    pub password: Password,
+}
+
+impl Registration {
+    pub fn parse(
+        phone: &str,
+        name: &str,
+        password: &str,
+        email: Option<&str>,
+    ) -> Result<Self, Vec<FieldError>> {
+        let mut errors = Collector::default();
+        let phone = errors.take(Phone::parse("phone", phone));
+        let name = errors.take(PersonName::parse("name", name));
+        let password = errors.take(Password::parse("password", password));
+        let email = match email.map(str::trim).filter(|e| !e.is_empty()) {
+            Some(e) => errors.take(Email::parse("email", e)).map(Some),
+            None => Some(None),
+        };
+        match (phone, name, password, email) {
+            (Some(phone), Some(name), Some(password), Some(email)) if errors.is_empty() => {
+                Ok(Self {
+                    phone,
+                    email,
+                    name,
+                    password,
+                })
+            }
+            _ => Err(errors.into_errors()),
+        }
+    }
+}
+
+impl User {
+    /// A new customer with `password_hash` already computed.
+    pub fn register(
+        reg: Registration,
+        password_hash: String,
+        roles: Vec<Role>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let now = super::product::truncate_to_millis(now);
+        Self {
+            id: UserId::generate(),
+            phone: reg.phone,
+            email: reg.email,
+            name: reg.name,
+            password_hash,
+            roles,
+            status: UserStatus::Active,
+            phone_verified: false,
+            email_verified: false,
+            preferences: Preferences::default(),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
+    /// The next version of this user after `change`.
+    pub fn revised(&self, now: DateTime<Utc>, change: impl FnOnce(&mut User)) -> Self {
+        let mut next = self.clone();
+        change(&mut next);
+        next.version = self.version + 1;
+        next.updated_at = super::product::truncate_to_millis(now).max(self.updated_at);
+        next
+    }
+
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+/// Rebuilds stored values, which were parsed on their way in.
+impl Phone {
+    pub(crate) fn trusted(value: String) -> Self {
+        Self(value)
+    }
+}
+impl Email {
+    pub(crate) fn trusted(value: String) -> Self {
+        Self(value)
+    }
+}
+impl PersonName {
+    pub(crate) fn trusted(value: String) -> Self {
+        Self(value)
+    }
+}
+impl UserId {
+    pub(crate) fn trusted(value: String) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indian_numbers_are_read_in_any_common_form() {
+        for raw in [
+            "+91 98123 45678",
+            "9812345678",
+            "098123-45678",
+            "+919812345678",
+        ] {
+            assert_eq!(
+                Phone::parse("phone", raw).unwrap().as_str(),
+                "+919812345678",
+                "{raw}"
+            );
+        }
+        assert_eq!(
+            Phone::parse("p", "+1 415 555 2671").unwrap().as_str(),
+            "+14155552671"
+        );
+        for bad in ["", "12345", "not a phone", "+91 00000 00000"] {
+            assert!(Phone::parse("phone", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn emails_are_canonical() {
+        assert_eq!(
+            Email::parse("e", "  Asha@Example.IN ").unwrap().as_str(),
+            "asha@example.in"
+        );
+        for bad in ["asha", "asha@", "@x.in", "a b@x.in", "asha@localhost"] {
+            assert!(Email::parse("e", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn registration_reports_every_bad_field() {
+        let errors = Registration::parse("123", "", "short", Some("nope")).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["phone", "name", "password", "email"]);
+    }
+
+    #[test]
+    fn passwords_do_not_show_in_debug_output() {
+        let p = Password::parse("password", "correct horse").unwrap();
+        assert!(!format!("{p:?}").contains("horse"));
+    }
+}

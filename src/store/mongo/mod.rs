@@ -1,0 +1,139 @@
+//! MongoDB storage, for production: one module per collection, sharing the
+//! connection setup and error classification here.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use bson::{doc, Document};
+use mongodb::error::{Error as MongoError, ErrorKind, WriteFailure};
+use mongodb::options::{ClientOptions, IndexOptions};
+use mongodb::{Client, Database, IndexModel};
+
+use super::StoreError;
+
+mod audit;
+mod products;
+mod users;
+
+pub use audit::MongoAudit;
+pub use products::MongoProducts;
+pub use users::MongoUsers;
+
+const DUPLICATE_KEY: i32 = 11000;
+
+/// Connects lazily: the driver dials on first use, so a database that is down at
+/// startup shows up in readiness instead of stopping the process.
+pub async fn connect(url: &str, database: &str, timeout: Duration) -> anyhow::Result<Database> {
+    let mut options = ClientOptions::parse(url)
+        .await
+        .context("BAZAAR_MONGODB_URL is not a valid MongoDB connection string")?;
+    options.app_name = Some("bazaar".into());
+    // Fail fast when the server is away, so requests answer 503 instead of hanging.
+    options.server_selection_timeout = Some(timeout);
+    options.connect_timeout = Some(timeout);
+    let client = Client::with_options(options).context("building the MongoDB client")?;
+    Ok(client.database(database))
+}
+
+/// The unique indexes, by name, and the field each guards.
+const UNIQUE_INDEXES: [(&str, &str); 3] = [
+    ("sku_unique", "sku"),
+    ("phone_unique", "phone"),
+    ("email_unique", "email"),
+];
+
+/// Which unique field a duplicate-key error is about, from the index named in its
+/// message ("… index: phone_unique dup key …").
+fn duplicated_field(message: &str) -> &'static str {
+    UNIQUE_INDEXES
+        .iter()
+        .find(|(index, _)| message.contains(index))
+        .map(|(_, field)| *field)
+        .unwrap_or("key")
+}
+
+/// Sorts MongoDB errors into what callers act on: a taken unique key, an
+/// unreachable server (503, retry), or anything else (500).
+fn classify(error: MongoError) -> StoreError {
+    match error.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(w)) if w.code == DUPLICATE_KEY => {
+            StoreError::Duplicate {
+                field: duplicated_field(&w.message),
+            }
+        }
+        ErrorKind::Command(c) if c.code == DUPLICATE_KEY => StoreError::Duplicate {
+            field: duplicated_field(&c.message),
+        },
+        ErrorKind::ServerSelection { .. }
+        | ErrorKind::Io(_)
+        | ErrorKind::ConnectionPoolCleared { .. } => StoreError::Unavailable(error.into()),
+        _ if error.contains_label(mongodb::error::RETRYABLE_WRITE_ERROR) => {
+            StoreError::Unavailable(error.into())
+        }
+        _ => StoreError::Other(error.into()),
+    }
+}
+
+/// Escapes `text` so a regular expression matches it literally. Only ASCII
+/// punctuation is escaped: in PCRE an escaped punctuation character is always
+/// literal, while an escaped letter may mean something.
+fn regex_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    for c in text.chars() {
+        if c.is_ascii_punctuation() {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn and(clauses: Vec<Document>) -> Document {
+    match clauses.len() {
+        0 => Document::new(),
+        1 => clauses.into_iter().next().unwrap_or_default(),
+        _ => doc! { "$and": clauses },
+    }
+}
+
+/// An index definition for `create_indexes`.
+fn index(keys: Document, name: &str, unique: bool, sparse: bool) -> IndexModel {
+    IndexModel::builder()
+        .keys(keys)
+        .options(
+            IndexOptions::builder()
+                .name(name.to_owned())
+                .unique(unique.then_some(true))
+                .sparse(sparse.then_some(true))
+                .build(),
+        )
+        .build()
+}
+
+/// A case-insensitive literal match of `text` in any of `fields`.
+fn contains_any(fields: &[&str], text: &str) -> Document {
+    let pattern = regex_literal(text);
+    let alternatives: Vec<Document> = fields
+        .iter()
+        .map(|f| doc! { *f: { "$regex": &pattern, "$options": "i" } })
+        .collect();
+    doc! { "$or": alternatives }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{duplicated_field, regex_literal};
+
+    #[test]
+    fn regex_metacharacters_are_escaped() {
+        assert_eq!(regex_literal("a.b*(c)"), r"a\.b\*\(c\)");
+        assert_eq!(regex_literal("चाय"), "चाय");
+    }
+
+    #[test]
+    fn duplicate_key_errors_name_their_field() {
+        let message = "E11000 duplicate key error collection: t.users index: email_unique dup key: { email: \"a@x.in\" }";
+        assert_eq!(duplicated_field(message), "email");
+        assert_eq!(duplicated_field("E11000 something else"), "key");
+    }
+}

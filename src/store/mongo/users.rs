@@ -1,0 +1,240 @@
+//! Users in MongoDB. Phone and email are unique by index; email's index is
+//! sparse, because most users never give one.
+
+use async_trait::async_trait;
+use bson::oid::ObjectId;
+use bson::{doc, Document};
+use futures::TryStreamExt;
+use mongodb::{Collection, Database};
+use serde::{Deserialize, Serialize};
+
+use super::{and, classify, contains_any, index};
+use crate::domain::listing::{Pagination, SortValue};
+use crate::domain::user::{Email, PersonName, Phone, Preferences, Role, User, UserId, UserStatus};
+use crate::domain::user_query::{UserPage, UserQuery, UserSort};
+use crate::store::{StoreError, UserRepository};
+
+pub struct MongoUsers {
+    collection: Collection<UserDoc>,
+}
+
+impl MongoUsers {
+    pub async fn new(db: &Database) -> Result<Self, StoreError> {
+        let collection = db.collection::<UserDoc>("users");
+        collection
+            .create_indexes([
+                index(doc! { "phone": 1 }, "phone_unique", true, false),
+                index(doc! { "email": 1 }, "email_unique", true, true),
+                index(
+                    doc! { "created_at": -1, "_id": -1 },
+                    "created_at",
+                    false,
+                    false,
+                ),
+                index(doc! { "name": 1, "_id": 1 }, "name", false, false),
+                index(doc! { "roles": 1 }, "roles", false, false),
+            ])
+            .await
+            .map_err(classify)?;
+        Ok(Self { collection })
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct PreferencesDoc {
+    language: String,
+    sms: bool,
+    email: bool,
+    whatsapp: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct UserDoc {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    phone: String,
+    // Absent, not null, so the sparse unique index ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    name: String,
+    password_hash: String,
+    roles: Vec<String>,
+    status: String,
+    phone_verified: bool,
+    email_verified: bool,
+    preferences: PreferencesDoc,
+    created_at: bson::DateTime,
+    updated_at: bson::DateTime,
+    version: i64,
+}
+
+fn object_id(id: &str) -> Result<ObjectId, StoreError> {
+    ObjectId::parse_str(id).map_err(|e| StoreError::Other(e.into()))
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Other(anyhow::anyhow!("stored user has an invalid {what}"))
+}
+
+impl UserDoc {
+    fn from_user(u: &User) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: object_id(u.id.as_str())?,
+            phone: u.phone.as_str().to_owned(),
+            email: u.email.as_ref().map(|e| e.as_str().to_owned()),
+            name: u.name.as_str().to_owned(),
+            password_hash: u.password_hash.clone(),
+            roles: u.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            status: u.status.as_str().to_owned(),
+            phone_verified: u.phone_verified,
+            email_verified: u.email_verified,
+            preferences: PreferencesDoc {
+                language: u.preferences.language.clone(),
+                sms: u.preferences.sms,
+                email: u.preferences.email,
+                whatsapp: u.preferences.whatsapp,
+            },
+            created_at: bson::DateTime::from_chrono(u.created_at),
+            updated_at: bson::DateTime::from_chrono(u.updated_at),
+            version: u.version as i64,
+        })
+    }
+
+    fn into_user(self) -> Result<User, StoreError> {
+        let roles = self
+            .roles
+            .iter()
+            .map(|r| Role::parse("roles", r).map_err(|_| corrupt("role")))
+            .collect::<Result<_, _>>()?;
+        Ok(User {
+            id: UserId::trusted(self.id.to_hex()),
+            phone: Phone::trusted(self.phone),
+            email: self.email.map(Email::trusted),
+            name: PersonName::trusted(self.name),
+            password_hash: self.password_hash,
+            roles,
+            status: UserStatus::parse("status", &self.status).map_err(|_| corrupt("status"))?,
+            phone_verified: self.phone_verified,
+            email_verified: self.email_verified,
+            preferences: Preferences {
+                language: self.preferences.language,
+                sms: self.preferences.sms,
+                email: self.preferences.email,
+                whatsapp: self.preferences.whatsapp,
+            },
+            created_at: self.created_at.to_chrono(),
+            updated_at: self.updated_at.to_chrono(),
+            version: self.version as u64,
+        })
+    }
+}
+
+impl MongoUsers {
+    async fn find_one(&self, filter: Document) -> Result<Option<User>, StoreError> {
+        let found = self.collection.find_one(filter).await.map_err(classify)?;
+        found.map(UserDoc::into_user).transpose()
+    }
+}
+
+#[async_trait]
+impl UserRepository for MongoUsers {
+    async fn insert(&self, user: &User) -> Result<(), StoreError> {
+        self.collection
+            .insert_one(UserDoc::from_user(user)?)
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn get(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        self.find_one(doc! { "_id": object_id(id.as_str())? }).await
+    }
+
+    async fn find_by_phone(&self, phone: &Phone) -> Result<Option<User>, StoreError> {
+        self.find_one(doc! { "phone": phone.as_str() }).await
+    }
+
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
+        self.find_one(doc! { "email": email.as_str() }).await
+    }
+
+    async fn update(&self, user: &User, expected_version: u64) -> Result<(), StoreError> {
+        let doc = UserDoc::from_user(user)?;
+        let id = doc.id;
+        let result = self
+            .collection
+            .replace_one(doc! { "_id": id, "version": expected_version as i64 }, doc)
+            .await
+            .map_err(classify)?;
+        if result.matched_count == 1 {
+            return Ok(());
+        }
+        match self.collection.count_documents(doc! { "_id": id }).await {
+            Ok(0) => Err(StoreError::NotFound),
+            Ok(_) => Err(StoreError::VersionConflict),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn list(&self, query: &UserQuery) -> Result<UserPage, StoreError> {
+        let mut clauses = Vec::new();
+        let filter = &query.filter;
+        if let Some(role) = filter.role {
+            clauses.push(doc! { "roles": role.as_str() });
+        }
+        if let Some(status) = filter.status {
+            clauses.push(doc! { "status": status.as_str() });
+        }
+        if let Some(q) = &filter.q {
+            clauses.push(contains_any(&["name", "phone", "email"], q));
+        }
+        let total = match query.pagination {
+            Pagination::Page(_) => Some(
+                self.collection
+                    .count_documents(and(clauses.clone()))
+                    .await
+                    .map_err(classify)?,
+            ),
+            Pagination::Cursor(_) => None,
+        };
+        let (field, direction) = match query.sort {
+            UserSort::CreatedAt { descending } => ("created_at", if descending { -1 } else { 1 }),
+            UserSort::Name => ("name", 1),
+        };
+        if let Pagination::Cursor(Some(cursor)) = &query.pagination {
+            let op = if direction < 0 { "$lt" } else { "$gt" };
+            let value = match &cursor.after_value {
+                SortValue::Int(ms) => bson::Bson::DateTime(bson::DateTime::from_millis(*ms)),
+                SortValue::Text(s) => bson::Bson::String(s.clone()),
+            };
+            let after = object_id(&cursor.after_id)?;
+            clauses.push(doc! { "$or": [
+                { field: { op: value.clone() } },
+                { field: value, "_id": { op: after } },
+            ]});
+        }
+        let limit = i64::from(query.limit);
+        let docs: Vec<UserDoc> = self
+            .collection
+            .find(and(clauses))
+            .sort(doc! { field: direction, "_id": direction })
+            .skip(query.offset())
+            .limit(limit + 1)
+            .await
+            .map_err(classify)?
+            .try_collect()
+            .await
+            .map_err(classify)?;
+        let has_next = docs.len() as i64 > limit;
+        let items = docs
+            .into_iter()
+            .take(query.limit as usize)
+            .map(UserDoc::into_user)
+            .collect::<Result<_, _>>()?;
+        Ok(UserPage {
+            items,
+            has_next,
+            total,
+        })
+    }
+}

@@ -1,0 +1,120 @@
+//! The audit repository contract, held against memory and MongoDB alike.
+
+use std::sync::Arc;
+
+use bazaar::domain::audit::{AuditEvent, AuditKind, AuditQuery, RawAuditQuery};
+use bazaar::store::memory::MemoryAudit;
+use bazaar::store::AuditRepository;
+use chrono::{DateTime, Duration};
+
+use super::conformance;
+use crate::helpers::mongo_audit;
+
+const USER: &str = "0123456789abcdef01234567";
+
+fn event(kind: AuditKind, minute: i64, user: Option<&str>) -> AuditEvent {
+    let at = DateTime::from_timestamp(1_767_225_600, 0).unwrap() + Duration::minutes(minute);
+    let mut e = AuditEvent::new(kind, at);
+    e.user_id = user.map(str::to_owned);
+    e.request_id = format!("req-{minute}");
+    e.ip = "203.0.113.9".into();
+    e.user_agent = "test".into();
+    e
+}
+
+pub async fn events_read_back_newest_first_with_filters(repo: &dyn AuditRepository) {
+    let events = [
+        event(AuditKind::Register, 1, Some(USER)),
+        event(AuditKind::LoginFailed, 2, None),
+        event(AuditKind::LoginSucceeded, 3, Some(USER)),
+        event(AuditKind::Logout, 4, Some(USER)),
+    ];
+    for e in &events {
+        repo.record(e).await.unwrap();
+    }
+    let list = |raw: RawAuditQuery| async move {
+        repo.list(&AuditQuery::parse(&raw).unwrap()).await.unwrap()
+    };
+    let all = list(RawAuditQuery::default()).await;
+    assert_eq!(all.items, events.iter().rev().cloned().collect::<Vec<_>>());
+    let kinds = |page: &bazaar::domain::audit::AuditPage| {
+        page.items
+            .iter()
+            .map(|e| e.kind.as_str())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        kinds(
+            &list(RawAuditQuery {
+                kind: Some("login_failed".into()),
+                ..Default::default()
+            })
+            .await
+        ),
+        ["login_failed"]
+    );
+    assert_eq!(
+        kinds(
+            &list(RawAuditQuery {
+                user_id: Some(USER.into()),
+                ..Default::default()
+            })
+            .await
+        ),
+        ["logout", "login_succeeded", "register"]
+    );
+    let window = RawAuditQuery {
+        since: Some(events[1].at),
+        until: Some(events[3].at),
+        ..Default::default()
+    };
+    assert_eq!(
+        kinds(&list(window).await),
+        ["login_succeeded", "login_failed"]
+    );
+    let page = list(RawAuditQuery {
+        limit: Some(3),
+        page: Some(2),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!((kinds(&page), page.total), (vec!["register"], Some(4)));
+    let q = AuditQuery::parse(&RawAuditQuery {
+        limit: Some(2),
+        ..Default::default()
+    })
+    .unwrap();
+    let first = repo.list(&q).await.unwrap();
+    let next = AuditQuery::parse(&RawAuditQuery {
+        limit: Some(2),
+        cursor: Some(q.next_cursor(first.items.last().unwrap())),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(
+        kinds(&repo.list(&next).await.unwrap()),
+        ["login_failed", "register"]
+    );
+}
+
+macro_rules! audit_suite {
+    ($backend:ident, $make:expr) => {
+        conformance!(
+            $backend,
+            $make,
+            crate::conformance::audit,
+            [events_read_back_newest_first_with_filters]
+        );
+    };
+}
+
+fn memory() -> Arc<dyn AuditRepository> {
+    Arc::new(MemoryAudit::new())
+}
+
+async fn mongodb() -> Arc<dyn AuditRepository> {
+    Arc::new(mongo_audit().await)
+}
+
+audit_suite!(memory_backend, memory());
+audit_suite!(mongodb_backend, mongodb().await);

@@ -1,0 +1,223 @@
+//! The user repository contract, held against memory and MongoDB alike.
+
+use std::sync::Arc;
+
+use bazaar::domain::listing::Pagination;
+use bazaar::domain::user::{Phone, Registration, Role, User, UserStatus};
+use bazaar::domain::user_query::{RawUserQuery, UserQuery};
+use bazaar::store::memory::MemoryUsers;
+use bazaar::store::{StoreError, UserRepository};
+use chrono::{DateTime, Duration, Utc};
+
+use super::conformance;
+use crate::helpers::mongo_users;
+
+fn user(phone: &str, name: &str, email: Option<&str>, minute: i64) -> User {
+    let reg = Registration::parse(phone, name, "correct horse battery", email)
+        .expect("valid registration");
+    let at = DateTime::from_timestamp(1_767_225_600, 0).unwrap() + Duration::minutes(minute);
+    User::register(
+        reg,
+        "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into(),
+        vec![Role::Customer],
+        at,
+    )
+}
+
+fn names(users: &[User]) -> Vec<String> {
+    users.iter().map(|u| u.name.as_str().to_owned()).collect()
+}
+
+pub async fn users_read_back_unchanged_by_id_phone_and_email(repo: &dyn UserRepository) {
+    let u = user("98123 45601", "Asha", Some("Asha@Example.in"), 0);
+    repo.insert(&u).await.unwrap();
+    assert_eq!(repo.get(&u.id).await.unwrap().as_ref(), Some(&u));
+    assert_eq!(
+        repo.find_by_phone(&u.phone).await.unwrap().as_ref(),
+        Some(&u)
+    );
+    assert_eq!(
+        repo.find_by_email(u.email.as_ref().unwrap())
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(&u)
+    );
+    let other = Phone::parse("p", "98123 45699").unwrap();
+    assert_eq!(repo.find_by_phone(&other).await.unwrap(), None);
+}
+
+pub async fn phone_and_email_are_unique_but_many_users_have_no_email(repo: &dyn UserRepository) {
+    repo.insert(&user("98123 45602", "A", Some("a@example.in"), 0))
+        .await
+        .unwrap();
+    repo.insert(&user("98123 45603", "B", None, 0))
+        .await
+        .unwrap();
+    repo.insert(&user("98123 45604", "C", None, 0))
+        .await
+        .unwrap();
+    let same_phone = user("+91 98123 45602", "D", None, 0);
+    assert!(matches!(
+        repo.insert(&same_phone).await,
+        Err(StoreError::Duplicate { field: "phone" })
+    ));
+    let same_email = user("98123 45605", "E", Some("A@EXAMPLE.IN"), 0);
+    assert!(matches!(
+        repo.insert(&same_email).await,
+        Err(StoreError::Duplicate { field: "email" })
+    ));
+}
+
+pub async fn updates_need_the_current_version_and_keep_emails_unique(repo: &dyn UserRepository) {
+    let a = user("98123 45606", "A", Some("taken@example.in"), 0);
+    let b = user("98123 45607", "B", None, 0);
+    repo.insert(&a).await.unwrap();
+    repo.insert(&b).await.unwrap();
+    let verified = b.revised(Utc::now(), |u| u.phone_verified = true);
+    repo.update(&verified, 1).await.unwrap();
+    assert!(matches!(
+        repo.update(&verified, 1).await,
+        Err(StoreError::VersionConflict)
+    ));
+    let stolen = verified.revised(Utc::now(), |u| u.email = a.email.clone());
+    assert!(matches!(
+        repo.update(&stolen, 2).await,
+        Err(StoreError::Duplicate { field: "email" })
+    ));
+    assert_eq!(repo.get(&b.id).await.unwrap(), Some(verified));
+}
+
+pub async fn lists_filter_sort_and_paginate(repo: &dyn UserRepository) {
+    let mut admin = user("98123 45610", "Zara Admin", None, 1);
+    admin.roles = vec![Role::Admin];
+    let mut disabled = user("98123 45611", "Bala", Some("bala@example.in"), 2);
+    disabled.status = UserStatus::Disabled;
+    for u in [
+        admin,
+        disabled,
+        user("98123 45612", "Chitra", None, 3),
+        user("98123 45613", "asha", None, 4),
+    ] {
+        repo.insert(&u).await.unwrap();
+    }
+    let list = |raw: RawUserQuery| async move {
+        repo.list(&UserQuery::parse(&raw).unwrap()).await.unwrap()
+    };
+    assert_eq!(
+        names(&list(RawUserQuery::default()).await.items),
+        ["asha", "Chitra", "Bala", "Zara Admin"]
+    );
+    assert_eq!(
+        names(
+            &list(RawUserQuery {
+                sort: Some("name".into()),
+                ..Default::default()
+            })
+            .await
+            .items
+        ),
+        ["Bala", "Chitra", "Zara Admin", "asha"]
+    );
+    assert_eq!(
+        names(
+            &list(RawUserQuery {
+                role: Some("admin".into()),
+                ..Default::default()
+            })
+            .await
+            .items
+        ),
+        ["Zara Admin"]
+    );
+    assert_eq!(
+        names(
+            &list(RawUserQuery {
+                status: Some("disabled".into()),
+                ..Default::default()
+            })
+            .await
+            .items
+        ),
+        ["Bala"]
+    );
+    assert_eq!(
+        names(
+            &list(RawUserQuery {
+                q: Some("BALA@".into()),
+                ..Default::default()
+            })
+            .await
+            .items
+        ),
+        ["Bala"]
+    );
+    assert_eq!(
+        names(
+            &list(RawUserQuery {
+                q: Some("4561".into()),
+                sort: Some("created_at".into()),
+                ..Default::default()
+            })
+            .await
+            .items
+        ),
+        ["Zara Admin", "Bala", "Chitra", "asha"]
+    );
+    let page = list(RawUserQuery {
+        limit: Some(3),
+        page: Some(2),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        (names(&page.items), page.total),
+        (vec!["Zara Admin".to_owned()], Some(4))
+    );
+    // Cursor pages cover everyone once.
+    let mut q = UserQuery::parse(&RawUserQuery {
+        limit: Some(3),
+        ..Default::default()
+    })
+    .unwrap();
+    let first = repo.list(&q).await.unwrap();
+    assert!(first.has_next);
+    let token = q.next_cursor(first.items.last().unwrap());
+    q = UserQuery::parse(&RawUserQuery {
+        limit: Some(3),
+        cursor: Some(token),
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(matches!(q.pagination, Pagination::Cursor(Some(_))));
+    let second = repo.list(&q).await.unwrap();
+    assert_eq!(names(&second.items), ["Zara Admin"]);
+    assert!(!second.has_next);
+}
+
+macro_rules! user_suite {
+    ($backend:ident, $make:expr) => {
+        conformance!(
+            $backend,
+            $make,
+            crate::conformance::users,
+            [
+                users_read_back_unchanged_by_id_phone_and_email,
+                phone_and_email_are_unique_but_many_users_have_no_email,
+                updates_need_the_current_version_and_keep_emails_unique,
+                lists_filter_sort_and_paginate,
+            ]
+        );
+    };
+}
+
+fn memory() -> Arc<dyn UserRepository> {
+    Arc::new(MemoryUsers::new())
+}
+
+async fn mongodb() -> Arc<dyn UserRepository> {
+    Arc::new(mongo_users().await)
+}
+
+user_suite!(memory_backend, memory());
+user_suite!(mongodb_backend, mongodb().await);
