@@ -52,8 +52,36 @@ pub const SETTINGS: &[SettingSpec] = &[
     SettingSpec { key: "body_limit_bytes", default: Some("1048576"), secret: false, help: "largest accepted request body; larger ones get 413" },
     SettingSpec { key: "cors_origins", default: Some(""), secret: false, help: "comma-separated origins allowed to call the API from a browser (e.g. `https://shop.example.in`); empty allows none" },
     SettingSpec { key: "product_categories", default: Some("electronics,fashion,home,grocery,beauty,books,sports,toys"), secret: false, help: "comma-separated list of allowed product categories" },
-    SettingSpec { key: "write_rate_limit_per_minute", default: Some("120"), secret: false, help: "writes (POST/PUT/PATCH/DELETE) allowed per client IP per minute; 0 turns the limit off" },
+    SettingSpec { key: "rate_limit_default_per_minute", default: Some("600"), secret: false, help: "API requests per client (user, else IP) per minute outside the auth routes; 0 turns the limit off" },
+    SettingSpec { key: "rate_limit_auth_per_minute", default: Some("20"), secret: false, help: "requests per client per minute to /api/v1/auth (sign-in, refresh, password reset); 0 turns the limit off" },
+    SettingSpec { key: "rate_limit_otp_per_hour", default: Some("10"), secret: false, help: "OTP sends per client IP per hour (each phone has its own cap of 5); 0 turns the limit off" },
+    SettingSpec { key: "trusted_proxies", default: Some(""), secret: false, help: "comma-separated proxy addresses or CIDRs whose X-Forwarded-For is believed, e.g. `10.0.0.0/8`; empty trusts none" },
+    SettingSpec { key: "jwt_keys", default: Some(DEV_JWT_KEYS), secret: true, help: "access-token signing keys as `kid:secret` pairs, comma-separated; the first signs, all verify (rotate by prepending a new key); each secret at least 32 bytes" },
+    SettingSpec { key: "jwt_issuer", default: Some("bazaar"), secret: false, help: "`iss` of access tokens" },
+    SettingSpec { key: "jwt_audience", default: Some("bazaar-api"), secret: false, help: "`aud` of access tokens" },
+    SettingSpec { key: "access_token_ttl_secs", default: Some("900"), secret: false, help: "lifetime of an access token (JWT)" },
+    SettingSpec { key: "refresh_token_ttl_days", default: Some("30"), secret: false, help: "lifetime of a session and its refresh token since last use" },
+    SettingSpec { key: "otp_secret", default: Some(DEV_OTP_SECRET), secret: true, help: "key for the HMAC under which OTP codes are stored; at least 32 bytes" },
+    SettingSpec { key: "otp_cooldown_secs", default: Some("30"), secret: false, help: "how soon a phone may be sent another code" },
+    SettingSpec { key: "argon2_memory_kib", default: Some("19456"), secret: false, help: "Argon2id memory cost per password hash, in KiB (OWASP: 19456)" },
+    SettingSpec { key: "argon2_iterations", default: Some("2"), secret: false, help: "Argon2id time cost (OWASP: 2)" },
+    SettingSpec { key: "admin_phone", default: None, secret: false, help: "phone of the admin created at startup if no user has it; unset in development creates a development admin whose password is logged once" },
+    SettingSpec { key: "admin_password", default: None, secret: true, help: "password of that admin (required with `admin_phone`)" },
+    SettingSpec { key: "msg91_authkey", default: None, secret: true, help: "MSG91 auth key; unset outside production uses a fake whose messages `/api/v1/dev/messages` lists" },
+    SettingSpec { key: "msg91_template_id", default: Some(""), secret: false, help: "DLT-registered MSG91 OTP template id (required with `msg91_authkey`)" },
+    SettingSpec { key: "msg91_base_url", default: Some("https://control.msg91.com/api/v5"), secret: false, help: "MSG91 API base URL" },
+    SettingSpec { key: "sendgrid_api_key", default: None, secret: true, help: "SendGrid API key; unset outside production uses a fake" },
+    SettingSpec { key: "sendgrid_base_url", default: Some("https://api.sendgrid.com"), secret: false, help: "SendGrid API base URL (EU: https://api.eu.sendgrid.com)" },
+    SettingSpec { key: "sendgrid_from_email", default: Some("no-reply@bazaar.local"), secret: false, help: "sender address of Bazaar's email" },
+    SettingSpec { key: "sendgrid_from_name", default: Some("Bazaar"), secret: false, help: "sender name of Bazaar's email" },
+    SettingSpec { key: "sendgrid_template_verify_email", default: Some("d-verify-email"), secret: false, help: "SendGrid dynamic template for email verification (gets `name`, `link`, `token`)" },
+    SettingSpec { key: "public_url", default: Some("http://127.0.0.1:8080"), secret: false, help: "the frontend or API origin used to build links in messages (email verification)" },
+    SettingSpec { key: "provider_timeout_ms", default: Some("5000"), secret: false, help: "timeout of each call to MSG91 or SendGrid" },
 ];
+
+/// Development defaults for secrets: fine on a laptop, refused in production.
+pub const DEV_JWT_KEYS: &str = "dev:bazaar-development-signing-key-do-not-use-in-production";
+pub const DEV_OTP_SECRET: &str = "bazaar-development-otp-secret-do-not-use-in-production";
 
 #[derive(Clone)]
 pub struct Settings {
@@ -71,7 +99,41 @@ pub struct Settings {
     pub body_limit_bytes: usize,
     pub cors_origins: Vec<String>,
     pub product_categories: Vec<String>,
-    pub write_rate_limit_per_minute: u32,
+    pub rate_limit_default_per_minute: u32,
+    pub rate_limit_auth_per_minute: u32,
+    pub rate_limit_otp_per_hour: u32,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `(kid, secret)`; the first signs.
+    pub jwt_keys: Vec<(String, SecretString)>,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub otp_secret: SecretString,
+    pub otp_cooldown: Duration,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub admin: Option<(String, SecretString)>,
+    pub msg91: Option<Msg91Config>,
+    pub sendgrid: Option<SendGridConfig>,
+    pub sendgrid_from_email: String,
+    pub sendgrid_from_name: String,
+    pub sendgrid_template_verify_email: String,
+    pub public_url: String,
+    pub provider_timeout: Duration,
+}
+
+#[derive(Clone)]
+pub struct Msg91Config {
+    pub authkey: SecretString,
+    pub template_id: String,
+    pub base_url: String,
+}
+
+#[derive(Clone)]
+pub struct SendGridConfig {
+    pub api_key: SecretString,
+    pub base_url: String,
 }
 
 impl fmt::Debug for Settings {
@@ -93,10 +155,25 @@ impl fmt::Debug for Settings {
             .field("cors_origins", &self.cors_origins)
             .field("product_categories", &self.product_categories)
             .field(
-                "write_rate_limit_per_minute",
-                &self.write_rate_limit_per_minute,
+                "rate_limit_default_per_minute",
+                &self.rate_limit_default_per_minute,
             )
-            .finish()
+            .field(
+                "rate_limit_auth_per_minute",
+                &self.rate_limit_auth_per_minute,
+            )
+            .field("rate_limit_otp_per_hour", &self.rate_limit_otp_per_hour)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field(
+                "jwt_keys",
+                &self.jwt_keys.iter().map(|(kid, _)| kid).collect::<Vec<_>>(),
+            )
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("jwt_audience", &self.jwt_audience)
+            .field("admin", &self.admin.as_ref().map(|(phone, _)| phone))
+            .field("msg91", &self.msg91.is_some())
+            .field("sendgrid", &self.sendgrid.is_some())
+            .finish_non_exhaustive()
     }
 }
 
@@ -377,8 +454,151 @@ impl Settings {
                 "must name at least one category".into(),
             );
         }
-        let write_rate_limit_per_minute =
-            p.parse("write_rate_limit_per_minute", "a whole number", 0);
+        let rate_limit_default_per_minute =
+            p.parse("rate_limit_default_per_minute", "a whole number", 0);
+        let rate_limit_auth_per_minute = p.parse("rate_limit_auth_per_minute", "a whole number", 0);
+        let rate_limit_otp_per_hour = p.parse("rate_limit_otp_per_hour", "a whole number", 0);
+        let mut trusted_proxies = Vec::new();
+        for entry in p.list("trusted_proxies") {
+            let parsed = entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+            match parsed {
+                Ok(net) => trusted_proxies.push(net),
+                Err(_) => p.fail(
+                    "trusted_proxies",
+                    format!("`{entry}` is not an IP address or CIDR"),
+                ),
+            }
+        }
+        let raw_keys = p.string("jwt_keys");
+        let mut jwt_keys = Vec::new();
+        for pair in raw_keys.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match pair.split_once(':') {
+                Some((kid, secret)) if !kid.is_empty() && secret.len() >= 32 => {
+                    jwt_keys.push((kid.to_owned(), SecretString::from(secret.to_owned())));
+                }
+                _ => {
+                    p.fail(
+                        "jwt_keys",
+                        "must be `kid:secret` pairs with secrets of at least 32 bytes".into(),
+                    );
+                    break;
+                }
+            }
+        }
+        if jwt_keys.is_empty()
+            && p.layers
+                .errors
+                .iter()
+                .all(|e| !e.contains("BAZAAR_JWT_KEYS"))
+        {
+            p.fail("jwt_keys", "must name at least one key".into());
+        }
+        let jwt_issuer = p.string("jwt_issuer");
+        let jwt_audience = p.string("jwt_audience");
+        let access_token_ttl =
+            Duration::from_secs(p.parse("access_token_ttl_secs", "a whole number of seconds", 900));
+        if !(60..=86_400).contains(&access_token_ttl.as_secs()) {
+            p.fail(
+                "access_token_ttl_secs",
+                "must be between 60 and 86400".into(),
+            );
+        }
+        let refresh_days: u64 = p.parse("refresh_token_ttl_days", "a whole number of days", 30);
+        if !(1..=365).contains(&refresh_days) {
+            p.fail("refresh_token_ttl_days", "must be between 1 and 365".into());
+        }
+        let refresh_token_ttl = Duration::from_secs(refresh_days * 86_400);
+        let otp_secret = p.string("otp_secret");
+        if otp_secret.len() < 32 {
+            p.fail("otp_secret", "must be at least 32 bytes".into());
+        }
+        let otp_secret = SecretString::from(otp_secret);
+        let otp_cooldown_secs: u64 = p.parse("otp_cooldown_secs", "a whole number of seconds", 30);
+        if !(1..=3600).contains(&otp_cooldown_secs) {
+            p.fail("otp_cooldown_secs", "must be between 1 and 3600".into());
+        }
+        let otp_cooldown = Duration::from_secs(otp_cooldown_secs);
+        let argon2_memory_kib = p.parse("argon2_memory_kib", "a whole number of KiB", 19_456);
+        if !(8..=1_048_576).contains(&argon2_memory_kib) {
+            p.fail("argon2_memory_kib", "must be between 8 and 1048576".into());
+        }
+        let argon2_iterations = p.parse("argon2_iterations", "a whole number", 2);
+        if !(1..=10).contains(&argon2_iterations) {
+            p.fail("argon2_iterations", "must be between 1 and 10".into());
+        }
+        let admin_phone = p.raw("admin_phone").map(str::to_owned);
+        let admin_password = p
+            .raw("admin_password")
+            .map(|s| SecretString::from(s.to_owned()));
+        let admin = match (admin_phone, admin_password) {
+            (Some(phone), Some(password)) => {
+                if crate::domain::user::Phone::parse("admin_phone", &phone).is_err() {
+                    p.fail("admin_phone", "is not a valid phone number".into());
+                }
+                if crate::domain::user::Password::parse("admin_password", password.expose_secret())
+                    .is_err()
+                {
+                    p.fail("admin_password", "must be 8 to 128 characters".into());
+                }
+                Some((phone, password))
+            }
+            (None, None) => None,
+            (Some(_), None) => {
+                p.fail(
+                    "admin_password",
+                    "is required with BAZAAR_ADMIN_PHONE".into(),
+                );
+                None
+            }
+            (None, Some(_)) => {
+                p.fail(
+                    "admin_phone",
+                    "is required with BAZAAR_ADMIN_PASSWORD".into(),
+                );
+                None
+            }
+        };
+        let msg91 = p.raw("msg91_authkey").map(|key| Msg91Config {
+            authkey: SecretString::from(key.to_owned()),
+            template_id: String::new(),
+            base_url: String::new(),
+        });
+        let msg91_template_id = p.string("msg91_template_id");
+        let msg91_base_url = p.string("msg91_base_url");
+        let msg91 = msg91.map(|m| Msg91Config {
+            template_id: msg91_template_id.clone(),
+            base_url: msg91_base_url.clone(),
+            ..m
+        });
+        if msg91.is_some() && msg91_template_id.is_empty() {
+            p.fail(
+                "msg91_template_id",
+                "is required with BAZAAR_MSG91_AUTHKEY".into(),
+            );
+        }
+        let sendgrid_base_url = p.string("sendgrid_base_url");
+        let sendgrid = p.raw("sendgrid_api_key").map(|key| SendGridConfig {
+            api_key: SecretString::from(key.to_owned()),
+            base_url: sendgrid_base_url.clone(),
+        });
+        for (key, url) in [
+            ("msg91_base_url", &msg91_base_url),
+            ("sendgrid_base_url", &sendgrid_base_url),
+        ] {
+            if !url.starts_with("http://") && !url.starts_with("https://") {
+                p.fail(key, "must be an http(s) URL".into());
+            }
+        }
+        let sendgrid_from_email = p.string("sendgrid_from_email");
+        let sendgrid_from_name = p.string("sendgrid_from_name");
+        let sendgrid_template_verify_email = p.string("sendgrid_template_verify_email");
+        let public_url = p.string("public_url").trim_end_matches('/').to_owned();
+        if url::Url::parse(&public_url).is_err() {
+            p.fail("public_url", "is not a URL".into());
+        }
+        let provider_timeout = p.millis("provider_timeout_ms", 100, 60_000);
 
         if env == Environment::Production {
             if mongodb_url.is_none() {
@@ -414,7 +634,27 @@ impl Settings {
             body_limit_bytes,
             cors_origins,
             product_categories,
-            write_rate_limit_per_minute,
+            rate_limit_default_per_minute,
+            rate_limit_auth_per_minute,
+            rate_limit_otp_per_hour,
+            trusted_proxies,
+            jwt_keys,
+            jwt_issuer,
+            jwt_audience,
+            access_token_ttl,
+            refresh_token_ttl,
+            otp_secret,
+            otp_cooldown,
+            argon2_memory_kib,
+            argon2_iterations,
+            admin,
+            msg91,
+            sendgrid,
+            sendgrid_from_email,
+            sendgrid_from_name,
+            sendgrid_template_verify_email,
+            public_url,
+            provider_timeout,
         })
     }
 
@@ -444,7 +684,8 @@ mod tests {
         assert_eq!(s.env, Environment::Development);
         assert_eq!(s.addr.to_string(), "127.0.0.1:8080");
         assert!(s.mongodb_url.is_none() && s.redis_url.is_none());
-        assert_eq!(s.write_rate_limit_per_minute, 120);
+        assert_eq!(s.rate_limit_default_per_minute, 600);
+        assert_eq!(s.jwt_keys[0].0, "dev");
     }
 
     #[test]

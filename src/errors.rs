@@ -17,6 +17,13 @@ pub enum ErrorCode {
     MalformedBody,
     ValidationFailed,
     InvalidCursor,
+    Unauthorized,
+    InvalidCredentials,
+    RefreshTokenReused,
+    AccountLocked,
+    InvalidOtp,
+    OtpAttemptsExceeded,
+    DeliveryFailed,
     Forbidden,
     NotFound,
     MethodNotAllowed,
@@ -40,6 +47,13 @@ impl ErrorCode {
         Self::MalformedBody,
         Self::ValidationFailed,
         Self::InvalidCursor,
+        Self::Unauthorized,
+        Self::InvalidCredentials,
+        Self::RefreshTokenReused,
+        Self::AccountLocked,
+        Self::InvalidOtp,
+        Self::OtpAttemptsExceeded,
+        Self::DeliveryFailed,
         Self::Forbidden,
         Self::NotFound,
         Self::MethodNotAllowed,
@@ -62,6 +76,13 @@ impl ErrorCode {
             Self::MalformedBody => "malformed_body",
             Self::ValidationFailed => "validation_failed",
             Self::InvalidCursor => "invalid_cursor",
+            Self::Unauthorized => "unauthorized",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::RefreshTokenReused => "refresh_token_reused",
+            Self::AccountLocked => "account_locked",
+            Self::InvalidOtp => "invalid_otp",
+            Self::OtpAttemptsExceeded => "otp_attempts_exceeded",
+            Self::DeliveryFailed => "delivery_failed",
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
@@ -84,6 +105,13 @@ impl ErrorCode {
             | Self::DuplicateQueryParameter
             | Self::MalformedBody
             | Self::InvalidCursor => 400,
+            Self::Unauthorized => 401,
+            Self::InvalidCredentials => 401,
+            Self::RefreshTokenReused => 401,
+            Self::AccountLocked => 423,
+            Self::InvalidOtp => 400,
+            Self::OtpAttemptsExceeded => 400,
+            Self::DeliveryFailed => 503,
             Self::Forbidden => 403,
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
@@ -106,6 +134,13 @@ impl ErrorCode {
             Self::MalformedBody => "Malformed request body",
             Self::ValidationFailed => "Validation failed",
             Self::InvalidCursor => "Invalid cursor",
+            Self::Unauthorized => "Unauthorized",
+            Self::InvalidCredentials => "Invalid credentials",
+            Self::RefreshTokenReused => "Refresh token reused",
+            Self::AccountLocked => "Account locked",
+            Self::InvalidOtp => "Invalid one-time password",
+            Self::OtpAttemptsExceeded => "Too many one-time password attempts",
+            Self::DeliveryFailed => "Message delivery failed",
             Self::Forbidden => "Forbidden",
             Self::NotFound => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
@@ -125,7 +160,12 @@ impl ErrorCode {
     pub fn retryable(self) -> bool {
         matches!(
             self,
-            Self::RateLimited | Self::BackendUnavailable | Self::Timeout | Self::VersionConflict
+            Self::RateLimited
+                | Self::BackendUnavailable
+                | Self::Timeout
+                | Self::VersionConflict
+                | Self::AccountLocked
+                | Self::DeliveryFailed
         )
     }
 }
@@ -146,6 +186,8 @@ pub struct AppError {
     pub errors: Vec<FieldError>,
     /// Seconds the client should wait before retrying (`Retry-After`).
     pub retry_after: Option<u64>,
+    /// `RateLimit-*` headers for a 429: limit, remaining, reset seconds.
+    pub rate_limit: Option<(u32, u32, u64)>,
     pub source: Option<anyhow::Error>,
 }
 
@@ -156,6 +198,7 @@ impl AppError {
             detail: detail.into(),
             errors: Vec::new(),
             retry_after: None,
+            rate_limit: None,
             source: None,
         }
     }

@@ -5,13 +5,16 @@
 //! records, [`kv`] for shared short-lived state), and the [`http`] adapter.
 //! [`startup`] wires them together; `docs/architecture.md` has the map.
 
+pub mod auth;
 pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod errors;
 pub mod http;
+pub mod identity;
 pub mod kv;
+pub mod notify;
 pub mod ratelimit;
 pub mod startup;
 pub mod store;

@@ -1,57 +1,117 @@
-//! Fixed-window rate limits, counted in the key-value store so every replica
-//! enforces one shared budget per client.
+//! Rate limits per route group and client, counted in the key-value store so
+//! every replica enforces one shared budget (see `KeyValueStore::hit_rate_limit`
+//! for the atomic counting and the exponential back-off of repeat offenders).
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use crate::kv::{KeyValueStore, KvError};
+use crate::kv::{KeyValueStore, KvError, RateLimitState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    Allowed,
-    /// Over the limit; the window resets in this many seconds.
-    Limited {
-        retry_after: u64,
-    },
+pub enum Group {
+    /// `/api/v1/auth/otp/send` and `/api/v1/auth/password/forgot`: each sends an SMS.
+    Otp,
+    /// The rest of `/api/v1/auth`: sign-in, refresh, resets.
+    Auth,
+    /// Everything else under `/api/`.
+    Default,
 }
 
-pub struct RateLimiter {
-    kv: Arc<dyn KeyValueStore>,
-    scope: &'static str,
-    limit: u32,
-    window: Duration,
-}
-
-impl RateLimiter {
-    pub fn new(
-        kv: Arc<dyn KeyValueStore>,
-        scope: &'static str,
-        limit: u32,
-        window: Duration,
-    ) -> Self {
-        Self {
-            kv,
-            scope,
-            limit,
-            window,
+impl Group {
+    pub fn for_path(path: &str) -> Option<Self> {
+        if path == "/api/v1/auth/otp/send" || path == "/api/v1/auth/password/forgot" {
+            Some(Self::Otp)
+        } else if path.starts_with("/api/v1/auth/") {
+            Some(Self::Auth)
+        } else if path.starts_with("/api/") {
+            Some(Self::Default)
+        } else {
+            None
         }
     }
 
-    /// Counts one request by `client` and says whether it may proceed.
-    pub async fn check(&self, client: &str) -> Result<Decision, KvError> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
-        let window = self.window.as_secs().max(1);
-        let key = format!("rl:{}:{}:{}", self.scope, client, now / window);
-        let counter = self.kv.increment(&key, 1, self.window).await?;
-        if counter.value > i64::from(self.limit) {
-            Ok(Decision::Limited {
-                retry_after: counter.expires_in.as_secs_f64().ceil().max(1.0) as u64,
-            })
-        } else {
-            Ok(Decision::Allowed)
+    fn name(self) -> &'static str {
+        match self {
+            Self::Otp => "otp",
+            Self::Auth => "auth",
+            Self::Default => "default",
         }
+    }
+
+    /// When the store is down, the default group lets requests through (reads
+    /// should not fail for want of a counter) but the auth groups do not: an
+    /// unlimited sign-in endpoint is an open door to password guessing.
+    pub fn fails_open(self) -> bool {
+        self == Self::Default
+    }
+}
+
+/// One group's budget.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    pub limit: u32,
+    pub window: Duration,
+}
+
+pub struct RateLimits {
+    kv: Arc<dyn KeyValueStore>,
+    otp: Option<Budget>,
+    auth: Option<Budget>,
+    default: Option<Budget>,
+}
+
+/// Repeat offenders are blocked for at most this long.
+const MAX_BLOCK: Duration = Duration::from_secs(3600);
+
+impl RateLimits {
+    /// Limits of 0 turn a group off.
+    pub fn new(
+        kv: Arc<dyn KeyValueStore>,
+        otp_per_hour: u32,
+        auth_per_minute: u32,
+        default_per_minute: u32,
+    ) -> Self {
+        let budget = |limit: u32, secs: u64| {
+            (limit > 0).then_some(Budget {
+                limit,
+                window: Duration::from_secs(secs),
+            })
+        };
+        Self {
+            kv,
+            otp: budget(otp_per_hour, 3600),
+            auth: budget(auth_per_minute, 60),
+            default: budget(default_per_minute, 60),
+        }
+    }
+
+    pub fn budget(&self, group: Group) -> Option<Budget> {
+        match group {
+            Group::Otp => self.otp,
+            Group::Auth => self.auth,
+            Group::Default => self.default,
+        }
+    }
+
+    /// Counts one request by `client` (a user id or an IP) in `group`.
+    pub async fn hit(
+        &self,
+        group: Group,
+        client: &str,
+    ) -> Result<Option<(Budget, RateLimitState)>, KvError> {
+        let Some(budget) = self.budget(group) else {
+            return Ok(None);
+        };
+        let bucket = format!("{}:{client}", group.name());
+        let state = self
+            .kv
+            .hit_rate_limit(
+                &bucket,
+                budget.limit,
+                budget.window,
+                MAX_BLOCK.max(budget.window),
+            )
+            .await?;
+        Ok(Some((budget, state)))
     }
 }

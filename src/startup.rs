@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use poem::listener::{Acceptor, Listener, TcpListener};
@@ -14,17 +13,21 @@ use crate::config::Settings;
 use crate::domain::product::Categories;
 use crate::http::metrics::Metrics;
 use crate::http::ops::BackendNames;
+use crate::identity::Identity;
 use crate::kv::memory::MemoryKv;
 use crate::kv::redis::RedisKv;
 use crate::kv::KeyValueStore;
-use crate::ratelimit::RateLimiter;
-use crate::store::memory::MemoryProducts;
-use crate::store::mongo::{self, MongoProducts};
-use crate::store::ProductRepository;
+use crate::notify::Notifier;
+use crate::ratelimit::RateLimits;
+use crate::store::memory::{MemoryAudit, MemoryProducts, MemoryUsers};
+use crate::store::mongo::{self, MongoAudit, MongoProducts, MongoUsers};
+use crate::store::{AuditRepository, ProductRepository, UserRepository};
 
 /// The storage and key-value implementations the application runs on.
 pub struct Backends {
     pub products: Arc<dyn ProductRepository>,
+    pub users: Arc<dyn UserRepository>,
+    pub audit: Arc<dyn AuditRepository>,
     pub kv: Arc<dyn KeyValueStore>,
     pub names: BackendNames,
 }
@@ -34,6 +37,8 @@ impl Backends {
     pub fn in_memory() -> Self {
         Self {
             products: Arc::new(MemoryProducts::new()),
+            users: Arc::new(MemoryUsers::new()),
+            audit: Arc::new(MemoryAudit::new()),
             kv: Arc::new(MemoryKv::new()),
             names: BackendNames {
                 storage: "memory",
@@ -50,11 +55,20 @@ impl Backends {
             let db = mongo::connect(url, &settings.mongodb_database, timeout)
                 .await
                 .map_err(|e| redact(e, url))?;
-            let products = MongoProducts::new(&db)
+            let prepare = async {
+                Ok::<_, crate::store::StoreError>((
+                    MongoProducts::new(&db).await?,
+                    MongoUsers::new(&db).await?,
+                    MongoAudit::new(&db).await?,
+                ))
+            };
+            let (products, users, audit) = prepare
                 .await
                 .map_err(|e| redact(e.into(), url))
                 .context("preparing the MongoDB collections (is MongoDB reachable?)")?;
             backends.products = Arc::new(products);
+            backends.users = Arc::new(users);
+            backends.audit = Arc::new(audit);
             backends.names.storage = "mongodb";
         }
         if let Some(url) = settings.redis_url() {
@@ -94,31 +108,39 @@ fn redact(error: anyhow::Error, url: &str) -> anyhow::Error {
 pub struct AppState {
     pub settings: Settings,
     pub catalog: Arc<Catalog>,
+    pub identity: Arc<Identity>,
     pub kv: Arc<dyn KeyValueStore>,
     pub backends: BackendNames,
     pub metrics: Arc<Metrics>,
-    pub write_limiter: Option<Arc<RateLimiter>>,
+    pub rate_limits: Arc<RateLimits>,
 }
 
 impl AppState {
-    pub fn new(settings: Settings, backends: Backends) -> Self {
+    pub fn new(settings: Settings, backends: Backends) -> anyhow::Result<Self> {
         let categories = Categories::new(settings.product_categories.clone());
-        let write_limiter = (settings.write_rate_limit_per_minute > 0).then(|| {
-            Arc::new(RateLimiter::new(
-                backends.kv.clone(),
-                "write",
-                settings.write_rate_limit_per_minute,
-                Duration::from_secs(60),
-            ))
-        });
-        Self {
+        let notifier = Arc::new(Notifier::from_settings(&settings)?);
+        let identity = Identity::new(
+            &settings,
+            backends.users,
+            backends.audit,
+            backends.kv.clone(),
+            notifier,
+        )?;
+        let rate_limits = RateLimits::new(
+            backends.kv.clone(),
+            settings.rate_limit_otp_per_hour,
+            settings.rate_limit_auth_per_minute,
+            settings.rate_limit_default_per_minute,
+        );
+        Ok(Self {
             catalog: Arc::new(Catalog::new(backends.products, categories)),
+            identity: Arc::new(identity),
             kv: backends.kv,
             backends: backends.names,
             metrics: Arc::new(Metrics::new()),
-            write_limiter,
+            rate_limits: Arc::new(rate_limits),
             settings,
-        }
+        })
     }
 }
 
@@ -127,7 +149,8 @@ impl AppState {
 pub fn contract(yaml: bool) -> String {
     let settings = Settings::from_sources(None, std::iter::empty())
         .unwrap_or_else(|e| panic!("built-in defaults must be valid: {e}"));
-    let state = AppState::new(settings, Backends::in_memory());
+    let state = AppState::new(settings, Backends::in_memory())
+        .unwrap_or_else(|e| panic!("the embedded default must build: {e}"));
     let api = crate::http::api_service(&state);
     if yaml {
         api.spec_yaml()
@@ -160,10 +183,16 @@ impl Application {
             .first()
             .and_then(|a| a.as_socket_addr().copied())
             .context("the listener has no socket address")?;
+        let state = AppState::new(settings, backends)?;
+        state
+            .identity
+            .bootstrap_admin(&state.settings)
+            .await
+            .context("creating the admin user")?;
         Ok(Self {
             acceptor,
             addr,
-            state: AppState::new(settings, backends),
+            state,
         })
     }
 

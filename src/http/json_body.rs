@@ -104,5 +104,10 @@ fn describe(e: &serde_path_to_error::Error<serde_json::Error>) -> AppError {
     } else {
         field
     };
-    AppError::validation(vec![FieldError::new(field, code, message)])
+    // The body does not match the schema: 400. (422 is for bodies that match
+    // it but break a rule, reported by the domain.)
+    AppError {
+        errors: vec![FieldError::new(field.clone(), code, message.clone())],
+        ..AppError::new(ErrorCode::MalformedBody, format!("`{field}`: {message}"))
+    }
 }

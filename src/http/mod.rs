@@ -9,24 +9,42 @@ use poem::middleware::{Compression, Cors};
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::{ContactObject, ExtraHeader, LicenseObject, OpenApiService, Tags};
 
+pub mod admin;
+pub mod auth;
+pub mod dev;
 pub mod docs;
 pub mod json_body;
+pub mod listing;
 pub mod metrics;
 pub mod ops;
 pub mod params;
 pub mod pipeline;
 pub mod problem;
 pub mod products;
+pub mod security;
+pub mod users;
 
 use crate::startup::AppState;
+use admin::AdminApi;
+use auth::AuthApi;
+use dev::DevApi;
 use ops::OpsApi;
 use pipeline::{Guard, Outer, Pipeline};
 use products::ProductsApi;
+use users::UsersApi;
 
 #[derive(Tags)]
 pub enum ApiTags {
+    /// Sign-up with phone and OTP, sign-in, token refresh and sign-out.
+    Auth,
+    /// The signed-in user's profile, preferences and sessions.
+    Users,
     /// The product catalog: create, read, change, delete and list products.
     Products,
+    /// Users and the audit trail, for admins.
+    Admin,
+    /// Development helpers; absent in production.
+    Development,
     /// Health checks and metrics for operators and orchestrators.
     Operations,
 }
@@ -45,11 +63,14 @@ const DESCRIPTION: &str = r#"The backend of a storefront MVP, India first.
 * Lists take `limit` (1–100) and paginate by opaque `cursor` (default) or by `page` (with totals),
   and answer `links` to follow.
 * A query parameter may appear only once.
-* Writes are limited per client; over the limit answers 429 with `Retry-After`.
+* Protected operations take `Authorization: Bearer <access_token>` (from `POST /api/v1/auth/login`
+  or `otp/verify`); refresh it with `POST /api/v1/auth/refresh`.
+* Requests are rate-limited per client and route group; answers carry `RateLimit-Limit`,
+  `RateLimit-Remaining` and `RateLimit-Reset`, and a 429 carries `Retry-After`.
 "#;
 
 /// The API as poem-openapi sees it: every operation of the contract.
-pub type Api = OpenApiService<(OpsApi, ProductsApi), ()>;
+pub type Api = OpenApiService<(AuthApi, UsersApi, ProductsApi, AdminApi, DevApi, OpsApi), ()>;
 
 pub fn api_service(state: &AppState) -> Api {
     let ops = OpsApi {
@@ -61,8 +82,26 @@ pub fn api_service(state: &AppState) -> Api {
     };
     let products = ProductsApi {
         catalog: state.catalog.clone(),
+        identity: state.identity.clone(),
     };
-    OpenApiService::new((ops, products), "Bazaar API", env!("CARGO_PKG_VERSION"))
+    let identity = || state.identity.clone();
+    let apis = (
+        AuthApi {
+            identity: identity(),
+        },
+        UsersApi {
+            identity: identity(),
+        },
+        products,
+        AdminApi {
+            identity: identity(),
+        },
+        DevApi {
+            identity: identity(),
+        },
+        ops,
+    );
+    OpenApiService::new(apis, "Bazaar API", env!("CARGO_PKG_VERSION"))
         .description(DESCRIPTION)
         .license(LicenseObject::new("MIT").url("https://opensource.org/licenses/MIT"))
         .contact(ContactObject::new().name("Bazaar"))
@@ -96,14 +135,16 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
         operation_paths: operation_paths(&api),
         request_timeout: state.settings.request_timeout,
         body_limit: state.settings.body_limit_bytes,
-        write_limiter: state.write_limiter.clone(),
+        identity: state.identity.clone(),
+        trusted_proxies: state.settings.trusted_proxies.clone(),
+        rate_limits: state.rate_limits.clone(),
         production: state.settings.env == crate::config::Environment::Production,
     });
     let routes = Route::new()
         .at("/openapi.json", spec_json)
         .at("/openapi.yaml", spec_yaml)
         .nest("/docs", docs::swagger_ui())
-        .nest("/", api)
+        .nest("/", api.data(state.identity.clone()))
         .with(Compression::new())
         .with(Guard(pipeline.clone()));
     let origins = &state.settings.cors_origins;

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use poem::http::{header, HeaderName, HeaderValue, Method};
+use poem::http::{header, HeaderName, HeaderValue};
 use poem::PathPattern;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use poem_openapi::OperationId;
@@ -18,7 +18,8 @@ use tracing::Instrument;
 use super::metrics::Metrics;
 use super::problem::{classify, Problem};
 use crate::errors::{AppError, ErrorCode};
-use crate::ratelimit::{Decision, RateLimiter};
+use crate::identity::Identity;
+use crate::ratelimit::{Group, RateLimits};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -26,13 +27,50 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Debug, Clone)]
 pub struct RequestId(pub Arc<str>);
 
+/// Who is calling, as far as the network says: the client IP (from
+/// `X-Forwarded-For` only when the peer is a trusted proxy) and user agent.
+#[derive(Debug, Clone)]
+pub struct ClientInfo {
+    pub ip: String,
+    pub user_agent: String,
+}
+
+/// The client's address: the peer, unless the peer is a trusted proxy, in which
+/// case the right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
+fn client_ip(req: &Request, trusted: &[ipnet::IpNet]) -> String {
+    let peer = req.remote_addr().as_socket_addr().map(|a| a.ip());
+    let Some(peer) = peer else {
+        return "unknown".into();
+    };
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer.to_string();
+    }
+    let forwarded: Vec<std::net::IpAddr> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|part| part.trim().parse().ok())
+        .collect();
+    forwarded
+        .iter()
+        .rev()
+        .find(|ip| !is_trusted(ip))
+        .unwrap_or(&peer)
+        .to_string()
+}
+
 pub struct Pipeline {
     pub metrics: Arc<Metrics>,
+    pub identity: Arc<Identity>,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// operationId → path template in the contract, for metric labels.
     pub operation_paths: HashMap<String, String>,
     pub request_timeout: Duration,
     pub body_limit: usize,
-    pub write_limiter: Option<Arc<RateLimiter>>,
+    pub rate_limits: Arc<RateLimits>,
     pub production: bool,
 }
 
@@ -68,13 +106,6 @@ fn request_id(req: &Request) -> Arc<str> {
         })
         .map(Arc::from)
         .unwrap_or_else(|| Arc::from(uuid::Uuid::new_v4().simple().to_string()))
-}
-
-fn is_write(method: &Method) -> bool {
-    matches!(
-        *method,
-        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
-    )
 }
 
 /// Refuses query strings that would be read ambiguously or lossily: a key that
@@ -137,6 +168,11 @@ fn render(error: poem::Error, id: &str, path: &str) -> Response {
         tracing::error!(code = %app.code, cause = cause.as_deref().unwrap_or(""), "request failed");
     }
     let mut response = Problem::from_error(&app, id, path).into_response(app.retry_after);
+    if let Some((limit, remaining, reset)) = app.rate_limit {
+        response
+            .headers_mut()
+            .extend(rate_limit_headers(limit, remaining, reset));
+    }
     if let Some(route) = route {
         response.set_data(route);
     }
@@ -210,6 +246,18 @@ impl<E: Endpoint> Endpoint for PipelineEndpoint<E> {
         let started = Instant::now();
         let id = request_id(&req);
         req.set_data(RequestId(id.clone()));
+        let client = ClientInfo {
+            ip: client_ip(&req, &self.config.trusted_proxies),
+            user_agent: req
+                .headers()
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .chars()
+                .take(300)
+                .collect(),
+        };
+        req.set_data(client);
         drop_same_origin(&mut req);
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
@@ -269,7 +317,7 @@ pub struct GuardEndpoint<E> {
 }
 
 impl<E: Endpoint> GuardEndpoint<E> {
-    async fn handle(&self, mut req: Request) -> poem::Result<Response> {
+    async fn handle(&self, mut req: Request, id: &str, path: &str) -> poem::Result<Response> {
         check_query(&req)?;
 
         let limit = self.config.body_limit;
@@ -299,39 +347,94 @@ impl<E: Endpoint> GuardEndpoint<E> {
             None => {}
         }
 
-        if let Some(limiter) = &self.config.write_limiter {
-            if is_write(req.method()) && req.uri().path().starts_with("/api/") {
-                let client = req
-                    .remote_addr()
-                    .as_socket_addr()
-                    .map(|a| a.ip().to_string())
-                    .unwrap_or_else(|| "unknown".into());
-                if let Decision::Limited { retry_after } =
-                    limiter.check(&client).await.map_err(AppError::from)?
-                {
-                    return Err(AppError::new(
-                        ErrorCode::RateLimited,
-                        "too many write requests from this client; slow down",
-                    )
-                    .with_retry_after(retry_after)
-                    .into());
-                }
-            }
-        }
+        let limited = self.rate_limit(&req).await?;
 
-        match tokio::time::timeout(self.config.request_timeout, self.inner.call(req)).await {
-            Ok(result) => result.map(IntoResponse::into_response),
-            Err(_) => Err(AppError::new(
-                ErrorCode::Timeout,
-                format!(
-                    "the request took longer than {} ms",
-                    self.config.request_timeout.as_millis()
-                ),
-            )
-            .with_retry_after(1)
-            .into()),
+        let result =
+            match tokio::time::timeout(self.config.request_timeout, self.inner.call(req)).await {
+                Ok(result) => result.map(IntoResponse::into_response),
+                Err(_) => Err(AppError::new(
+                    ErrorCode::Timeout,
+                    format!(
+                        "the request took longer than {} ms",
+                        self.config.request_timeout.as_millis()
+                    ),
+                )
+                .with_retry_after(1)
+                .into()),
+            };
+        // Errors are rendered here so that they carry the rate-limit headers too.
+        let mut response = result.unwrap_or_else(|e| render(e, id, path));
+        if let Some(headers) = limited {
+            response.headers_mut().extend(headers);
         }
+        Ok(response)
     }
+
+    /// Counts the request against its group's budget. Returns the `RateLimit-*`
+    /// headers to send, or a 429 problem.
+    async fn rate_limit(&self, req: &Request) -> Result<Option<poem::http::HeaderMap>, AppError> {
+        let Some(group) = Group::for_path(req.uri().path()) else {
+            return Ok(None);
+        };
+        // A user is limited as a user wherever they call from; others by address.
+        let client = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|token| self.config.identity.token_subject(token))
+            .map(|sub| format!("user:{sub}"))
+            .unwrap_or_else(|| {
+                let ip = req
+                    .data::<ClientInfo>()
+                    .map(|c| c.ip.clone())
+                    .unwrap_or_default();
+                format!("ip:{ip}")
+            });
+        let (budget, state) = match self.config.rate_limits.hit(group, &client).await {
+            Ok(Some(hit)) => hit,
+            Ok(None) => return Ok(None),
+            Err(e) if group.fails_open() => {
+                tracing::warn!(error = %e, "rate limit store unavailable; letting the request through");
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let reset = state.reset_in.as_secs_f64().ceil().max(1.0) as u64;
+        if !state.allowed {
+            return Err(AppError {
+                rate_limit: Some((budget.limit, 0, reset)),
+                ..AppError::new(
+                    ErrorCode::RateLimited,
+                    "too many requests from this client; slow down",
+                )
+                .with_retry_after(reset)
+            });
+        }
+        Ok(Some(rate_limit_headers(
+            budget.limit,
+            state.remaining,
+            reset,
+        )))
+    }
+}
+
+/// The `RateLimit-Limit`, `-Remaining` and `-Reset` headers (IETF draft).
+pub fn rate_limit_headers(limit: u32, remaining: u32, reset: u64) -> poem::http::HeaderMap {
+    let mut headers = poem::http::HeaderMap::new();
+    headers.insert(
+        HeaderName::from_static("ratelimit-limit"),
+        HeaderValue::from(limit),
+    );
+    headers.insert(
+        HeaderName::from_static("ratelimit-remaining"),
+        HeaderValue::from(remaining),
+    );
+    headers.insert(
+        HeaderName::from_static("ratelimit-reset"),
+        HeaderValue::from(reset),
+    );
+    headers
 }
 
 impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
@@ -340,7 +443,7 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
     async fn call(&self, req: Request) -> poem::Result<Response> {
         let id = current_id(&req);
         let path = req.uri().path().to_owned();
-        Ok(match self.handle(req).await {
+        Ok(match self.handle(req, &id, &path).await {
             Ok(response) => response,
             Err(error) => render(error, &id, &path),
         })

@@ -139,6 +139,12 @@ pub fn classify(error: poem::Error) -> AppError {
         Ok(app) => return app,
         Err(e) => e,
     };
+    if error.is::<poem_openapi::error::AuthorizationError>() {
+        return AppError::new(
+            ErrorCode::Unauthorized,
+            "a valid access token is required: send `Authorization: Bearer <access_token>`",
+        );
+    }
     if error.is::<NotFoundError>() {
         return AppError::new(ErrorCode::NotFound, "no resource exists at this path");
     }
@@ -188,6 +194,7 @@ pub fn classify(error: poem::Error) -> AppError {
     }
     let code = match error.status().as_u16() {
         400 => ErrorCode::BadRequest,
+        401 => ErrorCode::Unauthorized,
         403 => ErrorCode::Forbidden,
         404 => ErrorCode::NotFound,
         405 => ErrorCode::MethodNotAllowed,
@@ -255,8 +262,10 @@ impl<S> From<Problems<S>> for poem::Error {
 
 fn status_description(status: u16) -> &'static str {
     match status {
-        400 => "The request is malformed: a bad parameter, cursor or body (`invalid_parameter`, `invalid_cursor`, `malformed_body`, `duplicate_query_parameter`).",
-        403 => "The request is not allowed (`forbidden`).",
+        400 => "The request is malformed: a bad parameter, cursor or body (`invalid_parameter`, `invalid_cursor`, `malformed_body`, `duplicate_query_parameter`), or a wrong one-time password (`invalid_otp`, `otp_attempts_exceeded`).",
+        401 => "No valid credentials: a missing, invalid or expired access token, or a failed sign-in (`unauthorized`, `invalid_credentials`, `refresh_token_reused`).",
+        403 => "The caller may not do this (`forbidden`).",
+        423 => "The account is locked after repeated failed sign-ins; wait `Retry-After` seconds (`account_locked`).",
         404 => "The resource does not exist (`not_found`).",
         409 => "The request conflicts with the current state (`conflict`, `version_conflict`).",
         412 => "`If-Match` names a version that is no longer current (`precondition_failed`).",
@@ -265,7 +274,7 @@ fn status_description(status: u16) -> &'static str {
         422 => "The body is well-formed but some fields are invalid; `errors` lists each one (`validation_failed`).",
         429 => "Too many requests from this client; wait `Retry-After` seconds (`rate_limited`).",
         500 => "An unexpected error; the request id identifies it in the logs (`internal`).",
-        503 => "A backend is unavailable or the request timed out; retry after `Retry-After` seconds (`backend_unavailable`, `timeout`).",
+        503 => "A backend or message provider is unavailable, or the request timed out; retry after `Retry-After` seconds (`backend_unavailable`, `timeout`, `delivery_failed`).",
         _ => "An error.",
     }
 }
@@ -283,7 +292,7 @@ impl<S: ErrorSet> ApiResponse for Problems<S> {
                         content_type: PROBLEM_JSON,
                         schema: MetaSchemaRef::Reference(Problem::name().into_owned()),
                     }],
-                    headers: if matches!(status, 429 | 503) {
+                    headers: if matches!(status, 423 | 429 | 503) {
                         vec![MetaHeader {
                             name: "Retry-After".into(),
                             description: Some("Seconds to wait before retrying.".into()),

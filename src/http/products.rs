@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use poem::Request;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::{Example, MaybeUndefined};
@@ -11,34 +12,35 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::json_body::JsonBody;
+use super::listing::{page_info, PageLinks};
 use super::params::{CursorText, Limit, PageNumber, PaiseBound, SearchText, SortParam};
 use super::problem::Problems;
+use super::security::{require, BearerAuth};
 use super::ApiTags;
 use crate::catalog::{Catalog, IfMatch};
-use crate::domain::listing::Pagination;
 use crate::domain::product::{Product, ProductPatch, RawProduct};
-use crate::domain::product_query::{ProductPage, ProductQuery, RawProductQuery, PAGE_MAX};
-use crate::error_set;
+use crate::domain::product_query::{ProductPage, ProductQuery, RawProductQuery};
+use crate::{error_set, list_object};
 
 error_set!(
     /// Errors of reading one product.
-    ReadErrors: 400, 404, 500, 503
+    ReadErrors: 400, 404, 429, 500, 503
 );
 error_set!(
     /// Errors of listing products.
-    ListErrors: 400, 500, 503
+    ListErrors: 400, 429, 500, 503
 );
 error_set!(
     /// Errors of creating a product.
-    CreateErrors: 400, 409, 413, 415, 422, 429, 500, 503
+    CreateErrors: 400, 401, 403, 409, 413, 415, 422, 429, 500, 503
 );
 error_set!(
     /// Errors of changing a product.
-    UpdateErrors: 400, 404, 409, 412, 413, 415, 422, 429, 500, 503
+    UpdateErrors: 400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 500, 503
 );
 error_set!(
     /// Errors of deleting a product.
-    DeleteErrors: 400, 404, 412, 429, 500, 503
+    DeleteErrors: 400, 401, 403, 404, 412, 429, 500, 503
 );
 
 const BASE: &str = "/api/v1/products";
@@ -226,49 +228,16 @@ impl From<ProductPatchInput> for ProductPatch {
     }
 }
 
-/// Navigation links of a list page; each is a relative URL ready to request.
-#[derive(Debug, Clone, Object)]
-pub struct PageLinks {
-    #[oai(rename = "self")]
-    pub this: String,
-    /// The first page.
-    pub first: String,
-    #[oai(skip_serializing_if_is_none)]
-    pub next: Option<String>,
-    /// Page mode only.
-    #[oai(skip_serializing_if_is_none)]
-    pub prev: Option<String>,
-    /// Page mode only.
-    #[oai(skip_serializing_if_is_none)]
-    pub last: Option<String>,
-}
-
-/// One page of products.
-///
-/// Cursor mode (the default): follow `next_cursor` (or `links.next`) until
-/// `has_next` is false; inserts made meanwhile never shift or repeat items.
-/// Page mode (`page=N`): also reports `total` and `total_pages`.
-#[derive(Debug, Clone, Object)]
-#[oai(example)]
-pub struct ProductList {
-    pub items: Vec<ProductBody>,
-    pub limit: u32,
-    pub has_next: bool,
-    pub has_prev: bool,
-    /// Cursor mode: pass as `cursor` to get the next page.
-    #[oai(skip_serializing_if_is_none)]
-    pub next_cursor: Option<String>,
-    /// Page mode: the current page, from 1.
-    #[oai(skip_serializing_if_is_none)]
-    pub page: Option<u32>,
-    /// Page mode: matching products across all pages.
-    #[oai(skip_serializing_if_is_none)]
-    pub total: Option<u64>,
-    /// Page mode: number of pages (at least 1).
-    #[oai(skip_serializing_if_is_none)]
-    pub total_pages: Option<u64>,
-    pub links: PageLinks,
-}
+list_object!(
+    /// One page of products.
+    ///
+    /// Cursor mode (the default): follow `next_cursor` (or `links.next`) until
+    /// `has_next` is false; inserts made meanwhile never shift or repeat items.
+    /// Page mode (`page=N`): also reports `total` and `total_pages`.
+    #[oai(example)]
+    ProductList,
+    ProductBody
+);
 
 impl Example for ProductList {
     fn example() -> Self {
@@ -372,98 +341,29 @@ fn none_match_hits(raw: Option<&str>, tag: &str) -> bool {
     raw.trim() == "*" || raw.split(',').any(|t| bare(t) == bare(tag))
 }
 
-fn encode(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
-
-/// Builds list URLs that repeat the query's filters, sort and limit.
-struct LinkBuilder {
-    base_query: String,
-}
-
-impl LinkBuilder {
-    fn new(raw: &RawProductQuery, query: &ProductQuery) -> Self {
-        let mut parts = Vec::new();
-        let mut push = |k: &str, v: Option<String>| {
-            if let Some(v) = v {
-                parts.push(format!("{k}={}", encode(&v)));
-            }
-        };
-        push("category", raw.category.clone());
-        push("price_min", raw.price_min.map(|v| v.to_string()));
-        push("price_max", raw.price_max.map(|v| v.to_string()));
-        push("tag", raw.tag.clone());
-        push("q", raw.q.clone());
-        push(
+fn list_body(raw: &RawProductQuery, query: &ProductQuery, page: ProductPage) -> ProductList {
+    let params = [
+        ("category", raw.category.clone()),
+        ("price_min", raw.price_min.map(|v| v.to_string())),
+        ("price_max", raw.price_max.map(|v| v.to_string())),
+        ("tag", raw.tag.clone()),
+        ("q", raw.q.clone()),
+        (
             "sort",
             raw.sort.as_ref().map(|_| query.sort.as_str().to_owned()),
-        );
-        push("limit", Some(query.limit.to_string()));
-        Self {
-            base_query: parts.join("&"),
-        }
-    }
-
-    fn with(&self, extra: Option<(&str, String)>) -> String {
-        match extra {
-            Some((k, v)) => format!("{BASE}?{}&{k}={}", self.base_query, encode(&v)),
-            None => format!("{BASE}?{}", self.base_query),
-        }
-    }
-}
-
-fn list_body(raw: &RawProductQuery, query: &ProductQuery, page: ProductPage) -> ProductList {
-    let links = LinkBuilder::new(raw, query);
-    let items: Vec<ProductBody> = page.items.iter().map(ProductBody::from).collect();
-    match &query.pagination {
-        Pagination::Page(n) => {
-            let n = *n;
-            let total = page.total.unwrap_or(0);
-            let total_pages = total.div_ceil(u64::from(query.limit)).max(1);
-            let page_link = |p: u64| links.with(Some(("page", p.to_string())));
-            ProductList {
-                items,
-                limit: query.limit,
-                has_next: page.has_next,
-                has_prev: n > 1,
-                next_cursor: None,
-                page: Some(n),
-                total: Some(total),
-                total_pages: Some(total_pages),
-                links: PageLinks {
-                    this: page_link(u64::from(n)),
-                    first: page_link(1),
-                    next: page.has_next.then(|| page_link(u64::from(n) + 1)),
-                    prev: (n > 1).then(|| page_link((u64::from(n) - 1).min(total_pages))),
-                    last: Some(page_link(total_pages.min(u64::from(PAGE_MAX)))),
-                },
-            }
-        }
-        Pagination::Cursor(current) => {
-            let next_cursor = page
-                .has_next
-                .then(|| page.items.last())
-                .flatten()
-                .map(|last| query.next_cursor(last));
-            ProductList {
-                items,
-                limit: query.limit,
-                has_next: page.has_next,
-                has_prev: current.is_some(),
-                page: None,
-                total: None,
-                total_pages: None,
-                links: PageLinks {
-                    this: links.with(raw.cursor.clone().map(|c| ("cursor", c))),
-                    first: links.with(None),
-                    next: next_cursor.clone().map(|c| links.with(Some(("cursor", c)))),
-                    prev: None,
-                    last: None,
-                },
-                next_cursor,
-            }
-        }
-    }
+        ),
+    ];
+    let info = page_info(
+        BASE,
+        &params,
+        query.limit,
+        &query.pagination,
+        raw.cursor.as_deref(),
+        page.has_next,
+        page.total,
+        || page.items.last().map(|last| query.next_cursor(last)),
+    );
+    ProductList::new(page.items.iter().map(ProductBody::from).collect(), info)
 }
 
 fn list_etag(body: &ProductList) -> String {
@@ -473,19 +373,24 @@ fn list_etag(body: &ProductList) -> String {
 
 pub struct ProductsApi {
     pub catalog: Arc<Catalog>,
+    pub identity: Arc<crate::identity::Identity>,
 }
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Products")]
 impl ProductsApi {
     /// Create a product
     ///
-    /// Every invalid field is reported at once in the problem's `errors`.
-    /// A SKU that is already taken answers 409.
+    /// Needs `products:write` (catalog managers and admins). Every invalid
+    /// field is reported at once in the problem's `errors`. A SKU that is
+    /// already taken answers 409.
     #[oai(path = "/products", method = "post", operation_id = "createProduct")]
     async fn create_product(
         &self,
+        auth: BearerAuth,
         body: JsonBody<ProductInput>,
+        req: &Request,
     ) -> Result<CreateProductResponse, Problems<CreateErrors>> {
+        require(&self.identity, &auth.0, "products:write", req).await?;
         let product = self.catalog.create(body.0.into()).await?;
         let location = format!("{BASE}/{}", product.id);
         let tag = etag(&product);
@@ -577,11 +482,14 @@ impl ProductsApi {
     )]
     async fn replace_product(
         &self,
+        auth: BearerAuth,
+        req: &Request,
         /// Product id.
         id: Path<String>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
         body: JsonBody<ProductInput>,
     ) -> Result<UpdateProductResponse, Problems<UpdateErrors>> {
+        require(&self.identity, &auth.0, "products:write", req).await?;
         let precondition = parse_if_match(if_match.0.as_deref());
         let product = self
             .catalog
@@ -602,11 +510,14 @@ impl ProductsApi {
     )]
     async fn update_product(
         &self,
+        auth: BearerAuth,
+        req: &Request,
         /// Product id.
         id: Path<String>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
         body: JsonBody<ProductPatchInput>,
     ) -> Result<UpdateProductResponse, Problems<UpdateErrors>> {
+        require(&self.identity, &auth.0, "products:write", req).await?;
         let precondition = parse_if_match(if_match.0.as_deref());
         let product = self
             .catalog
@@ -624,10 +535,13 @@ impl ProductsApi {
     )]
     async fn delete_product(
         &self,
+        auth: BearerAuth,
+        req: &Request,
         /// Product id.
         id: Path<String>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
     ) -> Result<DeleteProductResponse, Problems<DeleteErrors>> {
+        require(&self.identity, &auth.0, "products:write", req).await?;
         let precondition = parse_if_match(if_match.0.as_deref());
         self.catalog.delete(&id.0, precondition).await?;
         Ok(DeleteProductResponse::Deleted)

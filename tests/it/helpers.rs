@@ -34,9 +34,23 @@ pub fn init_logs() {
     }
 }
 
-/// Settings for a test server: a free port, plus `overrides`.
+pub const ADMIN_PHONE: &str = "+919000000001";
+pub const ADMIN_PASSWORD: &str = "admin password for tests";
+
+/// Settings for a test server: a free port, a known admin, cheap password
+/// hashing (the production cost is for attackers, not for test runs), plus
+/// `overrides`.
 pub fn settings(overrides: &[(&str, &str)]) -> Settings {
-    let mut vars = vec![("BAZAAR_ADDR".to_owned(), "127.0.0.1:0".to_owned())];
+    let mut vars: Vec<(String, String)> = [
+        ("BAZAAR_ADDR", "127.0.0.1:0"),
+        ("BAZAAR_ADMIN_PHONE", ADMIN_PHONE),
+        ("BAZAAR_ADMIN_PASSWORD", ADMIN_PASSWORD),
+        ("BAZAAR_ARGON2_MEMORY_KIB", "64"),
+        ("BAZAAR_ARGON2_ITERATIONS", "1"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
     vars.extend(
         overrides
             .iter()
@@ -96,7 +110,10 @@ pub async fn real_backends() -> Backends {
 
 pub struct TestApp {
     pub address: String,
+    /// Sends the admin's access token with every request.
     pub client: reqwest::Client,
+    /// Sends no credentials.
+    pub anonymous: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -116,15 +133,55 @@ pub async fn spawn_app_with(settings: Settings, backends: Backends) -> TestApp {
     let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;
     }));
+    let anonymous = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client builds");
+    let admin_token: String = login(&anonymous, &address, ADMIN_PHONE, ADMIN_PASSWORD).await
+        ["access_token"]
+        .as_str()
+        .expect("the admin signs in")
+        .to_owned();
     TestApp {
         address,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client builds"),
+        client: bearer_client(&admin_token),
+        anonymous,
         stop: Some(stop),
         server: Some(server),
     }
+}
+
+/// A client that sends `token` as its bearer credential.
+pub fn bearer_client(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().expect("a valid header"),
+    );
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .expect("client builds")
+}
+
+/// Signs in; returns the token pair, panicking unless 200.
+pub async fn login(
+    client: &reqwest::Client,
+    address: &str,
+    identifier: &str,
+    password: &str,
+) -> Value {
+    let response = client
+        .post(format!("{address}/api/v1/auth/login"))
+        .json(&serde_json::json!({ "identifier": identifier, "password": password }))
+        .send()
+        .await
+        .expect("request sent");
+    let status = response.status();
+    let body: Value = response.json().await.expect("JSON body");
+    assert_eq!(status, 200, "login failed: {body}");
+    body
 }
 
 impl TestApp {

@@ -12,7 +12,10 @@ use bazaar::startup::Backends;
 use bazaar::store::mongo::{self, MongoProducts};
 use serde_json::Value;
 
-use crate::helpers::{env_url, problem, product_json, settings, spawn_app_with, TestApp};
+use crate::helpers::{
+    bearer_client, env_url, problem, product_json, settings, spawn_app_with, TestApp,
+    ADMIN_PASSWORD, ADMIN_PHONE,
+};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -139,6 +142,7 @@ async fn losing_redis_turns_writes_and_readiness_to_503_and_recovers() {
 
     redis.stop();
 
+    // Authenticated requests need the session store: 503, quickly.
     let started = Instant::now();
     let write = app
         .post_json("/api/v1/products", &product_json("RES-2"))
@@ -154,22 +158,60 @@ async fn losing_redis_turns_writes_and_readiness_to_503_and_recovers() {
         (body["code"].as_str(), body["retryable"].as_bool()),
         (Some("backend_unavailable"), Some(true))
     );
+    // Signing in needs Redis too (sessions, and the auth rate limit fails closed).
+    let login = app
+        .anonymous
+        .post(app.url("/api/v1/auth/login"))
+        .json(&serde_json::json!({"identifier": ADMIN_PHONE, "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 503);
 
     let ready = app.get("/health/ready").await;
     assert_eq!(ready.status(), 503);
     let ready = problem(ready).await;
     assert_eq!(ready["errors"][0]["field"], "key_value", "{ready}");
-    // Reads do not need Redis.
-    assert_eq!(status(&app, &path).await, 200);
+    // Public reads need no Redis: the default rate limit lets them through.
+    assert_eq!(
+        app.anonymous
+            .get(app.url(&path))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 
+    // This Redis keeps nothing on disk, so the sessions it held are gone: the
+    // service must reconnect by itself and sign-ins work again.
     let _redis = redis_server(port);
     eventually("readiness recovering", || async {
         status(&app, "/health/ready").await == 200
     })
     .await;
-    eventually("writes recovering", || async {
-        app.post_json("/api/v1/products", &product_json("RES-2"))
+    let address = app.address.clone();
+    eventually("sign-in and writes recovering", || async {
+        let Ok(response) = app
+            .anonymous
+            .post(format!("{address}/api/v1/auth/login"))
+            .json(&serde_json::json!({"identifier": ADMIN_PHONE, "password": ADMIN_PASSWORD}))
+            .send()
             .await
+        else {
+            return false;
+        };
+        if response.status() != 200 {
+            return false;
+        }
+        let pair: Value = response.json().await.unwrap();
+        let admin = bearer_client(pair["access_token"].as_str().unwrap());
+        admin
+            .post(format!("{address}/api/v1/products"))
+            .json(&product_json("RES-2"))
+            .send()
+            .await
+            .unwrap()
             .status()
             == 201
     })

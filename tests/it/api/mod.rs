@@ -1,5 +1,6 @@
 //! Black-box tests of the HTTP API through `spawn_app()`.
 
+mod auth;
 mod conventions;
 mod ops;
 mod products;

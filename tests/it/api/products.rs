@@ -78,6 +78,8 @@ async fn every_invalid_field_is_reported_at_once_with_422() {
     );
 }
 
+/// A body that does not match the schema is 400; one that matches it but breaks
+/// a rule is 422.
 #[tokio::test]
 async fn wrong_types_and_unknown_fields_name_the_field() {
     let app = spawn_app().await;
@@ -86,7 +88,7 @@ async fn wrong_types_and_unknown_fields_name_the_field() {
     let p = problem(app.post_json(PRODUCTS, &body).await).await;
     assert_eq!(
         (p["status"].as_u64(), p["errors"][0]["field"].as_str()),
-        (Some(422), Some("price"))
+        (Some(400), Some("price"))
     );
 
     let mut body = product_json("T-1");
@@ -506,14 +508,26 @@ async fn list_pages_carry_an_etag_that_changes_with_the_data() {
 }
 
 #[tokio::test]
-async fn writes_over_the_rate_limit_get_429_with_retry_after() {
+async fn requests_over_the_rate_limit_get_429_with_retry_after_and_ratelimit_headers() {
     let app = spawn_app_with(
-        settings(&[("BAZAAR_WRITE_RATE_LIMIT_PER_MINUTE", "3")]),
+        settings(&[("BAZAAR_RATE_LIMIT_DEFAULT_PER_MINUTE", "3")]),
         bazaar::startup::Backends::in_memory(),
     )
     .await;
-    for i in 0..3 {
-        app.create_product(product_json(&format!("RL-{i}"))).await;
+    for remaining in [2, 1, 0] {
+        let response = app.get(PRODUCTS).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["ratelimit-limit"], "3");
+        assert_eq!(
+            response.headers()["ratelimit-remaining"],
+            remaining.to_string().as_str()
+        );
+        let reset: u64 = response.headers()["ratelimit-reset"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&reset));
     }
     let limited = app.post_json(PRODUCTS, &product_json("RL-3")).await;
     assert_eq!(limited.status(), 429);
@@ -523,16 +537,54 @@ async fn writes_over_the_rate_limit_get_429_with_retry_after() {
         .parse()
         .unwrap();
     assert!((1..=60).contains(&retry_after));
+    assert_eq!(limited.headers()["ratelimit-remaining"], "0");
     let body = problem(limited).await;
     assert_eq!(
         (body["code"].as_str(), body["retryable"].as_bool()),
         (Some("rate_limited"), Some(true))
     );
+    // The budget is the admin's; an anonymous caller has its own.
     assert_eq!(
-        app.get(PRODUCTS).await.status(),
-        200,
-        "reads are not limited"
+        app.anonymous
+            .get(app.url(PRODUCTS))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
     );
+    // Operations endpoints are not limited.
+    assert_eq!(app.get("/health/live").await.status(), 200);
+}
+
+#[tokio::test]
+async fn product_writes_need_the_products_write_permission() {
+    let app = spawn_app().await;
+    let anonymous = app
+        .anonymous
+        .post(app.url(PRODUCTS))
+        .json(&product_json("P-1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(problem(anonymous).await["code"], "unauthorized");
+    let customer = crate::api::auth::signed_up_customer(&app, "98111 22333").await;
+    let client = crate::helpers::bearer_client(customer["access_token"].as_str().unwrap());
+    let refused = client
+        .post(app.url(PRODUCTS))
+        .json(&product_json("P-1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    assert_eq!(problem(refused).await["code"], "forbidden");
+    assert_eq!(
+        client.get(app.url(PRODUCTS)).send().await.unwrap().status(),
+        200,
+        "anyone may read"
+    );
+    app.create_product(product_json("P-1")).await;
 }
 
 #[tokio::test]

@@ -1,0 +1,9 @@
+//! Authentication building blocks: password hashing, access tokens, sessions with
+//! rotating refresh tokens, one-time passwords, and permissions. The use cases
+//! that combine them live in [`crate::identity`].
+
+pub mod otp;
+pub mod passwords;
+pub mod permissions;
+pub mod sessions;
+pub mod tokens;

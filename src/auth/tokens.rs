@@ -1,0 +1,153 @@
+//! Access tokens: short-lived HS256 JWTs. Each carries the `kid` of the key that
+//! signed it; every configured key verifies, so keys rotate without logging
+//! anyone out (prepend the new key, drop the old one after a token lifetime).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub aud: String,
+    /// The user id.
+    pub sub: String,
+    /// The session id; checked on every request, so logout is immediate.
+    pub sid: String,
+    pub jti: String,
+    pub roles: Vec<String>,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+pub struct TokenIssuer {
+    signing_kid: String,
+    encoding: EncodingKey,
+    decoding: HashMap<String, DecodingKey>,
+    issuer: String,
+    audience: String,
+    ttl: Duration,
+}
+
+impl TokenIssuer {
+    pub fn new(
+        keys: &[(String, SecretString)],
+        issuer: &str,
+        audience: &str,
+        ttl: Duration,
+    ) -> anyhow::Result<Self> {
+        let (signing_kid, signing_secret) = keys
+            .first()
+            .ok_or_else(|| anyhow::anyhow!("no JWT key configured"))?;
+        Ok(Self {
+            signing_kid: signing_kid.clone(),
+            encoding: EncodingKey::from_secret(signing_secret.expose_secret().as_bytes()),
+            decoding: keys
+                .iter()
+                .map(|(kid, secret)| {
+                    (
+                        kid.clone(),
+                        DecodingKey::from_secret(secret.expose_secret().as_bytes()),
+                    )
+                })
+                .collect(),
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            ttl,
+        })
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// A signed token for `user_id` in session `sid`, and when it expires.
+    pub fn issue(
+        &self,
+        user_id: &str,
+        sid: &str,
+        roles: &[String],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<(String, DateTime<Utc>)> {
+        let exp = now + chrono::Duration::from_std(self.ttl)?;
+        let claims = AccessClaims {
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            sub: user_id.to_owned(),
+            sid: sid.to_owned(),
+            jti: uuid::Uuid::new_v4().simple().to_string(),
+            roles: roles.to_vec(),
+            iat: now.timestamp(),
+            exp: exp.timestamp(),
+        };
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(self.signing_kid.clone());
+        Ok((jsonwebtoken::encode(&header, &claims, &self.encoding)?, exp))
+    }
+
+    /// Checks signature (by `kid`), algorithm (HS256 only: `none` and others are
+    /// refused), issuer, audience and expiry.
+    pub fn verify(&self, token: &str) -> Option<AccessClaims> {
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.alg != Algorithm::HS256 {
+            return None;
+        }
+        let key = self.decoding.get(header.kid.as_deref()?)?;
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 5;
+        jsonwebtoken::decode::<AccessClaims>(token, key, &validation)
+            .ok()
+            .map(|data| data.claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(kid: &str, secret: &str) -> (String, SecretString) {
+        (kid.to_owned(), SecretString::from(secret.to_owned()))
+    }
+
+    fn issuer(keys: &[(String, SecretString)]) -> TokenIssuer {
+        TokenIssuer::new(keys, "bazaar", "bazaar-api", Duration::from_secs(900)).unwrap()
+    }
+
+    #[test]
+    fn tokens_verify_under_any_configured_key_and_nothing_else() {
+        let old = key("k1", "an-old-secret-that-is-32-bytes-long!");
+        let new = key("k2", "a-new-secret-that-is-32-bytes-long!!");
+        let (token, _) = issuer(std::slice::from_ref(&old))
+            .issue("u1", "s1", &["customer".into()], Utc::now())
+            .unwrap();
+        let rotated = issuer(&[new.clone(), old]);
+        let claims = rotated.verify(&token).expect("old key still verifies");
+        assert_eq!((claims.sub.as_str(), claims.sid.as_str()), ("u1", "s1"));
+        assert!(
+            issuer(&[new]).verify(&token).is_none(),
+            "a dropped key no longer verifies"
+        );
+    }
+
+    #[test]
+    fn expired_or_foreign_tokens_are_refused() {
+        let k = key("k", "a-secret-that-is-at-least-32-bytes!!");
+        let i = issuer(std::slice::from_ref(&k));
+        let (expired, _) = i
+            .issue("u", "s", &[], Utc::now() - chrono::Duration::hours(1))
+            .unwrap();
+        assert!(i.verify(&expired).is_none());
+        let other_aud =
+            TokenIssuer::new(&[k], "bazaar", "elsewhere", Duration::from_secs(900)).unwrap();
+        let (token, _) = other_aud.issue("u", "s", &[], Utc::now()).unwrap();
+        assert!(i.verify(&token).is_none());
+        assert!(i.verify("not.a.jwt").is_none());
+    }
+}

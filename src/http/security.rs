@@ -1,0 +1,70 @@
+//! Bearer authentication and the permission guard, for every protected operation.
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem_openapi::auth::Bearer;
+use poem_openapi::SecurityScheme;
+
+use super::pipeline::{ClientInfo, RequestId};
+use crate::domain::audit::AuditKind;
+use crate::errors::{AppError, ErrorCode};
+use crate::identity::{Identity, Principal, RequestContext};
+
+/// An access token from `POST /api/v1/auth/login` (or `otp/verify`, `refresh`),
+/// sent as `Authorization: Bearer <access_token>`.
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", bearer_format = "JWT", checker = "authenticate")]
+pub struct BearerAuth(pub Principal);
+
+async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
+    let identity = req
+        .data::<Arc<Identity>>()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("identity missing from request data")))?;
+    match identity.authenticate(&bearer.token).await? {
+        Some(principal) => Ok(principal),
+        None => Err(AppError::new(
+            ErrorCode::Unauthorized,
+            "the access token is invalid, expired, or its session has ended; refresh it or sign in again",
+        )
+        .into()),
+    }
+}
+
+/// The audit context of a request.
+pub fn context(req: &Request) -> RequestContext {
+    let client = req.data::<ClientInfo>();
+    RequestContext {
+        request_id: req
+            .data::<RequestId>()
+            .map(|r| r.0.to_string())
+            .unwrap_or_default(),
+        ip: client.map(|c| c.ip.clone()).unwrap_or_default(),
+        user_agent: client.map(|c| c.user_agent.clone()).unwrap_or_default(),
+    }
+}
+
+/// Refuses (403, audited) unless the caller holds `permission`.
+pub async fn require(
+    identity: &Identity,
+    who: &Principal,
+    permission: &str,
+    req: &Request,
+) -> Result<(), AppError> {
+    if who.can(permission) {
+        return Ok(());
+    }
+    identity
+        .record(
+            AuditKind::PermissionDenied,
+            Some(&who.user_id),
+            None,
+            &context(req),
+            permission.to_owned(),
+        )
+        .await;
+    Err(AppError::new(
+        ErrorCode::Forbidden,
+        format!("this needs the `{permission}` permission"),
+    ))
+}

@@ -1,0 +1,964 @@
+//! Identity use cases: sign-up, OTPs, sign-in, sessions, the user's own profile,
+//! and the admin's view of users and the audit trail. Knows the domain and the
+//! ports, not HTTP.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::auth::otp::{OtpError, OtpPurpose, OtpService};
+use crate::auth::passwords::PasswordHasher;
+use crate::auth::permissions;
+use crate::auth::sessions::{RefreshError, Session, Sessions};
+use crate::auth::tokens::TokenIssuer;
+use crate::config::Settings;
+use crate::domain::audit::{AuditEvent, AuditKind, AuditPage, AuditQuery, RawAuditQuery};
+use crate::domain::listing::QueryError;
+use crate::domain::user::{
+    Email, Password, PersonName, Phone, Preferences, Registration, Role, User, UserId, UserStatus,
+};
+use crate::domain::user_query::{RawUserQuery, UserPage, UserQuery};
+use crate::domain::validation::FieldError;
+use crate::errors::{AppError, ErrorCode};
+use crate::kv::KeyValueStore;
+use crate::notify::Notifier;
+use crate::store::{AuditRepository, StoreError, UserRepository};
+
+/// Where a request came from, for the audit trail.
+#[derive(Debug, Clone, Default)]
+pub struct RequestContext {
+    pub request_id: String,
+    pub ip: String,
+    pub user_agent: String,
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: UserId,
+    pub session_id: String,
+    pub roles: Vec<Role>,
+}
+
+impl Principal {
+    pub fn can(&self, permission: &str) -> bool {
+        permissions::allows(&self.roles, permission)
+    }
+}
+
+/// What a successful sign-in or refresh hands the client.
+pub struct Tokens {
+    pub access_token: String,
+    pub access_expires_at: DateTime<Utc>,
+    pub refresh_token: String,
+    pub session_id: String,
+    pub user: User,
+}
+
+pub enum OtpOutcome {
+    PhoneVerified(Box<User>),
+    SignedIn(Box<Tokens>),
+}
+
+const FAILURES_BEFORE_LOCK: i64 = 5;
+const PHONE_OTP_PER_HOUR: u32 = 5;
+const EMAIL_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
+
+pub struct Identity {
+    users: Arc<dyn UserRepository>,
+    audit: Arc<dyn AuditRepository>,
+    kv: Arc<dyn KeyValueStore>,
+    hasher: PasswordHasher,
+    tokens: TokenIssuer,
+    sessions: Sessions,
+    otp: OtpService,
+    notifier: Arc<Notifier>,
+}
+
+fn otp_error(e: OtpError) -> AppError {
+    match e {
+        OtpError::Cooldown(wait) => AppError::new(
+            ErrorCode::RateLimited,
+            "a code was sent to this number moments ago; wait before asking again",
+        )
+        .with_retry_after(wait.as_secs().max(1)),
+        OtpError::Invalid => {
+            AppError::new(ErrorCode::InvalidOtp, "the code is wrong or has expired")
+        }
+        OtpError::TooManyAttempts => AppError::new(
+            ErrorCode::OtpAttemptsExceeded,
+            "this code was tried too many times and no longer works; ask for a new one",
+        ),
+        OtpError::Store(e) => e.into(),
+    }
+}
+
+fn invalid_credentials() -> AppError {
+    AppError::new(
+        ErrorCode::InvalidCredentials,
+        "the phone or email and password do not match",
+    )
+}
+
+fn user_not_found() -> AppError {
+    AppError::not_found("user")
+}
+
+fn parse_user_id(raw: &str) -> Result<UserId, AppError> {
+    UserId::parse(raw).map_err(|why| AppError::invalid_parameter("id", why))
+}
+
+fn query_error(e: QueryError) -> AppError {
+    match e {
+        QueryError::Invalid(errors) => AppError {
+            errors,
+            ..AppError::new(
+                ErrorCode::InvalidParameter,
+                "some query parameters are invalid",
+            )
+        },
+        QueryError::Cursor(why) => AppError {
+            errors: vec![FieldError::new("cursor", "invalid_cursor", why.clone())],
+            ..AppError::new(ErrorCode::InvalidCursor, why)
+        },
+    }
+}
+
+fn digest(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+#[derive(Serialize, Deserialize)]
+struct EmailToken {
+    user_id: String,
+    email: String,
+}
+
+impl Identity {
+    pub fn new(
+        settings: &Settings,
+        users: Arc<dyn UserRepository>,
+        audit: Arc<dyn AuditRepository>,
+        kv: Arc<dyn KeyValueStore>,
+        notifier: Arc<Notifier>,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            hasher: PasswordHasher::new(settings.argon2_memory_kib, settings.argon2_iterations)?,
+            tokens: TokenIssuer::new(
+                &settings.jwt_keys,
+                &settings.jwt_issuer,
+                &settings.jwt_audience,
+                settings.access_token_ttl,
+            )?,
+            sessions: Sessions::new(kv.clone(), settings.refresh_token_ttl),
+            otp: OtpService::new(
+                kv.clone(),
+                settings.otp_secret.clone(),
+                settings.otp_cooldown,
+            ),
+            users,
+            audit,
+            kv,
+            notifier,
+        })
+    }
+
+    pub fn notifier(&self) -> &Notifier {
+        &self.notifier
+    }
+
+    /// Records a security event. A failure to record is logged, not raised: the
+    /// trail must not become a way to deny sign-ins.
+    pub async fn record(
+        &self,
+        kind: AuditKind,
+        user: Option<&UserId>,
+        actor: Option<&UserId>,
+        ctx: &RequestContext,
+        detail: String,
+    ) {
+        let mut event = AuditEvent::new(kind, Utc::now());
+        event.user_id = user.map(ToString::to_string);
+        event.actor_id = actor.map(ToString::to_string);
+        event.request_id = ctx.request_id.clone();
+        event.ip = ctx.ip.clone();
+        event.user_agent = ctx.user_agent.chars().take(300).collect();
+        event.detail = detail;
+        if let Err(e) = self.audit.record(&event).await {
+            tracing::error!(kind = kind.as_str(), error = %e, "could not record an audit event");
+        }
+    }
+
+    async fn save(&self, current: &User, change: impl FnOnce(&mut User)) -> Result<User, AppError> {
+        let next = current.revised(Utc::now(), change);
+        self.users.update(&next, current.version).await?;
+        Ok(next)
+    }
+
+    async fn user(&self, id: &UserId) -> Result<User, AppError> {
+        self.users.get(id).await?.ok_or_else(user_not_found)
+    }
+
+    // ---- sign-up and OTPs ------------------------------------------------
+
+    pub async fn register(
+        &self,
+        phone: &str,
+        name: &str,
+        password: &str,
+        email: Option<&str>,
+        ctx: &RequestContext,
+    ) -> Result<User, AppError> {
+        let reg =
+            Registration::parse(phone, name, password, email).map_err(AppError::validation)?;
+        let hash = self.hasher.hash(&reg.password).await?;
+        let user = User::register(reg, hash, vec![Role::Customer], Utc::now());
+        self.users.insert(&user).await?;
+        self.record(
+            AuditKind::Register,
+            Some(&user.id),
+            None,
+            ctx,
+            user.phone.masked(),
+        )
+        .await;
+        // The first code is sent right away; a delivery failure does not undo
+        // the sign-up (the client can ask for another code).
+        if self.otp.start_cooldown(&user.phone).await.is_ok() {
+            let code = self
+                .otp
+                .issue(OtpPurpose::VerifyPhone, &user.phone)
+                .await
+                .map_err(otp_error)?;
+            if let Err(e) = self
+                .notifier
+                .send_otp(user.phone.as_str(), &code, "verify_phone")
+                .await
+            {
+                tracing::warn!(error = %e, "sending the sign-up code failed");
+            }
+        }
+        Ok(user)
+    }
+
+    /// Sends a code if the phone may receive one for `purpose`; answers the
+    /// same either way, so it cannot be used to learn who is registered.
+    pub async fn send_otp(&self, phone: &str, purpose: OtpPurpose) -> Result<(), AppError> {
+        let phone = Phone::parse("phone", phone).map_err(|e| AppError::validation(vec![e]))?;
+        let bucket = format!("otp_phone:{}", phone.as_str());
+        let cap = self
+            .kv
+            .hit_rate_limit(
+                &bucket,
+                PHONE_OTP_PER_HOUR,
+                Duration::from_secs(3600),
+                Duration::from_secs(6 * 3600),
+            )
+            .await?;
+        if !cap.allowed {
+            return Err(AppError::new(
+                ErrorCode::RateLimited,
+                "too many codes for this number; try again later",
+            )
+            .with_retry_after(cap.reset_in.as_secs().max(1)));
+        }
+        self.otp.start_cooldown(&phone).await.map_err(otp_error)?;
+        let eligible = match self.users.find_by_phone(&phone).await? {
+            None => false,
+            Some(u) if u.status == UserStatus::Disabled => false,
+            Some(u) => purpose != OtpPurpose::VerifyPhone || !u.phone_verified,
+        };
+        if eligible {
+            let code = self.otp.issue(purpose, &phone).await.map_err(otp_error)?;
+            self.notifier
+                .send_otp(phone.as_str(), &code, purpose.as_str())
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn verify_otp(
+        &self,
+        phone: &str,
+        purpose: OtpPurpose,
+        code: &str,
+        device: &str,
+        ctx: &RequestContext,
+    ) -> Result<OtpOutcome, AppError> {
+        if purpose == OtpPurpose::ResetPassword {
+            return Err(AppError::invalid_parameter(
+                "purpose",
+                "reset codes are used by POST /api/v1/auth/password/reset",
+            ));
+        }
+        let phone = Phone::parse("phone", phone).map_err(|e| AppError::validation(vec![e]))?;
+        self.otp
+            .verify(purpose, &phone, code)
+            .await
+            .map_err(otp_error)?;
+        let user = self
+            .users
+            .find_by_phone(&phone)
+            .await?
+            .ok_or_else(|| otp_error(OtpError::Invalid))?;
+        match purpose {
+            OtpPurpose::VerifyPhone => {
+                let user = self.save(&user, |u| u.phone_verified = true).await?;
+                self.record(
+                    AuditKind::PhoneVerified,
+                    Some(&user.id),
+                    None,
+                    ctx,
+                    user.phone.masked(),
+                )
+                .await;
+                Ok(OtpOutcome::PhoneVerified(Box::new(user)))
+            }
+            _ => {
+                if user.status == UserStatus::Disabled {
+                    return Err(AppError::new(
+                        ErrorCode::Forbidden,
+                        "this account is disabled",
+                    ));
+                }
+                let user = if user.phone_verified {
+                    user
+                } else {
+                    self.save(&user, |u| u.phone_verified = true).await?
+                };
+                let tokens = self.start_session(user, device, ctx).await?;
+                Ok(OtpOutcome::SignedIn(Box::new(tokens)))
+            }
+        }
+    }
+
+    // ---- sign-in and sessions --------------------------------------------
+
+    async fn start_session(
+        &self,
+        user: User,
+        device: &str,
+        ctx: &RequestContext,
+    ) -> Result<Tokens, AppError> {
+        let now = Utc::now();
+        let (session, refresh_token) = self
+            .sessions
+            .create(user.id.as_str(), device, &ctx.ip, now)
+            .await?;
+        self.record(
+            AuditKind::LoginSucceeded,
+            Some(&user.id),
+            None,
+            ctx,
+            format!("session {}", session.id),
+        )
+        .await;
+        self.tokens_for(user, &session, refresh_token, now)
+    }
+
+    fn tokens_for(
+        &self,
+        user: User,
+        session: &Session,
+        refresh_token: String,
+        now: DateTime<Utc>,
+    ) -> Result<Tokens, AppError> {
+        let roles: Vec<String> = user.roles.iter().map(|r| r.as_str().to_owned()).collect();
+        let (access_token, access_expires_at) = self
+            .tokens
+            .issue(user.id.as_str(), &session.id, &roles, now)
+            .map_err(AppError::internal)?;
+        Ok(Tokens {
+            access_token,
+            access_expires_at,
+            refresh_token,
+            session_id: session.id.clone(),
+            user,
+        })
+    }
+
+    pub fn access_token_ttl(&self) -> Duration {
+        self.tokens.ttl()
+    }
+
+    /// Signs in with phone or email and password. Unknown accounts and wrong
+    /// passwords get the same answer after the same work; repeated failures for
+    /// one identifier lock it for 1, 2, 4… minutes (at most an hour), whether or
+    /// not the account exists.
+    pub async fn login(
+        &self,
+        identifier: &str,
+        password: &str,
+        device: &str,
+        ctx: &RequestContext,
+    ) -> Result<Tokens, AppError> {
+        let ident = identifier.trim().to_lowercase();
+        let lock_key = format!("login_lock:{}", digest(&ident));
+        if let Some(until) = self.kv.get(&lock_key).await? {
+            let until_ms: i64 = std::str::from_utf8(&until)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let wait = ((until_ms - Utc::now().timestamp_millis()) / 1000).max(1) as u64;
+            return Err(AppError::new(
+                ErrorCode::AccountLocked,
+                "too many failed sign-ins; try again later",
+            )
+            .with_retry_after(wait));
+        }
+        let user = if ident.contains('@') {
+            match Email::parse("email", &ident) {
+                Ok(email) => self.users.find_by_email(&email).await?,
+                Err(_) => None,
+            }
+        } else {
+            match Phone::parse("phone", &ident) {
+                Ok(phone) => self.users.find_by_phone(&phone).await?,
+                Err(_) => None,
+            }
+        };
+        let matched = self
+            .hasher
+            .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
+            .await?;
+        let user = match user {
+            Some(user) if matched => user,
+            other => {
+                self.login_failed(&ident, &lock_key, other.as_ref().map(|u| &u.id), ctx)
+                    .await?;
+                return Err(invalid_credentials());
+            }
+        };
+        if user.status == UserStatus::Disabled {
+            return Err(AppError::new(
+                ErrorCode::Forbidden,
+                "this account is disabled",
+            ));
+        }
+        self.kv
+            .delete(&format!("login_failures:{}", digest(&ident)))
+            .await?;
+        self.start_session(user, device, ctx).await
+    }
+
+    async fn login_failed(
+        &self,
+        ident: &str,
+        lock_key: &str,
+        user: Option<&UserId>,
+        ctx: &RequestContext,
+    ) -> Result<(), AppError> {
+        self.record(AuditKind::LoginFailed, user, None, ctx, String::new())
+            .await;
+        let failures = self
+            .kv
+            .increment(
+                &format!("login_failures:{}", digest(ident)),
+                1,
+                Duration::from_secs(3600),
+            )
+            .await?
+            .value;
+        if failures >= FAILURES_BEFORE_LOCK {
+            let minutes = 1u64 << (failures - FAILURES_BEFORE_LOCK).clamp(0, 6);
+            let lock = Duration::from_secs((minutes * 60).min(3600));
+            let until = Utc::now().timestamp_millis() + lock.as_millis() as i64;
+            self.kv
+                .set(lock_key, until.to_string().as_bytes(), Some(lock))
+                .await?;
+            if user.is_some() {
+                self.record(
+                    AuditKind::AccountLocked,
+                    user,
+                    None,
+                    ctx,
+                    format!("for {} s", lock.as_secs()),
+                )
+                .await;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        ctx: &RequestContext,
+    ) -> Result<Tokens, AppError> {
+        let unauthorized = || {
+            AppError::new(
+                ErrorCode::Unauthorized,
+                "the refresh token is invalid or expired; sign in again",
+            )
+        };
+        let now = Utc::now();
+        match self.sessions.rotate(refresh_token, &ctx.ip, now).await {
+            Ok((session, token)) => {
+                let id = UserId::parse(&session.user_id).map_err(|_| unauthorized())?;
+                let user = self.users.get(&id).await?.ok_or_else(unauthorized)?;
+                if user.status == UserStatus::Disabled {
+                    self.sessions.revoke(&session).await?;
+                    return Err(unauthorized());
+                }
+                self.tokens_for(user, &session, token, now)
+            }
+            Err(RefreshError::Invalid) => Err(unauthorized()),
+            Err(RefreshError::Reused(session)) => {
+                let user = UserId::parse(&session.user_id).ok();
+                self.record(
+                    AuditKind::RefreshReused,
+                    user.as_ref(),
+                    None,
+                    ctx,
+                    format!("session {} revoked", session.id),
+                )
+                .await;
+                Err(AppError::new(
+                    ErrorCode::RefreshTokenReused,
+                    "this refresh token was already used; the session has been ended for safety — sign in again",
+                ))
+            }
+            Err(RefreshError::Store(e)) => Err(e.into()),
+        }
+    }
+
+    /// The caller behind an access token, if the token is valid and its session
+    /// still exists.
+    pub async fn authenticate(&self, access_token: &str) -> Result<Option<Principal>, AppError> {
+        let Some(claims) = self.tokens.verify(access_token) else {
+            return Ok(None);
+        };
+        let Some(session) = self.sessions.get(&claims.sid).await? else {
+            return Ok(None);
+        };
+        if session.user_id != claims.sub {
+            return Ok(None);
+        }
+        let Ok(user_id) = UserId::parse(&claims.sub) else {
+            return Ok(None);
+        };
+        let roles = claims
+            .roles
+            .iter()
+            .filter_map(|r| Role::parse("roles", r).ok())
+            .collect();
+        Ok(Some(Principal {
+            user_id,
+            session_id: claims.sid,
+            roles,
+        }))
+    }
+
+    /// The user id an access token claims, without the session check: enough to
+    /// pick a rate-limit bucket.
+    pub fn token_subject(&self, access_token: &str) -> Option<String> {
+        self.tokens.verify(access_token).map(|c| c.sub)
+    }
+
+    pub async fn logout(&self, who: &Principal, ctx: &RequestContext) -> Result<(), AppError> {
+        if let Some(session) = self.sessions.get(&who.session_id).await? {
+            self.sessions.revoke(&session).await?;
+        }
+        self.record(
+            AuditKind::Logout,
+            Some(&who.user_id),
+            None,
+            ctx,
+            format!("session {}", who.session_id),
+        )
+        .await;
+        Ok(())
+    }
+
+    pub async fn logout_all(
+        &self,
+        who: &Principal,
+        ctx: &RequestContext,
+    ) -> Result<usize, AppError> {
+        let n = self.sessions.revoke_all(who.user_id.as_str()).await?;
+        self.record(
+            AuditKind::LogoutAll,
+            Some(&who.user_id),
+            None,
+            ctx,
+            format!("{n} sessions"),
+        )
+        .await;
+        Ok(n)
+    }
+
+    pub async fn sessions(&self, who: &Principal) -> Result<Vec<Session>, AppError> {
+        Ok(self.sessions.list(who.user_id.as_str()).await?)
+    }
+
+    /// Ends one of the caller's own sessions; anyone else's is "not found".
+    pub async fn revoke_session(
+        &self,
+        who: &Principal,
+        session_id: &str,
+        ctx: &RequestContext,
+    ) -> Result<(), AppError> {
+        let session = self
+            .sessions
+            .get(session_id)
+            .await?
+            .filter(|s| s.user_id == who.user_id.as_str())
+            .ok_or_else(|| AppError::not_found("session"))?;
+        self.sessions.revoke(&session).await?;
+        self.record(
+            AuditKind::SessionRevoked,
+            Some(&who.user_id),
+            None,
+            ctx,
+            format!("session {session_id}"),
+        )
+        .await;
+        Ok(())
+    }
+
+    // ---- passwords and email ---------------------------------------------
+
+    /// Sends a reset code to the account's phone; same answer for unknown accounts.
+    pub async fn password_forgot(&self, identifier: &str) -> Result<(), AppError> {
+        let ident = identifier.trim().to_lowercase();
+        let phone = if ident.contains('@') {
+            match Email::parse("identifier", &ident) {
+                Ok(email) => self.users.find_by_email(&email).await?.map(|u| u.phone),
+                Err(e) => return Err(AppError::validation(vec![e])),
+            }
+        } else {
+            Some(Phone::parse("identifier", &ident).map_err(|e| AppError::validation(vec![e]))?)
+        };
+        match phone {
+            Some(phone) => {
+                self.send_otp(phone.as_str(), OtpPurpose::ResetPassword)
+                    .await
+            }
+            None => Ok(()),
+        }
+    }
+
+    pub async fn password_reset(
+        &self,
+        phone: &str,
+        code: &str,
+        new_password: &str,
+        ctx: &RequestContext,
+    ) -> Result<(), AppError> {
+        let phone = Phone::parse("phone", phone).map_err(|e| AppError::validation(vec![e]))?;
+        let password = Password::parse("new_password", new_password)
+            .map_err(|e| AppError::validation(vec![e]))?;
+        self.otp
+            .verify(OtpPurpose::ResetPassword, &phone, code)
+            .await
+            .map_err(otp_error)?;
+        let user = self
+            .users
+            .find_by_phone(&phone)
+            .await?
+            .ok_or_else(|| otp_error(OtpError::Invalid))?;
+        let hash = self.hasher.hash(&password).await?;
+        let user = self
+            .save(&user, |u| {
+                u.password_hash = hash;
+                u.phone_verified = true;
+            })
+            .await?;
+        self.sessions.revoke_all(user.id.as_str()).await?;
+        self.record(
+            AuditKind::PasswordReset,
+            Some(&user.id),
+            None,
+            ctx,
+            "all sessions ended".into(),
+        )
+        .await;
+        Ok(())
+    }
+
+    pub async fn request_email_verification(&self, who: &Principal) -> Result<(), AppError> {
+        let user = self.user(&who.user_id).await?;
+        let Some(email) = user.email.clone() else {
+            return Err(AppError {
+                errors: vec![FieldError::new(
+                    "email",
+                    "required",
+                    "add an email to your profile first",
+                )],
+                ..AppError::new(ErrorCode::Conflict, "the account has no email to verify")
+            });
+        };
+        if user.email_verified {
+            return Ok(());
+        }
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let token = hex::encode(bytes);
+        let record = serde_json::to_vec(&EmailToken {
+            user_id: user.id.to_string(),
+            email: email.as_str().to_owned(),
+        })
+        .map_err(|e| AppError::internal(e.into()))?;
+        self.kv
+            .set(
+                &format!("email_verify:{}", digest(&token)),
+                &record,
+                Some(EMAIL_TOKEN_TTL),
+            )
+            .await?;
+        self.notifier
+            .send_email_verification(email.as_str(), user.name.as_str(), &token)
+            .await
+    }
+
+    pub async fn verify_email(&self, token: &str, ctx: &RequestContext) -> Result<User, AppError> {
+        let invalid = || {
+            AppError::new(
+                ErrorCode::InvalidOtp,
+                "the verification link is invalid or has expired",
+            )
+        };
+        let key = format!("email_verify:{}", digest(token.trim()));
+        let record = self.kv.get(&key).await?.ok_or_else(invalid)?;
+        let record: EmailToken = serde_json::from_slice(&record).map_err(|_| invalid())?;
+        let id = UserId::parse(&record.user_id).map_err(|_| invalid())?;
+        let user = self.user(&id).await?;
+        // A link for an address the user has since changed must not verify the new one.
+        if user.email.as_ref().map(Email::as_str) != Some(record.email.as_str()) {
+            return Err(invalid());
+        }
+        self.kv.delete(&key).await?;
+        let user = self.save(&user, |u| u.email_verified = true).await?;
+        self.record(
+            AuditKind::EmailVerified,
+            Some(&user.id),
+            None,
+            ctx,
+            String::new(),
+        )
+        .await;
+        Ok(user)
+    }
+
+    // ---- the caller's own profile ----------------------------------------
+
+    pub async fn me(&self, who: &Principal) -> Result<User, AppError> {
+        self.user(&who.user_id).await
+    }
+
+    /// Changes name and/or email; `Some(None)` removes the email. A new email is
+    /// unverified.
+    pub async fn update_me(
+        &self,
+        who: &Principal,
+        name: Option<&str>,
+        email: Option<Option<&str>>,
+    ) -> Result<User, AppError> {
+        let mut errors = crate::domain::validation::Collector::default();
+        let name = name.and_then(|n| errors.take(PersonName::parse("name", n)));
+        let email = match email {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(e)) => errors.take(Email::parse("email", e)).map(Some),
+        };
+        if !errors.is_empty() {
+            return Err(AppError::validation(errors.into_errors()));
+        }
+        let current = self.me(who).await?;
+        self.save(&current, |u| {
+            if let Some(name) = name {
+                u.name = name;
+            }
+            if let Some(email) = email {
+                if u.email != email {
+                    u.email_verified = false;
+                }
+                u.email = email;
+            }
+        })
+        .await
+    }
+
+    pub async fn set_preferences(
+        &self,
+        who: &Principal,
+        prefs: Preferences,
+    ) -> Result<User, AppError> {
+        let current = self.me(who).await?;
+        self.save(&current, |u| u.preferences = prefs).await
+    }
+
+    // ---- administration -----------------------------------------------------
+
+    pub async fn list_users(&self, raw: &RawUserQuery) -> Result<(UserQuery, UserPage), AppError> {
+        let query = UserQuery::parse(raw).map_err(query_error)?;
+        let page = self.users.list(&query).await?;
+        Ok((query, page))
+    }
+
+    pub async fn get_user(&self, id: &str) -> Result<User, AppError> {
+        self.user(&parse_user_id(id)?).await
+    }
+
+    /// Replaces a user's roles. Their sessions end, so the new roles apply at once.
+    pub async fn set_roles(
+        &self,
+        actor: &Principal,
+        id: &str,
+        roles: &[String],
+        ctx: &RequestContext,
+    ) -> Result<User, AppError> {
+        let id = parse_user_id(id)?;
+        let mut errors = crate::domain::validation::Collector::default();
+        let mut parsed: Vec<Role> = roles
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| errors.take(Role::parse(&format!("roles[{i}]"), r)))
+            .collect();
+        if roles.is_empty() {
+            errors.push(FieldError::new(
+                "roles",
+                "required",
+                "give at least one role",
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(AppError::validation(errors.into_errors()));
+        }
+        parsed.sort();
+        parsed.dedup();
+        if actor.user_id == id && !parsed.contains(&Role::Admin) {
+            return Err(AppError::new(
+                ErrorCode::Conflict,
+                "admins cannot remove their own admin role",
+            ));
+        }
+        let current = self.user(&id).await?;
+        let before: Vec<&str> = current.roles.iter().map(|r| r.as_str()).collect();
+        let detail = format!(
+            "roles: {} → {}",
+            before.join(","),
+            parsed
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let user = self.save(&current, |u| u.roles = parsed).await?;
+        self.sessions.revoke_all(user.id.as_str()).await?;
+        self.record(
+            AuditKind::RolesChanged,
+            Some(&user.id),
+            Some(&actor.user_id),
+            ctx,
+            detail,
+        )
+        .await;
+        Ok(user)
+    }
+
+    pub async fn disable_user(
+        &self,
+        actor: &Principal,
+        id: &str,
+        ctx: &RequestContext,
+    ) -> Result<User, AppError> {
+        let id = parse_user_id(id)?;
+        if actor.user_id == id {
+            return Err(AppError::new(
+                ErrorCode::Conflict,
+                "admins cannot disable themselves",
+            ));
+        }
+        let current = self.user(&id).await?;
+        let user = self
+            .save(&current, |u| u.status = UserStatus::Disabled)
+            .await?;
+        let ended = self.sessions.revoke_all(user.id.as_str()).await?;
+        self.record(
+            AuditKind::UserDisabled,
+            Some(&user.id),
+            Some(&actor.user_id),
+            ctx,
+            format!("{ended} sessions ended"),
+        )
+        .await;
+        Ok(user)
+    }
+
+    pub async fn audit_events(
+        &self,
+        raw: &RawAuditQuery,
+    ) -> Result<(AuditQuery, AuditPage), AppError> {
+        let query = AuditQuery::parse(raw).map_err(query_error)?;
+        let page = self.audit.list(&query).await?;
+        Ok((query, page))
+    }
+
+    // ---- startup ------------------------------------------------------------
+
+    /// Makes sure the configured admin exists (and is an admin). In development
+    /// without one, creates a development admin and logs its password once.
+    pub async fn bootstrap_admin(&self, settings: &Settings) -> anyhow::Result<()> {
+        use secrecy::ExposeSecret;
+        let (phone, password, generated) = match &settings.admin {
+            Some((phone, password)) => (phone.clone(), password.expose_secret().to_owned(), false),
+            None if settings.env == crate::config::Environment::Development => {
+                let mut bytes = [0u8; 12];
+                rand::rngs::OsRng.fill_bytes(&mut bytes);
+                ("+919999999999".to_owned(), hex::encode(bytes), true)
+            }
+            None => return Ok(()),
+        };
+        let phone = Phone::parse("admin_phone", &phone).map_err(|e| anyhow::anyhow!(e.message))?;
+        if let Some(existing) = self
+            .users
+            .find_by_phone(&phone)
+            .await
+            .map_err(anyhow::Error::new)?
+        {
+            if !existing.has_role(Role::Admin) {
+                let next = existing.revised(Utc::now(), |u| u.roles.push(Role::Admin));
+                self.users
+                    .update(&next, existing.version)
+                    .await
+                    .map_err(anyhow::Error::new)?;
+            }
+            return Ok(());
+        }
+        let password_parsed =
+            Password::parse("admin_password", &password).map_err(|e| anyhow::anyhow!(e.message))?;
+        let hash = self
+            .hasher
+            .hash(&password_parsed)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let reg = Registration {
+            phone: phone.clone(),
+            email: None,
+            name: PersonName::parse("name", "Administrator")
+                .map_err(|e| anyhow::anyhow!(e.message))?,
+            password: password_parsed,
+        };
+        let mut admin = User::register(reg, hash, vec![Role::Admin], Utc::now());
+        admin.phone_verified = true;
+        match self.users.insert(&admin).await {
+            Ok(()) | Err(StoreError::Duplicate { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        if generated {
+            tracing::warn!(
+                phone = phone.as_str(),
+                password = password.as_str(),
+                "created a development admin; this password is shown only once (set BAZAAR_ADMIN_PHONE and BAZAAR_ADMIN_PASSWORD to choose your own)"
+            );
+        } else {
+            tracing::info!(phone = %phone.masked(), "created the configured admin");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,965 @@
+//! Identity end to end: sign-up, OTPs, tokens, sessions, permissions, limits
+//! and the audit trail.
+
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+use serde_json::{json, Value};
+
+use crate::helpers::{
+    bearer_client, login, problem, real_backends, settings, spawn_app, spawn_app_with, TestApp,
+    ADMIN_PHONE,
+};
+
+const PASSWORD: &str = "correct horse battery";
+
+async fn post(
+    app: &TestApp,
+    client: &reqwest::Client,
+    path: &str,
+    body: Value,
+) -> reqwest::Response {
+    client.post(app.url(path)).json(&body).send().await.unwrap()
+}
+
+/// The newest code the fake SMS provider sent to `phone`.
+async fn latest_code(app: &TestApp, phone: &str) -> String {
+    let messages: Value = app
+        .anonymous
+        .get(app.url("/api/v1/dev/messages"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    messages
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|m| m["channel"] == "sms" && m["to"] == phone)
+        .and_then(|m| m["code"].as_str())
+        .unwrap_or_else(|| panic!("no code sent to {phone}: {messages}"))
+        .to_owned()
+}
+
+/// Registers a customer and signs them in; returns the token pair.
+pub async fn signed_up_customer(app: &TestApp, phone: &str) -> Value {
+    let response = post(
+        app,
+        &app.anonymous,
+        "/api/v1/auth/register",
+        json!({"phone": phone, "name": "Customer", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(
+        response.status(),
+        201,
+        "{}",
+        response.text().await.unwrap_or_default()
+    );
+    login(&app.anonymous, &app.address, phone, PASSWORD).await
+}
+
+fn e164(local: &str) -> String {
+    format!("+91{}", local.replace(' ', ""))
+}
+
+#[tokio::test]
+async fn sign_up_sends_a_code_that_verifies_the_phone() {
+    let app = spawn_app().await;
+    let response = post(&app, &app.anonymous, "/api/v1/auth/register", json!({"phone": "98123 00001", "name": "Asha", "password": PASSWORD, "email": "Asha@Example.in"})).await;
+    assert_eq!(response.status(), 201);
+    let user: Value = response.json().await.unwrap();
+    assert_eq!(
+        (user["phone"].as_str(), user["email"].as_str()),
+        (Some("+919812300001"), Some("asha@example.in"))
+    );
+    assert_eq!(
+        (user["phone_verified"].as_bool(), user["roles"].clone()),
+        (Some(false), json!(["customer"]))
+    );
+    let code = latest_code(&app, "+919812300001").await;
+    let verified = post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/otp/verify",
+        json!({"phone": "+919812300001", "purpose": "verify_phone", "code": code}),
+    )
+    .await;
+    assert_eq!(verified.status(), 200);
+    let body: Value = verified.json().await.unwrap();
+    assert_eq!(body["user"]["phone_verified"], true);
+    assert!(body.get("tokens").is_none());
+    // A code works once.
+    let again = post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/otp/verify",
+        json!({"phone": "+919812300001", "purpose": "verify_phone", "code": code}),
+    )
+    .await;
+    assert_eq!(problem(again).await["code"], "invalid_otp");
+}
+
+#[tokio::test]
+async fn unknown_fields_in_register_are_refused_with_400() {
+    let app = spawn_app().await;
+    let response = post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/register",
+        json!({"phone": "98123 00002", "name": "Eve", "password": PASSWORD, "roles": ["admin"]}),
+    )
+    .await;
+    assert_eq!(response.status(), 400);
+    let body = problem(response).await;
+    assert_eq!(
+        (
+            body["errors"][0]["field"].as_str(),
+            body["errors"][0]["code"].as_str()
+        ),
+        (Some("roles"), Some("unknown_field"))
+    );
+    let bad = post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/register",
+        json!({"phone": "12", "name": "", "password": "short"}),
+    )
+    .await;
+    assert_eq!(bad.status(), 422);
+    let fields: Vec<String> = problem(bad).await["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(fields, ["phone", "name", "password"]);
+}
+
+#[tokio::test]
+async fn the_sixth_wrong_otp_fails_even_with_the_right_code() {
+    let app = spawn_app().await;
+    let phone = e164("98123 00003");
+    post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/register",
+        json!({"phone": phone, "name": "Ravi", "password": PASSWORD}),
+    )
+    .await;
+    let code = latest_code(&app, &phone).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 0..5 {
+        let r = post(
+            &app,
+            &app.anonymous,
+            "/api/v1/auth/otp/verify",
+            json!({"phone": phone, "purpose": "verify_phone", "code": wrong}),
+        )
+        .await;
+        assert_eq!(problem(r).await["code"], "invalid_otp");
+    }
+    let sixth = post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/otp/verify",
+        json!({"phone": phone, "purpose": "verify_phone", "code": code}),
+    )
+    .await;
+    assert_eq!(sixth.status(), 400);
+    assert_eq!(problem(sixth).await["code"], "otp_attempts_exceeded");
+}
+
+#[tokio::test]
+async fn otp_send_answers_the_same_for_unknown_numbers_and_signs_in_known_ones() {
+    let app = spawn_app().await;
+    let phone = e164("98123 00004");
+    post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/register",
+        json!({"phone": phone, "name": "Meena", "password": PASSWORD}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let unknown = post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/otp/send",
+        json!({"phone": "+919812399999", "purpose": "login"}),
+    )
+    .await;
+    assert_eq!(unknown.status(), 202);
+    assert_eq!(unknown.text().await.unwrap(), "");
+    // The registered number is still cooling down from sign-up's code.
+    let cooling = post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/otp/send",
+        json!({"phone": phone, "purpose": "login"}),
+    )
+    .await;
+    assert_eq!(cooling.status(), 429);
+    let messages: Value = app
+        .anonymous
+        .get(app.url("/api/v1/dev/messages"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        messages
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["to"] != "+919812399999"),
+        "nothing is sent to unknown numbers"
+    );
+}
+
+#[tokio::test]
+async fn forged_expired_and_foreign_tokens_get_401() {
+    let app = spawn_app().await;
+    let pair = login(
+        &app.anonymous,
+        &app.address,
+        ADMIN_PHONE,
+        crate::helpers::ADMIN_PASSWORD,
+    )
+    .await;
+    let good: Value = bearer_client(pair["access_token"].as_str().unwrap())
+        .get(app.url("/api/v1/users/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sid = pair["session_id"].as_str().unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let claims = |iss: &str, aud: &str, exp: i64| json!({"iss": iss, "aud": aud, "sub": good["id"], "sid": sid, "jti": "x", "roles": ["admin"], "iat": now, "exp": exp});
+    let (kid, secret) = bazaar::config::DEV_JWT_KEYS.split_once(':').unwrap();
+    let sign = |claims: &Value, secret: &str| {
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(kid.to_owned());
+        encode(
+            &header,
+            claims,
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
+    };
+    let alg_none = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(json!({"alg": "none", "typ": "JWT", "kid": kid}).to_string()),
+        URL_SAFE_NO_PAD.encode(claims("bazaar", "bazaar-api", now + 600).to_string())
+    );
+    let cases = [
+        (
+            "the real key works",
+            sign(&claims("bazaar", "bazaar-api", now + 600), secret),
+            200,
+        ),
+        ("alg none", alg_none, 401),
+        (
+            "wrong signature",
+            sign(
+                &claims("bazaar", "bazaar-api", now + 600),
+                "some-other-secret-that-is-32-bytes-long",
+            ),
+            401,
+        ),
+        (
+            "wrong audience",
+            sign(&claims("bazaar", "someone-else", now + 600), secret),
+            401,
+        ),
+        (
+            "wrong issuer",
+            sign(&claims("evil", "bazaar-api", now + 600), secret),
+            401,
+        ),
+        (
+            "expired",
+            sign(&claims("bazaar", "bazaar-api", now - 600), secret),
+            401,
+        ),
+        ("garbage", "not-a-token".to_owned(), 401),
+    ];
+    for (what, token, expected) in cases {
+        let response = bearer_client(&token)
+            .get(app.url("/api/v1/users/me"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), expected, "{what}");
+        if expected == 401 {
+            assert_eq!(problem(response).await["code"], "unauthorized", "{what}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn logout_kills_the_access_token_at_once() {
+    let app = spawn_app().await;
+    let pair = signed_up_customer(&app, "98123 00005").await;
+    let client = bearer_client(pair["access_token"].as_str().unwrap());
+    assert_eq!(
+        client
+            .get(app.url("/api/v1/users/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        client
+            .post(app.url("/api/v1/auth/logout"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(
+        client
+            .get(app.url("/api/v1/users/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let refresh = post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/refresh",
+        json!({"refresh_token": pair["refresh_token"]}),
+    )
+    .await;
+    assert_eq!(
+        refresh.status(),
+        401,
+        "the session's refresh token died with it"
+    );
+}
+
+#[tokio::test]
+async fn a_reused_refresh_token_revokes_the_whole_session() {
+    let app = spawn_app().await;
+    let first = signed_up_customer(&app, "98123 00006").await;
+    let second: Value = post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/refresh",
+        json!({"refresh_token": first["refresh_token"]}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_ne!(second["refresh_token"], first["refresh_token"], "rotated");
+    assert_eq!(second["session_id"], first["session_id"]);
+    let new_client = bearer_client(second["access_token"].as_str().unwrap());
+    assert_eq!(
+        new_client
+            .get(app.url("/api/v1/users/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    let replay = post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/refresh",
+        json!({"refresh_token": first["refresh_token"]}),
+    )
+    .await;
+    assert_eq!(replay.status(), 401);
+    assert_eq!(problem(replay).await["code"], "refresh_token_reused");
+    // The thief's replay ended the session for everyone holding its tokens.
+    assert_eq!(
+        new_client
+            .get(app.url("/api/v1/users/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let legit = post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/refresh",
+        json!({"refresh_token": second["refresh_token"]}),
+    )
+    .await;
+    assert_eq!(legit.status(), 401);
+    let audit: Value = app
+        .get("/api/v1/audit-events?kind=refresh_reused")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(audit["items"].as_array().unwrap().len(), 1, "{audit}");
+}
+
+#[tokio::test]
+async fn unknown_users_and_wrong_passwords_get_the_same_answer_and_repeated_failures_lock() {
+    let app = spawn_app().await;
+    signed_up_customer(&app, "98123 00007").await;
+    let attempt = |identifier: &'static str| {
+        let app = &app;
+        async move {
+            post(
+                app,
+                &app.anonymous,
+                "/api/v1/auth/login",
+                json!({"identifier": identifier, "password": "wrong password!"}),
+            )
+            .await
+        }
+    };
+    let unknown = problem(attempt("+919812399998").await).await;
+    let wrong = problem(attempt("+919812300007").await).await;
+    for field in ["status", "code", "detail", "title"] {
+        assert_eq!(unknown[field], wrong[field], "{field}");
+    }
+    for _ in 0..4 {
+        attempt("+919812300007").await;
+    }
+    // Five failures: locked, even for the right password.
+    let locked = post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/login",
+        json!({"identifier": "+919812300007", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(locked.status(), 423);
+    let retry: u64 = locked.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry));
+    assert_eq!(problem(locked).await["code"], "account_locked");
+}
+
+#[tokio::test]
+async fn the_password_hash_never_appears_in_a_response() {
+    let app = spawn_app().await;
+    let pair = signed_up_customer(&app, "98123 00008").await;
+    let customer = bearer_client(pair["access_token"].as_str().unwrap());
+    let mut bodies = vec![pair.to_string()];
+    bodies.push(
+        customer
+            .get(app.url("/api/v1/users/me"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    bodies.push(
+        customer
+            .patch(app.url("/api/v1/users/me"))
+            .json(&json!({"name": "Renamed"}))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    bodies.push(app.get("/api/v1/users").await.text().await.unwrap());
+    bodies.push(
+        app.get(&format!(
+            "/api/v1/users/{}",
+            pair["user"]["id"].as_str().unwrap()
+        ))
+        .await
+        .text()
+        .await
+        .unwrap(),
+    );
+    for body in bodies {
+        assert!(
+            !body.contains("argon2") && !body.contains("password_hash"),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn customers_cannot_reach_admin_endpoints_or_other_users_sessions() {
+    let app = spawn_app().await;
+    let a = signed_up_customer(&app, "98123 00009").await;
+    let b = signed_up_customer(&app, "98123 00010").await;
+    let client_a = bearer_client(a["access_token"].as_str().unwrap());
+    for path in [
+        "/api/v1/users",
+        "/api/v1/audit-events",
+        &format!("/api/v1/users/{}", b["user"]["id"].as_str().unwrap()),
+    ] {
+        let response = client_a.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 403, "{path}");
+        assert_eq!(problem(response).await["code"], "forbidden");
+    }
+    let roles = client_a
+        .put(app.url(&format!(
+            "/api/v1/users/{}/roles",
+            a["user"]["id"].as_str().unwrap()
+        )))
+        .json(&json!({"roles": ["admin"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(roles.status(), 403, "no self-promotion");
+    let other_session = client_a
+        .delete(app.url(&format!(
+            "/api/v1/users/me/sessions/{}",
+            b["session_id"].as_str().unwrap()
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other_session.status(), 404);
+    let b_client = bearer_client(b["access_token"].as_str().unwrap());
+    assert_eq!(
+        b_client
+            .get(app.url("/api/v1/users/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "b's session survived"
+    );
+    let denied: Value = app
+        .get("/api/v1/audit-events?kind=permission_denied")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(denied["items"].as_array().unwrap().len() >= 4, "{denied}");
+}
+
+#[tokio::test]
+async fn sessions_can_be_listed_and_ended_one_by_one_or_all_at_once() {
+    let app = spawn_app().await;
+    let phone = "98123 00011";
+    let first = signed_up_customer(&app, phone).await;
+    let second = login(&app.anonymous, &app.address, phone, PASSWORD).await;
+    let client = bearer_client(first["access_token"].as_str().unwrap());
+    let sessions: Value = client
+        .get(app.url("/api/v1/users/me/sessions"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sessions = sessions.as_array().unwrap();
+    assert_eq!(sessions.len(), 2);
+    assert_eq!(sessions.iter().filter(|s| s["current"] == true).count(), 1);
+    assert!(sessions.iter().all(|s| s["ip"] == "127.0.0.1"));
+    let end_second = client
+        .delete(app.url(&format!(
+            "/api/v1/users/me/sessions/{}",
+            second["session_id"].as_str().unwrap()
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(end_second.status(), 204);
+    assert_eq!(
+        bearer_client(second["access_token"].as_str().unwrap())
+            .get(app.url("/api/v1/users/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let third = login(&app.anonymous, &app.address, phone, PASSWORD).await;
+    assert_eq!(
+        client
+            .post(app.url("/api/v1/auth/logout-all"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    for token in [&first, &third] {
+        let c = bearer_client(token["access_token"].as_str().unwrap());
+        assert_eq!(
+            c.get(app.url("/api/v1/users/me"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            401
+        );
+    }
+}
+
+#[tokio::test]
+async fn admins_change_roles_and_disable_users_with_immediate_effect() {
+    let app = spawn_app().await;
+    let customer = signed_up_customer(&app, "98123 00012").await;
+    let id = customer["user"]["id"].as_str().unwrap();
+    let list: Value = app
+        .get("/api/v1/users?role=customer&page=1&limit=10")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["total"], 1);
+    let promoted = app
+        .client
+        .put(app.url(&format!("/api/v1/users/{id}/roles")))
+        .json(&json!({"roles": ["customer", "catalog_manager"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(promoted.status(), 200);
+    assert_eq!(
+        promoted.json::<Value>().await.unwrap()["roles"],
+        json!(["customer", "catalog_manager"])
+    );
+    let old = bearer_client(customer["access_token"].as_str().unwrap());
+    assert_eq!(
+        old.get(app.url("/api/v1/users/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401,
+        "sessions end so roles apply at once"
+    );
+    let fresh = login(&app.anonymous, &app.address, "98123 00012", PASSWORD).await;
+    let manager = bearer_client(fresh["access_token"].as_str().unwrap());
+    let created = manager
+        .post(app.url("/api/v1/products"))
+        .json(&crate::helpers::product_json("MGR-1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        created.status(),
+        201,
+        "a catalog manager may write products"
+    );
+
+    let disabled = app
+        .client
+        .post(app.url(&format!("/api/v1/users/{id}/actions/disable")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        disabled.json::<Value>().await.unwrap()["status"],
+        "disabled"
+    );
+    assert_eq!(
+        manager
+            .get(app.url("/api/v1/users/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let again = post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/login",
+        json!({"identifier": "98123 00012", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(again.status(), 403);
+    let audit: Value = app
+        .get(&format!("/api/v1/audit-events?user_id={id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"roles_changed")
+            && kinds.contains(&"user_disabled")
+            && kinds.contains(&"register"),
+        "{kinds:?}"
+    );
+    let changed = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "roles_changed")
+        .unwrap();
+    assert!(
+        changed["actor_id"].is_string()
+            && changed["request_id"].is_string()
+            && changed["ip"] == "127.0.0.1"
+    );
+}
+
+#[tokio::test]
+async fn a_password_reset_by_sms_code_replaces_the_password_and_ends_sessions() {
+    let app = spawn_app_with(
+        settings(&[("BAZAAR_OTP_COOLDOWN_SECS", "1")]),
+        bazaar::startup::Backends::in_memory(),
+    )
+    .await;
+    let phone = e164("98123 00013");
+    let pair = signed_up_customer(&app, &phone).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let forgot = post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/password/forgot",
+        json!({"identifier": phone}),
+    )
+    .await;
+    assert_eq!(forgot.status(), 202);
+    let code = latest_code(&app, &phone).await;
+    let wrong = post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/password/reset",
+        json!({"phone": phone, "code": "999999", "new_password": "a brand new passphrase"}),
+    )
+    .await;
+    assert_eq!(wrong.status(), 400);
+    let reset = post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/password/reset",
+        json!({"phone": phone, "code": code, "new_password": "a brand new passphrase"}),
+    )
+    .await;
+    assert_eq!(reset.status(), 204);
+    assert_eq!(
+        bearer_client(pair["access_token"].as_str().unwrap())
+            .get(app.url("/api/v1/users/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    login(
+        &app.anonymous,
+        &app.address,
+        &phone,
+        "a brand new passphrase",
+    )
+    .await;
+    let old = post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/login",
+        json!({"identifier": phone, "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(old.status(), 401);
+}
+
+#[tokio::test]
+async fn email_verification_and_preferences() {
+    let app = spawn_app().await;
+    let pair = signed_up_customer(&app, "98123 00014").await;
+    let client = bearer_client(pair["access_token"].as_str().unwrap());
+    let no_email = client
+        .post(app.url("/api/v1/users/me/email/verify-request"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_email.status(), 409);
+    let me: Value = client
+        .patch(app.url("/api/v1/users/me"))
+        .json(&json!({"email": "Ravi@Example.IN"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (me["email"].as_str(), me["email_verified"].as_bool()),
+        (Some("ravi@example.in"), Some(false))
+    );
+    assert_eq!(
+        client
+            .post(app.url("/api/v1/users/me/email/verify-request"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        202
+    );
+    let messages: Value = app
+        .anonymous
+        .get(app.url("/api/v1/dev/messages"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let email = messages
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|m| m["channel"] == "email")
+        .unwrap();
+    let data: Value = serde_json::from_str(email["data"].as_str().unwrap()).unwrap();
+    let verified = post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/email/verify",
+        json!({"token": data["token"]}),
+    )
+    .await;
+    assert_eq!(verified.status(), 200);
+    assert_eq!(
+        verified.json::<Value>().await.unwrap()["email_verified"],
+        true
+    );
+    let changed: Value = client
+        .patch(app.url("/api/v1/users/me"))
+        .json(&json!({"email": "new@example.in"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        changed["email_verified"], false,
+        "a new email starts unverified"
+    );
+
+    let prefs: Value = client
+        .get(app.url("/api/v1/users/me/preferences"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        prefs,
+        json!({"language": "en", "sms": true, "email": true, "whatsapp": false})
+    );
+    let put = client
+        .put(app.url("/api/v1/users/me/preferences"))
+        .json(&json!({"language": "hi", "sms": false, "email": true, "whatsapp": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200);
+    let bad = client
+        .put(app.url("/api/v1/users/me/preferences"))
+        .json(&json!({"language": "xx", "sms": false, "email": true, "whatsapp": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(bad).await["errors"][0]["field"], "language");
+}
+
+#[tokio::test]
+async fn auth_routes_are_rate_limited_per_client_with_headers() {
+    let app = spawn_app_with(
+        settings(&[("BAZAAR_RATE_LIMIT_AUTH_PER_MINUTE", "2")]),
+        bazaar::startup::Backends::in_memory(),
+    )
+    .await;
+    let attempt = || {
+        post(
+            &app,
+            &app.anonymous,
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": "nope.nope"}),
+        )
+    };
+    let first = attempt().await;
+    assert_eq!(first.headers()["ratelimit-limit"], "2");
+    attempt().await;
+    let limited = attempt().await;
+    assert_eq!(limited.status(), 429);
+    assert!(
+        limited.headers().contains_key("retry-after")
+            && limited.headers().contains_key("ratelimit-reset")
+    );
+}
+
+#[tokio::test]
+async fn identity_works_on_mongodb_and_redis() {
+    let app = spawn_app_with(settings(&[]), real_backends().await).await;
+    let pair = signed_up_customer(&app, "98123 00015").await;
+    let client = bearer_client(pair["access_token"].as_str().unwrap());
+    assert_eq!(
+        client
+            .get(app.url("/api/v1/users/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let refreshed: Value = post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/refresh",
+        json!({"refresh_token": pair["refresh_token"]}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert!(refreshed["access_token"].is_string());
+    let replay = post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/refresh",
+        json!({"refresh_token": pair["refresh_token"]}),
+    )
+    .await;
+    assert_eq!(problem(replay).await["code"], "refresh_token_reused");
+    let dup = post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/register",
+        json!({"phone": "98123 00015", "name": "Again", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(dup.status(), 409);
+    let audit: Value = app
+        .get("/api/v1/audit-events?limit=5")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(!audit["items"].as_array().unwrap().is_empty());
+}
