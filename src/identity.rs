@@ -247,7 +247,12 @@ impl Identity {
 
     /// Sends a code if the phone may receive one for `purpose`; answers the
     /// same either way, so it cannot be used to learn who is registered.
-    pub async fn send_otp(&self, phone: &str, purpose: OtpPurpose) -> Result<(), AppError> {
+    pub async fn send_otp(
+        &self,
+        phone: &str,
+        purpose: OtpPurpose,
+        by_voice: bool,
+    ) -> Result<(), AppError> {
         let phone = Phone::parse("phone", phone).map_err(|e| AppError::validation(vec![e]))?;
         let bucket = format!("otp_phone:{}", phone.as_str());
         let cap = self
@@ -272,7 +277,11 @@ impl Identity {
             Some(u) if u.status == UserStatus::Disabled => false,
             Some(u) => purpose != OtpPurpose::VerifyPhone || !u.phone_verified,
         };
-        if eligible {
+        if eligible && by_voice {
+            // MSG91 calls the phone and reads out the code it last sent; the
+            // code and its attempts stay as they are.
+            self.notifier.retry_by_voice(phone.as_str()).await?;
+        } else if eligible {
             let code = self.otp.issue(purpose, &phone).await.map_err(otp_error)?;
             self.notifier
                 .send_otp(phone.as_str(), &code, purpose.as_str())
@@ -442,6 +451,12 @@ impl Identity {
         self.kv
             .delete(&format!("login_failures:{}", digest(&ident)))
             .await?;
+        // The lock has run out (or it would have been refused above).
+        let user = if user.status == UserStatus::Locked {
+            self.save(&user, |u| u.status = UserStatus::Active).await?
+        } else {
+            user
+        };
         self.start_session(user, device, ctx).await
     }
 
@@ -470,7 +485,15 @@ impl Identity {
             self.kv
                 .set(lock_key, until.to_string().as_bytes(), Some(lock))
                 .await?;
-            if user.is_some() {
+            if let Some(id) = user {
+                // Shown to admins; the lock itself lives in the key-value store
+                // and runs out by itself.
+                if let Some(current) = self.users.get(id).await? {
+                    if current.status == UserStatus::Active {
+                        self.save(&current, |u| u.status = UserStatus::Locked)
+                            .await?;
+                    }
+                }
                 self.record(
                     AuditKind::AccountLocked,
                     user,
@@ -635,7 +658,7 @@ impl Identity {
         };
         match phone {
             Some(phone) => {
-                self.send_otp(phone.as_str(), OtpPurpose::ResetPassword)
+                self.send_otp(phone.as_str(), OtpPurpose::ResetPassword, false)
                     .await
             }
             None => Ok(()),

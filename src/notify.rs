@@ -110,6 +110,14 @@ impl Notifier {
             .map_err(delivery_failed)
     }
 
+    /// Asks the SMS provider to read the last code out in a voice call.
+    pub async fn retry_by_voice(&self, phone: &str) -> Result<(), AppError> {
+        self.sms
+            .retry_by_voice(phone)
+            .await
+            .map_err(delivery_failed)
+    }
+
     pub async fn send_email_verification(
         &self,
         to: &str,
@@ -145,6 +153,13 @@ impl Notifier {
                 data: None,
             })
             .collect();
+        messages.extend(sms.voice_retries().into_iter().map(|phone| DevMessage {
+            channel: "voice",
+            to: phone,
+            code: None,
+            purpose: "voice_retry".into(),
+            data: None,
+        }));
         messages.extend(mail.sent().into_iter().map(|e| DevMessage {
             channel: "email",
             to: e.to_email,

@@ -102,6 +102,19 @@ pub struct OtpSendRequest {
     #[oai(validator(max_length = 32))]
     pub phone: String,
     pub purpose: OtpPurposeBody,
+    /// `sms` (default) sends a new code; `voice` has the last code read out in
+    /// a phone call, for when the SMS did not arrive.
+    #[oai(skip_serializing_if_is_none)]
+    pub channel: Option<OtpChannel>,
+}
+
+/// How a code reaches the phone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum OtpChannel {
+    Sms,
+    Voice,
 }
 
 impl Example for OtpSendRequest {
@@ -109,6 +122,7 @@ impl Example for OtpSendRequest {
         Self {
             phone: "+919812345678".into(),
             purpose: OtpPurposeBody::Login,
+            channel: None,
         }
     }
 }
@@ -367,8 +381,9 @@ impl AuthApi {
         &self,
         body: JsonBody<OtpSendRequest>,
     ) -> Result<AcceptedResponse, Problems<OtpSendErrors>> {
+        let by_voice = body.0.channel == Some(OtpChannel::Voice);
         self.identity
-            .send_otp(&body.0.phone, body.0.purpose.into())
+            .send_otp(&body.0.phone, body.0.purpose.into(), by_voice)
             .await?;
         Ok(AcceptedResponse::Accepted)
     }

@@ -23,11 +23,11 @@ error_set!(
 #[derive(Debug, Clone, Object)]
 #[oai(example)]
 pub struct DevMessageBody {
-    /// `sms` or `email`.
+    /// `sms`, `voice` (a request to read the last code out) or `email`.
     pub channel: String,
     /// Phone (E.164) or email address.
     pub to: String,
-    /// `verify_phone`, `login`, `reset_password` or `verify_email`.
+    /// `verify_phone`, `login`, `reset_password`, `voice_retry` or `verify_email`.
     pub purpose: String,
     /// The one-time password, for SMS.
     #[oai(skip_serializing_if_is_none)]

@@ -145,3 +145,43 @@ fn docs_list_every_setting() {
         );
     }
 }
+
+#[test]
+fn operations_that_need_a_user_declare_the_bearer_scheme_and_401() {
+    let doc = contract();
+    assert_eq!(
+        doc["components"]["securitySchemes"]["BearerAuth"]["scheme"],
+        "bearer"
+    );
+    let public = [
+        "register",
+        "sendOtp",
+        "verifyOtp",
+        "login",
+        "refreshTokens",
+        "forgotPassword",
+        "resetPassword",
+        "verifyEmail",
+        "getProduct",
+        "listProducts",
+        "listDevMessages",
+        "getLiveness",
+        "getReadiness",
+        "getMetrics",
+    ];
+    for (path, method, op) in operations(&doc) {
+        let id = op["operationId"].as_str().unwrap();
+        let secured = op["security"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|r| r.get("BearerAuth").is_some()));
+        if public.contains(&id) {
+            assert!(!secured, "{method} {path} ({id}) should be public");
+        } else {
+            assert!(secured, "{method} {path} ({id}) must require BearerAuth");
+            assert!(
+                op["responses"].get("401").is_some(),
+                "{method} {path} must document 401"
+            );
+        }
+    }
+}

@@ -963,3 +963,95 @@ async fn identity_works_on_mongodb_and_redis() {
         .unwrap();
     assert!(!audit["items"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_code_can_be_read_out_by_voice_when_the_sms_does_not_arrive() {
+    let app = spawn_app_with(
+        settings(&[("BAZAAR_OTP_COOLDOWN_SECS", "1")]),
+        bazaar::startup::Backends::in_memory(),
+    )
+    .await;
+    let phone = e164("98123 00016");
+    post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/register",
+        json!({"phone": phone, "name": "Voice", "password": PASSWORD}),
+    )
+    .await;
+    let code = latest_code(&app, &phone).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let voice = post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/otp/send",
+        json!({"phone": phone, "purpose": "verify_phone", "channel": "voice"}),
+    )
+    .await;
+    assert_eq!(voice.status(), 202);
+    let messages: Value = app
+        .anonymous
+        .get(app.url("/api/v1/dev/messages"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        messages
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["channel"] == "voice" && m["to"] == phone.as_str()),
+        "{messages}"
+    );
+    // The code read out is the one already sent, and it still works.
+    let verified = post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/otp/verify",
+        json!({"phone": phone, "purpose": "verify_phone", "code": code}),
+    )
+    .await;
+    assert_eq!(verified.status(), 200);
+}
+
+#[tokio::test]
+async fn a_locked_account_shows_as_locked_to_admins_and_unlocks_on_the_next_good_sign_in() {
+    let app = spawn_app().await;
+    let pair = signed_up_customer(&app, "98123 00017").await;
+    let id = pair["user"]["id"].as_str().unwrap().to_owned();
+    for _ in 0..5 {
+        post(
+            &app,
+            &app.anonymous,
+            "/api/v1/auth/login",
+            json!({"identifier": "98123 00017", "password": "wrong password!"}),
+        )
+        .await;
+    }
+    let user: Value = app
+        .get(&format!("/api/v1/users/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(user["status"], "locked");
+    let locked: Value = app
+        .get("/api/v1/users?status=locked")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(locked["items"][0]["id"], id.as_str());
+    let audit: Value = app
+        .get(&format!(
+            "/api/v1/audit-events?kind=account_locked&user_id={id}"
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(audit["items"].as_array().unwrap().len(), 1);
+}
