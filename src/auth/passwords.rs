@@ -1,6 +1,7 @@
 //! Argon2id password hashing, run on the blocking pool so that hashing (tens of
 //! milliseconds of CPU and ~19 MiB each) never stalls the async workers, and
-//! capped to one hash per core so a burst of logins cannot exhaust memory.
+//! capped to one hash fewer than there are cores, so a burst of sign-ins cannot
+//! exhaust memory or take the CPU from every other request.
 
 use std::sync::Arc;
 
@@ -33,7 +34,7 @@ impl PasswordHasher {
             .to_string();
         Ok(Self {
             params,
-            permits: Arc::new(Semaphore::new(cores)),
+            permits: Arc::new(Semaphore::new(cores.saturating_sub(1).max(1))),
             dummy_hash: dummy_hash.into(),
         })
     }
