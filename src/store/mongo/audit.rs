@@ -3,11 +3,10 @@
 use async_trait::async_trait;
 use bson::oid::ObjectId;
 use bson::{doc, Document};
-use futures::TryStreamExt;
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
-use super::{and, classify, index};
+use super::{classify, find_page, index, PageSpec};
 use crate::domain::audit::{AuditEvent, AuditKind, AuditPage, AuditQuery};
 use crate::domain::listing::{Pagination, SortValue};
 use crate::store::{AuditRepository, StoreError};
@@ -94,64 +93,42 @@ impl AuditRepository for MongoAudit {
         if let Some(until) = f.until {
             clauses.push(doc! { "at": { "$lt": bson::DateTime::from_chrono(until) } });
         }
-        let total = match query.pagination {
-            Pagination::Page(_) => Some(
-                self.collection
-                    .count_documents(and(clauses.clone()))
-                    .await
-                    .map_err(classify)?,
-            ),
-            Pagination::Cursor(_) => None,
+        let after = match &query.pagination {
+            Pagination::Cursor(Some(c)) => match c.after_value {
+                SortValue::Int(ms) => Some((
+                    bson::Bson::DateTime(bson::DateTime::from_millis(ms)),
+                    c.after_id.as_str(),
+                )),
+                SortValue::Text(_) => {
+                    return Err(StoreError::Other(anyhow::anyhow!(
+                        "audit cursor without a time"
+                    )))
+                }
+            },
+            _ => None,
         };
-        if let Pagination::Cursor(Some(cursor)) = &query.pagination {
-            let SortValue::Int(ms) = cursor.after_value else {
-                return Err(StoreError::Other(anyhow::anyhow!(
-                    "audit cursor without a time"
-                )));
-            };
-            let at = bson::DateTime::from_millis(ms);
-            let after = object_id(&cursor.after_id)?;
-            clauses.push(doc! { "$or": [
-                { "at": { "$lt": at } },
-                { "at": at, "_id": { "$lt": after } },
-            ]});
-        }
-        let limit = i64::from(query.limit);
-        let docs: Vec<AuditDoc> = self
-            .collection
-            .find(and(clauses))
-            .sort(doc! { "at": -1, "_id": -1 })
-            .skip(query.offset())
-            .limit(limit + 1)
-            .await
-            .map_err(classify)?
-            .try_collect()
-            .await
-            .map_err(classify)?;
-        let has_next = docs.len() as i64 > limit;
-        let items = docs
-            .into_iter()
-            .take(query.limit as usize)
-            .map(|d| {
-                Ok(AuditEvent {
-                    id: d.id.to_hex(),
-                    kind: AuditKind::parse("kind", &d.kind).map_err(|_| {
-                        StoreError::Other(anyhow::anyhow!("unknown audit kind {}", d.kind))
-                    })?,
-                    user_id: d.user_id,
-                    actor_id: d.actor_id,
-                    request_id: d.request_id,
-                    ip: d.ip,
-                    user_agent: d.user_agent,
-                    detail: d.detail,
-                    at: d.at.to_chrono(),
-                })
+        let spec = PageSpec {
+            field: "at",
+            descending: true,
+            after,
+            pagination: &query.pagination,
+            limit: query.limit,
+        };
+        find_page(&self.collection, clauses, spec, |d: AuditDoc| {
+            Ok(AuditEvent {
+                id: d.id.to_hex(),
+                kind: AuditKind::parse("kind", &d.kind).map_err(|_| {
+                    StoreError::Other(anyhow::anyhow!("unknown audit kind {}", d.kind))
+                })?,
+                user_id: d.user_id,
+                actor_id: d.actor_id,
+                request_id: d.request_id,
+                ip: d.ip,
+                user_agent: d.user_agent,
+                detail: d.detail,
+                at: d.at.to_chrono(),
             })
-            .collect::<Result<_, StoreError>>()?;
-        Ok(AuditPage {
-            items,
-            has_next,
-            total,
         })
+        .await
     }
 }

@@ -4,12 +4,16 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use bson::{doc, Document};
+use bson::oid::ObjectId;
+use bson::{doc, Bson, Document};
+use futures::TryStreamExt;
 use mongodb::error::{Error as MongoError, ErrorKind, WriteFailure};
 use mongodb::options::{ClientOptions, IndexOptions};
-use mongodb::{Client, Database, IndexModel};
+use mongodb::{Client, Collection, Database, IndexModel};
+use serde::de::DeserializeOwned;
 
 use super::StoreError;
+use crate::domain::listing::{ListPage, Pagination};
 
 mod audit;
 mod products;
@@ -94,6 +98,71 @@ fn and(clauses: Vec<Document>) -> Document {
         1 => clauses.into_iter().next().unwrap_or_default(),
         _ => doc! { "$and": clauses },
     }
+}
+
+/// How to order and cut one page: the sort field and direction, and where the
+/// previous page ended.
+struct PageSpec<'a> {
+    field: &'a str,
+    descending: bool,
+    /// The sort value of the cursor, as stored, and its id.
+    after: Option<(Bson, &'a str)>,
+    pagination: &'a Pagination,
+    limit: u32,
+}
+
+/// Runs a filtered, sorted, paginated query (keyset after a cursor, skip in
+/// page mode, a count in page mode) and converts the documents.
+async fn find_page<D, T>(
+    collection: &Collection<D>,
+    mut clauses: Vec<Document>,
+    spec: PageSpec<'_>,
+    convert: impl Fn(D) -> Result<T, StoreError>,
+) -> Result<ListPage<T>, StoreError>
+where
+    D: DeserializeOwned + Send + Sync,
+{
+    let total = match spec.pagination {
+        Pagination::Page(_) => Some(
+            collection
+                .count_documents(and(clauses.clone()))
+                .await
+                .map_err(classify)?,
+        ),
+        Pagination::Cursor(_) => None,
+    };
+    let field = spec.field;
+    if let Some((value, after_id)) = spec.after {
+        let op = if spec.descending { "$lt" } else { "$gt" };
+        let after = ObjectId::parse_str(after_id).map_err(|e| StoreError::Other(e.into()))?;
+        clauses.push(doc! { "$or": [
+            { field: { op: value.clone() } },
+            { field: value, "_id": { op: after } },
+        ]});
+    }
+    let direction = if spec.descending { -1 } else { 1 };
+    let limit = i64::from(spec.limit);
+    let docs: Vec<D> = collection
+        .find(and(clauses))
+        .sort(doc! { field: direction, "_id": direction })
+        .skip(crate::domain::listing::offset(spec.pagination, spec.limit))
+        .limit(limit + 1)
+        .await
+        .map_err(classify)?
+        .try_collect()
+        .await
+        .map_err(classify)?;
+    let has_next = docs.len() as i64 > limit;
+    let items = docs
+        .into_iter()
+        .take(spec.limit as usize)
+        .map(convert)
+        .collect::<Result<_, _>>()?;
+    Ok(ListPage {
+        items,
+        has_next,
+        total,
+    })
 }
 
 /// An index definition for `create_indexes`.

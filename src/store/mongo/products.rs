@@ -3,11 +3,10 @@
 use async_trait::async_trait;
 use bson::oid::ObjectId;
 use bson::{doc, Bson, Document};
-use futures::TryStreamExt;
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
-use super::{and, classify, contains_any, index};
+use super::{classify, contains_any, find_page, index, PageSpec};
 use crate::domain::ids::ProductId;
 use crate::domain::listing::{Pagination, SortValue};
 use crate::domain::money::{Currency, Paise};
@@ -215,56 +214,26 @@ impl ProductRepository for MongoProducts {
     #[tracing::instrument(skip_all)]
     async fn list(&self, query: &ProductQuery) -> Result<ProductPage, StoreError> {
         let field = query.sort.field;
-        let name = sort_field_name(field);
-        let direction = if query.sort.descending { -1 } else { 1 };
-        let mut clauses = filter_document(&query.filter);
-
-        let total = match query.pagination {
-            Pagination::Page(_) => {
-                let filter = and(clauses.clone());
-                Some(
-                    self.collection
-                        .count_documents(filter)
-                        .await
-                        .map_err(classify)?,
-                )
+        let after = match &query.pagination {
+            Pagination::Cursor(Some(c)) => {
+                Some((sort_value_bson(&c.after_value, field), c.after_id.as_str()))
             }
-            Pagination::Cursor(_) => None,
+            _ => None,
         };
-        if let Pagination::Cursor(Some(cursor)) = &query.pagination {
-            let op = if query.sort.descending { "$lt" } else { "$gt" };
-            let value = sort_value_bson(&cursor.after_value, field);
-            let after_id =
-                ObjectId::parse_str(&cursor.after_id).map_err(|e| StoreError::Other(e.into()))?;
-            clauses.push(doc! { "$or": [
-                { name: { op: value.clone() } },
-                { name: value, "_id": { op: after_id } },
-            ]});
-        }
-
-        let limit = i64::from(query.limit);
-        let docs: Vec<ProductDoc> = self
-            .collection
-            .find(and(clauses))
-            .sort(doc! { name: direction, "_id": direction })
-            .skip(query.offset())
-            .limit(limit + 1)
-            .await
-            .map_err(classify)?
-            .try_collect()
-            .await
-            .map_err(classify)?;
-        let has_next = docs.len() as i64 > limit;
-        let items = docs
-            .into_iter()
-            .take(query.limit as usize)
-            .map(ProductDoc::into_product)
-            .collect::<Result<_, _>>()?;
-        Ok(ProductPage {
-            items,
-            has_next,
-            total,
-        })
+        let spec = PageSpec {
+            field: sort_field_name(field),
+            descending: query.sort.descending,
+            after,
+            pagination: &query.pagination,
+            limit: query.limit,
+        };
+        find_page(
+            &self.collection,
+            filter_document(&query.filter),
+            spec,
+            ProductDoc::into_product,
+        )
+        .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -4,11 +4,10 @@
 use async_trait::async_trait;
 use bson::oid::ObjectId;
 use bson::{doc, Document};
-use futures::TryStreamExt;
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
-use super::{and, classify, contains_any, index};
+use super::{classify, contains_any, find_page, index, PageSpec};
 use crate::domain::listing::{Pagination, SortValue};
 use crate::domain::user::{Email, PersonName, Phone, Preferences, Role, User, UserId, UserStatus};
 use crate::domain::user_query::{UserPage, UserQuery, UserSort};
@@ -188,53 +187,27 @@ impl UserRepository for MongoUsers {
         if let Some(q) = &filter.q {
             clauses.push(contains_any(&["name", "phone", "email"], q));
         }
-        let total = match query.pagination {
-            Pagination::Page(_) => Some(
-                self.collection
-                    .count_documents(and(clauses.clone()))
-                    .await
-                    .map_err(classify)?,
-            ),
-            Pagination::Cursor(_) => None,
+        let (field, descending) = match query.sort {
+            UserSort::CreatedAt { descending } => ("created_at", descending),
+            UserSort::Name => ("name", false),
         };
-        let (field, direction) = match query.sort {
-            UserSort::CreatedAt { descending } => ("created_at", if descending { -1 } else { 1 }),
-            UserSort::Name => ("name", 1),
+        let after = match &query.pagination {
+            Pagination::Cursor(Some(c)) => Some((
+                match &c.after_value {
+                    SortValue::Int(ms) => bson::Bson::DateTime(bson::DateTime::from_millis(*ms)),
+                    SortValue::Text(s) => bson::Bson::String(s.clone()),
+                },
+                c.after_id.as_str(),
+            )),
+            _ => None,
         };
-        if let Pagination::Cursor(Some(cursor)) = &query.pagination {
-            let op = if direction < 0 { "$lt" } else { "$gt" };
-            let value = match &cursor.after_value {
-                SortValue::Int(ms) => bson::Bson::DateTime(bson::DateTime::from_millis(*ms)),
-                SortValue::Text(s) => bson::Bson::String(s.clone()),
-            };
-            let after = object_id(&cursor.after_id)?;
-            clauses.push(doc! { "$or": [
-                { field: { op: value.clone() } },
-                { field: value, "_id": { op: after } },
-            ]});
-        }
-        let limit = i64::from(query.limit);
-        let docs: Vec<UserDoc> = self
-            .collection
-            .find(and(clauses))
-            .sort(doc! { field: direction, "_id": direction })
-            .skip(query.offset())
-            .limit(limit + 1)
-            .await
-            .map_err(classify)?
-            .try_collect()
-            .await
-            .map_err(classify)?;
-        let has_next = docs.len() as i64 > limit;
-        let items = docs
-            .into_iter()
-            .take(query.limit as usize)
-            .map(UserDoc::into_user)
-            .collect::<Result<_, _>>()?;
-        Ok(UserPage {
-            items,
-            has_next,
-            total,
-        })
+        let spec = PageSpec {
+            field,
+            descending,
+            after,
+            pagination: &query.pagination,
+            limit: query.limit,
+        };
+        find_page(&self.collection, clauses, spec, UserDoc::into_user).await
     }
 }
