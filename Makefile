@@ -8,7 +8,7 @@ TEST_CMD := $(shell $(CARGO) nextest --version >/dev/null 2>&1 \
 	|| echo "test --workspace --all-targets --no-fail-fast")
 REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --yes @redocly/cli@2.11.1
 
-.PHONY: run test openapi lint lint-contract fmt build clean
+.PHONY: run test openapi lint lint-contract fmt build clean bench
 
 ## Serve the API on the embedded default (no database needed).
 run:
@@ -22,6 +22,10 @@ run:
 ## Run every test against a real MongoDB-wire server and Redis (started if needed).
 test:
 	python3 tests/support/services.py -- $(CARGO) $(TEST_CMD)
+
+## Benchmark the release build with wrk and write docs/benchmarks.md (BENCH_SECONDS=10 per scenario).
+bench:
+	python3 tests/bench/run.py
 
 ## Regenerate the committed contract from the code.
 openapi:
