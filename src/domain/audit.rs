@@ -194,16 +194,13 @@ impl AuditQuery {
             since: raw.since,
             until: raw.until,
         };
-        let pagination = match (page, raw.cursor.as_deref()) {
-            (Some(p), _) => Pagination::Page(p),
-            (None, Some(c)) => Pagination::Cursor(Some(
-                Cursor::decode(c, SORT, &filter.fingerprint(), false, |id| {
-                    super::user::UserId::parse(id).is_ok()
-                })
-                .map_err(QueryError::Cursor)?,
-            )),
-            (None, None) => Pagination::Cursor(None),
-        };
+        let pagination = super::listing::pagination(
+            page,
+            raw.cursor.as_deref(),
+            SORT,
+            &filter.fingerprint(),
+            false,
+        )?;
         Ok(Self {
             filter,
             limit,

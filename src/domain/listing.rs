@@ -78,7 +78,6 @@ impl Cursor {
         sort: &str,
         filter_fingerprint: &str,
         text_value: bool,
-        valid_id: impl Fn(&str) -> bool,
     ) -> Result<Self, String> {
         let malformed =
             || "the cursor is malformed; use a `next_cursor` from a previous page".to_owned();
@@ -94,7 +93,7 @@ impl Cursor {
             (&token.v, text_value),
             (SortValue::Int(_), false) | (SortValue::Text(_), true)
         );
-        if !value_fits || !valid_id(&token.id) {
+        if !value_fits || !is_object_id(&token.id) {
             return Err(malformed());
         }
         Ok(Self {
@@ -167,6 +166,29 @@ impl Paging {
         }
         Self { limit, page }
     }
+}
+
+/// Every collection's ids are 24 hex characters (the shape of a MongoDB ObjectId).
+pub fn is_object_id(id: &str) -> bool {
+    id.len() == 24 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The pagination a query asked for: a page number, or a cursor issued for this
+/// sort and filter, or the first cursor page.
+pub fn pagination(
+    page: Option<u32>,
+    cursor: Option<&str>,
+    sort: &str,
+    filter_fingerprint: &str,
+    text_value: bool,
+) -> Result<Pagination, QueryError> {
+    Ok(match (page, cursor) {
+        (Some(p), _) => Pagination::Page(p),
+        (None, Some(c)) => Pagination::Cursor(Some(
+            Cursor::decode(c, sort, filter_fingerprint, text_value).map_err(QueryError::Cursor)?,
+        )),
+        (None, None) => Pagination::Cursor(None),
+    })
 }
 
 /// Items to skip in page mode.

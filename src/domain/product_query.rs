@@ -1,7 +1,6 @@
 //! The product list query language: filters and sorting (pagination is shared,
 //! see [`super::listing`]).
 
-use super::ids::ProductId;
 use super::listing::{fingerprint, Cursor, ListPage, Pagination, Paging, SortValue};
 use super::money::Paise;
 use super::product::{Categories, Category, Product, Tag};
@@ -262,20 +261,13 @@ impl ProductQuery {
             tag,
             q,
         };
-        let pagination = match (page, raw.cursor.as_deref()) {
-            (Some(page), _) => Pagination::Page(page),
-            (None, Some(raw_cursor)) => Pagination::Cursor(Some(
-                Cursor::decode(
-                    raw_cursor,
-                    sort.as_str(),
-                    &filter.fingerprint(),
-                    sort.field == SortField::Name,
-                    |id| ProductId::parse(id).is_ok(),
-                )
-                .map_err(QueryError::Cursor)?,
-            )),
-            (None, None) => Pagination::Cursor(None),
-        };
+        let pagination = super::listing::pagination(
+            page,
+            raw.cursor.as_deref(),
+            sort.as_str(),
+            &filter.fingerprint(),
+            sort.field == SortField::Name,
+        )?;
         Ok(Self {
             filter,
             sort,
@@ -320,7 +312,7 @@ mod tests {
         let first = ProductQuery::parse(&raw("-price", None, None), &cats()).unwrap();
         let cursor = Cursor {
             after_value: SortValue::Int(500),
-            after_id: ProductId::generate().to_string(),
+            after_id: super::super::ids::ProductId::generate().to_string(),
         };
         let token = cursor.encode("-price", &first.filter.fingerprint());
         let next = ProductQuery::parse(&raw("-price", None, Some(token.clone())), &cats()).unwrap();

@@ -1,7 +1,7 @@
 //! The user list query (admin): filters and sorting; pagination is shared.
 
 use super::listing::{fingerprint, Cursor, ListPage, Pagination, Paging, QueryError, SortValue};
-use super::user::{Role, User, UserId, UserStatus};
+use super::user::{Role, User, UserStatus};
 use super::validation::{char_len, Collector, FieldError};
 
 pub type UserPage = ListPage<User>;
@@ -140,20 +140,13 @@ impl UserQuery {
             return Err(QueryError::Invalid(errors.into_errors()));
         }
         let filter = UserFilter { role, status, q };
-        let pagination = match (page, raw.cursor.as_deref()) {
-            (Some(p), _) => Pagination::Page(p),
-            (None, Some(c)) => Pagination::Cursor(Some(
-                Cursor::decode(
-                    c,
-                    sort.as_str(),
-                    &filter.fingerprint(),
-                    sort == UserSort::Name,
-                    |id| UserId::parse(id).is_ok(),
-                )
-                .map_err(QueryError::Cursor)?,
-            )),
-            (None, None) => Pagination::Cursor(None),
-        };
+        let pagination = super::listing::pagination(
+            page,
+            raw.cursor.as_deref(),
+            sort.as_str(),
+            &filter.fingerprint(),
+            sort == UserSort::Name,
+        )?;
         Ok(Self {
             filter,
             sort,
