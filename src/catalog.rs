@@ -7,8 +7,7 @@ use chrono::Utc;
 
 use crate::domain::ids::ProductId;
 use crate::domain::product::{Categories, Product, ProductDraft, ProductPatch, RawProduct};
-use crate::domain::product_query::{ProductPage, ProductQuery, QueryError, RawProductQuery};
-use crate::domain::validation::FieldError;
+use crate::domain::product_query::{ProductPage, ProductQuery, RawProductQuery};
 use crate::errors::{AppError, ErrorCode};
 use crate::store::{ProductRepository, StoreError};
 
@@ -126,19 +125,7 @@ impl Catalog {
         &self,
         raw: &RawProductQuery,
     ) -> Result<(ProductQuery, ProductPage), AppError> {
-        let query = ProductQuery::parse(raw, &self.categories).map_err(|e| match e {
-            QueryError::Invalid(errors) => AppError {
-                errors,
-                ..AppError::new(
-                    ErrorCode::InvalidParameter,
-                    "some query parameters are invalid",
-                )
-            },
-            QueryError::Cursor(why) => AppError {
-                errors: vec![FieldError::new("cursor", "invalid_cursor", why.clone())],
-                ..AppError::new(ErrorCode::InvalidCursor, why)
-            },
-        })?;
+        let query = ProductQuery::parse(raw, &self.categories)?;
         let page = self.products.list(&query).await?;
         Ok((query, page))
     }

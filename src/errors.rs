@@ -302,3 +302,22 @@ impl From<crate::kv::KvError> for AppError {
         }
     }
 }
+
+impl From<crate::domain::listing::QueryError> for AppError {
+    fn from(e: crate::domain::listing::QueryError) -> Self {
+        use crate::domain::listing::QueryError;
+        match e {
+            QueryError::Invalid(errors) => Self {
+                errors,
+                ..Self::new(
+                    ErrorCode::InvalidParameter,
+                    "some query parameters are invalid",
+                )
+            },
+            QueryError::Cursor(why) => Self {
+                errors: vec![FieldError::new("cursor", "invalid_cursor", why.clone())],
+                ..Self::new(ErrorCode::InvalidCursor, why)
+            },
+        }
+    }
+}

@@ -14,10 +14,9 @@ use crate::auth::otp::{OtpError, OtpPurpose, OtpService};
 use crate::auth::passwords::PasswordHasher;
 use crate::auth::permissions;
 use crate::auth::sessions::{RefreshError, Session, Sessions};
-use crate::auth::tokens::TokenIssuer;
+use crate::auth::tokens::{AccessClaims, TokenIssuer};
 use crate::config::Settings;
 use crate::domain::audit::{AuditEvent, AuditKind, AuditPage, AuditQuery, RawAuditQuery};
-use crate::domain::listing::QueryError;
 use crate::domain::user::{
     Email, Password, PersonName, Phone, Preferences, Registration, Role, User, UserId, UserStatus,
 };
@@ -110,22 +109,6 @@ fn user_not_found() -> AppError {
 
 fn parse_user_id(raw: &str) -> Result<UserId, AppError> {
     UserId::parse(raw).map_err(|why| AppError::invalid_parameter("id", why))
-}
-
-fn query_error(e: QueryError) -> AppError {
-    match e {
-        QueryError::Invalid(errors) => AppError {
-            errors,
-            ..AppError::new(
-                ErrorCode::InvalidParameter,
-                "some query parameters are invalid",
-            )
-        },
-        QueryError::Cursor(why) => AppError {
-            errors: vec![FieldError::new("cursor", "invalid_cursor", why.clone())],
-            ..AppError::new(ErrorCode::InvalidCursor, why)
-        },
-    }
 }
 
 fn digest(text: &str) -> String {
@@ -552,9 +535,22 @@ impl Identity {
     /// The caller behind an access token, if the token is valid and its session
     /// still exists.
     pub async fn authenticate(&self, access_token: &str) -> Result<Option<Principal>, AppError> {
-        let Some(claims) = self.tokens.verify(access_token) else {
-            return Ok(None);
-        };
+        match self.verify_token(access_token) {
+            Some(claims) => self.authenticate_claims(claims).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Checks a token's signature, issuer, audience and expiry — not its session.
+    pub fn verify_token(&self, access_token: &str) -> Option<AccessClaims> {
+        self.tokens.verify(access_token)
+    }
+
+    /// The caller behind already verified claims, if their session still exists.
+    pub async fn authenticate_claims(
+        &self,
+        claims: AccessClaims,
+    ) -> Result<Option<Principal>, AppError> {
         let Some(session) = self.sessions.get(&claims.sid).await? else {
             return Ok(None);
         };
@@ -574,12 +570,6 @@ impl Identity {
             session_id: claims.sid,
             roles,
         }))
-    }
-
-    /// The user id an access token claims, without the session check: enough to
-    /// pick a rate-limit bucket.
-    pub fn token_subject(&self, access_token: &str) -> Option<String> {
-        self.tokens.verify(access_token).map(|c| c.sub)
     }
 
     pub async fn logout(&self, who: &Principal, ctx: &RequestContext) -> Result<(), AppError> {
@@ -818,7 +808,7 @@ impl Identity {
     // ---- administration -----------------------------------------------------
 
     pub async fn list_users(&self, raw: &RawUserQuery) -> Result<(UserQuery, UserPage), AppError> {
-        let query = UserQuery::parse(raw).map_err(query_error)?;
+        let query = UserQuery::parse(raw)?;
         let page = self.users.list(&query).await?;
         Ok((query, page))
     }
@@ -917,7 +907,7 @@ impl Identity {
         &self,
         raw: &RawAuditQuery,
     ) -> Result<(AuditQuery, AuditPage), AppError> {
-        let query = AuditQuery::parse(raw).map_err(query_error)?;
+        let query = AuditQuery::parse(raw)?;
         let page = self.audit.list(&query).await?;
         Ok((query, page))
     }

@@ -20,7 +20,7 @@ impl UserId {
     }
 
     pub fn parse(raw: &str) -> Result<Self, String> {
-        if raw.len() == 24 && raw.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if super::listing::is_object_id(raw) {
             Ok(Self(raw.to_ascii_lowercase()))
         } else {
             Err("must be 24 hexadecimal characters".to_owned())

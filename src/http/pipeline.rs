@@ -27,6 +27,21 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Debug, Clone)]
 pub struct RequestId(pub Arc<str>);
 
+/// A bearer token the pipeline has already verified (signature, issuer,
+/// audience, expiry), so the security scheme need not verify it again.
+#[derive(Debug, Clone)]
+pub struct VerifiedToken {
+    pub token: Arc<str>,
+    pub claims: crate::auth::tokens::AccessClaims,
+}
+
+fn bearer(req: &Request) -> Option<&str> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+}
+
 /// Who is calling, as far as the network says: the client IP (from
 /// `X-Forwarded-For` only when the peer is a trusted proxy) and user agent.
 #[derive(Debug, Clone)]
@@ -347,7 +362,22 @@ impl<E: Endpoint> GuardEndpoint<E> {
             None => {}
         }
 
-        let limited = self.rate_limit(&req).await?;
+        // Verified once here: the rate limit keys on the user, and the
+        // security scheme reuses the result.
+        let verified = bearer(&req).and_then(|token| {
+            self.config
+                .identity
+                .verify_token(token)
+                .map(|claims| VerifiedToken {
+                    token: Arc::from(token),
+                    claims,
+                })
+        });
+        let user = verified.as_ref().map(|v| v.claims.sub.clone());
+        if let Some(v) = verified {
+            req.set_data(v);
+        }
+        let limited = self.rate_limit(&req, user.as_deref()).await?;
 
         let result =
             match tokio::time::timeout(self.config.request_timeout, self.inner.call(req)).await {
@@ -372,25 +402,25 @@ impl<E: Endpoint> GuardEndpoint<E> {
 
     /// Counts the request against its group's budget. Returns the `RateLimit-*`
     /// headers to send, or a 429 problem.
-    async fn rate_limit(&self, req: &Request) -> Result<Option<poem::http::HeaderMap>, AppError> {
+    async fn rate_limit(
+        &self,
+        req: &Request,
+        user: Option<&str>,
+    ) -> Result<Option<poem::http::HeaderMap>, AppError> {
         let Some(group) = Group::for_path(req.uri().path()) else {
             return Ok(None);
         };
         // A user is limited as a user wherever they call from; others by address.
-        let client = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .and_then(|token| self.config.identity.token_subject(token))
-            .map(|sub| format!("user:{sub}"))
-            .unwrap_or_else(|| {
+        let client = match user {
+            Some(sub) => format!("user:{sub}"),
+            None => {
                 let ip = req
                     .data::<ClientInfo>()
-                    .map(|c| c.ip.clone())
+                    .map(|c| c.ip.as_str())
                     .unwrap_or_default();
                 format!("ip:{ip}")
-            });
+            }
+        };
         let (budget, state) = match self.config.rate_limits.hit(group, &client).await {
             Ok(Some(hit)) => hit,
             Ok(None) => return Ok(None),

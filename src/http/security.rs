@@ -6,7 +6,7 @@ use poem::Request;
 use poem_openapi::auth::Bearer;
 use poem_openapi::SecurityScheme;
 
-use super::pipeline::{ClientInfo, RequestId};
+use super::pipeline::{ClientInfo, RequestId, VerifiedToken};
 use crate::domain::audit::AuditKind;
 use crate::errors::{AppError, ErrorCode};
 use crate::identity::{Identity, Principal, RequestContext};
@@ -21,7 +21,13 @@ async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<Principal> 
     let identity = req
         .data::<Arc<Identity>>()
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("identity missing from request data")))?;
-    match identity.authenticate(&bearer.token).await? {
+    let principal = match req.data::<VerifiedToken>() {
+        Some(v) if *v.token == *bearer.token => {
+            identity.authenticate_claims(v.claims.clone()).await?
+        }
+        _ => identity.authenticate(&bearer.token).await?,
+    };
+    match principal {
         Some(principal) => Ok(principal),
         None => Err(AppError::new(
             ErrorCode::Unauthorized,

@@ -3,6 +3,7 @@
 //! is live.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -51,7 +52,8 @@ impl Entry {
 #[derive(Default)]
 pub struct MemoryKv {
     entries: Mutex<HashMap<String, Entry>>,
-    writes: Mutex<u64>,
+    /// Operations so far; every 1024th sweeps out expired entries.
+    operations: AtomicU64,
 }
 
 impl MemoryKv {
@@ -62,12 +64,9 @@ impl MemoryKv {
     fn with_live<T>(&self, f: impl FnOnce(&mut HashMap<String, Entry>, Instant) -> T) -> T {
         let now = Instant::now();
         let mut entries = self.entries.lock();
-        let mut writes = self.writes.lock();
-        *writes += 1;
-        if (*writes).is_multiple_of(1024) {
+        if (self.operations.fetch_add(1, Ordering::Relaxed) + 1).is_multiple_of(1024) {
             entries.retain(|_, e| e.live(now));
         }
-        drop(writes);
         f(&mut entries, now)
     }
 }

@@ -165,6 +165,15 @@ where
     })
 }
 
+/// A conditional write matched nothing: tells a stale version from a missing record.
+async fn why_unmatched<D: Send + Sync>(collection: &Collection<D>, id: ObjectId) -> StoreError {
+    match collection.count_documents(doc! { "_id": id }).await {
+        Ok(0) => StoreError::NotFound,
+        Ok(_) => StoreError::VersionConflict,
+        Err(e) => classify(e),
+    }
+}
+
 /// An index definition for `create_indexes`.
 fn index(keys: Document, name: &str, unique: bool, sparse: bool) -> IndexModel {
     IndexModel::builder()

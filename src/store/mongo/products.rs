@@ -6,7 +6,7 @@ use bson::{doc, Bson, Document};
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
-use super::{classify, contains_any, find_page, index, PageSpec};
+use super::{classify, contains_any, find_page, index, why_unmatched, PageSpec};
 use crate::domain::ids::ProductId;
 use crate::domain::listing::{Pagination, SortValue};
 use crate::domain::money::{Currency, Paise};
@@ -46,17 +46,6 @@ impl MongoProducts {
             .await
             .map_err(classify)?;
         Ok(Self { collection })
-    }
-}
-
-impl MongoProducts {
-    /// A conditional write matched nothing: tells a stale version from a missing product.
-    async fn why_unmatched(&self, id: ObjectId) -> StoreError {
-        match self.collection.count_documents(doc! { "_id": id }).await {
-            Ok(0) => StoreError::NotFound,
-            Ok(_) => StoreError::VersionConflict,
-            Err(e) => classify(e),
-        }
     }
 }
 
@@ -190,7 +179,7 @@ impl ProductRepository for MongoProducts {
         if result.matched_count == 1 {
             return Ok(());
         }
-        Err(self.why_unmatched(id).await)
+        Err(why_unmatched(&self.collection, id).await)
     }
 
     #[tracing::instrument(skip_all, fields(product_id = %id))]
@@ -208,7 +197,7 @@ impl ProductRepository for MongoProducts {
         if result.deleted_count == 1 {
             return Ok(());
         }
-        Err(self.why_unmatched(oid).await)
+        Err(why_unmatched(&self.collection, oid).await)
     }
 
     #[tracing::instrument(skip_all)]

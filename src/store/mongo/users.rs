@@ -7,7 +7,7 @@ use bson::{doc, Document};
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
-use super::{classify, contains_any, find_page, index, PageSpec};
+use super::{classify, contains_any, find_page, index, why_unmatched, PageSpec};
 use crate::domain::listing::{Pagination, SortValue};
 use crate::domain::user::{Email, PersonName, Phone, Preferences, Role, User, UserId, UserStatus};
 use crate::domain::user_query::{UserPage, UserQuery, UserSort};
@@ -168,11 +168,7 @@ impl UserRepository for MongoUsers {
         if result.matched_count == 1 {
             return Ok(());
         }
-        match self.collection.count_documents(doc! { "_id": id }).await {
-            Ok(0) => Err(StoreError::NotFound),
-            Ok(_) => Err(StoreError::VersionConflict),
-            Err(e) => Err(classify(e)),
-        }
+        Err(why_unmatched(&self.collection, id).await)
     }
 
     async fn list(&self, query: &UserQuery) -> Result<UserPage, StoreError> {

@@ -186,7 +186,6 @@ async fn otp_send_answers_the_same_for_unknown_numbers_and_signs_in_known_ones()
         json!({"phone": phone, "name": "Meena", "password": PASSWORD}),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(10)).await;
     let unknown = post(
         &app,
         &app.anonymous,
