@@ -5,7 +5,8 @@
 //!
 //! - [`msg91`]: OTP delivery by SMS and voice.
 //! - [`sendgrid`]: transactional email from dynamic templates.
-//! - [`razorpay`], [`s3`]: reserved for the issues that need them (see `docs/adapters.md`).
+//! - [`s3`]: S3 or an S3-compatible store, through SigV4-presigned browser uploads and downloads.
+//! - [`razorpay`]: reserved for the issue that needs it (see `docs/adapters.md`).
 //!
 //! Shared by the real clients: [`error::AdapterError`], the one error they all return, and
 //! [`retry::RetryPolicy`], how they retry transient failures.

