@@ -5,9 +5,11 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
+use crate::domain::facets::Facets;
 use crate::domain::ids::ProductId;
 use crate::domain::product::{Categories, Product, ProductDraft, ProductPatch, RawProduct};
 use crate::domain::product_query::{ProductPage, ProductQuery, RawProductQuery};
+use crate::domain::validation::FieldError;
 use crate::errors::{AppError, ErrorCode};
 use crate::store::{ProductRepository, StoreError};
 
@@ -28,6 +30,26 @@ impl IfMatch {
             Self::Versions(v) => v.contains(&version),
         }
     }
+}
+
+/// The most items one batch request may hold.
+pub const BATCH_MAX: usize = 100;
+
+/// One item's outcome in a batch: each item succeeds or fails on its own.
+pub type ItemResult<T> = Result<T, AppError>;
+
+/// Refuses an empty or oversized batch before any item runs.
+fn check_batch_size(len: usize) -> Result<(), AppError> {
+    let problem = match len {
+        0 => "must hold at least one item",
+        n if n > BATCH_MAX => "holds too many items",
+        _ => return Ok(()),
+    };
+    Err(AppError::validation(vec![FieldError::new(
+        "items",
+        if len == 0 { "empty" } else { "too_many" },
+        format!("{problem}: a batch takes 1 to {BATCH_MAX} items"),
+    )]))
 }
 
 pub struct Catalog {
@@ -121,13 +143,73 @@ impl Catalog {
         }
     }
 
+    /// A page of products, and the facet counts the query asked for.
     pub async fn list(
         &self,
         raw: &RawProductQuery,
-    ) -> Result<(ProductQuery, ProductPage), AppError> {
+    ) -> Result<(ProductQuery, ProductPage, Option<Facets>), AppError> {
         let query = ProductQuery::parse(raw, &self.categories)?;
-        let page = self.products.list(&query).await?;
-        Ok((query, page))
+        let facets = async {
+            if query.facets.is_empty() {
+                return Ok(None);
+            }
+            self.products
+                .facets(&query.filter, query.facets)
+                .await
+                .map(Some)
+        };
+        let (page, facets) = tokio::try_join!(self.products.list(&query), facets)?;
+        Ok((query, page, facets))
+    }
+
+    /// Takes `quantity` units of a product's stock (orders call this); never oversells.
+    pub async fn reserve(&self, id: &ProductId, quantity: u32) -> Result<Product, AppError> {
+        Ok(self.products.reserve(id, quantity).await?)
+    }
+
+    /// Puts `quantity` units back.
+    pub async fn release(&self, id: &ProductId, quantity: u32) -> Result<Product, AppError> {
+        Ok(self.products.release(id, quantity).await?)
+    }
+
+    /// Creates each product on its own, in order (so of two items with one SKU,
+    /// the second is the duplicate).
+    pub async fn create_many(
+        &self,
+        items: Vec<RawProduct>,
+    ) -> Result<Vec<ItemResult<Product>>, AppError> {
+        check_batch_size(items.len())?;
+        let mut results = Vec::with_capacity(items.len());
+        for raw in items {
+            results.push(self.create(raw).await);
+        }
+        Ok(results)
+    }
+
+    /// Patches each product on its own, in order.
+    pub async fn patch_many(
+        &self,
+        items: Vec<(String, ProductPatch, Option<IfMatch>)>,
+    ) -> Result<Vec<ItemResult<Product>>, AppError> {
+        check_batch_size(items.len())?;
+        let mut results = Vec::with_capacity(items.len());
+        for (id, patch, if_match) in items {
+            results.push(self.patch(&id, patch, if_match).await);
+        }
+        Ok(results)
+    }
+
+    /// Deletes each product on its own, in order; answers the ids deleted.
+    pub async fn delete_many(
+        &self,
+        items: Vec<(String, Option<IfMatch>)>,
+    ) -> Result<Vec<ItemResult<String>>, AppError> {
+        check_batch_size(items.len())?;
+        let mut results = Vec::with_capacity(items.len());
+        for (id, if_match) in items {
+            results.push(self.delete(&id, if_match).await.map(|()| id));
+        }
+        Ok(results)
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {

@@ -52,6 +52,9 @@ pub const SETTINGS: &[SettingSpec] = &[
     SettingSpec { key: "body_limit_bytes", default: Some("1048576"), secret: false, help: "largest accepted request body; larger ones get 413" },
     SettingSpec { key: "cors_origins", default: Some(""), secret: false, help: "comma-separated origins allowed to call the API from a browser (e.g. `https://shop.example.in`); empty allows none" },
     SettingSpec { key: "product_categories", default: Some("electronics,fashion,home,grocery,beauty,books,sports,toys"), secret: false, help: "comma-separated list of allowed product categories" },
+    SettingSpec { key: "cache_l1_ttl_ms", default: Some("1000"), secret: false, help: "how long a replica keeps product reads in its own memory; the longest another replica's write can go unseen here; 0 turns the in-process cache off" },
+    SettingSpec { key: "cache_l1_capacity", default: Some("10000"), secret: false, help: "entries kept in each in-process product cache (products, list pages, facet counts)" },
+    SettingSpec { key: "cache_l2_ttl_secs", default: Some("300"), secret: false, help: "how long product reads stay in the shared key-value cache (Redis); writes invalidate at once" },
     SettingSpec { key: "rate_limit_default_per_minute", default: Some("600"), secret: false, help: "API requests per client (user, else IP) per minute outside the auth routes; 0 turns the limit off" },
     SettingSpec { key: "rate_limit_auth_per_minute", default: Some("20"), secret: false, help: "requests per client per minute to /api/v1/auth (sign-in, refresh, password reset); 0 turns the limit off" },
     SettingSpec { key: "rate_limit_otp_per_hour", default: Some("10"), secret: false, help: "OTP sends per client IP per hour (each phone has its own cap of 5); 0 turns the limit off" },
@@ -99,6 +102,9 @@ pub struct Settings {
     pub body_limit_bytes: usize,
     pub cors_origins: Vec<String>,
     pub product_categories: Vec<String>,
+    pub cache_l1_ttl_ms: u64,
+    pub cache_l1_capacity: u64,
+    pub cache_l2_ttl_secs: u64,
     pub rate_limit_default_per_minute: u32,
     pub rate_limit_auth_per_minute: u32,
     pub rate_limit_otp_per_hour: u32,
@@ -154,6 +160,9 @@ impl fmt::Debug for Settings {
             .field("body_limit_bytes", &self.body_limit_bytes)
             .field("cors_origins", &self.cors_origins)
             .field("product_categories", &self.product_categories)
+            .field("cache_l1_ttl_ms", &self.cache_l1_ttl_ms)
+            .field("cache_l1_capacity", &self.cache_l1_capacity)
+            .field("cache_l2_ttl_secs", &self.cache_l2_ttl_secs)
             .field(
                 "rate_limit_default_per_minute",
                 &self.rate_limit_default_per_minute,
@@ -454,6 +463,9 @@ impl Settings {
                 "must name at least one category".into(),
             );
         }
+        let cache_l1_ttl_ms = p.parse("cache_l1_ttl_ms", "a whole number of milliseconds", 0);
+        let cache_l1_capacity = p.parse("cache_l1_capacity", "a whole number", 0);
+        let cache_l2_ttl_secs = p.parse("cache_l2_ttl_secs", "a whole number of seconds", 1);
         let rate_limit_default_per_minute =
             p.parse("rate_limit_default_per_minute", "a whole number", 0);
         let rate_limit_auth_per_minute = p.parse("rate_limit_auth_per_minute", "a whole number", 0);
@@ -634,6 +646,9 @@ impl Settings {
             body_limit_bytes,
             cors_origins,
             product_categories,
+            cache_l1_ttl_ms,
+            cache_l1_capacity,
+            cache_l2_ttl_secs,
             rate_limit_default_per_minute,
             rate_limit_auth_per_minute,
             rate_limit_otp_per_hour,

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use poem::listener::{Acceptor, Listener, TcpListener};
@@ -19,6 +20,7 @@ use crate::kv::redis::RedisKv;
 use crate::kv::KeyValueStore;
 use crate::notify::Notifier;
 use crate::ratelimit::RateLimits;
+use crate::store::cache::{CacheSettings, CachedProducts};
 use crate::store::memory::{MemoryAudit, MemoryProducts, MemoryUsers};
 use crate::store::mongo::{self, MongoAudit, MongoProducts, MongoUsers};
 use crate::store::{AuditRepository, ProductRepository, UserRepository};
@@ -132,12 +134,23 @@ impl AppState {
             settings.rate_limit_auth_per_minute,
             settings.rate_limit_default_per_minute,
         );
+        let metrics = Arc::new(Metrics::new());
+        let products = Arc::new(CachedProducts::new(
+            backends.products,
+            backends.kv.clone(),
+            CacheSettings {
+                l1_ttl: Duration::from_millis(settings.cache_l1_ttl_ms),
+                l1_capacity: settings.cache_l1_capacity,
+                l2_ttl: Duration::from_secs(settings.cache_l2_ttl_secs),
+            },
+            metrics.cache_lookups.clone(),
+        ));
         Ok(Self {
-            catalog: Arc::new(Catalog::new(backends.products, categories)),
+            catalog: Arc::new(Catalog::new(products, categories)),
             identity: Arc::new(identity),
             kv: backends.kv,
             backends: backends.names,
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             rate_limits: Arc::new(rate_limits),
             settings,
         })

@@ -5,11 +5,13 @@
 //! further checking downstream.
 
 pub mod audit;
+pub mod facets;
 pub mod ids;
 pub mod listing;
 pub mod money;
 pub mod product;
 pub mod product_query;
+pub mod search;
 pub mod user;
 pub mod user_query;
 pub mod validation;

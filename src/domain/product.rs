@@ -11,6 +11,22 @@ pub const DESCRIPTION_MAX: usize = 5000;
 pub const SKU_MAX: usize = 64;
 pub const TAGS_MAX: usize = 10;
 pub const TAG_MAX: usize = 20;
+/// The most units a product can hold in stock.
+pub const STOCK_MAX: i64 = 1_000_000_000;
+
+/// Units on hand, 0 to [`STOCK_MAX`]; `None` (not sent, or `null`) is unlimited
+/// (digital goods, made to order).
+pub fn parse_stock(field: &str, raw: Option<i64>) -> Result<Option<u32>, FieldError> {
+    match raw {
+        None => Ok(None),
+        Some(n) if (0..=STOCK_MAX).contains(&n) => Ok(Some(n as u32)),
+        Some(_) => Err(FieldError::new(
+            field,
+            "out_of_range",
+            format!("must be between 0 and {STOCK_MAX}, or null for unlimited"),
+        )),
+    }
+}
 
 /// Stock-keeping unit: unique across the catalog, compared case-insensitively
 /// (stored upper-case so `tee-01` and `TEE-01` cannot both exist).
@@ -210,10 +226,13 @@ impl Tag {
                 format!("must be 1 to {TAG_MAX} characters"),
             ));
         }
-        if !tag
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == ' ' || c == '-')
-        {
+        // Combining marks count as letters: Devanagari vowel signs and viramas are marks.
+        if !tag.chars().all(|c| {
+            c.is_alphanumeric()
+                || unicode_normalization::char::is_combining_mark(c)
+                || c == ' '
+                || c == '-'
+        }) {
             return Err(FieldError::new(
                 field,
                 "invalid_characters",
@@ -258,6 +277,8 @@ pub struct RawProduct {
     pub currency: String,
     pub category: String,
     pub tags: Vec<String>,
+    /// `None` is unlimited.
+    pub stock: Option<i64>,
 }
 
 /// Changes to a product; `None` leaves a field as it is.
@@ -271,6 +292,8 @@ pub struct ProductPatch {
     pub currency: Option<String>,
     pub category: Option<String>,
     pub tags: Option<Vec<String>>,
+    /// `Some(None)` makes the stock unlimited.
+    pub stock: Option<Option<i64>>,
 }
 
 /// The writable part of a product, every field valid.
@@ -283,6 +306,7 @@ pub struct ProductDraft {
     pub currency: Currency,
     pub category: Category,
     pub tags: Vec<Tag>,
+    pub stock: Option<u32>,
 }
 
 impl ProductDraft {
@@ -299,7 +323,8 @@ impl ProductDraft {
         let currency = errors.take(Currency::parse("currency", &raw.currency));
         let category = errors.take(categories.parse("category", &raw.category));
         let tags = parse_tags("tags", &raw.tags, &mut errors);
-        match (sku, name, description, price, currency, category) {
+        let stock = errors.take(parse_stock("stock", raw.stock));
+        match (sku, name, description, price, currency, category, stock) {
             (
                 Some(sku),
                 Some(name),
@@ -307,6 +332,7 @@ impl ProductDraft {
                 Some(price),
                 Some(currency),
                 Some(category),
+                Some(stock),
             ) if errors.is_empty() => Ok(Self {
                 sku,
                 name,
@@ -315,6 +341,7 @@ impl ProductDraft {
                 currency,
                 category,
                 tags,
+                stock,
             }),
             _ => Err(errors.into_errors()),
         }
@@ -332,6 +359,9 @@ pub struct Product {
     pub currency: Currency,
     pub category: Category,
     pub tags: Vec<Tag>,
+    /// Units left to sell; `None` is unlimited. Changed by reservations as well
+    /// as by edits, each a new version.
+    pub stock: Option<u32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Starts at 1 and grows by one on every change; the basis of ETags and of
@@ -353,6 +383,7 @@ impl Product {
             currency: draft.currency,
             category: draft.category,
             tags: draft.tags,
+            stock: draft.stock,
             created_at: now,
             updated_at: now,
             version: 1,
@@ -370,6 +401,7 @@ impl Product {
             currency: draft.currency,
             category: draft.category,
             tags: draft.tags,
+            stock: draft.stock,
             created_at: self.created_at,
             updated_at: truncate_to_millis(now).max(self.updated_at),
             version: self.version + 1,
@@ -394,6 +426,34 @@ impl Product {
             tags: patch
                 .tags
                 .unwrap_or_else(|| self.tags.iter().map(|t| t.as_str().to_owned()).collect()),
+            stock: patch.stock.unwrap_or_else(|| self.stock.map(i64::from)),
+        }
+    }
+
+    /// This product with `quantity` units taken from its stock, as the next version;
+    /// unlimited stock is left as it is. `Err(available)` if fewer are left.
+    pub fn reserved(&self, quantity: u32, now: DateTime<Utc>) -> Result<Self, u32> {
+        match self.stock {
+            None => Ok(self.clone()),
+            Some(left) if left < quantity => Err(left),
+            Some(left) => Ok(self.with_stock(left - quantity, now)),
+        }
+    }
+
+    /// This product with `quantity` units put back, as the next version.
+    pub fn released(&self, quantity: u32, now: DateTime<Utc>) -> Self {
+        match self.stock {
+            None => self.clone(),
+            Some(left) => self.with_stock(left.saturating_add(quantity), now),
+        }
+    }
+
+    fn with_stock(&self, stock: u32, now: DateTime<Utc>) -> Self {
+        Self {
+            stock: Some(stock),
+            updated_at: truncate_to_millis(now).max(self.updated_at),
+            version: self.version + 1,
+            ..self.clone()
         }
     }
 }
@@ -419,6 +479,7 @@ mod tests {
             currency: "INR".into(),
             category: "books".into(),
             tags: vec!["Fiction".into(), "fiction".into()],
+            stock: Some(3),
         }
     }
 
@@ -440,6 +501,7 @@ mod tests {
             currency: "USD".into(),
             category: "cars".into(),
             tags: vec!["ok".into(), "x".repeat(21)],
+            stock: Some(-1),
         };
         let errors = ProductDraft::parse(&bad, &categories()).unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
@@ -452,7 +514,8 @@ mod tests {
                 "price",
                 "currency",
                 "category",
-                "tags[1]"
+                "tags[1]",
+                "stock"
             ]
         );
     }
@@ -465,6 +528,13 @@ mod tests {
         for text in ["5 < 6 and 7 > 3", "Tom & Jerry", "a <3 b", "R&D; done"] {
             assert!(!looks_like_html(text), "{text}");
         }
+    }
+
+    #[test]
+    fn tags_may_be_written_in_indic_scripts() {
+        assert_eq!(Tag::parse("t", "कुर्ता").unwrap().as_str(), "कुर्ता");
+        assert_eq!(Tag::parse("t", "ಸೀರೆ").unwrap().as_str(), "ಸೀರೆ");
+        assert!(Tag::parse("t", "a<b").is_err());
     }
 
     #[test]
@@ -490,5 +560,19 @@ mod tests {
         assert_eq!(patched.price, 100);
         assert_eq!(patched.description, None);
         assert_eq!(patched.name, "The Guide");
+        assert_eq!(patched.stock, Some(3));
+    }
+
+    #[test]
+    fn reserving_takes_units_until_none_are_left_and_unlimited_never_runs_out() {
+        let now = Utc::now();
+        let product = Product::create(ProductDraft::parse(&raw(), &categories()).unwrap(), now);
+        let after = product.reserved(2, now).unwrap();
+        assert_eq!((after.stock, after.version), (Some(1), 2));
+        assert_eq!(after.reserved(2, now), Err(1));
+        assert_eq!(after.released(2, now).stock, Some(3));
+        let mut unlimited = product.clone();
+        unlimited.stock = None;
+        assert_eq!(unlimited.reserved(1_000, now), Ok(unlimited.clone()));
     }
 }

@@ -1,54 +1,18 @@
 //! The product list query language: filters and sorting (pagination is shared,
 //! see [`super::listing`]).
 
+use super::facets::FacetSet;
 use super::listing::{fingerprint, Cursor, ListPage, Pagination, Paging, SortValue};
 use super::money::Paise;
 use super::product::{Categories, Category, Product, Tag};
-use super::validation::{char_len, Collector, FieldError};
+use super::search::{relevance_key, split_relevance_key, SearchText};
+use super::validation::{Collector, FieldError};
 
 pub use super::listing::{QueryError, LIMIT_DEFAULT, LIMIT_MAX, PAGE_MAX};
-
-pub const Q_MAX: usize = 200;
+pub use super::search::Q_MAX;
 
 /// One page of products.
 pub type ProductPage = ListPage<Product>;
-
-/// Text to look for in name and description, literally and ignoring case.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SearchText {
-    text: String,
-    folded: String,
-}
-
-impl SearchText {
-    pub fn parse(field: &str, raw: &str) -> Result<Option<Self>, FieldError> {
-        let text = raw.trim();
-        if text.is_empty() {
-            return Ok(None);
-        }
-        if char_len(text) > Q_MAX {
-            return Err(FieldError::new(
-                field,
-                "too_long",
-                format!("must be at most {Q_MAX} characters"),
-            ));
-        }
-        Ok(Some(Self {
-            text: text.to_owned(),
-            folded: text.to_lowercase(),
-        }))
-    }
-
-    /// The text as the client sent it (trimmed). Treat it as a literal.
-    pub fn as_str(&self) -> &str {
-        &self.text
-    }
-
-    /// Whether `haystack` contains this text, ignoring case.
-    pub fn matches(&self, haystack: &str) -> bool {
-        haystack.to_lowercase().contains(&self.folded)
-    }
-}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProductFilter {
@@ -65,12 +29,7 @@ impl ProductFilter {
             && self.price_min.is_none_or(|min| p.price >= min)
             && self.price_max.is_none_or(|max| p.price <= max)
             && self.tag.as_ref().is_none_or(|t| p.tags.contains(t))
-            && self.q.as_ref().is_none_or(|q| {
-                q.matches(p.name.as_str())
-                    || p.description
-                        .as_ref()
-                        .is_some_and(|d| q.matches(d.as_str()))
-            })
+            && self.q.as_ref().is_none_or(|q| q.matches(p))
     }
 
     /// A short digest of the filter, so a cursor is only accepted by the query it came from.
@@ -92,6 +51,8 @@ pub enum SortField {
     Price,
     CreatedAt,
     Name,
+    /// Best match for `q` first (see [`super::search::Rank`]), then by name.
+    Relevance,
 }
 
 /// A sort order. Ties are always broken by id in the same direction, so the order
@@ -103,7 +64,14 @@ pub struct Sort {
 }
 
 impl Sort {
-    pub const ALLOWED: [&'static str; 5] = ["price", "-price", "created_at", "-created_at", "name"];
+    pub const ALLOWED: [&'static str; 6] = [
+        "price",
+        "-price",
+        "created_at",
+        "-created_at",
+        "name",
+        "relevance",
+    ];
 
     /// Newest first, which is what a storefront shows by default.
     pub const DEFAULT: Sort = Sort {
@@ -120,6 +88,7 @@ impl Sort {
             "price" => SortField::Price,
             "created_at" => SortField::CreatedAt,
             "name" if !descending => SortField::Name,
+            "relevance" if !descending => SortField::Relevance,
             _ => {
                 return Err(FieldError::new(
                     field,
@@ -141,40 +110,25 @@ impl Sort {
             (SortField::CreatedAt, false) => "created_at",
             (SortField::CreatedAt, true) => "-created_at",
             (SortField::Name, _) => "name",
+            (SortField::Relevance, _) => "relevance",
         }
     }
 
-    pub fn value_of(self, p: &Product) -> SortValue {
+    /// Whether the sort key is text (name-like) rather than a number.
+    pub fn text_key(self) -> bool {
+        matches!(self.field, SortField::Name | SortField::Relevance)
+    }
+
+    /// The sort key of `p`; `q` is the search text (only relevance needs it).
+    pub fn value_of(self, p: &Product, q: Option<&SearchText>) -> SortValue {
         match self.field {
             SortField::Price => SortValue::Int(p.price.get()),
             SortField::CreatedAt => SortValue::Int(p.created_at.timestamp_millis()),
             SortField::Name => SortValue::Text(p.name.as_str().to_owned()),
-        }
-    }
-
-    /// The cursor after `p` in this order.
-    pub fn cursor_after(self, p: &Product) -> Cursor {
-        Cursor {
-            after_value: self.value_of(p),
-            after_id: p.id.to_string(),
-        }
-    }
-
-    /// Whether `p` comes strictly after `cursor` in this order.
-    pub fn after_cursor(self, cursor: &Cursor, p: &Product) -> bool {
-        cursor.precedes(&self.value_of(p), p.id.as_str(), self.descending)
-    }
-
-    /// Compares two products in this order (ids break ties).
-    pub fn compare(self, a: &Product, b: &Product) -> std::cmp::Ordering {
-        let ord = self
-            .value_of(a)
-            .cmp(&self.value_of(b))
-            .then_with(|| a.id.cmp(&b.id));
-        if self.descending {
-            ord.reverse()
-        } else {
-            ord
+            SortField::Relevance => SortValue::Text(match q {
+                Some(q) => relevance_key(q.rank(p), p.name.as_str()),
+                None => p.name.as_str().to_owned(),
+            }),
         }
     }
 }
@@ -185,6 +139,8 @@ pub struct ProductQuery {
     pub sort: Sort,
     pub limit: u32,
     pub pagination: Pagination,
+    /// Counts to compute for the whole filtered set alongside the page.
+    pub facets: FacetSet,
 }
 
 impl ProductQuery {
@@ -193,11 +149,31 @@ impl ProductQuery {
         super::listing::offset(&self.pagination, self.limit)
     }
 
+    /// `p`'s key in this query's order.
+    pub fn sort_value(&self, p: &Product) -> SortValue {
+        self.sort.value_of(p, self.filter.q.as_ref())
+    }
+
+    /// Compares two products in this query's order (ids break ties).
+    pub fn compare(&self, a: &Product, b: &Product) -> std::cmp::Ordering {
+        let ord = self
+            .sort_value(a)
+            .cmp(&self.sort_value(b))
+            .then_with(|| a.id.cmp(&b.id));
+        if self.sort.descending {
+            ord.reverse()
+        } else {
+            ord
+        }
+    }
+
     /// The `next_cursor` to hand out after `last`.
     pub fn next_cursor(&self, last: &Product) -> String {
-        self.sort
-            .cursor_after(last)
-            .encode(self.sort.as_str(), &self.filter.fingerprint())
+        Cursor {
+            after_value: self.sort_value(last),
+            after_id: last.id.to_string(),
+        }
+        .encode(self.sort.as_str(), &self.filter.fingerprint())
     }
 }
 
@@ -213,6 +189,8 @@ pub struct RawProductQuery {
     pub limit: Option<i64>,
     pub cursor: Option<String>,
     pub page: Option<i64>,
+    /// Comma-separated facet names.
+    pub facets: Option<String>,
 }
 
 impl ProductQuery {
@@ -245,10 +223,30 @@ impl ProductQuery {
             .q
             .as_deref()
             .and_then(|q| errors.take(SearchText::parse("q", q)).flatten());
-        let sort = match raw.sort.as_deref() {
-            Some(s) => errors.take(Sort::parse("sort", s)).unwrap_or(Sort::DEFAULT),
+        // With search text, best matches come first unless another order is asked for.
+        let default_sort = match q {
+            Some(_) => Sort {
+                field: SortField::Relevance,
+                descending: false,
+            },
             None => Sort::DEFAULT,
         };
+        let sort = match raw.sort.as_deref() {
+            Some(s) => errors.take(Sort::parse("sort", s)).unwrap_or(default_sort),
+            None => default_sort,
+        };
+        if sort.field == SortField::Relevance && q.is_none() {
+            errors.push(FieldError::new(
+                "sort",
+                "needs_q",
+                "`relevance` orders search results; send `q` with it",
+            ));
+        }
+        let facets = raw
+            .facets
+            .as_deref()
+            .and_then(|f| errors.take(FacetSet::parse("facets", f)))
+            .unwrap_or_default();
         let Paging { limit, page } =
             Paging::parse(raw.limit, raw.page, raw.cursor.is_some(), &mut errors);
         if !errors.is_empty() {
@@ -266,13 +264,22 @@ impl ProductQuery {
             raw.cursor.as_deref(),
             sort.as_str(),
             &filter.fingerprint(),
-            sort.field == SortField::Name,
+            sort.text_key(),
         )?;
+        if let (SortField::Relevance, Pagination::Cursor(Some(c))) = (sort.field, &pagination) {
+            if !matches!(&c.after_value, SortValue::Text(key) if split_relevance_key(key).is_some())
+            {
+                return Err(QueryError::Cursor(
+                    "the cursor is malformed; use a `next_cursor` from a previous page".into(),
+                ));
+            }
+        }
         Ok(Self {
             filter,
             sort,
             limit,
             pagination,
+            facets,
         })
     }
 }
@@ -334,9 +341,29 @@ mod tests {
     }
 
     #[test]
-    fn regex_metacharacters_in_q_are_plain_text() {
-        let q = SearchText::parse("q", ".*(").unwrap().unwrap();
-        assert!(q.matches("a .*( b"));
-        assert!(!q.matches("anything"));
+    fn search_text_sorts_by_relevance_unless_told_otherwise() {
+        let with_q = |q: Option<&str>, sort: Option<&str>| {
+            ProductQuery::parse(
+                &RawProductQuery {
+                    q: q.map(Into::into),
+                    sort: sort.map(Into::into),
+                    ..Default::default()
+                },
+                &cats(),
+            )
+        };
+        assert_eq!(
+            with_q(Some("tea"), None).unwrap().sort.as_str(),
+            "relevance"
+        );
+        assert_eq!(
+            with_q(Some("tea"), Some("-price")).unwrap().sort.as_str(),
+            "-price"
+        );
+        assert_eq!(with_q(None, None).unwrap().sort, Sort::DEFAULT);
+        let Err(QueryError::Invalid(errors)) = with_q(None, Some("relevance")) else {
+            panic!("relevance without q must be refused");
+        };
+        assert_eq!(errors[0].code, "needs_q");
     }
 }

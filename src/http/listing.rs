@@ -111,6 +111,10 @@ pub fn page_info(
 #[macro_export]
 macro_rules! list_object {
     ($(#[$doc:meta])* $name:ident, $item:ty) => {
+        $crate::list_object!($(#[$doc])* $name, $item; {});
+    };
+    // With extra fields after `links`, each starting as its `Default`.
+    ($(#[$doc:meta])* $name:ident, $item:ty; { $($(#[$fdoc:meta])* $field:ident: $fty:ty),* $(,)? }) => {
         #[derive(Debug, Clone, poem_openapi::Object)]
         $(#[$doc])*
         pub struct $name {
@@ -131,6 +135,7 @@ macro_rules! list_object {
             #[oai(skip_serializing_if_is_none)]
             pub total_pages: Option<u64>,
             pub links: $crate::http::listing::PageLinks,
+            $($(#[$fdoc])* pub $field: $fty,)*
         }
 
         impl $name {
@@ -145,6 +150,7 @@ macro_rules! list_object {
                     total: info.total,
                     total_pages: info.total_pages,
                     links: info.links,
+                    $($field: Default::default(),)*
                 }
             }
         }

@@ -13,6 +13,8 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    /// `cache_lookups_total{cache, result}`: product cache lookups by level hit or miss.
+    pub cache_lookups: IntCounterVec,
 }
 
 const LABELS: &[&str] = &["route", "method", "status"];
@@ -37,6 +39,17 @@ impl Metrics {
             LABELS,
         )
         .expect("valid metric definition");
+        let cache_lookups = IntCounterVec::new(
+            Opts::new(
+                "cache_lookups_total",
+                "Product cache lookups (cache: product, list, facets; result: l1_hit, l2_hit, miss)",
+            ),
+            &["cache", "result"],
+        )
+        .expect("valid metric definition");
+        registry
+            .register(Box::new(cache_lookups.clone()))
+            .expect("metric registered once");
         registry
             .register(Box::new(requests.clone()))
             .expect("metric registered once");
@@ -47,6 +60,7 @@ impl Metrics {
             registry,
             requests,
             latency,
+            cache_lookups,
         }
     }
 

@@ -122,6 +122,10 @@ bounded_text!(
     SearchText, crate::domain::product_query::Q_MAX
 );
 bounded_text!(
+    /// Comma-separated facet names.
+    FacetsParam, 64
+);
+bounded_text!(
     /// An opaque pagination cursor.
     CursorText, 1024
 );

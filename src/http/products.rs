@@ -13,11 +13,14 @@ use sha2::{Digest, Sha256};
 
 use super::json_body::JsonBody;
 use super::listing::{page_info, PageLinks};
-use super::params::{CursorText, Limit, PageNumber, PaiseBound, SearchText, SortParam};
-use super::problem::Problems;
-use super::security::{require, BearerAuth};
+use super::params::{
+    CursorText, FacetsParam, Limit, PageNumber, PaiseBound, SearchText, SortParam,
+};
+use super::problem::{Problem, Problems};
+use super::security::{context, require, BearerAuth};
 use super::ApiTags;
-use crate::catalog::{Catalog, IfMatch};
+use crate::catalog::{Catalog, IfMatch, ItemResult};
+use crate::domain::facets::Facets;
 use crate::domain::product::{Product, ProductPatch, RawProduct};
 use crate::domain::product_query::{ProductPage, ProductQuery, RawProductQuery};
 use crate::{error_set, list_object};
@@ -42,6 +45,10 @@ error_set!(
     /// Errors of deleting a product.
     DeleteErrors: 400, 401, 403, 404, 412, 429, 500, 503
 );
+error_set!(
+    /// Errors of a whole batch (each item's own errors are in its result).
+    BatchErrors: 400, 401, 403, 413, 415, 422, 429, 500, 503
+);
 
 const BASE: &str = "/api/v1/products";
 
@@ -65,6 +72,8 @@ pub struct ProductBody {
     pub category: String,
     /// Lower-case tags, at most 10.
     pub tags: Vec<String>,
+    /// Units left to sell; `null` means unlimited.
+    pub stock: Option<u32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Grows by one on every change. The `ETag` is derived from it.
@@ -82,6 +91,7 @@ impl From<&Product> for ProductBody {
             currency: p.currency.as_str().to_owned(),
             category: p.category.as_str().to_owned(),
             tags: p.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+            stock: p.stock,
             created_at: p.created_at,
             updated_at: p.updated_at,
             version: p.version,
@@ -101,6 +111,7 @@ impl Example for ProductBody {
             currency: "INR".into(),
             category: "fashion".into(),
             tags: vec!["cotton".into(), "summer".into()],
+            stock: Some(25),
             created_at: at,
             updated_at: at,
             version: 1,
@@ -137,6 +148,9 @@ pub struct ProductInput {
     /// At most 10 tags of 1–20 characters (letters, digits, spaces, `-`); duplicates are dropped.
     #[oai(validator(max_items = 10))]
     pub tags: Option<Vec<String>>,
+    /// Units in stock, 0 to 1000000000; absent or `null` for unlimited.
+    #[oai(validator(minimum(value = "0"), maximum(value = "1000000000")))]
+    pub stock: Option<i64>,
 }
 
 impl Example for ProductInput {
@@ -149,6 +163,7 @@ impl Example for ProductInput {
             currency: Some("INR".into()),
             category: "fashion".into(),
             tags: Some(vec!["cotton".into(), "summer".into()]),
+            stock: Some(25),
         }
     }
 }
@@ -163,6 +178,7 @@ impl From<ProductInput> for RawProduct {
             currency: i.currency.unwrap_or_else(|| "INR".into()),
             category: i.category,
             tags: i.tags.unwrap_or_default(),
+            stock: i.stock,
         }
     }
 }
@@ -194,6 +210,10 @@ pub struct ProductPatchInput {
     #[oai(validator(max_items = 10))]
     #[oai(skip_serializing_if_is_none)]
     pub tags: Option<Vec<String>>,
+    /// Units in stock; `null` makes it unlimited.
+    #[oai(validator(minimum(value = "0"), maximum(value = "1000000000")))]
+    #[serde(default)]
+    pub stock: MaybeUndefined<i64>,
 }
 
 impl Example for ProductPatchInput {
@@ -206,6 +226,7 @@ impl Example for ProductPatchInput {
             currency: None,
             category: None,
             tags: Some(vec!["cotton".into(), "sale".into()]),
+            stock: MaybeUndefined::Value(40),
         }
     }
 }
@@ -224,6 +245,11 @@ impl From<ProductPatchInput> for ProductPatch {
             currency: p.currency,
             category: p.category,
             tags: p.tags,
+            stock: match p.stock {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(n) => Some(Some(n)),
+            },
         }
     }
 }
@@ -236,8 +262,71 @@ list_object!(
     /// Page mode (`page=N`): also reports `total` and `total_pages`.
     #[oai(example)]
     ProductList,
-    ProductBody
+    ProductBody;
+    {
+        /// Counts for the whole filtered set (all pages), when `facets` asked for them.
+        #[oai(skip_serializing_if_is_none)]
+        facets: Option<FacetCounts>
+    }
 );
+
+/// How many products of the filtered set have a value.
+#[derive(Debug, Clone, Object)]
+pub struct FacetValueCount {
+    pub value: String,
+    pub count: u64,
+}
+
+/// How many products of the filtered set cost from `from` up to (not including) `to` paise.
+#[derive(Debug, Clone, Object)]
+pub struct PriceRangeCount {
+    pub from: i64,
+    /// Absent for the last, open-ended range.
+    #[oai(skip_serializing_if_is_none)]
+    pub to: Option<i64>,
+    pub count: u64,
+}
+
+/// Facet counts; only the facets asked for are present.
+#[derive(Debug, Clone, Default, Object)]
+pub struct FacetCounts {
+    /// Every category with products, most first.
+    #[oai(skip_serializing_if_is_none)]
+    pub category: Option<Vec<FacetValueCount>>,
+    /// The 20 most used tags, most first.
+    #[oai(skip_serializing_if_is_none)]
+    pub tags: Option<Vec<FacetValueCount>>,
+    /// Fixed ranges (₹0–499, ₹500–999, ₹1,000–2,499, ₹2,500–4,999, ₹5,000+), all listed.
+    #[oai(skip_serializing_if_is_none)]
+    pub price_range: Option<Vec<PriceRangeCount>>,
+}
+
+impl From<Facets> for FacetCounts {
+    fn from(f: Facets) -> Self {
+        let values = |v: Vec<crate::domain::facets::ValueCount>| {
+            v.into_iter()
+                .map(|c| FacetValueCount {
+                    value: c.value,
+                    count: c.count,
+                })
+                .collect()
+        };
+        Self {
+            category: f.category.map(values),
+            tags: f.tags.map(values),
+            price_range: f.price_range.map(|ranges| {
+                ranges
+                    .into_iter()
+                    .map(|r| PriceRangeCount {
+                        from: r.from.get(),
+                        to: r.to.map(|t| t.get()),
+                        count: r.count,
+                    })
+                    .collect()
+            }),
+        }
+    }
+}
 
 impl Example for ProductList {
     fn example() -> Self {
@@ -257,6 +346,14 @@ impl Example for ProductList {
                 prev: None,
                 last: Some(format!("{BASE}?category=fashion&page=1")),
             },
+            facets: Some(FacetCounts {
+                category: None,
+                tags: Some(vec![FacetValueCount {
+                    value: "cotton".into(),
+                    count: 1,
+                }]),
+                price_range: None,
+            }),
         }
     }
 }
@@ -314,6 +411,213 @@ pub enum DeleteProductResponse {
     Deleted,
 }
 
+/// Products to create in one request.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(example, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct ProductBatchCreate {
+    /// 1 to 100 products, created in order, each on its own.
+    #[oai(validator(min_items = 1, max_items = 100))]
+    pub items: Vec<ProductInput>,
+}
+
+/// One product to change in a batch.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct ProductBatchPatchItem {
+    /// Product id.
+    pub id: String,
+    /// Only change the product if it is still at this version (like `If-Match`).
+    pub version: Option<u64>,
+    /// The fields to change, as for `PATCH /products/{id}`.
+    pub changes: ProductPatchInput,
+}
+
+/// Products to change in one request.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(example, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct ProductBatchPatch {
+    /// 1 to 100 changes, applied in order, each on its own.
+    #[oai(validator(min_items = 1, max_items = 100))]
+    pub items: Vec<ProductBatchPatchItem>,
+}
+
+/// One product to delete in a batch.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct ProductBatchDeleteItem {
+    /// Product id.
+    pub id: String,
+    /// Only delete the product if it is still at this version (like `If-Match`).
+    pub version: Option<u64>,
+}
+
+/// Products to delete in one request.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(example, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct ProductBatchDelete {
+    /// 1 to 100 deletions, applied in order, each on its own.
+    #[oai(validator(min_items = 1, max_items = 100))]
+    pub items: Vec<ProductBatchDeleteItem>,
+}
+
+impl Example for ProductBatchCreate {
+    fn example() -> Self {
+        Self {
+            items: vec![ProductInput::example()],
+        }
+    }
+}
+
+impl Example for ProductBatchPatch {
+    fn example() -> Self {
+        Self {
+            items: vec![ProductBatchPatchItem {
+                id: ProductBody::example().id,
+                version: Some(1),
+                changes: ProductPatchInput::example(),
+            }],
+        }
+    }
+}
+
+impl Example for ProductBatchDelete {
+    fn example() -> Self {
+        Self {
+            items: vec![ProductBatchDeleteItem {
+                id: ProductBody::example().id,
+                version: None,
+            }],
+        }
+    }
+}
+
+/// What happened to one item of a batch.
+#[derive(Debug, Clone, Object)]
+pub struct BatchItemResult {
+    /// The item's position in the request, from 0.
+    pub index: u32,
+    /// The status the item would have had as a request of its own (201, 200, 204, 404, 409, 422, …).
+    pub status: u16,
+    /// The product's id, when known.
+    #[oai(skip_serializing_if_is_none)]
+    pub id: Option<String>,
+    /// The product as it is now (create and change).
+    #[oai(skip_serializing_if_is_none)]
+    pub product: Option<ProductBody>,
+    /// Why the item failed.
+    #[oai(skip_serializing_if_is_none)]
+    pub problem: Option<Problem>,
+}
+
+/// The outcome of a batch: one result per item, in request order.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct BatchResult {
+    pub succeeded: u32,
+    pub failed: u32,
+    pub results: Vec<BatchItemResult>,
+}
+
+impl Example for BatchResult {
+    fn example() -> Self {
+        let mut duplicate = Problem::example();
+        duplicate.status = 409;
+        duplicate.code = "conflict".into();
+        duplicate.title = "Conflict".into();
+        duplicate.kind = "urn:problem-type:bazaar:conflict".into();
+        duplicate.detail = "a record with this sku already exists".into();
+        duplicate.instance = format!("{BASE}/batch");
+        duplicate.errors = vec![];
+        duplicate.retryable = false;
+        Self {
+            succeeded: 1,
+            failed: 1,
+            results: vec![
+                BatchItemResult {
+                    index: 0,
+                    status: 201,
+                    id: Some(ProductBody::example().id),
+                    product: Some(ProductBody::example()),
+                    problem: None,
+                },
+                BatchItemResult {
+                    index: 1,
+                    status: 409,
+                    id: None,
+                    product: None,
+                    problem: Some(duplicate),
+                },
+            ],
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum BatchResponse {
+    /// Every item was tried; see each result's `status` (some may have failed).
+    #[oai(status = 200)]
+    Ok(Json<BatchResult>),
+}
+
+/// Builds a batch's answer; `ok_status` is an item's status on success.
+fn batch_result<T>(
+    req: &Request,
+    results: Vec<ItemResult<T>>,
+    ok_status: u16,
+    ids: &[Option<String>],
+    describe: impl Fn(&T) -> (Option<String>, Option<ProductBody>),
+) -> BatchResult {
+    let request_id = context(req).request_id;
+    let instance = req.uri().path().to_owned();
+    let mut succeeded = 0;
+    let results: Vec<BatchItemResult> = results
+        .into_iter()
+        .enumerate()
+        .map(|(index, result)| {
+            let given_id = ids.get(index).cloned().flatten();
+            match result {
+                Ok(value) => {
+                    succeeded += 1;
+                    let (id, product) = describe(&value);
+                    BatchItemResult {
+                        index: index as u32,
+                        status: ok_status,
+                        id: id.or(given_id),
+                        product,
+                        problem: None,
+                    }
+                }
+                Err(error) => BatchItemResult {
+                    index: index as u32,
+                    status: error.code.status(),
+                    id: given_id,
+                    product: None,
+                    problem: Some(Problem::from_error(&error, &request_id, &instance)),
+                },
+            }
+        })
+        .collect();
+    BatchResult {
+        succeeded,
+        failed: results.len() as u32 - succeeded,
+        results,
+    }
+}
+
+fn created(p: &Product) -> (Option<String>, Option<ProductBody>) {
+    (Some(p.id.to_string()), Some(p.into()))
+}
+
+/// A batch item's `version` as the precondition `If-Match` would give.
+fn version_precondition(version: Option<u64>) -> Option<IfMatch> {
+    version.map(|v| IfMatch::Versions(vec![v]))
+}
+
 /// A product's strong entity tag.
 fn etag(p: &Product) -> String {
     format!("\"v{}\"", p.version)
@@ -341,7 +645,12 @@ fn none_match_hits(raw: Option<&str>, tag: &str) -> bool {
     raw.trim() == "*" || raw.split(',').any(|t| bare(t) == bare(tag))
 }
 
-fn list_body(raw: &RawProductQuery, query: &ProductQuery, page: ProductPage) -> ProductList {
+fn list_body(
+    raw: &RawProductQuery,
+    query: &ProductQuery,
+    page: ProductPage,
+    facets: Option<Facets>,
+) -> ProductList {
     let params = [
         ("category", raw.category.clone()),
         ("price_min", raw.price_min.map(|v| v.to_string())),
@@ -351,6 +660,10 @@ fn list_body(raw: &RawProductQuery, query: &ProductQuery, page: ProductPage) -> 
         (
             "sort",
             raw.sort.as_ref().map(|_| query.sort.as_str().to_owned()),
+        ),
+        (
+            "facets",
+            (!query.facets.is_empty()).then(|| query.facets.as_param()),
         ),
     ];
     let info = page_info(
@@ -363,7 +676,9 @@ fn list_body(raw: &RawProductQuery, query: &ProductQuery, page: ProductPage) -> 
         page.total,
         || page.items.last().map(|last| query.next_cursor(last)),
     );
-    ProductList::new(page.items.iter().map(ProductBody::from).collect(), info)
+    let mut list = ProductList::new(page.items.iter().map(ProductBody::from).collect(), info);
+    list.facets = facets.map(Into::into);
+    list
 }
 
 fn list_etag(body: &ProductList) -> String {
@@ -438,9 +753,12 @@ impl ProductsApi {
         price_max: Query<Option<PaiseBound>>,
         /// Only products with this tag.
         tag: Query<Option<String>>,
-        /// Text to find in name or description: literal, case-insensitive, at most 200 characters.
+        /// Text to find in name, description or tags: literal, case- and
+        /// accent-insensitive, at most 200 characters. Results come best match
+        /// first (exact name, then name, then elsewhere) unless `sort` says otherwise.
         q: Query<Option<SearchText>>,
-        /// Sort order: `price`, `-price`, `created_at`, `-created_at` (default, newest first) or `name`.
+        /// Sort order: `price`, `-price`, `created_at`, `-created_at` (default
+        /// without `q`, newest first), `name`, or `relevance` (default with `q`).
         sort: Query<Option<SortParam>>,
         /// Items per page, 1–100 (default 20).
         limit: Query<Option<Limit>>,
@@ -448,6 +766,9 @@ impl ProductsApi {
         cursor: Query<Option<CursorText>>,
         /// Page number from 1 (page mode, with totals), at most 10000.
         page: Query<Option<PageNumber>>,
+        /// Counts to return for the whole filtered set: a comma-separated list
+        /// of `category`, `tags`, `price_range`.
+        facets: Query<Option<FacetsParam>>,
         #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
     ) -> Result<ListProductsResponse, Problems<ListErrors>> {
         let raw = RawProductQuery {
@@ -460,9 +781,10 @@ impl ProductsApi {
             limit: limit.0.map(|l| l.0),
             cursor: cursor.0.map(|c| c.0),
             page: page.0.map(|p| p.0),
+            facets: facets.0.map(|f| f.0),
         };
-        let (query, page) = self.catalog.list(&raw).await?;
-        let body = list_body(&raw, &query, page);
+        let (query, page, facets) = self.catalog.list(&raw).await?;
+        let body = list_body(&raw, &query, page, facets);
         let tag = list_etag(&body);
         if none_match_hits(if_none_match.0.as_deref(), &tag) {
             return Ok(ListProductsResponse::NotModified(tag));
@@ -525,6 +847,97 @@ impl ProductsApi {
             .await?;
         let tag = etag(&product);
         Ok(UpdateProductResponse::Ok(Json((&product).into()), tag))
+    }
+
+    /// Create products in a batch
+    ///
+    /// Needs `products:write`. Up to 100 products, created in order; each item
+    /// succeeds or fails on its own (a bad item does not stop the others) and
+    /// gets its own result. The request itself fails only when it is not a
+    /// valid batch: not JSON of this shape (400), empty or over 100 items (422).
+    #[oai(
+        path = "/products/batch",
+        method = "post",
+        operation_id = "createProductsBatch"
+    )]
+    async fn create_products_batch(
+        &self,
+        auth: BearerAuth,
+        req: &Request,
+        body: JsonBody<ProductBatchCreate>,
+    ) -> Result<BatchResponse, Problems<BatchErrors>> {
+        require(&self.identity, &auth.0, "products:write", req).await?;
+        let items = body.0.items.into_iter().map(Into::into).collect();
+        let results = self.catalog.create_many(items).await?;
+        Ok(BatchResponse::Ok(Json(batch_result(
+            req,
+            results,
+            201,
+            &[],
+            created,
+        ))))
+    }
+
+    /// Change products in a batch
+    ///
+    /// Needs `products:write`. Up to 100 changes with merge-patch semantics, in
+    /// order, each on its own; an item's `version` works like `If-Match`.
+    #[oai(
+        path = "/products/batch",
+        method = "patch",
+        operation_id = "updateProductsBatch"
+    )]
+    async fn update_products_batch(
+        &self,
+        auth: BearerAuth,
+        req: &Request,
+        body: JsonBody<ProductBatchPatch>,
+    ) -> Result<BatchResponse, Problems<BatchErrors>> {
+        require(&self.identity, &auth.0, "products:write", req).await?;
+        let ids: Vec<Option<String>> = body.0.items.iter().map(|i| Some(i.id.clone())).collect();
+        let items = body
+            .0
+            .items
+            .into_iter()
+            .map(|i| (i.id, i.changes.into(), version_precondition(i.version)))
+            .collect();
+        let results = self.catalog.patch_many(items).await?;
+        Ok(BatchResponse::Ok(Json(batch_result(
+            req, results, 200, &ids, created,
+        ))))
+    }
+
+    /// Delete products in a batch
+    ///
+    /// Needs `products:write`. Up to 100 deletions, in order, each on its own;
+    /// an item's `version` works like `If-Match`.
+    #[oai(
+        path = "/products/batch",
+        method = "delete",
+        operation_id = "deleteProductsBatch"
+    )]
+    async fn delete_products_batch(
+        &self,
+        auth: BearerAuth,
+        req: &Request,
+        body: JsonBody<ProductBatchDelete>,
+    ) -> Result<BatchResponse, Problems<BatchErrors>> {
+        require(&self.identity, &auth.0, "products:write", req).await?;
+        let ids: Vec<Option<String>> = body.0.items.iter().map(|i| Some(i.id.clone())).collect();
+        let items = body
+            .0
+            .items
+            .into_iter()
+            .map(|i| (i.id, version_precondition(i.version)))
+            .collect();
+        let results = self.catalog.delete_many(items).await?;
+        Ok(BatchResponse::Ok(Json(batch_result(
+            req,
+            results,
+            204,
+            &ids,
+            |id: &String| (Some(id.clone()), None),
+        ))))
     }
 
     /// Delete a product

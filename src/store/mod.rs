@@ -6,12 +6,14 @@
 use async_trait::async_trait;
 
 use crate::domain::audit::{AuditEvent, AuditPage, AuditQuery};
+use crate::domain::facets::{FacetSet, Facets};
 use crate::domain::ids::ProductId;
 use crate::domain::product::Product;
-use crate::domain::product_query::{ProductPage, ProductQuery};
+use crate::domain::product_query::{ProductFilter, ProductPage, ProductQuery};
 use crate::domain::user::{Email, Phone, User, UserId};
 use crate::domain::user_query::{UserPage, UserQuery};
 
+pub mod cache;
 pub mod memory;
 pub mod mongo;
 
@@ -25,6 +27,9 @@ pub enum StoreError {
     VersionConflict,
     #[error("no such record")]
     NotFound,
+    /// A reservation asked for more units than are left.
+    #[error("only {available} left in stock")]
+    InsufficientStock { available: u32 },
     /// The backend cannot be reached; retrying later may work.
     #[error("storage backend unavailable")]
     Unavailable(#[source] anyhow::Error),
@@ -49,6 +54,18 @@ pub trait ProductRepository: Send + Sync {
         -> Result<(), StoreError>;
 
     async fn list(&self, query: &ProductQuery) -> Result<ProductPage, StoreError>;
+
+    /// Counts of the facets in `wanted` over every product matching `filter`.
+    async fn facets(&self, filter: &ProductFilter, wanted: FacetSet) -> Result<Facets, StoreError>;
+
+    /// Takes `quantity` units from the product's stock in one conditional write,
+    /// so concurrent reservations never sell more than there is. Unlimited stock
+    /// is left unchanged. Answers the product as it is now; `NotFound`, or
+    /// `InsufficientStock` with what is left.
+    async fn reserve(&self, id: &ProductId, quantity: u32) -> Result<Product, StoreError>;
+
+    /// Puts `quantity` units back (a cancelled or expired order).
+    async fn release(&self, id: &ProductId, quantity: u32) -> Result<Product, StoreError>;
 
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -3,12 +3,14 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use chrono::Utc;
 use parking_lot::RwLock;
 
 use super::paginate;
+use crate::domain::facets::{FacetSet, Facets};
 use crate::domain::ids::ProductId;
 use crate::domain::product::Product;
-use crate::domain::product_query::{ProductPage, ProductQuery};
+use crate::domain::product_query::{ProductFilter, ProductPage, ProductQuery};
 use crate::store::{ProductRepository, StoreError};
 
 #[derive(Default)]
@@ -79,18 +81,42 @@ impl ProductRepository for MemoryProducts {
 
     async fn list(&self, query: &ProductQuery) -> Result<ProductPage, StoreError> {
         let map = self.by_id.read();
-        let sort = query.sort;
         let mut matching: Vec<&Product> =
             map.values().filter(|p| query.filter.matches(p)).collect();
-        matching.sort_by(|a, b| sort.compare(a, b));
-        let descending = sort.descending;
+        matching.sort_by(|a, b| query.compare(a, b));
         Ok(paginate(
             matching,
             &query.pagination,
             query.limit,
-            descending,
-            |p| (sort.value_of(p), p.id.to_string()),
+            query.sort.descending,
+            |p| (query.sort_value(p), p.id.to_string()),
         ))
+    }
+
+    async fn facets(&self, filter: &ProductFilter, wanted: FacetSet) -> Result<Facets, StoreError> {
+        let map = self.by_id.read();
+        Ok(Facets::count(
+            wanted,
+            map.values().filter(|p| filter.matches(p)),
+        ))
+    }
+
+    async fn reserve(&self, id: &ProductId, quantity: u32) -> Result<Product, StoreError> {
+        let mut map = self.by_id.write();
+        let current = map.get(id).ok_or(StoreError::NotFound)?;
+        let next = current
+            .reserved(quantity, Utc::now())
+            .map_err(|available| StoreError::InsufficientStock { available })?;
+        map.insert(id.clone(), next.clone());
+        Ok(next)
+    }
+
+    async fn release(&self, id: &ProductId, quantity: u32) -> Result<Product, StoreError> {
+        let mut map = self.by_id.write();
+        let current = map.get(id).ok_or(StoreError::NotFound)?;
+        let next = current.released(quantity, Utc::now());
+        map.insert(id.clone(), next.clone());
+        Ok(next)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -133,12 +133,7 @@ where
     };
     let field = spec.field;
     if let Some((value, after_id)) = spec.after {
-        let op = if spec.descending { "$lt" } else { "$gt" };
-        let after = ObjectId::parse_str(after_id).map_err(|e| StoreError::Other(e.into()))?;
-        clauses.push(doc! { "$or": [
-            { field: { op: value.clone() } },
-            { field: value, "_id": { op: after } },
-        ]});
+        clauses.push(keyset_after(field, value, after_id, spec.descending)?);
     }
     let direction = if spec.descending { -1 } else { 1 };
     let limit = i64::from(spec.limit);
@@ -163,6 +158,21 @@ where
         has_next,
         total,
     })
+}
+
+/// The documents after (`field`, `_id`) = (`value`, `after_id`) in that order.
+fn keyset_after(
+    field: &str,
+    value: Bson,
+    after_id: &str,
+    descending: bool,
+) -> Result<Document, StoreError> {
+    let op = if descending { "$lt" } else { "$gt" };
+    let after = ObjectId::parse_str(after_id).map_err(|e| StoreError::Other(e.into()))?;
+    Ok(doc! { "$or": [
+        { field: { op: value.clone() } },
+        { field: value, "_id": { op: after } },
+    ]})
 }
 
 /// A conditional write matched nothing: tells a stale version from a missing record.

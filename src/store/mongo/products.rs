@@ -3,15 +3,24 @@
 use async_trait::async_trait;
 use bson::oid::ObjectId;
 use bson::{doc, Bson, Document};
+use chrono::Utc;
+use futures::TryStreamExt;
+use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
-use super::{classify, contains_any, find_page, index, why_unmatched, PageSpec};
+use super::{
+    and, classify, find_page, index, keyset_after, regex_literal, why_unmatched, PageSpec,
+};
+use crate::domain::facets::{self, FacetSet, Facets, ValueCount, PRICE_BOUNDS, TAGS_SHOWN};
 use crate::domain::ids::ProductId;
-use crate::domain::listing::{Pagination, SortValue};
+use crate::domain::listing::{ListPage, Pagination, SortValue};
 use crate::domain::money::{Currency, Paise};
-use crate::domain::product::{Category, Description, Product, ProductName, Sku, Tag};
+use crate::domain::product::{
+    truncate_to_millis, Category, Description, Product, ProductName, Sku, Tag,
+};
 use crate::domain::product_query::{ProductFilter, ProductPage, ProductQuery, SortField};
+use crate::domain::search::{fold, searchable_text, split_relevance_key, Rank, SearchText};
 use crate::store::{ProductRepository, StoreError};
 
 pub struct MongoProducts {
@@ -42,10 +51,154 @@ impl MongoProducts {
                     false,
                 ),
                 index(doc! { "tags": 1 }, "tags", false, false),
+                index(
+                    doc! { "name_folded": 1, "name": 1, "_id": 1 },
+                    "name_folded",
+                    false,
+                    false,
+                ),
             ])
             .await
             .map_err(classify)?;
-        Ok(Self { collection })
+        let products = Self { collection };
+        products.backfill_search_fields().await?;
+        Ok(products)
+    }
+
+    /// Products written before search existed lack its derived fields; give them
+    /// theirs, so search finds every product. Cheap when there is nothing to do.
+    async fn backfill_search_fields(&self) -> Result<(), StoreError> {
+        let mut stale = self
+            .collection
+            .find(doc! { "search": { "$exists": false } })
+            .await
+            .map_err(classify)?;
+        while let Some(doc) = stale.try_next().await.map_err(classify)? {
+            let id = doc.id;
+            let product = doc.into_product()?;
+            let fresh = ProductDoc::from_product(&product)?;
+            self.collection
+                .update_one(
+                    doc! { "_id": id },
+                    doc! { "$set": { "name_folded": fresh.name_folded, "search": fresh.search } },
+                )
+                .await
+                .map_err(classify)?;
+        }
+        Ok(())
+    }
+
+    /// The page of a `sort=relevance` query: one keyset query per rank, best
+    /// first, each ordered by name, until the page is full. (No text index or
+    /// aggregation needed, so it runs the same on any MongoDB-wire server.)
+    async fn list_by_relevance(
+        &self,
+        query: &ProductQuery,
+        q: &SearchText,
+    ) -> Result<ProductPage, StoreError> {
+        let base = filter_document(&query.filter);
+        let tier = |rank: Rank| rank_document(rank, q);
+        let (start, after) = match &query.pagination {
+            Pagination::Cursor(Some(cursor)) => {
+                let SortValue::Text(key) = &cursor.after_value else {
+                    return Err(StoreError::Other(anyhow::anyhow!(
+                        "relevance cursor without a text key"
+                    )));
+                };
+                let (rank, name) = split_relevance_key(key).ok_or_else(|| {
+                    StoreError::Other(anyhow::anyhow!("relevance cursor with a malformed key"))
+                })?;
+                (
+                    rank,
+                    Some((Bson::String(name.to_owned()), cursor.after_id.as_str())),
+                )
+            }
+            _ => (Rank::ExactName, None),
+        };
+        // Page mode: counts per rank find where the offset falls, and the total.
+        let mut skip = query.offset();
+        let mut counts = None;
+        if let Pagination::Page(_) = query.pagination {
+            let mut per_rank = Vec::with_capacity(Rank::ALL.len());
+            for rank in Rank::ALL {
+                let mut clauses = base.clone();
+                clauses.push(tier(rank));
+                per_rank.push(
+                    self.collection
+                        .count_documents(and(clauses))
+                        .await
+                        .map_err(classify)?,
+                );
+            }
+            counts = Some(per_rank);
+        }
+        let want = u64::from(query.limit) + 1;
+        let mut docs: Vec<ProductDoc> = Vec::new();
+        for rank in Rank::ALL.into_iter().filter(|r| *r >= start) {
+            let missing = want - docs.len() as u64;
+            if missing == 0 {
+                break;
+            }
+            if let Some(counts) = &counts {
+                let in_rank = counts[rank as usize];
+                if skip >= in_rank {
+                    skip -= in_rank;
+                    continue;
+                }
+            }
+            let mut clauses = base.clone();
+            clauses.push(tier(rank));
+            if let (true, Some((name, id))) = (rank == start, &after) {
+                clauses.push(keyset_after("name", name.clone(), id, false)?);
+            }
+            let found: Vec<ProductDoc> = self
+                .collection
+                .find(and(clauses))
+                .sort(doc! { "name": 1, "_id": 1 })
+                .skip(skip)
+                .limit(missing as i64)
+                .await
+                .map_err(classify)?
+                .try_collect()
+                .await
+                .map_err(classify)?;
+            skip = 0;
+            docs.extend(found);
+        }
+        let has_next = docs.len() as u64 == want;
+        let items = docs
+            .into_iter()
+            .take(query.limit as usize)
+            .map(ProductDoc::into_product)
+            .collect::<Result<_, _>>()?;
+        Ok(ListPage {
+            items,
+            has_next,
+            total: counts.map(|c| c.iter().sum()),
+        })
+    }
+
+    /// Answers the product after a conditional stock write matched nothing:
+    /// missing, unlimited (nothing to change), or short.
+    async fn stock_unmatched(&self, id: &ProductId) -> Result<Product, StoreError> {
+        match self.get(id).await? {
+            None => Err(StoreError::NotFound),
+            Some(p) => match p.stock {
+                None => Ok(p),
+                Some(available) => Err(StoreError::InsufficientStock { available }),
+            },
+        }
+    }
+}
+
+/// The products of one relevance rank (on top of the `q` filter itself).
+fn rank_document(rank: Rank, q: &SearchText) -> Document {
+    let folded = q.folded();
+    let contains = doc! { "name_folded": { "$regex": regex_literal(folded) } };
+    match rank {
+        Rank::ExactName => doc! { "name_folded": folded },
+        Rank::InName => doc! { "$and": [contains, { "name_folded": { "$ne": folded } }] },
+        Rank::Elsewhere => doc! { "$nor": [contains] },
     }
 }
 
@@ -61,9 +214,18 @@ struct ProductDoc {
     currency: String,
     category: String,
     tags: Vec<String>,
+    /// Absent or null: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stock: Option<i64>,
     created_at: bson::DateTime,
     updated_at: bson::DateTime,
     version: i64,
+    /// Derived for search (see `domain::search`): the folded name, and the folded
+    /// name, description and tags. Never read back into the product.
+    #[serde(default)]
+    name_folded: String,
+    #[serde(default)]
+    search: String,
 }
 
 fn object_id(id: &ProductId) -> Result<ObjectId, StoreError> {
@@ -81,9 +243,12 @@ impl ProductDoc {
             currency: p.currency.as_str().to_owned(),
             category: p.category.as_str().to_owned(),
             tags: p.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+            stock: p.stock.map(i64::from),
             created_at: bson::DateTime::from_chrono(p.created_at),
             updated_at: bson::DateTime::from_chrono(p.updated_at),
             version: p.version as i64,
+            name_folded: fold(p.name.as_str()),
+            search: searchable_text(p),
         })
     }
 
@@ -99,6 +264,7 @@ impl ProductDoc {
             currency,
             category: Category::trusted(self.category),
             tags: self.tags.into_iter().map(Tag::trusted).collect(),
+            stock: self.stock.map(|s| u32::try_from(s).unwrap_or(0)),
             created_at: self.created_at.to_chrono(),
             updated_at: self.updated_at.to_chrono(),
             version: self.version as u64,
@@ -110,7 +276,7 @@ fn sort_field_name(field: SortField) -> &'static str {
     match field {
         SortField::Price => "price",
         SortField::CreatedAt => "created_at",
-        SortField::Name => "name",
+        SortField::Name | SortField::Relevance => "name",
     }
 }
 
@@ -133,7 +299,7 @@ fn filter_document(filter: &ProductFilter) -> Vec<Document> {
         clauses.push(doc! { "tags": t.as_str() });
     }
     if let Some(q) = &filter.q {
-        clauses.push(contains_any(&["name", "description"], q.as_str()));
+        clauses.push(doc! { "search": { "$regex": regex_literal(q.folded()) } });
     }
     clauses
 }
@@ -203,6 +369,9 @@ impl ProductRepository for MongoProducts {
     #[tracing::instrument(skip_all)]
     async fn list(&self, query: &ProductQuery) -> Result<ProductPage, StoreError> {
         let field = query.sort.field;
+        if let (SortField::Relevance, Some(q)) = (field, &query.filter.q) {
+            return self.list_by_relevance(query, q).await;
+        }
         let after = match &query.pagination {
             Pagination::Cursor(Some(c)) => {
                 Some((sort_value_bson(&c.after_value, field), c.after_id.as_str()))
@@ -225,6 +394,133 @@ impl ProductRepository for MongoProducts {
         .await
     }
 
+    #[tracing::instrument(skip_all)]
+    async fn facets(&self, filter: &ProductFilter, wanted: FacetSet) -> Result<Facets, StoreError> {
+        let mut branches = Document::new();
+        if wanted.category {
+            branches.insert(
+                "category",
+                vec![doc! { "$group": { "_id": "$category", "n": { "$sum": 1 } } }],
+            );
+        }
+        if wanted.tags {
+            branches.insert(
+                "tags",
+                vec![
+                    doc! { "$unwind": "$tags" },
+                    doc! { "$group": { "_id": "$tags", "n": { "$sum": 1 } } },
+                    doc! { "$sort": { "n": -1, "_id": 1 } },
+                    doc! { "$limit": TAGS_SHOWN as i64 },
+                ],
+            );
+        }
+        if wanted.price_range {
+            let mut boundaries: Vec<i64> = PRICE_BOUNDS.to_vec();
+            boundaries.push(Paise::MAX + 1);
+            branches.insert(
+                "price_range",
+                vec![doc! { "$bucket": {
+                    "groupBy": "$price",
+                    "boundaries": boundaries,
+                    "output": { "n": { "$sum": 1 } },
+                } }],
+            );
+        }
+        if branches.is_empty() {
+            return Ok(Facets::default());
+        }
+        let pipeline = [
+            doc! { "$match": and(filter_document(filter)) },
+            doc! { "$facet": branches },
+        ];
+        let mut cursor = self
+            .collection
+            .aggregate(pipeline)
+            .await
+            .map_err(classify)?;
+        let result = cursor
+            .try_next()
+            .await
+            .map_err(classify)?
+            .unwrap_or_default();
+        let groups = |name: &str| -> Vec<(Bson, u64)> {
+            result
+                .get_array(name)
+                .map(|rows| {
+                    rows.iter()
+                        .filter_map(Bson::as_document)
+                        .map(|row| {
+                            let id = row.get("_id").cloned().unwrap_or(Bson::Null);
+                            (id, count_of(row.get("n")))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let values = |name: &str, keep: usize| {
+            let counts = groups(name)
+                .into_iter()
+                .filter_map(|(id, count)| match id {
+                    Bson::String(value) => Some(ValueCount { value, count }),
+                    _ => None,
+                })
+                .collect();
+            facets::top(counts, keep)
+        };
+        let price_range = wanted.price_range.then(|| {
+            let mut counts = [0u64; PRICE_BOUNDS.len()];
+            for (from, count) in groups("price_range") {
+                if let Some(from) = count_as_i64(&from) {
+                    counts[facets::price_bucket(from)] += count;
+                }
+            }
+            facets::price_ranges(counts)
+        });
+        Ok(Facets {
+            category: wanted.category.then(|| values("category", usize::MAX)),
+            tags: wanted.tags.then(|| values("tags", TAGS_SHOWN)),
+            price_range,
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(product_id = %id, quantity))]
+    async fn reserve(&self, id: &ProductId, quantity: u32) -> Result<Product, StoreError> {
+        let units = i64::from(quantity);
+        let now = bson::DateTime::from_chrono(truncate_to_millis(Utc::now()));
+        let taken = self
+            .collection
+            .find_one_and_update(
+                doc! { "_id": object_id(id)?, "stock": { "$gte": units } },
+                doc! { "$inc": { "stock": -units, "version": 1 }, "$set": { "updated_at": now } },
+            )
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(classify)?;
+        match taken {
+            Some(doc) => doc.into_product(),
+            None => self.stock_unmatched(id).await,
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(product_id = %id, quantity))]
+    async fn release(&self, id: &ProductId, quantity: u32) -> Result<Product, StoreError> {
+        let units = i64::from(quantity);
+        let now = bson::DateTime::from_chrono(truncate_to_millis(Utc::now()));
+        let returned = self
+            .collection
+            .find_one_and_update(
+                doc! { "_id": object_id(id)?, "stock": { "$gte": 0 } },
+                doc! { "$inc": { "stock": units, "version": 1 }, "$set": { "updated_at": now } },
+            )
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(classify)?;
+        match returned {
+            Some(doc) => doc.into_product(),
+            None => self.stock_unmatched(id).await,
+        }
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.collection
             .client()
@@ -233,5 +529,19 @@ impl ProductRepository for MongoProducts {
             .await
             .map_err(classify)?;
         Ok(())
+    }
+}
+
+/// A `$sum` result, whatever integer width the server chose.
+fn count_of(value: Option<&Bson>) -> u64 {
+    value.and_then(count_as_i64).map_or(0, |n| n.max(0) as u64)
+}
+
+fn count_as_i64(value: &Bson) -> Option<i64> {
+    match value {
+        Bson::Int32(n) => Some(i64::from(*n)),
+        Bson::Int64(n) => Some(*n),
+        Bson::Double(n) => Some(*n as i64),
+        _ => None,
     }
 }

@@ -260,6 +260,19 @@ impl ProductRepository for SlowProducts {
             total: None,
         })
     }
+    async fn facets(
+        &self,
+        _: &bazaar::domain::product_query::ProductFilter,
+        _: bazaar::domain::facets::FacetSet,
+    ) -> Result<bazaar::domain::facets::Facets, StoreError> {
+        Ok(Default::default())
+    }
+    async fn reserve(&self, _: &ProductId, _: u32) -> Result<Product, StoreError> {
+        Err(StoreError::NotFound)
+    }
+    async fn release(&self, _: &ProductId, _: u32) -> Result<Product, StoreError> {
+        Err(StoreError::NotFound)
+    }
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! Black-box tests of the HTTP API through `spawn_app()`.
 
 mod auth;
+mod catalog;
 mod conventions;
 mod ops;
 mod products;

@@ -3,15 +3,19 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use bazaar::domain::facets::FacetSet;
+use bazaar::domain::ids::ProductId;
 use bazaar::domain::listing::Pagination;
 use bazaar::domain::product::{Categories, Product, ProductDraft, RawProduct};
 use bazaar::domain::product_query::{ProductQuery, RawProductQuery, Sort};
+use bazaar::kv::memory::MemoryKv;
+use bazaar::store::cache::{CacheSettings, CachedProducts};
 use bazaar::store::memory::MemoryProducts;
 use bazaar::store::{ProductRepository, StoreError};
 use chrono::{DateTime, Duration, Utc};
 
 use super::conformance;
-use crate::helpers::mongo_products;
+use crate::helpers::{mongo_products, redis_kv};
 
 fn categories() -> Categories {
     Categories::new(vec!["books".into(), "home".into(), "toys".into()])
@@ -29,6 +33,7 @@ struct Spec<'a> {
     category: &'a str,
     tags: &'a [&'a str],
     minute: i64,
+    stock: Option<i64>,
 }
 
 impl Default for Spec<'_> {
@@ -41,6 +46,7 @@ impl Default for Spec<'_> {
             category: "books",
             tags: &[],
             minute: 0,
+            stock: None,
         }
     }
 }
@@ -54,6 +60,7 @@ fn make(spec: Spec<'_>) -> Product {
         currency: "INR".into(),
         category: spec.category.into(),
         tags: spec.tags.iter().map(|t| (*t).to_owned()).collect(),
+        stock: spec.stock,
     };
     let draft = ProductDraft::parse(&raw, &categories()).expect("valid product");
     Product::create(draft, base_time() + Duration::minutes(spec.minute))
@@ -84,6 +91,7 @@ fn catalog() -> Vec<Product> {
             category: "home",
             tags: &["kitchen", "steel"],
             minute: 1,
+            stock: None,
         }),
         make(Spec {
             sku: "B",
@@ -93,6 +101,7 @@ fn catalog() -> Vec<Product> {
             category: "home",
             tags: &["kitchen"],
             minute: 2,
+            stock: None,
         }),
         make(Spec {
             sku: "C",
@@ -102,6 +111,7 @@ fn catalog() -> Vec<Product> {
             category: "books",
             tags: &["maps"],
             minute: 3,
+            stock: None,
         }),
         make(Spec {
             sku: "D",
@@ -111,6 +121,7 @@ fn catalog() -> Vec<Product> {
             category: "toys",
             tags: &[],
             minute: 4,
+            stock: None,
         }),
         make(Spec {
             sku: "E",
@@ -120,6 +131,7 @@ fn catalog() -> Vec<Product> {
             category: "books",
             tags: &["kitchen"],
             minute: 5,
+            stock: None,
         }),
     ]
 }
@@ -371,7 +383,10 @@ async fn walk(
             break;
         }
         let last = page.items.last().expect("a full page has a last item");
-        q.pagination = Pagination::Cursor(Some(q.sort.cursor_after(last)));
+        q.pagination = Pagination::Cursor(Some(bazaar::domain::listing::Cursor {
+            after_value: q.sort_value(last),
+            after_id: last.id.to_string(),
+        }));
         assert!(page_number < 100, "pagination does not end");
     }
     seen
@@ -393,10 +408,13 @@ pub async fn cursor_pages_cover_every_product_once_in_every_order(repo: &dyn Pro
         .collect();
     insert_all(repo, &products).await;
     for sort in Sort::ALLOWED {
+        // Relevance orders search results, so it needs a `q` (every name matches this one).
+        let q = (sort == "relevance").then(|| "item".to_owned());
         let seen = walk(
             repo,
             RawProductQuery {
                 sort: Some(sort.into()),
+                q: q.clone(),
                 limit: Some(4),
                 ..Default::default()
             },
@@ -409,6 +427,7 @@ pub async fn cursor_pages_cover_every_product_once_in_every_order(repo: &dyn Pro
         let full = repo
             .list(&query(RawProductQuery {
                 sort: Some(sort.into()),
+                q,
                 limit: Some(100),
                 ..Default::default()
             }))
@@ -565,6 +584,228 @@ pub async fn ping_answers(repo: &dyn ProductRepository) {
     repo.ping().await.unwrap();
 }
 
+fn search(q: &str) -> ProductQuery {
+    query(RawProductQuery {
+        q: Some(q.into()),
+        ..Default::default()
+    })
+}
+
+pub async fn search_ignores_case_and_accents_and_reads_tags(repo: &dyn ProductRepository) {
+    insert_all(
+        repo,
+        &[
+            make(Spec {
+                sku: "CREME",
+                name: "Crème Brûlée Kit",
+                ..Default::default()
+            }),
+            make(Spec {
+                sku: "KURTA",
+                name: "Cotton kurta",
+                tags: &["कुर्ता"],
+                ..Default::default()
+            }),
+            make(Spec {
+                sku: "DOER",
+                name: "Doer",
+                description: Some("कर्ता"),
+                ..Default::default()
+            }),
+            make(Spec {
+                sku: "REGEX",
+                name: "Plain",
+                description: Some("a.b"),
+                ..Default::default()
+            }),
+        ],
+    )
+    .await;
+    let found = |q: &'static str| async move { skus(&repo.list(&search(q)).await.unwrap().items) };
+    assert_eq!(found("CREME brulee").await, ["CREME"]);
+    assert_eq!(found("crème").await, ["CREME"]);
+    assert_eq!(
+        found("कुर्ता").await,
+        ["KURTA"],
+        "a tag matches; Indic vowel signs count"
+    );
+    assert_eq!(found("a.b").await, ["REGEX"]);
+    assert!(
+        found("a.c").await.is_empty(),
+        "`.` is literal, not a pattern"
+    );
+    assert!(found(".*").await.is_empty());
+}
+
+pub async fn search_ranks_exact_name_then_name_then_elsewhere_across_pages(
+    repo: &dyn ProductRepository,
+) {
+    let products = [
+        ("D1", "Teapot stand", None, 1),
+        ("E1", "Kettle", Some("for tea"), 2),
+        ("X1", "Tea", None, 3),
+        ("N1", "Green Tea", None, 4),
+        ("E2", "Cup", Some("tea cup"), 5),
+        ("X2", "TEA", None, 6),
+        ("Z", "Coffee", None, 7),
+    ];
+    for (sku, name, description, minute) in products {
+        repo.insert(&make(Spec {
+            sku,
+            name,
+            description,
+            minute,
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    }
+    let expected = ["X2", "X1", "N1", "D1", "E2", "E1"];
+    assert_eq!(
+        skus(&repo.list(&search("tea")).await.unwrap().items),
+        expected
+    );
+    // Walk it two at a time, by cursor and by page: same order, nothing lost.
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let q = query(RawProductQuery {
+            q: Some("tea".into()),
+            limit: Some(2),
+            cursor: cursor.clone(),
+            ..Default::default()
+        });
+        let page = repo.list(&q).await.unwrap();
+        seen.extend(skus(&page.items));
+        if !page.has_next {
+            break;
+        }
+        cursor = Some(q.next_cursor(page.items.last().unwrap()));
+    }
+    assert_eq!(seen, expected);
+    let mut paged = Vec::new();
+    for n in 1..=3 {
+        let page = repo
+            .list(&query(RawProductQuery {
+                q: Some("tea".into()),
+                limit: Some(2),
+                page: Some(n),
+                ..Default::default()
+            }))
+            .await
+            .unwrap();
+        assert_eq!(page.total, Some(6));
+        assert_eq!(page.has_next, n < 3);
+        paged.extend(skus(&page.items));
+    }
+    assert_eq!(paged, expected);
+}
+
+pub async fn facets_count_the_filtered_set(repo: &dyn ProductRepository) {
+    insert_all(repo, &catalog()).await;
+    let all = FacetSet::parse("facets", "category,tags,price_range").unwrap();
+    let facets = repo
+        .facets(&query(RawProductQuery::default()).filter, all)
+        .await
+        .unwrap();
+    let pairs = |v: &Option<Vec<bazaar::domain::facets::ValueCount>>| {
+        v.as_ref()
+            .unwrap()
+            .iter()
+            .map(|c| (c.value.clone(), c.count))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        pairs(&facets.category),
+        [("books".into(), 2), ("home".into(), 2), ("toys".into(), 1)]
+    );
+    assert_eq!(
+        pairs(&facets.tags),
+        [
+            ("kitchen".into(), 3),
+            ("maps".into(), 1),
+            ("steel".into(), 1)
+        ]
+    );
+    let ranges: Vec<u64> = facets
+        .price_range
+        .unwrap()
+        .iter()
+        .map(|r| r.count)
+        .collect();
+    assert_eq!(ranges, [5, 0, 0, 0, 0]);
+
+    let home = query(RawProductQuery {
+        category: Some("home".into()),
+        ..Default::default()
+    });
+    let only_tags = FacetSet::parse("facets", "tags").unwrap();
+    let facets = repo.facets(&home.filter, only_tags).await.unwrap();
+    assert_eq!(
+        pairs(&facets.tags),
+        [("kitchen".into(), 2), ("steel".into(), 1)]
+    );
+    assert!(facets.category.is_none() && facets.price_range.is_none());
+}
+
+pub async fn concurrent_reservations_never_oversell(repo: &dyn ProductRepository) {
+    let product = make(Spec {
+        sku: "LAST",
+        stock: Some(5),
+        ..Default::default()
+    });
+    repo.insert(&product).await.unwrap();
+    let attempts = (0..40).map(|_| repo.reserve(&product.id, 1));
+    let results = futures::future::join_all(attempts).await;
+    let won = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(won, 5, "exactly the units there were");
+    assert!(results
+        .iter()
+        .all(|r| r.is_ok() || matches!(r, Err(StoreError::InsufficientStock { available: 0 }))));
+    let after = repo.get(&product.id).await.unwrap().unwrap();
+    assert_eq!(after.stock, Some(0));
+    assert_eq!(
+        after.version,
+        product.version + 5,
+        "each reservation is a version"
+    );
+}
+
+pub async fn reserve_and_release_handle_short_unlimited_and_missing(repo: &dyn ProductRepository) {
+    let limited = make(Spec {
+        sku: "LIM",
+        stock: Some(3),
+        ..Default::default()
+    });
+    let unlimited = make(Spec {
+        sku: "UNL",
+        ..Default::default()
+    });
+    insert_all(repo, &[limited.clone(), unlimited.clone()]).await;
+
+    assert!(matches!(
+        repo.reserve(&limited.id, 4).await,
+        Err(StoreError::InsufficientStock { available: 3 })
+    ));
+    assert_eq!(repo.reserve(&limited.id, 3).await.unwrap().stock, Some(0));
+    assert_eq!(repo.release(&limited.id, 2).await.unwrap().stock, Some(2));
+    assert_eq!(repo.get(&limited.id).await.unwrap().unwrap().stock, Some(2));
+
+    let taken = repo.reserve(&unlimited.id, 1_000_000).await.unwrap();
+    assert_eq!((taken.stock, taken.version), (None, unlimited.version));
+    assert_eq!(repo.release(&unlimited.id, 1).await.unwrap().stock, None);
+
+    let missing = ProductId::generate();
+    assert!(matches!(
+        repo.reserve(&missing, 1).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        repo.release(&missing, 1).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
 macro_rules! product_suite {
     ($backend:ident, $make:expr) => {
         conformance!(
@@ -586,6 +827,11 @@ macro_rules! product_suite {
                 page_mode_counts_and_slices,
                 concurrent_updates_with_the_same_version_let_exactly_one_win,
                 ping_answers,
+                search_ignores_case_and_accents_and_reads_tags,
+                search_ranks_exact_name_then_name_then_elsewhere_across_pages,
+                facets_count_the_filtered_set,
+                concurrent_reservations_never_oversell,
+                reserve_and_release_handle_short_unlimited_and_missing,
             ]
         );
     };
@@ -599,5 +845,31 @@ async fn mongodb() -> Arc<dyn ProductRepository> {
     Arc::new(mongo_products().await)
 }
 
+/// The cache in front of a store must keep every promise the store makes.
+fn cached(
+    inner: Arc<dyn ProductRepository>,
+    kv: Arc<dyn bazaar::kv::KeyValueStore>,
+) -> Arc<dyn ProductRepository> {
+    let lookups = prometheus::IntCounterVec::new(
+        prometheus::Opts::new("lookups", "test"),
+        &["cache", "result"],
+    )
+    .unwrap();
+    let settings = CacheSettings {
+        l1_ttl: std::time::Duration::from_secs(1),
+        l1_capacity: 1000,
+        l2_ttl: std::time::Duration::from_secs(60),
+    };
+    Arc::new(CachedProducts::new(inner, kv, settings, lookups))
+}
+
 product_suite!(memory_backend, memory());
 product_suite!(mongodb_backend, mongodb().await);
+product_suite!(
+    cached_memory_backend,
+    cached(memory(), Arc::new(MemoryKv::new()))
+);
+product_suite!(
+    cached_mongodb_backend,
+    cached(mongodb().await, Arc::new(redis_kv().await))
+);

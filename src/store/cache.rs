@@ -1,0 +1,470 @@
+//! Cache-aside for product reads, in front of any [`ProductRepository`]: a small
+//! in-process L1 with a short TTL, over an L2 in the key-value port (Redis in
+//! production) shared by every replica.
+//!
+//! **Invalidation by generation.** Each product has a generation token in the
+//! key-value store, and so does the list namespace (every list and facet query);
+//! L2 keys include the token. A write replaces the product's token and the list
+//! token *after* the database write, so any value a reader loaded before the
+//! write was filed under the old token and is never read again — no
+//! delete-then-refill race. L1 entries of this process are dropped at once on a
+//! write; another replica's L1 may serve the old value until its TTL ends (the
+//! documented bound, `BAZAAR_CACHE_L1_TTL_MS`).
+//!
+//! **One load per key.** Concurrent misses in one process share one load (the L1's
+//! `try_get_with`); across replicas a short lock in the key-value store lets one
+//! replica load while the others wait briefly for its result.
+//!
+//! If the key-value store fails, reads fall through to the database: a cache
+//! outage costs speed, never answers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use moka::future::Cache;
+use prometheus::IntCounterVec;
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+use super::{ProductRepository, StoreError};
+use crate::domain::facets::{FacetSet, Facets, RangeCount, ValueCount};
+use crate::domain::ids::ProductId;
+use crate::domain::listing::{fingerprint, Pagination};
+use crate::domain::money::{Currency, Paise};
+use crate::domain::product::{Category, Description, Product, ProductName, Sku, Tag};
+use crate::domain::product_query::{ProductFilter, ProductPage, ProductQuery};
+use crate::kv::KeyValueStore;
+
+const PREFIX: &str = "cache:products";
+/// Generation tokens outlive every value filed under them.
+const TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
+/// How long a replica may hold the load lock of one key.
+const LOCK_TTL: Duration = Duration::from_secs(2);
+/// How long the others wait for its result before loading themselves.
+const LOCK_WAIT: Duration = Duration::from_millis(25);
+const LOCK_POLLS: u32 = 8;
+
+#[derive(Debug, Clone, Copy)]
+pub struct CacheSettings {
+    /// 0 turns the in-process level off.
+    pub l1_ttl: Duration,
+    pub l1_capacity: u64,
+    pub l2_ttl: Duration,
+}
+
+pub struct CachedProducts {
+    inner: Arc<dyn ProductRepository>,
+    kv: Arc<dyn KeyValueStore>,
+    items: Cache<String, Arc<Option<Product>>>,
+    pages: Cache<String, Arc<ProductPage>>,
+    facets: Cache<String, Arc<Facets>>,
+    settings: CacheSettings,
+    /// `cache_lookups_total{cache, result}`.
+    lookups: IntCounterVec,
+}
+
+impl CachedProducts {
+    pub fn new(
+        inner: Arc<dyn ProductRepository>,
+        kv: Arc<dyn KeyValueStore>,
+        settings: CacheSettings,
+        lookups: IntCounterVec,
+    ) -> Self {
+        fn l1<V: Clone + Send + Sync + 'static>(s: &CacheSettings) -> Cache<String, V> {
+            Cache::builder()
+                .max_capacity(s.l1_capacity)
+                .time_to_live(s.l1_ttl.max(Duration::from_millis(1)))
+                .build()
+        }
+        Self {
+            items: l1(&settings),
+            pages: l1(&settings),
+            facets: l1(&settings),
+            inner,
+            kv,
+            settings,
+            lookups,
+        }
+    }
+
+    fn count(&self, cache: &str, result: &str) {
+        self.lookups.with_label_values(&[cache, result]).inc();
+    }
+
+    /// The current token at `key` ("0" before the first write).
+    async fn token(&self, key: &str) -> Option<String> {
+        match self.kv.get(key).await {
+            Ok(v) => Some(v.map_or_else(|| "0".to_owned(), |b| String::from_utf8_lossy(&b).into())),
+            Err(e) => {
+                tracing::warn!(error = %e, "cache: key-value store unavailable, reading through");
+                None
+            }
+        }
+    }
+
+    /// L2, then the database (one loader across replicas), for a value filed under
+    /// `l2_key`. With no key (the store is down) it reads the database directly.
+    async fn load<T, W>(
+        &self,
+        cache: &str,
+        l2_key: Option<String>,
+        load: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError>
+    where
+        W: Serialize + DeserializeOwned + From<T> + Into<Option<T>>,
+        T: Clone,
+    {
+        let Some(key) = l2_key else {
+            return load.await;
+        };
+        if let Some(hit) = self.read_l2::<T, W>(&key).await {
+            self.count(cache, "l2_hit");
+            return Ok(hit);
+        }
+        let lock = format!("{key}:lock");
+        let leader = self
+            .kv
+            .set_if_absent(&lock, b"1", LOCK_TTL)
+            .await
+            .unwrap_or(true);
+        if !leader {
+            for _ in 0..LOCK_POLLS {
+                tokio::time::sleep(LOCK_WAIT).await;
+                if let Some(hit) = self.read_l2::<T, W>(&key).await {
+                    self.count(cache, "l2_hit");
+                    return Ok(hit);
+                }
+            }
+        }
+        self.count(cache, "miss");
+        let value = load.await;
+        if let Ok(value) = &value {
+            if let Ok(bytes) = serde_json::to_vec(&W::from(value.clone())) {
+                let _ = self.kv.set(&key, &bytes, Some(self.settings.l2_ttl)).await;
+            }
+        }
+        if leader {
+            let _ = self.kv.delete(&lock).await;
+        }
+        value
+    }
+
+    async fn read_l2<T, W>(&self, key: &str) -> Option<T>
+    where
+        W: DeserializeOwned + Into<Option<T>>,
+    {
+        let bytes = self.kv.get(key).await.ok()??;
+        serde_json::from_slice::<W>(&bytes).ok()?.into()
+    }
+
+    /// Files future reads of `id` and of every list under new tokens, and drops
+    /// this process's L1 copies. Called after every successful write.
+    async fn invalidate(&self, id: &ProductId) {
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        for key in [format!("{PREFIX}:gen:{id}"), format!("{PREFIX}:ns")] {
+            if let Err(e) = self.kv.set(&key, token.as_bytes(), Some(TOKEN_TTL)).await {
+                // The write itself succeeded; other replicas may read the old
+                // value until its L2 TTL ends.
+                tracing::error!(error = %e, key, "cache: could not invalidate");
+            }
+        }
+        self.items.invalidate(id.as_str()).await;
+        self.pages.invalidate_all();
+        self.facets.invalidate_all();
+    }
+
+    fn l1_on(&self) -> bool {
+        !self.settings.l1_ttl.is_zero()
+    }
+}
+
+/// A stable digest of a list query (filter, sort, page size and position).
+fn list_digest(query: &ProductQuery) -> String {
+    let position = match &query.pagination {
+        Pagination::Page(n) => format!("page={n}"),
+        Pagination::Cursor(None) => "first".to_owned(),
+        Pagination::Cursor(Some(c)) => format!("after={:?}/{}", c.after_value, c.after_id),
+    };
+    fingerprint(&format!(
+        "{}|{}|{}|{position}",
+        query.filter.fingerprint(),
+        query.sort.as_str(),
+        query.limit
+    ))
+}
+
+#[async_trait]
+impl ProductRepository for CachedProducts {
+    async fn insert(&self, product: &Product) -> Result<(), StoreError> {
+        self.inner.insert(product).await?;
+        self.invalidate(&product.id).await;
+        Ok(())
+    }
+
+    async fn get(&self, id: &ProductId) -> Result<Option<Product>, StoreError> {
+        let l1_key = id.as_str().to_owned();
+        if self.l1_on() {
+            if let Some(hit) = self.items.get(&l1_key).await {
+                self.count("product", "l1_hit");
+                return Ok((*hit).clone());
+            }
+        }
+        let fill = async {
+            let token = self.token(&format!("{PREFIX}:gen:{id}")).await;
+            let l2_key = token.map(|t| format!("{PREFIX}:item:{id}:{t}"));
+            self.load::<Option<Product>, CachedItem>("product", l2_key, self.inner.get(id))
+                .await
+                .map(Arc::new)
+        };
+        if !self.l1_on() {
+            return fill.await.map(|v| (*v).clone());
+        }
+        self.items
+            .try_get_with(l1_key, fill)
+            .await
+            .map(|v| (*v).clone())
+            .map_err(shared_error)
+    }
+
+    async fn update(&self, product: &Product, expected_version: u64) -> Result<(), StoreError> {
+        let result = self.inner.update(product, expected_version).await;
+        // Also on a conflict: what the cache holds may be what lost the race.
+        self.invalidate(&product.id).await;
+        result
+    }
+
+    async fn delete(
+        &self,
+        id: &ProductId,
+        expected_version: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let result = self.inner.delete(id, expected_version).await;
+        self.invalidate(id).await;
+        result
+    }
+
+    async fn list(&self, query: &ProductQuery) -> Result<ProductPage, StoreError> {
+        let digest = list_digest(query);
+        if self.l1_on() {
+            if let Some(hit) = self.pages.get(&digest).await {
+                self.count("list", "l1_hit");
+                return Ok((*hit).clone());
+            }
+        }
+        let fill = async {
+            let token = self.token(&format!("{PREFIX}:ns")).await;
+            let l2_key = token.map(|t| format!("{PREFIX}:list:{t}:{digest}"));
+            self.load::<ProductPage, CachedPage>("list", l2_key, self.inner.list(query))
+                .await
+                .map(Arc::new)
+        };
+        if !self.l1_on() {
+            return fill.await.map(|v| (*v).clone());
+        }
+        self.pages
+            .try_get_with(digest.clone(), fill)
+            .await
+            .map(|v| (*v).clone())
+            .map_err(shared_error)
+    }
+
+    async fn facets(&self, filter: &ProductFilter, wanted: FacetSet) -> Result<Facets, StoreError> {
+        let digest = fingerprint(&format!("{}|{}", filter.fingerprint(), wanted.as_param()));
+        if self.l1_on() {
+            if let Some(hit) = self.facets.get(&digest).await {
+                self.count("facets", "l1_hit");
+                return Ok((*hit).clone());
+            }
+        }
+        let fill = async {
+            let token = self.token(&format!("{PREFIX}:ns")).await;
+            let l2_key = token.map(|t| format!("{PREFIX}:facets:{t}:{digest}"));
+            self.load::<Facets, CachedFacets>("facets", l2_key, self.inner.facets(filter, wanted))
+                .await
+                .map(Arc::new)
+        };
+        if !self.l1_on() {
+            return fill.await.map(|v| (*v).clone());
+        }
+        self.facets
+            .try_get_with(digest.clone(), fill)
+            .await
+            .map(|v| (*v).clone())
+            .map_err(shared_error)
+    }
+
+    async fn reserve(&self, id: &ProductId, quantity: u32) -> Result<Product, StoreError> {
+        let result = self.inner.reserve(id, quantity).await;
+        if result.is_ok() {
+            self.invalidate(id).await;
+        }
+        result
+    }
+
+    async fn release(&self, id: &ProductId, quantity: u32) -> Result<Product, StoreError> {
+        let result = self.inner.release(id, quantity).await;
+        if result.is_ok() {
+            self.invalidate(id).await;
+        }
+        result
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.inner.ping().await
+    }
+}
+
+/// A load shared by several callers failed; each gets the same kind of error.
+fn shared_error(e: Arc<StoreError>) -> StoreError {
+    match &*e {
+        StoreError::Unavailable(_) => StoreError::Unavailable(anyhow::anyhow!("{e}")),
+        StoreError::NotFound => StoreError::NotFound,
+        _ => StoreError::Other(anyhow::anyhow!("{e}")),
+    }
+}
+
+// What L2 holds: plain serde mirrors of the domain values, read back as trusted
+// (they were parsed on their way into the database).
+
+#[derive(Serialize, Deserialize)]
+struct CachedProduct {
+    id: String,
+    sku: String,
+    name: String,
+    description: Option<String>,
+    price: i64,
+    category: String,
+    tags: Vec<String>,
+    stock: Option<u32>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    version: u64,
+}
+
+impl From<&Product> for CachedProduct {
+    fn from(p: &Product) -> Self {
+        Self {
+            id: p.id.to_string(),
+            sku: p.sku.as_str().to_owned(),
+            name: p.name.as_str().to_owned(),
+            description: p.description.as_ref().map(|d| d.as_str().to_owned()),
+            price: p.price.get(),
+            category: p.category.as_str().to_owned(),
+            tags: p.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+            stock: p.stock,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+            version: p.version,
+        }
+    }
+}
+
+impl From<CachedProduct> for Product {
+    fn from(c: CachedProduct) -> Self {
+        Self {
+            id: ProductId::trusted(c.id),
+            sku: Sku::trusted(c.sku),
+            name: ProductName::trusted(c.name),
+            description: c.description.map(Description::trusted),
+            price: Paise::trusted(c.price),
+            currency: Currency::Inr,
+            category: Category::trusted(c.category),
+            tags: c.tags.into_iter().map(Tag::trusted).collect(),
+            stock: c.stock,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+            version: c.version,
+        }
+    }
+}
+
+/// A product, or the knowledge that there is none.
+#[derive(Serialize, Deserialize)]
+struct CachedItem(Option<CachedProduct>);
+
+impl From<Option<Product>> for CachedItem {
+    fn from(p: Option<Product>) -> Self {
+        Self(p.as_ref().map(Into::into))
+    }
+}
+
+impl From<CachedItem> for Option<Option<Product>> {
+    fn from(c: CachedItem) -> Self {
+        Some(c.0.map(Into::into))
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct CachedPage {
+    items: Vec<CachedProduct>,
+    has_next: bool,
+    total: Option<u64>,
+}
+
+impl From<ProductPage> for CachedPage {
+    fn from(p: ProductPage) -> Self {
+        Self {
+            items: p.items.iter().map(Into::into).collect(),
+            has_next: p.has_next,
+            total: p.total,
+        }
+    }
+}
+
+impl From<CachedPage> for Option<ProductPage> {
+    fn from(c: CachedPage) -> Self {
+        Some(ProductPage {
+            items: c.items.into_iter().map(Into::into).collect(),
+            has_next: c.has_next,
+            total: c.total,
+        })
+    }
+}
+
+type Counts = Option<Vec<(String, u64)>>;
+
+#[derive(Serialize, Deserialize)]
+struct CachedFacets {
+    category: Counts,
+    tags: Counts,
+    price_range: Option<Vec<(i64, Option<i64>, u64)>>,
+}
+
+impl From<Facets> for CachedFacets {
+    fn from(f: Facets) -> Self {
+        let counts = |v: Vec<ValueCount>| v.into_iter().map(|c| (c.value, c.count)).collect();
+        Self {
+            category: f.category.map(counts),
+            tags: f.tags.map(counts),
+            price_range: f.price_range.map(|r| {
+                r.into_iter()
+                    .map(|r| (r.from.get(), r.to.map(Paise::get), r.count))
+                    .collect()
+            }),
+        }
+    }
+}
+
+impl From<CachedFacets> for Option<Facets> {
+    fn from(c: CachedFacets) -> Self {
+        let counts = |v: Vec<(String, u64)>| {
+            v.into_iter()
+                .map(|(value, count)| ValueCount { value, count })
+                .collect()
+        };
+        Some(Facets {
+            category: c.category.map(counts),
+            tags: c.tags.map(counts),
+            price_range: c.price_range.map(|r| {
+                r.into_iter()
+                    .map(|(from, to, count)| RangeCount {
+                        from: Paise::trusted(from),
+                        to: to.map(Paise::trusted),
+                        count,
+                    })
+                    .collect()
+            }),
+        })
+    }
+}
