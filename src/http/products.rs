@@ -490,7 +490,7 @@ impl Example for ProductBatchDelete {
         Self {
             items: vec![ProductBatchDeleteItem {
                 id: ProductBody::example().id,
-                version: None,
+                version: Some(3),
             }],
         }
     }
