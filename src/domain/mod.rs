@@ -5,6 +5,7 @@
 //! further checking downstream.
 
 pub mod audit;
+pub mod file;
 pub mod ids;
 pub mod listing;
 pub mod money;

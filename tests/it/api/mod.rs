@@ -2,5 +2,6 @@
 
 mod auth;
 mod conventions;
+mod files;
 mod ops;
 mod products;
