@@ -306,7 +306,10 @@ mod tests {
         files.complete(&who, done.id.as_str()).await.unwrap();
         let pending = files.create(&who, png(3)).await.unwrap().file;
 
-        files.require_complete(std::slice::from_ref(&done.id)).await.unwrap();
+        files
+            .require_complete(std::slice::from_ref(&done.id))
+            .await
+            .unwrap();
         let error = files
             .require_complete(&[done.id, pending.id, FileId::generate()])
             .await

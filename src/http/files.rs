@@ -168,7 +168,7 @@ impl Example for FileBody {
 
 /// An announced file and where to upload it.
 #[derive(Debug, Clone, Object)]
-#[oai(example)]
+#[oai(example, rename = "FileUpload")]
 pub struct FileUploadBody {
     /// The new file, `pending`.
     pub file: FileBody,
