@@ -80,6 +80,15 @@ pub const SETTINGS: &[SettingSpec] = &[
     SettingSpec { key: "sendgrid_template_verify_email", default: Some("d-verify-email"), secret: false, help: "SendGrid dynamic template for email verification (gets `name`, `link`, `token`)" },
     SettingSpec { key: "public_url", default: Some("http://127.0.0.1:8080"), secret: false, help: "the frontend or API origin used to build links in messages (email verification)" },
     SettingSpec { key: "provider_timeout_ms", default: Some("5000"), secret: false, help: "timeout of each call to MSG91 or SendGrid" },
+    SettingSpec { key: "s3_endpoint", default: None, secret: false, help: "S3 API root without the bucket (`https://s3.ap-south-1.amazonaws.com`, or a compatible server); unset outside production stores uploads in `files_dir`, served by the dev server" },
+    SettingSpec { key: "s3_region", default: Some("us-east-1"), secret: false, help: "the bucket's region, part of every signature" },
+    SettingSpec { key: "s3_bucket", default: None, secret: false, help: "bucket for uploads (required with `s3_endpoint`)" },
+    SettingSpec { key: "s3_access_key_id", default: None, secret: false, help: "S3 access key id (required with `s3_endpoint`; it appears in presigned URLs, so it is not secret)" },
+    SettingSpec { key: "s3_secret_access_key", default: None, secret: true, help: "S3 secret access key (required with `s3_endpoint`)" },
+    SettingSpec { key: "s3_path_style", default: Some("false"), secret: false, help: "`true` for `{endpoint}/{bucket}/{key}` URLs (IP endpoints, most compatible servers); `false` for AWS's `{bucket}.{host}`" },
+    SettingSpec { key: "files_max_bytes", default: Some("10485760"), secret: false, help: "largest file a client may declare for upload, in bytes (at most 5368709120, S3's single-PUT limit)" },
+    SettingSpec { key: "files_allowed_types", default: Some("image/jpeg,image/png,image/webp,image/gif,application/pdf"), secret: false, help: "comma-separated media types clients may upload" },
+    SettingSpec { key: "files_dir", default: None, secret: false, help: "directory of the development object store (used without `s3_endpoint`); unset means `bazaar-uploads` under the OS temporary directory" },
 ];
 
 /// Development defaults for secrets: fine on a laptop, refused in production.
@@ -127,6 +136,22 @@ pub struct Settings {
     pub sendgrid_template_verify_email: String,
     pub public_url: String,
     pub provider_timeout: Duration,
+    /// The S3 bucket for uploads; `None` means the local development store.
+    pub s3: Option<S3Config>,
+    pub files_max_bytes: u64,
+    pub files_allowed_types: Vec<String>,
+    /// Where the local development store keeps uploads.
+    pub files_dir: std::path::PathBuf,
+}
+
+#[derive(Clone)]
+pub struct S3Config {
+    pub endpoint: String,
+    pub region: String,
+    pub bucket: String,
+    pub access_key_id: String,
+    pub secret_access_key: SecretString,
+    pub path_style: bool,
 }
 
 #[derive(Clone)]
@@ -182,6 +207,16 @@ impl fmt::Debug for Settings {
             .field("admin", &self.admin.as_ref().map(|(phone, _)| phone))
             .field("msg91", &self.msg91.is_some())
             .field("sendgrid", &self.sendgrid.is_some())
+            .field(
+                "s3",
+                &self
+                    .s3
+                    .as_ref()
+                    .map(|s| (&s.endpoint, &s.bucket, &s.region)),
+            )
+            .field("files_max_bytes", &self.files_max_bytes)
+            .field("files_allowed_types", &self.files_allowed_types)
+            .field("files_dir", &self.files_dir)
             .finish_non_exhaustive()
     }
 }
@@ -372,6 +407,63 @@ impl Parser {
         }
         Some(SecretString::from(raw))
     }
+}
+
+/// The S3 settings, all or nothing: with `s3_endpoint` set, the bucket and both keys are
+/// required too.
+fn s3_config(p: &mut Parser) -> Option<S3Config> {
+    let endpoint = p.raw("s3_endpoint").map(|e| e.trim().to_owned());
+    let region = p.string("s3_region");
+    let bucket = p.string("s3_bucket");
+    let access_key_id = p.string("s3_access_key_id");
+    let secret = p.raw("s3_secret_access_key").map(str::to_owned);
+    let path_style = match p.string("s3_path_style").as_str() {
+        "true" => true,
+        "false" => false,
+        _ => {
+            p.fail("s3_path_style", "must be `true` or `false`".into());
+            false
+        }
+    };
+    let Some(endpoint) = endpoint else {
+        for key in ["s3_bucket", "s3_access_key_id", "s3_secret_access_key"] {
+            if p.raw(key).is_some() {
+                p.fail(
+                    key,
+                    "is only used with BAZAAR_S3_ENDPOINT, which is not set".into(),
+                );
+            }
+        }
+        return None;
+    };
+    if url::Url::parse(&endpoint)
+        .map(|u| !matches!(u.scheme(), "http" | "https"))
+        .unwrap_or(true)
+    {
+        p.fail("s3_endpoint", "must be an http(s) URL".into());
+    }
+    if region.is_empty() {
+        p.fail("s3_region", "must not be empty".into());
+    }
+    for (key, value) in [("s3_bucket", &bucket), ("s3_access_key_id", &access_key_id)] {
+        if value.is_empty() {
+            p.fail(key, "is required with BAZAAR_S3_ENDPOINT".into());
+        }
+    }
+    if secret.is_none() {
+        p.fail(
+            "s3_secret_access_key",
+            "is required with BAZAAR_S3_ENDPOINT".into(),
+        );
+    }
+    Some(S3Config {
+        endpoint,
+        region,
+        bucket,
+        access_key_id,
+        secret_access_key: SecretString::from(secret.unwrap_or_default()),
+        path_style,
+    })
 }
 
 impl Settings {
@@ -611,6 +703,32 @@ impl Settings {
             p.fail("public_url", "is not a URL".into());
         }
         let provider_timeout = p.millis("provider_timeout_ms", 100, 60_000);
+        let s3 = s3_config(&mut p);
+        let files_max_bytes: u64 = p.parse("files_max_bytes", "a number of bytes", 10 << 20);
+        if !(1..=5 << 30).contains(&files_max_bytes) {
+            p.fail("files_max_bytes", "must be between 1 and 5368709120".into());
+        }
+        let files_allowed_types: Vec<String> = p
+            .list("files_allowed_types")
+            .into_iter()
+            .map(|t| t.to_ascii_lowercase())
+            .collect();
+        if files_allowed_types.is_empty() {
+            p.fail(
+                "files_allowed_types",
+                "must name at least one media type".into(),
+            );
+        }
+        for media_type in &files_allowed_types {
+            if !crate::domain::file::is_media_type(media_type) {
+                let why = format!("`{media_type}` is not a media type like image/png");
+                p.fail("files_allowed_types", why);
+            }
+        }
+        let files_dir = p
+            .raw("files_dir")
+            .map(|dir| std::path::PathBuf::from(dir.trim()))
+            .unwrap_or_else(|| std::env::temp_dir().join("bazaar-uploads"));
 
         if env == Environment::Production {
             if mongodb_url.is_none() {
@@ -618,6 +736,9 @@ impl Settings {
             }
             if redis_url.is_none() {
                 p.fail("redis_url", "is required in production: an in-process key-value store cannot be shared by replicas".into());
+            }
+            if s3.is_none() {
+                p.fail("s3_endpoint", "is required in production: the local upload store is served by the development server and is not shared by replicas".into());
             }
             if cors_origins.iter().any(|o| o == "*") {
                 p.fail(
@@ -670,6 +791,10 @@ impl Settings {
             sendgrid_template_verify_email,
             public_url,
             provider_timeout,
+            s3,
+            files_max_bytes,
+            files_allowed_types,
+            files_dir,
         })
     }
 
@@ -747,7 +872,9 @@ mod tests {
         let err = Settings::from_sources(None, vars(&[("BAZAAR_ENV", "production")])).unwrap_err();
         let text = err.to_string();
         assert!(
-            text.contains("BAZAAR_MONGODB_URL") && text.contains("BAZAAR_REDIS_URL"),
+            text.contains("BAZAAR_MONGODB_URL")
+                && text.contains("BAZAAR_REDIS_URL")
+                && text.contains("BAZAAR_S3_ENDPOINT"),
             "{text}"
         );
         let ok = Settings::from_sources(
@@ -756,9 +883,45 @@ mod tests {
                 ("BAZAAR_ENV", "production"),
                 ("BAZAAR_MONGODB_URL", "mongodb://db:27017"),
                 ("BAZAAR_REDIS_URL", "redis://cache:6379"),
+                ("BAZAAR_S3_ENDPOINT", "https://s3.ap-south-1.amazonaws.com"),
+                ("BAZAAR_S3_REGION", "ap-south-1"),
+                ("BAZAAR_S3_BUCKET", "bazaar-uploads"),
+                ("BAZAAR_S3_ACCESS_KEY_ID", "AKIAEXAMPLE"),
+                ("BAZAAR_S3_SECRET_ACCESS_KEY", "hunter2hunter2"),
             ]),
         );
-        assert!(ok.is_ok());
+        assert!(ok.is_ok(), "{:?}", ok.err());
+    }
+
+    #[test]
+    fn s3_settings_come_all_together_and_keep_the_secret_out_of_errors() {
+        let err = Settings::from_sources(
+            None,
+            vars(&[
+                ("BAZAAR_S3_ENDPOINT", "ftp://store"),
+                ("BAZAAR_S3_SECRET_ACCESS_KEY", "hunter2"),
+            ]),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        for name in [
+            "BAZAAR_S3_ENDPOINT",
+            "BAZAAR_S3_BUCKET",
+            "BAZAAR_S3_ACCESS_KEY_ID",
+        ] {
+            assert!(text.contains(name), "{name} missing from {text}");
+        }
+        assert!(!text.contains("hunter2"), "{text}");
+        let s = Settings::from_sources(None, vars(&[])).unwrap();
+        assert!(s.s3.is_none());
+        assert_eq!(s.files_max_bytes, 10 << 20);
+        assert_eq!(s.files_allowed_types.len(), 5);
+        let err = Settings::from_sources(
+            None,
+            vars(&[("BAZAAR_FILES_ALLOWED_TYPES", "image/png,png; x")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("BAZAAR_FILES_ALLOWED_TYPES"));
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod errors;
+pub mod files;
 pub mod http;
 pub mod identity;
 pub mod kv;

@@ -9,9 +9,14 @@ use anyhow::Context as _;
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::Server;
 
+use bazaar_adapters::s3::{ObjectStore, S3Client, S3Settings};
+
 use crate::catalog::Catalog;
 use crate::config::Settings;
+use crate::domain::file::FilePolicy;
 use crate::domain::product::Categories;
+use crate::files::local::LocalObjectStore;
+use crate::files::Files;
 use crate::http::metrics::Metrics;
 use crate::http::ops::BackendNames;
 use crate::identity::Identity;
@@ -21,16 +26,20 @@ use crate::kv::KeyValueStore;
 use crate::notify::Notifier;
 use crate::ratelimit::RateLimits;
 use crate::store::cache::{CacheSettings, CachedProducts};
-use crate::store::memory::{MemoryAudit, MemoryProducts, MemoryUsers};
-use crate::store::mongo::{self, MongoAudit, MongoProducts, MongoUsers};
-use crate::store::{AuditRepository, ProductRepository, UserRepository};
+use crate::store::memory::{MemoryAudit, MemoryFiles, MemoryProducts, MemoryUsers};
+use crate::store::mongo::{self, MongoAudit, MongoFiles, MongoProducts, MongoUsers};
+use crate::store::{AuditRepository, FileRepository, ProductRepository, UserRepository};
 
 /// The storage and key-value implementations the application runs on.
 pub struct Backends {
     pub products: Arc<dyn ProductRepository>,
     pub users: Arc<dyn UserRepository>,
     pub audit: Arc<dyn AuditRepository>,
+    pub files: Arc<dyn FileRepository>,
     pub kv: Arc<dyn KeyValueStore>,
+    /// Where uploaded bytes go. `None` means the development store in `BAZAAR_FILES_DIR`,
+    /// served by this server under `/dev/uploads` (see `files::local`).
+    pub objects: Option<Arc<dyn ObjectStore>>,
     pub names: BackendNames,
 }
 
@@ -41,7 +50,9 @@ impl Backends {
             products: Arc::new(MemoryProducts::new()),
             users: Arc::new(MemoryUsers::new()),
             audit: Arc::new(MemoryAudit::new()),
+            files: Arc::new(MemoryFiles::new()),
             kv: Arc::new(MemoryKv::new()),
+            objects: None,
             names: BackendNames {
                 storage: "memory",
                 kv: "memory",
@@ -62,16 +73,39 @@ impl Backends {
                     MongoProducts::new(&db).await?,
                     MongoUsers::new(&db).await?,
                     MongoAudit::new(&db).await?,
+                    MongoFiles::new(&db).await?,
                 ))
             };
-            let (products, users, audit) = prepare
+            let (products, users, audit, files) = prepare
                 .await
                 .map_err(|e| redact(e.into(), url))
                 .context("preparing the MongoDB collections (is MongoDB reachable?)")?;
             backends.products = Arc::new(products);
             backends.users = Arc::new(users);
             backends.audit = Arc::new(audit);
+            backends.files = Arc::new(files);
             backends.names.storage = "mongodb";
+        }
+        if let Some(s3) = &settings.s3 {
+            let client = S3Client::new(S3Settings {
+                endpoint: s3.endpoint.clone(),
+                region: s3.region.clone(),
+                bucket: s3.bucket.clone(),
+                access_key_id: s3.access_key_id.clone(),
+                secret_access_key: s3.secret_access_key.clone(),
+                path_style: s3.path_style,
+                timeout: settings.provider_timeout,
+                retry: bazaar_adapters::retry::RetryPolicy::default(),
+            })
+            .context("configuring the S3 client (BAZAAR_S3_*)")?;
+            backends.objects = Some(Arc::new(client));
+        }
+        if backends.objects.is_none() {
+            tracing::warn!(
+                dir = %settings.files_dir.display(),
+                "no BAZAAR_S3_ENDPOINT: uploads are stored in a local directory and served by \
+                 this server under /dev/uploads (development only)"
+            );
         }
         if let Some(url) = settings.redis_url() {
             let kv = RedisKv::connect(url, &settings.redis_key_prefix, timeout)
@@ -111,6 +145,9 @@ pub struct AppState {
     pub settings: Settings,
     pub catalog: Arc<Catalog>,
     pub identity: Arc<Identity>,
+    pub files: Arc<Files>,
+    /// The development object store, when no S3 is configured: its routes are mounted.
+    pub local_files: Option<Arc<LocalObjectStore>>,
     pub kv: Arc<dyn KeyValueStore>,
     pub backends: BackendNames,
     pub metrics: Arc<Metrics>,
@@ -145,9 +182,26 @@ impl AppState {
             },
             metrics.cache_lookups.clone(),
         ));
+        let (objects, local_files) = match backends.objects {
+            Some(objects) => (objects, None),
+            None => {
+                let local = Arc::new(LocalObjectStore::new(
+                    &settings.files_dir,
+                    &own_origin(settings.addr),
+                    settings.files_max_bytes,
+                ));
+                (local.clone() as Arc<dyn ObjectStore>, Some(local))
+            }
+        };
+        let policy = FilePolicy::new(
+            settings.files_allowed_types.clone(),
+            settings.files_max_bytes,
+        );
         Ok(Self {
             catalog: Arc::new(Catalog::new(products, categories)),
             identity: Arc::new(identity),
+            files: Arc::new(Files::new(backends.files, objects, policy)),
+            local_files,
             kv: backends.kv,
             backends: backends.names,
             metrics,
@@ -155,6 +209,17 @@ impl AppState {
             settings,
         })
     }
+}
+
+/// The server's own origin, for URLs of the development object store. An unspecified
+/// address (`0.0.0.0`) is reached as loopback from the same machine.
+fn own_origin(addr: SocketAddr) -> String {
+    let ip = if addr.ip().is_unspecified() {
+        std::net::IpAddr::from([127, 0, 0, 1])
+    } else {
+        addr.ip()
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
 }
 
 /// The contract as the code defines it, in YAML or JSON. Builds the API on
@@ -186,7 +251,7 @@ impl Application {
     }
 
     /// Builds on given backends; binds the listener (port 0 picks a free port).
-    pub async fn build_with(settings: Settings, backends: Backends) -> anyhow::Result<Self> {
+    pub async fn build_with(mut settings: Settings, backends: Backends) -> anyhow::Result<Self> {
         let acceptor = TcpListener::bind(settings.addr)
             .into_acceptor()
             .await
@@ -196,6 +261,8 @@ impl Application {
             .first()
             .and_then(|a| a.as_socket_addr().copied())
             .context("the listener has no socket address")?;
+        // Port 0 became a real port: URLs this server hands out must name it.
+        settings.addr = addr;
         let state = AppState::new(settings, backends)?;
         state
             .identity

@@ -7,8 +7,10 @@ use crate::domain::user::Role;
 /// everything else.
 pub fn grants(role: Role) -> &'static [&'static str] {
     match role {
-        Role::Customer => &["products:read"],
-        Role::CatalogManager => &["products:*"],
+        // `files:read`/`files:write` reach one's own files only; `files:manage` (admins,
+        // through `*:*`) reaches everyone's.
+        Role::Customer => &["products:read", "files:read", "files:write"],
+        Role::CatalogManager => &["products:*", "files:read", "files:write"],
         Role::Admin => &["*:*"],
     }
 }
@@ -42,5 +44,8 @@ mod tests {
             "products:delete"
         ));
         assert!(!allows(&[], "products:read"));
+        assert!(allows(&[Role::Customer], "files:write"));
+        assert!(!allows(&[Role::CatalogManager], "files:manage"));
+        assert!(allows(&[Role::Admin], "files:manage"));
     }
 }

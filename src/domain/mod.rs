@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod facets;
+pub mod file;
 pub mod ids;
 pub mod listing;
 pub mod money;

@@ -1,7 +1,7 @@
 //! The HTTP adapter: routes, the contract, and the middleware around them.
 //!
-//! Handlers live in one module per tag (`products`, `ops`) and only translate
-//! between HTTP and the use cases in [`crate::catalog`].
+//! Handlers live in one module per tag (`products`, `files`, `ops`, …) and only
+//! translate between HTTP and the use cases ([`crate::catalog`], [`crate::files`], …).
 
 use std::sync::Arc;
 
@@ -13,6 +13,7 @@ pub mod admin;
 pub mod auth;
 pub mod dev;
 pub mod docs;
+pub mod files;
 pub mod json_body;
 pub mod listing;
 pub mod metrics;
@@ -28,6 +29,7 @@ use crate::startup::AppState;
 use admin::AdminApi;
 use auth::AuthApi;
 use dev::DevApi;
+use files::FilesApi;
 use ops::OpsApi;
 use pipeline::{Guard, Outer, Pipeline};
 use products::ProductsApi;
@@ -41,6 +43,8 @@ pub enum ApiTags {
     Users,
     /// The product catalog: create, read, change, delete and list products.
     Products,
+    /// Uploads straight to the object store through presigned URLs, and their files.
+    Files,
     /// Users and the audit trail, for admins.
     Admin,
     /// Development helpers; absent in production.
@@ -70,7 +74,18 @@ const DESCRIPTION: &str = r#"The backend of a storefront MVP, India first.
 "#;
 
 /// The API as poem-openapi sees it: every operation of the contract.
-pub type Api = OpenApiService<(AuthApi, UsersApi, ProductsApi, AdminApi, DevApi, OpsApi), ()>;
+pub type Api = OpenApiService<
+    (
+        AuthApi,
+        UsersApi,
+        ProductsApi,
+        FilesApi,
+        AdminApi,
+        DevApi,
+        OpsApi,
+    ),
+    (),
+>;
 
 pub fn api_service(state: &AppState) -> Api {
     let ops = OpsApi {
@@ -93,6 +108,10 @@ pub fn api_service(state: &AppState) -> Api {
             identity: identity(),
         },
         products,
+        FilesApi {
+            files: state.files.clone(),
+            identity: identity(),
+        },
         AdminApi {
             identity: identity(),
         },
@@ -140,13 +159,37 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
         rate_limits: state.rate_limits.clone(),
         production: state.settings.env == crate::config::Environment::Production,
     });
-    let routes = Route::new()
+    let guarded = Route::new()
         .at("/openapi.json", spec_json)
         .at("/openapi.yaml", spec_yaml)
         .nest("/docs", docs::swagger_ui())
         .nest("/", api.data(state.identity.clone()))
         .with(Compression::new())
         .with(Guard(pipeline.clone()));
+    let mut routes = Route::new();
+    // The development object store's presigned URLs point here. Not in the contract, never
+    // in production (which requires S3), and guarded with the upload size as body limit.
+    let local_files = state
+        .local_files
+        .clone()
+        .filter(|_| state.settings.env != crate::config::Environment::Production);
+    if let Some(store) = local_files {
+        let uploads = Arc::new(Pipeline {
+            body_limit: usize::try_from(store.max_bytes()).unwrap_or(usize::MAX),
+            operation_paths: pipeline.operation_paths.clone(),
+            metrics: pipeline.metrics.clone(),
+            identity: pipeline.identity.clone(),
+            trusted_proxies: pipeline.trusted_proxies.clone(),
+            rate_limits: pipeline.rate_limits.clone(),
+            request_timeout: pipeline.request_timeout,
+            production: pipeline.production,
+        });
+        routes = routes.nest(
+            crate::files::local::ROUTE_PREFIX,
+            crate::files::local::routes(store).with(Guard(uploads)),
+        );
+    }
+    let routes = routes.nest("/", guarded);
     let origins = &state.settings.cors_origins;
     let cors = (!origins.is_empty()).then(|| {
         let cors = Cors::new()

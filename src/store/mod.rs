@@ -5,8 +5,11 @@
 
 use async_trait::async_trait;
 
+use chrono::{DateTime, Utc};
+
 use crate::domain::audit::{AuditEvent, AuditPage, AuditQuery};
 use crate::domain::facets::{FacetSet, Facets};
+use crate::domain::file::{FileId, FileRecord};
 use crate::domain::ids::ProductId;
 use crate::domain::product::Product;
 use crate::domain::product_query::{ProductFilter, ProductPage, ProductQuery};
@@ -95,4 +98,21 @@ pub trait AuditRepository: Send + Sync {
 
     /// Newest first.
     async fn list(&self, query: &AuditQuery) -> Result<AuditPage, StoreError>;
+}
+
+/// Records of uploaded files (the bytes live in an object store).
+#[async_trait]
+pub trait FileRepository: Send + Sync {
+    /// Stores a new record. `Duplicate { field: "id" }` if the id exists.
+    async fn insert(&self, file: &FileRecord) -> Result<(), StoreError>;
+
+    async fn get(&self, id: &FileId) -> Result<Option<FileRecord>, StoreError>;
+
+    /// Marks a *pending* file complete at `at`, atomically: of two concurrent calls exactly one
+    /// succeeds. `VersionConflict` if the file is not pending (already complete), `NotFound`
+    /// if there is no such file.
+    async fn mark_complete(&self, id: &FileId, at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Deletes the record; `NotFound` if there is none.
+    async fn delete(&self, id: &FileId) -> Result<(), StoreError>;
 }

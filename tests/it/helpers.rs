@@ -88,6 +88,12 @@ pub async fn mongo_audit() -> bazaar::store::mongo::MongoAudit {
         .expect("MongoDB answers")
 }
 
+pub async fn mongo_files() -> bazaar::store::mongo::MongoFiles {
+    bazaar::store::mongo::MongoFiles::new(&test_database().await)
+        .await
+        .expect("MongoDB answers")
+}
+
 pub async fn redis_kv() -> RedisKv {
     RedisKv::connect(
         &redis_url(),

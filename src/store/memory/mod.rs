@@ -2,10 +2,12 @@
 //! implementation is held to by the conformance suites.
 
 mod audit;
+mod files;
 mod products;
 mod users;
 
 pub use audit::MemoryAudit;
+pub use files::MemoryFiles;
 pub use products::MemoryProducts;
 pub use users::MemoryUsers;
 

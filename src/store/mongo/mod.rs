@@ -16,10 +16,12 @@ use super::StoreError;
 use crate::domain::listing::{ListPage, Pagination};
 
 mod audit;
+mod files;
 mod products;
 mod users;
 
 pub use audit::MongoAudit;
+pub use files::MongoFiles;
 pub use products::MongoProducts;
 pub use users::MongoUsers;
 

@@ -3,5 +3,6 @@
 mod auth;
 mod catalog;
 mod conventions;
+mod files;
 mod ops;
 mod products;
