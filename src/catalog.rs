@@ -6,11 +6,13 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use crate::domain::facets::Facets;
+use crate::domain::file::FileId;
 use crate::domain::ids::ProductId;
 use crate::domain::product::{Categories, Product, ProductDraft, ProductPatch, RawProduct};
 use crate::domain::product_query::{ProductPage, ProductQuery, RawProductQuery};
 use crate::domain::validation::FieldError;
 use crate::errors::{AppError, ErrorCode};
+use crate::files::Files;
 use crate::store::{ProductRepository, StoreError};
 
 /// An `If-Match` precondition, already read from the request.
@@ -55,6 +57,8 @@ fn check_batch_size(len: usize) -> Result<(), AppError> {
 pub struct Catalog {
     products: Arc<dyn ProductRepository>,
     categories: Categories,
+    /// Product images are uploaded files; only complete ones may be referenced.
+    files: Arc<Files>,
 }
 
 fn parse_id(raw: &str) -> Result<ProductId, AppError> {
@@ -66,11 +70,42 @@ fn parse_draft(raw: &RawProduct, categories: &Categories) -> Result<ProductDraft
 }
 
 impl Catalog {
-    pub fn new(products: Arc<dyn ProductRepository>, categories: Categories) -> Self {
+    pub fn new(
+        products: Arc<dyn ProductRepository>,
+        categories: Categories,
+        files: Arc<Files>,
+    ) -> Self {
         Self {
             products,
             categories,
+            files,
         }
+    }
+
+    /// Refuses images that are not complete uploads — but only when the list gains
+    /// an image, so an edit of the price never fails over an image added long ago.
+    async fn check_images(&self, draft: &ProductDraft, before: &[FileId]) -> Result<(), AppError> {
+        if draft.images.iter().any(|id| !before.contains(id)) {
+            self.files.require_complete(&draft.images).await?;
+        }
+        Ok(())
+    }
+
+    /// Where to fetch one of a product's images: a short-lived download URL.
+    /// 404 unless the product shows that image and the file is still there.
+    pub async fn image_url(&self, id: &str, file_id: &str) -> Result<String, AppError> {
+        let product = self.get(id).await?;
+        let missing = || AppError::not_found("image");
+        let file_id = FileId::parse(file_id).map_err(|_| missing())?;
+        if !product.images.contains(&file_id) {
+            return Err(missing());
+        }
+        let view = self
+            .files
+            .public_view(&file_id)
+            .await?
+            .ok_or_else(missing)?;
+        view.download.map(|d| d.url).ok_or_else(missing)
     }
 
     pub fn categories(&self) -> &Categories {
@@ -79,6 +114,7 @@ impl Catalog {
 
     pub async fn create(&self, raw: RawProduct) -> Result<Product, AppError> {
         let draft = parse_draft(&raw, &self.categories)?;
+        self.check_images(&draft, &[]).await?;
         let product = Product::create(draft, Utc::now());
         self.products.insert(&product).await?;
         Ok(product)
@@ -124,6 +160,7 @@ impl Catalog {
         if_match: Option<IfMatch>,
     ) -> Result<Product, AppError> {
         check_precondition(current, if_match.as_ref())?;
+        self.check_images(&draft, &current.images).await?;
         let next = current.revise(draft, Utc::now());
         match self.products.update(&next, current.version).await {
             Ok(()) => Ok(next),

@@ -197,10 +197,11 @@ impl AppState {
             settings.files_allowed_types.clone(),
             settings.files_max_bytes,
         );
+        let files = Arc::new(Files::new(backends.files, objects, policy));
         Ok(Self {
-            catalog: Arc::new(Catalog::new(products, categories)),
+            catalog: Arc::new(Catalog::new(products, categories, files.clone())),
             identity: Arc::new(identity),
-            files: Arc::new(Files::new(backends.files, objects, policy)),
+            files,
             local_files,
             kv: backends.kv,
             backends: backends.names,

@@ -4,41 +4,15 @@
 //! The bytes live in an object store under a key Bazaar derives from the owner and the file
 //! id ([`ObjectKey::for_file`]); nothing a client sends ever becomes part of a key.
 
-use std::fmt;
-
 use chrono::{DateTime, Utc};
 
 use super::user::UserId;
 use super::validation::{Collector, FieldError};
 
-/// A file id: 24 lowercase hex characters, like product ids (a MongoDB ObjectId's shape, so
-/// it sorts by creation time).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct FileId(String);
-
-impl FileId {
-    pub fn generate() -> Self {
-        Self(bson::oid::ObjectId::new().to_hex())
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        if super::listing::is_object_id(raw) {
-            Ok(Self(raw.to_ascii_lowercase()))
-        } else {
-            Err("must be 24 hexadecimal characters".to_owned())
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for FileId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+super::ids::object_id!(
+    /// A file id.
+    FileId
+);
 
 /// A media type from the allow-list, lower-case, without parameters (`image/png`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -1,36 +1,48 @@
 //! Resource identifiers.
 
-use std::fmt;
+/// Declares an id type: 24 lowercase hex characters, the shape of a MongoDB
+/// ObjectId (which sorts by creation time). Generated here, so both storage
+/// backends agree on it.
+macro_rules! object_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(String);
 
-/// A product id: 24 lowercase hex characters (the shape of a MongoDB ObjectId, which
-/// sorts by creation time). Generated here, so both storage backends agree on it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ProductId(String);
+        impl $name {
+            pub fn generate() -> Self {
+                Self(bson::oid::ObjectId::new().to_hex())
+            }
 
-impl ProductId {
-    pub fn generate() -> Self {
-        Self(bson::oid::ObjectId::new().to_hex())
-    }
+            pub fn parse(raw: &str) -> Result<Self, String> {
+                if $crate::domain::listing::is_object_id(raw) {
+                    Ok(Self(raw.to_ascii_lowercase()))
+                } else {
+                    Err("must be 24 hexadecimal characters".to_owned())
+                }
+            }
 
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        if super::listing::is_object_id(raw) {
-            Ok(Self(raw.to_ascii_lowercase()))
-        } else {
-            Err("must be 24 hexadecimal characters".to_owned())
+            /// Rebuilds an id read back from storage, which was checked on its way in.
+            #[allow(dead_code)]
+            pub(crate) fn trusted(value: String) -> Self {
+                Self(value)
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
         }
-    }
 
-    pub(crate) fn trusted(value: String) -> Self {
-        Self(value)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
 }
+pub(crate) use object_id;
 
-impl fmt::Display for ProductId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+object_id!(
+    /// A product id.
+    ProductId
+);

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::file::FileId;
 use super::ids::ProductId;
 use super::money::{Currency, Paise};
 use super::validation::{char_len, Collector, FieldError};
@@ -11,6 +12,8 @@ pub const DESCRIPTION_MAX: usize = 5000;
 pub const SKU_MAX: usize = 64;
 pub const TAGS_MAX: usize = 10;
 pub const TAG_MAX: usize = 20;
+/// The most images a product can show.
+pub const IMAGES_MAX: usize = 10;
 /// The most units a product can hold in stock.
 pub const STOCK_MAX: i64 = 1_000_000_000;
 
@@ -267,6 +270,30 @@ fn parse_tags(field: &str, raw: &[String], errors: &mut Collector) -> Vec<Tag> {
     tags
 }
 
+/// Image file ids: well-formed, at most [`IMAGES_MAX`], duplicates dropped. That
+/// each names a complete upload is the catalog's check (it needs the file records).
+fn parse_images(field: &str, raw: &[String], errors: &mut Collector) -> Vec<FileId> {
+    if raw.len() > IMAGES_MAX {
+        errors.push(FieldError::new(
+            field,
+            "too_many",
+            format!("at most {IMAGES_MAX} images are allowed"),
+        ));
+        return Vec::new();
+    }
+    let mut images: Vec<FileId> = Vec::with_capacity(raw.len());
+    for (i, id) in raw.iter().enumerate() {
+        let parsed = FileId::parse(id.trim())
+            .map_err(|why| FieldError::new(format!("{field}[{i}]"), "invalid_id", why));
+        if let Some(id) = errors.take(parsed) {
+            if !images.contains(&id) {
+                images.push(id);
+            }
+        }
+    }
+    images
+}
+
 /// A product as clients write it, before any checks.
 #[derive(Debug, Clone, Default)]
 pub struct RawProduct {
@@ -279,6 +306,8 @@ pub struct RawProduct {
     pub tags: Vec<String>,
     /// `None` is unlimited.
     pub stock: Option<i64>,
+    /// Ids of uploaded files, in display order.
+    pub images: Vec<String>,
 }
 
 /// Changes to a product; `None` leaves a field as it is.
@@ -294,6 +323,7 @@ pub struct ProductPatch {
     pub tags: Option<Vec<String>>,
     /// `Some(None)` makes the stock unlimited.
     pub stock: Option<Option<i64>>,
+    pub images: Option<Vec<String>>,
 }
 
 /// The writable part of a product, every field valid.
@@ -307,6 +337,7 @@ pub struct ProductDraft {
     pub category: Category,
     pub tags: Vec<Tag>,
     pub stock: Option<u32>,
+    pub images: Vec<FileId>,
 }
 
 impl ProductDraft {
@@ -324,6 +355,7 @@ impl ProductDraft {
         let category = errors.take(categories.parse("category", &raw.category));
         let tags = parse_tags("tags", &raw.tags, &mut errors);
         let stock = errors.take(parse_stock("stock", raw.stock));
+        let images = parse_images("images", &raw.images, &mut errors);
         match (sku, name, description, price, currency, category, stock) {
             (
                 Some(sku),
@@ -342,6 +374,7 @@ impl ProductDraft {
                 category,
                 tags,
                 stock,
+                images,
             }),
             _ => Err(errors.into_errors()),
         }
@@ -362,6 +395,8 @@ pub struct Product {
     /// Units left to sell; `None` is unlimited. Changed by reservations as well
     /// as by edits, each a new version.
     pub stock: Option<u32>,
+    /// Uploaded image files, in display order; each was complete when added.
+    pub images: Vec<FileId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Starts at 1 and grows by one on every change; the basis of ETags and of
@@ -384,6 +419,7 @@ impl Product {
             category: draft.category,
             tags: draft.tags,
             stock: draft.stock,
+            images: draft.images,
             created_at: now,
             updated_at: now,
             version: 1,
@@ -402,6 +438,7 @@ impl Product {
             category: draft.category,
             tags: draft.tags,
             stock: draft.stock,
+            images: draft.images,
             created_at: self.created_at,
             updated_at: truncate_to_millis(now).max(self.updated_at),
             version: self.version + 1,
@@ -427,6 +464,9 @@ impl Product {
                 .tags
                 .unwrap_or_else(|| self.tags.iter().map(|t| t.as_str().to_owned()).collect()),
             stock: patch.stock.unwrap_or_else(|| self.stock.map(i64::from)),
+            images: patch
+                .images
+                .unwrap_or_else(|| self.images.iter().map(|i| i.to_string()).collect()),
         }
     }
 
@@ -480,6 +520,7 @@ mod tests {
             category: "books".into(),
             tags: vec!["Fiction".into(), "fiction".into()],
             stock: Some(3),
+            images: vec![],
         }
     }
 
@@ -502,6 +543,7 @@ mod tests {
             category: "cars".into(),
             tags: vec!["ok".into(), "x".repeat(21)],
             stock: Some(-1),
+            images: vec!["not-an-id".into()],
         };
         let errors = ProductDraft::parse(&bad, &categories()).unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
@@ -515,7 +557,8 @@ mod tests {
                 "currency",
                 "category",
                 "tags[1]",
-                "stock"
+                "stock",
+                "images[0]"
             ]
         );
     }

@@ -10,33 +10,10 @@ pub const NAME_MAX: usize = 100;
 pub const PASSWORD_MIN: usize = 8;
 pub const PASSWORD_MAX: usize = 128;
 
-/// A user id: 24 lowercase hex characters, like product ids.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct UserId(String);
-
-impl UserId {
-    pub fn generate() -> Self {
-        Self(bson::oid::ObjectId::new().to_hex())
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        if super::listing::is_object_id(raw) {
-            Ok(Self(raw.to_ascii_lowercase()))
-        } else {
-            Err("must be 24 hexadecimal characters".to_owned())
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+super::ids::object_id!(
+    /// A user id.
+    UserId
+);
 
 /// A mobile number in E.164 form (`+919812345678`). Parsed with libphonenumber's
 /// metadata; numbers without a country code are read as Indian.
@@ -387,11 +364,6 @@ impl Email {
     }
 }
 impl PersonName {
-    pub(crate) fn trusted(value: String) -> Self {
-        Self(value)
-    }
-}
-impl UserId {
     pub(crate) fn trusted(value: String) -> Self {
         Self(value)
     }

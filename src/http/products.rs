@@ -74,6 +74,9 @@ pub struct ProductBody {
     pub tags: Vec<String>,
     /// Units left to sell; `null` means unlimited.
     pub stock: Option<u32>,
+    /// Image file ids, in display order. Show one with
+    /// `GET /api/v1/products/{id}/images/{file_id}` (a redirect to the bytes).
+    pub images: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Grows by one on every change. The `ETag` is derived from it.
@@ -92,6 +95,7 @@ impl From<&Product> for ProductBody {
             category: p.category.as_str().to_owned(),
             tags: p.tags.iter().map(|t| t.as_str().to_owned()).collect(),
             stock: p.stock,
+            images: p.images.iter().map(|i| i.to_string()).collect(),
             created_at: p.created_at,
             updated_at: p.updated_at,
             version: p.version,
@@ -112,6 +116,7 @@ impl Example for ProductBody {
             category: "fashion".into(),
             tags: vec!["cotton".into(), "summer".into()],
             stock: Some(25),
+            images: vec!["6650c0ffee0000000000f11e".into()],
             created_at: at,
             updated_at: at,
             version: 1,
@@ -151,6 +156,9 @@ pub struct ProductInput {
     /// Units in stock, 0 to 1000000000; absent or `null` for unlimited.
     #[oai(validator(minimum(value = "0"), maximum(value = "1000000000")))]
     pub stock: Option<i64>,
+    /// Up to 10 ids of **complete** uploads (`POST /api/v1/files`, then `complete`), in display order.
+    #[oai(validator(max_items = 10))]
+    pub images: Option<Vec<String>>,
 }
 
 impl Example for ProductInput {
@@ -164,6 +172,7 @@ impl Example for ProductInput {
             category: "fashion".into(),
             tags: Some(vec!["cotton".into(), "summer".into()]),
             stock: Some(25),
+            images: Some(vec!["6650c0ffee0000000000f11e".into()]),
         }
     }
 }
@@ -179,6 +188,7 @@ impl From<ProductInput> for RawProduct {
             category: i.category,
             tags: i.tags.unwrap_or_default(),
             stock: i.stock,
+            images: i.images.unwrap_or_default(),
         }
     }
 }
@@ -214,6 +224,10 @@ pub struct ProductPatchInput {
     #[oai(validator(minimum(value = "0"), maximum(value = "1000000000")))]
     #[serde(default)]
     pub stock: MaybeUndefined<i64>,
+    /// Replaces the image list; every id must name a complete upload.
+    #[oai(validator(max_items = 10))]
+    #[oai(skip_serializing_if_is_none)]
+    pub images: Option<Vec<String>>,
 }
 
 impl Example for ProductPatchInput {
@@ -227,6 +241,7 @@ impl Example for ProductPatchInput {
             category: None,
             tags: Some(vec!["cotton".into(), "sale".into()]),
             stock: MaybeUndefined::Value(40),
+            images: None,
         }
     }
 }
@@ -250,6 +265,7 @@ impl From<ProductPatchInput> for ProductPatch {
                 MaybeUndefined::Null => Some(None),
                 MaybeUndefined::Value(n) => Some(Some(n)),
             },
+            images: p.images,
         }
     }
 }
@@ -395,6 +411,17 @@ pub enum ListProductsResponse {
     /// The page has not changed since the `If-None-Match` tag.
     #[oai(status = 304)]
     NotModified(#[oai(header = "ETag")] String),
+}
+
+#[derive(ApiResponse)]
+pub enum ProductImageResponse {
+    /// Redirects to the image's bytes through a download URL that works for a few
+    /// minutes: use this endpoint as the `src` of an `<img>`, never the URL it redirects to.
+    #[oai(status = 302)]
+    Found(
+        #[oai(header = "Location")] String,
+        #[oai(header = "Cache-Control")] String,
+    ),
 }
 
 #[derive(ApiResponse)]
@@ -733,6 +760,31 @@ impl ProductsApi {
             return Ok(GetProductResponse::NotModified(tag));
         }
         Ok(GetProductResponse::Ok(Json((&product).into()), tag))
+    }
+
+    /// Show a product's image
+    ///
+    /// Public, like the product. Redirects (302) to the image file; 404 unless
+    /// the product lists that image and the file still exists.
+    #[oai(
+        path = "/products/:id/images/:file_id",
+        method = "get",
+        operation_id = "getProductImage"
+    )]
+    async fn get_product_image(
+        &self,
+        /// Product id.
+        id: Path<String>,
+        /// File id, one of the product's `images`.
+        file_id: Path<String>,
+    ) -> Result<ProductImageResponse, Problems<ReadErrors>> {
+        let url = self.catalog.image_url(&id.0, &file_id.0).await?;
+        // Shorter than the download URL's own validity, so a cached redirect never
+        // points at an expired URL.
+        Ok(ProductImageResponse::Found(
+            url,
+            "public, max-age=60".to_owned(),
+        ))
     }
 
     /// List products

@@ -29,6 +29,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use super::{ProductRepository, StoreError};
 use crate::domain::facets::{FacetSet, Facets, RangeCount, ValueCount};
+use crate::domain::file::FileId;
 use crate::domain::ids::ProductId;
 use crate::domain::listing::{fingerprint, Pagination};
 use crate::domain::money::{Currency, Paise};
@@ -337,6 +338,8 @@ struct CachedProduct {
     category: String,
     tags: Vec<String>,
     stock: Option<u32>,
+    #[serde(default)]
+    images: Vec<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     version: u64,
@@ -353,6 +356,7 @@ impl From<&Product> for CachedProduct {
             category: p.category.as_str().to_owned(),
             tags: p.tags.iter().map(|t| t.as_str().to_owned()).collect(),
             stock: p.stock,
+            images: p.images.iter().map(|i| i.to_string()).collect(),
             created_at: p.created_at,
             updated_at: p.updated_at,
             version: p.version,
@@ -372,6 +376,7 @@ impl From<CachedProduct> for Product {
             category: Category::trusted(c.category),
             tags: c.tags.into_iter().map(Tag::trusted).collect(),
             stock: c.stock,
+            images: c.images.into_iter().map(FileId::trusted).collect(),
             created_at: c.created_at,
             updated_at: c.updated_at,
             version: c.version,

@@ -163,6 +163,7 @@ fn operations_that_need_a_user_declare_the_bearer_scheme_and_401() {
         "resetPassword",
         "verifyEmail",
         "getProduct",
+        "getProductImage",
         "listProducts",
         "listDevMessages",
         "getLiveness",

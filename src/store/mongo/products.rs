@@ -13,6 +13,7 @@ use super::{
     and, classify, find_page, index, keyset_after, regex_literal, why_unmatched, PageSpec,
 };
 use crate::domain::facets::{self, FacetSet, Facets, ValueCount, PRICE_BOUNDS, TAGS_SHOWN};
+use crate::domain::file::FileId;
 use crate::domain::ids::ProductId;
 use crate::domain::listing::{ListPage, Pagination, SortValue};
 use crate::domain::money::{Currency, Paise};
@@ -217,6 +218,8 @@ struct ProductDoc {
     /// Absent or null: unlimited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     stock: Option<i64>,
+    #[serde(default)]
+    images: Vec<String>,
     created_at: bson::DateTime,
     updated_at: bson::DateTime,
     version: i64,
@@ -244,6 +247,7 @@ impl ProductDoc {
             category: p.category.as_str().to_owned(),
             tags: p.tags.iter().map(|t| t.as_str().to_owned()).collect(),
             stock: p.stock.map(i64::from),
+            images: p.images.iter().map(|i| i.to_string()).collect(),
             created_at: bson::DateTime::from_chrono(p.created_at),
             updated_at: bson::DateTime::from_chrono(p.updated_at),
             version: p.version as i64,
@@ -265,6 +269,7 @@ impl ProductDoc {
             category: Category::trusted(self.category),
             tags: self.tags.into_iter().map(Tag::trusted).collect(),
             stock: self.stock.map(|s| u32::try_from(s).unwrap_or(0)),
+            images: self.images.into_iter().map(FileId::trusted).collect(),
             created_at: self.created_at.to_chrono(),
             updated_at: self.updated_at.to_chrono(),
             version: self.version as u64,

@@ -420,3 +420,90 @@ async fn the_whole_flow_works_against_a_real_s3_server() {
 
     the_whole_flow(&app, &client).await;
 }
+
+/// A product may show only complete uploads; its images are served publicly through
+/// a redirect that names the product, so the file's owner-only route stays private.
+#[tokio::test]
+async fn products_show_only_complete_uploads_and_serve_them_by_redirect() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with_local_store(&dir, &[]).await;
+    let admin = &app.client;
+    let bytes = png(1200);
+    let done = announce(&app, admin, "image/png", bytes.len()).await;
+    let done_id = done["file"]["id"].as_str().unwrap().to_owned();
+    assert!(upload(&done["upload"], bytes.clone())
+        .await
+        .status()
+        .is_success());
+    assert_eq!(complete(&app, admin, &done_id).await.status(), 200);
+    let pending = announce(&app, admin, "image/png", 10).await;
+    let pending_id = pending["file"]["id"].as_str().unwrap().to_owned();
+
+    let mut body = crate::helpers::product_json("IMG-1");
+    body["images"] = json!([pending_id, "0123456789abcdef01234567"]);
+    let refused = app.post_json("/api/v1/products", &body).await;
+    assert_eq!(refused.status(), 422);
+    let refused = problem(refused).await;
+    let codes: Vec<(&str, &str)> = refused["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("images[0]", "file_not_complete"),
+            ("images[1]", "file_not_found")
+        ]
+    );
+
+    body["images"] = json!([done_id]);
+    let product = app.create_product(body).await;
+    assert_eq!(product["images"], json!([done_id]));
+    let product_id = product["id"].as_str().unwrap();
+
+    // Anyone may fetch it, by following the redirect.
+    let image = format!("/api/v1/products/{product_id}/images/{done_id}");
+    let redirect = app.anonymous.get(app.url(&image)).send().await.unwrap();
+    assert_eq!(redirect.status(), 302);
+    assert_eq!(redirect.headers()["cache-control"], "public, max-age=60");
+    let location = redirect.headers()["location"].to_str().unwrap().to_owned();
+    let fetched = reqwest::get(&location).await.unwrap();
+    assert_eq!(fetched.status(), 200);
+    assert_eq!(fetched.bytes().await.unwrap().to_vec(), bytes);
+    let not_its_image = format!("/api/v1/products/{product_id}/images/{pending_id}");
+    assert_eq!(
+        app.anonymous
+            .get(app.url(&not_its_image))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    // Editing something else never re-checks images added before.
+    let deleted = admin
+        .delete(app.url(&format!("{FILES}/{done_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let patched = admin
+        .patch(app.url(&format!("/api/v1/products/{product_id}")))
+        .json(&json!({ "price": 100 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 200);
+    assert_eq!(
+        app.anonymous
+            .get(app.url(&image))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}

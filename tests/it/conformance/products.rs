@@ -61,6 +61,7 @@ fn make(spec: Spec<'_>) -> Product {
         category: spec.category.into(),
         tags: spec.tags.iter().map(|t| (*t).to_owned()).collect(),
         stock: spec.stock,
+        images: vec![],
     };
     let draft = ProductDraft::parse(&raw, &categories()).expect("valid product");
     Product::create(draft, base_time() + Duration::minutes(spec.minute))
