@@ -120,7 +120,12 @@ fn request_id(req: &Request) -> Arc<str> {
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
         })
         .map(Arc::from)
-        .unwrap_or_else(|| Arc::from(uuid::Uuid::new_v4().simple().to_string()))
+        // From the thread's CSPRNG (seeded once from the OS): `Uuid::new_v4` would
+        // make a getrandom system call on every request.
+        .unwrap_or_else(|| {
+            let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+            Arc::from(id.simple().to_string())
+        })
 }
 
 /// Refuses query strings that would be read ambiguously or lossily: a key that

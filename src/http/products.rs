@@ -18,6 +18,7 @@ use super::params::{
 };
 use super::problem::{Problem, Problems};
 use super::security::{context, require, BearerAuth};
+use super::serde_json_body::{rfc3339, SerdeJson};
 use super::ApiTags;
 use crate::catalog::{Catalog, IfMatch, ItemResult};
 use crate::domain::facets::Facets;
@@ -52,8 +53,10 @@ error_set!(
 
 const BASE: &str = "/api/v1/products";
 
+// Serialised by serde on the read path (`SerdeJson`); the serde attributes
+// mirror the `oai` ones, and a test holds both encodings equal.
 /// A product in the catalog.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, serde::Serialize)]
 #[oai(example, rename = "Product")]
 pub struct ProductBody {
     /// Server-assigned id, 24 hexadecimal characters.
@@ -63,6 +66,7 @@ pub struct ProductBody {
     pub name: String,
     /// Plain text; absent when the product has none.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Price in paise (₹1 = 100 paise), a positive integer.
     pub price: i64,
@@ -77,7 +81,9 @@ pub struct ProductBody {
     /// Image file ids, in display order. Show one with
     /// `GET /api/v1/products/{id}/images/{file_id}` (a redirect to the bytes).
     pub images: Vec<String>,
+    #[serde(serialize_with = "rfc3339")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "rfc3339")]
     pub updated_at: DateTime<Utc>,
     /// Grows by one on every change. The `ETag` is derived from it.
     pub version: u64,
@@ -395,7 +401,7 @@ pub enum CreateProductResponse {
 pub enum GetProductResponse {
     /// The product.
     #[oai(status = 200)]
-    Ok(Json<ProductBody>, #[oai(header = "ETag")] String),
+    Ok(SerdeJson<ProductBody>, #[oai(header = "ETag")] String),
     /// The product has not changed since the `If-None-Match` tag.
     #[oai(status = 304)]
     NotModified(#[oai(header = "ETag")] String),
@@ -759,7 +765,7 @@ impl ProductsApi {
         if none_match_hits(if_none_match.0.as_deref(), &tag) {
             return Ok(GetProductResponse::NotModified(tag));
         }
-        Ok(GetProductResponse::Ok(Json((&product).into()), tag))
+        Ok(GetProductResponse::Ok(SerdeJson((&product).into()), tag))
     }
 
     /// Show a product's image
@@ -1025,6 +1031,21 @@ mod tests {
             Some(IfMatch::Versions(vec![3]))
         );
         assert_eq!(parse_if_match(None), None);
+    }
+
+    #[test]
+    fn serde_writes_a_product_exactly_as_poem_openapi_does() {
+        use poem_openapi::types::ToJSON;
+        let mut with_description = ProductBody::example();
+        with_description.updated_at += chrono::Duration::milliseconds(123);
+        let mut without = ProductBody::example();
+        without.description = None;
+        without.stock = None;
+        for body in [with_description, without] {
+            let ours = serde_json::to_string(&body).unwrap();
+            let theirs = serde_json::to_string(&body.to_json()).unwrap();
+            assert_eq!(ours, theirs);
+        }
     }
 
     #[test]
