@@ -99,6 +99,9 @@ pub fn api_service(state: &AppState) -> Api {
     let products = ProductsApi {
         catalog: state.catalog.clone(),
         identity: state.identity.clone(),
+        encoded: moka::sync::Cache::builder()
+            .max_capacity(state.settings.cache_l1_capacity)
+            .build(),
     };
     let identity = || state.identity.clone();
     let apis = (

@@ -18,7 +18,7 @@ use super::params::{
 };
 use super::problem::{Problem, Problems};
 use super::security::{context, require, BearerAuth};
-use super::serde_json_body::{rfc3339, SerdeJson};
+use super::serde_json_body::{rfc3339, EncodedJson, SerdeJson};
 use super::ApiTags;
 use crate::catalog::{Catalog, IfMatch, ItemResult};
 use crate::domain::facets::Facets;
@@ -385,7 +385,7 @@ pub enum CreateProductResponse {
     /// The product was created.
     #[oai(status = 201)]
     Created(
-        Json<ProductBody>,
+        SerdeJson<ProductBody>,
         /// URL of the new product.
         #[oai(header = "Location")]
         String,
@@ -401,7 +401,7 @@ pub enum CreateProductResponse {
 pub enum GetProductResponse {
     /// The product.
     #[oai(status = 200)]
-    Ok(SerdeJson<ProductBody>, #[oai(header = "ETag")] String),
+    Ok(EncodedJson<ProductBody>, #[oai(header = "ETag")] String),
     /// The product has not changed since the `If-None-Match` tag.
     #[oai(status = 304)]
     NotModified(#[oai(header = "ETag")] String),
@@ -434,7 +434,7 @@ pub enum ProductImageResponse {
 pub enum UpdateProductResponse {
     /// The product as it is now.
     #[oai(status = 200)]
-    Ok(Json<ProductBody>, #[oai(header = "ETag")] String),
+    Ok(SerdeJson<ProductBody>, #[oai(header = "ETag")] String),
 }
 
 #[derive(ApiResponse)]
@@ -722,6 +722,28 @@ fn list_etag(body: &ProductList) -> String {
 pub struct ProductsApi {
     pub catalog: Arc<Catalog>,
     pub identity: Arc<crate::identity::Identity>,
+    /// Encoded product bodies by id, each with the version it encodes: the most
+    /// read body of the API is encoded once per version, not once per request.
+    /// Keyed by version, so it can never answer an older product than the one read.
+    pub encoded: moka::sync::Cache<String, (u64, bytes::Bytes)>,
+}
+
+impl ProductsApi {
+    /// `product`'s JSON body, encoded at most once per version.
+    fn encoded_body(&self, product: &Product) -> bytes::Bytes {
+        let id = product.id.as_str();
+        if let Some((version, bytes)) = self.encoded.get(id) {
+            if version == product.version {
+                return bytes;
+            }
+        }
+        let bytes: bytes::Bytes = serde_json::to_vec(&ProductBody::from(product))
+            .unwrap_or_default()
+            .into();
+        self.encoded
+            .insert(id.to_owned(), (product.version, bytes.clone()));
+        bytes
+    }
 }
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Products")]
@@ -743,7 +765,7 @@ impl ProductsApi {
         let location = format!("{BASE}/{}", product.id);
         let tag = etag(&product);
         Ok(CreateProductResponse::Created(
-            Json((&product).into()),
+            SerdeJson((&product).into()),
             location,
             tag,
         ))
@@ -765,7 +787,10 @@ impl ProductsApi {
         if none_match_hits(if_none_match.0.as_deref(), &tag) {
             return Ok(GetProductResponse::NotModified(tag));
         }
-        Ok(GetProductResponse::Ok(SerdeJson((&product).into()), tag))
+        Ok(GetProductResponse::Ok(
+            EncodedJson::new(self.encoded_body(&product)),
+            tag,
+        ))
     }
 
     /// Show a product's image
@@ -876,7 +901,7 @@ impl ProductsApi {
             .replace(&id.0, body.0.into(), precondition)
             .await?;
         let tag = etag(&product);
-        Ok(UpdateProductResponse::Ok(Json((&product).into()), tag))
+        Ok(UpdateProductResponse::Ok(SerdeJson((&product).into()), tag))
     }
 
     /// Update some fields of a product
@@ -904,7 +929,7 @@ impl ProductsApi {
             .patch(&id.0, body.0.into(), precondition)
             .await?;
         let tag = etag(&product);
-        Ok(UpdateProductResponse::Ok(Json((&product).into()), tag))
+        Ok(UpdateProductResponse::Ok(SerdeJson((&product).into()), tag))
     }
 
     /// Create products in a batch
