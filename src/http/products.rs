@@ -18,7 +18,7 @@ use super::params::{
 };
 use super::problem::{Problem, Problems};
 use super::security::{context, require, BearerAuth};
-use super::serde_json_body::{rfc3339, EncodedJson, SerdeJson};
+use super::serde_json_body::{encode, rfc3339, EncodedJson};
 use super::ApiTags;
 use crate::catalog::{Catalog, IfMatch, ItemResult};
 use crate::domain::facets::Facets;
@@ -53,7 +53,7 @@ error_set!(
 
 const BASE: &str = "/api/v1/products";
 
-// Serialised by serde on the read path (`SerdeJson`); the serde attributes
+// Serialised by serde (`EncodedJson`); the serde attributes
 // mirror the `oai` ones, and a test holds both encodings equal.
 /// A product in the catalog.
 #[derive(Debug, Clone, Object, serde::Serialize)]
@@ -385,7 +385,7 @@ pub enum CreateProductResponse {
     /// The product was created.
     #[oai(status = 201)]
     Created(
-        SerdeJson<ProductBody>,
+        EncodedJson<ProductBody>,
         /// URL of the new product.
         #[oai(header = "Location")]
         String,
@@ -434,7 +434,7 @@ pub enum ProductImageResponse {
 pub enum UpdateProductResponse {
     /// The product as it is now.
     #[oai(status = 200)]
-    Ok(SerdeJson<ProductBody>, #[oai(header = "ETag")] String),
+    Ok(EncodedJson<ProductBody>, #[oai(header = "ETag")] String),
 }
 
 #[derive(ApiResponse)]
@@ -737,9 +737,7 @@ impl ProductsApi {
                 return bytes;
             }
         }
-        let bytes: bytes::Bytes = serde_json::to_vec(&ProductBody::from(product))
-            .unwrap_or_default()
-            .into();
+        let bytes = encode(&ProductBody::from(product));
         self.encoded
             .insert(id.to_owned(), (product.version, bytes.clone()));
         bytes
@@ -765,7 +763,7 @@ impl ProductsApi {
         let location = format!("{BASE}/{}", product.id);
         let tag = etag(&product);
         Ok(CreateProductResponse::Created(
-            SerdeJson((&product).into()),
+            EncodedJson::encode(&(&product).into()),
             location,
             tag,
         ))
@@ -901,7 +899,10 @@ impl ProductsApi {
             .replace(&id.0, body.0.into(), precondition)
             .await?;
         let tag = etag(&product);
-        Ok(UpdateProductResponse::Ok(SerdeJson((&product).into()), tag))
+        Ok(UpdateProductResponse::Ok(
+            EncodedJson::encode(&(&product).into()),
+            tag,
+        ))
     }
 
     /// Update some fields of a product
@@ -929,7 +930,10 @@ impl ProductsApi {
             .patch(&id.0, body.0.into(), precondition)
             .await?;
         let tag = etag(&product);
-        Ok(UpdateProductResponse::Ok(SerdeJson((&product).into()), tag))
+        Ok(UpdateProductResponse::Ok(
+            EncodedJson::encode(&(&product).into()),
+            tag,
+        ))
     }
 
     /// Create products in a batch

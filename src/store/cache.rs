@@ -104,6 +104,42 @@ impl CachedProducts {
         }
     }
 
+    /// A read through both levels: L1 under `key`; on a miss (one load per key in
+    /// this process) L2 under the token now at `token_key`, then `load`.
+    async fn read<T, W, F>(
+        &self,
+        cache: &str,
+        l1: &Cache<String, Arc<T>>,
+        key: String,
+        token_key: String,
+        l2_key: impl FnOnce(&str) -> String,
+        load: impl FnOnce() -> F,
+    ) -> Result<T, StoreError>
+    where
+        T: Clone + Send + Sync + 'static,
+        W: Serialize + DeserializeOwned + From<T> + Into<Option<T>>,
+        F: std::future::Future<Output = Result<T, StoreError>>,
+    {
+        if self.l1_on() {
+            if let Some(hit) = l1.get(&key).await {
+                self.count(cache, "l1_hit");
+                return Ok((*hit).clone());
+            }
+        }
+        let fill = async {
+            let token = self.token(&token_key).await;
+            let l2_key = token.map(|t| l2_key(&t));
+            self.load::<T, W>(cache, l2_key, load()).await.map(Arc::new)
+        };
+        if !self.l1_on() {
+            return fill.await.map(|v| (*v).clone());
+        }
+        l1.try_get_with(key, fill)
+            .await
+            .map(|v| (*v).clone())
+            .map_err(shared_error)
+    }
+
     /// L2, then the database (one loader across replicas), for a value filed under
     /// `l2_key`. With no key (the store is down) it reads the database directly.
     async fn load<T, W>(
@@ -204,28 +240,15 @@ impl ProductRepository for CachedProducts {
     }
 
     async fn get(&self, id: &ProductId) -> Result<Option<Product>, StoreError> {
-        let l1_key = id.as_str().to_owned();
-        if self.l1_on() {
-            if let Some(hit) = self.items.get(&l1_key).await {
-                self.count("product", "l1_hit");
-                return Ok((*hit).clone());
-            }
-        }
-        let fill = async {
-            let token = self.token(&format!("{PREFIX}:gen:{id}")).await;
-            let l2_key = token.map(|t| format!("{PREFIX}:item:{id}:{t}"));
-            self.load::<Option<Product>, CachedItem>("product", l2_key, self.inner.get(id))
-                .await
-                .map(Arc::new)
-        };
-        if !self.l1_on() {
-            return fill.await.map(|v| (*v).clone());
-        }
-        self.items
-            .try_get_with(l1_key, fill)
-            .await
-            .map(|v| (*v).clone())
-            .map_err(shared_error)
+        self.read::<_, CachedItem, _>(
+            "product",
+            &self.items,
+            id.to_string(),
+            format!("{PREFIX}:gen:{id}"),
+            |t| format!("{PREFIX}:item:{id}:{t}"),
+            || self.inner.get(id),
+        )
+        .await
     }
 
     async fn update(&self, product: &Product, expected_version: u64) -> Result<(), StoreError> {
@@ -247,52 +270,28 @@ impl ProductRepository for CachedProducts {
 
     async fn list(&self, query: &ProductQuery) -> Result<ProductPage, StoreError> {
         let digest = list_digest(query);
-        if self.l1_on() {
-            if let Some(hit) = self.pages.get(&digest).await {
-                self.count("list", "l1_hit");
-                return Ok((*hit).clone());
-            }
-        }
-        let fill = async {
-            let token = self.token(&format!("{PREFIX}:ns")).await;
-            let l2_key = token.map(|t| format!("{PREFIX}:list:{t}:{digest}"));
-            self.load::<ProductPage, CachedPage>("list", l2_key, self.inner.list(query))
-                .await
-                .map(Arc::new)
-        };
-        if !self.l1_on() {
-            return fill.await.map(|v| (*v).clone());
-        }
-        self.pages
-            .try_get_with(digest.clone(), fill)
-            .await
-            .map(|v| (*v).clone())
-            .map_err(shared_error)
+        self.read::<_, CachedPage, _>(
+            "list",
+            &self.pages,
+            digest.clone(),
+            format!("{PREFIX}:ns"),
+            |t| format!("{PREFIX}:list:{t}:{digest}"),
+            || self.inner.list(query),
+        )
+        .await
     }
 
     async fn facets(&self, filter: &ProductFilter, wanted: FacetSet) -> Result<Facets, StoreError> {
         let digest = fingerprint(&format!("{}|{}", filter.fingerprint(), wanted.as_param()));
-        if self.l1_on() {
-            if let Some(hit) = self.facets.get(&digest).await {
-                self.count("facets", "l1_hit");
-                return Ok((*hit).clone());
-            }
-        }
-        let fill = async {
-            let token = self.token(&format!("{PREFIX}:ns")).await;
-            let l2_key = token.map(|t| format!("{PREFIX}:facets:{t}:{digest}"));
-            self.load::<Facets, CachedFacets>("facets", l2_key, self.inner.facets(filter, wanted))
-                .await
-                .map(Arc::new)
-        };
-        if !self.l1_on() {
-            return fill.await.map(|v| (*v).clone());
-        }
-        self.facets
-            .try_get_with(digest.clone(), fill)
-            .await
-            .map(|v| (*v).clone())
-            .map_err(shared_error)
+        self.read::<_, CachedFacets, _>(
+            "facets",
+            &self.facets,
+            digest.clone(),
+            format!("{PREFIX}:ns"),
+            |t| format!("{PREFIX}:facets:{t}:{digest}"),
+            || self.inner.facets(filter, wanted),
+        )
+        .await
     }
 
     async fn reserve(&self, id: &ProductId, quantity: u32) -> Result<Product, StoreError> {

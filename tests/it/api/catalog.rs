@@ -19,6 +19,16 @@ async fn send(
         .expect("request sent")
 }
 
+/// Each item's `status`, in order.
+fn statuses(batch: &Value) -> Vec<u64> {
+    batch["results"]
+        .as_array()
+        .expect("a results array")
+        .iter()
+        .map(|r| r["status"].as_u64().expect("a status"))
+        .collect()
+}
+
 #[tokio::test]
 async fn a_batch_create_reports_each_item_and_a_bad_one_does_not_sink_the_others() {
     let app = spawn_app().await;
@@ -34,13 +44,7 @@ async fn a_batch_create_reports_each_item_and_a_bad_one_does_not_sink_the_others
         (result["succeeded"].as_u64(), result["failed"].as_u64()),
         (Some(2), Some(2))
     );
-    let statuses: Vec<u64> = result["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["status"].as_u64().unwrap())
-        .collect();
-    assert_eq!(statuses, [201, 422, 409, 201]);
+    assert_eq!(statuses(&result), [201, 422, 409, 201]);
     assert_eq!(
         result["results"][1]["problem"]["errors"][0]["field"],
         "price"
@@ -75,13 +79,7 @@ async fn batch_patch_and_delete_apply_per_item_with_versions() {
     .json()
     .await
     .unwrap();
-    let statuses: Vec<u64> = result["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["status"].as_u64().unwrap())
-        .collect();
-    assert_eq!(statuses, [200, 412, 404]);
+    assert_eq!(statuses(&result), [200, 412, 404]);
     assert_eq!(result["results"][0]["product"]["stock"], 7);
 
     let delete = json!({ "items": [{ "id": a_id }, { "id": a_id }, { "id": b_id, "version": 1 }] });
@@ -95,13 +93,7 @@ async fn batch_patch_and_delete_apply_per_item_with_versions() {
     .json()
     .await
     .unwrap();
-    let statuses: Vec<u64> = result["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["status"].as_u64().unwrap())
-        .collect();
-    assert_eq!(statuses, [204, 404, 204]);
+    assert_eq!(statuses(&result), [204, 404, 204]);
     assert_eq!(
         app.get(&format!("/api/v1/products/{b_id}")).await.status(),
         404
