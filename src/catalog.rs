@@ -42,14 +42,14 @@ pub type ItemResult<T> = Result<T, AppError>;
 
 /// Refuses an empty or oversized batch before any item runs.
 fn check_batch_size(len: usize) -> Result<(), AppError> {
-    let problem = match len {
-        0 => "must hold at least one item",
-        n if n > BATCH_MAX => "holds too many items",
+    let (code, problem) = match len {
+        0 => ("empty", "must hold at least one item"),
+        n if n > BATCH_MAX => ("too_many", "holds too many items"),
         _ => return Ok(()),
     };
     Err(AppError::validation(vec![FieldError::new(
         "items",
-        if len == 0 { "empty" } else { "too_many" },
+        code,
         format!("{problem}: a batch takes 1 to {BATCH_MAX} items"),
     )]))
 }

@@ -234,17 +234,11 @@ impl Files {
 
     /// Fails with `validation_failed` (422) unless every id names a complete file; each
     /// offending id is reported as `images[i]` with code `file_not_found` or
-    /// `file_not_complete`. For product images; [`Files::require_complete_in`] names another
-    /// field.
+    /// `file_not_complete`.
     pub async fn require_complete(&self, ids: &[FileId]) -> Result<(), AppError> {
-        self.require_complete_in("images", ids).await
-    }
-
-    /// [`Files::require_complete`] reporting the ids as `{field}[i]`.
-    pub async fn require_complete_in(&self, field: &str, ids: &[FileId]) -> Result<(), AppError> {
         let mut errors = Vec::new();
         for (i, id) in ids.iter().enumerate() {
-            let at = format!("{field}[{i}]");
+            let at = format!("images[{i}]");
             match self.records.get(id).await? {
                 None => errors.push(FieldError::new(
                     at,

@@ -432,7 +432,10 @@ fn check_key(key: &str) -> Result<(), AdapterError> {
     Ok(())
 }
 
-fn check_content_type(content_type: &str) -> Result<(), AdapterError> {
+/// Refuses a content type that cannot travel as a `Content-Type` header unchanged (a
+/// signed header must arrive byte for byte). Public so other `ObjectStore`s apply the
+/// same rule.
+pub fn check_content_type(content_type: &str) -> Result<(), AdapterError> {
     let usable = !content_type.trim().is_empty()
         && content_type.trim() == content_type
         && HeaderValue::from_str(content_type).is_ok();

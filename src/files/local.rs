@@ -263,14 +263,7 @@ impl ObjectStore for LocalObjectStore {
         content_type: &str,
         expires: Duration,
     ) -> Result<PresignedRequest, AdapterError> {
-        if content_type.trim().is_empty()
-            || content_type.contains(['\n', '\r'])
-            || poem::http::HeaderValue::from_str(content_type).is_err()
-        {
-            return Err(rejected(format!(
-                "{content_type:?} cannot be sent as a Content-Type header"
-            )));
-        }
+        bazaar_adapters::s3::check_content_type(content_type)?;
         self.presign("PUT", key, content_type, expires)
     }
 
