@@ -6,6 +6,8 @@
 //! every error as a problem document.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -43,25 +45,30 @@ fn bearer(req: &Request) -> Option<&str> {
 }
 
 /// Who is calling, as far as the network says: the client IP (from
-/// `X-Forwarded-For` only when the peer is a trusted proxy) and user agent.
-#[derive(Debug, Clone)]
+/// `X-Forwarded-For` only when the peer is a trusted proxy). Kept as an address
+/// and written out only when something records it: most requests never do.
+#[derive(Debug, Clone, Copy)]
 pub struct ClientInfo {
-    pub ip: String,
-    pub user_agent: String,
+    pub ip: Option<IpAddr>,
+}
+
+impl ClientInfo {
+    /// The address as text, "unknown" when the peer is not an IP socket.
+    pub fn ip_text(&self) -> String {
+        self.ip
+            .map_or_else(|| "unknown".into(), |ip| ip.to_string())
+    }
 }
 
 /// The client's address: the peer, unless the peer is a trusted proxy, in which
 /// case the right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
-fn client_ip(req: &Request, trusted: &[ipnet::IpNet]) -> String {
-    let peer = req.remote_addr().as_socket_addr().map(|a| a.ip());
-    let Some(peer) = peer else {
-        return "unknown".into();
-    };
-    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|net| net.contains(ip));
+fn client_ip(req: &Request, trusted: &[ipnet::IpNet]) -> Option<IpAddr> {
+    let peer = req.remote_addr().as_socket_addr().map(|a| a.ip())?;
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
-        return peer.to_string();
+        return Some(peer);
     }
-    let forwarded: Vec<std::net::IpAddr> = req
+    let forwarded: Vec<IpAddr> = req
         .headers()
         .get_all("x-forwarded-for")
         .iter()
@@ -73,8 +80,8 @@ fn client_ip(req: &Request, trusted: &[ipnet::IpNet]) -> String {
         .iter()
         .rev()
         .find(|ip| !is_trusted(ip))
-        .unwrap_or(&peer)
-        .to_string()
+        .copied()
+        .or(Some(peer))
 }
 
 pub struct Pipeline {
@@ -124,7 +131,7 @@ fn request_id(req: &Request) -> Arc<str> {
         // make a getrandom system call on every request.
         .unwrap_or_else(|| {
             let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
-            Arc::from(id.simple().to_string())
+            Arc::from(&*id.simple().encode_lower(&mut uuid::Uuid::encode_buffer()))
         })
 }
 
@@ -231,6 +238,8 @@ fn drop_same_origin(req: &mut Request) {
 impl<E: Endpoint> PipelineEndpoint<E> {
     fn add_headers(&self, response: &mut Response, id: &str, path: &str) {
         let headers = response.headers_mut();
+        // Room for all of them at once instead of growing the map header by header.
+        headers.reserve(7);
         if let Ok(v) = HeaderValue::from_str(id) {
             headers.insert(REQUEST_ID, v);
         }
@@ -259,25 +268,19 @@ impl<E: Endpoint> PipelineEndpoint<E> {
     }
 }
 
+// The layers below are not `async fn`s: an `async fn` keeps the request it was
+// given beside the inner future it hands it to, and every layer's future is
+// copied into the next, so each such copy costs every request (docs/benchmarks.md).
 impl<E: Endpoint> Endpoint for PipelineEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+    fn call(&self, mut req: Request) -> impl Future<Output = poem::Result<Response>> + Send {
         let started = Instant::now();
         let id = request_id(&req);
         req.set_data(RequestId(id.clone()));
-        let client = ClientInfo {
+        req.set_data(ClientInfo {
             ip: client_ip(&req, &self.config.trusted_proxies),
-            user_agent: req
-                .headers()
-                .get(header::USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .chars()
-                .take(300)
-                .collect(),
-        };
-        req.set_data(client);
+        });
         drop_same_origin(&mut req);
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
@@ -312,7 +315,6 @@ impl<E: Endpoint> Endpoint for PipelineEndpoint<E> {
             Ok(response)
         }
         .instrument(span)
-        .await
     }
 }
 
@@ -337,8 +339,10 @@ pub struct GuardEndpoint<E> {
 }
 
 impl<E: Endpoint> GuardEndpoint<E> {
-    async fn handle(&self, mut req: Request, id: &str, path: &str) -> poem::Result<Response> {
-        check_query(&req)?;
+    /// The checks that come before the route: query, body size, bearer token
+    /// and rate limit. Answers the `RateLimit-*` headers to send, if any.
+    async fn admit(&self, req: &mut Request) -> Result<Option<poem::http::HeaderMap>, AppError> {
+        check_query(req)?;
 
         let limit = self.config.body_limit;
         let declared = req
@@ -347,13 +351,12 @@ impl<E: Endpoint> GuardEndpoint<E> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         match declared {
-            Some(n) if n > limit as u64 => return Err(too_large(limit).into()),
+            Some(n) if n > limit as u64 => return Err(too_large(limit)),
             Some(_) => {}
             // A body without a length (chunked) is read here, up to the limit.
             None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
-                let body = req
-                    .take_body()
-                    .into_bytes_limit(limit)
+                // Boxed: reading a body is a 4 KiB future that most requests never run.
+                let body = Box::pin(req.take_body().into_bytes_limit(limit))
                     .await
                     .map_err(|e| match e {
                         poem::error::ReadBodyError::PayloadTooLarge => too_large(limit),
@@ -369,7 +372,7 @@ impl<E: Endpoint> GuardEndpoint<E> {
 
         // Verified once here: the rate limit keys on the user, and the
         // security scheme reuses the result.
-        let verified = bearer(&req).and_then(|token| {
+        let verified = bearer(req).and_then(|token| {
             self.config
                 .identity
                 .verify_token(token)
@@ -382,27 +385,7 @@ impl<E: Endpoint> GuardEndpoint<E> {
         if let Some(v) = verified {
             req.set_data(v);
         }
-        let limited = self.rate_limit(&req, user.as_deref()).await?;
-
-        let result =
-            match tokio::time::timeout(self.config.request_timeout, self.inner.call(req)).await {
-                Ok(result) => result.map(IntoResponse::into_response),
-                Err(_) => Err(AppError::new(
-                    ErrorCode::Timeout,
-                    format!(
-                        "the request took longer than {} ms",
-                        self.config.request_timeout.as_millis()
-                    ),
-                )
-                .with_retry_after(1)
-                .into()),
-            };
-        // Errors are rendered here so that they carry the rate-limit headers too.
-        let mut response = result.unwrap_or_else(|e| render(e, id, path));
-        if let Some(headers) = limited {
-            response.headers_mut().extend(headers);
-        }
-        Ok(response)
+        self.rate_limit(req, user.as_deref()).await
     }
 
     /// Counts the request against its group's budget. Returns the `RateLimit-*`
@@ -415,15 +398,15 @@ impl<E: Endpoint> GuardEndpoint<E> {
         let Some(group) = Group::for_path(req.uri().path()) else {
             return Ok(None);
         };
+        if self.config.rate_limits.budget(group).is_none() {
+            return Ok(None);
+        }
         // A user is limited as a user wherever they call from; others by address.
         let client = match user {
             Some(sub) => format!("user:{sub}"),
             None => {
-                let ip = req
-                    .data::<ClientInfo>()
-                    .map(|c| c.ip.as_str())
-                    .unwrap_or_default();
-                format!("ip:{ip}")
+                let ip = req.data::<ClientInfo>().map(ClientInfo::ip_text);
+                format!("ip:{}", ip.unwrap_or_default())
             }
         };
         let (budget, state) = match self.config.rate_limits.hit(group, &client).await {
@@ -475,12 +458,35 @@ pub fn rate_limit_headers(limit: u32, remaining: u32, reset: u64) -> poem::http:
 impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, req: Request) -> poem::Result<Response> {
-        let id = current_id(&req);
-        let path = req.uri().path().to_owned();
-        Ok(match self.handle(req, &id, &path).await {
-            Ok(response) => response,
-            Err(error) => render(error, &id, &path),
-        })
+    fn call(&self, mut req: Request) -> impl Future<Output = poem::Result<Response>> + Send {
+        async move {
+            let id = current_id(&req);
+            let path = req.uri().path().to_owned();
+            let limited = match self.admit(&mut req).await {
+                Ok(limited) => limited,
+                Err(error) => return Ok(render(error.into(), &id, &path)),
+            };
+            // Boxed once here, so that the layers above hold a pointer, not the
+            // whole route's future.
+            let call = Box::pin(self.inner.call(req));
+            let result = match tokio::time::timeout(self.config.request_timeout, call).await {
+                Ok(result) => result.map(IntoResponse::into_response),
+                Err(_) => Err(AppError::new(
+                    ErrorCode::Timeout,
+                    format!(
+                        "the request took longer than {} ms",
+                        self.config.request_timeout.as_millis()
+                    ),
+                )
+                .with_retry_after(1)
+                .into()),
+            };
+            // Errors are rendered here so that they carry the rate-limit headers too.
+            let mut response = result.unwrap_or_else(|e| render(e, &id, &path));
+            if let Some(headers) = limited {
+                response.headers_mut().extend(headers);
+            }
+            Ok(response)
+        }
     }
 }

@@ -45,8 +45,15 @@ pub fn context(req: &Request) -> RequestContext {
             .data::<RequestId>()
             .map(|r| r.0.to_string())
             .unwrap_or_default(),
-        ip: client.map(|c| c.ip.clone()).unwrap_or_default(),
-        user_agent: client.map(|c| c.user_agent.clone()).unwrap_or_default(),
+        ip: client.map(ClientInfo::ip_text).unwrap_or_default(),
+        user_agent: req
+            .headers()
+            .get(poem::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .chars()
+            .take(300)
+            .collect(),
     }
 }
 

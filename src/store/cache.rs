@@ -24,7 +24,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use moka::future::Cache;
-use prometheus::IntCounterVec;
+use prometheus::{IntCounter, IntCounterVec};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use super::{ProductRepository, StoreError};
@@ -61,8 +61,32 @@ pub struct CachedProducts {
     pages: Cache<String, Arc<ProductPage>>,
     facets: Cache<String, Arc<Facets>>,
     settings: CacheSettings,
-    /// `cache_lookups_total{cache, result}`.
-    lookups: IntCounterVec,
+    lookups: CacheCounters,
+}
+
+/// `cache_lookups_total{cache, result}` for each cache, labelled once: resolving
+/// a labelled counter hashes its labels, on every lookup of the hottest read.
+struct CacheCounters {
+    product: Lookups,
+    list: Lookups,
+    facets: Lookups,
+}
+
+struct Lookups {
+    l1_hit: IntCounter,
+    l2_hit: IntCounter,
+    miss: IntCounter,
+}
+
+impl Lookups {
+    fn new(counters: &IntCounterVec, cache: &str) -> Self {
+        let counter = |result: &str| counters.with_label_values(&[cache, result]);
+        Self {
+            l1_hit: counter("l1_hit"),
+            l2_hit: counter("l2_hit"),
+            miss: counter("miss"),
+        }
+    }
 }
 
 impl CachedProducts {
@@ -85,12 +109,12 @@ impl CachedProducts {
             inner,
             kv,
             settings,
-            lookups,
+            lookups: CacheCounters {
+                product: Lookups::new(&lookups, "product"),
+                list: Lookups::new(&lookups, "list"),
+                facets: Lookups::new(&lookups, "facets"),
+            },
         }
-    }
-
-    fn count(&self, cache: &str, result: &str) {
-        self.lookups.with_label_values(&[cache, result]).inc();
     }
 
     /// The current token at `key` ("0" before the first write).
@@ -105,13 +129,14 @@ impl CachedProducts {
     }
 
     /// A read through both levels: L1 under `key`; on a miss (one load per key in
-    /// this process) L2 under the token now at `token_key`, then `load`.
+    /// this process) L2 under the token now at `token_key`, then `load`. Keys
+    /// are only written out on a miss.
     async fn read<T, W, F>(
         &self,
-        cache: &str,
+        lookups: &Lookups,
         l1: &Cache<String, Arc<T>>,
-        key: String,
-        token_key: String,
+        key: &str,
+        token_key: impl FnOnce() -> String,
         l2_key: impl FnOnce(&str) -> String,
         load: impl FnOnce() -> F,
     ) -> Result<T, StoreError>
@@ -121,20 +146,22 @@ impl CachedProducts {
         F: std::future::Future<Output = Result<T, StoreError>>,
     {
         if self.l1_on() {
-            if let Some(hit) = l1.get(&key).await {
-                self.count(cache, "l1_hit");
+            if let Some(hit) = l1.get(key).await {
+                lookups.l1_hit.inc();
                 return Ok((*hit).clone());
             }
         }
         let fill = async {
-            let token = self.token(&token_key).await;
+            let token = self.token(&token_key()).await;
             let l2_key = token.map(|t| l2_key(&t));
-            self.load::<T, W>(cache, l2_key, load()).await.map(Arc::new)
+            self.load::<T, W>(lookups, l2_key, load())
+                .await
+                .map(Arc::new)
         };
         if !self.l1_on() {
             return fill.await.map(|v| (*v).clone());
         }
-        l1.try_get_with(key, fill)
+        l1.try_get_with(key.to_owned(), fill)
             .await
             .map(|v| (*v).clone())
             .map_err(shared_error)
@@ -144,7 +171,7 @@ impl CachedProducts {
     /// `l2_key`. With no key (the store is down) it reads the database directly.
     async fn load<T, W>(
         &self,
-        cache: &str,
+        lookups: &Lookups,
         l2_key: Option<String>,
         load: impl std::future::Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError>
@@ -156,7 +183,7 @@ impl CachedProducts {
             return load.await;
         };
         if let Some(hit) = self.read_l2::<T, W>(&key).await {
-            self.count(cache, "l2_hit");
+            lookups.l2_hit.inc();
             return Ok(hit);
         }
         let lock = format!("{key}:lock");
@@ -169,12 +196,12 @@ impl CachedProducts {
             for _ in 0..LOCK_POLLS {
                 tokio::time::sleep(LOCK_WAIT).await;
                 if let Some(hit) = self.read_l2::<T, W>(&key).await {
-                    self.count(cache, "l2_hit");
+                    lookups.l2_hit.inc();
                     return Ok(hit);
                 }
             }
         }
-        self.count(cache, "miss");
+        lookups.miss.inc();
         let value = load.await;
         if let Ok(value) = &value {
             if let Ok(bytes) = serde_json::to_vec(&W::from(value.clone())) {
@@ -241,10 +268,10 @@ impl ProductRepository for CachedProducts {
 
     async fn get(&self, id: &ProductId) -> Result<Option<Product>, StoreError> {
         self.read::<_, CachedItem, _>(
-            "product",
+            &self.lookups.product,
             &self.items,
-            id.to_string(),
-            format!("{PREFIX}:gen:{id}"),
+            id.as_str(),
+            || format!("{PREFIX}:gen:{id}"),
             |t| format!("{PREFIX}:item:{id}:{t}"),
             || self.inner.get(id),
         )
@@ -271,10 +298,10 @@ impl ProductRepository for CachedProducts {
     async fn list(&self, query: &ProductQuery) -> Result<ProductPage, StoreError> {
         let digest = list_digest(query);
         self.read::<_, CachedPage, _>(
-            "list",
+            &self.lookups.list,
             &self.pages,
-            digest.clone(),
-            format!("{PREFIX}:ns"),
+            &digest,
+            || format!("{PREFIX}:ns"),
             |t| format!("{PREFIX}:list:{t}:{digest}"),
             || self.inner.list(query),
         )
@@ -284,10 +311,10 @@ impl ProductRepository for CachedProducts {
     async fn facets(&self, filter: &ProductFilter, wanted: FacetSet) -> Result<Facets, StoreError> {
         let digest = fingerprint(&format!("{}|{}", filter.fingerprint(), wanted.as_param()));
         self.read::<_, CachedFacets, _>(
-            "facets",
+            &self.lookups.facets,
             &self.facets,
-            digest.clone(),
-            format!("{PREFIX}:ns"),
+            &digest,
+            || format!("{PREFIX}:ns"),
             |t| format!("{PREFIX}:facets:{t}:{digest}"),
             || self.inner.facets(filter, wanted),
         )
