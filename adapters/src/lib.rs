@@ -6,7 +6,7 @@
 //! - [`msg91`]: OTP delivery by SMS and voice.
 //! - [`sendgrid`]: transactional email from dynamic templates.
 //! - [`s3`]: S3 or an S3-compatible store, through SigV4-presigned browser uploads and downloads.
-//! - [`razorpay`]: reserved for the issue that needs it (see `docs/adapters.md`).
+//! - [`razorpay`]: orders, payments and refunds, and the checkout and webhook signatures.
 //!
 //! Shared by the real clients: [`error::AdapterError`], the one error they all return, and
 //! [`retry::RetryPolicy`], how they retry transient failures.
