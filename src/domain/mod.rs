@@ -4,15 +4,19 @@
 //! functions that report every invalid field at once; what comes out needs no
 //! further checking downstream.
 
+pub mod analytics;
 pub mod audit;
 pub mod facets;
 pub mod file;
 pub mod ids;
 pub mod listing;
 pub mod money;
+pub mod order;
+pub mod order_query;
 pub mod product;
 pub mod product_query;
 pub mod search;
 pub mod user;
 pub mod user_query;
 pub mod validation;
+pub mod webhook;

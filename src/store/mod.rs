@@ -7,14 +7,18 @@ use async_trait::async_trait;
 
 use chrono::{DateTime, Utc};
 
+use crate::domain::analytics::SalesSummary;
 use crate::domain::audit::{AuditEvent, AuditPage, AuditQuery};
 use crate::domain::facets::{FacetSet, Facets};
 use crate::domain::file::{FileId, FileRecord};
 use crate::domain::ids::ProductId;
+use crate::domain::order::{Order, OrderId};
+use crate::domain::order_query::{OrderPage, OrderQuery};
 use crate::domain::product::Product;
 use crate::domain::product_query::{ProductFilter, ProductPage, ProductQuery};
 use crate::domain::user::{Email, Phone, User, UserId};
 use crate::domain::user_query::{UserPage, UserQuery};
+use crate::domain::webhook::WebhookRecord;
 
 pub mod cache;
 pub mod memory;
@@ -72,6 +76,73 @@ pub trait ProductRepository: Send + Sync {
 
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait OrderRepository: Send + Sync {
+    async fn insert(&self, order: &Order) -> Result<(), StoreError>;
+
+    async fn get(&self, id: &OrderId) -> Result<Option<Order>, StoreError>;
+
+    /// The order a provider order (`order_…`) was created for.
+    async fn find_by_provider_order(
+        &self,
+        provider_order_id: &str,
+    ) -> Result<Option<Order>, StoreError>;
+
+    /// Replaces the stored order if its version is still `expected_version`
+    /// (`order.version` is the new one). `VersionConflict` if it moved on,
+    /// `NotFound` if it is gone.
+    async fn update(&self, order: &Order, expected_version: u64) -> Result<(), StoreError>;
+
+    async fn list(&self, query: &OrderQuery) -> Result<OrderPage, StoreError>;
+
+    /// Unpaid orders whose time to pay ended before `now`, oldest first.
+    async fn expired_unpaid(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Order>, StoreError>;
+
+    /// Unpaid orders that started checkout and were last changed before
+    /// `before`: what reconciliation asks the provider about.
+    async fn stuck_in_payment(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Order>, StoreError>;
+
+    /// [`crate::domain::analytics::summarize`] over the stored orders.
+    async fn summary(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<SalesSummary, StoreError>;
+}
+
+#[async_trait]
+pub trait WebhookEventRepository: Send + Sync {
+    /// Stores a verified event unless its id is known, in which case it counts
+    /// one more delivery. True if the event is new.
+    async fn record(&self, event: &WebhookRecord) -> Result<bool, StoreError>;
+
+    async fn get(&self, event_id: &str) -> Result<Option<WebhookRecord>, StoreError>;
+
+    /// Notes that the event was applied and what that did.
+    async fn mark_applied(
+        &self,
+        event_id: &str,
+        outcome: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Newest first, optionally one event type; with the total matching.
+    async fn list(
+        &self,
+        event: Option<&str>,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<WebhookRecord>, u64), StoreError>;
 }
 
 #[async_trait]

@@ -3,11 +3,13 @@
 
 mod audit;
 mod files;
+mod orders;
 mod products;
 mod users;
 
 pub use audit::MemoryAudit;
 pub use files::MemoryFiles;
+pub use orders::{MemoryOrders, MemoryWebhookEvents};
 pub use products::MemoryProducts;
 pub use users::MemoryUsers;
 

@@ -1,0 +1,182 @@
+//! The order list query: whose orders, which status, which dates; newest first
+//! by default. Pagination is shared with the other lists.
+
+use chrono::{DateTime, Utc};
+
+use super::listing::{fingerprint, Cursor, ListPage, Pagination, Paging, QueryError, SortValue};
+use super::order::{Order, OrderStatus};
+use super::user::UserId;
+use super::validation::{Collector, FieldError};
+
+pub type OrderPage = ListPage<Order>;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderFilter {
+    /// Only this customer's orders (always set for customers).
+    pub user: Option<UserId>,
+    pub status: Option<OrderStatus>,
+    /// Created at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Created before.
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl OrderFilter {
+    pub fn matches(&self, o: &Order) -> bool {
+        self.user.as_ref().is_none_or(|u| &o.user_id == u)
+            && self.status.is_none_or(|s| o.status == s)
+            && self.from.is_none_or(|t| o.created_at >= t)
+            && self.to.is_none_or(|t| o.created_at < t)
+    }
+
+    pub fn fingerprint(&self) -> String {
+        fingerprint(&format!(
+            "u={:?};s={:?};f={:?};t={:?}",
+            self.user.as_ref().map(UserId::as_str),
+            self.status.map(OrderStatus::as_str),
+            self.from.map(|t| t.timestamp_millis()),
+            self.to.map(|t| t.timestamp_millis()),
+        ))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderSort {
+    pub descending: bool,
+}
+
+impl OrderSort {
+    pub const ALLOWED: [&'static str; 2] = ["-created_at", "created_at"];
+
+    pub fn as_str(self) -> &'static str {
+        if self.descending {
+            "-created_at"
+        } else {
+            "created_at"
+        }
+    }
+
+    pub fn value_of(o: &Order) -> SortValue {
+        SortValue::Int(o.created_at.timestamp_millis())
+    }
+
+    pub fn compare(self, a: &Order, b: &Order) -> std::cmp::Ordering {
+        let ord = a
+            .created_at
+            .cmp(&b.created_at)
+            .then_with(|| a.id.cmp(&b.id));
+        if self.descending {
+            ord.reverse()
+        } else {
+            ord
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderQuery {
+    pub filter: OrderFilter,
+    pub sort: OrderSort,
+    pub limit: u32,
+    pub pagination: Pagination,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RawOrderQuery {
+    pub status: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub sort: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+    pub page: Option<i64>,
+}
+
+fn parse_time(field: &str, raw: &str) -> Result<DateTime<Utc>, FieldError> {
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| {
+            chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+        })
+        .map_err(|_| {
+            FieldError::new(
+                field,
+                "invalid_time",
+                "must be a date (2026-11-27) or an RFC 3339 time (2026-11-27T10:00:00Z)",
+            )
+        })
+}
+
+impl OrderQuery {
+    /// `user` is the customer the list is limited to (`None` for staff, who
+    /// see everyone's).
+    pub fn parse(raw: &RawOrderQuery, user: Option<UserId>) -> Result<Self, QueryError> {
+        let mut errors = Collector::default();
+        let status = raw
+            .status
+            .as_deref()
+            .and_then(|s| errors.take(OrderStatus::parse("status", s)));
+        let from = raw
+            .from
+            .as_deref()
+            .and_then(|t| errors.take(parse_time("from", t)));
+        let to = raw
+            .to
+            .as_deref()
+            .and_then(|t| errors.take(parse_time("to", t)));
+        if let (Some(from), Some(to)) = (from, to) {
+            if from >= to {
+                errors.push(FieldError::new("from", "after_to", "must be before `to`"));
+            }
+        }
+        let sort = match raw.sort.as_deref() {
+            None | Some("-created_at") => OrderSort { descending: true },
+            Some("created_at") => OrderSort { descending: false },
+            Some(_) => {
+                errors.push(FieldError::new(
+                    "sort",
+                    "unknown_sort",
+                    format!("must be one of: {}", OrderSort::ALLOWED.join(", ")),
+                ));
+                OrderSort { descending: true }
+            }
+        };
+        let Paging { limit, page } =
+            Paging::parse(raw.limit, raw.page, raw.cursor.is_some(), &mut errors);
+        if !errors.is_empty() {
+            return Err(QueryError::Invalid(errors.into_errors()));
+        }
+        let filter = OrderFilter {
+            user,
+            status,
+            from,
+            to,
+        };
+        let pagination = super::listing::pagination(
+            page,
+            raw.cursor.as_deref(),
+            sort.as_str(),
+            &filter.fingerprint(),
+            false,
+        )?;
+        Ok(Self {
+            filter,
+            sort,
+            limit,
+            pagination,
+        })
+    }
+
+    pub fn offset(&self) -> u64 {
+        super::listing::offset(&self.pagination, self.limit)
+    }
+
+    pub fn next_cursor(&self, last: &Order) -> String {
+        Cursor {
+            after_value: OrderSort::value_of(last),
+            after_id: last.id.to_string(),
+        }
+        .encode(self.sort.as_str(), &self.filter.fingerprint())
+    }
+}
