@@ -88,6 +88,14 @@ pub const SETTINGS: &[SettingSpec] = &[
     SettingSpec { key: "s3_path_style", default: Some("false"), secret: false, help: "`true` for `{endpoint}/{bucket}/{key}` URLs (IP endpoints, most compatible servers); `false` for AWS's `{bucket}.{host}`" },
     SettingSpec { key: "files_max_bytes", default: Some("10485760"), secret: false, help: "largest file a client may declare for upload, in bytes (at most 5368709120, S3's single-PUT limit)" },
     SettingSpec { key: "files_allowed_types", default: Some("image/jpeg,image/png,image/webp,image/gif,application/pdf"), secret: false, help: "comma-separated media types clients may upload" },
+    SettingSpec { key: "razorpay_key_id", default: None, secret: false, help: "Razorpay key id (`rzp_live_…`/`rzp_test_…`); unset outside production uses a fake Razorpay whose payments `POST /api/v1/dev/payments/{razorpay_order_id}/capture` completes" },
+    SettingSpec { key: "razorpay_key_secret", default: None, secret: true, help: "Razorpay key secret (required with `razorpay_key_id`); signs checkout results" },
+    SettingSpec { key: "razorpay_webhook_secrets", default: None, secret: true, help: "comma-separated webhook secrets (required with `razorpay_key_id`); the first is current, the others are accepted during a rotation" },
+    SettingSpec { key: "razorpay_base_url", default: Some("https://api.razorpay.com/v1"), secret: false, help: "Razorpay API base URL" },
+    SettingSpec { key: "gst_rate_bp", default: Some("1800"), secret: false, help: "GST charged on an order's subtotal, in basis points (1800 = 18%); rounded half up to the paisa" },
+    SettingSpec { key: "order_pay_within_secs", default: Some("1800"), secret: false, help: "how long a customer has to pay before an unpaid order expires and releases its stock" },
+    SettingSpec { key: "order_reconcile_after_secs", default: Some("900"), secret: false, help: "unpaid orders in checkout untouched this long are asked about at Razorpay (reconciliation)" },
+    SettingSpec { key: "order_sweep_interval_secs", default: Some("30"), secret: false, help: "how often each replica expires unpaid orders and reconciles stuck payments; 0 turns the sweeps off" },
     SettingSpec { key: "files_dir", default: None, secret: false, help: "directory of the development object store (used without `s3_endpoint`); unset means `bazaar-uploads` under the OS temporary directory" },
 ];
 
@@ -142,6 +150,21 @@ pub struct Settings {
     pub files_allowed_types: Vec<String>,
     /// Where the local development store keeps uploads.
     pub files_dir: std::path::PathBuf,
+    /// Razorpay; `None` means the fake (outside production only).
+    pub razorpay: Option<RazorpayConfig>,
+    pub razorpay_base_url: String,
+    pub gst_rate_bp: u32,
+    pub order_pay_within: Duration,
+    pub order_reconcile_after: Duration,
+    /// Zero turns the sweeps off.
+    pub order_sweep_interval: Duration,
+}
+
+#[derive(Clone)]
+pub struct RazorpayConfig {
+    pub key_id: String,
+    pub key_secret: SecretString,
+    pub webhook_secrets: Vec<SecretString>,
 }
 
 #[derive(Clone)]
@@ -206,6 +229,11 @@ impl fmt::Debug for Settings {
             .field("jwt_audience", &self.jwt_audience)
             .field("admin", &self.admin.as_ref().map(|(phone, _)| phone))
             .field("msg91", &self.msg91.is_some())
+            .field(
+                "razorpay",
+                &self.razorpay.as_ref().map(|r| r.key_id.as_str()),
+            )
+            .field("gst_rate_bp", &self.gst_rate_bp)
             .field("sendgrid", &self.sendgrid.is_some())
             .field(
                 "s3",
@@ -730,7 +758,32 @@ impl Settings {
             .map(|dir| std::path::PathBuf::from(dir.trim()))
             .unwrap_or_else(|| std::env::temp_dir().join("bazaar-uploads"));
 
+        let razorpay = razorpay_config(&mut p);
+        let razorpay_base_url = p.string("razorpay_base_url");
+        if !razorpay_base_url.starts_with("http://") && !razorpay_base_url.starts_with("https://") {
+            p.fail("razorpay_base_url", "must be an http(s) URL".into());
+        }
+        let gst_rate_bp: u32 = p.parse("gst_rate_bp", "a whole number of basis points", 1800);
+        if gst_rate_bp > 10_000 {
+            p.fail("gst_rate_bp", "must be at most 10000 (100%)".into());
+        }
+        let secs = |p: &mut Parser, key: &str, fallback: u64| {
+            Duration::from_secs(p.parse(key, "a whole number of seconds", fallback))
+        };
+        let order_pay_within = secs(&mut p, "order_pay_within_secs", 1800);
+        let order_reconcile_after = secs(&mut p, "order_reconcile_after_secs", 900);
+        let order_sweep_interval = secs(&mut p, "order_sweep_interval_secs", 30);
+        if order_pay_within.is_zero() {
+            p.fail("order_pay_within_secs", "must be at least 1".into());
+        }
+
         if env == Environment::Production {
+            if razorpay.is_none() {
+                p.fail(
+                    "razorpay_key_id",
+                    "is required in production: the fake Razorpay takes no money".into(),
+                );
+            }
             if mongodb_url.is_none() {
                 p.fail("mongodb_url", "is required in production: in-memory storage loses everything on restart and cannot be shared by replicas".into());
             }
@@ -795,6 +848,12 @@ impl Settings {
             files_max_bytes,
             files_allowed_types,
             files_dir,
+            razorpay,
+            razorpay_base_url,
+            gst_rate_bp,
+            order_pay_within,
+            order_reconcile_after,
+            order_sweep_interval,
         })
     }
 
@@ -805,6 +864,40 @@ impl Settings {
     pub fn redis_url(&self) -> Option<&str> {
         self.redis_url.as_ref().map(|s| s.expose_secret())
     }
+}
+
+/// Razorpay's credentials: all three or none.
+fn razorpay_config(p: &mut Parser) -> Option<RazorpayConfig> {
+    let key_id = p.raw("razorpay_key_id").map(str::trim).map(str::to_owned);
+    let key_secret = p.raw("razorpay_key_secret").map(str::to_owned);
+    let webhook_secrets: Vec<SecretString> = p
+        .raw("razorpay_webhook_secrets")
+        .map(|raw| {
+            raw.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| SecretString::from(s.to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let key_id = key_id?;
+    if key_secret.as_deref().is_none_or(|s| s.trim().is_empty()) {
+        p.fail(
+            "razorpay_key_secret",
+            "is required with BAZAAR_RAZORPAY_KEY_ID".into(),
+        );
+    }
+    if webhook_secrets.is_empty() {
+        p.fail(
+            "razorpay_webhook_secrets",
+            "is required with BAZAAR_RAZORPAY_KEY_ID".into(),
+        );
+    }
+    Some(RazorpayConfig {
+        key_id,
+        key_secret: SecretString::from(key_secret.unwrap_or_default()),
+        webhook_secrets,
+    })
 }
 
 #[cfg(test)]

@@ -31,6 +31,11 @@ pub enum ErrorCode {
     VersionConflict,
     PreconditionFailed,
     InsufficientStock,
+    IllegalTransition,
+    RefundExceedsCaptured,
+    InvalidSignature,
+    PaymentProviderRejected,
+    PaymentProviderUnavailable,
     PayloadTooLarge,
     UnsupportedMediaType,
     UploadMissing,
@@ -64,6 +69,11 @@ impl ErrorCode {
         Self::VersionConflict,
         Self::PreconditionFailed,
         Self::InsufficientStock,
+        Self::IllegalTransition,
+        Self::RefundExceedsCaptured,
+        Self::InvalidSignature,
+        Self::PaymentProviderRejected,
+        Self::PaymentProviderUnavailable,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
         Self::UploadMissing,
@@ -96,6 +106,11 @@ impl ErrorCode {
             Self::VersionConflict => "version_conflict",
             Self::PreconditionFailed => "precondition_failed",
             Self::InsufficientStock => "insufficient_stock",
+            Self::IllegalTransition => "illegal_transition",
+            Self::RefundExceedsCaptured => "refund_exceeds_captured",
+            Self::InvalidSignature => "invalid_signature",
+            Self::PaymentProviderRejected => "payment_provider_rejected",
+            Self::PaymentProviderUnavailable => "payment_provider_unavailable",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::UploadMissing => "upload_missing",
@@ -114,7 +129,7 @@ impl ErrorCode {
             | Self::DuplicateQueryParameter
             | Self::MalformedBody
             | Self::InvalidCursor => 400,
-            Self::Unauthorized => 401,
+            Self::Unauthorized | Self::InvalidSignature => 401,
             Self::InvalidCredentials => 401,
             Self::RefreshTokenReused => 401,
             Self::AccountLocked => 423,
@@ -127,6 +142,8 @@ impl ErrorCode {
             Self::Conflict
             | Self::VersionConflict
             | Self::InsufficientStock
+            | Self::IllegalTransition
+            | Self::RefundExceedsCaptured
             | Self::UploadMissing => 409,
             Self::PreconditionFailed => 412,
             Self::PayloadTooLarge => 413,
@@ -134,7 +151,8 @@ impl ErrorCode {
             Self::ValidationFailed | Self::UploadMismatch => 422,
             Self::RateLimited => 429,
             Self::Internal => 500,
-            Self::BackendUnavailable | Self::Timeout => 503,
+            Self::PaymentProviderRejected => 502,
+            Self::BackendUnavailable | Self::Timeout | Self::PaymentProviderUnavailable => 503,
         }
     }
 
@@ -160,6 +178,11 @@ impl ErrorCode {
             Self::VersionConflict => "Version conflict",
             Self::PreconditionFailed => "Precondition failed",
             Self::InsufficientStock => "Insufficient stock",
+            Self::IllegalTransition => "Illegal order transition",
+            Self::RefundExceedsCaptured => "Refund exceeds what was captured",
+            Self::InvalidSignature => "Invalid signature",
+            Self::PaymentProviderRejected => "The payment provider refused the request",
+            Self::PaymentProviderUnavailable => "The payment provider is unavailable",
             Self::PayloadTooLarge => "Payload too large",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::UploadMissing => "Upload missing",
@@ -181,6 +204,7 @@ impl ErrorCode {
                 | Self::VersionConflict
                 | Self::AccountLocked
                 | Self::DeliveryFailed
+                | Self::PaymentProviderUnavailable
         )
     }
 }
@@ -337,6 +361,42 @@ impl From<crate::domain::listing::QueryError> for AppError {
                 errors: vec![FieldError::new("cursor", "invalid_cursor", why.clone())],
                 ..Self::new(ErrorCode::InvalidCursor, why)
             },
+        }
+    }
+}
+
+impl From<crate::domain::order::IllegalTransition> for AppError {
+    fn from(e: crate::domain::order::IllegalTransition) -> Self {
+        Self::new(ErrorCode::IllegalTransition, e.to_string())
+    }
+}
+
+impl From<bazaar_adapters::error::AdapterError> for AppError {
+    /// A payment provider's failure: retryable when it was the network or its
+    /// load, a 502 when it refused what we sent (which is our bug or our account's).
+    fn from(e: bazaar_adapters::error::AdapterError) -> Self {
+        use bazaar_adapters::error::AdapterError;
+        let retry = match &e {
+            AdapterError::Unavailable { .. } => Some(2),
+            AdapterError::RateLimited { retry_after, .. } => {
+                Some(retry_after.map_or(5, |d| d.as_secs().max(1)))
+            }
+            AdapterError::Unauthorized { .. } | AdapterError::Rejected { .. } => None,
+        };
+        let error = match retry {
+            Some(seconds) => Self::new(
+                ErrorCode::PaymentProviderUnavailable,
+                "the payment provider could not be reached; retry shortly",
+            )
+            .with_retry_after(seconds),
+            None => Self::new(
+                ErrorCode::PaymentProviderRejected,
+                "the payment provider refused the request",
+            ),
+        };
+        Self {
+            source: Some(anyhow::Error::new(e)),
+            ..error
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod http;
 pub mod identity;
 pub mod kv;
 pub mod notify;
+pub mod orders;
 pub mod ratelimit;
 pub mod startup;
 pub mod store;

@@ -9,7 +9,9 @@ use anyhow::Context as _;
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::Server;
 
+use bazaar_adapters::razorpay::{FakeRazorpay, PaymentGateway, RazorpayClient, RazorpaySettings};
 use bazaar_adapters::s3::{ObjectStore, S3Client, S3Settings};
+use secrecy::SecretString;
 
 use crate::catalog::Catalog;
 use crate::config::Settings;
@@ -24,11 +26,17 @@ use crate::kv::memory::MemoryKv;
 use crate::kv::redis::RedisKv;
 use crate::kv::KeyValueStore;
 use crate::notify::Notifier;
+use crate::orders::{OrderSettings, Orders};
 use crate::ratelimit::RateLimits;
 use crate::store::cache::{CacheSettings, CachedProducts};
-use crate::store::memory::{MemoryAudit, MemoryFiles, MemoryProducts, MemoryUsers};
+use crate::store::memory::{
+    MemoryAudit, MemoryFiles, MemoryOrders, MemoryProducts, MemoryUsers, MemoryWebhookEvents,
+};
 use crate::store::mongo::{self, MongoAudit, MongoFiles, MongoProducts, MongoUsers};
-use crate::store::{AuditRepository, FileRepository, ProductRepository, UserRepository};
+use crate::store::{
+    AuditRepository, FileRepository, OrderRepository, ProductRepository, UserRepository,
+    WebhookEventRepository,
+};
 
 /// The storage and key-value implementations the application runs on.
 pub struct Backends {
@@ -36,6 +44,8 @@ pub struct Backends {
     pub users: Arc<dyn UserRepository>,
     pub audit: Arc<dyn AuditRepository>,
     pub files: Arc<dyn FileRepository>,
+    pub orders: Arc<dyn OrderRepository>,
+    pub webhook_events: Arc<dyn WebhookEventRepository>,
     pub kv: Arc<dyn KeyValueStore>,
     /// Where uploaded bytes go. `None` means the development store in `BAZAAR_FILES_DIR`,
     /// served by this server under `/dev/uploads` (see `files::local`).
@@ -51,6 +61,8 @@ impl Backends {
             users: Arc::new(MemoryUsers::new()),
             audit: Arc::new(MemoryAudit::new()),
             files: Arc::new(MemoryFiles::new()),
+            orders: Arc::new(MemoryOrders::new()),
+            webhook_events: Arc::new(MemoryWebhookEvents::new()),
             kv: Arc::new(MemoryKv::new()),
             objects: None,
             names: BackendNames {
@@ -152,12 +164,16 @@ pub struct AppState {
     pub backends: BackendNames,
     pub metrics: Arc<Metrics>,
     pub rate_limits: Arc<RateLimits>,
+    pub orders: Arc<Orders>,
+    /// The fake Razorpay when no keys are configured, for the development routes.
+    pub razorpay_fake: Option<Arc<FakeRazorpay>>,
 }
 
 impl AppState {
     pub fn new(settings: Settings, backends: Backends) -> anyhow::Result<Self> {
         let categories = Categories::new(settings.product_categories.clone());
         let notifier = Arc::new(Notifier::from_settings(&settings)?);
+        let users = backends.users.clone();
         let identity = Identity::new(
             &settings,
             backends.users,
@@ -198,8 +214,20 @@ impl AppState {
             settings.files_max_bytes,
         );
         let files = Arc::new(Files::new(backends.files, objects, policy));
+        let catalog = Arc::new(Catalog::new(products, categories, files.clone()));
+        let (gateway, razorpay_fake, order_settings) = payments(&settings)?;
+        let orders = Arc::new(Orders::new(
+            backends.orders,
+            backends.webhook_events,
+            users,
+            catalog.clone(),
+            gateway,
+            order_settings,
+        ));
         Ok(Self {
-            catalog: Arc::new(Catalog::new(products, categories, files.clone())),
+            catalog,
+            orders,
+            razorpay_fake,
             identity: Arc::new(identity),
             files,
             local_files,
@@ -211,6 +239,64 @@ impl AppState {
         })
     }
 }
+
+/// The payment gateway, the fake behind it if it is one, and the order settings.
+type Payments = (
+    Arc<dyn PaymentGateway>,
+    Option<Arc<FakeRazorpay>>,
+    OrderSettings,
+);
+
+/// Real Razorpay when keys are configured, the fake otherwise (configuration
+/// refuses that in production).
+fn payments(settings: &Settings) -> anyhow::Result<Payments> {
+    let common = |key_id: String, key_secret: SecretString, webhook_secrets| OrderSettings {
+        tax_rate_bp: settings.gst_rate_bp,
+        pay_within: settings.order_pay_within,
+        key_id,
+        key_secret,
+        webhook_secrets,
+        reconcile_after: settings.order_reconcile_after,
+    };
+    Ok(match &settings.razorpay {
+        Some(config) => {
+            let client = RazorpayClient::new(RazorpaySettings {
+                base_url: settings.razorpay_base_url.clone(),
+                key_id: config.key_id.clone(),
+                key_secret: config.key_secret.clone(),
+                timeout: settings.provider_timeout,
+                retry: bazaar_adapters::retry::RetryPolicy::default(),
+            })
+            .context("configuring the Razorpay client (BAZAAR_RAZORPAY_*)")?;
+            let order_settings = common(
+                config.key_id.clone(),
+                config.key_secret.clone(),
+                config.webhook_secrets.clone(),
+            );
+            (Arc::new(client), None, order_settings)
+        }
+        None => {
+            let key_secret = SecretString::from(FAKE_RAZORPAY_KEY_SECRET.to_owned());
+            let webhook_secret = SecretString::from(FAKE_RAZORPAY_WEBHOOK_SECRET.to_owned());
+            let fake = Arc::new(FakeRazorpay::new(
+                FAKE_RAZORPAY_KEY_ID,
+                key_secret.clone(),
+                webhook_secret.clone(),
+            ));
+            let order_settings = common(
+                FAKE_RAZORPAY_KEY_ID.to_owned(),
+                key_secret,
+                vec![webhook_secret],
+            );
+            (fake.clone(), Some(fake), order_settings)
+        }
+    })
+}
+
+/// The fake Razorpay's credentials: public by design, useless anywhere else.
+pub const FAKE_RAZORPAY_KEY_ID: &str = "rzp_test_bazaar_fake";
+pub const FAKE_RAZORPAY_KEY_SECRET: &str = "bazaar-fake-razorpay-key-secret";
+pub const FAKE_RAZORPAY_WEBHOOK_SECRET: &str = "bazaar-fake-razorpay-webhook-secret";
 
 /// The server's own origin, for URLs of the development object store. An unspecified
 /// address (`0.0.0.0`) is reached as loopback from the same machine.
@@ -298,10 +384,40 @@ impl Application {
     ) -> std::io::Result<()> {
         let grace = self.state.settings.shutdown_timeout;
         let app = crate::http::app(&self.state);
-        Server::new_with_acceptor(self.acceptor)
+        let sweeps = spawn_sweeps(
+            self.state.orders.clone(),
+            self.state.settings.order_sweep_interval,
+        );
+        let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, stop, Some(grace))
-            .await
+            .await;
+        if let Some(sweeps) = sweeps {
+            sweeps.abort();
+        }
+        served
     }
+}
+
+/// Every replica expires unpaid orders and reconciles stuck payments on a
+/// timer; conditional writes make running them on many replicas at once safe.
+fn spawn_sweeps(orders: Arc<Orders>, every: Duration) -> Option<tokio::task::JoinHandle<()>> {
+    if every.is_zero() {
+        return None;
+    }
+    Some(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let now = chrono::Utc::now();
+            if let Err(e) = orders.expire_due(now).await {
+                tracing::warn!(error = %e, "expiring unpaid orders failed; retrying next sweep");
+            }
+            if let Err(e) = orders.reconcile(now).await {
+                tracing::warn!(error = %e, "reconciling payments failed; retrying next sweep");
+            }
+        }
+    }))
 }
 
 async fn shutdown_signal() {

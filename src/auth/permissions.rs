@@ -9,8 +9,22 @@ pub fn grants(role: Role) -> &'static [&'static str] {
     match role {
         // `files:read`/`files:write` reach one's own files only; `files:manage` (admins,
         // through `*:*`) reaches everyone's.
-        Role::Customer => &["products:read", "files:read", "files:write"],
-        Role::CatalogManager => &["products:*", "files:read", "files:write"],
+        // `orders:read`/`orders:write` reach one's own orders only; `orders:manage`
+        // (admins) reaches everyone's.
+        Role::Customer => &[
+            "products:read",
+            "files:read",
+            "files:write",
+            "orders:read",
+            "orders:write",
+        ],
+        Role::CatalogManager => &[
+            "products:*",
+            "files:read",
+            "files:write",
+            "orders:read",
+            "orders:write",
+        ],
         Role::Admin => &["*:*"],
     }
 }

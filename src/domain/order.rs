@@ -109,14 +109,14 @@ impl OrderStatus {
     /// nothing leaves a terminal state.
     pub fn step(self, to: OrderStatus) -> Result<OrderStatus, IllegalTransition> {
         use OrderStatus::*;
-        let legal = match (self, to) {
-            (PendingPayment, Paid | Cancelled | Expired) => true,
-            (Paid, Fulfilled | Shipped | Delivered | Cancelled | Refunded) => true,
-            (Fulfilled, Shipped | Delivered | Refunded) => true,
-            (Shipped, Delivered | Refunded) => true,
-            (Delivered, Refunded) => true,
-            _ => false,
-        };
+        let legal = matches!(
+            (self, to),
+            (PendingPayment, Paid | Cancelled | Expired)
+                | (Paid, Fulfilled | Shipped | Delivered | Cancelled | Refunded)
+                | (Fulfilled, Shipped | Delivered | Refunded)
+                | (Shipped, Delivered | Refunded)
+                | (Delivered, Refunded)
+        );
         if legal {
             Ok(to)
         } else {

@@ -6,7 +6,7 @@
 use poem::{FromRequest, Request, RequestBody};
 use poem_openapi::impl_apirequest_for_payload;
 use poem_openapi::payload::{ParsePayload, Payload};
-use poem_openapi::registry::{MetaSchemaRef, Registry};
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::types::Type;
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
@@ -111,3 +111,44 @@ fn describe(e: &serde_path_to_error::Error<serde_json::Error>) -> AppError {
         ..AppError::new(ErrorCode::MalformedBody, format!("`{field}`: {message}"))
     }
 }
+
+/// A JSON body kept as the exact bytes received, for signatures computed over
+/// them (webhooks): parsing and re-serialising would change what was signed.
+pub struct RawJson(pub Vec<u8>);
+
+impl Payload for RawJson {
+    const CONTENT_TYPE: &'static str = "application/json";
+
+    fn check_content_type(content_type: &str) -> bool {
+        JsonBody::<serde_json::Value>::check_content_type(content_type)
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            description: Some("A Razorpay webhook event, exactly as Razorpay sent it."),
+            example: Some(serde_json::json!({
+                "entity": "event",
+                "account_id": "acc_BFQ7uQEaa7j2z7",
+                "event": "payment.captured",
+                "contains": ["payment"],
+                "payload": {"payment": {"entity": {
+                    "id": "pay_IH4NVgf4Dreq1l", "entity": "payment", "amount": 306564,
+                    "currency": "INR", "status": "captured", "order_id": "order_IEIaMR65cu6nz3",
+                    "method": "upi", "captured": true
+                }}},
+                "created_at": 1767225721
+            })),
+            ..MetaSchema::new("object")
+        }))
+    }
+}
+
+impl ParsePayload for RawJson {
+    const IS_REQUIRED: bool = true;
+
+    async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
+        Ok(Self(Vec::<u8>::from_request(request, body).await?))
+    }
+}
+
+impl_apirequest_for_payload!(RawJson);

@@ -20,6 +20,7 @@ pub mod json_body;
 pub mod listing;
 pub mod metrics;
 pub mod ops;
+pub mod orders;
 pub mod params;
 pub mod pipeline;
 pub mod problem;
@@ -34,6 +35,7 @@ use auth::AuthApi;
 use dev::DevApi;
 use files::FilesApi;
 use ops::OpsApi;
+use orders::{OrdersAdminApi, OrdersApi, PaymentsDevApi};
 use pipeline::{Guard, Outer, Pipeline};
 use products::ProductsApi;
 use users::UsersApi;
@@ -46,6 +48,8 @@ pub enum ApiTags {
     Users,
     /// The product catalog: create, read, change, delete and list products.
     Products,
+    /// Orders, checkout with Razorpay, and Razorpay's webhooks.
+    Orders,
     /// Uploads straight to the object store through presigned URLs, and their files.
     Files,
     /// Users and the audit trail, for admins.
@@ -82,6 +86,9 @@ pub type Api = OpenApiService<
         AuthApi,
         UsersApi,
         ProductsApi,
+        OrdersApi,
+        OrdersAdminApi,
+        PaymentsDevApi,
         FilesApi,
         AdminApi,
         DevApi,
@@ -114,6 +121,21 @@ pub fn api_service(state: &AppState) -> Api {
             identity: identity(),
         },
         products,
+        OrdersApi {
+            orders: state.orders.clone(),
+            identity: identity(),
+        },
+        OrdersAdminApi {
+            orders: state.orders.clone(),
+            identity: identity(),
+        },
+        PaymentsDevApi {
+            orders: state.orders.clone(),
+            fake: state
+                .razorpay_fake
+                .clone()
+                .filter(|_| state.settings.env != crate::config::Environment::Production),
+        },
         FilesApi {
             files: state.files.clone(),
             identity: identity(),

@@ -166,6 +166,8 @@ fn operations_that_need_a_user_declare_the_bearer_scheme_and_401() {
         "getProductImage",
         "listProducts",
         "listDevMessages",
+        "receiveRazorpayWebhook",
+        "devCapturePayment",
         "getLiveness",
         "getReadiness",
         "getMetrics",

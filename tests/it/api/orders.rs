@@ -1,0 +1,285 @@
+//! Orders and money through HTTP: stock reservation, checkout with the fake
+//! Razorpay, refunds, the state machine, and the webhook receiver's refusals.
+
+use bazaar::startup::FAKE_RAZORPAY_WEBHOOK_SECRET;
+use bazaar_adapters::razorpay::webhook_signature;
+use secrecy::SecretString;
+use serde_json::{json, Value};
+
+use crate::helpers::{problem, product_json, spawn_app, TestApp};
+
+async fn product_with_stock(app: &TestApp, sku: &str, price: i64, stock: u32) -> String {
+    let mut body = product_json(sku);
+    body["price"] = json!(price);
+    body["stock"] = json!(stock);
+    app.create_product(body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn order(app: &TestApp, items: Value) -> reqwest::Response {
+    app.post_json("/api/v1/orders", &json!({ "items": items }))
+        .await
+}
+
+async fn json_of(response: reqwest::Response) -> Value {
+    let status = response.status();
+    let body: Value = response.json().await.expect("a JSON body");
+    assert!(status.is_success(), "{status}: {body}");
+    body
+}
+
+/// A placed order, paid through the development route (the fake Razorpay
+/// captures and delivers its signed webhooks to the receiver).
+async fn paid_order(app: &TestApp, sku: &str, price: i64) -> Value {
+    let product = product_with_stock(app, sku, price, 5).await;
+    let placed = json_of(order(app, json!([{ "product_id": product, "quantity": 2 }])).await).await;
+    let id = placed["id"].as_str().unwrap();
+    let checkout = json_of(
+        app.post_json(&format!("/api/v1/orders/{id}/payments"), &json!({}))
+            .await,
+    )
+    .await;
+    let rzp_order = checkout["razorpay_order_id"].as_str().unwrap();
+    json_of(
+        app.post_json(
+            &format!("/api/v1/dev/payments/{rzp_order}/capture"),
+            &json!({}),
+        )
+        .await,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_order_snapshots_prices_adds_gst_and_reserves_stock() {
+    let app = spawn_app().await;
+    let a = product_with_stock(&app, "O-1", 1_003, 5).await;
+    let b = product_with_stock(&app, "O-2", 20_000, 1).await;
+
+    let response = order(
+        &app,
+        json!([{ "product_id": a, "quantity": 2 }, { "product_id": b, "quantity": 1 }]),
+    )
+    .await;
+
+    assert_eq!(response.status(), 201);
+    assert!(response.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/api/v1/orders/"));
+    let placed: Value = response.json().await.unwrap();
+    assert_eq!(placed["status"], "pending_payment");
+    assert_eq!(placed["subtotal"], 22_006);
+    // 18% of 22,006 paise is 3,961.08 → 3,961.
+    assert_eq!(placed["tax"], 3_961);
+    assert_eq!(placed["total"], 25_967);
+    assert_eq!(placed["items"][0]["unit_price"], 1_003);
+    let stock_of = |id: String| {
+        let app = &app;
+        async move { json_of(app.get(&format!("/api/v1/products/{id}")).await).await["stock"].clone() }
+    };
+    assert_eq!(stock_of(a).await, 3);
+    assert_eq!(stock_of(b).await, 0);
+}
+
+#[tokio::test]
+async fn an_item_short_of_stock_fails_the_whole_order_and_reserves_nothing() {
+    let app = spawn_app().await;
+    let plenty = product_with_stock(&app, "S-1", 1_000, 10).await;
+    let scarce = product_with_stock(&app, "S-2", 1_000, 1).await;
+
+    let response = order(
+        &app,
+        json!([{ "product_id": plenty, "quantity": 3 }, { "product_id": scarce, "quantity": 2 }]),
+    )
+    .await;
+
+    let body = problem(response).await;
+    assert_eq!(body["status"], 409);
+    assert_eq!(body["code"], "insufficient_stock");
+    assert_eq!(body["errors"][0]["field"], "items[1].quantity");
+    let plenty_now = json_of(app.get(&format!("/api/v1/products/{plenty}")).await).await;
+    assert_eq!(plenty_now["stock"], 10, "the first item's units went back");
+}
+
+#[tokio::test]
+async fn two_concurrent_orders_for_the_last_unit_exactly_one_succeeds() {
+    let app = spawn_app().await;
+    let last = product_with_stock(&app, "L-1", 1_000, 1).await;
+    let items = json!([{ "product_id": last, "quantity": 1 }]);
+
+    let (first, second) = tokio::join!(order(&app, items.clone()), order(&app, items.clone()));
+
+    let mut statuses = [first.status().as_u16(), second.status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [201, 409]);
+}
+
+#[tokio::test]
+async fn checkout_then_capture_pays_the_order_with_one_ledger_entry() {
+    let app = spawn_app().await;
+
+    let paid = paid_order(&app, "P-1", 10_000).await;
+
+    assert_eq!(paid["status"], "paid");
+    assert_eq!(paid["captured"], paid["total"]);
+    let ledger = paid["ledger"].as_array().unwrap();
+    assert_eq!(ledger.len(), 1, "{ledger:?}");
+    assert_eq!(ledger[0]["kind"], "capture");
+    assert_eq!(ledger[0]["status"], "settled");
+    // The three webhooks were stored and applied once each.
+    let events = json_of(app.get("/api/v1/admin/webhooks").await).await;
+    assert_eq!(events["total"], 3);
+}
+
+#[tokio::test]
+async fn a_refund_larger_than_what_was_captured_is_refused() {
+    let app = spawn_app().await;
+    let paid = paid_order(&app, "R-1", 10_000).await;
+    let id = paid["id"].as_str().unwrap();
+    let total = paid["total"].as_i64().unwrap();
+    let refund = |amount: i64| {
+        app.client
+            .post(app.url(&format!("/api/v1/orders/{id}/actions/refund")))
+            .json(&json!({ "amount": amount }))
+            .send()
+    };
+
+    let too_much = problem(refund(total + 1).await.unwrap()).await;
+    let partial = json_of(refund(1_000).await.unwrap()).await;
+    let rest_plus_one = problem(refund(total - 1_000 + 1).await.unwrap()).await;
+    let rest = json_of(refund(total - 1_000).await.unwrap()).await;
+
+    assert_eq!(too_much["status"], 409);
+    assert_eq!(too_much["code"], "refund_exceeds_captured");
+    assert_eq!(partial["refunded"], 1_000);
+    assert_eq!(partial["status"], "paid");
+    assert_eq!(rest_plus_one["code"], "refund_exceeds_captured");
+    assert_eq!(rest["refunded"], total);
+    assert_eq!(rest["status"], "refunded");
+}
+
+#[tokio::test]
+async fn an_illegal_transition_is_a_409_naming_both_states() {
+    let app = spawn_app().await;
+    let paid = paid_order(&app, "T-1", 10_000).await;
+    let id = paid["id"].as_str().unwrap();
+    let set = |status: &'static str| {
+        app.client
+            .put(app.url(&format!("/api/v1/orders/{id}/status")))
+            .json(&json!({ "status": status }))
+            .send()
+    };
+
+    let delivered = json_of(set("delivered").await.unwrap()).await;
+    let back = problem(set("shipped").await.unwrap()).await;
+
+    assert_eq!(delivered["status"], "delivered");
+    assert_eq!(back["status"], 409);
+    assert_eq!(back["code"], "illegal_transition");
+    assert_eq!(
+        back["detail"],
+        "an order cannot go from `delivered` to `shipped`"
+    );
+}
+
+#[tokio::test]
+async fn cancelling_an_unpaid_order_releases_its_stock() {
+    let app = spawn_app().await;
+    let product = product_with_stock(&app, "C-1", 1_000, 2).await;
+    let placed =
+        json_of(order(&app, json!([{ "product_id": product, "quantity": 2 }])).await).await;
+    let id = placed["id"].as_str().unwrap();
+
+    let cancelled = json_of(
+        app.post_json(&format!("/api/v1/orders/{id}/actions/cancel"), &json!({}))
+            .await,
+    )
+    .await;
+    let again = problem(
+        app.post_json(&format!("/api/v1/orders/{id}/actions/cancel"), &json!({}))
+            .await,
+    )
+    .await;
+
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(again["code"], "illegal_transition");
+    let now = json_of(app.get(&format!("/api/v1/products/{product}")).await).await;
+    assert_eq!(now["stock"], 2);
+}
+
+/// A well-formed `payment.captured` event for a Razorpay order nobody has.
+fn captured_event() -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "entity": "event", "account_id": "acc_Test", "event": "payment.captured",
+        "contains": ["payment"],
+        "payload": { "payment": { "entity": {
+            "id": "pay_Test1", "entity": "payment", "amount": 1000, "currency": "INR",
+            "status": "captured", "order_id": "order_Nobody", "method": "upi", "captured": true,
+            "amount_refunded": 0, "notes": [], "created_at": 1767225600
+        }}},
+        "created_at": 1767225600
+    }))
+    .unwrap()
+}
+
+async fn deliver(app: &TestApp, body: Vec<u8>, signature: Option<&str>) -> reqwest::Response {
+    let mut request = app
+        .anonymous
+        .post(app.url("/api/v1/webhooks/razorpay"))
+        .header("content-type", "application/json")
+        .header("x-razorpay-event-id", "evt_Test1")
+        .body(body);
+    if let Some(signature) = signature {
+        request = request.header("x-razorpay-signature", signature);
+    }
+    request.send().await.expect("request sent")
+}
+
+#[tokio::test]
+async fn webhooks_with_a_bad_signature_are_refused_and_nothing_is_stored() {
+    let app = spawn_app().await;
+    let secret = SecretString::from(FAKE_RAZORPAY_WEBHOOK_SECRET.to_owned());
+    let body = captured_event();
+    let good = webhook_signature(&secret, &body);
+    // The same event re-serialised (pretty-printed) is different bytes.
+    let reserialised =
+        serde_json::to_vec_pretty(&serde_json::from_slice::<Value>(&body).unwrap()).unwrap();
+    let wrong = webhook_signature(&SecretString::from("another-secret".to_owned()), &body);
+    let huge = vec![b' '; 1024 * 1024 + 1];
+
+    let cases = [
+        ("no signature", deliver(&app, body.clone(), None).await),
+        (
+            "wrong secret",
+            deliver(&app, body.clone(), Some(&wrong)).await,
+        ),
+        (
+            "re-serialised body",
+            deliver(&app, reserialised, Some(&good)).await,
+        ),
+        ("empty body", deliver(&app, Vec::new(), Some(&good)).await),
+        ("1 MB body", deliver(&app, huge, Some(&good)).await),
+    ];
+
+    for (what, response) in cases {
+        let status = response.status().as_u16();
+        assert!(
+            status == 401 || (what == "1 MB body" && status == 413),
+            "{what}: {status}"
+        );
+    }
+    let stored = json_of(app.get("/api/v1/admin/webhooks").await).await;
+    assert_eq!(stored["total"], 0);
+    // The good signature over the exact bytes is accepted (and, with no order
+    // to apply to, stored and acknowledged), once.
+    let accepted = deliver(&app, body.clone(), Some(&good)).await;
+    assert_eq!(accepted.status(), 200);
+    let again: Value = deliver(&app, body, Some(&good)).await.json().await.unwrap();
+    assert_eq!(again["status"], "duplicate");
+    let stored = json_of(app.get("/api/v1/admin/webhooks").await).await;
+    assert_eq!(stored["total"], 1);
+    assert_eq!(stored["items"][0]["deliveries"], 2);
+}

@@ -1,0 +1,203 @@
+//! Payment events in any order, any number of times: the order ends in one
+//! state, with one ledger entry per capture and per refund.
+//!
+//! Property-style: for many seeds, every webhook of one payment's life (a
+//! failed attempt, the successful payment's authorisation and capture,
+//! `order.paid`, a partial refund's creation and processing) is delivered 1–5
+//! times in a random order, interleaved with the frontend's verify call.
+
+use std::sync::Arc;
+
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use secrecy::SecretString;
+
+use bazaar::catalog::Catalog;
+use bazaar::domain::file::FilePolicy;
+use bazaar::domain::order::{EntryStatus, LedgerKind, OrderStatus, RawLine};
+use bazaar::domain::product::{Categories, Product, RawProduct};
+use bazaar::domain::user::{Role, UserId};
+use bazaar::files::local::LocalObjectStore;
+use bazaar::files::Files;
+use bazaar::identity::Principal;
+use bazaar::orders::{OrderSettings, Orders};
+use bazaar::store::memory::{
+    MemoryFiles, MemoryOrders, MemoryProducts, MemoryUsers, MemoryWebhookEvents,
+};
+use bazaar::store::ProductRepository;
+use bazaar_adapters::razorpay::{FakeRazorpay, PaymentGateway, RefundRequest, SignedWebhook};
+
+const KEY_SECRET: &str = "property-key-secret";
+const WEBHOOK_SECRET: &str = "property-webhook-secret";
+
+struct World {
+    product_id: String,
+    orders: Orders,
+    fake: Arc<FakeRazorpay>,
+    customer: Principal,
+}
+
+async fn world() -> World {
+    let products = Arc::new(MemoryProducts::new());
+    let categories = Categories::new(vec!["books".into()]);
+    let files = Arc::new(Files::new(
+        Arc::new(MemoryFiles::new()),
+        Arc::new(LocalObjectStore::new(
+            std::env::temp_dir(),
+            "http://127.0.0.1:1",
+            1024,
+        )),
+        FilePolicy::new(vec!["image/png".into()], 1024),
+    ));
+    let raw = RawProduct {
+        sku: "PROP-1".into(),
+        name: "A book".into(),
+        description: None,
+        price: 10_000,
+        currency: "INR".into(),
+        category: "books".into(),
+        tags: Vec::new(),
+        stock: Some(10),
+        images: Vec::new(),
+    };
+    let product = Product::create(
+        bazaar::domain::product::ProductDraft::parse(&raw, &categories).expect("a valid product"),
+        chrono::Utc::now(),
+    );
+    products.insert(&product).await.unwrap();
+    let catalog = Arc::new(Catalog::new(products.clone(), categories, files));
+    let fake = Arc::new(FakeRazorpay::new(
+        "rzp_test_property",
+        SecretString::from(KEY_SECRET.to_owned()),
+        SecretString::from(WEBHOOK_SECRET.to_owned()),
+    ));
+    let orders = Orders::new(
+        Arc::new(MemoryOrders::new()),
+        Arc::new(MemoryWebhookEvents::new()),
+        Arc::new(MemoryUsers::new()),
+        catalog,
+        fake.clone(),
+        OrderSettings {
+            tax_rate_bp: 1800,
+            pay_within: std::time::Duration::from_secs(1800),
+            key_id: "rzp_test_property".into(),
+            key_secret: SecretString::from(KEY_SECRET.to_owned()),
+            webhook_secrets: vec![SecretString::from(WEBHOOK_SECRET.to_owned())],
+            reconcile_after: std::time::Duration::from_secs(900),
+        },
+    );
+    let customer = Principal {
+        user_id: UserId::generate(),
+        session_id: "s".into(),
+        roles: vec![Role::Customer],
+    };
+    World {
+        product_id: product.id.to_string(),
+        orders,
+        fake,
+        customer,
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Step {
+    Deliver(SignedWebhook),
+    Verify,
+}
+
+#[tokio::test]
+async fn any_order_and_any_repetition_of_payment_events_ends_in_one_state() {
+    for seed in 0..40u64 {
+        let w = world().await;
+        let product_id = w.product_id.clone();
+        let order = w
+            .orders
+            .create(
+                &w.customer,
+                &[RawLine {
+                    product_id,
+                    quantity: 2,
+                }],
+                None,
+                None,
+            )
+            .await
+            .unwrap();
+        let checkout = w
+            .orders
+            .checkout(&w.customer, order.id.as_str())
+            .await
+            .unwrap();
+        let rzp_order = checkout.provider_order_id.clone();
+        // A failed attempt, then the payment that succeeds, then a partial refund
+        // made at the provider (its webhooks are how Bazaar learns of it).
+        let failed = w.fake.fail_payment(&rzp_order).unwrap();
+        let paid = w.fake.pay_order(&rzp_order, "upi").unwrap();
+        let refund = w
+            .fake
+            .refund(&RefundRequest {
+                payment_id: paid.id.clone(),
+                amount_paise: Some(1_500),
+                idempotency_key: format!("prop_refund_{seed:04}"),
+                notes: Default::default(),
+                receipt: None,
+                speed: None,
+            })
+            .await
+            .unwrap();
+        let mut hooks = w.fake.webhooks_for_payment(&failed.id).unwrap();
+        hooks.extend(w.fake.webhooks_for_payment(&paid.id).unwrap());
+        hooks.extend(w.fake.webhooks_for_refund(&refund.id).unwrap());
+
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let mut steps: Vec<Step> = Vec::new();
+        for hook in &hooks {
+            for _ in 0..rng.gen_range(1..=5) {
+                steps.push(Step::Deliver(hook.clone()));
+            }
+        }
+        for _ in 0..rng.gen_range(1..=3) {
+            steps.push(Step::Verify);
+        }
+        steps.shuffle(&mut rng);
+        let signature = w.fake.checkout_signature_for(&rzp_order, &paid.id);
+        for step in steps {
+            match step {
+                Step::Deliver(hook) => {
+                    w.orders
+                        .receive_webhook(&hook.body, Some(&hook.signature), Some(&hook.event_id))
+                        .await
+                        .unwrap_or_else(|e| panic!("seed {seed}: {} failed: {e}", hook.event));
+                }
+                Step::Verify => {
+                    w.orders
+                        .verify(&w.customer, &rzp_order, &paid.id, &signature)
+                        .await
+                        .unwrap_or_else(|e| panic!("seed {seed}: verify failed: {e}"));
+                }
+            }
+        }
+
+        let end = w.orders.get(&w.customer, order.id.as_str()).await.unwrap();
+        assert_eq!(end.status, OrderStatus::Paid, "seed {seed}");
+        assert_eq!(end.payment.payment_id.as_deref(), Some(paid.id.as_str()));
+        assert_eq!(end.payment.last_failure, None, "seed {seed}");
+        let captures: Vec<_> = end
+            .ledger
+            .iter()
+            .filter(|e| e.kind == LedgerKind::Capture)
+            .collect();
+        let refunds: Vec<_> = end
+            .ledger
+            .iter()
+            .filter(|e| e.kind == LedgerKind::Refund)
+            .collect();
+        assert_eq!(captures.len(), 1, "seed {seed}: {:?}", end.ledger);
+        assert_eq!(refunds.len(), 1, "seed {seed}: {:?}", end.ledger);
+        assert_eq!(captures[0].amount, end.total);
+        assert_eq!(captures[0].status, EntryStatus::Settled);
+        assert_eq!(refunds[0].status, EntryStatus::Settled, "seed {seed}");
+        assert_eq!(end.captured(), end.total.get());
+        assert_eq!(end.refunded(), 1_500);
+    }
+}
