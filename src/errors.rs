@@ -31,6 +31,8 @@ pub enum ErrorCode {
     VersionConflict,
     PreconditionFailed,
     InsufficientStock,
+    IdempotencyInFlight,
+    IdempotencyKeyReused,
     PayloadTooLarge,
     UnsupportedMediaType,
     UploadMissing,
@@ -64,6 +66,8 @@ impl ErrorCode {
         Self::VersionConflict,
         Self::PreconditionFailed,
         Self::InsufficientStock,
+        Self::IdempotencyInFlight,
+        Self::IdempotencyKeyReused,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
         Self::UploadMissing,
@@ -96,6 +100,8 @@ impl ErrorCode {
             Self::VersionConflict => "version_conflict",
             Self::PreconditionFailed => "precondition_failed",
             Self::InsufficientStock => "insufficient_stock",
+            Self::IdempotencyInFlight => "idempotency_in_flight",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::UploadMissing => "upload_missing",
@@ -127,11 +133,12 @@ impl ErrorCode {
             Self::Conflict
             | Self::VersionConflict
             | Self::InsufficientStock
-            | Self::UploadMissing => 409,
+            | Self::UploadMissing
+            | Self::IdempotencyInFlight => 409,
             Self::PreconditionFailed => 412,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
-            Self::ValidationFailed | Self::UploadMismatch => 422,
+            Self::ValidationFailed | Self::UploadMismatch | Self::IdempotencyKeyReused => 422,
             Self::RateLimited => 429,
             Self::Internal => 500,
             Self::BackendUnavailable | Self::Timeout => 503,
@@ -160,6 +167,8 @@ impl ErrorCode {
             Self::VersionConflict => "Version conflict",
             Self::PreconditionFailed => "Precondition failed",
             Self::InsufficientStock => "Insufficient stock",
+            Self::IdempotencyInFlight => "Request with this idempotency key in progress",
+            Self::IdempotencyKeyReused => "Idempotency key reused",
             Self::PayloadTooLarge => "Payload too large",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::UploadMissing => "Upload missing",
@@ -181,6 +190,7 @@ impl ErrorCode {
                 | Self::VersionConflict
                 | Self::AccountLocked
                 | Self::DeliveryFailed
+                | Self::IdempotencyInFlight
         )
     }
 }

@@ -19,6 +19,7 @@ use crate::files::local::LocalObjectStore;
 use crate::files::Files;
 use crate::http::metrics::Metrics;
 use crate::http::ops::BackendNames;
+use crate::idempotency::{IdempotencySettings, IdempotencyStore};
 use crate::identity::Identity;
 use crate::kv::memory::MemoryKv;
 use crate::kv::redis::RedisKv;
@@ -152,6 +153,7 @@ pub struct AppState {
     pub backends: BackendNames,
     pub metrics: Arc<Metrics>,
     pub rate_limits: Arc<RateLimits>,
+    pub idempotency: Arc<IdempotencyStore>,
 }
 
 impl AppState {
@@ -171,6 +173,15 @@ impl AppState {
             settings.rate_limit_auth_per_minute,
             settings.rate_limit_default_per_minute,
         );
+        let idempotency = Arc::new(IdempotencyStore::new(
+            backends.kv.clone(),
+            IdempotencySettings {
+                ttl: settings.idempotency_ttl,
+                // Longer than `Guard` lets a request run, so that a duplicate
+                // never starts while the first may still be working.
+                in_flight_ttl: settings.request_timeout + Duration::from_secs(1),
+            },
+        ));
         let metrics = Arc::new(Metrics::new());
         let products = Arc::new(CachedProducts::new(
             backends.products,
@@ -207,6 +218,7 @@ impl AppState {
             backends: backends.names,
             metrics,
             rate_limits: Arc::new(rate_limits),
+            idempotency,
             settings,
         })
     }

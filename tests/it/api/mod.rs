@@ -4,5 +4,6 @@ mod auth;
 mod catalog;
 mod conventions;
 mod files;
+mod idempotency;
 mod ops;
 mod products;
