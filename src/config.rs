@@ -58,6 +58,7 @@ pub const SETTINGS: &[SettingSpec] = &[
     SettingSpec { key: "rate_limit_default_per_minute", default: Some("600"), secret: false, help: "API requests per client (user, else IP) per minute outside the auth routes; 0 turns the limit off" },
     SettingSpec { key: "rate_limit_auth_per_minute", default: Some("20"), secret: false, help: "requests per client per minute to /api/v1/auth (sign-in, refresh, password reset); 0 turns the limit off" },
     SettingSpec { key: "rate_limit_otp_per_hour", default: Some("10"), secret: false, help: "OTP sends per client IP per hour (each phone has its own cap of 5); 0 turns the limit off" },
+    SettingSpec { key: "idempotency_ttl_secs", default: Some("86400"), secret: false, help: "how long the answer to a request with an `Idempotency-Key` is kept for replay" },
     SettingSpec { key: "trusted_proxies", default: Some(""), secret: false, help: "comma-separated proxy addresses or CIDRs whose X-Forwarded-For is believed, e.g. `10.0.0.0/8`; empty trusts none" },
     SettingSpec { key: "jwt_keys", default: Some(DEV_JWT_KEYS), secret: true, help: "access-token signing keys as `kid:secret` pairs, comma-separated; the first signs, all verify (rotate by prepending a new key); each secret at least 32 bytes" },
     SettingSpec { key: "jwt_issuer", default: Some("bazaar"), secret: false, help: "`iss` of access tokens" },
@@ -125,6 +126,8 @@ pub struct Settings {
     pub rate_limit_default_per_minute: u32,
     pub rate_limit_auth_per_minute: u32,
     pub rate_limit_otp_per_hour: u32,
+    /// How long an answer to an `Idempotency-Key` is kept for replay.
+    pub idempotency_ttl: Duration,
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// `(kid, secret)`; the first signs.
     pub jwt_keys: Vec<(String, SecretString)>,
@@ -220,6 +223,7 @@ impl fmt::Debug for Settings {
                 &self.rate_limit_auth_per_minute,
             )
             .field("rate_limit_otp_per_hour", &self.rate_limit_otp_per_hour)
+            .field("idempotency_ttl", &self.idempotency_ttl)
             .field("trusted_proxies", &self.trusted_proxies)
             .field(
                 "jwt_keys",
@@ -590,6 +594,15 @@ impl Settings {
             p.parse("rate_limit_default_per_minute", "a whole number", 0);
         let rate_limit_auth_per_minute = p.parse("rate_limit_auth_per_minute", "a whole number", 0);
         let rate_limit_otp_per_hour = p.parse("rate_limit_otp_per_hour", "a whole number", 0);
+        let idempotency_ttl_secs: u64 =
+            p.parse("idempotency_ttl_secs", "a whole number of seconds", 86_400);
+        if !(60..=604_800).contains(&idempotency_ttl_secs) {
+            p.fail(
+                "idempotency_ttl_secs",
+                "must be between 60 and 604800".into(),
+            );
+        }
+        let idempotency_ttl = Duration::from_secs(idempotency_ttl_secs);
         let mut trusted_proxies = Vec::new();
         for entry in p.list("trusted_proxies") {
             let parsed = entry
@@ -826,6 +839,7 @@ impl Settings {
             rate_limit_default_per_minute,
             rate_limit_auth_per_minute,
             rate_limit_otp_per_hour,
+            idempotency_ttl,
             trusted_proxies,
             jwt_keys,
             jwt_issuer,

@@ -36,6 +36,8 @@ pub enum ErrorCode {
     InvalidSignature,
     PaymentProviderRejected,
     PaymentProviderUnavailable,
+    IdempotencyInFlight,
+    IdempotencyKeyReused,
     PayloadTooLarge,
     UnsupportedMediaType,
     UploadMissing,
@@ -74,6 +76,8 @@ impl ErrorCode {
         Self::InvalidSignature,
         Self::PaymentProviderRejected,
         Self::PaymentProviderUnavailable,
+        Self::IdempotencyInFlight,
+        Self::IdempotencyKeyReused,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
         Self::UploadMissing,
@@ -111,6 +115,8 @@ impl ErrorCode {
             Self::InvalidSignature => "invalid_signature",
             Self::PaymentProviderRejected => "payment_provider_rejected",
             Self::PaymentProviderUnavailable => "payment_provider_unavailable",
+            Self::IdempotencyInFlight => "idempotency_in_flight",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::UploadMissing => "upload_missing",
@@ -144,11 +150,12 @@ impl ErrorCode {
             | Self::InsufficientStock
             | Self::IllegalTransition
             | Self::RefundExceedsCaptured
-            | Self::UploadMissing => 409,
+            | Self::UploadMissing
+            | Self::IdempotencyInFlight => 409,
             Self::PreconditionFailed => 412,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
-            Self::ValidationFailed | Self::UploadMismatch => 422,
+            Self::ValidationFailed | Self::UploadMismatch | Self::IdempotencyKeyReused => 422,
             Self::RateLimited => 429,
             Self::Internal => 500,
             Self::PaymentProviderRejected => 502,
@@ -183,6 +190,8 @@ impl ErrorCode {
             Self::InvalidSignature => "Invalid signature",
             Self::PaymentProviderRejected => "The payment provider refused the request",
             Self::PaymentProviderUnavailable => "The payment provider is unavailable",
+            Self::IdempotencyInFlight => "Request with this idempotency key in progress",
+            Self::IdempotencyKeyReused => "Idempotency key reused",
             Self::PayloadTooLarge => "Payload too large",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::UploadMissing => "Upload missing",
@@ -205,6 +214,7 @@ impl ErrorCode {
                 | Self::AccountLocked
                 | Self::DeliveryFailed
                 | Self::PaymentProviderUnavailable
+                | Self::IdempotencyInFlight
         )
     }
 }

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod errors;
 pub mod files;
 pub mod http;
+pub mod idempotency;
 pub mod identity;
 pub mod kv;
 pub mod notify;

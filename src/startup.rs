@@ -21,6 +21,7 @@ use crate::files::local::LocalObjectStore;
 use crate::files::Files;
 use crate::http::metrics::Metrics;
 use crate::http::ops::BackendNames;
+use crate::idempotency::{IdempotencySettings, IdempotencyStore};
 use crate::identity::Identity;
 use crate::kv::memory::MemoryKv;
 use crate::kv::redis::RedisKv;
@@ -167,6 +168,7 @@ pub struct AppState {
     pub orders: Arc<Orders>,
     /// The fake Razorpay when no keys are configured, for the development routes.
     pub razorpay_fake: Option<Arc<FakeRazorpay>>,
+    pub idempotency: Arc<IdempotencyStore>,
 }
 
 impl AppState {
@@ -187,6 +189,15 @@ impl AppState {
             settings.rate_limit_auth_per_minute,
             settings.rate_limit_default_per_minute,
         );
+        let idempotency = Arc::new(IdempotencyStore::new(
+            backends.kv.clone(),
+            IdempotencySettings {
+                ttl: settings.idempotency_ttl,
+                // Longer than `Guard` lets a request run, so that a duplicate
+                // never starts while the first may still be working.
+                in_flight_ttl: settings.request_timeout + Duration::from_secs(1),
+            },
+        ));
         let metrics = Arc::new(Metrics::new());
         let products = Arc::new(CachedProducts::new(
             backends.products,
@@ -235,6 +246,7 @@ impl AppState {
             backends: backends.names,
             metrics,
             rate_limits: Arc::new(rate_limits),
+            idempotency,
             settings,
         })
     }

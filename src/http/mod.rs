@@ -16,6 +16,7 @@ pub mod auth;
 pub mod dev;
 pub mod docs;
 pub mod files;
+pub mod idempotency;
 pub mod json_body;
 pub mod listing;
 pub mod metrics;
@@ -34,6 +35,7 @@ use admin::AdminApi;
 use auth::AuthApi;
 use dev::DevApi;
 use files::FilesApi;
+use idempotency::Idempotency;
 use ops::OpsApi;
 use orders::{OrdersAdminApi, OrdersApi, PaymentsDevApi};
 use pipeline::{Guard, Outer, Pipeline};
@@ -78,6 +80,14 @@ const DESCRIPTION: &str = r#"The backend of a storefront MVP, India first.
   or `otp/verify`); refresh it with `POST /api/v1/auth/refresh`.
 * Requests are rate-limited per client and route group; answers carry `RateLimit-Limit`,
   `RateLimit-Remaining` and `RateLimit-Reset`, and a 429 carries `Retry-After`.
+* Operations that declare the optional `Idempotency-Key` header (such as `otp/send`) are safe
+  to retry: send a new random UUID (1–255 printable ASCII characters) for each action and the
+  same one when retrying it. The request then runs once; copies of it get the first answer
+  again, with `Idempotent-Replayed: true`, for 24 hours by default. The key on a different
+  request answers 422 `idempotency_key_reused`; a copy sent while the first is still running
+  answers 409 `idempotency_in_flight` with `Retry-After`. Keys belong to the signed-in user
+  (callers without a token share one space) and to one operation. Answers that invite a retry
+  (5xx, 429) are not kept, so the retry runs the operation again.
 "#;
 
 /// The API as poem-openapi sees it: every operation of the contract.
@@ -265,8 +275,14 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
         );
     }
     let routes = Dispatch {
+        // Idempotency inside compression: it keeps and replays answers as the
+        // operation wrote them, whatever encoding each client accepts.
         api: api
             .data(state.identity.clone())
+            .with(Idempotency::new(
+                state.idempotency.clone(),
+                state.settings.body_limit_bytes,
+            ))
             .with(Compression::new())
             .with(Guard(pipeline.clone())),
         other,
@@ -284,7 +300,13 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
                 "x-request-id",
                 "idempotency-key",
             ])
-            .expose_headers(["etag", "location", "retry-after", "x-request-id"])
+            .expose_headers([
+                "etag",
+                "location",
+                "retry-after",
+                "x-request-id",
+                "idempotent-replayed",
+            ])
             .max_age(600);
         if origins.iter().any(|o| o == "*") {
             cors

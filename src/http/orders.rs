@@ -29,7 +29,11 @@ use bazaar_adapters::razorpay::FakeRazorpay;
 
 error_set!(
     /// Errors of creating an order.
-    CreateOrderErrors: 400, 401, 403, 409, 422, 429, 500, 503
+    idempotent CreateOrderErrors: 400, 401, 403, 409, 422, 429, 500, 503
+);
+error_set!(
+    /// Errors of starting a payment or refunding.
+    idempotent PaymentErrors: 400, 401, 403, 404, 409, 422, 429, 500, 502, 503
 );
 error_set!(
     /// Errors of reading orders.
@@ -443,7 +447,14 @@ fn summary_body(s: SalesSummary, from: DateTime<Utc>, to: DateTime<Utc>) -> Sale
 #[derive(ApiResponse)]
 pub enum CreateOrderResponse {
     /// Created; stock is reserved until the order is paid, cancelled or expires.
-    #[oai(status = 201)]
+    #[oai(
+        status = 201,
+        header(
+            name = "Idempotent-Replayed",
+            ty = "Option<bool>",
+            description = "`true` when this is the kept answer to an earlier request with the same `Idempotency-Key`."
+        )
+    )]
     Created(Json<OrderBody>, #[oai(header = "Location")] String),
 }
 
@@ -462,8 +473,29 @@ pub enum OrderListResponse {
 #[derive(ApiResponse)]
 pub enum CheckoutResponse {
     /// Open Razorpay Checkout with these.
-    #[oai(status = 200)]
+    #[oai(
+        status = 200,
+        header(
+            name = "Idempotent-Replayed",
+            ty = "Option<bool>",
+            description = "`true` when this is the kept answer to an earlier request with the same `Idempotency-Key`."
+        )
+    )]
     Ok(Json<CheckoutBody>),
+}
+
+#[derive(ApiResponse)]
+pub enum RefundResponse {
+    /// The order with the refund in its ledger (`pending` until Razorpay processes it).
+    #[oai(
+        status = 200,
+        header(
+            name = "Idempotent-Replayed",
+            ty = "Option<bool>",
+            description = "`true` when this is the kept answer to an earlier request with the same `Idempotency-Key`."
+        )
+    )]
+    Ok(Json<OrderBody>),
 }
 
 #[derive(ApiResponse)]
@@ -576,6 +608,15 @@ impl OrdersApi {
         &self,
         auth: BearerAuth,
         body: JsonBody<OrderInput>,
+        // Applied by `http::idempotency` before this runs; declared for the contract.
+        /// Makes retries safe: the same request with the same key is answered
+        /// once and then replayed (`Idempotent-Replayed: true`).
+        /// 1–255 printable ASCII characters; a random UUID per attempt.
+        #[oai(
+            name = "Idempotency-Key",
+            validator(min_length = 1, max_length = 255, pattern = "^[ -~]+$")
+        )]
+        _idempotency_key: Header<Option<String>>,
         req: &Request,
     ) -> Result<CreateOrderResponse, Problems<CreateOrderErrors>> {
         require(&self.identity, &auth.0, "orders:write", req).await?;
@@ -728,10 +769,20 @@ impl OrdersApi {
         auth: BearerAuth,
         id: Path<String>,
         body: JsonBody<RefundInput>,
+        // Applied by `http::idempotency` before this runs; declared for the contract.
+        /// Makes retries safe: the same request with the same key is answered
+        /// once and then replayed (`Idempotent-Replayed: true`).
+        /// 1–255 printable ASCII characters; a random UUID per attempt.
+        #[oai(
+            name = "Idempotency-Key",
+            validator(min_length = 1, max_length = 255, pattern = "^[ -~]+$")
+        )]
+        _idempotency_key: Header<Option<String>>,
         req: &Request,
-    ) -> Result<OrderResponse, Problems<OrderActionErrors>> {
+    ) -> Result<RefundResponse, Problems<PaymentErrors>> {
         require(&self.identity, &auth.0, "payments:refund", req).await?;
-        Ok(ok(&self.orders.refund(&id.0, body.0.amount).await?))
+        let order = self.orders.refund(&id.0, body.0.amount).await?;
+        Ok(RefundResponse::Ok(Json((&order).into())))
     }
 
     /// Move an order along fulfilment
@@ -768,8 +819,17 @@ impl OrdersApi {
         &self,
         auth: BearerAuth,
         id: Path<String>,
+        // Applied by `http::idempotency` before this runs; declared for the contract.
+        /// Makes retries safe: the same request with the same key is answered
+        /// once and then replayed (`Idempotent-Replayed: true`).
+        /// 1–255 printable ASCII characters; a random UUID per attempt.
+        #[oai(
+            name = "Idempotency-Key",
+            validator(min_length = 1, max_length = 255, pattern = "^[ -~]+$")
+        )]
+        _idempotency_key: Header<Option<String>>,
         req: &Request,
-    ) -> Result<CheckoutResponse, Problems<OrderActionErrors>> {
+    ) -> Result<CheckoutResponse, Problems<PaymentErrors>> {
         require(&self.identity, &auth.0, "orders:write", req).await?;
         let checkout = self.orders.checkout(&auth.0, &id.0).await?;
         Ok(CheckoutResponse::Ok(Json(checkout.into())))

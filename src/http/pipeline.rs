@@ -177,7 +177,7 @@ fn check_query(req: &Request) -> Result<(), AppError> {
     Ok(())
 }
 
-fn too_large(limit: usize) -> AppError {
+pub(super) fn too_large(limit: usize) -> AppError {
     AppError::new(
         ErrorCode::PayloadTooLarge,
         format!("the request body is larger than {limit} bytes"),
@@ -185,7 +185,7 @@ fn too_large(limit: usize) -> AppError {
 }
 
 /// Renders an error as a problem response, keeping the matched route for metrics.
-fn render(error: poem::Error, id: &str, path: &str) -> Response {
+pub(super) fn render(error: poem::Error, id: &str, path: &str) -> Response {
     let route = error.data::<PathPattern>().cloned();
     let operation = error.data::<OperationId>().cloned();
     let app = classify(error);
@@ -209,7 +209,7 @@ fn render(error: poem::Error, id: &str, path: &str) -> Response {
     response
 }
 
-fn current_id(req: &Request) -> Arc<str> {
+pub(super) fn current_id(req: &Request) -> Arc<str> {
     req.data::<RequestId>()
         .map(|r| r.0.clone())
         .unwrap_or_else(|| Arc::from("unknown"))

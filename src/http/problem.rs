@@ -230,11 +230,23 @@ fn clean_reason(reason: &str) -> String {
 /// with [`error_set!`], one per kind of operation.
 pub trait ErrorSet: Send + Sync + 'static {
     const STATUSES: &'static [u16];
+    /// Whether the operations honour `Idempotency-Key` (`http::idempotency`),
+    /// which adds meanings to their 409 and 422.
+    const IDEMPOTENT: bool = false;
 }
 
-/// Declares a marker type listing the error statuses of some operations.
+/// Declares a marker type listing the error statuses of some operations;
+/// `idempotent` before the name marks operations that honour `Idempotency-Key`.
 #[macro_export]
 macro_rules! error_set {
+    ($(#[$doc:meta])* idempotent $name:ident: $($status:literal),+) => {
+        $(#[$doc])*
+        pub struct $name;
+        impl $crate::http::problem::ErrorSet for $name {
+            const STATUSES: &'static [u16] = &[$($status),+];
+            const IDEMPOTENT: bool = true;
+        }
+    };
     ($(#[$doc:meta])* $name:ident: $($status:literal),+) => {
         $(#[$doc])*
         pub struct $name;
@@ -260,8 +272,10 @@ impl<S> From<Problems<S>> for poem::Error {
     }
 }
 
-fn status_description(status: u16) -> &'static str {
+fn status_description(status: u16, idempotent: bool) -> &'static str {
     match status {
+        409 if idempotent => "The request conflicts with the current state (`conflict`, `version_conflict`, `upload_missing`), or one with the same `Idempotency-Key` is still in progress; send it again after `Retry-After` seconds for its answer (`idempotency_in_flight`).",
+        422 if idempotent => "The body is well-formed but some fields are invalid; `errors` lists each one (`validation_failed`). Or the `Idempotency-Key` was already used for a different request (`idempotency_key_reused`).",
         400 => "The request is malformed: a bad parameter, cursor or body (`invalid_parameter`, `invalid_cursor`, `malformed_body`, `duplicate_query_parameter`), or a wrong one-time password (`invalid_otp`, `otp_attempts_exceeded`).",
         401 => "No valid credentials: a missing, invalid or expired access token, or a failed sign-in (`unauthorized`, `invalid_credentials`, `refresh_token_reused`).",
         403 => "The caller may not do this (`forbidden`).",
@@ -285,14 +299,16 @@ impl<S: ErrorSet> ApiResponse for Problems<S> {
             responses: S::STATUSES
                 .iter()
                 .map(|&status| MetaResponse {
-                    description: status_description(status),
+                    description: status_description(status, S::IDEMPOTENT),
                     status: Some(status),
                     status_range: None,
                     content: vec![MetaMediaType {
                         content_type: PROBLEM_JSON,
                         schema: MetaSchemaRef::Reference(Problem::name().into_owned()),
                     }],
-                    headers: if matches!(status, 423 | 429 | 503) {
+                    headers: if matches!(status, 423 | 429 | 503)
+                        || (status == 409 && S::IDEMPOTENT)
+                    {
                         vec![MetaHeader {
                             name: "Retry-After".into(),
                             description: Some("Seconds to wait before retrying.".into()),

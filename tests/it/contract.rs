@@ -188,3 +188,38 @@ fn operations_that_need_a_user_declare_the_bearer_scheme_and_401() {
         }
     }
 }
+
+/// `http::idempotency` decides which operations honour `Idempotency-Key`; the
+/// contract must say so for exactly those, with the 409 and 422 it brings.
+#[test]
+fn operations_declare_idempotency_keys_exactly_where_they_are_honoured() {
+    use bazaar::http::idempotency::IDEMPOTENT_OPERATIONS;
+    let doc = contract();
+    for (path, method, op) in operations(&doc) {
+        let id = op["operationId"].as_str().unwrap();
+        let declared = op["parameters"].as_array().is_some_and(|params| {
+            params
+                .iter()
+                .any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header")
+        });
+        let honoured = IDEMPOTENT_OPERATIONS.iter().any(|listed| {
+            listed.operation_id == id
+                && listed.path == path
+                && listed.method.as_str().eq_ignore_ascii_case(&method)
+        });
+        assert_eq!(
+            declared, honoured,
+            "{method} {path} ({id}): declare the `Idempotency-Key` header if and only if \
+             the operation is listed in `http::idempotency::IDEMPOTENT_OPERATIONS`"
+        );
+        if honoured {
+            for status in ["409", "422"] {
+                let description = op["responses"][status]["description"].as_str();
+                assert!(
+                    description.is_some_and(|d| d.contains("Idempotency-Key")),
+                    "{method} {path} must document {status} with an `idempotent` error set"
+                );
+            }
+        }
+    }
+}

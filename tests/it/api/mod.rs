@@ -4,6 +4,7 @@ mod auth;
 mod catalog;
 mod conventions;
 mod files;
+mod idempotency;
 mod ops;
 mod orders;
 mod products;

@@ -4,6 +4,7 @@
 
 mod audit;
 mod files;
+mod idempotency;
 mod kv;
 mod products;
 mod users;

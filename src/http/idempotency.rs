@@ -1,0 +1,356 @@
+//! `Idempotency-Key` on the operations listed in [`IDEMPOTENT_OPERATIONS`].
+//!
+//! A request to one of them that carries the header runs at most once per key
+//! and caller: the first answer is kept ([`crate::idempotency`]) and a repeat
+//! of the same request gets it again, marked `Idempotent-Replayed: true`; the
+//! key on a different request answers 422 `idempotency_key_reused`, and a
+//! repeat while the first is still running answers 409 `idempotency_in_flight`.
+//! Every other request passes straight through. See `docs/idempotency.md`.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::future::Either;
+use futures::TryFutureExt;
+use poem::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
+use poem_openapi::OperationId;
+
+use super::pipeline::{current_id, render, too_large, VerifiedToken};
+use crate::errors::{AppError, ErrorCode};
+use crate::idempotency::{
+    Begin, Fingerprint, IdempotencyKey, IdempotencyStore, Scope, StoredResponse, Ticket,
+};
+
+pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+/// An operation that honours `Idempotency-Key`.
+#[derive(Debug)]
+pub struct IdempotentOperation {
+    pub method: Method,
+    /// The path template in the contract; a `{name}` segment matches any one segment.
+    pub path: &'static str,
+    /// The contract's operationId: part of the keys' scope, and the metrics
+    /// label of answers given without running the operation.
+    pub operation_id: &'static str,
+}
+
+impl IdempotentOperation {
+    pub const fn post(path: &'static str, operation_id: &'static str) -> Self {
+        Self {
+            method: Method::POST,
+            path,
+            operation_id,
+        }
+    }
+
+    fn matches(&self, method: &Method, path: &str) -> bool {
+        if self.method != method {
+            return false;
+        }
+        let mut template = self.path.split('/');
+        let mut actual = path.split('/');
+        loop {
+            match (template.next(), actual.next()) {
+                (None, None) => return true,
+                (Some(t), Some(a)) if t.starts_with('{') => {
+                    if a.is_empty() {
+                        return false;
+                    }
+                }
+                (Some(t), Some(a)) if t == a => {}
+                _ => return false,
+            }
+        }
+    }
+}
+
+/// The operations that honour `Idempotency-Key`; elsewhere the header is
+/// ignored. To opt an operation in, add its row here and declare the header
+/// (and 409) in its signature so the contract says so.
+pub const IDEMPOTENT_OPERATIONS: &[IdempotentOperation] = &[
+    IdempotentOperation::post("/api/v1/auth/otp/send", "sendOtp"),
+    IdempotentOperation::post("/api/v1/orders", "createOrder"),
+    IdempotentOperation::post("/api/v1/orders/{id}/payments", "createPayment"),
+    IdempotentOperation::post("/api/v1/orders/{id}/actions/refund", "refundOrder"),
+];
+
+/// The listed operation a request is for, if it carries `Idempotency-Key`.
+fn idempotent_operation(req: &Request) -> Option<&'static IdempotentOperation> {
+    let method = req.method();
+    // The method first: it rules out every read at the cost of a comparison.
+    if !IDEMPOTENT_OPERATIONS.iter().any(|op| op.method == method)
+        || !req.headers().contains_key(IDEMPOTENCY_KEY)
+    {
+        return None;
+    }
+    let path = req.uri().path();
+    IDEMPOTENT_OPERATIONS
+        .iter()
+        .find(|op| op.matches(method, path))
+}
+
+/// Whether an outcome is the operation's final answer, worth replaying: the
+/// operation ran (the router's 404 and 405 carry no operation id), and the
+/// answer does not invite a retry (5xx, 429, a problem marked retryable) or
+/// depend on the credentials rather than the request (401).
+fn is_final(outcome: &poem::Result<Response>) -> bool {
+    let (ran, status, retryable) = match outcome {
+        Ok(response) => (
+            response.data::<OperationId>().is_some(),
+            response.status(),
+            false,
+        ),
+        Err(error) => (
+            error.data::<OperationId>().is_some(),
+            error.status(),
+            error
+                .downcast_ref::<AppError>()
+                .is_some_and(|app| app.code.retryable()),
+        ),
+    };
+    ran && !retryable
+        && !status.is_server_error()
+        && !matches!(
+            status,
+            StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS
+        )
+}
+
+/// A kept answer, sent again.
+fn replay(stored: StoredResponse, operation: &IdempotentOperation) -> Response {
+    let mut response = Response::builder()
+        .status(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header(IDEMPOTENT_REPLAYED, "true")
+        .body(stored.body);
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_TYPE, stored.content_type),
+        (header::LOCATION, stored.location),
+        (header::ETAG, stored.etag),
+    ] {
+        if let Some(value) = value.and_then(|v| HeaderValue::try_from(v).ok()) {
+            headers.insert(name, value);
+        }
+    }
+    response.set_data(OperationId(operation.operation_id));
+    response
+}
+
+fn header_text(response: &Response, name: HeaderName) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Applies `Idempotency-Key`; used as `.with(Idempotency::new(store, body_limit))`
+/// inside `Guard`, which has verified the caller's token and renders the
+/// problems raised here.
+pub struct Idempotency {
+    store: Arc<IdempotencyStore>,
+    body_limit: usize,
+}
+
+impl Idempotency {
+    pub fn new(store: Arc<IdempotencyStore>, body_limit: usize) -> Self {
+        Self { store, body_limit }
+    }
+}
+
+impl<E: Endpoint> Middleware<E> for Idempotency {
+    type Output = IdempotencyEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        IdempotencyEndpoint {
+            inner,
+            store: self.store.clone(),
+            body_limit: self.body_limit,
+        }
+    }
+}
+
+pub struct IdempotencyEndpoint<E> {
+    inner: E,
+    store: Arc<IdempotencyStore>,
+    body_limit: usize,
+}
+
+impl<E: Endpoint> IdempotencyEndpoint<E> {
+    async fn release(&self, ticket: Ticket) {
+        if let Err(e) = self.store.abandon(ticket).await {
+            tracing::warn!(error = %e, "could not release an idempotency key; it stays in flight until it expires");
+        }
+    }
+
+    async fn run_once(
+        &self,
+        operation: &'static IdempotentOperation,
+        mut req: Request,
+    ) -> poem::Result<Response> {
+        // Problems raised here name the operation, for the metrics label.
+        let refuse = |e: AppError| {
+            let mut error = poem::Error::from(e);
+            error.set_data(OperationId(operation.operation_id));
+            error
+        };
+        let key = req
+            .headers()
+            .get(IDEMPOTENCY_KEY)
+            .and_then(|v| v.to_str().ok())
+            .and_then(IdempotencyKey::parse)
+            .ok_or_else(|| {
+                refuse(AppError::invalid_parameter(
+                    "Idempotency-Key",
+                    IdempotencyKey::SYNTAX,
+                ))
+            })?;
+        let body = req
+            .take_body()
+            .into_bytes_limit(self.body_limit)
+            .await
+            .map_err(|e| {
+                refuse(match e {
+                    poem::error::ReadBodyError::PayloadTooLarge => too_large(self.body_limit),
+                    _ => AppError::new(
+                        ErrorCode::MalformedBody,
+                        "the request body could not be read",
+                    ),
+                })
+            })?;
+        let target = req
+            .uri()
+            .path_and_query()
+            .map_or_else(|| req.uri().path(), |pq| pq.as_str());
+        let fingerprint = Fingerprint::of(req.method().as_str(), target, &body);
+        req.set_body(body);
+        let scope = match req.data::<VerifiedToken>() {
+            Some(token) => Scope::user(&token.claims.sub, operation.operation_id),
+            None => Scope::anonymous(operation.operation_id),
+        };
+
+        let ticket = match self.store.begin(&scope, &key, &fingerprint).await {
+            Err(e) => return Err(refuse(e.into())),
+            Ok(Begin::Replay(stored)) => return Ok(replay(stored, operation)),
+            Ok(Begin::Mismatch) => {
+                return Err(refuse(AppError::new(
+                    ErrorCode::IdempotencyKeyReused,
+                    "this Idempotency-Key was used for a different request; \
+                     send a new key with a new request",
+                )))
+            }
+            Ok(Begin::InFlight) => {
+                return Err(refuse(
+                    AppError::new(
+                        ErrorCode::IdempotencyInFlight,
+                        "a request with this Idempotency-Key is still in progress; \
+                         send it again shortly for its answer",
+                    )
+                    .with_retry_after(1),
+                ))
+            }
+            Ok(Begin::Proceed(ticket)) => ticket,
+        };
+
+        let id = current_id(&req);
+        let path = req.uri().path().to_owned();
+        let outcome = self.inner.call(req).await.map(IntoResponse::into_response);
+        if !is_final(&outcome) {
+            // Released, so that the client's retry runs the operation again.
+            self.release(ticket).await;
+            return outcome;
+        }
+        // Rendered here rather than by `Guard`, so that a problem is kept as sent.
+        let mut response = outcome.unwrap_or_else(|e| render(e, &id, &path));
+        let body = match response.take_body().into_bytes().await {
+            Ok(body) => body,
+            Err(e) => {
+                self.release(ticket).await;
+                let cause = anyhow::Error::new(e).context("reading an answer to keep it");
+                return Err(refuse(AppError::internal(cause)));
+            }
+        };
+        let stored = StoredResponse {
+            status: response.status().as_u16(),
+            content_type: header_text(&response, header::CONTENT_TYPE),
+            location: header_text(&response, header::LOCATION),
+            etag: header_text(&response, header::ETAG),
+            body: body.to_vec(),
+        };
+        response.set_body(body);
+        match self.store.complete(ticket, &stored).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!("a request outlived its idempotency claim; its answer was not kept")
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not keep an idempotent answer; the key stays in flight until it expires")
+            }
+        }
+        Ok(response)
+    }
+}
+
+// Not an `async fn`, and the idempotent path boxed: every other request's
+// future stays the inner one's (see `Dispatch` in `http/mod.rs`).
+impl<E: Endpoint> Endpoint for IdempotencyEndpoint<E> {
+    type Output = Response;
+
+    fn call(&self, req: Request) -> impl Future<Output = poem::Result<Response>> + Send {
+        match idempotent_operation(&req) {
+            None => Either::Left(self.inner.call(req).map_ok(IntoResponse::into_response)),
+            Some(operation) => Either::Right(Box::pin(self.run_once(operation, req))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_match_one_segment_per_parameter() {
+        let payments = IdempotentOperation::post("/api/v1/orders/{id}/payments", "createPayment");
+        assert!(payments.matches(&Method::POST, "/api/v1/orders/abc/payments"));
+        assert!(!payments.matches(&Method::GET, "/api/v1/orders/abc/payments"));
+        assert!(!payments.matches(&Method::POST, "/api/v1/orders//payments"));
+        assert!(!payments.matches(&Method::POST, "/api/v1/orders/a/b/payments"));
+        assert!(!payments.matches(&Method::POST, "/api/v1/orders/abc/payments/x"));
+        assert!(!payments.matches(&Method::POST, "/api/v1/orders/abc"));
+    }
+
+    #[test]
+    fn only_listed_operations_with_the_header_are_idempotent() {
+        let request = |method: Method, path: &str, key: bool| {
+            let mut builder = Request::builder().method(method).uri_str(path);
+            if key {
+                builder = builder.header(IDEMPOTENCY_KEY, "k1");
+            }
+            builder.finish()
+        };
+        let found = |r: &Request| idempotent_operation(r).map(|op| op.operation_id);
+        assert_eq!(
+            found(&request(Method::POST, "/api/v1/auth/otp/send", true)),
+            Some("sendOtp")
+        );
+        assert_eq!(
+            found(&request(
+                Method::POST,
+                "/api/v1/orders/o1/actions/refund",
+                true
+            )),
+            Some("refundOrder")
+        );
+        assert_eq!(
+            found(&request(Method::POST, "/api/v1/auth/otp/send", false)),
+            None
+        );
+        assert_eq!(
+            found(&request(Method::POST, "/api/v1/products", true)),
+            None
+        );
+        assert_eq!(found(&request(Method::GET, "/api/v1/orders", true)), None);
+    }
+}
