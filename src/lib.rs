@@ -16,6 +16,7 @@ pub mod http;
 pub mod identity;
 pub mod kv;
 pub mod notify;
+pub mod outbox;
 pub mod ratelimit;
 pub mod startup;
 pub mod store;

@@ -24,11 +24,14 @@ use crate::kv::memory::MemoryKv;
 use crate::kv::redis::RedisKv;
 use crate::kv::KeyValueStore;
 use crate::notify::Notifier;
+use crate::outbox::{Outbox, OutboxWorker};
 use crate::ratelimit::RateLimits;
 use crate::store::cache::{CacheSettings, CachedProducts};
-use crate::store::memory::{MemoryAudit, MemoryFiles, MemoryProducts, MemoryUsers};
-use crate::store::mongo::{self, MongoAudit, MongoFiles, MongoProducts, MongoUsers};
-use crate::store::{AuditRepository, FileRepository, ProductRepository, UserRepository};
+use crate::store::memory::{MemoryAudit, MemoryFiles, MemoryOutbox, MemoryProducts, MemoryUsers};
+use crate::store::mongo::{self, MongoAudit, MongoFiles, MongoOutbox, MongoProducts, MongoUsers};
+use crate::store::{
+    AuditRepository, FileRepository, OutboxRepository, ProductRepository, UserRepository,
+};
 
 /// The storage and key-value implementations the application runs on.
 pub struct Backends {
@@ -36,6 +39,8 @@ pub struct Backends {
     pub users: Arc<dyn UserRepository>,
     pub audit: Arc<dyn AuditRepository>,
     pub files: Arc<dyn FileRepository>,
+    /// Notices waiting for delivery; stores that cause notices write to it in their own writes.
+    pub outbox: Arc<dyn OutboxRepository>,
     pub kv: Arc<dyn KeyValueStore>,
     /// Where uploaded bytes go. `None` means the development store in `BAZAAR_FILES_DIR`,
     /// served by this server under `/dev/uploads` (see `files::local`).
@@ -51,6 +56,7 @@ impl Backends {
             users: Arc::new(MemoryUsers::new()),
             audit: Arc::new(MemoryAudit::new()),
             files: Arc::new(MemoryFiles::new()),
+            outbox: Arc::new(MemoryOutbox::new()),
             kv: Arc::new(MemoryKv::new()),
             objects: None,
             names: BackendNames {
@@ -74,9 +80,10 @@ impl Backends {
                     MongoUsers::new(&db).await?,
                     MongoAudit::new(&db).await?,
                     MongoFiles::new(&db).await?,
+                    MongoOutbox::new(&db).await?,
                 ))
             };
-            let (products, users, audit, files) = prepare
+            let (products, users, audit, files, outbox) = prepare
                 .await
                 .map_err(|e| redact(e.into(), url))
                 .context("preparing the MongoDB collections (is MongoDB reachable?)")?;
@@ -84,6 +91,7 @@ impl Backends {
             backends.users = Arc::new(users);
             backends.audit = Arc::new(audit);
             backends.files = Arc::new(files);
+            backends.outbox = Arc::new(outbox);
             backends.names.storage = "mongodb";
         }
         if let Some(s3) = &settings.s3 {
@@ -146,6 +154,10 @@ pub struct AppState {
     pub catalog: Arc<Catalog>,
     pub identity: Arc<Identity>,
     pub files: Arc<Files>,
+    /// The admin's view of the outbox.
+    pub outbox: Arc<Outbox>,
+    /// Delivers the outbox; [`Application::run_until`] runs it beside the server.
+    pub outbox_worker: Arc<OutboxWorker>,
     /// The development object store, when no S3 is configured: its routes are mounted.
     pub local_files: Option<Arc<LocalObjectStore>>,
     pub kv: Arc<dyn KeyValueStore>,
@@ -158,6 +170,11 @@ impl AppState {
     pub fn new(settings: Settings, backends: Backends) -> anyhow::Result<Self> {
         let categories = Categories::new(settings.product_categories.clone());
         let notifier = Arc::new(Notifier::from_settings(&settings)?);
+        let outbox_worker = Arc::new(OutboxWorker::new(
+            backends.outbox.clone(),
+            notifier.clone(),
+            settings.outbox.clone(),
+        ));
         let identity = Identity::new(
             &settings,
             backends.users,
@@ -202,6 +219,8 @@ impl AppState {
             catalog: Arc::new(Catalog::new(products, categories, files.clone())),
             identity: Arc::new(identity),
             files,
+            outbox: Arc::new(Outbox::new(backends.outbox)),
+            outbox_worker,
             local_files,
             kv: backends.kv,
             backends: backends.names,
@@ -291,16 +310,33 @@ impl Application {
         self.run_until(shutdown_signal()).await
     }
 
-    /// Serves until `stop` completes, then drains like `run_until_stopped`.
+    /// Serves, and delivers the outbox, until `stop` completes; then drains like
+    /// `run_until_stopped`, while the outbox worker finishes the batch it is delivering.
     pub async fn run_until(
         self,
         stop: impl std::future::Future<Output = ()> + Send,
     ) -> std::io::Result<()> {
         let grace = self.state.settings.shutdown_timeout;
         let app = crate::http::app(&self.state);
-        Server::new_with_acceptor(self.acceptor)
+        // Dropped when the server returns, for whatever reason, which stops the worker too.
+        let (stopping, mut stopped) = tokio::sync::watch::channel(());
+        let worker = self.state.outbox_worker.clone();
+        let delivering = tokio::spawn(async move {
+            worker
+                .run(async move { while stopped.changed().await.is_ok() {} })
+                .await;
+        });
+        let stop = async move {
+            stop.await;
+            drop(stopping);
+        };
+        let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, stop, Some(grace))
-            .await
+            .await;
+        if tokio::time::timeout(grace, delivering).await.is_err() {
+            tracing::warn!("the outbox worker did not finish its batch within the shutdown timeout; its messages are retried when their leases run out");
+        }
+        served
     }
 }
 

@@ -11,6 +11,7 @@ pub fn grants(role: Role) -> &'static [&'static str] {
         // through `*:*`) reaches everyone's.
         Role::Customer => &["products:read", "files:read", "files:write"],
         Role::CatalogManager => &["products:*", "files:read", "files:write"],
+        // Among them `outbox:read` and `outbox:write`: the outbox holds customers' addresses.
         Role::Admin => &["*:*"],
     }
 }
@@ -47,5 +48,10 @@ mod tests {
         assert!(allows(&[Role::Customer], "files:write"));
         assert!(!allows(&[Role::CatalogManager], "files:manage"));
         assert!(allows(&[Role::Admin], "files:manage"));
+        assert!(allows(&[Role::Admin], "outbox:read") && allows(&[Role::Admin], "outbox:write"));
+        assert!(!allows(
+            &[Role::CatalogManager, Role::Customer],
+            "outbox:read"
+        ));
     }
 }

@@ -10,6 +10,8 @@ pub mod file;
 pub mod ids;
 pub mod listing;
 pub mod money;
+pub mod outbox;
+pub mod outbox_query;
 pub mod product;
 pub mod product_query;
 pub mod search;

@@ -8,4 +8,5 @@ mod cli;
 mod conformance;
 mod contract;
 mod helpers;
+mod outbox;
 mod resilience;

@@ -3,11 +3,13 @@
 
 mod audit;
 mod files;
+mod outbox;
 mod products;
 mod users;
 
 pub use audit::MemoryAudit;
 pub use files::MemoryFiles;
+pub use outbox::MemoryOutbox;
 pub use products::MemoryProducts;
 pub use users::MemoryUsers;
 

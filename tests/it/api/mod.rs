@@ -5,4 +5,5 @@ mod catalog;
 mod conventions;
 mod files;
 mod ops;
+mod outbox;
 mod products;

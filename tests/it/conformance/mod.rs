@@ -5,6 +5,7 @@
 mod audit;
 mod files;
 mod kv;
+mod outbox;
 mod products;
 mod users;
 
