@@ -13,6 +13,9 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::domain::outbox::{NoticeKind, PerNotice, RetrySchedule};
+use crate::outbox::OutboxSettings;
+
 pub const ENV_PREFIX: &str = "BAZAAR_";
 
 /// Where the service runs. Production refuses settings that only make sense on a laptop.
@@ -74,13 +77,28 @@ pub const SETTINGS: &[SettingSpec] = &[
     SettingSpec { key: "msg91_authkey", default: None, secret: true, help: "MSG91 auth key; unset outside production uses a fake whose messages `/api/v1/dev/messages` lists" },
     SettingSpec { key: "msg91_template_id", default: Some(""), secret: false, help: "DLT-registered MSG91 OTP template id (required with `msg91_authkey`)" },
     SettingSpec { key: "msg91_base_url", default: Some("https://control.msg91.com/api/v5"), secret: false, help: "MSG91 API base URL" },
+    SettingSpec { key: "msg91_sender", default: Some(""), secret: false, help: "DLT sender id (header) of notice SMS; empty leaves it to each flow" },
+    SettingSpec { key: "msg91_flow_order_confirmation", default: Some("dev-order-confirmation"), secret: false, help: "MSG91 flow (DLT template) of the order-confirmation SMS (required with `msg91_authkey`)" },
+    SettingSpec { key: "msg91_flow_payment_receipt", default: Some("dev-payment-receipt"), secret: false, help: "MSG91 flow of the payment-receipt SMS (required with `msg91_authkey`)" },
+    SettingSpec { key: "msg91_flow_refund", default: Some("dev-refund"), secret: false, help: "MSG91 flow of the refund SMS (required with `msg91_authkey`)" },
+    SettingSpec { key: "msg91_flow_cancellation", default: Some("dev-cancellation"), secret: false, help: "MSG91 flow of the cancellation SMS (required with `msg91_authkey`)" },
     SettingSpec { key: "sendgrid_api_key", default: None, secret: true, help: "SendGrid API key; unset outside production uses a fake" },
     SettingSpec { key: "sendgrid_base_url", default: Some("https://api.sendgrid.com"), secret: false, help: "SendGrid API base URL (EU: https://api.eu.sendgrid.com)" },
     SettingSpec { key: "sendgrid_from_email", default: Some("no-reply@bazaar.local"), secret: false, help: "sender address of Bazaar's email" },
     SettingSpec { key: "sendgrid_from_name", default: Some("Bazaar"), secret: false, help: "sender name of Bazaar's email" },
     SettingSpec { key: "sendgrid_template_verify_email", default: Some("d-verify-email"), secret: false, help: "SendGrid dynamic template for email verification (gets `name`, `link`, `token`)" },
+    SettingSpec { key: "sendgrid_template_order_confirmation", default: Some("d-order-confirmation"), secret: false, help: "SendGrid dynamic template of the order-confirmation email (gets the notice's data)" },
+    SettingSpec { key: "sendgrid_template_payment_receipt", default: Some("d-payment-receipt"), secret: false, help: "SendGrid dynamic template of the payment-receipt email" },
+    SettingSpec { key: "sendgrid_template_refund", default: Some("d-refund"), secret: false, help: "SendGrid dynamic template of the refund email" },
+    SettingSpec { key: "sendgrid_template_cancellation", default: Some("d-cancellation"), secret: false, help: "SendGrid dynamic template of the cancellation email" },
     SettingSpec { key: "public_url", default: Some("http://127.0.0.1:8080"), secret: false, help: "the frontend or API origin used to build links in messages (email verification)" },
     SettingSpec { key: "provider_timeout_ms", default: Some("5000"), secret: false, help: "timeout of each call to MSG91 or SendGrid" },
+    SettingSpec { key: "outbox_poll_ms", default: Some("1000"), secret: false, help: "how often an idle outbox worker looks for due notices" },
+    SettingSpec { key: "outbox_lease_secs", default: Some("60"), secret: false, help: "how long a worker holds a notice it is delivering before another replica may take it; longer than one delivery can take" },
+    SettingSpec { key: "outbox_batch_size", default: Some("10"), secret: false, help: "notices a worker claims and delivers at once" },
+    SettingSpec { key: "outbox_max_attempts", default: Some("8"), secret: false, help: "delivery attempts before a notice is dead (dead-lettered)" },
+    SettingSpec { key: "outbox_backoff_base_ms", default: Some("30000"), secret: false, help: "wait after a notice's first failed attempt; doubles after each further failure" },
+    SettingSpec { key: "outbox_backoff_cap_secs", default: Some("3600"), secret: false, help: "longest wait between two attempts of a notice" },
     SettingSpec { key: "s3_endpoint", default: None, secret: false, help: "S3 API root without the bucket (`https://s3.ap-south-1.amazonaws.com`, or a compatible server); unset outside production stores uploads in `files_dir`, served by the dev server" },
     SettingSpec { key: "s3_region", default: Some("us-east-1"), secret: false, help: "the bucket's region, part of every signature" },
     SettingSpec { key: "s3_bucket", default: None, secret: false, help: "bucket for uploads (required with `s3_endpoint`)" },
@@ -145,8 +163,14 @@ pub struct Settings {
     pub sendgrid_from_email: String,
     pub sendgrid_from_name: String,
     pub sendgrid_template_verify_email: String,
+    /// The SendGrid dynamic template of each kind of notice.
+    pub sendgrid_notice_templates: PerNotice<String>,
+    /// The MSG91 flow (DLT template) of each kind of notice.
+    pub msg91_notice_flows: PerNotice<String>,
+    pub msg91_sender: String,
     pub public_url: String,
     pub provider_timeout: Duration,
+    pub outbox: OutboxSettings,
     /// The S3 bucket for uploads; `None` means the local development store.
     pub s3: Option<S3Config>,
     pub files_max_bytes: u64,
@@ -249,6 +273,7 @@ impl fmt::Debug for Settings {
             .field("files_max_bytes", &self.files_max_bytes)
             .field("files_allowed_types", &self.files_allowed_types)
             .field("files_dir", &self.files_dir)
+            .field("outbox", &self.outbox)
             .finish_non_exhaustive()
     }
 }
@@ -400,6 +425,14 @@ impl Parser {
             .push(format!("{} (from {from}):{shown} {why}", env_name(key)));
     }
 
+    /// Whether `key` still has its built-in default (no file or variable set it).
+    fn is_default(&self, key: &str) -> bool {
+        self.layers
+            .values
+            .get(key)
+            .is_none_or(|(_, from)| *from == "default")
+    }
+
     fn string(&mut self, key: &str) -> String {
         self.raw(key).unwrap_or_default().trim().to_owned()
     }
@@ -496,6 +529,71 @@ fn s3_config(p: &mut Parser) -> Option<S3Config> {
         secret_access_key: SecretString::from(secret.unwrap_or_default()),
         path_style,
     })
+}
+
+/// The MSG91 flow of each notice. The defaults are placeholders for the fake provider, so
+/// with a real MSG91 key each must be set.
+fn notice_flows(p: &mut Parser, real_msg91: bool) -> PerNotice<String> {
+    PerNotice::from_fn(|kind: NoticeKind| {
+        let key = format!("msg91_flow_{}", kind.as_str());
+        if real_msg91 && p.is_default(&key) {
+            p.fail(&key, "is required with BAZAAR_MSG91_AUTHKEY".into());
+        }
+        p.string(&key)
+    })
+}
+
+/// The outbox worker's settings. One delivery (three attempts of the provider timeout, and
+/// the waits between them) must fit in a lease, or another replica could take the message
+/// while it is still being sent.
+fn outbox_settings(p: &mut Parser, provider_timeout: Duration) -> OutboxSettings {
+    let poll_interval = p.millis("outbox_poll_ms", 100, 60_000);
+    let lease_secs: u64 = p.parse("outbox_lease_secs", "a whole number of seconds", 60);
+    let lease = Duration::from_secs(lease_secs);
+    let longest_delivery = provider_timeout * 3 + Duration::from_secs(10);
+    if !(1..=3600).contains(&lease_secs) {
+        p.fail("outbox_lease_secs", "must be between 1 and 3600".into());
+    } else if lease <= longest_delivery {
+        p.fail(
+            "outbox_lease_secs",
+            format!(
+                "must be longer than one delivery can take ({} s: three provider timeouts and the waits between them)",
+                longest_delivery.as_secs()
+            ),
+        );
+    }
+    let batch_size: u32 = p.parse("outbox_batch_size", "a whole number", 10);
+    if !(1..=100).contains(&batch_size) {
+        p.fail("outbox_batch_size", "must be between 1 and 100".into());
+    }
+    let max_attempts: u32 = p.parse("outbox_max_attempts", "a whole number", 8);
+    if !(1..=100).contains(&max_attempts) {
+        p.fail("outbox_max_attempts", "must be between 1 and 100".into());
+    }
+    let base = p.millis("outbox_backoff_base_ms", 10, 3_600_000);
+    let cap_secs: u64 = p.parse("outbox_backoff_cap_secs", "a whole number of seconds", 3600);
+    let cap = Duration::from_secs(cap_secs);
+    if !(1..=86_400).contains(&cap_secs) {
+        p.fail(
+            "outbox_backoff_cap_secs",
+            "must be between 1 and 86400".into(),
+        );
+    } else if cap < base {
+        p.fail(
+            "outbox_backoff_cap_secs",
+            "must not be shorter than BAZAAR_OUTBOX_BACKOFF_BASE_MS".into(),
+        );
+    }
+    OutboxSettings {
+        poll_interval,
+        lease,
+        batch_size,
+        schedule: RetrySchedule {
+            base,
+            cap,
+            max_attempts,
+        },
+    }
 }
 
 impl Settings {
@@ -739,11 +837,16 @@ impl Settings {
         let sendgrid_from_email = p.string("sendgrid_from_email");
         let sendgrid_from_name = p.string("sendgrid_from_name");
         let sendgrid_template_verify_email = p.string("sendgrid_template_verify_email");
+        let sendgrid_notice_templates =
+            PerNotice::from_fn(|kind| p.string(&format!("sendgrid_template_{}", kind.as_str())));
+        let msg91_sender = p.string("msg91_sender");
+        let msg91_notice_flows = notice_flows(&mut p, msg91.is_some());
         let public_url = p.string("public_url").trim_end_matches('/').to_owned();
         if url::Url::parse(&public_url).is_err() {
             p.fail("public_url", "is not a URL".into());
         }
         let provider_timeout = p.millis("provider_timeout_ms", 100, 60_000);
+        let outbox = outbox_settings(&mut p, provider_timeout);
         let s3 = s3_config(&mut p);
         let files_max_bytes: u64 = p.parse("files_max_bytes", "a number of bytes", 10 << 20);
         if !(1..=5 << 30).contains(&files_max_bytes) {
@@ -856,8 +959,12 @@ impl Settings {
             sendgrid_from_email,
             sendgrid_from_name,
             sendgrid_template_verify_email,
+            sendgrid_notice_templates,
+            msg91_notice_flows,
+            msg91_sender,
             public_url,
             provider_timeout,
+            outbox,
             s3,
             files_max_bytes,
             files_allowed_types,
@@ -1029,6 +1136,52 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("BAZAAR_FILES_ALLOWED_TYPES"));
+    }
+
+    #[test]
+    fn outbox_settings_default_to_a_patient_schedule_and_are_checked() {
+        let s = Settings::from_sources(None, vars(&[])).unwrap();
+        assert_eq!(s.outbox, OutboxSettings::default());
+        assert_eq!(
+            s.sendgrid_notice_templates.get(NoticeKind::Refund),
+            "d-refund"
+        );
+        let err = Settings::from_sources(
+            None,
+            vars(&[
+                ("BAZAAR_OUTBOX_LEASE_SECS", "20"),
+                ("BAZAAR_OUTBOX_MAX_ATTEMPTS", "0"),
+                ("BAZAAR_OUTBOX_BACKOFF_BASE_MS", "120000"),
+                ("BAZAAR_OUTBOX_BACKOFF_CAP_SECS", "60"),
+            ]),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.0.len(), 3, "{text}");
+        for name in [
+            "BAZAAR_OUTBOX_LEASE_SECS",
+            "BAZAAR_OUTBOX_MAX_ATTEMPTS",
+            "BAZAAR_OUTBOX_BACKOFF_CAP_SECS",
+        ] {
+            assert!(text.contains(name), "{name} missing from {text}");
+        }
+    }
+
+    #[test]
+    fn a_real_msg91_needs_a_flow_for_every_notice() {
+        let err = Settings::from_sources(
+            None,
+            vars(&[
+                ("BAZAAR_MSG91_AUTHKEY", "key"),
+                ("BAZAAR_MSG91_TEMPLATE_ID", "otp-template"),
+                ("BAZAAR_MSG91_FLOW_REFUND", "64f0c0ffee"),
+            ]),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.0.len(), 3, "{text}");
+        assert!(!text.contains("BAZAAR_MSG91_FLOW_REFUND"), "{text}");
+        assert!(text.contains("BAZAAR_MSG91_FLOW_CANCELLATION"), "{text}");
     }
 
     #[test]

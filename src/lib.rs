@@ -18,6 +18,7 @@ pub mod identity;
 pub mod kv;
 pub mod notify;
 pub mod orders;
+pub mod outbox;
 pub mod ratelimit;
 pub mod startup;
 pub mod store;

@@ -28,15 +28,17 @@ use crate::kv::redis::RedisKv;
 use crate::kv::KeyValueStore;
 use crate::notify::Notifier;
 use crate::orders::{OrderSettings, Orders};
+use crate::outbox::{Outbox, OutboxWorker};
 use crate::ratelimit::RateLimits;
 use crate::store::cache::{CacheSettings, CachedProducts};
 use crate::store::memory::{
-    MemoryAudit, MemoryFiles, MemoryOrders, MemoryProducts, MemoryUsers, MemoryWebhookEvents,
+    MemoryAudit, MemoryFiles, MemoryOrders, MemoryOutbox, MemoryProducts, MemoryUsers,
+    MemoryWebhookEvents,
 };
-use crate::store::mongo::{self, MongoAudit, MongoFiles, MongoProducts, MongoUsers};
+use crate::store::mongo::{self, MongoAudit, MongoFiles, MongoOutbox, MongoProducts, MongoUsers};
 use crate::store::{
-    AuditRepository, FileRepository, OrderRepository, ProductRepository, UserRepository,
-    WebhookEventRepository,
+    AuditRepository, FileRepository, OrderRepository, OutboxRepository, ProductRepository,
+    UserRepository, WebhookEventRepository,
 };
 
 /// The storage and key-value implementations the application runs on.
@@ -47,6 +49,8 @@ pub struct Backends {
     pub files: Arc<dyn FileRepository>,
     pub orders: Arc<dyn OrderRepository>,
     pub webhook_events: Arc<dyn WebhookEventRepository>,
+    /// Notices waiting for delivery; stores that cause notices write to it in their own writes.
+    pub outbox: Arc<dyn OutboxRepository>,
     pub kv: Arc<dyn KeyValueStore>,
     /// Where uploaded bytes go. `None` means the development store in `BAZAAR_FILES_DIR`,
     /// served by this server under `/dev/uploads` (see `files::local`).
@@ -64,6 +68,7 @@ impl Backends {
             files: Arc::new(MemoryFiles::new()),
             orders: Arc::new(MemoryOrders::new()),
             webhook_events: Arc::new(MemoryWebhookEvents::new()),
+            outbox: Arc::new(MemoryOutbox::new()),
             kv: Arc::new(MemoryKv::new()),
             objects: None,
             names: BackendNames {
@@ -87,9 +92,10 @@ impl Backends {
                     MongoUsers::new(&db).await?,
                     MongoAudit::new(&db).await?,
                     MongoFiles::new(&db).await?,
+                    MongoOutbox::new(&db).await?,
                 ))
             };
-            let (products, users, audit, files) = prepare
+            let (products, users, audit, files, outbox) = prepare
                 .await
                 .map_err(|e| redact(e.into(), url))
                 .context("preparing the MongoDB collections (is MongoDB reachable?)")?;
@@ -97,6 +103,7 @@ impl Backends {
             backends.users = Arc::new(users);
             backends.audit = Arc::new(audit);
             backends.files = Arc::new(files);
+            backends.outbox = Arc::new(outbox);
             backends.names.storage = "mongodb";
         }
         if let Some(s3) = &settings.s3 {
@@ -159,6 +166,10 @@ pub struct AppState {
     pub catalog: Arc<Catalog>,
     pub identity: Arc<Identity>,
     pub files: Arc<Files>,
+    /// The admin's view of the outbox.
+    pub outbox: Arc<Outbox>,
+    /// Delivers the outbox; [`Application::run_until`] runs it beside the server.
+    pub outbox_worker: Arc<OutboxWorker>,
     /// The development object store, when no S3 is configured: its routes are mounted.
     pub local_files: Option<Arc<LocalObjectStore>>,
     pub kv: Arc<dyn KeyValueStore>,
@@ -176,6 +187,11 @@ impl AppState {
         let categories = Categories::new(settings.product_categories.clone());
         let notifier = Arc::new(Notifier::from_settings(&settings)?);
         let users = backends.users.clone();
+        let outbox_worker = Arc::new(OutboxWorker::new(
+            backends.outbox.clone(),
+            notifier.clone(),
+            settings.outbox.clone(),
+        ));
         let identity = Identity::new(
             &settings,
             backends.users,
@@ -241,6 +257,8 @@ impl AppState {
             razorpay_fake,
             identity: Arc::new(identity),
             files,
+            outbox: Arc::new(Outbox::new(backends.outbox)),
+            outbox_worker,
             local_files,
             kv: backends.kv,
             backends: backends.names,
@@ -389,7 +407,8 @@ impl Application {
         self.run_until(shutdown_signal()).await
     }
 
-    /// Serves until `stop` completes, then drains like `run_until_stopped`.
+    /// Serves, and delivers the outbox, until `stop` completes; then drains like
+    /// `run_until_stopped`, while the outbox worker finishes the batch it is delivering.
     pub async fn run_until(
         self,
         stop: impl std::future::Future<Output = ()> + Send,
@@ -400,9 +419,24 @@ impl Application {
             self.state.orders.clone(),
             self.state.settings.order_sweep_interval,
         );
+        // Dropped when the server returns, for whatever reason, which stops the worker too.
+        let (stopping, mut stopped) = tokio::sync::watch::channel(());
+        let worker = self.state.outbox_worker.clone();
+        let delivering = tokio::spawn(async move {
+            worker
+                .run(async move { while stopped.changed().await.is_ok() {} })
+                .await;
+        });
+        let stop = async move {
+            stop.await;
+            drop(stopping);
+        };
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, stop, Some(grace))
             .await;
+        if tokio::time::timeout(grace, delivering).await.is_err() {
+            tracing::warn!("the outbox worker did not finish its batch within the shutdown timeout; its messages are retried when their leases run out");
+        }
         if let Some(sweeps) = sweeps {
             sweeps.abort();
         }

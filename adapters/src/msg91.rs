@@ -1,13 +1,15 @@
-//! MSG91: OTP delivery by SMS, and re-delivery by voice call, through the OTP API v5.
+//! MSG91: OTP delivery by SMS, re-delivery by voice call, and transactional SMS from
+//! DLT-registered templates ("flows"), through the API v5.
 //!
 //! Bazaar generates and verifies its own codes; MSG91 only carries them. This module owns
 //! everything MSG91-specific: how the number is written, where the code goes (the query
-//! string), and how success is told apart from failure. MSG91 reports most errors as HTTP 200
-//! with `{"type":"error"}`, so only `type == "success"` counts as delivered.
+//! string), the flow body, and how success is told apart from failure. MSG91 reports most
+//! errors as HTTP 200 with `{"type":"error"}`, so only `type == "success"` counts as delivered.
 //!
-//! [`OtpSender`] is the port; [`Msg91Client`] talks to MSG91; [`FakeOtpSender`] records
-//! messages in memory for tests and local runs.
+//! [`OtpSender`] and [`SmsSender`] are the ports; [`Msg91Client`] talks to MSG91;
+//! [`FakeOtpSender`] records messages in memory for tests and local runs.
 
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -43,6 +45,25 @@ pub trait OtpSender: Send + Sync {
     async fn retry_by_voice(&self, phone: &str) -> Result<(), AdapterError>;
 }
 
+/// One transactional SMS: a flow (MSG91's name for a DLT-registered template) and the values
+/// of its variables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowSms {
+    /// The recipient in E.164, e.g. `"+919812345678"`.
+    pub phone: String,
+    /// The flow to send; configuration, since India requires each text to be registered.
+    pub flow_id: String,
+    /// The flow's variables by name (`##order_id##` in the template is `order_id` here).
+    pub variables: BTreeMap<String, String>,
+}
+
+/// Sends transactional SMS from registered templates.
+#[async_trait::async_trait]
+pub trait SmsSender: Send + Sync {
+    /// Sends `sms`. Returns the provider's id for it.
+    async fn send_flow(&self, sms: &FlowSms) -> Result<String, AdapterError>;
+}
+
 /// What [`Msg91Client`] needs from configuration.
 #[derive(Debug, Clone)]
 pub struct Msg91Settings {
@@ -52,6 +73,8 @@ pub struct Msg91Settings {
     pub authkey: SecretString,
     /// The DLT-registered OTP template (India requires one per message kind).
     pub template_id: String,
+    /// The DLT sender id (header) flows are sent from; empty leaves it to each flow's own.
+    pub sender: String,
     /// How long MSG91 should consider the code valid; keep it equal to Bazaar's own expiry.
     pub otp_expiry_minutes: u32,
     /// Upper bound on one HTTP attempt, connection and response included.
@@ -66,6 +89,7 @@ pub struct Msg91Client {
     base_url: String,
     authkey: HeaderValue,
     template_id: String,
+    sender: String,
     otp_expiry_minutes: u32,
     retry: RetryPolicy,
 }
@@ -79,6 +103,7 @@ impl Msg91Client {
             base_url: http::base_url(PROVIDER, &settings.base_url)?,
             authkey: http::secret_header(PROVIDER, settings.authkey.expose_secret())?,
             template_id: settings.template_id,
+            sender: settings.sender,
             otp_expiry_minutes: settings.otp_expiry_minutes,
             retry: settings.retry,
         })
@@ -91,6 +116,7 @@ impl std::fmt::Debug for Msg91Client {
             .field("base_url", &self.base_url)
             .field("authkey", &"[REDACTED]")
             .field("template_id", &self.template_id)
+            .field("sender", &self.sender)
             .field("otp_expiry_minutes", &self.otp_expiry_minutes)
             .field("retry", &self.retry)
             .finish_non_exhaustive()
@@ -152,6 +178,55 @@ impl OtpSender for Msg91Client {
         tracing::info!("MSG91 accepted the voice retry");
         Ok(())
     }
+}
+
+#[async_trait::async_trait]
+impl SmsSender for Msg91Client {
+    // The body holds the number and the variables, so only the flow id reaches the span.
+    #[tracing::instrument(
+        name = "msg91.send_flow",
+        skip_all,
+        fields(flow_id = %sms.flow_id, message_id = tracing::field::Empty)
+    )]
+    async fn send_flow(&self, sms: &FlowSms) -> Result<String, AdapterError> {
+        let url = format!("{}/flow/", self.base_url);
+        let body = flow_body(&self.sender, sms);
+        let response = self
+            .retry
+            .send(PROVIDER, || {
+                self.http
+                    .post(&url)
+                    .header("authkey", self.authkey.clone())
+                    .json(&body)
+            })
+            .await?;
+        let reply = successful_reply(response).await?;
+        let message_id = reply
+            .request_id
+            .or_else(|| reply.message.map(message_text))
+            .unwrap_or_default();
+        tracing::Span::current().record("message_id", message_id.as_str());
+        tracing::info!("MSG91 accepted the flow SMS");
+        Ok(message_id)
+    }
+}
+
+/// `{"flow_id", "sender"?, "recipients": [{"mobiles", ...variables}]}`. `mobiles` is written
+/// after the variables, so a variable of that name cannot redirect the message.
+fn flow_body(sender: &str, sms: &FlowSms) -> serde_json::Value {
+    let mut recipient: serde_json::Map<String, serde_json::Value> = sms
+        .variables
+        .iter()
+        .map(|(name, value)| (name.clone(), value.clone().into()))
+        .collect();
+    recipient.insert("mobiles".into(), msg91_mobile(&sms.phone).into());
+    let mut body = serde_json::Map::new();
+    body.insert("flow_id".into(), sms.flow_id.clone().into());
+    if !sender.is_empty() {
+        body.insert("sender".into(), sender.into());
+    }
+    body.insert("recipients".into(), vec![recipient].into());
+    body.into()
 }
 
 /// MSG91 writes numbers as country code and subscriber number with no `+`.
@@ -225,10 +300,11 @@ fn message_text(message: serde_json::Value) -> String {
     }
 }
 
-/// An in-memory [`OtpSender`] for tests and local runs: it records every OTP it accepts and
-/// fails once when told to.
+/// An in-memory [`OtpSender`] and [`SmsSender`] for tests and local runs: it records every
+/// message it accepts and fails when told to.
 ///
-/// Like MSG91, it refuses a voice retry for a number it never sent an OTP to.
+/// Like MSG91, it refuses a voice retry for a number it never sent an OTP to, and a flow SMS
+/// without a flow id.
 #[derive(Debug, Default)]
 pub struct FakeOtpSender {
     state: Mutex<FakeState>,
@@ -238,7 +314,8 @@ pub struct FakeOtpSender {
 struct FakeState {
     sent: Vec<OtpMessage>,
     voice_retries: Vec<String>,
-    next_failure: Option<AdapterError>,
+    flows: Vec<FlowSms>,
+    failures: VecDeque<AdapterError>,
 }
 
 impl FakeOtpSender {
@@ -252,9 +329,15 @@ impl FakeOtpSender {
         self.state().sent.clone()
     }
 
-    /// Makes the next call (`send_otp` or `retry_by_voice`) return `error` and record nothing.
+    /// Makes the next call (`send_otp`, `retry_by_voice` or `send_flow`) return `error` and
+    /// record nothing. Failures queue up: told twice, the next two calls fail.
     pub fn fail_next(&self, error: AdapterError) {
-        self.state().next_failure = Some(error);
+        self.state().failures.push_back(error);
+    }
+
+    /// Every flow SMS sent successfully so far, oldest first.
+    pub fn sent_flows(&self) -> Vec<FlowSms> {
+        self.state().flows.clone()
     }
 
     /// Every phone a voice retry was accepted for, oldest first.
@@ -272,7 +355,7 @@ impl FakeOtpSender {
 impl OtpSender for FakeOtpSender {
     async fn send_otp(&self, message: &OtpMessage) -> Result<String, AdapterError> {
         let mut state = self.state();
-        if let Some(error) = state.next_failure.take() {
+        if let Some(error) = state.failures.pop_front() {
             return Err(error);
         }
         state.sent.push(message.clone());
@@ -281,7 +364,7 @@ impl OtpSender for FakeOtpSender {
 
     async fn retry_by_voice(&self, phone: &str) -> Result<(), AdapterError> {
         let mut state = self.state();
-        if let Some(error) = state.next_failure.take() {
+        if let Some(error) = state.failures.pop_front() {
             return Err(error);
         }
         if !state.sent.iter().any(|message| message.phone == phone) {
@@ -293,5 +376,24 @@ impl OtpSender for FakeOtpSender {
         }
         state.voice_retries.push(phone.to_owned());
         Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl SmsSender for FakeOtpSender {
+    async fn send_flow(&self, sms: &FlowSms) -> Result<String, AdapterError> {
+        let mut state = self.state();
+        if let Some(error) = state.failures.pop_front() {
+            return Err(error);
+        }
+        if sms.flow_id.trim().is_empty() {
+            return Err(AdapterError::Rejected {
+                provider: PROVIDER,
+                status: 200,
+                message: "flow_id is required".to_owned(),
+            });
+        }
+        state.flows.push(sms.clone());
+        Ok(format!("fake-flow-{}", state.flows.len()))
     }
 }

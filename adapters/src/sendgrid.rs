@@ -8,6 +8,7 @@
 //! [`Mailer`] is the port; [`SendGridClient`] talks to SendGrid; [`FakeMailer`] records
 //! emails in memory for tests and local runs.
 
+use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -254,7 +255,7 @@ fn error_message(status: StatusCode, body: &str) -> String {
 }
 
 /// An in-memory [`Mailer`] for tests and local runs: it records every email it accepts and
-/// fails once when told to.
+/// fails when told to.
 ///
 /// Like SendGrid, it rejects what SendGrid would refuse outright: a template id that is not a
 /// dynamic template (`d-...`), template data that is not an object, and a recipient with no
@@ -267,7 +268,7 @@ pub struct FakeMailer {
 #[derive(Debug, Default)]
 struct FakeState {
     sent: Vec<Email>,
-    next_failure: Option<AdapterError>,
+    failures: VecDeque<AdapterError>,
 }
 
 impl FakeMailer {
@@ -281,9 +282,10 @@ impl FakeMailer {
         self.state().sent.clone()
     }
 
-    /// Makes the next `send` return `error` and record nothing.
+    /// Makes the next `send` return `error` and record nothing. Failures queue up: told
+    /// twice, the next two sends fail.
     pub fn fail_next(&self, error: AdapterError) {
-        self.state().next_failure = Some(error);
+        self.state().failures.push_back(error);
     }
 
     // A test that panicked while holding the lock must not hide what was recorded.
@@ -296,7 +298,7 @@ impl FakeMailer {
 impl Mailer for FakeMailer {
     async fn send(&self, email: &Email) -> Result<String, AdapterError> {
         let mut state = self.state();
-        if let Some(error) = state.next_failure.take() {
+        if let Some(error) = state.failures.pop_front() {
             return Err(error);
         }
         let rejected = |field: &str, message: &str| AdapterError::Rejected {

@@ -1,12 +1,15 @@
-//! Holds `Msg91Client` to MSG91's OTP API v5 as described in `shared/contracts/msg91.md`, with
-//! a wiremock server standing in for MSG91, and checks what `FakeOtpSender` promises.
+//! Holds `Msg91Client` to MSG91's API v5 (OTP and flow SMS) as described in
+//! `shared/contracts/msg91.md`, with a wiremock server standing in for MSG91, and checks what
+//! `FakeOtpSender` promises.
 
 use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bazaar_adapters::error::AdapterError;
-use bazaar_adapters::msg91::{FakeOtpSender, Msg91Client, Msg91Settings, OtpMessage, OtpSender};
+use bazaar_adapters::msg91::{
+    FakeOtpSender, FlowSms, Msg91Client, Msg91Settings, OtpMessage, OtpSender, SmsSender,
+};
 use bazaar_adapters::retry::RetryPolicy;
 use secrecy::SecretString;
 use serde_json::json;
@@ -22,6 +25,7 @@ fn settings(server: &MockServer) -> Msg91Settings {
         base_url: format!("{}/api/v5", server.uri()),
         authkey: SecretString::from(AUTHKEY),
         template_id: "tmpl-login-otp".to_owned(),
+        sender: "BAZAAR".to_owned(),
         otp_expiry_minutes: 10,
         timeout: Duration::from_millis(200),
         retry: RetryPolicy {
@@ -530,6 +534,7 @@ fn an_empty_authkey_is_refused_when_the_client_is_built() {
         base_url: "https://control.msg91.com/api/v5".to_owned(),
         authkey: SecretString::from(""),
         template_id: "tmpl".to_owned(),
+        sender: String::new(),
         otp_expiry_minutes: 10,
         timeout: Duration::from_secs(5),
         retry: RetryPolicy::default(),
@@ -552,6 +557,7 @@ fn a_base_url_that_is_not_http_is_refused_when_the_client_is_built() {
         base_url: "control.msg91.com/api/v5".to_owned(),
         authkey: SecretString::from(AUTHKEY),
         template_id: "tmpl".to_owned(),
+        sender: String::new(),
         otp_expiry_minutes: 10,
         timeout: Duration::from_secs(5),
         retry: RetryPolicy::default(),
@@ -657,4 +663,254 @@ async fn the_fake_fails_a_voice_retry_when_told() {
         "got {result:?}"
     );
     assert!(fake.voice_retries().is_empty());
+}
+
+fn order_sms() -> FlowSms {
+    FlowSms {
+        phone: "+919812345678".to_owned(),
+        flow_id: "flow-order-confirmation".to_owned(),
+        variables: [
+            ("order_id".to_owned(), "6650c0ffee0000000000abcd".to_owned()),
+            ("total".to_owned(), "₹499.00".to_owned()),
+        ]
+        .into(),
+    }
+}
+
+#[tokio::test]
+async fn send_flow_posts_the_flow_sender_and_one_recipient_with_its_variables() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v5/flow/"))
+        .and(header("authkey", AUTHKEY))
+        .and(header("content-type", "application/json"))
+        .and(body_json(json!({
+            "flow_id": "flow-order-confirmation",
+            "sender": "BAZAAR",
+            "recipients": [{
+                "mobiles": "919812345678",
+                "order_id": "6650c0ffee0000000000abcd",
+                "total": "₹499.00",
+            }],
+        })))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"type": "success", "message": "3763646c3058313530393532"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let message_id = client(&server).send_flow(&order_sms()).await;
+
+    assert_eq!(message_id.ok().as_deref(), Some("3763646c3058313530393532"));
+}
+
+#[tokio::test]
+async fn send_flow_leaves_the_sender_to_the_flow_when_none_is_configured() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v5/flow/"))
+        .and(body_json(json!({
+            "flow_id": "flow-order-confirmation",
+            "recipients": [{
+                "mobiles": "919812345678",
+                "order_id": "6650c0ffee0000000000abcd",
+                "total": "₹499.00",
+            }],
+        })))
+        .respond_with(success("flow-id"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut settings = settings(&server);
+    settings.sender = String::new();
+    let client = Msg91Client::new(settings).expect("test settings are valid");
+
+    let message_id = client.send_flow(&order_sms()).await;
+
+    assert!(message_id.is_ok(), "got {message_id:?}");
+}
+
+#[tokio::test]
+async fn a_flow_variable_named_mobiles_cannot_redirect_the_sms() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v5/flow/"))
+        .and(body_json(json!({
+            "flow_id": "flow-order-confirmation",
+            "sender": "BAZAAR",
+            "recipients": [{ "mobiles": "919812345678" }],
+        })))
+        .respond_with(success("flow-id"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let sms = FlowSms {
+        variables: [("mobiles".to_owned(), "919999999999".to_owned())].into(),
+        ..order_sms()
+    };
+
+    let result = client(&server).send_flow(&sms).await;
+
+    assert!(result.is_ok(), "got {result:?}");
+}
+
+#[tokio::test]
+async fn a_flow_answered_with_http_200_and_type_error_is_a_rejection() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v5/flow/"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"type": "error", "message": "Flow ID is invalid"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let result = client(&server).send_flow(&order_sms()).await;
+
+    match result {
+        Err(AdapterError::Rejected {
+            provider,
+            status,
+            message,
+        }) => {
+            assert_eq!((provider, status), ("msg91", 200));
+            assert_eq!(message, "Flow ID is invalid");
+        }
+        other => panic!("expected Rejected, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_flow_answered_with_a_200_that_is_not_json_is_not_taken_for_success() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v5/flow/"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("OK"))
+        .mount(&server)
+        .await;
+
+    let result = client(&server).send_flow(&order_sms()).await;
+
+    assert!(
+        matches!(
+            result,
+            Err(AdapterError::Unavailable {
+                provider: "msg91",
+                ..
+            })
+        ),
+        "got {result:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_flow_refused_with_401_means_our_authkey_is_wrong() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v5/flow/"))
+        .respond_with(ResponseTemplate::new(401))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let result = client(&server).send_flow(&order_sms()).await;
+
+    assert!(
+        matches!(
+            result,
+            Err(AdapterError::Unauthorized { provider: "msg91" })
+        ),
+        "got {result:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_flow_that_meets_a_500_is_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v5/flow/"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v5/flow/"))
+        .respond_with(success("after-retry"))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let result = client(&server).send_flow(&order_sms()).await;
+
+    assert_eq!(result.ok().as_deref(), Some("after-retry"));
+}
+
+#[tokio::test]
+async fn logs_of_a_flow_sms_never_contain_the_authkey_the_number_or_the_variables() {
+    let logs = Arc::new(Mutex::new(Vec::new()));
+    let writer_logs = Arc::clone(&logs);
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || LogBuffer(Arc::clone(&writer_logs)))
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v5/flow/"))
+        .respond_with(success("logged-flow-id"))
+        .mount(&server)
+        .await;
+
+    let result = client(&server).send_flow(&order_sms()).await;
+
+    assert!(result.is_ok(), "got {result:?}");
+    let logs =
+        String::from_utf8_lossy(&logs.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
+    assert!(logs.contains("msg91.send_flow"), "{logs}");
+    assert!(logs.contains("logged-flow-id"), "{logs}");
+    for secret in [AUTHKEY, "9812345678", "6650c0ffee0000000000abcd"] {
+        assert!(!logs.contains(secret), "logs contain {secret:?}: {logs}");
+    }
+}
+
+#[tokio::test]
+async fn the_fake_records_flow_sms_and_fails_as_many_calls_as_it_was_told_to() {
+    let fake = FakeOtpSender::new();
+    for _ in 0..2 {
+        fake.fail_next(AdapterError::Unavailable {
+            provider: "msg91",
+            message: "down for the test".to_owned(),
+        });
+    }
+
+    let first = fake.send_flow(&order_sms()).await;
+    let second = fake.send_flow(&order_sms()).await;
+    let third = fake.send_flow(&order_sms()).await;
+
+    assert!(first.is_err() && second.is_err(), "{first:?} {second:?}");
+    assert_eq!(third.ok().as_deref(), Some("fake-flow-1"));
+    assert_eq!(fake.sent_flows(), vec![order_sms()]);
+    assert!(fake.sent().is_empty(), "flows are not OTPs");
+}
+
+#[tokio::test]
+async fn the_fake_rejects_a_flow_sms_without_a_flow_id_like_msg91() {
+    let fake = FakeOtpSender::new();
+    let sms = FlowSms {
+        flow_id: " ".to_owned(),
+        ..order_sms()
+    };
+
+    let result = fake.send_flow(&sms).await;
+
+    assert!(
+        matches!(result, Err(AdapterError::Rejected { status: 200, .. })),
+        "got {result:?}"
+    );
+    assert!(fake.sent_flows().is_empty());
 }

@@ -485,6 +485,26 @@ async fn the_fake_fails_the_next_send_when_told_then_works_again() {
 }
 
 #[tokio::test]
+async fn the_fakes_failures_queue_up_one_per_call_to_fail_next() {
+    let fake = FakeMailer::new();
+    for _ in 0..2 {
+        fake.fail_next(AdapterError::Unavailable {
+            provider: "sendgrid",
+            message: "down for the test".to_owned(),
+        });
+    }
+
+    let results = [
+        fake.send(&welcome_email()).await.is_ok(),
+        fake.send(&welcome_email()).await.is_ok(),
+        fake.send(&welcome_email()).await.is_ok(),
+    ];
+
+    assert_eq!(results, [false, false, true]);
+    assert_eq!(fake.sent(), vec![welcome_email()]);
+}
+
+#[tokio::test]
 async fn the_fake_rejects_what_sendgrid_would_reject() {
     let fake = FakeMailer::new();
     let legacy_template = Email {

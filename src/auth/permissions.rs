@@ -25,6 +25,7 @@ pub fn grants(role: Role) -> &'static [&'static str] {
             "orders:read",
             "orders:write",
         ],
+        // Among them `outbox:read` and `outbox:write`: the outbox holds customers' addresses.
         Role::Admin => &["*:*"],
     }
 }
@@ -61,5 +62,10 @@ mod tests {
         assert!(allows(&[Role::Customer], "files:write"));
         assert!(!allows(&[Role::CatalogManager], "files:manage"));
         assert!(allows(&[Role::Admin], "files:manage"));
+        assert!(allows(&[Role::Admin], "outbox:read") && allows(&[Role::Admin], "outbox:write"));
+        assert!(!allows(
+            &[Role::CatalogManager, Role::Customer],
+            "outbox:read"
+        ));
     }
 }

@@ -13,6 +13,8 @@ pub mod listing;
 pub mod money;
 pub mod order;
 pub mod order_query;
+pub mod outbox;
+pub mod outbox_query;
 pub mod product;
 pub mod product_query;
 pub mod search;

@@ -1,6 +1,8 @@
-//! Administration: users and the audit trail. Every operation needs a
-//! permission (`users:read`, `users:write`, `audit:read`), which only admins
-//! hold; others get 403, and the refusal is audited.
+//! Administration: users, the audit trail and the outbox. Every operation needs a
+//! permission (`users:read`, `users:write`, `audit:read`, `outbox:read`,
+//! `outbox:write`), which only admins hold; others get 403, and the refusal is audited.
+
+mod outbox;
 
 use std::sync::Arc;
 
@@ -20,9 +22,12 @@ use super::security::{context, require, BearerAuth};
 use super::users::{UserBody, UserResponse};
 use super::ApiTags;
 use crate::domain::audit::{AuditEvent, AuditQuery, RawAuditQuery};
+use crate::domain::outbox_query::RawOutboxQuery;
 use crate::domain::user_query::RawUserQuery;
 use crate::identity::Identity;
+use crate::outbox::Outbox;
 use crate::{error_set, list_object};
+use outbox::{OutboxListResponse, OutboxMessageBody, OutboxMessageList, OutboxRetryResponse};
 
 error_set!(
     /// Errors of admin reads.
@@ -180,6 +185,7 @@ pub enum AuditListResponse {
 
 pub struct AdminApi {
     pub identity: Arc<Identity>,
+    pub outbox: Arc<Outbox>,
 }
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Admin")]
@@ -351,5 +357,69 @@ impl AdminApi {
             result.items.iter().map(AuditEventBody::from).collect(),
             info,
         ))))
+    }
+
+    /// List outbox messages
+    ///
+    /// Notices to customers (order confirmations, payment receipts, refunds, cancellations):
+    /// waiting or being delivered (`pending`), `delivered`, or `dead` after their last
+    /// failed attempt. Newest first; `limit`, `cursor` or `page` as for every list.
+    #[oai(
+        path = "/admin/outbox",
+        method = "get",
+        operation_id = "listOutboxMessages"
+    )]
+    async fn list_outbox(
+        &self,
+        auth: BearerAuth,
+        /// Only messages in this state: `pending`, `delivered` or `dead`.
+        state: Query<Option<String>>,
+        limit: Query<Option<Limit>>,
+        cursor: Query<Option<CursorText>>,
+        page: Query<Option<PageNumber>>,
+        req: &Request,
+    ) -> Result<OutboxListResponse, Problems<AdminReadErrors>> {
+        require(&self.identity, &auth.0, "outbox:read", req).await?;
+        let raw = RawOutboxQuery {
+            state: state.0,
+            limit: limit.0.map(|l| l.0),
+            cursor: cursor.0.map(|c| c.0),
+            page: page.0.map(|p| p.0),
+        };
+        let (query, result) = self.outbox.list(&raw).await?;
+        let info = page_info(
+            "/api/v1/admin/outbox",
+            &[("state", raw.state.clone())],
+            query.limit,
+            &query.pagination,
+            raw.cursor.as_deref(),
+            result.has_next,
+            result.total,
+            || result.items.last().map(|m| query.next_cursor(m)),
+        );
+        Ok(OutboxListResponse::Ok(Json(OutboxMessageList::new(
+            result.items.iter().map(OutboxMessageBody::from).collect(),
+            info,
+        ))))
+    }
+
+    /// Retry a dead outbox message
+    ///
+    /// The message becomes pending and due at once, with all its attempts ahead of it; a
+    /// worker sends it within moments. Only a `dead` message can be retried (409 otherwise).
+    #[oai(
+        path = "/admin/outbox/:id/actions/retry",
+        method = "post",
+        operation_id = "retryOutboxMessage"
+    )]
+    async fn retry_outbox(
+        &self,
+        auth: BearerAuth,
+        id: Path<String>,
+        req: &Request,
+    ) -> Result<OutboxRetryResponse, Problems<AdminWriteErrors>> {
+        require(&self.identity, &auth.0, "outbox:write", req).await?;
+        let message = self.outbox.retry(&id.0).await?;
+        Ok(OutboxRetryResponse::Ok(Json((&message).into())))
     }
 }

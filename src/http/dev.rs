@@ -1,5 +1,5 @@
 //! `/api/v1/dev/messages`: what the fake SMS and email providers "sent", so a
-//! frontend developer can finish sign-up on `make run`. 404 in production and
+//! frontend developer can finish sign-up on `make run` and see the notices of the outbox. 404 in production and
 //! wherever real providers are configured.
 
 use std::sync::Arc;
@@ -27,12 +27,15 @@ pub struct DevMessageBody {
     pub channel: String,
     /// Phone (E.164) or email address.
     pub to: String,
-    /// `verify_phone`, `login`, `reset_password`, `voice_retry` or `verify_email`.
+    /// `verify_phone`, `login`, `reset_password`, `voice_retry` or `verify_email`; for
+    /// notices from the outbox, their kind: `order_confirmation`, `payment_receipt`, `refund`
+    /// or `cancellation`.
     pub purpose: String,
     /// The one-time password, for SMS.
     #[oai(skip_serializing_if_is_none)]
     pub code: Option<String>,
-    /// Template data as JSON text, for email (holds the verification `token`).
+    /// As JSON text: the template data of an email (a verification email's holds the
+    /// `token`), or the flow variables of a notice by SMS.
     #[oai(skip_serializing_if_is_none)]
     pub data: Option<String>,
 }

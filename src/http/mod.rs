@@ -54,7 +54,7 @@ pub enum ApiTags {
     Orders,
     /// Uploads straight to the object store through presigned URLs, and their files.
     Files,
-    /// Users and the audit trail, for admins.
+    /// Users, the audit trail and the outbox of customer notices, for admins.
     Admin,
     /// Development helpers; absent in production.
     Development,
@@ -152,6 +152,7 @@ pub fn api_service(state: &AppState) -> Api {
         },
         AdminApi {
             identity: identity(),
+            outbox: state.outbox.clone(),
         },
         DevApi {
             identity: identity(),

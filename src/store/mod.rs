@@ -3,6 +3,8 @@
 //! `memory` is the embedded default (`make run` needs nothing installed); `mongo` is
 //! production. Both pass the same conformance suite (`tests/it/conformance`).
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 
 use chrono::{DateTime, Utc};
@@ -14,6 +16,8 @@ use crate::domain::file::{FileId, FileRecord};
 use crate::domain::ids::ProductId;
 use crate::domain::order::{Order, OrderId};
 use crate::domain::order_query::{OrderPage, OrderQuery};
+use crate::domain::outbox::{NextAttempt, OutboxId, OutboxMessage};
+use crate::domain::outbox_query::{OutboxPage, OutboxQuery};
 use crate::domain::product::Product;
 use crate::domain::product_query::{ProductFilter, ProductPage, ProductQuery};
 use crate::domain::user::{Email, Phone, User, UserId};
@@ -186,4 +190,53 @@ pub trait FileRepository: Send + Sync {
 
     /// Deletes the record; `NotFound` if there is none.
     async fn delete(&self, id: &FileId) -> Result<(), StoreError>;
+}
+
+/// Notices waiting to be delivered (see `docs/outbox.md`). Workers *claim* due messages under
+/// a lease, so that of several replicas only one works on a message at a time, and report the
+/// outcome only while they still hold that lease.
+#[async_trait]
+pub trait OutboxRepository: Send + Sync {
+    /// Stores new messages, skipping any whose `dedupe_key` is already stored (or comes
+    /// earlier in `messages`), so enqueueing is idempotent. Answers how many were new.
+    async fn enqueue(&self, messages: &[OutboxMessage]) -> Result<usize, StoreError>;
+
+    /// Takes up to `limit` messages that are pending, due at `now` and not leased (or whose
+    /// lease ran out), earliest due first; each gets a lease for `owner` until `now + lease`
+    /// and one more attempt. Atomic per message: concurrent claimers never get the same one.
+    async fn claim(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<OutboxMessage>, StoreError>;
+
+    /// Records a delivery, if `owner` still holds the message's lease; answers whether it did.
+    async fn mark_delivered(
+        &self,
+        id: &OutboxId,
+        owner: &str,
+        provider_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Records a failed attempt and what follows it, if `owner` still holds the message's
+    /// lease; answers whether it did. `error` must hold no secret.
+    async fn mark_failed(
+        &self,
+        id: &OutboxId,
+        owner: &str,
+        error: &str,
+        next: NextAttempt,
+    ) -> Result<bool, StoreError>;
+
+    async fn get(&self, id: &OutboxId) -> Result<Option<OutboxMessage>, StoreError>;
+
+    /// Newest first.
+    async fn list(&self, query: &OutboxQuery) -> Result<OutboxPage, StoreError>;
+
+    /// Revives a dead message (admin): pending, due at `now`, attempts from zero. Answers it
+    /// as it is now; `NotFound`, or `VersionConflict` if it is not dead.
+    async fn retry(&self, id: &OutboxId, now: DateTime<Utc>) -> Result<OutboxMessage, StoreError>;
 }

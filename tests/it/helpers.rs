@@ -94,6 +94,12 @@ pub async fn mongo_files() -> bazaar::store::mongo::MongoFiles {
         .expect("MongoDB answers")
 }
 
+pub async fn mongo_outbox() -> bazaar::store::mongo::MongoOutbox {
+    bazaar::store::mongo::MongoOutbox::new(&test_database().await)
+        .await
+        .expect("MongoDB answers")
+}
+
 pub async fn redis_kv() -> RedisKv {
     RedisKv::connect(
         &redis_url(),

@@ -8,5 +8,6 @@ mod cli;
 mod conformance;
 mod contract;
 mod helpers;
+mod outbox;
 mod payments;
 mod resilience;

@@ -4,12 +4,14 @@
 mod audit;
 mod files;
 mod orders;
+mod outbox;
 mod products;
 mod users;
 
 pub use audit::MemoryAudit;
 pub use files::MemoryFiles;
 pub use orders::{MemoryOrders, MemoryWebhookEvents};
+pub use outbox::MemoryOutbox;
 pub use products::MemoryProducts;
 pub use users::MemoryUsers;
 

@@ -17,11 +17,13 @@ use crate::domain::listing::{ListPage, Pagination};
 
 mod audit;
 mod files;
+mod outbox;
 mod products;
 mod users;
 
 pub use audit::MongoAudit;
 pub use files::MongoFiles;
+pub use outbox::{enqueue_in_transaction, outbox_document, MongoOutbox, OUTBOX_COLLECTION};
 pub use products::MongoProducts;
 pub use users::MongoUsers;
 
@@ -42,10 +44,11 @@ pub async fn connect(url: &str, database: &str, timeout: Duration) -> anyhow::Re
 }
 
 /// The unique indexes, by name, and the field each guards.
-const UNIQUE_INDEXES: [(&str, &str); 3] = [
+const UNIQUE_INDEXES: [(&str, &str); 4] = [
     ("sku_unique", "sku"),
     ("phone_unique", "phone"),
     ("email_unique", "email"),
+    ("dedupe_key_unique", "dedupe_key"),
 ];
 
 /// Which unique field a duplicate-key error is about, from the index named in its

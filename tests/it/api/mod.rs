@@ -7,4 +7,5 @@ mod files;
 mod idempotency;
 mod ops;
 mod orders;
+mod outbox;
 mod products;

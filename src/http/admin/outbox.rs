@@ -1,0 +1,143 @@
+//! The admin's view of an outbox message, as the contract shows it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use poem_openapi::payload::Json;
+use poem_openapi::types::Example;
+use poem_openapi::{ApiResponse, Object};
+
+use crate::domain::outbox::OutboxMessage;
+use crate::http::listing::PageLinks;
+use crate::list_object;
+
+/// A notice to a customer in the outbox.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct OutboxMessageBody {
+    pub id: String,
+    /// `order_confirmation`, `payment_receipt`, `refund` or `cancellation`.
+    pub kind: String,
+    /// `email` or `sms`.
+    pub channel: String,
+    /// The email address, or the phone in E.164.
+    pub to: String,
+    /// The template's variables.
+    pub data: BTreeMap<String, serde_json::Value>,
+    /// Unique among messages: a notice with a known key is never enqueued again.
+    pub dedupe_key: String,
+    /// `pending` (waiting, or being delivered), `delivered`, or `dead` (every attempt failed).
+    pub state: String,
+    /// Delivery attempts so far (since the last retry by an admin).
+    pub attempts: u32,
+    /// No worker tries it before this.
+    pub next_attempt_at: DateTime<Utc>,
+    /// The worker delivering it right now.
+    #[oai(skip_serializing_if_is_none)]
+    pub lease_owner: Option<String>,
+    /// Until when that worker has it to itself.
+    #[oai(skip_serializing_if_is_none)]
+    pub lease_until: Option<DateTime<Utc>>,
+    /// Why the last attempt failed, as the provider explained it.
+    #[oai(skip_serializing_if_is_none)]
+    pub last_error: Option<String>,
+    /// The provider's id of the delivered message.
+    #[oai(skip_serializing_if_is_none)]
+    pub provider_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    #[oai(skip_serializing_if_is_none)]
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+impl From<&OutboxMessage> for OutboxMessageBody {
+    fn from(m: &OutboxMessage) -> Self {
+        Self {
+            id: m.id.to_string(),
+            kind: m.kind.as_str().to_owned(),
+            channel: m.channel().as_str().to_owned(),
+            to: m.recipient.address().to_owned(),
+            data: m.data.clone().into_iter().collect(),
+            dedupe_key: m.dedupe_key.clone(),
+            state: m.state.as_str().to_owned(),
+            attempts: m.attempts,
+            next_attempt_at: m.next_attempt_at,
+            lease_owner: m.lease.as_ref().map(|l| l.owner.clone()),
+            lease_until: m.lease.as_ref().map(|l| l.until),
+            last_error: m.last_error.clone(),
+            provider_id: m.provider_id.clone(),
+            created_at: m.created_at,
+            delivered_at: m.delivered_at,
+        }
+    }
+}
+
+impl Example for OutboxMessageBody {
+    fn example() -> Self {
+        let at =
+            |seconds: i64| DateTime::from_timestamp(1_767_225_600 + seconds, 0).unwrap_or_default();
+        Self {
+            id: "6650c0ffee0000000000a0b1".into(),
+            kind: "order_confirmation".into(),
+            channel: "sms".into(),
+            to: "+919812345678".into(),
+            data: [
+                ("order_id".to_owned(), "6650c0ffee0000000000c0de".into()),
+                ("total_paise".to_owned(), 49_900.into()),
+            ]
+            .into(),
+            dedupe_key: "6650c0ffee0000000000c0de:order_confirmation:sms".into(),
+            state: "dead".into(),
+            attempts: 8,
+            next_attempt_at: at(3_000),
+            lease_owner: None,
+            lease_until: None,
+            last_error: Some("msg91 rejected the request: Mobile no. not found".into()),
+            provider_id: None,
+            created_at: at(0),
+            delivered_at: None,
+        }
+    }
+}
+
+list_object!(
+    /// One page of outbox messages, newest first.
+    #[oai(example)]
+    OutboxMessageList,
+    OutboxMessageBody
+);
+
+impl Example for OutboxMessageList {
+    fn example() -> Self {
+        Self {
+            items: vec![OutboxMessageBody::example()],
+            limit: 20,
+            has_next: false,
+            has_prev: false,
+            next_cursor: None,
+            page: None,
+            total: None,
+            total_pages: None,
+            links: PageLinks {
+                this: "/api/v1/admin/outbox?state=dead&limit=20".into(),
+                first: "/api/v1/admin/outbox?state=dead&limit=20".into(),
+                next: None,
+                prev: None,
+                last: None,
+            },
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum OutboxListResponse {
+    /// A page of outbox messages.
+    #[oai(status = 200)]
+    Ok(Json<OutboxMessageList>),
+}
+
+#[derive(ApiResponse)]
+pub enum OutboxRetryResponse {
+    /// The message, pending again and due now.
+    #[oai(status = 200)]
+    Ok(Json<OutboxMessageBody>),
+}

@@ -1,0 +1,401 @@
+//! The outbox worker over real storage and the fake providers: retries with backoff, dead
+//! letters, replicas that never deliver a message twice, shutdown, and the worker the
+//! application starts beside its server.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use bazaar::domain::outbox::{
+    dedupe_key, Channel, NoticeKind, OutboxId, OutboxMessage, OutboxState, Recipient, RetrySchedule,
+};
+use bazaar::domain::outbox_query::OutboxQuery;
+use bazaar::domain::user::{Email, Phone};
+use bazaar::notify::Notifier;
+use bazaar::outbox::{Deliver, OutboxSettings, OutboxWorker};
+use bazaar::startup::Backends;
+use bazaar::store::memory::MemoryOutbox;
+use bazaar::store::OutboxRepository;
+use bazaar_adapters::error::AdapterError;
+use bazaar_adapters::msg91::FakeOtpSender;
+use bazaar_adapters::sendgrid::FakeMailer;
+use chrono::Utc;
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, watch, Semaphore};
+
+use crate::helpers::{mongo_outbox, settings, spawn_app_with};
+
+fn order_data(order: &str) -> serde_json::Map<String, Value> {
+    json!({ "order_id": order, "total_paise": 49_900 })
+        .as_object()
+        .cloned()
+        .unwrap()
+}
+
+fn email_notice(order: &str) -> OutboxMessage {
+    OutboxMessage::new(
+        NoticeKind::OrderConfirmation,
+        Recipient::Email(Email::parse("to", "asha@example.in").unwrap()),
+        order_data(order),
+        dedupe_key(order, NoticeKind::OrderConfirmation, Channel::Email, None),
+        Utc::now(),
+    )
+}
+
+fn sms_notice(order: &str) -> OutboxMessage {
+    OutboxMessage::new(
+        NoticeKind::PaymentReceipt,
+        Recipient::Sms(Phone::parse("to", "+919812345678").unwrap()),
+        order_data(order),
+        dedupe_key(order, NoticeKind::PaymentReceipt, Channel::Sms, None),
+        Utc::now(),
+    )
+}
+
+fn outage(provider: &'static str) -> AdapterError {
+    AdapterError::Unavailable {
+        provider,
+        message: "HTTP 503 Service Unavailable".to_owned(),
+    }
+}
+
+/// The notifier the application would build, on fakes the test can make fail.
+struct Providers {
+    sms: Arc<FakeOtpSender>,
+    mail: Arc<FakeMailer>,
+    notifier: Arc<Notifier>,
+}
+
+fn providers() -> Providers {
+    let sms = Arc::new(FakeOtpSender::new());
+    let mail = Arc::new(FakeMailer::new());
+    let notifier = Arc::new(Notifier::with_fakes(
+        &settings(&[]),
+        sms.clone(),
+        mail.clone(),
+    ));
+    Providers {
+        sms,
+        mail,
+        notifier,
+    }
+}
+
+fn worker_settings(max_attempts: u32) -> OutboxSettings {
+    OutboxSettings {
+        poll_interval: StdDuration::from_millis(10),
+        lease: StdDuration::from_secs(60),
+        batch_size: 3,
+        schedule: RetrySchedule {
+            base: StdDuration::from_secs(10),
+            cap: StdDuration::from_secs(60),
+            max_attempts,
+        },
+    }
+}
+
+async fn stored(repo: &dyn OutboxRepository, id: &OutboxId) -> OutboxMessage {
+    repo.get(id).await.unwrap().expect("the message is stored")
+}
+
+#[tokio::test]
+async fn a_notice_whose_provider_fails_twice_is_delivered_on_the_third_try_exactly_once() {
+    let repo: Arc<dyn OutboxRepository> = Arc::new(mongo_outbox().await);
+    let Providers {
+        sms,
+        mail,
+        notifier,
+    } = providers();
+    let email = email_notice("order-1");
+    let text = sms_notice("order-1");
+    repo.enqueue(&[email.clone(), text.clone()]).await.unwrap();
+    for _ in 0..2 {
+        mail.fail_next(outage("sendgrid"));
+        sms.fail_next(outage("msg91"));
+    }
+    let worker = OutboxWorker::new(repo.clone(), notifier, worker_settings(8));
+    let mut now = Utc::now();
+
+    for attempt in 1..=2 {
+        assert_eq!(worker.run_once(now).await.unwrap(), 2, "attempt {attempt}");
+        let failed = stored(&*repo, &email.id).await;
+        assert_eq!(
+            (failed.state, failed.attempts),
+            (OutboxState::Pending, attempt)
+        );
+        assert_eq!(
+            failed.last_error.as_deref(),
+            Some("sendgrid is unavailable: HTTP 503 Service Unavailable")
+        );
+        assert!(failed.lease.is_none());
+        assert_eq!(
+            worker.run_once(now).await.unwrap(),
+            0,
+            "nothing is due before its backoff"
+        );
+        now = failed
+            .next_attempt_at
+            .max(stored(&*repo, &text.id).await.next_attempt_at);
+    }
+    assert_eq!(worker.run_once(now).await.unwrap(), 2);
+
+    for id in [&email.id, &text.id] {
+        let delivered = stored(&*repo, id).await;
+        assert_eq!(
+            (delivered.state, delivered.attempts),
+            (OutboxState::Delivered, 3)
+        );
+        assert!(delivered.delivered_at.is_some() && delivered.lease.is_none());
+    }
+    assert_eq!(
+        stored(&*repo, &email.id).await.provider_id.as_deref(),
+        Some("fake-message-1")
+    );
+    let emails = mail.sent();
+    assert_eq!(emails.len(), 1, "sent once: {emails:?}");
+    assert_eq!(emails[0].to_email, "asha@example.in");
+    assert_eq!(emails[0].template_id, "d-order-confirmation");
+    assert_eq!(emails[0].data, Value::Object(order_data("order-1")));
+    let flows = sms.sent_flows();
+    assert_eq!(flows.len(), 1, "sent once: {flows:?}");
+    assert_eq!(flows[0].phone, "+919812345678");
+    assert_eq!(flows[0].flow_id, "dev-payment-receipt");
+    assert_eq!(flows[0].variables["total_paise"], "49900");
+    let far_future = now + chrono::Duration::days(365);
+    assert_eq!(worker.run_once(far_future).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_notice_that_fails_every_attempt_is_dead_until_an_admin_retries_it() {
+    let repo: Arc<dyn OutboxRepository> = Arc::new(mongo_outbox().await);
+    let Providers { mail, notifier, .. } = providers();
+    let message = email_notice("order-2");
+    repo.enqueue(std::slice::from_ref(&message)).await.unwrap();
+    for _ in 0..3 {
+        mail.fail_next(AdapterError::Rejected {
+            provider: "sendgrid",
+            status: 400,
+            message: "template_id: not found".to_owned(),
+        });
+    }
+    let worker = OutboxWorker::new(repo.clone(), notifier, worker_settings(3));
+    let mut now = Utc::now();
+
+    for _ in 0..3 {
+        assert_eq!(worker.run_once(now).await.unwrap(), 1);
+        now = stored(&*repo, &message.id).await.next_attempt_at;
+    }
+
+    let dead = stored(&*repo, &message.id).await;
+    assert_eq!((dead.state, dead.attempts), (OutboxState::Dead, 3));
+    assert_eq!(
+        dead.last_error.as_deref(),
+        Some("sendgrid rejected the request: template_id: not found")
+    );
+    assert!(mail.sent().is_empty());
+    let much_later = now + chrono::Duration::days(365);
+    assert_eq!(worker.run_once(much_later).await.unwrap(), 0);
+
+    let admin = bazaar::outbox::Outbox::new(repo.clone());
+    let revived = admin.retry(message.id.as_str()).await.unwrap();
+    assert_eq!((revived.state, revived.attempts), (OutboxState::Pending, 0));
+    assert_eq!(worker.run_once(much_later).await.unwrap(), 1);
+    assert_eq!(
+        stored(&*repo, &message.id).await.state,
+        OutboxState::Delivered
+    );
+    assert_eq!(mail.sent().len(), 1);
+}
+
+/// Waits until `done` holds, checking every few milliseconds, or fails after `limit`.
+async fn eventually<F, Fut>(limit: StdDuration, what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    while !done().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+}
+
+async fn delivered_count(repo: &dyn OutboxRepository) -> usize {
+    repo.list(&OutboxQuery::first(Some(OutboxState::Delivered), 100))
+        .await
+        .unwrap()
+        .items
+        .len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_deliver_each_notice_exactly_once() {
+    let repo: Arc<dyn OutboxRepository> = Arc::new(mongo_outbox().await);
+    let Providers {
+        sms,
+        mail,
+        notifier,
+    } = providers();
+    let messages: Vec<OutboxMessage> = (0..30)
+        .map(|n| {
+            let order = format!("order-{n}");
+            if n % 2 == 0 {
+                email_notice(&order)
+            } else {
+                sms_notice(&order)
+            }
+        })
+        .collect();
+    repo.enqueue(&messages).await.unwrap();
+    let (stop, stopped) = watch::channel(());
+    let replicas: Vec<_> = ["replica-a", "replica-b"]
+        .into_iter()
+        .map(|owner| {
+            let worker = OutboxWorker::new(repo.clone(), notifier.clone(), worker_settings(8))
+                .with_owner(owner);
+            let mut stopped = stopped.clone();
+            tokio::spawn(async move {
+                worker
+                    .run(async move { while stopped.changed().await.is_ok() {} })
+                    .await;
+            })
+        })
+        .collect();
+
+    eventually(StdDuration::from_secs(30), "every notice delivered", || {
+        let repo = repo.clone();
+        async move { delivered_count(&*repo).await == 30 }
+    })
+    .await;
+    drop(stop);
+    for replica in replicas {
+        tokio::time::timeout(StdDuration::from_secs(10), replica)
+            .await
+            .expect("the worker stops")
+            .unwrap();
+    }
+
+    let mut orders: Vec<String> = mail
+        .sent()
+        .iter()
+        .map(|e| e.data["order_id"].as_str().unwrap().to_owned())
+        .collect();
+    orders.extend(
+        sms.sent_flows()
+            .iter()
+            .map(|f| f.variables["order_id"].clone()),
+    );
+    let distinct: HashSet<&String> = orders.iter().collect();
+    assert_eq!(
+        orders.len(),
+        30,
+        "sent {} times for 30 notices",
+        orders.len()
+    );
+    assert_eq!(distinct.len(), 30);
+    for message in &messages {
+        assert_eq!(stored(&*repo, &message.id).await.attempts, 1);
+    }
+}
+
+/// A provider that holds each delivery until the test lets it go, and says when one starts.
+struct GatedProvider {
+    started: mpsc::UnboundedSender<OutboxId>,
+    gate: Semaphore,
+}
+
+#[async_trait::async_trait]
+impl Deliver for GatedProvider {
+    async fn deliver(&self, message: &OutboxMessage) -> Result<String, AdapterError> {
+        let _ = self.started.send(message.id.clone());
+        self.gate
+            .acquire()
+            .await
+            .expect("the gate stays open")
+            .forget();
+        Ok(format!("gated-{}", message.id))
+    }
+}
+
+#[tokio::test]
+async fn a_stopping_worker_finishes_the_notice_in_hand_and_claims_no_more() {
+    let repo: Arc<dyn OutboxRepository> = Arc::new(MemoryOutbox::new());
+    let messages: Vec<OutboxMessage> = (0..3)
+        .map(|n| email_notice(&format!("order-{n}")))
+        .collect();
+    repo.enqueue(&messages).await.unwrap();
+    let (started, mut starts) = mpsc::unbounded_channel();
+    let provider = Arc::new(GatedProvider {
+        started,
+        gate: Semaphore::new(0),
+    });
+    let settings = OutboxSettings {
+        batch_size: 1,
+        ..worker_settings(8)
+    };
+    let worker = OutboxWorker::new(repo.clone(), provider.clone(), settings);
+    let (stop, mut stopped) = watch::channel(());
+    let running = tokio::spawn(async move {
+        worker
+            .run(async move { while stopped.changed().await.is_ok() {} })
+            .await;
+    });
+
+    let in_hand = starts.recv().await.expect("a delivery starts");
+    drop(stop);
+    provider.gate.add_permits(1);
+    tokio::time::timeout(StdDuration::from_secs(5), running)
+        .await
+        .expect("the worker stops")
+        .unwrap();
+
+    assert!(starts.try_recv().is_err(), "no other delivery started");
+    for message in &messages {
+        let now = stored(&*repo, &message.id).await;
+        if message.id == in_hand {
+            assert_eq!(now.state, OutboxState::Delivered);
+        } else {
+            assert_eq!((now.state, now.attempts), (OutboxState::Pending, 0));
+            assert!(now.lease.is_none(), "never claimed");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_application_delivers_notices_through_its_fake_providers() {
+    let outbox = Arc::new(MemoryOutbox::new());
+    let backends = Backends {
+        outbox: outbox.clone(),
+        ..Backends::in_memory()
+    };
+    let app = spawn_app_with(settings(&[("BAZAAR_OUTBOX_POLL_MS", "100")]), backends).await;
+    let email = email_notice("order-9");
+    let text = sms_notice("order-9");
+
+    outbox.enqueue_now(&[email.clone(), text.clone()]);
+
+    let notices = || async {
+        let messages: Vec<Value> = app.get("/api/v1/dev/messages").await.json().await.unwrap();
+        messages
+            .into_iter()
+            .filter(|m| m["purpose"] != "verify_email")
+            .collect::<Vec<_>>()
+    };
+    eventually(StdDuration::from_secs(10), "both notices sent", || async {
+        notices().await.len() == 2
+    })
+    .await;
+    let sent = notices().await;
+    let sms = sent.iter().find(|m| m["channel"] == "sms").unwrap();
+    assert_eq!(sms["purpose"], "payment_receipt");
+    assert_eq!(sms["to"], "+919812345678");
+    let variables: Value = serde_json::from_str(sms["data"].as_str().unwrap()).unwrap();
+    assert_eq!(variables["order_id"], "order-9");
+    let mail = sent.iter().find(|m| m["channel"] == "email").unwrap();
+    assert_eq!(mail["purpose"], "order_confirmation");
+    assert_eq!(mail["to"], "asha@example.in");
+    for id in [&email.id, &text.id] {
+        assert_eq!(stored(&*outbox, id).await.state, OutboxState::Delivered);
+    }
+    app.stop().await;
+}
