@@ -26,9 +26,16 @@ use crate::kv::KeyValueStore;
 use crate::notify::Notifier;
 use crate::ratelimit::RateLimits;
 use crate::store::cache::{CacheSettings, CachedProducts};
-use crate::store::memory::{MemoryAudit, MemoryFiles, MemoryProducts, MemoryUsers};
-use crate::store::mongo::{self, MongoAudit, MongoFiles, MongoProducts, MongoUsers};
-use crate::store::{AuditRepository, FileRepository, ProductRepository, UserRepository};
+use crate::store::memory::{
+    MemoryAudit, MemoryFiles, MemoryOrders, MemoryProducts, MemoryUsers, MemoryWebhookEvents,
+};
+use crate::store::mongo::{
+    self, MongoAudit, MongoFiles, MongoOrders, MongoProducts, MongoUsers, MongoWebhookEvents,
+};
+use crate::store::{
+    AuditRepository, FileRepository, OrderRepository, ProductRepository, UserRepository,
+    WebhookEventRepository,
+};
 
 /// The storage and key-value implementations the application runs on.
 pub struct Backends {
@@ -36,6 +43,8 @@ pub struct Backends {
     pub users: Arc<dyn UserRepository>,
     pub audit: Arc<dyn AuditRepository>,
     pub files: Arc<dyn FileRepository>,
+    pub orders: Arc<dyn OrderRepository>,
+    pub webhook_events: Arc<dyn WebhookEventRepository>,
     pub kv: Arc<dyn KeyValueStore>,
     /// Where uploaded bytes go. `None` means the development store in `BAZAAR_FILES_DIR`,
     /// served by this server under `/dev/uploads` (see `files::local`).
@@ -51,6 +60,8 @@ impl Backends {
             users: Arc::new(MemoryUsers::new()),
             audit: Arc::new(MemoryAudit::new()),
             files: Arc::new(MemoryFiles::new()),
+            orders: Arc::new(MemoryOrders::new()),
+            webhook_events: Arc::new(MemoryWebhookEvents::new()),
             kv: Arc::new(MemoryKv::new()),
             objects: None,
             names: BackendNames {
@@ -74,9 +85,11 @@ impl Backends {
                     MongoUsers::new(&db).await?,
                     MongoAudit::new(&db).await?,
                     MongoFiles::new(&db).await?,
+                    MongoOrders::new(&db).await?,
+                    MongoWebhookEvents::new(&db).await?,
                 ))
             };
-            let (products, users, audit, files) = prepare
+            let (products, users, audit, files, orders, webhook_events) = prepare
                 .await
                 .map_err(|e| redact(e.into(), url))
                 .context("preparing the MongoDB collections (is MongoDB reachable?)")?;
@@ -84,6 +97,8 @@ impl Backends {
             backends.users = Arc::new(users);
             backends.audit = Arc::new(audit);
             backends.files = Arc::new(files);
+            backends.orders = Arc::new(orders);
+            backends.webhook_events = Arc::new(webhook_events);
             backends.names.storage = "mongodb";
         }
         if let Some(s3) = &settings.s3 {

@@ -17,13 +17,17 @@ use crate::domain::listing::{ListPage, Pagination};
 
 mod audit;
 mod files;
+mod orders;
 mod products;
 mod users;
+mod webhooks;
 
 pub use audit::MongoAudit;
 pub use files::MongoFiles;
+pub use orders::MongoOrders;
 pub use products::MongoProducts;
 pub use users::MongoUsers;
+pub use webhooks::MongoWebhookEvents;
 
 const DUPLICATE_KEY: i32 = 11000;
 
@@ -42,10 +46,11 @@ pub async fn connect(url: &str, database: &str, timeout: Duration) -> anyhow::Re
 }
 
 /// The unique indexes, by name, and the field each guards.
-const UNIQUE_INDEXES: [(&str, &str); 3] = [
+const UNIQUE_INDEXES: [(&str, &str); 4] = [
     ("sku_unique", "sku"),
     ("phone_unique", "phone"),
     ("email_unique", "email"),
+    ("provider_order_unique", "provider_order_id"),
 ];
 
 /// Which unique field a duplicate-key error is about, from the index named in its

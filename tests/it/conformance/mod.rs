@@ -5,6 +5,7 @@
 mod audit;
 mod files;
 mod kv;
+mod orders;
 mod products;
 mod users;
 
