@@ -35,7 +35,10 @@ use crate::store::memory::{
     MemoryAudit, MemoryFiles, MemoryOrders, MemoryOutbox, MemoryProducts, MemoryUsers,
     MemoryWebhookEvents,
 };
-use crate::store::mongo::{self, MongoAudit, MongoFiles, MongoOutbox, MongoProducts, MongoUsers};
+use crate::store::mongo::{
+    self, MongoAudit, MongoFiles, MongoOrders, MongoOutbox, MongoProducts, MongoUsers,
+    MongoWebhookEvents,
+};
 use crate::store::{
     AuditRepository, FileRepository, OrderRepository, OutboxRepository, ProductRepository,
     UserRepository, WebhookEventRepository,
@@ -93,9 +96,11 @@ impl Backends {
                     MongoAudit::new(&db).await?,
                     MongoFiles::new(&db).await?,
                     MongoOutbox::new(&db).await?,
+                    MongoOrders::new(&db).await?,
+                    MongoWebhookEvents::new(&db).await?,
                 ))
             };
-            let (products, users, audit, files, outbox) = prepare
+            let (products, users, audit, files, outbox, orders, webhook_events) = prepare
                 .await
                 .map_err(|e| redact(e.into(), url))
                 .context("preparing the MongoDB collections (is MongoDB reachable?)")?;
@@ -104,6 +109,8 @@ impl Backends {
             backends.audit = Arc::new(audit);
             backends.files = Arc::new(files);
             backends.outbox = Arc::new(outbox);
+            backends.orders = Arc::new(orders);
+            backends.webhook_events = Arc::new(webhook_events);
             backends.names.storage = "mongodb";
         }
         if let Some(s3) = &settings.s3 {

@@ -54,7 +54,7 @@ pub struct SalesSummary {
 
 /// An order counts as sold once paid, and stays sold through fulfilment and
 /// refunds (a refund shows in revenue, not in what was sold).
-fn sold(status: OrderStatus) -> bool {
+pub fn sold(status: OrderStatus) -> bool {
     status.is_paid() || status == OrderStatus::Refunded
 }
 

@@ -100,6 +100,18 @@ pub async fn mongo_outbox() -> bazaar::store::mongo::MongoOutbox {
         .expect("MongoDB answers")
 }
 
+pub async fn mongo_orders() -> bazaar::store::mongo::MongoOrders {
+    bazaar::store::mongo::MongoOrders::new(&test_database().await)
+        .await
+        .expect("MongoDB answers")
+}
+
+pub async fn mongo_webhook_events() -> bazaar::store::mongo::MongoWebhookEvents {
+    bazaar::store::mongo::MongoWebhookEvents::new(&test_database().await)
+        .await
+        .expect("MongoDB answers")
+}
+
 pub async fn redis_kv() -> RedisKv {
     RedisKv::connect(
         &redis_url(),

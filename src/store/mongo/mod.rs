@@ -17,15 +17,19 @@ use crate::domain::listing::{ListPage, Pagination};
 
 mod audit;
 mod files;
+mod orders;
 mod outbox;
 mod products;
 mod users;
+mod webhooks;
 
 pub use audit::MongoAudit;
 pub use files::MongoFiles;
+pub use orders::MongoOrders;
 pub use outbox::{enqueue_in_transaction, outbox_document, MongoOutbox, OUTBOX_COLLECTION};
 pub use products::MongoProducts;
 pub use users::MongoUsers;
+pub use webhooks::MongoWebhookEvents;
 
 const DUPLICATE_KEY: i32 = 11000;
 
@@ -44,11 +48,12 @@ pub async fn connect(url: &str, database: &str, timeout: Duration) -> anyhow::Re
 }
 
 /// The unique indexes, by name, and the field each guards.
-const UNIQUE_INDEXES: [(&str, &str); 4] = [
+const UNIQUE_INDEXES: [(&str, &str); 5] = [
     ("sku_unique", "sku"),
     ("phone_unique", "phone"),
     ("email_unique", "email"),
     ("dedupe_key_unique", "dedupe_key"),
+    ("provider_order_unique", "provider_order_id"),
 ];
 
 /// Which unique field a duplicate-key error is about, from the index named in its

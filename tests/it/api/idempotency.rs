@@ -253,7 +253,10 @@ impl StubSms {
             ("BAZAAR_MSG91_TEMPLATE_ID", "stub-template"),
             ("BAZAAR_MSG91_BASE_URL", &self.base_url),
             // A real MSG91 key needs real notice flows too; these tests send none.
-            ("BAZAAR_MSG91_FLOW_ORDER_CONFIRMATION", "stub-flow-confirmation"),
+            (
+                "BAZAAR_MSG91_FLOW_ORDER_CONFIRMATION",
+                "stub-flow-confirmation",
+            ),
             ("BAZAAR_MSG91_FLOW_PAYMENT_RECEIPT", "stub-flow-receipt"),
             ("BAZAAR_MSG91_FLOW_REFUND", "stub-flow-refund"),
             ("BAZAAR_MSG91_FLOW_CANCELLATION", "stub-flow-cancellation"),

@@ -6,6 +6,7 @@ mod audit;
 mod files;
 mod idempotency;
 mod kv;
+mod orders;
 mod outbox;
 mod products;
 mod users;
