@@ -14,7 +14,8 @@ use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 
 use bazaar_adapters::razorpay::{
-    self as rzp, CreateOrder, PaymentGateway, PaymentStatus, RefundRequest, RefundStatus,
+    self as rzp, CreateOrder, FakeRazorpay, PaymentGateway, PaymentStatus, RefundRequest,
+    RefundStatus,
 };
 
 use crate::catalog::Catalog;
@@ -22,10 +23,11 @@ use crate::domain::analytics::SalesSummary;
 use crate::domain::ids::ProductId;
 use crate::domain::money::Paise;
 use crate::domain::order::{
-    EntryStatus, IllegalTransition, Order, OrderId, OrderRequest, OrderStatus, PaymentEvent,
-    RawAddress, RawLine,
+    EntryStatus, IllegalTransition, Notice, Order, OrderId, OrderRequest, OrderStatus,
+    PaymentEvent, RawAddress, RawLine,
 };
 use crate::domain::order_query::{OrderPage, OrderQuery, RawOrderQuery};
+use crate::domain::outbox::{dedupe_key, NoticeKind, OutboxMessage, Recipient};
 use crate::domain::user::UserId;
 use crate::domain::validation::FieldError;
 use crate::domain::webhook::WebhookRecord;
@@ -206,26 +208,79 @@ impl Orders {
     }
 
     /// Reads, changes and conditionally writes `id`, again on a lost race.
-    /// `change` answers whether it changed anything (nothing is written if not).
+    /// `change` answers whether it changed anything (nothing is written if not)
+    /// and the notices it owes, which are written with it.
     async fn update<T>(
         &self,
         id: &OrderId,
-        mut change: impl FnMut(&mut Order) -> Result<(bool, T), AppError>,
+        mut change: impl FnMut(&mut Order) -> Result<Change<T>, AppError>,
     ) -> Result<(Order, T), AppError> {
         for _ in 0..RACE_RETRIES {
             let mut order = self.load(id).await?;
             let version = order.version;
-            let (changed, out) = change(&mut order)?;
+            let Change {
+                changed,
+                notices,
+                out,
+            } = change(&mut order)?;
             if !changed {
                 return Ok((order, out));
             }
-            match self.orders.update(&order, version).await {
+            let messages = self.messages(&order, &notices).await?;
+            match self.orders.update(&order, version, &messages).await {
                 Ok(()) => return Ok((order, out)),
                 Err(StoreError::VersionConflict) => continue,
                 Err(error) => return Err(error.into()),
             }
         }
         Err(StoreError::VersionConflict.into())
+    }
+
+    /// The outbox messages for `notices`: by email where the customer has an
+    /// address, and by SMS. Each has a key made of the order, the notice and
+    /// the channel, so the same change applied twice never sends twice.
+    async fn messages(
+        &self,
+        order: &Order,
+        notices: &[Notice],
+    ) -> Result<Vec<OutboxMessage>, AppError> {
+        if notices.is_empty() {
+            return Ok(Vec::new());
+        }
+        let Some(user) = self.users.get(&order.user_id).await? else {
+            return Ok(Vec::new());
+        };
+        let mut recipients = vec![Recipient::Sms(user.phone.clone())];
+        if let Some(email) = &user.email {
+            recipients.push(Recipient::Email(email.clone()));
+        }
+        let now = Utc::now();
+        let mut messages = Vec::new();
+        for notice in notices {
+            let mut data = serde_json::Map::new();
+            data.insert("order_id".into(), order.id.to_string().into());
+            data.insert("name".into(), user.name.as_str().into());
+            data.insert("total".into(), order.total.get().into());
+            data.insert("currency".into(), order.currency.as_str().into());
+            data.insert("status".into(), order.status.as_str().into());
+            data.insert("refunded".into(), order.refunded().into());
+            for recipient in &recipients {
+                let key = dedupe_key(
+                    order.id.as_str(),
+                    notice.kind,
+                    recipient.channel(),
+                    notice.detail.as_deref(),
+                );
+                messages.push(OutboxMessage::new(
+                    notice.kind,
+                    recipient.clone(),
+                    data.clone(),
+                    key,
+                    now,
+                ));
+            }
+        }
+        Ok(messages)
     }
 
     /// Moves an order through the state machine on a staff or owner action,
@@ -235,7 +290,12 @@ impl Orders {
             .update(id, |order| {
                 let from = order.status;
                 order.transition(to, Utc::now())?;
-                Ok((true, from))
+                let notices = if to == OrderStatus::Cancelled {
+                    vec![Notice::once(NoticeKind::Cancellation)]
+                } else {
+                    Vec::new()
+                };
+                Ok(Change::with(from, notices))
             })
             .await?;
         if from.holds_stock() && !to.holds_stock() {
@@ -342,14 +402,41 @@ impl Orders {
         let (order, _) = self
             .update(id, |order| {
                 let applied = order.apply(event, Utc::now());
-                Ok((applied.changed, applied.notices))
+                Ok(Change {
+                    changed: applied.changed,
+                    notices: applied.notices,
+                    out: (),
+                })
             })
             .await?;
         Ok(order)
     }
 
-    /// The order a provider order belongs to (the development capture route).
-    pub async fn by_provider_order(&self, provider_order_id: &str) -> Result<Order, AppError> {
+    /// Development: the customer pays `provider_order_id` at the fake Razorpay,
+    /// whose signed webhooks are then delivered to the receiver, as Razorpay
+    /// would. For an order paid already, its webhooks are delivered again.
+    pub async fn pay_with_fake(
+        &self,
+        fake: &FakeRazorpay,
+        provider_order_id: &str,
+    ) -> Result<Order, AppError> {
+        let Some(provider_order) = fake.order(provider_order_id) else {
+            return Err(AppError::not_found("Razorpay order"));
+        };
+        let payment = if provider_order.status == rzp::OrderStatus::Paid {
+            self.gateway
+                .order_payments(provider_order_id)
+                .await?
+                .into_iter()
+                .find(|p| p.status == PaymentStatus::Captured)
+                .ok_or_else(|| AppError::not_found("captured payment"))?
+        } else {
+            fake.pay_order(provider_order_id, "upi")?
+        };
+        for hook in fake.webhooks_for_payment(&payment.id)? {
+            self.receive_webhook(&hook.body, Some(&hook.signature), Some(&hook.event_id))
+                .await?;
+        }
         self.orders
             .find_by_provider_order(provider_order_id)
             .await?
@@ -382,12 +469,12 @@ impl Orders {
                     .update(&order.id, |o| {
                         // A concurrent checkout may have stored its own first: keep that one.
                         if o.payment.provider_order_id.is_some() {
-                            return Ok((false, ()));
+                            return Ok(Change::none(()));
                         }
                         o.payment.provider_order_id = Some(created.id.clone());
                         o.updated_at = crate::domain::product::truncate_to_millis(Utc::now());
                         o.version += 1;
-                        Ok((true, ()))
+                        Ok(Change::with((), Vec::new()))
                     })
                     .await?;
                 order
@@ -615,7 +702,7 @@ impl Orders {
                 self.update(&order.id, |o| {
                     o.updated_at = crate::domain::product::truncate_to_millis(now);
                     o.version += 1;
-                    Ok((true, ()))
+                    Ok(Change::with((), Vec::new()))
                 })
                 .await?;
             }
@@ -629,6 +716,32 @@ impl Orders {
         to: DateTime<Utc>,
     ) -> Result<SalesSummary, AppError> {
         Ok(self.orders.summary(from, to).await?)
+    }
+}
+
+/// What a change to an order did: whether it changed anything, the notices
+/// it owes, and what the caller wants back.
+struct Change<T> {
+    changed: bool,
+    notices: Vec<Notice>,
+    out: T,
+}
+
+impl<T> Change<T> {
+    fn none(out: T) -> Self {
+        Self {
+            changed: false,
+            notices: Vec::new(),
+            out,
+        }
+    }
+
+    fn with(out: T, notices: Vec<Notice>) -> Self {
+        Self {
+            changed: true,
+            notices,
+            out,
+        }
     }
 }
 

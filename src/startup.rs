@@ -64,14 +64,16 @@ pub struct Backends {
 impl Backends {
     /// Everything in process: the embedded default.
     pub fn in_memory() -> Self {
+        // One outbox, which the order store writes notices to under its own lock.
+        let outbox = Arc::new(MemoryOutbox::new());
         Self {
             products: Arc::new(MemoryProducts::new()),
             users: Arc::new(MemoryUsers::new()),
             audit: Arc::new(MemoryAudit::new()),
             files: Arc::new(MemoryFiles::new()),
-            orders: Arc::new(MemoryOrders::new()),
+            orders: Arc::new(MemoryOrders::new(outbox.clone())),
             webhook_events: Arc::new(MemoryWebhookEvents::new()),
-            outbox: Arc::new(MemoryOutbox::new()),
+            outbox,
             kv: Arc::new(MemoryKv::new()),
             objects: None,
             names: BackendNames {

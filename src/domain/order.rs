@@ -15,6 +15,7 @@
 use chrono::{DateTime, Utc};
 
 use super::money::{Currency, Paise};
+use super::outbox::NoticeKind;
 use super::product::Product;
 use super::user::UserId;
 use super::validation::{char_len, Collector, FieldError};
@@ -246,13 +247,18 @@ pub enum PaymentEvent {
     },
 }
 
-/// Messages a change owes the customer; the outbox carries them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Notice {
-    OrderConfirmation,
-    PaymentReceipt,
-    Refund,
-    Cancellation,
+/// A message a change owes the customer; the outbox carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub kind: NoticeKind,
+    /// What makes it one of several of its kind (a refund's id), if it can be.
+    pub detail: Option<String>,
+}
+
+impl Notice {
+    pub fn once(kind: NoticeKind) -> Self {
+        Self { kind, detail: None }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -539,7 +545,10 @@ impl Order {
                     self.status = OrderStatus::Paid;
                     self.payment.payment_id = Some(payment_id.clone());
                     self.payment.last_failure = None;
-                    notices.extend([Notice::OrderConfirmation, Notice::PaymentReceipt]);
+                    notices.extend([
+                        Notice::once(NoticeKind::OrderConfirmation),
+                        Notice::once(NoticeKind::PaymentReceipt),
+                    ]);
                 }
             }
             PaymentEvent::Failed { reason, .. } => {
@@ -564,7 +573,10 @@ impl Order {
                 );
                 let is = self.entry(LedgerKind::Refund, refund_id).map(|e| e.status);
                 if was != is && is == Some(EntryStatus::Settled) {
-                    notices.push(Notice::Refund);
+                    notices.push(Notice {
+                        kind: NoticeKind::Refund,
+                        detail: Some(refund_id.clone()),
+                    });
                 }
             }
         }

@@ -1010,7 +1010,9 @@ impl PaymentsDevApi {
     /// Development only (404 in production and with real Razorpay keys): the
     /// customer "pays" the Razorpay order in full, and Razorpay's signed
     /// webhooks (`payment.authorized`, `payment.captured`, `order.paid`) are
-    /// delivered to this server's receiver. Answers the order afterwards.
+    /// delivered to this server's receiver. Calling it again for a paid order
+    /// delivers the same webhooks again (Razorpay's at-least-once delivery).
+    /// Answers the order afterwards.
     #[oai(
         path = "/dev/payments/:razorpay_order_id/capture",
         method = "post",
@@ -1022,18 +1024,10 @@ impl PaymentsDevApi {
     ) -> Result<OrderResponse, Problems<OrderActionErrors>> {
         let not_found = || AppError::new(ErrorCode::NotFound, "no resource exists at this path");
         let fake = self.fake.as_ref().ok_or_else(not_found)?;
-        let payment = fake
-            .pay_order(&razorpay_order_id.0, "upi")
-            .map_err(|_| AppError::not_found("Razorpay order"))?;
-        for hook in fake
-            .webhooks_for_payment(&payment.id)
-            .map_err(AppError::from)?
-        {
-            self.orders
-                .receive_webhook(&hook.body, Some(&hook.signature), Some(&hook.event_id))
-                .await?;
-        }
-        let order = self.orders.by_provider_order(&razorpay_order_id.0).await?;
+        let order = self
+            .orders
+            .pay_with_fake(fake, &razorpay_order_id.0)
+            .await?;
         Ok(ok(&order))
     }
 }

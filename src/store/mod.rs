@@ -95,9 +95,15 @@ pub trait OrderRepository: Send + Sync {
     ) -> Result<Option<Order>, StoreError>;
 
     /// Replaces the stored order if its version is still `expected_version`
-    /// (`order.version` is the new one). `VersionConflict` if it moved on,
-    /// `NotFound` if it is gone.
-    async fn update(&self, order: &Order, expected_version: u64) -> Result<(), StoreError>;
+    /// (`order.version` is the new one), and enqueues `notices` in the outbox in
+    /// the same write: both happen or neither. `VersionConflict` if it moved
+    /// on, `NotFound` if it is gone.
+    async fn update(
+        &self,
+        order: &Order,
+        expected_version: u64,
+        notices: &[OutboxMessage],
+    ) -> Result<(), StoreError>;
 
     async fn list(&self, query: &OrderQuery) -> Result<OrderPage, StoreError>;
 

@@ -22,7 +22,7 @@ use bazaar::files::Files;
 use bazaar::identity::Principal;
 use bazaar::orders::{OrderSettings, Orders};
 use bazaar::store::memory::{
-    MemoryFiles, MemoryOrders, MemoryProducts, MemoryUsers, MemoryWebhookEvents,
+    MemoryFiles, MemoryOrders, MemoryOutbox, MemoryProducts, MemoryUsers, MemoryWebhookEvents,
 };
 use bazaar::store::ProductRepository;
 use bazaar_adapters::razorpay::{FakeRazorpay, PaymentGateway, RefundRequest, SignedWebhook};
@@ -72,7 +72,7 @@ async fn world() -> World {
         SecretString::from(WEBHOOK_SECRET.to_owned()),
     ));
     let orders = Orders::new(
-        Arc::new(MemoryOrders::new()),
+        Arc::new(MemoryOrders::new(Arc::new(MemoryOutbox::new()))),
         Arc::new(MemoryWebhookEvents::new()),
         Arc::new(MemoryUsers::new()),
         catalog,

@@ -1,26 +1,32 @@
 //! Orders and webhook events in memory.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use parking_lot::RwLock;
 
-use super::paginate;
+use super::{paginate, MemoryOutbox};
 use crate::domain::analytics::{summarize, SalesSummary};
 use crate::domain::order::{Order, OrderId, OrderStatus};
 use crate::domain::order_query::{OrderPage, OrderQuery, OrderSort};
+use crate::domain::outbox::OutboxMessage;
 use crate::domain::webhook::WebhookRecord;
 use crate::store::{OrderRepository, StoreError, WebhookEventRepository};
 
-#[derive(Default)]
 pub struct MemoryOrders {
     by_id: RwLock<HashMap<OrderId, Order>>,
+    /// Where notices go, written while the order's lock is held: the same write.
+    outbox: Arc<MemoryOutbox>,
 }
 
 impl MemoryOrders {
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(outbox: Arc<MemoryOutbox>) -> Self {
+        Self {
+            by_id: RwLock::default(),
+            outbox,
+        }
     }
 }
 
@@ -61,7 +67,12 @@ impl OrderRepository for MemoryOrders {
             .cloned())
     }
 
-    async fn update(&self, order: &Order, expected_version: u64) -> Result<(), StoreError> {
+    async fn update(
+        &self,
+        order: &Order,
+        expected_version: u64,
+        notices: &[OutboxMessage],
+    ) -> Result<(), StoreError> {
         let mut map = self.by_id.write();
         match map.get(&order.id) {
             None => Err(StoreError::NotFound),
@@ -70,6 +81,7 @@ impl OrderRepository for MemoryOrders {
             }
             Some(_) => {
                 map.insert(order.id.clone(), order.clone());
+                self.outbox.enqueue_now(notices);
                 Ok(())
             }
         }

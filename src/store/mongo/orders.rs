@@ -11,7 +11,7 @@ use futures::TryStreamExt;
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
-use super::{classify, find_page, index, why_unmatched, PageSpec};
+use super::{classify, enqueue_in_transaction, find_page, index, why_unmatched, PageSpec};
 use crate::domain::analytics::{ist, sold, DayRevenue, SalesSummary, TopProduct, TOP_PRODUCTS};
 use crate::domain::ids::ProductId;
 use crate::domain::listing::{Pagination, SortValue};
@@ -21,11 +21,14 @@ use crate::domain::order::{
     PaymentInfo,
 };
 use crate::domain::order_query::{OrderFilter, OrderPage, OrderQuery};
+use crate::domain::outbox::OutboxMessage;
 use crate::domain::user::UserId;
 use crate::store::{OrderRepository, StoreError};
 
 pub struct MongoOrders {
     collection: Collection<OrderDoc>,
+    /// For transactions that also write the outbox.
+    db: Database,
 }
 
 impl MongoOrders {
@@ -73,7 +76,10 @@ impl MongoOrders {
             ])
             .await
             .map_err(classify)?;
-        Ok(Self { collection })
+        Ok(Self {
+            collection,
+            db: db.clone(),
+        })
     }
 
     /// Which field an insert's duplicate-key error is about. When the id and the
@@ -616,18 +622,41 @@ impl OrderRepository for MongoOrders {
     }
 
     #[tracing::instrument(skip_all, fields(order_id = %order.id))]
-    async fn update(&self, order: &Order, expected_version: u64) -> Result<(), StoreError> {
+    async fn update(
+        &self,
+        order: &Order,
+        expected_version: u64,
+        notices: &[OutboxMessage],
+    ) -> Result<(), StoreError> {
         let doc = OrderDoc::from_order(order)?;
         let id = doc.id;
+        let filter = doc! { "_id": id, "version": expected_version as i64 };
+        if notices.is_empty() {
+            let result = self
+                .collection
+                .replace_one(filter, doc)
+                .await
+                .map_err(classify)?;
+            if result.matched_count == 1 {
+                return Ok(());
+            }
+            return Err(why_unmatched(&self.collection, id).await);
+        }
+        // The order and its notices in one transaction: the outbox's "same write".
+        let mut session = self.db.client().start_session().await.map_err(classify)?;
+        session.start_transaction().await.map_err(classify)?;
         let result = self
             .collection
-            .replace_one(doc! { "_id": id, "version": expected_version as i64 }, doc)
+            .replace_one(filter, doc)
+            .session(&mut session)
             .await
             .map_err(classify)?;
-        if result.matched_count == 1 {
-            return Ok(());
+        if result.matched_count != 1 {
+            let _ = session.abort_transaction().await;
+            return Err(why_unmatched(&self.collection, id).await);
         }
-        Err(why_unmatched(&self.collection, id).await)
+        enqueue_in_transaction(&self.db, &mut session, notices).await?;
+        session.commit_transaction().await.map_err(classify)
     }
 
     #[tracing::instrument(skip_all)]

@@ -283,3 +283,58 @@ async fn webhooks_with_a_bad_signature_are_refused_and_nothing_is_stored() {
     assert_eq!(stored["total"], 1);
     assert_eq!(stored["items"][0]["deliveries"], 2);
 }
+
+/// The outbox messages about order `id`, as the admin view lists them.
+async fn notices_of(app: &TestApp, id: &str) -> Vec<Value> {
+    let page = json_of(app.get("/api/v1/admin/outbox?limit=100").await).await;
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["dedupe_key"].as_str().unwrap().starts_with(id))
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn paying_enqueues_the_confirmation_and_receipt_once_and_the_worker_delivers_them() {
+    let app = spawn_app().await;
+    let paid = paid_order(&app, "N-1", 10_000).await;
+    let id = paid["id"].as_str().unwrap();
+    let rzp_order = paid["razorpay_order_id"].as_str().unwrap();
+
+    // The fake's webhooks arrive again: the same change, so no new notices.
+    json_of(
+        app.post_json(
+            &format!("/api/v1/dev/payments/{rzp_order}/capture"),
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+
+    let mut kinds: Vec<String> = notices_of(&app, id)
+        .await
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap().to_owned())
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds, ["order_confirmation", "payment_receipt"]);
+    // The worker of this server delivers them to the fake SMS provider.
+    let delivered = async {
+        loop {
+            let states: Vec<Value> = notices_of(&app, id)
+                .await
+                .iter()
+                .map(|m| m["state"].clone())
+                .collect();
+            if states.iter().all(|s| s == "delivered") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(20), delivered)
+        .await
+        .expect("the outbox worker delivered both notices");
+}

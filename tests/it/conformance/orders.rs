@@ -12,11 +12,12 @@ use bazaar::domain::order::{
     RawAddress, RawLine,
 };
 use bazaar::domain::order_query::{OrderQuery, OrderSort, RawOrderQuery};
+use bazaar::domain::outbox::{dedupe_key, Channel, NoticeKind, OutboxMessage, Recipient};
 use bazaar::domain::product::{Categories, Product, ProductDraft, RawProduct};
-use bazaar::domain::user::UserId;
+use bazaar::domain::user::{Phone, UserId};
 use bazaar::domain::webhook::WebhookRecord;
-use bazaar::store::memory::{MemoryOrders, MemoryWebhookEvents};
-use bazaar::store::{OrderRepository, StoreError, WebhookEventRepository};
+use bazaar::store::memory::{MemoryOrders, MemoryOutbox, MemoryWebhookEvents};
+use bazaar::store::{OrderRepository, OutboxRepository, StoreError, WebhookEventRepository};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::conformance;
@@ -219,10 +220,10 @@ pub async fn updates_need_the_current_version(repo: &dyn OrderRepository) {
     assert!(applied.changed);
     assert_eq!(paid.version, 2);
 
-    repo.update(&paid, 1).await.unwrap();
+    repo.update(&paid, 1, &[]).await.unwrap();
     assert_eq!(repo.get(&o.id).await.unwrap().as_ref(), Some(&paid));
     assert!(matches!(
-        repo.update(&paid, 1).await,
+        repo.update(&paid, 1, &[]).await,
         Err(StoreError::VersionConflict)
     ));
     let never_stored = order(
@@ -231,7 +232,7 @@ pub async fn updates_need_the_current_version(repo: &dyn OrderRepository) {
         base_time(),
     );
     assert!(matches!(
-        repo.update(&never_stored, 1).await,
+        repo.update(&never_stored, 1, &[]).await,
         Err(StoreError::NotFound)
     ));
     assert_eq!(repo.get(&o.id).await.unwrap(), Some(paid));
@@ -252,7 +253,7 @@ pub async fn concurrent_updates_from_one_version_let_exactly_one_win(repo: &dyn 
             next
         })
         .collect();
-    let attempts = candidates.iter().map(|next| repo.update(next, 1));
+    let attempts = candidates.iter().map(|next| repo.update(next, 1, &[]));
     let results = futures::future::join_all(attempts).await;
 
     let winners: Vec<&Order> = candidates
@@ -800,7 +801,64 @@ macro_rules! order_suite {
 }
 
 fn memory() -> Arc<dyn OrderRepository> {
-    Arc::new(MemoryOrders::new())
+    Arc::new(MemoryOrders::new(Arc::new(MemoryOutbox::new())))
+}
+
+/// A notice for `order`, as the order use cases make them.
+fn notice(order: &Order, kind: NoticeKind) -> OutboxMessage {
+    let phone = Phone::parse("phone", "+919812345678").unwrap();
+    OutboxMessage::new(
+        kind,
+        Recipient::Sms(phone),
+        serde_json::Map::new(),
+        dedupe_key(order.id.as_str(), kind, Channel::Sms, None),
+        base_time(),
+    )
+}
+
+/// An update's notices are written with it, and a lost update writes none.
+async fn notices_are_written_with_the_update_and_only_then(
+    repo: &dyn OrderRepository,
+    outbox: &dyn OutboxRepository,
+) {
+    let o = order(
+        &UserId::generate(),
+        &[(&product("NOTE", 500), 1)],
+        base_time(),
+    );
+    repo.insert(&o).await.unwrap();
+    let mut cancelled = o.clone();
+    cancelled
+        .transition(OrderStatus::Cancelled, base_time())
+        .unwrap();
+    let sent = notice(&o, NoticeKind::Cancellation);
+    let lost = notice(&o, NoticeKind::PaymentReceipt);
+
+    repo.update(&cancelled, 1, std::slice::from_ref(&sent))
+        .await
+        .unwrap();
+    let stale = repo
+        .update(&cancelled, 1, std::slice::from_ref(&lost))
+        .await;
+
+    assert!(matches!(stale, Err(StoreError::VersionConflict)));
+    assert_eq!(outbox.get(&sent.id).await.unwrap().as_ref(), Some(&sent));
+    assert_eq!(outbox.get(&lost.id).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn memory_backend_writes_notices_with_the_update() {
+    let outbox = Arc::new(MemoryOutbox::new());
+    let orders = MemoryOrders::new(outbox.clone());
+    notices_are_written_with_the_update_and_only_then(&orders, outbox.as_ref()).await;
+}
+
+#[tokio::test]
+async fn mongodb_backend_writes_notices_with_the_update() {
+    let db = crate::helpers::test_database().await;
+    let orders = bazaar::store::mongo::MongoOrders::new(&db).await.unwrap();
+    let outbox = bazaar::store::mongo::MongoOutbox::new(&db).await.unwrap();
+    notices_are_written_with_the_update_and_only_then(&orders, &outbox).await;
 }
 
 async fn mongodb() -> Arc<dyn OrderRepository> {
