@@ -63,7 +63,13 @@ pub struct Orders {
     catalog: Arc<Catalog>,
     gateway: Arc<dyn PaymentGateway>,
     settings: OrderSettings,
+    /// Sales summaries by range for a short while: the aggregation reads every
+    /// order in the range, and a dashboard asks again and again.
+    summaries: moka::future::Cache<(i64, i64), SalesSummary>,
 }
+
+/// How long a replica answers a summary from memory.
+const SUMMARY_TTL: Duration = Duration::from_secs(30);
 
 /// What a frontend needs to open Razorpay Checkout.
 #[derive(Debug, Clone)]
@@ -116,6 +122,10 @@ impl Orders {
             catalog,
             gateway,
             settings,
+            summaries: moka::future::Cache::builder()
+                .max_capacity(256)
+                .time_to_live(SUMMARY_TTL)
+                .build(),
         }
     }
 
@@ -715,7 +725,11 @@ impl Orders {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<SalesSummary, AppError> {
-        Ok(self.orders.summary(from, to).await?)
+        let key = (from.timestamp_millis(), to.timestamp_millis());
+        self.summaries
+            .try_get_with(key, async { self.orders.summary(from, to).await })
+            .await
+            .map_err(|e| crate::store::cache::shared_error(e).into())
     }
 }
 

@@ -343,7 +343,7 @@ impl ProductRepository for CachedProducts {
 }
 
 /// A load shared by several callers failed; each gets the same kind of error.
-fn shared_error(e: Arc<StoreError>) -> StoreError {
+pub(crate) fn shared_error(e: Arc<StoreError>) -> StoreError {
     match &*e {
         StoreError::Unavailable(_) => StoreError::Unavailable(anyhow::anyhow!("{e}")),
         StoreError::NotFound => StoreError::NotFound,

@@ -32,6 +32,7 @@ const WEBHOOK_SECRET: &str = "property-webhook-secret";
 
 struct World {
     product_id: String,
+    products: Arc<MemoryProducts>,
     orders: Orders,
     fake: Arc<FakeRazorpay>,
     customer: Principal,
@@ -93,6 +94,7 @@ async fn world() -> World {
     };
     World {
         product_id: product.id.to_string(),
+        products: products.clone(),
         orders,
         fake,
         customer,
@@ -200,4 +202,118 @@ async fn any_order_and_any_repetition_of_payment_events_ends_in_one_state() {
         assert_eq!(end.captured(), end.total.get());
         assert_eq!(end.refunded(), 1_500);
     }
+}
+
+impl World {
+    async fn stock(&self) -> Option<u32> {
+        let id = bazaar::domain::ids::ProductId::parse(&self.product_id).unwrap();
+        self.products.get(&id).await.unwrap().unwrap().stock
+    }
+
+    async fn order_two(&self) -> bazaar::domain::order::Order {
+        self.orders
+            .create(
+                &self.customer,
+                &[RawLine {
+                    product_id: self.product_id.clone(),
+                    quantity: 2,
+                }],
+                None,
+                None,
+            )
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn an_unpaid_order_expires_after_its_time_and_releases_its_stock() {
+    let w = world().await;
+    let order = w.order_two().await;
+    assert_eq!(w.stock().await, Some(8));
+
+    let early = w
+        .orders
+        .expire_due(order.expires_at - chrono::Duration::seconds(1))
+        .await;
+    let due = w.orders.expire_due(order.expires_at).await;
+    let again = w.orders.expire_due(order.expires_at).await;
+
+    assert_eq!(early.unwrap(), 0);
+    assert_eq!(due.unwrap(), 1);
+    assert_eq!(again.unwrap(), 0, "an expired order is not expired twice");
+    let end = w.orders.get(&w.customer, order.id.as_str()).await.unwrap();
+    assert_eq!(end.status, OrderStatus::Expired);
+    assert_eq!(w.stock().await, Some(10));
+}
+
+#[tokio::test]
+async fn reconciliation_learns_of_a_payment_no_webhook_reported() {
+    let w = world().await;
+    let order = w.order_two().await;
+    let checkout = w
+        .orders
+        .checkout(&w.customer, order.id.as_str())
+        .await
+        .unwrap();
+    // The customer paid; neither the verify call nor any webhook reached Bazaar.
+    w.fake
+        .pay_order(&checkout.provider_order_id, "card")
+        .unwrap();
+    let now = chrono::Utc::now();
+
+    let too_soon = w.orders.reconcile(now).await.unwrap();
+    let later = w
+        .orders
+        .reconcile(now + chrono::Duration::hours(1))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        too_soon, 0,
+        "orders younger than the reconcile age are left alone"
+    );
+    assert_eq!(later, 1);
+    let end = w.orders.get(&w.customer, order.id.as_str()).await.unwrap();
+    assert_eq!(end.status, OrderStatus::Paid);
+    assert_eq!(end.captured(), end.total.get());
+}
+
+#[tokio::test]
+async fn a_verify_call_with_a_forged_signature_is_refused_and_changes_nothing() {
+    let w = world().await;
+    let order = w.order_two().await;
+    let checkout = w
+        .orders
+        .checkout(&w.customer, order.id.as_str())
+        .await
+        .unwrap();
+    let paid = w
+        .fake
+        .pay_order(&checkout.provider_order_id, "upi")
+        .unwrap();
+    // Signed with another secret, and a genuine signature for another order.
+    let forged = bazaar_adapters::razorpay::checkout_signature(
+        &SecretString::from("not-our-secret".to_owned()),
+        &checkout.provider_order_id,
+        &paid.id,
+    );
+    let for_another_order = w.fake.checkout_signature_for("order_Other", &paid.id);
+
+    for signature in [forged, for_another_order, String::new()] {
+        let refused = w
+            .orders
+            .verify(
+                &w.customer,
+                &checkout.provider_order_id,
+                &paid.id,
+                &signature,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code, bazaar::errors::ErrorCode::InvalidSignature);
+    }
+    let end = w.orders.get(&w.customer, order.id.as_str()).await.unwrap();
+    assert_eq!(end.status, OrderStatus::PendingPayment);
+    assert!(end.ledger.is_empty());
 }

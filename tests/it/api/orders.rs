@@ -338,3 +338,129 @@ async fn paying_enqueues_the_confirmation_and_receipt_once_and_the_worker_delive
         .await
         .expect("the outbox worker delivered both notices");
 }
+
+#[tokio::test]
+async fn a_retried_order_with_its_idempotency_key_is_placed_once() {
+    let app = spawn_app().await;
+    let product = product_with_stock(&app, "I-1", 1_000, 5).await;
+    let body = json!({ "items": [{ "product_id": product, "quantity": 2 }] });
+    let place = |key: &'static str| {
+        app.client
+            .post(app.url("/api/v1/orders"))
+            .header("idempotency-key", key)
+            .json(&body)
+            .send()
+    };
+
+    let first = place("order-attempt-1").await.unwrap();
+    let retry = place("order-attempt-1").await.unwrap();
+
+    assert_eq!(
+        (first.status().as_u16(), retry.status().as_u16()),
+        (201, 201)
+    );
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    let (first, retry): (Value, Value) = (first.json().await.unwrap(), retry.json().await.unwrap());
+    assert_eq!(first["id"], retry["id"]);
+    let stock =
+        json_of(app.get(&format!("/api/v1/products/{product}")).await).await["stock"].clone();
+    assert_eq!(stock, 3, "the stock was reserved once");
+    let orders = json_of(app.get("/api/v1/orders").await).await;
+    assert_eq!(orders["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn an_admin_can_apply_a_stored_event_again_and_nothing_changes_twice() {
+    let app = spawn_app().await;
+    let paid = paid_order(&app, "A-1", 10_000).await;
+    let events = json_of(
+        app.get("/api/v1/admin/webhooks?event=payment.captured")
+            .await,
+    )
+    .await;
+    let event_id = events["items"][0]["event_id"].as_str().unwrap();
+
+    let reapplied = json_of(
+        app.post_json(
+            &format!("/api/v1/admin/webhooks/{event_id}/actions/reapply"),
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+
+    assert_eq!(reapplied["outcome"], "no change");
+    let id = paid["id"].as_str().unwrap();
+    let after = json_of(app.get(&format!("/api/v1/orders/{id}")).await).await;
+    assert_eq!(after["version"], paid["version"]);
+    assert_eq!(after["ledger"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_sales_summary_counts_a_paid_order_and_its_refund() {
+    let app = spawn_app().await;
+    let paid = paid_order(&app, "Y-1", 10_000).await;
+    let id = paid["id"].as_str().unwrap();
+    json_of(
+        app.post_json(
+            &format!("/api/v1/orders/{id}/actions/refund"),
+            &json!({ "amount": 2_000 }),
+        )
+        .await,
+    )
+    .await;
+
+    let summary = json_of(app.get("/api/v1/analytics/summary").await).await;
+
+    let total = paid["total"].as_i64().unwrap();
+    assert_eq!(summary["net_revenue"], total - 2_000);
+    let paid_count = summary["orders_by_status"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["status"] == "paid")
+        .unwrap()["orders"]
+        .clone();
+    assert_eq!(paid_count, 1);
+    assert_eq!(summary["top_products"][0]["units"], 2);
+    assert_eq!(summary["payment_success_rate"], 1.0);
+    let refused = problem(
+        app.get("/api/v1/analytics/summary?from=2026-12-01&to=2026-11-01")
+            .await,
+    )
+    .await;
+    assert_eq!(refused["status"], 400);
+}
+
+#[tokio::test]
+async fn a_customer_sees_only_their_own_orders() {
+    let app = spawn_app().await;
+    let paid = paid_order(&app, "V-1", 10_000).await;
+    let id = paid["id"].as_str().unwrap();
+    let pair = super::auth::signed_up_customer(&app, "+919812300077").await;
+    let customer = crate::helpers::bearer_client(pair["access_token"].as_str().unwrap());
+
+    let theirs = customer
+        .get(app.url(&format!("/api/v1/orders/{id}")))
+        .send()
+        .await
+        .unwrap();
+    let list: Value = customer
+        .get(app.url("/api/v1/orders"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refund = customer
+        .post(app.url(&format!("/api/v1/orders/{id}/actions/refund")))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(theirs.status(), 404);
+    assert_eq!(list["items"].as_array().unwrap().len(), 0);
+    assert_eq!(refund.status(), 403);
+}
