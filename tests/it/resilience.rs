@@ -272,3 +272,59 @@ async fn losing_mongodb_turns_requests_and_readiness_to_503_and_recovers() {
         .iter()
         .any(|p| p["sku"] == "MRES-2"));
 }
+
+#[tokio::test]
+async fn a_webhook_while_mongodb_is_down_answers_503_so_razorpay_delivers_it_again() {
+    let port = free_port();
+    let mut server = mongo_server(port);
+    wait_for_port(port).await;
+    let url = format!("mongodb://127.0.0.1:{port}");
+    let db = mongo::connect(&url, "bazaar", Duration::from_millis(500))
+        .await
+        .unwrap();
+    let backends = Backends {
+        orders: Arc::new(bazaar::store::mongo::MongoOrders::new(&db).await.unwrap()),
+        webhook_events: Arc::new(
+            bazaar::store::mongo::MongoWebhookEvents::new(&db)
+                .await
+                .unwrap(),
+        ),
+        ..Backends::in_memory()
+    };
+    let app = spawn_app_with(settings(&[("BAZAAR_BACKEND_TIMEOUT_MS", "500")]), backends).await;
+    let body = serde_json::to_vec(&serde_json::json!({
+        "entity": "event", "account_id": "acc_Test", "event": "payment.failed",
+        "contains": ["payment"],
+        "payload": { "payment": { "entity": {
+            "id": "pay_Down1", "entity": "payment", "amount": 1000, "currency": "INR",
+            "status": "failed", "order_id": "order_Down1", "method": "upi", "captured": false,
+            "amount_refunded": 0, "notes": {}, "created_at": 1767225600
+        }}},
+        "created_at": 1767225600
+    }))
+    .unwrap();
+    let secret =
+        secrecy::SecretString::from(bazaar::startup::FAKE_RAZORPAY_WEBHOOK_SECRET.to_owned());
+    let signature = bazaar_adapters::razorpay::webhook_signature(&secret, &body);
+    let deliver = || {
+        app.anonymous
+            .post(app.url("/api/v1/webhooks/razorpay"))
+            .header("content-type", "application/json")
+            .header("x-razorpay-signature", &signature)
+            .header("x-razorpay-event-id", "evt_Down1")
+            .body(body.clone())
+            .send()
+    };
+
+    server.stop();
+    let during = deliver().await.unwrap();
+
+    assert_eq!(during.status(), 503);
+    assert!(during.headers().contains_key("retry-after"));
+    let _server = mongo_server(port);
+    wait_for_port(port).await;
+    eventually("the redelivery being accepted", || async {
+        deliver().await.unwrap().status() == 200
+    })
+    .await;
+}
