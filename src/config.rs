@@ -1088,7 +1088,8 @@ mod tests {
         assert!(
             text.contains("BAZAAR_MONGODB_URL")
                 && text.contains("BAZAAR_REDIS_URL")
-                && text.contains("BAZAAR_S3_ENDPOINT"),
+                && text.contains("BAZAAR_S3_ENDPOINT")
+                && text.contains("BAZAAR_RAZORPAY_KEY_ID"),
             "{text}"
         );
         let ok = Settings::from_sources(
@@ -1102,9 +1103,40 @@ mod tests {
                 ("BAZAAR_S3_BUCKET", "bazaar-uploads"),
                 ("BAZAAR_S3_ACCESS_KEY_ID", "AKIAEXAMPLE"),
                 ("BAZAAR_S3_SECRET_ACCESS_KEY", "hunter2hunter2"),
+                ("BAZAAR_RAZORPAY_KEY_ID", "rzp_live_example"),
+                ("BAZAAR_RAZORPAY_KEY_SECRET", "razorpay-key-secret"),
+                (
+                    "BAZAAR_RAZORPAY_WEBHOOK_SECRETS",
+                    "webhook-secret-new,webhook-secret-old",
+                ),
             ]),
         );
         assert!(ok.is_ok(), "{:?}", ok.err());
+        let razorpay = ok.unwrap().razorpay.expect("Razorpay is configured");
+        assert_eq!(razorpay.webhook_secrets.len(), 2);
+    }
+
+    #[test]
+    fn razorpay_credentials_come_together_and_stay_out_of_errors() {
+        let err = Settings::from_sources(
+            None,
+            vars(&[("BAZAAR_RAZORPAY_KEY_ID", "rzp_test_example")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("BAZAAR_RAZORPAY_KEY_SECRET"), "{err}");
+        assert!(err.contains("BAZAAR_RAZORPAY_WEBHOOK_SECRETS"), "{err}");
+        let err = Settings::from_sources(
+            None,
+            vars(&[
+                ("BAZAAR_GST_RATE_BP", "10001"),
+                ("BAZAAR_RAZORPAY_KEY_SECRET", "s3cr3t-value"),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("BAZAAR_GST_RATE_BP"), "{err}");
+        assert!(!err.contains("s3cr3t-value"), "{err}");
     }
 
     #[test]
