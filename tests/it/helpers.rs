@@ -126,6 +126,16 @@ pub async fn redis_kv() -> RedisKv {
 pub async fn real_backends() -> Backends {
     let mut backends = Backends::in_memory();
     backends.products = Arc::new(mongo_products().await);
+    // Orders, their webhook events and the outbox share one database: order
+    // changes write their notices in a transaction across the two.
+    let db = test_database().await;
+    backends.orders = Arc::new(mongo::MongoOrders::new(&db).await.expect("MongoDB answers"));
+    backends.webhook_events = Arc::new(
+        mongo::MongoWebhookEvents::new(&db)
+            .await
+            .expect("MongoDB answers"),
+    );
+    backends.outbox = Arc::new(mongo::MongoOutbox::new(&db).await.expect("MongoDB answers"));
     backends.kv = Arc::new(redis_kv().await);
     backends.names.storage = "mongodb";
     backends.names.kv = "redis";

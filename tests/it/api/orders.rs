@@ -6,7 +6,9 @@ use bazaar_adapters::razorpay::webhook_signature;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
-use crate::helpers::{problem, product_json, spawn_app, TestApp};
+use crate::helpers::{
+    problem, product_json, real_backends, settings, spawn_app, spawn_app_with, TestApp,
+};
 
 async fn product_with_stock(app: &TestApp, sku: &str, price: i64, stock: u32) -> String {
     let mut body = product_json(sku);
@@ -463,4 +465,43 @@ async fn a_customer_sees_only_their_own_orders() {
     assert_eq!(theirs.status(), 404);
     assert_eq!(list["items"].as_array().unwrap().len(), 0);
     assert_eq!(refund.status(), 403);
+}
+
+#[tokio::test]
+async fn on_mongodb_and_redis_an_order_is_paid_once_and_its_notices_written_once() {
+    let app = spawn_app_with(settings(&[]), real_backends().await).await;
+
+    let paid = paid_order(&app, "M-1", 10_000).await;
+    let id = paid["id"].as_str().unwrap();
+    let rzp_order = paid["razorpay_order_id"].as_str().unwrap();
+    // Razorpay delivers everything again.
+    let again = json_of(
+        app.post_json(
+            &format!("/api/v1/dev/payments/{rzp_order}/capture"),
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+
+    assert_eq!(paid["status"], "paid");
+    assert_eq!(
+        again["version"], paid["version"],
+        "the redelivery changed nothing"
+    );
+    assert_eq!(again["ledger"].as_array().unwrap().len(), 1);
+    let mut kinds: Vec<String> = notices_of(&app, id)
+        .await
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap().to_owned())
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds, ["order_confirmation", "payment_receipt"]);
+    let events = json_of(app.get("/api/v1/admin/webhooks").await).await;
+    assert_eq!(events["total"], 3);
+    assert!(events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["deliveries"] == 2));
 }
