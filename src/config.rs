@@ -889,8 +889,19 @@ impl Settings {
         let order_pay_within = secs(&mut p, "order_pay_within_secs", 1800);
         let order_reconcile_after = secs(&mut p, "order_reconcile_after_secs", 900);
         let order_sweep_interval = secs(&mut p, "order_sweep_interval_secs", 30);
-        if order_pay_within.is_zero() {
-            p.fail("order_pay_within_secs", "must be at least 1".into());
+        // A week is far beyond any checkout; the bound keeps date arithmetic safe.
+        const WEEK: Duration = Duration::from_secs(7 * 24 * 3600);
+        if order_pay_within.is_zero() || order_pay_within > WEEK {
+            p.fail(
+                "order_pay_within_secs",
+                "must be between 1 and 604800".into(),
+            );
+        }
+        if order_reconcile_after > WEEK {
+            p.fail(
+                "order_reconcile_after_secs",
+                "must be at most 604800".into(),
+            );
         }
 
         if env == Environment::Production {
@@ -1001,7 +1012,16 @@ fn razorpay_config(p: &mut Parser) -> Option<RazorpayConfig> {
                 .collect()
         })
         .unwrap_or_default();
-    let key_id = key_id?;
+    let Some(key_id) = key_id.filter(|k| !k.is_empty()) else {
+        if key_secret.is_some() || !webhook_secrets.is_empty() {
+            p.fail(
+                "razorpay_key_id",
+                "is required with BAZAAR_RAZORPAY_KEY_SECRET or BAZAAR_RAZORPAY_WEBHOOK_SECRETS"
+                    .into(),
+            );
+        }
+        return None;
+    };
     if key_secret.as_deref().is_none_or(|s| s.trim().is_empty()) {
         p.fail(
             "razorpay_key_secret",

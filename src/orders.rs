@@ -13,6 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 
+use bazaar_adapters::error::AdapterError;
 use bazaar_adapters::razorpay::{
     self as rzp, CreateOrder, FakeRazorpay, PaymentGateway, PaymentStatus, RefundRequest,
     RefundStatus,
@@ -39,6 +40,8 @@ use crate::store::{OrderRepository, StoreError, UserRepository, WebhookEventRepo
 const RACE_RETRIES: usize = 8;
 /// How many orders one sweep (expiry, reconciliation) handles.
 const SWEEP_BATCH: u32 = 100;
+/// Razorpay takes no payment below ₹1.
+const MIN_TOTAL: i64 = 100;
 
 #[derive(Clone)]
 pub struct OrderSettings {
@@ -160,6 +163,14 @@ impl Orders {
             Utc::now(),
             chrono::Duration::from_std(self.settings.pay_within).unwrap_or_default(),
         );
+        if order.total.get() < MIN_TOTAL {
+            self.release_all(&reserved).await;
+            return Err(AppError::validation(vec![FieldError::new(
+                "items",
+                "below_minimum",
+                format!("an order must come to at least {MIN_TOTAL} paise, Razorpay's minimum"),
+            )]));
+        }
         if let Err(error) = self.orders.insert(&order).await {
             self.release_all(&reserved).await;
             return Err(error.into());
@@ -294,10 +305,17 @@ impl Orders {
     }
 
     /// Moves an order through the state machine on a staff or owner action,
-    /// releasing its stock when it leaves the states that hold it.
-    async fn transition(&self, id: &OrderId, to: OrderStatus) -> Result<Order, AppError> {
+    /// releasing its stock when it leaves the states that hold it. `allowed`
+    /// is checked on the order as it is written, not as it was first read.
+    async fn transition(
+        &self,
+        id: &OrderId,
+        to: OrderStatus,
+        allowed: impl Fn(&Order) -> Result<(), AppError>,
+    ) -> Result<Order, AppError> {
         let (order, from) = self
             .update(id, |order| {
+                allowed(order)?;
                 let from = order.status;
                 order.transition(to, Utc::now())?;
                 let notices = if to == OrderStatus::Cancelled {
@@ -308,7 +326,15 @@ impl Orders {
                 Ok(Change::with(from, notices))
             })
             .await?;
-        if from.holds_stock() && !to.holds_stock() {
+        self.release_if_left(&order, from).await;
+        Ok(order)
+    }
+
+    /// Puts the order's units back if it just left the states that hold stock
+    /// (cancelled, expired, or refunded before it shipped).
+    async fn release_if_left(&self, order: &Order, from: OrderStatus) {
+        let shipped = matches!(from, OrderStatus::Shipped | OrderStatus::Delivered);
+        if from.holds_stock() && !order.status.holds_stock() && !shipped {
             let lines: Vec<(ProductId, u32)> = order
                 .items
                 .iter()
@@ -316,28 +342,34 @@ impl Orders {
                 .collect();
             self.release_all(&lines).await;
         }
-        Ok(order)
     }
 
-    /// Cancels: the owner before payment; staff until fulfilment, refunding
-    /// what was captured first.
+    /// Cancels: the owner before payment; staff until fulfilment, then
+    /// refunding what was captured.
     pub async fn cancel(&self, who: &Principal, id: &str) -> Result<Order, AppError> {
         let order = self.get(who, id).await?;
         let staff = who.can("orders:manage");
-        if !staff && order.status != OrderStatus::PendingPayment {
-            // Customers may only cancel what they have not paid for.
-            return Err(IllegalTransition {
-                from: order.status,
-                to: OrderStatus::Cancelled,
-            }
-            .into());
-        }
-        // Refuse before refunding if the state machine would refuse the cancel.
-        order.status.step(OrderStatus::Cancelled)?;
+        // Checked on the order being written: a capture that lands meanwhile
+        // makes a customer's cancel illegal instead of cancelling a paid order.
+        let order = self
+            .transition(&order.id, OrderStatus::Cancelled, |current| {
+                if staff || current.status == OrderStatus::PendingPayment {
+                    Ok(())
+                } else {
+                    Err(IllegalTransition {
+                        from: current.status,
+                        to: OrderStatus::Cancelled,
+                    }
+                    .into())
+                }
+            })
+            .await?;
         if order.refundable() > 0 {
-            self.refund(&order.id.to_string(), None).await?;
+            // Cancelled first, so the refund cannot make it `refunded` instead.
+            let key = format!("bz_cancel_{}", order.id);
+            return self.refund_with_key(&order, order.refundable(), &key).await;
         }
-        self.transition(&order.id, OrderStatus::Cancelled).await
+        Ok(order)
     }
 
     /// Staff moves a paid order along fulfilment.
@@ -353,11 +385,18 @@ impl Orders {
                 "must be one of: fulfilled, shipped, delivered",
             )]));
         }
-        self.transition(&parse_order_id(id)?, to).await
+        self.transition(&parse_order_id(id)?, to, |_| Ok(())).await
     }
 
     /// Refunds `amount` (everything refundable if `None`) of what was captured.
-    pub async fn refund(&self, id: &str, amount: Option<i64>) -> Result<Order, AppError> {
+    /// `request_key` is the client's `Idempotency-Key`: Razorpay's refund key
+    /// is made from it, so a retry after a timeout cannot refund twice.
+    pub async fn refund(
+        &self,
+        id: &str,
+        amount: Option<i64>,
+        request_key: Option<&str>,
+    ) -> Result<Order, AppError> {
         let order = self.load(&parse_order_id(id)?).await?;
         let refundable = order.refundable();
         let amount = amount.unwrap_or(refundable);
@@ -381,44 +420,72 @@ impl Orders {
                 format!("at most {refundable} paise can be refunded"),
             ));
         }
-        // Captures in the ledger are from one payment in practice; refund the
-        // first that still has money on it.
-        let payment_id = order
-            .ledger
-            .iter()
-            .find(|e| e.kind == crate::domain::order::LedgerKind::Capture)
-            .map(|e| e.payment_id.clone())
-            .ok_or_else(|| {
-                AppError::new(ErrorCode::RefundExceedsCaptured, "nothing was captured")
-            })?;
-        let refund = self
-            .gateway
-            .refund(&RefundRequest {
-                payment_id: payment_id.clone(),
-                amount_paise: Some(amount as u64),
-                // Stable for this order state: a retry after a timeout cannot refund twice.
-                idempotency_key: format!("bz_{}_{}", order.id, order.version),
-                notes: [("order_id".to_owned(), order.id.to_string())].into(),
-                receipt: None,
-                speed: None,
-            })
-            .await?;
-        let event = refund_event(&refund);
-        self.apply(&order.id, &event).await
+        // Without the client's key, the order's version: stable while nothing
+        // changed, so a retry of the same refund is one refund at Razorpay.
+        let key = match request_key {
+            Some(key) => format!("bz_{}_{}", order.id, short_hash(key)),
+            None => format!("bz_{}_v{}", order.id, order.version),
+        };
+        self.refund_with_key(&order, amount, &key).await
     }
 
-    /// Applies a provider's report to the order, idempotently.
+    /// Refunds `amount` at Razorpay under `key` and records what it answered.
+    /// The amount is taken from the captures that still have money on them.
+    async fn refund_with_key(
+        &self,
+        order: &Order,
+        amount: i64,
+        key: &str,
+    ) -> Result<Order, AppError> {
+        let mut current = order.clone();
+        let mut left = amount;
+        for (i, (payment_id, available)) in order.refundable_by_payment().into_iter().enumerate() {
+            if left == 0 {
+                break;
+            }
+            let part = left.min(available);
+            let refund = self
+                .gateway
+                .refund(&RefundRequest {
+                    payment_id,
+                    amount_paise: Some(part as u64),
+                    idempotency_key: format!("{key}_{i}"),
+                    notes: [("order_id".to_owned(), order.id.to_string())].into(),
+                    receipt: None,
+                    speed: None,
+                })
+                .await?;
+            current = self.apply(&order.id, &refund_event(&refund)).await?;
+            left -= part;
+        }
+        Ok(current)
+    }
+
+    /// Applies a provider's report to the order, idempotently. A capture on an
+    /// order that is no longer waiting for it (cancelled, expired) is money
+    /// Bazaar will not keep: it is refunded at once.
     pub async fn apply(&self, id: &OrderId, event: &PaymentEvent) -> Result<Order, AppError> {
-        let (order, _) = self
+        let (order, from) = self
             .update(id, |order| {
+                let from = order.status;
                 let applied = order.apply(event, Utc::now());
                 Ok(Change {
                     changed: applied.changed,
                     notices: applied.notices,
-                    out: (),
+                    out: from,
                 })
             })
             .await?;
+        self.release_if_left(&order, from).await;
+        if let PaymentEvent::Captured { payment_id, .. } = event {
+            let unwanted = matches!(order.status, OrderStatus::Cancelled | OrderStatus::Expired);
+            if unwanted && order.refundable() > 0 {
+                tracing::warn!(order = %order.id, payment = %payment_id, "a payment was captured for an order that is no longer payable; refunding it");
+                let key = format!("bz_void_{payment_id}");
+                // Boxed: refunding applies the refund, through this function.
+                return Box::pin(self.refund_with_key(&order, order.refundable(), &key)).await;
+            }
+        }
         Ok(order)
     }
 
@@ -455,7 +522,13 @@ impl Orders {
 
     /// Creates (or reuses) the provider's order for checkout.
     pub async fn checkout(&self, who: &Principal, id: &str) -> Result<Checkout, AppError> {
-        let order = self.get(who, id).await?;
+        let mut order = self.get(who, id).await?;
+        // Past its time but not swept yet: expire it now rather than take money
+        // for stock that is about to go back.
+        if order.status == OrderStatus::PendingPayment && Utc::now() >= order.expires_at {
+            self.expire(&order).await?;
+            order = self.load(&order.id).await?;
+        }
         if order.status != OrderStatus::PendingPayment {
             return Err(IllegalTransition {
                 from: order.status,
@@ -482,8 +555,7 @@ impl Orders {
                             return Ok(Change::none(()));
                         }
                         o.payment.provider_order_id = Some(created.id.clone());
-                        o.updated_at = crate::domain::product::truncate_to_millis(Utc::now());
-                        o.version += 1;
+                        o.touch(Utc::now());
                         Ok(Change::with((), Vec::new()))
                     })
                     .await?;
@@ -534,19 +606,39 @@ impl Orders {
         {
             return Err(invalid_signature("checkout"));
         }
-        let mut payment = self.gateway.fetch_payment(payment_id).await?;
+        let payment = self.gateway.fetch_payment(payment_id).await?;
         if payment.order_id.as_deref() != Some(stored) {
             return Err(invalid_signature("checkout"));
         }
+        self.settle(&order.id, payment).await
+    }
+
+    /// Applies what a payment's state says, capturing it first when it is
+    /// only authorised and the order still waits for it (an order that was
+    /// cancelled or expired meanwhile is not charged: Razorpay lets an
+    /// uncaptured authorisation lapse by itself).
+    async fn settle(&self, id: &OrderId, mut payment: rzp::Payment) -> Result<Order, AppError> {
         if payment.status == PaymentStatus::Authorized {
-            payment = self
-                .gateway
-                .capture_payment(payment_id, payment.amount, &payment.currency)
-                .await?;
+            let order = self.load(id).await?;
+            if order.status == OrderStatus::PendingPayment && Utc::now() < order.expires_at {
+                match self
+                    .gateway
+                    .capture_payment(&payment.id, payment.amount, &payment.currency)
+                    .await
+                {
+                    Ok(captured) => payment = captured,
+                    // Captured meanwhile (Razorpay's auto-capture, another
+                    // replica): read what it is now.
+                    Err(AdapterError::Rejected { .. }) => {
+                        payment = self.gateway.fetch_payment(&payment.id).await?
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
         }
-        let mut current = order;
+        let mut current = self.load(id).await?;
         for event in payment_events(&payment) {
-            current = self.apply(&current.id, &event).await?;
+            current = self.apply(id, &event).await?;
         }
         Ok(current)
     }
@@ -672,20 +764,62 @@ impl Orders {
         Ok(None)
     }
 
-    /// Expires unpaid orders whose time ran out, releasing their stock.
-    /// Safe on every replica at once: only the replica whose write wins releases.
+    /// Expires unpaid orders whose time ran out, releasing their stock. One
+    /// that started checkout is first asked about at Razorpay, so a payment
+    /// made in its last minute is kept rather than refunded. Safe on every
+    /// replica at once: only the replica whose write wins releases.
     pub async fn expire_due(&self, now: DateTime<Utc>) -> Result<usize, AppError> {
         let due = self.orders.expired_unpaid(now, SWEEP_BATCH).await?;
         let mut expired = 0;
         for order in due {
-            match self.transition(&order.id, OrderStatus::Expired).await {
-                Ok(_) => expired += 1,
-                // Paid or cancelled meanwhile: nothing to expire.
-                Err(e) if e.code == ErrorCode::IllegalTransition => {}
-                Err(e) => return Err(e),
+            match self.expire(&order).await {
+                Ok(true) => expired += 1,
+                Ok(false) => {}
+                // One order must not hold up the others; the next sweep tries again.
+                Err(e) => {
+                    tracing::warn!(order = %order.id, error = %e, "could not expire an order")
+                }
             }
         }
         Ok(expired)
+    }
+
+    async fn expire(&self, order: &Order) -> Result<bool, AppError> {
+        if order.payment.provider_order_id.is_some() && self.ask_provider(order).await? {
+            return Ok(false);
+        }
+        let expired = self
+            .transition(&order.id, OrderStatus::Expired, |current| {
+                if current.status == OrderStatus::PendingPayment {
+                    Ok(())
+                } else {
+                    Err(IllegalTransition {
+                        from: current.status,
+                        to: OrderStatus::Expired,
+                    }
+                    .into())
+                }
+            })
+            .await;
+        match expired {
+            Ok(_) => Ok(true),
+            // Paid or cancelled meanwhile: nothing to expire.
+            Err(e) if e.code == ErrorCode::IllegalTransition => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Applies what Razorpay knows of the order's payments; true if that
+    /// changed the order.
+    async fn ask_provider(&self, order: &Order) -> Result<bool, AppError> {
+        let Some(provider_order) = &order.payment.provider_order_id else {
+            return Ok(false);
+        };
+        let mut version = order.version;
+        for payment in self.gateway.order_payments(provider_order).await? {
+            version = self.settle(&order.id, payment).await?.version;
+        }
+        Ok(version != order.version)
     }
 
     /// Asks the provider about orders stuck in payment and applies what it says.
@@ -695,26 +829,23 @@ impl Orders {
         let stuck = self.orders.stuck_in_payment(cutoff, SWEEP_BATCH).await?;
         let mut changed = 0;
         for order in stuck {
-            let Some(provider_order) = &order.payment.provider_order_id else {
-                continue;
-            };
-            let payments = self.gateway.order_payments(provider_order).await?;
-            let mut current = order.clone();
-            for payment in &payments {
-                for event in payment_events(payment) {
-                    current = self.apply(&current.id, &event).await?;
+            match self.ask_provider(&order).await {
+                Ok(true) => changed += 1,
+                // Nothing new: not asked about again for another `reconcile_after`.
+                Ok(false) => {
+                    let touched = self
+                        .update(&order.id, |o| {
+                            o.touch(now);
+                            Ok(Change::with((), Vec::new()))
+                        })
+                        .await;
+                    if let Err(e) = touched {
+                        tracing::warn!(order = %order.id, error = %e, "could not note a reconciliation");
+                    }
                 }
-            }
-            if current.version != order.version {
-                changed += 1;
-            } else {
-                // Nothing new: touch it so the next sweep asks about others first.
-                self.update(&order.id, |o| {
-                    o.updated_at = crate::domain::product::truncate_to_millis(now);
-                    o.version += 1;
-                    Ok(Change::with((), Vec::new()))
-                })
-                .await?;
+                Err(e) => {
+                    tracing::warn!(order = %order.id, error = %e, "could not reconcile an order")
+                }
             }
         }
         Ok(changed)
@@ -854,4 +985,14 @@ fn webhook_events(envelope: &rzp::WebhookEvent) -> Option<Vec<PaymentEvent>> {
         _ => return None,
     };
     Some(events)
+}
+
+/// A short, stable digest of a client's key, for provider keys of limited charset.
+fn short_hash(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .take(12)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

@@ -359,7 +359,14 @@ impl OrderRequest {
             };
             if let (Some(id), Some(quantity)) = (id, quantity) {
                 match parsed.iter_mut().find(|(p, _)| *p == id) {
-                    Some((_, q)) => *q = (*q + quantity).min(MAX_QUANTITY),
+                    Some((_, q)) if *q + quantity > MAX_QUANTITY => {
+                        errors.push(FieldError::new(
+                            format!("items[{i}].quantity"),
+                            "out_of_range",
+                            format!("with the product's earlier lines, more than {MAX_QUANTITY}"),
+                        ));
+                    }
+                    Some((_, q)) => *q += quantity,
                     None => parsed.push((id, quantity)),
                 }
             }
@@ -490,9 +497,36 @@ impl Order {
         self.sum(LedgerKind::Refund, |s| s != EntryStatus::Failed)
     }
 
+    /// Money the provider has confirmed it returned.
+    pub fn refunded_settled(&self) -> i64 {
+        self.sum(LedgerKind::Refund, |s| s == EntryStatus::Settled)
+    }
+
     /// What can still be refunded.
     pub fn refundable(&self) -> i64 {
         (self.captured() - self.refunded()).max(0)
+    }
+
+    /// What can still be refunded of each captured payment, in capture order.
+    pub fn refundable_by_payment(&self) -> Vec<(String, i64)> {
+        self.ledger
+            .iter()
+            .filter(|e| e.kind == LedgerKind::Capture && e.status == EntryStatus::Settled)
+            .map(|capture| {
+                let refunded: i64 = self
+                    .ledger
+                    .iter()
+                    .filter(|e| {
+                        e.kind == LedgerKind::Refund
+                            && e.payment_id == capture.payment_id
+                            && e.status != EntryStatus::Failed
+                    })
+                    .map(|e| e.amount.get())
+                    .sum();
+                (capture.payment_id.clone(), capture.amount.get() - refunded)
+            })
+            .filter(|(_, left)| *left > 0)
+            .collect()
     }
 
     fn sum(&self, kind: LedgerKind, counts: impl Fn(EntryStatus) -> bool) -> i64 {
@@ -514,7 +548,9 @@ impl Order {
         Ok(())
     }
 
-    fn touch(&mut self, now: DateTime<Utc>) {
+    /// A new version at `now`: every change makes one (for other changes than
+    /// transitions and payments too, such as checkout starting).
+    pub fn touch(&mut self, now: DateTime<Utc>) {
         self.updated_at = super::product::truncate_to_millis(now);
         self.version += 1;
     }
@@ -580,10 +616,10 @@ impl Order {
                 }
             }
         }
-        // Everything captured went back: the order is refunded, whatever the
-        // order the events came in.
+        // Everything captured went back (confirmed: a pending refund may still
+        // fail): the order is refunded, whatever the order the events came in.
         let captured = self.captured();
-        if self.status.is_paid() && captured > 0 && self.refunded() >= captured {
+        if self.status.is_paid() && captured > 0 && self.refunded_settled() >= captured {
             self.status = OrderStatus::Refunded;
         }
         let changed = *self != before;
@@ -663,6 +699,70 @@ mod tests {
             OrderStatus::Paid.step(OrderStatus::Shipped),
             Ok(OrderStatus::Shipped)
         );
+    }
+
+    fn paid_order() -> Order {
+        let mut order = Order {
+            id: OrderId::generate(),
+            user_id: UserId::generate(),
+            items: Vec::new(),
+            currency: Currency::Inr,
+            subtotal: Paise::trusted(1_000),
+            tax: Paise::trusted(180),
+            tax_rate_bp: 1800,
+            total: Paise::trusted(1_180),
+            status: OrderStatus::PendingPayment,
+            address: None,
+            notes: None,
+            payment: PaymentInfo::default(),
+            ledger: Vec::new(),
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+            expires_at: Utc::now(),
+            version: 1,
+        };
+        order.apply(
+            &PaymentEvent::Captured {
+                payment_id: "pay_1".into(),
+                amount: Paise::trusted(1_180),
+            },
+            Utc::now(),
+        );
+        order
+    }
+
+    fn refund(status: EntryStatus) -> PaymentEvent {
+        PaymentEvent::Refund {
+            refund_id: "rfnd_1".into(),
+            payment_id: "pay_1".into(),
+            amount: Paise::trusted(1_180),
+            status,
+        }
+    }
+
+    #[test]
+    fn a_pending_full_refund_does_not_make_the_order_refunded_until_it_settles() {
+        let mut order = paid_order();
+
+        order.apply(&refund(EntryStatus::Pending), Utc::now());
+        assert_eq!(order.status, OrderStatus::Paid);
+        assert_eq!(
+            order.refundable(),
+            0,
+            "nothing more can be refunded meanwhile"
+        );
+
+        let mut failed = order.clone();
+        failed.apply(&refund(EntryStatus::Failed), Utc::now());
+        assert_eq!(failed.status, OrderStatus::Paid);
+        assert_eq!(
+            failed.refundable(),
+            1_180,
+            "a failed refund gives the money back"
+        );
+
+        order.apply(&refund(EntryStatus::Settled), Utc::now());
+        assert_eq!(order.status, OrderStatus::Refunded);
     }
 
     #[test]

@@ -92,18 +92,25 @@ pub struct RawOrderQuery {
     pub page: Option<i64>,
 }
 
-fn parse_time(field: &str, raw: &str) -> Result<DateTime<Utc>, FieldError> {
+/// A time bound from a query: an RFC 3339 time, or a date meaning that day's
+/// start in India (UTC+05:30), where Bazaar's days are counted.
+pub fn parse_instant(field: &str, raw: &str) -> Result<DateTime<Utc>, FieldError> {
     DateTime::parse_from_rfc3339(raw)
         .map(|t| t.with_timezone(&Utc))
-        .or_else(|_| {
+        .ok()
+        .or_else(|| {
             chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-                .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+                .ok()?
+                .and_hms_opt(0, 0, 0)?
+                .and_local_timezone(super::analytics::ist())
+                .single()
+                .map(|t| t.with_timezone(&Utc))
         })
-        .map_err(|_| {
+        .ok_or_else(|| {
             FieldError::new(
                 field,
                 "invalid_time",
-                "must be a date (2026-11-27) or an RFC 3339 time (2026-11-27T10:00:00Z)",
+                "must be a date (2026-11-27, India time) or an RFC 3339 time (2026-11-27T10:00:00Z)",
             )
         })
 }
@@ -120,11 +127,11 @@ impl OrderQuery {
         let from = raw
             .from
             .as_deref()
-            .and_then(|t| errors.take(parse_time("from", t)));
+            .and_then(|t| errors.take(parse_instant("from", t)));
         let to = raw
             .to
             .as_deref()
-            .and_then(|t| errors.take(parse_time("to", t)));
+            .and_then(|t| errors.take(parse_instant("to", t)));
         if let (Some(from), Some(to)) = (from, to) {
             if from >= to {
                 errors.push(FieldError::new("from", "after_to", "must be before `to`"));

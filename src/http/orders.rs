@@ -19,7 +19,7 @@ use super::security::{require, BearerAuth};
 use super::ApiTags;
 use crate::domain::analytics::SalesSummary;
 use crate::domain::order::{LedgerEntry, Order, RawAddress, RawLine};
-use crate::domain::order_query::RawOrderQuery;
+use crate::domain::order_query::{parse_instant, RawOrderQuery};
 use crate::domain::webhook::WebhookRecord;
 use crate::errors::{AppError, ErrorCode};
 use crate::identity::Identity;
@@ -45,7 +45,7 @@ error_set!(
 );
 error_set!(
     /// Errors of the webhook receiver.
-    WebhookErrors: 400, 401, 413, 415, 429, 500, 502, 503
+    WebhookErrors: 400, 401, 409, 413, 415, 429, 500, 502, 503
 );
 
 const BASE: &str = "/api/v1/orders";
@@ -533,19 +533,7 @@ fn ok(order: &Order) -> OrderResponse {
 }
 
 fn parse_time(field: &str, raw: &str) -> Result<DateTime<Utc>, AppError> {
-    DateTime::parse_from_rfc3339(raw)
-        .map(|t| t.with_timezone(&Utc))
-        .or_else(|_| {
-            chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").map(|d| {
-                d.and_hms_opt(0, 0, 0)
-                    .unwrap_or_default()
-                    .and_local_timezone(crate::domain::analytics::ist())
-                    .single()
-                    .map(|t| t.with_timezone(&Utc))
-                    .unwrap_or_default()
-            })
-        })
-        .map_err(|_| AppError::invalid_parameter(field, "must be a date or an RFC 3339 time"))
+    parse_instant(field, raw).map_err(|e| AppError::invalid_parameter(field, e.message))
 }
 
 impl OrdersApi {
@@ -769,7 +757,7 @@ impl OrdersApi {
         auth: BearerAuth,
         id: Path<String>,
         body: JsonBody<RefundInput>,
-        // Applied by `http::idempotency` before this runs; declared for the contract.
+        // Replayed by `http::idempotency`; also makes Razorpay's own refund key.
         /// Makes retries safe: the same request with the same key is answered
         /// once and then replayed (`Idempotent-Replayed: true`).
         /// 1–255 printable ASCII characters; a random UUID per attempt.
@@ -777,11 +765,14 @@ impl OrdersApi {
             name = "Idempotency-Key",
             validator(min_length = 1, max_length = 255, pattern = "^[ -~]+$")
         )]
-        _idempotency_key: Header<Option<String>>,
+        idempotency_key: Header<Option<String>>,
         req: &Request,
     ) -> Result<RefundResponse, Problems<PaymentErrors>> {
         require(&self.identity, &auth.0, "payments:refund", req).await?;
-        let order = self.orders.refund(&id.0, body.0.amount).await?;
+        let order = self
+            .orders
+            .refund(&id.0, body.0.amount, idempotency_key.0.as_deref())
+            .await?;
         Ok(RefundResponse::Ok(Json((&order).into())))
     }
 
@@ -980,13 +971,20 @@ impl OrdersAdminApi {
         req: &Request,
     ) -> Result<SummaryResponse, Problems<OrderReadErrors>> {
         require(&self.identity, &auth.0, "analytics:read", req).await?;
+        // By default up to the next whole minute, so that repeated default
+        // requests share one cached answer.
         let to = match to.0.as_deref() {
             Some(raw) => parse_time("to", raw)?,
-            None => Utc::now(),
+            None => {
+                let next_minute = (Utc::now().timestamp() / 60 + 1) * 60;
+                DateTime::from_timestamp(next_minute, 0).unwrap_or_default()
+            }
         };
         let from = match from.0.as_deref() {
             Some(raw) => parse_time("from", raw)?,
-            None => to - chrono::Duration::days(30),
+            None => to
+                .checked_sub_signed(chrono::Duration::days(30))
+                .unwrap_or(DateTime::<Utc>::MIN_UTC),
         };
         if from >= to {
             return Err(AppError::invalid_parameter("from", "must be before `to`").into());

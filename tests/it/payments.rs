@@ -317,3 +317,139 @@ async fn a_verify_call_with_a_forged_signature_is_refused_and_changes_nothing() 
     assert_eq!(end.status, OrderStatus::PendingPayment);
     assert!(end.ledger.is_empty());
 }
+
+#[tokio::test]
+async fn expiry_asks_razorpay_first_so_a_last_minute_payment_is_kept() {
+    let w = world().await;
+    let order = w.order_two().await;
+    let checkout = w
+        .orders
+        .checkout(&w.customer, order.id.as_str())
+        .await
+        .unwrap();
+    // Paid in the last minute; the webhooks have not arrived yet.
+    w.fake
+        .pay_order(&checkout.provider_order_id, "upi")
+        .unwrap();
+
+    let expired = w.orders.expire_due(order.expires_at).await.unwrap();
+
+    assert_eq!(expired, 0);
+    let end = w.orders.get(&w.customer, order.id.as_str()).await.unwrap();
+    assert_eq!(end.status, OrderStatus::Paid);
+    assert_eq!(w.stock().await, Some(8), "a paid order keeps its units");
+}
+
+#[tokio::test]
+async fn a_payment_captured_after_expiry_is_refunded_at_once() {
+    let w = world().await;
+    let order = w.order_two().await;
+    let checkout = w
+        .orders
+        .checkout(&w.customer, order.id.as_str())
+        .await
+        .unwrap();
+    assert_eq!(w.orders.expire_due(order.expires_at).await.unwrap(), 1);
+    // The customer pays anyway (an old Checkout tab); Razorpay reports it.
+    let paid = w
+        .fake
+        .pay_order(&checkout.provider_order_id, "upi")
+        .unwrap();
+
+    for hook in w.fake.webhooks_for_payment(&paid.id).unwrap() {
+        w.orders
+            .receive_webhook(&hook.body, Some(&hook.signature), Some(&hook.event_id))
+            .await
+            .unwrap();
+    }
+
+    let end = w.orders.get(&w.customer, order.id.as_str()).await.unwrap();
+    assert_eq!(end.status, OrderStatus::Expired);
+    assert_eq!(end.captured(), end.total.get());
+    assert_eq!(end.refunded(), end.total.get(), "{:?}", end.ledger);
+    assert_eq!(end.refundable(), 0);
+    assert_eq!(w.fake.refunds().len(), 1, "refunded once");
+    assert_eq!(w.stock().await, Some(10));
+}
+
+#[tokio::test]
+async fn verify_does_not_capture_for_an_order_that_was_cancelled() {
+    let w = world().await;
+    let order = w.order_two().await;
+    let checkout = w
+        .orders
+        .checkout(&w.customer, order.id.as_str())
+        .await
+        .unwrap();
+    let authorised = w
+        .fake
+        .authorize_order(&checkout.provider_order_id, "card")
+        .unwrap();
+    w.orders
+        .cancel(&w.customer, order.id.as_str())
+        .await
+        .unwrap();
+    let signature = w
+        .fake
+        .checkout_signature_for(&checkout.provider_order_id, &authorised.id);
+
+    let end = w
+        .orders
+        .verify(
+            &w.customer,
+            &checkout.provider_order_id,
+            &authorised.id,
+            &signature,
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(end.status, OrderStatus::Cancelled);
+    assert_eq!(end.captured(), 0);
+    let at_razorpay = w.fake.payment(&authorised.id).unwrap();
+    assert_eq!(
+        at_razorpay.status,
+        bazaar_adapters::razorpay::PaymentStatus::Authorized,
+        "left to lapse, never captured"
+    );
+}
+
+#[tokio::test]
+async fn a_customer_cannot_cancel_once_the_capture_has_landed() {
+    let w = world().await;
+    let order = w.order_two().await;
+    let checkout = w
+        .orders
+        .checkout(&w.customer, order.id.as_str())
+        .await
+        .unwrap();
+    let paid = w
+        .fake
+        .pay_order(&checkout.provider_order_id, "upi")
+        .unwrap();
+    let signature = w
+        .fake
+        .checkout_signature_for(&checkout.provider_order_id, &paid.id);
+    w.orders
+        .verify(
+            &w.customer,
+            &checkout.provider_order_id,
+            &paid.id,
+            &signature,
+        )
+        .await
+        .unwrap();
+
+    let refused = w
+        .orders
+        .cancel(&w.customer, order.id.as_str())
+        .await
+        .unwrap_err();
+
+    assert_eq!(refused.code, bazaar::errors::ErrorCode::IllegalTransition);
+    assert_eq!(
+        refused.detail,
+        "an order cannot go from `paid` to `cancelled`"
+    );
+    assert_eq!(w.stock().await, Some(8));
+}

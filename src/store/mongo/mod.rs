@@ -68,6 +68,9 @@ fn duplicated_field(message: &str) -> &'static str {
 
 /// Sorts MongoDB errors into what callers act on: a taken unique key, an
 /// unreachable server (503, retry), or anything else (500).
+/// MongoDB's `WriteConflict`.
+const WRITE_CONFLICT: i32 = 112;
+
 fn classify(error: MongoError) -> StoreError {
     match error.kind.as_ref() {
         ErrorKind::Write(WriteFailure::WriteError(w)) if w.code == DUPLICATE_KEY => {
@@ -83,6 +86,12 @@ fn classify(error: MongoError) -> StoreError {
         | ErrorKind::ConnectionPoolCleared { .. } => StoreError::Unavailable(error.into()),
         _ if error.contains_label(mongodb::error::RETRYABLE_WRITE_ERROR) => {
             StoreError::Unavailable(error.into())
+        }
+        // Two transactions wrote one document: the loser is told to run again,
+        // which is what a version conflict asks of the caller.
+        ErrorKind::Command(c) if c.code == WRITE_CONFLICT => StoreError::VersionConflict,
+        _ if error.contains_label(mongodb::error::TRANSIENT_TRANSACTION_ERROR) => {
+            StoreError::VersionConflict
         }
         _ => StoreError::Other(error.into()),
     }

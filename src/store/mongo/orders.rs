@@ -594,6 +594,24 @@ fn filter_document(filter: &OrderFilter) -> Vec<Document> {
     clauses
 }
 
+/// Commits, again while the outcome is unknown (the driver's advice for
+/// `UnknownTransactionCommitResult`: committing twice is safe).
+async fn commit(session: &mut mongodb::ClientSession) -> Result<(), StoreError> {
+    let mut attempts = 0;
+    loop {
+        match session.commit_transaction().await {
+            Ok(()) => return Ok(()),
+            Err(e)
+                if attempts < 3
+                    && e.contains_label(mongodb::error::UNKNOWN_TRANSACTION_COMMIT_RESULT) =>
+            {
+                attempts += 1;
+            }
+            Err(e) => return Err(classify(e)),
+        }
+    }
+}
+
 #[async_trait]
 impl OrderRepository for MongoOrders {
     #[tracing::instrument(skip_all, fields(order_id = %order.id))]
@@ -655,8 +673,11 @@ impl OrderRepository for MongoOrders {
             let _ = session.abort_transaction().await;
             return Err(why_unmatched(&self.collection, id).await);
         }
-        enqueue_in_transaction(&self.db, &mut session, notices).await?;
-        session.commit_transaction().await.map_err(classify)
+        if let Err(e) = enqueue_in_transaction(&self.db, &mut session, notices).await {
+            let _ = session.abort_transaction().await;
+            return Err(e);
+        }
+        commit(&mut session).await
     }
 
     #[tracing::instrument(skip_all)]

@@ -505,3 +505,73 @@ async fn on_mongodb_and_redis_an_order_is_paid_once_and_its_notices_written_once
         .iter()
         .all(|e| e["deliveries"] == 2));
 }
+
+#[tokio::test]
+async fn staff_cancelling_a_paid_order_refunds_it_releases_its_stock_and_tells_the_customer() {
+    let app = spawn_app().await;
+    let paid = paid_order(&app, "K-1", 10_000).await;
+    let id = paid["id"].as_str().unwrap();
+    let product = paid["items"][0]["product_id"].as_str().unwrap();
+
+    let cancelled = json_of(
+        app.post_json(&format!("/api/v1/orders/{id}/actions/cancel"), &json!({}))
+            .await,
+    )
+    .await;
+
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(cancelled["refunded"], paid["total"]);
+    assert_eq!(cancelled["refundable"], 0);
+    let stock =
+        json_of(app.get(&format!("/api/v1/products/{product}")).await).await["stock"].clone();
+    assert_eq!(stock, 5);
+    let kinds: Vec<Value> = notices_of(&app, id)
+        .await
+        .iter()
+        .map(|m| m["kind"].clone())
+        .collect();
+    assert!(kinds.contains(&json!("cancellation")), "{kinds:?}");
+}
+
+#[tokio::test]
+async fn a_full_refund_before_shipping_puts_the_stock_back() {
+    let app = spawn_app().await;
+    let paid = paid_order(&app, "F-1", 10_000).await;
+    let id = paid["id"].as_str().unwrap();
+    let product = paid["items"][0]["product_id"].as_str().unwrap();
+
+    let refunded = json_of(
+        app.post_json(&format!("/api/v1/orders/{id}/actions/refund"), &json!({}))
+            .await,
+    )
+    .await;
+
+    assert_eq!(refunded["status"], "refunded");
+    let stock =
+        json_of(app.get(&format!("/api/v1/products/{product}")).await).await["stock"].clone();
+    assert_eq!(stock, 5);
+}
+
+#[tokio::test]
+async fn orders_below_one_rupee_or_over_the_quantity_limit_are_refused() {
+    let app = spawn_app().await;
+    let cheap = product_with_stock(&app, "Q-1", 50, 10).await;
+    let plenty = product_with_stock(&app, "Q-2", 1_000, 5_000).await;
+
+    let tiny = problem(order(&app, json!([{ "product_id": cheap, "quantity": 1 }])).await).await;
+    let split = problem(
+        order(
+            &app,
+            json!([{ "product_id": plenty, "quantity": 600 }, { "product_id": plenty, "quantity": 600 }]),
+        )
+        .await,
+    )
+    .await;
+
+    assert_eq!(tiny["status"], 422);
+    assert_eq!(tiny["errors"][0]["code"], "below_minimum");
+    assert_eq!(split["status"], 422);
+    assert_eq!(split["errors"][0]["field"], "items[1].quantity");
+    let cheap_now = json_of(app.get(&format!("/api/v1/products/{cheap}")).await).await;
+    assert_eq!(cheap_now["stock"], 10, "nothing stayed reserved");
+}
