@@ -424,9 +424,11 @@ impl Application {
     ) -> std::io::Result<()> {
         let grace = self.state.settings.shutdown_timeout;
         let app = crate::http::app(&self.state);
+        let (stop_sweeps, sweeps_stopped) = tokio::sync::watch::channel(());
         let sweeps = spawn_sweeps(
             self.state.orders.clone(),
             self.state.settings.order_sweep_interval,
+            sweeps_stopped,
         );
         // Dropped when the server returns, for whatever reason, which stops the worker too.
         let (stopping, mut stopped) = tokio::sync::watch::channel(());
@@ -446,8 +448,13 @@ impl Application {
         if tokio::time::timeout(grace, delivering).await.is_err() {
             tracing::warn!("the outbox worker did not finish its batch within the shutdown timeout; its messages are retried when their leases run out");
         }
+        // A sweep in progress finishes its order (a write and its stock release
+        // belong together); the loop then ends.
+        drop(stop_sweeps);
         if let Some(sweeps) = sweeps {
-            sweeps.abort();
+            if tokio::time::timeout(grace, sweeps).await.is_err() {
+                tracing::warn!("an order sweep did not finish within the shutdown timeout");
+            }
         }
         served
     }
@@ -455,7 +462,11 @@ impl Application {
 
 /// Every replica expires unpaid orders and reconciles stuck payments on a
 /// timer; conditional writes make running them on many replicas at once safe.
-fn spawn_sweeps(orders: Arc<Orders>, every: Duration) -> Option<tokio::task::JoinHandle<()>> {
+fn spawn_sweeps(
+    orders: Arc<Orders>,
+    every: Duration,
+    mut stopped: tokio::sync::watch::Receiver<()>,
+) -> Option<tokio::task::JoinHandle<()>> {
     if every.is_zero() {
         return None;
     }
@@ -463,7 +474,11 @@ fn spawn_sweeps(orders: Arc<Orders>, every: Duration) -> Option<tokio::task::Joi
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
+            // Only waiting is interrupted by the stop; a sweep runs to its end.
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stopped.changed() => return,
+            }
             let now = chrono::Utc::now();
             if let Err(e) = orders.expire_due(now).await {
                 tracing::warn!(error = %e, "expiring unpaid orders failed; retrying next sweep");
