@@ -23,11 +23,36 @@ What it does, in order:
      b. login      POST /api/v1/auth/login (Lua script sets the JSON body)
      c. contended  (b) running in the background while (a) is measured again
      d. products   GET  /api/v1/products?limit=20, for reference
+     w. webhooks   POST /api/v1/webhooks/razorpay: signed Razorpay deliveries, each
+                   with a new X-Razorpay-Event-Id (see below)
+     o. orders     POST /api/v1/orders (bearer token; Lua script sets the JSON body):
+                   one unit of a product with unlimited stock, a real order each time
    Each idle GET scenario is preceded by an unreported 2 s warm-up. For each
    scenario it reads from wrk's text output req/s, p50/p90/p99 latency, and
    non-2xx/3xx responses and socket errors; and from /proc it samples the
    server's CPU time (user+system) and peak RSS (VmHWM, reset through
    /proc/<pid>/clear_refs before each scenario where the kernel allows it).
+   The webhook scenario first places WEBHOOK_ORDERS orders and starts checkout
+   for each (`POST /api/v1/orders/{id}/payments`, which opens an order at the
+   fake Razorpay the server uses without keys). For each such order it signs,
+   in Python (hex HMAC-SHA256 of the raw body with the fake's webhook secret,
+   as Razorpay does; wrk's Lua has no HMAC), four bodies in Razorpay's envelope:
+   payment.failed (an earlier attempt), payment.authorized, payment.captured and
+   order.paid. The Lua script sends them in that order, order by order, cycling;
+   the event id is not part of what is signed, so the script gives every
+   request a fresh `X-Razorpay-Event-Id` and no event is ever a repeat: every
+   request is verified, stored as a new event, matched to its order and applied.
+   The first capture of each order marks it paid (ledger entry and notices in
+   the outbox); every later report about it changes nothing (the ledger keeps
+   one entry per payment). After the run the harness reads every order back
+   (paid? exactly one capture in its ledger?) and counts the stored events (`GET
+   /api/v1/admin/webhooks`) and the outbox's notices. It runs before the order
+   scenario so that the store holds only its own orders (the in-memory store
+   finds an order by its Razorpay id by scanning all orders). The orders
+   scenario creates a product without `stock` first and counts the orders in
+   the store after the run. A webhook run that leaves no order paid is an
+   error; repeated event ids, other answers or more than one capture are
+   reported as notes.
 5. Computes contended p99 / idle p99 of the GET and whether it is within 2x,
    and each catalog read's req/s as a share of the floor's (target: the cached
    product GET at least 60%).
@@ -36,14 +61,16 @@ What it does, in order:
 The server is stopped at the end (SIGTERM, then SIGKILL after 10 s), also on
 failure or interruption; its log is tests/output/bench-server.log. The exit
 code is non-zero only when the harness itself fails (build, start-up, wrk,
-unparseable output, or a scenario with no successful response); a verdict
-over 2x is reported, not failed.
+unparseable output, a scenario with no successful response, or a webhook run
+that paid no order); a verdict over 2x is reported, not failed.
 
 Environment: BENCH_SECONDS (duration of each scenario), CARGO (cargo command),
 CARGO_TARGET_DIR (honoured by cargo).
 """
 
 import datetime
+import hashlib
+import hmac
 import json
 import os
 import platform
@@ -79,6 +106,30 @@ ADMIN_PHONE = "+919000000001"
 ADMIN_PASSWORD = "bench-admin-password-1"
 ARGON2_MEMORY_KIB = 19456  # the service's defaults, which this measures
 ARGON2_ITERATIONS = 2
+
+# The order scenarios (see the module docstring).
+ORDER_PRODUCT_SKU = "BENCH-ORDER"
+WEBHOOK_ORDERS = 200
+# Per order, sent in this order and then again (with new event ids) until the run ends.
+WEBHOOK_EVENTS = ("payment.failed", "payment.authorized", "payment.captured", "order.paid")
+# The events that report the capture (the ledger keeps one entry for all of them).
+CAPTURE_EVENTS = ("payment.captured", "order.paid")
+WEBHOOK_PATH = "/api/v1/webhooks/razorpay"
+ORDERS_PATH = "/api/v1/orders"
+# Without BAZAAR_RAZORPAY_* keys (server_env drops them) the server uses its fake
+# Razorpay, whose webhook secret is public by design: src/startup.rs,
+# FAKE_RAZORPAY_WEBHOOK_SECRET.
+FAKE_RAZORPAY_WEBHOOK_SECRET = "bazaar-fake-razorpay-webhook-secret"
+# The fake's account id in its own envelopes (adapters/src/razorpay/fake.rs).
+FAKE_RAZORPAY_ACCOUNT_ID = "acc_Fake0001"
+ORDER_ADDRESS = {
+    "name": "Bench Customer",
+    "line1": "12 MG Road",
+    "city": "Bengaluru",
+    "state": "Karnataka",
+    "postal_code": "560001",
+    "phone": "+919000000002",
+}
 
 
 class HarnessError(Exception):
@@ -259,6 +310,303 @@ def seed_products(base, token):
             raise HarnessError(f"creating a product answered {status}: {body[:300]!r}")
 
 
+# ---------------------------------------------------------------- orders and webhooks
+
+
+def api(method, url, body=None, token=None, expect=200):
+    """The JSON `url` answers; raises HarnessError on another status or a non-JSON body."""
+    status, raw = http(method, url, body, token)
+    if status != expect:
+        raise HarnessError(f"{method} {url} answered {status}, expected {expect}: {raw[:300]!r}")
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise HarnessError(f"{method} {url} answered {status} with a body that is not JSON: {raw[:300]!r}")
+
+
+def list_total(base, path, token):
+    """The `total` of the first page of a list (`?limit=1&page=1`)."""
+    sep = "&" if "?" in path else "?"
+    url = f"{base}{path}{sep}limit=1&page=1"
+    body = api("GET", url, token=token)
+    total = body.get("total")
+    if total is None:
+        total = (body.get("page_info") or {}).get("total")
+    if not isinstance(total, int):
+        raise HarnessError(f"GET {url} answered no total: {json.dumps(body)[:300]}")
+    return total
+
+
+def create_order_product(base, token):
+    """A product without `stock` (unlimited), so that ordering it never runs out."""
+    product = {
+        "sku": ORDER_PRODUCT_SKU,
+        "name": "Benchmark order product",
+        "description": "A product the benchmark orders; it has no stock limit.",
+        "price": 49_900,
+        "currency": "INR",
+        "category": "home",
+        "tags": ["bench"],
+    }
+    body = api("POST", f"{base}/api/v1/products", product, token, expect=201)
+    if body.get("stock") is not None:
+        raise HarnessError(f"the order product was created with stock {body['stock']}, not unlimited")
+    return body["id"]
+
+
+def order_input(product_id):
+    return {"items": [{"product_id": product_id, "quantity": 1}], "address": ORDER_ADDRESS}
+
+
+def prepare_webhook_orders(base, token, product_id):
+    """Places WEBHOOK_ORDERS orders and starts checkout for each; answers what the
+    webhooks need of each: Bazaar's id, Razorpay's order id, the amount and currency."""
+    orders = []
+    for _ in range(WEBHOOK_ORDERS):
+        order = api("POST", f"{base}{ORDERS_PATH}", order_input(product_id), token, expect=201)
+        checkout = api("POST", f"{base}{ORDERS_PATH}/{order['id']}/payments", token=token)
+        rzp_order = checkout.get("razorpay_order_id")
+        if not rzp_order:
+            raise HarnessError(f"checkout of order {order['id']} answered no razorpay_order_id: {checkout}")
+        orders.append(
+            {
+                "id": order["id"],
+                "razorpay_order_id": rzp_order,
+                "amount": checkout["amount"],
+                "currency": checkout["currency"],
+            }
+        )
+    return orders
+
+
+def payment_entity(payment_id, order, status, created_at):
+    """A payment as Razorpay's webhooks describe it (its full field set, the ones
+    Bazaar does not read included, so the body is as large as a real one)."""
+    captured = status == "captured"
+    failed = status == "failed"
+    fee = order["amount"] * 2 // 100
+    tax = fee * 18 // 100
+    return {
+        "id": payment_id,
+        "entity": "payment",
+        "amount": order["amount"],
+        "currency": order["currency"],
+        "status": status,
+        "order_id": order["razorpay_order_id"],
+        "invoice_id": None,
+        "international": False,
+        "method": "upi",
+        "amount_refunded": 0,
+        "refund_status": None,
+        "captured": captured,
+        "description": "Bazaar order " + order["id"],
+        "card_id": None,
+        "bank": None,
+        "wallet": None,
+        "vpa": "customer@okbank",
+        "email": "customer@example.com",
+        "contact": "+919000090000",
+        "notes": {"order_id": order["id"]},
+        "fee": fee + tax if captured else None,
+        "tax": tax if captured else None,
+        "error_code": "BAD_REQUEST_ERROR" if failed else None,
+        "error_description": "Payment was unsuccessful as the customer could not complete it in time."
+        if failed
+        else None,
+        "error_source": "customer" if failed else None,
+        "error_step": "payment_authentication" if failed else None,
+        "error_reason": "payment_timed_out" if failed else None,
+        "acquirer_data": {"rrn": f"4{created_at % 10**11:011d}", "upi_transaction_id": None}
+        if not failed
+        else {},
+        "created_at": created_at,
+    }
+
+
+def webhook_body(event, index, order, created_at):
+    """The raw body of one delivery of `event` about the `index`-th order."""
+    if event == "payment.failed":
+        # An earlier attempt that failed, as UPI retries produce.
+        payload = {"payment": {"entity": payment_entity(f"pay_BenchF{index:05d}", order, "failed", created_at)}}
+    else:
+        status = "authorized" if event == "payment.authorized" else "captured"
+        payload = {"payment": {"entity": payment_entity(f"pay_Bench{index:06d}", order, status, created_at)}}
+    if event == "order.paid":
+        payload["order"] = {
+            "entity": {
+                "id": order["razorpay_order_id"],
+                "entity": "order",
+                "amount": order["amount"],
+                "amount_paid": order["amount"],
+                "amount_due": 0,
+                "currency": order["currency"],
+                "receipt": order["id"],
+                "offer_id": None,
+                "status": "paid",
+                "attempts": 2,
+                "notes": {"order_id": order["id"]},
+                "created_at": created_at,
+            }
+        }
+    envelope = {
+        "entity": "event",
+        "account_id": FAKE_RAZORPAY_ACCOUNT_ID,
+        "event": event,
+        "contains": list(payload),
+        "payload": payload,
+        "created_at": created_at,
+    }
+    return json.dumps(envelope, separators=(",", ":"))
+
+
+def write_webhook_pool(path, orders):
+    """Signs one body per (event, order) and writes them, in sending order, one
+    per line as `<hex signature>\t<raw body>`. Answers the number written."""
+    secret = FAKE_RAZORPAY_WEBHOOK_SECRET.encode()
+    now = int(time.time())
+    count = 0
+    with open(path, "w") as f:
+        for event in WEBHOOK_EVENTS:
+            for index, order in enumerate(orders):
+                body = webhook_body(event, index, order, now)
+                if "\t" in body or "\n" in body:
+                    raise HarnessError("a webhook body contains a tab or a newline")
+                signature = hmac.new(secret, body.encode(), hashlib.sha256).hexdigest()
+                f.write(f"{signature}\t{body}\n")
+                count += 1
+    return count
+
+
+WEBHOOK_ACKS = re.compile(r"^webhook acks: sent (\d+) applied (\d+) duplicate (\d+) other (\d+)$", re.M)
+
+
+def webhook_acks(wrk_output):
+    """What the Lua script counted: deliveries sent, and the answers by kind."""
+    m = WEBHOOK_ACKS.search(wrk_output)
+    if not m:
+        raise HarnessError(f"the webhook script printed no 'webhook acks' line; wrk printed:\n{wrk_output}")
+    sent, applied, duplicate, other = (int(g) for g in m.groups())
+    return {"sent": sent, "applied": applied, "duplicate": duplicate, "other": other}
+
+
+def check_webhook_effects(base, token, orders, acks, bodies):
+    """What the deliveries did: paid orders with one capture each, stored events, notices."""
+    paid = one_capture = more_captures = 0
+    sample = None
+    for order in orders:
+        body = api("GET", f"{base}{ORDERS_PATH}/{order['id']}", token=token)
+        captures = [e for e in body.get("ledger", []) if e.get("kind") == "capture"]
+        if body.get("status") == "paid":
+            paid += 1
+            sample = sample or body
+        if len(captures) == 1:
+            one_capture += 1
+        elif len(captures) > 1:
+            more_captures += 1
+    if paid == 0:
+        raise HarnessError(
+            f"after {acks['sent']} webhook deliveries none of the {len(orders)} orders is paid: the run "
+            f"did not reach the captures (the first {len(orders) * 2} deliveries are failures and "
+            "authorisations; raise BENCH_SECONDS) or the server did not apply them; "
+            f"see {SERVER_LOG}"
+        )
+    # The pool is one block of len(orders) bodies per event of WEBHOOK_EVENTS, in that
+    # order, sent from the start again when it runs out.
+    k = len(orders)
+    full, rest = divmod(acks["sent"], bodies)
+    sent_of_block = [full * k + max(0, min(rest - b * k, k)) for b in range(len(WEBHOOK_EVENTS))]
+    capture_reports = sum(n for n, e in zip(sent_of_block, WEBHOOK_EVENTS) if e in CAPTURE_EVENTS)
+    # Only an event's first pass can change an order, and order.paid follows the
+    # payment.captured that already paid it.
+    changing = sum(min(n, k) for n, e in zip(sent_of_block, WEBHOOK_EVENTS) if e != "order.paid")
+    return {
+        "orders": len(orders),
+        "paid": paid,
+        "one_capture": one_capture,
+        "more_captures": more_captures,
+        "sample_order": sample["id"],
+        "sample_status": sample["status"],
+        "sample_captured": sample.get("captured"),
+        "sample_total": sample.get("total"),
+        "events_stored": list_total(base, "/api/v1/admin/webhooks", token),
+        "outbox": list_total(base, "/api/v1/admin/outbox", token),
+        "bodies": bodies,
+        "cycles": acks["sent"] / bodies,
+        "captures_per_order": capture_reports / k,
+        "changing": changing,
+        "changing_share": changing / acks["sent"] if acks["sent"] else 0.0,
+        **acks,
+    }
+
+
+def webhook_notes(w):
+    """Anything about the webhook run that is not as designed, for the doc's notes."""
+    notes = []
+    if w["duplicate"]:
+        notes.append(
+            f"webhooks: {w['duplicate']} deliveries were answered `duplicate` although every event id was new."
+        )
+    if w["other"]:
+        notes.append(
+            f"webhooks: {w['other']} answers were neither `applied` nor `duplicate` (non-200 or another body)."
+        )
+    if w["paid"] < w["orders"]:
+        notes.append(f"webhooks: only {w['paid']} of the {w['orders']} orders were paid after the run.")
+    if w["more_captures"]:
+        notes.append(f"webhooks: {w['more_captures']} orders have more than one capture in their ledger.")
+    # Deliveries still in flight when wrk stops are stored but not counted by wrk.
+    if not w["applied"] <= w["events_stored"] <= w["sent"]:
+        notes.append(
+            f"webhooks: {w['events_stored']} events are stored, outside the expected range "
+            f"{w['applied']} (answered) to {w['sent']} (sent)."
+        )
+    return notes
+
+
+def orders_section(w, o):
+    return f"""Before *webhooks*, {w['orders']} orders of one unit of a product without a stock
+limit were placed and checkout was started for each (`POST /api/v1/orders/{{id}}/payments`,
+which opens an order at the fake Razorpay the server uses when no Razorpay keys are
+configured). For each, the harness wrote four webhook bodies in Razorpay's envelope
+(`entity`, `account_id`, `event`, `contains`, `payload.payment.entity` with Razorpay's
+full payment fields, and `payload.order.entity` for `order.paid`): `payment.failed` of
+an earlier attempt, then `payment.authorized`, `payment.captured` and `order.paid` of
+the payment that succeeds, each signed as Razorpay signs (hex HMAC-SHA256 of the raw
+body with the fake's webhook secret, computed in Python, since wrk's Lua has no HMAC).
+A Lua script sends them in that order, order by order, then again from the start.
+Razorpay signs the body only, not the `X-Razorpay-Event-Id` header, so the script gives
+every request a new event id: the {w['bodies']} signed bodies were cycled
+{w['cycles']:.1f} times, but **no delivery repeated an event id**, and each one is
+verified, stored as a new event, matched to its order and applied. Only the first
+{w['changing']} change an order (a failure noted, a payment authorised, the capture that
+pays it); every later report about an order changes nothing: its capture was reported
+about {w['captures_per_order']:.0f} times (`payment.captured` and `order.paid`) and the
+ledger kept one entry. The rate is therefore mostly that of an event that is new but
+changes nothing (HMAC check, parse, store, find the order, apply without a write); the
+deliveries that write an order and its notices were {w['changing_share']:.1%} of this run's.
+
+What this run did: wrk's script sent **{w['sent']}** deliveries (some still in flight
+when wrk stopped); the server answered **{w['applied']}** `applied` (a new event),
+**{w['duplicate']}** `duplicate` and {w['other']} otherwise, and stored
+**{w['events_stored']}** events (`GET /api/v1/admin/webhooks`, `total`). Afterwards
+**{w['paid']} of {w['orders']}** orders were `paid`, {w['one_capture']} of them with exactly one capture in
+the ledger (e.g. order `{w['sample_order']}`: status `{w['sample_status']}`, captured
+{w['sample_captured']} of a total of {w['sample_total']} paise), and the outbox held
+**{w['outbox']}** notices (an order confirmation and a payment receipt per order, by SMS
+and, where the customer has an email address, by email). This scenario runs before *create
+order* on purpose: the in-memory store finds an order by its Razorpay order id by
+scanning every order, so with the orders of *create order* in the store it would
+measure that scan.
+
+*create order* posts `{{"items": [{{"product_id": …, "quantity": 1}}], "address": …}}`
+for a product created without `stock` (unlimited), with the admin's bearer token and no
+`Idempotency-Key`: each request reserves the unit, snapshots the product and prices the
+order with GST, and inserts it. The store held {o['before']} orders before and
+**{o['after']}** after: **{o['created']}** created, against {o['answered_2xx']} 2xx answers
+counted by wrk (requests in flight when wrk stopped account for the difference).
+"""
+
+
 # ---------------------------------------------------------------- /proc sampling
 
 
@@ -408,6 +756,83 @@ wrk.body = '{"identifier": "%s", "password": "%s"}'
 """
 
 
+ORDER_LUA = """-- POST /api/v1/orders: one unit of a product without a stock limit.
+-- The bearer token comes from wrk's --header.
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = [==[@BODY@]==]
+"""
+
+
+WEBHOOK_LUA = r"""-- POST /api/v1/webhooks/razorpay with deliveries the harness signed (wrk's Lua
+-- cannot compute HMAC-SHA256). Each line of the pool is "<hex signature>\t<raw body>".
+-- The signature covers the body only, so a fresh X-Razorpay-Event-Id on every
+-- request keeps every delivery a new event while the signed bodies are cycled.
+local pool_path = [==[@POOL@]==]
+local stride = @THREADS@
+
+local threads = {}
+
+function setup(thread)
+   thread:set("thread_index", #threads)
+   table.insert(threads, thread)
+end
+
+local bodies, signatures = {}, {}
+local next_id = 0
+sent, applied, duplicate, other = 0, 0, 0, 0
+
+function init(args)
+   local file = assert(io.open(pool_path, "r"))
+   for line in file:lines() do
+      local signature, body = line:match("^(%x+)\t(.+)$")
+      if signature then
+         signatures[#signatures + 1] = signature
+         bodies[#bodies + 1] = body
+      end
+   end
+   file:close()
+   assert(#bodies > 0, "no signed deliveries in " .. pool_path)
+   next_id = thread_index
+end
+
+function request()
+   local i = next_id % #bodies + 1
+   local headers = {
+      ["Content-Type"] = "application/json",
+      ["X-Razorpay-Signature"] = signatures[i],
+      ["X-Razorpay-Event-Id"] = string.format("evt_Bench%010d", next_id),
+   }
+   next_id = next_id + stride
+   sent = sent + 1
+   return wrk.format("POST", nil, headers, bodies[i])
+end
+
+function response(status, headers, body)
+   if status ~= 200 then
+      other = other + 1
+   elseif body:find('"applied"', 1, true) then
+      applied = applied + 1
+   elseif body:find('"duplicate"', 1, true) then
+      duplicate = duplicate + 1
+   else
+      other = other + 1
+   end
+end
+
+function done(summary, latency, requests)
+   local totals = { sent = 0, applied = 0, duplicate = 0, other = 0 }
+   for _, thread in ipairs(threads) do
+      for key, _ in pairs(totals) do
+         totals[key] = totals[key] + (thread:get(key) or 0)
+      end
+   end
+   io.write(string.format("webhook acks: sent %d applied %d duplicate %d other %d\n",
+      totals.sent, totals.applied, totals.duplicate, totals.other))
+end
+"""
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -515,8 +940,9 @@ mapping), routing with parameter parsing, the cache lookup and JSON encoding cos
 """
 
 
-def write_doc(seconds, m, rows, verdict, notes, peak_reset, catalog_pairs):
+def write_doc(seconds, m, rows, verdict, notes, peak_reset, catalog_pairs, order_facts):
     idle_r, contended_r, ratio, within = verdict
+    webhook_facts, created_facts = order_facts
     idle, contended = idle_r["p99_ms"], contended_r["p99_ms"]
     verdict_word = "within 2×" if within else "**over 2×**"
     rss_note = (
@@ -541,7 +967,8 @@ are in-process; a deployment with MongoDB and Redis adds their round trips),
 rate limits off (`BAZAAR_RATE_LIMIT_*=0`), log level `warn`, and the default
 Argon2id parameters: **{ARGON2_MEMORY_KIB} KiB, {ARGON2_ITERATIONS} iterations,
 1 lane** (the service runs at most *cores − 1* hashes at once). An admin is
-created at startup and 100 products are added before measuring.
+created at startup and 100 products are added before measuring; the order
+scenarios, which run last, add a product of their own and orders (below).
 
 Load comes from wrk (Debian's `wrk` package) on the same machine:
 **{THREADS} thread, {CONNECTIONS} connections, {seconds} s per scenario**
@@ -557,6 +984,8 @@ measured idle follows an unreported {WARMUP_SECONDS} s warm-up.
 | filtered list | `{FILTERED_QUERY}`: a category and a price range, cached like the product |
 | … (floor) | the same request to `bazaar-floor`, which answers the bytes Bazaar answered for it, run right after |
 | products | `GET /api/v1/products?limit=20`, public, for reference |
+| webhooks | `POST /api/v1/webhooks/razorpay` as Razorpay delivers it: a signed payment event in Razorpay's envelope with `X-Razorpay-Signature` and a new `X-Razorpay-Event-Id` each (a Lua script takes the next of the bodies signed beforehand): HMAC check over the raw body, event stored once per id, its order found and the payment applied (below) |
+| create order | `POST /api/v1/orders` with the admin's bearer token, one unit of a product without a stock limit (a Lua script sets the body): stock reserved, order priced with GST and inserted — a new order per request |
 
 Latencies are wrk's percentiles in milliseconds. "non-2xx" is wrk's
 "Non-2xx or 3xx responses"; socket errors are wrk's connect/read/write/timeout
@@ -585,6 +1014,9 @@ includes the background load's lead-in and tail. Peak RSS is `VmHWM` from
 ## Catalog reads against the framework floor
 
 {floor_section(catalog_pairs)}
+## Webhook ingestion and order creation
+
+{orders_section(webhook_facts, created_facts)}
 ## Does sign-in load hurt the cheap GET?
 
 The p99 of `GET /api/v1/users/me` goes from **{fmt_ms(idle)} ms** idle to
@@ -617,6 +1049,13 @@ Anything unusual in this run:
   service's own overhead.
 - With {seconds} s runs, p99 rests on roughly 1% of the requests counted in
   the table; for a few hundred requests (login) it is a handful of samples.
+- The in-memory stores keep every order and every webhook event (its raw body
+  included), so peak RSS in *webhooks* and *create order* grows with the
+  number of requests, i.e. with `BENCH_SECONDS`; with MongoDB that memory is
+  the database's.
+- In *webhooks* wrk runs Lua for every request (to build it, and to read the
+  answer), so wrk takes more of the shared cores there than in the scenarios
+  that repeat one fixed request.
 """
     # A hand-written history section ("## What was changed because of these
     # numbers") at the end of the file survives re-runs.
@@ -791,7 +1230,52 @@ def main():
         sample = Sample(server.pid)
         products = run_wrk(wrk_command(products_url, seconds), "products GET /products", bound)
         rows.append(("products", "`GET /api/v1/products?limit=20`", products, sample.finish()))
+        settle()
+
+        # w. webhook ingestion: orders in checkout, then signed deliveries about them
+        setup_token = login(base)
+        order_product = create_order_product(base, setup_token)
+        log(f"placing {WEBHOOK_ORDERS} orders and starting checkout for each")
+        webhook_orders = prepare_webhook_orders(base, setup_token, order_product)
+        pool_file = os.path.join(tmp, "webhooks.tsv")
+        pool_size = write_webhook_pool(pool_file, webhook_orders)
+        webhook_lua = os.path.join(tmp, "webhooks.lua")
+        with open(webhook_lua, "w") as f:
+            f.write(WEBHOOK_LUA.replace("@POOL@", pool_file).replace("@THREADS@", str(THREADS)))
+        settle()
+        sample = Sample(server.pid)
+        webhooks = run_wrk(
+            wrk_command(base + WEBHOOK_PATH, seconds, script=webhook_lua), f"webhooks POST {WEBHOOK_PATH}", bound
+        )
+        rows.append(("webhooks", f"`POST {WEBHOOK_PATH}`", webhooks, sample.finish()))
         check_alive()
+        webhook_facts = check_webhook_effects(
+            base, login(base), webhook_orders, webhook_acks(webhooks["raw"]), pool_size
+        )
+        settle()
+
+        # o. order creation
+        orders_before = list_total(base, ORDERS_PATH, login(base))
+        order_lua = os.path.join(tmp, "order.lua")
+        with open(order_lua, "w") as f:
+            f.write(ORDER_LUA.replace("@BODY@", json.dumps(order_input(order_product))))
+        headers = bearer()
+        settle()
+        sample = Sample(server.pid)
+        created = run_wrk(
+            wrk_command(base + ORDERS_PATH, seconds, script=order_lua, headers=headers),
+            f"create order POST {ORDERS_PATH}",
+            bound,
+        )
+        rows.append(("create order", f"`POST {ORDERS_PATH}`", created, sample.finish()))
+        check_alive()
+        orders_after = list_total(base, ORDERS_PATH, login(base))
+        order_facts = {
+            "before": orders_before,
+            "after": orders_after,
+            "created": orders_after - orders_before,
+            "answered_2xx": created["requests"] - created["non_2xx"],
+        }
     finally:
         stop_process(background)
         stop_process(floor)
@@ -810,7 +1294,17 @@ def main():
             notes.append(f"{name} ({request}): socket errors {', '.join(f'{k} {v}' for k, v in sock.items())}.")
     peak_reset = all(s["peak_reset"] for _, _, _, s in rows if s)
     m = machine()
-    write_doc(seconds, m, rows, (idle, contended, ratio, within), notes, peak_reset, catalog_pairs)
+    notes.extend(webhook_notes(webhook_facts))
+    write_doc(
+        seconds,
+        m,
+        rows,
+        (idle, contended, ratio, within),
+        notes,
+        peak_reset,
+        catalog_pairs,
+        (webhook_facts, order_facts),
+    )
 
     print()
     print(table(rows))
@@ -821,6 +1315,16 @@ def main():
     for label, ours, theirs in catalog_pairs:
         share = ours["rps"] / theirs["rps"] if theirs["rps"] else 0.0
         print(f"{label}: {ours['rps']:.0f} req/s = {share:.0%} of the floor's {theirs['rps']:.0f}")
+    w = webhook_facts
+    print(
+        f"webhooks: {w['sent']} sent, {w['applied']} acknowledged as new, {w['duplicate']} as duplicates; "
+        f"{w['events_stored']} events stored; {w['paid']} of {w['orders']} orders paid, "
+        f"{w['one_capture']} with exactly one capture; {w['outbox']} notices in the outbox"
+    )
+    print(
+        f"orders: {order_facts['created']} created ({order_facts['answered_2xx']} answered 2xx), "
+        f"{order_facts['after']} in the store"
+    )
     for n in notes:
         print(f"note: {n}")
     print(f"wrote {os.path.relpath(DOC, ROOT)}")
