@@ -22,6 +22,7 @@ run:
 ## Run every test against a real MongoDB-wire server and Redis (started if needed).
 test:
 	python3 tests/support/services.py -- $(CARGO) $(TEST_CMD)
+	python3 tests/contract/run.py
 
 ## Benchmark the release build with wrk and write docs/benchmarks.md (BENCH_SECONDS=10 per scenario).
 bench:
