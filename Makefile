@@ -8,7 +8,7 @@ TEST_CMD := $(shell $(CARGO) nextest --version >/dev/null 2>&1 \
 	|| echo "test --workspace --all-targets --no-fail-fast")
 REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --yes @redocly/cli@2.11.1
 
-.PHONY: run test openapi lint lint-contract fmt build clean bench
+.PHONY: run test openapi lint lint-contract fmt build clean bench contract-diff
 
 ## Serve the API on the embedded default (no database needed).
 run:
@@ -27,6 +27,12 @@ test:
 ## Benchmark the release build with wrk and write docs/benchmarks.md (BENCH_SECONDS=10 per scenario).
 bench:
 	python3 tests/bench/run.py
+
+## List what breaks generated clients between the contract at BASE (a git ref) and now.
+contract-diff:
+	@test -n "$(BASE)" || { echo "usage: make contract-diff BASE=<git ref>"; exit 2; }
+	@git show "$(BASE):openapi/openapi.yaml" > target/contract-base.yaml
+	$(CARGO) run --quiet --bin bazaar-contract-diff -- target/contract-base.yaml openapi/openapi.yaml
 
 ## Regenerate the committed contract from the code.
 openapi:
