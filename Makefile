@@ -8,7 +8,7 @@ TEST_CMD := $(shell $(CARGO) nextest --version >/dev/null 2>&1 \
 	|| echo "test --workspace --all-targets --no-fail-fast")
 REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --yes @redocly/cli@2.11.1
 
-.PHONY: run test openapi lint lint-contract fmt build clean bench contract-diff
+.PHONY: run test openapi lint lint-contract fmt build clean bench contract-diff api-guide
 
 ## Serve the API on the embedded default (no database needed).
 run:
@@ -33,6 +33,10 @@ contract-diff:
 	@test -n "$(BASE)" || { echo "usage: make contract-diff BASE=<git ref>"; exit 2; }
 	@git show "$(BASE):openapi/openapi.yaml" > target/contract-base.yaml
 	$(CARGO) run --quiet --bin bazaar-contract-diff -- target/contract-base.yaml openapi/openapi.yaml
+
+## Rewrite the error-code table of docs/api-guide.md from the code.
+api-guide:
+	BAZAAR_UPDATE_DOCS=1 $(CARGO) test --quiet --test it contract::the_api_guide_lists_every_error_code
 
 ## Regenerate the committed contract from the code.
 openapi:

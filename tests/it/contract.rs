@@ -223,3 +223,43 @@ fn operations_declare_idempotency_keys_exactly_where_they_are_honoured() {
         }
     }
 }
+
+/// The error-code table of `docs/api-guide.md`, as `ErrorCode` defines it.
+fn error_code_table() -> String {
+    let mut table =
+        String::from("\n| code | status | meaning | retry later? |\n| --- | ---: | --- | --- |\n");
+    for code in bazaar::errors::ErrorCode::ALL {
+        let retry = if code.retryable() { "yes" } else { "no" };
+        table.push_str(&format!(
+            "| `{}` | {} | {} | {retry} |\n",
+            code.as_str(),
+            code.status(),
+            code.title()
+        ));
+    }
+    table
+}
+
+#[test]
+fn the_api_guide_lists_every_error_code_as_the_code_defines_it() {
+    const START: &str = "<!-- error-codes:start -->";
+    const END: &str = "<!-- error-codes:end -->";
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/api-guide.md");
+    let guide = repo_file("docs/api-guide.md");
+    let (before, rest) = guide
+        .split_once(START)
+        .expect("the guide marks its error table");
+    let (current, after) = rest
+        .split_once(END)
+        .expect("the guide ends its error table");
+    let expected = error_code_table();
+    // `make api-guide` sets this to write the table instead of checking it.
+    if std::env::var_os("BAZAAR_UPDATE_DOCS").is_some() {
+        std::fs::write(path, format!("{before}{START}{expected}{END}{after}")).unwrap();
+        return;
+    }
+    assert_eq!(
+        current, expected,
+        "docs/api-guide.md lists other error codes than ErrorCode: run `make api-guide`"
+    );
+}
