@@ -284,14 +284,14 @@ pm.environment.set('customer_token', tokens.access_token);`,
         name: "Postman masala chai, 250 g",
         price: 19900,
         currency: "INR",
-        category: "groceries",
+        category: "grocery",
         tags: ["{{run_tag}}"],
         stock: 5,
       },
       tests: String.raw`pm.test('201 Created', () => pm.response.to.have.status(201));
 const product = pm.response.json();
 pm.test('the product as sent', () => {
-    pm.expect(product.sku).to.eql(pm.environment.get('run_tag'));
+    pm.expect(product.sku).to.eql(pm.environment.get('run_tag').toUpperCase());
     pm.expect(product.price).to.eql(19900);
     pm.expect(product.currency).to.eql('INR');
     pm.expect(product.stock).to.eql(5);
@@ -367,6 +367,21 @@ pm.test('paid, and the capture is in the ledger', () => {
     pm.expect(order.status).to.eql('paid');
     pm.expect(order.captured).to.eql(order.total);
     pm.expect(order.ledger.filter((e) => e.kind === 'capture')).to.have.lengthOf(1);
+});
+// Make the admin's access token look expired: the next request's collection script refreshes it.
+pm.environment.set('previous_access_token', pm.environment.get('access_token'));
+pm.environment.set('access_token_expires_at', '0');`,
+    }),
+    flowRequest({
+      name: "11. The collection refreshed the admin's token",
+      method: "GET",
+      route: "/api/v1/users/me",
+      description: "The previous request marked the token expired; the collection's script refreshed it.",
+      tests: String.raw`pm.test('200 OK', () => pm.response.to.have.status(200));
+pm.test('a new access token, still the admin', () => {
+    pm.expect(pm.environment.get('access_token')).to.not.eql(pm.environment.get('previous_access_token'));
+    pm.expect(Number(pm.environment.get('access_token_expires_at'))).to.be.above(Date.now());
+    pm.expect(pm.response.json().roles).to.include('admin');
 });`,
     }),
   ];

@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     name: "Example filter coffee, 250 g",
     price: 24900,
     currency: "INR",
-    category: "groceries",
+    category: "grocery",
     tags: ["example"],
     stock: 10,
   });
