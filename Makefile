@@ -8,7 +8,7 @@ TEST_CMD := $(shell $(CARGO) nextest --version >/dev/null 2>&1 \
 	|| echo "test --workspace --all-targets --no-fail-fast")
 REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --yes @redocly/cli@2.11.1
 
-.PHONY: run test openapi lint lint-contract fmt build clean bench contract-diff api-guide
+.PHONY: run test openapi postman lint lint-contract fmt build clean bench contract-diff api-guide
 
 ## Serve the API on the embedded default (no database needed).
 run:
@@ -42,6 +42,10 @@ api-guide:
 openapi:
 	$(CARGO) run --quiet --bin bazaar -- openapi --format yaml > openapi/openapi.yaml.tmp
 	mv openapi/openapi.yaml.tmp openapi/openapi.yaml
+
+## Regenerate the Postman collection and environment (postman/) from the committed contract.
+postman:
+	cd postman && npm ci --no-audit --no-fund && node generate.js
 
 ## rustfmt, clippy (warnings are errors) and the contract linter.
 lint: lint-contract

@@ -1,0 +1,66 @@
+// The example flow: sign in, browse the catalog, order, and open checkout.
+//
+//   BAZAAR_URL=http://127.0.0.1:8080 BAZAAR_PHONE=+91... BAZAAR_PASSWORD=... node dist/main.js
+//
+// The account must be allowed to create products (an admin, e.g. the development admin of
+// `make run`), since the example adds the product it then orders. With BAZAAR_DEV_CAPTURE=1
+// (development servers only) it also completes the payment through the fake Razorpay and
+// waits for the order to be `paid`.
+
+import { ApiError, BazaarClient, type Order } from "./client.js";
+
+function env(name: string, fallback?: string): string {
+  const value = process.env[name] ?? fallback;
+  if (value === undefined) throw new Error(`set ${name}`);
+  return value;
+}
+
+async function main(): Promise<void> {
+  const client = new BazaarClient(env("BAZAAR_URL", "http://127.0.0.1:8080"));
+
+  const session = await client.signIn(env("BAZAAR_PHONE"), env("BAZAAR_PASSWORD"));
+  console.log(`signed in as ${session.user.name} (${session.user.roles.join(", ")}), token until ${session.expires_at}`);
+
+  const sku = `EX-${Date.now()}`;
+  const created = await client.createProduct({
+    sku,
+    name: "Example filter coffee, 250 g",
+    price: 24900,
+    currency: "INR",
+    category: "grocery",
+    tags: ["example"],
+    stock: 10,
+  });
+  console.log(`created ${created.sku} (${created.id}) at ${created.price} paise`);
+
+  const page = await client.listProducts({ tag: "example", limit: 10, sort: "-created_at" });
+  console.log(`listed ${page.items.length} example products; more: ${page.has_next}`);
+  const product = await client.getProduct(page.items.find((p) => p.sku === sku)?.id ?? created.id);
+  if (product.sku !== sku) throw new Error(`getProduct answered ${product.sku}, not ${sku}`);
+
+  const order = await client.createOrder({ items: [{ product_id: product.id, quantity: 2 }], notes: "example" });
+  console.log(`order ${order.id}: ${order.status}, total ${order.total} ${order.currency} (tax ${order.tax})`);
+
+  const checkout = await client.createPayment(order.id);
+  console.log(`checkout: key ${checkout.key_id}, razorpay order ${checkout.razorpay_order_id}, ${checkout.amount} paise`);
+  if (checkout.amount !== order.total) throw new Error(`checkout asks ${checkout.amount}, the order is ${order.total}`);
+
+  if (process.env.BAZAAR_DEV_CAPTURE === "1") {
+    await client.request("post", "/api/v1/dev/payments/{razorpay_order_id}/capture", {
+      path: { razorpay_order_id: checkout.razorpay_order_id },
+    });
+    let paid: Order = await client.getOrder(order.id);
+    for (let i = 0; i < 50 && paid.status !== "paid"; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      paid = await client.getOrder(order.id);
+    }
+    if (paid.status !== "paid") throw new Error(`order ${order.id} is ${paid.status}, not paid`);
+    console.log(`order ${order.id}: paid, captured ${paid.captured} paise`);
+  }
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ApiError) console.error(`API error: ${error.message}`, error.problem?.errors ?? "");
+  else console.error(error);
+  process.exit(1);
+});

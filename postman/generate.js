@@ -1,0 +1,478 @@
+#!/usr/bin/env node
+// Generates the Postman collection and environment from the committed contract.
+//
+//   make postman                       (cd postman && npm ci && node generate.js)
+//   node generate.js --out-dir DIR     (the drift check writes elsewhere and compares)
+//
+// openapi-to-postmanv2 converts openapi/openapi.yaml (a folder per tag); this script then adds
+// what the converter cannot: collection-level bearer auth with a pre-request script that signs
+// in once and refreshes the token before it expires, `noauth` on the public operations, and a
+// "Flows" folder whose requests carry test scripts for the main journey (register → OTP from the
+// dev messages → verify → admin creates and lists products → order → pay → webhook → paid).
+// The output is deterministic (seeded example faker, ids derived from names, sorted keys), so
+// `tests/contract/postman.py` can fail on any drift. Never edit the generated files by hand.
+
+"use strict";
+
+const crypto = require("crypto");
+const fs = require("fs");
+const path = require("path");
+
+const ROOT = path.resolve(__dirname, "..");
+const SPEC = path.join(ROOT, "openapi", "openapi.yaml");
+const COLLECTION_FILE = "bazaar.postman_collection.json";
+const ENVIRONMENT_FILE = "local.postman_environment.json";
+
+// ---- Determinism -----------------------------------------------------------------------------
+
+// The converter fakes example bodies with Math.random: seed it (mulberry32).
+function seedRandom(seed) {
+  let a = seed >>> 0;
+  Math.random = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Faked dates are offsets from "now": freeze the clock while converting.
+function freezeClock(iso) {
+  const RealDate = Date;
+  const fixed = RealDate.parse(iso);
+  class FrozenDate extends RealDate {
+    constructor(...args) {
+      super(...(args.length ? args : [fixed]));
+    }
+    static now() {
+      return fixed;
+    }
+  }
+  global.Date = FrozenDate;
+  return () => {
+    global.Date = RealDate;
+  };
+}
+
+// A UUID-shaped id derived from a name, so ids are stable across runs.
+function stableId(name) {
+  const h = crypto.createHash("sha1").update(`bazaar:${name}`).digest("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+function sortKeys(value) {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === "object") {
+    const out = {};
+    for (const key of Object.keys(value).sort()) {
+      if (value[key] !== undefined) out[key] = sortKeys(value[key]);
+    }
+    return out;
+  }
+  return value;
+}
+
+// ---- Conversion ------------------------------------------------------------------------------
+
+function convert(spec) {
+  // Seed before loading: the faker keeps its own reference to Math.random.
+  seedRandom(0x6ba2aa2);
+  const converter = require("openapi-to-postmanv2");
+  const options = {
+    folderStrategy: "Tags",
+    parametersResolution: "Example",
+    alwaysInheritAuthentication: true,
+    enableOptionalParameters: false,
+    requestNameSource: "Fallback",
+    indentCharacter: "Space",
+  };
+  // The converter's schema validator warns about formats such as uint64; they are harmless.
+  const warn = console.warn;
+  console.warn = () => {};
+  const unfreeze = freezeClock("2025-01-01T00:00:00Z");
+  return new Promise((resolve, reject) => {
+    converter.convert({ type: "string", data: spec }, options, (error, result) => {
+      console.warn = warn;
+      unfreeze();
+      if (error) return reject(error);
+      if (!result.result) return reject(new Error(`conversion failed: ${result.reason}`));
+      resolve(result.output[0].data);
+    });
+  });
+}
+
+// Which operations need no token: method + Postman path ("api/v1/products/:id") → true.
+function publicOperations(specText) {
+  const yaml = require("js-yaml");
+  const doc = yaml.load(specText);
+  const out = new Set();
+  for (const [route, item] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      if (!op || typeof op !== "object" || !op.operationId) continue;
+      const security = op.security ?? doc.security ?? [];
+      if (security.length === 0) out.add(`${method.toUpperCase()} ${postmanPath(route)}`);
+    }
+  }
+  return out;
+}
+
+function postmanPath(route) {
+  return route
+    .replace(/^\//, "")
+    .split("/")
+    .map((segment) => segment.replace(/^\{(.+)\}$/, ":$1"))
+    .join("/");
+}
+
+function requestKey(request) {
+  const url = request.url;
+  const segments = Array.isArray(url.path) ? url.path : String(url.path || "").split("/");
+  return `${request.method} ${segments.join("/")}`;
+}
+
+const NOAUTH = { type: "noauth" };
+
+function bearer(variable) {
+  return { type: "bearer", bearer: [{ key: "token", value: `{{${variable}}}`, type: "string" }] };
+}
+
+function script(kind, lines, name) {
+  return {
+    listen: kind,
+    script: { id: stableId(`${name}:${kind}`), type: "text/javascript", exec: lines.flatMap((l) => l.split("\n")) },
+  };
+}
+
+// ---- The collection's auth: sign in once, refresh before expiry -------------------------------
+
+const AUTH_SCRIPT = String.raw`// Collection auth (generated by postman/generate.js): requests inherit "Bearer {{access_token}}".
+// Sign in once with adminPhone/adminPassword, keep the tokens in the environment, and refresh
+// them 30 s before the access token expires (or sign in again when the refresh fails).
+(function () {
+    if (pm.request.auth && pm.request.auth.type === 'noauth') { return; }
+    const base = pm.variables.get('baseUrl');
+    const token = pm.environment.get('access_token');
+    const expiresAt = Number(pm.environment.get('access_token_expires_at') || 0);
+    const refreshToken = pm.environment.get('refresh_token');
+    const store = (tokens) => {
+        pm.environment.set('access_token', tokens.access_token);
+        pm.environment.set('refresh_token', tokens.refresh_token);
+        pm.environment.set('access_token_expires_at', String(Date.parse(tokens.expires_at)));
+    };
+    const post = (route, body, done) => pm.sendRequest({
+        url: base + route,
+        method: 'POST',
+        header: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
+        body: { mode: 'raw', raw: JSON.stringify(body) }
+    }, done);
+    const signIn = () => post('/api/v1/auth/login', {
+        identifier: pm.variables.get('adminPhone'),
+        password: pm.variables.get('adminPassword'),
+        device: 'postman'
+    }, (error, response) => {
+        if (error || response.code !== 200) {
+            console.error('sign-in failed', error || response.code + ' ' + response.text());
+            return;
+        }
+        store(response.json());
+    });
+    if (!token) {
+        signIn();
+    } else if (Date.now() > expiresAt - 30000 && refreshToken) {
+        post('/api/v1/auth/refresh', { refresh_token: refreshToken }, (error, response) => {
+            if (error || response.code !== 200) { signIn(); return; }
+            store(response.json());
+        });
+    }
+})();`;
+
+// ---- The Flows folder ---------------------------------------------------------------------------
+
+function flowRequest({ name, method, route, query, body, auth, headers, prerequest, tests, description }) {
+  const segments = route.replace(/^\//, "").split("/");
+  const raw = `{{baseUrl}}/${segments.join("/")}${query ? `?${query.map(([k, v]) => `${k}=${v}`).join("&")}` : ""}`;
+  const header = [{ key: "Accept", value: "application/json" }];
+  if (body) header.push({ key: "Content-Type", value: "application/json" });
+  for (const [key, value] of headers || []) header.push({ key, value });
+  const request = {
+    method,
+    header,
+    url: {
+      raw,
+      host: ["{{baseUrl}}"],
+      path: segments,
+      query: (query || []).map(([key, value]) => ({ key, value })),
+    },
+    description,
+  };
+  if (auth) request.auth = auth;
+  if (body) request.body = { mode: "raw", raw: JSON.stringify(body, null, 2), options: { raw: { language: "json" } } };
+  const event = [];
+  if (prerequest) event.push(script("prerequest", [prerequest], `Flows/${name}`));
+  event.push(script("test", [tests], `Flows/${name}`));
+  return { id: stableId(`Flows/${name}`), name, request, event, response: [] };
+}
+
+function flowsFolder() {
+  const customer = bearer("customer_token");
+  const items = [
+    flowRequest({
+      name: "1. Register a customer",
+      method: "POST",
+      route: "/api/v1/auth/register",
+      auth: NOAUTH,
+      description: "A new customer with a random Indian mobile number.",
+      prerequest: String.raw`const digits = String(Math.floor(Math.random() * 1e8)).padStart(8, '0');
+pm.environment.set('customer_phone', '+9197' + digits);
+pm.environment.set('customer_password', 'postman-' + pm.variables.replaceIn('{{$guid}}'));
+pm.environment.set('run_tag', 'postman-' + digits);`,
+      body: { phone: "{{customer_phone}}", name: "Postman Customer", password: "{{customer_password}}" },
+      tests: String.raw`pm.test('201 Created', () => pm.response.to.have.status(201));
+const user = pm.response.json();
+pm.test('the phone is not verified yet', () => {
+    pm.expect(user.phone).to.eql(pm.environment.get('customer_phone'));
+    pm.expect(user.phone_verified).to.eql(false);
+    pm.expect(user.roles).to.include('customer');
+});
+pm.environment.set('customer_id', user.id);`,
+    }),
+    flowRequest({
+      name: "2. Read the OTP from the dev messages",
+      method: "GET",
+      route: "/api/v1/dev/messages",
+      auth: NOAUTH,
+      description: "The fake SMS provider's outbox (development only).",
+      tests: String.raw`pm.test('200 OK', () => pm.response.to.have.status(200));
+const phone = pm.environment.get('customer_phone');
+const sent = pm.response.json().filter((m) => m.to === phone && m.purpose === 'verify_phone' && m.code);
+pm.test('a verify_phone code was sent to the new phone', () => pm.expect(sent.length).to.be.above(0));
+if (sent.length) { pm.environment.set('otp_code', sent[sent.length - 1].code); }`,
+    }),
+    flowRequest({
+      name: "3. Verify the phone",
+      method: "POST",
+      route: "/api/v1/auth/otp/verify",
+      auth: NOAUTH,
+      body: { phone: "{{customer_phone}}", purpose: "verify_phone", code: "{{otp_code}}" },
+      tests: String.raw`pm.test('200 OK', () => pm.response.to.have.status(200));
+pm.test('the phone is verified', () => pm.expect(pm.response.json().user.phone_verified).to.eql(true));`,
+    }),
+    flowRequest({
+      name: "4. The customer signs in",
+      method: "POST",
+      route: "/api/v1/auth/login",
+      auth: NOAUTH,
+      body: { identifier: "{{customer_phone}}", password: "{{customer_password}}", device: "postman" },
+      tests: String.raw`pm.test('200 OK', () => pm.response.to.have.status(200));
+const tokens = pm.response.json();
+pm.test('a bearer token pair', () => {
+    pm.expect(tokens.token_type.toLowerCase()).to.eql('bearer');
+    pm.expect(tokens.access_token).to.be.a('string').and.not.empty;
+    pm.expect(tokens.refresh_token).to.be.a('string').and.not.empty;
+    pm.expect(tokens.user.id).to.eql(pm.environment.get('customer_id'));
+});
+pm.environment.set('customer_token', tokens.access_token);`,
+    }),
+    flowRequest({
+      name: "5. The admin creates a product",
+      method: "POST",
+      route: "/api/v1/products",
+      description: "Runs with the collection's auth (the admin).",
+      body: {
+        sku: "{{run_tag}}",
+        name: "Postman masala chai, 250 g",
+        price: 19900,
+        currency: "INR",
+        category: "grocery",
+        tags: ["{{run_tag}}"],
+        stock: 5,
+      },
+      tests: String.raw`pm.test('201 Created', () => pm.response.to.have.status(201));
+const product = pm.response.json();
+pm.test('the product as sent', () => {
+    pm.expect(product.sku).to.eql(pm.environment.get('run_tag').toUpperCase());
+    pm.expect(product.price).to.eql(19900);
+    pm.expect(product.currency).to.eql('INR');
+    pm.expect(product.stock).to.eql(5);
+});
+pm.environment.set('product_id', product.id);`,
+    }),
+    flowRequest({
+      name: "6. List products by tag",
+      method: "GET",
+      route: "/api/v1/products",
+      query: [
+        ["tag", "{{run_tag}}"],
+        ["limit", "10"],
+      ],
+      tests: String.raw`pm.test('200 OK', () => pm.response.to.have.status(200));
+const page = pm.response.json();
+pm.test('the new product is listed', () => {
+    pm.expect(page.items.map((p) => p.id)).to.include(pm.environment.get('product_id'));
+    pm.expect(page.limit).to.eql(10);
+});`,
+    }),
+    flowRequest({
+      name: "7. The customer places an order",
+      method: "POST",
+      route: "/api/v1/orders",
+      auth: customer,
+      headers: [["Idempotency-Key", "{{$guid}}"]],
+      body: { items: [{ product_id: "{{product_id}}", quantity: 2 }], notes: "Postman flow" },
+      tests: String.raw`pm.test('201 Created', () => pm.response.to.have.status(201));
+const order = pm.response.json();
+pm.test('pending payment, with GST on top', () => {
+    pm.expect(order.status).to.eql('pending_payment');
+    pm.expect(order.user_id).to.eql(pm.environment.get('customer_id'));
+    pm.expect(order.subtotal).to.eql(2 * 19900);
+    pm.expect(order.total).to.eql(order.subtotal + order.tax);
+});
+pm.environment.set('order_id', order.id);
+pm.environment.set('order_total', String(order.total));`,
+    }),
+    flowRequest({
+      name: "8. The customer opens checkout",
+      method: "POST",
+      route: "/api/v1/orders/{{order_id}}/payments",
+      auth: customer,
+      headers: [["Idempotency-Key", "{{$guid}}"]],
+      tests: String.raw`pm.test('200 OK', () => pm.response.to.have.status(200));
+const checkout = pm.response.json();
+pm.test('Razorpay Checkout options for the whole order', () => {
+    pm.expect(checkout.order_id).to.eql(pm.environment.get('order_id'));
+    pm.expect(checkout.amount).to.eql(Number(pm.environment.get('order_total')));
+    pm.expect(checkout.currency).to.eql('INR');
+    pm.expect(checkout.razorpay_order_id).to.be.a('string').and.not.empty;
+});
+pm.environment.set('razorpay_order_id', checkout.razorpay_order_id);`,
+    }),
+    flowRequest({
+      name: "9. Pay (the fake Razorpay delivers the webhooks)",
+      method: "POST",
+      route: "/api/v1/dev/payments/{{razorpay_order_id}}/capture",
+      auth: NOAUTH,
+      description: "Development only: pays the Razorpay order and delivers the signed webhooks to the receiver.",
+      tests: String.raw`pm.test('200 OK', () => pm.response.to.have.status(200));
+pm.test('the webhooks were accepted for this order', () => pm.expect(pm.response.json().id).to.eql(pm.environment.get('order_id')));`,
+    }),
+    flowRequest({
+      name: "10. The order is paid",
+      method: "GET",
+      route: "/api/v1/orders/{{order_id}}",
+      auth: customer,
+      tests: String.raw`pm.test('200 OK', () => pm.response.to.have.status(200));
+const order = pm.response.json();
+pm.test('paid, and the capture is in the ledger', () => {
+    pm.expect(order.status).to.eql('paid');
+    pm.expect(order.captured).to.eql(order.total);
+    pm.expect(order.ledger.filter((e) => e.kind === 'capture')).to.have.lengthOf(1);
+});
+// Make the admin's access token look expired: the next request's collection script refreshes it.
+pm.environment.set('previous_access_token', pm.environment.get('access_token'));
+pm.environment.set('access_token_expires_at', '0');`,
+    }),
+    flowRequest({
+      name: "11. The collection refreshed the admin's token",
+      method: "GET",
+      route: "/api/v1/users/me",
+      description: "The previous request marked the token expired; the collection's script refreshed it.",
+      tests: String.raw`pm.test('200 OK', () => pm.response.to.have.status(200));
+pm.test('a new access token, still the admin', () => {
+    pm.expect(pm.environment.get('access_token')).to.not.eql(pm.environment.get('previous_access_token'));
+    pm.expect(Number(pm.environment.get('access_token_expires_at'))).to.be.above(Date.now());
+    pm.expect(pm.response.json().roles).to.include('admin');
+});`,
+    }),
+  ];
+  return {
+    id: stableId("Flows"),
+    name: "Flows",
+    description:
+      "The main journey with assertions, in order: register → OTP from the dev messages → verify → " +
+      "the admin creates and lists products → the customer orders → checkout → payment and webhooks → paid. " +
+      "Needs a development server (the dev routes).",
+    item: items,
+  };
+}
+
+// ---- Post-processing ------------------------------------------------------------------------------
+
+function postProcess(collection, publicOps) {
+  const walk = (items, trail) => {
+    const seen = new Map();
+    for (const item of items) {
+      const base = `${trail}/${item.name}`;
+      const n = (seen.get(base) || 0) + 1;
+      seen.set(base, n);
+      const key = n > 1 ? `${base}#${n}` : base;
+      item.id = stableId(key);
+      if (item.item) {
+        walk(item.item, key);
+        continue;
+      }
+      const request = item.request;
+      request.auth = publicOps.has(requestKey(request)) ? NOAUTH : null;
+      if (request.auth === null) delete request.auth; // inherit the collection's bearer
+      // Keep the success examples; the error ones are the same problem document every time.
+      item.response = (item.response || []).filter((r) => r.code >= 200 && r.code < 300);
+      item.response.forEach((r, i) => {
+        r.id = stableId(`${key}/response/${i}`);
+      });
+    }
+  };
+  walk(collection.item, "");
+
+  collection.info._postman_id = stableId("collection");
+  collection.info.name = "Bazaar API";
+  collection.info.description = {
+    content:
+      `${collection.info.description?.content || ""}\n\n` +
+      "Generated from openapi/openapi.yaml by `make postman` (postman/generate.js); do not edit by hand.\n" +
+      "Requests sign in with the environment's adminPhone/adminPassword once and reuse the bearer token, " +
+      "refreshing it before it expires. The Flows folder runs the main journey with assertions.",
+    type: "text/markdown",
+  };
+  collection.auth = bearer("access_token");
+  collection.event = [script("prerequest", [AUTH_SCRIPT], "collection")];
+  collection.variable = [{ key: "baseUrl", value: "http://127.0.0.1:8080", type: "string" }];
+  collection.item = [flowsFolder(), ...collection.item];
+  return collection;
+}
+
+function environment() {
+  const values = [
+    ["baseUrl", "http://127.0.0.1:8080", "default"],
+    ["adminPhone", "+919999999999", "default"],
+    ["adminPassword", "", "secret"],
+    ["access_token", "", "secret"],
+    ["refresh_token", "", "secret"],
+    ["access_token_expires_at", "", "default"],
+  ];
+  return {
+    id: stableId("environment/local"),
+    name: "Bazaar (local)",
+    values: values.map(([key, value, type]) => ({ key, value, type, enabled: true })),
+    _postman_variable_scope: "environment",
+  };
+}
+
+function write(file, data) {
+  fs.writeFileSync(file, `${JSON.stringify(sortKeys(data), null, 2)}\n`);
+}
+
+async function main() {
+  const i = process.argv.indexOf("--out-dir");
+  const outDir = i > 0 ? path.resolve(process.argv[i + 1]) : __dirname;
+  const specText = fs.readFileSync(SPEC, "utf8");
+  const collection = postProcess(await convert(specText), publicOperations(specText));
+  fs.mkdirSync(outDir, { recursive: true });
+  write(path.join(outDir, COLLECTION_FILE), collection);
+  write(path.join(outDir, ENVIRONMENT_FILE), environment());
+  console.log(`wrote ${path.relative(process.cwd(), path.join(outDir, COLLECTION_FILE)) || COLLECTION_FILE} and ${ENVIRONMENT_FILE}`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

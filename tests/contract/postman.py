@@ -1,0 +1,62 @@
+"""The Postman collection is what `make postman` makes of the contract, and its flows pass.
+
+Regenerates postman/ into a temporary directory and compares it with the committed
+collection and environment (any difference: run `make postman`), then runs the collection with
+newman against the live server, signed in as the admin, and fails on any failed assertion.
+The JUnit report goes to tests/output/contract/newman.xml.
+"""
+
+import filecmp
+import os
+import subprocess
+import tempfile
+
+from run import SuiteFailed, log
+
+FILES = ["bazaar.postman_collection.json", "local.postman_environment.json"]
+
+
+def sh(args, cwd, what=None):
+    env = dict(os.environ, npm_config_update_notifier="false")
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        output = (result.stdout + result.stderr).strip()
+        raise SuiteFailed(f"{what or ' '.join(args)} failed ({result.returncode}):\n{output[-8000:]}")
+    return result.stdout
+
+
+def run(ctx):
+    postman = os.path.join(ctx.root, "postman")
+    sh(["npm", "ci", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], postman)
+
+    with tempfile.TemporaryDirectory(prefix="bazaar-postman-") as fresh:
+        sh(["node", "generate.js", "--out-dir", fresh], postman, "postman/generate.js")
+        stale = [f for f in FILES if not filecmp.cmp(os.path.join(fresh, f), os.path.join(postman, f), shallow=False)]
+    if stale:
+        raise SuiteFailed(
+            f"postman/{', postman/'.join(stale)} differ from what the contract generates: run make postman"
+        )
+    log("postman: the committed collection matches the contract")
+
+    junit = os.path.join(ctx.output_dir, "newman.xml")
+    output = sh(
+        [
+            "npx", "--no-install", "newman", "run", "bazaar.postman_collection.json",
+            "-e", "local.postman_environment.json",
+            "--folder", "Flows",
+            "--env-var", f"baseUrl={ctx.base_url}",
+            "--env-var", f"adminPhone={ctx.admin_phone}",
+            "--env-var", f"adminPassword={ctx.admin_password}",
+            "--reporters", "cli,junit",
+            "--reporter-junit-export", junit,
+            "--color", "off",
+            "--disable-unicode",
+        ],
+        postman,
+        "newman (see the failed assertions above)",
+    )
+    with open(os.path.join(ctx.output_dir, "newman.log"), "w") as f:
+        f.write(output)
+    summary = [line for line in output.splitlines() if line.startswith(("│", "|", "┌", "├", "└", "+"))]
+    for line in summary[-12:]:
+        log(f"postman: {line}")
