@@ -125,11 +125,7 @@ async fn any_order_and_any_repetition_of_payment_events_ends_in_one_state() {
             )
             .await
             .unwrap();
-        let checkout = w
-            .orders
-            .checkout(&w.customer, order.id.as_str())
-            .await
-            .unwrap();
+        let checkout = w.checkout(&order).await;
         let rzp_order = checkout.provider_order_id.clone();
         // A failed attempt, then the payment that succeeds, then a partial refund
         // made at the provider (its webhooks are how Bazaar learns of it).
@@ -210,6 +206,14 @@ impl World {
         self.products.get(&id).await.unwrap().unwrap().stock
     }
 
+    /// Starts paying for `order`: the Razorpay order Checkout would open.
+    async fn checkout(&self, order: &bazaar::domain::order::Order) -> bazaar::orders::Checkout {
+        self.orders
+            .checkout(&self.customer, order.id.as_str())
+            .await
+            .unwrap()
+    }
+
     async fn order_two(&self) -> bazaar::domain::order::Order {
         self.orders
             .create(
@@ -251,11 +255,7 @@ async fn an_unpaid_order_expires_after_its_time_and_releases_its_stock() {
 async fn reconciliation_learns_of_a_payment_no_webhook_reported() {
     let w = world().await;
     let order = w.order_two().await;
-    let checkout = w
-        .orders
-        .checkout(&w.customer, order.id.as_str())
-        .await
-        .unwrap();
+    let checkout = w.checkout(&order).await;
     // The customer paid; neither the verify call nor any webhook reached Bazaar.
     w.fake
         .pay_order(&checkout.provider_order_id, "card")
@@ -283,11 +283,7 @@ async fn reconciliation_learns_of_a_payment_no_webhook_reported() {
 async fn a_verify_call_with_a_forged_signature_is_refused_and_changes_nothing() {
     let w = world().await;
     let order = w.order_two().await;
-    let checkout = w
-        .orders
-        .checkout(&w.customer, order.id.as_str())
-        .await
-        .unwrap();
+    let checkout = w.checkout(&order).await;
     let paid = w
         .fake
         .pay_order(&checkout.provider_order_id, "upi")
@@ -322,11 +318,7 @@ async fn a_verify_call_with_a_forged_signature_is_refused_and_changes_nothing() 
 async fn expiry_asks_razorpay_first_so_a_last_minute_payment_is_kept() {
     let w = world().await;
     let order = w.order_two().await;
-    let checkout = w
-        .orders
-        .checkout(&w.customer, order.id.as_str())
-        .await
-        .unwrap();
+    let checkout = w.checkout(&order).await;
     // Paid in the last minute; the webhooks have not arrived yet.
     w.fake
         .pay_order(&checkout.provider_order_id, "upi")
@@ -344,11 +336,7 @@ async fn expiry_asks_razorpay_first_so_a_last_minute_payment_is_kept() {
 async fn a_payment_captured_after_expiry_is_refunded_at_once() {
     let w = world().await;
     let order = w.order_two().await;
-    let checkout = w
-        .orders
-        .checkout(&w.customer, order.id.as_str())
-        .await
-        .unwrap();
+    let checkout = w.checkout(&order).await;
     assert_eq!(w.orders.expire_due(order.expires_at).await.unwrap(), 1);
     // The customer pays anyway (an old Checkout tab); Razorpay reports it.
     let paid = w
@@ -376,11 +364,7 @@ async fn a_payment_captured_after_expiry_is_refunded_at_once() {
 async fn verify_does_not_capture_for_an_order_that_was_cancelled() {
     let w = world().await;
     let order = w.order_two().await;
-    let checkout = w
-        .orders
-        .checkout(&w.customer, order.id.as_str())
-        .await
-        .unwrap();
+    let checkout = w.checkout(&order).await;
     let authorised = w
         .fake
         .authorize_order(&checkout.provider_order_id, "card")
@@ -418,11 +402,7 @@ async fn verify_does_not_capture_for_an_order_that_was_cancelled() {
 async fn a_customer_cannot_cancel_once_the_capture_has_landed() {
     let w = world().await;
     let order = w.order_two().await;
-    let checkout = w
-        .orders
-        .checkout(&w.customer, order.id.as_str())
-        .await
-        .unwrap();
+    let checkout = w.checkout(&order).await;
     let paid = w
         .fake
         .pay_order(&checkout.provider_order_id, "upi")
