@@ -94,7 +94,8 @@ fn idempotent_operation(req: &Request) -> Option<&'static IdempotentOperation> {
 /// Whether an outcome is the operation's final answer, worth replaying: the
 /// operation ran (the router's 404 and 405 carry no operation id), and the
 /// answer does not invite a retry (5xx, 429, a problem marked retryable) or
-/// depend on the credentials rather than the request (401).
+/// depend on the credentials rather than the request (401, 403: a permission
+/// granted later must not meet a kept refusal).
 fn is_final(outcome: &poem::Result<Response>) -> bool {
     let (ran, status, retryable) = match outcome {
         Ok(response) => (
@@ -114,7 +115,7 @@ fn is_final(outcome: &poem::Result<Response>) -> bool {
         && !status.is_server_error()
         && !matches!(
             status,
-            StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS
         )
 }
 
