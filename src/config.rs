@@ -837,8 +837,15 @@ impl Settings {
         let sendgrid_from_email = p.string("sendgrid_from_email");
         let sendgrid_from_name = p.string("sendgrid_from_name");
         let sendgrid_template_verify_email = p.string("sendgrid_template_verify_email");
-        let sendgrid_notice_templates =
-            PerNotice::from_fn(|kind| p.string(&format!("sendgrid_template_{}", kind.as_str())));
+        // Like MSG91's flows: the placeholders only mean something to the fake.
+        let real_sendgrid = sendgrid.is_some();
+        let sendgrid_notice_templates = PerNotice::from_fn(|kind| {
+            let key = format!("sendgrid_template_{}", kind.as_str());
+            if real_sendgrid && p.is_default(&key) {
+                p.fail(&key, "is required with BAZAAR_SENDGRID_API_KEY".into());
+            }
+            p.string(&key)
+        });
         let msg91_sender = p.string("msg91_sender");
         let msg91_notice_flows = notice_flows(&mut p, msg91.is_some());
         let public_url = p.string("public_url").trim_end_matches('/').to_owned();
