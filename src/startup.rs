@@ -357,9 +357,9 @@ pub fn contract(yaml: bool) -> String {
         .unwrap_or_else(|e| panic!("the embedded default must build: {e}"));
     let api = crate::http::api_service(&state);
     if yaml {
-        api.spec_yaml()
+        crate::http::contract_yaml(&api)
     } else {
-        api.spec()
+        crate::http::contract_json(&api)
     }
 }
 

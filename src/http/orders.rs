@@ -29,11 +29,15 @@ use bazaar_adapters::razorpay::FakeRazorpay;
 
 error_set!(
     /// Errors of creating an order.
-    idempotent CreateOrderErrors: 400, 401, 403, 409, 422, 429, 500, 503
+    idempotent CreateOrderErrors: 400, 401, 403, 409, 413, 415, 422, 429, 500, 503
 );
 error_set!(
-    /// Errors of starting a payment or refunding.
+    /// Errors of starting a payment.
     idempotent PaymentErrors: 400, 401, 403, 404, 409, 422, 429, 500, 502, 503
+);
+error_set!(
+    /// Errors of refunding (which takes a body).
+    idempotent RefundErrors: 400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 502, 503
 );
 error_set!(
     /// Errors of reading orders.
@@ -42,6 +46,10 @@ error_set!(
 error_set!(
     /// Errors of changing an order or its payment.
     OrderActionErrors: 400, 401, 403, 404, 409, 422, 429, 500, 502, 503
+);
+error_set!(
+    /// Errors of changing an order or its payment with a body.
+    OrderBodyActionErrors: 400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 502, 503
 );
 error_set!(
     /// Errors of the webhook receiver.
@@ -767,7 +775,7 @@ impl OrdersApi {
         )]
         idempotency_key: Header<Option<String>>,
         req: &Request,
-    ) -> Result<RefundResponse, Problems<PaymentErrors>> {
+    ) -> Result<RefundResponse, Problems<RefundErrors>> {
         require(&self.identity, &auth.0, "payments:refund", req).await?;
         let order = self
             .orders
@@ -791,7 +799,7 @@ impl OrdersApi {
         id: Path<String>,
         body: JsonBody<StatusInput>,
         req: &Request,
-    ) -> Result<OrderResponse, Problems<OrderActionErrors>> {
+    ) -> Result<OrderResponse, Problems<OrderBodyActionErrors>> {
         require(&self.identity, &auth.0, "orders:manage", req).await?;
         Ok(ok(&self.orders.set_status(&id.0, &body.0.status).await?))
     }
@@ -842,7 +850,7 @@ impl OrdersApi {
         auth: BearerAuth,
         body: JsonBody<VerifyInput>,
         req: &Request,
-    ) -> Result<OrderResponse, Problems<OrderActionErrors>> {
+    ) -> Result<OrderResponse, Problems<OrderBodyActionErrors>> {
         require(&self.identity, &auth.0, "orders:write", req).await?;
         let input = body.0;
         let order = self

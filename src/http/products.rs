@@ -77,6 +77,7 @@ pub struct ProductBody {
     /// Lower-case tags, at most 10.
     pub tags: Vec<String>,
     /// Units left to sell; `null` means unlimited.
+    #[oai(nullable)]
     pub stock: Option<u32>,
     /// Image file ids, in display order. Show one with
     /// `GET /api/v1/products/{id}/images/{file_id}` (a redirect to the bytes).
@@ -777,6 +778,7 @@ impl ProductsApi {
     async fn get_product(
         &self,
         /// Product id (24 hexadecimal characters).
+        #[oai(validator(pattern = r"^[0-9a-fA-F]{24}$"))]
         id: Path<String>,
         #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
     ) -> Result<GetProductResponse, Problems<ReadErrors>> {
@@ -802,7 +804,8 @@ impl ProductsApi {
     )]
     async fn get_product_image(
         &self,
-        /// Product id.
+        /// Product id (24 hexadecimal characters).
+        #[oai(validator(pattern = r"^[0-9a-fA-F]{24}$"))]
         id: Path<String>,
         /// File id, one of the product's `images`.
         file_id: Path<String>,
@@ -887,7 +890,8 @@ impl ProductsApi {
         &self,
         auth: BearerAuth,
         req: &Request,
-        /// Product id.
+        /// Product id (24 hexadecimal characters).
+        #[oai(validator(pattern = r"^[0-9a-fA-F]{24}$"))]
         id: Path<String>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
         body: JsonBody<ProductInput>,
@@ -918,7 +922,8 @@ impl ProductsApi {
         &self,
         auth: BearerAuth,
         req: &Request,
-        /// Product id.
+        /// Product id (24 hexadecimal characters).
+        #[oai(validator(pattern = r"^[0-9a-fA-F]{24}$"))]
         id: Path<String>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
         body: JsonBody<ProductPatchInput>,
@@ -1037,7 +1042,8 @@ impl ProductsApi {
         &self,
         auth: BearerAuth,
         req: &Request,
-        /// Product id.
+        /// Product id (24 hexadecimal characters).
+        #[oai(validator(pattern = r"^[0-9a-fA-F]{24}$"))]
         id: Path<String>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
     ) -> Result<DeleteProductResponse, Problems<DeleteErrors>> {

@@ -29,7 +29,7 @@ ADMIN_PHONE = "+919000000042"
 ADMIN_PASSWORD = "contract-admin-password-1"
 
 # Suites in the order they run; each is tests/contract/<name>.py.
-SUITES = ["typescript", "postman", "browser"]
+SUITES = ["typescript", "postman", "browser", "schemathesis"]
 
 
 class SuiteFailed(Exception):

@@ -263,3 +263,100 @@ fn the_api_guide_lists_every_error_code_as_the_code_defines_it() {
         "docs/api-guide.md lists other error codes than ErrorCode: run `make api-guide`"
     );
 }
+
+/// Schemathesis found `POST /api/v1/payments/verify` answering 415 (a body without
+/// `Content-Type`) that the contract did not document. Every operation that takes a body
+/// can be answered 413 and 415 by the pipeline, whatever the handler.
+#[test]
+fn operations_with_a_body_document_413_and_415() {
+    let doc = contract();
+    for (path, method, op) in operations(&doc) {
+        if op.get("requestBody").is_none() {
+            continue;
+        }
+        for status in ["413", "415"] {
+            assert!(
+                op["responses"].get(status).is_some(),
+                "{method} {path} takes a body but does not document {status}"
+            );
+        }
+    }
+}
+
+/// Schemathesis found products answering `"stock": null` (unlimited) where the schema said
+/// integer.
+#[test]
+fn a_products_unlimited_stock_is_nullable() {
+    let doc = contract();
+    let stock = &doc["components"]["schemas"]["Product"]["properties"]["stock"];
+    assert_eq!(stock["nullable"], true, "{stock}");
+}
+
+/// Product ids in paths are 24 hex digits, so that `/api/v1/products/batch` is not read as
+/// getProduct/replaceProduct/deleteProduct with the id `batch`.
+#[test]
+fn product_id_path_parameters_have_their_pattern() {
+    let doc = contract();
+    for (path, method, op) in operations(&doc) {
+        if !path.starts_with("/api/v1/products/{id}") {
+            continue;
+        }
+        let id = op["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["name"] == "id" && p["in"] == "path")
+            .unwrap_or_else(|| panic!("{method} {path} has no id"));
+        assert_eq!(
+            id["schema"]["pattern"], "^[0-9a-fA-F]{24}$",
+            "{method} {path}"
+        );
+    }
+}
+
+/// The create operations link to the operations on what they created (for clients and for
+/// Schemathesis' stateful phase), and every link names a real operation and parameter.
+#[test]
+fn create_operations_link_to_reading_what_they_created() {
+    let doc = contract();
+    let ops = operations(&doc);
+    let by_id = |id: &str| {
+        ops.iter()
+            .find(|(_, _, op)| op["operationId"] == id)
+            .map(|(_, _, op)| op.clone())
+            .unwrap_or_else(|| panic!("no operation {id}"))
+    };
+    for (create, get) in [
+        ("createProduct", "getProduct"),
+        ("createOrder", "getOrder"),
+        ("createFile", "getFile"),
+    ] {
+        let links = &by_id(create)["responses"]["201"]["links"];
+        assert!(
+            links
+                .as_object()
+                .is_some_and(|l| l.values().any(|link| link["operationId"] == get)),
+            "{create} does not link to {get}: {links}"
+        );
+    }
+    let mut seen = 0;
+    for (path, method, op) in &ops {
+        for (status, response) in op["responses"].as_object().unwrap() {
+            for (name, link) in response["links"].as_object().into_iter().flatten() {
+                seen += 1;
+                let target = by_id(link["operationId"].as_str().unwrap());
+                for parameter in link["parameters"].as_object().unwrap().keys() {
+                    assert!(
+                        target["parameters"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .any(|p| p["name"] == parameter.as_str()),
+                        "{method} {path} {status} link {name}: its target has no {parameter}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(seen >= 3);
+}

@@ -1,0 +1,176 @@
+"""Schemathesis against the live server: every operation of openapi/openapi.yaml, signed in.
+
+Phases: examples (the contract's own examples), coverage (boundary and invalid values of
+every parameter and field), fuzzing (generated requests, valid and invalid) and stateful
+(sequences that follow the contract's OpenAPI links, e.g. createProduct -> getProduct).
+Checks on every answer: no 5xx, a status the operation documents, a documented
+Content-Type, a body that matches the documented schema, and the documented headers.
+
+Seeded and bounded (SEED, MAX_EXAMPLES, WORKERS) so that a run is reproducible and takes a
+few minutes on two cores. Reports: <output>/schemathesis/junit.xml and the full NDJSON event
+stream beside it (every request and answer), to replay a failure.
+
+Run alone with `python3 tests/contract/run.py schemathesis`.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+from run import SuiteFailed, log, request
+
+# Pinned: a new release may add checks or change generation; bump it deliberately.
+SCHEMATHESIS = "schemathesis==4.32.5"
+SEED = 20261127
+MAX_EXAMPLES = 25
+WORKERS = 2
+CHECKS = ",".join(
+    [
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+        "response_headers_conformance",
+    ]
+)
+PHASES = "examples,coverage,fuzzing,stateful"
+
+# Operations that end sessions run in passes of their own, each with a throwaway admin's token instead
+# of the suite's: logout ends the session it is called with, logoutAll every session of its
+# user, deleteMySession a session of the caller (Schemathesis takes the ids from
+# listMySessions), and setUserRoles and disableUser end the sessions of the user they change
+# (ids from getMe and listUsers, i.e. the caller). With the suite's admin token they would
+# sign the rest of the run, and the suites after this one, out. They are still tested with
+# every check; once the throwaway session has ended their answers are 401, which the
+# contract documents. The throwaway user is an admin so that the admin-only ones get past
+# authorisation.
+SESSION_ENDING_OPERATIONS = [  # each runs alone, with its own throwaway admin
+    "logout",
+    "logoutAll",
+    "deleteMySession",
+    "setUserRoles",
+    "disableUser",
+]
+
+
+def ensure_schemathesis(root):
+    """`.venv/bin/st`, installed into the project's git-ignored virtualenv if missing."""
+    venv = os.path.join(root, ".venv")
+    exe = os.path.join(venv, "bin", "st")
+    if os.path.exists(exe):
+        return exe
+    pip = os.path.join(venv, "bin", "pip")
+    if not os.path.exists(pip):
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+    log(f"installing {SCHEMATHESIS} into .venv")
+    subprocess.run(
+        [pip, "install", "--quiet", "--disable-pip-version-check", SCHEMATHESIS], check=True
+    )
+    return exe
+
+
+def throwaway_admin_token(ctx):
+    """Registers a new user, makes it an admin, and signs it in: its sessions are ours to end."""
+    phone = f"+9191{int(time.time() * 1000) % 100_000_000:08d}"
+    password = "schemathesis-throwaway-1"
+    status, body = request(
+        "POST",
+        f"{ctx.base_url}/api/v1/auth/register",
+        {"phone": phone, "name": "Schemathesis", "password": password},
+    )
+    if status != 201:
+        raise SuiteFailed(f"could not register a throwaway user: {status} {body[:300]!r}")
+    user_id = json.loads(body)["id"]
+    status, body = request(
+        "PUT",
+        f"{ctx.base_url}/api/v1/users/{user_id}/roles",
+        {"roles": ["admin"]},
+        token=ctx.admin_token,
+    )
+    if status != 200:
+        raise SuiteFailed(f"could not make the throwaway user an admin: {status} {body[:300]!r}")
+    status, body = request(
+        "POST",
+        f"{ctx.base_url}/api/v1/auth/login",
+        {"identifier": phone, "password": password},
+    )
+    if status != 200:
+        raise SuiteFailed(f"the throwaway user could not sign in: {status} {body[:300]!r}")
+    return json.loads(body)["access_token"]
+
+
+def st_run(ctx, st, name, token, filters, phases=PHASES):
+    out = os.path.join(ctx.output_dir, "schemathesis")
+    os.makedirs(out, exist_ok=True)
+    command = [
+        st,
+        "--config-file",
+        os.path.join(ctx.root, "tests", "contract", "schemathesis.toml"),
+        "run",
+        os.path.join(ctx.root, "openapi", "openapi.yaml"),
+        "--url",
+        ctx.base_url,
+        "-H",
+        f"Authorization: Bearer {token}",
+        "--checks",
+        CHECKS,
+        "--phases",
+        phases,
+        "--seed",
+        str(SEED),
+        "--max-examples",
+        str(MAX_EXAMPLES),
+        "--workers",
+        str(WORKERS),
+        "--generation-database",
+        "none",
+        "--request-timeout",
+        "30",
+        "--no-color",
+        "--report",
+        "junit,ndjson",
+        "--report-junit-path",
+        os.path.join(out, f"{name}.junit.xml"),
+        "--report-ndjson-path",
+        os.path.join(out, f"{name}.ndjson"),
+        *filters,
+    ]
+    log(f"schemathesis ({name}): {' '.join(c for c in command[1:] if 'Bearer' not in c)}")
+    started = time.time()
+    result = subprocess.run(command, cwd=ctx.root, capture_output=True, text=True)
+    with open(os.path.join(out, f"{name}.log"), "w") as f:
+        f.write(result.stdout)
+        f.write(result.stderr)
+    log(f"schemathesis ({name}): exit {result.returncode} in {time.time() - started:.0f} s")
+    if result.returncode != 0:
+        # The summary is at the end of the output; the whole of it is in the log file.
+        tail = "\n".join((result.stdout + result.stderr).splitlines()[-60:])
+        print(tail, flush=True)
+        return f"{name}: exit {result.returncode}; see {out}/{name}.log"
+    return None
+
+
+def run(ctx):
+    st = ensure_schemathesis(ctx.root)
+    excluded = []
+    for operation in SESSION_ENDING_OPERATIONS:
+        excluded += ["--exclude-operation-id", operation]
+    failures = [st_run(ctx, st, "admin", ctx.admin_token, excluded)]
+    # One throwaway admin per session-ending operation, so that one ending the session does
+    # not leave the others only 401s to answer. No links join them: no stateful phase.
+    for operation in SESSION_ENDING_OPERATIONS:
+        failures.append(
+            st_run(
+                ctx,
+                st,
+                operation,
+                throwaway_admin_token(ctx),
+                ["--include-operation-id", operation],
+                phases="examples,coverage,fuzzing",
+            )
+        )
+    failures = [f for f in failures if f]
+    if failures:
+        raise SuiteFailed("Schemathesis found failures: " + "; ".join(failures))
