@@ -136,7 +136,10 @@ impl OutboxWorker {
             }
             Err(error) => {
                 let next = schedule.after_failure(message.attempts, at, rand::random());
-                let why = truncate(&error.to_string(), ERROR_MAX_CHARS);
+                let why = truncate(
+                    &without_address(&error.to_string(), message.recipient.address()),
+                    ERROR_MAX_CHARS,
+                );
                 let recorded = self
                     .repo
                     .mark_failed(&message.id, &self.owner, &why, next)
@@ -165,6 +168,15 @@ impl OutboxWorker {
             ),
         }
     }
+}
+
+/// `text` without the recipient's address, in either of the forms a provider
+/// may echo it (MSG91 writes numbers without the `+`): it goes to logs and to
+/// `last_error`, which admins read.
+fn without_address(text: &str, address: &str) -> String {
+    let bare = address.trim_start_matches('+');
+    text.replace(address, "[recipient]")
+        .replace(bare, "[recipient]")
 }
 
 fn truncate(text: &str, max_chars: usize) -> String {
@@ -203,5 +215,17 @@ mod tests {
     #[test]
     fn owners_differ_between_workers_of_one_process() {
         assert_ne!(unique_owner(), unique_owner());
+    }
+
+    #[test]
+    fn a_providers_error_loses_the_recipients_address() {
+        assert_eq!(
+            without_address("Invalid mobile 919812345678", "+919812345678"),
+            "Invalid mobile [recipient]"
+        );
+        assert_eq!(
+            without_address("bounced: asha@example.in", "asha@example.in"),
+            "bounced: [recipient]"
+        );
     }
 }

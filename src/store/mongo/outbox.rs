@@ -248,9 +248,24 @@ impl OutboxRepository for MongoOutbox {
                 .return_document(ReturnDocument::After)
                 .await
                 .map_err(classify)?;
-            match found {
-                Some(doc) => claimed.push(doc.into_message()?),
-                None => break,
+            let Some(doc) = found else { break };
+            let oid = doc.id;
+            match doc.into_message() {
+                Ok(message) => claimed.push(message),
+                // Unreadable (written by hand, or by another version): set aside as
+                // dead, so it neither stops this round nor comes back every lease.
+                Err(e) => {
+                    tracing::error!(outbox_id = %oid, error = %e, "outbox: an unreadable message was set aside as dead");
+                    let aside = doc! { "$set": {
+                        "state": OutboxState::Dead.as_str(),
+                        "lease": Bson::Null,
+                        "last_error": format!("unreadable: {e}"),
+                    } };
+                    self.collection
+                        .update_one(doc! { "_id": oid }, aside)
+                        .await
+                        .map_err(classify)?;
+                }
             }
         }
         Ok(claimed)

@@ -495,3 +495,40 @@ async fn mongodb_enqueues_inside_a_transaction_only_when_it_commits() {
     session.commit_transaction().await.unwrap();
     assert_eq!(again, 0, "the dedupe key is known");
 }
+
+#[tokio::test]
+async fn mongodb_sets_an_unreadable_message_aside_and_claims_the_others() {
+    let db = test_database().await;
+    let repo = MongoOutbox::new(&db).await.unwrap();
+    let readable = email_notice(1, secs(0));
+    let unreadable = email_notice(2, secs(0));
+    repo.enqueue(&[readable.clone(), unreadable.clone()])
+        .await
+        .unwrap();
+    // Written by something else: a channel this version does not know.
+    let raw = db.collection::<bson::Document>(bazaar::store::mongo::OUTBOX_COLLECTION);
+    raw.update_one(
+        bson::doc! { "dedupe_key": &unreadable.dedupe_key },
+        bson::doc! { "$set": { "channel": "pigeon" } },
+    )
+    .await
+    .unwrap();
+
+    let claimed = repo
+        .claim("worker-a", secs(10), StdDuration::from_secs(60), 10)
+        .await
+        .unwrap();
+
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].id, readable.id);
+    let set_aside = raw
+        .find_one(bson::doc! { "dedupe_key": &unreadable.dedupe_key })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(set_aside.get_str("state").unwrap(), "dead");
+    assert!(set_aside
+        .get_str("last_error")
+        .unwrap()
+        .starts_with("unreadable"));
+}
