@@ -618,25 +618,24 @@ impl Orders {
     /// cancelled or expired meanwhile is not charged: Razorpay lets an
     /// uncaptured authorisation lapse by itself).
     async fn settle(&self, id: &OrderId, mut payment: rzp::Payment) -> Result<Order, AppError> {
-        if payment.status == PaymentStatus::Authorized {
-            let order = self.load(id).await?;
-            if order.status == OrderStatus::PendingPayment && Utc::now() < order.expires_at {
-                match self
-                    .gateway
-                    .capture_payment(&payment.id, payment.amount, &payment.currency)
-                    .await
-                {
-                    Ok(captured) => payment = captured,
-                    // Captured meanwhile (Razorpay's auto-capture, another
-                    // replica): read what it is now.
-                    Err(AdapterError::Rejected { .. }) => {
-                        payment = self.gateway.fetch_payment(&payment.id).await?
-                    }
-                    Err(e) => return Err(e.into()),
+        let mut current = self.load(id).await?;
+        let waiting =
+            current.status == OrderStatus::PendingPayment && Utc::now() < current.expires_at;
+        if payment.status == PaymentStatus::Authorized && waiting {
+            match self
+                .gateway
+                .capture_payment(&payment.id, payment.amount, &payment.currency)
+                .await
+            {
+                Ok(captured) => payment = captured,
+                // Captured meanwhile (Razorpay's auto-capture, another
+                // replica): read what it is now.
+                Err(AdapterError::Rejected { .. }) => {
+                    payment = self.gateway.fetch_payment(&payment.id).await?
                 }
+                Err(e) => return Err(e.into()),
             }
         }
-        let mut current = self.load(id).await?;
         for event in payment_events(&payment) {
             current = self.apply(id, &event).await?;
         }
@@ -722,13 +721,17 @@ impl Orders {
             Some(events) => match self.order_for(envelope).await? {
                 None => "ignored: no order matches this event".to_owned(),
                 Some(order) => {
-                    let mut changed = false;
+                    // `order_for` just read it: its version is the one to compare with.
+                    let mut version = order.version;
                     for event in &events {
-                        let before = self.load(&order.id).await?.version;
-                        let after = self.apply(&order.id, event).await?;
-                        changed |= after.version != before;
+                        version = self.apply(&order.id, event).await?.version;
                     }
-                    if changed { "applied" } else { "no change" }.to_owned()
+                    if version != order.version {
+                        "applied"
+                    } else {
+                        "no change"
+                    }
+                    .to_owned()
                 }
             },
         };
