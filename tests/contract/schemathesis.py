@@ -25,7 +25,10 @@ from run import SuiteFailed, log, request
 SCHEMATHESIS = "schemathesis==4.32.5"
 SEED = 20261127
 MAX_EXAMPLES = 25
-WORKERS = 2
+# One worker: with two threads, Hypothesis' parsing of lambda sources hits CPython 3.11's
+# "AST constructor recursion depth mismatch" race now and then, a crash of the tool rather
+# than a finding, which would make CI red at random.
+WORKERS = 1
 CHECKS = ",".join(
     [
         "not_a_server_error",
