@@ -51,12 +51,13 @@ pub const SETTINGS: &[SettingSpec] = &[
     SettingSpec { key: "redis_key_prefix", default: Some("bazaar:"), secret: false, help: "prefix of every Redis key, so deployments can share a Redis" },
     SettingSpec { key: "backend_timeout_ms", default: Some("2000"), secret: false, help: "how long to wait for MongoDB or Redis before answering 503" },
     SettingSpec { key: "request_timeout_ms", default: Some("15000"), secret: false, help: "longest time a request may take before it is answered 503 `timeout`" },
-    SettingSpec { key: "shutdown_timeout_ms", default: Some("20000"), secret: false, help: "how long in-flight requests may run after SIGTERM/SIGINT" },
+    SettingSpec { key: "shutdown_delay_ms", default: Some("5000"), secret: false, help: "after SIGTERM, how long readiness answers 503 while requests are still served, so load balancers stop sending new ones before the listener closes (Ctrl-C/SIGINT skips it)" },
+    SettingSpec { key: "shutdown_timeout_ms", default: Some("20000"), secret: false, help: "after the listener closes, how long in-flight requests and the outbox delivery in hand may run before the process exits anyway" },
     SettingSpec { key: "body_limit_bytes", default: Some("1048576"), secret: false, help: "largest accepted request body; larger ones get 413" },
     SettingSpec { key: "cors_origins", default: Some(""), secret: false, help: "comma-separated origins allowed to call the API from a browser (e.g. `https://shop.example.in`); empty allows none" },
     SettingSpec { key: "product_categories", default: Some("electronics,fashion,home,grocery,beauty,books,sports,toys"), secret: false, help: "comma-separated list of allowed product categories" },
-    SettingSpec { key: "cache_l1_ttl_ms", default: Some("1000"), secret: false, help: "how long a replica keeps product reads in its own memory; the longest another replica's write can go unseen here; 0 turns the in-process cache off" },
-    SettingSpec { key: "cache_l1_capacity", default: Some("10000"), secret: false, help: "entries kept in each in-process product cache (products, list pages, facet counts)" },
+    SettingSpec { key: "cache_l1_ttl_ms", default: Some("1000"), secret: false, help: "how long a replica keeps product reads and user records in its own memory; writes on any replica drop them at once through Redis pub/sub, and this bounds staleness if a notice is missed; 0 turns the in-process cache off" },
+    SettingSpec { key: "cache_l1_capacity", default: Some("10000"), secret: false, help: "entries kept in each in-process cache (products, list pages, facet counts, users)" },
     SettingSpec { key: "cache_l2_ttl_secs", default: Some("300"), secret: false, help: "how long product reads stay in the shared key-value cache (Redis); writes invalidate at once" },
     SettingSpec { key: "rate_limit_default_per_minute", default: Some("600"), secret: false, help: "API requests per client (user, else IP) per minute outside the auth routes; 0 turns the limit off" },
     SettingSpec { key: "rate_limit_auth_per_minute", default: Some("20"), secret: false, help: "requests per client per minute to /api/v1/auth (sign-in, refresh, password reset); 0 turns the limit off" },
@@ -134,6 +135,7 @@ pub struct Settings {
     pub redis_key_prefix: String,
     pub backend_timeout: Duration,
     pub request_timeout: Duration,
+    pub shutdown_delay: Duration,
     pub shutdown_timeout: Duration,
     pub body_limit_bytes: usize,
     pub cors_origins: Vec<String>,
@@ -231,6 +233,7 @@ impl fmt::Debug for Settings {
             .field("redis_key_prefix", &self.redis_key_prefix)
             .field("backend_timeout", &self.backend_timeout)
             .field("request_timeout", &self.request_timeout)
+            .field("shutdown_delay", &self.shutdown_delay)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("body_limit_bytes", &self.body_limit_bytes)
             .field("cors_origins", &self.cors_origins)
@@ -657,6 +660,7 @@ impl Settings {
         let redis_key_prefix = p.string("redis_key_prefix");
         let backend_timeout = p.millis("backend_timeout_ms", 100, 60_000);
         let request_timeout = p.millis("request_timeout_ms", 100, 600_000);
+        let shutdown_delay = p.millis("shutdown_delay_ms", 0, 600_000);
         let shutdown_timeout = p.millis("shutdown_timeout_ms", 0, 600_000);
         let body_limit_bytes: usize = p.parse("body_limit_bytes", "a number of bytes", 1 << 20);
         if !(1024..=100 << 20).contains(&body_limit_bytes) {
@@ -950,6 +954,7 @@ impl Settings {
             redis_key_prefix,
             backend_timeout,
             request_timeout,
+            shutdown_delay,
             shutdown_timeout,
             body_limit_bytes,
             cors_origins,

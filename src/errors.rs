@@ -45,6 +45,7 @@ pub enum ErrorCode {
     RateLimited,
     Internal,
     BackendUnavailable,
+    ShuttingDown,
     Timeout,
 }
 
@@ -85,6 +86,7 @@ impl ErrorCode {
         Self::RateLimited,
         Self::Internal,
         Self::BackendUnavailable,
+        Self::ShuttingDown,
         Self::Timeout,
     ];
 
@@ -124,6 +126,7 @@ impl ErrorCode {
             Self::RateLimited => "rate_limited",
             Self::Internal => "internal",
             Self::BackendUnavailable => "backend_unavailable",
+            Self::ShuttingDown => "shutting_down",
             Self::Timeout => "timeout",
         }
     }
@@ -159,7 +162,10 @@ impl ErrorCode {
             Self::RateLimited => 429,
             Self::Internal => 500,
             Self::PaymentProviderRejected => 502,
-            Self::BackendUnavailable | Self::Timeout | Self::PaymentProviderUnavailable => 503,
+            Self::BackendUnavailable
+            | Self::ShuttingDown
+            | Self::Timeout
+            | Self::PaymentProviderUnavailable => 503,
         }
     }
 
@@ -199,6 +205,7 @@ impl ErrorCode {
             Self::RateLimited => "Too many requests",
             Self::Internal => "Internal server error",
             Self::BackendUnavailable => "Service temporarily unavailable",
+            Self::ShuttingDown => "This instance is shutting down",
             Self::Timeout => "Request timed out",
         }
     }
@@ -209,6 +216,7 @@ impl ErrorCode {
             self,
             Self::RateLimited
                 | Self::BackendUnavailable
+                | Self::ShuttingDown
                 | Self::Timeout
                 | Self::VersionConflict
                 | Self::AccountLocked

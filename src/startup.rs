@@ -2,6 +2,7 @@
 //! the listener and runs the server until a shutdown signal.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +24,7 @@ use crate::http::metrics::Metrics;
 use crate::http::ops::BackendNames;
 use crate::idempotency::{IdempotencySettings, IdempotencyStore};
 use crate::identity::Identity;
+use crate::kv::broadcast::{Broadcast, LocalBroadcast, RedisBroadcast};
 use crate::kv::memory::MemoryKv;
 use crate::kv::redis::RedisKv;
 use crate::kv::KeyValueStore;
@@ -39,6 +41,7 @@ use crate::store::mongo::{
     self, MongoAudit, MongoFiles, MongoOrders, MongoOutbox, MongoProducts, MongoUsers,
     MongoWebhookEvents,
 };
+use crate::store::user_cache::CachedUsers;
 use crate::store::{
     AuditRepository, FileRepository, OrderRepository, OutboxRepository, ProductRepository,
     UserRepository, WebhookEventRepository,
@@ -55,6 +58,8 @@ pub struct Backends {
     /// Notices waiting for delivery; stores that cause notices write to it in their own writes.
     pub outbox: Arc<dyn OutboxRepository>,
     pub kv: Arc<dyn KeyValueStore>,
+    /// Tells every replica's in-process caches what changed.
+    pub broadcast: Arc<dyn Broadcast>,
     /// Where uploaded bytes go. `None` means the development store in `BAZAAR_FILES_DIR`,
     /// served by this server under `/dev/uploads` (see `files::local`).
     pub objects: Option<Arc<dyn ObjectStore>>,
@@ -75,6 +80,7 @@ impl Backends {
             webhook_events: Arc::new(MemoryWebhookEvents::new()),
             outbox,
             kv: Arc::new(MemoryKv::new()),
+            broadcast: Arc::new(LocalBroadcast::new()),
             objects: None,
             names: BackendNames {
                 storage: "memory",
@@ -141,6 +147,11 @@ impl Backends {
                 .await
                 .map_err(|e| redact(e, url))?;
             backends.kv = Arc::new(kv);
+            let seeds: Vec<String> = url.split(',').map(|u| u.trim().to_owned()).collect();
+            let broadcast = RedisBroadcast::connect(&seeds, &settings.redis_key_prefix, timeout)
+                .await
+                .map_err(|e| redact(e, url))?;
+            backends.broadcast = Arc::new(broadcast);
             backends.names.kv = "redis";
         }
         if backends.names.storage == "memory" || backends.names.kv == "memory" {
@@ -189,13 +200,24 @@ pub struct AppState {
     /// The fake Razorpay when no keys are configured, for the development routes.
     pub razorpay_fake: Option<Arc<FakeRazorpay>>,
     pub idempotency: Arc<IdempotencyStore>,
+    /// Set when shutdown begins: readiness answers 503 from then on.
+    pub draining: Arc<AtomicBool>,
+    /// The in-process caches, which [`AppState::follow_invalidations`] keeps in step
+    /// with writes made by other replicas.
+    caches: (Arc<CachedUsers>, Arc<CachedProducts>),
 }
 
 impl AppState {
     pub fn new(settings: Settings, backends: Backends) -> anyhow::Result<Self> {
         let categories = Categories::new(settings.product_categories.clone());
         let notifier = Arc::new(Notifier::from_settings(&settings)?);
-        let users = backends.users.clone();
+        let cached_users = Arc::new(CachedUsers::new(
+            backends.users,
+            backends.broadcast.clone(),
+            Duration::from_millis(settings.cache_l1_ttl_ms),
+            settings.cache_l1_capacity,
+        ));
+        let users: Arc<dyn UserRepository> = cached_users.clone();
         let outbox_worker = Arc::new(OutboxWorker::new(
             backends.outbox.clone(),
             notifier.clone(),
@@ -203,7 +225,7 @@ impl AppState {
         ));
         let identity = Identity::new(
             &settings,
-            backends.users,
+            users.clone(),
             backends.audit,
             backends.kv.clone(),
             notifier,
@@ -227,6 +249,7 @@ impl AppState {
         let products = Arc::new(CachedProducts::new(
             backends.products,
             backends.kv.clone(),
+            backends.broadcast.clone(),
             CacheSettings {
                 l1_ttl: Duration::from_millis(settings.cache_l1_ttl_ms),
                 l1_capacity: settings.cache_l1_capacity,
@@ -250,7 +273,7 @@ impl AppState {
             settings.files_max_bytes,
         );
         let files = Arc::new(Files::new(backends.files, objects, policy));
-        let catalog = Arc::new(Catalog::new(products, categories, files.clone()));
+        let catalog = Arc::new(Catalog::new(products.clone(), categories, files.clone()));
         let (gateway, razorpay_fake, order_settings) = payments(&settings)?;
         let orders = Arc::new(Orders::new(
             backends.orders,
@@ -274,8 +297,17 @@ impl AppState {
             metrics,
             rate_limits: Arc::new(rate_limits),
             idempotency,
+            draining: Arc::new(AtomicBool::new(false)),
+            caches: (cached_users, products),
             settings,
         })
+    }
+
+    /// Drops cached entries as any replica announces a write, for as long as the
+    /// caches live. Needs a Tokio runtime, which building the contract does not have.
+    pub fn follow_invalidations(&self) {
+        self.caches.0.follow_invalidations();
+        self.caches.1.follow_invalidations();
     }
 }
 
@@ -390,6 +422,7 @@ impl Application {
         // Port 0 became a real port: URLs this server hands out must name it.
         settings.addr = addr;
         let state = AppState::new(settings, backends)?;
+        state.follow_invalidations();
         state
             .identity
             .bootstrap_admin(&state.settings)
@@ -410,17 +443,47 @@ impl Application {
         self.addr.port()
     }
 
-    /// Serves until SIGTERM or SIGINT, then lets in-flight requests finish
-    /// (up to the shutdown timeout).
+    /// Serves until SIGTERM or SIGINT, then shuts down gracefully (see
+    /// [`run_until`](Self::run_until)). Ctrl-C (SIGINT) skips the readiness delay:
+    /// at a terminal nobody routes traffic by readiness.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.run_until(shutdown_signal()).await
+        let delay = self.state.settings.shutdown_delay;
+        self.serve(async move {
+            match shutdown_signal().await {
+                Signal::Terminate => delay,
+                Signal::Interrupt => Duration::ZERO,
+            }
+        })
+        .await
     }
 
-    /// Serves, and delivers the outbox, until `stop` completes; then drains like
-    /// `run_until_stopped`, while the outbox worker finishes the batch it is delivering.
+    /// Serves, and delivers the outbox, until `stop` completes; then shuts down:
+    ///
+    /// 1. readiness answers 503 `shutting_down` at once, while requests are still
+    ///    served for `shutdown_delay`, so load balancers take this replica out
+    ///    before it stops accepting;
+    /// 2. the outbox worker claims nothing more and finishes the delivery in hand;
+    /// 3. the listener closes and in-flight requests finish.
+    ///
+    /// Whatever has not finished `shutdown_timeout` after the listener closed is
+    /// abandoned (a claimed outbox message is retried when its lease runs out), so
+    /// the process exits within `shutdown_delay + shutdown_timeout`.
     pub async fn run_until(
         self,
         stop: impl std::future::Future<Output = ()> + Send,
+    ) -> std::io::Result<()> {
+        let delay = self.state.settings.shutdown_delay;
+        self.serve(async move {
+            stop.await;
+            delay
+        })
+        .await
+    }
+
+    /// `stop` answers how long to keep serving with readiness down.
+    async fn serve(
+        self,
+        stop: impl std::future::Future<Output = Duration> + Send,
     ) -> std::io::Result<()> {
         let grace = self.state.settings.shutdown_timeout;
         let app = crate::http::app(&self.state);
@@ -430,7 +493,8 @@ impl Application {
             self.state.settings.order_sweep_interval,
             sweeps_stopped,
         );
-        // Dropped when the server returns, for whatever reason, which stops the worker too.
+        // Dropped when shutdown begins, or when the server returns for whatever
+        // reason, which stops the worker too.
         let (stopping, mut stopped) = tokio::sync::watch::channel(());
         let worker = self.state.outbox_worker.clone();
         let delivering = tokio::spawn(async move {
@@ -438,21 +502,35 @@ impl Application {
                 .run(async move { while stopped.changed().await.is_ok() {} })
                 .await;
         });
+        let draining = self.state.draining.clone();
+        let closed = Arc::new(std::sync::OnceLock::new());
+        let closing = closed.clone();
         let stop = async move {
-            stop.await;
+            let delay = stop.await;
+            draining.store(true, Ordering::Relaxed);
             drop(stopping);
+            drop(stop_sweeps);
+            tracing::info!(
+                delay_ms = delay.as_millis() as u64,
+                "shutting down: readiness answers 503; the listener closes after the delay"
+            );
+            tokio::time::sleep(delay).await;
+            let _ = closing.set(tokio::time::Instant::now());
+            tracing::info!("listener closed; finishing in-flight requests");
         };
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, stop, Some(grace))
             .await;
-        if tokio::time::timeout(grace, delivering).await.is_err() {
-            tracing::warn!("the outbox worker did not finish its batch within the shutdown timeout; its messages are retried when their leases run out");
+        // The worker and a sweep in progress share the requests' drain time.
+        let closed_at = closed.get().copied();
+        let deadline = closed_at.unwrap_or_else(tokio::time::Instant::now) + grace;
+        if tokio::time::timeout_at(deadline, delivering).await.is_err() {
+            tracing::warn!("the outbox worker did not finish its delivery within the shutdown timeout; its messages are retried when their leases run out");
         }
         // A sweep in progress finishes its order (a write and its stock release
         // belong together); the loop then ends.
-        drop(stop_sweeps);
         if let Some(sweeps) = sweeps {
-            if tokio::time::timeout(grace, sweeps).await.is_err() {
+            if tokio::time::timeout_at(deadline, sweeps).await.is_err() {
                 tracing::warn!("an order sweep did not finish within the shutdown timeout");
             }
         }
@@ -490,7 +568,12 @@ fn spawn_sweeps(
     }))
 }
 
-async fn shutdown_signal() {
+enum Signal {
+    Terminate,
+    Interrupt,
+}
+
+async fn shutdown_signal() -> Signal {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -505,11 +588,12 @@ async fn shutdown_signal() {
     };
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutdown signal received; finishing in-flight requests");
+    let signal = tokio::select! {
+        () = ctrl_c => Signal::Interrupt,
+        () = term => Signal::Terminate,
+    };
+    tracing::info!("shutdown signal received");
+    signal
 }
 
 #[cfg(test)]

@@ -114,6 +114,7 @@ pub fn api_service(state: &AppState) -> Api {
         backends: state.backends,
         metrics: state.metrics.clone(),
         timeout: state.settings.backend_timeout,
+        draining: state.draining.clone(),
     };
     let products = ProductsApi {
         catalog: state.catalog.clone(),

@@ -1,5 +1,6 @@
 //! Operations endpoints: liveness, readiness and Prometheus metrics.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -115,6 +116,8 @@ pub struct OpsApi {
     pub backends: BackendNames,
     pub metrics: Arc<Metrics>,
     pub timeout: Duration,
+    /// Set when shutdown begins.
+    pub draining: Arc<AtomicBool>,
 }
 
 #[OpenApi(tag = "ApiTags::Operations")]
@@ -132,9 +135,21 @@ impl OpsApi {
     /// Readiness probe
     ///
     /// Checks every backend. 503 names each one that failed in `errors`
-    /// (`field` is the check's name).
+    /// (`field` is the check's name). From the moment the instance starts shutting
+    /// down it answers 503 `shutting_down`, while it still serves other requests
+    /// for the configured delay.
     #[oai(path = "/health/ready", method = "get", operation_id = "getReadiness")]
     async fn ready(&self) -> Result<ReadyResponse, Problems<ReadyErrors>> {
+        if self.draining.load(Ordering::Relaxed) {
+            return Err(AppError {
+                retry_after: Some(1),
+                ..AppError::new(
+                    ErrorCode::ShuttingDown,
+                    "not ready: this instance is shutting down; send requests to another",
+                )
+            }
+            .into());
+        }
         let timeout = self.timeout;
         let (db, kv) = tokio::join!(
             tokio::time::timeout(timeout, self.catalog.ping()),

@@ -110,7 +110,7 @@ impl RedisKv {
     }
 }
 
-fn classify(error: RedisError) -> KvError {
+pub(super) fn classify(error: RedisError) -> KvError {
     if error.is_io_error()
         || error.is_connection_dropped()
         || error.is_connection_refusal()

@@ -8,8 +8,10 @@
 //! token *after* the database write, so any value a reader loaded before the
 //! write was filed under the old token and is never read again — no
 //! delete-then-refill race. L1 entries of this process are dropped at once on a
-//! write; another replica's L1 may serve the old value until its TTL ends (the
-//! documented bound, `BAZAAR_CACHE_L1_TTL_MS`).
+//! write, and every other replica's through the invalidation broadcast
+//! (`kv::broadcast`, Redis pub/sub) a moment later. A replica that missed
+//! notices forgets its whole L1; a read racing a write can still keep an old
+//! value until the L1 TTL ends (the documented bound, `BAZAAR_CACHE_L1_TTL_MS`).
 //!
 //! **One load per key.** Concurrent misses in one process share one load (the L1's
 //! `try_get_with`); across replicas a short lock in the key-value store lets one
@@ -35,9 +37,12 @@ use crate::domain::listing::{fingerprint, Pagination};
 use crate::domain::money::{Currency, Paise};
 use crate::domain::product::{Category, Description, Product, ProductName, Sku, Tag};
 use crate::domain::product_query::{ProductFilter, ProductPage, ProductQuery};
+use crate::kv::broadcast::{Broadcast, Notice};
 use crate::kv::KeyValueStore;
 
 const PREFIX: &str = "cache:products";
+/// Topics of the invalidation broadcast are `product:<id>`.
+const TOPIC: &str = "product:";
 /// Generation tokens outlive every value filed under them.
 const TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
 /// How long a replica may hold the load lock of one key.
@@ -57,6 +62,7 @@ pub struct CacheSettings {
 pub struct CachedProducts {
     inner: Arc<dyn ProductRepository>,
     kv: Arc<dyn KeyValueStore>,
+    broadcast: Arc<dyn Broadcast>,
     items: Cache<String, Arc<Option<Product>>>,
     pages: Cache<String, Arc<ProductPage>>,
     facets: Cache<String, Arc<Facets>>,
@@ -93,6 +99,7 @@ impl CachedProducts {
     pub fn new(
         inner: Arc<dyn ProductRepository>,
         kv: Arc<dyn KeyValueStore>,
+        broadcast: Arc<dyn Broadcast>,
         settings: CacheSettings,
         lookups: IntCounterVec,
     ) -> Self {
@@ -108,6 +115,7 @@ impl CachedProducts {
             facets: l1(&settings),
             inner,
             kv,
+            broadcast,
             settings,
             lookups: CacheCounters {
                 product: Lookups::new(&lookups, "product"),
@@ -236,6 +244,31 @@ impl CachedProducts {
         self.items.invalidate(id.as_str()).await;
         self.pages.invalidate_all();
         self.facets.invalidate_all();
+        if let Err(e) = self.broadcast.publish(&format!("{TOPIC}{id}")).await {
+            tracing::error!(error = %e, "cache: could not tell other replicas; their copies age out with the L1 TTL");
+        }
+    }
+
+    /// Drops this process's L1 copies as other replicas' writes are announced,
+    /// for as long as the cache exists.
+    pub fn follow_invalidations(self: &Arc<Self>) {
+        let mut notices = self.broadcast.subscribe();
+        let cache = Arc::downgrade(self);
+        tokio::spawn(async move {
+            while let Some(notice) = notices.next().await {
+                let Some(cache) = cache.upgrade() else { return };
+                if let Notice::Changed(topic) = &notice {
+                    let Some(id) = topic.strip_prefix(TOPIC) else {
+                        continue;
+                    };
+                    cache.items.invalidate(id).await;
+                } else {
+                    cache.items.invalidate_all();
+                }
+                cache.pages.invalidate_all();
+                cache.facets.invalidate_all();
+            }
+        });
     }
 
     fn l1_on(&self) -> bool {

@@ -27,6 +27,7 @@ use crate::domain::webhook::WebhookRecord;
 pub mod cache;
 pub mod memory;
 pub mod mongo;
+pub mod user_cache;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -47,6 +47,8 @@ pub fn settings(overrides: &[(&str, &str)]) -> Settings {
         ("BAZAAR_ADMIN_PASSWORD", ADMIN_PASSWORD),
         ("BAZAAR_ARGON2_MEMORY_KIB", "64"),
         ("BAZAAR_ARGON2_ITERATIONS", "1"),
+        // Nothing routes by readiness in tests: stop at once.
+        ("BAZAAR_SHUTDOWN_DELAY_MS", "0"),
     ]
     .iter()
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -251,9 +253,19 @@ impl TestApp {
 
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) {
+        self.begin_shutdown();
+        self.shut_down().await;
+    }
+
+    /// Starts a graceful shutdown, as SIGTERM does, without waiting for it.
+    pub fn begin_shutdown(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+
+    /// Waits until the server has shut down.
+    pub async fn shut_down(mut self) {
         if let Some(server) = self.server.take() {
             let _ = server.await;
         }

@@ -307,19 +307,72 @@ async fn a_request_over_the_timeout_gets_a_503_problem_with_retry_after() {
     );
 }
 
+/// A client with a connection of its own, as a load balancer's health check has.
+fn fresh_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap()
+}
+
 #[tokio::test]
-async fn shutdown_lets_in_flight_requests_finish() {
-    let app = spawn_app_with(settings(&[]), slow_backends()).await;
+async fn shutdown_turns_readiness_down_first_and_cuts_no_in_flight_request() {
+    let delay = Duration::from_millis(300);
+    let mut app = spawn_app_with(
+        settings(&[
+            ("BAZAAR_SHUTDOWN_DELAY_MS", "300"),
+            ("BAZAAR_SHUTDOWN_TIMEOUT_MS", "5000"),
+        ]),
+        slow_backends(),
+    )
+    .await;
+    // A read that takes 800 ms: still running when the listener closes.
     let url = app.url("/api/v1/products/0123456789abcdef01234567");
     let client = app.client.clone();
     let in_flight =
         tokio::spawn(async move { client.get(url).send().await.map(|r| r.status().as_u16()) });
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    app.stop().await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let began = std::time::Instant::now();
+    app.begin_shutdown();
+    let ready = fresh_client()
+        .get(app.url("/health/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503, "readiness turns down at once");
+    assert_eq!(ready.headers()["retry-after"], "1");
+    assert_eq!(problem(ready).await["code"], "shutting_down");
+    let live = fresh_client()
+        .get(app.url("/health/live"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        live.status(),
+        200,
+        "new requests are still served during the delay"
+    );
+    assert!(began.elapsed() < delay, "checked within the delay");
+
+    let address = app.url("/health/live");
+    app.shut_down().await;
+    assert!(
+        began.elapsed() >= delay,
+        "the listener stays open for the delay"
+    );
+    assert!(
+        began.elapsed() < delay + Duration::from_secs(5),
+        "exits within delay + drain time"
+    );
     assert_eq!(
         in_flight.await.unwrap().unwrap(),
         404,
         "the slow read completed with its real answer"
+    );
+    assert!(
+        fresh_client().get(address).send().await.is_err(),
+        "nothing listens afterwards"
     );
 }
 

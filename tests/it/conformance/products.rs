@@ -861,7 +861,8 @@ fn cached(
         l1_capacity: 1000,
         l2_ttl: std::time::Duration::from_secs(60),
     };
-    Arc::new(CachedProducts::new(inner, kv, settings, lookups))
+    let broadcast = Arc::new(bazaar::kv::broadcast::LocalBroadcast::new());
+    Arc::new(CachedProducts::new(inner, kv, broadcast, settings, lookups))
 }
 
 product_suite!(memory_backend, memory());

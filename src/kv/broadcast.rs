@@ -1,0 +1,195 @@
+//! Invalidation broadcast: how one replica tells every replica's in-process
+//! caches (its own included) that a record changed.
+//!
+//! Production uses Redis pub/sub; the embedded default, one process, a local
+//! channel. Pub/sub is at-most-once: a replica whose subscription breaks misses
+//! what was published meanwhile, so it hears [`Notice::Lost`] and forgets
+//! everything it cached. A read that races a write (loaded before the write,
+//! stored after the notice) is the one case left to the caches' own TTL, which
+//! is therefore the documented staleness bound (`BAZAAR_CACHE_L1_TTL_MS`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::StreamExt as _;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokio::sync::broadcast;
+
+use super::KvError;
+
+/// Notices a slow subscriber may fall behind by before it hears `Lost`.
+const BACKLOG: usize = 1024;
+/// Wait between attempts to subscribe again.
+const RESUBSCRIBE_EVERY: Duration = Duration::from_millis(500);
+
+/// What a subscriber hears.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// The record named by this topic (`product:<id>`, `user:<id>`) changed.
+    Changed(Arc<str>),
+    /// Notices may have been missed: forget everything.
+    Lost,
+}
+
+#[async_trait]
+pub trait Broadcast: Send + Sync {
+    /// Tells every replica that `topic` changed.
+    async fn publish(&self, topic: &str) -> Result<(), KvError>;
+
+    /// Every notice published from now on, by any replica.
+    fn subscribe(&self) -> Subscription;
+}
+
+/// One subscriber's notices, in order.
+pub struct Subscription(broadcast::Receiver<Notice>);
+
+impl Subscription {
+    /// The next notice; `None` once the broadcast is gone. Falling behind is
+    /// reported as `Lost`.
+    pub async fn next(&mut self) -> Option<Notice> {
+        match self.0.recv().await {
+            Ok(notice) => Some(notice),
+            Err(broadcast::error::RecvError::Lagged(_)) => Some(Notice::Lost),
+            Err(broadcast::error::RecvError::Closed) => None,
+        }
+    }
+}
+
+/// The embedded default: one process, so publishing is telling oneself.
+pub struct LocalBroadcast {
+    sender: broadcast::Sender<Notice>,
+}
+
+impl LocalBroadcast {
+    pub fn new() -> Self {
+        Self {
+            sender: broadcast::channel(BACKLOG).0,
+        }
+    }
+}
+
+impl Default for LocalBroadcast {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[async_trait]
+impl Broadcast for LocalBroadcast {
+    async fn publish(&self, topic: &str) -> Result<(), KvError> {
+        // No subscriber is not an error: nothing is cached then.
+        let _ = self.sender.send(Notice::Changed(topic.into()));
+        Ok(())
+    }
+
+    fn subscribe(&self) -> Subscription {
+        Subscription(self.sender.subscribe())
+    }
+}
+
+/// Redis pub/sub on one channel per deployment (`<prefix>invalidations`).
+///
+/// In a Redis Cluster a `PUBLISH` on any node reaches subscribers on every node,
+/// so both sides talk to a seed node; when it fails, the listener moves on to
+/// the next seed.
+pub struct RedisBroadcast {
+    local: LocalBroadcast,
+    publisher: ConnectionManager,
+    channel: String,
+    listener: tokio::task::AbortHandle,
+}
+
+impl Drop for RedisBroadcast {
+    fn drop(&mut self) {
+        self.listener.abort();
+    }
+}
+
+impl RedisBroadcast {
+    /// Connects the publisher and starts listening in the background.
+    /// `seeds` are node URLs (one for a single server).
+    pub async fn connect(
+        seeds: &[String],
+        prefix: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        use anyhow::Context as _;
+        let clients = seeds
+            .iter()
+            .map(|url| redis::Client::open(url.as_str()))
+            .collect::<Result<Vec<_>, _>>()
+            .context("BAZAAR_REDIS_URL is not a valid Redis URL")?;
+        let first = clients.first().context("no Redis URL")?.clone();
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(timeout)
+            .set_response_timeout(timeout)
+            .set_number_of_retries(2)
+            .set_max_delay(500);
+        let publisher = ConnectionManager::new_with_config(first, config)
+            .await
+            .context("connecting to Redis for invalidations")?;
+        let local = LocalBroadcast::new();
+        let channel = format!("{prefix}invalidations");
+        let listener = tokio::spawn(listen(clients, channel.clone(), local.sender.clone()));
+        Ok(Self {
+            local,
+            publisher,
+            channel,
+            listener: listener.abort_handle(),
+        })
+    }
+}
+
+#[async_trait]
+impl Broadcast for RedisBroadcast {
+    async fn publish(&self, topic: &str) -> Result<(), KvError> {
+        let _receivers: i64 = redis::cmd("PUBLISH")
+            .arg(&self.channel)
+            .arg(topic)
+            .query_async(&mut self.publisher.clone())
+            .await
+            .map_err(super::redis::classify)?;
+        Ok(())
+    }
+
+    fn subscribe(&self) -> Subscription {
+        self.local.subscribe()
+    }
+}
+
+/// Forwards the channel's messages to local subscribers until aborted,
+/// resubscribing (seed after seed) whenever the connection ends.
+async fn listen(clients: Vec<redis::Client>, channel: String, sender: broadcast::Sender<Notice>) {
+    for client in clients.iter().cycle() {
+        match subscribe(client, &channel).await {
+            Ok(mut pubsub) => {
+                // Whatever was published before this subscription began is unknown.
+                let _ = sender.send(Notice::Lost);
+                let mut messages = pubsub.on_message();
+                while let Some(message) = messages.next().await {
+                    if let Ok(topic) = message.get_payload::<String>() {
+                        let _ = sender.send(Notice::Changed(topic.into()));
+                    }
+                }
+                tracing::warn!(
+                    "invalidation subscription ended; caches are dropped and it resubscribes"
+                );
+                let _ = sender.send(Notice::Lost);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot subscribe to invalidations; retrying");
+            }
+        }
+        tokio::time::sleep(RESUBSCRIBE_EVERY).await;
+    }
+}
+
+async fn subscribe(
+    client: &redis::Client,
+    channel: &str,
+) -> redis::RedisResult<redis::aio::PubSub> {
+    let mut pubsub = client.get_async_pubsub().await?;
+    pubsub.subscribe(channel).await?;
+    Ok(pubsub)
+}
