@@ -8,6 +8,8 @@ mod cli;
 mod conformance;
 mod contract;
 mod helpers;
+mod lifecycle;
 mod outbox;
 mod payments;
+mod process;
 mod resilience;

@@ -3,7 +3,6 @@
 //! recovers by itself when the backend returns. Each test runs its own private
 //! Redis or MongoDB-wire server so it can stop and restart it.
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,108 +12,10 @@ use bazaar::store::mongo::{self, MongoProducts};
 use serde_json::Value;
 
 use crate::helpers::{
-    bearer_client, env_url, problem, product_json, settings, spawn_app_with, TestApp,
-    ADMIN_PASSWORD, ADMIN_PHONE,
+    bearer_client, problem, product_json, settings, spawn_app_with, TestApp, ADMIN_PASSWORD,
+    ADMIN_PHONE,
 };
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A server process that is killed when dropped.
-struct Server {
-    child: Child,
-}
-
-impl Server {
-    fn start(program: &str, args: &[String]) -> Self {
-        let child = Command::new(program)
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {program}: {e}"));
-        Self { child }
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn redis_server(port: u16) -> Server {
-    let program = env_url("BAZAAR_TEST_REDIS_SERVER");
-    let args = [
-        "--bind",
-        "127.0.0.1",
-        "--port",
-        &port.to_string(),
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-    ]
-    .map(String::from);
-    Server::start(&program, &args)
-}
-
-fn mongo_server(port: u16) -> Server {
-    let program = env_url("BAZAAR_TEST_SECANTUSD");
-    let args = [
-        "--host",
-        "127.0.0.1",
-        "--port",
-        &port.to_string(),
-        "--storage-path",
-        ":memory:",
-        "--log-level",
-        "ERROR",
-    ]
-    .map(String::from);
-    Server::start(&program, &args)
-}
-
-async fn wait_for_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "server on port {port} did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Polls `check` until it holds; the bound is generous because recovery waits
-/// on reconnect back-off, and the test is about *whether* it recovers.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !check().await {
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not happen within 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
+use crate::process::{eventually, free_port, mongo_server, redis_server, wait_for_port};
 
 async fn status(app: &TestApp, path: &str) -> u16 {
     app.get(path).await.status().as_u16()

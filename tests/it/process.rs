@@ -1,0 +1,269 @@
+//! Real processes for tests that stop, kill or multiply them: private Redis and
+//! MongoDB-wire servers, and the `bazaar` binary itself (`bazaar serve`).
+//!
+//! A `bazaar` process logs to `tests/output/processes/<name>.log` (git-ignored), so a
+//! failing test leaves the server's side of the story behind.
+
+use std::fs::{self, File, OpenOptions};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::helpers::{env_url, ADMIN_PASSWORD, ADMIN_PHONE};
+
+const BIN: &str = env!("CARGO_BIN_EXE_bazaar");
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A server process that is killed when dropped.
+pub struct Server {
+    child: Child,
+}
+
+impl Server {
+    pub fn start(program: &str, args: &[String]) -> Self {
+        let child = Command::new(program)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {program}: {e}"));
+        Self { child }
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+pub fn redis_server(port: u16) -> Server {
+    let program = env_url("BAZAAR_TEST_REDIS_SERVER");
+    let args = [
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        &port.to_string(),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]
+    .map(String::from);
+    Server::start(&program, &args)
+}
+
+pub fn mongo_server(port: u16) -> Server {
+    let program = env_url("BAZAAR_TEST_SECANTUSD");
+    let args = [
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port.to_string(),
+        "--storage-path",
+        ":memory:",
+        "--log-level",
+        "ERROR",
+    ]
+    .map(String::from);
+    Server::start(&program, &args)
+}
+
+pub async fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "server on port {port} did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Polls `check` until it holds; the bound is generous because recovery waits
+/// on reconnect back-off, and the test is about *whether* it recovers.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !check().await {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not happen within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// `bazaar serve` as a child process on a fixed port, so that it can be killed
+/// and started again where clients expect it.
+pub struct Bazaar {
+    name: String,
+    port: u16,
+    env: Vec<(String, String)>,
+    child: Option<Child>,
+}
+
+impl Bazaar {
+    /// Starts `bazaar serve` with the test defaults (a known admin, cheap password
+    /// hashing, no shutdown delay) plus `env`, and waits until it is ready.
+    pub async fn start(name: &str, env: &[(&str, &str)]) -> Self {
+        let mut all: Vec<(String, String)> = [
+            ("BAZAAR_ADMIN_PHONE", ADMIN_PHONE),
+            ("BAZAAR_ADMIN_PASSWORD", ADMIN_PASSWORD),
+            ("BAZAAR_ARGON2_MEMORY_KIB", "64"),
+            ("BAZAAR_ARGON2_ITERATIONS", "1"),
+            ("BAZAAR_SHUTDOWN_DELAY_MS", "0"),
+            ("BAZAAR_LOG_FORMAT", "json"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        all.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        let mut process = Self {
+            name: name.to_owned(),
+            port: free_port(),
+            env: all,
+            child: None,
+        };
+        process.spawn();
+        process.wait_ready().await;
+        process
+    }
+
+    fn log_path(&self) -> PathBuf {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/output/processes");
+        fs::create_dir_all(&dir).unwrap();
+        dir.join(format!("{}.log", self.name))
+    }
+
+    fn spawn(&mut self) {
+        let path = self.log_path();
+        let log = if self.child.is_none() && !path.exists() {
+            File::create(&path)
+        } else {
+            OpenOptions::new().append(true).create(true).open(&path)
+        }
+        .unwrap();
+        let mut cmd = Command::new(BIN);
+        // Only what this test sets: nothing from the environment that runs the tests.
+        for (name, _) in std::env::vars() {
+            if name.starts_with("BAZAAR_") {
+                cmd.env_remove(name);
+            }
+        }
+        cmd.arg("serve")
+            .env("BAZAAR_ADDR", format!("127.0.0.1:{}", self.port))
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        self.child = Some(cmd.spawn().expect("starting bazaar serve"));
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the process runs").id()
+    }
+
+    /// Waits until `/health/ready` answers 200.
+    pub async fn wait_ready(&mut self) {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(exit) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
+                panic!(
+                    "{} exited with {exit:?} before it was ready; see {}",
+                    self.name,
+                    self.log_path().display()
+                );
+            }
+            let ready = client
+                .get(self.url("/health/ready"))
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200);
+            if ready {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} was not ready within 60 s; see {}",
+                self.name,
+                self.log_path().display()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// `kill -9`: no shutdown code runs.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Sends SIGTERM and returns at once; [`Bazaar::wait_exit`] collects the exit.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits up to `limit` for the process to exit and returns whether it exited
+    /// successfully.
+    pub async fn wait_exit(&mut self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        let child = self.child.as_mut().expect("the process runs");
+        loop {
+            if let Some(exit) = child.try_wait().unwrap() {
+                self.child = None;
+                return exit.success();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} did not exit within {limit:?}",
+                self.name
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Starts the process again on the same port with the same settings.
+    #[allow(dead_code)] // until the fault tests use it
+    pub async fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+        self.wait_ready().await;
+    }
+}
+
+impl Drop for Bazaar {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
