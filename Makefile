@@ -24,9 +24,10 @@ test:
 	python3 tests/support/services.py -- $(CARGO) $(TEST_CMD)
 	python3 tests/contract/run.py
 
-## Benchmark the release build with wrk and write docs/benchmarks.md (BENCH_SECONDS=10 per scenario).
+## Benchmark the release build with wrk against MongoDB-wire and Redis servers and write
+## docs/benchmarks.md (BENCH_SECONDS=10 per scenario).
 bench:
-	python3 tests/bench/run.py
+	python3 tests/support/services.py --no-s3 -- python3 tests/bench/run.py
 
 ## List what breaks generated clients between the contract at BASE (a git ref) and now.
 contract-diff:

@@ -363,8 +363,12 @@ where
 /// The whole HTTP application: the API, the contract, Swagger UI, and the pipeline.
 pub fn app(state: &AppState) -> impl Endpoint + 'static {
     let api = api_service(state);
+    // One document for both encodings: building it takes megabytes of trees.
+    let document = contract_document(&api);
     let spec_json = {
-        let spec = contract_json(&api);
+        let spec = bytes::Bytes::from(
+            serde_json::to_string_pretty(&document).expect("the contract serialises"),
+        );
         poem::endpoint::make_sync(move |_| {
             Response::builder()
                 .content_type("application/json")
@@ -372,7 +376,9 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
         })
     };
     let spec_yaml = {
-        let spec = contract_yaml(&api);
+        let spec =
+            bytes::Bytes::from(serde_yaml::to_string(&document).expect("the contract serialises"));
+        drop(document);
         poem::endpoint::make_sync(move |_| {
             Response::builder()
                 .content_type("application/x-yaml")

@@ -13,7 +13,10 @@ with a bucket created) in the project-local, git-ignored virtualenv `.venv`, and
 the command ends, even on failure or interruption, and its files removed. The command's
 exit code is passed through.
 
-Usage: tests/support/services.py -- cargo test --workspace
+Usage: tests/support/services.py [--no-s3] -- cargo test --workspace
+
+`--no-s3` leaves the object store out (the benchmark needs none, and should not share
+the cores with it).
 """
 
 import glob
@@ -251,6 +254,9 @@ def start_seaweedfs(weed):
 
 def main():
     args = sys.argv[1:]
+    with_s3 = "--no-s3" not in args[: args.index("--")] if "--" in args else True
+    if "--" in args:
+        args = args[args.index("--") :]
     if args[:1] == ["--"]:
         args = args[1:]
     if not args:
@@ -286,7 +292,9 @@ def main():
     env["BAZAAR_TEST_REDIS_URL"] = redis_url
 
     s3_url = env.get("BAZAAR_TEST_S3_URL")
-    if s3_url and http_answers(s3_url):
+    if not with_s3:
+        log("no S3 (--no-s3)")
+    elif s3_url and http_answers(s3_url):
         log("reusing the S3 server named by the environment")
     else:
         began = time.monotonic()
@@ -296,7 +304,8 @@ def main():
         env["BAZAAR_TEST_S3_SECRET_KEY"] = S3_SECRET_KEY
         env["BAZAAR_TEST_S3_BUCKET"] = S3_BUCKET
         env["BAZAAR_TEST_S3_REGION"] = S3_REGION
-    env["BAZAAR_TEST_S3_URL"] = s3_url
+    if with_s3:
+        env["BAZAAR_TEST_S3_URL"] = s3_url
 
     child = None
 
