@@ -85,6 +85,7 @@ async fn world() -> World {
             key_secret: SecretString::from(KEY_SECRET.to_owned()),
             webhook_secrets: vec![SecretString::from(WEBHOOK_SECRET.to_owned())],
             reconcile_after: std::time::Duration::from_secs(900),
+            settle_holds_after: std::time::Duration::from_secs(30),
         },
     );
     let customer = Principal {
