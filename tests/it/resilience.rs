@@ -6,7 +6,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bazaar::idempotency::{
+    Begin, Fingerprint, IdempotencyKey, IdempotencySettings, IdempotencyStore, Scope,
+    StoredResponse,
+};
 use bazaar::kv::redis::RedisKv;
+use bazaar::kv::KvError;
 use bazaar::startup::Backends;
 use bazaar::store::mongo::{self, MongoProducts};
 use serde_json::Value;
@@ -15,7 +20,9 @@ use crate::helpers::{
     bearer_client, problem, product_json, settings, spawn_app_with, TestApp, ADMIN_PASSWORD,
     ADMIN_PHONE,
 };
-use crate::process::{eventually, free_port, mongo_server, redis_server, wait_for_port};
+use crate::process::{
+    durable_redis_server, eventually, free_port, mongo_server, redis_server, wait_for_port,
+};
 
 async fn status(app: &TestApp, path: &str) -> u16 {
     app.get(path).await.status().as_u16()
@@ -226,6 +233,59 @@ async fn a_webhook_while_mongodb_is_down_answers_503_so_razorpay_delivers_it_aga
     wait_for_port(port).await;
     eventually("the redelivery being accepted", || async {
         deliver().await.unwrap().status() == 200
+    })
+    .await;
+}
+
+/// An order created just as Redis went away: its answer could not be kept at
+/// once. Freeing the key would let the client's retry create a second order;
+/// instead the answer is kept when Redis returns, and the retry replays it.
+#[tokio::test]
+async fn an_answer_that_could_not_be_kept_during_a_redis_outage_is_kept_when_redis_returns() {
+    let storage = tempfile::tempdir().unwrap();
+    let dir = storage.path().to_str().unwrap().to_owned();
+    let port = free_port();
+    let mut redis = durable_redis_server(port, &dir);
+    wait_for_port(port).await;
+    let kv = RedisKv::connect(
+        &format!("redis://127.0.0.1:{port}"),
+        "keep:",
+        Duration::from_millis(500),
+    )
+    .await
+    .unwrap();
+    let store = Arc::new(IdempotencyStore::new(
+        Arc::new(kv),
+        IdempotencySettings {
+            ttl: Duration::from_secs(60),
+            in_flight_ttl: Duration::from_secs(30),
+        },
+    ));
+    let scope = Scope::user("user-1", "createOrder");
+    let key = IdempotencyKey::parse("order-1").unwrap();
+    let fingerprint = Fingerprint::of("POST", "/api/v1/orders", b"{}");
+    let Begin::Proceed(ticket) = store.begin(&scope, &key, &fingerprint).await.unwrap() else {
+        panic!("a new key proceeds");
+    };
+    let answer = StoredResponse {
+        status: 201,
+        content_type: Some("application/json".into()),
+        location: Some("/api/v1/orders/o1".into()),
+        etag: None,
+        body: b"{\"id\":\"o1\"}".to_vec(),
+    };
+
+    redis.stop();
+    let kept = store.keep(ticket, answer.clone()).await;
+    assert!(matches!(kept, Err(KvError::Unavailable(_))), "{kept:?}");
+    let _redis = durable_redis_server(port, &dir);
+    wait_for_port(port).await;
+
+    eventually("the answer is kept once Redis is back", || async {
+        matches!(
+            store.begin(&scope, &key, &fingerprint).await,
+            Ok(Begin::Replay(ref stored)) if *stored == answer
+        )
     })
     .await;
 }
