@@ -317,7 +317,13 @@ impl Orders {
                 Err(error) => return Err(error.into()),
             }
         }
-        Err(StoreError::VersionConflict.into())
+        // Not the caller's stale read (409 would say so): the order kept
+        // changing under us, or an unfinished transaction of a killed process
+        // holds it until the database reaps that transaction. Both pass.
+        Err(AppError::unavailable(
+            "database",
+            anyhow::anyhow!("order {id} was written by others on each of {RACE_RETRIES} attempts"),
+        ))
     }
 
     /// The outbox messages for `notices`: by email where the customer has an

@@ -855,3 +855,64 @@ async fn the_sweep_gives_back_stock_held_for_an_order_that_was_never_stored() {
     .await;
     assert_eq!(stock_adds_up(&target).await, Ok(()));
 }
+
+/// A process killed in the middle of a MongoDB transaction leaves it open on
+/// the server, holding the order's document until the server reaps it (60 s
+/// by default). Writes to that order meanwhile are answered 503 with
+/// `Retry-After`, not 409 `version_conflict` (the caller read nothing stale),
+/// and succeed once the transaction is gone. The open transaction is made
+/// here directly, as the killed process would have left it.
+#[tokio::test]
+async fn an_order_held_by_an_abandoned_transaction_answers_503_until_it_is_released() {
+    let mongodb_url = mongodb_url();
+    let database = unique("faults_txn");
+    let bazaar = Bazaar::start(
+        "faults-transaction",
+        &fault_env(&[
+            ("BAZAAR_MONGODB_URL", &mongodb_url),
+            ("BAZAAR_MONGODB_DATABASE", &database),
+        ]),
+    )
+    .await;
+    let target = prepare(&bazaar.url(""), "FT").await;
+    let payable = &target.payables[0];
+    let client = mongodb::Client::with_uri_str(&mongodb_url).await.unwrap();
+    let orders = client
+        .database(&database)
+        .collection::<bson::Document>("orders");
+    let mut abandoned = client.start_session().await.unwrap();
+    abandoned.start_transaction().await.unwrap();
+    let id = bson::oid::ObjectId::parse_str(&payable.order_id).unwrap();
+    orders
+        .update_one(
+            bson::doc! { "_id": id },
+            bson::doc! { "$set": { "touched_by": "a process that was killed" } },
+        )
+        .session(&mut abandoned)
+        .await
+        .unwrap();
+
+    let secret = SecretString::from(FAKE_RAZORPAY_WEBHOOK_SECRET.to_owned());
+    let deliver = || {
+        let body = captured(payable, "pay_Locked");
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/webhooks/razorpay", target.base))
+            .header("content-type", "application/json")
+            .header("x-razorpay-event-id", "evt_Locked")
+            .header("x-razorpay-signature", webhook_signature(&secret, &body))
+            .timeout(HANG)
+            .body(body)
+            .send()
+    };
+    let held = deliver().await.unwrap();
+    assert_eq!(held.status(), 503);
+    assert_eq!(held.headers()["retry-after"], "1");
+    let problem: Value = held.json().await.unwrap();
+    assert_eq!(problem["code"], "backend_unavailable", "{problem}");
+
+    abandoned.abort_transaction().await.unwrap();
+    let applied = deliver().await.unwrap();
+    assert_eq!(applied.status(), 200);
+    let (_, order) = get_json(&target, &format!("/api/v1/orders/{}", payable.order_id)).await;
+    assert_eq!(order["status"], "paid", "{order}");
+}
