@@ -11,7 +11,7 @@ use bazaar::idempotency::{
     StoredResponse,
 };
 use bazaar::kv::redis::RedisKv;
-use bazaar::kv::KvError;
+use bazaar::kv::{KeyValueStore, KvError};
 use bazaar::startup::Backends;
 use bazaar::store::mongo::{self, MongoProducts};
 use serde_json::Value;
@@ -288,4 +288,57 @@ async fn an_answer_that_could_not_be_kept_during_a_redis_outage_is_kept_when_red
         )
     })
     .await;
+}
+
+/// While Redis stays away, every call answers `Unavailable` within a bound
+/// set by the backend timeout, rather than waiting for Redis to return (the
+/// connection manager alone leaves some calls waiting on its reconnect).
+#[tokio::test]
+async fn redis_calls_fail_within_the_backend_timeout_while_redis_stays_down() {
+    let port = free_port();
+    let mut redis = redis_server(port);
+    wait_for_port(port).await;
+    let kv = RedisKv::connect(
+        &format!("redis://127.0.0.1:{port}"),
+        "bounded:",
+        Duration::from_millis(200),
+    )
+    .await
+    .unwrap();
+    kv.set("k", b"v", None).await.unwrap();
+
+    redis.stop();
+    // The backend timeout plus a second of slack for a loaded machine. Without
+    // the cap a call waited out the connection manager's reconnect attempts
+    // and their back-off, about two seconds whatever the timeout.
+    let bound = Duration::from_millis(1200);
+    for round in 0..2 {
+        let calls = [
+            (
+                "get",
+                tokio::time::timeout(bound, kv.get("k"))
+                    .await
+                    .map(|r| r.map(drop)),
+            ),
+            (
+                "set",
+                tokio::time::timeout(bound, kv.set("k", b"w", None)).await,
+            ),
+            (
+                "increment",
+                tokio::time::timeout(bound, kv.increment("n", 1, Duration::from_secs(60)))
+                    .await
+                    .map(|r| r.map(drop)),
+            ),
+            ("ping", tokio::time::timeout(bound, kv.ping()).await),
+        ];
+        for (call, answered) in calls {
+            let result =
+                answered.unwrap_or_else(|_| panic!("{call} took over {bound:?} (round {round})"));
+            assert!(
+                matches!(result, Err(KvError::Unavailable(_))),
+                "{call}: {result:?}"
+            );
+        }
+    }
 }
