@@ -346,7 +346,6 @@ impl Driver {
     /// rather than at once. Once all are acknowledged, delivers them again (as
     /// Razorpay may), which must change nothing.
     async fn webhooks(self) {
-        let secret = SecretString::from(FAKE_RAZORPAY_WEBHOOK_SECRET.to_owned());
         let mut pending: VecDeque<usize> = (0..self.target.payables.len()).collect();
         let mut n = 0;
         while self.running() {
@@ -355,16 +354,14 @@ impl Driver {
                 .pop_front()
                 .unwrap_or(n % self.target.payables.len());
             let payable = &self.target.payables[index];
-            let payment_id = format!("pay_Load{index:04}");
-            let event_id = format!("evt_Load{index:04}");
-            let body = captured(payable, &payment_id);
-            let request = self
-                .client
-                .post(format!("{}/api/v1/webhooks/razorpay", self.target.base))
-                .header("content-type", "application/json")
-                .header("x-razorpay-event-id", &event_id)
-                .header("x-razorpay-signature", webhook_signature(&secret, &body))
-                .body(body);
+            let (payment_id, event_id) = load_event(index);
+            let request = captured(
+                &self.client,
+                &self.target.base,
+                payable,
+                &payment_id,
+                &event_id,
+            );
             let subject = Some(payable.order_id.as_str());
             if self.send(Kind::Webhook, subject, request).await.is_some() {
                 self.record.lock().acknowledged.push(Acknowledged {
@@ -386,9 +383,20 @@ impl Driver {
     }
 }
 
-/// Razorpay's `payment.captured` for the whole of `payable`.
-fn captured(payable: &Payable, payment_id: &str) -> Vec<u8> {
-    serde_json::to_vec(&json!({
+/// The payment and event ids the load uses for the `index`th payable order.
+fn load_event(index: usize) -> (String, String) {
+    (format!("pay_Load{index:04}"), format!("evt_Load{index:04}"))
+}
+
+/// A signed delivery of Razorpay's `payment.captured` for the whole of `payable`.
+fn captured(
+    client: &reqwest::Client,
+    base: &str,
+    payable: &Payable,
+    payment_id: &str,
+    event_id: &str,
+) -> reqwest::RequestBuilder {
+    let body = serde_json::to_vec(&json!({
         "entity": "event", "account_id": "acc_Load", "event": "payment.captured",
         "contains": ["payment"],
         "payload": { "payment": { "entity": {
@@ -398,7 +406,15 @@ fn captured(payable: &Payable, payment_id: &str) -> Vec<u8> {
         }}},
         "created_at": 1767225600
     }))
-    .unwrap()
+    .unwrap();
+    let secret = SecretString::from(FAKE_RAZORPAY_WEBHOOK_SECRET.to_owned());
+    client
+        .post(format!("{base}/api/v1/webhooks/razorpay"))
+        .header("content-type", "application/json")
+        .header("x-razorpay-event-id", event_id)
+        .header("x-razorpay-signature", webhook_signature(&secret, &body))
+        .timeout(HANG)
+        .body(body)
 }
 
 /// Signs in as the admin (who may order, and see every order) and creates the
@@ -572,7 +588,6 @@ async fn assert_durable(target: &Target, record: &Record) {
     assert_eq!(last, Ok(()), "the stock does not add up within 30 s");
 
     // Every acknowledged webhook is applied, once.
-    let secret = SecretString::from(FAKE_RAZORPAY_WEBHOOK_SECRET.to_owned());
     for payable in &target.payables {
         let (status, order) =
             get_json(target, &format!("/api/v1/orders/{}", payable.order_id)).await;
@@ -599,19 +614,20 @@ async fn assert_durable(target: &Target, record: &Record) {
             assert_eq!(captures[0]["provider_id"], ack.payment_id.as_str());
             assert_eq!(order["captured"], payable.total, "{order}");
             // Delivered once more now: a duplicate that changes nothing.
-            let body = captured(payable, &ack.payment_id);
-            let again: Value = reqwest::Client::new()
-                .post(format!("{}/api/v1/webhooks/razorpay", target.base))
-                .header("content-type", "application/json")
-                .header("x-razorpay-event-id", &ack.event_id)
-                .header("x-razorpay-signature", webhook_signature(&secret, &body))
-                .body(body)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let client = reqwest::Client::new();
+            let again: Value = captured(
+                &client,
+                &target.base,
+                payable,
+                &ack.payment_id,
+                &ack.event_id,
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
             assert_eq!(again["status"], "duplicate", "{again}");
         }
     }
@@ -871,17 +887,11 @@ async fn paid_within(target: &Target, payable: &Payable, limit: Duration) {
         .iter()
         .position(|p| p.order_id == payable.order_id)
         .unwrap();
-    let secret = SecretString::from(FAKE_RAZORPAY_WEBHOOK_SECRET.to_owned());
+    let (payment_id, event_id) = load_event(index);
+    let client = reqwest::Client::new();
     let deadline = Instant::now() + limit;
     loop {
-        let body = captured(payable, &format!("pay_Load{index:04}"));
-        let response = reqwest::Client::new()
-            .post(format!("{}/api/v1/webhooks/razorpay", target.base))
-            .header("content-type", "application/json")
-            .header("x-razorpay-event-id", format!("evt_Load{index:04}"))
-            .header("x-razorpay-signature", webhook_signature(&secret, &body))
-            .timeout(HANG)
-            .body(body)
+        let response = captured(&client, &target.base, payable, &payment_id, &event_id)
             .send()
             .await
             .unwrap();
@@ -977,18 +987,8 @@ async fn an_order_held_by_an_abandoned_transaction_answers_503_until_it_is_relea
         .await
         .unwrap();
 
-    let secret = SecretString::from(FAKE_RAZORPAY_WEBHOOK_SECRET.to_owned());
-    let deliver = || {
-        let body = captured(payable, "pay_Locked");
-        reqwest::Client::new()
-            .post(format!("{}/api/v1/webhooks/razorpay", target.base))
-            .header("content-type", "application/json")
-            .header("x-razorpay-event-id", "evt_Locked")
-            .header("x-razorpay-signature", webhook_signature(&secret, &body))
-            .timeout(HANG)
-            .body(body)
-            .send()
-    };
+    let client = reqwest::Client::new();
+    let deliver = || captured(&client, &target.base, payable, "pay_Locked", "evt_Locked").send();
     let held = deliver().await.unwrap();
     assert_eq!(held.status(), 503);
     assert_eq!(held.headers()["retry-after"], "1");
