@@ -297,7 +297,7 @@ impl Driver {
         let mut last: Option<(String, Value, String)> = None;
         while self.running() {
             n += 1;
-            let replay = n % 5 == 0 && last.is_some();
+            let replay = n.is_multiple_of(5) && last.is_some();
             let (key, body) = match (&last, replay) {
                 (Some((key, body, _)), true) => (key.clone(), body.clone()),
                 _ => {
