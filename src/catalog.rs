@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use crate::domain::facets::Facets;
 use crate::domain::file::FileId;
+use crate::domain::hold::{HoldId, StockHold};
 use crate::domain::ids::ProductId;
 use crate::domain::product::{Categories, Product, ProductDraft, ProductPatch, RawProduct};
 use crate::domain::product_query::{ProductPage, ProductQuery, RawProductQuery};
@@ -199,9 +200,34 @@ impl Catalog {
         Ok((query, page, facets))
     }
 
-    /// Takes `quantity` units of a product's stock (orders call this); never oversells.
-    pub async fn reserve(&self, id: &ProductId, quantity: u32) -> Result<Product, AppError> {
-        Ok(self.products.reserve(id, quantity).await?)
+    /// Takes `quantity` units of a product's stock (orders call this) under
+    /// `hold`; never oversells.
+    pub async fn reserve(
+        &self,
+        id: &ProductId,
+        quantity: u32,
+        hold: &HoldId,
+    ) -> Result<Product, AppError> {
+        Ok(self.products.reserve(id, quantity, hold).await?)
+    }
+
+    /// Forgets a hold whose order is stored.
+    pub async fn drop_hold(&self, id: &ProductId, hold: &HoldId) -> Result<(), AppError> {
+        Ok(self.products.drop_hold(id, hold).await?)
+    }
+
+    /// Gives a hold's units back (its order was never stored); false if it was gone.
+    pub async fn release_hold(&self, id: &ProductId, hold: &HoldId) -> Result<bool, AppError> {
+        Ok(self.products.release_hold(id, hold).await?)
+    }
+
+    /// Up to `limit` holds taken before `cutoff`, oldest first.
+    pub async fn holds_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<StockHold>, AppError> {
+        Ok(self.products.holds_before(cutoff, limit).await?)
     }
 
     /// Puts `quantity` units back.

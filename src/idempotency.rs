@@ -236,8 +236,51 @@ impl IdempotencyStore {
         ticket: Ticket,
         response: &StoredResponse,
     ) -> Result<bool, KvError> {
+        self.swap_in(&ticket, response).await
+    }
+
+    /// [`complete`](Self::complete), except that an unavailable store does not
+    /// lose the answer: the request ran, and if its key were freed unanswered
+    /// a retry would run it a second time. The answer is kept in the background
+    /// once the store is back, for as long as the claim can still be alive
+    /// (`in_flight_ttl`); until then a repeat is told the key is in flight.
+    /// The error is still reported, so the caller can log it.
+    pub async fn keep(
+        self: &Arc<Self>,
+        ticket: Ticket,
+        response: StoredResponse,
+    ) -> Result<bool, KvError> {
+        match self.swap_in(&ticket, &response).await {
+            Err(KvError::Unavailable(e)) => {
+                let store = self.clone();
+                tokio::spawn(async move { store.keep_when_back(ticket, response).await });
+                Err(KvError::Unavailable(e))
+            }
+            done => done,
+        }
+    }
+
+    async fn keep_when_back(&self, ticket: Ticket, response: StoredResponse) {
+        let deadline = tokio::time::Instant::now() + self.settings.in_flight_ttl;
+        let mut pause = Duration::from_millis(100);
+        while tokio::time::Instant::now() + pause < deadline {
+            tokio::time::sleep(pause).await;
+            match self.swap_in(&ticket, &response).await {
+                Ok(true) => return,
+                Ok(false) => break,
+                Err(KvError::Unavailable(_)) => pause = (pause * 2).min(Duration::from_secs(2)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not keep an idempotent answer");
+                    return;
+                }
+            }
+        }
+        tracing::warn!("an idempotent answer could not be kept before its claim expired; a retry with its key runs the request again");
+    }
+
+    async fn swap_in(&self, ticket: &Ticket, response: &StoredResponse) -> Result<bool, KvError> {
         let record = encode(&Record::Complete {
-            fingerprint: ticket.fingerprint.0,
+            fingerprint: ticket.fingerprint.0.clone(),
             status: response.status,
             content_type: response.content_type.clone(),
             location: response.location.clone(),

@@ -21,6 +21,7 @@ use bazaar_adapters::razorpay::{
 
 use crate::catalog::Catalog;
 use crate::domain::analytics::SalesSummary;
+use crate::domain::hold::HoldId;
 use crate::domain::ids::ProductId;
 use crate::domain::money::Paise;
 use crate::domain::order::{
@@ -57,6 +58,9 @@ pub struct OrderSettings {
     pub webhook_secrets: Vec<SecretString>,
     /// Unpaid orders untouched this long are asked about at the provider.
     pub reconcile_after: Duration,
+    /// Stock holds this old are settled by the sweep: no request still works
+    /// on them (twice the request timeout).
+    pub settle_holds_after: Duration,
 }
 
 pub struct Orders {
@@ -141,21 +145,24 @@ impl Orders {
         notes: Option<&str>,
     ) -> Result<Order, AppError> {
         let request = OrderRequest::parse(lines, address, notes).map_err(AppError::validation)?;
-        let mut reserved: Vec<(ProductId, u32)> = Vec::new();
+        let order_id = OrderId::generate();
+        let mut held: Vec<(ProductId, HoldId)> = Vec::new();
         let mut products = Vec::new();
         for (i, (id, quantity)) in request.lines.iter().enumerate() {
-            match self.catalog.reserve(id, *quantity).await {
+            let hold = HoldId::new(&order_id, i);
+            match self.catalog.reserve(id, *quantity, &hold).await {
                 Ok(product) => {
-                    reserved.push((id.clone(), *quantity));
+                    held.push((id.clone(), hold));
                     products.push(product);
                 }
                 Err(error) => {
-                    self.release_all(&reserved).await;
+                    self.release_holds(&held).await;
                     return Err(item_error(error, i));
                 }
             }
         }
         let order = Order::new(
+            order_id,
             who.user_id.clone(),
             request,
             &products,
@@ -164,18 +171,74 @@ impl Orders {
             chrono::Duration::from_std(self.settings.pay_within).unwrap_or_default(),
         );
         if order.total.get() < MIN_TOTAL {
-            self.release_all(&reserved).await;
+            self.release_holds(&held).await;
             return Err(AppError::validation(vec![FieldError::new(
                 "items",
                 "below_minimum",
                 format!("an order must come to at least {MIN_TOTAL} paise, Razorpay's minimum"),
             )]));
         }
-        if let Err(error) = self.orders.insert(&order).await {
-            self.release_all(&reserved).await;
-            return Err(error.into());
+        match self.orders.insert(&order).await {
+            Ok(()) => {}
+            // The insert may have reached the database before the connection
+            // failed: the sweep looks for the order before it gives stock back.
+            Err(error @ StoreError::Unavailable(_)) => return Err(error.into()),
+            Err(error) => {
+                self.release_holds(&held).await;
+                return Err(error.into());
+            }
+        }
+        for (id, hold) in &held {
+            if let Err(error) = self.catalog.drop_hold(id, hold).await {
+                // Harmless: the sweep finds the order and drops the hold.
+                tracing::warn!(product = %id, %hold, error = %error, "could not drop a stock hold");
+            }
         }
         Ok(order)
+    }
+
+    /// Gives back the stock taken for an order that is not stored. One that
+    /// fails stays held, and the sweep gives it back later.
+    async fn release_holds(&self, held: &[(ProductId, HoldId)]) {
+        for (id, hold) in held {
+            if let Err(error) = self.catalog.release_hold(id, hold).await {
+                tracing::warn!(product = %id, %hold, error = %error, "could not release a stock hold; the sweep will");
+            }
+        }
+    }
+
+    /// Settles stock holds older than `settle_holds_after`: a hold whose order
+    /// is stored is dropped, any other gives its units back. Answers how many
+    /// were given back. Safe on every replica at once (`release_hold` matches
+    /// on the hold).
+    pub async fn settle_holds(&self, now: DateTime<Utc>) -> Result<usize, AppError> {
+        let cutoff =
+            now - chrono::Duration::from_std(self.settings.settle_holds_after).unwrap_or_default();
+        let old = self.catalog.holds_before(cutoff, SWEEP_BATCH).await?;
+        let mut released = 0;
+        for hold in old {
+            let settled = match self.orders.get(&hold.id.order_id()).await {
+                Ok(Some(_)) => self
+                    .catalog
+                    .drop_hold(&hold.product_id, &hold.id)
+                    .await
+                    .map(|()| false),
+                Ok(None) => self.catalog.release_hold(&hold.product_id, &hold.id).await,
+                Err(e) => Err(e.into()),
+            };
+            match settled {
+                Ok(true) => {
+                    tracing::info!(product = %hold.product_id, hold = %hold.id, quantity = hold.quantity, "gave back stock held for an order that was never stored");
+                    released += 1;
+                }
+                Ok(false) => {}
+                // One hold must not hold up the others; the next sweep tries again.
+                Err(e) => {
+                    tracing::warn!(hold = %hold.id, error = %e, "could not settle a stock hold")
+                }
+            }
+        }
+        Ok(released)
     }
 
     async fn release_all(&self, lines: &[(ProductId, u32)]) {
@@ -254,7 +317,13 @@ impl Orders {
                 Err(error) => return Err(error.into()),
             }
         }
-        Err(StoreError::VersionConflict.into())
+        // Not the caller's stale read (409 would say so): the order kept
+        // changing under us, or an unfinished transaction of a killed process
+        // holds it until the database reaps that transaction. Both pass.
+        Err(AppError::unavailable(
+            "database",
+            anyhow::anyhow!("order {id} was written by others on each of {RACE_RETRIES} attempts"),
+        ))
     }
 
     /// The outbox messages for `notices`: by email where the customer has an

@@ -328,6 +328,7 @@ fn payments(settings: &Settings) -> anyhow::Result<Payments> {
         key_secret,
         webhook_secrets,
         reconcile_after: settings.order_reconcile_after,
+        settle_holds_after: settings.request_timeout * 2,
     };
     Ok(match &settings.razorpay {
         Some(config) => {
@@ -548,8 +549,9 @@ impl Application {
     }
 }
 
-/// Every replica expires unpaid orders and reconciles stuck payments on a
-/// timer; conditional writes make running them on many replicas at once safe.
+/// Every replica expires unpaid orders, reconciles stuck payments and settles
+/// old stock holds on a timer; conditional writes make running them on many
+/// replicas at once safe.
 fn spawn_sweeps(
     orders: Arc<Orders>,
     every: Duration,
@@ -573,6 +575,9 @@ fn spawn_sweeps(
             }
             if let Err(e) = orders.reconcile(now).await {
                 tracing::warn!(error = %e, "reconciling payments failed; retrying next sweep");
+            }
+            if let Err(e) = orders.settle_holds(now).await {
+                tracing::warn!(error = %e, "settling stock holds failed; retrying next sweep");
             }
         }
     }))

@@ -8,6 +8,7 @@ pub mod analytics;
 pub mod audit;
 pub mod facets;
 pub mod file;
+pub mod hold;
 pub mod ids;
 pub mod listing;
 pub mod money;

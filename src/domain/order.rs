@@ -440,9 +440,11 @@ fn parse_address(raw: &RawAddress) -> Result<Address, FieldError> {
 }
 
 impl Order {
-    /// A new unpaid order for `products` (in the order of `request.lines`), with
-    /// prices and names as they are now.
+    /// A new unpaid order `id` for `products` (in the order of `request.lines`),
+    /// with prices and names as they are now. The id comes first because the
+    /// stock holds taken before the order exists name it.
     pub fn new(
+        id: OrderId,
         user_id: UserId,
         request: OrderRequest,
         products: &[Product],
@@ -467,7 +469,7 @@ impl Order {
         let tax = tax_on(subtotal, tax_rate_bp);
         let now = super::product::truncate_to_millis(now);
         Self {
-            id: OrderId::generate(),
+            id,
             user_id,
             items,
             currency: Currency::Inr,

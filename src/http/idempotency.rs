@@ -281,13 +281,13 @@ impl<E: Endpoint> IdempotencyEndpoint<E> {
             body: body.to_vec(),
         };
         response.set_body(body);
-        match self.store.complete(ticket, &stored).await {
+        match self.store.keep(ticket, stored).await {
             Ok(true) => {}
             Ok(false) => {
                 tracing::warn!("a request outlived its idempotency claim; its answer was not kept")
             }
             Err(e) => {
-                tracing::warn!(error = %e, "could not keep an idempotent answer; the key stays in flight until it expires")
+                tracing::warn!(error = %e, "could not keep an idempotent answer yet; the key stays in flight while it is tried again")
             }
         }
         Ok(response)

@@ -1,6 +1,7 @@
 //! Redis key-value store. One multiplexed connection per process, managed by
 //! `redis::aio::ConnectionManager`, which reconnects by itself after the server
-//! goes away; until it is back, calls fail fast as `Unavailable`.
+//! goes away; until it is back, calls fail as `Unavailable` within the backend
+//! timeout (see [`bounded`]).
 
 use std::time::Duration;
 
@@ -72,6 +73,7 @@ return {0, 0, math.floor(block)}
 pub struct RedisKv {
     connection: ConnectionManager,
     prefix: String,
+    timeout: Duration,
     increment: Script,
     compare_and_swap: Script,
     rate_limit: Script,
@@ -94,6 +96,7 @@ impl RedisKv {
         Ok(Self {
             connection,
             prefix: prefix.to_owned(),
+            timeout,
             increment: Script::new(INCREMENT),
             compare_and_swap: Script::new(COMPARE_AND_SWAP),
             rate_limit: Script::new(RATE_LIMIT),
@@ -122,6 +125,22 @@ pub(super) fn classify(error: RedisError) -> KvError {
     }
 }
 
+/// Caps one Redis call at the backend timeout. The connection manager's own
+/// response timeout does not cover every state it can be in while the server is
+/// gone (a reconnect in progress, a command written to a dead socket), and a
+/// call waiting there would hold its request until the request timeout.
+async fn bounded<T>(
+    limit: Duration,
+    call: impl std::future::Future<Output = Result<T, RedisError>>,
+) -> Result<T, KvError> {
+    match tokio::time::timeout(limit, call).await {
+        Ok(result) => result.map_err(classify),
+        Err(_) => Err(KvError::Unavailable(anyhow::anyhow!(
+            "Redis did not answer within {limit:?}"
+        ))),
+    }
+}
+
 fn millis(d: Duration) -> u64 {
     d.as_millis().clamp(1, u128::from(u64::MAX)) as u64
 }
@@ -129,45 +148,48 @@ fn millis(d: Duration) -> u64 {
 #[async_trait]
 impl KeyValueStore for RedisKv {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
-        self.conn().get(self.key(key)).await.map_err(classify)
+        bounded(self.timeout, self.conn().get(self.key(key))).await
     }
 
     async fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<(), KvError> {
         let mut conn = self.conn();
+        let key = self.key(key);
         match ttl {
-            Some(ttl) => conn.pset_ex(self.key(key), value, millis(ttl)).await,
-            None => conn.set(self.key(key), value).await,
+            Some(ttl) => bounded(self.timeout, conn.pset_ex(key, value, millis(ttl))).await,
+            None => bounded(self.timeout, conn.set(key, value)).await,
         }
-        .map_err(classify)
     }
 
     async fn set_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, KvError> {
-        let stored: Option<String> = redis::cmd("SET")
-            .arg(self.key(key))
-            .arg(value)
-            .arg("NX")
-            .arg("PX")
-            .arg(millis(ttl))
-            .query_async(&mut self.conn())
-            .await
-            .map_err(classify)?;
+        let stored: Option<String> = bounded(
+            self.timeout,
+            redis::cmd("SET")
+                .arg(self.key(key))
+                .arg(value)
+                .arg("NX")
+                .arg("PX")
+                .arg(millis(ttl))
+                .query_async(&mut self.conn()),
+        )
+        .await?;
         Ok(stored.is_some())
     }
 
     async fn delete(&self, key: &str) -> Result<bool, KvError> {
-        let removed: i64 = self.conn().del(self.key(key)).await.map_err(classify)?;
+        let removed: i64 = bounded(self.timeout, self.conn().del(self.key(key))).await?;
         Ok(removed > 0)
     }
 
     async fn increment(&self, key: &str, by: i64, ttl: Duration) -> Result<Counter, KvError> {
-        let (value, ttl_ms): (i64, i64) = self
-            .increment
-            .key(self.key(key))
-            .arg(by)
-            .arg(millis(ttl))
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(classify)?;
+        let (value, ttl_ms): (i64, i64) = bounded(
+            self.timeout,
+            self.increment
+                .key(self.key(key))
+                .arg(by)
+                .arg(millis(ttl))
+                .invoke_async(&mut self.conn()),
+        )
+        .await?;
         Ok(Counter {
             value,
             expires_in: Duration::from_millis(ttl_ms.max(0) as u64),
@@ -181,43 +203,42 @@ impl KeyValueStore for RedisKv {
         new: Option<&[u8]>,
         ttl: Option<Duration>,
     ) -> Result<bool, KvError> {
-        let swapped: i64 = self
-            .compare_and_swap
-            .key(self.key(key))
-            .arg(if expected.is_some() { "1" } else { "0" })
-            .arg(expected.unwrap_or_default())
-            .arg(if new.is_some() { "1" } else { "0" })
-            .arg(new.unwrap_or_default())
-            .arg(ttl.map(millis).unwrap_or(0))
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(classify)?;
+        let swapped: i64 = bounded(
+            self.timeout,
+            self.compare_and_swap
+                .key(self.key(key))
+                .arg(if expected.is_some() { "1" } else { "0" })
+                .arg(expected.unwrap_or_default())
+                .arg(if new.is_some() { "1" } else { "0" })
+                .arg(new.unwrap_or_default())
+                .arg(ttl.map(millis).unwrap_or(0))
+                .invoke_async(&mut self.conn()),
+        )
+        .await?;
         Ok(swapped == 1)
     }
 
     async fn add_to_set(&self, key: &str, member: &str, ttl: Duration) -> Result<(), KvError> {
         let key = self.key(key);
-        redis::pipe()
-            .atomic()
-            .sadd(&key, member)
-            .ignore()
-            .pexpire(&key, millis(ttl) as i64)
-            .ignore()
-            .query_async::<()>(&mut self.conn())
-            .await
-            .map_err(classify)
+        bounded(
+            self.timeout,
+            redis::pipe()
+                .atomic()
+                .sadd(&key, member)
+                .ignore()
+                .pexpire(&key, millis(ttl) as i64)
+                .ignore()
+                .query_async::<()>(&mut self.conn()),
+        )
+        .await
     }
 
     async fn set_members(&self, key: &str) -> Result<Vec<String>, KvError> {
-        self.conn().smembers(self.key(key)).await.map_err(classify)
+        bounded(self.timeout, self.conn().smembers(self.key(key))).await
     }
 
     async fn remove_from_set(&self, key: &str, member: &str) -> Result<bool, KvError> {
-        let removed: i64 = self
-            .conn()
-            .srem(self.key(key), member)
-            .await
-            .map_err(classify)?;
+        let removed: i64 = bounded(self.timeout, self.conn().srem(self.key(key), member)).await?;
         Ok(removed > 0)
     }
 
@@ -229,17 +250,18 @@ impl KeyValueStore for RedisKv {
         max_block: Duration,
     ) -> Result<RateLimitState, KvError> {
         let (block, count, strikes) = rate_limit_keys(bucket);
-        let (allowed, remaining, reset_ms): (i64, i64, i64) = self
-            .rate_limit
-            .key(self.key(&block))
-            .key(self.key(&count))
-            .key(self.key(&strikes))
-            .arg(limit)
-            .arg(millis(window))
-            .arg(millis(max_block))
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(classify)?;
+        let (allowed, remaining, reset_ms): (i64, i64, i64) = bounded(
+            self.timeout,
+            self.rate_limit
+                .key(self.key(&block))
+                .key(self.key(&count))
+                .key(self.key(&strikes))
+                .arg(limit)
+                .arg(millis(window))
+                .arg(millis(max_block))
+                .invoke_async(&mut self.conn()),
+        )
+        .await?;
         Ok(RateLimitState {
             allowed: allowed == 1,
             remaining: remaining.max(0) as u32,
@@ -248,10 +270,11 @@ impl KeyValueStore for RedisKv {
     }
 
     async fn ping(&self) -> Result<(), KvError> {
-        let _: String = redis::cmd("PING")
-            .query_async(&mut self.conn())
-            .await
-            .map_err(classify)?;
+        let _: String = bounded(
+            self.timeout,
+            redis::cmd("PING").query_async(&mut self.conn()),
+        )
+        .await?;
         Ok(())
     }
 }

@@ -32,6 +32,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use super::{ProductRepository, StoreError};
 use crate::domain::facets::{FacetSet, Facets, RangeCount, ValueCount};
 use crate::domain::file::FileId;
+use crate::domain::hold::{HoldId, StockHold};
 use crate::domain::ids::ProductId;
 use crate::domain::listing::{fingerprint, Pagination};
 use crate::domain::money::{Currency, Paise};
@@ -354,8 +355,13 @@ impl ProductRepository for CachedProducts {
         .await
     }
 
-    async fn reserve(&self, id: &ProductId, quantity: u32) -> Result<Product, StoreError> {
-        let result = self.inner.reserve(id, quantity).await;
+    async fn reserve(
+        &self,
+        id: &ProductId,
+        quantity: u32,
+        hold: &HoldId,
+    ) -> Result<Product, StoreError> {
+        let result = self.inner.reserve(id, quantity, hold).await;
         if result.is_ok() {
             self.invalidate(id).await;
         }
@@ -368,6 +374,27 @@ impl ProductRepository for CachedProducts {
             self.invalidate(id).await;
         }
         result
+    }
+
+    async fn drop_hold(&self, id: &ProductId, hold: &HoldId) -> Result<(), StoreError> {
+        // The product as callers see it does not change: nothing to invalidate.
+        self.inner.drop_hold(id, hold).await
+    }
+
+    async fn release_hold(&self, id: &ProductId, hold: &HoldId) -> Result<bool, StoreError> {
+        let released = self.inner.release_hold(id, hold).await;
+        if matches!(released, Ok(true)) {
+            self.invalidate(id).await;
+        }
+        released
+    }
+
+    async fn holds_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<StockHold>, StoreError> {
+        self.inner.holds_before(cutoff, limit).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

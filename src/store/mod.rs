@@ -13,6 +13,7 @@ use crate::domain::analytics::SalesSummary;
 use crate::domain::audit::{AuditEvent, AuditPage, AuditQuery};
 use crate::domain::facets::{FacetSet, Facets};
 use crate::domain::file::{FileId, FileRecord};
+use crate::domain::hold::{HoldId, StockHold};
 use crate::domain::ids::ProductId;
 use crate::domain::order::{Order, OrderId};
 use crate::domain::order_query::{OrderPage, OrderQuery};
@@ -71,13 +72,34 @@ pub trait ProductRepository: Send + Sync {
     async fn facets(&self, filter: &ProductFilter, wanted: FacetSet) -> Result<Facets, StoreError>;
 
     /// Takes `quantity` units from the product's stock in one conditional write,
-    /// so concurrent reservations never sell more than there is. Unlimited stock
-    /// is left unchanged. Answers the product as it is now; `NotFound`, or
+    /// so concurrent reservations never sell more than there is, and records
+    /// `hold` for them in the same write. Unlimited stock is left unchanged and
+    /// gets no hold. Answers the product as it is now; `NotFound`, or
     /// `InsufficientStock` with what is left.
-    async fn reserve(&self, id: &ProductId, quantity: u32) -> Result<Product, StoreError>;
+    async fn reserve(
+        &self,
+        id: &ProductId,
+        quantity: u32,
+        hold: &HoldId,
+    ) -> Result<Product, StoreError>;
 
     /// Puts `quantity` units back (a cancelled or expired order).
     async fn release(&self, id: &ProductId, quantity: u32) -> Result<Product, StoreError>;
+
+    /// Forgets a hold, leaving the stock as it is: its order is stored. Nothing
+    /// happens if the hold (or the product) is gone.
+    async fn drop_hold(&self, id: &ProductId, hold: &HoldId) -> Result<(), StoreError>;
+
+    /// Gives a hold's units back and forgets it, in one write: its order was
+    /// never stored. False if there was no such hold, so units go back at most once.
+    async fn release_hold(&self, id: &ProductId, hold: &HoldId) -> Result<bool, StoreError>;
+
+    /// Up to `limit` holds taken before `cutoff`, oldest first.
+    async fn holds_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<StockHold>, StoreError>;
 
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -7,6 +7,7 @@ mod api;
 mod cli;
 mod conformance;
 mod contract;
+mod faults;
 mod helpers;
 mod lifecycle;
 mod outbox;

@@ -14,7 +14,8 @@ use secrecy::SecretString;
 
 use bazaar::catalog::Catalog;
 use bazaar::domain::file::FilePolicy;
-use bazaar::domain::order::{EntryStatus, LedgerKind, OrderStatus, RawLine};
+use bazaar::domain::hold::HoldId;
+use bazaar::domain::order::{EntryStatus, LedgerKind, OrderId, OrderStatus, RawLine};
 use bazaar::domain::product::{Categories, Product, RawProduct};
 use bazaar::domain::user::{Role, UserId};
 use bazaar::files::local::LocalObjectStore;
@@ -85,6 +86,7 @@ async fn world() -> World {
             key_secret: SecretString::from(KEY_SECRET.to_owned()),
             webhook_secrets: vec![SecretString::from(WEBHOOK_SECRET.to_owned())],
             reconcile_after: std::time::Duration::from_secs(900),
+            settle_holds_after: std::time::Duration::from_secs(30),
         },
     );
     let customer = Principal {
@@ -432,4 +434,41 @@ async fn a_customer_cannot_cancel_once_the_capture_has_landed() {
         "an order cannot go from `paid` to `cancelled`"
     );
     assert_eq!(w.stock().await, Some(8));
+}
+
+#[tokio::test]
+async fn the_hold_sweep_gives_back_stock_held_for_an_order_never_stored_and_only_forgets_a_stored_orders_hold(
+) {
+    let w = world().await;
+    let order = w.order_two().await;
+    let product = bazaar::domain::ids::ProductId::parse(&w.product_id).unwrap();
+    let holds = || {
+        w.products
+            .holds_before(chrono::Utc::now() + chrono::Duration::hours(1), 10)
+    };
+    assert!(
+        holds().await.unwrap().is_empty(),
+        "a stored order keeps no hold"
+    );
+    // Killed after reserving for an order it never stored…
+    let lost = HoldId::new(&OrderId::generate(), 0);
+    w.products.reserve(&product, 3, &lost).await.unwrap();
+    // …and after storing an order but before dropping its hold.
+    let stored = HoldId::new(&order.id, 1);
+    w.products.reserve(&product, 1, &stored).await.unwrap();
+    assert_eq!(w.stock().await, Some(4));
+
+    let young = w.orders.settle_holds(chrono::Utc::now()).await.unwrap();
+    let later = chrono::Utc::now() + chrono::Duration::minutes(5);
+    let settled = w.orders.settle_holds(later).await.unwrap();
+    let again = w.orders.settle_holds(later).await.unwrap();
+
+    assert_eq!(
+        young, 0,
+        "holds younger than two request timeouts are left alone"
+    );
+    assert_eq!(settled, 1, "only the lost order's units go back");
+    assert_eq!(again, 0);
+    assert_eq!(w.stock().await, Some(7));
+    assert!(holds().await.unwrap().is_empty());
 }

@@ -65,19 +65,51 @@ pub fn redis_server(port: u16) -> Server {
     Server::start(&program, &args)
 }
 
-pub fn mongo_server(port: u16) -> Server {
-    let program = env_url("BAZAAR_TEST_SECANTUSD");
+/// Redis that keeps its data in `dir` across a kill, as production's should:
+/// every write is in the append-only file before it is acknowledged.
+pub fn durable_redis_server(port: u16, dir: &str) -> Server {
+    let program = env_url("BAZAAR_TEST_REDIS_SERVER");
     let args = [
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        &port.to_string(),
+        "--dir",
+        dir,
+        "--save",
+        "",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+    ]
+    .map(String::from);
+    Server::start(&program, &args)
+}
+
+pub fn mongo_server(port: u16) -> Server {
+    mongo_server_at(port, ":memory:")
+}
+
+/// A MongoDB-wire server storing in `path` (`:memory:` forgets everything when
+/// stopped; a directory keeps it across a kill).
+pub fn mongo_server_at(port: u16, path: &str) -> Server {
+    let program = env_url("BAZAAR_TEST_SECANTUSD");
+    let mut args: Vec<String> = [
         "--host",
         "127.0.0.1",
         "--port",
         &port.to_string(),
         "--storage-path",
-        ":memory:",
+        path,
         "--log-level",
         "ERROR",
     ]
-    .map(String::from);
+    .map(String::from)
+    .into();
+    if path != ":memory:" {
+        args.push("--sync-on-commit".into());
+    }
     Server::start(&program, &args)
 }
 
@@ -254,7 +286,6 @@ impl Bazaar {
     }
 
     /// Starts the process again on the same port with the same settings.
-    #[allow(dead_code)] // until the fault tests use it
     pub async fn restart(&mut self) {
         self.kill();
         self.spawn();

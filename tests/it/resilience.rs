@@ -6,7 +6,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bazaar::idempotency::{
+    Begin, Fingerprint, IdempotencyKey, IdempotencySettings, IdempotencyStore, Scope,
+    StoredResponse,
+};
 use bazaar::kv::redis::RedisKv;
+use bazaar::kv::{KeyValueStore, KvError};
 use bazaar::startup::Backends;
 use bazaar::store::mongo::{self, MongoProducts};
 use serde_json::Value;
@@ -15,7 +20,9 @@ use crate::helpers::{
     bearer_client, problem, product_json, settings, spawn_app_with, TestApp, ADMIN_PASSWORD,
     ADMIN_PHONE,
 };
-use crate::process::{eventually, free_port, mongo_server, redis_server, wait_for_port};
+use crate::process::{
+    durable_redis_server, eventually, free_port, mongo_server, redis_server, wait_for_port,
+};
 
 async fn status(app: &TestApp, path: &str) -> u16 {
     app.get(path).await.status().as_u16()
@@ -228,4 +235,110 @@ async fn a_webhook_while_mongodb_is_down_answers_503_so_razorpay_delivers_it_aga
         deliver().await.unwrap().status() == 200
     })
     .await;
+}
+
+/// An order created just as Redis went away: its answer could not be kept at
+/// once. Freeing the key would let the client's retry create a second order;
+/// instead the answer is kept when Redis returns, and the retry replays it.
+#[tokio::test]
+async fn an_answer_that_could_not_be_kept_during_a_redis_outage_is_kept_when_redis_returns() {
+    let storage = tempfile::tempdir().unwrap();
+    let dir = storage.path().to_str().unwrap().to_owned();
+    let port = free_port();
+    let mut redis = durable_redis_server(port, &dir);
+    wait_for_port(port).await;
+    let kv = RedisKv::connect(
+        &format!("redis://127.0.0.1:{port}"),
+        "keep:",
+        Duration::from_millis(500),
+    )
+    .await
+    .unwrap();
+    let store = Arc::new(IdempotencyStore::new(
+        Arc::new(kv),
+        IdempotencySettings {
+            ttl: Duration::from_secs(60),
+            in_flight_ttl: Duration::from_secs(30),
+        },
+    ));
+    let scope = Scope::user("user-1", "createOrder");
+    let key = IdempotencyKey::parse("order-1").unwrap();
+    let fingerprint = Fingerprint::of("POST", "/api/v1/orders", b"{}");
+    let Begin::Proceed(ticket) = store.begin(&scope, &key, &fingerprint).await.unwrap() else {
+        panic!("a new key proceeds");
+    };
+    let answer = StoredResponse {
+        status: 201,
+        content_type: Some("application/json".into()),
+        location: Some("/api/v1/orders/o1".into()),
+        etag: None,
+        body: b"{\"id\":\"o1\"}".to_vec(),
+    };
+
+    redis.stop();
+    let kept = store.keep(ticket, answer.clone()).await;
+    assert!(matches!(kept, Err(KvError::Unavailable(_))), "{kept:?}");
+    let _redis = durable_redis_server(port, &dir);
+    wait_for_port(port).await;
+
+    eventually("the answer is kept once Redis is back", || async {
+        matches!(
+            store.begin(&scope, &key, &fingerprint).await,
+            Ok(Begin::Replay(ref stored)) if *stored == answer
+        )
+    })
+    .await;
+}
+
+/// While Redis stays away, every call answers `Unavailable` within a bound
+/// set by the backend timeout, rather than waiting for Redis to return (the
+/// connection manager alone leaves some calls waiting on its reconnect).
+#[tokio::test]
+async fn redis_calls_fail_within_the_backend_timeout_while_redis_stays_down() {
+    let port = free_port();
+    let mut redis = redis_server(port);
+    wait_for_port(port).await;
+    let kv = RedisKv::connect(
+        &format!("redis://127.0.0.1:{port}"),
+        "bounded:",
+        Duration::from_millis(200),
+    )
+    .await
+    .unwrap();
+    kv.set("k", b"v", None).await.unwrap();
+
+    redis.stop();
+    // The backend timeout plus a second of slack for a loaded machine. Without
+    // the cap a call waited out the connection manager's reconnect attempts
+    // and their back-off, about two seconds whatever the timeout.
+    let bound = Duration::from_millis(1200);
+    for round in 0..2 {
+        let calls = [
+            (
+                "get",
+                tokio::time::timeout(bound, kv.get("k"))
+                    .await
+                    .map(|r| r.map(drop)),
+            ),
+            (
+                "set",
+                tokio::time::timeout(bound, kv.set("k", b"w", None)).await,
+            ),
+            (
+                "increment",
+                tokio::time::timeout(bound, kv.increment("n", 1, Duration::from_secs(60)))
+                    .await
+                    .map(|r| r.map(drop)),
+            ),
+            ("ping", tokio::time::timeout(bound, kv.ping()).await),
+        ];
+        for (call, answered) in calls {
+            let result =
+                answered.unwrap_or_else(|_| panic!("{call} took over {bound:?} (round {round})"));
+            assert!(
+                matches!(result, Err(KvError::Unavailable(_))),
+                "{call}: {result:?}"
+            );
+        }
+    }
 }

@@ -3,19 +3,23 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use chrono::Utc;
-use parking_lot::RwLock;
+use chrono::{DateTime, Utc};
+use parking_lot::{Mutex, RwLock};
 
 use super::paginate;
 use crate::domain::facets::{FacetSet, Facets};
+use crate::domain::hold::{HoldId, StockHold};
 use crate::domain::ids::ProductId;
-use crate::domain::product::Product;
+use crate::domain::product::{truncate_to_millis, Product};
 use crate::domain::product_query::{ProductFilter, ProductPage, ProductQuery};
 use crate::store::{ProductRepository, StoreError};
 
 #[derive(Default)]
 pub struct MemoryProducts {
     by_id: RwLock<HashMap<ProductId, Product>>,
+    /// Taken only while `by_id` is held for writing (or after it), so a
+    /// reservation and its hold change together.
+    holds: Mutex<Vec<StockHold>>,
 }
 
 impl MemoryProducts {
@@ -74,6 +78,7 @@ impl ProductRepository for MemoryProducts {
             (Some(p), Some(v)) if p.version != v => Err(StoreError::VersionConflict),
             _ => {
                 map.remove(id);
+                self.holds.lock().retain(|h| &h.product_id != id);
                 Ok(())
             }
         }
@@ -101,12 +106,26 @@ impl ProductRepository for MemoryProducts {
         ))
     }
 
-    async fn reserve(&self, id: &ProductId, quantity: u32) -> Result<Product, StoreError> {
+    async fn reserve(
+        &self,
+        id: &ProductId,
+        quantity: u32,
+        hold: &HoldId,
+    ) -> Result<Product, StoreError> {
         let mut map = self.by_id.write();
         let current = map.get(id).ok_or(StoreError::NotFound)?;
+        let now = Utc::now();
         let next = current
-            .reserved(quantity, Utc::now())
+            .reserved(quantity, now)
             .map_err(|available| StoreError::InsufficientStock { available })?;
+        if next.stock.is_some() {
+            self.holds.lock().push(StockHold {
+                product_id: id.clone(),
+                id: hold.clone(),
+                quantity,
+                at: truncate_to_millis(now),
+            });
+        }
         map.insert(id.clone(), next.clone());
         Ok(next)
     }
@@ -117,6 +136,47 @@ impl ProductRepository for MemoryProducts {
         let next = current.released(quantity, Utc::now());
         map.insert(id.clone(), next.clone());
         Ok(next)
+    }
+
+    async fn drop_hold(&self, id: &ProductId, hold: &HoldId) -> Result<(), StoreError> {
+        self.holds
+            .lock()
+            .retain(|h| !(&h.product_id == id && &h.id == hold));
+        Ok(())
+    }
+
+    async fn release_hold(&self, id: &ProductId, hold: &HoldId) -> Result<bool, StoreError> {
+        let mut map = self.by_id.write();
+        let mut holds = self.holds.lock();
+        let Some(at) = holds
+            .iter()
+            .position(|h| &h.product_id == id && &h.id == hold)
+        else {
+            return Ok(false);
+        };
+        let taken = holds.remove(at);
+        if let Some(current) = map.get(id) {
+            let next = current.released(taken.quantity, Utc::now());
+            map.insert(id.clone(), next);
+        }
+        Ok(true)
+    }
+
+    async fn holds_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<StockHold>, StoreError> {
+        let mut old: Vec<StockHold> = self
+            .holds
+            .lock()
+            .iter()
+            .filter(|h| h.at < cutoff)
+            .cloned()
+            .collect();
+        old.sort_by_key(|h| h.at);
+        old.truncate(limit as usize);
+        Ok(old)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use bson::oid::ObjectId;
 use bson::{doc, Bson, Document};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database};
@@ -14,6 +14,7 @@ use super::{
 };
 use crate::domain::facets::{self, FacetSet, Facets, ValueCount, PRICE_BOUNDS, TAGS_SHOWN};
 use crate::domain::file::FileId;
+use crate::domain::hold::{HoldId, StockHold};
 use crate::domain::ids::ProductId;
 use crate::domain::listing::{ListPage, Pagination, SortValue};
 use crate::domain::money::{Currency, Paise};
@@ -26,6 +27,8 @@ use crate::store::{ProductRepository, StoreError};
 
 pub struct MongoProducts {
     collection: Collection<ProductDoc>,
+    /// The same collection, read for the stock holds only.
+    holders: Collection<HolderDoc>,
 }
 
 impl MongoProducts {
@@ -58,10 +61,15 @@ impl MongoProducts {
                     false,
                     false,
                 ),
+                index(doc! { "holds.at": 1 }, "holds_at", false, false),
             ])
             .await
             .map_err(classify)?;
-        let products = Self { collection };
+        let holders = db.collection::<HolderDoc>("products");
+        let products = Self {
+            collection,
+            holders,
+        };
         products.backfill_search_fields().await?;
         Ok(products)
     }
@@ -179,6 +187,17 @@ impl MongoProducts {
         })
     }
 
+    /// The hold named `hold` on the product, if it has one.
+    async fn hold(&self, id: ObjectId, hold: &HoldId) -> Result<Option<HoldDoc>, StoreError> {
+        let holder = self
+            .holders
+            .find_one(doc! { "_id": id })
+            .projection(doc! { "holds": 1 })
+            .await
+            .map_err(classify)?;
+        Ok(holder.and_then(|h| h.holds.into_iter().find(|h| h.id == hold.as_str())))
+    }
+
     /// Answers the product after a conditional stock write matched nothing:
     /// missing, unlimited (nothing to change), or short.
     async fn stock_unmatched(&self, id: &ProductId) -> Result<Product, StoreError> {
@@ -229,6 +248,33 @@ struct ProductDoc {
     name_folded: String,
     #[serde(default)]
     search: String,
+}
+
+/// A product document seen only for its stock holds (`domain::hold`).
+#[derive(Debug, Deserialize)]
+struct HolderDoc {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    #[serde(default)]
+    holds: Vec<HoldDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+struct HoldDoc {
+    id: String,
+    quantity: i64,
+    at: bson::DateTime,
+}
+
+impl HoldDoc {
+    fn into_hold(self, product_id: ProductId) -> StockHold {
+        StockHold {
+            product_id,
+            id: HoldId::trusted(self.id),
+            quantity: u32::try_from(self.quantity).unwrap_or(0),
+            at: self.at.to_chrono(),
+        }
+    }
 }
 
 fn object_id(id: &ProductId) -> Result<ObjectId, StoreError> {
@@ -342,9 +388,25 @@ impl ProductRepository for MongoProducts {
     async fn update(&self, product: &Product, expected_version: u64) -> Result<(), StoreError> {
         let doc = ProductDoc::from_product(product)?;
         let id = doc.id;
+        // `$set` rather than a replacement: the document's stock holds are not
+        // part of the product and must survive an edit.
+        let mut set = bson::to_document(&doc).map_err(|e| StoreError::Other(e.into()))?;
+        set.remove("_id");
+        let unset: Document = ["description", "stock"]
+            .into_iter()
+            .filter(|field| !set.contains_key(*field))
+            .map(|field| (field.to_owned(), Bson::String(String::new())))
+            .collect();
+        let mut change = doc! { "$set": set };
+        if !unset.is_empty() {
+            change.insert("$unset", unset);
+        }
         let result = self
             .collection
-            .replace_one(doc! { "_id": id, "version": expected_version as i64 }, doc)
+            .update_one(
+                doc! { "_id": id, "version": expected_version as i64 },
+                change,
+            )
             .await
             .map_err(classify)?;
         if result.matched_count == 1 {
@@ -488,15 +550,24 @@ impl ProductRepository for MongoProducts {
         })
     }
 
-    #[tracing::instrument(skip_all, fields(product_id = %id, quantity))]
-    async fn reserve(&self, id: &ProductId, quantity: u32) -> Result<Product, StoreError> {
+    #[tracing::instrument(skip_all, fields(product_id = %id, quantity, hold = %hold))]
+    async fn reserve(
+        &self,
+        id: &ProductId,
+        quantity: u32,
+        hold: &HoldId,
+    ) -> Result<Product, StoreError> {
         let units = i64::from(quantity);
         let now = bson::DateTime::from_chrono(truncate_to_millis(Utc::now()));
         let taken = self
             .collection
             .find_one_and_update(
                 doc! { "_id": object_id(id)?, "stock": { "$gte": units } },
-                doc! { "$inc": { "stock": -units, "version": 1 }, "$set": { "updated_at": now } },
+                doc! {
+                    "$inc": { "stock": -units, "version": 1 },
+                    "$set": { "updated_at": now },
+                    "$push": { "holds": { "id": hold.as_str(), "quantity": units, "at": now } },
+                },
             )
             .return_document(ReturnDocument::After)
             .await
@@ -524,6 +595,79 @@ impl ProductRepository for MongoProducts {
             Some(doc) => doc.into_product(),
             None => self.stock_unmatched(id).await,
         }
+    }
+
+    #[tracing::instrument(skip_all, fields(product_id = %id, hold = %hold))]
+    async fn drop_hold(&self, id: &ProductId, hold: &HoldId) -> Result<(), StoreError> {
+        self.collection
+            .update_one(
+                doc! { "_id": object_id(id)? },
+                doc! { "$pull": { "holds": { "id": hold.as_str() } } },
+            )
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(product_id = %id, hold = %hold))]
+    async fn release_hold(&self, id: &ProductId, hold: &HoldId) -> Result<bool, StoreError> {
+        let oid = object_id(id)?;
+        let Some(held) = self.hold(oid, hold).await? else {
+            return Ok(false);
+        };
+        let now = bson::DateTime::from_chrono(truncate_to_millis(Utc::now()));
+        // Matching on the hold itself makes the give-back happen once, however
+        // many sweeps (or replicas) try it.
+        let returned = self
+            .collection
+            .update_one(
+                doc! {
+                    "_id": oid,
+                    "stock": { "$gte": 0 },
+                    "holds": { "$elemMatch": { "id": hold.as_str(), "quantity": held.quantity } },
+                },
+                doc! {
+                    "$inc": { "stock": held.quantity, "version": 1 },
+                    "$set": { "updated_at": now },
+                    "$pull": { "holds": { "id": hold.as_str() } },
+                },
+            )
+            .await
+            .map_err(classify)?;
+        if returned.modified_count == 1 {
+            return Ok(true);
+        }
+        // The stock became unlimited meanwhile: nothing to give back.
+        self.drop_hold(id, hold).await?;
+        Ok(false)
+    }
+
+    async fn holds_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<StockHold>, StoreError> {
+        let cutoff_bson = bson::DateTime::from_chrono(cutoff);
+        let mut cursor = self
+            .holders
+            .find(doc! { "holds.at": { "$lt": cutoff_bson } })
+            .projection(doc! { "holds": 1 })
+            .await
+            .map_err(classify)?;
+        let mut old = Vec::new();
+        while let Some(holder) = cursor.try_next().await.map_err(classify)? {
+            let product_id = ProductId::trusted(holder.id.to_hex());
+            old.extend(
+                holder
+                    .holds
+                    .into_iter()
+                    .filter(|h| h.at.to_chrono() < cutoff)
+                    .map(|h| h.into_hold(product_id.clone())),
+            );
+        }
+        old.sort_by_key(|h| h.at);
+        old.truncate(limit as usize);
+        Ok(old)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bazaar::domain::hold::{HoldId, StockHold};
 use bazaar::domain::ids::ProductId;
 use bazaar::domain::product::Product;
 use bazaar::domain::product_query::{ProductPage, ProductQuery};
@@ -267,8 +268,21 @@ impl ProductRepository for SlowProducts {
     ) -> Result<bazaar::domain::facets::Facets, StoreError> {
         Ok(Default::default())
     }
-    async fn reserve(&self, _: &ProductId, _: u32) -> Result<Product, StoreError> {
+    async fn reserve(&self, _: &ProductId, _: u32, _: &HoldId) -> Result<Product, StoreError> {
         Err(StoreError::NotFound)
+    }
+    async fn drop_hold(&self, _: &ProductId, _: &HoldId) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn release_hold(&self, _: &ProductId, _: &HoldId) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+    async fn holds_before(
+        &self,
+        _: chrono::DateTime<chrono::Utc>,
+        _: u32,
+    ) -> Result<Vec<StockHold>, StoreError> {
+        Ok(vec![])
     }
     async fn release(&self, _: &ProductId, _: u32) -> Result<Product, StoreError> {
         Err(StoreError::NotFound)

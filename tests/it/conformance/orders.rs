@@ -8,7 +8,7 @@ use bazaar::domain::analytics::{summarize, DayRevenue, SalesSummary, TopProduct}
 use bazaar::domain::listing::Pagination;
 use bazaar::domain::money::Paise;
 use bazaar::domain::order::{
-    EntryStatus, LedgerEntry, LedgerKind, Order, OrderRequest, OrderStatus, PaymentEvent,
+    EntryStatus, LedgerEntry, LedgerKind, Order, OrderId, OrderRequest, OrderStatus, PaymentEvent,
     RawAddress, RawLine,
 };
 use bazaar::domain::order_query::{OrderQuery, OrderSort, RawOrderQuery};
@@ -65,6 +65,7 @@ fn order(user: &UserId, lines: &[(&Product, u32)], created: DateTime<Utc>) -> Or
     let request = OrderRequest::parse(&raw, None, None).expect("valid order");
     let products: Vec<Product> = lines.iter().map(|(p, _)| (*p).clone()).collect();
     Order::new(
+        OrderId::generate(),
         user.clone(),
         request,
         &products,
@@ -129,6 +130,7 @@ pub async fn orders_read_back_unchanged_with_every_field(repo: &dyn OrderReposit
     let request = OrderRequest::parse(&lines, Some(&raw_address), Some("Ring twice")).unwrap();
     let created = at("2026-01-01T10:15:30.123Z");
     let mut o = Order::new(
+        OrderId::generate(),
         UserId::generate(),
         request,
         &[kettle, mug],

@@ -4,8 +4,10 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use bazaar::domain::facets::FacetSet;
+use bazaar::domain::hold::HoldId;
 use bazaar::domain::ids::ProductId;
 use bazaar::domain::listing::Pagination;
+use bazaar::domain::order::OrderId;
 use bazaar::domain::product::{Categories, Product, ProductDraft, RawProduct};
 use bazaar::domain::product_query::{ProductQuery, RawProductQuery, Sort};
 use bazaar::kv::memory::MemoryKv;
@@ -756,7 +758,9 @@ pub async fn concurrent_reservations_never_oversell(repo: &dyn ProductRepository
         ..Default::default()
     });
     repo.insert(&product).await.unwrap();
-    let attempts = (0..40).map(|_| repo.reserve(&product.id, 1));
+    let order = OrderId::generate();
+    let holds: Vec<HoldId> = (0..40).map(|i| HoldId::new(&order, i)).collect();
+    let attempts = holds.iter().map(|hold| repo.reserve(&product.id, 1, hold));
     let results = futures::future::join_all(attempts).await;
     let won = results.iter().filter(|r| r.is_ok()).count();
     assert_eq!(won, 5, "exactly the units there were");
@@ -783,28 +787,154 @@ pub async fn reserve_and_release_handle_short_unlimited_and_missing(repo: &dyn P
         ..Default::default()
     });
     insert_all(repo, &[limited.clone(), unlimited.clone()]).await;
+    let hold = HoldId::new(&OrderId::generate(), 0);
 
     assert!(matches!(
-        repo.reserve(&limited.id, 4).await,
+        repo.reserve(&limited.id, 4, &hold).await,
         Err(StoreError::InsufficientStock { available: 3 })
     ));
-    assert_eq!(repo.reserve(&limited.id, 3).await.unwrap().stock, Some(0));
+    assert_eq!(
+        repo.reserve(&limited.id, 3, &hold).await.unwrap().stock,
+        Some(0)
+    );
     assert_eq!(repo.release(&limited.id, 2).await.unwrap().stock, Some(2));
     assert_eq!(repo.get(&limited.id).await.unwrap().unwrap().stock, Some(2));
 
-    let taken = repo.reserve(&unlimited.id, 1_000_000).await.unwrap();
+    let taken = repo.reserve(&unlimited.id, 1_000_000, &hold).await.unwrap();
     assert_eq!((taken.stock, taken.version), (None, unlimited.version));
     assert_eq!(repo.release(&unlimited.id, 1).await.unwrap().stock, None);
 
     let missing = ProductId::generate();
     assert!(matches!(
-        repo.reserve(&missing, 1).await,
+        repo.reserve(&missing, 1, &hold).await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
         repo.release(&missing, 1).await,
         Err(StoreError::NotFound)
     ));
+}
+
+fn stocked(sku: &str, stock: Option<i64>) -> Product {
+    make(Spec {
+        sku,
+        stock,
+        description: Some("kept until an edit removes it"),
+        ..Default::default()
+    })
+}
+
+async fn stock_of(repo: &dyn ProductRepository, id: &ProductId) -> Option<u32> {
+    repo.get(id).await.unwrap().unwrap().stock
+}
+
+async fn hold_ids(repo: &dyn ProductRepository) -> Vec<(String, u32)> {
+    let far = Utc::now() + Duration::minutes(10);
+    let holds = repo.holds_before(far, 100).await.unwrap();
+    holds
+        .into_iter()
+        .map(|h| (h.id.as_str().to_owned(), h.quantity))
+        .collect()
+}
+
+pub async fn a_reservation_leaves_a_hold_until_it_is_dropped_or_released(
+    repo: &dyn ProductRepository,
+) {
+    let product = stocked("HELD", Some(5));
+    repo.insert(&product).await.unwrap();
+    let started = Utc::now() - Duration::seconds(1);
+    let (first, second) = (OrderId::generate(), OrderId::generate());
+    let kept = HoldId::new(&first, 0);
+    let abandoned = HoldId::new(&second, 1);
+    repo.reserve(&product.id, 2, &kept).await.unwrap();
+    repo.reserve(&product.id, 1, &abandoned).await.unwrap();
+    assert_eq!(stock_of(repo, &product.id).await, Some(2));
+
+    let old = repo
+        .holds_before(Utc::now() + Duration::minutes(10), 100)
+        .await
+        .unwrap();
+    assert_eq!(old.len(), 2, "{old:?}");
+    assert!(old.iter().all(|h| h.product_id == product.id));
+    assert!(old[0].at <= old[1].at, "oldest first");
+    assert_eq!(old[0].id.order_id(), first);
+    assert!(
+        repo.holds_before(started, 100).await.unwrap().is_empty(),
+        "no hold is older than the reservations"
+    );
+    assert_eq!(
+        repo.holds_before(Utc::now() + Duration::minutes(10), 1)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "the limit holds"
+    );
+
+    // Its order was stored: the units stay sold.
+    repo.drop_hold(&product.id, &kept).await.unwrap();
+    assert_eq!(stock_of(repo, &product.id).await, Some(2));
+    assert_eq!(
+        hold_ids(repo).await,
+        vec![(abandoned.as_str().to_owned(), 1)]
+    );
+    assert!(!repo.release_hold(&product.id, &kept).await.unwrap());
+    assert_eq!(stock_of(repo, &product.id).await, Some(2));
+
+    // Its order never was: the units go back, once.
+    assert!(repo.release_hold(&product.id, &abandoned).await.unwrap());
+    assert_eq!(stock_of(repo, &product.id).await, Some(3));
+    assert!(!repo.release_hold(&product.id, &abandoned).await.unwrap());
+    assert_eq!(stock_of(repo, &product.id).await, Some(3));
+    assert!(hold_ids(repo).await.is_empty());
+}
+
+pub async fn concurrent_releases_of_one_hold_give_the_units_back_once(
+    repo: &dyn ProductRepository,
+) {
+    let product = stocked("ONCE", Some(10));
+    repo.insert(&product).await.unwrap();
+    let hold = HoldId::new(&OrderId::generate(), 0);
+    repo.reserve(&product.id, 4, &hold).await.unwrap();
+    let attempts = (0..10).map(|_| repo.release_hold(&product.id, &hold));
+    let results = futures::future::join_all(attempts).await;
+    let released = results.iter().filter(|r| matches!(r, Ok(true))).count();
+    assert_eq!(released, 1, "{results:?}");
+    assert_eq!(stock_of(repo, &product.id).await, Some(10));
+}
+
+pub async fn holds_survive_an_edit_and_go_with_the_product(repo: &dyn ProductRepository) {
+    let product = stocked("EDITED", Some(5));
+    repo.insert(&product).await.unwrap();
+    let hold = HoldId::new(&OrderId::generate(), 0);
+    let reserved = repo.reserve(&product.id, 2, &hold).await.unwrap();
+
+    let mut edited = reserved.clone();
+    edited.description = None;
+    edited.version = reserved.version + 1;
+    repo.update(&edited, reserved.version).await.unwrap();
+    let stored = repo.get(&product.id).await.unwrap().unwrap();
+    assert_eq!(stored.description, None, "an edit can still remove a field");
+    assert_eq!(hold_ids(repo).await, vec![(hold.as_str().to_owned(), 2)]);
+    assert!(repo.release_hold(&product.id, &hold).await.unwrap());
+    assert_eq!(stock_of(repo, &product.id).await, Some(5));
+
+    let again = HoldId::new(&OrderId::generate(), 0);
+    let reserved = repo.reserve(&product.id, 1, &again).await.unwrap();
+    repo.delete(&product.id, Some(reserved.version))
+        .await
+        .unwrap();
+    assert!(hold_ids(repo).await.is_empty());
+}
+
+pub async fn unlimited_stock_takes_no_hold(repo: &dyn ProductRepository) {
+    let product = stocked("ENDLESS", None);
+    repo.insert(&product).await.unwrap();
+    let hold = HoldId::new(&OrderId::generate(), 0);
+    repo.reserve(&product.id, 3, &hold).await.unwrap();
+    assert!(hold_ids(repo).await.is_empty());
+    assert!(!repo.release_hold(&product.id, &hold).await.unwrap());
+    assert_eq!(stock_of(repo, &product.id).await, None);
 }
 
 macro_rules! product_suite {
@@ -833,6 +963,10 @@ macro_rules! product_suite {
                 facets_count_the_filtered_set,
                 concurrent_reservations_never_oversell,
                 reserve_and_release_handle_short_unlimited_and_missing,
+                a_reservation_leaves_a_hold_until_it_is_dropped_or_released,
+                concurrent_releases_of_one_hold_give_the_units_back_once,
+                holds_survive_an_edit_and_go_with_the_product,
+                unlimited_stock_takes_no_hold,
             ]
         );
     };
