@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as BASE64_STANDARD;
 use base64::Engine as _;
+use rand::Rng as _;
 use reqwest::header::{HeaderValue, AUTHORIZATION};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -456,9 +457,10 @@ pub struct RazorpaySettings {
 ///
 /// Every call goes through [`RetryPolicy`], so 5xx, 429 and timeouts are retried, POSTs
 /// included. Retrying a refund is safe: `X-Refund-Idempotency` makes Razorpay return the refund
-/// it already made. Retrying an order creation can leave a second Razorpay order when the first
-/// attempt succeeded but its answer was lost; that order is harmless, since only the order id
-/// Bazaar stores is ever given to Checkout, so the other is never paid.
+/// it already made. Order creation has no such header, so an order with a `receipt` is looked
+/// up by it first (`GET /orders?receipt=`) and before every retry of the POST: when Razorpay
+/// created the order but its answer was lost, the retry finds and reuses that order instead of
+/// creating a second one for the same Bazaar order.
 pub struct RazorpayClient {
     http: reqwest::Client,
     base_url: String,
@@ -507,8 +509,68 @@ impl RazorpayClient {
         read_reply(response).await
     }
 
+    /// Like [`Self::call`] but with a single attempt: for a POST whose retry needs more than
+    /// sending it again.
+    async fn call_once<T: DeserializeOwned>(
+        &self,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<T, AdapterError> {
+        let once = RetryPolicy {
+            max_retries: 0,
+            ..self.retry.clone()
+        };
+        let response = once
+            .send(PROVIDER, || {
+                build().header(AUTHORIZATION, self.authorization.clone())
+            })
+            .await?;
+        read_reply(response).await
+    }
+
+    /// The order Razorpay already has under `wanted.receipt`, if any: the oldest, which must be
+    /// for the same amount and currency (a different one means the receipt was used for
+    /// something else, and paying it would take the wrong amount).
+    async fn order_with_receipt(
+        &self,
+        receipt: &str,
+        wanted: &CreateOrder,
+    ) -> Result<Option<RazorpayOrder>, AdapterError> {
+        let url = self.url("/orders");
+        let found: Collection<RazorpayOrder> = self
+            .call(|| self.http.get(&url).query(&[("receipt", receipt)]))
+            .await?;
+        // The filter is Razorpay's; checked again so an order under another receipt is never
+        // reused.
+        let existing = found
+            .items
+            .into_iter()
+            .filter(|order| order.receipt.as_deref() == Some(receipt))
+            .min_by_key(|order| order.created_at);
+        match existing {
+            Some(order) if !same_order(&order, wanted) => Err(receipt_conflict(&order)),
+            existing => Ok(existing),
+        }
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
+    }
+}
+
+/// Whether `existing` collects what `wanted` asks for.
+fn same_order(existing: &RazorpayOrder, wanted: &CreateOrder) -> bool {
+    existing.amount == wanted.amount_paise && existing.currency == wanted.currency
+}
+
+/// A 409: the receipt already names an order for another amount or currency.
+fn receipt_conflict(existing: &RazorpayOrder) -> AdapterError {
+    AdapterError::Rejected {
+        provider: PROVIDER,
+        status: 409,
+        message: format!(
+            "receipt: Razorpay already has an order with this receipt for {} {} (paise)",
+            existing.amount, existing.currency
+        ),
     }
 }
 
@@ -577,10 +639,54 @@ impl PaymentGateway for RazorpayClient {
             receipt: order.receipt.as_deref(),
             notes: &order.notes,
         };
-        let created: RazorpayOrder = self.call(|| self.http.post(&url).json(&body)).await?;
-        tracing::Span::current().record("order_id", created.id.as_str());
-        tracing::info!("Razorpay created the order");
-        Ok(created)
+        let Some(receipt) = order.receipt.as_deref() else {
+            // Nothing to look the order up by: a retry after a lost answer may create another.
+            let created: RazorpayOrder = self.call(|| self.http.post(&url).json(&body)).await?;
+            tracing::Span::current().record("order_id", created.id.as_str());
+            tracing::info!("Razorpay created the order");
+            return Ok(created);
+        };
+        let mut retries_done = 0;
+        loop {
+            // Before every attempt, not only the first: an attempt that timed out or got a 5xx
+            // may still have created the order.
+            if let Some(existing) = self.order_with_receipt(receipt, order).await? {
+                tracing::Span::current().record("order_id", existing.id.as_str());
+                tracing::info!("Razorpay already had the order for this receipt; reusing it");
+                return Ok(existing);
+            }
+            let failure = match self.call_once(|| self.http.post(&url).json(&body)).await {
+                Ok(created) => {
+                    let created: RazorpayOrder = created;
+                    tracing::Span::current().record("order_id", created.id.as_str());
+                    tracing::info!("Razorpay created the order");
+                    return Ok(created);
+                }
+                Err(error) => error,
+            };
+            let hint = match &failure {
+                AdapterError::Unavailable { .. } => None,
+                AdapterError::RateLimited { retry_after, .. } => *retry_after,
+                AdapterError::Unauthorized { .. } | AdapterError::Rejected { .. } => {
+                    return Err(failure)
+                }
+            };
+            if retries_done >= self.retry.max_retries {
+                return Err(failure);
+            }
+            let delay = self
+                .retry
+                .delay_before_retry(retries_done, hint, rand::thread_rng().gen());
+            tracing::warn!(
+                provider = PROVIDER,
+                retry = retries_done + 1,
+                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                reason = %failure,
+                "retrying provider call"
+            );
+            tokio::time::sleep(delay).await;
+            retries_done += 1;
+        }
     }
 
     #[tracing::instrument(name = "razorpay.fetch_payment", skip_all, fields(payment_id = %payment_id))]

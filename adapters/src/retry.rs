@@ -118,7 +118,7 @@ impl RetryPolicy {
     ///
     /// `jitter` in `[0, 1]` spreads the backoff over its upper half ("equal jitter"), so that
     /// callers failing together do not retry together yet each still waits a while.
-    fn delay_before_retry(
+    pub(crate) fn delay_before_retry(
         &self,
         retries_done: u32,
         provider_hint: Option<Duration>,
