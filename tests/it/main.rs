@@ -12,4 +12,5 @@ mod lifecycle;
 mod outbox;
 mod payments;
 mod process;
+mod provider_faults;
 mod resilience;
