@@ -524,6 +524,26 @@ async fn paid_order(app: &TestApp, product_id: &str) -> (String, i64) {
     (order_id, total)
 }
 
+/// Puts `fault` on for at least two seconds and until `enough(before, now)` holds of what the
+/// stand-in has seen; fails if the load has not met the fault within a minute.
+async fn hold(
+    razorpay: &RazorpayStandIn,
+    fault: Fault,
+    enough: impl Fn(&RazorpayBooks, &RazorpayBooks) -> bool,
+) {
+    let before = razorpay.books().clone();
+    razorpay.set(fault);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !enough(&before, &razorpay.books()) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the load did not meet {fault:?} within a minute"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// What the load saw.
 #[derive(Default)]
 struct Outcomes {
@@ -663,17 +683,29 @@ async fn checkouts_and_refunds_through_a_failing_then_slow_razorpay_get_503s_and
         )));
     }
 
-    // Healthy, 5xx, no answer in time, writes done but answered too late, healthy again.
-    for (fault, seconds) in [
-        (Fault::None, 1),
-        (Fault::ServerErrors, 3),
-        (Fault::Slow, 3),
-        (Fault::SlowWrites, 3),
-        (Fault::None, 2),
-    ] {
-        razorpay.set(fault);
-        tokio::time::sleep(Duration::from_secs(seconds)).await;
-    }
+    // Healthy, 5xx, no answer in time, writes done but answered too late, healthy again. Each
+    // fault lasts until the load has met it a few times, however slow the machine.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    hold(&razorpay, Fault::ServerErrors, |before, now| {
+        now.answered_503 >= before.answered_503 + 6
+    })
+    .await;
+    hold(&razorpay, Fault::Slow, |before, now| {
+        now.answered_late >= before.answered_late + 6
+    })
+    .await;
+    hold(&razorpay, Fault::SlowWrites, |before, now| {
+        now.orders_made_but_answered_late >= before.orders_made_but_answered_late + 2
+            && now.refunds_made_but_answered_late >= before.refunds_made_but_answered_late + 2
+    })
+    .await;
+    razorpay.set(Fault::None);
+    // Recovered by itself: new checkouts succeed again without anyone's help.
+    let checked_out = lock(&out).checked_out.len();
+    crate::process::eventually("checkouts succeeding after the recovery", || async {
+        lock(&out).checked_out.len() >= checked_out + 3
+    })
+    .await;
     stop.store(true, Ordering::SeqCst);
     for task in load {
         tokio::time::timeout(HANG_BOUND, task)
