@@ -22,7 +22,6 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as BASE64_STANDARD;
 use base64::Engine as _;
-use rand::Rng as _;
 use reqwest::header::{HeaderValue, AUTHORIZATION};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -458,8 +457,8 @@ pub struct RazorpaySettings {
 /// Every call goes through [`RetryPolicy`], so 5xx, 429 and timeouts are retried, POSTs
 /// included. Retrying a refund is safe: `X-Refund-Idempotency` makes Razorpay return the refund
 /// it already made. Order creation has no such header, so an order with a `receipt` is looked
-/// up by it first (`GET /orders?receipt=`) and before every retry of the POST: when Razorpay
-/// created the order but its answer was lost, the retry finds and reuses that order instead of
+/// up by it (`GET /orders?receipt=`) before every attempt to POST it: when Razorpay created
+/// the order but its answer was lost, the retry finds and reuses that order instead of
 /// creating a second one for the same Bazaar order.
 pub struct RazorpayClient {
     http: reqwest::Client,
@@ -509,17 +508,15 @@ impl RazorpayClient {
         read_reply(response).await
     }
 
-    /// Like [`Self::call`] but with a single attempt: for a POST whose retry needs more than
-    /// sending it again.
+    /// Like [`Self::call`] but with a single attempt, for a step of a call that
+    /// [`RetryPolicy::run`] retries as a whole.
     async fn call_once<T: DeserializeOwned>(
         &self,
         build: impl Fn() -> RequestBuilder,
     ) -> Result<T, AdapterError> {
-        let once = RetryPolicy {
-            max_retries: 0,
-            ..self.retry.clone()
-        };
-        let response = once
+        let response = self
+            .retry
+            .single_attempt()
             .send(PROVIDER, || {
                 build().header(AUTHORIZATION, self.authorization.clone())
             })
@@ -537,7 +534,7 @@ impl RazorpayClient {
     ) -> Result<Option<RazorpayOrder>, AdapterError> {
         let url = self.url("/orders");
         let found: Collection<RazorpayOrder> = self
-            .call(|| self.http.get(&url).query(&[("receipt", receipt)]))
+            .call_once(|| self.http.get(&url).query(&[("receipt", receipt)]))
             .await?;
         // The filter is Razorpay's; checked again so an order under another receipt is never
         // reused.
@@ -646,47 +643,27 @@ impl PaymentGateway for RazorpayClient {
             tracing::info!("Razorpay created the order");
             return Ok(created);
         };
-        let mut retries_done = 0;
-        loop {
-            // Before every attempt, not only the first: an attempt that timed out or got a 5xx
-            // may still have created the order.
-            if let Some(existing) = self.order_with_receipt(receipt, order).await? {
-                tracing::Span::current().record("order_id", existing.id.as_str());
-                tracing::info!("Razorpay already had the order for this receipt; reusing it");
-                return Ok(existing);
-            }
-            let failure = match self.call_once(|| self.http.post(&url).json(&body)).await {
-                Ok(created) => {
-                    let created: RazorpayOrder = created;
-                    tracing::Span::current().record("order_id", created.id.as_str());
-                    tracing::info!("Razorpay created the order");
-                    return Ok(created);
+        // Looked up before every attempt, not only the first: an attempt that timed out or got
+        // a 5xx may still have created the order. A failed look-up is retried the same way.
+        let (this, url, body) = (self, &url, &body);
+        let (found, reused) = self
+            .retry
+            .run(PROVIDER, move || async move {
+                if let Some(existing) = this.order_with_receipt(receipt, order).await? {
+                    return Ok((existing, true));
                 }
-                Err(error) => error,
-            };
-            let hint = match &failure {
-                AdapterError::Unavailable { .. } => None,
-                AdapterError::RateLimited { retry_after, .. } => *retry_after,
-                AdapterError::Unauthorized { .. } | AdapterError::Rejected { .. } => {
-                    return Err(failure)
-                }
-            };
-            if retries_done >= self.retry.max_retries {
-                return Err(failure);
-            }
-            let delay = self
-                .retry
-                .delay_before_retry(retries_done, hint, rand::thread_rng().gen());
-            tracing::warn!(
-                provider = PROVIDER,
-                retry = retries_done + 1,
-                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                reason = %failure,
-                "retrying provider call"
-            );
-            tokio::time::sleep(delay).await;
-            retries_done += 1;
+                let created: RazorpayOrder =
+                    this.call_once(|| this.http.post(url).json(body)).await?;
+                Ok((created, false))
+            })
+            .await?;
+        tracing::Span::current().record("order_id", found.id.as_str());
+        if reused {
+            tracing::info!("Razorpay already had the order for this receipt; reusing it");
+        } else {
+            tracing::info!("Razorpay created the order");
         }
+        Ok(found)
     }
 
     #[tracing::instrument(name = "razorpay.fetch_payment", skip_all, fields(payment_id = %payment_id))]

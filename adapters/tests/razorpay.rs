@@ -638,6 +638,23 @@ async fn an_order_created_whose_answer_timed_out_is_found_by_the_retry_and_not_c
 }
 
 #[tokio::test]
+async fn a_look_up_that_fails_is_retried_before_anything_is_posted() {
+    let server = MockServer::start().await;
+    lookup_by_receipt()
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    no_order_under_the_receipt(&server, 1).await;
+    order_creations(&server, 1).await;
+
+    let result = client(&server).create_order(&new_order()).await;
+
+    assert!(result.is_ok(), "got {result:?}");
+}
+
+#[tokio::test]
 async fn an_order_without_a_receipt_is_posted_without_a_look_up() {
     let server = MockServer::start().await;
     razorpay("GET", "/v1/orders")
