@@ -499,13 +499,7 @@ impl RazorpayClient {
         &self,
         build: impl Fn() -> RequestBuilder,
     ) -> Result<T, AdapterError> {
-        let response = self
-            .retry
-            .send(PROVIDER, || {
-                build().header(AUTHORIZATION, self.authorization.clone())
-            })
-            .await?;
-        read_reply(response).await
+        self.call_under(&self.retry, build).await
     }
 
     /// Like [`Self::call`] but with a single attempt, for a step of a call that
@@ -514,9 +508,15 @@ impl RazorpayClient {
         &self,
         build: impl Fn() -> RequestBuilder,
     ) -> Result<T, AdapterError> {
-        let response = self
-            .retry
-            .single_attempt()
+        self.call_under(&self.retry.single_attempt(), build).await
+    }
+
+    async fn call_under<T: DeserializeOwned>(
+        &self,
+        policy: &RetryPolicy,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<T, AdapterError> {
+        let response = policy
             .send(PROVIDER, || {
                 build().header(AUTHORIZATION, self.authorization.clone())
             })
