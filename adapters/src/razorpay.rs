@@ -456,9 +456,10 @@ pub struct RazorpaySettings {
 ///
 /// Every call goes through [`RetryPolicy`], so 5xx, 429 and timeouts are retried, POSTs
 /// included. Retrying a refund is safe: `X-Refund-Idempotency` makes Razorpay return the refund
-/// it already made. Retrying an order creation can leave a second Razorpay order when the first
-/// attempt succeeded but its answer was lost; that order is harmless, since only the order id
-/// Bazaar stores is ever given to Checkout, so the other is never paid.
+/// it already made. Order creation has no such header, so an order with a `receipt` is looked
+/// up by it (`GET /orders?receipt=`) before every attempt to POST it: when Razorpay created
+/// the order but its answer was lost, the retry finds and reuses that order instead of
+/// creating a second one for the same Bazaar order.
 pub struct RazorpayClient {
     http: reqwest::Client,
     base_url: String,
@@ -498,8 +499,24 @@ impl RazorpayClient {
         &self,
         build: impl Fn() -> RequestBuilder,
     ) -> Result<T, AdapterError> {
-        let response = self
-            .retry
+        self.call_under(&self.retry, build).await
+    }
+
+    /// Like [`Self::call`] but with a single attempt, for a step of a call that
+    /// [`RetryPolicy::run`] retries as a whole.
+    async fn call_once<T: DeserializeOwned>(
+        &self,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<T, AdapterError> {
+        self.call_under(&self.retry.single_attempt(), build).await
+    }
+
+    async fn call_under<T: DeserializeOwned>(
+        &self,
+        policy: &RetryPolicy,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<T, AdapterError> {
+        let response = policy
             .send(PROVIDER, || {
                 build().header(AUTHORIZATION, self.authorization.clone())
             })
@@ -507,8 +524,50 @@ impl RazorpayClient {
         read_reply(response).await
     }
 
+    /// The order Razorpay already has under `wanted.receipt`, if any: the oldest, which must be
+    /// for the same amount and currency (a different one means the receipt was used for
+    /// something else, and paying it would take the wrong amount).
+    async fn order_with_receipt(
+        &self,
+        receipt: &str,
+        wanted: &CreateOrder,
+    ) -> Result<Option<RazorpayOrder>, AdapterError> {
+        let url = self.url("/orders");
+        let found: Collection<RazorpayOrder> = self
+            .call_once(|| self.http.get(&url).query(&[("receipt", receipt)]))
+            .await?;
+        // The filter is Razorpay's; checked again so an order under another receipt is never
+        // reused.
+        let existing = found
+            .items
+            .into_iter()
+            .filter(|order| order.receipt.as_deref() == Some(receipt))
+            .min_by_key(|order| order.created_at);
+        match existing {
+            Some(order) if !same_order(&order, wanted) => Err(receipt_conflict(&order)),
+            existing => Ok(existing),
+        }
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
+    }
+}
+
+/// Whether `existing` collects what `wanted` asks for.
+fn same_order(existing: &RazorpayOrder, wanted: &CreateOrder) -> bool {
+    existing.amount == wanted.amount_paise && existing.currency == wanted.currency
+}
+
+/// A 409: the receipt already names an order for another amount or currency.
+fn receipt_conflict(existing: &RazorpayOrder) -> AdapterError {
+    AdapterError::Rejected {
+        provider: PROVIDER,
+        status: 409,
+        message: format!(
+            "receipt: Razorpay already has an order with this receipt for {} {} (paise)",
+            existing.amount, existing.currency
+        ),
     }
 }
 
@@ -577,10 +636,34 @@ impl PaymentGateway for RazorpayClient {
             receipt: order.receipt.as_deref(),
             notes: &order.notes,
         };
-        let created: RazorpayOrder = self.call(|| self.http.post(&url).json(&body)).await?;
-        tracing::Span::current().record("order_id", created.id.as_str());
-        tracing::info!("Razorpay created the order");
-        Ok(created)
+        let Some(receipt) = order.receipt.as_deref() else {
+            // Nothing to look the order up by: a retry after a lost answer may create another.
+            let created: RazorpayOrder = self.call(|| self.http.post(&url).json(&body)).await?;
+            tracing::Span::current().record("order_id", created.id.as_str());
+            tracing::info!("Razorpay created the order");
+            return Ok(created);
+        };
+        // Looked up before every attempt, not only the first: an attempt that timed out or got
+        // a 5xx may still have created the order. A failed look-up is retried the same way.
+        let (this, url, body) = (self, &url, &body);
+        let (found, reused) = self
+            .retry
+            .run(PROVIDER, move || async move {
+                if let Some(existing) = this.order_with_receipt(receipt, order).await? {
+                    return Ok((existing, true));
+                }
+                let created: RazorpayOrder =
+                    this.call_once(|| this.http.post(url).json(body)).await?;
+                Ok((created, false))
+            })
+            .await?;
+        tracing::Span::current().record("order_id", found.id.as_str());
+        if reused {
+            tracing::info!("Razorpay already had the order for this receipt; reusing it");
+        } else {
+            tracing::info!("Razorpay created the order");
+        }
+        Ok(found)
     }
 
     #[tracing::instrument(name = "razorpay.fetch_payment", skip_all, fields(payment_id = %payment_id))]

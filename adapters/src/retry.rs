@@ -1,11 +1,14 @@
 //! Retrying provider calls: which failures are worth another attempt, how long to wait
 //! between attempts, and what error to give up with. Both HTTP clients send every request
-//! through `RetryPolicy::send`, so they retry the same way.
+//! through `RetryPolicy::send`, so they retry the same way. A call whose retry must do more
+//! than resend its request (Razorpay's order creation looks its receipt up again first) is
+//! retried as a whole with `RetryPolicy::run`, its requests sent once each.
 //!
 //! Retried: connection errors and timeouts, 5xx and 429. Everything else (2xx, 3xx, other
 //! 4xx) is handed back to the adapter, which knows how its provider reports success and
 //! rejection.
 
+use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
@@ -100,16 +103,70 @@ impl RetryPolicy {
             }
 
             let delay =
-                self.delay_before_retry(retries_done, provider_hint, rand::thread_rng().gen());
-            tracing::warn!(
-                provider,
-                retry = retries_done + 1,
-                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                reason = %failure.describe(),
-                "retrying provider call"
-            );
+                self.announce_retry(provider, retries_done, provider_hint, &failure.describe());
             tokio::time::sleep(delay).await;
             retries_done += 1;
+        }
+    }
+
+    /// Runs `attempt` again after a delay for as long as it fails transiently (`Unavailable`,
+    /// `RateLimited`) and retries remain: for a call whose retry must do more than send the
+    /// same request again. Its requests should be sent with [`Self::single_attempt`], or each
+    /// retry here would multiply theirs.
+    pub(crate) async fn run<T, Fut>(
+        &self,
+        provider: &'static str,
+        mut attempt: impl FnMut() -> Fut,
+    ) -> Result<T, AdapterError>
+    where
+        Fut: Future<Output = Result<T, AdapterError>>,
+    {
+        let mut retries_done = 0;
+        loop {
+            let failure = match attempt().await {
+                Ok(done) => return Ok(done),
+                Err(failure) => failure,
+            };
+            let provider_hint = match &failure {
+                AdapterError::Unavailable { .. } => None,
+                AdapterError::RateLimited { retry_after, .. } => *retry_after,
+                AdapterError::Unauthorized { .. } | AdapterError::Rejected { .. } => {
+                    return Err(failure)
+                }
+            };
+            if retries_done >= self.max_retries {
+                return Err(failure);
+            }
+            let delay = self.announce_retry(provider, retries_done, provider_hint, &failure);
+            tokio::time::sleep(delay).await;
+            retries_done += 1;
+        }
+    }
+
+    /// The wait before retry number `retries_done + 1`, logged with why.
+    fn announce_retry(
+        &self,
+        provider: &'static str,
+        retries_done: u32,
+        provider_hint: Option<Duration>,
+        reason: &dyn std::fmt::Display,
+    ) -> Duration {
+        let delay = self.delay_before_retry(retries_done, provider_hint, rand::thread_rng().gen());
+        tracing::warn!(
+            provider,
+            retry = retries_done + 1,
+            delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            reason = %reason,
+            "retrying provider call"
+        );
+        delay
+    }
+
+    /// This policy without its retries: each request is sent once.
+    pub(crate) fn single_attempt(&self) -> Self {
+        Self {
+            max_retries: 0,
+            ..self.clone()
         }
     }
 

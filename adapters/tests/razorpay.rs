@@ -15,8 +15,8 @@ use bazaar_adapters::razorpay::{
 use bazaar_adapters::retry::RetryPolicy;
 use secrecy::SecretString;
 use serde_json::{json, Value};
-use wiremock::matchers::{basic_auth, body_json, header, method, path};
-use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
+use wiremock::matchers::{basic_auth, body_json, header, method, path, query_param};
+use wiremock::{Mock, MockBuilder, MockServer, Request, ResponseTemplate};
 
 const KEY_ID: &str = "rzp_test_1DP5mmOlF5G5ag";
 const KEY_SECRET: &str = "thisIsATestKeySecret9f3c";
@@ -74,6 +74,39 @@ fn order_body() -> Value {
         "notes": [],
         "created_at": 1_642_662_092
     })
+}
+
+/// Razorpay's list answer holding `items`.
+fn collection(items: Vec<Value>) -> Value {
+    json!({"entity": "collection", "count": items.len(), "items": items})
+}
+
+/// `GET /v1/orders?receipt=ord_42`: the look-up the client makes before creating an order.
+fn lookup_by_receipt() -> MockBuilder {
+    razorpay("GET", "/v1/orders").and(query_param("receipt", "ord_42"))
+}
+
+/// The look-up answering that Razorpay has `items` under `ord_42`, asked `times` times.
+async fn orders_under_the_receipt(server: &MockServer, items: Vec<Value>, times: u64) {
+    lookup_by_receipt()
+        .respond_with(ResponseTemplate::new(200).set_body_json(collection(items)))
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+/// The look-up answering that Razorpay has no order under `ord_42`, asked `times` times.
+async fn no_order_under_the_receipt(server: &MockServer, times: u64) {
+    orders_under_the_receipt(server, Vec::new(), times).await;
+}
+
+/// `POST /v1/orders` answering the documented order, expected `times` times.
+async fn order_creations(server: &MockServer, times: u64) {
+    razorpay("POST", "/v1/orders")
+        .respond_with(ResponseTemplate::new(200).set_body_json(order_body()))
+        .expect(times)
+        .mount(server)
+        .await;
 }
 
 /// A captured UPI payment as Razorpay's docs show it, with fields this adapter does not read.
@@ -157,8 +190,10 @@ fn error_body(description: &str, field: Option<&str>) -> Value {
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
-async fn create_order_posts_integer_paise_currency_receipt_and_notes_with_basic_auth() {
+async fn create_order_finds_no_order_under_the_receipt_then_posts_paise_currency_receipt_and_notes()
+{
     let server = MockServer::start().await;
+    no_order_under_the_receipt(&server, 1).await;
     razorpay("POST", "/v1/orders")
         .and(header("content-type", "application/json"))
         .and(body_json(json!({
@@ -489,6 +524,7 @@ async fn an_id_that_would_change_the_path_is_rejected_without_a_request() {
 #[tokio::test]
 async fn a_500_followed_by_success_creates_the_order_after_one_retry() {
     let server = MockServer::start().await;
+    no_order_under_the_receipt(&server, 2).await;
     razorpay("POST", "/v1/orders")
         .respond_with(ResponseTemplate::new(500))
         .up_to_n_times(1)
@@ -507,6 +543,134 @@ async fn a_500_followed_by_success_creates_the_order_after_one_retry() {
         result.ok().map(|order| order.id).as_deref(),
         Some("order_IluGWxBm9U8zJ8")
     );
+}
+
+#[tokio::test]
+async fn an_order_razorpay_already_has_under_the_receipt_is_reused_and_nothing_is_posted() {
+    let server = MockServer::start().await;
+    orders_under_the_receipt(&server, vec![order_body()], 1).await;
+    order_creations(&server, 0).await;
+
+    let order = client(&server)
+        .create_order(&new_order())
+        .await
+        .expect("the existing order");
+
+    assert_eq!(order.id, "order_IluGWxBm9U8zJ8");
+    assert_eq!(order.receipt.as_deref(), Some("ord_42"));
+}
+
+#[tokio::test]
+async fn an_order_under_the_receipt_for_another_amount_is_a_409_rejection_and_nothing_is_posted() {
+    let server = MockServer::start().await;
+    let mut other_amount = order_body();
+    other_amount["amount"] = json!(49_900);
+    orders_under_the_receipt(&server, vec![other_amount], 1).await;
+    order_creations(&server, 0).await;
+
+    let result = client(&server).create_order(&new_order()).await;
+
+    match result {
+        Err(AdapterError::Rejected {
+            status, message, ..
+        }) => {
+            assert_eq!(status, 409);
+            assert!(message.starts_with("receipt: "), "message: {message}");
+        }
+        other => panic!("expected Rejected, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_order_listed_under_another_receipt_is_not_reused() {
+    let server = MockServer::start().await;
+    let mut other_receipt = order_body();
+    other_receipt["receipt"] = json!("ord_41");
+    other_receipt["id"] = json!("order_Other00000001");
+    orders_under_the_receipt(&server, vec![other_receipt], 1).await;
+    order_creations(&server, 1).await;
+
+    let order = client(&server).create_order(&new_order()).await;
+
+    assert_eq!(
+        order.ok().map(|order| order.id).as_deref(),
+        Some("order_IluGWxBm9U8zJ8")
+    );
+}
+
+#[tokio::test]
+async fn an_order_created_whose_answer_timed_out_is_found_by_the_retry_and_not_created_again() {
+    let server = MockServer::start().await;
+    // Razorpay as it behaves: the POST creates the order at once, the answer comes too late
+    // for the client's 200 ms timeout, and the list then shows the order.
+    let created: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let listed = Arc::clone(&created);
+    lookup_by_receipt()
+        .respond_with(move |_: &Request| {
+            let items = listed.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            ResponseTemplate::new(200).set_body_json(collection(items))
+        })
+        .expect(2)
+        .mount(&server)
+        .await;
+    let stored = Arc::clone(&created);
+    razorpay("POST", "/v1/orders")
+        .respond_with(move |_: &Request| {
+            stored
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(order_body());
+            ResponseTemplate::new(200)
+                .set_body_json(order_body())
+                .set_delay(Duration::from_secs(2))
+        })
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let result = client(&server).create_order(&new_order()).await;
+
+    assert_eq!(
+        result.ok().map(|order| order.id).as_deref(),
+        Some("order_IluGWxBm9U8zJ8")
+    );
+    assert_eq!(created.lock().unwrap_or_else(|e| e.into_inner()).len(), 1);
+}
+
+#[tokio::test]
+async fn a_look_up_that_fails_is_retried_before_anything_is_posted() {
+    let server = MockServer::start().await;
+    lookup_by_receipt()
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    no_order_under_the_receipt(&server, 1).await;
+    order_creations(&server, 1).await;
+
+    let result = client(&server).create_order(&new_order()).await;
+
+    assert!(result.is_ok(), "got {result:?}");
+}
+
+#[tokio::test]
+async fn an_order_without_a_receipt_is_posted_without_a_look_up() {
+    let server = MockServer::start().await;
+    razorpay("GET", "/v1/orders")
+        .respond_with(ResponseTemplate::new(200).set_body_json(collection(Vec::new())))
+        .expect(0)
+        .mount(&server)
+        .await;
+    order_creations(&server, 1).await;
+    let order = CreateOrder {
+        receipt: None,
+        ..new_order()
+    };
+
+    let result = client(&server).create_order(&order).await;
+
+    assert!(result.is_ok(), "got {result:?}");
 }
 
 #[tokio::test]
@@ -554,6 +718,7 @@ async fn a_persistent_503_is_unavailable_after_max_retries_plus_one_attempts() {
 #[tokio::test]
 async fn a_429_with_retry_after_waits_that_long_before_retrying() {
     let server = MockServer::start().await;
+    no_order_under_the_receipt(&server, 2).await;
     razorpay("POST", "/v1/orders")
         .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
         .up_to_n_times(1)
@@ -656,8 +821,8 @@ async fn a_concurrent_duplicate_refund_is_a_409_rejection() {
 #[tokio::test]
 async fn a_401_means_razorpay_refused_our_keys_and_is_not_retried() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/orders"))
+    // The look-up by receipt is the first request, and gets the refusal.
+    Mock::given(path("/v1/orders"))
         .respond_with(ResponseTemplate::new(401).set_body_json(json!({"error": {
             "code": "BAD_REQUEST_ERROR",
             "description": "The api key provided is invalid",
@@ -683,6 +848,7 @@ async fn a_401_means_razorpay_refused_our_keys_and_is_not_retried() {
 #[tokio::test]
 async fn a_200_that_is_not_an_order_is_unavailable_not_success() {
     let server = MockServer::start().await;
+    no_order_under_the_receipt(&server, 3).await;
     razorpay("POST", "/v1/orders")
         .respond_with(ResponseTemplate::new(200).set_body_string("<html>gateway</html>"))
         .mount(&server)
@@ -762,6 +928,7 @@ async fn logs_of_retried_and_refused_calls_never_contain_the_key_secret_or_the_c
     // #[tokio::test] runs on the current thread, so this covers the whole call.
     let _guard = tracing::subscriber::set_default(subscriber);
     let server = MockServer::start().await;
+    no_order_under_the_receipt(&server, 2).await;
     razorpay("POST", "/v1/orders")
         .respond_with(ResponseTemplate::new(500))
         .up_to_n_times(1)
@@ -911,6 +1078,37 @@ async fn paid_order(fake: &FakeRazorpay) -> (String, String) {
         .expect("order created");
     let payment = fake.pay_order(&order.id, "upi").expect("order paid");
     (order.id, payment.id)
+}
+
+#[tokio::test]
+async fn the_fake_reuses_the_order_it_has_under_a_receipt_and_refuses_another_amount() {
+    let fake = fake();
+    let first = fake.create_order(&new_order()).await.expect("created");
+
+    let again = fake.create_order(&new_order()).await.expect("reused");
+    let other_amount = fake
+        .create_order(&CreateOrder {
+            amount_paise: 49_900,
+            ..new_order()
+        })
+        .await;
+    let other_receipt = fake
+        .create_order(&CreateOrder {
+            receipt: Some("ord_43".to_owned()),
+            ..new_order()
+        })
+        .await
+        .expect("created");
+
+    assert_eq!(again, first);
+    assert!(
+        matches!(
+            other_amount,
+            Err(AdapterError::Rejected { status: 409, .. })
+        ),
+        "got {other_amount:?}"
+    );
+    assert_ne!(other_receipt.id, first.id);
 }
 
 #[tokio::test]

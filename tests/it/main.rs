@@ -13,5 +13,6 @@ mod lifecycle;
 mod outbox;
 mod payments;
 mod process;
+mod provider_faults;
 mod replicas;
 mod resilience;

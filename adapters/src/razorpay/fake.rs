@@ -8,10 +8,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use secrecy::SecretString;
 
 use super::{
-    check_currency, check_id, check_order, check_refund, checkout_signature, rejected,
-    webhook_signature, CreateOrder, Entity, Notes, OrderStatus, Payment, PaymentGateway,
-    PaymentRefundStatus, PaymentStatus, RazorpayOrder, Refund, RefundRequest, RefundSpeed,
-    RefundStatus, WebhookEvent, WebhookPayload, PROVIDER, REFUND_IDEMPOTENCY_HEADER,
+    check_currency, check_id, check_order, check_refund, checkout_signature, receipt_conflict,
+    rejected, same_order, webhook_signature, CreateOrder, Entity, Notes, OrderStatus, Payment,
+    PaymentGateway, PaymentRefundStatus, PaymentStatus, RazorpayOrder, Refund, RefundRequest,
+    RefundSpeed, RefundStatus, WebhookEvent, WebhookPayload, PROVIDER, REFUND_IDEMPOTENCY_HEADER,
 };
 use crate::error::AdapterError;
 
@@ -78,7 +78,9 @@ pub const FAKE_ACCOUNT_ID: &str = "acc_Fake0001";
 /// [`FakeRazorpay::webhooks_for_refund`].
 ///
 /// Like Razorpay, it checks requests as the client does, honours refund idempotency keys
-/// (same key and request: the same refund; another request: 400), refuses to refund more than
+/// (same key and request: the same refund; another request: 400), answers `create_order` with
+/// the order it already has under that receipt, as [`RazorpayClient`](super::RazorpayClient)
+/// does (a different amount or currency: 409), refuses to refund more than
 /// was captured, and captures only authorised payments for their full amount. Every
 /// successful trait call is recorded; `fail_next` makes the next one fail.
 #[derive(Debug)]
@@ -544,6 +546,21 @@ impl PaymentGateway for FakeRazorpay {
     async fn create_order(&self, order: &CreateOrder) -> Result<RazorpayOrder, AdapterError> {
         let mut state = self.take_failure()?;
         check_order(order)?;
+        // As the real client does: an order already made under this receipt is reused.
+        let existing = order.receipt.as_ref().and_then(|receipt| {
+            state
+                .orders
+                .iter()
+                .find(|known| known.receipt.as_ref() == Some(receipt))
+                .cloned()
+        });
+        if let Some(existing) = existing {
+            if !same_order(&existing, order) {
+                return Err(receipt_conflict(&existing));
+            }
+            state.calls.push(RazorpayCall::CreateOrder(order.clone()));
+            return Ok(existing);
+        }
         let created = RazorpayOrder {
             id: fake_id("order", state.orders.len() + 1),
             entity: "order".to_owned(),
