@@ -146,9 +146,9 @@ impl Backends {
             let kv = RedisKv::connect(url, &settings.redis_key_prefix, timeout)
                 .await
                 .map_err(|e| redact(e, url))?;
+            tracing::info!("redis: {}", kv.mode());
             backends.kv = Arc::new(kv);
-            let seeds: Vec<String> = url.split(',').map(|u| u.trim().to_owned()).collect();
-            let broadcast = RedisBroadcast::connect(&seeds, &settings.redis_key_prefix, timeout)
+            let broadcast = RedisBroadcast::connect(url, &settings.redis_key_prefix, timeout)
                 .await
                 .map_err(|e| redact(e, url))?;
             backends.broadcast = Arc::new(broadcast);
@@ -167,15 +167,19 @@ impl Backends {
 }
 
 /// Driver errors may quote the connection string; the message that reaches a
-/// log must not contain it or the password inside it.
+/// log must not contain it or the password inside it. A Redis URL may be a
+/// comma-separated list of cluster seeds, and an error may quote any one of
+/// them, so each is removed too.
 fn redact(error: anyhow::Error, url: &str) -> anyhow::Error {
-    let mut text = format!("{error:#}");
-    let password = url::Url::parse(url)
-        .ok()
-        .and_then(|u| u.password().map(str::to_owned));
-    text = text.replace(url, "<url>");
-    if let Some(p) = password.filter(|p| !p.is_empty()) {
-        text = text.replace(&p, "<password>");
+    let mut text = format!("{error:#}").replace(url, "<url>");
+    for seed in crate::kv::redis_connection::seed_urls(url) {
+        let password = url::Url::parse(&seed)
+            .ok()
+            .and_then(|u| u.password().map(str::to_owned));
+        text = text.replace(&seed, "<url>");
+        if let Some(p) = password.filter(|p| !p.is_empty()) {
+            text = text.replace(&p, "<password>");
+        }
     }
     anyhow::anyhow!(text)
 }
@@ -610,5 +614,18 @@ mod tests {
             text.contains("<url>") && text.contains("<password>"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn redaction_covers_every_seed_of_a_cluster_url() {
+        let url = "redis://:first-secret@a:7000, redis://:second-secret@b:7001";
+        let error = anyhow::anyhow!("cannot reach redis://:second-secret@b:7001")
+            .context("AUTH failed with first-secret");
+        let text = format!("{:#}", redact(error, url));
+        assert!(
+            !text.contains("first-secret") && !text.contains("second-secret"),
+            "{text}"
+        );
+        assert!(text.contains("<url>"), "{text}");
     }
 }
