@@ -239,10 +239,6 @@ impl KeyValueStore for RedisKv {
     }
 
     async fn ping(&self) -> Result<(), KvError> {
-        let _: String = redis::cmd("PING")
-            .query_async(&mut self.conn())
-            .await
-            .map_err(classify)?;
-        Ok(())
+        self.conn().ping().await
     }
 }

@@ -94,6 +94,32 @@ impl RedisConnection {
         Ok(Self::Single(single))
     }
 
+    /// A round trip that fails while the store cannot serve. A cluster that
+    /// lost a node still answers PING on the others while refusing every key
+    /// (CLUSTERDOWN), so there a node is asked for the cluster's state instead.
+    pub async fn ping(&mut self) -> Result<(), KvError> {
+        match self {
+            Self::Single(c) => {
+                let _: String = redis::cmd("PING").query_async(c).await.map_err(classify)?;
+                Ok(())
+            }
+            Self::Cluster { connection, .. } => {
+                let info: String = redis::cmd("CLUSTER")
+                    .arg("INFO")
+                    .query_async(connection)
+                    .await
+                    .map_err(classify)?;
+                if info.lines().any(|l| l.trim() == "cluster_state:ok") {
+                    Ok(())
+                } else {
+                    Err(KvError::Unavailable(anyhow::anyhow!(
+                        "the Redis Cluster does not report cluster_state:ok"
+                    )))
+                }
+            }
+        }
+    }
+
     pub fn mode(&self) -> RedisMode {
         match self {
             Self::Single(_) => RedisMode::Single,

@@ -23,6 +23,11 @@ pub fn redis_url() -> String {
     env_url("BAZAAR_TEST_REDIS_URL")
 }
 
+/// The seeds of the three-node Redis Cluster `make test` starts, comma-separated.
+pub fn redis_cluster_url() -> String {
+    env_url("BAZAAR_TEST_REDIS_CLUSTER_URL")
+}
+
 /// A name no other test uses, so tests can share one server.
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
@@ -115,8 +120,17 @@ pub async fn mongo_webhook_events() -> bazaar::store::mongo::MongoWebhookEvents 
 }
 
 pub async fn redis_kv() -> RedisKv {
+    redis_kv_at(&redis_url()).await
+}
+
+pub async fn redis_cluster_kv() -> RedisKv {
+    redis_kv_at(&redis_cluster_url()).await
+}
+
+/// A store at `url` under a key prefix of its own.
+pub async fn redis_kv_at(url: &str) -> RedisKv {
     RedisKv::connect(
-        &redis_url(),
+        url,
         &format!("{}:", unique("test")),
         std::time::Duration::from_secs(2),
     )

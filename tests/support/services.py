@@ -172,8 +172,10 @@ def start_redis_cluster(redis_server, redis_cli, nodes=3):
     cleanups.append(lambda: shutil.rmtree(home, ignore_errors=True))
     ports = [free_port() for _ in range(nodes)]
     for port in ports:
+        # The cluster bus is on a port of its own: the default, port + 10000, may not exist.
         start([redis_server, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
                "--appendonly", "no", "--dir", home, "--cluster-enabled", "yes",
+               "--cluster-port", str(free_port()),
                "--cluster-config-file", os.path.join(home, f"nodes-{port}.conf"),
                "--cluster-node-timeout", "2000"],
               f"redis-server (cluster node) on port {port}")
