@@ -4,14 +4,20 @@
 //! node is enough to find the cluster, invalidations reach every node, and
 //! losing a node makes operations unavailable (quickly) until it returns.
 
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bazaar::kv::broadcast::{Broadcast, Notice, RedisBroadcast};
 use bazaar::kv::redis::RedisKv;
 use bazaar::kv::redis_connection::{seed_urls, RedisMode};
 use bazaar::kv::{KeyValueStore, KvError};
+use bazaar::startup::Backends;
 
-use crate::helpers::{redis_cluster_url, redis_kv_at, redis_url, unique};
+use crate::helpers::{
+    problem, product_json, redis_cluster_url, redis_kv_at, redis_url, settings, spawn_app_with,
+    unique,
+};
 use crate::process::{eventually, RedisCluster};
 
 /// A plain (not cluster-aware) connection to one node.
@@ -231,4 +237,49 @@ async fn losing_a_cluster_node_makes_operations_unavailable_without_hanging_and_
     })
     .await;
     kv.ping().await.unwrap();
+}
+
+#[tokio::test]
+async fn while_a_cluster_node_is_down_clients_get_503_with_retry_after_never_500() {
+    let mut cluster = RedisCluster::start(3).await;
+    let kv = RedisKv::connect(&cluster.url(), "outage-http:", Duration::from_millis(500))
+        .await
+        .unwrap();
+    let backends = Backends {
+        kv: Arc::new(kv),
+        ..Backends::in_memory()
+    };
+    let app = spawn_app_with(settings(&[("BAZAAR_BACKEND_TIMEOUT_MS", "500")]), backends).await;
+    app.create_product(product_json("CLU-1")).await;
+
+    cluster.stop_node(0);
+
+    // Writes need the session store: once the cluster is down, every one is 503.
+    let attempt = std::sync::atomic::AtomicU32::new(2);
+    eventually("writes answering 503", || async {
+        let sku = format!("CLU-{}", attempt.fetch_add(1, Ordering::Relaxed));
+        let started = Instant::now();
+        let write = app.post_json("/api/v1/products", &product_json(&sku)).await;
+        assert!(started.elapsed() < Duration::from_secs(10), "no hang");
+        match write.status().as_u16() {
+            201 => false,
+            503 => {
+                assert!(write.headers().contains_key("retry-after"));
+                assert_eq!(problem(write).await["code"], "backend_unavailable");
+                true
+            }
+            other => panic!("expected 201 or 503, got {other}"),
+        }
+    })
+    .await;
+    eventually("readiness answering 503", || async {
+        app.get("/health/ready").await.status() == 503
+    })
+    .await;
+
+    cluster.restart_node(0).await;
+    eventually("readiness recovering", || async {
+        app.get("/health/ready").await.status() == 200
+    })
+    .await;
 }
