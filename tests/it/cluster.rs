@@ -5,18 +5,15 @@
 //! losing a node makes operations unavailable (quickly) until it returns.
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bazaar::kv::broadcast::{Broadcast, Notice, RedisBroadcast};
 use bazaar::kv::redis::RedisKv;
 use bazaar::kv::redis_connection::{seed_urls, RedisMode};
 use bazaar::kv::{KeyValueStore, KvError};
-use bazaar::startup::Backends;
 
 use crate::helpers::{
-    problem, product_json, redis_cluster_url, redis_kv_at, redis_url, settings, spawn_app_with,
-    unique,
+    problem, product_json, redis_cluster_url, redis_kv_at, redis_url, spawn_app_on_redis, unique,
 };
 use crate::process::{eventually, RedisCluster};
 
@@ -181,7 +178,7 @@ async fn an_invalidation_published_through_the_cluster_reaches_subscribers_on_ev
     }
 }
 
-/// Every key in `keys` answers within a bound, and the first failure kind seen.
+/// Writes every key in `keys`, each within a bound; the first failure, if any.
 async fn write_all(kv: &RedisKv, keys: &[String]) -> Result<(), KvError> {
     for key in keys {
         let started = Instant::now();
@@ -194,6 +191,15 @@ async fn write_all(kv: &RedisKv, keys: &[String]) -> Result<(), KvError> {
         result?;
     }
     Ok(())
+}
+
+/// Whether `result` failed as `Unavailable`; any other failure fails the test.
+fn unavailable(result: Result<(), KvError>) -> bool {
+    match result {
+        Ok(()) => false,
+        Err(KvError::Unavailable(_)) => true,
+        Err(other) => panic!("expected Unavailable, got {other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -210,11 +216,7 @@ async fn losing_a_cluster_node_makes_operations_unavailable_without_hanging_and_
     // The node's keys fail at once; after the node timeout the cluster reports
     // itself down and every key does. Never anything but `Unavailable`.
     eventually("operations failing as unavailable", || async {
-        match write_all(&kv, &keys).await {
-            Ok(()) => false,
-            Err(KvError::Unavailable(_)) => true,
-            Err(other) => panic!("expected Unavailable, got {other:?}"),
-        }
+        unavailable(write_all(&kv, &keys).await)
     })
     .await;
     // Readiness: the other nodes still answer PING, but the cluster is down.
@@ -222,11 +224,7 @@ async fn losing_a_cluster_node_makes_operations_unavailable_without_hanging_and_
         let started = Instant::now();
         let ping = kv.ping().await;
         assert!(started.elapsed() < Duration::from_secs(10), "no hang");
-        match ping {
-            Ok(()) => false,
-            Err(KvError::Unavailable(_)) => true,
-            Err(other) => panic!("expected Unavailable, got {other:?}"),
-        }
+        unavailable(ping)
     })
     .await;
 
@@ -242,14 +240,7 @@ async fn losing_a_cluster_node_makes_operations_unavailable_without_hanging_and_
 #[tokio::test]
 async fn while_a_cluster_node_is_down_clients_get_503_with_retry_after_never_500() {
     let mut cluster = RedisCluster::start(3).await;
-    let kv = RedisKv::connect(&cluster.url(), "outage-http:", Duration::from_millis(500))
-        .await
-        .unwrap();
-    let backends = Backends {
-        kv: Arc::new(kv),
-        ..Backends::in_memory()
-    };
-    let app = spawn_app_with(settings(&[("BAZAAR_BACKEND_TIMEOUT_MS", "500")]), backends).await;
+    let app = spawn_app_on_redis(&cluster.url(), "outage-http:").await;
     app.create_product(product_json("CLU-1")).await;
 
     cluster.stop_node(0);

@@ -168,6 +168,20 @@ pub struct TestApp {
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
+/// The app on in-memory backends except for the key-value store at `url`
+/// (one Redis or a cluster), with a short backend timeout: for tests that take
+/// that store away while the app runs.
+pub async fn spawn_app_on_redis(url: &str, prefix: &str) -> TestApp {
+    let kv = RedisKv::connect(url, prefix, std::time::Duration::from_millis(500))
+        .await
+        .unwrap();
+    let backends = Backends {
+        kv: Arc::new(kv),
+        ..Backends::in_memory()
+    };
+    spawn_app_with(settings(&[("BAZAAR_BACKEND_TIMEOUT_MS", "500")]), backends).await
+}
+
 /// The app on in-memory backends.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(settings(&[]), Backends::in_memory()).await
