@@ -1,8 +1,9 @@
 //! Redis Cluster specifics, against the three-node cluster `make test` starts
 //! (`BAZAAR_TEST_REDIS_CLUSTER_URL`) or a private one the test can take apart:
 //! keys really spread over the nodes, related keys stay in one slot, any one
-//! node is enough to find the cluster, invalidations reach every node, and
-//! losing a node makes operations unavailable (quickly) until it returns.
+//! node is enough to find the cluster, invalidations reach every node, the
+//! server says at startup that it runs on a cluster, and losing a node makes
+//! operations unavailable (quickly; 503 to clients) until it returns.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -14,8 +15,9 @@ use bazaar::kv::{KeyValueStore, KvError};
 
 use crate::helpers::{
     problem, product_json, redis_cluster_url, redis_kv_at, redis_url, spawn_app_on_redis, unique,
+    ADMIN_PASSWORD, ADMIN_PHONE,
 };
-use crate::process::{eventually, RedisCluster};
+use crate::process::{eventually, Bazaar, RedisCluster};
 
 /// A plain (not cluster-aware) connection to one node.
 async fn node(seed: &str) -> redis::aio::MultiplexedConnection {
@@ -273,4 +275,36 @@ async fn while_a_cluster_node_is_down_clients_get_503_with_retry_after_never_500
         app.get("/health/ready").await.status() == 200
     })
     .await;
+}
+
+#[tokio::test]
+async fn the_server_on_a_cluster_says_so_at_startup_and_signs_in_through_it() {
+    let prefix = format!("{}:", unique("serve"));
+    let bazaar = Bazaar::start(
+        "redis-cluster",
+        &[
+            ("BAZAAR_REDIS_URL", &redis_cluster_url()),
+            ("BAZAAR_REDIS_KEY_PREFIX", &prefix),
+        ],
+    )
+    .await;
+
+    assert!(
+        bazaar.log().contains("redis: cluster of 3 seeds"),
+        "{}",
+        bazaar.log()
+    );
+    // Signing in takes the auth rate limit and a session: both on the cluster.
+    let login = reqwest::Client::new()
+        .post(bazaar.url("/api/v1/auth/login"))
+        .json(&serde_json::json!({"identifier": ADMIN_PHONE, "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let mut stored = 0;
+    for seed in seed_urls(&redis_cluster_url()) {
+        stored += keys_on_node(&seed, &prefix).await.len();
+    }
+    assert!(stored > 0, "nothing was stored under {prefix}");
 }

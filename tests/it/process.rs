@@ -302,6 +302,11 @@ impl Bazaar {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
+    /// What the process has logged so far (earlier runs of the test included).
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.log_path()).unwrap()
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("the process runs").id()
     }
