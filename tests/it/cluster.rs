@@ -14,8 +14,8 @@ use bazaar::kv::redis_connection::{seed_urls, RedisMode};
 use bazaar::kv::{KeyValueStore, KvError};
 
 use crate::helpers::{
-    problem, product_json, redis_cluster_url, redis_kv_at, redis_url, spawn_app_on_redis, unique,
-    ADMIN_PASSWORD, ADMIN_PHONE,
+    login, problem, product_json, redis_cluster_url, redis_kv_at, redis_url, spawn_app_on_redis,
+    unique, ADMIN_PASSWORD, ADMIN_PHONE,
 };
 use crate::process::{eventually, Bazaar, RedisCluster};
 
@@ -105,6 +105,76 @@ async fn the_keys_of_a_rate_limit_bucket_share_one_slot_and_buckets_spread() {
         slots.insert(bucket_slots[0]);
     }
     assert!(slots.len() > 1, "different clients hash to different slots");
+}
+
+/// Runs `command` with `args` on the node at `seed` (not through the cluster).
+async fn on_node<T: redis::FromRedisValue>(seed: &str, command: &str, args: &[&str]) -> T {
+    redis::cmd(command)
+        .arg(args)
+        .query_async(&mut node(seed).await)
+        .await
+        .unwrap_or_else(|e| panic!("{command} {args:?} on {seed}: {e}"))
+}
+
+#[tokio::test]
+async fn keys_whose_slot_moves_to_another_node_are_followed_there_during_and_after_the_move() {
+    let cluster = RedisCluster::start(3).await;
+    let kv = RedisKv::connect(&cluster.url(), "moving:", Duration::from_secs(2))
+        .await
+        .unwrap();
+    // Two keys of one slot: one moves first, as a resharding moves keys one by one.
+    kv.set("{t}early", b"first", None).await.unwrap();
+    kv.set("{t}late", b"second", None).await.unwrap();
+    let seeds: Vec<String> = (0..3).map(|i| cluster.seed(i)).collect();
+    let slot = key_slot(&seeds[0], "moving:{t}early").await.to_string();
+    let mut from = 0;
+    for (i, seed) in seeds.iter().enumerate() {
+        if on_node::<i64>(seed, "CLUSTER", &["COUNTKEYSINSLOT", &slot]).await == 2 {
+            from = i;
+        }
+    }
+    let to = (from + 1) % 3;
+    let from_id: String = on_node(&seeds[from], "CLUSTER", &["MYID"]).await;
+    let to_id: String = on_node(&seeds[to], "CLUSTER", &["MYID"]).await;
+    let to_port = cluster.port(to).to_string();
+    let migrate = |key: &'static str| {
+        let (seed, to_port) = (seeds[from].clone(), to_port.clone());
+        async move {
+            let _: () = on_node(&seed, "MIGRATE", &["127.0.0.1", &to_port, key, "0", "5000"]).await;
+        }
+    };
+
+    let _: () = on_node(
+        &seeds[to],
+        "CLUSTER",
+        &["SETSLOT", &slot, "IMPORTING", &from_id],
+    )
+    .await;
+    let _: () = on_node(
+        &seeds[from],
+        "CLUSTER",
+        &["SETSLOT", &slot, "MIGRATING", &to_id],
+    )
+    .await;
+    migrate("moving:{t}early").await;
+
+    // Mid-move the old owner answers ASK for the key that left.
+    assert_eq!(kv.get("{t}early").await.unwrap(), Some(b"first".to_vec()));
+    assert_eq!(kv.get("{t}late").await.unwrap(), Some(b"second".to_vec()));
+
+    migrate("moving:{t}late").await;
+    for seed in &seeds {
+        let _: () = on_node(seed, "CLUSTER", &["SETSLOT", &slot, "NODE", &to_id]).await;
+    }
+
+    // Afterwards it answers MOVED, and the client follows to the new owner.
+    assert_eq!(kv.get("{t}late").await.unwrap(), Some(b"second".to_vec()));
+    kv.set("{t}new", b"third", None).await.unwrap();
+    assert_eq!(
+        on_node::<i64>(&seeds[to], "CLUSTER", &["COUNTKEYSINSLOT", &slot]).await,
+        3,
+        "all three keys live on the new owner"
+    );
 }
 
 #[tokio::test]
@@ -295,13 +365,13 @@ async fn the_server_on_a_cluster_says_so_at_startup_and_signs_in_through_it() {
         bazaar.log()
     );
     // Signing in takes the auth rate limit and a session: both on the cluster.
-    let login = reqwest::Client::new()
-        .post(bazaar.url("/api/v1/auth/login"))
-        .json(&serde_json::json!({"identifier": ADMIN_PHONE, "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), 200);
+    login(
+        &reqwest::Client::new(),
+        &bazaar.url(""),
+        ADMIN_PHONE,
+        ADMIN_PASSWORD,
+    )
+    .await;
     let mut stored = 0;
     for seed in seed_urls(&redis_cluster_url()) {
         stored += keys_on_node(&seed, &prefix).await.len();

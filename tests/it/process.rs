@@ -114,7 +114,11 @@ impl RedisCluster {
     }
 
     pub fn seed(&self, node: usize) -> String {
-        format!("redis://127.0.0.1:{}", self.ports[node].0)
+        format!("redis://127.0.0.1:{}", self.port(node))
+    }
+
+    pub fn port(&self, node: usize) -> u16 {
+        self.ports[node].0
     }
 
     /// Kills one node (its slots are unserved until it returns).
