@@ -69,10 +69,11 @@ pub fn redis_server(port: u16) -> Server {
 /// A private Redis Cluster of primaries only, so that stopping one node takes
 /// its slots away (and, after the node timeout, the whole cluster down).
 pub struct RedisCluster {
-    dir: tempfile::TempDir,
+    // Fields drop in order: the servers stop before their directory goes.
+    nodes: Vec<Server>,
     /// Each node's client port and cluster bus port.
     ports: Vec<(u16, u16)>,
-    nodes: Vec<Server>,
+    dir: tempfile::TempDir,
 }
 
 impl RedisCluster {
@@ -85,7 +86,7 @@ impl RedisCluster {
             .iter()
             .map(|&ports| redis_cluster_node(ports, dir.path()))
             .collect();
-        let cluster = Self { dir, ports, nodes };
+        let cluster = Self { nodes, ports, dir };
         for &(port, _) in &cluster.ports {
             wait_for_port(port).await;
         }
