@@ -169,14 +169,16 @@ impl Backends {
 /// Driver errors may quote the connection string; the message that reaches a
 /// log must not contain it or the password inside it. A Redis URL may be a
 /// comma-separated list of cluster seeds, and an error may quote any one of
-/// them, so each is removed too.
+/// them, so each is removed too. (The parts of a MongoDB host list after the
+/// first are bare hosts, not URLs, and are left alone.)
 fn redact(error: anyhow::Error, url: &str) -> anyhow::Error {
     let mut text = format!("{error:#}").replace(url, "<url>");
-    for seed in crate::kv::redis_connection::seed_urls(url) {
+    let seeds = crate::kv::redis_connection::seed_urls(url);
+    for seed in seeds.iter().filter(|s| s.contains("://")) {
         let password = url::Url::parse(&seed)
             .ok()
             .and_then(|u| u.password().map(str::to_owned));
-        text = text.replace(&seed, "<url>");
+        text = text.replace(seed.as_str(), "<url>");
         if let Some(p) = password.filter(|p| !p.is_empty()) {
             text = text.replace(&p, "<password>");
         }
@@ -614,6 +616,14 @@ mod tests {
             text.contains("<url>") && text.contains("<password>"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn redaction_of_a_mongodb_host_list_hides_the_password_and_keeps_the_message() {
+        let url = "mongodb://admin:hunter2@db-a,db-b/?replicaSet=rs0";
+        let error = anyhow::anyhow!("no primary among db-a, db-b").context("auth with hunter2");
+        let text = format!("{:#}", redact(error, url));
+        assert_eq!(text, "auth with <password>: no primary among db-a, db-b");
     }
 
     #[test]
