@@ -175,7 +175,7 @@ fn redact(error: anyhow::Error, url: &str) -> anyhow::Error {
     let mut text = format!("{error:#}").replace(url, "<url>");
     let seeds = crate::kv::redis_connection::seed_urls(url);
     for seed in seeds.iter().filter(|s| s.contains("://")) {
-        let password = url::Url::parse(&seed)
+        let password = url::Url::parse(seed)
             .ok()
             .and_then(|u| u.password().map(str::to_owned));
         text = text.replace(seed.as_str(), "<url>");
