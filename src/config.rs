@@ -47,8 +47,8 @@ pub const SETTINGS: &[SettingSpec] = &[
     SettingSpec { key: "log_level", default: Some("info"), secret: false, help: "a tracing filter, e.g. `info` or `bazaar=debug,info`" },
     SettingSpec { key: "mongodb_url", default: None, secret: true, help: "MongoDB connection string; unset means in-memory storage" },
     SettingSpec { key: "mongodb_database", default: Some("bazaar"), secret: false, help: "database name inside MongoDB" },
-    SettingSpec { key: "redis_url", default: None, secret: true, help: "Redis URL (`redis://` or `rediss://`); unset means an in-process key-value store" },
-    SettingSpec { key: "redis_key_prefix", default: Some("bazaar:"), secret: false, help: "prefix of every Redis key, so deployments can share a Redis" },
+    SettingSpec { key: "redis_url", default: None, secret: true, help: "Redis URL (`redis://` or `rediss://`), or a comma-separated list of Redis Cluster seed nodes (one node of a cluster is recognised as such too); unset means an in-process key-value store" },
+    SettingSpec { key: "redis_key_prefix", default: Some("bazaar:"), secret: false, help: "prefix of every Redis key, so deployments can share a Redis; no `{` or `}`, which would break the hash tags that keep related keys in one Redis Cluster slot" },
     SettingSpec { key: "backend_timeout_ms", default: Some("2000"), secret: false, help: "how long to wait for MongoDB or Redis before answering 503" },
     SettingSpec { key: "request_timeout_ms", default: Some("15000"), secret: false, help: "longest time a request may take before it is answered 503 `timeout`" },
     SettingSpec { key: "shutdown_delay_ms", default: Some("5000"), secret: false, help: "after SIGTERM, how long readiness answers 503 while requests are still served, so load balancers stop sending new ones before the listener closes (Ctrl-C/SIGINT skips it)" },
@@ -475,6 +475,27 @@ impl Parser {
         }
         Some(SecretString::from(raw))
     }
+
+    /// One Redis URL, or a comma-separated list of Redis Cluster seed URLs.
+    fn redis_url(&mut self, key: &str) -> Option<SecretString> {
+        let raw = self.raw(key)?.trim().to_owned();
+        let seeds = crate::kv::redis_connection::seed_urls(&raw);
+        let valid = |seed: &String| {
+            ["redis://", "rediss://"]
+                .iter()
+                .any(|s| seed.starts_with(s))
+                && url::Url::parse(seed).is_ok()
+        };
+        if seeds.is_empty() || !seeds.iter().all(valid) {
+            self.fail(
+                key,
+                "must be a redis:// or rediss:// URL, or a comma-separated list of them \
+                 (Redis Cluster seed nodes)"
+                    .into(),
+            );
+        }
+        Some(SecretString::from(raw))
+    }
 }
 
 /// The S3 settings, all or nothing: with `s3_endpoint` set, the bucket and both keys are
@@ -656,8 +677,16 @@ impl Settings {
                 "is not a valid MongoDB database name".into(),
             );
         }
-        let redis_url = p.secret_url("redis_url", &["redis://", "rediss://"]);
+        let redis_url = p.redis_url("redis_url");
         let redis_key_prefix = p.string("redis_key_prefix");
+        if redis_key_prefix.contains(['{', '}']) {
+            p.fail(
+                "redis_key_prefix",
+                "may not contain `{` or `}`: Redis Cluster would read them as a hash tag and \
+                 put keys that must stay together in different slots"
+                    .into(),
+            );
+        }
         let backend_timeout = p.millis("backend_timeout_ms", 100, 60_000);
         let request_timeout = p.millis("request_timeout_ms", 100, 600_000);
         let shutdown_delay = p.millis("shutdown_delay_ms", 0, 600_000);
@@ -1246,6 +1275,37 @@ mod tests {
         assert_eq!(err.0.len(), 3, "{text}");
         assert!(!text.contains("BAZAAR_MSG91_FLOW_REFUND"), "{text}");
         assert!(text.contains("BAZAAR_MSG91_FLOW_CANCELLATION"), "{text}");
+    }
+
+    #[test]
+    fn a_redis_url_may_list_cluster_seeds_each_of_which_must_be_a_redis_url() {
+        let seeds = "redis://:pw@a:7000, redis://:pw@b:7001,rediss://c:7002";
+        let s = Settings::from_sources(None, vars(&[("BAZAAR_REDIS_URL", seeds)])).unwrap();
+        assert_eq!(s.redis_url(), Some(seeds));
+        let err = Settings::from_sources(
+            None,
+            vars(&[("BAZAAR_REDIS_URL", "redis://:s3cret@a:7000,http://b:7001")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("BAZAAR_REDIS_URL") && err.contains("comma-separated"),
+            "{err}"
+        );
+        assert!(!err.contains("s3cret"), "{err}");
+    }
+
+    #[test]
+    fn a_key_prefix_with_braces_is_refused_because_it_would_break_hash_tags() {
+        for prefix in ["{shop}:", "shop}", "bazaar{"] {
+            let err = Settings::from_sources(None, vars(&[("BAZAAR_REDIS_KEY_PREFIX", prefix)]))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("BAZAAR_REDIS_KEY_PREFIX") && err.contains("hash tag"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -146,9 +146,9 @@ impl Backends {
             let kv = RedisKv::connect(url, &settings.redis_key_prefix, timeout)
                 .await
                 .map_err(|e| redact(e, url))?;
+            tracing::info!("redis: {}", kv.mode());
             backends.kv = Arc::new(kv);
-            let seeds: Vec<String> = url.split(',').map(|u| u.trim().to_owned()).collect();
-            let broadcast = RedisBroadcast::connect(&seeds, &settings.redis_key_prefix, timeout)
+            let broadcast = RedisBroadcast::connect(url, &settings.redis_key_prefix, timeout)
                 .await
                 .map_err(|e| redact(e, url))?;
             backends.broadcast = Arc::new(broadcast);
@@ -167,15 +167,21 @@ impl Backends {
 }
 
 /// Driver errors may quote the connection string; the message that reaches a
-/// log must not contain it or the password inside it.
+/// log must not contain it or the password inside it. A Redis URL may be a
+/// comma-separated list of cluster seeds, and an error may quote any one of
+/// them, so each is removed too. (The parts of a MongoDB host list after the
+/// first are bare hosts, not URLs, and are left alone.)
 fn redact(error: anyhow::Error, url: &str) -> anyhow::Error {
-    let mut text = format!("{error:#}");
-    let password = url::Url::parse(url)
-        .ok()
-        .and_then(|u| u.password().map(str::to_owned));
-    text = text.replace(url, "<url>");
-    if let Some(p) = password.filter(|p| !p.is_empty()) {
-        text = text.replace(&p, "<password>");
+    let mut text = format!("{error:#}").replace(url, "<url>");
+    let seeds = crate::kv::redis_connection::seed_urls(url);
+    for seed in seeds.iter().filter(|s| s.contains("://")) {
+        let password = url::Url::parse(seed)
+            .ok()
+            .and_then(|u| u.password().map(str::to_owned));
+        text = text.replace(seed.as_str(), "<url>");
+        if let Some(p) = password.filter(|p| !p.is_empty()) {
+            text = text.replace(&p, "<password>");
+        }
     }
     anyhow::anyhow!(text)
 }
@@ -625,5 +631,26 @@ mod tests {
             text.contains("<url>") && text.contains("<password>"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn redaction_of_a_mongodb_host_list_hides_the_password_and_keeps_the_message() {
+        let url = "mongodb://admin:hunter2@db-a,db-b/?replicaSet=rs0";
+        let error = anyhow::anyhow!("no primary among db-a, db-b").context("auth with hunter2");
+        let text = format!("{:#}", redact(error, url));
+        assert_eq!(text, "auth with <password>: no primary among db-a, db-b");
+    }
+
+    #[test]
+    fn redaction_covers_every_seed_of_a_cluster_url() {
+        let url = "redis://:first-secret@a:7000, redis://:second-secret@b:7001";
+        let error = anyhow::anyhow!("cannot reach redis://:second-secret@b:7001")
+            .context("AUTH failed with first-secret");
+        let text = format!("{:#}", redact(error, url));
+        assert!(
+            !text.contains("first-secret") && !text.contains("second-secret"),
+            "{text}"
+        );
+        assert!(text.contains("<url>"), "{text}");
     }
 }

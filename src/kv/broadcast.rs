@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt as _;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::broadcast;
 
+use super::redis_connection::{classify, seed_urls, RedisConnection};
 use super::KvError;
 
 /// Notices a slow subscriber may fall behind by before it hears `Lost`.
@@ -90,12 +90,13 @@ impl Broadcast for LocalBroadcast {
 
 /// Redis pub/sub on one channel per deployment (`<prefix>invalidations`).
 ///
-/// In a Redis Cluster a `PUBLISH` on any node reaches subscribers on every node,
-/// so both sides talk to a seed node; when it fails, the listener moves on to
-/// the next seed.
+/// In a Redis Cluster a `PUBLISH` on any node reaches subscribers on every node.
+/// So notices are published through the key-value connection (single server or
+/// cluster, which finds a live node for the channel's slot), and the listener
+/// subscribes on one seed node, moving on to the next seed when that fails.
 pub struct RedisBroadcast {
     local: LocalBroadcast,
-    publisher: ConnectionManager,
+    publisher: RedisConnection,
     channel: String,
     listener: tokio::task::AbortHandle,
 }
@@ -107,26 +108,16 @@ impl Drop for RedisBroadcast {
 }
 
 impl RedisBroadcast {
-    /// Connects the publisher and starts listening in the background.
-    /// `seeds` are node URLs (one for a single server).
-    pub async fn connect(
-        seeds: &[String],
-        prefix: &str,
-        timeout: Duration,
-    ) -> anyhow::Result<Self> {
+    /// Connects the publisher to what `url` names (see `redis_connection`)
+    /// and starts listening on its seeds in the background.
+    pub async fn connect(url: &str, prefix: &str, timeout: Duration) -> anyhow::Result<Self> {
         use anyhow::Context as _;
-        let clients = seeds
+        let clients = seed_urls(url)
             .iter()
-            .map(|url| redis::Client::open(url.as_str()))
+            .map(|seed| redis::Client::open(seed.as_str()))
             .collect::<Result<Vec<_>, _>>()
             .context("BAZAAR_REDIS_URL is not a valid Redis URL")?;
-        let first = clients.first().context("no Redis URL")?.clone();
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(timeout)
-            .set_response_timeout(timeout)
-            .set_number_of_retries(2)
-            .set_max_delay(500);
-        let publisher = ConnectionManager::new_with_config(first, config)
+        let publisher = RedisConnection::connect(url, timeout)
             .await
             .context("connecting to Redis for invalidations")?;
         let local = LocalBroadcast::new();
@@ -149,7 +140,7 @@ impl Broadcast for RedisBroadcast {
             .arg(topic)
             .query_async(&mut self.publisher.clone())
             .await
-            .map_err(super::redis::classify)?;
+            .map_err(classify)?;
         Ok(())
     }
 

@@ -11,7 +11,7 @@ use parking_lot::Mutex;
 
 use std::collections::BTreeSet;
 
-use super::{Counter, KeyValueStore, KvError, RateLimitState};
+use super::{rate_limit_keys, Counter, KeyValueStore, KvError, RateLimitState};
 
 struct Entry {
     value: Value,
@@ -275,16 +275,6 @@ impl KeyValueStore for MemoryKv {
     async fn ping(&self) -> Result<(), KvError> {
         Ok(())
     }
-}
-
-/// The keys of a rate-limit bucket. The `{…}` hash tag keeps all three in one
-/// Redis Cluster slot, so the script that updates them together may run there.
-pub(crate) fn rate_limit_keys(bucket: &str) -> (String, String, String) {
-    (
-        format!("rl:{{{bucket}}}:block"),
-        format!("rl:{{{bucket}}}:count"),
-        format!("rl:{{{bucket}}}:strikes"),
-    )
 }
 
 /// How long a client is blocked after `strikes` windows in which it went over

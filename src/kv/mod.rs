@@ -1,8 +1,13 @@
 //! Key-value port: short-lived shared state (cache entries, rate-limit counters,
 //! idempotency records, sessions) that every replica must see.
 //!
-//! `redis` is production; `memory` is the embedded default for a single process.
-//! Both pass the same conformance suite (`tests/it/conformance/kv.rs`).
+//! `redis` is production (a single server or a Redis Cluster); `memory` is the
+//! embedded default for a single process. All pass the same conformance suite
+//! (`tests/it/conformance/kv.rs`).
+//!
+//! Each operation touches one key, except rate limiting, whose keys share a
+//! Redis Cluster hash tag ([`rate_limit_keys`]); a new multi-key operation must
+//! do the same.
 
 use std::time::Duration;
 
@@ -11,6 +16,7 @@ use async_trait::async_trait;
 pub mod broadcast;
 pub mod memory;
 pub mod redis;
+pub mod redis_connection;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KvError {
@@ -89,4 +95,17 @@ pub struct RateLimitState {
     pub remaining: u32,
     /// Time until the window resets, or until a block ends.
     pub reset_in: Duration,
+}
+
+/// The keys of a rate-limit bucket. The `{…}` hash tag keeps all three in one
+/// Redis Cluster slot, so the script that updates them together runs on one
+/// node. Should `bucket` hold braces, the three keys still agree up to the
+/// first `}` and so share a tag, unless `bucket` starts with `}` (an empty tag
+/// does not count); buckets start with their group's name.
+pub(crate) fn rate_limit_keys(bucket: &str) -> (String, String, String) {
+    (
+        format!("rl:{{{bucket}}}:block"),
+        format!("rl:{{{bucket}}}:count"),
+        format!("rl:{{{bucket}}}:strikes"),
+    )
 }

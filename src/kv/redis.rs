@@ -1,17 +1,17 @@
-//! Redis key-value store. One multiplexed connection per process, managed by
-//! `redis::aio::ConnectionManager`, which reconnects by itself after the server
-//! goes away; until it is back, calls fail as `Unavailable` within the backend
-//! timeout (see [`bounded`]).
+//! Redis key-value store, on a single server or a Redis Cluster (see
+//! `redis_connection`). Every command and script touches one key, or keys that
+//! share a hash tag, so each runs whole on the node that owns its slot.
+//!
+//! Every call is capped at the backend timeout (see [`bounded`]): until a lost
+//! server is back, calls fail as `Unavailable` within it.
 
 use std::time::Duration;
 
-use anyhow::Context as _;
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, RedisError, Script};
 
-use super::memory::rate_limit_keys;
-use super::{Counter, KeyValueStore, KvError, RateLimitState};
+use super::redis_connection::{classify, RedisConnection, RedisMode};
+use super::{rate_limit_keys, Counter, KeyValueStore, KvError, RateLimitState};
 
 /// Increments and sets the expiry of a new counter in one atomic step.
 const INCREMENT: &str = r"
@@ -44,8 +44,17 @@ end
 return 1
 ";
 
+/// Adds a member and (re)sets the set's expiry in one step. A script rather
+/// than MULTI/EXEC: one command, so a cluster redirect retries it whole.
+const ADD_TO_SET: &str = r"
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+";
+
 /// One request against a rate-limit bucket (see `KeyValueStore::hit_rate_limit`
 /// and `memory::block_for`, which this mirrors). KEYS: block, count, strikes.
+/// The three keys share a hash tag, so this runs on one cluster node.
 /// ARGV: limit, window ms, max block ms. Returns {allowed, remaining, reset ms}.
 const RATE_LIMIT: &str = r"
 local blocked = redis.call('PTTL', KEYS[1])
@@ -71,57 +80,42 @@ return {0, 0, math.floor(block)}
 ";
 
 pub struct RedisKv {
-    connection: ConnectionManager,
+    connection: RedisConnection,
     prefix: String,
     timeout: Duration,
     increment: Script,
     compare_and_swap: Script,
+    add_to_set: Script,
     rate_limit: Script,
 }
 
 impl RedisKv {
-    /// Connects to `url`; every key is stored under `prefix`, so several
-    /// deployments (or test runs) can share one Redis.
+    /// Connects to `url` (one server, or cluster seeds; see `redis_connection`);
+    /// every key is stored under `prefix`, so several deployments (or test
+    /// runs) can share one Redis.
     pub async fn connect(url: &str, prefix: &str, timeout: Duration) -> anyhow::Result<Self> {
-        let client =
-            redis::Client::open(url).context("BAZAAR_REDIS_URL is not a valid Redis URL")?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(timeout)
-            .set_response_timeout(timeout)
-            .set_number_of_retries(2)
-            .set_max_delay(500);
-        let connection = ConnectionManager::new_with_config(client, config)
-            .await
-            .context("connecting to Redis")?;
         Ok(Self {
-            connection,
+            connection: RedisConnection::connect(url, timeout).await?,
             prefix: prefix.to_owned(),
             timeout,
             increment: Script::new(INCREMENT),
             compare_and_swap: Script::new(COMPARE_AND_SWAP),
+            add_to_set: Script::new(ADD_TO_SET),
             rate_limit: Script::new(RATE_LIMIT),
         })
+    }
+
+    /// Single node or cluster, as found at connect time.
+    pub fn mode(&self) -> RedisMode {
+        self.connection.mode()
     }
 
     fn key(&self, key: &str) -> String {
         format!("{}{}", self.prefix, key)
     }
 
-    fn conn(&self) -> ConnectionManager {
-        // Cloning is cheap: all clones share one multiplexed connection.
+    fn conn(&self) -> RedisConnection {
         self.connection.clone()
-    }
-}
-
-pub(super) fn classify(error: RedisError) -> KvError {
-    if error.is_io_error()
-        || error.is_connection_dropped()
-        || error.is_connection_refusal()
-        || error.is_timeout()
-    {
-        KvError::Unavailable(error.into())
-    } else {
-        KvError::Other(error.into())
     }
 }
 
@@ -219,18 +213,16 @@ impl KeyValueStore for RedisKv {
     }
 
     async fn add_to_set(&self, key: &str, member: &str, ttl: Duration) -> Result<(), KvError> {
-        let key = self.key(key);
         bounded(
             self.timeout,
-            redis::pipe()
-                .atomic()
-                .sadd(&key, member)
-                .ignore()
-                .pexpire(&key, millis(ttl) as i64)
-                .ignore()
-                .query_async::<()>(&mut self.conn()),
+            self.add_to_set
+                .key(self.key(key))
+                .arg(member)
+                .arg(millis(ttl))
+                .invoke_async::<i64>(&mut self.conn()),
         )
-        .await
+        .await?;
+        Ok(())
     }
 
     async fn set_members(&self, key: &str) -> Result<Vec<String>, KvError> {
@@ -270,11 +262,12 @@ impl KeyValueStore for RedisKv {
     }
 
     async fn ping(&self) -> Result<(), KvError> {
-        let _: String = bounded(
-            self.timeout,
-            redis::cmd("PING").query_async(&mut self.conn()),
-        )
-        .await?;
-        Ok(())
+        match tokio::time::timeout(self.timeout, self.conn().ping()).await {
+            Ok(result) => result,
+            Err(_) => Err(KvError::Unavailable(anyhow::anyhow!(
+                "Redis did not answer within {:?}",
+                self.timeout
+            ))),
+        }
     }
 }

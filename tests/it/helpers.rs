@@ -23,6 +23,11 @@ pub fn redis_url() -> String {
     env_url("BAZAAR_TEST_REDIS_URL")
 }
 
+/// The seeds of the three-node Redis Cluster `make test` starts, comma-separated.
+pub fn redis_cluster_url() -> String {
+    env_url("BAZAAR_TEST_REDIS_CLUSTER_URL")
+}
+
 /// A name no other test uses, so tests can share one server.
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
@@ -115,8 +120,17 @@ pub async fn mongo_webhook_events() -> bazaar::store::mongo::MongoWebhookEvents 
 }
 
 pub async fn redis_kv() -> RedisKv {
+    redis_kv_at(&redis_url()).await
+}
+
+pub async fn redis_cluster_kv() -> RedisKv {
+    redis_kv_at(&redis_cluster_url()).await
+}
+
+/// A store at `url` under a key prefix of its own.
+pub async fn redis_kv_at(url: &str) -> RedisKv {
     RedisKv::connect(
-        &redis_url(),
+        url,
         &format!("{}:", unique("test")),
         std::time::Duration::from_secs(2),
     )
@@ -152,6 +166,20 @@ pub struct TestApp {
     pub anonymous: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+/// The app on in-memory backends except for the key-value store at `url`
+/// (one Redis or a cluster), with a short backend timeout: for tests that take
+/// that store away while the app runs.
+pub async fn spawn_app_on_redis(url: &str, prefix: &str) -> TestApp {
+    let kv = RedisKv::connect(url, prefix, std::time::Duration::from_millis(500))
+        .await
+        .unwrap();
+    let backends = Backends {
+        kv: Arc::new(kv),
+        ..Backends::in_memory()
+    };
+    spawn_app_with(settings(&[("BAZAAR_BACKEND_TIMEOUT_MS", "500")]), backends).await
 }
 
 /// The app on in-memory backends.

@@ -1,5 +1,6 @@
-//! Real processes for tests that stop, kill or multiply them: private Redis and
-//! MongoDB-wire servers, and the `bazaar` binary itself (`bazaar serve`).
+//! Real processes for tests that stop, kill or multiply them: private Redis
+//! servers and clusters, MongoDB-wire servers, and the `bazaar` binary itself
+//! (`bazaar serve`).
 //!
 //! A `bazaar` process logs to `tests/output/processes/<name>.log` (git-ignored), so a
 //! failing test leaves the server's side of the story behind.
@@ -63,6 +64,130 @@ pub fn redis_server(port: u16) -> Server {
     ]
     .map(String::from);
     Server::start(&program, &args)
+}
+
+/// A private Redis Cluster of primaries only, so that stopping one node takes
+/// its slots away (and, after the node timeout, the whole cluster down).
+pub struct RedisCluster {
+    // Fields drop in order: the servers stop before their directory goes.
+    nodes: Vec<Server>,
+    /// Each node's client port and cluster bus port.
+    ports: Vec<(u16, u16)>,
+    dir: tempfile::TempDir,
+}
+
+impl RedisCluster {
+    /// Starts `size` cluster-enabled servers, joins them with `redis-cli
+    /// --cluster create` and waits until every node says the cluster is ok.
+    pub async fn start(size: usize) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let ports: Vec<(u16, u16)> = (0..size).map(|_| (free_port(), free_port())).collect();
+        let nodes = ports
+            .iter()
+            .map(|&ports| redis_cluster_node(ports, dir.path()))
+            .collect();
+        let cluster = Self { nodes, ports, dir };
+        for &(port, _) in &cluster.ports {
+            wait_for_port(port).await;
+        }
+        let create = tokio::process::Command::new(env_url("BAZAAR_TEST_REDIS_CLI"))
+            .arg("--cluster")
+            .arg("create")
+            .args(cluster.ports.iter().map(|(p, _)| format!("127.0.0.1:{p}")))
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .output()
+            .await
+            .unwrap();
+        assert!(
+            create.status.success(),
+            "redis-cli --cluster create: {create:?}"
+        );
+        cluster.wait_until_ok().await;
+        cluster
+    }
+
+    /// Every node's URL, comma-separated, as `BAZAAR_REDIS_URL` names a cluster.
+    pub fn url(&self) -> String {
+        (0..self.ports.len())
+            .map(|i| self.seed(i))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    pub fn seed(&self, node: usize) -> String {
+        format!("redis://127.0.0.1:{}", self.port(node))
+    }
+
+    pub fn port(&self, node: usize) -> u16 {
+        self.ports[node].0
+    }
+
+    /// Kills one node (its slots are unserved until it returns).
+    pub fn stop_node(&mut self, node: usize) {
+        self.nodes[node].stop();
+    }
+
+    /// Starts a stopped node again on its port with its cluster config file,
+    /// so it rejoins as the owner of its slots (empty: nothing is persisted).
+    pub async fn restart_node(&mut self, node: usize) {
+        self.nodes[node] = redis_cluster_node(self.ports[node], self.dir.path());
+        wait_for_port(self.ports[node].0).await;
+    }
+
+    pub async fn wait_until_ok(&self) {
+        for node in 0..self.ports.len() {
+            let seed = self.seed(node);
+            eventually(&format!("cluster_state:ok on {seed}"), || {
+                let seed = seed.clone();
+                async move {
+                    cluster_info(&seed)
+                        .await
+                        .is_some_and(|info| info.contains("cluster_state:ok"))
+                }
+            })
+            .await;
+        }
+    }
+}
+
+fn redis_cluster_node((port, bus_port): (u16, u16), dir: &std::path::Path) -> Server {
+    let program = env_url("BAZAAR_TEST_REDIS_SERVER");
+    let config = dir.join(format!("nodes-{port}.conf"));
+    let args = [
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        &port.to_string(),
+        // Not the default port + 10000, which may not exist.
+        "--cluster-port",
+        &bus_port.to_string(),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        &dir.display().to_string(),
+        "--cluster-enabled",
+        "yes",
+        "--cluster-config-file",
+        &config.display().to_string(),
+        // Short, so that losing a node turns the cluster down (and back) quickly.
+        "--cluster-node-timeout",
+        "1000",
+    ]
+    .map(String::from);
+    Server::start(&program, &args)
+}
+
+/// `CLUSTER INFO` of one node, or `None` if it does not answer.
+pub async fn cluster_info(seed: &str) -> Option<String> {
+    let client = redis::Client::open(seed).ok()?;
+    let mut connection = client.get_multiplexed_async_connection().await.ok()?;
+    redis::cmd("CLUSTER")
+        .arg("INFO")
+        .query_async(&mut connection)
+        .await
+        .ok()
 }
 
 /// Redis that keeps its data in `dir` across a kill, as production's should:
@@ -212,6 +337,11 @@ impl Bazaar {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// What the process has logged so far (earlier runs of the test included).
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.log_path()).unwrap()
     }
 
     pub fn pid(&self) -> u32 {

@@ -17,8 +17,8 @@ use bazaar::store::mongo::{self, MongoProducts};
 use serde_json::Value;
 
 use crate::helpers::{
-    bearer_client, problem, product_json, settings, spawn_app_with, TestApp, ADMIN_PASSWORD,
-    ADMIN_PHONE,
+    bearer_client, problem, product_json, settings, spawn_app_on_redis, spawn_app_with, TestApp,
+    ADMIN_PASSWORD, ADMIN_PHONE,
 };
 use crate::process::{
     durable_redis_server, eventually, free_port, mongo_server, redis_server, wait_for_port,
@@ -33,18 +33,7 @@ async fn losing_redis_turns_writes_and_readiness_to_503_and_recovers() {
     let port = free_port();
     let mut redis = redis_server(port);
     wait_for_port(port).await;
-    let kv = RedisKv::connect(
-        &format!("redis://127.0.0.1:{port}"),
-        "resilience:",
-        Duration::from_millis(500),
-    )
-    .await
-    .unwrap();
-    let backends = Backends {
-        kv: Arc::new(kv),
-        ..Backends::in_memory()
-    };
-    let app = spawn_app_with(settings(&[("BAZAAR_BACKEND_TIMEOUT_MS", "500")]), backends).await;
+    let app = spawn_app_on_redis(&format!("redis://127.0.0.1:{port}"), "resilience:").await;
     let created = app.create_product(product_json("RES-1")).await;
     let path = format!("/api/v1/products/{}", created["id"].as_str().unwrap());
 

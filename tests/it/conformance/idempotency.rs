@@ -1,6 +1,6 @@
-//! Idempotency records over the key-value port, held against memory and Redis
-//! alike: claims, replays, mismatches, in-flight duplicates, release, scopes
-//! and expiry.
+//! Idempotency records over the key-value port, held against memory, Redis and
+//! a Redis Cluster alike: claims, replays, mismatches, in-flight duplicates,
+//! release, scopes and expiry.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +13,7 @@ use bazaar::kv::memory::MemoryKv;
 use bazaar::kv::KeyValueStore;
 
 use super::conformance;
-use crate::helpers::redis_kv;
+use crate::helpers::{redis_cluster_kv, redis_kv};
 
 const LONG: IdempotencySettings = IdempotencySettings {
     ttl: Duration::from_secs(60),
@@ -227,5 +227,10 @@ async fn redis() -> Box<Arc<dyn KeyValueStore>> {
     Box::new(Arc::new(redis_kv().await))
 }
 
+async fn redis_cluster() -> Box<Arc<dyn KeyValueStore>> {
+    Box::new(Arc::new(redis_cluster_kv().await))
+}
+
 idempotency_suite!(memory_backend, memory());
 idempotency_suite!(redis_backend, redis().await);
+idempotency_suite!(redis_cluster_backend, redis_cluster().await);

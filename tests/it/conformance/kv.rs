@@ -1,4 +1,5 @@
-//! The key-value store contract, held against memory and Redis alike.
+//! The key-value store contract, held against memory, Redis and a Redis Cluster
+//! alike.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,7 +8,7 @@ use bazaar::kv::memory::MemoryKv;
 use bazaar::kv::{KeyValueStore, KvError};
 
 use super::conformance;
-use crate::helpers::redis_kv;
+use crate::helpers::{redis_cluster_kv, redis_kv};
 
 pub async fn values_can_be_set_read_and_deleted(kv: &dyn KeyValueStore) {
     assert_eq!(kv.get("a").await.unwrap(), None);
@@ -308,8 +309,13 @@ async fn redis() -> Arc<dyn KeyValueStore> {
     Arc::new(redis_kv().await)
 }
 
+async fn redis_cluster() -> Arc<dyn KeyValueStore> {
+    Arc::new(redis_cluster_kv().await)
+}
+
 kv_suite!(memory_backend, memory());
 kv_suite!(redis_backend, redis().await);
+kv_suite!(redis_cluster_backend, redis_cluster().await);
 
 /// Keys of one prefix are invisible under another, so deployments can share a Redis.
 #[tokio::test]
