@@ -93,7 +93,7 @@ pub const SETTINGS: &[SettingSpec] = &[
     SettingSpec { key: "sendgrid_template_refund", default: Some("d-refund"), secret: false, help: "SendGrid dynamic template of the refund email" },
     SettingSpec { key: "sendgrid_template_cancellation", default: Some("d-cancellation"), secret: false, help: "SendGrid dynamic template of the cancellation email" },
     SettingSpec { key: "public_url", default: Some("http://127.0.0.1:8080"), secret: false, help: "the frontend or API origin used to build links in messages (email verification)" },
-    SettingSpec { key: "provider_timeout_ms", default: Some("5000"), secret: false, help: "timeout of each attempt of a call to Razorpay, MSG91 or SendGrid (each call makes up to three attempts)" },
+    SettingSpec { key: "provider_timeout_ms", default: Some("4000"), secret: false, help: "timeout of each attempt of a call to Razorpay, MSG91 or SendGrid (each call makes up to three attempts; keep three of them under the request timeout, so a silent provider is reported as such)" },
     SettingSpec { key: "outbox_poll_ms", default: Some("1000"), secret: false, help: "how often an idle outbox worker looks for due notices" },
     SettingSpec { key: "outbox_lease_secs", default: Some("60"), secret: false, help: "how long a worker holds a notice it is delivering before another replica may take it; longer than one delivery can take" },
     SettingSpec { key: "outbox_batch_size", default: Some("10"), secret: false, help: "notices a worker claims and delivers at once" },

@@ -131,17 +131,34 @@ impl HashPool {
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, AppError> {
         let (done, result) = oneshot::channel();
-        let job: Job = Box::new(move || {
+        self.submit(Box::new(move || {
             let _ = done.send(f());
-        });
+        }))?;
+        result
+            .await
+            .map_err(|_| AppError::internal(anyhow::anyhow!("hash job dropped")))
+    }
+
+    /// Runs `f` on the pool and blocks the calling thread until it is done.
+    fn run_blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AppError> {
+        let (done, result) = mpsc::channel();
+        self.submit(Box::new(move || {
+            let _ = done.send(f());
+        }))?;
+        result
+            .recv()
+            .map_err(|_| AppError::internal(anyhow::anyhow!("hash job dropped")))
+    }
+
+    fn submit(&self, job: Job) -> Result<(), AppError> {
         self.jobs
             .lock()
             .map_err(|_| AppError::internal(anyhow::anyhow!("hash pool lock poisoned")))?
             .send(job)
-            .map_err(|_| AppError::internal(anyhow::anyhow!("hash pool stopped")))?;
-        result
-            .await
-            .map_err(|_| AppError::internal(anyhow::anyhow!("hash job dropped")))
+            .map_err(|_| AppError::internal(anyhow::anyhow!("hash pool stopped")))
     }
 }
 
@@ -175,11 +192,17 @@ impl PasswordHasher {
         let params = Params::new(memory_kib, iterations, 1, None)
             .map_err(|e| anyhow::anyhow!("invalid Argon2 parameters: {e}"))?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let dummy_hash = phc_hash(&params, uuid::Uuid::new_v4().as_bytes())
+        let pool = HashPool::start(cores.saturating_sub(1).max(1))?;
+        // On the pool, whose threads keep their working memory anyway: hashed
+        // here, the caller's thread would keep another 19 MiB for good.
+        let dummy_params = params.clone();
+        let dummy_hash = pool
+            .run_blocking(move || phc_hash(&dummy_params, uuid::Uuid::new_v4().as_bytes()))
+            .map_err(|e| anyhow::anyhow!("hashing the dummy password: {e}"))?
             .map_err(|e| anyhow::anyhow!("hashing the dummy password: {e}"))?;
         Ok(Self {
             params,
-            pool: Arc::new(HashPool::start(cores.saturating_sub(1).max(1))?),
+            pool: Arc::new(pool),
             dummy_hash: dummy_hash.into(),
         })
     }
