@@ -388,12 +388,15 @@ fn own_origin(addr: SocketAddr) -> String {
 }
 
 /// Building the application (the contract above all: YAML and JSON trees of the
-/// whole API) allocates tens of megabytes and frees them; mimalloc keeps freed
-/// pages for reuse, which would count against every replica's memory for its
-/// whole life. Hand them back to the OS once, before serving.
+/// whole API) allocates megabytes and frees them; malloc keeps freed pages for
+/// reuse, which would count against every replica's memory for its whole life.
+/// Hand them back to the OS once, before serving.
 fn release_startup_memory() {
-    // SAFETY: mi_collect only returns free memory; it may run at any time.
-    unsafe { libmimalloc_sys::mi_collect(true) }
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only returns free memory to the OS; it may run at any time.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// The contract as the code defines it, in YAML or JSON. Builds the API on

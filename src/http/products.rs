@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use super::json_body::JsonBody;
 use super::listing::{page_info, PageLinks};
 use super::params::{
-    CursorText, FacetsParam, Limit, PageNumber, PaiseBound, SearchText, SortParam,
+    CursorText, FacetsParam, HexId, Limit, PageNumber, PaiseBound, SearchText, SortParam,
 };
 use super::problem::{Problem, Problems};
 use super::security::{context, require, BearerAuth};
@@ -778,11 +778,10 @@ impl ProductsApi {
     async fn get_product(
         &self,
         /// Product id (24 hexadecimal characters).
-        #[oai(validator(pattern = r"^[0-9a-fA-F]{24}$"))]
-        id: Path<String>,
+        id: Path<HexId>,
         #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
     ) -> Result<GetProductResponse, Problems<ReadErrors>> {
-        let product = self.catalog.get(&id.0).await?;
+        let product = self.catalog.get(id.0.checked("id")?).await?;
         let tag = etag(&product);
         if none_match_hits(if_none_match.0.as_deref(), &tag) {
             return Ok(GetProductResponse::NotModified(tag));
@@ -805,12 +804,14 @@ impl ProductsApi {
     async fn get_product_image(
         &self,
         /// Product id (24 hexadecimal characters).
-        #[oai(validator(pattern = r"^[0-9a-fA-F]{24}$"))]
-        id: Path<String>,
+        id: Path<HexId>,
         /// File id, one of the product's `images`.
         file_id: Path<String>,
     ) -> Result<ProductImageResponse, Problems<ReadErrors>> {
-        let url = self.catalog.image_url(&id.0, &file_id.0).await?;
+        let url = self
+            .catalog
+            .image_url(id.0.checked("id")?, &file_id.0)
+            .await?;
         // Shorter than the download URL's own validity, so a cached redirect never
         // points at an expired URL.
         Ok(ProductImageResponse::Found(
@@ -891,8 +892,7 @@ impl ProductsApi {
         auth: BearerAuth,
         req: &Request,
         /// Product id (24 hexadecimal characters).
-        #[oai(validator(pattern = r"^[0-9a-fA-F]{24}$"))]
-        id: Path<String>,
+        id: Path<HexId>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
         body: JsonBody<ProductInput>,
     ) -> Result<UpdateProductResponse, Problems<UpdateErrors>> {
@@ -900,7 +900,7 @@ impl ProductsApi {
         let precondition = parse_if_match(if_match.0.as_deref());
         let product = self
             .catalog
-            .replace(&id.0, body.0.into(), precondition)
+            .replace(id.0.checked("id")?, body.0.into(), precondition)
             .await?;
         let tag = etag(&product);
         Ok(UpdateProductResponse::Ok(
@@ -923,8 +923,7 @@ impl ProductsApi {
         auth: BearerAuth,
         req: &Request,
         /// Product id (24 hexadecimal characters).
-        #[oai(validator(pattern = r"^[0-9a-fA-F]{24}$"))]
-        id: Path<String>,
+        id: Path<HexId>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
         body: JsonBody<ProductPatchInput>,
     ) -> Result<UpdateProductResponse, Problems<UpdateErrors>> {
@@ -932,7 +931,7 @@ impl ProductsApi {
         let precondition = parse_if_match(if_match.0.as_deref());
         let product = self
             .catalog
-            .patch(&id.0, body.0.into(), precondition)
+            .patch(id.0.checked("id")?, body.0.into(), precondition)
             .await?;
         let tag = etag(&product);
         Ok(UpdateProductResponse::Ok(
@@ -1043,13 +1042,14 @@ impl ProductsApi {
         auth: BearerAuth,
         req: &Request,
         /// Product id (24 hexadecimal characters).
-        #[oai(validator(pattern = r"^[0-9a-fA-F]{24}$"))]
-        id: Path<String>,
+        id: Path<HexId>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
     ) -> Result<DeleteProductResponse, Problems<DeleteErrors>> {
         require(&self.identity, &auth.0, "products:write", req).await?;
         let precondition = parse_if_match(if_match.0.as_deref());
-        self.catalog.delete(&id.0, precondition).await?;
+        self.catalog
+            .delete(id.0.checked("id")?, precondition)
+            .await?;
         Ok(DeleteProductResponse::Deleted)
     }
 }

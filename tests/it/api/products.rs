@@ -632,3 +632,27 @@ async fn the_products_api_works_on_mongodb_and_redis() {
         204
     );
 }
+
+#[tokio::test]
+async fn a_product_id_that_is_not_24_hex_characters_is_an_invalid_parameter_named_id() {
+    let app = spawn_app().await;
+    for (method, bad) in [("GET", "zzz"), ("DELETE", "0123456789abcdef0123456g")] {
+        let response = app
+            .client
+            .request(
+                method.parse().unwrap(),
+                app.url(&format!("/api/v1/products/{bad}")),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{method} {bad}");
+        let body = problem(response).await;
+        assert_eq!(body["code"], "invalid_parameter");
+        assert_eq!(body["errors"][0]["field"], "id");
+        assert_eq!(
+            body["errors"][0]["message"],
+            "must be 24 hexadecimal characters"
+        );
+    }
+}
