@@ -267,7 +267,14 @@ impl IdempotencyStore {
             tokio::time::sleep(pause).await;
             match self.swap_in(&ticket, &response).await {
                 Ok(true) => return,
-                Ok(false) => break,
+                // No longer our claim: an earlier attempt that seemed to time out
+                // landed, or the claim expired and a retry took the key.
+                Ok(false) => {
+                    tracing::info!(
+                        "an idempotent answer's claim is no longer in flight; nothing to keep"
+                    );
+                    return;
+                }
                 Err(KvError::Unavailable(_)) => pause = (pause * 2).min(Duration::from_secs(2)),
                 Err(e) => {
                     tracing::warn!(error = %e, "could not keep an idempotent answer");

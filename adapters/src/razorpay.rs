@@ -466,6 +466,7 @@ pub struct RazorpayClient {
     key_id: String,
     authorization: HeaderValue,
     retry: RetryPolicy,
+    timeout: Duration,
 }
 
 impl RazorpayClient {
@@ -486,6 +487,7 @@ impl RazorpayClient {
             key_id: settings.key_id,
             authorization: http::secret_header(PROVIDER, &format!("Basic {credentials}"))?,
             retry: settings.retry,
+            timeout: settings.timeout,
         })
     }
 
@@ -649,12 +651,25 @@ impl PaymentGateway for RazorpayClient {
         let (found, reused) = self
             .retry
             .run(PROVIDER, move || async move {
-                if let Some(existing) = this.order_with_receipt(receipt, order).await? {
-                    return Ok((existing, true));
-                }
-                let created: RazorpayOrder =
-                    this.call_once(|| this.http.post(url).json(body)).await?;
-                Ok((created, false))
+                // The look-up and the create together get one provider timeout, as one
+                // request does elsewhere, so three attempts still fit the request timeout.
+                // A create cut short is found by the next attempt's look-up.
+                let attempt = async {
+                    if let Some(existing) = this.order_with_receipt(receipt, order).await? {
+                        return Ok((existing, true));
+                    }
+                    let created: RazorpayOrder =
+                        this.call_once(|| this.http.post(url).json(body)).await?;
+                    Ok((created, false))
+                };
+                tokio::time::timeout(this.timeout, attempt)
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(AdapterError::Unavailable {
+                            provider: PROVIDER,
+                            message: format!("no answer within {:?}", this.timeout),
+                        })
+                    })
             })
             .await?;
         tracing::Span::current().record("order_id", found.id.as_str());

@@ -288,7 +288,7 @@ fn status_description(status: u16, idempotent: bool) -> &'static str {
         422 => "The body is well-formed but some fields are invalid, or an upload differs from its declaration; `errors` lists each one (`validation_failed`, `upload_mismatch`).",
         429 => "Too many requests from this client; wait `Retry-After` seconds (`rate_limited`).",
         500 => "An unexpected error; the request id identifies it in the logs (`internal`).",
-        503 => "A backend or message provider is unavailable, or the request timed out; retry after `Retry-After` seconds (`backend_unavailable`, `timeout`, `delivery_failed`).",
+        503 => "A backend or provider is unavailable, the request timed out, or the instance is shutting down; retry after `Retry-After` seconds (`backend_unavailable`, `timeout`, `delivery_failed`, `payment_provider_unavailable`, `shutting_down`).",
         _ => "An error.",
     }
 }

@@ -98,6 +98,8 @@ pub struct RedisBroadcast {
     local: LocalBroadcast,
     publisher: RedisConnection,
     channel: String,
+    /// The backend timeout: publishing happens after a write, inside its request.
+    timeout: Duration,
     listener: tokio::task::AbortHandle,
 }
 
@@ -122,11 +124,17 @@ impl RedisBroadcast {
             .context("connecting to Redis for invalidations")?;
         let local = LocalBroadcast::new();
         let channel = format!("{prefix}invalidations");
-        let listener = tokio::spawn(listen(clients, channel.clone(), local.sender.clone()));
+        let listener = tokio::spawn(listen(
+            clients,
+            channel.clone(),
+            local.sender.clone(),
+            timeout,
+        ));
         Ok(Self {
             local,
             publisher,
             channel,
+            timeout,
             listener: listener.abort_handle(),
         })
     }
@@ -135,13 +143,17 @@ impl RedisBroadcast {
 #[async_trait]
 impl Broadcast for RedisBroadcast {
     async fn publish(&self, topic: &str) -> Result<(), KvError> {
-        let _receivers: i64 = redis::cmd("PUBLISH")
-            .arg(&self.channel)
-            .arg(topic)
-            .query_async(&mut self.publisher.clone())
-            .await
-            .map_err(classify)?;
-        Ok(())
+        let mut publisher = self.publisher.clone();
+        let mut command = redis::cmd("PUBLISH");
+        command.arg(&self.channel).arg(topic);
+        let publish = command.query_async::<i64>(&mut publisher);
+        match tokio::time::timeout(self.timeout, publish).await {
+            Ok(result) => result.map(drop).map_err(classify),
+            Err(_) => Err(KvError::Unavailable(anyhow::anyhow!(
+                "Redis did not take the invalidation within {:?}",
+                self.timeout
+            ))),
+        }
     }
 
     fn subscribe(&self) -> Subscription {
@@ -151,9 +163,22 @@ impl Broadcast for RedisBroadcast {
 
 /// Forwards the channel's messages to local subscribers until aborted,
 /// resubscribing (seed after seed) whenever the connection ends.
-async fn listen(clients: Vec<redis::Client>, channel: String, sender: broadcast::Sender<Notice>) {
+async fn listen(
+    clients: Vec<redis::Client>,
+    channel: String,
+    sender: broadcast::Sender<Notice>,
+    timeout: Duration,
+) {
     for client in clients.iter().cycle() {
-        match subscribe(client, &channel).await {
+        let subscribed = tokio::time::timeout(timeout, subscribe(client, &channel))
+            .await
+            .unwrap_or_else(|_| {
+                Err(redis::RedisError::from((
+                    redis::ErrorKind::IoError,
+                    "subscribing timed out",
+                )))
+            });
+        match subscribed {
             Ok(mut pubsub) => {
                 // Whatever was published before this subscription began is unknown.
                 let _ = sender.send(Notice::Lost);

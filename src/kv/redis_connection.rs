@@ -144,9 +144,15 @@ async fn is_cluster_node(connection: &mut ConnectionManager) -> anyhow::Result<b
         .await;
     match info {
         Ok(info) => Ok(info.lines().any(|l| l.trim() == "cluster_enabled:1")),
-        // A server that refuses INFO (some managed offerings rename it) is
-        // taken for what it most likely is: a single node.
-        Err(e) if e.kind() == ErrorKind::ResponseError => {
+        // A server that refuses INFO (some managed offerings rename it, and an
+        // ACL without @dangerous answers NOPERM) is taken for what it most
+        // likely is: a single node. Only a server that did not answer fails.
+        Err(e)
+            if !(e.is_io_error()
+                || e.is_timeout()
+                || e.is_connection_refusal()
+                || e.is_connection_dropped()) =>
+        {
             tracing::warn!(error = %e, "Redis refused INFO; assuming a single node");
             Ok(false)
         }

@@ -378,3 +378,40 @@ async fn the_server_on_a_cluster_says_so_at_startup_and_signs_in_through_it() {
     }
     assert!(stored > 0, "nothing was stored under {prefix}");
 }
+
+#[tokio::test]
+async fn a_user_whose_acl_refuses_info_connects_as_a_single_node() {
+    // Least-privilege users commonly lack @dangerous, which holds INFO: NOPERM.
+    let user = crate::helpers::unique("noinfo");
+    let client = redis::Client::open(redis_url()).unwrap();
+    let mut admin = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("ACL")
+        .arg(
+            &[
+                "SETUSER",
+                user.as_str(),
+                "on",
+                ">noinfo-password",
+                "~*",
+                "&*",
+                "+@all",
+                "-@dangerous",
+            ][..],
+        )
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let host = redis_url().trim_start_matches("redis://").to_owned();
+    let as_user = format!("redis://{user}:noinfo-password@{host}");
+
+    let kv = redis_kv_at(&as_user).await;
+
+    assert_eq!(kv.mode(), RedisMode::Single);
+    kv.set("acl-probe", b"v", None).await.unwrap();
+    assert_eq!(kv.get("acl-probe").await.unwrap(), Some(b"v".to_vec()));
+    let _: () = redis::cmd("ACL")
+        .arg(&["DELUSER", user.as_str()][..])
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+}
