@@ -60,13 +60,15 @@ async fn serve(config: Option<PathBuf>) -> anyhow::Result<()> {
     crate::telemetry::init(settings.log_format, &settings.log_level);
     let app = Application::build(settings).await?;
     let base = format!("http://{}", app.addr());
+    // Signal handlers first: whoever reads the next line may send SIGTERM at once.
+    let running = app.run_until_stopped();
     tracing::info!(
         api = %format!("{base}/api/v1"),
         docs = %format!("{base}/docs"),
         metrics = %format!("{base}/metrics"),
         "Bazaar is listening"
     );
-    app.run_until_stopped().await?;
+    running.await?;
     tracing::info!("stopped");
     Ok(())
 }

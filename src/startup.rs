@@ -465,15 +465,17 @@ impl Application {
     /// Serves until SIGTERM or SIGINT, then shuts down gracefully (see
     /// [`run_until`](Self::run_until)). Ctrl-C (SIGINT) skips the readiness delay:
     /// at a terminal nobody routes traffic by readiness.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+    /// The signal handlers are installed when this is called, not when the future
+    /// first runs: a SIGTERM sent as soon as the caller says it listens is graceful.
+    pub fn run_until_stopped(self) -> impl std::future::Future<Output = std::io::Result<()>> {
         let delay = self.state.settings.shutdown_delay;
+        let signal = shutdown_signal();
         self.serve(async move {
-            match shutdown_signal().await {
+            match signal.await {
                 Signal::Terminate => delay,
                 Signal::Interrupt => Duration::ZERO,
             }
         })
-        .await
     }
 
     /// Serves, and delivers the outbox, until `stop` completes; then shuts down:
@@ -597,27 +599,36 @@ enum Signal {
     Interrupt,
 }
 
-async fn shutdown_signal() -> Signal {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+/// Installs the SIGTERM and SIGINT handlers at once and resolves with the first
+/// signal that arrives.
+#[cfg(unix)]
+fn shutdown_signal() -> impl std::future::Future<Output = Signal> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let term = signal(SignalKind::terminate());
+    let interrupt = signal(SignalKind::interrupt());
+    async move {
+        let received = async |handler: std::io::Result<tokio::signal::unix::Signal>| match handler {
             Ok(mut s) => {
                 s.recv().await;
             }
             Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    let signal = tokio::select! {
-        () = ctrl_c => Signal::Interrupt,
-        () = term => Signal::Terminate,
-    };
-    tracing::info!("shutdown signal received");
-    signal
+        };
+        let signal = tokio::select! {
+            () = received(interrupt) => Signal::Interrupt,
+            () = received(term) => Signal::Terminate,
+        };
+        tracing::info!("shutdown signal received");
+        signal
+    }
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> impl std::future::Future<Output = Signal> {
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutdown signal received");
+        Signal::Interrupt
+    }
 }
 
 #[cfg(test)]
