@@ -5,8 +5,8 @@
 //! channel. Pub/sub is at-most-once: a replica whose subscription breaks misses
 //! what was published meanwhile, so it hears [`Notice::Lost`] and forgets
 //! everything it cached. A read that races a write (loaded before the write,
-//! stored after the notice) is the one case left to the caches' own TTL, which
-//! is therefore the documented staleness bound (`BAZAAR_CACHE_L1_TTL_MS`).
+//! stored after the notice) is not kept: see [`Epoch`]. What is left to the
+//! caches' own TTL (`BAZAAR_CACHE_L1_TTL_MS`) is a notice that never arrives.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +39,29 @@ pub trait Broadcast: Send + Sync {
 
     /// Every notice published from now on, by any replica.
     fn subscribe(&self) -> Subscription;
+}
+
+/// Counts the notices a cache has heard, so that a value loaded while one
+/// arrived is not kept: the notice may be about that very value, and its
+/// invalidation may have run before the value was stored.
+#[derive(Debug, Default)]
+pub struct Epoch(std::sync::atomic::AtomicU64);
+
+impl Epoch {
+    /// Called for every notice, before the cache drops what it names.
+    pub fn advance(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Taken before a load.
+    pub fn now(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Whether a notice arrived since `then` (so a value loaded meanwhile may be old).
+    pub fn moved_since(&self, then: u64) -> bool {
+        self.now() != then
+    }
 }
 
 /// One subscriber's notices, in order.

@@ -38,7 +38,7 @@ use crate::domain::listing::{fingerprint, Pagination};
 use crate::domain::money::{Currency, Paise};
 use crate::domain::product::{Category, Description, Product, ProductName, Sku, Tag};
 use crate::domain::product_query::{ProductFilter, ProductPage, ProductQuery};
-use crate::kv::broadcast::{Broadcast, Notice};
+use crate::kv::broadcast::{Broadcast, Epoch, Notice};
 use crate::kv::KeyValueStore;
 
 const PREFIX: &str = "cache:products";
@@ -69,6 +69,7 @@ pub struct CachedProducts {
     facets: Cache<String, Arc<Facets>>,
     settings: CacheSettings,
     lookups: CacheCounters,
+    epoch: Epoch,
 }
 
 /// `cache_lookups_total{cache, result}` for each cache, labelled once: resolving
@@ -118,6 +119,7 @@ impl CachedProducts {
             kv,
             broadcast,
             settings,
+            epoch: Epoch::default(),
             lookups: CacheCounters {
                 product: Lookups::new(&lookups, "product"),
                 list: Lookups::new(&lookups, "list"),
@@ -170,10 +172,12 @@ impl CachedProducts {
         if !self.l1_on() {
             return fill.await.map(|v| (*v).clone());
         }
-        l1.try_get_with(key.to_owned(), fill)
-            .await
-            .map(|v| (*v).clone())
-            .map_err(shared_error)
+        let epoch = self.epoch.now();
+        let value = l1.try_get_with(key.to_owned(), fill).await;
+        if self.epoch.moved_since(epoch) {
+            l1.invalidate(key).await;
+        }
+        value.map(|v| (*v).clone()).map_err(shared_error)
     }
 
     /// L2, then the database (one loader across replicas), for a value filed under
@@ -235,13 +239,23 @@ impl CachedProducts {
     /// this process's L1 copies. Called after every successful write.
     async fn invalidate(&self, id: &ProductId) {
         let token = uuid::Uuid::new_v4().simple().to_string();
-        for key in [format!("{PREFIX}:gen:{id}"), format!("{PREFIX}:ns")] {
-            if let Err(e) = self.kv.set(&key, token.as_bytes(), Some(TOKEN_TTL)).await {
-                // The write itself succeeded; other replicas may read the old
-                // value until its L2 TTL ends.
-                tracing::error!(error = %e, key, "cache: could not invalidate");
+        let replace = |key: String| {
+            let token = token.as_bytes();
+            async move {
+                if let Err(e) = self.kv.set(&key, token, Some(TOKEN_TTL)).await {
+                    // The write itself succeeded; other replicas may read the old
+                    // value until its L2 TTL ends.
+                    tracing::error!(error = %e, key, "cache: could not invalidate");
+                }
             }
-        }
+        };
+        // Both tokens at once; the announcement only after them, or a replica
+        // that hears it could refill from L2 under an old token.
+        futures::join!(
+            replace(format!("{PREFIX}:gen:{id}")),
+            replace(format!("{PREFIX}:ns"))
+        );
+        self.epoch.advance();
         self.items.invalidate(id.as_str()).await;
         self.pages.invalidate_all();
         self.facets.invalidate_all();
@@ -262,8 +276,10 @@ impl CachedProducts {
                     let Some(id) = topic.strip_prefix(TOPIC) else {
                         continue;
                     };
+                    cache.epoch.advance();
                     cache.items.invalidate(id).await;
                 } else {
+                    cache.epoch.advance();
                     cache.items.invalidate_all();
                 }
                 cache.pages.invalidate_all();

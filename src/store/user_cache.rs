@@ -9,7 +9,6 @@
 //! (`BAZAAR_CACHE_L1_TTL_MS`, as for products). Sessions are not cached: ending
 //! one takes effect on every replica at the next request.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +18,7 @@ use moka::future::Cache;
 use super::{StoreError, UserRepository};
 use crate::domain::user::{Email, Phone, User, UserId};
 use crate::domain::user_query::{UserPage, UserQuery};
-use crate::kv::broadcast::{Broadcast, Notice};
+use crate::kv::broadcast::{Broadcast, Epoch, Notice};
 
 const TOPIC: &str = "user:";
 
@@ -27,8 +26,7 @@ pub struct CachedUsers {
     inner: Arc<dyn UserRepository>,
     broadcast: Arc<dyn Broadcast>,
     users: Option<Cache<String, Arc<User>>>,
-    /// Moves on with every notice heard; a load that saw it move is not kept.
-    epoch: AtomicU64,
+    epoch: Epoch,
 }
 
 impl CachedUsers {
@@ -49,7 +47,7 @@ impl CachedUsers {
             inner,
             broadcast,
             users,
-            epoch: AtomicU64::new(0),
+            epoch: Epoch::default(),
         }
     }
 
@@ -64,8 +62,7 @@ impl CachedUsers {
             while let Some(notice) = notices.next().await {
                 let Some(cache) = cache.upgrade() else { return };
                 let Some(users) = &cache.users else { return };
-                // Before dropping: a load that kept its user checks the epoch after.
-                cache.epoch.fetch_add(1, Ordering::SeqCst);
+                cache.epoch.advance();
                 match notice {
                     Notice::Changed(topic) => match topic.strip_prefix(TOPIC) {
                         Some(id) => users.invalidate(id).await,
@@ -79,7 +76,7 @@ impl CachedUsers {
 
     async fn forget(&self, id: &UserId) {
         if let Some(users) = &self.users {
-            self.epoch.fetch_add(1, Ordering::SeqCst);
+            self.epoch.advance();
             users.invalidate(id.as_str()).await;
         }
         if let Err(e) = self.broadcast.publish(&format!("{TOPIC}{id}")).await {
@@ -101,15 +98,13 @@ impl UserRepository for CachedUsers {
         if let Some(user) = users.get(id.as_str()).await {
             return Ok(Some(User::clone(&user)));
         }
-        let epoch = self.epoch.load(Ordering::SeqCst);
+        let epoch = self.epoch.now();
         let user = self.inner.get(id).await?;
         if let Some(user) = &user {
             users
                 .insert(id.as_str().to_owned(), Arc::new(user.clone()))
                 .await;
-            // A notice heard since the load began may be about this very user,
-            // and its invalidation may have run before this insert.
-            if self.epoch.load(Ordering::SeqCst) != epoch {
+            if self.epoch.moved_since(epoch) {
                 users.invalidate(id.as_str()).await;
             }
         }

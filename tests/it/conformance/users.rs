@@ -219,5 +219,20 @@ async fn mongodb() -> Arc<dyn UserRepository> {
     Arc::new(mongo_users().await)
 }
 
+/// The in-process user cache must behave as the store it fronts.
+fn cached(inner: Arc<dyn UserRepository>) -> Arc<dyn UserRepository> {
+    let broadcast = Arc::new(bazaar::kv::broadcast::LocalBroadcast::new());
+    let users = Arc::new(bazaar::store::user_cache::CachedUsers::new(
+        inner,
+        broadcast,
+        std::time::Duration::from_secs(60),
+        1000,
+    ));
+    users.follow_invalidations();
+    users
+}
+
 user_suite!(memory_backend, memory());
 user_suite!(mongodb_backend, mongodb().await);
+user_suite!(cached_memory_backend, cached(memory()));
+user_suite!(cached_mongodb_backend, cached(mongodb().await));
