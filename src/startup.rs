@@ -509,15 +509,14 @@ impl Application {
         let grace = self.state.settings.shutdown_timeout;
         let app = crate::http::app(&self.state);
         release_startup_memory();
-        let (stop_sweeps, sweeps_stopped) = tokio::sync::watch::channel(());
+        // Dropped when shutdown begins, or when the server returns for whatever
+        // reason, which stops the sweeps and the worker too.
+        let (stopping, mut stopped) = tokio::sync::watch::channel(());
         let sweeps = spawn_sweeps(
             self.state.orders.clone(),
             self.state.settings.order_sweep_interval,
-            sweeps_stopped,
+            stopped.clone(),
         );
-        // Dropped when shutdown begins, or when the server returns for whatever
-        // reason, which stops the worker too.
-        let (stopping, mut stopped) = tokio::sync::watch::channel(());
         let worker = self.state.outbox_worker.clone();
         let delivering = tokio::spawn(async move {
             worker
@@ -531,7 +530,6 @@ impl Application {
             let delay = stop.await;
             draining.store(true, Ordering::Relaxed);
             drop(stopping);
-            drop(stop_sweeps);
             tracing::info!(
                 delay_ms = delay.as_millis() as u64,
                 "shutting down: readiness answers 503; the listener closes after the delay"
