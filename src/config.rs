@@ -100,6 +100,7 @@ pub const SETTINGS: &[SettingSpec] = &[
     SettingSpec { key: "outbox_max_attempts", default: Some("8"), secret: false, help: "delivery attempts before a notice is dead (dead-lettered)" },
     SettingSpec { key: "outbox_backoff_base_ms", default: Some("30000"), secret: false, help: "wait after a notice's first failed attempt; doubles after each further failure" },
     SettingSpec { key: "outbox_backoff_cap_secs", default: Some("3600"), secret: false, help: "longest wait between two attempts of a notice" },
+    SettingSpec { key: "outbox_cap_per_hour", default: Some("20"), secret: false, help: "notices one phone number or email address is sent per hour, counted in Redis across replicas; later ones are skipped (recorded, not sent), so no loop of orders can flood a phone or the SMS bill; 0 turns the cap off" },
     SettingSpec { key: "s3_endpoint", default: None, secret: false, help: "S3 API root without the bucket (`https://s3.ap-south-1.amazonaws.com`, or a compatible server); unset outside production stores uploads in `files_dir`, served by the dev server" },
     SettingSpec { key: "s3_region", default: Some("us-east-1"), secret: false, help: "the bucket's region, part of every signature" },
     SettingSpec { key: "s3_bucket", default: None, secret: false, help: "bucket for uploads (required with `s3_endpoint`)" },
@@ -608,6 +609,11 @@ fn outbox_settings(p: &mut Parser, provider_timeout: Duration) -> OutboxSettings
             "must not be shorter than BAZAAR_OUTBOX_BACKOFF_BASE_MS".into(),
         );
     }
+    let cap_per_hour: u32 = p.parse(
+        "outbox_cap_per_hour",
+        "a whole number",
+        crate::outbox::DEFAULT_CAP_PER_HOUR,
+    );
     OutboxSettings {
         poll_interval,
         lease,
@@ -617,6 +623,7 @@ fn outbox_settings(p: &mut Parser, provider_timeout: Duration) -> OutboxSettings
             cap,
             max_attempts,
         },
+        cap_per_hour,
     }
 }
 

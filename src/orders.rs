@@ -29,7 +29,7 @@ use crate::domain::order::{
     PaymentEvent, RawAddress, RawLine,
 };
 use crate::domain::order_query::{OrderPage, OrderQuery, RawOrderQuery};
-use crate::domain::outbox::{dedupe_key, NoticeKind, OutboxMessage, Recipient};
+use crate::domain::outbox::{dedupe_key, Contact, NoticeKind, OutboxMessage};
 use crate::domain::user::UserId;
 use crate::domain::validation::FieldError;
 use crate::domain::webhook::WebhookRecord;
@@ -327,7 +327,8 @@ impl Orders {
     }
 
     /// The outbox messages for `notices`: by email where the customer has an
-    /// address, and by SMS. Each has a key made of the order, the notice and
+    /// address, and by SMS; one to a contact the customer has not verified is
+    /// written skipped. Each has a key made of the order, the notice and
     /// the channel, so the same change applied twice never sends twice.
     async fn messages(
         &self,
@@ -340,10 +341,7 @@ impl Orders {
         let Some(user) = self.users.get(&order.user_id).await? else {
             return Ok(Vec::new());
         };
-        let mut recipients = vec![Recipient::Sms(user.phone.clone())];
-        if let Some(email) = &user.email {
-            recipients.push(Recipient::Email(email.clone()));
-        }
+        let contacts = Contact::all_of(&user);
         let now = Utc::now();
         let mut messages = Vec::new();
         for notice in notices {
@@ -354,16 +352,16 @@ impl Orders {
             data.insert("currency".into(), order.currency.as_str().into());
             data.insert("status".into(), order.status.as_str().into());
             data.insert("refunded".into(), order.refunded().into());
-            for recipient in &recipients {
+            for contact in &contacts {
                 let key = dedupe_key(
                     order.id.as_str(),
                     notice.kind,
-                    recipient.channel(),
+                    contact.recipient.channel(),
                     notice.detail.as_deref(),
                 );
-                messages.push(OutboxMessage::new(
+                messages.push(OutboxMessage::to_contact(
                     notice.kind,
-                    recipient.clone(),
+                    contact,
                     data.clone(),
                     key,
                     now,

@@ -224,11 +224,14 @@ impl AppState {
             settings.cache_l1_capacity,
         ));
         let users: Arc<dyn UserRepository> = cached_users.clone();
-        let outbox_worker = Arc::new(OutboxWorker::new(
-            backends.outbox.clone(),
-            notifier.clone(),
-            settings.outbox.clone(),
-        ));
+        let outbox_worker = Arc::new(
+            OutboxWorker::new(
+                backends.outbox.clone(),
+                notifier.clone(),
+                settings.outbox.clone(),
+            )
+            .counting_on(backends.kv.clone()),
+        );
         let identity = Identity::new(
             &settings,
             users.clone(),

@@ -260,6 +260,11 @@ pub trait OutboxRepository: Send + Sync {
         next: NextAttempt,
     ) -> Result<bool, StoreError>;
 
+    /// Sets the message aside unsent, for good, because of `why` (no secret), if `owner`
+    /// still holds its lease; answers whether it did.
+    async fn mark_skipped(&self, id: &OutboxId, owner: &str, why: &str)
+        -> Result<bool, StoreError>;
+
     async fn get(&self, id: &OutboxId) -> Result<Option<OutboxMessage>, StoreError>;
 
     /// Newest first.
