@@ -73,7 +73,7 @@ pub const SETTINGS: &[SettingSpec] = &[
     SettingSpec { key: "otp_cooldown_secs", default: Some("30"), secret: false, help: "how soon a phone may be sent another code" },
     SettingSpec { key: "argon2_memory_kib", default: Some("19456"), secret: false, help: "Argon2id memory cost per password hash, in KiB (OWASP: 19456)" },
     SettingSpec { key: "argon2_iterations", default: Some("2"), secret: false, help: "Argon2id time cost (OWASP: 2)" },
-    SettingSpec { key: "admin_phone", default: None, secret: false, help: "phone of the admin created at startup if no user has it; unset in development creates a development admin whose password is logged once" },
+    SettingSpec { key: "admin_phone", default: None, secret: false, help: "phone of the admin created at startup if no account has it; an existing account with it is never promoted (startup logs a warning instead); unset in development creates a development admin whose password is logged once" },
     SettingSpec { key: "admin_password", default: None, secret: true, help: "password of that admin (required with `admin_phone`)" },
     SettingSpec { key: "msg91_authkey", default: None, secret: true, help: "MSG91 auth key; unset outside production uses a fake whose messages `/api/v1/dev/messages` lists" },
     SettingSpec { key: "msg91_template_id", default: Some(""), secret: false, help: "DLT-registered MSG91 OTP template id (required with `msg91_authkey`)" },

@@ -546,6 +546,52 @@ mod tests {
     }
 
     #[test]
+    fn a_customers_unverified_contacts_get_skipped_messages_that_say_why() {
+        use crate::domain::user::{Registration, Role};
+        let reg = Registration::parse(
+            "+919812345678",
+            "Asha",
+            "a long enough password",
+            Some("asha@example.in"),
+        )
+        .unwrap();
+        let mut user = User::register(reg, "hash".into(), vec![Role::Customer], at(0));
+        user.phone_verified = true;
+        let contacts = Contact::all_of(&user);
+        let messages: Vec<OutboxMessage> = contacts
+            .iter()
+            .map(|c| {
+                OutboxMessage::to_contact(
+                    NoticeKind::Cancellation,
+                    c,
+                    serde_json::Map::new(),
+                    dedupe_key("o1", NoticeKind::Cancellation, c.recipient.channel(), None),
+                    at(0),
+                )
+            })
+            .collect();
+
+        let states: Vec<(Channel, OutboxState, Option<&str>)> = messages
+            .iter()
+            .map(|m| (m.channel(), m.state, m.last_error.as_deref()))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                (Channel::Sms, OutboxState::Pending, None),
+                (
+                    Channel::Email,
+                    OutboxState::Skipped,
+                    Some(unverified_reason(Channel::Email))
+                ),
+            ]
+        );
+        assert!(messages[0].is_claimable(at(0)) && !messages[1].is_claimable(at(9_999)));
+        user.email = None;
+        assert_eq!(Contact::all_of(&user).len(), 1, "no email, no email notice");
+    }
+
+    #[test]
     fn dedupe_keys_name_the_subject_kind_channel_and_detail() {
         assert_eq!(
             dedupe_key("o1", NoticeKind::Refund, Channel::Email, Some("r7")),

@@ -144,7 +144,10 @@ impl OutboxWorker {
         }
         if let Some(why) = self.over_cap(message).await {
             let recorded = self.repo.mark_skipped(&message.id, &self.owner, &why).await;
-            self.log_outcome(recorded, "skipped: its address had its notices for the hour");
+            self.log_outcome(
+                recorded,
+                "skipped: its address had its notices for the hour",
+            );
             return;
         }
         let result = self.deliver.deliver(message).await;
