@@ -414,7 +414,7 @@ pub async fn a_notice_to_an_unverified_contact_is_kept_skipped_and_never_claimed
 
     let claimed = repo.claim("worker-a", secs(3600), LEASE, 10).await.unwrap();
 
-    assert_eq!(ids(&claimed), [sent.id.clone()]);
+    assert_eq!(ids(&claimed), std::slice::from_ref(&sent.id));
     let kept = stored(repo, &skipped.id).await;
     assert_eq!(kept, skipped);
     assert_eq!(kept.state, OutboxState::Skipped);
@@ -426,7 +426,7 @@ pub async fn a_notice_to_an_unverified_contact_is_kept_skipped_and_never_claimed
         .list(&OutboxQuery::first(Some(OutboxState::Skipped), 10))
         .await
         .unwrap();
-    assert_eq!(ids(&listed.items), [skipped.id.clone()]);
+    assert_eq!(ids(&listed.items), std::slice::from_ref(&skipped.id));
     assert!(matches!(
         repo.retry(&skipped.id, secs(3601)).await,
         Err(StoreError::VersionConflict)

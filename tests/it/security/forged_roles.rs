@@ -157,3 +157,38 @@ async fn demoting_an_admin_takes_effect_on_their_very_next_request() {
         status(bearer_client(&forge(&prod, &claims)).get(prod.url("/api/v1/users"))).await;
     assert_eq!(forged, 403);
 }
+
+#[tokio::test]
+async fn a_token_naming_another_user_or_an_ended_session_replays_none_of_their_kept_answers() {
+    let prod = Production::start("forged-replay").await;
+    let admin = bearer_client(&prod.admin_token().await);
+    let mut product = crate::helpers::product_json(&crate::helpers::unique("FR"));
+    product["stock"] = json!(10);
+    let (created, body) = status(admin.post(prod.url("/api/v1/products")).json(&product)).await;
+    assert_eq!(created, 201, "{body}");
+    let order = json!({"items": [{"product_id": body["id"], "quantity": 1}]});
+    let key = "victims-own-key-0001";
+    let victim_token = prod.customer("+919812366004").await;
+    let victim = bearer_client(&victim_token);
+    let place = |client: &reqwest::Client| {
+        client
+            .post(prod.url("/api/v1/orders"))
+            .header("Idempotency-Key", key)
+            .json(&order)
+    };
+    let (placed, kept) = status(place(&victim)).await;
+    assert_eq!(placed, 201, "{kept}");
+
+    // Someone with the signing key, their own session and the victim's user id.
+    let mut claims = claims_of(&prod.customer("+919812366005").await);
+    claims["sub"] = claims_of(&victim_token)["sub"].clone();
+    let (forged, body) = status(place(&bearer_client(&forge(&prod, &claims)))).await;
+    assert_eq!((forged, &body["code"]), (401, &json!("unauthorized")), "{body}");
+    assert_ne!(body["id"], kept["id"]);
+
+    // The victim's own token once its session has ended.
+    let (out, _) = status(victim.post(prod.url("/api/v1/auth/logout"))).await;
+    assert_eq!(out, 204);
+    let (after, body) = status(place(&victim)).await;
+    assert_eq!((after, &body["code"]), (401, &json!("unauthorized")), "{body}");
+}
