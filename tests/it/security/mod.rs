@@ -6,3 +6,4 @@ pub mod prod;
 mod admin_bootstrap;
 mod forged_roles;
 mod notice_spray;
+mod production_secrets;
