@@ -183,12 +183,20 @@ async fn a_token_naming_another_user_or_an_ended_session_replays_none_of_their_k
     let mut claims = claims_of(&prod.customer("+919812366005").await);
     claims["sub"] = claims_of(&victim_token)["sub"].clone();
     let (forged, body) = status(place(&bearer_client(&forge(&prod, &claims)))).await;
-    assert_eq!((forged, &body["code"]), (401, &json!("unauthorized")), "{body}");
+    assert_eq!(
+        (forged, &body["code"]),
+        (401, &json!("unauthorized")),
+        "{body}"
+    );
     assert_ne!(body["id"], kept["id"]);
 
     // The victim's own token once its session has ended.
     let (out, _) = status(victim.post(prod.url("/api/v1/auth/logout"))).await;
     assert_eq!(out, 204);
     let (after, body) = status(place(&victim)).await;
-    assert_eq!((after, &body["code"]), (401, &json!("unauthorized")), "{body}");
+    assert_eq!(
+        (after, &body["code"]),
+        (401, &json!("unauthorized")),
+        "{body}"
+    );
 }
