@@ -4,3 +4,7 @@
 pub mod prod;
 
 mod production_secrets;
+mod private_file_publishing;
+mod upload_overwrite;
+mod upload_quota;
+mod uploads;
