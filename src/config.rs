@@ -927,8 +927,11 @@ impl Settings {
                 p.fail("files_allowed_types", why);
             }
         }
-        let files_upload_url_ttl: u64 =
-            p.parse("files_upload_url_ttl_secs", "a whole number of seconds", 900);
+        let files_upload_url_ttl: u64 = p.parse(
+            "files_upload_url_ttl_secs",
+            "a whole number of seconds",
+            900,
+        );
         // S3's bounds on a presigned URL's validity.
         if !(1..=604_800).contains(&files_upload_url_ttl) {
             p.fail(

@@ -324,7 +324,9 @@ impl Files {
                     errors.push(FieldError::new(
                         at,
                         "file_not_found",
-                        format!("there is no file {id} that you uploaded or that is already public"),
+                        format!(
+                            "there is no file {id} that you uploaded or that is already public"
+                        ),
                     ));
                 }
                 None => errors.push(FieldError::new(
@@ -452,7 +454,7 @@ mod tests {
             .check_images(&who, std::slice::from_ref(&done.id), &[])
             .await
             .unwrap();
-        assert_eq!(added, [done.id.clone()]);
+        assert_eq!(added, std::slice::from_ref(&done.id));
         let error = files
             .check_images(&who, &[done.id, pending.id, FileId::generate()], &[])
             .await
@@ -483,7 +485,11 @@ mod tests {
         }
         // Already shown by this product: kept, not checked for ownership again.
         let kept = files
-            .check_images(&other, std::slice::from_ref(&private.id), &[private.id.clone()])
+            .check_images(
+                &other,
+                std::slice::from_ref(&private.id),
+                std::slice::from_ref(&private.id),
+            )
             .await
             .unwrap();
         assert!(kept.is_empty());
@@ -517,7 +523,11 @@ mod tests {
         files.create(&customer(), png(3)).await.unwrap();
         files.publish(&[first.id]).await.unwrap();
         let error = files.create(&who, png(8)).await.unwrap_err();
-        assert_eq!(error.code, ErrorCode::UploadQuotaExceeded, "3 + 8 bytes > 10");
+        assert_eq!(
+            error.code,
+            ErrorCode::UploadQuotaExceeded,
+            "3 + 8 bytes > 10"
+        );
         files.create(&who, png(7)).await.unwrap();
     }
 

@@ -504,7 +504,10 @@ mod tests {
     async fn an_object_is_created_once_and_never_replaced() {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalObjectStore::new(dir.path(), "http://127.0.0.1:1", 100);
-        store.write("uploads/a/b", "image/png", b"first").await.unwrap();
+        store
+            .write("uploads/a/b", "image/png", b"first")
+            .await
+            .unwrap();
         let again = store.write("uploads/a/b", "image/png", b"second!").await;
         assert_eq!(
             again.map_err(|e| e.kind()),
@@ -513,6 +516,11 @@ mod tests {
         let info = store.head("uploads/a/b").await.unwrap().unwrap();
         assert_eq!(info.size, 5);
         // Nothing is left aside: only the object and its type.
-        assert_eq!(std::fs::read_dir(dir.path().join("uploads/a")).unwrap().count(), 2);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("uploads/a"))
+                .unwrap()
+                .count(),
+            2
+        );
     }
 }

@@ -3,8 +3,8 @@
 
 pub mod prod;
 
-mod production_secrets;
 mod private_file_publishing;
+mod production_secrets;
 mod upload_overwrite;
 mod upload_quota;
 mod uploads;

@@ -87,7 +87,14 @@ async fn a_customers_private_file_cannot_be_put_on_a_product(base: &str) {
     refused_as_not_found(replaced, "replacing a product").await;
 
     // The product never showed it, and the public image route does not serve it.
-    let shown: Value = Client::new().get(&url).send().await.unwrap().json().await.unwrap();
+    let shown: Value = Client::new()
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(shown["images"], json!([]));
     let image = Client::new()
         .get(format!("{url}/images/{secret}"))

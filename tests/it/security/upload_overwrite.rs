@@ -22,7 +22,10 @@ use crate::process::eventually;
 /// Uploads and completes a file, then tries to replace it with its own URL: with the signed
 /// headers, and without the condition. Both fail and the bytes stay. Answers the refused
 /// second `PUT` with the signed headers.
-async fn the_url_cannot_replace_a_completed_upload(base: &str, client: &Client) -> reqwest::Response {
+async fn the_url_cannot_replace_a_completed_upload(
+    base: &str,
+    client: &Client,
+) -> reqwest::Response {
     let original = png(64, 1);
     // Same size and type: `complete` would accept these bytes, so only the store stands
     // between them and the file.
@@ -129,11 +132,18 @@ async fn an_abandoned_pending_upload_is_swept_with_its_object_in_production() {
     let files = abandon_uploads(&base, &customer).await;
     let key = s3_key(&files.uploaded.1);
     let bucket = test_bucket();
-    assert!(bucket.head(&key).await.unwrap().is_some(), "uploaded, not completed");
+    assert!(
+        bucket.head(&key).await.unwrap().is_some(),
+        "uploaded, not completed"
+    );
 
     pending_files_are_swept(&base, &customer, &files).await;
 
-    assert_eq!(bucket.head(&key).await.unwrap(), None, "the object went too");
+    assert_eq!(
+        bucket.head(&key).await.unwrap(),
+        None,
+        "the object went too"
+    );
 }
 
 #[tokio::test]

@@ -10,9 +10,7 @@ use bazaar::startup::Backends;
 use reqwest::Client;
 use serde_json::{json, Value};
 
-use super::uploads::{
-    announce, announced, catalog_manager, sign_up, uploaded, png, FILES,
-};
+use super::uploads::{announce, announced, catalog_manager, png, sign_up, uploaded, FILES};
 use crate::helpers::{
     mongo_files, problem, product_json, real_backends, settings, spawn_app_with, TestApp,
 };
