@@ -154,9 +154,11 @@ impl Files {
     pub async fn create(&self, who: &Principal, raw: RawUpload) -> Result<Upload, AppError> {
         let draft = self.policy.parse(&raw).map_err(AppError::validation)?;
         let owner = &who.user_id;
-        if !self
-            .quota
-            .allows(self.records.usage(owner).await?.plus(draft.size))
+        let limited = self.quota != UploadQuota::default();
+        if limited
+            && !self
+                .quota
+                .allows(self.records.usage(owner).await?.plus(draft.size))
         {
             return Err(over_quota(&self.quota));
         }
@@ -174,9 +176,7 @@ impl Files {
         // Concurrent announcements may all have passed the check above. Counting again with
         // this record stored keeps the total within the quota: whoever then sees too much
         // takes its own record back (at worst all of them do, never too few).
-        if self.quota != UploadQuota::default()
-            && !self.quota.allows(self.records.usage(owner).await?)
-        {
+        if limited && !self.quota.allows(self.records.usage(owner).await?) {
             match self.records.delete(&file.id).await {
                 Ok(()) | Err(StoreError::NotFound) => {}
                 Err(e) => return Err(e.into()),

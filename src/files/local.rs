@@ -353,6 +353,16 @@ async fn upload(
              the API gave them",
         ));
     }
+    let already_there = || {
+        AppError::new(
+            ErrorCode::PreconditionFailed,
+            "an object was already uploaded with this URL; it cannot be replaced",
+        )
+    };
+    // Refused before the body is read; `write` holds the rule even against a race.
+    if let Ok(true) = tokio::fs::try_exists(store.object_path(&key)).await {
+        return Err(already_there());
+    }
     let limit = usize::try_from(store.max_bytes).unwrap_or(usize::MAX);
     let bytes = body.into_bytes_limit(limit).await.map_err(|e| match e {
         poem::error::ReadBodyError::PayloadTooLarge => AppError::new(
@@ -365,10 +375,7 @@ async fn upload(
         .write(&key, content_type, &bytes)
         .await
         .map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => AppError::new(
-                ErrorCode::PreconditionFailed,
-                "an object was already uploaded with this URL; it cannot be replaced",
-            ),
+            std::io::ErrorKind::AlreadyExists => already_there(),
             _ => AppError::internal(anyhow::Error::new(e).context("storing a dev upload")),
         })?;
     tracing::info!(key = %key, size = bytes.len(), "dev upload stored");
