@@ -42,6 +42,7 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     UploadMissing,
     UploadMismatch,
+    UploadQuotaExceeded,
     RateLimited,
     Internal,
     BackendUnavailable,
@@ -83,6 +84,7 @@ impl ErrorCode {
         Self::UnsupportedMediaType,
         Self::UploadMissing,
         Self::UploadMismatch,
+        Self::UploadQuotaExceeded,
         Self::RateLimited,
         Self::Internal,
         Self::BackendUnavailable,
@@ -123,6 +125,7 @@ impl ErrorCode {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::UploadMissing => "upload_missing",
             Self::UploadMismatch => "upload_mismatch",
+            Self::UploadQuotaExceeded => "upload_quota_exceeded",
             Self::RateLimited => "rate_limited",
             Self::Internal => "internal",
             Self::BackendUnavailable => "backend_unavailable",
@@ -154,6 +157,7 @@ impl ErrorCode {
             | Self::IllegalTransition
             | Self::RefundExceedsCaptured
             | Self::UploadMissing
+            | Self::UploadQuotaExceeded
             | Self::IdempotencyInFlight => 409,
             Self::PreconditionFailed => 412,
             Self::PayloadTooLarge => 413,
@@ -202,6 +206,7 @@ impl ErrorCode {
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::UploadMissing => "Upload missing",
             Self::UploadMismatch => "Upload does not match its declaration",
+            Self::UploadQuotaExceeded => "Upload quota exceeded",
             Self::RateLimited => "Too many requests",
             Self::Internal => "Internal server error",
             Self::BackendUnavailable => "Service temporarily unavailable",

@@ -6,4 +6,8 @@ pub mod prod;
 mod admin_bootstrap;
 mod forged_roles;
 mod notice_spray;
+mod private_file_publishing;
 mod production_secrets;
+mod upload_overwrite;
+mod upload_quota;
+mod uploads;
