@@ -33,6 +33,7 @@ pub enum ErrorCode {
     InsufficientStock,
     IllegalTransition,
     RefundExceedsCaptured,
+    TooManyUnpaidOrders,
     InvalidSignature,
     PaymentProviderRejected,
     PaymentProviderUnavailable,
@@ -74,6 +75,7 @@ impl ErrorCode {
         Self::InsufficientStock,
         Self::IllegalTransition,
         Self::RefundExceedsCaptured,
+        Self::TooManyUnpaidOrders,
         Self::InvalidSignature,
         Self::PaymentProviderRejected,
         Self::PaymentProviderUnavailable,
@@ -114,6 +116,7 @@ impl ErrorCode {
             Self::InsufficientStock => "insufficient_stock",
             Self::IllegalTransition => "illegal_transition",
             Self::RefundExceedsCaptured => "refund_exceeds_captured",
+            Self::TooManyUnpaidOrders => "too_many_unpaid_orders",
             Self::InvalidSignature => "invalid_signature",
             Self::PaymentProviderRejected => "payment_provider_rejected",
             Self::PaymentProviderUnavailable => "payment_provider_unavailable",
@@ -153,6 +156,7 @@ impl ErrorCode {
             | Self::InsufficientStock
             | Self::IllegalTransition
             | Self::RefundExceedsCaptured
+            | Self::TooManyUnpaidOrders
             | Self::UploadMissing
             | Self::IdempotencyInFlight => 409,
             Self::PreconditionFailed => 412,
@@ -193,6 +197,7 @@ impl ErrorCode {
             Self::InsufficientStock => "Insufficient stock",
             Self::IllegalTransition => "Illegal order transition",
             Self::RefundExceedsCaptured => "Refund exceeds what was captured",
+            Self::TooManyUnpaidOrders => "Too many unpaid orders",
             Self::InvalidSignature => "Invalid signature",
             Self::PaymentProviderRejected => "The payment provider refused the request",
             Self::PaymentProviderUnavailable => "The payment provider is unavailable",

@@ -77,6 +77,7 @@ async fn world() -> World {
         Arc::new(MemoryOrders::new(Arc::new(MemoryOutbox::new()))),
         Arc::new(MemoryWebhookEvents::new()),
         Arc::new(MemoryUsers::new()),
+        Arc::new(bazaar::store::memory::MemoryAudit::new()),
         catalog,
         fake.clone(),
         OrderSettings {
@@ -87,6 +88,8 @@ async fn world() -> World {
             webhook_secrets: vec![SecretString::from(WEBHOOK_SECRET.to_owned())],
             reconcile_after: std::time::Duration::from_secs(900),
             settle_holds_after: std::time::Duration::from_secs(30),
+            unpaid_max: 3,
+            product_units_max: 10,
         },
     );
     let customer = Principal {

@@ -9,7 +9,7 @@ use bazaar::domain::listing::Pagination;
 use bazaar::domain::money::Paise;
 use bazaar::domain::order::{
     EntryStatus, LedgerEntry, LedgerKind, Order, OrderId, OrderRequest, OrderStatus, PaymentEvent,
-    RawAddress, RawLine,
+    RawAddress, RawLine, MAX_QUANTITY,
 };
 use bazaar::domain::order_query::{OrderQuery, OrderSort, RawOrderQuery};
 use bazaar::domain::outbox::{dedupe_key, Channel, NoticeKind, OutboxMessage, Recipient};
@@ -62,7 +62,7 @@ fn order(user: &UserId, lines: &[(&Product, u32)], created: DateTime<Utc>) -> Or
             quantity: i64::from(*quantity),
         })
         .collect();
-    let request = OrderRequest::parse(&raw, None, None).expect("valid order");
+    let request = OrderRequest::parse(&raw, None, None, MAX_QUANTITY).expect("valid order");
     let products: Vec<Product> = lines.iter().map(|(p, _)| (*p).clone()).collect();
     Order::new(
         OrderId::generate(),
@@ -87,6 +87,7 @@ fn entry(
         provider_id: provider_id.into(),
         payment_id: format!("pay_of_{provider_id}"),
         amount: Paise::parse_price("amount", amount).expect("a positive amount"),
+        currency: "INR".into(),
         status,
         recorded_at,
     }
@@ -127,7 +128,8 @@ pub async fn orders_read_back_unchanged_with_every_field(repo: &dyn OrderReposit
             quantity: 3,
         },
     ];
-    let request = OrderRequest::parse(&lines, Some(&raw_address), Some("Ring twice")).unwrap();
+    let request = OrderRequest::parse(&lines, Some(&raw_address), Some("Ring twice"), MAX_QUANTITY)
+            .unwrap();
     let created = at("2026-01-01T10:15:30.123Z");
     let mut o = Order::new(
         OrderId::generate(),
@@ -216,6 +218,7 @@ pub async fn updates_need_the_current_version(repo: &dyn OrderRepository) {
         &PaymentEvent::Captured {
             payment_id: "pay_UPD".into(),
             amount: paid.total,
+            currency: "INR".into(),
         },
         base_time() + Duration::minutes(1),
     );
