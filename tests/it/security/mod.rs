@@ -2,5 +2,7 @@
 //! the real binary in `BAZAAR_ENV=production` on MongoDB-wire, Redis and S3 ([`prod`]).
 
 pub mod prod;
+pub mod shop;
 
 mod production_secrets;
+mod underpayment;
