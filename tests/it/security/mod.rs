@@ -4,5 +4,10 @@
 pub mod prod;
 pub mod shop;
 
+mod double_capture;
+mod foreign_currency;
 mod production_secrets;
+mod refund_overflow;
+mod stock_hoarding;
 mod underpayment;
+mod unparseable_event;
