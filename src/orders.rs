@@ -128,7 +128,9 @@ fn paise(amount: u64) -> Paise {
 fn too_many_unpaid(max: u32) -> AppError {
     AppError::new(
         ErrorCode::TooManyUnpaidOrders,
-        format!("you already have {max} unpaid orders, the most allowed; pay for or cancel one first"),
+        format!(
+            "you already have {max} unpaid orders, the most allowed; pay for or cancel one first"
+        ),
     )
 }
 
@@ -168,13 +170,13 @@ impl Orders {
         address: Option<&RawAddress>,
         notes: Option<&str>,
     ) -> Result<Order, AppError> {
-        let request =
-            OrderRequest::parse(lines, address, notes, self.settings.product_units_max)
-                .map_err(AppError::validation)?;
+        let request = OrderRequest::parse(lines, address, notes, self.settings.product_units_max)
+            .map_err(AppError::validation)?;
         // Staff can change stock outright; the cap is against customers
         // holding stock they do not pay for.
         let capped = !who.can("orders:manage");
-        if capped && self.orders.count_unpaid(&who.user_id).await? >= u64::from(self.settings.unpaid_max)
+        if capped
+            && self.orders.count_unpaid(&who.user_id).await? >= u64::from(self.settings.unpaid_max)
         {
             return Err(too_many_unpaid(self.settings.unpaid_max));
         }
@@ -646,7 +648,8 @@ impl Orders {
                 .await?;
             current = self.apply_event(&order.id, &refund_event(&refund)).await?;
             let detail = format!("refunded {left} {currency} of payment {payment_id}: {why}");
-            self.audit(AuditKind::CaptureRefunded, &current, detail).await;
+            self.audit(AuditKind::CaptureRefunded, &current, detail)
+                .await;
         }
         Ok(current)
     }

@@ -642,9 +642,7 @@ impl Order {
     fn sum(&self, kind: LedgerKind, counts: impl Fn(EntryStatus) -> bool) -> i64 {
         self.ledger
             .iter()
-            .filter(|e| {
-                e.kind == kind && counts(e.status) && e.currency == self.currency.as_str()
-            })
+            .filter(|e| e.kind == kind && counts(e.status) && e.currency == self.currency.as_str())
             .map(|e| e.amount.get())
             .sum()
     }
@@ -828,7 +826,13 @@ impl Order {
         })
     }
 
-    fn flag_mismatch(&mut self, payment_id: &str, amount: Paise, currency: &str, now: DateTime<Utc>) {
+    fn flag_mismatch(
+        &mut self,
+        payment_id: &str,
+        amount: Paise,
+        currency: &str,
+        now: DateTime<Utc>,
+    ) {
         let detail = format!(
             "payment {payment_id} is for {} {currency}; the order's total is {} {} (minor units)",
             amount.get(),
@@ -994,7 +998,11 @@ mod tests {
 
             let applied = order.apply(&captured("pay_odd", amount, currency), Utc::now());
 
-            assert_eq!(order.status, OrderStatus::PaymentMismatch, "{amount} {currency}");
+            assert_eq!(
+                order.status,
+                OrderStatus::PaymentMismatch,
+                "{amount} {currency}"
+            );
             assert!(applied.notices.is_empty(), "no confirmation for a mismatch");
             assert_eq!(applied.flagged.len(), 1);
             assert_eq!(order.flags[0].reason, FlagReason::PaymentMismatch);
@@ -1065,7 +1073,10 @@ mod tests {
     #[test]
     fn a_refund_larger_than_what_is_left_of_its_capture_is_flagged_not_recorded() {
         let mut order = paid_order();
-        order.apply(&refund_of("rfnd_a", 1_000, EntryStatus::Settled), Utc::now());
+        order.apply(
+            &refund_of("rfnd_a", 1_000, EntryStatus::Settled),
+            Utc::now(),
+        );
 
         let over = order.apply(&refund_of("rfnd_b", 181, EntryStatus::Settled), Utc::now());
         let unknown_payment = order.apply(

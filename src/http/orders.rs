@@ -719,8 +719,8 @@ impl OrdersApi {
         require(&self.identity, &auth.0, "orders:read", req).await?;
         Ok(self
             .list_page(
-                &auth.0, BASE, None, status.0, flagged.0, from.0, to.0, sort.0, limit.0,
-                cursor.0, page.0,
+                &auth.0, BASE, None, status.0, flagged.0, from.0, to.0, sort.0, limit.0, cursor.0,
+                page.0,
             )
             .await?)
     }

@@ -245,7 +245,11 @@ async fn events_in_any_order_end_in_one_state(store: Store, seeds: std::ops::Ran
         assert_eq!(end.captured(), end.total.get());
         assert_eq!(end.refunded(), 1_500);
         assert!(end.flags.is_empty(), "seed {seed}: {:?}", end.flags);
-        assert_eq!(w.fake.refunds().len(), 1, "seed {seed}: nothing refunded by Bazaar");
+        assert_eq!(
+            w.fake.refunds().len(),
+            1,
+            "seed {seed}: nothing refunded by Bazaar"
+        );
     }
 }
 

@@ -75,12 +75,7 @@ impl MongoOrders {
                 ),
                 // The cap on a customer's unpaid orders: `user:slot`, present
                 // only while the order is unpaid, so at most one per slot.
-                index(
-                    doc! { "unpaid_slot": 1 },
-                    "unpaid_slot_unique",
-                    true,
-                    true,
-                ),
+                index(doc! { "unpaid_slot": 1 }, "unpaid_slot_unique", true, true),
                 // Staff's list of flagged orders; only those carry the field.
                 index(doc! { "flagged": 1 }, "flagged", false, true),
             ])

@@ -568,7 +568,8 @@ async fn orders_below_one_rupee_or_over_the_quantity_limit_are_refused() {
         .await,
     )
     .await;
-    let eleven = problem(order(&app, json!([{ "product_id": plenty, "quantity": 11 }])).await).await;
+    let eleven =
+        problem(order(&app, json!([{ "product_id": plenty, "quantity": 11 }])).await).await;
     let ten = order(&app, json!([{ "product_id": plenty, "quantity": 10 }])).await;
 
     assert_eq!(tiny["status"], 422);

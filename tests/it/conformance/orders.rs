@@ -128,8 +128,8 @@ pub async fn orders_read_back_unchanged_with_every_field(repo: &dyn OrderReposit
             quantity: 3,
         },
     ];
-    let request = OrderRequest::parse(&lines, Some(&raw_address), Some("Ring twice"), MAX_QUANTITY)
-            .unwrap();
+    let request =
+        OrderRequest::parse(&lines, Some(&raw_address), Some("Ring twice"), MAX_QUANTITY).unwrap();
     let created = at("2026-01-01T10:15:30.123Z");
     let mut o = Order::new(
         OrderId::generate(),
@@ -185,7 +185,13 @@ pub async fn orders_read_back_unchanged_with_every_field(repo: &dyn OrderReposit
     ];
     o.ledger.push(LedgerEntry {
         currency: "USD".into(),
-        ..entry(LedgerKind::Capture, "pay_USD", 5, EntryStatus::Settled, t(5_500))
+        ..entry(
+            LedgerKind::Capture,
+            "pay_USD",
+            5,
+            EntryStatus::Settled,
+            t(5_500),
+        )
     });
     o.flags = vec![Flag {
         reason: FlagReason::PaymentMismatch,
@@ -1057,7 +1063,10 @@ pub async fn an_event_that_could_not_be_applied_stays_unapplied_with_why(
 
     let stored = repo.get("evt_BAD").await.unwrap().unwrap();
     assert_eq!(stored.applied_at, None);
-    assert_eq!(stored.outcome.as_deref(), Some("unparseable: expected value"));
+    assert_eq!(
+        stored.outcome.as_deref(),
+        Some("unparseable: expected value")
+    );
     // Applied later (after a fix), then noted unapplied again: unapplied.
     repo.mark_applied("evt_BAD", "applied", base_time())
         .await

@@ -15,19 +15,31 @@ async fn a_second_capture_on_a_paid_order_is_refunded_once_and_audited(backend: 
 
     let (hook, _, _) = shop.deliver("payment.captured", "payment", &second).await;
     let (redelivered, _, _) = shop.deliver("payment.captured", "payment", &second).await;
-    let (verified, answered) = shop.verify(&rzp_order, second["id"].as_str().unwrap()).await;
+    let (verified, answered) = shop
+        .verify(&rzp_order, second["id"].as_str().unwrap())
+        .await;
 
-    assert_eq!((paid, hook, redelivered, verified), (200, 200, 200, 200), "{answered}");
+    assert_eq!(
+        (paid, hook, redelivered, verified),
+        (200, 200, 200, 200),
+        "{answered}"
+    );
     let refunds = shop.razorpay.refunds();
     assert_eq!(refunds.len(), 1, "refunded once: {refunds:?}");
     assert_eq!(refunds[0]["payment_id"], second["id"]);
     assert_eq!(refunds[0]["amount"], TOTAL);
     let now = shop.order(id).await;
     assert_eq!(now["status"], "paid", "{now}");
-    assert_eq!(now["payment_id"], first["id"], "the first payment keeps the order");
+    assert_eq!(
+        now["payment_id"], first["id"],
+        "the first payment keeps the order"
+    );
     assert_eq!(now["captured"], 2 * TOTAL);
     assert_eq!(now["refunded"], TOTAL);
-    assert_eq!(now["refundable"], TOTAL, "what is left is the order's own payment");
+    assert_eq!(
+        now["refundable"], TOTAL,
+        "what is left is the order's own payment"
+    );
     let audited = shop.audit("capture_refunded").await;
     assert_eq!(audited.len(), 1, "{audited:?}");
     assert!(audited[0]["detail"]
@@ -37,9 +49,7 @@ async fn a_second_capture_on_a_paid_order_is_refunded_once_and_audited(backend: 
 }
 on_both_backends!(a_second_capture_on_a_paid_order_is_refunded_once_and_audited);
 
-async fn a_mismatched_capture_is_refunded_once_the_right_payment_pays_the_order(
-    backend: Backend,
-) {
+async fn a_mismatched_capture_is_refunded_once_the_right_payment_pays_the_order(backend: Backend) {
     let shop = Shop::open(backend, "double-mismatch", &[]).await;
     let (order, rzp_order) = shop.order_in_checkout().await;
     let odd = shop.razorpay.pay(&rzp_order, 100, "INR", "captured");
@@ -55,7 +65,10 @@ async fn a_mismatched_capture_is_refunded_once_the_right_payment_pays_the_order(
     assert_eq!(refunds[0]["payment_id"], odd["id"]);
     let now = shop.order(order["id"].as_str().unwrap()).await;
     assert_eq!(now["refundable"], TOTAL);
-    assert_eq!(now["flags"][0]["reason"], "payment_mismatch", "the odd one stays on record");
+    assert_eq!(
+        now["flags"][0]["reason"], "payment_mismatch",
+        "the odd one stays on record"
+    );
 }
 on_both_backends!(a_mismatched_capture_is_refunded_once_the_right_payment_pays_the_order);
 

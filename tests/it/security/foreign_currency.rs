@@ -31,7 +31,11 @@ async fn a_capture_of_the_right_number_of_dollars_does_not_pay_an_order_in_rupee
                 .post(shop.url(&format!("/api/v1/orders/{id}/actions/cancel"))),
         )
         .await;
-    assert_eq!((cancel, cancelled["status"].as_str()), (200, Some("cancelled")), "{cancelled}");
+    assert_eq!(
+        (cancel, cancelled["status"].as_str()),
+        (200, Some("cancelled")),
+        "{cancelled}"
+    );
     let refunds = shop.razorpay.refunds();
     assert_eq!(refunds.len(), 1, "{refunds:?}");
     assert_eq!(refunds[0]["payment_id"], dollars["id"]);
@@ -49,7 +53,9 @@ async fn verify_never_captures_an_authorised_payment_in_dollars(backend: Backend
     let (_, rzp_order) = shop.order_in_checkout().await;
     let dollars = shop.razorpay.pay(&rzp_order, TOTAL, "USD", "authorized");
 
-    let (status, answered) = shop.verify(&rzp_order, dollars["id"].as_str().unwrap()).await;
+    let (status, answered) = shop
+        .verify(&rzp_order, dollars["id"].as_str().unwrap())
+        .await;
 
     assert_eq!(status, 200, "{answered}");
     assert_eq!(answered["status"], "pending_payment");
@@ -66,7 +72,9 @@ async fn in_production_a_capture_in_dollars_does_not_pay_an_order_in_rupees() {
     let dollars = shop.razorpay.pay(&rzp_order, TOTAL, "USD", "captured");
 
     let (status, _, _) = shop.deliver("payment.captured", "payment", &dollars).await;
-    let (verify, answered) = shop.verify(&rzp_order, dollars["id"].as_str().unwrap()).await;
+    let (verify, answered) = shop
+        .verify(&rzp_order, dollars["id"].as_str().unwrap())
+        .await;
 
     assert_eq!((status, verify), (200, 200), "{answered}");
     let now = shop.order(order["id"].as_str().unwrap()).await;

@@ -12,7 +12,9 @@ async fn a_refund_event_larger_than_the_capture_is_flagged_and_not_recorded(back
     let id = order["id"].as_str().unwrap();
     let payment = shop.razorpay.pay(&rzp_order, TOTAL, "INR", "captured");
     shop.deliver("payment.captured", "payment", &payment).await;
-    let too_much = shop.razorpay.refund_entity(&payment, TOTAL + 1, "processed");
+    let too_much = shop
+        .razorpay
+        .refund_entity(&payment, TOTAL + 1, "processed");
 
     let (status, ack, event_id) = shop.deliver("refund.processed", "refund", &too_much).await;
     let (again, _, _) = shop.deliver("refund.processed", "refund", &too_much).await;
@@ -22,7 +24,11 @@ async fn a_refund_event_larger_than_the_capture_is_flagged_and_not_recorded(back
     assert_eq!(now["status"], "paid", "{now}");
     assert_eq!(now["refunded"], 0);
     assert_eq!(now["refundable"], TOTAL);
-    assert_eq!(now["ledger"].as_array().unwrap().len(), 1, "only the capture");
+    assert_eq!(
+        now["ledger"].as_array().unwrap().len(),
+        1,
+        "only the capture"
+    );
     let flags = now["flags"].as_array().unwrap();
     assert_eq!(flags.len(), 1, "{flags:?}");
     assert_eq!(flags[0]["reason"], "refund_exceeds_capture");
@@ -80,7 +86,9 @@ async fn in_production_a_refund_larger_than_the_capture_is_flagged_not_recorded(
     let (order, rzp_order) = shop.order_in_checkout().await;
     let payment = shop.razorpay.pay(&rzp_order, TOTAL, "INR", "captured");
     shop.deliver("payment.captured", "payment", &payment).await;
-    let too_much = shop.razorpay.refund_entity(&payment, 2 * TOTAL, "processed");
+    let too_much = shop
+        .razorpay
+        .refund_entity(&payment, 2 * TOTAL, "processed");
 
     let (status, _, _) = shop.deliver("refund.processed", "refund", &too_much).await;
 

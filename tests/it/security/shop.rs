@@ -130,14 +130,19 @@ impl Shop {
         let mut body = product_json(&unique("SEC").to_uppercase()[..20]);
         body["price"] = json!(PRICE);
         body["stock"] = json!(stock);
-        let created = self.send(self.staff.post(self.url("/api/v1/products")).json(&body)).await;
+        let created = self
+            .send(self.staff.post(self.url("/api/v1/products")).json(&body))
+            .await;
         assert_eq!(created.0, 201, "creating a product: {}", created.1);
         created.1["id"].as_str().expect("an id").to_owned()
     }
 
     pub async fn stock(&self, product: &str) -> i64 {
         let (status, body) = self
-            .send(self.staff.get(self.url(&format!("/api/v1/products/{product}"))))
+            .send(
+                self.staff
+                    .get(self.url(&format!("/api/v1/products/{product}"))),
+            )
             .await;
         assert_eq!(status, 200, "{body}");
         body["stock"].as_i64().expect("limited stock")
@@ -356,7 +361,12 @@ impl Respond for Stand {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let mut account = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
-        let path: Vec<&str> = request.url.path().trim_start_matches('/').split('/').collect();
+        let path: Vec<&str> = request
+            .url
+            .path()
+            .trim_start_matches('/')
+            .split('/')
+            .collect();
         match (request.method.as_str(), path.as_slice()) {
             ("POST", ["orders"]) => {
                 let order = json!({
@@ -406,8 +416,7 @@ impl Respond for Stand {
                 if payment["status"] != "authorized" {
                     return refused("This payment has already been captured");
                 }
-                if payment["amount"] != body["amount"] || payment["currency"] != body["currency"]
-                {
+                if payment["amount"] != body["amount"] || payment["currency"] != body["currency"] {
                     return refused("Capture amount must be equal to the amount authorized");
                 }
                 payment["status"] = json!("captured");
@@ -437,7 +446,8 @@ impl Respond for Stand {
                 if amount > left || amount <= 0 {
                     return refused("The refund amount provided is greater than amount captured");
                 }
-                payment["amount_refunded"] = json!(payment["amount_refunded"].as_i64().unwrap_or(0) + amount);
+                payment["amount_refunded"] =
+                    json!(payment["amount_refunded"].as_i64().unwrap_or(0) + amount);
                 let refund = json!({
                     "id": format!("rfnd_Stand{number:04}"), "entity": "refund", "amount": amount,
                     "currency": payment["currency"], "payment_id": id, "notes": body["notes"],

@@ -19,7 +19,11 @@ async fn a_customer_cannot_hold_more_than_three_unpaid_orders(backend: Backend) 
 
     assert_eq!(fourth, 409, "{problem}");
     assert_eq!(problem["code"], "too_many_unpaid_orders");
-    assert_eq!(shop.stock(&product).await, 94, "the refused order reserved nothing");
+    assert_eq!(
+        shop.stock(&product).await,
+        94,
+        "the refused order reserved nothing"
+    );
     // Someone else still can; and staff are not capped.
     let other = shop.sign_up("+919876500002").await;
     assert_eq!(shop.order_as(&other, &product, 1).await.0, 201);
@@ -32,7 +36,10 @@ async fn a_customer_cannot_hold_more_than_three_unpaid_orders(backend: Backend) 
         .await;
     let oldest = mine["items"][2]["id"].as_str().unwrap().to_owned();
     let (status, checkout) = shop
-        .send(shop.customer.post(shop.url(&format!("/api/v1/orders/{oldest}/payments"))))
+        .send(
+            shop.customer
+                .post(shop.url(&format!("/api/v1/orders/{oldest}/payments"))),
+        )
         .await;
     assert_eq!(status, 200, "{checkout}");
     let rzp_order = checkout["razorpay_order_id"].as_str().unwrap();
@@ -53,12 +60,19 @@ async fn parallel_orders_of_one_customer_stop_exactly_at_the_cap(backend: Backen
 
     let mut statuses: Vec<u16> = results.iter().map(|(s, _)| *s).collect();
     statuses.sort();
-    assert_eq!(statuses, [201, 201, 201, 409, 409, 409, 409, 409, 409, 409, 409, 409]);
+    assert_eq!(
+        statuses,
+        [201, 201, 201, 409, 409, 409, 409, 409, 409, 409, 409, 409]
+    );
     assert!(results
         .iter()
         .filter(|(s, _)| *s == 409)
         .all(|(_, p)| p["code"] == "too_many_unpaid_orders"));
-    assert_eq!(shop.stock(&product).await, 85, "only the three orders hold stock");
+    assert_eq!(
+        shop.stock(&product).await,
+        85,
+        "only the three orders hold stock"
+    );
 }
 on_both_backends!(parallel_orders_of_one_customer_stop_exactly_at_the_cap);
 
@@ -94,5 +108,8 @@ async fn in_production_parallel_orders_of_one_customer_stop_at_the_cap() {
         .count();
     assert_eq!((created, refused), (3, 7), "{results:?}");
     assert_eq!(shop.stock(&product).await, 70);
-    assert_eq!((too_many, problem["errors"][0]["field"].as_str()), (422, Some("items[0].quantity")));
+    assert_eq!(
+        (too_many, problem["errors"][0]["field"].as_str()),
+        (422, Some("items[0].quantity"))
+    );
 }

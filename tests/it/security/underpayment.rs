@@ -44,7 +44,10 @@ async fn a_one_paisa_capture_reported_by_webhook_does_not_pay_an_order_of_118_ru
                 .json(&json!({"status": "shipped"})),
         )
         .await;
-    assert_eq!((ship, problem["code"].as_str()), (409, Some("illegal_transition")));
+    assert_eq!(
+        (ship, problem["code"].as_str()),
+        (409, Some("illegal_transition"))
+    );
 }
 on_both_backends!(a_one_paisa_capture_reported_by_webhook_does_not_pay_an_order_of_118_rupees);
 
@@ -68,7 +71,11 @@ async fn verify_never_captures_an_authorised_payment_of_one_paisa(backend: Backe
     // The real payment that follows is captured for the order's total, and pays it.
     let full = shop.razorpay.pay(&rzp_order, TOTAL, "INR", "authorized");
     let (status, paid) = shop.verify(&rzp_order, full["id"].as_str().unwrap()).await;
-    assert_eq!((status, paid["status"].as_str()), (200, Some("paid")), "{paid}");
+    assert_eq!(
+        (status, paid["status"].as_str()),
+        (200, Some("paid")),
+        "{paid}"
+    );
     let captures = shop.razorpay.captures();
     assert_eq!(captures.len(), 1, "{captures:?}");
     assert_eq!(captures[0].0, full["id"].as_str().unwrap());

@@ -8,9 +8,7 @@ use serde_json::json;
 
 use super::shop::{on_both_backends, Backend, Shop, TOTAL};
 
-async fn a_signed_event_bazaar_cannot_read_is_stored_for_staff_and_acknowledged(
-    backend: Backend,
-) {
+async fn a_signed_event_bazaar_cannot_read_is_stored_for_staff_and_acknowledged(backend: Backend) {
     let shop = Shop::open(backend, "unparseable", &[]).await;
     let (_, rzp_order) = shop.order_in_checkout().await;
     let mut payment = shop.razorpay.pay(&rzp_order, TOTAL, "INR", "captured");
@@ -29,23 +27,36 @@ async fn a_signed_event_bazaar_cannot_read_is_stored_for_staff_and_acknowledged(
     let garbage = shop.deliver_raw(not_json, None).await;
 
     for (status, ack) in [&missing, &redelivered, &empty, &garbage] {
-        assert_eq!((*status, ack["status"].as_str()), (200, Some("unparseable")), "{ack}");
+        assert_eq!(
+            (*status, ack["status"].as_str()),
+            (200, Some("unparseable")),
+            "{ack}"
+        );
     }
     let stored = shop.stored_event("evt_NoAmount01").await.expect("stored");
     assert_eq!(stored["event"], "payment.captured");
     assert_eq!(stored["deliveries"], 2);
     assert!(stored.get("applied_at").is_none(), "{stored}");
     let outcome = stored["outcome"].as_str().unwrap();
-    assert!(outcome.starts_with("unparseable:") && outcome.contains("amount"), "{outcome}");
+    assert!(
+        outcome.starts_with("unparseable:") && outcome.contains("amount"),
+        "{outcome}"
+    );
     assert_eq!(stored["payload"], String::from_utf8(no_amount).unwrap());
     let lacking = shop.stored_event("evt_NoPayment01").await.expect("stored");
     assert!(lacking["outcome"].as_str().unwrap().contains("no payment"));
     // Without an event id, the body's digest is its id: stored once, and listed.
     let (_, all) = shop
-        .send(shop.staff.get(shop.url("/api/v1/admin/webhooks?event=unknown")))
+        .send(
+            shop.staff
+                .get(shop.url("/api/v1/admin/webhooks?event=unknown")),
+        )
         .await;
     assert_eq!(all["total"], 1, "{all}");
-    assert!(all["items"][0]["event_id"].as_str().unwrap().starts_with("body_"));
+    assert!(all["items"][0]["event_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("body_"));
     // Reapplying what still cannot be read is refused and changes nothing.
     let (reapply, problem) = shop
         .send(
@@ -53,7 +64,11 @@ async fn a_signed_event_bazaar_cannot_read_is_stored_for_staff_and_acknowledged(
                 .post(shop.url("/api/v1/admin/webhooks/evt_NoAmount01/actions/reapply")),
         )
         .await;
-    assert_eq!((reapply, problem["code"].as_str()), (409, Some("conflict")), "{problem}");
+    assert_eq!(
+        (reapply, problem["code"].as_str()),
+        (409, Some("conflict")),
+        "{problem}"
+    );
     assert_eq!(shop.stored_event("evt_NoAmount01").await.unwrap(), stored);
 }
 on_both_backends!(a_signed_event_bazaar_cannot_read_is_stored_for_staff_and_acknowledged);
@@ -72,7 +87,10 @@ async fn an_unsigned_or_missigned_body_is_still_refused_and_not_stored(backend: 
         )
         .await;
 
-    assert_eq!((status, problem["code"].as_str()), (401, Some("invalid_signature")));
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (401, Some("invalid_signature"))
+    );
     assert!(shop.stored_event("evt_Forged01").await.is_none());
 }
 on_both_backends!(an_unsigned_or_missigned_body_is_still_refused_and_not_stored);
@@ -82,10 +100,16 @@ async fn in_production_a_signed_event_bazaar_cannot_read_is_stored_for_staff() {
     let shop = Shop::open(Backend::Production, "unparseable-prod", &[]).await;
 
     let (status, ack) = shop
-        .deliver_raw(br#"{"event":"payment.captured","payload":{"payment":{"entity":{"id":"pay_X"}}}}"#, Some("evt_ProdBad01"))
+        .deliver_raw(
+            br#"{"event":"payment.captured","payload":{"payment":{"entity":{"id":"pay_X"}}}}"#,
+            Some("evt_ProdBad01"),
+        )
         .await;
 
     assert_eq!((status, ack["status"].as_str()), (200, Some("unparseable")));
     let stored = shop.stored_event("evt_ProdBad01").await.expect("stored");
-    assert!(stored["outcome"].as_str().unwrap().starts_with("unparseable:"));
+    assert!(stored["outcome"]
+        .as_str()
+        .unwrap()
+        .starts_with("unparseable:"));
 }
