@@ -1469,6 +1469,24 @@ mod tests {
     }
 
     #[test]
+    fn order_limits_default_to_three_unpaid_orders_of_ten_units_and_are_checked() {
+        let s = Settings::from_sources(None, vars(&[])).unwrap();
+        assert_eq!((s.order_unpaid_max, s.order_product_units_max), (3, 10));
+        let err = Settings::from_sources(
+            None,
+            vars(&[
+                ("BAZAAR_ORDER_UNPAID_MAX", "0"),
+                ("BAZAAR_ORDER_PRODUCT_UNITS_MAX", "1001"),
+            ]),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.0.len(), 2, "{text}");
+        assert!(text.contains("BAZAAR_ORDER_UNPAID_MAX"), "{text}");
+        assert!(text.contains("BAZAAR_ORDER_PRODUCT_UNITS_MAX"), "{text}");
+    }
+
+    #[test]
     fn a_real_msg91_needs_a_flow_for_every_notice() {
         let err = Settings::from_sources(
             None,
