@@ -840,8 +840,8 @@ impl Orders {
         if !rzp::verify_webhook_signature(&self.settings.webhook_secrets, raw, signature) {
             return Err(invalid_signature("webhook"));
         }
-        // Razorpay always names the event; without a usable name the body's
-        // digest is its id, so a redelivery still counts once.
+        // Razorpay always sends an event id; without a usable one the body's
+        // digest stands in, so a redelivery still counts once.
         let event_id = event_id
             .filter(|id| !id.is_empty() && id.len() <= 100)
             .map_or_else(|| format!("body_{}", short_hash_bytes(raw)), str::to_owned);
