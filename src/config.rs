@@ -108,6 +108,9 @@ pub const SETTINGS: &[SettingSpec] = &[
     SettingSpec { key: "s3_path_style", default: Some("false"), secret: false, help: "`true` for `{endpoint}/{bucket}/{key}` URLs (IP endpoints, most compatible servers); `false` for AWS's `{bucket}.{host}`" },
     SettingSpec { key: "files_max_bytes", default: Some("10485760"), secret: false, help: "largest file a client may declare for upload, in bytes (at most 5368709120, S3's single-PUT limit)" },
     SettingSpec { key: "files_allowed_types", default: Some("image/jpeg,image/png,image/webp,image/gif,application/pdf"), secret: false, help: "comma-separated media types clients may upload" },
+    SettingSpec { key: "files_upload_url_ttl_secs", default: Some("900"), secret: false, help: "how long a presigned upload URL works (1 to 604800); a file still pending twice this long after it was announced is deleted with its object by the sweeps" },
+    SettingSpec { key: "files_quota_count", default: Some("100"), secret: false, help: "most files one user may hold outside the catalog (pending and complete, not shown by a product); more answers 409 `upload_quota_exceeded`; 0 means no limit" },
+    SettingSpec { key: "files_quota_bytes", default: Some("209715200"), secret: false, help: "most declared bytes one user may hold in those files; 0 means no limit" },
     SettingSpec { key: "razorpay_key_id", default: None, secret: false, help: "Razorpay key id (`rzp_live_…`/`rzp_test_…`); unset outside production uses a fake Razorpay whose payments `POST /api/v1/dev/payments/{razorpay_order_id}/capture` completes" },
     SettingSpec { key: "razorpay_key_secret", default: None, secret: true, help: "Razorpay key secret (required with `razorpay_key_id`); signs checkout results" },
     SettingSpec { key: "razorpay_webhook_secrets", default: None, secret: true, help: "comma-separated webhook secrets (required with `razorpay_key_id`); the first is current, the others are accepted during a rotation" },
@@ -117,7 +120,7 @@ pub const SETTINGS: &[SettingSpec] = &[
     SettingSpec { key: "order_reconcile_after_secs", default: Some("900"), secret: false, help: "unpaid orders in checkout untouched this long are asked about at Razorpay (reconciliation)" },
     SettingSpec { key: "order_unpaid_max", default: Some("3"), secret: false, help: "most unpaid orders (`pending_payment`, `payment_mismatch`) one customer may hold at once, each holding stock; another is 409 `too_many_unpaid_orders` (staff with `orders:manage` are not capped); 1 to 100" },
     SettingSpec { key: "order_product_units_max", default: Some("10"), secret: false, help: "most units of one product in one order (422 naming `items[i].quantity` above it); 1 to 1000" },
-    SettingSpec { key: "order_sweep_interval_secs", default: Some("30"), secret: false, help: "how often each replica expires unpaid orders, reconciles stuck payments and settles old stock holds; 0 turns the sweeps off" },
+    SettingSpec { key: "order_sweep_interval_secs", default: Some("30"), secret: false, help: "how often each replica expires unpaid orders, reconciles stuck payments, settles old stock holds and deletes abandoned uploads; 0 turns the sweeps off" },
     SettingSpec { key: "files_dir", default: None, secret: false, help: "directory of the development object store (used without `s3_endpoint`); unset means `bazaar-uploads` under the OS temporary directory" },
 ];
 
@@ -179,6 +182,10 @@ pub struct Settings {
     pub s3: Option<S3Config>,
     pub files_max_bytes: u64,
     pub files_allowed_types: Vec<String>,
+    /// How long a presigned upload URL works.
+    pub files_upload_url_ttl: Duration,
+    /// What one user may hold in files outside the catalog.
+    pub files_quota: crate::domain::file::UploadQuota,
     /// Where the local development store keeps uploads.
     pub files_dir: std::path::PathBuf,
     /// Razorpay; `None` means the fake (outside production only).
@@ -281,6 +288,8 @@ impl fmt::Debug for Settings {
             )
             .field("files_max_bytes", &self.files_max_bytes)
             .field("files_allowed_types", &self.files_allowed_types)
+            .field("files_upload_url_ttl", &self.files_upload_url_ttl)
+            .field("files_quota", &self.files_quota)
             .field("files_dir", &self.files_dir)
             .field("outbox", &self.outbox)
             .finish_non_exhaustive()
@@ -924,6 +933,24 @@ impl Settings {
                 p.fail("files_allowed_types", why);
             }
         }
+        let files_upload_url_ttl: u64 = p.parse(
+            "files_upload_url_ttl_secs",
+            "a whole number of seconds",
+            900,
+        );
+        // S3's bounds on a presigned URL's validity.
+        if !(1..=604_800).contains(&files_upload_url_ttl) {
+            p.fail(
+                "files_upload_url_ttl_secs",
+                "must be between 1 and 604800 (7 days)".into(),
+            );
+        }
+        let files_quota = crate::domain::file::UploadQuota {
+            max_files: Some(p.parse("files_quota_count", "a number of files", 100))
+                .filter(|&n: &u64| n > 0),
+            max_bytes: Some(p.parse("files_quota_bytes", "a number of bytes", 200 << 20))
+                .filter(|&n: &u64| n > 0),
+        };
         let files_dir = p
             .raw("files_dir")
             .map(|dir| std::path::PathBuf::from(dir.trim()))
@@ -1043,6 +1070,8 @@ impl Settings {
             s3,
             files_max_bytes,
             files_allowed_types,
+            files_upload_url_ttl: Duration::from_secs(files_upload_url_ttl),
+            files_quota,
             files_dir,
             razorpay,
             razorpay_base_url,

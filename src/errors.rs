@@ -43,6 +43,7 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     UploadMissing,
     UploadMismatch,
+    UploadQuotaExceeded,
     RateLimited,
     Internal,
     BackendUnavailable,
@@ -85,6 +86,7 @@ impl ErrorCode {
         Self::UnsupportedMediaType,
         Self::UploadMissing,
         Self::UploadMismatch,
+        Self::UploadQuotaExceeded,
         Self::RateLimited,
         Self::Internal,
         Self::BackendUnavailable,
@@ -126,6 +128,7 @@ impl ErrorCode {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::UploadMissing => "upload_missing",
             Self::UploadMismatch => "upload_mismatch",
+            Self::UploadQuotaExceeded => "upload_quota_exceeded",
             Self::RateLimited => "rate_limited",
             Self::Internal => "internal",
             Self::BackendUnavailable => "backend_unavailable",
@@ -158,6 +161,7 @@ impl ErrorCode {
             | Self::RefundExceedsCaptured
             | Self::TooManyUnpaidOrders
             | Self::UploadMissing
+            | Self::UploadQuotaExceeded
             | Self::IdempotencyInFlight => 409,
             Self::PreconditionFailed => 412,
             Self::PayloadTooLarge => 413,
@@ -207,6 +211,7 @@ impl ErrorCode {
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::UploadMissing => "Upload missing",
             Self::UploadMismatch => "Upload does not match its declaration",
+            Self::UploadQuotaExceeded => "Upload quota exceeded",
             Self::RateLimited => "Too many requests",
             Self::Internal => "Internal server error",
             Self::BackendUnavailable => "Service temporarily unavailable",

@@ -278,7 +278,11 @@ impl AppState {
             settings.files_allowed_types.clone(),
             settings.files_max_bytes,
         );
-        let files = Arc::new(Files::new(backends.files, objects, policy));
+        let files = Arc::new(
+            Files::new(backends.files, objects, policy)
+                .with_quota(settings.files_quota)
+                .with_upload_url_validity(settings.files_upload_url_ttl),
+        );
         let catalog = Arc::new(Catalog::new(products.clone(), categories, files.clone()));
         let (gateway, razorpay_fake, order_settings) = payments(&settings)?;
         let orders = Arc::new(Orders::new(
@@ -517,6 +521,7 @@ impl Application {
         let (stopping, mut stopped) = tokio::sync::watch::channel(());
         let sweeps = spawn_sweeps(
             self.state.orders.clone(),
+            self.state.files.clone(),
             self.state.settings.order_sweep_interval,
             stopped.clone(),
         );
@@ -561,11 +566,12 @@ impl Application {
     }
 }
 
-/// Every replica expires unpaid orders, reconciles stuck payments and settles
-/// old stock holds on a timer; conditional writes make running them on many
-/// replicas at once safe.
+/// Every replica expires unpaid orders, reconciles stuck payments, settles
+/// old stock holds and deletes abandoned uploads on a timer; conditional writes
+/// make running them on many replicas at once safe.
 fn spawn_sweeps(
     orders: Arc<Orders>,
+    files: Arc<Files>,
     every: Duration,
     mut stopped: tokio::sync::watch::Receiver<()>,
 ) -> Option<tokio::task::JoinHandle<()>> {
@@ -590,6 +596,9 @@ fn spawn_sweeps(
             }
             if let Err(e) = orders.settle_holds(now).await {
                 tracing::warn!(error = %e, "settling stock holds failed; retrying next sweep");
+            }
+            if let Err(e) = files.sweep_abandoned(now).await {
+                tracing::warn!(error = %e, "deleting abandoned uploads failed; retrying next sweep");
             }
         }
     }))

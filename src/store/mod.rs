@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::analytics::SalesSummary;
 use crate::domain::audit::{AuditEvent, AuditPage, AuditQuery};
 use crate::domain::facets::{FacetSet, Facets};
-use crate::domain::file::{FileId, FileRecord};
+use crate::domain::file::{FileId, FileRecord, FileUsage};
 use crate::domain::hold::{HoldId, StockHold};
 use crate::domain::ids::ProductId;
 use crate::domain::order::{Order, OrderId};
@@ -227,12 +227,33 @@ pub trait FileRepository: Send + Sync {
     async fn get(&self, id: &FileId) -> Result<Option<FileRecord>, StoreError>;
 
     /// Marks a *pending* file complete at `at`, atomically: of two concurrent calls exactly one
-    /// succeeds. `VersionConflict` if the file is not pending (already complete), `NotFound`
-    /// if there is no such file.
+    /// succeeds. `VersionConflict` if the file is not pending (complete or expired),
+    /// `NotFound` if there is no such file.
     async fn mark_complete(&self, id: &FileId, at: DateTime<Utc>) -> Result<(), StoreError>;
 
     /// Deletes the record; `NotFound` if there is none.
     async fn delete(&self, id: &FileId) -> Result<(), StoreError>;
+
+    /// What `owner` holds against the upload quota: its pending and complete files that are
+    /// not public, and their declared bytes.
+    async fn usage(&self, owner: &UserId) -> Result<FileUsage, StoreError>;
+
+    /// Marks these files public (shown by a product). Idempotent; ids with no record are
+    /// skipped.
+    async fn publish(&self, ids: &[FileId]) -> Result<(), StoreError>;
+
+    /// Marks a *pending* file expired, atomically against `mark_complete`: of the two, exactly
+    /// one wins. Expiring an expired file succeeds again; `VersionConflict` if it is complete,
+    /// `NotFound` if there is no such file.
+    async fn expire(&self, id: &FileId) -> Result<(), StoreError>;
+
+    /// Up to `limit` files the sweep has to remove, oldest first: expired ones, and pending
+    /// ones announced before `cutoff`.
+    async fn sweepable(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<FileRecord>, StoreError>;
 }
 
 /// Notices waiting to be delivered (see `docs/outbox.md`). Workers *claim* due messages under

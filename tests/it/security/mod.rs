@@ -6,8 +6,12 @@ pub mod shop;
 
 mod double_capture;
 mod foreign_currency;
+mod private_file_publishing;
 mod production_secrets;
 mod refund_overflow;
 mod stock_hoarding;
 mod underpayment;
 mod unparseable_event;
+mod upload_overwrite;
+mod upload_quota;
+mod uploads;
