@@ -119,6 +119,8 @@ pub const SETTINGS: &[SettingSpec] = &[
     SettingSpec { key: "gst_rate_bp", default: Some("1800"), secret: false, help: "GST charged on an order's subtotal, in basis points (1800 = 18%); rounded half up to the paisa" },
     SettingSpec { key: "order_pay_within_secs", default: Some("1800"), secret: false, help: "how long a customer has to pay before an unpaid order expires and releases its stock" },
     SettingSpec { key: "order_reconcile_after_secs", default: Some("900"), secret: false, help: "unpaid orders in checkout untouched this long are asked about at Razorpay (reconciliation)" },
+    SettingSpec { key: "order_unpaid_max", default: Some("3"), secret: false, help: "most unpaid orders (`pending_payment`, `payment_mismatch`) one customer may hold at once, each holding stock; another is 409 `too_many_unpaid_orders` (staff with `orders:manage` are not capped); 1 to 100" },
+    SettingSpec { key: "order_product_units_max", default: Some("10"), secret: false, help: "most units of one product in one order (422 naming `items[i].quantity` above it); 1 to 1000" },
     SettingSpec { key: "order_sweep_interval_secs", default: Some("30"), secret: false, help: "how often each replica expires unpaid orders, reconciles stuck payments, settles old stock holds and deletes abandoned uploads; 0 turns the sweeps off" },
     SettingSpec { key: "files_dir", default: None, secret: false, help: "directory of the development object store (used without `s3_endpoint`); unset means `bazaar-uploads` under the OS temporary directory" },
 ];
@@ -195,6 +197,10 @@ pub struct Settings {
     pub order_reconcile_after: Duration,
     /// Zero turns the sweeps off.
     pub order_sweep_interval: Duration,
+    /// Most unpaid orders a customer may hold at once.
+    pub order_unpaid_max: u32,
+    /// Most units of one product in one order.
+    pub order_product_units_max: u32,
 }
 
 #[derive(Clone)]
@@ -986,6 +992,19 @@ impl Settings {
                 "must be at most 604800".into(),
             );
         }
+        let order_unpaid_max: u32 = p.parse("order_unpaid_max", "a whole number of orders", 3);
+        if !(1..=100).contains(&order_unpaid_max) {
+            p.fail("order_unpaid_max", "must be between 1 and 100".into());
+        }
+        let order_product_units_max: u32 =
+            p.parse("order_product_units_max", "a whole number of units", 10);
+        if !(1..=crate::domain::order::MAX_QUANTITY).contains(&order_product_units_max) {
+            let why = format!(
+                "must be between 1 and {}",
+                crate::domain::order::MAX_QUANTITY
+            );
+            p.fail("order_product_units_max", why);
+        }
 
         if env == Environment::Production {
             production_secrets(&mut p);
@@ -1067,6 +1086,8 @@ impl Settings {
             order_pay_within,
             order_reconcile_after,
             order_sweep_interval,
+            order_unpaid_max,
+            order_product_units_max,
         })
     }
 
@@ -1481,6 +1502,24 @@ mod tests {
         ] {
             assert!(text.contains(name), "{name} missing from {text}");
         }
+    }
+
+    #[test]
+    fn order_limits_default_to_three_unpaid_orders_of_ten_units_and_are_checked() {
+        let s = Settings::from_sources(None, vars(&[])).unwrap();
+        assert_eq!((s.order_unpaid_max, s.order_product_units_max), (3, 10));
+        let err = Settings::from_sources(
+            None,
+            vars(&[
+                ("BAZAAR_ORDER_UNPAID_MAX", "0"),
+                ("BAZAAR_ORDER_PRODUCT_UNITS_MAX", "1001"),
+            ]),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.0.len(), 2, "{text}");
+        assert!(text.contains("BAZAAR_ORDER_UNPAID_MAX"), "{text}");
+        assert!(text.contains("BAZAAR_ORDER_PRODUCT_UNITS_MAX"), "{text}");
     }
 
     #[test]

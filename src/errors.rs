@@ -33,6 +33,7 @@ pub enum ErrorCode {
     InsufficientStock,
     IllegalTransition,
     RefundExceedsCaptured,
+    TooManyUnpaidOrders,
     InvalidSignature,
     PaymentProviderRejected,
     PaymentProviderUnavailable,
@@ -75,6 +76,7 @@ impl ErrorCode {
         Self::InsufficientStock,
         Self::IllegalTransition,
         Self::RefundExceedsCaptured,
+        Self::TooManyUnpaidOrders,
         Self::InvalidSignature,
         Self::PaymentProviderRejected,
         Self::PaymentProviderUnavailable,
@@ -116,6 +118,7 @@ impl ErrorCode {
             Self::InsufficientStock => "insufficient_stock",
             Self::IllegalTransition => "illegal_transition",
             Self::RefundExceedsCaptured => "refund_exceeds_captured",
+            Self::TooManyUnpaidOrders => "too_many_unpaid_orders",
             Self::InvalidSignature => "invalid_signature",
             Self::PaymentProviderRejected => "payment_provider_rejected",
             Self::PaymentProviderUnavailable => "payment_provider_unavailable",
@@ -156,6 +159,7 @@ impl ErrorCode {
             | Self::InsufficientStock
             | Self::IllegalTransition
             | Self::RefundExceedsCaptured
+            | Self::TooManyUnpaidOrders
             | Self::UploadMissing
             | Self::UploadQuotaExceeded
             | Self::IdempotencyInFlight => 409,
@@ -197,6 +201,7 @@ impl ErrorCode {
             Self::InsufficientStock => "Insufficient stock",
             Self::IllegalTransition => "Illegal order transition",
             Self::RefundExceedsCaptured => "Refund exceeds what was captured",
+            Self::TooManyUnpaidOrders => "Too many unpaid orders",
             Self::InvalidSignature => "Invalid signature",
             Self::PaymentProviderRejected => "The payment provider refused the request",
             Self::PaymentProviderUnavailable => "The payment provider is unavailable",

@@ -235,7 +235,7 @@ impl AppState {
         let identity = Identity::new(
             &settings,
             users.clone(),
-            backends.audit,
+            backends.audit.clone(),
             backends.kv.clone(),
             notifier,
         )?;
@@ -292,6 +292,7 @@ impl AppState {
             backends.orders,
             backends.webhook_events,
             users,
+            backends.audit,
             catalog.clone(),
             gateway,
             order_settings,
@@ -342,6 +343,8 @@ fn payments(settings: &Settings) -> anyhow::Result<Payments> {
         webhook_secrets,
         reconcile_after: settings.order_reconcile_after,
         settle_holds_after: settings.request_timeout * 2,
+        unpaid_max: settings.order_unpaid_max,
+        product_units_max: settings.order_product_units_max,
     };
     Ok(match &settings.razorpay {
         Some(config) => {

@@ -107,7 +107,16 @@ pub trait ProductRepository: Send + Sync {
 
 #[async_trait]
 pub trait OrderRepository: Send + Sync {
+    /// Stores a new order. `Duplicate { field: "id" }` if the id is taken;
+    /// `Duplicate { field: "unpaid_slot" }` if the order is unpaid and another
+    /// unpaid order of the same customer holds its `unpaid_slot`, atomically,
+    /// so concurrent creates cannot take one slot twice. A slot is free again
+    /// once its order is no longer unpaid.
     async fn insert(&self, order: &Order) -> Result<(), StoreError>;
+
+    /// How many of `user`'s orders are unpaid (`pending_payment` or
+    /// `payment_mismatch`), with or without a slot.
+    async fn count_unpaid(&self, user: &UserId) -> Result<u64, StoreError>;
 
     async fn get(&self, id: &OrderId) -> Result<Option<Order>, StoreError>;
 
@@ -168,6 +177,11 @@ pub trait WebhookEventRepository: Send + Sync {
         outcome: &str,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+
+    /// Notes why the event could not be applied, leaving it unapplied (an
+    /// event Bazaar cannot parse, for staff to look at and apply again).
+    /// `NotFound` if there is no such event.
+    async fn mark_unapplied(&self, event_id: &str, outcome: &str) -> Result<(), StoreError>;
 
     /// Newest first, optionally one event type; with the total matching.
     async fn list(

@@ -2,12 +2,19 @@
 //! the real binary in `BAZAAR_ENV=production` on MongoDB-wire, Redis and S3 ([`prod`]).
 
 pub mod prod;
+pub mod shop;
 
 mod admin_bootstrap;
+mod double_capture;
+mod foreign_currency;
 mod forged_roles;
 mod notice_spray;
 mod private_file_publishing;
 mod production_secrets;
+mod refund_overflow;
+mod stock_hoarding;
+mod underpayment;
+mod unparseable_event;
 mod upload_overwrite;
 mod upload_quota;
 mod uploads;
