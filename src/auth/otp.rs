@@ -1,5 +1,8 @@
 //! One-time passwords: six digits from the OS's CSPRNG, stored only as an HMAC
-//! keyed with a server secret, for five minutes, with at most five tries.
+//! keyed with a server secret, for five minutes, with at most five tries per
+//! code and [`WRONG_CODES_PER_HOUR`] wrong codes per phone per hour, however
+//! many codes are sent. Also the sending budget every message to a phone or an
+//! address spends: a cooldown between messages and a cap per hour.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,7 +10,7 @@ use std::time::Duration;
 use hmac::{Hmac, Mac};
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::domain::user::Phone;
@@ -15,6 +18,12 @@ use crate::kv::{KeyValueStore, KvError};
 
 pub const OTP_TTL: Duration = Duration::from_secs(300);
 pub const MAX_ATTEMPTS: i64 = 5;
+/// Wrong codes a phone takes per hour, across every code and purpose: without
+/// it, each new code would bring five new guesses (25 an hour at five codes).
+pub const WRONG_CODES_PER_HOUR: i64 = 10;
+/// Messages (codes, links) one recipient gets per hour.
+pub const SENDS_PER_HOUR: u32 = 5;
+const HOUR: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OtpPurpose {
@@ -41,6 +50,10 @@ pub enum OtpError {
     Invalid,
     /// The code was tried too often and is now void.
     TooManyAttempts,
+    /// Too many wrong codes for this phone this hour; wait this long.
+    TooManyWrongCodes(Duration),
+    /// The recipient had its messages for this hour; wait this long.
+    HourlyCap(Duration),
     Store(KvError),
 }
 
@@ -56,13 +69,29 @@ pub struct OtpService {
     cooldown: Duration,
 }
 
-fn keys(purpose: OtpPurpose, phone: &Phone) -> (String, String, String) {
+fn keys(purpose: OtpPurpose, phone: &Phone) -> (String, String) {
     let id = format!("{}:{}", purpose.as_str(), phone.as_str());
-    (
-        format!("otp:{id}"),
-        format!("otp_attempts:{id}"),
-        format!("otp_cooldown:{}", phone.as_str()),
-    )
+    (format!("otp:{id}"), format!("otp_attempts:{id}"))
+}
+
+/// Who a message goes to, as the sending budget counts it.
+pub enum Recipient<'a> {
+    Phone(&'a Phone),
+    /// An email address, with what it is for: each use has its own budget, so
+    /// one cannot tell whether the other was used.
+    Email { address: &'a str, purpose: &'a str },
+}
+
+impl Recipient<'_> {
+    fn key(&self) -> String {
+        match self {
+            Self::Phone(phone) => phone.as_str().to_owned(),
+            Self::Email { address, purpose } => format!(
+                "{purpose}:{}",
+                hex::encode(sha2::Sha256::digest(address.as_bytes()))
+            ),
+        }
+    }
 }
 
 impl OtpService {
@@ -85,13 +114,21 @@ impl OtpService {
         mac.finalize().into_bytes().to_vec()
     }
 
-    /// Starts the resend cooldown of `phone`, or says it is running. Checked for
-    /// every phone, registered or not, so the answer reveals nothing.
-    pub async fn start_cooldown(&self, phone: &Phone) -> Result<(), OtpError> {
-        let (_, _, cooldown) = keys(OtpPurpose::Login, phone);
+    /// Spends one message of `to`'s budget: refused while the cooldown since the
+    /// last message runs, or when the hour's messages are used up. Asked for
+    /// every recipient, registered or not, so the answer reveals nothing.
+    pub async fn allow_send(&self, to: Recipient<'_>) -> Result<(), OtpError> {
+        let key = to.key();
+        let cap = self
+            .kv
+            .hit_rate_limit(&format!("otp_phone:{key}"), SENDS_PER_HOUR, HOUR, 6 * HOUR)
+            .await?;
+        if !cap.allowed {
+            return Err(OtpError::HourlyCap(cap.reset_in));
+        }
         if self
             .kv
-            .set_if_absent(&cooldown, b"1", self.cooldown)
+            .set_if_absent(&format!("otp_cooldown:{key}"), b"1", self.cooldown)
             .await?
         {
             Ok(())
@@ -100,9 +137,15 @@ impl OtpService {
         }
     }
 
+    /// Whether a code for `purpose` was sent to `phone` and still works.
+    pub async fn is_live(&self, purpose: OtpPurpose, phone: &Phone) -> Result<bool, OtpError> {
+        let (record, _) = keys(purpose, phone);
+        Ok(self.kv.get(&record).await?.is_some())
+    }
+
     /// Makes and stores a new code (replacing any earlier one); the caller sends it.
     pub async fn issue(&self, purpose: OtpPurpose, phone: &Phone) -> Result<String, OtpError> {
-        let (record, attempts, _) = keys(purpose, phone);
+        let (record, attempts) = keys(purpose, phone);
         let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000));
         self.kv
             .set(&record, &self.mac(purpose, phone, &code), Some(OTP_TTL))
@@ -112,14 +155,25 @@ impl OtpService {
     }
 
     /// Checks `code`; a correct code is used up. After five tries the code is
-    /// void, so the sixth fails even when it is right.
+    /// void, so the sixth fails even when it is right; after
+    /// [`WRONG_CODES_PER_HOUR`] wrong codes for the phone, every try fails until
+    /// the hour is over, whatever the code.
     pub async fn verify(
         &self,
         purpose: OtpPurpose,
         phone: &Phone,
         code: &str,
     ) -> Result<(), OtpError> {
-        let (record, attempts, _) = keys(purpose, phone);
+        // Counted before the comparison, so concurrent guesses cannot slip past
+        // the budget; a right code gives its place back below.
+        let wrong = self
+            .kv
+            .increment(&format!("otp_wrong:{}", phone.as_str()), 1, HOUR)
+            .await?;
+        if wrong.value > WRONG_CODES_PER_HOUR {
+            return Err(OtpError::TooManyWrongCodes(wrong.expires_in));
+        }
+        let (record, attempts) = keys(purpose, phone);
         let tries = self.kv.increment(&attempts, 1, OTP_TTL).await?.value;
         if tries > MAX_ATTEMPTS {
             self.kv.delete(&record).await?;
@@ -142,6 +196,9 @@ impl OtpService {
             return Err(OtpError::Invalid);
         }
         self.kv.delete(&attempts).await?;
+        self.kv
+            .increment(&format!("otp_wrong:{}", phone.as_str()), -1, HOUR)
+            .await?;
         Ok(())
     }
 }
