@@ -824,8 +824,8 @@ impl Identity {
     }
 
     /// Emails a verification link to the profile's address, under a budget
-    /// like codes': one message per cooldown and five an hour per address,
-    /// else 429 with `Retry-After`.
+    /// like codes': one link per cooldown per account and five an hour per
+    /// address (whoever asks), else 429 with `Retry-After`.
     pub async fn request_email_verification(&self, who: &Principal) -> Result<(), AppError> {
         let user = self.user(&who.user_id).await?;
         let Some(email) = user.email.clone() else {
@@ -842,10 +842,13 @@ impl Identity {
             return Ok(());
         }
         self.otp
-            .allow_send(Recipient::Email {
-                address: email.as_str(),
-                purpose: "verify_email",
-            })
+            .allow_send_for(
+                Recipient::Email {
+                    address: email.as_str(),
+                    purpose: "verify_email",
+                },
+                Recipient::Account(user.id.as_str()),
+            )
             .await
             .map_err(otp_error)?;
         let mut bytes = [0u8; 32];

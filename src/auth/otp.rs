@@ -74,18 +74,21 @@ fn keys(purpose: OtpPurpose, phone: &Phone) -> (String, String) {
     (format!("otp:{id}"), format!("otp_attempts:{id}"))
 }
 
-/// Who a message goes to, as the sending budget counts it.
+/// Who a message goes to (or who asks for it), as the sending budget counts it.
 pub enum Recipient<'a> {
     Phone(&'a Phone),
     /// An email address, with what it is for: each use has its own budget, so
     /// one cannot tell whether the other was used.
     Email { address: &'a str, purpose: &'a str },
+    /// A signed-in account, by id.
+    Account(&'a str),
 }
 
 impl Recipient<'_> {
     fn key(&self) -> String {
         match self {
             Self::Phone(phone) => phone.as_str().to_owned(),
+            Self::Account(id) => format!("account:{id}"),
             Self::Email { address, purpose } => format!(
                 "{purpose}:{}",
                 hex::encode(sha2::Sha256::digest(address.as_bytes()))
@@ -119,16 +122,36 @@ impl OtpService {
     /// every recipient, registered or not, so the answer reveals nothing.
     pub async fn allow_send(&self, to: Recipient<'_>) -> Result<(), OtpError> {
         let key = to.key();
+        self.allow(&key, &key).await
+    }
+
+    /// Like [`OtpService::allow_send`], with the hour's cap counted for `to` and
+    /// the cooldown for `asker`: several accounts asking for one address get
+    /// five messages an hour there in all, each at its own pace.
+    pub async fn allow_send_for(
+        &self,
+        to: Recipient<'_>,
+        asker: Recipient<'_>,
+    ) -> Result<(), OtpError> {
+        self.allow(&to.key(), &asker.key()).await
+    }
+
+    async fn allow(&self, cap_key: &str, cooldown_key: &str) -> Result<(), OtpError> {
         let cap = self
             .kv
-            .hit_rate_limit(&format!("otp_phone:{key}"), SENDS_PER_HOUR, HOUR, 6 * HOUR)
+            .hit_rate_limit(
+                &format!("otp_phone:{cap_key}"),
+                SENDS_PER_HOUR,
+                HOUR,
+                6 * HOUR,
+            )
             .await?;
         if !cap.allowed {
             return Err(OtpError::HourlyCap(cap.reset_in));
         }
         if self
             .kv
-            .set_if_absent(&format!("otp_cooldown:{key}"), b"1", self.cooldown)
+            .set_if_absent(&format!("otp_cooldown:{cooldown_key}"), b"1", self.cooldown)
             .await?
         {
             Ok(())

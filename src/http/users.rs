@@ -291,9 +291,9 @@ impl UsersApi {
     /// Send me an email verification link
     ///
     /// Sends a link (valid 24 hours) to the profile's email; follow it, or post
-    /// its token to `POST /auth/email/verify`. One link per address per
-    /// cooldown (`BAZAAR_OTP_COOLDOWN_SECS`) and five an hour; sooner is 429
-    /// with `Retry-After`.
+    /// its token to `POST /auth/email/verify`. One link per account per
+    /// cooldown (`BAZAAR_OTP_COOLDOWN_SECS`) and five an hour per address,
+    /// whoever asks; more is 429 with `Retry-After`.
     #[oai(
         path = "/users/me/email/verify-request",
         method = "post",

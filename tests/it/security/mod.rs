@@ -2,5 +2,10 @@
 //! the real binary in `BAZAAR_ENV=production` on MongoDB-wire, Redis and S3 ([`prod`]).
 
 pub mod prod;
+mod servers;
 
+mod account_enumeration;
+mod lockout_bypass;
+mod otp_guessing;
 mod production_secrets;
+mod verify_email_spam;
