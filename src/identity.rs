@@ -540,7 +540,7 @@ impl Identity {
             // typed the number (see `register`): it signs in by code only.
             Some(user) if matched && user.phone_verified => user,
             other => {
-                let locked = self.lockout.failed(attempt);
+                let locked = self.lockout.failed(attempt).await?;
                 self.login_failed(other.as_ref(), locked, ctx).await?;
                 return Err(invalid_credentials());
             }

@@ -17,10 +17,11 @@
 //! and 16 minutes; the next lock, 32 minutes, outlasts the hour). The unit
 //! tests below replay that schedule.
 //!
-//! An attempt is counted *before* the password is checked and the lock it
-//! would earn is reserved with set-if-absent, so a burst of concurrent
-//! attempts cannot slip more guesses past the limit than a sequence could;
-//! a correct password clears the counters and any lock the attempt reserved.
+//! An attempt is counted *before* the password is checked, and the one that
+//! reaches a limit holds that lock in reserve (set-if-absent) while it is
+//! checked, so a burst of concurrent attempts cannot slip more guesses past
+//! the limit than a sequence could; a right password clears the counters and
+//! lifts the lock it held.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -124,9 +125,41 @@ fn digest(text: &str) -> String {
 #[derive(Debug)]
 pub struct Attempt {
     subject: Subject,
-    reserved_address_lock: bool,
-    /// The account lock this attempt reserved, if it reached the account's limit.
-    pub locks_account: Option<Duration>,
+    /// The locks this attempt reached and holds in reserve: made real if it
+    /// fails, lifted if it succeeds.
+    address_lock: Option<Duration>,
+    account_lock: Option<Duration>,
+}
+
+/// How an attempt fared at one tier's budget.
+enum Gate {
+    Through,
+    /// It reached the limit and holds the lock in reserve.
+    Reserved(Duration),
+    /// A concurrent attempt holds the lock in reserve; wait for its outcome.
+    Busy,
+}
+
+/// A lock's value: its kind and its end in Unix milliseconds.
+const RESERVED: char = 'R';
+const LOCKED: char = 'L';
+/// How long an attempt waits for a concurrent one that holds the lock it
+/// would need (a right password lifts it, a wrong one makes it real).
+const WAIT: Duration = Duration::from_secs(3);
+const POLL: Duration = Duration::from_millis(25);
+
+fn stamp(kind: char, lock: Duration) -> Vec<u8> {
+    let until = Utc::now().timestamp_millis() + lock.as_millis() as i64;
+    format!("{kind}{until}").into_bytes()
+}
+
+/// The time left on a real lock; `None` for one held in reserve.
+fn locked(value: &[u8]) -> Option<Duration> {
+    match value.split_first() {
+        Some((&kind, _)) if kind == RESERVED as u8 => None,
+        Some((_, until)) => Some(remaining(until)),
+        None => Some(Duration::from_secs(1)),
+    }
 }
 
 pub struct Lockout {
@@ -142,85 +175,121 @@ impl Lockout {
     /// Every sign-in path (password and code) asks this first.
     pub async fn check(&self, subject: &Subject) -> Result<(), LockoutError> {
         for key in [subject.account_lock(), subject.address_lock()] {
-            if let Some(until) = self.kv.get(&key).await? {
-                return Err(LockoutError::Locked(remaining(&until)));
+            if let Some(left) = self.kv.get(&key).await?.as_deref().and_then(locked) {
+                return Err(LockoutError::Locked(left));
             }
         }
         Ok(())
     }
 
     /// Checks the locks and counts a password attempt (as a failure until
-    /// [`Lockout::succeeded`] says otherwise), reserving the lock it earns.
+    /// [`Lockout::succeeded`] says otherwise). The attempt that reaches a
+    /// limit holds that lock in reserve while its password is checked; others
+    /// over the limit meanwhile wait for its outcome, so that a burst of right
+    /// passwords (one account signing in on several devices at once) is
+    /// served, and a burst of guesses gets no more checks than a sequence.
     pub async fn begin(&self, subject: &Subject) -> Result<Attempt, LockoutError> {
-        self.check(subject).await?;
-        // The address's budget first: attempts it refuses never reach the
-        // account's counter, so one address cannot spend the account's budget.
-        let from_address = self
-            .kv
-            .increment(&subject.address_failures(), 1, WINDOW)
-            .await?
-            .value;
-        let reserved_address_lock = match lock_for(from_address, ADDRESS_LIMIT) {
-            Some(lock) => {
-                self.reserve(&subject.address_lock(), lock).await?;
-                true
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            if let Some(attempt) = self.try_begin(subject).await? {
+                return Ok(attempt);
             }
-            None => false,
-        };
-        let on_account = self
-            .kv
-            .increment(&subject.account_failures(), 1, WINDOW)
-            .await?
-            .value;
-        let locks_account = match lock_for(on_account, ACCOUNT_LIMIT) {
-            Some(lock) => {
-                self.reserve(&subject.account_lock(), lock).await?;
-                Some(lock)
+            if tokio::time::Instant::now() >= deadline {
+                return Err(LockoutError::Locked(Duration::from_secs(1)));
             }
-            None => None,
-        };
-        Ok(Attempt {
-            subject: subject.clone(),
-            reserved_address_lock,
-            locks_account,
-        })
-    }
-
-    /// Sets `key` to a lock of `lock`, unless a concurrent attempt holds one.
-    async fn reserve(&self, key: &str, lock: Duration) -> Result<(), LockoutError> {
-        let until = Utc::now().timestamp_millis() + lock.as_millis() as i64;
-        if self
-            .kv
-            .set_if_absent(key, until.to_string().as_bytes(), lock)
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(LockoutError::Locked(self.left(key).await?))
+            tokio::time::sleep(POLL).await;
         }
     }
 
-    async fn left(&self, key: &str) -> Result<Duration, KvError> {
-        Ok(self
-            .kv
-            .get(key)
+    async fn try_begin(&self, subject: &Subject) -> Result<Option<Attempt>, LockoutError> {
+        self.check(subject).await?;
+        // The address's budget first: attempts it holds back never reach the
+        // account's counter, so one address cannot spend the account's budget.
+        let address_lock = match self
+            .gate(
+                &subject.address_failures(),
+                &subject.address_lock(),
+                ADDRESS_LIMIT,
+            )
             .await?
-            .map_or(Duration::from_secs(1), |until| remaining(&until)))
+        {
+            Gate::Busy => return Ok(None),
+            Gate::Through => None,
+            Gate::Reserved(lock) => Some(lock),
+        };
+        let gate = self
+            .gate(
+                &subject.account_failures(),
+                &subject.account_lock(),
+                ACCOUNT_LIMIT,
+            )
+            .await;
+        let account_lock = match gate {
+            Ok(Gate::Through) => None,
+            Ok(Gate::Reserved(lock)) => Some(lock),
+            Ok(Gate::Busy) | Err(_) => {
+                // Not checked after all: give the address's place back.
+                if address_lock.is_some() {
+                    self.kv.delete(&subject.address_lock()).await?;
+                }
+                self.kv
+                    .increment(&subject.address_failures(), -1, WINDOW)
+                    .await?;
+                return gate.map(|_| None);
+            }
+        };
+        Ok(Some(Attempt {
+            subject: subject.clone(),
+            address_lock,
+            account_lock,
+        }))
     }
 
-    /// The password was wrong: the attempt stays counted, its locks stay set.
-    pub fn failed(&self, attempt: Attempt) -> Option<Duration> {
-        attempt.locks_account
+    /// Counts one attempt on `counter`; the attempt that reaches `limit` must
+    /// hold the lock it would earn in reserve before its password is checked.
+    async fn gate(&self, counter: &str, lock_key: &str, limit: i64) -> Result<Gate, LockoutError> {
+        let n = self.kv.increment(counter, 1, WINDOW).await?.value;
+        let Some(lock) = lock_for(n, limit) else {
+            return Ok(Gate::Through);
+        };
+        if self
+            .kv
+            .set_if_absent(lock_key, &stamp(RESERVED, lock), lock)
+            .await?
+        {
+            return Ok(Gate::Reserved(lock));
+        }
+        // Not counted after all: this attempt is not checked now.
+        self.kv.increment(counter, -1, WINDOW).await?;
+        match self.kv.get(lock_key).await?.as_deref().and_then(locked) {
+            Some(left) => Err(LockoutError::Locked(left)),
+            None => Ok(Gate::Busy),
+        }
+    }
+
+    /// The password was wrong: the attempt stays counted and the locks it
+    /// reached take effect. Returns the account's lock if this attempt set it.
+    pub async fn failed(&self, attempt: Attempt) -> Result<Option<Duration>, KvError> {
+        let subject = &attempt.subject;
+        for (key, lock) in [
+            (subject.address_lock(), attempt.address_lock),
+            (subject.account_lock(), attempt.account_lock),
+        ] {
+            if let Some(lock) = lock {
+                self.kv.set(&key, &stamp(LOCKED, lock), Some(lock)).await?;
+            }
+        }
+        Ok(attempt.account_lock)
     }
 
     /// The password was right: the counters start again and any lock this
-    /// attempt reserved is lifted.
+    /// attempt held in reserve is lifted.
     pub async fn succeeded(&self, attempt: Attempt) -> Result<(), KvError> {
         let subject = &attempt.subject;
-        if attempt.reserved_address_lock {
+        if attempt.address_lock.is_some() {
             self.kv.delete(&subject.address_lock()).await?;
         }
-        if attempt.locks_account.is_some() {
+        if attempt.account_lock.is_some() {
             self.kv.delete(&subject.account_lock()).await?;
         }
         self.signed_in(subject).await
@@ -244,7 +313,7 @@ impl Lockout {
     }
 }
 
-/// Time left on a lock whose value is its end in Unix milliseconds; at least a second.
+/// Time left until `until` (Unix milliseconds as text); at least a second.
 fn remaining(until: &[u8]) -> Duration {
     let until_ms: i64 = std::str::from_utf8(until)
         .ok()
