@@ -418,7 +418,7 @@ impl Identity {
                 .map_err(lockout_error)?;
         }
         self.otp
-            .verify(purpose, &phone, code)
+            .verify(purpose, &phone, code, &ctx.ip)
             .await
             .map_err(otp_error)?;
         let user = found.ok_or_else(|| otp_error(OtpError::Invalid))?;
@@ -789,7 +789,7 @@ impl Identity {
         let password = Password::parse("new_password", new_password)
             .map_err(|e| AppError::validation(vec![e]))?;
         self.otp
-            .verify(OtpPurpose::ResetPassword, &phone, code)
+            .verify(OtpPurpose::ResetPassword, &phone, code, &ctx.ip)
             .await
             .map_err(otp_error)?;
         let user = self

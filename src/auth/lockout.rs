@@ -79,7 +79,7 @@ impl Subject {
     pub fn new(account: &str, ip: &str) -> Self {
         Self {
             account: digest(account),
-            address: digest(&address_of(ip)),
+            address: digest(&client_address(ip)),
         }
     }
 
@@ -100,9 +100,9 @@ impl Subject {
     }
 }
 
-/// An IPv6 client usually holds a whole /64, so that is what counts as one
-/// address; anything unparsable is one shared "address".
-fn address_of(ip: &str) -> String {
+/// The client address budgets count by: an IPv6 client usually holds a whole
+/// /64, so that is one address; anything unparsable is one shared "address".
+pub fn client_address(ip: &str) -> String {
     match ip.parse::<IpAddr>() {
         Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
             Some(v4) => v4.to_string(),
@@ -397,15 +397,15 @@ mod tests {
     #[test]
     fn an_ipv6_client_is_counted_by_its_64_prefix() {
         assert_eq!(
-            address_of("2001:db8:1:2:aaaa::1"),
-            address_of("2001:db8:1:2:bbbb::9")
+            client_address("2001:db8:1:2:aaaa::1"),
+            client_address("2001:db8:1:2:bbbb::9")
         );
         assert_ne!(
-            address_of("2001:db8:1:2::1"),
-            address_of("2001:db8:1:3::1")
+            client_address("2001:db8:1:2::1"),
+            client_address("2001:db8:1:3::1")
         );
-        assert_eq!(address_of("::ffff:203.0.113.7"), "203.0.113.7");
-        assert_eq!(address_of("203.0.113.7"), "203.0.113.7");
-        assert_eq!(address_of("unknown"), "unknown");
+        assert_eq!(client_address("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(client_address("203.0.113.7"), "203.0.113.7");
+        assert_eq!(client_address("unknown"), "unknown");
     }
 }

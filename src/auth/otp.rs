@@ -1,7 +1,7 @@
 //! One-time passwords: six digits from the OS's CSPRNG, stored only as an HMAC
 //! keyed with a server secret, for five minutes, with at most five tries per
-//! code and [`WRONG_CODES_PER_HOUR`] wrong codes per phone per hour, however
-//! many codes are sent. Also the sending budget every message to a phone or an
+//! code and [`WRONG_CODES_PER_HOUR`] wrong codes per phone per hour (five of
+//! them from any one address), however many codes are sent. Also the sending budget every message to a phone or an
 //! address spends: a cooldown between messages and a cap per hour.
 
 use std::sync::Arc;
@@ -13,14 +13,18 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::auth::lockout::client_address;
 use crate::domain::user::Phone;
 use crate::kv::{KeyValueStore, KvError};
 
 pub const OTP_TTL: Duration = Duration::from_secs(300);
 pub const MAX_ATTEMPTS: i64 = 5;
-/// Wrong codes a phone takes per hour, across every code and purpose: without
-/// it, each new code would bring five new guesses (25 an hour at five codes).
+/// Wrong codes a phone takes per hour from all addresses, across every code
+/// and purpose: without it, each new code would bring five new guesses (25 an
+/// hour at five codes).
 pub const WRONG_CODES_PER_HOUR: i64 = 10;
+/// Wrong codes a phone takes per hour from one client address.
+pub const WRONG_CODES_PER_ADDRESS: i64 = 5;
 /// Messages (codes, links) one recipient gets per hour.
 pub const SENDS_PER_HOUR: u32 = 5;
 const HOUR: Duration = Duration::from_secs(3600);
@@ -143,7 +147,9 @@ impl OtpService {
                 &format!("otp_phone:{cap_key}"),
                 SENDS_PER_HOUR,
                 HOUR,
-                6 * HOUR,
+                // Not the 2, 4, 8… hours of a repeat offender: the recipient
+                // did not offend, and an attacker must not keep them codeless.
+                HOUR,
             )
             .await?;
         if !cap.allowed {
@@ -177,24 +183,39 @@ impl OtpService {
         Ok(code)
     }
 
-    /// Checks `code`; a correct code is used up. After five tries the code is
-    /// void, so the sixth fails even when it is right; after
-    /// [`WRONG_CODES_PER_HOUR`] wrong codes for the phone, every try fails until
-    /// the hour is over, whatever the code.
+    /// Checks `code`, tried from the client address `ip`; a correct code is
+    /// used up. After five tries the code is void, so the sixth fails even when
+    /// it is right. Wrong codes have a budget per hour, across codes and
+    /// purposes: [`WRONG_CODES_PER_ADDRESS`] from one address, and
+    /// [`WRONG_CODES_PER_HOUR`] for the phone from all addresses; past either,
+    /// every try fails until the hour is over, whatever the code. One address
+    /// cannot spend the phone's budget, so it cannot keep the owner's codes
+    /// from working.
     pub async fn verify(
         &self,
         purpose: OtpPurpose,
         phone: &Phone,
         code: &str,
+        ip: &str,
     ) -> Result<(), OtpError> {
         // Counted before the comparison, so concurrent guesses cannot slip past
-        // the budget; a right code gives its place back below.
-        let wrong = self
-            .kv
-            .increment(&format!("otp_wrong:{}", phone.as_str()), 1, HOUR)
-            .await?;
-        if wrong.value > WRONG_CODES_PER_HOUR {
-            return Err(OtpError::TooManyWrongCodes(wrong.expires_in));
+        // the budgets; a right code gives its places back below. The address's
+        // budget first: tries it refuses never reach the phone's.
+        let budgets = [
+            (
+                format!("otp_wrong:{}:{}", phone.as_str(), client_address(ip)),
+                WRONG_CODES_PER_ADDRESS,
+            ),
+            (
+                format!("otp_wrong:{}", phone.as_str()),
+                WRONG_CODES_PER_HOUR,
+            ),
+        ];
+        for (key, budget) in &budgets {
+            let wrong = self.kv.increment(key, 1, HOUR).await?;
+            if wrong.value > *budget {
+                return Err(OtpError::TooManyWrongCodes(wrong.expires_in));
+            }
         }
         let (record, attempts) = keys(purpose, phone);
         let tries = self.kv.increment(&attempts, 1, OTP_TTL).await?.value;
@@ -219,9 +240,9 @@ impl OtpService {
             return Err(OtpError::Invalid);
         }
         self.kv.delete(&attempts).await?;
-        self.kv
-            .increment(&format!("otp_wrong:{}", phone.as_str()), -1, HOUR)
-            .await?;
+        for (key, _) in &budgets {
+            self.kv.increment(key, -1, HOUR).await?;
+        }
         Ok(())
     }
 }
