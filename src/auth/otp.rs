@@ -83,7 +83,10 @@ pub enum Recipient<'a> {
     Phone(&'a Phone),
     /// An email address, with what it is for: each use has its own budget, so
     /// one cannot tell whether the other was used.
-    Email { address: &'a str, purpose: &'a str },
+    Email {
+        address: &'a str,
+        purpose: &'a str,
+    },
     /// A signed-in account, by id.
     Account(&'a str),
 }

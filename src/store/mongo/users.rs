@@ -198,7 +198,10 @@ impl UserRepository for MongoUsers {
             clauses.push(doc! { "status": status.as_str() });
         }
         if let Some(q) = &filter.q {
-            clauses.push(contains_any(&["name", "phone", "email", "pending_email"], q));
+            clauses.push(contains_any(
+                &["name", "phone", "email", "pending_email"],
+                q,
+            ));
         }
         let (field, descending) = match query.sort {
             UserSort::CreatedAt { descending } => ("created_at", descending),

@@ -1043,7 +1043,12 @@ async fn an_account_locked_for_everyone_shows_as_locked_to_admins() {
     let pair = signed_up_customer(&app, "98123 00017").await;
     let id = pair["user"]["id"].as_str().unwrap().to_owned();
     // Five failures from each of four addresses: the account's twenty.
-    for address in ["198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4"] {
+    for address in [
+        "198.51.100.1",
+        "198.51.100.2",
+        "198.51.100.3",
+        "198.51.100.4",
+    ] {
         for _ in 0..5 {
             let failed = app
                 .anonymous

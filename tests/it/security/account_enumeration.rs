@@ -52,7 +52,10 @@ async fn voice_otp_answers_alike_for_registered_and_unknown_numbers(server: Serv
     let unknown_answers = twice(&server, "/api/v1/auth/otp/send", voice(unknown)).await;
     assert_eq!(known_answers, unknown_answers);
     assert_eq!(
-        (known_answers.0["status"].as_u64(), known_answers.1["status"].as_u64()),
+        (
+            known_answers.0["status"].as_u64(),
+            known_answers.1["status"].as_u64()
+        ),
         (Some(202), Some(429))
     );
     assert_eq!(server.voice_calls(known).await, 0, "no live code, no call");
@@ -77,19 +80,24 @@ on_servers!(
     QUICK
 );
 
-async fn forgot_password_by_phone_answers_alike_for_registered_and_unknown_numbers(
-    server: Server,
-) {
+async fn forgot_password_by_phone_answers_alike_for_registered_and_unknown_numbers(server: Server) {
     let known = "+919812300302";
     server.customer(known, None).await;
     after_cooldown().await;
     let forgot = |phone: &str| json!({"identifier": phone});
     let known_answers = twice(&server, "/api/v1/auth/password/forgot", forgot(known)).await;
-    let unknown_answers =
-        twice(&server, "/api/v1/auth/password/forgot", forgot("+919812300397")).await;
+    let unknown_answers = twice(
+        &server,
+        "/api/v1/auth/password/forgot",
+        forgot("+919812300397"),
+    )
+    .await;
     assert_eq!(known_answers, unknown_answers);
     assert_eq!(
-        (known_answers.0["status"].as_u64(), known_answers.1["status"].as_u64()),
+        (
+            known_answers.0["status"].as_u64(),
+            known_answers.1["status"].as_u64()
+        ),
         (Some(202), Some(429))
     );
     assert_eq!(server.codes_for(known).await.len(), 2, "sign-up and reset");
@@ -114,9 +122,24 @@ async fn forgot_password_by_email_answers_alike_for_registered_and_unknown_addre
         .customer("+919812300304", Some("pending@example.in"))
         .await;
     let forgot = |email: &str| json!({"identifier": email});
-    let known = twice(&server, "/api/v1/auth/password/forgot", forgot("Known@Example.in")).await;
-    let unknown = twice(&server, "/api/v1/auth/password/forgot", forgot("nobody@example.in")).await;
-    let pending = twice(&server, "/api/v1/auth/password/forgot", forgot("pending@example.in")).await;
+    let known = twice(
+        &server,
+        "/api/v1/auth/password/forgot",
+        forgot("Known@Example.in"),
+    )
+    .await;
+    let unknown = twice(
+        &server,
+        "/api/v1/auth/password/forgot",
+        forgot("nobody@example.in"),
+    )
+    .await;
+    let pending = twice(
+        &server,
+        "/api/v1/auth/password/forgot",
+        forgot("pending@example.in"),
+    )
+    .await;
     assert_eq!(known, unknown);
     assert_eq!(pending, unknown);
     assert_eq!(
@@ -124,8 +147,16 @@ async fn forgot_password_by_email_answers_alike_for_registered_and_unknown_addre
         (Some(202), Some(429))
     );
     assert_eq!(known.1["retry_after"], "30");
-    assert_eq!(server.codes_for("+919812300303").await.len(), 1, "sign-up only");
-    assert_eq!(server.codes_for("+919812300304").await.len(), 1, "sign-up only");
+    assert_eq!(
+        server.codes_for("+919812300303").await.len(),
+        1,
+        "sign-up only"
+    );
+    assert_eq!(
+        server.codes_for("+919812300304").await.len(),
+        1,
+        "sign-up only"
+    );
 }
 on_servers!(
     forgot_password_by_email_answers_alike_for_registered_and_unknown_addresses,
@@ -175,16 +206,17 @@ async fn registering_a_taken_phone_answers_as_a_new_one_and_changes_nothing(serv
     let owner = server
         .customer_with_verified_email(taken, "owner@example.in")
         .await;
-    let register = |phone: &str, email: &str| {
-        json!({"phone": phone, "name": "Mallory", "password": "mallory's password", "email": email})
-    };
+    let register = |phone: &str, email: &str| json!({"phone": phone, "name": "Mallory", "password": "mallory's password", "email": email});
     let on_taken = server
         .post("/api/v1/auth/register", register(taken, "m1@example.in"))
         .await;
     let on_new = server
         .post("/api/v1/auth/register", register(new, "m2@example.in"))
         .await;
-    assert_eq!((on_taken.status().as_u16(), on_new.status().as_u16()), (201, 201));
+    assert_eq!(
+        (on_taken.status().as_u16(), on_new.status().as_u16()),
+        (201, 201)
+    );
     let (on_taken, on_new): (Value, Value) =
         (on_taken.json().await.unwrap(), on_new.json().await.unwrap());
     assert_ne!(on_taken["id"], owner["user"]["id"]);
@@ -218,7 +250,10 @@ async fn registering_a_taken_phone_answers_as_a_new_one_and_changes_nothing(serv
         )
         .await;
     assert_eq!(
-        (with_owners_email.status().as_u16(), with_free_email.status().as_u16()),
+        (
+            with_owners_email.status().as_u16(),
+            with_free_email.status().as_u16()
+        ),
         (201, 201)
     );
     let with_owners_email: Value = with_owners_email.json().await.unwrap();
@@ -268,7 +303,10 @@ async fn setting_another_accounts_email_answers_as_setting_a_free_one(server: Se
     };
     let taken = patch(&mallory, "Victim@Example.in").await.unwrap();
     let free = patch(&other, "free.address@example.in").await.unwrap();
-    assert_eq!((taken.status().as_u16(), free.status().as_u16()), (200, 200));
+    assert_eq!(
+        (taken.status().as_u16(), free.status().as_u16()),
+        (200, 200)
+    );
     let (taken, free): (Value, Value) = (taken.json().await.unwrap(), free.json().await.unwrap());
     assert_eq!(
         (taken["email"].as_str(), taken["email_verified"].as_bool()),

@@ -15,7 +15,12 @@ const OWNER: &str = "198.51.100.7";
 /// The server believes `X-Forwarded-For` from the test client, as from a load balancer.
 const BEHIND_A_PROXY: &[(&str, &str)] = &[("BAZAAR_TRUSTED_PROXIES", "127.0.0.1/32")];
 
-async fn sign_in(server: &Server, from: &str, identifier: &str, password: &str) -> reqwest::Response {
+async fn sign_in(
+    server: &Server,
+    from: &str,
+    identifier: &str,
+    password: &str,
+) -> reqwest::Response {
     server
         .post_from(
             from,
@@ -68,7 +73,10 @@ async fn five_failures_lock_every_spelling_of_the_phone(server: Server) {
     for spelling in ["09812345678", "98123 45678", " +91 98123-45678 "] {
         let r = sign_in(&server, ATTACKER, spelling, PASSWORD).await;
         assert_eq!(r.status(), 423, "{spelling:?}");
-        assert!((1..=60).contains(&retry_after(&r).await), "the first lock is a minute");
+        assert!(
+            (1..=60).contains(&retry_after(&r).await),
+            "the first lock is a minute"
+        );
         assert_eq!(shape(r).await["code"], "account_locked");
     }
 }
@@ -123,7 +131,11 @@ async fn an_attacker_at_one_address_cannot_keep_the_owner_out_from_another(serve
         assert_eq!(r.status(), 423);
     }
     let by_password = sign_in(&server, OWNER, phone, PASSWORD).await;
-    assert_eq!(by_password.status(), 200, "the owner signs in with the password");
+    assert_eq!(
+        by_password.status(),
+        200,
+        "the owner signs in with the password"
+    );
     let by_code = sign_in_by_code(&server, OWNER, phone).await;
     assert_eq!(by_code.status(), 200, "the owner signs in with a code");
     let user: Value = by_code.json().await.unwrap();
@@ -235,7 +247,9 @@ async fn concurrent_guesses_from_one_address_cannot_lock_the_account(server: Ser
     let answers = futures::future::join_all(guesses).await;
     let tried = answers.iter().filter(|r| r.status() == 401).count();
     assert!(tried <= 5, "{tried} guesses were checked");
-    assert!(answers.iter().all(|r| [401, 423].contains(&r.status().as_u16())));
+    assert!(answers
+        .iter()
+        .all(|r| [401, 423].contains(&r.status().as_u16())));
     assert_eq!(sign_in(&server, OWNER, phone, PASSWORD).await.status(), 200);
 }
 on_servers!(

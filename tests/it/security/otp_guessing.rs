@@ -79,8 +79,15 @@ async fn new_codes_do_not_bring_new_guesses(server: Server) {
         )
         .await;
     assert_eq!(reset.status(), 429);
-    let wait: u64 = reset.headers()["retry-after"].to_str().unwrap().parse().unwrap();
-    assert!((3000..=3600).contains(&wait), "until the hour is over: {wait}");
+    let wait: u64 = reset.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (3000..=3600).contains(&wait),
+        "until the hour is over: {wait}"
+    );
     assert_eq!(shape(reset).await["code"], "rate_limited");
     new_code(&server, phone, "login").await;
     let code = server.code_for(phone).await;

@@ -194,7 +194,9 @@ impl Server {
                     .iter()
                     .filter(|r| {
                         r.url.path().ends_with("/otp/retry")
-                            && r.url.query_pairs().any(|(k, v)| k == "mobile" && v == mobile)
+                            && r.url
+                                .query_pairs()
+                                .any(|(k, v)| k == "mobile" && v == mobile)
                     })
                     .count()
             }

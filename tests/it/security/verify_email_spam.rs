@@ -25,10 +25,17 @@ async fn a_second_link_within_the_cooldown_is_refused_with_retry_after(server: S
     assert_eq!(ask_for_a_link(&server, &me).await.status(), 202);
     let again = shape(ask_for_a_link(&server, &me).await).await;
     assert_eq!(
-        (again["status"].as_u64(), again["code"].as_str(), again["retry_after"].as_str()),
+        (
+            again["status"].as_u64(),
+            again["code"].as_str(),
+            again["retry_after"].as_str()
+        ),
         (Some(429), Some("rate_limited"), Some("30"))
     );
-    assert_eq!(server.verification_tokens("spammed@example.in").await.len(), 1);
+    assert_eq!(
+        server.verification_tokens("spammed@example.in").await.len(),
+        1
+    );
 }
 on_servers!(
     a_second_link_within_the_cooldown_is_refused_with_retry_after,
@@ -49,9 +56,19 @@ async fn an_address_gets_at_most_five_links_an_hour_whoever_asks(server: Server)
     }
     let sixth = ask_for_a_link(&server, &accounts[2]).await;
     assert_eq!(sixth.status(), 429);
-    let wait: u64 = sixth.headers()["retry-after"].to_str().unwrap().parse().unwrap();
-    assert!((3000..=3600).contains(&wait), "until the hour is over: {wait}");
-    assert_eq!(server.verification_tokens("target@example.in").await.len(), 5);
+    let wait: u64 = sixth.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (3000..=3600).contains(&wait),
+        "until the hour is over: {wait}"
+    );
+    assert_eq!(
+        server.verification_tokens("target@example.in").await.len(),
+        5
+    );
 }
 on_servers!(
     an_address_gets_at_most_five_links_an_hour_whoever_asks,
@@ -60,9 +77,8 @@ on_servers!(
 );
 
 async fn registration_spends_the_otp_groups_budget(server: Server) {
-    let register = |phone: &str| {
-        json!({"phone": phone, "name": "Bulk", "password": super::servers::PASSWORD})
-    };
+    let register =
+        |phone: &str| json!({"phone": phone, "name": "Bulk", "password": super::servers::PASSWORD});
     for phone in ["+919812300405", "+919812300406", "+919812300407"] {
         let r = server.post("/api/v1/auth/register", register(phone)).await;
         assert_eq!(r.status(), 201);
