@@ -46,7 +46,7 @@ pub(crate) use on_servers;
 
 enum Inner {
     InProcess(TestApp),
-    Production(Production),
+    Production(Box<Production>),
 }
 
 /// A running Bazaar and where its messages go.
@@ -81,7 +81,7 @@ impl Server {
     pub async fn production(name: &str, env: &[(&str, &str)]) -> Self {
         let name = name.replace("::", "-");
         Self {
-            inner: Inner::Production(Production::start_with(&name, env).await),
+            inner: Inner::Production(Box::new(Production::start_with(&name, env).await)),
             anonymous: Client::new(),
         }
     }
