@@ -33,6 +33,7 @@ pub enum ErrorCode {
     InsufficientStock,
     IllegalTransition,
     RefundExceedsCaptured,
+    TooManyUnpaidOrders,
     InvalidSignature,
     PaymentProviderRejected,
     PaymentProviderUnavailable,
@@ -42,6 +43,7 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     UploadMissing,
     UploadMismatch,
+    UploadQuotaExceeded,
     RateLimited,
     Internal,
     BackendUnavailable,
@@ -74,6 +76,7 @@ impl ErrorCode {
         Self::InsufficientStock,
         Self::IllegalTransition,
         Self::RefundExceedsCaptured,
+        Self::TooManyUnpaidOrders,
         Self::InvalidSignature,
         Self::PaymentProviderRejected,
         Self::PaymentProviderUnavailable,
@@ -83,6 +86,7 @@ impl ErrorCode {
         Self::UnsupportedMediaType,
         Self::UploadMissing,
         Self::UploadMismatch,
+        Self::UploadQuotaExceeded,
         Self::RateLimited,
         Self::Internal,
         Self::BackendUnavailable,
@@ -114,6 +118,7 @@ impl ErrorCode {
             Self::InsufficientStock => "insufficient_stock",
             Self::IllegalTransition => "illegal_transition",
             Self::RefundExceedsCaptured => "refund_exceeds_captured",
+            Self::TooManyUnpaidOrders => "too_many_unpaid_orders",
             Self::InvalidSignature => "invalid_signature",
             Self::PaymentProviderRejected => "payment_provider_rejected",
             Self::PaymentProviderUnavailable => "payment_provider_unavailable",
@@ -123,6 +128,7 @@ impl ErrorCode {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::UploadMissing => "upload_missing",
             Self::UploadMismatch => "upload_mismatch",
+            Self::UploadQuotaExceeded => "upload_quota_exceeded",
             Self::RateLimited => "rate_limited",
             Self::Internal => "internal",
             Self::BackendUnavailable => "backend_unavailable",
@@ -153,7 +159,9 @@ impl ErrorCode {
             | Self::InsufficientStock
             | Self::IllegalTransition
             | Self::RefundExceedsCaptured
+            | Self::TooManyUnpaidOrders
             | Self::UploadMissing
+            | Self::UploadQuotaExceeded
             | Self::IdempotencyInFlight => 409,
             Self::PreconditionFailed => 412,
             Self::PayloadTooLarge => 413,
@@ -193,6 +201,7 @@ impl ErrorCode {
             Self::InsufficientStock => "Insufficient stock",
             Self::IllegalTransition => "Illegal order transition",
             Self::RefundExceedsCaptured => "Refund exceeds what was captured",
+            Self::TooManyUnpaidOrders => "Too many unpaid orders",
             Self::InvalidSignature => "Invalid signature",
             Self::PaymentProviderRejected => "The payment provider refused the request",
             Self::PaymentProviderUnavailable => "The payment provider is unavailable",
@@ -202,6 +211,7 @@ impl ErrorCode {
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::UploadMissing => "Upload missing",
             Self::UploadMismatch => "Upload does not match its declaration",
+            Self::UploadQuotaExceeded => "Upload quota exceeded",
             Self::RateLimited => "Too many requests",
             Self::Internal => "Internal server error",
             Self::BackendUnavailable => "Service temporarily unavailable",

@@ -2,10 +2,24 @@
 //! the real binary in `BAZAAR_ENV=production` on MongoDB-wire, Redis and S3 ([`prod`]).
 
 pub mod prod;
+pub mod shop;
 mod servers;
 
 mod account_enumeration;
+mod admin_bootstrap;
+mod double_capture;
+mod foreign_currency;
+mod forged_roles;
 mod lockout_bypass;
+mod notice_spray;
 mod otp_guessing;
+mod private_file_publishing;
 mod production_secrets;
+mod refund_overflow;
+mod stock_hoarding;
+mod underpayment;
+mod unparseable_event;
+mod upload_overwrite;
+mod upload_quota;
+mod uploads;
 mod verify_email_spam;
