@@ -2,8 +2,8 @@
 //! the real binary in `BAZAAR_ENV=production` on MongoDB-wire, Redis and S3 ([`prod`]).
 
 pub mod prod;
-pub mod shop;
 mod servers;
+pub mod shop;
 
 mod account_enumeration;
 mod admin_bootstrap;

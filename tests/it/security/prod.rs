@@ -314,13 +314,15 @@ impl Respond for RazorpayOrders {
 /// The OTP codes each production server's MSG91 stand-in was asked to send (mobile without
 /// `+`, code), by the server's base URL: helpers that know only a server's address read
 /// codes through [`code_sent`].
-static SENT_CODES: LazyLock<Mutex<HashMap<String, Arc<Mutex<Vec<(String, String)>>>>>> =
-    LazyLock::new(Default::default);
+static SENT_CODES: LazyLock<Mutex<HashMap<String, SentCodes>>> = LazyLock::new(Default::default);
+
+/// (mobile without `+`, code), oldest first.
+type SentCodes = Arc<Mutex<Vec<(String, String)>>>;
 
 /// MSG91 answering success to everything, as the real one does to valid requests, and
 /// remembering the OTPs it was asked to send.
 struct Msg91 {
-    codes: Arc<Mutex<Vec<(String, String)>>>,
+    codes: SentCodes,
 }
 
 impl Respond for Msg91 {
