@@ -10,7 +10,8 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::auth::otp::{OtpError, OtpPurpose, OtpService};
+use crate::auth::lockout::{Lockout, LockoutError, Subject};
+use crate::auth::otp::{OtpError, OtpPurpose, OtpService, Recipient};
 use crate::auth::passwords::PasswordHasher;
 use crate::auth::permissions;
 use crate::auth::sessions::{RefreshError, Session, Sessions};
@@ -63,8 +64,6 @@ pub enum OtpOutcome {
     SignedIn(Box<Tokens>),
 }
 
-const FAILURES_BEFORE_LOCK: i64 = 5;
-const PHONE_OTP_PER_HOUR: u32 = 5;
 const EMAIL_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
 
 pub struct Identity {
@@ -75,6 +74,7 @@ pub struct Identity {
     tokens: TokenIssuer,
     sessions: Sessions,
     otp: OtpService,
+    lockout: Lockout,
     notifier: Arc<Notifier>,
 }
 
@@ -92,8 +92,92 @@ fn otp_error(e: OtpError) -> AppError {
             ErrorCode::OtpAttemptsExceeded,
             "this code was tried too many times and no longer works; ask for a new one",
         ),
+        OtpError::TooManyWrongCodes(wait) => AppError::new(
+            ErrorCode::RateLimited,
+            "too many wrong codes for this number; try again later",
+        )
+        .with_retry_after(wait.as_secs().max(1)),
+        OtpError::HourlyCap(wait) => AppError::new(
+            ErrorCode::RateLimited,
+            "too many messages to this recipient; try again later",
+        )
+        .with_retry_after(wait.as_secs().max(1)),
         OtpError::Store(e) => e.into(),
     }
+}
+
+fn lockout_error(e: LockoutError) -> AppError {
+    match e {
+        LockoutError::Locked(wait) => AppError::new(
+            ErrorCode::AccountLocked,
+            "too many failed sign-ins; try again later",
+        )
+        .with_retry_after(wait.as_secs().max(1)),
+        LockoutError::Store(e) => e.into(),
+    }
+}
+
+/// What a sign-in names, in canonical form: a phone in E.164, a lower-cased
+/// email, or (neither) the trimmed, lower-cased text, which names nobody, and
+/// why it is neither.
+enum Identifier {
+    Phone(Phone),
+    Email(Email),
+    Unknown(String, FieldError),
+}
+
+impl Identifier {
+    fn parse(raw: &str) -> Self {
+        let text = raw.trim().to_lowercase();
+        let parsed = if text.contains('@') {
+            Email::parse("identifier", &text).map(Self::Email)
+        } else {
+            Phone::parse("identifier", &text).map(Self::Phone)
+        };
+        parsed.unwrap_or_else(|why| Self::Unknown(text, why))
+    }
+
+    /// The budget key of an identifier that names no account.
+    fn account_key(&self) -> String {
+        match self {
+            Self::Phone(p) => format!("phone:{}", p.as_str()),
+            Self::Email(e) => format!("email:{}", e.as_str()),
+            Self::Unknown(text, _) => format!("unknown:{text}"),
+        }
+    }
+}
+
+/// Sign-in budgets belong to the account, however it was named; an identifier
+/// that names no account has a budget of its own, so both fail alike.
+fn subject(user: Option<&User>, named: &Identifier, ctx: &RequestContext) -> Subject {
+    let account = match user {
+        Some(u) => format!("user:{}", u.id),
+        None => named.account_key(),
+    };
+    Subject::new(&account, &ctx.ip)
+}
+
+/// A provider's refusal of one message depends on the recipient (MSG91 will
+/// not read out a code it did not send, DLT and number checks), so it would
+/// tell registered numbers from unknown ones, which get nothing sent: it is
+/// logged and answered as a success. A provider that is down or throttling
+/// refuses everyone alike and is reported (503, retry).
+fn unless_rejected(result: Result<(), AppError>) -> Result<(), AppError> {
+    match result {
+        Err(e) if is_rejection(&e) => {
+            tracing::error!(error = %e, cause = ?e.source, "the provider refused a message; answered as sent");
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+fn is_rejection(e: &AppError) -> bool {
+    e.code == ErrorCode::DeliveryFailed
+        && e.source
+            .as_ref()
+            .and_then(|s| s.downcast_ref::<bazaar_adapters::error::AdapterError>())
+            .is_some_and(|a| matches!(a, bazaar_adapters::error::AdapterError::Rejected { .. }))
 }
 
 fn invalid_credentials() -> AppError {
@@ -143,6 +227,7 @@ impl Identity {
                 settings.otp_secret.clone(),
                 settings.otp_cooldown,
             ),
+            lockout: Lockout::new(kv.clone()),
             users,
             audit,
             kv,
@@ -188,6 +273,12 @@ impl Identity {
 
     // ---- sign-up and OTPs ------------------------------------------------
 
+    /// Registers a customer and sends a code to verify the phone. A phone that
+    /// already has an account gets the same answer — the body a new account
+    /// would have had, after the same work — and nothing is stored or changed:
+    /// password sign-in needs a verified phone, so the answer cannot be tested
+    /// by signing in with the password just chosen either. The owner of an
+    /// unverified account gets a new code, as a new account would.
     pub async fn register(
         &self,
         phone: &str,
@@ -200,30 +291,41 @@ impl Identity {
             Registration::parse(phone, name, password, email).map_err(AppError::validation)?;
         let hash = self.hasher.hash(&reg.password).await?;
         let user = User::register(reg, hash, vec![Role::Customer], Utc::now());
-        self.users.insert(&user).await?;
-        self.record(
-            AuditKind::Register,
-            Some(&user.id),
-            None,
-            ctx,
-            user.phone.masked(),
-        )
-        .await;
-        // The first code is sent right away; a delivery failure does not undo
-        // the sign-up (the client can ask for another code).
-        if self.otp.start_cooldown(&user.phone).await.is_ok() {
-            let code = self
-                .otp
-                .issue(OtpPurpose::VerifyPhone, &user.phone)
-                .await
-                .map_err(otp_error)?;
-            if let Err(e) = self
-                .notifier
-                .send_otp(user.phone.as_str(), &code, "verify_phone")
-                .await
-            {
-                tracing::warn!(error = %e, "sending the sign-up code failed");
+        match self.users.insert(&user).await {
+            Ok(()) => {
+                self.record(
+                    AuditKind::Register,
+                    Some(&user.id),
+                    None,
+                    ctx,
+                    user.phone.masked(),
+                )
+                .await;
             }
+            // Emails are unique only once verified, so only the phone can be taken.
+            Err(StoreError::Duplicate { field: "phone" }) => {
+                let existing = self.users.find_by_phone(&user.phone).await?;
+                self.record(
+                    AuditKind::Register,
+                    existing.as_ref().map(|u| &u.id),
+                    None,
+                    ctx,
+                    format!(
+                        "{} is already registered: nothing stored",
+                        user.phone.masked()
+                    ),
+                )
+                .await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        // A delivery failure does not undo the sign-up (the client can ask for
+        // another code), and a spent budget does not refuse it.
+        if let Err(e) = self
+            .send_code(&user.phone, OtpPurpose::VerifyPhone, false)
+            .await
+        {
+            tracing::warn!(error = %e, "sending the sign-up code failed");
         }
         Ok(user)
     }
@@ -237,40 +339,57 @@ impl Identity {
         by_voice: bool,
     ) -> Result<(), AppError> {
         let phone = Phone::parse("phone", phone).map_err(|e| AppError::validation(vec![e]))?;
-        let bucket = format!("otp_phone:{}", phone.as_str());
-        let cap = self
-            .kv
-            .hit_rate_limit(
-                &bucket,
-                PHONE_OTP_PER_HOUR,
-                Duration::from_secs(3600),
-                Duration::from_secs(6 * 3600),
-            )
-            .await?;
-        if !cap.allowed {
-            return Err(AppError::new(
-                ErrorCode::RateLimited,
-                "too many codes for this number; try again later",
-            )
-            .with_retry_after(cap.reset_in.as_secs().max(1)));
-        }
-        self.otp.start_cooldown(&phone).await.map_err(otp_error)?;
-        let eligible = match self.users.find_by_phone(&phone).await? {
+        self.send_code(&phone, purpose, by_voice).await
+    }
+
+    /// Spends the phone's sending budget (every phone alike), then sends a code
+    /// (or has the live one read out) only where it can be used.
+    async fn send_code(
+        &self,
+        phone: &Phone,
+        purpose: OtpPurpose,
+        by_voice: bool,
+    ) -> Result<(), AppError> {
+        self.otp
+            .allow_send(Recipient::Phone(phone))
+            .await
+            .map_err(otp_error)?;
+        let user = self.users.find_by_phone(phone).await?;
+        self.deliver_code(user.as_ref(), phone, purpose, by_voice)
+            .await
+    }
+
+    /// The sending budget is already spent; sends to `user`'s phone if eligible.
+    async fn deliver_code(
+        &self,
+        user: Option<&User>,
+        phone: &Phone,
+        purpose: OtpPurpose,
+        by_voice: bool,
+    ) -> Result<(), AppError> {
+        let eligible = match user {
             None => false,
             Some(u) if u.status == UserStatus::Disabled => false,
             Some(u) => purpose != OtpPurpose::VerifyPhone || !u.phone_verified,
         };
-        if eligible && by_voice {
+        if !eligible {
+            return Ok(());
+        }
+        if by_voice {
             // MSG91 calls the phone and reads out the code it last sent; the
-            // code and its attempts stay as they are.
-            self.notifier.retry_by_voice(phone.as_str()).await?;
-        } else if eligible {
-            let code = self.otp.issue(purpose, &phone).await.map_err(otp_error)?;
+            // code and its attempts stay as they are. Only a code that still
+            // works is worth a call (MSG91 refuses the rest).
+            if self.otp.is_live(purpose, phone).await.map_err(otp_error)? {
+                unless_rejected(self.notifier.retry_by_voice(phone.as_str()).await)?;
+            }
+            return Ok(());
+        }
+        let code = self.otp.issue(purpose, phone).await.map_err(otp_error)?;
+        unless_rejected(
             self.notifier
                 .send_otp(phone.as_str(), &code, purpose.as_str())
-                .await?;
-        }
-        Ok(())
+                .await,
+        )
     }
 
     pub async fn verify_otp(
@@ -288,15 +407,21 @@ impl Identity {
             ));
         }
         let phone = Phone::parse("phone", phone).map_err(|e| AppError::validation(vec![e]))?;
+        let found = self.users.find_by_phone(&phone).await?;
+        // A locked account cannot sign in by code either; the lock is checked
+        // before the code, so a locked account's code is not spent.
+        let signing_in = subject(found.as_ref(), &Identifier::Phone(phone.clone()), ctx);
+        if purpose == OtpPurpose::Login {
+            self.lockout
+                .check(&signing_in)
+                .await
+                .map_err(lockout_error)?;
+        }
         self.otp
-            .verify(purpose, &phone, code)
+            .verify(purpose, &phone, code, &ctx.ip)
             .await
             .map_err(otp_error)?;
-        let user = self
-            .users
-            .find_by_phone(&phone)
-            .await?
-            .ok_or_else(|| otp_error(OtpError::Invalid))?;
+        let user = found.ok_or_else(|| otp_error(OtpError::Invalid))?;
         match purpose {
             OtpPurpose::VerifyPhone => {
                 let user = self.save(&user, |u| u.phone_verified = true).await?;
@@ -317,10 +442,16 @@ impl Identity {
                         "this account is disabled",
                     ));
                 }
-                let user = if user.phone_verified {
-                    user
+                self.lockout.signed_in(&signing_in).await?;
+                // The lock has run out (or it would have been refused above).
+                let user = if !user.phone_verified || user.status == UserStatus::Locked {
+                    self.save(&user, |u| {
+                        u.phone_verified = true;
+                        u.status = UserStatus::Active;
+                    })
+                    .await?
                 } else {
-                    self.save(&user, |u| u.phone_verified = true).await?
+                    user
                 };
                 let tokens = self.start_session(user, device, ctx).await?;
                 Ok(OtpOutcome::SignedIn(Box::new(tokens)))
@@ -376,10 +507,11 @@ impl Identity {
         self.tokens.ttl()
     }
 
-    /// Signs in with phone or email and password. Unknown accounts and wrong
-    /// passwords get the same answer after the same work; repeated failures for
-    /// one identifier lock it for 1, 2, 4… minutes (at most an hour), whether or
-    /// not the account exists.
+    /// Signs in with phone or email and password. Unknown accounts, wrong
+    /// passwords and accounts whose phone is not yet verified get the same
+    /// answer after the same work. Failures are counted on the account however
+    /// it is spelled (see `auth::lockout`): per client address, then for the
+    /// account as a whole.
     pub async fn login(
         &self,
         identifier: &str,
@@ -387,52 +519,38 @@ impl Identity {
         device: &str,
         ctx: &RequestContext,
     ) -> Result<Tokens, AppError> {
-        let ident = identifier.trim().to_lowercase();
-        let lock_key = format!("login_lock:{}", digest(&ident));
-        if let Some(until) = self.kv.get(&lock_key).await? {
-            let until_ms: i64 = std::str::from_utf8(&until)
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0);
-            let wait = ((until_ms - Utc::now().timestamp_millis()) / 1000).max(1) as u64;
-            return Err(AppError::new(
-                ErrorCode::AccountLocked,
-                "too many failed sign-ins; try again later",
-            )
-            .with_retry_after(wait));
-        }
-        let user = if ident.contains('@') {
-            match Email::parse("email", &ident) {
-                Ok(email) => self.users.find_by_email(&email).await?,
-                Err(_) => None,
-            }
-        } else {
-            match Phone::parse("phone", &ident) {
-                Ok(phone) => self.users.find_by_phone(&phone).await?,
-                Err(_) => None,
-            }
+        let named = Identifier::parse(identifier);
+        let user = match &named {
+            Identifier::Phone(phone) => self.users.find_by_phone(phone).await?,
+            Identifier::Email(email) => self.users.find_by_email(email).await?,
+            Identifier::Unknown(..) => None,
         };
+        let attempt = self
+            .lockout
+            .begin(&subject(user.as_ref(), &named, ctx))
+            .await
+            .map_err(lockout_error)?;
         let matched = self
             .hasher
             .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
             .await?;
         let user = match user {
-            Some(user) if matched => user,
+            // Until the phone is verified the account may belong to whoever
+            // typed the number (see `register`): it signs in by code only.
+            Some(user) if matched && user.phone_verified => user,
             other => {
-                self.login_failed(&ident, &lock_key, other.as_ref().map(|u| &u.id), ctx)
-                    .await?;
+                let locked = self.lockout.failed(attempt).await?;
+                self.login_failed(other.as_ref(), locked, ctx).await?;
                 return Err(invalid_credentials());
             }
         };
+        self.lockout.succeeded(attempt).await?;
         if user.status == UserStatus::Disabled {
             return Err(AppError::new(
                 ErrorCode::Forbidden,
                 "this account is disabled",
             ));
         }
-        self.kv
-            .delete(&format!("login_failures:{}", digest(&ident)))
-            .await?;
         // The lock has run out (or it would have been refused above).
         let user = if user.status == UserStatus::Locked {
             self.save(&user, |u| u.status = UserStatus::Active).await?
@@ -444,48 +562,32 @@ impl Identity {
 
     async fn login_failed(
         &self,
-        ident: &str,
-        lock_key: &str,
-        user: Option<&UserId>,
+        user: Option<&User>,
+        account_locked: Option<Duration>,
         ctx: &RequestContext,
     ) -> Result<(), AppError> {
-        self.record(AuditKind::LoginFailed, user, None, ctx, String::new())
+        let id = user.map(|u| &u.id);
+        self.record(AuditKind::LoginFailed, id, None, ctx, String::new())
             .await;
-        let failures = self
-            .kv
-            .increment(
-                &format!("login_failures:{}", digest(ident)),
-                1,
-                Duration::from_secs(3600),
-            )
-            .await?
-            .value;
-        if failures >= FAILURES_BEFORE_LOCK {
-            let minutes = 1u64 << (failures - FAILURES_BEFORE_LOCK).clamp(0, 6);
-            let lock = Duration::from_secs((minutes * 60).min(3600));
-            let until = Utc::now().timestamp_millis() + lock.as_millis() as i64;
-            self.kv
-                .set(lock_key, until.to_string().as_bytes(), Some(lock))
-                .await?;
-            if let Some(id) = user {
-                // Shown to admins; the lock itself lives in the key-value store
-                // and runs out by itself.
-                if let Some(current) = self.users.get(id).await? {
-                    if current.status == UserStatus::Active {
-                        self.save(&current, |u| u.status = UserStatus::Locked)
-                            .await?;
-                    }
-                }
-                self.record(
-                    AuditKind::AccountLocked,
-                    user,
-                    None,
-                    ctx,
-                    format!("for {} s", lock.as_secs()),
-                )
-                .await;
+        let (Some(id), Some(lock)) = (id, account_locked) else {
+            return Ok(());
+        };
+        // Shown to admins; the lock itself lives in the key-value store and
+        // runs out by itself.
+        if let Some(current) = self.users.get(id).await? {
+            if current.status == UserStatus::Active {
+                self.save(&current, |u| u.status = UserStatus::Locked)
+                    .await?;
             }
         }
+        self.record(
+            AuditKind::AccountLocked,
+            Some(id),
+            None,
+            ctx,
+            format!("for {} s", lock.as_secs()),
+        )
+        .await;
         Ok(())
     }
 
@@ -639,23 +741,44 @@ impl Identity {
 
     // ---- passwords and email ---------------------------------------------
 
-    /// Sends a reset code to the account's phone; same answer for unknown accounts.
+    /// Sends a reset code to the account's phone; the same answer, and the same
+    /// budget, for unknown accounts. Named by phone, the phone's budget is
+    /// spent, as for `otp/send`. Named by email, the address's own budget is
+    /// spent (every address alike) and the code goes to the account's phone
+    /// only if that phone's budget allows it, quietly otherwise: a 429 there
+    /// would tell a registered address from an unknown one.
     pub async fn password_forgot(&self, identifier: &str) -> Result<(), AppError> {
-        let ident = identifier.trim().to_lowercase();
-        let phone = if ident.contains('@') {
-            match Email::parse("identifier", &ident) {
-                Ok(email) => self.users.find_by_email(&email).await?.map(|u| u.phone),
-                Err(e) => return Err(AppError::validation(vec![e])),
-            }
-        } else {
-            Some(Phone::parse("identifier", &ident).map_err(|e| AppError::validation(vec![e]))?)
-        };
-        match phone {
-            Some(phone) => {
-                self.send_otp(phone.as_str(), OtpPurpose::ResetPassword, false)
+        match Identifier::parse(identifier) {
+            Identifier::Phone(phone) => {
+                self.send_code(&phone, OtpPurpose::ResetPassword, false)
                     .await
             }
-            None => Ok(()),
+            Identifier::Email(email) => {
+                self.otp
+                    .allow_send(Recipient::Email {
+                        address: email.as_str(),
+                        purpose: "forgot",
+                    })
+                    .await
+                    .map_err(otp_error)?;
+                let Some(user) = self.users.find_by_email(&email).await? else {
+                    return Ok(());
+                };
+                match self.otp.allow_send(Recipient::Phone(&user.phone)).await {
+                    Ok(()) => {
+                        self.deliver_code(
+                            Some(&user),
+                            &user.phone,
+                            OtpPurpose::ResetPassword,
+                            false,
+                        )
+                        .await
+                    }
+                    Err(OtpError::Store(e)) => Err(e.into()),
+                    Err(_) => Ok(()),
+                }
+            }
+            Identifier::Unknown(_, why) => Err(AppError::validation(vec![why])),
         }
     }
 
@@ -670,7 +793,7 @@ impl Identity {
         let password = Password::parse("new_password", new_password)
             .map_err(|e| AppError::validation(vec![e]))?;
         self.otp
-            .verify(OtpPurpose::ResetPassword, &phone, code)
+            .verify(OtpPurpose::ResetPassword, &phone, code, &ctx.ip)
             .await
             .map_err(otp_error)?;
         let user = self
@@ -683,9 +806,16 @@ impl Identity {
             .save(&user, |u| {
                 u.password_hash = hash;
                 u.phone_verified = true;
+                if u.status == UserStatus::Locked {
+                    u.status = UserStatus::Active;
+                }
             })
             .await?;
         self.sessions.revoke_all(user.id.as_str()).await?;
+        // The guesses so far were at a password that is gone.
+        self.lockout
+            .reset(&subject(Some(&user), &Identifier::Phone(phone), ctx))
+            .await?;
         self.record(
             AuditKind::PasswordReset,
             Some(&user.id),
@@ -697,6 +827,9 @@ impl Identity {
         Ok(())
     }
 
+    /// Emails a verification link to the profile's address, under a budget
+    /// like codes': one link per cooldown per account and five an hour per
+    /// address (whoever asks), else 429 with `Retry-After`.
     pub async fn request_email_verification(&self, who: &Principal) -> Result<(), AppError> {
         let user = self.user(&who.user_id).await?;
         let Some(email) = user.email.clone() else {
@@ -712,6 +845,16 @@ impl Identity {
         if user.email_verified {
             return Ok(());
         }
+        self.otp
+            .allow_send_for(
+                Recipient::Email {
+                    address: email.as_str(),
+                    purpose: "verify_email",
+                },
+                Recipient::Account(user.id.as_str()),
+            )
+            .await
+            .map_err(otp_error)?;
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let token = hex::encode(bytes);
@@ -732,6 +875,9 @@ impl Identity {
             .await
     }
 
+    /// Marks the address verified. Emails are unique among verified ones only
+    /// (so that setting an address reveals nothing about who else has it): if
+    /// another account verified it first, this one answers 409.
     pub async fn verify_email(&self, token: &str, ctx: &RequestContext) -> Result<User, AppError> {
         let invalid = || {
             AppError::new(
@@ -748,8 +894,8 @@ impl Identity {
         if user.email.as_ref().map(Email::as_str) != Some(record.email.as_str()) {
             return Err(invalid());
         }
-        self.kv.delete(&key).await?;
         let user = self.save(&user, |u| u.email_verified = true).await?;
+        self.kv.delete(&key).await?;
         self.record(
             AuditKind::EmailVerified,
             Some(&user.id),

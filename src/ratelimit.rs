@@ -9,7 +9,8 @@ use crate::kv::{KeyValueStore, KvError, RateLimitState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Group {
-    /// `/api/v1/auth/otp/send` and `/api/v1/auth/password/forgot`: each sends an SMS.
+    /// `/api/v1/auth/otp/send`, `/api/v1/auth/password/forgot` and
+    /// `/api/v1/auth/register`: each sends an SMS.
     Otp,
     /// The rest of `/api/v1/auth`: sign-in, refresh, resets.
     Auth,
@@ -19,7 +20,12 @@ pub enum Group {
 
 impl Group {
     pub fn for_path(path: &str) -> Option<Self> {
-        if path == "/api/v1/auth/otp/send" || path == "/api/v1/auth/password/forgot" {
+        const SENDS_SMS: [&str; 3] = [
+            "/api/v1/auth/otp/send",
+            "/api/v1/auth/password/forgot",
+            "/api/v1/auth/register",
+        ];
+        if SENDS_SMS.contains(&path) {
             Some(Self::Otp)
         } else if path.starts_with("/api/v1/auth/") {
             Some(Self::Auth)

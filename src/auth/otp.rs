@@ -1,5 +1,8 @@
 //! One-time passwords: six digits from the OS's CSPRNG, stored only as an HMAC
-//! keyed with a server secret, for five minutes, with at most five tries.
+//! keyed with a server secret, for five minutes, with at most five tries per
+//! code and [`WRONG_CODES_PER_HOUR`] wrong codes per phone per hour (five of
+//! them from any one address), however many codes are sent. Also the sending budget every message to a phone or an
+//! address spends: a cooldown between messages and a cap per hour.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,14 +10,24 @@ use std::time::Duration;
 use hmac::{Hmac, Mac};
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::auth::lockout::client_address;
 use crate::domain::user::Phone;
 use crate::kv::{KeyValueStore, KvError};
 
 pub const OTP_TTL: Duration = Duration::from_secs(300);
 pub const MAX_ATTEMPTS: i64 = 5;
+/// Wrong codes a phone takes per hour from all addresses, across every code
+/// and purpose: without it, each new code would bring five new guesses (25 an
+/// hour at five codes).
+pub const WRONG_CODES_PER_HOUR: i64 = 10;
+/// Wrong codes a phone takes per hour from one client address.
+pub const WRONG_CODES_PER_ADDRESS: i64 = 5;
+/// Messages (codes, links) one recipient gets per hour.
+pub const SENDS_PER_HOUR: u32 = 5;
+const HOUR: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OtpPurpose {
@@ -41,6 +54,10 @@ pub enum OtpError {
     Invalid,
     /// The code was tried too often and is now void.
     TooManyAttempts,
+    /// Too many wrong codes for this phone this hour; wait this long.
+    TooManyWrongCodes(Duration),
+    /// The recipient had its messages for this hour; wait this long.
+    HourlyCap(Duration),
     Store(KvError),
 }
 
@@ -56,13 +73,35 @@ pub struct OtpService {
     cooldown: Duration,
 }
 
-fn keys(purpose: OtpPurpose, phone: &Phone) -> (String, String, String) {
+fn keys(purpose: OtpPurpose, phone: &Phone) -> (String, String) {
     let id = format!("{}:{}", purpose.as_str(), phone.as_str());
-    (
-        format!("otp:{id}"),
-        format!("otp_attempts:{id}"),
-        format!("otp_cooldown:{}", phone.as_str()),
-    )
+    (format!("otp:{id}"), format!("otp_attempts:{id}"))
+}
+
+/// Who a message goes to (or who asks for it), as the sending budget counts it.
+pub enum Recipient<'a> {
+    Phone(&'a Phone),
+    /// An email address, with what it is for: each use has its own budget, so
+    /// one cannot tell whether the other was used.
+    Email {
+        address: &'a str,
+        purpose: &'a str,
+    },
+    /// A signed-in account, by id.
+    Account(&'a str),
+}
+
+impl Recipient<'_> {
+    fn key(&self) -> String {
+        match self {
+            Self::Phone(phone) => phone.as_str().to_owned(),
+            Self::Account(id) => format!("account:{id}"),
+            Self::Email { address, purpose } => format!(
+                "{purpose}:{}",
+                hex::encode(sha2::Sha256::digest(address.as_bytes()))
+            ),
+        }
+    }
 }
 
 impl OtpService {
@@ -85,13 +124,43 @@ impl OtpService {
         mac.finalize().into_bytes().to_vec()
     }
 
-    /// Starts the resend cooldown of `phone`, or says it is running. Checked for
-    /// every phone, registered or not, so the answer reveals nothing.
-    pub async fn start_cooldown(&self, phone: &Phone) -> Result<(), OtpError> {
-        let (_, _, cooldown) = keys(OtpPurpose::Login, phone);
+    /// Spends one message of `to`'s budget: refused while the cooldown since the
+    /// last message runs, or when the hour's messages are used up. Asked for
+    /// every recipient, registered or not, so the answer reveals nothing.
+    pub async fn allow_send(&self, to: Recipient<'_>) -> Result<(), OtpError> {
+        let key = to.key();
+        self.allow(&key, &key).await
+    }
+
+    /// Like [`OtpService::allow_send`], with the hour's cap counted for `to` and
+    /// the cooldown for `asker`: several accounts asking for one address get
+    /// five messages an hour there in all, each at its own pace.
+    pub async fn allow_send_for(
+        &self,
+        to: Recipient<'_>,
+        asker: Recipient<'_>,
+    ) -> Result<(), OtpError> {
+        self.allow(&to.key(), &asker.key()).await
+    }
+
+    async fn allow(&self, cap_key: &str, cooldown_key: &str) -> Result<(), OtpError> {
+        let cap = self
+            .kv
+            .hit_rate_limit(
+                &format!("otp_phone:{cap_key}"),
+                SENDS_PER_HOUR,
+                HOUR,
+                // Not the 2, 4, 8… hours of a repeat offender: the recipient
+                // did not offend, and an attacker must not keep them codeless.
+                HOUR,
+            )
+            .await?;
+        if !cap.allowed {
+            return Err(OtpError::HourlyCap(cap.reset_in));
+        }
         if self
             .kv
-            .set_if_absent(&cooldown, b"1", self.cooldown)
+            .set_if_absent(&format!("otp_cooldown:{cooldown_key}"), b"1", self.cooldown)
             .await?
         {
             Ok(())
@@ -100,9 +169,15 @@ impl OtpService {
         }
     }
 
+    /// Whether a code for `purpose` was sent to `phone` and still works.
+    pub async fn is_live(&self, purpose: OtpPurpose, phone: &Phone) -> Result<bool, OtpError> {
+        let (record, _) = keys(purpose, phone);
+        Ok(self.kv.get(&record).await?.is_some())
+    }
+
     /// Makes and stores a new code (replacing any earlier one); the caller sends it.
     pub async fn issue(&self, purpose: OtpPurpose, phone: &Phone) -> Result<String, OtpError> {
-        let (record, attempts, _) = keys(purpose, phone);
+        let (record, attempts) = keys(purpose, phone);
         let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000));
         self.kv
             .set(&record, &self.mac(purpose, phone, &code), Some(OTP_TTL))
@@ -111,15 +186,41 @@ impl OtpService {
         Ok(code)
     }
 
-    /// Checks `code`; a correct code is used up. After five tries the code is
-    /// void, so the sixth fails even when it is right.
+    /// Checks `code`, tried from the client address `ip`; a correct code is
+    /// used up. After five tries the code is void, so the sixth fails even when
+    /// it is right. Wrong codes have a budget per hour, across codes and
+    /// purposes: [`WRONG_CODES_PER_ADDRESS`] from one address, and
+    /// [`WRONG_CODES_PER_HOUR`] for the phone from all addresses; past either,
+    /// every try fails until the hour is over, whatever the code. One address
+    /// cannot spend the phone's budget, so it cannot keep the owner's codes
+    /// from working.
     pub async fn verify(
         &self,
         purpose: OtpPurpose,
         phone: &Phone,
         code: &str,
+        ip: &str,
     ) -> Result<(), OtpError> {
-        let (record, attempts, _) = keys(purpose, phone);
+        // Counted before the comparison, so concurrent guesses cannot slip past
+        // the budgets; a right code gives its places back below. The address's
+        // budget first: tries it refuses never reach the phone's.
+        let budgets = [
+            (
+                format!("otp_wrong:{}:{}", phone.as_str(), client_address(ip)),
+                WRONG_CODES_PER_ADDRESS,
+            ),
+            (
+                format!("otp_wrong:{}", phone.as_str()),
+                WRONG_CODES_PER_HOUR,
+            ),
+        ];
+        for (key, budget) in &budgets {
+            let wrong = self.kv.increment(key, 1, HOUR).await?;
+            if wrong.value > *budget {
+                return Err(OtpError::TooManyWrongCodes(wrong.expires_in));
+            }
+        }
+        let (record, attempts) = keys(purpose, phone);
         let tries = self.kv.increment(&attempts, 1, OTP_TTL).await?.value;
         if tries > MAX_ATTEMPTS {
             self.kv.delete(&record).await?;
@@ -142,6 +243,9 @@ impl OtpService {
             return Err(OtpError::Invalid);
         }
         self.kv.delete(&attempts).await?;
+        for (key, _) in &budgets {
+            self.kv.increment(key, -1, HOUR).await?;
+        }
         Ok(())
     }
 }

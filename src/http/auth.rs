@@ -20,8 +20,9 @@ use crate::error_set;
 use crate::identity::{Identity, OtpOutcome, Tokens};
 
 error_set!(
-    /// Errors of registering.
-    RegisterErrors: 400, 409, 413, 415, 422, 429, 500, 503
+    /// Errors of registering. A phone that is taken is not one of them: it gets
+    /// the answer a new one would.
+    RegisterErrors: 400, 413, 415, 422, 429, 500, 503
 );
 error_set!(
     /// Errors of asking for a one-time password.
@@ -33,7 +34,7 @@ error_set!(
 );
 error_set!(
     /// Errors of checking a one-time password.
-    OtpVerifyErrors: 400, 403, 413, 415, 422, 429, 500, 503
+    OtpVerifyErrors: 400, 403, 413, 415, 422, 423, 429, 500, 503
 );
 error_set!(
     /// Errors of signing in.
@@ -48,8 +49,12 @@ error_set!(
     LogoutErrors: 400, 401, 429, 500, 503
 );
 error_set!(
-    /// Errors of resetting a password or verifying an email.
+    /// Errors of resetting a password.
     ResetErrors: 400, 404, 413, 415, 422, 429, 500, 503
+);
+error_set!(
+    /// Errors of verifying an email.
+    EmailVerifyErrors: 400, 404, 409, 413, 415, 422, 429, 500, 503
 );
 
 /// A new account. Unknown fields are refused (no `roles` here).
@@ -309,7 +314,8 @@ impl Example for OtpVerified {
 
 #[derive(ApiResponse)]
 pub enum RegisterResponse {
-    /// Registered; a code to verify the phone was sent by SMS.
+    /// Registered; a code to verify the phone was sent by SMS. A phone that
+    /// already has an account gets this same answer and nothing is changed.
     #[oai(status = 201)]
     Created(Json<UserBody>),
 }
@@ -370,6 +376,10 @@ impl AuthApi {
     ///
     /// Creates a customer account and sends a six-digit code to the phone;
     /// confirm it with `POST /auth/otp/verify` (`purpose: verify_phone`).
+    /// Password sign-in works once the phone is verified (sign-in by code
+    /// verifies it too). The answer is the same whether or not the phone is
+    /// already registered, so it reveals nothing; an email is the account's
+    /// only once verified. Counts in the `otp` rate-limit group.
     #[oai(path = "/auth/register", method = "post", operation_id = "register")]
     async fn register(
         &self,
@@ -393,7 +403,8 @@ impl AuthApi {
     /// Send a one-time password
     ///
     /// Answers 202 whether or not the number is registered, so it reveals
-    /// nothing; a code is sent only where it can be used. Codes last five
+    /// nothing; a code is sent only where it can be used (`voice` reads out a
+    /// code that is still valid, and calls no one otherwise). Codes last five
     /// minutes; a new one can be asked for after 30 seconds, five per hour.
     /// With an `Idempotency-Key`, sending the request again (after a timeout,
     /// say) answers the first answer instead of sending another code.
@@ -422,7 +433,9 @@ impl AuthApi {
     /// Check a one-time password
     ///
     /// `verify_phone` marks the phone verified; `login` also signs in and
-    /// answers tokens. Five wrong tries void the code.
+    /// answers tokens (not while the account is locked: 423). Five wrong tries
+    /// void the code; after ten wrong codes in an hour a phone's tries are
+    /// refused (429) until the hour is over.
     #[oai(path = "/auth/otp/verify", method = "post", operation_id = "verifyOtp")]
     async fn verify_otp(
         &self,
@@ -453,8 +466,11 @@ impl AuthApi {
 
     /// Sign in with a password
     ///
-    /// Unknown accounts and wrong passwords get the same 401. Five failures
-    /// for one identifier lock it (423) for 1, 2, 4… minutes.
+    /// Unknown accounts, wrong passwords and accounts whose phone is not yet
+    /// verified get the same 401. Failures count on the account, however it
+    /// is spelled: five from one address lock that address out of it (423)
+    /// for 1, 2, 4… minutes; twenty from all addresses in an hour lock the
+    /// account for everyone, sign-in by code included.
     #[oai(path = "/auth/login", method = "post", operation_id = "login")]
     async fn login(
         &self,
@@ -524,7 +540,8 @@ impl AuthApi {
     /// Forgot password
     ///
     /// Sends a `reset_password` code to the account's phone. Answers 202
-    /// whether or not the account exists.
+    /// whether or not the account exists, with the same cooldown for every
+    /// phone or email (an email is looked up only if verified).
     #[oai(
         path = "/auth/password/forgot",
         method = "post",
@@ -559,6 +576,8 @@ impl AuthApi {
     }
 
     /// Verify an email address
+    ///
+    /// 409 if another account verified the same address first.
     #[oai(
         path = "/auth/email/verify",
         method = "post",
@@ -568,7 +587,7 @@ impl AuthApi {
         &self,
         body: JsonBody<EmailVerifyRequest>,
         req: &Request,
-    ) -> Result<UserResponse, Problems<ResetErrors>> {
+    ) -> Result<UserResponse, Problems<EmailVerifyErrors>> {
         let user = self
             .identity
             .verify_email(&body.0.token, &context(req))

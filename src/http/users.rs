@@ -234,7 +234,9 @@ impl UsersApi {
     /// Update my profile
     ///
     /// Changing the email makes it unverified until the link sent by
-    /// `POST /users/me/email/verify-request` is followed.
+    /// `POST /users/me/email/verify-request` is followed. Any address is
+    /// accepted, including one another account has: it becomes this
+    /// account's (for sign-in and password reset) only once verified.
     #[oai(path = "/users/me", method = "patch", operation_id = "updateMe")]
     async fn update_me(
         &self,
@@ -289,7 +291,9 @@ impl UsersApi {
     /// Send me an email verification link
     ///
     /// Sends a link (valid 24 hours) to the profile's email; follow it, or post
-    /// its token to `POST /auth/email/verify`.
+    /// its token to `POST /auth/email/verify`. One link per account per
+    /// cooldown (`BAZAAR_OTP_COOLDOWN_SECS`) and five an hour per address,
+    /// whoever asks; more is 429 with `Retry-After`.
     #[oai(
         path = "/users/me/email/verify-request",
         method = "post",

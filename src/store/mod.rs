@@ -194,13 +194,16 @@ pub trait WebhookEventRepository: Send + Sync {
 
 #[async_trait]
 pub trait UserRepository: Send + Sync {
-    /// Stores a new user. `Duplicate { field: "phone" | "email" }` if either is taken.
+    /// Stores a new user. `Duplicate { field: "phone" | "email" }` if either is
+    /// taken; an email counts only once verified, so any number of accounts may
+    /// hold one address unverified, and at most one verified.
     async fn insert(&self, user: &User) -> Result<(), StoreError>;
 
     async fn get(&self, id: &UserId) -> Result<Option<User>, StoreError>;
 
     async fn find_by_phone(&self, phone: &Phone) -> Result<Option<User>, StoreError>;
 
+    /// The account that verified `email`; unverified addresses name no one.
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
 
     /// Replaces the user if still at `expected_version` (as for products).

@@ -21,12 +21,17 @@ impl MemoryUsers {
     }
 }
 
-/// The unique field `user` would duplicate, if any.
+/// The unique field `user` would duplicate, if any. Emails are unique among
+/// verified ones only (as in MongoDB, see `store::mongo::users`).
 fn taken(map: &HashMap<UserId, User>, user: &User) -> Option<&'static str> {
     map.values().filter(|u| u.id != user.id).find_map(|u| {
         if u.phone == user.phone {
             Some("phone")
-        } else if u.email.is_some() && u.email == user.email {
+        } else if u.email.is_some()
+            && u.email == user.email
+            && u.email_verified
+            && user.email_verified
+        {
             Some("email")
         } else {
             None
@@ -63,7 +68,7 @@ impl UserRepository for MemoryUsers {
             .by_id
             .read()
             .values()
-            .find(|u| u.email.as_ref() == Some(email))
+            .find(|u| u.email_verified && u.email.as_ref() == Some(email))
             .cloned())
     }
 

@@ -1,5 +1,8 @@
-//! Users in MongoDB. Phone and email are unique by index; email's index is
-//! sparse, because most users never give one.
+//! Users in MongoDB. Phone and verified email are unique by index; email's
+//! index is sparse, because most users never give one. An address not yet
+//! verified is kept in `pending_email`, outside the index: anyone may claim
+//! any address until they prove it is theirs, so claiming one reveals nothing
+//! about who else has it.
 
 use async_trait::async_trait;
 use bson::oid::ObjectId;
@@ -52,9 +55,13 @@ struct UserDoc {
     #[serde(rename = "_id")]
     id: ObjectId,
     phone: String,
-    // Absent, not null, so the sparse unique index ignores it.
+    // Absent, not null, so the sparse unique index ignores it. Verified
+    // addresses only (documents written before `pending_email` existed may
+    // hold an unverified one here).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pending_email: Option<String>,
     name: String,
     password_hash: String,
     roles: Vec<String>,
@@ -80,7 +87,16 @@ impl UserDoc {
         Ok(Self {
             id: object_id(u.id.as_str())?,
             phone: u.phone.as_str().to_owned(),
-            email: u.email.as_ref().map(|e| e.as_str().to_owned()),
+            email: u
+                .email
+                .as_ref()
+                .filter(|_| u.email_verified)
+                .map(|e| e.as_str().to_owned()),
+            pending_email: u
+                .email
+                .as_ref()
+                .filter(|_| !u.email_verified)
+                .map(|e| e.as_str().to_owned()),
             name: u.name.as_str().to_owned(),
             password_hash: u.password_hash.clone(),
             roles: u.roles.iter().map(|r| r.as_str().to_owned()).collect(),
@@ -108,7 +124,7 @@ impl UserDoc {
         Ok(User {
             id: UserId::trusted(self.id.to_hex()),
             phone: Phone::trusted(self.phone),
-            email: self.email.map(Email::trusted),
+            email: self.email.or(self.pending_email).map(Email::trusted),
             name: PersonName::trusted(self.name),
             password_hash: self.password_hash,
             roles,
@@ -154,7 +170,8 @@ impl UserRepository for MongoUsers {
     }
 
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
-        self.find_one(doc! { "email": email.as_str() }).await
+        self.find_one(doc! { "email": email.as_str(), "email_verified": true })
+            .await
     }
 
     async fn update(&self, user: &User, expected_version: u64) -> Result<(), StoreError> {
@@ -181,7 +198,10 @@ impl UserRepository for MongoUsers {
             clauses.push(doc! { "status": status.as_str() });
         }
         if let Some(q) = &filter.q {
-            clauses.push(contains_any(&["name", "phone", "email"], q));
+            clauses.push(contains_any(
+                &["name", "phone", "email", "pending_email"],
+                q,
+            ));
         }
         let (field, descending) = match query.sort {
             UserSort::CreatedAt { descending } => ("created_at", descending),

@@ -46,7 +46,8 @@ async fn latest_code(app: &TestApp, phone: &str) -> String {
         .to_owned()
 }
 
-/// Registers a customer and signs them in; returns the token pair.
+/// Registers a customer, verifies their phone with the code sent, and signs
+/// them in; returns the token pair.
 pub async fn signed_up_customer(app: &TestApp, phone: &str) -> Value {
     let response = post(
         app,
@@ -61,6 +62,19 @@ pub async fn signed_up_customer(app: &TestApp, phone: &str) -> Value {
         "{}",
         response.text().await.unwrap_or_default()
     );
+    let e164: String = response.json::<Value>().await.unwrap()["phone"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let code = latest_code(app, &e164).await;
+    let verified = post(
+        app,
+        &app.anonymous,
+        "/api/v1/auth/otp/verify",
+        json!({"phone": e164, "purpose": "verify_phone", "code": code}),
+    )
+    .await;
+    assert_eq!(verified.status(), 200, "verifying {e164}");
     login(&app.anonymous, &app.address, phone, PASSWORD).await
 }
 
@@ -143,7 +157,11 @@ async fn unknown_fields_in_register_are_refused_with_400() {
 
 #[tokio::test]
 async fn the_sixth_wrong_otp_fails_even_with_the_right_code() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(
+        settings(&[("BAZAAR_TRUSTED_PROXIES", "127.0.0.1/32")]),
+        bazaar::startup::Backends::in_memory(),
+    )
+    .await;
     let phone = e164("98123 00003");
     post(
         &app,
@@ -154,23 +172,19 @@ async fn the_sixth_wrong_otp_fails_even_with_the_right_code() {
     .await;
     let code = latest_code(&app, &phone).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
+    // From two addresses: one address has only five wrong codes a phone (429 after).
+    let try_from = |address: &'static str, code: &str| {
+        app.anonymous
+            .post(app.url("/api/v1/auth/otp/verify"))
+            .header("X-Forwarded-For", address)
+            .json(&json!({"phone": phone, "purpose": "verify_phone", "code": code}))
+            .send()
+    };
     for _ in 0..5 {
-        let r = post(
-            &app,
-            &app.anonymous,
-            "/api/v1/auth/otp/verify",
-            json!({"phone": phone, "purpose": "verify_phone", "code": wrong}),
-        )
-        .await;
+        let r = try_from("192.0.2.1", wrong).await.unwrap();
         assert_eq!(problem(r).await["code"], "invalid_otp");
     }
-    let sixth = post(
-        &app,
-        &app.anonymous,
-        "/api/v1/auth/otp/verify",
-        json!({"phone": phone, "purpose": "verify_phone", "code": code}),
-    )
-    .await;
+    let sixth = try_from("192.0.2.2", &code).await.unwrap();
     assert_eq!(sixth.status(), 400);
     assert_eq!(problem(sixth).await["code"], "otp_attempts_exceeded");
 }
@@ -946,14 +960,17 @@ async fn identity_works_on_mongodb_and_redis() {
     )
     .await;
     assert_eq!(problem(replay).await["code"], "refresh_token_reused");
+    // A taken phone is answered as a new one would be, and nothing changes.
     let dup = post(
         &app,
         &app.anonymous,
         "/api/v1/auth/register",
-        json!({"phone": "98123 00015", "name": "Again", "password": PASSWORD}),
+        json!({"phone": "98123 00015", "name": "Again", "password": "another password"}),
     )
     .await;
-    assert_eq!(dup.status(), 409);
+    assert_eq!(dup.status(), 201);
+    assert_ne!(dup.json::<Value>().await.unwrap()["id"], pair["user"]["id"]);
+    login(&app.anonymous, &app.address, "98123 00015", PASSWORD).await;
     let audit: Value = app
         .get("/api/v1/audit-events?limit=5")
         .await
@@ -1017,18 +1034,32 @@ async fn a_code_can_be_read_out_by_voice_when_the_sms_does_not_arrive() {
 }
 
 #[tokio::test]
-async fn a_locked_account_shows_as_locked_to_admins_and_unlocks_on_the_next_good_sign_in() {
-    let app = spawn_app().await;
+async fn an_account_locked_for_everyone_shows_as_locked_to_admins() {
+    let app = spawn_app_with(
+        settings(&[("BAZAAR_TRUSTED_PROXIES", "127.0.0.1/32")]),
+        bazaar::startup::Backends::in_memory(),
+    )
+    .await;
     let pair = signed_up_customer(&app, "98123 00017").await;
     let id = pair["user"]["id"].as_str().unwrap().to_owned();
-    for _ in 0..5 {
-        post(
-            &app,
-            &app.anonymous,
-            "/api/v1/auth/login",
-            json!({"identifier": "98123 00017", "password": "wrong password!"}),
-        )
-        .await;
+    // Five failures from each of four addresses: the account's twenty.
+    for address in [
+        "198.51.100.1",
+        "198.51.100.2",
+        "198.51.100.3",
+        "198.51.100.4",
+    ] {
+        for _ in 0..5 {
+            let failed = app
+                .anonymous
+                .post(app.url("/api/v1/auth/login"))
+                .header("X-Forwarded-For", address)
+                .json(&json!({"identifier": "98123 00017", "password": "wrong password!"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(failed.status(), 401);
+        }
     }
     let user: Value = app
         .get(&format!("/api/v1/users/{id}"))

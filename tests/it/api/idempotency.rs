@@ -205,8 +205,9 @@ struct StubState {
 }
 
 enum Plan {
-    /// MSG91's way of refusing: HTTP 200 with `"type": "error"`.
-    Refuse,
+    /// MSG91 is down: HTTP 503. (A refusal of one number is answered as sent, since
+    /// it would tell registered numbers from unknown ones; an outage is reported.)
+    Down,
     /// Answer only once the sender is used (or dropped).
     Hold(oneshot::Receiver<()>),
 }
@@ -222,14 +223,18 @@ impl StubSms {
                 let plan = state.plans.lock().unwrap().pop_front();
                 state.arrived.notify_one();
                 let reply = match plan {
-                    Some(Plan::Refuse) => json!({"type": "error", "message": "stub refused"}),
+                    Some(Plan::Down) => {
+                        return poem::Response::builder()
+                            .status(poem::http::StatusCode::SERVICE_UNAVAILABLE)
+                            .finish();
+                    }
                     Some(Plan::Hold(release)) => {
                         let _ = release.await;
                         json!({"type": "success", "request_id": "stub"})
                     }
                     None => json!({"type": "success", "request_id": "stub"}),
                 };
-                poem::web::Json(reply)
+                poem::IntoResponse::into_response(poem::web::Json(reply))
             }
         });
         let acceptor = TcpListener::bind("127.0.0.1:0")
@@ -319,7 +324,10 @@ async fn a_duplicate_while_the_first_runs_answers_409_and_later_the_first_answer
 async fn a_failure_worth_retrying_is_not_kept_so_the_retry_runs() {
     let sms = StubSms::start().await;
     let app = sms.spawn_app().await;
-    sms.plan(Plan::Refuse);
+    // The first try and the adapter's two retries.
+    for _ in 0..3 {
+        sms.plan(Plan::Down);
+    }
 
     let failed = send_otp(&app, &app.anonymous, Some("otp-1"), &admin_login_code()).await;
     assert_eq!(failed.status(), 503);
@@ -333,5 +341,9 @@ async fn a_failure_worth_retrying_is_not_kept_so_the_retry_runs() {
     let again = send_otp(&app, &app.anonymous, Some("otp-1"), &admin_login_code()).await;
     assert_eq!(again.status(), 202);
     assert!(replayed(&again));
-    assert_eq!(sms.received(), 2, "the refused code and the retry's");
+    assert_eq!(
+        sms.received(),
+        4,
+        "three tries at the code that failed, and the retry's"
+    );
 }

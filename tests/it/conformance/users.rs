@@ -28,8 +28,9 @@ fn names(users: &[User]) -> Vec<String> {
     users.iter().map(|u| u.name.as_str().to_owned()).collect()
 }
 
-pub async fn users_read_back_unchanged_by_id_phone_and_email(repo: &dyn UserRepository) {
-    let u = user("98123 45601", "Asha", Some("Asha@Example.in"), 0);
+pub async fn users_read_back_unchanged_by_id_phone_and_verified_email(repo: &dyn UserRepository) {
+    let mut u = user("98123 45601", "Asha", Some("Asha@Example.in"), 0);
+    u.email_verified = true;
     repo.insert(&u).await.unwrap();
     assert_eq!(repo.get(&u.id).await.unwrap().as_ref(), Some(&u));
     assert_eq!(
@@ -47,10 +48,28 @@ pub async fn users_read_back_unchanged_by_id_phone_and_email(repo: &dyn UserRepo
     assert_eq!(repo.find_by_phone(&other).await.unwrap(), None);
 }
 
-pub async fn phone_and_email_are_unique_but_many_users_have_no_email(repo: &dyn UserRepository) {
-    repo.insert(&user("98123 45602", "A", Some("a@example.in"), 0))
-        .await
-        .unwrap();
+pub async fn an_unverified_email_reads_back_but_names_no_one(repo: &dyn UserRepository) {
+    let u = user("98123 45608", "Ravi", Some("ravi@example.in"), 0);
+    repo.insert(&u).await.unwrap();
+    assert_eq!(repo.get(&u.id).await.unwrap().as_ref(), Some(&u));
+    assert_eq!(
+        repo.find_by_email(u.email.as_ref().unwrap()).await.unwrap(),
+        None
+    );
+    let verified = u.revised(Utc::now(), |u| u.email_verified = true);
+    repo.update(&verified, 1).await.unwrap();
+    assert_eq!(
+        repo.find_by_email(u.email.as_ref().unwrap()).await.unwrap(),
+        Some(verified)
+    );
+}
+
+pub async fn phone_and_verified_email_are_unique_but_many_users_have_no_email(
+    repo: &dyn UserRepository,
+) {
+    let mut a = user("98123 45602", "A", Some("a@example.in"), 0);
+    a.email_verified = true;
+    repo.insert(&a).await.unwrap();
     repo.insert(&user("98123 45603", "B", None, 0))
         .await
         .unwrap();
@@ -62,15 +81,29 @@ pub async fn phone_and_email_are_unique_but_many_users_have_no_email(repo: &dyn 
         repo.insert(&same_phone).await,
         Err(StoreError::Duplicate { field: "phone" })
     ));
-    let same_email = user("98123 45605", "E", Some("A@EXAMPLE.IN"), 0);
+    let mut same_email = user("98123 45605", "E", Some("A@EXAMPLE.IN"), 0);
+    same_email.email_verified = true;
     assert!(matches!(
         repo.insert(&same_email).await,
         Err(StoreError::Duplicate { field: "email" })
     ));
+    // Unverified, anyone may claim it: a claim reveals nothing about its owner.
+    same_email.email_verified = false;
+    repo.insert(&same_email).await.unwrap();
+    assert_eq!(
+        repo.find_by_email(a.email.as_ref().unwrap())
+            .await
+            .unwrap()
+            .map(|u| u.id),
+        Some(a.id)
+    );
 }
 
-pub async fn updates_need_the_current_version_and_keep_emails_unique(repo: &dyn UserRepository) {
-    let a = user("98123 45606", "A", Some("taken@example.in"), 0);
+pub async fn updates_need_the_current_version_and_keep_verified_emails_unique(
+    repo: &dyn UserRepository,
+) {
+    let mut a = user("98123 45606", "A", Some("taken@example.in"), 0);
+    a.email_verified = true;
     let b = user("98123 45607", "B", None, 0);
     repo.insert(&a).await.unwrap();
     repo.insert(&b).await.unwrap();
@@ -80,12 +113,14 @@ pub async fn updates_need_the_current_version_and_keep_emails_unique(repo: &dyn 
         repo.update(&verified, 1).await,
         Err(StoreError::VersionConflict)
     ));
-    let stolen = verified.revised(Utc::now(), |u| u.email = a.email.clone());
+    let claimed = verified.revised(Utc::now(), |u| u.email = a.email.clone());
+    repo.update(&claimed, 2).await.unwrap();
+    let stolen = claimed.revised(Utc::now(), |u| u.email_verified = true);
     assert!(matches!(
-        repo.update(&stolen, 2).await,
+        repo.update(&stolen, 3).await,
         Err(StoreError::Duplicate { field: "email" })
     ));
-    assert_eq!(repo.get(&b.id).await.unwrap(), Some(verified));
+    assert_eq!(repo.get(&b.id).await.unwrap(), Some(claimed));
 }
 
 pub async fn lists_filter_sort_and_paginate(repo: &dyn UserRepository) {
@@ -202,9 +237,10 @@ macro_rules! user_suite {
             $make,
             crate::conformance::users,
             [
-                users_read_back_unchanged_by_id_phone_and_email,
-                phone_and_email_are_unique_but_many_users_have_no_email,
-                updates_need_the_current_version_and_keep_emails_unique,
+                users_read_back_unchanged_by_id_phone_and_verified_email,
+                an_unverified_email_reads_back_but_names_no_one,
+                phone_and_verified_email_are_unique_but_many_users_have_no_email,
+                updates_need_the_current_version_and_keep_verified_emails_unique,
                 lists_filter_sort_and_paginate,
             ]
         );

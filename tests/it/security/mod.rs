@@ -2,13 +2,17 @@
 //! the real binary in `BAZAAR_ENV=production` on MongoDB-wire, Redis and S3 ([`prod`]).
 
 pub mod prod;
+mod servers;
 pub mod shop;
 
+mod account_enumeration;
 mod admin_bootstrap;
 mod double_capture;
 mod foreign_currency;
 mod forged_roles;
+mod lockout_bypass;
 mod notice_spray;
+mod otp_guessing;
 mod private_file_publishing;
 mod production_secrets;
 mod refund_overflow;
@@ -18,3 +22,4 @@ mod unparseable_event;
 mod upload_overwrite;
 mod upload_quota;
 mod uploads;
+mod verify_email_spam;

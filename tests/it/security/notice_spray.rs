@@ -6,12 +6,17 @@
 //! Each scenario runs on the in-memory backends and on MongoDB and Redis (in process, with
 //! the fake providers), and once on the real binary in production with wiremock MSG91.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bazaar::domain::user::Phone;
+use bazaar::kv::broadcast::{Broadcast, RedisBroadcast};
 use bazaar::startup::Backends;
+use bazaar::store::user_cache::CachedUsers;
+use bazaar::store::UserRepository;
 use serde_json::{json, Value};
 
-use super::prod::Production;
+use super::prod::{code_sent, Production};
 use crate::helpers::{
     bearer_client, login, product_json, real_backends, settings, spawn_app_with, unique, TestApp,
 };
@@ -38,17 +43,52 @@ async fn product(app: &TestApp) -> String {
         .to_owned()
 }
 
-/// A customer who signed up with `phone` and `email` and verified neither.
-async fn unverified_customer(app: &TestApp, phone: &str, email: &str) -> reqwest::Client {
-    let registered = app
-        .anonymous
-        .post(app.url("/api/v1/auth/register"))
+/// Plays an account from before sign-in needed a verified phone: signed in, its phone not
+/// verified (its sessions live on). Only such accounts can still have a notice meant for an
+/// unverified phone. It writes the store as another replica would, announcing the change so
+/// the server's user cache drops its copy.
+struct Legacy {
+    users: Arc<dyn UserRepository>,
+}
+
+impl Legacy {
+    fn over(store: Arc<dyn UserRepository>, broadcast: Arc<dyn Broadcast>) -> Self {
+        let users = Arc::new(CachedUsers::new(
+            store,
+            broadcast,
+            Duration::from_secs(60),
+            100,
+        ));
+        Self { users }
+    }
+
+    async fn unverify_phone(&self, phone: &str) {
+        let phone = Phone::parse("phone", phone).unwrap();
+        let user = self.users.find_by_phone(&phone).await.unwrap().unwrap();
+        let legacy = user.revised(chrono::Utc::now(), |u| u.phone_verified = false);
+        self.users.update(&legacy, user.version).await.unwrap();
+    }
+}
+
+/// A customer who signed up with `phone` and `email`, verified the phone to sign in, and is
+/// then an account from before that was needed (see [`Legacy`]): neither is verified.
+async fn unverified_customer(
+    base: &str,
+    legacy: &Legacy,
+    phone: &str,
+    email: &str,
+) -> reqwest::Client {
+    let anonymous = reqwest::Client::new();
+    let registered = anonymous
+        .post(format!("{base}/api/v1/auth/register"))
         .json(&json!({"phone": phone, "name": "Someone", "password": PASSWORD, "email": email}))
         .send()
         .await
         .unwrap();
     json_of(registered).await;
-    let pair = login(&app.anonymous, &app.address, phone, PASSWORD).await;
+    verify_phone(base, phone).await;
+    let pair = login(&anonymous, base, phone, PASSWORD).await;
+    legacy.unverify_phone(phone).await;
     bearer_client(pair["access_token"].as_str().unwrap())
 }
 
@@ -67,23 +107,30 @@ async fn sent(app: &TestApp) -> Vec<Value> {
     .clone()
 }
 
-/// Verifies `phone` with the code the fake SMS provider got at sign-up.
-async fn verify_phone(app: &TestApp, phone: &str) {
-    let code = sent(app)
-        .await
-        .iter()
-        .rev()
-        .find(|m| m["to"] == phone && m["code"].is_string())
-        .and_then(|m| m["code"].as_str().map(str::to_owned))
-        .expect("a sign-up code was sent");
-    let verified = app
-        .anonymous
-        .post(app.url("/api/v1/auth/otp/verify"))
+/// Verifies `phone` with the last code it was sent.
+async fn verify_phone(base: &str, phone: &str) {
+    let code = code_sent(base, phone).await.expect("a code was sent");
+    let verified = reqwest::Client::new()
+        .post(format!("{base}/api/v1/auth/otp/verify"))
         .json(&json!({"phone": phone, "purpose": "verify_phone", "code": code}))
         .send()
         .await
         .unwrap();
     assert_eq!(json_of(verified).await["user"]["phone_verified"], true);
+}
+
+/// Asks for a new code for `phone`'s verification (after the one-second cooldown these
+/// servers have) and verifies it.
+async fn verify_phone_again(base: &str, phone: &str) {
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let sent = reqwest::Client::new()
+        .post(format!("{base}/api/v1/auth/otp/send"))
+        .json(&json!({"phone": phone, "purpose": "verify_phone"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 202);
+    verify_phone(base, phone).await;
 }
 
 /// Places an order for one unit of `product` and cancels it; answers the order's id.
@@ -150,10 +197,12 @@ fn of_channel<'a>(notices: &'a [Value], channel: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {channel} notice among {notices:?}"))
 }
 
-async fn an_unverified_phone_and_email_get_no_notice_until_verified(app: TestApp) {
+async fn an_unverified_phone_and_email_get_no_notice_until_verified(
+    (app, legacy): (TestApp, Legacy),
+) {
     let phone = "+919812377001";
     let email = "someone.else@example.in";
-    let customer = unverified_customer(&app, phone, email).await;
+    let customer = unverified_customer(&app.address, &legacy, phone, email).await;
     let product = product(&app).await;
     let base = |path: &str| app.url(path);
 
@@ -177,7 +226,7 @@ async fn an_unverified_phone_and_email_get_no_notice_until_verified(app: TestApp
 
     // Once the phone is verified, the next cancellation reaches it (so the worker was
     // running all along); the email, still unverified, gets nothing.
-    verify_phone(&app, phone).await;
+    verify_phone_again(&app.address, phone).await;
     let second = order_and_cancel(&customer, base, &product).await;
     let notices = settled_notices(&app.client, base, &second).await;
 
@@ -196,10 +245,12 @@ async fn an_unverified_phone_and_email_get_no_notice_until_verified(app: TestApp
     assert_eq!(order_of(&cancellations[0]), json!(second));
 }
 
-async fn a_loop_of_orders_gets_an_address_no_more_than_its_hourly_cap(app: TestApp) {
+async fn a_loop_of_orders_gets_an_address_no_more_than_its_hourly_cap(
+    (app, legacy): (TestApp, Legacy),
+) {
     let phone = "+919812377002";
-    let customer = unverified_customer(&app, phone, "looper@example.in").await;
-    verify_phone(&app, phone).await;
+    let customer = unverified_customer(&app.address, &legacy, phone, "looper@example.in").await;
+    verify_phone_again(&app.address, phone).await;
     let product = product(&app).await;
     let base = |path: &str| app.url(path);
 
@@ -231,15 +282,21 @@ fn notice_settings() -> bazaar::config::Settings {
     settings(&[
         ("BAZAAR_OUTBOX_POLL_MS", "100"),
         ("BAZAAR_OUTBOX_CAP_PER_HOUR", "3"),
+        ("BAZAAR_OTP_COOLDOWN_SECS", "1"),
     ])
 }
 
-async fn in_memory() -> TestApp {
-    spawn_app_with(notice_settings(), Backends::in_memory()).await
+async fn with_legacy(backends: Backends) -> (TestApp, Legacy) {
+    let legacy = Legacy::over(backends.users.clone(), backends.broadcast.clone());
+    (spawn_app_with(notice_settings(), backends).await, legacy)
 }
 
-async fn on_mongodb_and_redis() -> TestApp {
-    spawn_app_with(notice_settings(), real_backends().await).await
+async fn in_memory() -> (TestApp, Legacy) {
+    with_legacy(Backends::in_memory()).await
+}
+
+async fn on_mongodb_and_redis() -> (TestApp, Legacy) {
+    with_legacy(real_backends().await).await
 }
 
 #[tokio::test]
@@ -282,7 +339,33 @@ async fn flow_sms_to(prod: &Production, phone: &str) -> Vec<Value> {
 
 #[tokio::test]
 async fn in_production_msg91_is_never_asked_to_text_an_unverified_phone() {
-    let prod = Production::start_with("notice-spray", &[("BAZAAR_OUTBOX_POLL_MS", "100")]).await;
+    let prod = Production::start_with(
+        "notice-spray",
+        &[
+            ("BAZAAR_OUTBOX_POLL_MS", "100"),
+            ("BAZAAR_OTP_COOLDOWN_SECS", "1"),
+        ],
+    )
+    .await;
+    // The production server's own stores, written as another replica would.
+    let db = bazaar::store::mongo::connect(
+        prod.setting("BAZAAR_MONGODB_URL"),
+        prod.setting("BAZAAR_MONGODB_DATABASE"),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    let broadcast = RedisBroadcast::connect(
+        prod.setting("BAZAAR_REDIS_URL"),
+        prod.setting("BAZAAR_REDIS_KEY_PREFIX"),
+        Duration::from_secs(2),
+    )
+    .await
+    .unwrap();
+    let legacy = Legacy::over(
+        Arc::new(bazaar::store::mongo::MongoUsers::new(&db).await.unwrap()),
+        Arc::new(broadcast),
+    );
     let admin = bearer_client(&prod.admin_token().await);
     let base = |path: &str| prod.url(path);
     let mut body = product_json(&unique("NP"));
@@ -296,6 +379,7 @@ async fn in_production_msg91_is_never_asked_to_text_an_unverified_phone() {
     let product = json_of(created).await["id"].as_str().unwrap().to_owned();
     let phone = "+919812377003";
     let customer = bearer_client(&prod.customer(phone).await);
+    legacy.unverify_phone(phone).await;
 
     let mut orders = Vec::new();
     for _ in 0..3 {
@@ -315,17 +399,7 @@ async fn in_production_msg91_is_never_asked_to_text_an_unverified_phone() {
     );
 
     // The same phone, verified, does get the next one: the check above could have failed.
-    let code = prod
-        .otp_for(phone)
-        .await
-        .expect("the sign-up code went out");
-    let verified = reqwest::Client::new()
-        .post(base("/api/v1/auth/otp/verify"))
-        .json(&json!({"phone": phone, "purpose": "verify_phone", "code": code}))
-        .send()
-        .await
-        .unwrap();
-    json_of(verified).await;
+    verify_phone_again(&prod.url(""), phone).await;
     let id = order_and_cancel(&customer, base, &product).await;
     let notices = settled_notices(&admin, base, &id).await;
     assert_eq!(

@@ -10,7 +10,7 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use rand::RngCore;
 use serde_json::{json, Value};
@@ -154,11 +154,11 @@ impl Production {
         razorpay: MockServer,
         env: &[(&str, &str)],
     ) -> Self {
-        let msg91 =
-            answering(ResponseTemplate::new(200).set_body_json(
-                json!({"type": "success", "request_id": "3763646c3058373530393935"}),
-            ))
-            .await;
+        let codes = Arc::new(Mutex::new(Vec::new()));
+        let msg91 = answering(Msg91 {
+            codes: codes.clone(),
+        })
+        .await;
         let sendgrid = answering(ResponseTemplate::new(202)).await;
         let mut all = production_env(name, &msg91.uri(), &sendgrid.uri(), &razorpay.uri());
         for (key, value) in env {
@@ -167,6 +167,10 @@ impl Production {
         }
         let pairs: Vec<(&str, &str)> = all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let app = Bazaar::start(name, &pairs).await;
+        SENT_CODES
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(app.url(""), codes);
         Self {
             app,
             msg91,
@@ -198,22 +202,12 @@ impl Production {
             .to_owned()
     }
 
-    /// Registers a customer with `phone` and [`CUSTOMER_PASSWORD`], signs in and returns the
-    /// access token.
+    /// Registers a customer with `phone` and [`CUSTOMER_PASSWORD`], verifies the phone with
+    /// the code MSG91 was asked to send (password sign-in needs a verified phone), signs in
+    /// and returns the access token.
     pub async fn customer(&self, phone: &str) -> String {
         let client = reqwest::Client::new();
-        let response = client
-            .post(self.url("/api/v1/auth/register"))
-            .json(&json!({"phone": phone, "name": "Test Customer", "password": CUSTOMER_PASSWORD}))
-            .send()
-            .await
-            .expect("request sent");
-        let status = response.status();
-        assert!(
-            status.is_success(),
-            "registering {phone} answered {status}: {}",
-            response.text().await.unwrap_or_default()
-        );
+        register_verified(&self.url(""), phone, CUSTOMER_PASSWORD).await;
         login(&client, &self.url(""), phone, CUSTOMER_PASSWORD).await["access_token"]
             .as_str()
             .expect("an access token")
@@ -315,4 +309,97 @@ impl Respond for RazorpayOrders {
             }})),
         }
     }
+}
+
+/// The OTP codes each production server's MSG91 stand-in was asked to send (mobile without
+/// `+`, code), by the server's base URL: helpers that know only a server's address read
+/// codes through [`code_sent`].
+static SENT_CODES: LazyLock<Mutex<HashMap<String, SentCodes>>> = LazyLock::new(Default::default);
+
+/// (mobile without `+`, code), oldest first.
+type SentCodes = Arc<Mutex<Vec<(String, String)>>>;
+
+/// MSG91 answering success to everything, as the real one does to valid requests, and
+/// remembering the OTPs it was asked to send.
+struct Msg91 {
+    codes: SentCodes,
+}
+
+impl Respond for Msg91 {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        if request.url.path().ends_with("/otp") {
+            let query: HashMap<String, String> = request.url.query_pairs().into_owned().collect();
+            if let (Some(mobile), Some(otp)) = (query.get("mobile"), query.get("otp")) {
+                self.codes
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((mobile.clone(), otp.clone()));
+            }
+        }
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"type": "success", "request_id": "3763646c3058373530393935"}))
+    }
+}
+
+/// The last OTP code the server at `base` sent to `phone` (E.164): from a production
+/// server's MSG91 stand-in, or a development server's `/api/v1/dev/messages`.
+pub async fn code_sent(base: &str, phone: &str) -> Option<String> {
+    let production = SENT_CODES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(base)
+        .cloned();
+    if let Some(codes) = production {
+        let mobile = phone.trim_start_matches('+');
+        return codes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .rev()
+            .find(|(to, _)| to == mobile)
+            .map(|(_, code)| code.clone());
+    }
+    let messages: Value = reqwest::get(format!("{base}/api/v1/dev/messages"))
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    messages
+        .as_array()?
+        .iter()
+        .rev()
+        .find(|m| m["channel"] == "sms" && m["to"] == phone && m["code"].is_string())
+        .and_then(|m| m["code"].as_str().map(str::to_owned))
+}
+
+/// Registers `phone` with `password` at `base` and verifies the phone with the code it was
+/// sent: password sign-in needs a verified phone. Answers the new user.
+pub async fn register_verified(base: &str, phone: &str, password: &str) -> Value {
+    let client = reqwest::Client::new();
+    let response = client
+        .post(format!("{base}/api/v1/auth/register"))
+        .json(&json!({"phone": phone, "name": "Test Customer", "password": password}))
+        .send()
+        .await
+        .expect("request sent");
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    assert!(
+        status.is_success(),
+        "registering {phone} answered {status}: {body}"
+    );
+    let user: Value = serde_json::from_str(&body).expect("a user");
+    let e164 = user["phone"].as_str().expect("a phone");
+    let code = code_sent(base, e164)
+        .await
+        .unwrap_or_else(|| panic!("no code was sent to {e164}"));
+    let verified = client
+        .post(format!("{base}/api/v1/auth/otp/verify"))
+        .json(&json!({"phone": e164, "purpose": "verify_phone", "code": code}))
+        .send()
+        .await
+        .expect("request sent");
+    assert_eq!(verified.status(), 200, "verifying {e164}");
+    user
 }

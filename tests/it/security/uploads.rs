@@ -23,16 +23,9 @@ pub fn png(size: usize, fill: u8) -> Vec<u8> {
     bytes
 }
 
-/// Registers a customer with `phone` and signs in.
+/// Registers a customer with `phone`, verifies the phone and signs in.
 pub async fn sign_up(base: &str, phone: &str) -> Client {
-    let anonymous = Client::new();
-    let registered = anonymous
-        .post(format!("{base}/api/v1/auth/register"))
-        .json(&json!({"phone": phone, "name": "Customer", "password": CUSTOMER_PASSWORD}))
-        .send()
-        .await
-        .expect("request sent");
-    assert_eq!(registered.status(), 201, "registering {phone}");
+    super::prod::register_verified(base, phone, CUSTOMER_PASSWORD).await;
     token_client(base, phone, CUSTOMER_PASSWORD).await
 }
 
