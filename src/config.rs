@@ -752,6 +752,11 @@ impl Settings {
         for pair in raw_keys.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             match pair.split_once(':') {
                 Some((kid, secret)) if !kid.is_empty() && secret.len() >= 32 => {
+                    if env == Environment::Production {
+                        if let Some(why) = weak_production_secret(secret) {
+                            p.fail("jwt_keys", format!("key `{kid}` {why}"));
+                        }
+                    }
                     jwt_keys.push((kid.to_owned(), SecretString::from(secret.to_owned())));
                 }
                 _ => {
@@ -789,6 +794,10 @@ impl Settings {
         let otp_secret = p.string("otp_secret");
         if otp_secret.len() < 32 {
             p.fail("otp_secret", "must be at least 32 bytes".into());
+        } else if env == Environment::Production {
+            if let Some(why) = weak_production_secret(&otp_secret) {
+                p.fail("otp_secret", why.into());
+            }
         }
         let otp_secret = SecretString::from(otp_secret);
         let otp_cooldown_secs: u64 = p.parse("otp_cooldown_secs", "a whole number of seconds", 30);
@@ -945,17 +954,12 @@ impl Settings {
         }
 
         if env == Environment::Production {
+            production_secrets(&mut p);
             if razorpay.is_none() {
                 p.fail(
                     "razorpay_key_id",
                     "is required in production: the fake Razorpay takes no money".into(),
                 );
-            }
-            if mongodb_url.is_none() {
-                p.fail("mongodb_url", "is required in production: in-memory storage loses everything on restart and cannot be shared by replicas".into());
-            }
-            if redis_url.is_none() {
-                p.fail("redis_url", "is required in production: an in-process key-value store cannot be shared by replicas".into());
             }
             if s3.is_none() {
                 p.fail("s3_endpoint", "is required in production: the local upload store is served by the development server and is not shared by replicas".into());
@@ -1040,6 +1044,94 @@ impl Settings {
 }
 
 /// Razorpay's credentials: all three or none.
+/// Secret settings production may leave unset: each only means something beside another
+/// setting, which is checked with it.
+const OPTIONAL_SECRETS_IN_PRODUCTION: &[&str] = &["admin_password"];
+
+/// The least estimated entropy of a signing key or OTP secret in production: 32 random bytes
+/// written in hex or base64 estimate well above it, while a 16-byte hex string, a word
+/// repeated or a sentence short enough to remember fall below.
+const MIN_SECRET_ENTROPY_BITS: f64 = 160.0;
+
+/// Why production needs a secret it was not given.
+fn production_need(key: &str) -> &'static str {
+    match key {
+        "mongodb_url" => {
+            "in-memory storage loses everything on restart and cannot be shared by replicas"
+        }
+        "redis_url" => "an in-process key-value store cannot be shared by replicas",
+        "jwt_keys" | "otp_secret" => "the development default is public",
+        "msg91_authkey" => "the fake SMS sender delivers no code and no notice",
+        "sendgrid_api_key" => "the fake email sender delivers nothing",
+        "s3_secret_access_key" => "uploads go to S3 in production",
+        "razorpay_key_secret" | "razorpay_webhook_secrets" => "the fake Razorpay takes no money",
+        _ => "it has no safe default",
+    }
+}
+
+/// Production refuses every secret it was not given and every development default, read
+/// from the `secret` column of [`SETTINGS`], so a new secret cannot be forgotten here.
+fn production_secrets(p: &mut Parser) {
+    for spec in SETTINGS.iter().filter(|s| s.secret) {
+        let prefix = format!("{} (", env_name(spec.key));
+        if p.layers.errors.iter().any(|e| e.starts_with(&prefix)) {
+            continue; // already reported, e.g. as required beside another setting
+        }
+        let value = p.raw(spec.key).map(str::trim);
+        match value {
+            None if OPTIONAL_SECRETS_IN_PRODUCTION.contains(&spec.key) => {}
+            None => p.fail(
+                spec.key,
+                format!("is required in production: {}", production_need(spec.key)),
+            ),
+            Some(value) if Some(value) == spec.default => p.fail(
+                spec.key,
+                "is the public development default, which production refuses: set a secret \
+                 of your own (e.g. `openssl rand -hex 32`)"
+                    .into(),
+            ),
+            Some(_) => {}
+        }
+    }
+}
+
+/// Whether `secret` could be a development or guessable key in production: the development
+/// key's value (under any `kid`), or an estimated entropy under [`MIN_SECRET_ENTROPY_BITS`].
+fn weak_production_secret(secret: &str) -> Option<&'static str> {
+    let dev_jwt_secrets = DEV_JWT_KEYS
+        .split(',')
+        .filter_map(|pair| pair.split_once(':'));
+    if dev_jwt_secrets.into_iter().any(|(_, dev)| dev == secret) || secret == DEV_OTP_SECRET {
+        return Some("is the public development key, which production refuses");
+    }
+    if estimated_entropy_bits(secret) < MIN_SECRET_ENTROPY_BITS {
+        return Some(
+            "does not look random: production needs at least 32 random bytes \
+             (e.g. `openssl rand -hex 32`)",
+        );
+    }
+    None
+}
+
+/// The plug-in Shannon estimate of `s`'s entropy: its length times the entropy of its own
+/// character frequencies. It cannot prove randomness; it catches short, repetitive or
+/// low-variety secrets.
+fn estimated_entropy_bits(s: &str) -> f64 {
+    let mut counts = BTreeMap::<char, usize>::new();
+    for c in s.chars() {
+        *counts.entry(c).or_default() += 1;
+    }
+    let n = s.chars().count() as f64;
+    let per_char: f64 = counts
+        .values()
+        .map(|&c| {
+            let f = c as f64 / n;
+            -f * f.log2()
+        })
+        .sum();
+    per_char * n
+}
+
 fn razorpay_config(p: &mut Parser) -> Option<RazorpayConfig> {
     let key_id = p.raw("razorpay_key_id").map(str::trim).map(str::to_owned);
     let key_secret = p.raw("razorpay_key_secret").map(str::to_owned);
@@ -1170,11 +1262,106 @@ mod tests {
                     "BAZAAR_RAZORPAY_WEBHOOK_SECRETS",
                     "webhook-secret-new,webhook-secret-old",
                 ),
+                ("BAZAAR_JWT_KEYS", PRODUCTION_JWT_KEYS),
+                ("BAZAAR_OTP_SECRET", PRODUCTION_OTP_SECRET),
+                ("BAZAAR_MSG91_AUTHKEY", "msg91-auth-key"),
+                ("BAZAAR_MSG91_TEMPLATE_ID", "otp-template"),
+                ("BAZAAR_MSG91_FLOW_ORDER_CONFIRMATION", "flow-1"),
+                ("BAZAAR_MSG91_FLOW_PAYMENT_RECEIPT", "flow-2"),
+                ("BAZAAR_MSG91_FLOW_REFUND", "flow-3"),
+                ("BAZAAR_MSG91_FLOW_CANCELLATION", "flow-4"),
+                ("BAZAAR_SENDGRID_API_KEY", "SG.sendgrid-key"),
+                ("BAZAAR_SENDGRID_TEMPLATE_ORDER_CONFIRMATION", "d-1"),
+                ("BAZAAR_SENDGRID_TEMPLATE_PAYMENT_RECEIPT", "d-2"),
+                ("BAZAAR_SENDGRID_TEMPLATE_REFUND", "d-3"),
+                ("BAZAAR_SENDGRID_TEMPLATE_CANCELLATION", "d-4"),
             ]),
         );
         assert!(ok.is_ok(), "{:?}", ok.err());
         let razorpay = ok.unwrap().razorpay.expect("Razorpay is configured");
         assert_eq!(razorpay.webhook_secrets.len(), 2);
+    }
+
+    /// 32 random bytes in hex, as `openssl rand -hex 32` makes them.
+    const PRODUCTION_JWT_KEYS: &str =
+        "k1:6f1c0e9a4b7d2f83c5a1e0b9d4f7a2c68e3b1d0f9a7c5e2b4d8f1a3c6e9b0d27";
+    const PRODUCTION_OTP_SECRET: &str =
+        "c29f8b1e4a7d03f6e9b2c5a8d1f4e7b0a3c6d9f2e5b8a1d4c7f0e3b6a9d2c5f8";
+
+    #[test]
+    fn production_names_every_missing_secret_at_once() {
+        let text = Settings::from_sources(None, vars(&[("BAZAAR_ENV", "production")]))
+            .unwrap_err()
+            .to_string();
+        for spec in SETTINGS.iter().filter(|s| s.secret) {
+            let name = env_name(spec.key);
+            let expected = !OPTIONAL_SECRETS_IN_PRODUCTION.contains(&spec.key);
+            assert_eq!(text.contains(&name), expected, "{name} in:\n{text}");
+        }
+        assert!(!text.contains(DEV_OTP_SECRET) && !text.contains("bazaar-development-signing"));
+    }
+
+    #[test]
+    fn production_refuses_the_development_keys_under_any_name_and_weak_keys() {
+        let dev_secret = DEV_JWT_KEYS.split_once(':').unwrap().1;
+        for (keys, otp) in [
+            (DEV_JWT_KEYS.to_owned(), PRODUCTION_OTP_SECRET.to_owned()),
+            (
+                format!("new:{dev_secret}"),
+                PRODUCTION_OTP_SECRET.to_owned(),
+            ),
+            (
+                format!("{PRODUCTION_JWT_KEYS},old:{dev_secret}"),
+                PRODUCTION_OTP_SECRET.to_owned(),
+            ),
+            // 16 random bytes in hex: 32 characters, half the entropy asked for.
+            (
+                "k1:9f86d081884c7d659a2feaa0c55ad015".to_owned(),
+                PRODUCTION_OTP_SECRET.to_owned(),
+            ),
+            (
+                format!("k1:{}", "secret".repeat(8)),
+                PRODUCTION_OTP_SECRET.to_owned(),
+            ),
+            (PRODUCTION_JWT_KEYS.to_owned(), DEV_OTP_SECRET.to_owned()),
+            (PRODUCTION_JWT_KEYS.to_owned(), "a".repeat(64)),
+        ] {
+            let env = vars(&[
+                ("BAZAAR_ENV", "production"),
+                ("BAZAAR_JWT_KEYS", &keys),
+                ("BAZAAR_OTP_SECRET", &otp),
+            ]);
+            let text = Settings::from_sources(None, env).unwrap_err().to_string();
+            let refused = if otp == PRODUCTION_OTP_SECRET {
+                "BAZAAR_JWT_KEYS"
+            } else {
+                "BAZAAR_OTP_SECRET"
+            };
+            assert!(
+                text.contains(refused),
+                "{keys} / {otp} not refused:\n{text}"
+            );
+            assert!(
+                !text.contains(dev_secret) && !text.contains(&otp),
+                "a secret leaked:\n{text}"
+            );
+        }
+        // The development profile keeps its zero-setup defaults.
+        assert!(Settings::from_sources(None, vars(&[])).is_ok());
+    }
+
+    #[test]
+    fn random_secrets_estimate_above_the_bar_and_guessable_ones_below() {
+        assert!(estimated_entropy_bits(PRODUCTION_OTP_SECRET) >= MIN_SECRET_ENTROPY_BITS);
+        // 32 random bytes in base64, as `openssl rand -base64 32` makes them.
+        assert!(
+            estimated_entropy_bits("q3Nl0vX8Zp2mB7cK1rT9wY4hJ6dF5gS0aE8uI2oL3nQ=")
+                >= MIN_SECRET_ENTROPY_BITS
+        );
+        assert!(
+            estimated_entropy_bits("correct horse battery staple!!!!") < MIN_SECRET_ENTROPY_BITS
+        );
+        assert!(estimated_entropy_bits(&"ab".repeat(40)) < MIN_SECRET_ENTROPY_BITS);
     }
 
     #[test]

@@ -18,3 +18,4 @@ mod process;
 mod provider_faults;
 mod replicas;
 mod resilience;
+mod security;
