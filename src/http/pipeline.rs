@@ -120,7 +120,7 @@ pub struct PipelineEndpoint<E> {
 
 /// Accepts a client's request id if it is short and plain, so it is safe to log
 /// and echo; otherwise makes one.
-fn request_id(req: &Request) -> Arc<str> {
+pub(super) fn request_id(req: &Request) -> Arc<str> {
     req.headers()
         .get(&REQUEST_ID)
         .and_then(|v| v.to_str().ok())
