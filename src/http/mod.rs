@@ -503,12 +503,15 @@ pub fn metrics_app(state: &AppState) -> impl Endpoint + 'static {
                 .and_then(|v| v.strip_prefix("Bearer "));
             access.check(token).map(|()| metrics.render())
         };
-        let response = match answer {
+        let mut response = match answer {
             Ok(text) => Response::builder()
                 .content_type("text/plain; version=0.0.4")
                 .body(text),
             Err(error) => pipeline::render(error.into(), &id, &path),
         };
+        if let Ok(value) = poem::http::HeaderValue::from_str(&id) {
+            response.headers_mut().insert(pipeline::REQUEST_ID, value);
+        }
         std::future::ready(response)
     })
 }

@@ -111,14 +111,24 @@ pub async fn read(
     let wire = BufReader::new(body.into_async_read());
     let decoded: Pin<Box<dyn AsyncRead + Send>> = match coding {
         Coding::Identity => unreachable!("handled above"),
-        Coding::Gzip => Box::pin(GzipDecoder::new(wire)),
+        // Concatenated gzip members and zstd frames are one body (RFC 1952
+        // §2.2, RFC 8878 §3): all of it is decoded and counted, none ignored.
+        Coding::Gzip => {
+            let mut decoder = GzipDecoder::new(wire);
+            decoder.multiple_members(true);
+            Box::pin(decoder)
+        }
         Coding::Brotli => Box::pin(BrotliDecoder::new(wire)),
-        Coding::Zstd => Box::pin(ZstdDecoder::with_params(
-            wire,
-            &[async_compression::zstd::DParameter::window_log_max(
-                ZSTD_WINDOW_LOG_MAX,
-            )],
-        )),
+        Coding::Zstd => {
+            let mut decoder = ZstdDecoder::with_params(
+                wire,
+                &[async_compression::zstd::DParameter::window_log_max(
+                    ZSTD_WINDOW_LOG_MAX,
+                )],
+            );
+            decoder.multiple_members(true);
+            Box::pin(decoder)
+        }
         Coding::Deflate => deflate(wire).await.map_err(|_| unreadable(coding))?,
     };
     read_decoded(decoded, coding, limit).await
@@ -339,6 +349,23 @@ mod tests {
                 .await
                 .expect_err(&format!("{coding:?}"));
             assert_eq!(e.code, ErrorCode::MalformedBody, "{coding:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn concatenated_gzip_members_and_zstd_frames_all_count_against_the_limit() {
+        let part = vec![b' '; 3000];
+        for coding in [Coding::Gzip, Coding::Zstd] {
+            let one = encode(coding, &part).await;
+            let wire = [one.clone(), one.clone(), one].concat();
+            let whole = read(Body::from_vec(wire.clone()), coding, 9000, None)
+                .await
+                .unwrap();
+            assert_eq!(whole.len(), 9000, "{coding:?}");
+            let e = read(Body::from_vec(wire), coding, 8999, None)
+                .await
+                .unwrap_err();
+            assert_eq!(e.code, ErrorCode::PayloadTooLarge, "{coding:?}");
         }
     }
 }

@@ -3,4 +3,8 @@
 
 pub mod prod;
 
+mod auth_bucket_switch;
+mod body_bombs;
+mod metrics_exposure;
 mod production_secrets;
+mod query_flood;
