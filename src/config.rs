@@ -1081,7 +1081,7 @@ impl Settings {
 /// Secret settings production may leave unset: each only means something beside another
 /// setting, which is checked with it.
 /// (`metrics_token`: without it production serves no metrics on the API listener.)
-const OPTIONAL_SECRETS_IN_PRODUCTION: &[&str] = &["admin_password", "metrics_token"];
+pub const OPTIONAL_SECRETS_IN_PRODUCTION: &[&str] = &["admin_password", "metrics_token"];
 
 /// The least estimated entropy of a signing key or OTP secret in production: 32 random bytes
 /// written in hex or base64 estimate well above it, while a 16-byte hex string, a word
