@@ -180,9 +180,15 @@ mod tests {
             MetricsAccess::Open
         ));
         let guarded = MetricsAccess::api_listener(&settings(&[("BAZAAR_METRICS_TOKEN", TOKEN)]));
-        assert_eq!(guarded.check(None).unwrap_err().code, ErrorCode::Unauthorized);
         assert_eq!(
-            guarded.check(Some("metrics-token-of-at-least-thirty-two-byteX")).unwrap_err().code,
+            guarded.check(None).unwrap_err().code,
+            ErrorCode::Unauthorized
+        );
+        assert_eq!(
+            guarded
+                .check(Some("metrics-token-of-at-least-thirty-two-byteX"))
+                .unwrap_err()
+                .code,
             ErrorCode::Unauthorized
         );
         assert!(guarded.check(Some(TOKEN)).is_ok());
@@ -197,6 +203,9 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
         let err = Settings::from_sources(None, vars).unwrap_err().to_string();
-        assert!(err.contains("BAZAAR_METRICS_TOKEN") && !err.contains("short"), "{err}");
+        assert!(
+            err.contains("BAZAAR_METRICS_TOKEN") && !err.contains("short"),
+            "{err}"
+        );
     }
 }

@@ -232,10 +232,7 @@ impl OpsApi {
     /// in production with neither, nobody (404). A development server without
     /// either answers anyone.
     #[oai(path = "/metrics", method = "get", operation_id = "getMetrics")]
-    async fn metrics(
-        &self,
-        auth: MetricsAuth,
-    ) -> Result<MetricsResponse, Problems<MetricsErrors>> {
+    async fn metrics(&self, auth: MetricsAuth) -> Result<MetricsResponse, Problems<MetricsErrors>> {
         let token = match &auth {
             MetricsAuth::Token(MetricsToken(bearer)) => Some(bearer.token.as_str()),
             MetricsAuth::Anonymous => None,

@@ -176,7 +176,11 @@ async fn read_plain(body: Body, limit: usize, declared: Option<usize>) -> Result
             continue;
         }
         if let Some(first) = single.take() {
-            data.reserve(declared.unwrap_or(64 * 1024).clamp(so_far + chunk.len(), limit));
+            data.reserve(
+                declared
+                    .unwrap_or(64 * 1024)
+                    .clamp(so_far + chunk.len(), limit),
+            );
             data.extend_from_slice(&first);
         }
         data.extend_from_slice(&chunk);
@@ -273,10 +277,26 @@ mod tests {
         let mut out = Vec::new();
         match coding {
             Coding::Identity => out.extend_from_slice(data),
-            Coding::Gzip => GzipEncoder::new(data).read_to_end(&mut out).await.map(drop).unwrap(),
-            Coding::Deflate => ZlibEncoder::new(data).read_to_end(&mut out).await.map(drop).unwrap(),
-            Coding::Brotli => BrotliEncoder::new(data).read_to_end(&mut out).await.map(drop).unwrap(),
-            Coding::Zstd => ZstdEncoder::new(data).read_to_end(&mut out).await.map(drop).unwrap(),
+            Coding::Gzip => GzipEncoder::new(data)
+                .read_to_end(&mut out)
+                .await
+                .map(drop)
+                .unwrap(),
+            Coding::Deflate => ZlibEncoder::new(data)
+                .read_to_end(&mut out)
+                .await
+                .map(drop)
+                .unwrap(),
+            Coding::Brotli => BrotliEncoder::new(data)
+                .read_to_end(&mut out)
+                .await
+                .map(drop)
+                .unwrap(),
+            Coding::Zstd => ZstdEncoder::new(data)
+                .read_to_end(&mut out)
+                .await
+                .map(drop)
+                .unwrap(),
         }
         out
     }

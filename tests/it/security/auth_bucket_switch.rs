@@ -45,7 +45,10 @@ async fn a_valid_token_of_another_account_still_counts_in_the_address_bucket() {
     for left in (0..remaining).rev() {
         let response = refresh_with(&attacker, &app).await;
         assert_eq!(response.status(), 401);
-        assert_eq!(response.headers()["ratelimit-remaining"], left.to_string().as_str());
+        assert_eq!(
+            response.headers()["ratelimit-remaining"],
+            left.to_string().as_str()
+        );
     }
     let limited = refresh_with(&attacker, &app).await;
     assert_eq!(limited.status(), 429);

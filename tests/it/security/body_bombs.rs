@@ -57,9 +57,11 @@ async fn encode(coding: &str, input: impl AsyncRead + Unpin + Send) -> Vec<u8> {
         "deflate" => ZlibEncoder::new(input).read_to_end(&mut out).await,
         // Brotli's default (11) is slow in a debug build; its fastest still packs 32 MiB
         // of spaces into tens of kilobytes.
-        "br" => BrotliEncoder::with_quality(input, Level::Fastest)
-            .read_to_end(&mut out)
-            .await,
+        "br" => {
+            BrotliEncoder::with_quality(input, Level::Fastest)
+                .read_to_end(&mut out)
+                .await
+        }
         "zstd" => ZstdEncoder::new(input).read_to_end(&mut out).await,
         other => panic!("no encoder for {other}"),
     }
@@ -235,7 +237,8 @@ async fn a_signed_webhook_still_verifies_over_its_exact_bytes_sent_chunked_or_gz
     let secret = SecretString::from(RAZORPAY_WEBHOOK_SECRET.to_owned());
     // Not pretty-printed on purpose: odd spacing must survive as is.
     let raw = br#"{"entity":"event",  "account_id":"acc_Bomb","event":"refund.created","contains":["refund"],"payload":{},"created_at":1767225600}"#;
-    let sends: [(&str, Option<&str>); 2] = [("evt_bomb_chunked", None), ("evt_bomb_gzip", Some("gzip"))];
+    let sends: [(&str, Option<&str>); 2] =
+        [("evt_bomb_chunked", None), ("evt_bomb_gzip", Some("gzip"))];
     for (event_id, coding) in sends {
         let body = match coding {
             None => reqwest::Body::wrap_stream(futures::stream::iter(
@@ -254,7 +257,12 @@ async fn a_signed_webhook_still_verifies_over_its_exact_bytes_sent_chunked_or_gz
             request = request.header("content-encoding", coding);
         }
         let response = request.body(body).send().await.unwrap();
-        assert_eq!(response.status(), 200, "{event_id}: {:?}", response.text().await);
+        assert_eq!(
+            response.status(),
+            200,
+            "{event_id}: {:?}",
+            response.text().await
+        );
     }
     let events: Value = admin
         .get(app.url("/api/v1/admin/webhooks"))
@@ -321,14 +329,25 @@ async fn twenty_concurrent_bombs_keep_peak_memory_within_50_mib_of_idle() {
         // A client each: 20 connections, as 20 attackers would open.
         let client = bearer_client(&token);
         let app = &app;
-        async move { (coding, post_product(&client, app, Some(coding), wire).await.status()) }
+        async move {
+            (
+                coding,
+                post_product(&client, app, Some(coding), wire)
+                    .await
+                    .status(),
+            )
+        }
     });
     let statuses = futures::future::join_all(requests).await;
     std::thread::sleep(Duration::from_millis(50));
     stop.store(true, Ordering::Relaxed);
     let sampled_peak = sampler.join().unwrap().max(memory(pid, "VmRSS"));
     let hwm = memory(pid, "VmHWM");
-    let peak = if reset { hwm.max(sampled_peak) } else { sampled_peak };
+    let peak = if reset {
+        hwm.max(sampled_peak)
+    } else {
+        sampled_peak
+    };
 
     for (coding, status) in &statuses {
         assert_eq!(status.as_u16(), 413, "a {coding} bomb was not refused");

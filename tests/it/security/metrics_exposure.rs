@@ -27,7 +27,11 @@ async fn production_serves_no_metrics_on_the_api_listener_without_a_token() {
 #[tokio::test]
 async fn production_serves_metrics_on_the_api_listener_only_with_the_metrics_token() {
     let token = random_secret(32);
-    let app = Production::start_with("security-metrics-token", &[("BAZAAR_METRICS_TOKEN", &token)]).await;
+    let app = Production::start_with(
+        "security-metrics-token",
+        &[("BAZAAR_METRICS_TOKEN", &token)],
+    )
+    .await;
     let client = reqwest::Client::new();
     let get = |bearer: Option<String>| {
         let mut request = client.get(app.url("/metrics"));
@@ -49,7 +53,11 @@ async fn production_serves_metrics_on_the_api_listener_only_with_the_metrics_tok
     }
     let allowed = get(Some(token.clone())).await.unwrap();
     assert_eq!(allowed.status(), 200);
-    assert!(allowed.text().await.unwrap().contains("http_requests_total"));
+    assert!(allowed
+        .text()
+        .await
+        .unwrap()
+        .contains("http_requests_total"));
     assert!(!app.app.log().contains(&token), "the token is never logged");
 }
 
@@ -57,7 +65,11 @@ async fn production_serves_metrics_on_the_api_listener_only_with_the_metrics_tok
 async fn production_with_a_metrics_listener_serves_metrics_there_and_not_on_the_api_listener() {
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
-    let app = Production::start_with("security-metrics-listener", &[("BAZAAR_METRICS_ADDR", &addr)]).await;
+    let app = Production::start_with(
+        "security-metrics-listener",
+        &[("BAZAAR_METRICS_ADDR", &addr)],
+    )
+    .await;
     let client = reqwest::Client::new();
     let api = client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(api.status(), 404);

@@ -9,7 +9,10 @@ use bazaar::startup::Backends;
 use crate::helpers::{problem, settings, spawn_app_with};
 
 fn keys(n: usize) -> String {
-    (0..n).map(|i| format!("k{i}=v")).collect::<Vec<_>>().join("&")
+    (0..n)
+        .map(|i| format!("k{i}=v"))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 #[tokio::test]
@@ -36,7 +39,12 @@ async fn five_thousand_query_keys_are_refused_400_before_the_rate_limit_counts_t
         .unwrap();
     assert_eq!(problem(response).await["code"], "too_many_query_parameters");
     // None of them spent the budget: the first ordinary request has all of it but one.
-    let ordinary = app.anonymous.get(app.url("/api/v1/products")).send().await.unwrap();
+    let ordinary = app
+        .anonymous
+        .get(app.url("/api/v1/products"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ordinary.status(), 200);
     assert_eq!(ordinary.headers()["ratelimit-remaining"], "2");
 }
