@@ -14,6 +14,7 @@ use crate::domain::product_query::{ProductPage, ProductQuery, RawProductQuery};
 use crate::domain::validation::FieldError;
 use crate::errors::{AppError, ErrorCode};
 use crate::files::Files;
+use crate::identity::Principal;
 use crate::store::{ProductRepository, StoreError};
 
 /// An `If-Match` precondition, already read from the request.
@@ -58,7 +59,8 @@ fn check_batch_size(len: usize) -> Result<(), AppError> {
 pub struct Catalog {
     products: Arc<dyn ProductRepository>,
     categories: Categories,
-    /// Product images are uploaded files; only complete ones may be referenced.
+    /// Product images are uploaded files: complete ones, which the acting staff member
+    /// uploaded or which are already public.
     files: Arc<Files>,
 }
 
@@ -83,13 +85,32 @@ impl Catalog {
         }
     }
 
-    /// Refuses images that are not complete uploads — but only when the list gains
-    /// an image, so an edit of the price never fails over an image added long ago.
-    async fn check_images(&self, draft: &ProductDraft, before: &[FileId]) -> Result<(), AppError> {
-        if draft.images.iter().any(|id| !before.contains(id)) {
-            self.files.require_complete(&draft.images).await?;
+    /// Refuses images that are not complete uploads, and new ones that are neither `who`'s
+    /// own uploads nor public already (a product would publish a customer's private file) —
+    /// but only when the list gains an image, so an edit of the price never fails over an
+    /// image added long ago. Answers the images the product newly shows.
+    async fn check_images(
+        &self,
+        who: &Principal,
+        draft: &ProductDraft,
+        before: &[FileId],
+    ) -> Result<Vec<FileId>, AppError> {
+        if draft.images.iter().all(|id| before.contains(id)) {
+            return Ok(Vec::new());
         }
-        Ok(())
+        self.files.check_images(who, &draft.images, before).await
+    }
+
+    /// Marks images public once a product shows them. The product is saved by then, so a
+    /// failure here is logged rather than answered: it only keeps other managers from
+    /// reusing the images and keeps them in their uploader's quota.
+    async fn publish(&self, added: &[FileId]) {
+        if added.is_empty() {
+            return;
+        }
+        if let Err(e) = self.files.publish(added).await {
+            tracing::warn!(error = %e, "marking product images public failed");
+        }
     }
 
     /// Where to fetch one of a product's images: a short-lived download URL.
@@ -113,11 +134,13 @@ impl Catalog {
         &self.categories
     }
 
-    pub async fn create(&self, raw: RawProduct) -> Result<Product, AppError> {
+    /// Creates a product on behalf of `who`, whose uploads its images may be.
+    pub async fn create(&self, who: &Principal, raw: RawProduct) -> Result<Product, AppError> {
         let draft = parse_draft(&raw, &self.categories)?;
-        self.check_images(&draft, &[]).await?;
+        let added = self.check_images(who, &draft, &[]).await?;
         let product = Product::create(draft, Utc::now());
         self.products.insert(&product).await?;
+        self.publish(&added).await;
         Ok(product)
     }
 
@@ -131,24 +154,26 @@ impl Catalog {
 
     pub async fn replace(
         &self,
+        who: &Principal,
         id: &str,
         raw: RawProduct,
         if_match: Option<IfMatch>,
     ) -> Result<Product, AppError> {
         let current = self.get(id).await?;
         let draft = parse_draft(&raw, &self.categories)?;
-        self.save_revision(&current, draft, if_match).await
+        self.save_revision(who, &current, draft, if_match).await
     }
 
     pub async fn patch(
         &self,
+        who: &Principal,
         id: &str,
         patch: ProductPatch,
         if_match: Option<IfMatch>,
     ) -> Result<Product, AppError> {
         let current = self.get(id).await?;
         let draft = parse_draft(&current.patched(patch), &self.categories)?;
-        self.save_revision(&current, draft, if_match).await
+        self.save_revision(who, &current, draft, if_match).await
     }
 
     /// Writes the next version of `current`. With `If-Match` the client's version
@@ -156,15 +181,19 @@ impl Catalog {
     /// so a concurrent writer still cannot be overwritten silently (409).
     async fn save_revision(
         &self,
+        who: &Principal,
         current: &Product,
         draft: ProductDraft,
         if_match: Option<IfMatch>,
     ) -> Result<Product, AppError> {
         check_precondition(current, if_match.as_ref())?;
-        self.check_images(&draft, &current.images).await?;
+        let added = self.check_images(who, &draft, &current.images).await?;
         let next = current.revise(draft, Utc::now());
         match self.products.update(&next, current.version).await {
-            Ok(()) => Ok(next),
+            Ok(()) => {
+                self.publish(&added).await;
+                Ok(next)
+            }
             Err(StoreError::VersionConflict) if if_match.is_some() => Err(precondition_failed()),
             Err(e) => Err(e.into()),
         }
@@ -239,12 +268,13 @@ impl Catalog {
     /// the second is the duplicate).
     pub async fn create_many(
         &self,
+        who: &Principal,
         items: Vec<RawProduct>,
     ) -> Result<Vec<ItemResult<Product>>, AppError> {
         check_batch_size(items.len())?;
         let mut results = Vec::with_capacity(items.len());
         for raw in items {
-            results.push(self.create(raw).await);
+            results.push(self.create(who, raw).await);
         }
         Ok(results)
     }
@@ -252,12 +282,13 @@ impl Catalog {
     /// Patches each product on its own, in order.
     pub async fn patch_many(
         &self,
+        who: &Principal,
         items: Vec<(String, ProductPatch, Option<IfMatch>)>,
     ) -> Result<Vec<ItemResult<Product>>, AppError> {
         check_batch_size(items.len())?;
         let mut results = Vec::with_capacity(items.len());
         for (id, patch, if_match) in items {
-            results.push(self.patch(&id, patch, if_match).await);
+            results.push(self.patch(who, &id, patch, if_match).await);
         }
         Ok(results)
     }

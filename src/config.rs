@@ -75,7 +75,7 @@ pub const SETTINGS: &[SettingSpec] = &[
     SettingSpec { key: "otp_cooldown_secs", default: Some("30"), secret: false, help: "how soon a phone may be sent another code" },
     SettingSpec { key: "argon2_memory_kib", default: Some("19456"), secret: false, help: "Argon2id memory cost per password hash, in KiB (OWASP: 19456)" },
     SettingSpec { key: "argon2_iterations", default: Some("2"), secret: false, help: "Argon2id time cost (OWASP: 2)" },
-    SettingSpec { key: "admin_phone", default: None, secret: false, help: "phone of the admin created at startup if no user has it; unset in development creates a development admin whose password is logged once" },
+    SettingSpec { key: "admin_phone", default: None, secret: false, help: "phone of the admin created at startup if no account has it; an existing account with it is never promoted (startup logs a warning instead); unset in development creates a development admin whose password is logged once" },
     SettingSpec { key: "admin_password", default: None, secret: true, help: "password of that admin (required with `admin_phone`)" },
     SettingSpec { key: "msg91_authkey", default: None, secret: true, help: "MSG91 auth key; unset outside production uses a fake whose messages `/api/v1/dev/messages` lists" },
     SettingSpec { key: "msg91_template_id", default: Some(""), secret: false, help: "DLT-registered MSG91 OTP template id (required with `msg91_authkey`)" },
@@ -102,6 +102,7 @@ pub const SETTINGS: &[SettingSpec] = &[
     SettingSpec { key: "outbox_max_attempts", default: Some("8"), secret: false, help: "delivery attempts before a notice is dead (dead-lettered)" },
     SettingSpec { key: "outbox_backoff_base_ms", default: Some("30000"), secret: false, help: "wait after a notice's first failed attempt; doubles after each further failure" },
     SettingSpec { key: "outbox_backoff_cap_secs", default: Some("3600"), secret: false, help: "longest wait between two attempts of a notice" },
+    SettingSpec { key: "outbox_cap_per_hour", default: Some("20"), secret: false, help: "notices one phone number or email address is sent per hour, counted in Redis across replicas; later ones are skipped (recorded, not sent), so no loop of orders can flood a phone or the SMS bill; 0 turns the cap off" },
     SettingSpec { key: "s3_endpoint", default: None, secret: false, help: "S3 API root without the bucket (`https://s3.ap-south-1.amazonaws.com`, or a compatible server); unset outside production stores uploads in `files_dir`, served by the dev server" },
     SettingSpec { key: "s3_region", default: Some("us-east-1"), secret: false, help: "the bucket's region, part of every signature" },
     SettingSpec { key: "s3_bucket", default: None, secret: false, help: "bucket for uploads (required with `s3_endpoint`)" },
@@ -110,6 +111,9 @@ pub const SETTINGS: &[SettingSpec] = &[
     SettingSpec { key: "s3_path_style", default: Some("false"), secret: false, help: "`true` for `{endpoint}/{bucket}/{key}` URLs (IP endpoints, most compatible servers); `false` for AWS's `{bucket}.{host}`" },
     SettingSpec { key: "files_max_bytes", default: Some("10485760"), secret: false, help: "largest file a client may declare for upload, in bytes (at most 5368709120, S3's single-PUT limit)" },
     SettingSpec { key: "files_allowed_types", default: Some("image/jpeg,image/png,image/webp,image/gif,application/pdf"), secret: false, help: "comma-separated media types clients may upload" },
+    SettingSpec { key: "files_upload_url_ttl_secs", default: Some("900"), secret: false, help: "how long a presigned upload URL works (1 to 604800); a file still pending twice this long after it was announced is deleted with its object by the sweeps" },
+    SettingSpec { key: "files_quota_count", default: Some("100"), secret: false, help: "most files one user may hold outside the catalog (pending and complete, not shown by a product); more answers 409 `upload_quota_exceeded`; 0 means no limit" },
+    SettingSpec { key: "files_quota_bytes", default: Some("209715200"), secret: false, help: "most declared bytes one user may hold in those files; 0 means no limit" },
     SettingSpec { key: "razorpay_key_id", default: None, secret: false, help: "Razorpay key id (`rzp_live_…`/`rzp_test_…`); unset outside production uses a fake Razorpay whose payments `POST /api/v1/dev/payments/{razorpay_order_id}/capture` completes" },
     SettingSpec { key: "razorpay_key_secret", default: None, secret: true, help: "Razorpay key secret (required with `razorpay_key_id`); signs checkout results" },
     SettingSpec { key: "razorpay_webhook_secrets", default: None, secret: true, help: "comma-separated webhook secrets (required with `razorpay_key_id`); the first is current, the others are accepted during a rotation" },
@@ -117,7 +121,9 @@ pub const SETTINGS: &[SettingSpec] = &[
     SettingSpec { key: "gst_rate_bp", default: Some("1800"), secret: false, help: "GST charged on an order's subtotal, in basis points (1800 = 18%); rounded half up to the paisa" },
     SettingSpec { key: "order_pay_within_secs", default: Some("1800"), secret: false, help: "how long a customer has to pay before an unpaid order expires and releases its stock" },
     SettingSpec { key: "order_reconcile_after_secs", default: Some("900"), secret: false, help: "unpaid orders in checkout untouched this long are asked about at Razorpay (reconciliation)" },
-    SettingSpec { key: "order_sweep_interval_secs", default: Some("30"), secret: false, help: "how often each replica expires unpaid orders, reconciles stuck payments and settles old stock holds; 0 turns the sweeps off" },
+    SettingSpec { key: "order_unpaid_max", default: Some("3"), secret: false, help: "most unpaid orders (`pending_payment`, `payment_mismatch`) one customer may hold at once, each holding stock; another is 409 `too_many_unpaid_orders` (staff with `orders:manage` are not capped); 1 to 100" },
+    SettingSpec { key: "order_product_units_max", default: Some("10"), secret: false, help: "most units of one product in one order (422 naming `items[i].quantity` above it); 1 to 1000" },
+    SettingSpec { key: "order_sweep_interval_secs", default: Some("30"), secret: false, help: "how often each replica expires unpaid orders, reconciles stuck payments, settles old stock holds and deletes abandoned uploads; 0 turns the sweeps off" },
     SettingSpec { key: "files_dir", default: None, secret: false, help: "directory of the development object store (used without `s3_endpoint`); unset means `bazaar-uploads` under the OS temporary directory" },
 ];
 
@@ -183,6 +189,10 @@ pub struct Settings {
     pub s3: Option<S3Config>,
     pub files_max_bytes: u64,
     pub files_allowed_types: Vec<String>,
+    /// How long a presigned upload URL works.
+    pub files_upload_url_ttl: Duration,
+    /// What one user may hold in files outside the catalog.
+    pub files_quota: crate::domain::file::UploadQuota,
     /// Where the local development store keeps uploads.
     pub files_dir: std::path::PathBuf,
     /// Razorpay; `None` means the fake (outside production only).
@@ -193,6 +203,10 @@ pub struct Settings {
     pub order_reconcile_after: Duration,
     /// Zero turns the sweeps off.
     pub order_sweep_interval: Duration,
+    /// Most unpaid orders a customer may hold at once.
+    pub order_unpaid_max: u32,
+    /// Most units of one product in one order.
+    pub order_product_units_max: u32,
 }
 
 #[derive(Clone)]
@@ -283,6 +297,8 @@ impl fmt::Debug for Settings {
             )
             .field("files_max_bytes", &self.files_max_bytes)
             .field("files_allowed_types", &self.files_allowed_types)
+            .field("files_upload_url_ttl", &self.files_upload_url_ttl)
+            .field("files_quota", &self.files_quota)
             .field("files_dir", &self.files_dir)
             .field("outbox", &self.outbox)
             .finish_non_exhaustive()
@@ -616,6 +632,11 @@ fn outbox_settings(p: &mut Parser, provider_timeout: Duration) -> OutboxSettings
             "must not be shorter than BAZAAR_OUTBOX_BACKOFF_BASE_MS".into(),
         );
     }
+    let cap_per_hour: u32 = p.parse(
+        "outbox_cap_per_hour",
+        "a whole number",
+        crate::outbox::DEFAULT_CAP_PER_HOUR,
+    );
     OutboxSettings {
         poll_interval,
         lease,
@@ -625,6 +646,7 @@ fn outbox_settings(p: &mut Parser, provider_timeout: Duration) -> OutboxSettings
             cap,
             max_attempts,
         },
+        cap_per_hour,
     }
 }
 
@@ -950,6 +972,24 @@ impl Settings {
                 p.fail("files_allowed_types", why);
             }
         }
+        let files_upload_url_ttl: u64 = p.parse(
+            "files_upload_url_ttl_secs",
+            "a whole number of seconds",
+            900,
+        );
+        // S3's bounds on a presigned URL's validity.
+        if !(1..=604_800).contains(&files_upload_url_ttl) {
+            p.fail(
+                "files_upload_url_ttl_secs",
+                "must be between 1 and 604800 (7 days)".into(),
+            );
+        }
+        let files_quota = crate::domain::file::UploadQuota {
+            max_files: Some(p.parse("files_quota_count", "a number of files", 100))
+                .filter(|&n: &u64| n > 0),
+            max_bytes: Some(p.parse("files_quota_bytes", "a number of bytes", 200 << 20))
+                .filter(|&n: &u64| n > 0),
+        };
         let files_dir = p
             .raw("files_dir")
             .map(|dir| std::path::PathBuf::from(dir.trim()))
@@ -983,6 +1023,19 @@ impl Settings {
                 "order_reconcile_after_secs",
                 "must be at most 604800".into(),
             );
+        }
+        let order_unpaid_max: u32 = p.parse("order_unpaid_max", "a whole number of orders", 3);
+        if !(1..=100).contains(&order_unpaid_max) {
+            p.fail("order_unpaid_max", "must be between 1 and 100".into());
+        }
+        let order_product_units_max: u32 =
+            p.parse("order_product_units_max", "a whole number of units", 10);
+        if !(1..=crate::domain::order::MAX_QUANTITY).contains(&order_product_units_max) {
+            let why = format!(
+                "must be between 1 and {}",
+                crate::domain::order::MAX_QUANTITY
+            );
+            p.fail("order_product_units_max", why);
         }
 
         if env == Environment::Production {
@@ -1058,6 +1111,8 @@ impl Settings {
             s3,
             files_max_bytes,
             files_allowed_types,
+            files_upload_url_ttl: Duration::from_secs(files_upload_url_ttl),
+            files_quota,
             files_dir,
             razorpay,
             razorpay_base_url,
@@ -1065,6 +1120,8 @@ impl Settings {
             order_pay_within,
             order_reconcile_after,
             order_sweep_interval,
+            order_unpaid_max,
+            order_product_units_max,
         })
     }
 
@@ -1480,6 +1537,24 @@ mod tests {
         ] {
             assert!(text.contains(name), "{name} missing from {text}");
         }
+    }
+
+    #[test]
+    fn order_limits_default_to_three_unpaid_orders_of_ten_units_and_are_checked() {
+        let s = Settings::from_sources(None, vars(&[])).unwrap();
+        assert_eq!((s.order_unpaid_max, s.order_product_units_max), (3, 10));
+        let err = Settings::from_sources(
+            None,
+            vars(&[
+                ("BAZAAR_ORDER_UNPAID_MAX", "0"),
+                ("BAZAAR_ORDER_PRODUCT_UNITS_MAX", "1001"),
+            ]),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.0.len(), 2, "{text}");
+        assert!(text.contains("BAZAAR_ORDER_UNPAID_MAX"), "{text}");
+        assert!(text.contains("BAZAAR_ORDER_PRODUCT_UNITS_MAX"), "{text}");
     }
 
     #[test]

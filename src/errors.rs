@@ -34,6 +34,7 @@ pub enum ErrorCode {
     InsufficientStock,
     IllegalTransition,
     RefundExceedsCaptured,
+    TooManyUnpaidOrders,
     InvalidSignature,
     PaymentProviderRejected,
     PaymentProviderUnavailable,
@@ -43,6 +44,7 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     UploadMissing,
     UploadMismatch,
+    UploadQuotaExceeded,
     RateLimited,
     Internal,
     BackendUnavailable,
@@ -76,6 +78,7 @@ impl ErrorCode {
         Self::InsufficientStock,
         Self::IllegalTransition,
         Self::RefundExceedsCaptured,
+        Self::TooManyUnpaidOrders,
         Self::InvalidSignature,
         Self::PaymentProviderRejected,
         Self::PaymentProviderUnavailable,
@@ -85,6 +88,7 @@ impl ErrorCode {
         Self::UnsupportedMediaType,
         Self::UploadMissing,
         Self::UploadMismatch,
+        Self::UploadQuotaExceeded,
         Self::RateLimited,
         Self::Internal,
         Self::BackendUnavailable,
@@ -117,6 +121,7 @@ impl ErrorCode {
             Self::InsufficientStock => "insufficient_stock",
             Self::IllegalTransition => "illegal_transition",
             Self::RefundExceedsCaptured => "refund_exceeds_captured",
+            Self::TooManyUnpaidOrders => "too_many_unpaid_orders",
             Self::InvalidSignature => "invalid_signature",
             Self::PaymentProviderRejected => "payment_provider_rejected",
             Self::PaymentProviderUnavailable => "payment_provider_unavailable",
@@ -126,6 +131,7 @@ impl ErrorCode {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::UploadMissing => "upload_missing",
             Self::UploadMismatch => "upload_mismatch",
+            Self::UploadQuotaExceeded => "upload_quota_exceeded",
             Self::RateLimited => "rate_limited",
             Self::Internal => "internal",
             Self::BackendUnavailable => "backend_unavailable",
@@ -157,7 +163,9 @@ impl ErrorCode {
             | Self::InsufficientStock
             | Self::IllegalTransition
             | Self::RefundExceedsCaptured
+            | Self::TooManyUnpaidOrders
             | Self::UploadMissing
+            | Self::UploadQuotaExceeded
             | Self::IdempotencyInFlight => 409,
             Self::PreconditionFailed => 412,
             Self::PayloadTooLarge => 413,
@@ -198,6 +206,7 @@ impl ErrorCode {
             Self::InsufficientStock => "Insufficient stock",
             Self::IllegalTransition => "Illegal order transition",
             Self::RefundExceedsCaptured => "Refund exceeds what was captured",
+            Self::TooManyUnpaidOrders => "Too many unpaid orders",
             Self::InvalidSignature => "Invalid signature",
             Self::PaymentProviderRejected => "The payment provider refused the request",
             Self::PaymentProviderUnavailable => "The payment provider is unavailable",
@@ -207,6 +216,7 @@ impl ErrorCode {
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::UploadMissing => "Upload missing",
             Self::UploadMismatch => "Upload does not match its declaration",
+            Self::UploadQuotaExceeded => "Upload quota exceeded",
             Self::RateLimited => "Too many requests",
             Self::Internal => "Internal server error",
             Self::BackendUnavailable => "Service temporarily unavailable",

@@ -359,10 +359,9 @@ impl Identity {
         refresh_token: String,
         now: DateTime<Utc>,
     ) -> Result<Tokens, AppError> {
-        let roles: Vec<String> = user.roles.iter().map(|r| r.as_str().to_owned()).collect();
         let (access_token, access_expires_at) = self
             .tokens
-            .issue(user.id.as_str(), &session.id, &roles, now)
+            .issue(user.id.as_str(), &session.id, now)
             .map_err(AppError::internal)?;
         Ok(Tokens {
             access_token,
@@ -546,7 +545,11 @@ impl Identity {
         self.tokens.verify(access_token)
     }
 
-    /// The caller behind already verified claims, if their session still exists.
+    /// The caller behind already verified claims: their session must still exist and
+    /// belong to `sub`, and the user must exist and not be disabled. What they may do
+    /// comes from the user record (through the in-process user cache, so this costs no
+    /// database read), never from the token, which a holder of the signing key could
+    /// re-sign with any roles.
     pub async fn authenticate_claims(
         &self,
         claims: AccessClaims,
@@ -560,15 +563,16 @@ impl Identity {
         let Ok(user_id) = UserId::parse(&claims.sub) else {
             return Ok(None);
         };
-        let roles = claims
-            .roles
-            .iter()
-            .filter_map(|r| Role::parse("roles", r).ok())
-            .collect();
+        let Some(user) = self.users.get(&user_id).await? else {
+            return Ok(None);
+        };
+        if user.status == UserStatus::Disabled {
+            return Ok(None);
+        }
         Ok(Some(Principal {
             user_id,
             session_id: claims.sid,
-            roles,
+            roles: user.roles,
         }))
     }
 
@@ -817,7 +821,9 @@ impl Identity {
         self.user(&parse_user_id(id)?).await
     }
 
-    /// Replaces a user's roles. Their sessions end, so the new roles apply at once.
+    /// Replaces a user's roles. Requests read roles from the user record, and the
+    /// user's sessions end as well, so the change holds at once on every replica,
+    /// even one whose user cache has not yet heard of the write.
     pub async fn set_roles(
         &self,
         actor: &Principal,
@@ -914,8 +920,12 @@ impl Identity {
 
     // ---- startup ------------------------------------------------------------
 
-    /// Makes sure the configured admin exists (and is an admin). In development
-    /// without one, creates a development admin and logs its password once.
+    /// Creates the configured admin (`BAZAAR_ADMIN_PHONE`) if no account has that phone.
+    /// Never promotes: an existing account with the phone that is not an admin stays as
+    /// it is, and startup says so in the log, because whoever registered the founder's
+    /// number first would otherwise become admin with their own password. In
+    /// development without a configured admin, creates a development admin and logs its
+    /// password once.
     pub async fn bootstrap_admin(&self, settings: &Settings) -> anyhow::Result<()> {
         use secrecy::ExposeSecret;
         let (phone, password, generated) = match &settings.admin {
@@ -934,13 +944,7 @@ impl Identity {
             .await
             .map_err(anyhow::Error::new)?
         {
-            if !existing.has_role(Role::Admin) {
-                let next = existing.revised(Utc::now(), |u| u.roles.push(Role::Admin));
-                self.users
-                    .update(&next, existing.version)
-                    .await
-                    .map_err(anyhow::Error::new)?;
-            }
+            self.admin_phone_taken(&existing);
             return Ok(());
         }
         let password_parsed =
@@ -960,7 +964,20 @@ impl Identity {
         let mut admin = User::register(reg, hash, vec![Role::Admin], Utc::now());
         admin.phone_verified = true;
         match self.users.insert(&admin).await {
-            Ok(()) | Err(StoreError::Duplicate { .. }) => {}
+            Ok(()) => {}
+            // Someone took the phone since we looked: another replica creating the
+            // admin, or a sign-up in between.
+            Err(StoreError::Duplicate { .. }) => {
+                if let Some(existing) = self
+                    .users
+                    .find_by_phone(&phone)
+                    .await
+                    .map_err(anyhow::Error::new)?
+                {
+                    self.admin_phone_taken(&existing);
+                }
+                return Ok(());
+            }
             Err(e) => return Err(e.into()),
         }
         if generated {
@@ -973,5 +990,18 @@ impl Identity {
             tracing::info!(phone = %phone.masked(), "created the configured admin");
         }
         Ok(())
+    }
+
+    /// The admin phone belongs to `existing`: nothing to do if it is an admin; otherwise
+    /// it is left alone, and the operator told how to proceed.
+    fn admin_phone_taken(&self, existing: &User) {
+        if existing.has_role(Role::Admin) {
+            return;
+        }
+        tracing::warn!(
+            phone = %existing.phone.masked(),
+            user_id = %existing.id,
+            "BAZAAR_ADMIN_PHONE belongs to an existing account that is not an admin; it was not promoted and no admin was created. Set BAZAAR_ADMIN_PHONE to a number no account has; that admin can grant roles to this account once its owner is confirmed"
+        );
     }
 }

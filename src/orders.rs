@@ -21,6 +21,7 @@ use bazaar_adapters::razorpay::{
 
 use crate::catalog::Catalog;
 use crate::domain::analytics::SalesSummary;
+use crate::domain::audit::{AuditEvent, AuditKind};
 use crate::domain::hold::HoldId;
 use crate::domain::ids::ProductId;
 use crate::domain::money::Paise;
@@ -29,13 +30,15 @@ use crate::domain::order::{
     PaymentEvent, RawAddress, RawLine,
 };
 use crate::domain::order_query::{OrderPage, OrderQuery, RawOrderQuery};
-use crate::domain::outbox::{dedupe_key, NoticeKind, OutboxMessage, Recipient};
+use crate::domain::outbox::{dedupe_key, Contact, NoticeKind, OutboxMessage};
 use crate::domain::user::UserId;
 use crate::domain::validation::FieldError;
 use crate::domain::webhook::WebhookRecord;
 use crate::errors::{AppError, ErrorCode};
 use crate::identity::Principal;
-use crate::store::{OrderRepository, StoreError, UserRepository, WebhookEventRepository};
+use crate::store::{
+    AuditRepository, OrderRepository, StoreError, UserRepository, WebhookEventRepository,
+};
 
 /// How often a change is retried after losing a race for the same order.
 const RACE_RETRIES: usize = 8;
@@ -61,12 +64,18 @@ pub struct OrderSettings {
     /// Stock holds this old are settled by the sweep: no request still works
     /// on them (twice the request timeout).
     pub settle_holds_after: Duration,
+    /// Most unpaid orders one customer may hold at once (staff are not capped).
+    pub unpaid_max: u32,
+    /// Most units of one product in one order.
+    pub product_units_max: u32,
 }
 
 pub struct Orders {
     orders: Arc<dyn OrderRepository>,
     events: Arc<dyn WebhookEventRepository>,
     users: Arc<dyn UserRepository>,
+    /// Where flagged payments and automatic refunds are recorded for staff.
+    audit: Arc<dyn AuditRepository>,
     catalog: Arc<Catalog>,
     gateway: Arc<dyn PaymentGateway>,
     settings: OrderSettings,
@@ -96,6 +105,9 @@ pub enum Received {
     Applied,
     /// Seen before and already applied: nothing changed.
     Duplicate,
+    /// Verified but not understood: stored, unapplied, for staff to look at
+    /// and apply again (`reapply_webhook`) once Bazaar can read it.
+    Unparseable,
 }
 
 fn invalid_signature(what: &str) -> AppError {
@@ -113,11 +125,21 @@ fn paise(amount: u64) -> Paise {
     Paise::trusted(i64::try_from(amount).unwrap_or(i64::MAX))
 }
 
+fn too_many_unpaid(max: u32) -> AppError {
+    AppError::new(
+        ErrorCode::TooManyUnpaidOrders,
+        format!(
+            "you already have {max} unpaid orders, the most allowed; pay for or cancel one first"
+        ),
+    )
+}
+
 impl Orders {
     pub fn new(
         orders: Arc<dyn OrderRepository>,
         events: Arc<dyn WebhookEventRepository>,
         users: Arc<dyn UserRepository>,
+        audit: Arc<dyn AuditRepository>,
         catalog: Arc<Catalog>,
         gateway: Arc<dyn PaymentGateway>,
         settings: OrderSettings,
@@ -126,6 +148,7 @@ impl Orders {
             orders,
             events,
             users,
+            audit,
             catalog,
             gateway,
             settings,
@@ -136,7 +159,10 @@ impl Orders {
         }
     }
 
-    /// Creates an order and reserves its stock: all items or none.
+    /// Creates an order and reserves its stock: all items or none. A customer
+    /// holds at most `unpaid_max` unpaid orders: checked before any stock is
+    /// taken, and enforced by the store when the order is written (each takes
+    /// one of the customer's slots), so concurrent creates cannot exceed it.
     pub async fn create(
         &self,
         who: &Principal,
@@ -144,7 +170,16 @@ impl Orders {
         address: Option<&RawAddress>,
         notes: Option<&str>,
     ) -> Result<Order, AppError> {
-        let request = OrderRequest::parse(lines, address, notes).map_err(AppError::validation)?;
+        let request = OrderRequest::parse(lines, address, notes, self.settings.product_units_max)
+            .map_err(AppError::validation)?;
+        // Staff can change stock outright; the cap is against customers
+        // holding stock they do not pay for.
+        let capped = !who.can("orders:manage");
+        if capped
+            && self.orders.count_unpaid(&who.user_id).await? >= u64::from(self.settings.unpaid_max)
+        {
+            return Err(too_many_unpaid(self.settings.unpaid_max));
+        }
         let order_id = OrderId::generate();
         let mut held: Vec<(ProductId, HoldId)> = Vec::new();
         let mut products = Vec::new();
@@ -161,7 +196,7 @@ impl Orders {
                 }
             }
         }
-        let order = Order::new(
+        let mut order = Order::new(
             order_id,
             who.user_id.clone(),
             request,
@@ -178,8 +213,18 @@ impl Orders {
                 format!("an order must come to at least {MIN_TOTAL} paise, Razorpay's minimum"),
             )]));
         }
-        match self.orders.insert(&order).await {
-            Ok(()) => {}
+        let inserted = if capped {
+            self.insert_in_a_free_slot(&mut order).await
+        } else {
+            self.orders.insert(&order).await.map(|()| true)
+        };
+        match inserted {
+            Ok(true) => {}
+            // Every slot was taken by a concurrent create meanwhile.
+            Ok(false) => {
+                self.release_holds(&held).await;
+                return Err(too_many_unpaid(self.settings.unpaid_max));
+            }
             // The insert may have reached the database before the connection
             // failed: the sweep looks for the order before it gives stock back.
             Err(error @ StoreError::Unavailable(_)) => return Err(error.into()),
@@ -195,6 +240,23 @@ impl Orders {
             }
         }
         Ok(order)
+    }
+
+    /// Stores a customer's new order in the first of their unpaid-order slots
+    /// that is free; false if none is. The store refuses a taken slot
+    /// atomically, which is what holds the cap against concurrent creates.
+    async fn insert_in_a_free_slot(&self, order: &mut Order) -> Result<bool, StoreError> {
+        for slot in 0..self.settings.unpaid_max {
+            order.unpaid_slot = Some(slot);
+            match self.orders.insert(order).await {
+                Ok(()) => return Ok(true),
+                Err(StoreError::Duplicate {
+                    field: "unpaid_slot",
+                }) => continue,
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(false)
     }
 
     /// Gives back the stock taken for an order that is not stored. One that
@@ -327,7 +389,8 @@ impl Orders {
     }
 
     /// The outbox messages for `notices`: by email where the customer has an
-    /// address, and by SMS. Each has a key made of the order, the notice and
+    /// address, and by SMS; one to a contact the customer has not verified is
+    /// written skipped. Each has a key made of the order, the notice and
     /// the channel, so the same change applied twice never sends twice.
     async fn messages(
         &self,
@@ -340,10 +403,7 @@ impl Orders {
         let Some(user) = self.users.get(&order.user_id).await? else {
             return Ok(Vec::new());
         };
-        let mut recipients = vec![Recipient::Sms(user.phone.clone())];
-        if let Some(email) = &user.email {
-            recipients.push(Recipient::Email(email.clone()));
-        }
+        let contacts = Contact::all_of(&user);
         let now = Utc::now();
         let mut messages = Vec::new();
         for notice in notices {
@@ -354,16 +414,16 @@ impl Orders {
             data.insert("currency".into(), order.currency.as_str().into());
             data.insert("status".into(), order.status.as_str().into());
             data.insert("refunded".into(), order.refunded().into());
-            for recipient in &recipients {
+            for contact in &contacts {
                 let key = dedupe_key(
                     order.id.as_str(),
                     notice.kind,
-                    recipient.channel(),
+                    contact.recipient.channel(),
                     notice.detail.as_deref(),
                 );
-                messages.push(OutboxMessage::new(
+                messages.push(OutboxMessage::to_contact(
                     notice.kind,
-                    recipient.clone(),
+                    contact,
                     data.clone(),
                     key,
                     now,
@@ -433,12 +493,8 @@ impl Orders {
                 }
             })
             .await?;
-        if order.refundable() > 0 {
-            // Cancelled first, so the refund cannot make it `refunded` instead.
-            let key = format!("bz_cancel_{}", order.id);
-            return self.refund_with_key(&order, order.refundable(), &key).await;
-        }
-        Ok(order)
+        // Cancelled first, so the refund cannot make it `refunded` instead.
+        self.give_back_unwanted(order).await
     }
 
     /// Staff moves a paid order along fulfilment.
@@ -530,32 +586,81 @@ impl Orders {
         Ok(current)
     }
 
-    /// Applies a provider's report to the order, idempotently. A capture on an
-    /// order that is no longer waiting for it (cancelled, expired) is money
-    /// Bazaar will not keep: it is refunded at once.
+    /// Applies a provider's report to the order, idempotently. A capture the
+    /// order does not keep (on an order no longer payable, or a second one on
+    /// a paid order) is money Bazaar will not keep: it is refunded at once.
     pub async fn apply(&self, id: &OrderId, event: &PaymentEvent) -> Result<Order, AppError> {
-        let (order, from) = self
+        let order = self.apply_event(id, event).await?;
+        if matches!(event, PaymentEvent::Captured { .. }) {
+            return self.give_back_unwanted(order).await;
+        }
+        Ok(order)
+    }
+
+    /// Applies one report; audits the flags it raised and releases the stock
+    /// of an order it moved out of the states that hold it.
+    async fn apply_event(&self, id: &OrderId, event: &PaymentEvent) -> Result<Order, AppError> {
+        let (order, (from, flagged)) = self
             .update(id, |order| {
                 let from = order.status;
                 let applied = order.apply(event, Utc::now());
                 Ok(Change {
                     changed: applied.changed,
                     notices: applied.notices,
-                    out: from,
+                    out: (from, applied.flagged),
                 })
             })
             .await?;
-        self.release_if_left(&order, from).await;
-        if let PaymentEvent::Captured { payment_id, .. } = event {
-            let unwanted = matches!(order.status, OrderStatus::Cancelled | OrderStatus::Expired);
-            if unwanted && order.refundable() > 0 {
-                tracing::warn!(order = %order.id, payment = %payment_id, "a payment was captured for an order that is no longer payable; refunding it");
-                let key = format!("bz_void_{payment_id}");
-                // Boxed: refunding applies the refund, through this function.
-                return Box::pin(self.refund_with_key(&order, order.refundable(), &key)).await;
-            }
+        for flag in &flagged {
+            tracing::warn!(order = %order.id, reason = flag.reason.as_str(), detail = %flag.detail, "an order's money was flagged for staff");
+            let detail = format!("{}: {}", flag.reason.as_str(), flag.detail);
+            self.audit(AuditKind::PaymentFlagged, &order, detail).await;
         }
+        self.release_if_left(&order, from).await;
         Ok(order)
+    }
+
+    /// Refunds, in full, every capture the order does not keep
+    /// ([`Order::unwanted_captures`]), each under a Razorpay refund key made
+    /// from its payment id: however often and by whichever path a capture is
+    /// reported (webhook, verify, reconciliation, a cancel), it is refunded once.
+    async fn give_back_unwanted(&self, order: Order) -> Result<Order, AppError> {
+        let mut current = order.clone();
+        for (payment_id, currency, left) in order.unwanted_captures() {
+            let why = if order.status.is_paid() || order.status == OrderStatus::Refunded {
+                "another payment already paid the order"
+            } else {
+                "the order is no longer payable"
+            };
+            tracing::warn!(order = %order.id, payment = %payment_id, why, "refunding a capture the order does not keep");
+            let refund = self
+                .gateway
+                .refund(&RefundRequest {
+                    payment_id: payment_id.clone(),
+                    amount_paise: Some(u64::try_from(left).unwrap_or_default()),
+                    idempotency_key: format!("bz_void_{payment_id}"),
+                    notes: [("order_id".to_owned(), order.id.to_string())].into(),
+                    receipt: None,
+                    speed: None,
+                })
+                .await?;
+            current = self.apply_event(&order.id, &refund_event(&refund)).await?;
+            let detail = format!("refunded {left} {currency} of payment {payment_id}: {why}");
+            self.audit(AuditKind::CaptureRefunded, &current, detail)
+                .await;
+        }
+        Ok(current)
+    }
+
+    /// Records an event about `order` in the audit trail. A failure is
+    /// logged, not raised: the order itself already says what happened.
+    async fn audit(&self, kind: AuditKind, order: &Order, detail: String) {
+        let mut event = AuditEvent::new(kind, Utc::now());
+        event.user_id = Some(order.user_id.to_string());
+        event.detail = format!("order {}: {detail}", order.id);
+        if let Err(e) = self.audit.record(&event).await {
+            tracing::error!(kind = kind.as_str(), order = %order.id, error = %e, "could not record an audit event");
+        }
     }
 
     /// Development: the customer pays `provider_order_id` at the fake Razorpay,
@@ -683,17 +788,24 @@ impl Orders {
     }
 
     /// Applies what a payment's state says, capturing it first when it is
-    /// only authorised and the order still waits for it (an order that was
-    /// cancelled or expired meanwhile is not charged: Razorpay lets an
-    /// uncaptured authorisation lapse by itself).
+    /// only authorised, for exactly the order's total in its currency, and the
+    /// order still waits for it. Anything else is not charged: Razorpay lets an
+    /// uncaptured authorisation lapse by itself (an order cancelled or expired
+    /// meanwhile; a payment of another amount or currency, which is flagged).
     async fn settle(&self, id: &OrderId, mut payment: rzp::Payment) -> Result<Order, AppError> {
         let mut current = self.load(id).await?;
-        let waiting =
-            current.status == OrderStatus::PendingPayment && Utc::now() < current.expires_at;
-        if payment.status == PaymentStatus::Authorized && waiting {
+        let waiting = match current.status {
+            OrderStatus::PendingPayment => Utc::now() < current.expires_at,
+            OrderStatus::PaymentMismatch => true,
+            _ => false,
+        };
+        let its_amount = current.is_its_amount(paise(payment.amount), &payment.currency);
+        if payment.status == PaymentStatus::Authorized && waiting && its_amount {
+            // The order's own amount, never one a payment names.
+            let amount = u64::try_from(current.total.get()).unwrap_or_default();
             match self
                 .gateway
-                .capture_payment(&payment.id, payment.amount, &payment.currency)
+                .capture_payment(&payment.id, amount, current.currency.as_str())
                 .await
             {
                 Ok(captured) => payment = captured,
@@ -712,8 +824,10 @@ impl Orders {
     }
 
     /// A webhook delivery: verified over the raw bytes before anything is
-    /// parsed or stored, stored once per event id, applied through the same
-    /// path as the verify call. A known event that was applied changes nothing.
+    /// parsed or stored, then stored once per event id, whatever it says, and
+    /// applied through the same path as the verify call. A known event that
+    /// was applied changes nothing. One Bazaar cannot read is kept unapplied
+    /// for staff and acknowledged: Razorpay's retries would bring the same bytes.
     pub async fn receive_webhook(
         &self,
         raw: &[u8],
@@ -724,47 +838,55 @@ impl Orders {
         if !rzp::verify_webhook_signature(&self.settings.webhook_secrets, raw, signature) {
             return Err(invalid_signature("webhook"));
         }
+        // Razorpay always sends an event id; without a usable one the body's
+        // digest stands in, so a redelivery still counts once.
         let event_id = event_id
             .filter(|id| !id.is_empty() && id.len() <= 100)
-            .ok_or_else(|| {
-                AppError::new(
-                    ErrorCode::BadRequest,
-                    "the X-Razorpay-Event-Id header is missing",
-                )
-            })?;
-        let envelope = rzp::parse_webhook(raw).map_err(|_| {
-            AppError::new(
-                ErrorCode::MalformedBody,
-                "the webhook body is not a Razorpay event",
-            )
-        })?;
+            .map_or_else(|| format!("body_{}", short_hash_bytes(raw)), str::to_owned);
+        let read = read_webhook(raw);
+        let name = match &read {
+            Ok((envelope, _)) => envelope.event.clone(),
+            Err(_) => event_name(raw),
+        };
         let text = String::from_utf8_lossy(raw);
-        let record = WebhookRecord::received(event_id, &envelope.event, &text, Utc::now());
+        let record = WebhookRecord::received(&event_id, &name, &text, Utc::now());
         if !self.events.record(&record).await? {
-            let known = self.events.get(event_id).await?;
+            let known = self.events.get(&event_id).await?;
             if known.is_some_and(|k| k.applied_at.is_some()) {
                 return Ok(Received::Duplicate);
             }
             // Stored by an earlier delivery that failed before applying: apply now.
         }
-        self.apply_webhook(event_id, &envelope).await?;
-        Ok(Received::Applied)
+        match read {
+            Ok((envelope, events)) => {
+                self.apply_webhook(&event_id, &envelope, events).await?;
+                Ok(Received::Applied)
+            }
+            Err(why) => {
+                tracing::warn!(%event_id, event = %name, error = %why, "a verified webhook could not be read; stored for staff");
+                self.events
+                    .mark_unapplied(&event_id, &format!("unparseable: {why}"))
+                    .await?;
+                Ok(Received::Unparseable)
+            }
+        }
     }
 
-    /// Applies a stored event again (admin), e.g. after fixing what made it fail.
+    /// Applies a stored event again (admin), e.g. after fixing what made it
+    /// fail. One Bazaar still cannot read is 409, and stays as it was.
     pub async fn reapply_webhook(&self, event_id: &str) -> Result<WebhookRecord, AppError> {
         let record = self
             .events
             .get(event_id)
             .await?
             .ok_or_else(|| AppError::not_found("webhook event"))?;
-        let envelope = rzp::parse_webhook(record.payload.as_bytes()).map_err(|_| {
+        let (envelope, events) = read_webhook(record.payload.as_bytes()).map_err(|why| {
             AppError::new(
-                ErrorCode::MalformedBody,
-                "the stored event is not a Razorpay event",
+                ErrorCode::Conflict,
+                format!("the stored event still cannot be read: {why}"),
             )
         })?;
-        self.apply_webhook(event_id, &envelope).await?;
+        self.apply_webhook(event_id, &envelope, events).await?;
         self.events
             .get(event_id)
             .await?
@@ -780,33 +902,67 @@ impl Orders {
         Ok(self.events.list(event, limit, offset).await?)
     }
 
+    /// Applies a read event (`events` is `None` for a type Bazaar does not
+    /// act on) and records the outcome on the stored event.
     async fn apply_webhook(
         &self,
         event_id: &str,
         envelope: &rzp::WebhookEvent,
+        events: Option<Vec<PaymentEvent>>,
     ) -> Result<(), AppError> {
-        let outcome = match webhook_events(envelope) {
+        let outcome = match events {
             None => format!("ignored: Bazaar does not act on `{}`", envelope.event),
             Some(events) => match self.order_for(envelope).await? {
                 None => "ignored: no order matches this event".to_owned(),
                 Some(order) => {
-                    // `order_for` just read it: its version is the one to compare with.
-                    let mut version = order.version;
+                    let mut after = order.clone();
                     for event in &events {
-                        version = self.apply(&order.id, event).await?.version;
+                        if let PaymentEvent::Refund { payment_id, .. } = event {
+                            self.learn_capture(&order.id, payment_id).await?;
+                        }
+                        after = self.apply(&order.id, event).await?;
                     }
-                    if version != order.version {
-                        "applied"
-                    } else {
-                        "no change"
+                    match after.flags.get(order.flags.len()..) {
+                        Some([flag, ..]) => format!("flagged: {}", flag.detail),
+                        _ if after.version != order.version => "applied".to_owned(),
+                        _ => "no change".to_owned(),
                     }
-                    .to_owned()
                 }
             },
         };
         self.events
             .mark_applied(event_id, &outcome, Utc::now())
             .await?;
+        Ok(())
+    }
+
+    /// Razorpay may report a refund before the capture it refunds. Before such
+    /// a refund is checked against the ledger, Razorpay is asked about its
+    /// payment, and a capture it reports for this order's Razorpay order is
+    /// applied first; a payment of any other order counts for nothing, so the
+    /// refund is then flagged.
+    async fn learn_capture(&self, id: &OrderId, payment_id: &str) -> Result<(), AppError> {
+        let order = self.load(id).await?;
+        let Some(stored) = order.payment.provider_order_id.as_deref() else {
+            return Ok(());
+        };
+        if order.capture_of(payment_id).is_some() {
+            return Ok(());
+        }
+        let payment = match self.gateway.fetch_payment(payment_id).await {
+            Ok(payment) => payment,
+            // No such payment: the refund is flagged, not retried for a day.
+            Err(AdapterError::Rejected { .. }) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        if payment.order_id.as_deref() != Some(stored) {
+            return Ok(());
+        }
+        for event in payment_events(&payment) {
+            if matches!(event, PaymentEvent::Captured { .. }) {
+                self.apply(id, &event).await?;
+            }
+        }
         Ok(())
     }
 
@@ -985,11 +1141,17 @@ fn item_error(error: AppError, index: usize) -> AppError {
 /// What a payment's state says, as events (a captured payment was authorised first).
 fn payment_events(payment: &rzp::Payment) -> Vec<PaymentEvent> {
     let id = payment.id.clone();
+    let (amount, currency) = (paise(payment.amount), payment.currency.clone());
     match payment.status {
-        PaymentStatus::Authorized => vec![PaymentEvent::Authorized { payment_id: id }],
+        PaymentStatus::Authorized => vec![PaymentEvent::Authorized {
+            payment_id: id,
+            amount,
+            currency,
+        }],
         PaymentStatus::Captured | PaymentStatus::Refunded => vec![PaymentEvent::Captured {
             payment_id: id,
-            amount: paise(payment.amount),
+            amount,
+            currency,
         }],
         PaymentStatus::Failed => vec![PaymentEvent::Failed {
             payment_id: id,
@@ -1007,6 +1169,7 @@ fn refund_event(refund: &rzp::Refund) -> PaymentEvent {
         refund_id: refund.id.clone(),
         payment_id: refund.payment_id.clone(),
         amount: paise(refund.amount),
+        currency: refund.currency.clone(),
         status: match refund.status {
             RefundStatus::Processed => EntryStatus::Settled,
             RefundStatus::Failed => EntryStatus::Failed,
@@ -1015,23 +1178,52 @@ fn refund_event(refund: &rzp::Refund) -> PaymentEvent {
     }
 }
 
-/// The events a webhook reports, or `None` for an event type Bazaar does not act on.
-fn webhook_events(envelope: &rzp::WebhookEvent) -> Option<Vec<PaymentEvent>> {
-    let payment = envelope.payment();
-    let refund = envelope.refund();
-    let events = match envelope.event.as_str() {
-        "payment.authorized" => vec![PaymentEvent::Authorized {
-            payment_id: payment?.id.clone(),
-        }],
+/// A webhook body read: the envelope and the events it reports (`None` for
+/// a type Bazaar does not act on), or why it cannot be read (not a Razorpay
+/// event, or an event Bazaar acts on without the entity it needs).
+fn read_webhook(raw: &[u8]) -> Result<(rzp::WebhookEvent, Option<Vec<PaymentEvent>>), String> {
+    // Bounded: a parser's message may quote the body, which is stored anyway.
+    let short = |why: String| why.chars().take(300).collect::<String>();
+    let envelope = rzp::parse_webhook(raw).map_err(|e| short(e.to_string()))?;
+    let events = webhook_events(&envelope).map_err(short)?;
+    Ok((envelope, events))
+}
+
+/// The event type a body names, for storing one that cannot be read.
+fn event_name(raw: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(raw)
+        .ok()
+        .and_then(|v| v.get("event")?.as_str().map(str::to_owned))
+        .filter(|name| !name.is_empty() && name.len() <= 100)
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The events a webhook reports, `None` for an event type Bazaar does not
+/// act on, or why an event Bazaar acts on lacks what it needs.
+fn webhook_events(envelope: &rzp::WebhookEvent) -> Result<Option<Vec<PaymentEvent>>, String> {
+    let name = envelope.event.as_str();
+    let lacks = |entity: &str| format!("`{name}` carries no {entity} entity");
+    let payment = || envelope.payment().ok_or_else(|| lacks("payment"));
+    let refund = || envelope.refund().ok_or_else(|| lacks("refund"));
+    let events = match name {
+        "payment.authorized" => {
+            let p = payment()?;
+            vec![PaymentEvent::Authorized {
+                payment_id: p.id.clone(),
+                amount: paise(p.amount),
+                currency: p.currency.clone(),
+            }]
+        }
         "payment.captured" | "order.paid" => {
-            let p = payment?;
+            let p = payment()?;
             vec![PaymentEvent::Captured {
                 payment_id: p.id.clone(),
                 amount: paise(p.amount),
+                currency: p.currency.clone(),
             }]
         }
         "payment.failed" => {
-            let p = payment?;
+            let p = payment()?;
             vec![PaymentEvent::Failed {
                 payment_id: p.id.clone(),
                 reason: p
@@ -1041,8 +1233,8 @@ fn webhook_events(envelope: &rzp::WebhookEvent) -> Option<Vec<PaymentEvent>> {
             }]
         }
         "refund.created" | "refund.processed" | "refund.failed" => {
-            let r = refund?;
-            let status = match envelope.event.as_str() {
+            let r = refund()?;
+            let status = match name {
                 "refund.processed" => EntryStatus::Settled,
                 "refund.failed" => EntryStatus::Failed,
                 _ => EntryStatus::Pending,
@@ -1051,18 +1243,23 @@ fn webhook_events(envelope: &rzp::WebhookEvent) -> Option<Vec<PaymentEvent>> {
                 refund_id: r.id.clone(),
                 payment_id: r.payment_id.clone(),
                 amount: paise(r.amount),
+                currency: r.currency.clone(),
                 status,
             }]
         }
-        _ => return None,
+        _ => return Ok(None),
     };
-    Some(events)
+    Ok(Some(events))
 }
 
 /// A short, stable digest of a client's key, for provider keys of limited charset.
 fn short_hash(text: &str) -> String {
+    short_hash_bytes(text.as_bytes())
+}
+
+fn short_hash_bytes(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(text.as_bytes())
+    Sha256::digest(bytes)
         .iter()
         .take(12)
         .map(|b| format!("{b:02x}"))

@@ -25,7 +25,12 @@ pub trait Deliver: Send + Sync {
     async fn deliver(&self, message: &OutboxMessage) -> Result<String, AdapterError>;
 }
 
-/// How a worker polls, leases and retries (`BAZAAR_OUTBOX_*`).
+/// The default hourly cap of notices to one address: ten paid orders' confirmation and
+/// receipt, far above what one customer is owed in an hour, and far below what a loop of
+/// orders could make Bazaar pay MSG91 for.
+pub const DEFAULT_CAP_PER_HOUR: u32 = 20;
+
+/// How a worker polls, leases, retries and caps (`BAZAAR_OUTBOX_*`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxSettings {
     /// The wait between looks for due messages when there were none.
@@ -35,6 +40,10 @@ pub struct OutboxSettings {
     /// Messages claimed, and delivered concurrently, at a time.
     pub batch_size: u32,
     pub schedule: RetrySchedule,
+    /// Notices one phone number or email address is sent per hour; later ones in the hour
+    /// are skipped. 0: no cap. Counted in the key-value store given to
+    /// [`OutboxWorker::counting_on`], so replicas share it.
+    pub cap_per_hour: u32,
 }
 
 impl Default for OutboxSettings {
@@ -44,6 +53,7 @@ impl Default for OutboxSettings {
             lease: Duration::from_secs(60),
             batch_size: 10,
             schedule: RetrySchedule::default(),
+            cap_per_hour: DEFAULT_CAP_PER_HOUR,
         }
     }
 }

@@ -224,15 +224,18 @@ impl AppState {
             settings.cache_l1_capacity,
         ));
         let users: Arc<dyn UserRepository> = cached_users.clone();
-        let outbox_worker = Arc::new(OutboxWorker::new(
-            backends.outbox.clone(),
-            notifier.clone(),
-            settings.outbox.clone(),
-        ));
+        let outbox_worker = Arc::new(
+            OutboxWorker::new(
+                backends.outbox.clone(),
+                notifier.clone(),
+                settings.outbox.clone(),
+            )
+            .counting_on(backends.kv.clone()),
+        );
         let identity = Identity::new(
             &settings,
             users.clone(),
-            backends.audit,
+            backends.audit.clone(),
             backends.kv.clone(),
             notifier,
         )?;
@@ -278,13 +281,18 @@ impl AppState {
             settings.files_allowed_types.clone(),
             settings.files_max_bytes,
         );
-        let files = Arc::new(Files::new(backends.files, objects, policy));
+        let files = Arc::new(
+            Files::new(backends.files, objects, policy)
+                .with_quota(settings.files_quota)
+                .with_upload_url_validity(settings.files_upload_url_ttl),
+        );
         let catalog = Arc::new(Catalog::new(products.clone(), categories, files.clone()));
         let (gateway, razorpay_fake, order_settings) = payments(&settings)?;
         let orders = Arc::new(Orders::new(
             backends.orders,
             backends.webhook_events,
             users,
+            backends.audit,
             catalog.clone(),
             gateway,
             order_settings,
@@ -335,6 +343,8 @@ fn payments(settings: &Settings) -> anyhow::Result<Payments> {
         webhook_secrets,
         reconcile_after: settings.order_reconcile_after,
         settle_holds_after: settings.request_timeout * 2,
+        unpaid_max: settings.order_unpaid_max,
+        product_units_max: settings.order_product_units_max,
     };
     Ok(match &settings.razorpay {
         Some(config) => {
@@ -564,6 +574,7 @@ impl Application {
         let (stopping, mut stopped) = tokio::sync::watch::channel(());
         let sweeps = spawn_sweeps(
             self.state.orders.clone(),
+            self.state.files.clone(),
             self.state.settings.order_sweep_interval,
             stopped.clone(),
         );
@@ -612,11 +623,12 @@ impl Application {
     }
 }
 
-/// Every replica expires unpaid orders, reconciles stuck payments and settles
-/// old stock holds on a timer; conditional writes make running them on many
-/// replicas at once safe.
+/// Every replica expires unpaid orders, reconciles stuck payments, settles
+/// old stock holds and deletes abandoned uploads on a timer; conditional writes
+/// make running them on many replicas at once safe.
 fn spawn_sweeps(
     orders: Arc<Orders>,
+    files: Arc<Files>,
     every: Duration,
     mut stopped: tokio::sync::watch::Receiver<()>,
 ) -> Option<tokio::task::JoinHandle<()>> {
@@ -641,6 +653,9 @@ fn spawn_sweeps(
             }
             if let Err(e) = orders.settle_holds(now).await {
                 tracing::warn!(error = %e, "settling stock holds failed; retrying next sweep");
+            }
+            if let Err(e) = files.sweep_abandoned(now).await {
+                tracing::warn!(error = %e, "deleting abandoned uploads failed; retrying next sweep");
             }
         }
     }))

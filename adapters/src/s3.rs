@@ -5,7 +5,9 @@
 //! Object bytes never pass through Bazaar: the service hands the browser a presigned `PUT` URL
 //! plus the headers it must send unchanged, the browser uploads straight to the bucket, and the
 //! service checks the result with [`ObjectStore::head`]. A presigned `PUT` cannot limit the
-//! size, so that check is where the service enforces one.
+//! size, so that check is where the service enforces one. It can forbid overwriting: the URL
+//! is signed with `If-None-Match: *` (S3 conditional writes), so it creates the object once
+//! and a second upload with it is refused `412 Precondition Failed` — what was checked stays.
 //!
 //! All signing is rusty-s3's (sans-IO SigV4); this module owns which headers are signed, how the
 //! object key is checked before it becomes a URL, and how S3's answers map to
@@ -94,7 +96,9 @@ pub struct ObjectInfo {
 #[async_trait::async_trait]
 pub trait ObjectStore: Send + Sync {
     /// A URL the browser can `PUT` the object's bytes to until `expires` (1 s to 7 days) has
-    /// passed. `content_type` is signed: the upload must send it as `Content-Type`, unchanged.
+    /// passed, which only creates the object: an existing one is never replaced. The headers
+    /// are signed and must be sent unchanged: `Content-Type: {content_type}` and
+    /// `If-None-Match: *`.
     async fn presign_put(
         &self,
         key: &str,
@@ -211,11 +215,14 @@ impl S3Client {
         let mut action = self.bucket.put_object(Some(&self.credentials), key);
         // Signed so that the browser cannot upload something else under a type we accepted.
         action.headers_mut().insert("content-type", content_type);
+        // Signed so that the URL cannot replace an object once it exists (a conditional
+        // write): the bytes `complete` checked are the bytes that stay.
+        action.headers_mut().insert("if-none-match", "*");
         let url = action.sign_with_time(expires, &signed_at);
         Ok(PresignedRequest {
             method: "PUT",
             url: url.into(),
-            headers: vec![("Content-Type".to_owned(), content_type.to_owned())],
+            headers: upload_headers(content_type),
             expires_at: expiry(signed_at, expires),
         })
     }
@@ -380,6 +387,14 @@ fn refused(status: StatusCode, headers: &HeaderMap, body: &str) -> AdapterError 
         status: status.as_u16(),
         message: explanation,
     }
+}
+
+/// The headers a presigned upload must carry, as every [`ObjectStore`] signs them.
+pub fn upload_headers(content_type: &str) -> Vec<(String, String)> {
+    vec![
+        ("Content-Type".to_owned(), content_type.to_owned()),
+        ("If-None-Match".to_owned(), "*".to_owned()),
+    ]
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -551,8 +566,8 @@ impl FakeObjectStore {
         }
     }
 
-    /// Stores `bytes` under `key` as a browser's upload to a presigned URL would, replacing
-    /// any object already there. Not recorded as a call.
+    /// Stores `bytes` under `key`, replacing any object already there (which a presigned
+    /// upload could not: see [`FakeObjectStore::upload`]). Not recorded as a call.
     pub fn put(&self, key: &str, bytes: impl Into<Vec<u8>>, content_type: &str) {
         self.state().objects.insert(
             key.to_owned(),
@@ -561,6 +576,24 @@ impl FakeObjectStore {
                 content_type: content_type.to_owned(),
             },
         );
+    }
+
+    /// Stores `bytes` under `key` as a browser's upload to a presigned URL would: only when
+    /// there is no object there yet. `false` (and nothing stored) when there is, as S3 answers
+    /// 412 to the `If-None-Match: *` that upload URLs are signed with. Not recorded as a call.
+    pub fn upload(&self, key: &str, bytes: impl Into<Vec<u8>>, content_type: &str) -> bool {
+        let mut state = self.state();
+        if state.objects.contains_key(key) {
+            return false;
+        }
+        state.objects.insert(
+            key.to_owned(),
+            StoredObject {
+                bytes: bytes.into(),
+                content_type: content_type.to_owned(),
+            },
+        );
+        true
     }
 
     /// The object under `key`, if any.
@@ -644,7 +677,7 @@ impl ObjectStore for FakeObjectStore {
         Ok(PresignedRequest {
             method: "PUT",
             url: self.url(key, expires),
-            headers: vec![("Content-Type".to_owned(), content_type.to_owned())],
+            headers: upload_headers(content_type),
             expires_at: SystemTime::now() + Duration::from_secs(expires.as_secs()),
         })
     }

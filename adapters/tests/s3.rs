@@ -320,7 +320,7 @@ async fn a_reply_slower_than_the_timeout_is_unavailable() {
 // ---- presigning -------------------------------------------------------------------------
 
 #[test]
-fn a_presigned_put_signs_the_content_type_for_the_region_and_the_validity() {
+fn a_presigned_put_signs_the_content_type_and_if_none_match_for_the_region_and_the_validity() {
     let client = S3Client::new(settings("http://127.0.0.1:9000")).expect("valid settings");
     // 2026-01-15T10:30:00.750Z, for 600.9 s: SigV4 counts both in whole seconds.
     let signed_at = UNIX_EPOCH + Duration::from_millis(1_768_473_000_750);
@@ -361,12 +361,15 @@ fn a_presigned_put_signs_the_content_type_for_the_region_and_the_validity() {
     assert_eq!(query_param(&url, "X-Amz-Expires").as_deref(), Some("600"));
     assert_eq!(
         query_param(&url, "X-Amz-SignedHeaders").as_deref(),
-        Some("content-type;host")
+        Some("content-type;host;if-none-match")
     );
     assert!(query_param(&url, "X-Amz-Signature").is_some_and(|s| s.len() == 64));
     assert_eq!(
         presigned.headers,
-        vec![("Content-Type".to_owned(), "image/png".to_owned())]
+        vec![
+            ("Content-Type".to_owned(), "image/png".to_owned()),
+            ("If-None-Match".to_owned(), "*".to_owned())
+        ]
     );
     assert_eq!(
         presigned.expires_at,
@@ -731,6 +734,46 @@ async fn against_a_real_store_an_upload_through_a_presigned_put_can_be_headed_fe
 }
 
 #[tokio::test]
+async fn against_a_real_store_an_upload_url_creates_once_and_never_replaces_the_object() {
+    let (store, key) = real_store("create_once");
+    let put = store
+        .presign_put(&key, "image/png", Duration::from_secs(300))
+        .await
+        .expect("presigned");
+    let first = send(&put, Some(PNG)).await;
+    assert!(first.status().is_success(), "upload: {first:?}");
+
+    const OTHER: &[u8] = b"\x89PNG\r\n\x1a\n other bytes, of another length";
+    let again = send(&put, Some(OTHER)).await;
+    let without_the_condition = send(
+        &PresignedRequest {
+            headers: vec![("Content-Type".to_owned(), "image/png".to_owned())],
+            ..put.clone()
+        },
+        Some(OTHER),
+    )
+    .await;
+
+    assert_eq!(again.status(), 412, "the store enforces If-None-Match: *");
+    assert_eq!(
+        without_the_condition.status(),
+        403,
+        "If-None-Match is signed, so it cannot be left out"
+    );
+    let info = store.head(&key).await.expect("head works").expect("kept");
+    assert_eq!(info.size, PNG.len() as u64);
+    let get = store
+        .presign_get(&key, Duration::from_secs(60))
+        .await
+        .expect("presigned");
+    assert_eq!(
+        send(&get, None).await.bytes().await.expect("body").as_ref(),
+        PNG
+    );
+    store.delete(&key).await.expect("delete works");
+}
+
+#[tokio::test]
 async fn against_a_real_store_a_url_with_a_changed_signature_or_key_is_refused() {
     let (store, key) = real_store("tampered");
     let put = store
@@ -820,8 +863,10 @@ async fn the_fake_reports_what_a_test_uploaded_and_records_every_call() {
         .await
         .expect("presigned");
     let before_upload = fake.head(KEY).await.expect("head works");
-    fake.put(KEY, b"12345".to_vec(), "image/png");
+    assert!(fake.upload(KEY, b"12345".to_vec(), "image/png"));
     let after_upload = fake.head(KEY).await.expect("head works");
+    // Upload URLs only create: a second upload is refused, as S3 answers 412.
+    assert!(!fake.upload(KEY, b"other".to_vec(), "image/png"));
 
     assert!(
         put.url
@@ -831,7 +876,10 @@ async fn the_fake_reports_what_a_test_uploaded_and_records_every_call() {
     );
     assert_eq!(
         put.headers,
-        vec![("Content-Type".to_owned(), "image/png".to_owned())]
+        vec![
+            ("Content-Type".to_owned(), "image/png".to_owned()),
+            ("If-None-Match".to_owned(), "*".to_owned())
+        ]
     );
     assert_eq!(before_upload, None);
     let after_upload = after_upload.expect("uploaded");

@@ -1,6 +1,11 @@
 //! Access tokens: short-lived HS256 JWTs. Each carries the `kid` of the key that
 //! signed it; every configured key verifies, so keys rotate without logging
 //! anyone out (prepend the new key, drop the old one after a token lifetime).
+//!
+//! A token only names a user and a session. What the caller may do is never read
+//! from it: roles come from the user record on each request
+//! ([`Identity::authenticate_claims`](crate::identity::Identity::authenticate_claims)),
+//! so a token re-signed with other claims (the key leaked) gains nothing.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -19,7 +24,6 @@ pub struct AccessClaims {
     /// The session id; checked on every request, so logout is immediate.
     pub sid: String,
     pub jti: String,
-    pub roles: Vec<String>,
     pub iat: i64,
     pub exp: i64,
 }
@@ -70,7 +74,6 @@ impl TokenIssuer {
         &self,
         user_id: &str,
         sid: &str,
-        roles: &[String],
         now: DateTime<Utc>,
     ) -> anyhow::Result<(String, DateTime<Utc>)> {
         let exp = now + chrono::Duration::from_std(self.ttl)?;
@@ -80,7 +83,6 @@ impl TokenIssuer {
             sub: user_id.to_owned(),
             sid: sid.to_owned(),
             jti: uuid::Uuid::new_v4().simple().to_string(),
-            roles: roles.to_vec(),
             iat: now.timestamp(),
             exp: exp.timestamp(),
         };
@@ -125,7 +127,7 @@ mod tests {
         let old = key("k1", "an-old-secret-that-is-32-bytes-long!");
         let new = key("k2", "a-new-secret-that-is-32-bytes-long!!");
         let (token, _) = issuer(std::slice::from_ref(&old))
-            .issue("u1", "s1", &["customer".into()], Utc::now())
+            .issue("u1", "s1", Utc::now())
             .unwrap();
         let rotated = issuer(&[new.clone(), old]);
         let claims = rotated.verify(&token).expect("old key still verifies");
@@ -141,13 +143,33 @@ mod tests {
         let k = key("k", "a-secret-that-is-at-least-32-bytes!!");
         let i = issuer(std::slice::from_ref(&k));
         let (expired, _) = i
-            .issue("u", "s", &[], Utc::now() - chrono::Duration::hours(1))
+            .issue("u", "s", Utc::now() - chrono::Duration::hours(1))
             .unwrap();
         assert!(i.verify(&expired).is_none());
         let other_aud =
             TokenIssuer::new(&[k], "bazaar", "elsewhere", Duration::from_secs(900)).unwrap();
-        let (token, _) = other_aud.issue("u", "s", &[], Utc::now()).unwrap();
+        let (token, _) = other_aud.issue("u", "s", Utc::now()).unwrap();
         assert!(i.verify(&token).is_none());
         assert!(i.verify("not.a.jwt").is_none());
+    }
+
+    #[test]
+    fn a_token_names_its_user_and_session_and_nothing_they_may_do() {
+        let i = issuer(&[key("k", "a-secret-that-is-at-least-32-bytes!!")]);
+        let (token, _) = i.issue("u", "s", Utc::now()).unwrap();
+        let payload = token.split('.').nth(1).unwrap();
+        let claims: serde_json::Value = serde_json::from_slice(
+            &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+                .unwrap(),
+        )
+        .unwrap();
+        let mut names: Vec<&str> = claims
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        names.sort_unstable();
+        assert_eq!(names, ["aud", "exp", "iat", "iss", "jti", "sid", "sub"]);
     }
 }

@@ -70,7 +70,11 @@ pub fn summarize<'a>(
     let mut summary = SalesSummary::default();
     for order in orders {
         for entry in &order.ledger {
-            if entry.recorded_at < from || entry.recorded_at >= to {
+            // A payment in another currency is a mismatch, not revenue.
+            if entry.recorded_at < from
+                || entry.recorded_at >= to
+                || entry.currency != order.currency.as_str()
+            {
                 continue;
             }
             let day = entry.recorded_at.with_timezone(&ist()).date_naive();

@@ -22,10 +22,16 @@ pub enum AuditKind {
     UserDisabled,
     PhoneVerified,
     EmailVerified,
+    /// An order's money needs staff: a payment that does not match the order,
+    /// or a refund larger than its capture (see the order's `flags`).
+    PaymentFlagged,
+    /// A capture the order does not keep (a second payment, or one for an
+    /// order no longer payable) was refunded automatically.
+    CaptureRefunded,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 14] = [
+    pub const ALL: [AuditKind; 16] = [
         Self::Register,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -40,6 +46,8 @@ impl AuditKind {
         Self::UserDisabled,
         Self::PhoneVerified,
         Self::EmailVerified,
+        Self::PaymentFlagged,
+        Self::CaptureRefunded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -58,6 +66,8 @@ impl AuditKind {
             Self::UserDisabled => "user_disabled",
             Self::PhoneVerified => "phone_verified",
             Self::EmailVerified => "email_verified",
+            Self::PaymentFlagged => "payment_flagged",
+            Self::CaptureRefunded => "capture_refunded",
         }
     }
 

@@ -1,5 +1,6 @@
 //! Uploaded files: what a client may declare before uploading (an allow-listed content type
-//! and a size within the limit) and the record Bazaar keeps of each upload.
+//! and a size within the limit), how much each user may hold ([`UploadQuota`]), and the
+//! record Bazaar keeps of each upload.
 //!
 //! The bytes live in an object store under a key Bazaar derives from the owner and the file
 //! id ([`ObjectKey::for_file`]); nothing a client sends ever becomes part of a key.
@@ -157,6 +158,50 @@ impl FilePolicy {
     }
 }
 
+/// How much one user may hold in files that are not (yet) part of the catalog: pending and
+/// complete files, counted by number and by declared bytes. `None` means no limit. Files
+/// published in the catalog (product images) no longer count: they belong to the shop.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UploadQuota {
+    pub max_files: Option<u64>,
+    pub max_bytes: Option<u64>,
+}
+
+/// What one user holds against the quota.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FileUsage {
+    pub files: u64,
+    pub bytes: u64,
+}
+
+impl FileUsage {
+    /// This usage with one more file of `size` bytes.
+    pub fn plus(self, size: DeclaredSize) -> Self {
+        Self {
+            files: self.files + 1,
+            bytes: self.bytes.saturating_add(size.get()),
+        }
+    }
+}
+
+impl UploadQuota {
+    /// Whether `usage` is within the quota.
+    pub fn allows(&self, usage: FileUsage) -> bool {
+        self.max_files.is_none_or(|max| usage.files <= max)
+            && self.max_bytes.is_none_or(|max| usage.bytes <= max)
+    }
+
+    /// A sentence for the client naming the limits, e.g. `100 files and 209715200 bytes`.
+    pub fn describe(&self) -> String {
+        match (self.max_files, self.max_bytes) {
+            (Some(files), Some(bytes)) => format!("{files} files and {bytes} bytes"),
+            (Some(files), None) => format!("{files} files"),
+            (None, Some(bytes)) => format!("{bytes} bytes"),
+            (None, None) => "unlimited".to_owned(),
+        }
+    }
+}
+
 /// An upload as the client declares it, unchecked.
 #[derive(Debug, Clone)]
 pub struct RawUpload {
@@ -197,6 +242,9 @@ pub enum FileStatus {
     Pending,
     /// The object exists with the declared size and type.
     Complete,
+    /// Never completed, and its upload window is long over: the sweep has claimed it and is
+    /// removing its object, then the record. To everyone else it is already gone.
+    Expired,
 }
 
 impl FileStatus {
@@ -204,6 +252,7 @@ impl FileStatus {
         match self {
             Self::Pending => "pending",
             Self::Complete => "complete",
+            Self::Expired => "expired",
         }
     }
 
@@ -211,6 +260,7 @@ impl FileStatus {
         match raw {
             "pending" => Some(Self::Pending),
             "complete" => Some(Self::Complete),
+            "expired" => Some(Self::Expired),
             _ => None,
         }
     }
@@ -227,6 +277,9 @@ pub struct FileRecord {
     pub key: ObjectKey,
     pub created_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// Shown by a product: any catalog manager may then attach it to other products. Only a
+    /// file its uploader attached becomes public, so a customer's upload never does.
+    pub public: bool,
 }
 
 impl FileRecord {
@@ -242,6 +295,7 @@ impl FileRecord {
             status: FileStatus::Pending,
             created_at: now,
             completed_at: None,
+            public: false,
         }
     }
 
@@ -308,6 +362,22 @@ mod tests {
             ObjectKey::for_file(&owner, &id).as_str(),
             "uploads/6650c0ffee0000000000abcd/6650c0ffee0000000000dcba"
         );
+    }
+
+    #[test]
+    fn a_quota_bounds_files_and_bytes_separately_and_none_means_no_limit() {
+        let quota = UploadQuota {
+            max_files: Some(2),
+            max_bytes: Some(100),
+        };
+        let usage = |files, bytes| FileUsage { files, bytes };
+        assert!(quota.allows(usage(2, 100)));
+        assert!(!quota.allows(usage(3, 10)));
+        assert!(!quota.allows(usage(1, 101)));
+        let size = policy().size("size", 60).unwrap();
+        assert!(!quota.allows(usage(1, 50).plus(size)));
+        assert!(UploadQuota::default().allows(usage(u64::MAX, u64::MAX)));
+        assert_eq!(quota.describe(), "2 files and 100 bytes");
     }
 
     #[test]

@@ -27,7 +27,8 @@ super::ids::object_id!(
 
 /// Most distinct products in one order.
 pub const MAX_ITEMS: usize = 50;
-/// Most units of one product in one order.
+/// Most units of one product in one order that the setting
+/// (`BAZAAR_ORDER_PRODUCT_UNITS_MAX`) may allow.
 pub const MAX_QUANTITY: u32 = 1000;
 const MAX_NOTES: usize = 500;
 const MAX_ADDRESS_LINE: usize = 200;
@@ -37,6 +38,11 @@ const MAX_ADDRESS_LINE: usize = 200;
 pub enum OrderStatus {
     /// Created, stock reserved, waiting for the customer to pay.
     PendingPayment,
+    /// Money was captured for it, but not the order's amount in its currency:
+    /// not paid. The stock stays reserved and the order does not expire; staff
+    /// look at its `flags` and cancel it (refunding what was captured), unless
+    /// a capture of the right amount arrives and pays it.
+    PaymentMismatch,
     /// Paid in full.
     Paid,
     Fulfilled,
@@ -51,8 +57,9 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 8] = [
+    pub const ALL: [OrderStatus; 9] = [
         Self::PendingPayment,
+        Self::PaymentMismatch,
         Self::Paid,
         Self::Fulfilled,
         Self::Shipped,
@@ -65,6 +72,7 @@ impl OrderStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::PendingPayment => "pending_payment",
+            Self::PaymentMismatch => "payment_mismatch",
             Self::Paid => "paid",
             Self::Fulfilled => "fulfilled",
             Self::Shipped => "shipped",
@@ -99,10 +107,13 @@ impl OrderStatus {
 
     /// Stock is held for the order in these states.
     pub fn holds_stock(self) -> bool {
-        matches!(
-            self,
-            Self::PendingPayment | Self::Paid | Self::Fulfilled | Self::Shipped | Self::Delivered
-        )
+        self.is_unpaid() || self.is_paid()
+    }
+
+    /// Holding stock without being paid: what the cap on a customer's unpaid
+    /// orders counts.
+    pub fn is_unpaid(self) -> bool {
+        matches!(self, Self::PendingPayment | Self::PaymentMismatch)
     }
 
     /// The one transition table. Fulfilment only moves forward (a step may be
@@ -112,7 +123,8 @@ impl OrderStatus {
         use OrderStatus::*;
         let legal = matches!(
             (self, to),
-            (PendingPayment, Paid | Cancelled | Expired)
+            (PendingPayment, Paid | Cancelled | Expired | PaymentMismatch)
+                | (PaymentMismatch, Paid | Cancelled)
                 | (Paid, Fulfilled | Shipped | Delivered | Cancelled | Refunded)
                 | (Fulfilled, Shipped | Delivered | Refunded)
                 | (Shipped, Delivered | Refunded)
@@ -209,9 +221,52 @@ pub struct LedgerEntry {
     pub provider_id: String,
     /// The payment it belongs to.
     pub payment_id: String,
+    /// In the minor unit of `currency` (paise for rupees).
     pub amount: Paise,
+    /// ISO 4217, as the provider reported it. Only entries in the order's
+    /// currency count in its sums; one in another currency is a mismatch,
+    /// kept so that it can be given back.
+    pub currency: String,
     pub status: EntryStatus,
     pub recorded_at: DateTime<Utc>,
+}
+
+/// Why staff should look at an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FlagReason {
+    /// A payment (authorised or captured) is not for the order's amount in
+    /// its currency.
+    PaymentMismatch,
+    /// A refund the provider reported is more than what is left of its
+    /// payment's capture; it was not recorded.
+    RefundExceedsCapture,
+}
+
+impl FlagReason {
+    pub const ALL: [FlagReason; 2] = [Self::PaymentMismatch, Self::RefundExceedsCapture];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PaymentMismatch => "payment_mismatch",
+            Self::RefundExceedsCapture => "refund_exceeds_capture",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == raw)
+    }
+}
+
+/// Something wrong with an order's money that Bazaar did not act on by
+/// itself. One per reason and subject, so a redelivered event flags nothing new.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flag {
+    pub reason: FlagReason,
+    /// The provider's id it is about: `pay_…` or `rfnd_…`.
+    pub subject: String,
+    /// For people: the amounts and currencies involved.
+    pub detail: String,
+    pub flagged_at: DateTime<Utc>,
 }
 
 /// The payment side of an order.
@@ -225,15 +280,19 @@ pub struct PaymentInfo {
     pub last_failure: Option<String>,
 }
 
-/// What a payment provider reported, in Bazaar's terms.
+/// What a payment provider reported, in Bazaar's terms. Amounts are in the
+/// minor unit of `currency`, as the provider reported both.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PaymentEvent {
     Authorized {
         payment_id: String,
+        amount: Paise,
+        currency: String,
     },
     Captured {
         payment_id: String,
         amount: Paise,
+        currency: String,
     },
     Failed {
         payment_id: String,
@@ -243,6 +302,7 @@ pub enum PaymentEvent {
         refund_id: String,
         payment_id: String,
         amount: Paise,
+        currency: String,
         status: EntryStatus,
     },
 }
@@ -278,6 +338,13 @@ pub struct Order {
     pub notes: Option<String>,
     pub payment: PaymentInfo,
     pub ledger: Vec<LedgerEntry>,
+    /// What staff should look at, oldest first.
+    pub flags: Vec<Flag>,
+    /// Which of its customer's unpaid-order slots (0, 1, …) the order takes
+    /// while unpaid; `None` when no cap applies (staff). The store refuses
+    /// two unpaid orders of one customer in one slot, which is what makes the
+    /// cap hold under concurrent creates.
+    pub unpaid_slot: Option<u32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// An unpaid order expires (and releases its stock) at this time.
@@ -320,11 +387,15 @@ pub struct OrderRequest {
 }
 
 impl OrderRequest {
+    /// `max_units` is the most units of one product an order may hold (at
+    /// most [`MAX_QUANTITY`]).
     pub fn parse(
         lines: &[RawLine],
         address: Option<&RawAddress>,
         notes: Option<&str>,
+        max_units: u32,
     ) -> Result<Self, Vec<FieldError>> {
+        let max_units = max_units.clamp(1, MAX_QUANTITY);
         let mut errors = Collector::default();
         if lines.is_empty() {
             errors.push(FieldError::new(
@@ -347,23 +418,23 @@ impl OrderRequest {
                     .map_err(|m| FieldError::new(format!("items[{i}].product_id"), "invalid", m)),
             );
             let quantity = match u32::try_from(line.quantity) {
-                Ok(q) if (1..=MAX_QUANTITY).contains(&q) => Some(q),
+                Ok(q) if (1..=max_units).contains(&q) => Some(q),
                 _ => {
                     errors.push(FieldError::new(
                         format!("items[{i}].quantity"),
                         "out_of_range",
-                        format!("must be between 1 and {MAX_QUANTITY}"),
+                        format!("must be between 1 and {max_units}"),
                     ));
                     None
                 }
             };
             if let (Some(id), Some(quantity)) = (id, quantity) {
                 match parsed.iter_mut().find(|(p, _)| *p == id) {
-                    Some((_, q)) if *q + quantity > MAX_QUANTITY => {
+                    Some((_, q)) if *q + quantity > max_units => {
                         errors.push(FieldError::new(
                             format!("items[{i}].quantity"),
                             "out_of_range",
-                            format!("with the product's earlier lines, more than {MAX_QUANTITY}"),
+                            format!("with the product's earlier lines, more than {max_units}"),
                         ));
                     }
                     Some((_, q)) => *q += quantity,
@@ -482,6 +553,8 @@ impl Order {
             notes: request.notes,
             payment: PaymentInfo::default(),
             ledger: Vec::new(),
+            flags: Vec::new(),
+            unpaid_slot: None,
             created_at: now,
             updated_at: now,
             expires_at: now + pay_within,
@@ -489,12 +562,13 @@ impl Order {
         }
     }
 
-    /// Money captured for the order, net of nothing.
+    /// Money captured for the order in its currency, net of nothing.
     pub fn captured(&self) -> i64 {
         self.sum(LedgerKind::Capture, |s| s == EntryStatus::Settled)
     }
 
-    /// Money refunded or being refunded (a failed refund gave it back).
+    /// Money refunded or being refunded in the order's currency (a failed
+    /// refund gave it back).
     pub fn refunded(&self) -> i64 {
         self.sum(LedgerKind::Refund, |s| s != EntryStatus::Failed)
     }
@@ -504,39 +578,87 @@ impl Order {
         self.sum(LedgerKind::Refund, |s| s == EntryStatus::Settled)
     }
 
-    /// What can still be refunded.
+    /// What can still be refunded, in the order's currency.
     pub fn refundable(&self) -> i64 {
         (self.captured() - self.refunded()).max(0)
     }
 
-    /// What can still be refunded of each captured payment, in capture order.
+    /// What can still be refunded of each captured payment in the order's
+    /// currency, in capture order.
     pub fn refundable_by_payment(&self) -> Vec<(String, i64)> {
+        self.unrefunded_captures()
+            .into_iter()
+            .filter(|(_, currency, _)| currency == self.currency.as_str())
+            .map(|(payment_id, _, left)| (payment_id, left))
+            .collect()
+    }
+
+    /// Each captured payment with money left on it, in any currency, in
+    /// capture order: payment id, currency, what is left in its minor unit.
+    pub fn unrefunded_captures(&self) -> Vec<(String, String, i64)> {
         self.ledger
             .iter()
             .filter(|e| e.kind == LedgerKind::Capture && e.status == EntryStatus::Settled)
             .map(|capture| {
-                let refunded: i64 = self
-                    .ledger
-                    .iter()
-                    .filter(|e| {
-                        e.kind == LedgerKind::Refund
-                            && e.payment_id == capture.payment_id
-                            && e.status != EntryStatus::Failed
-                    })
-                    .map(|e| e.amount.get())
-                    .sum();
-                (capture.payment_id.clone(), capture.amount.get() - refunded)
+                let left = capture.amount.get() - self.refunded_of(&capture.payment_id);
+                (capture.payment_id.clone(), capture.currency.clone(), left)
             })
-            .filter(|(_, left)| *left > 0)
+            .filter(|(_, _, left)| *left > 0)
             .collect()
+    }
+
+    /// Captured money the order does not keep, to be given back: everything
+    /// on an order that was cancelled or expired, and on a paid order every
+    /// capture but the one that paid it (a second payment, or one that did
+    /// not match). An unpaid order keeps what it has until staff or a
+    /// matching capture decide. Payment id, currency, what is left.
+    pub fn unwanted_captures(&self) -> Vec<(String, String, i64)> {
+        let keeps = |payment_id: &str| match self.status {
+            OrderStatus::Cancelled | OrderStatus::Expired => false,
+            s if s.is_paid() || s == OrderStatus::Refunded => {
+                self.payment.payment_id.as_deref() == Some(payment_id)
+            }
+            _ => true,
+        };
+        self.unrefunded_captures()
+            .into_iter()
+            .filter(|(payment_id, _, _)| !keeps(payment_id))
+            .collect()
+    }
+
+    /// Refunds of `payment_id` that took money or may still (not failed).
+    fn refunded_of(&self, payment_id: &str) -> i64 {
+        self.ledger
+            .iter()
+            .filter(|e| {
+                e.kind == LedgerKind::Refund
+                    && e.payment_id == payment_id
+                    && e.status != EntryStatus::Failed
+            })
+            .map(|e| e.amount.get())
+            .sum()
     }
 
     fn sum(&self, kind: LedgerKind, counts: impl Fn(EntryStatus) -> bool) -> i64 {
         self.ledger
             .iter()
-            .filter(|e| e.kind == kind && counts(e.status))
+            .filter(|e| e.kind == kind && counts(e.status) && e.currency == self.currency.as_str())
             .map(|e| e.amount.get())
             .sum()
+    }
+
+    /// Whether a payment of `amount` in `currency` is exactly what the order asks.
+    pub fn is_its_amount(&self, amount: Paise, currency: &str) -> bool {
+        amount == self.total && currency == self.currency.as_str()
+    }
+
+    /// The settled capture of `payment_id`, if the ledger has one.
+    pub fn capture_of(&self, payment_id: &str) -> Option<&LedgerEntry> {
+        self.ledger.iter().find(|e| {
+            e.kind == LedgerKind::Capture
+                && e.provider_id == payment_id
+                && e.status == EntryStatus::Settled
+        })
     }
 
     /// Moves to `to` through the state machine (a staff action or the expiry job).
@@ -558,28 +680,53 @@ impl Order {
     }
 
     /// Applies what the provider reported. Idempotent: an event already applied
-    /// changes nothing, and answers no notices. A late failure never undoes a
-    /// capture; a capture on an order that is no longer waiting (cancelled,
-    /// expired) is recorded in the ledger, where `refundable` shows it is owed back.
+    /// changes nothing, and answers no notices or flags.
+    ///
+    /// Only a capture of exactly the order's total in its currency pays it. Any
+    /// other payment is flagged, and a capture of it on an unpaid order makes
+    /// it `payment_mismatch`; the money is recorded (in its own currency). A
+    /// late failure never undoes a capture; a capture on an order that no
+    /// longer keeps it is recorded, and [`Order::unwanted_captures`] says it is
+    /// owed back. A refund of more than is left of its payment's capture is
+    /// flagged and not recorded: the ledger never shows more refunded than taken.
     pub fn apply(&mut self, event: &PaymentEvent, now: DateTime<Utc>) -> Applied {
         let before = self.clone();
+        let flags_before = self.flags.len();
         let mut notices = Vec::new();
         match event {
-            PaymentEvent::Authorized { payment_id } => {
-                if self.status == OrderStatus::PendingPayment && self.payment.payment_id.is_none() {
+            PaymentEvent::Authorized {
+                payment_id,
+                amount,
+                currency,
+            } => {
+                if !self.is_its_amount(*amount, currency) {
+                    self.flag_mismatch(payment_id, *amount, currency, now);
+                } else if self.status == OrderStatus::PendingPayment
+                    && self.payment.payment_id.is_none()
+                {
                     self.payment.payment_id = Some(payment_id.clone());
                 }
             }
-            PaymentEvent::Captured { payment_id, amount } => {
+            PaymentEvent::Captured {
+                payment_id,
+                amount,
+                currency,
+            } => {
                 self.record(
                     LedgerKind::Capture,
                     payment_id,
                     payment_id,
                     *amount,
+                    currency,
                     EntryStatus::Settled,
                     now,
                 );
-                if self.status == OrderStatus::PendingPayment {
+                if !self.is_its_amount(*amount, currency) {
+                    self.flag_mismatch(payment_id, *amount, currency, now);
+                    if self.status == OrderStatus::PendingPayment {
+                        self.status = OrderStatus::PaymentMismatch;
+                    }
+                } else if self.status.is_unpaid() {
                     self.status = OrderStatus::Paid;
                     self.payment.payment_id = Some(payment_id.clone());
                     self.payment.last_failure = None;
@@ -598,23 +745,34 @@ impl Order {
                 refund_id,
                 payment_id,
                 amount,
+                currency,
                 status,
             } => {
                 let was = self.entry(LedgerKind::Refund, refund_id).map(|e| e.status);
-                self.record(
-                    LedgerKind::Refund,
-                    refund_id,
-                    payment_id,
-                    *amount,
-                    *status,
-                    now,
-                );
-                let is = self.entry(LedgerKind::Refund, refund_id).map(|e| e.status);
-                if was != is && is == Some(EntryStatus::Settled) {
-                    notices.push(Notice {
-                        kind: NoticeKind::Refund,
-                        detail: Some(refund_id.clone()),
-                    });
+                let overflow = match (was, status) {
+                    // Known (its amount was checked then), or money that never left.
+                    (Some(_), _) | (None, EntryStatus::Failed) => None,
+                    (None, _) => self.refund_overflow(refund_id, payment_id, *amount, currency),
+                };
+                if let Some(detail) = overflow {
+                    self.flag(FlagReason::RefundExceedsCapture, refund_id, detail, now);
+                } else {
+                    self.record(
+                        LedgerKind::Refund,
+                        refund_id,
+                        payment_id,
+                        *amount,
+                        currency,
+                        *status,
+                        now,
+                    );
+                    let is = self.entry(LedgerKind::Refund, refund_id).map(|e| e.status);
+                    if was != is && is == Some(EntryStatus::Settled) {
+                        notices.push(Notice {
+                            kind: NoticeKind::Refund,
+                            detail: Some(refund_id.clone()),
+                        });
+                    }
                 }
             }
         }
@@ -628,7 +786,77 @@ impl Order {
         if changed {
             self.touch(now);
         }
-        Applied { changed, notices }
+        Applied {
+            changed,
+            notices,
+            flagged: self.flags[flags_before..].to_vec(),
+        }
+    }
+
+    /// Why a new refund cannot be recorded as reported, if it cannot: more
+    /// than is left of its payment's capture, another currency, or a payment
+    /// of which nothing was captured.
+    fn refund_overflow(
+        &self,
+        refund_id: &str,
+        payment_id: &str,
+        amount: Paise,
+        currency: &str,
+    ) -> Option<String> {
+        let Some(capture) = self.capture_of(payment_id) else {
+            return Some(format!(
+                "refund {refund_id} of {} {currency} is for payment {payment_id}, of which nothing was captured for this order",
+                amount.get()
+            ));
+        };
+        if capture.currency != currency {
+            return Some(format!(
+                "refund {refund_id} is in {currency}; payment {payment_id} was captured in {}",
+                capture.currency
+            ));
+        }
+        let refunded = self.refunded_of(payment_id);
+        (refunded + amount.get() > capture.amount.get()).then(|| {
+            format!(
+                "refund {refund_id} of {} {currency} would make {} refunded of the {} captured by payment {payment_id}",
+                amount.get(),
+                refunded + amount.get(),
+                capture.amount.get()
+            )
+        })
+    }
+
+    fn flag_mismatch(
+        &mut self,
+        payment_id: &str,
+        amount: Paise,
+        currency: &str,
+        now: DateTime<Utc>,
+    ) {
+        let detail = format!(
+            "payment {payment_id} is for {} {currency}; the order's total is {} {} (minor units)",
+            amount.get(),
+            self.total.get(),
+            self.currency.as_str()
+        );
+        self.flag(FlagReason::PaymentMismatch, payment_id, detail, now);
+    }
+
+    /// Adds a flag, unless one of this reason is already about `subject`.
+    fn flag(&mut self, reason: FlagReason, subject: &str, detail: String, now: DateTime<Utc>) {
+        if self
+            .flags
+            .iter()
+            .any(|f| f.reason == reason && f.subject == subject)
+        {
+            return;
+        }
+        self.flags.push(Flag {
+            reason,
+            subject: subject.to_owned(),
+            detail,
+            flagged_at: super::product::truncate_to_millis(now),
+        });
     }
 
     fn entry(&self, kind: LedgerKind, provider_id: &str) -> Option<&LedgerEntry> {
@@ -638,12 +866,14 @@ impl Order {
     }
 
     /// Adds the movement, or moves a known one forward. One entry per provider id.
+    #[allow(clippy::too_many_arguments)]
     fn record(
         &mut self,
         kind: LedgerKind,
         provider_id: &str,
         payment_id: &str,
         amount: Paise,
+        currency: &str,
         status: EntryStatus,
         now: DateTime<Utc>,
     ) {
@@ -658,6 +888,7 @@ impl Order {
                 provider_id: provider_id.to_owned(),
                 payment_id: payment_id.to_owned(),
                 amount,
+                currency: currency.to_owned(),
                 status,
                 recorded_at: super::product::truncate_to_millis(now),
             }),
@@ -670,6 +901,8 @@ impl Order {
 pub struct Applied {
     pub changed: bool,
     pub notices: Vec<Notice>,
+    /// Flags this event added.
+    pub flagged: Vec<Flag>,
 }
 
 #[cfg(test)]
@@ -697,14 +930,17 @@ mod tests {
         assert!(OrderStatus::Cancelled.step(OrderStatus::Paid).is_err());
         assert!(OrderStatus::Expired.step(OrderStatus::Cancelled).is_err());
         assert!(OrderStatus::Shipped.step(OrderStatus::Fulfilled).is_err());
+        assert!(OrderStatus::PaymentMismatch
+            .step(OrderStatus::Expired)
+            .is_err());
         assert_eq!(
             OrderStatus::Paid.step(OrderStatus::Shipped),
             Ok(OrderStatus::Shipped)
         );
     }
 
-    fn paid_order() -> Order {
-        let mut order = Order {
+    fn unpaid_order() -> Order {
+        Order {
             id: OrderId::generate(),
             user_id: UserId::generate(),
             items: Vec::new(),
@@ -718,28 +954,151 @@ mod tests {
             notes: None,
             payment: PaymentInfo::default(),
             ledger: Vec::new(),
+            flags: Vec::new(),
+            unpaid_slot: None,
             created_at: Utc::now(),
             updated_at: Utc::now(),
             expires_at: Utc::now(),
             version: 1,
-        };
-        order.apply(
-            &PaymentEvent::Captured {
-                payment_id: "pay_1".into(),
-                amount: Paise::trusted(1_180),
-            },
-            Utc::now(),
-        );
+        }
+    }
+
+    fn captured(payment_id: &str, amount: i64, currency: &str) -> PaymentEvent {
+        PaymentEvent::Captured {
+            payment_id: payment_id.into(),
+            amount: Paise::trusted(amount),
+            currency: currency.into(),
+        }
+    }
+
+    fn paid_order() -> Order {
+        let mut order = unpaid_order();
+        order.apply(&captured("pay_1", 1_180, "INR"), Utc::now());
         order
     }
 
-    fn refund(status: EntryStatus) -> PaymentEvent {
+    fn refund_of(id: &str, amount: i64, status: EntryStatus) -> PaymentEvent {
         PaymentEvent::Refund {
-            refund_id: "rfnd_1".into(),
+            refund_id: id.into(),
             payment_id: "pay_1".into(),
-            amount: Paise::trusted(1_180),
+            amount: Paise::trusted(amount),
+            currency: "INR".into(),
             status,
         }
+    }
+
+    fn refund(status: EntryStatus) -> PaymentEvent {
+        refund_of("rfnd_1", 1_180, status)
+    }
+
+    #[test]
+    fn only_a_capture_of_the_total_in_rupees_pays_the_order() {
+        for (amount, currency) in [(1, "INR"), (1_179, "INR"), (1_181, "INR"), (1_180, "USD")] {
+            let mut order = unpaid_order();
+
+            let applied = order.apply(&captured("pay_odd", amount, currency), Utc::now());
+
+            assert_eq!(
+                order.status,
+                OrderStatus::PaymentMismatch,
+                "{amount} {currency}"
+            );
+            assert!(applied.notices.is_empty(), "no confirmation for a mismatch");
+            assert_eq!(applied.flagged.len(), 1);
+            assert_eq!(order.flags[0].reason, FlagReason::PaymentMismatch);
+            assert_eq!(order.flags[0].subject, "pay_odd");
+            assert_eq!(order.ledger.len(), 1, "the money is recorded");
+            assert_eq!(order.ledger[0].currency, currency);
+            assert!(order.unwanted_captures().is_empty(), "held for staff");
+            let again = order.apply(&captured("pay_odd", amount, currency), Utc::now());
+            assert!(!again.changed && again.flagged.is_empty());
+        }
+        let mut usd = unpaid_order();
+        usd.apply(&captured("pay_usd", 1_180, "USD"), Utc::now());
+        assert_eq!(usd.captured(), 0, "dollars are not counted as paise");
+    }
+
+    #[test]
+    fn a_matching_capture_after_a_mismatch_pays_and_the_odd_one_is_owed_back() {
+        let mut order = unpaid_order();
+        order.apply(&captured("pay_odd", 1, "INR"), Utc::now());
+
+        let applied = order.apply(&captured("pay_ok", 1_180, "INR"), Utc::now());
+
+        assert_eq!(order.status, OrderStatus::Paid);
+        assert_eq!(applied.notices.len(), 2);
+        assert_eq!(order.payment.payment_id.as_deref(), Some("pay_ok"));
+        assert_eq!(
+            order.unwanted_captures(),
+            vec![("pay_odd".to_owned(), "INR".to_owned(), 1)]
+        );
+    }
+
+    #[test]
+    fn a_second_capture_on_a_paid_order_is_owed_back_whatever_its_amount() {
+        let mut order = paid_order();
+
+        order.apply(&captured("pay_2", 1_180, "INR"), Utc::now());
+        order.apply(&captured("pay_3", 500, "USD"), Utc::now());
+
+        assert_eq!(order.status, OrderStatus::Paid);
+        assert_eq!(
+            order.unwanted_captures(),
+            vec![
+                ("pay_2".to_owned(), "INR".to_owned(), 1_180),
+                ("pay_3".to_owned(), "USD".to_owned(), 500),
+            ]
+        );
+        assert_eq!(order.flags.len(), 1, "only the mismatched one is flagged");
+    }
+
+    #[test]
+    fn a_mismatched_authorisation_is_flagged_and_not_taken_as_the_payment() {
+        let mut order = unpaid_order();
+
+        order.apply(
+            &PaymentEvent::Authorized {
+                payment_id: "pay_small".into(),
+                amount: Paise::trusted(1),
+                currency: "INR".into(),
+            },
+            Utc::now(),
+        );
+
+        assert_eq!(order.status, OrderStatus::PendingPayment);
+        assert_eq!(order.payment.payment_id, None);
+        assert_eq!(order.flags.len(), 1);
+    }
+
+    #[test]
+    fn a_refund_larger_than_what_is_left_of_its_capture_is_flagged_not_recorded() {
+        let mut order = paid_order();
+        order.apply(
+            &refund_of("rfnd_a", 1_000, EntryStatus::Settled),
+            Utc::now(),
+        );
+
+        let over = order.apply(&refund_of("rfnd_b", 181, EntryStatus::Settled), Utc::now());
+        let unknown_payment = order.apply(
+            &PaymentEvent::Refund {
+                refund_id: "rfnd_c".into(),
+                payment_id: "pay_other".into(),
+                amount: Paise::trusted(1),
+                currency: "INR".into(),
+                status: EntryStatus::Pending,
+            },
+            Utc::now(),
+        );
+        let fits = order.apply(&refund_of("rfnd_d", 180, EntryStatus::Settled), Utc::now());
+
+        assert_eq!(over.flagged.len(), 1);
+        assert_eq!(over.flagged[0].reason, FlagReason::RefundExceedsCapture);
+        assert_eq!(unknown_payment.flagged.len(), 1);
+        assert!(fits.flagged.is_empty());
+        assert_eq!(order.refunded(), 1_180, "only what fits was recorded");
+        assert_eq!(order.status, OrderStatus::Refunded);
+        let again = order.apply(&refund_of("rfnd_b", 181, EntryStatus::Settled), Utc::now());
+        assert!(!again.changed, "flagged once");
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub struct OrderFilter {
     pub from: Option<DateTime<Utc>>,
     /// Created before.
     pub to: Option<DateTime<Utc>>,
+    /// Only orders with flags (or only those without).
+    pub flagged: Option<bool>,
 }
 
 impl OrderFilter {
@@ -27,15 +29,18 @@ impl OrderFilter {
             && self.status.is_none_or(|s| o.status == s)
             && self.from.is_none_or(|t| o.created_at >= t)
             && self.to.is_none_or(|t| o.created_at < t)
+            && self.flagged.is_none_or(|f| o.flags.is_empty() != f)
     }
 
     pub fn fingerprint(&self) -> String {
         fingerprint(&format!(
-            "u={:?};s={:?};f={:?};t={:?}",
+            "u={:?};s={:?};f={:?};t={:?}{}",
             self.user.as_ref().map(UserId::as_str),
             self.status.map(OrderStatus::as_str),
             self.from.map(|t| t.timestamp_millis()),
             self.to.map(|t| t.timestamp_millis()),
+            // Only when set, so cursors made before the filter existed still hold.
+            self.flagged.map(|f| format!(";x={f}")).unwrap_or_default(),
         ))
     }
 }
@@ -90,6 +95,8 @@ pub struct RawOrderQuery {
     pub limit: Option<i64>,
     pub cursor: Option<String>,
     pub page: Option<i64>,
+    /// `true` or `false`.
+    pub flagged: Option<String>,
 }
 
 /// A time bound from a query: an RFC 3339 time, or a date meaning that day's
@@ -137,6 +144,19 @@ impl OrderQuery {
                 errors.push(FieldError::new("from", "after_to", "must be before `to`"));
             }
         }
+        let flagged = match raw.flagged.as_deref() {
+            None => None,
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            Some(_) => {
+                errors.push(FieldError::new(
+                    "flagged",
+                    "invalid",
+                    "must be `true` or `false`",
+                ));
+                None
+            }
+        };
         let sort = match raw.sort.as_deref() {
             None | Some("-created_at") => OrderSort { descending: true },
             Some("created_at") => OrderSort { descending: false },
@@ -159,6 +179,7 @@ impl OrderQuery {
             status,
             from,
             to,
+            flagged,
         };
         let pagination = super::listing::pagination(
             page,

@@ -4,7 +4,8 @@
 //! A message is *pending* until a worker delivers it or gives up on it (*dead*). Workers take
 //! messages under a [`Lease`], so replicas never work on the same message at once; a failed
 //! attempt is retried after an exponential backoff ([`RetrySchedule`]) until the attempts run
-//! out. See `docs/outbox.md`.
+//! out. A message that must not be sent at all — to a contact its customer never verified,
+//! or over the hourly cap of one address — is *skipped*, and says why. See `docs/outbox.md`.
 
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::product::truncate_to_millis;
-use super::user::{Email, Phone};
+use super::user::{Email, Phone, User};
 use super::validation::FieldError;
 
 super::ids::object_id!(
@@ -140,6 +141,40 @@ impl Recipient {
     }
 }
 
+/// One of a customer's addresses, and whether they proved it is theirs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    pub recipient: Recipient,
+    pub verified: bool,
+}
+
+impl Contact {
+    /// Where a customer's notices go: their phone by SMS and, if they gave one, their email.
+    /// Unverified ones are listed too, so that the notice they do not get is recorded.
+    pub fn all_of(user: &User) -> Vec<Contact> {
+        let mut contacts = vec![Contact {
+            recipient: Recipient::Sms(user.phone.clone()),
+            verified: user.phone_verified,
+        }];
+        if let Some(email) = &user.email {
+            contacts.push(Contact {
+                recipient: Recipient::Email(email.clone()),
+                verified: user.email_verified,
+            });
+        }
+        contacts
+    }
+}
+
+/// Why a message to an unverified contact is not sent: anyone can sign up with someone
+/// else's number or address, and Bazaar must not message people on a stranger's word.
+pub fn unverified_reason(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Sms => "not sent: the customer has not verified this phone",
+        Channel::Email => "not sent: the customer has not verified this email address",
+    }
+}
+
 /// Where a message is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OutboxState {
@@ -149,16 +184,20 @@ pub enum OutboxState {
     Delivered,
     /// Every attempt failed; only an admin retry revives it.
     Dead,
+    /// Not sent on purpose, for good (`last_error` says why): its contact is unverified, or
+    /// its address already got its hourly share of notices.
+    Skipped,
 }
 
 impl OutboxState {
-    pub const ALL: [OutboxState; 3] = [Self::Pending, Self::Delivered, Self::Dead];
+    pub const ALL: [OutboxState; 4] = [Self::Pending, Self::Delivered, Self::Dead, Self::Skipped];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
             Self::Delivered => "delivered",
             Self::Dead => "dead",
+            Self::Skipped => "skipped",
         }
     }
 
@@ -170,7 +209,7 @@ impl OutboxState {
                 FieldError::new(
                     field,
                     "unknown_state",
-                    "must be one of: pending, delivered, dead",
+                    "must be one of: pending, delivered, dead, skipped",
                 )
             })
     }
@@ -237,6 +276,22 @@ impl OutboxMessage {
         }
     }
 
+    /// A new message to `contact`: pending if the contact is verified, else skipped.
+    pub fn to_contact(
+        kind: NoticeKind,
+        contact: &Contact,
+        data: serde_json::Map<String, serde_json::Value>,
+        dedupe_key: String,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let message = Self::new(kind, contact.recipient.clone(), data, dedupe_key, now);
+        if contact.verified {
+            message
+        } else {
+            message.skipped(unverified_reason(contact.recipient.channel()))
+        }
+    }
+
     pub fn channel(&self) -> Channel {
         self.recipient.channel()
     }
@@ -289,6 +344,16 @@ impl OutboxMessage {
             next_attempt_at,
             lease: None,
             last_error: Some(error.to_owned()),
+            ..self.clone()
+        }
+    }
+
+    /// The message set aside unsent, for good, because of `why`.
+    pub fn skipped(&self, why: &str) -> Self {
+        Self {
+            state: OutboxState::Skipped,
+            lease: None,
+            last_error: Some(why.to_owned()),
             ..self.clone()
         }
     }
@@ -478,6 +543,52 @@ mod tests {
         assert_eq!((revived.state, revived.attempts), (OutboxState::Pending, 0));
         assert_eq!(revived.last_error.as_deref(), Some("gone"));
         assert!(revived.is_claimable(at(50)));
+    }
+
+    #[test]
+    fn a_customers_unverified_contacts_get_skipped_messages_that_say_why() {
+        use crate::domain::user::{Registration, Role};
+        let reg = Registration::parse(
+            "+919812345678",
+            "Asha",
+            "a long enough password",
+            Some("asha@example.in"),
+        )
+        .unwrap();
+        let mut user = User::register(reg, "hash".into(), vec![Role::Customer], at(0));
+        user.phone_verified = true;
+        let contacts = Contact::all_of(&user);
+        let messages: Vec<OutboxMessage> = contacts
+            .iter()
+            .map(|c| {
+                OutboxMessage::to_contact(
+                    NoticeKind::Cancellation,
+                    c,
+                    serde_json::Map::new(),
+                    dedupe_key("o1", NoticeKind::Cancellation, c.recipient.channel(), None),
+                    at(0),
+                )
+            })
+            .collect();
+
+        let states: Vec<(Channel, OutboxState, Option<&str>)> = messages
+            .iter()
+            .map(|m| (m.channel(), m.state, m.last_error.as_deref()))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                (Channel::Sms, OutboxState::Pending, None),
+                (
+                    Channel::Email,
+                    OutboxState::Skipped,
+                    Some(unverified_reason(Channel::Email))
+                ),
+            ]
+        );
+        assert!(messages[0].is_claimable(at(0)) && !messages[1].is_claimable(at(9_999)));
+        user.email = None;
+        assert_eq!(Contact::all_of(&user).len(), 1, "no email, no email notice");
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! where the signature is an HMAC-SHA256 over the method, the key, the signed `Content-Type`
 //! (empty for `GET`) and the expiry. A URL that was altered, has expired, or is sent with
 //! another `Content-Type` answers 403, as S3 would; a body over the size limit answers 413.
+//! Like the S3 upload URLs, which are signed with `If-None-Match: *`, a `PUT` must send that
+//! header (403 otherwise) and only creates: an object already there answers 412 and stays.
 //!
 //! The signing key is random per process. That is in-process state a second replica would
 //! need, which Bazaar otherwise never keeps; it is acceptable only because this store exists
@@ -189,10 +191,10 @@ impl LocalObjectStore {
         check_expires(expires)?;
         let expires_at = unix_now() + expires.as_secs();
         let signature = sign(&self.key.0, method, key, content_type, expires_at);
-        let headers = if content_type.is_empty() {
-            Vec::new()
+        let headers = if method == "PUT" {
+            bazaar_adapters::s3::upload_headers(content_type)
         } else {
-            vec![("Content-Type".to_owned(), content_type.to_owned())]
+            Vec::new()
         };
         Ok(PresignedRequest {
             method,
@@ -236,18 +238,28 @@ impl LocalObjectStore {
         })
     }
 
+    /// Creates the object; `AlreadyExists` (and nothing changed) if there is one.
     async fn write(&self, key: &str, content_type: &str, bytes: &[u8]) -> std::io::Result<()> {
         let path = self.object_path(key);
         if let Some(parent) = path.parent() {
             tokio::fs::create_dir_all(parent).await?;
         }
-        // Written aside and renamed, so a reader never sees half an object.
+        // Written aside and then linked into place, so a reader never sees half an object,
+        // and linking fails on an existing name, so an object is never replaced. The type goes
+        // first: it is the same for every upload URL of a key (the key names one file).
         let partial = self
             .dir
             .join(format!("{key}.partial-{}", uuid::Uuid::new_v4().simple()));
         tokio::fs::write(&partial, bytes).await?;
-        tokio::fs::write(self.type_path(key), content_type).await?;
-        tokio::fs::rename(&partial, &path).await
+        let created = match tokio::fs::try_exists(&path).await {
+            Ok(true) => Err(std::io::ErrorKind::AlreadyExists.into()),
+            _ => match tokio::fs::write(self.type_path(key), content_type).await {
+                Ok(()) => tokio::fs::hard_link(&partial, &path).await,
+                Err(e) => Err(e),
+            },
+        };
+        let _ = tokio::fs::remove_file(&partial).await;
+        created
     }
 }
 
@@ -331,6 +343,26 @@ async fn upload(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     store.check("PUT", &key, content_type, &query)?;
+    let condition = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok());
+    if condition != Some("*") {
+        return Err(forbidden(
+            "the upload lacks its signed `If-None-Match: *` header; send the headers exactly as \
+             the API gave them",
+        ));
+    }
+    let already_there = || {
+        AppError::new(
+            ErrorCode::PreconditionFailed,
+            "an object was already uploaded with this URL; it cannot be replaced",
+        )
+    };
+    // Refused before the body is read; `write` holds the rule even against a race.
+    if let Ok(true) = tokio::fs::try_exists(store.object_path(&key)).await {
+        return Err(already_there());
+    }
     let limit = usize::try_from(store.max_bytes).unwrap_or(usize::MAX);
     let bytes = body.into_bytes_limit(limit).await.map_err(|e| match e {
         poem::error::ReadBodyError::PayloadTooLarge => AppError::new(
@@ -342,7 +374,10 @@ async fn upload(
     store
         .write(&key, content_type, &bytes)
         .await
-        .map_err(|e| AppError::internal(anyhow::Error::new(e).context("storing a dev upload")))?;
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => already_there(),
+            _ => AppError::internal(anyhow::Error::new(e).context("storing a dev upload")),
+        })?;
     tracing::info!(key = %key, size = bytes.len(), "dev upload stored");
     Ok(StatusCode::OK)
 }
@@ -465,7 +500,34 @@ mod tests {
             .starts_with("http://127.0.0.1:1/dev/uploads/uploads/a/b?expires="));
         assert_eq!(
             put.headers,
-            [("Content-Type".to_owned(), "image/png".to_owned())]
+            [
+                ("Content-Type".to_owned(), "image/png".to_owned()),
+                ("If-None-Match".to_owned(), "*".to_owned())
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_object_is_created_once_and_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalObjectStore::new(dir.path(), "http://127.0.0.1:1", 100);
+        store
+            .write("uploads/a/b", "image/png", b"first")
+            .await
+            .unwrap();
+        let again = store.write("uploads/a/b", "image/png", b"second!").await;
+        assert_eq!(
+            again.map_err(|e| e.kind()),
+            Err(std::io::ErrorKind::AlreadyExists)
+        );
+        let info = store.head("uploads/a/b").await.unwrap().unwrap();
+        assert_eq!(info.size, 5);
+        // Nothing is left aside: only the object and its type.
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("uploads/a"))
+                .unwrap()
+                .count(),
+            2
         );
     }
 }

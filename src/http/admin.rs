@@ -362,8 +362,10 @@ impl AdminApi {
     /// List outbox messages
     ///
     /// Notices to customers (order confirmations, payment receipts, refunds, cancellations):
-    /// waiting or being delivered (`pending`), `delivered`, or `dead` after their last
-    /// failed attempt. Newest first; `limit`, `cursor` or `page` as for every list.
+    /// waiting or being delivered (`pending`), `delivered`, `dead` after their last
+    /// failed attempt, or `skipped` (not sent on purpose: an unverified phone or email, or an
+    /// address over its hourly cap; `last_error` says which). Newest first; `limit`, `cursor`
+    /// or `page` as for every list.
     #[oai(
         path = "/admin/outbox",
         method = "get",
@@ -372,7 +374,7 @@ impl AdminApi {
     async fn list_outbox(
         &self,
         auth: BearerAuth,
-        /// Only messages in this state: `pending`, `delivered` or `dead`.
+        /// Only messages in this state: `pending`, `delivered`, `dead` or `skipped`.
         state: Query<Option<String>>,
         limit: Query<Option<Limit>>,
         cursor: Query<Option<CursorText>>,

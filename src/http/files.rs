@@ -26,7 +26,7 @@ use bazaar_adapters::s3::PresignedRequest;
 
 error_set!(
     /// Errors of announcing an upload.
-    CreateFileErrors: 400, 401, 403, 413, 415, 422, 429, 500, 503
+    CreateFileErrors: 400, 401, 403, 409, 413, 415, 422, 429, 500, 503
 );
 error_set!(
     /// Errors of completing an upload.
@@ -73,7 +73,8 @@ pub struct PresignedRequestBody {
     /// The presigned URL. It is a credential for this one object until `expires_at`: do not
     /// log or share it.
     pub url: String,
-    /// Headers to send exactly as given (they are signed); empty for downloads.
+    /// Headers to send exactly as given (they are signed); empty for downloads. An upload's
+    /// include `If-None-Match: *`: the URL creates the object once and can never replace it.
     pub headers: BTreeMap<String, String>,
     /// When the URL stops working.
     pub expires_at: DateTime<Utc>,
@@ -99,7 +100,10 @@ impl Example for PresignedRequestBody {
         Self {
             method: "PUT".into(),
             url: "https://bazaar-uploads.s3.ap-south-1.amazonaws.com/uploads/6650c0ffee0000000000a001/6650c0ffee0000000000f001?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=…".into(),
-            headers: BTreeMap::from([("Content-Type".into(), "image/png".into())]),
+            headers: BTreeMap::from([
+                ("Content-Type".into(), "image/png".into()),
+                ("If-None-Match".into(), "*".into()),
+            ]),
             expires_at: example_time(900),
         }
     }
@@ -115,7 +119,8 @@ pub struct FileBody {
     pub content_type: String,
     /// The declared size in bytes.
     pub size: u64,
-    /// `pending` until `complete` confirmed the upload, then `complete`.
+    /// `pending` until `complete` confirmed the upload, then `complete`. A pending file
+    /// whose upload URL has been expired for as long as it was valid is deleted.
     pub status: String,
     pub created_at: DateTime<Utc>,
     /// When the upload was confirmed; absent while pending.
@@ -172,7 +177,8 @@ impl Example for FileBody {
 pub struct FileUploadBody {
     /// The new file, `pending`.
     pub file: FileBody,
-    /// Send the bytes with this request (15 minutes), then call `completeFile`.
+    /// Send the bytes with this request (valid 15 minutes by default), then call
+    /// `completeFile`. It uploads once: a second `PUT` is refused (412) by the store.
     pub upload: PresignedRequestBody,
 }
 
@@ -245,7 +251,9 @@ impl FilesApi {
     /// request (`upload`) to send its bytes directly to the object store: `PUT` to
     /// `upload.url` with `upload.headers`, before `upload.expires_at`. Then call
     /// `completeFile`. Needs `files:write` (every signed-in customer has it). A type
-    /// outside the allow-list, 0 bytes or more than the limit answers 422.
+    /// outside the allow-list, 0 bytes or more than the limit answers 422. Each user may
+    /// hold a limited number and size of files not shown by a product (pending ones
+    /// included); beyond it the answer is 409 `upload_quota_exceeded`.
     #[oai(path = "/files", method = "post", operation_id = "createFile")]
     async fn create_file(
         &self,
@@ -277,7 +285,8 @@ impl FilesApi {
     /// used by products. Calling it again on a complete file answers it unchanged.
     /// Nothing uploaded yet answers 409 `upload_missing`; an object of another size or
     /// type is deleted and answers 422 `upload_mismatch` (the file stays pending, so
-    /// upload again while the URL works). Someone else's file answers 404.
+    /// upload again while the URL works). Someone else's file answers 404. Once complete
+    /// the bytes are final: the upload URL cannot replace them.
     #[oai(
         path = "/files/:id/complete",
         method = "post",

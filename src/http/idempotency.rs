@@ -17,10 +17,12 @@ use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use poem_openapi::OperationId;
 
 use super::pipeline::{current_id, render, too_large, VerifiedToken};
+use super::security::Authenticated;
 use crate::errors::{AppError, ErrorCode};
 use crate::idempotency::{
     Begin, Fingerprint, IdempotencyKey, IdempotencyStore, Scope, StoredResponse, Ticket,
 };
+use crate::identity::Identity;
 
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
@@ -147,17 +149,22 @@ fn header_text(response: &Response, name: HeaderName) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Applies `Idempotency-Key`; used as `.with(Idempotency::new(store, body_limit))`
+/// Applies `Idempotency-Key`; used as `.with(Idempotency::new(store, identity, body_limit))`
 /// inside `Guard`, which has verified the caller's token and renders the
 /// problems raised here.
 pub struct Idempotency {
     store: Arc<IdempotencyStore>,
+    identity: Arc<Identity>,
     body_limit: usize,
 }
 
 impl Idempotency {
-    pub fn new(store: Arc<IdempotencyStore>, body_limit: usize) -> Self {
-        Self { store, body_limit }
+    pub fn new(store: Arc<IdempotencyStore>, identity: Arc<Identity>, body_limit: usize) -> Self {
+        Self {
+            store,
+            identity,
+            body_limit,
+        }
     }
 }
 
@@ -168,6 +175,7 @@ impl<E: Endpoint> Middleware<E> for Idempotency {
         IdempotencyEndpoint {
             inner,
             store: self.store.clone(),
+            identity: self.identity.clone(),
             body_limit: self.body_limit,
         }
     }
@@ -176,6 +184,7 @@ impl<E: Endpoint> Middleware<E> for Idempotency {
 pub struct IdempotencyEndpoint<E> {
     inner: E,
     store: Arc<IdempotencyStore>,
+    identity: Arc<Identity>,
     body_limit: usize,
 }
 
@@ -227,8 +236,27 @@ impl<E: Endpoint> IdempotencyEndpoint<E> {
             .map_or_else(|| req.uri().path(), |pq| pq.as_str());
         let fingerprint = Fingerprint::of(req.method().as_str(), target, &body);
         req.set_body(body);
-        let scope = match req.data::<VerifiedToken>() {
-            Some(token) => Scope::user(&token.claims.sub, operation.operation_id),
+        // Keys belong to the caller their session names, not to the token's claims: a token
+        // whose session ended, or one minted with a leaked signing key for someone else's
+        // id, must not reach that user's kept answers. Such a token gets no idempotency at
+        // all: the operation refuses it (401) and nothing is kept.
+        let scope = match req.data::<VerifiedToken>().cloned() {
+            Some(token) => {
+                let caller = self
+                    .identity
+                    .authenticate_claims(token.claims)
+                    .await
+                    .map_err(refuse)?;
+                let Some(principal) = caller else {
+                    return self.inner.call(req).await.map(IntoResponse::into_response);
+                };
+                let scope = Scope::user(principal.user_id.as_str(), operation.operation_id);
+                req.set_data(Authenticated {
+                    token: token.token,
+                    principal,
+                });
+                scope
+            }
             None => Scope::anonymous(operation.operation_id),
         };
 

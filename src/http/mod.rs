@@ -438,6 +438,7 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
             .data(state.identity.clone())
             .with(Idempotency::new(
                 state.idempotency.clone(),
+                state.identity.clone(),
                 state.settings.body_limit_bytes,
             ))
             .with(Compression::new())

@@ -18,7 +18,7 @@ use super::problem::Problems;
 use super::security::{require, BearerAuth};
 use super::ApiTags;
 use crate::domain::analytics::SalesSummary;
-use crate::domain::order::{LedgerEntry, Order, RawAddress, RawLine};
+use crate::domain::order::{Flag, LedgerEntry, Order, RawAddress, RawLine};
 use crate::domain::order_query::{parse_instant, RawOrderQuery};
 use crate::domain::webhook::WebhookRecord;
 use crate::errors::{AppError, ErrorCode};
@@ -65,7 +65,8 @@ const BASE: &str = "/api/v1/orders";
 pub struct OrderLineInput {
     /// Product id (24 hexadecimal characters).
     pub product_id: String,
-    /// Units, 1–1000.
+    /// Units: at least 1, at most `BAZAAR_ORDER_PRODUCT_UNITS_MAX` (10 by
+    /// default) of one product per order.
     pub quantity: i64,
 }
 
@@ -124,11 +125,41 @@ pub struct LedgerEntryBody {
     /// Razorpay's id of the movement (`pay_…` or `rfnd_…`).
     pub provider_id: String,
     pub payment_id: String,
-    /// Paise.
+    /// In the minor unit of `currency` (paise for INR).
     pub amount: i64,
+    /// ISO 4217, as Razorpay reported it. Only entries in the order's currency
+    /// count in `captured` and `refunded`; another is a mismatch.
+    pub currency: String,
     /// `pending`, `settled` or `failed`.
     pub status: String,
     pub recorded_at: DateTime<Utc>,
+}
+
+/// Something wrong with the order's money that staff should look at.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "OrderFlag")]
+pub struct FlagBody {
+    /// `payment_mismatch`: a payment (authorised or captured) not for the
+    /// order's total in its currency; it did not pay the order.
+    /// `refund_exceeds_capture`: Razorpay reported a refund larger than what
+    /// is left of its payment's capture; it was not recorded.
+    pub reason: String,
+    /// The Razorpay id it is about (`pay_…` or `rfnd_…`).
+    pub subject: String,
+    /// For people: the amounts and currencies involved.
+    pub detail: String,
+    pub flagged_at: DateTime<Utc>,
+}
+
+impl From<&Flag> for FlagBody {
+    fn from(f: &Flag) -> Self {
+        Self {
+            reason: f.reason.as_str().into(),
+            subject: f.subject.clone(),
+            detail: f.detail.clone(),
+            flagged_at: f.flagged_at,
+        }
+    }
 }
 
 impl From<&LedgerEntry> for LedgerEntryBody {
@@ -138,6 +169,7 @@ impl From<&LedgerEntry> for LedgerEntryBody {
             provider_id: e.provider_id.clone(),
             payment_id: e.payment_id.clone(),
             amount: e.amount.get(),
+            currency: e.currency.clone(),
             status: e.status.as_str().into(),
             recorded_at: e.recorded_at,
         }
@@ -150,8 +182,10 @@ impl From<&LedgerEntry> for LedgerEntryBody {
 pub struct OrderBody {
     pub id: String,
     pub user_id: String,
-    /// `pending_payment`, `paid`, `fulfilled`, `shipped`, `delivered`,
-    /// `cancelled`, `expired` or `refunded` (see `docs/orders.md`).
+    /// `pending_payment`, `payment_mismatch`, `paid`, `fulfilled`, `shipped`,
+    /// `delivered`, `cancelled`, `expired` or `refunded` (see
+    /// `docs/orders.md`). `payment_mismatch`: money was captured, but not the
+    /// order's total in its currency; not paid, and held for staff.
     pub status: String,
     pub items: Vec<OrderItemBody>,
     pub currency: String,
@@ -183,6 +217,8 @@ pub struct OrderBody {
     pub last_payment_failure: Option<String>,
     /// Every capture and refund.
     pub ledger: Vec<LedgerEntryBody>,
+    /// What staff should look at, oldest first; empty for almost every order.
+    pub flags: Vec<FlagBody>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// An unpaid order expires then.
@@ -230,6 +266,7 @@ impl From<&Order> for OrderBody {
             payment_id: o.payment.payment_id.clone(),
             last_payment_failure: o.payment.last_failure.clone(),
             ledger: o.ledger.iter().map(Into::into).collect(),
+            flags: o.flags.iter().map(Into::into).collect(),
             created_at: o.created_at,
             updated_at: o.updated_at,
             expires_at: o.expires_at,
@@ -320,7 +357,9 @@ pub struct VerifyInput {
 #[derive(Debug, Clone, Object)]
 #[oai(example)]
 pub struct WebhookAck {
-    /// `applied` (new) or `duplicate` (seen before; nothing changed).
+    /// `applied` (new), `duplicate` (seen before; nothing changed) or
+    /// `unparseable` (verified and stored, but Bazaar could not read it; staff
+    /// see it under `/api/v1/admin/webhooks` and can apply it again).
     pub status: String,
 }
 
@@ -334,8 +373,12 @@ pub struct WebhookEventBody {
     pub payload: String,
     pub received_at: DateTime<Utc>,
     pub deliveries: u32,
+    /// Absent until the event was applied (or found to need nothing); an
+    /// event Bazaar could not read stays unapplied.
     #[oai(skip_serializing_if_is_none)]
     pub applied_at: Option<DateTime<Utc>>,
+    /// What applying it did: `applied`, `no change`, `ignored: …`,
+    /// `flagged: …` (the order's money needs staff), or `unparseable: …`.
     #[oai(skip_serializing_if_is_none)]
     pub outcome: Option<String>,
 }
@@ -552,6 +595,7 @@ impl OrdersApi {
         base: &str,
         of_user: Option<&str>,
         status: Option<String>,
+        flagged: Option<String>,
         from: Option<String>,
         to: Option<String>,
         sort: Option<String>,
@@ -561,6 +605,7 @@ impl OrdersApi {
     ) -> Result<OrderListResponse, AppError> {
         let raw = RawOrderQuery {
             status,
+            flagged,
             from,
             to,
             sort,
@@ -571,6 +616,7 @@ impl OrdersApi {
         let (query, result) = self.orders.list(who, &raw, of_user).await?;
         let params = [
             ("status", raw.status.clone()),
+            ("flagged", raw.flagged.clone()),
             ("from", raw.from.clone()),
             ("to", raw.to.clone()),
             ("sort", raw.sort.clone()),
@@ -646,9 +692,10 @@ impl OrdersApi {
 
     /// List orders
     ///
-    /// Your own orders; staff see everyone's. Filter by `status` and by
-    /// creation time (`from` inclusive, `to` exclusive: a date or an RFC 3339
-    /// time). The standard list conventions: `limit`, `cursor` or `page`.
+    /// Your own orders; staff see everyone's. Filter by `status`, by whether
+    /// the order has `flags` for staff (`flagged=true`), and by creation time
+    /// (`from` inclusive, `to` exclusive: a date or an RFC 3339 time). The
+    /// standard list conventions: `limit`, `cursor` or `page`.
     #[allow(clippy::too_many_arguments)]
     #[oai(path = "/orders", method = "get", operation_id = "listOrders")]
     async fn list_orders(
@@ -656,6 +703,8 @@ impl OrdersApi {
         auth: BearerAuth,
         /// One order status.
         status: Query<Option<String>>,
+        /// `true`: only orders with flags for staff; `false`: only those without.
+        flagged: Query<Option<String>>,
         /// Created at or after.
         from: Query<Option<String>>,
         /// Created before.
@@ -670,7 +719,8 @@ impl OrdersApi {
         require(&self.identity, &auth.0, "orders:read", req).await?;
         Ok(self
             .list_page(
-                &auth.0, BASE, None, status.0, from.0, to.0, sort.0, limit.0, cursor.0, page.0,
+                &auth.0, BASE, None, status.0, flagged.0, from.0, to.0, sort.0, limit.0, cursor.0,
+                page.0,
             )
             .await?)
     }
@@ -706,6 +756,7 @@ impl OrdersApi {
                 &base,
                 Some(&id.0),
                 status.0,
+                None,
                 from.0,
                 to.0,
                 sort.0,
@@ -838,8 +889,11 @@ impl OrdersApi {
     ///
     /// Checks Checkout's signature (401 `invalid_signature` if it does not
     /// verify), asks Razorpay about the payment, captures it if it is only
-    /// authorised, and answers the order as it is now. Webhooks for the same
-    /// payment, before or after, change nothing more.
+    /// authorised, and answers the order as it is now: `paid` only when the
+    /// payment is for exactly the order's `total` in its `currency`. Any other
+    /// payment is never captured (a captured one leaves the order
+    /// `payment_mismatch`) and is flagged for staff in `flags`. Webhooks for
+    /// the same payment, before or after, change nothing more.
     #[oai(
         path = "/payments/verify",
         method = "post",
@@ -869,8 +923,10 @@ impl OrdersApi {
     ///
     /// For Razorpay, not for clients. Verifies `X-Razorpay-Signature` over the
     /// raw body before anything else (401, nothing stored, if it does not),
-    /// stores the event once per `X-Razorpay-Event-Id` and applies it. A
-    /// redelivery answers 200 and changes nothing. 5xx means "deliver again".
+    /// stores every verified event once per `X-Razorpay-Event-Id` and applies
+    /// it. One Bazaar cannot read is stored unapplied for staff and answered
+    /// 200 `unparseable`. A redelivery answers 200 and changes nothing. 5xx
+    /// means "deliver again".
     #[oai(
         path = "/webhooks/razorpay",
         method = "post",
@@ -889,6 +945,7 @@ impl OrdersApi {
         let status = match received {
             Received::Applied => "applied",
             Received::Duplicate => "duplicate",
+            Received::Unparseable => "unparseable",
         };
         Ok(WebhookResponse::Ok(Json(WebhookAck {
             status: status.into(),
@@ -942,7 +999,8 @@ impl OrdersAdminApi {
 
     /// Apply a stored webhook event again
     ///
-    /// Admins. Safe at any time: applying is idempotent.
+    /// Admins. Safe at any time: applying is idempotent. An event Bazaar
+    /// still cannot read is 409 `conflict` and stays as it was.
     #[oai(
         path = "/admin/webhooks/:event_id/actions/reapply",
         method = "post",
@@ -1125,9 +1183,11 @@ impl Example for OrderBody {
                 provider_id: "pay_IH4NVgf4Dreq1l".into(),
                 payment_id: "pay_IH4NVgf4Dreq1l".into(),
                 amount: 306_564,
+                currency: "INR".into(),
                 status: "settled".into(),
                 recorded_at: example_time(120),
             }],
+            flags: Vec::new(),
             created_at: example_time(0),
             updated_at: example_time(120),
             expires_at: example_time(1800),

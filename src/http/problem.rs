@@ -274,14 +274,14 @@ impl<S> From<Problems<S>> for poem::Error {
 
 fn status_description(status: u16, idempotent: bool) -> &'static str {
     match status {
-        409 if idempotent => "The request conflicts with the current state (`conflict`, `version_conflict`, `upload_missing`), or one with the same `Idempotency-Key` is still in progress; send it again after `Retry-After` seconds for its answer (`idempotency_in_flight`).",
+        409 if idempotent => "The request conflicts with the current state (`conflict`, `version_conflict`, `upload_missing`, `upload_quota_exceeded`), or one with the same `Idempotency-Key` is still in progress; send it again after `Retry-After` seconds for its answer (`idempotency_in_flight`).",
         422 if idempotent => "The body is well-formed but some fields are invalid; `errors` lists each one (`validation_failed`). Or the `Idempotency-Key` was already used for a different request (`idempotency_key_reused`).",
         400 => "The request is malformed: a bad parameter, cursor or body (`invalid_parameter`, `invalid_cursor`, `malformed_body`, `duplicate_query_parameter`, `too_many_query_parameters`), or a wrong one-time password (`invalid_otp`, `otp_attempts_exceeded`).",
         401 => "No valid credentials: a missing, invalid or expired access token, or a failed sign-in (`unauthorized`, `invalid_credentials`, `refresh_token_reused`).",
         403 => "The caller may not do this (`forbidden`).",
         423 => "The account is locked after repeated failed sign-ins; wait `Retry-After` seconds (`account_locked`).",
         404 => "The resource does not exist (`not_found`).",
-        409 => "The request conflicts with the current state (`conflict`, `version_conflict`, `upload_missing`).",
+        409 => "The request conflicts with the current state (`conflict`, `version_conflict`, `upload_missing`, `upload_quota_exceeded`).",
         412 => "`If-Match` names a version that is no longer current (`precondition_failed`).",
         413 => "The body, decoded from its `Content-Encoding`, is larger than the configured limit (`payload_too_large`).",
         415 => "The body is not `application/json`, or is sent in a `Content-Encoding` other than gzip, deflate, br or zstd (`unsupported_media_type`).",

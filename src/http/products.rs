@@ -164,6 +164,8 @@ pub struct ProductInput {
     #[oai(validator(minimum(value = "0"), maximum(value = "1000000000")))]
     pub stock: Option<i64>,
     /// Up to 10 ids of **complete** uploads (`POST /api/v1/files`, then `complete`), in display order.
+    /// An id new to the product must be your own upload or an image another product already
+    /// shows; anyone else's file is `file_not_found`.
     #[oai(validator(max_items = 10))]
     pub images: Option<Vec<String>>,
 }
@@ -231,7 +233,8 @@ pub struct ProductPatchInput {
     #[oai(validator(minimum(value = "0"), maximum(value = "1000000000")))]
     #[serde(default)]
     pub stock: MaybeUndefined<i64>,
-    /// Replaces the image list; every id must name a complete upload.
+    /// Replaces the image list; every id must name a complete upload, and a new one must be
+    /// your own upload or an image another product already shows.
     #[oai(validator(max_items = 10))]
     #[oai(skip_serializing_if_is_none)]
     pub images: Option<Vec<String>>,
@@ -760,7 +763,7 @@ impl ProductsApi {
         req: &Request,
     ) -> Result<CreateProductResponse, Problems<CreateErrors>> {
         require(&self.identity, &auth.0, "products:write", req).await?;
-        let product = self.catalog.create(body.0.into()).await?;
+        let product = self.catalog.create(&auth.0, body.0.into()).await?;
         let location = format!("{BASE}/{}", product.id);
         let tag = etag(&product);
         Ok(CreateProductResponse::Created(
@@ -900,7 +903,7 @@ impl ProductsApi {
         let precondition = parse_if_match(if_match.0.as_deref());
         let product = self
             .catalog
-            .replace(id.0.checked("id")?, body.0.into(), precondition)
+            .replace(&auth.0, id.0.checked("id")?, body.0.into(), precondition)
             .await?;
         let tag = etag(&product);
         Ok(UpdateProductResponse::Ok(
@@ -931,7 +934,7 @@ impl ProductsApi {
         let precondition = parse_if_match(if_match.0.as_deref());
         let product = self
             .catalog
-            .patch(id.0.checked("id")?, body.0.into(), precondition)
+            .patch(&auth.0, id.0.checked("id")?, body.0.into(), precondition)
             .await?;
         let tag = etag(&product);
         Ok(UpdateProductResponse::Ok(
@@ -959,7 +962,7 @@ impl ProductsApi {
     ) -> Result<BatchResponse, Problems<BatchErrors>> {
         require(&self.identity, &auth.0, "products:write", req).await?;
         let items = body.0.items.into_iter().map(Into::into).collect();
-        let results = self.catalog.create_many(items).await?;
+        let results = self.catalog.create_many(&auth.0, items).await?;
         Ok(BatchResponse::Ok(Json(batch_result(
             req,
             results,
@@ -992,7 +995,7 @@ impl ProductsApi {
             .into_iter()
             .map(|i| (i.id, i.changes.into(), version_precondition(i.version)))
             .collect();
-        let results = self.catalog.patch_many(items).await?;
+        let results = self.catalog.patch_many(&auth.0, items).await?;
         Ok(BatchResponse::Ok(Json(batch_result(
             req, results, 200, &ids, created,
         ))))

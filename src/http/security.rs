@@ -17,7 +17,21 @@ use crate::identity::{Identity, Principal, RequestContext};
 #[oai(ty = "bearer", bearer_format = "JWT", checker = "authenticate")]
 pub struct BearerAuth(pub Principal);
 
+/// A caller already authenticated (session and user checked) for this request's bearer
+/// token, by a layer that needed to know who it is before the operation runs
+/// (`Idempotency-Key`), so that the security scheme need not check again.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub token: Arc<str>,
+    pub principal: Principal,
+}
+
 async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
+    if let Some(done) = req.data::<Authenticated>() {
+        if *done.token == *bearer.token {
+            return Ok(done.principal.clone());
+        }
+    }
     let identity = req
         .data::<Arc<Identity>>()
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("identity missing from request data")))?;

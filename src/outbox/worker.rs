@@ -3,17 +3,24 @@
 //! or dead once the attempts run out. Claims are atomic, so replicas never work on one
 //! message at the same time; outcomes are recorded only while the lease is still the
 //! worker's, so a worker that took too long cannot overwrite its successor's.
+//!
+//! Each address gets at most `cap_per_hour` notices an hour (counted in the key-value
+//! store, so across replicas); the rest are skipped. Whatever loop a customer finds that
+//! makes notices (placing and cancelling orders), it cannot turn Bazaar into an SMS cannon
+//! or run up its provider bill.
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures::FutureExt as _;
+use sha2::{Digest, Sha256};
 use tracing::Instrument as _;
 
 use super::{Deliver, OutboxSettings};
 use crate::domain::outbox::{NextAttempt, OutboxMessage};
+use crate::kv::KeyValueStore;
 use crate::store::{OutboxRepository, StoreError};
 
 /// The longest provider explanation kept as `last_error`.
@@ -24,6 +31,8 @@ pub struct OutboxWorker {
     deliver: Arc<dyn Deliver>,
     owner: String,
     settings: OutboxSettings,
+    /// Where each address's notices of the hour are counted; `None`: no cap.
+    counters: Option<Arc<dyn KeyValueStore>>,
 }
 
 impl OutboxWorker {
@@ -38,6 +47,16 @@ impl OutboxWorker {
             deliver,
             owner: unique_owner(),
             settings,
+            counters: None,
+        }
+    }
+
+    /// The same worker, capping notices per address at `cap_per_hour` with counters in `kv`
+    /// (shared by every replica's worker).
+    pub fn counting_on(self, kv: Arc<dyn KeyValueStore>) -> Self {
+        Self {
+            counters: Some(kv),
+            ..self
         }
     }
 
@@ -123,6 +142,14 @@ impl OutboxWorker {
             self.log_outcome(recorded, "dead without another attempt");
             return;
         }
+        if let Some(why) = self.over_cap(message).await {
+            let recorded = self.repo.mark_skipped(&message.id, &self.owner, &why).await;
+            self.log_outcome(
+                recorded,
+                "skipped: its address had its notices for the hour",
+            );
+            return;
+        }
         let result = self.deliver.deliver(message).await;
         // The outcome's time: the round's, moved on by how long delivery took.
         let at = now + chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
@@ -150,6 +177,31 @@ impl OutboxWorker {
                 };
                 tracing::warn!(error = %why, "outbox: delivery attempt failed");
                 self.log_outcome(recorded, outcome);
+            }
+        }
+    }
+
+    /// Counts a message's first attempt against its address's hourly cap, and answers why
+    /// it must not be sent if the cap is used up. Retries are not counted again: the address
+    /// got nothing from the failed attempt. If the counter cannot be reached the notice is
+    /// sent uncounted: an outage of the key-value store must not silence order notices.
+    async fn over_cap(&self, message: &OutboxMessage) -> Option<String> {
+        let kv = self.counters.as_ref()?;
+        let cap = self.settings.cap_per_hour;
+        if cap == 0 || message.attempts != 1 {
+            return None;
+        }
+        // Hashed: the key-value store needs no list of customers' phones and emails.
+        let address = Sha256::digest(message.recipient.address().as_bytes());
+        let key = format!("notice_cap:{}", hex::encode(address));
+        match kv.increment(&key, 1, Duration::from_secs(3600)).await {
+            Ok(counter) if counter.value > i64::from(cap) => Some(format!(
+                "not sent: this address already had {cap} notices this hour"
+            )),
+            Ok(_) => None,
+            Err(error) => {
+                tracing::warn!(error = %error, "outbox: could not count a notice against its address's hourly cap; sending it uncounted");
+                None
             }
         }
     }

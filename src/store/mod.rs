@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::analytics::SalesSummary;
 use crate::domain::audit::{AuditEvent, AuditPage, AuditQuery};
 use crate::domain::facets::{FacetSet, Facets};
-use crate::domain::file::{FileId, FileRecord};
+use crate::domain::file::{FileId, FileRecord, FileUsage};
 use crate::domain::hold::{HoldId, StockHold};
 use crate::domain::ids::ProductId;
 use crate::domain::order::{Order, OrderId};
@@ -107,7 +107,16 @@ pub trait ProductRepository: Send + Sync {
 
 #[async_trait]
 pub trait OrderRepository: Send + Sync {
+    /// Stores a new order. `Duplicate { field: "id" }` if the id is taken;
+    /// `Duplicate { field: "unpaid_slot" }` if the order is unpaid and another
+    /// unpaid order of the same customer holds its `unpaid_slot`, atomically,
+    /// so concurrent creates cannot take one slot twice. A slot is free again
+    /// once its order is no longer unpaid.
     async fn insert(&self, order: &Order) -> Result<(), StoreError>;
+
+    /// How many of `user`'s orders are unpaid (`pending_payment` or
+    /// `payment_mismatch`), with or without a slot.
+    async fn count_unpaid(&self, user: &UserId) -> Result<u64, StoreError>;
 
     async fn get(&self, id: &OrderId) -> Result<Option<Order>, StoreError>;
 
@@ -169,6 +178,11 @@ pub trait WebhookEventRepository: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
+    /// Notes why the event could not be applied, leaving it unapplied (an
+    /// event Bazaar cannot parse, for staff to look at and apply again).
+    /// `NotFound` if there is no such event.
+    async fn mark_unapplied(&self, event_id: &str, outcome: &str) -> Result<(), StoreError>;
+
     /// Newest first, optionally one event type; with the total matching.
     async fn list(
         &self,
@@ -213,12 +227,33 @@ pub trait FileRepository: Send + Sync {
     async fn get(&self, id: &FileId) -> Result<Option<FileRecord>, StoreError>;
 
     /// Marks a *pending* file complete at `at`, atomically: of two concurrent calls exactly one
-    /// succeeds. `VersionConflict` if the file is not pending (already complete), `NotFound`
-    /// if there is no such file.
+    /// succeeds. `VersionConflict` if the file is not pending (complete or expired),
+    /// `NotFound` if there is no such file.
     async fn mark_complete(&self, id: &FileId, at: DateTime<Utc>) -> Result<(), StoreError>;
 
     /// Deletes the record; `NotFound` if there is none.
     async fn delete(&self, id: &FileId) -> Result<(), StoreError>;
+
+    /// What `owner` holds against the upload quota: its pending and complete files that are
+    /// not public, and their declared bytes.
+    async fn usage(&self, owner: &UserId) -> Result<FileUsage, StoreError>;
+
+    /// Marks these files public (shown by a product). Idempotent; ids with no record are
+    /// skipped.
+    async fn publish(&self, ids: &[FileId]) -> Result<(), StoreError>;
+
+    /// Marks a *pending* file expired, atomically against `mark_complete`: of the two, exactly
+    /// one wins. Expiring an expired file succeeds again; `VersionConflict` if it is complete,
+    /// `NotFound` if there is no such file.
+    async fn expire(&self, id: &FileId) -> Result<(), StoreError>;
+
+    /// Up to `limit` files the sweep has to remove, oldest first: expired ones, and pending
+    /// ones announced before `cutoff`.
+    async fn sweepable(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<FileRecord>, StoreError>;
 }
 
 /// Notices waiting to be delivered (see `docs/outbox.md`). Workers *claim* due messages under
@@ -259,6 +294,11 @@ pub trait OutboxRepository: Send + Sync {
         error: &str,
         next: NextAttempt,
     ) -> Result<bool, StoreError>;
+
+    /// Sets the message aside unsent, for good, because of `why` (no secret), if `owner`
+    /// still holds its lease; answers whether it did.
+    async fn mark_skipped(&self, id: &OutboxId, owner: &str, why: &str)
+        -> Result<bool, StoreError>;
 
     async fn get(&self, id: &OutboxId) -> Result<Option<OutboxMessage>, StoreError>;
 

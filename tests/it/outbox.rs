@@ -91,6 +91,7 @@ fn worker_settings(max_attempts: u32) -> OutboxSettings {
             cap: StdDuration::from_secs(60),
             max_attempts,
         },
+        cap_per_hour: 0,
     }
 }
 

@@ -813,6 +813,34 @@ async fn notices_whose_providers_fail_and_then_recover_are_each_sent_exactly_onc
         .await
         .expect("request sent");
     assert_eq!(me.status(), 200);
+    // Notices go only to verified addresses: the admin verifies theirs with the link's token,
+    // which the stand-in received (and which is no notice, so it is not counted below).
+    let asked = app
+        .client
+        .post(app.url("/api/v1/users/me/email/verify-request"))
+        .send()
+        .await
+        .expect("request sent");
+    assert!(asked.status().is_success(), "{}", asked.status());
+    let token = {
+        let mut accepted = lock(&messaging.accepted);
+        let link = accepted
+            .keys()
+            .find(|m| m.contains("d-verify-email"))
+            .cloned()
+            .expect("the verification email reached the stand-in");
+        accepted.remove(&link);
+        let data: Value = serde_json::from_str(link.splitn(4, ' ').nth(3).unwrap()).unwrap();
+        data["token"].as_str().unwrap().to_owned()
+    };
+    let verified = app
+        .anonymous
+        .post(app.url("/api/v1/auth/email/verify"))
+        .json(&json!({ "token": token }))
+        .send()
+        .await
+        .expect("request sent");
+    assert_eq!(verified.status(), 200);
     let product = app.create_product(product_json(&unique("PN"))).await;
     let product_id = product["id"].as_str().unwrap().to_owned();
 

@@ -26,7 +26,8 @@ pub struct OutboxMessageBody {
     pub data: BTreeMap<String, serde_json::Value>,
     /// Unique among messages: a notice with a known key is never enqueued again.
     pub dedupe_key: String,
-    /// `pending` (waiting, or being delivered), `delivered`, or `dead` (every attempt failed).
+    /// `pending` (waiting, or being delivered), `delivered`, `dead` (every attempt failed), or
+    /// `skipped` (not sent on purpose, for good: see `last_error`).
     pub state: String,
     /// Delivery attempts so far (since the last retry by an admin).
     pub attempts: u32,
@@ -38,7 +39,9 @@ pub struct OutboxMessageBody {
     /// Until when that worker has it to itself.
     #[oai(skip_serializing_if_is_none)]
     pub lease_until: Option<DateTime<Utc>>,
-    /// Why the last attempt failed, as the provider explained it.
+    /// Why the last attempt failed, as the provider explained it; for a `skipped` message,
+    /// why it was not sent (the phone or email is unverified, or the address had its
+    /// notices for the hour).
     #[oai(skip_serializing_if_is_none)]
     pub last_error: Option<String>,
     /// The provider's id of the delivered message.

@@ -12,6 +12,7 @@ use crate::domain::analytics::{summarize, SalesSummary};
 use crate::domain::order::{Order, OrderId, OrderStatus};
 use crate::domain::order_query::{OrderPage, OrderQuery, OrderSort};
 use crate::domain::outbox::OutboxMessage;
+use crate::domain::user::UserId;
 use crate::domain::webhook::WebhookRecord;
 use crate::store::{OrderRepository, StoreError, WebhookEventRepository};
 
@@ -47,8 +48,29 @@ impl OrderRepository for MemoryOrders {
         if map.contains_key(&order.id) {
             return Err(StoreError::Duplicate { field: "id" });
         }
+        if order.unpaid_slot.is_some() && order.status.is_unpaid() {
+            let taken = map.values().any(|o| {
+                o.user_id == order.user_id
+                    && o.status.is_unpaid()
+                    && o.unpaid_slot == order.unpaid_slot
+            });
+            if taken {
+                return Err(StoreError::Duplicate {
+                    field: "unpaid_slot",
+                });
+            }
+        }
         map.insert(order.id.clone(), order.clone());
         Ok(())
+    }
+
+    async fn count_unpaid(&self, user: &UserId) -> Result<u64, StoreError> {
+        let map = self.by_id.read();
+        let unpaid = map
+            .values()
+            .filter(|o| &o.user_id == user && o.status.is_unpaid())
+            .count();
+        Ok(unpaid as u64)
     }
 
     async fn get(&self, id: &OrderId) -> Result<Option<Order>, StoreError> {
@@ -168,6 +190,14 @@ impl WebhookEventRepository for MemoryWebhookEvents {
         let mut map = self.by_id.write();
         let record = map.get_mut(event_id).ok_or(StoreError::NotFound)?;
         record.applied_at = Some(crate::domain::product::truncate_to_millis(at));
+        record.outcome = Some(outcome.to_owned());
+        Ok(())
+    }
+
+    async fn mark_unapplied(&self, event_id: &str, outcome: &str) -> Result<(), StoreError> {
+        let mut map = self.by_id.write();
+        let record = map.get_mut(event_id).ok_or(StoreError::NotFound)?;
+        record.applied_at = None;
         record.outcome = Some(outcome.to_owned());
         Ok(())
     }

@@ -112,6 +112,15 @@ impl OutboxRepository for MemoryOutbox {
         Ok(self.update_leased(id, owner, |m| m.failed(error, next)))
     }
 
+    async fn mark_skipped(
+        &self,
+        id: &OutboxId,
+        owner: &str,
+        why: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self.update_leased(id, owner, |m| m.skipped(why)))
+    }
+
     async fn get(&self, id: &OutboxId) -> Result<Option<OutboxMessage>, StoreError> {
         Ok(self.inner.lock().by_id.get(id).cloned())
     }

@@ -17,8 +17,8 @@ use crate::domain::ids::ProductId;
 use crate::domain::listing::{Pagination, SortValue};
 use crate::domain::money::{Currency, Paise};
 use crate::domain::order::{
-    Address, EntryStatus, LedgerEntry, LedgerKind, Order, OrderId, OrderItem, OrderStatus,
-    PaymentInfo,
+    Address, EntryStatus, Flag, FlagReason, LedgerEntry, LedgerKind, Order, OrderId, OrderItem,
+    OrderStatus, PaymentInfo,
 };
 use crate::domain::order_query::{OrderFilter, OrderPage, OrderQuery};
 use crate::domain::outbox::OutboxMessage;
@@ -73,6 +73,11 @@ impl MongoOrders {
                     true,
                     true,
                 ),
+                // The cap on a customer's unpaid orders: `user:slot`, present
+                // only while the order is unpaid, so at most one per slot.
+                index(doc! { "unpaid_slot": 1 }, "unpaid_slot_unique", true, true),
+                // Staff's list of flagged orders; only those carry the field.
+                index(doc! { "flagged": 1 }, "flagged", false, true),
             ])
             .await
             .map_err(classify)?;
@@ -148,6 +153,7 @@ impl MongoOrders {
             doc! { "$unwind": "$ledger" },
             doc! { "$match": {
                 "ledger.recorded_at": in_range,
+                "ledger.currency": { "$in": [Currency::Inr.as_str(), Bson::Null] },
                 "$or": [
                     { "ledger.kind": LedgerKind::Capture.as_str(),
                       "ledger.status": EntryStatus::Settled.as_str() },
@@ -197,6 +203,7 @@ impl MongoOrders {
                 "cond": { "$and": [
                     { "$eq": ["$$e.kind", LedgerKind::Capture.as_str()] },
                     { "$eq": ["$$e.status", EntryStatus::Settled.as_str()] },
+                    { "$eq": [{ "$ifNull": ["$$e.currency", Currency::Inr.as_str()] }, "$currency"] },
                 ] },
             } },
             "as": "e",
@@ -380,8 +387,23 @@ struct EntryDoc {
     provider_id: String,
     payment_id: String,
     amount: i64,
+    /// Absent on entries written before currencies were kept: rupees.
+    #[serde(default = "rupees")]
+    currency: String,
     status: String,
     recorded_at: bson::DateTime,
+}
+
+fn rupees() -> String {
+    Currency::Inr.as_str().to_owned()
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct FlagDoc {
+    reason: String,
+    subject: String,
+    detail: String,
+    flagged_at: bson::DateTime,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -404,6 +426,18 @@ struct OrderDoc {
     payment: PaymentDoc,
     #[serde(default)]
     ledger: Vec<EntryDoc>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    flags: Vec<FlagDoc>,
+    /// Set (true) only on flagged orders, for the sparse index.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    flagged: bool,
+    /// The order's unpaid-order slot, kept after it was paid (for reading back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    slot: Option<i64>,
+    /// `user:slot` while the order is unpaid, absent otherwise: what the
+    /// unique index holds the cap with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    unpaid_slot: Option<String>,
     created_at: bson::DateTime,
     updated_at: bson::DateTime,
     expires_at: bson::DateTime,
@@ -497,6 +531,7 @@ impl EntryDoc {
             provider_id: e.provider_id.clone(),
             payment_id: e.payment_id.clone(),
             amount: e.amount.get(),
+            currency: e.currency.clone(),
             status: e.status.as_str().to_owned(),
             recorded_at: bson::DateTime::from_chrono(e.recorded_at),
         }
@@ -508,8 +543,29 @@ impl EntryDoc {
             provider_id: self.provider_id,
             payment_id: self.payment_id,
             amount: Paise::trusted(self.amount),
+            currency: self.currency,
             status: entry_status(&self.status)?,
             recorded_at: self.recorded_at.to_chrono(),
+        })
+    }
+}
+
+impl FlagDoc {
+    fn from_flag(f: &Flag) -> Self {
+        Self {
+            reason: f.reason.as_str().to_owned(),
+            subject: f.subject.clone(),
+            detail: f.detail.clone(),
+            flagged_at: bson::DateTime::from_chrono(f.flagged_at),
+        }
+    }
+
+    fn into_flag(self) -> Result<Flag, StoreError> {
+        Ok(Flag {
+            reason: FlagReason::parse(&self.reason).ok_or_else(|| corrupt("flag reason"))?,
+            subject: self.subject,
+            detail: self.detail,
+            flagged_at: self.flagged_at.to_chrono(),
         })
     }
 }
@@ -534,6 +590,13 @@ impl OrderDoc {
                 last_failure: o.payment.last_failure.clone(),
             },
             ledger: o.ledger.iter().map(EntryDoc::from_entry).collect(),
+            flags: o.flags.iter().map(FlagDoc::from_flag).collect(),
+            flagged: !o.flags.is_empty(),
+            slot: o.unpaid_slot.map(i64::from),
+            unpaid_slot: o
+                .unpaid_slot
+                .filter(|_| o.status.is_unpaid())
+                .map(|slot| format!("{}:{slot}", o.user_id)),
             created_at: bson::DateTime::from_chrono(o.created_at),
             updated_at: bson::DateTime::from_chrono(o.updated_at),
             expires_at: bson::DateTime::from_chrono(o.expires_at),
@@ -569,6 +632,12 @@ impl OrderDoc {
                 .into_iter()
                 .map(EntryDoc::into_entry)
                 .collect::<Result<_, _>>()?,
+            flags: self
+                .flags
+                .into_iter()
+                .map(FlagDoc::into_flag)
+                .collect::<Result<_, _>>()?,
+            unpaid_slot: self.slot.map(|n| to_u32(n, "unpaid slot")).transpose()?,
             created_at: self.created_at.to_chrono(),
             updated_at: self.updated_at.to_chrono(),
             expires_at: self.expires_at.to_chrono(),
@@ -590,6 +659,11 @@ fn filter_document(filter: &OrderFilter) -> Vec<Document> {
     }
     if let Some(to) = filter.to {
         clauses.push(doc! { "created_at": { "$lt": bound(to) } });
+    }
+    match filter.flagged {
+        Some(true) => clauses.push(doc! { "flagged": true }),
+        Some(false) => clauses.push(doc! { "flagged": { "$ne": true } }),
+        None => {}
     }
     clauses
 }
@@ -710,6 +784,19 @@ impl OrderRepository for MongoOrders {
             OrderDoc::into_order,
         )
         .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn count_unpaid(&self, user: &UserId) -> Result<u64, StoreError> {
+        let unpaid: Vec<&str> = OrderStatus::ALL
+            .into_iter()
+            .filter(|s| s.is_unpaid())
+            .map(OrderStatus::as_str)
+            .collect();
+        self.collection
+            .count_documents(doc! { "user_id": user.as_str(), "status": { "$in": unpaid } })
+            .await
+            .map_err(classify)
     }
 
     #[tracing::instrument(skip_all)]

@@ -320,6 +320,28 @@ impl OutboxRepository for MongoOutbox {
     }
 
     #[tracing::instrument(skip_all, fields(outbox_id = %id))]
+    async fn mark_skipped(
+        &self,
+        id: &OutboxId,
+        owner: &str,
+        why: &str,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .collection
+            .update_one(
+                pending_leased_to(object_id(id)?, owner),
+                doc! { "$set": {
+                    "state": OutboxState::Skipped.as_str(),
+                    "lease": Bson::Null,
+                    "last_error": why,
+                } },
+            )
+            .await
+            .map_err(classify)?;
+        Ok(result.matched_count == 1)
+    }
+
+    #[tracing::instrument(skip_all, fields(outbox_id = %id))]
     async fn get(&self, id: &OutboxId) -> Result<Option<OutboxMessage>, StoreError> {
         let found = self
             .collection

@@ -146,6 +146,26 @@ impl WebhookEventRepository for MongoWebhookEvents {
         }
     }
 
+    #[tracing::instrument(skip_all, fields(event_id))]
+    async fn mark_unapplied(&self, event_id: &str, outcome: &str) -> Result<(), StoreError> {
+        let result = self
+            .collection
+            .update_one(
+                doc! { "_id": event_id },
+                doc! {
+                    "$set": { "outcome": outcome },
+                    "$unset": { "applied_at": "" },
+                },
+            )
+            .await
+            .map_err(classify)?;
+        if result.matched_count == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound)
+        }
+    }
+
     #[tracing::instrument(skip_all)]
     async fn list(
         &self,

@@ -314,15 +314,16 @@ async fn a_tampered_or_misused_dev_upload_url_is_refused_with_403() {
     let client = customer(&app, "98123 40007").await;
     let announced = announce(&app, &client, "image/png", 10).await;
     let url = announced["upload"]["url"].as_str().unwrap();
-    let put = |url: String, content_type: &'static str| async move {
-        reqwest::Client::new()
+    let put_as = |url: String, content_type: &'static str, if_none_match: Option<&'static str>| async move {
+        let mut put = reqwest::Client::new()
             .put(url)
-            .header("content-type", content_type)
-            .body(vec![0; 10])
-            .send()
-            .await
-            .unwrap()
+            .header("content-type", content_type);
+        if let Some(condition) = if_none_match {
+            put = put.header("if-none-match", condition);
+        }
+        put.body(vec![0; 10]).send().await.unwrap()
     };
+    let put = |url: String, content_type: &'static str| put_as(url, content_type, Some("*"));
 
     let (base, _) = url.split_once("&signature=").unwrap();
     let forged = format!("{base}&signature={}", "0".repeat(64));
@@ -337,6 +338,14 @@ async fn a_tampered_or_misused_dev_upload_url_is_refused_with_403() {
             put(url.to_owned(), "image/gif").await,
         ),
         ("no signature", put(base.to_owned(), "image/png").await),
+        (
+            "no If-None-Match",
+            put_as(url.to_owned(), "image/png", None).await,
+        ),
+        (
+            "another If-None-Match",
+            put_as(url.to_owned(), "image/png", Some("\"abc\"")).await,
+        ),
     ] {
         assert_eq!(response.status(), 403, "{what}");
         assert_eq!(problem(response).await["code"], "forbidden", "{what}");

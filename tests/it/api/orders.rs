@@ -559,19 +559,27 @@ async fn orders_below_one_rupee_or_over_the_quantity_limit_are_refused() {
     let plenty = product_with_stock(&app, "Q-2", 1_000, 5_000).await;
 
     let tiny = problem(order(&app, json!([{ "product_id": cheap, "quantity": 1 }])).await).await;
+    // The default allows 10 units of one product per order.
     let split = problem(
         order(
             &app,
-            json!([{ "product_id": plenty, "quantity": 600 }, { "product_id": plenty, "quantity": 600 }]),
+            json!([{ "product_id": plenty, "quantity": 6 }, { "product_id": plenty, "quantity": 5 }]),
         )
         .await,
     )
     .await;
+    let eleven =
+        problem(order(&app, json!([{ "product_id": plenty, "quantity": 11 }])).await).await;
+    let ten = order(&app, json!([{ "product_id": plenty, "quantity": 10 }])).await;
 
     assert_eq!(tiny["status"], 422);
     assert_eq!(tiny["errors"][0]["code"], "below_minimum");
     assert_eq!(split["status"], 422);
     assert_eq!(split["errors"][0]["field"], "items[1].quantity");
+    assert_eq!(eleven["status"], 422);
+    assert_eq!(eleven["errors"][0]["field"], "items[0].quantity");
+    assert_eq!(eleven["errors"][0]["code"], "out_of_range");
+    assert_eq!(ten.status(), 201);
     let cheap_now = json_of(app.get(&format!("/api/v1/products/{cheap}")).await).await;
     assert_eq!(cheap_now["stock"], 10, "nothing stayed reserved");
 }

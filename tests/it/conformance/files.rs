@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use bazaar::domain::file::{FileId, FilePolicy, FileRecord, FileStatus, RawUpload};
+use bazaar::domain::file::{FileId, FilePolicy, FileRecord, FileStatus, FileUsage, RawUpload};
 use bazaar::domain::user::UserId;
 use bazaar::store::memory::MemoryFiles;
 use bazaar::store::{FileRepository, StoreError};
@@ -93,6 +93,111 @@ pub async fn delete_removes_the_record_once(repo: &dyn FileRepository) {
     ));
 }
 
+/// A pending file of `owner` announced at `at`.
+fn pending_of(owner: &UserId, size: i64, at: DateTime<Utc>) -> FileRecord {
+    let draft = FilePolicy::new(vec!["image/png".into()], 1 << 20)
+        .parse(&RawUpload {
+            content_type: "image/png".into(),
+            size,
+        })
+        .expect("a valid upload");
+    FileRecord::create(owner.clone(), draft, at)
+}
+
+pub async fn usage_counts_an_owners_pending_and_complete_files_that_are_not_public(
+    repo: &dyn FileRepository,
+) {
+    let owner = UserId::generate();
+    assert_eq!(repo.usage(&owner).await.unwrap(), FileUsage::default());
+    let files: Vec<FileRecord> = [10, 20, 40, 80]
+        .into_iter()
+        .map(|size| pending_of(&owner, size, base_time()))
+        .collect();
+    for file in &files {
+        repo.insert(file).await.unwrap();
+    }
+    repo.insert(&pending("image/png", 1000)).await.unwrap();
+    repo.mark_complete(&files[1].id, base_time()).await.unwrap();
+    repo.publish(&[files[2].id.clone(), FileId::generate()])
+        .await
+        .unwrap();
+    repo.expire(&files[3].id).await.unwrap();
+
+    assert_eq!(
+        repo.usage(&owner).await.unwrap(),
+        FileUsage {
+            files: 2,
+            bytes: 30
+        }
+    );
+    assert!(repo.get(&files[2].id).await.unwrap().unwrap().public);
+    repo.publish(&[files[2].id.clone()]).await.unwrap();
+    repo.publish(&[]).await.unwrap();
+}
+
+pub async fn expiring_wins_or_loses_against_completing_atomically(repo: &dyn FileRepository) {
+    let file = pending("image/png", 10);
+    repo.insert(&file).await.unwrap();
+    repo.expire(&file.id).await.unwrap();
+    repo.expire(&file.id).await.unwrap();
+    assert_eq!(
+        repo.get(&file.id).await.unwrap().unwrap().status,
+        FileStatus::Expired
+    );
+    assert!(matches!(
+        repo.mark_complete(&file.id, base_time()).await,
+        Err(StoreError::VersionConflict)
+    ));
+
+    let done = pending("image/png", 10);
+    repo.insert(&done).await.unwrap();
+    repo.mark_complete(&done.id, base_time()).await.unwrap();
+    assert!(matches!(
+        repo.expire(&done.id).await,
+        Err(StoreError::VersionConflict)
+    ));
+    assert!(matches!(
+        repo.expire(&FileId::generate()).await,
+        Err(StoreError::NotFound)
+    ));
+
+    let raced = pending("image/png", 10);
+    repo.insert(&raced).await.unwrap();
+    let (expired, completed) = tokio::join!(
+        repo.expire(&raced.id),
+        repo.mark_complete(&raced.id, base_time())
+    );
+    assert!(
+        expired.is_ok() != completed.is_ok(),
+        "{expired:?} {completed:?}"
+    );
+}
+
+pub async fn sweepable_lists_expired_and_stale_pending_files_oldest_first(
+    repo: &dyn FileRepository,
+) {
+    // Each backend instance here is fresh, so only these files exist.
+    let owner = UserId::generate();
+    let at = |minutes| base_time() + Duration::minutes(minutes);
+    let stale = pending_of(&owner, 1, at(0));
+    let expired = pending_of(&owner, 1, at(50));
+    let fresh = pending_of(&owner, 1, at(30));
+    let old_but_complete = pending_of(&owner, 1, at(1));
+    for file in [&stale, &expired, &fresh, &old_but_complete] {
+        repo.insert(file).await.unwrap();
+    }
+    repo.expire(&expired.id).await.unwrap();
+    repo.mark_complete(&old_but_complete.id, at(2))
+        .await
+        .unwrap();
+
+    let due = repo.sweepable(at(30), 10).await.unwrap();
+    let ids: Vec<&FileId> = due.iter().map(|f| &f.id).collect();
+    assert_eq!(ids, [&stale.id, &expired.id]);
+    assert_eq!(repo.sweepable(at(30), 1).await.unwrap().len(), 1);
+    assert_eq!(repo.sweepable(at(31), 10).await.unwrap().len(), 3);
+}
+
 macro_rules! file_suite {
     ($backend:ident, $make:expr) => {
         conformance!(
@@ -106,6 +211,9 @@ macro_rules! file_suite {
                 only_a_pending_file_can_be_completed,
                 concurrent_completions_let_exactly_one_win,
                 delete_removes_the_record_once,
+                usage_counts_an_owners_pending_and_complete_files_that_are_not_public,
+                expiring_wins_or_loses_against_completing_atomically,
+                sweepable_lists_expired_and_stale_pending_files_oldest_first,
             ]
         );
     };

@@ -8,8 +8,8 @@ use bazaar::domain::analytics::{summarize, DayRevenue, SalesSummary, TopProduct}
 use bazaar::domain::listing::Pagination;
 use bazaar::domain::money::Paise;
 use bazaar::domain::order::{
-    EntryStatus, LedgerEntry, LedgerKind, Order, OrderId, OrderRequest, OrderStatus, PaymentEvent,
-    RawAddress, RawLine,
+    EntryStatus, Flag, FlagReason, LedgerEntry, LedgerKind, Order, OrderId, OrderRequest,
+    OrderStatus, PaymentEvent, RawAddress, RawLine, MAX_QUANTITY,
 };
 use bazaar::domain::order_query::{OrderQuery, OrderSort, RawOrderQuery};
 use bazaar::domain::outbox::{dedupe_key, Channel, NoticeKind, OutboxMessage, Recipient};
@@ -62,7 +62,7 @@ fn order(user: &UserId, lines: &[(&Product, u32)], created: DateTime<Utc>) -> Or
             quantity: i64::from(*quantity),
         })
         .collect();
-    let request = OrderRequest::parse(&raw, None, None).expect("valid order");
+    let request = OrderRequest::parse(&raw, None, None, MAX_QUANTITY).expect("valid order");
     let products: Vec<Product> = lines.iter().map(|(p, _)| (*p).clone()).collect();
     Order::new(
         OrderId::generate(),
@@ -87,6 +87,7 @@ fn entry(
         provider_id: provider_id.into(),
         payment_id: format!("pay_of_{provider_id}"),
         amount: Paise::parse_price("amount", amount).expect("a positive amount"),
+        currency: "INR".into(),
         status,
         recorded_at,
     }
@@ -127,7 +128,8 @@ pub async fn orders_read_back_unchanged_with_every_field(repo: &dyn OrderReposit
             quantity: 3,
         },
     ];
-    let request = OrderRequest::parse(&lines, Some(&raw_address), Some("Ring twice")).unwrap();
+    let request =
+        OrderRequest::parse(&lines, Some(&raw_address), Some("Ring twice"), MAX_QUANTITY).unwrap();
     let created = at("2026-01-01T10:15:30.123Z");
     let mut o = Order::new(
         OrderId::generate(),
@@ -181,6 +183,24 @@ pub async fn orders_read_back_unchanged_with_every_field(repo: &dyn OrderReposit
             t(5_005),
         ),
     ];
+    o.ledger.push(LedgerEntry {
+        currency: "USD".into(),
+        ..entry(
+            LedgerKind::Capture,
+            "pay_USD",
+            5,
+            EntryStatus::Settled,
+            t(5_500),
+        )
+    });
+    o.flags = vec![Flag {
+        reason: FlagReason::PaymentMismatch,
+        subject: "pay_USD".into(),
+        detail: "payment pay_USD is for 5 USD".into(),
+        flagged_at: t(5_600),
+    }];
+    // Kept after the order was paid, though it no longer holds the slot.
+    o.unpaid_slot = Some(2);
     o.updated_at = t(6_789);
     o.version = 7;
     let bare = order(&UserId::generate(), &[(&product("BARE", 10), 1)], created);
@@ -216,6 +236,7 @@ pub async fn updates_need_the_current_version(repo: &dyn OrderRepository) {
         &PaymentEvent::Captured {
             payment_id: "pay_UPD".into(),
             amount: paid.total,
+            currency: "INR".into(),
         },
         base_time() + Duration::minutes(1),
     );
@@ -372,6 +393,101 @@ pub async fn lists_filter_by_customer_status_and_dates_in_both_orders(repo: &dyn
         ),
         (expect(&[2, 0]), false, Some(4))
     );
+}
+
+pub async fn lists_filter_by_flags(repo: &dyn OrderRepository) {
+    let user = UserId::generate();
+    let p = product("FLAG", 100);
+    let minute = |m: i64| base_time() + Duration::minutes(m);
+    let plain = order(&user, &[(&p, 1)], minute(0));
+    let mut flagged = order(&user, &[(&p, 1)], minute(1));
+    flagged.flags.push(Flag {
+        reason: FlagReason::RefundExceedsCapture,
+        subject: "rfnd_X".into(),
+        detail: "refund rfnd_X is larger than its capture".into(),
+        flagged_at: minute(2),
+    });
+    insert_all(repo, &[plain.clone(), flagged.clone()]).await;
+    let list = |flagged: &str| {
+        let raw = RawOrderQuery {
+            flagged: Some(flagged.into()),
+            ..Default::default()
+        };
+        async move { ids(&repo.list(&query(raw, None)).await.unwrap().items) }
+    };
+
+    assert_eq!(list("true").await, ids(std::slice::from_ref(&flagged)));
+    assert_eq!(list("false").await, ids(std::slice::from_ref(&plain)));
+    let mut cleared = flagged.clone();
+    cleared.flags.clear();
+    cleared.version += 1;
+    repo.update(&cleared, flagged.version, &[]).await.unwrap();
+    assert!(list("true").await.is_empty());
+}
+
+/// An unpaid order of `user` in `slot`.
+fn unpaid_in(user: &UserId, slot: Option<u32>) -> Order {
+    let mut o = order(user, &[(&product("SLOT", 100), 1)], base_time());
+    o.unpaid_slot = slot;
+    o
+}
+
+pub async fn a_customer_cannot_hold_two_unpaid_orders_in_one_slot(repo: &dyn OrderRepository) {
+    let (asha, ravi) = (UserId::generate(), UserId::generate());
+    let first = unpaid_in(&asha, Some(0));
+    repo.insert(&first).await.unwrap();
+
+    let same_slot = repo.insert(&unpaid_in(&asha, Some(0))).await;
+    let other_slot = repo.insert(&unpaid_in(&asha, Some(1))).await;
+    let other_customer = repo.insert(&unpaid_in(&ravi, Some(0))).await;
+    let uncapped = repo.insert(&unpaid_in(&asha, None)).await;
+
+    assert!(
+        matches!(
+            same_slot,
+            Err(StoreError::Duplicate {
+                field: "unpaid_slot"
+            })
+        ),
+        "{same_slot:?}"
+    );
+    assert!(other_slot.is_ok() && other_customer.is_ok() && uncapped.is_ok());
+    assert_eq!(repo.count_unpaid(&asha).await.unwrap(), 3);
+    // Paid (or cancelled, or expired): the slot is free again.
+    let mut paid = first.clone();
+    paid.apply(
+        &PaymentEvent::Captured {
+            payment_id: "pay_SLOT".into(),
+            amount: paid.total,
+            currency: "INR".into(),
+        },
+        base_time(),
+    );
+    repo.update(&paid, first.version, &[]).await.unwrap();
+    assert_eq!(repo.count_unpaid(&asha).await.unwrap(), 2);
+    repo.insert(&unpaid_in(&asha, Some(0))).await.unwrap();
+    // A flagged mismatch still holds stock, and its slot.
+    let mut mismatch = unpaid_in(&ravi, Some(1));
+    mismatch.status = OrderStatus::PaymentMismatch;
+    repo.insert(&mismatch).await.unwrap();
+    assert!(matches!(
+        repo.insert(&unpaid_in(&ravi, Some(1))).await,
+        Err(StoreError::Duplicate {
+            field: "unpaid_slot"
+        })
+    ));
+    assert_eq!(repo.count_unpaid(&ravi).await.unwrap(), 2);
+}
+
+pub async fn concurrent_orders_in_one_slot_let_exactly_one_in(repo: &dyn OrderRepository) {
+    let user = UserId::generate();
+    let candidates: Vec<Order> = (0..10).map(|_| unpaid_in(&user, Some(0))).collect();
+
+    let results = futures::future::join_all(candidates.iter().map(|o| repo.insert(o))).await;
+
+    let stored = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(stored, 1, "{results:?}");
+    assert_eq!(repo.count_unpaid(&user).await.unwrap(), 1);
 }
 
 /// Pages through `raw` by cursor, inserting what `between_pages` makes after
@@ -679,6 +795,17 @@ fn summary_case() -> SummaryCase {
                 at("2026-01-03T20:00:00Z"),
             )],
         ),
+        // Captured in dollars: a mismatch, neither revenue nor a paid checkout.
+        make(
+            "2026-01-02T08:00:00Z",
+            PaymentMismatch,
+            Some("order_13"),
+            &[(p(11), 1)],
+            vec![LedgerEntry {
+                currency: "USD".into(),
+                ..entry(Capture, "pay_13", 59, Settled, at("2026-01-02T08:05:00Z"))
+            }],
+        ),
         // Created at `to`: outside.
         make(
             "2026-01-04T00:00:00Z",
@@ -729,6 +856,7 @@ pub async fn the_summary_adds_up_money_by_india_day_orders_by_status_and_top_pro
         ],
         orders_by_status: vec![
             (OrderStatus::PendingPayment, 1),
+            (OrderStatus::PaymentMismatch, 1),
             (OrderStatus::Paid, 3),
             (OrderStatus::Fulfilled, 1),
             (OrderStatus::Shipped, 1),
@@ -750,7 +878,7 @@ pub async fn the_summary_adds_up_money_by_india_day_orders_by_status_and_top_pro
             top(8, 1, 150),
             top(9, 1, 120),
         ],
-        checkouts: 9,
+        checkouts: 10,
         paid_checkouts: 7,
     };
 
@@ -792,6 +920,9 @@ macro_rules! order_suite {
                 updates_need_the_current_version,
                 concurrent_updates_from_one_version_let_exactly_one_win,
                 lists_filter_by_customer_status_and_dates_in_both_orders,
+                lists_filter_by_flags,
+                a_customer_cannot_hold_two_unpaid_orders_in_one_slot,
+                concurrent_orders_in_one_slot_let_exactly_one_in,
                 cursor_pages_are_stable_while_orders_arrive,
                 unpaid_orders_are_found_oldest_first_for_expiry_and_reconciliation,
                 the_summary_of_nothing_lists_every_status_at_zero,
@@ -920,6 +1051,36 @@ pub async fn applying_an_event_records_when_and_what(repo: &dyn WebhookEventRepo
     ));
 }
 
+pub async fn an_event_that_could_not_be_applied_stays_unapplied_with_why(
+    repo: &dyn WebhookEventRepository,
+) {
+    let e = event("evt_BAD", "unknown", base_time());
+    repo.record(&e).await.unwrap();
+
+    repo.mark_unapplied("evt_BAD", "unparseable: expected value")
+        .await
+        .unwrap();
+
+    let stored = repo.get("evt_BAD").await.unwrap().unwrap();
+    assert_eq!(stored.applied_at, None);
+    assert_eq!(
+        stored.outcome.as_deref(),
+        Some("unparseable: expected value")
+    );
+    // Applied later (after a fix), then noted unapplied again: unapplied.
+    repo.mark_applied("evt_BAD", "applied", base_time())
+        .await
+        .unwrap();
+    repo.mark_unapplied("evt_BAD", "unparseable: again")
+        .await
+        .unwrap();
+    assert_eq!(repo.get("evt_BAD").await.unwrap().unwrap().applied_at, None);
+    assert!(matches!(
+        repo.mark_unapplied("evt_NONE", "x").await,
+        Err(StoreError::NotFound)
+    ));
+}
+
 pub async fn webhook_events_list_newest_first_with_a_filter_and_a_total(
     repo: &dyn WebhookEventRepository,
 ) {
@@ -971,6 +1132,7 @@ macro_rules! webhook_suite {
                 a_webhook_event_is_new_once_then_counts_deliveries,
                 concurrent_deliveries_of_one_event_have_one_winner,
                 applying_an_event_records_when_and_what,
+                an_event_that_could_not_be_applied_stays_unapplied_with_why,
                 webhook_events_list_newest_first_with_a_filter_and_a_total,
             ]
         );

@@ -1,14 +1,15 @@
 //! The outbox repository contract, held against memory and MongoDB alike: idempotent
 //! enqueueing, claims that respect due times and leases (also under concurrency), outcomes
-//! recorded only by the lease holder, dead letters, admin retries and the admin's list.
+//! recorded only by the lease holder, dead letters, skipped messages, admin retries and the
+//! admin's list.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use bazaar::domain::outbox::{
-    dedupe_key, Channel, NextAttempt, NoticeKind, OutboxId, OutboxMessage, OutboxState, Recipient,
-    RetrySchedule,
+    dedupe_key, unverified_reason, Channel, Contact, NextAttempt, NoticeKind, OutboxId,
+    OutboxMessage, OutboxState, Recipient, RetrySchedule,
 };
 use bazaar::domain::outbox_query::{OutboxQuery, RawOutboxQuery};
 use bazaar::domain::user::{Email, Phone};
@@ -377,6 +378,94 @@ pub async fn lists_filter_by_state_newest_first_and_page(repo: &dyn OutboxReposi
     assert_eq!(second_page.total, Some(5));
 }
 
+pub async fn a_notice_to_an_unverified_contact_is_kept_skipped_and_never_claimed(
+    repo: &dyn OutboxRepository,
+) {
+    let unverified = Contact {
+        recipient: Recipient::Sms(Phone::parse("to", "+919812345678").unwrap()),
+        verified: false,
+    };
+    let verified = Contact {
+        recipient: Recipient::Email(Email::parse("to", "asha@example.in").unwrap()),
+        verified: true,
+    };
+    let notice = |contact: &Contact| {
+        OutboxMessage::to_contact(
+            NoticeKind::Cancellation,
+            contact,
+            data("order-1"),
+            dedupe_key(
+                "order-1",
+                NoticeKind::Cancellation,
+                contact.recipient.channel(),
+                None,
+            ),
+            secs(0),
+        )
+    };
+    let skipped = notice(&unverified);
+    let sent = notice(&verified);
+    assert_eq!(
+        repo.enqueue(&[skipped.clone(), sent.clone()])
+            .await
+            .unwrap(),
+        2
+    );
+
+    let claimed = repo.claim("worker-a", secs(3600), LEASE, 10).await.unwrap();
+
+    assert_eq!(ids(&claimed), std::slice::from_ref(&sent.id));
+    let kept = stored(repo, &skipped.id).await;
+    assert_eq!(kept, skipped);
+    assert_eq!(kept.state, OutboxState::Skipped);
+    assert_eq!(
+        kept.last_error.as_deref(),
+        Some(unverified_reason(Channel::Sms))
+    );
+    let listed = repo
+        .list(&OutboxQuery::first(Some(OutboxState::Skipped), 10))
+        .await
+        .unwrap();
+    assert_eq!(ids(&listed.items), std::slice::from_ref(&skipped.id));
+    assert!(matches!(
+        repo.retry(&skipped.id, secs(3601)).await,
+        Err(StoreError::VersionConflict)
+    ));
+}
+
+pub async fn only_the_lease_holder_sets_a_message_aside_for_good(repo: &dyn OutboxRepository) {
+    let message = sms_notice(1, secs(0));
+    repo.enqueue(std::slice::from_ref(&message)).await.unwrap();
+    repo.claim("worker-a", secs(0), LEASE, 1).await.unwrap();
+    let leased = stored(repo, &message.id).await;
+
+    let by_b = repo
+        .mark_skipped(&message.id, "worker-b", "over the cap")
+        .await
+        .unwrap();
+    assert!(!by_b);
+    assert_eq!(stored(repo, &message.id).await, leased);
+
+    let by_a = repo
+        .mark_skipped(&message.id, "worker-a", "over the cap")
+        .await
+        .unwrap();
+
+    assert!(by_a);
+    let skipped = stored(repo, &message.id).await;
+    assert_eq!(skipped.state, OutboxState::Skipped);
+    assert_eq!(skipped.last_error.as_deref(), Some("over the cap"));
+    assert_eq!(skipped.lease, None);
+    assert_eq!(skipped.attempts, 1);
+    assert!(
+        repo.claim("worker-c", secs(86_400), LEASE, 1)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a skipped message is never claimed again"
+    );
+}
+
 macro_rules! outbox_suite {
     ($backend:ident, $make:expr) => {
         conformance!(
@@ -394,6 +483,8 @@ macro_rules! outbox_suite {
                 a_message_is_dead_after_its_last_allowed_attempt,
                 an_admin_retry_revives_only_dead_messages,
                 lists_filter_by_state_newest_first_and_page,
+                a_notice_to_an_unverified_contact_is_kept_skipped_and_never_claimed,
+                only_the_lease_holder_sets_a_message_aside_for_good,
             ]
         );
     };

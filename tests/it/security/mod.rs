@@ -2,9 +2,23 @@
 //! the real binary in `BAZAAR_ENV=production` on MongoDB-wire, Redis and S3 ([`prod`]).
 
 pub mod prod;
+pub mod shop;
 
+mod admin_bootstrap;
 mod auth_bucket_switch;
 mod body_bombs;
+mod double_capture;
+mod foreign_currency;
+mod forged_roles;
 mod metrics_exposure;
+mod notice_spray;
+mod private_file_publishing;
 mod production_secrets;
 mod query_flood;
+mod refund_overflow;
+mod stock_hoarding;
+mod underpayment;
+mod unparseable_event;
+mod upload_overwrite;
+mod upload_quota;
+mod uploads;

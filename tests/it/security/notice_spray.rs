@@ -1,0 +1,337 @@
+//! Using Bazaar to message other people, or to run up its SMS bill: signing up with someone
+//! else's phone or email and placing and cancelling orders (each cancellation was one SMS and
+//! one email). Notices go only to contacts the customer verified, and each address gets at
+//! most `BAZAAR_OUTBOX_CAP_PER_HOUR` notices an hour; the rest are recorded as skipped.
+//!
+//! Each scenario runs on the in-memory backends and on MongoDB and Redis (in process, with
+//! the fake providers), and once on the real binary in production with wiremock MSG91.
+
+use std::time::{Duration, Instant};
+
+use bazaar::startup::Backends;
+use serde_json::{json, Value};
+
+use super::prod::Production;
+use crate::helpers::{
+    bearer_client, login, product_json, real_backends, settings, spawn_app_with, unique, TestApp,
+};
+
+const PASSWORD: &str = "a customer's own password";
+
+/// How long the outbox worker (polling every 100 ms here) may take to settle a notice.
+const SETTLED_WITHIN: Duration = Duration::from_secs(20);
+
+async fn json_of(response: reqwest::Response) -> Value {
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    assert!(status.is_success(), "{status}: {text}");
+    serde_json::from_str(&text).expect("a JSON body")
+}
+
+/// A product with plenty of stock, created by the app's admin.
+async fn product(app: &TestApp) -> String {
+    let mut body = product_json(&unique("NS"));
+    body["stock"] = json!(100);
+    app.create_product(body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A customer who signed up with `phone` and `email` and verified neither.
+async fn unverified_customer(app: &TestApp, phone: &str, email: &str) -> reqwest::Client {
+    let registered = app
+        .anonymous
+        .post(app.url("/api/v1/auth/register"))
+        .json(&json!({"phone": phone, "name": "Someone", "password": PASSWORD, "email": email}))
+        .send()
+        .await
+        .unwrap();
+    json_of(registered).await;
+    let pair = login(&app.anonymous, &app.address, phone, PASSWORD).await;
+    bearer_client(pair["access_token"].as_str().unwrap())
+}
+
+/// What the fake providers sent, as `/api/v1/dev/messages` lists it.
+async fn sent(app: &TestApp) -> Vec<Value> {
+    json_of(
+        app.anonymous
+            .get(app.url("/api/v1/dev/messages"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .as_array()
+    .unwrap()
+    .clone()
+}
+
+/// Verifies `phone` with the code the fake SMS provider got at sign-up.
+async fn verify_phone(app: &TestApp, phone: &str) {
+    let code = sent(app)
+        .await
+        .iter()
+        .rev()
+        .find(|m| m["to"] == phone && m["code"].is_string())
+        .and_then(|m| m["code"].as_str().map(str::to_owned))
+        .expect("a sign-up code was sent");
+    let verified = app
+        .anonymous
+        .post(app.url("/api/v1/auth/otp/verify"))
+        .json(&json!({"phone": phone, "purpose": "verify_phone", "code": code}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_of(verified).await["user"]["phone_verified"], true);
+}
+
+/// Places an order for one unit of `product` and cancels it; answers the order's id.
+async fn order_and_cancel(
+    customer: &reqwest::Client,
+    base: impl Fn(&str) -> String,
+    product: &str,
+) -> String {
+    let placed = customer
+        .post(base("/api/v1/orders"))
+        .json(&json!({"items": [{"product_id": product, "quantity": 1}]}))
+        .send()
+        .await
+        .unwrap();
+    let id = json_of(placed).await["id"].as_str().unwrap().to_owned();
+    let cancelled = customer
+        .post(base(&format!("/api/v1/orders/{id}/actions/cancel")))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_of(cancelled).await["status"], "cancelled");
+    id
+}
+
+/// The outbox messages about order `id`, once none of them is pending any more.
+async fn settled_notices(
+    admin: &reqwest::Client,
+    base: impl Fn(&str) -> String,
+    id: &str,
+) -> Vec<Value> {
+    let began = Instant::now();
+    loop {
+        let page = json_of(
+            admin
+                .get(base("/api/v1/admin/outbox?limit=100"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        let notices: Vec<Value> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["dedupe_key"].as_str().unwrap().starts_with(id))
+            .cloned()
+            .collect();
+        if !notices.is_empty() && notices.iter().all(|m| m["state"] != "pending") {
+            return notices;
+        }
+        assert!(
+            began.elapsed() < SETTLED_WITHIN,
+            "the notices of order {id} are still pending: {notices:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn of_channel<'a>(notices: &'a [Value], channel: &str) -> &'a Value {
+    notices
+        .iter()
+        .find(|m| m["channel"] == channel)
+        .unwrap_or_else(|| panic!("no {channel} notice among {notices:?}"))
+}
+
+async fn an_unverified_phone_and_email_get_no_notice_until_verified(app: TestApp) {
+    let phone = "+919812377001";
+    let email = "someone.else@example.in";
+    let customer = unverified_customer(&app, phone, email).await;
+    let product = product(&app).await;
+    let base = |path: &str| app.url(path);
+
+    let first = order_and_cancel(&customer, base, &product).await;
+    let notices = settled_notices(&app.client, base, &first).await;
+
+    let sms = of_channel(&notices, "sms");
+    let mail = of_channel(&notices, "email");
+    assert_eq!(
+        (&sms["state"], &mail["state"]),
+        (&json!("skipped"), &json!("skipped"))
+    );
+    assert_eq!(
+        sms["last_error"],
+        "not sent: the customer has not verified this phone"
+    );
+    assert_eq!(
+        mail["last_error"],
+        "not sent: the customer has not verified this email address"
+    );
+
+    // Once the phone is verified, the next cancellation reaches it (so the worker was
+    // running all along); the email, still unverified, gets nothing.
+    verify_phone(&app, phone).await;
+    let second = order_and_cancel(&customer, base, &product).await;
+    let notices = settled_notices(&app.client, base, &second).await;
+
+    assert_eq!(of_channel(&notices, "sms")["state"], "delivered");
+    assert_eq!(of_channel(&notices, "email")["state"], "skipped");
+    let cancellations: Vec<Value> = sent(&app)
+        .await
+        .into_iter()
+        .filter(|m| m["purpose"] == "cancellation")
+        .collect();
+    assert_eq!(cancellations.len(), 1, "{cancellations:?}");
+    assert_eq!(cancellations[0]["to"], phone);
+    let order_of = |m: &Value| -> Value {
+        serde_json::from_str::<Value>(m["data"].as_str().unwrap()).unwrap()["order_id"].clone()
+    };
+    assert_eq!(order_of(&cancellations[0]), json!(second));
+}
+
+async fn a_loop_of_orders_gets_an_address_no_more_than_its_hourly_cap(app: TestApp) {
+    let phone = "+919812377002";
+    let customer = unverified_customer(&app, phone, "looper@example.in").await;
+    verify_phone(&app, phone).await;
+    let product = product(&app).await;
+    let base = |path: &str| app.url(path);
+
+    let mut states = Vec::new();
+    for _ in 0..6 {
+        let id = order_and_cancel(&customer, base, &product).await;
+        let notices = settled_notices(&app.client, base, &id).await;
+        states.push(of_channel(&notices, "sms").clone());
+    }
+
+    let delivered = states.iter().filter(|m| m["state"] == "delivered").count();
+    let capped: Vec<&Value> = states.iter().filter(|m| m["state"] == "skipped").collect();
+    assert_eq!((delivered, capped.len()), (3, 3), "{states:?}");
+    assert!(
+        capped
+            .iter()
+            .all(|m| m["last_error"] == "not sent: this address already had 3 notices this hour"),
+        "{capped:?}"
+    );
+    let texts = sent(&app)
+        .await
+        .into_iter()
+        .filter(|m| m["purpose"] == "cancellation" && m["to"] == phone)
+        .count();
+    assert_eq!(texts, 3, "the phone got three SMS for six cancellations");
+}
+
+fn notice_settings() -> bazaar::config::Settings {
+    settings(&[
+        ("BAZAAR_OUTBOX_POLL_MS", "100"),
+        ("BAZAAR_OUTBOX_CAP_PER_HOUR", "3"),
+    ])
+}
+
+async fn in_memory() -> TestApp {
+    spawn_app_with(notice_settings(), Backends::in_memory()).await
+}
+
+async fn on_mongodb_and_redis() -> TestApp {
+    spawn_app_with(notice_settings(), real_backends().await).await
+}
+
+#[tokio::test]
+async fn in_memory_an_unverified_phone_and_email_get_no_notice_until_verified() {
+    an_unverified_phone_and_email_get_no_notice_until_verified(in_memory().await).await;
+}
+
+#[tokio::test]
+async fn on_mongodb_an_unverified_phone_and_email_get_no_notice_until_verified() {
+    an_unverified_phone_and_email_get_no_notice_until_verified(on_mongodb_and_redis().await).await;
+}
+
+#[tokio::test]
+async fn in_memory_a_loop_of_orders_gets_an_address_no_more_than_its_hourly_cap() {
+    a_loop_of_orders_gets_an_address_no_more_than_its_hourly_cap(in_memory().await).await;
+}
+
+#[tokio::test]
+async fn on_mongodb_and_redis_a_loop_of_orders_gets_an_address_no_more_than_its_hourly_cap() {
+    a_loop_of_orders_gets_an_address_no_more_than_its_hourly_cap(on_mongodb_and_redis().await)
+        .await;
+}
+
+/// The flow SMS (notices, not OTPs) MSG91 was asked to send to `phone`.
+async fn flow_sms_to(prod: &Production, phone: &str) -> Vec<Value> {
+    let bare = phone.trim_start_matches('+');
+    prod.sms()
+        .await
+        .iter()
+        .filter_map(|request| serde_json::from_slice::<Value>(&request.body).ok())
+        .filter(|body| {
+            body["flow_id"].is_string()
+                && body["recipients"].as_array().is_some_and(|r| {
+                    r.iter()
+                        .any(|to| to["mobiles"] == bare || to["mobiles"] == phone)
+                })
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn in_production_msg91_is_never_asked_to_text_an_unverified_phone() {
+    let prod = Production::start_with("notice-spray", &[("BAZAAR_OUTBOX_POLL_MS", "100")]).await;
+    let admin = bearer_client(&prod.admin_token().await);
+    let base = |path: &str| prod.url(path);
+    let mut body = product_json(&unique("NP"));
+    body["stock"] = json!(100);
+    let created = admin
+        .post(base("/api/v1/products"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let product = json_of(created).await["id"].as_str().unwrap().to_owned();
+    let phone = "+919812377003";
+    let customer = bearer_client(&prod.customer(phone).await);
+
+    let mut orders = Vec::new();
+    for _ in 0..3 {
+        orders.push(order_and_cancel(&customer, base, &product).await);
+    }
+    for id in &orders {
+        let notices = settled_notices(&admin, base, id).await;
+        assert_eq!(
+            of_channel(&notices, "sms")["state"],
+            "skipped",
+            "{notices:?}"
+        );
+    }
+    assert!(
+        flow_sms_to(&prod, phone).await.is_empty(),
+        "MSG91 got no notice for the phone"
+    );
+
+    // The same phone, verified, does get the next one: the check above could have failed.
+    let code = prod
+        .otp_for(phone)
+        .await
+        .expect("the sign-up code went out");
+    let verified = reqwest::Client::new()
+        .post(base("/api/v1/auth/otp/verify"))
+        .json(&json!({"phone": phone, "purpose": "verify_phone", "code": code}))
+        .send()
+        .await
+        .unwrap();
+    json_of(verified).await;
+    let id = order_and_cancel(&customer, base, &product).await;
+    let notices = settled_notices(&admin, base, &id).await;
+    assert_eq!(
+        of_channel(&notices, "sms")["state"],
+        "delivered",
+        "{notices:?}"
+    );
+    assert_eq!(flow_sms_to(&prod, phone).await.len(), 1);
+}
