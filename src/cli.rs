@@ -60,12 +60,16 @@ async fn serve(config: Option<PathBuf>) -> anyhow::Result<()> {
     crate::telemetry::init(settings.log_format, &settings.log_level);
     let app = Application::build(settings).await?;
     let base = format!("http://{}", app.addr());
+    let metrics = match app.metrics_addr() {
+        Some(addr) => format!("http://{addr}/metrics"),
+        None => format!("{base}/metrics"),
+    };
     // Signal handlers first: whoever reads the next line may send SIGTERM at once.
     let running = app.run_until_stopped();
     tracing::info!(
         api = %format!("{base}/api/v1"),
         docs = %format!("{base}/docs"),
-        metrics = %format!("{base}/metrics"),
+        metrics = %metrics,
         "Bazaar is listening"
     );
     running.await?;

@@ -64,6 +64,8 @@ pub const SETTINGS: &[SettingSpec] = &[
     SettingSpec { key: "rate_limit_otp_per_hour", default: Some("10"), secret: false, help: "register, OTP send and forgot-password calls per client IP per hour (each phone and email has its own cap of 5); 0 turns the limit off" },
     SettingSpec { key: "idempotency_ttl_secs", default: Some("86400"), secret: false, help: "how long the answer to a request with an `Idempotency-Key` is kept for replay" },
     SettingSpec { key: "trusted_proxies", default: Some(""), secret: false, help: "comma-separated proxy addresses or CIDRs whose X-Forwarded-For is believed, e.g. `10.0.0.0/8`; empty trusts none" },
+    SettingSpec { key: "metrics_addr", default: None, secret: false, help: "address of a second listener that serves only `GET /metrics` (e.g. `0.0.0.0:9090` in a pod, reached by Prometheus and not by the load balancer); set, the API listener no longer serves `/metrics`" },
+    SettingSpec { key: "metrics_token", default: None, secret: true, help: "bearer token `/metrics` then requires wherever it is served (`Authorization: Bearer <token>`), at least 32 bytes; production serves `/metrics` on the API listener only with it, and without it or `metrics_addr` serves no metrics" },
     SettingSpec { key: "jwt_keys", default: Some(DEV_JWT_KEYS), secret: true, help: "access-token signing keys as `kid:secret` pairs, comma-separated; the first signs, all verify (rotate by prepending a new key); each secret at least 32 bytes" },
     SettingSpec { key: "jwt_issuer", default: Some("bazaar"), secret: false, help: "`iss` of access tokens" },
     SettingSpec { key: "jwt_audience", default: Some("bazaar-api"), secret: false, help: "`aud` of access tokens" },
@@ -155,6 +157,10 @@ pub struct Settings {
     /// How long an answer to an `Idempotency-Key` is kept for replay.
     pub idempotency_ttl: Duration,
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The metrics listener; `None` serves `/metrics` on the API listener (see `http::metrics`).
+    pub metrics_addr: Option<SocketAddr>,
+    /// What `/metrics` requires as bearer token, if anything.
+    pub metrics_token: Option<SecretString>,
     /// `(kid, secret)`; the first signs.
     pub jwt_keys: Vec<(String, SecretString)>,
     pub jwt_issuer: String,
@@ -266,6 +272,8 @@ impl fmt::Debug for Settings {
             .field("rate_limit_otp_per_hour", &self.rate_limit_otp_per_hour)
             .field("idempotency_ttl", &self.idempotency_ttl)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("metrics_addr", &self.metrics_addr)
+            .field("metrics_token", &secret(&self.metrics_token))
             .field(
                 "jwt_keys",
                 &self.jwt_keys.iter().map(|(kid, _)| kid).collect::<Vec<_>>(),
@@ -769,6 +777,30 @@ impl Settings {
                 ),
             }
         }
+        let metrics_addr = p.raw("metrics_addr").is_some().then(|| {
+            p.parse(
+                "metrics_addr",
+                "a socket address like 0.0.0.0:9090",
+                SocketAddr::from(([127, 0, 0, 1], 0)),
+            )
+        });
+        if metrics_addr.is_some_and(|m| m == addr && addr.port() != 0) {
+            p.fail(
+                "metrics_addr",
+                "must differ from BAZAAR_ADDR: metrics get a listener of their own".into(),
+            );
+        }
+        let metrics_token = p.raw("metrics_token").map(|t| t.trim().to_owned());
+        if let Some(token) = &metrics_token {
+            if token.len() < 32 {
+                p.fail("metrics_token", "must be at least 32 bytes".into());
+            } else if env == Environment::Production {
+                if let Some(why) = weak_production_secret(token) {
+                    p.fail("metrics_token", why.into());
+                }
+            }
+        }
+        let metrics_token = metrics_token.map(SecretString::from);
         let raw_keys = p.string("jwt_keys");
         let mut jwt_keys = Vec::new();
         for pair in raw_keys.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -1053,6 +1085,8 @@ impl Settings {
             rate_limit_otp_per_hour,
             idempotency_ttl,
             trusted_proxies,
+            metrics_addr,
+            metrics_token,
             jwt_keys,
             jwt_issuer,
             jwt_audience,
@@ -1103,7 +1137,8 @@ impl Settings {
 /// Razorpay's credentials: all three or none.
 /// Secret settings production may leave unset: each only means something beside another
 /// setting, which is checked with it.
-const OPTIONAL_SECRETS_IN_PRODUCTION: &[&str] = &["admin_password"];
+/// (`metrics_token`: without it production serves no metrics on the API listener.)
+pub const OPTIONAL_SECRETS_IN_PRODUCTION: &[&str] = &["admin_password", "metrics_token"];
 
 /// The least estimated entropy of a signing key or OTP secret in production: 32 random bytes
 /// written in hex or base64 estimate well above it, while a 16-byte hex string, a word

@@ -14,6 +14,7 @@ pub enum ErrorCode {
     BadRequest,
     InvalidParameter,
     DuplicateQueryParameter,
+    TooManyQueryParameters,
     MalformedBody,
     ValidationFailed,
     InvalidCursor,
@@ -57,6 +58,7 @@ impl ErrorCode {
         Self::BadRequest,
         Self::InvalidParameter,
         Self::DuplicateQueryParameter,
+        Self::TooManyQueryParameters,
         Self::MalformedBody,
         Self::ValidationFailed,
         Self::InvalidCursor,
@@ -99,6 +101,7 @@ impl ErrorCode {
             Self::BadRequest => "bad_request",
             Self::InvalidParameter => "invalid_parameter",
             Self::DuplicateQueryParameter => "duplicate_query_parameter",
+            Self::TooManyQueryParameters => "too_many_query_parameters",
             Self::MalformedBody => "malformed_body",
             Self::ValidationFailed => "validation_failed",
             Self::InvalidCursor => "invalid_cursor",
@@ -142,6 +145,7 @@ impl ErrorCode {
             Self::BadRequest
             | Self::InvalidParameter
             | Self::DuplicateQueryParameter
+            | Self::TooManyQueryParameters
             | Self::MalformedBody
             | Self::InvalidCursor => 400,
             Self::Unauthorized | Self::InvalidSignature => 401,
@@ -182,6 +186,7 @@ impl ErrorCode {
             Self::BadRequest => "Bad request",
             Self::InvalidParameter => "Invalid parameter",
             Self::DuplicateQueryParameter => "Duplicate query parameter",
+            Self::TooManyQueryParameters => "Too many query parameters",
             Self::MalformedBody => "Malformed request body",
             Self::ValidationFailed => "Validation failed",
             Self::InvalidCursor => "Invalid cursor",

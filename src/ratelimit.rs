@@ -48,6 +48,14 @@ impl Group {
         }
     }
 
+    /// Whether a signed-in caller is counted as a user rather than by address.
+    /// Only outside the auth routes: there the budget guards sign-in, OTP and
+    /// resets against guessing, and a token (any account's, the attacker's own
+    /// included) must not move a client to a fresh bucket.
+    pub fn keys_on_user(self) -> bool {
+        self == Self::Default
+    }
+
     /// When the store is down, the default group lets requests through (reads
     /// should not fail for want of a counter) but the auth groups do not: an
     /// unlimited sign-in endpoint is an open door to password guessing.
@@ -103,7 +111,8 @@ impl RateLimits {
         }
     }
 
-    /// Counts one request by `client` (a user id or an IP) in `group`.
+    /// Counts one request by `client` (`user:<id>` or `ip:<address>`, see
+    /// [`Group::keys_on_user`]) in `group`.
     pub async fn hit(
         &self,
         group: Group,

@@ -428,6 +428,8 @@ pub fn contract(yaml: bool) -> String {
 pub struct Application {
     acceptor: poem::listener::TcpAcceptor,
     addr: SocketAddr,
+    /// The metrics listener (`BAZAAR_METRICS_ADDR`), if it has one.
+    metrics: Option<(poem::listener::TcpAcceptor, SocketAddr)>,
     state: AppState,
 }
 
@@ -450,6 +452,22 @@ impl Application {
             .context("the listener has no socket address")?;
         // Port 0 became a real port: URLs this server hands out must name it.
         settings.addr = addr;
+        let metrics = match settings.metrics_addr {
+            Some(metrics_addr) => {
+                let acceptor = TcpListener::bind(metrics_addr)
+                    .into_acceptor()
+                    .await
+                    .with_context(|| format!("binding the metrics listener {metrics_addr}"))?;
+                let bound = acceptor
+                    .local_addr()
+                    .first()
+                    .and_then(|a| a.as_socket_addr().copied())
+                    .context("the metrics listener has no socket address")?;
+                settings.metrics_addr = Some(bound);
+                Some((acceptor, bound))
+            }
+            None => None,
+        };
         let state = AppState::new(settings, backends)?;
         state.follow_invalidations();
         state
@@ -460,6 +478,7 @@ impl Application {
         Ok(Self {
             acceptor,
             addr,
+            metrics,
             state,
         })
     }
@@ -470,6 +489,12 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.addr.port()
+    }
+
+    /// Where `/metrics` is served: the metrics listener's address, or `None`
+    /// for the API listener (where it may be closed; see `http::metrics`).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(_, addr)| *addr)
     }
 
     /// Serves until SIGTERM or SIGINT, then shuts down gracefully (see
@@ -518,6 +543,31 @@ impl Application {
     ) -> std::io::Result<()> {
         let grace = self.state.settings.shutdown_timeout;
         let app = crate::http::app(&self.state);
+        // Metrics are served until the API listener has closed and drained, so
+        // the shutdown itself can be watched; then their listener closes too.
+        let (close_metrics, metrics_closing) = tokio::sync::oneshot::channel::<()>();
+        let metrics_server = self.metrics.map(|(acceptor, _)| {
+            let app = crate::http::metrics_app(&self.state);
+            tokio::spawn(
+                Server::new_with_acceptor(acceptor)
+                    .name("metrics")
+                    .run_with_graceful_shutdown(
+                        app,
+                        async move {
+                            let _ = metrics_closing.await;
+                        },
+                        Some(Duration::from_secs(1)),
+                    ),
+            )
+        });
+        if self.state.settings.metrics_addr.is_none()
+            && !crate::http::metrics::MetricsAccess::api_listener(&self.state.settings).serves()
+        {
+            tracing::warn!(
+                "no metrics are served: production needs BAZAAR_METRICS_ADDR (a listener of \
+                 their own) or BAZAAR_METRICS_TOKEN (a bearer token) to serve /metrics"
+            );
+        }
         release_startup_memory();
         // Dropped when shutdown begins, or when the server returns for whatever
         // reason, which stops the sweeps and the worker too.
@@ -555,6 +605,10 @@ impl Application {
         // The worker and a sweep in progress share the requests' drain time.
         let closed_at = closed.get().copied();
         let deadline = closed_at.unwrap_or_else(tokio::time::Instant::now) + grace;
+        let _ = close_metrics.send(());
+        if let Some(metrics_server) = metrics_server {
+            let _ = tokio::time::timeout_at(deadline, metrics_server).await;
+        }
         if tokio::time::timeout_at(deadline, delivering).await.is_err() {
             tracing::warn!("the outbox worker did not finish its delivery within the shutdown timeout; its messages are retried when their leases run out");
         }

@@ -2,7 +2,12 @@
 //! missing field or an unknown field is reported with the field's path — which
 //! poem-openapi's own `Json<T>` does not say. The schema still comes from `T`'s
 //! `Object` derive, so the contract describes exactly what is parsed here.
+//!
+//! Both payloads read a body the pipeline's `Guard` has already decoded and
+//! capped at the body limit (`pipeline::body`), so nothing here can be made to
+//! hold more than that.
 
+use bytes::Bytes;
 use poem::{FromRequest, Request, RequestBody};
 use poem_openapi::impl_apirequest_for_payload;
 use poem_openapi::payload::{ParsePayload, Payload};
@@ -39,7 +44,7 @@ impl<T: DeserializeOwned + Send> ParsePayload for JsonBody<T> {
     const IS_REQUIRED: bool = true;
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
-        let bytes = Vec::<u8>::from_request(request, body).await?;
+        let bytes = Bytes::from_request(request, body).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(AppError::new(
                 ErrorCode::MalformedBody,
@@ -147,7 +152,9 @@ impl ParsePayload for RawJson {
     const IS_REQUIRED: bool = true;
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
-        Ok(Self(Vec::<u8>::from_request(request, body).await?))
+        // The bytes as received (and decoded from any content coding), never
+        // re-serialised: Razorpay's signature is over exactly these.
+        Ok(Self(Bytes::from_request(request, body).await?.into()))
     }
 }
 

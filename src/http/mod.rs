@@ -113,6 +113,7 @@ pub fn api_service(state: &AppState) -> Api {
         kv: state.kv.clone(),
         backends: state.backends,
         metrics: state.metrics.clone(),
+        metrics_access: metrics::MetricsAccess::api_listener(&state.settings),
         timeout: state.settings.backend_timeout,
         draining: state.draining.clone(),
     };
@@ -474,4 +475,44 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
     routes
         .with_if(cors.is_some(), cors.unwrap_or_default())
         .with(Outer(pipeline))
+}
+
+/// The metrics listener's application (`BAZAAR_METRICS_ADDR`): `GET /metrics`
+/// and nothing else, with the token if one is set. Errors are problems, as on
+/// the API listener.
+pub fn metrics_app(state: &AppState) -> impl Endpoint + 'static {
+    let access = metrics::MetricsAccess::own_listener(&state.settings);
+    let metrics = state.metrics.clone();
+    poem::endpoint::make(move |req: Request| {
+        let id = pipeline::request_id(&req);
+        let path = req.uri().path().to_owned();
+        let answer = if path != "/metrics" {
+            Err(crate::errors::AppError::new(
+                crate::errors::ErrorCode::NotFound,
+                "this listener serves only GET /metrics",
+            ))
+        } else if req.method() != poem::http::Method::GET {
+            Err(crate::errors::AppError::new(
+                crate::errors::ErrorCode::MethodNotAllowed,
+                "this path does not support the request method",
+            ))
+        } else {
+            let token = req
+                .headers()
+                .get(poem::http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "));
+            access.check(token).map(|()| metrics.render())
+        };
+        let mut response = match answer {
+            Ok(text) => Response::builder()
+                .content_type("text/plain; version=0.0.4")
+                .body(text),
+            Err(error) => pipeline::render(error.into(), &id, &path),
+        };
+        if let Ok(value) = poem::http::HeaderValue::from_str(&id) {
+            response.headers_mut().insert(pipeline::REQUEST_ID, value);
+        }
+        std::future::ready(response)
+    })
 }

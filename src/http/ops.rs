@@ -4,11 +4,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use poem_openapi::auth::Bearer;
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::types::Example;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{ApiResponse, Object, OpenApi, SecurityScheme};
 
-use super::metrics::Metrics;
+use super::metrics::{Metrics, MetricsAccess};
 use super::problem::Problems;
 use super::ApiTags;
 use crate::catalog::Catalog;
@@ -20,6 +21,11 @@ use crate::kv::KeyValueStore;
 error_set!(
     /// Errors of the liveness check and metrics: only malformed requests.
     OpsErrors: 400
+);
+error_set!(
+    /// Errors of the metrics: a missing or wrong metrics token, or metrics not
+    /// served on this listener.
+    MetricsErrors: 400, 401, 404
 );
 error_set!(
     /// Errors of the readiness check.
@@ -110,11 +116,26 @@ pub enum MetricsResponse {
     Ok(PlainText<String>),
 }
 
+/// The metrics token (`BAZAAR_METRICS_TOKEN`), as `Authorization: Bearer <token>`.
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer")]
+pub struct MetricsToken(Bearer);
+
+/// The metrics token when one is configured; nothing otherwise.
+#[derive(SecurityScheme)]
+pub enum MetricsAuth {
+    Token(MetricsToken),
+    #[oai(fallback)]
+    Anonymous,
+}
+
 pub struct OpsApi {
     pub catalog: Arc<Catalog>,
     pub kv: Arc<dyn KeyValueStore>,
     pub backends: BackendNames,
     pub metrics: Arc<Metrics>,
+    /// Who may read `/metrics` on the API listener.
+    pub metrics_access: MetricsAccess,
     pub timeout: Duration,
     /// Set when shutdown begins.
     pub draining: Arc<AtomicBool>,
@@ -203,9 +224,20 @@ impl OpsApi {
     /// Prometheus metrics
     ///
     /// `http_requests_total` and `http_request_duration_seconds`, labelled by
-    /// route template, method and status.
+    /// route template, method and status, and `cache_lookups_total`.
+    ///
+    /// Who may read them depends on the deployment: with `BAZAAR_METRICS_TOKEN`
+    /// set, only a request with `Authorization: Bearer <that token>` (else 401);
+    /// with `BAZAAR_METRICS_ADDR` set, only on that separate listener (here 404);
+    /// in production with neither, nobody (404). A development server without
+    /// either answers anyone.
     #[oai(path = "/metrics", method = "get", operation_id = "getMetrics")]
-    async fn metrics(&self) -> Result<MetricsResponse, Problems<OpsErrors>> {
+    async fn metrics(&self, auth: MetricsAuth) -> Result<MetricsResponse, Problems<MetricsErrors>> {
+        let token = match &auth {
+            MetricsAuth::Token(MetricsToken(bearer)) => Some(bearer.token.as_str()),
+            MetricsAuth::Anonymous => None,
+        };
+        self.metrics_access.check(token)?;
         Ok(MetricsResponse::Ok(PlainText(self.metrics.render())))
     }
 }

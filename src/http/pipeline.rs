@@ -1,11 +1,12 @@
 //! The request pipeline every request passes through, in two halves around CORS.
 //!
 //! [`Pipeline`] (outermost): request id and span, security headers, metrics and
-//! the access log. [`Guard`] (inside CORS): checks that need no route (duplicate
-//! query keys, body size, write rate limit), the request timeout, and rendering
-//! every error as a problem document.
+//! the access log. [`Guard`] (inside CORS): checks that need no route (the query's
+//! size and duplicate keys, the body's declared size and coding, the rate limit),
+//! the request timeout, reading the body decoded and within its limit
+//! ([`body`]), and rendering every error as a problem document.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -22,6 +23,8 @@ use super::problem::{classify, Problem};
 use crate::errors::{AppError, ErrorCode};
 use crate::identity::Identity;
 use crate::ratelimit::{Group, RateLimits};
+
+mod body;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -61,27 +64,51 @@ impl ClientInfo {
 }
 
 /// The client's address: the peer, unless the peer is a trusted proxy, in which
-/// case the right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
-fn client_ip(req: &Request, trusted: &[ipnet::IpNet]) -> Option<IpAddr> {
-    let peer = req.remote_addr().as_socket_addr().map(|a| a.ip())?;
+/// case the right-most `X-Forwarded-For` entry that is not itself a trusted proxy
+/// (each proxy appends the address it was called from, so entries to the left of
+/// the first untrusted one are whatever the client chose to send). An entry that
+/// is not an address stops the walk at the peer: skipping it would hand the choice
+/// to the client.
+fn client_ip(
+    peer: Option<IpAddr>,
+    headers: &poem::http::HeaderMap,
+    trusted: &[ipnet::IpNet],
+) -> Option<IpAddr> {
+    let peer = peer?;
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
         return Some(peer);
     }
-    let forwarded: Vec<IpAddr> = req
-        .headers()
+    let entries: Vec<&str> = headers
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|v| v.to_str().ok())
+        .map(|v| v.to_str().unwrap_or(""))
         .flat_map(|v| v.split(','))
-        .filter_map(|part| part.trim().parse().ok())
+        .map(str::trim)
         .collect();
-    forwarded
-        .iter()
-        .rev()
-        .find(|ip| !is_trusted(ip))
-        .copied()
-        .or(Some(peer))
+    for entry in entries.iter().rev() {
+        match forwarded_address(entry) {
+            Some(ip) if is_trusted(&ip) => continue,
+            Some(ip) => return Some(ip),
+            None => return Some(peer),
+        }
+    }
+    Some(peer)
+}
+
+/// One `X-Forwarded-For` entry: an address, or an address with a port as some
+/// proxies write it (`203.0.113.7:51234`, `[2001:db8::1]:443`).
+fn forwarded_address(entry: &str) -> Option<IpAddr> {
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
+        .or_else(|| {
+            entry
+                .strip_prefix('[')
+                .and_then(|e| e.strip_suffix(']'))
+                .and_then(|e| e.parse().ok())
+        })
 }
 
 pub struct Pipeline {
@@ -117,7 +144,7 @@ pub struct PipelineEndpoint<E> {
 
 /// Accepts a client's request id if it is short and plain, so it is safe to log
 /// and echo; otherwise makes one.
-fn request_id(req: &Request) -> Arc<str> {
+pub(super) fn request_id(req: &Request) -> Arc<str> {
     req.headers()
         .get(&REQUEST_ID)
         .and_then(|v| v.to_str().ok())
@@ -135,21 +162,41 @@ fn request_id(req: &Request) -> Arc<str> {
         })
 }
 
-/// Refuses query strings that would be read ambiguously or lossily: a key that
-/// appears twice (which one wins differs between frameworks), or percent-encoded
-/// bytes that are not UTF-8 (they would silently become U+FFFD).
+/// The most `name=value` pairs a query string may have. The widest operation
+/// (the product list) takes about a dozen parameters and each may appear once,
+/// so more than this is never a real client; refusing it first keeps the work a
+/// query costs bounded before anything else runs.
+pub const MAX_QUERY_PAIRS: usize = 100;
+
+/// Refuses query strings that would be read ambiguously, lossily or at length:
+/// more than [`MAX_QUERY_PAIRS`] pairs (counted before anything is decoded), a
+/// key that appears twice (which one wins differs between frameworks), or
+/// percent-encoded bytes that are not UTF-8 (they would silently become U+FFFD).
+/// Linear in the query's length.
 fn check_query(req: &Request) -> Result<(), AppError> {
     let Some(query) = req.uri().query() else {
         return Ok(());
     };
-    let mut seen: Vec<String> = Vec::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (raw_key, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
-        let decode = |raw: &str| {
-            percent_encoding::percent_decode_str(&raw.replace('+', " "))
-                .decode_utf8()
-                .map(|s| s.into_owned())
+    let pairs = || query.split('&').filter(|p| !p.is_empty());
+    if pairs().nth(MAX_QUERY_PAIRS).is_some() {
+        return Err(AppError::new(
+            ErrorCode::TooManyQueryParameters,
+            format!("the query string has more than {MAX_QUERY_PAIRS} parameters"),
+        ));
+    }
+    let decode = |raw: &str| {
+        let raw = if raw.contains('+') {
+            std::borrow::Cow::Owned(raw.replace('+', " "))
+        } else {
+            std::borrow::Cow::Borrowed(raw)
         };
+        percent_encoding::percent_decode_str(&raw)
+            .decode_utf8()
+            .map(|s| s.into_owned())
+    };
+    let mut seen: HashSet<String> = HashSet::new();
+    for pair in pairs() {
+        let (raw_key, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
         let key = decode(raw_key).map_err(|_| {
             AppError::new(
                 ErrorCode::BadRequest,
@@ -172,17 +219,12 @@ fn check_query(req: &Request) -> Result<(), AppError> {
                 )
             });
         }
-        seen.push(key);
+        seen.insert(key);
     }
     Ok(())
 }
 
-pub(super) fn too_large(limit: usize) -> AppError {
-    AppError::new(
-        ErrorCode::PayloadTooLarge,
-        format!("the request body is larger than {limit} bytes"),
-    )
-}
+pub(super) use body::too_large;
 
 /// Renders an error as a problem response, keeping the matched route for metrics.
 pub(super) fn render(error: poem::Error, id: &str, path: &str) -> Response {
@@ -279,7 +321,11 @@ impl<E: Endpoint> Endpoint for PipelineEndpoint<E> {
         let id = request_id(&req);
         req.set_data(RequestId(id.clone()));
         req.set_data(ClientInfo {
-            ip: client_ip(&req, &self.config.trusted_proxies),
+            ip: client_ip(
+                req.remote_addr().as_socket_addr().map(|a| a.ip()),
+                req.headers(),
+                &self.config.trusted_proxies,
+            ),
         });
         drop_same_origin(&mut req);
         let method = req.method().clone();
@@ -338,39 +384,27 @@ pub struct GuardEndpoint<E> {
     config: Arc<Pipeline>,
 }
 
+/// A body `admit` found acceptable so far: read (decoded, capped) inside the
+/// request's timeout, once the rate limit has let the request in.
+struct PendingBody {
+    coding: body::Coding,
+    declared: Option<usize>,
+}
+
+/// What `admit` lets through: the `RateLimit-*` headers to send and the body to read.
+struct Admitted {
+    limit_headers: Option<poem::http::HeaderMap>,
+    body: Option<PendingBody>,
+}
+
 impl<E: Endpoint> GuardEndpoint<E> {
-    /// The checks that come before the route: query, body size, bearer token
-    /// and rate limit. Answers the `RateLimit-*` headers to send, if any.
-    async fn admit(&self, req: &mut Request) -> Result<Option<poem::http::HeaderMap>, AppError> {
+    /// The checks that come before the route, cheapest first: the query, the
+    /// body's declared size and coding, the bearer token and the rate limit.
+    async fn admit(&self, req: &mut Request) -> Result<Admitted, AppError> {
         check_query(req)?;
+        let body = self.check_body(req)?;
 
-        let limit = self.config.body_limit;
-        let declared = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        match declared {
-            Some(n) if n > limit as u64 => return Err(too_large(limit)),
-            Some(_) => {}
-            // A body without a length (chunked) is read here, up to the limit.
-            None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
-                // Boxed: reading a body is a 4 KiB future that most requests never run.
-                let body = Box::pin(req.take_body().into_bytes_limit(limit))
-                    .await
-                    .map_err(|e| match e {
-                        poem::error::ReadBodyError::PayloadTooLarge => too_large(limit),
-                        _ => AppError::new(
-                            ErrorCode::MalformedBody,
-                            "the request body could not be read",
-                        ),
-                    })?;
-                req.set_body(body);
-            }
-            None => {}
-        }
-
-        // Verified once here: the rate limit keys on the user, and the
+        // Verified once here: the rate limit may key on the user, and the
         // security scheme reuses the result.
         let verified = bearer(req).and_then(|token| {
             self.config
@@ -385,7 +419,39 @@ impl<E: Endpoint> GuardEndpoint<E> {
         if let Some(v) = verified {
             req.set_data(v);
         }
-        self.rate_limit(req, user.as_deref()).await
+        let limit_headers = self.rate_limit(req, user.as_deref()).await?;
+        Ok(Admitted {
+            limit_headers,
+            body,
+        })
+    }
+
+    /// Refuses what the headers already show is too large (`Content-Length`) or
+    /// in a coding Bazaar does not decode. A request with a body (sized, chunked
+    /// or an HTTP/2 stream) gets it read later by [`body::read`], which holds the
+    /// limit on the decoded bytes.
+    fn check_body(&self, req: &mut Request) -> Result<Option<PendingBody>, AppError> {
+        let limit = self.config.body_limit;
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit as u64) {
+            return Err(too_large(limit));
+        }
+        let payload = req.take_body();
+        let empty = payload.is_empty();
+        req.set_body(payload);
+        if empty {
+            // Nothing to decode: poem's compression must not wrap a decoder around it.
+            req.headers_mut().remove(header::CONTENT_ENCODING);
+            return Ok(None);
+        }
+        Ok(Some(PendingBody {
+            coding: body::Coding::of(req.headers())?,
+            declared: declared.and_then(|n| usize::try_from(n).ok()),
+        }))
     }
 
     /// Counts the request against its group's budget. Returns the `RateLimit-*`
@@ -401,8 +467,7 @@ impl<E: Endpoint> GuardEndpoint<E> {
         if self.config.rate_limits.budget(group).is_none() {
             return Ok(None);
         }
-        // A user is limited as a user wherever they call from; others by address.
-        let client = match user {
+        let client = match user.filter(|_| group.keys_on_user()) {
             Some(sub) => format!("user:{sub}"),
             None => {
                 let ip = req.data::<ClientInfo>().map(ClientInfo::ip_text);
@@ -437,6 +502,18 @@ impl<E: Endpoint> GuardEndpoint<E> {
     }
 }
 
+/// Replaces the body with its decoded bytes, within the limit, and makes the
+/// headers say what the route now gets: no coding, and its length.
+async fn read_body(req: &mut Request, pending: PendingBody, limit: usize) -> Result<(), AppError> {
+    let bytes = body::read(req.take_body(), pending.coding, limit, pending.declared).await?;
+    let headers = req.headers_mut();
+    headers.remove(header::CONTENT_ENCODING);
+    headers.remove(header::TRANSFER_ENCODING);
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    req.set_body(bytes);
+    Ok(())
+}
+
 /// The `RateLimit-Limit`, `-Remaining` and `-Reset` headers (IETF draft).
 pub fn rate_limit_headers(limit: u32, remaining: u32, reset: u64) -> poem::http::HeaderMap {
     let mut headers = poem::http::HeaderMap::new();
@@ -464,15 +541,26 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
         async move {
             let id = current_id(&req);
             let path = req.uri().path().to_owned();
-            let limited = match self.admit(&mut req).await {
-                Ok(limited) => limited,
+            let Admitted {
+                limit_headers,
+                body,
+            } = match self.admit(&mut req).await {
+                Ok(admitted) => admitted,
                 Err(error) => return Ok(render(error.into(), &id, &path)),
             };
+            let limit = self.config.body_limit;
             // Boxed once here, so that the layers above hold a pointer, not the
-            // whole route's future.
-            let call = Box::pin(self.inner.call(req));
+            // whole route's future. The body is read inside the timeout, so a
+            // client that sends it slowly is cut off like a slow route.
+            let call = Box::pin(async move {
+                if let Some(pending) = body {
+                    // Boxed: most requests have no body to read.
+                    Box::pin(read_body(&mut req, pending, limit)).await?;
+                }
+                self.inner.call(req).await.map(IntoResponse::into_response)
+            });
             let result = match tokio::time::timeout(self.config.request_timeout, call).await {
-                Ok(result) => result.map(IntoResponse::into_response),
+                Ok(result) => result,
                 Err(_) => Err(AppError::new(
                     ErrorCode::Timeout,
                     format!(
@@ -485,10 +573,112 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
             };
             // Errors are rendered here so that they carry the rate-limit headers too.
             let mut response = result.unwrap_or_else(|e| render(e, &id, &path));
-            if let Some(headers) = limited {
+            if let Some(headers) = limit_headers {
                 response.headers_mut().extend(headers);
             }
             Ok(response)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(q: &str) -> Result<(), AppError> {
+        check_query(&Request::builder().uri_str(format!("/x?{q}")).finish())
+    }
+
+    fn keys(n: usize) -> String {
+        (0..n)
+            .map(|i| format!("k{i}=v"))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    #[test]
+    fn a_query_of_many_pairs_is_refused_before_it_is_decoded() {
+        assert!(query(&keys(MAX_QUERY_PAIRS)).is_ok());
+        let e = query(&keys(MAX_QUERY_PAIRS + 1)).unwrap_err();
+        assert_eq!(e.code, ErrorCode::TooManyQueryParameters);
+        // Even when one of them is not UTF-8: counting comes first.
+        let e = query(&format!("{}&bad=%ff", keys(5_000))).unwrap_err();
+        assert_eq!(e.code, ErrorCode::TooManyQueryParameters);
+    }
+
+    #[test]
+    fn a_duplicate_key_is_found_wherever_it_is_and_however_it_is_spelled() {
+        let e = query(&format!("{}&k0=again", keys(MAX_QUERY_PAIRS - 1))).unwrap_err();
+        assert_eq!(e.code, ErrorCode::DuplicateQueryParameter);
+        assert_eq!(e.errors[0].field, "k0");
+        let e = query("a+b=1&a%20b=2").unwrap_err();
+        assert_eq!(e.code, ErrorCode::DuplicateQueryParameter);
+        assert!(query("a=1&&b=2&").is_ok(), "empty pairs are not parameters");
+    }
+
+    fn client(peer: &str, forwarded: &[&str], trusted: &str) -> Option<IpAddr> {
+        let mut headers = poem::http::HeaderMap::new();
+        for value in forwarded {
+            headers.append("x-forwarded-for", HeaderValue::from_str(value).unwrap());
+        }
+        let peer: std::net::SocketAddr = peer.parse().unwrap();
+        let trusted: Vec<ipnet::IpNet> = trusted
+            .split(',')
+            .filter(|t| !t.is_empty())
+            .map(|t| t.parse().unwrap())
+            .collect();
+        client_ip(Some(peer.ip()), &headers, &trusted)
+    }
+
+    #[test]
+    fn the_client_is_the_right_most_forwarded_address_that_is_not_a_trusted_proxy() {
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        // An untrusted peer's header is ignored.
+        assert_eq!(
+            client("198.51.100.9:5000", &["1.2.3.4"], "10.0.0.0/8"),
+            ip("198.51.100.9")
+        );
+        // Behind one proxy: what it appended, not what the client prepended.
+        assert_eq!(
+            client("10.0.0.5:5000", &["6.6.6.6, 203.0.113.7"], "10.0.0.0/8"),
+            ip("203.0.113.7")
+        );
+        // Behind two proxies, across header lines.
+        assert_eq!(
+            client(
+                "10.0.0.5:5000",
+                &["6.6.6.6, 203.0.113.7", "10.0.0.9"],
+                "10.0.0.0/8"
+            ),
+            ip("203.0.113.7")
+        );
+        // Ports as some proxies write them.
+        assert_eq!(
+            client(
+                "10.0.0.5:5000",
+                &["6.6.6.6, 203.0.113.7:51234"],
+                "10.0.0.0/8"
+            ),
+            ip("203.0.113.7")
+        );
+        assert_eq!(
+            client("10.0.0.5:5000", &["[2001:db8::1]:443"], "10.0.0.0/8"),
+            ip("2001:db8::1")
+        );
+        // A trusted peer without the header, or with nothing but trusted hops: the peer.
+        assert_eq!(client("10.0.0.5:5000", &[], "10.0.0.0/8"), ip("10.0.0.5"));
+        assert_eq!(
+            client("10.0.0.5:5000", &["10.0.0.7"], "10.0.0.0/8"),
+            ip("10.0.0.5")
+        );
+    }
+
+    #[test]
+    fn an_entry_that_is_not_an_address_stops_the_walk_at_the_peer() {
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        assert_eq!(
+            client("10.0.0.5:5000", &["6.6.6.6, unknown"], "10.0.0.0/8"),
+            ip("10.0.0.5")
+        );
     }
 }

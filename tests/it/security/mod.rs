@@ -7,14 +7,18 @@ pub mod shop;
 
 mod account_enumeration;
 mod admin_bootstrap;
+mod auth_bucket_switch;
+mod body_bombs;
 mod double_capture;
 mod foreign_currency;
 mod forged_roles;
 mod lockout_bypass;
+mod metrics_exposure;
 mod notice_spray;
 mod otp_guessing;
 mod private_file_publishing;
 mod production_secrets;
+mod query_flood;
 mod refund_overflow;
 mod stock_hoarding;
 mod underpayment;

@@ -5,7 +5,7 @@
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use bazaar::config::{DEV_JWT_KEYS, DEV_OTP_SECRET, SETTINGS};
+use bazaar::config::{DEV_JWT_KEYS, DEV_OTP_SECRET, OPTIONAL_SECRETS_IN_PRODUCTION, SETTINGS};
 
 use super::prod::production_env;
 
@@ -74,7 +74,7 @@ fn production_refuses_to_start_without_each_secret() {
     let complete = complete_env();
     let required: Vec<_> = SETTINGS
         .iter()
-        .filter(|s| s.secret && s.key != "admin_password")
+        .filter(|s| s.secret && !OPTIONAL_SECRETS_IN_PRODUCTION.contains(&s.key))
         .collect();
     assert!(required.len() >= 9, "the settings table lost its secrets");
     for spec in required {
