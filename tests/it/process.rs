@@ -271,11 +271,18 @@ where
 
 /// `bazaar serve` as a child process on a fixed port, so that it can be killed
 /// and started again where clients expect it.
+///
+/// The first start binds port 0 and reads the port from the process's own "listening" log
+/// line: a port picked free by the test and bound later by the child can be taken in
+/// between by another test's server, which would then answer this one's readiness probe.
 pub struct Bazaar {
     name: String,
+    /// 0 until the first start has said where it listens.
     port: u16,
     env: Vec<(String, String)>,
     child: Option<Child>,
+    /// Where this start's output begins in the log file.
+    log_offset: usize,
 }
 
 impl Bazaar {
@@ -296,9 +303,10 @@ impl Bazaar {
         all.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         let mut process = Self {
             name: name.to_owned(),
-            port: free_port(),
+            port: 0,
             env: all,
             child: None,
+            log_offset: 0,
         };
         process.spawn();
         process.wait_ready().await;
@@ -319,6 +327,7 @@ impl Bazaar {
             OpenOptions::new().append(true).create(true).open(&path)
         }
         .unwrap();
+        self.log_offset = log.metadata().map_or(0, |m| m.len() as usize);
         let mut cmd = Command::new(BIN);
         // Only what this test sets: nothing from the environment that runs the tests.
         for (name, _) in std::env::vars() {
@@ -336,7 +345,22 @@ impl Bazaar {
     }
 
     pub fn url(&self, path: &str) -> String {
+        assert_ne!(self.port, 0, "{} has not said where it listens yet", self.name);
         format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// The port this start's "Bazaar is listening" log line names, once it is written.
+    fn listening_port(&self) -> Option<u16> {
+        let log = fs::read(self.log_path()).ok()?;
+        let output = String::from_utf8_lossy(log.get(self.log_offset..)?).into_owned();
+        output
+            .lines()
+            .filter(|line| line.contains("Bazaar is listening"))
+            .find_map(|line| {
+                let (_, rest) = line.split_once("http://127.0.0.1:")?;
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                digits.parse().ok()
+            })
     }
 
     /// What the process has logged so far (earlier runs of the test included).
@@ -359,6 +383,21 @@ impl Bazaar {
                     self.name,
                     self.log_path().display()
                 );
+            }
+            if self.port == 0 {
+                match self.listening_port() {
+                    Some(port) => self.port = port,
+                    None => {
+                        assert!(
+                            Instant::now() < deadline,
+                            "{} did not say where it listens within 60 s; see {}",
+                            self.name,
+                            self.log_path().display()
+                        );
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                }
             }
             let ready = client
                 .get(self.url("/health/ready"))
