@@ -240,7 +240,13 @@ impl<E: Endpoint> IdempotencyEndpoint<E> {
         // whose session ended, or one minted with a leaked signing key for someone else's
         // id, must not reach that user's kept answers. Such a token gets no idempotency at
         // all: the operation refuses it (401) and nothing is kept.
+        let checked = req.data::<Authenticated>().cloned();
         let scope = match req.data::<VerifiedToken>().cloned() {
+            // The Guard already checked this token's session and account.
+            Some(token) if checked.as_ref().is_some_and(|c| c.token == token.token) => {
+                let principal = checked.map(|c| c.principal).expect("checked above");
+                Scope::user(principal.user_id.as_str(), operation.operation_id)
+            }
             Some(token) => {
                 let caller = self
                     .identity

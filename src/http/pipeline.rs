@@ -20,6 +20,8 @@ use tracing::Instrument;
 
 use super::metrics::Metrics;
 use super::problem::{classify, Problem};
+use super::security::Authenticated;
+use crate::auth::lockout::client_address;
 use crate::errors::{AppError, ErrorCode};
 use crate::identity::Identity;
 use crate::ratelimit::{Group, RateLimits};
@@ -415,8 +417,27 @@ impl<E: Endpoint> GuardEndpoint<E> {
                     claims,
                 })
         });
-        let user = verified.as_ref().map(|v| v.claims.sub.clone());
+        let mut user = None;
         if let Some(v) = verified {
+            // A bucket of its own only for a caller whose session and account check out:
+            // a signature alone would let a holder of the signing key mint a fresh
+            // bucket per made-up `sub`, or spend a victim's. The security scheme and
+            // the idempotency layer reuse the answer.
+            let keyed = Group::for_path(req.uri().path()).is_some_and(Group::keys_on_user);
+            if keyed {
+                if let Ok(Some(principal)) = self
+                    .config
+                    .identity
+                    .authenticate_claims(v.claims.clone())
+                    .await
+                {
+                    user = Some(principal.user_id.as_str().to_owned());
+                    req.set_data(Authenticated {
+                        token: v.token.clone(),
+                        principal,
+                    });
+                }
+            }
             req.set_data(v);
         }
         let limit_headers = self.rate_limit(req, user.as_deref()).await?;
@@ -470,8 +491,10 @@ impl<E: Endpoint> GuardEndpoint<E> {
         let client = match user.filter(|_| group.keys_on_user()) {
             Some(sub) => format!("user:{sub}"),
             None => {
+                // By the address the lockout counts too: an IPv6 client holds a whole /64,
+                // and an IPv4-mapped address is its IPv4 one.
                 let ip = req.data::<ClientInfo>().map(ClientInfo::ip_text);
-                format!("ip:{}", ip.unwrap_or_default())
+                format!("ip:{}", client_address(&ip.unwrap_or_default()))
             }
         };
         let (budget, state) = match self.config.rate_limits.hit(group, &client).await {

@@ -345,7 +345,11 @@ impl Bazaar {
     }
 
     pub fn url(&self, path: &str) -> String {
-        assert_ne!(self.port, 0, "{} has not said where it listens yet", self.name);
+        assert_ne!(
+            self.port, 0,
+            "{} has not said where it listens yet",
+            self.name
+        );
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
