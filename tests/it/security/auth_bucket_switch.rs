@@ -59,21 +59,6 @@ async fn a_valid_token_of_another_account_still_counts_in_the_address_bucket() {
     assert_eq!(refresh_with(&admin, &app).await.status(), 429);
 }
 
-/// `claims` signed with the production server's own key, as someone who has that key would.
-fn minted(app: &Production, claims: &serde_json::Value) -> String {
-    use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
-    let keys = app.setting("BAZAAR_JWT_KEYS");
-    let (kid, secret) = keys.split(',').next().unwrap().split_once(':').unwrap();
-    let mut header = Header::new(Algorithm::HS256);
-    header.kid = Some(kid.to_owned());
-    encode(
-        &header,
-        claims,
-        &EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .unwrap()
-}
-
 fn remaining(response: &reqwest::Response) -> u32 {
     response.headers()["ratelimit-remaining"]
         .to_str()
@@ -100,7 +85,7 @@ async fn tokens_minted_for_made_up_users_share_the_address_bucket() {
             "sid": format!("made-up-session-{i}"),
             "jti": format!("jti-{i}"), "iat": now, "exp": now + 600,
         });
-        let response = bearer_client(&minted(&app, &claims))
+        let response = bearer_client(&app.mint(&claims))
             .get(app.url("/api/v1/products"))
             .send()
             .await

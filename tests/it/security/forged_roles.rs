@@ -5,7 +5,6 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 
 use super::prod::{Production, CUSTOMER_PASSWORD};
@@ -15,26 +14,6 @@ use crate::helpers::{bearer_client, login};
 fn claims_of(token: &str) -> Value {
     let payload = token.split('.').nth(1).expect("a JWT has a payload");
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("JSON")
-}
-
-/// `claims` signed with the key the server signs with, as someone who has that key would.
-fn forge(prod: &Production, claims: &Value) -> String {
-    let keys = prod
-        .env
-        .iter()
-        .find(|(name, _)| name == "BAZAAR_JWT_KEYS")
-        .map(|(_, value)| value.clone())
-        .expect("the harness sets BAZAAR_JWT_KEYS");
-    let first = keys.split(',').next().unwrap();
-    let (kid, secret) = first.split_once(':').expect("kid:secret");
-    let mut header = Header::new(Algorithm::HS256);
-    header.kid = Some(kid.to_owned());
-    encode(
-        &header,
-        claims,
-        &EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .expect("signs")
 }
 
 async fn status(request: reqwest::RequestBuilder) -> (u16, Value) {
@@ -52,7 +31,7 @@ async fn a_customer_who_re_signs_their_token_with_the_admin_role_gains_nothing()
     claims["roles"] = json!(["admin"]);
     claims["role"] = json!("admin");
     claims["permissions"] = json!(["*:*"]);
-    let forged = bearer_client(&forge(&prod, &claims));
+    let forged = bearer_client(&prod.mint(&claims));
 
     // The forged token is a valid token of the customer's own session...
     let (me_status, me) = status(forged.get(prod.url("/api/v1/users/me"))).await;
@@ -87,7 +66,7 @@ async fn a_forged_token_for_a_session_or_user_that_does_not_exist_is_refused() {
         for (name, value) in changes.as_object().unwrap() {
             claims[name] = value.clone();
         }
-        bearer_client(&forge(&prod, &claims))
+        bearer_client(&prod.mint(&claims))
     };
 
     let cases = [
@@ -154,7 +133,7 @@ async fn demoting_an_admin_takes_effect_on_their_very_next_request() {
     let mut claims = claims_of(pair["access_token"].as_str().unwrap());
     claims["roles"] = json!(["admin"]);
     let (forged, _) =
-        status(bearer_client(&forge(&prod, &claims)).get(prod.url("/api/v1/users"))).await;
+        status(bearer_client(&prod.mint(&claims)).get(prod.url("/api/v1/users"))).await;
     assert_eq!(forged, 403);
 }
 
@@ -182,7 +161,7 @@ async fn a_token_naming_another_user_or_an_ended_session_replays_none_of_their_k
     // Someone with the signing key, their own session and the victim's user id.
     let mut claims = claims_of(&prod.customer("+919812366005").await);
     claims["sub"] = claims_of(&victim_token)["sub"].clone();
-    let (forged, body) = status(place(&bearer_client(&forge(&prod, &claims)))).await;
+    let (forged, body) = status(place(&bearer_client(&prod.mint(&claims)))).await;
     assert_eq!(
         (forged, &body["code"]),
         (401, &json!("unauthorized")),

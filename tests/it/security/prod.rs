@@ -193,6 +193,26 @@ impl Production {
             .unwrap_or_else(|| panic!("{key} was not set"))
     }
 
+    /// `claims` signed with the key this server signs with (the first of
+    /// `BAZAAR_JWT_KEYS`), as someone who has that key would sign them.
+    pub fn mint(&self, claims: &Value) -> String {
+        use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+        let keys = self.setting("BAZAAR_JWT_KEYS");
+        let (kid, secret) = keys
+            .split(',')
+            .next()
+            .and_then(|first| first.split_once(':'))
+            .expect("kid:secret");
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(kid.to_owned());
+        encode(
+            &header,
+            claims,
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .expect("signs")
+    }
+
     /// The bootstrap admin's access token.
     pub async fn admin_token(&self) -> String {
         let client = reqwest::Client::new();
