@@ -64,6 +64,9 @@ pub enum OtpOutcome {
     SignedIn(Box<Tokens>),
 }
 
+/// Not a PHC string, so no password verifies against it.
+const UNUSABLE_PASSWORD: &str = "!unusable";
+
 const EMAIL_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
 
 pub struct Identity {
@@ -267,6 +270,39 @@ impl Identity {
         Ok(next)
     }
 
+    /// The account's phone was never proven, so what its sign-up set may be a
+    /// stranger's who typed the number: the password becomes unusable (the
+    /// owner sets one with a reset code), an unverified email goes, and so does
+    /// every session.
+    async fn disown(
+        &self,
+        user: &User,
+        kind: AuditKind,
+        ctx: &RequestContext,
+    ) -> Result<User, AppError> {
+        let user = self
+            .save(user, |u| {
+                u.password_hash = UNUSABLE_PASSWORD.to_owned();
+                if !u.email_verified {
+                    u.email = None;
+                }
+            })
+            .await?;
+        let ended = self.sessions.revoke_all(user.id.as_str()).await?;
+        self.record(
+            kind,
+            Some(&user.id),
+            None,
+            ctx,
+            format!(
+                "{} not yet proven: password cleared, unverified email dropped, {ended} sessions ended",
+                user.phone.masked()
+            ),
+        )
+        .await;
+        Ok(user)
+    }
+
     async fn user(&self, id: &UserId) -> Result<User, AppError> {
         self.users.get(id).await?.ok_or_else(user_not_found)
     }
@@ -275,10 +311,12 @@ impl Identity {
 
     /// Registers a customer and sends a code to verify the phone. A phone that
     /// already has an account gets the same answer — the body a new account
-    /// would have had, after the same work — and nothing is stored or changed:
+    /// would have had, after the same work — and nothing of it is stored:
     /// password sign-in needs a verified phone, so the answer cannot be tested
     /// by signing in with the password just chosen either. The owner of an
-    /// unverified account gets a new code, as a new account would.
+    /// unverified account gets a new code, as a new account would, and that
+    /// account loses its password and unverified email (see `disown`): the
+    /// phone was named twice, so the first sign-up may have been a squatter's.
     pub async fn register(
         &self,
         phone: &str,
@@ -305,6 +343,12 @@ impl Identity {
             // Emails are unique only once verified, so only the phone can be taken.
             Err(StoreError::Duplicate { field: "phone" }) => {
                 let existing = self.users.find_by_phone(&user.phone).await?;
+                // Two sign-ups named a phone nobody has proven yet: neither one's
+                // password may survive the proof, or whoever typed the number first
+                // could sign in once its owner verifies it.
+                if let Some(existing) = existing.as_ref().filter(|u| !u.phone_verified) {
+                    self.disown(existing, AuditKind::Register, ctx).await?;
+                }
                 self.record(
                     AuditKind::Register,
                     existing.as_ref().map(|u| &u.id),
@@ -443,6 +487,12 @@ impl Identity {
                     ));
                 }
                 self.lockout.signed_in(&signing_in).await?;
+                // Whoever first proves the phone owns the account from now on.
+                let user = if user.phone_verified {
+                    user
+                } else {
+                    self.disown(&user, AuditKind::PhoneVerified, ctx).await?
+                };
                 // The lock has run out (or it would have been refused above).
                 let user = if !user.phone_verified || user.status == UserStatus::Locked {
                     self.save(&user, |u| {
@@ -804,6 +854,9 @@ impl Identity {
         let hash = self.hasher.hash(&password).await?;
         let user = self
             .save(&user, |u| {
+                if !u.phone_verified && !u.email_verified {
+                    u.email = None;
+                }
                 u.password_hash = hash;
                 u.phone_verified = true;
                 if u.status == UserStatus::Locked {
