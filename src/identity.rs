@@ -26,6 +26,7 @@ use crate::domain::validation::FieldError;
 use crate::errors::{AppError, ErrorCode};
 use crate::kv::KeyValueStore;
 use crate::notify::Notifier;
+use crate::outbox::worker::without_address;
 use crate::store::{AuditRepository, StoreError, UserRepository};
 
 /// Where a request came from, for the audit trail.
@@ -165,14 +166,25 @@ fn subject(user: Option<&User>, named: &Identifier, ctx: &RequestContext) -> Sub
 /// tell registered numbers from unknown ones, which get nothing sent: it is
 /// logged and answered as a success. A provider that is down or throttling
 /// refuses everyone alike and is reported (503, retry).
-fn unless_rejected(result: Result<(), AppError>) -> Result<(), AppError> {
+/// Providers echo the number in their refusals, so it is taken out of the log.
+fn unless_rejected(result: Result<(), AppError>, phone: &Phone) -> Result<(), AppError> {
     match result {
         Err(e) if is_rejection(&e) => {
-            tracing::error!(error = %e, cause = ?e.source, "the provider refused a message; answered as sent");
+            let (error, cause) = rejection_text(&e, phone);
+            tracing::error!(%error, %cause, "the provider refused a message; answered as sent");
             Ok(())
         }
         other => other,
     }
+}
+
+/// A refusal and its cause as logged: without the recipient's number.
+fn rejection_text(e: &AppError, phone: &Phone) -> (String, String) {
+    let cause = e.source.as_ref().map(|s| format!("{s:?}")).unwrap_or_default();
+    (
+        without_address(&e.to_string(), phone.as_str()),
+        without_address(&cause, phone.as_str()),
+    )
 }
 
 fn is_rejection(e: &AppError) -> bool {
@@ -424,7 +436,7 @@ impl Identity {
             // code and its attempts stay as they are. Only a code that still
             // works is worth a call (MSG91 refuses the rest).
             if self.otp.is_live(purpose, phone).await.map_err(otp_error)? {
-                unless_rejected(self.notifier.retry_by_voice(phone.as_str()).await)?;
+                unless_rejected(self.notifier.retry_by_voice(phone.as_str()).await, phone)?;
             }
             return Ok(());
         }
@@ -433,6 +445,7 @@ impl Identity {
             self.notifier
                 .send_otp(phone.as_str(), &code, purpose.as_str())
                 .await,
+            phone,
         )
     }
 
@@ -1202,5 +1215,29 @@ impl Identity {
             user_id = %existing.id,
             "BAZAAR_ADMIN_PHONE belongs to an existing account that is not an admin; it was not promoted and no admin was created. Set BAZAAR_ADMIN_PHONE to a number no account has; that admin can grant roles to this account once its owner is confirmed"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_is_logged_without_the_number() {
+        let phone = Phone::parse("phone", "+919812345678").unwrap();
+        let refusal = bazaar_adapters::error::AdapterError::Rejected {
+            provider: "msg91",
+            status: 200,
+            message: "Invalid mobile 919812345678".into(),
+        };
+        let e = AppError {
+            source: Some(refusal.into()),
+            ..AppError::new(ErrorCode::DeliveryFailed, "could not send +919812345678")
+        };
+        assert!(is_rejection(&e));
+        let (error, cause) = rejection_text(&e, &phone);
+        assert!(!error.contains("9812345678"), "{error}");
+        assert!(!cause.contains("9812345678"), "{cause}");
+        assert!(cause.contains("Invalid mobile [recipient]"), "{cause}");
     }
 }
