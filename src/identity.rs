@@ -180,7 +180,11 @@ fn unless_rejected(result: Result<(), AppError>, phone: &Phone) -> Result<(), Ap
 
 /// A refusal and its cause as logged: without the recipient's number.
 fn rejection_text(e: &AppError, phone: &Phone) -> (String, String) {
-    let cause = e.source.as_ref().map(|s| format!("{s:?}")).unwrap_or_default();
+    let cause = e
+        .source
+        .as_ref()
+        .map(|s| format!("{s:?}"))
+        .unwrap_or_default();
     (
         without_address(&e.to_string(), phone.as_str()),
         without_address(&cause, phone.as_str()),

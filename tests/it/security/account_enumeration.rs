@@ -395,7 +395,10 @@ async fn a_squatted_phone_goes_to_whoever_proves_it(server: Server) {
         )
         .await;
     assert_eq!(verified.status(), 200);
-    assert_eq!(verified.json::<Value>().await.unwrap()["email"], Value::Null);
+    assert_eq!(
+        verified.json::<Value>().await.unwrap()["email"],
+        Value::Null
+    );
     assert_eq!(mallory_signs_in(&server, phone).await, 401);
     // The owner signs in by code, and sets a password with a reset code.
     after_cooldown().await;
@@ -435,7 +438,10 @@ async fn a_squatted_phone_goes_to_whoever_proves_it(server: Server) {
         .await;
     assert_eq!(signed_in.status(), 200);
     let user = &signed_in.json::<Value>().await.unwrap()["user"];
-    assert_eq!((user["phone_verified"].as_bool(), &user["email"]), (Some(true), &Value::Null));
+    assert_eq!(
+        (user["phone_verified"].as_bool(), &user["email"]),
+        (Some(true), &Value::Null)
+    );
     assert_eq!(mallory_signs_in(&server, phone).await, 401);
 }
 on_servers!(
