@@ -26,6 +26,7 @@ use crate::domain::validation::FieldError;
 use crate::errors::{AppError, ErrorCode};
 use crate::kv::KeyValueStore;
 use crate::notify::Notifier;
+use crate::outbox::worker::without_address;
 use crate::store::{AuditRepository, StoreError, UserRepository};
 
 /// Where a request came from, for the audit trail.
@@ -63,6 +64,9 @@ pub enum OtpOutcome {
     PhoneVerified(Box<User>),
     SignedIn(Box<Tokens>),
 }
+
+/// Not a PHC string, so no password verifies against it.
+const UNUSABLE_PASSWORD: &str = "!unusable";
 
 const EMAIL_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
 
@@ -162,14 +166,29 @@ fn subject(user: Option<&User>, named: &Identifier, ctx: &RequestContext) -> Sub
 /// tell registered numbers from unknown ones, which get nothing sent: it is
 /// logged and answered as a success. A provider that is down or throttling
 /// refuses everyone alike and is reported (503, retry).
-fn unless_rejected(result: Result<(), AppError>) -> Result<(), AppError> {
+/// Providers echo the number in their refusals, so it is taken out of the log.
+fn unless_rejected(result: Result<(), AppError>, phone: &Phone) -> Result<(), AppError> {
     match result {
         Err(e) if is_rejection(&e) => {
-            tracing::error!(error = %e, cause = ?e.source, "the provider refused a message; answered as sent");
+            let (error, cause) = rejection_text(&e, phone);
+            tracing::error!(%error, %cause, "the provider refused a message; answered as sent");
             Ok(())
         }
         other => other,
     }
+}
+
+/// A refusal and its cause as logged: without the recipient's number.
+fn rejection_text(e: &AppError, phone: &Phone) -> (String, String) {
+    let cause = e
+        .source
+        .as_ref()
+        .map(|s| format!("{s:?}"))
+        .unwrap_or_default();
+    (
+        without_address(&e.to_string(), phone.as_str()),
+        without_address(&cause, phone.as_str()),
+    )
 }
 
 fn is_rejection(e: &AppError) -> bool {
@@ -267,6 +286,39 @@ impl Identity {
         Ok(next)
     }
 
+    /// The account's phone was never proven, so what its sign-up set may be a
+    /// stranger's who typed the number: the password becomes unusable (the
+    /// owner sets one with a reset code), an unverified email goes, and so does
+    /// every session.
+    async fn disown(
+        &self,
+        user: &User,
+        kind: AuditKind,
+        ctx: &RequestContext,
+    ) -> Result<User, AppError> {
+        let user = self
+            .save(user, |u| {
+                u.password_hash = UNUSABLE_PASSWORD.to_owned();
+                if !u.email_verified {
+                    u.email = None;
+                }
+            })
+            .await?;
+        let ended = self.sessions.revoke_all(user.id.as_str()).await?;
+        self.record(
+            kind,
+            Some(&user.id),
+            None,
+            ctx,
+            format!(
+                "{} not yet proven: password cleared, unverified email dropped, {ended} sessions ended",
+                user.phone.masked()
+            ),
+        )
+        .await;
+        Ok(user)
+    }
+
     async fn user(&self, id: &UserId) -> Result<User, AppError> {
         self.users.get(id).await?.ok_or_else(user_not_found)
     }
@@ -275,10 +327,12 @@ impl Identity {
 
     /// Registers a customer and sends a code to verify the phone. A phone that
     /// already has an account gets the same answer — the body a new account
-    /// would have had, after the same work — and nothing is stored or changed:
+    /// would have had, after the same work — and nothing of it is stored:
     /// password sign-in needs a verified phone, so the answer cannot be tested
     /// by signing in with the password just chosen either. The owner of an
-    /// unverified account gets a new code, as a new account would.
+    /// unverified account gets a new code, as a new account would, and that
+    /// account loses its password and unverified email (see `disown`): the
+    /// phone was named twice, so the first sign-up may have been a squatter's.
     pub async fn register(
         &self,
         phone: &str,
@@ -305,6 +359,12 @@ impl Identity {
             // Emails are unique only once verified, so only the phone can be taken.
             Err(StoreError::Duplicate { field: "phone" }) => {
                 let existing = self.users.find_by_phone(&user.phone).await?;
+                // Two sign-ups named a phone nobody has proven yet: neither one's
+                // password may survive the proof, or whoever typed the number first
+                // could sign in once its owner verifies it.
+                if let Some(existing) = existing.as_ref().filter(|u| !u.phone_verified) {
+                    self.disown(existing, AuditKind::Register, ctx).await?;
+                }
                 self.record(
                     AuditKind::Register,
                     existing.as_ref().map(|u| &u.id),
@@ -380,7 +440,7 @@ impl Identity {
             // code and its attempts stay as they are. Only a code that still
             // works is worth a call (MSG91 refuses the rest).
             if self.otp.is_live(purpose, phone).await.map_err(otp_error)? {
-                unless_rejected(self.notifier.retry_by_voice(phone.as_str()).await)?;
+                unless_rejected(self.notifier.retry_by_voice(phone.as_str()).await, phone)?;
             }
             return Ok(());
         }
@@ -389,6 +449,7 @@ impl Identity {
             self.notifier
                 .send_otp(phone.as_str(), &code, purpose.as_str())
                 .await,
+            phone,
         )
     }
 
@@ -443,6 +504,12 @@ impl Identity {
                     ));
                 }
                 self.lockout.signed_in(&signing_in).await?;
+                // Whoever first proves the phone owns the account from now on.
+                let user = if user.phone_verified {
+                    user
+                } else {
+                    self.disown(&user, AuditKind::PhoneVerified, ctx).await?
+                };
                 // The lock has run out (or it would have been refused above).
                 let user = if !user.phone_verified || user.status == UserStatus::Locked {
                     self.save(&user, |u| {
@@ -804,6 +871,9 @@ impl Identity {
         let hash = self.hasher.hash(&password).await?;
         let user = self
             .save(&user, |u| {
+                if !u.phone_verified && !u.email_verified {
+                    u.email = None;
+                }
                 u.password_hash = hash;
                 u.phone_verified = true;
                 if u.status == UserStatus::Locked {
@@ -1149,5 +1219,29 @@ impl Identity {
             user_id = %existing.id,
             "BAZAAR_ADMIN_PHONE belongs to an existing account that is not an admin; it was not promoted and no admin was created. Set BAZAAR_ADMIN_PHONE to a number no account has; that admin can grant roles to this account once its owner is confirmed"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_is_logged_without_the_number() {
+        let phone = Phone::parse("phone", "+919812345678").unwrap();
+        let refusal = bazaar_adapters::error::AdapterError::Rejected {
+            provider: "msg91",
+            status: 200,
+            message: "Invalid mobile 919812345678".into(),
+        };
+        let e = AppError {
+            source: Some(refusal.into()),
+            ..AppError::new(ErrorCode::DeliveryFailed, "could not send +919812345678")
+        };
+        assert!(is_rejection(&e));
+        let (error, cause) = rejection_text(&e, &phone);
+        assert!(!error.contains("9812345678"), "{error}");
+        assert!(!cause.contains("9812345678"), "{cause}");
+        assert!(cause.contains("Invalid mobile [recipient]"), "{cause}");
     }
 }

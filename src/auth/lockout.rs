@@ -147,6 +147,11 @@ const LOCKED: char = 'L';
 /// would need (a right password lifts it, a wrong one makes it real).
 const WAIT: Duration = Duration::from_secs(3);
 const POLL: Duration = Duration::from_millis(25);
+/// How long a reserved lock lives unless its attempt reports: the wait plus
+/// ample time to hash. A sign-in dropped in between (client gone, request timed
+/// out) must not leave the lock, and a 3 s wait for every later attempt, for
+/// the whole lock time; [`Lockout::failed`] makes it the real lock.
+const RESERVE: Duration = Duration::from_secs(10);
 
 fn stamp(kind: char, lock: Duration) -> Vec<u8> {
     let until = Utc::now().timestamp_millis() + lock.as_millis() as i64;
@@ -164,11 +169,15 @@ fn locked(value: &[u8]) -> Option<Duration> {
 
 pub struct Lockout {
     kv: Arc<dyn KeyValueStore>,
+    reserve: Duration,
 }
 
 impl Lockout {
     pub fn new(kv: Arc<dyn KeyValueStore>) -> Self {
-        Self { kv }
+        Self {
+            kv,
+            reserve: RESERVE,
+        }
     }
 
     /// Refuses while the account, or this address's attempts on it, are locked.
@@ -254,7 +263,7 @@ impl Lockout {
         };
         if self
             .kv
-            .set_if_absent(lock_key, &stamp(RESERVED, lock), lock)
+            .set_if_absent(lock_key, &stamp(RESERVED, lock), self.reserve.min(lock))
             .await?
         {
             return Ok(Gate::Reserved(lock));
@@ -392,6 +401,33 @@ mod tests {
             .unwrap();
         assert_eq!(most_in_an_hour, 10);
         assert!((most_in_an_hour as i64) < ACCOUNT_LIMIT);
+    }
+
+    #[tokio::test]
+    async fn a_dropped_attempt_does_not_hold_its_lock() {
+        let lockout = Lockout {
+            kv: Arc::new(crate::kv::memory::MemoryKv::new()),
+            reserve: Duration::from_millis(200),
+        };
+        let subject = Subject::new("user:dropped", "192.0.2.9");
+        for _ in 1..ADDRESS_LIMIT {
+            let attempt = lockout.begin(&subject).await.unwrap();
+            lockout.failed(attempt).await.unwrap();
+        }
+        // The attempt that reaches the limit holds its lock, and is never reported.
+        let dropped = lockout.begin(&subject).await.unwrap();
+        assert!(dropped.address_lock.is_some());
+        drop(dropped);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let started = std::time::Instant::now();
+        let attempt = lockout.begin(&subject).await.unwrap();
+        assert!(started.elapsed() < Duration::from_secs(1), "no wait for it");
+        // It is counted and its own failure locks.
+        lockout.failed(attempt).await.unwrap();
+        assert!(matches!(
+            lockout.check(&subject).await,
+            Err(LockoutError::Locked(_))
+        ));
     }
 
     #[test]

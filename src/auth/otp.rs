@@ -188,12 +188,13 @@ impl OtpService {
 
     /// Checks `code`, tried from the client address `ip`; a correct code is
     /// used up. After five tries the code is void, so the sixth fails even when
-    /// it is right. Wrong codes have a budget per hour, across codes and
-    /// purposes: [`WRONG_CODES_PER_ADDRESS`] from one address, and
-    /// [`WRONG_CODES_PER_HOUR`] for the phone from all addresses; past either,
-    /// every try fails until the hour is over, whatever the code. One address
-    /// cannot spend the phone's budget, so it cannot keep the owner's codes
-    /// from working.
+    /// it is right. Wrong codes have a budget per hour: [`WRONG_CODES_PER_ADDRESS`]
+    /// from one address (across purposes), and [`WRONG_CODES_PER_HOUR`] for the
+    /// phone from all addresses, counted apart for reset codes so that guessing
+    /// sign-in codes cannot block a reset; past either, every try fails until
+    /// the hour is over, whatever the code. The phone's budget is spent only
+    /// while a code for that purpose is live: tries at a phone that has none are
+    /// wrong whatever they are, and must not keep its owner from the next code.
     pub async fn verify(
         &self,
         purpose: OtpPurpose,
@@ -204,21 +205,14 @@ impl OtpService {
         // Counted before the comparison, so concurrent guesses cannot slip past
         // the budgets; a right code gives its places back below. The address's
         // budget first: tries it refuses never reach the phone's.
-        let budgets = [
-            (
-                format!("otp_wrong:{}:{}", phone.as_str(), client_address(ip)),
-                WRONG_CODES_PER_ADDRESS,
-            ),
-            (
-                format!("otp_wrong:{}", phone.as_str()),
-                WRONG_CODES_PER_HOUR,
-            ),
-        ];
-        for (key, budget) in &budgets {
-            let wrong = self.kv.increment(key, 1, HOUR).await?;
-            if wrong.value > *budget {
-                return Err(OtpError::TooManyWrongCodes(wrong.expires_in));
-            }
+        let address = format!("otp_wrong:{}:{}", phone.as_str(), client_address(ip));
+        let phone_wide = match purpose {
+            OtpPurpose::ResetPassword => format!("otp_wrong:reset:{}", phone.as_str()),
+            _ => format!("otp_wrong:{}", phone.as_str()),
+        };
+        let wrong = self.kv.increment(&address, 1, HOUR).await?;
+        if wrong.value > WRONG_CODES_PER_ADDRESS {
+            return Err(OtpError::TooManyWrongCodes(wrong.expires_in));
         }
         let (record, attempts) = keys(purpose, phone);
         let tries = self.kv.increment(&attempts, 1, OTP_TTL).await?.value;
@@ -229,6 +223,14 @@ impl OtpService {
         let Some(stored) = self.kv.get(&record).await? else {
             return Err(OtpError::Invalid);
         };
+        let wrong = self.kv.increment(&phone_wide, 1, HOUR).await?;
+        if wrong.value > WRONG_CODES_PER_HOUR {
+            // Not compared: the address and the code keep their places.
+            self.kv.increment(&phone_wide, -1, HOUR).await?;
+            self.kv.increment(&address, -1, HOUR).await?;
+            self.kv.increment(&attempts, -1, OTP_TTL).await?;
+            return Err(OtpError::TooManyWrongCodes(wrong.expires_in));
+        }
         let well_formed = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
         let presented = self.mac(purpose, phone, code);
         if !well_formed || !bool::from(presented.ct_eq(&stored)) {
@@ -243,7 +245,7 @@ impl OtpService {
             return Err(OtpError::Invalid);
         }
         self.kv.delete(&attempts).await?;
-        for (key, _) in &budgets {
+        for key in [&address, &phone_wide] {
             self.kv.increment(key, -1, HOUR).await?;
         }
         Ok(())

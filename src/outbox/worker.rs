@@ -225,7 +225,7 @@ impl OutboxWorker {
 /// `text` without the recipient's address, in either of the forms a provider
 /// may echo it (MSG91 writes numbers without the `+`): it goes to logs and to
 /// `last_error`, which admins read.
-fn without_address(text: &str, address: &str) -> String {
+pub(crate) fn without_address(text: &str, address: &str) -> String {
     let bare = address.trim_start_matches('+');
     text.replace(address, "[recipient]")
         .replace(bare, "[recipient]")

@@ -353,3 +353,99 @@ on_servers!(
     [in_memory, real_backends, production],
     SLOW
 );
+
+/// Registers `phone` as Mallory, with her password and an address of hers.
+async fn squat(server: &Server, phone: &str) {
+    let squatted = server
+        .post(
+            "/api/v1/auth/register",
+            json!({"phone": phone, "name": "Mallory", "password": "mallory's password", "email": "mallory@example.in"}),
+        )
+        .await;
+    assert_eq!(squatted.status(), 201);
+}
+
+async fn mallory_signs_in(server: &Server, phone: &str) -> u16 {
+    let r = server
+        .post(
+            "/api/v1/auth/login",
+            json!({"identifier": phone, "password": "mallory's password"}),
+        )
+        .await;
+    r.status().as_u16()
+}
+
+async fn a_squatted_phone_goes_to_whoever_proves_it(server: Server) {
+    // The owner registers the number Mallory registered first, and verifies it.
+    let phone = "+919812300311";
+    squat(&server, phone).await;
+    after_cooldown().await;
+    let registered = server
+        .post(
+            "/api/v1/auth/register",
+            json!({"phone": phone, "name": "Owner", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(registered.status(), 201);
+    let code = server.code_for(phone).await;
+    let verified = server
+        .post(
+            "/api/v1/auth/otp/verify",
+            json!({"phone": phone, "purpose": "verify_phone", "code": code}),
+        )
+        .await;
+    assert_eq!(verified.status(), 200);
+    assert_eq!(
+        verified.json::<Value>().await.unwrap()["email"],
+        Value::Null
+    );
+    assert_eq!(mallory_signs_in(&server, phone).await, 401);
+    // The owner signs in by code, and sets a password with a reset code.
+    after_cooldown().await;
+    let sent = server
+        .post(
+            "/api/v1/auth/otp/send",
+            json!({"phone": phone, "purpose": "login"}),
+        )
+        .await;
+    assert_eq!(sent.status(), 202);
+    let code = server.code_for(phone).await;
+    let signed_in = server
+        .post(
+            "/api/v1/auth/otp/verify",
+            json!({"phone": phone, "purpose": "login", "code": code}),
+        )
+        .await;
+    assert_eq!(signed_in.status(), 200);
+
+    // The owner, who never registered, signs in by code to the account Mallory made.
+    let phone = "+919812300312";
+    squat(&server, phone).await;
+    after_cooldown().await;
+    let sent = server
+        .post(
+            "/api/v1/auth/otp/send",
+            json!({"phone": phone, "purpose": "login"}),
+        )
+        .await;
+    assert_eq!(sent.status(), 202);
+    let code = server.code_for(phone).await;
+    let signed_in = server
+        .post(
+            "/api/v1/auth/otp/verify",
+            json!({"phone": phone, "purpose": "login", "code": code}),
+        )
+        .await;
+    assert_eq!(signed_in.status(), 200);
+    let user = &signed_in.json::<Value>().await.unwrap()["user"];
+    assert_eq!(
+        (user["phone_verified"].as_bool(), &user["email"]),
+        (Some(true), &Value::Null)
+    );
+    assert_eq!(mallory_signs_in(&server, phone).await, 401);
+}
+on_servers!(
+    a_squatted_phone_goes_to_whoever_proves_it,
+    [in_memory, real_backends, production],
+    QUICK
+);
