@@ -11,6 +11,9 @@ use wiremock::matchers::path_regex;
 use wiremock::{Mock, ResponseTemplate};
 
 use super::servers::{on_servers, shape, Server, PASSWORD};
+
+/// Where the phone's owner signs in from.
+const OWNER: &str = "198.51.100.7";
 use crate::helpers::bearer_client;
 
 /// Codes one second apart; the `otp` group wide enough that only per-phone and
@@ -401,41 +404,13 @@ async fn a_squatted_phone_goes_to_whoever_proves_it(server: Server) {
     );
     assert_eq!(mallory_signs_in(&server, phone).await, 401);
     // The owner signs in by code, and sets a password with a reset code.
-    after_cooldown().await;
-    let sent = server
-        .post(
-            "/api/v1/auth/otp/send",
-            json!({"phone": phone, "purpose": "login"}),
-        )
-        .await;
-    assert_eq!(sent.status(), 202);
-    let code = server.code_for(phone).await;
-    let signed_in = server
-        .post(
-            "/api/v1/auth/otp/verify",
-            json!({"phone": phone, "purpose": "login", "code": code}),
-        )
-        .await;
+    let signed_in = server.sign_in_by_code(OWNER, phone).await;
     assert_eq!(signed_in.status(), 200);
 
     // The owner, who never registered, signs in by code to the account Mallory made.
     let phone = "+919812300312";
     squat(&server, phone).await;
-    after_cooldown().await;
-    let sent = server
-        .post(
-            "/api/v1/auth/otp/send",
-            json!({"phone": phone, "purpose": "login"}),
-        )
-        .await;
-    assert_eq!(sent.status(), 202);
-    let code = server.code_for(phone).await;
-    let signed_in = server
-        .post(
-            "/api/v1/auth/otp/verify",
-            json!({"phone": phone, "purpose": "login", "code": code}),
-        )
-        .await;
+    let signed_in = server.sign_in_by_code(OWNER, phone).await;
     assert_eq!(signed_in.status(), 200);
     let user = &signed_in.json::<Value>().await.unwrap()["user"];
     assert_eq!(

@@ -30,27 +30,6 @@ async fn sign_in(
         .await
 }
 
-/// Asks for a login code (after the servers' one-second cooldown) and signs in with it.
-async fn sign_in_by_code(server: &Server, from: &str, phone: &str) -> reqwest::Response {
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let sent = server
-        .post_from(
-            from,
-            "/api/v1/auth/otp/send",
-            json!({"phone": phone, "purpose": "login"}),
-        )
-        .await;
-    assert_eq!(sent.status(), 202);
-    let code = server.code_for(phone).await;
-    server
-        .post_from(
-            from,
-            "/api/v1/auth/otp/verify",
-            json!({"phone": phone, "purpose": "login", "code": code}),
-        )
-        .await
-}
-
 /// Fails `n` times from `from`, each answered 401 (not yet locked).
 async fn fail(server: &Server, from: &str, identifier: &str, n: usize) {
     for i in 0..n {
@@ -107,7 +86,7 @@ async fn a_locked_out_address_cannot_sign_in_by_code_either(server: Server) {
     let phone = "+919812300102";
     server.customer(phone, None).await;
     fail(&server, ATTACKER, phone, 5).await;
-    let r = sign_in_by_code(&server, ATTACKER, phone).await;
+    let r = server.sign_in_by_code(ATTACKER, phone).await;
     assert_eq!(r.status(), 423);
     assert_eq!(shape(r).await["code"], "account_locked");
 }
@@ -136,7 +115,7 @@ async fn an_attacker_at_one_address_cannot_keep_the_owner_out_from_another(serve
         200,
         "the owner signs in with the password"
     );
-    let by_code = sign_in_by_code(&server, OWNER, phone).await;
+    let by_code = server.sign_in_by_code(OWNER, phone).await;
     assert_eq!(by_code.status(), 200, "the owner signs in with a code");
     let user: Value = by_code.json().await.unwrap();
     assert_eq!(user["user"]["status"], "active");
@@ -162,7 +141,7 @@ async fn twenty_failures_from_many_addresses_lock_the_account_for_everyone_until
     let by_password = sign_in(&server, OWNER, phone, PASSWORD).await;
     assert_eq!(by_password.status(), 423, "locked for everyone");
     assert!((1..=60).contains(&retry_after(&by_password).await));
-    assert_eq!(sign_in_by_code(&server, OWNER, phone).await.status(), 423);
+    assert_eq!(server.sign_in_by_code(OWNER, phone).await.status(), 423);
     let admin = server.admin().await;
     let user: Value = admin
         .get(server.url(&format!("/api/v1/users/{id}")))
@@ -175,22 +154,8 @@ async fn twenty_failures_from_many_addresses_lock_the_account_for_everyone_until
     assert_eq!(user["status"], "locked");
 
     // A reset proves the phone; the guesses were at a password that is gone.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let forgot = server
-        .post_from(
-            OWNER,
-            "/api/v1/auth/password/forgot",
-            json!({"identifier": phone}),
-        )
-        .await;
-    assert_eq!(forgot.status(), 202);
-    let code = server.code_for(phone).await;
     let reset = server
-        .post_from(
-            OWNER,
-            "/api/v1/auth/password/reset",
-            json!({"phone": phone, "code": code, "new_password": "a new long passphrase"}),
-        )
+        .reset_password(OWNER, phone, "a new long passphrase")
         .await;
     assert_eq!(reset.status(), 204);
     let signed_in = sign_in(&server, OWNER, phone, "a new long passphrase").await;

@@ -122,6 +122,48 @@ impl Server {
             .expect("request sent")
     }
 
+    /// From `address`: asks for a login code for `phone` (after the servers' one-second
+    /// cooldown) and signs in with it; answers the verify.
+    pub async fn sign_in_by_code(&self, address: &str, phone: &str) -> Response {
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let sent = self
+            .post_from(
+                address,
+                "/api/v1/auth/otp/send",
+                json!({"phone": phone, "purpose": "login"}),
+            )
+            .await;
+        assert_eq!(sent.status(), 202);
+        let code = self.code_for(phone).await;
+        self.post_from(
+            address,
+            "/api/v1/auth/otp/verify",
+            json!({"phone": phone, "purpose": "login", "code": code}),
+        )
+        .await
+    }
+
+    /// From `address`: forgot-password for `phone` (after the cooldown), then a reset to
+    /// `new_password` with the code sent; answers the reset.
+    pub async fn reset_password(&self, address: &str, phone: &str, new_password: &str) -> Response {
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let forgot = self
+            .post_from(
+                address,
+                "/api/v1/auth/password/forgot",
+                json!({"identifier": phone}),
+            )
+            .await;
+        assert_eq!(forgot.status(), 202);
+        let code = self.code_for(phone).await;
+        self.post_from(
+            address,
+            "/api/v1/auth/password/reset",
+            json!({"phone": phone, "code": code, "new_password": new_password}),
+        )
+        .await
+    }
+
     pub async fn admin(&self) -> Client {
         let pair = login(&self.anonymous, &self.url(""), ADMIN_PHONE, ADMIN_PASSWORD).await;
         bearer_client(pair["access_token"].as_str().expect("an access token"))
