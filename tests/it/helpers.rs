@@ -349,3 +349,15 @@ pub async fn problem(response: reqwest::Response) -> Value {
     );
     body
 }
+
+/// `GET url` with `client`, answering the JSON body whatever the status (tests assert on it).
+pub async fn get_json(client: &reqwest::Client, url: impl reqwest::IntoUrl) -> Value {
+    client
+        .get(url)
+        .send()
+        .await
+        .expect("request sent")
+        .json()
+        .await
+        .expect("a JSON body")
+}

@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 
 use super::prod::{Production, CUSTOMER_PASSWORD};
-use crate::helpers::{bearer_client, login};
+use crate::helpers::{bearer_client, get_json, login};
 use crate::process::Bazaar;
 
 const FOUNDER: &str = "+919812355001";
@@ -16,14 +16,7 @@ const FOUNDER_PASSWORD: &str = "the founder's chosen password";
 async fn a_customer_who_pre_registered_the_founders_phone_is_not_made_admin_at_startup() {
     let prod = Production::start("admin-squat").await;
     let squatter = bearer_client(&prod.customer(FOUNDER).await);
-    let me: Value = squatter
-        .get(prod.url("/api/v1/users/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: Value = get_json(&squatter, prod.url("/api/v1/users/me")).await;
     let id = me["id"].as_str().unwrap().to_owned();
 
     // The next deployment names the founder's phone as the admin's.
@@ -48,14 +41,7 @@ async fn a_customer_who_pre_registered_the_founders_phone_is_not_made_admin_at_s
         .await
         .unwrap();
     assert_eq!(users.status(), 403, "the squatter is still a customer");
-    let me: Value = squatter
-        .get(next.url("/api/v1/users/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: Value = get_json(&squatter, next.url("/api/v1/users/me")).await;
     assert_eq!(
         (me["id"].as_str(), &me["roles"]),
         (Some(id.as_str()), &json!(["customer"]))

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::prod::{Production, RAZORPAY_WEBHOOK_SECRET};
-use crate::helpers::{bearer_client, problem};
+use crate::helpers::{bearer_client, get_json, problem};
 
 const MIB: usize = 1 << 20;
 
@@ -264,14 +264,7 @@ async fn a_signed_webhook_still_verifies_over_its_exact_bytes_sent_chunked_or_gz
             response.text().await
         );
     }
-    let events: Value = admin
-        .get(app.url("/api/v1/admin/webhooks"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let events: Value = get_json(&admin, app.url("/api/v1/admin/webhooks")).await;
     let payloads: Vec<&str> = events["items"]
         .as_array()
         .unwrap()

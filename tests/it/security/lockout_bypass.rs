@@ -8,7 +8,7 @@
 use serde_json::{json, Value};
 
 use super::servers::{on_servers, shape, Server, PASSWORD};
-use crate::helpers::bearer_client;
+use crate::helpers::{bearer_client, get_json};
 
 const ATTACKER: &str = "203.0.113.66";
 const OWNER: &str = "198.51.100.7";
@@ -143,14 +143,7 @@ async fn twenty_failures_from_many_addresses_lock_the_account_for_everyone_until
     assert!((1..=60).contains(&retry_after(&by_password).await));
     assert_eq!(server.sign_in_by_code(OWNER, phone).await.status(), 423);
     let admin = server.admin().await;
-    let user: Value = admin
-        .get(server.url(&format!("/api/v1/users/{id}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let user: Value = get_json(&admin, server.url(&format!("/api/v1/users/{id}"))).await;
     assert_eq!(user["status"], "locked");
 
     // A reset proves the phone; the guesses were at a password that is gone.

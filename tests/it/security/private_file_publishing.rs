@@ -13,7 +13,9 @@ use serde_json::{json, Value};
 
 use super::prod::Production;
 use super::uploads::{admin, catalog_manager, get_file, png, sign_up, uploaded};
-use crate::helpers::{mongo_files, problem, product_json, real_backends, settings, spawn_app_with};
+use crate::helpers::{
+    get_json, mongo_files, problem, product_json, real_backends, settings, spawn_app_with,
+};
 
 const PRODUCTS: &str = "/api/v1/products";
 
@@ -87,14 +89,7 @@ async fn a_customers_private_file_cannot_be_put_on_a_product(base: &str) {
     refused_as_not_found(replaced, "replacing a product").await;
 
     // The product never showed it, and the public image route does not serve it.
-    let shown: Value = Client::new()
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let shown: Value = get_json(&Client::new(), &url).await;
     assert_eq!(shown["images"], json!([]));
     let image = Client::new()
         .get(format!("{url}/images/{secret}"))
