@@ -721,8 +721,14 @@ impl Order {
                     EntryStatus::Settled,
                     now,
                 );
-                if !self.is_its_amount(*amount, currency) {
-                    self.flag_mismatch(payment_id, *amount, currency, now);
+                // Judged by what the ledger holds for the payment: its first
+                // report, should a later one disagree about amount or currency.
+                let (amount, currency) = self
+                    .capture_of(payment_id)
+                    .map(|e| (e.amount, e.currency.clone()))
+                    .unwrap_or((*amount, currency.clone()));
+                if !self.is_its_amount(amount, &currency) {
+                    self.flag_mismatch(payment_id, amount, &currency, now);
                     if self.status == OrderStatus::PendingPayment {
                         self.status = OrderStatus::PaymentMismatch;
                     }

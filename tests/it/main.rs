@@ -15,6 +15,7 @@ mod lifecycle;
 mod outbox;
 mod payments;
 mod process;
+mod properties;
 mod provider_faults;
 mod replicas;
 mod resilience;

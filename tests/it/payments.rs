@@ -32,14 +32,16 @@ use bazaar::store::{
 use bazaar_adapters::razorpay::{FakeRazorpay, PaymentGateway, RefundRequest, SignedWebhook};
 
 const KEY_SECRET: &str = "property-key-secret";
-const WEBHOOK_SECRET: &str = "property-webhook-secret";
+pub(crate) const WEBHOOK_SECRET: &str = "property-webhook-secret";
 
-struct World {
-    product_id: String,
-    products: Arc<MemoryProducts>,
-    orders: Orders,
-    fake: Arc<FakeRazorpay>,
-    customer: Principal,
+/// One product with 10 in stock, orders on in-memory or MongoDB-wire stores,
+/// and a fake Razorpay. The property tests of stock use it too.
+pub(crate) struct World {
+    pub(crate) product_id: String,
+    pub(crate) products: Arc<MemoryProducts>,
+    pub(crate) orders: Orders,
+    pub(crate) fake: Arc<FakeRazorpay>,
+    pub(crate) customer: Principal,
 }
 
 /// Where the orders, their webhook events and the audit trail live.
@@ -49,7 +51,7 @@ enum Store {
     Mongo,
 }
 
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     world_on(Store::Memory).await
 }
 
@@ -254,13 +256,13 @@ async fn events_in_any_order_end_in_one_state(store: Store, seeds: std::ops::Ran
 }
 
 impl World {
-    async fn stock(&self) -> Option<u32> {
+    pub(crate) async fn stock(&self) -> Option<u32> {
         let id = bazaar::domain::ids::ProductId::parse(&self.product_id).unwrap();
         self.products.get(&id).await.unwrap().unwrap().stock
     }
 
     /// Starts paying for `order`: the Razorpay order Checkout would open.
-    async fn checkout(&self, order: &bazaar::domain::order::Order) -> bazaar::orders::Checkout {
+    pub(crate) async fn checkout(&self, order: &bazaar::domain::order::Order) -> bazaar::orders::Checkout {
         self.orders
             .checkout(&self.customer, order.id.as_str())
             .await

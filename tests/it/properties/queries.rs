@@ -1,0 +1,156 @@
+//! List queries: any combination of parameters is read or refused field by
+//! field, never a panic, and what is read respects the list conventions.
+
+use bazaar::domain::listing::{Pagination, QueryError, LIMIT_DEFAULT, LIMIT_MAX, PAGE_MAX};
+use bazaar::domain::order_query::{OrderQuery, RawOrderQuery};
+use bazaar::domain::outbox_query::{OutboxQuery, RawOutboxQuery};
+use bazaar::domain::product::Categories;
+use bazaar::domain::product_query::{ProductQuery, RawProductQuery};
+use bazaar::domain::user_query::{RawUserQuery, UserQuery};
+use proptest::option;
+use proptest::prelude::*;
+
+/// Text a client might send: mostly plausible values, some anything at all.
+fn text(plausible: &'static [&'static str]) -> impl Strategy<Value = Option<String>> {
+    option::of(prop_oneof![
+        3 => proptest::sample::select(plausible).prop_map(str::to_owned),
+        1 => any::<String>(),
+    ])
+}
+
+fn number() -> impl Strategy<Value = Option<i64>> {
+    option::of(prop_oneof![3 => -5i64..=150, 1 => 0i64..=20_000, 1 => any::<i64>()])
+}
+
+fn cursor() -> impl Strategy<Value = Option<String>> {
+    option::of(prop_oneof![Just("eyJzIjoiLWNyZWF0ZWRfYXQifQ".to_owned()), any::<String>()])
+}
+
+fn raw_product_query() -> impl Strategy<Value = RawProductQuery> {
+    (
+        (text(&["books", "toys", "Books", ""]), number(), number(), text(&["sale", "new", "a b"])),
+        (
+            text(&["tea", "  ", "cotton saree"]),
+            text(&["price", "-price", "name", "-created_at", "relevance", "stock"]),
+            number(),
+            cursor(),
+            number(),
+            text(&["category", "tag,price", "price,price", "nope"]),
+        ),
+    )
+        .prop_map(|((category, price_min, price_max, tag), (q, sort, limit, cursor, page, facets))| {
+            RawProductQuery { category, price_min, price_max, tag, q, sort, limit, cursor, page, facets }
+        })
+}
+
+/// What every list shares: the limit and the mode.
+fn check_paging(
+    limit_asked: Option<i64>,
+    page_asked: Option<i64>,
+    cursor_given: bool,
+    limit: u32,
+    pagination: &Pagination,
+) -> Result<(), TestCaseError> {
+    prop_assert!((1..=LIMIT_MAX).contains(&limit));
+    prop_assert_eq!(i64::from(limit), limit_asked.unwrap_or(i64::from(LIMIT_DEFAULT)));
+    match pagination {
+        Pagination::Page(p) => {
+            prop_assert_eq!(Some(i64::from(*p)), page_asked);
+            prop_assert!((1..=PAGE_MAX).contains(p));
+            prop_assert!(!cursor_given);
+        }
+        Pagination::Cursor(c) => {
+            prop_assert!(page_asked.is_none());
+            prop_assert_eq!(c.is_some(), cursor_given);
+        }
+    }
+    Ok(())
+}
+
+/// A refusal names only parameters that exist, and `page` with `cursor` is
+/// always refused.
+fn check_refusal(
+    result: &Result<(), &QueryError>,
+    fields: &[&str],
+    page_and_cursor: bool,
+) -> Result<(), TestCaseError> {
+    match result {
+        Err(QueryError::Invalid(errors)) => {
+            prop_assert!(!errors.is_empty());
+            for e in errors {
+                prop_assert!(fields.contains(&e.field.as_str()), "unknown field {}", e.field);
+            }
+        }
+        Err(QueryError::Cursor(message)) => prop_assert!(!message.is_empty()),
+        Ok(()) => prop_assert!(!page_and_cursor, "page and cursor together were accepted"),
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(super::config(2_000))]
+
+    #[test]
+    fn any_product_query_is_read_or_refused_by_field(raw in raw_product_query()) {
+        let categories = Categories::new(vec!["books".into(), "toys".into()]);
+        let parsed = ProductQuery::parse(&raw, &categories);
+        let page_and_cursor = raw.page.is_some() && raw.cursor.is_some();
+        if let Ok(q) = &parsed {
+            check_paging(raw.limit, raw.page, raw.cursor.is_some(), q.limit, &q.pagination)?;
+            if let (Some(min), Some(max)) = (q.filter.price_min, q.filter.price_max) {
+                prop_assert!(min <= max);
+            }
+        }
+        let fields = ["category", "price_min", "price_max", "tag", "q", "sort", "limit", "page", "facets", "cursor"];
+        check_refusal(&parsed.as_ref().map(|_| ()), &fields, page_and_cursor)?;
+    }
+
+    #[test]
+    fn any_order_query_is_read_or_refused_by_field(
+        status in text(&["paid", "pending_payment", "PAID", "refunded"]),
+        from in text(&["2026-11-27", "2026-11-27T10:00:00Z", "2026-02-30", "yesterday"]),
+        to in text(&["2026-12-01", "2026-11-01T00:00:00+05:30"]),
+        sort in text(&["created_at", "-created_at", "-total", "total", "name"]),
+        limit in number(), cursor in cursor(), page in number(),
+        flagged in text(&["true", "false", "yes"]),
+    ) {
+        let raw = RawOrderQuery { status, from, to, sort, limit, cursor, page, flagged };
+        let parsed = OrderQuery::parse(&raw, None);
+        if let Ok(q) = &parsed {
+            check_paging(raw.limit, raw.page, raw.cursor.is_some(), q.limit, &q.pagination)?;
+        }
+        let fields = ["status", "from", "to", "sort", "limit", "page", "flagged", "cursor"];
+        check_refusal(&parsed.as_ref().map(|_| ()), &fields, raw.page.is_some() && raw.cursor.is_some())?;
+    }
+
+    #[test]
+    fn any_user_query_is_read_or_refused_by_field(
+        role in text(&["admin", "customer", "staff", "root"]),
+        status in text(&["active", "disabled", "locked", "gone"]),
+        q in text(&["asha", "+9198", ""]),
+        sort in text(&["created_at", "-created_at", "name", "-phone"]),
+        limit in number(), cursor in cursor(), page in number(),
+    ) {
+        let raw = RawUserQuery { role, status, q, sort, limit, cursor, page };
+        let parsed = UserQuery::parse(&raw);
+        if let Ok(u) = &parsed {
+            check_paging(raw.limit, raw.page, raw.cursor.is_some(), u.limit, &u.pagination)?;
+        }
+        let fields = ["role", "status", "q", "sort", "limit", "page", "cursor"];
+        check_refusal(&parsed.as_ref().map(|_| ()), &fields, raw.page.is_some() && raw.cursor.is_some())?;
+    }
+
+    #[test]
+    fn any_outbox_query_is_read_or_refused_by_field(
+        state in text(&["pending", "sent", "dead", "skipped", "lost"]),
+        limit in number(), cursor in cursor(), page in number(),
+    ) {
+        let raw = RawOutboxQuery { state, limit, cursor, page };
+        let parsed = OutboxQuery::parse(&raw);
+        if let Ok(o) = &parsed {
+            check_paging(raw.limit, raw.page, raw.cursor.is_some(), o.limit, &o.pagination)?;
+        }
+        let fields = ["state", "limit", "page", "cursor"];
+        check_refusal(&parsed.as_ref().map(|_| ()), &fields, raw.page.is_some() && raw.cursor.is_some())?;
+    }
+}
