@@ -262,7 +262,10 @@ impl World {
     }
 
     /// Starts paying for `order`: the Razorpay order Checkout would open.
-    pub(crate) async fn checkout(&self, order: &bazaar::domain::order::Order) -> bazaar::orders::Checkout {
+    pub(crate) async fn checkout(
+        &self,
+        order: &bazaar::domain::order::Order,
+    ) -> bazaar::orders::Checkout {
         self.orders
             .checkout(&self.customer, order.id.as_str())
             .await

@@ -11,7 +11,15 @@ fn subtotal() -> impl Strategy<Value = i64> {
 
 /// Any rate from 0% to 100% in basis points, and the slabs GST uses.
 fn rate() -> impl Strategy<Value = u32> {
-    prop_oneof![0u32..=10_000, Just(0), Just(500), Just(1200), Just(1800), Just(2800), Just(4000)]
+    prop_oneof![
+        0u32..=10_000,
+        Just(0),
+        Just(500),
+        Just(1200),
+        Just(1800),
+        Just(2800),
+        Just(4000)
+    ]
 }
 
 proptest! {

@@ -46,7 +46,11 @@ fn amount() -> impl Strategy<Value = Amount> {
 }
 
 fn entry_status() -> impl Strategy<Value = EntryStatus> {
-    prop_oneof![Just(EntryStatus::Pending), Just(EntryStatus::Settled), Just(EntryStatus::Failed)]
+    prop_oneof![
+        Just(EntryStatus::Pending),
+        Just(EntryStatus::Settled),
+        Just(EntryStatus::Failed)
+    ]
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -83,7 +87,10 @@ fn order(price: i64, quantity: u32) -> Order {
     };
     let product = Product::create(ProductDraft::parse(&raw, &categories).unwrap(), Utc::now());
     let request = OrderRequest::parse(
-        &[RawLine { product_id: product.id.to_string(), quantity: i64::from(quantity) }],
+        &[RawLine {
+            product_id: product.id.to_string(),
+            quantity: i64::from(quantity),
+        }],
         None,
         None,
         10,
@@ -134,12 +141,19 @@ fn event(spec: &EventSpec, total: Paise) -> PaymentEvent {
 /// What holds of an order after any step.
 fn check(order: &Order) -> Result<(), TestCaseError> {
     let settled = |kind| {
-        order.ledger.iter().filter(move |e| e.kind == kind && e.status == EntryStatus::Settled)
+        order
+            .ledger
+            .iter()
+            .filter(move |e| e.kind == kind && e.status == EntryStatus::Settled)
     };
     // One ledger entry per provider id and kind.
     let mut seen = HashSet::new();
     for e in &order.ledger {
-        prop_assert!(seen.insert((e.kind.as_str(), e.provider_id.clone())), "two entries for {}", e.provider_id);
+        prop_assert!(
+            seen.insert((e.kind.as_str(), e.provider_id.clone())),
+            "two entries for {}",
+            e.provider_id
+        );
     }
     // Never more refunded of a payment than was captured of it, in its currency.
     for capture in settled(LedgerKind::Capture) {
@@ -167,8 +181,14 @@ fn check(order: &Order) -> Result<(), TestCaseError> {
     let (captured, returned) = (order.captured(), order.refunded_settled());
     // Paid means money is held for it; refunded means all of it went back.
     if order.status.is_paid() {
-        prop_assert!(captured - returned > 0, "{:?} with {captured} captured, {returned} returned", order.status);
-        prop_assert!(order.capture_of(order.payment.payment_id.as_deref().unwrap_or("")).is_some());
+        prop_assert!(
+            captured - returned > 0,
+            "{:?} with {captured} captured, {returned} returned",
+            order.status
+        );
+        prop_assert!(order
+            .capture_of(order.payment.payment_id.as_deref().unwrap_or(""))
+            .is_some());
     }
     // Refunded means everything the order kept went back; a capture that
     // came after (a second payment) is owed back, not kept.
@@ -249,4 +269,3 @@ proptest! {
         prop_assert_eq!(distinct.len(), refund_notices.len(), "a refund notice twice: {:?}", refund_notices);
     }
 }
-

@@ -23,24 +23,52 @@ fn number() -> impl Strategy<Value = Option<i64>> {
 }
 
 fn cursor() -> impl Strategy<Value = Option<String>> {
-    option::of(prop_oneof![Just("eyJzIjoiLWNyZWF0ZWRfYXQifQ".to_owned()), any::<String>()])
+    option::of(prop_oneof![
+        Just("eyJzIjoiLWNyZWF0ZWRfYXQifQ".to_owned()),
+        any::<String>()
+    ])
 }
 
 fn raw_product_query() -> impl Strategy<Value = RawProductQuery> {
     (
-        (text(&["books", "toys", "Books", ""]), number(), number(), text(&["sale", "new", "a b"])),
+        (
+            text(&["books", "toys", "Books", ""]),
+            number(),
+            number(),
+            text(&["sale", "new", "a b"]),
+        ),
         (
             text(&["tea", "  ", "cotton saree"]),
-            text(&["price", "-price", "name", "-created_at", "relevance", "stock"]),
+            text(&[
+                "price",
+                "-price",
+                "name",
+                "-created_at",
+                "relevance",
+                "stock",
+            ]),
             number(),
             cursor(),
             number(),
             text(&["category", "tag,price", "price,price", "nope"]),
         ),
     )
-        .prop_map(|((category, price_min, price_max, tag), (q, sort, limit, cursor, page, facets))| {
-            RawProductQuery { category, price_min, price_max, tag, q, sort, limit, cursor, page, facets }
-        })
+        .prop_map(
+            |((category, price_min, price_max, tag), (q, sort, limit, cursor, page, facets))| {
+                RawProductQuery {
+                    category,
+                    price_min,
+                    price_max,
+                    tag,
+                    q,
+                    sort,
+                    limit,
+                    cursor,
+                    page,
+                    facets,
+                }
+            },
+        )
 }
 
 /// What every list shares: the limit and the mode.
@@ -52,7 +80,10 @@ fn check_paging(
     pagination: &Pagination,
 ) -> Result<(), TestCaseError> {
     prop_assert!((1..=LIMIT_MAX).contains(&limit));
-    prop_assert_eq!(i64::from(limit), limit_asked.unwrap_or(i64::from(LIMIT_DEFAULT)));
+    prop_assert_eq!(
+        i64::from(limit),
+        limit_asked.unwrap_or(i64::from(LIMIT_DEFAULT))
+    );
     match pagination {
         Pagination::Page(p) => {
             prop_assert_eq!(Some(i64::from(*p)), page_asked);
@@ -78,7 +109,11 @@ fn check_refusal(
         Err(QueryError::Invalid(errors)) => {
             prop_assert!(!errors.is_empty());
             for e in errors {
-                prop_assert!(fields.contains(&e.field.as_str()), "unknown field {}", e.field);
+                prop_assert!(
+                    fields.contains(&e.field.as_str()),
+                    "unknown field {}",
+                    e.field
+                );
             }
         }
         Err(QueryError::Cursor(message)) => prop_assert!(!message.is_empty()),

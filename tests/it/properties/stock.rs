@@ -52,11 +52,16 @@ async fn run(actions: &[Action]) -> Result<(), TestCaseError> {
     };
     // Orders made so far, and whether each was ever shipped.
     let mut orders: Vec<(String, bool)> = Vec::new();
-    let pick = |orders: &[(String, bool)], i: usize| orders.get(i % orders.len().max(1)).map(|o| o.0.clone());
+    let pick = |orders: &[(String, bool)], i: usize| {
+        orders.get(i % orders.len().max(1)).map(|o| o.0.clone())
+    };
     for action in actions {
         match action {
             Action::Order(quantity) => {
-                let line = RawLine { product_id: w.product_id.clone(), quantity: *quantity };
+                let line = RawLine {
+                    product_id: w.product_id.clone(),
+                    quantity: *quantity,
+                };
                 // Refused when there is not enough stock or the customer has
                 // too many unpaid orders: both fine, neither takes stock.
                 if let Ok(order) = w.orders.create(&w.customer, &[line], None, None).await {
@@ -64,15 +69,25 @@ async fn run(actions: &[Action]) -> Result<(), TestCaseError> {
                 }
             }
             Action::CustomerCancels(i) | Action::StaffCancels(i) => {
-                let who = if matches!(action, Action::StaffCancels(_)) { &staff } else { &w.customer };
+                let who = if matches!(action, Action::StaffCancels(_)) {
+                    &staff
+                } else {
+                    &w.customer
+                };
                 if let Some(id) = pick(&orders, *i) {
                     let _ = w.orders.cancel(who, &id).await;
                 }
             }
             Action::Pays(i) => {
-                let Some(id) = pick(&orders, *i) else { continue };
-                let Ok(checkout) = w.orders.checkout(&w.customer, &id).await else { continue };
-                let Ok(paid) = w.fake.pay_order(&checkout.provider_order_id, "upi") else { continue };
+                let Some(id) = pick(&orders, *i) else {
+                    continue;
+                };
+                let Ok(checkout) = w.orders.checkout(&w.customer, &id).await else {
+                    continue;
+                };
+                let Ok(paid) = w.fake.pay_order(&checkout.provider_order_id, "upi") else {
+                    continue;
+                };
                 for hook in w.fake.webhooks_for_payment(&paid.id).unwrap() {
                     w.orders
                         .receive_webhook(&hook.body, Some(&hook.signature), Some(&hook.event_id))
@@ -88,7 +103,11 @@ async fn run(actions: &[Action]) -> Result<(), TestCaseError> {
                             for hook in w.fake.webhooks_for_refund(&refund.id).unwrap() {
                                 let _ = w
                                     .orders
-                                    .receive_webhook(&hook.body, Some(&hook.signature), Some(&hook.event_id))
+                                    .receive_webhook(
+                                        &hook.body,
+                                        Some(&hook.signature),
+                                        Some(&hook.event_id),
+                                    )
                                     .await;
                             }
                         }

@@ -35,8 +35,12 @@ fn envelope() -> impl Strategy<Value = Value> {
     ];
     let entity = proptest::collection::btree_map(
         prop_oneof![
-            Just("id".to_owned()), Just("amount".to_owned()), Just("currency".to_owned()),
-            Just("status".to_owned()), Just("order_id".to_owned()), Just("payment_id".to_owned()),
+            Just("id".to_owned()),
+            Just("amount".to_owned()),
+            Just("currency".to_owned()),
+            Just("status".to_owned()),
+            Just("order_id".to_owned()),
+            Just("payment_id".to_owned()),
             "[a-z_]{1,8}",
         ],
         scalar.clone(),
