@@ -8,7 +8,7 @@ TEST_CMD := $(shell $(CARGO) nextest --version >/dev/null 2>&1 \
 	|| echo "test --workspace --all-targets --no-fail-fast")
 REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --yes @redocly/cli@2.11.1
 
-.PHONY: run test openapi postman lint lint-contract fmt build clean bench contract-diff api-guide
+.PHONY: run test openapi postman lint lint-contract fmt build clean bench contract-diff api-guide mutants
 
 ## Serve the API on the embedded default (no database needed).
 run:
@@ -28,6 +28,15 @@ test:
 ## docs/benchmarks.md (BENCH_SECONDS=10 per scenario).
 bench:
 	python3 tests/support/services.py --no-s3 -- python3 tests/bench/run.py
+
+## Mutation testing (cargo-mutants, configured in .cargo/mutants.toml) of the domain rules,
+## the signatures and idempotency; MUTANTS_ARGS narrows it (e.g. `-f src/domain/money.rs`).
+## Hours for the whole set on two cores: not in CI. Survivors go in docs/testing.md.
+MUTANTS_VERSION := 27.1.0
+mutants:
+	@$(CARGO) mutants --version 2>/dev/null | grep -q "$(MUTANTS_VERSION)" \
+		|| $(CARGO) install --locked cargo-mutants --version $(MUTANTS_VERSION)
+	python3 tests/support/services.py --no-s3 -- $(CARGO) mutants --workspace --output target/mutants $(MUTANTS_ARGS)
 
 ## List what breaks generated clients between the contract at BASE (a git ref) and now.
 contract-diff:
