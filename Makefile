@@ -30,13 +30,15 @@ bench:
 	python3 tests/support/services.py --no-s3 -- python3 tests/bench/run.py
 
 ## Mutation testing (cargo-mutants, configured in .cargo/mutants.toml) of the domain rules,
-## the signatures and idempotency; MUTANTS_ARGS narrows it (e.g. `-f src/domain/money.rs`).
+## the signatures and idempotency; MUTANTS_FILES narrows it (e.g. `-f src/domain/money.rs`).
 ## Hours for the whole set on two cores: not in CI. Survivors go in docs/testing.md.
 MUTANTS_VERSION := 27.1.0
+MUTANTS_FILES ?= -f 'src/domain/**/*.rs' -f adapters/src/razorpay/signature.rs \
+	-f src/idempotency.rs -f src/http/idempotency.rs
 mutants:
 	@$(CARGO) mutants --version 2>/dev/null | grep -q "$(MUTANTS_VERSION)" \
 		|| $(CARGO) install --locked cargo-mutants --version $(MUTANTS_VERSION)
-	python3 tests/support/services.py --no-s3 -- $(CARGO) mutants --workspace --output target/mutants $(MUTANTS_ARGS)
+	python3 tests/support/services.py --no-s3 -- $(CARGO) mutants --workspace --output target/mutants $(MUTANTS_FILES)
 
 ## List what breaks generated clients between the contract at BASE (a git ref) and now.
 contract-diff:
