@@ -1,12 +1,13 @@
 //! List queries: any combination of parameters is read or refused field by
 //! field, never a panic, and what is read respects the list conventions.
 
-use bazaar::domain::listing::{Pagination, QueryError, LIMIT_DEFAULT, LIMIT_MAX, PAGE_MAX};
+use bazaar::domain::listing::{Pagination, Paging, QueryError, LIMIT_DEFAULT, LIMIT_MAX, PAGE_MAX};
 use bazaar::domain::order_query::{OrderQuery, RawOrderQuery};
 use bazaar::domain::outbox_query::{OutboxQuery, RawOutboxQuery};
 use bazaar::domain::product::Categories;
 use bazaar::domain::product_query::{ProductQuery, RawProductQuery};
 use bazaar::domain::user_query::{RawUserQuery, UserQuery};
+use bazaar::domain::validation::Collector;
 use proptest::option;
 use proptest::prelude::*;
 
@@ -124,6 +125,19 @@ fn check_refusal(
 
 proptest! {
     #![proptest_config(super::config(2_000))]
+
+    /// Every limit and page the conventions allow is taken as given.
+    #[test]
+    fn every_allowed_limit_and_page_is_taken_as_given(
+        limit in proptest::option::of(1..=i64::from(LIMIT_MAX)),
+        page in proptest::option::of(1..=i64::from(PAGE_MAX)),
+    ) {
+        let mut errors = Collector::default();
+        let paging = Paging::parse(limit, page, false, &mut errors);
+        prop_assert!(errors.is_empty());
+        prop_assert_eq!(i64::from(paging.limit), limit.unwrap_or(i64::from(LIMIT_DEFAULT)));
+        prop_assert_eq!(paging.page.map(i64::from), page);
+    }
 
     #[test]
     fn any_product_query_is_read_or_refused_by_field(raw in raw_product_query()) {
