@@ -13,10 +13,9 @@ use serde_json::Value;
 
 use super::prod::Production;
 use super::uploads::{
-    announced, complete, downloaded, get_file, png, put, put_with, s3_key, sign_up, test_bucket,
-    uploaded,
+    announced, complete, downloaded, get_file, png, put, put_with, s3_key, sign_up, uploaded,
 };
-use crate::helpers::{problem, settings, spawn_app_with, TestApp};
+use crate::helpers::{problem, settings, spawn_app_with, test_bucket, TestApp};
 use crate::process::eventually;
 
 /// Uploads and completes a file, then tries to replace it with its own URL: with the signed
