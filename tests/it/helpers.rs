@@ -158,26 +158,9 @@ impl BackendSet {
     /// The settings that name this set's backends, on top of [`settings`]'s test
     /// defaults, then `overrides`.
     pub fn settings(self, overrides: &[(&str, &str)]) -> Settings {
-        let backends: Vec<(&str, String)> = match self {
+        let backends = match self {
             Self::Memory => Vec::new(),
-            Self::Real => vec![
-                ("BAZAAR_MONGODB_URL", mongodb_url()),
-                ("BAZAAR_MONGODB_DATABASE", unique("bazaar_test")),
-                ("BAZAAR_REDIS_URL", redis_url()),
-                ("BAZAAR_REDIS_KEY_PREFIX", format!("{}:", unique("test"))),
-                ("BAZAAR_S3_ENDPOINT", env_url("BAZAAR_TEST_S3_URL")),
-                ("BAZAAR_S3_REGION", s3_region()),
-                ("BAZAAR_S3_BUCKET", env_url("BAZAAR_TEST_S3_BUCKET")),
-                (
-                    "BAZAAR_S3_ACCESS_KEY_ID",
-                    env_url("BAZAAR_TEST_S3_ACCESS_KEY"),
-                ),
-                (
-                    "BAZAAR_S3_SECRET_ACCESS_KEY",
-                    env_url("BAZAAR_TEST_S3_SECRET_KEY"),
-                ),
-                ("BAZAAR_S3_PATH_STYLE", "true".to_owned()),
-            ],
+            Self::Real => test_servers_env(&unique("bazaar_test"), &format!("{}:", unique("test"))),
         };
         let mut vars: Vec<(&str, &str)> = backends.iter().map(|(k, v)| (*k, v.as_str())).collect();
         vars.extend_from_slice(overrides);
@@ -216,6 +199,30 @@ impl BackendSet {
             Self::Real => ("mongodb", "redis"),
         }
     }
+}
+
+/// The settings that point the app at the test servers: the MongoDB-wire server (database
+/// `database`), Redis (keys under `key_prefix`) and the S3 bucket. The real set and the
+/// production process are configured with them.
+pub fn test_servers_env(database: &str, key_prefix: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("BAZAAR_MONGODB_URL", mongodb_url()),
+        ("BAZAAR_MONGODB_DATABASE", database.to_owned()),
+        ("BAZAAR_REDIS_URL", redis_url()),
+        ("BAZAAR_REDIS_KEY_PREFIX", key_prefix.to_owned()),
+        ("BAZAAR_S3_ENDPOINT", env_url("BAZAAR_TEST_S3_URL")),
+        ("BAZAAR_S3_REGION", s3_region()),
+        ("BAZAAR_S3_BUCKET", env_url("BAZAAR_TEST_S3_BUCKET")),
+        (
+            "BAZAAR_S3_ACCESS_KEY_ID",
+            env_url("BAZAAR_TEST_S3_ACCESS_KEY"),
+        ),
+        (
+            "BAZAAR_S3_SECRET_ACCESS_KEY",
+            env_url("BAZAAR_TEST_S3_SECRET_KEY"),
+        ),
+        ("BAZAAR_S3_PATH_STYLE", "true".to_owned()),
+    ]
 }
 
 /// The test S3 server's region (`BAZAAR_TEST_S3_REGION`, `us-east-1` if unset).

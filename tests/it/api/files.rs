@@ -17,7 +17,7 @@ enum Store {
     /// The development store, in a directory of this app's own.
     Dev(tempfile::TempDir),
     /// The test S3 bucket.
-    S3(S3Client),
+    S3(Box<S3Client>),
 }
 
 impl Store {
@@ -63,7 +63,10 @@ async fn app_with_store(extra: &[(&str, &str)]) -> (TestApp, Store) {
             overrides.extend_from_slice(extra);
             (spawn_app_with_env(&overrides).await, Store::Dev(dir))
         }
-        BackendSet::Real => (spawn_app_with_env(extra).await, Store::S3(test_bucket())),
+        BackendSet::Real => (
+            spawn_app_with_env(extra).await,
+            Store::S3(Box::new(test_bucket())),
+        ),
     }
 }
 

@@ -6,7 +6,7 @@
 //!   wiring (`Backends::from_settings`), with no store in memory.
 //!
 //! Each set is a module (`memory.rs`, `real.rs`) that includes the same test files by
-//! `#[path]` and provides the functions the test bodies call through `super::`:
+//! `#[path]` (a test below holds the two lists equal) and provides the functions the test bodies call through `super::`:
 //! `spawn_app()`, `spawn_app_with_env(overrides)`, `settings(overrides)` and
 //! `backends(&settings)`, with `SET` for the few expectations that differ by set.
 //! A test that injects an in-process fake on purpose keeps the set's other backends.
@@ -43,3 +43,32 @@ macro_rules! backend_set {
     };
 }
 use backend_set;
+
+/// Every test file here is a module of both sets, except `dev_store.rs` (the development
+/// object store exists only without S3): a file added to one list only would silently run on
+/// one set.
+#[test]
+fn every_api_test_file_runs_on_both_sets() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/api");
+    let included = |set: &str| -> std::collections::BTreeSet<String> {
+        std::fs::read_to_string(dir.join(set))
+            .expect("the set's module")
+            .lines()
+            .filter_map(|l| l.strip_prefix("#[path = \"")?.strip_suffix("\"]"))
+            .map(str::to_owned)
+            .collect()
+    };
+    let mut files: std::collections::BTreeSet<String> = std::fs::read_dir(&dir)
+        .expect("tests/it/api")
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|name| !["mod.rs", "memory.rs", "real.rs"].contains(&name.as_str()))
+        .collect();
+    assert_eq!(included("memory.rs"), files);
+    files.remove("dev_store.rs");
+    assert_eq!(included("real.rs"), files);
+}

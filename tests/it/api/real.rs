@@ -1,5 +1,8 @@
 //! The API suite on MongoDB-wire, Redis and S3 (SeaweedFS), as production wires them.
 
+// Each test file is a module of both sets on purpose: one body, two tests.
+#![allow(clippy::duplicate_mod)]
+
 super::backend_set!(crate::helpers::BackendSet::Real);
 
 #[path = "auth.rs"]
