@@ -438,6 +438,25 @@ pub async fn problem(response: reqwest::Response) -> Value {
     body
 }
 
+/// Every regular file under `dir`, at any depth (what the development object store holds).
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .flat_map(|entry| {
+                    let path = entry.path();
+                    if path.is_dir() {
+                        files_under(&path)
+                    } else {
+                        vec![path]
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// `GET url` with `client`, answering the JSON body whatever the status (tests assert on it).
 pub async fn get_json(client: &reqwest::Client, url: impl reqwest::IntoUrl) -> Value {
     client

@@ -9,7 +9,7 @@ use bazaar_adapters::s3::FakeObjectStore;
 
 use super::files::{announce, customer, png, upload};
 use super::{backends, settings};
-use crate::helpers::{problem, spawn_app_with, TestApp};
+use crate::helpers::{files_under, problem, spawn_app_with, TestApp};
 
 /// An app on the development store, keeping uploads in `dir`.
 async fn app_with_local_store(dir: &tempfile::TempDir, extra: &[(&str, &str)]) -> TestApp {
@@ -20,25 +20,6 @@ async fn app_with_local_store(dir: &tempfile::TempDir, extra: &[(&str, &str)]) -
     let backends = backends(&settings).await;
     assert!(backends.objects.is_none(), "the development store");
     spawn_app_with(settings, backends).await
-}
-
-/// Regular files under `dir`, at any depth.
-fn stored_files(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| {
-                    let path = e.path();
-                    if path.is_dir() {
-                        stored_files(&path)
-                    } else {
-                        1
-                    }
-                })
-                .sum()
-        })
-        .unwrap_or(0)
 }
 
 #[tokio::test]
@@ -84,7 +65,7 @@ async fn a_tampered_or_misused_dev_upload_url_is_refused_with_403() {
         assert_eq!(response.status(), 403, "{what}");
         assert_eq!(problem(response).await["code"], "forbidden", "{what}");
     }
-    assert_eq!(stored_files(dir.path()), 0);
+    assert_eq!(files_under(dir.path()).len(), 0);
     assert!(put(url.to_owned(), "image/png").await.status().is_success());
 }
 
@@ -97,7 +78,7 @@ async fn a_dev_upload_over_the_size_limit_is_refused_with_413() {
     let response = upload(&announced["upload"], png(5000)).await;
     assert_eq!(response.status(), 413);
     assert_eq!(problem(response).await["code"], "payload_too_large");
-    assert_eq!(stored_files(dir.path()), 0);
+    assert_eq!(files_under(dir.path()).len(), 0);
 }
 
 #[tokio::test]
