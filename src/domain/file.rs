@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::product::truncate_to_millis;
 use super::user::UserId;
 use super::validation::{Collector, FieldError};
 
@@ -283,7 +284,8 @@ pub struct FileRecord {
 }
 
 impl FileRecord {
-    /// A new pending file of `owner`.
+    /// A new pending file of `owner`. Its times are kept to the millisecond, as MongoDB
+    /// stores them, so the record answered is the record read back later.
     pub fn create(owner: UserId, draft: UploadDraft, now: DateTime<Utc>) -> Self {
         let id = FileId::generate();
         Self {
@@ -293,17 +295,17 @@ impl FileRecord {
             content_type: draft.content_type,
             size: draft.size,
             status: FileStatus::Pending,
-            created_at: now,
+            created_at: truncate_to_millis(now),
             completed_at: None,
             public: false,
         }
     }
 
-    /// The same file, checked complete at `at`.
+    /// The same file, checked complete at `at` (to the millisecond).
     pub fn completed(&self, at: DateTime<Utc>) -> Self {
         Self {
             status: FileStatus::Complete,
-            completed_at: Some(at),
+            completed_at: Some(truncate_to_millis(at)),
             ..self.clone()
         }
     }

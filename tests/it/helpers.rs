@@ -6,6 +6,9 @@ use bazaar::config::Settings;
 use bazaar::kv::redis::RedisKv;
 use bazaar::startup::{Application, Backends};
 use bazaar::store::mongo::{self, MongoProducts};
+use bazaar_adapters::retry::RetryPolicy;
+use bazaar_adapters::s3::{S3Client, S3Settings};
+use secrecy::SecretString;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
@@ -138,24 +141,109 @@ pub async fn redis_kv_at(url: &str) -> RedisKv {
     .expect("Redis answers")
 }
 
-/// MongoDB and Redis, each under a fresh database name or key prefix.
-pub async fn real_backends() -> Backends {
-    let mut backends = Backends::in_memory();
-    backends.products = Arc::new(mongo_products().await);
-    // Orders, their webhook events and the outbox share one database: order
-    // changes write their notices in a transaction across the two.
-    let db = test_database().await;
-    backends.orders = Arc::new(mongo::MongoOrders::new(&db).await.expect("MongoDB answers"));
-    backends.webhook_events = Arc::new(
-        mongo::MongoWebhookEvents::new(&db)
+/// A set of backends the API suite runs on (see `tests/it/api/mod.rs`): every test
+/// body there runs once per set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendSet {
+    /// Everything in process: the embedded default (`Backends::in_memory()`).
+    Memory,
+    /// What production runs on: MongoDB-wire, Redis and S3 (SeaweedFS) for every store
+    /// (users, audit, files, orders, outbox, broadcast, idempotency, rate limits), built
+    /// by the production wiring, `Backends::from_settings`, under a fresh database name
+    /// and Redis key prefix. The bucket is shared; object keys hold fresh ids.
+    Real,
+}
+
+impl BackendSet {
+    /// The settings that name this set's backends, on top of [`settings`]'s test
+    /// defaults, then `overrides`.
+    pub fn settings(self, overrides: &[(&str, &str)]) -> Settings {
+        let backends = match self {
+            Self::Memory => Vec::new(),
+            Self::Real => test_servers_env(&unique("bazaar_test"), &format!("{}:", unique("test"))),
+        };
+        let mut vars: Vec<(&str, &str)> = backends.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        vars.extend_from_slice(overrides);
+        settings(&vars)
+    }
+
+    /// The backends `settings` name, built as production builds them.
+    pub async fn backends(self, settings: &Settings) -> Backends {
+        let backends = Backends::from_settings(settings)
             .await
-            .expect("MongoDB answers"),
-    );
-    backends.outbox = Arc::new(mongo::MongoOutbox::new(&db).await.expect("MongoDB answers"));
-    backends.kv = Arc::new(redis_kv().await);
-    backends.names.storage = "mongodb";
-    backends.names.kv = "redis";
-    backends
+            .unwrap_or_else(|e| panic!("the {self:?} backends build: {e:#}"));
+        assert_eq!(
+            (backends.names.storage, backends.names.kv),
+            self.backend_names(),
+            "the settings name this set's backends"
+        );
+        backends
+    }
+
+    /// The app on this set's backends.
+    pub async fn spawn_app(self) -> TestApp {
+        self.spawn_app_with_env(&[]).await
+    }
+
+    /// The app on this set's backends, with `overrides` added to its settings.
+    pub async fn spawn_app_with_env(self, overrides: &[(&str, &str)]) -> TestApp {
+        let settings = self.settings(overrides);
+        let backends = self.backends(&settings).await;
+        spawn_app_with(settings, backends).await
+    }
+
+    /// The storage and key-value backends readiness reports for this set.
+    pub fn backend_names(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Memory => ("memory", "memory"),
+            Self::Real => ("mongodb", "redis"),
+        }
+    }
+}
+
+/// The settings that point the app at the test servers: the MongoDB-wire server (database
+/// `database`), Redis (keys under `key_prefix`) and the S3 bucket. The real set and the
+/// production process are configured with them.
+pub fn test_servers_env(database: &str, key_prefix: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("BAZAAR_MONGODB_URL", mongodb_url()),
+        ("BAZAAR_MONGODB_DATABASE", database.to_owned()),
+        ("BAZAAR_REDIS_URL", redis_url()),
+        ("BAZAAR_REDIS_KEY_PREFIX", key_prefix.to_owned()),
+        ("BAZAAR_S3_ENDPOINT", env_url("BAZAAR_TEST_S3_URL")),
+        ("BAZAAR_S3_REGION", s3_region()),
+        ("BAZAAR_S3_BUCKET", env_url("BAZAAR_TEST_S3_BUCKET")),
+        (
+            "BAZAAR_S3_ACCESS_KEY_ID",
+            env_url("BAZAAR_TEST_S3_ACCESS_KEY"),
+        ),
+        (
+            "BAZAAR_S3_SECRET_ACCESS_KEY",
+            env_url("BAZAAR_TEST_S3_SECRET_KEY"),
+        ),
+        ("BAZAAR_S3_PATH_STYLE", "true".to_owned()),
+    ]
+}
+
+/// The test S3 server's region (`BAZAAR_TEST_S3_REGION`, `us-east-1` if unset).
+fn s3_region() -> String {
+    std::env::var("BAZAAR_TEST_S3_REGION").unwrap_or_else(|_| "us-east-1".into())
+}
+
+/// A client of the S3 server `make test` provides (SeaweedFS), configured as the real set
+/// and the production process are, for tests that look into the bucket.
+pub fn test_bucket() -> S3Client {
+    S3Client::new(S3Settings {
+        endpoint: env_url("BAZAAR_TEST_S3_URL"),
+        region: s3_region(),
+        bucket: env_url("BAZAAR_TEST_S3_BUCKET"),
+        access_key_id: env_url("BAZAAR_TEST_S3_ACCESS_KEY"),
+        secret_access_key: SecretString::from(env_url("BAZAAR_TEST_S3_SECRET_KEY")),
+        path_style: true,
+        timeout: std::time::Duration::from_secs(5),
+        retry: RetryPolicy::default(),
+    })
+    .expect("the BAZAAR_TEST_S3_* settings are valid")
 }
 
 pub struct TestApp {
@@ -348,6 +436,25 @@ pub async fn problem(response: reqwest::Response) -> Value {
         "{body}"
     );
     body
+}
+
+/// Every regular file under `dir`, at any depth (what the development object store holds).
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .flat_map(|entry| {
+                    let path = entry.path();
+                    if path.is_dir() {
+                        files_under(&path)
+                    } else {
+                        vec![path]
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// `GET url` with `client`, answering the JSON body whatever the status (tests assert on it).

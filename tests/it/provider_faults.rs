@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::helpers::{product_json, real_backends, settings, spawn_app_with, unique, TestApp};
+use crate::helpers::{product_json, spawn_app_with, unique, BackendSet, TestApp};
 
 const KEY_ID: &str = "rzp_test_faults";
 const KEY_SECRET: &str = "faults-key-secret";
@@ -374,9 +374,10 @@ async fn service(
         }
     }
     let overrides: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let backends = real_backends().await;
+    let settings = BackendSet::Real.settings(&overrides);
+    let backends = BackendSet::Real.backends(&settings).await;
     let outbox = backends.outbox.clone();
-    (spawn_app_with(settings(&overrides), backends).await, outbox)
+    (spawn_app_with(settings, backends).await, outbox)
 }
 
 /// An answer: its status, `Retry-After`, content type and JSON body.

@@ -3,7 +3,8 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{problem, product_json, real_backends, settings, spawn_app, spawn_app_with};
+use super::spawn_app;
+use crate::helpers::{problem, product_json};
 
 async fn send(
     app: &crate::helpers::TestApp,
@@ -137,8 +138,8 @@ async fn a_customer_cannot_write_batches() {
 }
 
 #[tokio::test]
-async fn search_and_facets_come_in_one_answer_on_real_backends() {
-    let app = spawn_app_with(settings(&[]), real_backends().await).await;
+async fn search_and_facets_come_in_one_answer() {
+    let app = spawn_app().await;
     for (sku, name, price, tags) in [
         ("T1", "Green Tea", 30_000, vec!["tea", "organic"]),
         ("T2", "Tea", 120_000, vec!["tea"]),
@@ -209,7 +210,7 @@ async fn bad_search_and_facet_parameters_are_clear_4xx_problems() {
 
 #[tokio::test]
 async fn a_write_is_read_back_at_once_through_the_cache_and_the_metrics_count_hits() {
-    let app = spawn_app_with(settings(&[]), real_backends().await).await;
+    let app = spawn_app().await;
     let created = app.create_product(product_json("C-1")).await;
     let path = format!("/api/v1/products/{}", created["id"].as_str().unwrap());
     for _ in 0..3 {

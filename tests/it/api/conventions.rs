@@ -13,7 +13,8 @@ use bazaar::startup::Backends;
 use bazaar::store::{ProductRepository, StoreError};
 use serde_json::{json, Value};
 
-use crate::helpers::{problem, product_json, settings, spawn_app, spawn_app_with};
+use super::{backends, settings, spawn_app, spawn_app_with_env};
+use crate::helpers::{problem, product_json, spawn_app_with};
 
 #[tokio::test]
 async fn unknown_routes_and_wrong_methods_are_problems() {
@@ -161,11 +162,7 @@ async fn responses_carry_security_headers() {
 
 #[tokio::test]
 async fn cors_allows_listed_origins_only() {
-    let app = spawn_app_with(
-        settings(&[("BAZAAR_CORS_ORIGINS", "https://shop.example.in")]),
-        Backends::in_memory(),
-    )
-    .await;
+    let app = spawn_app_with_env(&[("BAZAAR_CORS_ORIGINS", "https://shop.example.in")]).await;
     let preflight = app
         .client
         .request(reqwest::Method::OPTIONS, app.url("/api/v1/products"))
@@ -292,20 +289,19 @@ impl ProductRepository for SlowProducts {
     }
 }
 
-fn slow_backends() -> Backends {
-    Backends {
+/// The app on this set's backends, but with [`SlowProducts`] as its product store.
+async fn spawn_app_with_slow_products(overrides: &[(&str, &str)]) -> crate::helpers::TestApp {
+    let settings = settings(overrides);
+    let backends = Backends {
         products: Arc::new(SlowProducts),
-        ..Backends::in_memory()
-    }
+        ..backends(&settings).await
+    };
+    spawn_app_with(settings, backends).await
 }
 
 #[tokio::test]
 async fn a_request_over_the_timeout_gets_a_503_problem_with_retry_after() {
-    let app = spawn_app_with(
-        settings(&[("BAZAAR_REQUEST_TIMEOUT_MS", "200")]),
-        slow_backends(),
-    )
-    .await;
+    let app = spawn_app_with_slow_products(&[("BAZAAR_REQUEST_TIMEOUT_MS", "200")]).await;
     let started = std::time::Instant::now();
     let response = app.get("/api/v1/products/0123456789abcdef01234567").await;
     assert_eq!(response.status(), 503);
@@ -332,13 +328,10 @@ fn fresh_client() -> reqwest::Client {
 #[tokio::test]
 async fn shutdown_turns_readiness_down_first_and_cuts_no_in_flight_request() {
     let delay = Duration::from_millis(300);
-    let mut app = spawn_app_with(
-        settings(&[
-            ("BAZAAR_SHUTDOWN_DELAY_MS", "300"),
-            ("BAZAAR_SHUTDOWN_TIMEOUT_MS", "5000"),
-        ]),
-        slow_backends(),
-    )
+    let mut app = spawn_app_with_slow_products(&[
+        ("BAZAAR_SHUTDOWN_DELAY_MS", "300"),
+        ("BAZAAR_SHUTDOWN_TIMEOUT_MS", "5000"),
+    ])
     .await;
     // A read that takes 800 ms: still running when the listener closes.
     let url = app.url("/api/v1/products/0123456789abcdef01234567");

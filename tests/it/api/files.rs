@@ -1,35 +1,82 @@
 //! `/api/v1/files` end to end: the browser's side is played by reqwest, uploading to the
-//! presigned URLs of the development store (served by the app itself) or of a real
-//! S3-compatible server (SeaweedFS, started by `make test`).
+//! presigned URLs of the set's object store: the development store (served by the app
+//! itself) on the in-memory set, a real S3-compatible server (SeaweedFS, started by
+//! `make test`) on the real set.
 
-use std::sync::Arc;
-
-use bazaar::startup::Backends;
-use bazaar_adapters::retry::RetryPolicy;
-use bazaar_adapters::s3::{FakeObjectStore, S3Client, S3Settings};
-use secrecy::SecretString;
+use bazaar_adapters::s3::{ObjectStore, S3Client};
 use serde_json::{json, Value};
 
 use super::auth::signed_up_customer;
-use crate::helpers::{bearer_client, env_url, problem, settings, spawn_app_with, TestApp};
+use super::{spawn_app_with_env, SET};
+use crate::helpers::{bearer_client, problem, test_bucket, BackendSet, TestApp};
 
 const FILES: &str = "/api/v1/files";
 
-/// An app on the development store, keeping uploads in `dir`.
-async fn app_with_local_store(dir: &tempfile::TempDir, extra: &[(&str, &str)]) -> TestApp {
-    let path = dir.path().to_str().expect("a UTF-8 temp path").to_owned();
-    let mut overrides = vec![("BAZAAR_FILES_DIR", path.as_str())];
-    overrides.extend_from_slice(extra);
-    spawn_app_with(settings(&overrides), Backends::in_memory()).await
+/// Where the set's app keeps uploaded bytes, for tests that check what is stored.
+enum Store {
+    /// The development store, in a directory of this app's own.
+    Dev(tempfile::TempDir),
+    /// The test S3 bucket.
+    S3(Box<S3Client>),
 }
 
-async fn customer(app: &TestApp, phone: &str) -> reqwest::Client {
+impl Store {
+    /// Whether anything of the object that `upload` (a presigned request) names is stored:
+    /// on the development store, the object or the content type kept beside it.
+    async fn holds(&self, upload: &Value) -> bool {
+        let key = object_key(upload);
+        match self {
+            Self::Dev(dir) => std::fs::read_dir(dir.path().join(parent_of(&key)))
+                .map(|entries| {
+                    entries
+                        .flatten()
+                        .any(|e| e.path().to_string_lossy().contains(key.as_str()))
+                })
+                .unwrap_or(false),
+            Self::S3(s3) => s3.head(&key).await.expect("S3 answers HEAD").is_some(),
+        }
+    }
+}
+
+/// The object key a presigned request names: the last three segments of its path,
+/// `uploads/{owner}/{file id}`, on the development store and on S3 alike.
+fn object_key(upload: &Value) -> String {
+    let url = reqwest::Url::parse(upload["url"].as_str().expect("a URL")).expect("a valid URL");
+    let segments: Vec<&str> = url.path_segments().expect("a path").collect();
+    assert!(segments.len() >= 3, "{url}");
+    let key = segments[segments.len() - 3..].join("/");
+    assert!(key.starts_with("uploads/"), "{url}");
+    key
+}
+
+fn parent_of(key: &str) -> &str {
+    key.rsplit_once('/').map_or("", |(parent, _)| parent)
+}
+
+/// The app on the set's backends with `extra` settings, and where it keeps uploads.
+async fn app_with_store(extra: &[(&str, &str)]) -> (TestApp, Store) {
+    match SET {
+        BackendSet::Memory => {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().to_str().expect("a UTF-8 temp path").to_owned();
+            let mut overrides = vec![("BAZAAR_FILES_DIR", path.as_str())];
+            overrides.extend_from_slice(extra);
+            (spawn_app_with_env(&overrides).await, Store::Dev(dir))
+        }
+        BackendSet::Real => (
+            spawn_app_with_env(extra).await,
+            Store::S3(Box::new(test_bucket())),
+        ),
+    }
+}
+
+pub(super) async fn customer(app: &TestApp, phone: &str) -> reqwest::Client {
     let pair = signed_up_customer(app, phone).await;
     bearer_client(pair["access_token"].as_str().expect("an access token"))
 }
 
 /// Announces an upload; returns the answer's body, panicking unless 201.
-async fn announce(
+pub(super) async fn announce(
     app: &TestApp,
     client: &reqwest::Client,
     content_type: &str,
@@ -57,7 +104,7 @@ async fn announce(
 }
 
 /// Plays the browser: sends `bytes` with the presigned request, as `docs/files.md` shows.
-async fn upload(request: &Value, bytes: Vec<u8>) -> reqwest::Response {
+pub(super) async fn upload(request: &Value, bytes: Vec<u8>) -> reqwest::Response {
     assert_eq!(request["method"], "PUT");
     let mut put = reqwest::Client::new().put(request["url"].as_str().unwrap());
     for (name, value) in request["headers"].as_object().unwrap() {
@@ -82,34 +129,15 @@ async fn get(app: &TestApp, client: &reqwest::Client, id: &str) -> reqwest::Resp
         .unwrap()
 }
 
-fn png(size: usize) -> Vec<u8> {
+pub(super) fn png(size: usize) -> Vec<u8> {
     let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
     bytes.resize(size, 7);
     bytes
 }
 
-/// Regular files under `dir`, at any depth.
-fn stored_files(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| {
-                    let path = e.path();
-                    if path.is_dir() {
-                        stored_files(&path)
-                    } else {
-                        1
-                    }
-                })
-                .sum()
-        })
-        .unwrap_or(0)
-}
-
 /// Announce → upload → complete → get → download → delete, against whatever store `app`
-/// uses.
-async fn the_whole_flow(app: &TestApp, client: &reqwest::Client) {
+/// uses; answers the presigned upload request.
+async fn the_whole_flow(app: &TestApp, client: &reqwest::Client) -> Value {
     let bytes = png(3000);
     let announced = announce(app, client, "image/png", bytes.len()).await;
     let id = announced["file"]["id"].as_str().unwrap().to_owned();
@@ -157,21 +185,20 @@ async fn the_whole_flow(app: &TestApp, client: &reqwest::Client) {
     );
     let gone = reqwest::get(&download_url).await.unwrap();
     assert_eq!(gone.status(), 404, "the bytes are deleted with the file");
+    announced["upload"].clone()
 }
 
 #[tokio::test]
-async fn a_customer_uploads_through_the_dev_store_downloads_and_deletes() {
-    let dir = tempfile::tempdir().unwrap();
-    let app = app_with_local_store(&dir, &[]).await;
+async fn a_customer_uploads_downloads_and_deletes() {
+    let (app, store) = app_with_store(&[]).await;
     let client = customer(&app, "98123 40001").await;
-    the_whole_flow(&app, &client).await;
-    assert_eq!(stored_files(dir.path()), 0);
+    let upload = the_whole_flow(&app, &client).await;
+    assert!(!store.holds(&upload).await, "nothing of the file is left");
 }
 
 #[tokio::test]
 async fn declarations_outside_the_policy_are_refused_with_422() {
-    let dir = tempfile::tempdir().unwrap();
-    let app = app_with_local_store(&dir, &[]).await;
+    let (app, _store) = app_with_store(&[]).await;
     let client = customer(&app, "98123 40002").await;
     let cases = [
         (
@@ -227,8 +254,7 @@ async fn declarations_outside_the_policy_are_refused_with_422() {
 
 #[tokio::test]
 async fn completing_an_upload_that_never_happened_is_upload_missing() {
-    let dir = tempfile::tempdir().unwrap();
-    let app = app_with_local_store(&dir, &[]).await;
+    let (app, _store) = app_with_store(&[]).await;
     let client = customer(&app, "98123 40003").await;
     let announced = announce(&app, &client, "application/pdf", 100).await;
     let id = announced["file"]["id"].as_str().unwrap();
@@ -244,8 +270,7 @@ async fn completing_an_upload_that_never_happened_is_upload_missing() {
 
 #[tokio::test]
 async fn an_upload_of_another_size_is_deleted_and_refused_as_a_mismatch() {
-    let dir = tempfile::tempdir().unwrap();
-    let app = app_with_local_store(&dir, &[]).await;
+    let (app, store) = app_with_store(&[]).await;
     let client = customer(&app, "98123 40004").await;
     let announced = announce(&app, &client, "image/png", 1000).await;
     let id = announced["file"]["id"].as_str().unwrap();
@@ -253,7 +278,7 @@ async fn an_upload_of_another_size_is_deleted_and_refused_as_a_mismatch() {
         .await
         .status()
         .is_success());
-    assert_eq!(stored_files(dir.path()), 2, "the object and its type");
+    assert!(store.holds(&announced["upload"]).await);
 
     let response = complete(&app, &client, id).await;
     assert_eq!(response.status(), 422);
@@ -261,7 +286,10 @@ async fn an_upload_of_another_size_is_deleted_and_refused_as_a_mismatch() {
     assert_eq!(problem["code"], "upload_mismatch");
     assert_eq!(problem["errors"][0]["field"], "size");
     assert_eq!(problem["errors"][0]["code"], "size_mismatch");
-    assert_eq!(stored_files(dir.path()), 0, "the wrong object is deleted");
+    assert!(
+        !store.holds(&announced["upload"]).await,
+        "the wrong object is deleted"
+    );
 
     // The file stays pending: the right bytes, sent again, complete it.
     assert!(upload(&announced["upload"], png(1000))
@@ -273,8 +301,7 @@ async fn an_upload_of_another_size_is_deleted_and_refused_as_a_mismatch() {
 
 #[tokio::test]
 async fn other_customers_get_404_and_admins_reach_every_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let app = app_with_local_store(&dir, &[]).await;
+    let (app, _store) = app_with_store(&[]).await;
     let owner = customer(&app, "98123 40005").await;
     let stranger = customer(&app, "98123 40006").await;
     let announced = announce(&app, &owner, "image/webp", 10).await;
@@ -308,134 +335,35 @@ async fn other_customers_get_404_and_admins_reach_every_file() {
 }
 
 #[tokio::test]
-async fn a_tampered_or_misused_dev_upload_url_is_refused_with_403() {
-    let dir = tempfile::tempdir().unwrap();
-    let app = app_with_local_store(&dir, &[]).await;
-    let client = customer(&app, "98123 40007").await;
-    let announced = announce(&app, &client, "image/png", 10).await;
-    let url = announced["upload"]["url"].as_str().unwrap();
-    let put_as = |url: String, content_type: &'static str, if_none_match: Option<&'static str>| async move {
-        let mut put = reqwest::Client::new()
-            .put(url)
-            .header("content-type", content_type);
-        if let Some(condition) = if_none_match {
-            put = put.header("if-none-match", condition);
-        }
-        put.body(vec![0; 10]).send().await.unwrap()
-    };
-    let put = |url: String, content_type: &'static str| put_as(url, content_type, Some("*"));
-
-    let (base, _) = url.split_once("&signature=").unwrap();
-    let forged = format!("{base}&signature={}", "0".repeat(64));
-    let later = url.replacen("expires=", "expires=9", 1);
-    let elsewhere = url.replacen("/uploads/", "/uploads/x", 1);
-    for (what, response) in [
-        ("a forged signature", put(forged, "image/png").await),
-        ("a pushed-back expiry", put(later, "image/png").await),
-        ("another key", put(elsewhere, "image/png").await),
-        (
-            "another Content-Type",
-            put(url.to_owned(), "image/gif").await,
-        ),
-        ("no signature", put(base.to_owned(), "image/png").await),
-        (
-            "no If-None-Match",
-            put_as(url.to_owned(), "image/png", None).await,
-        ),
-        (
-            "another If-None-Match",
-            put_as(url.to_owned(), "image/png", Some("\"abc\"")).await,
-        ),
-    ] {
-        assert_eq!(response.status(), 403, "{what}");
-        assert_eq!(problem(response).await["code"], "forbidden", "{what}");
-    }
-    assert_eq!(stored_files(dir.path()), 0);
-    assert!(put(url.to_owned(), "image/png").await.status().is_success());
-}
-
-#[tokio::test]
-async fn a_dev_upload_over_the_size_limit_is_refused_with_413() {
-    let dir = tempfile::tempdir().unwrap();
-    let app = app_with_local_store(&dir, &[("BAZAAR_FILES_MAX_BYTES", "2048")]).await;
-    let client = customer(&app, "98123 40008").await;
-    let announced = announce(&app, &client, "image/png", 2048).await;
-    let response = upload(&announced["upload"], png(5000)).await;
-    assert_eq!(response.status(), 413);
-    assert_eq!(problem(response).await["code"], "payload_too_large");
-    assert_eq!(stored_files(dir.path()), 0);
-}
-
-#[tokio::test]
-async fn with_another_object_store_the_dev_routes_do_not_exist() {
-    let mut backends = Backends::in_memory();
-    backends.objects = Some(Arc::new(FakeObjectStore::new()));
-    let app = spawn_app_with(settings(&[]), backends).await;
-    let response = app
-        .anonymous
-        .put(app.url("/dev/uploads/uploads/a/b?expires=1&signature=00"))
-        .body("x")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 404);
-    let announced = announce(&app, &app.client, "image/png", 10).await;
-    assert!(announced["upload"]["url"]
-        .as_str()
-        .unwrap()
-        .starts_with("http://fake-s3.invalid/bucket/uploads/"));
-}
-
-/// The S3 server `make test` provides (SeaweedFS), under a fresh key prefix per run.
-fn real_s3() -> S3Client {
-    let var = |name: &str| env_url(name);
-    S3Client::new(S3Settings {
-        endpoint: var("BAZAAR_TEST_S3_URL"),
-        region: std::env::var("BAZAAR_TEST_S3_REGION").unwrap_or_else(|_| "us-east-1".into()),
-        bucket: var("BAZAAR_TEST_S3_BUCKET"),
-        access_key_id: var("BAZAAR_TEST_S3_ACCESS_KEY"),
-        secret_access_key: SecretString::from(var("BAZAAR_TEST_S3_SECRET_KEY")),
-        path_style: true,
-        timeout: std::time::Duration::from_secs(5),
-        retry: RetryPolicy::default(),
-    })
-    .expect("the BAZAAR_TEST_S3_* settings are valid")
-}
-
-#[tokio::test]
-async fn the_whole_flow_works_against_a_real_s3_server() {
-    let mut backends = Backends::in_memory();
-    backends.objects = Some(Arc::new(real_s3()));
-    let app = spawn_app_with(settings(&[]), backends).await;
+async fn the_store_refuses_an_upload_of_another_content_type_than_was_signed() {
+    let (app, store) = app_with_store(&[]).await;
     let client = customer(&app, "98123 40009").await;
-
-    let missing = announce(&app, &client, "image/png", 10).await;
-    let response = complete(&app, &client, missing["file"]["id"].as_str().unwrap()).await;
-    assert_eq!(problem(response).await["code"], "upload_missing");
-
     let announced = announce(&app, &client, "image/png", 10).await;
+
     let wrong_type = reqwest::Client::new()
         .put(announced["upload"]["url"].as_str().unwrap())
         .header("content-type", "image/gif")
+        .header("if-none-match", "*")
         .body(vec![0; 10])
         .send()
         .await
         .unwrap();
+
     assert_eq!(
         wrong_type.status(),
         403,
-        "S3 checks the signed Content-Type"
+        "the signed Content-Type is checked"
     );
-
-    the_whole_flow(&app, &client).await;
+    assert!(!store.holds(&announced["upload"]).await);
+    let response = complete(&app, &client, announced["file"]["id"].as_str().unwrap()).await;
+    assert_eq!(problem(response).await["code"], "upload_missing");
 }
 
 /// A product may show only complete uploads; its images are served publicly through
 /// a redirect that names the product, so the file's owner-only route stays private.
 #[tokio::test]
 async fn products_show_only_complete_uploads_and_serve_them_by_redirect() {
-    let dir = tempfile::tempdir().unwrap();
-    let app = app_with_local_store(&dir, &[]).await;
+    let (app, _store) = app_with_store(&[]).await;
     let admin = &app.client;
     let bytes = png(1200);
     let done = announce(&app, admin, "image/png", bytes.len()).await;

@@ -7,14 +7,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bazaar::startup::Backends;
 use poem::listener::{Acceptor, Listener, TcpListener};
 use serde_json::{json, Value};
 use tokio::sync::{oneshot, Notify};
 
-use crate::helpers::{
-    problem, product_json, redis_kv, settings, spawn_app, spawn_app_with, TestApp, ADMIN_PHONE,
-};
+use super::{spawn_app, spawn_app_with_env};
+use crate::helpers::{problem, product_json, TestApp, ADMIN_PHONE};
 
 const OTP_SEND: &str = "/api/v1/auth/otp/send";
 
@@ -62,7 +60,9 @@ async fn codes_sent(app: &TestApp, phone: &str) -> usize {
         .count()
 }
 
-async fn a_repeated_request_is_answered_once_then_replayed(app: TestApp) {
+#[tokio::test]
+async fn a_repeated_request_is_answered_once_then_replayed() {
+    let app = spawn_app().await;
     let first = send_otp(&app, &app.anonymous, Some("otp-1"), &admin_login_code()).await;
     assert_eq!(first.status(), 202);
     assert!(!replayed(&first));
@@ -74,23 +74,6 @@ async fn a_repeated_request_is_answered_once_then_replayed(app: TestApp) {
     assert!(replayed(&again));
     assert_eq!(again.bytes().await.unwrap(), first_body);
     assert_eq!(codes_sent(&app, ADMIN_PHONE).await, 1);
-}
-
-#[tokio::test]
-async fn a_repeated_request_is_answered_once_then_replayed_in_memory() {
-    a_repeated_request_is_answered_once_then_replayed(spawn_app().await).await;
-}
-
-#[tokio::test]
-async fn a_repeated_request_is_answered_once_then_replayed_on_redis() {
-    let backends = Backends {
-        kv: Arc::new(redis_kv().await),
-        ..Backends::in_memory()
-    };
-    a_repeated_request_is_answered_once_then_replayed(
-        spawn_app_with(settings(&[]), backends).await,
-    )
-    .await;
 }
 
 #[tokio::test]
@@ -250,10 +233,10 @@ impl StubSms {
         }
     }
 
-    /// The app on in-memory backends, sending its SMS here; a phone may be
+    /// The app on the set's backends, sending its SMS here; a phone may be
     /// sent another code after one second.
     async fn spawn_app(&self) -> TestApp {
-        let settings = settings(&[
+        spawn_app_with_env(&[
             ("BAZAAR_MSG91_AUTHKEY", "stub-authkey"),
             ("BAZAAR_MSG91_TEMPLATE_ID", "stub-template"),
             ("BAZAAR_MSG91_BASE_URL", &self.base_url),
@@ -266,8 +249,8 @@ impl StubSms {
             ("BAZAAR_MSG91_FLOW_REFUND", "stub-flow-refund"),
             ("BAZAAR_MSG91_FLOW_CANCELLATION", "stub-flow-cancellation"),
             ("BAZAAR_OTP_COOLDOWN_SECS", "1"),
-        ]);
-        spawn_app_with(settings, Backends::in_memory()).await
+        ])
+        .await
     }
 
     fn plan(&self, plan: Plan) {

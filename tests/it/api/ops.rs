@@ -2,10 +2,11 @@
 
 use serde_json::Value;
 
-use crate::helpers::{product_json, spawn_app};
+use super::{spawn_app, SET};
+use crate::helpers::product_json;
 
 #[tokio::test]
-async fn liveness_and_readiness_answer_on_the_embedded_default() {
+async fn liveness_and_readiness_answer_and_name_the_backends() {
     let app = spawn_app().await;
     assert_eq!(
         app.get("/health/live").await.json::<Value>().await.unwrap()["status"],
@@ -13,7 +14,9 @@ async fn liveness_and_readiness_answer_on_the_embedded_default() {
     );
     let ready: Value = app.get("/health/ready").await.json().await.unwrap();
     assert_eq!(ready["status"], "ready");
-    assert_eq!(ready["checks"][0]["backend"], "memory");
+    let (storage, key_value) = SET.backend_names();
+    assert_eq!(ready["checks"][0]["backend"], storage);
+    assert_eq!(ready["checks"][1]["backend"], key_value);
 }
 
 #[tokio::test]

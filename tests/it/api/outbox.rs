@@ -7,14 +7,13 @@ use bazaar::domain::outbox::{
     dedupe_key, Channel, NextAttempt, NoticeKind, OutboxMessage, Recipient,
 };
 use bazaar::domain::user::Email;
-use bazaar::startup::Backends;
-use bazaar::store::memory::MemoryOutbox;
 use bazaar::store::OutboxRepository;
 use chrono::Utc;
 use serde_json::{json, Value};
 
 use super::auth::signed_up_customer;
-use crate::helpers::{bearer_client, problem, settings, spawn_app_with, TestApp};
+use super::{backends, settings};
+use crate::helpers::{bearer_client, problem, spawn_app_with, TestApp};
 
 const OUTBOX: &str = "/api/v1/admin/outbox";
 
@@ -29,17 +28,21 @@ fn notice(n: i64) -> OutboxMessage {
     )
 }
 
-/// Notices in each state, set up before the app (and its worker) starts: one delivered, one
-/// dead, one pending under a long lease of another replica (so this app's worker leaves it).
+/// Notices in each state, set up in the set's outbox before the app (and its worker)
+/// starts: one delivered, one dead, one pending under a long lease of another replica (so
+/// this app's worker leaves it).
 struct Seeded {
-    repo: Arc<MemoryOutbox>,
+    repo: Arc<dyn OutboxRepository>,
     delivered: OutboxMessage,
     dead: OutboxMessage,
     pending: OutboxMessage,
 }
 
-async fn outbox_in_each_state() -> Seeded {
-    let repo = Arc::new(MemoryOutbox::new());
+/// The app, on the set's backends, and what its outbox held when it started.
+async fn app_with_outbox_in_each_state() -> (TestApp, Seeded) {
+    let settings = settings(&[("BAZAAR_OUTBOX_POLL_MS", "100")]);
+    let backends = backends(&settings).await;
+    let repo = backends.outbox.clone();
     let [delivered, dead, pending] = [notice(1), notice(2), notice(3)];
     repo.enqueue(&[delivered.clone(), dead.clone(), pending.clone()])
         .await
@@ -60,20 +63,13 @@ async fn outbox_in_each_state() -> Seeded {
     )
     .await
     .unwrap();
-    Seeded {
+    let seeded = Seeded {
         repo,
         delivered,
         dead,
         pending,
-    }
-}
-
-async fn app_on(outbox: &Seeded) -> TestApp {
-    let backends = Backends {
-        outbox: outbox.repo.clone(),
-        ..Backends::in_memory()
     };
-    spawn_app_with(settings(&[("BAZAAR_OUTBOX_POLL_MS", "100")]), backends).await
+    (spawn_app_with(settings, backends).await, seeded)
 }
 
 fn ids(list: &Value) -> Vec<&str> {
@@ -87,8 +83,7 @@ fn ids(list: &Value) -> Vec<&str> {
 
 #[tokio::test]
 async fn admins_list_the_outbox_newest_first_and_by_state() {
-    let outbox = outbox_in_each_state().await;
-    let app = app_on(&outbox).await;
+    let (app, outbox) = app_with_outbox_in_each_state().await;
 
     let all: Value = app.get(OUTBOX).await.json().await.unwrap();
     let dead_only: Value = app
@@ -129,8 +124,7 @@ async fn admins_list_the_outbox_newest_first_and_by_state() {
 
 #[tokio::test]
 async fn the_outbox_list_pages_by_cursor_and_refuses_an_unknown_state() {
-    let outbox = outbox_in_each_state().await;
-    let app = app_on(&outbox).await;
+    let (app, outbox) = app_with_outbox_in_each_state().await;
 
     let first: Value = app
         .get(&format!("{OUTBOX}?limit=2"))
@@ -152,8 +146,7 @@ async fn the_outbox_list_pages_by_cursor_and_refuses_an_unknown_state() {
 
 #[tokio::test]
 async fn retrying_a_dead_notice_makes_the_worker_send_it() {
-    let outbox = outbox_in_each_state().await;
-    let app = app_on(&outbox).await;
+    let (app, outbox) = app_with_outbox_in_each_state().await;
     let retry = |id: &str| app.url(&format!("{OUTBOX}/{id}/actions/retry"));
 
     let response = app
@@ -188,8 +181,7 @@ async fn retrying_a_dead_notice_makes_the_worker_send_it() {
 
 #[tokio::test]
 async fn only_dead_notices_can_be_retried() {
-    let outbox = outbox_in_each_state().await;
-    let app = app_on(&outbox).await;
+    let (app, outbox) = app_with_outbox_in_each_state().await;
     let retry = |id: &str| {
         app.client
             .post(app.url(&format!("{OUTBOX}/{id}/actions/retry")))
@@ -214,8 +206,7 @@ async fn only_dead_notices_can_be_retried() {
 
 #[tokio::test]
 async fn customers_may_not_see_or_retry_the_outbox() {
-    let outbox = outbox_in_each_state().await;
-    let app = app_on(&outbox).await;
+    let (app, outbox) = app_with_outbox_in_each_state().await;
     let tokens = signed_up_customer(&app, "+919812300077").await;
     let customer = bearer_client(tokens["access_token"].as_str().unwrap());
 

@@ -2,7 +2,8 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{problem, product_json, real_backends, settings, spawn_app, spawn_app_with};
+use super::{spawn_app, spawn_app_with_env, SET};
+use crate::helpers::{problem, product_json};
 
 const PRODUCTS: &str = "/api/v1/products";
 
@@ -509,11 +510,7 @@ async fn list_pages_carry_an_etag_that_changes_with_the_data() {
 
 #[tokio::test]
 async fn requests_over_the_rate_limit_get_429_with_retry_after_and_ratelimit_headers() {
-    let app = spawn_app_with(
-        settings(&[("BAZAAR_RATE_LIMIT_DEFAULT_PER_MINUTE", "3")]),
-        bazaar::startup::Backends::in_memory(),
-    )
-    .await;
+    let app = spawn_app_with_env(&[("BAZAAR_RATE_LIMIT_DEFAULT_PER_MINUTE", "3")]).await;
     for remaining in [2, 1, 0] {
         let response = app.get(PRODUCTS).await;
         assert_eq!(response.status(), 200);
@@ -569,7 +566,7 @@ async fn product_writes_need_the_products_write_permission() {
         .unwrap();
     assert_eq!(anonymous.status(), 401);
     assert_eq!(problem(anonymous).await["code"], "unauthorized");
-    let customer = crate::api::auth::signed_up_customer(&app, "98111 22333").await;
+    let customer = super::auth::signed_up_customer(&app, "98111 22333").await;
     let client = crate::helpers::bearer_client(customer["access_token"].as_str().unwrap());
     let refused = client
         .post(app.url(PRODUCTS))
@@ -588,8 +585,8 @@ async fn product_writes_need_the_products_write_permission() {
 }
 
 #[tokio::test]
-async fn the_products_api_works_on_mongodb_and_redis() {
-    let app = spawn_app_with(settings(&[]), real_backends().await).await;
+async fn the_products_api_round_trips_and_readiness_names_the_backends() {
+    let app = spawn_app().await;
     let created = app.create_product(product_json("REAL-1")).await;
     app.create_product(product_json("REAL-2")).await;
     let path = format!("{PRODUCTS}/{}", created["id"].as_str().unwrap());
@@ -620,8 +617,9 @@ async fn the_products_api_works_on_mongodb_and_redis() {
         (vec!["REAL-1".to_owned()], Some(2))
     );
     let ready: Value = app.get("/health/ready").await.json().await.unwrap();
-    assert_eq!(ready["checks"][0]["backend"], "mongodb");
-    assert_eq!(ready["checks"][1]["backend"], "redis");
+    let (storage, key_value) = SET.backend_names();
+    assert_eq!(ready["checks"][0]["backend"], storage);
+    assert_eq!(ready["checks"][1]["backend"], key_value);
     assert_eq!(
         app.client
             .delete(app.url(&path))

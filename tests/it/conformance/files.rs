@@ -173,6 +173,25 @@ pub async fn expiring_wins_or_loses_against_completing_atomically(repo: &dyn Fil
     );
 }
 
+/// A record reads back exactly as it was made, even from times finer than a millisecond,
+/// which MongoDB cannot keep: on MongoDB the API once answered a completion's nanoseconds,
+/// and the stored milliseconds on every later read.
+pub async fn times_finer_than_a_millisecond_read_back_as_the_record_has_them(
+    repo: &dyn FileRepository,
+) {
+    let fine = base_time() + Duration::nanoseconds(123_456_789);
+    let file = pending_of(&UserId::generate(), 10, fine);
+    repo.insert(&file).await.unwrap();
+    assert_eq!(repo.get(&file.id).await.unwrap(), Some(file.clone()));
+
+    let done_at = fine + Duration::nanoseconds(2_000_001);
+    repo.mark_complete(&file.id, done_at).await.unwrap();
+    assert_eq!(
+        repo.get(&file.id).await.unwrap(),
+        Some(file.completed(done_at))
+    );
+}
+
 pub async fn sweepable_lists_expired_and_stale_pending_files_oldest_first(
     repo: &dyn FileRepository,
 ) {
@@ -213,6 +232,7 @@ macro_rules! file_suite {
                 delete_removes_the_record_once,
                 usage_counts_an_owners_pending_and_complete_files_that_are_not_public,
                 expiring_wins_or_loses_against_completing_atomically,
+                times_finer_than_a_millisecond_read_back_as_the_record_has_them,
                 sweepable_lists_expired_and_stale_pending_files_oldest_first,
             ]
         );

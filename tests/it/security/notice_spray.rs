@@ -11,14 +11,14 @@ use std::time::{Duration, Instant};
 
 use bazaar::domain::user::Phone;
 use bazaar::kv::broadcast::{Broadcast, RedisBroadcast};
-use bazaar::startup::Backends;
+
 use bazaar::store::user_cache::CachedUsers;
 use bazaar::store::UserRepository;
 use serde_json::{json, Value};
 
 use super::prod::{code_sent, Production};
 use crate::helpers::{
-    bearer_client, login, product_json, real_backends, settings, spawn_app_with, unique, TestApp,
+    bearer_client, login, product_json, spawn_app_with, unique, BackendSet, TestApp,
 };
 
 const PASSWORD: &str = "a customer's own password";
@@ -278,25 +278,27 @@ async fn a_loop_of_orders_gets_an_address_no_more_than_its_hourly_cap(
     assert_eq!(texts, 3, "the phone got three SMS for six cancellations");
 }
 
-fn notice_settings() -> bazaar::config::Settings {
-    settings(&[
+fn notice_settings(set: BackendSet) -> bazaar::config::Settings {
+    set.settings(&[
         ("BAZAAR_OUTBOX_POLL_MS", "100"),
         ("BAZAAR_OUTBOX_CAP_PER_HOUR", "3"),
         ("BAZAAR_OTP_COOLDOWN_SECS", "1"),
     ])
 }
 
-async fn with_legacy(backends: Backends) -> (TestApp, Legacy) {
+async fn with_legacy(set: BackendSet) -> (TestApp, Legacy) {
+    let settings = notice_settings(set);
+    let backends = set.backends(&settings).await;
     let legacy = Legacy::over(backends.users.clone(), backends.broadcast.clone());
-    (spawn_app_with(notice_settings(), backends).await, legacy)
+    (spawn_app_with(settings, backends).await, legacy)
 }
 
 async fn in_memory() -> (TestApp, Legacy) {
-    with_legacy(Backends::in_memory()).await
+    with_legacy(BackendSet::Memory).await
 }
 
 async fn on_mongodb_and_redis() -> (TestApp, Legacy) {
-    with_legacy(real_backends().await).await
+    with_legacy(BackendSet::Real).await
 }
 
 #[tokio::test]

@@ -5,17 +5,12 @@
 //! `file_not_found` at `images[i]`, as the file itself is not found for that person, and
 //! nothing is stored. Admins (`files:manage`) are held to the same rule.
 
-use std::sync::Arc;
-
-use bazaar::startup::Backends;
 use reqwest::{Client, Response};
 use serde_json::{json, Value};
 
 use super::prod::Production;
 use super::uploads::{admin, catalog_manager, get_file, png, sign_up, uploaded};
-use crate::helpers::{
-    get_json, mongo_files, problem, product_json, real_backends, settings, spawn_app_with,
-};
+use crate::helpers::{get_json, problem, product_json, spawn_app, BackendSet};
 
 const PRODUCTS: &str = "/api/v1/products";
 
@@ -113,7 +108,7 @@ async fn a_catalog_manager_cannot_publish_a_customers_private_file_in_production
 
 #[tokio::test]
 async fn a_catalog_manager_cannot_publish_a_customers_private_file_on_memory() {
-    let app = spawn_app_with(settings(&[]), Backends::in_memory()).await;
+    let app = spawn_app().await;
     a_customers_private_file_cannot_be_put_on_a_product(&app.address).await;
 }
 
@@ -139,14 +134,12 @@ async fn images_are_the_managers_own_uploads_or_already_public(base: &str) {
 
 #[tokio::test]
 async fn images_are_the_managers_own_uploads_or_ones_already_public_on_memory() {
-    let app = spawn_app_with(settings(&[]), Backends::in_memory()).await;
+    let app = spawn_app().await;
     images_are_the_managers_own_uploads_or_already_public(&app.address).await;
 }
 
 #[tokio::test]
 async fn images_are_the_managers_own_uploads_or_ones_already_public_on_mongodb() {
-    let mut backends = real_backends().await;
-    backends.files = Arc::new(mongo_files().await);
-    let app = spawn_app_with(settings(&[]), backends).await;
+    let app = BackendSet::Real.spawn_app().await;
     images_are_the_managers_own_uploads_or_already_public(&app.address).await;
 }

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::helpers::{env_url, login, unique, ADMIN_PASSWORD, ADMIN_PHONE};
+use crate::helpers::{login, test_servers_env, unique, ADMIN_PASSWORD, ADMIN_PHONE};
 use crate::process::Bazaar;
 
 pub const RAZORPAY_KEY_ID: &str = "rzp_test_security";
@@ -44,29 +44,13 @@ pub fn production_env(
     sendgrid: &str,
     razorpay: &str,
 ) -> Vec<(String, String)> {
-    let s3_region = std::env::var("BAZAAR_TEST_S3_REGION").unwrap_or_else(|_| "us-east-1".into());
-    let database = unique(&format!("bazaar_prod_{}", name.replace('-', "_")));
-    [
+    let database: String = unique(&format!("bazaar_prod_{}", name.replace('-', "_")))
+        .chars()
+        .take(60)
+        .collect();
+    let mut env = test_servers_env(&database, &format!("{}:", unique("prod")));
+    env.extend([
         ("BAZAAR_ENV", "production".to_owned()),
-        ("BAZAAR_MONGODB_URL", env_url("BAZAAR_TEST_MONGODB_URL")),
-        (
-            "BAZAAR_MONGODB_DATABASE",
-            database.chars().take(60).collect(),
-        ),
-        ("BAZAAR_REDIS_URL", env_url("BAZAAR_TEST_REDIS_URL")),
-        ("BAZAAR_REDIS_KEY_PREFIX", format!("{}:", unique("prod"))),
-        ("BAZAAR_S3_ENDPOINT", env_url("BAZAAR_TEST_S3_URL")),
-        ("BAZAAR_S3_REGION", s3_region),
-        ("BAZAAR_S3_BUCKET", env_url("BAZAAR_TEST_S3_BUCKET")),
-        (
-            "BAZAAR_S3_ACCESS_KEY_ID",
-            env_url("BAZAAR_TEST_S3_ACCESS_KEY"),
-        ),
-        (
-            "BAZAAR_S3_SECRET_ACCESS_KEY",
-            env_url("BAZAAR_TEST_S3_SECRET_KEY"),
-        ),
-        ("BAZAAR_S3_PATH_STYLE", "true".to_owned()),
         ("BAZAAR_JWT_KEYS", format!("k1:{}", random_secret(32))),
         ("BAZAAR_OTP_SECRET", random_secret(32)),
         ("BAZAAR_CORS_ORIGINS", ORIGIN.to_owned()),
@@ -121,10 +105,8 @@ pub fn production_env(
         ("BAZAAR_RAZORPAY_BASE_URL", razorpay.to_owned()),
         // A failing provider call gives up quickly in tests.
         ("BAZAAR_PROVIDER_TIMEOUT_MS", "2000".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect()
+    ]);
+    env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
 
 /// A production `bazaar serve` and the provider stand-ins it talks to.

@@ -1,22 +1,16 @@
 //! One way to drive the identity attacks against every server they must hold on: the
-//! in-process app on in-memory backends, the in-process app on MongoDB-wire and Redis, and
+//! in-process app on in-memory backends, the in-process app on MongoDB-wire, Redis and S3, and
 //! the real binary in production ([`super::prod`]). Messages are read where each one
 //! records them: the fakes' `/api/v1/dev/messages`, or the MSG91 and SendGrid stand-ins.
 
 // Each attack file uses the parts it needs.
 #![allow(dead_code)]
 
-use std::sync::Arc;
-
-use bazaar::startup::Backends;
 use reqwest::{Client, Response};
 use serde_json::{json, Value};
 
 use super::prod::{Production, CUSTOMER_PASSWORD};
-use crate::helpers::{
-    bearer_client, login, mongo_audit, mongo_users, real_backends, settings, spawn_app_with,
-    TestApp, ADMIN_PASSWORD, ADMIN_PHONE,
-};
+use crate::helpers::{bearer_client, login, BackendSet, TestApp, ADMIN_PASSWORD, ADMIN_PHONE};
 
 pub const PASSWORD: &str = CUSTOMER_PASSWORD;
 
@@ -58,19 +52,16 @@ pub struct Server {
 impl Server {
     /// In process, everything in memory.
     pub async fn in_memory(_name: &str, env: &[(&str, &str)]) -> Self {
-        Self::in_process(env, Backends::in_memory()).await
+        Self::in_process(BackendSet::Memory, env).await
     }
 
-    /// In process; users and the audit trail in MongoDB, the key-value store in Redis.
+    /// In process on MongoDB-wire, Redis and S3 ([`BackendSet::Real`]).
     pub async fn real_backends(_name: &str, env: &[(&str, &str)]) -> Self {
-        let mut backends = real_backends().await;
-        backends.users = Arc::new(mongo_users().await);
-        backends.audit = Arc::new(mongo_audit().await);
-        Self::in_process(env, backends).await
+        Self::in_process(BackendSet::Real, env).await
     }
 
-    async fn in_process(env: &[(&str, &str)], backends: Backends) -> Self {
-        let app = spawn_app_with(settings(env), backends).await;
+    async fn in_process(set: BackendSet, env: &[(&str, &str)]) -> Self {
+        let app = set.spawn_app_with_env(env).await;
         Self {
             anonymous: app.anonymous.clone(),
             inner: Inner::InProcess(app),

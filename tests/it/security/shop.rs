@@ -12,7 +12,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use bazaar::startup::Backends;
 use bazaar_adapters::razorpay::{checkout_signature, webhook_signature};
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -23,8 +22,7 @@ use super::prod::{
     Production, CUSTOMER_PASSWORD, RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, RAZORPAY_WEBHOOK_SECRET,
 };
 use crate::helpers::{
-    bearer_client, login, product_json, real_backends, settings, spawn_app_with, unique, TestApp,
-    ADMIN_PASSWORD, ADMIN_PHONE,
+    bearer_client, login, product_json, unique, BackendSet, TestApp, ADMIN_PASSWORD, ADMIN_PHONE,
 };
 
 /// Where the shop's records live.
@@ -32,7 +30,7 @@ use crate::helpers::{
 pub enum Backend {
     /// In process, in-memory stores.
     Memory,
-    /// In process, MongoDB-wire and Redis.
+    /// In process, on MongoDB-wire, Redis and S3 ([`BackendSet::Real`]).
     Mongo,
     /// The real binary in `BAZAAR_ENV=production` on MongoDB-wire, Redis and S3.
     Production,
@@ -81,11 +79,11 @@ impl Shop {
                     ("BAZAAR_PROVIDER_TIMEOUT_MS", "2000"),
                 ];
                 vars.extend_from_slice(env);
-                let backends = match backend {
-                    Backend::Mongo => real_backends().await,
-                    _ => Backends::in_memory(),
+                let set = match backend {
+                    Backend::Mongo => BackendSet::Real,
+                    _ => BackendSet::Memory,
                 };
-                let app = spawn_app_with(settings(&vars), backends).await;
+                let app = set.spawn_app_with_env(&vars).await;
                 (app.address.clone(), Running::InProcess(app))
             }
         };

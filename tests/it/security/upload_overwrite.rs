@@ -13,10 +13,9 @@ use serde_json::Value;
 
 use super::prod::Production;
 use super::uploads::{
-    announced, complete, downloaded, get_file, png, put, put_with, s3_key, sign_up, test_bucket,
-    uploaded,
+    announced, complete, downloaded, get_file, png, put, put_with, s3_key, sign_up, uploaded,
 };
-use crate::helpers::{problem, settings, spawn_app_with, TestApp};
+use crate::helpers::{files_under, problem, settings, spawn_app_with, test_bucket, TestApp};
 use crate::process::eventually;
 
 /// Uploads and completes a file, then tries to replace it with its own URL: with the signed
@@ -153,7 +152,7 @@ async fn an_abandoned_pending_upload_is_swept_with_its_object_on_the_development
     let customer = sign_up(&app.address, "+919812350004").await;
     let files = abandon_uploads(&app.address, &customer).await;
     let objects = || {
-        walkdir(dir.path())
+        files_under(dir.path())
             .into_iter()
             .filter(|p| !p.to_string_lossy().ends_with(".content-type"))
             .count()
@@ -163,23 +162,4 @@ async fn an_abandoned_pending_upload_is_swept_with_its_object_on_the_development
     pending_files_are_swept(&app.address, &customer, &files).await;
 
     assert_eq!(objects(), 1, "only the completed upload's object is left");
-}
-
-/// Every regular file under `dir`.
-fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .flat_map(|entry| {
-                    let path = entry.path();
-                    if path.is_dir() {
-                        walkdir(&path)
-                    } else {
-                        vec![path]
-                    }
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }

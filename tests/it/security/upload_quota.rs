@@ -4,16 +4,11 @@
 //! `409 upload_quota_exceeded` and stores nothing. Concurrent announcements cannot slip past
 //! it, and images a product shows leave their uploader's quota.
 
-use std::sync::Arc;
-
-use bazaar::startup::Backends;
 use reqwest::Client;
 use serde_json::{json, Value};
 
 use super::uploads::{announce, announced, catalog_manager, png, sign_up, uploaded, FILES};
-use crate::helpers::{
-    mongo_files, problem, product_json, real_backends, settings, spawn_app_with, TestApp,
-};
+use crate::helpers::{problem, product_json, BackendSet, TestApp};
 
 const QUOTA: [(&str, &str); 2] = [
     ("BAZAAR_FILES_QUOTA_COUNT", "3"),
@@ -21,14 +16,12 @@ const QUOTA: [(&str, &str); 2] = [
 ];
 
 async fn on_memory() -> TestApp {
-    spawn_app_with(settings(&QUOTA), Backends::in_memory()).await
+    BackendSet::Memory.spawn_app_with_env(&QUOTA).await
 }
 
-/// MongoDB (file records included) and Redis.
+/// MongoDB (file records included), Redis and S3.
 async fn on_mongodb() -> TestApp {
-    let mut backends = real_backends().await;
-    backends.files = Arc::new(mongo_files().await);
-    spawn_app_with(settings(&QUOTA), backends).await
+    BackendSet::Real.spawn_app_with_env(&QUOTA).await
 }
 
 async fn refused_over_quota(response: reqwest::Response) {

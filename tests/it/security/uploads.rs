@@ -3,12 +3,7 @@
 //! server's base URL, so one test body runs against an in-process app (memory or MongoDB) and
 //! against the production binary alike.
 
-use std::time::Duration;
-
-use bazaar_adapters::retry::RetryPolicy;
-use bazaar_adapters::s3::{S3Client, S3Settings};
 use reqwest::{Client, Response};
-use secrecy::SecretString;
 use serde_json::{json, Value};
 
 use super::prod::CUSTOMER_PASSWORD;
@@ -149,21 +144,6 @@ pub async fn downloaded(base: &str, client: &Client, id: &str) -> Vec<u8> {
     let response = reqwest::get(url).await.expect("the store answers");
     assert_eq!(response.status(), 200);
     response.bytes().await.expect("a body").to_vec()
-}
-
-/// The S3 server `make test` provides, as the production process is configured with it.
-pub fn test_bucket() -> S3Client {
-    S3Client::new(S3Settings {
-        endpoint: env_url("BAZAAR_TEST_S3_URL"),
-        region: std::env::var("BAZAAR_TEST_S3_REGION").unwrap_or_else(|_| "us-east-1".into()),
-        bucket: env_url("BAZAAR_TEST_S3_BUCKET"),
-        access_key_id: env_url("BAZAAR_TEST_S3_ACCESS_KEY"),
-        secret_access_key: SecretString::from(env_url("BAZAAR_TEST_S3_SECRET_KEY")),
-        path_style: true,
-        timeout: Duration::from_secs(5),
-        retry: RetryPolicy::default(),
-    })
-    .expect("the BAZAAR_TEST_S3_* settings are valid")
 }
 
 /// The object key a path-style S3 upload URL names (`/{bucket}/{key}`).

@@ -1,0 +1,25 @@
+//! The API suite on MongoDB-wire, Redis and S3 (SeaweedFS), as production wires them.
+
+// Each test file is a module of both sets on purpose: one body, two tests.
+#![allow(clippy::duplicate_mod)]
+
+super::backend_set!(crate::helpers::BackendSet::Real);
+
+#[path = "auth.rs"]
+mod auth;
+#[path = "catalog.rs"]
+mod catalog;
+#[path = "conventions.rs"]
+mod conventions;
+#[path = "files.rs"]
+mod files;
+#[path = "idempotency.rs"]
+mod idempotency;
+#[path = "ops.rs"]
+mod ops;
+#[path = "orders.rs"]
+mod orders;
+#[path = "outbox.rs"]
+mod outbox;
+#[path = "products.rs"]
+mod products;
