@@ -11,6 +11,7 @@ use bazaar::domain::product::Product;
 use bazaar::domain::product_query::{ProductPage, ProductQuery};
 use bazaar::startup::Backends;
 use bazaar::store::{ProductRepository, StoreError};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::helpers::{problem, product_json, settings, spawn_app, spawn_app_with};
@@ -268,13 +269,24 @@ impl ProductRepository for SlowProducts {
     ) -> Result<bazaar::domain::facets::Facets, StoreError> {
         Ok(Default::default())
     }
-    async fn reserve(&self, _: &ProductId, _: u32, _: &HoldId) -> Result<Product, StoreError> {
+    async fn reserve(
+        &self,
+        _: &ProductId,
+        _: u32,
+        _: &HoldId,
+        _: DateTime<Utc>,
+    ) -> Result<Product, StoreError> {
         Err(StoreError::NotFound)
     }
     async fn drop_hold(&self, _: &ProductId, _: &HoldId) -> Result<(), StoreError> {
         Ok(())
     }
-    async fn release_hold(&self, _: &ProductId, _: &HoldId) -> Result<bool, StoreError> {
+    async fn release_hold(
+        &self,
+        _: &ProductId,
+        _: &HoldId,
+        _: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         Ok(false)
     }
     async fn holds_before(
@@ -284,7 +296,12 @@ impl ProductRepository for SlowProducts {
     ) -> Result<Vec<StockHold>, StoreError> {
         Ok(vec![])
     }
-    async fn release(&self, _: &ProductId, _: u32) -> Result<Product, StoreError> {
+    async fn release(
+        &self,
+        _: &ProductId,
+        _: u32,
+        _: DateTime<Utc>,
+    ) -> Result<Product, StoreError> {
         Err(StoreError::NotFound)
     }
     async fn ping(&self) -> Result<(), StoreError> {
