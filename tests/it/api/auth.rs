@@ -1143,7 +1143,10 @@ async fn a_locked_account_signs_in_again_once_its_lock_has_run_out() {
         .unwrap()
         .parse()
         .unwrap();
-    assert!((1..=10).contains(&retry), "what is left of the minute: {retry}");
+    assert!(
+        (1..=10).contains(&retry),
+        "what is left of the minute: {retry}"
+    );
 
     app.advance(Duration::from_secs(10)).await;
     assert_eq!(sign_in(PASSWORD).await.status(), 200, "the lock ran out");

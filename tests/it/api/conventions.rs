@@ -263,7 +263,8 @@ impl SlowProducts {
 
     /// Lets every read, waiting or to come, finish.
     fn finish_reads(&self) {
-        self.finish.add_permits(tokio::sync::Semaphore::MAX_PERMITS / 2);
+        self.finish
+            .add_permits(tokio::sync::Semaphore::MAX_PERMITS / 2);
     }
 }
 

@@ -284,7 +284,10 @@ pub async fn repeated_violations_back_off_exponentially(kv: &dyn KeyValueStore) 
     assert!(!during.allowed && during.reset_in > Duration::ZERO);
     kv.fast_forward(window).await.unwrap();
     let still = kv.hit_rate_limit("noisy", 1, window, max).await.unwrap();
-    assert!(!still.allowed, "blocked for two windows, not one: {still:?}");
+    assert!(
+        !still.allowed,
+        "blocked for two windows, not one: {still:?}"
+    );
     kv.fast_forward(window).await.unwrap();
     assert!(
         kv.hit_rate_limit("noisy", 1, window, max)
