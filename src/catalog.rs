@@ -11,6 +11,7 @@ use crate::domain::hold::{HoldId, StockHold};
 use crate::domain::ids::ProductId;
 use crate::domain::product::{Categories, Product, ProductDraft, ProductPatch, RawProduct};
 use crate::domain::product_query::{ProductPage, ProductQuery, RawProductQuery};
+use crate::domain::time::{SharedClock, SystemClock};
 use crate::domain::validation::FieldError;
 use crate::errors::{AppError, ErrorCode};
 use crate::files::Files;
@@ -62,6 +63,7 @@ pub struct Catalog {
     /// Product images are uploaded files: complete ones, which the acting staff member
     /// uploaded or which are already public.
     files: Arc<Files>,
+    clock: SharedClock,
 }
 
 fn parse_id(raw: &str) -> Result<ProductId, AppError> {
@@ -82,7 +84,19 @@ impl Catalog {
             products,
             categories,
             files,
+            clock: SystemClock::shared(),
         }
+    }
+
+    /// Reads the time from `clock` rather than the system's (tests; see `domain::time`).
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The time by the catalog's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     /// Refuses images that are not complete uploads, and new ones that are neither `who`'s
@@ -138,7 +152,7 @@ impl Catalog {
     pub async fn create(&self, who: &Principal, raw: RawProduct) -> Result<Product, AppError> {
         let draft = parse_draft(&raw, &self.categories)?;
         let added = self.check_images(who, &draft, &[]).await?;
-        let product = Product::create(draft, Utc::now());
+        let product = Product::create(draft, self.clock.now());
         self.products.insert(&product).await?;
         self.publish(&added).await;
         Ok(product)
@@ -188,7 +202,7 @@ impl Catalog {
     ) -> Result<Product, AppError> {
         check_precondition(current, if_match.as_ref())?;
         let added = self.check_images(who, &draft, &current.images).await?;
-        let next = current.revise(draft, Utc::now());
+        let next = current.revise(draft, self.clock.now());
         match self.products.update(&next, current.version).await {
             Ok(()) => {
                 self.publish(&added).await;
@@ -237,7 +251,10 @@ impl Catalog {
         quantity: u32,
         hold: &HoldId,
     ) -> Result<Product, AppError> {
-        Ok(self.products.reserve(id, quantity, hold).await?)
+        Ok(self
+            .products
+            .reserve(id, quantity, hold, self.clock.now())
+            .await?)
     }
 
     /// Forgets a hold whose order is stored.
@@ -247,7 +264,10 @@ impl Catalog {
 
     /// Gives a hold's units back (its order was never stored); false if it was gone.
     pub async fn release_hold(&self, id: &ProductId, hold: &HoldId) -> Result<bool, AppError> {
-        Ok(self.products.release_hold(id, hold).await?)
+        Ok(self
+            .products
+            .release_hold(id, hold, self.clock.now())
+            .await?)
     }
 
     /// Up to `limit` holds taken before `cutoff`, oldest first.
@@ -261,7 +281,10 @@ impl Catalog {
 
     /// Puts `quantity` units back.
     pub async fn release(&self, id: &ProductId, quantity: u32) -> Result<Product, AppError> {
-        Ok(self.products.release(id, quantity).await?)
+        Ok(self
+            .products
+            .release(id, quantity, self.clock.now())
+            .await?)
     }
 
     /// Creates each product on its own, in order (so of two items with one SKU,

@@ -25,6 +25,7 @@ use bazaar_adapters::s3::{ObjectStore, PresignedRequest};
 use chrono::{DateTime, Utc};
 
 use crate::domain::file::{FileId, FilePolicy, FileRecord, FileStatus, RawUpload, UploadQuota};
+use crate::domain::time::{SharedClock, SystemClock};
 use crate::domain::validation::FieldError;
 use crate::errors::{AppError, ErrorCode};
 use crate::identity::Principal;
@@ -64,6 +65,7 @@ pub struct Files {
     policy: FilePolicy,
     quota: UploadQuota,
     upload_url_validity: Duration,
+    clock: SharedClock,
 }
 
 fn parse_id(raw: &str) -> Result<FileId, AppError> {
@@ -108,7 +110,13 @@ impl Files {
             policy,
             quota: UploadQuota::default(),
             upload_url_validity: UPLOAD_URL_VALIDITY,
+            clock: SystemClock::shared(),
         }
+    }
+
+    /// Reads the time from `clock` rather than the system's (tests; see `domain::time`).
+    pub fn with_clock(self, clock: SharedClock) -> Self {
+        Self { clock, ..self }
     }
 
     /// The same use cases with a per-user quota (none by default).
@@ -162,7 +170,7 @@ impl Files {
         {
             return Err(over_quota(&self.quota));
         }
-        let file = FileRecord::create(owner.clone(), draft, Utc::now());
+        let file = FileRecord::create(owner.clone(), draft, self.clock.now());
         let request = self
             .objects
             .presign_put(
@@ -241,7 +249,7 @@ impl Files {
                 )
             });
         }
-        let now = Utc::now();
+        let now = self.clock.now();
         match self.records.mark_complete(&file.id, now).await {
             Ok(()) => Ok(file.completed(now)),
             // A concurrent call completed it first: the same answer, idempotently.

@@ -18,6 +18,7 @@ use crate::auth::sessions::{RefreshError, Session, Sessions};
 use crate::auth::tokens::{AccessClaims, TokenIssuer};
 use crate::config::Settings;
 use crate::domain::audit::{AuditEvent, AuditKind, AuditPage, AuditQuery, RawAuditQuery};
+use crate::domain::time::SharedClock;
 use crate::domain::user::{
     Email, Password, PersonName, Phone, Preferences, Registration, Role, User, UserId, UserStatus,
 };
@@ -80,6 +81,7 @@ pub struct Identity {
     otp: OtpService,
     lockout: Lockout,
     notifier: Arc<Notifier>,
+    clock: SharedClock,
 }
 
 fn otp_error(e: OtpError) -> AppError {
@@ -231,6 +233,7 @@ impl Identity {
         audit: Arc<dyn AuditRepository>,
         kv: Arc<dyn KeyValueStore>,
         notifier: Arc<Notifier>,
+        clock: SharedClock,
     ) -> anyhow::Result<Self> {
         Ok(Self {
             hasher: PasswordHasher::new(settings.argon2_memory_kib, settings.argon2_iterations)?,
@@ -246,7 +249,8 @@ impl Identity {
                 settings.otp_secret.clone(),
                 settings.otp_cooldown,
             ),
-            lockout: Lockout::new(kv.clone()),
+            lockout: Lockout::new(kv.clone(), clock.clone()),
+            clock,
             users,
             audit,
             kv,
@@ -268,7 +272,7 @@ impl Identity {
         ctx: &RequestContext,
         detail: String,
     ) {
-        let mut event = AuditEvent::new(kind, Utc::now());
+        let mut event = AuditEvent::new(kind, self.clock.now());
         event.user_id = user.map(ToString::to_string);
         event.actor_id = actor.map(ToString::to_string);
         event.request_id = ctx.request_id.clone();
@@ -281,7 +285,7 @@ impl Identity {
     }
 
     async fn save(&self, current: &User, change: impl FnOnce(&mut User)) -> Result<User, AppError> {
-        let next = current.revised(Utc::now(), change);
+        let next = current.revised(self.clock.now(), change);
         self.users.update(&next, current.version).await?;
         Ok(next)
     }
@@ -344,7 +348,7 @@ impl Identity {
         let reg =
             Registration::parse(phone, name, password, email).map_err(AppError::validation)?;
         let hash = self.hasher.hash(&reg.password).await?;
-        let user = User::register(reg, hash, vec![Role::Customer], Utc::now());
+        let user = User::register(reg, hash, vec![Role::Customer], self.clock.now());
         match self.users.insert(&user).await {
             Ok(()) => {
                 self.record(
@@ -534,7 +538,7 @@ impl Identity {
         device: &str,
         ctx: &RequestContext,
     ) -> Result<Tokens, AppError> {
-        let now = Utc::now();
+        let now = self.clock.now();
         let (session, refresh_token) = self
             .sessions
             .create(user.id.as_str(), device, &ctx.ip, now)
@@ -669,7 +673,7 @@ impl Identity {
                 "the refresh token is invalid or expired; sign in again",
             )
         };
-        let now = Utc::now();
+        let now = self.clock.now();
         match self.sessions.rotate(refresh_token, &ctx.ip, now).await {
             Ok((session, token)) => {
                 let id = UserId::parse(&session.user_id).map_err(|_| unauthorized())?;
@@ -711,7 +715,7 @@ impl Identity {
 
     /// Checks a token's signature, issuer, audience and expiry — not its session.
     pub fn verify_token(&self, access_token: &str) -> Option<AccessClaims> {
-        self.tokens.verify(access_token)
+        self.tokens.verify(access_token, self.clock.now())
     }
 
     /// The caller behind already verified claims: their session must still exist and
@@ -1177,7 +1181,7 @@ impl Identity {
                 .map_err(|e| anyhow::anyhow!(e.message))?,
             password: password_parsed,
         };
-        let mut admin = User::register(reg, hash, vec![Role::Admin], Utc::now());
+        let mut admin = User::register(reg, hash, vec![Role::Admin], self.clock.now());
         admin.phone_verified = true;
         match self.users.insert(&admin).await {
             Ok(()) => {}

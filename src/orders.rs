@@ -31,6 +31,7 @@ use crate::domain::order::{
 };
 use crate::domain::order_query::{OrderPage, OrderQuery, RawOrderQuery};
 use crate::domain::outbox::{dedupe_key, Contact, NoticeKind, OutboxMessage};
+use crate::domain::time::{SharedClock, SystemClock};
 use crate::domain::user::UserId;
 use crate::domain::validation::FieldError;
 use crate::domain::webhook::WebhookRecord;
@@ -82,6 +83,7 @@ pub struct Orders {
     /// Sales summaries by range for a short while: the aggregation reads every
     /// order in the range, and a dashboard asks again and again.
     summaries: moka::future::Cache<(i64, i64), SalesSummary>,
+    clock: SharedClock,
 }
 
 /// How long a replica answers a summary from memory.
@@ -156,7 +158,20 @@ impl Orders {
                 .max_capacity(256)
                 .time_to_live(SUMMARY_TTL)
                 .build(),
+            clock: SystemClock::shared(),
         }
+    }
+
+    /// Reads the time from `clock` rather than the system's (tests; see
+    /// `domain::time`). The catalog it was given should read the same clock.
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The time by the orders' clock: what the sweeps are run with.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     /// Creates an order and reserves its stock: all items or none. A customer
@@ -202,7 +217,7 @@ impl Orders {
             request,
             &products,
             self.settings.tax_rate_bp,
-            Utc::now(),
+            self.clock.now(),
             chrono::Duration::from_std(self.settings.pay_within).unwrap_or_default(),
         );
         if order.total.get() < MIN_TOTAL {
@@ -404,7 +419,7 @@ impl Orders {
             return Ok(Vec::new());
         };
         let contacts = Contact::all_of(&user);
-        let now = Utc::now();
+        let now = self.clock.now();
         let mut messages = Vec::new();
         for notice in notices {
             let mut data = serde_json::Map::new();
@@ -446,7 +461,7 @@ impl Orders {
             .update(id, |order| {
                 allowed(order)?;
                 let from = order.status;
-                order.transition(to, Utc::now())?;
+                order.transition(to, self.clock.now())?;
                 let notices = if to == OrderStatus::Cancelled {
                     vec![Notice::once(NoticeKind::Cancellation)]
                 } else {
@@ -603,7 +618,7 @@ impl Orders {
         let (order, (from, flagged)) = self
             .update(id, |order| {
                 let from = order.status;
-                let applied = order.apply(event, Utc::now());
+                let applied = order.apply(event, self.clock.now());
                 Ok(Change {
                     changed: applied.changed,
                     notices: applied.notices,
@@ -655,7 +670,7 @@ impl Orders {
     /// Records an event about `order` in the audit trail. A failure is
     /// logged, not raised: the order itself already says what happened.
     async fn audit(&self, kind: AuditKind, order: &Order, detail: String) {
-        let mut event = AuditEvent::new(kind, Utc::now());
+        let mut event = AuditEvent::new(kind, self.clock.now());
         event.user_id = Some(order.user_id.to_string());
         event.detail = format!("order {}: {detail}", order.id);
         if let Err(e) = self.audit.record(&event).await {
@@ -699,7 +714,7 @@ impl Orders {
         let mut order = self.get(who, id).await?;
         // Past its time but not swept yet: expire it now rather than take money
         // for stock that is about to go back.
-        if order.status == OrderStatus::PendingPayment && Utc::now() >= order.expires_at {
+        if order.status == OrderStatus::PendingPayment && self.clock.now() >= order.expires_at {
             self.expire(&order).await?;
             order = self.load(&order.id).await?;
         }
@@ -729,7 +744,7 @@ impl Orders {
                             return Ok(Change::none(()));
                         }
                         o.payment.provider_order_id = Some(created.id.clone());
-                        o.touch(Utc::now());
+                        o.touch(self.clock.now());
                         Ok(Change::with((), Vec::new()))
                     })
                     .await?;
@@ -795,7 +810,7 @@ impl Orders {
     async fn settle(&self, id: &OrderId, mut payment: rzp::Payment) -> Result<Order, AppError> {
         let mut current = self.load(id).await?;
         let waiting = match current.status {
-            OrderStatus::PendingPayment => Utc::now() < current.expires_at,
+            OrderStatus::PendingPayment => self.clock.now() < current.expires_at,
             OrderStatus::PaymentMismatch => true,
             _ => false,
         };
@@ -849,7 +864,7 @@ impl Orders {
             Err(_) => event_name(raw),
         };
         let text = String::from_utf8_lossy(raw);
-        let record = WebhookRecord::received(&event_id, &name, &text, Utc::now());
+        let record = WebhookRecord::received(&event_id, &name, &text, self.clock.now());
         if !self.events.record(&record).await? {
             let known = self.events.get(&event_id).await?;
             if known.is_some_and(|k| k.applied_at.is_some()) {
@@ -931,7 +946,7 @@ impl Orders {
             },
         };
         self.events
-            .mark_applied(event_id, &outcome, Utc::now())
+            .mark_applied(event_id, &outcome, self.clock.now())
             .await?;
         Ok(())
     }

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bazaar_adapters::error::AdapterError;
-use chrono::Utc;
 
 use crate::domain::outbox::{OutboxId, OutboxMessage, RetrySchedule};
 use crate::domain::outbox_query::{OutboxPage, OutboxQuery, RawOutboxQuery};
+use crate::domain::time::{SharedClock, SystemClock};
 use crate::errors::{AppError, ErrorCode};
 use crate::store::{OutboxRepository, StoreError};
 
@@ -61,11 +61,20 @@ impl Default for OutboxSettings {
 /// The admin's view of the outbox.
 pub struct Outbox {
     repo: Arc<dyn OutboxRepository>,
+    clock: SharedClock,
 }
 
 impl Outbox {
     pub fn new(repo: Arc<dyn OutboxRepository>) -> Self {
-        Self { repo }
+        Self {
+            repo,
+            clock: SystemClock::shared(),
+        }
+    }
+
+    /// Reads the time from `clock` rather than the system's (tests; see `domain::time`).
+    pub fn with_clock(self, clock: SharedClock) -> Self {
+        Self { clock, ..self }
     }
 
     /// Messages newest first, of one state or all.
@@ -78,7 +87,7 @@ impl Outbox {
     /// Sends a dead message again: it is pending and due now, with all its attempts ahead.
     pub async fn retry(&self, id: &str) -> Result<OutboxMessage, AppError> {
         let id = OutboxId::parse(id).map_err(|why| AppError::invalid_parameter("id", why))?;
-        match self.repo.retry(&id, Utc::now()).await {
+        match self.repo.retry(&id, self.clock.now()).await {
             Ok(message) => Ok(message),
             Err(StoreError::NotFound) => Err(AppError::not_found("outbox message")),
             Err(StoreError::VersionConflict) => Err(AppError::new(

@@ -18,6 +18,7 @@ use crate::catalog::Catalog;
 use crate::config::Settings;
 use crate::domain::file::FilePolicy;
 use crate::domain::product::Categories;
+use crate::domain::time::{SharedClock, SystemClock};
 use crate::files::local::LocalObjectStore;
 use crate::files::Files;
 use crate::http::metrics::Metrics;
@@ -63,6 +64,9 @@ pub struct Backends {
     /// Where uploaded bytes go. `None` means the development store in `BAZAAR_FILES_DIR`,
     /// served by this server under `/dev/uploads` (see `files::local`).
     pub objects: Option<Arc<dyn ObjectStore>>,
+    /// Where every use case reads the time: the system clock, or a test's
+    /// `ManualClock` (see `domain::time`).
+    pub clock: SharedClock,
     pub names: BackendNames,
 }
 
@@ -82,6 +86,7 @@ impl Backends {
             kv: Arc::new(MemoryKv::new()),
             broadcast: Arc::new(LocalBroadcast::new()),
             objects: None,
+            clock: SystemClock::shared(),
             names: BackendNames {
                 storage: "memory",
                 kv: "memory",
@@ -199,6 +204,8 @@ pub struct AppState {
     /// The development object store, when no S3 is configured: its routes are mounted.
     pub local_files: Option<Arc<LocalObjectStore>>,
     pub kv: Arc<dyn KeyValueStore>,
+    /// What the use cases and the sweeps read the time from.
+    pub clock: SharedClock,
     pub backends: BackendNames,
     pub metrics: Arc<Metrics>,
     pub rate_limits: Arc<RateLimits>,
@@ -215,6 +222,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(settings: Settings, backends: Backends) -> anyhow::Result<Self> {
+        let clock = backends.clock;
         let categories = Categories::new(settings.product_categories.clone());
         let notifier = Arc::new(Notifier::from_settings(&settings)?);
         let cached_users = Arc::new(CachedUsers::new(
@@ -230,7 +238,8 @@ impl AppState {
                 notifier.clone(),
                 settings.outbox.clone(),
             )
-            .counting_on(backends.kv.clone()),
+            .counting_on(backends.kv.clone())
+            .with_clock(clock.clone()),
         );
         let identity = Identity::new(
             &settings,
@@ -238,6 +247,7 @@ impl AppState {
             backends.audit.clone(),
             backends.kv.clone(),
             notifier,
+            clock.clone(),
         )?;
         let rate_limits = RateLimits::new(
             backends.kv.clone(),
@@ -269,11 +279,14 @@ impl AppState {
         let (objects, local_files) = match backends.objects {
             Some(objects) => (objects, None),
             None => {
-                let local = Arc::new(LocalObjectStore::new(
-                    &settings.files_dir,
-                    &own_origin(settings.addr),
-                    settings.files_max_bytes,
-                ));
+                let local = Arc::new(
+                    LocalObjectStore::new(
+                        &settings.files_dir,
+                        &own_origin(settings.addr),
+                        settings.files_max_bytes,
+                    )
+                    .with_clock(clock.clone()),
+                );
                 (local.clone() as Arc<dyn ObjectStore>, Some(local))
             }
         };
@@ -284,29 +297,36 @@ impl AppState {
         let files = Arc::new(
             Files::new(backends.files, objects, policy)
                 .with_quota(settings.files_quota)
-                .with_upload_url_validity(settings.files_upload_url_ttl),
+                .with_upload_url_validity(settings.files_upload_url_ttl)
+                .with_clock(clock.clone()),
         );
-        let catalog = Arc::new(Catalog::new(products.clone(), categories, files.clone()));
+        let catalog = Arc::new(
+            Catalog::new(products.clone(), categories, files.clone()).with_clock(clock.clone()),
+        );
         let (gateway, razorpay_fake, order_settings) = payments(&settings)?;
-        let orders = Arc::new(Orders::new(
-            backends.orders,
-            backends.webhook_events,
-            users,
-            backends.audit,
-            catalog.clone(),
-            gateway,
-            order_settings,
-        ));
+        let orders = Arc::new(
+            Orders::new(
+                backends.orders,
+                backends.webhook_events,
+                users,
+                backends.audit,
+                catalog.clone(),
+                gateway,
+                order_settings,
+            )
+            .with_clock(clock.clone()),
+        );
         Ok(Self {
             catalog,
             orders,
             razorpay_fake,
             identity: Arc::new(identity),
             files,
-            outbox: Arc::new(Outbox::new(backends.outbox)),
+            outbox: Arc::new(Outbox::new(backends.outbox).with_clock(clock.clone())),
             outbox_worker,
             local_files,
             kv: backends.kv,
+            clock,
             backends: backends.names,
             metrics,
             rate_limits: Arc::new(rate_limits),
@@ -644,7 +664,7 @@ fn spawn_sweeps(
                 _ = tick.tick() => {}
                 _ = stopped.changed() => return,
             }
-            let now = chrono::Utc::now();
+            let now = orders.now();
             if let Err(e) = orders.expire_due(now).await {
                 tracing::warn!(error = %e, "expiring unpaid orders failed; retrying next sweep");
             }

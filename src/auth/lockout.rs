@@ -27,9 +27,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
+use crate::domain::time::SharedClock;
 use crate::kv::{KeyValueStore, KvError};
 
 /// Failures per account from one address in an hour before that address is locked out.
@@ -153,38 +154,41 @@ const POLL: Duration = Duration::from_millis(25);
 /// the whole lock time; [`Lockout::failed`] makes it the real lock.
 const RESERVE: Duration = Duration::from_secs(10);
 
-fn stamp(kind: char, lock: Duration) -> Vec<u8> {
-    let until = Utc::now().timestamp_millis() + lock.as_millis() as i64;
+fn stamp(kind: char, lock: Duration, now: DateTime<Utc>) -> Vec<u8> {
+    let until = now.timestamp_millis() + lock.as_millis() as i64;
     format!("{kind}{until}").into_bytes()
 }
 
 /// The time left on a real lock; `None` for one held in reserve.
-fn locked(value: &[u8]) -> Option<Duration> {
+fn locked(value: &[u8], now: DateTime<Utc>) -> Option<Duration> {
     match value.split_first() {
         Some((&kind, _)) if kind == RESERVED as u8 => None,
-        Some((_, until)) => Some(remaining(until)),
+        Some((_, until)) => Some(remaining(until, now)),
         None => Some(Duration::from_secs(1)),
     }
 }
 
 pub struct Lockout {
     kv: Arc<dyn KeyValueStore>,
-    reserve: Duration,
+    clock: SharedClock,
 }
 
 impl Lockout {
-    pub fn new(kv: Arc<dyn KeyValueStore>) -> Self {
-        Self {
-            kv,
-            reserve: RESERVE,
-        }
+    pub fn new(kv: Arc<dyn KeyValueStore>, clock: SharedClock) -> Self {
+        Self { kv, clock }
+    }
+
+    /// The time left on the lock at `key`, if a real one is there.
+    async fn lock_left(&self, key: &str) -> Result<Option<Duration>, KvError> {
+        let value = self.kv.get(key).await?;
+        Ok(value.and_then(|v| locked(&v, self.clock.now())))
     }
 
     /// Refuses while the account, or this address's attempts on it, are locked.
     /// Every sign-in path (password and code) asks this first.
     pub async fn check(&self, subject: &Subject) -> Result<(), LockoutError> {
         for key in [subject.account_lock(), subject.address_lock()] {
-            if let Some(left) = self.kv.get(&key).await?.as_deref().and_then(locked) {
+            if let Some(left) = self.lock_left(&key).await? {
                 return Err(LockoutError::Locked(left));
             }
         }
@@ -263,14 +267,18 @@ impl Lockout {
         };
         if self
             .kv
-            .set_if_absent(lock_key, &stamp(RESERVED, lock), self.reserve.min(lock))
+            .set_if_absent(
+                lock_key,
+                &stamp(RESERVED, lock, self.clock.now()),
+                RESERVE.min(lock),
+            )
             .await?
         {
             return Ok(Gate::Reserved(lock));
         }
         // Not counted after all: this attempt is not checked now.
         self.kv.increment(counter, -1, WINDOW).await?;
-        match self.kv.get(lock_key).await?.as_deref().and_then(locked) {
+        match self.lock_left(lock_key).await? {
             Some(left) => Err(LockoutError::Locked(left)),
             None => Ok(Gate::Busy),
         }
@@ -285,7 +293,8 @@ impl Lockout {
             (subject.account_lock(), attempt.account_lock),
         ] {
             if let Some(lock) = lock {
-                self.kv.set(&key, &stamp(LOCKED, lock), Some(lock)).await?;
+                let value = stamp(LOCKED, lock, self.clock.now());
+                self.kv.set(&key, &value, Some(lock)).await?;
             }
         }
         Ok(attempt.account_lock)
@@ -322,13 +331,13 @@ impl Lockout {
     }
 }
 
-/// Time left until `until` (Unix milliseconds as text); at least a second.
-fn remaining(until: &[u8]) -> Duration {
+/// Time left at `now` until `until` (Unix milliseconds as text); at least a second.
+fn remaining(until: &[u8], now: DateTime<Utc>) -> Duration {
     let until_ms: i64 = std::str::from_utf8(until)
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let left_ms = (until_ms - Utc::now().timestamp_millis()).max(0) as u64;
+    let left_ms = (until_ms - now.timestamp_millis()).max(0) as u64;
     Duration::from_millis(left_ms).max(Duration::from_secs(1))
 }
 
@@ -405,10 +414,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_dropped_attempt_does_not_hold_its_lock() {
-        let lockout = Lockout {
-            kv: Arc::new(crate::kv::memory::MemoryKv::new()),
-            reserve: Duration::from_millis(200),
-        };
+        let kv = Arc::new(crate::kv::memory::MemoryKv::new());
+        let lockout = Lockout::new(kv.clone(), crate::domain::time::SystemClock::shared());
         let subject = Subject::new("user:dropped", "192.0.2.9");
         for _ in 1..ADDRESS_LIMIT {
             let attempt = lockout.begin(&subject).await.unwrap();
@@ -418,10 +425,16 @@ mod tests {
         let dropped = lockout.begin(&subject).await.unwrap();
         assert!(dropped.address_lock.is_some());
         drop(dropped);
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let started = std::time::Instant::now();
-        let attempt = lockout.begin(&subject).await.unwrap();
-        assert!(started.elapsed() < Duration::from_secs(1), "no wait for it");
+        assert!(
+            lockout.try_begin(&subject).await.unwrap().is_none(),
+            "while the reservation lives, the next attempt waits for its outcome"
+        );
+        kv.fast_forward(RESERVE).await.unwrap();
+        let attempt = lockout
+            .try_begin(&subject)
+            .await
+            .unwrap()
+            .expect("no wait once the reservation has run out");
         // It is counted and its own failure locks.
         lockout.failed(attempt).await.unwrap();
         assert!(matches!(

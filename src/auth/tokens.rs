@@ -15,6 +15,10 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+/// How far past `exp` a token is still accepted: skew between the clocks of
+/// the replica that issued it and the one that checks it.
+const LEEWAY_SECS: i64 = 5;
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AccessClaims {
     pub iss: String,
@@ -92,8 +96,10 @@ impl TokenIssuer {
     }
 
     /// Checks signature (by `kid`), algorithm (HS256 only: `none` and others are
-    /// refused), issuer, audience and expiry.
-    pub fn verify(&self, token: &str) -> Option<AccessClaims> {
+    /// refused), issuer, audience, and expiry against `now` (the service's
+    /// clock, not the library's reading of the system time, so that tests can
+    /// let a token expire without waiting; see `domain::time`).
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Option<AccessClaims> {
         let header = jsonwebtoken::decode_header(token).ok()?;
         if header.alg != Algorithm::HS256 {
             return None;
@@ -103,10 +109,12 @@ impl TokenIssuer {
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = 5;
-        jsonwebtoken::decode::<AccessClaims>(token, key, &validation)
-            .ok()
-            .map(|data| data.claims)
+        validation.validate_exp = false;
+        let claims = jsonwebtoken::decode::<AccessClaims>(token, key, &validation)
+            .ok()?
+            .claims;
+        // Expired once `now` reaches `exp`, give or take the clocks' skew.
+        (now.timestamp() < claims.exp.saturating_add(LEEWAY_SECS)).then_some(claims)
     }
 }
 
@@ -130,10 +138,12 @@ mod tests {
             .issue("u1", "s1", Utc::now())
             .unwrap();
         let rotated = issuer(&[new.clone(), old]);
-        let claims = rotated.verify(&token).expect("old key still verifies");
+        let claims = rotated
+            .verify(&token, Utc::now())
+            .expect("old key still verifies");
         assert_eq!((claims.sub.as_str(), claims.sid.as_str()), ("u1", "s1"));
         assert!(
-            issuer(&[new]).verify(&token).is_none(),
+            issuer(&[new]).verify(&token, Utc::now()).is_none(),
             "a dropped key no longer verifies"
         );
     }
@@ -145,12 +155,27 @@ mod tests {
         let (expired, _) = i
             .issue("u", "s", Utc::now() - chrono::Duration::hours(1))
             .unwrap();
-        assert!(i.verify(&expired).is_none());
+        assert!(i.verify(&expired, Utc::now()).is_none());
         let other_aud =
             TokenIssuer::new(&[k], "bazaar", "elsewhere", Duration::from_secs(900)).unwrap();
         let (token, _) = other_aud.issue("u", "s", Utc::now()).unwrap();
-        assert!(i.verify(&token).is_none());
-        assert!(i.verify("not.a.jwt").is_none());
+        assert!(i.verify(&token, Utc::now()).is_none());
+        assert!(i.verify("not.a.jwt", Utc::now()).is_none());
+    }
+
+    #[test]
+    fn a_token_expires_when_the_given_clock_passes_its_lifetime() {
+        let i = issuer(&[key("k", "a-secret-that-is-at-least-32-bytes!!")]);
+        let issued = Utc::now();
+        let (token, exp) = i.issue("u", "s", issued).unwrap();
+        assert_eq!(exp, issued + chrono::Duration::seconds(900));
+        let within_leeway = exp + chrono::Duration::seconds(LEEWAY_SECS - 1);
+        assert!(i.verify(&token, within_leeway).is_some());
+        let past = exp + chrono::Duration::seconds(LEEWAY_SECS);
+        assert!(
+            i.verify(&token, past).is_none(),
+            "expired by the clock given"
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod outbox_query;
 pub mod product;
 pub mod product_query;
 pub mod search;
+pub mod time;
 pub mod user;
 pub mod user_query;
 pub mod validation;

@@ -15,7 +15,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use bazaar_adapters::error::AdapterError;
 use bazaar_adapters::s3::{ObjectInfo, ObjectStore, PresignedRequest};
@@ -26,6 +26,7 @@ use poem::{handler, Body, EndpointExt, Request, Response, Route};
 use serde::Deserialize;
 use sha2::Sha256;
 
+use crate::domain::time::{Clock, SharedClock, SystemClock};
 use crate::errors::{AppError, ErrorCode};
 
 /// Where the dev server mounts the store's routes.
@@ -54,6 +55,8 @@ pub struct LocalObjectStore {
     base_url: String,
     key: SigningKey,
     max_bytes: u64,
+    /// Judges the URLs' expiry (this server checks them, not S3).
+    clock: SharedClock,
 }
 
 /// Why a presigned dev URL was refused.
@@ -103,11 +106,8 @@ pub fn verify(
     Ok(())
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+fn unix_seconds(clock: &dyn Clock) -> u64 {
+    u64::try_from(clock.now().timestamp()).unwrap_or(0)
 }
 
 fn rejected(message: impl Into<String>) -> AdapterError {
@@ -161,7 +161,13 @@ impl LocalObjectStore {
             base_url: base_url.trim_end_matches('/').to_owned(),
             key: SigningKey(rand::random()),
             max_bytes,
+            clock: SystemClock::shared(),
         }
+    }
+
+    /// Reads the time from `clock` rather than the system's (tests; see `domain::time`).
+    pub fn with_clock(self, clock: SharedClock) -> Self {
+        Self { clock, ..self }
     }
 
     pub fn dir(&self) -> &Path {
@@ -189,7 +195,7 @@ impl LocalObjectStore {
     ) -> Result<PresignedRequest, AdapterError> {
         check_key(key)?;
         check_expires(expires)?;
-        let expires_at = unix_now() + expires.as_secs();
+        let expires_at = unix_seconds(&*self.clock) + expires.as_secs();
         let signature = sign(&self.key.0, method, key, content_type, expires_at);
         let headers = if method == "PUT" {
             bazaar_adapters::s3::upload_headers(content_type)
@@ -227,7 +233,7 @@ impl LocalObjectStore {
             content_type,
             expires,
             signature,
-            unix_now(),
+            unix_seconds(&*self.clock),
         )
         .map_err(|e| match e {
             SignatureError::Expired => forbidden("the URL has expired; ask the API for a new one"),

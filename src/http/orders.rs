@@ -1042,7 +1042,7 @@ impl OrdersAdminApi {
         let to = match to.0.as_deref() {
             Some(raw) => parse_time("to", raw)?,
             None => {
-                let next_minute = (Utc::now().timestamp() / 60 + 1) * 60;
+                let next_minute = (self.orders.now().timestamp() / 60 + 1) * 60;
                 DateTime::from_timestamp(next_minute, 0).unwrap_or_default()
             }
         };

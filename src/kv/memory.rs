@@ -1,6 +1,7 @@
 //! In-process key-value store for the embedded default. Expired entries are
 //! dropped when touched and swept now and then, so memory stays bounded by what
-//! is live.
+//! is live. Expiry is judged on the monotonic clock, plus however far a test
+//! has fast-forwarded it (`KeyValueStore::fast_forward`), as Redis judges its own.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -54,6 +55,8 @@ pub struct MemoryKv {
     entries: Mutex<HashMap<String, Entry>>,
     /// Operations so far; every 1024th sweeps out expired entries.
     operations: AtomicU64,
+    /// How far tests have fast-forwarded this store's time.
+    skipped: Mutex<Duration>,
 }
 
 impl MemoryKv {
@@ -62,7 +65,7 @@ impl MemoryKv {
     }
 
     fn with_live<T>(&self, f: impl FnOnce(&mut HashMap<String, Entry>, Instant) -> T) -> T {
-        let now = Instant::now();
+        let now = Instant::now() + *self.skipped.lock();
         let mut entries = self.entries.lock();
         if (self.operations.fetch_add(1, Ordering::Relaxed) + 1).is_multiple_of(1024) {
             entries.retain(|_, e| e.live(now));
@@ -273,6 +276,12 @@ impl KeyValueStore for MemoryKv {
     }
 
     async fn ping(&self) -> Result<(), KvError> {
+        Ok(())
+    }
+
+    async fn fast_forward(&self, by: Duration) -> Result<(), KvError> {
+        let mut skipped = self.skipped.lock();
+        *skipped = skipped.saturating_add(by);
         Ok(())
     }
 }

@@ -85,6 +85,13 @@ pub trait KeyValueStore: Send + Sync {
 
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> Result<(), KvError>;
+
+    /// Test support: makes `by` pass for this store's expiries at once. Every
+    /// entry that would have expired within `by` is gone, the others have `by`
+    /// less to live. Tests call it beside `ManualClock::advance` (see
+    /// `domain::time`); nothing in the service does, and on Redis it walks
+    /// every key under the prefix.
+    async fn fast_forward(&self, by: Duration) -> Result<(), KvError>;
 }
 
 /// The outcome of one rate-limited request.

@@ -79,6 +79,20 @@ redis.call('SET', KEYS[1], '1', 'PX', math.floor(block))
 return {0, 0, math.floor(block)}
 ";
 
+/// Test support (`KeyValueStore::fast_forward`): takes ARGV[1] ms off one
+/// key's time to live, deleting it if that was all it had left.
+const FAST_FORWARD: &str = r"
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then return 0 end
+local by = tonumber(ARGV[1])
+if ttl <= by then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+redis.call('PEXPIRE', KEYS[1], ttl - by)
+return 0
+";
+
 pub struct RedisKv {
     connection: RedisConnection,
     prefix: String,
@@ -87,6 +101,7 @@ pub struct RedisKv {
     compare_and_swap: Script,
     add_to_set: Script,
     rate_limit: Script,
+    fast_forward: Script,
 }
 
 impl RedisKv {
@@ -102,6 +117,7 @@ impl RedisKv {
             compare_and_swap: Script::new(COMPARE_AND_SWAP),
             add_to_set: Script::new(ADD_TO_SET),
             rate_limit: Script::new(RATE_LIMIT),
+            fast_forward: Script::new(FAST_FORWARD),
         })
     }
 
@@ -133,6 +149,18 @@ async fn bounded<T>(
             "Redis did not answer within {limit:?}"
         ))),
     }
+}
+
+/// `text` matched literally in a `KEYS`/`SCAN` pattern.
+fn glob_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
 }
 
 fn millis(d: Duration) -> u64 {
@@ -259,6 +287,26 @@ impl KeyValueStore for RedisKv {
             remaining: remaining.max(0) as u32,
             reset_in: Duration::from_millis(reset_ms.max(0) as u64),
         })
+    }
+
+    /// Lists the prefix's keys with `KEYS` (sent to every primary of a cluster),
+    /// then shortens each key's TTL in a script of its own, so each step touches
+    /// one slot. Test Redis only: `KEYS` walks the whole keyspace.
+    async fn fast_forward(&self, by: Duration) -> Result<(), KvError> {
+        let pattern = format!("{}*", glob_escape(&self.prefix));
+        let keys: Vec<String> = bounded(self.timeout, self.conn().keys(pattern)).await?;
+        let by_ms = by.as_millis().min(u128::from(u64::MAX)) as u64;
+        for key in keys {
+            bounded(
+                self.timeout,
+                self.fast_forward
+                    .key(key)
+                    .arg(by_ms)
+                    .invoke_async::<i64>(&mut self.conn()),
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     async fn ping(&self) -> Result<(), KvError> {

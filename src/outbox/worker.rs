@@ -20,6 +20,7 @@ use tracing::Instrument as _;
 
 use super::{Deliver, OutboxSettings};
 use crate::domain::outbox::{NextAttempt, OutboxMessage};
+use crate::domain::time::{SharedClock, SystemClock};
 use crate::kv::KeyValueStore;
 use crate::store::{OutboxRepository, StoreError};
 
@@ -33,6 +34,8 @@ pub struct OutboxWorker {
     settings: OutboxSettings,
     /// Where each address's notices of the hour are counted; `None`: no cap.
     counters: Option<Arc<dyn KeyValueStore>>,
+    /// What [`run`](Self::run) takes the time from.
+    clock: SharedClock,
 }
 
 impl OutboxWorker {
@@ -48,7 +51,13 @@ impl OutboxWorker {
             owner: unique_owner(),
             settings,
             counters: None,
+            clock: SystemClock::shared(),
         }
+    }
+
+    /// Reads the time from `clock` rather than the system's (tests; see `domain::time`).
+    pub fn with_clock(self, clock: SharedClock) -> Self {
+        Self { clock, ..self }
     }
 
     /// The same worker, capping notices per address at `cap_per_hour` with counters in `kv`
@@ -83,7 +92,7 @@ impl OutboxWorker {
             if (&mut shutdown).now_or_never().is_some() {
                 break;
             }
-            let idle = match self.run_once(Utc::now()).await {
+            let idle = match self.run_once(self.clock.now()).await {
                 Ok(claimed) => claimed == 0,
                 Err(error) => {
                     tracing::warn!(error = %error, "outbox: could not claim messages; trying again after the poll interval");

@@ -376,16 +376,22 @@ impl ProductRepository for CachedProducts {
         id: &ProductId,
         quantity: u32,
         hold: &HoldId,
+        now: DateTime<Utc>,
     ) -> Result<Product, StoreError> {
-        let result = self.inner.reserve(id, quantity, hold).await;
+        let result = self.inner.reserve(id, quantity, hold, now).await;
         if result.is_ok() {
             self.invalidate(id).await;
         }
         result
     }
 
-    async fn release(&self, id: &ProductId, quantity: u32) -> Result<Product, StoreError> {
-        let result = self.inner.release(id, quantity).await;
+    async fn release(
+        &self,
+        id: &ProductId,
+        quantity: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Product, StoreError> {
+        let result = self.inner.release(id, quantity, now).await;
         if result.is_ok() {
             self.invalidate(id).await;
         }
@@ -397,8 +403,13 @@ impl ProductRepository for CachedProducts {
         self.inner.drop_hold(id, hold).await
     }
 
-    async fn release_hold(&self, id: &ProductId, hold: &HoldId) -> Result<bool, StoreError> {
-        let released = self.inner.release_hold(id, hold).await;
+    async fn release_hold(
+        &self,
+        id: &ProductId,
+        hold: &HoldId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let released = self.inner.release_hold(id, hold, now).await;
         if matches!(released, Ok(true)) {
             self.invalidate(id).await;
         }

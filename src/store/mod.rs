@@ -75,16 +75,22 @@ pub trait ProductRepository: Send + Sync {
     /// so concurrent reservations never sell more than there is, and records
     /// `hold` for them in the same write. Unlimited stock is left unchanged and
     /// gets no hold. Answers the product as it is now; `NotFound`, or
-    /// `InsufficientStock` with what is left.
+    /// `InsufficientStock` with what is left. `now` dates the hold and the change.
     async fn reserve(
         &self,
         id: &ProductId,
         quantity: u32,
         hold: &HoldId,
+        now: DateTime<Utc>,
     ) -> Result<Product, StoreError>;
 
     /// Puts `quantity` units back (a cancelled or expired order).
-    async fn release(&self, id: &ProductId, quantity: u32) -> Result<Product, StoreError>;
+    async fn release(
+        &self,
+        id: &ProductId,
+        quantity: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Product, StoreError>;
 
     /// Forgets a hold, leaving the stock as it is: its order is stored. Nothing
     /// happens if the hold (or the product) is gone.
@@ -92,7 +98,12 @@ pub trait ProductRepository: Send + Sync {
 
     /// Gives a hold's units back and forgets it, in one write: its order was
     /// never stored. False if there was no such hold, so units go back at most once.
-    async fn release_hold(&self, id: &ProductId, hold: &HoldId) -> Result<bool, StoreError>;
+    async fn release_hold(
+        &self,
+        id: &ProductId,
+        hold: &HoldId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 
     /// Up to `limit` holds taken before `cutoff`, oldest first.
     async fn holds_before(

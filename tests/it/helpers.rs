@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use bazaar::config::Settings;
+use bazaar::domain::time::ManualClock;
 use bazaar::kv::redis::RedisKv;
+use bazaar::kv::KeyValueStore;
 use bazaar::startup::{Application, Backends};
 use bazaar::store::mongo::{self, MongoProducts};
 use bazaar_adapters::retry::RetryPolicy;
@@ -252,6 +254,10 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// Sends no credentials.
     pub anonymous: reqwest::Client,
+    /// The app's clock; [`TestApp::advance`] moves it.
+    pub clock: ManualClock,
+    /// The app's key-value store, whose expiries [`TestApp::advance`] moves with the clock.
+    kv: Arc<dyn KeyValueStore>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -275,8 +281,13 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(settings(&[]), Backends::in_memory()).await
 }
 
-pub async fn spawn_app_with(settings: Settings, backends: Backends) -> TestApp {
+/// The app on `backends`, reading the time from a [`ManualClock`] of its own
+/// (see [`TestApp::advance`]).
+pub async fn spawn_app_with(settings: Settings, mut backends: Backends) -> TestApp {
     init_logs();
+    let clock = ManualClock::new();
+    backends.clock = clock.shared();
+    let kv = backends.kv.clone();
     let app = Application::build_with(settings, backends)
         .await
         .expect("the app builds");
@@ -298,6 +309,8 @@ pub async fn spawn_app_with(settings: Settings, backends: Backends) -> TestApp {
         address,
         client: bearer_client(&admin_token),
         anonymous,
+        clock,
+        kv,
         stop: Some(stop),
         server: Some(server),
     }
@@ -337,6 +350,18 @@ pub async fn login(
 }
 
 impl TestApp {
+    /// Makes `by` pass at once for the app: its clock (expiry of orders, tokens,
+    /// locks, sweeps) and its key-value store's TTLs (cooldowns, rate limits,
+    /// sessions, idempotency records) move forward together, whichever store
+    /// the app runs on. Use it instead of sleeping until something expires.
+    pub async fn advance(&self, by: std::time::Duration) {
+        self.clock.advance(by);
+        self.kv
+            .fast_forward(by)
+            .await
+            .expect("the key-value store fast-forwards");
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

@@ -34,7 +34,7 @@ async fn sigterm_turns_readiness_down_keeps_serving_for_the_delay_then_exits_cle
             break;
         }
         assert!(
-            began.elapsed() < Duration::from_secs(1),
+            began.elapsed() < Duration::from_secs(10),
             "readiness did not turn 503"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;

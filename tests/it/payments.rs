@@ -508,10 +508,16 @@ async fn the_hold_sweep_gives_back_stock_held_for_an_order_never_stored_and_only
     );
     // Killed after reserving for an order it never stored…
     let lost = HoldId::new(&OrderId::generate(), 0);
-    w.products.reserve(&product, 3, &lost).await.unwrap();
+    w.products
+        .reserve(&product, 3, &lost, chrono::Utc::now())
+        .await
+        .unwrap();
     // …and after storing an order but before dropping its hold.
     let stored = HoldId::new(&order.id, 1);
-    w.products.reserve(&product, 1, &stored).await.unwrap();
+    w.products
+        .reserve(&product, 1, &stored, chrono::Utc::now())
+        .await
+        .unwrap();
     assert_eq!(w.stock().await, Some(4));
 
     let young = w.orders.settle_holds(chrono::Utc::now()).await.unwrap();

@@ -111,10 +111,10 @@ impl ProductRepository for MemoryProducts {
         id: &ProductId,
         quantity: u32,
         hold: &HoldId,
+        now: DateTime<Utc>,
     ) -> Result<Product, StoreError> {
         let mut map = self.by_id.write();
         let current = map.get(id).ok_or(StoreError::NotFound)?;
-        let now = Utc::now();
         let next = current
             .reserved(quantity, now)
             .map_err(|available| StoreError::InsufficientStock { available })?;
@@ -130,10 +130,15 @@ impl ProductRepository for MemoryProducts {
         Ok(next)
     }
 
-    async fn release(&self, id: &ProductId, quantity: u32) -> Result<Product, StoreError> {
+    async fn release(
+        &self,
+        id: &ProductId,
+        quantity: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Product, StoreError> {
         let mut map = self.by_id.write();
         let current = map.get(id).ok_or(StoreError::NotFound)?;
-        let next = current.released(quantity, Utc::now());
+        let next = current.released(quantity, now);
         map.insert(id.clone(), next.clone());
         Ok(next)
     }
@@ -145,7 +150,12 @@ impl ProductRepository for MemoryProducts {
         Ok(())
     }
 
-    async fn release_hold(&self, id: &ProductId, hold: &HoldId) -> Result<bool, StoreError> {
+    async fn release_hold(
+        &self,
+        id: &ProductId,
+        hold: &HoldId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let mut map = self.by_id.write();
         let mut holds = self.holds.lock();
         let Some(at) = holds
@@ -156,7 +166,7 @@ impl ProductRepository for MemoryProducts {
         };
         let taken = holds.remove(at);
         if let Some(current) = map.get(id) {
-            let next = current.released(taken.quantity, Utc::now());
+            let next = current.released(taken.quantity, now);
             map.insert(id.clone(), next);
         }
         Ok(true)

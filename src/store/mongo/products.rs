@@ -556,9 +556,10 @@ impl ProductRepository for MongoProducts {
         id: &ProductId,
         quantity: u32,
         hold: &HoldId,
+        now: DateTime<Utc>,
     ) -> Result<Product, StoreError> {
         let units = i64::from(quantity);
-        let now = bson::DateTime::from_chrono(truncate_to_millis(Utc::now()));
+        let now = bson::DateTime::from_chrono(truncate_to_millis(now));
         let taken = self
             .collection
             .find_one_and_update(
@@ -579,9 +580,14 @@ impl ProductRepository for MongoProducts {
     }
 
     #[tracing::instrument(skip_all, fields(product_id = %id, quantity))]
-    async fn release(&self, id: &ProductId, quantity: u32) -> Result<Product, StoreError> {
+    async fn release(
+        &self,
+        id: &ProductId,
+        quantity: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Product, StoreError> {
         let units = i64::from(quantity);
-        let now = bson::DateTime::from_chrono(truncate_to_millis(Utc::now()));
+        let now = bson::DateTime::from_chrono(truncate_to_millis(now));
         let returned = self
             .collection
             .find_one_and_update(
@@ -610,12 +616,17 @@ impl ProductRepository for MongoProducts {
     }
 
     #[tracing::instrument(skip_all, fields(product_id = %id, hold = %hold))]
-    async fn release_hold(&self, id: &ProductId, hold: &HoldId) -> Result<bool, StoreError> {
+    async fn release_hold(
+        &self,
+        id: &ProductId,
+        hold: &HoldId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let oid = object_id(id)?;
         let Some(held) = self.hold(oid, hold).await? else {
             return Ok(false);
         };
-        let now = bson::DateTime::from_chrono(truncate_to_millis(Utc::now()));
+        let now = bson::DateTime::from_chrono(truncate_to_millis(now));
         // Matching on the hold itself makes the give-back happen once, however
         // many sweeps (or replicas) try it.
         let returned = self

@@ -12,6 +12,8 @@ use super::{spawn_app, spawn_app_with_env};
 use crate::helpers::{bearer_client, login, problem, TestApp, ADMIN_PHONE};
 
 const PASSWORD: &str = "correct horse battery";
+/// How soon a phone may be sent another code, by default (`BAZAAR_OTP_COOLDOWN_SECS`).
+const OTP_COOLDOWN: Duration = Duration::from_secs(30);
 
 async fn post(
     app: &TestApp,
@@ -732,10 +734,10 @@ async fn admins_change_roles_and_disable_users_with_immediate_effect() {
 
 #[tokio::test]
 async fn a_password_reset_by_sms_code_replaces_the_password_and_ends_sessions() {
-    let app = spawn_app_with_env(&[("BAZAAR_OTP_COOLDOWN_SECS", "1")]).await;
+    let app = spawn_app().await;
     let phone = e164("98123 00013");
     let pair = signed_up_customer(&app, &phone).await;
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.advance(OTP_COOLDOWN).await;
     let forgot = post(
         &app,
         &app.anonymous,
@@ -968,7 +970,7 @@ async fn a_replayed_refresh_token_and_a_second_sign_up_with_a_taken_phone_change
 
 #[tokio::test]
 async fn a_code_can_be_read_out_by_voice_when_the_sms_does_not_arrive() {
-    let app = spawn_app_with_env(&[("BAZAAR_OTP_COOLDOWN_SECS", "1")]).await;
+    let app = spawn_app().await;
     let phone = e164("98123 00016");
     post(
         &app,
@@ -978,7 +980,7 @@ async fn a_code_can_be_read_out_by_voice_when_the_sms_does_not_arrive() {
     )
     .await;
     let code = latest_code(&app, &phone).await;
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.advance(OTP_COOLDOWN).await;
     let voice = post(
         &app,
         &app.anonymous,
@@ -1062,4 +1064,76 @@ async fn an_account_locked_for_everyone_shows_as_locked_to_admins() {
         .await
         .unwrap();
     assert_eq!(audit["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn an_access_token_expires_with_its_lifetime_and_the_session_with_its_own() {
+    let app = spawn_app().await;
+    let pair = signed_up_customer(&app, "98123 00021").await;
+    let me = |token: &Value| {
+        bearer_client(token.as_str().unwrap())
+            .get(app.url("/api/v1/users/me"))
+            .send()
+    };
+    // Access tokens live 15 minutes (give or take 5 s of clock skew); sessions 30 days.
+    app.advance(Duration::from_secs(890)).await;
+    assert_eq!(me(&pair["access_token"]).await.unwrap().status(), 200);
+    app.advance(Duration::from_secs(20)).await;
+    let expired = me(&pair["access_token"]).await.unwrap();
+    assert_eq!(expired.status(), 401, "past its lifetime");
+
+    let refreshed = post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/refresh",
+        json!({"refresh_token": pair["refresh_token"]}),
+    )
+    .await;
+    assert_eq!(refreshed.status(), 200, "the session outlives the token");
+    let renewed: Value = refreshed.json().await.unwrap();
+    assert_eq!(me(&renewed["access_token"]).await.unwrap().status(), 200);
+
+    app.advance(Duration::from_secs(30 * 86_400 + 60)).await;
+    let ended = post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/refresh",
+        json!({"refresh_token": renewed["refresh_token"]}),
+    )
+    .await;
+    assert_eq!(ended.status(), 401, "30 days unused end the session");
+}
+
+#[tokio::test]
+async fn a_locked_account_signs_in_again_once_its_lock_has_run_out() {
+    let app = spawn_app().await;
+    signed_up_customer(&app, "98123 00022").await;
+    let sign_in = |password: &'static str| {
+        post(
+            &app,
+            &app.anonymous,
+            "/api/v1/auth/login",
+            json!({"identifier": "+919812300022", "password": password}),
+        )
+    };
+    for _ in 0..5 {
+        assert_eq!(sign_in("wrong password!").await.status(), 401);
+    }
+    // The fifth failure locks this address out of the account for a minute.
+    assert_eq!(sign_in(PASSWORD).await.status(), 423);
+    app.advance(Duration::from_secs(50)).await;
+    let still = sign_in(PASSWORD).await;
+    assert_eq!(still.status(), 423);
+    let retry: u64 = still.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (1..=10).contains(&retry),
+        "what is left of the minute: {retry}"
+    );
+
+    app.advance(Duration::from_secs(10)).await;
+    assert_eq!(sign_in(PASSWORD).await.status(), 200, "the lock ran out");
 }

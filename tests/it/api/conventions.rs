@@ -11,6 +11,7 @@ use bazaar::domain::product::Product;
 use bazaar::domain::product_query::{ProductPage, ProductQuery};
 use bazaar::startup::Backends;
 use bazaar::store::{ProductRepository, StoreError};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::{backends, settings, spawn_app, spawn_app_with_env};
@@ -233,8 +234,36 @@ async fn responses_are_compressed_when_the_client_accepts_it() {
     assert_eq!(response.headers()["content-encoding"], "gzip");
 }
 
-/// A repository whose reads take longer than any test's request timeout.
-struct SlowProducts;
+/// A repository whose reads of one product wait until the test lets them finish
+/// ([`SlowProducts::finish_reads`]), so a test knows a request is in flight
+/// ([`SlowProducts::read_started`]) without guessing how long it takes.
+#[derive(Clone)]
+struct SlowProducts {
+    started: Arc<tokio::sync::Notify>,
+    finish: Arc<tokio::sync::Semaphore>,
+}
+
+impl Default for SlowProducts {
+    fn default() -> Self {
+        Self {
+            started: Arc::default(),
+            finish: Arc::new(tokio::sync::Semaphore::new(0)),
+        }
+    }
+}
+
+impl SlowProducts {
+    /// Waits until a read has begun.
+    async fn read_started(&self) {
+        self.started.notified().await;
+    }
+
+    /// Lets every read, waiting or to come, finish.
+    fn finish_reads(&self) {
+        self.finish
+            .add_permits(tokio::sync::Semaphore::MAX_PERMITS / 2);
+    }
+}
 
 #[async_trait]
 impl ProductRepository for SlowProducts {
@@ -242,7 +271,8 @@ impl ProductRepository for SlowProducts {
         Ok(())
     }
     async fn get(&self, _: &ProductId) -> Result<Option<Product>, StoreError> {
-        tokio::time::sleep(Duration::from_millis(800)).await;
+        self.started.notify_one();
+        let _finished = self.finish.acquire().await;
         Ok(None)
     }
     async fn update(&self, _: &Product, _: u64) -> Result<(), StoreError> {
@@ -265,13 +295,24 @@ impl ProductRepository for SlowProducts {
     ) -> Result<bazaar::domain::facets::Facets, StoreError> {
         Ok(Default::default())
     }
-    async fn reserve(&self, _: &ProductId, _: u32, _: &HoldId) -> Result<Product, StoreError> {
+    async fn reserve(
+        &self,
+        _: &ProductId,
+        _: u32,
+        _: &HoldId,
+        _: DateTime<Utc>,
+    ) -> Result<Product, StoreError> {
         Err(StoreError::NotFound)
     }
     async fn drop_hold(&self, _: &ProductId, _: &HoldId) -> Result<(), StoreError> {
         Ok(())
     }
-    async fn release_hold(&self, _: &ProductId, _: &HoldId) -> Result<bool, StoreError> {
+    async fn release_hold(
+        &self,
+        _: &ProductId,
+        _: &HoldId,
+        _: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         Ok(false)
     }
     async fn holds_before(
@@ -281,7 +322,12 @@ impl ProductRepository for SlowProducts {
     ) -> Result<Vec<StockHold>, StoreError> {
         Ok(vec![])
     }
-    async fn release(&self, _: &ProductId, _: u32) -> Result<Product, StoreError> {
+    async fn release(
+        &self,
+        _: &ProductId,
+        _: u32,
+        _: DateTime<Utc>,
+    ) -> Result<Product, StoreError> {
         Err(StoreError::NotFound)
     }
     async fn ping(&self) -> Result<(), StoreError> {
@@ -289,11 +335,14 @@ impl ProductRepository for SlowProducts {
     }
 }
 
-/// The app on this set's backends, but with [`SlowProducts`] as its product store.
-async fn spawn_app_with_slow_products(overrides: &[(&str, &str)]) -> crate::helpers::TestApp {
+/// The app on this set's backends, but with `products` as its product store.
+async fn spawn_app_with_slow_products(
+    products: &SlowProducts,
+    overrides: &[(&str, &str)],
+) -> crate::helpers::TestApp {
     let settings = settings(overrides);
     let backends = Backends {
-        products: Arc::new(SlowProducts),
+        products: Arc::new(products.clone()),
         ..backends(&settings).await
     };
     spawn_app_with(settings, backends).await
@@ -301,14 +350,12 @@ async fn spawn_app_with_slow_products(overrides: &[(&str, &str)]) -> crate::help
 
 #[tokio::test]
 async fn a_request_over_the_timeout_gets_a_503_problem_with_retry_after() {
-    let app = spawn_app_with_slow_products(&[("BAZAAR_REQUEST_TIMEOUT_MS", "200")]).await;
-    let started = std::time::Instant::now();
+    // The read never finishes: any answer is the timeout's.
+    let products = SlowProducts::default();
+    let app =
+        spawn_app_with_slow_products(&products, &[("BAZAAR_REQUEST_TIMEOUT_MS", "200")]).await;
     let response = app.get("/api/v1/products/0123456789abcdef01234567").await;
     assert_eq!(response.status(), 503);
-    assert!(
-        started.elapsed() < Duration::from_millis(750),
-        "answered before the slow read finished"
-    );
     assert_eq!(response.headers()["retry-after"], "1");
     let body = problem(response).await;
     assert_eq!(
@@ -327,18 +374,24 @@ fn fresh_client() -> reqwest::Client {
 
 #[tokio::test]
 async fn shutdown_turns_readiness_down_first_and_cuts_no_in_flight_request() {
-    let delay = Duration::from_millis(300);
-    let mut app = spawn_app_with_slow_products(&[
-        ("BAZAAR_SHUTDOWN_DELAY_MS", "300"),
-        ("BAZAAR_SHUTDOWN_TIMEOUT_MS", "5000"),
-    ])
+    // Long enough that the checks below fit in it on a busy machine.
+    let delay = Duration::from_secs(2);
+    let products = SlowProducts::default();
+    let mut app = spawn_app_with_slow_products(
+        &products,
+        &[
+            ("BAZAAR_SHUTDOWN_DELAY_MS", "2000"),
+            ("BAZAAR_SHUTDOWN_TIMEOUT_MS", "30000"),
+            ("BAZAAR_REQUEST_TIMEOUT_MS", "30000"),
+        ],
+    )
     .await;
-    // A read that takes 800 ms: still running when the listener closes.
+    // A read that is still running when the listener closes.
     let url = app.url("/api/v1/products/0123456789abcdef01234567");
     let client = app.client.clone();
     let in_flight =
         tokio::spawn(async move { client.get(url).send().await.map(|r| r.status().as_u16()) });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    products.read_started().await;
 
     let began = std::time::Instant::now();
     app.begin_shutdown();
@@ -360,23 +413,28 @@ async fn shutdown_turns_readiness_down_first_and_cuts_no_in_flight_request() {
         200,
         "new requests are still served during the delay"
     );
-    assert!(began.elapsed() < delay, "checked within the delay");
 
+    // Once the listener has closed, the read in flight may finish.
     let address = app.url("/health/live");
-    app.shut_down().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while fresh_client().get(&address).send().await.is_ok() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the listener never closed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert!(
         began.elapsed() >= delay,
         "the listener stays open for the delay"
     );
-    assert!(
-        began.elapsed() < delay + Duration::from_secs(5),
-        "exits within delay + drain time"
-    );
+    products.finish_reads();
     assert_eq!(
         in_flight.await.unwrap().unwrap(),
         404,
         "the slow read completed with its real answer"
     );
+    app.shut_down().await;
     assert!(
         fresh_client().get(address).send().await.is_err(),
         "nothing listens afterwards"

@@ -70,6 +70,24 @@ async fn a_tampered_or_misused_dev_upload_url_is_refused_with_403() {
 }
 
 #[tokio::test]
+async fn a_dev_upload_url_stops_working_when_its_validity_has_passed() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with_local_store(&dir, &[("BAZAAR_FILES_UPLOAD_URL_TTL_SECS", "300")]).await;
+    let client = customer(&app, "98123 40009").await;
+    let announced = announce(&app, &client, "image/png", 10).await;
+
+    app.advance(std::time::Duration::from_secs(301)).await;
+    let late = upload(&announced["upload"], png(10)).await;
+
+    assert_eq!(late.status(), 403);
+    assert_eq!(
+        problem(late).await["detail"],
+        "the URL has expired; ask the API for a new one"
+    );
+    assert_eq!(files_under(dir.path()).len(), 0);
+}
+
+#[tokio::test]
 async fn a_dev_upload_over_the_size_limit_is_refused_with_413() {
     let dir = tempfile::tempdir().unwrap();
     let app = app_with_local_store(&dir, &[("BAZAAR_FILES_MAX_BYTES", "2048")]).await;

@@ -6,7 +6,7 @@ use bazaar_adapters::razorpay::webhook_signature;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
-use super::spawn_app;
+use super::{spawn_app, spawn_app_with_env};
 use crate::helpers::{problem, product_json, TestApp};
 
 async fn product_with_stock(app: &TestApp, sku: &str, price: i64, stock: u32) -> String {
@@ -184,6 +184,33 @@ async fn an_illegal_transition_is_a_409_naming_both_states() {
         back["detail"],
         "an order cannot go from `delivered` to `shipped`"
     );
+}
+
+#[tokio::test]
+async fn an_unpaid_order_expires_when_its_time_to_pay_has_passed() {
+    // Ten minutes to pay: within the admin's 15-minute access token.
+    let app = spawn_app_with_env(&[("BAZAAR_ORDER_PAY_WITHIN_SECS", "600")]).await;
+    let product = product_with_stock(&app, "X-1", 1_000, 3).await;
+    let placed =
+        json_of(order(&app, json!([{ "product_id": product, "quantity": 2 }])).await).await;
+    let id = placed["id"].as_str().unwrap();
+    let checkout = |app: &TestApp| {
+        app.client
+            .post(app.url(&format!("/api/v1/orders/{id}/payments")))
+            .json(&json!({}))
+            .send()
+    };
+
+    app.advance(std::time::Duration::from_secs(590)).await;
+    assert_eq!(checkout(&app).await.unwrap().status(), 200, "still payable");
+    app.advance(std::time::Duration::from_secs(11)).await;
+    let late = problem(checkout(&app).await.unwrap()).await;
+
+    assert_eq!(late["code"], "illegal_transition");
+    let expired = json_of(app.get(&format!("/api/v1/orders/{id}")).await).await;
+    assert_eq!(expired["status"], "expired");
+    let stock = json_of(app.get(&format!("/api/v1/products/{product}")).await).await;
+    assert_eq!(stock["stock"], 3, "its stock went back");
 }
 
 #[tokio::test]

@@ -164,12 +164,12 @@ pub async fn an_unfinished_claim_expires_and_cannot_overwrite_its_successor(
     let store = store(
         kv,
         IdempotencySettings {
-            ttl: Duration::from_secs(60),
-            in_flight_ttl: Duration::from_millis(150),
+            ttl: Duration::from_secs(3600),
+            in_flight_ttl: Duration::from_secs(60),
         },
     );
     let stale = claim(&store, &scope(), "k1", "{}").await;
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    kv.fast_forward(Duration::from_secs(61)).await.unwrap();
     let successor = claim(&store, &scope(), "k1", "{}").await;
 
     assert!(
@@ -187,13 +187,18 @@ pub async fn a_kept_answer_expires_after_its_ttl(kv: &Arc<dyn KeyValueStore>) {
     let store = store(
         kv,
         IdempotencySettings {
-            ttl: Duration::from_millis(150),
+            ttl: Duration::from_secs(3600),
             in_flight_ttl: Duration::from_secs(60),
         },
     );
     let ticket = claim(&store, &scope(), "k1", "{}").await;
     assert!(store.complete(ticket, &created(b"{}")).await.unwrap());
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    kv.fast_forward(Duration::from_secs(3500)).await.unwrap();
+    assert!(
+        matches!(begin(&store, &scope(), "k1", "{}").await, Begin::Replay(_)),
+        "kept for the whole hour"
+    );
+    kv.fast_forward(Duration::from_secs(101)).await.unwrap();
     let _again = claim(&store, &scope(), "k1", "{}").await;
 }
 

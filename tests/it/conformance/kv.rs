@@ -28,16 +28,24 @@ pub async fn binary_values_survive(kv: &dyn KeyValueStore) {
 }
 
 pub async fn values_expire_after_their_ttl(kv: &dyn KeyValueStore) {
-    kv.set("short", b"x", Some(Duration::from_millis(150)))
+    kv.set("short", b"x", Some(Duration::from_secs(60)))
         .await
         .unwrap();
-    kv.set("long", b"y", Some(Duration::from_secs(60)))
+    kv.set("long", b"y", Some(Duration::from_secs(120)))
         .await
         .unwrap();
-    assert!(kv.get("short").await.unwrap().is_some());
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    kv.set("kept", b"z", None).await.unwrap();
+    kv.fast_forward(Duration::from_secs(50)).await.unwrap();
+    assert!(kv.get("short").await.unwrap().is_some(), "10 s left");
+    kv.fast_forward(Duration::from_secs(11)).await.unwrap();
     assert_eq!(kv.get("short").await.unwrap(), None);
     assert!(kv.get("long").await.unwrap().is_some());
+    kv.fast_forward(Duration::from_secs(3600)).await.unwrap();
+    assert_eq!(kv.get("long").await.unwrap(), None);
+    assert!(
+        kv.get("kept").await.unwrap().is_some(),
+        "a value without a TTL never expires"
+    );
 }
 
 pub async fn set_if_absent_lets_only_the_first_writer_in(kv: &dyn KeyValueStore) {
@@ -52,10 +60,10 @@ pub async fn set_if_absent_lets_only_the_first_writer_in(kv: &dyn KeyValueStore)
     assert_eq!(kv.get("lock").await.unwrap(), Some(b"first".to_vec()));
 
     assert!(kv
-        .set_if_absent("brief", b"1", Duration::from_millis(100))
+        .set_if_absent("brief", b"1", Duration::from_secs(10))
         .await
         .unwrap());
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    kv.fast_forward(Duration::from_secs(11)).await.unwrap();
     assert!(
         kv.set_if_absent("brief", b"2", Duration::from_secs(60))
             .await
@@ -90,13 +98,20 @@ pub async fn counters_count_and_keep_their_first_expiry(kv: &dyn KeyValueStore) 
         second.expires_in <= ttl,
         "incrementing must not extend the window: {second:?}"
     );
+    kv.fast_forward(Duration::from_secs(10)).await.unwrap();
+    let later = kv.increment("hits", 1, ttl).await.unwrap();
+    assert_eq!(later.value, 6);
+    assert!(
+        later.expires_in <= Duration::from_secs(20) && later.expires_in > Duration::from_secs(15),
+        "the window has 10 s less to run: {later:?}"
+    );
 }
 
 pub async fn counters_expire_and_start_again(kv: &dyn KeyValueStore) {
-    kv.increment("window", 3, Duration::from_millis(150))
+    kv.increment("window", 3, Duration::from_secs(60))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    kv.fast_forward(Duration::from_secs(61)).await.unwrap();
     assert_eq!(
         kv.increment("window", 1, Duration::from_secs(60))
             .await
@@ -194,10 +209,10 @@ pub async fn sets_hold_members_once_and_expire(kv: &dyn KeyValueStore) {
     assert!(!kv.remove_from_set("set", "a").await.unwrap());
     assert_eq!(kv.set_members("set").await.unwrap(), ["b"]);
     assert!(kv.set_members("no-such-set").await.unwrap().is_empty());
-    kv.add_to_set("brief-set", "x", Duration::from_millis(100))
+    kv.add_to_set("brief-set", "x", Duration::from_secs(10))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    kv.fast_forward(Duration::from_secs(11)).await.unwrap();
     assert!(kv.set_members("brief-set").await.unwrap().is_empty());
 }
 
@@ -240,8 +255,8 @@ pub async fn concurrent_hits_never_exceed_the_limit(kv: &dyn KeyValueStore) {
 }
 
 pub async fn repeated_violations_back_off_exponentially(kv: &dyn KeyValueStore) {
-    let window = Duration::from_millis(500);
-    let max = Duration::from_secs(30);
+    let window = Duration::from_secs(10);
+    let max = Duration::from_secs(300);
     // Window 1: over the limit once; refused until the window ends.
     assert!(
         kv.hit_rate_limit("noisy", 1, window, max)
@@ -251,7 +266,7 @@ pub async fn repeated_violations_back_off_exponentially(kv: &dyn KeyValueStore) 
     );
     let first = kv.hit_rate_limit("noisy", 1, window, max).await.unwrap();
     assert!(!first.allowed && first.reset_in <= window);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    kv.fast_forward(window).await.unwrap();
     // Window 2: over again; now blocked for two windows.
     assert!(
         kv.hit_rate_limit("noisy", 1, window, max)
@@ -267,6 +282,20 @@ pub async fn repeated_violations_back_off_exponentially(kv: &dyn KeyValueStore) 
     );
     let during = kv.hit_rate_limit("noisy", 1, window, max).await.unwrap();
     assert!(!during.allowed && during.reset_in > Duration::ZERO);
+    kv.fast_forward(window).await.unwrap();
+    let still = kv.hit_rate_limit("noisy", 1, window, max).await.unwrap();
+    assert!(
+        !still.allowed,
+        "blocked for two windows, not one: {still:?}"
+    );
+    kv.fast_forward(window).await.unwrap();
+    assert!(
+        kv.hit_rate_limit("noisy", 1, window, max)
+            .await
+            .unwrap()
+            .allowed,
+        "the block is over"
+    );
 }
 
 pub async fn ping_answers(kv: &dyn KeyValueStore) {
@@ -323,4 +352,18 @@ async fn redis_prefixes_keep_deployments_apart() {
     let (a, b) = (redis_kv().await, redis_kv().await);
     a.set("shared", b"a", None).await.unwrap();
     assert_eq!(b.get("shared").await.unwrap(), None);
+}
+
+/// Fast-forwarding one store (a test's) leaves the TTLs of every other prefix alone.
+#[tokio::test]
+async fn fast_forwarding_redis_touches_only_its_own_prefix() {
+    let (a, b) = (redis_kv().await, redis_kv().await);
+    for kv in [&a, &b] {
+        kv.set("brief", b"x", Some(Duration::from_secs(60)))
+            .await
+            .unwrap();
+    }
+    a.fast_forward(Duration::from_secs(61)).await.unwrap();
+    assert_eq!(a.get("brief").await.unwrap(), None);
+    assert!(b.get("brief").await.unwrap().is_some());
 }

@@ -760,7 +760,9 @@ pub async fn concurrent_reservations_never_oversell(repo: &dyn ProductRepository
     repo.insert(&product).await.unwrap();
     let order = OrderId::generate();
     let holds: Vec<HoldId> = (0..40).map(|i| HoldId::new(&order, i)).collect();
-    let attempts = holds.iter().map(|hold| repo.reserve(&product.id, 1, hold));
+    let attempts = holds
+        .iter()
+        .map(|hold| repo.reserve(&product.id, 1, hold, Utc::now()));
     let results = futures::future::join_all(attempts).await;
     let won = results.iter().filter(|r| r.is_ok()).count();
     assert_eq!(won, 5, "exactly the units there were");
@@ -790,27 +792,45 @@ pub async fn reserve_and_release_handle_short_unlimited_and_missing(repo: &dyn P
     let hold = HoldId::new(&OrderId::generate(), 0);
 
     assert!(matches!(
-        repo.reserve(&limited.id, 4, &hold).await,
+        repo.reserve(&limited.id, 4, &hold, Utc::now()).await,
         Err(StoreError::InsufficientStock { available: 3 })
     ));
     assert_eq!(
-        repo.reserve(&limited.id, 3, &hold).await.unwrap().stock,
+        repo.reserve(&limited.id, 3, &hold, Utc::now())
+            .await
+            .unwrap()
+            .stock,
         Some(0)
     );
-    assert_eq!(repo.release(&limited.id, 2).await.unwrap().stock, Some(2));
+    assert_eq!(
+        repo.release(&limited.id, 2, Utc::now())
+            .await
+            .unwrap()
+            .stock,
+        Some(2)
+    );
     assert_eq!(repo.get(&limited.id).await.unwrap().unwrap().stock, Some(2));
 
-    let taken = repo.reserve(&unlimited.id, 1_000_000, &hold).await.unwrap();
+    let taken = repo
+        .reserve(&unlimited.id, 1_000_000, &hold, Utc::now())
+        .await
+        .unwrap();
     assert_eq!((taken.stock, taken.version), (None, unlimited.version));
-    assert_eq!(repo.release(&unlimited.id, 1).await.unwrap().stock, None);
+    assert_eq!(
+        repo.release(&unlimited.id, 1, Utc::now())
+            .await
+            .unwrap()
+            .stock,
+        None
+    );
 
     let missing = ProductId::generate();
     assert!(matches!(
-        repo.reserve(&missing, 1, &hold).await,
+        repo.reserve(&missing, 1, &hold, Utc::now()).await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        repo.release(&missing, 1).await,
+        repo.release(&missing, 1, Utc::now()).await,
         Err(StoreError::NotFound)
     ));
 }
@@ -846,8 +866,12 @@ pub async fn a_reservation_leaves_a_hold_until_it_is_dropped_or_released(
     let (first, second) = (OrderId::generate(), OrderId::generate());
     let kept = HoldId::new(&first, 0);
     let abandoned = HoldId::new(&second, 1);
-    repo.reserve(&product.id, 2, &kept).await.unwrap();
-    repo.reserve(&product.id, 1, &abandoned).await.unwrap();
+    repo.reserve(&product.id, 2, &kept, Utc::now())
+        .await
+        .unwrap();
+    repo.reserve(&product.id, 1, &abandoned, Utc::now())
+        .await
+        .unwrap();
     assert_eq!(stock_of(repo, &product.id).await, Some(2));
 
     let old = repo
@@ -878,13 +902,22 @@ pub async fn a_reservation_leaves_a_hold_until_it_is_dropped_or_released(
         hold_ids(repo).await,
         vec![(abandoned.as_str().to_owned(), 1)]
     );
-    assert!(!repo.release_hold(&product.id, &kept).await.unwrap());
+    assert!(!repo
+        .release_hold(&product.id, &kept, Utc::now())
+        .await
+        .unwrap());
     assert_eq!(stock_of(repo, &product.id).await, Some(2));
 
     // Its order never was: the units go back, once.
-    assert!(repo.release_hold(&product.id, &abandoned).await.unwrap());
+    assert!(repo
+        .release_hold(&product.id, &abandoned, Utc::now())
+        .await
+        .unwrap());
     assert_eq!(stock_of(repo, &product.id).await, Some(3));
-    assert!(!repo.release_hold(&product.id, &abandoned).await.unwrap());
+    assert!(!repo
+        .release_hold(&product.id, &abandoned, Utc::now())
+        .await
+        .unwrap());
     assert_eq!(stock_of(repo, &product.id).await, Some(3));
     assert!(hold_ids(repo).await.is_empty());
 }
@@ -895,8 +928,10 @@ pub async fn concurrent_releases_of_one_hold_give_the_units_back_once(
     let product = stocked("ONCE", Some(10));
     repo.insert(&product).await.unwrap();
     let hold = HoldId::new(&OrderId::generate(), 0);
-    repo.reserve(&product.id, 4, &hold).await.unwrap();
-    let attempts = (0..10).map(|_| repo.release_hold(&product.id, &hold));
+    repo.reserve(&product.id, 4, &hold, Utc::now())
+        .await
+        .unwrap();
+    let attempts = (0..10).map(|_| repo.release_hold(&product.id, &hold, Utc::now()));
     let results = futures::future::join_all(attempts).await;
     let released = results.iter().filter(|r| matches!(r, Ok(true))).count();
     assert_eq!(released, 1, "{results:?}");
@@ -907,7 +942,10 @@ pub async fn holds_survive_an_edit_and_go_with_the_product(repo: &dyn ProductRep
     let product = stocked("EDITED", Some(5));
     repo.insert(&product).await.unwrap();
     let hold = HoldId::new(&OrderId::generate(), 0);
-    let reserved = repo.reserve(&product.id, 2, &hold).await.unwrap();
+    let reserved = repo
+        .reserve(&product.id, 2, &hold, Utc::now())
+        .await
+        .unwrap();
 
     let mut edited = reserved.clone();
     edited.description = None;
@@ -916,11 +954,17 @@ pub async fn holds_survive_an_edit_and_go_with_the_product(repo: &dyn ProductRep
     let stored = repo.get(&product.id).await.unwrap().unwrap();
     assert_eq!(stored.description, None, "an edit can still remove a field");
     assert_eq!(hold_ids(repo).await, vec![(hold.as_str().to_owned(), 2)]);
-    assert!(repo.release_hold(&product.id, &hold).await.unwrap());
+    assert!(repo
+        .release_hold(&product.id, &hold, Utc::now())
+        .await
+        .unwrap());
     assert_eq!(stock_of(repo, &product.id).await, Some(5));
 
     let again = HoldId::new(&OrderId::generate(), 0);
-    let reserved = repo.reserve(&product.id, 1, &again).await.unwrap();
+    let reserved = repo
+        .reserve(&product.id, 1, &again, Utc::now())
+        .await
+        .unwrap();
     repo.delete(&product.id, Some(reserved.version))
         .await
         .unwrap();
@@ -931,9 +975,14 @@ pub async fn unlimited_stock_takes_no_hold(repo: &dyn ProductRepository) {
     let product = stocked("ENDLESS", None);
     repo.insert(&product).await.unwrap();
     let hold = HoldId::new(&OrderId::generate(), 0);
-    repo.reserve(&product.id, 3, &hold).await.unwrap();
+    repo.reserve(&product.id, 3, &hold, Utc::now())
+        .await
+        .unwrap();
     assert!(hold_ids(repo).await.is_empty());
-    assert!(!repo.release_hold(&product.id, &hold).await.unwrap());
+    assert!(!repo
+        .release_hold(&product.id, &hold, Utc::now())
+        .await
+        .unwrap());
     assert_eq!(stock_of(repo, &product.id).await, None);
 }
 

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use wiremock::matchers::path_regex;
 use wiremock::{Mock, ResponseTemplate};
 
-use super::servers::{on_servers, shape, Server, PASSWORD};
+use super::servers::{on_servers, shape, Server, COOLDOWN, PASSWORD};
 
 /// Where the phone's owner signs in from.
 const OWNER: &str = "198.51.100.7";
@@ -23,10 +23,6 @@ const QUICK: &[(&str, &str)] = &[
     ("BAZAAR_RATE_LIMIT_OTP_PER_HOUR", "100"),
 ];
 const SLOW: &[(&str, &str)] = &[("BAZAAR_RATE_LIMIT_OTP_PER_HOUR", "100")];
-
-async fn after_cooldown() {
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-}
 
 /// The answer to `body` at `path`, and to the same request sent again at once.
 async fn twice(server: &Server, path: &str, body: Value) -> (Value, Value) {
@@ -49,7 +45,7 @@ async fn voice_otp_answers_alike_for_registered_and_unknown_numbers(server: Serv
     let known = "+919812300301";
     let unknown = "+919812300398";
     server.customer(known, None).await;
-    after_cooldown().await;
+    server.advance(COOLDOWN).await;
     let voice = |phone: &str| json!({"phone": phone, "purpose": "login", "channel": "voice"});
     let known_answers = twice(&server, "/api/v1/auth/otp/send", voice(known)).await;
     let unknown_answers = twice(&server, "/api/v1/auth/otp/send", voice(unknown)).await;
@@ -64,7 +60,7 @@ async fn voice_otp_answers_alike_for_registered_and_unknown_numbers(server: Serv
     assert_eq!(server.voice_calls(known).await, 0, "no live code, no call");
 
     // With a live code, the registered number gets its call; the answer is the same.
-    after_cooldown().await;
+    server.advance(COOLDOWN).await;
     let sms = server
         .post(
             "/api/v1/auth/otp/send",
@@ -72,7 +68,7 @@ async fn voice_otp_answers_alike_for_registered_and_unknown_numbers(server: Serv
         )
         .await;
     assert_eq!(sms.status(), 202);
-    after_cooldown().await;
+    server.advance(COOLDOWN).await;
     let (called, _) = twice(&server, "/api/v1/auth/otp/send", voice(known)).await;
     assert_eq!(called, unknown_answers.0);
     assert_eq!(server.voice_calls(known).await, 1);
@@ -86,7 +82,7 @@ on_servers!(
 async fn forgot_password_by_phone_answers_alike_for_registered_and_unknown_numbers(server: Server) {
     let known = "+919812300302";
     server.customer(known, None).await;
-    after_cooldown().await;
+    server.advance(COOLDOWN).await;
     let forgot = |phone: &str| json!({"identifier": phone});
     let known_answers = twice(&server, "/api/v1/auth/password/forgot", forgot(known)).await;
     let unknown_answers = twice(
@@ -172,7 +168,7 @@ async fn forgot_password_by_a_verified_email_sends_the_code_to_the_phone(server:
     server
         .customer_with_verified_email(phone, "asha.rao@example.in")
         .await;
-    after_cooldown().await;
+    server.advance(COOLDOWN).await;
     let forgot = server
         .post(
             "/api/v1/auth/password/forgot",
@@ -382,7 +378,7 @@ async fn a_squatted_phone_goes_to_whoever_proves_it(server: Server) {
     // The owner registers the number Mallory registered first, and verifies it.
     let phone = "+919812300311";
     squat(&server, phone).await;
-    after_cooldown().await;
+    server.advance(COOLDOWN).await;
     let registered = server
         .post(
             "/api/v1/auth/register",

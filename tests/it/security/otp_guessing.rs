@@ -8,7 +8,7 @@
 
 use serde_json::json;
 
-use super::servers::{on_servers, shape, Server};
+use super::servers::{on_servers, shape, Server, COOLDOWN};
 
 const COOLDOWN_1S: &[(&str, &str)] = &[
     ("BAZAAR_OTP_COOLDOWN_SECS", "1"),
@@ -47,7 +47,7 @@ async fn try_code_from(
 
 /// Asks for a new code once the one-second cooldown has passed.
 async fn new_code(server: &Server, phone: &str, purpose: &str) {
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    server.advance(COOLDOWN).await;
     let sent = server
         .post(
             "/api/v1/auth/otp/send",

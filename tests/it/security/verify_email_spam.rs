@@ -7,7 +7,7 @@
 
 use serde_json::{json, Value};
 
-use super::servers::{on_servers, shape, Server};
+use super::servers::{on_servers, shape, Server, COOLDOWN};
 use crate::helpers::bearer_client;
 
 async fn ask_for_a_link(server: &Server, me: &reqwest::Client) -> reqwest::Response {
@@ -52,7 +52,7 @@ async fn an_address_gets_at_most_five_links_an_hour_whoever_asks(server: Server)
     for i in 0..5 {
         let sent = ask_for_a_link(&server, &accounts[i % 3]).await;
         assert_eq!(sent.status(), 202, "link {}", i + 1);
-        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        server.advance(COOLDOWN).await;
     }
     let sixth = ask_for_a_link(&server, &accounts[2]).await;
     assert_eq!(sixth.status(), 429);
