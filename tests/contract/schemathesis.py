@@ -59,19 +59,13 @@ SESSION_ENDING_OPERATIONS = [  # each runs alone, with its own throwaway admin
 
 
 def ensure_schemathesis(root):
-    """`.venv/bin/st`, installed into the project's git-ignored virtualenv if missing."""
-    venv = os.path.join(root, ".venv")
-    exe = os.path.join(venv, "bin", "st")
-    if os.path.exists(exe):
-        return exe
-    pip = os.path.join(venv, "bin", "pip")
-    if not os.path.exists(pip):
-        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
-    log(f"installing {SCHEMATHESIS} into .venv")
-    subprocess.run(
-        [pip, "install", "--quiet", "--disable-pip-version-check", SCHEMATHESIS], check=True
-    )
-    return exe
+    """`.venv/bin/st` at the pinned version: installed into the project's git-ignored
+    virtualenv if missing, and an older or newer install replaced by the pin."""
+    sys.path.insert(0, os.path.join(root, "tests", "support"))
+    import pins  # tests/support/pins.py
+
+    distribution, version = SCHEMATHESIS.split("==")
+    return pins.ensure(distribution, version, "st", os.path.join(root, ".venv"))
 
 
 def throwaway_admin_token(ctx):
