@@ -99,7 +99,7 @@ def binary():
     return os.path.join(target, "debug", "bazaar")
 
 
-def common_settings(port, output):
+def common_settings(port):
     return {
         "BAZAAR_ADDR": f"127.0.0.1:{port}",
         "BAZAAR_LOG_LEVEL": "warn",
@@ -118,7 +118,7 @@ def common_settings(port, output):
 
 def development_settings(port, output):
     return dict(
-        common_settings(port, output),
+        common_settings(port),
         BAZAAR_ENV="development",
         BAZAAR_FILES_DIR=os.path.join(output, "uploads"),
     )
@@ -131,7 +131,7 @@ def production_settings(port, output, providers):
     run = f"contract_{time.strftime('%Y%m%d%H%M%S')}_{secrets.token_hex(3)}"
     env = os.environ
     return dict(
-        common_settings(port, output),
+        common_settings(port),
         **providers.settings(),
         BAZAAR_ENV="production",
         BAZAAR_MONGODB_URL=env["BAZAAR_TEST_MONGODB_URL"],
