@@ -382,10 +382,7 @@ class Razorpay(Stub):
             bad("The amount must be atleast INR 1.00.", "amount")
         if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
             bad("The currency field is invalid.", "currency")
-        receipt = body.get("receipt")
-        if receipt is not None and (not isinstance(receipt, str) or len(receipt) > 40):
-            bad("The receipt may not be greater than 40 characters.", "receipt")
-        notes = check_notes(body.get("notes"))
+        receipt, notes = receipt_and_notes(body)
         order = {
             "id": razorpay_id("order"), "entity": "order", "amount": amount, "amount_paid": 0,
             "amount_due": amount, "currency": currency, "receipt": receipt, "offer_id": None,
@@ -430,10 +427,7 @@ class Razorpay(Stub):
             bad("The refund amount provided is greater than amount captured", "amount")
         if body.get("speed", "normal") not in ("normal", "optimum"):
             bad("The selected speed is invalid.", "speed")
-        receipt = body.get("receipt")
-        if receipt is not None and (not isinstance(receipt, str) or len(receipt) > 40):
-            bad("The receipt may not be greater than 40 characters.", "receipt")
-        notes = check_notes(body.get("notes"))
+        receipt, notes = receipt_and_notes(body)
         refund = {
             "id": razorpay_id("rfnd"), "entity": "refund", "amount": amount,
             "currency": payment["currency"], "payment_id": payment["id"], "notes": notes or [],
@@ -507,16 +501,21 @@ def collection(items):
     return {"entity": "collection", "count": len(items), "items": items}
 
 
-def check_notes(notes):
-    """Razorpay's limits on `notes`: at most 15 pairs, each at most 256 characters."""
+def receipt_and_notes(body):
+    """An order's or refund's `receipt` (at most 40 characters) and `notes` (at most 15 pairs,
+    each at most 256 characters), as Razorpay limits them."""
+    receipt = body.get("receipt")
+    if receipt is not None and (not isinstance(receipt, str) or len(receipt) > 40):
+        bad("The receipt may not be greater than 40 characters.", "receipt")
+    notes = body.get("notes")
     if notes is None or notes == []:
-        return {}
+        return receipt, {}
     if not isinstance(notes, dict) or len(notes) > 15:
         bad("The notes may not have more than 15 items.", "notes")
     for key, value in notes.items():
         if len(key) > 256 or not isinstance(value, (str, int, float)) or len(str(value)) > 256:
             bad("The notes values may not be greater than 256 characters.", "notes")
-    return notes
+    return receipt, notes
 
 
 def bad(description, field=None):
