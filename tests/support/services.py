@@ -33,7 +33,6 @@ the cores with it).
 
 import glob
 import json
-import threading
 import os
 import shutil
 import signal
@@ -41,6 +40,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -201,21 +201,22 @@ def start_redis_cluster(redis_server, redis_cli, nodes=3):
     home = tempfile.mkdtemp(prefix="bazaar-redis-cluster-")
     cleanups.append(lambda: shutil.rmtree(home, ignore_errors=True))
     ports = [free_port() for _ in range(nodes)]
-    nodes = []
+    servers = []
     for port in ports:
         # The cluster bus is on a port of its own: the default, port + 10000, may not exist.
-        nodes.append(start([redis_server, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-               "--appendonly", "no", "--dir", home, "--cluster-enabled", "yes",
-               "--cluster-port", str(free_port()),
-               "--cluster-config-file", os.path.join(home, f"nodes-{port}.conf"),
-               "--cluster-node-timeout", "2000"],
-              f"redis-server (cluster node) on port {port}"))
+        servers.append(start(
+            [redis_server, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+             "--appendonly", "no", "--dir", home, "--cluster-enabled", "yes",
+             "--cluster-port", str(free_port()),
+             "--cluster-config-file", os.path.join(home, f"nodes-{port}.conf"),
+             "--cluster-node-timeout", "2000"],
+            f"redis-server (cluster node) on port {port}"))
     seeds = [f"redis://127.0.0.1:{port}" for port in ports]
-    for seed, node in zip(seeds, nodes):
+    for seed, node in zip(seeds, servers):
         wait_until(lambda: redis_answers(seed), f"cluster node {seed}", service=node)
     run([redis_cli, "--cluster", "create", *[f"127.0.0.1:{port}" for port in ports],
          "--cluster-replicas", "0", "--cluster-yes"], stdout=subprocess.DEVNULL)
-    for seed, node in zip(seeds, nodes):
+    for seed, node in zip(seeds, servers):
         wait_until(lambda: cluster_ok(redis_cli, seed), f"cluster_state:ok on {seed}",
                    service=node)
     return ",".join(seeds)
