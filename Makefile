@@ -8,7 +8,7 @@ TEST_CMD := $(shell $(CARGO) nextest --version >/dev/null 2>&1 \
 	|| echo "test --workspace --all-targets --no-fail-fast")
 REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --yes @redocly/cli@2.11.1
 
-.PHONY: run test openapi postman lint lint-contract fmt build clean bench contract-diff api-guide mutants
+.PHONY: run test openapi postman lint lint-contract fmt build clean bench contract-diff contract-gate contract-release api-guide mutants
 
 ## Serve the API on the embedded default (no database needed).
 run:
@@ -19,10 +19,22 @@ run:
 	@echo "  Metrics  http://$(BAZAAR_ADDR)/metrics"
 	BAZAAR_ADDR=$(BAZAAR_ADDR) ./target/debug/bazaar serve
 
-## Run every test against a real MongoDB-wire server and Redis (started if needed).
-test:
-	python3 tests/support/services.py -- $(CARGO) $(TEST_CMD)
-	python3 tests/contract/run.py
+## The contract gate, then every test with MongoDB-wire, Redis, a Redis Cluster and S3 (started
+## if needed), then the contract suites in the development and the production profile.
+test: contract-gate
+	python3 tests/support/services.py -- sh -c '$(CARGO) $(TEST_CMD) && python3 tests/contract/run.py'
+
+## Fail on a change that breaks the last released contract (the newest v* tag, else
+## openapi/released/openapi.yaml) unless info.version's major was stepped; first prove the
+## gate refuses a doctored break.
+contract-gate:
+	python3 tests/contract/gate.py --self-test
+	python3 tests/contract/gate.py
+
+## At a release: the current contract becomes the baseline the gate compares with (until the
+## first v* tag, which then takes over).
+contract-release:
+	cp openapi/openapi.yaml openapi/released/openapi.yaml
 
 ## Benchmark the release build with wrk against MongoDB-wire and Redis servers and write
 ## docs/benchmarks.md (BENCH_SECONDS=10 per scenario).

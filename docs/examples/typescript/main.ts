@@ -5,7 +5,9 @@
 // The account must be allowed to create products (an admin, e.g. the development admin of
 // `make run`), since the example adds the product it then orders. With BAZAAR_DEV_CAPTURE=1
 // (development servers only) it also completes the payment through the fake Razorpay and
-// waits for the order to be `paid`.
+// waits for the order to be `paid`; with BAZAAR_PAY_URL (a URL with `{razorpay_order_id}` in
+// it, such as the test Razorpay stand-in's `/_stub/orders/{razorpay_order_id}/pay`) it POSTs
+// there instead, the customer's payment at a Razorpay that then delivers its webhooks.
 
 import { ApiError, BazaarClient, type Order } from "./client.js";
 
@@ -45,10 +47,18 @@ async function main(): Promise<void> {
   console.log(`checkout: key ${checkout.key_id}, razorpay order ${checkout.razorpay_order_id}, ${checkout.amount} paise`);
   if (checkout.amount !== order.total) throw new Error(`checkout asks ${checkout.amount}, the order is ${order.total}`);
 
-  if (process.env.BAZAAR_DEV_CAPTURE === "1") {
-    await client.request("post", "/api/v1/dev/payments/{razorpay_order_id}/capture", {
-      path: { razorpay_order_id: checkout.razorpay_order_id },
-    });
+  const payUrl = process.env.BAZAAR_PAY_URL;
+  if (process.env.BAZAAR_DEV_CAPTURE === "1" || payUrl) {
+    if (payUrl) {
+      const paid = await fetch(payUrl.replace("{razorpay_order_id}", encodeURIComponent(checkout.razorpay_order_id)), {
+        method: "POST",
+      });
+      if (!paid.ok) throw new Error(`paying at ${payUrl} answered ${paid.status}: ${await paid.text()}`);
+    } else {
+      await client.request("post", "/api/v1/dev/payments/{razorpay_order_id}/capture", {
+        path: { razorpay_order_id: checkout.razorpay_order_id },
+      });
+    }
     let paid: Order = await client.getOrder(order.id);
     for (let i = 0; i < 50 && paid.status !== "paid"; i++) {
       await new Promise((resolve) => setTimeout(resolve, 200));
