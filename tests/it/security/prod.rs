@@ -44,10 +44,11 @@ pub fn production_env(
     sendgrid: &str,
     razorpay: &str,
 ) -> Vec<(String, String)> {
-    let database: String = unique(&format!("bazaar_prod_{}", name.replace('-', "_")))
-        .chars()
-        .take(60)
-        .collect();
+    // MongoDB names are at most 63 bytes: shorten the test's name, never the unique
+    // suffix (a cut suffix made every run of a test share one database).
+    let stem: String = name.replace('-', "_").chars().rev().take(24).collect();
+    let stem: String = stem.chars().rev().collect();
+    let database = unique(&format!("prod_{stem}"));
     let mut env = test_servers_env(&database, &format!("{}:", unique("prod")));
     env.extend([
         ("BAZAAR_ENV", "production".to_owned()),
