@@ -126,6 +126,16 @@ fn check_refusal(
 proptest! {
     #![proptest_config(super::config(2_000))]
 
+    /// Numbered pages tile the list: page 1 starts at the top, and each page
+    /// starts where the one before ended, so no item is skipped or served twice.
+    #[test]
+    fn numbered_pages_tile_the_list(limit in 1..=LIMIT_MAX, page in 1..PAGE_MAX) {
+        let start = |p: u32| offset(&Pagination::Page(p), limit);
+        prop_assert_eq!(start(1), 0);
+        prop_assert_eq!(start(page + 1), start(page) + u64::from(limit));
+        prop_assert_eq!(offset(&Pagination::Cursor(None), limit), 0);
+    }
+
     /// Every limit and page the conventions allow is taken as given.
     #[test]
     fn every_allowed_limit_and_page_is_taken_as_given(
