@@ -1,7 +1,9 @@
 //! List queries: any combination of parameters is read or refused field by
 //! field, never a panic, and what is read respects the list conventions.
 
-use bazaar::domain::listing::{Pagination, Paging, QueryError, LIMIT_DEFAULT, LIMIT_MAX, PAGE_MAX};
+use bazaar::domain::listing::{
+    offset, Pagination, Paging, QueryError, LIMIT_DEFAULT, LIMIT_MAX, PAGE_MAX,
+};
 use bazaar::domain::order_query::{OrderQuery, RawOrderQuery};
 use bazaar::domain::outbox_query::{OutboxQuery, RawOutboxQuery};
 use bazaar::domain::product::Categories;
