@@ -193,8 +193,7 @@ impl AuditQuery {
                 ));
             }
         }
-        let Paging { limit, page } =
-            Paging::parse(raw.limit, raw.page, raw.cursor.is_some(), &mut errors);
+        let Paging { limit, page } = Paging::parse(raw.limit, raw.page, &mut errors);
         if !errors.is_empty() {
             return Err(QueryError::Invalid(errors.into_errors()));
         }

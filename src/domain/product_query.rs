@@ -247,8 +247,7 @@ impl ProductQuery {
             .as_deref()
             .and_then(|f| errors.take(FacetSet::parse("facets", f)))
             .unwrap_or_default();
-        let Paging { limit, page } =
-            Paging::parse(raw.limit, raw.page, raw.cursor.is_some(), &mut errors);
+        let Paging { limit, page } = Paging::parse(raw.limit, raw.page, &mut errors);
         if !errors.is_empty() {
             return Err(QueryError::Invalid(errors.into_errors()));
         }

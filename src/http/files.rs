@@ -15,6 +15,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
 use super::json_body::JsonBody;
+use super::params::HexId;
 use super::problem::Problems;
 use super::security::{require, BearerAuth};
 use super::ApiTags;
@@ -297,10 +298,10 @@ impl FilesApi {
         auth: BearerAuth,
         req: &Request,
         /// File id (24 hexadecimal characters).
-        id: Path<String>,
+        id: Path<HexId>,
     ) -> Result<FileResponse, Problems<CompleteFileErrors>> {
         require(&self.identity, &auth.0, "files:write", req).await?;
-        let file = self.files.complete(&auth.0, &id.0).await?;
+        let file = self.files.complete(&auth.0, id.0.checked("id")?).await?;
         Ok(FileResponse::Ok(Json(FileBody::new(&file, None))))
     }
 
@@ -314,10 +315,10 @@ impl FilesApi {
         auth: BearerAuth,
         req: &Request,
         /// File id (24 hexadecimal characters).
-        id: Path<String>,
+        id: Path<HexId>,
     ) -> Result<FileResponse, Problems<FileErrors>> {
         require(&self.identity, &auth.0, "files:read", req).await?;
-        let view = self.files.get(&auth.0, &id.0).await?;
+        let view = self.files.get(&auth.0, id.0.checked("id")?).await?;
         Ok(FileResponse::Ok(Json((&view).into())))
     }
 
@@ -331,10 +332,10 @@ impl FilesApi {
         auth: BearerAuth,
         req: &Request,
         /// File id (24 hexadecimal characters).
-        id: Path<String>,
+        id: Path<HexId>,
     ) -> Result<DeleteFileResponse, Problems<FileErrors>> {
         require(&self.identity, &auth.0, "files:write", req).await?;
-        self.files.delete(&auth.0, &id.0).await?;
+        self.files.delete(&auth.0, id.0.checked("id")?).await?;
         Ok(DeleteFileResponse::Deleted)
     }
 }

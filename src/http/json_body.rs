@@ -12,7 +12,7 @@ use poem::{FromRequest, Request, RequestBody};
 use poem_openapi::impl_apirequest_for_payload;
 use poem_openapi::payload::{ParsePayload, Payload};
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
-use poem_openapi::types::Type;
+use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 
@@ -115,6 +115,32 @@ fn describe(e: &serde_path_to_error::Error<serde_json::Error>) -> AppError {
         errors: vec![FieldError::new(field.clone(), code, message.clone())],
         ..AppError::new(ErrorCode::MalformedBody, format!("`{field}`: {message}"))
     }
+}
+
+/// Checks each item of a batch against the item's schema in the contract: the limits
+/// its `Object` derive declares (lengths, counts, ranges, patterns), which serde does not
+/// hold. A batch whose items break the schema is refused whole (422, `items[i]` in
+/// `errors`) instead of answering 200 with those items failed: the contract calls such a
+/// request invalid, so the server must too. Items that fit the schema still succeed or
+/// fail each on its own.
+pub fn check_items<T: ToJSON + ParseFromJSON>(items: &[T]) -> Result<(), AppError> {
+    let errors: Vec<FieldError> = items
+        .iter()
+        .enumerate()
+        .filter_map(|(index, item)| {
+            T::parse_from_json(item.to_json()).err().map(|e| {
+                FieldError::new(
+                    format!("items[{index}]"),
+                    "invalid",
+                    super::problem::clean_reason(e.message()),
+                )
+            })
+        })
+        .collect();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(AppError::validation(errors))
 }
 
 /// A JSON body kept as the exact bytes received, for signatures computed over

@@ -13,7 +13,9 @@ use serde::Deserialize;
 
 use super::json_body::{JsonBody, RawJson};
 use super::listing::page_info;
-use super::params::{CursorText, Limit, PageNumber};
+use super::params::{
+    BoolText, CursorText, Limit, OrderSortParam, OrderStatusParam, PageNumber, TimeBound,
+};
 use super::problem::Problems;
 use super::security::{require, BearerAuth};
 use super::ApiTags;
@@ -702,15 +704,15 @@ impl OrdersApi {
         &self,
         auth: BearerAuth,
         /// One order status.
-        status: Query<Option<String>>,
+        status: Query<Option<OrderStatusParam>>,
         /// `true`: only orders with flags for staff; `false`: only those without.
-        flagged: Query<Option<String>>,
+        flagged: Query<Option<BoolText>>,
         /// Created at or after.
-        from: Query<Option<String>>,
+        from: Query<Option<TimeBound>>,
         /// Created before.
-        to: Query<Option<String>>,
+        to: Query<Option<TimeBound>>,
         /// `-created_at` (default) or `created_at`.
-        sort: Query<Option<String>>,
+        sort: Query<Option<OrderSortParam>>,
         limit: Query<Option<Limit>>,
         cursor: Query<Option<CursorText>>,
         page: Query<Option<PageNumber>>,
@@ -719,7 +721,16 @@ impl OrdersApi {
         require(&self.identity, &auth.0, "orders:read", req).await?;
         Ok(self
             .list_page(
-                &auth.0, BASE, None, status.0, flagged.0, from.0, to.0, sort.0, limit.0, cursor.0,
+                &auth.0,
+                BASE,
+                None,
+                status.0.map(String::from),
+                flagged.0.map(String::from),
+                from.0.map(String::from),
+                to.0.map(String::from),
+                sort.0.map(String::from),
+                limit.0,
+                cursor.0,
                 page.0,
             )
             .await?)
@@ -739,10 +750,10 @@ impl OrdersApi {
         auth: BearerAuth,
         /// User id.
         id: Path<String>,
-        status: Query<Option<String>>,
-        from: Query<Option<String>>,
-        to: Query<Option<String>>,
-        sort: Query<Option<String>>,
+        status: Query<Option<OrderStatusParam>>,
+        from: Query<Option<TimeBound>>,
+        to: Query<Option<TimeBound>>,
+        sort: Query<Option<OrderSortParam>>,
         limit: Query<Option<Limit>>,
         cursor: Query<Option<CursorText>>,
         page: Query<Option<PageNumber>>,
@@ -755,11 +766,11 @@ impl OrdersApi {
                 &auth.0,
                 &base,
                 Some(&id.0),
-                status.0,
+                status.0.map(String::from),
                 None,
-                from.0,
-                to.0,
-                sort.0,
+                from.0.map(String::from),
+                to.0.map(String::from),
+                sort.0.map(String::from),
                 limit.0,
                 cursor.0,
                 page.0,
@@ -1031,22 +1042,22 @@ impl OrdersAdminApi {
         &self,
         auth: BearerAuth,
         /// Start (inclusive): a date or an RFC 3339 time.
-        from: Query<Option<String>>,
+        from: Query<Option<TimeBound>>,
         /// End (exclusive): a date or an RFC 3339 time.
-        to: Query<Option<String>>,
+        to: Query<Option<TimeBound>>,
         req: &Request,
     ) -> Result<SummaryResponse, Problems<OrderReadErrors>> {
         require(&self.identity, &auth.0, "analytics:read", req).await?;
         // By default up to the next whole minute, so that repeated default
         // requests share one cached answer.
-        let to = match to.0.as_deref() {
+        let to = match to.0.as_ref().map(|t| t.0.as_str()) {
             Some(raw) => parse_time("to", raw)?,
             None => {
                 let next_minute = (Utc::now().timestamp() / 60 + 1) * 60;
                 DateTime::from_timestamp(next_minute, 0).unwrap_or_default()
             }
         };
-        let from = match from.0.as_deref() {
+        let from = match from.0.as_ref().map(|t| t.0.as_str()) {
             Some(raw) => parse_time("from", raw)?,
             None => to
                 .checked_sub_signed(chrono::Duration::days(30))

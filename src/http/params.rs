@@ -227,8 +227,119 @@ impl Type for HexId {
     }
 }
 
+impl From<HexId> for String {
+    fn from(id: HexId) -> String {
+        id.0
+    }
+}
+
 impl ParseFromParameter for HexId {
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {
         Ok(Self(value.to_owned()))
     }
 }
+
+/// Declares a text query parameter whose schema in the contract says which values
+/// the list accepts (`$schema`, a `MetaSchema`). Parsing keeps the text as sent: the
+/// domain's query parser reads it, and reports every bad parameter of a query at once.
+macro_rules! described_text {
+    ($(#[$doc:meta])* $name:ident, $schema:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name(pub String);
+
+        impl Type for $name {
+            const IS_REQUIRED: bool = true;
+            type RawValueType = String;
+            type RawElementValueType = String;
+
+            fn name() -> Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn schema_ref() -> MetaSchemaRef {
+                MetaSchemaRef::Inline(Box::new($schema))
+            }
+
+            fn as_raw_value(&self) -> Option<&String> {
+                Some(&self.0)
+            }
+
+            fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a String> + 'a> {
+                Box::new(std::iter::once(&self.0))
+            }
+        }
+
+        impl ParseFromParameter for $name {
+            fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+                Ok(Self(value.to_owned()))
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+    };
+}
+
+/// A string schema that takes only `values`.
+fn one_of<'a>(values: impl IntoIterator<Item = &'a str>) -> MetaSchema {
+    MetaSchema {
+        enum_items: values.into_iter().map(serde_json::Value::from).collect(),
+        ..MetaSchema::new("string")
+    }
+}
+
+described_text!(
+    /// An order status.
+    OrderStatusParam,
+    one_of(crate::domain::order::OrderStatus::ALL.map(|s| s.as_str()))
+);
+described_text!(
+    /// The sort of an order list.
+    OrderSortParam,
+    one_of(crate::domain::order_query::OrderSort::ALLOWED)
+);
+described_text!(
+    /// The sort of the user list.
+    UserSortParam,
+    one_of(crate::domain::user_query::UserSort::ALLOWED)
+);
+described_text!(
+    /// A role.
+    RoleParam,
+    one_of(crate::domain::user::Role::ALL.map(|r| r.as_str()))
+);
+described_text!(
+    /// An account status.
+    UserStatusParam,
+    one_of(["active", "locked", "disabled"])
+);
+described_text!(
+    /// An audit event kind.
+    AuditKindParam,
+    one_of(crate::domain::audit::AuditKind::ALL.map(|k| k.as_str()))
+);
+described_text!(
+    /// A state of an outbox message.
+    OutboxStateParam,
+    one_of(crate::domain::outbox::OutboxState::ALL.map(|s| s.as_str()))
+);
+described_text!(
+    /// `true` or `false`.
+    BoolText,
+    one_of(["true", "false"])
+);
+described_text!(
+    /// A date (that day's start, India time) or an RFC 3339 time.
+    TimeBound,
+    MetaSchema {
+        any_of: vec![
+            MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "date"))),
+            MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "date-time"))),
+        ],
+        ..MetaSchema::new("string")
+    }
+);

@@ -11,7 +11,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::json_body::JsonBody;
+use super::json_body::{check_items, JsonBody};
 use super::listing::{page_info, PageLinks};
 use super::params::{
     CursorText, FacetsParam, HexId, Limit, PageNumber, PaiseBound, SearchText, SortParam,
@@ -465,7 +465,9 @@ pub struct ProductBatchCreate {
 pub struct ProductBatchPatchItem {
     /// Product id.
     pub id: String,
-    /// Only change the product if it is still at this version (like `If-Match`).
+    /// Only change the product if it is still at this version (like `If-Match`);
+    /// absent or null: whatever its version.
+    #[oai(nullable)]
     pub version: Option<u64>,
     /// The fields to change, as for `PATCH /products/{id}`.
     pub changes: ProductPatchInput,
@@ -488,7 +490,9 @@ pub struct ProductBatchPatch {
 pub struct ProductBatchDeleteItem {
     /// Product id.
     pub id: String,
-    /// Only delete the product if it is still at this version (like `If-Match`).
+    /// Only delete the product if it is still at this version (like `If-Match`);
+    /// absent or null: whatever its version.
+    #[oai(nullable)]
     pub version: Option<u64>,
 }
 
@@ -948,7 +952,8 @@ impl ProductsApi {
     /// Needs `products:write`. Up to 100 products, created in order; each item
     /// succeeds or fails on its own (a bad item does not stop the others) and
     /// gets its own result. The request itself fails only when it is not a
-    /// valid batch: not JSON of this shape (400), empty or over 100 items (422).
+    /// valid batch: not JSON of this shape (400), empty or over 100 items, or an
+    /// item outside its schema (422).
     #[oai(
         path = "/products/batch",
         method = "post",
@@ -961,6 +966,7 @@ impl ProductsApi {
         body: JsonBody<ProductBatchCreate>,
     ) -> Result<BatchResponse, Problems<BatchErrors>> {
         require(&self.identity, &auth.0, "products:write", req).await?;
+        check_items(&body.0.items)?;
         let items = body.0.items.into_iter().map(Into::into).collect();
         let results = self.catalog.create_many(&auth.0, items).await?;
         Ok(BatchResponse::Ok(Json(batch_result(
@@ -988,6 +994,7 @@ impl ProductsApi {
         body: JsonBody<ProductBatchPatch>,
     ) -> Result<BatchResponse, Problems<BatchErrors>> {
         require(&self.identity, &auth.0, "products:write", req).await?;
+        check_items(&body.0.items)?;
         let ids: Vec<Option<String>> = body.0.items.iter().map(|i| Some(i.id.clone())).collect();
         let items = body
             .0
@@ -1017,6 +1024,7 @@ impl ProductsApi {
         body: JsonBody<ProductBatchDelete>,
     ) -> Result<BatchResponse, Problems<BatchErrors>> {
         require(&self.identity, &auth.0, "products:write", req).await?;
+        check_items(&body.0.items)?;
         let ids: Vec<Option<String>> = body.0.items.iter().map(|i| Some(i.id.clone())).collect();
         let items = body
             .0

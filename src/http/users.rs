@@ -99,7 +99,7 @@ pub struct ProfilePatch {
     )]
     pub name: Option<String>,
     #[serde(default)]
-    #[oai(validator(max_length = 254))]
+    #[oai(nullable, validator(max_length = 254))]
     pub email: MaybeUndefined<String>,
 }
 

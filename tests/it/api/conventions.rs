@@ -31,7 +31,37 @@ async fn unknown_routes_and_wrong_methods_are_problems() {
         .await
         .unwrap();
     assert_eq!(wrong.status(), 405);
+    // RFC 9110: a 405 lists the methods the resource has.
+    assert_eq!(wrong.headers()["allow"], "GET, HEAD, POST");
     assert_eq!(problem(wrong).await["code"], "method_not_allowed");
+}
+
+/// The `Allow` of a 405 is that of the route the router chose: `/products/batch` is its own
+/// resource, not a product with the id `batch`; a product's path has its own methods.
+#[tokio::test]
+async fn a_405_allows_the_methods_of_the_route_it_matched() {
+    let app = spawn_app().await;
+    for (method, path, allow) in [
+        ("GET", "/api/v1/products/batch", "POST, PATCH, DELETE"),
+        (
+            "TRACE",
+            "/api/v1/products/0123456789abcdef01234567",
+            "GET, HEAD, PUT, PATCH, DELETE",
+        ),
+        ("PUT", "/health/live", "GET, HEAD"),
+    ] {
+        let response = app
+            .client
+            .request(method.parse().unwrap(), app.url(path))
+            .send()
+            .await
+            .unwrap();
+
+        assert_eq!(response.status(), 405, "{method} {path}");
+        assert_eq!(response.headers()["allow"], allow, "{method} {path}");
+        let p = problem(response).await;
+        assert_eq!(p["code"], "method_not_allowed", "{method} {path}");
+    }
 }
 
 #[tokio::test]

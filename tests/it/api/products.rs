@@ -441,11 +441,6 @@ async fn bad_list_parameters_get_clear_400s() {
         ("category=cars".to_owned(), "invalid_parameter", "category"),
         ("page=0".to_owned(), "invalid_parameter", "page"),
         (
-            format!("page=2&cursor={cursor}"),
-            "invalid_parameter",
-            "page",
-        ),
-        (
             "cursor=%21%21garbage".to_owned(),
             "invalid_cursor",
             "cursor",
@@ -477,6 +472,32 @@ async fn bad_list_parameters_get_clear_400s() {
             body["detail"].as_str().unwrap().len() > 10,
             "{query}: {body}"
         );
+    }
+}
+
+/// The contract cannot declare `page` and `cursor` exclusive, so the pair is not refused:
+/// the page wins and the cursor is ignored, even one that would not decode.
+#[tokio::test]
+async fn a_page_sent_with_a_cursor_wins_and_the_cursor_is_ignored() {
+    let app = spawn_app().await;
+    seed(&app).await;
+    let page_two: Value = app
+        .get(&format!("{PRODUCTS}?sort=created_at&limit=2&page=2"))
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    for cursor in ["%21%21garbage", "eyJzIjoieCJ9"] {
+        let response = app
+            .get(&format!(
+                "{PRODUCTS}?sort=created_at&limit=2&page=2&cursor={cursor}"
+            ))
+            .await;
+        assert_eq!(response.status(), 200, "cursor {cursor}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["page"], 2);
+        assert_eq!(skus(&body), skus(&page_two), "cursor {cursor}");
     }
 }
 
