@@ -206,15 +206,8 @@ impl ProductQuery {
         let price_max = raw
             .price_max
             .and_then(|p| errors.take(Paise::parse_bound("price_max", p)));
-        if let (Some(min), Some(max)) = (price_min, price_max) {
-            if min > max {
-                errors.push(FieldError::new(
-                    "price_max",
-                    "less_than_min",
-                    "must not be less than price_min",
-                ));
-            }
-        }
+        // `price_max` below `price_min` is an empty range, not an error: nothing matches it.
+        // (The contract cannot relate two parameters, so it allows the pair.)
         let tag = raw
             .tag
             .as_deref()

@@ -161,7 +161,7 @@ impl Example for AuditEventList {
 pub struct RolesBody {
     /// `customer`, `catalog_manager`, `admin`.
     #[oai(validator(min_items = 1, max_items = 3))]
-    pub roles: Vec<String>,
+    pub roles: Vec<RoleParam>,
 }
 
 impl Example for RolesBody {
@@ -281,7 +281,7 @@ impl AdminApi {
         require(&self.identity, &auth.0, "users:write", req).await?;
         let user = self
             .identity
-            .set_roles(&auth.0, id.0.checked("id")?, &body.0.roles, &context(req))
+            .set_roles(&auth.0, id.0.checked("id")?, &body.0.roles.into_iter().map(String::from).collect::<Vec<_>>(), &context(req))
             .await?;
         Ok(UserResponse::Ok(Json((&user).into())))
     }

@@ -48,7 +48,11 @@ pub struct FileInput {
     /// Media type of the file, without parameters: one of the allowed types
     /// (`BAZAAR_FILES_ALLOWED_TYPES`; by default `image/jpeg`, `image/png`, `image/webp`,
     /// `image/gif`, `application/pdf`). The upload must send exactly this `Content-Type`.
-    #[oai(validator(min_length = 3, max_length = 255))]
+    #[oai(validator(
+        min_length = 3,
+        max_length = 255,
+        pattern = r"^[A-Za-z0-9!#$&^_.+-]{1,127}/[A-Za-z0-9!#$&^_.+-]{1,127}$"
+    ))]
     pub content_type: String,
     /// Exact size in bytes (the browser's `File.size`): at least 1, at most the limit
     /// (`BAZAAR_FILES_MAX_BYTES`, 10 MiB by default).

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::json_body::{JsonBody, RawJson};
 use super::listing::page_info;
 use super::params::{
-    BoolText, CursorText, Limit, OrderSortParam, OrderStatusParam, PageNumber, TimeBound,
+    BoolText, CursorText, Limit, OrderSortParam, OrderStatusParam, SettableOrderStatus, PageNumber, TimeBound,
 };
 use super::problem::Problems;
 use super::security::{require, BearerAuth};
@@ -66,9 +66,11 @@ const BASE: &str = "/api/v1/orders";
 #[serde(deny_unknown_fields)]
 pub struct OrderLineInput {
     /// Product id (24 hexadecimal characters).
+    #[oai(validator(pattern = "^[0-9a-fA-F]{24}$"))]
     pub product_id: String,
     /// Units: at least 1, at most `BAZAAR_ORDER_PRODUCT_UNITS_MAX` (10 by
     /// default) of one product per order.
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
     pub quantity: i64,
 }
 
@@ -77,17 +79,22 @@ pub struct OrderLineInput {
 #[oai(deny_unknown_fields, rename = "Address")]
 #[serde(deny_unknown_fields)]
 pub struct AddressBody {
+    #[oai(validator(max_length = 200, pattern = r"[^\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"))]
     pub name: String,
+    #[oai(validator(max_length = 200, pattern = r"[^\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"))]
     pub line1: String,
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(skip_serializing_if_is_none, validator(max_length = 200))]
     #[serde(default)]
     pub line2: Option<String>,
+    #[oai(validator(max_length = 200, pattern = r"[^\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"))]
     pub city: String,
+    #[oai(validator(max_length = 200, pattern = r"[^\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"))]
     pub state: String,
     /// Six-digit PIN code.
+    #[oai(validator(pattern = "^[0-9]{6}$"))]
     pub postal_code: String,
     /// Contact phone for delivery.
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(skip_serializing_if_is_none, validator(max_length = 32, pattern = r"^[+]?[0-9 ()-]+$"))]
     #[serde(default)]
     pub phone: Option<String>,
 }
@@ -98,11 +105,13 @@ pub struct AddressBody {
 #[serde(deny_unknown_fields)]
 pub struct OrderInput {
     /// 1–50 lines; a product listed twice is ordered once with the quantities added.
+    #[oai(validator(min_items = 1, max_items = 50))]
     pub items: Vec<OrderLineInput>,
     #[serde(default)]
     pub address: Option<AddressBody>,
     /// At most 500 characters.
     #[serde(default)]
+    #[oai(validator(max_length = 500))]
     pub notes: Option<String>,
 }
 
@@ -300,7 +309,7 @@ pub struct RefundInput {
 #[serde(deny_unknown_fields)]
 pub struct StatusInput {
     /// `fulfilled`, `shipped` or `delivered`; only forward.
-    pub status: String,
+    pub status: SettableOrderStatus,
 }
 
 /// Who is paying, for Checkout's form.
@@ -863,7 +872,7 @@ impl OrdersApi {
         req: &Request,
     ) -> Result<OrderResponse, Problems<OrderBodyActionErrors>> {
         require(&self.identity, &auth.0, "orders:manage", req).await?;
-        Ok(ok(&self.orders.set_status(&id.0, &body.0.status).await?))
+        Ok(ok(&self.orders.set_status(&id.0, &body.0.status.0).await?))
     }
 
     /// Start paying for an order
@@ -1033,6 +1042,7 @@ impl OrdersAdminApi {
     /// Admins. Revenue net of refunds by day (India time), orders by status,
     /// top products and the payment success rate, for orders created (and
     /// money moved) in `[from, to)`. Dates are India days; default: the last 30 days.
+    /// `from` at or after `to` is an empty range.
     #[oai(
         path = "/analytics/summary",
         method = "get",
@@ -1063,9 +1073,8 @@ impl OrdersAdminApi {
                 .checked_sub_signed(chrono::Duration::days(30))
                 .unwrap_or(DateTime::<Utc>::MIN_UTC),
         };
-        if from >= to {
-            return Err(AppError::invalid_parameter("from", "must be before `to`").into());
-        }
+        // `from` at or after `to` is an empty range, as for the order list: the
+        // contract cannot relate two parameters, so it allows the pair.
         let summary = self.orders.summary(from, to).await?;
         Ok(SummaryResponse::Ok(Json(summary_body(summary, from, to))))
     }

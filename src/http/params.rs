@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
-use poem_openapi::types::{ParseError, ParseFromParameter, ParseResult, Type};
+use poem_openapi::types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type};
 
 use crate::errors::AppError;
 
@@ -73,9 +73,10 @@ bounded_int!(
     PaiseBound, 0, crate::domain::money::Paise::MAX
 );
 
-/// Declares a string query parameter limited to `max` characters.
+/// Declares a string query parameter limited to `max` characters (and, in the
+/// contract, to a `pattern` the domain's parser holds it to).
 macro_rules! bounded_text {
-    ($(#[$doc:meta])* $name:ident, $max:expr) => {
+    ($(#[$doc:meta])* $name:ident, $max:expr $(, $pattern:expr)?) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq)]
         pub struct $name(pub String);
@@ -92,6 +93,7 @@ macro_rules! bounded_text {
             fn schema_ref() -> MetaSchemaRef {
                 MetaSchemaRef::Inline(Box::new(MetaSchema {
                     max_length: Some($max),
+                    pattern: None$(.or(Some(String::from($pattern))))?,
                     ..MetaSchema::new("string")
                 }))
             }
@@ -120,12 +122,16 @@ macro_rules! bounded_text {
 }
 
 bounded_text!(
-    /// Free text to search for.
-    SearchText, crate::domain::product_query::Q_MAX
+    /// Free text to search for: no control characters once trimmed.
+    SearchText,
+    crate::domain::product_query::Q_MAX,
+    r"^[\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*([^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u001F\u007F-\u009F\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?[\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
 );
 bounded_text!(
     /// Comma-separated facet names.
-    FacetsParam, 64
+    FacetsParam,
+    64,
+    "^ *(category|tags|price_range)? *(, *(category|tags|price_range)? *)*$"
 );
 bounded_text!(
     /// An opaque pagination cursor.
@@ -239,14 +245,30 @@ impl ParseFromParameter for HexId {
     }
 }
 
-/// Declares a text query parameter whose schema in the contract says which values
-/// the list accepts (`$schema`, a `MetaSchema`). Parsing keeps the text as sent: the
-/// domain's query parser reads it, and reports every bad parameter of a query at once.
+/// Declares a text query parameter or body field whose schema in the contract says
+/// which values are accepted (`$schema`, a `MetaSchema`). Parsing keeps the text as
+/// sent: the domain's parser reads it, and reports every bad field or parameter of a
+/// request at once.
 macro_rules! described_text {
     ($(#[$doc:meta])* $name:ident, $schema:expr) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq)]
+        #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+        #[serde(transparent)]
         pub struct $name(pub String);
+
+        impl ParseFromJSON for $name {
+            fn parse_from_json(value: Option<serde_json::Value>) -> ParseResult<Self> {
+                String::parse_from_json(value)
+                    .map(Self)
+                    .map_err(ParseError::propagate)
+            }
+        }
+
+        impl ToJSON for $name {
+            fn to_json(&self) -> Option<serde_json::Value> {
+                self.0.to_json()
+            }
+        }
 
         impl Type for $name {
             const IS_REQUIRED: bool = true;
@@ -281,8 +303,18 @@ macro_rules! described_text {
                 value.0
             }
         }
+
+        impl From<&str> for $name {
+            fn from(value: &str) -> Self {
+                Self(value.to_owned())
+            }
+        }
     };
 }
+
+/// Some character that is not white space (Unicode's `White_Space`, what `str::trim`
+/// removes), spelled out: `\s` means other sets in other regular expression engines.
+pub const NON_BLANK: &str = r"[^\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]";
 
 /// A string schema that takes only `values`.
 fn one_of<'a>(values: impl IntoIterator<Item = &'a str>) -> MetaSchema {
@@ -326,6 +358,26 @@ described_text!(
     /// A state of an outbox message.
     OutboxStateParam,
     one_of(crate::domain::outbox::OutboxState::ALL.map(|s| s.as_str()))
+);
+described_text!(
+    /// An order status staff may set (fulfilment moves only forward).
+    SettableOrderStatus,
+    one_of(crate::domain::order::OrderStatus::SETTABLE.map(|s| s.as_str()))
+);
+described_text!(
+    /// A tag to filter by: 1 to 20 characters, not only spaces.
+    TagParam,
+    MetaSchema {
+        min_length: Some(1),
+        max_length: Some(crate::domain::product::TAG_MAX),
+        pattern: Some(NON_BLANK.to_owned()),
+        ..MetaSchema::new("string")
+    }
+);
+described_text!(
+    /// A language messages can be sent in (ISO 639-1).
+    Language,
+    one_of(crate::domain::user::LANGUAGES)
 );
 described_text!(
     /// `true` or `false`.

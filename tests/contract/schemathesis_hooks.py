@@ -11,10 +11,12 @@ check's. Schemathesis counts the failures dropped here in its summary.
 """
 
 import json
+import re
 
 import schemathesis
 
-# Problem `code`s (the whole request) that only say a value is not one the server knows.
+# Problem `code`s (the whole request), with their status, that only say a value is not one
+# the server knows, or that the server's state refuses it.
 UNKNOWABLE_CODES = {
     # A cursor is an opaque token from an earlier page; a generated one was never issued.
     "invalid_cursor": 400,
@@ -23,9 +25,16 @@ UNKNOWABLE_CODES = {
     # Generated requests to an idempotent operation reuse a key with another body, which the
     # contract itself documents as 422 `idempotency_key_reused`.
     "idempotency_key_reused": 422,
+    # State: generated sign-ins with wrong passwords or codes lock the account for a while,
+    # after which every sign-in to it is 423 until the lock ends. The contract documents 423.
+    "account_locked": 423,
+    # State: a generated `If-Match` names no ETag the server issued for the record's current
+    # version (or the record changed since). The contract documents 412.
+    "precondition_failed": 412,
 }
 
-# Field error `code`s (in a 422 `validation_failed`) that only say a value is not one the server knows.
+# Field error `code`s (in a 422 `validation_failed`, or a 400 `invalid_parameter`) that only
+# say a value is not one the server knows.
 UNKNOWABLE_FIELD_CODES = {
     # An id in the body (an order's product, a product's image file) that names nothing stored.
     "not_found",
@@ -33,7 +42,26 @@ UNKNOWABLE_FIELD_CODES = {
     "file_not_complete",
     # Categories are configuration (`BAZAAR_PRODUCT_CATEGORIES`), not part of the contract.
     "unknown_category",
+    # A phone number valid by libphonenumber's metadata (numbering plans, per country) and an
+    # address valid by RFC 5321/5322 are more than the contract's patterns can say; the
+    # patterns state the characters, the server the rest.
+    "invalid_phone",
+    "invalid_email",
 }
+
+# (field, code) pairs that only hold for some fields: the field as a regular expression.
+UNKNOWABLE_FIELDS = [
+    # Tags are Unicode letters, digits and combining marks: `\p{L}`, `\p{N}`, `\p{M}` in a
+    # pattern, which Schemathesis' Python regular expressions cannot read.
+    (r"^((items\[\d+\]\.(changes\.)?)?tags\[\d+\]|tag)$", "invalid_characters"),
+    # A file's largest size and its allowed types are configuration (`BAZAAR_FILES_MAX_BYTES`,
+    # `BAZAAR_FILES_ALLOWED_TYPES`).
+    (r"^size$", "too_large"),
+    (r"^content_type$", "not_allowed"),
+    # An order's units of one product: at most `BAZAAR_ORDER_PRODUCT_UNITS_MAX` (configuration),
+    # added up over lines of the same product.
+    (r"^items\[\d+\]\.quantity$", "out_of_range"),
+]
 
 
 def _problem(response):
@@ -44,6 +72,16 @@ def _problem(response):
     return body if isinstance(body, dict) else None
 
 
+def _unknowable_field(error):
+    if error.get("code") in UNKNOWABLE_FIELD_CODES:
+        return True
+    field = error.get("field") or ""
+    return any(
+        code == error.get("code") and re.search(pattern, field)
+        for pattern, code in UNKNOWABLE_FIELDS
+    )
+
+
 def is_unknowable_value(status, problem):
     """Whether a problem refuses only values the contract cannot describe."""
     if problem is None:
@@ -51,9 +89,9 @@ def is_unknowable_value(status, problem):
     code = problem.get("code")
     if UNKNOWABLE_CODES.get(code) == status:
         return True
-    if status == 422 and code == "validation_failed":
-        field_codes = {e.get("code") for e in problem.get("errors") or []}
-        return bool(field_codes) and field_codes <= UNKNOWABLE_FIELD_CODES
+    if (status, code) in ((422, "validation_failed"), (400, "invalid_parameter")):
+        errors = problem.get("errors") or []
+        return bool(errors) and all(_unknowable_field(e) for e in errors)
     return False
 
 
