@@ -228,13 +228,13 @@ impl ProductQuery {
             Some(s) => errors.take(Sort::parse("sort", s)).unwrap_or(default_sort),
             None => default_sort,
         };
-        if sort.field == SortField::Relevance && q.is_none() {
-            errors.push(FieldError::new(
-                "sort",
-                "needs_q",
-                "`relevance` orders search results; send `q` with it",
-            ));
-        }
+        // Without search text every product is as relevant as any other: `relevance` is
+        // then the default order. (The contract cannot make `sort` depend on `q`.)
+        let sort = if sort.field == SortField::Relevance && q.is_none() {
+            Sort::DEFAULT
+        } else {
+            sort
+        };
         let facets = raw
             .facets
             .as_deref()
@@ -353,9 +353,10 @@ mod tests {
             "-price"
         );
         assert_eq!(with_q(None, None).unwrap().sort, Sort::DEFAULT);
-        let Err(QueryError::Invalid(errors)) = with_q(None, Some("relevance")) else {
-            panic!("relevance without q must be refused");
-        };
-        assert_eq!(errors[0].code, "needs_q");
+        assert_eq!(
+            with_q(None, Some("relevance")).unwrap().sort,
+            Sort::DEFAULT,
+            "without q, relevance is the default order"
+        );
     }
 }

@@ -281,7 +281,17 @@ impl AdminApi {
         require(&self.identity, &auth.0, "users:write", req).await?;
         let user = self
             .identity
-            .set_roles(&auth.0, id.0.checked("id")?, &body.0.roles.into_iter().map(String::from).collect::<Vec<_>>(), &context(req))
+            .set_roles(
+                &auth.0,
+                id.0.checked("id")?,
+                &body
+                    .0
+                    .roles
+                    .into_iter()
+                    .map(String::from)
+                    .collect::<Vec<_>>(),
+                &context(req),
+            )
             .await?;
         Ok(UserResponse::Ok(Json((&user).into())))
     }

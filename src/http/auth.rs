@@ -10,7 +10,7 @@ use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use serde::Deserialize;
 
-use super::json_body::JsonBody;
+use super::json_body::{CheckedJsonBody, JsonBody};
 use super::problem::Problems;
 use super::security::{context, BearerAuth};
 use super::users::{AcceptedResponse, NoContentResponse, UserBody, UserResponse};
@@ -65,12 +65,22 @@ pub struct RegisterRequest {
     /// Mobile number; without a country code it is read as Indian.
     #[oai(validator(max_length = 32, pattern = r"^[+]?[0-9 ()-]+$"))]
     pub phone: String,
-    #[oai(validator(min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F<>]*[^\u0000-\u001F\u007F-\u009F\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000<>][^\u0000-\u001F\u007F-\u009F<>]*$"))]
+    #[oai(validator(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F<>]*[^\u0000-\u001F\u007F-\u009F\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000<>][^\u0000-\u001F\u007F-\u009F<>]*$"
+    ))]
     pub name: String,
     /// 8–128 characters.
     #[oai(validator(min_length = 8, max_length = 128))]
     pub password: String,
-    #[oai(skip_serializing_if_is_none, validator(max_length = 254, pattern = r"^[^@\u0000-\u0020]+@[^@\u0000-\u0020]+\.[^@\u0000-\u0020]+$"))]
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(
+            max_length = 254,
+            pattern = r"^([\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*|[^@\u0000-\u0020]+@[^@\u0000-\u0020]+\.[^@\u0000-\u0020]+)$"
+        )
+    )]
     pub email: Option<String>,
 }
 
@@ -458,7 +468,7 @@ impl AuthApi {
     #[oai(path = "/auth/otp/verify", method = "post", operation_id = "verifyOtp")]
     async fn verify_otp(
         &self,
-        body: JsonBody<OtpVerifyRequest>,
+        body: CheckedJsonBody<OtpVerifyRequest>,
         req: &Request,
     ) -> Result<OtpVerifyResponse, Problems<OtpVerifyErrors>> {
         let b = body.0;
@@ -493,7 +503,7 @@ impl AuthApi {
     #[oai(path = "/auth/login", method = "post", operation_id = "login")]
     async fn login(
         &self,
-        body: JsonBody<LoginRequest>,
+        body: CheckedJsonBody<LoginRequest>,
         req: &Request,
     ) -> Result<TokensResponse, Problems<LoginErrors>> {
         let b = body.0;
@@ -519,7 +529,7 @@ impl AuthApi {
     )]
     async fn refresh(
         &self,
-        body: JsonBody<RefreshRequest>,
+        body: CheckedJsonBody<RefreshRequest>,
         req: &Request,
     ) -> Result<TokensResponse, Problems<RefreshErrors>> {
         let tokens = self
@@ -604,7 +614,7 @@ impl AuthApi {
     )]
     async fn verify_email(
         &self,
-        body: JsonBody<EmailVerifyRequest>,
+        body: CheckedJsonBody<EmailVerifyRequest>,
         req: &Request,
     ) -> Result<UserResponse, Problems<EmailVerifyErrors>> {
         let user = self

@@ -56,7 +56,7 @@ pub struct FileInput {
     pub content_type: String,
     /// Exact size in bytes (the browser's `File.size`): at least 1, at most the limit
     /// (`BAZAAR_FILES_MAX_BYTES`, 10 MiB by default).
-    #[oai(validator(minimum(value = "1")))]
+    #[oai(validator(minimum(value = "1"), maximum(value = "9007199254740991")))]
     pub size: i64,
 }
 

@@ -4,9 +4,10 @@
 //! `Object` derive, so the contract describes exactly what is parsed here.
 //!
 //! After serde, [`check_schema`] holds the body to what the rest of `T`'s schema
-//! says and serde does not: `null` only where the schema is `nullable`, and the
-//! limits the `Object` derive declares (lengths, patterns, ranges, item counts).
-//! The contract and the server so refuse the same bodies.
+//! says and serde does not: `null` only where the schema is `nullable`, objects
+//! where it says object; [`CheckedJsonBody`] also to the limits the `Object`
+//! derive declares (lengths, patterns, ranges, item counts). The contract and the
+//! server so refuse the same bodies.
 //!
 //! Both payloads read a body the pipeline's `Guard` has already decoded and
 //! capped at the body limit (`pipeline::body`), so nothing here can be made to
@@ -16,12 +17,12 @@ use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
 use bytes::Bytes;
-use regex::Regex;
 use poem::{FromRequest, Request, RequestBody};
 use poem_openapi::impl_apirequest_for_payload;
 use poem_openapi::payload::{ParsePayload, Payload};
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
+use regex::Regex;
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 use serde_json::Value;
@@ -54,22 +55,63 @@ impl<T: Type + DeserializeOwned + Send> ParsePayload for JsonBody<T> {
     const IS_REQUIRED: bool = true;
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
-        let bytes = Bytes::from_request(request, body).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(AppError::new(
-                ErrorCode::MalformedBody,
-                "the request body is empty; send a JSON object",
-            )
-            .into());
-        }
-        let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        let parsed = serde_path_to_error::deserialize(de).map_err(|e| describe(&e))?;
-        // serde took it, so the bytes are JSON.
-        let value: Value = serde_json::from_slice(&bytes)
-            .map_err(|e| AppError::new(ErrorCode::MalformedBody, e.to_string()))?;
-        check_schema::<T>(&value)?;
-        Ok(Self(parsed))
+        parse(request, body, false).await.map(Self)
     }
+}
+
+/// A [`JsonBody`] whose schema limits (lengths, patterns, ranges, item counts) are checked
+/// here, at parsing: for bodies with fields no domain rule reads (a sign-in's `device`), or
+/// that the server acts on before it validates them (a sign-in is refused while the account
+/// is locked). Other bodies leave those limits to the domain, which reports every invalid
+/// field at once, with its own codes, and is at least as strict as the contract.
+pub struct CheckedJsonBody<T>(pub T);
+
+impl<T: Type + Send> Payload for CheckedJsonBody<T> {
+    const CONTENT_TYPE: &'static str = "application/json";
+
+    fn check_content_type(content_type: &str) -> bool {
+        JsonBody::<T>::check_content_type(content_type)
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
+impl<T: Type + DeserializeOwned + Send> ParsePayload for CheckedJsonBody<T> {
+    const IS_REQUIRED: bool = true;
+
+    async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
+        parse(request, body, true).await.map(Self)
+    }
+}
+
+impl_apirequest_for_payload!(CheckedJsonBody<T>, T: Type + DeserializeOwned + Send);
+
+async fn parse<T: Type + DeserializeOwned>(
+    request: &Request,
+    body: &mut RequestBody,
+    limits: bool,
+) -> poem::Result<T> {
+    let bytes = Bytes::from_request(request, body).await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(AppError::new(
+            ErrorCode::MalformedBody,
+            "the request body is empty; send a JSON object",
+        )
+        .into());
+    }
+    let de = &mut serde_json::Deserializer::from_slice(&bytes);
+    let parsed = serde_path_to_error::deserialize(de).map_err(|e| describe(&e))?;
+    // serde took it, so the bytes are JSON.
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| AppError::new(ErrorCode::MalformedBody, e.to_string()))?;
+    check_schema::<T>(&value, limits)?;
+    Ok(parsed)
 }
 
 impl_apirequest_for_payload!(JsonBody<T>, T: Type + DeserializeOwned + Send);
@@ -133,19 +175,23 @@ fn describe(e: &serde_path_to_error::Error<serde_json::Error>) -> AppError {
 /// not `nullable`, or another type than the schema's, is a body that does not match it
 /// (400, like serde's own type errors; serde reads `null` as an absent `Option` and a
 /// struct from an array too), and a value outside a declared limit is refused with 422
-/// naming the field, as the domain's own rules are.
-fn check_schema<T: Type>(value: &Value) -> Result<(), AppError> {
+/// naming the field, as the domain's own rules are (with `limits`).
+fn check_schema<T: Type>(value: &Value, limits: bool) -> Result<(), AppError> {
     let mut registry = Registry::new();
     T::register(&mut registry);
     let mut found = Found::default();
     found.walk(&registry, &T::schema_ref(), value, "");
     if let Some((field, message)) = found.types.into_iter().next() {
         return Err(AppError {
-            errors: vec![FieldError::new(field.clone(), "invalid_type", message.clone())],
+            errors: vec![FieldError::new(
+                field.clone(),
+                "invalid_type",
+                message.clone(),
+            )],
             ..AppError::new(ErrorCode::MalformedBody, format!("`{field}`: {message}"))
         });
     }
-    if found.limits.is_empty() {
+    if !limits || found.limits.is_empty() {
         Ok(())
     } else {
         Err(AppError::validation(found.limits))

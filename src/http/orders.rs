@@ -14,7 +14,8 @@ use serde::Deserialize;
 use super::json_body::{JsonBody, RawJson};
 use super::listing::page_info;
 use super::params::{
-    BoolText, CursorText, Limit, OrderSortParam, OrderStatusParam, SettableOrderStatus, PageNumber, TimeBound,
+    BoolText, CursorText, Limit, OrderSortParam, OrderStatusParam, PageNumber, SettableOrderStatus,
+    TimeBound,
 };
 use super::problem::Problems;
 use super::security::{require, BearerAuth};
@@ -79,22 +80,37 @@ pub struct OrderLineInput {
 #[oai(deny_unknown_fields, rename = "Address")]
 #[serde(deny_unknown_fields)]
 pub struct AddressBody {
-    #[oai(validator(max_length = 200, pattern = r"[^\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"))]
+    #[oai(validator(
+        max_length = 200,
+        pattern = r"[^\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    ))]
     pub name: String,
-    #[oai(validator(max_length = 200, pattern = r"[^\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"))]
+    #[oai(validator(
+        max_length = 200,
+        pattern = r"[^\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    ))]
     pub line1: String,
     #[oai(skip_serializing_if_is_none, validator(max_length = 200))]
     #[serde(default)]
     pub line2: Option<String>,
-    #[oai(validator(max_length = 200, pattern = r"[^\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"))]
+    #[oai(validator(
+        max_length = 200,
+        pattern = r"[^\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    ))]
     pub city: String,
-    #[oai(validator(max_length = 200, pattern = r"[^\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"))]
+    #[oai(validator(
+        max_length = 200,
+        pattern = r"[^\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    ))]
     pub state: String,
     /// Six-digit PIN code.
     #[oai(validator(pattern = "^[0-9]{6}$"))]
     pub postal_code: String,
     /// Contact phone for delivery.
-    #[oai(skip_serializing_if_is_none, validator(max_length = 32, pattern = r"^[+]?[0-9 ()-]+$"))]
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(max_length = 32, pattern = r"^[+]?[0-9 ()-]+$")
+    )]
     #[serde(default)]
     pub phone: Option<String>,
 }

@@ -5,7 +5,9 @@
 use std::borrow::Cow;
 
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
-use poem_openapi::types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type};
+use poem_openapi::types::{
+    ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type,
+};
 
 use crate::errors::AppError;
 
@@ -314,7 +316,8 @@ macro_rules! described_text {
 
 /// Some character that is not white space (Unicode's `White_Space`, what `str::trim`
 /// removes), spelled out: `\s` means other sets in other regular expression engines.
-pub const NON_BLANK: &str = r"[^\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]";
+pub const NON_BLANK: &str =
+    r"[^\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]";
 
 /// A string schema that takes only `values`.
 fn one_of<'a>(values: impl IntoIterator<Item = &'a str>) -> MetaSchema {

@@ -144,7 +144,11 @@ pub struct ProductInput {
     #[oai(validator(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]+$"))]
     pub sku: String,
     /// 1–200 characters after trimming, no control characters.
-    #[oai(validator(min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u001F\u007F-\u009F\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"))]
+    #[oai(validator(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u001F\u007F-\u009F\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"
+    ))]
     pub name: String,
     /// Plain text, at most 5000 characters; HTML is refused.
     #[oai(validator(max_length = 5000))]
@@ -158,7 +162,12 @@ pub struct ProductInput {
     /// One of the configured categories (`BAZAAR_PRODUCT_CATEGORIES`).
     pub category: String,
     /// At most 10 tags of 1–20 characters (letters, digits, spaces, `-`); duplicates are dropped.
-    #[oai(validator(max_items = 10, min_length = 1, max_length = 20, pattern = r"[^\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"))]
+    #[oai(validator(
+        max_items = 10,
+        min_length = 1,
+        max_length = 20,
+        pattern = r"[^\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    ))]
     pub tags: Option<Vec<String>>,
     /// Units in stock, 0 to 1000000000; absent or `null` for unlimited.
     #[oai(validator(minimum(value = "0"), maximum(value = "1000000000")))]
@@ -211,10 +220,14 @@ pub struct ProductPatchInput {
     #[oai(validator(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]+$"))]
     #[oai(skip_serializing_if_is_none)]
     pub sku: Option<String>,
-    #[oai(validator(min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u001F\u007F-\u009F\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"))]
+    #[oai(validator(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u001F\u007F-\u009F\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"
+    ))]
     #[oai(skip_serializing_if_is_none)]
     pub name: Option<String>,
-    #[oai(validator(max_length = 5000))]
+    #[oai(nullable, validator(max_length = 5000))]
     #[serde(default)]
     pub description: MaybeUndefined<String>,
     /// Price in paise, greater than 0.
@@ -226,11 +239,19 @@ pub struct ProductPatchInput {
     pub currency: Option<String>,
     #[oai(skip_serializing_if_is_none)]
     pub category: Option<String>,
-    #[oai(validator(max_items = 10, min_length = 1, max_length = 20, pattern = r"[^\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"))]
+    #[oai(validator(
+        max_items = 10,
+        min_length = 1,
+        max_length = 20,
+        pattern = r"[^\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    ))]
     #[oai(skip_serializing_if_is_none)]
     pub tags: Option<Vec<String>>,
     /// Units in stock; `null` makes it unlimited.
-    #[oai(validator(minimum(value = "0"), maximum(value = "1000000000")))]
+    #[oai(
+        nullable,
+        validator(minimum(value = "0"), maximum(value = "1000000000"))
+    )]
     #[serde(default)]
     pub stock: MaybeUndefined<i64>,
     /// Replaces the image list; every id must name a complete upload, and a new one must be
@@ -468,7 +489,10 @@ pub struct ProductBatchPatchItem {
     pub id: String,
     /// Only change the product if it is still at this version (like `If-Match`);
     /// absent or null: whatever its version.
-    #[oai(nullable, validator(minimum(value = "0")))]
+    #[oai(
+        nullable,
+        validator(minimum(value = "0"), maximum(value = "9007199254740991"))
+    )]
     pub version: Option<u64>,
     /// The fields to change, as for `PATCH /products/{id}`.
     pub changes: ProductPatchInput,
@@ -494,7 +518,10 @@ pub struct ProductBatchDeleteItem {
     pub id: String,
     /// Only delete the product if it is still at this version (like `If-Match`);
     /// absent or null: whatever its version.
-    #[oai(nullable, validator(minimum(value = "0")))]
+    #[oai(
+        nullable,
+        validator(minimum(value = "0"), maximum(value = "9007199254740991"))
+    )]
     pub version: Option<u64>,
 }
 
@@ -852,7 +879,7 @@ impl ProductsApi {
         /// first (exact name, then name, then elsewhere) unless `sort` says otherwise.
         q: Query<Option<SearchText>>,
         /// Sort order: `price`, `-price`, `created_at`, `-created_at` (default
-        /// without `q`, newest first), `name`, or `relevance` (default with `q`).
+        /// without `q`, newest first), `name`, or `relevance` (default with `q`; without it, the default order).
         sort: Query<Option<SortParam>>,
         /// Items per page, 1–100 (default 20).
         limit: Query<Option<Limit>>,

@@ -11,8 +11,8 @@ use poem_openapi::types::{Example, MaybeUndefined};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
-use super::params::Language;
 use super::json_body::JsonBody;
+use super::params::Language;
 use super::problem::Problems;
 use super::security::{context, BearerAuth};
 use super::ApiTags;
@@ -96,11 +96,21 @@ impl Example for UserBody {
 pub struct ProfilePatch {
     #[oai(
         skip_serializing_if_is_none,
-        validator(min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F<>]*[^\u0000-\u001F\u007F-\u009F\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000<>][^\u0000-\u001F\u007F-\u009F<>]*$")
+        validator(
+            min_length = 1,
+            max_length = 100,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F<>]*[^\u0000-\u001F\u007F-\u009F\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000<>][^\u0000-\u001F\u007F-\u009F<>]*$"
+        )
     )]
     pub name: Option<String>,
     #[serde(default)]
-    #[oai(nullable, validator(max_length = 254, pattern = r"^[^@\u0000-\u0020]+@[^@\u0000-\u0020]+\.[^@\u0000-\u0020]+$"))]
+    #[oai(
+        nullable,
+        validator(
+            max_length = 254,
+            pattern = r"^([\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*|[^@\u0000-\u0020]+@[^@\u0000-\u0020]+\.[^@\u0000-\u0020]+)$"
+        )
+    )]
     pub email: MaybeUndefined<String>,
 }
 

@@ -428,3 +428,102 @@ async fn an_invalid_json_value_in_an_array_names_its_index() {
     let p: Value = problem(app.post_json("/api/v1/products", &body).await).await;
     assert_eq!(p["errors"][0]["field"], "tags[1]");
 }
+
+/// A body is held to its schema in the contract, not only to what serde checks: a `null`
+/// where the schema is not nullable and an array for an object are 400 (the body does not
+/// match the schema); on sign-in, a value outside a declared limit is 422 naming the field.
+#[tokio::test]
+async fn a_body_is_held_to_its_schema_nulls_types_and_limits() {
+    let app = spawn_app().await;
+    let mut body = product_json("NUL-1");
+    body["images"] = Value::Null;
+    let p = problem(app.post_json("/api/v1/products", &body).await).await;
+    assert_eq!(
+        (p["status"].as_u64(), p["code"].as_str()),
+        (Some(400), Some("malformed_body"))
+    );
+    assert_eq!(p["errors"][0]["field"], "images");
+
+    // serde reads a struct from an array too; every field of a profile patch is optional.
+    let p = problem(
+        app.client
+            .patch(app.url("/api/v1/users/me"))
+            .json(&json!([null, null]))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (p["status"].as_u64(), p["code"].as_str()),
+        (Some(400), Some("malformed_body"))
+    );
+    assert_eq!(p["errors"][0]["field"], "body");
+
+    // Limits: a device name over its maxLength (checked before the password is) and a
+    // negative batch version.
+    let long = json!({"identifier": "+919812345678", "password": "x", "device": "d".repeat(201)});
+    let p = problem(app.post_json("/api/v1/auth/login", &long).await).await;
+    assert_eq!(
+        (p["status"].as_u64(), p["code"].as_str()),
+        (Some(422), Some("validation_failed"))
+    );
+    assert_eq!(
+        (
+            p["errors"][0]["field"].as_str(),
+            p["errors"][0]["code"].as_str()
+        ),
+        (Some("device"), Some("too_long"))
+    );
+
+    let negative = json!({"items": [{"id": "0123456789abcdef01234567", "version": -1}]});
+    let response = app
+        .client
+        .delete(app.url("/api/v1/products/batch"))
+        .json(&negative)
+        .send()
+        .await
+        .unwrap();
+    let p = problem(response).await;
+    assert_eq!(p["status"], 400);
+    assert_eq!(p["errors"][0]["field"], "items[0].version");
+
+    // A nullable field takes null: a product's description is removed by `null` in a patch.
+    let created = app.create_product(product_json("NUL-2")).await;
+    let id = created["id"].as_str().unwrap();
+    let response = app
+        .client
+        .patch(app.url(&format!("/api/v1/products/{id}")))
+        .json(&json!({"description": null}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+/// Fields with a fixed set of values are enums in the contract, and a value outside it
+/// does not match the schema: 400.
+#[tokio::test]
+async fn a_value_outside_a_fields_enum_is_400() {
+    let app = spawn_app().await;
+    for (path, body, field) in [
+        (
+            "/api/v1/auth/otp/verify",
+            json!({"phone": "+919812345678", "purpose": "reset_password", "code": "042917"}),
+            "purpose",
+        ),
+        (
+            "/api/v1/auth/otp/verify",
+            json!({"phone": "+919812345678", "purpose": "other", "code": "042917"}),
+            "purpose",
+        ),
+    ] {
+        let p = problem(app.post_json(path, &body).await).await;
+        assert_eq!(
+            (p["status"].as_u64(), p["code"].as_str()),
+            (Some(400), Some("malformed_body")),
+            "{body}"
+        );
+        assert_eq!(p["errors"][0]["field"], field, "{body}");
+    }
+}
