@@ -14,7 +14,7 @@ use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
-use super::json_body::JsonBody;
+use super::json_body::CheckedJsonBody;
 use super::listing::page_info;
 use super::params::{
     AuditKindParam, CursorText, HexId, Limit, OutboxStateParam, PageNumber, RoleParam,
@@ -275,7 +275,7 @@ impl AdminApi {
         auth: BearerAuth,
         /// User id (24 hexadecimal characters).
         id: Path<HexId>,
-        body: JsonBody<RolesBody>,
+        body: CheckedJsonBody<RolesBody>,
         req: &Request,
     ) -> Result<UserResponse, Problems<AdminWriteErrors>> {
         require(&self.identity, &auth.0, "users:write", req).await?;

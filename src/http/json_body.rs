@@ -60,9 +60,9 @@ impl<T: Type + DeserializeOwned + Send> ParsePayload for JsonBody<T> {
 }
 
 /// A [`JsonBody`] whose schema limits (lengths, patterns, ranges, item counts) are checked
-/// here, at parsing: for bodies with fields no domain rule reads (a sign-in's `device`), or
+/// here, at parsing: for bodies with fields no domain rule reads (a sign-in's `device`),
 /// that the server acts on before it validates them (a sign-in is refused while the account
-/// is locked). Other bodies leave those limits to the domain, which reports every invalid
+/// is locked), or whose domain rule is looser (roles are read as a set). Other bodies leave those limits to the domain, which reports every invalid
 /// field at once, with its own codes, and is at least as strict as the contract.
 pub struct CheckedJsonBody<T>(pub T);
 

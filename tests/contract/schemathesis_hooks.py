@@ -3,9 +3,11 @@
 One hook, `filter_failure`, and it drops one kind of failure only: `positive_data_acceptance`
 ("schema-valid request rejected") when the server's problem document names a value that no
 schema can describe, because it depends on what the server issued, stored or was configured
-with. A generated cursor was never issued; a generated one-time code was never sent; a generated
-product id names no product. The contract says what such a value looks like, and the server
-refuses it for what it is. Every entry below is named in docs/contract-testing.md with the same
+with, or on its state (a locked account, a record's current version), or because the rule needs
+more than a regular expression Schemathesis can read (libphonenumber's numbering plans, Unicode
+letter classes). A generated cursor was never issued; a generated one-time code was never sent;
+a generated product id names no product. The contract says what such a value looks like, and
+the server refuses it for what it is. Every entry below is named in docs/contract-testing.md with the same
 reason; any other rejection of a schema-valid request stays a failure, and so does every other
 check's. Schemathesis counts the failures dropped here in its summary.
 """
@@ -61,6 +63,9 @@ UNKNOWABLE_FIELDS = [
     # An order's units of one product: at most `BAZAAR_ORDER_PRODUCT_UNITS_MAX` (configuration),
     # added up over lines of the same product.
     (r"^items\[\d+\]\.quantity$", "out_of_range"),
+    # An order's total must reach Razorpay's minimum (100 paise): a sum of the stored
+    # products' prices, which the request only names by id.
+    (r"^items$", "below_minimum"),
 ]
 
 

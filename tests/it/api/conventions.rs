@@ -488,6 +488,29 @@ async fn a_body_is_held_to_its_schema_nulls_types_and_limits() {
     assert_eq!(p["status"], 400);
     assert_eq!(p["errors"][0]["field"], "items[0].version");
 
+    // Roles are checked at parsing too: more than the three there are is refused, not
+    // read as a set.
+    let me: Value = app.get("/api/v1/users/me").await.json().await.unwrap();
+    let response = app
+        .client
+        .put(app.url(&format!(
+            "/api/v1/users/{}/roles",
+            me["id"].as_str().unwrap()
+        )))
+        .json(&json!({"roles": ["admin", "admin", "admin", "admin"]}))
+        .send()
+        .await
+        .unwrap();
+    let p = problem(response).await;
+    assert_eq!(p["status"], 422);
+    assert_eq!(
+        (
+            p["errors"][0]["field"].as_str(),
+            p["errors"][0]["code"].as_str()
+        ),
+        (Some("roles"), Some("too_many"))
+    );
+
     // A nullable field takes null: a product's description is removed by `null` in a patch.
     let created = app.create_product(product_json("NUL-2")).await;
     let id = created["id"].as_str().unwrap();
