@@ -515,10 +515,7 @@ impl Orders {
     /// Staff moves a paid order along fulfilment.
     pub async fn set_status(&self, id: &str, to: &str) -> Result<Order, AppError> {
         let to = OrderStatus::parse("status", to).map_err(|e| AppError::validation(vec![e]))?;
-        if !matches!(
-            to,
-            OrderStatus::Fulfilled | OrderStatus::Shipped | OrderStatus::Delivered
-        ) {
+        if !OrderStatus::SETTABLE.contains(&to) {
             return Err(AppError::validation(vec![FieldError::new(
                 "status",
                 "not_settable",

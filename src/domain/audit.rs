@@ -184,17 +184,9 @@ impl AuditQuery {
             },
             None => None,
         };
-        if let (Some(s), Some(u)) = (raw.since, raw.until) {
-            if s > u {
-                errors.push(FieldError::new(
-                    "until",
-                    "before_since",
-                    "must not be before since",
-                ));
-            }
-        }
-        let Paging { limit, page } =
-            Paging::parse(raw.limit, raw.page, raw.cursor.is_some(), &mut errors);
+        // `until` before `since` is an empty range, not an error: nothing matches it.
+        // (The contract cannot relate two parameters, so it allows the pair.)
+        let Paging { limit, page } = Paging::parse(raw.limit, raw.page, &mut errors);
         if !errors.is_empty() {
             return Err(QueryError::Invalid(errors.into_errors()));
         }

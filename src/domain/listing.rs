@@ -127,12 +127,10 @@ pub struct Paging {
 }
 
 impl Paging {
-    pub fn parse(
-        limit: Option<i64>,
-        page: Option<i64>,
-        cursor_given: bool,
-        errors: &mut Collector,
-    ) -> Self {
+    /// A `page` sent with a `cursor` is not an error: the page wins and the cursor is
+    /// ignored ([`pagination`]). The contract cannot declare two query parameters
+    /// exclusive, so refusing the pair would refuse a request it allows.
+    pub fn parse(limit: Option<i64>, page: Option<i64>, errors: &mut Collector) -> Self {
         let limit = match limit {
             None => LIMIT_DEFAULT,
             Some(l) if (1..=i64::from(LIMIT_MAX)).contains(&l) => l as u32,
@@ -157,13 +155,6 @@ impl Paging {
                 None
             }
         };
-        if page.is_some() && cursor_given {
-            errors.push(FieldError::new(
-                "page",
-                "conflicts_with_cursor",
-                "use either `page` or `cursor`, not both",
-            ));
-        }
         Self { limit, page }
     }
 }
@@ -173,8 +164,9 @@ pub fn is_object_id(id: &str) -> bool {
     id.len() == 24 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// The pagination a query asked for: a page number, or a cursor issued for this
-/// sort and filter, or the first cursor page.
+/// The pagination a query asked for: a page number (any cursor sent with it is
+/// ignored, undecoded), or a cursor issued for this sort and filter, or the first
+/// cursor page.
 pub fn pagination(
     page: Option<u32>,
     cursor: Option<&str>,

@@ -69,6 +69,9 @@ impl OrderStatus {
         Self::Refunded,
     ];
 
+    /// The statuses staff may set: fulfilment, only forward.
+    pub const SETTABLE: [OrderStatus; 3] = [Self::Fulfilled, Self::Shipped, Self::Delivered];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::PendingPayment => "pending_payment",

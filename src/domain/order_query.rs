@@ -139,11 +139,8 @@ impl OrderQuery {
             .to
             .as_deref()
             .and_then(|t| errors.take(parse_instant("to", t)));
-        if let (Some(from), Some(to)) = (from, to) {
-            if from >= to {
-                errors.push(FieldError::new("from", "after_to", "must be before `to`"));
-            }
-        }
+        // `from` at or after `to` is an empty range, not an error: nothing matches it.
+        // (The contract cannot relate two parameters, so it allows the pair.)
         let flagged = match raw.flagged.as_deref() {
             None => None,
             Some("true") => Some(true),
@@ -169,8 +166,7 @@ impl OrderQuery {
                 OrderSort { descending: true }
             }
         };
-        let Paging { limit, page } =
-            Paging::parse(raw.limit, raw.page, raw.cursor.is_some(), &mut errors);
+        let Paging { limit, page } = Paging::parse(raw.limit, raw.page, &mut errors);
         if !errors.is_empty() {
             return Err(QueryError::Invalid(errors.into_errors()));
         }

@@ -31,8 +31,7 @@ impl OutboxQuery {
             .state
             .as_deref()
             .and_then(|s| errors.take(OutboxState::parse("state", s)));
-        let Paging { limit, page } =
-            Paging::parse(raw.limit, raw.page, raw.cursor.is_some(), &mut errors);
+        let Paging { limit, page } = Paging::parse(raw.limit, raw.page, &mut errors);
         if !errors.is_empty() {
             return Err(QueryError::Invalid(errors.into_errors()));
         }

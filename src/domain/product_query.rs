@@ -206,15 +206,8 @@ impl ProductQuery {
         let price_max = raw
             .price_max
             .and_then(|p| errors.take(Paise::parse_bound("price_max", p)));
-        if let (Some(min), Some(max)) = (price_min, price_max) {
-            if min > max {
-                errors.push(FieldError::new(
-                    "price_max",
-                    "less_than_min",
-                    "must not be less than price_min",
-                ));
-            }
-        }
+        // `price_max` below `price_min` is an empty range, not an error: nothing matches it.
+        // (The contract cannot relate two parameters, so it allows the pair.)
         let tag = raw
             .tag
             .as_deref()
@@ -235,20 +228,19 @@ impl ProductQuery {
             Some(s) => errors.take(Sort::parse("sort", s)).unwrap_or(default_sort),
             None => default_sort,
         };
-        if sort.field == SortField::Relevance && q.is_none() {
-            errors.push(FieldError::new(
-                "sort",
-                "needs_q",
-                "`relevance` orders search results; send `q` with it",
-            ));
-        }
+        // Without search text every product is as relevant as any other: `relevance` is
+        // then the default order. (The contract cannot make `sort` depend on `q`.)
+        let sort = if sort.field == SortField::Relevance && q.is_none() {
+            Sort::DEFAULT
+        } else {
+            sort
+        };
         let facets = raw
             .facets
             .as_deref()
             .and_then(|f| errors.take(FacetSet::parse("facets", f)))
             .unwrap_or_default();
-        let Paging { limit, page } =
-            Paging::parse(raw.limit, raw.page, raw.cursor.is_some(), &mut errors);
+        let Paging { limit, page } = Paging::parse(raw.limit, raw.page, &mut errors);
         if !errors.is_empty() {
             return Err(QueryError::Invalid(errors.into_errors()));
         }
@@ -361,9 +353,10 @@ mod tests {
             "-price"
         );
         assert_eq!(with_q(None, None).unwrap().sort, Sort::DEFAULT);
-        let Err(QueryError::Invalid(errors)) = with_q(None, Some("relevance")) else {
-            panic!("relevance without q must be refused");
-        };
-        assert_eq!(errors[0].code, "needs_q");
+        assert_eq!(
+            with_q(None, Some("relevance")).unwrap().sort,
+            Sort::DEFAULT,
+            "without q, relevance is the default order"
+        );
     }
 }

@@ -134,8 +134,7 @@ impl UserQuery {
                 UserSort::CreatedAt { descending: true }
             }
         };
-        let Paging { limit, page } =
-            Paging::parse(raw.limit, raw.page, raw.cursor.is_some(), &mut errors);
+        let Paging { limit, page } = Paging::parse(raw.limit, raw.page, &mut errors);
         if !errors.is_empty() {
             return Err(QueryError::Invalid(errors.into_errors()));
         }

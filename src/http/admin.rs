@@ -14,9 +14,12 @@ use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
-use super::json_body::JsonBody;
+use super::json_body::CheckedJsonBody;
 use super::listing::page_info;
-use super::params::{CursorText, Limit, PageNumber};
+use super::params::{
+    AuditKindParam, CursorText, HexId, Limit, OutboxStateParam, PageNumber, RoleParam,
+    UserSortParam, UserStatusParam,
+};
 use super::problem::Problems;
 use super::security::{context, require, BearerAuth};
 use super::users::{UserBody, UserResponse};
@@ -158,7 +161,7 @@ impl Example for AuditEventList {
 pub struct RolesBody {
     /// `customer`, `catalog_manager`, `admin`.
     #[oai(validator(min_items = 1, max_items = 3))]
-    pub roles: Vec<String>,
+    pub roles: Vec<RoleParam>,
 }
 
 impl Example for RolesBody {
@@ -199,14 +202,14 @@ impl AdminApi {
         &self,
         auth: BearerAuth,
         /// Only users with this role.
-        role: Query<Option<String>>,
+        role: Query<Option<RoleParam>>,
         /// `active`, `locked` or `disabled`.
-        status: Query<Option<String>>,
+        status: Query<Option<UserStatusParam>>,
         /// Text in name, phone or email (case-insensitive).
         #[oai(validator(max_length = 100))]
         q: Query<Option<String>>,
         /// `-created_at` (default), `created_at` or `name`.
-        sort: Query<Option<String>>,
+        sort: Query<Option<UserSortParam>>,
         limit: Query<Option<Limit>>,
         cursor: Query<Option<CursorText>>,
         page: Query<Option<PageNumber>>,
@@ -214,10 +217,10 @@ impl AdminApi {
     ) -> Result<UserListResponse, Problems<AdminReadErrors>> {
         require(&self.identity, &auth.0, "users:read", req).await?;
         let raw = RawUserQuery {
-            role: role.0,
-            status: status.0,
+            role: role.0.map(String::from),
+            status: status.0.map(String::from),
             q: q.0,
-            sort: sort.0,
+            sort: sort.0.map(String::from),
             limit: limit.0.map(|l| l.0),
             cursor: cursor.0.map(|c| c.0),
             page: page.0.map(|p| p.0),
@@ -250,11 +253,12 @@ impl AdminApi {
     async fn get_user(
         &self,
         auth: BearerAuth,
-        id: Path<String>,
+        /// User id (24 hexadecimal characters).
+        id: Path<HexId>,
         req: &Request,
     ) -> Result<UserResponse, Problems<AdminReadErrors>> {
         require(&self.identity, &auth.0, "users:read", req).await?;
-        let user = self.identity.get_user(&id.0).await?;
+        let user = self.identity.get_user(id.0.checked("id")?).await?;
         Ok(UserResponse::Ok(Json((&user).into())))
     }
 
@@ -269,14 +273,25 @@ impl AdminApi {
     async fn set_roles(
         &self,
         auth: BearerAuth,
-        id: Path<String>,
-        body: JsonBody<RolesBody>,
+        /// User id (24 hexadecimal characters).
+        id: Path<HexId>,
+        body: CheckedJsonBody<RolesBody>,
         req: &Request,
     ) -> Result<UserResponse, Problems<AdminWriteErrors>> {
         require(&self.identity, &auth.0, "users:write", req).await?;
         let user = self
             .identity
-            .set_roles(&auth.0, &id.0, &body.0.roles, &context(req))
+            .set_roles(
+                &auth.0,
+                id.0.checked("id")?,
+                &body
+                    .0
+                    .roles
+                    .into_iter()
+                    .map(String::from)
+                    .collect::<Vec<_>>(),
+                &context(req),
+            )
             .await?;
         Ok(UserResponse::Ok(Json((&user).into())))
     }
@@ -292,13 +307,14 @@ impl AdminApi {
     async fn disable(
         &self,
         auth: BearerAuth,
-        id: Path<String>,
+        /// User id (24 hexadecimal characters).
+        id: Path<HexId>,
         req: &Request,
     ) -> Result<UserResponse, Problems<AdminWriteErrors>> {
         require(&self.identity, &auth.0, "users:write", req).await?;
         let user = self
             .identity
-            .disable_user(&auth.0, &id.0, &context(req))
+            .disable_user(&auth.0, id.0.checked("id")?, &context(req))
             .await?;
         Ok(UserResponse::Ok(Json((&user).into())))
     }
@@ -316,9 +332,9 @@ impl AdminApi {
         &self,
         auth: BearerAuth,
         /// Only events of this kind.
-        kind: Query<Option<String>>,
+        kind: Query<Option<AuditKindParam>>,
         /// Only events concerning this user.
-        user_id: Query<Option<String>>,
+        user_id: Query<Option<HexId>>,
         since: Query<Option<DateTime<Utc>>>,
         until: Query<Option<DateTime<Utc>>>,
         limit: Query<Option<Limit>>,
@@ -328,8 +344,8 @@ impl AdminApi {
     ) -> Result<AuditListResponse, Problems<AdminReadErrors>> {
         require(&self.identity, &auth.0, "audit:read", req).await?;
         let raw = RawAuditQuery {
-            kind: kind.0,
-            user_id: user_id.0,
+            kind: kind.0.map(String::from),
+            user_id: user_id.0.map(String::from),
             since: since.0,
             until: until.0,
             limit: limit.0.map(|l| l.0),
@@ -375,7 +391,7 @@ impl AdminApi {
         &self,
         auth: BearerAuth,
         /// Only messages in this state: `pending`, `delivered`, `dead` or `skipped`.
-        state: Query<Option<String>>,
+        state: Query<Option<OutboxStateParam>>,
         limit: Query<Option<Limit>>,
         cursor: Query<Option<CursorText>>,
         page: Query<Option<PageNumber>>,
@@ -383,7 +399,7 @@ impl AdminApi {
     ) -> Result<OutboxListResponse, Problems<AdminReadErrors>> {
         require(&self.identity, &auth.0, "outbox:read", req).await?;
         let raw = RawOutboxQuery {
-            state: state.0,
+            state: state.0.map(String::from),
             limit: limit.0.map(|l| l.0),
             cursor: cursor.0.map(|c| c.0),
             page: page.0.map(|p| p.0),
@@ -417,11 +433,12 @@ impl AdminApi {
     async fn retry_outbox(
         &self,
         auth: BearerAuth,
-        id: Path<String>,
+        /// Message id (24 hexadecimal characters).
+        id: Path<HexId>,
         req: &Request,
     ) -> Result<OutboxRetryResponse, Problems<AdminWriteErrors>> {
         require(&self.identity, &auth.0, "outbox:write", req).await?;
-        let message = self.outbox.retry(&id.0).await?;
+        let message = self.outbox.retry(id.0.checked("id")?).await?;
         Ok(OutboxRetryResponse::Ok(Json((&message).into())))
     }
 }

@@ -10,7 +10,7 @@ use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use serde::Deserialize;
 
-use super::json_body::JsonBody;
+use super::json_body::{CheckedJsonBody, JsonBody};
 use super::problem::Problems;
 use super::security::{context, BearerAuth};
 use super::users::{AcceptedResponse, NoContentResponse, UserBody, UserResponse};
@@ -63,14 +63,24 @@ error_set!(
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     /// Mobile number; without a country code it is read as Indian.
-    #[oai(validator(max_length = 32))]
+    #[oai(validator(max_length = 32, pattern = r"^[+]?[0-9 ()-]+$"))]
     pub phone: String,
-    #[oai(validator(min_length = 1, max_length = 100))]
+    #[oai(validator(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F<>]*[^\u0000-\u001F\u007F-\u009F\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000<>][^\u0000-\u001F\u007F-\u009F<>]*$"
+    ))]
     pub name: String,
     /// 8–128 characters.
     #[oai(validator(min_length = 8, max_length = 128))]
     pub password: String,
-    #[oai(skip_serializing_if_is_none, validator(max_length = 254))]
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(
+            max_length = 254,
+            pattern = r"^([\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*|[^@\u0000-\u0020]+@[^@\u0000-\u0020]+\.[^@\u0000-\u0020]+)$"
+        )
+    )]
     pub email: Option<String>,
 }
 
@@ -95,6 +105,25 @@ pub enum OtpPurposeBody {
     ResetPassword,
 }
 
+/// What a code checked at `/auth/otp/verify` is for; reset codes are used by
+/// `/auth/password/reset` instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum OtpVerifyPurpose {
+    VerifyPhone,
+    Login,
+}
+
+impl From<OtpVerifyPurpose> for OtpPurpose {
+    fn from(p: OtpVerifyPurpose) -> Self {
+        match p {
+            OtpVerifyPurpose::VerifyPhone => Self::VerifyPhone,
+            OtpVerifyPurpose::Login => Self::Login,
+        }
+    }
+}
+
 impl From<OtpPurposeBody> for OtpPurpose {
     fn from(p: OtpPurposeBody) -> Self {
         match p {
@@ -109,7 +138,7 @@ impl From<OtpPurposeBody> for OtpPurpose {
 #[oai(example, deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct OtpSendRequest {
-    #[oai(validator(max_length = 32))]
+    #[oai(validator(max_length = 32, pattern = r"^[+]?[0-9 ()-]+$"))]
     pub phone: String,
     pub purpose: OtpPurposeBody,
     /// `sms` (default) sends a new code; `voice` has the last code read out in
@@ -141,10 +170,10 @@ impl Example for OtpSendRequest {
 #[oai(example, deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct OtpVerifyRequest {
-    #[oai(validator(max_length = 32))]
+    #[oai(validator(max_length = 32, pattern = r"^[+]?[0-9 ()-]+$"))]
     pub phone: String,
     /// `verify_phone` or `login` (reset codes go to `/auth/password/reset`).
-    pub purpose: OtpPurposeBody,
+    pub purpose: OtpVerifyPurpose,
     /// The six digits from the SMS.
     #[oai(validator(pattern = "^[0-9]{6}$"))]
     pub code: String,
@@ -157,7 +186,7 @@ impl Example for OtpVerifyRequest {
     fn example() -> Self {
         Self {
             phone: "+919812345678".into(),
-            purpose: OtpPurposeBody::Login,
+            purpose: OtpVerifyPurpose::Login,
             code: "042917".into(),
             device: Some("Pixel 8".into()),
         }
@@ -225,7 +254,7 @@ impl Example for ForgotRequest {
 #[oai(example, deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct ResetRequest {
-    #[oai(validator(max_length = 32))]
+    #[oai(validator(max_length = 32, pattern = r"^[+]?[0-9 ()-]+$"))]
     pub phone: String,
     /// The six digits sent for `reset_password`.
     #[oai(validator(pattern = "^[0-9]{6}$"))]
@@ -439,7 +468,7 @@ impl AuthApi {
     #[oai(path = "/auth/otp/verify", method = "post", operation_id = "verifyOtp")]
     async fn verify_otp(
         &self,
-        body: JsonBody<OtpVerifyRequest>,
+        body: CheckedJsonBody<OtpVerifyRequest>,
         req: &Request,
     ) -> Result<OtpVerifyResponse, Problems<OtpVerifyErrors>> {
         let b = body.0;
@@ -474,7 +503,7 @@ impl AuthApi {
     #[oai(path = "/auth/login", method = "post", operation_id = "login")]
     async fn login(
         &self,
-        body: JsonBody<LoginRequest>,
+        body: CheckedJsonBody<LoginRequest>,
         req: &Request,
     ) -> Result<TokensResponse, Problems<LoginErrors>> {
         let b = body.0;
@@ -500,7 +529,7 @@ impl AuthApi {
     )]
     async fn refresh(
         &self,
-        body: JsonBody<RefreshRequest>,
+        body: CheckedJsonBody<RefreshRequest>,
         req: &Request,
     ) -> Result<TokensResponse, Problems<RefreshErrors>> {
         let tokens = self
@@ -585,7 +614,7 @@ impl AuthApi {
     )]
     async fn verify_email(
         &self,
-        body: JsonBody<EmailVerifyRequest>,
+        body: CheckedJsonBody<EmailVerifyRequest>,
         req: &Request,
     ) -> Result<UserResponse, Problems<EmailVerifyErrors>> {
         let user = self

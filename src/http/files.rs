@@ -15,6 +15,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
 use super::json_body::JsonBody;
+use super::params::HexId;
 use super::problem::Problems;
 use super::security::{require, BearerAuth};
 use super::ApiTags;
@@ -47,11 +48,15 @@ pub struct FileInput {
     /// Media type of the file, without parameters: one of the allowed types
     /// (`BAZAAR_FILES_ALLOWED_TYPES`; by default `image/jpeg`, `image/png`, `image/webp`,
     /// `image/gif`, `application/pdf`). The upload must send exactly this `Content-Type`.
-    #[oai(validator(min_length = 3, max_length = 255))]
+    #[oai(validator(
+        min_length = 3,
+        max_length = 255,
+        pattern = r"^[A-Za-z0-9!#$&^_.+-]{1,127}/[A-Za-z0-9!#$&^_.+-]{1,127}$"
+    ))]
     pub content_type: String,
     /// Exact size in bytes (the browser's `File.size`): at least 1, at most the limit
     /// (`BAZAAR_FILES_MAX_BYTES`, 10 MiB by default).
-    #[oai(validator(minimum(value = "1")))]
+    #[oai(validator(minimum(value = "1"), maximum(value = "9007199254740991")))]
     pub size: i64,
 }
 
@@ -297,10 +302,10 @@ impl FilesApi {
         auth: BearerAuth,
         req: &Request,
         /// File id (24 hexadecimal characters).
-        id: Path<String>,
+        id: Path<HexId>,
     ) -> Result<FileResponse, Problems<CompleteFileErrors>> {
         require(&self.identity, &auth.0, "files:write", req).await?;
-        let file = self.files.complete(&auth.0, &id.0).await?;
+        let file = self.files.complete(&auth.0, id.0.checked("id")?).await?;
         Ok(FileResponse::Ok(Json(FileBody::new(&file, None))))
     }
 
@@ -314,10 +319,10 @@ impl FilesApi {
         auth: BearerAuth,
         req: &Request,
         /// File id (24 hexadecimal characters).
-        id: Path<String>,
+        id: Path<HexId>,
     ) -> Result<FileResponse, Problems<FileErrors>> {
         require(&self.identity, &auth.0, "files:read", req).await?;
-        let view = self.files.get(&auth.0, &id.0).await?;
+        let view = self.files.get(&auth.0, id.0.checked("id")?).await?;
         Ok(FileResponse::Ok(Json((&view).into())))
     }
 
@@ -331,10 +336,10 @@ impl FilesApi {
         auth: BearerAuth,
         req: &Request,
         /// File id (24 hexadecimal characters).
-        id: Path<String>,
+        id: Path<HexId>,
     ) -> Result<DeleteFileResponse, Problems<FileErrors>> {
         require(&self.identity, &auth.0, "files:write", req).await?;
-        self.files.delete(&auth.0, &id.0).await?;
+        self.files.delete(&auth.0, id.0.checked("id")?).await?;
         Ok(DeleteFileResponse::Deleted)
     }
 }

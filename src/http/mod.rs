@@ -12,6 +12,7 @@ use poem_openapi::{ContactObject, ExtraHeader, LicenseObject, OpenApiService, Ta
 use std::future::Future;
 
 pub mod admin;
+pub mod allow;
 pub mod auth;
 pub mod dev;
 pub mod docs;
@@ -73,8 +74,8 @@ const DESCRIPTION: &str = r#"The backend of a storefront MVP, India first.
 * Every response carries `X-Request-Id`; send your own (1–128 of `A-Z a-z 0-9 - _ . :`) to trace a call.
 * Reads return an `ETag`; send it as `If-None-Match` to get 304, or as `If-Match` on
   `PUT`/`PATCH`/`DELETE` to refuse a write over someone else's change (412).
-* Lists take `limit` (1–100) and paginate by opaque `cursor` (default) or by `page` (with totals),
-  and answer `links` to follow.
+* Lists take `limit` (1–100) and paginate by opaque `cursor` (default) or by `page` (with totals;
+  a `cursor` sent with `page` is ignored), and answer `links` to follow.
 * A query parameter may appear only once.
 * Protected operations take `Authorization: Bearer <access_token>` (from `POST /api/v1/auth/login`
   or `otp/verify`); refresh it with `POST /api/v1/auth/refresh`.
@@ -291,7 +292,63 @@ fn contract_document(api: &Api) -> serde_yaml::Value {
         link.insert("parameters".into(), Value::Mapping(parameters));
         links.insert((*name).into(), Value::Mapping(link));
     }
+    close_request_objects(&mut doc);
     doc
+}
+
+/// Declares `additionalProperties: false` on every object a request body is made of.
+/// Request bodies are parsed by serde with `deny_unknown_fields` ([`json_body`]), which
+/// poem-openapi's `deny_unknown_fields` does not write into the schema; without it the
+/// contract would allow fields the server refuses.
+fn close_request_objects(doc: &mut serde_yaml::Value) {
+    use serde_yaml::Value;
+    fn refs(value: &Value, found: &mut Vec<String>) {
+        match value {
+            Value::Mapping(map) => {
+                for (key, inner) in map {
+                    match (key.as_str(), inner.as_str()) {
+                        (Some("$ref"), Some(target)) => {
+                            if let Some(name) = target.strip_prefix("#/components/schemas/") {
+                                found.push(name.to_owned());
+                            }
+                        }
+                        _ => refs(inner, found),
+                    }
+                }
+            }
+            Value::Sequence(items) => items.iter().for_each(|v| refs(v, found)),
+            _ => {}
+        }
+    }
+    let mut pending = Vec::new();
+    for item in doc["paths"]
+        .as_mapping()
+        .into_iter()
+        .flat_map(|m| m.values())
+    {
+        for operation in item.as_mapping().into_iter().flat_map(|m| m.values()) {
+            refs(&operation["requestBody"], &mut pending);
+        }
+    }
+    let mut closed = std::collections::HashSet::new();
+    while let Some(name) = pending.pop() {
+        if !closed.insert(name.clone()) {
+            continue;
+        }
+        let Some(schema) = doc["components"]["schemas"]
+            .get_mut(name.as_str())
+            .and_then(Value::as_mapping_mut)
+        else {
+            continue;
+        };
+        refs(&Value::Mapping(schema.clone()), &mut pending);
+        if schema.get("type").and_then(Value::as_str) == Some("object")
+            && schema.contains_key("properties")
+            && !schema.contains_key("additionalProperties")
+        {
+            schema.insert("additionalProperties".into(), Value::Bool(false));
+        }
+    }
 }
 
 /// The contract in JSON, as `/openapi.json` serves it.
@@ -316,6 +373,21 @@ fn operation_paths(api: &Api) -> std::collections::HashMap<String, String> {
         }
     }
     paths
+}
+
+/// Every route's methods: the contract's operations, and the development object
+/// store's uploads when it is mounted (the other routes outside the contract take
+/// any method).
+fn allowed_methods(api: &Api, state: &AppState) -> allow::AllowedMethods {
+    let spec: serde_json::Value = serde_json::from_str(&api.spec()).unwrap_or_default();
+    let mut allowed = allow::AllowedMethods::from_contract(&spec);
+    if state.settings.env != crate::config::Environment::Production && state.local_files.is_some() {
+        allowed.add(
+            &format!("{}/*", crate::files::local::ROUTE_PREFIX),
+            &[poem::http::Method::PUT, poem::http::Method::GET],
+        );
+    }
+    allowed
 }
 
 /// Sends a request straight to the API's own router unless it is for one of the
@@ -396,6 +468,7 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
         trusted_proxies: state.settings.trusted_proxies.clone(),
         rate_limits: state.rate_limits.clone(),
         production: state.settings.env == crate::config::Environment::Production,
+        allowed_methods: Arc::new(allowed_methods(&api, state)),
     });
     // Everything outside the contract: the contract itself and Swagger UI, and
     // (below) the development object store.
@@ -425,6 +498,7 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
             rate_limits: pipeline.rate_limits.clone(),
             request_timeout: pipeline.request_timeout,
             production: pipeline.production,
+            allowed_methods: pipeline.allowed_methods.clone(),
         });
         other = other.nest(
             crate::files::local::ROUTE_PREFIX,
@@ -512,6 +586,12 @@ pub fn metrics_app(state: &AppState) -> impl Endpoint + 'static {
         };
         if let Ok(value) = poem::http::HeaderValue::from_str(&id) {
             response.headers_mut().insert(pipeline::REQUEST_ID, value);
+        }
+        if response.status() == poem::http::StatusCode::METHOD_NOT_ALLOWED {
+            response.headers_mut().insert(
+                poem::http::header::ALLOW,
+                poem::http::HeaderValue::from_static("GET"),
+            );
         }
         std::future::ready(response)
     })

@@ -13,7 +13,10 @@ use serde::Deserialize;
 
 use super::json_body::{JsonBody, RawJson};
 use super::listing::page_info;
-use super::params::{CursorText, Limit, PageNumber};
+use super::params::{
+    BoolText, CursorText, Limit, OrderSortParam, OrderStatusParam, PageNumber, SettableOrderStatus,
+    TimeBound,
+};
 use super::problem::Problems;
 use super::security::{require, BearerAuth};
 use super::ApiTags;
@@ -64,9 +67,11 @@ const BASE: &str = "/api/v1/orders";
 #[serde(deny_unknown_fields)]
 pub struct OrderLineInput {
     /// Product id (24 hexadecimal characters).
+    #[oai(validator(pattern = "^[0-9a-fA-F]{24}$"))]
     pub product_id: String,
     /// Units: at least 1, at most `BAZAAR_ORDER_PRODUCT_UNITS_MAX` (10 by
     /// default) of one product per order.
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
     pub quantity: i64,
 }
 
@@ -75,17 +80,37 @@ pub struct OrderLineInput {
 #[oai(deny_unknown_fields, rename = "Address")]
 #[serde(deny_unknown_fields)]
 pub struct AddressBody {
+    #[oai(validator(
+        max_length = 200,
+        pattern = r"[^\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    ))]
     pub name: String,
+    #[oai(validator(
+        max_length = 200,
+        pattern = r"[^\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    ))]
     pub line1: String,
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(skip_serializing_if_is_none, validator(max_length = 200))]
     #[serde(default)]
     pub line2: Option<String>,
+    #[oai(validator(
+        max_length = 200,
+        pattern = r"[^\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    ))]
     pub city: String,
+    #[oai(validator(
+        max_length = 200,
+        pattern = r"[^\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    ))]
     pub state: String,
     /// Six-digit PIN code.
+    #[oai(validator(pattern = "^[0-9]{6}$"))]
     pub postal_code: String,
     /// Contact phone for delivery.
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(max_length = 32, pattern = r"^[+]?[0-9 ()-]+$")
+    )]
     #[serde(default)]
     pub phone: Option<String>,
 }
@@ -96,11 +121,13 @@ pub struct AddressBody {
 #[serde(deny_unknown_fields)]
 pub struct OrderInput {
     /// 1–50 lines; a product listed twice is ordered once with the quantities added.
+    #[oai(validator(min_items = 1, max_items = 50))]
     pub items: Vec<OrderLineInput>,
     #[serde(default)]
     pub address: Option<AddressBody>,
     /// At most 500 characters.
     #[serde(default)]
+    #[oai(validator(max_length = 500))]
     pub notes: Option<String>,
 }
 
@@ -298,7 +325,7 @@ pub struct RefundInput {
 #[serde(deny_unknown_fields)]
 pub struct StatusInput {
     /// `fulfilled`, `shipped` or `delivered`; only forward.
-    pub status: String,
+    pub status: SettableOrderStatus,
 }
 
 /// Who is paying, for Checkout's form.
@@ -702,15 +729,15 @@ impl OrdersApi {
         &self,
         auth: BearerAuth,
         /// One order status.
-        status: Query<Option<String>>,
+        status: Query<Option<OrderStatusParam>>,
         /// `true`: only orders with flags for staff; `false`: only those without.
-        flagged: Query<Option<String>>,
+        flagged: Query<Option<BoolText>>,
         /// Created at or after.
-        from: Query<Option<String>>,
+        from: Query<Option<TimeBound>>,
         /// Created before.
-        to: Query<Option<String>>,
+        to: Query<Option<TimeBound>>,
         /// `-created_at` (default) or `created_at`.
-        sort: Query<Option<String>>,
+        sort: Query<Option<OrderSortParam>>,
         limit: Query<Option<Limit>>,
         cursor: Query<Option<CursorText>>,
         page: Query<Option<PageNumber>>,
@@ -719,7 +746,16 @@ impl OrdersApi {
         require(&self.identity, &auth.0, "orders:read", req).await?;
         Ok(self
             .list_page(
-                &auth.0, BASE, None, status.0, flagged.0, from.0, to.0, sort.0, limit.0, cursor.0,
+                &auth.0,
+                BASE,
+                None,
+                status.0.map(String::from),
+                flagged.0.map(String::from),
+                from.0.map(String::from),
+                to.0.map(String::from),
+                sort.0.map(String::from),
+                limit.0,
+                cursor.0,
                 page.0,
             )
             .await?)
@@ -739,10 +775,10 @@ impl OrdersApi {
         auth: BearerAuth,
         /// User id.
         id: Path<String>,
-        status: Query<Option<String>>,
-        from: Query<Option<String>>,
-        to: Query<Option<String>>,
-        sort: Query<Option<String>>,
+        status: Query<Option<OrderStatusParam>>,
+        from: Query<Option<TimeBound>>,
+        to: Query<Option<TimeBound>>,
+        sort: Query<Option<OrderSortParam>>,
         limit: Query<Option<Limit>>,
         cursor: Query<Option<CursorText>>,
         page: Query<Option<PageNumber>>,
@@ -755,11 +791,11 @@ impl OrdersApi {
                 &auth.0,
                 &base,
                 Some(&id.0),
-                status.0,
+                status.0.map(String::from),
                 None,
-                from.0,
-                to.0,
-                sort.0,
+                from.0.map(String::from),
+                to.0.map(String::from),
+                sort.0.map(String::from),
                 limit.0,
                 cursor.0,
                 page.0,
@@ -852,7 +888,7 @@ impl OrdersApi {
         req: &Request,
     ) -> Result<OrderResponse, Problems<OrderBodyActionErrors>> {
         require(&self.identity, &auth.0, "orders:manage", req).await?;
-        Ok(ok(&self.orders.set_status(&id.0, &body.0.status).await?))
+        Ok(ok(&self.orders.set_status(&id.0, &body.0.status.0).await?))
     }
 
     /// Start paying for an order
@@ -1022,6 +1058,7 @@ impl OrdersAdminApi {
     /// Admins. Revenue net of refunds by day (India time), orders by status,
     /// top products and the payment success rate, for orders created (and
     /// money moved) in `[from, to)`. Dates are India days; default: the last 30 days.
+    /// `from` at or after `to` is an empty range.
     #[oai(
         path = "/analytics/summary",
         method = "get",
@@ -1031,30 +1068,29 @@ impl OrdersAdminApi {
         &self,
         auth: BearerAuth,
         /// Start (inclusive): a date or an RFC 3339 time.
-        from: Query<Option<String>>,
+        from: Query<Option<TimeBound>>,
         /// End (exclusive): a date or an RFC 3339 time.
-        to: Query<Option<String>>,
+        to: Query<Option<TimeBound>>,
         req: &Request,
     ) -> Result<SummaryResponse, Problems<OrderReadErrors>> {
         require(&self.identity, &auth.0, "analytics:read", req).await?;
         // By default up to the next whole minute, so that repeated default
         // requests share one cached answer.
-        let to = match to.0.as_deref() {
+        let to = match to.0.as_ref().map(|t| t.0.as_str()) {
             Some(raw) => parse_time("to", raw)?,
             None => {
                 let next_minute = (self.orders.now().timestamp() / 60 + 1) * 60;
                 DateTime::from_timestamp(next_minute, 0).unwrap_or_default()
             }
         };
-        let from = match from.0.as_deref() {
+        let from = match from.0.as_ref().map(|t| t.0.as_str()) {
             Some(raw) => parse_time("from", raw)?,
             None => to
                 .checked_sub_signed(chrono::Duration::days(30))
                 .unwrap_or(DateTime::<Utc>::MIN_UTC),
         };
-        if from >= to {
-            return Err(AppError::invalid_parameter("from", "must be before `to`").into());
-        }
+        // `from` at or after `to` is an empty range, as for the order list: the
+        // contract cannot relate two parameters, so it allows the pair.
         let summary = self.orders.summary(from, to).await?;
         Ok(SummaryResponse::Ok(Json(summary_body(summary, from, to))))
     }

@@ -5,7 +5,9 @@
 use std::borrow::Cow;
 
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
-use poem_openapi::types::{ParseError, ParseFromParameter, ParseResult, Type};
+use poem_openapi::types::{
+    ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type,
+};
 
 use crate::errors::AppError;
 
@@ -73,9 +75,10 @@ bounded_int!(
     PaiseBound, 0, crate::domain::money::Paise::MAX
 );
 
-/// Declares a string query parameter limited to `max` characters.
+/// Declares a string query parameter limited to `max` characters (and, in the
+/// contract, to a `pattern` the domain's parser holds it to).
 macro_rules! bounded_text {
-    ($(#[$doc:meta])* $name:ident, $max:expr) => {
+    ($(#[$doc:meta])* $name:ident, $max:expr $(, $pattern:expr)?) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq)]
         pub struct $name(pub String);
@@ -92,6 +95,7 @@ macro_rules! bounded_text {
             fn schema_ref() -> MetaSchemaRef {
                 MetaSchemaRef::Inline(Box::new(MetaSchema {
                     max_length: Some($max),
+                    pattern: None$(.or(Some(String::from($pattern))))?,
                     ..MetaSchema::new("string")
                 }))
             }
@@ -120,12 +124,16 @@ macro_rules! bounded_text {
 }
 
 bounded_text!(
-    /// Free text to search for.
-    SearchText, crate::domain::product_query::Q_MAX
+    /// Free text to search for: no control characters once trimmed.
+    SearchText,
+    crate::domain::product_query::Q_MAX,
+    r"^[\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*([^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u001F\u007F-\u009F\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?[\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
 );
 bounded_text!(
     /// Comma-separated facet names.
-    FacetsParam, 64
+    FacetsParam,
+    64,
+    "^ *(category|tags|price_range)? *(, *(category|tags|price_range)? *)*$"
 );
 bounded_text!(
     /// An opaque pagination cursor.
@@ -227,8 +235,166 @@ impl Type for HexId {
     }
 }
 
+impl From<HexId> for String {
+    fn from(id: HexId) -> String {
+        id.0
+    }
+}
+
 impl ParseFromParameter for HexId {
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {
         Ok(Self(value.to_owned()))
     }
 }
+
+/// Declares a text query parameter or body field whose schema in the contract says
+/// which values are accepted (`$schema`, a `MetaSchema`). Parsing keeps the text as
+/// sent: the domain's parser reads it, and reports every bad field or parameter of a
+/// request at once.
+macro_rules! described_text {
+    ($(#[$doc:meta])* $name:ident, $schema:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(pub String);
+
+        impl ParseFromJSON for $name {
+            fn parse_from_json(value: Option<serde_json::Value>) -> ParseResult<Self> {
+                String::parse_from_json(value)
+                    .map(Self)
+                    .map_err(ParseError::propagate)
+            }
+        }
+
+        impl ToJSON for $name {
+            fn to_json(&self) -> Option<serde_json::Value> {
+                self.0.to_json()
+            }
+        }
+
+        impl Type for $name {
+            const IS_REQUIRED: bool = true;
+            type RawValueType = String;
+            type RawElementValueType = String;
+
+            fn name() -> Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn schema_ref() -> MetaSchemaRef {
+                MetaSchemaRef::Inline(Box::new($schema))
+            }
+
+            fn as_raw_value(&self) -> Option<&String> {
+                Some(&self.0)
+            }
+
+            fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a String> + 'a> {
+                Box::new(std::iter::once(&self.0))
+            }
+        }
+
+        impl ParseFromParameter for $name {
+            fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+                Ok(Self(value.to_owned()))
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(value: &str) -> Self {
+                Self(value.to_owned())
+            }
+        }
+    };
+}
+
+/// Some character that is not white space (Unicode's `White_Space`, what `str::trim`
+/// removes), spelled out: `\s` means other sets in other regular expression engines.
+pub const NON_BLANK: &str =
+    r"[^\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]";
+
+/// A string schema that takes only `values`.
+fn one_of<'a>(values: impl IntoIterator<Item = &'a str>) -> MetaSchema {
+    MetaSchema {
+        enum_items: values.into_iter().map(serde_json::Value::from).collect(),
+        ..MetaSchema::new("string")
+    }
+}
+
+described_text!(
+    /// An order status.
+    OrderStatusParam,
+    one_of(crate::domain::order::OrderStatus::ALL.map(|s| s.as_str()))
+);
+described_text!(
+    /// The sort of an order list.
+    OrderSortParam,
+    one_of(crate::domain::order_query::OrderSort::ALLOWED)
+);
+described_text!(
+    /// The sort of the user list.
+    UserSortParam,
+    one_of(crate::domain::user_query::UserSort::ALLOWED)
+);
+described_text!(
+    /// A role.
+    RoleParam,
+    one_of(crate::domain::user::Role::ALL.map(|r| r.as_str()))
+);
+described_text!(
+    /// An account status.
+    UserStatusParam,
+    one_of(["active", "locked", "disabled"])
+);
+described_text!(
+    /// An audit event kind.
+    AuditKindParam,
+    one_of(crate::domain::audit::AuditKind::ALL.map(|k| k.as_str()))
+);
+described_text!(
+    /// A state of an outbox message.
+    OutboxStateParam,
+    one_of(crate::domain::outbox::OutboxState::ALL.map(|s| s.as_str()))
+);
+described_text!(
+    /// An order status staff may set (fulfilment moves only forward).
+    SettableOrderStatus,
+    one_of(crate::domain::order::OrderStatus::SETTABLE.map(|s| s.as_str()))
+);
+described_text!(
+    /// A tag to filter by: 1 to 20 characters, not only spaces.
+    TagParam,
+    MetaSchema {
+        min_length: Some(1),
+        max_length: Some(crate::domain::product::TAG_MAX),
+        pattern: Some(NON_BLANK.to_owned()),
+        ..MetaSchema::new("string")
+    }
+);
+described_text!(
+    /// A language messages can be sent in (ISO 639-1).
+    Language,
+    one_of(crate::domain::user::LANGUAGES)
+);
+described_text!(
+    /// `true` or `false`.
+    BoolText,
+    one_of(["true", "false"])
+);
+described_text!(
+    /// A date (that day's start, India time) or an RFC 3339 time.
+    TimeBound,
+    MetaSchema {
+        any_of: vec![
+            MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "date"))),
+            MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "date-time"))),
+        ],
+        ..MetaSchema::new("string")
+    }
+);

@@ -12,12 +12,13 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use poem::http::{header, HeaderName, HeaderValue};
+use poem::http::{header, HeaderName, HeaderValue, StatusCode};
 use poem::PathPattern;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use poem_openapi::OperationId;
 use tracing::Instrument;
 
+use super::allow::AllowedMethods;
 use super::metrics::Metrics;
 use super::problem::{classify, Problem};
 use super::security::Authenticated;
@@ -123,6 +124,8 @@ pub struct Pipeline {
     pub body_limit: usize,
     pub rate_limits: Arc<RateLimits>,
     pub production: bool,
+    /// Each route's methods, for the `Allow` header of a 405.
+    pub allowed_methods: Arc<AllowedMethods>,
 }
 
 /// The outer half; used as `.with(Outer(pipeline))`.
@@ -340,6 +343,16 @@ impl<E: Endpoint> Endpoint for PipelineEndpoint<E> {
                 Err(error) => render(error, &id, &path),
             };
             self.add_headers(&mut response, &id, &path);
+            if response.status() == StatusCode::METHOD_NOT_ALLOWED
+                && !response.headers().contains_key(header::ALLOW)
+            {
+                // RFC 9110 requires a 405 to say which methods the resource supports.
+                if let Some(allow) = self.config.allowed_methods.for_path(&path) {
+                    if let Ok(value) = HeaderValue::from_str(allow) {
+                        response.headers_mut().insert(header::ALLOW, value);
+                    }
+                }
+            }
             let status = response.status().as_u16();
             let elapsed = started.elapsed();
             // Operations are labelled with their path in the contract

@@ -214,7 +214,7 @@ pub fn classify(error: poem::Error) -> AppError {
 /// poem-openapi wraps a parse failure as `failed to parse "Type": reason
 /// (occurred while parsing "Wrapper")`; the type names mean nothing to a client,
 /// the reason does.
-fn clean_reason(reason: &str) -> String {
+pub(super) fn clean_reason(reason: &str) -> String {
     let reason = reason
         .strip_prefix("failed to parse \"")
         .and_then(|r| r.split_once("\": ").map(|(_, rest)| rest))

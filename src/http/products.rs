@@ -11,10 +11,10 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::json_body::JsonBody;
+use super::json_body::{check_items, JsonBody};
 use super::listing::{page_info, PageLinks};
 use super::params::{
-    CursorText, FacetsParam, HexId, Limit, PageNumber, PaiseBound, SearchText, SortParam,
+    CursorText, FacetsParam, HexId, Limit, PageNumber, PaiseBound, SearchText, SortParam, TagParam,
 };
 use super::problem::{Problem, Problems};
 use super::security::{context, require, BearerAuth};
@@ -143,8 +143,12 @@ pub struct ProductInput {
     /// 1–64 characters: letters, digits, `-`, `_`, `.`. Unique, case-insensitively.
     #[oai(validator(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]+$"))]
     pub sku: String,
-    /// 1–200 characters after trimming.
-    #[oai(validator(min_length = 1, max_length = 200))]
+    /// 1–200 characters after trimming, no control characters.
+    #[oai(validator(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u001F\u007F-\u009F\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"
+    ))]
     pub name: String,
     /// Plain text, at most 5000 characters; HTML is refused.
     #[oai(validator(max_length = 5000))]
@@ -158,7 +162,12 @@ pub struct ProductInput {
     /// One of the configured categories (`BAZAAR_PRODUCT_CATEGORIES`).
     pub category: String,
     /// At most 10 tags of 1–20 characters (letters, digits, spaces, `-`); duplicates are dropped.
-    #[oai(validator(max_items = 10))]
+    #[oai(validator(
+        max_items = 10,
+        min_length = 1,
+        max_length = 20,
+        pattern = r"[^\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    ))]
     pub tags: Option<Vec<String>>,
     /// Units in stock, 0 to 1000000000; absent or `null` for unlimited.
     #[oai(validator(minimum(value = "0"), maximum(value = "1000000000")))]
@@ -166,7 +175,7 @@ pub struct ProductInput {
     /// Up to 10 ids of **complete** uploads (`POST /api/v1/files`, then `complete`), in display order.
     /// An id new to the product must be your own upload or an image another product already
     /// shows; anyone else's file is `file_not_found`.
-    #[oai(validator(max_items = 10))]
+    #[oai(validator(max_items = 10, pattern = "^[0-9a-fA-F]{24}$"))]
     pub images: Option<Vec<String>>,
 }
 
@@ -211,10 +220,14 @@ pub struct ProductPatchInput {
     #[oai(validator(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]+$"))]
     #[oai(skip_serializing_if_is_none)]
     pub sku: Option<String>,
-    #[oai(validator(min_length = 1, max_length = 200))]
+    #[oai(validator(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u001F\u007F-\u009F\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"
+    ))]
     #[oai(skip_serializing_if_is_none)]
     pub name: Option<String>,
-    #[oai(validator(max_length = 5000))]
+    #[oai(nullable, validator(max_length = 5000))]
     #[serde(default)]
     pub description: MaybeUndefined<String>,
     /// Price in paise, greater than 0.
@@ -226,16 +239,24 @@ pub struct ProductPatchInput {
     pub currency: Option<String>,
     #[oai(skip_serializing_if_is_none)]
     pub category: Option<String>,
-    #[oai(validator(max_items = 10))]
+    #[oai(validator(
+        max_items = 10,
+        min_length = 1,
+        max_length = 20,
+        pattern = r"[^\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    ))]
     #[oai(skip_serializing_if_is_none)]
     pub tags: Option<Vec<String>>,
     /// Units in stock; `null` makes it unlimited.
-    #[oai(validator(minimum(value = "0"), maximum(value = "1000000000")))]
+    #[oai(
+        nullable,
+        validator(minimum(value = "0"), maximum(value = "1000000000"))
+    )]
     #[serde(default)]
     pub stock: MaybeUndefined<i64>,
     /// Replaces the image list; every id must name a complete upload, and a new one must be
     /// your own upload or an image another product already shows.
-    #[oai(validator(max_items = 10))]
+    #[oai(validator(max_items = 10, pattern = "^[0-9a-fA-F]{24}$"))]
     #[oai(skip_serializing_if_is_none)]
     pub images: Option<Vec<String>>,
 }
@@ -464,8 +485,14 @@ pub struct ProductBatchCreate {
 #[serde(deny_unknown_fields)]
 pub struct ProductBatchPatchItem {
     /// Product id.
+    #[oai(validator(pattern = "^[0-9a-fA-F]{24}$"))]
     pub id: String,
-    /// Only change the product if it is still at this version (like `If-Match`).
+    /// Only change the product if it is still at this version (like `If-Match`);
+    /// absent or null: whatever its version.
+    #[oai(
+        nullable,
+        validator(minimum(value = "0"), maximum(value = "9007199254740991"))
+    )]
     pub version: Option<u64>,
     /// The fields to change, as for `PATCH /products/{id}`.
     pub changes: ProductPatchInput,
@@ -487,8 +514,14 @@ pub struct ProductBatchPatch {
 #[serde(deny_unknown_fields)]
 pub struct ProductBatchDeleteItem {
     /// Product id.
+    #[oai(validator(pattern = "^[0-9a-fA-F]{24}$"))]
     pub id: String,
-    /// Only delete the product if it is still at this version (like `If-Match`).
+    /// Only delete the product if it is still at this version (like `If-Match`);
+    /// absent or null: whatever its version.
+    #[oai(
+        nullable,
+        validator(minimum(value = "0"), maximum(value = "9007199254740991"))
+    )]
     pub version: Option<u64>,
 }
 
@@ -840,13 +873,13 @@ impl ProductsApi {
         /// Highest price in paise (inclusive).
         price_max: Query<Option<PaiseBound>>,
         /// Only products with this tag.
-        tag: Query<Option<String>>,
+        tag: Query<Option<TagParam>>,
         /// Text to find in name, description or tags: literal, case- and
         /// accent-insensitive, at most 200 characters. Results come best match
         /// first (exact name, then name, then elsewhere) unless `sort` says otherwise.
         q: Query<Option<SearchText>>,
         /// Sort order: `price`, `-price`, `created_at`, `-created_at` (default
-        /// without `q`, newest first), `name`, or `relevance` (default with `q`).
+        /// without `q`, newest first), `name`, or `relevance` (default with `q`; without it, the default order).
         sort: Query<Option<SortParam>>,
         /// Items per page, 1–100 (default 20).
         limit: Query<Option<Limit>>,
@@ -863,7 +896,7 @@ impl ProductsApi {
             category: category.0,
             price_min: price_min.0.map(|p| p.0),
             price_max: price_max.0.map(|p| p.0),
-            tag: tag.0,
+            tag: tag.0.map(String::from),
             q: q.0.map(|q| q.0),
             sort: sort.0.map(|s| s.0),
             limit: limit.0.map(|l| l.0),
@@ -948,7 +981,8 @@ impl ProductsApi {
     /// Needs `products:write`. Up to 100 products, created in order; each item
     /// succeeds or fails on its own (a bad item does not stop the others) and
     /// gets its own result. The request itself fails only when it is not a
-    /// valid batch: not JSON of this shape (400), empty or over 100 items (422).
+    /// valid batch: not JSON of this shape (400), empty or over 100 items, or an
+    /// item outside its schema (422).
     #[oai(
         path = "/products/batch",
         method = "post",
@@ -961,6 +995,7 @@ impl ProductsApi {
         body: JsonBody<ProductBatchCreate>,
     ) -> Result<BatchResponse, Problems<BatchErrors>> {
         require(&self.identity, &auth.0, "products:write", req).await?;
+        check_items(&body.0.items)?;
         let items = body.0.items.into_iter().map(Into::into).collect();
         let results = self.catalog.create_many(&auth.0, items).await?;
         Ok(BatchResponse::Ok(Json(batch_result(
@@ -988,6 +1023,7 @@ impl ProductsApi {
         body: JsonBody<ProductBatchPatch>,
     ) -> Result<BatchResponse, Problems<BatchErrors>> {
         require(&self.identity, &auth.0, "products:write", req).await?;
+        check_items(&body.0.items)?;
         let ids: Vec<Option<String>> = body.0.items.iter().map(|i| Some(i.id.clone())).collect();
         let items = body
             .0
@@ -1017,6 +1053,7 @@ impl ProductsApi {
         body: JsonBody<ProductBatchDelete>,
     ) -> Result<BatchResponse, Problems<BatchErrors>> {
         require(&self.identity, &auth.0, "products:write", req).await?;
+        check_items(&body.0.items)?;
         let ids: Vec<Option<String>> = body.0.items.iter().map(|i| Some(i.id.clone())).collect();
         let items = body
             .0

@@ -12,6 +12,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
 use super::json_body::JsonBody;
+use super::params::Language;
 use super::problem::Problems;
 use super::security::{context, BearerAuth};
 use super::ApiTags;
@@ -95,11 +96,21 @@ impl Example for UserBody {
 pub struct ProfilePatch {
     #[oai(
         skip_serializing_if_is_none,
-        validator(min_length = 1, max_length = 100)
+        validator(
+            min_length = 1,
+            max_length = 100,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F<>]*[^\u0000-\u001F\u007F-\u009F\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000<>][^\u0000-\u001F\u007F-\u009F<>]*$"
+        )
     )]
     pub name: Option<String>,
     #[serde(default)]
-    #[oai(validator(max_length = 254))]
+    #[oai(
+        nullable,
+        validator(
+            max_length = 254,
+            pattern = r"^([\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*|[^@\u0000-\u0020]+@[^@\u0000-\u0020]+\.[^@\u0000-\u0020]+)$"
+        )
+    )]
     pub email: MaybeUndefined<String>,
 }
 
@@ -118,7 +129,7 @@ impl Example for ProfilePatch {
 #[serde(deny_unknown_fields)]
 pub struct PreferencesBody {
     /// ISO 639-1: en, hi, bn, te, mr, ta, gu, kn, ml, pa, or.
-    pub language: String,
+    pub language: Language,
     pub sms: bool,
     pub email: bool,
     pub whatsapp: bool,
@@ -127,7 +138,7 @@ pub struct PreferencesBody {
 impl From<&Preferences> for PreferencesBody {
     fn from(p: &Preferences) -> Self {
         Self {
-            language: p.language.clone(),
+            language: p.language.as_str().into(),
             sms: p.sms,
             email: p.email,
             whatsapp: p.whatsapp,
@@ -282,7 +293,7 @@ impl UsersApi {
         body: JsonBody<PreferencesBody>,
     ) -> Result<PreferencesResponse, Problems<MeWriteErrors>> {
         let b = body.0;
-        let prefs = Preferences::parse(&b.language, b.sms, b.email, b.whatsapp)
+        let prefs = Preferences::parse(&b.language.0, b.sms, b.email, b.whatsapp)
             .map_err(crate::errors::AppError::validation)?;
         let user = self.identity.set_preferences(&auth.0, prefs).await?;
         Ok(PreferencesResponse::Ok(Json((&user.preferences).into())))

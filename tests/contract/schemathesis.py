@@ -3,12 +3,15 @@
 Phases: examples (the contract's own examples), coverage (boundary and invalid values of
 every parameter and field), fuzzing (generated requests, valid and invalid) and stateful
 (sequences that follow the contract's OpenAPI links, e.g. createProduct -> getProduct).
-Checks on every answer: no 5xx, a status the operation documents, a documented
-Content-Type, a body that matches the documented schema, and the documented headers.
+Checks: Schemathesis' default set, i.e. every check it has (no 5xx, documented statuses,
+Content-Types, bodies and headers; schema-violating requests refused and schema-valid ones
+accepted; 405 with `Allow` for undeclared methods; a missing required header refused; auth
+not ignored; deleted resources gone and created ones available). The one narrowing is
+schemathesis_hooks.py (values no schema can describe), named in docs/contract-testing.md.
 
-Seeded and bounded (SEED, MAX_EXAMPLES, WORKERS) so that a run is reproducible and takes a
-few minutes on two cores. Reports: <output>/schemathesis/junit.xml and the full NDJSON event
-stream beside it (every request and answer), to replay a failure.
+Seeded and bounded (SEEDS, MAX_EXAMPLES, WORKERS) so that a run is reproducible. Each seed runs
+the whole suite; reports per seed and pass: <output>/schemathesis/<seed>-<pass>.junit.xml and
+the full NDJSON event stream beside it (every request and answer), to replay a failure.
 
 Run alone with `python3 tests/contract/run.py schemathesis`.
 """
@@ -23,21 +26,13 @@ from run import SuiteFailed, log, request
 
 # Pinned: a new release may add checks or change generation; bump it deliberately.
 SCHEMATHESIS = "schemathesis==4.32.5"
-SEED = 20261127
-MAX_EXAMPLES = 25
+# Two seeds: each explores different generated values; both must pass.
+SEEDS = [20261127, 7]
+MAX_EXAMPLES = 100
 # One worker: with two threads, Hypothesis' parsing of lambda sources hits CPython 3.11's
 # "AST constructor recursion depth mismatch" race now and then, a crash of the tool rather
 # than a finding, which would make CI red at random.
 WORKERS = 1
-CHECKS = ",".join(
-    [
-        "not_a_server_error",
-        "status_code_conformance",
-        "content_type_conformance",
-        "response_schema_conformance",
-        "response_headers_conformance",
-    ]
-)
 PHASES = "examples,coverage,fuzzing,stateful"
 
 # Operations that end sessions run in passes of their own, each with a throwaway admin's token instead
@@ -111,7 +106,8 @@ def throwaway_admin_token(ctx):
     return json.loads(body)["access_token"]
 
 
-def st_run(ctx, st, name, token, filters, phases=PHASES):
+def st_run(ctx, st, seed, name, token, filters, phases=PHASES):
+    name = f"{seed}-{name}"
     out = os.path.join(ctx.output_dir, "schemathesis")
     os.makedirs(out, exist_ok=True)
     command = [
@@ -124,12 +120,10 @@ def st_run(ctx, st, name, token, filters, phases=PHASES):
         ctx.base_url,
         "-H",
         f"Authorization: Bearer {token}",
-        "--checks",
-        CHECKS,
         "--phases",
         phases,
         "--seed",
-        str(SEED),
+        str(seed),
         "--max-examples",
         str(MAX_EXAMPLES),
         "--workers",
@@ -167,20 +161,23 @@ def run(ctx):
     excluded = []
     for operation in SESSION_ENDING_OPERATIONS:
         excluded += ["--exclude-operation-id", operation]
-    failures = [st_run(ctx, st, "admin", ctx.admin_token, excluded)]
-    # One throwaway admin per session-ending operation, so that one ending the session does
-    # not leave the others only 401s to answer. No links join them: no stateful phase.
-    for operation in SESSION_ENDING_OPERATIONS:
-        failures.append(
-            st_run(
-                ctx,
-                st,
-                operation,
-                throwaway_admin_token(ctx),
-                ["--include-operation-id", operation],
-                phases="examples,coverage,fuzzing",
+    failures = []
+    for seed in SEEDS:
+        failures.append(st_run(ctx, st, seed, "admin", ctx.admin_token, excluded))
+        # One throwaway admin per session-ending operation, so that one ending the session
+        # does not leave the others only 401s to answer. No links join them: no stateful phase.
+        for operation in SESSION_ENDING_OPERATIONS:
+            failures.append(
+                st_run(
+                    ctx,
+                    st,
+                    seed,
+                    operation,
+                    throwaway_admin_token(ctx),
+                    ["--include-operation-id", operation],
+                    phases="examples,coverage,fuzzing",
+                )
             )
-        )
     failures = [f for f in failures if f]
     if failures:
         raise SuiteFailed("Schemathesis found failures: " + "; ".join(failures))

@@ -314,6 +314,33 @@ fn product_id_path_parameters_have_their_pattern() {
     }
 }
 
+/// Request bodies are parsed with `deny_unknown_fields`, so every object a request body is
+/// made of says `additionalProperties: false`: the contract allows no field the server refuses.
+#[test]
+fn request_body_objects_allow_no_other_fields() {
+    let doc = contract();
+    let mut pending: Vec<Value> = operations(&doc)
+        .into_iter()
+        .filter_map(|(_, _, op)| {
+            op["requestBody"]["content"]["application/json"]["schema"]
+                .as_object()
+                .cloned()
+        })
+        .map(Value::Object)
+        .collect();
+    let mut seen = 0;
+    while let Some(schema) = pending.pop() {
+        let schema = resolve(&doc, &schema).clone();
+        if let Some(properties) = schema["properties"].as_object() {
+            seen += 1;
+            assert_eq!(schema["additionalProperties"], false, "{schema}");
+            pending.extend(properties.values().cloned());
+        }
+        pending.extend(schema["items"].as_object().cloned().map(Value::Object));
+    }
+    assert!(seen > 10, "only {seen} request objects");
+}
+
 /// The create operations link to the operations on what they created (for clients and for
 /// Schemathesis' stateful phase), and every link names a real operation and parameter.
 #[test]

@@ -33,7 +33,37 @@ async fn unknown_routes_and_wrong_methods_are_problems() {
         .await
         .unwrap();
     assert_eq!(wrong.status(), 405);
+    // RFC 9110: a 405 lists the methods the resource has.
+    assert_eq!(wrong.headers()["allow"], "GET, HEAD, POST");
     assert_eq!(problem(wrong).await["code"], "method_not_allowed");
+}
+
+/// The `Allow` of a 405 is that of the route the router chose: `/products/batch` is its own
+/// resource, not a product with the id `batch`; a product's path has its own methods.
+#[tokio::test]
+async fn a_405_allows_the_methods_of_the_route_it_matched() {
+    let app = spawn_app().await;
+    for (method, path, allow) in [
+        ("GET", "/api/v1/products/batch", "POST, PATCH, DELETE"),
+        (
+            "TRACE",
+            "/api/v1/products/0123456789abcdef01234567",
+            "GET, HEAD, PUT, PATCH, DELETE",
+        ),
+        ("PUT", "/health/live", "GET, HEAD"),
+    ] {
+        let response = app
+            .client
+            .request(method.parse().unwrap(), app.url(path))
+            .send()
+            .await
+            .unwrap();
+
+        assert_eq!(response.status(), 405, "{method} {path}");
+        assert_eq!(response.headers()["allow"], allow, "{method} {path}");
+        let p = problem(response).await;
+        assert_eq!(p["code"], "method_not_allowed", "{method} {path}");
+    }
 }
 
 #[tokio::test]
@@ -448,4 +478,126 @@ async fn an_invalid_json_value_in_an_array_names_its_index() {
     body["tags"] = json!(["ok", 7]);
     let p: Value = problem(app.post_json("/api/v1/products", &body).await).await;
     assert_eq!(p["errors"][0]["field"], "tags[1]");
+}
+
+/// A body is held to its schema in the contract, not only to what serde checks: a `null`
+/// where the schema is not nullable and an array for an object are 400 (the body does not
+/// match the schema); on sign-in, a value outside a declared limit is 422 naming the field.
+#[tokio::test]
+async fn a_body_is_held_to_its_schema_nulls_types_and_limits() {
+    let app = spawn_app().await;
+    let mut body = product_json("NUL-1");
+    body["images"] = Value::Null;
+    let p = problem(app.post_json("/api/v1/products", &body).await).await;
+    assert_eq!(
+        (p["status"].as_u64(), p["code"].as_str()),
+        (Some(400), Some("malformed_body"))
+    );
+    assert_eq!(p["errors"][0]["field"], "images");
+
+    // serde reads a struct from an array too; every field of a profile patch is optional.
+    let p = problem(
+        app.client
+            .patch(app.url("/api/v1/users/me"))
+            .json(&json!([null, null]))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (p["status"].as_u64(), p["code"].as_str()),
+        (Some(400), Some("malformed_body"))
+    );
+    assert_eq!(p["errors"][0]["field"], "body");
+
+    // Limits: a device name over its maxLength (checked before the password is) and a
+    // negative batch version.
+    let long = json!({"identifier": "+919812345678", "password": "x", "device": "d".repeat(201)});
+    let p = problem(app.post_json("/api/v1/auth/login", &long).await).await;
+    assert_eq!(
+        (p["status"].as_u64(), p["code"].as_str()),
+        (Some(422), Some("validation_failed"))
+    );
+    assert_eq!(
+        (
+            p["errors"][0]["field"].as_str(),
+            p["errors"][0]["code"].as_str()
+        ),
+        (Some("device"), Some("too_long"))
+    );
+
+    let negative = json!({"items": [{"id": "0123456789abcdef01234567", "version": -1}]});
+    let response = app
+        .client
+        .delete(app.url("/api/v1/products/batch"))
+        .json(&negative)
+        .send()
+        .await
+        .unwrap();
+    let p = problem(response).await;
+    assert_eq!(p["status"], 400);
+    assert_eq!(p["errors"][0]["field"], "items[0].version");
+
+    // Roles are checked at parsing too: more than the three there are is refused, not
+    // read as a set.
+    let me: Value = app.get("/api/v1/users/me").await.json().await.unwrap();
+    let response = app
+        .client
+        .put(app.url(&format!(
+            "/api/v1/users/{}/roles",
+            me["id"].as_str().unwrap()
+        )))
+        .json(&json!({"roles": ["admin", "admin", "admin", "admin"]}))
+        .send()
+        .await
+        .unwrap();
+    let p = problem(response).await;
+    assert_eq!(p["status"], 422);
+    assert_eq!(
+        (
+            p["errors"][0]["field"].as_str(),
+            p["errors"][0]["code"].as_str()
+        ),
+        (Some("roles"), Some("too_many"))
+    );
+
+    // A nullable field takes null: a product's description is removed by `null` in a patch.
+    let created = app.create_product(product_json("NUL-2")).await;
+    let id = created["id"].as_str().unwrap();
+    let response = app
+        .client
+        .patch(app.url(&format!("/api/v1/products/{id}")))
+        .json(&json!({"description": null}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+/// Fields with a fixed set of values are enums in the contract, and a value outside it
+/// does not match the schema: 400.
+#[tokio::test]
+async fn a_value_outside_a_fields_enum_is_400() {
+    let app = spawn_app().await;
+    for (path, body, field) in [
+        (
+            "/api/v1/auth/otp/verify",
+            json!({"phone": "+919812345678", "purpose": "reset_password", "code": "042917"}),
+            "purpose",
+        ),
+        (
+            "/api/v1/auth/otp/verify",
+            json!({"phone": "+919812345678", "purpose": "other", "code": "042917"}),
+            "purpose",
+        ),
+    ] {
+        let p = problem(app.post_json(path, &body).await).await;
+        assert_eq!(
+            (p["status"].as_u64(), p["code"].as_str()),
+            (Some(400), Some("malformed_body")),
+            "{body}"
+        );
+        assert_eq!(p["errors"][0]["field"], field, "{body}");
+    }
 }

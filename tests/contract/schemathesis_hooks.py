@@ -1,0 +1,107 @@
+"""Schemathesis hooks for tests/contract/schemathesis.py (loaded through schemathesis.toml).
+
+One hook, `filter_failure`, and it drops one kind of failure only: `positive_data_acceptance`
+("schema-valid request rejected") when the server's problem document names a value that no
+schema can describe, because it depends on what the server issued, stored or was configured
+with, or on its state (a locked account, a record's current version), or because the rule needs
+more than a regular expression Schemathesis can read (libphonenumber's numbering plans, Unicode
+letter classes). A generated cursor was never issued; a generated one-time code was never sent;
+a generated product id names no product. The contract says what such a value looks like, and
+the server refuses it for what it is. Every entry below is named in docs/contract-testing.md with the same
+reason; any other rejection of a schema-valid request stays a failure, and so does every other
+check's. Schemathesis counts the failures dropped here in its summary.
+"""
+
+import json
+import re
+
+import schemathesis
+
+# Problem `code`s (the whole request), with their status, that only say a value is not one
+# the server knows, or that the server's state refuses it.
+UNKNOWABLE_CODES = {
+    # A cursor is an opaque token from an earlier page; a generated one was never issued.
+    "invalid_cursor": 400,
+    # A one-time code, a password-reset code or an email-verification token the server did not send.
+    "invalid_otp": 400,
+    # Generated requests to an idempotent operation reuse a key with another body, which the
+    # contract itself documents as 422 `idempotency_key_reused`.
+    "idempotency_key_reused": 422,
+    # State: generated sign-ins with wrong passwords or codes lock the account for a while,
+    # after which every sign-in to it is 423 until the lock ends. The contract documents 423.
+    "account_locked": 423,
+    # State: a generated `If-Match` names no ETag the server issued for the record's current
+    # version (or the record changed since). The contract documents 412.
+    "precondition_failed": 412,
+}
+
+# Field error `code`s (in a 422 `validation_failed`, or a 400 `invalid_parameter`) that only
+# say a value is not one the server knows.
+UNKNOWABLE_FIELD_CODES = {
+    # An id in the body (an order's product, a product's image file) that names nothing stored.
+    "not_found",
+    "file_not_found",
+    "file_not_complete",
+    # Categories are configuration (`BAZAAR_PRODUCT_CATEGORIES`), not part of the contract.
+    "unknown_category",
+    # A phone number valid by libphonenumber's metadata (numbering plans, per country) and an
+    # address valid by RFC 5321/5322 are more than the contract's patterns can say; the
+    # patterns state the characters, the server the rest.
+    "invalid_phone",
+    "invalid_email",
+}
+
+# (field, code) pairs that only hold for some fields: the field as a regular expression.
+UNKNOWABLE_FIELDS = [
+    # Tags are Unicode letters, digits and combining marks: `\p{L}`, `\p{N}`, `\p{M}` in a
+    # pattern, which Schemathesis' Python regular expressions cannot read.
+    (r"^((items\[\d+\]\.(changes\.)?)?tags\[\d+\]|tag)$", "invalid_characters"),
+    # A file's largest size and its allowed types are configuration (`BAZAAR_FILES_MAX_BYTES`,
+    # `BAZAAR_FILES_ALLOWED_TYPES`).
+    (r"^size$", "too_large"),
+    (r"^content_type$", "not_allowed"),
+    # An order's units of one product: at most `BAZAAR_ORDER_PRODUCT_UNITS_MAX` (configuration),
+    # added up over lines of the same product.
+    (r"^items\[\d+\]\.quantity$", "out_of_range"),
+    # An order's total must reach Razorpay's minimum (100 paise): a sum of the stored
+    # products' prices, which the request only names by id.
+    (r"^items$", "below_minimum"),
+]
+
+
+def _problem(response):
+    try:
+        body = json.loads(response.content)
+    except (ValueError, TypeError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _unknowable_field(error):
+    if error.get("code") in UNKNOWABLE_FIELD_CODES:
+        return True
+    field = error.get("field") or ""
+    return any(
+        code == error.get("code") and re.search(pattern, field)
+        for pattern, code in UNKNOWABLE_FIELDS
+    )
+
+
+def is_unknowable_value(status, problem):
+    """Whether a problem refuses only values the contract cannot describe."""
+    if problem is None:
+        return False
+    code = problem.get("code")
+    if UNKNOWABLE_CODES.get(code) == status:
+        return True
+    if (status, code) in ((422, "validation_failed"), (400, "invalid_parameter")):
+        errors = problem.get("errors") or []
+        return bool(errors) and all(_unknowable_field(e) for e in errors)
+    return False
+
+
+@schemathesis.hook
+def filter_failure(context, failure, case, response):
+    if getattr(failure, "code", None) != "ST202":
+        return True
+    return not is_unknowable_value(response.status_code, _problem(response))
