@@ -440,7 +440,10 @@ async fn prepare(base: &str, sku: &str) -> Target {
     let product = |suffix: &str, price: i64, stock: Option<i64>| {
         let mut body = crate::helpers::product_json(&format!("{sku}-{suffix}"));
         body["price"] = json!(price);
-        body["stock"] = json!(stock);
+        // No `stock` is unlimited; `null` is refused (not nullable in the contract).
+        if let Some(stock) = stock {
+            body["stock"] = json!(stock);
+        }
         body
     };
     let mut products = Vec::new();
