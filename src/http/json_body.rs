@@ -177,10 +177,8 @@ fn describe(e: &serde_path_to_error::Error<serde_json::Error>) -> AppError {
 /// struct from an array too), and a value outside a declared limit is refused with 422
 /// naming the field, as the domain's own rules are (with `limits`).
 fn check_schema<T: Type>(value: &Value, limits: bool) -> Result<(), AppError> {
-    let mut registry = Registry::new();
-    T::register(&mut registry);
     let mut found = Found::default();
-    found.walk(&registry, &T::schema_ref(), value, "");
+    found.walk(registry_of::<T>(), &T::schema_ref(), value, "");
     if let Some((field, message)) = found.types.into_iter().next() {
         return Err(AppError {
             errors: vec![FieldError::new(
@@ -196,6 +194,25 @@ fn check_schema<T: Type>(value: &Value, limits: bool) -> Result<(), AppError> {
     } else {
         Err(AppError::validation(found.limits))
     }
+}
+
+/// The schemas `T`'s own refers to, registered once per body type (a fixed few, named
+/// uniquely in the contract) rather than on every request.
+fn registry_of<T: Type>() -> &'static Registry {
+    static REGISTRIES: OnceLock<Mutex<HashMap<String, &'static Registry>>> = OnceLock::new();
+    let mut registries = REGISTRIES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let name = T::name();
+    if let Some(registry) = registries.get(name.as_ref()) {
+        return registry;
+    }
+    let mut registry = Registry::new();
+    T::register(&mut registry);
+    let registry: &'static Registry = Box::leak(Box::new(registry));
+    registries.insert(name.into_owned(), registry);
+    registry
 }
 
 #[derive(Default)]
@@ -318,11 +335,10 @@ fn matches(pattern: &str, s: &str) -> bool {
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    compiled
-        .entry(pattern.to_owned())
-        .or_insert_with(|| Regex::new(pattern).ok())
-        .as_ref()
-        .is_none_or(|re| re.is_match(s))
+    if !compiled.contains_key(pattern) {
+        compiled.insert(pattern.to_owned(), Regex::new(pattern).ok());
+    }
+    compiled[pattern].as_ref().is_none_or(|re| re.is_match(s))
 }
 
 /// Checks each item of a batch against the item's schema in the contract: the limits
