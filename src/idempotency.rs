@@ -19,6 +19,8 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::domain::request_key::RequestKey;
+use crate::errors::{AppError, ErrorCode};
 use crate::kv::{KeyValueStore, KvError};
 
 /// A client's idempotency key: 1–255 printable ASCII characters.
@@ -58,6 +60,29 @@ impl Scope {
     pub fn anonymous(operation: &str) -> Self {
         Self(format!("anon:{operation}"))
     }
+
+    /// The retry identity of the request sent with `key` in this scope, which
+    /// an operation stores with its change (see [`RequestKey`]).
+    pub fn request_key(&self, key: &IdempotencyKey, fingerprint: &Fingerprint) -> RequestKey {
+        let mut hash = Sha256::new();
+        // Neither a scope nor a key contains a newline.
+        hash.update(self.0.as_bytes());
+        hash.update(b"\n");
+        hash.update(key.0.as_bytes());
+        RequestKey {
+            id: hex::encode(hash.finalize()),
+            fingerprint: fingerprint.0.clone(),
+        }
+    }
+}
+
+/// The answer to a key sent with a different request than its first.
+pub fn key_reused() -> AppError {
+    AppError::new(
+        ErrorCode::IdempotencyKeyReused,
+        "this Idempotency-Key was used for a different request; \
+         send a new key with a new request",
+    )
 }
 
 /// What identifies "the same request": SHA-256 over the method, the path with
@@ -158,6 +183,11 @@ fn encode(record: &Record) -> Result<Vec<u8>, KvError> {
     serde_json::to_vec(record).map_err(|e| KvError::Other(e.into()))
 }
 
+/// Where the record of `key` in `scope` lives on the key-value port.
+pub fn record_key(scope: &Scope, key: &IdempotencyKey) -> String {
+    format!("idem:{}:{}", scope.0, key.0)
+}
+
 /// How often `begin` tries again when a key's record vanishes between the
 /// claim that failed and the read (its request abandoned it just then).
 const CLAIM_ATTEMPTS: usize = 3;
@@ -180,7 +210,7 @@ impl IdempotencyStore {
         key: &IdempotencyKey,
         fingerprint: &Fingerprint,
     ) -> Result<Begin, KvError> {
-        let kv_key = format!("idem:{}:{}", scope.0, key.0);
+        let kv_key = record_key(scope, key);
         let in_flight = encode(&Record::InFlight {
             fingerprint: fingerprint.0.clone(),
             owner: hex::encode(rand::random::<[u8; 16]>()),

@@ -11,13 +11,14 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::auth::lockout::{Lockout, LockoutError, Subject};
-use crate::auth::otp::{OtpError, OtpPurpose, OtpService, Recipient};
+use crate::auth::otp::{OtpError, OtpPurpose, OtpService, Recipient, RequestClaim};
 use crate::auth::passwords::PasswordHasher;
 use crate::auth::permissions;
 use crate::auth::sessions::{RefreshError, Session, Sessions};
 use crate::auth::tokens::{AccessClaims, TokenIssuer};
 use crate::config::Settings;
 use crate::domain::audit::{AuditEvent, AuditKind, AuditPage, AuditQuery, RawAuditQuery};
+use crate::domain::request_key::RequestKey;
 use crate::domain::time::SharedClock;
 use crate::domain::user::{
     Email, Password, PersonName, Phone, Preferences, Registration, Role, User, UserId, UserStatus,
@@ -248,6 +249,7 @@ impl Identity {
                 kv.clone(),
                 settings.otp_secret.clone(),
                 settings.otp_cooldown,
+                settings.idempotency_ttl,
             ),
             lockout: Lockout::new(kv.clone(), clock.clone()),
             clock,
@@ -396,14 +398,35 @@ impl Identity {
 
     /// Sends a code if the phone may receive one for `purpose`; answers the
     /// same either way, so it cannot be used to learn who is registered.
+    ///
+    /// With a request key, a retry of a request whose answer was lost sends
+    /// nothing more and answers true (found earlier).
     pub async fn send_otp(
         &self,
         phone: &str,
         purpose: OtpPurpose,
         by_voice: bool,
-    ) -> Result<(), AppError> {
+        request_key: Option<&RequestKey>,
+    ) -> Result<bool, AppError> {
         let phone = Phone::parse("phone", phone).map_err(|e| AppError::validation(vec![e]))?;
-        self.send_code(&phone, purpose, by_voice).await
+        let Some(key) = request_key else {
+            return self
+                .send_code(&phone, purpose, by_voice)
+                .await
+                .map(|()| false);
+        };
+        match self.otp.claim_request(key).await.map_err(otp_error)? {
+            RequestClaim::AlreadySent => return Ok(true),
+            RequestClaim::Reused => return Err(crate::idempotency::key_reused()),
+            RequestClaim::Claimed => {}
+        }
+        let sent = self.send_code(&phone, purpose, by_voice).await;
+        if sent.is_err() {
+            if let Err(e) = self.otp.release_request(key).await {
+                tracing::warn!(error = ?e, "could not release an otp/send request key; its retry is answered as sent");
+            }
+        }
+        sent.map(|()| false)
     }
 
     /// Spends the phone's sending budget (every phone alike), then sends a code

@@ -31,6 +31,7 @@ use crate::domain::order::{
 };
 use crate::domain::order_query::{OrderPage, OrderQuery, RawOrderQuery};
 use crate::domain::outbox::{dedupe_key, Contact, NoticeKind, OutboxMessage};
+use crate::domain::request_key::{Found, RequestKey};
 use crate::domain::time::{SharedClock, SystemClock};
 use crate::domain::user::UserId;
 use crate::domain::validation::FieldError;
@@ -49,6 +50,29 @@ const SWEEP_BATCH: u32 = 100;
 const MIN_TOTAL: i64 = 100;
 
 #[derive(Clone)]
+/// What [`Orders::create`] did.
+#[derive(Debug)]
+pub enum Placed {
+    /// Placed the order now.
+    New(Order),
+    /// Found the order an earlier attempt of the same request placed.
+    Found(Order),
+}
+
+impl Placed {
+    pub fn order(&self) -> &Order {
+        match self {
+            Self::New(order) | Self::Found(order) => order,
+        }
+    }
+
+    pub fn into_order(self) -> Order {
+        match self {
+            Self::New(order) | Self::Found(order) => order,
+        }
+    }
+}
+
 pub struct OrderSettings {
     /// GST in basis points (1800 = 18%).
     pub tax_rate_bp: u32,
@@ -178,15 +202,26 @@ impl Orders {
     /// holds at most `unpaid_max` unpaid orders: checked before any stock is
     /// taken, and enforced by the store when the order is written (each takes
     /// one of the customer's slots), so concurrent creates cannot exceed it.
+    ///
+    /// With a request key (the request came with an `Idempotency-Key`) the
+    /// order is stored with it, at most one per key: a retry whose first
+    /// attempt's answer was lost finds that order ([`Placed::Found`]) instead
+    /// of placing a second one.
     pub async fn create(
         &self,
         who: &Principal,
         lines: &[RawLine],
         address: Option<&RawAddress>,
         notes: Option<&str>,
-    ) -> Result<Order, AppError> {
+        request_key: Option<&RequestKey>,
+    ) -> Result<Placed, AppError> {
         let request = OrderRequest::parse(lines, address, notes, self.settings.product_units_max)
             .map_err(AppError::validation)?;
+        if let Some(key) = request_key {
+            if let Some(found) = self.placed_by(key).await? {
+                return Ok(found);
+            }
+        }
         // Staff can change stock outright; the cap is against customers
         // holding stock they do not pay for.
         let capped = !who.can("orders:manage");
@@ -220,6 +255,7 @@ impl Orders {
             self.clock.now(),
             chrono::Duration::from_std(self.settings.pay_within).unwrap_or_default(),
         );
+        order.request_key = request_key.cloned();
         if order.total.get() < MIN_TOTAL {
             self.release_holds(&held).await;
             return Err(AppError::validation(vec![FieldError::new(
@@ -243,6 +279,18 @@ impl Orders {
             // The insert may have reached the database before the connection
             // failed: the sweep looks for the order before it gives stock back.
             Err(error @ StoreError::Unavailable(_)) => return Err(error.into()),
+            // A concurrent attempt under the same key stored its order first.
+            Err(StoreError::Duplicate {
+                field: "request_key",
+            }) if request_key.is_some() => {
+                self.release_holds(&held).await;
+                let key = request_key.expect("checked by the guard");
+                return self.placed_by(key).await?.ok_or_else(|| {
+                    AppError::internal(anyhow::anyhow!(
+                        "an order's request key is taken but no order has it"
+                    ))
+                });
+            }
             Err(error) => {
                 self.release_holds(&held).await;
                 return Err(error.into());
@@ -254,7 +302,24 @@ impl Orders {
                 tracing::warn!(product = %id, %hold, error = %error, "could not drop a stock hold");
             }
         }
-        Ok(order)
+        Ok(Placed::New(order))
+    }
+
+    /// The order an earlier attempt of this request placed, if any; an error
+    /// if the key was used for a different order.
+    async fn placed_by(&self, key: &RequestKey) -> Result<Option<Placed>, AppError> {
+        let Some(order) = self.orders.find_by_request_key(&key.id).await? else {
+            return Ok(None);
+        };
+        let stored = order.request_key.clone().ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!(
+                "an order found by its request key has none"
+            ))
+        })?;
+        match key.judge(&stored, order) {
+            Found::Same(order) => Ok(Some(Placed::Found(order))),
+            Found::Reused => Err(crate::idempotency::key_reused()),
+        }
     }
 
     /// Stores a customer's new order in the first of their unpaid-order slots

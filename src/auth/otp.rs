@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::auth::lockout::client_address;
+use crate::domain::request_key::RequestKey;
 use crate::domain::user::Phone;
 use crate::kv::{KeyValueStore, KvError};
 
@@ -71,6 +72,20 @@ pub struct OtpService {
     kv: Arc<dyn KeyValueStore>,
     secret: SecretString,
     cooldown: Duration,
+    /// How long a request key's mark lasts: as long as its kept answer.
+    request_ttl: Duration,
+}
+
+/// What a request key finds when `otp/send` claims it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RequestClaim {
+    /// The first attempt: send.
+    Claimed,
+    /// An earlier attempt of this request got as far as sending; its answer
+    /// was lost. Send nothing more.
+    AlreadySent,
+    /// The key came with a different request.
+    Reused,
 }
 
 fn keys(purpose: OtpPurpose, phone: &Phone) -> (String, String) {
@@ -105,12 +120,54 @@ impl Recipient<'_> {
 }
 
 impl OtpService {
-    pub fn new(kv: Arc<dyn KeyValueStore>, secret: SecretString, cooldown: Duration) -> Self {
+    pub fn new(
+        kv: Arc<dyn KeyValueStore>,
+        secret: SecretString,
+        cooldown: Duration,
+        request_ttl: Duration,
+    ) -> Self {
         Self {
             kv,
             secret,
             cooldown,
+            request_ttl,
         }
+    }
+
+    /// Marks `key`'s request as sending, before anything is spent or sent: a
+    /// retry of it after an ambiguous failure (the answer lost to a timeout, the
+    /// process killed) finds the mark and sends no second code. At most once: an
+    /// attempt killed between the mark and the send leaves a mark and no code,
+    /// and the client asks again with a new key.
+    pub async fn claim_request(&self, key: &RequestKey) -> Result<RequestClaim, OtpError> {
+        let mark = format!("otp_request:{}", key.id);
+        let fingerprint = key.fingerprint.as_bytes();
+        // Twice: the mark may expire between the failed claim and the read.
+        for _ in 0..2 {
+            if self
+                .kv
+                .set_if_absent(&mark, fingerprint, self.request_ttl)
+                .await?
+            {
+                return Ok(RequestClaim::Claimed);
+            }
+            match self.kv.get(&mark).await? {
+                Some(stored) if stored == fingerprint => return Ok(RequestClaim::AlreadySent),
+                Some(_) => return Ok(RequestClaim::Reused),
+                None => continue,
+            }
+        }
+        Ok(RequestClaim::AlreadySent)
+    }
+
+    /// Removes the mark of a request that failed without sending, so that its
+    /// retry sends.
+    pub async fn release_request(&self, key: &RequestKey) -> Result<(), OtpError> {
+        let mark = format!("otp_request:{}", key.id);
+        self.kv
+            .compare_and_swap(&mark, Some(key.fingerprint.as_bytes()), None, None)
+            .await?;
+        Ok(())
     }
 
     fn mac(&self, purpose: OtpPurpose, phone: &Phone, code: &str) -> Vec<u8> {

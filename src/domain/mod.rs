@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod outbox_query;
 pub mod product;
 pub mod product_query;
+pub mod request_key;
 pub mod search;
 pub mod time;
 pub mod user;

@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use super::money::{Currency, Paise};
 use super::outbox::NoticeKind;
 use super::product::Product;
+use super::request_key::RequestKey;
 use super::user::UserId;
 use super::validation::{char_len, Collector, FieldError};
 
@@ -348,6 +349,10 @@ pub struct Order {
     /// two unpaid orders of one customer in one slot, which is what makes the
     /// cap hold under concurrent creates.
     pub unpaid_slot: Option<u32>,
+    /// The request that placed it, when it came with an `Idempotency-Key`:
+    /// the store keeps at most one order per key, and a retry after an
+    /// ambiguous failure finds this order instead of placing another.
+    pub request_key: Option<RequestKey>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// An unpaid order expires (and releases its stock) at this time.
@@ -558,6 +563,7 @@ impl Order {
             ledger: Vec::new(),
             flags: Vec::new(),
             unpaid_slot: None,
+            request_key: None,
             created_at: now,
             updated_at: now,
             expires_at: now + pay_within,
@@ -965,6 +971,7 @@ mod tests {
             ledger: Vec::new(),
             flags: Vec::new(),
             unpaid_slot: None,
+            request_key: None,
             created_at: Utc::now(),
             updated_at: Utc::now(),
             expires_at: Utc::now(),

@@ -10,6 +10,7 @@ use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use serde::Deserialize;
 
+use super::idempotency::request_key;
 use super::json_body::{CheckedJsonBody, JsonBody};
 use super::problem::Problems;
 use super::security::{context, BearerAuth};
@@ -451,11 +452,22 @@ impl AuthApi {
             validator(min_length = 1, max_length = 255, pattern = "^[ -~]+$")
         )]
         _idempotency_key: Header<Option<String>>,
+        req: &Request,
     ) -> Result<OtpSendResponse, Problems<OtpSendErrors>> {
         let by_voice = body.0.channel == Some(OtpChannel::Voice);
-        self.identity
-            .send_otp(&body.0.phone, body.0.purpose.into(), by_voice)
+        let retry = request_key(req);
+        let found_earlier = self
+            .identity
+            .send_otp(
+                &body.0.phone,
+                body.0.purpose.into(),
+                by_voice,
+                retry.map(|r| &r.key),
+            )
             .await?;
+        if let (true, Some(retry)) = (found_earlier, retry) {
+            retry.found_earlier();
+        }
         Ok(OtpSendResponse::Accepted)
     }
 

@@ -8,6 +8,7 @@
 //! Every other request passes straight through. See `docs/idempotency.md`.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use futures::future::Either;
@@ -18,14 +19,37 @@ use poem_openapi::OperationId;
 
 use super::pipeline::{current_id, render, too_large, VerifiedToken};
 use super::security::Authenticated;
+use crate::domain::request_key::RequestKey;
 use crate::errors::{AppError, ErrorCode};
 use crate::idempotency::{
-    Begin, Fingerprint, IdempotencyKey, IdempotencyStore, Scope, StoredResponse, Ticket,
+    key_reused, Begin, Fingerprint, IdempotencyKey, IdempotencyStore, Scope, StoredResponse, Ticket,
 };
 use crate::identity::Identity;
 
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+/// What an idempotent operation learns of its request (as request data): the
+/// retry identity to store with its change, so that a retry after an
+/// ambiguous failure finds it; and a flag to raise when it answered from what
+/// an earlier attempt stored, which marks the answer replayed.
+#[derive(Debug, Clone)]
+pub struct Retry {
+    pub key: RequestKey,
+    found_earlier: Arc<AtomicBool>,
+}
+
+impl Retry {
+    /// This request's answer comes from the change an earlier attempt made.
+    pub fn found_earlier(&self) {
+        self.found_earlier.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The key an operation stores with its change, if it was sent one.
+pub fn request_key(req: &Request) -> Option<&Retry> {
+    req.data::<Retry>()
+}
 
 /// An operation that honours `Idempotency-Key`.
 #[derive(Debug)]
@@ -269,13 +293,7 @@ impl<E: Endpoint> IdempotencyEndpoint<E> {
         let ticket = match self.store.begin(&scope, &key, &fingerprint).await {
             Err(e) => return Err(refuse(e.into())),
             Ok(Begin::Replay(stored)) => return Ok(replay(stored, operation)),
-            Ok(Begin::Mismatch) => {
-                return Err(refuse(AppError::new(
-                    ErrorCode::IdempotencyKeyReused,
-                    "this Idempotency-Key was used for a different request; \
-                     send a new key with a new request",
-                )))
-            }
+            Ok(Begin::Mismatch) => return Err(refuse(key_reused())),
             Ok(Begin::InFlight) => {
                 return Err(refuse(
                     AppError::new(
@@ -291,7 +309,19 @@ impl<E: Endpoint> IdempotencyEndpoint<E> {
 
         let id = current_id(&req);
         let path = req.uri().path().to_owned();
-        let outcome = self.inner.call(req).await.map(IntoResponse::into_response);
+        let found_earlier = Arc::new(AtomicBool::new(false));
+        req.set_data(Retry {
+            key: scope.request_key(&key, &fingerprint),
+            found_earlier: found_earlier.clone(),
+        });
+        let mut outcome = self.inner.call(req).await.map(IntoResponse::into_response);
+        if let Ok(response) = &mut outcome {
+            if found_earlier.load(Ordering::Relaxed) {
+                response
+                    .headers_mut()
+                    .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+            }
+        }
         if !is_final(&outcome) {
             // Released, so that the client's retry runs the operation again.
             self.release(ticket).await;

@@ -11,6 +11,7 @@ use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
+use super::idempotency::request_key;
 use super::json_body::{JsonBody, RawJson};
 use super::listing::page_info;
 use super::params::{
@@ -26,7 +27,7 @@ use crate::domain::order_query::{parse_instant, RawOrderQuery};
 use crate::domain::webhook::WebhookRecord;
 use crate::errors::{AppError, ErrorCode};
 use crate::identity::Identity;
-use crate::orders::{Checkout, Orders, Received};
+use crate::orders::{Checkout, Orders, Placed, Received};
 use crate::{error_set, list_object};
 use bazaar_adapters::razorpay::FakeRazorpay;
 
@@ -707,12 +708,23 @@ impl OrdersApi {
             postal_code: a.postal_code,
             phone: a.phone,
         });
-        let order = self
+        let retry = request_key(req);
+        let placed = self
             .orders
-            .create(&auth.0, &lines, address.as_ref(), input.notes.as_deref())
+            .create(
+                &auth.0,
+                &lines,
+                address.as_ref(),
+                input.notes.as_deref(),
+                retry.map(|r| &r.key),
+            )
             .await?;
+        if let (Placed::Found(_), Some(retry)) = (&placed, retry) {
+            retry.found_earlier();
+        }
+        let order = placed.order();
         Ok(CreateOrderResponse::Created(
-            Json((&order).into()),
+            Json(order.into()),
             format!("{BASE}/{}", order.id),
         ))
     }

@@ -122,7 +122,8 @@ pub trait OrderRepository: Send + Sync {
     /// `Duplicate { field: "unpaid_slot" }` if the order is unpaid and another
     /// unpaid order of the same customer holds its `unpaid_slot`, atomically,
     /// so concurrent creates cannot take one slot twice. A slot is free again
-    /// once its order is no longer unpaid.
+    /// once its order is no longer unpaid. `Duplicate { field: "request_key" }`
+    /// if an order placed under the same request key is stored.
     async fn insert(&self, order: &Order) -> Result<(), StoreError>;
 
     /// How many of `user`'s orders are unpaid (`pending_payment` or
@@ -136,6 +137,9 @@ pub trait OrderRepository: Send + Sync {
         &self,
         provider_order_id: &str,
     ) -> Result<Option<Order>, StoreError>;
+
+    /// The order placed by the request whose `RequestKey::id` this is.
+    async fn find_by_request_key(&self, request_key_id: &str) -> Result<Option<Order>, StoreError>;
 
     /// Replaces the stored order if its version is still `expected_version`
     /// (`order.version` is the new one), and enqueues `notices` in the outbox in

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use bazaar::config::Settings;
 use bazaar::domain::time::ManualClock;
+use bazaar::idempotency::{record_key, IdempotencyKey, Scope};
 use bazaar::kv::redis::RedisKv;
 use bazaar::kv::KeyValueStore;
 use bazaar::startup::{Application, Backends};
@@ -360,6 +361,21 @@ impl TestApp {
             .fast_forward(by)
             .await
             .expect("the key-value store fast-forwards");
+    }
+
+    /// Deletes the kept answer to `key` for `user`'s `operation`, as a crash
+    /// between an operation's write and its answer leaves it once the
+    /// in-flight record expires: the next request with the key runs again.
+    pub async fn lose_kept_answer(&self, user: Option<&str>, operation: &str, key: &str) {
+        let scope = match user {
+            Some(sub) => Scope::user(sub, operation),
+            None => Scope::anonymous(operation),
+        };
+        let key = IdempotencyKey::parse(key).expect("a valid key");
+        self.kv
+            .delete(&record_key(&scope, &key))
+            .await
+            .expect("the key-value store deletes");
     }
 
     pub fn url(&self, path: &str) -> String {

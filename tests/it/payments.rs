@@ -171,9 +171,11 @@ async fn events_in_any_order_end_in_one_state(store: Store, seeds: std::ops::Ran
                 }],
                 None,
                 None,
+                None,
             )
             .await
-            .unwrap();
+            .unwrap()
+            .into_order();
         let checkout = w.checkout(&order).await;
         let rzp_order = checkout.provider_order_id.clone();
         // A failed attempt, then the payment that succeeds, then a partial refund
@@ -282,9 +284,11 @@ impl World {
                 }],
                 None,
                 None,
+                None,
             )
             .await
             .unwrap()
+            .into_order()
     }
 }
 

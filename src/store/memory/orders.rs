@@ -48,6 +48,16 @@ impl OrderRepository for MemoryOrders {
         if map.contains_key(&order.id) {
             return Err(StoreError::Duplicate { field: "id" });
         }
+        if let Some(key) = &order.request_key {
+            if map
+                .values()
+                .any(|o| o.request_key.as_ref().is_some_and(|k| k.id == key.id))
+            {
+                return Err(StoreError::Duplicate {
+                    field: "request_key",
+                });
+            }
+        }
         if order.unpaid_slot.is_some() && order.status.is_unpaid() {
             let taken = map.values().any(|o| {
                 o.user_id == order.user_id
@@ -86,6 +96,19 @@ impl OrderRepository for MemoryOrders {
             .read()
             .values()
             .find(|o| o.payment.provider_order_id.as_deref() == Some(provider_order_id))
+            .cloned())
+    }
+
+    async fn find_by_request_key(&self, request_key_id: &str) -> Result<Option<Order>, StoreError> {
+        Ok(self
+            .by_id
+            .read()
+            .values()
+            .find(|o| {
+                o.request_key
+                    .as_ref()
+                    .is_some_and(|k| k.id == request_key_id)
+            })
             .cloned())
     }
 

@@ -48,13 +48,14 @@ pub async fn connect(url: &str, database: &str, timeout: Duration) -> anyhow::Re
 }
 
 /// The unique indexes, by name, and the field each guards.
-const UNIQUE_INDEXES: [(&str, &str); 6] = [
+const UNIQUE_INDEXES: [(&str, &str); 7] = [
     ("sku_unique", "sku"),
     ("phone_unique", "phone"),
     ("email_unique", "email"),
     ("dedupe_key_unique", "dedupe_key"),
     ("provider_order_unique", "provider_order_id"),
     ("unpaid_slot_unique", "unpaid_slot"),
+    ("request_key_unique", "request_key"),
 ];
 
 /// Which unique field a duplicate-key error is about, from the index named in its

@@ -22,6 +22,7 @@ use crate::domain::order::{
 };
 use crate::domain::order_query::{OrderFilter, OrderPage, OrderQuery};
 use crate::domain::outbox::OutboxMessage;
+use crate::domain::request_key::RequestKey;
 use crate::domain::user::UserId;
 use crate::store::{OrderRepository, StoreError};
 
@@ -76,6 +77,14 @@ impl MongoOrders {
                 // The cap on a customer's unpaid orders: `user:slot`, present
                 // only while the order is unpaid, so at most one per slot.
                 index(doc! { "unpaid_slot": 1 }, "unpaid_slot_unique", true, true),
+                // One order per request key: a retry after an ambiguous failure
+                // finds the first attempt's order (sparse: most have no key).
+                index(
+                    doc! { "request_key.id": 1 },
+                    "request_key_unique",
+                    true,
+                    true,
+                ),
                 // Staff's list of flagged orders; only those carry the field.
                 index(doc! { "flagged": 1 }, "flagged", false, true),
             ])
@@ -438,10 +447,18 @@ struct OrderDoc {
     /// unique index holds the cap with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     unpaid_slot: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    request_key: Option<RequestKeyDoc>,
     created_at: bson::DateTime,
     updated_at: bson::DateTime,
     expires_at: bson::DateTime,
     version: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct RequestKeyDoc {
+    id: String,
+    fingerprint: String,
 }
 
 fn object_id(id: &OrderId) -> Result<ObjectId, StoreError> {
@@ -597,6 +614,10 @@ impl OrderDoc {
                 .unpaid_slot
                 .filter(|_| o.status.is_unpaid())
                 .map(|slot| format!("{}:{slot}", o.user_id)),
+            request_key: o.request_key.as_ref().map(|k| RequestKeyDoc {
+                id: k.id.clone(),
+                fingerprint: k.fingerprint.clone(),
+            }),
             created_at: bson::DateTime::from_chrono(o.created_at),
             updated_at: bson::DateTime::from_chrono(o.updated_at),
             expires_at: bson::DateTime::from_chrono(o.expires_at),
@@ -638,6 +659,10 @@ impl OrderDoc {
                 .map(FlagDoc::into_flag)
                 .collect::<Result<_, _>>()?,
             unpaid_slot: self.slot.map(|n| to_u32(n, "unpaid slot")).transpose()?,
+            request_key: self.request_key.map(|k| RequestKey {
+                id: k.id,
+                fingerprint: k.fingerprint,
+            }),
             created_at: self.created_at.to_chrono(),
             updated_at: self.updated_at.to_chrono(),
             expires_at: self.expires_at.to_chrono(),
@@ -710,6 +735,12 @@ impl OrderRepository for MongoOrders {
         provider_order_id: &str,
     ) -> Result<Option<Order>, StoreError> {
         self.find_one(doc! { "payment.provider_order_id": provider_order_id })
+            .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn find_by_request_key(&self, request_key_id: &str) -> Result<Option<Order>, StoreError> {
+        self.find_one(doc! { "request_key.id": request_key_id })
             .await
     }
 

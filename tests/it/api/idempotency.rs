@@ -76,6 +76,52 @@ async fn a_repeated_request_is_answered_once_then_replayed() {
     assert_eq!(codes_sent(&app, ADMIN_PHONE).await, 1);
 }
 
+/// The ambiguous failure: the code went out but the kept answer never was
+/// stored (a timeout after the send, or a crash). The retry, even after the
+/// phone's cooldown, sends no second code.
+#[tokio::test]
+async fn a_retry_whose_answer_was_lost_sends_no_second_code() {
+    let app = spawn_app().await;
+    let first = send_otp(&app, &app.anonymous, Some("otp-lost"), &admin_login_code()).await;
+    assert_eq!(first.status(), 202);
+    app.lose_kept_answer(None, "sendOtp", "otp-lost").await;
+    // Past the cooldown, so only the key can stop a second code.
+    app.advance(Duration::from_secs(31)).await;
+
+    let retry = send_otp(&app, &app.anonymous, Some("otp-lost"), &admin_login_code()).await;
+    assert_eq!(retry.status(), 202);
+    assert!(replayed(&retry));
+    assert_eq!(codes_sent(&app, ADMIN_PHONE).await, 1, "one code");
+
+    // The same key on another request is refused; a new key sends again.
+    app.lose_kept_answer(None, "sendOtp", "otp-lost").await;
+    let other = json!({"phone": ADMIN_PHONE, "purpose": "verify_phone"});
+    let reused = send_otp(&app, &app.anonymous, Some("otp-lost"), &other).await;
+    assert_eq!(reused.status(), 422);
+    assert_eq!(problem(reused).await["code"], "idempotency_key_reused");
+    let fresh = send_otp(&app, &app.anonymous, Some("otp-new"), &admin_login_code()).await;
+    assert_eq!(fresh.status(), 202);
+    assert!(!replayed(&fresh));
+    assert_eq!(codes_sent(&app, ADMIN_PHONE).await, 2);
+}
+
+/// A request that sent nothing (refused by the cooldown) leaves its key free:
+/// its retry, once the cooldown is over, sends.
+#[tokio::test]
+async fn a_send_refused_before_anything_went_out_can_be_retried_with_its_key() {
+    let app = spawn_app().await;
+    let first = send_otp(&app, &app.anonymous, Some("otp-a"), &admin_login_code()).await;
+    assert_eq!(first.status(), 202);
+    let refused = send_otp(&app, &app.anonymous, Some("otp-b"), &admin_login_code()).await;
+    assert_eq!(refused.status(), 429);
+    app.advance(Duration::from_secs(31)).await;
+
+    let retry = send_otp(&app, &app.anonymous, Some("otp-b"), &admin_login_code()).await;
+    assert_eq!(retry.status(), 202);
+    assert!(!replayed(&retry));
+    assert_eq!(codes_sent(&app, ADMIN_PHONE).await, 2);
+}
+
 #[tokio::test]
 async fn a_key_reused_for_a_different_request_is_refused_with_422() {
     let app = spawn_app().await;

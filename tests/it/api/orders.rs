@@ -397,6 +397,61 @@ async fn a_retried_order_with_its_idempotency_key_is_placed_once() {
     assert_eq!(orders["items"].as_array().unwrap().len(), 1);
 }
 
+/// The ambiguous failure: the first attempt stored its order, but its kept
+/// answer never was (a timeout after the write, or a crash and the in-flight
+/// record expired). The retry runs again and finds that order.
+#[tokio::test]
+async fn a_retry_whose_answer_was_lost_finds_the_order_instead_of_placing_another() {
+    let app = spawn_app().await;
+    let product = product_with_stock(&app, "L-1", 1_000, 5).await;
+    let body = json!({ "items": [{ "product_id": product, "quantity": 2 }] });
+    let place = |key: &'static str, body: Value| {
+        app.client
+            .post(app.url("/api/v1/orders"))
+            .header("idempotency-key", key)
+            .json(&body)
+            .send()
+    };
+    let me = json_of(app.get("/api/v1/users/me").await).await;
+    let admin = me["id"].as_str().unwrap();
+
+    let first = place("lost-1", body.clone()).await.unwrap();
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    app.lose_kept_answer(Some(admin), "createOrder", "lost-1")
+        .await;
+    let retry = place("lost-1", body.clone()).await.unwrap();
+
+    assert_eq!(retry.status(), 201);
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    let location = retry.headers()["location"].to_str().unwrap().to_owned();
+    let retry: Value = retry.json().await.unwrap();
+    assert_eq!(
+        retry["id"], first["id"],
+        "the retry answers the first order"
+    );
+    assert!(location.ends_with(first["id"].as_str().unwrap()));
+    let orders = json_of(app.get("/api/v1/orders").await).await;
+    assert_eq!(orders["items"].as_array().unwrap().len(), 1, "one order");
+    let stock =
+        json_of(app.get(&format!("/api/v1/products/{product}")).await).await["stock"].clone();
+    assert_eq!(stock, 3, "the stock was reserved once");
+
+    // The key on another order, its kept answer lost too, is still refused.
+    app.lose_kept_answer(Some(admin), "createOrder", "lost-1")
+        .await;
+    let other = json!({ "items": [{ "product_id": product, "quantity": 1 }] });
+    let reused = place("lost-1", other).await.unwrap();
+    assert_eq!(reused.status(), 422);
+    assert_eq!(problem(reused).await["code"], "idempotency_key_reused");
+    let orders = json_of(app.get("/api/v1/orders").await).await;
+    assert_eq!(
+        orders["items"].as_array().unwrap().len(),
+        1,
+        "still one order"
+    );
+}
+
 #[tokio::test]
 async fn an_admin_can_apply_a_stored_event_again_and_nothing_changes_twice() {
     let app = spawn_app().await;

@@ -14,6 +14,7 @@ use bazaar::domain::order::{
 use bazaar::domain::order_query::{OrderQuery, OrderSort, RawOrderQuery};
 use bazaar::domain::outbox::{dedupe_key, Channel, NoticeKind, OutboxMessage, Recipient};
 use bazaar::domain::product::{Categories, Product, ProductDraft, RawProduct};
+use bazaar::domain::request_key::RequestKey;
 use bazaar::domain::user::{Phone, UserId};
 use bazaar::domain::webhook::WebhookRecord;
 use bazaar::store::memory::{MemoryOrders, MemoryOutbox, MemoryWebhookEvents};
@@ -201,6 +202,10 @@ pub async fn orders_read_back_unchanged_with_every_field(repo: &dyn OrderReposit
     }];
     // Kept after the order was paid, though it no longer holds the slot.
     o.unpaid_slot = Some(2);
+    o.request_key = Some(RequestKey {
+        id: "round-trip-key".into(),
+        fingerprint: "f1".into(),
+    });
     o.updated_at = t(6_789);
     o.version = 7;
     let bare = order(&UserId::generate(), &[(&product("BARE", 10), 1)], created);
@@ -488,6 +493,49 @@ pub async fn concurrent_orders_in_one_slot_let_exactly_one_in(repo: &dyn OrderRe
     let stored = results.iter().filter(|r| r.is_ok()).count();
     assert_eq!(stored, 1, "{results:?}");
     assert_eq!(repo.count_unpaid(&user).await.unwrap(), 1);
+}
+
+/// An unpaid order placed under the request key `id`.
+fn keyed(user: &UserId, id: &str) -> Order {
+    let mut o = unpaid_in(user, None);
+    o.request_key = Some(RequestKey {
+        id: id.into(),
+        fingerprint: "fp".into(),
+    });
+    o
+}
+
+pub async fn one_order_per_request_key_even_when_attempts_race(repo: &dyn OrderRepository) {
+    let user = UserId::generate();
+    let key = format!("key-{}", UserId::generate());
+    let attempts: Vec<Order> = (0..10).map(|_| keyed(&user, &key)).collect();
+
+    let results = futures::future::join_all(attempts.iter().map(|o| repo.insert(o))).await;
+
+    let stored: Vec<&Order> = attempts
+        .iter()
+        .zip(&results)
+        .filter(|(_, r)| r.is_ok())
+        .map(|(o, _)| o)
+        .collect();
+    assert_eq!(stored.len(), 1, "{results:?}");
+    assert!(results.iter().filter(|r| r.is_err()).all(|r| matches!(
+        r,
+        Err(StoreError::Duplicate {
+            field: "request_key"
+        })
+    )));
+    assert_eq!(
+        repo.find_by_request_key(&key).await.unwrap().as_ref(),
+        Some(stored[0])
+    );
+    assert_eq!(repo.find_by_request_key("no-such-key").await.unwrap(), None);
+    // Orders without a key, and under other keys, are unaffected.
+    repo.insert(&unpaid_in(&user, None)).await.unwrap();
+    repo.insert(&unpaid_in(&user, None)).await.unwrap();
+    repo.insert(&keyed(&user, &format!("{key}-2")))
+        .await
+        .unwrap();
 }
 
 /// Pages through `raw` by cursor, inserting what `between_pages` makes after
@@ -923,6 +971,7 @@ macro_rules! order_suite {
                 lists_filter_by_flags,
                 a_customer_cannot_hold_two_unpaid_orders_in_one_slot,
                 concurrent_orders_in_one_slot_let_exactly_one_in,
+                one_order_per_request_key_even_when_attempts_race,
                 cursor_pages_are_stable_while_orders_arrive,
                 unpaid_orders_are_found_oldest_first_for_expiry_and_reconciliation,
                 the_summary_of_nothing_lists_every_status_at_zero,

@@ -64,8 +64,12 @@ async fn run(actions: &[Action]) -> Result<(), TestCaseError> {
                 };
                 // Refused when there is not enough stock or the customer has
                 // too many unpaid orders: both fine, neither takes stock.
-                if let Ok(order) = w.orders.create(&w.customer, &[line], None, None).await {
-                    orders.push((order.id.to_string(), false));
+                if let Ok(placed) = w
+                    .orders
+                    .create(&w.customer, &[line], None, None, None)
+                    .await
+                {
+                    orders.push((placed.order().id.to_string(), false));
                 }
             }
             Action::CustomerCancels(i) | Action::StaffCancels(i) => {
