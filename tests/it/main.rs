@@ -16,6 +16,7 @@ mod cli;
 mod cluster;
 mod conformance;
 mod contract;
+mod exactly_once;
 mod faults;
 mod helpers;
 mod lifecycle;
