@@ -280,7 +280,10 @@ async fn a_code_whose_answer_timed_out_after_sending_is_sent_once() {
             ("BAZAAR_MSG91_AUTHKEY", "exactly-once-authkey"),
             ("BAZAAR_MSG91_BASE_URL", &msg91.uri()),
             ("BAZAAR_MSG91_TEMPLATE_ID", "otp-template"),
-            ("BAZAAR_MSG91_FLOW_ORDER_CONFIRMATION", "flow-order-confirmation"),
+            (
+                "BAZAAR_MSG91_FLOW_ORDER_CONFIRMATION",
+                "flow-order-confirmation",
+            ),
             ("BAZAAR_MSG91_FLOW_PAYMENT_RECEIPT", "flow-payment-receipt"),
             ("BAZAAR_MSG91_FLOW_REFUND", "flow-refund"),
             ("BAZAAR_MSG91_FLOW_CANCELLATION", "flow-cancellation"),

@@ -36,6 +36,9 @@ enum Kind {
     Create,
     /// An order created again with an earlier request's `Idempotency-Key`.
     Replay,
+    /// A create sent again with its own key after it got no final answer (a
+    /// 503, a broken connection): a client doing what the problem asks.
+    Retry,
     Webhook,
 }
 
@@ -89,7 +92,16 @@ impl Outcome {
         };
         content_type.starts_with("application/problem+json")
             && (*status == 503
-                || (self.kind == Kind::Replay && *status == 409 && code == "idempotency_in_flight"))
+                || (matches!(self.kind, Kind::Replay | Kind::Retry)
+                    && *status == 409
+                    && code == "idempotency_in_flight"))
+    }
+
+    /// Whether the client should send the same request again: no final answer.
+    fn is_unsettled(&self) -> bool {
+        !self.succeeded()
+            && (self.is_retry_later()
+                || !matches!(self.answer, Answer::Http { status, .. } if status < 500))
     }
 }
 
@@ -128,6 +140,8 @@ struct Record {
     acknowledged: Vec<Acknowledged>,
     /// Idempotent replays answered 2xx with a different order than the first time.
     replayed_wrong: Vec<String>,
+    /// Creates that had no final answer when the load stopped: key and body.
+    unsettled: Vec<(String, Value)>,
 }
 
 /// What the load runs against.
@@ -142,6 +156,7 @@ struct Target {
 
 /// A steady mix of requests from a few tasks until [`Load::stop`].
 struct Load {
+    driver: Driver,
     began: Instant,
     stopping: Arc<AtomicBool>,
     record: Arc<Mutex<Record>>,
@@ -169,9 +184,10 @@ impl Load {
             tokio::spawn(driver.clone().reads()),
             tokio::spawn(driver.clone().orders(0)),
             tokio::spawn(driver.clone().orders(1)),
-            tokio::spawn(driver.webhooks()),
+            tokio::spawn(driver.clone().webhooks()),
         ];
         Self {
+            driver,
             began,
             stopping,
             record,
@@ -206,11 +222,22 @@ impl Load {
         }
     }
 
+    /// Stops the load, then sends each create that had no final answer again
+    /// with its key until it has one, as its client would.
     async fn stop(self) -> Record {
         self.stopping.store(true, Ordering::Relaxed);
         for task in self.tasks {
             task.await.expect("a load task panicked");
         }
+        let unsettled = std::mem::take(&mut self.record.lock().unsettled);
+        for (key, body) in unsettled {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while !self.driver.create(Kind::Retry, &key, &body).await {
+                assert!(Instant::now() < deadline, "{key} never got a final answer");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+        drop(self.driver);
         Arc::try_unwrap(self.record)
             .ok()
             .expect("the tasks are done")
@@ -240,6 +267,16 @@ impl Driver {
         subject: Option<&str>,
         request: reqwest::RequestBuilder,
     ) -> Option<Value> {
+        self.send_for_outcome(kind, subject, request).await.0
+    }
+
+    /// [`Driver::send`], answering the outcome as well.
+    async fn send_for_outcome(
+        &self,
+        kind: Kind,
+        subject: Option<&str>,
+        request: reqwest::RequestBuilder,
+    ) -> (Option<Value>, Outcome) {
         let sent = self.began.elapsed();
         let started = Instant::now();
         let (answer, body) = match request.send().await {
@@ -271,14 +308,38 @@ impl Driver {
                 }
             }
         };
-        self.record.lock().outcomes.push(Outcome {
+        let outcome = Outcome {
             kind,
             subject: subject.map(str::to_owned),
             sent,
             latency: started.elapsed(),
             answer,
-        });
-        body
+        };
+        self.record.lock().outcomes.push(outcome.clone());
+        (body, outcome)
+    }
+
+    /// Sends a create (or its retry) with `key` and records a 201; true once
+    /// the answer is final (a 2xx, or a 4xx other than "try again later").
+    async fn create(&self, kind: Kind, key: &str, body: &Value) -> bool {
+        let request = self
+            .client
+            .post(format!("{}/api/v1/orders", self.target.base))
+            .bearer_auth(&self.target.token)
+            .header("Idempotency-Key", key)
+            .json(body);
+        let (order, outcome) = self.send_for_outcome(kind, None, request).await;
+        if let Some(order) = order {
+            self.record.lock().created.push(Created {
+                key: key.to_owned(),
+                body: body.clone(),
+                id: order["id"].as_str().unwrap_or_default().to_owned(),
+                total: order["total"].as_i64().unwrap_or_default(),
+                product: body["items"][0]["product_id"].as_str().unwrap().to_owned(),
+                quantity: body["items"][0]["quantity"].as_i64().unwrap(),
+            });
+        }
+        !outcome.is_unsettled()
     }
 
     async fn reads(self) {
@@ -292,10 +353,21 @@ impl Driver {
         }
     }
 
+    /// Creates orders, each with a new key; a create without a final answer is
+    /// sent again with its key until it has one; every fifth request repeats
+    /// the last 201's request, which must be answered with the same order.
     async fn orders(self, worker: usize) {
         let mut n = 0usize;
         let mut last: Option<(String, Value, String)> = None;
+        let mut unsettled: Option<(String, Value)> = None;
         while self.running() {
+            if let Some((key, body)) = unsettled.take() {
+                if !self.create(Kind::Retry, &key, &body).await {
+                    unsettled = Some((key, body));
+                }
+                tokio::time::sleep(self.pause).await;
+                continue;
+            }
             n += 1;
             let replay = n.is_multiple_of(5) && last.is_some();
             let (key, body) = match (&last, replay) {
@@ -308,36 +380,35 @@ impl Driver {
                     (format!("load-{worker}-{n}-{}", unique("k")), body)
                 }
             };
-            let request = self
-                .client
-                .post(format!("{}/api/v1/orders", self.target.base))
-                .bearer_auth(&self.target.token)
-                .header("Idempotency-Key", &key)
-                .json(&body);
-            let kind = if replay { Kind::Replay } else { Kind::Create };
-            if let Some(order) = self.send(kind, None, request).await {
-                let id = order["id"].as_str().unwrap_or_default().to_owned();
-                if replay {
+            if replay {
+                let request = self
+                    .client
+                    .post(format!("{}/api/v1/orders", self.target.base))
+                    .bearer_auth(&self.target.token)
+                    .header("Idempotency-Key", &key)
+                    .json(&body);
+                if let Some(order) = self.send(Kind::Replay, None, request).await {
+                    let id = order["id"].as_str().unwrap_or_default();
                     let first = &last.as_ref().expect("a replay follows a 201").2;
-                    if &id != first {
+                    if id != first {
                         self.record
                             .lock()
                             .replayed_wrong
                             .push(format!("{key}: {first} then {id}"));
                     }
-                } else {
-                    self.record.lock().created.push(Created {
-                        key: key.clone(),
-                        body: body.clone(),
-                        id: id.clone(),
-                        total: order["total"].as_i64().unwrap_or_default(),
-                        product: body["items"][0]["product_id"].as_str().unwrap().to_owned(),
-                        quantity: body["items"][0]["quantity"].as_i64().unwrap(),
-                    });
-                    last = Some((key, body, id));
                 }
+            } else if self.create(Kind::Create, &key, &body).await {
+                let created = self.record.lock().created.last().cloned();
+                if let Some(created) = created.filter(|c| c.key == key) {
+                    last = Some((key, body, created.id));
+                }
+            } else {
+                unsettled = Some((key, body));
             }
             tokio::time::sleep(self.pause).await;
+        }
+        if let Some(pending) = unsettled {
+            self.record.lock().unsettled.push(pending);
         }
     }
 
@@ -578,6 +649,38 @@ async fn assert_durable(target: &Target, record: &Record) {
             created.key
         );
     }
+    // No phantom: the load's products are in exactly the orders answered 201
+    // (each create without a final answer was retried with its key until it
+    // had one, so an order stored by an attempt whose answer was lost is
+    // answered to its retry).
+    let products: HashSet<&str> = target.products.iter().map(|(id, _)| id.as_str()).collect();
+    let stored: HashSet<String> = all_orders(target)
+        .await
+        .into_iter()
+        .filter(|o| {
+            o["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| products.contains(i["product_id"].as_str().unwrap()))
+        })
+        .map(|o| o["id"].as_str().unwrap().to_owned())
+        .collect();
+    let acknowledged: HashSet<String> = record.created.iter().map(|c| c.id.clone()).collect();
+    assert_eq!(
+        stored.difference(&acknowledged).collect::<Vec<_>>(),
+        Vec::<&String>::new(),
+        "orders stored without a 201 (phantoms)"
+    );
+    eprintln!(
+        "{} orders answered 201 and stored, {} creates retried after no final answer",
+        acknowledged.len(),
+        record
+            .outcomes
+            .iter()
+            .filter(|o| o.kind == Kind::Retry)
+            .count()
+    );
     // Holds of requests cut off by the fault are settled by the sweep.
     let mut last = Err(String::new());
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -708,6 +811,9 @@ fn assert_answers(
         .copied()
         .filter(|o| o.sent >= settled)
         .filter(|o| !(o.is_retry_later() && o.subject.as_ref().is_some_and(|s| held.contains(s))))
+        // A retry of a create from the outage may meet its first attempt's
+        // claim until that expires: 409 `idempotency_in_flight`, by design.
+        .filter(|o| !(o.kind == Kind::Retry && o.is_retry_later()))
         .collect();
     assert!(!after.is_empty(), "the load ran on after recovery");
     assert!(
@@ -733,6 +839,32 @@ fn assert_answers(
         bad.is_empty(),
         "answers that were neither success nor a 503 problem with Retry-After: {:#?}",
         bad.iter().take(10).collect::<Vec<_>>()
+    );
+    // The outage was felt: a backend away answers 503 problems; a dead
+    // process answers nothing.
+    let during = |o: &&&Outcome| timeline.fault <= o.ended() && o.sent <= timeline.recovered;
+    let felt = match dead_window {
+        None => all
+            .iter()
+            .filter(during)
+            .filter(|o| o.is_retry_later())
+            .count(),
+        Some(_) => all
+            .iter()
+            .filter(during)
+            .filter(|o| matches!(o.answer, Answer::Connection(_)))
+            .count(),
+    };
+    assert!(
+        felt > 0,
+        "the fault was not felt: no {} between {:?} and {:?}",
+        if dead_window.is_some() {
+            "refused connection"
+        } else {
+            "503"
+        },
+        timeline.fault,
+        timeline.recovered
     );
     let slowest = all.iter().map(|o| o.latency).max().unwrap_or_default();
     eprintln!(
