@@ -124,8 +124,8 @@ impl Driver {
             };
             outcome.status = Some(response.status().as_u16());
             outcome.retry_after = header("retry-after").is_some();
-            outcome.problem = header("content-type")
-                .is_some_and(|t| t.starts_with("application/problem+json"));
+            outcome.problem =
+                header("content-type").is_some_and(|t| t.starts_with("application/problem+json"));
             outcome.remaining = header("ratelimit-remaining").and_then(|r| r.parse().ok());
             match response.json::<Value>().await {
                 Ok(body) => {
@@ -180,7 +180,8 @@ impl Driver {
             let (kind, key, body) = match (&last, replay) {
                 (Some(placed), true) => (Kind::Replay, placed.key.clone(), placed.body.clone()),
                 _ => {
-                    let body = json!({ "items": [{ "product_id": self.product, "quantity": n % 3 + 1 }] });
+                    let body =
+                        json!({ "items": [{ "product_id": self.product, "quantity": n % 3 + 1 }] });
                     (Kind::Order, unique(&format!("fo-{worker}-{n}")), body)
                 }
             };
@@ -225,7 +226,13 @@ async fn owner_of(cluster: &RedisCluster, nodes: &[usize], key: &str) -> usize {
 /// When every kind of request had succeeded once more after `killed`.
 fn recovered_at(outcomes: &[Outcome], killed: Duration) -> Option<Duration> {
     let mut last = Duration::ZERO;
-    for kind in [Kind::SignIn, Kind::Me, Kind::Read, Kind::Order, Kind::Replay] {
+    for kind in [
+        Kind::SignIn,
+        Kind::Me,
+        Kind::Read,
+        Kind::Order,
+        Kind::Replay,
+    ] {
         let first = outcomes
             .iter()
             .filter(|o| o.kind == kind && o.sent > killed && o.succeeded())
@@ -276,7 +283,9 @@ async fn a_primary_killed_under_load_fails_over_and_bazaar_recovers_without_rest
     )
     .await;
     assert!(
-        bazaar.log().contains("session and idempotency writes wait for replicas"),
+        bazaar
+            .log()
+            .contains("session and idempotency writes wait for replicas"),
         "{}",
         bazaar.log()
     );
@@ -430,8 +439,16 @@ async fn a_primary_killed_under_load_fails_over_and_bazaar_recovers_without_rest
             .filter_map(|o| o.remaining.map(|r| (o.ended(), r)))
             .collect::<Vec<_>>()
     };
-    let last_before = remaining(Duration::ZERO..killed).into_iter().max().unwrap().1;
-    let first_after = remaining(killed..Duration::MAX).into_iter().min().unwrap().1;
+    let last_before = remaining(Duration::ZERO..killed)
+        .into_iter()
+        .max()
+        .unwrap()
+        .1;
+    let first_after = remaining(killed..Duration::MAX)
+        .into_iter()
+        .min()
+        .unwrap()
+        .1;
     eprintln!(
         "accounting: {} of {} sessions from before the kill lost; {} of {} orders from before \
          the kill re-ran on replay; sign-in window: {last_before} left before the kill, \
@@ -440,10 +457,17 @@ async fn a_primary_killed_under_load_fails_over_and_bazaar_recovers_without_rest
         issued.len(),
         reran.len(),
         before.len(),
-        if first_after < last_before { "kept" } else { "reset" },
+        if first_after < last_before {
+            "kept"
+        } else {
+            "reset"
+        },
     );
     assert!(issued.len() >= 10 && before.len() >= 10, "the load ran");
-    assert_eq!(sessions_lost, 0, "sessions acknowledged by a replica are kept");
+    assert_eq!(
+        sessions_lost, 0,
+        "sessions acknowledged by a replica are kept"
+    );
     assert!(reran.is_empty(), "orders run twice: {reran:?}");
     assert!(
         first_after < last_before,

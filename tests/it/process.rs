@@ -164,10 +164,7 @@ impl RedisCluster {
     pub async fn role(&self, node: usize) -> Option<String> {
         let client = redis::Client::open(self.seed(node)).ok()?;
         let mut connection = client.get_multiplexed_async_connection().await.ok()?;
-        let role: Vec<redis::Value> = redis::cmd("ROLE")
-            .query_async(&mut connection)
-            .await
-            .ok()?;
+        let role: Vec<redis::Value> = redis::cmd("ROLE").query_async(&mut connection).await.ok()?;
         let text = |v: &redis::Value| match v {
             redis::Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
             redis::Value::SimpleString(s) => s.clone(),
