@@ -159,7 +159,7 @@ impl Driver {
         let mut n = 0u32;
         while self.running() {
             n += 1;
-            let request = if n % 2 == 0 {
+            let request = if n.is_multiple_of(2) {
                 let url = format!("{}/api/v1/users/me", self.base);
                 (Kind::Me, self.client.get(url).bearer_auth(&self.token))
             } else {
@@ -431,7 +431,8 @@ async fn a_primary_killed_under_load_fails_over_and_bazaar_recovers_without_rest
         }
     }
     // The sign-in rate-limit window lived on the killed primary: kept if the
-    // counter went on from where it was, reset if it started again.
+    // counter went on from where it was, reset if it started again. Reported,
+    // not asserted: windows are not waited for, so a failover may reset one.
     let remaining = |range: std::ops::Range<Duration>| {
         outcomes
             .iter()
@@ -469,10 +470,6 @@ async fn a_primary_killed_under_load_fails_over_and_bazaar_recovers_without_rest
         "sessions acknowledged by a replica are kept"
     );
     assert!(reran.is_empty(), "orders run twice: {reran:?}");
-    assert!(
-        first_after < last_before,
-        "the window's counter was replicated long before the kill, so it is kept"
-    );
 }
 
 /// Writes `keys` from several tasks at once, checking each acknowledged key on
@@ -609,4 +606,33 @@ async fn writes_acknowledged_after_a_replica_wait_survive_a_killed_primary() {
         cluster.wait_until_ok().await;
     }
     eprintln!("{report:#?}");
+}
+
+/// Without a replica a wait comes back short: the write stands (as it would
+/// without waiting) and is readable, rather than failing the request.
+#[tokio::test]
+async fn a_waited_write_with_no_replica_to_wait_for_stands_after_the_timeout() {
+    let prefix = format!("{}:", unique("no-replica"));
+    let kv = RedisKv::connect(
+        &crate::helpers::redis_url(),
+        &prefix,
+        Duration::from_secs(2),
+    )
+    .await
+    .unwrap()
+    .with_replica_acks(1, Duration::from_millis(200));
+    let store = Arc::new(kv).replicated();
+
+    let started = Instant::now();
+    store.set("session", b"kept", None).await.unwrap();
+    let waited = started.elapsed();
+
+    assert!(
+        waited >= Duration::from_millis(200),
+        "the write waited for the replica ({waited:?})"
+    );
+    assert_eq!(store.get("session").await.unwrap(), Some(b"kept".to_vec()));
+    // Waits are paused now, so the next writes do not each pay the timeout.
+    store.set("session", b"again", None).await.unwrap();
+    assert_eq!(store.get("session").await.unwrap(), Some(b"again".to_vec()));
 }
