@@ -49,6 +49,8 @@ pub const SETTINGS: &[SettingSpec] = &[
     SettingSpec { key: "mongodb_database", default: Some("bazaar"), secret: false, help: "database name inside MongoDB" },
     SettingSpec { key: "redis_url", default: None, secret: true, help: "Redis URL (`redis://` or `rediss://`), or a comma-separated list of Redis Cluster seed nodes (one node of a cluster is recognised as such too); unset means an in-process key-value store" },
     SettingSpec { key: "redis_key_prefix", default: Some("bazaar:"), secret: false, help: "prefix of every Redis key, so deployments can share a Redis; no `{` or `}`, which would break the hash tags that keep related keys in one Redis Cluster slot" },
+    SettingSpec { key: "redis_replica_acks", default: Some("0"), secret: false, help: "how many Redis replicas must hold a session or idempotency-record write before it counts as done (`WAIT`), so a primary's failover cannot lose it; 0 does not wait; 1 is right for a Redis Cluster with a replica per primary (see operations.md, \"A primary fails\")" },
+    SettingSpec { key: "redis_replica_ack_timeout_ms", default: Some("100"), secret: false, help: "longest wait for those replicas; a wait that comes back short is logged, the write stands, and waiting pauses for 5 s" },
     SettingSpec { key: "backend_timeout_ms", default: Some("2000"), secret: false, help: "how long to wait for MongoDB or Redis before answering 503" },
     SettingSpec { key: "request_timeout_ms", default: Some("15000"), secret: false, help: "longest time a request may take before it is answered 503 `timeout`" },
     SettingSpec { key: "shutdown_delay_ms", default: Some("5000"), secret: false, help: "after SIGTERM, how long readiness answers 503 while requests are still served, so load balancers stop sending new ones before the listener closes (Ctrl-C/SIGINT skips it)" },
@@ -141,6 +143,9 @@ pub struct Settings {
     pub mongodb_database: String,
     pub redis_url: Option<SecretString>,
     pub redis_key_prefix: String,
+    /// Replicas that must hold a session or idempotency write (`WAIT`); 0: none.
+    pub redis_replica_acks: u32,
+    pub redis_replica_ack_timeout: Duration,
     pub backend_timeout: Duration,
     pub request_timeout: Duration,
     pub shutdown_delay: Duration,
@@ -251,6 +256,8 @@ impl fmt::Debug for Settings {
             .field("mongodb_database", &self.mongodb_database)
             .field("redis_url", &secret(&self.redis_url))
             .field("redis_key_prefix", &self.redis_key_prefix)
+            .field("redis_replica_acks", &self.redis_replica_acks)
+            .field("redis_replica_ack_timeout", &self.redis_replica_ack_timeout)
             .field("backend_timeout", &self.backend_timeout)
             .field("request_timeout", &self.request_timeout)
             .field("shutdown_delay", &self.shutdown_delay)
@@ -718,6 +725,17 @@ impl Settings {
             );
         }
         let backend_timeout = p.millis("backend_timeout_ms", 100, 60_000);
+        let redis_replica_acks: u32 = p.parse("redis_replica_acks", "a whole number", 0);
+        if redis_replica_acks > 5 {
+            p.fail("redis_replica_acks", "must be between 0 and 5".into());
+        }
+        let redis_replica_ack_timeout = p.millis("redis_replica_ack_timeout_ms", 1, 10_000);
+        if redis_replica_ack_timeout >= backend_timeout {
+            p.fail(
+                "redis_replica_ack_timeout_ms",
+                "must be shorter than BAZAAR_BACKEND_TIMEOUT_MS, which bounds the write and its wait together".into(),
+            );
+        }
         let request_timeout = p.millis("request_timeout_ms", 100, 600_000);
         let shutdown_delay = p.millis("shutdown_delay_ms", 0, 600_000);
         let shutdown_timeout = p.millis("shutdown_timeout_ms", 0, 600_000);
@@ -1070,6 +1088,8 @@ impl Settings {
             mongodb_database,
             redis_url,
             redis_key_prefix,
+            redis_replica_acks,
+            redis_replica_ack_timeout,
             backend_timeout,
             request_timeout,
             shutdown_delay,

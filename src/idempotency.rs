@@ -199,8 +199,13 @@ pub struct IdempotencyStore {
 }
 
 impl IdempotencyStore {
+    /// Records are kept on the store's replicated view: a record lost in a
+    /// Redis failover lets a retry run its request a second time.
     pub fn new(kv: Arc<dyn KeyValueStore>, settings: IdempotencySettings) -> Self {
-        Self { kv, settings }
+        Self {
+            kv: kv.replicated(),
+            settings,
+        }
     }
 
     /// Claims `key` for a request with this fingerprint, or says why not.

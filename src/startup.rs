@@ -150,8 +150,19 @@ impl Backends {
         if let Some(url) = settings.redis_url() {
             let kv = RedisKv::connect(url, &settings.redis_key_prefix, timeout)
                 .await
-                .map_err(|e| redact(e, url))?;
+                .map_err(|e| redact(e, url))?
+                .with_replica_acks(
+                    settings.redis_replica_acks,
+                    settings.redis_replica_ack_timeout,
+                );
             tracing::info!("redis: {}", kv.mode());
+            if settings.redis_replica_acks > 0 {
+                tracing::info!(
+                    replicas = settings.redis_replica_acks,
+                    timeout_ms = settings.redis_replica_ack_timeout.as_millis() as u64,
+                    "redis: session and idempotency writes wait for replicas"
+                );
+            }
             backends.kv = Arc::new(kv);
             let broadcast = RedisBroadcast::connect(url, &settings.redis_key_prefix, timeout)
                 .await

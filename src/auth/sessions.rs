@@ -72,8 +72,14 @@ fn new_secret() -> String {
 }
 
 impl Sessions {
+    /// Sessions are kept on the store's replicated view: a session lost in a
+    /// Redis failover signs its user out, and a lost revocation would bring a
+    /// revoked session back.
     pub fn new(kv: Arc<dyn KeyValueStore>, ttl: Duration) -> Self {
-        Self { kv, ttl }
+        Self {
+            kv: kv.replicated(),
+            ttl,
+        }
     }
 
     fn encode(session: &Session) -> Vec<u8> {

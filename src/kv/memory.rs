@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -84,6 +85,11 @@ fn live_value<'a>(
 
 #[async_trait]
 impl KeyValueStore for MemoryKv {
+    /// Nothing to replicate to: the store itself.
+    fn replicated(self: Arc<Self>) -> Arc<dyn KeyValueStore> {
+        self
+    }
+
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
         self.with_live(|m, now| match live_value(m, key, now) {
             None => Ok(None),

@@ -9,6 +9,7 @@
 //! Redis Cluster hash tag ([`rate_limit_keys`]); a new multi-key operation must
 //! do the same.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -17,6 +18,7 @@ pub mod broadcast;
 pub mod memory;
 pub mod redis;
 pub mod redis_connection;
+pub mod replica_acks;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KvError {
@@ -82,6 +84,12 @@ pub trait KeyValueStore: Send + Sync {
         window: Duration,
         max_block: Duration,
     ) -> Result<RateLimitState, KvError>;
+
+    /// This store, for records whose loss in a Redis failover a client would
+    /// feel (sessions, idempotency records): where replica acknowledgements are
+    /// configured, its writes return only once a replica holds them (or the
+    /// wait timed out; see `kv::replica_acks`). Elsewhere it is the store itself.
+    fn replicated(self: Arc<Self>) -> Arc<dyn KeyValueStore>;
 
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> Result<(), KvError>;

@@ -4,13 +4,19 @@
 //!
 //! Every call is capped at the backend timeout (see [`bounded`]): until a lost
 //! server is back, calls fail as `Unavailable` within it.
+//!
+//! With replica acknowledgements configured ([`RedisKv::with_replica_acks`]),
+//! the [`KeyValueStore::replicated`] view follows each write with `WAIT` (see
+//! `replica_acks`); the plain store never waits.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use redis::{AsyncCommands, RedisError, Script};
 
 use super::redis_connection::{classify, RedisConnection, RedisMode};
+use super::replica_acks::ReplicaAcks;
 use super::{rate_limit_keys, Counter, KeyValueStore, KvError, RateLimitState};
 
 /// Increments and sets the expiry of a new counter in one atomic step.
@@ -93,10 +99,15 @@ redis.call('PEXPIRE', KEYS[1], ttl - by)
 return 0
 ";
 
+#[derive(Clone)]
 pub struct RedisKv {
     connection: RedisConnection,
     prefix: String,
     timeout: Duration,
+    /// What a waited write waits for; `None` when nothing is configured.
+    replica_acks: Option<Arc<ReplicaAcks>>,
+    /// Whether this view waits (the [`KeyValueStore::replicated`] one).
+    waits: bool,
     increment: Script,
     compare_and_swap: Script,
     add_to_set: Script,
@@ -113,12 +124,23 @@ impl RedisKv {
             connection: RedisConnection::connect(url, timeout).await?,
             prefix: prefix.to_owned(),
             timeout,
+            replica_acks: None,
+            waits: false,
             increment: Script::new(INCREMENT),
             compare_and_swap: Script::new(COMPARE_AND_SWAP),
             add_to_set: Script::new(ADD_TO_SET),
             rate_limit: Script::new(RATE_LIMIT),
             fast_forward: Script::new(FAST_FORWARD),
         })
+    }
+
+    /// Lets [`KeyValueStore::replicated`] views wait until `replicas` replicas
+    /// hold each write, for at most `timeout` (see `replica_acks`). Zero
+    /// replicas: they do not wait.
+    #[must_use]
+    pub fn with_replica_acks(mut self, replicas: u32, timeout: Duration) -> Self {
+        self.replica_acks = ReplicaAcks::new(replicas, timeout).map(Arc::new);
+        self
     }
 
     /// Single node or cluster, as found at connect time.
@@ -132,6 +154,40 @@ impl RedisKv {
 
     fn conn(&self) -> RedisConnection {
         self.connection.clone()
+    }
+
+    /// In the replicated view, waits until the configured replicas hold what
+    /// this connection wrote, `full_key`'s write included. `PTTL` only routes
+    /// the `WAIT` to the node that owns the key, through the same multiplexed
+    /// connection the write took. A short wait is logged and pauses waiting
+    /// (see `replica_acks`); the write itself stands either way.
+    async fn replicate(&self, full_key: &str) -> Result<(), KvError> {
+        let Some(acks) = self.replica_acks.as_ref().filter(|_| self.waits) else {
+            return Ok(());
+        };
+        if !acks.should_wait(Instant::now()) {
+            return Ok(());
+        }
+        let (_, acked): (i64, i64) = bounded(
+            self.timeout,
+            redis::pipe()
+                .cmd("PTTL")
+                .arg(full_key)
+                .cmd("WAIT")
+                .arg(acks.replicas())
+                .arg(acks.timeout_ms())
+                .query_async(&mut self.conn()),
+        )
+        .await?;
+        if !acks.record(acked, Instant::now()) {
+            tracing::warn!(
+                acked,
+                wanted = acks.replicas(),
+                "redis: a write reached fewer replicas than asked within the wait; \
+                 writes are not waited for during the next few seconds"
+            );
+        }
+        Ok(())
     }
 }
 
@@ -177,16 +233,18 @@ impl KeyValueStore for RedisKv {
         let mut conn = self.conn();
         let key = self.key(key);
         match ttl {
-            Some(ttl) => bounded(self.timeout, conn.pset_ex(key, value, millis(ttl))).await,
-            None => bounded(self.timeout, conn.set(key, value)).await,
+            Some(ttl) => bounded(self.timeout, conn.pset_ex(&key, value, millis(ttl))).await?,
+            None => bounded(self.timeout, conn.set(&key, value)).await?,
         }
+        self.replicate(&key).await
     }
 
     async fn set_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, KvError> {
+        let key = self.key(key);
         let stored: Option<String> = bounded(
             self.timeout,
             redis::cmd("SET")
-                .arg(self.key(key))
+                .arg(&key)
                 .arg(value)
                 .arg("NX")
                 .arg("PX")
@@ -194,24 +252,33 @@ impl KeyValueStore for RedisKv {
                 .query_async(&mut self.conn()),
         )
         .await?;
+        if stored.is_some() {
+            self.replicate(&key).await?;
+        }
         Ok(stored.is_some())
     }
 
     async fn delete(&self, key: &str) -> Result<bool, KvError> {
-        let removed: i64 = bounded(self.timeout, self.conn().del(self.key(key))).await?;
+        let key = self.key(key);
+        let removed: i64 = bounded(self.timeout, self.conn().del(&key)).await?;
+        if removed > 0 {
+            self.replicate(&key).await?;
+        }
         Ok(removed > 0)
     }
 
     async fn increment(&self, key: &str, by: i64, ttl: Duration) -> Result<Counter, KvError> {
+        let key = self.key(key);
         let (value, ttl_ms): (i64, i64) = bounded(
             self.timeout,
             self.increment
-                .key(self.key(key))
+                .key(&key)
                 .arg(by)
                 .arg(millis(ttl))
                 .invoke_async(&mut self.conn()),
         )
         .await?;
+        self.replicate(&key).await?;
         Ok(Counter {
             value,
             expires_in: Duration::from_millis(ttl_ms.max(0) as u64),
@@ -225,10 +292,11 @@ impl KeyValueStore for RedisKv {
         new: Option<&[u8]>,
         ttl: Option<Duration>,
     ) -> Result<bool, KvError> {
+        let key = self.key(key);
         let swapped: i64 = bounded(
             self.timeout,
             self.compare_and_swap
-                .key(self.key(key))
+                .key(&key)
                 .arg(if expected.is_some() { "1" } else { "0" })
                 .arg(expected.unwrap_or_default())
                 .arg(if new.is_some() { "1" } else { "0" })
@@ -237,20 +305,24 @@ impl KeyValueStore for RedisKv {
                 .invoke_async(&mut self.conn()),
         )
         .await?;
+        if swapped == 1 {
+            self.replicate(&key).await?;
+        }
         Ok(swapped == 1)
     }
 
     async fn add_to_set(&self, key: &str, member: &str, ttl: Duration) -> Result<(), KvError> {
+        let key = self.key(key);
         bounded(
             self.timeout,
             self.add_to_set
-                .key(self.key(key))
+                .key(&key)
                 .arg(member)
                 .arg(millis(ttl))
                 .invoke_async::<i64>(&mut self.conn()),
         )
         .await?;
-        Ok(())
+        self.replicate(&key).await
     }
 
     async fn set_members(&self, key: &str) -> Result<Vec<String>, KvError> {
@@ -258,7 +330,11 @@ impl KeyValueStore for RedisKv {
     }
 
     async fn remove_from_set(&self, key: &str, member: &str) -> Result<bool, KvError> {
-        let removed: i64 = bounded(self.timeout, self.conn().srem(self.key(key), member)).await?;
+        let key = self.key(key);
+        let removed: i64 = bounded(self.timeout, self.conn().srem(&key, member)).await?;
+        if removed > 0 {
+            self.replicate(&key).await?;
+        }
         Ok(removed > 0)
     }
 
@@ -282,6 +358,7 @@ impl KeyValueStore for RedisKv {
                 .invoke_async(&mut self.conn()),
         )
         .await?;
+        self.replicate(&self.key(&count)).await?;
         Ok(RateLimitState {
             allowed: allowed == 1,
             remaining: remaining.max(0) as u32,
@@ -307,6 +384,19 @@ impl KeyValueStore for RedisKv {
             .await?;
         }
         Ok(())
+    }
+
+    /// A view that waits for replicas when they are configured; rate limits
+    /// and cache entries stay on the plain store, where a lost write costs
+    /// little and a wait on every request would cost much.
+    fn replicated(self: Arc<Self>) -> Arc<dyn KeyValueStore> {
+        if self.replica_acks.is_none() || self.waits {
+            return self;
+        }
+        Arc::new(Self {
+            waits: true,
+            ..(*self).clone()
+        })
     }
 
     async fn ping(&self) -> Result<(), KvError> {

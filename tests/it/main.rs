@@ -17,6 +17,7 @@ mod cluster;
 mod conformance;
 mod contract;
 mod exactly_once;
+mod failover;
 mod faults;
 mod helpers;
 mod lifecycle;

@@ -66,8 +66,10 @@ pub fn redis_server(port: u16) -> Server {
     Server::start(&program, &args)
 }
 
-/// A private Redis Cluster of primaries only, so that stopping one node takes
-/// its slots away (and, after the node timeout, the whole cluster down).
+/// A private Redis Cluster: primaries only ([`RedisCluster::start`]), so that
+/// stopping one node takes its slots away (and, after the node timeout, the
+/// whole cluster down), or primaries with a replica each
+/// ([`RedisCluster::start_with_replicas`]), so that a replica takes over.
 pub struct RedisCluster {
     // Fields drop in order: the servers stop before their directory goes.
     nodes: Vec<Server>,
@@ -80,6 +82,29 @@ impl RedisCluster {
     /// Starts `size` cluster-enabled servers, joins them with `redis-cli
     /// --cluster create` and waits until every node says the cluster is ok.
     pub async fn start(size: usize) -> Self {
+        Self::create(size, 0).await
+    }
+
+    /// `primaries` primaries with one replica each (`--cluster-replicas 1`);
+    /// which node is which is for [`RedisCluster::primaries`] and
+    /// [`RedisCluster::replica_of`] to say.
+    pub async fn start_with_replicas(primaries: usize) -> Self {
+        let cluster = Self::create(primaries * 2, 1).await;
+        // A replica that has not finished its first sync cannot take over.
+        for primary in cluster.primaries().await {
+            let replica = cluster.replica_of(primary).await;
+            eventually(&format!("node {replica} in sync"), || async {
+                cluster
+                    .role(replica)
+                    .await
+                    .is_some_and(|role| role.ends_with("connected"))
+            })
+            .await;
+        }
+        cluster
+    }
+
+    async fn create(size: usize, replicas: usize) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let ports: Vec<(u16, u16)> = (0..size).map(|_| (free_port(), free_port())).collect();
         let nodes = ports
@@ -94,7 +119,7 @@ impl RedisCluster {
             .arg("--cluster")
             .arg("create")
             .args(cluster.ports.iter().map(|(p, _)| format!("127.0.0.1:{p}")))
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
             .output()
             .await
             .unwrap();
@@ -132,6 +157,66 @@ impl RedisCluster {
     pub async fn restart_node(&mut self, node: usize) {
         self.nodes[node] = redis_cluster_node(self.ports[node], self.dir.path());
         wait_for_port(self.ports[node].0).await;
+    }
+
+    /// `ROLE` of a node, as `master` or `slave <primary port> <link state>`;
+    /// `None` if it does not answer.
+    pub async fn role(&self, node: usize) -> Option<String> {
+        let client = redis::Client::open(self.seed(node)).ok()?;
+        let mut connection = client.get_multiplexed_async_connection().await.ok()?;
+        let role: Vec<redis::Value> = redis::cmd("ROLE").query_async(&mut connection).await.ok()?;
+        let text = |v: &redis::Value| match v {
+            redis::Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+            redis::Value::SimpleString(s) => s.clone(),
+            redis::Value::Int(i) => i.to_string(),
+            _ => String::new(),
+        };
+        match text(role.first()?).as_str() {
+            "master" => Some("master".to_owned()),
+            "slave" => Some(format!(
+                "slave {} {}",
+                text(role.get(2)?),
+                text(role.get(3)?)
+            )),
+            other => Some(other.to_owned()),
+        }
+    }
+
+    /// The nodes that are primaries now.
+    pub async fn primaries(&self) -> Vec<usize> {
+        let mut primaries = Vec::new();
+        for node in 0..self.ports.len() {
+            if self.role(node).await.as_deref() == Some("master") {
+                primaries.push(node);
+            }
+        }
+        primaries
+    }
+
+    /// The node replicating `primary`.
+    pub async fn replica_of(&self, primary: usize) -> usize {
+        let port = self.port(primary).to_string();
+        for node in 0..self.ports.len() {
+            let role = self.role(node).await.unwrap_or_default();
+            if role.split(' ').nth(1) == Some(port.as_str()) {
+                return node;
+            }
+        }
+        panic!("node {primary} has no replica");
+    }
+
+    /// Whether every node that answers says `cluster_state:ok`, and one answers.
+    pub async fn is_ok(&self) -> bool {
+        let mut answered = false;
+        for node in 0..self.ports.len() {
+            if let Some(info) = cluster_info(&self.seed(node)).await {
+                answered = true;
+                if !info.contains("cluster_state:ok") {
+                    return false;
+                }
+            }
+        }
+        answered
     }
 
     pub async fn wait_until_ok(&self) {
