@@ -50,6 +50,8 @@ pub const SETTINGS: &[SettingSpec] = &[
     SettingSpec { key: "redis_url", default: None, secret: true, help: "Redis URL (`redis://` or `rediss://`), or a comma-separated list of Redis Cluster seed nodes (one node of a cluster is recognised as such too); unset means an in-process key-value store" },
     SettingSpec { key: "redis_key_prefix", default: Some("bazaar:"), secret: false, help: "prefix of every Redis key, so deployments can share a Redis; no `{` or `}`, which would break the hash tags that keep related keys in one Redis Cluster slot" },
     SettingSpec { key: "backend_timeout_ms", default: Some("2000"), secret: false, help: "how long to wait for MongoDB or Redis before answering 503" },
+    SettingSpec { key: "breaker_failures", default: Some("5"), secret: false, help: "consecutive \"unavailable\" failures (timeouts, refused connections, a provider's 5xx after retries; never a 4xx or a duplicate key) that open the circuit breaker of MongoDB, Redis or a provider, which then refuses calls at once with 503 instead of waiting out the timeout; 0 turns breakers off" },
+    SettingSpec { key: "breaker_open_ms", default: Some("500"), secret: false, help: "how long an open circuit breaker refuses calls before it lets one trial call through; the trial's success closes it, its failure opens it again for as long" },
     SettingSpec { key: "request_timeout_ms", default: Some("15000"), secret: false, help: "longest time a request may take before it is answered 503 `timeout`" },
     SettingSpec { key: "shutdown_delay_ms", default: Some("5000"), secret: false, help: "after SIGTERM, how long readiness answers 503 while requests are still served, so load balancers stop sending new ones before the listener closes (Ctrl-C/SIGINT skips it)" },
     SettingSpec { key: "shutdown_timeout_ms", default: Some("20000"), secret: false, help: "after the listener closes, how long in-flight requests and the outbox delivery in hand may run before the process exits anyway" },
@@ -142,6 +144,8 @@ pub struct Settings {
     pub redis_url: Option<SecretString>,
     pub redis_key_prefix: String,
     pub backend_timeout: Duration,
+    /// When the circuit breakers of backends and providers open, and for how long.
+    pub breaker: crate::breaker::BreakerSettings,
     pub request_timeout: Duration,
     pub shutdown_delay: Duration,
     pub shutdown_timeout: Duration,
@@ -252,6 +256,7 @@ impl fmt::Debug for Settings {
             .field("redis_url", &secret(&self.redis_url))
             .field("redis_key_prefix", &self.redis_key_prefix)
             .field("backend_timeout", &self.backend_timeout)
+            .field("breaker", &self.breaker)
             .field("request_timeout", &self.request_timeout)
             .field("shutdown_delay", &self.shutdown_delay)
             .field("shutdown_timeout", &self.shutdown_timeout)
@@ -718,6 +723,10 @@ impl Settings {
             );
         }
         let backend_timeout = p.millis("backend_timeout_ms", 100, 60_000);
+        let breaker = crate::breaker::BreakerSettings {
+            failures: p.parse("breaker_failures", "a whole number", 5),
+            open_for: p.millis("breaker_open_ms", 10, 60_000),
+        };
         let request_timeout = p.millis("request_timeout_ms", 100, 600_000);
         let shutdown_delay = p.millis("shutdown_delay_ms", 0, 600_000);
         let shutdown_timeout = p.millis("shutdown_timeout_ms", 0, 600_000);
@@ -1071,6 +1080,7 @@ impl Settings {
             redis_url,
             redis_key_prefix,
             backend_timeout,
+            breaker,
             request_timeout,
             shutdown_delay,
             shutdown_timeout,

@@ -2,9 +2,12 @@
 //! `redis_connection`). Every command and script touches one key, or keys that
 //! share a hash tag, so each runs whole on the node that owns its slot.
 //!
-//! Every call is capped at the backend timeout (see [`bounded`]): until a lost
-//! server is back, calls fail as `Unavailable` within it.
+//! Every call is capped at the backend timeout (see [`RedisKv::bounded`]): until
+//! a lost server is back, calls fail as `Unavailable` within it, and once the
+//! circuit breaker (if given one, [`RedisKv::with_breaker`]) has seen Redis down
+//! they fail at once, without asking it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -12,6 +15,7 @@ use redis::{AsyncCommands, RedisError, Script};
 
 use super::redis_connection::{classify, RedisConnection, RedisMode};
 use super::{rate_limit_keys, Counter, KeyValueStore, KvError, RateLimitState};
+use crate::breaker::Breaker;
 
 /// Increments and sets the expiry of a new counter in one atomic step.
 const INCREMENT: &str = r"
@@ -102,6 +106,7 @@ pub struct RedisKv {
     add_to_set: Script,
     rate_limit: Script,
     fast_forward: Script,
+    breaker: Option<Arc<Breaker>>,
 }
 
 impl RedisKv {
@@ -118,7 +123,15 @@ impl RedisKv {
             add_to_set: Script::new(ADD_TO_SET),
             rate_limit: Script::new(RATE_LIMIT),
             fast_forward: Script::new(FAST_FORWARD),
+            breaker: None,
         })
+    }
+
+    /// Puts every call behind `breaker`: refused at once while Redis is known
+    /// to be down.
+    pub fn with_breaker(mut self, breaker: Arc<Breaker>) -> Self {
+        self.breaker = Some(breaker);
+        self
     }
 
     /// Single node or cluster, as found at connect time.
@@ -135,19 +148,49 @@ impl RedisKv {
     }
 }
 
-/// Caps one Redis call at the backend timeout. The connection manager's own
-/// response timeout does not cover every state it can be in while the server is
-/// gone (a reconnect in progress, a command written to a dead socket), and a
-/// call waiting there would hold its request until the request timeout.
-async fn bounded<T>(
+/// Caps one Redis call at `limit`. The connection manager's own response
+/// timeout does not cover every state it can be in while the server is gone (a
+/// reconnect in progress, a command written to a dead socket), and a call
+/// waiting there would hold its request until the request timeout.
+async fn capped<T>(
     limit: Duration,
-    call: impl std::future::Future<Output = Result<T, RedisError>>,
+    call: impl std::future::Future<Output = Result<T, KvError>>,
 ) -> Result<T, KvError> {
     match tokio::time::timeout(limit, call).await {
-        Ok(result) => result.map_err(classify),
+        Ok(result) => result,
         Err(_) => Err(KvError::Unavailable(anyhow::anyhow!(
             "Redis did not answer within {limit:?}"
         ))),
+    }
+}
+
+impl RedisKv {
+    /// One Redis call: behind the breaker, capped at the backend timeout, its
+    /// error classified.
+    async fn bounded<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, RedisError>>,
+    ) -> Result<T, KvError> {
+        self.guarded(async { call.await.map_err(classify) }).await
+    }
+
+    async fn guarded<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, KvError>>,
+    ) -> Result<T, KvError> {
+        let call = capped(self.timeout, call);
+        match &self.breaker {
+            None => call.await,
+            Some(breaker) => {
+                breaker
+                    .call(
+                        call,
+                        |e| matches!(e, KvError::Unavailable(_)),
+                        |refused| KvError::Unavailable(refused.into()),
+                    )
+                    .await
+            }
+        }
     }
 }
 
@@ -170,48 +213,48 @@ fn millis(d: Duration) -> u64 {
 #[async_trait]
 impl KeyValueStore for RedisKv {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
-        bounded(self.timeout, self.conn().get(self.key(key))).await
+        self.bounded(self.conn().get(self.key(key))).await
     }
 
     async fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<(), KvError> {
         let mut conn = self.conn();
         let key = self.key(key);
         match ttl {
-            Some(ttl) => bounded(self.timeout, conn.pset_ex(key, value, millis(ttl))).await,
-            None => bounded(self.timeout, conn.set(key, value)).await,
+            Some(ttl) => self.bounded(conn.pset_ex(key, value, millis(ttl))).await,
+            None => self.bounded(conn.set(key, value)).await,
         }
     }
 
     async fn set_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, KvError> {
-        let stored: Option<String> = bounded(
-            self.timeout,
-            redis::cmd("SET")
-                .arg(self.key(key))
-                .arg(value)
-                .arg("NX")
-                .arg("PX")
-                .arg(millis(ttl))
-                .query_async(&mut self.conn()),
-        )
-        .await?;
+        let stored: Option<String> = self
+            .bounded(
+                redis::cmd("SET")
+                    .arg(self.key(key))
+                    .arg(value)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(millis(ttl))
+                    .query_async(&mut self.conn()),
+            )
+            .await?;
         Ok(stored.is_some())
     }
 
     async fn delete(&self, key: &str) -> Result<bool, KvError> {
-        let removed: i64 = bounded(self.timeout, self.conn().del(self.key(key))).await?;
+        let removed: i64 = self.bounded(self.conn().del(self.key(key))).await?;
         Ok(removed > 0)
     }
 
     async fn increment(&self, key: &str, by: i64, ttl: Duration) -> Result<Counter, KvError> {
-        let (value, ttl_ms): (i64, i64) = bounded(
-            self.timeout,
-            self.increment
-                .key(self.key(key))
-                .arg(by)
-                .arg(millis(ttl))
-                .invoke_async(&mut self.conn()),
-        )
-        .await?;
+        let (value, ttl_ms): (i64, i64) = self
+            .bounded(
+                self.increment
+                    .key(self.key(key))
+                    .arg(by)
+                    .arg(millis(ttl))
+                    .invoke_async(&mut self.conn()),
+            )
+            .await?;
         Ok(Counter {
             value,
             expires_in: Duration::from_millis(ttl_ms.max(0) as u64),
@@ -225,24 +268,23 @@ impl KeyValueStore for RedisKv {
         new: Option<&[u8]>,
         ttl: Option<Duration>,
     ) -> Result<bool, KvError> {
-        let swapped: i64 = bounded(
-            self.timeout,
-            self.compare_and_swap
-                .key(self.key(key))
-                .arg(if expected.is_some() { "1" } else { "0" })
-                .arg(expected.unwrap_or_default())
-                .arg(if new.is_some() { "1" } else { "0" })
-                .arg(new.unwrap_or_default())
-                .arg(ttl.map(millis).unwrap_or(0))
-                .invoke_async(&mut self.conn()),
-        )
-        .await?;
+        let swapped: i64 = self
+            .bounded(
+                self.compare_and_swap
+                    .key(self.key(key))
+                    .arg(if expected.is_some() { "1" } else { "0" })
+                    .arg(expected.unwrap_or_default())
+                    .arg(if new.is_some() { "1" } else { "0" })
+                    .arg(new.unwrap_or_default())
+                    .arg(ttl.map(millis).unwrap_or(0))
+                    .invoke_async(&mut self.conn()),
+            )
+            .await?;
         Ok(swapped == 1)
     }
 
     async fn add_to_set(&self, key: &str, member: &str, ttl: Duration) -> Result<(), KvError> {
-        bounded(
-            self.timeout,
+        self.bounded(
             self.add_to_set
                 .key(self.key(key))
                 .arg(member)
@@ -254,11 +296,13 @@ impl KeyValueStore for RedisKv {
     }
 
     async fn set_members(&self, key: &str) -> Result<Vec<String>, KvError> {
-        bounded(self.timeout, self.conn().smembers(self.key(key))).await
+        self.bounded(self.conn().smembers(self.key(key))).await
     }
 
     async fn remove_from_set(&self, key: &str, member: &str) -> Result<bool, KvError> {
-        let removed: i64 = bounded(self.timeout, self.conn().srem(self.key(key), member)).await?;
+        let removed: i64 = self
+            .bounded(self.conn().srem(self.key(key), member))
+            .await?;
         Ok(removed > 0)
     }
 
@@ -270,18 +314,18 @@ impl KeyValueStore for RedisKv {
         max_block: Duration,
     ) -> Result<RateLimitState, KvError> {
         let (block, count, strikes) = rate_limit_keys(bucket);
-        let (allowed, remaining, reset_ms): (i64, i64, i64) = bounded(
-            self.timeout,
-            self.rate_limit
-                .key(self.key(&block))
-                .key(self.key(&count))
-                .key(self.key(&strikes))
-                .arg(limit)
-                .arg(millis(window))
-                .arg(millis(max_block))
-                .invoke_async(&mut self.conn()),
-        )
-        .await?;
+        let (allowed, remaining, reset_ms): (i64, i64, i64) = self
+            .bounded(
+                self.rate_limit
+                    .key(self.key(&block))
+                    .key(self.key(&count))
+                    .key(self.key(&strikes))
+                    .arg(limit)
+                    .arg(millis(window))
+                    .arg(millis(max_block))
+                    .invoke_async(&mut self.conn()),
+            )
+            .await?;
         Ok(RateLimitState {
             allowed: allowed == 1,
             remaining: remaining.max(0) as u32,
@@ -294,11 +338,10 @@ impl KeyValueStore for RedisKv {
     /// one slot. Test Redis only: `KEYS` walks the whole keyspace.
     async fn fast_forward(&self, by: Duration) -> Result<(), KvError> {
         let pattern = format!("{}*", glob_escape(&self.prefix));
-        let keys: Vec<String> = bounded(self.timeout, self.conn().keys(pattern)).await?;
+        let keys: Vec<String> = self.bounded(self.conn().keys(pattern)).await?;
         let by_ms = by.as_millis().min(u128::from(u64::MAX)) as u64;
         for key in keys {
-            bounded(
-                self.timeout,
+            self.bounded(
                 self.fast_forward
                     .key(key)
                     .arg(by_ms)
@@ -310,12 +353,6 @@ impl KeyValueStore for RedisKv {
     }
 
     async fn ping(&self) -> Result<(), KvError> {
-        match tokio::time::timeout(self.timeout, self.conn().ping()).await {
-            Ok(result) => result,
-            Err(_) => Err(KvError::Unavailable(anyhow::anyhow!(
-                "Redis did not answer within {:?}",
-                self.timeout
-            ))),
-        }
+        self.guarded(async { self.conn().ping().await }).await
     }
 }
