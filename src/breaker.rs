@@ -6,12 +6,17 @@
 //! "unavailable" failures (timeouts, refused or dropped connections, a 5xx
 //! after the adapter's retries — never a client's 4xx, a duplicate key or a
 //! version conflict: those mean the backend answered) *open* it. Open, it
-//! refuses every call for `open_for`; the first call after that is let through
-//! alone as a trial (*half-open*, the others still refused): if the backend
+//! refuses every call for `open_for`; the first call after that starts one
+//! trial (*half-open*, every call still refused meanwhile): if the backend
 //! answers, the breaker closes and traffic flows again; if not, it opens for
-//! another `open_for`. A trial that is cancelled (its request timed out or the
-//! client went away) says nothing about the backend, so the next call becomes
-//! the trial at once.
+//! another `open_for`.
+//!
+//! The trial is the breaker's *probe* when it has one (MongoDB and Redis: a
+//! ping, run in the background, so no client's request waits on a backend that
+//! may still be down), and otherwise the call itself (the providers, which
+//! have no free ping). A trial that is cancelled (its request timed out or the
+//! client went away) says nothing about the backend, so the next call starts
+//! another at once.
 //!
 //! The state is a cache of what the backend has been saying, not data another
 //! replica needs: each replica has its own breakers and learns the same thing
@@ -23,10 +28,11 @@
 //! sleeping), and while half-open it lets every call through rather than one
 //! trial. What is needed is about a hundred lines.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use parking_lot::Mutex;
 use prometheus::{IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
@@ -87,9 +93,15 @@ enum State {
     HalfOpen,
 }
 
+/// A background trial: true if the backend answered.
+pub type Probe = Box<dyn Fn() -> BoxFuture<'static, bool> + Send + Sync>;
+
 /// One backend's or provider's breaker. Shared (`Arc`) by every caller of it.
 pub struct Breaker {
     name: &'static str,
+    /// This breaker, for the probe task to hold.
+    me: Weak<Breaker>,
+    probe: OnceLock<Probe>,
     settings: BreakerSettings,
     clock: SharedClock,
     state: Mutex<State>,
@@ -122,16 +134,25 @@ impl Breaker {
         clock: SharedClock,
         gauge: IntGauge,
         refused: IntCounter,
-    ) -> Self {
+    ) -> Arc<Self> {
         gauge.set(BreakerState::Closed.gauge());
-        Self {
+        Arc::new_cyclic(|me| Self {
             name,
+            me: me.clone(),
+            probe: OnceLock::new(),
             settings,
             clock,
             state: Mutex::new(State::Closed { failures: 0 }),
             gauge,
             refused,
-        }
+        })
+    }
+
+    /// Makes `probe` the trial that tells whether the backend is back (the
+    /// first probe given stays). It runs on the Tokio runtime of the call that
+    /// starts it; bound its time yourself.
+    pub fn probe_with(&self, probe: Probe) {
+        let _ = self.probe.set(probe);
     }
 
     pub fn name(&self) -> &'static str {
@@ -164,7 +185,15 @@ impl Breaker {
                     || until - self.clock.now() > chrono_duration(self.settings.open_for) =>
             {
                 self.set(&mut state, State::HalfOpen);
-                true
+                if !self.start_probe() {
+                    true
+                } else {
+                    self.refused.inc();
+                    return Err(Refused {
+                        name: self.name,
+                        state: BreakerState::HalfOpen.as_str(),
+                    });
+                }
             }
             State::Open { .. } | State::HalfOpen => {
                 self.refused.inc();
@@ -196,6 +225,35 @@ impl Breaker {
             _ => permit.succeeded(),
         }
         result
+    }
+
+    /// Runs the probe in the background, if there is one and a runtime to
+    /// run it on; the caller has made the breaker half-open.
+    fn start_probe(&self) -> bool {
+        let (Some(_), Some(me), Ok(runtime)) = (
+            self.probe.get(),
+            self.me.upgrade(),
+            tokio::runtime::Handle::try_current(),
+        ) else {
+            return false;
+        };
+        runtime.spawn(async move {
+            let trial = Permit {
+                breaker: &me,
+                trial: true,
+                done: false,
+            };
+            let answered = match me.probe.get() {
+                Some(probe) => probe().await,
+                None => false,
+            };
+            if answered {
+                trial.succeeded();
+            } else {
+                trial.failed();
+            }
+        });
+        true
     }
 
     fn state_of(&self, state: State) -> BreakerState {
@@ -327,13 +385,13 @@ impl Breakers {
         if let Some(found) = all.iter().find(|b| b.name == name) {
             return found.clone();
         }
-        let breaker = Arc::new(Breaker::new(
+        let breaker = Breaker::new(
             name,
             self.settings,
             self.clock.clone(),
             self.state.with_label_values(&[name]),
             self.refused.with_label_values(&[name]),
-        ));
+        );
         all.push(breaker.clone());
         breaker
     }
@@ -463,6 +521,56 @@ mod tests {
         );
         *b2.state.lock() = *b.state.lock();
         assert!(b2.permit().is_ok());
+    }
+
+    /// Lets the probe task run: the test runtime has one thread.
+    async fn settle(b: &Breaker) {
+        while b.state() == BreakerState::HalfOpen {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn with_a_probe_every_call_is_refused_and_the_probe_alone_tries_the_backend() {
+        use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+        let clock = ManualClock::new();
+        let b = breaker(&clock);
+        let up = Arc::new(AtomicBool::new(false));
+        let probes = Arc::new(AtomicU32::new(0));
+        let (u, p) = (up.clone(), probes.clone());
+        b.probe_with(Box::new(move || {
+            p.fetch_add(1, Ordering::SeqCst);
+            let answered = u.load(Ordering::SeqCst);
+            Box::pin(async move { answered })
+        }));
+        fail(&b, 3);
+        clock.advance(OPEN_FOR);
+
+        let refused = b
+            .permit()
+            .err()
+            .expect("the call that starts the probe is refused too");
+        assert_eq!(refused.state, "half_open");
+        assert!(b.permit().is_err());
+        settle(&b).await;
+        assert_eq!(
+            (b.state(), probes.load(Ordering::SeqCst)),
+            (BreakerState::Open, 1)
+        );
+
+        up.store(true, Ordering::SeqCst);
+        assert!(
+            b.permit().is_err(),
+            "no new probe before the open period ends"
+        );
+        clock.advance(OPEN_FOR);
+        assert!(b.permit().is_err());
+        settle(&b).await;
+        assert_eq!(
+            (b.state(), probes.load(Ordering::SeqCst)),
+            (BreakerState::Closed, 2)
+        );
+        b.permit().expect("traffic flows again").succeeded();
     }
 
     #[test]

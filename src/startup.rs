@@ -129,6 +129,16 @@ impl Backends {
             // Every repository behind the one MongoDB breaker.
             let breaker = breakers.breaker("mongodb");
             let products: Arc<dyn ProductRepository> = Arc::new(products);
+            let probed = products.clone();
+            breaker.probe_with(Box::new(move || {
+                let products = probed.clone();
+                Box::pin(async move {
+                    matches!(
+                        tokio::time::timeout(timeout, products.ping()).await,
+                        Ok(Ok(()))
+                    )
+                })
+            }));
             let users: Arc<dyn UserRepository> = Arc::new(users);
             let audit: Arc<dyn AuditRepository> = Arc::new(audit);
             let files: Arc<dyn FileRepository> = Arc::new(files);

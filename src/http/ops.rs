@@ -194,7 +194,9 @@ impl OpsApi {
         // Only the error's kind: its cause may quote hosts. An open breaker
         // is said as such, since it was the breaker, not the backend, that answered.
         let why = |e: &dyn std::error::Error, backend: &str| match breaker(backend) {
-            Some(BreakerState::Open) => format!("{e} (circuit breaker open: not asked)"),
+            Some(state @ (BreakerState::Open | BreakerState::HalfOpen)) => {
+                format!("{e} (circuit breaker {}: not asked)", state.as_str())
+            }
             _ => e.to_string(),
         };
         match db {

@@ -128,8 +128,18 @@ impl RedisKv {
     }
 
     /// Puts every call behind `breaker`: refused at once while Redis is known
-    /// to be down.
+    /// to be down, and a `PING` (or a cluster's state) as its probe.
     pub fn with_breaker(mut self, breaker: Arc<Breaker>) -> Self {
+        let (connection, timeout) = (self.connection.clone(), self.timeout);
+        breaker.probe_with(Box::new(move || {
+            let mut connection = connection.clone();
+            Box::pin(async move {
+                matches!(
+                    tokio::time::timeout(timeout, connection.ping()).await,
+                    Ok(Ok(()))
+                )
+            })
+        }));
         self.breaker = Some(breaker);
         self
     }
