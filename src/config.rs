@@ -52,6 +52,8 @@ pub const SETTINGS: &[SettingSpec] = &[
     SettingSpec { key: "redis_replica_acks", default: Some("0"), secret: false, help: "how many Redis replicas must hold a session or idempotency-record write before it counts as done (`WAIT`), so a primary's failover cannot lose it; 0 does not wait; 1 is right for a Redis Cluster with a replica per primary (see operations.md, \"A primary fails\")" },
     SettingSpec { key: "redis_replica_ack_timeout_ms", default: Some("100"), secret: false, help: "longest wait for those replicas; a wait that comes back short is logged, the write stands, and waiting pauses for 5 s" },
     SettingSpec { key: "backend_timeout_ms", default: Some("2000"), secret: false, help: "how long to wait for MongoDB or Redis before answering 503" },
+    SettingSpec { key: "breaker_failures", default: Some("5"), secret: false, help: "consecutive \"unavailable\" failures (timeouts, refused connections, a provider's 5xx after retries; never a 4xx or a duplicate key) that open the circuit breaker of MongoDB, Redis or a provider, which then refuses calls at once with 503 instead of waiting out the timeout; 0 turns breakers off" },
+    SettingSpec { key: "breaker_open_ms", default: Some("500"), secret: false, help: "how long an open circuit breaker refuses calls before it lets one trial call through; the trial's success closes it, its failure opens it again for as long" },
     SettingSpec { key: "request_timeout_ms", default: Some("15000"), secret: false, help: "longest time a request may take before it is answered 503 `timeout`" },
     SettingSpec { key: "shutdown_delay_ms", default: Some("5000"), secret: false, help: "after SIGTERM, how long readiness answers 503 while requests are still served, so load balancers stop sending new ones before the listener closes (Ctrl-C/SIGINT skips it)" },
     SettingSpec { key: "shutdown_timeout_ms", default: Some("20000"), secret: false, help: "after the listener closes, how long in-flight requests and the outbox delivery in hand may run before the process exits anyway" },
@@ -147,6 +149,8 @@ pub struct Settings {
     pub redis_replica_acks: u32,
     pub redis_replica_ack_timeout: Duration,
     pub backend_timeout: Duration,
+    /// When the circuit breakers of backends and providers open, and for how long.
+    pub breaker: crate::breaker::BreakerSettings,
     pub request_timeout: Duration,
     pub shutdown_delay: Duration,
     pub shutdown_timeout: Duration,
@@ -259,6 +263,7 @@ impl fmt::Debug for Settings {
             .field("redis_replica_acks", &self.redis_replica_acks)
             .field("redis_replica_ack_timeout", &self.redis_replica_ack_timeout)
             .field("backend_timeout", &self.backend_timeout)
+            .field("breaker", &self.breaker)
             .field("request_timeout", &self.request_timeout)
             .field("shutdown_delay", &self.shutdown_delay)
             .field("shutdown_timeout", &self.shutdown_timeout)
@@ -736,6 +741,10 @@ impl Settings {
                 "must be shorter than BAZAAR_BACKEND_TIMEOUT_MS, which bounds the write and its wait together".into(),
             );
         }
+        let breaker = crate::breaker::BreakerSettings {
+            failures: p.parse("breaker_failures", "a whole number", 5),
+            open_for: p.millis("breaker_open_ms", 10, 60_000),
+        };
         let request_timeout = p.millis("request_timeout_ms", 100, 600_000);
         let shutdown_delay = p.millis("shutdown_delay_ms", 0, 600_000);
         let shutdown_timeout = p.millis("shutdown_timeout_ms", 0, 600_000);
@@ -1091,6 +1100,7 @@ impl Settings {
             redis_replica_acks,
             redis_replica_ack_timeout,
             backend_timeout,
+            breaker,
             request_timeout,
             shutdown_delay,
             shutdown_timeout,

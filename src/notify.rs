@@ -15,10 +15,12 @@ use bazaar_adapters::retry::RetryPolicy;
 use bazaar_adapters::sendgrid::{Email, FakeMailer, Mailer, SendGridClient, SendGridSettings};
 use serde_json::{Map, Value};
 
+use crate::breaker::Breakers;
 use crate::config::Settings;
 use crate::domain::outbox::{NoticeKind, OutboxMessage, PerNotice, Recipient};
 use crate::errors::{AppError, ErrorCode};
 use crate::outbox::Deliver;
+use crate::providers::Guarded;
 
 /// A message a fake provider "sent", for the development route.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,37 +68,44 @@ fn delivery_failed(e: AdapterError) -> AppError {
 }
 
 impl Notifier {
-    /// Real providers where keys are configured, fakes otherwise.
-    pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
+    /// Real providers where keys are configured, each behind its circuit
+    /// breaker from `breakers`; fakes otherwise.
+    pub fn from_settings(settings: &Settings, breakers: &Breakers) -> anyhow::Result<Self> {
         let retry = RetryPolicy::default();
         let fake_sms = Arc::new(FakeOtpSender::new());
         let fake_mail = Arc::new(FakeMailer::new());
         let (sms, sms_fake): (Arc<dyn Sms>, bool) = match &settings.msg91 {
             Some(m) => (
-                Arc::new(Msg91Client::new(Msg91Settings {
-                    base_url: m.base_url.clone(),
-                    authkey: m.authkey.clone(),
-                    template_id: m.template_id.clone(),
-                    sender: settings.msg91_sender.clone(),
-                    otp_expiry_minutes: 5,
-                    timeout: settings.provider_timeout,
-                    retry: retry.clone(),
-                })?),
+                Arc::new(Guarded::new(
+                    Arc::new(Msg91Client::new(Msg91Settings {
+                        base_url: m.base_url.clone(),
+                        authkey: m.authkey.clone(),
+                        template_id: m.template_id.clone(),
+                        sender: settings.msg91_sender.clone(),
+                        otp_expiry_minutes: 5,
+                        timeout: settings.provider_timeout,
+                        retry: retry.clone(),
+                    })?),
+                    breakers.breaker("msg91"),
+                )),
                 false,
             ),
             None => (fake_sms.clone(), true),
         };
         let (mail, mail_fake): (Arc<dyn Mailer>, bool) = match &settings.sendgrid {
             Some(s) => (
-                Arc::new(SendGridClient::new(SendGridSettings {
-                    base_url: s.base_url.clone(),
-                    api_key: s.api_key.clone(),
-                    from_email: settings.sendgrid_from_email.clone(),
-                    from_name: settings.sendgrid_from_name.clone(),
-                    sandbox: false,
-                    timeout: settings.provider_timeout,
-                    retry,
-                })?),
+                Arc::new(Guarded::new(
+                    Arc::new(SendGridClient::new(SendGridSettings {
+                        base_url: s.base_url.clone(),
+                        api_key: s.api_key.clone(),
+                        from_email: settings.sendgrid_from_email.clone(),
+                        from_name: settings.sendgrid_from_name.clone(),
+                        sandbox: false,
+                        timeout: settings.provider_timeout,
+                        retry,
+                    })?),
+                    breakers.breaker("sendgrid"),
+                )),
                 false,
             ),
             None => (fake_mail.clone(), true),

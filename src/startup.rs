@@ -14,6 +14,7 @@ use bazaar_adapters::razorpay::{FakeRazorpay, PaymentGateway, RazorpayClient, Ra
 use bazaar_adapters::s3::{ObjectStore, S3Client, S3Settings};
 use secrecy::SecretString;
 
+use crate::breaker::Breakers;
 use crate::catalog::Catalog;
 use crate::config::Settings;
 use crate::domain::file::FilePolicy;
@@ -32,8 +33,10 @@ use crate::kv::KeyValueStore;
 use crate::notify::Notifier;
 use crate::orders::{OrderSettings, Orders};
 use crate::outbox::{Outbox, OutboxWorker};
+use crate::providers::Guarded as GuardedProvider;
 use crate::ratelimit::RateLimits;
 use crate::store::cache::{CacheSettings, CachedProducts};
+use crate::store::guarded::Guarded;
 use crate::store::memory::{
     MemoryAudit, MemoryFiles, MemoryOrders, MemoryOutbox, MemoryProducts, MemoryUsers,
     MemoryWebhookEvents,
@@ -68,6 +71,9 @@ pub struct Backends {
     /// `ManualClock` (see `domain::time`).
     pub clock: SharedClock,
     pub names: BackendNames,
+    /// The circuit breakers of the backends above and of the providers
+    /// (named `mongodb`, `redis`, `s3`, `razorpay`, `msg91`, `sendgrid`).
+    pub breakers: Arc<Breakers>,
 }
 
 impl Backends {
@@ -91,12 +97,15 @@ impl Backends {
                 storage: "memory",
                 kv: "memory",
             },
+            breakers: Arc::new(Breakers::new(Default::default(), SystemClock::shared())),
         }
     }
 
     /// MongoDB and Redis where the settings name them, in-memory otherwise.
     pub async fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
         let mut backends = Self::in_memory();
+        let breakers = Arc::new(Breakers::new(settings.breaker, SystemClock::shared()));
+        backends.breakers = breakers.clone();
         let timeout = settings.backend_timeout;
         if let Some(url) = settings.mongodb_url() {
             let db = mongo::connect(url, &settings.mongodb_database, timeout)
@@ -117,13 +126,32 @@ impl Backends {
                 .await
                 .map_err(|e| redact(e.into(), url))
                 .context("preparing the MongoDB collections (is MongoDB reachable?)")?;
-            backends.products = Arc::new(products);
-            backends.users = Arc::new(users);
-            backends.audit = Arc::new(audit);
-            backends.files = Arc::new(files);
-            backends.outbox = Arc::new(outbox);
-            backends.orders = Arc::new(orders);
-            backends.webhook_events = Arc::new(webhook_events);
+            // Every repository behind the one MongoDB breaker.
+            let breaker = breakers.breaker("mongodb");
+            let products: Arc<dyn ProductRepository> = Arc::new(products);
+            let probed = products.clone();
+            breaker.probe_with(Box::new(move || {
+                let products = probed.clone();
+                Box::pin(async move {
+                    matches!(
+                        tokio::time::timeout(timeout, products.ping()).await,
+                        Ok(Ok(()))
+                    )
+                })
+            }));
+            let users: Arc<dyn UserRepository> = Arc::new(users);
+            let audit: Arc<dyn AuditRepository> = Arc::new(audit);
+            let files: Arc<dyn FileRepository> = Arc::new(files);
+            let outbox: Arc<dyn OutboxRepository> = Arc::new(outbox);
+            let orders: Arc<dyn OrderRepository> = Arc::new(orders);
+            let webhook_events: Arc<dyn WebhookEventRepository> = Arc::new(webhook_events);
+            backends.products = Arc::new(Guarded::new(products, breaker.clone()));
+            backends.users = Arc::new(Guarded::new(users, breaker.clone()));
+            backends.audit = Arc::new(Guarded::new(audit, breaker.clone()));
+            backends.files = Arc::new(Guarded::new(files, breaker.clone()));
+            backends.outbox = Arc::new(Guarded::new(outbox, breaker.clone()));
+            backends.orders = Arc::new(Guarded::new(orders, breaker.clone()));
+            backends.webhook_events = Arc::new(Guarded::new(webhook_events, breaker));
             backends.names.storage = "mongodb";
         }
         if let Some(s3) = &settings.s3 {
@@ -138,7 +166,10 @@ impl Backends {
                 retry: bazaar_adapters::retry::RetryPolicy::default(),
             })
             .context("configuring the S3 client (BAZAAR_S3_*)")?;
-            backends.objects = Some(Arc::new(client));
+            backends.objects = Some(Arc::new(GuardedProvider::new(
+                Arc::new(client),
+                breakers.breaker("s3"),
+            )));
         }
         if backends.objects.is_none() {
             tracing::warn!(
@@ -154,7 +185,8 @@ impl Backends {
                 .with_replica_acks(
                     settings.redis_replica_acks,
                     settings.redis_replica_ack_timeout,
-                );
+                )
+                .with_breaker(breakers.breaker("redis"));
             tracing::info!("redis: {}", kv.mode());
             if settings.redis_replica_acks > 0 {
                 tracing::info!(
@@ -218,6 +250,8 @@ pub struct AppState {
     /// What the use cases and the sweeps read the time from.
     pub clock: SharedClock,
     pub backends: BackendNames,
+    /// The circuit breakers, for readiness.
+    pub breakers: Arc<Breakers>,
     pub metrics: Arc<Metrics>,
     pub rate_limits: Arc<RateLimits>,
     pub orders: Arc<Orders>,
@@ -235,7 +269,7 @@ impl AppState {
     pub fn new(settings: Settings, backends: Backends) -> anyhow::Result<Self> {
         let clock = backends.clock;
         let categories = Categories::new(settings.product_categories.clone());
-        let notifier = Arc::new(Notifier::from_settings(&settings)?);
+        let notifier = Arc::new(Notifier::from_settings(&settings, &backends.breakers)?);
         let cached_users = Arc::new(CachedUsers::new(
             backends.users,
             backends.broadcast.clone(),
@@ -276,6 +310,7 @@ impl AppState {
             },
         ));
         let metrics = Arc::new(Metrics::new());
+        metrics.watch_breakers(&backends.breakers);
         let products = Arc::new(CachedProducts::new(
             backends.products,
             backends.kv.clone(),
@@ -314,7 +349,7 @@ impl AppState {
         let catalog = Arc::new(
             Catalog::new(products.clone(), categories, files.clone()).with_clock(clock.clone()),
         );
-        let (gateway, razorpay_fake, order_settings) = payments(&settings)?;
+        let (gateway, razorpay_fake, order_settings) = payments(&settings, &backends.breakers)?;
         let orders = Arc::new(
             Orders::new(
                 backends.orders,
@@ -339,6 +374,7 @@ impl AppState {
             kv: backends.kv,
             clock,
             backends: backends.names,
+            breakers: backends.breakers,
             metrics,
             rate_limits: Arc::new(rate_limits),
             idempotency,
@@ -365,7 +401,7 @@ type Payments = (
 
 /// Real Razorpay when keys are configured, the fake otherwise (configuration
 /// refuses that in production).
-fn payments(settings: &Settings) -> anyhow::Result<Payments> {
+fn payments(settings: &Settings, breakers: &Breakers) -> anyhow::Result<Payments> {
     let common = |key_id: String, key_secret: SecretString, webhook_secrets| OrderSettings {
         tax_rate_bp: settings.gst_rate_bp,
         pay_within: settings.order_pay_within,
@@ -392,7 +428,8 @@ fn payments(settings: &Settings) -> anyhow::Result<Payments> {
                 config.key_secret.clone(),
                 config.webhook_secrets.clone(),
             );
-            (Arc::new(client), None, order_settings)
+            let guarded = GuardedProvider::new(Arc::new(client), breakers.breaker("razorpay"));
+            (Arc::new(guarded), None, order_settings)
         }
         None => {
             let key_secret = SecretString::from(FAKE_RAZORPAY_KEY_SECRET.to_owned());

@@ -85,6 +85,13 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
+    /// Adds the circuit breakers' state and refusal counts.
+    pub fn watch_breakers(&self, breakers: &crate::breaker::Breakers) {
+        breakers
+            .register(&self.registry)
+            .expect("breaker metrics registered once");
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         let mut out = Vec::new();

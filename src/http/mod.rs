@@ -113,6 +113,7 @@ pub fn api_service(state: &AppState) -> Api {
         catalog: state.catalog.clone(),
         kv: state.kv.clone(),
         backends: state.backends,
+        breakers: state.breakers.clone(),
         metrics: state.metrics.clone(),
         metrics_access: metrics::MetricsAccess::api_listener(&state.settings),
         timeout: state.settings.backend_timeout,

@@ -12,6 +12,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, SecurityScheme};
 use super::metrics::{Metrics, MetricsAccess};
 use super::problem::Problems;
 use super::ApiTags;
+use crate::breaker::{BreakerState, Breakers};
 use crate::catalog::Catalog;
 use crate::domain::validation::FieldError;
 use crate::error_set;
@@ -64,6 +65,12 @@ pub struct Check {
     pub backend: String,
     /// `up` (a down backend makes the whole check answer 503).
     pub status: String,
+    /// The backend's circuit breaker: `closed` (calls go through) or
+    /// `half_open` (one trial call is out). An `open` breaker (calls refused
+    /// without asking the backend) makes the check answer 503. Absent for
+    /// in-memory backends, which have none.
+    #[oai(skip_serializing_if_is_none)]
+    pub breaker: Option<String>,
 }
 
 /// Readiness: every backend answered.
@@ -84,11 +91,13 @@ impl Example for Readiness {
                     name: "database".into(),
                     backend: "mongodb".into(),
                     status: "up".into(),
+                    breaker: Some("closed".into()),
                 },
                 Check {
                     name: "key_value".into(),
                     backend: "redis".into(),
                     status: "up".into(),
+                    breaker: Some("closed".into()),
                 },
             ],
         }
@@ -133,6 +142,8 @@ pub struct OpsApi {
     pub catalog: Arc<Catalog>,
     pub kv: Arc<dyn KeyValueStore>,
     pub backends: BackendNames,
+    /// The backends' circuit breakers, named as `backends` names them.
+    pub breakers: Arc<Breakers>,
     pub metrics: Arc<Metrics>,
     /// Who may read `/metrics` on the API listener.
     pub metrics_access: MetricsAccess,
@@ -155,8 +166,10 @@ impl OpsApi {
 
     /// Readiness probe
     ///
-    /// Checks every backend. 503 names each one that failed in `errors`
-    /// (`field` is the check's name). From the moment the instance starts shutting
+    /// Checks every backend through its circuit breaker. 503 names each one
+    /// that failed in `errors` (`field` is the check's name); a backend whose
+    /// breaker is open is not asked, and its error says `circuit breaker open`.
+    /// From the moment the instance starts shutting
     /// down it answers 503 `shutting_down`, while it still serves other requests
     /// for the configured delay.
     #[oai(path = "/health/ready", method = "get", operation_id = "getReadiness")]
@@ -177,14 +190,27 @@ impl OpsApi {
             tokio::time::timeout(timeout, self.kv.ping()),
         );
         let mut failed = Vec::new();
+        let breaker = |backend: &str| self.breakers.get(backend).map(|b| b.state());
+        // Only the error's kind: its cause may quote hosts. An open breaker
+        // is said as such, since it was the breaker, not the backend, that answered.
+        let why = |e: &dyn std::error::Error, backend: &str| match breaker(backend) {
+            Some(state @ (BreakerState::Open | BreakerState::HalfOpen)) => {
+                format!("{e} (circuit breaker {}: not asked)", state.as_str())
+            }
+            _ => e.to_string(),
+        };
         match db {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => failed.push(("database", self.backends.storage, format!("{e}"))),
+            Ok(Err(e)) => failed.push((
+                "database",
+                self.backends.storage,
+                why(&e, self.backends.storage),
+            )),
             Err(_) => failed.push(("database", self.backends.storage, "timed out".into())),
         }
         match kv {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => failed.push(("key_value", self.backends.kv, format!("{e}"))),
+            Ok(Err(e)) => failed.push(("key_value", self.backends.kv, why(&e, self.backends.kv))),
             Err(_) => failed.push(("key_value", self.backends.kv, "timed out".into())),
         }
         if !failed.is_empty() {
@@ -211,6 +237,7 @@ impl OpsApi {
             name: name.into(),
             backend: backend.into(),
             status: "up".into(),
+            breaker: breaker(backend).map(|state| state.as_str().to_owned()),
         };
         Ok(ReadyResponse::Ok(Json(Readiness {
             status: "ready".into(),
@@ -224,7 +251,9 @@ impl OpsApi {
     /// Prometheus metrics
     ///
     /// `http_requests_total` and `http_request_duration_seconds`, labelled by
-    /// route template, method and status, and `cache_lookups_total`.
+    /// route template, method and status, `cache_lookups_total`, and per
+    /// circuit breaker `circuit_breaker_state` (0 closed, 1 half-open, 2 open)
+    /// and `circuit_breaker_refused_total`.
     ///
     /// Who may read them depends on the deployment: with `BAZAAR_METRICS_TOKEN`
     /// set, only a request with `Authorization: Bearer <that token>` (else 401);

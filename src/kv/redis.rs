@@ -2,8 +2,10 @@
 //! `redis_connection`). Every command and script touches one key, or keys that
 //! share a hash tag, so each runs whole on the node that owns its slot.
 //!
-//! Every call is capped at the backend timeout (see [`bounded`]): until a lost
-//! server is back, calls fail as `Unavailable` within it.
+//! Every call is capped at the backend timeout (see [`RedisKv::bounded`]): until
+//! a lost server is back, calls fail as `Unavailable` within it, and once the
+//! circuit breaker (if given one, [`RedisKv::with_breaker`]) has seen Redis down
+//! they fail at once, without asking it.
 //!
 //! With replica acknowledgements configured ([`RedisKv::with_replica_acks`]),
 //! the [`KeyValueStore::replicated`] view follows each write with `WAIT` (see
@@ -18,6 +20,7 @@ use redis::{AsyncCommands, RedisError, Script};
 use super::redis_connection::{classify, RedisConnection, RedisMode};
 use super::replica_acks::ReplicaAcks;
 use super::{rate_limit_keys, Counter, KeyValueStore, KvError, RateLimitState};
+use crate::breaker::Breaker;
 
 /// Increments and sets the expiry of a new counter in one atomic step.
 const INCREMENT: &str = r"
@@ -113,6 +116,7 @@ pub struct RedisKv {
     add_to_set: Script,
     rate_limit: Script,
     fast_forward: Script,
+    breaker: Option<Arc<Breaker>>,
 }
 
 impl RedisKv {
@@ -131,7 +135,25 @@ impl RedisKv {
             add_to_set: Script::new(ADD_TO_SET),
             rate_limit: Script::new(RATE_LIMIT),
             fast_forward: Script::new(FAST_FORWARD),
+            breaker: None,
         })
+    }
+
+    /// Puts every call behind `breaker`: refused at once while Redis is known
+    /// to be down, and a `PING` (or a cluster's state) as its probe.
+    pub fn with_breaker(mut self, breaker: Arc<Breaker>) -> Self {
+        let (connection, timeout) = (self.connection.clone(), self.timeout);
+        breaker.probe_with(Box::new(move || {
+            let mut connection = connection.clone();
+            Box::pin(async move {
+                matches!(
+                    tokio::time::timeout(timeout, connection.ping()).await,
+                    Ok(Ok(()))
+                )
+            })
+        }));
+        self.breaker = Some(breaker);
+        self
     }
 
     /// Lets [`KeyValueStore::replicated`] views wait until `replicas` replicas
@@ -168,17 +190,17 @@ impl RedisKv {
         if !acks.should_wait(Instant::now()) {
             return Ok(());
         }
-        let (_, acked): (i64, i64) = bounded(
-            self.timeout,
-            redis::pipe()
-                .cmd("PTTL")
-                .arg(full_key)
-                .cmd("WAIT")
-                .arg(acks.replicas())
-                .arg(acks.timeout_ms())
-                .query_async(&mut self.conn()),
-        )
-        .await?;
+        let (_, acked): (i64, i64) = self
+            .bounded(
+                redis::pipe()
+                    .cmd("PTTL")
+                    .arg(full_key)
+                    .cmd("WAIT")
+                    .arg(acks.replicas())
+                    .arg(acks.timeout_ms())
+                    .query_async(&mut self.conn()),
+            )
+            .await?;
         if !acks.record(acked, Instant::now()) {
             tracing::warn!(
                 acked,
@@ -191,19 +213,49 @@ impl RedisKv {
     }
 }
 
-/// Caps one Redis call at the backend timeout. The connection manager's own
-/// response timeout does not cover every state it can be in while the server is
-/// gone (a reconnect in progress, a command written to a dead socket), and a
-/// call waiting there would hold its request until the request timeout.
-async fn bounded<T>(
+/// Caps one Redis call at `limit`. The connection manager's own response
+/// timeout does not cover every state it can be in while the server is gone (a
+/// reconnect in progress, a command written to a dead socket), and a call
+/// waiting there would hold its request until the request timeout.
+async fn capped<T>(
     limit: Duration,
-    call: impl std::future::Future<Output = Result<T, RedisError>>,
+    call: impl std::future::Future<Output = Result<T, KvError>>,
 ) -> Result<T, KvError> {
     match tokio::time::timeout(limit, call).await {
-        Ok(result) => result.map_err(classify),
+        Ok(result) => result,
         Err(_) => Err(KvError::Unavailable(anyhow::anyhow!(
             "Redis did not answer within {limit:?}"
         ))),
+    }
+}
+
+impl RedisKv {
+    /// One Redis call: behind the breaker, capped at the backend timeout, its
+    /// error classified.
+    async fn bounded<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, RedisError>>,
+    ) -> Result<T, KvError> {
+        self.guarded(async { call.await.map_err(classify) }).await
+    }
+
+    async fn guarded<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, KvError>>,
+    ) -> Result<T, KvError> {
+        let call = capped(self.timeout, call);
+        match &self.breaker {
+            None => call.await,
+            Some(breaker) => {
+                breaker
+                    .call(
+                        call,
+                        |e| matches!(e, KvError::Unavailable(_)),
+                        |refused| KvError::Unavailable(refused.into()),
+                    )
+                    .await
+            }
+        }
     }
 }
 
@@ -226,32 +278,32 @@ fn millis(d: Duration) -> u64 {
 #[async_trait]
 impl KeyValueStore for RedisKv {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
-        bounded(self.timeout, self.conn().get(self.key(key))).await
+        self.bounded(self.conn().get(self.key(key))).await
     }
 
     async fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<(), KvError> {
         let mut conn = self.conn();
         let key = self.key(key);
         match ttl {
-            Some(ttl) => bounded(self.timeout, conn.pset_ex(&key, value, millis(ttl))).await?,
-            None => bounded(self.timeout, conn.set(&key, value)).await?,
+            Some(ttl) => self.bounded(conn.pset_ex(&key, value, millis(ttl))).await?,
+            None => self.bounded(conn.set(&key, value)).await?,
         }
         self.replicate(&key).await
     }
 
     async fn set_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, KvError> {
         let key = self.key(key);
-        let stored: Option<String> = bounded(
-            self.timeout,
-            redis::cmd("SET")
-                .arg(&key)
-                .arg(value)
-                .arg("NX")
-                .arg("PX")
-                .arg(millis(ttl))
-                .query_async(&mut self.conn()),
-        )
-        .await?;
+        let stored: Option<String> = self
+            .bounded(
+                redis::cmd("SET")
+                    .arg(&key)
+                    .arg(value)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(millis(ttl))
+                    .query_async(&mut self.conn()),
+            )
+            .await?;
         if stored.is_some() {
             self.replicate(&key).await?;
         }
@@ -260,7 +312,7 @@ impl KeyValueStore for RedisKv {
 
     async fn delete(&self, key: &str) -> Result<bool, KvError> {
         let key = self.key(key);
-        let removed: i64 = bounded(self.timeout, self.conn().del(&key)).await?;
+        let removed: i64 = self.bounded(self.conn().del(&key)).await?;
         if removed > 0 {
             self.replicate(&key).await?;
         }
@@ -269,15 +321,15 @@ impl KeyValueStore for RedisKv {
 
     async fn increment(&self, key: &str, by: i64, ttl: Duration) -> Result<Counter, KvError> {
         let key = self.key(key);
-        let (value, ttl_ms): (i64, i64) = bounded(
-            self.timeout,
-            self.increment
-                .key(&key)
-                .arg(by)
-                .arg(millis(ttl))
-                .invoke_async(&mut self.conn()),
-        )
-        .await?;
+        let (value, ttl_ms): (i64, i64) = self
+            .bounded(
+                self.increment
+                    .key(&key)
+                    .arg(by)
+                    .arg(millis(ttl))
+                    .invoke_async(&mut self.conn()),
+            )
+            .await?;
         self.replicate(&key).await?;
         Ok(Counter {
             value,
@@ -293,18 +345,18 @@ impl KeyValueStore for RedisKv {
         ttl: Option<Duration>,
     ) -> Result<bool, KvError> {
         let key = self.key(key);
-        let swapped: i64 = bounded(
-            self.timeout,
-            self.compare_and_swap
-                .key(&key)
-                .arg(if expected.is_some() { "1" } else { "0" })
-                .arg(expected.unwrap_or_default())
-                .arg(if new.is_some() { "1" } else { "0" })
-                .arg(new.unwrap_or_default())
-                .arg(ttl.map(millis).unwrap_or(0))
-                .invoke_async(&mut self.conn()),
-        )
-        .await?;
+        let swapped: i64 = self
+            .bounded(
+                self.compare_and_swap
+                    .key(&key)
+                    .arg(if expected.is_some() { "1" } else { "0" })
+                    .arg(expected.unwrap_or_default())
+                    .arg(if new.is_some() { "1" } else { "0" })
+                    .arg(new.unwrap_or_default())
+                    .arg(ttl.map(millis).unwrap_or(0))
+                    .invoke_async(&mut self.conn()),
+            )
+            .await?;
         if swapped == 1 {
             self.replicate(&key).await?;
         }
@@ -313,8 +365,7 @@ impl KeyValueStore for RedisKv {
 
     async fn add_to_set(&self, key: &str, member: &str, ttl: Duration) -> Result<(), KvError> {
         let key = self.key(key);
-        bounded(
-            self.timeout,
+        self.bounded(
             self.add_to_set
                 .key(&key)
                 .arg(member)
@@ -326,12 +377,12 @@ impl KeyValueStore for RedisKv {
     }
 
     async fn set_members(&self, key: &str) -> Result<Vec<String>, KvError> {
-        bounded(self.timeout, self.conn().smembers(self.key(key))).await
+        self.bounded(self.conn().smembers(self.key(key))).await
     }
 
     async fn remove_from_set(&self, key: &str, member: &str) -> Result<bool, KvError> {
         let key = self.key(key);
-        let removed: i64 = bounded(self.timeout, self.conn().srem(&key, member)).await?;
+        let removed: i64 = self.bounded(self.conn().srem(&key, member)).await?;
         if removed > 0 {
             self.replicate(&key).await?;
         }
@@ -346,18 +397,18 @@ impl KeyValueStore for RedisKv {
         max_block: Duration,
     ) -> Result<RateLimitState, KvError> {
         let (block, count, strikes) = rate_limit_keys(bucket);
-        let (allowed, remaining, reset_ms): (i64, i64, i64) = bounded(
-            self.timeout,
-            self.rate_limit
-                .key(self.key(&block))
-                .key(self.key(&count))
-                .key(self.key(&strikes))
-                .arg(limit)
-                .arg(millis(window))
-                .arg(millis(max_block))
-                .invoke_async(&mut self.conn()),
-        )
-        .await?;
+        let (allowed, remaining, reset_ms): (i64, i64, i64) = self
+            .bounded(
+                self.rate_limit
+                    .key(self.key(&block))
+                    .key(self.key(&count))
+                    .key(self.key(&strikes))
+                    .arg(limit)
+                    .arg(millis(window))
+                    .arg(millis(max_block))
+                    .invoke_async(&mut self.conn()),
+            )
+            .await?;
         self.replicate(&self.key(&count)).await?;
         Ok(RateLimitState {
             allowed: allowed == 1,
@@ -371,11 +422,10 @@ impl KeyValueStore for RedisKv {
     /// one slot. Test Redis only: `KEYS` walks the whole keyspace.
     async fn fast_forward(&self, by: Duration) -> Result<(), KvError> {
         let pattern = format!("{}*", glob_escape(&self.prefix));
-        let keys: Vec<String> = bounded(self.timeout, self.conn().keys(pattern)).await?;
+        let keys: Vec<String> = self.bounded(self.conn().keys(pattern)).await?;
         let by_ms = by.as_millis().min(u128::from(u64::MAX)) as u64;
         for key in keys {
-            bounded(
-                self.timeout,
+            self.bounded(
                 self.fast_forward
                     .key(key)
                     .arg(by_ms)
@@ -400,12 +450,6 @@ impl KeyValueStore for RedisKv {
     }
 
     async fn ping(&self) -> Result<(), KvError> {
-        match tokio::time::timeout(self.timeout, self.conn().ping()).await {
-            Ok(result) => result,
-            Err(_) => Err(KvError::Unavailable(anyhow::anyhow!(
-                "Redis did not answer within {:?}",
-                self.timeout
-            ))),
-        }
+        self.guarded(async { self.conn().ping().await }).await
     }
 }

@@ -26,6 +26,7 @@ use crate::domain::user_query::{UserPage, UserQuery};
 use crate::domain::webhook::WebhookRecord;
 
 pub mod cache;
+pub mod guarded;
 pub mod memory;
 pub mod mongo;
 pub mod user_cache;

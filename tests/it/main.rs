@@ -12,6 +12,7 @@
 //! `docs/testing.md` says what runs on which set.
 
 mod api;
+mod breakers;
 mod cli;
 mod cluster;
 mod conformance;
