@@ -16,6 +16,7 @@ mod cli;
 mod cluster;
 mod conformance;
 mod contract;
+mod elections;
 mod faults;
 mod helpers;
 mod lifecycle;

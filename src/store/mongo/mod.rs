@@ -34,6 +34,9 @@ pub use webhooks::MongoWebhookEvents;
 
 const DUPLICATE_KEY: i32 = 11000;
 
+/// How often the driver checks each server when the URL does not say: the driver's minimum.
+pub const HEARTBEAT: Duration = Duration::from_millis(500);
+
 /// Connects lazily: the driver dials on first use, so a database that is down at
 /// startup shows up in readiness instead of stopping the process.
 pub async fn connect(url: &str, database: &str, timeout: Duration) -> anyhow::Result<Database> {
@@ -44,6 +47,13 @@ pub async fn connect(url: &str, database: &str, timeout: Duration) -> anyhow::Re
     // Fail fast when the server is away, so requests answer 503 instead of hanging.
     options.server_selection_timeout = Some(timeout);
     options.connect_timeout = Some(timeout);
+    // After an election (`NotWritablePrimary` and the like) the driver takes the node for
+    // unknown until its monitor checks it again, and every command waits for that check:
+    // the heartbeat bounds what an election costs (docs/operations.md). The driver checks
+    // every 10 s unless told; `heartbeatFrequencyMS` in the URL still wins.
+    if options.heartbeat_freq.is_none() {
+        options.heartbeat_freq = Some(HEARTBEAT);
+    }
     let client = Client::with_options(options).context("building the MongoDB client")?;
     Ok(client.database(database))
 }
