@@ -112,7 +112,9 @@ impl Backends {
                     MongoAudit::new(&db).await?,
                     MongoFiles::new(&db).await?,
                     MongoOutbox::new(&db).await?,
-                    MongoOrders::new(&db).await?.retrying_transactions_for(timeout),
+                    MongoOrders::new(&db)
+                        .await?
+                        .retrying_transactions_for(timeout),
                     MongoWebhookEvents::new(&db).await?,
                 ))
             };

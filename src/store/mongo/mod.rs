@@ -63,7 +63,9 @@ pub async fn connect(url: &str, database: &str, timeout: Duration) -> anyhow::Re
 pub enum Topology {
     /// A single `mongod` outside any replica set: no transactions.
     Standalone,
-    ReplicaSet { name: String },
+    ReplicaSet {
+        name: String,
+    },
     /// A `mongos` router in front of a sharded cluster.
     Sharded,
 }
@@ -96,7 +98,10 @@ pub async fn topology(db: &Database) -> Result<Topology, StoreError> {
 /// Refuses a deployment that cannot run multi-document transactions, which Bazaar needs (an
 /// order is written with its notices in one). `hosts` names the server in the message.
 pub async fn require_transactions(db: &Database, hosts: &str) -> anyhow::Result<()> {
-    match topology(db).await.context("asking MongoDB what it is (hello)")? {
+    match topology(db)
+        .await
+        .context("asking MongoDB what it is (hello)")?
+    {
         Topology::Standalone => anyhow::bail!(
             "MongoDB at {hosts} is a standalone server, which cannot run transactions; \
              Bazaar needs a replica set (one node is enough: start mongod with --replSet and \
@@ -361,9 +366,15 @@ mod tests {
     #[test]
     fn host_lists_are_named_without_credentials() {
         use super::hosts_of;
-        assert_eq!(hosts_of("mongodb://u:p@db-a:27017,db-b/?replicaSet=rs0"), "db-a:27017,db-b");
+        assert_eq!(
+            hosts_of("mongodb://u:p@db-a:27017,db-b/?replicaSet=rs0"),
+            "db-a:27017,db-b"
+        );
         assert_eq!(hosts_of("mongodb://127.0.0.1:27017"), "127.0.0.1:27017");
-        assert_eq!(hosts_of("mongodb+srv://u:p%40ss@cluster.example.net/db"), "cluster.example.net");
+        assert_eq!(
+            hosts_of("mongodb+srv://u:p%40ss@cluster.example.net/db"),
+            "cluster.example.net"
+        );
     }
 
     #[test]

@@ -157,13 +157,24 @@ pub async fn a_leased_message_is_hidden_until_its_lease_runs_out(repo: &dyn Outb
     let message = email_notice(1, secs(0));
     repo.enqueue(std::slice::from_ref(&message)).await.unwrap();
 
-    let taken = repo.claim("worker-a", secs(0), SHORT_LEASE, 1).await.unwrap();
+    let taken = repo
+        .claim("worker-a", secs(0), SHORT_LEASE, 1)
+        .await
+        .unwrap();
     let meanwhile = repo
-        .claim("worker-b", secs(2) - Duration::milliseconds(1), SHORT_LEASE, 1)
+        .claim(
+            "worker-b",
+            secs(2) - Duration::milliseconds(1),
+            SHORT_LEASE,
+            1,
+        )
         .await
         .unwrap();
     lease_runs_out().await;
-    let after = repo.claim("worker-b", secs(2), SHORT_LEASE, 1).await.unwrap();
+    let after = repo
+        .claim("worker-b", secs(2), SHORT_LEASE, 1)
+        .await
+        .unwrap();
 
     assert_eq!(ids(&taken), ids(std::slice::from_ref(&message)));
     assert!(meanwhile.is_empty(), "{meanwhile:?}");
@@ -574,7 +585,10 @@ async fn mongodb_judges_leases_by_the_servers_clock_not_a_skewed_replicas() {
     repo.enqueue(std::slice::from_ref(&message)).await.unwrap();
     let ahead = real_now + Duration::minutes(10);
 
-    let taken = repo.claim("replica-a", real_now, SHORT_LEASE, 1).await.unwrap();
+    let taken = repo
+        .claim("replica-a", real_now, SHORT_LEASE, 1)
+        .await
+        .unwrap();
     let by_the_fast_clock = repo.claim("replica-b", ahead, LEASE, 1).await.unwrap();
     lease_runs_out().await;
     let after_it_ran_out = repo.claim("replica-b", ahead, LEASE, 1).await.unwrap();
