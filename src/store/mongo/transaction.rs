@@ -1,7 +1,7 @@
 //! Multi-document transactions that retry as the server's error labels say.
 //!
 //! MongoDB labels an error `TransientTransactionError` when the whole transaction may be run
-//! again from the start (an election, a dropped connection, a write conflict), and
+//! again from the start (an election, a dropped connection), and
 //! `UnknownTransactionCommitResult` when only the commit's outcome is unknown and committing
 //! again is safe. The driver's own `with_transaction` does this too, but for up to 120 s;
 //! a request cannot wait that long, so here the retries stop after a budget (the backend
@@ -15,7 +15,7 @@ use mongodb::error::{
 };
 use mongodb::{Client, ClientSession};
 
-use super::classify;
+use super::{classify, server_code, WRITE_CONFLICT};
 use crate::store::StoreError;
 
 /// What one run of a transaction's body decided: commit with `Ok`, abort with `Err` (a
@@ -57,9 +57,7 @@ where
             Err(e) => {
                 // The server may have aborted it already; aborting again is harmless.
                 let _ = session.abort_transaction().await;
-                if e.contains_label(TRANSIENT_TRANSACTION_ERROR)
-                    && pause_if_time_left(started, budget, attempt).await
-                {
+                if may_run_again(&e) && pause_if_time_left(started, budget, attempt).await {
                     tracing::debug!(attempt, error = %e, "mongodb: transaction retried");
                     continue 'transaction;
                 }
@@ -76,8 +74,7 @@ where
                     tracing::debug!(attempt, error = %e, "mongodb: commit retried");
                 }
                 Err(e)
-                    if e.contains_label(TRANSIENT_TRANSACTION_ERROR)
-                        && pause_if_time_left(started, budget, attempt).await =>
+                    if may_run_again(&e) && pause_if_time_left(started, budget, attempt).await =>
                 {
                     tracing::debug!(attempt, error = %e, "mongodb: transaction retried");
                     continue 'transaction;
@@ -86,6 +83,14 @@ where
             }
         }
     }
+}
+
+/// Whether the server says the transaction may run again. Not after a write conflict,
+/// although it is labelled so: another writer changed the document, and the caller, which
+/// re-reads it on [`StoreError::VersionConflict`], decides afresh (running the same
+/// conditional write again would only conflict again while that writer's transaction lasts).
+fn may_run_again(error: &MongoError) -> bool {
+    error.contains_label(TRANSIENT_TRANSACTION_ERROR) && server_code(error) != Some(WRITE_CONFLICT)
 }
 
 /// Waits a short, growing, jittered pause before the next attempt (so that two transactions
