@@ -111,6 +111,9 @@ impl Backends {
             let db = mongo::connect(url, &settings.mongodb_database, timeout)
                 .await
                 .map_err(|e| redact(e, url))?;
+            mongo::require_transactions(&db, mongo::hosts_of(url))
+                .await
+                .map_err(|e| redact(e, url))?;
             let prepare = async {
                 Ok::<_, crate::store::StoreError>((
                     MongoProducts::new(&db).await?,
@@ -118,7 +121,9 @@ impl Backends {
                     MongoAudit::new(&db).await?,
                     MongoFiles::new(&db).await?,
                     MongoOutbox::new(&db).await?,
-                    MongoOrders::new(&db).await?,
+                    MongoOrders::new(&db)
+                        .await?
+                        .retrying_transactions_for(timeout),
                     MongoWebhookEvents::new(&db).await?,
                 ))
             };

@@ -287,6 +287,9 @@ pub trait OutboxRepository: Send + Sync {
     /// Takes up to `limit` messages that are pending, due at `now` and not leased (or whose
     /// lease ran out), earliest due first; each gets a lease for `owner` until `now + lease`
     /// and one more attempt. Atomic per message: concurrent claimers never get the same one.
+    /// A store shared by replicas judges whether a lease still holds by its own clock (MongoDB:
+    /// the server's), not `now`, so replicas whose clocks disagree never both hold a message;
+    /// the in-memory store, owned by one process, judges it by `now`.
     async fn claim(
         &self,
         owner: &str,

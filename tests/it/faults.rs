@@ -25,13 +25,13 @@ use crate::process::{
 };
 
 /// Longer than any answer may take, outage or not: past it a request hung.
-const HANG: Duration = Duration::from_secs(10);
+pub(crate) const HANG: Duration = Duration::from_secs(10);
 /// Units each load product starts with: more than the load can order.
 const INITIAL_STOCK: i64 = 100_000;
 
 /// What the driver asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-enum Kind {
+pub(crate) enum Kind {
     Read,
     Create,
     /// An order created again with an earlier request's `Idempotency-Key`.
@@ -44,18 +44,18 @@ enum Kind {
 
 /// One request of the load and how it ended.
 #[derive(Debug, Clone)]
-struct Outcome {
-    kind: Kind,
+pub(crate) struct Outcome {
+    pub(crate) kind: Kind,
     /// The order a webhook delivery was about.
-    subject: Option<String>,
+    pub(crate) subject: Option<String>,
     /// Since the load began.
-    sent: Duration,
-    latency: Duration,
-    answer: Answer,
+    pub(crate) sent: Duration,
+    pub(crate) latency: Duration,
+    pub(crate) answer: Answer,
 }
 
 #[derive(Debug, Clone)]
-enum Answer {
+pub(crate) enum Answer {
     Http {
         status: u16,
         retry_after: Option<String>,
@@ -69,18 +69,18 @@ enum Answer {
 }
 
 impl Outcome {
-    fn ended(&self) -> Duration {
+    pub(crate) fn ended(&self) -> Duration {
         self.sent + self.latency
     }
 
-    fn succeeded(&self) -> bool {
+    pub(crate) fn succeeded(&self) -> bool {
         matches!(self.answer, Answer::Http { status, .. } if (200..300).contains(&status))
     }
 
     /// A problem telling the client to try again after `Retry-After`: a 503
     /// while a backend is away, or, for a replay, 409 `idempotency_in_flight`
     /// while the first answer waits for Redis to be kept.
-    fn is_retry_later(&self) -> bool {
+    pub(crate) fn is_retry_later(&self) -> bool {
         let Answer::Http {
             status,
             retry_after: Some(_),
@@ -107,7 +107,7 @@ impl Outcome {
 
 /// An order the service answered 201 for.
 #[derive(Debug, Clone)]
-struct Created {
+pub(crate) struct Created {
     key: String,
     body: Value,
     id: String,
@@ -134,9 +134,9 @@ struct Acknowledged {
 
 /// Everything the driver saw.
 #[derive(Default)]
-struct Record {
-    outcomes: Vec<Outcome>,
-    created: Vec<Created>,
+pub(crate) struct Record {
+    pub(crate) outcomes: Vec<Outcome>,
+    pub(crate) created: Vec<Created>,
     acknowledged: Vec<Acknowledged>,
     /// Idempotent replays answered 2xx with a different order than the first time.
     replayed_wrong: Vec<String>,
@@ -146,7 +146,7 @@ struct Record {
 
 /// What the load runs against.
 #[derive(Clone)]
-struct Target {
+pub(crate) struct Target {
     base: String,
     token: String,
     /// Product ids and prices, stock `INITIAL_STOCK` each.
@@ -155,7 +155,7 @@ struct Target {
 }
 
 /// A steady mix of requests from a few tasks until [`Load::stop`].
-struct Load {
+pub(crate) struct Load {
     driver: Driver,
     began: Instant,
     stopping: Arc<AtomicBool>,
@@ -166,7 +166,7 @@ struct Load {
 impl Load {
     /// One reader, two order creators and one webhook sender, each pausing
     /// `pause` between requests so two shared cores are loaded, not saturated.
-    fn start(target: &Target, pause: Duration) -> Self {
+    pub(crate) fn start(target: &Target, pause: Duration) -> Self {
         let began = Instant::now();
         let stopping = Arc::new(AtomicBool::new(false));
         let record = Arc::new(Mutex::new(Record::default()));
@@ -195,12 +195,12 @@ impl Load {
         }
     }
 
-    fn now(&self) -> Duration {
+    pub(crate) fn now(&self) -> Duration {
         self.began.elapsed()
     }
 
     /// Waits until an order is created after `since`: the service recovered.
-    async fn recovered_after(&self, since: Duration) -> Duration {
+    pub(crate) async fn recovered_after(&self, since: Duration) -> Duration {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let first = self
@@ -224,7 +224,7 @@ impl Load {
 
     /// Stops the load, then sends each create that had no final answer again
     /// with its key until it has one, as its client would.
-    async fn stop(self) -> Record {
+    pub(crate) async fn stop(self) -> Record {
         self.stopping.store(true, Ordering::Relaxed);
         for task in self.tasks {
             task.await.expect("a load task panicked");
@@ -490,7 +490,7 @@ fn captured(
 
 /// Signs in as the admin (who may order, and see every order) and creates the
 /// load's products and the orders its webhooks pay for.
-async fn prepare(base: &str, sku: &str) -> Target {
+pub(crate) async fn prepare(base: &str, sku: &str) -> Target {
     let anonymous = reqwest::Client::new();
     let token = login(&anonymous, base, ADMIN_PHONE, ADMIN_PASSWORD).await["access_token"]
         .as_str()
@@ -551,7 +551,7 @@ async fn prepare(base: &str, sku: &str) -> Target {
     }
 }
 
-async fn get_json(target: &Target, path: &str) -> (u16, Value) {
+pub(crate) async fn get_json(target: &Target, path: &str) -> (u16, Value) {
     let response = bearer_client(&target.token)
         .get(format!("{}{path}", target.base))
         .send()
@@ -562,7 +562,7 @@ async fn get_json(target: &Target, path: &str) -> (u16, Value) {
 }
 
 /// Every order stored, through the admin listing.
-async fn all_orders(target: &Target) -> Vec<Value> {
+pub(crate) async fn all_orders(target: &Target) -> Vec<Value> {
     let mut orders = Vec::new();
     for page in 1.. {
         let (status, body) =
@@ -612,7 +612,7 @@ async fn stock_adds_up(target: &Target) -> Result<(), String> {
 }
 
 /// The durability checks every fault test ends with.
-async fn assert_durable(target: &Target, record: &Record) {
+pub(crate) async fn assert_durable(target: &Target, record: &Record) {
     assert!(
         record.replayed_wrong.is_empty(),
         "replays answered another order: {:?}",
@@ -740,7 +740,7 @@ async fn assert_durable(target: &Target, record: &Record) {
 }
 
 /// Counts per kind of answer, for the failure messages and the report.
-fn summary(outcomes: &[&Outcome]) -> BTreeMap<String, usize> {
+pub(crate) fn summary(outcomes: &[&Outcome]) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
     for o in outcomes {
         let what = match &o.answer {
@@ -759,9 +759,9 @@ fn summary(outcomes: &[&Outcome]) -> BTreeMap<String, usize> {
 }
 
 /// The phases of a fault test, as offsets from the start of the load.
-struct Timeline {
-    fault: Duration,
-    recovered: Duration,
+pub(crate) struct Timeline {
+    pub(crate) fault: Duration,
+    pub(crate) recovered: Duration,
 }
 
 /// Before the fault and after recovery everything succeeds; in between each
@@ -772,7 +772,7 @@ struct Timeline {
 /// was applying may be held by its abandoned MongoDB transaction until the
 /// server reaps it; deliveries for it are told to retry later meanwhile.
 /// Answers those orders, for the caller to see them recover.
-fn assert_answers(
+pub(crate) fn assert_answers(
     record: &Record,
     timeline: &Timeline,
     dead_window: Option<(Duration, Duration)>,
@@ -879,7 +879,7 @@ fn assert_answers(
 /// Process settings shared by the fault tests: short timeouts, so an outage
 /// is answered quickly and holds settle soon; no rate limit in the way of the
 /// load. A later `extra` setting overrides an earlier one.
-fn fault_env<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+pub(crate) fn fault_env<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut env = vec![
         ("BAZAAR_BACKEND_TIMEOUT_MS", "1000"),
         ("BAZAAR_REQUEST_TIMEOUT_MS", "3000"),
@@ -890,7 +890,7 @@ fn fault_env<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     env
 }
 
-const PAUSE: Duration = Duration::from_millis(30);
+pub(crate) const PAUSE: Duration = Duration::from_millis(30);
 
 #[tokio::test]
 async fn redis_killed_and_restarted_under_load_loses_no_acknowledged_write() {

@@ -17,6 +17,7 @@ mod cli;
 mod cluster;
 mod conformance;
 mod contract;
+mod elections;
 mod exactly_once;
 mod failover;
 mod faults;

@@ -304,6 +304,12 @@ pub fn mongo_server(port: u16) -> Server {
 /// A MongoDB-wire server storing in `path` (`:memory:` forgets everything when
 /// stopped; a directory keeps it across a kill).
 pub fn mongo_server_at(port: u16, path: &str) -> Server {
+    mongo_server_with(port, path, &[])
+}
+
+/// A MongoDB-wire server as [`mongo_server_at`], with extra command-line `flags`
+/// (`--enable-test-commands` for `configureFailPoint`, `--standalone`).
+pub fn mongo_server_with(port: u16, path: &str, flags: &[&str]) -> Server {
     let program = env_url("BAZAAR_TEST_SECANTUSD");
     let mut args: Vec<String> = [
         "--host",
@@ -320,6 +326,7 @@ pub fn mongo_server_at(port: u16, path: &str) -> Server {
     if path != ":memory:" {
         args.push("--sync-on-commit".into());
     }
+    args.extend(flags.iter().map(|f| (*f).to_owned()));
     Server::start(&program, &args)
 }
 

@@ -20,6 +20,7 @@ mod files;
 mod orders;
 mod outbox;
 mod products;
+mod transaction;
 mod users;
 mod webhooks;
 
@@ -33,6 +34,9 @@ pub use webhooks::MongoWebhookEvents;
 
 const DUPLICATE_KEY: i32 = 11000;
 
+/// How often the driver checks each server when the URL does not say: the driver's minimum.
+pub const HEARTBEAT: Duration = Duration::from_millis(500);
+
 /// Connects lazily: the driver dials on first use, so a database that is down at
 /// startup shows up in readiness instead of stopping the process.
 pub async fn connect(url: &str, database: &str, timeout: Duration) -> anyhow::Result<Database> {
@@ -43,8 +47,85 @@ pub async fn connect(url: &str, database: &str, timeout: Duration) -> anyhow::Re
     // Fail fast when the server is away, so requests answer 503 instead of hanging.
     options.server_selection_timeout = Some(timeout);
     options.connect_timeout = Some(timeout);
+    // After an election (`NotWritablePrimary` and the like) the driver takes the node for
+    // unknown until its monitor checks it again, and every command waits for that check:
+    // the heartbeat bounds what an election costs (docs/operations.md). The driver checks
+    // every 10 s unless told; `heartbeatFrequencyMS` in the URL still wins.
+    if options.heartbeat_freq.is_none() {
+        options.heartbeat_freq = Some(HEARTBEAT);
+    }
     let client = Client::with_options(options).context("building the MongoDB client")?;
     Ok(client.database(database))
+}
+
+/// The kind of deployment a MongoDB server says it belongs to (its `hello` reply).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Topology {
+    /// A single `mongod` outside any replica set: no transactions.
+    Standalone,
+    ReplicaSet {
+        name: String,
+    },
+    /// A `mongos` router in front of a sharded cluster.
+    Sharded,
+}
+
+impl Topology {
+    fn of_hello(reply: &Document) -> Self {
+        if let Ok(name) = reply.get_str("setName") {
+            Self::ReplicaSet {
+                name: name.to_owned(),
+            }
+        } else if reply.get_str("msg") == Ok("isdbgrid") {
+            Self::Sharded
+        } else {
+            Self::Standalone
+        }
+    }
+}
+
+/// Asks the server what it is (`hello`).
+pub async fn topology(db: &Database) -> Result<Topology, StoreError> {
+    let reply = db
+        .client()
+        .database("admin")
+        .run_command(doc! { "hello": 1 })
+        .await
+        .map_err(classify)?;
+    Ok(Topology::of_hello(&reply))
+}
+
+/// Refuses a deployment that cannot run multi-document transactions, which Bazaar needs (an
+/// order is written with its notices in one). `hosts` names the server in the message.
+pub async fn require_transactions(db: &Database, hosts: &str) -> anyhow::Result<()> {
+    match topology(db)
+        .await
+        .context("asking MongoDB what it is (hello)")?
+    {
+        Topology::Standalone => anyhow::bail!(
+            "MongoDB at {hosts} is a standalone server, which cannot run transactions; \
+             Bazaar needs a replica set (one node is enough: start mongod with --replSet and \
+             run rs.initiate()) or a sharded cluster"
+        ),
+        Topology::ReplicaSet { name } => {
+            tracing::info!(replica_set = %name, "mongodb: a replica set");
+            Ok(())
+        }
+        Topology::Sharded => {
+            tracing::info!("mongodb: a sharded cluster");
+            Ok(())
+        }
+    }
+}
+
+/// The host list of a connection string, without its credentials or options, for messages.
+pub fn hosts_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, hosts)| hosts)
 }
 
 /// The unique indexes, by name, and the field each guards.
@@ -68,11 +149,43 @@ fn duplicated_field(message: &str) -> &'static str {
         .unwrap_or("key")
 }
 
-/// Sorts MongoDB errors into what callers act on: a taken unique key, an
-/// unreachable server (503, retry), or anything else (500).
 /// MongoDB's `WriteConflict`.
 const WRITE_CONFLICT: i32 = 112;
 
+/// Server codes that say "not now, maybe elsewhere or later": the node is not (or no longer)
+/// the primary, is recovering or shutting down, a network error on its side, a write concern
+/// it could not satisfy in time. Retried once by the driver where the labels allow; what is
+/// left after that is an outage to the client (503), not a fault of the request (500).
+const UNAVAILABLE_CODES: [i32; 15] = [
+    6,     // HostUnreachable
+    7,     // HostNotFound
+    64,    // WriteConcernFailed (wtimeout)
+    89,    // NetworkTimeout
+    91,    // ShutdownInProgress
+    100,   // UnsatisfiableWriteConcern
+    134,   // ReadConcernMajorityNotAvailableYet
+    189,   // PrimarySteppedDown
+    262,   // ExceededTimeLimit
+    9001,  // SocketException
+    10107, // NotWritablePrimary
+    11600, // InterruptedAtShutdown
+    11602, // InterruptedDueToReplStateChange
+    13435, // NotPrimaryNoSecondaryOk
+    13436, // NotPrimaryOrSecondary
+];
+
+/// The server's error code, from a command error, a write error or a write-concern error.
+fn server_code(error: &MongoError) -> Option<i32> {
+    match error.kind.as_ref() {
+        ErrorKind::Command(c) => Some(c.code),
+        ErrorKind::Write(WriteFailure::WriteError(w)) => Some(w.code),
+        ErrorKind::Write(WriteFailure::WriteConcernError(w)) => Some(w.code),
+        _ => None,
+    }
+}
+
+/// Sorts MongoDB errors into what callers act on: a taken unique key, an
+/// unreachable or unready server (503, retry), or anything else (500).
 fn classify(error: MongoError) -> StoreError {
     match error.kind.as_ref() {
         ErrorKind::Write(WriteFailure::WriteError(w)) if w.code == DUPLICATE_KEY => {
@@ -86,6 +199,9 @@ fn classify(error: MongoError) -> StoreError {
         ErrorKind::ServerSelection { .. }
         | ErrorKind::Io(_)
         | ErrorKind::ConnectionPoolCleared { .. } => StoreError::Unavailable(error.into()),
+        _ if server_code(&error).is_some_and(|code| UNAVAILABLE_CODES.contains(&code)) => {
+            StoreError::Unavailable(error.into())
+        }
         _ if error.contains_label(mongodb::error::RETRYABLE_WRITE_ERROR) => {
             StoreError::Unavailable(error.into())
         }
@@ -232,6 +348,35 @@ fn contains_any(fields: &[&str], text: &str) -> Document {
 #[cfg(test)]
 mod tests {
     use super::{duplicated_field, regex_literal};
+
+    #[test]
+    fn a_hello_reply_tells_the_topology() {
+        use super::Topology;
+        use bson::doc;
+        let replica = doc! { "isWritablePrimary": true, "setName": "rs0" };
+        assert_eq!(
+            Topology::of_hello(&replica),
+            Topology::ReplicaSet { name: "rs0".into() }
+        );
+        let mongos = doc! { "isWritablePrimary": true, "msg": "isdbgrid" };
+        assert_eq!(Topology::of_hello(&mongos), Topology::Sharded);
+        let single = doc! { "isWritablePrimary": true, "maxWireVersion": 21 };
+        assert_eq!(Topology::of_hello(&single), Topology::Standalone);
+    }
+
+    #[test]
+    fn host_lists_are_named_without_credentials() {
+        use super::hosts_of;
+        assert_eq!(
+            hosts_of("mongodb://u:p@db-a:27017,db-b/?replicaSet=rs0"),
+            "db-a:27017,db-b"
+        );
+        assert_eq!(hosts_of("mongodb://127.0.0.1:27017"), "127.0.0.1:27017");
+        assert_eq!(
+            hosts_of("mongodb+srv://u:p%40ss@cluster.example.net/db"),
+            "cluster.example.net"
+        );
+    }
 
     #[test]
     fn regex_metacharacters_are_escaped() {

@@ -3,15 +3,19 @@
 //! The sales summary is computed by aggregation, to the same numbers as
 //! [`summarize`](crate::domain::analytics::summarize).
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use bson::oid::ObjectId;
 use bson::{doc, Bson, Document};
 use chrono::{DateTime, NaiveDate, Utc};
-use futures::TryStreamExt;
+use futures::{FutureExt as _, TryStreamExt};
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
-use super::{classify, enqueue_in_transaction, find_page, index, why_unmatched, PageSpec};
+use super::outbox::{enqueue_upserts, upserts_unless_known};
+use super::transaction::{run_transaction, DEFAULT_RETRY_BUDGET};
+use super::{classify, find_page, index, why_unmatched, PageSpec};
 use crate::domain::analytics::{ist, sold, DayRevenue, SalesSummary, TopProduct, TOP_PRODUCTS};
 use crate::domain::ids::ProductId;
 use crate::domain::listing::{Pagination, SortValue};
@@ -30,6 +34,8 @@ pub struct MongoOrders {
     collection: Collection<OrderDoc>,
     /// For transactions that also write the outbox.
     db: Database,
+    /// How long a transaction is run again while the server labels its errors transient.
+    transaction_budget: Duration,
 }
 
 impl MongoOrders {
@@ -93,7 +99,14 @@ impl MongoOrders {
         Ok(Self {
             collection,
             db: db.clone(),
+            transaction_budget: DEFAULT_RETRY_BUDGET,
         })
+    }
+
+    /// Retries transactions for `budget` (the backend timeout) rather than the default 2 s.
+    pub fn retrying_transactions_for(mut self, budget: Duration) -> Self {
+        self.transaction_budget = budget;
+        self
     }
 
     /// Which field an insert's duplicate-key error is about. When the id and the
@@ -693,24 +706,6 @@ fn filter_document(filter: &OrderFilter) -> Vec<Document> {
     clauses
 }
 
-/// Commits, again while the outcome is unknown (the driver's advice for
-/// `UnknownTransactionCommitResult`: committing twice is safe).
-async fn commit(session: &mut mongodb::ClientSession) -> Result<(), StoreError> {
-    let mut attempts = 0;
-    loop {
-        match session.commit_transaction().await {
-            Ok(()) => return Ok(()),
-            Err(e)
-                if attempts < 3
-                    && e.contains_label(mongodb::error::UNKNOWN_TRANSACTION_COMMIT_RESULT) =>
-            {
-                attempts += 1;
-            }
-            Err(e) => return Err(classify(e)),
-        }
-    }
-}
-
 #[async_trait]
 impl OrderRepository for MongoOrders {
     #[tracing::instrument(skip_all, fields(order_id = %order.id))]
@@ -765,24 +760,35 @@ impl OrderRepository for MongoOrders {
             }
             return Err(why_unmatched(&self.collection, id).await);
         }
-        // The order and its notices in one transaction: the outbox's "same write".
-        let mut session = self.db.client().start_session().await.map_err(classify)?;
-        session.start_transaction().await.map_err(classify)?;
-        let result = self
-            .collection
-            .replace_one(filter, doc)
-            .session(&mut session)
-            .await
-            .map_err(classify)?;
-        if result.matched_count != 1 {
-            let _ = session.abort_transaction().await;
-            return Err(why_unmatched(&self.collection, id).await);
+        // The order and its notices in one transaction: the outbox's "same write". Run
+        // again from the start when the server says it may (an election, a lost connection).
+        let upserts = upserts_unless_known(notices)?;
+        let write = (&self.collection, &self.db, filter, doc, upserts);
+        let replaced = run_transaction(
+            self.db.client(),
+            self.transaction_budget,
+            &write,
+            |session, (orders, db, filter, doc, upserts)| {
+                async move {
+                    let result = orders
+                        .replace_one(filter.clone(), doc)
+                        .session(&mut *session)
+                        .await?;
+                    if result.matched_count != 1 {
+                        return Ok(Err(StoreError::VersionConflict));
+                    }
+                    enqueue_upserts(db, session, upserts).await?;
+                    Ok(Ok(()))
+                }
+                .boxed()
+            },
+        )
+        .await;
+        match replaced {
+            // Unmatched: stale, or gone; asked outside the aborted transaction.
+            Err(StoreError::VersionConflict) => Err(why_unmatched(&self.collection, id).await),
+            other => other,
         }
-        if let Err(e) = enqueue_in_transaction(&self.db, &mut session, notices).await {
-            let _ = session.abort_transaction().await;
-            return Err(e);
-        }
-        commit(&mut session).await
     }
 
     #[tracing::instrument(skip_all)]

@@ -4,7 +4,8 @@
 //! twice changes nothing, also inside another store's transaction
 //! ([`enqueue_in_transaction`]), where a plain duplicate insert would abort the transaction.
 //! Claims are one `findOneAndUpdate` per message whose filter says "due and not leased": the
-//! server applies each atomically, so two workers never take the same message.
+//! server applies each atomically, so two workers never take the same message. Leases are
+//! judged by the server's clock, so replicas with skewed clocks cannot both hold one.
 
 use std::time::Duration;
 
@@ -93,7 +94,11 @@ struct OutboxDoc {
 #[derive(Debug, Serialize, Deserialize)]
 struct LeaseDoc {
     owner: String,
+    /// When the lease runs out by the claimer's clock: what the domain and the admin see.
     until: bson::DateTime,
+    /// When it runs out by the database server's clock: what claims are judged by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires: Option<bson::DateTime>,
 }
 
 fn object_id(id: &OutboxId) -> Result<ObjectId, StoreError> {
@@ -125,6 +130,7 @@ impl OutboxDoc {
             lease: m.lease.as_ref().map(|l| LeaseDoc {
                 owner: l.owner.clone(),
                 until: time(l.until),
+                expires: None,
             }),
             last_error: m.last_error.clone(),
             provider_id: m.provider_id.clone(),
@@ -171,16 +177,35 @@ pub async fn enqueue_in_transaction(
     session: &mut ClientSession,
     messages: &[OutboxMessage],
 ) -> Result<usize, StoreError> {
+    let upserts = upserts_unless_known(messages)?;
+    enqueue_upserts(db, session, &upserts)
+        .await
+        .map_err(classify)
+}
+
+/// Each message's [`insert_unless_known`] upsert, made before a transaction starts so that
+/// the transaction's body fails only with the driver's (labelled) errors.
+pub(super) fn upserts_unless_known(
+    messages: &[OutboxMessage],
+) -> Result<Vec<(Document, Document)>, StoreError> {
+    messages.iter().map(insert_unless_known).collect()
+}
+
+/// Runs `upserts` on `session`, answering the driver's error as is (its labels say whether
+/// the transaction may run again).
+pub(super) async fn enqueue_upserts(
+    db: &Database,
+    session: &mut ClientSession,
+    upserts: &[(Document, Document)],
+) -> Result<usize, mongodb::error::Error> {
     let collection = db.collection::<Document>(OUTBOX_COLLECTION);
     let mut added = 0;
-    for message in messages {
-        let (filter, update) = insert_unless_known(message)?;
+    for (filter, update) in upserts {
         let result = collection
-            .update_one(filter, update)
+            .update_one(filter.clone(), update.clone())
             .upsert(true)
             .session(&mut *session)
-            .await
-            .map_err(classify)?;
+            .await?;
         added += usize::from(result.upserted_id.is_some());
     }
     Ok(added)
@@ -230,15 +255,31 @@ impl OutboxRepository for MongoOutbox {
         let until = chrono::Duration::from_std(lease)
             .map(|lease| time(now + lease))
             .map_err(|e| StoreError::Other(e.into()))?;
+        let lease_ms = i64::try_from(lease.as_millis()).map_err(|e| StoreError::Other(e.into()))?;
+        // Whether a lease still holds is judged by the server's clock (`$$NOW`), never the
+        // claimer's: replicas whose clocks disagree then never both hold a message. Times are
+        // compared as milliseconds, which every server compares alike. A lease stored before
+        // `expires` existed falls back to its `until`.
+        let server_now = doc! { "$toLong": "$$NOW" };
         let due = doc! {
             "state": OutboxState::Pending.as_str(),
             "next_attempt_at": { "$lte": now_bson },
-            "$or": [ { "lease": Bson::Null }, { "lease.until": { "$lte": now_bson } } ],
+            "$or": [
+                { "lease": Bson::Null },
+                { "$expr": { "$lte": [
+                    { "$toLong": { "$ifNull": ["$lease.expires", "$lease.until"] } },
+                    server_now.clone(),
+                ] } },
+            ],
         };
-        let take = doc! {
-            "$set": { "lease": { "owner": owner, "until": until } },
-            "$inc": { "attempts": 1 },
-        };
+        let take = vec![doc! { "$set": {
+            "lease": {
+                "owner": { "$literal": owner },
+                "until": { "$literal": until },
+                "expires": { "$toDate": { "$add": [server_now, lease_ms] } },
+            },
+            "attempts": { "$add": ["$attempts", 1_i64] },
+        } }];
         let mut claimed = Vec::new();
         while claimed.len() < limit as usize {
             let found = self

@@ -24,6 +24,15 @@ use crate::helpers::{mongo_outbox, test_database};
 
 const LEASE: StdDuration = StdDuration::from_secs(60);
 
+/// A lease that runs out in real time too: MongoDB judges leases by its server's clock, not
+/// by the `now` a claim is given, so a test of a lease running out waits for it.
+const SHORT_LEASE: StdDuration = StdDuration::from_secs(2);
+
+/// Waits until a [`SHORT_LEASE`] taken before has run out by any clock.
+async fn lease_runs_out() {
+    tokio::time::sleep(SHORT_LEASE + StdDuration::from_millis(50)).await;
+}
+
 fn t0() -> DateTime<Utc> {
     DateTime::from_timestamp(1_767_225_600, 0).unwrap()
 }
@@ -148,12 +157,24 @@ pub async fn a_leased_message_is_hidden_until_its_lease_runs_out(repo: &dyn Outb
     let message = email_notice(1, secs(0));
     repo.enqueue(std::slice::from_ref(&message)).await.unwrap();
 
-    let taken = repo.claim("worker-a", secs(0), LEASE, 1).await.unwrap();
-    let meanwhile = repo
-        .claim("worker-b", secs(60) - Duration::milliseconds(1), LEASE, 1)
+    let taken = repo
+        .claim("worker-a", secs(0), SHORT_LEASE, 1)
         .await
         .unwrap();
-    let after = repo.claim("worker-b", secs(60), LEASE, 1).await.unwrap();
+    let meanwhile = repo
+        .claim(
+            "worker-b",
+            secs(2) - Duration::milliseconds(1),
+            SHORT_LEASE,
+            1,
+        )
+        .await
+        .unwrap();
+    lease_runs_out().await;
+    let after = repo
+        .claim("worker-b", secs(2), SHORT_LEASE, 1)
+        .await
+        .unwrap();
 
     assert_eq!(ids(&taken), ids(std::slice::from_ref(&message)));
     assert!(meanwhile.is_empty(), "{meanwhile:?}");
@@ -207,7 +228,8 @@ pub async fn only_the_lease_holder_records_an_outcome(repo: &dyn OutboxRepositor
 pub async fn a_worker_whose_lease_was_taken_over_records_nothing(repo: &dyn OutboxRepository) {
     let message = sms_notice(1, secs(0));
     repo.enqueue(std::slice::from_ref(&message)).await.unwrap();
-    repo.claim("slow", secs(0), LEASE, 1).await.unwrap();
+    repo.claim("slow", secs(0), SHORT_LEASE, 1).await.unwrap();
+    lease_runs_out().await;
     repo.claim("fast", secs(61), LEASE, 1).await.unwrap();
 
     let slow = repo
@@ -549,6 +571,40 @@ mod concurrency {
     async fn mongodb_claimers_never_share_a_message() {
         concurrent_claimers_never_share_a_message(mongodb().await).await;
     }
+}
+
+/// MongoDB only (shared by replicas): two replicas whose clocks disagree by ten minutes, the
+/// one ahead claiming right after the other. Judged by the claimers' clocks the first lease
+/// would look long over to the second; judged by the server's clock, it still holds, so the
+/// second gets nothing, and takes the message only once the lease ran out on the server.
+#[tokio::test]
+async fn mongodb_judges_leases_by_the_servers_clock_not_a_skewed_replicas() {
+    let repo = mongodb().await;
+    let real_now = Utc::now();
+    let message = email_notice(1, real_now - Duration::seconds(1));
+    repo.enqueue(std::slice::from_ref(&message)).await.unwrap();
+    let ahead = real_now + Duration::minutes(10);
+
+    let taken = repo
+        .claim("replica-a", real_now, SHORT_LEASE, 1)
+        .await
+        .unwrap();
+    let by_the_fast_clock = repo.claim("replica-b", ahead, LEASE, 1).await.unwrap();
+    lease_runs_out().await;
+    let after_it_ran_out = repo.claim("replica-b", ahead, LEASE, 1).await.unwrap();
+
+    assert_eq!(ids(&taken), ids(std::slice::from_ref(&message)));
+    assert!(by_the_fast_clock.is_empty(), "{by_the_fast_clock:?}");
+    assert_eq!(ids(&after_it_ran_out), ids(std::slice::from_ref(&message)));
+    let lease = after_it_ran_out[0].lease.as_ref().unwrap();
+    assert_eq!(lease.owner, "replica-b");
+    assert!(
+        !repo
+            .mark_delivered(&message.id, "replica-a", "late", real_now)
+            .await
+            .unwrap(),
+        "the replica whose lease ran out records nothing"
+    );
 }
 
 /// MongoDB only: an order store enqueues in its own transaction, so its notices are written
