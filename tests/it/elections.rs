@@ -381,7 +381,9 @@ async fn retries_exhausted_answer_503_with_retry_after_and_recover_when_the_faul
     );
     let outage = Duration::from_secs(3);
 
-    let load = Load::start(&target, PAUSE);
+    // Each create is a new request (a refused one is not sent again), so the
+    // refusals through the outage are counted.
+    let load = Load::start_with(&target, PAUSE, false);
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let armed = load.now();
     mongo.arm(&fault, 1_000_000).await;

@@ -167,6 +167,13 @@ impl Load {
     /// One reader, two order creators and one webhook sender, each pausing
     /// `pause` between requests so two shared cores are loaded, not saturated.
     pub(crate) fn start(target: &Target, pause: Duration) -> Self {
+        Self::start_with(target, pause, true)
+    }
+
+    /// [`Load::start`], whose clients give up on a create without a final
+    /// answer (`retry_unsettled` false) instead of sending it again: each
+    /// create is then a new request, for tests that count the refusals.
+    pub(crate) fn start_with(target: &Target, pause: Duration, retry_unsettled: bool) -> Self {
         let began = Instant::now();
         let stopping = Arc::new(AtomicBool::new(false));
         let record = Arc::new(Mutex::new(Record::default()));
@@ -176,6 +183,7 @@ impl Load {
             record: record.clone(),
             stopping: stopping.clone(),
             pause,
+            retry_unsettled,
             // A client per request would exhaust ephemeral ports; a pool also
             // exercises connections left over from before a restart.
             client: reqwest::Client::builder().timeout(HANG).build().unwrap(),
@@ -248,6 +256,7 @@ impl Load {
 #[derive(Clone)]
 struct Driver {
     target: Arc<Target>,
+    retry_unsettled: bool,
     began: Instant,
     record: Arc<Mutex<Record>>,
     stopping: Arc<AtomicBool>,
@@ -402,7 +411,7 @@ impl Driver {
                 if let Some(created) = created.filter(|c| c.key == key) {
                     last = Some((key, body, created.id));
                 }
-            } else {
+            } else if self.retry_unsettled {
                 unsettled = Some((key, body));
             }
             tokio::time::sleep(self.pause).await;
