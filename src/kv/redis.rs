@@ -146,10 +146,15 @@ impl RedisKv {
         breaker.probe_with(Box::new(move || {
             let mut connection = connection.clone();
             Box::pin(async move {
-                matches!(
-                    tokio::time::timeout(timeout, connection.ping()).await,
-                    Ok(Ok(()))
-                )
+                // A connection manager that lost its server answers the first
+                // call after with the old error, and reconnects only then: a
+                // second ping asks the server itself.
+                for _ in 0..2 {
+                    if let Ok(Ok(())) = tokio::time::timeout(timeout, connection.ping()).await {
+                        return true;
+                    }
+                }
+                false
             })
         }));
         self.breaker = Some(breaker);

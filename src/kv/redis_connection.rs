@@ -129,12 +129,19 @@ impl RedisConnection {
 }
 
 /// The settings of a connection to one server (also used for pub/sub seeds).
+///
+/// No reconnect retries inside the manager: its back-off starts at a second
+/// whatever the maximum (`backon`'s minimum delay), so a server back after an
+/// outage stayed unused for 1–1.5 s while a reconnect slept. Without them a
+/// failed reconnect fails at once and the next call starts another: the
+/// circuit breaker's probe (every `BAZAAR_BREAKER_OPEN_MS`) finds the server
+/// as soon as it is back, and requests meanwhile are refused by the breaker
+/// instead of waiting.
 pub(super) fn manager_config(timeout: Duration) -> ConnectionManagerConfig {
     ConnectionManagerConfig::new()
         .set_connection_timeout(timeout)
         .set_response_timeout(timeout)
-        .set_number_of_retries(2)
-        .set_max_delay(500)
+        .set_number_of_retries(0)
 }
 
 async fn is_cluster_node(connection: &mut ConnectionManager) -> anyhow::Result<bool> {

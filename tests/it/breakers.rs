@@ -20,13 +20,15 @@ use crate::process::{durable_redis_server, free_port, mongo_server_at, wait_for_
 /// Requests measured while the breaker is open, and how many at once.
 const REQUESTS: usize = 50;
 const CONCURRENCY: usize = 10;
-/// The bound asserted on the refusals' p99: a tenth of the 2 s backend
-/// timeout they no longer wait for, generous for a loaded 2-core machine
-/// (measured: a few milliseconds).
+/// The aim for refusals (the issue's 50 ms), asserted on their median; their
+/// p99 is held to a tenth of the 2 s backend timeout they no longer wait for,
+/// which a loaded 2-core machine keeps (measured: 13–22 ms).
+const REFUSAL_MEDIAN_BOUND: Duration = Duration::from_millis(50);
 const REFUSAL_BOUND: Duration = Duration::from_millis(200);
 /// The bound asserted on recovery after the server accepts connections
-/// again: the 500 ms open period plus a probe, with slack for a loaded machine.
-const RECOVERY_BOUND: Duration = Duration::from_secs(3);
+/// again: the aim is a second (the 500 ms open period plus a probe; measured
+/// 0.4–0.5 s), with half a second's slack for a loaded machine.
+const RECOVERY_BOUND: Duration = Duration::from_millis(1500);
 
 /// The value of `circuit_breaker_state{breaker=…}` (0 closed, 1 half-open,
 /// 2 open) and of `circuit_breaker_refused_total{breaker=…}`.
@@ -135,8 +137,8 @@ fn assert_refused(
          median {median:?}, p99 {p99:?}"
     );
     assert!(
-        p99 < REFUSAL_BOUND,
-        "refusals took {p99:?} (p99), median {median:?}"
+        median < REFUSAL_MEDIAN_BOUND && p99 < REFUSAL_BOUND,
+        "refusals took {median:?} (median), {p99:?} (p99)"
     );
     (median, p99)
 }
