@@ -37,10 +37,6 @@ impl IdempotencyKey {
         let printable = raw.bytes().all(|b| (b' '..=b'~').contains(&b));
         (!raw.is_empty() && raw.len() <= 255 && printable).then(|| Self(raw.to_owned()))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 /// Whose keys these are and for which operation. Keys of two scopes never
