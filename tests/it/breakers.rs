@@ -32,7 +32,7 @@ const RECOVERY_BOUND: Duration = Duration::from_millis(1500);
 
 /// The value of `circuit_breaker_state{breaker=…}` (0 closed, 1 half-open,
 /// 2 open) and of `circuit_breaker_refused_total{breaker=…}`.
-async fn breaker_metrics(app: &TestApp, breaker: &str) -> (i64, u64) {
+pub(crate) async fn breaker_metrics(app: &TestApp, breaker: &str) -> (i64, u64) {
     let text = app.get("/metrics").await.text().await.unwrap();
     let read = |name: &str| {
         let prefix = format!("{name}{{breaker=\"{breaker}\"}} ");

@@ -329,6 +329,7 @@ impl Respond for MessagingResponder {
 async fn service(
     razorpay: &MockServer,
     messaging: Option<&MockServer>,
+    extra: &[(&str, &str)],
 ) -> (TestApp, Arc<dyn OutboxRepository>) {
     let razorpay_url = format!("{}/v1", razorpay.uri());
     let mut vars: Vec<(String, String)> = [
@@ -349,6 +350,11 @@ async fn service(
     .iter()
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
     .collect();
+    vars.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
     if let Some(messaging) = messaging {
         let msg91_url = format!("{}/api/v5", messaging.uri());
         let sendgrid_url = messaging.uri();
@@ -656,7 +662,7 @@ async fn refund_load(
 async fn checkouts_and_refunds_through_a_failing_then_slow_razorpay_get_503s_and_nothing_is_lost_or_doubled(
 ) {
     let (razorpay, razorpay_server) = RazorpayStandIn::start().await;
-    let (app, _) = service(&razorpay_server, None).await;
+    let (app, _) = service(&razorpay_server, None, &[]).await;
     let app = Arc::new(app);
     let product = app.create_product(product_json(&unique("PF"))).await;
     let product_id = product["id"].as_str().unwrap().to_owned();
@@ -805,7 +811,7 @@ async fn checkouts_and_refunds_through_a_failing_then_slow_razorpay_get_503s_and
 async fn notices_whose_providers_fail_and_then_recover_are_each_sent_exactly_once() {
     let (_razorpay, razorpay_server) = RazorpayStandIn::start().await;
     let (messaging, messaging_server) = MessagingStandIn::start().await;
-    let (app, outbox) = service(&razorpay_server, Some(&messaging_server)).await;
+    let (app, outbox) = service(&razorpay_server, Some(&messaging_server), &[]).await;
     let me = app
         .client
         .patch(app.url("/api/v1/users/me"))
@@ -901,4 +907,85 @@ async fn notices_whose_providers_fail_and_then_recover_are_each_sent_exactly_onc
     );
     let twice: Vec<_> = accepted.iter().filter(|(_, n)| **n != 1).collect();
     assert!(twice.is_empty(), "sent more than once: {twice:#?}");
+}
+
+/// A provider known to be down is not asked: once five checkouts in a row have met
+/// Razorpay's 503s, its circuit breaker refuses the next ones at once, with the same
+/// `503 payment_provider_unavailable` and `Retry-After`, and not one of them reaches
+/// Razorpay; `/metrics` shows the breaker open. When Razorpay answers again, the breaker's
+/// trial call goes through and checkouts succeed.
+#[tokio::test]
+async fn a_razorpay_known_down_is_not_asked_and_checkouts_return_when_it_answers() {
+    let (razorpay, razorpay_server) = RazorpayStandIn::start().await;
+    // Open for 2 s: long enough that no trial call falls inside the refusals measured.
+    let (app, _) = service(
+        &razorpay_server,
+        None,
+        &[("BAZAAR_BREAKER_OPEN_MS", "2000")],
+    )
+    .await;
+    let product = app.create_product(product_json(&unique("PB"))).await;
+    let product_id = product["id"].as_str().unwrap().to_owned();
+    let mut orders = Vec::new();
+    for _ in 0..16 {
+        let order = create_order(&app, &product_id).await;
+        assert_eq!(order.status, StatusCode::CREATED, "{}", order.body);
+        orders.push(order.body["id"].as_str().unwrap().to_owned());
+    }
+    let mut orders = orders.into_iter();
+
+    razorpay.set(Fault::ServerErrors);
+    for order in orders.by_ref().take(5) {
+        let answer = checkout(&app, &order, &idempotency_key()).await;
+        assert_eq!(answer.outage_problem(), None);
+    }
+    let asked = razorpay.books().answered_503;
+    assert_eq!(
+        crate::breakers::breaker_metrics(&app, "razorpay").await.0,
+        2,
+        "open after five failures in a row"
+    );
+
+    let mut took = Vec::new();
+    for order in orders.by_ref().take(8) {
+        let started = std::time::Instant::now();
+        let answer = checkout(&app, &order, &idempotency_key()).await;
+        took.push(started.elapsed());
+        assert_eq!(answer.outage_problem(), None);
+    }
+    assert_eq!(
+        razorpay.books().answered_503,
+        asked,
+        "a refused checkout reached Razorpay"
+    );
+    took.sort();
+    eprintln!("razorpay known down: checkouts refused in {took:?}");
+    assert!(took[took.len() / 2] < Duration::from_millis(50), "{took:?}");
+    let (state, refused) = crate::breakers::breaker_metrics(&app, "razorpay").await;
+    assert_eq!((state, refused), (2, 8));
+
+    razorpay.set(Fault::None);
+    let back = std::time::Instant::now();
+    let order = orders.next().unwrap();
+    let key = idempotency_key();
+    loop {
+        let answer = checkout(&app, &order, &key).await;
+        if answer.status == StatusCode::OK {
+            break;
+        }
+        assert_eq!(answer.outage_problem(), None);
+        assert!(
+            back.elapsed() < Duration::from_secs(10),
+            "Razorpay is never asked again"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!(
+        "razorpay back: a checkout succeeds after {:?}",
+        back.elapsed()
+    );
+    assert_eq!(
+        crate::breakers::breaker_metrics(&app, "razorpay").await.0,
+        0
+    );
 }
