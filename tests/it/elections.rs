@@ -379,7 +379,9 @@ async fn retries_exhausted_answer_503_with_retry_after_and_recover_when_the_faul
         NOT_WRITABLE_PRIMARY,
         &[RETRYABLE_WRITE],
     );
-    let outage = Duration::from_secs(3);
+    // Long enough that creates sent well inside it also end inside it: each takes up to
+    // about 2 s to be refused (a wait for the node before its retry, on a loaded machine).
+    let outage = Duration::from_secs(6);
 
     // Each create is a new request (a refused one is not sent again), so the
     // refusals through the outage are counted.
