@@ -18,7 +18,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::helpers::{
     bearer_client, login, product_json, redis_url, unique, ADMIN_PASSWORD, ADMIN_PHONE,
 };
-use crate::process::{free_port, wait_for_port, Bazaar, Server};
+use crate::process::{free_port, msg91_env, wait_for_port, Bazaar, Server};
 
 /// Each request gets this long before it is answered 503 `timeout`; an
 /// idempotency claim lives a second longer.
@@ -273,26 +273,12 @@ async fn a_code_whose_answer_timed_out_after_sending_is_sent_once() {
         )
         .mount(&msg91)
         .await;
-    let bazaar = start(
-        "exactly-once-otp",
-        &mongodb_url,
-        &[
-            ("BAZAAR_MSG91_AUTHKEY", "exactly-once-authkey"),
-            ("BAZAAR_MSG91_BASE_URL", &msg91.uri()),
-            ("BAZAAR_MSG91_TEMPLATE_ID", "otp-template"),
-            (
-                "BAZAAR_MSG91_FLOW_ORDER_CONFIRMATION",
-                "flow-order-confirmation",
-            ),
-            ("BAZAAR_MSG91_FLOW_PAYMENT_RECEIPT", "flow-payment-receipt"),
-            ("BAZAAR_MSG91_FLOW_REFUND", "flow-refund"),
-            ("BAZAAR_MSG91_FLOW_CANCELLATION", "flow-cancellation"),
-            // The cooldown is over by the time the retry runs: only the key
-            // stands between the retry and a second code.
-            ("BAZAAR_OTP_COOLDOWN_SECS", "1"),
-        ],
-    )
-    .await;
+    let mut env = msg91_env(&msg91.uri());
+    // The cooldown is over by the time the retry runs: only the key stands
+    // between the retry and a second code.
+    env.push(("BAZAAR_OTP_COOLDOWN_SECS", "1".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let bazaar = start("exactly-once-otp", &mongodb_url, &env).await;
     let send = || {
         reqwest::Client::new()
             .post(bazaar.url("/api/v1/auth/otp/send"))

@@ -367,6 +367,25 @@ where
 /// The first start binds port 0 and reads the port from the process's own "listening" log
 /// line: a port picked free by the test and bound later by the child can be taken in
 /// between by another test's server, which would then answer this one's readiness probe.
+/// The settings of a real MSG91 client at `base_url` (the flow ids are any
+/// value: the wiremock stand-ins accept every flow).
+pub fn msg91_env(base_url: &str) -> Vec<(&'static str, String)> {
+    [
+        ("BAZAAR_MSG91_AUTHKEY", "test-authkey"),
+        ("BAZAAR_MSG91_BASE_URL", base_url),
+        ("BAZAAR_MSG91_TEMPLATE_ID", "otp-template"),
+        (
+            "BAZAAR_MSG91_FLOW_ORDER_CONFIRMATION",
+            "flow-order-confirmation",
+        ),
+        ("BAZAAR_MSG91_FLOW_PAYMENT_RECEIPT", "flow-payment-receipt"),
+        ("BAZAAR_MSG91_FLOW_REFUND", "flow-refund"),
+        ("BAZAAR_MSG91_FLOW_CANCELLATION", "flow-cancellation"),
+    ]
+    .map(|(k, v)| (k, v.to_owned()))
+    .into()
+}
+
 pub struct Bazaar {
     name: String,
     /// 0 until the first start has said where it listens.

@@ -15,7 +15,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::helpers::{
     bearer_client, login, mongodb_url, product_json, redis_url, unique, ADMIN_PASSWORD, ADMIN_PHONE,
 };
-use crate::process::Bazaar;
+use crate::process::{msg91_env, Bazaar};
 
 /// Replicas `a` and `b` of one deployment: their own database and key prefix,
 /// shared by both. Started at once, as a rollout does.
@@ -241,24 +241,11 @@ async fn a_webhook_sent_to_both_replicas_is_applied_once_and_each_notice_is_deli
         )
         .mount(&msg91)
         .await;
-    let (a, b) = replicas(
-        "webhooks",
-        &[
-            ("BAZAAR_MSG91_AUTHKEY", "replica-test-authkey"),
-            ("BAZAAR_MSG91_BASE_URL", &msg91.uri()),
-            ("BAZAAR_MSG91_TEMPLATE_ID", "otp-template"),
-            (
-                "BAZAAR_MSG91_FLOW_ORDER_CONFIRMATION",
-                "flow-order-confirmation",
-            ),
-            ("BAZAAR_MSG91_FLOW_PAYMENT_RECEIPT", "flow-payment-receipt"),
-            ("BAZAAR_MSG91_FLOW_REFUND", "flow-refund"),
-            ("BAZAAR_MSG91_FLOW_CANCELLATION", "flow-cancellation"),
-            // Both workers poll often, so both compete for every message.
-            ("BAZAAR_OUTBOX_POLL_MS", "100"),
-        ],
-    )
-    .await;
+    let mut env = msg91_env(&msg91.uri());
+    // Both workers poll often, so both compete for every message.
+    env.push(("BAZAAR_OUTBOX_POLL_MS", "100".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (a, b) = replicas("webhooks", &env).await;
     let staff = admin(&a).await;
     let mut body = product_json("W-1");
     body["stock"] = json!(100);
