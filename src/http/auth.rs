@@ -10,7 +10,7 @@ use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use serde::Deserialize;
 
-use super::idempotency::request_key;
+use super::idempotency::retry_of;
 use super::json_body::{CheckedJsonBody, JsonBody};
 use super::problem::Problems;
 use super::security::{context, BearerAuth};
@@ -455,7 +455,7 @@ impl AuthApi {
         req: &Request,
     ) -> Result<OtpSendResponse, Problems<OtpSendErrors>> {
         let by_voice = body.0.channel == Some(OtpChannel::Voice);
-        let retry = request_key(req);
+        let retry = retry_of(req);
         let found_earlier = self
             .identity
             .send_otp(

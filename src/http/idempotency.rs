@@ -47,7 +47,7 @@ impl Retry {
 }
 
 /// The key an operation stores with its change, if it was sent one.
-pub fn request_key(req: &Request) -> Option<&Retry> {
+pub fn retry_of(req: &Request) -> Option<&Retry> {
     req.data::<Retry>()
 }
 

@@ -11,7 +11,7 @@ use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
-use super::idempotency::request_key;
+use super::idempotency::retry_of;
 use super::json_body::{JsonBody, RawJson};
 use super::listing::page_info;
 use super::params::{
@@ -708,7 +708,7 @@ impl OrdersApi {
             postal_code: a.postal_code,
             phone: a.phone,
         });
-        let retry = request_key(req);
+        let retry = retry_of(req);
         let placed = self
             .orders
             .create(
