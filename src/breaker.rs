@@ -36,25 +36,8 @@ use futures::future::BoxFuture;
 use parking_lot::Mutex;
 use prometheus::{IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
+use crate::config::BreakerSettings;
 use crate::domain::time::SharedClock;
-
-/// When a breaker opens and for how long (`BAZAAR_BREAKER_*`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BreakerSettings {
-    /// Consecutive unavailable failures that open a breaker; 0 turns breakers off.
-    pub failures: u32,
-    /// How long an open breaker refuses calls before it lets one trial through.
-    pub open_for: Duration,
-}
-
-impl Default for BreakerSettings {
-    fn default() -> Self {
-        Self {
-            failures: 5,
-            open_for: Duration::from_millis(500),
-        }
-    }
-}
 
 /// What a breaker is doing, as `/health/ready` and `/metrics` show it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

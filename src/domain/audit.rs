@@ -109,7 +109,7 @@ impl AuditEvent {
             ip: String::new(),
             user_agent: String::new(),
             detail: String::new(),
-            at: super::product::truncate_to_millis(at),
+            at: super::time::truncate_to_millis(at),
         }
     }
 }
@@ -175,7 +175,7 @@ impl AuditQuery {
             .as_deref()
             .and_then(|k| errors.take(AuditKind::parse("kind", k)));
         let user_id = match raw.user_id.as_deref() {
-            Some(u) => match super::user::UserId::parse(u) {
+            Some(u) => match super::ids::UserId::parse(u) {
                 Ok(id) => Some(id.to_string()),
                 Err(why) => {
                     errors.push(FieldError::new("user_id", "invalid", why));

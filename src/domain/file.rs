@@ -7,14 +7,11 @@
 
 use chrono::{DateTime, Utc};
 
-use super::product::truncate_to_millis;
-use super::user::UserId;
+use super::ids::UserId;
+use super::time::truncate_to_millis;
 use super::validation::{Collector, FieldError};
 
-super::ids::object_id!(
-    /// A file id.
-    FileId
-);
+pub use super::ids::FileId;
 
 /// A media type from the allow-list, lower-case, without parameters (`image/png`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

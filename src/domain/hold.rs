@@ -5,8 +5,8 @@
 
 use chrono::{DateTime, Utc};
 
+use super::ids::OrderId;
 use super::ids::ProductId;
-use super::order::OrderId;
 
 /// Names one line of one order: `{order id}:{line}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -1,4 +1,10 @@
-//! Resource identifiers.
+//! Resource identifiers: every id type of the domain, in one place, so that the
+//! modules that name each other's records need not import each other.
+
+/// Whether `id` has the shape of every id here: 24 hexadecimal characters.
+pub fn is_object_id(id: &str) -> bool {
+    id.len() == 24 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
 
 /// Declares an id type: 24 lowercase hex characters, the shape of a MongoDB
 /// ObjectId (which sorts by creation time). Generated here, so both storage
@@ -15,7 +21,7 @@ macro_rules! object_id {
             }
 
             pub fn parse(raw: &str) -> Result<Self, String> {
-                if $crate::domain::listing::is_object_id(raw) {
+                if is_object_id(raw) {
                     Ok(Self(raw.to_ascii_lowercase()))
                 } else {
                     Err("must be 24 hexadecimal characters".to_owned())
@@ -40,9 +46,28 @@ macro_rules! object_id {
         }
     };
 }
-pub(crate) use object_id;
 
 object_id!(
     /// A product id.
     ProductId
+);
+
+object_id!(
+    /// A file id.
+    FileId
+);
+
+object_id!(
+    /// A user id.
+    UserId
+);
+
+object_id!(
+    /// An order id.
+    OrderId
+);
+
+object_id!(
+    /// An outbox message id.
+    OutboxId
 );

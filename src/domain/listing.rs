@@ -12,6 +12,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use super::ids::is_object_id;
 use super::validation::{Collector, FieldError};
 
 pub const LIMIT_DEFAULT: u32 = 20;
@@ -157,11 +158,6 @@ impl Paging {
         };
         Self { limit, page }
     }
-}
-
-/// Every collection's ids are 24 hex characters (the shape of a MongoDB ObjectId).
-pub fn is_object_id(id: &str) -> bool {
-    id.len() == 24 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// The pagination a query asked for: a page number (any cursor sent with it is

@@ -14,17 +14,14 @@
 
 use chrono::{DateTime, Utc};
 
+use super::ids::UserId;
 use super::money::{Currency, Paise};
 use super::outbox::NoticeKind;
 use super::product::Product;
 use super::request_key::RequestKey;
-use super::user::UserId;
 use super::validation::{char_len, Collector, FieldError};
 
-super::ids::object_id!(
-    /// An order id.
-    OrderId
-);
+pub use super::ids::OrderId;
 
 /// Most distinct products in one order.
 pub const MAX_ITEMS: usize = 50;
@@ -546,7 +543,7 @@ impl Order {
             .collect();
         let subtotal: i64 = items.iter().map(|i| i.line_total.get()).sum();
         let tax = tax_on(subtotal, tax_rate_bp);
-        let now = super::product::truncate_to_millis(now);
+        let now = super::time::truncate_to_millis(now);
         Self {
             id,
             user_id,
@@ -684,7 +681,7 @@ impl Order {
     /// A new version at `now`: every change makes one (for other changes than
     /// transitions and payments too, such as checkout starting).
     pub fn touch(&mut self, now: DateTime<Utc>) {
-        self.updated_at = super::product::truncate_to_millis(now);
+        self.updated_at = super::time::truncate_to_millis(now);
         self.version += 1;
     }
 
@@ -870,7 +867,7 @@ impl Order {
             reason,
             subject: subject.to_owned(),
             detail,
-            flagged_at: super::product::truncate_to_millis(now),
+            flagged_at: super::time::truncate_to_millis(now),
         });
     }
 
@@ -905,7 +902,7 @@ impl Order {
                 amount,
                 currency: currency.to_owned(),
                 status,
-                recorded_at: super::product::truncate_to_millis(now),
+                recorded_at: super::time::truncate_to_millis(now),
             }),
         }
     }

@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 
+use super::ids::UserId;
 use super::listing::{fingerprint, Cursor, ListPage, Pagination, Paging, QueryError, SortValue};
 use super::order::{Order, OrderStatus};
-use super::user::UserId;
 use super::validation::{Collector, FieldError};
 
 pub type OrderPage = ListPage<Order>;

@@ -12,14 +12,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::product::truncate_to_millis;
+use super::time::truncate_to_millis;
 use super::user::{Email, Phone, User};
 use super::validation::FieldError;
 
-super::ids::object_id!(
-    /// An outbox message id.
-    OutboxId
-);
+pub use super::ids::OutboxId;
 
 /// What a notice tells the customer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

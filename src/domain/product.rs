@@ -2,9 +2,10 @@
 
 use chrono::{DateTime, Utc};
 
-use super::file::FileId;
+use super::ids::FileId;
 use super::ids::ProductId;
 use super::money::{Currency, Paise};
+use super::time::truncate_to_millis;
 use super::validation::{char_len, Collector, FieldError};
 
 pub const NAME_MAX: usize = 200;
@@ -496,10 +497,6 @@ impl Product {
             ..self.clone()
         }
     }
-}
-
-pub fn truncate_to_millis(t: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
 }
 
 #[cfg(test)]

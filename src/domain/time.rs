@@ -15,6 +15,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+/// `t` to the millisecond: what MongoDB's dates keep, so an instant read back
+/// equals the one written on every backend.
+pub fn truncate_to_millis(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
+}
+
 /// Where the current time comes from.
 pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now(&self) -> DateTime<Utc>;

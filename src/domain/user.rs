@@ -10,10 +10,7 @@ pub const NAME_MAX: usize = 100;
 pub const PASSWORD_MIN: usize = 8;
 pub const PASSWORD_MAX: usize = 128;
 
-super::ids::object_id!(
-    /// A user id.
-    UserId
-);
+pub use super::ids::UserId;
 
 /// A mobile number in E.164 form (`+919812345678`). Parsed with libphonenumber's
 /// metadata; numbers without a country code are read as Indian.
@@ -320,7 +317,7 @@ impl User {
         roles: Vec<Role>,
         now: DateTime<Utc>,
     ) -> Self {
-        let now = super::product::truncate_to_millis(now);
+        let now = super::time::truncate_to_millis(now);
         Self {
             id: UserId::generate(),
             phone: reg.phone,
@@ -343,7 +340,7 @@ impl User {
         let mut next = self.clone();
         change(&mut next);
         next.version = self.version + 1;
-        next.updated_at = super::product::truncate_to_millis(now).max(self.updated_at);
+        next.updated_at = super::time::truncate_to_millis(now).max(self.updated_at);
         next
     }
 

@@ -27,7 +27,7 @@ impl WebhookRecord {
             event_id: event_id.to_owned(),
             event: event.to_owned(),
             payload: payload.to_owned(),
-            received_at: super::product::truncate_to_millis(now),
+            received_at: super::time::truncate_to_millis(now),
             deliveries: 1,
             applied_at: None,
             outcome: None,

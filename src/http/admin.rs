@@ -24,11 +24,11 @@ use super::problem::Problems;
 use super::security::{context, require, BearerAuth};
 use super::users::{UserBody, UserResponse};
 use super::ApiTags;
+use crate::app::identity::Identity;
+use crate::app::outbox::Outbox;
 use crate::domain::audit::{AuditEvent, AuditQuery, RawAuditQuery};
 use crate::domain::outbox_query::RawOutboxQuery;
 use crate::domain::user_query::RawUserQuery;
-use crate::identity::Identity;
-use crate::outbox::Outbox;
 use crate::{error_set, list_object};
 use outbox::{OutboxListResponse, OutboxMessageBody, OutboxMessageList, OutboxRetryResponse};
 

@@ -16,9 +16,9 @@ use super::problem::Problems;
 use super::security::{context, BearerAuth};
 use super::users::{AcceptedResponse, NoContentResponse, UserBody, UserResponse};
 use super::ApiTags;
-use crate::auth::otp::OtpPurpose;
+use crate::app::identity::otp::OtpPurpose;
+use crate::app::identity::{Identity, OtpOutcome, Tokens};
 use crate::error_set;
-use crate::identity::{Identity, OtpOutcome, Tokens};
 
 error_set!(
     /// Errors of registering. A phone that is taken is not one of them: it gets

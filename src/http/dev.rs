@@ -10,9 +10,9 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::problem::Problems;
 use super::ApiTags;
+use crate::app::errors::AppError;
+use crate::app::identity::Identity;
 use crate::error_set;
-use crate::errors::AppError;
-use crate::identity::Identity;
 
 error_set!(
     /// Errors of the development routes.
@@ -77,7 +77,7 @@ impl DevApi {
     async fn messages(&self) -> Result<DevMessagesResponse, Problems<DevErrors>> {
         let messages = self.identity.notifier().dev_messages().ok_or_else(|| {
             AppError::new(
-                crate::errors::ErrorCode::NotFound,
+                crate::app::errors::ErrorCode::NotFound,
                 "no resource exists at this path",
             )
         })?;

@@ -1,4 +1,4 @@
-//! `/api/v1/files`: thin handlers over the file use cases (`crate::files`). The bytes go
+//! `/api/v1/files`: thin handlers over the file use cases (`crate::app::files`). The bytes go
 //! straight between the browser and the object store through presigned URLs; see
 //! `docs/files.md` for the browser's side of the flow.
 
@@ -19,10 +19,10 @@ use super::params::HexId;
 use super::problem::Problems;
 use super::security::{require, BearerAuth};
 use super::ApiTags;
+use crate::app::files::{FileView, Files, Upload};
+use crate::app::identity::Identity;
 use crate::domain::file::{FileRecord, RawUpload};
 use crate::error_set;
-use crate::files::{FileView, Files, Upload};
-use crate::identity::Identity;
 use bazaar_adapters::s3::PresignedRequest;
 
 error_set!(

@@ -1,7 +1,7 @@
 //! `Idempotency-Key` on the operations listed in [`IDEMPOTENT_OPERATIONS`].
 //!
 //! A request to one of them that carries the header runs at most once per key
-//! and caller: the first answer is kept ([`crate::idempotency`]) and a repeat
+//! and caller: the first answer is kept ([`crate::app::idempotency`]) and a repeat
 //! of the same request gets it again, marked `Idempotent-Replayed: true`; the
 //! key on a different request answers 422 `idempotency_key_reused`, and a
 //! repeat while the first is still running answers 409 `idempotency_in_flight`.
@@ -19,12 +19,12 @@ use poem_openapi::OperationId;
 
 use super::pipeline::{current_id, render, too_large, VerifiedToken};
 use super::security::Authenticated;
-use crate::domain::request_key::RequestKey;
-use crate::errors::{AppError, ErrorCode};
-use crate::idempotency::{
+use crate::app::errors::{AppError, ErrorCode};
+use crate::app::idempotency::{
     key_reused, Begin, Fingerprint, IdempotencyKey, IdempotencyStore, Scope, StoredResponse, Ticket,
 };
-use crate::identity::Identity;
+use crate::app::identity::Identity;
+use crate::domain::request_key::RequestKey;
 
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");

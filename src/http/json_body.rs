@@ -27,8 +27,8 @@ use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 use serde_json::Value;
 
+use crate::app::errors::{AppError, ErrorCode};
 use crate::domain::validation::FieldError;
-use crate::errors::{AppError, ErrorCode};
 
 pub struct JsonBody<T>(pub T);
 

@@ -1,7 +1,7 @@
 //! The HTTP adapter: routes, the contract, and the middleware around them.
 //!
 //! Handlers live in one module per tag (`products`, `files`, `ops`, …) and only
-//! translate between HTTP and the use cases ([`crate::catalog`], [`crate::files`], …).
+//! translate between HTTP and the use cases ([`crate::app::catalog`], [`crate::app::files`], …).
 
 use std::sync::Arc;
 
@@ -15,12 +15,12 @@ pub mod admin;
 pub mod allow;
 pub mod auth;
 pub mod dev;
+pub mod dev_uploads;
 pub mod docs;
 pub mod files;
 pub mod idempotency;
 pub mod json_body;
 pub mod listing;
-pub mod metrics;
 pub mod ops;
 pub mod orders;
 pub mod params;
@@ -31,7 +31,8 @@ pub mod security;
 mod serde_json_body;
 pub mod users;
 
-use crate::startup::AppState;
+use crate::state::AppState;
+use crate::telemetry::metrics;
 use admin::AdminApi;
 use auth::AuthApi;
 use dev::DevApi;
@@ -384,7 +385,7 @@ fn allowed_methods(api: &Api, state: &AppState) -> allow::AllowedMethods {
     let mut allowed = allow::AllowedMethods::from_contract(&spec);
     if state.settings.env != crate::config::Environment::Production && state.local_files.is_some() {
         allowed.add(
-            &format!("{}/*", crate::files::local::ROUTE_PREFIX),
+            &format!("{}/*", crate::providers::local_store::ROUTE_PREFIX),
             &[poem::http::Method::PUT, poem::http::Method::GET],
         );
     }
@@ -410,7 +411,7 @@ impl<A, B> Dispatch<A, B> {
         };
         matches!(path, "/openapi.json" | "/openapi.yaml")
             || under("/docs")
-            || (self.uploads && under(crate::files::local::ROUTE_PREFIX))
+            || (self.uploads && under(crate::providers::local_store::ROUTE_PREFIX))
     }
 }
 
@@ -502,8 +503,8 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
             allowed_methods: pipeline.allowed_methods.clone(),
         });
         other = other.nest(
-            crate::files::local::ROUTE_PREFIX,
-            crate::files::local::routes(store).with(Guard(limits)),
+            crate::providers::local_store::ROUTE_PREFIX,
+            dev_uploads::routes(store).with(Guard(limits)),
         );
     }
     let routes = Dispatch {
@@ -562,13 +563,13 @@ pub fn metrics_app(state: &AppState) -> impl Endpoint + 'static {
         let id = pipeline::request_id(&req);
         let path = req.uri().path().to_owned();
         let answer = if path != "/metrics" {
-            Err(crate::errors::AppError::new(
-                crate::errors::ErrorCode::NotFound,
+            Err(crate::app::errors::AppError::new(
+                crate::app::errors::ErrorCode::NotFound,
                 "this listener serves only GET /metrics",
             ))
         } else if req.method() != poem::http::Method::GET {
-            Err(crate::errors::AppError::new(
-                crate::errors::ErrorCode::MethodNotAllowed,
+            Err(crate::app::errors::AppError::new(
+                crate::app::errors::ErrorCode::MethodNotAllowed,
                 "this path does not support the request method",
             ))
         } else {

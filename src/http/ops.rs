@@ -9,15 +9,16 @@ use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Object, OpenApi, SecurityScheme};
 
-use super::metrics::{Metrics, MetricsAccess};
 use super::problem::Problems;
 use super::ApiTags;
+use crate::app::catalog::Catalog;
+use crate::app::errors::{AppError, ErrorCode};
 use crate::breaker::{BreakerState, Breakers};
-use crate::catalog::Catalog;
 use crate::domain::validation::FieldError;
 use crate::error_set;
-use crate::errors::{AppError, ErrorCode};
 use crate::kv::KeyValueStore;
+use crate::state::BackendNames;
+use crate::telemetry::metrics::{Metrics, MetricsAccess};
 
 error_set!(
     /// Errors of the liveness check and metrics: only malformed requests.
@@ -32,13 +33,6 @@ error_set!(
     /// Errors of the readiness check.
     ReadyErrors: 400, 503
 );
-
-/// Backend names shown by the readiness check.
-#[derive(Debug, Clone, Copy)]
-pub struct BackendNames {
-    pub storage: &'static str,
-    pub kv: &'static str,
-}
 
 /// Liveness: the process is up.
 #[derive(Debug, Object)]

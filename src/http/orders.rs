@@ -1,5 +1,5 @@
 //! `/api/v1/orders`, payments, the Razorpay webhook receiver, the admin view
-//! of webhook events and the sales summary: thin handlers over `crate::orders`.
+//! of webhook events and the sales summary: thin handlers over `crate::app::orders`.
 
 use std::sync::Arc;
 
@@ -21,13 +21,13 @@ use super::params::{
 use super::problem::Problems;
 use super::security::{require, BearerAuth};
 use super::ApiTags;
+use crate::app::errors::{AppError, ErrorCode};
+use crate::app::identity::Identity;
+use crate::app::orders::{Checkout, Orders, Placed, Received};
 use crate::domain::analytics::SalesSummary;
 use crate::domain::order::{Flag, LedgerEntry, Order, RawAddress, RawLine};
 use crate::domain::order_query::{parse_instant, RawOrderQuery};
 use crate::domain::webhook::WebhookRecord;
-use crate::errors::{AppError, ErrorCode};
-use crate::identity::Identity;
-use crate::orders::{Checkout, Orders, Placed, Received};
 use crate::{error_set, list_object};
 use bazaar_adapters::razorpay::FakeRazorpay;
 
@@ -619,7 +619,7 @@ impl OrdersApi {
     #[allow(clippy::too_many_arguments)]
     async fn list_page(
         &self,
-        who: &crate::identity::Principal,
+        who: &crate::app::identity::Principal,
         base: &str,
         of_user: Option<&str>,
         status: Option<String>,

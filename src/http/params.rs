@@ -9,7 +9,7 @@ use poem_openapi::types::{
     ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type,
 };
 
-use crate::errors::AppError;
+use crate::app::errors::AppError;
 
 /// Declares an integer query parameter accepted only within `[min, max]`.
 macro_rules! bounded_int {

@@ -19,13 +19,13 @@ use poem_openapi::OperationId;
 use tracing::Instrument;
 
 use super::allow::AllowedMethods;
-use super::metrics::Metrics;
 use super::problem::{classify, Problem};
 use super::security::Authenticated;
-use crate::auth::lockout::client_address;
-use crate::errors::{AppError, ErrorCode};
-use crate::identity::Identity;
-use crate::ratelimit::{Group, RateLimits};
+use crate::app::errors::{AppError, ErrorCode};
+use crate::app::identity::lockout::client_address;
+use crate::app::identity::Identity;
+use crate::app::ratelimit::{Group, RateLimits};
+use crate::telemetry::metrics::Metrics;
 
 mod body;
 
@@ -40,7 +40,7 @@ pub struct RequestId(pub Arc<str>);
 #[derive(Debug, Clone)]
 pub struct VerifiedToken {
     pub token: Arc<str>,
-    pub claims: crate::auth::tokens::AccessClaims,
+    pub claims: crate::app::identity::tokens::AccessClaims,
 }
 
 fn bearer(req: &Request) -> Option<&str> {

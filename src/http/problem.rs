@@ -15,8 +15,8 @@ use poem_openapi::registry::{
 use poem_openapi::types::{Example, Type};
 use poem_openapi::{ApiResponse, Object};
 
+use crate::app::errors::{AppError, ErrorCode};
 use crate::domain::validation::FieldError;
-use crate::errors::{AppError, ErrorCode};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 

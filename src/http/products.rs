@@ -20,7 +20,7 @@ use super::problem::{Problem, Problems};
 use super::security::{context, require, BearerAuth};
 use super::serde_json_body::{encode, rfc3339, EncodedJson};
 use super::ApiTags;
-use crate::catalog::{Catalog, IfMatch, ItemResult};
+use crate::app::catalog::{Catalog, IfMatch, ItemResult};
 use crate::domain::facets::Facets;
 use crate::domain::product::{Product, ProductPatch, RawProduct};
 use crate::domain::product_query::{ProductPage, ProductQuery, RawProductQuery};
@@ -758,7 +758,7 @@ fn list_etag(body: &ProductList) -> String {
 
 pub struct ProductsApi {
     pub catalog: Arc<Catalog>,
-    pub identity: Arc<crate::identity::Identity>,
+    pub identity: Arc<crate::app::identity::Identity>,
     /// Encoded product bodies by id, each with the version it encodes: the most
     /// read body of the API is encoded once per version, not once per request.
     /// Keyed by version, so it can never answer an older product than the one read.

@@ -7,9 +7,9 @@ use poem_openapi::auth::Bearer;
 use poem_openapi::SecurityScheme;
 
 use super::pipeline::{ClientInfo, RequestId, VerifiedToken};
+use crate::app::errors::{AppError, ErrorCode};
+use crate::app::identity::{Identity, Principal, RequestContext};
 use crate::domain::audit::AuditKind;
-use crate::errors::{AppError, ErrorCode};
-use crate::identity::{Identity, Principal, RequestContext};
 
 /// An access token from `POST /api/v1/auth/login` (or `otp/verify`, `refresh`),
 /// sent as `Authorization: Bearer <access_token>`.

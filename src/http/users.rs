@@ -16,10 +16,10 @@ use super::params::Language;
 use super::problem::Problems;
 use super::security::{context, BearerAuth};
 use super::ApiTags;
-use crate::auth::sessions::Session;
+use crate::app::identity::sessions::Session;
+use crate::app::identity::Identity;
 use crate::domain::user::{Preferences, User};
 use crate::error_set;
-use crate::identity::Identity;
 
 error_set!(
     /// Errors of reading the caller's own resources.
@@ -294,7 +294,7 @@ impl UsersApi {
     ) -> Result<PreferencesResponse, Problems<MeWriteErrors>> {
         let b = body.0;
         let prefs = Preferences::parse(&b.language.0, b.sms, b.email, b.whatsapp)
-            .map_err(crate::errors::AppError::validation)?;
+            .map_err(crate::app::errors::AppError::validation)?;
         let user = self.identity.set_preferences(&auth.0, prefs).await?;
         Ok(PreferencesResponse::Ok(Json((&user.preferences).into())))
     }

@@ -19,6 +19,7 @@ use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, Value};
 
 use super::KvError;
+pub use crate::config::seed_urls;
 
 /// Attempts after the first when a cluster answers MOVED/ASK, TRYAGAIN or
 /// CLUSTERDOWN, or a node cannot be reached: enough to follow a resharding or
@@ -29,16 +30,6 @@ const CLUSTER_RETRIES: u32 = 3;
 const CLUSTER_MIN_WAIT_MS: u64 = 50;
 const CLUSTER_MAX_WAIT_MS: u64 = 500;
 const CLUSTER_WAIT_FACTOR_MS: u64 = 100;
-
-/// The seed URLs of `url`: its comma-separated parts, trimmed (one for a
-/// single server).
-pub fn seed_urls(url: &str) -> Vec<String> {
-    url.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
 
 /// How Bazaar talks to Redis; logged once at startup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

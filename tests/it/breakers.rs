@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt as _;
 use serde_json::Value;
 
-use bazaar::startup::Backends;
+use bazaar::state::Backends;
 
 use crate::helpers::{problem, product_json, settings, spawn_app_with, unique, TestApp};
 use crate::process::{durable_redis_server, free_port, mongo_server_at, wait_for_port};

@@ -125,7 +125,7 @@ fn request_and_response_bodies_have_examples() {
 #[test]
 fn docs_list_every_error_code() {
     let errors = repo_file("docs/errors.md");
-    for code in bazaar::errors::ErrorCode::ALL {
+    for code in bazaar::app::errors::ErrorCode::ALL {
         let row = format!("| `{}` | {} |", code.as_str(), code.status());
         assert!(
             errors.contains(&row),
@@ -228,7 +228,7 @@ fn operations_declare_idempotency_keys_exactly_where_they_are_honoured() {
 fn error_code_table() -> String {
     let mut table =
         String::from("\n| code | status | meaning | retry later? |\n| --- | ---: | --- | --- |\n");
-    for code in bazaar::errors::ErrorCode::ALL {
+    for code in bazaar::app::errors::ErrorCode::ALL {
         let retry = if code.retryable() { "yes" } else { "no" };
         table.push_str(&format!(
             "| `{}` | {} | {} | {retry} |\n",

@@ -2,12 +2,13 @@
 
 use std::sync::Arc;
 
+use bazaar::app::idempotency::{record_key, IdempotencyKey, Scope};
 use bazaar::config::Settings;
 use bazaar::domain::time::ManualClock;
-use bazaar::idempotency::{record_key, IdempotencyKey, Scope};
 use bazaar::kv::redis::RedisKv;
 use bazaar::kv::KeyValueStore;
-use bazaar::startup::{Application, Backends};
+use bazaar::startup::Application;
+use bazaar::state::Backends;
 use bazaar::store::mongo::{self, MongoProducts};
 use bazaar_adapters::retry::RetryPolicy;
 use bazaar_adapters::s3::{S3Client, S3Settings};

@@ -12,6 +12,7 @@
 //! `docs/testing.md` says what runs on which set.
 
 mod api;
+mod architecture;
 mod breakers;
 mod cli;
 mod cluster;

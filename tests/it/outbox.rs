@@ -6,14 +6,15 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
+use bazaar::app::notify::Notifier;
+use bazaar::app::outbox::{Deliver, OutboxWorker};
+use bazaar::config::OutboxSettings;
 use bazaar::domain::outbox::{
     dedupe_key, Channel, NoticeKind, OutboxId, OutboxMessage, OutboxState, Recipient, RetrySchedule,
 };
 use bazaar::domain::outbox_query::OutboxQuery;
 use bazaar::domain::user::{Email, Phone};
-use bazaar::notify::Notifier;
-use bazaar::outbox::{Deliver, OutboxSettings, OutboxWorker};
-use bazaar::startup::Backends;
+use bazaar::state::Backends;
 use bazaar::store::memory::MemoryOutbox;
 use bazaar::store::OutboxRepository;
 use bazaar_adapters::error::AdapterError;
@@ -197,7 +198,7 @@ async fn a_notice_that_fails_every_attempt_is_dead_until_an_admin_retries_it() {
     let much_later = now + chrono::Duration::days(365);
     assert_eq!(worker.run_once(much_later).await.unwrap(), 0);
 
-    let admin = bazaar::outbox::Outbox::new(repo.clone());
+    let admin = bazaar::app::outbox::Outbox::new(repo.clone());
     let revived = admin.retry(message.id.as_str()).await.unwrap();
     assert_eq!((revived.state, revived.attempts), (OutboxState::Pending, 0));
     assert_eq!(worker.run_once(much_later).await.unwrap(), 1);

@@ -13,16 +13,16 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use secrecy::SecretString;
 
-use bazaar::catalog::Catalog;
+use bazaar::app::catalog::Catalog;
+use bazaar::app::files::Files;
+use bazaar::app::identity::Principal;
+use bazaar::app::orders::{OrderSettings, Orders};
 use bazaar::domain::file::FilePolicy;
 use bazaar::domain::hold::HoldId;
 use bazaar::domain::order::{EntryStatus, LedgerKind, OrderId, OrderStatus, RawLine};
 use bazaar::domain::product::{Categories, Product, RawProduct};
 use bazaar::domain::user::{Role, UserId};
-use bazaar::files::local::LocalObjectStore;
-use bazaar::files::Files;
-use bazaar::identity::Principal;
-use bazaar::orders::{OrderSettings, Orders};
+use bazaar::providers::local_store::LocalObjectStore;
 use bazaar::store::memory::{
     MemoryFiles, MemoryOrders, MemoryOutbox, MemoryProducts, MemoryUsers, MemoryWebhookEvents,
 };
@@ -267,7 +267,7 @@ impl World {
     pub(crate) async fn checkout(
         &self,
         order: &bazaar::domain::order::Order,
-    ) -> bazaar::orders::Checkout {
+    ) -> bazaar::app::orders::Checkout {
         self.orders
             .checkout(&self.customer, order.id.as_str())
             .await
@@ -369,7 +369,10 @@ async fn a_verify_call_with_a_forged_signature_is_refused_and_changes_nothing() 
             )
             .await
             .unwrap_err();
-        assert_eq!(refused.code, bazaar::errors::ErrorCode::InvalidSignature);
+        assert_eq!(
+            refused.code,
+            bazaar::app::errors::ErrorCode::InvalidSignature
+        );
     }
     let end = w.orders.get(&w.customer, order.id.as_str()).await.unwrap();
     assert_eq!(end.status, OrderStatus::PendingPayment);
@@ -488,7 +491,10 @@ async fn a_customer_cannot_cancel_once_the_capture_has_landed() {
         .await
         .unwrap_err();
 
-    assert_eq!(refused.code, bazaar::errors::ErrorCode::IllegalTransition);
+    assert_eq!(
+        refused.code,
+        bazaar::app::errors::ErrorCode::IllegalTransition
+    );
     assert_eq!(
         refused.detail,
         "an order cannot go from `paid` to `cancelled`"

@@ -6,13 +6,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bazaar::idempotency::{
+use bazaar::app::idempotency::{
     Begin, Fingerprint, IdempotencyKey, IdempotencySettings, IdempotencyStore, Scope,
     StoredResponse,
 };
 use bazaar::kv::redis::RedisKv;
 use bazaar::kv::{KeyValueStore, KvError};
-use bazaar::startup::Backends;
+use bazaar::state::Backends;
 use bazaar::store::mongo::{self, MongoProducts};
 use serde_json::Value;
 

@@ -18,7 +18,7 @@ use poem::http::{header, HeaderMap};
 use poem::Body;
 use tokio::io::{AsyncRead, AsyncReadExt, BufReader};
 
-use crate::errors::{AppError, ErrorCode};
+use crate::app::errors::{AppError, ErrorCode};
 
 /// The content codings Bazaar decodes (RFC 9110 §8.4.1, RFC 7932, RFC 8878).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -212,7 +212,7 @@ impl WebhookEventRepository for MemoryWebhookEvents {
     ) -> Result<(), StoreError> {
         let mut map = self.by_id.write();
         let record = map.get_mut(event_id).ok_or(StoreError::NotFound)?;
-        record.applied_at = Some(crate::domain::product::truncate_to_millis(at));
+        record.applied_at = Some(crate::domain::time::truncate_to_millis(at));
         record.outcome = Some(outcome.to_owned());
         Ok(())
     }

@@ -10,8 +10,9 @@ use super::paginate;
 use crate::domain::facets::{FacetSet, Facets};
 use crate::domain::hold::{HoldId, StockHold};
 use crate::domain::ids::ProductId;
-use crate::domain::product::{truncate_to_millis, Product};
+use crate::domain::product::Product;
 use crate::domain::product_query::{ProductFilter, ProductPage, ProductQuery};
+use crate::domain::time::truncate_to_millis;
 use crate::store::{ProductRepository, StoreError};
 
 #[derive(Default)]

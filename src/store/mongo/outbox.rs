@@ -23,7 +23,7 @@ use crate::domain::outbox::{
     Channel, Lease, NextAttempt, NoticeKind, OutboxId, OutboxMessage, OutboxState, Recipient,
 };
 use crate::domain::outbox_query::{OutboxPage, OutboxQuery};
-use crate::domain::product::truncate_to_millis;
+use crate::domain::time::truncate_to_millis;
 use crate::store::{OutboxRepository, StoreError};
 
 /// The collection's name, for stores that write messages in their own transactions.

@@ -18,11 +18,10 @@ use crate::domain::hold::{HoldId, StockHold};
 use crate::domain::ids::ProductId;
 use crate::domain::listing::{ListPage, Pagination, SortValue};
 use crate::domain::money::{Currency, Paise};
-use crate::domain::product::{
-    truncate_to_millis, Category, Description, Product, ProductName, Sku, Tag,
-};
+use crate::domain::product::{Category, Description, Product, ProductName, Sku, Tag};
 use crate::domain::product_query::{ProductFilter, ProductPage, ProductQuery, SortField};
 use crate::domain::search::{fold, searchable_text, split_relevance_key, Rank, SearchText};
+use crate::domain::time::truncate_to_millis;
 use crate::store::{ProductRepository, StoreError};
 
 pub struct MongoProducts {

@@ -9,7 +9,7 @@ use bazaar::domain::hold::{HoldId, StockHold};
 use bazaar::domain::ids::ProductId;
 use bazaar::domain::product::Product;
 use bazaar::domain::product_query::{ProductPage, ProductQuery};
-use bazaar::startup::Backends;
+use bazaar::state::Backends;
 use bazaar::store::{ProductRepository, StoreError};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};

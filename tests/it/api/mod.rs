@@ -37,7 +37,7 @@ macro_rules! backend_set {
         }
 
         /// The backends `settings` name.
-        pub async fn backends(settings: &bazaar::config::Settings) -> bazaar::startup::Backends {
+        pub async fn backends(settings: &bazaar::config::Settings) -> bazaar::state::Backends {
             SET.backends(settings).await
         }
     };

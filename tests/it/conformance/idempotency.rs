@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bazaar::idempotency::{
+use bazaar::app::idempotency::{
     Begin, Fingerprint, IdempotencyKey, IdempotencySettings, IdempotencyStore, Scope,
     StoredResponse, Ticket,
 };

@@ -46,7 +46,7 @@ fn units_out(order: &Order, shipped: bool) -> u32 {
 
 async fn run(actions: &[Action]) -> Result<(), TestCaseError> {
     let w: World = world().await;
-    let staff = bazaar::identity::Principal {
+    let staff = bazaar::app::identity::Principal {
         roles: vec![bazaar::domain::user::Role::Admin],
         ..w.customer.clone()
     };

@@ -1,8 +1,8 @@
 //! Webhook bodies: whatever arrives signed is stored or refused as a client
 //! error, never a server error; and a signature covers every byte.
 
-use bazaar::errors::ErrorCode;
-use bazaar::orders::Received;
+use bazaar::app::errors::ErrorCode;
+use bazaar::app::orders::Received;
 use bazaar_adapters::razorpay::{parse_webhook, verify_webhook_signature, webhook_signature};
 use proptest::prelude::*;
 use secrecy::SecretString;

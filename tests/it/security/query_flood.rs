@@ -4,7 +4,7 @@
 //! one pass.
 
 use bazaar::http::pipeline::MAX_QUERY_PAIRS;
-use bazaar::startup::Backends;
+use bazaar::state::Backends;
 
 use crate::helpers::{problem, settings, spawn_app_with};
 

@@ -62,7 +62,7 @@ async fn dev_app(dir: &tempfile::TempDir, extra: &[(&str, &str)]) -> TestApp {
     let path = dir.path().to_str().expect("a UTF-8 temp path").to_owned();
     let mut overrides = vec![("BAZAAR_FILES_DIR", path.as_str())];
     overrides.extend_from_slice(extra);
-    spawn_app_with(settings(&overrides), bazaar::startup::Backends::in_memory()).await
+    spawn_app_with(settings(&overrides), bazaar::state::Backends::in_memory()).await
 }
 
 #[tokio::test]

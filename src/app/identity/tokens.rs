@@ -4,7 +4,7 @@
 //!
 //! A token only names a user and a session. What the caller may do is never read
 //! from it: roles come from the user record on each request
-//! ([`Identity::authenticate_claims`](crate::identity::Identity::authenticate_claims)),
+//! ([`Identity::authenticate_claims`](crate::app::identity::Identity::authenticate_claims)),
 //! so a token re-signed with other claims (the key leaked) gains nothing.
 
 use std::collections::HashMap;

@@ -1,19 +1,18 @@
 //! The outbox: notices to customers are written to the outbox in the same write as the state
 //! change that causes them, and delivered afterwards by a [`worker::OutboxWorker`] in every
-//! replica. This module holds the worker's port to the providers ([`Deliver`]), its settings,
+//! replica. This module holds the worker's port to the providers ([`Deliver`])
 //! and the admin's use cases (list, retry). See `docs/outbox.md`.
 
 pub mod worker;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bazaar_adapters::error::AdapterError;
 
-use crate::domain::outbox::{OutboxId, OutboxMessage, RetrySchedule};
+use crate::app::errors::{AppError, ErrorCode};
+use crate::domain::outbox::{OutboxId, OutboxMessage};
 use crate::domain::outbox_query::{OutboxPage, OutboxQuery, RawOutboxQuery};
 use crate::domain::time::{SharedClock, SystemClock};
-use crate::errors::{AppError, ErrorCode};
 use crate::store::{OutboxRepository, StoreError};
 
 pub use worker::OutboxWorker;
@@ -23,39 +22,6 @@ pub use worker::OutboxWorker;
 pub trait Deliver: Send + Sync {
     /// Returns the provider's id of the sent message. Errors never hold a secret.
     async fn deliver(&self, message: &OutboxMessage) -> Result<String, AdapterError>;
-}
-
-/// The default hourly cap of notices to one address: ten paid orders' confirmation and
-/// receipt, far above what one customer is owed in an hour, and far below what a loop of
-/// orders could make Bazaar pay MSG91 for.
-pub const DEFAULT_CAP_PER_HOUR: u32 = 20;
-
-/// How a worker polls, leases, retries and caps (`BAZAAR_OUTBOX_*`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutboxSettings {
-    /// The wait between looks for due messages when there were none.
-    pub poll_interval: Duration,
-    /// How long a claimed message is the worker's alone; longer than one delivery can take.
-    pub lease: Duration,
-    /// Messages claimed, and delivered concurrently, at a time.
-    pub batch_size: u32,
-    pub schedule: RetrySchedule,
-    /// Notices one phone number or email address is sent per hour; later ones in the hour
-    /// are skipped. 0: no cap. Counted in the key-value store given to
-    /// [`OutboxWorker::counting_on`], so replicas share it.
-    pub cap_per_hour: u32,
-}
-
-impl Default for OutboxSettings {
-    fn default() -> Self {
-        Self {
-            poll_interval: Duration::from_secs(1),
-            lease: Duration::from_secs(60),
-            batch_size: 10,
-            schedule: RetrySchedule::default(),
-            cap_per_hour: DEFAULT_CAP_PER_HOUR,
-        }
-    }
 }
 
 /// The admin's view of the outbox.

@@ -19,8 +19,8 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::app::errors::{AppError, ErrorCode};
 use crate::domain::request_key::RequestKey;
-use crate::errors::{AppError, ErrorCode};
 use crate::kv::{KeyValueStore, KvError};
 
 /// A client's idempotency key: 1–255 printable ASCII characters.

@@ -13,7 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::auth::lockout::client_address;
+use crate::app::identity::lockout::client_address;
 use crate::domain::request_key::RequestKey;
 use crate::domain::user::Phone;
 use crate::kv::{KeyValueStore, KvError};

@@ -11,23 +11,17 @@
 //! The signing key is random per process. That is in-process state a second replica would
 //! need, which Bazaar otherwise never keeps; it is acceptable only because this store exists
 //! only outside production (`BAZAAR_ENV=production` requires S3) and a restart merely voids
-//! outstanding URLs. The routes are not part of the API contract.
+//! outstanding URLs. Its routes (`http::dev_uploads`) are not part of the API contract.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use bazaar_adapters::error::AdapterError;
 use bazaar_adapters::s3::{ObjectInfo, ObjectStore, PresignedRequest};
 use hmac::{Hmac, Mac};
-use poem::http::{header, StatusCode};
-use poem::web::{Data, Path as PathParam, Query};
-use poem::{handler, Body, EndpointExt, Request, Response, Route};
-use serde::Deserialize;
 use sha2::Sha256;
 
 use crate::domain::time::{Clock, SharedClock, SystemClock};
-use crate::errors::{AppError, ErrorCode};
 
 /// Where the dev server mounts the store's routes.
 pub const ROUTE_PREFIX: &str = "/dev/uploads";
@@ -59,7 +53,17 @@ pub struct LocalObjectStore {
     clock: SharedClock,
 }
 
-/// Why a presigned dev URL was refused.
+/// Why a presigned URL is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// It lacks `expires` or `signature`.
+    Unsigned,
+    /// No object can have its key.
+    BadKey,
+    Signature(SignatureError),
+}
+
+/// Why a presigned dev URL's signature was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
     #[error("the URL has expired")]
@@ -178,6 +182,45 @@ impl LocalObjectStore {
         self.max_bytes
     }
 
+    /// Checks a presigned URL's `expires` and `signature` for `method` on `key`.
+    pub fn check(
+        &self,
+        method: &str,
+        key: &str,
+        content_type: &str,
+        expires: Option<u64>,
+        signature: Option<&str>,
+    ) -> Result<(), Refusal> {
+        let (Some(expires), Some(signature)) = (expires, signature) else {
+            return Err(Refusal::Unsigned);
+        };
+        check_key(key).map_err(|_| Refusal::BadKey)?;
+        verify(
+            &self.key.0,
+            method,
+            key,
+            content_type,
+            expires,
+            signature,
+            unix_seconds(&*self.clock),
+        )
+        .map_err(Refusal::Signature)
+    }
+
+    /// Whether an object is stored under `key` (which [`Self::check`] accepted).
+    pub async fn exists(&self, key: &str) -> bool {
+        matches!(tokio::fs::try_exists(self.object_path(key)).await, Ok(true))
+    }
+
+    /// The object under `key` and its type, if there is one.
+    pub async fn read(&self, key: &str) -> std::io::Result<(Vec<u8>, String)> {
+        let bytes = tokio::fs::read(self.object_path(key)).await?;
+        let content_type = tokio::fs::read_to_string(self.type_path(key))
+            .await
+            .unwrap_or_else(|_| "application/octet-stream".to_owned());
+        Ok((bytes, content_type))
+    }
+
     fn object_path(&self, key: &str) -> PathBuf {
         self.dir.join(key)
     }
@@ -213,39 +256,8 @@ impl LocalObjectStore {
         })
     }
 
-    fn check(
-        &self,
-        method: &str,
-        key: &str,
-        content_type: &str,
-        query: &SignedQuery,
-    ) -> Result<(), AppError> {
-        let (Some(expires), Some(signature)) = (query.expires, query.signature.as_deref()) else {
-            return Err(forbidden(
-                "the URL lacks `expires` and `signature`; ask the API for a presigned URL",
-            ));
-        };
-        check_key(key).map_err(|_| forbidden("no object can have this key"))?;
-        verify(
-            &self.key.0,
-            method,
-            key,
-            content_type,
-            expires,
-            signature,
-            unix_seconds(&*self.clock),
-        )
-        .map_err(|e| match e {
-            SignatureError::Expired => forbidden("the URL has expired; ask the API for a new one"),
-            SignatureError::Invalid => forbidden(
-                "the signature does not match this method, object and Content-Type; send the \
-                 URL and headers exactly as the API gave them",
-            ),
-        })
-    }
-
     /// Creates the object; `AlreadyExists` (and nothing changed) if there is one.
-    async fn write(&self, key: &str, content_type: &str, bytes: &[u8]) -> std::io::Result<()> {
+    pub async fn write(&self, key: &str, content_type: &str, bytes: &[u8]) -> std::io::Result<()> {
         let path = self.object_path(key);
         if let Some(parent) = path.parent() {
             tokio::fs::create_dir_all(parent).await?;
@@ -267,10 +279,6 @@ impl LocalObjectStore {
         let _ = tokio::fs::remove_file(&partial).await;
         created
     }
-}
-
-fn forbidden(detail: &str) -> AppError {
-    AppError::new(ErrorCode::Forbidden, detail)
 }
 
 #[async_trait::async_trait]
@@ -319,100 +327,6 @@ impl ObjectStore for LocalObjectStore {
         }
         Ok(())
     }
-}
-
-/// The query of a presigned dev URL.
-#[derive(Debug, Deserialize)]
-struct SignedQuery {
-    expires: Option<u64>,
-    signature: Option<String>,
-}
-
-/// The routes of the store, to nest at [`ROUTE_PREFIX`]: `PUT` uploads, `GET` downloads.
-pub fn routes(store: Arc<LocalObjectStore>) -> impl poem::Endpoint + 'static {
-    Route::new()
-        .at("/*key", poem::put(upload).get(download))
-        .data(store)
-}
-
-#[handler]
-async fn upload(
-    Data(store): Data<&Arc<LocalObjectStore>>,
-    PathParam(key): PathParam<String>,
-    Query(query): Query<SignedQuery>,
-    req: &Request,
-    body: Body,
-) -> Result<StatusCode, AppError> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    store.check("PUT", &key, content_type, &query)?;
-    let condition = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok());
-    if condition != Some("*") {
-        return Err(forbidden(
-            "the upload lacks its signed `If-None-Match: *` header; send the headers exactly as \
-             the API gave them",
-        ));
-    }
-    let already_there = || {
-        AppError::new(
-            ErrorCode::PreconditionFailed,
-            "an object was already uploaded with this URL; it cannot be replaced",
-        )
-    };
-    // Refused before the body is read; `write` holds the rule even against a race.
-    if let Ok(true) = tokio::fs::try_exists(store.object_path(&key)).await {
-        return Err(already_there());
-    }
-    let limit = usize::try_from(store.max_bytes).unwrap_or(usize::MAX);
-    let bytes = body.into_bytes_limit(limit).await.map_err(|e| match e {
-        poem::error::ReadBodyError::PayloadTooLarge => AppError::new(
-            ErrorCode::PayloadTooLarge,
-            format!("uploads are limited to {} bytes", store.max_bytes),
-        ),
-        _ => AppError::new(ErrorCode::MalformedBody, "the upload could not be read"),
-    })?;
-    store
-        .write(&key, content_type, &bytes)
-        .await
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => already_there(),
-            _ => AppError::internal(anyhow::Error::new(e).context("storing a dev upload")),
-        })?;
-    tracing::info!(key = %key, size = bytes.len(), "dev upload stored");
-    Ok(StatusCode::OK)
-}
-
-#[handler]
-async fn download(
-    Data(store): Data<&Arc<LocalObjectStore>>,
-    PathParam(key): PathParam<String>,
-    Query(query): Query<SignedQuery>,
-) -> Result<Response, AppError> {
-    store.check("GET", &key, "", &query)?;
-    let bytes = match tokio::fs::read(store.object_path(&key)).await {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(AppError::not_found("object"));
-        }
-        Err(e) => {
-            return Err(AppError::internal(
-                anyhow::Error::new(e).context("reading a dev upload"),
-            ))
-        }
-    };
-    let content_type = tokio::fs::read_to_string(store.type_path(&key))
-        .await
-        .unwrap_or_else(|_| "application/octet-stream".to_owned());
-    Ok(Response::builder()
-        .header(header::CONTENT_TYPE, content_type)
-        .header(header::CACHE_CONTROL, "private, max-age=300")
-        .body(bytes))
 }
 
 #[cfg(test)]

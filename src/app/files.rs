@@ -15,8 +15,6 @@
 //! [`UploadQuota`] in files not yet shown by a product, and pending files whose upload window
 //! is long over are swept ([`Files::sweep_abandoned`]) with their objects.
 
-pub mod local;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,11 +22,11 @@ use bazaar_adapters::error::AdapterError;
 use bazaar_adapters::s3::{ObjectStore, PresignedRequest};
 use chrono::{DateTime, Utc};
 
+use crate::app::errors::{AppError, ErrorCode};
+use crate::app::identity::Principal;
 use crate::domain::file::{FileId, FilePolicy, FileRecord, FileStatus, RawUpload, UploadQuota};
 use crate::domain::time::{SharedClock, SystemClock};
 use crate::domain::validation::FieldError;
-use crate::errors::{AppError, ErrorCode};
-use crate::identity::Principal;
 use crate::store::{FileRepository, StoreError};
 
 /// The permission to act on anyone's files, not only one's own.

@@ -19,8 +19,8 @@ use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::oneshot;
 
+use crate::app::errors::AppError;
 use crate::domain::user::Password;
-use crate::errors::AppError;
 
 type Job = Box<dyn FnOnce() + Send>;
 

@@ -151,7 +151,8 @@ impl<T: ObjectStore + ?Sized> ObjectStore for Guarded<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::breaker::{BreakerSettings, BreakerState, Breakers};
+    use crate::breaker::{BreakerState, Breakers};
+    use crate::config::BreakerSettings;
     use crate::domain::time::ManualClock;
     use bazaar_adapters::sendgrid::FakeMailer;
 

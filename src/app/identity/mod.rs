@@ -1,6 +1,17 @@
 //! Identity use cases: sign-up, OTPs, sign-in, sessions, the user's own profile,
 //! and the admin's view of users and the audit trail. Knows the domain and the
 //! ports, not HTTP.
+//!
+//! The building blocks they combine: password hashing ([`passwords`]), access tokens
+//! ([`tokens`]), sessions with rotating refresh tokens ([`sessions`]), one-time passwords
+//! ([`otp`]), sign-in lockouts ([`lockout`]) and permissions ([`permissions`]).
+
+pub mod lockout;
+pub mod otp;
+pub mod passwords;
+pub mod permissions;
+pub mod sessions;
+pub mod tokens;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,12 +21,14 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::auth::lockout::{Lockout, LockoutError, Subject};
-use crate::auth::otp::{OtpError, OtpPurpose, OtpService, Recipient, RequestClaim};
-use crate::auth::passwords::PasswordHasher;
-use crate::auth::permissions;
-use crate::auth::sessions::{RefreshError, Session, Sessions};
-use crate::auth::tokens::{AccessClaims, TokenIssuer};
+use crate::app::errors::{AppError, ErrorCode};
+use crate::app::identity::lockout::{Lockout, LockoutError, Subject};
+use crate::app::identity::otp::{OtpError, OtpPurpose, OtpService, Recipient, RequestClaim};
+use crate::app::identity::passwords::PasswordHasher;
+use crate::app::identity::sessions::{RefreshError, Session, Sessions};
+use crate::app::identity::tokens::{AccessClaims, TokenIssuer};
+use crate::app::notify::Notifier;
+use crate::app::outbox::worker::without_address;
 use crate::config::Settings;
 use crate::domain::audit::{AuditEvent, AuditKind, AuditPage, AuditQuery, RawAuditQuery};
 use crate::domain::request_key::RequestKey;
@@ -25,10 +38,7 @@ use crate::domain::user::{
 };
 use crate::domain::user_query::{RawUserQuery, UserPage, UserQuery};
 use crate::domain::validation::FieldError;
-use crate::errors::{AppError, ErrorCode};
 use crate::kv::KeyValueStore;
-use crate::notify::Notifier;
-use crate::outbox::worker::without_address;
 use crate::store::{AuditRepository, StoreError, UserRepository};
 
 /// Where a request came from, for the audit trail.
@@ -417,7 +427,7 @@ impl Identity {
         };
         match self.otp.claim_request(key).await.map_err(otp_error)? {
             RequestClaim::AlreadySent => return Ok(true),
-            RequestClaim::Reused => return Err(crate::idempotency::key_reused()),
+            RequestClaim::Reused => return Err(crate::app::idempotency::key_reused()),
             RequestClaim::Claimed => {}
         }
         let sent = self.send_code(&phone, purpose, by_voice).await;

@@ -18,7 +18,8 @@ use futures::FutureExt as _;
 use sha2::{Digest, Sha256};
 use tracing::Instrument as _;
 
-use super::{Deliver, OutboxSettings};
+use super::Deliver;
+use crate::config::OutboxSettings;
 use crate::domain::outbox::{NextAttempt, OutboxMessage};
 use crate::domain::time::{SharedClock, SystemClock};
 use crate::kv::KeyValueStore;

@@ -5,6 +5,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::app::errors::{AppError, ErrorCode};
+use crate::app::files::Files;
+use crate::app::identity::Principal;
 use crate::domain::facets::Facets;
 use crate::domain::file::FileId;
 use crate::domain::hold::{HoldId, StockHold};
@@ -13,9 +16,6 @@ use crate::domain::product::{Categories, Product, ProductDraft, ProductPatch, Ra
 use crate::domain::product_query::{ProductPage, ProductQuery, RawProductQuery};
 use crate::domain::time::{SharedClock, SystemClock};
 use crate::domain::validation::FieldError;
-use crate::errors::{AppError, ErrorCode};
-use crate::files::Files;
-use crate::identity::Principal;
 use crate::store::{ProductRepository, StoreError};
 
 /// An `If-Match` precondition, already read from the request.

@@ -19,7 +19,9 @@ use bazaar_adapters::razorpay::{
     RefundStatus,
 };
 
-use crate::catalog::Catalog;
+use crate::app::catalog::Catalog;
+use crate::app::errors::{AppError, ErrorCode};
+use crate::app::identity::Principal;
 use crate::domain::analytics::SalesSummary;
 use crate::domain::audit::{AuditEvent, AuditKind};
 use crate::domain::hold::HoldId;
@@ -36,8 +38,6 @@ use crate::domain::time::{SharedClock, SystemClock};
 use crate::domain::user::UserId;
 use crate::domain::validation::FieldError;
 use crate::domain::webhook::WebhookRecord;
-use crate::errors::{AppError, ErrorCode};
-use crate::identity::Principal;
 use crate::store::{
     AuditRepository, OrderRepository, StoreError, UserRepository, WebhookEventRepository,
 };
@@ -318,7 +318,7 @@ impl Orders {
         })?;
         match key.judge(&stored, order) {
             Found::Same(order) => Ok(Some(Placed::Found(order))),
-            Found::Reused => Err(crate::idempotency::key_reused()),
+            Found::Reused => Err(crate::app::idempotency::key_reused()),
         }
     }
 

@@ -12,8 +12,8 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
+use crate::app::errors::{AppError, ErrorCode};
 use crate::config::{Environment, Settings};
-use crate::errors::{AppError, ErrorCode};
 
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,

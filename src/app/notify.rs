@@ -15,11 +15,11 @@ use bazaar_adapters::retry::RetryPolicy;
 use bazaar_adapters::sendgrid::{Email, FakeMailer, Mailer, SendGridClient, SendGridSettings};
 use serde_json::{Map, Value};
 
+use crate::app::errors::{AppError, ErrorCode};
+use crate::app::outbox::Deliver;
 use crate::breaker::Breakers;
 use crate::config::Settings;
 use crate::domain::outbox::{NoticeKind, OutboxMessage, PerNotice, Recipient};
-use crate::errors::{AppError, ErrorCode};
-use crate::outbox::Deliver;
 use crate::providers::Guarded;
 
 /// A message a fake provider "sent", for the development route.

@@ -5,6 +5,10 @@
 //! together, so a broken deployment is fixed in one round. Secrets are held as
 //! [`SecretString`] and are never echoed, not even in error messages.
 
+mod sections;
+
+pub use sections::{seed_urls, BreakerSettings, OutboxSettings, DEFAULT_CAP_PER_HOUR};
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
@@ -14,7 +18,6 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::domain::outbox::{NoticeKind, PerNotice, RetrySchedule};
-use crate::outbox::OutboxSettings;
 
 pub const ENV_PREFIX: &str = "BAZAAR_";
 
@@ -150,7 +153,7 @@ pub struct Settings {
     pub redis_replica_ack_timeout: Duration,
     pub backend_timeout: Duration,
     /// When the circuit breakers of backends and providers open, and for how long.
-    pub breaker: crate::breaker::BreakerSettings,
+    pub breaker: BreakerSettings,
     pub request_timeout: Duration,
     pub shutdown_delay: Duration,
     pub shutdown_timeout: Duration,
@@ -515,7 +518,7 @@ impl Parser {
     /// One Redis URL, or a comma-separated list of Redis Cluster seed URLs.
     fn redis_url(&mut self, key: &str) -> Option<SecretString> {
         let raw = self.raw(key)?.trim().to_owned();
-        let seeds = crate::kv::redis_connection::seed_urls(&raw);
+        let seeds = seed_urls(&raw);
         let valid = |seed: &String| {
             ["redis://", "rediss://"]
                 .iter()
@@ -647,7 +650,7 @@ fn outbox_settings(p: &mut Parser, provider_timeout: Duration) -> OutboxSettings
     let cap_per_hour: u32 = p.parse(
         "outbox_cap_per_hour",
         "a whole number",
-        crate::outbox::DEFAULT_CAP_PER_HOUR,
+        DEFAULT_CAP_PER_HOUR,
     );
     OutboxSettings {
         poll_interval,
@@ -741,7 +744,7 @@ impl Settings {
                 "must be shorter than BAZAAR_BACKEND_TIMEOUT_MS, which bounds the write and its wait together".into(),
             );
         }
-        let breaker = crate::breaker::BreakerSettings {
+        let breaker = BreakerSettings {
             failures: p.parse("breaker_failures", "a whole number", 5),
             open_for: p.millis("breaker_open_ms", 10, 60_000),
         };

@@ -1,0 +1,12 @@
+//! The use cases, one module per capability. They know the domain and the ports
+//! (stores, key-value, providers), never HTTP; every failure is an [`errors::AppError`].
+
+pub mod catalog;
+pub mod errors;
+pub mod files;
+pub mod idempotency;
+pub mod identity;
+pub mod notify;
+pub mod orders;
+pub mod outbox;
+pub mod ratelimit;

@@ -1,0 +1,214 @@
+//! Builds the use cases from the settings and the backends.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use bazaar_adapters::razorpay::{FakeRazorpay, PaymentGateway, RazorpayClient, RazorpaySettings};
+use bazaar_adapters::s3::ObjectStore;
+use secrecy::SecretString;
+
+use super::own_origin;
+use crate::app::catalog::Catalog;
+use crate::app::files::Files;
+use crate::app::idempotency::{IdempotencySettings, IdempotencyStore};
+use crate::app::identity::Identity;
+use crate::app::notify::Notifier;
+use crate::app::orders::{OrderSettings, Orders};
+use crate::app::outbox::{Outbox, OutboxWorker};
+use crate::app::ratelimit::RateLimits;
+use crate::breaker::Breakers;
+use crate::config::Settings;
+use crate::domain::file::FilePolicy;
+use crate::domain::product::Categories;
+use crate::providers::local_store::LocalObjectStore;
+use crate::providers::Guarded as GuardedProvider;
+use crate::state::{AppState, Backends};
+use crate::store::cache::{CacheSettings, CachedProducts};
+use crate::store::user_cache::CachedUsers;
+use crate::store::UserRepository;
+use crate::telemetry::metrics::Metrics;
+
+impl AppState {
+    pub fn new(settings: Settings, backends: Backends) -> anyhow::Result<Self> {
+        let clock = backends.clock;
+        let categories = Categories::new(settings.product_categories.clone());
+        let notifier = Arc::new(Notifier::from_settings(&settings, &backends.breakers)?);
+        let cached_users = Arc::new(CachedUsers::new(
+            backends.users,
+            backends.broadcast.clone(),
+            Duration::from_millis(settings.cache_l1_ttl_ms),
+            settings.cache_l1_capacity,
+        ));
+        let users: Arc<dyn UserRepository> = cached_users.clone();
+        let outbox_worker = Arc::new(
+            OutboxWorker::new(
+                backends.outbox.clone(),
+                notifier.clone(),
+                settings.outbox.clone(),
+            )
+            .counting_on(backends.kv.clone())
+            .with_clock(clock.clone()),
+        );
+        let identity = Identity::new(
+            &settings,
+            users.clone(),
+            backends.audit.clone(),
+            backends.kv.clone(),
+            notifier,
+            clock.clone(),
+        )?;
+        let rate_limits = RateLimits::new(
+            backends.kv.clone(),
+            settings.rate_limit_otp_per_hour,
+            settings.rate_limit_auth_per_minute,
+            settings.rate_limit_default_per_minute,
+        );
+        let idempotency = Arc::new(IdempotencyStore::new(
+            backends.kv.clone(),
+            IdempotencySettings {
+                ttl: settings.idempotency_ttl,
+                // Longer than `Guard` lets a request run, so that a duplicate
+                // never starts while the first may still be working.
+                in_flight_ttl: settings.request_timeout + Duration::from_secs(1),
+            },
+        ));
+        let metrics = Arc::new(Metrics::new());
+        metrics.watch_breakers(&backends.breakers);
+        let products = Arc::new(CachedProducts::new(
+            backends.products,
+            backends.kv.clone(),
+            backends.broadcast.clone(),
+            CacheSettings {
+                l1_ttl: Duration::from_millis(settings.cache_l1_ttl_ms),
+                l1_capacity: settings.cache_l1_capacity,
+                l2_ttl: Duration::from_secs(settings.cache_l2_ttl_secs),
+            },
+            metrics.cache_lookups.clone(),
+        ));
+        let (objects, local_files) = match backends.objects {
+            Some(objects) => (objects, None),
+            None => {
+                let local = Arc::new(
+                    LocalObjectStore::new(
+                        &settings.files_dir,
+                        &own_origin(settings.addr),
+                        settings.files_max_bytes,
+                    )
+                    .with_clock(clock.clone()),
+                );
+                (local.clone() as Arc<dyn ObjectStore>, Some(local))
+            }
+        };
+        let policy = FilePolicy::new(
+            settings.files_allowed_types.clone(),
+            settings.files_max_bytes,
+        );
+        let files = Arc::new(
+            Files::new(backends.files, objects, policy)
+                .with_quota(settings.files_quota)
+                .with_upload_url_validity(settings.files_upload_url_ttl)
+                .with_clock(clock.clone()),
+        );
+        let catalog = Arc::new(
+            Catalog::new(products.clone(), categories, files.clone()).with_clock(clock.clone()),
+        );
+        let (gateway, razorpay_fake, order_settings) = payments(&settings, &backends.breakers)?;
+        let orders = Arc::new(
+            Orders::new(
+                backends.orders,
+                backends.webhook_events,
+                users,
+                backends.audit,
+                catalog.clone(),
+                gateway,
+                order_settings,
+            )
+            .with_clock(clock.clone()),
+        );
+        Ok(Self {
+            catalog,
+            orders,
+            razorpay_fake,
+            identity: Arc::new(identity),
+            files,
+            outbox: Arc::new(Outbox::new(backends.outbox).with_clock(clock.clone())),
+            outbox_worker,
+            local_files,
+            kv: backends.kv,
+            clock,
+            backends: backends.names,
+            breakers: backends.breakers,
+            metrics,
+            rate_limits: Arc::new(rate_limits),
+            idempotency,
+            draining: Arc::new(AtomicBool::new(false)),
+            caches: (cached_users, products),
+            settings,
+        })
+    }
+}
+
+/// The payment gateway, the fake behind it if it is one, and the order settings.
+type Payments = (
+    Arc<dyn PaymentGateway>,
+    Option<Arc<FakeRazorpay>>,
+    OrderSettings,
+);
+
+/// Real Razorpay when keys are configured, the fake otherwise (configuration
+/// refuses that in production).
+fn payments(settings: &Settings, breakers: &Breakers) -> anyhow::Result<Payments> {
+    let common = |key_id: String, key_secret: SecretString, webhook_secrets| OrderSettings {
+        tax_rate_bp: settings.gst_rate_bp,
+        pay_within: settings.order_pay_within,
+        key_id,
+        key_secret,
+        webhook_secrets,
+        reconcile_after: settings.order_reconcile_after,
+        settle_holds_after: settings.request_timeout * 2,
+        unpaid_max: settings.order_unpaid_max,
+        product_units_max: settings.order_product_units_max,
+    };
+    Ok(match &settings.razorpay {
+        Some(config) => {
+            let client = RazorpayClient::new(RazorpaySettings {
+                base_url: settings.razorpay_base_url.clone(),
+                key_id: config.key_id.clone(),
+                key_secret: config.key_secret.clone(),
+                timeout: settings.provider_timeout,
+                retry: bazaar_adapters::retry::RetryPolicy::default(),
+            })
+            .context("configuring the Razorpay client (BAZAAR_RAZORPAY_*)")?;
+            let order_settings = common(
+                config.key_id.clone(),
+                config.key_secret.clone(),
+                config.webhook_secrets.clone(),
+            );
+            let guarded = GuardedProvider::new(Arc::new(client), breakers.breaker("razorpay"));
+            (Arc::new(guarded), None, order_settings)
+        }
+        None => {
+            let key_secret = SecretString::from(FAKE_RAZORPAY_KEY_SECRET.to_owned());
+            let webhook_secret = SecretString::from(FAKE_RAZORPAY_WEBHOOK_SECRET.to_owned());
+            let fake = Arc::new(FakeRazorpay::new(
+                FAKE_RAZORPAY_KEY_ID,
+                key_secret.clone(),
+                webhook_secret.clone(),
+            ));
+            let order_settings = common(
+                FAKE_RAZORPAY_KEY_ID.to_owned(),
+                key_secret,
+                vec![webhook_secret],
+            );
+            (fake.clone(), Some(fake), order_settings)
+        }
+    })
+}
+
+/// The fake Razorpay's credentials: public by design, useless anywhere else.
+pub const FAKE_RAZORPAY_KEY_ID: &str = "rzp_test_bazaar_fake";
+pub const FAKE_RAZORPAY_KEY_SECRET: &str = "bazaar-fake-razorpay-key-secret";
+pub const FAKE_RAZORPAY_WEBHOOK_SECRET: &str = "bazaar-fake-razorpay-webhook-secret";
