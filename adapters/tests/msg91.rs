@@ -2,8 +2,6 @@
 //! `shared/contracts/msg91.md`, with a wiremock server standing in for MSG91, and checks what
 //! `FakeOtpSender` promises.
 
-use std::io;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bazaar_adapters::error::AdapterError;
@@ -15,6 +13,9 @@ use secrecy::SecretString;
 use serde_json::json;
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
+
+#[macro_use]
+mod common;
 
 const AUTHKEY: &str = "test-authkey-5f1c9e";
 const CODE: &str = "482913";
@@ -167,30 +168,6 @@ async fn an_http_200_that_is_not_json_is_not_taken_for_success() {
 }
 
 #[tokio::test]
-async fn a_401_means_msg91_refused_our_authkey_and_is_not_retried() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/api/v5/otp"))
-        .respond_with(
-            ResponseTemplate::new(401)
-                .set_body_json(json!({"type": "error", "message": "AuthenticationFailure"})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-
-    let result = client(&server).send_otp(&login_otp()).await;
-
-    assert!(
-        matches!(
-            result,
-            Err(AdapterError::Unauthorized { provider: "msg91" })
-        ),
-        "got {result:?}"
-    );
-}
-
-#[tokio::test]
 async fn a_400_is_a_rejection_with_its_status_and_message_and_is_not_retried() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
@@ -238,56 +215,6 @@ async fn a_500_followed_by_success_succeeds_after_one_retry() {
     let request_id = client(&server).send_otp(&login_otp()).await;
 
     assert_eq!(request_id.ok().as_deref(), Some("retried-id"));
-}
-
-#[tokio::test]
-async fn a_persistent_503_is_unavailable_after_max_retries_plus_one_attempts() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/api/v5/otp"))
-        .respond_with(ResponseTemplate::new(503))
-        .expect(3)
-        .mount(&server)
-        .await;
-
-    let result = client(&server).send_otp(&login_otp()).await;
-
-    match result {
-        Err(AdapterError::Unavailable { provider, message }) => {
-            assert_eq!(provider, "msg91");
-            assert!(message.contains("503"), "message: {message}");
-        }
-        other => panic!("expected Unavailable, got {other:?}"),
-    }
-}
-
-#[tokio::test]
-async fn a_429_with_retry_after_waits_that_long_before_retrying() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/api/v5/otp"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/api/v5/otp"))
-        .respond_with(success("after-waiting"))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let started = Instant::now();
-
-    let request_id = client(&server).send_otp(&login_otp()).await;
-
-    assert_eq!(request_id.ok().as_deref(), Some("after-waiting"));
-    // Backoff alone would have retried after at most 10 ms.
-    assert!(
-        started.elapsed() >= Duration::from_secs(1),
-        "retried after {:?}",
-        started.elapsed()
-    );
 }
 
 #[tokio::test]
@@ -469,14 +396,7 @@ async fn debug_output_of_settings_and_client_never_shows_the_authkey() {
 
 #[tokio::test]
 async fn logs_of_a_retried_send_never_contain_the_authkey_the_code_or_the_url() {
-    let logs = Arc::new(Mutex::new(Vec::new()));
-    let writer_logs = Arc::clone(&logs);
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || LogBuffer(Arc::clone(&writer_logs)))
-        .finish();
-    // #[tokio::test] runs on the current thread, so this covers the whole call.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = common::CapturedLogs::start();
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/api/v5/otp"))
@@ -493,8 +413,7 @@ async fn logs_of_a_retried_send_never_contain_the_authkey_the_code_or_the_url() 
     let result = client(&server).send_otp(&login_otp()).await;
 
     assert!(result.is_ok(), "got {result:?}");
-    let logs =
-        String::from_utf8_lossy(&logs.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
+    let logs = captured.text();
     assert!(
         logs.contains("msg91.send_otp"),
         "the span was not logged: {logs}"
@@ -509,22 +428,6 @@ async fn logs_of_a_retried_send_never_contain_the_authkey_the_code_or_the_url() 
     );
     for secret in [AUTHKEY, CODE, "/otp?"] {
         assert!(!logs.contains(secret), "logs contain {secret:?}: {logs}");
-    }
-}
-
-struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for LogBuffer {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 
@@ -852,13 +755,7 @@ async fn a_flow_that_meets_a_500_is_retried() {
 
 #[tokio::test]
 async fn logs_of_a_flow_sms_never_contain_the_authkey_the_number_or_the_variables() {
-    let logs = Arc::new(Mutex::new(Vec::new()));
-    let writer_logs = Arc::clone(&logs);
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || LogBuffer(Arc::clone(&writer_logs)))
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = common::CapturedLogs::start();
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/api/v5/flow/"))
@@ -869,8 +766,7 @@ async fn logs_of_a_flow_sms_never_contain_the_authkey_the_number_or_the_variable
     let result = client(&server).send_flow(&order_sms()).await;
 
     assert!(result.is_ok(), "got {result:?}");
-    let logs =
-        String::from_utf8_lossy(&logs.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
+    let logs = captured.text();
     assert!(logs.contains("msg91.send_flow"), "{logs}");
     assert!(logs.contains("logged-flow-id"), "{logs}");
     for secret in [AUTHKEY, "9812345678", "6650c0ffee0000000000abcd"] {
@@ -913,4 +809,13 @@ async fn the_fake_rejects_a_flow_sms_without_a_flow_id_like_msg91() {
         "got {result:?}"
     );
     assert!(fake.sent_flows().is_empty());
+}
+
+transport_contract! {
+    provider: "msg91",
+    stub: Mock::given(method("POST")).and(path("/api/v5/otp")),
+    success: success("retried-id"),
+    refused_credentials: ResponseTemplate::new(401)
+        .set_body_json(json!({"type": "error", "message": "AuthenticationFailure"})),
+    call: |server| client(&server).send_otp(&login_otp()).await,
 }

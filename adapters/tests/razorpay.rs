@@ -2,7 +2,6 @@
 //! `shared/contracts/razorpay.md`, with a wiremock server standing in for Razorpay, and checks
 //! what `FakeRazorpay` promises, including that its webhooks verify and parse.
 
-use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -17,6 +16,9 @@ use secrecy::SecretString;
 use serde_json::{json, Value};
 use wiremock::matchers::{basic_auth, body_json, header, method, path, query_param};
 use wiremock::{Mock, MockBuilder, MockServer, Request, ResponseTemplate};
+
+#[macro_use]
+mod common;
 
 const KEY_ID: &str = "rzp_test_1DP5mmOlF5G5ag";
 const KEY_SECRET: &str = "thisIsATestKeySecret9f3c";
@@ -696,26 +698,6 @@ async fn a_retried_refund_sends_the_same_idempotency_key_each_time() {
 }
 
 #[tokio::test]
-async fn a_persistent_503_is_unavailable_after_max_retries_plus_one_attempts() {
-    let server = MockServer::start().await;
-    razorpay("GET", "/v1/payments/pay_G8VQzjPLoAvm6D")
-        .respond_with(ResponseTemplate::new(503))
-        .expect(3)
-        .mount(&server)
-        .await;
-
-    let result = client(&server).fetch_payment("pay_G8VQzjPLoAvm6D").await;
-
-    match result {
-        Err(AdapterError::Unavailable { provider, message }) => {
-            assert_eq!(provider, "razorpay");
-            assert!(message.contains("503"), "message: {message}");
-        }
-        other => panic!("expected Unavailable, got {other:?}"),
-    }
-}
-
-#[tokio::test]
 async fn a_429_with_retry_after_waits_that_long_before_retrying() {
     let server = MockServer::start().await;
     no_order_under_the_receipt(&server, 2).await;
@@ -919,14 +901,7 @@ async fn debug_output_of_settings_and_client_never_shows_the_key_secret() {
 
 #[tokio::test]
 async fn logs_of_retried_and_refused_calls_never_contain_the_key_secret_or_the_credentials() {
-    let logs = Arc::new(Mutex::new(Vec::new()));
-    let writer_logs = Arc::clone(&logs);
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || LogBuffer(Arc::clone(&writer_logs)))
-        .finish();
-    // #[tokio::test] runs on the current thread, so this covers the whole call.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = common::CapturedLogs::start();
     let server = MockServer::start().await;
     no_order_under_the_receipt(&server, 2).await;
     razorpay("POST", "/v1/orders")
@@ -954,8 +929,7 @@ async fn logs_of_retried_and_refused_calls_never_contain_the_key_secret_or_the_c
         matches!(refused, Err(AdapterError::Unauthorized { .. })),
         "got {refused:?}"
     );
-    let logs =
-        String::from_utf8_lossy(&logs.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
+    let logs = captured.text();
     for expected in [
         "razorpay.create_order",
         "retrying",
@@ -969,22 +943,6 @@ async fn logs_of_retried_and_refused_calls_never_contain_the_key_secret_or_the_c
     }
     for secret in [KEY_SECRET, BASIC_CREDENTIALS, "Basic "] {
         assert!(!logs.contains(secret), "logs contain {secret:?}: {logs}");
-    }
-}
-
-struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for LogBuffer {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 
@@ -1549,4 +1507,16 @@ fn an_unknown_event_with_unknown_payload_parses_for_storing_and_acknowledging() 
     assert_eq!(event.payment().map(|p| p.id.as_str()), Some("pay_1"));
     assert!(event.order().is_none() && event.refund().is_none());
     assert!(parse_webhook(b"not json").is_err());
+}
+
+transport_contract! {
+    provider: "razorpay",
+    stub: razorpay("GET", "/v1/payments/pay_G8VQzjPLoAvm6D"),
+    success: ResponseTemplate::new(200).set_body_json(payment_body()),
+    refused_credentials: ResponseTemplate::new(401).set_body_json(json!({"error": {
+        "code": "BAD_REQUEST_ERROR",
+        "description": "The api key provided is invalid",
+        "field": null
+    }})),
+    call: |server| client(&server).fetch_payment("pay_G8VQzjPLoAvm6D").await,
 }

@@ -7,8 +7,6 @@
 //! The real server comes from `tests/support/services.py` (run by `make test`) through the
 //! `BAZAAR_TEST_S3_*` variables; without them those tests fail rather than skip.
 
-use std::io;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bazaar_adapters::error::AdapterError;
@@ -21,6 +19,9 @@ use reqwest::Url;
 use secrecy::SecretString;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockBuilder, MockServer, Request, ResponseTemplate};
+
+#[macro_use]
+mod common;
 
 const ACCESS_KEY: &str = "AKIDEXAMPLE";
 const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
@@ -117,23 +118,6 @@ async fn head_of_a_missing_object_is_none() {
 }
 
 #[tokio::test]
-async fn a_403_means_the_store_refused_our_credentials_and_is_not_retried() {
-    let server = MockServer::start().await;
-    object("HEAD")
-        .respond_with(ResponseTemplate::new(403))
-        .expect(1)
-        .mount(&server)
-        .await;
-
-    let result = client(&server).head(KEY).await;
-
-    assert!(
-        matches!(result, Err(AdapterError::Unauthorized { provider: "s3" })),
-        "got {result:?}"
-    );
-}
-
-#[tokio::test]
 async fn a_500_followed_by_success_is_retried_with_a_fresh_signature() {
     let server = MockServer::start().await;
     object("HEAD")
@@ -172,26 +156,6 @@ async fn a_persistent_503_is_unavailable_after_max_retries_plus_one_attempts() {
         }
         other => panic!("expected Unavailable, got {other:?}"),
     }
-}
-
-#[tokio::test]
-async fn a_persistent_429_is_rate_limited() {
-    let server = MockServer::start().await;
-    object("HEAD")
-        .respond_with(ResponseTemplate::new(429))
-        .expect(3)
-        .mount(&server)
-        .await;
-
-    let result = client(&server).head(KEY).await;
-
-    assert!(
-        matches!(
-            result,
-            Err(AdapterError::RateLimited { provider: "s3", .. })
-        ),
-        "got {result:?}"
-    );
 }
 
 #[tokio::test]
@@ -578,14 +542,7 @@ fn debug_output_never_shows_the_secret_or_a_signature() {
 
 #[tokio::test]
 async fn logs_of_retried_and_refused_calls_never_contain_a_signature_or_the_secret() {
-    let logs = Arc::new(Mutex::new(Vec::new()));
-    let writer_logs = Arc::clone(&logs);
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || LogBuffer(Arc::clone(&writer_logs)))
-        .finish();
-    // #[tokio::test] runs on the current thread, so this covers the whole call.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = common::CapturedLogs::start();
     let server = MockServer::start().await;
     object("HEAD")
         .respond_with(ResponseTemplate::new(503))
@@ -612,8 +569,7 @@ async fn logs_of_retried_and_refused_calls_never_contain_a_signature_or_the_secr
         .await;
 
     assert!(head.is_ok() && delete.is_err() && put.is_ok());
-    let logs =
-        String::from_utf8_lossy(&logs.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
+    let logs = captured.text();
     assert!(logs.contains("s3.head"), "the span was not logged: {logs}");
     assert!(
         logs.contains("retrying"),
@@ -630,22 +586,6 @@ async fn logs_of_retried_and_refused_calls_never_contain_a_signature_or_the_secr
         "photo.png?",
     ] {
         assert!(!logs.contains(secret), "logs contain {secret:?}: {logs}");
-    }
-}
-
-struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for LogBuffer {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 
@@ -992,4 +932,12 @@ async fn the_fake_rejects_what_s3_would_reject() {
         );
     }
     assert!(fake.calls().is_empty());
+}
+
+transport_contract! {
+    provider: "s3",
+    stub: object("HEAD"),
+    success: ResponseTemplate::new(200).set_body_raw(vec![0_u8; 7], "text/plain"),
+    refused_credentials: ResponseTemplate::new(403),
+    call: |server| client(&server).head(KEY).await,
 }

@@ -12,6 +12,9 @@ use serde_json::json;
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockBuilder, MockServer, Request, ResponseTemplate};
 
+#[macro_use]
+mod common;
+
 const API_KEY: &str = "SG.test-key.9c2f7a";
 
 fn settings(server: &MockServer) -> SendGridSettings {
@@ -201,30 +204,6 @@ async fn an_error_without_sendgrids_error_body_is_a_rejection_with_the_status() 
 }
 
 #[tokio::test]
-async fn a_401_means_sendgrid_refused_our_key_and_is_not_retried() {
-    let server = MockServer::start().await;
-    mail_send()
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"errors": [
-            {"field": null, "message": "The provided authorization grant is invalid"}
-        ]})))
-        .expect(1)
-        .mount(&server)
-        .await;
-
-    let result = client(&server).send(&welcome_email()).await;
-
-    assert!(
-        matches!(
-            result,
-            Err(AdapterError::Unauthorized {
-                provider: "sendgrid"
-            })
-        ),
-        "got {result:?}"
-    );
-}
-
-#[tokio::test]
 async fn a_403_is_treated_as_refused_credentials() {
     let server = MockServer::start().await;
     mail_send()
@@ -270,26 +249,6 @@ async fn a_500_followed_by_acceptance_succeeds_after_one_retry() {
     let message_id = client(&server).send(&welcome_email()).await;
 
     assert_eq!(message_id.ok().as_deref(), Some("retried-id"));
-}
-
-#[tokio::test]
-async fn a_persistent_503_is_unavailable_after_max_retries_plus_one_attempts() {
-    let server = MockServer::start().await;
-    mail_send()
-        .respond_with(ResponseTemplate::new(503))
-        .expect(3)
-        .mount(&server)
-        .await;
-
-    let result = client(&server).send(&welcome_email()).await;
-
-    match result {
-        Err(AdapterError::Unavailable { provider, message }) => {
-            assert_eq!(provider, "sendgrid");
-            assert!(message.contains("503"), "message: {message}");
-        }
-        other => panic!("expected Unavailable, got {other:?}"),
-    }
 }
 
 #[tokio::test]
@@ -528,4 +487,14 @@ async fn the_fake_rejects_what_sendgrid_would_reject() {
         );
     }
     assert!(fake.sent().is_empty());
+}
+
+transport_contract! {
+    provider: "sendgrid",
+    stub: mail_send(),
+    success: accepted("retried-id"),
+    refused_credentials: ResponseTemplate::new(401).set_body_json(json!({"errors": [
+        {"field": null, "message": "The provided authorization grant is invalid"}
+    ]})),
+    call: |server| client(&server).send(&welcome_email()).await,
 }
