@@ -597,7 +597,7 @@ impl Example for BatchResult {
     fn example() -> Self {
         let mut duplicate = Problem::example();
         duplicate.status = 409;
-        duplicate.code = "conflict".into();
+        duplicate.code = super::problem::ProblemCode(crate::app::errors::ErrorCode::Conflict);
         duplicate.title = "Conflict".into();
         duplicate.kind = "urn:problem-type:bazaar:conflict".into();
         duplicate.detail = "a record with this sku already exists".into();
