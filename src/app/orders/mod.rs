@@ -7,11 +7,12 @@
 //! on the version read; on a lost race it reads again and reapplies, which is
 //! safe because applying is idempotent (`docs/orders.md`).
 //!
-//! This module holds [`Orders`], its settings and the path every change takes
-//! ([`Orders::update`], the notices it owes, state-machine moves); the jobs are
-//! beside it: [`create`] (placing orders under stock holds), [`payments`]
-//! (checkout, verify, refunds, cancellations), [`webhooks`] (the receiver),
-//! [`sweeps`] (expiry, reconciliation, stock-hold settlement) and [`summary`].
+//! This module holds [`Orders`] and its settings, reading orders, and the path
+//! every change takes (`update`, the notices a change owes, moves through the
+//! state machine, fulfilment); the jobs are beside it: [`create`] (placing
+//! orders under stock holds), [`payments`] (checkout, verify, refunds,
+//! cancellations), [`webhooks`] (the receiver), [`sweeps`] (expiry,
+//! reconciliation, stock-hold settlement) and [`summary`] (the sales summary).
 
 pub mod create;
 pub mod payments;

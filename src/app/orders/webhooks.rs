@@ -1,7 +1,8 @@
 //! The webhook receiver: deliveries verified over their raw bytes, stored once
 //! per event id, and applied through the same path as the verify call. The
 //! provider's payload is read by the adapter (`razorpay::read_webhook`); this
-//! module only finds the order and applies what it reports.
+//! module only finds the order and applies what it reports. In development,
+//! paying at the fake Razorpay delivers its webhooks through the same receiver.
 
 use bazaar_adapters::error::AdapterError;
 use bazaar_adapters::razorpay::{self as rzp, FakeRazorpay, PaymentStatus, WebhookReport};

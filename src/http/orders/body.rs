@@ -1,5 +1,6 @@
 //! How an order is shown: [`OrderBody`] and its parts, and a page of them.
-//! Every API of `http::orders` answers orders in this shape.
+//! Every API of `http::orders` answers orders in this shape; [`AddressBody`]
+//! is also the address an order is placed with.
 
 use chrono::{DateTime, Utc};
 use poem_openapi::types::Example;
