@@ -15,7 +15,9 @@
 //!
 //! [`PaymentGateway`] is the port; [`RazorpayClient`] talks to Razorpay; [`FakeRazorpay`]
 //! keeps orders, payments and refunds in memory for tests and local runs, simulates customers
-//! paying, and emits correctly signed webhook deliveries.
+//! paying, and emits correctly signed webhook deliveries. [`read_webhook`],
+//! [`Payment::reports`] and [`Refund::report`] say what Razorpay reported as
+//! [`PaymentReport`]s, in no provider's words.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -32,10 +34,15 @@ use crate::error::AdapterError;
 use crate::http;
 use crate::retry::RetryPolicy;
 
+mod events;
 mod fake;
 mod signature;
 mod webhook;
 
+pub use events::{
+    event_name, read_webhook, PaymentReport, RefundOf, RefundState, UnreadableWebhook,
+    WebhookReport,
+};
 pub use fake::{FakeRazorpay, RazorpayCall, SignedWebhook, FAKE_ACCOUNT_ID};
 pub use signature::{
     checkout_signature, verify_checkout_signature, verify_webhook_signature, webhook_signature,

@@ -398,8 +398,8 @@ impl From<crate::domain::listing::QueryError> for AppError {
     }
 }
 
-impl From<crate::domain::order::IllegalTransition> for AppError {
-    fn from(e: crate::domain::order::IllegalTransition) -> Self {
+impl From<crate::domain::order::status::IllegalTransition> for AppError {
+    fn from(e: crate::domain::order::status::IllegalTransition) -> Self {
         Self::new(ErrorCode::IllegalTransition, e.to_string())
     }
 }

@@ -1060,10 +1060,10 @@ impl Settings {
         }
         let order_product_units_max: u32 =
             p.parse("order_product_units_max", "a whole number of units", 10);
-        if !(1..=crate::domain::order::MAX_QUANTITY).contains(&order_product_units_max) {
+        if !(1..=crate::domain::order::request::MAX_QUANTITY).contains(&order_product_units_max) {
             let why = format!(
                 "must be between 1 and {}",
-                crate::domain::order::MAX_QUANTITY
+                crate::domain::order::request::MAX_QUANTITY
             );
             p.fail("order_product_units_max", why);
         }

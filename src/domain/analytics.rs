@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 
 use super::ids::ProductId;
-use super::order::{EntryStatus, LedgerKind, Order, OrderStatus};
+use super::order::ledger::{EntryStatus, LedgerKind};
+use super::order::status::OrderStatus;
+use super::order::Order;
 
 /// Days are India's (UTC+05:30): a sale at 23:00 IST belongs to that day.
 pub fn ist() -> FixedOffset {

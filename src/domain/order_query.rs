@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 
 use super::ids::UserId;
 use super::listing::{fingerprint, Cursor, ListPage, Pagination, Paging, QueryError, SortValue};
-use super::order::{Order, OrderStatus};
+use super::order::status::OrderStatus;
+use super::order::Order;
 use super::validation::{Collector, FieldError};
 
 pub type OrderPage = ListPage<Order>;

@@ -35,11 +35,14 @@ use crate::state::AppState;
 use crate::telemetry::metrics;
 use admin::AdminApi;
 use auth::AuthApi;
+use dev::payments::PaymentsDevApi;
 use dev::DevApi;
 use files::FilesApi;
 use idempotency::Idempotency;
 use ops::OpsApi;
-use orders::{OrdersAdminApi, OrdersApi, PaymentsDevApi};
+use orders::admin::OrdersAdminApi;
+use orders::lifecycle::OrdersApi;
+use orders::payments::PaymentsApi;
 use pipeline::{Guard, Outer, Pipeline};
 use products::ProductsApi;
 use users::UsersApi;
@@ -99,6 +102,7 @@ pub type Api = OpenApiService<
         UsersApi,
         ProductsApi,
         OrdersApi,
+        PaymentsApi,
         OrdersAdminApi,
         PaymentsDevApi,
         FilesApi,
@@ -137,6 +141,10 @@ pub fn api_service(state: &AppState) -> Api {
         },
         products,
         OrdersApi {
+            orders: state.orders.clone(),
+            identity: identity(),
+        },
+        PaymentsApi {
             orders: state.orders.clone(),
             identity: identity(),
         },

@@ -330,7 +330,7 @@ fn one_of<'a>(values: impl IntoIterator<Item = &'a str>) -> MetaSchema {
 described_text!(
     /// An order status.
     OrderStatusParam,
-    one_of(crate::domain::order::OrderStatus::ALL.map(|s| s.as_str()))
+    one_of(crate::domain::order::status::OrderStatus::ALL.map(|s| s.as_str()))
 );
 described_text!(
     /// The sort of an order list.
@@ -365,7 +365,7 @@ described_text!(
 described_text!(
     /// An order status staff may set (fulfilment moves only forward).
     SettableOrderStatus,
-    one_of(crate::domain::order::OrderStatus::SETTABLE.map(|s| s.as_str()))
+    one_of(crate::domain::order::status::OrderStatus::SETTABLE.map(|s| s.as_str()))
 );
 described_text!(
     /// A tag to filter by: 1 to 20 characters, not only spaces.

@@ -338,7 +338,10 @@ fn the_domain_modules_form_no_cycle() {
             named.insert(leading_ident(&code[i + "super::".len()..]));
         }
         for to in named {
-            let exists = src().join("domain").join(format!("{to}.rs")).exists();
+            // A module is a file, or a folder with its `mod.rs` (`domain/order/`).
+            let domain = src().join("domain");
+            let exists = domain.join(format!("{to}.rs")).exists()
+                || domain.join(&to).join("mod.rs").exists();
             if exists && to != from {
                 graph.entry(from.clone()).or_default().insert(to);
             }

@@ -19,7 +19,10 @@ use bazaar::app::identity::Principal;
 use bazaar::app::orders::{OrderSettings, Orders};
 use bazaar::domain::file::FilePolicy;
 use bazaar::domain::hold::HoldId;
-use bazaar::domain::order::{EntryStatus, LedgerKind, OrderId, OrderStatus, RawLine};
+use bazaar::domain::order::ledger::{EntryStatus, LedgerKind};
+use bazaar::domain::order::request::RawLine;
+use bazaar::domain::order::status::OrderStatus;
+use bazaar::domain::order::OrderId;
 use bazaar::domain::product::{Categories, Product, RawProduct};
 use bazaar::domain::user::{Role, UserId};
 use bazaar::providers::local_store::LocalObjectStore;
@@ -267,7 +270,7 @@ impl World {
     pub(crate) async fn checkout(
         &self,
         order: &bazaar::domain::order::Order,
-    ) -> bazaar::app::orders::Checkout {
+    ) -> bazaar::app::orders::payments::Checkout {
         self.orders
             .checkout(&self.customer, order.id.as_str())
             .await

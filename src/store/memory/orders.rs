@@ -9,7 +9,8 @@ use parking_lot::RwLock;
 
 use super::{paginate, MemoryOutbox};
 use crate::domain::analytics::{summarize, SalesSummary};
-use crate::domain::order::{Order, OrderId, OrderStatus};
+use crate::domain::order::status::OrderStatus;
+use crate::domain::order::{Order, OrderId};
 use crate::domain::order_query::{OrderPage, OrderQuery, OrderSort};
 use crate::domain::outbox::OutboxMessage;
 use crate::domain::user::UserId;

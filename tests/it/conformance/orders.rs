@@ -7,10 +7,12 @@ use std::sync::Arc;
 use bazaar::domain::analytics::{summarize, DayRevenue, SalesSummary, TopProduct};
 use bazaar::domain::listing::Pagination;
 use bazaar::domain::money::Paise;
-use bazaar::domain::order::{
-    EntryStatus, Flag, FlagReason, LedgerEntry, LedgerKind, Order, OrderId, OrderRequest,
-    OrderStatus, PaymentEvent, RawAddress, RawLine, MAX_QUANTITY,
-};
+use bazaar::domain::order::flags::{Flag, FlagReason};
+use bazaar::domain::order::ledger::{EntryStatus, LedgerEntry, LedgerKind};
+use bazaar::domain::order::payment::PaymentEvent;
+use bazaar::domain::order::request::{OrderRequest, RawAddress, RawLine, MAX_QUANTITY};
+use bazaar::domain::order::status::OrderStatus;
+use bazaar::domain::order::{Order, OrderId};
 use bazaar::domain::order_query::{OrderQuery, OrderSort, RawOrderQuery};
 use bazaar::domain::outbox::{dedupe_key, Channel, NoticeKind, OutboxMessage, Recipient};
 use bazaar::domain::product::{Categories, Product, ProductDraft, RawProduct};

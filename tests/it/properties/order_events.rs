@@ -4,9 +4,11 @@
 use std::collections::HashSet;
 
 use bazaar::domain::money::Paise;
-use bazaar::domain::order::{
-    EntryStatus, LedgerKind, Order, OrderId, OrderRequest, OrderStatus, PaymentEvent, RawLine,
-};
+use bazaar::domain::order::ledger::{EntryStatus, LedgerKind};
+use bazaar::domain::order::payment::PaymentEvent;
+use bazaar::domain::order::request::{OrderRequest, RawLine};
+use bazaar::domain::order::status::OrderStatus;
+use bazaar::domain::order::{Order, OrderId};
 use bazaar::domain::outbox::NoticeKind;
 use bazaar::domain::product::{Categories, Product, ProductDraft, RawProduct};
 use bazaar::domain::user::UserId;

@@ -2,7 +2,9 @@
 //! order use case (in-memory stores, a fake Razorpay): stock is conserved —
 //! what is on the shelf plus what orders hold is what there was.
 
-use bazaar::domain::order::{Order, OrderStatus, RawLine};
+use bazaar::domain::order::request::RawLine;
+use bazaar::domain::order::status::OrderStatus;
+use bazaar::domain::order::Order;
 use proptest::prelude::*;
 
 use crate::payments::{world, World};

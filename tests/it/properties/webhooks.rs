@@ -2,7 +2,7 @@
 //! error, never a server error; and a signature covers every byte.
 
 use bazaar::app::errors::ErrorCode;
-use bazaar::app::orders::Received;
+use bazaar::app::orders::webhooks::Received;
 use bazaar_adapters::razorpay::{parse_webhook, verify_webhook_signature, webhook_signature};
 use proptest::prelude::*;
 use secrecy::SecretString;

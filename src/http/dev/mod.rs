@@ -1,6 +1,8 @@
 //! `/api/v1/dev/messages`: what the fake SMS and email providers "sent", so a
 //! frontend developer can finish sign-up on `make run` and see the notices of the outbox. 404 in production and
-//! wherever real providers are configured.
+//! wherever real providers are configured. [`payments`] completes a checkout with the fake Razorpay.
+
+pub mod payments;
 
 use std::sync::Arc;
 

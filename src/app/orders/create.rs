@@ -1,0 +1,223 @@
+//! Placing an order: its stock reserved under holds, all items or none, within
+//! the customer's cap on unpaid orders, at most once per request key.
+
+use crate::app::errors::{AppError, ErrorCode};
+use crate::app::identity::Principal;
+use crate::domain::hold::HoldId;
+use crate::domain::ids::ProductId;
+use crate::domain::order::request::{OrderRequest, RawAddress, RawLine};
+use crate::domain::order::{Order, OrderId};
+use crate::domain::request_key::{Found, RequestKey};
+use crate::domain::validation::FieldError;
+use crate::store::StoreError;
+
+use super::Orders;
+
+/// Razorpay takes no payment below ₹1.
+const MIN_TOTAL: i64 = 100;
+
+#[derive(Clone)]
+/// What [`Orders::create`] did.
+#[derive(Debug)]
+pub enum Placed {
+    /// Placed the order now.
+    New(Order),
+    /// Found the order an earlier attempt of the same request placed.
+    Found(Order),
+}
+
+impl Placed {
+    pub fn order(&self) -> &Order {
+        match self {
+            Self::New(order) | Self::Found(order) => order,
+        }
+    }
+
+    pub fn into_order(self) -> Order {
+        match self {
+            Self::New(order) | Self::Found(order) => order,
+        }
+    }
+}
+
+fn too_many_unpaid(max: u32) -> AppError {
+    AppError::new(
+        ErrorCode::TooManyUnpaidOrders,
+        format!(
+            "you already have {max} unpaid orders, the most allowed; pay for or cancel one first"
+        ),
+    )
+}
+
+impl Orders {
+    /// Creates an order and reserves its stock: all items or none. A customer
+    /// holds at most `unpaid_max` unpaid orders: checked before any stock is
+    /// taken, and enforced by the store when the order is written (each takes
+    /// one of the customer's slots), so concurrent creates cannot exceed it.
+    ///
+    /// With a request key (the request came with an `Idempotency-Key`) the
+    /// order is stored with it, at most one per key: a retry whose first
+    /// attempt's answer was lost finds that order ([`Placed::Found`]) instead
+    /// of placing a second one.
+    pub async fn create(
+        &self,
+        who: &Principal,
+        lines: &[RawLine],
+        address: Option<&RawAddress>,
+        notes: Option<&str>,
+        request_key: Option<&RequestKey>,
+    ) -> Result<Placed, AppError> {
+        let request = OrderRequest::parse(lines, address, notes, self.settings.product_units_max)
+            .map_err(AppError::validation)?;
+        if let Some(key) = request_key {
+            if let Some(found) = self.placed_by(key).await? {
+                return Ok(found);
+            }
+        }
+        // Staff can change stock outright; the cap is against customers
+        // holding stock they do not pay for.
+        let capped = !who.can("orders:manage");
+        if capped
+            && self.orders.count_unpaid(&who.user_id).await? >= u64::from(self.settings.unpaid_max)
+        {
+            return Err(too_many_unpaid(self.settings.unpaid_max));
+        }
+        let order_id = OrderId::generate();
+        let mut held: Vec<(ProductId, HoldId)> = Vec::new();
+        let mut products = Vec::new();
+        for (i, (id, quantity)) in request.lines.iter().enumerate() {
+            let hold = HoldId::new(&order_id, i);
+            match self.catalog.reserve(id, *quantity, &hold).await {
+                Ok(product) => {
+                    held.push((id.clone(), hold));
+                    products.push(product);
+                }
+                Err(error) => {
+                    self.release_holds(&held).await;
+                    return Err(item_error(error, i));
+                }
+            }
+        }
+        let mut order = Order::new(
+            order_id,
+            who.user_id.clone(),
+            request,
+            &products,
+            self.settings.tax_rate_bp,
+            self.clock.now(),
+            chrono::Duration::from_std(self.settings.pay_within).unwrap_or_default(),
+        );
+        order.request_key = request_key.cloned();
+        if order.total.get() < MIN_TOTAL {
+            self.release_holds(&held).await;
+            return Err(AppError::validation(vec![FieldError::new(
+                "items",
+                "below_minimum",
+                format!("an order must come to at least {MIN_TOTAL} paise, Razorpay's minimum"),
+            )]));
+        }
+        let inserted = if capped {
+            self.insert_in_a_free_slot(&mut order).await
+        } else {
+            self.orders.insert(&order).await.map(|()| true)
+        };
+        match inserted {
+            Ok(true) => {}
+            // Every slot was taken by a concurrent create meanwhile.
+            Ok(false) => {
+                self.release_holds(&held).await;
+                return Err(too_many_unpaid(self.settings.unpaid_max));
+            }
+            // The insert may have reached the database before the connection
+            // failed: the sweep looks for the order before it gives stock back.
+            Err(error @ StoreError::Unavailable(_)) => return Err(error.into()),
+            // A concurrent attempt under the same key stored its order first.
+            Err(StoreError::Duplicate {
+                field: "request_key",
+            }) if request_key.is_some() => {
+                self.release_holds(&held).await;
+                let key = request_key.expect("checked by the guard");
+                return self.placed_by(key).await?.ok_or_else(|| {
+                    AppError::internal(anyhow::anyhow!(
+                        "an order's request key is taken but no order has it"
+                    ))
+                });
+            }
+            Err(error) => {
+                self.release_holds(&held).await;
+                return Err(error.into());
+            }
+        }
+        for (id, hold) in &held {
+            if let Err(error) = self.catalog.drop_hold(id, hold).await {
+                // Harmless: the sweep finds the order and drops the hold.
+                tracing::warn!(product = %id, %hold, error = %error, "could not drop a stock hold");
+            }
+        }
+        Ok(Placed::New(order))
+    }
+
+    /// The order an earlier attempt of this request placed, if any; an error
+    /// if the key was used for a different order.
+    async fn placed_by(&self, key: &RequestKey) -> Result<Option<Placed>, AppError> {
+        let Some(order) = self.orders.find_by_request_key(&key.id).await? else {
+            return Ok(None);
+        };
+        let stored = order.request_key.clone().ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!(
+                "an order found by its request key has none"
+            ))
+        })?;
+        match key.judge(&stored, order) {
+            Found::Same(order) => Ok(Some(Placed::Found(order))),
+            Found::Reused => Err(crate::app::idempotency::key_reused()),
+        }
+    }
+
+    /// Stores a customer's new order in the first of their unpaid-order slots
+    /// that is free; false if none is. The store refuses a taken slot
+    /// atomically, which is what holds the cap against concurrent creates.
+    async fn insert_in_a_free_slot(&self, order: &mut Order) -> Result<bool, StoreError> {
+        for slot in 0..self.settings.unpaid_max {
+            order.unpaid_slot = Some(slot);
+            match self.orders.insert(order).await {
+                Ok(()) => return Ok(true),
+                Err(StoreError::Duplicate {
+                    field: "unpaid_slot",
+                }) => continue,
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(false)
+    }
+
+    /// Gives back the stock taken for an order that is not stored. One that
+    /// fails stays held, and the sweep gives it back later.
+    async fn release_holds(&self, held: &[(ProductId, HoldId)]) {
+        for (id, hold) in held {
+            if let Err(error) = self.catalog.release_hold(id, hold).await {
+                tracing::warn!(product = %id, %hold, error = %error, "could not release a stock hold; the sweep will");
+            }
+        }
+    }
+}
+
+/// A reservation failure, named after the item it was for.
+fn item_error(error: AppError, index: usize) -> AppError {
+    match error.code {
+        ErrorCode::NotFound => AppError::validation(vec![FieldError::new(
+            format!("items[{index}].product_id"),
+            "not_found",
+            "no such product",
+        )]),
+        ErrorCode::InsufficientStock => AppError {
+            errors: vec![FieldError::new(
+                format!("items[{index}].quantity"),
+                "insufficient_stock",
+                error.detail.clone(),
+            )],
+            ..error
+        },
+        _ => error,
+    }
+}

@@ -1,0 +1,458 @@
+//! `/api/v1/orders`: placing, listing, reading, cancelling, refunding and
+//! fulfilling orders (`OrdersApi`), with the bodies they take.
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::types::Example;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use serde::Deserialize;
+
+use super::body::{AddressBody, OrderBody, OrderList};
+use super::{
+    ok, OrderActionErrors, OrderBodyActionErrors, OrderReadErrors, OrderResponse, EXAMPLE_PRODUCT,
+};
+use crate::app::errors::AppError;
+use crate::app::identity::Identity;
+use crate::app::orders::create::Placed;
+use crate::app::orders::Orders;
+use crate::domain::order::request::{RawAddress, RawLine};
+use crate::domain::order_query::RawOrderQuery;
+use crate::error_set;
+use crate::http::idempotency::retry_of;
+use crate::http::json_body::JsonBody;
+use crate::http::listing::page_info;
+use crate::http::params::{
+    BoolText, CursorText, Limit, OrderSortParam, OrderStatusParam, PageNumber, SettableOrderStatus,
+    TimeBound,
+};
+use crate::http::problem::Problems;
+use crate::http::security::{require, BearerAuth};
+use crate::http::ApiTags;
+
+error_set!(
+    /// Errors of creating an order.
+    idempotent CreateOrderErrors: 400, 401, 403, 409, 413, 415, 422, 429, 500, 503
+);
+error_set!(
+    /// Errors of refunding (which takes a body).
+    idempotent RefundErrors: 400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 502, 503
+);
+
+const BASE: &str = "/api/v1/orders";
+
+/// One line to order.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct OrderLineInput {
+    /// Product id (24 hexadecimal characters).
+    #[oai(validator(pattern = "^[0-9a-fA-F]{24}$"))]
+    pub product_id: String,
+    /// Units: at least 1, at most `BAZAAR_ORDER_PRODUCT_UNITS_MAX` (10 by
+    /// default) of one product per order.
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
+    pub quantity: i64,
+}
+
+/// An order to place.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(example, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct OrderInput {
+    /// 1–50 lines; a product listed twice is ordered once with the quantities added.
+    #[oai(validator(min_items = 1, max_items = 50))]
+    pub items: Vec<OrderLineInput>,
+    #[serde(default)]
+    pub address: Option<AddressBody>,
+    /// At most 500 characters.
+    #[serde(default)]
+    #[oai(validator(max_length = 500))]
+    pub notes: Option<String>,
+}
+
+/// A refund to make.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(example, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct RefundInput {
+    /// Paise; omit to refund everything still refundable.
+    #[serde(default)]
+    pub amount: Option<i64>,
+}
+
+/// A fulfilment step.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(example, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct StatusInput {
+    /// `fulfilled`, `shipped` or `delivered`; only forward.
+    pub status: SettableOrderStatus,
+}
+
+#[derive(ApiResponse)]
+pub enum CreateOrderResponse {
+    /// Created; stock is reserved until the order is paid, cancelled or expires.
+    #[oai(
+        status = 201,
+        header(
+            name = "Idempotent-Replayed",
+            ty = "Option<bool>",
+            description = "`true` when this is the kept answer to an earlier request with the same `Idempotency-Key`."
+        )
+    )]
+    Created(Json<OrderBody>, #[oai(header = "Location")] String),
+}
+
+#[derive(ApiResponse)]
+pub enum OrderListResponse {
+    #[oai(status = 200)]
+    Ok(Json<OrderList>),
+}
+
+#[derive(ApiResponse)]
+pub enum RefundResponse {
+    /// The order with the refund in its ledger (`pending` until Razorpay processes it).
+    #[oai(
+        status = 200,
+        header(
+            name = "Idempotent-Replayed",
+            ty = "Option<bool>",
+            description = "`true` when this is the kept answer to an earlier request with the same `Idempotency-Key`."
+        )
+    )]
+    Ok(Json<OrderBody>),
+}
+
+pub struct OrdersApi {
+    pub orders: Arc<Orders>,
+    pub identity: Arc<Identity>,
+}
+
+impl OrdersApi {
+    #[allow(clippy::too_many_arguments)]
+    async fn list_page(
+        &self,
+        who: &crate::app::identity::Principal,
+        base: &str,
+        of_user: Option<&str>,
+        status: Option<String>,
+        flagged: Option<String>,
+        from: Option<String>,
+        to: Option<String>,
+        sort: Option<String>,
+        limit: Option<Limit>,
+        cursor: Option<CursorText>,
+        page: Option<PageNumber>,
+    ) -> Result<OrderListResponse, AppError> {
+        let raw = RawOrderQuery {
+            status,
+            flagged,
+            from,
+            to,
+            sort,
+            limit: limit.map(|l| l.0),
+            cursor: cursor.map(|c| c.0),
+            page: page.map(|p| p.0),
+        };
+        let (query, result) = self.orders.list(who, &raw, of_user).await?;
+        let params = [
+            ("status", raw.status.clone()),
+            ("flagged", raw.flagged.clone()),
+            ("from", raw.from.clone()),
+            ("to", raw.to.clone()),
+            ("sort", raw.sort.clone()),
+        ];
+        let info = page_info(
+            base,
+            &params,
+            query.limit,
+            &query.pagination,
+            raw.cursor.as_deref(),
+            result.has_next,
+            result.total,
+            || result.items.last().map(|o| query.next_cursor(o)),
+        );
+        Ok(OrderListResponse::Ok(Json(OrderList::new(
+            result.items.iter().map(OrderBody::from).collect(),
+            info,
+        ))))
+    }
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Orders")]
+impl OrdersApi {
+    /// Place an order
+    ///
+    /// Snapshots each product's name and price, adds GST, and reserves the
+    /// stock of every item — all or none (409 `insufficient_stock` names the
+    /// item). Pay for it with `createPayment` before `expires_at`.
+    #[oai(path = "/orders", method = "post", operation_id = "createOrder")]
+    async fn create_order(
+        &self,
+        auth: BearerAuth,
+        body: JsonBody<OrderInput>,
+        // Applied by `http::idempotency` before this runs; declared for the contract.
+        /// Makes retries safe: the same request with the same key is answered
+        /// once and then replayed (`Idempotent-Replayed: true`).
+        /// 1–255 printable ASCII characters; a random UUID per attempt.
+        #[oai(
+            name = "Idempotency-Key",
+            validator(min_length = 1, max_length = 255, pattern = "^[ -~]+$")
+        )]
+        _idempotency_key: Header<Option<String>>,
+        req: &Request,
+    ) -> Result<CreateOrderResponse, Problems<CreateOrderErrors>> {
+        require(&self.identity, &auth.0, "orders:write", req).await?;
+        let input = body.0;
+        let lines: Vec<RawLine> = input
+            .items
+            .iter()
+            .map(|l| RawLine {
+                product_id: l.product_id.clone(),
+                quantity: l.quantity,
+            })
+            .collect();
+        let address = input.address.map(|a| RawAddress {
+            name: a.name,
+            line1: a.line1,
+            line2: a.line2,
+            city: a.city,
+            state: a.state,
+            postal_code: a.postal_code,
+            phone: a.phone,
+        });
+        let retry = retry_of(req);
+        let placed = self
+            .orders
+            .create(
+                &auth.0,
+                &lines,
+                address.as_ref(),
+                input.notes.as_deref(),
+                retry.map(|r| &r.key),
+            )
+            .await?;
+        if let (Placed::Found(_), Some(retry)) = (&placed, retry) {
+            retry.found_earlier();
+        }
+        let order = placed.order();
+        Ok(CreateOrderResponse::Created(
+            Json(order.into()),
+            format!("{BASE}/{}", order.id),
+        ))
+    }
+
+    /// List orders
+    ///
+    /// Your own orders; staff see everyone's. Filter by `status`, by whether
+    /// the order has `flags` for staff (`flagged=true`), and by creation time
+    /// (`from` inclusive, `to` exclusive: a date or an RFC 3339 time). The
+    /// standard list conventions: `limit`, `cursor` or `page`.
+    #[allow(clippy::too_many_arguments)]
+    #[oai(path = "/orders", method = "get", operation_id = "listOrders")]
+    async fn list_orders(
+        &self,
+        auth: BearerAuth,
+        /// One order status.
+        status: Query<Option<OrderStatusParam>>,
+        /// `true`: only orders with flags for staff; `false`: only those without.
+        flagged: Query<Option<BoolText>>,
+        /// Created at or after.
+        from: Query<Option<TimeBound>>,
+        /// Created before.
+        to: Query<Option<TimeBound>>,
+        /// `-created_at` (default) or `created_at`.
+        sort: Query<Option<OrderSortParam>>,
+        limit: Query<Option<Limit>>,
+        cursor: Query<Option<CursorText>>,
+        page: Query<Option<PageNumber>>,
+        req: &Request,
+    ) -> Result<OrderListResponse, Problems<OrderReadErrors>> {
+        require(&self.identity, &auth.0, "orders:read", req).await?;
+        Ok(self
+            .list_page(
+                &auth.0,
+                BASE,
+                None,
+                status.0.map(String::from),
+                flagged.0.map(String::from),
+                from.0.map(String::from),
+                to.0.map(String::from),
+                sort.0.map(String::from),
+                limit.0,
+                cursor.0,
+                page.0,
+            )
+            .await?)
+    }
+
+    /// List a user's orders
+    ///
+    /// Your own (`id` is your user id), or anyone's for staff; 404 otherwise.
+    #[allow(clippy::too_many_arguments)]
+    #[oai(
+        path = "/users/:id/orders",
+        method = "get",
+        operation_id = "listUserOrders"
+    )]
+    async fn list_user_orders(
+        &self,
+        auth: BearerAuth,
+        /// User id.
+        id: Path<String>,
+        status: Query<Option<OrderStatusParam>>,
+        from: Query<Option<TimeBound>>,
+        to: Query<Option<TimeBound>>,
+        sort: Query<Option<OrderSortParam>>,
+        limit: Query<Option<Limit>>,
+        cursor: Query<Option<CursorText>>,
+        page: Query<Option<PageNumber>>,
+        req: &Request,
+    ) -> Result<OrderListResponse, Problems<OrderReadErrors>> {
+        require(&self.identity, &auth.0, "orders:read", req).await?;
+        let base = format!("/api/v1/users/{}/orders", id.0);
+        Ok(self
+            .list_page(
+                &auth.0,
+                &base,
+                Some(&id.0),
+                status.0.map(String::from),
+                None,
+                from.0.map(String::from),
+                to.0.map(String::from),
+                sort.0.map(String::from),
+                limit.0,
+                cursor.0,
+                page.0,
+            )
+            .await?)
+    }
+
+    /// Get an order
+    ///
+    /// Its owner or staff; 404 for anyone else.
+    #[oai(path = "/orders/:id", method = "get", operation_id = "getOrder")]
+    async fn get_order(
+        &self,
+        auth: BearerAuth,
+        /// Order id.
+        id: Path<String>,
+        req: &Request,
+    ) -> Result<OrderResponse, Problems<OrderReadErrors>> {
+        require(&self.identity, &auth.0, "orders:read", req).await?;
+        Ok(ok(&self.orders.get(&auth.0, &id.0).await?))
+    }
+
+    /// Cancel an order
+    ///
+    /// The owner, before payment; staff until fulfilment (refunding what was
+    /// captured). Releases the stock. 409 `illegal_transition` otherwise.
+    #[oai(
+        path = "/orders/:id/actions/cancel",
+        method = "post",
+        operation_id = "cancelOrder"
+    )]
+    async fn cancel_order(
+        &self,
+        auth: BearerAuth,
+        id: Path<String>,
+        req: &Request,
+    ) -> Result<OrderResponse, Problems<OrderActionErrors>> {
+        require(&self.identity, &auth.0, "orders:write", req).await?;
+        Ok(ok(&self.orders.cancel(&auth.0, &id.0).await?))
+    }
+
+    /// Refund an order
+    ///
+    /// Staff. Refunds `amount` paise (everything refundable if omitted)
+    /// through Razorpay; more than was captured and not yet refunded is 409
+    /// `refund_exceeds_captured`.
+    #[oai(
+        path = "/orders/:id/actions/refund",
+        method = "post",
+        operation_id = "refundOrder"
+    )]
+    async fn refund_order(
+        &self,
+        auth: BearerAuth,
+        id: Path<String>,
+        body: JsonBody<RefundInput>,
+        // Replayed by `http::idempotency`; also makes Razorpay's own refund key.
+        /// Makes retries safe: the same request with the same key is answered
+        /// once and then replayed (`Idempotent-Replayed: true`).
+        /// 1–255 printable ASCII characters; a random UUID per attempt.
+        #[oai(
+            name = "Idempotency-Key",
+            validator(min_length = 1, max_length = 255, pattern = "^[ -~]+$")
+        )]
+        idempotency_key: Header<Option<String>>,
+        req: &Request,
+    ) -> Result<RefundResponse, Problems<RefundErrors>> {
+        require(&self.identity, &auth.0, "payments:refund", req).await?;
+        let order = self
+            .orders
+            .refund(&id.0, body.0.amount, idempotency_key.0.as_deref())
+            .await?;
+        Ok(RefundResponse::Ok(Json((&order).into())))
+    }
+
+    /// Move an order along fulfilment
+    ///
+    /// Staff: `fulfilled`, `shipped`, `delivered`, forward only (a step may be
+    /// skipped); 409 `illegal_transition` names both states otherwise.
+    #[oai(
+        path = "/orders/:id/status",
+        method = "put",
+        operation_id = "setOrderStatus"
+    )]
+    async fn set_order_status(
+        &self,
+        auth: BearerAuth,
+        id: Path<String>,
+        body: JsonBody<StatusInput>,
+        req: &Request,
+    ) -> Result<OrderResponse, Problems<OrderBodyActionErrors>> {
+        require(&self.identity, &auth.0, "orders:manage", req).await?;
+        Ok(ok(&self.orders.set_status(&id.0, &body.0.status.0).await?))
+    }
+}
+
+impl Example for OrderInput {
+    fn example() -> Self {
+        Self {
+            items: vec![OrderLineInput {
+                product_id: EXAMPLE_PRODUCT.into(),
+                quantity: 2,
+            }],
+            address: Some(AddressBody {
+                name: "Asha Rao".into(),
+                line1: "12, 4th Cross, Indiranagar".into(),
+                line2: None,
+                city: "Bengaluru".into(),
+                state: "Karnataka".into(),
+                postal_code: "560038".into(),
+                phone: Some("+919812345678".into()),
+            }),
+            notes: Some("Please call before delivery".into()),
+        }
+    }
+}
+
+impl Example for RefundInput {
+    fn example() -> Self {
+        Self {
+            amount: Some(50_000),
+        }
+    }
+}
+
+impl Example for StatusInput {
+    fn example() -> Self {
+        Self {
+            status: "shipped".into(),
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! `/api/v1/orders`, payments, the Razorpay webhook receiver, the admin view
+//! of webhook events and the sales summary: thin handlers over `crate::app::orders`,
+//! one module per resource. [`lifecycle`] places, lists, cancels, refunds and
+//! fulfils orders; [`payments`] starts and verifies payments and receives
+//! Razorpay's webhooks; [`admin`] lists stored webhook events and answers the
+//! sales summary; [`body`] is how an order is shown. What they share is here:
+//! error sets, the order answer, and the examples' ids and times.
+
+pub mod admin;
+pub mod body;
+pub mod lifecycle;
+pub mod payments;
+
+use chrono::{DateTime, Utc};
+use poem_openapi::payload::Json;
+use poem_openapi::ApiResponse;
+
+use crate::domain::order::Order;
+use crate::error_set;
+use body::OrderBody;
+
+error_set!(
+    /// Errors of reading orders.
+    OrderReadErrors: 400, 401, 403, 404, 429, 500, 503
+);
+error_set!(
+    /// Errors of changing an order or its payment.
+    OrderActionErrors: 400, 401, 403, 404, 409, 422, 429, 500, 502, 503
+);
+error_set!(
+    /// Errors of changing an order or its payment with a body.
+    OrderBodyActionErrors: 400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 502, 503
+);
+
+#[derive(ApiResponse)]
+pub enum OrderResponse {
+    #[oai(status = 200)]
+    Ok(Json<OrderBody>),
+}
+
+/// The answer of an operation that reads or changes one order.
+pub(crate) fn ok(order: &Order) -> OrderResponse {
+    OrderResponse::Ok(Json(order.into()))
+}
+
+fn example_time(offset_secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_767_225_600 + offset_secs, 0).unwrap_or_default()
+}
+
+const EXAMPLE_ORDER: &str = "6650c0ffee0000000000c001";
+const EXAMPLE_PRODUCT: &str = "6650c0ffee0000000000b001";
