@@ -51,7 +51,7 @@ SERVICES = ["BAZAAR_TEST_MONGODB_URL", "BAZAAR_TEST_REDIS_URL", "BAZAAR_TEST_S3_
 ORIGIN = "https://shop.example.in"
 
 # Suites in the order they run; each is tests/contract/<name>.py.
-SUITES = ["typescript", "postman", "browser", "schemathesis"]
+SUITES = ["typescript", "python_client", "postman", "browser", "schemathesis"]
 
 
 class SuiteFailed(Exception):

@@ -475,3 +475,34 @@ fn every_source_path_docs_architecture_names_exists() {
         "docs/architecture.md names paths that do not exist: {missing:?}"
     );
 }
+
+/// One job per file: a source file is at most about 500 lines before its unit tests. A file
+/// that grows past this does more than one thing; split it by job (docs/architecture.md).
+const MAX_LINES_BEFORE_TESTS: usize = 520;
+
+#[test]
+fn no_source_file_holds_more_than_one_jobs_worth_of_code() {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let mut long: Vec<String> = files
+        .iter()
+        .filter_map(|file| {
+            let text = std::fs::read_to_string(file).unwrap();
+            let lines = text
+                .lines()
+                .take_while(|line| line.trim() != "#[cfg(test)]")
+                .count();
+            (lines > MAX_LINES_BEFORE_TESTS).then(|| {
+                let rel = file.strip_prefix(src()).unwrap().display();
+                format!("src/{rel}: {lines} lines")
+            })
+        })
+        .collect();
+    long.sort();
+    assert!(files.len() > 50, "only {} files read", files.len());
+    assert!(
+        long.is_empty(),
+        "files over {MAX_LINES_BEFORE_TESTS} lines:\n{}",
+        long.join("\n")
+    );
+}
