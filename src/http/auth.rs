@@ -17,7 +17,9 @@ use super::security::{context, BearerAuth};
 use super::users::{AcceptedResponse, NoContentResponse, UserBody, UserResponse};
 use super::ApiTags;
 use crate::app::identity::otp::OtpPurpose;
-use crate::app::identity::{Identity, OtpOutcome, Tokens};
+use crate::app::identity::codes::OtpOutcome;
+use crate::app::identity::sign_in::Tokens;
+use crate::app::identity::Identity;
 use crate::error_set;
 
 error_set!(
