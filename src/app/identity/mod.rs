@@ -1,4 +1,4 @@
-//! Identity use cases, one module per job: sign-up (`signup`), sign-in by code
+//! Identity use cases, one module per job: sign-up (`sign_up`), sign-in by code
 //! ([`codes`]), sign-in with a password, sessions and password resets ([`sign_in`]),
 //! the user's own profile (`profile`), the admin's view of users (`admin`) and the
 //! audit trail (`audit`). Knows the domain and the ports, not HTTP. This module holds
@@ -20,7 +20,7 @@ mod audit;
 pub mod codes;
 mod profile;
 pub mod sign_in;
-mod signup;
+mod sign_up;
 
 use std::sync::Arc;
 
