@@ -7,7 +7,9 @@ use crate::app::errors::{AppError, ErrorCode};
 use crate::app::identity::{Identity, Principal, RequestContext};
 use crate::config::Settings;
 use crate::domain::audit::AuditKind;
-use crate::domain::user::{Password, PersonName, Phone, Registration, Role, User, UserId, UserStatus};
+use crate::domain::user::{
+    Password, PersonName, Phone, Registration, Role, User, UserId, UserStatus,
+};
 use crate::domain::user_query::{RawUserQuery, UserPage, UserQuery};
 use crate::domain::validation::FieldError;
 use crate::store::StoreError;
