@@ -120,7 +120,7 @@ impl Identity {
     /// Signs in with phone or email and password. Unknown accounts, wrong
     /// passwords and accounts whose phone is not yet verified get the same
     /// answer after the same work. Failures are counted on the account however
-    /// it is spelled (see `auth::lockout`): per client address, then for the
+    /// it is spelled (see `lockout`): per client address, then for the
     /// account as a whole.
     pub async fn login(
         &self,
