@@ -124,21 +124,15 @@ pub fn api_service(state: &AppState) -> Api {
         timeout: state.settings.backend_timeout,
         draining: state.draining.clone(),
     };
-    let products = ProductsApi {
-        catalog: state.catalog.clone(),
-        identity: state.identity.clone(),
-        encoded: moka::sync::Cache::builder()
-            .max_capacity(state.settings.cache_l1_capacity)
-            .build(),
-    };
+    let products = products::api(
+        state.catalog.clone(),
+        state.identity.clone(),
+        state.settings.cache_l1_capacity,
+    );
     let identity = || state.identity.clone();
     let apis = (
-        AuthApi {
-            identity: identity(),
-        },
-        UsersApi {
-            identity: identity(),
-        },
+        auth::api(identity()),
+        users::api(identity()),
         products,
         OrdersApi {
             orders: state.orders.clone(),
@@ -163,10 +157,7 @@ pub fn api_service(state: &AppState) -> Api {
             files: state.files.clone(),
             identity: identity(),
         },
-        AdminApi {
-            identity: identity(),
-            outbox: state.outbox.clone(),
-        },
+        admin::api(identity(), state.outbox.clone()),
         DevApi {
             identity: identity(),
         },

@@ -1,14 +1,25 @@
-//! The admin's view of an outbox message, as the contract shows it.
+//! `/admin/outbox…`: the admin's view of the outbox, and retrying a dead message.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use poem::Request;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
-use poem_openapi::{ApiResponse, Object};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 
+use super::{AdminReadErrors, AdminWriteErrors};
+use crate::app::identity::Identity;
+use crate::app::outbox::Outbox;
 use crate::domain::outbox::OutboxMessage;
-use crate::http::listing::PageLinks;
+use crate::domain::outbox_query::RawOutboxQuery;
+use crate::http::listing::{page_info, PageLinks};
+use crate::http::params::{CursorText, HexId, Limit, OutboxStateParam, PageNumber};
+use crate::http::problem::Problems;
+use crate::http::security::{require, BearerAuth};
+use crate::http::ApiTags;
 use crate::list_object;
 
 /// A notice to a customer in the outbox.
@@ -143,4 +154,79 @@ pub enum OutboxRetryResponse {
     /// The message, pending again and due now.
     #[oai(status = 200)]
     Ok(Json<OutboxMessageBody>),
+}
+
+pub struct OutboxAdminApi {
+    pub identity: Arc<Identity>,
+    pub outbox: Arc<Outbox>,
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Admin")]
+impl OutboxAdminApi {
+    /// List outbox messages
+    ///
+    /// Notices to customers (order confirmations, payment receipts, refunds, cancellations):
+    /// waiting or being delivered (`pending`), `delivered`, `dead` after their last
+    /// failed attempt, or `skipped` (not sent on purpose: an unverified phone or email, or an
+    /// address over its hourly cap; `last_error` says which). Newest first; `limit`, `cursor`
+    /// or `page` as for every list.
+    #[oai(
+        path = "/admin/outbox",
+        method = "get",
+        operation_id = "listOutboxMessages"
+    )]
+    async fn list_outbox(
+        &self,
+        auth: BearerAuth,
+        /// Only messages in this state: `pending`, `delivered`, `dead` or `skipped`.
+        state: Query<Option<OutboxStateParam>>,
+        limit: Query<Option<Limit>>,
+        cursor: Query<Option<CursorText>>,
+        page: Query<Option<PageNumber>>,
+        req: &Request,
+    ) -> Result<OutboxListResponse, Problems<AdminReadErrors>> {
+        require(&self.identity, &auth.0, "outbox:read", req).await?;
+        let raw = RawOutboxQuery {
+            state: state.0.map(String::from),
+            limit: limit.0.map(|l| l.0),
+            cursor: cursor.0.map(|c| c.0),
+            page: page.0.map(|p| p.0),
+        };
+        let (query, result) = self.outbox.list(&raw).await?;
+        let info = page_info(
+            "/api/v1/admin/outbox",
+            &[("state", raw.state.clone())],
+            query.limit,
+            &query.pagination,
+            raw.cursor.as_deref(),
+            result.has_next,
+            result.total,
+            || result.items.last().map(|m| query.next_cursor(m)),
+        );
+        Ok(OutboxListResponse::Ok(Json(OutboxMessageList::new(
+            result.items.iter().map(OutboxMessageBody::from).collect(),
+            info,
+        ))))
+    }
+
+    /// Retry a dead outbox message
+    ///
+    /// The message becomes pending and due at once, with all its attempts ahead of it; a
+    /// worker sends it within moments. Only a `dead` message can be retried (409 otherwise).
+    #[oai(
+        path = "/admin/outbox/:id/actions/retry",
+        method = "post",
+        operation_id = "retryOutboxMessage"
+    )]
+    async fn retry_outbox(
+        &self,
+        auth: BearerAuth,
+        /// Message id (24 hexadecimal characters).
+        id: Path<HexId>,
+        req: &Request,
+    ) -> Result<OutboxRetryResponse, Problems<AdminWriteErrors>> {
+        require(&self.identity, &auth.0, "outbox:write", req).await?;
+        let message = self.outbox.retry(id.0.checked("id")?).await?;
+        Ok(OutboxRetryResponse::Ok(Json((&message).into())))
+    }
 }

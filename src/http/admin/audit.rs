@@ -1,0 +1,174 @@
+//! `/audit-events`: the admin's view of the audit trail.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use poem::Request;
+use poem_openapi::param::Query;
+use poem_openapi::payload::Json;
+use poem_openapi::types::Example;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+
+use super::AdminReadErrors;
+use crate::app::identity::Identity;
+use crate::domain::audit::{AuditEvent, AuditQuery, RawAuditQuery};
+use crate::http::listing::{page_info, PageLinks};
+use crate::http::params::{AuditKindParam, CursorText, HexId, Limit, PageNumber};
+use crate::http::problem::Problems;
+use crate::http::security::{require, BearerAuth};
+use crate::http::ApiTags;
+use crate::list_object;
+
+/// A security event.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct AuditEventBody {
+    pub id: String,
+    /// `register`, `login_succeeded`, `login_failed`, `account_locked`,
+    /// `refresh_reused`, `logout`, `logout_all`, `session_revoked`,
+    /// `password_reset`, `roles_changed`, `permission_denied`, `user_disabled`,
+    /// `phone_verified`, `email_verified`.
+    pub kind: String,
+    /// Whom the event concerns.
+    #[oai(skip_serializing_if_is_none)]
+    pub user_id: Option<String>,
+    /// Who caused it, when that was someone else (an admin).
+    #[oai(skip_serializing_if_is_none)]
+    pub actor_id: Option<String>,
+    pub request_id: String,
+    pub ip: String,
+    pub user_agent: String,
+    pub detail: String,
+    pub at: DateTime<Utc>,
+}
+
+impl From<&AuditEvent> for AuditEventBody {
+    fn from(e: &AuditEvent) -> Self {
+        Self {
+            id: e.id.clone(),
+            kind: e.kind.as_str().to_owned(),
+            user_id: e.user_id.clone(),
+            actor_id: e.actor_id.clone(),
+            request_id: e.request_id.clone(),
+            ip: e.ip.clone(),
+            user_agent: e.user_agent.clone(),
+            detail: e.detail.clone(),
+            at: e.at,
+        }
+    }
+}
+
+impl Example for AuditEventBody {
+    fn example() -> Self {
+        Self {
+            id: "6650c0ffee0000000000f00d".into(),
+            kind: "login_failed".into(),
+            user_id: Some("6650c0ffee0000000000beef".into()),
+            actor_id: None,
+            request_id: "9b2f6c1e0d6a4f0c8e1f2a3b4c5d6e7f".into(),
+            ip: "203.0.113.7".into(),
+            user_agent: "Mozilla/5.0".into(),
+            detail: String::new(),
+            at: DateTime::from_timestamp(1_767_225_600, 0).unwrap_or_default(),
+        }
+    }
+}
+
+list_object!(
+    /// One page of audit events, newest first.
+    #[oai(example)]
+    AuditEventList,
+    AuditEventBody
+);
+
+impl Example for AuditEventList {
+    fn example() -> Self {
+        Self {
+            items: vec![AuditEventBody::example()],
+            limit: 20,
+            has_next: false,
+            has_prev: false,
+            next_cursor: None,
+            page: None,
+            total: None,
+            total_pages: None,
+            links: PageLinks {
+                this: "/api/v1/audit-events?kind=login_failed&limit=20".into(),
+                first: "/api/v1/audit-events?kind=login_failed&limit=20".into(),
+                next: None,
+                prev: None,
+                last: None,
+            },
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum AuditListResponse {
+    /// A page of audit events.
+    #[oai(status = 200)]
+    Ok(Json<AuditEventList>),
+}
+
+pub struct AuditAdminApi {
+    pub identity: Arc<Identity>,
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Admin")]
+impl AuditAdminApi {
+    /// List audit events
+    ///
+    /// Newest first. `since` is inclusive, `until` exclusive (RFC 3339).
+    #[allow(clippy::too_many_arguments)]
+    #[oai(
+        path = "/audit-events",
+        method = "get",
+        operation_id = "listAuditEvents"
+    )]
+    async fn list_audit(
+        &self,
+        auth: BearerAuth,
+        /// Only events of this kind.
+        kind: Query<Option<AuditKindParam>>,
+        /// Only events concerning this user.
+        user_id: Query<Option<HexId>>,
+        since: Query<Option<DateTime<Utc>>>,
+        until: Query<Option<DateTime<Utc>>>,
+        limit: Query<Option<Limit>>,
+        cursor: Query<Option<CursorText>>,
+        page: Query<Option<PageNumber>>,
+        req: &Request,
+    ) -> Result<AuditListResponse, Problems<AdminReadErrors>> {
+        require(&self.identity, &auth.0, "audit:read", req).await?;
+        let raw = RawAuditQuery {
+            kind: kind.0.map(String::from),
+            user_id: user_id.0.map(String::from),
+            since: since.0,
+            until: until.0,
+            limit: limit.0.map(|l| l.0),
+            cursor: cursor.0.map(|c| c.0),
+            page: page.0.map(|p| p.0),
+        };
+        let (query, result): (AuditQuery, _) = self.identity.audit_events(&raw).await?;
+        let params = [
+            ("kind", raw.kind.clone()),
+            ("user_id", raw.user_id.clone()),
+            ("since", raw.since.map(|d| d.to_rfc3339())),
+            ("until", raw.until.map(|d| d.to_rfc3339())),
+        ];
+        let info = page_info(
+            "/api/v1/audit-events",
+            &params,
+            query.limit,
+            &query.pagination,
+            raw.cursor.as_deref(),
+            result.has_next,
+            result.total,
+            || result.items.last().map(|e| query.next_cursor(e)),
+        );
+        Ok(AuditListResponse::Ok(Json(AuditEventList::new(
+            result.items.iter().map(AuditEventBody::from).collect(),
+            info,
+        ))))
+    }
+}

@@ -1,0 +1,211 @@
+//! `/users…`: the admin's view of users, their roles, and disabling them.
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::types::Example;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use serde::Deserialize;
+
+use super::{AdminReadErrors, AdminWriteErrors};
+use crate::app::identity::Identity;
+use crate::domain::user_query::RawUserQuery;
+use crate::http::json_body::CheckedJsonBody;
+use crate::http::listing::{page_info, PageLinks};
+use crate::http::params::{
+    CursorText, HexId, Limit, PageNumber, RoleParam, UserSortParam, UserStatusParam,
+};
+use crate::http::problem::Problems;
+use crate::http::security::{context, require, BearerAuth};
+use crate::http::users::{UserBody, UserResponse};
+use crate::http::ApiTags;
+use crate::list_object;
+
+list_object!(
+    /// One page of users.
+    #[oai(example)]
+    UserList,
+    UserBody
+);
+
+impl Example for UserList {
+    fn example() -> Self {
+        Self {
+            items: vec![UserBody::example()],
+            limit: 20,
+            has_next: false,
+            has_prev: false,
+            next_cursor: None,
+            page: None,
+            total: None,
+            total_pages: None,
+            links: PageLinks {
+                this: "/api/v1/users?role=customer&limit=20".into(),
+                first: "/api/v1/users?role=customer&limit=20".into(),
+                next: None,
+                prev: None,
+                last: None,
+            },
+        }
+    }
+}
+
+/// A user's new roles (replacing the old ones).
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(example, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct RolesBody {
+    /// `customer`, `catalog_manager`, `admin`.
+    #[oai(validator(min_items = 1, max_items = 3))]
+    pub roles: Vec<RoleParam>,
+}
+
+impl Example for RolesBody {
+    fn example() -> Self {
+        Self {
+            roles: vec!["customer".into(), "catalog_manager".into()],
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum UserListResponse {
+    /// A page of users.
+    #[oai(status = 200)]
+    Ok(Json<UserList>),
+}
+
+pub struct UsersAdminApi {
+    pub identity: Arc<Identity>,
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Admin")]
+impl UsersAdminApi {
+    /// List users
+    ///
+    /// The same list conventions as products: `limit`, `cursor` or `page`.
+    #[allow(clippy::too_many_arguments)]
+    #[oai(path = "/users", method = "get", operation_id = "listUsers")]
+    async fn list_users(
+        &self,
+        auth: BearerAuth,
+        /// Only users with this role.
+        role: Query<Option<RoleParam>>,
+        /// `active`, `locked` or `disabled`.
+        status: Query<Option<UserStatusParam>>,
+        /// Text in name, phone or email (case-insensitive).
+        #[oai(validator(max_length = 100))]
+        q: Query<Option<String>>,
+        /// `-created_at` (default), `created_at` or `name`.
+        sort: Query<Option<UserSortParam>>,
+        limit: Query<Option<Limit>>,
+        cursor: Query<Option<CursorText>>,
+        page: Query<Option<PageNumber>>,
+        req: &Request,
+    ) -> Result<UserListResponse, Problems<AdminReadErrors>> {
+        require(&self.identity, &auth.0, "users:read", req).await?;
+        let raw = RawUserQuery {
+            role: role.0.map(String::from),
+            status: status.0.map(String::from),
+            q: q.0,
+            sort: sort.0.map(String::from),
+            limit: limit.0.map(|l| l.0),
+            cursor: cursor.0.map(|c| c.0),
+            page: page.0.map(|p| p.0),
+        };
+        let (query, result) = self.identity.list_users(&raw).await?;
+        let params = [
+            ("role", raw.role.clone()),
+            ("status", raw.status.clone()),
+            ("q", raw.q.clone()),
+            ("sort", raw.sort.clone()),
+        ];
+        let info = page_info(
+            "/api/v1/users",
+            &params,
+            query.limit,
+            &query.pagination,
+            raw.cursor.as_deref(),
+            result.has_next,
+            result.total,
+            || result.items.last().map(|u| query.next_cursor(u)),
+        );
+        Ok(UserListResponse::Ok(Json(UserList::new(
+            result.items.iter().map(UserBody::from).collect(),
+            info,
+        ))))
+    }
+
+    /// Get a user
+    #[oai(path = "/users/:id", method = "get", operation_id = "getUser")]
+    async fn get_user(
+        &self,
+        auth: BearerAuth,
+        /// User id (24 hexadecimal characters).
+        id: Path<HexId>,
+        req: &Request,
+    ) -> Result<UserResponse, Problems<AdminReadErrors>> {
+        require(&self.identity, &auth.0, "users:read", req).await?;
+        let user = self.identity.get_user(id.0.checked("id")?).await?;
+        Ok(UserResponse::Ok(Json((&user).into())))
+    }
+
+    /// Replace a user's roles
+    ///
+    /// The user's sessions end so the new roles apply at once.
+    #[oai(
+        path = "/users/:id/roles",
+        method = "put",
+        operation_id = "setUserRoles"
+    )]
+    async fn set_roles(
+        &self,
+        auth: BearerAuth,
+        /// User id (24 hexadecimal characters).
+        id: Path<HexId>,
+        body: CheckedJsonBody<RolesBody>,
+        req: &Request,
+    ) -> Result<UserResponse, Problems<AdminWriteErrors>> {
+        require(&self.identity, &auth.0, "users:write", req).await?;
+        let user = self
+            .identity
+            .set_roles(
+                &auth.0,
+                id.0.checked("id")?,
+                &body
+                    .0
+                    .roles
+                    .into_iter()
+                    .map(String::from)
+                    .collect::<Vec<_>>(),
+                &context(req),
+            )
+            .await?;
+        Ok(UserResponse::Ok(Json((&user).into())))
+    }
+
+    /// Disable a user
+    ///
+    /// The user can no longer sign in and every session ends at once.
+    #[oai(
+        path = "/users/:id/actions/disable",
+        method = "post",
+        operation_id = "disableUser"
+    )]
+    async fn disable(
+        &self,
+        auth: BearerAuth,
+        /// User id (24 hexadecimal characters).
+        id: Path<HexId>,
+        req: &Request,
+    ) -> Result<UserResponse, Problems<AdminWriteErrors>> {
+        require(&self.identity, &auth.0, "users:write", req).await?;
+        let user = self
+            .identity
+            .disable_user(&auth.0, id.0.checked("id")?, &context(req))
+            .await?;
+        Ok(UserResponse::Ok(Json((&user).into())))
+    }
+}

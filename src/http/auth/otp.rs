@@ -1,0 +1,251 @@
+//! `/auth/otp/…`: sending a one-time password (by SMS or voice) and checking it, which
+//! verifies the phone or signs in.
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem_openapi::param::Header;
+use poem_openapi::payload::Json;
+use poem_openapi::types::Example;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use serde::Deserialize;
+
+use super::{device, token_pair, TokenPair};
+use crate::app::identity::codes::OtpOutcome;
+use crate::app::identity::otp::OtpPurpose;
+use crate::app::identity::Identity;
+use crate::error_set;
+use crate::http::idempotency::retry_of;
+use crate::http::json_body::{CheckedJsonBody, JsonBody};
+use crate::http::problem::Problems;
+use crate::http::security::context;
+use crate::http::users::UserBody;
+use crate::http::ApiTags;
+
+error_set!(
+    /// Errors of asking for a one-time password.
+    idempotent OtpSendErrors: 400, 409, 413, 415, 422, 429, 500, 503
+);
+error_set!(
+    /// Errors of checking a one-time password.
+    OtpVerifyErrors: 400, 403, 413, 415, 422, 423, 429, 500, 503
+);
+
+/// What a one-time password is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum OtpPurposeBody {
+    VerifyPhone,
+    Login,
+    ResetPassword,
+}
+
+/// What a code checked at `/auth/otp/verify` is for; reset codes are used by
+/// `/auth/password/reset` instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum OtpVerifyPurpose {
+    VerifyPhone,
+    Login,
+}
+
+impl From<OtpVerifyPurpose> for OtpPurpose {
+    fn from(p: OtpVerifyPurpose) -> Self {
+        match p {
+            OtpVerifyPurpose::VerifyPhone => Self::VerifyPhone,
+            OtpVerifyPurpose::Login => Self::Login,
+        }
+    }
+}
+
+impl From<OtpPurposeBody> for OtpPurpose {
+    fn from(p: OtpPurposeBody) -> Self {
+        match p {
+            OtpPurposeBody::VerifyPhone => Self::VerifyPhone,
+            OtpPurposeBody::Login => Self::Login,
+            OtpPurposeBody::ResetPassword => Self::ResetPassword,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(example, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct OtpSendRequest {
+    #[oai(validator(max_length = 32, pattern = r"^[+]?[0-9 ()-]+$"))]
+    pub phone: String,
+    pub purpose: OtpPurposeBody,
+    /// `sms` (default) sends a new code; `voice` has the last code read out in
+    /// a phone call, for when the SMS did not arrive.
+    #[oai(skip_serializing_if_is_none)]
+    pub channel: Option<OtpChannel>,
+}
+
+/// How a code reaches the phone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum OtpChannel {
+    Sms,
+    Voice,
+}
+
+impl Example for OtpSendRequest {
+    fn example() -> Self {
+        Self {
+            phone: "+919812345678".into(),
+            purpose: OtpPurposeBody::Login,
+            channel: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(example, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct OtpVerifyRequest {
+    #[oai(validator(max_length = 32, pattern = r"^[+]?[0-9 ()-]+$"))]
+    pub phone: String,
+    /// `verify_phone` or `login` (reset codes go to `/auth/password/reset`).
+    pub purpose: OtpVerifyPurpose,
+    /// The six digits from the SMS.
+    #[oai(validator(pattern = "^[0-9]{6}$"))]
+    pub code: String,
+    /// A name for this device in the session list (login only).
+    #[oai(skip_serializing_if_is_none, validator(max_length = 200))]
+    pub device: Option<String>,
+}
+
+impl Example for OtpVerifyRequest {
+    fn example() -> Self {
+        Self {
+            phone: "+919812345678".into(),
+            purpose: OtpVerifyPurpose::Login,
+            code: "042917".into(),
+            device: Some("Pixel 8".into()),
+        }
+    }
+}
+
+/// The result of a correct code: the user, and tokens when the purpose was `login`.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct OtpVerified {
+    pub user: UserBody,
+    #[oai(skip_serializing_if_is_none)]
+    pub tokens: Option<TokenPair>,
+}
+
+impl Example for OtpVerified {
+    fn example() -> Self {
+        Self {
+            user: UserBody::example(),
+            tokens: None,
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum OtpSendResponse {
+    /// Accepted: the message is on its way, if the number can use it.
+    #[oai(
+        status = 202,
+        header(
+            name = "Idempotent-Replayed",
+            ty = "Option<bool>",
+            description = "`true` when this is the kept answer to an earlier request with the same `Idempotency-Key`."
+        )
+    )]
+    Accepted,
+}
+
+#[derive(ApiResponse)]
+pub enum OtpVerifyResponse {
+    /// The code was right.
+    #[oai(status = 200)]
+    Ok(Json<OtpVerified>),
+}
+
+pub struct OtpApi {
+    pub identity: Arc<Identity>,
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Auth")]
+impl OtpApi {
+    /// Send a one-time password
+    ///
+    /// Answers 202 whether or not the number is registered, so it reveals
+    /// nothing; a code is sent only where it can be used (`voice` reads out a
+    /// code that is still valid, and calls no one otherwise). Codes last five
+    /// minutes; a new one can be asked for after 30 seconds, five per hour.
+    /// With an `Idempotency-Key`, sending the request again (after a timeout,
+    /// say) answers the first answer instead of sending another code.
+    #[oai(path = "/auth/otp/send", method = "post", operation_id = "sendOtp")]
+    async fn send_otp(
+        &self,
+        body: JsonBody<OtpSendRequest>,
+        // Applied by `http::idempotency` before this runs; declared for the contract.
+        /// Makes retries safe: the same request with the same key is answered
+        /// once and then replayed (`Idempotent-Replayed: true`), for 24 hours
+        /// by default.
+        /// 1–255 printable ASCII characters; a random UUID per code asked for.
+        #[oai(
+            name = "Idempotency-Key",
+            validator(min_length = 1, max_length = 255, pattern = "^[ -~]+$")
+        )]
+        _idempotency_key: Header<Option<String>>,
+        req: &Request,
+    ) -> Result<OtpSendResponse, Problems<OtpSendErrors>> {
+        let by_voice = body.0.channel == Some(OtpChannel::Voice);
+        let retry = retry_of(req);
+        let found_earlier = self
+            .identity
+            .send_otp(
+                &body.0.phone,
+                body.0.purpose.into(),
+                by_voice,
+                retry.map(|r| &r.key),
+            )
+            .await?;
+        if let (true, Some(retry)) = (found_earlier, retry) {
+            retry.found_earlier();
+        }
+        Ok(OtpSendResponse::Accepted)
+    }
+
+    /// Check a one-time password
+    ///
+    /// `verify_phone` marks the phone verified; `login` also signs in and
+    /// answers tokens (not while the account is locked: 423). Five wrong tries
+    /// void the code; after ten wrong codes in an hour a phone's tries are
+    /// refused (429) until the hour is over.
+    #[oai(path = "/auth/otp/verify", method = "post", operation_id = "verifyOtp")]
+    async fn verify_otp(
+        &self,
+        body: CheckedJsonBody<OtpVerifyRequest>,
+        req: &Request,
+    ) -> Result<OtpVerifyResponse, Problems<OtpVerifyErrors>> {
+        let b = body.0;
+        let device = device(b.device.as_deref(), req);
+        let outcome = self
+            .identity
+            .verify_otp(&b.phone, b.purpose.into(), &b.code, &device, &context(req))
+            .await?;
+        let body = match outcome {
+            OtpOutcome::PhoneVerified(user) => OtpVerified {
+                user: (&*user).into(),
+                tokens: None,
+            },
+            OtpOutcome::SignedIn(tokens) => {
+                let pair = token_pair(*tokens, self.identity.access_token_ttl());
+                OtpVerified {
+                    user: pair.user.clone(),
+                    tokens: Some(pair),
+                }
+            }
+        };
+        Ok(OtpVerifyResponse::Ok(Json(body)))
+    }
+}

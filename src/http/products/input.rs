@@ -1,0 +1,178 @@
+//! What clients write: a whole product (create, replace, batch create) or a merge patch
+//! (update, batch update).
+
+use poem_openapi::types::{Example, MaybeUndefined};
+use poem_openapi::Object;
+use serde::Deserialize;
+
+use crate::domain::product::{ProductPatch, RawProduct};
+
+// Input types are parsed by serde (see `json_body`); their `validator`s only
+// describe the rules in the contract. The domain enforces them, reporting every
+// invalid field at once.
+
+/// A product as clients write it (create, or replace with `PUT`).
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(example, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct ProductInput {
+    /// 1–64 characters: letters, digits, `-`, `_`, `.`. Unique, case-insensitively.
+    #[oai(validator(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]+$"))]
+    pub sku: String,
+    /// 1–200 characters after trimming, no control characters.
+    #[oai(validator(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u001F\u007F-\u009F\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"
+    ))]
+    pub name: String,
+    /// Plain text, at most 5000 characters; HTML is refused.
+    #[oai(validator(max_length = 5000))]
+    pub description: Option<String>,
+    /// Price in paise, greater than 0 (₹499 is `49900`).
+    #[oai(validator(minimum(value = "1"), maximum(value = "100000000000")))]
+    pub price: i64,
+    /// ISO 4217 code; only `INR` is accepted. Defaults to `INR`.
+    #[oai(validator(pattern = "^INR$"))]
+    pub currency: Option<String>,
+    /// One of the configured categories (`BAZAAR_PRODUCT_CATEGORIES`).
+    pub category: String,
+    /// At most 10 tags of 1–20 characters (letters, digits, spaces, `-`); duplicates are dropped.
+    #[oai(validator(
+        max_items = 10,
+        min_length = 1,
+        max_length = 20,
+        pattern = r"[^\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    ))]
+    pub tags: Option<Vec<String>>,
+    /// Units in stock, 0 to 1000000000; absent or `null` for unlimited.
+    #[oai(validator(minimum(value = "0"), maximum(value = "1000000000")))]
+    pub stock: Option<i64>,
+    /// Up to 10 ids of **complete** uploads (`POST /api/v1/files`, then `complete`), in display order.
+    /// An id new to the product must be your own upload or an image another product already
+    /// shows; anyone else's file is `file_not_found`.
+    #[oai(validator(max_items = 10, pattern = "^[0-9a-fA-F]{24}$"))]
+    pub images: Option<Vec<String>>,
+}
+
+impl Example for ProductInput {
+    fn example() -> Self {
+        Self {
+            sku: "TEE-RED-M".into(),
+            name: "Cotton T-shirt, red, M".into(),
+            description: Some("100% cotton, pre-shrunk.".into()),
+            price: 49_900,
+            currency: Some("INR".into()),
+            category: "fashion".into(),
+            tags: Some(vec!["cotton".into(), "summer".into()]),
+            stock: Some(25),
+            images: Some(vec!["6650c0ffee0000000000f11e".into()]),
+        }
+    }
+}
+
+impl From<ProductInput> for RawProduct {
+    fn from(i: ProductInput) -> Self {
+        Self {
+            sku: i.sku,
+            name: i.name,
+            description: i.description,
+            price: i.price,
+            currency: i.currency.unwrap_or_else(|| "INR".into()),
+            category: i.category,
+            tags: i.tags.unwrap_or_default(),
+            stock: i.stock,
+            images: i.images.unwrap_or_default(),
+        }
+    }
+}
+
+/// Fields to change (JSON merge-patch semantics): absent fields stay as they are;
+/// `description: null` removes the description. The rules of `ProductInput` apply.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(example, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct ProductPatchInput {
+    #[oai(validator(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]+$"))]
+    #[oai(skip_serializing_if_is_none)]
+    pub sku: Option<String>,
+    #[oai(validator(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u001F\u007F-\u009F\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"
+    ))]
+    #[oai(skip_serializing_if_is_none)]
+    pub name: Option<String>,
+    #[oai(nullable, validator(max_length = 5000))]
+    #[serde(default)]
+    pub description: MaybeUndefined<String>,
+    /// Price in paise, greater than 0.
+    #[oai(validator(minimum(value = "1"), maximum(value = "100000000000")))]
+    #[oai(skip_serializing_if_is_none)]
+    pub price: Option<i64>,
+    #[oai(validator(pattern = "^INR$"))]
+    #[oai(skip_serializing_if_is_none)]
+    pub currency: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub category: Option<String>,
+    #[oai(validator(
+        max_items = 10,
+        min_length = 1,
+        max_length = 20,
+        pattern = r"[^\u0009-\u000D\u0085\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    ))]
+    #[oai(skip_serializing_if_is_none)]
+    pub tags: Option<Vec<String>>,
+    /// Units in stock; `null` makes it unlimited.
+    #[oai(
+        nullable,
+        validator(minimum(value = "0"), maximum(value = "1000000000"))
+    )]
+    #[serde(default)]
+    pub stock: MaybeUndefined<i64>,
+    /// Replaces the image list; every id must name a complete upload, and a new one must be
+    /// your own upload or an image another product already shows.
+    #[oai(validator(max_items = 10, pattern = "^[0-9a-fA-F]{24}$"))]
+    #[oai(skip_serializing_if_is_none)]
+    pub images: Option<Vec<String>>,
+}
+
+impl Example for ProductPatchInput {
+    fn example() -> Self {
+        Self {
+            sku: None,
+            name: None,
+            description: MaybeUndefined::Undefined,
+            price: Some(44_900),
+            currency: None,
+            category: None,
+            tags: Some(vec!["cotton".into(), "sale".into()]),
+            stock: MaybeUndefined::Value(40),
+            images: None,
+        }
+    }
+}
+
+impl From<ProductPatchInput> for ProductPatch {
+    fn from(p: ProductPatchInput) -> Self {
+        Self {
+            sku: p.sku,
+            name: p.name,
+            description: match p.description {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(d) => Some(Some(d)),
+            },
+            price: p.price,
+            currency: p.currency,
+            category: p.category,
+            tags: p.tags,
+            stock: match p.stock {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(n) => Some(Some(n)),
+            },
+            images: p.images,
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! The product's MongoDB document, and the same document seen for its stock holds.
+
+use bson::oid::ObjectId;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::file::FileId;
+use crate::domain::hold::{HoldId, StockHold};
+use crate::domain::ids::ProductId;
+use crate::domain::money::{Currency, Paise};
+use crate::domain::product::{Category, Description, Product, ProductName, Sku, Tag};
+use crate::domain::search::{fold, searchable_text};
+use crate::store::StoreError;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct ProductDoc {
+    #[serde(rename = "_id")]
+    pub(super) id: ObjectId,
+    sku: String,
+    name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    price: i64,
+    currency: String,
+    category: String,
+    tags: Vec<String>,
+    /// Absent or null: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stock: Option<i64>,
+    #[serde(default)]
+    images: Vec<String>,
+    created_at: bson::DateTime,
+    updated_at: bson::DateTime,
+    version: i64,
+    /// Derived for search (see `domain::search`): the folded name, and the folded
+    /// name, description and tags. Never read back into the product.
+    #[serde(default)]
+    pub(super) name_folded: String,
+    #[serde(default)]
+    pub(super) search: String,
+}
+
+/// A product document seen only for its stock holds (`domain::hold`).
+#[derive(Debug, Deserialize)]
+pub(super) struct HolderDoc {
+    #[serde(rename = "_id")]
+    pub(super) id: ObjectId,
+    #[serde(default)]
+    pub(super) holds: Vec<HoldDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct HoldDoc {
+    pub(super) id: String,
+    pub(super) quantity: i64,
+    pub(super) at: bson::DateTime,
+}
+
+impl HoldDoc {
+    pub(super) fn into_hold(self, product_id: ProductId) -> StockHold {
+        StockHold {
+            product_id,
+            id: HoldId::trusted(self.id),
+            quantity: u32::try_from(self.quantity).unwrap_or(0),
+            at: self.at.to_chrono(),
+        }
+    }
+}
+
+pub(super) fn object_id(id: &ProductId) -> Result<ObjectId, StoreError> {
+    ObjectId::parse_str(id.as_str()).map_err(|e| StoreError::Other(e.into()))
+}
+
+impl ProductDoc {
+    pub(super) fn from_product(p: &Product) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: object_id(&p.id)?,
+            sku: p.sku.as_str().to_owned(),
+            name: p.name.as_str().to_owned(),
+            description: p.description.as_ref().map(|d| d.as_str().to_owned()),
+            price: p.price.get(),
+            currency: p.currency.as_str().to_owned(),
+            category: p.category.as_str().to_owned(),
+            tags: p.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+            stock: p.stock.map(i64::from),
+            images: p.images.iter().map(|i| i.to_string()).collect(),
+            created_at: bson::DateTime::from_chrono(p.created_at),
+            updated_at: bson::DateTime::from_chrono(p.updated_at),
+            version: p.version as i64,
+            name_folded: fold(p.name.as_str()),
+            search: searchable_text(p),
+        })
+    }
+
+    pub(super) fn into_product(self) -> Result<Product, StoreError> {
+        let currency = Currency::parse("currency", &self.currency)
+            .map_err(|e| StoreError::Other(anyhow::anyhow!("stored product: {}", e.message)))?;
+        Ok(Product {
+            id: ProductId::trusted(self.id.to_hex()),
+            sku: Sku::trusted(self.sku),
+            name: ProductName::trusted(self.name),
+            description: self.description.map(Description::trusted),
+            price: Paise::trusted(self.price),
+            currency,
+            category: Category::trusted(self.category),
+            tags: self.tags.into_iter().map(Tag::trusted).collect(),
+            stock: self.stock.map(|s| u32::try_from(s).unwrap_or(0)),
+            images: self.images.into_iter().map(FileId::trusted).collect(),
+            created_at: self.created_at.to_chrono(),
+            updated_at: self.updated_at.to_chrono(),
+            version: self.version as u64,
+        })
+    }
+}

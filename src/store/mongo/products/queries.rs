@@ -1,0 +1,310 @@
+//! Reading products: one by id, a page (by a sort field's keyset, or by relevance
+//! rank for a search), and facet counts over a filter.
+
+use bson::{doc, Bson, Document};
+use futures::TryStreamExt;
+
+use super::mapping::{object_id, ProductDoc};
+use super::MongoProducts;
+use crate::domain::facets::{self, FacetSet, Facets, ValueCount, PRICE_BOUNDS, TAGS_SHOWN};
+use crate::domain::ids::ProductId;
+use crate::domain::listing::{ListPage, Pagination, SortValue};
+use crate::domain::money::Paise;
+use crate::domain::product::Product;
+use crate::domain::product_query::{ProductFilter, ProductPage, ProductQuery, SortField};
+use crate::domain::search::{split_relevance_key, Rank, SearchText};
+use crate::store::mongo::{and, classify, find_page, keyset_after, regex_literal, PageSpec};
+use crate::store::StoreError;
+
+pub(super) async fn get(
+    products: &MongoProducts,
+    id: &ProductId,
+) -> Result<Option<Product>, StoreError> {
+    let found = products
+        .collection
+        .find_one(doc! { "_id": object_id(id)? })
+        .await
+        .map_err(classify)?;
+    found.map(ProductDoc::into_product).transpose()
+}
+
+pub(super) async fn list(
+    products: &MongoProducts,
+    query: &ProductQuery,
+) -> Result<ProductPage, StoreError> {
+    let field = query.sort.field;
+    if let (SortField::Relevance, Some(q)) = (field, &query.filter.q) {
+        return products.list_by_relevance(query, q).await;
+    }
+    let after = match &query.pagination {
+        Pagination::Cursor(Some(c)) => {
+            Some((sort_value_bson(&c.after_value, field), c.after_id.as_str()))
+        }
+        _ => None,
+    };
+    let spec = PageSpec {
+        field: sort_field_name(field),
+        descending: query.sort.descending,
+        after,
+        pagination: &query.pagination,
+        limit: query.limit,
+    };
+    find_page(
+        &products.collection,
+        filter_document(&query.filter),
+        spec,
+        ProductDoc::into_product,
+    )
+    .await
+}
+
+pub(super) async fn facets(
+    products: &MongoProducts,
+    filter: &ProductFilter,
+    wanted: FacetSet,
+) -> Result<Facets, StoreError> {
+    let mut branches = Document::new();
+    if wanted.category {
+        branches.insert(
+            "category",
+            vec![doc! { "$group": { "_id": "$category", "n": { "$sum": 1 } } }],
+        );
+    }
+    if wanted.tags {
+        branches.insert(
+            "tags",
+            vec![
+                doc! { "$unwind": "$tags" },
+                doc! { "$group": { "_id": "$tags", "n": { "$sum": 1 } } },
+                doc! { "$sort": { "n": -1, "_id": 1 } },
+                doc! { "$limit": TAGS_SHOWN as i64 },
+            ],
+        );
+    }
+    if wanted.price_range {
+        let mut boundaries: Vec<i64> = PRICE_BOUNDS.to_vec();
+        boundaries.push(Paise::MAX + 1);
+        branches.insert(
+            "price_range",
+            vec![doc! { "$bucket": {
+                "groupBy": "$price",
+                "boundaries": boundaries,
+                "output": { "n": { "$sum": 1 } },
+            } }],
+        );
+    }
+    if branches.is_empty() {
+        return Ok(Facets::default());
+    }
+    let pipeline = [
+        doc! { "$match": and(filter_document(filter)) },
+        doc! { "$facet": branches },
+    ];
+    let mut cursor = products
+        .collection
+        .aggregate(pipeline)
+        .await
+        .map_err(classify)?;
+    let result = cursor
+        .try_next()
+        .await
+        .map_err(classify)?
+        .unwrap_or_default();
+    let groups = |name: &str| -> Vec<(Bson, u64)> {
+        result
+            .get_array(name)
+            .map(|rows| {
+                rows.iter()
+                    .filter_map(Bson::as_document)
+                    .map(|row| {
+                        let id = row.get("_id").cloned().unwrap_or(Bson::Null);
+                        (id, count_of(row.get("n")))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let values = |name: &str, keep: usize| {
+        let counts = groups(name)
+            .into_iter()
+            .filter_map(|(id, count)| match id {
+                Bson::String(value) => Some(ValueCount { value, count }),
+                _ => None,
+            })
+            .collect();
+        facets::top(counts, keep)
+    };
+    let price_range = wanted.price_range.then(|| {
+        let mut counts = [0u64; PRICE_BOUNDS.len()];
+        for (from, count) in groups("price_range") {
+            if let Some(from) = count_as_i64(&from) {
+                counts[facets::price_bucket(from)] += count;
+            }
+        }
+        facets::price_ranges(counts)
+    });
+    Ok(Facets {
+        category: wanted.category.then(|| values("category", usize::MAX)),
+        tags: wanted.tags.then(|| values("tags", TAGS_SHOWN)),
+        price_range,
+    })
+}
+
+impl MongoProducts {
+    /// The page of a `sort=relevance` query: one keyset query per rank, best
+    /// first, each ordered by name, until the page is full. (No text index or
+    /// aggregation needed, so it runs the same on any MongoDB-wire server.)
+    async fn list_by_relevance(
+        &self,
+        query: &ProductQuery,
+        q: &SearchText,
+    ) -> Result<ProductPage, StoreError> {
+        let base = filter_document(&query.filter);
+        let tier = |rank: Rank| rank_document(rank, q);
+        let (start, after) = match &query.pagination {
+            Pagination::Cursor(Some(cursor)) => {
+                let SortValue::Text(key) = &cursor.after_value else {
+                    return Err(StoreError::Other(anyhow::anyhow!(
+                        "relevance cursor without a text key"
+                    )));
+                };
+                let (rank, name) = split_relevance_key(key).ok_or_else(|| {
+                    StoreError::Other(anyhow::anyhow!("relevance cursor with a malformed key"))
+                })?;
+                (
+                    rank,
+                    Some((Bson::String(name.to_owned()), cursor.after_id.as_str())),
+                )
+            }
+            _ => (Rank::ExactName, None),
+        };
+        // Page mode: counts per rank find where the offset falls, and the total.
+        let mut skip = query.offset();
+        let mut counts = None;
+        if let Pagination::Page(_) = query.pagination {
+            let mut per_rank = Vec::with_capacity(Rank::ALL.len());
+            for rank in Rank::ALL {
+                let mut clauses = base.clone();
+                clauses.push(tier(rank));
+                per_rank.push(
+                    self.collection
+                        .count_documents(and(clauses))
+                        .await
+                        .map_err(classify)?,
+                );
+            }
+            counts = Some(per_rank);
+        }
+        let want = u64::from(query.limit) + 1;
+        let mut docs: Vec<ProductDoc> = Vec::new();
+        for rank in Rank::ALL.into_iter().filter(|r| *r >= start) {
+            let missing = want - docs.len() as u64;
+            if missing == 0 {
+                break;
+            }
+            if let Some(counts) = &counts {
+                let in_rank = counts[rank as usize];
+                if skip >= in_rank {
+                    skip -= in_rank;
+                    continue;
+                }
+            }
+            let mut clauses = base.clone();
+            clauses.push(tier(rank));
+            if let (true, Some((name, id))) = (rank == start, &after) {
+                clauses.push(keyset_after("name", name.clone(), id, false)?);
+            }
+            let found: Vec<ProductDoc> = self
+                .collection
+                .find(and(clauses))
+                .sort(doc! { "name": 1, "_id": 1 })
+                .skip(skip)
+                .limit(missing as i64)
+                .await
+                .map_err(classify)?
+                .try_collect()
+                .await
+                .map_err(classify)?;
+            skip = 0;
+            docs.extend(found);
+        }
+        let has_next = docs.len() as u64 == want;
+        let items = docs
+            .into_iter()
+            .take(query.limit as usize)
+            .map(ProductDoc::into_product)
+            .collect::<Result<_, _>>()?;
+        Ok(ListPage {
+            items,
+            has_next,
+            total: counts.map(|c| c.iter().sum()),
+        })
+    }
+}
+
+/// The products of one relevance rank (on top of the `q` filter itself).
+fn rank_document(rank: Rank, q: &SearchText) -> Document {
+    let folded = q.folded();
+    let contains = doc! { "name_folded": { "$regex": regex_literal(folded) } };
+    match rank {
+        Rank::ExactName => doc! { "name_folded": folded },
+        Rank::InName => doc! { "$and": [contains, { "name_folded": { "$ne": folded } }] },
+        Rank::Elsewhere => doc! { "$nor": [contains] },
+    }
+}
+
+fn sort_field_name(field: SortField) -> &'static str {
+    match field {
+        SortField::Price => "price",
+        SortField::CreatedAt => "created_at",
+        SortField::Name | SortField::Relevance => "name",
+    }
+}
+
+fn filter_document(filter: &ProductFilter) -> Vec<Document> {
+    let mut clauses = Vec::new();
+    if let Some(c) = &filter.category {
+        clauses.push(doc! { "category": c.as_str() });
+    }
+    let mut price = Document::new();
+    if let Some(min) = filter.price_min {
+        price.insert("$gte", min.get());
+    }
+    if let Some(max) = filter.price_max {
+        price.insert("$lte", max.get());
+    }
+    if !price.is_empty() {
+        clauses.push(doc! { "price": price });
+    }
+    if let Some(t) = &filter.tag {
+        clauses.push(doc! { "tags": t.as_str() });
+    }
+    if let Some(q) = &filter.q {
+        clauses.push(doc! { "search": { "$regex": regex_literal(q.folded()) } });
+    }
+    clauses
+}
+
+fn sort_value_bson(value: &SortValue, field: SortField) -> Bson {
+    match (value, field) {
+        (SortValue::Int(ms), SortField::CreatedAt) => {
+            Bson::DateTime(bson::DateTime::from_millis(*ms))
+        }
+        (SortValue::Int(n), _) => Bson::Int64(*n),
+        (SortValue::Text(s), _) => Bson::String(s.clone()),
+    }
+}
+
+/// A `$sum` result, whatever integer width the server chose.
+fn count_of(value: Option<&Bson>) -> u64 {
+    value.and_then(count_as_i64).map_or(0, |n| n.max(0) as u64)
+}
+
+fn count_as_i64(value: &Bson) -> Option<i64> {
+    match value {
+        Bson::Int32(n) => Some(i64::from(*n)),
+        Bson::Int64(n) => Some(*n),
+        Bson::Double(n) => Some(*n as i64),
+        _ => None,
+    }
+}
