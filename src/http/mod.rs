@@ -117,14 +117,14 @@ pub fn api_service(state: &AppState) -> Api {
         breakers: state.breakers.clone(),
         metrics: state.metrics.clone(),
         metrics_access: metrics::MetricsAccess::api_listener(&state.settings),
-        timeout: state.settings.backend_timeout,
+        timeout: state.settings.storage.backend_timeout,
         draining: state.draining.clone(),
     };
     let products = ProductsApi {
         catalog: state.catalog.clone(),
         identity: state.identity.clone(),
         encoded: moka::sync::Cache::builder()
-            .max_capacity(state.settings.cache_l1_capacity)
+            .max_capacity(state.settings.cache.l1_capacity)
             .build(),
     };
     let identity = || state.identity.clone();
@@ -464,10 +464,10 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
     let pipeline = Arc::new(Pipeline {
         metrics: state.metrics.clone(),
         operation_paths: operation_paths(&api),
-        request_timeout: state.settings.request_timeout,
-        body_limit: state.settings.body_limit_bytes,
+        request_timeout: state.settings.server.request_timeout,
+        body_limit: state.settings.server.body_limit_bytes,
         identity: state.identity.clone(),
-        trusted_proxies: state.settings.trusted_proxies.clone(),
+        trusted_proxies: state.settings.server.trusted_proxies.clone(),
         rate_limits: state.rate_limits.clone(),
         production: state.settings.env == crate::config::Environment::Production,
         allowed_methods: Arc::new(allowed_methods(&api, state)),
@@ -515,14 +515,14 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
             .with(Idempotency::new(
                 state.idempotency.clone(),
                 state.identity.clone(),
-                state.settings.body_limit_bytes,
+                state.settings.server.body_limit_bytes,
             ))
             .with(Compression::new())
             .with(Guard(pipeline.clone())),
         other,
         uploads,
     };
-    let origins = &state.settings.cors_origins;
+    let origins = &state.settings.server.cors_origins;
     let cors = (!origins.is_empty()).then(|| {
         let cors = Cors::new()
             .allow_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
