@@ -14,6 +14,7 @@ use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
+use super::contract::ApiTags;
 use super::json_body::CheckedJsonBody;
 use super::listing::page_info;
 use super::params::{
@@ -23,7 +24,6 @@ use super::params::{
 use super::problem::Problems;
 use super::security::{context, require, BearerAuth};
 use super::users::{UserBody, UserResponse};
-use super::ApiTags;
 use crate::app::identity::Identity;
 use crate::app::outbox::Outbox;
 use crate::domain::audit::{AuditEvent, AuditQuery, RawAuditQuery};

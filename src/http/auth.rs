@@ -10,12 +10,12 @@ use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use serde::Deserialize;
 
+use super::contract::ApiTags;
 use super::idempotency::retry_of;
 use super::json_body::{CheckedJsonBody, JsonBody};
 use super::problem::Problems;
 use super::security::{context, BearerAuth};
 use super::users::{AcceptedResponse, NoContentResponse, UserBody, UserResponse};
-use super::ApiTags;
 use crate::app::identity::otp::OtpPurpose;
 use crate::app::identity::{Identity, OtpOutcome, Tokens};
 use crate::error_set;

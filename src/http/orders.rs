@@ -11,6 +11,7 @@ use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
+use super::contract::ApiTags;
 use super::idempotency::retry_of;
 use super::json_body::{JsonBody, RawJson};
 use super::listing::page_info;
@@ -20,7 +21,6 @@ use super::params::{
 };
 use super::problem::Problems;
 use super::security::{require, BearerAuth};
-use super::ApiTags;
 use crate::app::errors::{AppError, ErrorCode};
 use crate::app::identity::Identity;
 use crate::app::orders::{Checkout, Orders, Placed, Received};

@@ -11,6 +11,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use super::contract::ApiTags;
 use super::json_body::{check_items, JsonBody};
 use super::listing::{page_info, PageLinks};
 use super::params::{
@@ -19,7 +20,6 @@ use super::params::{
 use super::problem::{Problem, Problems};
 use super::security::{context, require, BearerAuth};
 use super::serde_json_body::{encode, rfc3339, EncodedJson};
-use super::ApiTags;
 use crate::app::catalog::{Catalog, IfMatch, ItemResult};
 use crate::domain::facets::Facets;
 use crate::domain::product::{Product, ProductPatch, RawProduct};

@@ -11,11 +11,11 @@ use poem_openapi::types::{Example, MaybeUndefined};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
+use super::contract::ApiTags;
 use super::json_body::JsonBody;
 use super::params::Language;
 use super::problem::Problems;
 use super::security::{context, BearerAuth};
-use super::ApiTags;
 use crate::app::identity::sessions::Session;
 use crate::app::identity::Identity;
 use crate::domain::user::{Preferences, User};

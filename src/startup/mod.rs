@@ -50,11 +50,11 @@ pub fn contract(yaml: bool) -> String {
         .unwrap_or_else(|e| panic!("built-in defaults must be valid: {e}"));
     let state = AppState::new(settings, Backends::in_memory())
         .unwrap_or_else(|e| panic!("the embedded default must build: {e}"));
-    let api = crate::http::api_service(&state);
+    let api = crate::http::contract::api_service(&state);
     if yaml {
-        crate::http::contract_yaml(&api)
+        crate::http::contract::contract_yaml(&api)
     } else {
-        crate::http::contract_json(&api)
+        crate::http::contract::contract_json(&api)
     }
 }
 
