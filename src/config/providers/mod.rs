@@ -1,6 +1,6 @@
 //! The third parties: MSG91 (SMS), SendGrid (email), S3 (uploads) and Razorpay (payments),
-//! each configured in its own file, and what their calls share. Without its key, each but S3
-//! is a fake outside production; production refuses the fakes.
+//! each configured in its own file, and what their calls share. Unset outside production,
+//! each is replaced by a fake (S3 by a local directory); production refuses those.
 
 mod msg91;
 mod razorpay;
