@@ -57,7 +57,7 @@ pub async fn run(cli: Cli) -> std::process::ExitCode {
 
 async fn serve(config: Option<PathBuf>) -> anyhow::Result<()> {
     let settings = Settings::load(config.as_deref())?;
-    crate::telemetry::init(settings.log_format, &settings.log_level);
+    crate::telemetry::init(settings.telemetry.log_format, &settings.telemetry.log_level);
     let app = Application::build(settings).await?;
     let base = format!("http://{}", app.addr());
     let metrics = match app.metrics_addr() {

@@ -74,16 +74,16 @@ impl Notifier {
         let retry = RetryPolicy::default();
         let fake_sms = Arc::new(FakeOtpSender::new());
         let fake_mail = Arc::new(FakeMailer::new());
-        let (sms, sms_fake): (Arc<dyn Sms>, bool) = match &settings.msg91 {
+        let (sms, sms_fake): (Arc<dyn Sms>, bool) = match &settings.providers.msg91.account {
             Some(m) => (
                 Arc::new(Guarded::new(
                     Arc::new(Msg91Client::new(Msg91Settings {
                         base_url: m.base_url.clone(),
                         authkey: m.authkey.clone(),
                         template_id: m.template_id.clone(),
-                        sender: settings.msg91_sender.clone(),
+                        sender: settings.providers.msg91.sender.clone(),
                         otp_expiry_minutes: 5,
-                        timeout: settings.provider_timeout,
+                        timeout: settings.providers.timeout,
                         retry: retry.clone(),
                     })?),
                     breakers.breaker("msg91"),
@@ -92,16 +92,17 @@ impl Notifier {
             ),
             None => (fake_sms.clone(), true),
         };
-        let (mail, mail_fake): (Arc<dyn Mailer>, bool) = match &settings.sendgrid {
+        let (mail, mail_fake): (Arc<dyn Mailer>, bool) = match &settings.providers.sendgrid.account
+        {
             Some(s) => (
                 Arc::new(Guarded::new(
                     Arc::new(SendGridClient::new(SendGridSettings {
                         base_url: s.base_url.clone(),
                         api_key: s.api_key.clone(),
-                        from_email: settings.sendgrid_from_email.clone(),
-                        from_name: settings.sendgrid_from_name.clone(),
+                        from_email: settings.providers.sendgrid.from_email.clone(),
+                        from_name: settings.providers.sendgrid.from_name.clone(),
                         sandbox: false,
-                        timeout: settings.provider_timeout,
+                        timeout: settings.providers.timeout,
                         retry,
                     })?),
                     breakers.breaker("sendgrid"),
@@ -130,10 +131,10 @@ impl Notifier {
             sms,
             mail,
             fakes,
-            verify_email_template: settings.sendgrid_template_verify_email.clone(),
-            notice_templates: settings.sendgrid_notice_templates.clone(),
-            notice_flows: settings.msg91_notice_flows.clone(),
-            public_url: settings.public_url.clone(),
+            verify_email_template: settings.providers.sendgrid.template_verify_email.clone(),
+            notice_templates: settings.providers.sendgrid.notice_templates.clone(),
+            notice_flows: settings.providers.msg91.notice_flows.clone(),
+            public_url: settings.providers.public_url.clone(),
         }
     }
 

@@ -14,11 +14,11 @@ use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
+use super::contract::ApiTags;
 use super::json_body::JsonBody;
 use super::params::HexId;
 use super::problem::Problems;
 use super::security::{require, BearerAuth};
-use super::ApiTags;
 use crate::app::files::{FileView, Files, Upload};
 use crate::app::identity::Identity;
 use crate::domain::file::{FileRecord, RawUpload};

@@ -3,17 +3,17 @@
 //! Handlers live in one module per tag (`products`, `files`, `ops`, …) and only
 //! translate between HTTP and the use cases ([`crate::app::catalog`], [`crate::app::files`], …).
 
+use std::future::Future;
 use std::sync::Arc;
 
 use futures::future::Either;
 use poem::middleware::{Compression, Cors};
 use poem::{Endpoint, EndpointExt, Request, Response, Route};
-use poem_openapi::{ContactObject, ExtraHeader, LicenseObject, OpenApiService, Tags};
-use std::future::Future;
 
 pub mod admin;
 pub mod allow;
 pub mod auth;
+pub mod contract;
 pub mod dev;
 pub mod dev_uploads;
 pub mod docs;
@@ -33,348 +33,9 @@ pub mod users;
 
 use crate::state::AppState;
 use crate::telemetry::metrics;
-use admin::AdminApi;
-use auth::AuthApi;
-use dev::payments::PaymentsDevApi;
-use dev::DevApi;
-use files::FilesApi;
+use contract::{api_service, contract_document, operation_paths, Api};
 use idempotency::Idempotency;
-use ops::OpsApi;
-use orders::admin::OrdersAdminApi;
-use orders::lifecycle::OrdersApi;
-use orders::payments::PaymentsApi;
 use pipeline::{Guard, Outer, Pipeline};
-use products::ProductsApi;
-use users::UsersApi;
-
-#[derive(Tags)]
-pub enum ApiTags {
-    /// Sign-up with phone and OTP, sign-in, token refresh and sign-out.
-    Auth,
-    /// The signed-in user's profile, preferences and sessions.
-    Users,
-    /// The product catalog: create, read, change, delete and list products.
-    Products,
-    /// Orders, checkout with Razorpay, and Razorpay's webhooks.
-    Orders,
-    /// Uploads straight to the object store through presigned URLs, and their files.
-    Files,
-    /// Users, the audit trail and the outbox of customer notices, for admins.
-    Admin,
-    /// Development helpers; absent in production.
-    Development,
-    /// Health checks and metrics for operators and orchestrators.
-    Operations,
-}
-
-const DESCRIPTION: &str = r#"The backend of a storefront MVP, India first.
-
-**Conventions**
-
-* Every error is an RFC 9457 problem document (`application/problem+json`) with a stable
-  `code`, the `request_id`, per-field `errors` and `retryable`. Codes are listed in
-  `docs/errors.md`.
-* Money is an integer number of **paise** plus a `currency` (`INR`).
-* Every response carries `X-Request-Id`; send your own (1–128 of `A-Z a-z 0-9 - _ . :`) to trace a call.
-* Reads return an `ETag`; send it as `If-None-Match` to get 304, or as `If-Match` on
-  `PUT`/`PATCH`/`DELETE` to refuse a write over someone else's change (412).
-* Lists take `limit` (1–100) and paginate by opaque `cursor` (default) or by `page` (with totals;
-  a `cursor` sent with `page` is ignored), and answer `links` to follow.
-* A query parameter may appear only once.
-* Protected operations take `Authorization: Bearer <access_token>` (from `POST /api/v1/auth/login`
-  or `otp/verify`); refresh it with `POST /api/v1/auth/refresh`.
-* Requests are rate-limited per client and route group; answers carry `RateLimit-Limit`,
-  `RateLimit-Remaining` and `RateLimit-Reset`, and a 429 carries `Retry-After`.
-* Operations that declare the optional `Idempotency-Key` header (such as `otp/send`) are safe
-  to retry: send a new random UUID (1–255 printable ASCII characters) for each action and the
-  same one when retrying it. The request then runs once; copies of it get the first answer
-  again, with `Idempotent-Replayed: true`, for 24 hours by default. The key on a different
-  request answers 422 `idempotency_key_reused`; a copy sent while the first is still running
-  answers 409 `idempotency_in_flight` with `Retry-After`. Keys belong to the signed-in user
-  (callers without a token share one space) and to one operation. Answers that invite a retry
-  (5xx, 429) are not kept, so the retry runs the operation again.
-"#;
-
-/// The API as poem-openapi sees it: every operation of the contract.
-pub type Api = OpenApiService<
-    (
-        AuthApi,
-        UsersApi,
-        ProductsApi,
-        OrdersApi,
-        PaymentsApi,
-        OrdersAdminApi,
-        PaymentsDevApi,
-        FilesApi,
-        AdminApi,
-        DevApi,
-        OpsApi,
-    ),
-    (),
->;
-
-pub fn api_service(state: &AppState) -> Api {
-    let ops = OpsApi {
-        catalog: state.catalog.clone(),
-        kv: state.kv.clone(),
-        backends: state.backends,
-        breakers: state.breakers.clone(),
-        metrics: state.metrics.clone(),
-        metrics_access: metrics::MetricsAccess::api_listener(&state.settings),
-        timeout: state.settings.backend_timeout,
-        draining: state.draining.clone(),
-    };
-    let products = products::api(
-        state.catalog.clone(),
-        state.identity.clone(),
-        state.settings.cache_l1_capacity,
-    );
-    let identity = || state.identity.clone();
-    let apis = (
-        auth::api(identity()),
-        users::api(identity()),
-        products,
-        OrdersApi {
-            orders: state.orders.clone(),
-            identity: identity(),
-        },
-        PaymentsApi {
-            orders: state.orders.clone(),
-            identity: identity(),
-        },
-        OrdersAdminApi {
-            orders: state.orders.clone(),
-            identity: identity(),
-        },
-        PaymentsDevApi {
-            orders: state.orders.clone(),
-            fake: state
-                .razorpay_fake
-                .clone()
-                .filter(|_| state.settings.env != crate::config::Environment::Production),
-        },
-        FilesApi {
-            files: state.files.clone(),
-            identity: identity(),
-        },
-        admin::api(identity(), state.outbox.clone()),
-        DevApi {
-            identity: identity(),
-        },
-        ops,
-    );
-    OpenApiService::new(apis, "Bazaar API", env!("CARGO_PKG_VERSION"))
-        .description(DESCRIPTION)
-        .license(LicenseObject::new("MIT").url("https://opensource.org/licenses/MIT"))
-        .contact(ContactObject::new().name("Bazaar"))
-        .server("/")
-        .extra_response_header::<String, _>(ExtraHeader::new("X-Request-Id").description(
-            "The request's id: the client's own if it sent a valid one, otherwise a new one.",
-        ))
-}
-
-/// OpenAPI links (`responses.<status>.links`) that poem-openapi's derive cannot declare:
-/// (operation, status, link name, target operation, target parameter, runtime expression).
-/// They tell clients, and Schemathesis' stateful phase, how a created resource's id feeds
-/// the operations on it.
-const LINKS: &[(&str, &str, &str, &str, &str, &str)] = &[
-    (
-        "createProduct",
-        "201",
-        "GetProduct",
-        "getProduct",
-        "id",
-        "$response.body#/id",
-    ),
-    (
-        "createProduct",
-        "201",
-        "UpdateProduct",
-        "updateProduct",
-        "id",
-        "$response.body#/id",
-    ),
-    (
-        "createProduct",
-        "201",
-        "ReplaceProduct",
-        "replaceProduct",
-        "id",
-        "$response.body#/id",
-    ),
-    (
-        "createProduct",
-        "201",
-        "DeleteProduct",
-        "deleteProduct",
-        "id",
-        "$response.body#/id",
-    ),
-    (
-        "createOrder",
-        "201",
-        "GetOrder",
-        "getOrder",
-        "id",
-        "$response.body#/id",
-    ),
-    (
-        "createOrder",
-        "201",
-        "CancelOrder",
-        "cancelOrder",
-        "id",
-        "$response.body#/id",
-    ),
-    (
-        "createOrder",
-        "201",
-        "CreatePayment",
-        "createPayment",
-        "id",
-        "$response.body#/id",
-    ),
-    (
-        "createFile",
-        "201",
-        "GetFile",
-        "getFile",
-        "id",
-        "$response.body#/file/id",
-    ),
-    (
-        "createFile",
-        "201",
-        "CompleteFile",
-        "completeFile",
-        "id",
-        "$response.body#/file/id",
-    ),
-    (
-        "createFile",
-        "201",
-        "DeleteFile",
-        "deleteFile",
-        "id",
-        "$response.body#/file/id",
-    ),
-];
-
-/// The contract as a document: what poem-openapi generates plus [`LINKS`]. The one place the
-/// generated spec is post-processed; `/openapi.json`, `/openapi.yaml` and `bazaar openapi`
-/// all serve it. A YAML value keeps the generated key order.
-fn contract_document(api: &Api) -> serde_yaml::Value {
-    use serde_yaml::{Mapping, Value};
-    let mut doc: Value = serde_yaml::from_str(&api.spec_yaml())
-        .unwrap_or_else(|e| panic!("poem-openapi's YAML must parse: {e}"));
-    let paths = doc
-        .get_mut("paths")
-        .and_then(Value::as_mapping_mut)
-        .expect("the contract has paths");
-    for (operation_id, status, name, target, parameter, expression) in LINKS {
-        let response = paths
-            .values_mut()
-            .filter_map(Value::as_mapping_mut)
-            .flat_map(|item| item.values_mut())
-            .find(|op| op.get("operationId").and_then(Value::as_str) == Some(operation_id))
-            .and_then(|op| op.get_mut("responses"))
-            .and_then(|responses| responses.get_mut(*status))
-            .and_then(Value::as_mapping_mut)
-            .unwrap_or_else(|| panic!("link {name}: no {status} answer of {operation_id}"));
-        let links = response
-            .entry("links".into())
-            .or_insert_with(|| Value::Mapping(Mapping::new()))
-            .as_mapping_mut()
-            .expect("links is a mapping");
-        let mut parameters = Mapping::new();
-        parameters.insert((*parameter).into(), (*expression).into());
-        let mut link = Mapping::new();
-        link.insert("operationId".into(), (*target).into());
-        link.insert("parameters".into(), Value::Mapping(parameters));
-        links.insert((*name).into(), Value::Mapping(link));
-    }
-    close_request_objects(&mut doc);
-    doc
-}
-
-/// Declares `additionalProperties: false` on every object a request body is made of.
-/// Request bodies are parsed by serde with `deny_unknown_fields` ([`json_body`]), which
-/// poem-openapi's `deny_unknown_fields` does not write into the schema; without it the
-/// contract would allow fields the server refuses.
-fn close_request_objects(doc: &mut serde_yaml::Value) {
-    use serde_yaml::Value;
-    fn refs(value: &Value, found: &mut Vec<String>) {
-        match value {
-            Value::Mapping(map) => {
-                for (key, inner) in map {
-                    match (key.as_str(), inner.as_str()) {
-                        (Some("$ref"), Some(target)) => {
-                            if let Some(name) = target.strip_prefix("#/components/schemas/") {
-                                found.push(name.to_owned());
-                            }
-                        }
-                        _ => refs(inner, found),
-                    }
-                }
-            }
-            Value::Sequence(items) => items.iter().for_each(|v| refs(v, found)),
-            _ => {}
-        }
-    }
-    let mut pending = Vec::new();
-    for item in doc["paths"]
-        .as_mapping()
-        .into_iter()
-        .flat_map(|m| m.values())
-    {
-        for operation in item.as_mapping().into_iter().flat_map(|m| m.values()) {
-            refs(&operation["requestBody"], &mut pending);
-        }
-    }
-    let mut closed = std::collections::HashSet::new();
-    while let Some(name) = pending.pop() {
-        if !closed.insert(name.clone()) {
-            continue;
-        }
-        let Some(schema) = doc["components"]["schemas"]
-            .get_mut(name.as_str())
-            .and_then(Value::as_mapping_mut)
-        else {
-            continue;
-        };
-        refs(&Value::Mapping(schema.clone()), &mut pending);
-        if schema.get("type").and_then(Value::as_str) == Some("object")
-            && schema.contains_key("properties")
-            && !schema.contains_key("additionalProperties")
-        {
-            schema.insert("additionalProperties".into(), Value::Bool(false));
-        }
-    }
-}
-
-/// The contract in JSON, as `/openapi.json` serves it.
-pub fn contract_json(api: &Api) -> String {
-    serde_json::to_string_pretty(&contract_document(api)).expect("the contract serialises")
-}
-
-/// The contract in YAML, as `/openapi.yaml` and `bazaar openapi` give it.
-pub fn contract_yaml(api: &Api) -> String {
-    serde_yaml::to_string(&contract_document(api)).expect("the contract serialises")
-}
-
-/// Maps each operationId to its path template in the contract.
-fn operation_paths(api: &Api) -> std::collections::HashMap<String, String> {
-    let spec: serde_json::Value = serde_json::from_str(&api.spec()).unwrap_or_default();
-    let mut paths = std::collections::HashMap::new();
-    for (path, item) in spec["paths"].as_object().into_iter().flatten() {
-        for op in item.as_object().into_iter().flatten().map(|(_, op)| op) {
-            if let Some(id) = op["operationId"].as_str() {
-                paths.insert(id.to_owned(), path.clone());
-            }
-        }
-    }
-    paths
-}
 
 /// Every route's methods: the contract's operations, and the development object
 /// store's uploads when it is mounted (the other routes outside the contract take
@@ -463,10 +124,10 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
     let pipeline = Arc::new(Pipeline {
         metrics: state.metrics.clone(),
         operation_paths: operation_paths(&api),
-        request_timeout: state.settings.request_timeout,
-        body_limit: state.settings.body_limit_bytes,
+        request_timeout: state.settings.server.request_timeout,
+        body_limit: state.settings.server.body_limit_bytes,
         identity: state.identity.clone(),
-        trusted_proxies: state.settings.trusted_proxies.clone(),
+        trusted_proxies: state.settings.server.trusted_proxies.clone(),
         rate_limits: state.rate_limits.clone(),
         production: state.settings.env == crate::config::Environment::Production,
         allowed_methods: Arc::new(allowed_methods(&api, state)),
@@ -514,14 +175,14 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
             .with(Idempotency::new(
                 state.idempotency.clone(),
                 state.identity.clone(),
-                state.settings.body_limit_bytes,
+                state.settings.server.body_limit_bytes,
             ))
             .with(Compression::new())
             .with(Guard(pipeline.clone())),
         other,
         uploads,
     };
-    let origins = &state.settings.cors_origins;
+    let origins = &state.settings.server.cors_origins;
     let cors = (!origins.is_empty()).then(|| {
         let cors = Cors::new()
             .allow_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])

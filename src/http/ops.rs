@@ -9,8 +9,8 @@ use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Object, OpenApi, SecurityScheme};
 
+use super::contract::ApiTags;
 use super::problem::Problems;
-use super::ApiTags;
 use crate::app::catalog::Catalog;
 use crate::app::errors::{AppError, ErrorCode};
 use crate::breaker::{BreakerState, Breakers};

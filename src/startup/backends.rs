@@ -59,9 +59,9 @@ impl Backends {
         let mut backends = Self::in_memory();
         let breakers = Arc::new(Breakers::new(settings.breaker, SystemClock::shared()));
         backends.breakers = breakers.clone();
-        let timeout = settings.backend_timeout;
-        if let Some(url) = settings.mongodb_url() {
-            let db = mongo::connect(url, &settings.mongodb_database, timeout)
+        let timeout = settings.storage.backend_timeout;
+        if let Some(url) = settings.storage.mongodb_url() {
+            let db = mongo::connect(url, &settings.storage.mongodb_database, timeout)
                 .await
                 .map_err(|e| redact(e, url))?;
             mongo::require_transactions(&db, mongo::hosts_of(url))
@@ -112,7 +112,7 @@ impl Backends {
             backends.webhook_events = Arc::new(Guarded::new(webhook_events, breaker));
             backends.names.storage = "mongodb";
         }
-        if let Some(s3) = &settings.s3 {
+        if let Some(s3) = &settings.providers.s3 {
             let client = S3Client::new(S3Settings {
                 endpoint: s3.endpoint.clone(),
                 region: s3.region.clone(),
@@ -120,7 +120,7 @@ impl Backends {
                 access_key_id: s3.access_key_id.clone(),
                 secret_access_key: s3.secret_access_key.clone(),
                 path_style: s3.path_style,
-                timeout: settings.provider_timeout,
+                timeout: settings.providers.timeout,
                 retry: bazaar_adapters::retry::RetryPolicy::default(),
             })
             .context("configuring the S3 client (BAZAAR_S3_*)")?;
@@ -131,30 +131,30 @@ impl Backends {
         }
         if backends.objects.is_none() {
             tracing::warn!(
-                dir = %settings.files_dir.display(),
+                dir = %settings.files.dir.display(),
                 "no BAZAAR_S3_ENDPOINT: uploads are stored in a local directory and served by \
                  this server under /dev/uploads (development only)"
             );
         }
-        if let Some(url) = settings.redis_url() {
-            let kv = RedisKv::connect(url, &settings.redis_key_prefix, timeout)
+        if let Some(url) = settings.redis.url() {
+            let kv = RedisKv::connect(url, &settings.redis.key_prefix, timeout)
                 .await
                 .map_err(|e| redact(e, url))?
                 .with_replica_acks(
-                    settings.redis_replica_acks,
-                    settings.redis_replica_ack_timeout,
+                    settings.redis.replica_acks,
+                    settings.redis.replica_ack_timeout,
                 )
                 .with_breaker(breakers.breaker("redis"));
             tracing::info!("redis: {}", kv.mode());
-            if settings.redis_replica_acks > 0 {
+            if settings.redis.replica_acks > 0 {
                 tracing::info!(
-                    replicas = settings.redis_replica_acks,
-                    timeout_ms = settings.redis_replica_ack_timeout.as_millis() as u64,
+                    replicas = settings.redis.replica_acks,
+                    timeout_ms = settings.redis.replica_ack_timeout.as_millis() as u64,
                     "redis: session and idempotency writes wait for replicas"
                 );
             }
             backends.kv = Arc::new(kv);
-            let broadcast = RedisBroadcast::connect(url, &settings.redis_key_prefix, timeout)
+            let broadcast = RedisBroadcast::connect(url, &settings.redis.key_prefix, timeout)
                 .await
                 .map_err(|e| redact(e, url))?;
             backends.broadcast = Arc::new(broadcast);

@@ -50,11 +50,11 @@ pub fn contract(yaml: bool) -> String {
         .unwrap_or_else(|e| panic!("built-in defaults must be valid: {e}"));
     let state = AppState::new(settings, Backends::in_memory())
         .unwrap_or_else(|e| panic!("the embedded default must build: {e}"));
-    let api = crate::http::api_service(&state);
+    let api = crate::http::contract::api_service(&state);
     if yaml {
-        crate::http::contract_yaml(&api)
+        crate::http::contract::contract_yaml(&api)
     } else {
-        crate::http::contract_json(&api)
+        crate::http::contract::contract_json(&api)
     }
 }
 
@@ -75,18 +75,18 @@ impl Application {
 
     /// Builds on given backends; binds the listener (port 0 picks a free port).
     pub async fn build_with(mut settings: Settings, backends: Backends) -> anyhow::Result<Self> {
-        let acceptor = TcpListener::bind(settings.addr)
+        let acceptor = TcpListener::bind(settings.server.addr)
             .into_acceptor()
             .await
-            .with_context(|| format!("binding {}", settings.addr))?;
+            .with_context(|| format!("binding {}", settings.server.addr))?;
         let addr = acceptor
             .local_addr()
             .first()
             .and_then(|a| a.as_socket_addr().copied())
             .context("the listener has no socket address")?;
         // Port 0 became a real port: URLs this server hands out must name it.
-        settings.addr = addr;
-        let metrics = match settings.metrics_addr {
+        settings.server.addr = addr;
+        let metrics = match settings.telemetry.metrics_addr {
             Some(metrics_addr) => {
                 let acceptor = TcpListener::bind(metrics_addr)
                     .into_acceptor()
@@ -97,7 +97,7 @@ impl Application {
                     .first()
                     .and_then(|a| a.as_socket_addr().copied())
                     .context("the metrics listener has no socket address")?;
-                settings.metrics_addr = Some(bound);
+                settings.telemetry.metrics_addr = Some(bound);
                 Some((acceptor, bound))
             }
             None => None,
@@ -137,7 +137,7 @@ impl Application {
     /// The signal handlers are installed when this is called, not when the future
     /// first runs: a SIGTERM sent as soon as the caller says it listens is graceful.
     pub fn run_until_stopped(self) -> impl std::future::Future<Output = std::io::Result<()>> {
-        let delay = self.state.settings.shutdown_delay;
+        let delay = self.state.settings.server.shutdown_delay;
         let signal = shutdown_signal();
         self.serve(async move {
             match signal.await {
@@ -162,7 +162,7 @@ impl Application {
         self,
         stop: impl std::future::Future<Output = ()> + Send,
     ) -> std::io::Result<()> {
-        let delay = self.state.settings.shutdown_delay;
+        let delay = self.state.settings.server.shutdown_delay;
         self.serve(async move {
             stop.await;
             delay
@@ -175,7 +175,7 @@ impl Application {
         self,
         stop: impl std::future::Future<Output = Duration> + Send,
     ) -> std::io::Result<()> {
-        let grace = self.state.settings.shutdown_timeout;
+        let grace = self.state.settings.server.shutdown_timeout;
         let app = crate::http::app(&self.state);
         // Metrics are served until the API listener has closed and drained, so
         // the shutdown itself can be watched; then their listener closes too.
@@ -194,7 +194,7 @@ impl Application {
                     ),
             )
         });
-        if self.state.settings.metrics_addr.is_none()
+        if self.state.settings.telemetry.metrics_addr.is_none()
             && !crate::telemetry::metrics::MetricsAccess::api_listener(&self.state.settings)
                 .serves()
         {
@@ -210,7 +210,7 @@ impl Application {
         let sweeps = spawn_sweeps(
             self.state.orders.clone(),
             self.state.files.clone(),
-            self.state.settings.order_sweep_interval,
+            self.state.settings.orders.sweep_interval,
             stopped.clone(),
         );
         let worker = self.state.outbox_worker.clone();

@@ -34,13 +34,13 @@ use crate::telemetry::metrics::Metrics;
 impl AppState {
     pub fn new(settings: Settings, backends: Backends) -> anyhow::Result<Self> {
         let clock = backends.clock;
-        let categories = Categories::new(settings.product_categories.clone());
+        let categories = Categories::new(settings.catalog.product_categories.clone());
         let notifier = Arc::new(Notifier::from_settings(&settings, &backends.breakers)?);
         let cached_users = Arc::new(CachedUsers::new(
             backends.users,
             backends.broadcast.clone(),
-            Duration::from_millis(settings.cache_l1_ttl_ms),
-            settings.cache_l1_capacity,
+            Duration::from_millis(settings.cache.l1_ttl_ms),
+            settings.cache.l1_capacity,
         ));
         let users: Arc<dyn UserRepository> = cached_users.clone();
         let outbox_worker = Arc::new(
@@ -62,17 +62,17 @@ impl AppState {
         )?;
         let rate_limits = RateLimits::new(
             backends.kv.clone(),
-            settings.rate_limit_otp_per_hour,
-            settings.rate_limit_auth_per_minute,
-            settings.rate_limit_default_per_minute,
+            settings.rate_limits.otp_per_hour,
+            settings.rate_limits.auth_per_minute,
+            settings.rate_limits.default_per_minute,
         );
         let idempotency = Arc::new(IdempotencyStore::new(
             backends.kv.clone(),
             IdempotencySettings {
-                ttl: settings.idempotency_ttl,
+                ttl: settings.server.idempotency_ttl,
                 // Longer than `Guard` lets a request run, so that a duplicate
                 // never starts while the first may still be working.
-                in_flight_ttl: settings.request_timeout + Duration::from_secs(1),
+                in_flight_ttl: settings.server.request_timeout + Duration::from_secs(1),
             },
         ));
         let metrics = Arc::new(Metrics::new());
@@ -82,9 +82,9 @@ impl AppState {
             backends.kv.clone(),
             backends.broadcast.clone(),
             CacheSettings {
-                l1_ttl: Duration::from_millis(settings.cache_l1_ttl_ms),
-                l1_capacity: settings.cache_l1_capacity,
-                l2_ttl: Duration::from_secs(settings.cache_l2_ttl_secs),
+                l1_ttl: Duration::from_millis(settings.cache.l1_ttl_ms),
+                l1_capacity: settings.cache.l1_capacity,
+                l2_ttl: Duration::from_secs(settings.cache.l2_ttl_secs),
             },
             metrics.cache_lookups.clone(),
         ));
@@ -93,9 +93,9 @@ impl AppState {
             None => {
                 let local = Arc::new(
                     LocalObjectStore::new(
-                        &settings.files_dir,
-                        &own_origin(settings.addr),
-                        settings.files_max_bytes,
+                        &settings.files.dir,
+                        &own_origin(settings.server.addr),
+                        settings.files.max_bytes,
                     )
                     .with_clock(clock.clone()),
                 );
@@ -103,13 +103,13 @@ impl AppState {
             }
         };
         let policy = FilePolicy::new(
-            settings.files_allowed_types.clone(),
-            settings.files_max_bytes,
+            settings.files.allowed_types.clone(),
+            settings.files.max_bytes,
         );
         let files = Arc::new(
             Files::new(backends.files, objects, policy)
-                .with_quota(settings.files_quota)
-                .with_upload_url_validity(settings.files_upload_url_ttl)
+                .with_quota(settings.files.quota)
+                .with_upload_url_validity(settings.files.upload_url_ttl)
                 .with_clock(clock.clone()),
         );
         let catalog = Arc::new(
@@ -162,23 +162,23 @@ type Payments = (
 /// refuses that in production).
 fn payments(settings: &Settings, breakers: &Breakers) -> anyhow::Result<Payments> {
     let common = |key_id: String, key_secret: SecretString, webhook_secrets| OrderSettings {
-        tax_rate_bp: settings.gst_rate_bp,
-        pay_within: settings.order_pay_within,
+        tax_rate_bp: settings.orders.gst_rate_bp,
+        pay_within: settings.orders.pay_within,
         key_id,
         key_secret,
         webhook_secrets,
-        reconcile_after: settings.order_reconcile_after,
-        settle_holds_after: settings.request_timeout * 2,
-        unpaid_max: settings.order_unpaid_max,
-        product_units_max: settings.order_product_units_max,
+        reconcile_after: settings.orders.reconcile_after,
+        settle_holds_after: settings.server.request_timeout * 2,
+        unpaid_max: settings.orders.unpaid_max,
+        product_units_max: settings.orders.product_units_max,
     };
-    Ok(match &settings.razorpay {
+    Ok(match &settings.providers.razorpay.account {
         Some(config) => {
             let client = RazorpayClient::new(RazorpaySettings {
-                base_url: settings.razorpay_base_url.clone(),
+                base_url: settings.providers.razorpay.base_url.clone(),
                 key_id: config.key_id.clone(),
                 key_secret: config.key_secret.clone(),
-                timeout: settings.provider_timeout,
+                timeout: settings.providers.timeout,
                 retry: bazaar_adapters::retry::RetryPolicy::default(),
             })
             .context("configuring the Razorpay client (BAZAAR_RAZORPAY_*)")?;

@@ -122,10 +122,10 @@ impl MetricsAccess {
     /// `/metrics` on the API listener: closed when metrics have their own
     /// listener, or in production without a token; token-guarded when one is set.
     pub fn api_listener(settings: &Settings) -> Self {
-        if settings.metrics_addr.is_some() {
+        if settings.telemetry.metrics_addr.is_some() {
             return Self::Closed;
         }
-        match (&settings.metrics_token, settings.env) {
+        match (&settings.telemetry.metrics_token, settings.env) {
             (Some(token), _) => Self::Token(token.clone()),
             (None, Environment::Production) => Self::Closed,
             (None, Environment::Development) => Self::Open,
@@ -134,7 +134,7 @@ impl MetricsAccess {
 
     /// `/metrics` on the metrics listener (`BAZAAR_METRICS_ADDR`).
     pub fn own_listener(settings: &Settings) -> Self {
-        match &settings.metrics_token {
+        match &settings.telemetry.metrics_token {
             Some(token) => Self::Token(token.clone()),
             None => Self::Open,
         }

@@ -125,7 +125,7 @@ impl Identity {
     /// password once.
     pub async fn bootstrap_admin(&self, settings: &Settings) -> anyhow::Result<()> {
         use secrecy::ExposeSecret;
-        let (phone, password, generated) = match &settings.admin {
+        let (phone, password, generated) = match &settings.auth.admin {
             Some((phone, password)) => (phone.clone(), password.expose_secret().to_owned(), false),
             None if settings.env == crate::config::Environment::Development => {
                 let mut bytes = [0u8; 12];

@@ -126,19 +126,22 @@ impl Identity {
         clock: SharedClock,
     ) -> anyhow::Result<Self> {
         Ok(Self {
-            hasher: PasswordHasher::new(settings.argon2_memory_kib, settings.argon2_iterations)?,
-            tokens: TokenIssuer::new(
-                &settings.jwt_keys,
-                &settings.jwt_issuer,
-                &settings.jwt_audience,
-                settings.access_token_ttl,
+            hasher: PasswordHasher::new(
+                settings.auth.argon2_memory_kib,
+                settings.auth.argon2_iterations,
             )?,
-            sessions: Sessions::new(kv.clone(), settings.refresh_token_ttl),
+            tokens: TokenIssuer::new(
+                &settings.auth.jwt_keys,
+                &settings.auth.jwt_issuer,
+                &settings.auth.jwt_audience,
+                settings.auth.access_token_ttl,
+            )?,
+            sessions: Sessions::new(kv.clone(), settings.auth.refresh_token_ttl),
             otp: OtpService::new(
                 kv.clone(),
-                settings.otp_secret.clone(),
-                settings.otp_cooldown,
-                settings.idempotency_ttl,
+                settings.auth.otp_secret.clone(),
+                settings.auth.otp_cooldown,
+                settings.server.idempotency_ttl,
             ),
             lockout: Lockout::new(kv.clone(), clock.clone()),
             clock,

@@ -12,11 +12,11 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use super::AdminReadErrors;
 use crate::app::identity::Identity;
 use crate::domain::audit::{AuditEvent, AuditQuery, RawAuditQuery};
+use crate::http::contract::ApiTags;
 use crate::http::listing::{page_info, PageLinks};
 use crate::http::params::{AuditKindParam, CursorText, HexId, Limit, PageNumber};
 use crate::http::problem::Problems;
 use crate::http::security::{require, BearerAuth};
-use crate::http::ApiTags;
 use crate::list_object;
 
 /// A security event.

@@ -15,11 +15,11 @@ use crate::app::identity::Identity;
 use crate::app::outbox::Outbox;
 use crate::domain::outbox::OutboxMessage;
 use crate::domain::outbox_query::RawOutboxQuery;
+use crate::http::contract::ApiTags;
 use crate::http::listing::{page_info, PageLinks};
 use crate::http::params::{CursorText, HexId, Limit, OutboxStateParam, PageNumber};
 use crate::http::problem::Problems;
 use crate::http::security::{require, BearerAuth};
-use crate::http::ApiTags;
 use crate::list_object;
 
 /// A notice to a customer in the outbox.

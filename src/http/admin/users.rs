@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::{AdminReadErrors, AdminWriteErrors};
 use crate::app::identity::Identity;
 use crate::domain::user_query::RawUserQuery;
+use crate::http::contract::ApiTags;
 use crate::http::json_body::CheckedJsonBody;
 use crate::http::listing::{page_info, PageLinks};
 use crate::http::params::{
@@ -20,7 +21,6 @@ use crate::http::params::{
 use crate::http::problem::Problems;
 use crate::http::security::{context, require, BearerAuth};
 use crate::http::users::{UserBody, UserResponse};
-use crate::http::ApiTags;
 use crate::list_object;
 
 list_object!(

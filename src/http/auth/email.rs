@@ -10,11 +10,11 @@ use serde::Deserialize;
 
 use crate::app::identity::Identity;
 use crate::error_set;
+use crate::http::contract::ApiTags;
 use crate::http::json_body::CheckedJsonBody;
 use crate::http::problem::Problems;
 use crate::http::security::context;
 use crate::http::users::UserResponse;
-use crate::http::ApiTags;
 
 error_set!(
     /// Errors of verifying an email.

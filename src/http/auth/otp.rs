@@ -15,12 +15,12 @@ use crate::app::identity::codes::OtpOutcome;
 use crate::app::identity::otp::OtpPurpose;
 use crate::app::identity::Identity;
 use crate::error_set;
+use crate::http::contract::ApiTags;
 use crate::http::idempotency::retry_of;
 use crate::http::json_body::{CheckedJsonBody, JsonBody};
 use crate::http::problem::Problems;
 use crate::http::security::context;
 use crate::http::users::UserBody;
-use crate::http::ApiTags;
 
 error_set!(
     /// Errors of asking for a one-time password.
@@ -77,13 +77,14 @@ pub struct OtpSendRequest {
     #[oai(validator(max_length = 32, pattern = r"^[+]?[0-9 ()-]+$"))]
     pub phone: String,
     pub purpose: OtpPurposeBody,
-    /// `sms` (default) sends a new code; `voice` has the last code read out in
-    /// a phone call, for when the SMS did not arrive.
+    // Described by its enum: a description here would wrap the reference in `allOf`,
+    // which some client generators (openapi-python-client) cannot take.
     #[oai(skip_serializing_if_is_none)]
     pub channel: Option<OtpChannel>,
 }
 
-/// How a code reaches the phone.
+/// How a code reaches the phone: `sms` (default) sends a new code; `voice` has the
+/// last code read out in a phone call, for when the SMS did not arrive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize)]
 #[oai(rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
@@ -108,7 +109,7 @@ impl Example for OtpSendRequest {
 pub struct OtpVerifyRequest {
     #[oai(validator(max_length = 32, pattern = r"^[+]?[0-9 ()-]+$"))]
     pub phone: String,
-    /// `verify_phone` or `login` (reset codes go to `/auth/password/reset`).
+    // Described by its enum (see `channel` of `OtpSendRequest`).
     pub purpose: OtpVerifyPurpose,
     /// The six digits from the SMS.
     #[oai(validator(pattern = "^[0-9]{6}$"))]

@@ -9,11 +9,11 @@ use serde::Deserialize;
 
 use crate::app::identity::Identity;
 use crate::error_set;
+use crate::http::contract::ApiTags;
 use crate::http::json_body::JsonBody;
 use crate::http::problem::Problems;
 use crate::http::security::context;
 use crate::http::users::{AcceptedResponse, NoContentResponse};
-use crate::http::ApiTags;
 
 error_set!(
     /// Errors of asking for a password reset code.

@@ -11,11 +11,11 @@ use serde::Deserialize;
 use super::{device, token_pair, TokenPair};
 use crate::app::identity::Identity;
 use crate::error_set;
+use crate::http::contract::ApiTags;
 use crate::http::json_body::CheckedJsonBody;
 use crate::http::problem::Problems;
 use crate::http::security::{context, BearerAuth};
 use crate::http::users::NoContentResponse;
-use crate::http::ApiTags;
 
 error_set!(
     /// Errors of signing in.

@@ -10,11 +10,11 @@ use serde::Deserialize;
 
 use crate::app::identity::Identity;
 use crate::error_set;
+use crate::http::contract::ApiTags;
 use crate::http::json_body::JsonBody;
 use crate::http::problem::Problems;
 use crate::http::security::context;
 use crate::http::users::UserBody;
-use crate::http::ApiTags;
 
 error_set!(
     /// Errors of registering. A phone that is taken is not one of them: it gets

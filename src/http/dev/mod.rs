@@ -10,8 +10,8 @@ use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
+use super::contract::ApiTags;
 use super::problem::Problems;
-use super::ApiTags;
 use crate::app::errors::AppError;
 use crate::app::identity::Identity;
 use crate::error_set;

@@ -9,9 +9,9 @@ use poem_openapi::OpenApi;
 
 use crate::app::errors::{AppError, ErrorCode};
 use crate::app::orders::Orders;
+use crate::http::contract::ApiTags;
 use crate::http::orders::{ok, OrderActionErrors, OrderResponse};
 use crate::http::problem::Problems;
-use crate::http::ApiTags;
 use bazaar_adapters::razorpay::FakeRazorpay;
 
 /// The development route that completes a checkout with the fake Razorpay.

@@ -17,10 +17,10 @@ use crate::app::orders::Orders;
 use crate::domain::analytics::SalesSummary;
 use crate::domain::order_query::parse_instant;
 use crate::domain::webhook::WebhookRecord;
+use crate::http::contract::ApiTags;
 use crate::http::params::{Limit, PageNumber, TimeBound};
 use crate::http::problem::Problems;
 use crate::http::security::{require, BearerAuth};
-use crate::http::ApiTags;
 
 /// A stored webhook event.
 #[derive(Debug, Clone, Object)]

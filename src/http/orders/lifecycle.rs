@@ -21,6 +21,7 @@ use crate::app::orders::Orders;
 use crate::domain::order::request::{RawAddress, RawLine};
 use crate::domain::order_query::RawOrderQuery;
 use crate::error_set;
+use crate::http::contract::ApiTags;
 use crate::http::idempotency::retry_of;
 use crate::http::json_body::JsonBody;
 use crate::http::listing::page_info;
@@ -30,7 +31,6 @@ use crate::http::params::{
 };
 use crate::http::problem::Problems;
 use crate::http::security::{require, BearerAuth};
-use crate::http::ApiTags;
 
 error_set!(
     /// Errors of creating an order.

@@ -16,10 +16,10 @@ use crate::app::orders::payments::Checkout;
 use crate::app::orders::webhooks::Received;
 use crate::app::orders::Orders;
 use crate::error_set;
+use crate::http::contract::ApiTags;
 use crate::http::json_body::{JsonBody, RawJson};
 use crate::http::problem::Problems;
 use crate::http::security::{require, BearerAuth};
-use crate::http::ApiTags;
 
 error_set!(
     /// Errors of starting a payment.

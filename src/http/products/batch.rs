@@ -15,10 +15,10 @@ use crate::app::catalog::{Catalog, IfMatch, ItemResult};
 use crate::app::identity::Identity;
 use crate::domain::product::Product;
 use crate::error_set;
+use crate::http::contract::ApiTags;
 use crate::http::json_body::{check_items, JsonBody};
 use crate::http::problem::{Problem, Problems};
 use crate::http::security::{context, require, BearerAuth};
-use crate::http::ApiTags;
 
 error_set!(
     /// Errors of a whole batch (each item's own errors are in its result).

@@ -15,6 +15,7 @@ use crate::app::catalog::Catalog;
 use crate::app::identity::Identity;
 use crate::domain::facets::Facets;
 use crate::domain::product_query::{ProductPage, ProductQuery, RawProductQuery};
+use crate::http::contract::ApiTags;
 use crate::http::json_body::JsonBody;
 use crate::http::listing::{page_info, PageLinks};
 use crate::http::params::{
@@ -23,7 +24,6 @@ use crate::http::params::{
 use crate::http::problem::Problems;
 use crate::http::security::{require, BearerAuth};
 use crate::http::serde_json_body::EncodedJson;
-use crate::http::ApiTags;
 use crate::{error_set, list_object};
 
 error_set!(

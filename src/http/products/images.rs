@@ -7,9 +7,9 @@ use poem_openapi::{ApiResponse, OpenApi};
 
 use super::ReadErrors;
 use crate::app::catalog::Catalog;
+use crate::http::contract::ApiTags;
 use crate::http::params::HexId;
 use crate::http::problem::Problems;
-use crate::http::ApiTags;
 
 #[derive(ApiResponse)]
 pub enum ProductImageResponse {

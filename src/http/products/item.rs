@@ -13,12 +13,12 @@ use crate::app::catalog::{Catalog, IfMatch};
 use crate::app::identity::Identity;
 use crate::domain::product::Product;
 use crate::error_set;
+use crate::http::contract::ApiTags;
 use crate::http::json_body::JsonBody;
 use crate::http::params::HexId;
 use crate::http::problem::Problems;
 use crate::http::security::{require, BearerAuth};
 use crate::http::serde_json_body::{encode, EncodedJson};
-use crate::http::ApiTags;
 
 error_set!(
     /// Errors of changing a product.

@@ -7,9 +7,9 @@ use poem_openapi::OpenApi;
 
 use super::{AcceptedResponse, MeWriteErrors};
 use crate::app::identity::Identity;
+use crate::http::contract::ApiTags;
 use crate::http::problem::Problems;
 use crate::http::security::BearerAuth;
-use crate::http::ApiTags;
 
 pub struct MyEmailApi {
     pub identity: Arc<Identity>,

@@ -10,11 +10,11 @@ use serde::Deserialize;
 use super::{MeReadErrors, MeWriteErrors};
 use crate::app::identity::Identity;
 use crate::domain::user::Preferences;
+use crate::http::contract::ApiTags;
 use crate::http::json_body::JsonBody;
 use crate::http::params::Language;
 use crate::http::problem::Problems;
 use crate::http::security::BearerAuth;
-use crate::http::ApiTags;
 
 /// How the user wants to hear from Bazaar.
 #[derive(Debug, Clone, Object, Deserialize)]

@@ -9,10 +9,10 @@ use serde::Deserialize;
 
 use super::{MeReadErrors, MeWriteErrors, UserResponse};
 use crate::app::identity::Identity;
+use crate::http::contract::ApiTags;
 use crate::http::json_body::JsonBody;
 use crate::http::problem::Problems;
 use crate::http::security::BearerAuth;
-use crate::http::ApiTags;
 
 /// Changes to the caller's profile. A new email starts unverified;
 /// `email: null` removes it.

@@ -12,9 +12,9 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use super::{MeReadErrors, MeWriteErrors, NoContentResponse};
 use crate::app::identity::sessions::Session;
 use crate::app::identity::Identity;
+use crate::http::contract::ApiTags;
 use crate::http::problem::Problems;
 use crate::http::security::{context, BearerAuth};
-use crate::http::ApiTags;
 
 /// A signed-in device.
 #[derive(Debug, Clone, Object)]

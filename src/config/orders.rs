@@ -1,0 +1,105 @@
+//! Orders: the GST rate, how long a customer has to pay, when payments are reconciled, how
+//! often the sweeps run, and how much one customer may order or hold unpaid.
+
+use std::time::Duration;
+
+use super::parser::Parser;
+use super::spec::SettingSpec;
+
+/// The order rules the settings give (the use case's `OrderSettings` is built from these and
+/// Razorpay's keys).
+#[derive(Debug, Clone)]
+pub struct OrderConfig {
+    pub gst_rate_bp: u32,
+    pub pay_within: Duration,
+    pub reconcile_after: Duration,
+    /// Zero turns the sweeps off.
+    pub sweep_interval: Duration,
+    /// Most unpaid orders a customer may hold at once.
+    pub unpaid_max: u32,
+    /// Most units of one product in one order.
+    pub product_units_max: u32,
+}
+
+impl OrderConfig {
+    pub(super) const SETTINGS: &'static [SettingSpec] = &[
+        SettingSpec { key: "gst_rate_bp", default: Some("1800"), secret: false, help: "GST charged on an order's subtotal, in basis points (1800 = 18%); rounded half up to the paisa" },
+        SettingSpec { key: "order_pay_within_secs", default: Some("1800"), secret: false, help: "how long a customer has to pay before an unpaid order expires and releases its stock" },
+        SettingSpec { key: "order_reconcile_after_secs", default: Some("900"), secret: false, help: "unpaid orders in checkout untouched this long are asked about at Razorpay (reconciliation)" },
+        SettingSpec { key: "order_unpaid_max", default: Some("3"), secret: false, help: "most unpaid orders (`pending_payment`, `payment_mismatch`) one customer may hold at once, each holding stock; another is 409 `too_many_unpaid_orders` (staff with `orders:manage` are not capped); 1 to 100" },
+        SettingSpec { key: "order_product_units_max", default: Some("10"), secret: false, help: "most units of one product in one order (422 naming `items[i].quantity` above it); 1 to 1000" },
+        SettingSpec { key: "order_sweep_interval_secs", default: Some("30"), secret: false, help: "how often each replica expires unpaid orders, reconciles stuck payments, settles old stock holds and deletes abandoned uploads; 0 turns the sweeps off" },
+    ];
+
+    pub(super) fn parse(p: &mut Parser) -> Self {
+        let gst_rate_bp: u32 = p.parse("gst_rate_bp", "a whole number of basis points", 1800);
+        if gst_rate_bp > 10_000 {
+            p.fail("gst_rate_bp", "must be at most 10000 (100%)".into());
+        }
+        let secs = |p: &mut Parser, key: &str, fallback: u64| {
+            Duration::from_secs(p.parse(key, "a whole number of seconds", fallback))
+        };
+        let pay_within = secs(p, "order_pay_within_secs", 1800);
+        let reconcile_after = secs(p, "order_reconcile_after_secs", 900);
+        let sweep_interval = secs(p, "order_sweep_interval_secs", 30);
+        // A week is far beyond any checkout; the bound keeps date arithmetic safe.
+        const WEEK: Duration = Duration::from_secs(7 * 24 * 3600);
+        if pay_within.is_zero() || pay_within > WEEK {
+            p.fail(
+                "order_pay_within_secs",
+                "must be between 1 and 604800".into(),
+            );
+        }
+        if reconcile_after > WEEK {
+            p.fail(
+                "order_reconcile_after_secs",
+                "must be at most 604800".into(),
+            );
+        }
+        let unpaid_max: u32 = p.parse("order_unpaid_max", "a whole number of orders", 3);
+        if !(1..=100).contains(&unpaid_max) {
+            p.fail("order_unpaid_max", "must be between 1 and 100".into());
+        }
+        let product_units_max: u32 =
+            p.parse("order_product_units_max", "a whole number of units", 10);
+        if !(1..=crate::domain::order::request::MAX_QUANTITY).contains(&product_units_max) {
+            let why = format!(
+                "must be between 1 and {}",
+                crate::domain::order::request::MAX_QUANTITY
+            );
+            p.fail("order_product_units_max", why);
+        }
+        Self {
+            gst_rate_bp,
+            pay_within,
+            reconcile_after,
+            sweep_interval,
+            unpaid_max,
+            product_units_max,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::test_support::vars;
+    use crate::config::Settings;
+
+    #[test]
+    fn order_limits_default_to_three_unpaid_orders_of_ten_units_and_are_checked() {
+        let s = Settings::from_sources(None, vars(&[])).unwrap();
+        assert_eq!((s.orders.unpaid_max, s.orders.product_units_max), (3, 10));
+        let err = Settings::from_sources(
+            None,
+            vars(&[
+                ("BAZAAR_ORDER_UNPAID_MAX", "0"),
+                ("BAZAAR_ORDER_PRODUCT_UNITS_MAX", "1001"),
+            ]),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.0.len(), 2, "{text}");
+        assert!(text.contains("BAZAAR_ORDER_UNPAID_MAX"), "{text}");
+        assert!(text.contains("BAZAAR_ORDER_PRODUCT_UNITS_MAX"), "{text}");
+    }
+}

@@ -1,0 +1,95 @@
+//! Reading one setting from the merged layers as a typed value. A bad value is recorded and
+//! a fallback returned, so that parsing goes on and every problem is reported at once.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use super::layers::Layers;
+use super::spec::{env_name, spec};
+
+/// Parses one setting, recording an error (which never contains a secret value).
+pub(super) struct Parser {
+    pub(super) layers: Layers,
+}
+
+impl Parser {
+    /// The raw value of `key`, unless blank. `key` must be a row of the settings table: a
+    /// setting read without one could never be set, and would be documented nowhere.
+    pub(super) fn raw(&self, key: &str) -> Option<&str> {
+        assert!(
+            spec(key).is_some(),
+            "setting `{key}` is read but is in no section's SETTINGS"
+        );
+        self.layers
+            .values
+            .get(key)
+            .map(|(v, _)| v.as_str())
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    pub(super) fn fail(&mut self, key: &str, why: String) {
+        let shown = match (spec(key), self.layers.values.get(key)) {
+            (Some(s), _) if s.secret => String::new(),
+            (_, Some((v, _))) => format!(" `{v}`"),
+            _ => String::new(),
+        };
+        let from = self
+            .layers
+            .values
+            .get(key)
+            .map(|(_, from)| *from)
+            .unwrap_or("default");
+        self.layers
+            .errors
+            .push(format!("{} (from {from}):{shown} {why}", env_name(key)));
+    }
+
+    /// Whether `key` still has its built-in default (no file or variable set it).
+    pub(super) fn is_default(&self, key: &str) -> bool {
+        self.layers
+            .values
+            .get(key)
+            .is_none_or(|(_, from)| *from == "default")
+    }
+
+    pub(super) fn string(&mut self, key: &str) -> String {
+        self.raw(key).unwrap_or_default().trim().to_owned()
+    }
+
+    pub(super) fn parse<T: std::str::FromStr>(&mut self, key: &str, what: &str, fallback: T) -> T {
+        let raw = self.string(key);
+        match raw.parse() {
+            Ok(v) => v,
+            Err(_) => {
+                self.fail(key, format!("is not {what}"));
+                fallback
+            }
+        }
+    }
+
+    pub(super) fn millis(&mut self, key: &str, min: u64, max: u64) -> Duration {
+        let ms: u64 = self.parse(key, "a whole number of milliseconds", min);
+        if !(min..=max).contains(&ms) {
+            self.fail(key, format!("must be between {min} and {max} milliseconds"));
+        }
+        Duration::from_millis(ms)
+    }
+
+    pub(super) fn list(&mut self, key: &str) -> Vec<String> {
+        self.string(key)
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    pub(super) fn secret_url(&mut self, key: &str, schemes: &[&str]) -> Option<SecretString> {
+        let raw = self.raw(key)?.trim().to_owned();
+        if !schemes.iter().any(|s| raw.starts_with(s)) {
+            self.fail(key, format!("must start with {}", schemes.join(" or ")));
+        }
+        Some(SecretString::from(raw))
+    }
+}
