@@ -24,7 +24,7 @@
 //!
 //! Written here rather than taken from a crate: `failsafe` (the best-known one)
 //! reads `Instant::now` itself, so its state machine cannot run on the
-//! project's [`Clock`] (tests make time pass with a `ManualClock` instead of
+//! project's [`Clock`](crate::domain::time::Clock) (tests make time pass with a `ManualClock` instead of
 //! sleeping), and while half-open it lets every call through rather than one
 //! trial. What is needed is about a hundred lines.
 

@@ -8,8 +8,8 @@
 //! [`Settings`] is made of typed sections, one file each; a section declares the rows of
 //! the settings table it reads (name, default, secret or not, meaning) beside the function
 //! that parses them, and [`SETTINGS`] joins those rows. The sections are plain types, so
-//! that `config` needs nothing from the modules it configures. (The cache, provider and
-//! order sections are `*Config`: the store, the adapters and the use case have `*Settings`
+//! that `config` needs nothing from the modules it configures. (The cache and order
+//! sections, and each provider inside `ProviderSettings`, are `*Config`: the store, the adapters and the use case have `*Settings`
 //! built from them.)
 
 mod auth;

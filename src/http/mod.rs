@@ -1,6 +1,6 @@
 //! The HTTP adapter: routes, the contract, and the middleware around them.
 //!
-//! Handlers live in one module per tag (`products`, `files`, `ops`, …) and only
+//! Handlers live in one module per resource (`products/`, `files`, `ops`, …) and only
 //! translate between HTTP and the use cases ([`crate::app::catalog`], [`crate::app::files`], …).
 
 use std::future::Future;

@@ -1,5 +1,6 @@
 //! The third-party providers (Razorpay, MSG91, SendGrid, S3) behind their
-//! circuit breakers. Startup wraps each real client in [`Guarded`] with the
+//! circuit breakers. Startup (Razorpay, S3) and `Notifier::from_settings` (MSG91, SendGrid)
+//! wrap each real client in [`Guarded`] with the
 //! provider's own breaker; the fakes are not wrapped. While a provider is known
 //! to be down its calls fail at once with the adapter's own
 //! `AdapterError::Unavailable`, so callers map the refusal exactly as they map

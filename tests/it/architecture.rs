@@ -3,7 +3,7 @@
 //! file names is an edge from its top-level module to another. Lower layers never
 //! name higher ones, and the domain's own modules form no cycle.
 //!
-//! docs/architecture.md is checked here too: every source path it names exists.
+//! The docs are checked here too: every source path README.md and docs/ name exists.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -434,45 +434,84 @@ fn the_reader_sees_the_known_edges() {
     );
 }
 
-#[test]
-fn every_source_path_docs_architecture_names_exists() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let doc = std::fs::read_to_string(root.join("docs/architecture.md")).unwrap();
-    let mut missing = Vec::new();
-    let mut checked = 0;
-    for token in doc.split(|c: char| c.is_whitespace() || "`()[],;:|*".contains(c)) {
-        let token = token.trim_end_matches('.');
-        let rooted = [
-            "src/",
-            "adapters/",
-            "tests/",
-            "openapi/",
-            "postman/",
-            "docs/",
-        ]
-        .iter()
-        .any(|p| token.starts_with(p));
-        // tests/output/ is written by the tests themselves.
-        if !rooted
-            || token.starts_with("tests/output")
-            || token.contains('{')
-            || token.contains('<')
-            || token.contains('…')
-        {
+/// The source paths a text names (`src/…`, `adapters/…`, `tests/…`, …), with
+/// `dir/{a,b}.rs` expanded, outside fenced code blocks (which show a client's own files).
+fn named_paths(text: &str) -> Vec<String> {
+    const ROOTS: [&str; 6] = [
+        "src/",
+        "adapters/",
+        "tests/",
+        "openapi/",
+        "postman/",
+        "docs/",
+    ];
+    let mut paths = Vec::new();
+    let mut fenced = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
             continue;
         }
-        checked += 1;
-        if !root.join(token).exists() {
-            missing.push(token.to_owned());
+        if fenced {
+            continue;
+        }
+        for token in line.split(|c: char| c.is_whitespace() || "`()[];:|*'\"".contains(c)) {
+            let token = token.trim_end_matches(['.', ',']);
+            if !ROOTS.iter().any(|r| token.starts_with(r))
+                || token.starts_with("tests/output")
+                || token.contains(['<', '…'])
+            {
+                continue;
+            }
+            match (token.find('{'), token.find('}')) {
+                (Some(open), Some(close)) if open < close => {
+                    for part in token[open + 1..close].split(',') {
+                        paths.push(format!("{}{part}{}", &token[..open], &token[close + 1..]));
+                    }
+                }
+                _ => paths.extend(token.split(',').map(str::to_owned)),
+            }
         }
     }
+    paths
+}
+
+#[test]
+fn every_source_path_the_docs_name_exists() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut docs = vec![root.join("README.md")];
+    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") {
+            docs.push(path);
+        }
+    }
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    for doc in &docs {
+        let text = std::fs::read_to_string(doc).unwrap();
+        for path in named_paths(&text) {
+            checked += 1;
+            if !root.join(&path).exists() {
+                let name = doc.strip_prefix(root).unwrap().display();
+                missing.push(format!("{name}: {path}"));
+            }
+        }
+    }
+    let architecture = std::fs::read_to_string(root.join("docs/architecture.md")).unwrap();
     assert!(
-        checked >= 20,
-        "only {checked} paths found in docs/architecture.md"
+        named_paths(&architecture).len() >= 40,
+        "docs/architecture.md was not read"
     );
+    assert!(checked >= 100, "only {checked} paths found in the docs");
     assert!(
         missing.is_empty(),
-        "docs/architecture.md names paths that do not exist: {missing:?}"
+        "the docs name paths that do not exist:\n{}",
+        missing.join("\n")
+    );
+    assert_eq!(
+        named_paths("see `src/http/{auth,users}.rs`, and `tests/output/x`.\n```\nsrc/api.ts\n```"),
+        ["src/http/auth.rs", "src/http/users.rs"]
     );
 }
 

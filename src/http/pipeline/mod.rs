@@ -2,7 +2,8 @@
 //!
 //! [`Outer`] (outermost): request id and span, security headers, metrics and
 //! the access log. [`Guard`] (inside CORS): checks that need no route (the query's
-//! size and duplicate keys, the body's declared size and coding, the rate limit),
+//! size and duplicate keys, the body's declared size and coding, the bearer token, the
+//! rate limit),
 //! the request timeout, reading the body decoded and within its limit
 //! ([`body`]), and rendering every error as a problem document.
 //!
