@@ -28,13 +28,13 @@ const LAYERS: &[(&str, u8)] = &[
 /// Crates that belong to one adapter: naming them anywhere else puts HTTP, MongoDB or
 /// Redis where the layers say they are not known.
 const FOREIGN_CRATES: &[(&str, &[&str])] = &[
-    ("poem", &["http", "telemetry", "startup", "providers"]),
-    ("poem_openapi", &["http", "startup"]),
-    ("mongodb", &["store", "startup"]),
+    ("poem", &["http", "startup"]),
+    ("poem_openapi", &["http"]),
+    ("mongodb", &["store"]),
     // The domain generates its ids in the shape of a MongoDB ObjectId, with bson's
     // generator; it stores nothing through it.
     ("bson", &["store", "domain"]),
-    ("redis", &["kv", "startup"]),
+    ("redis", &["kv"]),
 ];
 
 fn src() -> PathBuf {
