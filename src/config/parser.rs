@@ -93,3 +93,26 @@ impl Parser {
         Some(SecretString::from(raw))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_setting_of_the_table_is_read() {
+        let p = Parser {
+            layers: Layers::new(),
+        };
+        assert_eq!(p.raw("env"), Some("development"));
+    }
+
+    /// What docs/configuration.md promises: a setting cannot be read without a row.
+    #[test]
+    #[should_panic(expected = "is in no section's SETTINGS")]
+    fn reading_a_setting_that_has_no_row_is_refused() {
+        let p = Parser {
+            layers: Layers::new(),
+        };
+        p.raw("not_a_setting");
+    }
+}
