@@ -46,7 +46,7 @@ bench:
 ## Hours for the whole set on two cores: not in CI. Survivors go in docs/testing.md.
 MUTANTS_VERSION := 27.1.0
 MUTANTS_FILES ?= -f 'src/domain/**/*.rs' -f adapters/src/razorpay/signature.rs \
-	-f src/app/idempotency.rs -f src/http/idempotency.rs
+	-f src/app/idempotency.rs -f src/http/idempotency/mod.rs -f src/http/idempotency/declared.rs
 mutants:
 	@$(CARGO) mutants --version 2>/dev/null | grep -q "$(MUTANTS_VERSION)" \
 		|| $(CARGO) install --locked cargo-mutants --version $(MUTANTS_VERSION)

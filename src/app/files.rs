@@ -23,14 +23,11 @@ use bazaar_adapters::s3::{ObjectStore, PresignedRequest};
 use chrono::{DateTime, Utc};
 
 use crate::app::errors::{AppError, ErrorCode};
-use crate::app::identity::Principal;
+use crate::app::identity::{Permission, Principal};
 use crate::domain::file::{FileId, FilePolicy, FileRecord, FileStatus, RawUpload, UploadQuota};
 use crate::domain::time::{SharedClock, SystemClock};
 use crate::domain::validation::FieldError;
 use crate::store::{FileRepository, StoreError};
-
-/// The permission to act on anyone's files, not only one's own.
-pub const MANAGE_ANY_FILE: &str = "files:manage";
 
 /// How long a presigned upload URL works by default (`BAZAAR_FILES_UPLOAD_URL_TTL_SECS`): long
 /// enough for a slow mobile upload of the largest file, short enough that a leaked URL is
@@ -139,7 +136,7 @@ impl Files {
     async fn owned(&self, who: &Principal, raw_id: &str) -> Result<FileRecord, AppError> {
         let id = parse_id(raw_id)?;
         let file = self.live(&id).await?.ok_or_else(not_found)?;
-        if file.owner == who.user_id || who.can(MANAGE_ANY_FILE) {
+        if file.owner == who.user_id || who.can(Permission::FilesManage) {
             Ok(file)
         } else {
             Err(not_found())

@@ -32,10 +32,13 @@ impl IdempotencyKey {
     pub const SYNTAX: &'static str =
         "must be 1 to 255 printable ASCII characters, e.g. a random UUID";
 
+    /// The longest key taken.
+    pub const MAX_LEN: usize = 255;
+
     /// The key, if `raw` is 1–255 printable ASCII characters.
     pub fn parse(raw: &str) -> Option<Self> {
         let printable = raw.bytes().all(|b| (b' '..=b'~').contains(&b));
-        (!raw.is_empty() && raw.len() <= 255 && printable).then(|| Self(raw.to_owned()))
+        (!raw.is_empty() && raw.len() <= Self::MAX_LEN && printable).then(|| Self(raw.to_owned()))
     }
 }
 

@@ -66,23 +66,23 @@ const DESCRIPTION: &str = r#"The backend of a storefront MVP, India first.
   (5xx, 429) are not kept, so the retry runs the operation again.
 "#;
 
-/// The API as poem-openapi sees it: every operation of the contract.
-pub type Api = OpenApiService<
-    (
-        AuthApi,
-        UsersApi,
-        ProductsApi,
-        OrdersApi,
-        PaymentsApi,
-        OrdersAdminApi,
-        PaymentsDevApi,
-        FilesApi,
-        AdminApi,
-        DevApi,
-        OpsApi,
-    ),
-    (),
->;
+/// Every operation of the contract, by tag struct.
+pub type Apis = (
+    AuthApi,
+    UsersApi,
+    ProductsApi,
+    OrdersApi,
+    PaymentsApi,
+    OrdersAdminApi,
+    PaymentsDevApi,
+    FilesApi,
+    AdminApi,
+    DevApi,
+    OpsApi,
+);
+
+/// The API as poem-openapi sees it.
+pub type Api = OpenApiService<Apis, ()>;
 
 pub fn api_service(state: &AppState) -> Api {
     let ops = OpsApi {
@@ -231,8 +231,9 @@ const LINKS: &[(&str, &str, &str, &str, &str, &str)] = &[
     ),
 ];
 
-/// The contract as a document: what poem-openapi generates plus [`LINKS`]. The one place the
-/// generated spec is post-processed; `/openapi.json`, `/openapi.yaml` and `bazaar openapi`
+/// The contract as a document: what poem-openapi generates plus [`LINKS`] and what
+/// `Idempotency-Key` brings ([`super::idempotency::document`]). The one place the generated
+/// spec is post-processed; `/openapi.json`, `/openapi.yaml` and `bazaar openapi`
 /// all serve it. A YAML value keeps the generated key order.
 pub(super) fn contract_document(api: &Api) -> serde_yaml::Value {
     use serde_yaml::{Mapping, Value};
@@ -264,6 +265,7 @@ pub(super) fn contract_document(api: &Api) -> serde_yaml::Value {
         link.insert("parameters".into(), Value::Mapping(parameters));
         links.insert((*name).into(), Value::Mapping(link));
     }
+    super::idempotency::document(&mut doc);
     close_request_objects(&mut doc);
     doc
 }

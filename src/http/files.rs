@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
-use poem::Request;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
@@ -18,7 +17,7 @@ use super::contract::ApiTags;
 use super::json_body::JsonBody;
 use super::params::HexId;
 use super::problem::Problems;
-use super::security::{require, BearerAuth};
+use super::security::{needs, Permit};
 use crate::app::files::{FileView, Files, Upload};
 use crate::app::identity::Identity;
 use crate::domain::file::{FileRecord, RawUpload};
@@ -262,11 +261,9 @@ impl FilesApi {
     #[oai(path = "/files", method = "post", operation_id = "createFile")]
     async fn create_file(
         &self,
-        auth: BearerAuth,
+        auth: Permit<needs::FilesWrite>,
         body: JsonBody<FileInput>,
-        req: &Request,
     ) -> Result<CreateFileResponse, Problems<CreateFileErrors>> {
-        require(&self.identity, &auth.0, "files:write", req).await?;
         let raw = RawUpload {
             content_type: body.0.content_type,
             size: body.0.size,
@@ -299,12 +296,10 @@ impl FilesApi {
     )]
     async fn complete_file(
         &self,
-        auth: BearerAuth,
-        req: &Request,
+        auth: Permit<needs::FilesWrite>,
         /// File id (24 hexadecimal characters).
         id: Path<HexId>,
     ) -> Result<FileResponse, Problems<CompleteFileErrors>> {
-        require(&self.identity, &auth.0, "files:write", req).await?;
         let file = self.files.complete(&auth.0, id.0.checked("id")?).await?;
         Ok(FileResponse::Ok(Json(FileBody::new(&file, None))))
     }
@@ -316,12 +311,10 @@ impl FilesApi {
     #[oai(path = "/files/:id", method = "get", operation_id = "getFile")]
     async fn get_file(
         &self,
-        auth: BearerAuth,
-        req: &Request,
+        auth: Permit<needs::FilesRead>,
         /// File id (24 hexadecimal characters).
         id: Path<HexId>,
     ) -> Result<FileResponse, Problems<FileErrors>> {
-        require(&self.identity, &auth.0, "files:read", req).await?;
         let view = self.files.get(&auth.0, id.0.checked("id")?).await?;
         Ok(FileResponse::Ok(Json((&view).into())))
     }
@@ -333,12 +326,10 @@ impl FilesApi {
     #[oai(path = "/files/:id", method = "delete", operation_id = "deleteFile")]
     async fn delete_file(
         &self,
-        auth: BearerAuth,
-        req: &Request,
+        auth: Permit<needs::FilesWrite>,
         /// File id (24 hexadecimal characters).
         id: Path<HexId>,
     ) -> Result<DeleteFileResponse, Problems<FileErrors>> {
-        require(&self.identity, &auth.0, "files:write", req).await?;
         self.files.delete(&auth.0, id.0.checked("id")?).await?;
         Ok(DeleteFileResponse::Deleted)
     }

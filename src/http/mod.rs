@@ -34,7 +34,7 @@ pub mod users;
 use crate::state::AppState;
 use crate::telemetry::metrics;
 use contract::{api_service, contract_document, operation_paths, Api};
-use idempotency::Idempotency;
+use idempotency::{Idempotency, IdempotentOperations};
 use pipeline::{Guard, Outer, Pipeline};
 
 /// Every route's methods: the contract's operations, and the development object
@@ -173,6 +173,9 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
         api: api
             .data(state.identity.clone())
             .with(Idempotency::new(
+                IdempotentOperations::declared_in(
+                    &<contract::Apis as poem_openapi::OpenApi>::meta(),
+                ),
                 state.idempotency.clone(),
                 state.identity.clone(),
                 state.settings.server.body_limit_bytes,

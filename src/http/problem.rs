@@ -289,23 +289,13 @@ pub(super) fn clean_reason(reason: &str) -> String {
 /// with [`error_set!`], one per kind of operation.
 pub trait ErrorSet: Send + Sync + 'static {
     const STATUSES: &'static [u16];
-    /// Whether the operations honour `Idempotency-Key` (`http::idempotency`),
-    /// which adds meanings to their 409 and 422.
-    const IDEMPOTENT: bool = false;
 }
 
-/// Declares a marker type listing the error statuses of some operations;
-/// `idempotent` before the name marks operations that honour `Idempotency-Key`.
+/// Declares a marker type listing the error statuses of some operations. (What
+/// `Idempotency-Key` adds to an operation's 409 and 422 comes with the header:
+/// [`crate::http::idempotency::document`].)
 #[macro_export]
 macro_rules! error_set {
-    ($(#[$doc:meta])* idempotent $name:ident: $($status:literal),+) => {
-        $(#[$doc])*
-        pub struct $name;
-        impl $crate::http::problem::ErrorSet for $name {
-            const STATUSES: &'static [u16] = &[$($status),+];
-            const IDEMPOTENT: bool = true;
-        }
-    };
     ($(#[$doc:meta])* $name:ident: $($status:literal),+) => {
         $(#[$doc])*
         pub struct $name;
@@ -331,10 +321,8 @@ impl<S> From<Problems<S>> for poem::Error {
     }
 }
 
-fn status_description(status: u16, idempotent: bool) -> &'static str {
+fn status_description(status: u16) -> &'static str {
     match status {
-        409 if idempotent => "The request conflicts with the current state (`conflict`, `version_conflict`, `upload_missing`, `upload_quota_exceeded`), or one with the same `Idempotency-Key` is still in progress; send it again after `Retry-After` seconds for its answer (`idempotency_in_flight`).",
-        422 if idempotent => "The body is well-formed but some fields are invalid; `errors` lists each one (`validation_failed`). Or the `Idempotency-Key` was already used for a different request (`idempotency_key_reused`).",
         400 => "The request is malformed: a bad parameter, cursor or body (`invalid_parameter`, `invalid_cursor`, `malformed_body`, `duplicate_query_parameter`, `too_many_query_parameters`), or a wrong one-time password (`invalid_otp`, `otp_attempts_exceeded`).",
         401 => "No valid credentials: a missing, invalid or expired access token, or a failed sign-in (`unauthorized`, `invalid_credentials`, `refresh_token_reused`).",
         403 => "The caller may not do this (`forbidden`).",
@@ -358,16 +346,14 @@ impl<S: ErrorSet> ApiResponse for Problems<S> {
             responses: S::STATUSES
                 .iter()
                 .map(|&status| MetaResponse {
-                    description: status_description(status, S::IDEMPOTENT),
+                    description: status_description(status),
                     status: Some(status),
                     status_range: None,
                     content: vec![MetaMediaType {
                         content_type: PROBLEM_JSON,
                         schema: MetaSchemaRef::Reference(Problem::name().into_owned()),
                     }],
-                    headers: if matches!(status, 423 | 429 | 503)
-                        || (status == 409 && S::IDEMPOTENT)
-                    {
+                    headers: if matches!(status, 423 | 429 | 503) {
                         vec![MetaHeader {
                             name: "Retry-After".into(),
                             description: Some("Seconds to wait before retrying.".into()),

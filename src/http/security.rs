@@ -1,14 +1,16 @@
 //! Bearer authentication and the permission guard, for every protected operation.
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 
-use poem::Request;
+use poem::{Request, RequestBody};
 use poem_openapi::auth::Bearer;
-use poem_openapi::SecurityScheme;
+use poem_openapi::registry::Registry;
+use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions, SecurityScheme};
 
 use super::pipeline::{ClientInfo, RequestId, VerifiedToken};
 use crate::app::errors::{AppError, ErrorCode};
-use crate::app::identity::{Identity, Principal, RequestContext};
+use crate::app::identity::{Identity, Permission, Principal, RequestContext};
 use crate::domain::audit::AuditKind;
 
 /// An access token from `POST /api/v1/auth/login` (or `otp/verify`, `refresh`),
@@ -71,11 +73,80 @@ pub fn context(req: &Request) -> RequestContext {
     }
 }
 
+/// A permission as a type, for [`Permit`].
+pub trait Needs: Send + Sync + 'static {
+    const PERMISSION: Permission;
+}
+
+/// One marker type per [`Permission`], named as its variant.
+pub mod needs {
+    use super::{Needs, Permission};
+
+    macro_rules! markers {
+        ($($name:ident),* $(,)?) => {$(
+            #[doc = concat!("Needs [`Permission::", stringify!($name), "`].")]
+            pub struct $name;
+            impl Needs for $name {
+                const PERMISSION: Permission = Permission::$name;
+            }
+        )*};
+    }
+
+    markers!(
+        ProductsWrite,
+        FilesRead,
+        FilesWrite,
+        OrdersRead,
+        OrdersWrite,
+        OrdersManage,
+        PaymentsRefund,
+        WebhooksManage,
+        AnalyticsRead,
+        AuditRead,
+        UsersRead,
+        UsersWrite,
+        OutboxRead,
+        OutboxWrite,
+    );
+}
+
+/// A caller signed in with a bearer token ([`BearerAuth`]) who holds `P`'s permission:
+/// `auth: Permit<needs::OrdersWrite>` in an operation's signature is its whole check, done
+/// before the operation runs. Anyone else gets 403, and the refusal is audited.
+pub struct Permit<P>(pub Principal, PhantomData<fn() -> P>);
+
+impl<'a, P: Needs> ApiExtractor<'a> for Permit<P> {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+    type ParamType = <BearerAuth as ApiExtractor<'a>>::ParamType;
+    type ParamRawType = <BearerAuth as ApiExtractor<'a>>::ParamRawType;
+
+    fn register(registry: &mut Registry) {
+        <BearerAuth as ApiExtractor<'a>>::register(registry);
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        <BearerAuth as ApiExtractor<'a>>::security_schemes()
+    }
+
+    async fn from_request(
+        req: &'a Request,
+        body: &mut RequestBody,
+        param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let BearerAuth(who) = BearerAuth::from_request(req, body, param_opts).await?;
+        let identity = req.data::<Arc<Identity>>().ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!("identity missing from request data"))
+        })?;
+        require(identity, &who, P::PERMISSION, req).await?;
+        Ok(Self(who, PhantomData))
+    }
+}
+
 /// Refuses (403, audited) unless the caller holds `permission`.
-pub async fn require(
+async fn require(
     identity: &Identity,
     who: &Principal,
-    permission: &str,
+    permission: Permission,
     req: &Request,
 ) -> Result<(), AppError> {
     if who.can(permission) {
@@ -87,11 +158,11 @@ pub async fn require(
             Some(&who.user_id),
             None,
             &context(req),
-            permission.to_owned(),
+            permission.as_str().to_owned(),
         )
         .await;
     Err(AppError::new(
         ErrorCode::Forbidden,
-        format!("this needs the `{permission}` permission"),
+        format!("this needs the `{}` permission", permission.as_str()),
     ))
 }

@@ -189,38 +189,71 @@ fn operations_that_need_a_user_declare_the_bearer_scheme_and_401() {
     }
 }
 
-/// `http::idempotency` decides which operations honour `Idempotency-Key`; the
-/// contract must say so for exactly those, with the 409 and 422 it brings.
+/// Declaring `IdempotencyKeyHeader` is the one registration of an idempotent operation:
+/// the middleware's table is read from it, and the contract shows the header with the
+/// 409, the 422 and the replay header it brings on exactly those operations.
 #[test]
 fn operations_declare_idempotency_keys_exactly_where_they_are_honoured() {
-    use bazaar::http::idempotency::IDEMPOTENT_OPERATIONS;
+    use bazaar::http::idempotency::IdempotentOperations;
+    use poem_openapi::OpenApi;
+    let honoured = IdempotentOperations::declared_in(&bazaar::http::contract::Apis::meta());
     let doc = contract();
+    let mut declared = Vec::new();
     for (path, method, op) in operations(&doc) {
         let id = op["operationId"].as_str().unwrap();
-        let declared = op["parameters"].as_array().is_some_and(|params| {
+        let declares = op["parameters"].as_array().is_some_and(|params| {
             params
                 .iter()
                 .any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header")
         });
-        let honoured = IDEMPOTENT_OPERATIONS.iter().any(|listed| {
-            listed.operation_id == id
-                && listed.path == path
-                && listed.method.as_str().eq_ignore_ascii_case(&method)
-        });
+        let listed = honoured
+            .iter()
+            .any(|o| o.operation_id == id && o.method.as_str().eq_ignore_ascii_case(&method));
         assert_eq!(
-            declared, honoured,
-            "{method} {path} ({id}): declare the `Idempotency-Key` header if and only if \
-             the operation is listed in `http::idempotency::IDEMPOTENT_OPERATIONS`"
+            declares, listed,
+            "{method} {path} ({id}): the middleware honours the key exactly where the contract declares it"
         );
-        if honoured {
-            for status in ["409", "422"] {
-                let description = op["responses"][status]["description"].as_str();
-                assert!(
-                    description.is_some_and(|d| d.contains("Idempotency-Key")),
-                    "{method} {path} must document {status} with an `idempotent` error set"
+        if !declares {
+            let text = op["responses"].to_string();
+            assert!(
+                !text.contains("IDEMPOTENT-REPLAYED") && !text.contains("idempotency_in_flight"),
+                "{method} {path} ({id}) speaks of a key it does not take"
+            );
+            continue;
+        }
+        declared.push(id.to_owned());
+        for (status, code) in [
+            ("409", "idempotency_in_flight"),
+            ("422", "idempotency_key_reused"),
+        ] {
+            let description = op["responses"][status]["description"].as_str();
+            assert!(
+                description.is_some_and(|d| d.contains(code)),
+                "{method} {path} must document {status} `{code}`"
+            );
+        }
+        assert!(op["responses"]["409"]["headers"]["Retry-After"].is_object());
+        for (status, response) in op["responses"].as_object().unwrap() {
+            if status.starts_with('2') {
+                assert_eq!(
+                    response["headers"]["IDEMPOTENT-REPLAYED"]["schema"]["type"], "boolean",
+                    "{method} {path} {status} must declare Idempotent-Replayed"
                 );
             }
         }
+    }
+    declared.sort();
+    assert_eq!(
+        declared,
+        ["createOrder", "createPayment", "refundOrder", "sendOtp"],
+        "the idempotent operations changed: update docs/idempotency.md's list and this one"
+    );
+    let guide = repo_file("docs/idempotency.md");
+    for id in &declared {
+        assert!(
+            guide.contains(&format!("`{id}`")),
+            "docs/idempotency.md does not name {id}"
+        );
     }
 }
 

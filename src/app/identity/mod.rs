@@ -12,6 +12,8 @@ pub mod lockout;
 pub mod otp;
 pub mod passwords;
 pub mod permissions;
+
+pub use permissions::Permission;
 pub mod sessions;
 pub mod tokens;
 
@@ -54,7 +56,7 @@ pub struct Principal {
 }
 
 impl Principal {
-    pub fn can(&self, permission: &str) -> bool {
+    pub fn can(&self, permission: Permission) -> bool {
         permissions::allows(&self.roles, permission)
     }
 }

@@ -1,6 +1,50 @@
 //! Roles grant `resource:action` permissions; `*` matches any resource or action.
+//! What an operation needs is a [`Permission`], never free text, so a typo cannot
+//! make a permission nobody holds.
 
 use crate::domain::user::Role;
+
+macro_rules! permissions {
+    ($($(#[$doc:meta])* $variant:ident = $text:literal,)*) => {
+        /// Something an operation may need the caller to be allowed.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Permission {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Permission {
+            pub const ALL: &'static [Permission] = &[$(Permission::$variant,)*];
+
+            /// `resource:action`, as roles grant it and a 403 names it.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Permission::$variant => $text,)*
+                }
+            }
+        }
+    };
+}
+
+permissions! {
+    ProductsWrite = "products:write",
+    /// One's own files; [`Permission::FilesManage`] reaches everyone's.
+    FilesRead = "files:read",
+    FilesWrite = "files:write",
+    FilesManage = "files:manage",
+    /// One's own orders; [`Permission::OrdersManage`] reaches everyone's.
+    OrdersRead = "orders:read",
+    OrdersWrite = "orders:write",
+    OrdersManage = "orders:manage",
+    PaymentsRefund = "payments:refund",
+    WebhooksManage = "webhooks:manage",
+    AnalyticsRead = "analytics:read",
+    AuditRead = "audit:read",
+    UsersRead = "users:read",
+    UsersWrite = "users:write",
+    /// The outbox holds customers' addresses.
+    OutboxRead = "outbox:read",
+    OutboxWrite = "outbox:write",
+}
 
 /// What each role may do. Customers act on their own resources only, which
 /// ownership checks in the use cases enforce; the grants here are for
@@ -36,12 +80,12 @@ fn matches(grant: &str, required: &str) -> bool {
     (g_res == "*" || g_res == r_res) && (g_act == "*" || g_act == r_act)
 }
 
-/// Whether any of `roles` grants `required` (`resource:action`).
-pub fn allows(roles: &[Role], required: &str) -> bool {
+/// Whether any of `roles` grants `required`.
+pub fn allows(roles: &[Role], required: Permission) -> bool {
     roles
         .iter()
         .flat_map(|r| grants(*r).iter())
-        .any(|g| matches(g, required))
+        .any(|g| matches(g, required.as_str()))
 }
 
 #[cfg(test)]
@@ -50,22 +94,29 @@ mod tests {
 
     #[test]
     fn wildcards_grant_what_they_name() {
-        assert!(allows(&[Role::Admin], "users:write"));
-        assert!(allows(&[Role::CatalogManager], "products:write"));
-        assert!(!allows(&[Role::CatalogManager], "users:read"));
-        assert!(!allows(&[Role::Customer], "products:write"));
+        use Permission::*;
+        assert!(allows(&[Role::Admin], UsersWrite));
+        assert!(allows(&[Role::CatalogManager], ProductsWrite));
+        assert!(!allows(&[Role::CatalogManager], UsersRead));
+        assert!(!allows(&[Role::Customer], ProductsWrite));
         assert!(allows(
             &[Role::Customer, Role::CatalogManager],
-            "products:delete"
+            ProductsWrite
         ));
-        assert!(!allows(&[], "products:read"));
-        assert!(allows(&[Role::Customer], "files:write"));
-        assert!(!allows(&[Role::CatalogManager], "files:manage"));
-        assert!(allows(&[Role::Admin], "files:manage"));
-        assert!(allows(&[Role::Admin], "outbox:read") && allows(&[Role::Admin], "outbox:write"));
-        assert!(!allows(
-            &[Role::CatalogManager, Role::Customer],
-            "outbox:read"
-        ));
+        assert!(!allows(&[], OrdersRead));
+        assert!(allows(&[Role::Customer], FilesWrite));
+        assert!(!allows(&[Role::CatalogManager], FilesManage));
+        assert!(allows(&[Role::Admin], FilesManage));
+        assert!(allows(&[Role::Admin], OutboxRead) && allows(&[Role::Admin], OutboxWrite));
+        assert!(!allows(&[Role::CatalogManager, Role::Customer], OutboxRead));
+    }
+
+    #[test]
+    fn the_admin_holds_every_permission_and_every_permission_is_resource_colon_action() {
+        for &p in Permission::ALL {
+            assert!(allows(&[Role::Admin], p), "{p:?}");
+            let (resource, action) = p.as_str().split_once(':').expect("resource:action");
+            assert!(!resource.is_empty() && !action.is_empty() && !action.contains(':'));
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! the customer's cap on unpaid orders, at most once per request key.
 
 use crate::app::errors::{AppError, ErrorCode};
+use crate::app::identity::Permission;
 use crate::app::identity::Principal;
 use crate::domain::hold::HoldId;
 use crate::domain::ids::ProductId;
@@ -76,7 +77,7 @@ impl Orders {
         }
         // Staff can change stock outright; the cap is against customers
         // holding stock they do not pay for.
-        let capped = !who.can("orders:manage");
+        let capped = !who.can(Permission::OrdersManage);
         if capped
             && self.orders.count_unpaid(&who.user_id).await? >= u64::from(self.settings.unpaid_max)
         {

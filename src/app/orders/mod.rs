@@ -30,6 +30,7 @@ use bazaar_adapters::razorpay::{PaymentGateway, PaymentReport, RefundState};
 
 use crate::app::catalog::Catalog;
 use crate::app::errors::{AppError, ErrorCode};
+use crate::app::identity::Permission;
 use crate::app::identity::Principal;
 use crate::domain::analytics::SalesSummary;
 use crate::domain::audit::{AuditEvent, AuditKind};
@@ -154,7 +155,7 @@ impl Orders {
     /// that ids of other people's orders reveal nothing.
     pub async fn get(&self, who: &Principal, id: &str) -> Result<Order, AppError> {
         let order = self.load(&parse_order_id(id)?).await?;
-        if order.user_id != who.user_id && !who.can("orders:manage") {
+        if order.user_id != who.user_id && !who.can(Permission::OrdersManage) {
             return Err(AppError::not_found("order"));
         }
         Ok(order)
@@ -174,7 +175,7 @@ impl Orders {
         raw: &RawOrderQuery,
         of_user: Option<&str>,
     ) -> Result<(OrderQuery, OrderPage), AppError> {
-        let staff = who.can("orders:manage");
+        let staff = who.can(Permission::OrdersManage);
         let user = match of_user {
             Some(id) => {
                 let id = UserId::parse(id).map_err(|_| AppError::not_found("user"))?;

@@ -6,6 +6,7 @@ use bazaar_adapters::error::AdapterError;
 use bazaar_adapters::razorpay::{self as rzp, CreateOrder, PaymentStatus, RefundRequest};
 
 use crate::app::errors::{AppError, ErrorCode};
+use crate::app::identity::Permission;
 use crate::app::identity::Principal;
 use crate::domain::audit::AuditKind;
 use crate::domain::order::payment::PaymentEvent;
@@ -31,7 +32,7 @@ impl Orders {
     /// refunding what was captured.
     pub async fn cancel(&self, who: &Principal, id: &str) -> Result<Order, AppError> {
         let order = self.get(who, id).await?;
-        let staff = who.can("orders:manage");
+        let staff = who.can(Permission::OrdersManage);
         // Checked on the order being written: a capture that lands meanwhile
         // makes a customer's cancel illegal instead of cancelling a paid order.
         let order = self
@@ -268,7 +269,7 @@ impl Orders {
             .orders
             .find_by_provider_order(provider_order_id)
             .await?
-            .filter(|o| o.user_id == who.user_id || who.can("orders:manage"))
+            .filter(|o| o.user_id == who.user_id || who.can(Permission::OrdersManage))
             .ok_or_else(|| AppError::not_found("order"))?;
         // Signed over the provider order id *we* stored, never one the client chose.
         let stored = order

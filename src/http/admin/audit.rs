@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
@@ -16,7 +15,7 @@ use crate::http::contract::ApiTags;
 use crate::http::listing::{page_info, PageLinks};
 use crate::http::params::{AuditKindParam, CursorText, HexId, Limit, PageNumber};
 use crate::http::problem::Problems;
-use crate::http::security::{require, BearerAuth};
+use crate::http::security::{needs, Permit};
 use crate::list_object;
 
 /// A security event.
@@ -127,7 +126,7 @@ impl AuditAdminApi {
     )]
     async fn list_audit(
         &self,
-        auth: BearerAuth,
+        _auth: Permit<needs::AuditRead>,
         /// Only events of this kind.
         kind: Query<Option<AuditKindParam>>,
         /// Only events concerning this user.
@@ -137,9 +136,7 @@ impl AuditAdminApi {
         limit: Query<Option<Limit>>,
         cursor: Query<Option<CursorText>>,
         page: Query<Option<PageNumber>>,
-        req: &Request,
     ) -> Result<AuditListResponse, Problems<AdminReadErrors>> {
-        require(&self.identity, &auth.0, "audit:read", req).await?;
         let raw = RawAuditQuery {
             kind: kind.0.map(String::from),
             user_id: user_id.0.map(String::from),

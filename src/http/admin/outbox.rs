@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use poem::Request;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
@@ -19,7 +18,7 @@ use crate::http::contract::ApiTags;
 use crate::http::listing::{page_info, PageLinks};
 use crate::http::params::{CursorText, HexId, Limit, OutboxStateParam, PageNumber};
 use crate::http::problem::Problems;
-use crate::http::security::{require, BearerAuth};
+use crate::http::security::{needs, Permit};
 use crate::list_object;
 
 /// A notice to a customer in the outbox.
@@ -177,15 +176,13 @@ impl OutboxAdminApi {
     )]
     async fn list_outbox(
         &self,
-        auth: BearerAuth,
+        _auth: Permit<needs::OutboxRead>,
         /// Only messages in this state: `pending`, `delivered`, `dead` or `skipped`.
         state: Query<Option<OutboxStateParam>>,
         limit: Query<Option<Limit>>,
         cursor: Query<Option<CursorText>>,
         page: Query<Option<PageNumber>>,
-        req: &Request,
     ) -> Result<OutboxListResponse, Problems<AdminReadErrors>> {
-        require(&self.identity, &auth.0, "outbox:read", req).await?;
         let raw = RawOutboxQuery {
             state: state.0.map(String::from),
             limit: limit.0.map(|l| l.0),
@@ -220,12 +217,10 @@ impl OutboxAdminApi {
     )]
     async fn retry_outbox(
         &self,
-        auth: BearerAuth,
+        _auth: Permit<needs::OutboxWrite>,
         /// Message id (24 hexadecimal characters).
         id: Path<HexId>,
-        req: &Request,
     ) -> Result<OutboxRetryResponse, Problems<AdminWriteErrors>> {
-        require(&self.identity, &auth.0, "outbox:write", req).await?;
         let message = self.outbox.retry(id.0.checked("id")?).await?;
         Ok(OutboxRetryResponse::Ok(Json((&message).into())))
     }

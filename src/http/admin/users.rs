@@ -19,7 +19,7 @@ use crate::http::params::{
     CursorText, HexId, Limit, PageNumber, RoleParam, UserSortParam, UserStatusParam,
 };
 use crate::http::problem::Problems;
-use crate::http::security::{context, require, BearerAuth};
+use crate::http::security::{context, needs, Permit};
 use crate::http::users::{UserBody, UserResponse};
 use crate::list_object;
 
@@ -90,7 +90,7 @@ impl UsersAdminApi {
     #[oai(path = "/users", method = "get", operation_id = "listUsers")]
     async fn list_users(
         &self,
-        auth: BearerAuth,
+        _auth: Permit<needs::UsersRead>,
         /// Only users with this role.
         role: Query<Option<RoleParam>>,
         /// `active`, `locked` or `disabled`.
@@ -103,9 +103,7 @@ impl UsersAdminApi {
         limit: Query<Option<Limit>>,
         cursor: Query<Option<CursorText>>,
         page: Query<Option<PageNumber>>,
-        req: &Request,
     ) -> Result<UserListResponse, Problems<AdminReadErrors>> {
-        require(&self.identity, &auth.0, "users:read", req).await?;
         let raw = RawUserQuery {
             role: role.0.map(String::from),
             status: status.0.map(String::from),
@@ -142,12 +140,10 @@ impl UsersAdminApi {
     #[oai(path = "/users/:id", method = "get", operation_id = "getUser")]
     async fn get_user(
         &self,
-        auth: BearerAuth,
+        _auth: Permit<needs::UsersRead>,
         /// User id (24 hexadecimal characters).
         id: Path<HexId>,
-        req: &Request,
     ) -> Result<UserResponse, Problems<AdminReadErrors>> {
-        require(&self.identity, &auth.0, "users:read", req).await?;
         let user = self.identity.get_user(id.0.checked("id")?).await?;
         Ok(UserResponse::Ok(Json((&user).into())))
     }
@@ -162,13 +158,12 @@ impl UsersAdminApi {
     )]
     async fn set_roles(
         &self,
-        auth: BearerAuth,
+        auth: Permit<needs::UsersWrite>,
         /// User id (24 hexadecimal characters).
         id: Path<HexId>,
         body: CheckedJsonBody<RolesBody>,
         req: &Request,
     ) -> Result<UserResponse, Problems<AdminWriteErrors>> {
-        require(&self.identity, &auth.0, "users:write", req).await?;
         let user = self
             .identity
             .set_roles(
@@ -196,12 +191,11 @@ impl UsersAdminApi {
     )]
     async fn disable(
         &self,
-        auth: BearerAuth,
+        auth: Permit<needs::UsersWrite>,
         /// User id (24 hexadecimal characters).
         id: Path<HexId>,
         req: &Request,
     ) -> Result<UserResponse, Problems<AdminWriteErrors>> {
-        require(&self.identity, &auth.0, "users:write", req).await?;
         let user = self
             .identity
             .disable_user(&auth.0, id.0.checked("id")?, &context(req))

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use poem::Request;
-use poem_openapi::param::Header;
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
@@ -16,7 +15,7 @@ use crate::app::identity::otp::OtpPurpose;
 use crate::app::identity::Identity;
 use crate::error_set;
 use crate::http::contract::ApiTags;
-use crate::http::idempotency::retry_of;
+use crate::http::idempotency::IdempotencyKeyHeader;
 use crate::http::json_body::{CheckedJsonBody, JsonBody};
 use crate::http::problem::Problems;
 use crate::http::security::context;
@@ -24,7 +23,7 @@ use crate::http::users::UserBody;
 
 error_set!(
     /// Errors of asking for a one-time password.
-    idempotent OtpSendErrors: 400, 409, 413, 415, 422, 429, 500, 503
+    OtpSendErrors: 400, 409, 413, 415, 422, 429, 500, 503
 );
 error_set!(
     /// Errors of checking a one-time password.
@@ -151,14 +150,7 @@ impl Example for OtpVerified {
 #[derive(ApiResponse)]
 pub enum OtpSendResponse {
     /// Accepted: the message is on its way, if the number can use it.
-    #[oai(
-        status = 202,
-        header(
-            name = "Idempotent-Replayed",
-            ty = "Option<bool>",
-            description = "`true` when this is the kept answer to an earlier request with the same `Idempotency-Key`."
-        )
-    )]
+    #[oai(status = 202)]
     Accepted,
 }
 
@@ -187,20 +179,10 @@ impl OtpApi {
     async fn send_otp(
         &self,
         body: JsonBody<OtpSendRequest>,
-        // Applied by `http::idempotency` before this runs; declared for the contract.
-        /// Makes retries safe: the same request with the same key is answered
-        /// once and then replayed (`Idempotent-Replayed: true`), for 24 hours
-        /// by default.
-        /// 1–255 printable ASCII characters; a random UUID per code asked for.
-        #[oai(
-            name = "Idempotency-Key",
-            validator(min_length = 1, max_length = 255, pattern = "^[ -~]+$")
-        )]
-        _idempotency_key: Header<Option<String>>,
-        req: &Request,
+        #[oai(name = "Idempotency-Key")] idempotency_key: IdempotencyKeyHeader,
     ) -> Result<OtpSendResponse, Problems<OtpSendErrors>> {
         let by_voice = body.0.channel == Some(OtpChannel::Voice);
-        let retry = retry_of(req);
+        let retry = idempotency_key.retry();
         let found_earlier = self
             .identity
             .send_otp(

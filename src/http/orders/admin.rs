@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use poem::Request;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
@@ -20,7 +19,7 @@ use crate::domain::webhook::WebhookRecord;
 use crate::http::contract::ApiTags;
 use crate::http::params::{Limit, PageNumber, TimeBound};
 use crate::http::problem::Problems;
-use crate::http::security::{require, BearerAuth};
+use crate::http::security::{needs, Permit};
 
 /// A stored webhook event.
 #[derive(Debug, Clone, Object)]
@@ -194,14 +193,12 @@ impl OrdersAdminApi {
     )]
     async fn list_webhook_events(
         &self,
-        auth: BearerAuth,
+        _auth: Permit<needs::WebhooksManage>,
         /// Event type, e.g. `payment.captured`.
         event: Query<Option<String>>,
         limit: Query<Option<Limit>>,
         page: Query<Option<PageNumber>>,
-        req: &Request,
     ) -> Result<WebhookEventsResponse, Problems<OrderReadErrors>> {
-        require(&self.identity, &auth.0, "webhooks:manage", req).await?;
         let limit = limit.0.map_or(20, |l| l.0) as u32;
         let page = page.0.map_or(1, |p| p.0) as u32;
         let (items, total) = self
@@ -231,11 +228,9 @@ impl OrdersAdminApi {
     )]
     async fn reapply_webhook_event(
         &self,
-        auth: BearerAuth,
+        _auth: Permit<needs::WebhooksManage>,
         event_id: Path<String>,
-        req: &Request,
     ) -> Result<WebhookEventResponse, Problems<OrderActionErrors>> {
-        require(&self.identity, &auth.0, "webhooks:manage", req).await?;
         let record = self.orders.reapply_webhook(&event_id.0).await?;
         Ok(WebhookEventResponse::Ok(Json((&record).into())))
     }
@@ -253,14 +248,12 @@ impl OrdersAdminApi {
     )]
     async fn sales_summary(
         &self,
-        auth: BearerAuth,
+        _auth: Permit<needs::AnalyticsRead>,
         /// Start (inclusive): a date or an RFC 3339 time.
         from: Query<Option<TimeBound>>,
         /// End (exclusive): a date or an RFC 3339 time.
         to: Query<Option<TimeBound>>,
-        req: &Request,
     ) -> Result<SummaryResponse, Problems<OrderReadErrors>> {
-        require(&self.identity, &auth.0, "analytics:read", req).await?;
         // By default up to the next whole minute, so that repeated default
         // requests share one cached answer.
         let to = match to.0.as_ref().map(|t| t.0.as_str()) {

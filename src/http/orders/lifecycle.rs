@@ -3,8 +3,7 @@
 
 use std::sync::Arc;
 
-use poem::Request;
-use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Object, OpenApi};
@@ -22,7 +21,7 @@ use crate::domain::order::request::{RawAddress, RawLine};
 use crate::domain::order_query::RawOrderQuery;
 use crate::error_set;
 use crate::http::contract::ApiTags;
-use crate::http::idempotency::retry_of;
+use crate::http::idempotency::IdempotencyKeyHeader;
 use crate::http::json_body::JsonBody;
 use crate::http::listing::page_info;
 use crate::http::params::{
@@ -30,15 +29,15 @@ use crate::http::params::{
     TimeBound,
 };
 use crate::http::problem::Problems;
-use crate::http::security::{require, BearerAuth};
+use crate::http::security::{needs, Permit};
 
 error_set!(
     /// Errors of creating an order.
-    idempotent CreateOrderErrors: 400, 401, 403, 409, 413, 415, 422, 429, 500, 503
+    CreateOrderErrors: 400, 401, 403, 409, 413, 415, 422, 429, 500, 503
 );
 error_set!(
     /// Errors of refunding (which takes a body).
-    idempotent RefundErrors: 400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 502, 503
+    RefundErrors: 400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 502, 503
 );
 
 const BASE: &str = "/api/v1/orders";
@@ -95,14 +94,7 @@ pub struct StatusInput {
 #[derive(ApiResponse)]
 pub enum CreateOrderResponse {
     /// Created; stock is reserved until the order is paid, cancelled or expires.
-    #[oai(
-        status = 201,
-        header(
-            name = "Idempotent-Replayed",
-            ty = "Option<bool>",
-            description = "`true` when this is the kept answer to an earlier request with the same `Idempotency-Key`."
-        )
-    )]
+    #[oai(status = 201)]
     Created(Json<OrderBody>, #[oai(header = "Location")] String),
 }
 
@@ -115,14 +107,7 @@ pub enum OrderListResponse {
 #[derive(ApiResponse)]
 pub enum RefundResponse {
     /// The order with the refund in its ledger (`pending` until Razorpay processes it).
-    #[oai(
-        status = 200,
-        header(
-            name = "Idempotent-Replayed",
-            ty = "Option<bool>",
-            description = "`true` when this is the kept answer to an earlier request with the same `Idempotency-Key`."
-        )
-    )]
+    #[oai(status = 200)]
     Ok(Json<OrderBody>),
 }
 
@@ -192,20 +177,10 @@ impl OrdersApi {
     #[oai(path = "/orders", method = "post", operation_id = "createOrder")]
     async fn create_order(
         &self,
-        auth: BearerAuth,
+        auth: Permit<needs::OrdersWrite>,
         body: JsonBody<OrderInput>,
-        // Applied by `http::idempotency` before this runs; declared for the contract.
-        /// Makes retries safe: the same request with the same key is answered
-        /// once and then replayed (`Idempotent-Replayed: true`).
-        /// 1–255 printable ASCII characters; a random UUID per attempt.
-        #[oai(
-            name = "Idempotency-Key",
-            validator(min_length = 1, max_length = 255, pattern = "^[ -~]+$")
-        )]
-        _idempotency_key: Header<Option<String>>,
-        req: &Request,
+        #[oai(name = "Idempotency-Key")] idempotency_key: IdempotencyKeyHeader,
     ) -> Result<CreateOrderResponse, Problems<CreateOrderErrors>> {
-        require(&self.identity, &auth.0, "orders:write", req).await?;
         let input = body.0;
         let lines: Vec<RawLine> = input
             .items
@@ -224,7 +199,7 @@ impl OrdersApi {
             postal_code: a.postal_code,
             phone: a.phone,
         });
-        let retry = retry_of(req);
+        let retry = idempotency_key.retry();
         let placed = self
             .orders
             .create(
@@ -255,7 +230,7 @@ impl OrdersApi {
     #[oai(path = "/orders", method = "get", operation_id = "listOrders")]
     async fn list_orders(
         &self,
-        auth: BearerAuth,
+        auth: Permit<needs::OrdersRead>,
         /// One order status.
         status: Query<Option<OrderStatusParam>>,
         /// `true`: only orders with flags for staff; `false`: only those without.
@@ -269,9 +244,7 @@ impl OrdersApi {
         limit: Query<Option<Limit>>,
         cursor: Query<Option<CursorText>>,
         page: Query<Option<PageNumber>>,
-        req: &Request,
     ) -> Result<OrderListResponse, Problems<OrderReadErrors>> {
-        require(&self.identity, &auth.0, "orders:read", req).await?;
         Ok(self
             .list_page(
                 &auth.0,
@@ -300,7 +273,7 @@ impl OrdersApi {
     )]
     async fn list_user_orders(
         &self,
-        auth: BearerAuth,
+        auth: Permit<needs::OrdersRead>,
         /// User id.
         id: Path<String>,
         status: Query<Option<OrderStatusParam>>,
@@ -310,9 +283,7 @@ impl OrdersApi {
         limit: Query<Option<Limit>>,
         cursor: Query<Option<CursorText>>,
         page: Query<Option<PageNumber>>,
-        req: &Request,
     ) -> Result<OrderListResponse, Problems<OrderReadErrors>> {
-        require(&self.identity, &auth.0, "orders:read", req).await?;
         let base = format!("/api/v1/users/{}/orders", id.0);
         Ok(self
             .list_page(
@@ -337,12 +308,10 @@ impl OrdersApi {
     #[oai(path = "/orders/:id", method = "get", operation_id = "getOrder")]
     async fn get_order(
         &self,
-        auth: BearerAuth,
+        auth: Permit<needs::OrdersRead>,
         /// Order id.
         id: Path<String>,
-        req: &Request,
     ) -> Result<OrderResponse, Problems<OrderReadErrors>> {
-        require(&self.identity, &auth.0, "orders:read", req).await?;
         Ok(ok(&self.orders.get(&auth.0, &id.0).await?))
     }
 
@@ -357,11 +326,9 @@ impl OrdersApi {
     )]
     async fn cancel_order(
         &self,
-        auth: BearerAuth,
+        auth: Permit<needs::OrdersWrite>,
         id: Path<String>,
-        req: &Request,
     ) -> Result<OrderResponse, Problems<OrderActionErrors>> {
-        require(&self.identity, &auth.0, "orders:write", req).await?;
         Ok(ok(&self.orders.cancel(&auth.0, &id.0).await?))
     }
 
@@ -377,24 +344,14 @@ impl OrdersApi {
     )]
     async fn refund_order(
         &self,
-        auth: BearerAuth,
+        _auth: Permit<needs::PaymentsRefund>,
         id: Path<String>,
         body: JsonBody<RefundInput>,
-        // Replayed by `http::idempotency`; also makes Razorpay's own refund key.
-        /// Makes retries safe: the same request with the same key is answered
-        /// once and then replayed (`Idempotent-Replayed: true`).
-        /// 1–255 printable ASCII characters; a random UUID per attempt.
-        #[oai(
-            name = "Idempotency-Key",
-            validator(min_length = 1, max_length = 255, pattern = "^[ -~]+$")
-        )]
-        idempotency_key: Header<Option<String>>,
-        req: &Request,
+        #[oai(name = "Idempotency-Key")] idempotency_key: IdempotencyKeyHeader,
     ) -> Result<RefundResponse, Problems<RefundErrors>> {
-        require(&self.identity, &auth.0, "payments:refund", req).await?;
         let order = self
             .orders
-            .refund(&id.0, body.0.amount, idempotency_key.0.as_deref())
+            .refund(&id.0, body.0.amount, idempotency_key.raw())
             .await?;
         Ok(RefundResponse::Ok(Json((&order).into())))
     }
@@ -410,12 +367,10 @@ impl OrdersApi {
     )]
     async fn set_order_status(
         &self,
-        auth: BearerAuth,
+        _auth: Permit<needs::OrdersManage>,
         id: Path<String>,
         body: JsonBody<StatusInput>,
-        req: &Request,
     ) -> Result<OrderResponse, Problems<OrderBodyActionErrors>> {
-        require(&self.identity, &auth.0, "orders:manage", req).await?;
         Ok(ok(&self.orders.set_status(&id.0, &body.0.status.0).await?))
     }
 }

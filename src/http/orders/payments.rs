@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use poem::Request;
 use poem_openapi::param::{Header, Path};
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
@@ -17,13 +16,14 @@ use crate::app::orders::webhooks::Received;
 use crate::app::orders::Orders;
 use crate::error_set;
 use crate::http::contract::ApiTags;
+use crate::http::idempotency::IdempotencyKeyHeader;
 use crate::http::json_body::{JsonBody, RawJson};
 use crate::http::problem::Problems;
-use crate::http::security::{require, BearerAuth};
+use crate::http::security::{needs, Permit};
 
 error_set!(
     /// Errors of starting a payment.
-    idempotent PaymentErrors: 400, 401, 403, 404, 409, 422, 429, 500, 502, 503
+    PaymentErrors: 400, 401, 403, 404, 409, 422, 429, 500, 502, 503
 );
 error_set!(
     /// Errors of the webhook receiver.
@@ -95,14 +95,7 @@ pub struct WebhookAck {
 #[derive(ApiResponse)]
 pub enum CheckoutResponse {
     /// Open Razorpay Checkout with these.
-    #[oai(
-        status = 200,
-        header(
-            name = "Idempotent-Replayed",
-            ty = "Option<bool>",
-            description = "`true` when this is the kept answer to an earlier request with the same `Idempotency-Key`."
-        )
-    )]
+    #[oai(status = 200)]
     Ok(Json<CheckoutBody>),
 }
 
@@ -133,20 +126,10 @@ impl PaymentsApi {
     )]
     async fn create_payment(
         &self,
-        auth: BearerAuth,
+        auth: Permit<needs::OrdersWrite>,
         id: Path<String>,
-        // Applied by `http::idempotency` before this runs; declared for the contract.
-        /// Makes retries safe: the same request with the same key is answered
-        /// once and then replayed (`Idempotent-Replayed: true`).
-        /// 1–255 printable ASCII characters; a random UUID per attempt.
-        #[oai(
-            name = "Idempotency-Key",
-            validator(min_length = 1, max_length = 255, pattern = "^[ -~]+$")
-        )]
-        _idempotency_key: Header<Option<String>>,
-        req: &Request,
+        #[oai(name = "Idempotency-Key")] _idempotency_key: IdempotencyKeyHeader,
     ) -> Result<CheckoutResponse, Problems<PaymentErrors>> {
-        require(&self.identity, &auth.0, "orders:write", req).await?;
         let checkout = self.orders.checkout(&auth.0, &id.0).await?;
         Ok(CheckoutResponse::Ok(Json(checkout.into())))
     }
@@ -167,11 +150,9 @@ impl PaymentsApi {
     )]
     async fn verify_payment(
         &self,
-        auth: BearerAuth,
+        auth: Permit<needs::OrdersWrite>,
         body: JsonBody<VerifyInput>,
-        req: &Request,
     ) -> Result<OrderResponse, Problems<OrderBodyActionErrors>> {
-        require(&self.identity, &auth.0, "orders:write", req).await?;
         let input = body.0;
         let order = self
             .orders

@@ -18,7 +18,7 @@ use crate::error_set;
 use crate::http::contract::ApiTags;
 use crate::http::json_body::{check_items, JsonBody};
 use crate::http::problem::{Problem, Problems};
-use crate::http::security::{context, require, BearerAuth};
+use crate::http::security::{context, needs, Permit};
 
 error_set!(
     /// Errors of a whole batch (each item's own errors are in its result).
@@ -265,11 +265,10 @@ impl ProductBatchApi {
     )]
     async fn create_products_batch(
         &self,
-        auth: BearerAuth,
+        auth: Permit<needs::ProductsWrite>,
         req: &Request,
         body: JsonBody<ProductBatchCreate>,
     ) -> Result<BatchResponse, Problems<BatchErrors>> {
-        require(&self.identity, &auth.0, "products:write", req).await?;
         check_items(&body.0.items)?;
         let items = body.0.items.into_iter().map(Into::into).collect();
         let results = self.catalog.create_many(&auth.0, items).await?;
@@ -293,11 +292,10 @@ impl ProductBatchApi {
     )]
     async fn update_products_batch(
         &self,
-        auth: BearerAuth,
+        auth: Permit<needs::ProductsWrite>,
         req: &Request,
         body: JsonBody<ProductBatchPatch>,
     ) -> Result<BatchResponse, Problems<BatchErrors>> {
-        require(&self.identity, &auth.0, "products:write", req).await?;
         check_items(&body.0.items)?;
         let ids: Vec<Option<String>> = body.0.items.iter().map(|i| Some(i.id.clone())).collect();
         let items = body
@@ -323,11 +321,10 @@ impl ProductBatchApi {
     )]
     async fn delete_products_batch(
         &self,
-        auth: BearerAuth,
+        _auth: Permit<needs::ProductsWrite>,
         req: &Request,
         body: JsonBody<ProductBatchDelete>,
     ) -> Result<BatchResponse, Problems<BatchErrors>> {
-        require(&self.identity, &auth.0, "products:write", req).await?;
         check_items(&body.0.items)?;
         let ids: Vec<Option<String>> = body.0.items.iter().map(|i| Some(i.id.clone())).collect();
         let items = body

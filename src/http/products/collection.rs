@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use poem::Request;
 use poem_openapi::param::{Header, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
@@ -22,7 +21,7 @@ use crate::http::params::{
     CursorText, FacetsParam, Limit, PageNumber, PaiseBound, SearchText, SortParam, TagParam,
 };
 use crate::http::problem::Problems;
-use crate::http::security::{require, BearerAuth};
+use crate::http::security::{needs, Permit};
 use crate::http::serde_json_body::EncodedJson;
 use crate::{error_set, list_object};
 
@@ -222,11 +221,9 @@ impl ProductCollectionApi {
     #[oai(path = "/products", method = "post", operation_id = "createProduct")]
     async fn create_product(
         &self,
-        auth: BearerAuth,
+        auth: Permit<needs::ProductsWrite>,
         body: JsonBody<ProductInput>,
-        req: &Request,
     ) -> Result<CreateProductResponse, Problems<CreateErrors>> {
-        require(&self.identity, &auth.0, "products:write", req).await?;
         let product = self.catalog.create(&auth.0, body.0.into()).await?;
         let location = format!("{BASE}/{}", product.id);
         let tag = etag(&product);

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use poem::Request;
 use poem_openapi::param::{Header, Path};
 use poem_openapi::{ApiResponse, OpenApi};
 
@@ -17,7 +16,7 @@ use crate::http::contract::ApiTags;
 use crate::http::json_body::JsonBody;
 use crate::http::params::HexId;
 use crate::http::problem::Problems;
-use crate::http::security::{require, BearerAuth};
+use crate::http::security::{needs, Permit};
 use crate::http::serde_json_body::{encode, EncodedJson};
 
 error_set!(
@@ -131,14 +130,12 @@ impl ProductItemApi {
     )]
     async fn replace_product(
         &self,
-        auth: BearerAuth,
-        req: &Request,
+        auth: Permit<needs::ProductsWrite>,
         /// Product id (24 hexadecimal characters).
         id: Path<HexId>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
         body: JsonBody<ProductInput>,
     ) -> Result<UpdateProductResponse, Problems<UpdateErrors>> {
-        require(&self.identity, &auth.0, "products:write", req).await?;
         let precondition = parse_if_match(if_match.0.as_deref());
         let product = self
             .catalog
@@ -162,14 +159,12 @@ impl ProductItemApi {
     )]
     async fn update_product(
         &self,
-        auth: BearerAuth,
-        req: &Request,
+        auth: Permit<needs::ProductsWrite>,
         /// Product id (24 hexadecimal characters).
         id: Path<HexId>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
         body: JsonBody<ProductPatchInput>,
     ) -> Result<UpdateProductResponse, Problems<UpdateErrors>> {
-        require(&self.identity, &auth.0, "products:write", req).await?;
         let precondition = parse_if_match(if_match.0.as_deref());
         let product = self
             .catalog
@@ -190,13 +185,11 @@ impl ProductItemApi {
     )]
     async fn delete_product(
         &self,
-        auth: BearerAuth,
-        req: &Request,
+        _auth: Permit<needs::ProductsWrite>,
         /// Product id (24 hexadecimal characters).
         id: Path<HexId>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
     ) -> Result<DeleteProductResponse, Problems<DeleteErrors>> {
-        require(&self.identity, &auth.0, "products:write", req).await?;
         let precondition = parse_if_match(if_match.0.as_deref());
         self.catalog
             .delete(id.0.checked("id")?, precondition)

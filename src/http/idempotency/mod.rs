@@ -1,4 +1,4 @@
-//! `Idempotency-Key` on the operations listed in [`IDEMPOTENT_OPERATIONS`].
+//! `Idempotency-Key` on the operations that declare it ([`declared`]).
 //!
 //! A request to one of them that carries the header runs at most once per key
 //! and caller: the first answer is kept ([`crate::app::idempotency`]) and a repeat
@@ -7,13 +7,19 @@
 //! repeat while the first is still running answers 409 `idempotency_in_flight`.
 //! Every other request passes straight through. See `docs/idempotency.md`.
 
+mod declared;
+mod documented;
+
+pub use declared::{IdempotencyKeyHeader, IdempotentOperation, IdempotentOperations};
+pub use documented::document;
+
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use futures::future::Either;
 use futures::TryFutureExt;
-use poem::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use poem::http::{header, HeaderName, HeaderValue, StatusCode};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use poem_openapi::OperationId;
 
@@ -44,77 +50,6 @@ impl Retry {
     pub fn found_earlier(&self) {
         self.found_earlier.store(true, Ordering::Relaxed);
     }
-}
-
-/// The key an operation stores with its change, if it was sent one.
-pub fn retry_of(req: &Request) -> Option<&Retry> {
-    req.data::<Retry>()
-}
-
-/// An operation that honours `Idempotency-Key`.
-#[derive(Debug)]
-pub struct IdempotentOperation {
-    pub method: Method,
-    /// The path template in the contract; a `{name}` segment matches any one segment.
-    pub path: &'static str,
-    /// The contract's operationId: part of the keys' scope, and the metrics
-    /// label of answers given without running the operation.
-    pub operation_id: &'static str,
-}
-
-impl IdempotentOperation {
-    pub const fn post(path: &'static str, operation_id: &'static str) -> Self {
-        Self {
-            method: Method::POST,
-            path,
-            operation_id,
-        }
-    }
-
-    fn matches(&self, method: &Method, path: &str) -> bool {
-        if self.method != method {
-            return false;
-        }
-        let mut template = self.path.split('/');
-        let mut actual = path.split('/');
-        loop {
-            match (template.next(), actual.next()) {
-                (None, None) => return true,
-                (Some(t), Some(a)) if t.starts_with('{') => {
-                    if a.is_empty() {
-                        return false;
-                    }
-                }
-                (Some(t), Some(a)) if t == a => {}
-                _ => return false,
-            }
-        }
-    }
-}
-
-/// The operations that honour `Idempotency-Key`; elsewhere the header is
-/// ignored. To opt an operation in, add its row here and declare the header
-/// (and 409) in its signature so the contract says so.
-pub const IDEMPOTENT_OPERATIONS: &[IdempotentOperation] = &[
-    IdempotentOperation::post("/api/v1/auth/otp/send", "sendOtp"),
-    IdempotentOperation::post("/api/v1/orders", "createOrder"),
-    IdempotentOperation::post("/api/v1/orders/{id}/payments", "createPayment"),
-    IdempotentOperation::post("/api/v1/orders/{id}/actions/refund", "refundOrder"),
-];
-
-/// The listed operation a request is for, if it carries `Idempotency-Key`.
-fn idempotent_operation(req: &Request) -> Option<&'static IdempotentOperation> {
-    let method = req.method();
-    // The method first: it rules out every read at the cost of a comparison.
-    if !IDEMPOTENT_OPERATIONS.iter().any(|op| op.method == method)
-        || !req.headers().contains_key(IDEMPOTENCY_KEY)
-    {
-        return None;
-    }
-    let path = req.uri().path();
-    IDEMPOTENT_OPERATIONS
-        .iter()
-        .find(|op| op.matches(method, path))
 }
 
 /// Whether an outcome is the operation's final answer, worth replaying: the
@@ -173,18 +108,25 @@ fn header_text(response: &Response, name: HeaderName) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Applies `Idempotency-Key`; used as `.with(Idempotency::new(store, identity, body_limit))`
-/// inside `Guard`, which has verified the caller's token and renders the
-/// problems raised here.
+/// Applies `Idempotency-Key` to `operations`; used as
+/// `.with(Idempotency::new(operations, store, identity, body_limit))` inside `Guard`,
+/// which has verified the caller's token and renders the problems raised here.
 pub struct Idempotency {
+    operations: Arc<IdempotentOperations>,
     store: Arc<IdempotencyStore>,
     identity: Arc<Identity>,
     body_limit: usize,
 }
 
 impl Idempotency {
-    pub fn new(store: Arc<IdempotencyStore>, identity: Arc<Identity>, body_limit: usize) -> Self {
+    pub fn new(
+        operations: IdempotentOperations,
+        store: Arc<IdempotencyStore>,
+        identity: Arc<Identity>,
+        body_limit: usize,
+    ) -> Self {
         Self {
+            operations: Arc::new(operations),
             store,
             identity,
             body_limit,
@@ -198,6 +140,7 @@ impl<E: Endpoint> Middleware<E> for Idempotency {
     fn transform(&self, inner: E) -> Self::Output {
         IdempotencyEndpoint {
             inner,
+            operations: self.operations.clone(),
             store: self.store.clone(),
             identity: self.identity.clone(),
             body_limit: self.body_limit,
@@ -207,6 +150,7 @@ impl<E: Endpoint> Middleware<E> for Idempotency {
 
 pub struct IdempotencyEndpoint<E> {
     inner: E,
+    operations: Arc<IdempotentOperations>,
     store: Arc<IdempotencyStore>,
     identity: Arc<Identity>,
     body_limit: usize,
@@ -221,7 +165,7 @@ impl<E: Endpoint> IdempotencyEndpoint<E> {
 
     async fn run_once(
         &self,
-        operation: &'static IdempotentOperation,
+        operation: &IdempotentOperation,
         mut req: Request,
     ) -> poem::Result<Response> {
         // Problems raised here name the operation, for the metrics label.
@@ -364,58 +308,9 @@ impl<E: Endpoint> Endpoint for IdempotencyEndpoint<E> {
     type Output = Response;
 
     fn call(&self, req: Request) -> impl Future<Output = poem::Result<Response>> + Send {
-        match idempotent_operation(&req) {
+        match self.operations.of(&req) {
             None => Either::Left(self.inner.call(req).map_ok(IntoResponse::into_response)),
             Some(operation) => Either::Right(Box::pin(self.run_once(operation, req))),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn templates_match_one_segment_per_parameter() {
-        let payments = IdempotentOperation::post("/api/v1/orders/{id}/payments", "createPayment");
-        assert!(payments.matches(&Method::POST, "/api/v1/orders/abc/payments"));
-        assert!(!payments.matches(&Method::GET, "/api/v1/orders/abc/payments"));
-        assert!(!payments.matches(&Method::POST, "/api/v1/orders//payments"));
-        assert!(!payments.matches(&Method::POST, "/api/v1/orders/a/b/payments"));
-        assert!(!payments.matches(&Method::POST, "/api/v1/orders/abc/payments/x"));
-        assert!(!payments.matches(&Method::POST, "/api/v1/orders/abc"));
-    }
-
-    #[test]
-    fn only_listed_operations_with_the_header_are_idempotent() {
-        let request = |method: Method, path: &str, key: bool| {
-            let mut builder = Request::builder().method(method).uri_str(path);
-            if key {
-                builder = builder.header(IDEMPOTENCY_KEY, "k1");
-            }
-            builder.finish()
-        };
-        let found = |r: &Request| idempotent_operation(r).map(|op| op.operation_id);
-        assert_eq!(
-            found(&request(Method::POST, "/api/v1/auth/otp/send", true)),
-            Some("sendOtp")
-        );
-        assert_eq!(
-            found(&request(
-                Method::POST,
-                "/api/v1/orders/o1/actions/refund",
-                true
-            )),
-            Some("refundOrder")
-        );
-        assert_eq!(
-            found(&request(Method::POST, "/api/v1/auth/otp/send", false)),
-            None
-        );
-        assert_eq!(
-            found(&request(Method::POST, "/api/v1/products", true)),
-            None
-        );
-        assert_eq!(found(&request(Method::GET, "/api/v1/orders", true)), None);
     }
 }
