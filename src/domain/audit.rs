@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::listing::{fingerprint, Cursor, ListPage, Pagination, Paging, QueryError, SortValue};
+use super::listing::{
+    fingerprint, Cursor, ListPage, PageRequest, Pagination, Paging, QueryError, SortValue,
+};
 use super::validation::{Collector, FieldError};
 
 /// The kinds of security events Bazaar records.
@@ -160,12 +162,12 @@ pub struct RawAuditQuery {
     pub user_id: Option<String>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
-    pub page: Option<i64>,
+    pub paging: PageRequest,
 }
 
 const SORT: &str = "-at";
+
+crate::list_query!(AuditQuery, AuditEvent);
 
 impl AuditQuery {
     pub fn parse(raw: &RawAuditQuery) -> Result<Self, QueryError> {
@@ -186,7 +188,7 @@ impl AuditQuery {
         };
         // `until` before `since` is an empty range, not an error: nothing matches it.
         // (The contract cannot relate two parameters, so it allows the pair.)
-        let Paging { limit, page } = Paging::parse(raw.limit, raw.page, &mut errors);
+        let Paging { limit, page } = Paging::parse(raw.paging.limit, raw.paging.page, &mut errors);
         if !errors.is_empty() {
             return Err(QueryError::Invalid(errors.into_errors()));
         }
@@ -198,7 +200,7 @@ impl AuditQuery {
         };
         let pagination = super::listing::pagination(
             page,
-            raw.cursor.as_deref(),
+            raw.paging.cursor.as_deref(),
             SORT,
             &filter.fingerprint(),
             false,

@@ -121,6 +121,44 @@ pub struct ListPage<T> {
     pub total: Option<u64>,
 }
 
+/// The paging part of every list request, as sent: `limit`, `cursor` and `page`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+    pub page: Option<i64>,
+}
+
+/// What every parsed list query gives the code that pages through it, whatever its
+/// filters: the page size, where the page starts, and the cursor after an item.
+pub trait ListQuery {
+    type Item;
+    fn limit(&self) -> u32;
+    fn pagination(&self) -> &Pagination;
+    /// The cursor of the page after `last`, for this query's sort and filter.
+    fn cursor_after(&self, last: &Self::Item) -> String;
+}
+
+/// Implements [`ListQuery`] for a query with `limit` and `pagination` fields and a
+/// `next_cursor` method.
+#[macro_export]
+macro_rules! list_query {
+    ($query:ty, $item:ty) => {
+        impl $crate::domain::listing::ListQuery for $query {
+            type Item = $item;
+            fn limit(&self) -> u32 {
+                self.limit
+            }
+            fn pagination(&self) -> &$crate::domain::listing::Pagination {
+                &self.pagination
+            }
+            fn cursor_after(&self, last: &$item) -> String {
+                self.next_cursor(last)
+            }
+        }
+    };
+}
+
 /// Limit and page number, checked the same way for every list.
 pub struct Paging {
     pub limit: u32,

@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 
 use super::ids::UserId;
-use super::listing::{fingerprint, Cursor, ListPage, Pagination, Paging, QueryError, SortValue};
+use super::listing::{
+    fingerprint, Cursor, ListPage, PageRequest, Pagination, Paging, QueryError, SortValue,
+};
 use super::order::status::OrderStatus;
 use super::order::Order;
 use super::validation::{Collector, FieldError};
@@ -93,9 +95,7 @@ pub struct RawOrderQuery {
     pub from: Option<String>,
     pub to: Option<String>,
     pub sort: Option<String>,
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
-    pub page: Option<i64>,
+    pub paging: PageRequest,
     /// `true` or `false`.
     pub flagged: Option<String>,
 }
@@ -122,6 +122,8 @@ pub fn parse_instant(field: &str, raw: &str) -> Result<DateTime<Utc>, FieldError
             )
         })
 }
+
+crate::list_query!(OrderQuery, Order);
 
 impl OrderQuery {
     /// `user` is the customer the list is limited to (`None` for staff, who
@@ -167,7 +169,7 @@ impl OrderQuery {
                 OrderSort { descending: true }
             }
         };
-        let Paging { limit, page } = Paging::parse(raw.limit, raw.page, &mut errors);
+        let Paging { limit, page } = Paging::parse(raw.paging.limit, raw.paging.page, &mut errors);
         if !errors.is_empty() {
             return Err(QueryError::Invalid(errors.into_errors()));
         }
@@ -180,7 +182,7 @@ impl OrderQuery {
         };
         let pagination = super::listing::pagination(
             page,
-            raw.cursor.as_deref(),
+            raw.paging.cursor.as_deref(),
             sort.as_str(),
             &filter.fingerprint(),
             false,

@@ -1,7 +1,9 @@
 //! The admin's list of outbox messages: newest first, optionally of one state; pagination is
 //! shared with every other list.
 
-use super::listing::{fingerprint, Cursor, ListPage, Pagination, Paging, QueryError, SortValue};
+use super::listing::{
+    fingerprint, Cursor, ListPage, PageRequest, Pagination, Paging, QueryError, SortValue,
+};
 use super::outbox::{OutboxMessage, OutboxState};
 use super::validation::Collector;
 
@@ -17,12 +19,12 @@ pub struct OutboxQuery {
 #[derive(Debug, Clone, Default)]
 pub struct RawOutboxQuery {
     pub state: Option<String>,
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
-    pub page: Option<i64>,
+    pub paging: PageRequest,
 }
 
 const SORT: &str = "-created_at";
+
+crate::list_query!(OutboxQuery, OutboxMessage);
 
 impl OutboxQuery {
     pub fn parse(raw: &RawOutboxQuery) -> Result<Self, QueryError> {
@@ -31,13 +33,13 @@ impl OutboxQuery {
             .state
             .as_deref()
             .and_then(|s| errors.take(OutboxState::parse("state", s)));
-        let Paging { limit, page } = Paging::parse(raw.limit, raw.page, &mut errors);
+        let Paging { limit, page } = Paging::parse(raw.paging.limit, raw.paging.page, &mut errors);
         if !errors.is_empty() {
             return Err(QueryError::Invalid(errors.into_errors()));
         }
         let pagination = super::listing::pagination(
             page,
-            raw.cursor.as_deref(),
+            raw.paging.cursor.as_deref(),
             SORT,
             &Self::fingerprint(state),
             false,
@@ -87,16 +89,20 @@ mod tests {
     fn a_state_and_paging_parse_and_bad_ones_are_all_reported() {
         let query = OutboxQuery::parse(&RawOutboxQuery {
             state: Some("dead".into()),
-            limit: Some(5),
-            ..Default::default()
+            paging: PageRequest {
+                limit: Some(5),
+                ..Default::default()
+            },
         })
         .unwrap();
         assert_eq!(query.state, Some(OutboxState::Dead));
         assert_eq!(query.limit, 5);
         let Err(QueryError::Invalid(errors)) = OutboxQuery::parse(&RawOutboxQuery {
             state: Some("lost".into()),
-            limit: Some(0),
-            ..Default::default()
+            paging: PageRequest {
+                limit: Some(0),
+                ..Default::default()
+            },
         }) else {
             panic!("expected field errors");
         };
@@ -123,14 +129,18 @@ mod tests {
         let cursor = dead.next_cursor(&message);
         let again = RawOutboxQuery {
             state: Some("dead".into()),
-            cursor: Some(cursor.clone()),
-            ..Default::default()
+            paging: PageRequest {
+                cursor: Some(cursor.clone()),
+                ..Default::default()
+            },
         };
         assert!(OutboxQuery::parse(&again).is_ok());
         let other = RawOutboxQuery {
             state: Some("pending".into()),
-            cursor: Some(cursor),
-            ..Default::default()
+            paging: PageRequest {
+                cursor: Some(cursor),
+                ..Default::default()
+            },
         };
         assert!(matches!(
             OutboxQuery::parse(&other),

@@ -2,7 +2,7 @@
 //! see [`super::listing`]).
 
 use super::facets::FacetSet;
-use super::listing::{fingerprint, Cursor, ListPage, Pagination, Paging, SortValue};
+use super::listing::{fingerprint, Cursor, ListPage, PageRequest, Pagination, Paging, SortValue};
 use super::money::Paise;
 use super::product::{Categories, Category, Product, Tag};
 use super::search::{relevance_key, split_relevance_key, SearchText};
@@ -143,6 +143,8 @@ pub struct ProductQuery {
     pub facets: FacetSet,
 }
 
+crate::list_query!(ProductQuery, Product);
+
 impl ProductQuery {
     /// Items to skip in page mode.
     pub fn offset(&self) -> u64 {
@@ -186,9 +188,7 @@ pub struct RawProductQuery {
     pub tag: Option<String>,
     pub q: Option<String>,
     pub sort: Option<String>,
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
-    pub page: Option<i64>,
+    pub paging: PageRequest,
     /// Comma-separated facet names.
     pub facets: Option<String>,
 }
@@ -240,7 +240,7 @@ impl ProductQuery {
             .as_deref()
             .and_then(|f| errors.take(FacetSet::parse("facets", f)))
             .unwrap_or_default();
-        let Paging { limit, page } = Paging::parse(raw.limit, raw.page, &mut errors);
+        let Paging { limit, page } = Paging::parse(raw.paging.limit, raw.paging.page, &mut errors);
         if !errors.is_empty() {
             return Err(QueryError::Invalid(errors.into_errors()));
         }
@@ -253,7 +253,7 @@ impl ProductQuery {
         };
         let pagination = super::listing::pagination(
             page,
-            raw.cursor.as_deref(),
+            raw.paging.cursor.as_deref(),
             sort.as_str(),
             &filter.fingerprint(),
             sort.text_key(),
@@ -289,8 +289,11 @@ mod tests {
         let raw = RawProductQuery {
             price_min: Some(-1),
             sort: Some("colour".into()),
-            limit: Some(10_000),
             category: Some("cars".into()),
+            paging: PageRequest {
+                limit: Some(10_000),
+                ..Default::default()
+            },
             ..Default::default()
         };
         let QueryError::Invalid(errors) = ProductQuery::parse(&raw, &cats()).unwrap_err() else {
@@ -305,7 +308,10 @@ mod tests {
         let raw = |sort: &str, price_min: Option<i64>, cursor: Option<String>| RawProductQuery {
             sort: Some(sort.into()),
             price_min,
-            cursor,
+            paging: PageRequest {
+                cursor,
+                ..Default::default()
+            },
             ..Default::default()
         };
         let first = ProductQuery::parse(&raw("-price", None, None), &cats()).unwrap();

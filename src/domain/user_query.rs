@@ -1,6 +1,8 @@
 //! The user list query (admin): filters and sorting; pagination is shared.
 
-use super::listing::{fingerprint, Cursor, ListPage, Pagination, Paging, QueryError, SortValue};
+use super::listing::{
+    fingerprint, Cursor, ListPage, PageRequest, Pagination, Paging, QueryError, SortValue,
+};
 use super::user::{Role, User, UserStatus};
 use super::validation::{char_len, Collector, FieldError};
 
@@ -92,10 +94,10 @@ pub struct RawUserQuery {
     pub status: Option<String>,
     pub q: Option<String>,
     pub sort: Option<String>,
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
-    pub page: Option<i64>,
+    pub paging: PageRequest,
 }
+
+crate::list_query!(UserQuery, User);
 
 impl UserQuery {
     pub fn parse(raw: &RawUserQuery) -> Result<Self, QueryError> {
@@ -134,14 +136,14 @@ impl UserQuery {
                 UserSort::CreatedAt { descending: true }
             }
         };
-        let Paging { limit, page } = Paging::parse(raw.limit, raw.page, &mut errors);
+        let Paging { limit, page } = Paging::parse(raw.paging.limit, raw.paging.page, &mut errors);
         if !errors.is_empty() {
             return Err(QueryError::Invalid(errors.into_errors()));
         }
         let filter = UserFilter { role, status, q };
         let pagination = super::listing::pagination(
             page,
-            raw.cursor.as_deref(),
+            raw.paging.cursor.as_deref(),
             sort.as_str(),
             &filter.fingerprint(),
             sort == UserSort::Name,

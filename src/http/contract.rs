@@ -266,8 +266,62 @@ pub(super) fn contract_document(api: &Api) -> serde_yaml::Value {
         links.insert((*name).into(), Value::Mapping(link));
     }
     super::idempotency::document(&mut doc);
+    flatten_query_objects(&mut doc);
     close_request_objects(&mut doc);
     doc
+}
+
+/// Spells out each object parameter exploded into the query (`style: form`, how
+/// [`Paging`](super::listing::Paging) declares `limit`, `cursor` and `page`) as the plain
+/// query parameters it means, one per property, where it stood. The same request either
+/// way; but generators handle plain parameters everywhere, and some refuse the object.
+fn flatten_query_objects(doc: &mut serde_yaml::Value) {
+    use serde_yaml::{Mapping, Value};
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_mapping_mut) else {
+        return;
+    };
+    for operation in paths
+        .values_mut()
+        .filter_map(Value::as_mapping_mut)
+        .flat_map(|item| item.values_mut())
+    {
+        let Some(params) = operation
+            .get_mut("parameters")
+            .and_then(Value::as_sequence_mut)
+        else {
+            continue;
+        };
+        let mut flat = Vec::with_capacity(params.len());
+        for param in params.drain(..) {
+            let exploded_object = param["in"] == "query"
+                && param["schema"]["type"] == "object"
+                && param.get("explode").and_then(Value::as_bool) != Some(false);
+            let properties = param["schema"]["properties"].as_mapping().cloned();
+            match (exploded_object, properties) {
+                (true, Some(properties)) => {
+                    for (name, schema) in properties {
+                        let mut schema = schema;
+                        let description = schema
+                            .as_mapping_mut()
+                            .and_then(|m| m.remove("description"));
+                        let mut plain = Mapping::new();
+                        plain.insert("name".into(), name);
+                        plain.insert("schema".into(), schema);
+                        plain.insert("in".into(), "query".into());
+                        if let Some(description) = description {
+                            plain.insert("description".into(), description);
+                        }
+                        plain.insert("required".into(), false.into());
+                        plain.insert("deprecated".into(), false.into());
+                        plain.insert("explode".into(), true.into());
+                        flat.push(Value::Mapping(plain));
+                    }
+                }
+                _ => flat.push(param),
+            }
+        }
+        *params = flat;
+    }
 }
 
 /// Declares `additionalProperties: false` on every object a request body is made of.

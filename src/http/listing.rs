@@ -1,8 +1,102 @@
-//! How every list answers: items, paging fields and navigation links.
+//! How every list is asked for and answers: the paging parameters as one argument
+//! ([`Paging`]), and items with paging fields and navigation links ([`page_of`]).
 
-use poem_openapi::Object;
+use poem::{Request, RequestBody};
+use poem_openapi::registry::{MetaParamIn, MetaSchema, MetaSchemaRef};
+use poem_openapi::types::{ParseFromParameter, Type};
+use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions, Object};
 
-use crate::domain::listing::{Pagination, PAGE_MAX};
+use super::params::{CursorText, Limit, PageNumber};
+use super::problem::clean_reason;
+use crate::app::errors::AppError;
+use crate::domain::listing::{ListPage, ListQuery, PageRequest, Pagination, PAGE_MAX};
+
+/// `limit`, `cursor` and `page`, the paging parameters every list takes, as one argument
+/// of a list operation: `paging: Paging`. The contract declares them as an object
+/// parameter exploded into the query (`style: form`), which the document spells out as the
+/// three plain parameters it means (`contract::flatten_query_objects`).
+pub struct Paging(pub PageRequest);
+
+impl Paging {
+    /// The parameters, with what each takes and means.
+    fn parameters() -> Vec<(&'static str, MetaSchemaRef)> {
+        let described = |schema: MetaSchemaRef, description: &'static str| match schema {
+            MetaSchemaRef::Inline(schema) => MetaSchemaRef::Inline(Box::new(MetaSchema {
+                description: Some(description),
+                ..*schema
+            })),
+            reference => reference,
+        };
+        vec![
+            (
+                "limit",
+                described(Limit::schema_ref(), "Items per page, 1–100 (default 20)."),
+            ),
+            (
+                "cursor",
+                described(
+                    CursorText::schema_ref(),
+                    "Opaque cursor from a previous page's `next_cursor`.",
+                ),
+            ),
+            (
+                "page",
+                described(
+                    PageNumber::schema_ref(),
+                    "Page number from 1 (page mode, with totals), at most 10000; a `cursor` \
+                     sent with it is ignored.",
+                ),
+            ),
+        ]
+    }
+}
+
+/// The last value of query parameter `name` parsed as `T`, or `invalid_parameter`.
+fn query_value<T: ParseFromParameter>(
+    pairs: &[(String, String)],
+    name: &str,
+) -> Result<Option<T>, AppError> {
+    pairs
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| T::parse_from_parameter(v))
+        .transpose()
+        .map_err(|e| AppError::invalid_parameter(name, clean_reason(&e.into_message())))
+}
+
+impl<'a> ApiExtractor<'a> for Paging {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::Parameter];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn param_in() -> Option<MetaParamIn> {
+        Some(MetaParamIn::Query)
+    }
+
+    fn param_schema_ref() -> Option<MetaSchemaRef> {
+        Some(MetaSchemaRef::Inline(Box::new(MetaSchema {
+            properties: Self::parameters(),
+            ..MetaSchema::new("object")
+        })))
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        _body: &mut RequestBody,
+        _param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let pairs: Vec<(String, String)> =
+            url::form_urlencoded::parse(request.uri().query().unwrap_or_default().as_bytes())
+                .into_owned()
+                .collect();
+        Ok(Self(PageRequest {
+            limit: query_value::<Limit>(&pairs, "limit")?.map(|l| l.0),
+            cursor: query_value::<CursorText>(&pairs, "cursor")?.map(|c| c.0),
+            page: query_value::<PageNumber>(&pairs, "page")?.map(|p| p.0),
+        }))
+    }
+}
 
 /// Navigation links of a list page; each is a relative URL ready to request.
 #[derive(Debug, Clone, Object)]
@@ -37,12 +131,33 @@ fn encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
+/// The paging fields and links of `page`, the answer to `query` (as `paging` asked for
+/// it) at `base`, whose filters and sort are `params` (name, value) in a fixed order.
+pub fn page_of<Q: ListQuery>(
+    base: &str,
+    params: &[(&str, Option<String>)],
+    paging: &PageRequest,
+    query: &Q,
+    page: &ListPage<Q::Item>,
+) -> PageInfo {
+    page_info(
+        base,
+        params,
+        query.limit(),
+        query.pagination(),
+        paging.cursor.as_deref(),
+        page.has_next,
+        page.total,
+        || page.items.last().map(|last| query.cursor_after(last)),
+    )
+}
+
 /// Builds the paging fields and links of a page at `base`, whose filters and
 /// sort are `params` (name, value) in a fixed order.
 // The arguments are the independent facts of one page; a struct for them
 // would only be filled in once, right here in the caller.
 #[allow(clippy::too_many_arguments)]
-pub fn page_info(
+fn page_info(
     base: &str,
     params: &[(&str, Option<String>)],
     limit: u32,

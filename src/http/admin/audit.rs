@@ -12,8 +12,8 @@ use super::AdminReadErrors;
 use crate::app::identity::Identity;
 use crate::domain::audit::{AuditEvent, AuditQuery, RawAuditQuery};
 use crate::http::contract::ApiTags;
-use crate::http::listing::{page_info, PageLinks};
-use crate::http::params::{AuditKindParam, CursorText, HexId, Limit, PageNumber};
+use crate::http::listing::{page_of, PageLinks, Paging};
+use crate::http::params::{AuditKindParam, HexId};
 use crate::http::problem::Problems;
 use crate::http::security::{needs, Permit};
 use crate::list_object;
@@ -133,18 +133,14 @@ impl AuditAdminApi {
         user_id: Query<Option<HexId>>,
         since: Query<Option<DateTime<Utc>>>,
         until: Query<Option<DateTime<Utc>>>,
-        limit: Query<Option<Limit>>,
-        cursor: Query<Option<CursorText>>,
-        page: Query<Option<PageNumber>>,
+        paging: Paging,
     ) -> Result<AuditListResponse, Problems<AdminReadErrors>> {
         let raw = RawAuditQuery {
             kind: kind.0.map(String::from),
             user_id: user_id.0.map(String::from),
             since: since.0,
             until: until.0,
-            limit: limit.0.map(|l| l.0),
-            cursor: cursor.0.map(|c| c.0),
-            page: page.0.map(|p| p.0),
+            paging: paging.0,
         };
         let (query, result): (AuditQuery, _) = self.identity.audit_events(&raw).await?;
         let params = [
@@ -153,15 +149,12 @@ impl AuditAdminApi {
             ("since", raw.since.map(|d| d.to_rfc3339())),
             ("until", raw.until.map(|d| d.to_rfc3339())),
         ];
-        let info = page_info(
+        let info = page_of(
             "/api/v1/audit-events",
             &params,
-            query.limit,
-            &query.pagination,
-            raw.cursor.as_deref(),
-            result.has_next,
-            result.total,
-            || result.items.last().map(|e| query.next_cursor(e)),
+            &raw.paging,
+            &query,
+            &result,
         );
         Ok(AuditListResponse::Ok(Json(AuditEventList::new(
             result.items.iter().map(AuditEventBody::from).collect(),

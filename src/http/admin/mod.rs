@@ -18,11 +18,11 @@ use users::UsersAdminApi;
 
 error_set!(
     /// Errors of admin reads.
-    AdminReadErrors: 400, 401, 403, 404, 429, 500, 503
+    AdminReadErrors: ANY, PERMITTED, LIST; NotFound
 );
 error_set!(
     /// Errors of admin changes.
-    AdminWriteErrors: 400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 503
+    AdminWriteErrors: ANY, PERMITTED, BODY; NotFound, Conflict
 );
 
 /// The administration operations of this module, in the contract's order.

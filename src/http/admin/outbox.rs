@@ -15,8 +15,8 @@ use crate::app::outbox::Outbox;
 use crate::domain::outbox::OutboxMessage;
 use crate::domain::outbox_query::RawOutboxQuery;
 use crate::http::contract::ApiTags;
-use crate::http::listing::{page_info, PageLinks};
-use crate::http::params::{CursorText, HexId, Limit, OutboxStateParam, PageNumber};
+use crate::http::listing::{page_of, PageLinks, Paging};
+use crate::http::params::{HexId, OutboxStateParam};
 use crate::http::problem::Problems;
 use crate::http::security::{needs, Permit};
 use crate::list_object;
@@ -179,26 +179,19 @@ impl OutboxAdminApi {
         _auth: Permit<needs::OutboxRead>,
         /// Only messages in this state: `pending`, `delivered`, `dead` or `skipped`.
         state: Query<Option<OutboxStateParam>>,
-        limit: Query<Option<Limit>>,
-        cursor: Query<Option<CursorText>>,
-        page: Query<Option<PageNumber>>,
+        paging: Paging,
     ) -> Result<OutboxListResponse, Problems<AdminReadErrors>> {
         let raw = RawOutboxQuery {
             state: state.0.map(String::from),
-            limit: limit.0.map(|l| l.0),
-            cursor: cursor.0.map(|c| c.0),
-            page: page.0.map(|p| p.0),
+            paging: paging.0,
         };
         let (query, result) = self.outbox.list(&raw).await?;
-        let info = page_info(
+        let info = page_of(
             "/api/v1/admin/outbox",
             &[("state", raw.state.clone())],
-            query.limit,
-            &query.pagination,
-            raw.cursor.as_deref(),
-            result.has_next,
-            result.total,
-            || result.items.last().map(|m| query.next_cursor(m)),
+            &raw.paging,
+            &query,
+            &result,
         );
         Ok(OutboxListResponse::Ok(Json(OutboxMessageList::new(
             result.items.iter().map(OutboxMessageBody::from).collect(),

@@ -14,10 +14,8 @@ use crate::app::identity::Identity;
 use crate::domain::user_query::RawUserQuery;
 use crate::http::contract::ApiTags;
 use crate::http::json_body::CheckedJsonBody;
-use crate::http::listing::{page_info, PageLinks};
-use crate::http::params::{
-    CursorText, HexId, Limit, PageNumber, RoleParam, UserSortParam, UserStatusParam,
-};
+use crate::http::listing::{page_of, PageLinks, Paging};
+use crate::http::params::{HexId, RoleParam, UserSortParam, UserStatusParam};
 use crate::http::problem::Problems;
 use crate::http::security::{context, needs, Permit};
 use crate::http::users::{UserBody, UserResponse};
@@ -100,18 +98,14 @@ impl UsersAdminApi {
         q: Query<Option<String>>,
         /// `-created_at` (default), `created_at` or `name`.
         sort: Query<Option<UserSortParam>>,
-        limit: Query<Option<Limit>>,
-        cursor: Query<Option<CursorText>>,
-        page: Query<Option<PageNumber>>,
+        paging: Paging,
     ) -> Result<UserListResponse, Problems<AdminReadErrors>> {
         let raw = RawUserQuery {
             role: role.0.map(String::from),
             status: status.0.map(String::from),
             q: q.0,
             sort: sort.0.map(String::from),
-            limit: limit.0.map(|l| l.0),
-            cursor: cursor.0.map(|c| c.0),
-            page: page.0.map(|p| p.0),
+            paging: paging.0,
         };
         let (query, result) = self.identity.list_users(&raw).await?;
         let params = [
@@ -120,16 +114,7 @@ impl UsersAdminApi {
             ("q", raw.q.clone()),
             ("sort", raw.sort.clone()),
         ];
-        let info = page_info(
-            "/api/v1/users",
-            &params,
-            query.limit,
-            &query.pagination,
-            raw.cursor.as_deref(),
-            result.has_next,
-            result.total,
-            || result.items.last().map(|u| query.next_cursor(u)),
-        );
+        let info = page_of("/api/v1/users", &params, &raw.paging, &query, &result);
         Ok(UserListResponse::Ok(Json(UserList::new(
             result.items.iter().map(UserBody::from).collect(),
             info,

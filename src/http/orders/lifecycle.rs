@@ -23,21 +23,20 @@ use crate::error_set;
 use crate::http::contract::ApiTags;
 use crate::http::idempotency::IdempotencyKeyHeader;
 use crate::http::json_body::JsonBody;
-use crate::http::listing::page_info;
+use crate::http::listing::{page_of, Paging};
 use crate::http::params::{
-    BoolText, CursorText, Limit, OrderSortParam, OrderStatusParam, PageNumber, SettableOrderStatus,
-    TimeBound,
+    BoolText, OrderSortParam, OrderStatusParam, SettableOrderStatus, TimeBound,
 };
 use crate::http::problem::Problems;
 use crate::http::security::{needs, Permit};
 
 error_set!(
     /// Errors of creating an order.
-    CreateOrderErrors: 400, 401, 403, 409, 413, 415, 422, 429, 500, 503
+    CreateOrderErrors: ANY, PERMITTED, BODY; InsufficientStock, TooManyUnpaidOrders, Conflict
 );
 error_set!(
     /// Errors of refunding (which takes a body).
-    RefundErrors: 400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 502, 503
+    RefundErrors: ANY, PERMITTED, BODY, PAYMENT_PROVIDER; NotFound, IllegalTransition, RefundExceedsCaptured
 );
 
 const BASE: &str = "/api/v1/orders";
@@ -128,9 +127,7 @@ impl OrdersApi {
         from: Option<String>,
         to: Option<String>,
         sort: Option<String>,
-        limit: Option<Limit>,
-        cursor: Option<CursorText>,
-        page: Option<PageNumber>,
+        paging: Paging,
     ) -> Result<OrderListResponse, AppError> {
         let raw = RawOrderQuery {
             status,
@@ -138,9 +135,7 @@ impl OrdersApi {
             from,
             to,
             sort,
-            limit: limit.map(|l| l.0),
-            cursor: cursor.map(|c| c.0),
-            page: page.map(|p| p.0),
+            paging: paging.0,
         };
         let (query, result) = self.orders.list(who, &raw, of_user).await?;
         let params = [
@@ -150,16 +145,7 @@ impl OrdersApi {
             ("to", raw.to.clone()),
             ("sort", raw.sort.clone()),
         ];
-        let info = page_info(
-            base,
-            &params,
-            query.limit,
-            &query.pagination,
-            raw.cursor.as_deref(),
-            result.has_next,
-            result.total,
-            || result.items.last().map(|o| query.next_cursor(o)),
-        );
+        let info = page_of(base, &params, &raw.paging, &query, &result);
         Ok(OrderListResponse::Ok(Json(OrderList::new(
             result.items.iter().map(OrderBody::from).collect(),
             info,
@@ -241,9 +227,7 @@ impl OrdersApi {
         to: Query<Option<TimeBound>>,
         /// `-created_at` (default) or `created_at`.
         sort: Query<Option<OrderSortParam>>,
-        limit: Query<Option<Limit>>,
-        cursor: Query<Option<CursorText>>,
-        page: Query<Option<PageNumber>>,
+        paging: Paging,
     ) -> Result<OrderListResponse, Problems<OrderReadErrors>> {
         Ok(self
             .list_page(
@@ -255,9 +239,7 @@ impl OrdersApi {
                 from.0.map(String::from),
                 to.0.map(String::from),
                 sort.0.map(String::from),
-                limit.0,
-                cursor.0,
-                page.0,
+                paging,
             )
             .await?)
     }
@@ -280,9 +262,7 @@ impl OrdersApi {
         from: Query<Option<TimeBound>>,
         to: Query<Option<TimeBound>>,
         sort: Query<Option<OrderSortParam>>,
-        limit: Query<Option<Limit>>,
-        cursor: Query<Option<CursorText>>,
-        page: Query<Option<PageNumber>>,
+        paging: Paging,
     ) -> Result<OrderListResponse, Problems<OrderReadErrors>> {
         let base = format!("/api/v1/users/{}/orders", id.0);
         Ok(self
@@ -295,9 +275,7 @@ impl OrdersApi {
                 from.0.map(String::from),
                 to.0.map(String::from),
                 sort.0.map(String::from),
-                limit.0,
-                cursor.0,
-                page.0,
+                paging,
             )
             .await?)
     }

@@ -21,15 +21,15 @@ use body::OrderBody;
 
 error_set!(
     /// Errors of reading orders.
-    OrderReadErrors: 400, 401, 403, 404, 429, 500, 503
+    OrderReadErrors: ANY, PERMITTED, LIST; NotFound
 );
 error_set!(
     /// Errors of changing an order or its payment.
-    OrderActionErrors: 400, 401, 403, 404, 409, 422, 429, 500, 502, 503
+    OrderActionErrors: ANY, PERMITTED, PAYMENT_PROVIDER; NotFound, IllegalTransition, Conflict, ValidationFailed
 );
 error_set!(
     /// Errors of changing an order or its payment with a body.
-    OrderBodyActionErrors: 400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 502, 503
+    OrderBodyActionErrors: ANY, PERMITTED, BODY, PAYMENT_PROVIDER; NotFound, IllegalTransition, Conflict, InvalidSignature
 );
 
 #[derive(ApiResponse)]

@@ -23,11 +23,11 @@ use crate::http::security::{needs, Permit};
 
 error_set!(
     /// Errors of starting a payment.
-    PaymentErrors: 400, 401, 403, 404, 409, 422, 429, 500, 502, 503
+    PaymentErrors: ANY, PERMITTED, PAYMENT_PROVIDER; NotFound, IllegalTransition, Conflict
 );
 error_set!(
     /// Errors of the webhook receiver.
-    WebhookErrors: 400, 401, 409, 413, 415, 429, 500, 502, 503
+    WebhookErrors: ANY, PAYMENT_PROVIDER; MalformedBody, PayloadTooLarge, UnsupportedMediaType, InvalidSignature, Conflict
 );
 
 /// Who is paying, for Checkout's form.

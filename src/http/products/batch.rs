@@ -22,7 +22,7 @@ use crate::http::security::{context, needs, Permit};
 
 error_set!(
     /// Errors of a whole batch (each item's own errors are in its result).
-    BatchErrors: 400, 401, 403, 413, 415, 422, 429, 500, 503
+    BatchErrors: ANY, PERMITTED, BODY;
 );
 
 /// Products to create in one request.

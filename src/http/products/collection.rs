@@ -16,10 +16,8 @@ use crate::domain::facets::Facets;
 use crate::domain::product_query::{ProductPage, ProductQuery, RawProductQuery};
 use crate::http::contract::ApiTags;
 use crate::http::json_body::JsonBody;
-use crate::http::listing::{page_info, PageLinks};
-use crate::http::params::{
-    CursorText, FacetsParam, Limit, PageNumber, PaiseBound, SearchText, SortParam, TagParam,
-};
+use crate::http::listing::{page_of, PageLinks, Paging};
+use crate::http::params::{FacetsParam, PaiseBound, SearchText, SortParam, TagParam};
 use crate::http::problem::Problems;
 use crate::http::security::{needs, Permit};
 use crate::http::serde_json_body::EncodedJson;
@@ -27,11 +25,11 @@ use crate::{error_set, list_object};
 
 error_set!(
     /// Errors of listing products.
-    ListErrors: 400, 429, 500, 503
+    ListErrors: ANY, LIST;
 );
 error_set!(
     /// Errors of creating a product.
-    CreateErrors: 400, 401, 403, 409, 413, 415, 422, 429, 500, 503
+    CreateErrors: ANY, PERMITTED, BODY; Conflict
 );
 
 list_object!(
@@ -186,16 +184,7 @@ fn list_body(
             (!query.facets.is_empty()).then(|| query.facets.as_param()),
         ),
     ];
-    let info = page_info(
-        BASE,
-        &params,
-        query.limit,
-        &query.pagination,
-        raw.cursor.as_deref(),
-        page.has_next,
-        page.total,
-        || page.items.last().map(|last| query.next_cursor(last)),
-    );
+    let info = page_of(BASE, &params, &raw.paging, query, &page);
     let mut list = ProductList::new(page.items.iter().map(ProductBody::from).collect(), info);
     list.facets = facets.map(Into::into);
     list
@@ -259,12 +248,7 @@ impl ProductCollectionApi {
         /// Sort order: `price`, `-price`, `created_at`, `-created_at` (default
         /// without `q`, newest first), `name`, or `relevance` (default with `q`; without it, the default order).
         sort: Query<Option<SortParam>>,
-        /// Items per page, 1–100 (default 20).
-        limit: Query<Option<Limit>>,
-        /// Opaque cursor from a previous page's `next_cursor`.
-        cursor: Query<Option<CursorText>>,
-        /// Page number from 1 (page mode, with totals), at most 10000.
-        page: Query<Option<PageNumber>>,
+        paging: Paging,
         /// Counts to return for the whole filtered set: a comma-separated list
         /// of `category`, `tags`, `price_range`.
         facets: Query<Option<FacetsParam>>,
@@ -277,9 +261,7 @@ impl ProductCollectionApi {
             tag: tag.0.map(String::from),
             q: q.0.map(|q| q.0),
             sort: sort.0.map(|s| s.0),
-            limit: limit.0.map(|l| l.0),
-            cursor: cursor.0.map(|c| c.0),
-            page: page.0.map(|p| p.0),
+            paging: paging.0,
             facets: facets.0.map(|f| f.0),
         };
         let (query, page, facets) = self.catalog.list(&raw).await?;

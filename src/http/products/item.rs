@@ -21,11 +21,11 @@ use crate::http::serde_json_body::{encode, EncodedJson};
 
 error_set!(
     /// Errors of changing a product.
-    UpdateErrors: 400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 500, 503
+    UpdateErrors: ANY, PERMITTED, BODY; NotFound, Conflict, VersionConflict, PreconditionFailed
 );
 error_set!(
     /// Errors of deleting a product.
-    DeleteErrors: 400, 401, 403, 404, 412, 429, 500, 503
+    DeleteErrors: ANY, PERMITTED; NotFound, PreconditionFailed
 );
 
 // Built once per request and moved straight into the response: boxing buys nothing.

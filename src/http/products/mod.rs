@@ -58,7 +58,7 @@ pub fn api(catalog: Arc<Catalog>, identity: Arc<Identity>, encoded_capacity: u64
 
 error_set!(
     /// Errors of reading one product.
-    ReadErrors: 400, 404, 429, 500, 503
+    ReadErrors: ANY; NotFound
 );
 
 const BASE: &str = "/api/v1/products";

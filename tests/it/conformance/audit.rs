@@ -1,5 +1,6 @@
 //! The audit repository contract, held against memory and MongoDB alike.
 
+use bazaar::domain::listing::PageRequest;
 use std::sync::Arc;
 
 use bazaar::domain::audit::{AuditEvent, AuditKind, AuditQuery, RawAuditQuery};
@@ -73,21 +74,30 @@ pub async fn events_read_back_newest_first_with_filters(repo: &dyn AuditReposito
         ["login_succeeded", "login_failed"]
     );
     let page = list(RawAuditQuery {
-        limit: Some(3),
-        page: Some(2),
+        paging: PageRequest {
+            limit: Some(3),
+            page: Some(2),
+            ..Default::default()
+        },
         ..Default::default()
     })
     .await;
     assert_eq!((kinds(&page), page.total), (vec!["register"], Some(4)));
     let q = AuditQuery::parse(&RawAuditQuery {
-        limit: Some(2),
+        paging: PageRequest {
+            limit: Some(2),
+            ..Default::default()
+        },
         ..Default::default()
     })
     .unwrap();
     let first = repo.list(&q).await.unwrap();
     let next = AuditQuery::parse(&RawAuditQuery {
-        limit: Some(2),
-        cursor: Some(q.next_cursor(first.items.last().unwrap())),
+        paging: PageRequest {
+            limit: Some(2),
+            cursor: Some(q.next_cursor(first.items.last().unwrap())),
+            ..Default::default()
+        },
         ..Default::default()
     })
     .unwrap();

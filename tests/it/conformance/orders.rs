@@ -2,6 +2,7 @@
 //! MongoDB alike. The sales summary is checked twice: against numbers worked
 //! out by hand, and against `summarize` over the same orders.
 
+use bazaar::domain::listing::PageRequest;
 use std::sync::Arc;
 
 use bazaar::domain::analytics::{summarize, DayRevenue, SalesSummary, TopProduct};
@@ -374,8 +375,11 @@ pub async fn lists_filter_by_customer_status_and_dates_in_both_orders(repo: &dyn
     let page = |n: i64, user: Option<UserId>| {
         list(
             RawOrderQuery {
-                limit: Some(2),
-                page: Some(n),
+                paging: PageRequest {
+                    limit: Some(2),
+                    page: Some(n),
+                    ..Default::default()
+                },
                 ..Default::default()
             },
             user,
@@ -561,7 +565,10 @@ async fn walk(
         let last = page.items.last().expect("a full page has a last item");
         q = query(
             RawOrderQuery {
-                cursor: Some(q.next_cursor(last)),
+                paging: PageRequest {
+                    cursor: Some(q.next_cursor(last)),
+                    ..raw.paging.clone()
+                },
                 ..raw.clone()
             },
             None,
@@ -590,7 +597,10 @@ pub async fn cursor_pages_are_stable_while_orders_arrive(repo: &dyn OrderReposit
             repo,
             RawOrderQuery {
                 sort: Some(sort.as_str().into()),
-                limit: Some(5),
+                paging: PageRequest {
+                    limit: Some(5),
+                    ..Default::default()
+                },
                 ..Default::default()
             },
             || {

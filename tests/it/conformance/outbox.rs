@@ -3,6 +3,7 @@
 //! recorded only by the lease holder, dead letters, skipped messages, admin retries and the
 //! admin's list.
 
+use bazaar::domain::listing::PageRequest;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -378,8 +379,11 @@ pub async fn lists_filter_by_state_newest_first_and_page(repo: &dyn OutboxReposi
     let mut cursor = None;
     loop {
         let (page, query) = list(RawOutboxQuery {
-            limit: Some(2),
-            cursor: cursor.take(),
+            paging: PageRequest {
+                limit: Some(2),
+                cursor: cursor.take(),
+                ..Default::default()
+            },
             ..Default::default()
         })
         .await;
@@ -391,8 +395,11 @@ pub async fn lists_filter_by_state_newest_first_and_page(repo: &dyn OutboxReposi
     }
     assert_eq!(seen, newest_first);
     let (second_page, _) = list(RawOutboxQuery {
-        limit: Some(2),
-        page: Some(2),
+        paging: PageRequest {
+            limit: Some(2),
+            page: Some(2),
+            ..Default::default()
+        },
         ..Default::default()
     })
     .await;

@@ -1,5 +1,6 @@
 //! The product repository contract, held against memory and MongoDB alike.
 
+use bazaar::domain::listing::PageRequest;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -418,7 +419,10 @@ pub async fn cursor_pages_cover_every_product_once_in_every_order(repo: &dyn Pro
             RawProductQuery {
                 sort: Some(sort.into()),
                 q: q.clone(),
-                limit: Some(4),
+                paging: PageRequest {
+                    limit: Some(4),
+                    ..Default::default()
+                },
                 ..Default::default()
             },
             |_| vec![],
@@ -431,7 +435,10 @@ pub async fn cursor_pages_cover_every_product_once_in_every_order(repo: &dyn Pro
             .list(&query(RawProductQuery {
                 sort: Some(sort.into()),
                 q,
-                limit: Some(100),
+                paging: PageRequest {
+                    limit: Some(100),
+                    ..Default::default()
+                },
                 ..Default::default()
             }))
             .await
@@ -463,7 +470,10 @@ pub async fn cursor_pages_are_stable_under_concurrent_inserts(repo: &dyn Product
         repo,
         RawProductQuery {
             sort: Some("-created_at".into()),
-            limit: Some(5),
+            paging: PageRequest {
+                limit: Some(5),
+                ..Default::default()
+            },
             ..Default::default()
         },
         |_| {
@@ -492,7 +502,10 @@ pub async fn cursor_pages_are_stable_under_concurrent_inserts(repo: &dyn Product
         repo,
         RawProductQuery {
             sort: Some("price".into()),
-            limit: Some(4),
+            paging: PageRequest {
+                limit: Some(4),
+                ..Default::default()
+            },
             ..Default::default()
         },
         |page| {
@@ -520,8 +533,11 @@ pub async fn page_mode_counts_and_slices(repo: &dyn ProductRepository) {
     let page = |n: i64| {
         query(RawProductQuery {
             sort: Some("created_at".into()),
-            limit: Some(2),
-            page: Some(n),
+            paging: PageRequest {
+                limit: Some(2),
+                page: Some(n),
+                ..Default::default()
+            },
             ..Default::default()
         })
     };
@@ -540,7 +556,10 @@ pub async fn page_mode_counts_and_slices(repo: &dyn ProductRepository) {
     let filtered = repo
         .list(&query(RawProductQuery {
             category: Some("home".into()),
-            page: Some(1),
+            paging: PageRequest {
+                page: Some(1),
+                ..Default::default()
+            },
             ..Default::default()
         }))
         .await
@@ -674,8 +693,11 @@ pub async fn search_ranks_exact_name_then_name_then_elsewhere_across_pages(
     loop {
         let q = query(RawProductQuery {
             q: Some("tea".into()),
-            limit: Some(2),
-            cursor: cursor.clone(),
+            paging: PageRequest {
+                limit: Some(2),
+                cursor: cursor.clone(),
+                ..Default::default()
+            },
             ..Default::default()
         });
         let page = repo.list(&q).await.unwrap();
@@ -691,8 +713,11 @@ pub async fn search_ranks_exact_name_then_name_then_elsewhere_across_pages(
         let page = repo
             .list(&query(RawProductQuery {
                 q: Some("tea".into()),
-                limit: Some(2),
-                page: Some(n),
+                paging: PageRequest {
+                    limit: Some(2),
+                    page: Some(n),
+                    ..Default::default()
+                },
                 ..Default::default()
             }))
             .await

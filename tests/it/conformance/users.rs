@@ -1,5 +1,6 @@
 //! The user repository contract, held against memory and MongoDB alike.
 
+use bazaar::domain::listing::PageRequest;
 use std::sync::Arc;
 
 use bazaar::domain::listing::Pagination;
@@ -200,8 +201,11 @@ pub async fn lists_filter_sort_and_paginate(repo: &dyn UserRepository) {
         ["Zara Admin", "Bala", "Chitra", "asha"]
     );
     let page = list(RawUserQuery {
-        limit: Some(3),
-        page: Some(2),
+        paging: PageRequest {
+            limit: Some(3),
+            page: Some(2),
+            ..Default::default()
+        },
         ..Default::default()
     })
     .await;
@@ -211,7 +215,10 @@ pub async fn lists_filter_sort_and_paginate(repo: &dyn UserRepository) {
     );
     // Cursor pages cover everyone once.
     let mut q = UserQuery::parse(&RawUserQuery {
-        limit: Some(3),
+        paging: PageRequest {
+            limit: Some(3),
+            ..Default::default()
+        },
         ..Default::default()
     })
     .unwrap();
@@ -219,8 +226,11 @@ pub async fn lists_filter_sort_and_paginate(repo: &dyn UserRepository) {
     assert!(first.has_next);
     let token = q.next_cursor(first.items.last().unwrap());
     q = UserQuery::parse(&RawUserQuery {
-        limit: Some(3),
-        cursor: Some(token),
+        paging: PageRequest {
+            limit: Some(3),
+            cursor: Some(token),
+            ..Default::default()
+        },
         ..Default::default()
     })
     .unwrap();

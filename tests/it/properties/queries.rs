@@ -1,6 +1,7 @@
 //! List queries: any combination of parameters is read or refused field by
 //! field, never a panic, and what is read respects the list conventions.
 
+use bazaar::domain::listing::PageRequest;
 use bazaar::domain::listing::{
     offset, Pagination, Paging, QueryError, LIMIT_DEFAULT, LIMIT_MAX, PAGE_MAX,
 };
@@ -65,10 +66,12 @@ fn raw_product_query() -> impl Strategy<Value = RawProductQuery> {
                     tag,
                     q,
                     sort,
-                    limit,
-                    cursor,
-                    page,
                     facets,
+                    paging: PageRequest {
+                        limit,
+                        cursor,
+                        page,
+                    },
                 }
             },
         )
@@ -158,9 +161,9 @@ proptest! {
     fn any_product_query_is_read_or_refused_by_field(raw in raw_product_query()) {
         let categories = Categories::new(vec!["books".into(), "toys".into()]);
         let parsed = ProductQuery::parse(&raw, &categories);
-        let page_and_cursor = raw.page.is_some() && raw.cursor.is_some();
+        let page_and_cursor = raw.paging.page.is_some() && raw.paging.cursor.is_some();
         if let Ok(q) = &parsed {
-            check_paging(raw.limit, raw.page, raw.cursor.is_some(), q.limit, &q.pagination)?;
+            check_paging(raw.paging.limit, raw.paging.page, raw.paging.cursor.is_some(), q.limit, &q.pagination)?;
         }
         let fields = ["category", "price_min", "price_max", "tag", "q", "sort", "limit", "page", "facets", "cursor"];
         check_refusal(&parsed.as_ref().map(|_| ()), &fields, page_and_cursor)?;
@@ -175,13 +178,16 @@ proptest! {
         limit in number(), cursor in cursor(), page in number(),
         flagged in text(&["true", "false", "yes"]),
     ) {
-        let raw = RawOrderQuery { status, from, to, sort, limit, cursor, page, flagged };
+        let raw = RawOrderQuery {
+            status, from, to, sort, flagged,
+            paging: PageRequest { limit, cursor, page },
+        };
         let parsed = OrderQuery::parse(&raw, None);
         if let Ok(q) = &parsed {
-            check_paging(raw.limit, raw.page, raw.cursor.is_some(), q.limit, &q.pagination)?;
+            check_paging(raw.paging.limit, raw.paging.page, raw.paging.cursor.is_some(), q.limit, &q.pagination)?;
         }
         let fields = ["status", "from", "to", "sort", "limit", "page", "flagged", "cursor"];
-        check_refusal(&parsed.as_ref().map(|_| ()), &fields, raw.page.is_some() && raw.cursor.is_some())?;
+        check_refusal(&parsed.as_ref().map(|_| ()), &fields, raw.paging.page.is_some() && raw.paging.cursor.is_some())?;
     }
 
     #[test]
@@ -192,13 +198,13 @@ proptest! {
         sort in text(&["created_at", "-created_at", "name", "-phone"]),
         limit in number(), cursor in cursor(), page in number(),
     ) {
-        let raw = RawUserQuery { role, status, q, sort, limit, cursor, page };
+        let raw = RawUserQuery { role, status, q, sort, paging: PageRequest { limit, cursor, page } };
         let parsed = UserQuery::parse(&raw);
         if let Ok(u) = &parsed {
-            check_paging(raw.limit, raw.page, raw.cursor.is_some(), u.limit, &u.pagination)?;
+            check_paging(raw.paging.limit, raw.paging.page, raw.paging.cursor.is_some(), u.limit, &u.pagination)?;
         }
         let fields = ["role", "status", "q", "sort", "limit", "page", "cursor"];
-        check_refusal(&parsed.as_ref().map(|_| ()), &fields, raw.page.is_some() && raw.cursor.is_some())?;
+        check_refusal(&parsed.as_ref().map(|_| ()), &fields, raw.paging.page.is_some() && raw.paging.cursor.is_some())?;
     }
 
     #[test]
@@ -206,12 +212,12 @@ proptest! {
         state in text(&["pending", "sent", "dead", "skipped", "lost"]),
         limit in number(), cursor in cursor(), page in number(),
     ) {
-        let raw = RawOutboxQuery { state, limit, cursor, page };
+        let raw = RawOutboxQuery { state, paging: PageRequest { limit, cursor, page } };
         let parsed = OutboxQuery::parse(&raw);
         if let Ok(o) = &parsed {
-            check_paging(raw.limit, raw.page, raw.cursor.is_some(), o.limit, &o.pagination)?;
+            check_paging(raw.paging.limit, raw.paging.page, raw.paging.cursor.is_some(), o.limit, &o.pagination)?;
         }
         let fields = ["state", "limit", "page", "cursor"];
-        check_refusal(&parsed.as_ref().map(|_| ()), &fields, raw.page.is_some() && raw.cursor.is_some())?;
+        check_refusal(&parsed.as_ref().map(|_| ()), &fields, raw.paging.page.is_some() && raw.paging.cursor.is_some())?;
     }
 }
