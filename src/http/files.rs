@@ -26,15 +26,15 @@ use bazaar_adapters::s3::PresignedRequest;
 
 error_set!(
     /// Errors of announcing an upload.
-    CreateFileErrors: 400, 401, 403, 409, 413, 415, 422, 429, 500, 503
+    CreateFileErrors: ANY, PERMITTED, BODY; UploadQuotaExceeded, Conflict
 );
 error_set!(
     /// Errors of completing an upload.
-    CompleteFileErrors: 400, 401, 403, 404, 409, 422, 429, 500, 503
+    CompleteFileErrors: ANY, PERMITTED; NotFound, UploadMissing, UploadMismatch, Conflict, ValidationFailed
 );
 error_set!(
     /// Errors of reading or deleting a file.
-    FileErrors: 400, 401, 403, 404, 429, 500, 503
+    FileErrors: ANY, PERMITTED; NotFound
 );
 
 const BASE: &str = "/api/v1/files";

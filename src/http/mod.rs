@@ -17,6 +17,7 @@ pub mod contract;
 pub mod dev;
 pub mod dev_uploads;
 pub mod docs;
+pub mod error_sets;
 pub mod files;
 pub mod idempotency;
 pub mod json_body;

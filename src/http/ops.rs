@@ -22,16 +22,16 @@ use crate::telemetry::metrics::{Metrics, MetricsAccess};
 
 error_set!(
     /// Errors of the liveness check and metrics: only malformed requests.
-    OpsErrors: 400
+    OpsErrors: ; DuplicateQueryParameter, TooManyQueryParameters
 );
 error_set!(
     /// Errors of the metrics: a missing or wrong metrics token, or metrics not
     /// served on this listener.
-    MetricsErrors: 400, 401, 404
+    MetricsErrors: ; DuplicateQueryParameter, TooManyQueryParameters, Unauthorized, NotFound
 );
 error_set!(
     /// Errors of the readiness check.
-    ReadyErrors: 400, 503
+    ReadyErrors: ; DuplicateQueryParameter, TooManyQueryParameters, BackendUnavailable, ShuttingDown
 );
 
 /// Liveness: the process is up.

@@ -5,18 +5,16 @@
 //! router's, the extractors' — into a `Problem` here, so no error ever leaves in
 //! another shape.
 
-use std::marker::PhantomData;
-
 use poem::http::{header, HeaderValue, StatusCode};
 use poem::Response;
-use poem_openapi::registry::{
-    MetaHeader, MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry,
-};
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::types::{Example, ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
-use poem_openapi::{ApiResponse, Object};
+use poem_openapi::Object;
 
 use crate::app::errors::{AppError, ErrorCode};
 use crate::domain::validation::FieldError;
+
+pub use super::error_sets::{ErrorSet, Problems};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -283,93 +281,4 @@ pub(super) fn clean_reason(reason: &str) -> String {
         .next()
         .unwrap_or(reason);
     reason.to_owned()
-}
-
-/// The error statuses an operation documents. Implemented by marker types made
-/// with [`error_set!`], one per kind of operation.
-pub trait ErrorSet: Send + Sync + 'static {
-    const STATUSES: &'static [u16];
-}
-
-/// Declares a marker type listing the error statuses of some operations. (What
-/// `Idempotency-Key` adds to an operation's 409 and 422 comes with the header:
-/// [`crate::http::idempotency::document`].)
-#[macro_export]
-macro_rules! error_set {
-    ($(#[$doc:meta])* $name:ident: $($status:literal),+) => {
-        $(#[$doc])*
-        pub struct $name;
-        impl $crate::http::problem::ErrorSet for $name {
-            const STATUSES: &'static [u16] = &[$($status),+];
-        }
-    };
-}
-
-/// An operation's error result: an [`AppError`] whose possible statuses `S`
-/// documents in the contract, each with the `Problem` schema.
-pub struct Problems<S>(pub AppError, PhantomData<fn() -> S>);
-
-impl<S> From<AppError> for Problems<S> {
-    fn from(e: AppError) -> Self {
-        Self(e, PhantomData)
-    }
-}
-
-impl<S> From<Problems<S>> for poem::Error {
-    fn from(p: Problems<S>) -> Self {
-        poem::Error::from(p.0)
-    }
-}
-
-fn status_description(status: u16) -> &'static str {
-    match status {
-        400 => "The request is malformed: a bad parameter, cursor or body (`invalid_parameter`, `invalid_cursor`, `malformed_body`, `duplicate_query_parameter`, `too_many_query_parameters`), or a wrong one-time password (`invalid_otp`, `otp_attempts_exceeded`).",
-        401 => "No valid credentials: a missing, invalid or expired access token, or a failed sign-in (`unauthorized`, `invalid_credentials`, `refresh_token_reused`).",
-        403 => "The caller may not do this (`forbidden`).",
-        423 => "The account is locked after repeated failed sign-ins; wait `Retry-After` seconds (`account_locked`).",
-        404 => "The resource does not exist (`not_found`).",
-        409 => "The request conflicts with the current state (`conflict`, `version_conflict`, `upload_missing`, `upload_quota_exceeded`).",
-        412 => "`If-Match` names a version that is no longer current (`precondition_failed`).",
-        413 => "The body, decoded from its `Content-Encoding`, is larger than the configured limit (`payload_too_large`).",
-        415 => "The body is not `application/json`, or is sent in a `Content-Encoding` other than gzip, deflate, br or zstd (`unsupported_media_type`).",
-        422 => "The body is well-formed but some fields are invalid, or an upload differs from its declaration; `errors` lists each one (`validation_failed`, `upload_mismatch`).",
-        429 => "Too many requests from this client; wait `Retry-After` seconds (`rate_limited`).",
-        500 => "An unexpected error; the request id identifies it in the logs (`internal`).",
-        503 => "A backend or provider is unavailable, the request timed out, or the instance is shutting down; retry after `Retry-After` seconds (`backend_unavailable`, `timeout`, `delivery_failed`, `payment_provider_unavailable`, `shutting_down`).",
-        _ => "An error.",
-    }
-}
-
-impl<S: ErrorSet> ApiResponse for Problems<S> {
-    fn meta() -> MetaResponses {
-        MetaResponses {
-            responses: S::STATUSES
-                .iter()
-                .map(|&status| MetaResponse {
-                    description: status_description(status),
-                    status: Some(status),
-                    status_range: None,
-                    content: vec![MetaMediaType {
-                        content_type: PROBLEM_JSON,
-                        schema: MetaSchemaRef::Reference(Problem::name().into_owned()),
-                    }],
-                    headers: if matches!(status, 423 | 429 | 503) {
-                        vec![MetaHeader {
-                            name: "Retry-After".into(),
-                            description: Some("Seconds to wait before retrying.".into()),
-                            required: false,
-                            deprecated: false,
-                            schema: u64::schema_ref(),
-                        }]
-                    } else {
-                        Vec::new()
-                    },
-                })
-                .collect(),
-        }
-    }
-
-    fn register(registry: &mut Registry) {
-        Problem::register(registry);
-    }
 }

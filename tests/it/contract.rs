@@ -257,6 +257,47 @@ fn operations_declare_idempotency_keys_exactly_where_they_are_honoured() {
     }
 }
 
+/// Error descriptions are generated from the codes each operation can answer: every code
+/// a description names has that response's status, and the codes the domain raises on
+/// an operation are there.
+#[test]
+fn error_responses_name_their_codes_and_only_codes_of_their_status() {
+    use bazaar::app::errors::ErrorCode;
+    let doc = contract();
+    for (path, method, op) in operations(&doc) {
+        for (status, response) in op["responses"].as_object().unwrap() {
+            if !status.starts_with('4') && !status.starts_with('5') {
+                continue;
+            }
+            let description = response["description"].as_str().unwrap_or_default();
+            let named: Vec<&str> = description.split('`').skip(1).step_by(2).collect();
+            let codes: Vec<&ErrorCode> = ErrorCode::ALL
+                .iter()
+                .filter(|c| named.contains(&c.as_str()))
+                .collect();
+            assert!(!codes.is_empty(), "{method} {path} {status} names no code: {description}");
+            for code in codes {
+                assert_eq!(
+                    code.status().to_string(),
+                    *status,
+                    "{method} {path} {status} names `{}`",
+                    code.as_str()
+                );
+            }
+        }
+    }
+    let answer = |id: &str, status: &str| {
+        operations(&doc)
+            .into_iter()
+            .find(|(_, _, op)| op["operationId"] == id)
+            .map(|(_, _, op)| op["responses"][status]["description"].to_string())
+            .unwrap_or_default()
+    };
+    assert!(answer("createOrder", "409").contains("`insufficient_stock`"));
+    assert!(answer("cancelOrder", "409").contains("`illegal_transition`"));
+    assert!(answer("refundOrder", "409").contains("`refund_exceeds_captured`"));
+}
+
 /// The error-code table of `docs/api-guide.md`, as `ErrorCode` defines it.
 fn error_code_table() -> String {
     let mut table =

@@ -18,7 +18,7 @@ use crate::http::users::UserResponse;
 
 error_set!(
     /// Errors of verifying an email.
-    EmailVerifyErrors: 400, 404, 409, 413, 415, 422, 429, 500, 503
+    EmailVerifyErrors: ANY, BODY; NotFound, Conflict, InvalidOtp
 );
 
 #[derive(Debug, Clone, Object, Deserialize)]

@@ -23,11 +23,11 @@ use crate::http::users::UserBody;
 
 error_set!(
     /// Errors of asking for a one-time password.
-    OtpSendErrors: 400, 409, 413, 415, 422, 429, 500, 503
+    OtpSendErrors: ANY, BODY; DeliveryFailed
 );
 error_set!(
     /// Errors of checking a one-time password.
-    OtpVerifyErrors: 400, 403, 413, 415, 422, 423, 429, 500, 503
+    OtpVerifyErrors: ANY, BODY; InvalidOtp, OtpAttemptsExceeded, Forbidden, AccountLocked
 );
 
 /// What a one-time password is for.

@@ -17,11 +17,11 @@ use crate::http::users::{AcceptedResponse, NoContentResponse};
 
 error_set!(
     /// Errors of asking for a password reset code.
-    ForgotErrors: 400, 413, 415, 422, 429, 500, 503
+    ForgotErrors: ANY, BODY; DeliveryFailed
 );
 error_set!(
     /// Errors of resetting a password.
-    ResetErrors: 400, 404, 413, 415, 422, 429, 500, 503
+    ResetErrors: ANY, BODY; NotFound, InvalidOtp, OtpAttemptsExceeded
 );
 
 #[derive(Debug, Clone, Object, Deserialize)]

@@ -19,15 +19,15 @@ use crate::http::users::NoContentResponse;
 
 error_set!(
     /// Errors of signing in.
-    LoginErrors: 400, 401, 403, 413, 415, 422, 423, 429, 500, 503
+    LoginErrors: ANY, BODY; InvalidCredentials, Forbidden, AccountLocked
 );
 error_set!(
     /// Errors of refreshing.
-    RefreshErrors: 400, 401, 413, 415, 422, 429, 500, 503
+    RefreshErrors: ANY, BODY; Unauthorized, RefreshTokenReused
 );
 error_set!(
     /// Errors of signing out.
-    LogoutErrors: 400, 401, 429, 500, 503
+    LogoutErrors: ANY, SIGNED_IN;
 );
 
 #[derive(Debug, Clone, Object, Deserialize)]

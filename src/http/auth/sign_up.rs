@@ -19,7 +19,7 @@ use crate::http::users::UserBody;
 error_set!(
     /// Errors of registering. A phone that is taken is not one of them: it gets
     /// the answer a new one would.
-    RegisterErrors: 400, 413, 415, 422, 429, 500, 503
+    RegisterErrors: ANY, BODY;
 );
 
 /// A new account. Unknown fields are refused (no `roles` here).

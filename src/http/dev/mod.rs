@@ -18,7 +18,7 @@ use crate::error_set;
 
 error_set!(
     /// Errors of the development routes.
-    DevErrors: 400, 404
+    DevErrors: ; InvalidParameter, DuplicateQueryParameter, TooManyQueryParameters, NotFound
 );
 
 /// A message a fake provider "sent".

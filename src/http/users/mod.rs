@@ -43,11 +43,11 @@ pub fn api(identity: Arc<Identity>) -> UsersApi {
 
 error_set!(
     /// Errors of reading the caller's own resources.
-    MeReadErrors: 400, 401, 404, 500, 503
+    MeReadErrors: ANY, SIGNED_IN; NotFound
 );
 error_set!(
     /// Errors of changing the caller's own resources.
-    MeWriteErrors: 400, 401, 404, 409, 413, 415, 422, 429, 500, 503
+    MeWriteErrors: ANY, SIGNED_IN, BODY; NotFound, Conflict, DeliveryFailed
 );
 
 /// A user. The password hash never leaves the service.
