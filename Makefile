@@ -8,7 +8,7 @@ TEST_CMD := $(shell $(CARGO) nextest --version >/dev/null 2>&1 \
 	|| echo "test --workspace --all-targets --no-fail-fast")
 REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --yes @redocly/cli@2.11.1
 
-.PHONY: run test openapi postman lint lint-contract fmt build clean bench contract-diff contract-gate contract-release api-guide mutants
+.PHONY: run test openapi postman lint lint-contract fmt build clean bench contract-diff contract-gate contract-release api-guide config-docs mutants
 
 ## Serve the API on the embedded default (no database needed).
 run:
@@ -61,6 +61,10 @@ contract-diff:
 ## Rewrite the error-code table of docs/api-guide.md from the code.
 api-guide:
 	BAZAAR_UPDATE_DOCS=1 $(CARGO) test --quiet --test it contract::the_api_guide_lists_every_error_code
+
+## Rewrite the settings table of docs/configuration.md from the code (config::SETTINGS).
+config-docs:
+	BAZAAR_UPDATE_DOCS=1 $(CARGO) test --quiet --test it contract::the_configuration_doc_lists_every_setting_as_the_code_defines_it
 
 ## Regenerate the committed contract from the code.
 openapi:

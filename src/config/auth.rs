@@ -28,17 +28,85 @@ pub struct AuthSettings {
 
 impl AuthSettings {
     pub(super) const SETTINGS: &'static [SettingSpec] = &[
-        SettingSpec { key: "jwt_keys", default: Some(DEV_JWT_KEYS), secret: true, help: "access-token signing keys as `kid:secret` pairs, comma-separated; the first signs, all verify (rotate by prepending a new key); each secret at least 32 bytes" },
-        SettingSpec { key: "jwt_issuer", default: Some("bazaar"), secret: false, help: "`iss` of access tokens" },
-        SettingSpec { key: "jwt_audience", default: Some("bazaar-api"), secret: false, help: "`aud` of access tokens" },
-        SettingSpec { key: "access_token_ttl_secs", default: Some("900"), secret: false, help: "lifetime of an access token (JWT)" },
-        SettingSpec { key: "refresh_token_ttl_days", default: Some("30"), secret: false, help: "lifetime of a session and its refresh token since last use" },
-        SettingSpec { key: "otp_secret", default: Some(DEV_OTP_SECRET), secret: true, help: "key for the HMAC under which OTP codes are stored; at least 32 bytes" },
-        SettingSpec { key: "otp_cooldown_secs", default: Some("30"), secret: false, help: "how soon a phone or address may be sent another code, and an account another email verification link" },
-        SettingSpec { key: "argon2_memory_kib", default: Some("19456"), secret: false, help: "Argon2id memory cost per password hash, in KiB (OWASP: 19456)" },
-        SettingSpec { key: "argon2_iterations", default: Some("2"), secret: false, help: "Argon2id time cost (OWASP: 2)" },
-        SettingSpec { key: "admin_phone", default: None, secret: false, help: "phone of the admin created at startup if no account has it; an existing account with it is never promoted (startup logs a warning instead); unset in development creates a development admin whose password is logged once" },
-        SettingSpec { key: "admin_password", default: None, secret: true, help: "password of that admin (required with `admin_phone`)" },
+        SettingSpec {
+            key: "jwt_keys",
+            default: Some(DEV_JWT_KEYS),
+            secret: true,
+            help: "Access-token signing keys, `kid:secret` pairs separated by commas, each secret \
+                at least 32 bytes. The first signs; all verify. Rotate by putting a new key \
+                first and removing the old one after `BAZAAR_ACCESS_TOKEN_TTL_SECS`. Production \
+                refuses the development key by value (under any `kid`, also as an old key in a \
+                rotation) and any key that does not look like at least 32 random bytes (see \
+                [Production refuses](#production-refuses)).",
+        },
+        SettingSpec {
+            key: "jwt_issuer",
+            default: Some("bazaar"),
+            secret: false,
+            help: "`iss` of access tokens.",
+        },
+        SettingSpec {
+            key: "jwt_audience",
+            default: Some("bazaar-api"),
+            secret: false,
+            help: "`aud` of access tokens.",
+        },
+        SettingSpec {
+            key: "access_token_ttl_secs",
+            default: Some("900"),
+            secret: false,
+            help: "Access-token lifetime (60–86400).",
+        },
+        SettingSpec {
+            key: "refresh_token_ttl_days",
+            default: Some("30"),
+            secret: false,
+            help: "A session (and its refresh token) ends this long after its last use (1–365).",
+        },
+        SettingSpec {
+            key: "otp_secret",
+            default: Some(DEV_OTP_SECRET),
+            secret: true,
+            help: "HMAC key under which OTP codes are stored (at least 32 bytes). Production \
+                refuses the default by value and a secret that does not look random.",
+        },
+        SettingSpec {
+            key: "otp_cooldown_secs",
+            default: Some("30"),
+            secret: false,
+            help: "How soon one phone (or one email address, for a reset by email) may be sent \
+                another code, and one account another email verification link.",
+        },
+        SettingSpec {
+            key: "argon2_memory_kib",
+            default: Some("19456"),
+            secret: false,
+            help: "Argon2id memory per password hash (OWASP's 19 MiB).",
+        },
+        SettingSpec {
+            key: "argon2_iterations",
+            default: Some("2"),
+            secret: false,
+            help: "Argon2id passes (OWASP: 2). Parallelism is 1.",
+        },
+        SettingSpec {
+            key: "admin_phone",
+            default: None,
+            secret: false,
+            help: "Phone of the admin created at startup when no account has it. An existing \
+                account with this phone is never promoted (whoever registered the number first \
+                would become admin with their own password): if it is not already an admin, \
+                startup logs a warning naming the masked phone and the account id, and creates \
+                no admin. Choose a number no account has; that admin can then grant roles. Unset \
+                in development: a development admin `+919999999999` is created and its password \
+                logged once.",
+        },
+        SettingSpec {
+            key: "admin_password",
+            default: None,
+            secret: true,
+            help: "That admin's password (8–128 characters).",
+        },
     ];
 
     /// Production also refuses keys and secrets that are public or do not look random.

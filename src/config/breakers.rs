@@ -26,8 +26,27 @@ impl Default for BreakerSettings {
 
 impl BreakerSettings {
     pub(super) const SETTINGS: &'static [SettingSpec] = &[
-        SettingSpec { key: "breaker_failures", default: Some("5"), secret: false, help: "consecutive \"unavailable\" failures (timeouts, refused connections, a provider's 5xx after retries; never a 4xx or a duplicate key) that open the circuit breaker of MongoDB, Redis or a provider, which then refuses calls at once with 503 instead of waiting out the timeout; 0 turns breakers off" },
-        SettingSpec { key: "breaker_open_ms", default: Some("500"), secret: false, help: "how long an open circuit breaker refuses calls before it lets one trial call through; the trial's success closes it, its failure opens it again for as long" },
+        SettingSpec {
+            key: "breaker_failures",
+            default: Some("5"),
+            secret: false,
+            help:
+                "Consecutive \"unavailable\" failures (timeouts, refused or dropped connections, \
+                a provider's 5xx after its retries; never a 4xx, a duplicate key or a version \
+                conflict) that open the circuit breaker of MongoDB, Redis or a provider. While \
+                open, calls are refused at once (`503` with `Retry-After`) instead of waiting \
+                out the timeout. `0` turns the breakers off. See \
+                [operations.md](operations.md#circuit-breakers).",
+        },
+        SettingSpec {
+            key: "breaker_open_ms",
+            default: Some("500"),
+            secret: false,
+            help:
+                "How long an open breaker refuses calls before one trial (a ping for MongoDB and \
+                Redis, the next call for a provider); the trial's success closes it, its failure \
+                opens it for as long again. 10–60000.",
+        },
     ];
 
     pub(super) fn parse(p: &mut Parser) -> Self {

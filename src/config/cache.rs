@@ -14,9 +14,31 @@ pub struct CacheConfig {
 
 impl CacheConfig {
     pub(super) const SETTINGS: &'static [SettingSpec] = &[
-        SettingSpec { key: "cache_l1_ttl_ms", default: Some("1000"), secret: false, help: "how long a replica keeps product reads and user records in its own memory; writes on any replica drop them at once through Redis pub/sub, and this bounds staleness if a notice is missed; 0 turns the in-process cache off" },
-        SettingSpec { key: "cache_l1_capacity", default: Some("10000"), secret: false, help: "entries kept in each in-process cache (products, list pages, facet counts, users)" },
-        SettingSpec { key: "cache_l2_ttl_secs", default: Some("300"), secret: false, help: "how long product reads stay in the shared key-value cache (Redis); writes invalidate at once" },
+        SettingSpec {
+            key: "cache_l1_ttl_ms",
+            default: Some("1000"),
+            secret: false,
+            help: "How long each replica keeps product reads (products, list pages, facet counts) \
+                and user records in its own memory. A write on any replica drops them everywhere \
+                at once: it is announced on the Redis channel `<prefix>invalidations`. If a \
+                replica misses notices (Redis restarted, the subscription dropped) it empties \
+                these caches; this time bounds staleness in whatever case is left. `0` turns the \
+                in-process level off. See [catalog.md](catalog.md#caching).",
+        },
+        SettingSpec {
+            key: "cache_l1_capacity",
+            default: Some("10000"),
+            secret: false,
+            help: "Entries in each in-process cache (products, list pages, facet counts, users).",
+        },
+        SettingSpec {
+            key: "cache_l2_ttl_secs",
+            default: Some("300"),
+            secret: false,
+            help:
+                "How long product reads stay in the shared cache (Redis, or the in-memory store). \
+                Writes invalidate at once by generation tokens, so this only bounds memory.",
+        },
     ];
 
     pub(super) fn parse(p: &mut Parser) -> Self {

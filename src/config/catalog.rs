@@ -14,7 +14,8 @@ impl CatalogSettings {
         key: "product_categories",
         default: Some("electronics,fashion,home,grocery,beauty,books,sports,toys"),
         secret: false,
-        help: "comma-separated list of allowed product categories",
+        help: "The categories a product may have. Products keep a category that is later removed \
+            from the list.",
     }];
 
     pub(super) fn parse(p: &mut Parser) -> Self {

@@ -11,9 +11,17 @@ pub enum Environment {
 }
 
 impl Environment {
-    pub(super) const SETTINGS: &'static [SettingSpec] = &[
-        SettingSpec { key: "env", default: Some("development"), secret: false, help: "`development` or `production`; production refuses in-memory backends and default secrets" },
-    ];
+    pub(super) const SETTINGS: &'static [SettingSpec] = &[SettingSpec {
+        key: "env",
+        default: Some("development"),
+        secret: false,
+        help: "`development` or `production`. Production refuses in-memory backends (both URLs \
+                below are required) and the local upload store (`BAZAAR_S3_ENDPOINT` is \
+                required), the development JWT key and OTP secret, fake SMS and email providers, \
+                and a `*` CORS origin; it adds `Strict-Transport-Security`, removes \
+                `/api/v1/dev/messages`, and serves `/metrics` only on its own listener or with a \
+                token (`BAZAAR_METRICS_*`).",
+    }];
 
     pub(super) fn parse(p: &mut Parser) -> Self {
         match p.string("env").as_str() {

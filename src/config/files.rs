@@ -23,12 +23,49 @@ pub struct FileSettings {
 
 impl FileSettings {
     pub(super) const SETTINGS: &'static [SettingSpec] = &[
-        SettingSpec { key: "files_max_bytes", default: Some("10485760"), secret: false, help: "largest file a client may declare for upload, in bytes (at most 5368709120, S3's single-PUT limit)" },
-        SettingSpec { key: "files_allowed_types", default: Some("image/jpeg,image/png,image/webp,image/gif,application/pdf"), secret: false, help: "comma-separated media types clients may upload" },
-        SettingSpec { key: "files_upload_url_ttl_secs", default: Some("900"), secret: false, help: "how long a presigned upload URL works (1 to 604800); a file still pending twice this long after it was announced is deleted with its object by the sweeps" },
-        SettingSpec { key: "files_quota_count", default: Some("100"), secret: false, help: "most files one user may hold outside the catalog (pending and complete, not shown by a product); more answers 409 `upload_quota_exceeded`; 0 means no limit" },
-        SettingSpec { key: "files_quota_bytes", default: Some("209715200"), secret: false, help: "most declared bytes one user may hold in those files; 0 means no limit" },
-        SettingSpec { key: "files_dir", default: None, secret: false, help: "directory of the development object store (used without `s3_endpoint`); unset means `bazaar-uploads` under the OS temporary directory" },
+        SettingSpec {
+            key: "files_max_bytes",
+            default: Some("10485760"),
+            secret: false,
+            help: "Largest file a client may declare, in bytes (1–5368709120). A presigned `PUT` \
+                cannot enforce it; `complete` checks the stored size against the declared one.",
+        },
+        SettingSpec {
+            key: "files_allowed_types",
+            default: Some("image/jpeg,image/png,image/webp,image/gif,application/pdf"),
+            secret: false,
+            help: "Comma-separated media types a client may upload.",
+        },
+        SettingSpec {
+            key: "files_upload_url_ttl_secs",
+            default: Some("900"),
+            secret: false,
+            help: "How long a presigned upload URL works (1–604800). A file still pending twice \
+                this long after it was announced is deleted, record and object, by the sweeps \
+                (`BAZAAR_ORDER_SWEEP_INTERVAL_SECS`).",
+        },
+        SettingSpec {
+            key: "files_quota_count",
+            default: Some("100"),
+            secret: false,
+            help: "Most files one user may hold outside the catalog: pending and complete files \
+                that no product shows. One more answers `409 upload_quota_exceeded`. `0` means \
+                no limit. See [files.md](files.md#states-and-limits).",
+        },
+        SettingSpec {
+            key: "files_quota_bytes",
+            default: Some("209715200"),
+            secret: false,
+            help: "Most declared bytes one user may hold in those files (200 MiB). `0` means no \
+                limit.",
+        },
+        SettingSpec {
+            key: "files_dir",
+            default: None,
+            secret: false,
+            help: "Directory of the development object store (only without `BAZAAR_S3_ENDPOINT`). \
+                Unset: `bazaar-uploads` in the OS temp dir.",
+        },
     ];
 
     pub(super) fn parse(p: &mut Parser) -> Self {

@@ -47,7 +47,7 @@ pub use providers::{
 pub use rate_limits::RateLimitSettings;
 pub use secrets::{DEV_JWT_KEYS, DEV_OTP_SECRET, OPTIONAL_SECRETS_IN_PRODUCTION};
 pub use server::ServerSettings;
-pub use spec::{SettingSpec, ENV_PREFIX};
+pub use spec::{settings_table, SettingSpec, ENV_PREFIX};
 pub use storage::StorageSettings;
 pub use telemetry::{LogFormat, TelemetrySettings};
 
@@ -80,7 +80,7 @@ const SECTIONS: &[&[SettingSpec]] = &[
 ];
 
 /// Every setting: the rows of all sections. The defaults, the refusal of unknown names,
-/// production's check of secrets and the test of `docs/configuration.md` all read it.
+/// production's check of secrets and the table of `docs/configuration.md` all read it.
 pub const SETTINGS: &[SettingSpec] = &spec::concat::<{ spec::count(SECTIONS) }>(SECTIONS);
 
 /// Every setting, by section.

@@ -23,12 +23,51 @@ pub struct OrderConfig {
 
 impl OrderConfig {
     pub(super) const SETTINGS: &'static [SettingSpec] = &[
-        SettingSpec { key: "gst_rate_bp", default: Some("1800"), secret: false, help: "GST charged on an order's subtotal, in basis points (1800 = 18%); rounded half up to the paisa" },
-        SettingSpec { key: "order_pay_within_secs", default: Some("1800"), secret: false, help: "how long a customer has to pay before an unpaid order expires and releases its stock" },
-        SettingSpec { key: "order_reconcile_after_secs", default: Some("900"), secret: false, help: "unpaid orders in checkout untouched this long are asked about at Razorpay (reconciliation)" },
-        SettingSpec { key: "order_unpaid_max", default: Some("3"), secret: false, help: "most unpaid orders (`pending_payment`, `payment_mismatch`) one customer may hold at once, each holding stock; another is 409 `too_many_unpaid_orders` (staff with `orders:manage` are not capped); 1 to 100" },
-        SettingSpec { key: "order_product_units_max", default: Some("10"), secret: false, help: "most units of one product in one order (422 naming `items[i].quantity` above it); 1 to 1000" },
-        SettingSpec { key: "order_sweep_interval_secs", default: Some("30"), secret: false, help: "how often each replica expires unpaid orders, reconciles stuck payments, settles old stock holds and deletes abandoned uploads; 0 turns the sweeps off" },
+        SettingSpec {
+            key: "gst_rate_bp",
+            default: Some("1800"),
+            secret: false,
+            help: "GST on an order's subtotal in basis points (18%), rounded half up to the paisa.",
+        },
+        SettingSpec {
+            key: "order_pay_within_secs",
+            default: Some("1800"),
+            secret: false,
+            help: "How long an unpaid order holds its stock before it expires.",
+        },
+        SettingSpec {
+            key: "order_reconcile_after_secs",
+            default: Some("900"),
+            secret: false,
+            help: "Unpaid orders in checkout untouched this long are asked about at Razorpay.",
+        },
+        SettingSpec {
+            key: "order_unpaid_max",
+            default: Some("3"),
+            secret: false,
+            help:
+                "Most unpaid orders (`pending_payment`, `payment_mismatch`) one customer may hold \
+                at once, each holding stock; one more is 409 `too_many_unpaid_orders` and \
+                reserves nothing. Staff (`orders:manage`) are not capped. 1–100. Exact under \
+                concurrent creates on both stores ([orders.md](orders.md#stock-hoarding)).",
+        },
+        SettingSpec {
+            key: "order_product_units_max",
+            default: Some("10"),
+            secret: false,
+            help:
+                "Most units of one product in one order (lines of the same product are added up); \
+                more is 422 naming `items[i].quantity`. 1–1000.",
+        },
+        SettingSpec {
+            key: "order_sweep_interval_secs",
+            default: Some("30"),
+            secret: false,
+            help:
+                "How often each replica expires unpaid orders, reconciles stuck payments, settles \
+                old stock holds (`docs/orders.md`) and deletes abandoned uploads \
+                ([files.md](files.md#states-and-limits)); `0` turns the sweeps off.",
+        },
     ];
 
     pub(super) fn parse(p: &mut Parser) -> Self {

@@ -43,13 +43,55 @@ impl Default for OutboxSettings {
 
 impl OutboxSettings {
     pub(super) const SETTINGS: &'static [SettingSpec] = &[
-        SettingSpec { key: "outbox_poll_ms", default: Some("1000"), secret: false, help: "how often an idle outbox worker looks for due notices" },
-        SettingSpec { key: "outbox_lease_secs", default: Some("60"), secret: false, help: "how long a worker holds a notice it is delivering before another replica may take it; longer than one delivery can take" },
-        SettingSpec { key: "outbox_batch_size", default: Some("10"), secret: false, help: "notices a worker claims and delivers at once" },
-        SettingSpec { key: "outbox_max_attempts", default: Some("8"), secret: false, help: "delivery attempts before a notice is dead (dead-lettered)" },
-        SettingSpec { key: "outbox_backoff_base_ms", default: Some("30000"), secret: false, help: "wait after a notice's first failed attempt; doubles after each further failure" },
-        SettingSpec { key: "outbox_backoff_cap_secs", default: Some("3600"), secret: false, help: "longest wait between two attempts of a notice" },
-        SettingSpec { key: "outbox_cap_per_hour", default: Some("20"), secret: false, help: "notices one phone number or email address is sent per hour, counted in Redis across replicas; later ones are skipped (recorded, not sent), so no loop of orders can flood a phone or the SMS bill; 0 turns the cap off" },
+        SettingSpec {
+            key: "outbox_poll_ms",
+            default: Some("1000"),
+            secret: false,
+            help: "How often an idle outbox worker (one per replica) looks for due notices \
+                (100–60000). See [outbox.md](outbox.md).",
+        },
+        SettingSpec {
+            key: "outbox_lease_secs",
+            default: Some("60"),
+            secret: false,
+            help: "How long a worker holds a notice it claimed before another replica may take it \
+                (1–3600). Must exceed one delivery: 3 × `BAZAAR_PROVIDER_TIMEOUT_MS` + 10 s.",
+        },
+        SettingSpec {
+            key: "outbox_batch_size",
+            default: Some("10"),
+            secret: false,
+            help: "Notices a worker claims and delivers concurrently per round (1–100).",
+        },
+        SettingSpec {
+            key: "outbox_max_attempts",
+            default: Some("8"),
+            secret: false,
+            help: "Delivery attempts before a notice is dead and waits for an admin's retry \
+                (1–100).",
+        },
+        SettingSpec {
+            key: "outbox_backoff_base_ms",
+            default: Some("30000"),
+            secret: false,
+            help: "Wait after a notice's first failed attempt; it doubles after each further \
+                failure, with jitter (10–3600000).",
+        },
+        SettingSpec {
+            key: "outbox_backoff_cap_secs",
+            default: Some("3600"),
+            secret: false,
+            help: "Longest wait between two attempts (1–86400, not less than the base).",
+        },
+        SettingSpec {
+            key: "outbox_cap_per_hour",
+            default: Some("20"),
+            secret: false,
+            help: "Notices one phone number or email address is sent per hour (a fixed window \
+                counted in Redis, so shared by replicas). Later ones in the hour are recorded as \
+                `skipped`, not sent, so no loop of orders can flood a phone or run up the SMS \
+                bill. `0` turns the cap off. See [outbox.md](outbox.md#who-gets-a-notice).",
+        },
     ];
 
     /// The outbox worker's settings. One delivery (three attempts of the provider timeout, and

@@ -20,10 +20,51 @@ pub struct RedisSettings {
 
 impl RedisSettings {
     pub(super) const SETTINGS: &'static [SettingSpec] = &[
-        SettingSpec { key: "redis_url", default: None, secret: true, help: "Redis URL (`redis://` or `rediss://`), or a comma-separated list of Redis Cluster seed nodes (one node of a cluster is recognised as such too); unset means an in-process key-value store" },
-        SettingSpec { key: "redis_key_prefix", default: Some("bazaar:"), secret: false, help: "prefix of every Redis key, so deployments can share a Redis; no `{` or `}`, which would break the hash tags that keep related keys in one Redis Cluster slot" },
-        SettingSpec { key: "redis_replica_acks", default: Some("0"), secret: false, help: "how many Redis replicas must hold a session or idempotency-record write before it counts as done (`WAIT`), so a primary's failover cannot lose it; 0 does not wait; 1 is right for a Redis Cluster with a replica per primary (see operations.md, \"A primary fails\")" },
-        SettingSpec { key: "redis_replica_ack_timeout_ms", default: Some("100"), secret: false, help: "longest wait for those replicas; a wait that comes back short is logged, the write stands, and waiting pauses for 5 s" },
+        SettingSpec {
+            key: "redis_url",
+            default: None,
+            secret: true,
+            help:
+                "Redis URL (`redis://` or `rediss://`), or a comma-separated list of them naming \
+                the seed nodes of a Redis Cluster (`redis://:…@c1:6379,redis://:…@c2:6379`). A \
+                single URL that turns out to be a cluster node (`INFO cluster` says \
+                `cluster_enabled:1`) is used as a cluster too; the startup log says which \
+                (`redis: single node`, `redis: cluster of 3 seeds`). List more than one node of \
+                a cluster: the other nodes are found from any one, but the cache-invalidation \
+                listener subscribes on a listed node and, when that node fails, moves on only to \
+                the next listed one. Unset: rate-limit counters and other shared state live in \
+                process memory, which a second replica cannot see.",
+        },
+        SettingSpec {
+            key: "redis_key_prefix",
+            default: Some("bazaar:"),
+            secret: false,
+            help: "Prefix of every Redis key, so several deployments or test runs can share one \
+                Redis. May not contain `{` or `}`: Redis Cluster would read them as a hash tag, \
+                and the keys Bazaar keeps together in one slot (`{…}`) would be split.",
+        },
+        SettingSpec {
+            key: "redis_replica_acks",
+            default: Some("0"),
+            secret: false,
+            help: "How many Redis replicas must hold each write of a session or an idempotency \
+                record before it counts as done: Bazaar follows those writes with `WAIT <n> \
+                <timeout>`, so a primary that dies right after acknowledging one cannot take it \
+                with it (Redis replicates asynchronously). 0 does not wait; 1 is right for a \
+                Redis Cluster (or a primary with a replica) where each primary has a replica. \
+                Rate-limit counters and cache entries never wait. 0–5. See \
+                [operations.md](operations.md#a-primary-fails).",
+        },
+        SettingSpec {
+            key: "redis_replica_ack_timeout_ms",
+            default: Some("100"),
+            secret: false,
+            help:
+                "Longest such wait. A wait that comes back short (the replica is gone or lagging) \
+                is logged; the write stands, as it would without waiting, and waits pause for 5 \
+                s so a missing replica does not slow every write. 1–10000, and shorter than \
+                `BAZAAR_BACKEND_TIMEOUT_MS`.",
+        },
     ];
 
     /// `backend_timeout` bounds a write and its wait for replicas together.

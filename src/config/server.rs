@@ -24,14 +24,73 @@ pub struct ServerSettings {
 
 impl ServerSettings {
     pub(super) const SETTINGS: &'static [SettingSpec] = &[
-        SettingSpec { key: "addr", default: Some("127.0.0.1:8080"), secret: false, help: "address and port to listen on (port 0 picks a free one)" },
-        SettingSpec { key: "request_timeout_ms", default: Some("15000"), secret: false, help: "longest time a request may take before it is answered 503 `timeout`" },
-        SettingSpec { key: "shutdown_delay_ms", default: Some("5000"), secret: false, help: "after SIGTERM, how long readiness answers 503 while requests are still served, so load balancers stop sending new ones before the listener closes (Ctrl-C/SIGINT skips it)" },
-        SettingSpec { key: "shutdown_timeout_ms", default: Some("20000"), secret: false, help: "after the listener closes, how long in-flight requests and the outbox delivery in hand may run before the process exits anyway" },
-        SettingSpec { key: "body_limit_bytes", default: Some("1048576"), secret: false, help: "largest accepted request body; larger ones get 413" },
-        SettingSpec { key: "cors_origins", default: Some(""), secret: false, help: "comma-separated origins allowed to call the API from a browser (e.g. `https://shop.example.in`); empty allows none" },
-        SettingSpec { key: "idempotency_ttl_secs", default: Some("86400"), secret: false, help: "how long the answer to a request with an `Idempotency-Key` is kept for replay" },
-        SettingSpec { key: "trusted_proxies", default: Some(""), secret: false, help: "comma-separated proxy addresses or CIDRs whose X-Forwarded-For is believed, e.g. `10.0.0.0/8`; empty trusts none" },
+        SettingSpec {
+            key: "addr",
+            default: Some("127.0.0.1:8080"),
+            secret: false,
+            help: "Address and port to listen on. Port `0` picks a free port.",
+        },
+        SettingSpec {
+            key: "request_timeout_ms",
+            default: Some("15000"),
+            secret: false,
+            help: "Longest a request may take before it is answered `503 timeout`. 100–600000.",
+        },
+        SettingSpec {
+            key: "shutdown_delay_ms",
+            default: Some("5000"),
+            secret: false,
+            help: "After SIGTERM, how long readiness answers 503 while requests are still served, \
+                so load balancers stop sending new ones before the listener closes \
+                (Ctrl-C/SIGINT skips it). 0–600000.",
+        },
+        SettingSpec {
+            key: "shutdown_timeout_ms",
+            default: Some("20000"),
+            secret: false,
+            help: "After the listener closes, how long in-flight requests and the outbox delivery \
+                in hand may run before the process exits anyway. 0–600000.",
+        },
+        SettingSpec {
+            key: "body_limit_bytes",
+            default: Some("1048576"),
+            secret: false,
+            help: "Largest request body, counted **after** decoding its `Content-Encoding` (gzip, \
+                deflate, br, zstd) and whether or not it declares a length (HTTP/1.1 chunked, \
+                HTTP/2): a body that declares more gets `413 payload_too_large` without being \
+                read; one that turns out larger is refused as soon as it passes the limit, never \
+                held whole. 1024–104857600.",
+        },
+        SettingSpec {
+            key: "cors_origins",
+            default: Some(""),
+            secret: false,
+            help: "Comma-separated origins allowed to call the API from a browser, e.g. \
+                `https://shop.example.in,http://localhost:5173`. Empty: no cross-origin access \
+                (same-origin pages such as `/docs` always work). `*` allows any origin (not in \
+                production).",
+        },
+        SettingSpec {
+            key: "idempotency_ttl_secs",
+            default: Some("86400"),
+            secret: false,
+            help:
+                "How long the answer to a request sent with an `Idempotency-Key` is kept, so that \
+                the same request with the same key is answered from it instead of running again \
+                (60–604800). Kept in Redis, shared by replicas. See \
+                [idempotency.md](idempotency.md).",
+        },
+        SettingSpec {
+            key: "trusted_proxies",
+            default: Some(""),
+            secret: false,
+            help: "Comma-separated addresses or CIDRs of your load balancers. Only from these is \
+                `X-Forwarded-For` believed when finding the client's IP: the client is the \
+                right-most address in it that is not itself a trusted proxy. Empty: the client \
+                is the TCP peer, so behind a load balancer every client shares the balancer's \
+                address (and its rate limits). Examples per load balancer in \
+                [operations.md](operations.md#client-addresses-and-trusted-proxies).",
+        },
     ];
 
     pub(super) fn parse(p: &mut Parser, env: Environment) -> Self {

@@ -8,7 +8,8 @@
 pub const ENV_PREFIX: &str = "BAZAAR_";
 
 /// One setting: its name, default, whether it is secret, and what it means.
-/// `docs/configuration.md` is checked against the table by a test.
+/// `docs/configuration.md`'s table is generated from these rows ([`settings_table`]); `help` is
+/// its *meaning* column, in markdown.
 #[derive(Debug, Clone, Copy)]
 pub struct SettingSpec {
     pub key: &'static str,
@@ -25,6 +26,28 @@ pub(super) fn env_name(key: &str) -> String {
 /// The row of `key`, if it is a setting.
 pub(super) fn spec(key: &str) -> Option<&'static SettingSpec> {
     super::SETTINGS.iter().find(|s| s.key == key)
+}
+
+/// The settings table of `docs/configuration.md`, generated from [`SETTINGS`](super::SETTINGS)
+/// in its order: variable, default, and the `help` of each row, secrets marked **Secret.**
+/// A secret's development default is not printed (production refuses it anyway).
+pub fn settings_table() -> String {
+    let mut table = String::from("\n| variable | default | meaning |\n|---|---|---|\n");
+    for setting in super::SETTINGS.iter() {
+        let default = match setting.default {
+            None => "*(unset)*".to_owned(),
+            Some("") => "*(empty)*".to_owned(),
+            Some(_) if setting.secret => "a development value".to_owned(),
+            Some(value) => format!("`{value}`"),
+        };
+        let secret = if setting.secret { "**Secret.** " } else { "" };
+        table.push_str(&format!(
+            "| `{}` | {default} | {secret}{} |\n",
+            env_name(setting.key),
+            setting.help.replace('|', "\\|")
+        ));
+    }
+    table
 }
 
 /// How many rows `sections` hold together.

@@ -24,19 +24,28 @@ impl StorageSettings {
             key: "mongodb_url",
             default: None,
             secret: true,
-            help: "MongoDB connection string; unset means in-memory storage",
+            help: "MongoDB connection string (`mongodb://` or `mongodb+srv://`). Unset: products \
+                live in process memory and vanish on restart. Must name a replica set or a \
+                sharded cluster: startup refuses a standalone server, which cannot run \
+                transactions. Driver settings go in the string; Bazaar's own defaults, which the \
+                string overrides: `appName=bazaar`, `heartbeatFrequencyMS=500` (the driver's 10 \
+                s would make an election cost clients seconds of 503s; see \
+                [operations.md](operations.md#elections-and-transient-errors)), and server \
+                selection and connect timeouts of `BAZAAR_BACKEND_TIMEOUT_MS`.",
         },
         SettingSpec {
             key: "mongodb_database",
             default: Some("bazaar"),
             secret: false,
-            help: "database name inside MongoDB",
+            help: "Database name inside MongoDB.",
         },
         SettingSpec {
             key: "backend_timeout_ms",
             default: Some("2000"),
             secret: false,
-            help: "how long to wait for MongoDB or Redis before answering 503",
+            help:
+                "How long to wait for MongoDB or Redis (server selection, connect, reply) before \
+                answering `503 backend_unavailable`. 100–60000.",
         },
     ];
 

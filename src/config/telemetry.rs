@@ -29,10 +29,39 @@ pub struct TelemetrySettings {
 
 impl TelemetrySettings {
     pub(super) const SETTINGS: &'static [SettingSpec] = &[
-        SettingSpec { key: "log_format", default: Some("text"), secret: false, help: "`text` for people, `json` for log collectors" },
-        SettingSpec { key: "log_level", default: Some("info"), secret: false, help: "a tracing filter, e.g. `info` or `bazaar=debug,info`" },
-        SettingSpec { key: "metrics_addr", default: None, secret: false, help: "address of a second listener that serves only `GET /metrics` (e.g. `0.0.0.0:9090` in a pod, reached by Prometheus and not by the load balancer); set, the API listener no longer serves `/metrics`" },
-        SettingSpec { key: "metrics_token", default: None, secret: true, help: "bearer token `/metrics` then requires wherever it is served (`Authorization: Bearer <token>`), at least 32 bytes; production serves `/metrics` on the API listener only with it, and without it or `metrics_addr` serves no metrics" },
+        SettingSpec {
+            key: "log_format",
+            default: Some("text"),
+            secret: false,
+            help:
+                "`text` for people, `json` for log collectors (one JSON object per line, with the \
+                request's `request_id` in `span`).",
+        },
+        SettingSpec {
+            key: "log_level",
+            default: Some("info"),
+            secret: false,
+            help: "A `tracing` filter, e.g. `debug` or `bazaar=debug,info`.",
+        },
+        SettingSpec {
+            key: "metrics_addr",
+            default: None,
+            secret: false,
+            help: "Address of a second listener that serves only `GET /metrics`, e.g. \
+                `0.0.0.0:9090` in a pod, for Prometheus to scrape on a network the load balancer \
+                does not expose. Set, the API listener answers `/metrics` with 404. Must differ \
+                from `BAZAAR_ADDR`. See [operations.md](operations.md#metrics).",
+        },
+        SettingSpec {
+            key: "metrics_token",
+            default: None,
+            secret: true,
+            help: "Bearer token `/metrics` then requires wherever it is served (`Authorization: \
+                Bearer <token>`, else `401 unauthorized`); at least 32 bytes, and in production \
+                it must look random. Production serves `/metrics` on the API listener only with \
+                it; with neither this nor `BAZAAR_METRICS_ADDR`, production serves no metrics \
+                (404) and says so at startup. Development without either serves them to anyone.",
+        },
     ];
 
     /// `addr` is the API listener's, which the metrics listener must not take.

@@ -246,6 +246,8 @@ pub enum FileStatus {
 }
 
 impl FileStatus {
+    pub const ALL: [FileStatus; 3] = [Self::Pending, Self::Complete, Self::Expired];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
@@ -255,12 +257,7 @@ impl FileStatus {
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "pending" => Some(Self::Pending),
-            "complete" => Some(Self::Complete),
-            "expired" => Some(Self::Expired),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
     }
 }
 

@@ -89,6 +89,8 @@ pub enum Channel {
 }
 
 impl Channel {
+    pub const ALL: [Channel; 2] = [Self::Email, Self::Sms];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Email => "email",
@@ -97,11 +99,7 @@ impl Channel {
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "email" => Some(Self::Email),
-            "sms" => Some(Self::Sms),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|c| c.as_str() == raw)
     }
 }
 

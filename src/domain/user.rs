@@ -183,6 +183,8 @@ pub enum UserStatus {
 }
 
 impl UserStatus {
+    pub const ALL: [UserStatus; 3] = [Self::Active, Self::Locked, Self::Disabled];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Active => "active",

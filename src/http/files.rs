@@ -18,9 +18,10 @@ use super::json_body::JsonBody;
 use super::params::HexId;
 use super::problem::Problems;
 use super::security::{needs, Permit};
+use super::wire::Wire;
 use crate::app::files::{FileView, Files, Upload};
 use crate::app::identity::Identity;
-use crate::domain::file::{FileRecord, RawUpload};
+use crate::domain::file::{FileRecord, FileStatus, RawUpload};
 use crate::error_set;
 use bazaar_adapters::s3::PresignedRequest;
 
@@ -123,9 +124,7 @@ pub struct FileBody {
     pub content_type: String,
     /// The declared size in bytes.
     pub size: u64,
-    /// `pending` until `complete` confirmed the upload, then `complete`. A pending file
-    /// whose upload URL has been expired for as long as it was valid is deleted.
-    pub status: String,
+    pub status: Wire<FileStatus>,
     pub created_at: DateTime<Utc>,
     /// When the upload was confirmed; absent while pending.
     #[oai(skip_serializing_if_is_none)]
@@ -142,7 +141,7 @@ impl FileBody {
             id: file.id.to_string(),
             content_type: file.content_type.as_str().to_owned(),
             size: file.size.get(),
-            status: file.status.as_str().to_owned(),
+            status: Wire(file.status),
             created_at: file.created_at,
             completed_at: file.completed_at,
             download: download.map(Into::into),
@@ -162,7 +161,7 @@ impl Example for FileBody {
             id: "6650c0ffee0000000000f001".into(),
             content_type: "image/png".into(),
             size: 48_213,
-            status: "complete".into(),
+            status: Wire(FileStatus::Complete),
             created_at: example_time(0),
             completed_at: Some(example_time(12)),
             download: Some(PresignedRequestBody {
@@ -199,7 +198,7 @@ impl Example for FileUploadBody {
     fn example() -> Self {
         Self {
             file: FileBody {
-                status: "pending".into(),
+                status: Wire(FileStatus::Pending),
                 completed_at: None,
                 download: None,
                 ..FileBody::example()

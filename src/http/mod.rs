@@ -31,6 +31,7 @@ pub mod products;
 pub mod security;
 mod serde_json_body;
 pub mod users;
+pub mod wire;
 
 use crate::state::AppState;
 use crate::telemetry::metrics;

@@ -350,7 +350,7 @@ described_text!(
 described_text!(
     /// An account status.
     UserStatusParam,
-    one_of(["active", "locked", "disabled"])
+    one_of(crate::domain::user::UserStatus::ALL.map(|s| s.as_str()))
 );
 described_text!(
     /// An audit event kind.

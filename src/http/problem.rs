@@ -7,12 +7,12 @@
 
 use poem::http::{header, HeaderValue, StatusCode};
 use poem::Response;
-use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
-use poem_openapi::types::{Example, ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
+use poem_openapi::types::Example;
 use poem_openapi::Object;
 
 use crate::app::errors::{AppError, ErrorCode};
 use crate::domain::validation::FieldError;
+use crate::http::wire::Wire;
 
 pub use super::error_sets::{ErrorSet, Problems};
 
@@ -46,63 +46,10 @@ pub struct Problem {
 }
 
 /// A problem's `code` in the contract: an enumeration of every [`ErrorCode`], read from
-/// [`ErrorCode::ALL`], so a generated client can switch on it exhaustively and a new code
-/// reaches the contract (and `make contract-diff`) the moment it is added.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ProblemCode(pub ErrorCode);
-
-impl Type for ProblemCode {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> std::borrow::Cow<'static, str> {
-        "ProblemCode".into()
-    }
-
-    fn as_raw_value(&self) -> Option<&Self> {
-        Some(self)
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Reference(Self::name().into_owned())
-    }
-
-    fn register(registry: &mut Registry) {
-        registry.create_schema::<Self, _>(Self::name().into_owned(), |_| MetaSchema {
-            description: Some(
-                "Stable machine-readable error code; switch on this, not on `title`. \
-                 Codes are listed in `docs/errors.md`.",
-            ),
-            enum_items: ErrorCode::ALL
-                .iter()
-                .map(|code| serde_json::Value::String(code.as_str().to_owned()))
-                .collect(),
-            ..MetaSchema::new("string")
-        });
-    }
-
-    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
-
-impl ToJSON for ProblemCode {
-    fn to_json(&self) -> Option<serde_json::Value> {
-        Some(serde_json::Value::String(self.0.as_str().to_owned()))
-    }
-}
-
-impl ParseFromJSON for ProblemCode {
-    fn parse_from_json(value: Option<serde_json::Value>) -> ParseResult<Self> {
-        let value = value.unwrap_or_default();
-        value
-            .as_str()
-            .and_then(|s| ErrorCode::ALL.iter().find(|code| code.as_str() == s))
-            .map(|&code| Self(code))
-            .ok_or_else(|| ParseError::expected_type(value))
-    }
-}
+/// [`ErrorCode::ALL`] (see [`crate::http::wire`]), so a generated client can switch on it
+/// exhaustively and a new code reaches the contract (and `make contract-diff`) the moment it
+/// is added.
+pub type ProblemCode = Wire<ErrorCode>;
 
 /// One invalid field or parameter.
 #[derive(Debug, Clone, Object)]
@@ -123,7 +70,7 @@ impl Example for Problem {
             status: 422,
             detail: "1 field is invalid".into(),
             instance: "/api/v1/products".into(),
-            code: ProblemCode(ErrorCode::ValidationFailed),
+            code: Wire(ErrorCode::ValidationFailed),
             request_id: "9b2f6c1e0d6a4f0c8e1f2a3b4c5d6e7f".into(),
             errors: vec![ProblemFieldError {
                 field: "price".into(),
@@ -154,7 +101,7 @@ impl Problem {
             status: code.status(),
             detail: error.detail.clone(),
             instance: instance.to_owned(),
-            code: ProblemCode(code),
+            code: Wire(code),
             request_id: request_id.to_owned(),
             errors: error.errors.iter().map(Into::into).collect(),
             retryable: code.retryable(),

@@ -135,18 +135,6 @@ fn docs_list_every_error_code() {
 }
 
 #[test]
-fn docs_list_every_setting() {
-    let config = repo_file("docs/configuration.md");
-    for setting in bazaar::config::SETTINGS {
-        let name = format!("`BAZAAR_{}`", setting.key.to_ascii_uppercase());
-        assert!(
-            config.contains(&name),
-            "docs/configuration.md does not document {name}"
-        );
-    }
-}
-
-#[test]
 fn operations_that_need_a_user_declare_the_bearer_scheme_and_401() {
     let doc = contract();
     assert_eq!(
@@ -275,7 +263,10 @@ fn error_responses_name_their_codes_and_only_codes_of_their_status() {
                 .iter()
                 .filter(|c| named.contains(&c.as_str()))
                 .collect();
-            assert!(!codes.is_empty(), "{method} {path} {status} names no code: {description}");
+            assert!(
+                !codes.is_empty(),
+                "{method} {path} {status} names no code: {description}"
+            );
             for code in codes {
                 assert_eq!(
                     code.status().to_string(),
@@ -314,27 +305,49 @@ fn error_code_table() -> String {
     table
 }
 
-#[test]
-fn the_api_guide_lists_every_error_code_as_the_code_defines_it() {
-    const START: &str = "<!-- error-codes:start -->";
-    const END: &str = "<!-- error-codes:end -->";
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/api-guide.md");
-    let guide = repo_file("docs/api-guide.md");
-    let (before, rest) = guide
-        .split_once(START)
-        .expect("the guide marks its error table");
+/// Checks that the part of the doc at `path` between `<!-- {marker}:start -->` and
+/// `<!-- {marker}:end -->` is `expected`; with `BAZAAR_UPDATE_DOCS` set (what `make api-guide`
+/// and `make config-docs` do) it writes `expected` there instead.
+fn generated_part_is(path: &str, marker: &str, expected: &str, target: &str) {
+    let start = format!("<!-- {marker}:start -->");
+    let end = format!("<!-- {marker}:end -->");
+    let doc = repo_file(path);
+    let (before, rest) = doc
+        .split_once(&start)
+        .unwrap_or_else(|| panic!("{path} lacks {start}"));
     let (current, after) = rest
-        .split_once(END)
-        .expect("the guide ends its error table");
-    let expected = error_code_table();
-    // `make api-guide` sets this to write the table instead of checking it.
+        .split_once(&end)
+        .unwrap_or_else(|| panic!("{path} lacks {end}"));
     if std::env::var_os("BAZAAR_UPDATE_DOCS").is_some() {
-        std::fs::write(path, format!("{before}{START}{expected}{END}{after}")).unwrap();
+        let full = concat!(env!("CARGO_MANIFEST_DIR"), "/").to_owned() + path;
+        std::fs::write(full, format!("{before}{start}{expected}{end}{after}")).unwrap();
         return;
     }
     assert_eq!(
         current, expected,
-        "docs/api-guide.md lists other error codes than ErrorCode: run `make api-guide`"
+        "{path}: the generated {marker} table differs from the code: run `make {target}`"
+    );
+}
+
+#[test]
+fn the_api_guide_lists_every_error_code_as_the_code_defines_it() {
+    generated_part_is(
+        "docs/api-guide.md",
+        "error-codes",
+        &error_code_table(),
+        "api-guide",
+    );
+}
+
+/// The settings table of docs/configuration.md is the rows of `config::SETTINGS`: every
+/// setting, its default, its meaning and whether it is secret, and nothing else.
+#[test]
+fn the_configuration_doc_lists_every_setting_as_the_code_defines_it() {
+    generated_part_is(
+        "docs/configuration.md",
+        "settings",
+        &bazaar::config::settings_table(),
+        "config-docs",
     );
 }
 

@@ -15,7 +15,7 @@ use crate::domain::webhook::WebhookRecord;
 use super::{invalid_signature, payment_event, short_hash_bytes, Orders};
 
 /// What the webhook receiver did with a delivery.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Received {
     /// New, and applied (or nothing to apply).
     Applied,
@@ -24,6 +24,18 @@ pub enum Received {
     /// Verified but not understood: stored, unapplied, for staff to look at
     /// and apply again (`reapply_webhook`) once Bazaar can read it.
     Unparseable,
+}
+
+impl Received {
+    pub const ALL: [Received; 3] = [Self::Applied, Self::Duplicate, Self::Unparseable];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Applied => "applied",
+            Self::Duplicate => "duplicate",
+            Self::Unparseable => "unparseable",
+        }
+    }
 }
 
 impl Orders {

@@ -33,8 +33,25 @@ pub struct ProviderSettings {
 
 impl ProviderSettings {
     pub(super) const SETTINGS: &'static [SettingSpec] = &[
-        SettingSpec { key: "public_url", default: Some("http://127.0.0.1:8080"), secret: false, help: "the frontend or API origin used to build links in messages (email verification)" },
-        SettingSpec { key: "provider_timeout_ms", default: Some("4000"), secret: false, help: "timeout of each attempt of a call to Razorpay, MSG91 or SendGrid (each call makes up to three attempts; keep three of them under the request timeout, so a silent provider is reported as such)" },
+        SettingSpec {
+            key: "public_url",
+            default: Some("http://127.0.0.1:8080"),
+            secret: false,
+            help: "Origin used to build links in messages (`{public_url}/verify-email?token=…`): \
+                usually your frontend.",
+        },
+        SettingSpec {
+            key: "provider_timeout_ms",
+            default: Some("4000"),
+            secret: false,
+            help:
+                "Timeout of each attempt of a Razorpay, MSG91, SendGrid or S3 (`HEAD`, `DELETE`) \
+                call (retried twice with backoff on timeouts, 429 and 5xx, so a provider that \
+                does not answer holds a request for about three times this before it gets 503 \
+                `payment_provider_unavailable`). Keep three times this under \
+                `BAZAAR_REQUEST_TIMEOUT_MS`, or a silent provider is reported as `timeout` \
+                instead.",
+        },
     ];
 
     pub(super) fn parse(p: &mut Parser, env: Environment) -> Self {

@@ -27,14 +27,58 @@ pub struct Msg91Account {
 
 impl Msg91Config {
     pub(in crate::config) const SETTINGS: &'static [SettingSpec] = &[
-        SettingSpec { key: "msg91_authkey", default: None, secret: true, help: "MSG91 auth key; unset outside production uses a fake whose messages `/api/v1/dev/messages` lists" },
-        SettingSpec { key: "msg91_template_id", default: Some(""), secret: false, help: "DLT-registered MSG91 OTP template id (required with `msg91_authkey`)" },
-        SettingSpec { key: "msg91_base_url", default: Some("https://control.msg91.com/api/v5"), secret: false, help: "MSG91 API base URL" },
-        SettingSpec { key: "msg91_sender", default: Some(""), secret: false, help: "DLT sender id (header) of notice SMS; empty leaves it to each flow" },
-        SettingSpec { key: "msg91_flow_order_confirmation", default: Some("dev-order-confirmation"), secret: false, help: "MSG91 flow (DLT template) of the order-confirmation SMS (required with `msg91_authkey`)" },
-        SettingSpec { key: "msg91_flow_payment_receipt", default: Some("dev-payment-receipt"), secret: false, help: "MSG91 flow of the payment-receipt SMS (required with `msg91_authkey`)" },
-        SettingSpec { key: "msg91_flow_refund", default: Some("dev-refund"), secret: false, help: "MSG91 flow of the refund SMS (required with `msg91_authkey`)" },
-        SettingSpec { key: "msg91_flow_cancellation", default: Some("dev-cancellation"), secret: false, help: "MSG91 flow of the cancellation SMS (required with `msg91_authkey`)" },
+        SettingSpec {
+            key: "msg91_authkey",
+            default: None,
+            secret: true,
+            help: "MSG91 auth key. Unset outside production: a fake records OTPs and notice SMS, \
+                listed at `GET /api/v1/dev/messages`. Required in production.",
+        },
+        SettingSpec {
+            key: "msg91_template_id",
+            default: Some(""),
+            secret: false,
+            help: "DLT-registered OTP template id (required with the key).",
+        },
+        SettingSpec {
+            key: "msg91_base_url",
+            default: Some("https://control.msg91.com/api/v5"),
+            secret: false,
+            help: "MSG91 API base URL.",
+        },
+        SettingSpec {
+            key: "msg91_sender",
+            default: Some(""),
+            secret: false,
+            help: "DLT sender id (header) of the outbox's notice SMS. Empty: each flow's own \
+                sender.",
+        },
+        SettingSpec {
+            key: "msg91_flow_order_confirmation",
+            default: Some("dev-order-confirmation"),
+            secret: false,
+            help: "MSG91 flow (DLT-registered template) of the order-confirmation SMS; its \
+                variables are the notice's data (see [outbox.md](outbox.md)). The default only \
+                suits the fake: required with the key.",
+        },
+        SettingSpec {
+            key: "msg91_flow_payment_receipt",
+            default: Some("dev-payment-receipt"),
+            secret: false,
+            help: "MSG91 flow of the payment-receipt SMS (required with the key).",
+        },
+        SettingSpec {
+            key: "msg91_flow_refund",
+            default: Some("dev-refund"),
+            secret: false,
+            help: "MSG91 flow of the refund SMS (required with the key).",
+        },
+        SettingSpec {
+            key: "msg91_flow_cancellation",
+            default: Some("dev-cancellation"),
+            secret: false,
+            help: "MSG91 flow of the cancellation SMS (required with the key).",
+        },
     ];
 
     pub(super) fn parse(p: &mut Parser) -> Self {

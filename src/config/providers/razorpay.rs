@@ -23,10 +23,36 @@ pub struct RazorpayAccount {
 
 impl RazorpayConfig {
     pub(in crate::config) const SETTINGS: &'static [SettingSpec] = &[
-        SettingSpec { key: "razorpay_key_id", default: None, secret: false, help: "Razorpay key id (`rzp_live_…`/`rzp_test_…`); unset outside production uses a fake Razorpay whose payments `POST /api/v1/dev/payments/{razorpay_order_id}/capture` completes" },
-        SettingSpec { key: "razorpay_key_secret", default: None, secret: true, help: "Razorpay key secret (required with `razorpay_key_id`); signs checkout results" },
-        SettingSpec { key: "razorpay_webhook_secrets", default: None, secret: true, help: "comma-separated webhook secrets (required with `razorpay_key_id`); the first is current, the others are accepted during a rotation" },
-        SettingSpec { key: "razorpay_base_url", default: Some("https://api.razorpay.com/v1"), secret: false, help: "Razorpay API base URL" },
+        SettingSpec {
+            key: "razorpay_key_id",
+            default: None,
+            secret: false,
+            help:
+                "Razorpay key id (`rzp_live_…` / `rzp_test_…`). Unset outside production: a fake \
+                Razorpay stands in, and `POST /api/v1/dev/payments/{razorpay_order_id}/capture` \
+                completes a checkout and delivers its signed webhooks (see \
+                [orders.md](orders.md)). Required in production.",
+        },
+        SettingSpec {
+            key: "razorpay_key_secret",
+            default: None,
+            secret: true,
+            help: "Razorpay key secret; checks checkout signatures. Required with the key id.",
+        },
+        SettingSpec {
+            key: "razorpay_webhook_secrets",
+            default: None,
+            secret: true,
+            help:
+                "Comma-separated webhook secrets, current first; older ones stay accepted during \
+                a rotation. Required with the key id.",
+        },
+        SettingSpec {
+            key: "razorpay_base_url",
+            default: Some("https://api.razorpay.com/v1"),
+            secret: false,
+            help: "Razorpay API base URL.",
+        },
     ];
 
     pub(super) fn parse(p: &mut Parser) -> Self {

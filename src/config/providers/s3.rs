@@ -18,12 +18,50 @@ pub struct S3Config {
 
 impl S3Config {
     pub(in crate::config) const SETTINGS: &'static [SettingSpec] = &[
-        SettingSpec { key: "s3_endpoint", default: None, secret: false, help: "S3 API root without the bucket (`https://s3.ap-south-1.amazonaws.com`, or a compatible server); unset outside production stores uploads in `files_dir`, served by the dev server" },
-        SettingSpec { key: "s3_region", default: Some("us-east-1"), secret: false, help: "the bucket's region, part of every signature" },
-        SettingSpec { key: "s3_bucket", default: None, secret: false, help: "bucket for uploads (required with `s3_endpoint`)" },
-        SettingSpec { key: "s3_access_key_id", default: None, secret: false, help: "S3 access key id (required with `s3_endpoint`; it appears in presigned URLs, so it is not secret)" },
-        SettingSpec { key: "s3_secret_access_key", default: None, secret: true, help: "S3 secret access key (required with `s3_endpoint`)" },
-        SettingSpec { key: "s3_path_style", default: Some("false"), secret: false, help: "`true` for `{endpoint}/{bucket}/{key}` URLs (IP endpoints, most compatible servers); `false` for AWS's `{bucket}.{host}`" },
+        SettingSpec {
+            key: "s3_endpoint",
+            default: None,
+            secret: false,
+            help: "S3 API root without the bucket: `https://s3.ap-south-1.amazonaws.com`, or a \
+                compatible server (MinIO, SeaweedFS, R2). Unset outside production: uploads go \
+                to `BAZAAR_FILES_DIR` and are served by the dev server under `/dev/uploads` (see \
+                [files.md](files.md)). Required in production.",
+        },
+        SettingSpec {
+            key: "s3_region",
+            default: Some("us-east-1"),
+            secret: false,
+            help: "The bucket's region; part of every signature.",
+        },
+        SettingSpec {
+            key: "s3_bucket",
+            default: None,
+            secret: false,
+            help:
+                "The bucket uploads go to (required with the endpoint). It needs a CORS rule for \
+                your frontend's origin; see [files.md](files.md).",
+        },
+        SettingSpec {
+            key: "s3_access_key_id",
+            default: None,
+            secret: false,
+            help: "Access key id (required with the endpoint). Not secret: it appears in every \
+                presigned URL. The key needs `s3:PutObject`, `s3:GetObject` and \
+                `s3:DeleteObject` on the bucket (`HEAD` is `GetObject`).",
+        },
+        SettingSpec {
+            key: "s3_secret_access_key",
+            default: None,
+            secret: true,
+            help: "The secret access key (required with the endpoint); it signs, never travels.",
+        },
+        SettingSpec {
+            key: "s3_path_style",
+            default: Some("false"),
+            secret: false,
+            help: "`true`: URLs are `{endpoint}/{bucket}/{key}` (IP endpoints and most compatible \
+                servers). `false`: AWS's virtual-hosted `{bucket}.{host}/{key}`.",
+        },
     ];
 
     /// The S3 settings, all or nothing: with `s3_endpoint` set, the bucket and both keys are

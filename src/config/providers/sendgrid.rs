@@ -31,56 +31,59 @@ impl SendGridConfig {
             key: "sendgrid_api_key",
             default: None,
             secret: true,
-            help: "SendGrid API key; unset outside production uses a fake",
+            help: "SendGrid API key. Unset outside production: a fake records email. Required in \
+                production.",
         },
         SettingSpec {
             key: "sendgrid_base_url",
             default: Some("https://api.sendgrid.com"),
             secret: false,
-            help: "SendGrid API base URL (EU: https://api.eu.sendgrid.com)",
+            help: "SendGrid API base URL (`https://api.eu.sendgrid.com` for EU data residency).",
         },
         SettingSpec {
             key: "sendgrid_from_email",
             default: Some("no-reply@bazaar.local"),
             secret: false,
-            help: "sender address of Bazaar's email",
+            help: "Sender address.",
         },
         SettingSpec {
             key: "sendgrid_from_name",
             default: Some("Bazaar"),
             secret: false,
-            help: "sender name of Bazaar's email",
+            help: "Sender name.",
         },
         SettingSpec {
             key: "sendgrid_template_verify_email",
             default: Some("d-verify-email"),
             secret: false,
-            help: "SendGrid dynamic template for email verification (gets `name`, `link`, `token`)",
+            help: "Dynamic template of the email-verification message; it receives `name`, `link` \
+                and `token`.",
         },
         SettingSpec {
             key: "sendgrid_template_order_confirmation",
             default: Some("d-order-confirmation"),
             secret: false,
             help:
-                "SendGrid dynamic template of the order-confirmation email (gets the notice's data)",
+                "Dynamic template of the order-confirmation email; it receives the notice's data \
+                (order id, amounts in paise, …).",
         },
         SettingSpec {
             key: "sendgrid_template_payment_receipt",
             default: Some("d-payment-receipt"),
             secret: false,
-            help: "SendGrid dynamic template of the payment-receipt email",
+            help: "Dynamic template of the payment-receipt email.",
         },
         SettingSpec {
             key: "sendgrid_template_refund",
             default: Some("d-refund"),
             secret: false,
-            help: "SendGrid dynamic template of the refund email",
+            help: "Dynamic template of the refund email.",
         },
         SettingSpec {
             key: "sendgrid_template_cancellation",
             default: Some("d-cancellation"),
             secret: false,
-            help: "SendGrid dynamic template of the cancellation email",
+            help: "Dynamic template of the cancellation email.",
         },
     ];
 

@@ -15,6 +15,8 @@ pub enum LedgerKind {
 }
 
 impl LedgerKind {
+    pub const ALL: [LedgerKind; 2] = [Self::Capture, Self::Refund];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Capture => "capture",
@@ -32,6 +34,8 @@ pub enum EntryStatus {
 }
 
 impl EntryStatus {
+    pub const ALL: [EntryStatus; 3] = [Self::Pending, Self::Settled, Self::Failed];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",

@@ -10,12 +10,13 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::AdminReadErrors;
 use crate::app::identity::Identity;
-use crate::domain::audit::{AuditEvent, AuditQuery, RawAuditQuery};
+use crate::domain::audit::{AuditEvent, AuditKind, AuditQuery, RawAuditQuery};
 use crate::http::contract::ApiTags;
 use crate::http::listing::{page_of, PageLinks, Paging};
 use crate::http::params::{AuditKindParam, HexId};
 use crate::http::problem::Problems;
 use crate::http::security::{needs, Permit};
+use crate::http::wire::Wire;
 use crate::list_object;
 
 /// A security event.
@@ -23,11 +24,7 @@ use crate::list_object;
 #[oai(example)]
 pub struct AuditEventBody {
     pub id: String,
-    /// `register`, `login_succeeded`, `login_failed`, `account_locked`,
-    /// `refresh_reused`, `logout`, `logout_all`, `session_revoked`,
-    /// `password_reset`, `roles_changed`, `permission_denied`, `user_disabled`,
-    /// `phone_verified`, `email_verified`.
-    pub kind: String,
+    pub kind: Wire<AuditKind>,
     /// Whom the event concerns.
     #[oai(skip_serializing_if_is_none)]
     pub user_id: Option<String>,
@@ -45,7 +42,7 @@ impl From<&AuditEvent> for AuditEventBody {
     fn from(e: &AuditEvent) -> Self {
         Self {
             id: e.id.clone(),
-            kind: e.kind.as_str().to_owned(),
+            kind: Wire(e.kind),
             user_id: e.user_id.clone(),
             actor_id: e.actor_id.clone(),
             request_id: e.request_id.clone(),
@@ -61,7 +58,7 @@ impl Example for AuditEventBody {
     fn example() -> Self {
         Self {
             id: "6650c0ffee0000000000f00d".into(),
-            kind: "login_failed".into(),
+            kind: Wire(AuditKind::LoginFailed),
             user_id: Some("6650c0ffee0000000000beef".into()),
             actor_id: None,
             request_id: "9b2f6c1e0d6a4f0c8e1f2a3b4c5d6e7f".into(),

@@ -12,13 +12,14 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use super::{AdminReadErrors, AdminWriteErrors};
 use crate::app::identity::Identity;
 use crate::app::outbox::Outbox;
-use crate::domain::outbox::OutboxMessage;
+use crate::domain::outbox::{Channel, NoticeKind, OutboxMessage, OutboxState};
 use crate::domain::outbox_query::RawOutboxQuery;
 use crate::http::contract::ApiTags;
 use crate::http::listing::{page_of, PageLinks, Paging};
 use crate::http::params::{HexId, OutboxStateParam};
 use crate::http::problem::Problems;
 use crate::http::security::{needs, Permit};
+use crate::http::wire::Wire;
 use crate::list_object;
 
 /// A notice to a customer in the outbox.
@@ -26,19 +27,15 @@ use crate::list_object;
 #[oai(example)]
 pub struct OutboxMessageBody {
     pub id: String,
-    /// `order_confirmation`, `payment_receipt`, `refund` or `cancellation`.
-    pub kind: String,
-    /// `email` or `sms`.
-    pub channel: String,
+    pub kind: Wire<NoticeKind>,
+    pub channel: Wire<Channel>,
     /// The email address, or the phone in E.164.
     pub to: String,
     /// The template's variables.
     pub data: BTreeMap<String, serde_json::Value>,
     /// Unique among messages: a notice with a known key is never enqueued again.
     pub dedupe_key: String,
-    /// `pending` (waiting, or being delivered), `delivered`, `dead` (every attempt failed), or
-    /// `skipped` (not sent on purpose, for good: see `last_error`).
-    pub state: String,
+    pub state: Wire<OutboxState>,
     /// Delivery attempts so far (since the last retry by an admin).
     pub attempts: u32,
     /// No worker tries it before this.
@@ -66,12 +63,12 @@ impl From<&OutboxMessage> for OutboxMessageBody {
     fn from(m: &OutboxMessage) -> Self {
         Self {
             id: m.id.to_string(),
-            kind: m.kind.as_str().to_owned(),
-            channel: m.channel().as_str().to_owned(),
+            kind: Wire(m.kind),
+            channel: Wire(m.channel()),
             to: m.recipient.address().to_owned(),
             data: m.data.clone().into_iter().collect(),
             dedupe_key: m.dedupe_key.clone(),
-            state: m.state.as_str().to_owned(),
+            state: Wire(m.state),
             attempts: m.attempts,
             next_attempt_at: m.next_attempt_at,
             lease_owner: m.lease.as_ref().map(|l| l.owner.clone()),
@@ -90,8 +87,8 @@ impl Example for OutboxMessageBody {
             |seconds: i64| DateTime::from_timestamp(1_767_225_600 + seconds, 0).unwrap_or_default();
         Self {
             id: "6650c0ffee0000000000a0b1".into(),
-            kind: "order_confirmation".into(),
-            channel: "sms".into(),
+            kind: Wire(NoticeKind::OrderConfirmation),
+            channel: Wire(Channel::Sms),
             to: "+919812345678".into(),
             data: [
                 ("order_id".to_owned(), "6650c0ffee0000000000c0de".into()),
@@ -99,7 +96,7 @@ impl Example for OutboxMessageBody {
             ]
             .into(),
             dedupe_key: "6650c0ffee0000000000c0de:order_confirmation:sms".into(),
-            state: "dead".into(),
+            state: Wire(OutboxState::Dead),
             attempts: 8,
             next_attempt_at: at(3_000),
             lease_owner: None,

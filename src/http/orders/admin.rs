@@ -14,12 +14,14 @@ use crate::app::errors::AppError;
 use crate::app::identity::Identity;
 use crate::app::orders::Orders;
 use crate::domain::analytics::SalesSummary;
+use crate::domain::order::status::OrderStatus;
 use crate::domain::order_query::parse_instant;
 use crate::domain::webhook::WebhookRecord;
 use crate::http::contract::ApiTags;
 use crate::http::params::{Limit, PageNumber, TimeBound};
 use crate::http::problem::Problems;
 use crate::http::security::{needs, Permit};
+use crate::http::wire::Wire;
 
 /// A stored webhook event.
 #[derive(Debug, Clone, Object)]
@@ -77,7 +79,7 @@ pub struct DayRevenueBody {
 
 #[derive(Debug, Clone, Object)]
 pub struct StatusCountBody {
-    pub status: String,
+    pub status: Wire<OrderStatus>,
     pub orders: u64,
 }
 
@@ -132,7 +134,7 @@ fn summary_body(s: SalesSummary, from: DateTime<Utc>, to: DateTime<Utc>) -> Sale
             .orders_by_status
             .iter()
             .map(|(status, n)| StatusCountBody {
-                status: status.as_str().into(),
+                status: Wire(*status),
                 orders: *n,
             })
             .collect(),
@@ -314,7 +316,7 @@ impl Example for SalesSummaryBody {
             }],
             net_revenue: 256_564,
             orders_by_status: vec![StatusCountBody {
-                status: "paid".into(),
+                status: Wire(OrderStatus::Paid),
                 orders: 1,
             }],
             top_products: vec![TopProductBody {

@@ -9,9 +9,11 @@ use serde::Deserialize;
 
 use super::lifecycle::OrderInput;
 use super::{example_time, EXAMPLE_ORDER, EXAMPLE_PRODUCT};
-use crate::domain::order::flags::Flag;
-use crate::domain::order::ledger::LedgerEntry;
+use crate::domain::order::flags::{Flag, FlagReason};
+use crate::domain::order::ledger::{EntryStatus, LedgerEntry, LedgerKind};
+use crate::domain::order::status::OrderStatus;
 use crate::domain::order::Order;
+use crate::http::wire::Wire;
 use crate::list_object;
 
 /// A shipping address in India.
@@ -70,8 +72,7 @@ pub struct OrderItemBody {
 /// One money movement.
 #[derive(Debug, Clone, Object)]
 pub struct LedgerEntryBody {
-    /// `capture` or `refund`.
-    pub kind: String,
+    pub kind: Wire<LedgerKind>,
     /// Razorpay's id of the movement (`pay_…` or `rfnd_…`).
     pub provider_id: String,
     pub payment_id: String,
@@ -80,8 +81,7 @@ pub struct LedgerEntryBody {
     /// ISO 4217, as Razorpay reported it. Only entries in the order's currency
     /// count in `captured` and `refunded`; another is a mismatch.
     pub currency: String,
-    /// `pending`, `settled` or `failed`.
-    pub status: String,
+    pub status: Wire<EntryStatus>,
     pub recorded_at: DateTime<Utc>,
 }
 
@@ -89,11 +89,7 @@ pub struct LedgerEntryBody {
 #[derive(Debug, Clone, Object)]
 #[oai(rename = "OrderFlag")]
 pub struct FlagBody {
-    /// `payment_mismatch`: a payment (authorised or captured) not for the
-    /// order's total in its currency; it did not pay the order.
-    /// `refund_exceeds_capture`: Razorpay reported a refund larger than what
-    /// is left of its payment's capture; it was not recorded.
-    pub reason: String,
+    pub reason: Wire<FlagReason>,
     /// The Razorpay id it is about (`pay_…` or `rfnd_…`).
     pub subject: String,
     /// For people: the amounts and currencies involved.
@@ -104,7 +100,7 @@ pub struct FlagBody {
 impl From<&Flag> for FlagBody {
     fn from(f: &Flag) -> Self {
         Self {
-            reason: f.reason.as_str().into(),
+            reason: Wire(f.reason),
             subject: f.subject.clone(),
             detail: f.detail.clone(),
             flagged_at: f.flagged_at,
@@ -115,12 +111,12 @@ impl From<&Flag> for FlagBody {
 impl From<&LedgerEntry> for LedgerEntryBody {
     fn from(e: &LedgerEntry) -> Self {
         Self {
-            kind: e.kind.as_str().into(),
+            kind: Wire(e.kind),
             provider_id: e.provider_id.clone(),
             payment_id: e.payment_id.clone(),
             amount: e.amount.get(),
             currency: e.currency.clone(),
-            status: e.status.as_str().into(),
+            status: Wire(e.status),
             recorded_at: e.recorded_at,
         }
     }
@@ -132,11 +128,7 @@ impl From<&LedgerEntry> for LedgerEntryBody {
 pub struct OrderBody {
     pub id: String,
     pub user_id: String,
-    /// `pending_payment`, `payment_mismatch`, `paid`, `fulfilled`, `shipped`,
-    /// `delivered`, `cancelled`, `expired` or `refunded` (see
-    /// `docs/orders.md`). `payment_mismatch`: money was captured, but not the
-    /// order's total in its currency; not paid, and held for staff.
-    pub status: String,
+    pub status: Wire<OrderStatus>,
     pub items: Vec<OrderItemBody>,
     pub currency: String,
     /// Paise.
@@ -181,7 +173,7 @@ impl From<&Order> for OrderBody {
         Self {
             id: o.id.to_string(),
             user_id: o.user_id.to_string(),
-            status: o.status.as_str().into(),
+            status: Wire(o.status),
             items: o
                 .items
                 .iter()
@@ -237,7 +229,7 @@ impl Example for OrderBody {
         Self {
             id: EXAMPLE_ORDER.into(),
             user_id: "6650c0ffee0000000000a001".into(),
-            status: "paid".into(),
+            status: Wire(OrderStatus::Paid),
             items: vec![OrderItemBody {
                 product_id: EXAMPLE_PRODUCT.into(),
                 sku: "KURTA-M-BLUE".into(),
@@ -260,12 +252,12 @@ impl Example for OrderBody {
             payment_id: Some("pay_IH4NVgf4Dreq1l".into()),
             last_payment_failure: None,
             ledger: vec![LedgerEntryBody {
-                kind: "capture".into(),
+                kind: Wire(LedgerKind::Capture),
                 provider_id: "pay_IH4NVgf4Dreq1l".into(),
                 payment_id: "pay_IH4NVgf4Dreq1l".into(),
                 amount: 306_564,
                 currency: "INR".into(),
-                status: "settled".into(),
+                status: Wire(EntryStatus::Settled),
                 recorded_at: example_time(120),
             }],
             flags: Vec::new(),

@@ -20,6 +20,7 @@ use crate::http::idempotency::IdempotencyKeyHeader;
 use crate::http::json_body::{JsonBody, RawJson};
 use crate::http::problem::Problems;
 use crate::http::security::{needs, Permit};
+use crate::http::wire::Wire;
 
 error_set!(
     /// Errors of starting a payment.
@@ -86,10 +87,7 @@ pub struct VerifyInput {
 #[derive(Debug, Clone, Object)]
 #[oai(example)]
 pub struct WebhookAck {
-    /// `applied` (new), `duplicate` (seen before; nothing changed) or
-    /// `unparseable` (verified and stored, but Bazaar could not read it; staff
-    /// see it under `/api/v1/admin/webhooks` and can apply it again).
-    pub status: String,
+    pub status: Wire<Received>,
 }
 
 #[derive(ApiResponse)]
@@ -189,13 +187,8 @@ impl PaymentsApi {
             .orders
             .receive_webhook(&body.0, signature.0.as_deref(), event_id.0.as_deref())
             .await?;
-        let status = match received {
-            Received::Applied => "applied",
-            Received::Duplicate => "duplicate",
-            Received::Unparseable => "unparseable",
-        };
         Ok(WebhookResponse::Ok(Json(WebhookAck {
-            status: status.into(),
+            status: Wire(received),
         })))
     }
 }
@@ -231,7 +224,7 @@ impl Example for CheckoutBody {
 impl Example for WebhookAck {
     fn example() -> Self {
         Self {
-            status: "applied".into(),
+            status: Wire(Received::Applied),
         }
     }
 }

@@ -153,7 +153,7 @@ impl Example for BatchResult {
     fn example() -> Self {
         let mut duplicate = Problem::example();
         duplicate.status = 409;
-        duplicate.code = crate::http::problem::ProblemCode(crate::app::errors::ErrorCode::Conflict);
+        duplicate.code = crate::http::wire::Wire(crate::app::errors::ErrorCode::Conflict);
         duplicate.title = "Conflict".into();
         duplicate.kind = "urn:problem-type:bazaar:conflict".into();
         duplicate.detail = "a record with this sku already exists".into();

@@ -15,8 +15,9 @@ use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Object};
 
 use crate::app::identity::Identity;
-use crate::domain::user::User;
+use crate::domain::user::{Role, User, UserStatus};
 use crate::error_set;
+use crate::http::wire::Wire;
 use email::MyEmailApi;
 use preferences::MyPreferencesApi;
 use profile::MyProfileApi;
@@ -61,9 +62,8 @@ pub struct UserBody {
     pub email: Option<String>,
     pub name: String,
     /// `customer`, `catalog_manager`, `admin`.
-    pub roles: Vec<String>,
-    /// `active`, `locked` or `disabled`.
-    pub status: String,
+    pub roles: Vec<Wire<Role>>,
+    pub status: Wire<UserStatus>,
     pub phone_verified: bool,
     pub email_verified: bool,
     pub created_at: DateTime<Utc>,
@@ -78,8 +78,8 @@ impl From<&User> for UserBody {
             phone: u.phone.as_str().to_owned(),
             email: u.email.as_ref().map(|e| e.as_str().to_owned()),
             name: u.name.as_str().to_owned(),
-            roles: u.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-            status: u.status.as_str().to_owned(),
+            roles: u.roles.iter().copied().map(Wire).collect(),
+            status: Wire(u.status),
             phone_verified: u.phone_verified,
             email_verified: u.email_verified,
             created_at: u.created_at,
@@ -97,8 +97,8 @@ impl Example for UserBody {
             phone: "+919812345678".into(),
             email: Some("asha@example.in".into()),
             name: "Asha Rao".into(),
-            roles: vec!["customer".into()],
-            status: "active".into(),
+            roles: vec![Wire(Role::Customer)],
+            status: Wire(UserStatus::Active),
             phone_verified: true,
             email_verified: false,
             created_at: at,
