@@ -16,7 +16,7 @@ use mongodb::options::ClientOptions;
 use crate::faults::{
     assert_durable, fault_env, prepare, summary, Kind, Load, Outcome, Record, Target, PAUSE,
 };
-use crate::helpers::{redis_url, unique};
+use crate::kit::{redis_url, unique};
 use crate::process::{free_port, mongo_server_with, wait_for_port, Bazaar, Server};
 
 /// A MongoDB-wire server whose failpoints the test arms, and a client of its own to arm them.

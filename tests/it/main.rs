@@ -5,7 +5,7 @@
 //! `BAZAAR_TEST_REDIS_CLUSTER_URL`, `BAZAAR_TEST_S3_*`). Set `TEST_LOG=1` to see logs.
 //!
 //! The API suite (`api`) runs every test body on two backend sets
-//! ([`helpers::BackendSet`]): `api::memory::…` on the in-memory default and
+//! ([`kit::BackendSet`]): `api::memory::…` on the in-memory default and
 //! `api::real::…` on MongoDB-wire, Redis and S3, built by `Backends::from_settings` as in
 //! production. `conformance` runs each port's suite on every implementation; `security`
 //! runs each attack in memory, on the real backends and against the production binary.
@@ -22,7 +22,7 @@ mod elections;
 mod exactly_once;
 mod failover;
 mod faults;
-mod helpers;
+mod kit;
 mod lifecycle;
 mod outbox;
 mod payments;

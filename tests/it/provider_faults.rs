@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::helpers::{product_json, spawn_app_with, unique, BackendSet, TestApp};
+use crate::kit::{product_json, unique, BackendSet, TestApp};
 
 const KEY_ID: &str = "rzp_test_faults";
 const KEY_SECRET: &str = "faults-key-secret";
@@ -380,10 +380,13 @@ async fn service(
         }
     }
     let overrides: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let settings = BackendSet::Real.settings(&overrides);
-    let backends = BackendSet::Real.backends(&settings).await;
-    let outbox = backends.outbox.clone();
-    (spawn_app_with(settings, backends).await, outbox)
+    let app = TestApp::builder()
+        .on(BackendSet::Real)
+        .env(&overrides)
+        .prepare()
+        .await;
+    let outbox = app.backends.outbox.clone();
+    (app.spawn().await, outbox)
 }
 
 /// An answer: its status, `Retry-After`, content type and JSON body.
@@ -665,7 +668,7 @@ async fn checkouts_and_refunds_through_a_failing_then_slow_razorpay_get_503s_and
     let (app, _) = service(&razorpay_server, None, &[]).await;
     let app = Arc::new(app);
     let product = app.create_product(product_json(&unique("PF"))).await;
-    let product_id = product["id"].as_str().unwrap().to_owned();
+    let product_id = product.id;
     let mut paid = Vec::new();
     for _ in 0..3 {
         paid.push(paid_order(&app, &product_id).await.0);
@@ -849,7 +852,7 @@ async fn notices_whose_providers_fail_and_then_recover_are_each_sent_exactly_onc
         .expect("request sent");
     assert_eq!(verified.status(), 200);
     let product = app.create_product(product_json(&unique("PN"))).await;
-    let product_id = product["id"].as_str().unwrap().to_owned();
+    let product_id = product.id;
 
     // SMS and email fail while orders are paid: each payment owes a confirmation and a receipt.
     messaging.failing.store(true, Ordering::SeqCst);
@@ -925,7 +928,7 @@ async fn a_razorpay_known_down_is_not_asked_and_checkouts_return_when_it_answers
     )
     .await;
     let product = app.create_product(product_json(&unique("PB"))).await;
-    let product_id = product["id"].as_str().unwrap().to_owned();
+    let product_id = product.id;
     let mut orders = Vec::new();
     for _ in 0..16 {
         let order = create_order(&app, &product_id).await;

@@ -6,17 +6,14 @@ use bazaar_adapters::razorpay::webhook_signature;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
-use super::{spawn_app, spawn_app_with_env};
-use crate::helpers::{problem, product_json, TestApp};
+use super::test_app;
+use crate::kit::{problem, product_json, TestApp};
 
 async fn product_with_stock(app: &TestApp, sku: &str, price: i64, stock: u32) -> String {
     let mut body = product_json(sku);
     body["price"] = json!(price);
     body["stock"] = json!(stock);
-    app.create_product(body).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    app.create_product(body).await.id
 }
 
 async fn order(app: &TestApp, items: Value) -> reqwest::Response {
@@ -55,7 +52,7 @@ async fn paid_order(app: &TestApp, sku: &str, price: i64) -> Value {
 
 #[tokio::test]
 async fn an_order_snapshots_prices_adds_gst_and_reserves_stock() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let a = product_with_stock(&app, "O-1", 1_003, 5).await;
     let b = product_with_stock(&app, "O-2", 20_000, 1).await;
 
@@ -87,7 +84,7 @@ async fn an_order_snapshots_prices_adds_gst_and_reserves_stock() {
 
 #[tokio::test]
 async fn an_item_short_of_stock_fails_the_whole_order_and_reserves_nothing() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let plenty = product_with_stock(&app, "S-1", 1_000, 10).await;
     let scarce = product_with_stock(&app, "S-2", 1_000, 1).await;
 
@@ -107,7 +104,7 @@ async fn an_item_short_of_stock_fails_the_whole_order_and_reserves_nothing() {
 
 #[tokio::test]
 async fn two_concurrent_orders_for_the_last_unit_exactly_one_succeeds() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let last = product_with_stock(&app, "L-1", 1_000, 1).await;
     let items = json!([{ "product_id": last, "quantity": 1 }]);
 
@@ -120,7 +117,7 @@ async fn two_concurrent_orders_for_the_last_unit_exactly_one_succeeds() {
 
 #[tokio::test]
 async fn checkout_then_capture_pays_the_order_with_one_ledger_entry() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
 
     let paid = paid_order(&app, "P-1", 10_000).await;
 
@@ -137,7 +134,7 @@ async fn checkout_then_capture_pays_the_order_with_one_ledger_entry() {
 
 #[tokio::test]
 async fn a_refund_larger_than_what_was_captured_is_refused() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let paid = paid_order(&app, "R-1", 10_000).await;
     let id = paid["id"].as_str().unwrap();
     let total = paid["total"].as_i64().unwrap();
@@ -164,7 +161,7 @@ async fn a_refund_larger_than_what_was_captured_is_refused() {
 
 #[tokio::test]
 async fn an_illegal_transition_is_a_409_naming_both_states() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let paid = paid_order(&app, "T-1", 10_000).await;
     let id = paid["id"].as_str().unwrap();
     let set = |status: &'static str| {
@@ -189,7 +186,10 @@ async fn an_illegal_transition_is_a_409_naming_both_states() {
 #[tokio::test]
 async fn an_unpaid_order_expires_when_its_time_to_pay_has_passed() {
     // Ten minutes to pay: within the admin's 15-minute access token.
-    let app = spawn_app_with_env(&[("BAZAAR_ORDER_PAY_WITHIN_SECS", "600")]).await;
+    let app = test_app()
+        .env(&[("BAZAAR_ORDER_PAY_WITHIN_SECS", "600")])
+        .spawn()
+        .await;
     let product = product_with_stock(&app, "X-1", 1_000, 3).await;
     let placed =
         json_of(order(&app, json!([{ "product_id": product, "quantity": 2 }])).await).await;
@@ -215,7 +215,7 @@ async fn an_unpaid_order_expires_when_its_time_to_pay_has_passed() {
 
 #[tokio::test]
 async fn cancelling_an_unpaid_order_releases_its_stock() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let product = product_with_stock(&app, "C-1", 1_000, 2).await;
     let placed =
         json_of(order(&app, json!([{ "product_id": product, "quantity": 2 }])).await).await;
@@ -268,7 +268,7 @@ async fn deliver(app: &TestApp, body: Vec<u8>, signature: Option<&str>) -> reqwe
 
 #[tokio::test]
 async fn webhooks_with_a_bad_signature_are_refused_and_nothing_is_stored() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let secret = SecretString::from(FAKE_RAZORPAY_WEBHOOK_SECRET.to_owned());
     let body = captured_event();
     let good = webhook_signature(&secret, &body);
@@ -326,7 +326,7 @@ async fn notices_of(app: &TestApp, id: &str) -> Vec<Value> {
 
 #[tokio::test]
 async fn paying_enqueues_the_confirmation_and_receipt_once_and_the_worker_delivers_them() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let paid = paid_order(&app, "N-1", 10_000).await;
     let id = paid["id"].as_str().unwrap();
     let rzp_order = paid["razorpay_order_id"].as_str().unwrap();
@@ -369,7 +369,7 @@ async fn paying_enqueues_the_confirmation_and_receipt_once_and_the_worker_delive
 
 #[tokio::test]
 async fn a_retried_order_with_its_idempotency_key_is_placed_once() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let product = product_with_stock(&app, "I-1", 1_000, 5).await;
     let body = json!({ "items": [{ "product_id": product, "quantity": 2 }] });
     let place = |key: &'static str| {
@@ -402,7 +402,7 @@ async fn a_retried_order_with_its_idempotency_key_is_placed_once() {
 /// record expired). The retry runs again and finds that order.
 #[tokio::test]
 async fn a_retry_whose_answer_was_lost_finds_the_order_instead_of_placing_another() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let product = product_with_stock(&app, "L-1", 1_000, 5).await;
     let body = json!({ "items": [{ "product_id": product, "quantity": 2 }] });
     let place = |key: &'static str, body: Value| {
@@ -454,7 +454,7 @@ async fn a_retry_whose_answer_was_lost_finds_the_order_instead_of_placing_anothe
 
 #[tokio::test]
 async fn an_admin_can_apply_a_stored_event_again_and_nothing_changes_twice() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let paid = paid_order(&app, "A-1", 10_000).await;
     let events = json_of(
         app.get("/api/v1/admin/webhooks?event=payment.captured")
@@ -481,7 +481,7 @@ async fn an_admin_can_apply_a_stored_event_again_and_nothing_changes_twice() {
 
 #[tokio::test]
 async fn the_sales_summary_counts_a_paid_order_and_its_refund() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let paid = paid_order(&app, "Y-1", 10_000).await;
     let id = paid["id"].as_str().unwrap();
     json_of(
@@ -520,11 +520,11 @@ async fn the_sales_summary_counts_a_paid_order_and_its_refund() {
 
 #[tokio::test]
 async fn a_customer_sees_only_their_own_orders() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let paid = paid_order(&app, "V-1", 10_000).await;
     let id = paid["id"].as_str().unwrap();
     let pair = super::auth::signed_up_customer(&app, "+919812300077").await;
-    let customer = crate::helpers::bearer_client(pair["access_token"].as_str().unwrap());
+    let customer = crate::kit::bearer_client(&pair.access_token);
 
     let theirs = customer
         .get(app.url(&format!("/api/v1/orders/{id}")))
@@ -553,7 +553,7 @@ async fn a_customer_sees_only_their_own_orders() {
 
 #[tokio::test]
 async fn redelivered_webhooks_pay_an_order_once_and_write_its_notices_once() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
 
     let paid = paid_order(&app, "M-1", 10_000).await;
     let id = paid["id"].as_str().unwrap();
@@ -592,7 +592,7 @@ async fn redelivered_webhooks_pay_an_order_once_and_write_its_notices_once() {
 
 #[tokio::test]
 async fn staff_cancelling_a_paid_order_refunds_it_releases_its_stock_and_tells_the_customer() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let paid = paid_order(&app, "K-1", 10_000).await;
     let id = paid["id"].as_str().unwrap();
     let product = paid["items"][0]["product_id"].as_str().unwrap();
@@ -619,7 +619,7 @@ async fn staff_cancelling_a_paid_order_refunds_it_releases_its_stock_and_tells_t
 
 #[tokio::test]
 async fn a_full_refund_before_shipping_puts_the_stock_back() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let paid = paid_order(&app, "F-1", 10_000).await;
     let id = paid["id"].as_str().unwrap();
     let product = paid["items"][0]["product_id"].as_str().unwrap();
@@ -638,7 +638,7 @@ async fn a_full_refund_before_shipping_puts_the_stock_back() {
 
 #[tokio::test]
 async fn orders_below_one_rupee_or_over_the_quantity_limit_are_refused() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let cheap = product_with_stock(&app, "Q-1", 50, 10).await;
     let plenty = product_with_stock(&app, "Q-2", 1_000, 5_000).await;
 

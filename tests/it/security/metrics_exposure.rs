@@ -3,7 +3,7 @@
 //! metrics listener of its own it is only there.
 
 use super::prod::{random_secret, Production};
-use crate::helpers::problem;
+use crate::kit::problem;
 use crate::process::free_port;
 
 #[tokio::test]
