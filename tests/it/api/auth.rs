@@ -6,6 +6,7 @@ use std::time::Duration;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use bazaar::http::auth::TokenPair;
+use bazaar::http::users::UserBody;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 
@@ -87,15 +88,14 @@ fn e164(local: &str) -> String {
 async fn sign_up_sends_a_code_that_verifies_the_phone() {
     let app = test_app().spawn().await;
     let response = post(&app, &app.anonymous, "/api/v1/auth/register", json!({"phone": "98123 00001", "name": "Asha", "password": PASSWORD, "email": "Asha@Example.in"})).await;
-    assert_eq!(response.status(), 201);
-    let user: Value = response.json().await.unwrap();
+    let user: UserBody = response.expect(201).await;
     assert_eq!(
-        (user["phone"].as_str(), user["email"].as_str()),
-        (Some("+919812300001"), Some("asha@example.in"))
+        (user.phone.as_str(), user.email.as_deref()),
+        ("+919812300001", Some("asha@example.in"))
     );
     assert_eq!(
-        (user["phone_verified"].as_bool(), user["roles"].clone()),
-        (Some(false), json!(["customer"]))
+        (user.phone_verified, user.roles),
+        (false, vec!["customer".to_owned()])
     );
     let code = latest_code(&app, "+919812300001").await;
     let verified = post(

@@ -8,7 +8,8 @@ use serde_json::{json, Value};
 
 use super::auth::signed_up_customer;
 use super::{test_app, SET};
-use crate::kit::{bearer_client, problem, test_bucket, BackendSet, TestApp};
+use crate::kit::{bearer_client, problem, test_bucket, BackendSet, Expect, TestApp};
+use bazaar::http::files::FileBody;
 
 const FILES: &str = "/api/v1/files";
 
@@ -152,19 +153,18 @@ async fn the_whole_flow(app: &TestApp, client: &reqwest::Client) -> Value {
     let uploaded = upload(&announced["upload"], bytes.clone()).await;
     assert!(uploaded.status().is_success(), "{}", uploaded.status());
 
-    let completed = complete(app, client, &id).await;
-    assert_eq!(completed.status(), 200);
-    let completed: Value = completed.json().await.unwrap();
-    assert_eq!(completed["status"], "complete");
-    assert!(completed["completed_at"].is_string());
+    let completed: FileBody = complete(app, client, &id).await.expect(200).await;
+    assert_eq!(completed.status, "complete");
+    assert!(completed.completed_at.is_some());
     // Idempotent: completing again answers the same file.
-    let again: Value = complete(app, client, &id).await.json().await.unwrap();
-    assert_eq!(again["completed_at"], completed["completed_at"]);
+    let again: FileBody = complete(app, client, &id).await.expect(200).await;
+    assert_eq!(again.completed_at, completed.completed_at);
 
-    let file: Value = get(app, client, &id).await.json().await.unwrap();
-    assert_eq!(file["size"], 3000);
-    assert_eq!(file["download"]["method"], "GET");
-    let download_url = file["download"]["url"].as_str().unwrap().to_owned();
+    let file: FileBody = get(app, client, &id).await.expect(200).await;
+    assert_eq!(file.size, 3000);
+    let download = file.download.expect("a complete file's download");
+    assert_eq!(download.method, "GET");
+    let download_url = download.url;
     let downloaded = reqwest::get(&download_url).await.unwrap();
     assert_eq!(downloaded.status(), 200);
     assert_eq!(
