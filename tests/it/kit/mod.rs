@@ -7,12 +7,14 @@
 //!   [`problem`], [`login`], typed calls of common operations;
 //! - `fixtures.rs`: valid inputs ([`product_json`]) and what the development store holds;
 //! - `servers.rs`: the MongoDB-wire, Redis, Redis Cluster and S3 servers `make test` runs,
-//!   and stores on them under fresh names.
+//!   and stores on them under fresh names;
+//! - `process.rs`: private servers a test stops and restarts, and the real `bazaar` binary.
 
 mod app;
 mod backends;
 mod calls;
 mod fixtures;
+pub mod process;
 mod servers;
 
 pub use app::{TestApp, TestAppBuilder};

@@ -6,8 +6,8 @@
 use serde_json::{json, Value};
 
 use super::prod::{Production, CUSTOMER_PASSWORD};
+use crate::kit::process::Bazaar;
 use crate::kit::{bearer_client, get_json, login};
-use crate::process::Bazaar;
 
 const FOUNDER: &str = "+919812355001";
 const FOUNDER_PASSWORD: &str = "the founder's chosen password";

@@ -17,8 +17,8 @@ use serde_json::{json, Value};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use crate::kit::process::Bazaar;
 use crate::kit::{login, test_servers_env, unique, ADMIN_PASSWORD, ADMIN_PHONE};
-use crate::process::Bazaar;
 
 pub const RAZORPAY_KEY_ID: &str = "rzp_test_security";
 pub const RAZORPAY_KEY_SECRET: &str = "security-suite-razorpay-key-secret";

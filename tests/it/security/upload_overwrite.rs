@@ -15,8 +15,8 @@ use super::prod::Production;
 use super::uploads::{
     announced, complete, downloaded, get_file, png, put, put_with, s3_key, sign_up, uploaded,
 };
+use crate::kit::process::eventually;
 use crate::kit::{files_under, problem, test_bucket, TestApp};
-use crate::process::eventually;
 
 /// Uploads and completes a file, then tries to replace it with its own URL: with the signed
 /// headers, and without the condition. Both fail and the bytes stay. Answers the refused

@@ -15,10 +15,10 @@ use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::kit::process::{free_port, msg91_env, wait_for_port, Bazaar, Server};
 use crate::kit::{
     bearer_client, login, product_json, redis_url, unique, ADMIN_PASSWORD, ADMIN_PHONE,
 };
-use crate::process::{free_port, msg91_env, wait_for_port, Bazaar, Server};
 
 /// Each request gets this long before it is answered 503 `timeout`; an
 /// idempotency claim lives a second longer.

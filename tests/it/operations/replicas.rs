@@ -12,10 +12,10 @@ use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::kit::process::{msg91_env, Bazaar};
 use crate::kit::{
     bearer_client, login, mongodb_url, product_json, redis_url, unique, ADMIN_PASSWORD, ADMIN_PHONE,
 };
-use crate::process::{msg91_env, Bazaar};
 
 /// Replicas `a` and `b` of one deployment: their own database and key prefix,
 /// shared by both. Started at once, as a rollout does.

@@ -22,10 +22,10 @@ use bazaar::kv::KeyValueStore;
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 
+use crate::kit::process::{eventually, Bazaar, RedisCluster};
 use crate::kit::{
     bearer_client, login, mongodb_url, product_json, unique, ADMIN_PASSWORD, ADMIN_PHONE,
 };
-use crate::process::{eventually, Bazaar, RedisCluster};
 
 /// Longer than any answer may take: past it a request hung.
 const HANG: Duration = Duration::from_secs(10);

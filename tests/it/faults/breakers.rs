@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use futures::StreamExt as _;
 use serde_json::Value;
 
+use crate::kit::process::{durable_redis_server, free_port, mongo_server_at, wait_for_port};
 use crate::kit::{problem, product_json, unique, TestApp};
-use crate::process::{durable_redis_server, free_port, mongo_server_at, wait_for_port};
 
 /// Requests measured while the breaker is open, and how many at once.
 const REQUESTS: usize = 50;

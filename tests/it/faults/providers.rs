@@ -712,7 +712,7 @@ async fn checkouts_and_refunds_through_a_failing_then_slow_razorpay_get_503s_and
     razorpay.set(Fault::None);
     // Recovered by itself: new checkouts succeed again without anyone's help.
     let checked_out = lock(&out).checked_out.len();
-    crate::process::eventually("checkouts succeeding after the recovery", || async {
+    crate::kit::process::eventually("checkouts succeeding after the recovery", || async {
         lock(&out).checked_out.len() >= checked_out + 3
     })
     .await;
@@ -866,7 +866,7 @@ async fn notices_whose_providers_fail_and_then_recover_are_each_sent_exactly_onc
             .expect("MongoDB answers")
             .items
     };
-    crate::process::eventually("a failed attempt at every notice", || async {
+    crate::kit::process::eventually("a failed attempt at every notice", || async {
         let owed = pending().await;
         // A failure recorded, not just claimed: a claimed notice may be sent after the recovery.
         owed.len() == 16 && owed.iter().all(|m| m.last_error.is_some())
@@ -881,7 +881,7 @@ async fn notices_whose_providers_fail_and_then_recover_are_each_sent_exactly_onc
 
     messaging.failing.store(false, Ordering::SeqCst);
 
-    crate::process::eventually("every notice delivered after the recovery", || async {
+    crate::kit::process::eventually("every notice delivered after the recovery", || async {
         pending().await.is_empty()
     })
     .await;
@@ -944,7 +944,9 @@ async fn a_razorpay_known_down_is_not_asked_and_checkouts_return_when_it_answers
     }
     let asked = razorpay.books().answered_503;
     assert_eq!(
-        crate::breakers::breaker_metrics(&app, "razorpay").await.0,
+        crate::faults::breakers::breaker_metrics(&app, "razorpay")
+            .await
+            .0,
         2,
         "open after five failures in a row"
     );
@@ -964,7 +966,7 @@ async fn a_razorpay_known_down_is_not_asked_and_checkouts_return_when_it_answers
     took.sort();
     eprintln!("razorpay known down: checkouts refused in {took:?}");
     assert!(took[took.len() / 2] < Duration::from_millis(50), "{took:?}");
-    let (state, refused) = crate::breakers::breaker_metrics(&app, "razorpay").await;
+    let (state, refused) = crate::faults::breakers::breaker_metrics(&app, "razorpay").await;
     assert_eq!((state, refused), (2, 8));
 
     razorpay.set(Fault::None);
@@ -988,7 +990,9 @@ async fn a_razorpay_known_down_is_not_asked_and_checkouts_return_when_it_answers
         back.elapsed()
     );
     assert_eq!(
-        crate::breakers::breaker_metrics(&app, "razorpay").await.0,
+        crate::faults::breakers::breaker_metrics(&app, "razorpay")
+            .await
+            .0,
         0
     );
 }

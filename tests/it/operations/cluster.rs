@@ -13,11 +13,11 @@ use bazaar::kv::redis::RedisKv;
 use bazaar::kv::redis_connection::{seed_urls, RedisMode};
 use bazaar::kv::{KeyValueStore, KvError};
 
+use crate::kit::process::{eventually, Bazaar, RedisCluster};
 use crate::kit::{
     login, problem, product_json, redis_cluster_url, redis_kv_at, redis_url, unique, TestApp,
     ADMIN_PASSWORD, ADMIN_PHONE,
 };
-use crate::process::{eventually, Bazaar, RedisCluster};
 
 /// A plain (not cluster-aware) connection to one node.
 async fn node(seed: &str) -> redis::aio::MultiplexedConnection {

@@ -17,11 +17,11 @@ use parking_lot::Mutex;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
+use crate::kit::process::{
+    durable_redis_server, eventually, free_port, mongo_server_at, wait_for_port, Bazaar,
+};
 use crate::kit::{
     bearer_client, login, mongodb_url, redis_url, unique, ADMIN_PASSWORD, ADMIN_PHONE,
-};
-use crate::process::{
-    durable_redis_server, eventually, free_port, mongo_server_at, wait_for_port, Bazaar,
 };
 
 /// Longer than any answer may take, outage or not: past it a request hung.

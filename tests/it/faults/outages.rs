@@ -17,11 +17,11 @@ use bazaar::state::Backends;
 use bazaar::store::mongo::{self, MongoProducts};
 use serde_json::Value;
 
+use crate::kit::process::{
+    durable_redis_server, eventually, free_port, mongo_server, redis_server, wait_for_port,
+};
 use crate::kit::{
     bearer_client, parse, problem, product_json, TestApp, ADMIN_PASSWORD, ADMIN_PHONE,
-};
-use crate::process::{
-    durable_redis_server, eventually, free_port, mongo_server, redis_server, wait_for_port,
 };
 
 async fn status(app: &TestApp, path: &str) -> u16 {
