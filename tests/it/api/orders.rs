@@ -627,7 +627,7 @@ async fn staff_cancelling_a_paid_order_refunds_it_releases_its_stock_and_tells_t
     assert_eq!(cancelled.status, "cancelled");
     assert_eq!(cancelled.refunded, paid.total);
     assert_eq!(cancelled.refundable, 0);
-    let stock = stock_of(&app, &product).await;
+    let stock = stock_of(&app, product).await;
     assert_eq!(stock, Some(5));
     let kinds: Vec<Value> = notices_of(&app, id)
         .await
@@ -651,7 +651,7 @@ async fn a_full_refund_before_shipping_puts_the_stock_back() {
     .await;
 
     assert_eq!(refunded.status, "refunded");
-    let stock = stock_of(&app, &product).await;
+    let stock = stock_of(&app, product).await;
     assert_eq!(stock, Some(5));
 }
 

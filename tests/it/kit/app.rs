@@ -41,7 +41,7 @@ enum Source {
     /// Whatever the settings name, built by the production wiring without a check.
     Settings,
     /// Given by the test.
-    Given(Backends),
+    Given(Box<Backends>),
 }
 
 /// How a test app is started: the backend set, settings on top of the test defaults,
@@ -81,7 +81,7 @@ impl TestAppBuilder {
 
     /// Runs the app on `backends` as given.
     pub fn backends(mut self, backends: Backends) -> Self {
-        self.source = Source::Given(backends);
+        self.source = Source::Given(Box::new(backends));
         self
     }
 
@@ -115,7 +115,7 @@ impl TestAppBuilder {
             Source::Settings => Backends::from_settings(&settings)
                 .await
                 .unwrap_or_else(|e| panic!("the configured backends build: {e:#}")),
-            Source::Given(backends) => backends,
+            Source::Given(backends) => *backends,
         };
         if let Some((url, prefix)) = self.redis_kv {
             let kv = RedisKv::connect(&url, &prefix, Duration::from_millis(500))
