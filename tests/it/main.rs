@@ -5,30 +5,26 @@
 //! `BAZAAR_TEST_REDIS_CLUSTER_URL`, `BAZAAR_TEST_S3_*`). Set `TEST_LOG=1` to see logs.
 //!
 //! The API suite (`api`) runs every test body on two backend sets
-//! ([`helpers::BackendSet`]): `api::memory::…` on the in-memory default and
+//! ([`kit::BackendSet`]): `api::memory::…` on the in-memory default and
 //! `api::real::…` on MongoDB-wire, Redis and S3, built by `Backends::from_settings` as in
 //! production. `conformance` runs each port's suite on every implementation; `security`
 //! runs each attack in memory, on the real backends and against the production binary.
 //! `docs/testing.md` says what runs on which set.
+//!
+//! The other folders group tests by concern: `faults` (outages, breakers, restarts under
+//! load, failing providers, exactly-once answers), `operations` (the binary, shutdown,
+//! replicas, Redis Cluster, failover, elections), `use_cases` (payments and the outbox
+//! worker without HTTP) and `properties` (domain rules for any input). `kit` is what they
+//! share: `TestApp`, typed calls, the test services and processes. `architecture` and
+//! `contract` check the code's layers and the committed contract.
 
 mod api;
 mod architecture;
-mod breakers;
-mod cli;
-mod cluster;
 mod conformance;
 mod contract;
-mod elections;
-mod exactly_once;
-mod failover;
 mod faults;
-mod helpers;
-mod lifecycle;
-mod outbox;
-mod payments;
-mod process;
+mod kit;
+mod operations;
 mod properties;
-mod provider_faults;
-mod replicas;
-mod resilience;
 mod security;
+mod use_cases;

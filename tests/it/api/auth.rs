@@ -5,11 +5,13 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use bazaar::http::auth::TokenPair;
+use bazaar::http::users::UserBody;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 
-use super::{spawn_app, spawn_app_with_env};
-use crate::helpers::{bearer_client, login, problem, TestApp, ADMIN_PHONE};
+use super::test_app;
+use crate::kit::{bearer_client, login, problem, Expect, TestApp, ADMIN_PHONE};
 
 const PASSWORD: &str = "correct horse battery";
 /// How soon a phone may be sent another code, by default (`BAZAAR_OTP_COOLDOWN_SECS`).
@@ -48,7 +50,7 @@ async fn latest_code(app: &TestApp, phone: &str) -> String {
 
 /// Registers a customer, verifies their phone with the code sent, and signs
 /// them in; returns the token pair.
-pub async fn signed_up_customer(app: &TestApp, phone: &str) -> Value {
+pub async fn signed_up_customer(app: &TestApp, phone: &str) -> TokenPair {
     let response = post(
         app,
         &app.anonymous,
@@ -84,17 +86,16 @@ fn e164(local: &str) -> String {
 
 #[tokio::test]
 async fn sign_up_sends_a_code_that_verifies_the_phone() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let response = post(&app, &app.anonymous, "/api/v1/auth/register", json!({"phone": "98123 00001", "name": "Asha", "password": PASSWORD, "email": "Asha@Example.in"})).await;
-    assert_eq!(response.status(), 201);
-    let user: Value = response.json().await.unwrap();
+    let user: UserBody = response.expect(201).await;
     assert_eq!(
-        (user["phone"].as_str(), user["email"].as_str()),
-        (Some("+919812300001"), Some("asha@example.in"))
+        (user.phone.as_str(), user.email.as_deref()),
+        ("+919812300001", Some("asha@example.in"))
     );
     assert_eq!(
-        (user["phone_verified"].as_bool(), user["roles"].clone()),
-        (Some(false), json!(["customer"]))
+        (user.phone_verified, user.roles),
+        (false, vec!["customer".to_owned()])
     );
     let code = latest_code(&app, "+919812300001").await;
     let verified = post(
@@ -121,7 +122,7 @@ async fn sign_up_sends_a_code_that_verifies_the_phone() {
 
 #[tokio::test]
 async fn unknown_fields_in_register_are_refused_with_400() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let response = post(
         &app,
         &app.anonymous,
@@ -157,7 +158,10 @@ async fn unknown_fields_in_register_are_refused_with_400() {
 
 #[tokio::test]
 async fn the_sixth_wrong_otp_fails_even_with_the_right_code() {
-    let app = spawn_app_with_env(&[("BAZAAR_TRUSTED_PROXIES", "127.0.0.1/32")]).await;
+    let app = test_app()
+        .env(&[("BAZAAR_TRUSTED_PROXIES", "127.0.0.1/32")])
+        .spawn()
+        .await;
     let phone = e164("98123 00003");
     post(
         &app,
@@ -187,7 +191,7 @@ async fn the_sixth_wrong_otp_fails_even_with_the_right_code() {
 
 #[tokio::test]
 async fn otp_send_answers_the_same_for_unknown_numbers_and_signs_in_known_ones() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let phone = e164("98123 00004");
     post(
         &app,
@@ -235,15 +239,15 @@ async fn otp_send_answers_the_same_for_unknown_numbers_and_signs_in_known_ones()
 
 #[tokio::test]
 async fn forged_expired_and_foreign_tokens_get_401() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let pair = login(
         &app.anonymous,
         &app.address,
         ADMIN_PHONE,
-        crate::helpers::ADMIN_PASSWORD,
+        crate::kit::ADMIN_PASSWORD,
     )
     .await;
-    let good: Value = bearer_client(pair["access_token"].as_str().unwrap())
+    let good: Value = bearer_client(&pair.access_token)
         .get(app.url("/api/v1/users/me"))
         .send()
         .await
@@ -251,7 +255,7 @@ async fn forged_expired_and_foreign_tokens_get_401() {
         .json()
         .await
         .unwrap();
-    let sid = pair["session_id"].as_str().unwrap();
+    let sid = pair.session_id.as_str();
     let now = chrono::Utc::now().timestamp();
     let claims = |iss: &str, aud: &str, exp: i64| json!({"iss": iss, "aud": aud, "sub": good["id"], "sid": sid, "jti": "x", "roles": ["admin"], "iat": now, "exp": exp});
     let (kid, secret) = bazaar::config::DEV_JWT_KEYS.split_once(':').unwrap();
@@ -317,9 +321,9 @@ async fn forged_expired_and_foreign_tokens_get_401() {
 
 #[tokio::test]
 async fn logout_kills_the_access_token_at_once() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let pair = signed_up_customer(&app, "98123 00005").await;
-    let client = bearer_client(pair["access_token"].as_str().unwrap());
+    let client = bearer_client(&pair.access_token);
     assert_eq!(
         client
             .get(app.url("/api/v1/users/me"))
@@ -351,7 +355,7 @@ async fn logout_kills_the_access_token_at_once() {
         &app,
         &app.anonymous,
         "/api/v1/auth/refresh",
-        json!({"refresh_token": pair["refresh_token"]}),
+        json!({"refresh_token": pair.refresh_token}),
     )
     .await;
     assert_eq!(
@@ -363,21 +367,20 @@ async fn logout_kills_the_access_token_at_once() {
 
 #[tokio::test]
 async fn a_reused_refresh_token_revokes_the_whole_session() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let first = signed_up_customer(&app, "98123 00006").await;
-    let second: Value = post(
+    let second: TokenPair = post(
         &app,
         &app.anonymous,
         "/api/v1/auth/refresh",
-        json!({"refresh_token": first["refresh_token"]}),
+        json!({"refresh_token": first.refresh_token}),
     )
     .await
-    .json()
-    .await
-    .unwrap();
-    assert_ne!(second["refresh_token"], first["refresh_token"], "rotated");
-    assert_eq!(second["session_id"], first["session_id"]);
-    let new_client = bearer_client(second["access_token"].as_str().unwrap());
+    .expect(200)
+    .await;
+    assert_ne!(second.refresh_token, first.refresh_token, "rotated");
+    assert_eq!(second.session_id, first.session_id);
+    let new_client = bearer_client(&second.access_token);
     assert_eq!(
         new_client
             .get(app.url("/api/v1/users/me"))
@@ -392,7 +395,7 @@ async fn a_reused_refresh_token_revokes_the_whole_session() {
         &app,
         &app.anonymous,
         "/api/v1/auth/refresh",
-        json!({"refresh_token": first["refresh_token"]}),
+        json!({"refresh_token": first.refresh_token}),
     )
     .await;
     assert_eq!(replay.status(), 401);
@@ -411,7 +414,7 @@ async fn a_reused_refresh_token_revokes_the_whole_session() {
         &app,
         &app.anonymous,
         "/api/v1/auth/refresh",
-        json!({"refresh_token": second["refresh_token"]}),
+        json!({"refresh_token": second.refresh_token}),
     )
     .await;
     assert_eq!(legit.status(), 401);
@@ -426,7 +429,7 @@ async fn a_reused_refresh_token_revokes_the_whole_session() {
 
 #[tokio::test]
 async fn unknown_users_and_wrong_passwords_get_the_same_answer_and_repeated_failures_lock() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     signed_up_customer(&app, "98123 00007").await;
     let attempt = |identifier: &'static str| {
         let app = &app;
@@ -468,10 +471,20 @@ async fn unknown_users_and_wrong_passwords_get_the_same_answer_and_repeated_fail
 
 #[tokio::test]
 async fn the_password_hash_never_appears_in_a_response() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let pair = signed_up_customer(&app, "98123 00008").await;
-    let customer = bearer_client(pair["access_token"].as_str().unwrap());
-    let mut bodies = vec![pair.to_string()];
+    let customer = bearer_client(&pair.access_token);
+    // A sign-in's answer as sent: a typed `TokenPair` would drop a field it does not know.
+    let signed_in = post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/login",
+        json!({"identifier": "98123 00008", "password": PASSWORD}),
+    )
+    .await
+    .expect_status(200)
+    .await;
+    let mut bodies = vec![signed_in.text().await.unwrap()];
     bodies.push(
         customer
             .get(app.url("/api/v1/users/me"))
@@ -495,14 +508,11 @@ async fn the_password_hash_never_appears_in_a_response() {
     );
     bodies.push(app.get("/api/v1/users").await.text().await.unwrap());
     bodies.push(
-        app.get(&format!(
-            "/api/v1/users/{}",
-            pair["user"]["id"].as_str().unwrap()
-        ))
-        .await
-        .text()
-        .await
-        .unwrap(),
+        app.get(&format!("/api/v1/users/{}", pair.user.id.as_str()))
+            .await
+            .text()
+            .await
+            .unwrap(),
     );
     for body in bodies {
         assert!(
@@ -514,24 +524,21 @@ async fn the_password_hash_never_appears_in_a_response() {
 
 #[tokio::test]
 async fn customers_cannot_reach_admin_endpoints_or_other_users_sessions() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let a = signed_up_customer(&app, "98123 00009").await;
     let b = signed_up_customer(&app, "98123 00010").await;
-    let client_a = bearer_client(a["access_token"].as_str().unwrap());
+    let client_a = bearer_client(&a.access_token);
     for path in [
         "/api/v1/users",
         "/api/v1/audit-events",
-        &format!("/api/v1/users/{}", b["user"]["id"].as_str().unwrap()),
+        &format!("/api/v1/users/{}", b.user.id),
     ] {
         let response = client_a.get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 403, "{path}");
         assert_eq!(problem(response).await["code"], "forbidden");
     }
     let roles = client_a
-        .put(app.url(&format!(
-            "/api/v1/users/{}/roles",
-            a["user"]["id"].as_str().unwrap()
-        )))
+        .put(app.url(&format!("/api/v1/users/{}/roles", a.user.id)))
         .json(&json!({"roles": ["admin"]}))
         .send()
         .await
@@ -540,13 +547,13 @@ async fn customers_cannot_reach_admin_endpoints_or_other_users_sessions() {
     let other_session = client_a
         .delete(app.url(&format!(
             "/api/v1/users/me/sessions/{}",
-            b["session_id"].as_str().unwrap()
+            b.session_id.as_str()
         )))
         .send()
         .await
         .unwrap();
     assert_eq!(other_session.status(), 404);
-    let b_client = bearer_client(b["access_token"].as_str().unwrap());
+    let b_client = bearer_client(&b.access_token);
     assert_eq!(
         b_client
             .get(app.url("/api/v1/users/me"))
@@ -568,11 +575,11 @@ async fn customers_cannot_reach_admin_endpoints_or_other_users_sessions() {
 
 #[tokio::test]
 async fn sessions_can_be_listed_and_ended_one_by_one_or_all_at_once() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let phone = "98123 00011";
     let first = signed_up_customer(&app, phone).await;
     let second = login(&app.anonymous, &app.address, phone, PASSWORD).await;
-    let client = bearer_client(first["access_token"].as_str().unwrap());
+    let client = bearer_client(&first.access_token);
     let sessions: Value = client
         .get(app.url("/api/v1/users/me/sessions"))
         .send()
@@ -588,14 +595,14 @@ async fn sessions_can_be_listed_and_ended_one_by_one_or_all_at_once() {
     let end_second = client
         .delete(app.url(&format!(
             "/api/v1/users/me/sessions/{}",
-            second["session_id"].as_str().unwrap()
+            second.session_id.as_str()
         )))
         .send()
         .await
         .unwrap();
     assert_eq!(end_second.status(), 204);
     assert_eq!(
-        bearer_client(second["access_token"].as_str().unwrap())
+        bearer_client(&second.access_token)
             .get(app.url("/api/v1/users/me"))
             .send()
             .await
@@ -614,7 +621,7 @@ async fn sessions_can_be_listed_and_ended_one_by_one_or_all_at_once() {
         204
     );
     for token in [&first, &third] {
-        let c = bearer_client(token["access_token"].as_str().unwrap());
+        let c = bearer_client(&token.access_token);
         assert_eq!(
             c.get(app.url("/api/v1/users/me"))
                 .send()
@@ -628,9 +635,9 @@ async fn sessions_can_be_listed_and_ended_one_by_one_or_all_at_once() {
 
 #[tokio::test]
 async fn admins_change_roles_and_disable_users_with_immediate_effect() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let customer = signed_up_customer(&app, "98123 00012").await;
-    let id = customer["user"]["id"].as_str().unwrap();
+    let id = customer.user.id.as_str();
     let list: Value = app
         .get("/api/v1/users?role=customer&page=1&limit=10")
         .await
@@ -650,7 +657,7 @@ async fn admins_change_roles_and_disable_users_with_immediate_effect() {
         promoted.json::<Value>().await.unwrap()["roles"],
         json!(["customer", "catalog_manager"])
     );
-    let old = bearer_client(customer["access_token"].as_str().unwrap());
+    let old = bearer_client(&customer.access_token);
     assert_eq!(
         old.get(app.url("/api/v1/users/me"))
             .send()
@@ -661,10 +668,10 @@ async fn admins_change_roles_and_disable_users_with_immediate_effect() {
         "sessions end so roles apply at once"
     );
     let fresh = login(&app.anonymous, &app.address, "98123 00012", PASSWORD).await;
-    let manager = bearer_client(fresh["access_token"].as_str().unwrap());
+    let manager = bearer_client(&fresh.access_token);
     let created = manager
         .post(app.url("/api/v1/products"))
-        .json(&crate::helpers::product_json("MGR-1"))
+        .json(&crate::kit::product_json("MGR-1"))
         .send()
         .await
         .unwrap();
@@ -734,7 +741,7 @@ async fn admins_change_roles_and_disable_users_with_immediate_effect() {
 
 #[tokio::test]
 async fn a_password_reset_by_sms_code_replaces_the_password_and_ends_sessions() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let phone = e164("98123 00013");
     let pair = signed_up_customer(&app, &phone).await;
     app.advance(OTP_COOLDOWN).await;
@@ -764,7 +771,7 @@ async fn a_password_reset_by_sms_code_replaces_the_password_and_ends_sessions() 
     .await;
     assert_eq!(reset.status(), 204);
     assert_eq!(
-        bearer_client(pair["access_token"].as_str().unwrap())
+        bearer_client(&pair.access_token)
             .get(app.url("/api/v1/users/me"))
             .send()
             .await
@@ -791,9 +798,9 @@ async fn a_password_reset_by_sms_code_replaces_the_password_and_ends_sessions() 
 
 #[tokio::test]
 async fn email_verification_and_preferences() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let pair = signed_up_customer(&app, "98123 00014").await;
-    let client = bearer_client(pair["access_token"].as_str().unwrap());
+    let client = bearer_client(&pair.access_token);
     let no_email = client
         .post(app.url("/api/v1/users/me/email/verify-request"))
         .send()
@@ -895,7 +902,10 @@ async fn email_verification_and_preferences() {
 
 #[tokio::test]
 async fn auth_routes_are_rate_limited_per_client_with_headers() {
-    let app = spawn_app_with_env(&[("BAZAAR_RATE_LIMIT_AUTH_PER_MINUTE", "2")]).await;
+    let app = test_app()
+        .env(&[("BAZAAR_RATE_LIMIT_AUTH_PER_MINUTE", "2")])
+        .spawn()
+        .await;
     let attempt = || {
         post(
             &app,
@@ -917,9 +927,9 @@ async fn auth_routes_are_rate_limited_per_client_with_headers() {
 
 #[tokio::test]
 async fn a_replayed_refresh_token_and_a_second_sign_up_with_a_taken_phone_change_nothing() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let pair = signed_up_customer(&app, "98123 00015").await;
-    let client = bearer_client(pair["access_token"].as_str().unwrap());
+    let client = bearer_client(&pair.access_token);
     assert_eq!(
         client
             .get(app.url("/api/v1/users/me"))
@@ -933,7 +943,7 @@ async fn a_replayed_refresh_token_and_a_second_sign_up_with_a_taken_phone_change
         &app,
         &app.anonymous,
         "/api/v1/auth/refresh",
-        json!({"refresh_token": pair["refresh_token"]}),
+        json!({"refresh_token": pair.refresh_token}),
     )
     .await
     .json()
@@ -944,7 +954,7 @@ async fn a_replayed_refresh_token_and_a_second_sign_up_with_a_taken_phone_change
         &app,
         &app.anonymous,
         "/api/v1/auth/refresh",
-        json!({"refresh_token": pair["refresh_token"]}),
+        json!({"refresh_token": pair.refresh_token}),
     )
     .await;
     assert_eq!(problem(replay).await["code"], "refresh_token_reused");
@@ -957,7 +967,7 @@ async fn a_replayed_refresh_token_and_a_second_sign_up_with_a_taken_phone_change
     )
     .await;
     assert_eq!(dup.status(), 201);
-    assert_ne!(dup.json::<Value>().await.unwrap()["id"], pair["user"]["id"]);
+    assert_ne!(dup.json::<Value>().await.unwrap()["id"], pair.user.id);
     login(&app.anonymous, &app.address, "98123 00015", PASSWORD).await;
     let audit: Value = app
         .get("/api/v1/audit-events?limit=5")
@@ -970,7 +980,7 @@ async fn a_replayed_refresh_token_and_a_second_sign_up_with_a_taken_phone_change
 
 #[tokio::test]
 async fn a_code_can_be_read_out_by_voice_when_the_sms_does_not_arrive() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let phone = e164("98123 00016");
     post(
         &app,
@@ -1019,9 +1029,12 @@ async fn a_code_can_be_read_out_by_voice_when_the_sms_does_not_arrive() {
 
 #[tokio::test]
 async fn an_account_locked_for_everyone_shows_as_locked_to_admins() {
-    let app = spawn_app_with_env(&[("BAZAAR_TRUSTED_PROXIES", "127.0.0.1/32")]).await;
+    let app = test_app()
+        .env(&[("BAZAAR_TRUSTED_PROXIES", "127.0.0.1/32")])
+        .spawn()
+        .await;
     let pair = signed_up_customer(&app, "98123 00017").await;
-    let id = pair["user"]["id"].as_str().unwrap().to_owned();
+    let id = pair.user.id.as_str().to_owned();
     // Five failures from each of four addresses: the account's twenty.
     for address in [
         "198.51.100.1",
@@ -1068,37 +1081,33 @@ async fn an_account_locked_for_everyone_shows_as_locked_to_admins() {
 
 #[tokio::test]
 async fn an_access_token_expires_with_its_lifetime_and_the_session_with_its_own() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let pair = signed_up_customer(&app, "98123 00021").await;
-    let me = |token: &Value| {
-        bearer_client(token.as_str().unwrap())
-            .get(app.url("/api/v1/users/me"))
-            .send()
-    };
+    let me = |token: &str| bearer_client(token).get(app.url("/api/v1/users/me")).send();
     // Access tokens live 15 minutes (give or take 5 s of clock skew); sessions 30 days.
     app.advance(Duration::from_secs(890)).await;
-    assert_eq!(me(&pair["access_token"]).await.unwrap().status(), 200);
+    assert_eq!(me(&pair.access_token).await.unwrap().status(), 200);
     app.advance(Duration::from_secs(20)).await;
-    let expired = me(&pair["access_token"]).await.unwrap();
+    let expired = me(&pair.access_token).await.unwrap();
     assert_eq!(expired.status(), 401, "past its lifetime");
 
     let refreshed = post(
         &app,
         &app.anonymous,
         "/api/v1/auth/refresh",
-        json!({"refresh_token": pair["refresh_token"]}),
+        json!({"refresh_token": pair.refresh_token}),
     )
     .await;
-    assert_eq!(refreshed.status(), 200, "the session outlives the token");
-    let renewed: Value = refreshed.json().await.unwrap();
-    assert_eq!(me(&renewed["access_token"]).await.unwrap().status(), 200);
+    // The session outlives the token.
+    let renewed: TokenPair = refreshed.expect(200).await;
+    assert_eq!(me(&renewed.access_token).await.unwrap().status(), 200);
 
     app.advance(Duration::from_secs(30 * 86_400 + 60)).await;
     let ended = post(
         &app,
         &app.anonymous,
         "/api/v1/auth/refresh",
-        json!({"refresh_token": renewed["refresh_token"]}),
+        json!({"refresh_token": renewed.refresh_token}),
     )
     .await;
     assert_eq!(ended.status(), 401, "30 days unused end the session");
@@ -1106,7 +1115,7 @@ async fn an_access_token_expires_with_its_lifetime_and_the_session_with_its_own(
 
 #[tokio::test]
 async fn a_locked_account_signs_in_again_once_its_lock_has_run_out() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     signed_up_customer(&app, "98123 00022").await;
     let sign_in = |password: &'static str| {
         post(
@@ -1142,7 +1151,7 @@ async fn a_locked_account_signs_in_again_once_its_lock_has_run_out() {
 /// parameters, so it allows the pair.
 #[tokio::test]
 async fn audit_events_until_before_since_are_an_empty_page() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     signed_up_customer(&app, "98123 00091").await;
     let events = |query: &'static str| {
         let app = &app;

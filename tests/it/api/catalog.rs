@@ -3,11 +3,11 @@
 
 use serde_json::{json, Value};
 
-use super::spawn_app;
-use crate::helpers::{problem, product_json};
+use super::test_app;
+use crate::kit::{problem, product_json};
 
 async fn send(
-    app: &crate::helpers::TestApp,
+    app: &crate::kit::TestApp,
     method: reqwest::Method,
     path: &str,
     body: &Value,
@@ -32,7 +32,7 @@ fn statuses(batch: &Value) -> Vec<u64> {
 
 #[tokio::test]
 async fn a_batch_create_reports_each_item_and_a_bad_one_does_not_sink_the_others() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     // Within the item schema, but not a category this store sells: that item fails alone.
     let mut bad_category = product_json("B-2");
     bad_category["category"] = json!("cars");
@@ -65,7 +65,7 @@ async fn a_batch_create_reports_each_item_and_a_bad_one_does_not_sink_the_others
 /// is created.
 #[tokio::test]
 async fn a_batch_with_an_item_outside_its_schema_is_refused_whole() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let mut bad_price = product_json("S-2");
     bad_price["price"] = json!(-1);
     let mut many_images = product_json("S-3");
@@ -89,10 +89,10 @@ async fn a_batch_with_an_item_outside_its_schema_is_refused_whole() {
 
 #[tokio::test]
 async fn batch_patch_and_delete_apply_per_item_with_versions() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let a = app.create_product(product_json("P-A")).await;
     let b = app.create_product(product_json("P-B")).await;
-    let (a_id, b_id) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+    let (a_id, b_id) = (a.id.as_str(), b.id.as_str());
 
     let patch = json!({ "items": [
         { "id": a_id, "version": 1, "changes": { "price": 100, "stock": 7 } },
@@ -132,7 +132,7 @@ async fn batch_patch_and_delete_apply_per_item_with_versions() {
 
 #[tokio::test]
 async fn an_empty_oversized_or_malformed_batch_is_refused_whole() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let items: Vec<Value> = (0..101).map(|i| product_json(&format!("S-{i}"))).collect();
     for (body, status, code) in [
         (json!({ "items": [] }), 422, "validation_failed"),
@@ -155,7 +155,7 @@ async fn an_empty_oversized_or_malformed_batch_is_refused_whole() {
 
 #[tokio::test]
 async fn a_customer_cannot_write_batches() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let response = app
         .anonymous
         .post(app.url("/api/v1/products/batch"))
@@ -168,7 +168,7 @@ async fn a_customer_cannot_write_batches() {
 
 #[tokio::test]
 async fn search_and_facets_come_in_one_answer() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     for (sku, name, price, tags) in [
         ("T1", "Green Tea", 30_000, vec!["tea", "organic"]),
         ("T2", "Tea", 120_000, vec!["tea"]),
@@ -218,7 +218,7 @@ async fn search_and_facets_come_in_one_answer() {
 
 #[tokio::test]
 async fn bad_search_and_facet_parameters_are_clear_4xx_problems() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let long = "a".repeat(10_000);
     for (query, field) in [
         ("facets=category,colour".to_owned(), "facets"),
@@ -237,9 +237,9 @@ async fn bad_search_and_facet_parameters_are_clear_4xx_problems() {
 
 #[tokio::test]
 async fn a_write_is_read_back_at_once_through_the_cache_and_the_metrics_count_hits() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let created = app.create_product(product_json("C-1")).await;
-    let path = format!("/api/v1/products/{}", created["id"].as_str().unwrap());
+    let path = format!("/api/v1/products/{}", created.id);
     for _ in 0..3 {
         assert_eq!(app.get(&path).await.status(), 200);
     }

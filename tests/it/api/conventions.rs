@@ -9,17 +9,16 @@ use bazaar::domain::hold::{HoldId, StockHold};
 use bazaar::domain::ids::ProductId;
 use bazaar::domain::product::Product;
 use bazaar::domain::product_query::{ProductPage, ProductQuery};
-use bazaar::state::Backends;
 use bazaar::store::{ProductRepository, StoreError};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use super::{backends, settings, spawn_app, spawn_app_with_env};
-use crate::helpers::{problem, product_json, spawn_app_with};
+use super::test_app;
+use crate::kit::{problem, product_json};
 
 #[tokio::test]
 async fn unknown_routes_and_wrong_methods_are_problems() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let missing = problem(app.get("/api/v1/nothing-here").await).await;
     assert_eq!(
         (missing["status"].as_u64(), missing["code"].as_str()),
@@ -42,7 +41,7 @@ async fn unknown_routes_and_wrong_methods_are_problems() {
 /// resource, not a product with the id `batch`; a product's path has its own methods.
 #[tokio::test]
 async fn a_405_allows_the_methods_of_the_route_it_matched() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     for (method, path, allow) in [
         ("GET", "/api/v1/products/batch", "POST, PATCH, DELETE"),
         (
@@ -68,7 +67,7 @@ async fn a_405_allows_the_methods_of_the_route_it_matched() {
 
 #[tokio::test]
 async fn malformed_json_invalid_utf8_and_empty_bodies_are_400() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let send = |body: Vec<u8>| {
         app.client
             .post(app.url("/api/v1/products"))
@@ -103,7 +102,7 @@ async fn malformed_json_invalid_utf8_and_empty_bodies_are_400() {
 
 #[tokio::test]
 async fn a_body_of_the_wrong_content_type_is_415() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     for content_type in ["text/plain", "application/x-www-form-urlencoded"] {
         let response = app
             .client
@@ -120,7 +119,7 @@ async fn a_body_of_the_wrong_content_type_is_415() {
 
 #[tokio::test]
 async fn bodies_over_the_limit_are_413_whether_sized_or_chunked() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let big = vec![b' '; 5 * 1024 * 1024];
     let sized = app
         .client
@@ -151,7 +150,7 @@ async fn bodies_over_the_limit_are_413_whether_sized_or_chunked() {
 
 #[tokio::test]
 async fn a_sane_request_id_is_echoed_and_others_are_replaced() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let echoed = app
         .client
         .get(app.url("/health/live"))
@@ -179,7 +178,7 @@ async fn a_sane_request_id_is_echoed_and_others_are_replaced() {
 
 #[tokio::test]
 async fn responses_carry_security_headers() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let response = app.get("/api/v1/products").await;
     let headers = response.headers();
     assert_eq!(headers["x-content-type-options"], "nosniff");
@@ -193,7 +192,10 @@ async fn responses_carry_security_headers() {
 
 #[tokio::test]
 async fn cors_allows_listed_origins_only() {
-    let app = spawn_app_with_env(&[("BAZAAR_CORS_ORIGINS", "https://shop.example.in")]).await;
+    let app = test_app()
+        .env(&[("BAZAAR_CORS_ORIGINS", "https://shop.example.in")])
+        .spawn()
+        .await;
     let preflight = app
         .client
         .request(reqwest::Method::OPTIONS, app.url("/api/v1/products"))
@@ -250,7 +252,7 @@ async fn cors_allows_listed_origins_only() {
 
 #[tokio::test]
 async fn responses_are_compressed_when_the_client_accepts_it() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     for i in 0..20 {
         app.create_product(product_json(&format!("GZ-{i}"))).await;
     }
@@ -366,24 +368,23 @@ impl ProductRepository for SlowProducts {
 }
 
 /// The app on this set's backends, but with `products` as its product store.
-async fn spawn_app_with_slow_products(
+async fn app_with_slow_products(
     products: &SlowProducts,
     overrides: &[(&str, &str)],
-) -> crate::helpers::TestApp {
-    let settings = settings(overrides);
-    let backends = Backends {
-        products: Arc::new(products.clone()),
-        ..backends(&settings).await
-    };
-    spawn_app_with(settings, backends).await
+) -> crate::kit::TestApp {
+    let products = products.clone();
+    test_app()
+        .env(overrides)
+        .with_backends(move |b| b.products = Arc::new(products))
+        .spawn()
+        .await
 }
 
 #[tokio::test]
 async fn a_request_over_the_timeout_gets_a_503_problem_with_retry_after() {
     // The read never finishes: any answer is the timeout's.
     let products = SlowProducts::default();
-    let app =
-        spawn_app_with_slow_products(&products, &[("BAZAAR_REQUEST_TIMEOUT_MS", "200")]).await;
+    let app = app_with_slow_products(&products, &[("BAZAAR_REQUEST_TIMEOUT_MS", "200")]).await;
     let response = app.get("/api/v1/products/0123456789abcdef01234567").await;
     assert_eq!(response.status(), 503);
     assert_eq!(response.headers()["retry-after"], "1");
@@ -407,7 +408,7 @@ async fn shutdown_turns_readiness_down_first_and_cuts_no_in_flight_request() {
     // Long enough that the checks below fit in it on a busy machine.
     let delay = Duration::from_secs(2);
     let products = SlowProducts::default();
-    let mut app = spawn_app_with_slow_products(
+    let mut app = app_with_slow_products(
         &products,
         &[
             ("BAZAAR_SHUTDOWN_DELAY_MS", "2000"),
@@ -473,7 +474,7 @@ async fn shutdown_turns_readiness_down_first_and_cuts_no_in_flight_request() {
 
 #[tokio::test]
 async fn an_invalid_json_value_in_an_array_names_its_index() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let mut body = product_json("IDX-1");
     body["tags"] = json!(["ok", 7]);
     let p: Value = problem(app.post_json("/api/v1/products", &body).await).await;
@@ -485,7 +486,7 @@ async fn an_invalid_json_value_in_an_array_names_its_index() {
 /// match the schema); on sign-in, a value outside a declared limit is 422 naming the field.
 #[tokio::test]
 async fn a_body_is_held_to_its_schema_nulls_types_and_limits() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let mut body = product_json("NUL-1");
     body["images"] = Value::Null;
     let p = problem(app.post_json("/api/v1/products", &body).await).await;
@@ -564,7 +565,7 @@ async fn a_body_is_held_to_its_schema_nulls_types_and_limits() {
 
     // A nullable field takes null: a product's description is removed by `null` in a patch.
     let created = app.create_product(product_json("NUL-2")).await;
-    let id = created["id"].as_str().unwrap();
+    let id = created.id.as_str();
     let response = app
         .client
         .patch(app.url(&format!("/api/v1/products/{id}")))
@@ -579,7 +580,7 @@ async fn a_body_is_held_to_its_schema_nulls_types_and_limits() {
 /// does not match the schema: 400.
 #[tokio::test]
 async fn a_value_outside_a_fields_enum_is_400() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     for (path, body, field) in [
         (
             "/api/v1/auth/otp/verify",

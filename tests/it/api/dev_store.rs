@@ -8,18 +8,17 @@ use std::sync::Arc;
 use bazaar_adapters::s3::FakeObjectStore;
 
 use super::files::{announce, customer, png, upload};
-use super::{backends, settings};
-use crate::helpers::{files_under, problem, spawn_app_with, TestApp};
+use super::test_app;
+use crate::kit::{files_under, problem, TestApp};
 
 /// An app on the development store, keeping uploads in `dir`.
 async fn app_with_local_store(dir: &tempfile::TempDir, extra: &[(&str, &str)]) -> TestApp {
     let path = dir.path().to_str().expect("a UTF-8 temp path").to_owned();
     let mut overrides = vec![("BAZAAR_FILES_DIR", path.as_str())];
     overrides.extend_from_slice(extra);
-    let settings = settings(&overrides);
-    let backends = backends(&settings).await;
-    assert!(backends.objects.is_none(), "the development store");
-    spawn_app_with(settings, backends).await
+    let app = test_app().env(&overrides).prepare().await;
+    assert!(app.backends.objects.is_none(), "the development store");
+    app.spawn().await
 }
 
 #[tokio::test]
@@ -101,10 +100,10 @@ async fn a_dev_upload_over_the_size_limit_is_refused_with_413() {
 
 #[tokio::test]
 async fn with_another_object_store_the_dev_routes_do_not_exist() {
-    let settings = settings(&[]);
-    let mut backends = backends(&settings).await;
-    backends.objects = Some(Arc::new(FakeObjectStore::new()));
-    let app = spawn_app_with(settings, backends).await;
+    let app = test_app()
+        .with_backends(|b| b.objects = Some(Arc::new(FakeObjectStore::new())))
+        .spawn()
+        .await;
     let response = app
         .anonymous
         .put(app.url("/dev/uploads/uploads/a/b?expires=1&signature=00"))

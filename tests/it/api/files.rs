@@ -7,8 +7,9 @@ use bazaar_adapters::s3::{ObjectStore, S3Client};
 use serde_json::{json, Value};
 
 use super::auth::signed_up_customer;
-use super::{spawn_app_with_env, SET};
-use crate::helpers::{bearer_client, problem, test_bucket, BackendSet, TestApp};
+use super::{test_app, SET};
+use crate::kit::{bearer_client, problem, test_bucket, BackendSet, Expect, TestApp};
+use bazaar::http::files::FileBody;
 
 const FILES: &str = "/api/v1/files";
 
@@ -61,10 +62,10 @@ async fn app_with_store(extra: &[(&str, &str)]) -> (TestApp, Store) {
             let path = dir.path().to_str().expect("a UTF-8 temp path").to_owned();
             let mut overrides = vec![("BAZAAR_FILES_DIR", path.as_str())];
             overrides.extend_from_slice(extra);
-            (spawn_app_with_env(&overrides).await, Store::Dev(dir))
+            (test_app().env(&overrides).spawn().await, Store::Dev(dir))
         }
         BackendSet::Real => (
-            spawn_app_with_env(extra).await,
+            test_app().env(extra).spawn().await,
             Store::S3(Box::new(test_bucket())),
         ),
     }
@@ -72,7 +73,7 @@ async fn app_with_store(extra: &[(&str, &str)]) -> (TestApp, Store) {
 
 pub(super) async fn customer(app: &TestApp, phone: &str) -> reqwest::Client {
     let pair = signed_up_customer(app, phone).await;
-    bearer_client(pair["access_token"].as_str().expect("an access token"))
+    bearer_client(&pair.access_token)
 }
 
 /// Announces an upload; returns the answer's body, panicking unless 201.
@@ -152,19 +153,18 @@ async fn the_whole_flow(app: &TestApp, client: &reqwest::Client) -> Value {
     let uploaded = upload(&announced["upload"], bytes.clone()).await;
     assert!(uploaded.status().is_success(), "{}", uploaded.status());
 
-    let completed = complete(app, client, &id).await;
-    assert_eq!(completed.status(), 200);
-    let completed: Value = completed.json().await.unwrap();
-    assert_eq!(completed["status"], "complete");
-    assert!(completed["completed_at"].is_string());
+    let completed: FileBody = complete(app, client, &id).await.expect(200).await;
+    assert_eq!(completed.status, "complete");
+    assert!(completed.completed_at.is_some());
     // Idempotent: completing again answers the same file.
-    let again: Value = complete(app, client, &id).await.json().await.unwrap();
-    assert_eq!(again["completed_at"], completed["completed_at"]);
+    let again: FileBody = complete(app, client, &id).await.expect(200).await;
+    assert_eq!(again.completed_at, completed.completed_at);
 
-    let file: Value = get(app, client, &id).await.json().await.unwrap();
-    assert_eq!(file["size"], 3000);
-    assert_eq!(file["download"]["method"], "GET");
-    let download_url = file["download"]["url"].as_str().unwrap().to_owned();
+    let file: FileBody = get(app, client, &id).await.expect(200).await;
+    assert_eq!(file.size, 3000);
+    let download = file.download.expect("a complete file's download");
+    assert_eq!(download.method, "GET");
+    let download_url = download.url;
     let downloaded = reqwest::get(&download_url).await.unwrap();
     assert_eq!(downloaded.status(), 200);
     assert_eq!(
@@ -376,7 +376,7 @@ async fn products_show_only_complete_uploads_and_serve_them_by_redirect() {
     let pending = announce(&app, admin, "image/png", 10).await;
     let pending_id = pending["file"]["id"].as_str().unwrap().to_owned();
 
-    let mut body = crate::helpers::product_json("IMG-1");
+    let mut body = crate::kit::product_json("IMG-1");
     body["images"] = json!([pending_id, "0123456789abcdef01234567"]);
     let refused = app.post_json("/api/v1/products", &body).await;
     assert_eq!(refused.status(), 422);
@@ -397,8 +397,8 @@ async fn products_show_only_complete_uploads_and_serve_them_by_redirect() {
 
     body["images"] = json!([done_id]);
     let product = app.create_product(body).await;
-    assert_eq!(product["images"], json!([done_id]));
-    let product_id = product["id"].as_str().unwrap();
+    assert_eq!(json!(product.images), json!([done_id]));
+    let product_id = product.id.as_str();
 
     // Anyone may fetch it, by following the redirect.
     let image = format!("/api/v1/products/{product_id}/images/{done_id}");

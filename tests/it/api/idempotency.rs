@@ -11,8 +11,8 @@ use poem::listener::{Acceptor, Listener, TcpListener};
 use serde_json::{json, Value};
 use tokio::sync::{oneshot, Notify};
 
-use super::{spawn_app, spawn_app_with_env};
-use crate::helpers::{problem, product_json, TestApp, ADMIN_PHONE};
+use super::test_app;
+use crate::kit::{problem, product_json, TestApp, ADMIN_PHONE};
 
 const OTP_SEND: &str = "/api/v1/auth/otp/send";
 
@@ -62,7 +62,7 @@ async fn codes_sent(app: &TestApp, phone: &str) -> usize {
 
 #[tokio::test]
 async fn a_repeated_request_is_answered_once_then_replayed() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let first = send_otp(&app, &app.anonymous, Some("otp-1"), &admin_login_code()).await;
     assert_eq!(first.status(), 202);
     assert!(!replayed(&first));
@@ -81,7 +81,7 @@ async fn a_repeated_request_is_answered_once_then_replayed() {
 /// phone's cooldown, sends no second code.
 #[tokio::test]
 async fn a_retry_whose_answer_was_lost_sends_no_second_code() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let first = send_otp(&app, &app.anonymous, Some("otp-lost"), &admin_login_code()).await;
     assert_eq!(first.status(), 202);
     app.lose_kept_answer(None, "sendOtp", "otp-lost").await;
@@ -109,7 +109,7 @@ async fn a_retry_whose_answer_was_lost_sends_no_second_code() {
 /// its retry, once the cooldown is over, sends.
 #[tokio::test]
 async fn a_send_refused_before_anything_went_out_can_be_retried_with_its_key() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let first = send_otp(&app, &app.anonymous, Some("otp-a"), &admin_login_code()).await;
     assert_eq!(first.status(), 202);
     let refused = send_otp(&app, &app.anonymous, Some("otp-b"), &admin_login_code()).await;
@@ -124,7 +124,7 @@ async fn a_send_refused_before_anything_went_out_can_be_retried_with_its_key() {
 
 #[tokio::test]
 async fn a_key_reused_for_a_different_request_is_refused_with_422() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let first = send_otp(&app, &app.anonymous, Some("otp-1"), &admin_login_code()).await;
     assert_eq!(first.status(), 202);
 
@@ -141,7 +141,7 @@ async fn a_key_reused_for_a_different_request_is_refused_with_422() {
 
 #[tokio::test]
 async fn a_refused_request_is_replayed_exactly_as_it_was_answered() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let bad_phone = json!({"phone": "12", "purpose": "login"});
     let first = send_otp(&app, &app.anonymous, Some("otp-bad"), &bad_phone).await;
     assert_eq!(first.status(), 422);
@@ -166,7 +166,7 @@ async fn a_refused_request_is_replayed_exactly_as_it_was_answered() {
 
 #[tokio::test]
 async fn an_invalid_key_is_refused_with_400_before_anything_runs() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let too_long = "k".repeat(256);
     for key in ["", too_long.as_str(), "tab\tinside"] {
         let response = send_otp(&app, &app.anonymous, Some(key), &admin_login_code()).await;
@@ -180,7 +180,7 @@ async fn an_invalid_key_is_refused_with_400_before_anything_runs() {
 
 #[tokio::test]
 async fn callers_never_share_a_key() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     // The signed-in admin and an anonymous caller pick the same key for
     // different requests: each is its own first use.
     let admin = send_otp(&app, &app.client, Some("shared"), &admin_login_code()).await;
@@ -194,7 +194,7 @@ async fn callers_never_share_a_key() {
 
 #[tokio::test]
 async fn without_a_key_every_request_runs() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let first = send_otp(&app, &app.anonymous, None, &admin_login_code()).await;
     assert_eq!(first.status(), 202);
     let again = send_otp(&app, &app.anonymous, None, &admin_login_code()).await;
@@ -204,7 +204,7 @@ async fn without_a_key_every_request_runs() {
 
 #[tokio::test]
 async fn operations_that_are_not_listed_ignore_the_key() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     for sku in ["IDEM-1", "IDEM-2"] {
         let response = app
             .client
@@ -281,20 +281,22 @@ impl StubSms {
 
     /// The app on the set's backends, sending its SMS here.
     async fn spawn_app(&self) -> TestApp {
-        spawn_app_with_env(&[
-            ("BAZAAR_MSG91_AUTHKEY", "stub-authkey"),
-            ("BAZAAR_MSG91_TEMPLATE_ID", "stub-template"),
-            ("BAZAAR_MSG91_BASE_URL", &self.base_url),
-            // A real MSG91 key needs real notice flows too; these tests send none.
-            (
-                "BAZAAR_MSG91_FLOW_ORDER_CONFIRMATION",
-                "stub-flow-confirmation",
-            ),
-            ("BAZAAR_MSG91_FLOW_PAYMENT_RECEIPT", "stub-flow-receipt"),
-            ("BAZAAR_MSG91_FLOW_REFUND", "stub-flow-refund"),
-            ("BAZAAR_MSG91_FLOW_CANCELLATION", "stub-flow-cancellation"),
-        ])
-        .await
+        test_app()
+            .env(&[
+                ("BAZAAR_MSG91_AUTHKEY", "stub-authkey"),
+                ("BAZAAR_MSG91_TEMPLATE_ID", "stub-template"),
+                ("BAZAAR_MSG91_BASE_URL", &self.base_url),
+                // A real MSG91 key needs real notice flows too; these tests send none.
+                (
+                    "BAZAAR_MSG91_FLOW_ORDER_CONFIRMATION",
+                    "stub-flow-confirmation",
+                ),
+                ("BAZAAR_MSG91_FLOW_PAYMENT_RECEIPT", "stub-flow-receipt"),
+                ("BAZAAR_MSG91_FLOW_REFUND", "stub-flow-refund"),
+                ("BAZAAR_MSG91_FLOW_CANCELLATION", "stub-flow-cancellation"),
+            ])
+            .spawn()
+            .await
     }
 
     fn plan(&self, plan: Plan) {

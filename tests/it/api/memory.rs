@@ -3,7 +3,7 @@
 // Each test file is a module of both sets on purpose: one body, two tests.
 #![allow(clippy::duplicate_mod)]
 
-super::backend_set!(crate::helpers::BackendSet::Memory);
+super::backend_set!(crate::kit::BackendSet::Memory);
 
 #[path = "auth.rs"]
 mod auth;

@@ -1,44 +1,30 @@
-//! Black-box tests of the HTTP API through `spawn_app()`, each run on both backend sets
-//! ([`BackendSet`](crate::helpers::BackendSet)):
+//! Black-box tests of the HTTP API through `TestApp`, each run on both backend sets
+//! ([`BackendSet`](crate::kit::BackendSet)):
 //!
 //! - `api::memory::…`: the in-memory default, everything in process;
 //! - `api::real::…`: MongoDB-wire, Redis and S3 (SeaweedFS), built by the production
 //!   wiring (`Backends::from_settings`), with no store in memory.
 //!
 //! Each set is a module (`memory.rs`, `real.rs`) that includes the same test files by
-//! `#[path]` (a test below holds the two lists equal) and provides the functions the test bodies call through `super::`:
-//! `spawn_app()`, `spawn_app_with_env(overrides)`, `settings(overrides)` and
-//! `backends(&settings)`, with `SET` for the few expectations that differ by set.
+//! `#[path]` (a test below holds the two lists equal) and provides what the test bodies
+//! call through `super::`: `test_app()`, a [`TestApp`](crate::kit::TestApp) builder on
+//! the set (`test_app().spawn().await`, `test_app().env(&[…]).spawn().await`), and `SET`
+//! for the few expectations that differ by set.
 //! A test that injects an in-process fake on purpose keeps the set's other backends.
 
 mod memory;
 mod real;
 
-/// The functions a backend set's module gives its tests, for the set `$set`.
+/// What a backend set's module gives its tests, for the set `$set`.
 macro_rules! backend_set {
     ($set:expr) => {
         /// The set this module's tests run on.
-        pub const SET: crate::helpers::BackendSet = $set;
+        pub const SET: crate::kit::BackendSet = $set;
 
-        /// The app on this set.
-        pub async fn spawn_app() -> crate::helpers::TestApp {
-            SET.spawn_app().await
-        }
-
-        /// The app on this set, with `overrides` added to its settings.
-        pub async fn spawn_app_with_env(overrides: &[(&str, &str)]) -> crate::helpers::TestApp {
-            SET.spawn_app_with_env(overrides).await
-        }
-
-        /// This set's settings plus `overrides`, for tests that change a backend
-        /// before `spawn_app_with`.
-        pub fn settings(overrides: &[(&str, &str)]) -> bazaar::config::Settings {
-            SET.settings(overrides)
-        }
-
-        /// The backends `settings` name.
-        pub async fn backends(settings: &bazaar::config::Settings) -> bazaar::state::Backends {
-            SET.backends(settings).await
+        /// A builder of the app on this set: add settings or replace a backend, then
+        /// `spawn()`.
+        pub fn test_app() -> crate::kit::TestAppBuilder {
+            crate::kit::TestApp::builder().on(SET)
         }
     };
 }

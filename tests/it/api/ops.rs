@@ -2,12 +2,12 @@
 
 use serde_json::Value;
 
-use super::{spawn_app, SET};
-use crate::helpers::product_json;
+use super::{test_app, SET};
+use crate::kit::product_json;
 
 #[tokio::test]
 async fn liveness_and_readiness_answer_and_name_the_backends() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     assert_eq!(
         app.get("/health/live").await.json::<Value>().await.unwrap()["status"],
         "ok"
@@ -21,12 +21,11 @@ async fn liveness_and_readiness_answer_and_name_the_backends() {
 
 #[tokio::test]
 async fn metrics_count_requests_by_route_template() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let a = app.create_product(product_json("M-1")).await;
     let b = app.create_product(product_json("M-2")).await;
     for p in [&a, &b] {
-        app.get(&format!("/api/v1/products/{}", p["id"].as_str().unwrap()))
-            .await;
+        app.get(&format!("/api/v1/products/{}", p.id)).await;
     }
     app.get("/no/such/route").await;
     let text = app.get("/metrics").await.text().await.unwrap();
@@ -45,7 +44,7 @@ async fn metrics_count_requests_by_route_template() {
     );
     for p in [&a, &b] {
         assert!(
-            !text.contains(p["id"].as_str().unwrap()),
+            !text.contains(p.id.as_str()),
             "raw ids must not become labels"
         );
     }
@@ -56,7 +55,7 @@ async fn metrics_count_requests_by_route_template() {
 
 #[tokio::test]
 async fn the_contract_is_served_as_json_and_yaml() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let json: Value = app.get("/openapi.json").await.json().await.unwrap();
     let expected: Value = serde_json::from_str(&bazaar::startup::contract(false)).unwrap();
     assert_eq!(json, expected);
@@ -66,7 +65,7 @@ async fn the_contract_is_served_as_json_and_yaml() {
 
 #[tokio::test]
 async fn swagger_ui_is_served_and_points_at_the_contract() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let redirect = app.get("/docs").await;
     assert!(redirect.status().is_redirection());
     assert_eq!(redirect.headers()["location"], "/docs/index.html");

@@ -6,17 +6,17 @@ use bazaar_adapters::razorpay::webhook_signature;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
-use super::{spawn_app, spawn_app_with_env};
-use crate::helpers::{problem, product_json, TestApp};
+use super::test_app;
+use crate::kit::{parse, problem, product_json, Expect, TestApp};
+use bazaar::http::orders::body::OrderBody;
+use bazaar::http::orders::payments::CheckoutBody;
+use bazaar::http::products::ProductBody;
 
 async fn product_with_stock(app: &TestApp, sku: &str, price: i64, stock: u32) -> String {
     let mut body = product_json(sku);
     body["price"] = json!(price);
     body["stock"] = json!(stock);
-    app.create_product(body).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    app.create_product(body).await.id
 }
 
 async fn order(app: &TestApp, items: Value) -> reqwest::Response {
@@ -31,31 +31,52 @@ async fn json_of(response: reqwest::Response) -> Value {
     body
 }
 
+/// The order an order operation answers; fails unless 200.
+async fn order_of(response: reqwest::Response) -> OrderBody {
+    response.expect(200).await
+}
+
+/// An order the admin places for `items`; fails unless 201.
+async fn place_order(app: &TestApp, items: Value) -> OrderBody {
+    order(app, items).await.expect(201).await
+}
+
+/// A product's units left to sell, as the API shows them.
+async fn stock_of(app: &TestApp, id: &str) -> Option<u32> {
+    let product: ProductBody = app
+        .get(&format!("/api/v1/products/{id}"))
+        .await
+        .expect(200)
+        .await;
+    product.stock
+}
+
 /// A placed order, paid through the development route (the fake Razorpay
 /// captures and delivers its signed webhooks to the receiver).
-async fn paid_order(app: &TestApp, sku: &str, price: i64) -> Value {
+async fn paid_order(app: &TestApp, sku: &str, price: i64) -> OrderBody {
     let product = product_with_stock(app, sku, price, 5).await;
-    let placed = json_of(order(app, json!([{ "product_id": product, "quantity": 2 }])).await).await;
-    let id = placed["id"].as_str().unwrap();
-    let checkout = json_of(
-        app.post_json(&format!("/api/v1/orders/{id}/payments"), &json!({}))
-            .await,
-    )
-    .await;
-    let rzp_order = checkout["razorpay_order_id"].as_str().unwrap();
-    json_of(
-        app.post_json(
-            &format!("/api/v1/dev/payments/{rzp_order}/capture"),
+    let placed = place_order(app, json!([{ "product_id": product, "quantity": 2 }])).await;
+    let checkout: CheckoutBody = app
+        .post(
+            &format!("/api/v1/orders/{}/payments", placed.id),
             &json!({}),
         )
-        .await,
+        .expect(200)
+        .await;
+    app.post(
+        &format!(
+            "/api/v1/dev/payments/{}/capture",
+            checkout.razorpay_order_id
+        ),
+        &json!({}),
     )
+    .expect(200)
     .await
 }
 
 #[tokio::test]
 async fn an_order_snapshots_prices_adds_gst_and_reserves_stock() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let a = product_with_stock(&app, "O-1", 1_003, 5).await;
     let b = product_with_stock(&app, "O-2", 20_000, 1).await;
 
@@ -70,24 +91,20 @@ async fn an_order_snapshots_prices_adds_gst_and_reserves_stock() {
         .to_str()
         .unwrap()
         .starts_with("/api/v1/orders/"));
-    let placed: Value = response.json().await.unwrap();
-    assert_eq!(placed["status"], "pending_payment");
-    assert_eq!(placed["subtotal"], 22_006);
+    let placed: OrderBody = parse(response).await;
+    assert_eq!(placed.status, "pending_payment");
+    assert_eq!(placed.subtotal, 22_006);
     // 18% of 22,006 paise is 3,961.08 → 3,961.
-    assert_eq!(placed["tax"], 3_961);
-    assert_eq!(placed["total"], 25_967);
-    assert_eq!(placed["items"][0]["unit_price"], 1_003);
-    let stock_of = |id: String| {
-        let app = &app;
-        async move { json_of(app.get(&format!("/api/v1/products/{id}")).await).await["stock"].clone() }
-    };
-    assert_eq!(stock_of(a).await, 3);
-    assert_eq!(stock_of(b).await, 0);
+    assert_eq!(placed.tax, 3_961);
+    assert_eq!(placed.total, 25_967);
+    assert_eq!(placed.items[0].unit_price, 1_003);
+    assert_eq!(stock_of(&app, &a).await, Some(3));
+    assert_eq!(stock_of(&app, &b).await, Some(0));
 }
 
 #[tokio::test]
 async fn an_item_short_of_stock_fails_the_whole_order_and_reserves_nothing() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let plenty = product_with_stock(&app, "S-1", 1_000, 10).await;
     let scarce = product_with_stock(&app, "S-2", 1_000, 1).await;
 
@@ -101,13 +118,16 @@ async fn an_item_short_of_stock_fails_the_whole_order_and_reserves_nothing() {
     assert_eq!(body["status"], 409);
     assert_eq!(body["code"], "insufficient_stock");
     assert_eq!(body["errors"][0]["field"], "items[1].quantity");
-    let plenty_now = json_of(app.get(&format!("/api/v1/products/{plenty}")).await).await;
-    assert_eq!(plenty_now["stock"], 10, "the first item's units went back");
+    assert_eq!(
+        stock_of(&app, &plenty).await,
+        Some(10),
+        "the first item's units went back"
+    );
 }
 
 #[tokio::test]
 async fn two_concurrent_orders_for_the_last_unit_exactly_one_succeeds() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let last = product_with_stock(&app, "L-1", 1_000, 1).await;
     let items = json!([{ "product_id": last, "quantity": 1 }]);
 
@@ -120,16 +140,16 @@ async fn two_concurrent_orders_for_the_last_unit_exactly_one_succeeds() {
 
 #[tokio::test]
 async fn checkout_then_capture_pays_the_order_with_one_ledger_entry() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
 
     let paid = paid_order(&app, "P-1", 10_000).await;
 
-    assert_eq!(paid["status"], "paid");
-    assert_eq!(paid["captured"], paid["total"]);
-    let ledger = paid["ledger"].as_array().unwrap();
+    assert_eq!(paid.status, "paid");
+    assert_eq!(paid.captured, paid.total);
+    let ledger = &paid.ledger;
     assert_eq!(ledger.len(), 1, "{ledger:?}");
-    assert_eq!(ledger[0]["kind"], "capture");
-    assert_eq!(ledger[0]["status"], "settled");
+    assert_eq!(ledger[0].kind, "capture");
+    assert_eq!(ledger[0].status, "settled");
     // The three webhooks were stored and applied once each.
     let events = json_of(app.get("/api/v1/admin/webhooks").await).await;
     assert_eq!(events["total"], 3);
@@ -137,10 +157,10 @@ async fn checkout_then_capture_pays_the_order_with_one_ledger_entry() {
 
 #[tokio::test]
 async fn a_refund_larger_than_what_was_captured_is_refused() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let paid = paid_order(&app, "R-1", 10_000).await;
-    let id = paid["id"].as_str().unwrap();
-    let total = paid["total"].as_i64().unwrap();
+    let id = paid.id.as_str();
+    let total = paid.total;
     let refund = |amount: i64| {
         app.client
             .post(app.url(&format!("/api/v1/orders/{id}/actions/refund")))
@@ -149,24 +169,24 @@ async fn a_refund_larger_than_what_was_captured_is_refused() {
     };
 
     let too_much = problem(refund(total + 1).await.unwrap()).await;
-    let partial = json_of(refund(1_000).await.unwrap()).await;
+    let partial = order_of(refund(1_000).await.unwrap()).await;
     let rest_plus_one = problem(refund(total - 1_000 + 1).await.unwrap()).await;
-    let rest = json_of(refund(total - 1_000).await.unwrap()).await;
+    let rest = order_of(refund(total - 1_000).await.unwrap()).await;
 
     assert_eq!(too_much["status"], 409);
     assert_eq!(too_much["code"], "refund_exceeds_captured");
-    assert_eq!(partial["refunded"], 1_000);
-    assert_eq!(partial["status"], "paid");
+    assert_eq!(partial.refunded, 1_000);
+    assert_eq!(partial.status, "paid");
     assert_eq!(rest_plus_one["code"], "refund_exceeds_captured");
-    assert_eq!(rest["refunded"], total);
-    assert_eq!(rest["status"], "refunded");
+    assert_eq!(rest.refunded, total);
+    assert_eq!(rest.status, "refunded");
 }
 
 #[tokio::test]
 async fn an_illegal_transition_is_a_409_naming_both_states() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let paid = paid_order(&app, "T-1", 10_000).await;
-    let id = paid["id"].as_str().unwrap();
+    let id = paid.id.as_str();
     let set = |status: &'static str| {
         app.client
             .put(app.url(&format!("/api/v1/orders/{id}/status")))
@@ -174,10 +194,10 @@ async fn an_illegal_transition_is_a_409_naming_both_states() {
             .send()
     };
 
-    let delivered = json_of(set("delivered").await.unwrap()).await;
+    let delivered = order_of(set("delivered").await.unwrap()).await;
     let back = problem(set("shipped").await.unwrap()).await;
 
-    assert_eq!(delivered["status"], "delivered");
+    assert_eq!(delivered.status, "delivered");
     assert_eq!(back["status"], 409);
     assert_eq!(back["code"], "illegal_transition");
     assert_eq!(
@@ -189,11 +209,13 @@ async fn an_illegal_transition_is_a_409_naming_both_states() {
 #[tokio::test]
 async fn an_unpaid_order_expires_when_its_time_to_pay_has_passed() {
     // Ten minutes to pay: within the admin's 15-minute access token.
-    let app = spawn_app_with_env(&[("BAZAAR_ORDER_PAY_WITHIN_SECS", "600")]).await;
+    let app = test_app()
+        .env(&[("BAZAAR_ORDER_PAY_WITHIN_SECS", "600")])
+        .spawn()
+        .await;
     let product = product_with_stock(&app, "X-1", 1_000, 3).await;
-    let placed =
-        json_of(order(&app, json!([{ "product_id": product, "quantity": 2 }])).await).await;
-    let id = placed["id"].as_str().unwrap();
+    let placed = place_order(&app, json!([{ "product_id": product, "quantity": 2 }])).await;
+    let id = placed.id.as_str();
     let checkout = |app: &TestApp| {
         app.client
             .post(app.url(&format!("/api/v1/orders/{id}/payments")))
@@ -207,21 +229,23 @@ async fn an_unpaid_order_expires_when_its_time_to_pay_has_passed() {
     let late = problem(checkout(&app).await.unwrap()).await;
 
     assert_eq!(late["code"], "illegal_transition");
-    let expired = json_of(app.get(&format!("/api/v1/orders/{id}")).await).await;
-    assert_eq!(expired["status"], "expired");
-    let stock = json_of(app.get(&format!("/api/v1/products/{product}")).await).await;
-    assert_eq!(stock["stock"], 3, "its stock went back");
+    let expired = order_of(app.get(&format!("/api/v1/orders/{id}")).await).await;
+    assert_eq!(expired.status, "expired");
+    assert_eq!(
+        stock_of(&app, &product).await,
+        Some(3),
+        "its stock went back"
+    );
 }
 
 #[tokio::test]
 async fn cancelling_an_unpaid_order_releases_its_stock() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let product = product_with_stock(&app, "C-1", 1_000, 2).await;
-    let placed =
-        json_of(order(&app, json!([{ "product_id": product, "quantity": 2 }])).await).await;
-    let id = placed["id"].as_str().unwrap();
+    let placed = place_order(&app, json!([{ "product_id": product, "quantity": 2 }])).await;
+    let id = placed.id.as_str();
 
-    let cancelled = json_of(
+    let cancelled = order_of(
         app.post_json(&format!("/api/v1/orders/{id}/actions/cancel"), &json!({}))
             .await,
     )
@@ -232,10 +256,9 @@ async fn cancelling_an_unpaid_order_releases_its_stock() {
     )
     .await;
 
-    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(cancelled.status, "cancelled");
     assert_eq!(again["code"], "illegal_transition");
-    let now = json_of(app.get(&format!("/api/v1/products/{product}")).await).await;
-    assert_eq!(now["stock"], 2);
+    assert_eq!(stock_of(&app, &product).await, Some(2));
 }
 
 /// A well-formed `payment.captured` event for a Razorpay order nobody has.
@@ -268,7 +291,7 @@ async fn deliver(app: &TestApp, body: Vec<u8>, signature: Option<&str>) -> reqwe
 
 #[tokio::test]
 async fn webhooks_with_a_bad_signature_are_refused_and_nothing_is_stored() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let secret = SecretString::from(FAKE_RAZORPAY_WEBHOOK_SECRET.to_owned());
     let body = captured_event();
     let good = webhook_signature(&secret, &body);
@@ -326,10 +349,10 @@ async fn notices_of(app: &TestApp, id: &str) -> Vec<Value> {
 
 #[tokio::test]
 async fn paying_enqueues_the_confirmation_and_receipt_once_and_the_worker_delivers_them() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let paid = paid_order(&app, "N-1", 10_000).await;
-    let id = paid["id"].as_str().unwrap();
-    let rzp_order = paid["razorpay_order_id"].as_str().unwrap();
+    let id = paid.id.as_str();
+    let rzp_order = paid.razorpay_order_id.as_deref().unwrap();
 
     // The fake's webhooks arrive again: the same change, so no new notices.
     json_of(
@@ -369,7 +392,7 @@ async fn paying_enqueues_the_confirmation_and_receipt_once_and_the_worker_delive
 
 #[tokio::test]
 async fn a_retried_order_with_its_idempotency_key_is_placed_once() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let product = product_with_stock(&app, "I-1", 1_000, 5).await;
     let body = json!({ "items": [{ "product_id": product, "quantity": 2 }] });
     let place = |key: &'static str| {
@@ -390,9 +413,8 @@ async fn a_retried_order_with_its_idempotency_key_is_placed_once() {
     assert_eq!(retry.headers()["idempotent-replayed"], "true");
     let (first, retry): (Value, Value) = (first.json().await.unwrap(), retry.json().await.unwrap());
     assert_eq!(first["id"], retry["id"]);
-    let stock =
-        json_of(app.get(&format!("/api/v1/products/{product}")).await).await["stock"].clone();
-    assert_eq!(stock, 3, "the stock was reserved once");
+    let stock = stock_of(&app, &product).await;
+    assert_eq!(stock, Some(3), "the stock was reserved once");
     let orders = json_of(app.get("/api/v1/orders").await).await;
     assert_eq!(orders["items"].as_array().unwrap().len(), 1);
 }
@@ -402,7 +424,7 @@ async fn a_retried_order_with_its_idempotency_key_is_placed_once() {
 /// record expired). The retry runs again and finds that order.
 #[tokio::test]
 async fn a_retry_whose_answer_was_lost_finds_the_order_instead_of_placing_another() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let product = product_with_stock(&app, "L-1", 1_000, 5).await;
     let body = json!({ "items": [{ "product_id": product, "quantity": 2 }] });
     let place = |key: &'static str, body: Value| {
@@ -433,9 +455,8 @@ async fn a_retry_whose_answer_was_lost_finds_the_order_instead_of_placing_anothe
     assert!(location.ends_with(first["id"].as_str().unwrap()));
     let orders = json_of(app.get("/api/v1/orders").await).await;
     assert_eq!(orders["items"].as_array().unwrap().len(), 1, "one order");
-    let stock =
-        json_of(app.get(&format!("/api/v1/products/{product}")).await).await["stock"].clone();
-    assert_eq!(stock, 3, "the stock was reserved once");
+    let stock = stock_of(&app, &product).await;
+    assert_eq!(stock, Some(3), "the stock was reserved once");
 
     // The key on another order, its kept answer lost too, is still refused.
     app.lose_kept_answer(Some(admin), "createOrder", "lost-1")
@@ -454,7 +475,7 @@ async fn a_retry_whose_answer_was_lost_finds_the_order_instead_of_placing_anothe
 
 #[tokio::test]
 async fn an_admin_can_apply_a_stored_event_again_and_nothing_changes_twice() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let paid = paid_order(&app, "A-1", 10_000).await;
     let events = json_of(
         app.get("/api/v1/admin/webhooks?event=payment.captured")
@@ -473,17 +494,17 @@ async fn an_admin_can_apply_a_stored_event_again_and_nothing_changes_twice() {
     .await;
 
     assert_eq!(reapplied["outcome"], "no change");
-    let id = paid["id"].as_str().unwrap();
-    let after = json_of(app.get(&format!("/api/v1/orders/{id}")).await).await;
-    assert_eq!(after["version"], paid["version"]);
-    assert_eq!(after["ledger"].as_array().unwrap().len(), 1);
+    let id = paid.id.as_str();
+    let after = order_of(app.get(&format!("/api/v1/orders/{id}")).await).await;
+    assert_eq!(after.version, paid.version);
+    assert_eq!(after.ledger.len(), 1);
 }
 
 #[tokio::test]
 async fn the_sales_summary_counts_a_paid_order_and_its_refund() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let paid = paid_order(&app, "Y-1", 10_000).await;
-    let id = paid["id"].as_str().unwrap();
+    let id = paid.id.as_str();
     json_of(
         app.post_json(
             &format!("/api/v1/orders/{id}/actions/refund"),
@@ -495,7 +516,7 @@ async fn the_sales_summary_counts_a_paid_order_and_its_refund() {
 
     let summary = json_of(app.get("/api/v1/analytics/summary").await).await;
 
-    let total = paid["total"].as_i64().unwrap();
+    let total = paid.total;
     assert_eq!(summary["net_revenue"], total - 2_000);
     let paid_count = summary["orders_by_status"]
         .as_array()
@@ -520,11 +541,11 @@ async fn the_sales_summary_counts_a_paid_order_and_its_refund() {
 
 #[tokio::test]
 async fn a_customer_sees_only_their_own_orders() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let paid = paid_order(&app, "V-1", 10_000).await;
-    let id = paid["id"].as_str().unwrap();
+    let id = paid.id.as_str();
     let pair = super::auth::signed_up_customer(&app, "+919812300077").await;
-    let customer = crate::helpers::bearer_client(pair["access_token"].as_str().unwrap());
+    let customer = crate::kit::bearer_client(&pair.access_token);
 
     let theirs = customer
         .get(app.url(&format!("/api/v1/orders/{id}")))
@@ -553,13 +574,13 @@ async fn a_customer_sees_only_their_own_orders() {
 
 #[tokio::test]
 async fn redelivered_webhooks_pay_an_order_once_and_write_its_notices_once() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
 
     let paid = paid_order(&app, "M-1", 10_000).await;
-    let id = paid["id"].as_str().unwrap();
-    let rzp_order = paid["razorpay_order_id"].as_str().unwrap();
+    let id = paid.id.as_str();
+    let rzp_order = paid.razorpay_order_id.as_deref().unwrap();
     // Razorpay delivers everything again.
-    let again = json_of(
+    let again = order_of(
         app.post_json(
             &format!("/api/v1/dev/payments/{rzp_order}/capture"),
             &json!({}),
@@ -568,12 +589,12 @@ async fn redelivered_webhooks_pay_an_order_once_and_write_its_notices_once() {
     )
     .await;
 
-    assert_eq!(paid["status"], "paid");
+    assert_eq!(paid.status, "paid");
     assert_eq!(
-        again["version"], paid["version"],
+        again.version, paid.version,
         "the redelivery changed nothing"
     );
-    assert_eq!(again["ledger"].as_array().unwrap().len(), 1);
+    assert_eq!(again.ledger.len(), 1);
     let mut kinds: Vec<String> = notices_of(&app, id)
         .await
         .iter()
@@ -592,23 +613,22 @@ async fn redelivered_webhooks_pay_an_order_once_and_write_its_notices_once() {
 
 #[tokio::test]
 async fn staff_cancelling_a_paid_order_refunds_it_releases_its_stock_and_tells_the_customer() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let paid = paid_order(&app, "K-1", 10_000).await;
-    let id = paid["id"].as_str().unwrap();
-    let product = paid["items"][0]["product_id"].as_str().unwrap();
+    let id = paid.id.as_str();
+    let product = paid.items[0].product_id.as_str();
 
-    let cancelled = json_of(
+    let cancelled = order_of(
         app.post_json(&format!("/api/v1/orders/{id}/actions/cancel"), &json!({}))
             .await,
     )
     .await;
 
-    assert_eq!(cancelled["status"], "cancelled");
-    assert_eq!(cancelled["refunded"], paid["total"]);
-    assert_eq!(cancelled["refundable"], 0);
-    let stock =
-        json_of(app.get(&format!("/api/v1/products/{product}")).await).await["stock"].clone();
-    assert_eq!(stock, 5);
+    assert_eq!(cancelled.status, "cancelled");
+    assert_eq!(cancelled.refunded, paid.total);
+    assert_eq!(cancelled.refundable, 0);
+    let stock = stock_of(&app, product).await;
+    assert_eq!(stock, Some(5));
     let kinds: Vec<Value> = notices_of(&app, id)
         .await
         .iter()
@@ -619,26 +639,25 @@ async fn staff_cancelling_a_paid_order_refunds_it_releases_its_stock_and_tells_t
 
 #[tokio::test]
 async fn a_full_refund_before_shipping_puts_the_stock_back() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let paid = paid_order(&app, "F-1", 10_000).await;
-    let id = paid["id"].as_str().unwrap();
-    let product = paid["items"][0]["product_id"].as_str().unwrap();
+    let id = paid.id.as_str();
+    let product = paid.items[0].product_id.as_str();
 
-    let refunded = json_of(
+    let refunded = order_of(
         app.post_json(&format!("/api/v1/orders/{id}/actions/refund"), &json!({}))
             .await,
     )
     .await;
 
-    assert_eq!(refunded["status"], "refunded");
-    let stock =
-        json_of(app.get(&format!("/api/v1/products/{product}")).await).await["stock"].clone();
-    assert_eq!(stock, 5);
+    assert_eq!(refunded.status, "refunded");
+    let stock = stock_of(&app, product).await;
+    assert_eq!(stock, Some(5));
 }
 
 #[tokio::test]
 async fn orders_below_one_rupee_or_over_the_quantity_limit_are_refused() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let cheap = product_with_stock(&app, "Q-1", 50, 10).await;
     let plenty = product_with_stock(&app, "Q-2", 1_000, 5_000).await;
 
@@ -664,6 +683,9 @@ async fn orders_below_one_rupee_or_over_the_quantity_limit_are_refused() {
     assert_eq!(eleven["errors"][0]["field"], "items[0].quantity");
     assert_eq!(eleven["errors"][0]["code"], "out_of_range");
     assert_eq!(ten.status(), 201);
-    let cheap_now = json_of(app.get(&format!("/api/v1/products/{cheap}")).await).await;
-    assert_eq!(cheap_now["stock"], 10, "nothing stayed reserved");
+    assert_eq!(
+        stock_of(&app, &cheap).await,
+        Some(10),
+        "nothing stayed reserved"
+    );
 }

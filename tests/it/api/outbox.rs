@@ -12,8 +12,8 @@ use chrono::Utc;
 use serde_json::{json, Value};
 
 use super::auth::signed_up_customer;
-use super::{backends, settings};
-use crate::helpers::{bearer_client, problem, spawn_app_with, TestApp};
+use super::test_app;
+use crate::kit::{bearer_client, problem, TestApp};
 
 const OUTBOX: &str = "/api/v1/admin/outbox";
 
@@ -40,9 +40,11 @@ struct Seeded {
 
 /// The app, on the set's backends, and what its outbox held when it started.
 async fn app_with_outbox_in_each_state() -> (TestApp, Seeded) {
-    let settings = settings(&[("BAZAAR_OUTBOX_POLL_MS", "100")]);
-    let backends = backends(&settings).await;
-    let repo = backends.outbox.clone();
+    let app = test_app()
+        .env(&[("BAZAAR_OUTBOX_POLL_MS", "100")])
+        .prepare()
+        .await;
+    let repo = app.backends.outbox.clone();
     let [delivered, dead, pending] = [notice(1), notice(2), notice(3)];
     repo.enqueue(&[delivered.clone(), dead.clone(), pending.clone()])
         .await
@@ -69,7 +71,7 @@ async fn app_with_outbox_in_each_state() -> (TestApp, Seeded) {
         dead,
         pending,
     };
-    (spawn_app_with(settings, backends).await, seeded)
+    (app.spawn().await, seeded)
 }
 
 fn ids(list: &Value) -> Vec<&str> {
@@ -208,7 +210,7 @@ async fn only_dead_notices_can_be_retried() {
 async fn customers_may_not_see_or_retry_the_outbox() {
     let (app, outbox) = app_with_outbox_in_each_state().await;
     let tokens = signed_up_customer(&app, "+919812300077").await;
-    let customer = bearer_client(tokens["access_token"].as_str().unwrap());
+    let customer = bearer_client(&tokens.access_token);
 
     let list = customer.get(app.url(OUTBOX)).send().await.unwrap();
     let retry = customer

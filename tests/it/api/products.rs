@@ -2,14 +2,14 @@
 
 use serde_json::{json, Value};
 
-use super::{spawn_app, spawn_app_with_env, SET};
-use crate::helpers::{problem, product_json};
+use super::{test_app, SET};
+use crate::kit::{problem, product_json, Expect};
 
 const PRODUCTS: &str = "/api/v1/products";
 
 #[tokio::test]
 async fn creating_a_product_answers_201_with_location_etag_and_the_normalised_product() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let response = app
         .post_json(
             PRODUCTS,
@@ -41,7 +41,7 @@ async fn creating_a_product_answers_201_with_location_etag_and_the_normalised_pr
 
 #[tokio::test]
 async fn every_invalid_field_is_reported_at_once_with_422() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let response = app
         .post_json(PRODUCTS, &json!({
             "sku": "has space", "name": "", "price": -100, "currency": "USD",
@@ -83,7 +83,7 @@ async fn every_invalid_field_is_reported_at_once_with_422() {
 /// a rule is 422.
 #[tokio::test]
 async fn wrong_types_and_unknown_fields_name_the_field() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let mut body = product_json("T-1");
     body["price"] = json!("499");
     let p = problem(app.post_json(PRODUCTS, &body).await).await;
@@ -104,20 +104,20 @@ async fn wrong_types_and_unknown_fields_name_the_field() {
 
 #[tokio::test]
 async fn a_taken_sku_answers_409_naming_the_field() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     app.create_product(product_json("dup-1")).await;
-    let response = app.post_json(PRODUCTS, &product_json("DUP-1")).await;
-    assert_eq!(response.status(), 409);
-    let body = problem(response).await;
-    assert_eq!(body["code"], "conflict");
+    let body = app
+        .post(PRODUCTS, &product_json("DUP-1"))
+        .expect_problem(409, "conflict")
+        .await;
     assert_eq!(body["errors"][0]["field"], "sku");
 }
 
 #[tokio::test]
 async fn reads_carry_an_etag_and_honour_if_none_match() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let created = app.create_product(product_json("ETAG-1")).await;
-    let path = format!("{PRODUCTS}/{}", created["id"].as_str().unwrap());
+    let path = format!("{PRODUCTS}/{}", created.id);
     let first = app.get(&path).await;
     let etag = first.headers()["etag"].to_str().unwrap().to_owned();
     let cached = app
@@ -141,7 +141,7 @@ async fn reads_carry_an_etag_and_honour_if_none_match() {
 
 #[tokio::test]
 async fn malformed_and_unknown_ids_get_400_and_404() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let bad = problem(app.get(&format!("{PRODUCTS}/not-hex")).await).await;
     assert_eq!(
         (bad["status"].as_u64(), bad["code"].as_str()),
@@ -161,8 +161,15 @@ async fn malformed_and_unknown_ids_get_400_and_404() {
 
 #[tokio::test]
 async fn put_replaces_and_patch_changes_only_what_it_names() {
-    let app = spawn_app().await;
-    let created = app.create_product(product_json("EDIT-1")).await;
+    let app = test_app().spawn().await;
+    // Read as sent, to compare the exact `created_at` text a PUT answers later.
+    let created: Value = app
+        .post(PRODUCTS, &product_json("EDIT-1"))
+        .expect_status(201)
+        .await
+        .json()
+        .await
+        .unwrap();
     let path = format!("{PRODUCTS}/{}", created["id"].as_str().unwrap());
 
     let mut replacement = product_json("EDIT-1");
@@ -228,9 +235,9 @@ async fn put_replaces_and_patch_changes_only_what_it_names() {
 
 #[tokio::test]
 async fn if_match_guards_writes_with_412() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let created = app.create_product(product_json("IFM-1")).await;
-    let path = format!("{PRODUCTS}/{}", created["id"].as_str().unwrap());
+    let path = format!("{PRODUCTS}/{}", created.id);
 
     let ok = app
         .client
@@ -292,7 +299,7 @@ async fn if_match_guards_writes_with_412() {
     );
 }
 
-async fn seed(app: &crate::helpers::TestApp) {
+async fn seed(app: &crate::kit::TestApp) {
     let items = [
         ("K1", "Steel kettle", 1500, "home", vec!["kitchen"]),
         ("K2", "Blue mug", 300, "home", vec!["kitchen"]),
@@ -319,7 +326,7 @@ fn skus(body: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn lists_filter_and_sort() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     seed(&app).await;
     let cases = [
         ("category=home&sort=price", vec!["K2", "K1"]),
@@ -342,7 +349,7 @@ async fn lists_filter_and_sort() {
 
 #[tokio::test]
 async fn cursor_pagination_follows_links_to_the_end() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     seed(&app).await;
     let mut next = Some(format!("{PRODUCTS}?sort=price&limit=2"));
     let mut seen = Vec::new();
@@ -368,7 +375,7 @@ async fn cursor_pagination_follows_links_to_the_end() {
 
 #[tokio::test]
 async fn page_mode_reports_totals_and_links() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     seed(&app).await;
     let body: Value = app
         .get(&format!("{PRODUCTS}?sort=created_at&limit=2&page=2"))
@@ -419,7 +426,7 @@ async fn page_mode_reports_totals_and_links() {
 
 #[tokio::test]
 async fn bad_list_parameters_get_clear_400s() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     seed(&app).await;
     let first: Value = app
         .get(&format!("{PRODUCTS}?limit=1"))
@@ -476,7 +483,7 @@ async fn bad_list_parameters_get_clear_400s() {
 /// be relevant to) is the default order.
 #[tokio::test]
 async fn an_inverted_price_range_is_empty_and_relevance_without_q_is_the_default_order() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     seed(&app).await;
     let inverted = app
         .get(&format!("{PRODUCTS}?price_min=1000&price_max=500"))
@@ -497,7 +504,7 @@ async fn an_inverted_price_range_is_empty_and_relevance_without_q_is_the_default
 /// the page wins and the cursor is ignored, even one that would not decode.
 #[tokio::test]
 async fn a_page_sent_with_a_cursor_wins_and_the_cursor_is_ignored() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     seed(&app).await;
     let page_two: Value = app
         .get(&format!("{PRODUCTS}?sort=created_at&limit=2&page=2"))
@@ -521,7 +528,7 @@ async fn a_page_sent_with_a_cursor_wins_and_the_cursor_is_ignored() {
 
 #[tokio::test]
 async fn list_pages_carry_an_etag_that_changes_with_the_data() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     seed(&app).await;
     let etag = app.get(PRODUCTS).await.headers()["etag"]
         .to_str()
@@ -548,7 +555,10 @@ async fn list_pages_carry_an_etag_that_changes_with_the_data() {
 
 #[tokio::test]
 async fn requests_over_the_rate_limit_get_429_with_retry_after_and_ratelimit_headers() {
-    let app = spawn_app_with_env(&[("BAZAAR_RATE_LIMIT_DEFAULT_PER_MINUTE", "3")]).await;
+    let app = test_app()
+        .env(&[("BAZAAR_RATE_LIMIT_DEFAULT_PER_MINUTE", "3")])
+        .spawn()
+        .await;
     for remaining in [2, 1, 0] {
         let response = app.get(PRODUCTS).await;
         assert_eq!(response.status(), 200);
@@ -594,7 +604,7 @@ async fn requests_over_the_rate_limit_get_429_with_retry_after_and_ratelimit_hea
 
 #[tokio::test]
 async fn product_writes_need_the_products_write_permission() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let anonymous = app
         .anonymous
         .post(app.url(PRODUCTS))
@@ -605,7 +615,7 @@ async fn product_writes_need_the_products_write_permission() {
     assert_eq!(anonymous.status(), 401);
     assert_eq!(problem(anonymous).await["code"], "unauthorized");
     let customer = super::auth::signed_up_customer(&app, "98111 22333").await;
-    let client = crate::helpers::bearer_client(customer["access_token"].as_str().unwrap());
+    let client = crate::kit::bearer_client(&customer.access_token);
     let refused = client
         .post(app.url(PRODUCTS))
         .json(&product_json("P-1"))
@@ -624,11 +634,14 @@ async fn product_writes_need_the_products_write_permission() {
 
 #[tokio::test]
 async fn the_products_api_round_trips_and_readiness_names_the_backends() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     let created = app.create_product(product_json("REAL-1")).await;
     app.create_product(product_json("REAL-2")).await;
-    let path = format!("{PRODUCTS}/{}", created["id"].as_str().unwrap());
-    assert_eq!(app.get(&path).await.json::<Value>().await.unwrap(), created);
+    let path = format!("{PRODUCTS}/{}", created.id);
+    assert_eq!(
+        app.get(&path).await.json::<Value>().await.unwrap(),
+        serde_json::to_value(&created).unwrap()
+    );
     assert_eq!(
         app.post_json(PRODUCTS, &product_json("real-1"))
             .await
@@ -671,7 +684,7 @@ async fn the_products_api_round_trips_and_readiness_names_the_backends() {
 
 #[tokio::test]
 async fn a_product_id_that_is_not_24_hex_characters_is_an_invalid_parameter_named_id() {
-    let app = spawn_app().await;
+    let app = test_app().spawn().await;
     for (method, bad) in [("GET", "zzz"), ("DELETE", "0123456789abcdef0123456g")] {
         let response = app
             .client

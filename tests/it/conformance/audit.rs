@@ -9,7 +9,7 @@ use bazaar::store::AuditRepository;
 use chrono::{DateTime, Duration};
 
 use super::conformance;
-use crate::helpers::mongo_audit;
+use crate::kit::mongo_audit;
 
 const USER: &str = "0123456789abcdef01234567";
 

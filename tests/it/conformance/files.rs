@@ -9,7 +9,7 @@ use bazaar::store::{FileRepository, StoreError};
 use chrono::{DateTime, Duration, Utc};
 
 use super::conformance;
-use crate::helpers::mongo_files;
+use crate::kit::mongo_files;
 
 fn base_time() -> DateTime<Utc> {
     DateTime::from_timestamp(1_767_225_600, 0).unwrap()

@@ -13,7 +13,7 @@ use bazaar::kv::memory::MemoryKv;
 use bazaar::kv::KeyValueStore;
 
 use super::conformance;
-use crate::helpers::{redis_cluster_kv, redis_kv};
+use crate::kit::{redis_cluster_kv, redis_kv};
 
 const LONG: IdempotencySettings = IdempotencySettings {
     ttl: Duration::from_secs(60),

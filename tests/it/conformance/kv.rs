@@ -8,7 +8,7 @@ use bazaar::kv::memory::MemoryKv;
 use bazaar::kv::{KeyValueStore, KvError};
 
 use super::conformance;
-use crate::helpers::{redis_cluster_kv, redis_kv};
+use crate::kit::{redis_cluster_kv, redis_kv};
 
 pub async fn values_can_be_set_read_and_deleted(kv: &dyn KeyValueStore) {
     assert_eq!(kv.get("a").await.unwrap(), None);

@@ -25,7 +25,7 @@ use bazaar::store::{OrderRepository, OutboxRepository, StoreError, WebhookEventR
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::conformance;
-use crate::helpers::{mongo_orders, mongo_webhook_events};
+use crate::kit::{mongo_orders, mongo_webhook_events};
 
 /// How long a customer has to pay, in these tests.
 const PAY_WITHIN_MINUTES: i64 = 30;
@@ -1049,7 +1049,7 @@ async fn memory_backend_writes_notices_with_the_update() {
 
 #[tokio::test]
 async fn mongodb_backend_writes_notices_with_the_update() {
-    let db = crate::helpers::test_database().await;
+    let db = crate::kit::test_database().await;
     let orders = bazaar::store::mongo::MongoOrders::new(&db).await.unwrap();
     let outbox = bazaar::store::mongo::MongoOutbox::new(&db).await.unwrap();
     notices_are_written_with_the_update_and_only_then(&orders, &outbox).await;

@@ -21,7 +21,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use super::conformance;
-use crate::helpers::{mongo_outbox, test_database};
+use crate::kit::{mongo_outbox, test_database};
 
 const LEASE: StdDuration = StdDuration::from_secs(60);
 

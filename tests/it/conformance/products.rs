@@ -18,7 +18,7 @@ use bazaar::store::{ProductRepository, StoreError};
 use chrono::{DateTime, Duration, Utc};
 
 use super::conformance;
-use crate::helpers::{mongo_products, redis_kv};
+use crate::kit::{mongo_products, redis_kv};
 
 fn categories() -> Categories {
     Categories::new(vec!["books".into(), "home".into(), "toys".into()])

@@ -11,7 +11,7 @@ use bazaar::store::{StoreError, UserRepository};
 use chrono::{DateTime, Duration, Utc};
 
 use super::conformance;
-use crate::helpers::mongo_users;
+use crate::kit::mongo_users;
 
 fn user(phone: &str, name: &str, email: Option<&str>, minute: i64) -> User {
     let reg = Registration::parse(phone, name, "correct horse battery", email)

@@ -7,7 +7,7 @@ use bazaar::domain::order::status::OrderStatus;
 use bazaar::domain::order::Order;
 use proptest::prelude::*;
 
-use crate::payments::{world, World};
+use crate::use_cases::payments::{world, World};
 
 const STOCK: u32 = 10;
 

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
-use crate::payments::{world, WEBHOOK_SECRET};
+use crate::use_cases::payments::{world, WEBHOOK_SECRET};
 
 fn secret() -> SecretString {
     SecretString::from(WEBHOOK_SECRET.to_owned())

@@ -14,7 +14,7 @@ use super::servers::{on_servers, shape, Server, COOLDOWN, PASSWORD};
 
 /// Where the phone's owner signs in from.
 const OWNER: &str = "198.51.100.7";
-use crate::helpers::bearer_client;
+use crate::kit::bearer_client;
 
 /// Codes one second apart; the `otp` group wide enough that only per-phone and
 /// per-address budgets are in play.
@@ -218,7 +218,7 @@ async fn registering_a_taken_phone_answers_as_a_new_one_and_changes_nothing(serv
     );
     let (on_taken, on_new): (Value, Value) =
         (on_taken.json().await.unwrap(), on_new.json().await.unwrap());
-    assert_ne!(on_taken["id"], owner["user"]["id"]);
+    assert_ne!(on_taken["id"], owner.user.id);
     assert_eq!(without_identity(on_taken), without_identity(on_new));
 
     // What follows a registration gives nothing away either: the password just chosen
@@ -291,9 +291,9 @@ async fn setting_another_accounts_email_answers_as_setting_a_free_one(server: Se
         .customer_with_verified_email("+919812300310", "victim@example.in")
         .await;
     let mallory = server.customer("+919812300311", None).await;
-    let mallory = bearer_client(mallory["access_token"].as_str().unwrap());
+    let mallory = bearer_client(&mallory.access_token);
     let other = server.customer("+919812300312", None).await;
-    let other = bearer_client(other["access_token"].as_str().unwrap());
+    let other = bearer_client(&other.access_token);
     let patch = |client: &reqwest::Client, email: &str| {
         client
             .patch(server.url("/api/v1/users/me"))

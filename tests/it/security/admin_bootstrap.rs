@@ -6,8 +6,8 @@
 use serde_json::{json, Value};
 
 use super::prod::{Production, CUSTOMER_PASSWORD};
-use crate::helpers::{bearer_client, get_json, login};
-use crate::process::Bazaar;
+use crate::kit::process::Bazaar;
+use crate::kit::{bearer_client, get_json, login};
 
 const FOUNDER: &str = "+919812355001";
 const FOUNDER_PASSWORD: &str = "the founder's chosen password";
@@ -34,7 +34,7 @@ async fn a_customer_who_pre_registered_the_founders_phone_is_not_made_admin_at_s
 
     let anonymous = reqwest::Client::new();
     let pair = login(&anonymous, &next.url(""), FOUNDER, CUSTOMER_PASSWORD).await;
-    let squatter = bearer_client(pair["access_token"].as_str().unwrap());
+    let squatter = bearer_client(&pair.access_token);
     let users = squatter
         .get(next.url("/api/v1/users"))
         .send()
@@ -79,7 +79,7 @@ async fn the_configured_admin_is_created_when_no_account_has_its_phone() {
 
     let anonymous = reqwest::Client::new();
     let pair = login(&anonymous, &prod.url(""), FOUNDER, FOUNDER_PASSWORD).await;
-    let founder = bearer_client(pair["access_token"].as_str().unwrap());
+    let founder = bearer_client(&pair.access_token);
     let users = founder.get(prod.url("/api/v1/users")).send().await.unwrap();
     assert_eq!(users.status(), 200);
     assert!(prod.app.log().contains("created the configured admin"));

@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use super::prod::Production;
-use crate::helpers::{bearer_client, problem};
+use crate::kit::{bearer_client, problem};
 
 const AUTH_PER_MINUTE: u32 = 6;
 

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::prod::{Production, RAZORPAY_WEBHOOK_SECRET};
-use crate::helpers::{bearer_client, get_json, problem};
+use crate::kit::{bearer_client, get_json, problem};
 
 const MIB: usize = 1 << 20;
 

@@ -8,7 +8,7 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 use super::prod::{Production, CUSTOMER_PASSWORD};
-use crate::helpers::{bearer_client, login};
+use crate::kit::{bearer_client, login};
 
 /// The claims inside `token`, read without checking anything.
 fn claims_of(token: &str) -> Value {
@@ -113,7 +113,7 @@ async fn demoting_an_admin_takes_effect_on_their_very_next_request() {
     assert_eq!(promoted, 200, "{body}");
     let anonymous = reqwest::Client::new();
     let pair = login(&anonymous, &prod.url(""), phone, CUSTOMER_PASSWORD).await;
-    let deputy = bearer_client(pair["access_token"].as_str().unwrap());
+    let deputy = bearer_client(&pair.access_token);
     let (listed, _) = status(deputy.get(prod.url("/api/v1/users"))).await;
     assert_eq!(listed, 200, "the new admin lists users");
 
@@ -126,11 +126,11 @@ async fn demoting_an_admin_takes_effect_on_their_very_next_request() {
         "the demoted admin's session ended with the change"
     );
     let pair = login(&anonymous, &prod.url(""), phone, CUSTOMER_PASSWORD).await;
-    let again = bearer_client(pair["access_token"].as_str().unwrap());
+    let again = bearer_client(&pair.access_token);
     let (after, body) = status(again.get(prod.url("/api/v1/users"))).await;
     assert_eq!((after, &body["code"]), (403, &json!("forbidden")), "{body}");
     // A token of the new session re-signed with the old role is no better.
-    let mut claims = claims_of(pair["access_token"].as_str().unwrap());
+    let mut claims = claims_of(&pair.access_token);
     claims["roles"] = json!(["admin"]);
     let (forged, _) =
         status(bearer_client(&prod.mint(&claims)).get(prod.url("/api/v1/users"))).await;
@@ -141,7 +141,7 @@ async fn demoting_an_admin_takes_effect_on_their_very_next_request() {
 async fn a_token_naming_another_user_or_an_ended_session_replays_none_of_their_kept_answers() {
     let prod = Production::start("forged-replay").await;
     let admin = bearer_client(&prod.admin_token().await);
-    let mut product = crate::helpers::product_json(&crate::helpers::unique("FR"));
+    let mut product = crate::kit::product_json(&crate::kit::unique("FR"));
     product["stock"] = json!(10);
     let (created, body) = status(admin.post(prod.url("/api/v1/products")).json(&product)).await;
     assert_eq!(created, 201, "{body}");

@@ -8,7 +8,8 @@
 use serde_json::{json, Value};
 
 use super::servers::{on_servers, shape, Server, PASSWORD};
-use crate::helpers::{bearer_client, get_json};
+use crate::kit::{bearer_client, get_json, parse};
+use bazaar::http::auth::TokenPair;
 
 const ATTACKER: &str = "203.0.113.66";
 const OWNER: &str = "198.51.100.7";
@@ -134,7 +135,7 @@ async fn twenty_failures_from_many_addresses_lock_the_account_for_everyone_until
 ) {
     let phone = "+919812300104";
     let pair = server.customer(phone, None).await;
-    let id = pair["user"]["id"].as_str().unwrap().to_owned();
+    let id = pair.user.id.as_str().to_owned();
     for bot in 1..=4 {
         fail(&server, &format!("192.0.2.{bot}"), phone, 5).await;
     }
@@ -153,9 +154,9 @@ async fn twenty_failures_from_many_addresses_lock_the_account_for_everyone_until
     assert_eq!(reset.status(), 204);
     let signed_in = sign_in(&server, OWNER, phone, "a new long passphrase").await;
     assert_eq!(signed_in.status(), 200);
-    let pair: Value = signed_in.json().await.unwrap();
-    assert_eq!(pair["user"]["status"], "active");
-    let me = bearer_client(pair["access_token"].as_str().unwrap());
+    let pair: TokenPair = parse(signed_in).await;
+    assert_eq!(pair.user.status, "active");
+    let me = bearer_client(&pair.access_token);
     assert_eq!(
         me.get(server.url("/api/v1/users/me"))
             .send()

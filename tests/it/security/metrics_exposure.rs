@@ -3,8 +3,8 @@
 //! metrics listener of its own it is only there.
 
 use super::prod::{random_secret, Production};
-use crate::helpers::problem;
-use crate::process::free_port;
+use crate::kit::problem;
+use crate::kit::process::free_port;
 
 #[tokio::test]
 async fn production_serves_no_metrics_on_the_api_listener_without_a_token() {

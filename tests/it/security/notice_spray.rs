@@ -17,9 +17,7 @@ use bazaar::store::UserRepository;
 use serde_json::{json, Value};
 
 use super::prod::{code_sent, Production};
-use crate::helpers::{
-    bearer_client, login, product_json, spawn_app_with, unique, BackendSet, TestApp,
-};
+use crate::kit::{bearer_client, login, product_json, unique, BackendSet, TestApp};
 
 const PASSWORD: &str = "a customer's own password";
 
@@ -37,10 +35,7 @@ async fn json_of(response: reqwest::Response) -> Value {
 async fn product(app: &TestApp) -> String {
     let mut body = product_json(&unique("NS"));
     body["stock"] = json!(100);
-    app.create_product(body).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    app.create_product(body).await.id
 }
 
 /// Plays an account from before sign-in needed a verified phone: signed in, its phone not
@@ -89,7 +84,7 @@ async fn unverified_customer(
     verify_phone(base, phone).await;
     let pair = login(&anonymous, base, phone, PASSWORD).await;
     legacy.unverify_phone(phone).await;
-    bearer_client(pair["access_token"].as_str().unwrap())
+    bearer_client(&pair.access_token)
 }
 
 /// What the fake providers sent, as `/api/v1/dev/messages` lists it.
@@ -282,19 +277,18 @@ async fn a_loop_of_orders_gets_an_address_no_more_than_its_hourly_cap(
     assert_eq!(texts, 3, "the phone got three SMS for six cancellations");
 }
 
-fn notice_settings(set: BackendSet) -> bazaar::config::Settings {
-    set.settings(&[
-        ("BAZAAR_OUTBOX_POLL_MS", "100"),
-        ("BAZAAR_OUTBOX_CAP_PER_HOUR", "3"),
-        ("BAZAAR_OTP_COOLDOWN_SECS", "1"),
-    ])
-}
-
 async fn with_legacy(set: BackendSet) -> (TestApp, Legacy) {
-    let settings = notice_settings(set);
-    let backends = set.backends(&settings).await;
-    let legacy = Legacy::over(backends.users.clone(), backends.broadcast.clone());
-    (spawn_app_with(settings, backends).await, legacy)
+    let app = TestApp::builder()
+        .on(set)
+        .env(&[
+            ("BAZAAR_OUTBOX_POLL_MS", "100"),
+            ("BAZAAR_OUTBOX_CAP_PER_HOUR", "3"),
+            ("BAZAAR_OTP_COOLDOWN_SECS", "1"),
+        ])
+        .prepare()
+        .await;
+    let legacy = Legacy::over(app.backends.users.clone(), app.backends.broadcast.clone());
+    (app.spawn().await, legacy)
 }
 
 async fn in_memory() -> (TestApp, Legacy) {

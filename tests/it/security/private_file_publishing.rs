@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::prod::Production;
 use super::uploads::{admin, catalog_manager, get_file, png, sign_up, uploaded};
-use crate::helpers::{get_json, problem, product_json, spawn_app, BackendSet};
+use crate::kit::{get_json, problem, product_json, BackendSet, TestApp};
 
 const PRODUCTS: &str = "/api/v1/products";
 
@@ -108,7 +108,7 @@ async fn a_catalog_manager_cannot_publish_a_customers_private_file_in_production
 
 #[tokio::test]
 async fn a_catalog_manager_cannot_publish_a_customers_private_file_on_memory() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     a_customers_private_file_cannot_be_put_on_a_product(&app.address).await;
 }
 
@@ -134,12 +134,12 @@ async fn images_are_the_managers_own_uploads_or_already_public(base: &str) {
 
 #[tokio::test]
 async fn images_are_the_managers_own_uploads_or_ones_already_public_on_memory() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     images_are_the_managers_own_uploads_or_already_public(&app.address).await;
 }
 
 #[tokio::test]
 async fn images_are_the_managers_own_uploads_or_ones_already_public_on_mongodb() {
-    let app = BackendSet::Real.spawn_app().await;
+    let app = TestApp::builder().on(BackendSet::Real).spawn().await;
     images_are_the_managers_own_uploads_or_already_public(&app.address).await;
 }

@@ -17,8 +17,8 @@ use serde_json::{json, Value};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::helpers::{login, test_servers_env, unique, ADMIN_PASSWORD, ADMIN_PHONE};
-use crate::process::Bazaar;
+use crate::kit::process::Bazaar;
+use crate::kit::{login, test_servers_env, unique, ADMIN_PASSWORD, ADMIN_PHONE};
 
 pub const RAZORPAY_KEY_ID: &str = "rzp_test_security";
 pub const RAZORPAY_KEY_SECRET: &str = "security-suite-razorpay-key-secret";
@@ -199,10 +199,9 @@ impl Production {
     /// The bootstrap admin's access token.
     pub async fn admin_token(&self) -> String {
         let client = reqwest::Client::new();
-        login(&client, &self.url(""), ADMIN_PHONE, ADMIN_PASSWORD).await["access_token"]
-            .as_str()
-            .expect("an access token")
-            .to_owned()
+        login(&client, &self.url(""), ADMIN_PHONE, ADMIN_PASSWORD)
+            .await
+            .access_token
     }
 
     /// Registers a customer with `phone` and [`CUSTOMER_PASSWORD`], verifies the phone with
@@ -211,10 +210,9 @@ impl Production {
     pub async fn customer(&self, phone: &str) -> String {
         let client = reqwest::Client::new();
         register_verified(&self.url(""), phone, CUSTOMER_PASSWORD).await;
-        login(&client, &self.url(""), phone, CUSTOMER_PASSWORD).await["access_token"]
-            .as_str()
-            .expect("an access token")
-            .to_owned()
+        login(&client, &self.url(""), phone, CUSTOMER_PASSWORD)
+            .await
+            .access_token
     }
 
     /// Every request MSG91 got, in order.

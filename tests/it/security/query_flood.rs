@@ -4,9 +4,8 @@
 //! one pass.
 
 use bazaar::http::pipeline::MAX_QUERY_PAIRS;
-use bazaar::state::Backends;
 
-use crate::helpers::{problem, settings, spawn_app_with};
+use crate::kit::{problem, TestApp};
 
 fn keys(n: usize) -> String {
     (0..n)
@@ -17,11 +16,10 @@ fn keys(n: usize) -> String {
 
 #[tokio::test]
 async fn five_thousand_query_keys_are_refused_400_before_the_rate_limit_counts_them() {
-    let app = spawn_app_with(
-        settings(&[("BAZAAR_RATE_LIMIT_DEFAULT_PER_MINUTE", "3")]),
-        Backends::in_memory(),
-    )
-    .await;
+    let app = TestApp::builder()
+        .env(&[("BAZAAR_RATE_LIMIT_DEFAULT_PER_MINUTE", "3")])
+        .spawn()
+        .await;
     let flood = format!("/api/v1/products?{}", keys(5_000));
     for _ in 0..5 {
         let response = app.anonymous.get(app.url(&flood)).send().await.unwrap();
@@ -51,7 +49,7 @@ async fn five_thousand_query_keys_are_refused_400_before_the_rate_limit_counts_t
 
 #[tokio::test]
 async fn a_hundred_query_pairs_are_accepted_and_one_more_is_refused() {
-    let app = spawn_app_with(settings(&[]), Backends::in_memory()).await;
+    let app = TestApp::builder().spawn().await;
     let at_cap = format!("/api/v1/products?limit=5&{}", keys(MAX_QUERY_PAIRS - 1));
     let response = app.anonymous.get(app.url(&at_cap)).send().await.unwrap();
     assert_eq!(response.status(), 200);
@@ -63,7 +61,7 @@ async fn a_hundred_query_pairs_are_accepted_and_one_more_is_refused() {
 
 #[tokio::test]
 async fn duplicate_query_keys_are_still_refused_wherever_they_are() {
-    let app = spawn_app_with(settings(&[]), Backends::in_memory()).await;
+    let app = TestApp::builder().spawn().await;
     for query in [
         "limit=5&limit=6".to_owned(),
         format!("limit=5&{}&limit=6", keys(90)),

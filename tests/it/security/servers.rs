@@ -12,7 +12,8 @@ use reqwest::{Client, Response};
 use serde_json::{json, Value};
 
 use super::prod::{Production, CUSTOMER_PASSWORD};
-use crate::helpers::{bearer_client, login, BackendSet, TestApp, ADMIN_PASSWORD, ADMIN_PHONE};
+use crate::kit::{bearer_client, login, BackendSet, TestApp, ADMIN_PASSWORD, ADMIN_PHONE};
+use bazaar::http::auth::TokenPair;
 
 pub const PASSWORD: &str = CUSTOMER_PASSWORD;
 
@@ -66,7 +67,7 @@ impl Server {
     }
 
     async fn in_process(set: BackendSet, env: &[(&str, &str)]) -> Self {
-        let app = set.spawn_app_with_env(env).await;
+        let app = TestApp::builder().on(set).env(env).spawn().await;
         Self {
             anonymous: app.anonymous.clone(),
             inner: Inner::InProcess(app),
@@ -173,7 +174,7 @@ impl Server {
 
     pub async fn admin(&self) -> Client {
         let pair = login(&self.anonymous, &self.url(""), ADMIN_PHONE, ADMIN_PASSWORD).await;
-        bearer_client(pair["access_token"].as_str().expect("an access token"))
+        bearer_client(&pair.access_token)
     }
 
     /// What the fake providers recorded (in process only).
@@ -280,7 +281,7 @@ impl Server {
 
     /// Registers `phone` with [`PASSWORD`] (and `email`, unverified), verifies the phone
     /// with the code sent, and signs in; returns the token pair.
-    pub async fn customer(&self, phone: &str, email: Option<&str>) -> Value {
+    pub async fn customer(&self, phone: &str, email: Option<&str>) -> TokenPair {
         let mut body = json!({"phone": phone, "name": "Customer", "password": PASSWORD});
         if let Some(email) = email {
             body["email"] = json!(email);
@@ -303,9 +304,9 @@ impl Server {
     }
 
     /// A customer whose email is verified too; returns the token pair.
-    pub async fn customer_with_verified_email(&self, phone: &str, email: &str) -> Value {
+    pub async fn customer_with_verified_email(&self, phone: &str, email: &str) -> TokenPair {
         let pair = self.customer(phone, Some(email)).await;
-        let me = bearer_client(pair["access_token"].as_str().unwrap());
+        let me = bearer_client(&pair.access_token);
         let requested = me
             .post(self.url("/api/v1/users/me/email/verify-request"))
             .send()

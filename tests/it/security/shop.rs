@@ -21,7 +21,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 use super::prod::{
     Production, CUSTOMER_PASSWORD, RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, RAZORPAY_WEBHOOK_SECRET,
 };
-use crate::helpers::{
+use crate::kit::{
     bearer_client, login, product_json, unique, BackendSet, TestApp, ADMIN_PASSWORD, ADMIN_PHONE,
 };
 
@@ -83,14 +83,14 @@ impl Shop {
                     Backend::Mongo => BackendSet::Real,
                     _ => BackendSet::Memory,
                 };
-                let app = set.spawn_app_with_env(&vars).await;
+                let app = TestApp::builder().on(set).env(&vars).spawn().await;
                 (app.address.clone(), Running::InProcess(app))
             }
         };
         let anonymous = reqwest::Client::new();
         let admin = login(&anonymous, &base, ADMIN_PHONE, ADMIN_PASSWORD).await;
         let mut shop = Self {
-            staff: bearer_client(admin["access_token"].as_str().expect("a token")),
+            staff: bearer_client(&admin.access_token),
             customer: anonymous.clone(),
             anonymous,
             base,
@@ -109,7 +109,7 @@ impl Shop {
     pub async fn sign_up(&self, phone: &str) -> reqwest::Client {
         super::prod::register_verified(&self.base, phone, CUSTOMER_PASSWORD).await;
         let pair = login(&self.anonymous, &self.base, phone, CUSTOMER_PASSWORD).await;
-        bearer_client(pair["access_token"].as_str().expect("a token"))
+        bearer_client(&pair.access_token)
     }
 
     /// A product at [`PRICE`] with `stock` units; its id.

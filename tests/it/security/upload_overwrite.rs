@@ -15,8 +15,8 @@ use super::prod::Production;
 use super::uploads::{
     announced, complete, downloaded, get_file, png, put, put_with, s3_key, sign_up, uploaded,
 };
-use crate::helpers::{files_under, problem, settings, spawn_app_with, test_bucket, TestApp};
-use crate::process::eventually;
+use crate::kit::process::eventually;
+use crate::kit::{files_under, problem, test_bucket, TestApp};
 
 /// Uploads and completes a file, then tries to replace it with its own URL: with the signed
 /// headers, and without the condition. Both fail and the bytes stay. Answers the refused
@@ -62,7 +62,7 @@ async fn dev_app(dir: &tempfile::TempDir, extra: &[(&str, &str)]) -> TestApp {
     let path = dir.path().to_str().expect("a UTF-8 temp path").to_owned();
     let mut overrides = vec![("BAZAAR_FILES_DIR", path.as_str())];
     overrides.extend_from_slice(extra);
-    spawn_app_with(settings(&overrides), bazaar::state::Backends::in_memory()).await
+    TestApp::builder().env(&overrides).spawn().await
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use reqwest::Client;
 use serde_json::{json, Value};
 
 use super::uploads::{announce, announced, catalog_manager, png, sign_up, uploaded, FILES};
-use crate::helpers::{problem, product_json, BackendSet, TestApp};
+use crate::kit::{problem, product_json, BackendSet, TestApp};
 
 const QUOTA: [(&str, &str); 2] = [
     ("BAZAAR_FILES_QUOTA_COUNT", "3"),
@@ -16,12 +16,16 @@ const QUOTA: [(&str, &str); 2] = [
 ];
 
 async fn on_memory() -> TestApp {
-    BackendSet::Memory.spawn_app_with_env(&QUOTA).await
+    TestApp::builder().env(&QUOTA).spawn().await
 }
 
 /// MongoDB (file records included), Redis and S3.
 async fn on_mongodb() -> TestApp {
-    BackendSet::Real.spawn_app_with_env(&QUOTA).await
+    TestApp::builder()
+        .on(BackendSet::Real)
+        .env(&QUOTA)
+        .spawn()
+        .await
 }
 
 async fn refused_over_quota(response: reqwest::Response) {

@@ -7,7 +7,7 @@ use reqwest::{Client, Response};
 use serde_json::{json, Value};
 
 use super::prod::CUSTOMER_PASSWORD;
-use crate::helpers::{bearer_client, env_url, login, ADMIN_PASSWORD, ADMIN_PHONE};
+use crate::kit::{bearer_client, env_url, login, ADMIN_PASSWORD, ADMIN_PHONE};
 
 pub const FILES: &str = "/api/v1/files";
 
@@ -26,7 +26,7 @@ pub async fn sign_up(base: &str, phone: &str) -> Client {
 
 async fn token_client(base: &str, phone: &str, password: &str) -> Client {
     let tokens = login(&Client::new(), base, phone, password).await;
-    bearer_client(tokens["access_token"].as_str().expect("an access token"))
+    bearer_client(&tokens.access_token)
 }
 
 /// The bootstrap admin.

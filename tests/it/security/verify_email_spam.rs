@@ -8,7 +8,7 @@
 use serde_json::{json, Value};
 
 use super::servers::{on_servers, shape, Server, COOLDOWN};
-use crate::helpers::bearer_client;
+use crate::kit::bearer_client;
 
 async fn ask_for_a_link(server: &Server, me: &reqwest::Client) -> reqwest::Response {
     me.post(server.url("/api/v1/users/me/email/verify-request"))
@@ -21,7 +21,7 @@ async fn a_second_link_within_the_cooldown_is_refused_with_retry_after(server: S
     let pair = server
         .customer("+919812300401", Some("spammed@example.in"))
         .await;
-    let me = bearer_client(pair["access_token"].as_str().unwrap());
+    let me = bearer_client(&pair.access_token);
     assert_eq!(ask_for_a_link(&server, &me).await.status(), 202);
     let again = shape(ask_for_a_link(&server, &me).await).await;
     assert_eq!(
@@ -47,7 +47,7 @@ async fn an_address_gets_at_most_five_links_an_hour_whoever_asks(server: Server)
     let mut accounts = Vec::new();
     for phone in ["+919812300402", "+919812300403", "+919812300404"] {
         let pair = server.customer(phone, Some("target@example.in")).await;
-        accounts.push(bearer_client(pair["access_token"].as_str().unwrap()));
+        accounts.push(bearer_client(&pair.access_token));
     }
     for i in 0..5 {
         let sent = ask_for_a_link(&server, &accounts[i % 3]).await;

@@ -14,7 +14,6 @@ use bazaar::domain::outbox::{
 };
 use bazaar::domain::outbox_query::OutboxQuery;
 use bazaar::domain::user::{Email, Phone};
-use bazaar::state::Backends;
 use bazaar::store::memory::MemoryOutbox;
 use bazaar::store::OutboxRepository;
 use bazaar_adapters::error::AdapterError;
@@ -24,7 +23,7 @@ use chrono::Utc;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, watch, Semaphore};
 
-use crate::helpers::{mongo_outbox, settings, spawn_app_with};
+use crate::kit::{mongo_outbox, settings, TestApp};
 
 fn order_data(order: &str) -> serde_json::Map<String, Value> {
     json!({ "order_id": order, "total_paise": 49_900 })
@@ -366,11 +365,12 @@ async fn a_stopping_worker_finishes_the_notice_in_hand_and_claims_no_more() {
 #[tokio::test]
 async fn the_application_delivers_notices_through_its_fake_providers() {
     let outbox = Arc::new(MemoryOutbox::new());
-    let backends = Backends {
-        outbox: outbox.clone(),
-        ..Backends::in_memory()
-    };
-    let app = spawn_app_with(settings(&[("BAZAAR_OUTBOX_POLL_MS", "100")]), backends).await;
+    let shared = outbox.clone();
+    let app = TestApp::builder()
+        .env(&[("BAZAAR_OUTBOX_POLL_MS", "100")])
+        .with_backends(move |b| b.outbox = shared)
+        .spawn()
+        .await;
     let email = email_notice("order-9");
     let text = sms_notice("order-9");
 

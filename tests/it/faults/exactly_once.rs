@@ -15,10 +15,10 @@ use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{
+use crate::kit::process::{free_port, msg91_env, wait_for_port, Bazaar, Server};
+use crate::kit::{
     bearer_client, login, product_json, redis_url, unique, ADMIN_PASSWORD, ADMIN_PHONE,
 };
-use crate::process::{free_port, msg91_env, wait_for_port, Bazaar, Server};
 
 /// Each request gets this long before it is answered 503 `timeout`; an
 /// idempotency claim lives a second longer.
@@ -28,7 +28,7 @@ const REQUEST_TIMEOUT_MS: &str = "1000";
 async fn failpoint_server() -> (Server, String) {
     let port = free_port();
     let server = Server::start(
-        &crate::helpers::env_url("BAZAAR_TEST_SECANTUSD"),
+        &crate::kit::env_url("BAZAAR_TEST_SECANTUSD"),
         &[
             "--host",
             "127.0.0.1",
@@ -80,11 +80,9 @@ async fn start(name: &str, mongodb_url: &str, extra: &[(&str, &str)]) -> Bazaar 
 
 async fn admin(bazaar: &Bazaar) -> reqwest::Client {
     let anonymous = reqwest::Client::new();
-    let token = login(&anonymous, &bazaar.url(""), ADMIN_PHONE, ADMIN_PASSWORD).await
-        ["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = login(&anonymous, &bazaar.url(""), ADMIN_PHONE, ADMIN_PASSWORD)
+        .await
+        .access_token;
     bearer_client(&token)
 }
 

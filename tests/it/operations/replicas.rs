@@ -12,10 +12,10 @@ use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{
+use crate::kit::process::{msg91_env, Bazaar};
+use crate::kit::{
     bearer_client, login, mongodb_url, product_json, redis_url, unique, ADMIN_PASSWORD, ADMIN_PHONE,
 };
-use crate::process::{msg91_env, Bazaar};
 
 /// Replicas `a` and `b` of one deployment: their own database and key prefix,
 /// shared by both. Started at once, as a rollout does.
@@ -45,7 +45,7 @@ fn client() -> reqwest::Client {
 
 async fn admin(replica: &Bazaar) -> reqwest::Client {
     let pair = login(&client(), &replica.url(""), ADMIN_PHONE, ADMIN_PASSWORD).await;
-    bearer_client(pair["access_token"].as_str().unwrap())
+    bearer_client(&pair.access_token)
 }
 
 async fn json_of(response: reqwest::Response) -> Value {
@@ -104,7 +104,7 @@ async fn a_rate_limit_is_shared_by_every_replica() {
 async fn logout_on_one_replica_ends_the_session_on_the_other_at_once() {
     let (a, b) = replicas("logout", &[]).await;
     let pair = login(&client(), &a.url(""), ADMIN_PHONE, ADMIN_PASSWORD).await;
-    let user = bearer_client(pair["access_token"].as_str().unwrap());
+    let user = bearer_client(&pair.access_token);
     // B has verified the token and cached the user.
     for _ in 0..2 {
         let me = user.get(b.url("/api/v1/users/me")).send().await.unwrap();

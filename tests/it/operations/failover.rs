@@ -22,10 +22,10 @@ use bazaar::kv::KeyValueStore;
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 
-use crate::helpers::{
+use crate::kit::process::{eventually, Bazaar, RedisCluster};
+use crate::kit::{
     bearer_client, login, mongodb_url, product_json, unique, ADMIN_PASSWORD, ADMIN_PHONE,
 };
-use crate::process::{eventually, Bazaar, RedisCluster};
 
 /// Longer than any answer may take: past it a request hung.
 const HANG: Duration = Duration::from_secs(10);
@@ -291,10 +291,9 @@ async fn a_primary_killed_under_load_fails_over_and_bazaar_recovers_without_rest
     );
     let base = bazaar.url("");
     let anonymous = reqwest::Client::new();
-    let token = login(&anonymous, &base, ADMIN_PHONE, ADMIN_PASSWORD).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = login(&anonymous, &base, ADMIN_PHONE, ADMIN_PASSWORD)
+        .await
+        .access_token;
     let created = bearer_client(&token)
         .post(format!("{base}/api/v1/products"))
         .json(&product_json(&unique("FO")))
@@ -613,14 +612,10 @@ async fn writes_acknowledged_after_a_replica_wait_survive_a_killed_primary() {
 #[tokio::test]
 async fn a_waited_write_with_no_replica_to_wait_for_stands_after_the_timeout() {
     let prefix = format!("{}:", unique("no-replica"));
-    let kv = RedisKv::connect(
-        &crate::helpers::redis_url(),
-        &prefix,
-        Duration::from_secs(2),
-    )
-    .await
-    .unwrap()
-    .with_replica_acks(1, Duration::from_millis(200));
+    let kv = RedisKv::connect(&crate::kit::redis_url(), &prefix, Duration::from_secs(2))
+        .await
+        .unwrap()
+        .with_replica_acks(1, Duration::from_millis(200));
     let store = Arc::new(kv).replicated();
 
     let started = Instant::now();

@@ -12,10 +12,8 @@ use std::time::{Duration, Instant};
 use futures::StreamExt as _;
 use serde_json::Value;
 
-use bazaar::state::Backends;
-
-use crate::helpers::{problem, product_json, settings, spawn_app_with, unique, TestApp};
-use crate::process::{durable_redis_server, free_port, mongo_server_at, wait_for_port};
+use crate::kit::process::{durable_redis_server, free_port, mongo_server_at, wait_for_port};
+use crate::kit::{problem, product_json, unique, TestApp};
 
 /// Requests measured while the breaker is open, and how many at once.
 const REQUESTS: usize = 50;
@@ -153,12 +151,14 @@ async fn with_redis_down_the_open_breaker_refuses_at_once_and_traffic_returns_wh
     let url = format!("redis://127.0.0.1:{port}");
     let prefix = format!("{}:", unique("breaker"));
     // The default backend timeout (2 s), which the breaker spares requests.
-    let settings = settings(&[
-        ("BAZAAR_REDIS_URL", url.as_str()),
-        ("BAZAAR_REDIS_KEY_PREFIX", prefix.as_str()),
-    ]);
-    let backends = Backends::from_settings(&settings).await.unwrap();
-    let app = spawn_app_with(settings, backends).await;
+    let app = TestApp::builder()
+        .env(&[
+            ("BAZAAR_REDIS_URL", url.as_str()),
+            ("BAZAAR_REDIS_KEY_PREFIX", prefix.as_str()),
+        ])
+        .backends_from_settings()
+        .spawn()
+        .await;
     let ready: Value = app.get("/health/ready").await.json().await.unwrap();
     assert_eq!(check(&ready, "key_value")["breaker"], "closed", "{ready}");
     assert_eq!(breaker_metrics(&app, "redis").await, (0, 0));
@@ -222,9 +222,11 @@ async fn with_mongodb_down_the_open_breaker_refuses_at_once_and_traffic_returns_
     let mut server = mongo_server_at(port, &path);
     wait_for_port(port).await;
     let url = format!("mongodb://127.0.0.1:{port}");
-    let settings = settings(&[("BAZAAR_MONGODB_URL", url.as_str())]);
-    let backends = Backends::from_settings(&settings).await.unwrap();
-    let app = spawn_app_with(settings, backends).await;
+    let app = TestApp::builder()
+        .env(&[("BAZAAR_MONGODB_URL", url.as_str())])
+        .backends_from_settings()
+        .spawn()
+        .await;
     let ready: Value = app.get("/health/ready").await.json().await.unwrap();
     assert_eq!(check(&ready, "database")["breaker"], "closed", "{ready}");
     // Writes cannot be answered from a cache.

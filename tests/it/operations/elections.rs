@@ -13,11 +13,11 @@ use std::time::Duration;
 use bson::{doc, Document};
 use mongodb::options::ClientOptions;
 
-use crate::faults::{
+use crate::faults::restarts::{
     assert_durable, fault_env, prepare, summary, Kind, Load, Outcome, Record, Target, PAUSE,
 };
-use crate::helpers::{redis_url, unique};
-use crate::process::{free_port, mongo_server_with, wait_for_port, Bazaar, Server};
+use crate::kit::process::{free_port, mongo_server_with, wait_for_port, Bazaar, Server};
+use crate::kit::{redis_url, unique};
 
 /// A MongoDB-wire server whose failpoints the test arms, and a client of its own to arm them.
 struct FailpointServer {

@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::helpers::{product_json, spawn_app_with, unique, BackendSet, TestApp};
+use crate::kit::{product_json, unique, BackendSet, TestApp};
 
 const KEY_ID: &str = "rzp_test_faults";
 const KEY_SECRET: &str = "faults-key-secret";
@@ -380,10 +380,13 @@ async fn service(
         }
     }
     let overrides: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let settings = BackendSet::Real.settings(&overrides);
-    let backends = BackendSet::Real.backends(&settings).await;
-    let outbox = backends.outbox.clone();
-    (spawn_app_with(settings, backends).await, outbox)
+    let app = TestApp::builder()
+        .on(BackendSet::Real)
+        .env(&overrides)
+        .prepare()
+        .await;
+    let outbox = app.backends.outbox.clone();
+    (app.spawn().await, outbox)
 }
 
 /// An answer: its status, `Retry-After`, content type and JSON body.
@@ -665,7 +668,7 @@ async fn checkouts_and_refunds_through_a_failing_then_slow_razorpay_get_503s_and
     let (app, _) = service(&razorpay_server, None, &[]).await;
     let app = Arc::new(app);
     let product = app.create_product(product_json(&unique("PF"))).await;
-    let product_id = product["id"].as_str().unwrap().to_owned();
+    let product_id = product.id;
     let mut paid = Vec::new();
     for _ in 0..3 {
         paid.push(paid_order(&app, &product_id).await.0);
@@ -709,7 +712,7 @@ async fn checkouts_and_refunds_through_a_failing_then_slow_razorpay_get_503s_and
     razorpay.set(Fault::None);
     // Recovered by itself: new checkouts succeed again without anyone's help.
     let checked_out = lock(&out).checked_out.len();
-    crate::process::eventually("checkouts succeeding after the recovery", || async {
+    crate::kit::process::eventually("checkouts succeeding after the recovery", || async {
         lock(&out).checked_out.len() >= checked_out + 3
     })
     .await;
@@ -849,7 +852,7 @@ async fn notices_whose_providers_fail_and_then_recover_are_each_sent_exactly_onc
         .expect("request sent");
     assert_eq!(verified.status(), 200);
     let product = app.create_product(product_json(&unique("PN"))).await;
-    let product_id = product["id"].as_str().unwrap().to_owned();
+    let product_id = product.id;
 
     // SMS and email fail while orders are paid: each payment owes a confirmation and a receipt.
     messaging.failing.store(true, Ordering::SeqCst);
@@ -863,7 +866,7 @@ async fn notices_whose_providers_fail_and_then_recover_are_each_sent_exactly_onc
             .expect("MongoDB answers")
             .items
     };
-    crate::process::eventually("a failed attempt at every notice", || async {
+    crate::kit::process::eventually("a failed attempt at every notice", || async {
         let owed = pending().await;
         // A failure recorded, not just claimed: a claimed notice may be sent after the recovery.
         owed.len() == 16 && owed.iter().all(|m| m.last_error.is_some())
@@ -878,7 +881,7 @@ async fn notices_whose_providers_fail_and_then_recover_are_each_sent_exactly_onc
 
     messaging.failing.store(false, Ordering::SeqCst);
 
-    crate::process::eventually("every notice delivered after the recovery", || async {
+    crate::kit::process::eventually("every notice delivered after the recovery", || async {
         pending().await.is_empty()
     })
     .await;
@@ -925,7 +928,7 @@ async fn a_razorpay_known_down_is_not_asked_and_checkouts_return_when_it_answers
     )
     .await;
     let product = app.create_product(product_json(&unique("PB"))).await;
-    let product_id = product["id"].as_str().unwrap().to_owned();
+    let product_id = product.id;
     let mut orders = Vec::new();
     for _ in 0..16 {
         let order = create_order(&app, &product_id).await;
@@ -941,7 +944,9 @@ async fn a_razorpay_known_down_is_not_asked_and_checkouts_return_when_it_answers
     }
     let asked = razorpay.books().answered_503;
     assert_eq!(
-        crate::breakers::breaker_metrics(&app, "razorpay").await.0,
+        crate::faults::breakers::breaker_metrics(&app, "razorpay")
+            .await
+            .0,
         2,
         "open after five failures in a row"
     );
@@ -961,7 +966,7 @@ async fn a_razorpay_known_down_is_not_asked_and_checkouts_return_when_it_answers
     took.sort();
     eprintln!("razorpay known down: checkouts refused in {took:?}");
     assert!(took[took.len() / 2] < Duration::from_millis(50), "{took:?}");
-    let (state, refused) = crate::breakers::breaker_metrics(&app, "razorpay").await;
+    let (state, refused) = crate::faults::breakers::breaker_metrics(&app, "razorpay").await;
     assert_eq!((state, refused), (2, 8));
 
     razorpay.set(Fault::None);
@@ -985,7 +990,9 @@ async fn a_razorpay_known_down_is_not_asked_and_checkouts_return_when_it_answers
         back.elapsed()
     );
     assert_eq!(
-        crate::breakers::breaker_metrics(&app, "razorpay").await.0,
+        crate::faults::breakers::breaker_metrics(&app, "razorpay")
+            .await
+            .0,
         0
     );
 }

@@ -13,11 +13,11 @@ use bazaar::kv::redis::RedisKv;
 use bazaar::kv::redis_connection::{seed_urls, RedisMode};
 use bazaar::kv::{KeyValueStore, KvError};
 
-use crate::helpers::{
-    login, problem, product_json, redis_cluster_url, redis_kv_at, redis_url, spawn_app_on_redis,
-    unique, ADMIN_PASSWORD, ADMIN_PHONE,
+use crate::kit::process::{eventually, Bazaar, RedisCluster};
+use crate::kit::{
+    login, problem, product_json, redis_cluster_url, redis_kv_at, redis_url, unique, TestApp,
+    ADMIN_PASSWORD, ADMIN_PHONE,
 };
-use crate::process::{eventually, Bazaar, RedisCluster};
 
 /// A plain (not cluster-aware) connection to one node.
 async fn node(seed: &str) -> redis::aio::MultiplexedConnection {
@@ -312,7 +312,10 @@ async fn losing_a_cluster_node_makes_operations_unavailable_without_hanging_and_
 #[tokio::test]
 async fn while_a_cluster_node_is_down_clients_get_503_with_retry_after_never_500() {
     let mut cluster = RedisCluster::start(3).await;
-    let app = spawn_app_on_redis(&cluster.url(), "outage-http:").await;
+    let app = TestApp::builder()
+        .redis_kv(&cluster.url(), "outage-http:")
+        .spawn()
+        .await;
     app.create_product(product_json("CLU-1")).await;
 
     cluster.stop_node(0);
@@ -382,7 +385,7 @@ async fn the_server_on_a_cluster_says_so_at_startup_and_signs_in_through_it() {
 #[tokio::test]
 async fn a_user_whose_acl_refuses_info_connects_as_a_single_node() {
     // Least-privilege users commonly lack @dangerous, which holds INFO: NOPERM.
-    let user = crate::helpers::unique("noinfo");
+    let user = crate::kit::unique("noinfo");
     let client = redis::Client::open(redis_url()).unwrap();
     let mut admin = client.get_multiplexed_async_connection().await.unwrap();
     let _: () = redis::cmd("ACL")

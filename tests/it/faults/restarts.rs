@@ -17,11 +17,11 @@ use parking_lot::Mutex;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
-use crate::helpers::{
-    bearer_client, login, mongodb_url, redis_url, unique, ADMIN_PASSWORD, ADMIN_PHONE,
-};
-use crate::process::{
+use crate::kit::process::{
     durable_redis_server, eventually, free_port, mongo_server_at, wait_for_port, Bazaar,
+};
+use crate::kit::{
+    bearer_client, login, mongodb_url, redis_url, unique, ADMIN_PASSWORD, ADMIN_PHONE,
 };
 
 /// Longer than any answer may take, outage or not: past it a request hung.
@@ -501,10 +501,9 @@ fn captured(
 /// load's products and the orders its webhooks pay for.
 pub(crate) async fn prepare(base: &str, sku: &str) -> Target {
     let anonymous = reqwest::Client::new();
-    let token = login(&anonymous, base, ADMIN_PHONE, ADMIN_PASSWORD).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = login(&anonymous, base, ADMIN_PHONE, ADMIN_PASSWORD)
+        .await
+        .access_token;
     let admin = bearer_client(&token);
     let post = |path: &str, body: Value| {
         let admin = admin.clone();
@@ -518,7 +517,7 @@ pub(crate) async fn prepare(base: &str, sku: &str) -> Target {
         }
     };
     let product = |suffix: &str, price: i64, stock: Option<i64>| {
-        let mut body = crate::helpers::product_json(&format!("{sku}-{suffix}"));
+        let mut body = crate::kit::product_json(&format!("{sku}-{suffix}"));
         body["price"] = json!(price);
         // No `stock` is unlimited; `null` is refused (not nullable in the contract).
         if let Some(stock) = stock {

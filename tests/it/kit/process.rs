@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::helpers::{env_url, ADMIN_PASSWORD, ADMIN_PHONE};
+use crate::kit::{env_url, ADMIN_PASSWORD, ADMIN_PHONE};
 
 const BIN: &str = env!("CARGO_BIN_EXE_bazaar");
 

@@ -10,18 +10,18 @@ use bazaar::app::idempotency::{
     Begin, Fingerprint, IdempotencyKey, IdempotencySettings, IdempotencyStore, Scope,
     StoredResponse,
 };
+use bazaar::http::auth::TokenPair;
 use bazaar::kv::redis::RedisKv;
 use bazaar::kv::{KeyValueStore, KvError};
 use bazaar::state::Backends;
 use bazaar::store::mongo::{self, MongoProducts};
 use serde_json::Value;
 
-use crate::helpers::{
-    bearer_client, problem, product_json, settings, spawn_app_on_redis, spawn_app_with, TestApp,
-    ADMIN_PASSWORD, ADMIN_PHONE,
-};
-use crate::process::{
+use crate::kit::process::{
     durable_redis_server, eventually, free_port, mongo_server, redis_server, wait_for_port,
+};
+use crate::kit::{
+    bearer_client, parse, problem, product_json, TestApp, ADMIN_PASSWORD, ADMIN_PHONE,
 };
 
 async fn status(app: &TestApp, path: &str) -> u16 {
@@ -33,9 +33,12 @@ async fn losing_redis_turns_writes_and_readiness_to_503_and_recovers() {
     let port = free_port();
     let mut redis = redis_server(port);
     wait_for_port(port).await;
-    let app = spawn_app_on_redis(&format!("redis://127.0.0.1:{port}"), "resilience:").await;
+    let app = TestApp::builder()
+        .redis_kv(&format!("redis://127.0.0.1:{port}"), "resilience:")
+        .spawn()
+        .await;
     let created = app.create_product(product_json("RES-1")).await;
-    let path = format!("/api/v1/products/{}", created["id"].as_str().unwrap());
+    let path = format!("/api/v1/products/{}", created.id);
 
     redis.stop();
 
@@ -101,8 +104,8 @@ async fn losing_redis_turns_writes_and_readiness_to_503_and_recovers() {
         if response.status() != 200 {
             return false;
         }
-        let pair: Value = response.json().await.unwrap();
-        let admin = bearer_client(pair["access_token"].as_str().unwrap());
+        let pair: TokenPair = parse(response).await;
+        let admin = bearer_client(&pair.access_token);
         admin
             .post(format!("{address}/api/v1/products"))
             .json(&product_json("RES-2"))
@@ -129,7 +132,11 @@ async fn losing_mongodb_turns_requests_and_readiness_to_503_and_recovers() {
         products: Arc::new(products),
         ..Backends::in_memory()
     };
-    let app = spawn_app_with(settings(&[("BAZAAR_BACKEND_TIMEOUT_MS", "500")]), backends).await;
+    let app = TestApp::builder()
+        .env(&[("BAZAAR_BACKEND_TIMEOUT_MS", "500")])
+        .backends(backends)
+        .spawn()
+        .await;
     app.create_product(product_json("MRES-1")).await;
 
     server.stop();
@@ -188,7 +195,11 @@ async fn a_webhook_while_mongodb_is_down_answers_503_so_razorpay_delivers_it_aga
         ),
         ..Backends::in_memory()
     };
-    let app = spawn_app_with(settings(&[("BAZAAR_BACKEND_TIMEOUT_MS", "500")]), backends).await;
+    let app = TestApp::builder()
+        .env(&[("BAZAAR_BACKEND_TIMEOUT_MS", "500")])
+        .backends(backends)
+        .spawn()
+        .await;
     let body = serde_json::to_vec(&serde_json::json!({
         "entity": "event", "account_id": "acc_Test", "event": "payment.failed",
         "contains": ["payment"],

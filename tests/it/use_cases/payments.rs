@@ -103,7 +103,7 @@ async fn world_on(store: Store) -> World {
             Arc::new(bazaar::store::memory::MemoryAudit::new()),
         ),
         Store::Mongo => {
-            let db = crate::helpers::test_database().await;
+            let db = crate::kit::test_database().await;
             (
                 Arc::new(mongo::MongoOrders::new(&db).await.unwrap()),
                 Arc::new(mongo::MongoWebhookEvents::new(&db).await.unwrap()),

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::process::Bazaar;
+use crate::kit::process::Bazaar;
 
 #[tokio::test]
 async fn sigterm_turns_readiness_down_keeps_serving_for_the_delay_then_exits_cleanly() {

@@ -1,0 +1,35 @@
+//! Inputs tests build from, and what they read back outside the API.
+
+use serde_json::Value;
+
+/// A valid product body with this SKU.
+pub fn product_json(sku: &str) -> Value {
+    serde_json::json!({
+        "sku": sku,
+        "name": format!("Product {sku}"),
+        "description": "A fine thing",
+        "price": 49900,
+        "currency": "INR",
+        "category": "books",
+        "tags": ["paperback"],
+    })
+}
+
+/// Every regular file under `dir`, at any depth (what the development object store holds).
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .flat_map(|entry| {
+                    let path = entry.path();
+                    if path.is_dir() {
+                        files_under(&path)
+                    } else {
+                        vec![path]
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,24 @@
+//! The test kit: start the application ([`TestApp::builder`]), call it with typed answers
+//! ([`Expect`], the typed calls on [`TestApp`]), and reach the test services.
+//!
+//! - `app.rs`: [`TestApp`] and its builder (backend set, settings, replaced backends);
+//! - `backends.rs`: the test settings and the [`BackendSet`]s;
+//! - `calls.rs`: [`Expect`] (status checked, body parsed into the service's DTOs),
+//!   [`problem`], [`login`], typed calls of common operations;
+//! - `fixtures.rs`: valid inputs ([`product_json`]) and what the development store holds;
+//! - `servers.rs`: the MongoDB-wire, Redis, Redis Cluster and S3 servers `make test` runs,
+//!   and stores on them under fresh names;
+//! - `process.rs`: private servers a test stops and restarts, and the real `bazaar` binary.
+
+mod app;
+mod backends;
+mod calls;
+mod fixtures;
+pub mod process;
+mod servers;
+
+pub use app::{TestApp, TestAppBuilder};
+pub use backends::{settings, BackendSet, ADMIN_PASSWORD, ADMIN_PHONE};
+pub use calls::{bearer_client, get_json, login, parse, problem, Expect};
+pub use fixtures::{files_under, product_json};
+pub use servers::*;
