@@ -94,8 +94,11 @@ async fn sign_up_sends_a_code_that_verifies_the_phone() {
         ("+919812300001", Some("asha@example.in"))
     );
     assert_eq!(
-        (user.phone_verified, user.roles),
-        (false, vec!["customer".to_owned()])
+        (
+            user.phone_verified,
+            user.roles.iter().map(|r| r.0.as_str()).collect::<Vec<_>>()
+        ),
+        (false, vec!["customer"])
     );
     let code = latest_code(&app, "+919812300001").await;
     let verified = post(

@@ -154,7 +154,7 @@ async fn the_whole_flow(app: &TestApp, client: &reqwest::Client) -> Value {
     assert!(uploaded.status().is_success(), "{}", uploaded.status());
 
     let completed: FileBody = complete(app, client, &id).await.expect(200).await;
-    assert_eq!(completed.status, "complete");
+    assert_eq!(completed.status.0.as_str(), "complete");
     assert!(completed.completed_at.is_some());
     // Idempotent: completing again answers the same file.
     let again: FileBody = complete(app, client, &id).await.expect(200).await;

@@ -92,7 +92,7 @@ async fn an_order_snapshots_prices_adds_gst_and_reserves_stock() {
         .unwrap()
         .starts_with("/api/v1/orders/"));
     let placed: OrderBody = parse(response).await;
-    assert_eq!(placed.status, "pending_payment");
+    assert_eq!(placed.status.0.as_str(), "pending_payment");
     assert_eq!(placed.subtotal, 22_006);
     // 18% of 22,006 paise is 3,961.08 → 3,961.
     assert_eq!(placed.tax, 3_961);
@@ -144,12 +144,12 @@ async fn checkout_then_capture_pays_the_order_with_one_ledger_entry() {
 
     let paid = paid_order(&app, "P-1", 10_000).await;
 
-    assert_eq!(paid.status, "paid");
+    assert_eq!(paid.status.0.as_str(), "paid");
     assert_eq!(paid.captured, paid.total);
     let ledger = &paid.ledger;
     assert_eq!(ledger.len(), 1, "{ledger:?}");
-    assert_eq!(ledger[0].kind, "capture");
-    assert_eq!(ledger[0].status, "settled");
+    assert_eq!(ledger[0].kind.0.as_str(), "capture");
+    assert_eq!(ledger[0].status.0.as_str(), "settled");
     // The three webhooks were stored and applied once each.
     let events = json_of(app.get("/api/v1/admin/webhooks").await).await;
     assert_eq!(events["total"], 3);
@@ -176,10 +176,10 @@ async fn a_refund_larger_than_what_was_captured_is_refused() {
     assert_eq!(too_much["status"], 409);
     assert_eq!(too_much["code"], "refund_exceeds_captured");
     assert_eq!(partial.refunded, 1_000);
-    assert_eq!(partial.status, "paid");
+    assert_eq!(partial.status.0.as_str(), "paid");
     assert_eq!(rest_plus_one["code"], "refund_exceeds_captured");
     assert_eq!(rest.refunded, total);
-    assert_eq!(rest.status, "refunded");
+    assert_eq!(rest.status.0.as_str(), "refunded");
 }
 
 #[tokio::test]
@@ -197,7 +197,7 @@ async fn an_illegal_transition_is_a_409_naming_both_states() {
     let delivered = order_of(set("delivered").await.unwrap()).await;
     let back = problem(set("shipped").await.unwrap()).await;
 
-    assert_eq!(delivered.status, "delivered");
+    assert_eq!(delivered.status.0.as_str(), "delivered");
     assert_eq!(back["status"], 409);
     assert_eq!(back["code"], "illegal_transition");
     assert_eq!(
@@ -230,7 +230,7 @@ async fn an_unpaid_order_expires_when_its_time_to_pay_has_passed() {
 
     assert_eq!(late["code"], "illegal_transition");
     let expired = order_of(app.get(&format!("/api/v1/orders/{id}")).await).await;
-    assert_eq!(expired.status, "expired");
+    assert_eq!(expired.status.0.as_str(), "expired");
     assert_eq!(
         stock_of(&app, &product).await,
         Some(3),
@@ -256,7 +256,7 @@ async fn cancelling_an_unpaid_order_releases_its_stock() {
     )
     .await;
 
-    assert_eq!(cancelled.status, "cancelled");
+    assert_eq!(cancelled.status.0.as_str(), "cancelled");
     assert_eq!(again["code"], "illegal_transition");
     assert_eq!(stock_of(&app, &product).await, Some(2));
 }
@@ -589,7 +589,7 @@ async fn redelivered_webhooks_pay_an_order_once_and_write_its_notices_once() {
     )
     .await;
 
-    assert_eq!(paid.status, "paid");
+    assert_eq!(paid.status.0.as_str(), "paid");
     assert_eq!(
         again.version, paid.version,
         "the redelivery changed nothing"
@@ -624,7 +624,7 @@ async fn staff_cancelling_a_paid_order_refunds_it_releases_its_stock_and_tells_t
     )
     .await;
 
-    assert_eq!(cancelled.status, "cancelled");
+    assert_eq!(cancelled.status.0.as_str(), "cancelled");
     assert_eq!(cancelled.refunded, paid.total);
     assert_eq!(cancelled.refundable, 0);
     let stock = stock_of(&app, product).await;
@@ -650,7 +650,7 @@ async fn a_full_refund_before_shipping_puts_the_stock_back() {
     )
     .await;
 
-    assert_eq!(refunded.status, "refunded");
+    assert_eq!(refunded.status.0.as_str(), "refunded");
     let stock = stock_of(&app, product).await;
     assert_eq!(stock, Some(5));
 }

@@ -155,7 +155,7 @@ async fn twenty_failures_from_many_addresses_lock_the_account_for_everyone_until
     let signed_in = sign_in(&server, OWNER, phone, "a new long passphrase").await;
     assert_eq!(signed_in.status(), 200);
     let pair: TokenPair = parse(signed_in).await;
-    assert_eq!(pair.user.status, "active");
+    assert_eq!(pair.user.status.0.as_str(), "active");
     let me = bearer_client(&pair.access_token);
     assert_eq!(
         me.get(server.url("/api/v1/users/me"))
