@@ -301,6 +301,14 @@ impl AppError {
         Self::new(ErrorCode::NotFound, format!("{what} was not found"))
     }
 
+    /// `If-Match` named a version of `what` that is no longer current: 412.
+    pub fn precondition_failed(what: &str) -> Self {
+        Self::new(
+            ErrorCode::PreconditionFailed,
+            format!("the {what} has changed since the ETag in If-Match; read it again and retry"),
+        )
+    }
+
     /// A backend (database, cache) is unreachable; the client may retry shortly.
     pub fn unavailable(backend: &str, source: anyhow::Error) -> Self {
         Self {

@@ -73,7 +73,7 @@ impl Orders {
             return Ok(false);
         }
         let expired = self
-            .transition(&order.id, OrderStatus::Expired, |current| {
+            .transition(&order.id, OrderStatus::Expired, None, |current| {
                 if current.status == OrderStatus::PendingPayment {
                     Ok(())
                 } else {

@@ -1,5 +1,6 @@
 //! `/api/v1/orders`: placing, listing, reading, cancelling, refunding and
-//! fulfilling orders (`OrdersApi`), with the bodies they take.
+//! fulfilling orders (`OrdersApi`), with the bodies they take. Reads answer an
+//! `ETag` and honour `If-None-Match`; changes honour `If-Match` (`http::conditional`).
 
 use std::sync::Arc;
 
@@ -12,7 +13,8 @@ use serde::Deserialize;
 
 use super::body::{AddressBody, OrderBody, OrderList};
 use super::{
-    ok, OrderActionErrors, OrderBodyActionErrors, OrderReadErrors, OrderResponse, EXAMPLE_PRODUCT,
+    etag, ok, OrderBodyWriteErrors, OrderReadErrors, OrderResponse, OrderWriteErrors,
+    EXAMPLE_PRODUCT,
 };
 use crate::app::errors::AppError;
 use crate::app::identity::Identity;
@@ -21,6 +23,7 @@ use crate::app::orders::Orders;
 use crate::domain::order::request::{RawAddress, RawLine};
 use crate::domain::order_query::RawOrderQuery;
 use crate::error_set;
+use crate::http::conditional::{not_modified, precondition, IfMatchHeader, IfNoneMatch};
 use crate::http::contract::ApiTags;
 use crate::http::idempotency::retry_of;
 use crate::http::json_body::JsonBody;
@@ -38,7 +41,7 @@ error_set!(
 );
 error_set!(
     /// Errors of refunding (which takes a body).
-    idempotent RefundErrors: 400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 502, 503
+    idempotent RefundErrors: 400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 500, 502, 503
 );
 
 const BASE: &str = "/api/v1/orders";
@@ -123,7 +126,19 @@ pub enum RefundResponse {
             description = "`true` when this is the kept answer to an earlier request with the same `Idempotency-Key`."
         )
     )]
-    Ok(Json<OrderBody>),
+    Ok(Json<OrderBody>, #[oai(header = "ETag")] String),
+}
+
+// Built once per request and moved straight into the response: boxing buys nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(ApiResponse)]
+pub enum GetOrderResponse {
+    /// The order, with its version tag.
+    #[oai(status = 200)]
+    Ok(Json<OrderBody>, #[oai(header = "ETag")] String),
+    /// The order has not changed since the `If-None-Match` tag.
+    #[oai(status = 304)]
+    NotModified(#[oai(header = "ETag")] String),
 }
 
 pub struct OrdersApi {
@@ -333,23 +348,31 @@ impl OrdersApi {
 
     /// Get an order
     ///
-    /// Its owner or staff; 404 for anyone else.
+    /// Its owner or staff; 404 for anyone else. Send the `ETag` of a copy you
+    /// hold as `If-None-Match` to get 304 when it has not changed.
     #[oai(path = "/orders/:id", method = "get", operation_id = "getOrder")]
     async fn get_order(
         &self,
         auth: BearerAuth,
         /// Order id.
         id: Path<String>,
+        #[oai(name = "If-None-Match")] if_none_match: Header<Option<IfNoneMatch>>,
         req: &Request,
-    ) -> Result<OrderResponse, Problems<OrderReadErrors>> {
+    ) -> Result<GetOrderResponse, Problems<OrderReadErrors>> {
         require(&self.identity, &auth.0, "orders:read", req).await?;
-        Ok(ok(&self.orders.get(&auth.0, &id.0).await?))
+        let order = self.orders.get(&auth.0, &id.0).await?;
+        let tag = etag(&order);
+        if not_modified(if_none_match.0.as_ref(), &tag) {
+            return Ok(GetOrderResponse::NotModified(tag.into()));
+        }
+        Ok(GetOrderResponse::Ok(Json((&order).into()), tag.into()))
     }
 
     /// Cancel an order
     ///
     /// The owner, before payment; staff until fulfilment (refunding what was
     /// captured). Releases the stock. 409 `illegal_transition` otherwise.
+    /// With `If-Match`, only the version it names is cancelled (412 otherwise).
     #[oai(
         path = "/orders/:id/actions/cancel",
         method = "post",
@@ -359,17 +382,23 @@ impl OrdersApi {
         &self,
         auth: BearerAuth,
         id: Path<String>,
+        #[oai(name = "If-Match")] if_match: Header<Option<IfMatchHeader>>,
         req: &Request,
-    ) -> Result<OrderResponse, Problems<OrderActionErrors>> {
+    ) -> Result<OrderResponse, Problems<OrderWriteErrors>> {
         require(&self.identity, &auth.0, "orders:write", req).await?;
-        Ok(ok(&self.orders.cancel(&auth.0, &id.0).await?))
+        let precondition = precondition(if_match.0.as_ref());
+        Ok(ok(&self
+            .orders
+            .cancel(&auth.0, &id.0, precondition.as_ref())
+            .await?))
     }
 
     /// Refund an order
     ///
     /// Staff. Refunds `amount` paise (everything refundable if omitted)
     /// through Razorpay; more than was captured and not yet refunded is 409
-    /// `refund_exceeds_captured`.
+    /// `refund_exceeds_captured`. With `If-Match`, only the version it names is
+    /// refunded (412 otherwise, nothing refunded).
     #[oai(
         path = "/orders/:id/actions/refund",
         method = "post",
@@ -379,6 +408,7 @@ impl OrdersApi {
         &self,
         auth: BearerAuth,
         id: Path<String>,
+        #[oai(name = "If-Match")] if_match: Header<Option<IfMatchHeader>>,
         body: JsonBody<RefundInput>,
         // Replayed by `http::idempotency`; also makes Razorpay's own refund key.
         /// Makes retries safe: the same request with the same key is answered
@@ -392,17 +422,27 @@ impl OrdersApi {
         req: &Request,
     ) -> Result<RefundResponse, Problems<RefundErrors>> {
         require(&self.identity, &auth.0, "payments:refund", req).await?;
+        let precondition = precondition(if_match.0.as_ref());
         let order = self
             .orders
-            .refund(&id.0, body.0.amount, idempotency_key.0.as_deref())
+            .refund(
+                &id.0,
+                body.0.amount,
+                idempotency_key.0.as_deref(),
+                precondition.as_ref(),
+            )
             .await?;
-        Ok(RefundResponse::Ok(Json((&order).into())))
+        Ok(RefundResponse::Ok(
+            Json((&order).into()),
+            etag(&order).into(),
+        ))
     }
 
     /// Move an order along fulfilment
     ///
     /// Staff: `fulfilled`, `shipped`, `delivered`, forward only (a step may be
-    /// skipped); 409 `illegal_transition` names both states otherwise.
+    /// skipped); 409 `illegal_transition` names both states otherwise. With
+    /// `If-Match`, only from the version it names (412 otherwise).
     #[oai(
         path = "/orders/:id/status",
         method = "put",
@@ -412,11 +452,16 @@ impl OrdersApi {
         &self,
         auth: BearerAuth,
         id: Path<String>,
+        #[oai(name = "If-Match")] if_match: Header<Option<IfMatchHeader>>,
         body: JsonBody<StatusInput>,
         req: &Request,
-    ) -> Result<OrderResponse, Problems<OrderBodyActionErrors>> {
+    ) -> Result<OrderResponse, Problems<OrderBodyWriteErrors>> {
         require(&self.identity, &auth.0, "orders:manage", req).await?;
-        Ok(ok(&self.orders.set_status(&id.0, &body.0.status.0).await?))
+        let precondition = precondition(if_match.0.as_ref());
+        Ok(ok(&self
+            .orders
+            .set_status(&id.0, &body.0.status.0, precondition.as_ref())
+            .await?))
     }
 }
 

@@ -46,6 +46,10 @@ error_set!(
     MeReadErrors: 400, 401, 404, 500, 503
 );
 error_set!(
+    /// Errors of changing the caller's own profile under an optional `If-Match`.
+    MeUpdateErrors: 400, 401, 404, 409, 412, 413, 415, 422, 429, 500, 503
+);
+error_set!(
     /// Errors of changing the caller's own resources.
     MeWriteErrors: 400, 401, 404, 409, 413, 415, 422, 429, 500, 503
 );
