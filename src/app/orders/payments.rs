@@ -129,7 +129,8 @@ impl Orders {
                     receipt: None,
                     speed: None,
                 })
-                .await?;
+                .await
+                .map_err(AppError::payment)?;
             current = self
                 .apply(&order.id, &payment_event(refund.report()))
                 .await?;
@@ -195,7 +196,8 @@ impl Orders {
                     receipt: None,
                     speed: None,
                 })
-                .await?;
+                .await
+                .map_err(AppError::payment)?;
             current = self
                 .apply_event(&order.id, &payment_event(refund.report()))
                 .await?;
@@ -233,7 +235,8 @@ impl Orders {
                         receipt: Some(order.id.to_string()),
                         notes: [("order_id".to_owned(), order.id.to_string())].into(),
                     })
-                    .await?;
+                    .await
+                    .map_err(AppError::payment)?;
                 let (order, _) = self
                     .update(&order.id, |o| {
                         // A concurrent checkout may have stored its own first: keep that one.
@@ -292,7 +295,11 @@ impl Orders {
         {
             return Err(invalid_signature("checkout"));
         }
-        let payment = self.gateway.fetch_payment(payment_id).await?;
+        let payment = self
+            .gateway
+            .fetch_payment(payment_id)
+            .await
+            .map_err(AppError::payment)?;
         if payment.order_id.as_deref() != Some(stored) {
             return Err(invalid_signature("checkout"));
         }
@@ -328,9 +335,13 @@ impl Orders {
                 // Captured meanwhile (Razorpay's auto-capture, another
                 // replica): read what it is now.
                 Err(AdapterError::Rejected { .. }) => {
-                    payment = self.gateway.fetch_payment(&payment.id).await?
+                    payment = self
+                        .gateway
+                        .fetch_payment(&payment.id)
+                        .await
+                        .map_err(AppError::payment)?
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(AppError::payment(e)),
             }
         }
         for event in payment.reports().into_iter().map(payment_event) {
