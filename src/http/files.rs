@@ -15,13 +15,14 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
 use super::contract::ApiTags;
+use super::id_param::IdParam;
 use super::json_body::JsonBody;
-use super::params::HexId;
 use super::problem::Problems;
 use super::security::{require, BearerAuth};
 use crate::app::files::{FileView, Files, Upload};
 use crate::app::identity::Identity;
 use crate::domain::file::{FileRecord, RawUpload};
+use crate::domain::ids::FileId;
 use crate::error_set;
 use bazaar_adapters::s3::PresignedRequest;
 
@@ -302,7 +303,7 @@ impl FilesApi {
         auth: BearerAuth,
         req: &Request,
         /// File id (24 hexadecimal characters).
-        id: Path<HexId>,
+        id: Path<IdParam<FileId>>,
     ) -> Result<FileResponse, Problems<CompleteFileErrors>> {
         require(&self.identity, &auth.0, "files:write", req).await?;
         let file = self.files.complete(&auth.0, id.0.checked("id")?).await?;
@@ -319,7 +320,7 @@ impl FilesApi {
         auth: BearerAuth,
         req: &Request,
         /// File id (24 hexadecimal characters).
-        id: Path<HexId>,
+        id: Path<IdParam<FileId>>,
     ) -> Result<FileResponse, Problems<FileErrors>> {
         require(&self.identity, &auth.0, "files:read", req).await?;
         let view = self.files.get(&auth.0, id.0.checked("id")?).await?;
@@ -336,7 +337,7 @@ impl FilesApi {
         auth: BearerAuth,
         req: &Request,
         /// File id (24 hexadecimal characters).
-        id: Path<HexId>,
+        id: Path<IdParam<FileId>>,
     ) -> Result<DeleteFileResponse, Problems<FileErrors>> {
         require(&self.identity, &auth.0, "files:write", req).await?;
         self.files.delete(&auth.0, id.0.checked("id")?).await?;

@@ -19,6 +19,7 @@ pub mod dev;
 pub mod dev_uploads;
 pub mod docs;
 pub mod files;
+pub mod id_param;
 pub mod idempotency;
 pub mod json_body;
 pub mod listing;

@@ -12,9 +12,11 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use super::AdminReadErrors;
 use crate::app::identity::Identity;
 use crate::domain::audit::{AuditEvent, AuditQuery, RawAuditQuery};
+use crate::domain::ids::UserId;
 use crate::http::contract::ApiTags;
+use crate::http::id_param::IdParam;
 use crate::http::listing::{page_info, PageLinks};
-use crate::http::params::{AuditKindParam, CursorText, HexId, Limit, PageNumber};
+use crate::http::params::{AuditKindParam, CursorText, Limit, PageNumber};
 use crate::http::problem::Problems;
 use crate::http::security::{require, BearerAuth};
 use crate::list_object;
@@ -131,7 +133,7 @@ impl AuditAdminApi {
         /// Only events of this kind.
         kind: Query<Option<AuditKindParam>>,
         /// Only events concerning this user.
-        user_id: Query<Option<HexId>>,
+        user_id: Query<Option<IdParam<UserId>>>,
         since: Query<Option<DateTime<Utc>>>,
         until: Query<Option<DateTime<Utc>>>,
         limit: Query<Option<Limit>>,

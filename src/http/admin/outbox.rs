@@ -13,11 +13,13 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use super::{AdminReadErrors, AdminWriteErrors};
 use crate::app::identity::Identity;
 use crate::app::outbox::Outbox;
+use crate::domain::ids::OutboxId;
 use crate::domain::outbox::OutboxMessage;
 use crate::domain::outbox_query::RawOutboxQuery;
 use crate::http::contract::ApiTags;
+use crate::http::id_param::IdParam;
 use crate::http::listing::{page_info, PageLinks};
-use crate::http::params::{CursorText, HexId, Limit, OutboxStateParam, PageNumber};
+use crate::http::params::{CursorText, Limit, OutboxStateParam, PageNumber};
 use crate::http::problem::Problems;
 use crate::http::security::{require, BearerAuth};
 use crate::list_object;
@@ -222,7 +224,7 @@ impl OutboxAdminApi {
         &self,
         auth: BearerAuth,
         /// Message id (24 hexadecimal characters).
-        id: Path<HexId>,
+        id: Path<IdParam<OutboxId>>,
         req: &Request,
     ) -> Result<OutboxRetryResponse, Problems<AdminWriteErrors>> {
         require(&self.identity, &auth.0, "outbox:write", req).await?;

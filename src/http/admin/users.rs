@@ -11,12 +11,14 @@ use serde::Deserialize;
 
 use super::{AdminReadErrors, AdminWriteErrors};
 use crate::app::identity::Identity;
+use crate::domain::ids::UserId;
 use crate::domain::user_query::RawUserQuery;
 use crate::http::contract::ApiTags;
+use crate::http::id_param::IdParam;
 use crate::http::json_body::CheckedJsonBody;
 use crate::http::listing::{page_info, PageLinks};
 use crate::http::params::{
-    CursorText, HexId, Limit, PageNumber, RoleParam, UserSortParam, UserStatusParam,
+    CursorText, Limit, PageNumber, RoleParam, UserSortParam, UserStatusParam,
 };
 use crate::http::problem::Problems;
 use crate::http::security::{context, require, BearerAuth};
@@ -144,7 +146,7 @@ impl UsersAdminApi {
         &self,
         auth: BearerAuth,
         /// User id (24 hexadecimal characters).
-        id: Path<HexId>,
+        id: Path<IdParam<UserId>>,
         req: &Request,
     ) -> Result<UserResponse, Problems<AdminReadErrors>> {
         require(&self.identity, &auth.0, "users:read", req).await?;
@@ -164,7 +166,7 @@ impl UsersAdminApi {
         &self,
         auth: BearerAuth,
         /// User id (24 hexadecimal characters).
-        id: Path<HexId>,
+        id: Path<IdParam<UserId>>,
         body: CheckedJsonBody<RolesBody>,
         req: &Request,
     ) -> Result<UserResponse, Problems<AdminWriteErrors>> {
@@ -198,7 +200,7 @@ impl UsersAdminApi {
         &self,
         auth: BearerAuth,
         /// User id (24 hexadecimal characters).
-        id: Path<HexId>,
+        id: Path<IdParam<UserId>>,
         req: &Request,
     ) -> Result<UserResponse, Problems<AdminWriteErrors>> {
         require(&self.identity, &auth.0, "users:write", req).await?;

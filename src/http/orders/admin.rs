@@ -18,6 +18,7 @@ use crate::domain::analytics::SalesSummary;
 use crate::domain::order_query::parse_instant;
 use crate::domain::webhook::WebhookRecord;
 use crate::http::contract::ApiTags;
+use crate::http::id_param::{IdParam, RazorpayEventId};
 use crate::http::params::{Limit, PageNumber, TimeBound};
 use crate::http::problem::Problems;
 use crate::http::security::{require, BearerAuth};
@@ -232,11 +233,14 @@ impl OrdersAdminApi {
     async fn reapply_webhook_event(
         &self,
         auth: BearerAuth,
-        event_id: Path<String>,
+        event_id: Path<IdParam<RazorpayEventId>>,
         req: &Request,
     ) -> Result<WebhookEventResponse, Problems<OrderActionErrors>> {
         require(&self.identity, &auth.0, "webhooks:manage", req).await?;
-        let record = self.orders.reapply_webhook(&event_id.0).await?;
+        let record = self
+            .orders
+            .reapply_webhook(event_id.0.checked("event_id")?)
+            .await?;
         Ok(WebhookEventResponse::Ok(Json((&record).into())))
     }
 

@@ -20,11 +20,13 @@ use crate::app::errors::AppError;
 use crate::app::identity::Identity;
 use crate::app::orders::create::Placed;
 use crate::app::orders::Orders;
+use crate::domain::ids::{OrderId, UserId};
 use crate::domain::order::request::{RawAddress, RawLine};
 use crate::domain::order_query::RawOrderQuery;
 use crate::error_set;
 use crate::http::conditional::{not_modified, precondition, IfMatchHeader, IfNoneMatch};
 use crate::http::contract::ApiTags;
+use crate::http::id_param::IdParam;
 use crate::http::idempotency::retry_of;
 use crate::http::json_body::JsonBody;
 use crate::http::listing::page_info;
@@ -317,7 +319,7 @@ impl OrdersApi {
         &self,
         auth: BearerAuth,
         /// User id.
-        id: Path<String>,
+        id: Path<IdParam<UserId>>,
         status: Query<Option<OrderStatusParam>>,
         from: Query<Option<TimeBound>>,
         to: Query<Option<TimeBound>>,
@@ -328,12 +330,13 @@ impl OrdersApi {
         req: &Request,
     ) -> Result<OrderListResponse, Problems<OrderReadErrors>> {
         require(&self.identity, &auth.0, "orders:read", req).await?;
-        let base = format!("/api/v1/users/{}/orders", id.0);
+        let id = id.0.checked("id")?;
+        let base = format!("/api/v1/users/{id}/orders");
         Ok(self
             .list_page(
                 &auth.0,
                 &base,
-                Some(&id.0),
+                Some(id),
                 status.0.map(String::from),
                 None,
                 from.0.map(String::from),
@@ -355,12 +358,12 @@ impl OrdersApi {
         &self,
         auth: BearerAuth,
         /// Order id.
-        id: Path<String>,
+        id: Path<IdParam<OrderId>>,
         #[oai(name = "If-None-Match")] if_none_match: Header<Option<IfNoneMatch>>,
         req: &Request,
     ) -> Result<GetOrderResponse, Problems<OrderReadErrors>> {
         require(&self.identity, &auth.0, "orders:read", req).await?;
-        let order = self.orders.get(&auth.0, &id.0).await?;
+        let order = self.orders.get(&auth.0, id.0.checked("id")?).await?;
         let tag = etag(&order);
         if not_modified(if_none_match.0.as_ref(), &tag) {
             return Ok(GetOrderResponse::NotModified(tag.into()));
@@ -381,7 +384,7 @@ impl OrdersApi {
     async fn cancel_order(
         &self,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<IdParam<OrderId>>,
         #[oai(name = "If-Match")] if_match: Header<Option<IfMatchHeader>>,
         req: &Request,
     ) -> Result<OrderResponse, Problems<OrderWriteErrors>> {
@@ -389,7 +392,7 @@ impl OrdersApi {
         let precondition = precondition(if_match.0.as_ref());
         Ok(ok(&self
             .orders
-            .cancel(&auth.0, &id.0, precondition.as_ref())
+            .cancel(&auth.0, id.0.checked("id")?, precondition.as_ref())
             .await?))
     }
 
@@ -407,7 +410,7 @@ impl OrdersApi {
     async fn refund_order(
         &self,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<IdParam<OrderId>>,
         #[oai(name = "If-Match")] if_match: Header<Option<IfMatchHeader>>,
         body: JsonBody<RefundInput>,
         // Replayed by `http::idempotency`; also makes Razorpay's own refund key.
@@ -426,7 +429,7 @@ impl OrdersApi {
         let order = self
             .orders
             .refund(
-                &id.0,
+                id.0.checked("id")?,
                 body.0.amount,
                 idempotency_key.0.as_deref(),
                 precondition.as_ref(),
@@ -451,7 +454,7 @@ impl OrdersApi {
     async fn set_order_status(
         &self,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<IdParam<OrderId>>,
         #[oai(name = "If-Match")] if_match: Header<Option<IfMatchHeader>>,
         body: JsonBody<StatusInput>,
         req: &Request,
@@ -460,7 +463,7 @@ impl OrdersApi {
         let precondition = precondition(if_match.0.as_ref());
         Ok(ok(&self
             .orders
-            .set_status(&id.0, &body.0.status.0, precondition.as_ref())
+            .set_status(id.0.checked("id")?, &body.0.status.0, precondition.as_ref())
             .await?))
     }
 }

@@ -15,8 +15,10 @@ use crate::app::identity::Identity;
 use crate::app::orders::payments::Checkout;
 use crate::app::orders::webhooks::Received;
 use crate::app::orders::Orders;
+use crate::domain::ids::OrderId;
 use crate::error_set;
 use crate::http::contract::ApiTags;
+use crate::http::id_param::IdParam;
 use crate::http::json_body::{JsonBody, RawJson};
 use crate::http::problem::Problems;
 use crate::http::security::{require, BearerAuth};
@@ -134,7 +136,8 @@ impl PaymentsApi {
     async fn create_payment(
         &self,
         auth: BearerAuth,
-        id: Path<String>,
+        /// Order id.
+        id: Path<IdParam<OrderId>>,
         // Applied by `http::idempotency` before this runs; declared for the contract.
         /// Makes retries safe: the same request with the same key is answered
         /// once and then replayed (`Idempotent-Replayed: true`).
@@ -147,7 +150,7 @@ impl PaymentsApi {
         req: &Request,
     ) -> Result<CheckoutResponse, Problems<PaymentErrors>> {
         require(&self.identity, &auth.0, "orders:write", req).await?;
-        let checkout = self.orders.checkout(&auth.0, &id.0).await?;
+        let checkout = self.orders.checkout(&auth.0, id.0.checked("id")?).await?;
         Ok(CheckoutResponse::Ok(Json(checkout.into())))
     }
 

@@ -11,12 +11,13 @@ use super::input::{ProductInput, ProductPatchInput};
 use super::{etag, ProductBody, ReadErrors};
 use crate::app::catalog::Catalog;
 use crate::app::identity::Identity;
+use crate::domain::ids::ProductId;
 use crate::domain::product::Product;
 use crate::error_set;
 use crate::http::conditional::{not_modified, precondition, IfMatchHeader, IfNoneMatch};
 use crate::http::contract::ApiTags;
+use crate::http::id_param::IdParam;
 use crate::http::json_body::JsonBody;
-use crate::http::params::HexId;
 use crate::http::problem::Problems;
 use crate::http::security::{require, BearerAuth};
 use crate::http::serde_json_body::{encode, EncodedJson};
@@ -91,7 +92,7 @@ impl ProductItemApi {
     async fn get_product(
         &self,
         /// Product id (24 hexadecimal characters).
-        id: Path<HexId>,
+        id: Path<IdParam<ProductId>>,
         #[oai(name = "If-None-Match")] if_none_match: Header<Option<IfNoneMatch>>,
     ) -> Result<GetProductResponse, Problems<ReadErrors>> {
         let product = self.catalog.get(id.0.checked("id")?).await?;
@@ -120,7 +121,7 @@ impl ProductItemApi {
         auth: BearerAuth,
         req: &Request,
         /// Product id (24 hexadecimal characters).
-        id: Path<HexId>,
+        id: Path<IdParam<ProductId>>,
         #[oai(name = "If-Match")] if_match: Header<Option<IfMatchHeader>>,
         body: JsonBody<ProductInput>,
     ) -> Result<UpdateProductResponse, Problems<UpdateErrors>> {
@@ -151,7 +152,7 @@ impl ProductItemApi {
         auth: BearerAuth,
         req: &Request,
         /// Product id (24 hexadecimal characters).
-        id: Path<HexId>,
+        id: Path<IdParam<ProductId>>,
         #[oai(name = "If-Match")] if_match: Header<Option<IfMatchHeader>>,
         body: JsonBody<ProductPatchInput>,
     ) -> Result<UpdateProductResponse, Problems<UpdateErrors>> {
@@ -179,7 +180,7 @@ impl ProductItemApi {
         auth: BearerAuth,
         req: &Request,
         /// Product id (24 hexadecimal characters).
-        id: Path<HexId>,
+        id: Path<IdParam<ProductId>>,
         #[oai(name = "If-Match")] if_match: Header<Option<IfMatchHeader>>,
     ) -> Result<DeleteProductResponse, Problems<DeleteErrors>> {
         require(&self.identity, &auth.0, "products:write", req).await?;

@@ -799,3 +799,34 @@ async fn staff_status_changes_and_refunds_honour_if_match() {
     assert_eq!(fulfilled.status(), 200);
     assert_eq!(json_of(fulfilled).await["status"], "fulfilled");
 }
+
+#[tokio::test]
+async fn malformed_order_and_provider_ids_get_400_naming_the_parameter() {
+    let app = spawn_app().await;
+
+    let order = problem(app.get("/api/v1/orders/not-an-id").await).await;
+    let cancel = problem(
+        app.post_json("/api/v1/orders/not-an-id/actions/cancel", &json!({}))
+            .await,
+    )
+    .await;
+    let user_orders = problem(app.get("/api/v1/users/not-an-id/orders").await).await;
+    let capture = problem(
+        app.post_json("/api/v1/dev/payments/pay_123/capture", &json!({}))
+            .await,
+    )
+    .await;
+    let unknown = problem(app.get("/api/v1/orders/6650c0ffee0000000000c001").await).await;
+
+    for (problem, name) in [
+        (&order, "id"),
+        (&cancel, "id"),
+        (&user_orders, "id"),
+        (&capture, "razorpay_order_id"),
+    ] {
+        assert_eq!(problem["status"], 400, "{problem}");
+        assert_eq!(problem["code"], "invalid_parameter");
+        assert_eq!(problem["errors"][0]["field"], name);
+    }
+    assert_eq!(unknown["status"], 404);
+}
