@@ -5,37 +5,19 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::app::errors::{AppError, ErrorCode};
+use crate::app::errors::AppError;
 use crate::app::files::Files;
 use crate::app::identity::Principal;
 use crate::domain::facets::Facets;
 use crate::domain::file::FileId;
 use crate::domain::hold::{HoldId, StockHold};
 use crate::domain::ids::ProductId;
+use crate::domain::precondition::{self, IfMatch};
 use crate::domain::product::{Categories, Product, ProductDraft, ProductPatch, RawProduct};
 use crate::domain::product_query::{ProductPage, ProductQuery, RawProductQuery};
 use crate::domain::time::{SharedClock, SystemClock};
 use crate::domain::validation::FieldError;
 use crate::store::{ProductRepository, StoreError};
-
-/// An `If-Match` precondition, already read from the request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IfMatch {
-    /// `If-Match: *`: the product must exist.
-    Any,
-    /// The product must be at one of these versions. Empty when no tag sent
-    /// could be ours, so it never matches.
-    Versions(Vec<u64>),
-}
-
-impl IfMatch {
-    fn allows(&self, version: u64) -> bool {
-        match self {
-            Self::Any => true,
-            Self::Versions(v) => v.contains(&version),
-        }
-    }
-}
 
 /// The most items one batch request may hold.
 pub const BATCH_MAX: usize = 100;
@@ -335,15 +317,13 @@ impl Catalog {
 }
 
 fn precondition_failed() -> AppError {
-    AppError::new(
-        ErrorCode::PreconditionFailed,
-        "the product has changed since the ETag in If-Match; read it again and retry",
-    )
+    AppError::precondition_failed("product")
 }
 
 fn check_precondition(current: &Product, if_match: Option<&IfMatch>) -> Result<(), AppError> {
-    match if_match {
-        Some(m) if !m.allows(current.version) => Err(precondition_failed()),
-        _ => Ok(()),
+    if precondition::met(if_match, current.version) {
+        Ok(())
+    } else {
+        Err(precondition_failed())
     }
 }

@@ -301,6 +301,14 @@ impl AppError {
         Self::new(ErrorCode::NotFound, format!("{what} was not found"))
     }
 
+    /// `If-Match` named a version of `what` that is no longer current: 412.
+    pub fn precondition_failed(what: &str) -> Self {
+        Self::new(
+            ErrorCode::PreconditionFailed,
+            format!("the {what} has changed since the ETag in If-Match; read it again and retry"),
+        )
+    }
+
     /// A backend (database, cache) is unreachable; the client may retry shortly.
     pub fn unavailable(backend: &str, source: anyhow::Error) -> Self {
         Self {
@@ -401,35 +409,5 @@ impl From<crate::domain::listing::QueryError> for AppError {
 impl From<crate::domain::order::status::IllegalTransition> for AppError {
     fn from(e: crate::domain::order::status::IllegalTransition) -> Self {
         Self::new(ErrorCode::IllegalTransition, e.to_string())
-    }
-}
-
-impl From<bazaar_adapters::error::AdapterError> for AppError {
-    /// A payment provider's failure: retryable when it was the network or its
-    /// load, a 502 when it refused what we sent (which is our bug or our account's).
-    fn from(e: bazaar_adapters::error::AdapterError) -> Self {
-        use bazaar_adapters::error::AdapterError;
-        let retry = match &e {
-            AdapterError::Unavailable { .. } => Some(2),
-            AdapterError::RateLimited { retry_after, .. } => {
-                Some(retry_after.map_or(5, |d| d.as_secs().max(1)))
-            }
-            AdapterError::Unauthorized { .. } | AdapterError::Rejected { .. } => None,
-        };
-        let error = match retry {
-            Some(seconds) => Self::new(
-                ErrorCode::PaymentProviderUnavailable,
-                "the payment provider could not be reached; retry shortly",
-            )
-            .with_retry_after(seconds),
-            None => Self::new(
-                ErrorCode::PaymentProviderRejected,
-                "the payment provider refused the request",
-            ),
-        };
-        Self {
-            source: Some(anyhow::Error::new(e)),
-            ..error
-        }
     }
 }

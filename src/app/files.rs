@@ -18,7 +18,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bazaar_adapters::error::AdapterError;
 use bazaar_adapters::s3::{ObjectStore, PresignedRequest};
 use chrono::{DateTime, Utc};
 
@@ -65,17 +64,6 @@ pub struct Files {
 
 fn parse_id(raw: &str) -> Result<FileId, AppError> {
     FileId::parse(raw).map_err(|why| AppError::invalid_parameter("id", why))
-}
-
-/// Maps an object-store failure: transient ones are 503 with `Retry-After`; a refused key or
-/// credential is our configuration's fault, so 500 (logged with its cause).
-fn store_failed(e: AdapterError) -> AppError {
-    match e {
-        AdapterError::Unavailable { .. } | AdapterError::RateLimited { .. } => {
-            AppError::unavailable("object store", e.into())
-        }
-        other => AppError::internal(anyhow::Error::new(other).context("object store call failed")),
-    }
 }
 
 fn not_found() -> AppError {
@@ -174,7 +162,7 @@ impl Files {
                 self.upload_url_validity,
             )
             .await
-            .map_err(store_failed)?;
+            .map_err(AppError::object_store)?;
         self.records.insert(&file).await?;
         // Concurrent announcements may all have passed the check above. Counting again with
         // this record stored keeps the total within the quota: whoever then sees too much
@@ -202,7 +190,12 @@ impl Files {
             return Ok(file);
         }
         let key = file.key.as_str();
-        let Some(info) = self.objects.head(key).await.map_err(store_failed)? else {
+        let Some(info) = self
+            .objects
+            .head(key)
+            .await
+            .map_err(AppError::object_store)?
+        else {
             return Err(AppError::new(
                 ErrorCode::UploadMissing,
                 "nothing has been uploaded for this file yet; PUT the bytes to the upload URL first",
@@ -233,7 +226,10 @@ impl Files {
         }
         if !errors.is_empty() {
             // The object is not what was announced: nobody may use it.
-            self.objects.delete(key).await.map_err(store_failed)?;
+            self.objects
+                .delete(key)
+                .await
+                .map_err(AppError::object_store)?;
             tracing::warn!(file_id = %file.id, "upload did not match its declaration; deleted");
             return Err(AppError {
                 errors,
@@ -274,7 +270,7 @@ impl Files {
         self.objects
             .delete(file.key.as_str())
             .await
-            .map_err(store_failed)?;
+            .map_err(AppError::object_store)?;
         match self.records.delete(&file.id).await {
             Ok(()) | Err(StoreError::NotFound) => Ok(()),
             Err(e) => Err(e.into()),
@@ -298,7 +294,7 @@ impl Files {
                 self.objects
                     .presign_get(file.key.as_str(), DOWNLOAD_URL_VALIDITY)
                     .await
-                    .map_err(store_failed)?,
+                    .map_err(AppError::object_store)?,
             ),
         };
         Ok(FileView { file, download })
@@ -397,6 +393,7 @@ impl Files {
 
 #[cfg(test)]
 mod tests {
+    use bazaar_adapters::error::AdapterError;
     use bazaar_adapters::s3::FakeObjectStore;
 
     use super::*;

@@ -9,4 +9,5 @@ pub mod identity;
 pub mod notify;
 pub mod orders;
 pub mod outbox;
+pub mod provider_errors;
 pub mod ratelimit;

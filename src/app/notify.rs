@@ -15,7 +15,7 @@ use bazaar_adapters::retry::RetryPolicy;
 use bazaar_adapters::sendgrid::{Email, FakeMailer, Mailer, SendGridClient, SendGridSettings};
 use serde_json::{Map, Value};
 
-use crate::app::errors::{AppError, ErrorCode};
+use crate::app::errors::AppError;
 use crate::app::outbox::Deliver;
 use crate::breaker::Breakers;
 use crate::config::Settings;
@@ -46,25 +46,6 @@ pub struct Notifier {
     notice_templates: PerNotice<String>,
     notice_flows: PerNotice<String>,
     public_url: String,
-}
-
-fn delivery_failed(e: AdapterError) -> AppError {
-    let retry = matches!(
-        e,
-        AdapterError::Unavailable { .. } | AdapterError::RateLimited { .. }
-    );
-    let error = AppError {
-        source: Some(anyhow::Error::new(e)),
-        ..AppError::new(
-            ErrorCode::DeliveryFailed,
-            "the message could not be sent; retry shortly",
-        )
-    };
-    if retry {
-        error.with_retry_after(5)
-    } else {
-        error
-    }
 }
 
 impl Notifier {
@@ -148,7 +129,7 @@ impl Notifier {
             .send_otp(&message)
             .await
             .map(drop)
-            .map_err(delivery_failed)
+            .map_err(AppError::delivery)
     }
 
     /// Asks the SMS provider to read the last code out in a voice call.
@@ -156,7 +137,7 @@ impl Notifier {
         self.sms
             .retry_by_voice(phone)
             .await
-            .map_err(delivery_failed)
+            .map_err(AppError::delivery)
     }
 
     pub async fn send_email_verification(
@@ -176,7 +157,7 @@ impl Notifier {
             .send(&email)
             .await
             .map(drop)
-            .map_err(delivery_failed)
+            .map_err(AppError::delivery)
     }
 
     /// What the fakes sent, newest last; `None` when real providers are in use

@@ -16,6 +16,7 @@ pub mod order;
 pub mod order_query;
 pub mod outbox;
 pub mod outbox_query;
+pub mod precondition;
 pub mod product;
 pub mod product_query;
 pub mod request_key;

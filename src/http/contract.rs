@@ -47,8 +47,8 @@ const DESCRIPTION: &str = r#"The backend of a storefront MVP, India first.
   `docs/errors.md`.
 * Money is an integer number of **paise** plus a `currency` (`INR`).
 * Every response carries `X-Request-Id`; send your own (1–128 of `A-Z a-z 0-9 - _ . :`) to trace a call.
-* Reads return an `ETag`; send it as `If-None-Match` to get 304, or as `If-Match` on
-  `PUT`/`PATCH`/`DELETE` to refuse a write over someone else's change (412).
+* Products, orders and `/users/me` answer an `ETag`; send it as `If-None-Match` to get 304,
+  or as `If-Match` on their changes to refuse a write over someone else's change (412).
 * Lists take `limit` (1–100) and paginate by opaque `cursor` (default) or by `page` (with totals;
   a `cursor` sent with `page` is ignored), and answer `links` to follow.
 * A query parameter may appear only once.

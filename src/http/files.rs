@@ -14,14 +14,15 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
 use super::contract::ApiTags;
+use super::id_param::IdParam;
 use super::json_body::JsonBody;
-use super::params::HexId;
 use super::problem::Problems;
 use super::security::{needs, Permit};
 use super::wire::Wire;
 use crate::app::files::{FileView, Files, Upload};
 use crate::app::identity::Identity;
 use crate::domain::file::{FileRecord, FileStatus, RawUpload};
+use crate::domain::ids::FileId;
 use crate::error_set;
 use bazaar_adapters::s3::PresignedRequest;
 
@@ -297,7 +298,7 @@ impl FilesApi {
         &self,
         auth: Permit<needs::FilesWrite>,
         /// File id (24 hexadecimal characters).
-        id: Path<HexId>,
+        id: Path<IdParam<FileId>>,
     ) -> Result<FileResponse, Problems<CompleteFileErrors>> {
         let file = self.files.complete(&auth.0, id.0.checked("id")?).await?;
         Ok(FileResponse::Ok(Json(FileBody::new(&file, None))))
@@ -312,7 +313,7 @@ impl FilesApi {
         &self,
         auth: Permit<needs::FilesRead>,
         /// File id (24 hexadecimal characters).
-        id: Path<HexId>,
+        id: Path<IdParam<FileId>>,
     ) -> Result<FileResponse, Problems<FileErrors>> {
         let view = self.files.get(&auth.0, id.0.checked("id")?).await?;
         Ok(FileResponse::Ok(Json((&view).into())))
@@ -327,7 +328,7 @@ impl FilesApi {
         &self,
         auth: Permit<needs::FilesWrite>,
         /// File id (24 hexadecimal characters).
-        id: Path<HexId>,
+        id: Path<IdParam<FileId>>,
     ) -> Result<DeleteFileResponse, Problems<FileErrors>> {
         self.files.delete(&auth.0, id.0.checked("id")?).await?;
         Ok(DeleteFileResponse::Deleted)

@@ -9,8 +9,6 @@ use poem_openapi::types::{
     ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type,
 };
 
-use crate::app::errors::AppError;
-
 /// Declares an integer query parameter accepted only within `[min, max]`.
 macro_rules! bounded_int {
     ($(#[$doc:meta])* $name:ident, $min:expr, $max:expr) => {
@@ -183,67 +181,6 @@ impl ParseFromParameter for SortParam {
                 allowed.join(", ")
             )))
         }
-    }
-}
-
-/// A record id in the path: 24 hexadecimal characters (a MongoDB ObjectId),
-/// declared as that pattern in the contract and checked by [`HexId::checked`]
-/// in the handler. Not with poem-openapi's `pattern` validator, which compiles
-/// its regex on every request (most of a cached product read's time), nor in
-/// parsing, whose errors name path parameters `param0`, `param1`….
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HexId(String);
-
-impl HexId {
-    pub const PATTERN: &'static str = "^[0-9a-fA-F]{24}$";
-
-    /// The id, or `invalid_parameter` naming the parameter `name`.
-    pub fn checked(&self, name: &str) -> Result<&str, AppError> {
-        if self.0.len() == 24 && self.0.bytes().all(|b| b.is_ascii_hexdigit()) {
-            Ok(&self.0)
-        } else {
-            Err(AppError::invalid_parameter(
-                name,
-                "must be 24 hexadecimal characters",
-            ))
-        }
-    }
-}
-
-impl Type for HexId {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = String;
-    type RawElementValueType = String;
-
-    fn name() -> Cow<'static, str> {
-        "HexId".into()
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(MetaSchema {
-            pattern: Some(Self::PATTERN.to_owned()),
-            ..MetaSchema::new("string")
-        }))
-    }
-
-    fn as_raw_value(&self) -> Option<&String> {
-        Some(&self.0)
-    }
-
-    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a String> + 'a> {
-        Box::new(std::iter::once(&self.0))
-    }
-}
-
-impl From<HexId> for String {
-    fn from(id: HexId) -> String {
-        id.0
-    }
-}
-
-impl ParseFromParameter for HexId {
-    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
-        Ok(Self(value.to_owned()))
     }
 }
 

@@ -34,6 +34,7 @@ use crate::app::identity::sessions::Sessions;
 use crate::app::identity::tokens::{AccessClaims, TokenIssuer};
 use crate::app::notify::Notifier;
 use crate::config::Settings;
+use crate::domain::precondition::{self, IfMatch};
 use crate::domain::time::SharedClock;
 use crate::domain::user::{Role, User, UserId, UserStatus};
 use crate::kv::KeyValueStore;
@@ -162,6 +163,26 @@ impl Identity {
         let next = current.revised(self.clock.now(), change);
         self.users.update(&next, current.version).await?;
         Ok(next)
+    }
+
+    /// Like `save`, under the client's `If-Match`: checked on `current`, and the
+    /// write is conditional on `current.version`, so a change that lands in
+    /// between is a 412 too, never overwritten.
+    async fn save_if(
+        &self,
+        current: &User,
+        if_match: Option<&IfMatch>,
+        change: impl FnOnce(&mut User),
+    ) -> Result<User, AppError> {
+        if !precondition::met(if_match, current.version) {
+            return Err(AppError::precondition_failed("user"));
+        }
+        match self.save(current, change).await {
+            Err(e) if if_match.is_some() && e.code == ErrorCode::VersionConflict => {
+                Err(AppError::precondition_failed("user"))
+            }
+            other => other,
+        }
     }
 
     async fn user(&self, id: &UserId) -> Result<User, AppError> {

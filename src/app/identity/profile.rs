@@ -11,6 +11,7 @@ use crate::app::errors::{AppError, ErrorCode};
 use crate::app::identity::otp::Recipient;
 use crate::app::identity::{otp_error, Identity, Principal, RequestContext};
 use crate::domain::audit::AuditKind;
+use crate::domain::precondition::IfMatch;
 use crate::domain::user::{Email, PersonName, Preferences, User, UserId};
 use crate::domain::validation::FieldError;
 
@@ -32,12 +33,13 @@ impl Identity {
     }
 
     /// Changes name and/or email; `Some(None)` removes the email. A new email is
-    /// unverified.
+    /// unverified. With `if_match`, only the version it names is changed.
     pub async fn update_me(
         &self,
         who: &Principal,
         name: Option<&str>,
         email: Option<Option<&str>>,
+        if_match: Option<&IfMatch>,
     ) -> Result<User, AppError> {
         let mut errors = crate::domain::validation::Collector::default();
         let name = name.and_then(|n| errors.take(PersonName::parse("name", n)));
@@ -50,7 +52,7 @@ impl Identity {
             return Err(AppError::validation(errors.into_errors()));
         }
         let current = self.me(who).await?;
-        self.save(&current, |u| {
+        self.save_if(&current, if_match, |u| {
             if let Some(name) = name {
                 u.name = name;
             }
@@ -64,13 +66,16 @@ impl Identity {
         .await
     }
 
+    /// Replaces the preferences; with `if_match`, only at the version it names.
     pub async fn set_preferences(
         &self,
         who: &Principal,
         prefs: Preferences,
+        if_match: Option<&IfMatch>,
     ) -> Result<User, AppError> {
         let current = self.me(who).await?;
-        self.save(&current, |u| u.preferences = prefs).await
+        self.save_if(&current, if_match, |u| u.preferences = prefs)
+            .await
     }
 
     /// Emails a verification link to the profile's address, under a budget

@@ -42,6 +42,7 @@ use crate::domain::order::status::OrderStatus;
 use crate::domain::order::{Notice, Order, OrderId};
 use crate::domain::order_query::{OrderPage, OrderQuery, RawOrderQuery};
 use crate::domain::outbox::{dedupe_key, Contact, NoticeKind, OutboxMessage};
+use crate::domain::precondition::{self, IfMatch};
 use crate::domain::time::{SharedClock, SystemClock};
 use crate::domain::user::UserId;
 use crate::domain::validation::FieldError;
@@ -273,16 +274,21 @@ impl Orders {
     }
 
     /// Moves an order through the state machine on a staff or owner action,
-    /// releasing its stock when it leaves the states that hold it. `allowed`
-    /// is checked on the order as it is written, not as it was first read.
+    /// releasing its stock when it leaves the states that hold it. `if_match`
+    /// and `allowed` are checked on the order as it is written (the write is
+    /// conditional on that version), not as it was first read.
     async fn transition(
         &self,
         id: &OrderId,
         to: OrderStatus,
+        if_match: Option<&IfMatch>,
         allowed: impl Fn(&Order) -> Result<(), AppError>,
     ) -> Result<Order, AppError> {
         let (order, from) = self
             .update(id, |order| {
+                if !precondition::met(if_match, order.version) {
+                    return Err(AppError::precondition_failed("order"));
+                }
                 allowed(order)?;
                 let from = order.status;
                 order.transition(to, self.clock.now())?;
@@ -312,8 +318,14 @@ impl Orders {
         }
     }
 
-    /// Staff moves a paid order along fulfilment.
-    pub async fn set_status(&self, id: &str, to: &str) -> Result<Order, AppError> {
+    /// Staff moves a paid order along fulfilment; with `if_match`, only from
+    /// the version it names.
+    pub async fn set_status(
+        &self,
+        id: &str,
+        to: &str,
+        if_match: Option<&IfMatch>,
+    ) -> Result<Order, AppError> {
         let to = OrderStatus::parse("status", to).map_err(|e| AppError::validation(vec![e]))?;
         if !OrderStatus::SETTABLE.contains(&to) {
             return Err(AppError::validation(vec![FieldError::new(
@@ -322,7 +334,8 @@ impl Orders {
                 "must be one of: fulfilled, shipped, delivered",
             )]));
         }
-        self.transition(&parse_order_id(id)?, to, |_| Ok(())).await
+        self.transition(&parse_order_id(id)?, to, if_match, |_| Ok(()))
+            .await
     }
 
     /// Records an event about `order` in the audit trail. A failure is

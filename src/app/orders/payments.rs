@@ -12,6 +12,7 @@ use crate::domain::audit::AuditKind;
 use crate::domain::order::payment::PaymentEvent;
 use crate::domain::order::status::{IllegalTransition, OrderStatus};
 use crate::domain::order::{Order, OrderId};
+use crate::domain::precondition::{self, IfMatch};
 use crate::domain::validation::FieldError;
 
 use super::{invalid_signature, paise, parse_order_id, payment_event, short_hash, Change, Orders};
@@ -29,14 +30,20 @@ pub struct Checkout {
 
 impl Orders {
     /// Cancels: the owner before payment; staff until fulfilment, then
-    /// refunding what was captured.
-    pub async fn cancel(&self, who: &Principal, id: &str) -> Result<Order, AppError> {
+    /// refunding what was captured. With `if_match`, only the version it names
+    /// is cancelled (412 otherwise, nothing changed).
+    pub async fn cancel(
+        &self,
+        who: &Principal,
+        id: &str,
+        if_match: Option<&IfMatch>,
+    ) -> Result<Order, AppError> {
         let order = self.get(who, id).await?;
         let staff = who.can(Permission::OrdersManage);
         // Checked on the order being written: a capture that lands meanwhile
         // makes a customer's cancel illegal instead of cancelling a paid order.
         let order = self
-            .transition(&order.id, OrderStatus::Cancelled, |current| {
+            .transition(&order.id, OrderStatus::Cancelled, if_match, |current| {
                 if staff || current.status == OrderStatus::PendingPayment {
                     Ok(())
                 } else {
@@ -55,13 +62,18 @@ impl Orders {
     /// Refunds `amount` (everything refundable if `None`) of what was captured.
     /// `request_key` is the client's `Idempotency-Key`: Razorpay's refund key
     /// is made from it, so a retry after a timeout cannot refund twice.
+    /// `if_match` is checked before Razorpay is asked: a stale one refunds nothing.
     pub async fn refund(
         &self,
         id: &str,
         amount: Option<i64>,
         request_key: Option<&str>,
+        if_match: Option<&IfMatch>,
     ) -> Result<Order, AppError> {
         let order = self.load(&parse_order_id(id)?).await?;
+        if !precondition::met(if_match, order.version) {
+            return Err(AppError::precondition_failed("order"));
+        }
         let refundable = order.refundable();
         let amount = amount.unwrap_or(refundable);
         if amount <= 0 {
@@ -118,7 +130,8 @@ impl Orders {
                     receipt: None,
                     speed: None,
                 })
-                .await?;
+                .await
+                .map_err(AppError::payment)?;
             current = self
                 .apply(&order.id, &payment_event(refund.report()))
                 .await?;
@@ -184,7 +197,8 @@ impl Orders {
                     receipt: None,
                     speed: None,
                 })
-                .await?;
+                .await
+                .map_err(AppError::payment)?;
             current = self
                 .apply_event(&order.id, &payment_event(refund.report()))
                 .await?;
@@ -222,7 +236,8 @@ impl Orders {
                         receipt: Some(order.id.to_string()),
                         notes: [("order_id".to_owned(), order.id.to_string())].into(),
                     })
-                    .await?;
+                    .await
+                    .map_err(AppError::payment)?;
                 let (order, _) = self
                     .update(&order.id, |o| {
                         // A concurrent checkout may have stored its own first: keep that one.
@@ -281,7 +296,11 @@ impl Orders {
         {
             return Err(invalid_signature("checkout"));
         }
-        let payment = self.gateway.fetch_payment(payment_id).await?;
+        let payment = self
+            .gateway
+            .fetch_payment(payment_id)
+            .await
+            .map_err(AppError::payment)?;
         if payment.order_id.as_deref() != Some(stored) {
             return Err(invalid_signature("checkout"));
         }
@@ -317,9 +336,13 @@ impl Orders {
                 // Captured meanwhile (Razorpay's auto-capture, another
                 // replica): read what it is now.
                 Err(AdapterError::Rejected { .. }) => {
-                    payment = self.gateway.fetch_payment(&payment.id).await?
+                    payment = self
+                        .gateway
+                        .fetch_payment(&payment.id)
+                        .await
+                        .map_err(AppError::payment)?
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(AppError::payment(e)),
             }
         }
         for event in payment.reports().into_iter().map(payment_event) {

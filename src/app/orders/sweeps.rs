@@ -73,7 +73,7 @@ impl Orders {
             return Ok(false);
         }
         let expired = self
-            .transition(&order.id, OrderStatus::Expired, |current| {
+            .transition(&order.id, OrderStatus::Expired, None, |current| {
                 if current.status == OrderStatus::PendingPayment {
                     Ok(())
                 } else {
@@ -100,7 +100,12 @@ impl Orders {
             return Ok(false);
         };
         let mut version = order.version;
-        for payment in self.gateway.order_payments(provider_order).await? {
+        for payment in self
+            .gateway
+            .order_payments(provider_order)
+            .await
+            .map_err(AppError::payment)?
+        {
             version = self.settle(&order.id, payment).await?.version;
         }
         Ok(version != order.version)

@@ -53,14 +53,19 @@ impl Orders {
         let payment = if provider_order.status == rzp::OrderStatus::Paid {
             self.gateway
                 .order_payments(provider_order_id)
-                .await?
+                .await
+                .map_err(AppError::payment)?
                 .into_iter()
                 .find(|p| p.status == PaymentStatus::Captured)
                 .ok_or_else(|| AppError::not_found("captured payment"))?
         } else {
-            fake.pay_order(provider_order_id, "upi")?
+            fake.pay_order(provider_order_id, "upi")
+                .map_err(AppError::payment)?
         };
-        for hook in fake.webhooks_for_payment(&payment.id)? {
+        for hook in fake
+            .webhooks_for_payment(&payment.id)
+            .map_err(AppError::payment)?
+        {
             self.receive_webhook(&hook.body, Some(&hook.signature), Some(&hook.event_id))
                 .await?;
         }
@@ -200,7 +205,7 @@ impl Orders {
             Ok(payment) => payment,
             // No such payment: the refund is flagged, not retried for a day.
             Err(AdapterError::Rejected { .. }) => return Ok(()),
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(AppError::payment(e)),
         };
         if payment.order_id.as_deref() != Some(stored) {
             return Ok(());
@@ -227,7 +232,11 @@ impl Orders {
             {
                 return Ok(self.orders.get(&id).await?);
             }
-            let payment = self.gateway.fetch_payment(&refund.payment_id).await?;
+            let payment = self
+                .gateway
+                .fetch_payment(&refund.payment_id)
+                .await
+                .map_err(AppError::payment)?;
             if let Some(provider_order) = payment.order_id {
                 return Ok(self.orders.find_by_provider_order(&provider_order).await?);
             }

@@ -11,9 +11,11 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use super::AdminReadErrors;
 use crate::app::identity::Identity;
 use crate::domain::audit::{AuditEvent, AuditKind, AuditQuery, RawAuditQuery};
+use crate::domain::ids::UserId;
 use crate::http::contract::ApiTags;
+use crate::http::id_param::IdParam;
 use crate::http::listing::{page_of, PageLinks, Paging};
-use crate::http::params::{AuditKindParam, HexId};
+use crate::http::params::AuditKindParam;
 use crate::http::problem::Problems;
 use crate::http::security::{needs, Permit};
 use crate::http::wire::Wire;
@@ -127,7 +129,7 @@ impl AuditAdminApi {
         /// Only events of this kind.
         kind: Query<Option<AuditKindParam>>,
         /// Only events concerning this user.
-        user_id: Query<Option<HexId>>,
+        user_id: Query<Option<IdParam<UserId>>>,
         since: Query<Option<DateTime<Utc>>>,
         until: Query<Option<DateTime<Utc>>>,
         paging: Paging,

@@ -12,11 +12,13 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use super::{AdminReadErrors, AdminWriteErrors};
 use crate::app::identity::Identity;
 use crate::app::outbox::Outbox;
+use crate::domain::ids::OutboxId;
 use crate::domain::outbox::{Channel, NoticeKind, OutboxMessage, OutboxState};
 use crate::domain::outbox_query::RawOutboxQuery;
 use crate::http::contract::ApiTags;
+use crate::http::id_param::IdParam;
 use crate::http::listing::{page_of, PageLinks, Paging};
-use crate::http::params::{HexId, OutboxStateParam};
+use crate::http::params::OutboxStateParam;
 use crate::http::problem::Problems;
 use crate::http::security::{needs, Permit};
 use crate::http::wire::Wire;
@@ -209,7 +211,7 @@ impl OutboxAdminApi {
         &self,
         _auth: Permit<needs::OutboxWrite>,
         /// Message id (24 hexadecimal characters).
-        id: Path<HexId>,
+        id: Path<IdParam<OutboxId>>,
     ) -> Result<OutboxRetryResponse, Problems<AdminWriteErrors>> {
         let message = self.outbox.retry(id.0.checked("id")?).await?;
         Ok(OutboxRetryResponse::Ok(Json((&message).into())))

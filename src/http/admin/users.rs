@@ -11,11 +11,13 @@ use serde::Deserialize;
 
 use super::{AdminReadErrors, AdminWriteErrors};
 use crate::app::identity::Identity;
+use crate::domain::ids::UserId;
 use crate::domain::user_query::RawUserQuery;
 use crate::http::contract::ApiTags;
+use crate::http::id_param::IdParam;
 use crate::http::json_body::CheckedJsonBody;
 use crate::http::listing::{page_of, PageLinks, Paging};
-use crate::http::params::{HexId, RoleParam, UserSortParam, UserStatusParam};
+use crate::http::params::{RoleParam, UserSortParam, UserStatusParam};
 use crate::http::problem::Problems;
 use crate::http::security::{context, needs, Permit};
 use crate::http::users::{UserBody, UserResponse};
@@ -127,7 +129,7 @@ impl UsersAdminApi {
         &self,
         _auth: Permit<needs::UsersRead>,
         /// User id (24 hexadecimal characters).
-        id: Path<HexId>,
+        id: Path<IdParam<UserId>>,
     ) -> Result<UserResponse, Problems<AdminReadErrors>> {
         let user = self.identity.get_user(id.0.checked("id")?).await?;
         Ok(UserResponse::Ok(Json((&user).into())))
@@ -145,7 +147,7 @@ impl UsersAdminApi {
         &self,
         auth: Permit<needs::UsersWrite>,
         /// User id (24 hexadecimal characters).
-        id: Path<HexId>,
+        id: Path<IdParam<UserId>>,
         body: CheckedJsonBody<RolesBody>,
         req: &Request,
     ) -> Result<UserResponse, Problems<AdminWriteErrors>> {
@@ -178,7 +180,7 @@ impl UsersAdminApi {
         &self,
         auth: Permit<needs::UsersWrite>,
         /// User id (24 hexadecimal characters).
-        id: Path<HexId>,
+        id: Path<IdParam<UserId>>,
         req: &Request,
     ) -> Result<UserResponse, Problems<AdminWriteErrors>> {
         let user = self

@@ -10,6 +10,7 @@ use poem_openapi::OpenApi;
 use crate::app::errors::{AppError, ErrorCode};
 use crate::app::orders::Orders;
 use crate::http::contract::ApiTags;
+use crate::http::id_param::{IdParam, RazorpayOrderId};
 use crate::http::orders::{ok, OrderActionErrors, OrderResponse};
 use crate::http::problem::Problems;
 use bazaar_adapters::razorpay::FakeRazorpay;
@@ -38,13 +39,13 @@ impl PaymentsDevApi {
     )]
     async fn dev_capture(
         &self,
-        razorpay_order_id: Path<String>,
+        razorpay_order_id: Path<IdParam<RazorpayOrderId>>,
     ) -> Result<OrderResponse, Problems<OrderActionErrors>> {
         let not_found = || AppError::new(ErrorCode::NotFound, "no resource exists at this path");
         let fake = self.fake.as_ref().ok_or_else(not_found)?;
         let order = self
             .orders
-            .pay_with_fake(fake, &razorpay_order_id.0)
+            .pay_with_fake(fake, razorpay_order_id.0.checked("razorpay_order_id")?)
             .await?;
         Ok(ok(&order))
     }

@@ -18,6 +18,7 @@ use crate::domain::order::status::OrderStatus;
 use crate::domain::order_query::parse_instant;
 use crate::domain::webhook::WebhookRecord;
 use crate::http::contract::ApiTags;
+use crate::http::id_param::{IdParam, RazorpayEventId};
 use crate::http::params::{Limit, PageNumber, TimeBound};
 use crate::http::problem::Problems;
 use crate::http::security::{needs, Permit};
@@ -231,9 +232,12 @@ impl OrdersAdminApi {
     async fn reapply_webhook_event(
         &self,
         _auth: Permit<needs::WebhooksManage>,
-        event_id: Path<String>,
+        event_id: Path<IdParam<RazorpayEventId>>,
     ) -> Result<WebhookEventResponse, Problems<OrderActionErrors>> {
-        let record = self.orders.reapply_webhook(&event_id.0).await?;
+        let record = self
+            .orders
+            .reapply_webhook(event_id.0.checked("event_id")?)
+            .await?;
         Ok(WebhookEventResponse::Ok(Json((&record).into())))
     }
 

@@ -17,6 +17,7 @@ use poem_openapi::ApiResponse;
 
 use crate::domain::order::Order;
 use crate::error_set;
+use crate::http::conditional::ETag;
 use body::OrderBody;
 
 error_set!(
@@ -28,19 +29,33 @@ error_set!(
     OrderActionErrors: ANY, PERMITTED, PAYMENT_PROVIDER; NotFound, IllegalTransition, Conflict, ValidationFailed
 );
 error_set!(
+    /// Errors of changing one order under an optional `If-Match`.
+    OrderWriteErrors: ANY, PERMITTED, PAYMENT_PROVIDER; NotFound, IllegalTransition, Conflict, ValidationFailed, PreconditionFailed
+);
+error_set!(
+    /// Errors of changing one order with a body, under an optional `If-Match`.
+    OrderBodyWriteErrors: ANY, PERMITTED, BODY, PAYMENT_PROVIDER; NotFound, IllegalTransition, Conflict, PreconditionFailed
+);
+error_set!(
     /// Errors of changing an order or its payment with a body.
     OrderBodyActionErrors: ANY, PERMITTED, BODY, PAYMENT_PROVIDER; NotFound, IllegalTransition, Conflict, InvalidSignature
 );
 
 #[derive(ApiResponse)]
 pub enum OrderResponse {
+    /// The order as it is now, with its version tag for `If-Match`.
     #[oai(status = 200)]
-    Ok(Json<OrderBody>),
+    Ok(Json<OrderBody>, #[oai(header = "ETag")] String),
 }
 
 /// The answer of an operation that reads or changes one order.
 pub(crate) fn ok(order: &Order) -> OrderResponse {
-    OrderResponse::Ok(Json(order.into()))
+    OrderResponse::Ok(Json(order.into()), etag(order).into())
+}
+
+/// An order's entity tag.
+pub(crate) fn etag(order: &Order) -> ETag {
+    ETag::of_version(order.version)
 }
 
 fn example_time(offset_secs: i64) -> DateTime<Utc> {

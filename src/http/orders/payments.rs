@@ -14,8 +14,10 @@ use crate::app::identity::Identity;
 use crate::app::orders::payments::Checkout;
 use crate::app::orders::webhooks::Received;
 use crate::app::orders::Orders;
+use crate::domain::ids::OrderId;
 use crate::error_set;
 use crate::http::contract::ApiTags;
+use crate::http::id_param::IdParam;
 use crate::http::idempotency::IdempotencyKeyHeader;
 use crate::http::json_body::{JsonBody, RawJson};
 use crate::http::problem::Problems;
@@ -125,10 +127,11 @@ impl PaymentsApi {
     async fn create_payment(
         &self,
         auth: Permit<needs::OrdersWrite>,
-        id: Path<String>,
+        /// Order id.
+        id: Path<IdParam<OrderId>>,
         #[oai(name = "Idempotency-Key")] _idempotency_key: IdempotencyKeyHeader,
     ) -> Result<CheckoutResponse, Problems<PaymentErrors>> {
-        let checkout = self.orders.checkout(&auth.0, &id.0).await?;
+        let checkout = self.orders.checkout(&auth.0, id.0.checked("id")?).await?;
         Ok(CheckoutResponse::Ok(Json(checkout.into())))
     }
 

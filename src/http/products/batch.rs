@@ -11,8 +11,9 @@ use serde::Deserialize;
 
 use super::input::{ProductInput, ProductPatchInput};
 use super::{ProductBody, BASE};
-use crate::app::catalog::{Catalog, IfMatch, ItemResult};
+use crate::app::catalog::{Catalog, ItemResult};
 use crate::app::identity::Identity;
+use crate::domain::precondition::IfMatch;
 use crate::domain::product::Product;
 use crate::error_set;
 use crate::http::contract::ApiTags;

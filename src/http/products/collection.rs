@@ -9,11 +9,12 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use sha2::{Digest, Sha256};
 
 use super::input::ProductInput;
-use super::{etag, none_match_hits, ProductBody, BASE};
+use super::{etag, ProductBody, BASE};
 use crate::app::catalog::Catalog;
 use crate::app::identity::Identity;
 use crate::domain::facets::Facets;
 use crate::domain::product_query::{ProductPage, ProductQuery, RawProductQuery};
+use crate::http::conditional::{not_modified, ETag, IfNoneMatch};
 use crate::http::contract::ApiTags;
 use crate::http::json_body::JsonBody;
 use crate::http::listing::{page_of, PageLinks, Paging};
@@ -190,9 +191,9 @@ fn list_body(
     list
 }
 
-fn list_etag(body: &ProductList) -> String {
+fn list_etag(body: &ProductList) -> ETag {
     let json = serde_json::to_vec(&poem_openapi::types::ToJSON::to_json(body)).unwrap_or_default();
-    format!("W/\"{}\"", hex::encode(&Sha256::digest(&json)[..12]))
+    ETag::weak(&hex::encode(&Sha256::digest(&json)[..12]))
 }
 
 pub struct ProductCollectionApi {
@@ -215,11 +216,10 @@ impl ProductCollectionApi {
     ) -> Result<CreateProductResponse, Problems<CreateErrors>> {
         let product = self.catalog.create(&auth.0, body.0.into()).await?;
         let location = format!("{BASE}/{}", product.id);
-        let tag = etag(&product);
         Ok(CreateProductResponse::Created(
             EncodedJson::encode(&(&product).into()),
             location,
-            tag,
+            etag(&product).into(),
         ))
     }
 
@@ -252,7 +252,7 @@ impl ProductCollectionApi {
         /// Counts to return for the whole filtered set: a comma-separated list
         /// of `category`, `tags`, `price_range`.
         facets: Query<Option<FacetsParam>>,
-        #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
+        #[oai(name = "If-None-Match")] if_none_match: Header<Option<IfNoneMatch>>,
     ) -> Result<ListProductsResponse, Problems<ListErrors>> {
         let raw = RawProductQuery {
             category: category.0,
@@ -267,9 +267,9 @@ impl ProductCollectionApi {
         let (query, page, facets) = self.catalog.list(&raw).await?;
         let body = list_body(&raw, &query, page, facets);
         let tag = list_etag(&body);
-        if none_match_hits(if_none_match.0.as_deref(), &tag) {
-            return Ok(ListProductsResponse::NotModified(tag));
+        if not_modified(if_none_match.0.as_ref(), &tag) {
+            return Ok(ListProductsResponse::NotModified(tag.into()));
         }
-        Ok(ListProductsResponse::Ok(Json(body), tag))
+        Ok(ListProductsResponse::Ok(Json(body), tag.into()))
     }
 }

@@ -7,8 +7,9 @@ use poem_openapi::{ApiResponse, OpenApi};
 
 use super::ReadErrors;
 use crate::app::catalog::Catalog;
+use crate::domain::ids::{FileId, ProductId};
 use crate::http::contract::ApiTags;
-use crate::http::params::HexId;
+use crate::http::id_param::IdParam;
 use crate::http::problem::Problems;
 
 #[derive(ApiResponse)]
@@ -40,13 +41,13 @@ impl ProductImagesApi {
     async fn get_product_image(
         &self,
         /// Product id (24 hexadecimal characters).
-        id: Path<HexId>,
+        id: Path<IdParam<ProductId>>,
         /// File id, one of the product's `images`.
-        file_id: Path<String>,
+        file_id: Path<IdParam<FileId>>,
     ) -> Result<ProductImageResponse, Problems<ReadErrors>> {
         let url = self
             .catalog
-            .image_url(id.0.checked("id")?, &file_id.0)
+            .image_url(id.0.checked("id")?, file_id.0.checked("file_id")?)
             .await?;
         // Shorter than the download URL's own validity, so a cached redirect never
         // points at an expired URL.

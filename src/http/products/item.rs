@@ -1,5 +1,5 @@
 //! `/products/{id}`: reading one product (with `If-None-Match`), replacing, updating
-//! and deleting it (with `If-Match`).
+//! and deleting it (with `If-Match`), through `http::conditional`.
 
 use std::sync::Arc;
 
@@ -7,14 +7,16 @@ use poem_openapi::param::{Header, Path};
 use poem_openapi::{ApiResponse, OpenApi};
 
 use super::input::{ProductInput, ProductPatchInput};
-use super::{etag, none_match_hits, ProductBody, ReadErrors};
-use crate::app::catalog::{Catalog, IfMatch};
+use super::{etag, ProductBody, ReadErrors};
+use crate::app::catalog::Catalog;
 use crate::app::identity::Identity;
+use crate::domain::ids::ProductId;
 use crate::domain::product::Product;
 use crate::error_set;
+use crate::http::conditional::{not_modified, precondition, IfMatchHeader, IfNoneMatch};
 use crate::http::contract::ApiTags;
+use crate::http::id_param::IdParam;
 use crate::http::json_body::JsonBody;
-use crate::http::params::HexId;
 use crate::http::problem::Problems;
 use crate::http::security::{needs, Permit};
 use crate::http::serde_json_body::{encode, EncodedJson};
@@ -54,21 +56,6 @@ pub enum DeleteProductResponse {
     Deleted,
 }
 
-/// Reads `If-Match`: `*`, or a list of tags (strong comparison, RFC 9110).
-fn parse_if_match(raw: Option<&str>) -> Option<IfMatch> {
-    let raw = raw?.trim();
-    if raw == "*" {
-        return Some(IfMatch::Any);
-    }
-    let versions = raw
-        .split(',')
-        .map(str::trim)
-        .filter(|t| !t.starts_with("W/"))
-        .filter_map(|t| t.strip_prefix("\"v")?.strip_suffix('"')?.parse().ok())
-        .collect();
-    Some(IfMatch::Versions(versions))
-}
-
 pub struct ProductItemApi {
     pub catalog: Arc<Catalog>,
     pub identity: Arc<Identity>,
@@ -104,17 +91,17 @@ impl ProductItemApi {
     async fn get_product(
         &self,
         /// Product id (24 hexadecimal characters).
-        id: Path<HexId>,
-        #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
+        id: Path<IdParam<ProductId>>,
+        #[oai(name = "If-None-Match")] if_none_match: Header<Option<IfNoneMatch>>,
     ) -> Result<GetProductResponse, Problems<ReadErrors>> {
         let product = self.catalog.get(id.0.checked("id")?).await?;
         let tag = etag(&product);
-        if none_match_hits(if_none_match.0.as_deref(), &tag) {
-            return Ok(GetProductResponse::NotModified(tag));
+        if not_modified(if_none_match.0.as_ref(), &tag) {
+            return Ok(GetProductResponse::NotModified(tag.into()));
         }
         Ok(GetProductResponse::Ok(
             EncodedJson::new(self.encoded_body(&product)),
-            tag,
+            tag.into(),
         ))
     }
 
@@ -132,11 +119,11 @@ impl ProductItemApi {
         &self,
         auth: Permit<needs::ProductsWrite>,
         /// Product id (24 hexadecimal characters).
-        id: Path<HexId>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        id: Path<IdParam<ProductId>>,
+        #[oai(name = "If-Match")] if_match: Header<Option<IfMatchHeader>>,
         body: JsonBody<ProductInput>,
     ) -> Result<UpdateProductResponse, Problems<UpdateErrors>> {
-        let precondition = parse_if_match(if_match.0.as_deref());
+        let precondition = precondition(if_match.0.as_ref());
         let product = self
             .catalog
             .replace(&auth.0, id.0.checked("id")?, body.0.into(), precondition)
@@ -144,7 +131,7 @@ impl ProductItemApi {
         let tag = etag(&product);
         Ok(UpdateProductResponse::Ok(
             EncodedJson::encode(&(&product).into()),
-            tag,
+            tag.into(),
         ))
     }
 
@@ -161,11 +148,11 @@ impl ProductItemApi {
         &self,
         auth: Permit<needs::ProductsWrite>,
         /// Product id (24 hexadecimal characters).
-        id: Path<HexId>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        id: Path<IdParam<ProductId>>,
+        #[oai(name = "If-Match")] if_match: Header<Option<IfMatchHeader>>,
         body: JsonBody<ProductPatchInput>,
     ) -> Result<UpdateProductResponse, Problems<UpdateErrors>> {
-        let precondition = parse_if_match(if_match.0.as_deref());
+        let precondition = precondition(if_match.0.as_ref());
         let product = self
             .catalog
             .patch(&auth.0, id.0.checked("id")?, body.0.into(), precondition)
@@ -173,7 +160,7 @@ impl ProductItemApi {
         let tag = etag(&product);
         Ok(UpdateProductResponse::Ok(
             EncodedJson::encode(&(&product).into()),
-            tag,
+            tag.into(),
         ))
     }
 
@@ -187,28 +174,13 @@ impl ProductItemApi {
         &self,
         _auth: Permit<needs::ProductsWrite>,
         /// Product id (24 hexadecimal characters).
-        id: Path<HexId>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        id: Path<IdParam<ProductId>>,
+        #[oai(name = "If-Match")] if_match: Header<Option<IfMatchHeader>>,
     ) -> Result<DeleteProductResponse, Problems<DeleteErrors>> {
-        let precondition = parse_if_match(if_match.0.as_deref());
+        let precondition = precondition(if_match.0.as_ref());
         self.catalog
             .delete(id.0.checked("id")?, precondition)
             .await?;
         Ok(DeleteProductResponse::Deleted)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn if_match_reads_our_tags_and_ignores_weak_or_foreign_ones() {
-        assert_eq!(parse_if_match(Some("*")), Some(IfMatch::Any));
-        assert_eq!(
-            parse_if_match(Some("\"v3\", W/\"v4\", \"abc\"")),
-            Some(IfMatch::Versions(vec![3]))
-        );
-        assert_eq!(parse_if_match(None), None);
     }
 }

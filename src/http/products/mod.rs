@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use poem_openapi::types::Example;
 use poem_openapi::Object;
 
+use super::conditional::ETag;
 use super::serde_json_body::rfc3339;
 use crate::app::catalog::Catalog;
 use crate::app::identity::Identity;
@@ -141,16 +142,9 @@ impl Example for ProductBody {
     }
 }
 
-/// A product's strong entity tag.
-fn etag(p: &Product) -> String {
-    format!("\"v{}\"", p.version)
-}
-
-/// Whether `If-None-Match` names `tag` (weak comparison, RFC 9110).
-fn none_match_hits(raw: Option<&str>, tag: &str) -> bool {
-    let Some(raw) = raw else { return false };
-    let bare = |t: &str| t.trim().trim_start_matches("W/").to_owned();
-    raw.trim() == "*" || raw.split(',').any(|t| bare(t) == bare(tag))
+/// A product's entity tag.
+fn etag(p: &Product) -> ETag {
+    ETag::of_version(p.version)
 }
 
 #[cfg(test)]
@@ -170,13 +164,5 @@ mod tests {
             let theirs = serde_json::to_string(&body.to_json()).unwrap();
             assert_eq!(ours, theirs);
         }
-    }
-
-    #[test]
-    fn if_none_match_compares_weakly() {
-        assert!(none_match_hits(Some("W/\"v2\""), "\"v2\""));
-        assert!(none_match_hits(Some("\"x\", \"v2\""), "\"v2\""));
-        assert!(!none_match_hits(Some("\"v1\""), "\"v2\""));
-        assert!(none_match_hits(Some("*"), "\"v2\""));
     }
 }

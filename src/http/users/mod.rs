@@ -47,6 +47,10 @@ error_set!(
     MeReadErrors: ANY, SIGNED_IN; NotFound
 );
 error_set!(
+    /// Errors of changing the caller's own profile under an optional `If-Match`.
+    MeUpdateErrors: ANY, SIGNED_IN, BODY; NotFound, Conflict, PreconditionFailed
+);
+error_set!(
     /// Errors of changing the caller's own resources.
     MeWriteErrors: ANY, SIGNED_IN, BODY; NotFound, Conflict, DeliveryFailed
 );

@@ -2,14 +2,17 @@
 
 use std::sync::Arc;
 
+use poem_openapi::param::Header;
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
-use super::{MeReadErrors, MeWriteErrors};
+use super::profile::etag;
+use super::{MeReadErrors, MeUpdateErrors};
 use crate::app::identity::Identity;
 use crate::domain::user::Preferences;
+use crate::http::conditional::{precondition, IfMatchHeader};
 use crate::http::contract::ApiTags;
 use crate::http::json_body::JsonBody;
 use crate::http::params::Language;
@@ -47,9 +50,9 @@ impl Example for PreferencesBody {
 
 #[derive(ApiResponse)]
 pub enum PreferencesResponse {
-    /// The preferences.
+    /// The preferences, with the profile's version tag (the one `If-Match` takes).
     #[oai(status = 200)]
-    Ok(Json<PreferencesBody>),
+    Ok(Json<PreferencesBody>, #[oai(header = "ETag")] String),
 }
 
 pub struct MyPreferencesApi {
@@ -69,10 +72,16 @@ impl MyPreferencesApi {
         auth: BearerAuth,
     ) -> Result<PreferencesResponse, Problems<MeReadErrors>> {
         let user = self.identity.me(&auth.0).await?;
-        Ok(PreferencesResponse::Ok(Json((&user.preferences).into())))
+        Ok(PreferencesResponse::Ok(
+            Json((&user.preferences).into()),
+            etag(&user).into(),
+        ))
     }
 
     /// Replace my preferences
+    ///
+    /// With `If-Match` (the profile's `ETag`), only at the version it names
+    /// (412 otherwise).
     #[oai(
         path = "/users/me/preferences",
         method = "put",
@@ -81,12 +90,20 @@ impl MyPreferencesApi {
     async fn put_preferences(
         &self,
         auth: BearerAuth,
+        #[oai(name = "If-Match")] if_match: Header<Option<IfMatchHeader>>,
         body: JsonBody<PreferencesBody>,
-    ) -> Result<PreferencesResponse, Problems<MeWriteErrors>> {
+    ) -> Result<PreferencesResponse, Problems<MeUpdateErrors>> {
         let b = body.0;
         let prefs = Preferences::parse(&b.language.0, b.sms, b.email, b.whatsapp)
             .map_err(crate::app::errors::AppError::validation)?;
-        let user = self.identity.set_preferences(&auth.0, prefs).await?;
-        Ok(PreferencesResponse::Ok(Json((&user.preferences).into())))
+        let precondition = precondition(if_match.0.as_ref());
+        let user = self
+            .identity
+            .set_preferences(&auth.0, prefs, precondition.as_ref())
+            .await?;
+        Ok(PreferencesResponse::Ok(
+            Json((&user.preferences).into()),
+            etag(&user).into(),
+        ))
     }
 }

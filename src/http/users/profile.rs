@@ -1,14 +1,18 @@
-//! `/users/me`: reading and changing the caller's own profile.
+//! `/users/me`: reading (with `If-None-Match`) and changing (with `If-Match`) the
+//! caller's own profile.
 
 use std::sync::Arc;
 
+use poem_openapi::param::Header;
 use poem_openapi::payload::Json;
 use poem_openapi::types::{Example, MaybeUndefined};
-use poem_openapi::{Object, OpenApi};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
-use super::{MeReadErrors, MeWriteErrors, UserResponse};
+use super::{MeReadErrors, MeUpdateErrors, UserBody};
 use crate::app::identity::Identity;
+use crate::domain::user::User;
+use crate::http::conditional::{not_modified, precondition, ETag, IfMatchHeader, IfNoneMatch};
 use crate::http::contract::ApiTags;
 use crate::http::json_body::JsonBody;
 use crate::http::problem::Problems;
@@ -49,6 +53,29 @@ impl Example for ProfilePatch {
     }
 }
 
+#[derive(ApiResponse)]
+pub enum MeResponse {
+    /// The profile, with its version tag for `If-Match`.
+    #[oai(status = 200)]
+    Ok(Json<UserBody>, #[oai(header = "ETag")] String),
+    /// The profile has not changed since the `If-None-Match` tag.
+    #[oai(status = 304)]
+    NotModified(#[oai(header = "ETag")] String),
+}
+
+#[derive(ApiResponse)]
+pub enum UpdateMeResponse {
+    /// The profile as it is now, with its new version tag.
+    #[oai(status = 200)]
+    Ok(Json<UserBody>, #[oai(header = "ETag")] String),
+}
+
+/// The profile's entity tag: the user's version, which every change of the
+/// profile or the preferences moves on.
+pub(super) fn etag(user: &User) -> ETag {
+    ETag::of_version(user.version)
+}
+
 pub struct MyProfileApi {
     pub identity: Arc<Identity>,
 }
@@ -56,10 +83,21 @@ pub struct MyProfileApi {
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Users")]
 impl MyProfileApi {
     /// Get my profile
+    ///
+    /// Send the `ETag` of a copy you hold as `If-None-Match` to get 304 when it
+    /// has not changed.
     #[oai(path = "/users/me", method = "get", operation_id = "getMe")]
-    async fn get_me(&self, auth: BearerAuth) -> Result<UserResponse, Problems<MeReadErrors>> {
+    async fn get_me(
+        &self,
+        auth: BearerAuth,
+        #[oai(name = "If-None-Match")] if_none_match: Header<Option<IfNoneMatch>>,
+    ) -> Result<MeResponse, Problems<MeReadErrors>> {
         let user = self.identity.me(&auth.0).await?;
-        Ok(UserResponse::Ok(Json((&user).into())))
+        let tag = etag(&user);
+        if not_modified(if_none_match.0.as_ref(), &tag) {
+            return Ok(MeResponse::NotModified(tag.into()));
+        }
+        Ok(MeResponse::Ok(Json((&user).into()), tag.into()))
     }
 
     /// Update my profile
@@ -67,23 +105,29 @@ impl MyProfileApi {
     /// Changing the email makes it unverified until the link sent by
     /// `POST /users/me/email/verify-request` is followed. Any address is
     /// accepted, including one another account has: it becomes this
-    /// account's (for sign-in and password reset) only once verified.
+    /// account's (for sign-in and password reset) only once verified. With
+    /// `If-Match`, only the version it names is changed (412 otherwise).
     #[oai(path = "/users/me", method = "patch", operation_id = "updateMe")]
     async fn update_me(
         &self,
         auth: BearerAuth,
+        #[oai(name = "If-Match")] if_match: Header<Option<IfMatchHeader>>,
         body: JsonBody<ProfilePatch>,
-    ) -> Result<UserResponse, Problems<MeWriteErrors>> {
+    ) -> Result<UpdateMeResponse, Problems<MeUpdateErrors>> {
         let patch = body.0;
         let email = match &patch.email {
             MaybeUndefined::Undefined => None,
             MaybeUndefined::Null => Some(None),
             MaybeUndefined::Value(e) => Some(Some(e.as_str())),
         };
+        let precondition = precondition(if_match.0.as_ref());
         let user = self
             .identity
-            .update_me(&auth.0, patch.name.as_deref(), email)
+            .update_me(&auth.0, patch.name.as_deref(), email, precondition.as_ref())
             .await?;
-        Ok(UserResponse::Ok(Json((&user).into())))
+        Ok(UpdateMeResponse::Ok(
+            Json((&user).into()),
+            etag(&user).into(),
+        ))
     }
 }

@@ -13,6 +13,7 @@ use super::{MeReadErrors, MeWriteErrors, NoContentResponse};
 use crate::app::identity::sessions::Session;
 use crate::app::identity::Identity;
 use crate::http::contract::ApiTags;
+use crate::http::id_param::{IdParam, SessionId};
 use crate::http::problem::Problems;
 use crate::http::security::{context, BearerAuth};
 
@@ -103,11 +104,12 @@ impl MySessionsApi {
     async fn delete_session(
         &self,
         auth: BearerAuth,
-        id: Path<String>,
+        /// Session id (`id` in the session list).
+        id: Path<IdParam<SessionId>>,
         req: &Request,
     ) -> Result<NoContentResponse, Problems<MeWriteErrors>> {
         self.identity
-            .revoke_session(&auth.0, &id.0, &context(req))
+            .revoke_session(&auth.0, id.0.checked("id")?, &context(req))
             .await?;
         Ok(NoContentResponse::Done)
     }

@@ -1171,3 +1171,86 @@ async fn audit_events_until_before_since_are_an_empty_page() {
         0
     );
 }
+
+#[tokio::test]
+async fn my_profile_answers_its_etag_and_304_while_it_is_unchanged() {
+    let app = test_app().spawn().await;
+    let me = || app.client.get(app.url("/api/v1/users/me"));
+
+    let read = me().send().await.unwrap();
+    let tag = read.headers()["etag"].to_str().unwrap().to_owned();
+    let body: Value = read.json().await.unwrap();
+    let unchanged = me().header("if-none-match", &tag).send().await.unwrap();
+    let renamed = app
+        .client
+        .patch(app.url("/api/v1/users/me"))
+        .json(&json!({ "name": "Renamed Admin" }))
+        .send()
+        .await
+        .unwrap();
+    let changed = me().header("if-none-match", &tag).send().await.unwrap();
+
+    assert_eq!(tag, format!("\"v{}\"", body["version"]));
+    assert_eq!(unchanged.status(), 304);
+    assert_eq!(unchanged.headers()["etag"], tag.as_str());
+    assert_eq!(renamed.status(), 200);
+    assert_ne!(renamed.headers()["etag"], tag.as_str());
+    assert_eq!(changed.status(), 200);
+    assert_eq!(changed.headers()["etag"], renamed.headers()["etag"]);
+}
+
+#[tokio::test]
+async fn a_stale_if_match_on_my_profile_answers_412_and_changes_nothing() {
+    let app = test_app().spawn().await;
+    let read = app
+        .client
+        .get(app.url("/api/v1/users/me"))
+        .send()
+        .await
+        .unwrap();
+    let tag = read.headers()["etag"].to_str().unwrap().to_owned();
+    let before: Value = read.json().await.unwrap();
+    let patch = |tag: &str, name: &str| {
+        app.client
+            .patch(app.url("/api/v1/users/me"))
+            .header("if-match", tag)
+            .json(&json!({ "name": name }))
+            .send()
+    };
+    let preferences = |tag: &str| {
+        app.client
+            .put(app.url("/api/v1/users/me/preferences"))
+            .header("if-match", tag)
+            .json(&json!({ "language": "hi", "sms": false, "email": true, "whatsapp": false }))
+            .send()
+    };
+
+    let stale_patch = patch("\"v0\"", "Stale Name").await.unwrap();
+    let stale_preferences = preferences("\"v0\"").await.unwrap();
+    let after: Value = app
+        .client
+        .get(app.url("/api/v1/users/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let current = patch(&tag, "Fresh Name").await.unwrap();
+    let next_tag = current.headers()["etag"].to_str().unwrap().to_owned();
+    let current_body: Value = current.json().await.unwrap();
+    let replaced = preferences(&next_tag).await.unwrap();
+
+    assert_eq!(stale_patch.status(), 412);
+    assert_eq!(problem(stale_patch).await["code"], "precondition_failed");
+    assert_eq!(stale_preferences.status(), 412);
+    assert_eq!(
+        problem(stale_preferences).await["code"],
+        "precondition_failed"
+    );
+    assert_eq!(after, before);
+    assert_eq!(current_body["name"], "Fresh Name");
+    assert_eq!(replaced.status(), 200);
+    let prefs: Value = replaced.json().await.unwrap();
+    assert_eq!(prefs["language"], "hi");
+}

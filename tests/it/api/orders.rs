@@ -689,3 +689,167 @@ async fn orders_below_one_rupee_or_over_the_quantity_limit_are_refused() {
         "nothing stayed reserved"
     );
 }
+
+fn etag_of(response: &reqwest::Response) -> String {
+    response.headers()["etag"].to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_order_read_answers_its_etag_and_304_while_it_is_unchanged() {
+    let app = test_app().spawn().await;
+    let product = product_with_stock(&app, "E-1", 1_000, 3).await;
+    let placed =
+        json_of(order(&app, json!([{ "product_id": product, "quantity": 1 }])).await).await;
+    let id = placed["id"].as_str().unwrap();
+    let path = format!("/api/v1/orders/{id}");
+
+    let read = app.get(&path).await;
+    let tag = etag_of(&read);
+    let unchanged = app
+        .client
+        .get(app.url(&path))
+        .header("if-none-match", &tag)
+        .send()
+        .await
+        .unwrap();
+    let cancelled = app
+        .post_json(&format!("{path}/actions/cancel"), &json!({}))
+        .await;
+    let new_tag = etag_of(&cancelled);
+    let changed = app
+        .client
+        .get(app.url(&path))
+        .header("if-none-match", &tag)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(read.status(), 200);
+    assert_eq!(tag, format!("\"v{}\"", placed["version"]));
+    assert_eq!(unchanged.status(), 304);
+    assert_eq!(etag_of(&unchanged), tag);
+    assert_ne!(new_tag, tag);
+    assert_eq!(changed.status(), 200);
+    assert_eq!(etag_of(&changed), new_tag);
+}
+
+#[tokio::test]
+async fn a_stale_if_match_on_an_order_answers_412_and_changes_nothing() {
+    let app = test_app().spawn().await;
+    let product = product_with_stock(&app, "E-2", 1_000, 3).await;
+    let placed =
+        json_of(order(&app, json!([{ "product_id": product, "quantity": 1 }])).await).await;
+    let id = placed["id"].as_str().unwrap();
+    let path = format!("/api/v1/orders/{id}");
+    let stale = "\"v0\"";
+    let cancel = |tag: String| {
+        app.client
+            .post(app.url(&format!("{path}/actions/cancel")))
+            .header("if-match", tag)
+            .json(&json!({}))
+            .send()
+    };
+
+    let refused = cancel(stale.to_owned()).await.unwrap();
+    let status = refused.status();
+    let body = problem(refused).await;
+    let after = json_of(app.get(&path).await).await;
+    let current = etag_of(&app.get(&path).await);
+    let accepted = cancel(current).await.unwrap();
+
+    assert_eq!(status, 412);
+    assert_eq!(body["code"], "precondition_failed");
+    assert_eq!(after["status"], "pending_payment");
+    assert_eq!(after["version"], placed["version"]);
+    assert_eq!(accepted.status(), 200);
+    assert_eq!(json_of(accepted).await["status"], "cancelled");
+}
+
+#[tokio::test]
+async fn staff_status_changes_and_refunds_honour_if_match() {
+    let app = test_app().spawn().await;
+    let paid = paid_order(&app, "E-3", 10_000).await;
+    let id = paid.id.clone();
+    let path = format!("/api/v1/orders/{id}");
+    let stale = "\"v0\"";
+    let paid_ledger = poem_openapi::types::ToJSON::to_json(&paid.ledger).unwrap();
+
+    let status_refused = app
+        .client
+        .put(app.url(&format!("{path}/status")))
+        .header("if-match", stale)
+        .json(&json!({ "status": "fulfilled" }))
+        .send()
+        .await
+        .unwrap();
+    let refund_refused = app
+        .client
+        .post(app.url(&format!("{path}/actions/refund")))
+        .header("if-match", stale)
+        .json(&json!({ "amount": 1_000 }))
+        .send()
+        .await
+        .unwrap();
+    let unchanged = json_of(app.get(&path).await).await;
+    let current = etag_of(&app.get(&path).await);
+    let refunded = app
+        .client
+        .post(app.url(&format!("{path}/actions/refund")))
+        .header("if-match", &current)
+        .json(&json!({ "amount": 1_000 }))
+        .send()
+        .await
+        .unwrap();
+    let after_refund = etag_of(&refunded);
+    let refunded_body = json_of(refunded).await;
+    let fulfilled = app
+        .client
+        .put(app.url(&format!("{path}/status")))
+        .header("if-match", &after_refund)
+        .json(&json!({ "status": "fulfilled" }))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(status_refused.status(), 412);
+    assert_eq!(problem(status_refused).await["code"], "precondition_failed");
+    assert_eq!(refund_refused.status(), 412);
+    assert_eq!(problem(refund_refused).await["code"], "precondition_failed");
+    assert_eq!(unchanged["status"], paid.status.0.as_str());
+    assert_eq!(unchanged["version"], paid.version);
+    assert_eq!(unchanged["ledger"], paid_ledger);
+    assert_ne!(refunded_body["ledger"], paid_ledger);
+    assert_eq!(fulfilled.status(), 200);
+    assert_eq!(json_of(fulfilled).await["status"], "fulfilled");
+}
+
+#[tokio::test]
+async fn malformed_order_and_provider_ids_get_400_naming_the_parameter() {
+    let app = test_app().spawn().await;
+
+    let order = problem(app.get("/api/v1/orders/not-an-id").await).await;
+    let cancel = problem(
+        app.post_json("/api/v1/orders/not-an-id/actions/cancel", &json!({}))
+            .await,
+    )
+    .await;
+    let user_orders = problem(app.get("/api/v1/users/not-an-id/orders").await).await;
+    let capture = problem(
+        app.post_json("/api/v1/dev/payments/pay_123/capture", &json!({}))
+            .await,
+    )
+    .await;
+    let unknown = problem(app.get("/api/v1/orders/6650c0ffee0000000000c001").await).await;
+
+    for (problem, name) in [
+        (&order, "id"),
+        (&cancel, "id"),
+        (&user_orders, "id"),
+        (&capture, "razorpay_order_id"),
+    ] {
+        assert_eq!(problem["status"], 400, "{problem}");
+        assert_eq!(problem["code"], "invalid_parameter");
+        assert_eq!(problem["errors"][0]["field"], name);
+    }
+    assert_eq!(unknown["status"], 404);
+}

@@ -269,6 +269,37 @@ pub async fn updates_need_the_current_version(repo: &dyn OrderRepository) {
     assert_eq!(repo.get(&o.id).await.unwrap(), Some(paid));
 }
 
+/// What `If-Match` relies on: a change made from a copy the client read before
+/// someone else's write is refused whole, and the stored order stays as the
+/// other writer left it.
+pub async fn a_change_from_a_stale_version_changes_nothing(repo: &dyn OrderRepository) {
+    let o = order(
+        &UserId::generate(),
+        &[(&product("STALE", 500), 1)],
+        base_time(),
+    );
+    repo.insert(&o).await.unwrap();
+    let mut paid = o.clone();
+    paid.apply(
+        &PaymentEvent::Captured {
+            payment_id: "pay_STALE".into(),
+            amount: paid.total,
+            currency: "INR".into(),
+        },
+        base_time() + Duration::minutes(1),
+    );
+    repo.update(&paid, o.version, &[]).await.unwrap();
+    let mut cancelled_from_stale = o.clone();
+    cancelled_from_stale
+        .transition(OrderStatus::Cancelled, base_time() + Duration::minutes(2))
+        .unwrap();
+
+    let stale = repo.update(&cancelled_from_stale, o.version, &[]).await;
+
+    assert!(matches!(stale, Err(StoreError::VersionConflict)));
+    assert_eq!(repo.get(&o.id).await.unwrap(), Some(paid));
+}
+
 pub async fn concurrent_updates_from_one_version_let_exactly_one_win(repo: &dyn OrderRepository) {
     let o = order(
         &UserId::generate(),
@@ -978,6 +1009,7 @@ macro_rules! order_suite {
             [
                 orders_read_back_unchanged_with_every_field,
                 updates_need_the_current_version,
+                a_change_from_a_stale_version_changes_nothing,
                 concurrent_updates_from_one_version_let_exactly_one_win,
                 lists_filter_by_customer_status_and_dates_in_both_orders,
                 lists_filter_by_flags,

@@ -4,7 +4,7 @@ use bazaar::domain::listing::PageRequest;
 use std::sync::Arc;
 
 use bazaar::domain::listing::Pagination;
-use bazaar::domain::user::{Phone, Registration, Role, User, UserStatus};
+use bazaar::domain::user::{PersonName, Phone, Registration, Role, User, UserStatus};
 use bazaar::domain::user_query::{RawUserQuery, UserQuery};
 use bazaar::store::memory::MemoryUsers;
 use bazaar::store::{StoreError, UserRepository};
@@ -122,6 +122,26 @@ pub async fn updates_need_the_current_version_and_keep_verified_emails_unique(
         Err(StoreError::Duplicate { field: "email" })
     ));
     assert_eq!(repo.get(&b.id).await.unwrap(), Some(claimed));
+}
+
+/// What `If-Match` relies on: a change made from a copy the client read before
+/// someone else's write is refused whole, and the stored user stays as the
+/// other writer left it.
+pub async fn a_change_from_a_stale_version_changes_nothing(repo: &dyn UserRepository) {
+    let u = user("98123 45608", "Before", None, 0);
+    repo.insert(&u).await.unwrap();
+    let renamed = u.revised(Utc::now(), |x| {
+        x.name = PersonName::parse("name", "Other Writer").unwrap()
+    });
+    repo.update(&renamed, u.version).await.unwrap();
+    let from_stale = u.revised(Utc::now(), |x| {
+        x.name = PersonName::parse("name", "Stale Writer").unwrap()
+    });
+
+    let stale = repo.update(&from_stale, u.version).await;
+
+    assert!(matches!(stale, Err(StoreError::VersionConflict)));
+    assert_eq!(repo.get(&u.id).await.unwrap(), Some(renamed));
 }
 
 pub async fn lists_filter_sort_and_paginate(repo: &dyn UserRepository) {
@@ -251,6 +271,7 @@ macro_rules! user_suite {
                 an_unverified_email_reads_back_but_names_no_one,
                 phone_and_verified_email_are_unique_but_many_users_have_no_email,
                 updates_need_the_current_version_and_keep_verified_emails_unique,
+                a_change_from_a_stale_version_changes_nothing,
                 lists_filter_sort_and_paginate,
             ]
         );

@@ -81,7 +81,7 @@ async fn run(actions: &[Action]) -> Result<(), TestCaseError> {
                     &w.customer
                 };
                 if let Some(id) = pick(&orders, *i) {
-                    let _ = w.orders.cancel(who, &id).await;
+                    let _ = w.orders.cancel(who, &id, None).await;
                 }
             }
             Action::Pays(i) => {
@@ -104,7 +104,11 @@ async fn run(actions: &[Action]) -> Result<(), TestCaseError> {
             Action::Refunds(i, amount) => {
                 if let Some(id) = pick(&orders, *i) {
                     let key = format!("refund-{}", orders.len());
-                    if w.orders.refund(&id, *amount, Some(&key)).await.is_ok() {
+                    if w.orders
+                        .refund(&id, *amount, Some(&key), None)
+                        .await
+                        .is_ok()
+                    {
                         for refund in w.fake.refunds() {
                             for hook in w.fake.webhooks_for_refund(&refund.id).unwrap() {
                                 let _ = w
@@ -122,7 +126,7 @@ async fn run(actions: &[Action]) -> Result<(), TestCaseError> {
             }
             Action::Ships(i) => {
                 if let Some(id) = pick(&orders, *i) {
-                    if w.orders.set_status(&id, "shipped").await.is_ok() {
+                    if w.orders.set_status(&id, "shipped", None).await.is_ok() {
                         let n = orders.iter().position(|o| o.0 == id).unwrap();
                         orders[n].1 = true;
                     }

@@ -438,7 +438,7 @@ async fn verify_does_not_capture_for_an_order_that_was_cancelled() {
         .authorize_order(&checkout.provider_order_id, "card")
         .unwrap();
     w.orders
-        .cancel(&w.customer, order.id.as_str())
+        .cancel(&w.customer, order.id.as_str(), None)
         .await
         .unwrap();
     let signature = w
@@ -490,7 +490,7 @@ async fn a_customer_cannot_cancel_once_the_capture_has_landed() {
 
     let refused = w
         .orders
-        .cancel(&w.customer, order.id.as_str())
+        .cancel(&w.customer, order.id.as_str(), None)
         .await
         .unwrap_err();
 
