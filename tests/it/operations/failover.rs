@@ -328,7 +328,19 @@ async fn a_primary_killed_under_load_fails_over_and_bazaar_recovers_without_rest
         tokio::spawn(driver.clone().orders(0)),
         tokio::spawn(driver.clone().orders(1)),
     ];
+    // The accounting below needs at least ten of each acknowledged before the kill: wait
+    // for them (a loaded machine serves fewer per second), and at least two seconds.
     tokio::time::sleep(Duration::from_secs(2)).await;
+    eventually("ten sign-ins and ten orders acknowledged", || async {
+        let sign_ins = driver
+            .outcomes
+            .lock()
+            .iter()
+            .filter(|o| o.kind == Kind::SignIn && o.succeeded())
+            .count();
+        sign_ins >= 10 && driver.placed.lock().len() >= 10
+    })
+    .await;
     let killed = driver.began.elapsed();
     cluster.stop_node(victim);
     eventually("the replica promoted", || async {
