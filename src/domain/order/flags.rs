@@ -84,3 +84,19 @@ impl Order {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stored flag is read back by its text (the MongoDB store does), so every reason
+    /// must parse from its own text, and nothing else may.
+    #[test]
+    fn a_reason_parses_back_from_its_text_and_only_from_it() {
+        for reason in FlagReason::ALL {
+            assert_eq!(FlagReason::parse(reason.as_str()), Some(reason));
+        }
+        assert_eq!(FlagReason::parse("payment_mismatch "), None);
+        assert_eq!(FlagReason::parse(""), None);
+    }
+}

@@ -333,6 +333,52 @@ mod tests {
         assert_eq!(order.flags.len(), 1, "only the mismatched one is flagged");
     }
 
+    fn authorized(payment_id: &str) -> PaymentEvent {
+        PaymentEvent::Authorized {
+            payment_id: payment_id.into(),
+            amount: Paise::trusted(1_180),
+            currency: "INR".into(),
+        }
+    }
+
+    #[test]
+    fn the_first_authorisation_of_a_waiting_order_names_its_payment_and_no_later_one_does() {
+        let mut order = unpaid_order();
+        order.apply(&authorized("pay_a"), Utc::now());
+        assert_eq!(order.payment.payment_id.as_deref(), Some("pay_a"));
+
+        order.apply(&authorized("pay_b"), Utc::now());
+        assert_eq!(order.payment.payment_id.as_deref(), Some("pay_a"));
+
+        let mut cancelled = unpaid_order();
+        cancelled.status = OrderStatus::Cancelled;
+        cancelled.apply(&authorized("pay_c"), Utc::now());
+        assert_eq!(cancelled.payment.payment_id, None);
+    }
+
+    #[test]
+    fn a_failed_payment_is_remembered_only_while_the_order_waits_for_one() {
+        let failed = PaymentEvent::Failed {
+            payment_id: "pay_x".into(),
+            reason: "card declined".into(),
+        };
+        let mut waiting = unpaid_order();
+        waiting.apply(&failed, Utc::now());
+        assert_eq!(
+            waiting.payment.last_failure.as_deref(),
+            Some("card declined")
+        );
+
+        let mut cancelled = unpaid_order();
+        cancelled.status = OrderStatus::Cancelled;
+        cancelled.apply(&failed, Utc::now());
+        assert_eq!(cancelled.payment.last_failure, None);
+
+        let mut paid = paid_order();
+        paid.apply(&failed, Utc::now());
+        assert_eq!(paid.payment.last_failure, None);
+    }
+
     #[test]
     fn a_mismatched_authorisation_is_flagged_and_not_taken_as_the_payment() {
         let mut order = unpaid_order();
