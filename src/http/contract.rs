@@ -239,15 +239,8 @@ pub(super) fn contract_document(api: &Api) -> serde_yaml::Value {
     use serde_yaml::{Mapping, Value};
     let mut doc: Value = serde_yaml::from_str(&api.spec_yaml())
         .unwrap_or_else(|e| panic!("poem-openapi's YAML must parse: {e}"));
-    let paths = doc
-        .get_mut("paths")
-        .and_then(Value::as_mapping_mut)
-        .expect("the contract has paths");
     for (operation_id, status, name, target, parameter, expression) in LINKS {
-        let response = paths
-            .values_mut()
-            .filter_map(Value::as_mapping_mut)
-            .flat_map(|item| item.values_mut())
+        let response = operations_mut(&mut doc)
             .find(|op| op.get("operationId").and_then(Value::as_str) == Some(operation_id))
             .and_then(|op| op.get_mut("responses"))
             .and_then(|responses| responses.get_mut(*status))
@@ -271,20 +264,26 @@ pub(super) fn contract_document(api: &Api) -> serde_yaml::Value {
     doc
 }
 
+/// Every operation object of a contract document.
+pub(super) fn operations_mut(
+    doc: &mut serde_yaml::Value,
+) -> impl Iterator<Item = &mut serde_yaml::Value> {
+    use serde_yaml::Value;
+    doc.get_mut("paths")
+        .and_then(Value::as_mapping_mut)
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(Value::as_mapping_mut)
+        .flat_map(|item| item.values_mut())
+}
+
 /// Spells out each object parameter exploded into the query (`style: form`, how
 /// [`Paging`](super::listing::Paging) declares `limit`, `cursor` and `page`) as the plain
 /// query parameters it means, one per property, where it stood. The same request either
 /// way; but generators handle plain parameters everywhere, and some refuse the object.
 fn flatten_query_objects(doc: &mut serde_yaml::Value) {
     use serde_yaml::{Mapping, Value};
-    let Some(paths) = doc.get_mut("paths").and_then(Value::as_mapping_mut) else {
-        return;
-    };
-    for operation in paths
-        .values_mut()
-        .filter_map(Value::as_mapping_mut)
-        .flat_map(|item| item.values_mut())
-    {
+    for operation in operations_mut(doc) {
         let Some(params) = operation
             .get_mut("parameters")
             .and_then(Value::as_sequence_mut)

@@ -23,14 +23,7 @@ const REUSED: &str =
 /// description, `Idempotent-Replayed` on its successes, and the 409 and 422 the key
 /// brings (with `Retry-After` on the 409).
 pub fn document(doc: &mut Value) {
-    let Some(paths) = doc.get_mut("paths").and_then(Value::as_mapping_mut) else {
-        return;
-    };
-    for operation in paths
-        .values_mut()
-        .filter_map(Value::as_mapping_mut)
-        .flat_map(|item| item.values_mut())
-    {
+    for operation in crate::http::contract::operations_mut(doc) {
         let Some(key) = operation
             .get_mut("parameters")
             .and_then(Value::as_sequence_mut)
