@@ -185,6 +185,40 @@ mod tests {
         }
     }
 
+    fn options(name: &'static str) -> ExtractParamOptions<String> {
+        ExtractParamOptions {
+            name,
+            ignore_case: false,
+            default_value: None,
+            example_value: None,
+            explode: true,
+            style: None,
+        }
+    }
+
+    /// What docs/idempotency.md promises: declared under another name, every call fails,
+    /// so the first test of the operation shows it.
+    #[tokio::test]
+    async fn the_header_declared_under_another_name_fails_every_call() {
+        let request = Request::builder().header(IDEMPOTENCY_KEY, "k1").finish();
+        let mut body = RequestBody::default();
+        let wrong =
+            IdempotencyKeyHeader::from_request(&request, &mut body, options("idempotency_key"))
+                .await;
+        assert_eq!(
+            wrong.err().map(|e| e.status()),
+            Some(poem::http::StatusCode::INTERNAL_SERVER_ERROR)
+        );
+        let right = IdempotencyKeyHeader::from_request(&request, &mut body, options(HEADER))
+            .await
+            .expect("declared as Idempotency-Key");
+        assert_eq!(right.raw(), Some("k1"));
+        assert!(
+            right.retry().is_none(),
+            "no retry identity without the middleware"
+        );
+    }
+
     #[test]
     fn the_operations_of_the_api_that_declare_the_header_are_idempotent_with_it() {
         use poem_openapi::OpenApi;
