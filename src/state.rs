@@ -14,6 +14,7 @@ use crate::app::idempotency::IdempotencyStore;
 use crate::app::identity::Identity;
 use crate::app::orders::Orders;
 use crate::app::outbox::{Outbox, OutboxWorker};
+use crate::app::privacy::Privacy;
 use crate::app::ratelimit::RateLimits;
 use crate::breaker::Breakers;
 use crate::config::Settings;
@@ -66,6 +67,8 @@ pub struct AppState {
     pub settings: Settings,
     pub catalog: Arc<Catalog>,
     pub identity: Arc<Identity>,
+    /// The customer's data rights: export and erasure.
+    pub privacy: Arc<Privacy>,
     pub files: Arc<Files>,
     /// The admin's view of the outbox.
     pub outbox: Arc<Outbox>,

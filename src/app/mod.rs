@@ -9,5 +9,6 @@ pub mod identity;
 pub mod notify;
 pub mod orders;
 pub mod outbox;
+pub mod privacy;
 pub mod provider_errors;
 pub mod ratelimit;

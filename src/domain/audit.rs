@@ -21,6 +21,10 @@ pub enum AuditKind {
     PasswordReset,
     /// The account's own password set or changed by its signed-in owner.
     PasswordChanged,
+    /// The customer downloaded their personal data.
+    DataExported,
+    /// The customer's account was erased at their request.
+    AccountErased,
     RolesChanged,
     PermissionDenied,
     UserDisabled,
@@ -35,7 +39,7 @@ pub enum AuditKind {
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 17] = [
+    pub const ALL: [AuditKind; 19] = [
         Self::Register,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -46,6 +50,8 @@ impl AuditKind {
         Self::SessionRevoked,
         Self::PasswordReset,
         Self::PasswordChanged,
+        Self::DataExported,
+        Self::AccountErased,
         Self::RolesChanged,
         Self::PermissionDenied,
         Self::UserDisabled,
@@ -67,6 +73,8 @@ impl AuditKind {
             Self::SessionRevoked => "session_revoked",
             Self::PasswordReset => "password_reset",
             Self::PasswordChanged => "password_changed",
+            Self::DataExported => "data_exported",
+            Self::AccountErased => "account_erased",
             Self::RolesChanged => "roles_changed",
             Self::PermissionDenied => "permission_denied",
             Self::UserDisabled => "user_disabled",

@@ -103,7 +103,7 @@ pub fn api_service(state: &AppState) -> Api {
     let identity = || state.identity.clone();
     let apis = (
         super::auth::api(identity()),
-        super::users::api(identity()),
+        super::users::api(identity(), state.privacy.clone()),
         products,
         OrdersApi {
             orders: state.orders.clone(),

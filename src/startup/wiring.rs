@@ -18,6 +18,7 @@ use crate::app::identity::Identity;
 use crate::app::notify::Notifier;
 use crate::app::orders::{OrderSettings, Orders};
 use crate::app::outbox::{Outbox, OutboxWorker};
+use crate::app::privacy::Privacy;
 use crate::app::ratelimit::RateLimits;
 use crate::breaker::Breakers;
 use crate::config::Settings;
@@ -116,6 +117,15 @@ impl AppState {
             Catalog::new(products.clone(), categories, files.clone()).with_clock(clock.clone()),
         );
         let (gateway, razorpay_fake, order_settings) = payments(&settings, &backends.breakers)?;
+        let identity = Arc::new(identity);
+        let privacy = Arc::new(
+            Privacy::new(
+                identity.clone(),
+                backends.orders.clone(),
+                backends.outbox.clone(),
+            )
+            .with_clock(clock.clone()),
+        );
         let orders = Arc::new(
             Orders::new(
                 backends.orders,
@@ -132,7 +142,8 @@ impl AppState {
             catalog,
             orders,
             razorpay_fake,
-            identity: Arc::new(identity),
+            identity,
+            privacy,
             files,
             outbox: Arc::new(Outbox::new(backends.outbox).with_clock(clock.clone())),
             outbox_worker,

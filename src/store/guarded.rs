@@ -115,6 +115,7 @@ guarded! { UserRepository:
         fn find_by_phone(phone: &Phone) -> Result<Option<User>, StoreError>;
         fn find_by_email(email: &Email) -> Result<Option<User>, StoreError>;
         fn update(user: &User, expected_version: u64) -> Result<(), StoreError>;
+        fn delete(id: &UserId, expected_version: u64) -> Result<(), StoreError>;
         fn list(query: &UserQuery) -> Result<UserPage, StoreError>;
 }
 
@@ -143,4 +144,5 @@ guarded! { OutboxRepository:
         fn get(id: &OutboxId) -> Result<Option<OutboxMessage>, StoreError>;
         fn list(query: &OutboxQuery) -> Result<OutboxPage, StoreError>;
         fn retry(id: &OutboxId, now: DateTime<Utc>) -> Result<OutboxMessage, StoreError>;
+        fn forget_recipient(address: &str) -> Result<u64, StoreError>;
 }

@@ -225,6 +225,10 @@ pub trait UserRepository: Send + Sync {
     /// Replaces the user if still at `expected_version` (as for products).
     async fn update(&self, user: &User, expected_version: u64) -> Result<(), StoreError>;
 
+    /// Removes the user if still at `expected_version` (an erasure: their phone
+    /// and verified email are free to register again).
+    async fn delete(&self, id: &UserId, expected_version: u64) -> Result<(), StoreError>;
+
     async fn list(&self, query: &UserQuery) -> Result<UserPage, StoreError>;
 }
 
@@ -330,4 +334,8 @@ pub trait OutboxRepository: Send + Sync {
     /// Revives a dead message (admin): pending, due at `now`, attempts from zero. Answers it
     /// as it is now; `NotFound`, or `VersionConflict` if it is not dead.
     async fn retry(&self, id: &OutboxId, now: DateTime<Utc>) -> Result<OutboxMessage, StoreError>;
+
+    /// Forgets every message to `address` ([`OutboxMessage::forgotten`]: the
+    /// address and data gone, pending ones skipped); answers how many.
+    async fn forget_recipient(&self, address: &str) -> Result<u64, StoreError>;
 }

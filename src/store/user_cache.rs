@@ -126,6 +126,12 @@ impl UserRepository for CachedUsers {
         result
     }
 
+    async fn delete(&self, id: &UserId, expected_version: u64) -> Result<(), StoreError> {
+        let result = self.inner.delete(id, expected_version).await;
+        self.forget(id).await;
+        result
+    }
+
     async fn list(&self, query: &UserQuery) -> Result<UserPage, StoreError> {
         self.inner.list(query).await
     }

@@ -20,6 +20,7 @@ pub mod tokens;
 mod admin;
 mod audit;
 pub mod codes;
+mod erasure;
 mod password_change;
 mod profile;
 pub mod sign_in;

@@ -10,10 +10,10 @@ use crate::domain::audit::AuditKind;
 use crate::domain::user::Password;
 use crate::domain::validation::FieldError;
 
-/// How recent a sign-in must be to set a first password without knowing one:
-/// the code that signed in proved the phone moments ago, so a stolen access
-/// token alone cannot add a lasting way in.
-pub const FIRST_PASSWORD_WINDOW: Duration = Duration::from_secs(10 * 60);
+/// How recent a sign-in must be for what a stolen access token must not do
+/// alone: setting a first password without knowing one (a lasting way in), or
+/// erasing the account. The sign-in proved the phone (or password) moments ago.
+pub const RECENT_SIGN_IN: Duration = Duration::from_secs(10 * 60);
 
 fn current_password_mismatch() -> AppError {
     AppError::validation(vec![FieldError::new(
@@ -24,10 +24,31 @@ fn current_password_mismatch() -> AppError {
 }
 
 impl Identity {
+    /// Refuses `what` unless the caller's session began within [`RECENT_SIGN_IN`].
+    pub async fn require_recent_sign_in(
+        &self,
+        who: &Principal,
+        what: &str,
+    ) -> Result<(), AppError> {
+        let session = self.sessions.get(&who.session_id).await?;
+        let fresh = session.is_some_and(|s| {
+            self.clock.now() - s.created_at
+                <= chrono::Duration::from_std(RECENT_SIGN_IN).unwrap_or_default()
+        });
+        if fresh {
+            Ok(())
+        } else {
+            Err(AppError::new(
+                ErrorCode::RecentSignInRequired,
+                format!("{what} needs a sign-in in the last 10 minutes: sign in again, then retry"),
+            ))
+        }
+    }
+
     /// Sets the caller's password. An account that has one must name it in
     /// `current` (wrong guesses count towards the account's lockout, as at
-    /// sign-in); one that has none may set it within [`FIRST_PASSWORD_WINDOW`]
-    /// of signing in. Every other session ends; the caller's stays.
+    /// sign-in); one that has none may set it within [`RECENT_SIGN_IN`] of
+    /// signing in. Every other session ends; the caller's stays.
     pub async fn change_password(
         &self,
         who: &Principal,
@@ -65,17 +86,8 @@ impl Identity {
             }
             self.lockout.succeeded(attempt).await?;
         } else {
-            let session = self.sessions.get(&who.session_id).await?;
-            let fresh = session.is_some_and(|s| {
-                self.clock.now() - s.created_at
-                    <= chrono::Duration::from_std(FIRST_PASSWORD_WINDOW).unwrap_or_default()
-            });
-            if !fresh {
-                return Err(AppError::new(
-                    ErrorCode::RecentSignInRequired,
-                    "setting a first password needs a sign-in in the last 10 minutes: sign in by code again, then set it",
-                ));
-            }
+            self.require_recent_sign_in(who, "setting a first password")
+                .await?;
         }
         let hash = self.hasher.hash(&new_password).await?;
         let had_password = user.has_password();

@@ -3,7 +3,7 @@
 //! `outbox:write`), which only admins hold; others get 403, and the refusal is audited.
 //! One `#[OpenApi]` struct per job, combined in [`AdminApi`] in the contract's order.
 
-mod audit;
+pub(crate) mod audit;
 mod outbox;
 mod users;
 

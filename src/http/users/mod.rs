@@ -5,6 +5,7 @@
 mod email;
 mod password;
 mod preferences;
+mod privacy;
 mod profile;
 mod sessions;
 
@@ -16,12 +17,14 @@ use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Object};
 
 use crate::app::identity::Identity;
+use crate::app::privacy::Privacy;
 use crate::domain::user::{Role, User, UserStatus};
 use crate::error_set;
 use crate::http::wire::Wire;
 use email::MyEmailApi;
 use password::MyPasswordApi;
 use preferences::MyPreferencesApi;
+use privacy::MyDataApi;
 use profile::MyProfileApi;
 use sessions::MySessionsApi;
 
@@ -32,10 +35,11 @@ pub type UsersApi = (
     MyPreferencesApi,
     MyEmailApi,
     MySessionsApi,
+    MyDataApi,
 );
 
 /// Every `/users/me…` operation, over one identity service.
-pub fn api(identity: Arc<Identity>) -> UsersApi {
+pub fn api(identity: Arc<Identity>, privacy: Arc<Privacy>) -> UsersApi {
     (
         MyProfileApi {
             identity: identity.clone(),
@@ -50,6 +54,7 @@ pub fn api(identity: Arc<Identity>) -> UsersApi {
             identity: identity.clone(),
         },
         MySessionsApi { identity },
+        MyDataApi { privacy },
     )
 }
 

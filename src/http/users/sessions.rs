@@ -47,7 +47,7 @@ impl Example for SessionBody {
 }
 
 impl SessionBody {
-    fn from_session(s: &Session, current: &str) -> Self {
+    pub(super) fn from_session(s: &Session, current: &str) -> Self {
         Self {
             id: s.id.clone(),
             device: s.device.clone(),

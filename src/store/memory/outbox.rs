@@ -148,4 +148,16 @@ impl OutboxRepository for MemoryOutbox {
         *message = message.revived(now);
         Ok(message.clone())
     }
+
+    async fn forget_recipient(&self, address: &str) -> Result<u64, StoreError> {
+        let mut inner = self.inner.lock();
+        let mut forgotten = 0;
+        for message in inner.by_id.values_mut() {
+            if message.recipient.address() == address {
+                *message = message.forgotten();
+                forgotten += 1;
+            }
+        }
+        Ok(forgotten)
+    }
 }

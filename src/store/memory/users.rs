@@ -88,6 +88,20 @@ impl UserRepository for MemoryUsers {
         Ok(())
     }
 
+    async fn delete(&self, id: &UserId, expected_version: u64) -> Result<(), StoreError> {
+        let mut map = self.by_id.write();
+        match map.get(id) {
+            None => Err(StoreError::NotFound),
+            Some(current) if current.version != expected_version => {
+                Err(StoreError::VersionConflict)
+            }
+            Some(_) => {
+                map.remove(id);
+                Ok(())
+            }
+        }
+    }
+
     async fn list(&self, query: &UserQuery) -> Result<UserPage, StoreError> {
         let map = self.by_id.read();
         let sort = query.sort;

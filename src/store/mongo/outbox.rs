@@ -60,6 +60,8 @@ impl MongoOutbox {
                     false,
                     false,
                 ),
+                // An erasure's messages by their address.
+                index(doc! { "to": 1 }, "to", false, false),
             ])
             .await
             .map_err(classify)?;
@@ -439,5 +441,31 @@ impl OutboxRepository for MongoOutbox {
             Some(doc) => doc.into_message(),
             None => Err(why_unmatched(&self.collection, oid).await),
         }
+    }
+
+    /// Two writes, in this order: a crash between them leaves messages skipped
+    /// and not yet forgotten, which the erasure's retry finishes.
+    #[tracing::instrument(skip_all)]
+    async fn forget_recipient(&self, address: &str) -> Result<u64, StoreError> {
+        self.collection
+            .update_many(
+                doc! { "to": address, "state": OutboxState::Pending.as_str() },
+                doc! { "$set": {
+                    "state": OutboxState::Skipped.as_str(),
+                    "lease": Bson::Null,
+                    "last_error": crate::domain::erasure::SKIPPED_ERASED,
+                } },
+            )
+            .await
+            .map_err(classify)?;
+        let result = self
+            .collection
+            .update_many(
+                doc! { "to": address },
+                doc! { "$set": { "to": crate::domain::erasure::ERASED, "data": {} } },
+            )
+            .await
+            .map_err(classify)?;
+        Ok(result.modified_count)
     }
 }

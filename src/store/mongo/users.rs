@@ -188,6 +188,19 @@ impl UserRepository for MongoUsers {
         Err(why_unmatched(&self.collection, id).await)
     }
 
+    async fn delete(&self, id: &UserId, expected_version: u64) -> Result<(), StoreError> {
+        let id = object_id(id.as_str())?;
+        let result = self
+            .collection
+            .delete_one(doc! { "_id": id, "version": expected_version as i64 })
+            .await
+            .map_err(classify)?;
+        if result.deleted_count == 1 {
+            return Ok(());
+        }
+        Err(why_unmatched(&self.collection, id).await)
+    }
+
     async fn list(&self, query: &UserQuery) -> Result<UserPage, StoreError> {
         let mut clauses = Vec::new();
         let filter = &query.filter;
