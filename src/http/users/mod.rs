@@ -22,6 +22,7 @@ use email::MyEmailApi;
 use preferences::MyPreferencesApi;
 use profile::MyProfileApi;
 use sessions::MySessionsApi;
+pub(crate) use sessions::SessionBody;
 
 /// The `Users` tag's operations, in the contract's order.
 pub type UsersApi = (MyProfileApi, MyPreferencesApi, MyEmailApi, MySessionsApi);
