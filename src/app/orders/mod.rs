@@ -48,11 +48,11 @@ use crate::domain::precondition::{self, IfMatch};
 use crate::domain::time::{SharedClock, SystemClock};
 use crate::domain::user::UserId;
 use crate::domain::validation::FieldError;
-pub use audit::ActionNote;
-use audit::MoneyAction;
 use crate::store::{
     AuditRepository, OrderRepository, StoreError, UserRepository, WebhookEventRepository,
 };
+pub use audit::ActionNote;
+use audit::MoneyAction;
 
 /// How often a change is retried after losing a race for the same order.
 const RACE_RETRIES: usize = 8;

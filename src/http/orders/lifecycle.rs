@@ -12,10 +12,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
 use super::body::{AddressBody, OrderBody, OrderList};
-use super::{
-    etag, ok, OrderBodyWriteErrors, OrderReadErrors, OrderResponse,
-    EXAMPLE_PRODUCT,
-};
+use super::{etag, ok, OrderBodyWriteErrors, OrderReadErrors, OrderResponse, EXAMPLE_PRODUCT};
 use crate::app::errors::AppError;
 use crate::app::identity::Identity;
 use crate::app::orders::create::Placed;

@@ -82,7 +82,10 @@ async fn run(actions: &[Action]) -> Result<(), TestCaseError> {
                     &w.customer
                 };
                 if let Some(id) = pick(&orders, *i) {
-                    let _ = w.orders.cancel(who, &id, None, &ActionNote::default()).await;
+                    let _ = w
+                        .orders
+                        .cancel(who, &id, None, &ActionNote::default())
+                        .await;
                 }
             }
             Action::Pays(i) => {
@@ -106,7 +109,14 @@ async fn run(actions: &[Action]) -> Result<(), TestCaseError> {
                 if let Some(id) = pick(&orders, *i) {
                     let key = format!("refund-{}", orders.len());
                     if w.orders
-                        .refund(&staff, &id, *amount, Some(&key), None, &ActionNote::default())
+                        .refund(
+                            &staff,
+                            &id,
+                            *amount,
+                            Some(&key),
+                            None,
+                            &ActionNote::default(),
+                        )
                         .await
                         .is_ok()
                     {
@@ -130,7 +140,8 @@ async fn run(actions: &[Action]) -> Result<(), TestCaseError> {
                     if w.orders
                         .set_status(&staff, &id, "shipped", None, &ActionNote::default())
                         .await
-                        .is_ok() {
+                        .is_ok()
+                    {
                         let n = orders.iter().position(|o| o.0 == id).unwrap();
                         orders[n].1 = true;
                     }
