@@ -335,3 +335,45 @@ impl AuditQuery {
         .encode(SORT, &self.filter.fingerprint())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reason_is_trimmed_optional_and_bounded() {
+        assert_eq!(Reason::parse("reason", None), Ok(None));
+        assert_eq!(Reason::parse("reason", Some("   ")), Ok(None));
+        let parsed = Reason::parse("reason", Some("  torn in transit ")).unwrap();
+        assert_eq!(parsed.as_ref().map(Reason::as_str), Some("torn in transit"));
+        let longest = "न".repeat(Reason::MAX_CHARS);
+        assert!(Reason::parse("reason", Some(&longest)).is_ok(), "counted in characters");
+        let too_long = Reason::parse("reason", Some(&"x".repeat(Reason::MAX_CHARS + 1)));
+        assert_eq!(too_long.unwrap_err().code, "too_long");
+        let control = Reason::parse("reason", Some("line one\u{7}"));
+        assert_eq!(control.unwrap_err().code, "invalid");
+    }
+
+    #[test]
+    fn the_actor_and_order_filters_are_checked_and_keep_the_cursor_apart() {
+        let bad = AuditQuery::parse(&RawAuditQuery {
+            actor_id: Some("nope".into()),
+            order_id: Some("also nope".into()),
+            ..Default::default()
+        });
+        let Err(QueryError::Invalid(errors)) = bad else {
+            panic!("expected field errors, got {bad:?}");
+        };
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["actor_id", "order_id"]);
+        let of = |order: &str| AuditFilter {
+            order_id: Some(order.into()),
+            ..Default::default()
+        };
+        assert_ne!(
+            of("0123456789abcdef01234567").fingerprint(),
+            of("0123456789abcdef0123aaaa").fingerprint(),
+            "a cursor of one order's events is refused for another's"
+        );
+    }
+}
