@@ -491,7 +491,7 @@ impl Example for StatusInput {
     fn example() -> Self {
         Self {
             status: "shipped".into(),
-            reason: None,
+            reason: Some("handed to the courier".into()),
         }
     }
 }
