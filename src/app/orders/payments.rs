@@ -59,9 +59,8 @@ impl Orders {
                 }
             })
             .await?;
-        // Recorded before the refund below is asked for: the cancellation stands
-        // even if Razorpay is down (the refund is then retried by the sweeps'
-        // reconciliation and audited as `capture_refunded`).
+        // Recorded before the refund below is asked for: the cancellation stands,
+        // and is audited, even if Razorpay then fails.
         let refundable = order.refundable();
         self.audit_money(MoneyAction {
             kind: AuditKind::OrderCancelled,
