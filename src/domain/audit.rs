@@ -347,7 +347,10 @@ mod tests {
         let parsed = Reason::parse("reason", Some("  torn in transit ")).unwrap();
         assert_eq!(parsed.as_ref().map(Reason::as_str), Some("torn in transit"));
         let longest = "न".repeat(Reason::MAX_CHARS);
-        assert!(Reason::parse("reason", Some(&longest)).is_ok(), "counted in characters");
+        assert!(
+            Reason::parse("reason", Some(&longest)).is_ok(),
+            "counted in characters"
+        );
         let too_long = Reason::parse("reason", Some(&"x".repeat(Reason::MAX_CHARS + 1)));
         assert_eq!(too_long.unwrap_err().code, "too_long");
         let control = Reason::parse("reason", Some("line one\u{7}"));
