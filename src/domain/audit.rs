@@ -1,4 +1,6 @@
-//! The audit trail: security events, who caused them, and from where.
+//! The audit trail: security events, who caused them, and from where; staff
+//! actions on accounts; and staff money actions, with the order, the amount in
+//! paise and the reason as fields of their own, so they can be queried.
 
 use chrono::{DateTime, Utc};
 
@@ -36,10 +38,24 @@ pub enum AuditKind {
     /// A capture the order does not keep (a second payment, or one for an
     /// order no longer payable) was refunded automatically.
     CaptureRefunded,
+    /// Staff re-enabled a disabled account.
+    UserEnabled,
+    /// Staff lifted an account's sign-in lockout.
+    UserUnlocked,
+    /// Staff ended all of an account's sessions.
+    UserSessionsEnded,
+    /// Staff looked at an account's sessions (devices and addresses).
+    UserSessionsViewed,
+    /// Staff refunded money of an order (`amount_paise`, `reason`).
+    OrderRefunded,
+    /// An order was cancelled (by staff or its owner; `amount_paise` is its total).
+    OrderCancelled,
+    /// Staff moved an order along fulfilment (`amount_paise` is its total).
+    OrderStatusChanged,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 19] = [
+    pub const ALL: [AuditKind; 26] = [
         Self::Register,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -59,6 +75,13 @@ impl AuditKind {
         Self::EmailVerified,
         Self::PaymentFlagged,
         Self::CaptureRefunded,
+        Self::UserEnabled,
+        Self::UserUnlocked,
+        Self::UserSessionsEnded,
+        Self::UserSessionsViewed,
+        Self::OrderRefunded,
+        Self::OrderCancelled,
+        Self::OrderStatusChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -82,6 +105,13 @@ impl AuditKind {
             Self::EmailVerified => "email_verified",
             Self::PaymentFlagged => "payment_flagged",
             Self::CaptureRefunded => "capture_refunded",
+            Self::UserEnabled => "user_enabled",
+            Self::UserUnlocked => "user_unlocked",
+            Self::UserSessionsEnded => "user_sessions_ended",
+            Self::UserSessionsViewed => "user_sessions_viewed",
+            Self::OrderRefunded => "order_refunded",
+            Self::OrderCancelled => "order_cancelled",
+            Self::OrderStatusChanged => "order_status_changed",
         }
     }
 
@@ -109,6 +139,12 @@ pub struct AuditEvent {
     pub user_agent: String,
     /// Short, non-secret context ("roles: customer → admin", "phone ••••5678").
     pub detail: String,
+    /// The order a money action concerns.
+    pub order_id: Option<String>,
+    /// The money a money action moved or concerned, in paise.
+    pub amount_paise: Option<i64>,
+    /// Why staff did it, as they said.
+    pub reason: Option<Reason>,
     pub at: DateTime<Utc>,
 }
 
@@ -123,8 +159,51 @@ impl AuditEvent {
             ip: String::new(),
             user_agent: String::new(),
             detail: String::new(),
+            order_id: None,
+            amount_paise: None,
+            reason: None,
             at: super::time::truncate_to_millis(at),
         }
+    }
+}
+
+/// Why staff took an action: trimmed, 1 to [`Reason::MAX_CHARS`] characters, no
+/// control characters. Free text a colleague reads later; never a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason(String);
+
+impl Reason {
+    pub const MAX_CHARS: usize = 500;
+
+    /// `None` for absent or blank text: a reason is optional.
+    pub fn parse(field: &str, raw: Option<&str>) -> Result<Option<Self>, FieldError> {
+        let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        if text.chars().count() > Self::MAX_CHARS {
+            return Err(FieldError::new(
+                field,
+                "too_long",
+                format!("at most {} characters", Self::MAX_CHARS),
+            ));
+        }
+        if text.chars().any(char::is_control) {
+            return Err(FieldError::new(
+                field,
+                "invalid",
+                "must not contain control characters",
+            ));
+        }
+        Ok(Some(Self(text.to_owned())))
+    }
+
+    /// A reason read back from the store, which only ever held parsed ones.
+    pub fn trusted(text: String) -> Self {
+        Self(text)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -134,6 +213,9 @@ pub type AuditPage = ListPage<AuditEvent>;
 pub struct AuditFilter {
     pub kind: Option<AuditKind>,
     pub user_id: Option<String>,
+    /// Who caused it (the staff member).
+    pub actor_id: Option<String>,
+    pub order_id: Option<String>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
 }
@@ -145,15 +227,25 @@ impl AuditFilter {
                 .user_id
                 .as_ref()
                 .is_none_or(|u| e.user_id.as_ref() == Some(u))
+            && self
+                .actor_id
+                .as_ref()
+                .is_none_or(|a| e.actor_id.as_ref() == Some(a))
+            && self
+                .order_id
+                .as_ref()
+                .is_none_or(|o| e.order_id.as_ref() == Some(o))
             && self.since.is_none_or(|s| e.at >= s)
             && self.until.is_none_or(|u| e.at < u)
     }
 
     fn fingerprint(&self) -> String {
         fingerprint(&format!(
-            "k={:?};u={:?};s={:?};t={:?}",
+            "k={:?};u={:?};a={:?};o={:?};s={:?};t={:?}",
             self.kind.map(AuditKind::as_str),
             self.user_id,
+            self.actor_id,
+            self.order_id,
             self.since.map(|d| d.timestamp_millis()),
             self.until.map(|d| d.timestamp_millis())
         ))
@@ -172,6 +264,8 @@ pub struct AuditQuery {
 pub struct RawAuditQuery {
     pub kind: Option<String>,
     pub user_id: Option<String>,
+    pub actor_id: Option<String>,
+    pub order_id: Option<String>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
     pub paging: PageRequest,
@@ -188,16 +282,27 @@ impl AuditQuery {
             .kind
             .as_deref()
             .and_then(|k| errors.take(AuditKind::parse("kind", k)));
-        let user_id = match raw.user_id.as_deref() {
-            Some(u) => match super::ids::UserId::parse(u) {
-                Ok(id) => Some(id.to_string()),
-                Err(why) => {
-                    errors.push(FieldError::new("user_id", "invalid", why));
-                    None
-                }
-            },
-            None => None,
-        };
+        let user_id = raw.user_id.as_deref().and_then(|u| {
+            errors.take(
+                super::ids::UserId::parse(u)
+                    .map(|id| id.to_string())
+                    .map_err(|why| FieldError::new("user_id", "invalid", why)),
+            )
+        });
+        let actor_id = raw.actor_id.as_deref().and_then(|u| {
+            errors.take(
+                super::ids::UserId::parse(u)
+                    .map(|id| id.to_string())
+                    .map_err(|why| FieldError::new("actor_id", "invalid", why)),
+            )
+        });
+        let order_id = raw.order_id.as_deref().and_then(|o| {
+            errors.take(
+                super::ids::OrderId::parse(o)
+                    .map(|id| id.to_string())
+                    .map_err(|why| FieldError::new("order_id", "invalid", why)),
+            )
+        });
         // `until` before `since` is an empty range, not an error: nothing matches it.
         // (The contract cannot relate two parameters, so it allows the pair.)
         let Paging { limit, page } = Paging::parse(raw.paging.limit, raw.paging.page, &mut errors);
@@ -207,6 +312,8 @@ impl AuditQuery {
         let filter = AuditFilter {
             kind,
             user_id,
+            actor_id,
+            order_id,
             since: raw.since,
             until: raw.until,
         };
@@ -238,5 +345,50 @@ impl AuditQuery {
             after_id: last.id.clone(),
         }
         .encode(SORT, &self.filter.fingerprint())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reason_is_trimmed_optional_and_bounded() {
+        assert_eq!(Reason::parse("reason", None), Ok(None));
+        assert_eq!(Reason::parse("reason", Some("   ")), Ok(None));
+        let parsed = Reason::parse("reason", Some("  torn in transit ")).unwrap();
+        assert_eq!(parsed.as_ref().map(Reason::as_str), Some("torn in transit"));
+        let longest = "न".repeat(Reason::MAX_CHARS);
+        assert!(
+            Reason::parse("reason", Some(&longest)).is_ok(),
+            "counted in characters"
+        );
+        let too_long = Reason::parse("reason", Some(&"x".repeat(Reason::MAX_CHARS + 1)));
+        assert_eq!(too_long.unwrap_err().code, "too_long");
+        let control = Reason::parse("reason", Some("line one\u{7}"));
+        assert_eq!(control.unwrap_err().code, "invalid");
+    }
+
+    #[test]
+    fn the_actor_and_order_filters_are_checked_and_keep_the_cursor_apart() {
+        let bad = AuditQuery::parse(&RawAuditQuery {
+            actor_id: Some("nope".into()),
+            order_id: Some("also nope".into()),
+            ..Default::default()
+        });
+        let Err(QueryError::Invalid(errors)) = bad else {
+            panic!("expected field errors, got {bad:?}");
+        };
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["actor_id", "order_id"]);
+        let of = |order: &str| AuditFilter {
+            order_id: Some(order.into()),
+            ..Default::default()
+        };
+        assert_ne!(
+            of("0123456789abcdef01234567").fingerprint(),
+            of("0123456789abcdef0123aaaa").fingerprint(),
+            "a cursor of one order's events is refused for another's"
+        );
     }
 }

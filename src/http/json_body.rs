@@ -92,12 +92,98 @@ impl<T: Type + DeserializeOwned + Send> ParsePayload for CheckedJsonBody<T> {
 
 impl_apirequest_for_payload!(CheckedJsonBody<T>, T: Type + DeserializeOwned + Send);
 
+/// A [`JsonBody`] the client may leave out (an operation whose body only adds
+/// optional detail, such as a cancellation's `reason`): no body, or an empty one,
+/// with or without a `Content-Type`, is `None`; a body that is there is parsed and
+/// checked as [`JsonBody`] does, and must say it is JSON.
+pub struct OptionalJsonBody<T>(pub Option<T>);
+
+impl<T: Type + Send> Payload for OptionalJsonBody<T> {
+    const CONTENT_TYPE: &'static str = "application/json";
+
+    fn check_content_type(content_type: &str) -> bool {
+        JsonBody::<T>::check_content_type(content_type)
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
+impl<T: Type + DeserializeOwned + Send> ParsePayload for OptionalJsonBody<T> {
+    const IS_REQUIRED: bool = false;
+
+    async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
+        let bytes = <Bytes as FromRequest>::from_request(request, body).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(None));
+        }
+        parse_bytes(&bytes, false).map(|t| Self(Some(t)))
+    }
+}
+
+impl<'a, T: Type + DeserializeOwned + Send> poem_openapi::ApiExtractor<'a> for OptionalJsonBody<T> {
+    const TYPES: &'static [poem_openapi::ApiExtractorType] =
+        &[poem_openapi::ApiExtractorType::RequestObject];
+
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        <Self as Payload>::register(registry);
+    }
+
+    fn request_meta() -> Option<poem_openapi::registry::MetaRequest> {
+        Some(poem_openapi::registry::MetaRequest {
+            description: None,
+            content: vec![poem_openapi::registry::MetaMediaType {
+                content_type: <Self as Payload>::CONTENT_TYPE,
+                schema: <Self as Payload>::schema_ref(),
+            }],
+            required: false,
+        })
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        body: &mut RequestBody,
+        _param_opts: poem_openapi::ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        match request.content_type() {
+            Some(content_type) if !Self::check_content_type(content_type) => {
+                Err(poem_openapi::error::ContentTypeError::NotSupported {
+                    content_type: content_type.to_string(),
+                }
+                .into())
+            }
+            Some(_) => <Self as ParsePayload>::from_request(request, body).await,
+            // No type: only an absent body is accepted.
+            None => {
+                let bytes = <Bytes as FromRequest>::from_request(request, body).await?;
+                if bytes.iter().all(u8::is_ascii_whitespace) {
+                    Ok(Self(None))
+                } else {
+                    Err(poem_openapi::error::ContentTypeError::ExpectContentType.into())
+                }
+            }
+        }
+    }
+}
+
 async fn parse<T: Type + DeserializeOwned>(
     request: &Request,
     body: &mut RequestBody,
     limits: bool,
 ) -> poem::Result<T> {
     let bytes = Bytes::from_request(request, body).await?;
+    parse_bytes(&bytes, limits)
+}
+
+fn parse_bytes<T: Type + DeserializeOwned>(bytes: &Bytes, limits: bool) -> poem::Result<T> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(AppError::new(
             ErrorCode::MalformedBody,
@@ -105,10 +191,10 @@ async fn parse<T: Type + DeserializeOwned>(
         )
         .into());
     }
-    let de = &mut serde_json::Deserializer::from_slice(&bytes);
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
     let parsed = serde_path_to_error::deserialize(de).map_err(|e| describe(&e))?;
     // serde took it, so the bytes are JSON.
-    let value: Value = serde_json::from_slice(&bytes)
+    let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| AppError::new(ErrorCode::MalformedBody, e.to_string()))?;
     check_schema::<T>(&value, limits)?;
     Ok(parsed)

@@ -38,8 +38,8 @@ PHASES = "examples,coverage,fuzzing,stateful"
 # Operations that end sessions run in passes of their own, each with a throwaway admin's token instead
 # of the suite's: logout ends the session it is called with, logoutAll every session of its
 # user, deleteMySession a session of the caller (Schemathesis takes the ids from
-# listMySessions), and setUserRoles and disableUser end the sessions of the user they change
-# (ids from getMe and listUsers, i.e. the caller). With the suite's admin token they would
+# listMySessions), and setUserRoles, disableUser and endUserSessions end the sessions of the
+# user they change (ids from getMe and listUsers, i.e. the caller). With the suite's admin token they would
 # sign the rest of the run, and the suites after this one, out. They are still tested with
 # every check; once the throwaway session has ended their answers are 401, which the
 # contract documents. The throwaway user is an admin so that the admin-only ones get past
@@ -50,6 +50,7 @@ SESSION_ENDING_OPERATIONS = [  # each runs alone, with its own throwaway admin
     "deleteMySession",
     "setUserRoles",
     "disableUser",
+    "endUserSessions",
 ]
 
 

@@ -1,9 +1,11 @@
-//! Administration of users: the admin's view of them, their roles, disabling them, and
-//! the configured admin created at startup.
+//! Administration of users: the admin's view of them, their roles, disabling and
+//! re-enabling them, lifting their lockout, seeing and ending their sessions (each
+//! audited with the acting admin), and the configured admin created at startup.
 
 use rand::RngCore;
 
 use crate::app::errors::{AppError, ErrorCode};
+use crate::app::identity::sessions::Session;
 use crate::app::identity::{Identity, Principal, RequestContext};
 use crate::config::Settings;
 use crate::domain::audit::AuditKind;
@@ -115,6 +117,110 @@ impl Identity {
         )
         .await;
         Ok(user)
+    }
+
+    /// Re-enables a disabled account: it may sign in again (its sessions ended when it
+    /// was disabled, so it signs in afresh). An account that is not disabled is left
+    /// as it is; the request is still audited.
+    pub async fn enable_user(
+        &self,
+        actor: &Principal,
+        id: &str,
+        ctx: &RequestContext,
+    ) -> Result<User, AppError> {
+        let id = parse_user_id(id)?;
+        let current = self.user(&id).await?;
+        let (user, detail) = if current.status == UserStatus::Disabled {
+            let user = self
+                .save(&current, |u| u.status = UserStatus::Active)
+                .await?;
+            (user, "disabled → active".to_owned())
+        } else {
+            let detail = format!("already {}", current.status.as_str());
+            (current, detail)
+        };
+        self.record(
+            AuditKind::UserEnabled,
+            Some(&user.id),
+            Some(&actor.user_id),
+            ctx,
+            detail,
+        )
+        .await;
+        Ok(user)
+    }
+
+    /// Lifts an account's sign-in lockout: the account's lock and every address's,
+    /// and their failure counters, so the owner can sign in at once. A `locked`
+    /// account becomes `active`; a disabled one stays disabled.
+    pub async fn unlock_user(
+        &self,
+        actor: &Principal,
+        id: &str,
+        ctx: &RequestContext,
+    ) -> Result<User, AppError> {
+        let id = parse_user_id(id)?;
+        let current = self.user(&id).await?;
+        let addresses = self.lockout.lift(&format!("user:{}", current.id)).await?;
+        let user = if current.status == UserStatus::Locked {
+            self.save(&current, |u| u.status = UserStatus::Active)
+                .await?
+        } else {
+            current
+        };
+        self.record(
+            AuditKind::UserUnlocked,
+            Some(&user.id),
+            Some(&actor.user_id),
+            ctx,
+            format!("locks lifted for {addresses} addresses"),
+        )
+        .await;
+        Ok(user)
+    }
+
+    /// Ends every session of a user: their access and refresh tokens stop working
+    /// at once. Returns how many there were.
+    pub async fn end_user_sessions(
+        &self,
+        actor: &Principal,
+        id: &str,
+        ctx: &RequestContext,
+    ) -> Result<usize, AppError> {
+        let id = parse_user_id(id)?;
+        let user = self.user(&id).await?;
+        let ended = self.sessions.revoke_all(user.id.as_str()).await?;
+        self.record(
+            AuditKind::UserSessionsEnded,
+            Some(&user.id),
+            Some(&actor.user_id),
+            ctx,
+            format!("{ended} sessions ended"),
+        )
+        .await;
+        Ok(ended)
+    }
+
+    /// A user's live sessions, most recently used first. Looking is audited: the
+    /// list shows where and on what the customer signs in.
+    pub async fn user_sessions(
+        &self,
+        actor: &Principal,
+        id: &str,
+        ctx: &RequestContext,
+    ) -> Result<Vec<Session>, AppError> {
+        let id = parse_user_id(id)?;
+        let user = self.user(&id).await?;
+        let sessions = self.sessions.list(user.id.as_str()).await?;
+        self.record(
+            AuditKind::UserSessionsViewed,
+            Some(&user.id),
+            Some(&actor.user_id),
+            ctx,
+            format!("{} sessions", sessions.len()),
+        )
+        .await;
+        Ok(sessions)
     }
 
     /// Creates the configured admin (`BAZAAR_ADMIN_PHONE`) if no account has that phone.

@@ -22,6 +22,10 @@
 //! checked, so a burst of concurrent attempts cannot slip more guesses past
 //! the limit than a sequence could; a right password clears the counters and
 //! lifts the lock it held.
+//!
+//! Staff can lift every lock on an account ([`Lockout::lift`]): each failure also
+//! notes its address (digested) in a set per account that lives as long as a
+//! window, so the address locks can be found without scanning the store.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -98,6 +102,18 @@ impl Subject {
 
     fn address_failures(&self) -> String {
         format!("signin_failures:{}:{}", self.account, self.address)
+    }
+
+    fn failed_addresses(&self) -> String {
+        format!("signin_addresses:{}", self.account)
+    }
+
+    /// The same account from another (already digested) address.
+    fn at(&self, address: &str) -> Self {
+        Self {
+            account: self.account.clone(),
+            address: address.to_owned(),
+        }
     }
 }
 
@@ -288,6 +304,9 @@ impl Lockout {
     /// reached take effect. Returns the account's lock if this attempt set it.
     pub async fn failed(&self, attempt: Attempt) -> Result<Option<Duration>, KvError> {
         let subject = &attempt.subject;
+        self.kv
+            .add_to_set(&subject.failed_addresses(), &subject.address, WINDOW)
+            .await?;
         for (key, lock) in [
             (subject.address_lock(), attempt.address_lock),
             (subject.account_lock(), attempt.account_lock),
@@ -328,6 +347,28 @@ impl Lockout {
         self.kv.delete(&subject.account_lock()).await?;
         self.kv.delete(&subject.address_lock()).await?;
         self.signed_in(subject).await
+    }
+}
+
+impl Lockout {
+    /// Staff lift the account's lockout: its own lock and counter, and the lock
+    /// and counter of every address that failed on it in the last window. The
+    /// account named as in [`Subject::new`] (`user:<id>`). Returns how many
+    /// addresses had failures on record.
+    pub async fn lift(&self, account: &str) -> Result<usize, KvError> {
+        let subject = Subject::new(account, "");
+        let addresses = self.kv.set_members(&subject.failed_addresses()).await?;
+        for address in &addresses {
+            let at = subject.at(address);
+            self.kv.delete(&at.address_lock()).await?;
+            self.kv.delete(&at.address_failures()).await?;
+            self.kv
+                .remove_from_set(&subject.failed_addresses(), address)
+                .await?;
+        }
+        self.kv.delete(&subject.account_lock()).await?;
+        self.kv.delete(&subject.account_failures()).await?;
+        Ok(addresses.len())
     }
 }
 
@@ -441,6 +482,35 @@ mod tests {
             lockout.check(&subject).await,
             Err(LockoutError::Locked(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn lifting_ends_the_account_lock_and_every_address_lock() {
+        let kv = Arc::new(crate::kv::memory::MemoryKv::new());
+        let lockout = Lockout::new(kv.clone(), crate::domain::time::SystemClock::shared());
+        let one = Subject::new("user:locked", "192.0.2.1");
+        let two = Subject::new("user:locked", "192.0.2.2");
+        let bystander = Subject::new("user:other", "192.0.2.1");
+        for subject in [&one, &two, &bystander] {
+            for _ in 0..ADDRESS_LIMIT {
+                let attempt = lockout.begin(subject).await.unwrap();
+                lockout.failed(attempt).await.unwrap();
+            }
+            assert!(lockout.check(subject).await.is_err());
+        }
+        assert_eq!(lockout.lift("user:locked").await.unwrap(), 2);
+        lockout.check(&one).await.unwrap();
+        lockout.check(&two).await.unwrap();
+        assert!(
+            lockout.check(&bystander).await.is_err(),
+            "another account's lock stays"
+        );
+        // The budgets start again: four more failures do not lock.
+        for _ in 1..ADDRESS_LIMIT {
+            let attempt = lockout.begin(&one).await.unwrap();
+            lockout.failed(attempt).await.unwrap();
+        }
+        lockout.check(&one).await.unwrap();
     }
 
     #[test]

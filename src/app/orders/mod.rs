@@ -9,11 +9,13 @@
 //!
 //! This module holds [`Orders`] and its settings, reading orders, and the path
 //! every change takes (`update`, the notices a change owes, moves through the
-//! state machine, fulfilment); the jobs are beside it: [`create`] (placing
+//! state machine, fulfilment); the jobs are beside it: [`audit`] (the audit
+//! trail of money actions, with actor, amount and reason), [`create`] (placing
 //! orders under stock holds), [`payments`] (checkout, verify, refunds,
 //! cancellations), [`webhooks`] (the receiver), [`sweeps`] (expiry,
 //! reconciliation, stock-hold settlement) and [`summary`] (the sales summary).
 
+pub mod audit;
 pub mod create;
 pub mod payments;
 pub mod summary;
@@ -33,7 +35,7 @@ use crate::app::errors::{AppError, ErrorCode};
 use crate::app::identity::Permission;
 use crate::app::identity::Principal;
 use crate::domain::analytics::SalesSummary;
-use crate::domain::audit::{AuditEvent, AuditKind};
+use crate::domain::audit::AuditKind;
 use crate::domain::ids::ProductId;
 use crate::domain::money::Paise;
 use crate::domain::order::ledger::EntryStatus;
@@ -49,6 +51,8 @@ use crate::domain::validation::FieldError;
 use crate::store::{
     AuditRepository, OrderRepository, StoreError, UserRepository, WebhookEventRepository,
 };
+pub use audit::ActionNote;
+use audit::MoneyAction;
 
 /// How often a change is retried after losing a race for the same order.
 const RACE_RETRIES: usize = 8;
@@ -274,7 +278,8 @@ impl Orders {
     }
 
     /// Moves an order through the state machine on a staff or owner action,
-    /// releasing its stock when it leaves the states that hold it. `if_match`
+    /// releasing its stock when it leaves the states that hold it; answers the
+    /// order and the status it left. `if_match`
     /// and `allowed` are checked on the order as it is written (the write is
     /// conditional on that version), not as it was first read.
     async fn transition(
@@ -283,7 +288,7 @@ impl Orders {
         to: OrderStatus,
         if_match: Option<&IfMatch>,
         allowed: impl Fn(&Order) -> Result<(), AppError>,
-    ) -> Result<Order, AppError> {
+    ) -> Result<(Order, OrderStatus), AppError> {
         let (order, from) = self
             .update(id, |order| {
                 if !precondition::met(if_match, order.version) {
@@ -301,7 +306,7 @@ impl Orders {
             })
             .await?;
         self.release_if_left(&order, from).await;
-        Ok(order)
+        Ok((order, from))
     }
 
     /// Puts the order's units back if it just left the states that hold stock
@@ -319,13 +324,17 @@ impl Orders {
     }
 
     /// Staff moves a paid order along fulfilment; with `if_match`, only from
-    /// the version it names.
+    /// the version it names. Audited as `order_status_changed` with `who`,
+    /// the order's total and the note's reason.
     pub async fn set_status(
         &self,
+        who: &Principal,
         id: &str,
         to: &str,
         if_match: Option<&IfMatch>,
+        note: &ActionNote,
     ) -> Result<Order, AppError> {
+        let reason = note.reason()?;
         let to = OrderStatus::parse("status", to).map_err(|e| AppError::validation(vec![e]))?;
         if !OrderStatus::SETTABLE.contains(&to) {
             return Err(AppError::validation(vec![FieldError::new(
@@ -334,19 +343,20 @@ impl Orders {
                 "must be one of: fulfilled, shipped, delivered",
             )]));
         }
-        self.transition(&parse_order_id(id)?, to, if_match, |_| Ok(()))
-            .await
-    }
-
-    /// Records an event about `order` in the audit trail. A failure is
-    /// logged, not raised: the order itself already says what happened.
-    async fn audit(&self, kind: AuditKind, order: &Order, detail: String) {
-        let mut event = AuditEvent::new(kind, self.clock.now());
-        event.user_id = Some(order.user_id.to_string());
-        event.detail = format!("order {}: {detail}", order.id);
-        if let Err(e) = self.audit.record(&event).await {
-            tracing::error!(kind = kind.as_str(), order = %order.id, error = %e, "could not record an audit event");
-        }
+        let (order, from) = self
+            .transition(&parse_order_id(id)?, to, if_match, |_| Ok(()))
+            .await?;
+        self.audit_money(MoneyAction {
+            kind: AuditKind::OrderStatusChanged,
+            who,
+            order: &order,
+            amount_paise: order.total.get(),
+            reason,
+            note,
+            detail: format!("{} → {}", from.as_str(), order.status.as_str()),
+        })
+        .await;
+        Ok(order)
     }
 }
 

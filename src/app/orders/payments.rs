@@ -15,6 +15,7 @@ use crate::domain::order::{Order, OrderId};
 use crate::domain::precondition::{self, IfMatch};
 use crate::domain::validation::FieldError;
 
+use super::audit::{ActionNote, MoneyAction};
 use super::{invalid_signature, paise, parse_order_id, payment_event, short_hash, Change, Orders};
 
 /// What a frontend needs to open Razorpay Checkout.
@@ -31,18 +32,21 @@ pub struct Checkout {
 impl Orders {
     /// Cancels: the owner before payment; staff until fulfilment, then
     /// refunding what was captured. With `if_match`, only the version it names
-    /// is cancelled (412 otherwise, nothing changed).
+    /// is cancelled (412 otherwise, nothing changed). Audited as
+    /// `order_cancelled` with `who`, the order's total and the note's reason.
     pub async fn cancel(
         &self,
         who: &Principal,
         id: &str,
         if_match: Option<&IfMatch>,
+        note: &ActionNote,
     ) -> Result<Order, AppError> {
+        let reason = note.reason()?;
         let order = self.get(who, id).await?;
         let staff = who.can(Permission::OrdersManage);
         // Checked on the order being written: a capture that lands meanwhile
         // makes a customer's cancel illegal instead of cancelling a paid order.
-        let order = self
+        let (order, from) = self
             .transition(&order.id, OrderStatus::Cancelled, if_match, |current| {
                 if staff || current.status == OrderStatus::PendingPayment {
                     Ok(())
@@ -55,6 +59,22 @@ impl Orders {
                 }
             })
             .await?;
+        // Recorded before the refund below is asked for: the cancellation stands,
+        // and is audited, even if Razorpay then fails.
+        let refundable = order.refundable();
+        self.audit_money(MoneyAction {
+            kind: AuditKind::OrderCancelled,
+            who,
+            order: &order,
+            amount_paise: order.total.get(),
+            reason,
+            note,
+            detail: format!(
+                "{} → cancelled; {refundable} paise captured to refund",
+                from.as_str()
+            ),
+        })
+        .await;
         // Cancelled first, so the refund cannot make it `refunded` instead.
         self.give_back_unwanted(order).await
     }
@@ -63,13 +83,18 @@ impl Orders {
     /// `request_key` is the client's `Idempotency-Key`: Razorpay's refund key
     /// is made from it, so a retry after a timeout cannot refund twice.
     /// `if_match` is checked before Razorpay is asked: a stale one refunds nothing.
+    /// Audited as `order_refunded` with `who`, the amount and the note's reason
+    /// once Razorpay has taken the refund.
     pub async fn refund(
         &self,
+        who: &Principal,
         id: &str,
         amount: Option<i64>,
         request_key: Option<&str>,
         if_match: Option<&IfMatch>,
+        note: &ActionNote,
     ) -> Result<Order, AppError> {
+        let reason = note.reason()?;
         let order = self.load(&parse_order_id(id)?).await?;
         if !precondition::met(if_match, order.version) {
             return Err(AppError::precondition_failed("order"));
@@ -102,7 +127,22 @@ impl Orders {
             Some(key) => format!("bz_{}_{}", order.id, short_hash(key)),
             None => format!("bz_{}_v{}", order.id, order.version),
         };
-        self.refund_with_key(&order, amount, &key).await
+        let refunded = self.refund_with_key(&order, amount, &key).await?;
+        self.audit_money(MoneyAction {
+            kind: AuditKind::OrderRefunded,
+            who,
+            order: &refunded,
+            amount_paise: amount,
+            reason,
+            note,
+            detail: format!(
+                "{amount} of {} paise refunded; {} refunded in all",
+                refunded.total.get(),
+                refunded.refunded()
+            ),
+        })
+        .await;
+        Ok(refunded)
     }
 
     /// Refunds `amount` at Razorpay under `key` and records what it answered.

@@ -11,7 +11,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use super::AdminReadErrors;
 use crate::app::identity::Identity;
 use crate::domain::audit::{AuditEvent, AuditKind, AuditQuery, RawAuditQuery};
-use crate::domain::ids::UserId;
+use crate::domain::ids::{OrderId, UserId};
 use crate::http::contract::ApiTags;
 use crate::http::id_param::IdParam;
 use crate::http::listing::{page_of, PageLinks, Paging};
@@ -21,7 +21,7 @@ use crate::http::security::{needs, Permit};
 use crate::http::wire::Wire;
 use crate::list_object;
 
-/// A security event.
+/// A security event, a staff action on an account, or a money action on an order.
 #[derive(Debug, Clone, Object)]
 #[oai(example)]
 pub struct AuditEventBody {
@@ -37,6 +37,16 @@ pub struct AuditEventBody {
     pub ip: String,
     pub user_agent: String,
     pub detail: String,
+    /// The order a money action concerns.
+    #[oai(skip_serializing_if_is_none)]
+    pub order_id: Option<String>,
+    /// What a money action moved or concerned, in paise: the amount refunded, or
+    /// the order's total for a cancellation or a status change.
+    #[oai(skip_serializing_if_is_none)]
+    pub amount_paise: Option<i64>,
+    /// Why, as the staff member said.
+    #[oai(skip_serializing_if_is_none)]
+    pub reason: Option<String>,
     pub at: DateTime<Utc>,
 }
 
@@ -51,6 +61,9 @@ impl From<&AuditEvent> for AuditEventBody {
             ip: e.ip.clone(),
             user_agent: e.user_agent.clone(),
             detail: e.detail.clone(),
+            order_id: e.order_id.clone(),
+            amount_paise: e.amount_paise,
+            reason: e.reason.as_ref().map(|r| r.as_str().to_owned()),
             at: e.at,
         }
     }
@@ -60,13 +73,16 @@ impl Example for AuditEventBody {
     fn example() -> Self {
         Self {
             id: "6650c0ffee0000000000f00d".into(),
-            kind: Wire(AuditKind::LoginFailed),
+            kind: Wire(AuditKind::OrderRefunded),
             user_id: Some("6650c0ffee0000000000beef".into()),
-            actor_id: None,
+            actor_id: Some("6650c0ffee0000000000a11e".into()),
             request_id: "9b2f6c1e0d6a4f0c8e1f2a3b4c5d6e7f".into(),
             ip: "203.0.113.7".into(),
             user_agent: "Mozilla/5.0".into(),
-            detail: String::new(),
+            detail: "50000 of 259800 paise refunded".into(),
+            order_id: Some("6650c0ffee0000000000cafe".into()),
+            amount_paise: Some(50_000),
+            reason: Some("one kurta arrived torn".into()),
             at: DateTime::from_timestamp(1_767_225_600, 0).unwrap_or_default(),
         }
     }
@@ -91,8 +107,8 @@ impl Example for AuditEventList {
             total: None,
             total_pages: None,
             links: PageLinks {
-                this: "/api/v1/audit-events?kind=login_failed&limit=20".into(),
-                first: "/api/v1/audit-events?kind=login_failed&limit=20".into(),
+                this: "/api/v1/audit-events?kind=order_refunded&order_id=6650c0ffee0000000000cafe&limit=20".into(),
+                first: "/api/v1/audit-events?kind=order_refunded&order_id=6650c0ffee0000000000cafe&limit=20".into(),
                 next: None,
                 prev: None,
                 last: None,
@@ -116,7 +132,9 @@ pub struct AuditAdminApi {
 impl AuditAdminApi {
     /// List audit events
     ///
-    /// Newest first. `since` is inclusive, `until` exclusive (RFC 3339).
+    /// Newest first. `since` is inclusive, `until` exclusive (RFC 3339). Filters
+    /// combine: `kind=order_refunded&order_id=…` is who refunded an order, how much
+    /// and why; `actor_id=…` is everything one staff member did.
     #[allow(clippy::too_many_arguments)]
     #[oai(
         path = "/audit-events",
@@ -130,6 +148,10 @@ impl AuditAdminApi {
         kind: Query<Option<AuditKindParam>>,
         /// Only events concerning this user.
         user_id: Query<Option<IdParam<UserId>>>,
+        /// Only events caused by this user (a staff member).
+        actor_id: Query<Option<IdParam<UserId>>>,
+        /// Only events about this order.
+        order_id: Query<Option<IdParam<OrderId>>>,
         since: Query<Option<DateTime<Utc>>>,
         until: Query<Option<DateTime<Utc>>>,
         paging: Paging,
@@ -137,6 +159,8 @@ impl AuditAdminApi {
         let raw = RawAuditQuery {
             kind: kind.0.map(String::from),
             user_id: user_id.0.map(String::from),
+            actor_id: actor_id.0.map(String::from),
+            order_id: order_id.0.map(String::from),
             since: since.0,
             until: until.0,
             paging: paging.0,
@@ -145,6 +169,8 @@ impl AuditAdminApi {
         let params = [
             ("kind", raw.kind.clone()),
             ("user_id", raw.user_id.clone()),
+            ("actor_id", raw.actor_id.clone()),
+            ("order_id", raw.order_id.clone()),
             ("since", raw.since.map(|d| d.to_rfc3339())),
             ("until", raw.until.map(|d| d.to_rfc3339())),
         ];

@@ -1,4 +1,6 @@
-//! `/users…`: the admin's view of users, their roles, and disabling them.
+//! `/users…`: the admin's view of users and their sessions, their roles, and the
+//! staff actions on an account (disable, enable, unlock, end its sessions), each
+//! audited with the acting admin.
 
 use std::sync::Arc;
 
@@ -20,7 +22,7 @@ use crate::http::listing::{page_of, PageLinks, Paging};
 use crate::http::params::{RoleParam, UserSortParam, UserStatusParam};
 use crate::http::problem::Problems;
 use crate::http::security::{context, needs, Permit};
-use crate::http::users::{UserBody, UserResponse};
+use crate::http::users::{SessionBody, UserBody, UserResponse};
 use crate::list_object;
 
 list_object!(
@@ -75,6 +77,34 @@ pub enum UserListResponse {
     /// A page of users.
     #[oai(status = 200)]
     Ok(Json<UserList>),
+}
+
+/// How many sessions a staff action ended.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct EndedSessionsBody {
+    /// Sessions that were live and are now ended.
+    pub ended: u64,
+}
+
+impl Example for EndedSessionsBody {
+    fn example() -> Self {
+        Self { ended: 2 }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum EndedSessionsResponse {
+    /// Every session of the user has ended; their tokens no longer work.
+    #[oai(status = 200)]
+    Ok(Json<EndedSessionsBody>),
+}
+
+#[derive(ApiResponse)]
+pub enum UserSessionsResponse {
+    /// The user's live sessions, most recently used first.
+    #[oai(status = 200)]
+    Ok(Json<Vec<SessionBody>>),
 }
 
 pub struct UsersAdminApi {
@@ -188,5 +218,110 @@ impl UsersAdminApi {
             .disable_user(&auth.0, id.0.checked("id")?, &context(req))
             .await?;
         Ok(UserResponse::Ok(Json((&user).into())))
+    }
+
+    /// Re-enable a user
+    ///
+    /// A disabled account may sign in again (its sessions ended when it was
+    /// disabled). An account that is not disabled is answered as it is.
+    /// Audited as `user_enabled` with the acting admin.
+    #[oai(
+        path = "/users/:id/actions/enable",
+        method = "post",
+        operation_id = "enableUser"
+    )]
+    async fn enable(
+        &self,
+        auth: Permit<needs::UsersWrite>,
+        /// User id (24 hexadecimal characters).
+        id: Path<IdParam<UserId>>,
+        req: &Request,
+    ) -> Result<UserResponse, Problems<AdminWriteErrors>> {
+        let user = self
+            .identity
+            .enable_user(&auth.0, id.0.checked("id")?, &context(req))
+            .await?;
+        Ok(UserResponse::Ok(Json((&user).into())))
+    }
+
+    /// Unlock a user
+    ///
+    /// Lifts the sign-in lockout after failed passwords: the account's lock and
+    /// every client address's, with their failure counts, so the owner can sign
+    /// in at once. A `locked` account becomes `active`; a disabled one stays
+    /// disabled. Audited as `user_unlocked` with the acting admin.
+    #[oai(
+        path = "/users/:id/actions/unlock",
+        method = "post",
+        operation_id = "unlockUser"
+    )]
+    async fn unlock(
+        &self,
+        auth: Permit<needs::UsersWrite>,
+        /// User id (24 hexadecimal characters).
+        id: Path<IdParam<UserId>>,
+        req: &Request,
+    ) -> Result<UserResponse, Problems<AdminWriteErrors>> {
+        let user = self
+            .identity
+            .unlock_user(&auth.0, id.0.checked("id")?, &context(req))
+            .await?;
+        Ok(UserResponse::Ok(Json((&user).into())))
+    }
+
+    /// End all of a user's sessions
+    ///
+    /// Every access and refresh token of the user stops working at once; the
+    /// account itself is unchanged and may sign in again. Audited as
+    /// `user_sessions_ended` with the acting admin.
+    #[oai(
+        path = "/users/:id/actions/end-sessions",
+        method = "post",
+        operation_id = "endUserSessions"
+    )]
+    async fn end_sessions(
+        &self,
+        auth: Permit<needs::UsersWrite>,
+        /// User id (24 hexadecimal characters).
+        id: Path<IdParam<UserId>>,
+        req: &Request,
+    ) -> Result<EndedSessionsResponse, Problems<AdminWriteErrors>> {
+        let ended = self
+            .identity
+            .end_user_sessions(&auth.0, id.0.checked("id")?, &context(req))
+            .await?;
+        Ok(EndedSessionsResponse::Ok(Json(EndedSessionsBody {
+            ended: ended as u64,
+        })))
+    }
+
+    /// List a user's sessions
+    ///
+    /// The same shape as `listMySessions`; `current` is true only for the
+    /// calling admin's own session. Looking is audited as
+    /// `user_sessions_viewed`: the list shows the customer's devices and addresses.
+    #[oai(
+        path = "/users/:id/sessions",
+        method = "get",
+        operation_id = "listUserSessions"
+    )]
+    async fn list_sessions(
+        &self,
+        auth: Permit<needs::UsersRead>,
+        /// User id (24 hexadecimal characters).
+        id: Path<IdParam<UserId>>,
+        req: &Request,
+    ) -> Result<UserSessionsResponse, Problems<AdminReadErrors>> {
+        let sessions = self
+            .identity
+            .user_sessions(&auth.0, id.0.checked("id")?, &context(req))
+            .await?;
+        let current = auth.0.session_id.as_str();
+        Ok(UserSessionsResponse::Ok(Json(
+            sessions
+                .iter()
+                .map(|s| SessionBody::from_session(s, current))
+                .collect(),
+        )))
     }
 }

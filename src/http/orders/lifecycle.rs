@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use poem::Request;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
@@ -11,14 +12,11 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
 use super::body::{AddressBody, OrderBody, OrderList};
-use super::{
-    etag, ok, OrderBodyWriteErrors, OrderReadErrors, OrderResponse, OrderWriteErrors,
-    EXAMPLE_PRODUCT,
-};
+use super::{etag, ok, OrderBodyWriteErrors, OrderReadErrors, OrderResponse, EXAMPLE_PRODUCT};
 use crate::app::errors::AppError;
 use crate::app::identity::Identity;
 use crate::app::orders::create::Placed;
-use crate::app::orders::Orders;
+use crate::app::orders::{ActionNote, Orders};
 use crate::domain::ids::{OrderId, UserId};
 use crate::domain::order::request::{RawAddress, RawLine};
 use crate::domain::order_query::RawOrderQuery;
@@ -27,13 +25,13 @@ use crate::http::conditional::{not_modified, precondition, IfMatchHeader, IfNone
 use crate::http::contract::ApiTags;
 use crate::http::id_param::IdParam;
 use crate::http::idempotency::IdempotencyKeyHeader;
-use crate::http::json_body::JsonBody;
+use crate::http::json_body::{JsonBody, OptionalJsonBody};
 use crate::http::listing::{page_of, Paging};
 use crate::http::params::{
     BoolText, OrderSortParam, OrderStatusParam, SettableOrderStatus, TimeBound,
 };
 use crate::http::problem::Problems;
-use crate::http::security::{needs, Permit};
+use crate::http::security::{context, needs, Permit};
 
 error_set!(
     /// Errors of creating an order.
@@ -84,6 +82,21 @@ pub struct RefundInput {
     /// Paise; omit to refund everything still refundable.
     #[serde(default)]
     pub amount: Option<i64>,
+    /// Why, for the audit trail (`order_refunded`); at most 500 characters.
+    #[serde(default)]
+    #[oai(validator(max_length = 500))]
+    pub reason: Option<String>,
+}
+
+/// A cancellation's detail; the body may be left out.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(example, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct CancelInput {
+    /// Why, for the audit trail (`order_cancelled`); at most 500 characters.
+    #[serde(default)]
+    #[oai(validator(max_length = 500))]
+    pub reason: Option<String>,
 }
 
 /// A fulfilment step.
@@ -93,6 +106,18 @@ pub struct RefundInput {
 pub struct StatusInput {
     /// `fulfilled`, `shipped` or `delivered`; only forward.
     pub status: SettableOrderStatus,
+    /// Why, for the audit trail (`order_status_changed`); at most 500 characters.
+    #[serde(default)]
+    #[oai(validator(max_length = 500))]
+    pub reason: Option<String>,
+}
+
+/// What the audit trail records of a change beside its actor.
+fn note(reason: Option<String>, req: &Request) -> ActionNote {
+    ActionNote {
+        reason,
+        context: context(req),
+    }
 }
 
 #[derive(ApiResponse)]
@@ -323,6 +348,8 @@ impl OrdersApi {
     /// The owner, before payment; staff until fulfilment (refunding what was
     /// captured). Releases the stock. 409 `illegal_transition` otherwise.
     /// With `If-Match`, only the version it names is cancelled (412 otherwise).
+    /// The body is optional: a `reason` for the audit trail, where the
+    /// cancellation is recorded as `order_cancelled` with whoever cancelled.
     #[oai(
         path = "/orders/:id/actions/cancel",
         method = "post",
@@ -333,11 +360,19 @@ impl OrdersApi {
         auth: Permit<needs::OrdersWrite>,
         id: Path<IdParam<OrderId>>,
         #[oai(name = "If-Match")] if_match: Header<Option<IfMatchHeader>>,
-    ) -> Result<OrderResponse, Problems<OrderWriteErrors>> {
+        body: OptionalJsonBody<CancelInput>,
+        req: &Request,
+    ) -> Result<OrderResponse, Problems<OrderBodyWriteErrors>> {
         let precondition = precondition(if_match.0.as_ref());
+        let reason = body.0.and_then(|b| b.reason);
         Ok(ok(&self
             .orders
-            .cancel(&auth.0, id.0.checked("id")?, precondition.as_ref())
+            .cancel(
+                &auth.0,
+                id.0.checked("id")?,
+                precondition.as_ref(),
+                &note(reason, req),
+            )
             .await?))
     }
 
@@ -346,7 +381,8 @@ impl OrdersApi {
     /// Staff. Refunds `amount` paise (everything refundable if omitted)
     /// through Razorpay; more than was captured and not yet refunded is 409
     /// `refund_exceeds_captured`. With `If-Match`, only the version it names is
-    /// refunded (412 otherwise, nothing refunded).
+    /// refunded (412 otherwise, nothing refunded). Audited as `order_refunded`
+    /// with the acting staff member, the amount and the `reason`.
     #[oai(
         path = "/orders/:id/actions/refund",
         method = "post",
@@ -354,20 +390,23 @@ impl OrdersApi {
     )]
     async fn refund_order(
         &self,
-        _auth: Permit<needs::PaymentsRefund>,
+        auth: Permit<needs::PaymentsRefund>,
         id: Path<IdParam<OrderId>>,
         #[oai(name = "If-Match")] if_match: Header<Option<IfMatchHeader>>,
         body: JsonBody<RefundInput>,
         #[oai(name = "Idempotency-Key")] idempotency_key: IdempotencyKeyHeader,
+        req: &Request,
     ) -> Result<RefundResponse, Problems<RefundErrors>> {
         let precondition = precondition(if_match.0.as_ref());
         let order = self
             .orders
             .refund(
+                &auth.0,
                 id.0.checked("id")?,
                 body.0.amount,
                 idempotency_key.raw(),
                 precondition.as_ref(),
+                &note(body.0.reason, req),
             )
             .await?;
         Ok(RefundResponse::Ok(
@@ -380,7 +419,8 @@ impl OrdersApi {
     ///
     /// Staff: `fulfilled`, `shipped`, `delivered`, forward only (a step may be
     /// skipped); 409 `illegal_transition` names both states otherwise. With
-    /// `If-Match`, only from the version it names (412 otherwise).
+    /// `If-Match`, only from the version it names (412 otherwise). Audited as
+    /// `order_status_changed` with the acting staff member and the `reason`.
     #[oai(
         path = "/orders/:id/status",
         method = "put",
@@ -388,15 +428,23 @@ impl OrdersApi {
     )]
     async fn set_order_status(
         &self,
-        _auth: Permit<needs::OrdersManage>,
+        auth: Permit<needs::OrdersManage>,
         id: Path<IdParam<OrderId>>,
         #[oai(name = "If-Match")] if_match: Header<Option<IfMatchHeader>>,
         body: JsonBody<StatusInput>,
+        req: &Request,
     ) -> Result<OrderResponse, Problems<OrderBodyWriteErrors>> {
         let precondition = precondition(if_match.0.as_ref());
+        let StatusInput { status, reason } = body.0;
         Ok(ok(&self
             .orders
-            .set_status(id.0.checked("id")?, &body.0.status.0, precondition.as_ref())
+            .set_status(
+                &auth.0,
+                id.0.checked("id")?,
+                &status.0,
+                precondition.as_ref(),
+                &note(reason, req),
+            )
             .await?))
     }
 }
@@ -426,6 +474,15 @@ impl Example for RefundInput {
     fn example() -> Self {
         Self {
             amount: Some(50_000),
+            reason: Some("one kurta arrived torn".into()),
+        }
+    }
+}
+
+impl Example for CancelInput {
+    fn example() -> Self {
+        Self {
+            reason: Some("customer asked by phone; address unserviceable".into()),
         }
     }
 }
@@ -434,6 +491,7 @@ impl Example for StatusInput {
     fn example() -> Self {
         Self {
             status: "shipped".into(),
+            reason: Some("handed to the courier".into()),
         }
     }
 }

@@ -29,11 +29,8 @@ error_set!(
     OrderActionErrors: ANY, PERMITTED, PAYMENT_PROVIDER; NotFound, IllegalTransition, Conflict, ValidationFailed
 );
 error_set!(
-    /// Errors of changing one order under an optional `If-Match`.
-    OrderWriteErrors: ANY, PERMITTED, PAYMENT_PROVIDER; NotFound, IllegalTransition, Conflict, ValidationFailed, PreconditionFailed
-);
-error_set!(
-    /// Errors of changing one order with a body, under an optional `If-Match`.
+    /// Errors of changing one order with a body (optional for a cancellation),
+    /// under an optional `If-Match`.
     OrderBodyWriteErrors: ANY, PERMITTED, BODY, PAYMENT_PROVIDER; NotFound, IllegalTransition, Conflict, PreconditionFailed
 );
 error_set!(

@@ -27,6 +27,7 @@ use preferences::MyPreferencesApi;
 use privacy::MyDataApi;
 use profile::MyProfileApi;
 use sessions::MySessionsApi;
+pub(crate) use sessions::SessionBody;
 
 /// The `Users` tag's operations, in the contract's order.
 pub type UsersApi = (

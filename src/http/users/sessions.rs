@@ -47,7 +47,8 @@ impl Example for SessionBody {
 }
 
 impl SessionBody {
-    pub(super) fn from_session(s: &Session, current: &str) -> Self {
+    /// `current` names the session of the caller's token.
+    pub(crate) fn from_session(s: &Session, current: &str) -> Self {
         Self {
             id: s.id.clone(),
             device: s.device.clone(),

@@ -1,4 +1,6 @@
-//! The audit trail in MongoDB: append-only, read newest first.
+//! The audit trail in MongoDB: append-only, read newest first. Money actions keep
+//! their order and amount as fields of their own, indexed with the actor, so staff can
+//! be asked "who refunded this order" without scanning.
 
 use async_trait::async_trait;
 use bson::oid::ObjectId;
@@ -7,7 +9,7 @@ use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
 use super::{classify, find_page, index, PageSpec};
-use crate::domain::audit::{AuditEvent, AuditKind, AuditPage, AuditQuery};
+use crate::domain::audit::{AuditEvent, AuditKind, AuditPage, AuditQuery, Reason};
 use crate::domain::listing::{Pagination, SortValue};
 use crate::store::{AuditRepository, StoreError};
 
@@ -33,6 +35,19 @@ impl MongoAudit {
                     false,
                     false,
                 ),
+                // Sparse: most events have no actor and no order.
+                index(
+                    doc! { "actor_id": 1, "at": -1, "_id": -1 },
+                    "actor_at",
+                    false,
+                    true,
+                ),
+                index(
+                    doc! { "order_id": 1, "at": -1, "_id": -1 },
+                    "order_at",
+                    false,
+                    true,
+                ),
             ])
             .await
             .map_err(classify)?;
@@ -53,6 +68,12 @@ struct AuditDoc {
     ip: String,
     user_agent: String,
     detail: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    order_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    amount_paise: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
     at: bson::DateTime,
 }
 
@@ -72,6 +93,9 @@ impl AuditRepository for MongoAudit {
             ip: e.ip.clone(),
             user_agent: e.user_agent.clone(),
             detail: e.detail.clone(),
+            order_id: e.order_id.clone(),
+            amount_paise: e.amount_paise,
+            reason: e.reason.as_ref().map(|r| r.as_str().to_owned()),
             at: bson::DateTime::from_chrono(e.at),
         };
         self.collection.insert_one(doc).await.map_err(classify)?;
@@ -86,6 +110,12 @@ impl AuditRepository for MongoAudit {
         }
         if let Some(user) = &f.user_id {
             clauses.push(doc! { "user_id": user });
+        }
+        if let Some(actor) = &f.actor_id {
+            clauses.push(doc! { "actor_id": actor });
+        }
+        if let Some(order) = &f.order_id {
+            clauses.push(doc! { "order_id": order });
         }
         if let Some(since) = f.since {
             clauses.push(doc! { "at": { "$gte": bson::DateTime::from_chrono(since) } });
@@ -126,6 +156,9 @@ impl AuditRepository for MongoAudit {
                 ip: d.ip,
                 user_agent: d.user_agent,
                 detail: d.detail,
+                order_id: d.order_id,
+                amount_paise: d.amount_paise,
+                reason: d.reason.map(Reason::trusted),
                 at: d.at.to_chrono(),
             })
         })

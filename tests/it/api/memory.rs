@@ -23,6 +23,8 @@ mod orders;
 mod outbox;
 #[path = "products.rs"]
 mod products;
+#[path = "staff.rs"]
+mod staff;
 
 /// The development object store exists only without S3, so only on this set.
 #[path = "dev_store.rs"]

@@ -12,7 +12,7 @@ use bazaar::http::orders::body::OrderBody;
 use bazaar::http::orders::payments::CheckoutBody;
 use bazaar::http::products::ProductBody;
 
-async fn product_with_stock(app: &TestApp, sku: &str, price: i64, stock: u32) -> String {
+pub(super) async fn product_with_stock(app: &TestApp, sku: &str, price: i64, stock: u32) -> String {
     let mut body = product_json(sku);
     body["price"] = json!(price);
     body["stock"] = json!(stock);
@@ -37,7 +37,7 @@ async fn order_of(response: reqwest::Response) -> OrderBody {
 }
 
 /// An order the admin places for `items`; fails unless 201.
-async fn place_order(app: &TestApp, items: Value) -> OrderBody {
+pub(super) async fn place_order(app: &TestApp, items: Value) -> OrderBody {
     order(app, items).await.expect(201).await
 }
 
@@ -53,7 +53,7 @@ async fn stock_of(app: &TestApp, id: &str) -> Option<u32> {
 
 /// A placed order, paid through the development route (the fake Razorpay
 /// captures and delivers its signed webhooks to the receiver).
-async fn paid_order(app: &TestApp, sku: &str, price: i64) -> OrderBody {
+pub(super) async fn paid_order(app: &TestApp, sku: &str, price: i64) -> OrderBody {
     let product = product_with_stock(app, sku, price, 5).await;
     let placed = place_order(app, json!([{ "product_id": product, "quantity": 2 }])).await;
     let checkout: CheckoutBody = app

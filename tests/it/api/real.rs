@@ -23,3 +23,5 @@ mod orders;
 mod outbox;
 #[path = "products.rs"]
 mod products;
+#[path = "staff.rs"]
+mod staff;

@@ -3,7 +3,7 @@
 use bazaar::domain::listing::PageRequest;
 use std::sync::Arc;
 
-use bazaar::domain::audit::{AuditEvent, AuditKind, AuditQuery, RawAuditQuery};
+use bazaar::domain::audit::{AuditEvent, AuditKind, AuditQuery, RawAuditQuery, Reason};
 use bazaar::store::memory::MemoryAudit;
 use bazaar::store::AuditRepository;
 use chrono::{DateTime, Duration};
@@ -12,6 +12,9 @@ use super::conformance;
 use crate::kit::mongo_audit;
 
 const USER: &str = "0123456789abcdef01234567";
+const STAFF: &str = "0123456789abcdef0123aaaa";
+const ORDER: &str = "0123456789abcdef0123bbbb";
+const OTHER_ORDER: &str = "0123456789abcdef0123cccc";
 
 fn event(kind: AuditKind, minute: i64, user: Option<&str>) -> AuditEvent {
     let at = DateTime::from_timestamp(1_767_225_600, 0).unwrap() + Duration::minutes(minute);
@@ -107,13 +110,76 @@ pub async fn events_read_back_newest_first_with_filters(repo: &dyn AuditReposito
     );
 }
 
+fn money_event(kind: AuditKind, minute: i64, order: &str, amount: i64) -> AuditEvent {
+    let mut e = event(kind, minute, Some(USER));
+    e.actor_id = Some(STAFF.into());
+    e.order_id = Some(order.into());
+    e.amount_paise = Some(amount);
+    e.reason = Reason::parse("reason", Some("damaged in transit")).unwrap();
+    e
+}
+
+pub async fn money_actions_keep_their_fields_and_filter_by_actor_and_order(
+    repo: &dyn AuditRepository,
+) {
+    let refund = money_event(AuditKind::OrderRefunded, 1, ORDER, 50_000);
+    let other = money_event(AuditKind::OrderCancelled, 2, OTHER_ORDER, 259_800);
+    let mut own_logout = event(AuditKind::Logout, 3, Some(USER));
+    own_logout.detail = "session 1".into();
+    let status = money_event(AuditKind::OrderStatusChanged, 4, ORDER, 259_800);
+    for e in [&refund, &other, &own_logout, &status] {
+        repo.record(e).await.unwrap();
+    }
+    let list = |raw: RawAuditQuery| async move {
+        repo.list(&AuditQuery::parse(&raw).unwrap()).await.unwrap()
+    };
+    let of_order = list(RawAuditQuery {
+        order_id: Some(ORDER.into()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(of_order.items, vec![status.clone(), refund.clone()]);
+    let by_staff = list(RawAuditQuery {
+        actor_id: Some(STAFF.into()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(by_staff.items, vec![status.clone(), other, refund.clone()]);
+    let refunds_of_order = list(RawAuditQuery {
+        kind: Some("order_refunded".into()),
+        order_id: Some(ORDER.into()),
+        actor_id: Some(STAFF.into()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(refunds_of_order.items, vec![refund.clone()]);
+    let read = &refunds_of_order.items[0];
+    assert_eq!(
+        (
+            read.order_id.as_deref(),
+            read.amount_paise,
+            read.reason.as_ref().map(Reason::as_str)
+        ),
+        (Some(ORDER), Some(50_000), Some("damaged in transit"))
+    );
+    let nobody = list(RawAuditQuery {
+        actor_id: Some(USER.into()),
+        ..Default::default()
+    })
+    .await;
+    assert!(nobody.items.is_empty(), "{:?}", nobody.items);
+}
+
 macro_rules! audit_suite {
     ($backend:ident, $make:expr) => {
         conformance!(
             $backend,
             $make,
             crate::conformance::audit,
-            [events_read_back_newest_first_with_filters]
+            [
+                events_read_back_newest_first_with_filters,
+                money_actions_keep_their_fields_and_filter_by_actor_and_order
+            ]
         );
     };
 }

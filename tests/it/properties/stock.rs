@@ -2,6 +2,7 @@
 //! order use case (in-memory stores, a fake Razorpay): stock is conserved —
 //! what is on the shelf plus what orders hold is what there was.
 
+use bazaar::app::orders::ActionNote;
 use bazaar::domain::order::request::RawLine;
 use bazaar::domain::order::status::OrderStatus;
 use bazaar::domain::order::Order;
@@ -81,7 +82,10 @@ async fn run(actions: &[Action]) -> Result<(), TestCaseError> {
                     &w.customer
                 };
                 if let Some(id) = pick(&orders, *i) {
-                    let _ = w.orders.cancel(who, &id, None).await;
+                    let _ = w
+                        .orders
+                        .cancel(who, &id, None, &ActionNote::default())
+                        .await;
                 }
             }
             Action::Pays(i) => {
@@ -105,7 +109,14 @@ async fn run(actions: &[Action]) -> Result<(), TestCaseError> {
                 if let Some(id) = pick(&orders, *i) {
                     let key = format!("refund-{}", orders.len());
                     if w.orders
-                        .refund(&id, *amount, Some(&key), None)
+                        .refund(
+                            &staff,
+                            &id,
+                            *amount,
+                            Some(&key),
+                            None,
+                            &ActionNote::default(),
+                        )
                         .await
                         .is_ok()
                     {
@@ -126,7 +137,11 @@ async fn run(actions: &[Action]) -> Result<(), TestCaseError> {
             }
             Action::Ships(i) => {
                 if let Some(id) = pick(&orders, *i) {
-                    if w.orders.set_status(&id, "shipped", None).await.is_ok() {
+                    if w.orders
+                        .set_status(&staff, &id, "shipped", None, &ActionNote::default())
+                        .await
+                        .is_ok()
+                    {
                         let n = orders.iter().position(|o| o.0 == id).unwrap();
                         orders[n].1 = true;
                     }

@@ -16,7 +16,7 @@ use secrecy::SecretString;
 use bazaar::app::catalog::Catalog;
 use bazaar::app::files::Files;
 use bazaar::app::identity::Principal;
-use bazaar::app::orders::{OrderSettings, Orders};
+use bazaar::app::orders::{ActionNote, OrderSettings, Orders};
 use bazaar::domain::file::FilePolicy;
 use bazaar::domain::hold::HoldId;
 use bazaar::domain::order::ledger::{EntryStatus, LedgerKind};
@@ -438,7 +438,7 @@ async fn verify_does_not_capture_for_an_order_that_was_cancelled() {
         .authorize_order(&checkout.provider_order_id, "card")
         .unwrap();
     w.orders
-        .cancel(&w.customer, order.id.as_str(), None)
+        .cancel(&w.customer, order.id.as_str(), None, &ActionNote::default())
         .await
         .unwrap();
     let signature = w
@@ -490,7 +490,7 @@ async fn a_customer_cannot_cancel_once_the_capture_has_landed() {
 
     let refused = w
         .orders
-        .cancel(&w.customer, order.id.as_str(), None)
+        .cancel(&w.customer, order.id.as_str(), None, &ActionNote::default())
         .await
         .unwrap_err();
 
