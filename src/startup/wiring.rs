@@ -36,6 +36,7 @@ impl AppState {
         let clock = backends.clock;
         let categories = Categories::new(settings.catalog.product_categories.clone());
         let notifier = Arc::new(Notifier::from_settings(&settings, &backends.breakers)?);
+        let whatsapp_notices = notifier.sends_whatsapp();
         let cached_users = Arc::new(CachedUsers::new(
             backends.users,
             backends.broadcast.clone(),
@@ -126,6 +127,7 @@ impl AppState {
                 gateway,
                 order_settings,
             )
+            .with_whatsapp_notices(whatsapp_notices)
             .with_clock(clock.clone()),
         );
         Ok(Self {
