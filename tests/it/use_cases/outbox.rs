@@ -18,6 +18,7 @@ use bazaar::store::memory::MemoryOutbox;
 use bazaar::store::OutboxRepository;
 use bazaar_adapters::error::AdapterError;
 use bazaar_adapters::msg91::FakeOtpSender;
+use bazaar_adapters::msg91_whatsapp::FakeWhatsAppSender;
 use bazaar_adapters::sendgrid::FakeMailer;
 use chrono::Utc;
 use serde_json::{json, Value};
@@ -164,6 +165,71 @@ async fn a_notice_whose_provider_fails_twice_is_delivered_on_the_third_try_exact
     assert_eq!(flows[0].variables["total_paise"], "49900");
     let far_future = now + chrono::Duration::days(365);
     assert_eq!(worker.run_once(far_future).await.unwrap(), 0);
+}
+
+/// An order's notice goes out as one message per channel, each delivered and retried on its
+/// own: when WhatsApp fails and SMS does not, only WhatsApp is tried again, and the SMS is
+/// never sent twice.
+#[tokio::test]
+async fn a_whatsapp_failure_is_retried_alone_without_sending_the_sms_again() {
+    let repo: Arc<dyn OutboxRepository> = Arc::new(mongo_outbox().await);
+    let Providers { sms, notifier, .. } = providers();
+    let whatsapp = Arc::new(FakeWhatsAppSender::new());
+    let notifier = Arc::new(
+        Arc::try_unwrap(notifier)
+            .unwrap_or_else(|_| unreachable!("the notifier is not shared yet"))
+            .with_whatsapp(whatsapp.clone()),
+    );
+    let mut data = order_data("order-wa");
+    data.insert("name".into(), "Asha".into());
+    data.insert("total".into(), 49_900.into());
+    data.insert("language".into(), "hi".into());
+    let text = OutboxMessage {
+        data: data.clone(),
+        ..sms_notice("order-wa")
+    };
+    let on_whatsapp = OutboxMessage::new(
+        NoticeKind::PaymentReceipt,
+        Recipient::Whatsapp(Phone::parse("to", "+919812345678").unwrap()),
+        data,
+        dedupe_key("order-wa", NoticeKind::PaymentReceipt, Channel::Whatsapp, None),
+        Utc::now(),
+    );
+    repo.enqueue(&[text.clone(), on_whatsapp.clone()])
+        .await
+        .unwrap();
+    whatsapp.fail_next(outage("msg91"));
+    let worker = OutboxWorker::new(repo.clone(), notifier, worker_settings(8));
+    let now = Utc::now();
+
+    assert_eq!(worker.run_once(now).await.unwrap(), 2);
+    assert_eq!(stored(&*repo, &text.id).await.state, OutboxState::Delivered);
+    let failed = stored(&*repo, &on_whatsapp.id).await;
+    assert_eq!((failed.state, failed.attempts), (OutboxState::Pending, 1));
+    assert_eq!(
+        failed.last_error.as_deref(),
+        Some("msg91 is unavailable: HTTP 503 Service Unavailable")
+    );
+
+    assert_eq!(
+        worker.run_once(failed.next_attempt_at).await.unwrap(),
+        1,
+        "only the WhatsApp message is due again"
+    );
+    let delivered = stored(&*repo, &on_whatsapp.id).await;
+    assert_eq!(
+        (delivered.state, delivered.attempts),
+        (OutboxState::Delivered, 2)
+    );
+    assert_eq!(delivered.provider_id.as_deref(), Some("fake-whatsapp-1"));
+    assert_eq!(sms.sent_flows().len(), 1, "the SMS went out once");
+    let sent = whatsapp.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        (sent[0].template.as_str(), sent[0].language.as_str()),
+        ("bazaar_payment_receipt", "hi")
+    );
+    assert_eq!(sent[0].body, ["Asha", "order-wa", "₹499.00"]);
 }
 
 #[tokio::test]
