@@ -324,9 +324,13 @@ mod tests {
     #[test]
     fn failure_is_read_from_the_body_whatever_field_says_it() {
         let read = |v: Value| serde_json::from_value::<Reply>(v).unwrap().failed();
-        assert!(read(json!({"status": "fail", "errors": "Template not found"})));
+        assert!(read(
+            json!({"status": "fail", "errors": "Template not found"})
+        ));
         assert!(read(json!({"hasError": true})));
         assert!(read(json!({"type": "error", "message": "x"})));
-        assert!(!read(json!({"status": "success", "hasError": false, "request_id": "r"})));
+        assert!(!read(
+            json!({"status": "success", "hasError": false, "request_id": "r"})
+        ));
     }
 }

@@ -139,7 +139,10 @@ async fn a_400_is_a_rejection_that_is_not_retried() {
             status, message, ..
         }) => {
             assert_eq!(status, 400);
-            assert!(message.contains("integrated number is invalid"), "{message}");
+            assert!(
+                message.contains("integrated number is invalid"),
+                "{message}"
+            );
         }
         other => panic!("expected Rejected, got {other:?}"),
     }

@@ -272,19 +272,21 @@ impl Notifier {
             code: None,
             data: Some(e.data.to_string()),
         }));
-        messages.extend(whatsapp.sent().into_iter().map(|w| DevMessage {
-            channel: "whatsapp",
-            purpose: notice_named(&self.whatsapp_templates, &w.template),
-            data: Some(
-                serde_json::json!({
-                    "template": w.template,
-                    "language": w.language,
-                    "body": w.body,
-                })
-                .to_string(),
-            ),
-            to: w.phone,
-            code: None,
+        messages.extend(whatsapp.sent().into_iter().map(|w| {
+            DevMessage {
+                channel: "whatsapp",
+                purpose: notice_named(&self.whatsapp_templates, &w.template),
+                data: Some(
+                    serde_json::json!({
+                        "template": w.template,
+                        "language": w.language,
+                        "body": w.body,
+                    })
+                    .to_string(),
+                ),
+                to: w.phone,
+                code: None,
+            }
         }));
         Some(messages)
     }
@@ -321,7 +323,12 @@ impl Deliver for Notifier {
                 let email = Email {
                     to_email: to.as_str().to_owned(),
                     to_name: None,
-                    template_id: self.notice_templates.get(message.kind).get(language).1.into(),
+                    template_id: self
+                        .notice_templates
+                        .get(message.kind)
+                        .get(language)
+                        .1
+                        .into(),
                     data: Value::Object(message.data.clone()),
                 };
                 self.mail.send(&email).await
@@ -341,11 +348,11 @@ impl Deliver for Notifier {
                     return Err(AdapterError::Rejected {
                         provider: "msg91",
                         status: 0,
-                        message: "WhatsApp is not configured (BAZAAR_MSG91_WHATSAPP_NUMBER)"
-                            .into(),
+                        message: "WhatsApp is not configured (BAZAAR_MSG91_WHATSAPP_NUMBER)".into(),
                     });
                 };
-                let (language, configured) = self.whatsapp_templates.get(message.kind).get(language);
+                let (language, configured) =
+                    self.whatsapp_templates.get(message.kind).get(language);
                 let (template, code) = configured.split_once(':').unwrap_or((configured, language));
                 let template = WhatsAppTemplate {
                     phone: to.as_str().to_owned(),
@@ -374,7 +381,10 @@ fn whatsapp_body(kind: NoticeKind, data: &Map<String, Value>) -> Vec<String> {
         "total"
     };
     let paise = data.get(amount_key).and_then(Value::as_i64).unwrap_or(0);
-    let currency = data.get("currency").and_then(Value::as_str).unwrap_or("INR");
+    let currency = data
+        .get("currency")
+        .and_then(Value::as_str)
+        .unwrap_or("INR");
     vec![text("name"), text("order_id"), amount(paise, currency)]
 }
 

@@ -755,7 +755,12 @@ mod tests {
             .collect()
     }
 
-    fn prefs(user: &User, sms: bool, email: bool, whatsapp: bool) -> crate::domain::user::Preferences {
+    fn prefs(
+        user: &User,
+        sms: bool,
+        email: bool,
+        whatsapp: bool,
+    ) -> crate::domain::user::Preferences {
         user.preferences.replaced_by(
             crate::domain::user::Preferences::parse("hi", sms, email, whatsapp).unwrap(),
             at(0),

@@ -472,11 +472,18 @@ mod tests {
 
         let on = off.replaced_by(with(true), t(1), Consent::PREFERENCES_API);
         let consent = on.whatsapp_consent.clone().expect("consent recorded");
-        assert_eq!((consent.at, consent.source.as_str()), (t(1), "preferences_api"));
+        assert_eq!(
+            (consent.at, consent.source.as_str()),
+            (t(1), "preferences_api")
+        );
         assert!(on.whatsapp_allowed());
 
         let still_on = on.replaced_by(with(true), t(9), "elsewhere");
-        assert_eq!(still_on.whatsapp_consent, Some(consent), "the first opt-in stands");
+        assert_eq!(
+            still_on.whatsapp_consent,
+            Some(consent),
+            "the first opt-in stands"
+        );
 
         let withdrawn = still_on.replaced_by(with(false), t(10), Consent::PREFERENCES_API);
         assert_eq!(withdrawn.whatsapp_consent, None);
@@ -486,7 +493,10 @@ mod tests {
             whatsapp: true,
             ..Preferences::default()
         };
-        assert!(!legacy.whatsapp_allowed(), "on without a recorded consent is not enough");
+        assert!(
+            !legacy.whatsapp_allowed(),
+            "on without a recorded consent is not enough"
+        );
         let confirmed = legacy.replaced_by(with(true), t(11), Consent::PREFERENCES_API);
         assert_eq!(confirmed.whatsapp_consent.map(|c| c.at), Some(t(11)));
     }

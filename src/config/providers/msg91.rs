@@ -258,7 +258,10 @@ mod tests {
         assert!(text.contains("BAZAAR_MSG91_FLOW_CANCELLATION"), "{text}");
         assert!(text.contains("needs an `en=` entry"), "{text}");
         assert!(!text.contains("TEMPLATE_REFUND"), "{text}");
-        assert!(text.contains("BAZAAR_MSG91_WHATSAPP_TEMPLATE_CANCELLATION"), "{text}");
+        assert!(
+            text.contains("BAZAAR_MSG91_WHATSAPP_TEMPLATE_CANCELLATION"),
+            "{text}"
+        );
 
         let err = Settings::from_sources(None, vars(&[("BAZAAR_MSG91_WHATSAPP_NUMBER", "abc")]))
             .unwrap_err()

@@ -162,12 +162,17 @@ async fn a_customer_with_whatsapp_on_in_hindi_gets_the_hindi_whatsapp_templates_
     let mut sent = notices_sent_to(&app, &phone).await;
     sent.sort_by(|a, b| a.1.cmp(&b.1));
     assert_eq!(sent.len(), 2, "{sent:?}");
-    for ((channel, purpose, data), kind) in sent.iter().zip(["order_confirmation", "payment_receipt"])
+    for ((channel, purpose, data), kind) in
+        sent.iter().zip(["order_confirmation", "payment_receipt"])
     {
         assert_eq!((channel.as_str(), purpose.as_str()), ("whatsapp", kind));
         assert_eq!(data["template"], format!("bazaar_{kind}"));
         assert_eq!(data["language"], "hi", "{data}");
-        assert_eq!(data["body"], json!(["Customer", order, "₹589.41"]), "{data}");
+        assert_eq!(
+            data["body"],
+            json!(["Customer", order, "₹589.41"]),
+            "{data}"
+        );
     }
 }
 
@@ -196,7 +201,8 @@ async fn a_language_without_its_own_whatsapp_template_gets_the_english_one() {
 }
 
 #[tokio::test]
-async fn an_email_notice_is_written_only_for_a_customer_with_an_email_and_held_back_while_unverified() {
+async fn an_email_notice_is_written_only_for_a_customer_with_an_email_and_held_back_while_unverified(
+) {
     let app = app().await;
     let (client, phone) = customer(
         &app,
@@ -263,7 +269,10 @@ async fn a_payment_receipt_reaches_a_customer_who_turned_every_channel_off() {
         (sent[0].0.as_str(), sent[0].1.as_str()),
         ("sms", "payment_receipt")
     );
-    assert_eq!(sent[0].2["language"], "hi", "the flow gets the language too");
+    assert_eq!(
+        sent[0].2["language"], "hi",
+        "the flow gets the language too"
+    );
 }
 
 #[tokio::test]

@@ -192,7 +192,12 @@ async fn a_whatsapp_failure_is_retried_alone_without_sending_the_sms_again() {
         NoticeKind::PaymentReceipt,
         Recipient::Whatsapp(Phone::parse("to", "+919812345678").unwrap()),
         data,
-        dedupe_key("order-wa", NoticeKind::PaymentReceipt, Channel::Whatsapp, None),
+        dedupe_key(
+            "order-wa",
+            NoticeKind::PaymentReceipt,
+            Channel::Whatsapp,
+            None,
+        ),
         Utc::now(),
     );
     repo.enqueue(&[text.clone(), on_whatsapp.clone()])
