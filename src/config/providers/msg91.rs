@@ -39,8 +39,8 @@ impl Msg91Config {
             key: "msg91_authkey",
             default: None,
             secret: true,
-            help: "MSG91 auth key. Unset outside production: a fake records OTPs and notice SMS, \
-                listed at `GET /api/v1/dev/messages`. Required in production.",
+            help: "MSG91 auth key. Unset outside production: a fake records OTPs, notice SMS and \
+                WhatsApp notices, listed at `GET /api/v1/dev/messages`. Required in production.",
         },
         SettingSpec {
             key: "msg91_template_id",
