@@ -3,7 +3,8 @@
 //! (so a wiremock server can stand in for the provider), and an in-process fake that records
 //! what it was asked and can be told to fail.
 //!
-//! - [`msg91`]: OTP delivery by SMS and voice.
+//! - [`msg91`]: OTP delivery by SMS and voice, and transactional SMS.
+//! - [`msg91_whatsapp`]: WhatsApp messages from Meta-approved templates, through MSG91.
 //! - [`sendgrid`]: transactional email from dynamic templates.
 //! - [`s3`]: S3 or an S3-compatible store, through SigV4-presigned browser uploads and downloads.
 //! - [`razorpay`]: orders, payments and refunds, and the checkout and webhook signatures.
@@ -14,6 +15,7 @@
 pub mod error;
 mod http;
 pub mod msg91;
+pub mod msg91_whatsapp;
 pub mod razorpay;
 pub mod retry;
 pub mod s3;

@@ -169,8 +169,9 @@ mod tests {
             s.providers
                 .sendgrid
                 .notice_templates
-                .get(NoticeKind::Refund),
-            "d-refund"
+                .get(NoticeKind::Refund)
+                .get("hi"),
+            ("en", "d-refund")
         );
         let err = Settings::from_sources(
             None,

@@ -85,6 +85,23 @@ impl Parser {
             .collect()
     }
 
+    /// A name per language (`en=name,hi=name`, or a bare name for every language); see
+    /// [`Localized`](crate::domain::outbox::Localized). A bad value is recorded and the bare
+    /// value kept.
+    pub(super) fn localized(&mut self, key: &str) -> crate::domain::outbox::Localized {
+        use crate::domain::outbox::Localized;
+        let raw = self.string(key);
+        Localized::parse(&raw).unwrap_or_else(|why| {
+            self.fail(
+                key,
+                format!("{why} (expected `en=name,hi=name,…` or one name)"),
+            );
+            Localized::parse(&raw.replace([',', '='], " ")).unwrap_or_else(|_| {
+                Localized::parse("unset").expect("a bare name is a valid value")
+            })
+        })
+    }
+
     pub(super) fn secret_url(&mut self, key: &str, schemes: &[&str]) -> Option<SecretString> {
         let raw = self.raw(key)?.trim().to_owned();
         if !schemes.iter().any(|s| raw.starts_with(s)) {

@@ -12,6 +12,7 @@ pub mod file;
 pub mod hold;
 pub mod ids;
 pub mod listing;
+pub mod localized;
 pub mod money;
 pub mod order;
 pub mod order_query;

@@ -17,6 +17,7 @@ use super::user::{Email, Phone, User};
 use super::validation::FieldError;
 
 pub use super::ids::OutboxId;
+pub use super::localized::Localized;
 
 /// What a notice tells the customer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -47,6 +48,13 @@ impl NoticeKind {
 
     pub fn parse(raw: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == raw)
+    }
+
+    /// Whether the customer must get this notice even with every channel turned off in their
+    /// preferences: a payment receipt is proof of what they paid (OTP codes, sent outside the
+    /// outbox, are the other such message). See `docs/outbox.md`.
+    pub fn is_transactional(self) -> bool {
+        matches!(self, Self::PaymentReceipt)
     }
 }
 
@@ -86,15 +94,18 @@ impl<T> PerNotice<T> {
 pub enum Channel {
     Email,
     Sms,
+    /// A WhatsApp message from a Meta-approved template, through MSG91.
+    Whatsapp,
 }
 
 impl Channel {
-    pub const ALL: [Channel; 2] = [Self::Email, Self::Sms];
+    pub const ALL: [Channel; 3] = [Self::Email, Self::Sms, Self::Whatsapp];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Email => "email",
             Self::Sms => "sms",
+            Self::Whatsapp => "whatsapp",
         }
     }
 
@@ -109,6 +120,8 @@ impl Channel {
 pub enum Recipient {
     Email(Email),
     Sms(Phone),
+    /// The phone's WhatsApp account.
+    Whatsapp(Phone),
 }
 
 impl Recipient {
@@ -116,6 +129,7 @@ impl Recipient {
         match self {
             Self::Email(_) => Channel::Email,
             Self::Sms(_) => Channel::Sms,
+            Self::Whatsapp(_) => Channel::Whatsapp,
         }
     }
 
@@ -123,7 +137,7 @@ impl Recipient {
     pub fn address(&self) -> &str {
         match self {
             Self::Email(email) => email.as_str(),
-            Self::Sms(phone) => phone.as_str(),
+            Self::Sms(phone) | Self::Whatsapp(phone) => phone.as_str(),
         }
     }
 
@@ -132,6 +146,7 @@ impl Recipient {
         match channel {
             Channel::Email => Self::Email(Email::trusted(address)),
             Channel::Sms => Self::Sms(Phone::trusted(address)),
+            Channel::Whatsapp => Self::Whatsapp(Phone::trusted(address)),
         }
     }
 }
@@ -144,18 +159,41 @@ pub struct Contact {
 }
 
 impl Contact {
-    /// Where a customer's notices go: their phone by SMS and, if they gave one, their email.
-    /// Unverified ones are listed too, so that the notice they do not get is recorded.
-    pub fn all_of(user: &User) -> Vec<Contact> {
-        let mut contacts = vec![Contact {
+    /// Where a customer's notice of `kind` goes: on each channel their preferences allow and
+    /// they can receive — SMS to their phone, email if they gave an address, WhatsApp to
+    /// their phone if they opted in with a recorded consent and `whatsapp` is offered at all.
+    /// Unverified contacts are listed too, so that the notice they do not get is recorded.
+    ///
+    /// A transactional notice ([`NoticeKind::is_transactional`]) that no allowed channel
+    /// would deliver goes to a verified email, else by SMS, whatever the preferences say.
+    pub fn for_notice(user: &User, kind: NoticeKind, whatsapp: bool) -> Vec<Contact> {
+        let prefs = &user.preferences;
+        let sms = Contact {
             recipient: Recipient::Sms(user.phone.clone()),
             verified: user.phone_verified,
-        }];
-        if let Some(email) = &user.email {
+        };
+        let email = user.email.as_ref().map(|email| Contact {
+            recipient: Recipient::Email(email.clone()),
+            verified: user.email_verified,
+        });
+        let mut contacts = Vec::new();
+        if prefs.sms {
+            contacts.push(sms.clone());
+        }
+        if let Some(email) = email.clone().filter(|_| prefs.email) {
+            contacts.push(email);
+        }
+        if whatsapp && prefs.whatsapp_allowed() {
             contacts.push(Contact {
-                recipient: Recipient::Email(email.clone()),
-                verified: user.email_verified,
+                recipient: Recipient::Whatsapp(user.phone.clone()),
+                verified: user.phone_verified,
             });
+        }
+        if kind.is_transactional() && !contacts.iter().any(|c| c.verified) {
+            let fallback = email.filter(|e| e.verified).unwrap_or(sms);
+            if !contacts.contains(&fallback) {
+                contacts.push(fallback);
+            }
         }
         contacts
     }
@@ -167,6 +205,7 @@ pub fn unverified_reason(channel: Channel) -> &'static str {
     match channel {
         Channel::Sms => "not sent: the customer has not verified this phone",
         Channel::Email => "not sent: the customer has not verified this email address",
+        Channel::Whatsapp => "not sent: the customer has not verified this phone (WhatsApp)",
     }
 }
 
@@ -552,7 +591,7 @@ mod tests {
         .unwrap();
         let mut user = User::register(reg, Some("hash".into()), vec![Role::Customer], at(0));
         user.phone_verified = true;
-        let contacts = Contact::all_of(&user);
+        let contacts = Contact::for_notice(&user, NoticeKind::Cancellation, true);
         let messages: Vec<OutboxMessage> = contacts
             .iter()
             .map(|c| {
@@ -583,7 +622,11 @@ mod tests {
         );
         assert!(messages[0].is_claimable(at(0)) && !messages[1].is_claimable(at(9_999)));
         user.email = None;
-        assert_eq!(Contact::all_of(&user).len(), 1, "no email, no email notice");
+        assert_eq!(
+            Contact::for_notice(&user, NoticeKind::Cancellation, true).len(),
+            1,
+            "no email, no email notice"
+        );
     }
 
     #[test]
@@ -603,7 +646,7 @@ mod tests {
         for kind in NoticeKind::ALL {
             assert_eq!(NoticeKind::parse(kind.as_str()), Some(kind));
         }
-        for channel in [Channel::Email, Channel::Sms] {
+        for channel in Channel::ALL {
             assert_eq!(Channel::parse(channel.as_str()), Some(channel));
         }
         for state in OutboxState::ALL {
@@ -616,6 +659,95 @@ mod tests {
         assert_eq!(
             serde_json::to_value(NoticeKind::OrderConfirmation).unwrap(),
             "order_confirmation"
+        );
+    }
+
+    fn customer(email: Option<&str>) -> User {
+        use crate::domain::user::{Registration, Role};
+        let reg =
+            Registration::parse("+919812345678", "Asha", "a long enough password", email).unwrap();
+        let mut user = User::register(reg, "hash".into(), vec![Role::Customer], at(0));
+        user.phone_verified = true;
+        user.email_verified = email.is_some();
+        user
+    }
+
+    fn channels(user: &User, kind: NoticeKind, whatsapp: bool) -> Vec<(Channel, bool)> {
+        Contact::for_notice(user, kind, whatsapp)
+            .into_iter()
+            .map(|c| (c.recipient.channel(), c.verified))
+            .collect()
+    }
+
+    fn prefs(
+        user: &User,
+        sms: bool,
+        email: bool,
+        whatsapp: bool,
+    ) -> crate::domain::user::Preferences {
+        user.preferences.replaced_by(
+            crate::domain::user::Preferences::parse("hi", sms, email, whatsapp).unwrap(),
+            at(0),
+            "test",
+        )
+    }
+
+    #[test]
+    fn notices_go_on_the_channels_the_preferences_allow_and_the_customer_can_receive() {
+        let mut user = customer(Some("asha@example.in"));
+        let kind = NoticeKind::OrderConfirmation;
+        assert_eq!(
+            channels(&user, kind, true),
+            [(Channel::Sms, true), (Channel::Email, true)],
+            "the defaults: SMS and email, no WhatsApp"
+        );
+
+        user.preferences = prefs(&user, false, true, true);
+        assert_eq!(
+            channels(&user, kind, true),
+            [(Channel::Email, true), (Channel::Whatsapp, true)]
+        );
+        assert_eq!(
+            channels(&user, kind, false),
+            [(Channel::Email, true)],
+            "no WhatsApp where it is not offered"
+        );
+
+        user.preferences.whatsapp_consent = None;
+        assert_eq!(
+            channels(&user, kind, true),
+            [(Channel::Email, true)],
+            "no WhatsApp without a recorded consent"
+        );
+
+        let mut no_email = customer(None);
+        no_email.preferences = prefs(&no_email, true, true, false);
+        assert_eq!(channels(&no_email, kind, true), [(Channel::Sms, true)]);
+    }
+
+    #[test]
+    fn a_payment_receipt_goes_out_even_with_every_channel_off() {
+        let mut user = customer(Some("asha@example.in"));
+        user.preferences = prefs(&user, false, false, false);
+        assert!(channels(&user, NoticeKind::OrderConfirmation, true).is_empty());
+        assert_eq!(
+            channels(&user, NoticeKind::PaymentReceipt, true),
+            [(Channel::Email, true)],
+            "a verified email first"
+        );
+
+        user.email_verified = false;
+        assert_eq!(
+            channels(&user, NoticeKind::PaymentReceipt, true),
+            [(Channel::Sms, true)],
+            "else the phone"
+        );
+
+        user.preferences = prefs(&user, false, true, false);
+        assert_eq!(
+            channels(&user, NoticeKind::PaymentReceipt, true),
+            [(Channel::Email, false), (Channel::Sms, true)],
+            "an allowed but unverified channel does not count"
         );
     }
 }

@@ -212,6 +212,21 @@ pub const LANGUAGES: [&str; 11] = [
     "en", "hi", "bn", "te", "mr", "ta", "gu", "kn", "ml", "pa", "or",
 ];
 
+/// A customer's recorded agreement to hear from Bazaar on a channel: when they gave it and
+/// through what. Meta's WhatsApp Business policy requires one before any business-initiated
+/// message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    pub at: DateTime<Utc>,
+    /// Where it was given, e.g. [`Consent::PREFERENCES_API`].
+    pub source: String,
+}
+
+impl Consent {
+    /// The customer turned the channel on with `PUT /api/v1/users/me/preferences`.
+    pub const PREFERENCES_API: &'static str = "preferences_api";
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Preferences {
     /// ISO 639-1 code from [`LANGUAGES`].
@@ -219,6 +234,9 @@ pub struct Preferences {
     pub sms: bool,
     pub email: bool,
     pub whatsapp: bool,
+    /// When and how the customer opted in to WhatsApp; `None` while `whatsapp` is off, and
+    /// for an opt-in stored before consent was recorded (no WhatsApp goes out without it).
+    pub whatsapp_consent: Option<Consent>,
 }
 
 impl Default for Preferences {
@@ -228,6 +246,7 @@ impl Default for Preferences {
             sms: true,
             email: true,
             whatsapp: false,
+            whatsapp_consent: None,
         }
     }
 }
@@ -251,7 +270,32 @@ impl Preferences {
             sms,
             email,
             whatsapp,
+            whatsapp_consent: None,
         })
+    }
+
+    /// `next` as it replaces these preferences at `now`: turning WhatsApp on records the
+    /// customer's consent (time and `source`), keeping it on keeps the consent already
+    /// recorded, and turning it off withdraws it.
+    pub fn replaced_by(&self, next: Preferences, now: DateTime<Utc>, source: &str) -> Self {
+        let whatsapp_consent = if !next.whatsapp {
+            None
+        } else {
+            let kept = self.whatsapp_consent.clone().filter(|_| self.whatsapp);
+            Some(kept.unwrap_or_else(|| Consent {
+                at: super::time::truncate_to_millis(now),
+                source: source.to_owned(),
+            }))
+        };
+        Self {
+            whatsapp_consent,
+            ..next
+        }
+    }
+
+    /// Whether WhatsApp notices may be sent: turned on, with the consent recorded.
+    pub fn whatsapp_allowed(&self) -> bool {
+        self.whatsapp && self.whatsapp_consent.is_some()
     }
 }
 
@@ -443,5 +487,43 @@ mod tests {
     fn passwords_do_not_show_in_debug_output() {
         let p = Password::parse("password", "correct horse").unwrap();
         assert!(!format!("{p:?}").contains("horse"));
+    }
+
+    #[test]
+    fn turning_whatsapp_on_records_consent_keeping_it_on_keeps_it_and_off_withdraws_it() {
+        let t = |minute: i64| DateTime::from_timestamp(1_767_225_600 + minute * 60, 0).unwrap();
+        let with = |whatsapp| Preferences::parse("hi", true, true, whatsapp).unwrap();
+        let off = Preferences::default();
+        assert!(!off.whatsapp_allowed());
+
+        let on = off.replaced_by(with(true), t(1), Consent::PREFERENCES_API);
+        let consent = on.whatsapp_consent.clone().expect("consent recorded");
+        assert_eq!(
+            (consent.at, consent.source.as_str()),
+            (t(1), "preferences_api")
+        );
+        assert!(on.whatsapp_allowed());
+
+        let still_on = on.replaced_by(with(true), t(9), "elsewhere");
+        assert_eq!(
+            still_on.whatsapp_consent,
+            Some(consent),
+            "the first opt-in stands"
+        );
+
+        let withdrawn = still_on.replaced_by(with(false), t(10), Consent::PREFERENCES_API);
+        assert_eq!(withdrawn.whatsapp_consent, None);
+        assert!(!withdrawn.whatsapp_allowed());
+
+        let legacy = Preferences {
+            whatsapp: true,
+            ..Preferences::default()
+        };
+        assert!(
+            !legacy.whatsapp_allowed(),
+            "on without a recorded consent is not enough"
+        );
+        let confirmed = legacy.replaced_by(with(true), t(11), Consent::PREFERENCES_API);
+        assert_eq!(confirmed.whatsapp_consent.map(|c| c.at), Some(t(11)));
     }
 }

@@ -194,7 +194,7 @@ wire_enum!(
 wire_enum!(
     Channel,
     "NoticeChannel",
-    "How a notice travels: `email` or `sms`."
+    "How a notice travels: `email`, `sms` or `whatsapp`."
 );
 
 wire_enum!(

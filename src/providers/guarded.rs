@@ -16,6 +16,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bazaar_adapters::error::AdapterError;
 use bazaar_adapters::msg91::{FlowSms, OtpMessage, OtpSender, SmsSender};
+use bazaar_adapters::msg91_whatsapp::{WhatsAppSender, WhatsAppTemplate};
 use bazaar_adapters::razorpay::{
     CreateOrder, Payment, PaymentGateway, RazorpayOrder, Refund, RefundRequest,
 };
@@ -109,6 +110,13 @@ impl<T: OtpSender + ?Sized> OtpSender for Guarded<T> {
 impl<T: SmsSender + ?Sized> SmsSender for Guarded<T> {
     async fn send_flow(&self, sms: &FlowSms) -> Result<String, AdapterError> {
         self.call(self.inner.send_flow(sms)).await
+    }
+}
+
+#[async_trait]
+impl<T: WhatsAppSender + ?Sized> WhatsAppSender for Guarded<T> {
+    async fn send_template(&self, message: &WhatsAppTemplate) -> Result<String, AdapterError> {
+        self.call(self.inner.send_template(message)).await
     }
 }
 

@@ -37,6 +37,7 @@ impl AppState {
         let clock = backends.clock;
         let categories = Categories::new(settings.catalog.product_categories.clone());
         let notifier = Arc::new(Notifier::from_settings(&settings, &backends.breakers)?);
+        let whatsapp_notices = notifier.sends_whatsapp();
         let cached_users = Arc::new(CachedUsers::new(
             backends.users,
             backends.broadcast.clone(),
@@ -136,6 +137,7 @@ impl AppState {
                 gateway,
                 order_settings,
             )
+            .with_whatsapp_notices(whatsapp_notices)
             .with_clock(clock.clone()),
         );
         Ok(Self {

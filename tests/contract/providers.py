@@ -3,8 +3,8 @@
 The production-profile contract run points Bazaar's real adapters at these through their
 base-URL settings (BAZAAR_RAZORPAY_BASE_URL, BAZAAR_MSG91_BASE_URL, BAZAAR_SENDGRID_BASE_URL),
 so every request the adapters make crosses HTTP and is checked as the provider checks it: the
-credentials, the documented request shape (MSG91's query string and flow body, SendGrid's
-Mail Send body, Razorpay's integer paise, receipts, notes and refund idempotency keys) and
+credentials, the documented request shape (MSG91's query string, flow body and WhatsApp
+send-template body, SendGrid's Mail Send body, Razorpay's integer paise, receipts, notes and refund idempotency keys) and
 the documented answers, including the traps (MSG91 reports errors as HTTP 200 with
 `{"type":"error"}`, SendGrid answers 202 with an empty body and `X-Message-Id`, Razorpay
 writes empty `notes` as `[]`). A request the real provider would refuse is refused here,
@@ -17,8 +17,8 @@ have and Bazaar never calls:
 - MSG91 `GET /_stub/messages` and SendGrid `GET /_stub/messages`: what was sent, in the shape
   of a development server's `GET /api/v1/dev/messages` (`channel`, `to`, `purpose`, `code`,
   `data`), so suites read an OTP in production as they do in development. MSG91 never learns
-  why a code was sent, so an OTP's `purpose` is `otp`; a flow's is its flow id, an email's its
-  template id.
+  why a code was sent, so an OTP's `purpose` is `otp`; a flow's is its flow id, a WhatsApp
+  message's its template name, an email's its template id.
 - Razorpay `POST /_stub/orders/{order_id}/pay`: a customer pays the order in full on Checkout
   (automatic capture). The order becomes `paid`, and the webhooks Razorpay sends for it
   (`payment.authorized`, `payment.captured`, `order.paid`) are POSTed to Bazaar's receiver,
@@ -69,7 +69,7 @@ def refusal(body):
     """What a refusal said, for the log (MSG91 refuses with HTTP 200)."""
     if isinstance(body, dict) and body.get("type") == "error":
         return f" (error: {body.get('message')})"
-    if isinstance(body, dict) and ("errors" in body or "error" in body):
+    if isinstance(body, dict) and (body.get("errors") or body.get("error")):
         return f" ({json.dumps(body.get('errors') or body.get('error'))[:200]})"
     return ""
 
@@ -149,14 +149,17 @@ def json_body(raw, refuse):
 
 
 class Msg91(Stub):
-    """`POST /api/v5/otp`, `GET /api/v5/otp/retry`, `POST /api/v5/flow/` with the `authkey`
-    header; every refusal is HTTP 200 with `{"type":"error"}`, as MSG91 answers."""
+    """`POST /api/v5/otp`, `GET /api/v5/otp/retry`, `POST /api/v5/flow/` and
+    `POST /api/v5/whatsapp/whatsapp-outbound-message/bulk/` with the `authkey` header; every
+    refusal is HTTP 200 with `{"type":"error"}` (WhatsApp's `{"status":"fail","hasError":true}`),
+    as MSG91 answers."""
 
     name = "msg91"
 
-    def __init__(self, log, authkey, template_id):
+    def __init__(self, log, authkey, template_id, whatsapp_number):
         super().__init__(log)
         self.authkey, self.template_id = authkey, template_id
+        self.whatsapp_number = whatsapp_number
         self.messages = []
 
     @property
@@ -176,6 +179,8 @@ class Msg91(Stub):
             self.retry(query)
         elif route == ("POST", "/flow"):
             self.flow(json_body(raw, error))
+        elif route == ("POST", "/whatsapp/whatsapp-outbound-message/bulk"):
+            self.whatsapp(json_body(raw, whatsapp_error))
         raise Answer(404, {"type": "error", "message": "Not Found"})
 
     def record(self, message):
@@ -223,9 +228,61 @@ class Msg91(Stub):
         raise Answer(200, {"type": "success", "message": secrets.token_hex(12)})
 
 
+    def whatsapp(self, body):
+        """A template message: the registered number, an approved template by name and
+        language, recipients without `+`, positional `body_N` text components."""
+        payload = body.get("payload")
+        template = payload.get("template") if isinstance(payload, dict) else None
+        if body.get("integrated_number") != self.whatsapp_number:
+            whatsapp_error("integrated_number is not registered with this account")
+        if body.get("content_type") != "template" or not isinstance(template, dict):
+            whatsapp_error("content_type must be template, with payload.template")
+        if payload.get("messaging_product") != "whatsapp" or payload.get("type") != "template":
+            whatsapp_error("payload.messaging_product must be whatsapp and type template")
+        name = template.get("name")
+        language = template.get("language")
+        code = language.get("code") if isinstance(language, dict) else None
+        if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9_]{1,512}", name):
+            whatsapp_error("template name is required (lowercase, digits, underscores)")
+        if not isinstance(code, str) or not re.fullmatch(r"[a-z]{2,3}(_[A-Z]{2})?", code):
+            whatsapp_error("template language code is required")
+        recipients = template.get("to_and_components")
+        if not isinstance(recipients, list) or not recipients:
+            whatsapp_error("to_and_components is required")
+        for recipient in recipients:
+            to = recipient.get("to") if isinstance(recipient, dict) else None
+            components = recipient.get("components", {}) if isinstance(recipient, dict) else None
+            if not isinstance(to, list) or not to or not all(
+                isinstance(m, str) and MSG91_MOBILE.match(m) for m in to
+            ):
+                whatsapp_error("to must list numbers with country code, without +")
+            if not isinstance(components, dict):
+                whatsapp_error("components must be an object")
+            body_values = []
+            for i in range(1, len(components) + 1):
+                part = components.get(f"body_{i}")
+                if not isinstance(part, dict) or part.get("type") != "text" or not isinstance(
+                    part.get("value"), str
+                ):
+                    whatsapp_error(f"body_{i} must be a text component")
+                body_values.append(part["value"])
+            for mobile in to:
+                data = {"template": name, "language": code, "body": body_values}
+                self.record({"channel": "whatsapp", "to": "+" + mobile, "purpose": name,
+                             "data": json.dumps(data, sort_keys=True)})
+        raise Answer(200, {"status": "success", "hasError": False,
+                           "data": "Message sent successfully", "errors": None,
+                           "request_id": secrets.token_hex(12)})
+
+
 def error(message):
     """MSG91's refusal: HTTP 200, `type` error."""
     raise Answer(200, {"type": "error", "message": message})
+
+
+def whatsapp_error(message):
+    """MSG91's WhatsApp refusal: HTTP 200 with `hasError` (never taken for success)."""
+    raise Answer(200, {"status": "fail", "hasError": True, "errors": message, "data": None})
 
 
 # ---- SendGrid (v3 Mail Send) ------------------------------------------------------------------
@@ -537,7 +594,8 @@ class Providers:
                 self.log_file.write(f"{time.strftime('%H:%M:%S')} {line}\n")
                 self.log_file.flush()
 
-        self.msg91 = Msg91(log, secrets.token_hex(16), "contract-otp-template").start()
+        self.msg91 = Msg91(log, secrets.token_hex(16), "contract-otp-template",
+                           "918000000001").start()
         self.sendgrid = SendGrid(log, "SG." + secrets.token_urlsafe(32)).start()
         self.razorpay = Razorpay(log, "rzp_test_" + secrets.token_hex(7), secrets.token_hex(16),
                                  secrets.token_hex(16), webhook_url).start()
@@ -553,6 +611,12 @@ class Providers:
             "BAZAAR_MSG91_FLOW_PAYMENT_RECEIPT": "contract-flow-payment-receipt",
             "BAZAAR_MSG91_FLOW_REFUND": "contract-flow-refund",
             "BAZAAR_MSG91_FLOW_CANCELLATION": "contract-flow-cancellation",
+            "BAZAAR_MSG91_WHATSAPP_NUMBER": "+" + self.msg91.whatsapp_number,
+            "BAZAAR_MSG91_WHATSAPP_TEMPLATE_ORDER_CONFIRMATION":
+                "en=contract_order_confirmation:en_US,hi=contract_order_confirmation",
+            "BAZAAR_MSG91_WHATSAPP_TEMPLATE_PAYMENT_RECEIPT": "en=contract_payment_receipt",
+            "BAZAAR_MSG91_WHATSAPP_TEMPLATE_REFUND": "en=contract_refund,hi=contract_refund",
+            "BAZAAR_MSG91_WHATSAPP_TEMPLATE_CANCELLATION": "contract_cancellation",
             "BAZAAR_SENDGRID_BASE_URL": self.sendgrid.base_url,
             "BAZAAR_SENDGRID_API_KEY": self.sendgrid.api_key,
             "BAZAAR_SENDGRID_FROM_EMAIL": "orders@shop.example.in",

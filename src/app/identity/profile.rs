@@ -12,7 +12,7 @@ use crate::app::identity::otp::Recipient;
 use crate::app::identity::{otp_error, Identity, Principal, RequestContext};
 use crate::domain::audit::AuditKind;
 use crate::domain::precondition::IfMatch;
-use crate::domain::user::{Email, PersonName, Preferences, User, UserId};
+use crate::domain::user::{Consent, Email, PersonName, Preferences, User, UserId};
 use crate::domain::validation::FieldError;
 
 const EMAIL_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -74,8 +74,13 @@ impl Identity {
         if_match: Option<&IfMatch>,
     ) -> Result<User, AppError> {
         let current = self.me(who).await?;
-        self.save_if(&current, if_match, |u| u.preferences = prefs)
-            .await
+        let now = self.clock.now();
+        self.save_if(&current, if_match, |u| {
+            u.preferences = u
+                .preferences
+                .replaced_by(prefs, now, Consent::PREFERENCES_API);
+        })
+        .await
     }
 
     /// Emails a verification link to the profile's address, under a budget

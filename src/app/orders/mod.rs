@@ -91,6 +91,9 @@ pub struct Orders {
     /// Sales summaries by range for a short while: the aggregation reads every
     /// order in the range, and a dashboard asks again and again.
     summaries: moka::future::Cache<(i64, i64), SalesSummary>,
+    /// Whether notices are written for WhatsApp (customers who opted in); off when the
+    /// notifier has no way to send them.
+    whatsapp_notices: bool,
     clock: SharedClock,
 }
 
@@ -131,8 +134,16 @@ impl Orders {
                 .max_capacity(256)
                 .time_to_live(summary::SUMMARY_TTL)
                 .build(),
+            whatsapp_notices: true,
             clock: SystemClock::shared(),
         }
+    }
+
+    /// Writes WhatsApp notices for customers who opted in only if `enabled`
+    /// (`Notifier::sends_whatsapp`); they are written by default.
+    pub fn with_whatsapp_notices(mut self, enabled: bool) -> Self {
+        self.whatsapp_notices = enabled;
+        self
     }
 
     /// Reads the time from `clock` rather than the system's (tests; see
@@ -232,10 +243,12 @@ impl Orders {
         ))
     }
 
-    /// The outbox messages for `notices`: by email where the customer has an
-    /// address, and by SMS; one to a contact the customer has not verified is
-    /// written skipped. Each has a key made of the order, the notice and
-    /// the channel, so the same change applied twice never sends twice.
+    /// The outbox messages for `notices`: one per channel the customer's
+    /// preferences allow and they can receive (`Contact::for_notice`), in their
+    /// language; one to a contact the customer has not verified is written
+    /// skipped. Each has a key made of the order, the notice and the channel,
+    /// so the same change applied twice never sends twice, and each channel's
+    /// message is delivered and retried on its own.
     async fn messages(
         &self,
         order: &Order,
@@ -247,7 +260,6 @@ impl Orders {
         let Some(user) = self.users.get(&order.user_id).await? else {
             return Ok(Vec::new());
         };
-        let contacts = Contact::all_of(&user);
         let now = self.clock.now();
         let mut messages = Vec::new();
         for notice in notices {
@@ -258,7 +270,8 @@ impl Orders {
             data.insert("currency".into(), order.currency.as_str().into());
             data.insert("status".into(), order.status.as_str().into());
             data.insert("refunded".into(), order.refunded().into());
-            for contact in &contacts {
+            data.insert("language".into(), user.preferences.language.clone().into());
+            for contact in &Contact::for_notice(&user, notice.kind, self.whatsapp_notices) {
                 let key = dedupe_key(
                     order.id.as_str(),
                     notice.kind,

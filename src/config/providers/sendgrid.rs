@@ -2,7 +2,7 @@
 
 use secrecy::SecretString;
 
-use crate::domain::outbox::PerNotice;
+use crate::domain::outbox::{Localized, PerNotice};
 
 use super::super::parser::Parser;
 use super::super::spec::SettingSpec;
@@ -14,8 +14,8 @@ pub struct SendGridConfig {
     pub from_email: String,
     pub from_name: String,
     pub template_verify_email: String,
-    /// The SendGrid dynamic template of each kind of notice.
-    pub notice_templates: PerNotice<String>,
+    /// The SendGrid dynamic template of each kind of notice, per language.
+    pub notice_templates: PerNotice<Localized>,
 }
 
 /// What calling the real SendGrid takes.
@@ -65,7 +65,8 @@ impl SendGridConfig {
             secret: false,
             help:
                 "Dynamic template of the order-confirmation email; it receives the notice's data \
-                (order id, amounts in paise, …).",
+                (order id, amounts in paise, `language`, …). One id, or one per language: \
+                `en=d-…,hi=d-…` (`en` required; a language without its own gets English's).",
         },
         SettingSpec {
             key: "sendgrid_template_payment_receipt",
@@ -106,7 +107,7 @@ impl SendGridConfig {
             if real_sendgrid && p.is_default(&key) {
                 p.fail(&key, "is required with BAZAAR_SENDGRID_API_KEY".into());
             }
-            p.string(&key)
+            p.localized(&key)
         });
         Self {
             account,

@@ -25,7 +25,8 @@ error_set!(
 #[derive(Debug, Clone, Object)]
 #[oai(example)]
 pub struct DevMessageBody {
-    /// `sms`, `voice` (a request to read the last code out) or `email`.
+    /// `sms`, `voice` (a request to read the last code out), `email` or `whatsapp` (a
+    /// notice from a WhatsApp template).
     pub channel: String,
     /// Phone (E.164) or email address.
     pub to: String,
@@ -37,7 +38,8 @@ pub struct DevMessageBody {
     #[oai(skip_serializing_if_is_none)]
     pub code: Option<String>,
     /// As JSON text: the template data of an email (a verification email's holds the
-    /// `token`), or the flow variables of a notice by SMS.
+    /// `token`), the flow variables of a notice by SMS, or a WhatsApp notice's `template`,
+    /// `language` (the code sent to WhatsApp) and positional `body` parameters.
     #[oai(skip_serializing_if_is_none)]
     pub data: Option<String>,
 }

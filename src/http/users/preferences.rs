@@ -26,8 +26,13 @@ use crate::http::security::BearerAuth;
 pub struct PreferencesBody {
     /// ISO 639-1: en, hi, bn, te, mr, ta, gu, kn, ml, pa, or.
     pub language: Language,
+    /// Order notices by SMS (a payment receipt comes by SMS or email even with every channel
+    /// off; codes always come by SMS).
     pub sms: bool,
+    /// Order notices by email, once the address is verified.
     pub email: bool,
+    /// Order notices on WhatsApp. Turning it on is the customer's opt-in, recorded with its
+    /// time and source, as WhatsApp requires; turning it off withdraws it.
     pub whatsapp: bool,
 }
 

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{classify, contains_any, find_page, index, why_unmatched, PageSpec};
 use crate::domain::listing::{Pagination, SortValue};
-use crate::domain::user::{Email, PersonName, Phone, Preferences, Role, User, UserId, UserStatus};
+use crate::domain::user::{
+    Consent, Email, PersonName, Phone, Preferences, Role, User, UserId, UserStatus,
+};
 use crate::domain::user_query::{UserPage, UserQuery, UserSort};
 use crate::store::{StoreError, UserRepository};
 
@@ -48,6 +50,15 @@ struct PreferencesDoc {
     sms: bool,
     email: bool,
     whatsapp: bool,
+    // Absent in documents written before consent was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    whatsapp_consent: Option<ConsentDoc>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ConsentDoc {
+    at: bson::DateTime,
+    source: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -108,6 +119,10 @@ impl UserDoc {
                 sms: u.preferences.sms,
                 email: u.preferences.email,
                 whatsapp: u.preferences.whatsapp,
+                whatsapp_consent: u.preferences.whatsapp_consent.as_ref().map(|c| ConsentDoc {
+                    at: bson::DateTime::from_chrono(c.at),
+                    source: c.source.clone(),
+                }),
             },
             created_at: bson::DateTime::from_chrono(u.created_at),
             updated_at: bson::DateTime::from_chrono(u.updated_at),
@@ -136,6 +151,10 @@ impl UserDoc {
                 sms: self.preferences.sms,
                 email: self.preferences.email,
                 whatsapp: self.preferences.whatsapp,
+                whatsapp_consent: self.preferences.whatsapp_consent.map(|c| Consent {
+                    at: c.at.to_chrono(),
+                    source: c.source,
+                }),
             },
             created_at: self.created_at.to_chrono(),
             updated_at: self.updated_at.to_chrono(),

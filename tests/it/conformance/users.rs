@@ -4,7 +4,9 @@ use bazaar::domain::listing::PageRequest;
 use std::sync::Arc;
 
 use bazaar::domain::listing::Pagination;
-use bazaar::domain::user::{PersonName, Phone, Registration, Role, User, UserStatus};
+use bazaar::domain::user::{
+    Consent, PersonName, Phone, Preferences, Registration, Role, User, UserStatus,
+};
 use bazaar::domain::user_query::{RawUserQuery, UserQuery};
 use bazaar::store::memory::MemoryUsers;
 use bazaar::store::{StoreError, UserRepository};
@@ -32,6 +34,13 @@ fn names(users: &[User]) -> Vec<String> {
 pub async fn users_read_back_unchanged_by_id_phone_and_verified_email(repo: &dyn UserRepository) {
     let mut u = user("98123 45601", "Asha", Some("Asha@Example.in"), 0);
     u.email_verified = true;
+    // With a recorded WhatsApp consent, which must read back with its time and source.
+    u.preferences = u.preferences.replaced_by(
+        Preferences::parse("hi", false, true, true).unwrap(),
+        u.created_at,
+        Consent::PREFERENCES_API,
+    );
+    assert!(u.preferences.whatsapp_consent.is_some());
     repo.insert(&u).await.unwrap();
     assert_eq!(repo.get(&u.id).await.unwrap().as_ref(), Some(&u));
     assert_eq!(

@@ -18,6 +18,7 @@ use bazaar::store::memory::MemoryOutbox;
 use bazaar::store::OutboxRepository;
 use bazaar_adapters::error::AdapterError;
 use bazaar_adapters::msg91::FakeOtpSender;
+use bazaar_adapters::msg91_whatsapp::FakeWhatsAppSender;
 use bazaar_adapters::sendgrid::FakeMailer;
 use chrono::Utc;
 use serde_json::{json, Value};
@@ -164,6 +165,194 @@ async fn a_notice_whose_provider_fails_twice_is_delivered_on_the_third_try_exact
     assert_eq!(flows[0].variables["total_paise"], "49900");
     let far_future = now + chrono::Duration::days(365);
     assert_eq!(worker.run_once(far_future).await.unwrap(), 0);
+}
+
+/// An order's notice goes out as one message per channel, each delivered and retried on its
+/// own: when WhatsApp fails and SMS does not, only WhatsApp is tried again, and the SMS is
+/// never sent twice.
+#[tokio::test]
+async fn a_whatsapp_failure_is_retried_alone_without_sending_the_sms_again() {
+    let repo: Arc<dyn OutboxRepository> = Arc::new(mongo_outbox().await);
+    let Providers { sms, notifier, .. } = providers();
+    let whatsapp = Arc::new(FakeWhatsAppSender::new());
+    let notifier = Arc::new(
+        Arc::try_unwrap(notifier)
+            .unwrap_or_else(|_| unreachable!("the notifier is not shared yet"))
+            .with_whatsapp(whatsapp.clone()),
+    );
+    let mut data = order_data("order-wa");
+    data.insert("name".into(), "Asha".into());
+    data.insert("total".into(), 49_900.into());
+    data.insert("language".into(), "hi".into());
+    let text = OutboxMessage {
+        data: data.clone(),
+        ..sms_notice("order-wa")
+    };
+    let on_whatsapp = OutboxMessage::new(
+        NoticeKind::PaymentReceipt,
+        Recipient::Whatsapp(Phone::parse("to", "+919812345678").unwrap()),
+        data,
+        dedupe_key(
+            "order-wa",
+            NoticeKind::PaymentReceipt,
+            Channel::Whatsapp,
+            None,
+        ),
+        Utc::now(),
+    );
+    repo.enqueue(&[text.clone(), on_whatsapp.clone()])
+        .await
+        .unwrap();
+    whatsapp.fail_next(outage("msg91"));
+    let worker = OutboxWorker::new(repo.clone(), notifier, worker_settings(8));
+    let now = Utc::now();
+
+    assert_eq!(worker.run_once(now).await.unwrap(), 2);
+    assert_eq!(stored(&*repo, &text.id).await.state, OutboxState::Delivered);
+    let failed = stored(&*repo, &on_whatsapp.id).await;
+    assert_eq!((failed.state, failed.attempts), (OutboxState::Pending, 1));
+    assert_eq!(
+        failed.last_error.as_deref(),
+        Some("msg91 is unavailable: HTTP 503 Service Unavailable")
+    );
+
+    assert_eq!(
+        worker.run_once(failed.next_attempt_at).await.unwrap(),
+        1,
+        "only the WhatsApp message is due again"
+    );
+    let delivered = stored(&*repo, &on_whatsapp.id).await;
+    assert_eq!(
+        (delivered.state, delivered.attempts),
+        (OutboxState::Delivered, 2)
+    );
+    assert_eq!(delivered.provider_id.as_deref(), Some("fake-whatsapp-1"));
+    assert_eq!(sms.sent_flows().len(), 1, "the SMS went out once");
+    let sent = whatsapp.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        (sent[0].template.as_str(), sent[0].language.as_str()),
+        ("bazaar_payment_receipt", "hi")
+    );
+    assert_eq!(sent[0].body, ["Asha", "order-wa", "₹499.00"]);
+}
+
+/// Settings for a real MSG91 at `msg91` (a wiremock server), flows and WhatsApp included.
+fn real_msg91_settings(msg91: &str, whatsapp_number: &str) -> bazaar::config::Settings {
+    settings(&[
+        ("BAZAAR_MSG91_AUTHKEY", "wiring-authkey"),
+        ("BAZAAR_MSG91_TEMPLATE_ID", "otp-template"),
+        ("BAZAAR_MSG91_BASE_URL", msg91),
+        ("BAZAAR_MSG91_FLOW_ORDER_CONFIRMATION", "f1"),
+        ("BAZAAR_MSG91_FLOW_PAYMENT_RECEIPT", "en=f2,hi=f2-hi"),
+        ("BAZAAR_MSG91_FLOW_REFUND", "f3"),
+        ("BAZAAR_MSG91_FLOW_CANCELLATION", "f4"),
+        ("BAZAAR_MSG91_WHATSAPP_NUMBER", whatsapp_number),
+        (
+            "BAZAAR_MSG91_WHATSAPP_TEMPLATE_PAYMENT_RECEIPT",
+            "en=receipt:en_US,hi=receipt_hi",
+        ),
+        (
+            "BAZAAR_MSG91_WHATSAPP_TEMPLATE_ORDER_CONFIRMATION",
+            "confirmed",
+        ),
+        ("BAZAAR_MSG91_WHATSAPP_TEMPLATE_REFUND", "refunded"),
+        ("BAZAAR_MSG91_WHATSAPP_TEMPLATE_CANCELLATION", "cancelled"),
+    ])
+}
+
+/// The notifier production builds: with MSG91's key and a WhatsApp number, WhatsApp notices
+/// go to MSG91's WhatsApp endpoint, from the integrated number, in the template configured
+/// for the customer's language (the Hindi receipt here) and the English one otherwise.
+#[tokio::test]
+async fn with_a_real_msg91_and_a_whatsapp_number_notices_reach_msg91s_whatsapp_api() {
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let msg91 = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v5/whatsapp/whatsapp-outbound-message/bulk/"))
+        .and(header("authkey", "wiring-authkey"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "status": "success", "hasError": false, "request_id": "wa-1",
+        })))
+        .expect(2)
+        .mount(&msg91)
+        .await;
+    let settings = real_msg91_settings(&format!("{}/api/v5", msg91.uri()), "+918000000001");
+    let breakers = bazaar::breaker::Breakers::new(
+        settings.breaker,
+        bazaar::domain::time::SystemClock::shared(),
+    );
+    let notifier = Notifier::from_settings(&settings, &breakers).unwrap();
+    assert!(notifier.sends_whatsapp());
+    let to = Recipient::Whatsapp(Phone::parse("to", "+919812345678").unwrap());
+    let receipt = |language: &str| {
+        let mut data = order_data("order-w");
+        data.insert("language".into(), language.into());
+        OutboxMessage::new(
+            NoticeKind::PaymentReceipt,
+            to.clone(),
+            data,
+            format!("order-w:{language}"),
+            Utc::now(),
+        )
+    };
+
+    assert_eq!(notifier.deliver(&receipt("hi")).await.unwrap(), "wa-1");
+    assert_eq!(notifier.deliver(&receipt("ta")).await.unwrap(), "wa-1");
+
+    let sent: Vec<(Value, Value, Value)> = msg91
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            let template = &body["payload"]["template"];
+            (
+                body["integrated_number"].clone(),
+                template["name"].clone(),
+                template["language"]["code"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            (json!("918000000001"), json!("receipt_hi"), json!("hi")),
+            (json!("918000000001"), json!("receipt"), json!("en_US")),
+        ]
+    );
+}
+
+/// With MSG91's key but no WhatsApp number, WhatsApp is not offered: the application writes
+/// no WhatsApp notices (`Orders::with_whatsapp_notices`).
+#[tokio::test]
+async fn with_a_real_msg91_and_no_whatsapp_number_whatsapp_is_not_offered() {
+    let settings = settings(&[
+        ("BAZAAR_MSG91_AUTHKEY", "wiring-authkey"),
+        ("BAZAAR_MSG91_TEMPLATE_ID", "otp-template"),
+        ("BAZAAR_MSG91_FLOW_ORDER_CONFIRMATION", "f1"),
+        ("BAZAAR_MSG91_FLOW_PAYMENT_RECEIPT", "f2"),
+        ("BAZAAR_MSG91_FLOW_REFUND", "f3"),
+        ("BAZAAR_MSG91_FLOW_CANCELLATION", "f4"),
+    ]);
+    let breakers = bazaar::breaker::Breakers::new(
+        settings.breaker,
+        bazaar::domain::time::SystemClock::shared(),
+    );
+    let notifier = Notifier::from_settings(&settings, &breakers).unwrap();
+    assert!(!notifier.sends_whatsapp());
+    let stray = OutboxMessage::new(
+        NoticeKind::Refund,
+        Recipient::Whatsapp(Phone::parse("to", "+919812345678").unwrap()),
+        order_data("order-x"),
+        "order-x:refund:whatsapp".into(),
+        Utc::now(),
+    );
+    let error = notifier.deliver(&stray).await.unwrap_err().to_string();
+    assert!(error.contains("WhatsApp is not configured"), "{error}");
 }
 
 #[tokio::test]
