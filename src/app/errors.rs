@@ -24,6 +24,9 @@ pub enum ErrorCode {
     AccountLocked,
     InvalidOtp,
     OtpAttemptsExceeded,
+    InvalidIdToken,
+    ProviderNotConfigured,
+    IdentityProviderUnavailable,
     DeliveryFailed,
     Forbidden,
     NotFound,
@@ -68,6 +71,9 @@ impl ErrorCode {
         Self::AccountLocked,
         Self::InvalidOtp,
         Self::OtpAttemptsExceeded,
+        Self::InvalidIdToken,
+        Self::ProviderNotConfigured,
+        Self::IdentityProviderUnavailable,
         Self::DeliveryFailed,
         Self::Forbidden,
         Self::NotFound,
@@ -111,6 +117,9 @@ impl ErrorCode {
             Self::AccountLocked => "account_locked",
             Self::InvalidOtp => "invalid_otp",
             Self::OtpAttemptsExceeded => "otp_attempts_exceeded",
+            Self::InvalidIdToken => "invalid_id_token",
+            Self::ProviderNotConfigured => "provider_not_configured",
+            Self::IdentityProviderUnavailable => "identity_provider_unavailable",
             Self::DeliveryFailed => "delivery_failed",
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
@@ -154,6 +163,9 @@ impl ErrorCode {
             Self::AccountLocked => 423,
             Self::InvalidOtp => 400,
             Self::OtpAttemptsExceeded => 400,
+            Self::InvalidIdToken => 401,
+            Self::ProviderNotConfigured => 404,
+            Self::IdentityProviderUnavailable => 503,
             Self::DeliveryFailed => 503,
             Self::Forbidden => 403,
             Self::NotFound => 404,
@@ -196,6 +208,9 @@ impl ErrorCode {
             Self::AccountLocked => "Account locked",
             Self::InvalidOtp => "Invalid one-time password",
             Self::OtpAttemptsExceeded => "Too many one-time password attempts",
+            Self::InvalidIdToken => "Invalid ID token",
+            Self::ProviderNotConfigured => "Sign-in provider not configured",
+            Self::IdentityProviderUnavailable => "The sign-in provider is unavailable",
             Self::DeliveryFailed => "Message delivery failed",
             Self::Forbidden => "Forbidden",
             Self::NotFound => "Not found",
@@ -237,6 +252,7 @@ impl ErrorCode {
                 | Self::AccountLocked
                 | Self::DeliveryFailed
                 | Self::PaymentProviderUnavailable
+                | Self::IdentityProviderUnavailable
                 | Self::IdempotencyInFlight
         )
     }

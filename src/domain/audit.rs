@@ -30,10 +30,12 @@ pub enum AuditKind {
     /// A capture the order does not keep (a second payment, or one for an
     /// order no longer payable) was refunded automatically.
     CaptureRefunded,
+    /// A provider account (Google, …) was linked to the user, who can now sign in with it.
+    IdentityLinked,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 16] = [
+    pub const ALL: [AuditKind; 17] = [
         Self::Register,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -50,6 +52,7 @@ impl AuditKind {
         Self::EmailVerified,
         Self::PaymentFlagged,
         Self::CaptureRefunded,
+        Self::IdentityLinked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -70,6 +73,7 @@ impl AuditKind {
             Self::EmailVerified => "email_verified",
             Self::PaymentFlagged => "payment_flagged",
             Self::CaptureRefunded => "capture_refunded",
+            Self::IdentityLinked => "identity_linked",
         }
     }
 

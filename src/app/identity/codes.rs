@@ -114,7 +114,9 @@ impl Identity {
         by_voice: bool,
     ) -> Result<(), AppError> {
         let eligible = match user {
-            None => false,
+            // Phone-first: a login code goes to a number with no account too, which
+            // creates one when it is proven (with a provider's ID token, `federated`).
+            None => purpose == OtpPurpose::Login,
             Some(u) if u.status == UserStatus::Disabled => false,
             Some(u) => purpose != OtpPurpose::VerifyPhone || !u.phone_verified,
         };

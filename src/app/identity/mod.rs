@@ -6,7 +6,9 @@
 //!
 //! The building blocks they combine: password hashing ([`passwords`]), access tokens
 //! ([`tokens`]), sessions with rotating refresh tokens ([`sessions`]), one-time passwords
-//! ([`otp`]), sign-in lockouts ([`lockout`]) and permissions ([`permissions`]).
+//! ([`otp`]), sign-in lockouts ([`lockout`]) and permissions ([`permissions`]); sign-in
+//! with Google or another OpenID Connect provider is [`federated`], over the ID-token
+//! checks of [`id_tokens`].
 
 pub mod lockout;
 pub mod otp;
@@ -20,6 +22,8 @@ pub mod tokens;
 mod admin;
 mod audit;
 pub mod codes;
+pub mod federated;
+pub mod id_tokens;
 mod profile;
 pub mod sign_in;
 mod sign_up;
@@ -27,6 +31,7 @@ mod sign_up;
 use std::sync::Arc;
 
 use crate::app::errors::{AppError, ErrorCode};
+use crate::app::identity::id_tokens::OidcProviders;
 use crate::app::identity::lockout::{Lockout, LockoutError};
 use crate::app::identity::otp::{OtpError, OtpService};
 use crate::app::identity::passwords::PasswordHasher;
@@ -74,6 +79,8 @@ pub struct Identity {
     lockout: Lockout,
     notifier: Arc<Notifier>,
     clock: SharedClock,
+    /// The providers whose ID tokens sign in (none until [`Identity::with_oidc`]).
+    oidc: Arc<OidcProviders>,
 }
 
 fn otp_error(e: OtpError) -> AppError {
@@ -152,7 +159,14 @@ impl Identity {
             audit,
             kv,
             notifier,
+            oidc: Arc::new(OidcProviders::default()),
         })
+    }
+
+    /// The same service, signing in with these OpenID Connect providers' ID tokens.
+    pub fn with_oidc(mut self, providers: OidcProviders) -> Self {
+        self.oidc = Arc::new(providers);
+        self
     }
 
     pub fn notifier(&self) -> &Notifier {

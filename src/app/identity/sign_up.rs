@@ -9,7 +9,7 @@ use crate::domain::user::{Registration, Role, User};
 use crate::store::StoreError;
 
 /// Not a PHC string, so no password verifies against it.
-const UNUSABLE_PASSWORD: &str = "!unusable";
+pub(super) const UNUSABLE_PASSWORD: &str = "!unusable";
 
 impl Identity {
     /// Registers a customer and sends a code to verify the phone. A phone that

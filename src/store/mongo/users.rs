@@ -3,6 +3,11 @@
 //! verified is kept in `pending_email`, outside the index: anyone may claim
 //! any address until they prove it is theirs, so claiming one reveals nothing
 //! about who else has it.
+//!
+//! Linked provider accounts (`identities`, see `LinkedIdentity`) are unique by
+//! `(issuer, subject)` across all users: a compound unique index over the array,
+//! sparse so that the many users without one (the field is left out, never an
+//! empty array) do not collide on a missing value.
 
 use async_trait::async_trait;
 use bson::oid::ObjectId;
@@ -12,7 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{classify, contains_any, find_page, index, why_unmatched, PageSpec};
 use crate::domain::listing::{Pagination, SortValue};
-use crate::domain::user::{Email, PersonName, Phone, Preferences, Role, User, UserId, UserStatus};
+use crate::domain::user::{
+    Email, LinkedIdentity, PersonName, Phone, Preferences, Role, User, UserId, UserStatus,
+};
 use crate::domain::user_query::{UserPage, UserQuery, UserSort};
 use crate::store::{StoreError, UserRepository};
 
@@ -35,6 +42,12 @@ impl MongoUsers {
                 ),
                 index(doc! { "name": 1, "_id": 1 }, "name", false, false),
                 index(doc! { "roles": 1 }, "roles", false, false),
+                index(
+                    doc! { "identities.issuer": 1, "identities.subject": 1 },
+                    "identity_unique",
+                    true,
+                    true,
+                ),
             ])
             .await
             .map_err(classify)?;
@@ -48,6 +61,13 @@ struct PreferencesDoc {
     sms: bool,
     email: bool,
     whatsapp: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct IdentityDoc {
+    issuer: String,
+    subject: String,
+    linked_at: bson::DateTime,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -69,6 +89,9 @@ struct UserDoc {
     phone_verified: bool,
     email_verified: bool,
     preferences: PreferencesDoc,
+    // Absent when empty, so the sparse unique index skips the document.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    identities: Vec<IdentityDoc>,
     created_at: bson::DateTime,
     updated_at: bson::DateTime,
     version: i64,
@@ -109,6 +132,15 @@ impl UserDoc {
                 email: u.preferences.email,
                 whatsapp: u.preferences.whatsapp,
             },
+            identities: u
+                .identities
+                .iter()
+                .map(|i| IdentityDoc {
+                    issuer: i.issuer.clone(),
+                    subject: i.subject.clone(),
+                    linked_at: bson::DateTime::from_chrono(i.linked_at),
+                })
+                .collect(),
             created_at: bson::DateTime::from_chrono(u.created_at),
             updated_at: bson::DateTime::from_chrono(u.updated_at),
             version: u.version as i64,
@@ -137,6 +169,15 @@ impl UserDoc {
                 email: self.preferences.email,
                 whatsapp: self.preferences.whatsapp,
             },
+            identities: self
+                .identities
+                .into_iter()
+                .map(|i| LinkedIdentity {
+                    issuer: i.issuer,
+                    subject: i.subject,
+                    linked_at: i.linked_at.to_chrono(),
+                })
+                .collect(),
             created_at: self.created_at.to_chrono(),
             updated_at: self.updated_at.to_chrono(),
             version: self.version as u64,
@@ -172,6 +213,17 @@ impl UserRepository for MongoUsers {
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
         self.find_one(doc! { "email": email.as_str(), "email_verified": true })
             .await
+    }
+
+    async fn find_by_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<User>, StoreError> {
+        self.find_one(doc! {
+            "identities": { "$elemMatch": { "issuer": issuer, "subject": subject } }
+        })
+        .await
     }
 
     async fn update(&self, user: &User, expected_version: u64) -> Result<(), StoreError> {
