@@ -5,9 +5,12 @@
 //! about who else has it.
 //!
 //! Linked provider accounts (`identities`, see `LinkedIdentity`) are unique by
-//! `(issuer, subject)` across all users: a compound unique index over the array,
-//! sparse so that the many users without one (the field is left out, never an
-//! empty array) do not collide on a missing value.
+//! `(issuer, subject)` across all users. The index is over `identity_keys`, one
+//! `"<issuer> <subject>"` string per identity, not a compound index over
+//! `identities.issuer` and `identities.subject`: over an array, a compound index may
+//! pair one element's issuer with another's subject, so a user linked to two providers
+//! would block pairs nobody holds. It is sparse, so that the many users without one
+//! (the field is left out, never an empty array) do not collide on a missing value.
 
 use async_trait::async_trait;
 use bson::oid::ObjectId;
@@ -43,7 +46,7 @@ impl MongoUsers {
                 index(doc! { "name": 1, "_id": 1 }, "name", false, false),
                 index(doc! { "roles": 1 }, "roles", false, false),
                 index(
-                    doc! { "identities.issuer": 1, "identities.subject": 1 },
+                    doc! { "identity_keys": 1 },
                     "identity_unique",
                     true,
                     true,
@@ -92,9 +95,18 @@ struct UserDoc {
     // Absent when empty, so the sparse unique index skips the document.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     identities: Vec<IdentityDoc>,
+    /// [`identity_key`] of each of `identities`, for the unique index; absent when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    identity_keys: Vec<String>,
     created_at: bson::DateTime,
     updated_at: bson::DateTime,
     version: i64,
+}
+
+/// One linked identity as the unique index holds it. Issuers are URLs, which hold no
+/// space, so the pair is unambiguous.
+fn identity_key(issuer: &str, subject: &str) -> String {
+    format!("{issuer} {subject}")
 }
 
 fn object_id(id: &str) -> Result<ObjectId, StoreError> {
@@ -140,6 +152,11 @@ impl UserDoc {
                     subject: i.subject.clone(),
                     linked_at: bson::DateTime::from_chrono(i.linked_at),
                 })
+                .collect(),
+            identity_keys: u
+                .identities
+                .iter()
+                .map(|i| identity_key(&i.issuer, &i.subject))
                 .collect(),
             created_at: bson::DateTime::from_chrono(u.created_at),
             updated_at: bson::DateTime::from_chrono(u.updated_at),
@@ -220,10 +237,8 @@ impl UserRepository for MongoUsers {
         issuer: &str,
         subject: &str,
     ) -> Result<Option<User>, StoreError> {
-        self.find_one(doc! {
-            "identities": { "$elemMatch": { "issuer": issuer, "subject": subject } }
-        })
-        .await
+        self.find_one(doc! { "identity_keys": identity_key(issuer, subject) })
+            .await
     }
 
     async fn update(&self, user: &User, expected_version: u64) -> Result<(), StoreError> {

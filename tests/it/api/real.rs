@@ -15,6 +15,8 @@ mod conventions;
 mod files;
 #[path = "idempotency.rs"]
 mod idempotency;
+#[path = "oidc.rs"]
+mod oidc;
 #[path = "ops.rs"]
 mod ops;
 #[path = "orders.rs"]
