@@ -8,7 +8,7 @@ use bazaar::http::users::UserBody;
 use serde_json::{json, Value};
 
 use super::test_app;
-use crate::kit::{bearer_client, Expect, FakeIssuer, TestApp, TestKey};
+use crate::kit::{bearer_client, login, Expect, FakeIssuer, TestApp, TestKey};
 
 const GOOGLE: &str = "/api/v1/auth/oidc/google";
 
@@ -60,25 +60,21 @@ async fn send_login_code(app: &TestApp, phone: &str) -> String {
 
 /// A customer signed up with a password and a verified phone; their access token.
 async fn customer(app: &TestApp, phone: &str, name: &str) -> String {
+    let password = "correct horse battery";
     app.anonymous
         .post(app.url("/api/v1/auth/register"))
-        .json(&json!({"phone": phone, "name": name, "password": "correct horse battery"}))
+        .json(&json!({"phone": phone, "name": name, "password": password}))
         .expect_status(201)
         .await;
     let code = latest_code(app, phone).await;
-    let signed_in: Value = app
-        .anonymous
+    app.anonymous
         .post(app.url("/api/v1/auth/otp/verify"))
-        .json(&json!({"phone": phone, "purpose": "login", "code": code}))
+        .json(&json!({"phone": phone, "purpose": "verify_phone", "code": code}))
         .expect_status(200)
+        .await;
+    login(&app.anonymous, &app.address, phone, password)
         .await
-        .json()
-        .await
-        .unwrap();
-    signed_in["tokens"]["access_token"]
-        .as_str()
-        .expect("tokens")
-        .to_owned()
+        .access_token
 }
 
 /// Sets the customer's email and verifies it by the emailed link.
@@ -253,7 +249,9 @@ async fn an_unverified_email_on_the_account_links_nothing_and_a_phone_is_asked_f
         .unwrap();
     assert_eq!(answer["outcome"], "phone_required", "{answer}");
 
-    // Proving the account's phone links it (proof of both) and verifies the address.
+    // Proving the account's phone links it (proof of both) and verifies the address
+    // (once the sign-up code's cooldown is over).
+    app.advance(std::time::Duration::from_secs(31)).await;
     let code = send_login_code(&app, "+919812377021").await;
     let linked: Value = sign_in(
         &app,
