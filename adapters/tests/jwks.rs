@@ -149,10 +149,7 @@ async fn a_redirect_is_not_followed() {
     let result = client(&server).fetch().await;
 
     assert!(
-        matches!(
-            result,
-            Err(AdapterError::Rejected { status: 302, .. })
-        ),
+        matches!(result, Err(AdapterError::Rejected { status: 302, .. })),
         "got {result:?}"
     );
 }

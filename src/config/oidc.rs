@@ -125,10 +125,9 @@ impl OidcSettings {
             .filter(|e| !e.is_empty())
         {
             match provider(entry) {
-                Ok(provider) if providers.iter().any(|q| q.name == provider.name) => p.fail(
-                    "oidc_providers",
-                    format!("names `{}` twice", provider.name),
-                ),
+                Ok(provider) if providers.iter().any(|q| q.name == provider.name) => {
+                    p.fail("oidc_providers", format!("names `{}` twice", provider.name))
+                }
                 Ok(provider) => providers.push(provider),
                 Err(why) => p.fail("oidc_providers", why),
             }

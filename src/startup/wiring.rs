@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-use bazaar_adapters::razorpay::{FakeRazorpay, PaymentGateway, RazorpayClient, RazorpaySettings};
 use bazaar_adapters::jwks::{JwksClient, JwksSettings};
+use bazaar_adapters::razorpay::{FakeRazorpay, PaymentGateway, RazorpayClient, RazorpaySettings};
 use bazaar_adapters::retry::RetryPolicy;
 use bazaar_adapters::s3::ObjectStore;
 use secrecy::SecretString;

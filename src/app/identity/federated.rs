@@ -72,9 +72,7 @@ impl Identity {
         ctx: &RequestContext,
     ) -> Result<FederatedOutcome, AppError> {
         let provider = self.oidc.get(provider)?;
-        let token = provider
-            .verify(id_token, nonce, self.clock.now())
-            .await?;
+        let token = provider.verify(id_token, nonce, self.clock.now()).await?;
         let email = Email::parse("id_token", &token.email).map_err(|_| {
             AppError::new(
                 ErrorCode::InvalidIdToken,
@@ -97,7 +95,9 @@ impl Identity {
                 return Err(linked_elsewhere(&name));
             }
             let user = self.admit(user, ctx).await?;
-            let user = self.link(&user, &token, &name, "verified email", ctx).await?;
+            let user = self
+                .link(&user, &token, &name, "verified email", ctx)
+                .await?;
             return self.signed_in(user, device, ctx).await;
         }
 

@@ -249,16 +249,16 @@ impl OidcProvider {
                 return Err(IdTokenError::NonceMismatch);
             }
         }
-        let verified = matches!(
-            &claims.email_verified,
-            Some(serde_json::Value::Bool(true))
-        ) || matches!(&claims.email_verified, Some(serde_json::Value::String(s)) if s == "true");
+        let verified = matches!(&claims.email_verified, Some(serde_json::Value::Bool(true)))
+            || matches!(&claims.email_verified, Some(serde_json::Value::String(s)) if s == "true");
         let email = claims
             .email
             .filter(|e| !e.trim().is_empty() && verified)
             .ok_or(IdTokenError::EmailUnverified)?;
         if claims.sub.is_empty() || claims.sub.len() > 255 {
-            return Err(IdTokenError::Malformed("its sub is empty or too long".into()));
+            return Err(IdTokenError::Malformed(
+                "its sub is empty or too long".into(),
+            ));
         }
         Ok(VerifiedIdToken {
             issuer: self.config.issuer.clone(),
@@ -317,7 +317,10 @@ impl OidcProvider {
                 .unwrap_or(1);
             return Err(AppError::new(
                 ErrorCode::IdentityProviderUnavailable,
-                format!("{}'s keys could not be fetched; retry shortly", self.config.name),
+                format!(
+                    "{}'s keys could not be fetched; retry shortly",
+                    self.config.name
+                ),
             )
             .with_retry_after(u64::try_from(wait).unwrap_or(1)));
         }
@@ -474,7 +477,11 @@ mod tests {
         c["aud"] = json!(["someone.else", CLIENT]);
         c["email_verified"] = json!("true");
         let verified = p.verify(&sign(&c, "test-key-1", KEY_1), None, now()).await;
-        assert_eq!(verified.unwrap().issuer, ISSUER, "stored under one spelling");
+        assert_eq!(
+            verified.unwrap().issuer,
+            ISSUER,
+            "stored under one spelling"
+        );
     }
 
     #[tokio::test]
@@ -486,7 +493,11 @@ mod tests {
             ("aud", json!("someone.else"), "another client"),
             ("exp", json!(t - 61), "expired"),
             ("iat", json!(t + 120), "iat is in the future"),
-            ("email_verified", json!(false), "not verified the account's email"),
+            (
+                "email_verified",
+                json!(false),
+                "not verified the account's email",
+            ),
             ("email_verified", Value::Null, "not verified"),
             ("sub", json!(""), "sub"),
         ];
@@ -499,7 +510,10 @@ mod tests {
         // Within the leeway is still good.
         let mut c = claims();
         c["exp"] = json!(t - 30);
-        assert!(p.verify(&sign(&c, "test-key-1", KEY_1), None, now()).await.is_ok());
+        assert!(p
+            .verify(&sign(&c, "test-key-1", KEY_1), None, now())
+            .await
+            .is_ok());
     }
 
     #[tokio::test]
@@ -515,8 +529,12 @@ mod tests {
         // HS256 keyed with the public key's own text: the classic confusion attack.
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some("test-key-1".into());
-        let hs = jsonwebtoken::encode(&header, &claims(), &EncodingKey::from_secret(JWKS.as_bytes()))
-            .unwrap();
+        let hs = jsonwebtoken::encode(
+            &header,
+            &claims(),
+            &EncodingKey::from_secret(JWKS.as_bytes()),
+        )
+        .unwrap();
         let detail = refusal(&p, &hs).await;
         assert!(detail.contains("alg HS256 is not the RS256"), "{detail}");
 
@@ -566,7 +584,10 @@ mod tests {
             .unwrap();
         // The provider rotates in key 2, but a refetch was just made: a flood of
         // unknown kids (made-up or new) costs nothing until the interval is over.
-        fake.serve(published(&["test-key-1", "test-key-2"]), Some(Duration::from_secs(600)));
+        fake.serve(
+            published(&["test-key-1", "test-key-2"]),
+            Some(Duration::from_secs(600)),
+        );
         for kid in ["made-up-1", "made-up-2", "test-key-2"] {
             let pem = if kid == "test-key-2" { KEY_2 } else { KEY_1 };
             let detail = refusal(&p, &sign(&claims(), kid, pem)).await;

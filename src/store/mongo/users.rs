@@ -45,12 +45,7 @@ impl MongoUsers {
                 ),
                 index(doc! { "name": 1, "_id": 1 }, "name", false, false),
                 index(doc! { "roles": 1 }, "roles", false, false),
-                index(
-                    doc! { "identity_keys": 1 },
-                    "identity_unique",
-                    true,
-                    true,
-                ),
+                index(doc! { "identity_keys": 1 }, "identity_unique", true, true),
             ])
             .await
             .map_err(classify)?;

@@ -280,14 +280,26 @@ async fn tokens_breaking_a_rule_are_refused_with_a_detail_naming_it() {
         issuer.sign(&c, TestKey::One)
     };
     let cases = [
-        ("wrong audience", with("aud", json!("someone-else.apps")), "another client"),
-        ("expired", with("exp", json!(now.timestamp() - 3600)), "expired"),
+        (
+            "wrong audience",
+            with("aud", json!("someone-else.apps")),
+            "another client",
+        ),
+        (
+            "expired",
+            with("exp", json!(now.timestamp() - 3600)),
+            "expired",
+        ),
         (
             "unverified email",
             with("email_verified", json!(false)),
             "not verified the account's email",
         ),
-        ("wrong issuer", with("iss", json!("https://accounts.evil.example")), "issued by"),
+        (
+            "wrong issuer",
+            with("iss", json!("https://accounts.evil.example")),
+            "issued by",
+        ),
         (
             "bad signature",
             issuer.sign_as(&good(), TestKey::One.kid(), TestKey::Two),
@@ -315,10 +327,13 @@ async fn unknown_kids_are_refused_after_one_bounded_refetch_and_rotated_keys_are
     let issuer = FakeIssuer::start().await;
     let app = app_with(&issuer).await;
     let claims = issuer.claims(app.clock.now(), "google-sub-5", "lata@gmail.com");
-    sign_in(&app, json!({ "id_token": issuer.sign(&claims, TestKey::One) }))
-        .await
-        .expect_status(200)
-        .await;
+    sign_in(
+        &app,
+        json!({ "id_token": issuer.sign(&claims, TestKey::One) }),
+    )
+    .await
+    .expect_status(200)
+    .await;
     assert_eq!(issuer.jwks_fetches().await, 1);
 
     // A flood of made-up kids right after: refused, and Google is not asked again.
