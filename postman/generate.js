@@ -7,8 +7,9 @@
 // openapi-to-postmanv2 converts openapi/openapi.yaml (a folder per tag); this script then adds
 // what the converter cannot: collection-level bearer auth with a pre-request script that signs
 // in once and refreshes the token before it expires, `noauth` on the public operations, and a
-// "Flows" folder whose requests carry test scripts for the main journey (register → OTP from the
-// dev messages → verify → admin creates and lists products → order → pay → webhook → paid), and
+// "Flows" folder whose requests carry test scripts for the main journey (a sign-in code to a new
+// phone → OTP from the dev messages → sign up by code → set a password and sign in with it →
+// admin creates and lists products → order → pay → webhook → paid), and
 // a collection-level test every request runs (no 5xx; an error is a problem document).
 // Where the OTP is read and how a checkout is paid are environment variables (`messagesUrl`,
 // `payUrl`): a development server's dev routes by default, a test run's provider stand-ins in
@@ -244,24 +245,19 @@ function flowsFolder() {
   const customer = bearer("customer_token");
   const items = [
     flowRequest({
-      name: "1. Register a customer",
+      name: "1. Send a sign-in code to a new phone",
       method: "POST",
-      route: "/api/v1/auth/register",
+      route: "/api/v1/auth/otp/send",
       auth: NOAUTH,
-      description: "A new customer with a random Indian mobile number.",
+      description:
+        "Phone-first: a random Indian mobile number with no account asks for a sign-in code; " +
+        "its first correct use creates the account (no password, no register call).",
       prerequest: String.raw`const digits = String(Math.floor(Math.random() * 1e8)).padStart(8, '0');
 pm.environment.set('customer_phone', '+9197' + digits);
 pm.environment.set('customer_password', 'postman-' + pm.variables.replaceIn('{{$guid}}'));
 pm.environment.set('run_tag', 'postman-' + digits);`,
-      body: { phone: "{{customer_phone}}", name: "Postman Customer", password: "{{customer_password}}" },
-      tests: String.raw`pm.test('201 Created', () => pm.response.to.have.status(201));
-const user = pm.response.json();
-pm.test('the phone is not verified yet', () => {
-    pm.expect(user.phone).to.eql(pm.environment.get('customer_phone'));
-    pm.expect(user.phone_verified).to.eql(false);
-    pm.expect(user.roles).to.include('customer');
-});
-pm.environment.set('customer_id', user.id);`,
+      body: { phone: "{{customer_phone}}", purpose: "login" },
+      tests: String.raw`pm.test('202 Accepted', () => pm.response.to.have.status(202));`,
     }),
     flowRequest({
       name: "2. Read the OTP from the dev messages",
@@ -278,16 +274,42 @@ pm.test('a code was sent to the new phone by SMS', () => pm.expect(sent.length).
 if (sent.length) { pm.environment.set('otp_code', sent[sent.length - 1].code); }`,
     }),
     flowRequest({
-      name: "3. Verify the phone",
+      name: "3. Sign up by code",
       method: "POST",
       route: "/api/v1/auth/otp/verify",
       auth: NOAUTH,
-      body: { phone: "{{customer_phone}}", purpose: "verify_phone", code: "{{otp_code}}" },
+      description: "The code and a name create the account and sign it in.",
+      body: {
+        phone: "{{customer_phone}}",
+        purpose: "login",
+        code: "{{otp_code}}",
+        name: "Postman Customer",
+        device: "postman",
+      },
       tests: String.raw`pm.test('200 OK', () => pm.response.to.have.status(200));
-pm.test('the phone is verified', () => pm.expect(pm.response.json().user.phone_verified).to.eql(true));`,
+const body = pm.response.json();
+pm.test('a new, verified account without a password, signed in', () => {
+    pm.expect(body.account_created).to.eql(true);
+    pm.expect(body.user.phone).to.eql(pm.environment.get('customer_phone'));
+    pm.expect(body.user.phone_verified).to.eql(true);
+    pm.expect(body.user.has_password).to.eql(false);
+    pm.expect(body.user.roles).to.include('customer');
+    pm.expect(body.tokens.access_token).to.be.a('string').and.not.empty;
+});
+pm.environment.set('customer_id', body.user.id);
+pm.environment.set('customer_token', body.tokens.access_token);`,
     }),
     flowRequest({
-      name: "4. The customer signs in",
+      name: "4. The customer sets a password",
+      method: "PUT",
+      route: "/api/v1/users/me/password",
+      auth: customer,
+      description: "Optional, and within ten minutes of signing in: a second way in.",
+      body: { new_password: "{{customer_password}}" },
+      tests: String.raw`pm.test('204 No Content', () => pm.response.to.have.status(204));`,
+    }),
+    flowRequest({
+      name: "5. The customer signs in with it",
       method: "POST",
       route: "/api/v1/auth/login",
       auth: NOAUTH,
@@ -299,11 +321,12 @@ pm.test('a bearer token pair', () => {
     pm.expect(tokens.access_token).to.be.a('string').and.not.empty;
     pm.expect(tokens.refresh_token).to.be.a('string').and.not.empty;
     pm.expect(tokens.user.id).to.eql(pm.environment.get('customer_id'));
+    pm.expect(tokens.user.has_password).to.eql(true);
 });
 pm.environment.set('customer_token', tokens.access_token);`,
     }),
     flowRequest({
-      name: "5. The admin creates a product",
+      name: "6. The admin creates a product",
       method: "POST",
       route: "/api/v1/products",
       description: "Runs with the collection's auth (the admin).",
@@ -327,7 +350,7 @@ pm.test('the product as sent', () => {
 pm.environment.set('product_id', product.id);`,
     }),
     flowRequest({
-      name: "6. List products by tag",
+      name: "7. List products by tag",
       method: "GET",
       route: "/api/v1/products",
       query: [
@@ -342,7 +365,7 @@ pm.test('the new product is listed', () => {
 });`,
     }),
     flowRequest({
-      name: "7. The customer places an order",
+      name: "8. The customer places an order",
       method: "POST",
       route: "/api/v1/orders",
       auth: customer,
@@ -360,7 +383,7 @@ pm.environment.set('order_id', order.id);
 pm.environment.set('order_total', String(order.total));`,
     }),
     flowRequest({
-      name: "8. The customer opens checkout",
+      name: "9. The customer opens checkout",
       method: "POST",
       route: "/api/v1/orders/{{order_id}}/payments",
       auth: customer,
@@ -376,7 +399,7 @@ pm.test('Razorpay Checkout options for the whole order', () => {
 pm.environment.set('razorpay_order_id', checkout.razorpay_order_id);`,
     }),
     flowRequest({
-      name: "9. Pay (the fake Razorpay delivers the webhooks)",
+      name: "10. Pay (the fake Razorpay delivers the webhooks)",
       method: "POST",
       url: "{{payUrl}}",
       auth: NOAUTH,
@@ -386,7 +409,7 @@ pm.environment.set('razorpay_order_id', checkout.razorpay_order_id);`,
       tests: String.raw`pm.test('200 OK: paid, and the webhooks were accepted', () => pm.response.to.have.status(200));`,
     }),
     flowRequest({
-      name: "10. The order is paid",
+      name: "11. The order is paid",
       method: "GET",
       route: "/api/v1/orders/{{order_id}}",
       auth: customer,
@@ -402,7 +425,7 @@ pm.environment.set('previous_access_token', pm.environment.get('access_token'));
 pm.environment.set('access_token_expires_at', '0');`,
     }),
     flowRequest({
-      name: "11. The collection refreshed the admin's token",
+      name: "12. The collection refreshed the admin's token",
       method: "GET",
       route: "/api/v1/users/me",
       description: "The previous request marked the token expired; the collection's script refreshed it.",

@@ -12,7 +12,8 @@ pub enum Group {
     /// `/api/v1/auth/otp/send`, `/api/v1/auth/password/forgot` and
     /// `/api/v1/auth/register`: each sends an SMS.
     Otp,
-    /// The rest of `/api/v1/auth`: sign-in, refresh, resets.
+    /// The rest of `/api/v1/auth` (sign-in, refresh, resets) and
+    /// `/api/v1/users/me/password`, which checks a password too.
     Auth,
     /// Everything else under `/api/`.
     Default,
@@ -27,7 +28,7 @@ impl Group {
         ];
         if SENDS_SMS.contains(&path) {
             Some(Self::Otp)
-        } else if path.starts_with("/api/v1/auth/") {
+        } else if path.starts_with("/api/v1/auth/") || path == "/api/v1/users/me/password" {
             Some(Self::Auth)
         } else if path.starts_with("/api/v1/webhooks/") {
             // Providers deliver from a few addresses in bursts, authenticated by

@@ -19,6 +19,8 @@ pub enum AuditKind {
     LogoutAll,
     SessionRevoked,
     PasswordReset,
+    /// The account's own password set or changed by its signed-in owner.
+    PasswordChanged,
     RolesChanged,
     PermissionDenied,
     UserDisabled,
@@ -35,7 +37,7 @@ pub enum AuditKind {
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 17] = [
+    pub const ALL: [AuditKind; 18] = [
         Self::Register,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -45,6 +47,7 @@ impl AuditKind {
         Self::LogoutAll,
         Self::SessionRevoked,
         Self::PasswordReset,
+        Self::PasswordChanged,
         Self::RolesChanged,
         Self::PermissionDenied,
         Self::UserDisabled,
@@ -66,6 +69,7 @@ impl AuditKind {
             Self::LogoutAll => "logout_all",
             Self::SessionRevoked => "session_revoked",
             Self::PasswordReset => "password_reset",
+            Self::PasswordChanged => "password_changed",
             Self::RolesChanged => "roles_changed",
             Self::PermissionDenied => "permission_denied",
             Self::UserDisabled => "user_disabled",

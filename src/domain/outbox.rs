@@ -546,11 +546,11 @@ mod tests {
         let reg = Registration::parse(
             "+919812345678",
             "Asha",
-            "a long enough password",
+            Some("a long enough password"),
             Some("asha@example.in"),
         )
         .unwrap();
-        let mut user = User::register(reg, "hash".into(), vec![Role::Customer], at(0));
+        let mut user = User::register(reg, Some("hash".into()), vec![Role::Customer], at(0));
         user.phone_verified = true;
         let contacts = Contact::all_of(&user);
         let messages: Vec<OutboxMessage> = contacts

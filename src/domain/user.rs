@@ -273,7 +273,8 @@ pub struct User {
     pub phone: Phone,
     pub email: Option<Email>,
     pub name: PersonName,
-    /// Argon2id PHC string; never leaves the service.
+    /// Argon2id PHC string, or [`NO_PASSWORD`] for an account that signs in by
+    /// code (or Google) only; never leaves the service.
     pub password_hash: String,
     pub roles: Vec<Role>,
     pub status: UserStatus,
@@ -287,26 +288,34 @@ pub struct User {
     pub version: u64,
 }
 
-/// A sign-up, every field valid.
+/// What an account without a password stores in its place: not a PHC string,
+/// so no password verifies against it.
+pub const NO_PASSWORD: &str = "!unusable";
+
+/// A sign-up, every field valid. The password is optional: phone-first accounts
+/// sign in by code and may set one later.
 #[derive(Debug)]
 pub struct Registration {
     pub phone: Phone,
     pub email: Option<Email>,
     pub name: PersonName,
-    pub password: Password,
+    pub password: Option<Password>,
 }
 
 impl Registration {
     pub fn parse(
         phone: &str,
         name: &str,
-        password: &str,
+        password: Option<&str>,
         email: Option<&str>,
     ) -> Result<Self, Vec<FieldError>> {
         let mut errors = Collector::default();
         let phone = errors.take(Phone::parse("phone", phone));
         let name = errors.take(PersonName::parse("name", name));
-        let password = errors.take(Password::parse("password", password));
+        let password = match password {
+            Some(p) => errors.take(Password::parse("password", p)).map(Some),
+            None => Some(None),
+        };
         let email = match email.map(str::trim).filter(|e| !e.is_empty()) {
             Some(e) => errors.take(Email::parse("email", e)).map(Some),
             None => Some(None),
@@ -326,10 +335,11 @@ impl Registration {
 }
 
 impl User {
-    /// A new customer with `password_hash` already computed.
+    /// A new account with the registration's password already hashed (`None`
+    /// when it chose none).
     pub fn register(
         reg: Registration,
-        password_hash: String,
+        password_hash: Option<String>,
         roles: Vec<Role>,
         now: DateTime<Utc>,
     ) -> Self {
@@ -339,7 +349,7 @@ impl User {
             phone: reg.phone,
             email: reg.email,
             name: reg.name,
-            password_hash,
+            password_hash: password_hash.unwrap_or_else(|| NO_PASSWORD.to_owned()),
             roles,
             status: UserStatus::Active,
             phone_verified: false,
@@ -353,13 +363,12 @@ impl User {
     }
 
     /// A new customer who signed in with a provider and proved `phone` by code:
-    /// both proven, the provider's verified email verified, no usable password
-    /// (`password_hash` is one no password matches), linked to `identity`.
+    /// both proven, the provider's verified email verified, no password
+    /// ([`NO_PASSWORD`]: one can be set later), linked to `identity`.
     pub fn federated(
         phone: Phone,
         name: PersonName,
         email: Option<Email>,
-        password_hash: String,
         identity: LinkedIdentity,
         now: DateTime<Utc>,
     ) -> Self {
@@ -370,7 +379,7 @@ impl User {
             email_verified: email.is_some(),
             email,
             name,
-            password_hash,
+            password_hash: NO_PASSWORD.to_owned(),
             roles: vec![Role::Customer],
             status: UserStatus::Active,
             phone_verified: true,
@@ -401,6 +410,11 @@ impl User {
 
     pub fn has_role(&self, role: Role) -> bool {
         self.roles.contains(&role)
+    }
+
+    /// Whether a password can sign this account in.
+    pub fn has_password(&self) -> bool {
+        self.password_hash != NO_PASSWORD
     }
 }
 
@@ -461,9 +475,20 @@ mod tests {
 
     #[test]
     fn registration_reports_every_bad_field() {
-        let errors = Registration::parse("123", "", "short", Some("nope")).unwrap_err();
+        let errors = Registration::parse("123", "", Some("short"), Some("nope")).unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["phone", "name", "password", "email"]);
+    }
+
+    #[test]
+    fn a_registration_without_a_password_makes_an_account_no_password_signs_in_to() {
+        let reg = Registration::parse("9812345678", "Asha", None, None).unwrap();
+        assert!(reg.password.is_none());
+        let user = User::register(reg, None, vec![Role::Customer], Utc::now());
+        assert!(!user.has_password());
+        let reg = Registration::parse("9812345678", "Asha", Some("long enough"), None).unwrap();
+        let user = User::register(reg, Some("$argon2id$…".into()), vec![], Utc::now());
+        assert!(user.has_password());
     }
 
     #[test]

@@ -9,6 +9,7 @@ import type { components, paths } from "./generated/api.js";
 
 export type Schemas = components["schemas"];
 export type TokenPair = Schemas["TokenPair"];
+export type OtpVerified = Schemas["OtpVerified"];
 export type Product = Schemas["Product"];
 export type ProductInput = Schemas["ProductInput"];
 export type ProductList = Schemas["ProductList"];
@@ -137,6 +138,34 @@ export class BazaarClient {
       anonymous: true,
     });
     return this.tokens;
+  }
+
+  /**
+   * Phone-first sign-in, step one: a six-digit code by SMS. Any valid number gets one; the
+   * first correct use of a code for a number without an account creates the account.
+   */
+  async sendSignInCode(phone: string): Promise<void> {
+    await this.request("post", "/api/v1/auth/otp/send", { body: { phone, purpose: "login" }, anonymous: true });
+  }
+
+  /**
+   * Step two: the code signs in, or signs up (give `name` for a new account: without it the
+   * answer is a 422 on `name`, and the same code can be sent again with one).
+   */
+  async signInWithCode(phone: string, code: string, name?: string): Promise<OtpVerified> {
+    const verified = await this.request("post", "/api/v1/auth/otp/verify", {
+      body: { phone, purpose: "login", code, name, device: "bazaar-example-client" },
+      anonymous: true,
+    });
+    this.tokens = verified.tokens;
+    return verified;
+  }
+
+  /** Set a first password (soon after a sign-in by code) or change it (name the current one). */
+  async setPassword(newPassword: string, currentPassword?: string): Promise<void> {
+    await this.request("put", "/api/v1/users/me/password", {
+      body: { new_password: newPassword, current_password: currentPassword },
+    });
   }
 
   /** Replace both tokens (a refresh token works once; concurrent callers share one refresh). */

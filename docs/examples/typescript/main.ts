@@ -1,9 +1,12 @@
-// The example flow: sign in, browse the catalog, order, and open checkout.
+// The example flow: an admin adds a product; a new customer signs up by phone and code alone,
+// browses the catalog, orders, and opens checkout.
 //
 //   BAZAAR_URL=http://127.0.0.1:8080 BAZAAR_PHONE=+91... BAZAAR_PASSWORD=... node dist/main.js
 //
-// The account must be allowed to create products (an admin, e.g. the development admin of
-// `make run`), since the example adds the product it then orders. With BAZAAR_DEV_CAPTURE=1
+// BAZAAR_PHONE/BAZAAR_PASSWORD name an account allowed to create products (an admin, e.g. the
+// development admin of `make run`). The customer's code is read from BAZAAR_MESSAGES_URL (by
+// default a development server's `GET /api/v1/dev/messages`; a test run points it at its SMS
+// stand-in's record). With BAZAAR_DEV_CAPTURE=1
 // (development servers only) it also completes the payment through the fake Razorpay and
 // waits for the order to be `paid`; with BAZAAR_PAY_URL (a URL with `{razorpay_order_id}` in
 // it, such as the test Razorpay stand-in's `/_stub/orders/{razorpay_order_id}/pay`) it POSTs
@@ -18,13 +21,24 @@ function env(name: string, fallback?: string): string {
 }
 
 async function main(): Promise<void> {
-  const client = new BazaarClient(env("BAZAAR_URL", "http://127.0.0.1:8080"));
-
-  const session = await client.signIn(env("BAZAAR_PHONE"), env("BAZAAR_PASSWORD"));
+  const baseUrl = env("BAZAAR_URL", "http://127.0.0.1:8080");
+  const admin = new BazaarClient(baseUrl);
+  const session = await admin.signIn(env("BAZAAR_PHONE"), env("BAZAAR_PASSWORD"));
   console.log(`signed in as ${session.user.name} (${session.user.roles.join(", ")}), token until ${session.expires_at}`);
 
+  // Phone-first: a new customer needs a phone and the code sent to it, nothing else.
+  const client = new BazaarClient(baseUrl);
+  const phone = `+9196${String(Date.now() % 1e8).padStart(8, "0")}`;
+  await client.sendSignInCode(phone);
+  const code = await latestCode(env("BAZAAR_MESSAGES_URL", `${baseUrl}/api/v1/dev/messages`), phone);
+  const customer = await client.signInWithCode(phone, code, "Example Customer");
+  if (!customer.account_created || customer.user.has_password) {
+    throw new Error(`signing up by code answered ${JSON.stringify(customer.user)}`);
+  }
+  console.log(`signed up ${customer.user.phone} by code: ${customer.user.name}, no password`);
+
   const sku = `EX-${Date.now()}`;
-  const created = await client.createProduct({
+  const created = await admin.createProduct({
     sku,
     name: "Example filter coffee, 250 g",
     price: 24900,
@@ -67,6 +81,15 @@ async function main(): Promise<void> {
     if (paid.status !== "paid") throw new Error(`order ${order.id} is ${paid.status}, not paid`);
     console.log(`order ${order.id}: paid, captured ${paid.captured} paise`);
   }
+}
+
+/** The newest sign-in code the SMS provider (fake or stand-in) was asked to send to `phone`. */
+async function latestCode(messagesUrl: string, phone: string): Promise<string> {
+  const response = await fetch(messagesUrl);
+  const messages = (await response.json()) as { channel: string; to: string; code?: string }[];
+  const code = messages.filter((m) => m.channel === "sms" && m.to === phone && m.code).at(-1)?.code;
+  if (!code) throw new Error(`no code was sent to ${phone}`);
+  return code;
 }
 
 main().catch((error: unknown) => {

@@ -156,9 +156,9 @@ impl Identity {
             email: None,
             name: PersonName::parse("name", "Administrator")
                 .map_err(|e| anyhow::anyhow!(e.message))?,
-            password: password_parsed,
+            password: Some(password_parsed),
         };
-        let mut admin = User::register(reg, hash, vec![Role::Admin], self.clock.now());
+        let mut admin = User::register(reg, Some(hash), vec![Role::Admin], self.clock.now());
         admin.phone_verified = true;
         match self.users.insert(&admin).await {
             Ok(()) => {}

@@ -1,5 +1,7 @@
 //! Sign-in by code: sending one-time codes (by SMS, or read out by voice) within their
-//! budgets, and verifying them, which proves the phone or signs in.
+//! budgets, and verifying them, which proves the phone or signs in — and, for a phone
+//! with no account yet, signs up: Bazaar's accounts are phone-first, and a correct
+//! sign-in code is all a new customer needs (with a name).
 
 use crate::app::errors::{AppError, ErrorCode};
 use crate::app::identity::otp::{OtpError, OtpPurpose, Recipient, RequestClaim};
@@ -8,12 +10,25 @@ use crate::app::identity::{lockout_error, otp_error, Identity, RequestContext};
 use crate::app::outbox::worker::without_address;
 use crate::domain::audit::AuditKind;
 use crate::domain::request_key::RequestKey;
-use crate::domain::user::{Phone, User, UserStatus};
+use crate::domain::user::{PersonName, Phone, Registration, Role, User, UserStatus};
+use crate::domain::validation::FieldError;
+use crate::store::StoreError;
 
-/// What a verified code did: proved the phone, or signed in.
+/// What a verified code did: proved the phone, or signed in (`created` when
+/// the code also made the account).
 pub enum OtpOutcome {
     PhoneVerified(Box<User>),
-    SignedIn(Box<Tokens>),
+    SignedIn { tokens: Box<Tokens>, created: bool },
+}
+
+/// A correct sign-in code for a phone with no account, without the name a new
+/// account needs: the code stays valid for the retry that brings one.
+fn name_required() -> AppError {
+    AppError::validation(vec![FieldError::new(
+        "name",
+        "required",
+        "this phone has no account yet: send the same code again with a name to create one",
+    )])
 }
 
 /// A provider's refusal of one message depends on the recipient (MSG91 will
@@ -114,8 +129,7 @@ impl Identity {
         by_voice: bool,
     ) -> Result<(), AppError> {
         let eligible = match user {
-            // Phone-first: a login code goes to a number with no account too, which
-            // creates one when it is proven (with a provider's ID token, `federated`).
+            // A sign-in code makes the account (phone-first sign-up).
             None => purpose == OtpPurpose::Login,
             Some(u) if u.status == UserStatus::Disabled => false,
             Some(u) => purpose != OtpPurpose::VerifyPhone || !u.phone_verified,
@@ -141,11 +155,15 @@ impl Identity {
         )
     }
 
+    /// Checks a code: `verify_phone` proves an account's phone; `login` signs
+    /// in, and for a phone with no account creates one named `name` (without
+    /// a name, the answer says one is needed and the code stays valid).
     pub async fn verify_otp(
         &self,
         phone: &str,
         purpose: OtpPurpose,
         code: &str,
+        name: Option<&str>,
         device: &str,
         ctx: &RequestContext,
     ) -> Result<OtpOutcome, AppError> {
@@ -155,7 +173,17 @@ impl Identity {
                 "reset codes are used by POST /api/v1/auth/password/reset",
             ));
         }
-        let phone = Phone::parse("phone", phone).map_err(|e| AppError::validation(vec![e]))?;
+        let mut errors = crate::domain::validation::Collector::default();
+        let phone = errors.take(Phone::parse("phone", phone));
+        // Checked for every phone alike, before the code: a bad name tells
+        // nothing about whether the phone has an account.
+        let name = match name {
+            Some(n) => errors.take(PersonName::parse("name", n)).map(Some),
+            None => Some(None),
+        };
+        let (Some(phone), Some(name)) = (phone, name) else {
+            return Err(AppError::validation(errors.into_errors()));
+        };
         let found = self.users.find_by_phone(&phone).await?;
         // A locked account cannot sign in by code either; the lock is checked
         // before the code, so a locked account's code is not spent.
@@ -166,11 +194,30 @@ impl Identity {
                 .await
                 .map_err(lockout_error)?;
         }
-        self.otp
-            .verify(purpose, &phone, code, &ctx.ip)
+        let checked = self
+            .otp
+            .check(purpose, &phone, code, &ctx.ip)
             .await
             .map_err(otp_error)?;
-        let user = found.ok_or_else(|| otp_error(OtpError::Invalid))?;
+        let (user, created) = match (found, purpose) {
+            (Some(user), _) => {
+                self.otp.consume(checked).await.map_err(otp_error)?;
+                (user, false)
+            }
+            (None, OtpPurpose::Login) => {
+                let Some(name) = name else {
+                    self.otp.keep(checked).await.map_err(otp_error)?;
+                    return Err(name_required());
+                };
+                self.otp.consume(checked).await.map_err(otp_error)?;
+                self.sign_up_by_code(phone.clone(), name, ctx).await?
+            }
+            (None, _) => {
+                // Never sent (verify_phone codes go to accounts only).
+                self.otp.consume(checked).await.map_err(otp_error)?;
+                return Err(otp_error(OtpError::Invalid));
+            }
+        };
         match purpose {
             OtpPurpose::VerifyPhone => {
                 let user = self.save(&user, |u| u.phone_verified = true).await?;
@@ -209,8 +256,54 @@ impl Identity {
                     user
                 };
                 let tokens = self.start_session(user, device, ctx).await?;
-                Ok(OtpOutcome::SignedIn(Box::new(tokens)))
+                Ok(OtpOutcome::SignedIn {
+                    tokens: Box::new(tokens),
+                    created,
+                })
             }
+        }
+    }
+
+    /// Creates the account of a phone a sign-in code just proved: verified,
+    /// without a password or email. If a sign-up took the phone in between,
+    /// that account is the one signed in to (the code proves the phone, and
+    /// signing in disowns what an unproven sign-up set).
+    async fn sign_up_by_code(
+        &self,
+        phone: Phone,
+        name: PersonName,
+        ctx: &RequestContext,
+    ) -> Result<(User, bool), AppError> {
+        let reg = Registration {
+            phone: phone.clone(),
+            email: None,
+            name,
+            password: None,
+        };
+        let mut user = User::register(reg, None, vec![Role::Customer], self.clock.now());
+        user.phone_verified = true;
+        match self.users.insert(&user).await {
+            Ok(()) => {
+                self.record(
+                    AuditKind::Register,
+                    Some(&user.id),
+                    None,
+                    ctx,
+                    format!("{} by sign-in code", user.phone.masked()),
+                )
+                .await;
+                Ok((user, true))
+            }
+            Err(StoreError::Duplicate { field: "phone" }) => {
+                let existing = self.users.find_by_phone(&phone).await?.ok_or_else(|| {
+                    AppError::new(
+                        ErrorCode::Conflict,
+                        "the phone's account changed; try again",
+                    )
+                })?;
+                Ok((existing, false))
+            }
+            Err(e) => Err(e.into()),
         }
     }
 }

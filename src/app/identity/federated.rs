@@ -17,7 +17,6 @@ use crate::app::errors::{AppError, ErrorCode};
 use crate::app::identity::id_tokens::VerifiedIdToken;
 use crate::app::identity::otp::OtpPurpose;
 use crate::app::identity::sign_in::{subject, Identifier, Tokens};
-use crate::app::identity::sign_up::UNUSABLE_PASSWORD;
 use crate::app::identity::{lockout_error, otp_error, Identity, RequestContext};
 use crate::domain::audit::AuditKind;
 use crate::domain::user::{Email, LinkedIdentity, PersonName, Phone, User, UserStatus};
@@ -151,7 +150,6 @@ impl Identity {
                     phone,
                     account_name(&token),
                     Some(email),
-                    UNUSABLE_PASSWORD.to_owned(),
                     LinkedIdentity {
                         issuer: token.issuer.clone(),
                         subject: token.subject.clone(),

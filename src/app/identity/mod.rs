@@ -24,6 +24,7 @@ mod audit;
 pub mod codes;
 pub mod federated;
 pub mod id_tokens;
+mod password_change;
 mod profile;
 pub mod sign_in;
 mod sign_up;

@@ -243,15 +243,8 @@ impl OtpService {
         Ok(code)
     }
 
-    /// Checks `code`, tried from the client address `ip`; a correct code is
-    /// used up. After five tries the code is void, so the sixth fails even when
-    /// it is right. Wrong codes have a budget per hour: [`WRONG_CODES_PER_ADDRESS`]
-    /// from one address (across purposes), and [`WRONG_CODES_PER_HOUR`] for the
-    /// phone from all addresses, counted apart for reset codes so that guessing
-    /// sign-in codes cannot block a reset; past either, every try fails until
-    /// the hour is over, whatever the code. The phone's budget is spent only
-    /// while a code for that purpose is live: tries at a phone that has none are
-    /// wrong whatever they are, and must not keep its owner from the next code.
+    /// Checks `code`, tried from the client address `ip`, and uses up a correct
+    /// one: [`OtpService::check`], then [`OtpService::consume`].
     pub async fn verify(
         &self,
         purpose: OtpPurpose,
@@ -259,6 +252,27 @@ impl OtpService {
         code: &str,
         ip: &str,
     ) -> Result<(), OtpError> {
+        let checked = self.check(purpose, phone, code, ip).await?;
+        self.consume(checked).await
+    }
+
+    /// Checks `code`, tried from the client address `ip`; a correct code is
+    /// answered as [`CheckedCode`], still valid until it is consumed or kept.
+    /// After five tries the code is void, so the sixth fails even when
+    /// it is right. Wrong codes have a budget per hour: [`WRONG_CODES_PER_ADDRESS`]
+    /// from one address (across purposes), and [`WRONG_CODES_PER_HOUR`] for the
+    /// phone from all addresses, counted apart for reset codes so that guessing
+    /// sign-in codes cannot block a reset; past either, every try fails until
+    /// the hour is over, whatever the code. The phone's budget is spent only
+    /// while a code for that purpose is live: tries at a phone that has none are
+    /// wrong whatever they are, and must not keep its owner from the next code.
+    pub async fn check(
+        &self,
+        purpose: OtpPurpose,
+        phone: &Phone,
+        code: &str,
+        ip: &str,
+    ) -> Result<CheckedCode, OtpError> {
         // Counted before the comparison, so concurrent guesses cannot slip past
         // the budgets; a right code gives its places back below. The address's
         // budget first: tries it refuses never reach the phone's.
@@ -293,18 +307,51 @@ impl OtpService {
         if !well_formed || !bool::from(presented.ct_eq(&stored)) {
             return Err(OtpError::Invalid);
         }
-        // Only one concurrent verification may consume the code.
+        Ok(CheckedCode {
+            record,
+            attempts,
+            stored,
+            address,
+            phone_wide,
+        })
+    }
+
+    /// Uses up a correct code, and gives back the wrong-code budgets its try
+    /// took. Only one concurrent verification consumes it; the others are told
+    /// it is invalid.
+    pub async fn consume(&self, code: CheckedCode) -> Result<(), OtpError> {
         if !self
             .kv
-            .compare_and_swap(&record, Some(&stored), None, None)
+            .compare_and_swap(&code.record, Some(&code.stored), None, None)
             .await?
         {
             return Err(OtpError::Invalid);
         }
-        self.kv.delete(&attempts).await?;
-        for key in [&address, &phone_wide] {
+        self.kv.delete(&code.attempts).await?;
+        for key in [&code.address, &code.phone_wide] {
             self.kv.increment(key, -1, HOUR).await?;
         }
         Ok(())
     }
+
+    /// Leaves a correct code valid, as if it had not been tried: for a request
+    /// that lacks something the code alone cannot supply (a new account's
+    /// name), so that the client can send the same code again with it.
+    pub async fn keep(&self, code: CheckedCode) -> Result<(), OtpError> {
+        self.kv.increment(&code.attempts, -1, OTP_TTL).await?;
+        for key in [&code.address, &code.phone_wide] {
+            self.kv.increment(key, -1, HOUR).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A code [`OtpService::check`] found correct, not yet used up.
+#[must_use = "a checked code is consumed or kept"]
+pub struct CheckedCode {
+    record: String,
+    attempts: String,
+    stored: Vec<u8>,
+    address: String,
+    phone_wide: String,
 }

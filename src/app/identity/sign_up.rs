@@ -5,14 +5,12 @@ use crate::app::errors::AppError;
 use crate::app::identity::otp::OtpPurpose;
 use crate::app::identity::{Identity, RequestContext};
 use crate::domain::audit::AuditKind;
-use crate::domain::user::{Registration, Role, User};
+use crate::domain::user::{Registration, Role, User, NO_PASSWORD};
 use crate::store::StoreError;
 
-/// Not a PHC string, so no password verifies against it.
-pub(super) const UNUSABLE_PASSWORD: &str = "!unusable";
-
 impl Identity {
-    /// Registers a customer and sends a code to verify the phone. A phone that
+    /// Registers a customer, with or without a password, and sends a code to
+    /// verify the phone. A phone that
     /// already has an account gets the same answer — the body a new account
     /// would have had, after the same work — and nothing of it is stored:
     /// password sign-in needs a verified phone, so the answer cannot be tested
@@ -24,13 +22,16 @@ impl Identity {
         &self,
         phone: &str,
         name: &str,
-        password: &str,
+        password: Option<&str>,
         email: Option<&str>,
         ctx: &RequestContext,
     ) -> Result<User, AppError> {
         let reg =
             Registration::parse(phone, name, password, email).map_err(AppError::validation)?;
-        let hash = self.hasher.hash(&reg.password).await?;
+        let hash = match &reg.password {
+            Some(password) => Some(self.hasher.hash(password).await?),
+            None => None,
+        };
         let user = User::register(reg, hash, vec![Role::Customer], self.clock.now());
         match self.users.insert(&user).await {
             Ok(()) => {
@@ -89,7 +90,7 @@ impl Identity {
     ) -> Result<User, AppError> {
         let user = self
             .save(user, |u| {
-                u.password_hash = UNUSABLE_PASSWORD.to_owned();
+                u.password_hash = NO_PASSWORD.to_owned();
                 if !u.email_verified {
                     u.email = None;
                 }

@@ -116,6 +116,19 @@ pub struct OtpVerifyRequest {
     /// A name for this device in the session list (login only).
     #[oai(skip_serializing_if_is_none, validator(max_length = 200))]
     pub device: Option<String>,
+    /// The customer's name, for a `login` code that creates the account (the
+    /// phone has none yet); ignored otherwise. Without it, such a code is
+    /// answered 422 (field `name`) and stays valid: ask for the name, then send
+    /// the same code again with it.
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(
+            min_length = 1,
+            max_length = 100,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F<>]*[^\u0000-\u001F\u007F-\u009F\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000<>][^\u0000-\u001F\u007F-\u009F<>]*$"
+        )
+    )]
+    pub name: Option<String>,
 }
 
 impl Example for OtpVerifyRequest {
@@ -125,6 +138,7 @@ impl Example for OtpVerifyRequest {
             purpose: OtpVerifyPurpose::Login,
             code: "042917".into(),
             device: Some("Pixel 8".into()),
+            name: Some("Asha Rao".into()),
         }
     }
 }
@@ -136,6 +150,9 @@ pub struct OtpVerified {
     pub user: UserBody,
     #[oai(skip_serializing_if_is_none)]
     pub tokens: Option<TokenPair>,
+    /// Whether this code created the account (a `login` code for a phone that
+    /// had none): a client may show its onboarding.
+    pub account_created: bool,
 }
 
 impl Example for OtpVerified {
@@ -143,6 +160,7 @@ impl Example for OtpVerified {
         Self {
             user: UserBody::example(),
             tokens: None,
+            account_created: false,
         }
     }
 }
@@ -170,7 +188,8 @@ impl OtpApi {
     /// Send a one-time password
     ///
     /// Answers 202 whether or not the number is registered, so it reveals
-    /// nothing; a code is sent only where it can be used (`voice` reads out a
+    /// nothing; a code is sent only where it can be used (a `login` code to
+    /// any number: its first correct use creates the account) (`voice` reads out a
     /// code that is still valid, and calls no one otherwise). Codes last five
     /// minutes; a new one can be asked for after 30 seconds, five per hour.
     /// With an `Idempotency-Key`, sending the request again (after a timeout,
@@ -201,7 +220,10 @@ impl OtpApi {
     /// Check a one-time password
     ///
     /// `verify_phone` marks the phone verified; `login` also signs in and
-    /// answers tokens (not while the account is locked: 423). Five wrong tries
+    /// answers tokens (not while the account is locked: 423). A `login` code
+    /// for a phone with no account creates the customer's account, named by
+    /// `name`, without a password (`account_created: true`); without `name`
+    /// it is a 422 naming the field, and the code stays valid for the retry. Five wrong tries
     /// void the code; after ten wrong codes in an hour a phone's tries are
     /// refused (429) until the hour is over.
     #[oai(path = "/auth/otp/verify", method = "post", operation_id = "verifyOtp")]
@@ -214,18 +236,27 @@ impl OtpApi {
         let device = device(b.device.as_deref(), req);
         let outcome = self
             .identity
-            .verify_otp(&b.phone, b.purpose.into(), &b.code, &device, &context(req))
+            .verify_otp(
+                &b.phone,
+                b.purpose.into(),
+                &b.code,
+                b.name.as_deref(),
+                &device,
+                &context(req),
+            )
             .await?;
         let body = match outcome {
             OtpOutcome::PhoneVerified(user) => OtpVerified {
                 user: (&*user).into(),
                 tokens: None,
+                account_created: false,
             },
-            OtpOutcome::SignedIn(tokens) => {
+            OtpOutcome::SignedIn { tokens, created } => {
                 let pair = token_pair(*tokens, self.identity.access_token_ttl());
                 OtpVerified {
                     user: pair.user.clone(),
                     tokens: Some(pair),
+                    account_created: created,
                 }
             }
         };

@@ -36,9 +36,13 @@ pub struct RegisterRequest {
         pattern = r"^[^\u0000-\u001F\u007F-\u009F<>]*[^\u0000-\u001F\u007F-\u009F\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000<>][^\u0000-\u001F\u007F-\u009F<>]*$"
     ))]
     pub name: String,
-    /// 8–128 characters.
-    #[oai(validator(min_length = 8, max_length = 128))]
-    pub password: String,
+    /// 8–128 characters. Optional: without one the account signs in by code
+    /// (`POST /auth/otp/send`, purpose `login`) and may set a password later.
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(min_length = 8, max_length = 128)
+    )]
+    pub password: Option<String>,
     #[oai(
         skip_serializing_if_is_none,
         validator(
@@ -54,7 +58,7 @@ impl Example for RegisterRequest {
         Self {
             phone: "+919812345678".into(),
             name: "Asha Rao".into(),
-            password: "correct horse battery staple".into(),
+            password: Some("correct horse battery staple".into()),
             email: Some("asha@example.in".into()),
         }
     }
@@ -79,7 +83,9 @@ impl SignUpApi {
     /// Creates a customer account and sends a six-digit code to the phone;
     /// confirm it with `POST /auth/otp/verify` (`purpose: verify_phone`).
     /// Password sign-in works once the phone is verified (sign-in by code
-    /// verifies it too). The answer is the same whether or not the phone is
+    /// verifies it too). The password is optional; a phone-first client can
+    /// skip this operation altogether: `otp/send` then `otp/verify` with
+    /// `purpose: login` creates the account on the first correct code. The answer is the same whether or not the phone is
     /// already registered, so it reveals nothing; an email is the account's
     /// only once verified. Counts in the `otp` rate-limit group.
     #[oai(path = "/auth/register", method = "post", operation_id = "register")]
@@ -94,7 +100,7 @@ impl SignUpApi {
             .register(
                 &b.phone,
                 &b.name,
-                &b.password,
+                b.password.as_deref(),
                 b.email.as_deref(),
                 &context(req),
             )

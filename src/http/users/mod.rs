@@ -3,6 +3,7 @@
 //! contract's order. Also the user representation every identity endpoint answers with.
 
 mod email;
+mod password;
 mod preferences;
 mod profile;
 mod sessions;
@@ -19,17 +20,27 @@ use crate::domain::user::{Role, User, UserStatus};
 use crate::error_set;
 use crate::http::wire::Wire;
 use email::MyEmailApi;
+use password::MyPasswordApi;
 use preferences::MyPreferencesApi;
 use profile::MyProfileApi;
 use sessions::MySessionsApi;
 
 /// The `Users` tag's operations, in the contract's order.
-pub type UsersApi = (MyProfileApi, MyPreferencesApi, MyEmailApi, MySessionsApi);
+pub type UsersApi = (
+    MyProfileApi,
+    MyPasswordApi,
+    MyPreferencesApi,
+    MyEmailApi,
+    MySessionsApi,
+);
 
 /// Every `/users/me…` operation, over one identity service.
 pub fn api(identity: Arc<Identity>) -> UsersApi {
     (
         MyProfileApi {
+            identity: identity.clone(),
+        },
+        MyPasswordApi {
             identity: identity.clone(),
         },
         MyPreferencesApi {
@@ -70,6 +81,9 @@ pub struct UserBody {
     pub status: Wire<UserStatus>,
     pub phone_verified: bool,
     pub email_verified: bool,
+    /// Whether a password can sign in (phone-first accounts start without
+    /// one; `PUT /users/me/password` sets it).
+    pub has_password: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: u64,
@@ -86,6 +100,7 @@ impl From<&User> for UserBody {
             status: Wire(u.status),
             phone_verified: u.phone_verified,
             email_verified: u.email_verified,
+            has_password: u.has_password(),
             created_at: u.created_at,
             updated_at: u.updated_at,
             version: u.version,
@@ -105,6 +120,7 @@ impl Example for UserBody {
             status: Wire(UserStatus::Active),
             phone_verified: true,
             email_verified: false,
+            has_password: true,
             created_at: at,
             updated_at: at,
             version: 3,

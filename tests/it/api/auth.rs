@@ -11,7 +11,8 @@ use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 
 use super::test_app;
-use crate::kit::{bearer_client, login, problem, Expect, TestApp, ADMIN_PHONE};
+use crate::kit::{bearer_client, login, parse, problem, Expect, TestApp, ADMIN_PHONE};
+use poem_openapi::types::ParseFromJSON;
 
 const PASSWORD: &str = "correct horse battery";
 /// How soon a phone may be sent another code, by default (`BAZAAR_OTP_COOLDOWN_SECS`).
@@ -193,7 +194,7 @@ async fn the_sixth_wrong_otp_fails_even_with_the_right_code() {
 }
 
 #[tokio::test]
-async fn otp_send_answers_the_same_for_unknown_numbers_and_signs_in_known_ones() {
+async fn otp_send_answers_the_same_for_unknown_numbers_and_sends_them_only_sign_in_codes() {
     let app = test_app().spawn().await;
     let phone = e164("98123 00004");
     post(
@@ -203,15 +204,22 @@ async fn otp_send_answers_the_same_for_unknown_numbers_and_signs_in_known_ones()
         json!({"phone": phone, "name": "Meena", "password": PASSWORD}),
     )
     .await;
-    let unknown = post(
-        &app,
-        &app.anonymous,
-        "/api/v1/auth/otp/send",
-        json!({"phone": "+919812399999", "purpose": "login"}),
-    )
-    .await;
-    assert_eq!(unknown.status(), 202);
-    assert_eq!(unknown.text().await.unwrap(), "");
+    // Reset and verify codes need an account; a sign-in code makes one, so it goes.
+    for (number, purpose) in [
+        ("+919812399999", "reset_password"),
+        ("+919812399998", "verify_phone"),
+        ("+919812399997", "login"),
+    ] {
+        let unknown = post(
+            &app,
+            &app.anonymous,
+            "/api/v1/auth/otp/send",
+            json!({"phone": number, "purpose": purpose}),
+        )
+        .await;
+        assert_eq!(unknown.status(), 202, "{purpose}");
+        assert_eq!(unknown.text().await.unwrap(), "");
+    }
     // The registered number is still cooling down from sign-up's code.
     let cooling = post(
         &app,
@@ -230,14 +238,302 @@ async fn otp_send_answers_the_same_for_unknown_numbers_and_signs_in_known_ones()
         .json()
         .await
         .unwrap();
-    assert!(
+    let sent_to = |number: &str| {
         messages
             .as_array()
             .unwrap()
             .iter()
-            .all(|m| m["to"] != "+919812399999" || m["purpose"] == "login"),
-        "only login codes (phone-first sign-up) go to unknown numbers"
+            .filter(|m| m["to"] == number)
+            .count()
+    };
+    assert_eq!(
+        sent_to("+919812399999"),
+        0,
+        "no reset code without an account"
     );
+    assert_eq!(
+        sent_to("+919812399998"),
+        0,
+        "no verify code without an account"
+    );
+    assert_eq!(sent_to("+919812399997"), 1, "a sign-in code signs up");
+}
+
+async fn verify_login_code(
+    app: &TestApp,
+    phone: &str,
+    code: &str,
+    name: Option<&str>,
+) -> reqwest::Response {
+    let mut body = json!({"phone": phone, "purpose": "login", "code": code});
+    if let Some(name) = name {
+        body["name"] = json!(name);
+    }
+    post(app, &app.anonymous, "/api/v1/auth/otp/verify", body).await
+}
+
+/// Sends a sign-in code to `phone` and answers it.
+async fn login_code(app: &TestApp, phone: &str) -> String {
+    let sent = post(
+        app,
+        &app.anonymous,
+        "/api/v1/auth/otp/send",
+        json!({"phone": phone, "purpose": "login"}),
+    )
+    .await;
+    assert_eq!(sent.status(), 202);
+    latest_code(app, phone).await
+}
+
+/// Phone-first sign-up: `otp/send` then `otp/verify`, no password, no `register`.
+#[tokio::test]
+async fn a_new_phone_signs_up_by_code_alone_and_its_code_waits_for_a_name() {
+    let app = test_app().spawn().await;
+    let phone = e164("98123 00031");
+    let code = login_code(&app, &phone).await;
+
+    let nameless = verify_login_code(&app, &phone, &code, None).await;
+    assert_eq!(nameless.status(), 422);
+    let body = problem(nameless).await;
+    assert_eq!(body["errors"][0]["field"], "name");
+    assert_eq!(body["errors"][0]["code"], "required");
+
+    // The same code, now with the name: it was kept for this retry.
+    let created: Value = verify_login_code(&app, &phone, &code, Some("Asha Rao"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(created["account_created"], true, "{created}");
+    assert_eq!(created["user"]["name"], "Asha Rao");
+    assert_eq!(created["user"]["phone_verified"], true);
+    assert_eq!(created["user"]["has_password"], false);
+    let id = created["user"]["id"].as_str().unwrap().to_owned();
+    let token = created["tokens"]["access_token"].as_str().unwrap();
+    let me: UserBody = bearer_client(token)
+        .get(app.url("/api/v1/users/me"))
+        .expect(200)
+        .await;
+    assert_eq!(me.id, id);
+
+    // Used up: the same code does not sign in twice.
+    let again = verify_login_code(&app, &phone, &code, Some("Asha Rao")).await;
+    assert_eq!(problem(again).await["code"], "invalid_otp");
+
+    // The next sign-in by code finds the account rather than making another.
+    app.advance(OTP_COOLDOWN).await;
+    let code = login_code(&app, &phone).await;
+    let signed_in: Value = verify_login_code(&app, &phone, &code, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(signed_in["account_created"], false);
+    assert_eq!(signed_in["user"]["id"], id.as_str());
+
+    // No password signs in to an account that has none.
+    let by_password = post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/login",
+        json!({"identifier": phone, "password": "!unusable"}),
+    )
+    .await;
+    assert_eq!(problem(by_password).await["code"], "invalid_credentials");
+}
+
+/// The code budgets hold for phones with no account as for any other.
+#[tokio::test]
+async fn sign_up_by_code_keeps_the_attempt_budget_and_the_sending_cooldown() {
+    let app = test_app()
+        .env(&[("BAZAAR_TRUSTED_PROXIES", "127.0.0.1/32")])
+        .spawn()
+        .await;
+    let phone = e164("98123 00032");
+    let code = login_code(&app, &phone).await;
+    let cooling = post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/otp/send",
+        json!({"phone": phone, "purpose": "login"}),
+    )
+    .await;
+    assert_eq!(cooling.status(), 429, "a second code within the cooldown");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for i in 0..5 {
+        let r = app
+            .anonymous
+            .post(app.url("/api/v1/auth/otp/verify"))
+            .header("X-Forwarded-For", format!("192.0.2.{}", 10 + i % 2))
+            .json(&json!({"phone": phone, "purpose": "login", "code": wrong, "name": "Ravi"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(problem(r).await["code"], "invalid_otp");
+    }
+    let sixth = verify_login_code(&app, &phone, &code, Some("Ravi")).await;
+    assert_eq!(problem(sixth).await["code"], "otp_attempts_exceeded");
+    let users: Value = app
+        .get("/api/v1/users?q=9812300032")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(users["items"].as_array().map(Vec::len), Some(0), "{users}");
+}
+
+/// A locked account is refused at sign-in by code too (423), before its code is spent.
+#[tokio::test]
+async fn a_locked_account_cannot_sign_in_by_code_until_the_lock_runs_out() {
+    let app = test_app().spawn().await;
+    let phone = e164("98123 00033");
+    signed_up_customer(&app, &phone).await;
+    for _ in 0..5 {
+        post(
+            &app,
+            &app.anonymous,
+            "/api/v1/auth/login",
+            json!({"identifier": phone, "password": "wrong password!"}),
+        )
+        .await;
+    }
+    app.advance(OTP_COOLDOWN).await;
+    let code = login_code(&app, &phone).await;
+    let locked = verify_login_code(&app, &phone, &code, None).await;
+    assert_eq!(locked.status(), 423);
+    app.advance(Duration::from_secs(60)).await;
+    let signed_in = verify_login_code(&app, &phone, &code, None).await;
+    assert_eq!(
+        signed_in.status(),
+        200,
+        "the code was not spent by the refusal"
+    );
+}
+
+/// A password is optional: set after a sign-in by code, changed with the current one.
+#[tokio::test]
+async fn a_passwordless_account_sets_a_password_soon_after_signing_in_and_changes_it_later() {
+    let app = test_app().spawn().await;
+    let phone = e164("98123 00034");
+    let code = login_code(&app, &phone).await;
+    let created: Value = verify_login_code(&app, &phone, &code, Some("Meena"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let me = bearer_client(created["tokens"]["access_token"].as_str().unwrap());
+    let put = |client: &reqwest::Client, body: Value| {
+        client
+            .put(app.url("/api/v1/users/me/password"))
+            .json(&body)
+            .send()
+    };
+
+    let set = put(&me, json!({"new_password": PASSWORD})).await.unwrap();
+    assert_eq!(set.status(), 204);
+    let by_password = login(&app.anonymous, &app.address, &phone, PASSWORD).await;
+    let me_now: UserBody = bearer_client(&by_password.access_token)
+        .get(app.url("/api/v1/users/me"))
+        .expect(200)
+        .await;
+    assert!(me_now.has_password);
+
+    // Now the current password is needed, and a wrong one is refused on its field.
+    let missing = put(&me, json!({"new_password": "another long one"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        problem(missing).await["errors"][0]["field"],
+        "current_password"
+    );
+    let wrong = put(
+        &me,
+        json!({"current_password": "not the password", "new_password": "another long one"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(wrong.status(), 422);
+    assert_eq!(problem(wrong).await["errors"][0]["code"], "mismatch");
+    let changed = put(
+        &me,
+        json!({"current_password": PASSWORD, "new_password": "another long one"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(changed.status(), 204);
+    // The other session (the password sign-in) ended; this one stays.
+    let other = bearer_client(&by_password.access_token)
+        .get(app.url("/api/v1/users/me"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 401);
+    assert_eq!(
+        me.get(app.url("/api/v1/users/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    login(&app.anonymous, &app.address, &phone, "another long one").await;
+}
+
+/// A first password needs a fresh sign-in, so a stolen access token cannot add one.
+#[tokio::test]
+async fn a_first_password_needs_a_sign_in_from_the_last_ten_minutes() {
+    let app = test_app().spawn().await;
+    let phone = e164("98123 00035");
+    let code = login_code(&app, &phone).await;
+    let created: Value = verify_login_code(&app, &phone, &code, Some("Kiran"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let tokens = TokenPair::parse_from_json(Some(created["tokens"].clone())).unwrap();
+    app.advance(Duration::from_secs(11 * 60)).await;
+    // The access token has lapsed with the clock; a refreshed one keeps the session's age.
+    let refreshed: TokenPair = app
+        .anonymous
+        .post(app.url("/api/v1/auth/refresh"))
+        .json(&json!({"refresh_token": tokens.refresh_token}))
+        .expect(200)
+        .await;
+    let stale = bearer_client(&refreshed.access_token)
+        .put(app.url("/api/v1/users/me/password"))
+        .json(&json!({"new_password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 403);
+    assert_eq!(problem(stale).await["code"], "recent_sign_in_required");
+}
+
+/// `register` without a password: the phone is verified by its code, and the
+/// account signs in by code.
+#[tokio::test]
+async fn register_takes_no_password_and_the_account_signs_in_by_code() {
+    let app = test_app().spawn().await;
+    let phone = e164("98123 00036");
+    let registered = post(
+        &app,
+        &app.anonymous,
+        "/api/v1/auth/register",
+        json!({"phone": phone, "name": "Farah"}),
+    )
+    .await;
+    assert_eq!(registered.status(), 201);
+    let user: UserBody = parse(registered).await;
+    assert!(!user.has_password);
+    app.advance(OTP_COOLDOWN).await;
+    let code = login_code(&app, &phone).await;
+    let signed_in: Value = verify_login_code(&app, &phone, &code, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(signed_in["account_created"], false);
+    assert_eq!(signed_in["user"]["id"], user.id.as_str());
 }
 
 #[tokio::test]

@@ -16,12 +16,12 @@ use super::conformance;
 use crate::kit::mongo_users;
 
 fn user(phone: &str, name: &str, email: Option<&str>, minute: i64) -> User {
-    let reg = Registration::parse(phone, name, "correct horse battery", email)
+    let reg = Registration::parse(phone, name, Some("correct horse battery"), email)
         .expect("valid registration");
     let at = DateTime::from_timestamp(1_767_225_600, 0).unwrap() + Duration::minutes(minute);
     User::register(
         reg,
-        "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into(),
+        Some("$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into()),
         vec![Role::Customer],
         at,
     )
