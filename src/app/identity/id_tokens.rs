@@ -232,7 +232,9 @@ impl OidcProvider {
         let issuer_ok =
             claims.iss == self.config.issuer || self.config.issuer_aliases.contains(&claims.iss);
         if !issuer_ok {
-            return Err(IdTokenError::WrongIssuer(claims.iss));
+            return Err(IdTokenError::WrongIssuer(
+                claims.iss.chars().take(100).collect(),
+            ));
         }
         if !claims.aud.contains_any(&self.config.client_ids) {
             return Err(IdTokenError::WrongAudience);
@@ -286,11 +288,7 @@ impl OidcProvider {
             match self.source.fetch().await {
                 Ok(set) => {
                     cache.last_failed = false;
-                    cache.keys = set
-                        .keys
-                        .into_iter()
-                        .filter_map(|raw| usable_key(raw))
-                        .collect();
+                    cache.keys = set.keys.into_iter().filter_map(usable_key).collect();
                     // Honoured, but never shorter than the refetch bound (a `no-store`
                     // set would otherwise be fetched for every token) nor over a day.
                     let ttl = set
