@@ -415,3 +415,36 @@ async fn a_provider_without_client_ids_is_not_configured_and_half_a_proof_is_ref
         .await;
     assert_eq!(problem["errors"][0]["field"], "code", "{problem}");
 }
+
+#[tokio::test]
+async fn a_second_google_account_with_the_same_verified_email_is_not_linked() {
+    let issuer = FakeIssuer::start().await;
+    let app = app_with(&issuer).await;
+    let access = customer(&app, "+919812377051", "Uma").await;
+    verify_email(&app, &access, "uma@example.in").await;
+    let first = issuer.sign(
+        &issuer.claims(app.clock.now(), "google-sub-7", "uma@example.in"),
+        TestKey::One,
+    );
+    sign_in(&app, json!({ "id_token": first }))
+        .await
+        .expect_status(200)
+        .await;
+
+    // Google reassigned the address to another Google account: it does not take over.
+    let second = issuer.sign(
+        &issuer.claims(app.clock.now(), "google-sub-8", "uma@example.in"),
+        TestKey::One,
+    );
+    let problem = sign_in(&app, json!({ "id_token": second }))
+        .await
+        .expect_problem(409, "conflict")
+        .await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("already linked to another google account"),
+        "{problem}"
+    );
+}
