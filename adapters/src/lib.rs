@@ -8,12 +8,14 @@
 //! - [`sendgrid`]: transactional email from dynamic templates.
 //! - [`s3`]: S3 or an S3-compatible store, through SigV4-presigned browser uploads and downloads.
 //! - [`razorpay`]: orders, payments and refunds, and the checkout and webhook signatures.
+//! - [`jwks`]: an OpenID Connect provider's signing keys (Google's, for Sign in with Google).
 //!
 //! Shared by the real clients: [`error::AdapterError`], the one error they all return, and
 //! [`retry::RetryPolicy`], how they retry transient failures.
 
 pub mod error;
 mod http;
+pub mod jwks;
 pub mod msg91;
 pub mod msg91_whatsapp;
 pub mod razorpay;

@@ -24,6 +24,9 @@ pub enum ErrorCode {
     AccountLocked,
     InvalidOtp,
     OtpAttemptsExceeded,
+    InvalidIdToken,
+    ProviderNotConfigured,
+    IdentityProviderUnavailable,
     DeliveryFailed,
     Forbidden,
     RecentSignInRequired,
@@ -69,6 +72,9 @@ impl ErrorCode {
         Self::AccountLocked,
         Self::InvalidOtp,
         Self::OtpAttemptsExceeded,
+        Self::InvalidIdToken,
+        Self::ProviderNotConfigured,
+        Self::IdentityProviderUnavailable,
         Self::DeliveryFailed,
         Self::Forbidden,
         Self::RecentSignInRequired,
@@ -113,6 +119,9 @@ impl ErrorCode {
             Self::AccountLocked => "account_locked",
             Self::InvalidOtp => "invalid_otp",
             Self::OtpAttemptsExceeded => "otp_attempts_exceeded",
+            Self::InvalidIdToken => "invalid_id_token",
+            Self::ProviderNotConfigured => "provider_not_configured",
+            Self::IdentityProviderUnavailable => "identity_provider_unavailable",
             Self::DeliveryFailed => "delivery_failed",
             Self::Forbidden => "forbidden",
             Self::RecentSignInRequired => "recent_sign_in_required",
@@ -157,6 +166,9 @@ impl ErrorCode {
             Self::AccountLocked => 423,
             Self::InvalidOtp => 400,
             Self::OtpAttemptsExceeded => 400,
+            Self::InvalidIdToken => 401,
+            Self::ProviderNotConfigured => 404,
+            Self::IdentityProviderUnavailable => 503,
             Self::DeliveryFailed => 503,
             Self::Forbidden | Self::RecentSignInRequired => 403,
             Self::NotFound => 404,
@@ -199,6 +211,9 @@ impl ErrorCode {
             Self::AccountLocked => "Account locked",
             Self::InvalidOtp => "Invalid one-time password",
             Self::OtpAttemptsExceeded => "Too many one-time password attempts",
+            Self::InvalidIdToken => "Invalid ID token",
+            Self::ProviderNotConfigured => "Sign-in provider not configured",
+            Self::IdentityProviderUnavailable => "The sign-in provider is unavailable",
             Self::DeliveryFailed => "Message delivery failed",
             Self::Forbidden => "Forbidden",
             Self::RecentSignInRequired => "Recent sign-in required",
@@ -241,6 +256,7 @@ impl ErrorCode {
                 | Self::AccountLocked
                 | Self::DeliveryFailed
                 | Self::PaymentProviderUnavailable
+                | Self::IdentityProviderUnavailable
                 | Self::IdempotencyInFlight
         )
     }

@@ -104,11 +104,7 @@ impl Privacy {
     /// forgotten (queued ones never sent), then the account and its sessions
     /// go. Orders are swept again after the account is gone, for one placed
     /// while the erasure ran.
-    pub async fn erase(
-        &self,
-        who: &Principal,
-        ctx: &RequestContext,
-    ) -> Result<Erasure, AppError> {
+    pub async fn erase(&self, who: &Principal, ctx: &RequestContext) -> Result<Erasure, AppError> {
         self.identity
             .require_recent_sign_in(who, "erasing the account")
             .await?;

@@ -19,6 +19,7 @@ mod catalog;
 mod environment;
 mod files;
 mod layers;
+mod oidc;
 mod orders;
 mod outbox;
 mod parser;
@@ -38,6 +39,7 @@ pub use cache::CacheConfig;
 pub use catalog::CatalogSettings;
 pub use environment::Environment;
 pub use files::FileSettings;
+pub use oidc::{OidcProviderConfig, OidcSettings, GOOGLE_ISSUER, GOOGLE_JWKS_URL};
 pub use orders::OrderConfig;
 pub use outbox::{OutboxSettings, DEFAULT_CAP_PER_HOUR};
 pub use providers::{
@@ -69,6 +71,7 @@ const SECTIONS: &[&[SettingSpec]] = &[
     CacheConfig::SETTINGS,
     RateLimitSettings::SETTINGS,
     AuthSettings::SETTINGS,
+    OidcSettings::SETTINGS,
     Msg91Config::SETTINGS,
     SendGridConfig::SETTINGS,
     ProviderSettings::SETTINGS,
@@ -97,6 +100,8 @@ pub struct Settings {
     pub cache: CacheConfig,
     pub rate_limits: RateLimitSettings,
     pub auth: AuthSettings,
+    /// Sign-in with Google and other OpenID Connect providers.
+    pub oidc: OidcSettings,
     pub providers: ProviderSettings,
     pub outbox: OutboxSettings,
     pub files: FileSettings,
@@ -151,6 +156,7 @@ impl Settings {
         let cache = CacheConfig::parse(&mut p);
         let rate_limits = RateLimitSettings::parse(&mut p);
         let auth = AuthSettings::parse(&mut p, env);
+        let oidc = OidcSettings::parse(&mut p);
         let providers = ProviderSettings::parse(&mut p, env);
         let outbox = OutboxSettings::parse(&mut p, providers.timeout);
         let files = FileSettings::parse(&mut p);
@@ -174,6 +180,7 @@ impl Settings {
             cache,
             rate_limits,
             auth,
+            oidc,
             providers,
             outbox,
             files,

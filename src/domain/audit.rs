@@ -52,10 +52,12 @@ pub enum AuditKind {
     OrderCancelled,
     /// Staff moved an order along fulfilment (`amount_paise` is its total).
     OrderStatusChanged,
+    /// A provider account (Google, …) was linked to the user, who can now sign in with it.
+    IdentityLinked,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 26] = [
+    pub const ALL: [AuditKind; 27] = [
         Self::Register,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -82,6 +84,7 @@ impl AuditKind {
         Self::OrderRefunded,
         Self::OrderCancelled,
         Self::OrderStatusChanged,
+        Self::IdentityLinked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -112,6 +115,7 @@ impl AuditKind {
             Self::OrderRefunded => "order_refunded",
             Self::OrderCancelled => "order_cancelled",
             Self::OrderStatusChanged => "order_status_changed",
+            Self::IdentityLinked => "identity_linked",
         }
     }
 

@@ -122,7 +122,13 @@ mod tests {
             .collect();
         assert_eq!(
             needing,
-            ["pending_payment", "payment_mismatch", "paid", "fulfilled", "shipped"]
+            [
+                "pending_payment",
+                "payment_mismatch",
+                "paid",
+                "fulfilled",
+                "shipped"
+            ]
         );
     }
 }

@@ -664,8 +664,13 @@ mod tests {
 
     fn customer(email: Option<&str>) -> User {
         use crate::domain::user::{Registration, Role};
-        let reg =
-            Registration::parse("+919812345678", "Asha", Some("a long enough password"), email).unwrap();
+        let reg = Registration::parse(
+            "+919812345678",
+            "Asha",
+            Some("a long enough password"),
+            email,
+        )
+        .unwrap();
         let mut user = User::register(reg, Some("hash".into()), vec![Role::Customer], at(0));
         user.phone_verified = true;
         user.email_verified = email.is_some();

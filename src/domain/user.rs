@@ -299,6 +299,18 @@ impl Preferences {
     }
 }
 
+/// An account at an OpenID Connect provider (Google, or another configured one) that
+/// signs in to this user: the provider's issuer and its stable id for the person
+/// (`sub`). Emails change; `(issuer, subject)` does not, and names one user at most.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedIdentity {
+    /// The `iss` of the provider's ID tokens, as configured (Google: `https://accounts.google.com`).
+    pub issuer: String,
+    /// The provider's `sub`.
+    pub subject: String,
+    pub linked_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     pub id: UserId,
@@ -313,6 +325,8 @@ pub struct User {
     pub phone_verified: bool,
     pub email_verified: bool,
     pub preferences: Preferences,
+    /// Provider accounts that sign in to this one (see [`LinkedIdentity`]).
+    pub identities: Vec<LinkedIdentity>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: u64,
@@ -385,10 +399,48 @@ impl User {
             phone_verified: false,
             email_verified: false,
             preferences: Preferences::default(),
+            identities: Vec::new(),
             created_at: now,
             updated_at: now,
             version: 1,
         }
+    }
+
+    /// A new customer who signed in with a provider and proved `phone` by code:
+    /// both proven, the provider's verified email verified, no password
+    /// ([`NO_PASSWORD`]: one can be set later), linked to `identity`.
+    pub fn federated(
+        phone: Phone,
+        name: PersonName,
+        email: Option<Email>,
+        identity: LinkedIdentity,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let now = super::time::truncate_to_millis(now);
+        Self {
+            id: UserId::generate(),
+            phone,
+            email_verified: email.is_some(),
+            email,
+            name,
+            password_hash: NO_PASSWORD.to_owned(),
+            roles: vec![Role::Customer],
+            status: UserStatus::Active,
+            phone_verified: true,
+            preferences: Preferences::default(),
+            identities: vec![LinkedIdentity {
+                linked_at: super::time::truncate_to_millis(identity.linked_at),
+                ..identity
+            }],
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
+    /// The identity this user has at `issuer`, if linked.
+    pub fn identity_at(&self, issuer: &str) -> Option<&LinkedIdentity> {
+        self.identities.iter().find(|i| i.issuer == issuer)
     }
 
     /// The next version of this user after `change`.

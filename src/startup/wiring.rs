@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
+use bazaar_adapters::jwks::{JwksClient, JwksSettings};
 use bazaar_adapters::razorpay::{FakeRazorpay, PaymentGateway, RazorpayClient, RazorpaySettings};
+use bazaar_adapters::retry::RetryPolicy;
 use bazaar_adapters::s3::ObjectStore;
 use secrecy::SecretString;
 
@@ -14,6 +16,7 @@ use super::own_origin;
 use crate::app::catalog::Catalog;
 use crate::app::files::Files;
 use crate::app::idempotency::{IdempotencySettings, IdempotencyStore};
+use crate::app::identity::id_tokens::{OidcProvider, OidcProviders};
 use crate::app::identity::Identity;
 use crate::app::notify::Notifier;
 use crate::app::orders::{OrderSettings, Orders};
@@ -61,7 +64,8 @@ impl AppState {
             backends.kv.clone(),
             notifier,
             clock.clone(),
-        )?;
+        )?
+        .with_oidc(oidc_providers(&settings)?);
         let rate_limits = RateLimits::new(
             backends.kv.clone(),
             settings.rate_limits.otp_per_hour,
@@ -225,3 +229,30 @@ fn payments(settings: &Settings, breakers: &Breakers) -> anyhow::Result<Payments
 pub const FAKE_RAZORPAY_KEY_ID: &str = "rzp_test_bazaar_fake";
 pub const FAKE_RAZORPAY_KEY_SECRET: &str = "bazaar-fake-razorpay-key-secret";
 pub const FAKE_RAZORPAY_WEBHOOK_SECRET: &str = "bazaar-fake-razorpay-webhook-secret";
+
+/// The OpenID Connect providers with client ids, each fetching its key set with the
+/// providers' timeout (one retry: a sign-in waits on it).
+fn oidc_providers(settings: &Settings) -> anyhow::Result<OidcProviders> {
+    let providers = settings
+        .oidc
+        .providers
+        .iter()
+        .map(|config| {
+            let client = JwksClient::new(JwksSettings {
+                jwks_url: config.jwks_url.clone(),
+                timeout: settings.providers.timeout,
+                retry: RetryPolicy {
+                    max_retries: 1,
+                    ..RetryPolicy::default()
+                },
+            })
+            .with_context(|| format!("the {} key set client", config.name))?;
+            Ok(OidcProvider::new(
+                config.clone(),
+                Arc::new(client),
+                &settings.oidc,
+            ))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(OidcProviders::new(providers))
+}

@@ -114,6 +114,7 @@ guarded! { UserRepository:
         fn get(id: &UserId) -> Result<Option<User>, StoreError>;
         fn find_by_phone(phone: &Phone) -> Result<Option<User>, StoreError>;
         fn find_by_email(email: &Email) -> Result<Option<User>, StoreError>;
+        fn find_by_identity(issuer: &str, subject: &str) -> Result<Option<User>, StoreError>;
         fn update(user: &User, expected_version: u64) -> Result<(), StoreError>;
         fn delete(id: &UserId, expected_version: u64) -> Result<(), StoreError>;
         fn list(query: &UserQuery) -> Result<UserPage, StoreError>;

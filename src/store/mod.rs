@@ -222,6 +222,15 @@ pub trait UserRepository: Send + Sync {
     /// The account that verified `email`; unverified addresses name no one.
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
 
+    /// The user linked to the provider account `(issuer, subject)`. Each such pair
+    /// names one user at most: `insert` and `update` answer
+    /// `Duplicate { field: "identity" }` for a pair another user holds.
+    async fn find_by_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<User>, StoreError>;
+
     /// Replaces the user if still at `expected_version` (as for products).
     async fn update(&self, user: &User, expected_version: u64) -> Result<(), StoreError>;
 

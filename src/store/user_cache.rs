@@ -119,6 +119,14 @@ impl UserRepository for CachedUsers {
         self.inner.find_by_email(email).await
     }
 
+    async fn find_by_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<User>, StoreError> {
+        self.inner.find_by_identity(issuer, subject).await
+    }
+
     async fn update(&self, user: &User, expected_version: u64) -> Result<(), StoreError> {
         let result = self.inner.update(user, expected_version).await;
         // Also on a conflict: what the cache holds may be what lost the race.

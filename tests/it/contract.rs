@@ -150,6 +150,7 @@ fn operations_that_need_a_user_declare_the_bearer_scheme_and_401() {
         "forgotPassword",
         "resetPassword",
         "verifyEmail",
+        "signInWithIdToken",
         "getProduct",
         "getProductImage",
         "listProducts",

@@ -6,7 +6,9 @@
 //!
 //! The building blocks they combine: password hashing ([`passwords`]), access tokens
 //! ([`tokens`]), sessions with rotating refresh tokens ([`sessions`]), one-time passwords
-//! ([`otp`]), sign-in lockouts ([`lockout`]) and permissions ([`permissions`]).
+//! ([`otp`]), sign-in lockouts ([`lockout`]) and permissions ([`permissions`]); sign-in
+//! with Google or another OpenID Connect provider is [`federated`], over the ID-token
+//! checks of [`id_tokens`].
 
 pub mod lockout;
 pub mod otp;
@@ -21,6 +23,8 @@ mod admin;
 mod audit;
 pub mod codes;
 mod erasure;
+pub mod federated;
+pub mod id_tokens;
 mod password_change;
 mod profile;
 pub mod sign_in;
@@ -29,6 +33,7 @@ mod sign_up;
 use std::sync::Arc;
 
 use crate::app::errors::{AppError, ErrorCode};
+use crate::app::identity::id_tokens::OidcProviders;
 use crate::app::identity::lockout::{Lockout, LockoutError};
 use crate::app::identity::otp::{OtpError, OtpService};
 use crate::app::identity::passwords::PasswordHasher;
@@ -76,6 +81,8 @@ pub struct Identity {
     lockout: Lockout,
     notifier: Arc<Notifier>,
     clock: SharedClock,
+    /// The providers whose ID tokens sign in (none until [`Identity::with_oidc`]).
+    oidc: Arc<OidcProviders>,
 }
 
 fn otp_error(e: OtpError) -> AppError {
@@ -154,7 +161,14 @@ impl Identity {
             audit,
             kv,
             notifier,
+            oidc: Arc::new(OidcProviders::default()),
         })
+    }
+
+    /// The same service, signing in with these OpenID Connect providers' ID tokens.
+    pub fn with_oidc(mut self, providers: OidcProviders) -> Self {
+        self.oidc = Arc::new(providers);
+        self
     }
 
     pub fn notifier(&self) -> &Notifier {

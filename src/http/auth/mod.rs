@@ -1,8 +1,10 @@
 //! `/api/v1/auth`: sign-up, one-time passwords, sign-in, refresh and sign-out, password
-//! resets and email verification. One `#[OpenApi]` struct per job, combined in
-//! [`AuthApi`] in the contract's order; the tokens a sign-in answers are shared here.
+//! resets, email verification, and sign-in with Google (or another OpenID Connect
+//! provider). One `#[OpenApi]` struct per job, combined in [`AuthApi`] in the contract's
+//! order; the tokens a sign-in answers are shared here.
 
 mod email;
+mod oidc;
 mod otp;
 mod passwords;
 mod sessions;
@@ -20,13 +22,21 @@ use super::users::UserBody;
 use crate::app::identity::sign_in::Tokens;
 use crate::app::identity::Identity;
 use email::EmailApi;
+use oidc::OidcApi;
 use otp::OtpApi;
 use passwords::PasswordsApi;
 use sessions::SessionsApi;
 use sign_up::SignUpApi;
 
 /// The `Auth` tag's operations, in the contract's order.
-pub type AuthApi = (SignUpApi, OtpApi, SessionsApi, PasswordsApi, EmailApi);
+pub type AuthApi = (
+    SignUpApi,
+    OtpApi,
+    SessionsApi,
+    PasswordsApi,
+    EmailApi,
+    OidcApi,
+);
 
 /// Every `/auth` operation, over one identity service.
 pub fn api(identity: Arc<Identity>) -> AuthApi {
@@ -43,7 +53,10 @@ pub fn api(identity: Arc<Identity>) -> AuthApi {
         PasswordsApi {
             identity: identity.clone(),
         },
-        EmailApi { identity },
+        EmailApi {
+            identity: identity.clone(),
+        },
+        OidcApi { identity },
     )
 }
 

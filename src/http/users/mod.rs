@@ -44,6 +44,7 @@ pub fn api(identity: Arc<Identity>, privacy: Arc<Privacy>) -> UsersApi {
     (
         MyProfileApi {
             identity: identity.clone(),
+            privacy: privacy.clone(),
         },
         MyPasswordApi {
             identity: identity.clone(),

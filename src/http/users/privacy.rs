@@ -1,5 +1,5 @@
-//! `GET /users/me/data` and `DELETE /users/me`: the customer's copy of their personal
-//! data, and the erasure of their account (DPDP Act rights; `docs/privacy.md`).
+//! `GET /users/me/data`: the customer's copy of their personal data (a DPDP Act right;
+//! erasure is `DELETE /users/me`, beside the profile; `docs/privacy.md`).
 
 use std::sync::Arc;
 
@@ -11,7 +11,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::preferences::PreferencesBody;
 use super::sessions::SessionBody;
-use super::{NoContentResponse, UserBody};
+use super::UserBody;
 use crate::app::privacy::Privacy;
 use crate::error_set;
 use crate::http::admin::audit::AuditEventBody;
@@ -23,10 +23,6 @@ use crate::http::security::{context, BearerAuth};
 error_set!(
     /// Errors of downloading one's data.
     MyDataErrors: ANY, SIGNED_IN; NotFound
-);
-error_set!(
-    /// Errors of erasing one's account.
-    EraseMeErrors: ANY, SIGNED_IN; NotFound, Conflict, RecentSignInRequired
 );
 
 /// Everything Bazaar keeps about the caller, as JSON.
@@ -98,24 +94,5 @@ impl MyDataApi {
             orders: data.orders.iter().map(OrderBody::from).collect(),
             audit_events: data.audit.iter().map(AuditEventBody::from).collect(),
         })))
-    }
-
-    /// Erase my account
-    ///
-    /// Needs a sign-in in the last 10 minutes (403 `recent_sign_in_required`),
-    /// and no order still in progress (409 naming them: cancel them, or wait
-    /// until they are delivered). Then the account and every session end, the
-    /// phone and email are free to register again, queued notices are not
-    /// sent, and orders keep only the tax record of the sale (items, amounts,
-    /// tax, payment, the state and PIN code of delivery) under an account id
-    /// that names no one. `docs/privacy.md` lists what is kept and for how long.
-    #[oai(path = "/users/me", method = "delete", operation_id = "eraseMe")]
-    async fn erase(
-        &self,
-        auth: BearerAuth,
-        req: &Request,
-    ) -> Result<NoContentResponse, Problems<EraseMeErrors>> {
-        self.privacy.erase(&auth.0, &context(req)).await?;
-        Ok(NoContentResponse::Done)
     }
 }

@@ -1,22 +1,25 @@
 //! `/users/me`: reading (with `If-None-Match`) and changing (with `If-Match`) the
-//! caller's own profile.
+//! caller's own profile, and erasing the account (with `app::privacy`).
 
 use std::sync::Arc;
 
+use poem::Request;
 use poem_openapi::param::Header;
 use poem_openapi::payload::Json;
 use poem_openapi::types::{Example, MaybeUndefined};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
-use super::{MeReadErrors, MeUpdateErrors, UserBody};
+use super::{MeReadErrors, MeUpdateErrors, NoContentResponse, UserBody};
 use crate::app::identity::Identity;
+use crate::app::privacy::Privacy;
 use crate::domain::user::User;
+use crate::error_set;
 use crate::http::conditional::{not_modified, precondition, ETag, IfMatchHeader, IfNoneMatch};
 use crate::http::contract::ApiTags;
 use crate::http::json_body::JsonBody;
 use crate::http::problem::Problems;
-use crate::http::security::BearerAuth;
+use crate::http::security::{context, BearerAuth};
 
 /// Changes to the caller's profile. A new email starts unverified;
 /// `email: null` removes it.
@@ -78,7 +81,13 @@ pub(super) fn etag(user: &User) -> ETag {
 
 pub struct MyProfileApi {
     pub identity: Arc<Identity>,
+    pub privacy: Arc<Privacy>,
 }
+
+error_set!(
+    /// Errors of erasing one's account.
+    EraseMeErrors: ANY, SIGNED_IN; NotFound, Conflict, RecentSignInRequired
+);
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Users")]
 impl MyProfileApi {
@@ -129,5 +138,24 @@ impl MyProfileApi {
             Json((&user).into()),
             etag(&user).into(),
         ))
+    }
+
+    /// Erase my account
+    ///
+    /// Needs a sign-in in the last 10 minutes (403 `recent_sign_in_required`),
+    /// and no order still in progress (409 naming them: cancel them, or wait
+    /// until they are delivered). Then the account and every session end, the
+    /// phone and email are free to register again, queued notices are not
+    /// sent, and orders keep only the tax record of the sale (items, amounts,
+    /// tax, payment, the state and PIN code of delivery) under an account id
+    /// that names no one. `docs/privacy.md` lists what is kept and for how long.
+    #[oai(path = "/users/me", method = "delete", operation_id = "eraseMe")]
+    async fn erase(
+        &self,
+        auth: BearerAuth,
+        req: &Request,
+    ) -> Result<NoContentResponse, Problems<EraseMeErrors>> {
+        self.privacy.erase(&auth.0, &context(req)).await?;
+        Ok(NoContentResponse::Done)
     }
 }

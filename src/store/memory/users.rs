@@ -22,9 +22,15 @@ impl MemoryUsers {
 }
 
 /// The unique field `user` would duplicate, if any. Emails are unique among
-/// verified ones only (as in MongoDB, see `store::mongo::users`).
+/// verified ones only, linked identities by `(issuer, subject)` (as in MongoDB,
+/// see `store::mongo::users`).
 fn taken(map: &HashMap<UserId, User>, user: &User) -> Option<&'static str> {
     map.values().filter(|u| u.id != user.id).find_map(|u| {
+        let shares_identity = u.identities.iter().any(|mine| {
+            user.identities
+                .iter()
+                .any(|theirs| mine.issuer == theirs.issuer && mine.subject == theirs.subject)
+        });
         if u.phone == user.phone {
             Some("phone")
         } else if u.email.is_some()
@@ -33,6 +39,8 @@ fn taken(map: &HashMap<UserId, User>, user: &User) -> Option<&'static str> {
             && user.email_verified
         {
             Some("email")
+        } else if shares_identity {
+            Some("identity")
         } else {
             None
         }
@@ -69,6 +77,23 @@ impl UserRepository for MemoryUsers {
             .read()
             .values()
             .find(|u| u.email_verified && u.email.as_ref() == Some(email))
+            .cloned())
+    }
+
+    async fn find_by_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<User>, StoreError> {
+        Ok(self
+            .by_id
+            .read()
+            .values()
+            .find(|u| {
+                u.identities
+                    .iter()
+                    .any(|i| i.issuer == issuer && i.subject == subject)
+            })
             .cloned())
     }
 

@@ -129,7 +129,7 @@ pub fn hosts_of(url: &str) -> &str {
 }
 
 /// The unique indexes, by name, and the field each guards.
-const UNIQUE_INDEXES: [(&str, &str); 7] = [
+const UNIQUE_INDEXES: [(&str, &str); 8] = [
     ("sku_unique", "sku"),
     ("phone_unique", "phone"),
     ("email_unique", "email"),
@@ -137,6 +137,7 @@ const UNIQUE_INDEXES: [(&str, &str); 7] = [
     ("provider_order_unique", "provider_order_id"),
     ("unpaid_slot_unique", "unpaid_slot"),
     ("request_key_unique", "request_key"),
+    ("identity_unique", "identity"),
 ];
 
 /// Which unique field a duplicate-key error is about, from the index named in its

@@ -3,6 +3,14 @@
 //! verified is kept in `pending_email`, outside the index: anyone may claim
 //! any address until they prove it is theirs, so claiming one reveals nothing
 //! about who else has it.
+//!
+//! Linked provider accounts (`identities`, see `LinkedIdentity`) are unique by
+//! `(issuer, subject)` across all users. The index is over `identity_keys`, one
+//! `"<issuer> <subject>"` string per identity, not a compound index over
+//! `identities.issuer` and `identities.subject`: over an array, a compound index may
+//! pair one element's issuer with another's subject, so a user linked to two providers
+//! would block pairs nobody holds. It is sparse, so that the many users without one
+//! (the field is left out, never an empty array) do not collide on a missing value.
 
 use async_trait::async_trait;
 use bson::oid::ObjectId;
@@ -13,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::{classify, contains_any, find_page, index, why_unmatched, PageSpec};
 use crate::domain::listing::{Pagination, SortValue};
 use crate::domain::user::{
-    Consent, Email, PersonName, Phone, Preferences, Role, User, UserId, UserStatus,
+    Consent, Email, LinkedIdentity, PersonName, Phone, Preferences, Role, User, UserId, UserStatus,
 };
 use crate::domain::user_query::{UserPage, UserQuery, UserSort};
 use crate::store::{StoreError, UserRepository};
@@ -37,6 +45,7 @@ impl MongoUsers {
                 ),
                 index(doc! { "name": 1, "_id": 1 }, "name", false, false),
                 index(doc! { "roles": 1 }, "roles", false, false),
+                index(doc! { "identity_keys": 1 }, "identity_unique", true, true),
             ])
             .await
             .map_err(classify)?;
@@ -62,6 +71,13 @@ struct ConsentDoc {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
+struct IdentityDoc {
+    issuer: String,
+    subject: String,
+    linked_at: bson::DateTime,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
 struct UserDoc {
     #[serde(rename = "_id")]
     id: ObjectId,
@@ -80,9 +96,21 @@ struct UserDoc {
     phone_verified: bool,
     email_verified: bool,
     preferences: PreferencesDoc,
+    // Absent when empty, so the sparse unique index skips the document.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    identities: Vec<IdentityDoc>,
+    /// [`identity_key`] of each of `identities`, for the unique index; absent when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    identity_keys: Vec<String>,
     created_at: bson::DateTime,
     updated_at: bson::DateTime,
     version: i64,
+}
+
+/// One linked identity as the unique index holds it. Issuers are URLs, which hold no
+/// space, so the pair is unambiguous.
+fn identity_key(issuer: &str, subject: &str) -> String {
+    format!("{issuer} {subject}")
 }
 
 fn object_id(id: &str) -> Result<ObjectId, StoreError> {
@@ -124,6 +152,20 @@ impl UserDoc {
                     source: c.source.clone(),
                 }),
             },
+            identities: u
+                .identities
+                .iter()
+                .map(|i| IdentityDoc {
+                    issuer: i.issuer.clone(),
+                    subject: i.subject.clone(),
+                    linked_at: bson::DateTime::from_chrono(i.linked_at),
+                })
+                .collect(),
+            identity_keys: u
+                .identities
+                .iter()
+                .map(|i| identity_key(&i.issuer, &i.subject))
+                .collect(),
             created_at: bson::DateTime::from_chrono(u.created_at),
             updated_at: bson::DateTime::from_chrono(u.updated_at),
             version: u.version as i64,
@@ -156,6 +198,15 @@ impl UserDoc {
                     source: c.source,
                 }),
             },
+            identities: self
+                .identities
+                .into_iter()
+                .map(|i| LinkedIdentity {
+                    issuer: i.issuer,
+                    subject: i.subject,
+                    linked_at: i.linked_at.to_chrono(),
+                })
+                .collect(),
             created_at: self.created_at.to_chrono(),
             updated_at: self.updated_at.to_chrono(),
             version: self.version as u64,
@@ -190,6 +241,15 @@ impl UserRepository for MongoUsers {
 
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
         self.find_one(doc! { "email": email.as_str(), "email_verified": true })
+            .await
+    }
+
+    async fn find_by_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<User>, StoreError> {
+        self.find_one(doc! { "identity_keys": identity_key(issuer, subject) })
             .await
     }
 

@@ -17,6 +17,8 @@ mod files;
 mod idempotency;
 #[path = "notices.rs"]
 mod notices;
+#[path = "oidc.rs"]
+mod oidc;
 #[path = "ops.rs"]
 mod ops;
 #[path = "orders.rs"]

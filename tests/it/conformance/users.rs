@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use bazaar::domain::listing::Pagination;
 use bazaar::domain::user::{
-    Consent, PersonName, Phone, Preferences, Registration, Role, User, UserStatus,
+    Consent, LinkedIdentity, PersonName, Phone, Preferences, Registration, Role, User, UserStatus,
 };
 use bazaar::domain::user_query::{RawUserQuery, UserQuery};
 use bazaar::store::memory::MemoryUsers;
@@ -269,6 +269,98 @@ pub async fn lists_filter_sort_and_paginate(repo: &dyn UserRepository) {
     assert!(!second.has_next);
 }
 
+fn google(subject: &str) -> LinkedIdentity {
+    LinkedIdentity {
+        issuer: "https://accounts.google.com".into(),
+        subject: subject.into(),
+        linked_at: DateTime::from_timestamp(1_767_225_660, 0).unwrap(),
+    }
+}
+
+pub async fn a_linked_identity_reads_back_and_finds_its_user(repo: &dyn UserRepository) {
+    let mut u = user("98123 45651", "Asha", None, 0);
+    u.identities.push(google("110549"));
+    repo.insert(&u).await.unwrap();
+    assert_eq!(repo.get(&u.id).await.unwrap().as_ref(), Some(&u));
+    assert_eq!(
+        repo.find_by_identity("https://accounts.google.com", "110549")
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(&u)
+    );
+    // Both halves must match, in one element of the list.
+    assert_eq!(
+        repo.find_by_identity("https://login.example.in", "110549")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        repo.find_by_identity("https://accounts.google.com", "999")
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Linked later, by an update, beside another provider's.
+    let b = user("98123 45652", "Bela", None, 0);
+    repo.insert(&b).await.unwrap();
+    let linked = b.revised(Utc::now(), |u| {
+        u.identities.push(LinkedIdentity {
+            issuer: "https://login.example.in".into(),
+            ..google("110549")
+        });
+        u.identities.push(google("220660"));
+    });
+    repo.update(&linked, 1).await.unwrap();
+    assert_eq!(
+        repo.find_by_identity("https://accounts.google.com", "220660")
+            .await
+            .unwrap(),
+        Some(linked.clone())
+    );
+    assert_eq!(
+        repo.find_by_identity("https://login.example.in", "110549")
+            .await
+            .unwrap(),
+        Some(linked)
+    );
+}
+
+pub async fn a_provider_account_links_to_one_user_only_but_many_have_none(
+    repo: &dyn UserRepository,
+) {
+    let mut a = user("98123 45661", "A", None, 0);
+    a.identities.push(google("330770"));
+    repo.insert(&a).await.unwrap();
+    // Users without identities never collide on the missing field.
+    for phone in ["98123 45662", "98123 45663"] {
+        repo.insert(&user(phone, "N", None, 0)).await.unwrap();
+    }
+
+    let mut taken = user("98123 45664", "B", None, 0);
+    taken.identities.push(google("330770"));
+    assert!(matches!(
+        repo.insert(&taken).await,
+        Err(StoreError::Duplicate { field: "identity" })
+    ));
+    let c = user("98123 45665", "C", None, 0);
+    repo.insert(&c).await.unwrap();
+    let stealing = c.revised(Utc::now(), |u| u.identities.push(google("330770")));
+    assert!(matches!(
+        repo.update(&stealing, 1).await,
+        Err(StoreError::Duplicate { field: "identity" })
+    ));
+    assert_eq!(
+        repo.find_by_identity("https://accounts.google.com", "330770")
+            .await
+            .unwrap()
+            .map(|u| u.id),
+        Some(a.id)
+    );
+}
+
 macro_rules! user_suite {
     ($backend:ident, $make:expr) => {
         conformance!(
@@ -282,6 +374,8 @@ macro_rules! user_suite {
                 updates_need_the_current_version_and_keep_verified_emails_unique,
                 a_change_from_a_stale_version_changes_nothing,
                 lists_filter_sort_and_paginate,
+                a_linked_identity_reads_back_and_finds_its_user,
+                a_provider_account_links_to_one_user_only_but_many_have_none,
             ]
         );
     };

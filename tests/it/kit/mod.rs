@@ -6,6 +6,8 @@
 //! - `calls.rs`: [`Expect`] (status checked, body parsed into the service's DTOs),
 //!   [`problem`], [`login`], typed calls of common operations;
 //! - `fixtures.rs`: valid inputs ([`product_json`]) and what the development store holds;
+//! - `oidc.rs`: [`FakeIssuer`], a local OpenID Connect issuer (a fake Google) signing RS256
+//!   ID tokens;
 //! - `servers.rs`: the MongoDB-wire, Redis, Redis Cluster and S3 servers `make test` runs,
 //!   and stores on them under fresh names;
 //! - `process.rs`: private servers a test stops and restarts, and the real `bazaar` binary.
@@ -14,6 +16,7 @@ mod app;
 mod backends;
 mod calls;
 mod fixtures;
+mod oidc;
 pub mod process;
 mod servers;
 
@@ -21,4 +24,5 @@ pub use app::{TestApp, TestAppBuilder};
 pub use backends::{settings, BackendSet, ADMIN_PASSWORD, ADMIN_PHONE};
 pub use calls::{bearer_client, get_json, login, parse, problem, Expect};
 pub use fixtures::{files_under, product_json};
+pub use oidc::{FakeIssuer, TestKey};
 pub use servers::*;
