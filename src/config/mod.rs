@@ -23,6 +23,7 @@ mod oidc;
 mod orders;
 mod outbox;
 mod parser;
+mod privacy;
 mod providers;
 mod rate_limits;
 mod redis;
@@ -42,6 +43,7 @@ pub use files::FileSettings;
 pub use oidc::{OidcProviderConfig, OidcSettings, GOOGLE_ISSUER, GOOGLE_JWKS_URL};
 pub use orders::OrderConfig;
 pub use outbox::{OutboxSettings, DEFAULT_CAP_PER_HOUR};
+pub use privacy::{GrievanceContact, PrivacySettings};
 pub use providers::{
     Msg91Account, Msg91Config, ProviderSettings, RazorpayAccount, RazorpayConfig, S3Config,
     SendGridAccount, SendGridConfig,
@@ -72,6 +74,7 @@ const SECTIONS: &[&[SettingSpec]] = &[
     RateLimitSettings::SETTINGS,
     AuthSettings::SETTINGS,
     OidcSettings::SETTINGS,
+    PrivacySettings::SETTINGS,
     Msg91Config::SETTINGS,
     SendGridConfig::SETTINGS,
     ProviderSettings::SETTINGS,
@@ -102,6 +105,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Sign-in with Google and other OpenID Connect providers.
     pub oidc: OidcSettings,
+    /// The grievance contact of the DPDP Act.
+    pub privacy: PrivacySettings,
     pub providers: ProviderSettings,
     pub outbox: OutboxSettings,
     pub files: FileSettings,
@@ -157,6 +162,7 @@ impl Settings {
         let rate_limits = RateLimitSettings::parse(&mut p);
         let auth = AuthSettings::parse(&mut p, env);
         let oidc = OidcSettings::parse(&mut p);
+        let privacy = PrivacySettings::parse(&mut p);
         let providers = ProviderSettings::parse(&mut p, env);
         let outbox = OutboxSettings::parse(&mut p, providers.timeout);
         let files = FileSettings::parse(&mut p);
@@ -181,6 +187,7 @@ impl Settings {
             rate_limits,
             auth,
             oidc,
+            privacy,
             providers,
             outbox,
             files,

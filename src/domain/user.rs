@@ -237,6 +237,10 @@ pub struct Preferences {
     /// When and how the customer opted in to WhatsApp; `None` while `whatsapp` is off, and
     /// for an opt-in stored before consent was recorded (no WhatsApp goes out without it).
     pub whatsapp_consent: Option<Consent>,
+    /// When and how the customer agreed to marketing (offers, not order notices);
+    /// `None` until they opt in, which they must do on their own (DPDP Act: consent
+    /// is specific and affirmative). Order notices and receipts never depend on it.
+    pub marketing_consent: Option<Consent>,
 }
 
 impl Default for Preferences {
@@ -247,6 +251,7 @@ impl Default for Preferences {
             email: true,
             whatsapp: false,
             whatsapp_consent: None,
+            marketing_consent: None,
         }
     }
 }
@@ -271,6 +276,7 @@ impl Preferences {
             email,
             whatsapp,
             whatsapp_consent: None,
+            marketing_consent: None,
         })
     }
 
@@ -289,8 +295,25 @@ impl Preferences {
         };
         Self {
             whatsapp_consent,
+            marketing_consent: self.marketing_consent.clone(),
             ..next
         }
+    }
+
+    /// These preferences with marketing turned on (consent recorded at `now` from
+    /// `source`, or the earlier one kept), off (withdrawn), or left as it is (`None`).
+    pub fn with_marketing(mut self, on: Option<bool>, now: DateTime<Utc>, source: &str) -> Self {
+        match on {
+            None => {}
+            Some(false) => self.marketing_consent = None,
+            Some(true) => {
+                self.marketing_consent.get_or_insert_with(|| Consent {
+                    at: super::time::truncate_to_millis(now),
+                    source: source.to_owned(),
+                });
+            }
+        }
+        self
     }
 
     /// Whether WhatsApp notices may be sent: turned on, with the consent recorded.
@@ -533,6 +556,44 @@ mod tests {
         let reg = Registration::parse("9812345678", "Asha", Some("long enough"), None).unwrap();
         let user = User::register(reg, Some("$argon2id$…".into()), vec![], Utc::now());
         assert!(user.has_password());
+    }
+
+    #[test]
+    fn marketing_consent_is_given_once_kept_and_withdrawn_apart_from_the_channels() {
+        let t = |s: i64| DateTime::from_timestamp(1_767_225_600 + s, 0).unwrap();
+        let off = Preferences::default();
+        assert_eq!(
+            off.marketing_consent, None,
+            "off until the customer opts in"
+        );
+        let on = off.with_marketing(Some(true), t(1), "preferences_api");
+        let consent = on.marketing_consent.clone().expect("recorded");
+        assert_eq!(
+            (consent.at, consent.source.as_str()),
+            (t(1), "preferences_api")
+        );
+        let kept = on
+            .clone()
+            .with_marketing(Some(true), t(5), "elsewhere")
+            .with_marketing(None, t(6), "elsewhere");
+        assert_eq!(
+            kept.marketing_consent,
+            Some(consent.clone()),
+            "the first consent stays"
+        );
+        let channels = Preferences::parse("hi", false, false, false).unwrap();
+        let replaced = kept.replaced_by(channels, t(7), "preferences_api");
+        assert_eq!(
+            replaced.marketing_consent,
+            Some(consent),
+            "channels do not touch it"
+        );
+        assert_eq!(
+            replaced
+                .with_marketing(Some(false), t(8), "x")
+                .marketing_consent,
+            None
+        );
     }
 
     #[test]

@@ -137,11 +137,28 @@ pub fn api_service(state: &AppState) -> Api {
     OpenApiService::new(apis, "Bazaar API", env!("CARGO_PKG_VERSION"))
         .description(DESCRIPTION)
         .license(LicenseObject::new("MIT").url("https://opensource.org/licenses/MIT"))
-        .contact(ContactObject::new().name("Bazaar"))
+        .contact(contact(&state.settings))
         .server("/")
         .extra_response_header::<String, _>(ExtraHeader::new("X-Request-Id").description(
             "The request's id: the client's own if it sent a valid one, otherwise a new one.",
         ))
+}
+
+/// Whom the contract names: the grievance contact for customers' personal data (DPDP
+/// Act) when one is configured, else the project.
+fn contact(settings: &crate::config::Settings) -> ContactObject {
+    match &settings.privacy.grievance {
+        None => ContactObject::new().name("Bazaar"),
+        Some(g) => {
+            let contact = ContactObject::new()
+                .name(format!("Grievance officer: {}", g.name))
+                .email(&g.email);
+            match &g.url {
+                Some(url) => contact.url(url),
+                None => contact,
+            }
+        }
+    }
 }
 
 /// OpenAPI links (`responses.<status>.links`) that poem-openapi's derive cannot declare:

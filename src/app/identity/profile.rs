@@ -66,11 +66,13 @@ impl Identity {
         .await
     }
 
-    /// Replaces the preferences; with `if_match`, only at the version it names.
+    /// Replaces the channel preferences, and marketing consent when `marketing`
+    /// says (`None` leaves it); with `if_match`, only at the version it names.
     pub async fn set_preferences(
         &self,
         who: &Principal,
         prefs: Preferences,
+        marketing: Option<bool>,
         if_match: Option<&IfMatch>,
     ) -> Result<User, AppError> {
         let current = self.me(who).await?;
@@ -78,7 +80,8 @@ impl Identity {
         self.save_if(&current, if_match, |u| {
             u.preferences = u
                 .preferences
-                .replaced_by(prefs, now, Consent::PREFERENCES_API);
+                .replaced_by(prefs, now, Consent::PREFERENCES_API)
+                .with_marketing(marketing, now, Consent::PREFERENCES_API);
         })
         .await
     }

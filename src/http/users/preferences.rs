@@ -34,6 +34,12 @@ pub struct PreferencesBody {
     /// Order notices on WhatsApp. Turning it on is the customer's opt-in, recorded with its
     /// time and source, as WhatsApp requires; turning it off withdraws it.
     pub whatsapp: bool,
+    /// Offers and promotions, apart from order notices (which never depend on it). Off
+    /// until the customer turns it on; turning it on records their consent with its time
+    /// and source, off withdraws it. Left out of a request, it stays as it is; always in
+    /// an answer.
+    #[oai(skip_serializing_if_is_none)]
+    pub marketing: Option<bool>,
 }
 
 impl From<&Preferences> for PreferencesBody {
@@ -43,6 +49,7 @@ impl From<&Preferences> for PreferencesBody {
             sms: p.sms,
             email: p.email,
             whatsapp: p.whatsapp,
+            marketing: Some(p.marketing_consent.is_some()),
         }
     }
 }
@@ -104,7 +111,7 @@ impl MyPreferencesApi {
         let precondition = precondition(if_match.0.as_ref());
         let user = self
             .identity
-            .set_preferences(&auth.0, prefs, precondition.as_ref())
+            .set_preferences(&auth.0, prefs, b.marketing, precondition.as_ref())
             .await?;
         Ok(PreferencesResponse::Ok(
             Json((&user.preferences).into()),

@@ -7,12 +7,13 @@ use chrono::{DateTime, Utc};
 use poem::Request;
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
 use super::preferences::PreferencesBody;
 use super::sessions::SessionBody;
 use super::UserBody;
 use crate::app::privacy::Privacy;
+use crate::domain::user::Preferences;
 use crate::error_set;
 use crate::http::admin::audit::AuditEventBody;
 use crate::http::contract::ApiTags;
@@ -25,6 +26,41 @@ error_set!(
     MyDataErrors: ANY, SIGNED_IN; NotFound
 );
 
+/// What a consent was given for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum ConsentPurpose {
+    /// Order notices on WhatsApp.
+    Whatsapp,
+    /// Offers and promotions.
+    Marketing,
+}
+
+/// A consent the customer gave, and when and where.
+#[derive(Debug, Clone, Object)]
+pub struct ConsentBody {
+    pub purpose: ConsentPurpose,
+    pub given_at: DateTime<Utc>,
+    /// Where it was given, e.g. `preferences_api`.
+    pub source: String,
+}
+
+fn consents(p: &Preferences) -> Vec<ConsentBody> {
+    [
+        (ConsentPurpose::Whatsapp, &p.whatsapp_consent),
+        (ConsentPurpose::Marketing, &p.marketing_consent),
+    ]
+    .into_iter()
+    .filter_map(|(purpose, consent)| {
+        consent.as_ref().map(|c| ConsentBody {
+            purpose,
+            given_at: c.at,
+            source: c.source.clone(),
+        })
+    })
+    .collect()
+}
+
 /// Everything Bazaar keeps about the caller, as JSON.
 #[derive(Debug, Clone, Object)]
 #[oai(example)]
@@ -34,6 +70,8 @@ pub struct PersonalDataBody {
     pub user: UserBody,
     /// Which notices the customer agreed to receive, and in which language.
     pub preferences: PreferencesBody,
+    /// The consents in force (WhatsApp, marketing), with their time and source.
+    pub consents: Vec<ConsentBody>,
     /// Signed-in devices, with the address each was last used from.
     pub sessions: Vec<SessionBody>,
     /// Every order, with its delivery address (Bazaar keeps addresses on orders).
@@ -48,6 +86,11 @@ impl Example for PersonalDataBody {
             exported_at: DateTime::from_timestamp(1_767_225_600, 0).unwrap_or_default(),
             user: UserBody::example(),
             preferences: PreferencesBody::example(),
+            consents: vec![ConsentBody {
+                purpose: ConsentPurpose::Whatsapp,
+                given_at: DateTime::from_timestamp(1_767_225_600, 0).unwrap_or_default(),
+                source: "preferences_api".into(),
+            }],
             sessions: vec![SessionBody::example()],
             orders: vec![OrderBody::example()],
             audit_events: vec![AuditEventBody::example()],
@@ -86,6 +129,7 @@ impl MyDataApi {
             exported_at: Utc::now(),
             user: (&data.user).into(),
             preferences: (&data.user.preferences).into(),
+            consents: consents(&data.user.preferences),
             sessions: data
                 .sessions
                 .iter()

@@ -62,12 +62,32 @@ struct PreferencesDoc {
     // Absent in documents written before consent was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     whatsapp_consent: Option<ConsentDoc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    marketing_consent: Option<ConsentDoc>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 struct ConsentDoc {
     at: bson::DateTime,
     source: String,
+}
+
+impl From<&Consent> for ConsentDoc {
+    fn from(c: &Consent) -> Self {
+        Self {
+            at: bson::DateTime::from_chrono(c.at),
+            source: c.source.clone(),
+        }
+    }
+}
+
+impl From<ConsentDoc> for Consent {
+    fn from(c: ConsentDoc) -> Self {
+        Self {
+            at: c.at.to_chrono(),
+            source: c.source,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -147,10 +167,16 @@ impl UserDoc {
                 sms: u.preferences.sms,
                 email: u.preferences.email,
                 whatsapp: u.preferences.whatsapp,
-                whatsapp_consent: u.preferences.whatsapp_consent.as_ref().map(|c| ConsentDoc {
-                    at: bson::DateTime::from_chrono(c.at),
-                    source: c.source.clone(),
-                }),
+                whatsapp_consent: u
+                    .preferences
+                    .whatsapp_consent
+                    .as_ref()
+                    .map(ConsentDoc::from),
+                marketing_consent: u
+                    .preferences
+                    .marketing_consent
+                    .as_ref()
+                    .map(ConsentDoc::from),
             },
             identities: u
                 .identities
@@ -193,10 +219,8 @@ impl UserDoc {
                 sms: self.preferences.sms,
                 email: self.preferences.email,
                 whatsapp: self.preferences.whatsapp,
-                whatsapp_consent: self.preferences.whatsapp_consent.map(|c| Consent {
-                    at: c.at.to_chrono(),
-                    source: c.source,
-                }),
+                whatsapp_consent: self.preferences.whatsapp_consent.map(Consent::from),
+                marketing_consent: self.preferences.marketing_consent.map(Consent::from),
             },
             identities: self
                 .identities

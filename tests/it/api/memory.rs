@@ -25,6 +25,8 @@ mod ops;
 mod orders;
 #[path = "outbox.rs"]
 mod outbox;
+#[path = "privacy.rs"]
+mod privacy;
 #[path = "products.rs"]
 mod products;
 #[path = "staff.rs"]
