@@ -25,6 +25,7 @@ use crate::app::errors::{AppError, ErrorCode};
 use crate::app::identity::{Permission, Principal};
 use crate::domain::file::{FileId, FilePolicy, FileRecord, FileStatus, RawUpload, UploadQuota};
 use crate::domain::time::{SharedClock, SystemClock};
+use crate::domain::user::UserId;
 use crate::domain::validation::FieldError;
 use crate::store::{FileRepository, StoreError};
 
@@ -274,6 +275,29 @@ impl Files {
         match self.records.delete(&file.id).await {
             Ok(()) | Err(StoreError::NotFound) => Ok(()),
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Deletes every file `owner` uploaded that no product shows (bytes, then record), for
+    /// the erasure of their account; answers how many. Public files (product images an
+    /// uploader attached) belong to the catalog and stay.
+    pub async fn erase_private_of(&self, owner: &UserId) -> Result<u64, AppError> {
+        let mut erased = 0;
+        loop {
+            let batch = self.records.private_of(owner, 100).await?;
+            if batch.is_empty() {
+                return Ok(erased);
+            }
+            for file in batch {
+                self.objects
+                    .delete(file.key.as_str())
+                    .await
+                    .map_err(AppError::object_store)?;
+                match self.records.delete(&file.id).await {
+                    Ok(()) | Err(StoreError::NotFound) => erased += 1,
+                    Err(e) => return Err(e.into()),
+                }
+            }
         }
     }
 

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crate::app::errors::{AppError, ErrorCode};
+use crate::app::files::Files;
 use crate::app::identity::sessions::Session;
 use crate::app::identity::{Identity, Principal, RequestContext};
 use crate::domain::audit::{AuditEvent, RawAuditQuery};
@@ -31,12 +32,15 @@ pub struct Erasure {
     pub orders_redacted: u64,
     /// Notices (queued or sent) whose address and data were forgotten.
     pub notices_forgotten: u64,
+    /// Uploaded files deleted (bytes and records).
+    pub files_deleted: u64,
 }
 
 pub struct Privacy {
     identity: Arc<Identity>,
     orders: Arc<dyn OrderRepository>,
     outbox: Arc<dyn OutboxRepository>,
+    files: Arc<Files>,
     clock: SharedClock,
 }
 
@@ -48,11 +52,13 @@ impl Privacy {
         identity: Arc<Identity>,
         orders: Arc<dyn OrderRepository>,
         outbox: Arc<dyn OutboxRepository>,
+        files: Arc<Files>,
     ) -> Self {
         Self {
             identity,
             orders,
             outbox,
+            files,
             clock: SystemClock::shared(),
         }
     }
@@ -101,8 +107,8 @@ impl Privacy {
     /// Erases the caller's account, after a recent sign-in, once no order of
     /// theirs still needs them (409 naming those that do): their orders keep
     /// the tax record without the person, notices to their phone and email are
-    /// forgotten (queued ones never sent), then the account and its sessions
-    /// go. Orders are swept again after the account is gone, for one placed
+    /// forgotten (queued ones never sent), the files they uploaded that no
+    /// product shows are deleted, then the account and its sessions go. Orders are swept again after the account is gone, for one placed
     /// while the erasure ran.
     pub async fn erase(&self, who: &Principal, ctx: &RequestContext) -> Result<Erasure, AppError> {
         self.identity
@@ -133,6 +139,7 @@ impl Privacy {
         for address in addresses {
             done.notices_forgotten += self.outbox.forget_recipient(&address).await?;
         }
+        done.files_deleted = self.files.erase_private_of(&user.id).await?;
         self.identity.close_account(who, &user, ctx).await?;
         for order in self.orders_of(who).await? {
             done.orders_redacted += u64::from(self.redact(&order).await?);

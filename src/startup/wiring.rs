@@ -128,6 +128,7 @@ impl AppState {
                 identity.clone(),
                 backends.orders.clone(),
                 backends.outbox.clone(),
+                files.clone(),
             )
             .with_clock(clock.clone()),
         );

@@ -131,6 +131,7 @@ guarded! { FileRepository:
         fn mark_complete(id: &FileId, at: DateTime<Utc>) -> Result<(), StoreError>;
         fn delete(id: &FileId) -> Result<(), StoreError>;
         fn usage(owner: &UserId) -> Result<FileUsage, StoreError>;
+        fn private_of(owner: &UserId, limit: u32) -> Result<Vec<FileRecord>, StoreError>;
         fn publish(ids: &[FileId]) -> Result<(), StoreError>;
         fn expire(id: &FileId) -> Result<(), StoreError>;
         fn sweepable(cutoff: DateTime<Utc>, limit: u32) -> Result<Vec<FileRecord>, StoreError>;

@@ -279,6 +279,10 @@ pub trait FileRepository: Send + Sync {
     /// `NotFound` if there is no such file.
     async fn expire(&self, id: &FileId) -> Result<(), StoreError>;
 
+    /// Up to `limit` of `owner`'s files that are not public (whatever their status),
+    /// oldest first: what an erasure of the owner deletes.
+    async fn private_of(&self, owner: &UserId, limit: u32) -> Result<Vec<FileRecord>, StoreError>;
+
     /// Up to `limit` files the sweep has to remove, oldest first: expired ones, and pending
     /// ones announced before `cutoff`.
     async fn sweepable(

@@ -62,6 +62,16 @@ impl FileRepository for MemoryFiles {
             .fold(FileUsage::default(), |usage, f| usage.plus(f.size)))
     }
 
+    async fn private_of(&self, owner: &UserId, limit: u32) -> Result<Vec<FileRecord>, StoreError> {
+        let map = self.by_id.read();
+        let mut found: Vec<&FileRecord> = map
+            .values()
+            .filter(|f| &f.owner == owner && !f.public)
+            .collect();
+        found.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(found.into_iter().take(limit as usize).cloned().collect())
+    }
+
     async fn publish(&self, ids: &[FileId]) -> Result<(), StoreError> {
         let mut map = self.by_id.write();
         for id in ids {

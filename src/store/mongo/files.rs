@@ -229,6 +229,20 @@ impl FileRepository for MongoFiles {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn private_of(&self, owner: &UserId, limit: u32) -> Result<Vec<FileRecord>, StoreError> {
+        let docs: Vec<FileDoc> = self
+            .collection
+            .find(doc! { "owner": owner.to_string(), "public": { "$ne": true } })
+            .sort(doc! { "created_at": 1, "_id": 1 })
+            .limit(i64::from(limit))
+            .await
+            .map_err(classify)?
+            .try_collect()
+            .await
+            .map_err(classify)?;
+        docs.into_iter().map(FileDoc::into_record).collect()
+    }
+
     async fn sweepable(
         &self,
         cutoff: DateTime<Utc>,

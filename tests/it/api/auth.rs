@@ -1181,7 +1181,8 @@ async fn email_verification_and_preferences() {
         .unwrap();
     assert_eq!(
         prefs,
-        json!({"language": "en", "sms": true, "email": true, "whatsapp": false})
+        json!({"language": "en", "sms": true, "email": true, "whatsapp": false, "marketing": false}),
+        "marketing is off until the customer turns it on"
     );
     let put = client
         .put(app.url("/api/v1/users/me/preferences"))

@@ -7,6 +7,7 @@ use bazaar::http::auth::TokenPair;
 use serde_json::{json, Value};
 
 use super::auth::signed_up_customer;
+use super::files::announce;
 use super::orders::product_with_stock;
 use super::test_app;
 use crate::kit::{bearer_client, problem, TestApp};
@@ -149,6 +150,8 @@ async fn an_erased_account_leaves_the_tax_record_without_the_person_and_its_phon
         .unwrap()
         .contains(id));
     pay_and_deliver(&app, &me, id).await;
+    let upload = announce(&app, &me, "image/png", 100).await;
+    let file = upload["file"]["id"].as_str().unwrap();
     let notices_before = to_phone(&app).await;
     assert!(
         !notices_before.is_empty(),
@@ -179,8 +182,12 @@ async fn an_erased_account_leaves_the_tax_record_without_the_person_and_its_phon
     }
     assert!(kept["address"].get("line2").is_none() && kept["address"].get("phone").is_none());
     assert!(kept.get("notes").is_none(), "{kept}");
-    // No notice keeps the phone.
+    // No notice keeps the phone, and what they uploaded is gone.
     assert!(to_phone(&app).await.is_empty());
+    assert_eq!(
+        app.get(&format!("/api/v1/files/{file}")).await.status(),
+        404
+    );
     // The audit trail says it happened, under the account id.
     let audit = json(
         app.get(&format!(

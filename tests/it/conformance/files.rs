@@ -135,6 +135,44 @@ pub async fn usage_counts_an_owners_pending_and_complete_files_that_are_not_publ
     repo.publish(&[]).await.unwrap();
 }
 
+pub async fn private_of_lists_an_owners_files_no_product_shows_oldest_first(
+    repo: &dyn FileRepository,
+) {
+    let owner = UserId::generate();
+    let at = |s| base_time() + Duration::seconds(s);
+    let files: Vec<FileRecord> = [3, 1, 2, 4]
+        .into_iter()
+        .map(|s| pending_of(&owner, 10, at(s)))
+        .collect();
+    for file in &files {
+        repo.insert(file).await.unwrap();
+    }
+    repo.insert(&pending("image/png", 5)).await.unwrap();
+    repo.mark_complete(&files[0].id, at(9)).await.unwrap();
+    repo.expire(&files[1].id).await.unwrap();
+    repo.publish(&[files[3].id.clone()]).await.unwrap();
+
+    let ids = |found: Vec<FileRecord>| found.into_iter().map(|f| f.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(repo.private_of(&owner, 10).await.unwrap()),
+        [
+            files[1].id.clone(),
+            files[2].id.clone(),
+            files[0].id.clone()
+        ],
+        "expired, pending and complete alike, oldest first; the public one stays out"
+    );
+    assert_eq!(
+        ids(repo.private_of(&owner, 2).await.unwrap()),
+        [files[1].id.clone(), files[2].id.clone()]
+    );
+    assert!(repo
+        .private_of(&UserId::generate(), 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 pub async fn expiring_wins_or_loses_against_completing_atomically(repo: &dyn FileRepository) {
     let file = pending("image/png", 10);
     repo.insert(&file).await.unwrap();
@@ -231,6 +269,7 @@ macro_rules! file_suite {
                 concurrent_completions_let_exactly_one_win,
                 delete_removes_the_record_once,
                 usage_counts_an_owners_pending_and_complete_files_that_are_not_public,
+                private_of_lists_an_owners_files_no_product_shows_oldest_first,
                 expiring_wins_or_loses_against_completing_atomically,
                 times_finer_than_a_millisecond_read_back_as_the_record_has_them,
                 sweepable_lists_expired_and_stale_pending_files_oldest_first,
