@@ -27,10 +27,29 @@ pub enum NoticeKind {
     PaymentReceipt,
     Refund,
     Cancellation,
+    /// A single-use link to set a new password (`{public_url}/reset-password?token=…`),
+    /// to the account's verified email. Its data holds the link only until it is sent.
+    PasswordReset,
+    /// To the *old* address of an account whose email was just replaced: what changed,
+    /// and whom to contact if it was not the customer. It holds no link.
+    EmailChanged,
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 4] = [
+    pub const ALL: [NoticeKind; 6] = [
+        Self::OrderConfirmation,
+        Self::PaymentReceipt,
+        Self::Refund,
+        Self::Cancellation,
+        Self::PasswordReset,
+        Self::EmailChanged,
+    ];
+
+    /// The notices about orders, which go on the channels the customer's preferences
+    /// allow, each with a template per channel and language ([`PerNotice`]). The others
+    /// are account notices: by email only, to an address named by the account's own
+    /// change, whatever the preferences say.
+    pub const ORDER: [NoticeKind; 4] = [
         Self::OrderConfirmation,
         Self::PaymentReceipt,
         Self::Refund,
@@ -43,7 +62,16 @@ impl NoticeKind {
             Self::PaymentReceipt => "payment_receipt",
             Self::Refund => "refund",
             Self::Cancellation => "cancellation",
+            Self::PasswordReset => "password_reset",
+            Self::EmailChanged => "email_changed",
         }
+    }
+
+    /// Whether the message's data lets its reader act for the customer (a reset link):
+    /// it is cleared once the message is delivered or set aside, so that the outbox keeps
+    /// it no longer than it is needed.
+    pub fn carries_secret(self) -> bool {
+        matches!(self, Self::PasswordReset)
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
@@ -58,7 +86,8 @@ impl NoticeKind {
     }
 }
 
-/// One `T` for each kind of notice, e.g. each kind's email template.
+/// One `T` for each kind of order notice ([`NoticeKind::ORDER`]), e.g. each kind's email
+/// template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PerNotice<T> {
     pub order_confirmation: T,
@@ -68,12 +97,14 @@ pub struct PerNotice<T> {
 }
 
 impl<T> PerNotice<T> {
-    pub fn get(&self, kind: NoticeKind) -> &T {
+    /// The order notice's value; `None` for an account notice, which has none.
+    pub fn get(&self, kind: NoticeKind) -> Option<&T> {
         match kind {
-            NoticeKind::OrderConfirmation => &self.order_confirmation,
-            NoticeKind::PaymentReceipt => &self.payment_receipt,
-            NoticeKind::Refund => &self.refund,
-            NoticeKind::Cancellation => &self.cancellation,
+            NoticeKind::OrderConfirmation => Some(&self.order_confirmation),
+            NoticeKind::PaymentReceipt => Some(&self.payment_receipt),
+            NoticeKind::Refund => Some(&self.refund),
+            NoticeKind::Cancellation => Some(&self.cancellation),
+            NoticeKind::PasswordReset | NoticeKind::EmailChanged => None,
         }
     }
 
@@ -356,14 +387,26 @@ impl OutboxMessage {
         }
     }
 
-    /// The message once its provider accepted it.
+    /// The message once its provider accepted it; a secret in its data
+    /// ([`NoticeKind::carries_secret`]) is gone.
     pub fn delivered(&self, provider_id: &str, now: DateTime<Utc>) -> Self {
         Self {
             state: OutboxState::Delivered,
             lease: None,
             provider_id: Some(provider_id.to_owned()),
             delivered_at: Some(truncate_to_millis(now)),
+            data: self.data_after_sending(),
             ..self.clone()
+        }
+    }
+
+    /// The data to keep once the message will not be sent again: none for a kind that
+    /// carries a secret, else all of it.
+    pub fn data_after_sending(&self) -> serde_json::Map<String, serde_json::Value> {
+        if self.kind.carries_secret() {
+            serde_json::Map::new()
+        } else {
+            self.data.clone()
         }
     }
 
@@ -382,12 +425,14 @@ impl OutboxMessage {
         }
     }
 
-    /// The message set aside unsent, for good, because of `why`.
+    /// The message set aside unsent, for good, because of `why`; a secret in its data
+    /// is gone.
     pub fn skipped(&self, why: &str) -> Self {
         Self {
             state: OutboxState::Skipped,
             lease: None,
             last_error: Some(why.to_owned()),
+            data: self.data_after_sending(),
             ..self.clone()
         }
     }
