@@ -19,8 +19,8 @@ use crate::app::identity::otp::Recipient;
 use crate::app::identity::sign_in::{subject, Identifier};
 use crate::app::identity::{otp_error, Identity, RequestContext};
 use crate::domain::audit::AuditKind;
-use crate::domain::outbox::{dedupe_key, Channel, NoticeKind, OutboxMessage};
 use crate::domain::outbox::Recipient as NoticeRecipient;
+use crate::domain::outbox::{dedupe_key, Channel, NoticeKind, OutboxMessage};
 use crate::domain::user::{Email, Password, User, UserId, UserStatus};
 use crate::domain::validation::FieldError;
 
@@ -149,10 +149,7 @@ impl Identity {
             "expires_in_minutes".into(),
             (RESET_LINK_TTL.as_secs() / 60).into(),
         );
-        data.insert(
-            "language".into(),
-            user.preferences.language.as_str().into(),
-        );
+        data.insert("language".into(), user.preferences.language.as_str().into());
         // One message per link: the key names the token's digest, never the token.
         let detail = &token_key(&token)["password_reset:".len()..];
         let message = OutboxMessage::new(
@@ -200,8 +197,14 @@ impl Identity {
             return Err(invalid_link());
         }
         let email = Email::parse("email", &record.email).map_err(|_| invalid_link())?;
-        self.finish_reset(user, &password, &Identifier::Email(email), ctx, "by emailed link")
-            .await
+        self.finish_reset(
+            user,
+            &password,
+            &Identifier::Email(email),
+            ctx,
+            "by emailed link",
+        )
+        .await
     }
 
     /// What every reset does once its proof holds: the new password, the account
@@ -272,7 +275,10 @@ mod tests {
             field(Some("+919812345678"), Some("123456"), Some("abc")).as_deref(),
             Some("token")
         );
-        assert_eq!(field(Some("+919812345678"), None, None).as_deref(), Some("code"));
+        assert_eq!(
+            field(Some("+919812345678"), None, None).as_deref(),
+            Some("code")
+        );
         assert_eq!(field(None, Some("123456"), None).as_deref(), Some("phone"));
     }
 

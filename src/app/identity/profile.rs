@@ -220,10 +220,7 @@ impl Identity {
         data.insert("name".into(), user.name.as_str().into());
         data.insert("new_email".into(), new.into());
         data.insert("changed_at".into(), user.updated_at.to_rfc3339().into());
-        data.insert(
-            "language".into(),
-            user.preferences.language.as_str().into(),
-        );
+        data.insert("language".into(), user.preferences.language.as_str().into());
         let version = user.version.to_string();
         let message = OutboxMessage::new(
             NoticeKind::EmailChanged,
@@ -301,7 +298,10 @@ mod tests {
         assert_eq!(u.pending_email, Some(email("new@example.in")));
 
         change_email(&mut u, Some(email("old@example.in")));
-        assert_eq!(u.pending_email, None, "back to the old one drops the change");
+        assert_eq!(
+            u.pending_email, None,
+            "back to the old one drops the change"
+        );
 
         change_email(&mut u, Some(email("new@example.in")));
         change_email(&mut u, None);

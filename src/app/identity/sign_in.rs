@@ -341,7 +341,13 @@ impl Identity {
             .find_by_phone(&phone)
             .await?
             .ok_or_else(|| otp_error(OtpError::Invalid))?;
-        self.finish_reset(user, &password, &Identifier::Phone(phone), ctx, "by SMS code")
-            .await
+        self.finish_reset(
+            user,
+            &password,
+            &Identifier::Phone(phone),
+            ctx,
+            "by SMS code",
+        )
+        .await
     }
 }

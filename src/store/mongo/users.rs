@@ -191,7 +191,9 @@ impl UserDoc {
             email: if self.email_verified {
                 self.email.map(Email::trusted)
             } else {
-                self.email.or(self.pending_email.clone()).map(Email::trusted)
+                self.email
+                    .or(self.pending_email.clone())
+                    .map(Email::trusted)
             },
             pending_email: self
                 .pending_email
