@@ -454,6 +454,34 @@ mod tests {
     }
 
     #[test]
+    fn a_reset_link_leaves_the_outbox_once_sent_or_set_aside_and_other_data_stays() {
+        let mut data = serde_json::Map::new();
+        data.insert(
+            "link".into(),
+            "https://shop.example.in/reset-password?token=t".into(),
+        );
+        let reset = OutboxMessage::new(
+            NoticeKind::PasswordReset,
+            Recipient::Email(Email::parse("to", "asha@example.in").unwrap()),
+            data.clone(),
+            "u:password_reset:email:d".into(),
+            at(0),
+        );
+        assert_eq!(reset.data, data, "kept while it waits");
+        assert!(reset.delivered("sg-1", at(1)).data.is_empty());
+        assert!(reset.skipped("over the cap").data.is_empty());
+        let failed = reset.failed("timeout", NextAttempt::At(at(30)));
+        assert_eq!(failed.data, data, "a retry needs it");
+
+        let order = OutboxMessage {
+            data: data.clone(),
+            ..message()
+        };
+        assert_eq!(order.delivered("id", at(1)).data, data);
+        assert_eq!(order.skipped("why").data, data);
+    }
+
+    #[test]
     fn backoff_doubles_from_the_base_up_to_the_cap() {
         let waits: Vec<u64> = (1..=6)
             .map(|n| schedule().next_attempt_after(n, 1.0).as_secs())
