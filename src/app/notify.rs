@@ -58,6 +58,8 @@ pub struct Notifier {
     whatsapp: Option<Arc<dyn WhatsAppSender>>,
     fakes: Option<Fakes>,
     verify_email_template: String,
+    password_reset_template: String,
+    email_changed_template: String,
     notice_templates: PerNotice<Localized>,
     notice_flows: PerNotice<Localized>,
     whatsapp_templates: PerNotice<Localized>,
@@ -174,6 +176,8 @@ impl Notifier {
             whatsapp,
             fakes,
             verify_email_template: settings.providers.sendgrid.template_verify_email.clone(),
+            password_reset_template: settings.providers.sendgrid.template_password_reset.clone(),
+            email_changed_template: settings.providers.sendgrid.template_email_changed.clone(),
             notice_templates: settings.providers.sendgrid.notice_templates.clone(),
             notice_flows: settings.providers.msg91.notice_flows.clone(),
             whatsapp_templates: settings.providers.msg91.whatsapp_templates.clone(),
@@ -228,6 +232,25 @@ impl Notifier {
             .map_err(AppError::delivery)
     }
 
+    /// The link of a password reset token, as the email carries it.
+    pub fn password_reset_link(&self, token: &str) -> String {
+        format!("{}/reset-password?token={token}", self.public_url)
+    }
+
+    /// The email template of `kind` in `language`: an account notice's own, else the
+    /// order notice's for the language (English where it has none).
+    fn email_template(&self, kind: NoticeKind, language: &str) -> String {
+        match kind {
+            NoticeKind::PasswordReset => self.password_reset_template.clone(),
+            NoticeKind::EmailChanged => self.email_changed_template.clone(),
+            kind => self
+                .notice_templates
+                .get(kind)
+                .map(|t| t.get(language).1.to_owned())
+                .unwrap_or_default(),
+        }
+    }
+
     /// What the fakes sent, newest last; `None` when real providers are in use
     /// or in production.
     pub fn dev_messages(&self) -> Option<Vec<DevMessage>> {
@@ -265,6 +288,10 @@ impl Notifier {
             channel: "email",
             purpose: if e.template_id == self.verify_email_template {
                 "verify_email".into()
+            } else if e.template_id == self.password_reset_template {
+                NoticeKind::PasswordReset.as_str().into()
+            } else if e.template_id == self.email_changed_template {
+                NoticeKind::EmailChanged.as_str().into()
             } else {
                 notice_named(&self.notice_templates, &e.template_id)
             },
@@ -294,9 +321,9 @@ impl Notifier {
 
 /// The kind of notice whose template or flow is `id` (in any language), by name.
 fn notice_named(ids: &PerNotice<Localized>, id: &str) -> String {
-    NoticeKind::ALL
+    NoticeKind::ORDER
         .into_iter()
-        .find(|kind| ids.get(*kind).contains(id))
+        .find(|kind| ids.get(*kind).is_some_and(|l| l.contains(id)))
         .map_or("notice", NoticeKind::as_str)
         .to_owned()
 }
@@ -323,20 +350,18 @@ impl Deliver for Notifier {
                 let email = Email {
                     to_email: to.as_str().to_owned(),
                     to_name: None,
-                    template_id: self
-                        .notice_templates
-                        .get(message.kind)
-                        .get(language)
-                        .1
-                        .into(),
+                    template_id: self.email_template(message.kind, language),
                     data: Value::Object(message.data.clone()),
                 };
                 self.mail.send(&email).await
             }
             Recipient::Sms(to) => {
+                let Some(flows) = self.notice_flows.get(message.kind) else {
+                    return Err(by_email_only(message.kind));
+                };
                 let sms = FlowSms {
                     phone: to.as_str().to_owned(),
-                    flow_id: self.notice_flows.get(message.kind).get(language).1.into(),
+                    flow_id: flows.get(language).1.into(),
                     variables: flow_variables(&message.data),
                 };
                 self.sms.send_flow(&sms).await
@@ -351,8 +376,10 @@ impl Deliver for Notifier {
                         message: "WhatsApp is not configured (BAZAAR_MSG91_WHATSAPP_NUMBER)".into(),
                     });
                 };
-                let (language, configured) =
-                    self.whatsapp_templates.get(message.kind).get(language);
+                let Some(templates) = self.whatsapp_templates.get(message.kind) else {
+                    return Err(by_email_only(message.kind));
+                };
+                let (language, configured) = templates.get(language);
                 let (template, code) = configured.split_once(':').unwrap_or((configured, language));
                 let template = WhatsAppTemplate {
                     phone: to.as_str().to_owned(),
@@ -363,6 +390,16 @@ impl Deliver for Notifier {
                 whatsapp.send_template(&template).await
             }
         }
+    }
+}
+
+/// An account notice addressed to a phone: never written so, refused (and recorded as
+/// such) should one be.
+fn by_email_only(kind: NoticeKind) -> AdapterError {
+    AdapterError::Rejected {
+        provider: "bazaar",
+        status: 0,
+        message: format!("{} notices go by email only", kind.as_str()),
     }
 }
 

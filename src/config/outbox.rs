@@ -170,6 +170,7 @@ mod tests {
                 .sendgrid
                 .notice_templates
                 .get(NoticeKind::Refund)
+                .unwrap()
                 .get("hi"),
             ("en", "d-refund")
         );

@@ -14,6 +14,7 @@ pub mod ids;
 pub mod listing;
 pub mod localized;
 pub mod money;
+pub mod notice_kind;
 pub mod order;
 pub mod order_query;
 pub mod outbox;

@@ -18,75 +18,7 @@ use super::validation::FieldError;
 
 pub use super::ids::OutboxId;
 pub use super::localized::Localized;
-
-/// What a notice tells the customer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NoticeKind {
-    OrderConfirmation,
-    PaymentReceipt,
-    Refund,
-    Cancellation,
-}
-
-impl NoticeKind {
-    pub const ALL: [NoticeKind; 4] = [
-        Self::OrderConfirmation,
-        Self::PaymentReceipt,
-        Self::Refund,
-        Self::Cancellation,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::OrderConfirmation => "order_confirmation",
-            Self::PaymentReceipt => "payment_receipt",
-            Self::Refund => "refund",
-            Self::Cancellation => "cancellation",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == raw)
-    }
-
-    /// Whether the customer must get this notice even with every channel turned off in their
-    /// preferences: a payment receipt is proof of what they paid (OTP codes, sent outside the
-    /// outbox, are the other such message). See `docs/outbox.md`.
-    pub fn is_transactional(self) -> bool {
-        matches!(self, Self::PaymentReceipt)
-    }
-}
-
-/// One `T` for each kind of notice, e.g. each kind's email template.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PerNotice<T> {
-    pub order_confirmation: T,
-    pub payment_receipt: T,
-    pub refund: T,
-    pub cancellation: T,
-}
-
-impl<T> PerNotice<T> {
-    pub fn get(&self, kind: NoticeKind) -> &T {
-        match kind {
-            NoticeKind::OrderConfirmation => &self.order_confirmation,
-            NoticeKind::PaymentReceipt => &self.payment_receipt,
-            NoticeKind::Refund => &self.refund,
-            NoticeKind::Cancellation => &self.cancellation,
-        }
-    }
-
-    /// Builds one value per kind.
-    pub fn from_fn(mut make: impl FnMut(NoticeKind) -> T) -> Self {
-        Self {
-            order_confirmation: make(NoticeKind::OrderConfirmation),
-            payment_receipt: make(NoticeKind::PaymentReceipt),
-            refund: make(NoticeKind::Refund),
-            cancellation: make(NoticeKind::Cancellation),
-        }
-    }
-}
+pub use super::notice_kind::{NoticeKind, PerNotice};
 
 /// How a notice travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -356,14 +288,26 @@ impl OutboxMessage {
         }
     }
 
-    /// The message once its provider accepted it.
+    /// The message once its provider accepted it; a secret in its data
+    /// ([`NoticeKind::carries_secret`]) is gone.
     pub fn delivered(&self, provider_id: &str, now: DateTime<Utc>) -> Self {
         Self {
             state: OutboxState::Delivered,
             lease: None,
             provider_id: Some(provider_id.to_owned()),
             delivered_at: Some(truncate_to_millis(now)),
+            data: self.data_after_sending(),
             ..self.clone()
+        }
+    }
+
+    /// The data to keep once the message will not be sent again: none for a kind that
+    /// carries a secret, else all of it.
+    pub fn data_after_sending(&self) -> serde_json::Map<String, serde_json::Value> {
+        if self.kind.carries_secret() {
+            serde_json::Map::new()
+        } else {
+            self.data.clone()
         }
     }
 
@@ -382,12 +326,14 @@ impl OutboxMessage {
         }
     }
 
-    /// The message set aside unsent, for good, because of `why`.
+    /// The message set aside unsent, for good, because of `why`; a secret in its data
+    /// is gone.
     pub fn skipped(&self, why: &str) -> Self {
         Self {
             state: OutboxState::Skipped,
             lease: None,
             last_error: Some(why.to_owned()),
+            data: self.data_after_sending(),
             ..self.clone()
         }
     }
@@ -505,6 +451,34 @@ mod tests {
             "order-1:order_confirmation:sms".into(),
             at(0),
         )
+    }
+
+    #[test]
+    fn a_reset_link_leaves_the_outbox_once_sent_or_set_aside_and_other_data_stays() {
+        let mut data = serde_json::Map::new();
+        data.insert(
+            "link".into(),
+            "https://shop.example.in/reset-password?token=t".into(),
+        );
+        let reset = OutboxMessage::new(
+            NoticeKind::PasswordReset,
+            Recipient::Email(Email::parse("to", "asha@example.in").unwrap()),
+            data.clone(),
+            "u:password_reset:email:d".into(),
+            at(0),
+        );
+        assert_eq!(reset.data, data, "kept while it waits");
+        assert!(reset.delivered("sg-1", at(1)).data.is_empty());
+        assert!(reset.skipped("over the cap").data.is_empty());
+        let failed = reset.failed("timeout", NextAttempt::At(at(30)));
+        assert_eq!(failed.data, data, "a retry needs it");
+
+        let order = OutboxMessage {
+            data: data.clone(),
+            ..message()
+        };
+        assert_eq!(order.delivered("id", at(1)).data, data);
+        assert_eq!(order.skipped("why").data, data);
     }
 
     #[test]

@@ -347,6 +347,10 @@ pub struct User {
     pub status: UserStatus,
     pub phone_verified: bool,
     pub email_verified: bool,
+    /// A new address asked for while `email` is verified: it replaces `email` only once
+    /// its own link is followed (see `docs/auth.md`, Changing the email). `None` whenever
+    /// `email` is unverified or absent.
+    pub pending_email: Option<Email>,
     pub preferences: Preferences,
     /// Provider accounts that sign in to this one (see [`LinkedIdentity`]).
     pub identities: Vec<LinkedIdentity>,
@@ -421,6 +425,7 @@ impl User {
             status: UserStatus::Active,
             phone_verified: false,
             email_verified: false,
+            pending_email: None,
             preferences: Preferences::default(),
             identities: Vec::new(),
             created_at: now,
@@ -450,6 +455,7 @@ impl User {
             roles: vec![Role::Customer],
             status: UserStatus::Active,
             phone_verified: true,
+            pending_email: None,
             preferences: Preferences::default(),
             identities: vec![LinkedIdentity {
                 linked_at: super::time::truncate_to_millis(identity.linked_at),

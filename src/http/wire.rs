@@ -188,7 +188,9 @@ wire_enum!(
     NoticeKind,
     "NoticeKind",
     "What a notice to a customer is about: `order_confirmation`, `payment_receipt`, `refund` \
-     or `cancellation`."
+     or `cancellation` (order notices), `password_reset` (a single-use reset link; its data is \
+     emptied once delivered or skipped) or `email_changed` (to the previous address of an \
+     account whose email was replaced)."
 );
 
 wire_enum!(

@@ -63,6 +63,7 @@ impl AppState {
             backends.audit.clone(),
             backends.kv.clone(),
             notifier,
+            backends.outbox.clone(),
             clock.clone(),
         )?
         .with_oidc(oidc_providers(&settings)?);

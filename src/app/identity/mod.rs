@@ -1,6 +1,7 @@
 //! Identity use cases, one module per job: sign-up (`sign_up`), sign-in by code
 //! ([`codes`]), sign-in with a password, sessions and password resets ([`sign_in`]),
-//! the user's own profile (`profile`), the admin's view of users (`admin`) and the
+//! resets by emailed link ([`password_reset`]), the user's own profile and its email
+//! changes (`profile`), the admin's view of users (`admin`) and the
 //! audit trail (`audit`). Knows the domain and the ports, not HTTP. This module holds
 //! the [`Identity`] service they share and turns an access token into a [`Principal`].
 //!
@@ -26,6 +27,7 @@ mod erasure;
 pub mod federated;
 pub mod id_tokens;
 mod password_change;
+pub mod password_reset;
 mod profile;
 pub mod sign_in;
 mod sign_up;
@@ -45,7 +47,7 @@ use crate::domain::precondition::{self, IfMatch};
 use crate::domain::time::SharedClock;
 use crate::domain::user::{Role, User, UserId, UserStatus};
 use crate::kv::KeyValueStore;
-use crate::store::{AuditRepository, UserRepository};
+use crate::store::{AuditRepository, OutboxRepository, UserRepository};
 
 /// Where a request came from, for the audit trail.
 #[derive(Debug, Clone, Default)]
@@ -80,6 +82,8 @@ pub struct Identity {
     otp: OtpService,
     lockout: Lockout,
     notifier: Arc<Notifier>,
+    /// Where account notices (reset links, email-change notices) are written.
+    outbox: Arc<dyn OutboxRepository>,
     clock: SharedClock,
     /// The providers whose ID tokens sign in (none until [`Identity::with_oidc`]).
     oidc: Arc<OidcProviders>,
@@ -135,6 +139,7 @@ impl Identity {
         audit: Arc<dyn AuditRepository>,
         kv: Arc<dyn KeyValueStore>,
         notifier: Arc<Notifier>,
+        outbox: Arc<dyn OutboxRepository>,
         clock: SharedClock,
     ) -> anyhow::Result<Self> {
         Ok(Self {
@@ -161,6 +166,7 @@ impl Identity {
             audit,
             kv,
             notifier,
+            outbox,
             oidc: Arc::new(OidcProviders::default()),
         })
     }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::app::errors::{AppError, ErrorCode};
 use crate::app::identity::lockout::Subject;
-use crate::app::identity::otp::{OtpError, OtpPurpose, Recipient};
+use crate::app::identity::otp::{OtpError, OtpPurpose};
 use crate::app::identity::sessions::{RefreshError, Session};
 use crate::app::identity::{lockout_error, otp_error, Identity, Principal, RequestContext};
 use crate::domain::audit::AuditKind;
@@ -304,48 +304,25 @@ impl Identity {
         Ok(())
     }
 
-    /// Sends a reset code to the account's phone; the same answer, and the same
-    /// budget, for unknown accounts. Named by phone, the phone's budget is
-    /// spent, as for `otp/send`. Named by email, the address's own budget is
-    /// spent (every address alike) and the code goes to the account's phone
-    /// only if that phone's budget allows it, quietly otherwise: a 429 there
-    /// would tell a registered address from an unknown one.
+    /// Starts a password reset; the same answer, and the same budget, for
+    /// unknown accounts. Named by phone, the phone's budget is spent, as for
+    /// `otp/send`, and a reset code goes to it. Named by email, the address's
+    /// own budget is spent (every address alike) and a single-use link is
+    /// emailed through the outbox if it is an account's verified address
+    /// (`password_reset`).
     pub async fn password_forgot(&self, identifier: &str) -> Result<(), AppError> {
         match Identifier::parse(identifier) {
             Identifier::Phone(phone) => {
                 self.send_code(&phone, OtpPurpose::ResetPassword, false)
                     .await
             }
-            Identifier::Email(email) => {
-                self.otp
-                    .allow_send(Recipient::Email {
-                        address: email.as_str(),
-                        purpose: "forgot",
-                    })
-                    .await
-                    .map_err(otp_error)?;
-                let Some(user) = self.users.find_by_email(&email).await? else {
-                    return Ok(());
-                };
-                match self.otp.allow_send(Recipient::Phone(&user.phone)).await {
-                    Ok(()) => {
-                        self.deliver_code(
-                            Some(&user),
-                            &user.phone,
-                            OtpPurpose::ResetPassword,
-                            false,
-                        )
-                        .await
-                    }
-                    Err(OtpError::Store(e)) => Err(e.into()),
-                    Err(_) => Ok(()),
-                }
-            }
+            Identifier::Email(email) => self.email_reset_link(&email).await,
             Identifier::Unknown(_, why) => Err(AppError::validation(vec![why])),
         }
     }
 
-    pub async fn password_reset(
+    /// Sets a new password with a `reset_password` code sent to `phone`.
+    pub(super) async fn password_reset(
         &self,
         phone: &str,
         code: &str,
@@ -364,32 +341,13 @@ impl Identity {
             .find_by_phone(&phone)
             .await?
             .ok_or_else(|| otp_error(OtpError::Invalid))?;
-        let hash = self.hasher.hash(&password).await?;
-        let user = self
-            .save(&user, |u| {
-                if !u.phone_verified && !u.email_verified {
-                    u.email = None;
-                }
-                u.password_hash = hash;
-                u.phone_verified = true;
-                if u.status == UserStatus::Locked {
-                    u.status = UserStatus::Active;
-                }
-            })
-            .await?;
-        self.sessions.revoke_all(user.id.as_str()).await?;
-        // The guesses so far were at a password that is gone.
-        self.lockout
-            .reset(&subject(Some(&user), &Identifier::Phone(phone), ctx))
-            .await?;
-        self.record(
-            AuditKind::PasswordReset,
-            Some(&user.id),
-            None,
+        self.finish_reset(
+            user,
+            &password,
+            &Identifier::Phone(phone),
             ctx,
-            "all sessions ended".into(),
+            "by SMS code",
         )
-        .await;
-        Ok(())
+        .await
     }
 }

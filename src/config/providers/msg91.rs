@@ -230,11 +230,11 @@ mod tests {
         .unwrap();
         let templates = &s.providers.msg91.whatsapp_templates;
         assert_eq!(
-            templates.get(NoticeKind::Refund).get("hi"),
+            templates.get(NoticeKind::Refund).unwrap().get("hi"),
             ("hi", "refund_done")
         );
         assert_eq!(
-            templates.get(NoticeKind::Refund).get("ta"),
+            templates.get(NoticeKind::Refund).unwrap().get("ta"),
             ("en", "refund_done:en_US")
         );
         assert_eq!(s.providers.msg91.whatsapp_number, None);

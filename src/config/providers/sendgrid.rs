@@ -14,6 +14,10 @@ pub struct SendGridConfig {
     pub from_email: String,
     pub from_name: String,
     pub template_verify_email: String,
+    /// The password-reset link's template (an outbox notice, `password_reset`).
+    pub template_password_reset: String,
+    /// The notice to an old address that the account's email changed (`email_changed`).
+    pub template_email_changed: String,
     /// The SendGrid dynamic template of each kind of notice, per language.
     pub notice_templates: PerNotice<Localized>,
 }
@@ -60,6 +64,23 @@ impl SendGridConfig {
                 and `token`.",
         },
         SettingSpec {
+            key: "sendgrid_template_password_reset",
+            default: Some("d-password-reset"),
+            secret: false,
+            help: "Dynamic template of the password-reset message (sent through the outbox); it \
+                receives `name`, `link` (`{public_url}/reset-password?token=…`, single use, valid \
+                30 minutes), `token` and `expires_in_minutes`.",
+        },
+        SettingSpec {
+            key: "sendgrid_template_email_changed",
+            default: Some("d-email-changed"),
+            secret: false,
+            help: "Dynamic template of the notice to an account's previous address that its email \
+                was replaced (sent through the outbox); it receives `name`, `new_email` (masked) \
+                and `changed_at`, and no link: it tells the reader to contact support or sign in \
+                by phone if the change was not theirs.",
+        },
+        SettingSpec {
             key: "sendgrid_template_order_confirmation",
             default: Some("d-order-confirmation"),
             secret: false,
@@ -100,6 +121,8 @@ impl SendGridConfig {
         let from_email = p.string("sendgrid_from_email");
         let from_name = p.string("sendgrid_from_name");
         let template_verify_email = p.string("sendgrid_template_verify_email");
+        let template_password_reset = p.string("sendgrid_template_password_reset");
+        let template_email_changed = p.string("sendgrid_template_email_changed");
         // Like MSG91's flows: the placeholders only mean something to the fake.
         let real_sendgrid = account.is_some();
         let notice_templates = PerNotice::from_fn(|kind| {
@@ -114,6 +137,8 @@ impl SendGridConfig {
             from_email,
             from_name,
             template_verify_email,
+            template_password_reset,
+            template_email_changed,
             notice_templates,
         }
     }

@@ -46,7 +46,9 @@ pub struct EmailApi {
 impl EmailApi {
     /// Verify an email address
     ///
-    /// 409 if another account verified the same address first.
+    /// Verifies the profile's email, or replaces it with the `pending_email`
+    /// the link went to (the previous address is then sent a notice). 409 if
+    /// another account verified the same address first.
     #[oai(
         path = "/auth/email/verify",
         method = "post",

@@ -1,4 +1,5 @@
-//! `/auth/password/…`: asking for a reset code, and setting a new password with it.
+//! `/auth/password/…`: asking for a reset (an SMS code for a phone, an emailed link for an
+//! email), and setting a new password with either.
 
 use std::sync::Arc;
 
@@ -7,6 +8,7 @@ use poem_openapi::types::Example;
 use poem_openapi::{Object, OpenApi};
 use serde::Deserialize;
 
+use crate::app::identity::password_reset::ResetProof;
 use crate::app::identity::Identity;
 use crate::error_set;
 use crate::http::contract::ApiTags;
@@ -28,7 +30,8 @@ error_set!(
 #[oai(example, deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct ForgotRequest {
-    /// Phone number or email address; the code goes to the account's phone.
+    /// Phone number (a `reset_password` code goes to it by SMS) or email address (a
+    /// single-use link goes to it, if it is an account's verified email).
     #[oai(validator(max_length = 254))]
     pub identifier: String,
 }
@@ -41,15 +44,27 @@ impl Example for ForgotRequest {
     }
 }
 
+/// Either `phone` and `code` (the SMS code), or `token` (from the emailed link).
 #[derive(Debug, Clone, Object, Deserialize)]
 #[oai(example, deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct ResetRequest {
-    #[oai(validator(max_length = 32, pattern = r"^[+]?[0-9 ()-]+$"))]
-    pub phone: String,
-    /// The six digits sent for `reset_password`.
-    #[oai(validator(pattern = "^[0-9]{6}$"))]
-    pub code: String,
+    /// With `code`: the phone the code was sent to.
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(max_length = 32, pattern = r"^[+]?[0-9 ()-]+$")
+    )]
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// With `phone`: the six digits sent for `reset_password`.
+    #[oai(skip_serializing_if_is_none, validator(pattern = "^[0-9]{6}$"))]
+    #[serde(default)]
+    pub code: Option<String>,
+    /// Instead of `phone` and `code`: the token of the emailed link
+    /// (`/reset-password?token=…`); it works once, for 30 minutes.
+    #[oai(skip_serializing_if_is_none, validator(max_length = 200))]
+    #[serde(default)]
+    pub token: Option<String>,
     #[oai(validator(min_length = 8, max_length = 128))]
     pub new_password: String,
 }
@@ -57,8 +72,9 @@ pub struct ResetRequest {
 impl Example for ResetRequest {
     fn example() -> Self {
         Self {
-            phone: "+919812345678".into(),
-            code: "042917".into(),
+            phone: Some("+919812345678".into()),
+            code: Some("042917".into()),
+            token: None,
             new_password: "a new long passphrase".into(),
         }
     }
@@ -72,9 +88,11 @@ pub struct PasswordsApi {
 impl PasswordsApi {
     /// Forgot password
     ///
-    /// Sends a `reset_password` code to the account's phone. Answers 202
+    /// For a phone, sends a `reset_password` code to it by SMS. For an email,
+    /// emails a single-use link (`{public_url}/reset-password?token=…`, valid
+    /// 30 minutes) if it is an account's verified address. Answers 202
     /// whether or not the account exists, with the same cooldown for every
-    /// phone or email (an email is looked up only if verified).
+    /// phone or email.
     #[oai(
         path = "/auth/password/forgot",
         method = "post",
@@ -90,7 +108,9 @@ impl PasswordsApi {
 
     /// Reset password
     ///
-    /// Sets a new password with a `reset_password` code and ends every session.
+    /// Sets a new password with a `reset_password` code (`phone` and `code`) or
+    /// the token of an emailed link (`token`), and ends every session. Exactly one
+    /// of the two forms (422 naming the field otherwise); a link works once.
     #[oai(
         path = "/auth/password/reset",
         method = "post",
@@ -102,8 +122,9 @@ impl PasswordsApi {
         req: &Request,
     ) -> Result<NoContentResponse, Problems<ResetErrors>> {
         let b = body.0;
+        let proof = ResetProof::parse(b.phone.as_deref(), b.code.as_deref(), b.token.as_deref())?;
         self.identity
-            .password_reset(&b.phone, &b.code, &b.new_password, &context(req))
+            .reset_password(proof, &b.new_password, &context(req))
             .await?;
         Ok(NoContentResponse::Done)
     }

@@ -19,8 +19,9 @@ pub struct MyEmailApi {
 impl MyEmailApi {
     /// Send me an email verification link
     ///
-    /// Sends a link (valid 24 hours) to the profile's email; follow it, or post
-    /// its token to `POST /auth/email/verify`. One link per account per
+    /// Sends a link (valid 24 hours) to the profile's email, or to its
+    /// `pending_email` when a change waits for proof; follow it, or post its
+    /// token to `POST /auth/email/verify`. One link per account per
     /// cooldown (`BAZAAR_OTP_COOLDOWN_SECS`) and five an hour per address,
     /// whoever asks; more is 429 with `Retry-After`.
     #[oai(

@@ -88,6 +88,10 @@ pub struct UserBody {
     pub status: Wire<UserStatus>,
     pub phone_verified: bool,
     pub email_verified: bool,
+    /// A new address waiting for its verification link to be followed; `email`
+    /// stays the account's until then (a change of a verified address).
+    #[oai(skip_serializing_if_is_none)]
+    pub pending_email: Option<String>,
     /// Whether a password can sign in (phone-first accounts start without
     /// one; `PUT /users/me/password` sets it).
     pub has_password: bool,
@@ -107,6 +111,7 @@ impl From<&User> for UserBody {
             status: Wire(u.status),
             phone_verified: u.phone_verified,
             email_verified: u.email_verified,
+            pending_email: u.pending_email.as_ref().map(|e| e.as_str().to_owned()),
             has_password: u.has_password(),
             created_at: u.created_at,
             updated_at: u.updated_at,
@@ -127,6 +132,7 @@ impl Example for UserBody {
             status: Wire(UserStatus::Active),
             phone_verified: true,
             email_verified: false,
+            pending_email: None,
             has_password: true,
             created_at: at,
             updated_at: at,

@@ -21,8 +21,8 @@ use crate::http::json_body::JsonBody;
 use crate::http::problem::Problems;
 use crate::http::security::{context, BearerAuth};
 
-/// Changes to the caller's profile. A new email starts unverified;
-/// `email: null` removes it.
+/// Changes to the caller's profile. A new email starts unverified, or, beside
+/// a verified one, waits as `pending_email` until proven; `email: null` removes it.
 #[derive(Debug, Clone, Object, Deserialize)]
 #[oai(example, deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
@@ -111,11 +111,16 @@ impl MyProfileApi {
 
     /// Update my profile
     ///
-    /// Changing the email makes it unverified until the link sent by
-    /// `POST /users/me/email/verify-request` is followed. Any address is
-    /// accepted, including one another account has: it becomes this
-    /// account's (for sign-in and password reset) only once verified. With
-    /// `If-Match`, only the version it names is changed (412 otherwise).
+    /// A new email replaces an unverified (or absent) one at once, unverified
+    /// until the link sent by `POST /users/me/email/verify-request` is followed.
+    /// Beside a verified email, the new one is held as `pending_email` and a
+    /// verification link goes to it at once: the verified address stays the
+    /// account's until the link is followed, then the new one replaces it and
+    /// the old one is told. `email: null` removes the email (and any pending
+    /// one) at once. Any address is accepted, including one another account
+    /// has: it becomes this account's (for sign-in and password reset) only
+    /// once verified. With `If-Match`, only the version it names is changed
+    /// (412 otherwise).
     #[oai(path = "/users/me", method = "patch", operation_id = "updateMe")]
     async fn update_me(
         &self,

@@ -67,6 +67,24 @@ impl MongoOutbox {
             .map_err(classify)?;
         Ok(Self { collection })
     }
+
+    /// Empties the data of a message of a kind that carries a secret (a reset link), once
+    /// it will not be sent again ([`OutboxMessage::data_after_sending`]).
+    async fn clear_secret_data(&self, id: &OutboxId) -> Result<(), StoreError> {
+        let secret_kinds: Vec<&str> = NoticeKind::ALL
+            .into_iter()
+            .filter(|k| k.carries_secret())
+            .map(NoticeKind::as_str)
+            .collect();
+        self.collection
+            .update_one(
+                doc! { "_id": object_id(id)?, "kind": { "$in": secret_kinds } },
+                doc! { "$set": { "data": {} } },
+            )
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -335,6 +353,9 @@ impl OutboxRepository for MongoOutbox {
             )
             .await
             .map_err(classify)?;
+        if result.matched_count == 1 {
+            self.clear_secret_data(id).await?;
+        }
         Ok(result.matched_count == 1)
     }
 
@@ -381,6 +402,9 @@ impl OutboxRepository for MongoOutbox {
             )
             .await
             .map_err(classify)?;
+        if result.matched_count == 1 {
+            self.clear_secret_data(id).await?;
+        }
         Ok(result.matched_count == 1)
     }
 

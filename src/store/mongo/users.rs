@@ -4,6 +4,13 @@
 //! any address until they prove it is theirs, so claiming one reveals nothing
 //! about who else has it.
 //!
+//! `pending_email` holds the one address awaiting proof, whichever it is: with
+//! `email_verified` false, the account's only address (as documents have always
+//! held it); with `email_verified` true, the new address of an email change, the
+//! verified `email` staying in place until it is proven ([`User::pending_email`]).
+//! The two cases never meet (a change is held only beside a verified address), so
+//! documents written before email changes existed read back unchanged.
+//!
 //! Linked provider accounts (`identities`, see `LinkedIdentity`) are unique by
 //! `(issuer, subject)` across all users. The index is over `identity_keys`, one
 //! `"<issuer> <subject>"` string per identity, not a compound index over
@@ -151,11 +158,11 @@ impl UserDoc {
                 .as_ref()
                 .filter(|_| u.email_verified)
                 .map(|e| e.as_str().to_owned()),
-            pending_email: u
-                .email
-                .as_ref()
-                .filter(|_| !u.email_verified)
-                .map(|e| e.as_str().to_owned()),
+            pending_email: if u.email_verified {
+                u.pending_email.as_ref().map(|e| e.as_str().to_owned())
+            } else {
+                u.email.as_ref().map(|e| e.as_str().to_owned())
+            },
             name: u.name.as_str().to_owned(),
             password_hash: u.password_hash.clone(),
             roles: u.roles.iter().map(|r| r.as_str().to_owned()).collect(),
@@ -207,7 +214,17 @@ impl UserDoc {
         Ok(User {
             id: UserId::trusted(self.id.to_hex()),
             phone: Phone::trusted(self.phone),
-            email: self.email.or(self.pending_email).map(Email::trusted),
+            email: if self.email_verified {
+                self.email.map(Email::trusted)
+            } else {
+                self.email
+                    .or(self.pending_email.clone())
+                    .map(Email::trusted)
+            },
+            pending_email: self
+                .pending_email
+                .filter(|_| self.email_verified)
+                .map(Email::trusted),
             name: PersonName::trusted(self.name),
             password_hash: self.password_hash,
             roles,

@@ -1167,8 +1167,17 @@ async fn email_verification_and_preferences() {
         .await
         .unwrap();
     assert_eq!(
-        changed["email_verified"], false,
-        "a new email starts unverified"
+        (
+            &changed["email"],
+            &changed["email_verified"],
+            &changed["pending_email"]
+        ),
+        (
+            &json!("ravi@example.in"),
+            &json!(true),
+            &json!("new@example.in")
+        ),
+        "a new email waits beside the verified one until proven"
     );
 
     let prefs: Value = client

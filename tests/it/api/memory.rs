@@ -11,6 +11,8 @@ mod auth;
 mod catalog;
 #[path = "conventions.rs"]
 mod conventions;
+#[path = "email.rs"]
+mod email;
 #[path = "files.rs"]
 mod files;
 #[path = "idempotency.rs"]

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use bazaar::domain::listing::Pagination;
 use bazaar::domain::user::{
-    Consent, LinkedIdentity, PersonName, Phone, Preferences, Registration, Role, User, UserStatus,
+    Consent, Email, LinkedIdentity, PersonName, Phone, Preferences, Registration, Role, User,
+    UserStatus,
 };
 use bazaar::domain::user_query::{RawUserQuery, UserQuery};
 use bazaar::store::memory::MemoryUsers;
@@ -361,6 +362,32 @@ pub async fn a_provider_account_links_to_one_user_only_but_many_have_none(
     );
 }
 
+pub async fn a_pending_email_change_reads_back_beside_the_verified_email_and_names_no_one(
+    repo: &dyn UserRepository,
+) {
+    let mut u = user("98123 45611", "Meera", Some("meera@example.in"), 0);
+    u.email_verified = true;
+    repo.insert(&u).await.unwrap();
+    let new = Email::parse("email", "meera.new@example.in").unwrap();
+    let pending = u.revised(Utc::now(), |u| u.pending_email = Some(new.clone()));
+    repo.update(&pending, 1).await.unwrap();
+    assert_eq!(repo.get(&u.id).await.unwrap().as_ref(), Some(&pending));
+    assert_eq!(repo.find_by_email(&new).await.unwrap(), None);
+    assert_eq!(
+        repo.find_by_email(u.email.as_ref().unwrap()).await.unwrap(),
+        Some(pending.clone())
+    );
+    // Proven, the new address replaces the old one, which then names no one.
+    let replaced = pending.revised(Utc::now(), |u| u.email = u.pending_email.take());
+    repo.update(&replaced, 2).await.unwrap();
+    assert_eq!(repo.get(&u.id).await.unwrap().as_ref(), Some(&replaced));
+    assert_eq!(repo.find_by_email(&new).await.unwrap(), Some(replaced));
+    assert_eq!(
+        repo.find_by_email(u.email.as_ref().unwrap()).await.unwrap(),
+        None
+    );
+}
+
 macro_rules! user_suite {
     ($backend:ident, $make:expr) => {
         conformance!(
@@ -370,6 +397,7 @@ macro_rules! user_suite {
             [
                 users_read_back_unchanged_by_id_phone_and_verified_email,
                 an_unverified_email_reads_back_but_names_no_one,
+                a_pending_email_change_reads_back_beside_the_verified_email_and_names_no_one,
                 phone_and_verified_email_are_unique_but_many_users_have_no_email,
                 updates_need_the_current_version_and_keep_verified_emails_unique,
                 a_change_from_a_stale_version_changes_nothing,
