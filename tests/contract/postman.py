@@ -16,7 +16,7 @@ import filecmp
 import os
 import subprocess
 import tempfile
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 
 from run import SuiteFailed, log
 

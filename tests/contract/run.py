@@ -227,7 +227,7 @@ def run_profile(profile, names):
     from providers import Google
 
     # Google in both profiles: no development route mints ID tokens its server trusts.
-    google_log = open(os.path.join(output, "google.log"), "w")
+    google_log = open(os.path.join(output, "google.log"), "w")  # noqa: SIM115 - closed in the finally below
 
     def log_google(line):
         google_log.write(f"{time.strftime('%H:%M:%S')} {line}\n")
