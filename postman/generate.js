@@ -563,6 +563,14 @@ pm.test('a new access token, still the admin', () => {
 
 // ---- Post-processing ------------------------------------------------------------------------------
 
+// Operations whose example runs as the Flows' customer (`customer_token`) instead of the
+// collection's admin, and why: method + Postman path → the note added to its description.
+const AS_FLOWS_CUSTOMER = {
+  "DELETE api/v1/users/me":
+    "In this collection it runs as the Flows' customer (`customer_token`), not the admin: erasing the " +
+    "admin's account would end its sessions and sign the rest of the run (and the suites after it) out.",
+};
+
 function postProcess(collection, publicOps) {
   const walk = (items, trail) => {
     const seen = new Map();
@@ -577,8 +585,13 @@ function postProcess(collection, publicOps) {
         continue;
       }
       const request = item.request;
-      request.auth = publicOps.has(requestKey(request)) ? NOAUTH : null;
+      const customerOnly = AS_FLOWS_CUSTOMER[requestKey(request)];
+      request.auth = publicOps.has(requestKey(request)) ? NOAUTH : customerOnly ? bearer("customer_token") : null;
       if (request.auth === null) delete request.auth; // inherit the collection's bearer
+      if (customerOnly) {
+        const said = typeof request.description === "string" ? request.description : request.description?.content || "";
+        request.description = `${said}\n\n${customerOnly}`.trim();
+      }
       // Keep the success examples; the error ones are the same problem document every time.
       item.response = (item.response || []).filter((r) => r.code >= 200 && r.code < 300);
       item.response.forEach((r, i) => {
