@@ -68,7 +68,7 @@ UNKNOWABLE_FIELDS = [
     (r"^items$", "below_minimum"),
     # A password change names the account's current password, which is stored (as a hash),
     # not part of the contract; a generated one is not it. Whether it is needed at all is
-    # state: an account with a password needs it unless it signed in by code minutes ago.
+    # state: an account that has a password (`has_password`) must name it.
     (r"^current_password$", "mismatch"),
     (r"^current_password$", "required"),
 ]
