@@ -9,11 +9,13 @@
 // in once and refreshes the token before it expires, `noauth` on the public operations, and a
 // "Flows" folder whose requests carry test scripts for the main journey (a sign-in code to a new
 // phone → OTP from the dev messages → sign up by code → set a password and sign in with it →
+// sign in with Google (ID token → phone required → code → signed in → linked) →
 // admin creates and lists products → order → pay → webhook → paid), and
 // a collection-level test every request runs (no 5xx; an error is a problem document).
 // Where the OTP is read and how a checkout is paid are environment variables (`messagesUrl`,
 // `payUrl`): a development server's dev routes by default, a test run's provider stand-ins in
-// production (tests/contract/postman.py).
+// production (tests/contract/postman.py). Google's ID tokens are minted at `idTokenUrl`, the test
+// run's Google stand-in in both profiles; empty by default, which skips the Google steps.
 // The output is deterministic (seeded example faker, ids derived from names, sorted keys), so
 // `tests/contract/postman.py` can fail on any drift. Never edit the generated files by hand.
 
@@ -241,6 +243,112 @@ function flowRequest({ name, method, route, url, query, body, auth, headers, pre
   return { id: stableId(`Flows/${name}`), name, request, event, response: [] };
 }
 
+// The "Sign in with Google" steps (6–11): Google's ID token needs a key the server trusts, so
+// they mint it at `idTokenUrl` (a test run's Google stand-in) and are skipped when it is empty.
+const GOOGLE_SKIP = String.raw`if (!pm.variables.get('idTokenUrl')) {
+    console.log('idTokenUrl is empty: the Google sign-in steps are skipped');
+    pm.execution.skipRequest();
+}`;
+
+function googleSteps() {
+  const step = (options) =>
+    flowRequest({
+      ...options,
+      auth: NOAUTH,
+      prerequest: options.prerequest ? `${GOOGLE_SKIP}\n${options.prerequest}` : GOOGLE_SKIP,
+    });
+  return [
+    step({
+      name: "6. Google: an ID token for a new Google account",
+      method: "POST",
+      url: "{{idTokenUrl}}",
+      description:
+        "What Google Identity Services hands the page after the customer picks a Google account: " +
+        "here minted by the test run's Google stand-in (`idTokenUrl`, whose keys the server trusts " +
+        "through BAZAAR_OIDC_GOOGLE_*). Steps 6–11 are skipped when `idTokenUrl` is empty.",
+      prerequest: String.raw`const digits = String(Math.floor(Math.random() * 1e8)).padStart(8, '0');
+pm.environment.set('google_email', 'postman-' + digits + '@example.in');
+pm.environment.set('google_sub', '1' + digits + digits + '00');
+pm.environment.set('google_phone', '+9198' + digits);`,
+      body: { email: "{{google_email}}", email_verified: true, name: "Postman Google Customer", sub: "{{google_sub}}" },
+      tests: String.raw`pm.test('200 OK', () => pm.response.to.have.status(200));
+const token = pm.response.json().id_token;
+pm.test('an ID token (a JWS)', () => pm.expect(token.split('.')).to.have.lengthOf(3));
+pm.environment.set('google_id_token', token);`,
+    }),
+    step({
+      name: "7. Google: sign in with the token",
+      method: "POST",
+      route: "/api/v1/auth/oidc/google",
+      description:
+        "No account has this Google account or its email, and accounts are phone-first: the answer " +
+        "asks for a phone (the token is kept for step 10).",
+      body: { id_token: "{{google_id_token}}", device: "postman" },
+      tests: String.raw`pm.test('200 OK', () => pm.response.to.have.status(200));
+const body = pm.response.json();
+pm.test('a phone is required, no tokens yet', () => {
+    pm.expect(body.outcome).to.eql('phone_required');
+    pm.expect(body.email).to.eql(pm.environment.get('google_email'));
+    pm.expect(body.tokens).to.be.undefined;
+});`,
+    }),
+    step({
+      name: "8. Google: send a sign-in code to a new phone",
+      method: "POST",
+      route: "/api/v1/auth/otp/send",
+      body: { phone: "{{google_phone}}", purpose: "login" },
+      tests: String.raw`pm.test('202 Accepted', () => pm.response.to.have.status(202));`,
+    }),
+    step({
+      name: "9. Google: read the code from the dev messages",
+      method: "GET",
+      url: "{{messagesUrl}}",
+      tests: String.raw`pm.test('200 OK', () => pm.response.to.have.status(200));
+const phone = pm.environment.get('google_phone');
+const sent = pm.response.json().filter((m) => m.to === phone && m.channel === 'sms' && m.code);
+pm.test('a code was sent to the phone by SMS', () => pm.expect(sent.length).to.be.above(0));
+if (sent.length) { pm.environment.set('google_otp_code', sent[sent.length - 1].code); }`,
+    }),
+    step({
+      name: "10. Google: sign in with the token, the phone and its code",
+      method: "POST",
+      route: "/api/v1/auth/oidc/google",
+      description:
+        "The same token with the phone and its code: a new account (name and verified email from " +
+        "the token, no password), linked to the Google account, and signed in.",
+      body: { id_token: "{{google_id_token}}", phone: "{{google_phone}}", code: "{{google_otp_code}}", device: "postman" },
+      tests: String.raw`pm.test('200 OK', () => pm.response.to.have.status(200));
+const body = pm.response.json();
+pm.test('signed in to a new account with the phone and the verified Google email', () => {
+    pm.expect(body.outcome).to.eql('signed_in');
+    pm.expect(body.tokens.access_token).to.be.a('string').and.not.empty;
+    pm.expect(body.tokens.refresh_token).to.be.a('string').and.not.empty;
+    pm.expect(body.user.phone).to.eql(pm.environment.get('google_phone'));
+    pm.expect(body.user.phone_verified).to.eql(true);
+    pm.expect(body.user.email).to.eql(pm.environment.get('google_email'));
+    pm.expect(body.user.email_verified).to.eql(true);
+    pm.expect(body.user.name).to.eql('Postman Google Customer');
+    pm.expect(body.user.has_password).to.eql(false);
+});
+pm.environment.set('google_user_id', body.user.id);`,
+    }),
+    step({
+      name: "11. Google: the same Google account signs in directly",
+      method: "POST",
+      route: "/api/v1/auth/oidc/google",
+      description: "The Google account is linked now: its token alone signs in, no phone asked.",
+      body: { id_token: "{{google_id_token}}", device: "postman" },
+      tests: String.raw`pm.test('200 OK', () => pm.response.to.have.status(200));
+const body = pm.response.json();
+pm.test('signed in to the same account', () => {
+    pm.expect(body.outcome).to.eql('signed_in');
+    pm.expect(body.tokens.access_token).to.be.a('string').and.not.empty;
+    pm.expect(body.user.id).to.eql(pm.environment.get('google_user_id'));
+});`,
+    }),
+  ];
+}
+
 function flowsFolder() {
   const customer = bearer("customer_token");
   const items = [
@@ -325,8 +433,9 @@ pm.test('a bearer token pair', () => {
 });
 pm.environment.set('customer_token', tokens.access_token);`,
     }),
+    ...googleSteps(),
     flowRequest({
-      name: "6. The admin creates a product",
+      name: "12. The admin creates a product",
       method: "POST",
       route: "/api/v1/products",
       description: "Runs with the collection's auth (the admin).",
@@ -350,7 +459,7 @@ pm.test('the product as sent', () => {
 pm.environment.set('product_id', product.id);`,
     }),
     flowRequest({
-      name: "7. List products by tag",
+      name: "13. List products by tag",
       method: "GET",
       route: "/api/v1/products",
       query: [
@@ -365,7 +474,7 @@ pm.test('the new product is listed', () => {
 });`,
     }),
     flowRequest({
-      name: "8. The customer places an order",
+      name: "14. The customer places an order",
       method: "POST",
       route: "/api/v1/orders",
       auth: customer,
@@ -383,7 +492,7 @@ pm.environment.set('order_id', order.id);
 pm.environment.set('order_total', String(order.total));`,
     }),
     flowRequest({
-      name: "9. The customer opens checkout",
+      name: "15. The customer opens checkout",
       method: "POST",
       route: "/api/v1/orders/{{order_id}}/payments",
       auth: customer,
@@ -399,7 +508,7 @@ pm.test('Razorpay Checkout options for the whole order', () => {
 pm.environment.set('razorpay_order_id', checkout.razorpay_order_id);`,
     }),
     flowRequest({
-      name: "10. Pay (the fake Razorpay delivers the webhooks)",
+      name: "16. Pay (the fake Razorpay delivers the webhooks)",
       method: "POST",
       url: "{{payUrl}}",
       auth: NOAUTH,
@@ -409,7 +518,7 @@ pm.environment.set('razorpay_order_id', checkout.razorpay_order_id);`,
       tests: String.raw`pm.test('200 OK: paid, and the webhooks were accepted', () => pm.response.to.have.status(200));`,
     }),
     flowRequest({
-      name: "11. The order is paid",
+      name: "17. The order is paid",
       method: "GET",
       route: "/api/v1/orders/{{order_id}}",
       auth: customer,
@@ -425,7 +534,7 @@ pm.environment.set('previous_access_token', pm.environment.get('access_token'));
 pm.environment.set('access_token_expires_at', '0');`,
     }),
     flowRequest({
-      name: "12. The collection refreshed the admin's token",
+      name: "18. The collection refreshed the admin's token",
       method: "GET",
       route: "/api/v1/users/me",
       description: "The previous request marked the token expired; the collection's script refreshed it.",
@@ -441,15 +550,26 @@ pm.test('a new access token, still the admin', () => {
     id: stableId("Flows"),
     name: "Flows",
     description:
-      "The main journey with assertions, in order: register → OTP from the dev messages → verify → " +
-      "the admin creates and lists products → the customer orders → checkout → payment and webhooks → paid. " +
-      "Needs a development server (the dev routes), or messagesUrl and payUrl pointing at providers that " +
-      "record SMS and take payments.",
+      "The main journey with assertions, in order: a new phone signs up by code (OTP from the dev messages) → " +
+      "sets a password and signs in with it → Sign in with Google (an ID token for a new Google account → " +
+      "phone required → a code to a new phone → signed in, the email verified → the same token signs in " +
+      "directly) → the admin creates and lists products → the customer orders → checkout → payment and " +
+      "webhooks → paid. Needs a development server (the dev routes), or messagesUrl and payUrl pointing at " +
+      "providers that record SMS and take payments; the Google steps need idTokenUrl (a Google stand-in " +
+      "whose keys the server trusts) and are skipped without it.",
     item: items,
   };
 }
 
 // ---- Post-processing ------------------------------------------------------------------------------
+
+// Operations whose example runs as the Flows' customer (`customer_token`) instead of the
+// collection's admin, and why: method + Postman path → the note added to its description.
+const AS_FLOWS_CUSTOMER = {
+  "DELETE api/v1/users/me":
+    "In this collection it runs as the Flows' customer (`customer_token`), not the admin: erasing the " +
+    "admin's account would end its sessions and sign the rest of the run (and the suites after it) out.",
+};
 
 function postProcess(collection, publicOps) {
   const walk = (items, trail) => {
@@ -465,8 +585,13 @@ function postProcess(collection, publicOps) {
         continue;
       }
       const request = item.request;
-      request.auth = publicOps.has(requestKey(request)) ? NOAUTH : null;
+      const customerOnly = AS_FLOWS_CUSTOMER[requestKey(request)];
+      request.auth = publicOps.has(requestKey(request)) ? NOAUTH : customerOnly ? bearer("customer_token") : null;
       if (request.auth === null) delete request.auth; // inherit the collection's bearer
+      if (customerOnly) {
+        const said = typeof request.description === "string" ? request.description : request.description?.content || "";
+        request.description = `${said}\n\n${customerOnly}`.trim();
+      }
       // Keep the success examples; the error ones are the same problem document every time.
       item.response = (item.response || []).filter((r) => r.code >= 200 && r.code < 300);
       item.response.forEach((r, i) => {
@@ -504,6 +629,9 @@ function environment() {
     // Where the Flows read the OTP and pay; a production test run points them at its stand-ins.
     ["messagesUrl", "{{baseUrl}}/api/v1/dev/messages", "default"],
     ["payUrl", "{{baseUrl}}/api/v1/dev/payments/{{razorpay_order_id}}/capture", "default"],
+    // Where the Google steps mint ID tokens (POST {email, name, email_verified, sub} → {id_token}):
+    // no development route does, so empty (the steps are skipped) unless a test run sets it.
+    ["idTokenUrl", "", "default"],
   ];
   return {
     id: stableId("environment/local"),

@@ -7,17 +7,22 @@ collection (the Flows folder first, then one folder per tag with the contract's 
 newman against the live server, signed in as the admin, and fails on any failed assertion:
 the Flows' own, and the collection's test that every request passes (no 5xx; an error is a
 problem document with a code). The Flows read the OTP from ctx.messages_url and pay at
-ctx.pay_url, so they run in both profiles. The JUnit report goes to <output>/newman.xml.
+ctx.pay_url, so they run in both profiles; their "Sign in with Google" steps mint ID tokens at
+ctx.id_token_url (the Google stand-in), and must have run: they skip themselves only when
+`idTokenUrl` is empty, which here is a failure. The JUnit report goes to <output>/newman.xml.
 """
 
 import filecmp
 import os
 import subprocess
 import tempfile
+from xml.etree import ElementTree
 
 from run import SuiteFailed, log
 
 FILES = ["bazaar.postman_collection.json", "local.postman_environment.json"]
+# The Flows' Google steps (their names start "<n>. Google: "), each with its own assertions.
+GOOGLE_STEPS = 6
 
 
 def sh(args, cwd, what=None):
@@ -50,6 +55,7 @@ def run(ctx):
             "--env-var", f"baseUrl={ctx.base_url}",
             "--env-var", f"messagesUrl={ctx.messages_url}",
             "--env-var", "payUrl=" + ctx.pay_url.replace("{razorpay_order_id}", "{{razorpay_order_id}}"),
+            "--env-var", f"idTokenUrl={ctx.id_token_url}",
             "--env-var", f"adminPhone={ctx.admin_phone}",
             "--env-var", f"adminPassword={ctx.admin_password}",
             "--reporters", "cli,junit",
@@ -62,6 +68,17 @@ def run(ctx):
     )
     with open(os.path.join(ctx.output_dir, "newman.log"), "w") as f:
         f.write(output)
+    google_steps_ran(junit)
     summary = [line for line in output.splitlines() if line.startswith(("│", "|", "┌", "├", "└", "+"))]
     for line in summary[-12:]:
         log(f"postman: {line}")
+
+
+def google_steps_ran(junit):
+    """Fails unless every Google step of the Flows ran its assertions (a skipped request has no
+    test case in the JUnit report)."""
+    suites = ElementTree.parse(junit).getroot().iter("testsuite")
+    ran = {s.get("name") for s in suites if ". Google: " in (s.get("name") or "") and s.find("testcase") is not None}
+    if len(ran) != GOOGLE_STEPS:
+        raise SuiteFailed(f"{len(ran)} of the {GOOGLE_STEPS} Google steps of the Flows ran (not skipped): {sorted(ran)}")
+    log(f"postman: the {GOOGLE_STEPS} Google steps of the Flows ran")

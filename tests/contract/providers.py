@@ -27,12 +27,26 @@ have and Bazaar never calls:
   and each delivery's status; it is 502 when Bazaar refused a delivery.
 
 Refund webhooks are not sent: Bazaar records a refund from the API's answer.
+
+Google (`Google`, an OpenID Connect issuer) is a stand-in of another kind: Bazaar never calls
+it but to fetch its keys, and it runs in both profiles (Google sign-in needs an ID token
+signed by a key the server trusts, which no development route can give). It serves a
+discovery document (`GET /.well-known/openid-configuration`) and a JSON Web Key Set
+(`GET /oauth2/v3/certs`, `Cache-Control: max-age` as Google's) publishing `test-key-1` of
+tests/support/oidc/, and signs ID tokens for the suites with that key's private half (RS256,
+PyJWT with `cryptography`, pinned in run.py):
+
+- `POST /_stub/id-token` with `{email, name?, email_verified?, sub?, nonce?}` answers
+  `{id_token}`: what Google Identity Services would hand the page for that Google account
+  (`iss` the stand-in, `aud`/`azp` its client id, issued now for an hour; `email_verified`
+  true and a fresh 21-digit `sub` unless given).
 """
 
 import base64
 import hashlib
 import hmac
 import json
+import os
 import re
 import secrets
 import threading
@@ -580,6 +594,95 @@ def bad(description, field=None):
     raise Answer(400, {"error": {"code": "BAD_REQUEST_ERROR", "description": description,
                                  "field": field, "source": "business", "step": "payment_initiation",
                                  "reason": "input_validation_failed", "metadata": {}}})
+
+
+# ---- Google (an OpenID Connect issuer) ---------------------------------------------------------
+
+OIDC_KEYS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support", "oidc")
+
+
+class Google(Stub):
+    """The discovery document, the key set and, test-only, `POST /_stub/id-token`: ID tokens
+    signed RS256 with `test-key-1` (tests/support/oidc/key1.pem), the key the set publishes."""
+
+    name = "google"
+    kid = "test-key-1"
+    client_id = "bazaar-contract.apps.googleusercontent.com"
+
+    def __init__(self, log):
+        super().__init__(log)
+        with open(os.path.join(OIDC_KEYS, "key1.pem"), "rb") as f:
+            self.private_key = f.read()
+        with open(os.path.join(OIDC_KEYS, "jwks.json")) as f:
+            self.jwks = {"keys": [k for k in json.load(f)["keys"] if k["kid"] == self.kid]}
+
+    @property
+    def issuer(self):
+        return self.origin
+
+    @property
+    def jwks_url(self):
+        return f"{self.origin}/oauth2/v3/certs"
+
+    def id_token_url(self):
+        return f"{self.origin}/_stub/id-token"
+
+    def settings(self):
+        """The BAZAAR_* settings that make this the server's Google."""
+        return {
+            "BAZAAR_OIDC_GOOGLE_CLIENT_IDS": self.client_id,
+            "BAZAAR_OIDC_GOOGLE_ISSUER": self.issuer,
+            "BAZAAR_OIDC_GOOGLE_JWKS_URL": self.jwks_url,
+        }
+
+    def handle(self, method, path, query, headers, raw):
+        match (method, path):
+            case ("GET", "/.well-known/openid-configuration"):
+                raise Answer(200, {
+                    "issuer": self.issuer,
+                    "jwks_uri": self.jwks_url,
+                    "response_types_supported": ["id_token"],
+                    "subject_types_supported": ["public"],
+                    "id_token_signing_alg_values_supported": ["RS256"],
+                    "claims_supported": ["aud", "email", "email_verified", "exp", "iat", "iss",
+                                         "name", "given_name", "nonce", "sub"],
+                })
+            case ("GET", "/oauth2/v3/certs"):
+                raise Answer(200, self.jwks, {"cache-control": "public, max-age=300, must-revalidate"})
+            case ("POST", "/_stub/id-token"):
+                raise Answer(200, {"id_token": self.mint(json_body(raw, google_refusal))})
+        raise Answer(404, {"error": "not_found"})
+
+    def mint(self, body):
+        """An ID token for the Google account `body` describes, signed now."""
+        import jwt  # PyJWT, pinned in run.py (PACKAGES)
+
+        email = body.get("email")
+        if not isinstance(email, str) or not EMAIL.match(email):
+            google_refusal("email is required (an address)")
+        sub = body.get("sub", str(10**20 + secrets.randbelow(9 * 10**20)))
+        if not isinstance(sub, str) or not 1 <= len(sub) <= 255:
+            google_refusal("sub must be a string of 1 to 255 characters")
+        verified = body.get("email_verified", True)
+        if not isinstance(verified, bool):
+            google_refusal("email_verified must be true or false")
+        now = int(time.time())
+        claims = {
+            "iss": self.issuer, "azp": self.client_id, "aud": self.client_id, "sub": sub,
+            "email": email, "email_verified": verified, "iat": now, "exp": now + 3600,
+        }
+        for optional in ("name", "given_name", "nonce"):
+            value = body.get(optional)
+            if value is not None:
+                if not isinstance(value, str):
+                    google_refusal(f"{optional} must be a string")
+                claims[optional] = value
+        return jwt.encode(claims, self.private_key, algorithm="RS256", headers={"kid": self.kid})
+
+
+def google_refusal(message):
+    """The stand-in's refusal of a test's request (the real Google has no such route)."""
+    raise Answer(400, {"error": "invalid_request", "error_description": message})
 
 
 class Providers:

@@ -13,8 +13,10 @@ through their base-URL settings at the stand-ins of providers.py, so the real ad
 to end. OTPs are read from the MSG91 stand-in; a checkout is paid at the Razorpay stand-in,
 which delivers the signed webhooks.
 
-Both: rate limits off, a one-second OTP cooldown, cheap password hashes and a known admin,
-who is signed in before the suites run. Each suite in SUITES is a module in this directory
+Both: Google is the Google stand-in of providers.py (BAZAAR_OIDC_GOOGLE_*), whose
+`POST /_stub/id-token` mints the ID tokens the suites sign in with (ctx.id_token_url); rate
+limits off, a one-second OTP cooldown, cheap password hashes and a known admin, who is signed
+in before the suites run. Each suite in SUITES is a module in this directory
 with `run(ctx)`, which raises SuiteFailed (or any exception) when what it guards is broken.
 Every suite runs in every profile even if an earlier one failed; the exit code is non-zero if
 any failed. Outputs go to tests/output/contract/<profile>/.
@@ -22,6 +24,9 @@ any failed. Outputs go to tests/output/contract/<profile>/.
 Usage: tests/contract/run.py [--profile development|production] [suite ...]
        (default: both profiles, development first, and all of SUITES)
 Environment: CARGO (cargo command), CARGO_TARGET_DIR (honoured).
+
+The script runs under the project's virtualenv `.venv`: started by another Python, it first
+installs PACKAGES there (tests/support/pins.py) and runs itself again with `.venv/bin/python`.
 """
 
 import argparse
@@ -50,6 +55,10 @@ SERVICES = ["BAZAAR_TEST_MONGODB_URL", "BAZAAR_TEST_REDIS_URL", "BAZAAR_TEST_S3_
 # The browser origin the production server allows (production refuses `*`).
 ORIGIN = "https://shop.example.in"
 
+# The Python packages this script imports (the Google stand-in signs ID tokens with PyJWT, RSA
+# by `cryptography`), pinned; installed into .venv by tests/support/pins.py.
+PACKAGES = [("cryptography", "50.0.2"), ("PyJWT", "2.15.1")]
+
 # Suites in the order they run; each is tests/contract/<name>.py.
 SUITES = ["typescript", "python_client", "postman", "browser", "schemathesis"]
 
@@ -75,6 +84,9 @@ class Context:
     # POST it, with {razorpay_order_id} filled in: the customer pays that Razorpay order in
     # full and its signed webhooks reach the server.
     pay_url: str
+    # POST it {email, name?, email_verified?, sub?, nonce?}: `{id_token}`, an ID token of the
+    # server's Google (the stand-in) for that Google account.
+    id_token_url: str
 
     def code_sent_to(self, phone):
         """The last OTP sent to `phone` (E.164), or None."""
@@ -204,13 +216,24 @@ def sign_in_admin(base):
 
 
 def run_profile(profile, names):
-    """Starts the server of `profile` (and, in production, the provider stand-ins), runs the
-    suites `names` against it and answers the names of those that failed."""
+    """Starts the server of `profile` (with the Google stand-in and, in production, the other
+    provider stand-ins), runs the suites `names` against it and answers the names of those
+    that failed."""
     output = os.path.join(OUTPUT, profile)
     os.makedirs(output, exist_ok=True)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     providers = None
+    from providers import Google
+
+    # Google in both profiles: no development route mints ID tokens its server trusts.
+    google_log = open(os.path.join(output, "google.log"), "w")  # noqa: SIM115 - closed in the finally below
+
+    def log_google(line):
+        google_log.write(f"{time.strftime('%H:%M:%S')} {line}\n")
+        google_log.flush()
+
+    google = Google(log_google).start()
     if profile == "production":
         from providers import Providers
 
@@ -224,6 +247,7 @@ def run_profile(profile, names):
         messages_url = f"{base}/api/v1/dev/messages"
         messages = lambda: get_json(messages_url)  # noqa: E731
         pay_url = f"{base}/api/v1/dev/payments/{{razorpay_order_id}}/capture"
+    settings.update(google.settings())
     log(f"{profile}: starting bazaar serve on {base}")
     server = start_server(settings, output)
     failed = []
@@ -240,6 +264,7 @@ def run_profile(profile, names):
             messages_url=messages_url,
             messages=messages,
             pay_url=pay_url,
+            id_token_url=google.id_token_url(),
         )
         for name in names:
             log(f"{profile}: suite {name}: running")
@@ -263,7 +288,25 @@ def run_profile(profile, names):
             server.kill()
         if providers:
             providers.stop()
+        google.stop()
+        google_log.close()
     return failed
+
+
+def in_venv():
+    """Installs PACKAGES into .venv and, unless this script already runs under .venv's Python,
+    runs it again there (never returns then)."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+    import pins
+
+    for distribution, version in PACKAGES:
+        python = pins.ensure(distribution, version, "python")
+    if os.path.realpath(sys.prefix) == os.path.realpath(pins.VENV):
+        return
+    if os.environ.get("BAZAAR_CONTRACT_IN_VENV"):
+        raise SystemExit(f"[contract] {python} does not run in {pins.VENV} (sys.prefix {sys.prefix})")
+    env = dict(os.environ, BAZAAR_CONTRACT_IN_VENV="1")
+    os.execve(python, [python, os.path.abspath(__file__), *sys.argv[1:]], env)
 
 
 def under_services(profiles):
@@ -292,6 +335,7 @@ def main(argv):
         parser.error(f"unknown suite {', '.join(unknown)}; the suites are {', '.join(SUITES)}")
     profiles = args.profile or PROFILES
     names = args.suites or SUITES
+    in_venv()
     wrapped = under_services(profiles)
     if wrapped is not None:
         return wrapped

@@ -38,8 +38,9 @@ PHASES = "examples,coverage,fuzzing,stateful"
 # Operations that end sessions run in passes of their own, each with a throwaway admin's token instead
 # of the suite's: logout ends the session it is called with, logoutAll every session of its
 # user, deleteMySession a session of the caller (Schemathesis takes the ids from
-# listMySessions), and setUserRoles, disableUser and endUserSessions end the sessions of the
-# user they change (ids from getMe and listUsers, i.e. the caller). With the suite's admin token they would
+# listMySessions), setUserRoles, disableUser and endUserSessions end the sessions of the
+# user they change (ids from getMe and listUsers, i.e. the caller), and eraseMe erases the
+# caller's account and ends its sessions. With the suite's admin token they would
 # sign the rest of the run, and the suites after this one, out. They are still tested with
 # every check; once the throwaway session has ended their answers are 401, which the
 # contract documents. The throwaway user is an admin so that the admin-only ones get past
@@ -51,6 +52,8 @@ SESSION_ENDING_OPERATIONS = [  # each runs alone, with its own throwaway admin
     "setUserRoles",
     "disableUser",
     "endUserSessions",
+    # Erases the caller's account (DPDP erasure), which ends all its sessions too.
+    "eraseMe",
 ]
 
 

@@ -66,6 +66,11 @@ UNKNOWABLE_FIELDS = [
     # An order's total must reach Razorpay's minimum (100 paise): a sum of the stored
     # products' prices, which the request only names by id.
     (r"^items$", "below_minimum"),
+    # A password change names the account's current password, which is stored (as a hash),
+    # not part of the contract; a generated one is not it. Whether it is needed at all is
+    # state: an account that has a password (`has_password`) must name it.
+    (r"^current_password$", "mismatch"),
+    (r"^current_password$", "required"),
 ]
 
 

@@ -4,7 +4,8 @@ Generates types from openapi/openapi.yaml with openapi-typescript, type-checks
 docs/examples/typescript (tsc, strict): a contract change that breaks the sign-in, catalog or
 checkout calls there fails here. Then compiles the example and runs it against the live
 server (sign in as the admin and create a product; sign a new customer up by phone and code
-alone, reading the code from the SMS record; list and get the product, order it, open
+alone, reading the code from the SMS record; sign another in with Google, its ID token minted
+by the Google stand-in at ctx.id_token_url; list and get the product, order it, open
 checkout, pay, and wait for `paid`). A development server's fake Razorpay is paid through its dev
 route; in production the customer pays at the Razorpay stand-in (ctx.pay_url), which
 delivers the signed webhooks.
@@ -52,6 +53,7 @@ def run(ctx):
             BAZAAR_PHONE=ctx.admin_phone,
             BAZAAR_PASSWORD=ctx.admin_password,
             BAZAAR_MESSAGES_URL=ctx.messages_url,
+            BAZAAR_ID_TOKEN_URL=ctx.id_token_url,
         )
         if ctx.profile == "development":
             env["BAZAAR_DEV_CAPTURE"] = "1"

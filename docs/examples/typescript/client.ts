@@ -10,6 +10,7 @@ import type { components, paths } from "./generated/api.js";
 export type Schemas = components["schemas"];
 export type TokenPair = Schemas["TokenPair"];
 export type OtpVerified = Schemas["OtpVerified"];
+export type OidcSignIn = Schemas["OidcSignIn"];
 export type Product = Schemas["Product"];
 export type ProductInput = Schemas["ProductInput"];
 export type ProductList = Schemas["ProductList"];
@@ -159,6 +160,28 @@ export class BazaarClient {
     });
     this.tokens = verified.tokens;
     return verified;
+  }
+
+  /**
+   * Sign in with Google: post the ID token Google handed the page (Google Identity Services'
+   * `credential`, or a mobile SDK's `idToken`). A linked Google account, or one whose verified
+   * email is an account's verified email, signs in (`outcome: "signed_in"`). Otherwise the
+   * answer is `outcome: "phone_required"` (accounts are phone-first): send a code with
+   * `sendSignInCode(phone)` and call this again with the same token and `{ phone, code }`,
+   * which links the phone's account (or creates one, named and emailed from the token) and
+   * signs in. Later calls carry the access token once signed in.
+   */
+  async signInWithGoogle(idToken: string, proof?: { phone: string; code: string }, nonce?: string): Promise<OidcSignIn> {
+    const answer = await this.request("post", "/api/v1/auth/oidc/{provider}", {
+      path: { provider: "google" },
+      body: { id_token: idToken, nonce, phone: proof?.phone, code: proof?.code, device: "bazaar-example-client" },
+      anonymous: true,
+    });
+    if (answer.outcome === "signed_in") {
+      if (!answer.tokens) throw new Error("signed in without tokens");
+      this.tokens = answer.tokens;
+    }
+    return answer;
   }
 
   /** Set a first password (soon after a sign-in by code) or change it (name the current one). */

@@ -11,6 +11,10 @@
 // waits for the order to be `paid`; with BAZAAR_PAY_URL (a URL with `{razorpay_order_id}` in
 // it, such as the test Razorpay stand-in's `/_stub/orders/{razorpay_order_id}/pay`) it POSTs
 // there instead, the customer's payment at a Razorpay that then delivers its webhooks.
+// With BAZAAR_ID_TOKEN_URL (where a test Google mints ID tokens the server trusts:
+// POST {email, name, email_verified, sub} → {id_token}, the contract run's Google stand-in) a
+// second customer signs in with Google: phone required → a code to a new phone → signed in,
+// the Google email verified → the same token signs in directly.
 
 import { ApiError, BazaarClient, type Order } from "./client.js";
 
@@ -36,6 +40,9 @@ async function main(): Promise<void> {
     throw new Error(`signing up by code answered ${JSON.stringify(customer.user)}`);
   }
   console.log(`signed up ${customer.user.phone} by code: ${customer.user.name}, no password`);
+
+  const idTokenUrl = process.env.BAZAAR_ID_TOKEN_URL;
+  if (idTokenUrl) await googleSignIn(baseUrl, idTokenUrl, env("BAZAAR_MESSAGES_URL", `${baseUrl}/api/v1/dev/messages`));
 
   const sku = `EX-${Date.now()}`;
   const created = await admin.createProduct({
@@ -81,6 +88,44 @@ async function main(): Promise<void> {
     if (paid.status !== "paid") throw new Error(`order ${order.id} is ${paid.status}, not paid`);
     console.log(`order ${order.id}: paid, captured ${paid.captured} paise`);
   }
+}
+
+/**
+ * A new customer signs in with Google: the token alone asks for a phone; the token with the
+ * phone and its code creates the account (the Google email verified) and signs in; the same
+ * token then signs in directly, the Google account being linked.
+ */
+async function googleSignIn(baseUrl: string, idTokenUrl: string, messagesUrl: string): Promise<void> {
+  const stamp = String(Date.now() % 1e8).padStart(8, "0");
+  const email = `example-${stamp}@example.in`;
+  const minted = await fetch(idTokenUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email, name: "Example Google Customer", email_verified: true, sub: `ex${stamp}` }),
+  });
+  if (!minted.ok) throw new Error(`minting an ID token at ${idTokenUrl} answered ${minted.status}: ${await minted.text()}`);
+  const { id_token: idToken } = (await minted.json()) as { id_token: string };
+
+  const client = new BazaarClient(baseUrl);
+  const first = await client.signInWithGoogle(idToken);
+  if (first.outcome !== "phone_required" || first.email !== email) {
+    throw new Error(`a new Google account answered ${JSON.stringify(first)}, not phone_required for ${email}`);
+  }
+  const phone = `+9195${stamp}`;
+  await client.sendSignInCode(phone);
+  const code = await latestCode(messagesUrl, phone);
+  const signedIn = await client.signInWithGoogle(idToken, { phone, code });
+  const user = signedIn.user;
+  if (signedIn.outcome !== "signed_in" || !user || user.phone !== phone || user.email !== email || !user.email_verified) {
+    throw new Error(`the token with a phone and code answered ${JSON.stringify(signedIn)}`);
+  }
+  if (client.user?.id !== user.id) throw new Error("the client did not keep the Google sign-in's tokens");
+  console.log(`signed in with Google: ${user.phone}, ${user.email} (verified), ${user.name}`);
+  const again = await new BazaarClient(baseUrl).signInWithGoogle(idToken);
+  if (again.outcome !== "signed_in" || again.user?.id !== user.id) {
+    throw new Error(`the linked Google account answered ${JSON.stringify(again)}`);
+  }
+  console.log(`signed in with Google again: linked to ${again.user.id}, no phone asked`);
 }
 
 /** The newest sign-in code the SMS provider (fake or stand-in) was asked to send to `phone`. */
