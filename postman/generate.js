@@ -316,7 +316,11 @@ if (sent.length) { pm.environment.set('google_otp_code', sent[sent.length - 1].c
       description:
         "The same token with the phone and its code: a new account (name and verified email from " +
         "the token, no password), linked to the Google account, and signed in.",
-      body: { id_token: "{{google_id_token}}", phone: "{{google_phone}}", code: "{{google_otp_code}}", device: "postman" },
+      body: {
+        id_token: "{{google_id_token}}",
+        phone_proof: { phone: "{{google_phone}}", code: "{{google_otp_code}}" },
+        device: "postman",
+      },
       tests: String.raw`pm.test('200 OK', () => pm.response.to.have.status(200));
 const body = pm.response.json();
 pm.test('signed in to a new account with the phone and the verified Google email', () => {
@@ -569,6 +573,9 @@ const AS_FLOWS_CUSTOMER = {
   "DELETE api/v1/users/me":
     "In this collection it runs as the Flows' customer (`customer_token`), not the admin: erasing the " +
     "admin's account would end its sessions and sign the rest of the run (and the suites after it) out.",
+  "PUT api/v1/users/me/password":
+    "In this collection it runs as the Flows' customer (`customer_token`), not the admin: its example's " +
+    "`current_password` is not the admin's, and wrong ones count towards the admin's sign-in lockout.",
 };
 
 function postProcess(collection, publicOps) {

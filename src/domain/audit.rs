@@ -179,26 +179,28 @@ pub struct Reason(String);
 impl Reason {
     pub const MAX_CHARS: usize = 500;
 
-    /// `None` for absent or blank text: a reason is optional.
+    /// `None` for absent or blank text: a reason is optional. The limits hold for
+    /// the text as sent, before trimming, as the contract states them.
     pub fn parse(field: &str, raw: Option<&str>) -> Result<Option<Self>, FieldError> {
-        let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
+        let Some(raw) = raw else {
             return Ok(None);
         };
-        if text.chars().count() > Self::MAX_CHARS {
+        if raw.chars().count() > Self::MAX_CHARS {
             return Err(FieldError::new(
                 field,
                 "too_long",
                 format!("at most {} characters", Self::MAX_CHARS),
             ));
         }
-        if text.chars().any(char::is_control) {
+        if raw.chars().any(char::is_control) {
             return Err(FieldError::new(
                 field,
                 "invalid",
                 "must not contain control characters",
             ));
         }
-        Ok(Some(Self(text.to_owned())))
+        let text = raw.trim();
+        Ok((!text.is_empty()).then(|| Self(text.to_owned())))
     }
 
     /// A reason read back from the store, which only ever held parsed ones.
@@ -371,6 +373,14 @@ mod tests {
         assert_eq!(too_long.unwrap_err().code, "too_long");
         let control = Reason::parse("reason", Some("line one\u{7}"));
         assert_eq!(control.unwrap_err().code, "invalid");
+        // As the contract states them: on the text as sent, before trimming.
+        let trailing_newline = Reason::parse("reason", Some("handed over\n"));
+        assert_eq!(trailing_newline.unwrap_err().code, "invalid");
+        let padded = format!(" {}", "x".repeat(Reason::MAX_CHARS));
+        assert_eq!(
+            Reason::parse("reason", Some(&padded)).unwrap_err().code,
+            "too_long"
+        );
     }
 
     #[test]

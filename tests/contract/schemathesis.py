@@ -54,6 +54,9 @@ SESSION_ENDING_OPERATIONS = [  # each runs alone, with its own throwaway admin
     "endUserSessions",
     # Erases the caller's account (DPDP erasure), which ends all its sessions too.
     "eraseMe",
+    # Ends the caller's other sessions; and its wrong `current_password`s count towards
+    # the caller's lockout, which must not lock the admin the other runs sign in as.
+    "setMyPassword",
 ]
 
 

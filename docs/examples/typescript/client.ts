@@ -174,7 +174,7 @@ export class BazaarClient {
   async signInWithGoogle(idToken: string, proof?: { phone: string; code: string }, nonce?: string): Promise<OidcSignIn> {
     const answer = await this.request("post", "/api/v1/auth/oidc/{provider}", {
       path: { provider: "google" },
-      body: { id_token: idToken, nonce, phone: proof?.phone, code: proof?.code, device: "bazaar-example-client" },
+      body: { id_token: idToken, nonce, phone_proof: proof, device: "bazaar-example-client" },
       anonymous: true,
     });
     if (answer.outcome === "signed_in") {

@@ -11,10 +11,8 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use serde::Deserialize;
 
 use super::{device, token_pair, TokenPair};
-use crate::app::errors::AppError;
 use crate::app::identity::federated::{FederatedOutcome, PhoneProof};
 use crate::app::identity::Identity;
-use crate::domain::validation::FieldError;
 use crate::error_set;
 use crate::http::contract::ApiTags;
 use crate::http::json_body::CheckedJsonBody;
@@ -41,19 +39,25 @@ pub struct OidcSignInRequest {
     /// token's must then match.
     #[oai(skip_serializing_if_is_none, validator(max_length = 256))]
     pub nonce: Option<String>,
-    /// With `code`, when the first answer was `phone_required`: the phone a login code
-    /// was sent to (`POST /auth/otp/send`, `purpose: login`).
-    #[oai(
-        skip_serializing_if_is_none,
-        validator(max_length = 32, pattern = r"^[+]?[0-9 ()-]+$")
-    )]
-    pub phone: Option<String>,
-    /// The six digits sent to `phone`.
-    #[oai(skip_serializing_if_is_none, validator(pattern = "^[0-9]{6}$"))]
-    pub code: Option<String>,
+    // Described by its object (see `channel` of `OtpSendRequest`).
+    #[oai(skip_serializing_if_is_none)]
+    pub phone_proof: Option<PhoneProofBody>,
     /// A name for this device in the session list.
     #[oai(skip_serializing_if_is_none, validator(max_length = 200))]
     pub device: Option<String>,
+}
+
+/// When the first answer was `phone_required`: the phone a login code was sent to
+/// (`POST /auth/otp/send`, `purpose: login`) and that code.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneProofBody {
+    #[oai(validator(max_length = 32, pattern = r"^[+]?[0-9 ()-]+$"))]
+    pub phone: String,
+    /// The six digits sent to `phone`.
+    #[oai(validator(pattern = "^[0-9]{6}$"))]
+    pub code: String,
 }
 
 impl Example for OidcSignInRequest {
@@ -61,8 +65,10 @@ impl Example for OidcSignInRequest {
         Self {
             id_token: "eyJhbGciOiJSUzI1NiIsImtpZCI6IjZmNzI1NDEwMWY1NmU0MWNmMzVjOTkyNmRlODRhMmQ1NTJiNGM2ZjEiLCJ0eXAiOiJKV1QifQ.eyJpc3MiOiJodHRwczovL2FjY291bnRzLmdvb2dsZS5jb20iLCJzdWIiOiIxMTA1NDk…".into(),
             nonce: None,
-            phone: Some("+919812345678".into()),
-            code: Some("042917".into()),
+            phone_proof: Some(PhoneProofBody {
+                phone: "+919812345678".into(),
+                code: "042917".into(),
+            }),
             device: Some("Chrome on Android".into()),
         }
     }
@@ -76,7 +82,7 @@ pub enum OidcOutcome {
     SignedIn,
     /// No account has this provider account or its verified email. Send a login code to
     /// the customer's phone (`POST /auth/otp/send`, `purpose: login`), then post the same
-    /// ID token again with `phone` and `code`.
+    /// ID token again with `phone_proof` (the phone and its code).
     PhoneRequired,
 }
 
@@ -131,7 +137,7 @@ impl OidcApi {
     /// A provider account already linked signs in; one whose verified email is an
     /// account's verified email is linked to it and signs in. Otherwise Bazaar, whose
     /// accounts are phone-first, answers `outcome: phone_required`: send a login code
-    /// with `POST /auth/otp/send` and post the token again with `phone` and `code`; the
+    /// with `POST /auth/otp/send` and post the token again with `phone_proof` (the phone and its code); the
     /// phone's account is then linked, or a new one created (name and verified email from
     /// the token, no password), and signed in. Counts in the `auth` rate-limit group;
     /// codes are checked with the same budgets and lockouts as `POST /auth/otp/verify`.
@@ -149,19 +155,10 @@ impl OidcApi {
         req: &Request,
     ) -> Result<OidcSignInResponse, Problems<OidcSignInErrors>> {
         let b = body.0;
-        let proof = match (&b.phone, &b.code) {
-            (Some(phone), Some(code)) => Some(PhoneProof { phone, code }),
-            (None, None) => None,
-            (phone, _) => {
-                let missing = if phone.is_some() { "code" } else { "phone" };
-                return Err(AppError::validation(vec![FieldError::new(
-                    missing,
-                    "required",
-                    "phone and code come together",
-                )])
-                .into());
-            }
-        };
+        let proof = b.phone_proof.as_ref().map(|p| PhoneProof {
+            phone: &p.phone,
+            code: &p.code,
+        });
         let device = device(b.device.as_deref(), req);
         let outcome = self
             .identity

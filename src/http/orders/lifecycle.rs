@@ -84,7 +84,7 @@ pub struct RefundInput {
     pub amount: Option<i64>,
     /// Why, for the audit trail (`order_refunded`); at most 500 characters.
     #[serde(default)]
-    #[oai(validator(max_length = 500))]
+    #[oai(validator(max_length = 500, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"))]
     pub reason: Option<String>,
 }
 
@@ -95,7 +95,7 @@ pub struct RefundInput {
 pub struct CancelInput {
     /// Why, for the audit trail (`order_cancelled`); at most 500 characters.
     #[serde(default)]
-    #[oai(validator(max_length = 500))]
+    #[oai(validator(max_length = 500, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"))]
     pub reason: Option<String>,
 }
 
@@ -108,7 +108,7 @@ pub struct StatusInput {
     pub status: SettableOrderStatus,
     /// Why, for the audit trail (`order_status_changed`); at most 500 characters.
     #[serde(default)]
-    #[oai(validator(max_length = 500))]
+    #[oai(validator(max_length = 500, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"))]
     pub reason: Option<String>,
 }
 

@@ -11,7 +11,7 @@ use super::NoContentResponse;
 use crate::app::identity::Identity;
 use crate::error_set;
 use crate::http::contract::ApiTags;
-use crate::http::json_body::JsonBody;
+use crate::http::json_body::CheckedJsonBody;
 use crate::http::problem::Problems;
 use crate::http::security::{context, BearerAuth};
 
@@ -65,7 +65,7 @@ impl MyPasswordApi {
     async fn set_password(
         &self,
         auth: BearerAuth,
-        body: JsonBody<PasswordChangeRequest>,
+        body: CheckedJsonBody<PasswordChangeRequest>,
         req: &Request,
     ) -> Result<NoContentResponse, Problems<PasswordChangeErrors>> {
         let b = body.0;

@@ -143,7 +143,7 @@ async fn a_new_google_customer_proves_a_phone_then_signs_in_with_google_alone() 
     let phone = "+919812377001";
     let wrong = sign_in(
         &app,
-        json!({"id_token": token, "phone": phone, "code": "000000"}),
+        json!({"id_token": token, "phone_proof": {"phone": phone, "code": "000000"}}),
     )
     .await
     .expect_problem(400, "invalid_otp")
@@ -152,7 +152,7 @@ async fn a_new_google_customer_proves_a_phone_then_signs_in_with_google_alone() 
     let code = send_login_code(&app, phone).await;
     let created: Value = sign_in(
         &app,
-        json!({"id_token": token, "phone": phone, "code": code, "device": "Pixel 8"}),
+        json!({"id_token": token, "phone_proof": {"phone": phone, "code": code}, "device": "Pixel 8"}),
     )
     .await
     .expect_status(200)
@@ -180,7 +180,7 @@ async fn a_new_google_customer_proves_a_phone_then_signs_in_with_google_alone() 
     assert_eq!(again["user"]["id"], user.id.as_str());
     sign_in(
         &app,
-        json!({"id_token": token, "phone": "+919812377002", "code": code}),
+        json!({"id_token": token, "phone_proof": {"phone": "+919812377002", "code": code}}),
     )
     .await
     .expect_status(200)
@@ -255,7 +255,7 @@ async fn an_unverified_email_on_the_account_links_nothing_and_a_phone_is_asked_f
     let code = send_login_code(&app, "+919812377021").await;
     let linked: Value = sign_in(
         &app,
-        json!({"id_token": token, "phone": "+919812377021", "code": code}),
+        json!({"id_token": token, "phone_proof": {"phone": "+919812377021", "code": code}}),
     )
     .await
     .expect_status(200)
@@ -409,11 +409,17 @@ async fn a_provider_without_client_ids_is_not_configured_and_half_a_proof_is_ref
         .expect_problem(404, "provider_not_configured")
         .await;
 
-    let problem = sign_in(&app, json!({"id_token": "a.b.c", "phone": "+919812377041"}))
-        .await
-        .expect_problem(422, "validation_failed")
-        .await;
-    assert_eq!(problem["errors"][0]["field"], "code", "{problem}");
+    let problem = sign_in(
+        &app,
+        json!({"id_token": "a.b.c", "phone_proof": {"phone": "+919812377041"}}),
+    )
+    .await
+    .expect_problem(422, "validation_failed")
+    .await;
+    assert_eq!(
+        problem["errors"][0]["field"], "phone_proof.code",
+        "{problem}"
+    );
 }
 
 #[tokio::test]
