@@ -135,7 +135,8 @@ impl Privacy {
             done.orders_redacted += u64::from(self.redact(order).await?);
         }
         let addresses = std::iter::once(user.phone.as_str().to_owned())
-            .chain(user.email.as_ref().map(|e| e.as_str().to_owned()));
+            .chain(user.email.as_ref().map(|e| e.as_str().to_owned()))
+            .chain(user.pending_email.as_ref().map(|e| e.as_str().to_owned()));
         for address in addresses {
             done.notices_forgotten += self.outbox.forget_recipient(&address).await?;
         }
