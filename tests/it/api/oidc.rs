@@ -414,7 +414,7 @@ async fn a_provider_without_client_ids_is_not_configured_and_half_a_proof_is_ref
         json!({"id_token": "a.b.c", "phone_proof": {"phone": "+919812377041"}}),
     )
     .await
-    .expect_problem(422, "validation_failed")
+    .expect_problem(400, "malformed_body")
     .await;
     assert_eq!(
         problem["errors"][0]["field"], "phone_proof.code",
