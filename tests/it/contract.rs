@@ -149,6 +149,7 @@ fn operations_that_need_a_user_declare_the_bearer_scheme_and_401() {
         "refreshTokens",
         "forgotPassword",
         "resetPassword",
+        "resetPasswordWithLink",
         "verifyEmail",
         "signInWithIdToken",
         "getProduct",

@@ -22,7 +22,6 @@ use crate::domain::audit::AuditKind;
 use crate::domain::outbox::Recipient as NoticeRecipient;
 use crate::domain::outbox::{dedupe_key, Channel, NoticeKind, OutboxMessage};
 use crate::domain::user::{Email, Password, User, UserId, UserStatus};
-use crate::domain::validation::FieldError;
 
 /// How long a reset link works.
 pub const RESET_LINK_TTL: Duration = Duration::from_secs(30 * 60);
@@ -55,36 +54,6 @@ fn invalid_link() -> AppError {
 pub enum ResetProof<'a> {
     Code { phone: &'a str, code: &'a str },
     Link { token: &'a str },
-}
-
-impl<'a> ResetProof<'a> {
-    /// Exactly one form: `phone` and `code` together, or `token` alone; else a 422
-    /// naming the field that is missing or one too many.
-    pub fn parse(
-        phone: Option<&'a str>,
-        code: Option<&'a str>,
-        token: Option<&'a str>,
-    ) -> Result<Self, AppError> {
-        let one = |field: &str, rule: &'static str, message: &'static str| {
-            AppError::validation(vec![FieldError::new(field, rule, message)])
-        };
-        match (phone, code, token) {
-            (Some(phone), Some(code), None) => Ok(Self::Code { phone, code }),
-            (None, None, Some(token)) => Ok(Self::Link { token }),
-            (None, None, None) => Err(one(
-                "token",
-                "required",
-                "give the token of the emailed link, or phone and code",
-            )),
-            (_, _, Some(_)) => Err(one(
-                "token",
-                "conflict",
-                "give the token of the emailed link, or phone and code, not both",
-            )),
-            (Some(_), None, None) => Err(one("code", "required", "the code sent to the phone")),
-            (None, Some(_), None) => Err(one("phone", "required", "the phone the code went to")),
-        }
-    }
 }
 
 impl Identity {
@@ -254,33 +223,6 @@ impl Identity {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_reset_takes_exactly_one_proof() {
-        assert!(matches!(
-            ResetProof::parse(Some("+919812345678"), Some("123456"), None),
-            Ok(ResetProof::Code { .. })
-        ));
-        assert!(matches!(
-            ResetProof::parse(None, None, Some("abc")),
-            Ok(ResetProof::Link { token: "abc" })
-        ));
-        let field = |p, c, t| {
-            ResetProof::parse(p, c, t)
-                .err()
-                .map(|e| e.errors[0].field.clone())
-        };
-        assert_eq!(field(None, None, None).as_deref(), Some("token"));
-        assert_eq!(
-            field(Some("+919812345678"), Some("123456"), Some("abc")).as_deref(),
-            Some("token")
-        );
-        assert_eq!(
-            field(Some("+919812345678"), None, None).as_deref(),
-            Some("code")
-        );
-        assert_eq!(field(None, Some("123456"), None).as_deref(), Some("phone"));
-    }
 
     #[test]
     fn the_stored_key_is_a_digest_of_the_trimmed_token() {

@@ -44,27 +44,17 @@ impl Example for ForgotRequest {
     }
 }
 
-/// Either `phone` and `code` (the SMS code), or `token` (from the emailed link).
+/// A reset by the SMS code.
 #[derive(Debug, Clone, Object, Deserialize)]
 #[oai(example, deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct ResetRequest {
-    /// With `code`: the phone the code was sent to.
-    #[oai(
-        skip_serializing_if_is_none,
-        validator(max_length = 32, pattern = r"^[+]?[0-9 ()-]+$")
-    )]
-    #[serde(default)]
-    pub phone: Option<String>,
-    /// With `phone`: the six digits sent for `reset_password`.
-    #[oai(skip_serializing_if_is_none, validator(pattern = "^[0-9]{6}$"))]
-    #[serde(default)]
-    pub code: Option<String>,
-    /// Instead of `phone` and `code`: the token of the emailed link
-    /// (`/reset-password?token=…`); it works once, for 30 minutes.
-    #[oai(skip_serializing_if_is_none, validator(max_length = 200))]
-    #[serde(default)]
-    pub token: Option<String>,
+    /// The phone the code was sent to.
+    #[oai(validator(max_length = 32, pattern = r"^[+]?[0-9 ()-]+$"))]
+    pub phone: String,
+    /// The six digits sent for `reset_password`.
+    #[oai(validator(pattern = "^[0-9]{6}$"))]
+    pub code: String,
     #[oai(validator(min_length = 8, max_length = 128))]
     pub new_password: String,
 }
@@ -72,9 +62,30 @@ pub struct ResetRequest {
 impl Example for ResetRequest {
     fn example() -> Self {
         Self {
-            phone: Some("+919812345678".into()),
-            code: Some("042917".into()),
-            token: None,
+            phone: "+919812345678".into(),
+            code: "042917".into(),
+            new_password: "a new long passphrase".into(),
+        }
+    }
+}
+
+/// A reset by the emailed link.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(example, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct LinkResetRequest {
+    /// The token of the emailed link (`/reset-password?token=…`); it works once, for
+    /// 30 minutes.
+    #[oai(validator(min_length = 1, max_length = 200))]
+    pub token: String,
+    #[oai(validator(min_length = 8, max_length = 128))]
+    pub new_password: String,
+}
+
+impl Example for LinkResetRequest {
+    fn example() -> Self {
+        Self {
+            token: "q3Jx0c2dWm4nB7tZ1yR8vK5pL6sE9aHfGuIoNwXe0Tc".into(),
             new_password: "a new long passphrase".into(),
         }
     }
@@ -108,9 +119,9 @@ impl PasswordsApi {
 
     /// Reset password
     ///
-    /// Sets a new password with a `reset_password` code (`phone` and `code`) or
-    /// the token of an emailed link (`token`), and ends every session. Exactly one
-    /// of the two forms (422 naming the field otherwise); a link works once.
+    /// Sets a new password with a `reset_password` code sent by SMS, and ends
+    /// every session. (A reset asked for by email comes as a link: see
+    /// `resetPasswordWithLink`.)
     #[oai(
         path = "/auth/password/reset",
         method = "post",
@@ -122,7 +133,34 @@ impl PasswordsApi {
         req: &Request,
     ) -> Result<NoContentResponse, Problems<ResetErrors>> {
         let b = body.0;
-        let proof = ResetProof::parse(b.phone.as_deref(), b.code.as_deref(), b.token.as_deref())?;
+        let proof = ResetProof::Code {
+            phone: &b.phone,
+            code: &b.code,
+        };
+        self.identity
+            .reset_password(proof, &b.new_password, &context(req))
+            .await?;
+        Ok(NoContentResponse::Done)
+    }
+
+    /// Reset password with an emailed link
+    ///
+    /// Sets a new password with the token of the link `forgotPassword` emailed
+    /// (`{public_url}/reset-password?token=…`), and ends every session. A link
+    /// works once, for 30 minutes; a used, expired or unknown one is 400
+    /// `invalid_otp`.
+    #[oai(
+        path = "/auth/password/reset-with-link",
+        method = "post",
+        operation_id = "resetPasswordWithLink"
+    )]
+    async fn reset_with_link(
+        &self,
+        body: JsonBody<LinkResetRequest>,
+        req: &Request,
+    ) -> Result<NoContentResponse, Problems<ResetErrors>> {
+        let b = body.0;
+        let proof = ResetProof::Link { token: &b.token };
         self.identity
             .reset_password(proof, &b.new_password, &context(req))
             .await?;

@@ -200,11 +200,11 @@ async fn forgot_password_by_a_verified_email_sends_a_single_use_link_to_it(serve
     );
     let reset = |token: &str| json!({"token": token, "new_password": "a new long passphrase"});
     let first = server
-        .post("/api/v1/auth/password/reset", reset(&token))
+        .post("/api/v1/auth/password/reset-with-link", reset(&token))
         .await;
     assert_eq!(first.status(), 204);
     let again = server
-        .post("/api/v1/auth/password/reset", reset(&token))
+        .post("/api/v1/auth/password/reset-with-link", reset(&token))
         .await;
     assert_eq!(again.status(), 400, "a link works once");
 }
