@@ -18,6 +18,8 @@ use crate::store::{OrderRepository, OutboxRepository, StoreError};
 
 /// Everything kept about one customer.
 pub struct PersonalData {
+    /// When it was read, by the service's clock.
+    pub at: chrono::DateTime<chrono::Utc>,
     pub user: User,
     pub sessions: Vec<Session>,
     pub orders: Vec<Order>,
@@ -97,6 +99,7 @@ impl Privacy {
         }
         self.identity.data_exported(who, ctx).await;
         Ok(PersonalData {
+            at: self.clock.now(),
             user,
             sessions,
             orders,

@@ -21,6 +21,19 @@ fn parse_user_id(raw: &str) -> Result<UserId, AppError> {
 }
 
 impl Identity {
+    /// Records what staff member `actor` did to `user`.
+    async fn by_staff(
+        &self,
+        kind: AuditKind,
+        actor: &Principal,
+        user: &UserId,
+        ctx: &RequestContext,
+        detail: String,
+    ) {
+        self.record(kind, Some(user), Some(&actor.user_id), ctx, detail)
+            .await;
+    }
+
     pub async fn list_users(&self, raw: &RawUserQuery) -> Result<(UserQuery, UserPage), AppError> {
         let query = UserQuery::parse(raw)?;
         let page = self.users.list(&query).await?;
@@ -79,14 +92,8 @@ impl Identity {
         );
         let user = self.save(&current, |u| u.roles = parsed).await?;
         self.sessions.revoke_all(user.id.as_str()).await?;
-        self.record(
-            AuditKind::RolesChanged,
-            Some(&user.id),
-            Some(&actor.user_id),
-            ctx,
-            detail,
-        )
-        .await;
+        self.by_staff(AuditKind::RolesChanged, actor, &user.id, ctx, detail)
+            .await;
         Ok(user)
     }
 
@@ -108,10 +115,10 @@ impl Identity {
             .save(&current, |u| u.status = UserStatus::Disabled)
             .await?;
         let ended = self.sessions.revoke_all(user.id.as_str()).await?;
-        self.record(
+        self.by_staff(
             AuditKind::UserDisabled,
-            Some(&user.id),
-            Some(&actor.user_id),
+            actor,
+            &user.id,
             ctx,
             format!("{ended} sessions ended"),
         )
@@ -139,14 +146,8 @@ impl Identity {
             let detail = format!("already {}", current.status.as_str());
             (current, detail)
         };
-        self.record(
-            AuditKind::UserEnabled,
-            Some(&user.id),
-            Some(&actor.user_id),
-            ctx,
-            detail,
-        )
-        .await;
+        self.by_staff(AuditKind::UserEnabled, actor, &user.id, ctx, detail)
+            .await;
         Ok(user)
     }
 
@@ -168,10 +169,10 @@ impl Identity {
         } else {
             current
         };
-        self.record(
+        self.by_staff(
             AuditKind::UserUnlocked,
-            Some(&user.id),
-            Some(&actor.user_id),
+            actor,
+            &user.id,
             ctx,
             format!("locks lifted for {addresses} addresses"),
         )
@@ -190,10 +191,10 @@ impl Identity {
         let id = parse_user_id(id)?;
         let user = self.user(&id).await?;
         let ended = self.sessions.revoke_all(user.id.as_str()).await?;
-        self.record(
+        self.by_staff(
             AuditKind::UserSessionsEnded,
-            Some(&user.id),
-            Some(&actor.user_id),
+            actor,
+            &user.id,
             ctx,
             format!("{ended} sessions ended"),
         )
@@ -212,10 +213,10 @@ impl Identity {
         let id = parse_user_id(id)?;
         let user = self.user(&id).await?;
         let sessions = self.sessions.list(user.id.as_str()).await?;
-        self.record(
+        self.by_staff(
             AuditKind::UserSessionsViewed,
-            Some(&user.id),
-            Some(&actor.user_id),
+            actor,
+            &user.id,
             ctx,
             format!("{} sessions", sessions.len()),
         )

@@ -126,7 +126,7 @@ impl MyDataApi {
         let data = self.privacy.export(&auth.0, &context(req)).await?;
         let current = auth.0.session_id.as_str();
         Ok(MyDataResponse::Ok(Json(PersonalDataBody {
-            exported_at: Utc::now(),
+            exported_at: data.at,
             user: (&data.user).into(),
             preferences: (&data.user.preferences).into(),
             consents: consents(&data.user.preferences),

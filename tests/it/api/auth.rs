@@ -28,7 +28,7 @@ async fn post(
 }
 
 /// The newest code the fake SMS provider sent to `phone`.
-async fn latest_code(app: &TestApp, phone: &str) -> String {
+pub(super) async fn latest_code(app: &TestApp, phone: &str) -> String {
     let messages: Value = app
         .anonymous
         .get(app.url("/api/v1/dev/messages"))
@@ -273,7 +273,7 @@ async fn verify_login_code(
 }
 
 /// Sends a sign-in code to `phone` and answers it.
-async fn login_code(app: &TestApp, phone: &str) -> String {
+pub(super) async fn login_code(app: &TestApp, phone: &str) -> String {
     let sent = post(
         app,
         &app.anonymous,

@@ -7,6 +7,7 @@ use bazaar::domain::time::Clock;
 use bazaar::http::users::UserBody;
 use serde_json::{json, Value};
 
+use super::auth::{latest_code, login_code};
 use super::test_app;
 use crate::kit::{bearer_client, login, Expect, FakeIssuer, TestApp, TestKey};
 
@@ -25,37 +26,6 @@ async fn sign_in(app: &TestApp, body: Value) -> reqwest::Response {
         .send()
         .await
         .expect("request sent")
-}
-
-/// The newest code the fake SMS provider sent to `phone`.
-async fn latest_code(app: &TestApp, phone: &str) -> String {
-    let messages: Value = app
-        .anonymous
-        .get(app.url("/api/v1/dev/messages"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    messages
-        .as_array()
-        .unwrap()
-        .iter()
-        .rev()
-        .find(|m| m["channel"] == "sms" && m["to"] == phone)
-        .and_then(|m| m["code"].as_str())
-        .unwrap_or_else(|| panic!("no code sent to {phone}: {messages}"))
-        .to_owned()
-}
-
-async fn send_login_code(app: &TestApp, phone: &str) -> String {
-    app.anonymous
-        .post(app.url("/api/v1/auth/otp/send"))
-        .json(&json!({"phone": phone, "purpose": "login"}))
-        .expect_status(202)
-        .await;
-    latest_code(app, phone).await
 }
 
 /// A customer signed up with a password and a verified phone; their access token.
@@ -149,7 +119,7 @@ async fn a_new_google_customer_proves_a_phone_then_signs_in_with_google_alone() 
     .expect_problem(400, "invalid_otp")
     .await;
     assert!(wrong["detail"].is_string());
-    let code = send_login_code(&app, phone).await;
+    let code = login_code(&app, phone).await;
     let created: Value = sign_in(
         &app,
         json!({"id_token": token, "phone_proof": {"phone": phone, "code": code}, "device": "Pixel 8"}),
@@ -252,7 +222,7 @@ async fn an_unverified_email_on_the_account_links_nothing_and_a_phone_is_asked_f
     // Proving the account's phone links it (proof of both) and verifies the address
     // (once the sign-up code's cooldown is over).
     app.advance(std::time::Duration::from_secs(31)).await;
-    let code = send_login_code(&app, "+919812377021").await;
+    let code = login_code(&app, "+919812377021").await;
     let linked: Value = sign_in(
         &app,
         json!({"id_token": token, "phone_proof": {"phone": "+919812377021", "code": code}}),
