@@ -8,6 +8,7 @@ use std::sync::Arc;
 use bazaar_adapters::razorpay::FakeRazorpay;
 use bazaar_adapters::s3::ObjectStore;
 
+use crate::app::carts::Carts;
 use crate::app::catalog::Catalog;
 use crate::app::files::Files;
 use crate::app::idempotency::IdempotencyStore;
@@ -25,7 +26,7 @@ use crate::providers::local_store::LocalObjectStore;
 use crate::store::cache::CachedProducts;
 use crate::store::user_cache::CachedUsers;
 use crate::store::{
-    AuditRepository, FileRepository, OrderRepository, OutboxRepository, ProductRepository,
+    AuditRepository, CartRepository, FileRepository, OrderRepository, OutboxRepository, ProductRepository,
     UserRepository, WebhookEventRepository,
 };
 use crate::telemetry::metrics::Metrics;
@@ -42,6 +43,7 @@ pub struct Backends {
     pub products: Arc<dyn ProductRepository>,
     pub users: Arc<dyn UserRepository>,
     pub audit: Arc<dyn AuditRepository>,
+    pub carts: Arc<dyn CartRepository>,
     pub files: Arc<dyn FileRepository>,
     pub orders: Arc<dyn OrderRepository>,
     pub webhook_events: Arc<dyn WebhookEventRepository>,
@@ -66,6 +68,8 @@ pub struct Backends {
 pub struct AppState {
     pub settings: Settings,
     pub catalog: Arc<Catalog>,
+    /// Customers' and guests' carts, priced as checkout charges them.
+    pub carts: Arc<Carts>,
     pub identity: Arc<Identity>,
     /// The customer's data rights: export and erasure.
     pub privacy: Arc<Privacy>,

@@ -140,6 +140,11 @@ impl Catalog {
         Ok(product)
     }
 
+    /// The product, if there is one (carts meet products that were deleted).
+    pub async fn find(&self, id: &ProductId) -> Result<Option<Product>, AppError> {
+        Ok(self.products.get(id).await?)
+    }
+
     pub async fn get(&self, id: &str) -> Result<Product, AppError> {
         let id = parse_id(id)?;
         self.products

@@ -53,6 +53,12 @@ object_id!(
 );
 
 object_id!(
+    /// A product variant id. A product's default (single) variant has the
+    /// product's own id.
+    VariantId
+);
+
+object_id!(
     /// A file id.
     FileId
 );

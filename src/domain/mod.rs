@@ -6,6 +6,7 @@
 
 pub mod analytics;
 pub mod audit;
+pub mod cart;
 pub mod erasure;
 pub mod facets;
 pub mod file;
@@ -20,6 +21,7 @@ pub mod order_query;
 pub mod outbox;
 pub mod outbox_query;
 pub mod precondition;
+pub mod pricing;
 pub mod product;
 pub mod product_query;
 pub mod request_key;

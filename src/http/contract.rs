@@ -6,6 +6,7 @@ use poem_openapi::{ContactObject, ExtraHeader, LicenseObject, OpenApiService, Ta
 
 use super::admin::AdminApi;
 use super::auth::AuthApi;
+use super::cart::CartApi;
 use super::dev::payments::PaymentsDevApi;
 use super::dev::DevApi;
 use super::files::FilesApi;
@@ -26,6 +27,8 @@ pub enum ApiTags {
     Users,
     /// The product catalog: create, read, change, delete and list products.
     Products,
+    /// The shopping cart of a customer or a guest, priced as checkout charges it.
+    Cart,
     /// Orders, checkout with Razorpay, and Razorpay's webhooks.
     Orders,
     /// Uploads straight to the object store through presigned URLs, and their files.
@@ -71,6 +74,7 @@ pub type Apis = (
     AuthApi,
     UsersApi,
     ProductsApi,
+    CartApi,
     OrdersApi,
     PaymentsApi,
     OrdersAdminApi,
@@ -105,6 +109,9 @@ pub fn api_service(state: &AppState) -> Api {
         super::auth::api(identity()),
         super::users::api(identity(), state.privacy.clone()),
         products,
+        CartApi {
+            carts: state.carts.clone(),
+        },
         OrdersApi {
             orders: state.orders.clone(),
             identity: identity(),

@@ -13,6 +13,7 @@ use poem::{Endpoint, EndpointExt, Request, Response, Route};
 pub mod admin;
 pub mod allow;
 pub mod auth;
+pub mod cart;
 pub mod conditional;
 pub mod contract;
 pub mod dev;

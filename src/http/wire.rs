@@ -22,6 +22,7 @@ use crate::domain::file::FileStatus;
 use crate::domain::order::flags::FlagReason;
 use crate::domain::order::ledger::{EntryStatus, LedgerKind};
 use crate::domain::order::status::OrderStatus;
+use crate::domain::pricing::LineState;
 use crate::domain::outbox::{Channel, NoticeKind, OutboxState};
 use crate::domain::user::{Role, UserStatus};
 
@@ -129,6 +130,14 @@ wire_enum!(
      `fulfilled`, `shipped`, `delivered`, `cancelled`, `expired` or `refunded` (see \
      `docs/orders.md`). `payment_mismatch`: money was captured, but not the order's total in \
      its currency; not paid, and held for staff."
+);
+
+wire_enum!(
+    LineState,
+    "CartLineState",
+    "Whether a cart line can be bought as it stands: `in_stock`, `insufficient_stock` \
+     (fewer left than the line asks for: `available` says how many), `out_of_stock`, or \
+     `unavailable` (the product or variant is no longer sold)."
 );
 
 wire_enum!(

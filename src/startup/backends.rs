@@ -17,15 +17,15 @@ use crate::state::BackendNames;
 use crate::state::Backends;
 use crate::store::guarded::Guarded;
 use crate::store::memory::{
-    MemoryAudit, MemoryFiles, MemoryOrders, MemoryOutbox, MemoryProducts, MemoryUsers,
+    MemoryAudit, MemoryCarts, MemoryFiles, MemoryOrders, MemoryOutbox, MemoryProducts, MemoryUsers,
     MemoryWebhookEvents,
 };
 use crate::store::mongo::{
-    self, MongoAudit, MongoFiles, MongoOrders, MongoOutbox, MongoProducts, MongoUsers,
+    self, MongoAudit, MongoCarts, MongoFiles, MongoOrders, MongoOutbox, MongoProducts, MongoUsers,
     MongoWebhookEvents,
 };
 use crate::store::{
-    AuditRepository, FileRepository, OrderRepository, OutboxRepository, ProductRepository,
+    AuditRepository, CartRepository, FileRepository, OrderRepository, OutboxRepository, ProductRepository,
     UserRepository, WebhookEventRepository,
 };
 
@@ -38,6 +38,7 @@ impl Backends {
             products: Arc::new(MemoryProducts::new()),
             users: Arc::new(MemoryUsers::new()),
             audit: Arc::new(MemoryAudit::new()),
+            carts: Arc::new(MemoryCarts::new()),
             files: Arc::new(MemoryFiles::new()),
             orders: Arc::new(MemoryOrders::new(outbox.clone())),
             webhook_events: Arc::new(MemoryWebhookEvents::new()),
@@ -78,9 +79,10 @@ impl Backends {
                         .await?
                         .retrying_transactions_for(timeout),
                     MongoWebhookEvents::new(&db).await?,
+                    MongoCarts::new(&db).await?,
                 ))
             };
-            let (products, users, audit, files, outbox, orders, webhook_events) = prepare
+            let (products, users, audit, files, outbox, orders, webhook_events, carts) = prepare
                 .await
                 .map_err(|e| redact(e.into(), url))
                 .context("preparing the MongoDB collections (is MongoDB reachable?)")?;
@@ -103,6 +105,8 @@ impl Backends {
             let outbox: Arc<dyn OutboxRepository> = Arc::new(outbox);
             let orders: Arc<dyn OrderRepository> = Arc::new(orders);
             let webhook_events: Arc<dyn WebhookEventRepository> = Arc::new(webhook_events);
+            let carts: Arc<dyn CartRepository> = Arc::new(carts);
+            backends.carts = Arc::new(Guarded::new(carts, breaker.clone()));
             backends.products = Arc::new(Guarded::new(products, breaker.clone()));
             backends.users = Arc::new(Guarded::new(users, breaker.clone()));
             backends.audit = Arc::new(Guarded::new(audit, breaker.clone()));

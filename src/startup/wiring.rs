@@ -21,6 +21,7 @@ use crate::app::identity::Identity;
 use crate::app::notify::Notifier;
 use crate::app::orders::{OrderSettings, Orders};
 use crate::app::outbox::{Outbox, OutboxWorker};
+use crate::app::carts::{CartSettings, Carts};
 use crate::app::privacy::Privacy;
 use crate::app::ratelimit::RateLimits;
 use crate::breaker::Breakers;
@@ -133,6 +134,15 @@ impl AppState {
             )
             .with_clock(clock.clone()),
         );
+        let carts = Arc::new(Carts::new(
+            backends.carts,
+            catalog.clone(),
+            CartSettings {
+                tax_rate_bp: settings.orders.gst_rate_bp,
+                units_max: settings.orders.product_units_max,
+            },
+            clock.clone(),
+        ));
         let orders = Arc::new(
             Orders::new(
                 backends.orders,
@@ -148,6 +158,7 @@ impl AppState {
         );
         Ok(Self {
             catalog,
+            carts,
             orders,
             razorpay_fake,
             identity,

@@ -13,12 +13,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{
-    AuditRepository, FileRepository, OrderRepository, OutboxRepository, ProductRepository,
+    AuditRepository, CartRepository, FileRepository, OrderRepository, OutboxRepository, ProductRepository,
     StoreError, UserRepository, WebhookEventRepository,
 };
 use crate::breaker::Breaker;
 use crate::domain::analytics::SalesSummary;
 use crate::domain::audit::{AuditEvent, AuditPage, AuditQuery};
+use crate::domain::cart::{Cart, CartOwner};
 use crate::domain::facets::{FacetSet, Facets};
 use crate::domain::file::{FileId, FileRecord, FileUsage};
 use crate::domain::hold::{HoldId, StockHold};
@@ -123,6 +124,12 @@ guarded! { UserRepository:
 guarded! { AuditRepository:
         fn record(event: &AuditEvent) -> Result<(), StoreError>;
         fn list(query: &AuditQuery) -> Result<AuditPage, StoreError>;
+}
+
+guarded! { CartRepository:
+        fn get(owner: &CartOwner, now: DateTime<Utc>) -> Result<Option<Cart>, StoreError>;
+        fn put(cart: &Cart, expected_version: u64) -> Result<(), StoreError>;
+        fn delete(owner: &CartOwner) -> Result<(), StoreError>;
 }
 
 guarded! { FileRepository:

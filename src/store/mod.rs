@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::analytics::SalesSummary;
 use crate::domain::audit::{AuditEvent, AuditPage, AuditQuery};
+use crate::domain::cart::{Cart, CartOwner};
 use crate::domain::facets::{FacetSet, Facets};
 use crate::domain::file::{FileId, FileRecord, FileUsage};
 use crate::domain::hold::{HoldId, StockHold};
@@ -351,4 +352,20 @@ pub trait OutboxRepository: Send + Sync {
     /// Forgets every message to `address` ([`OutboxMessage::forgotten`]: the
     /// address and data gone, pending ones skipped); answers how many.
     async fn forget_recipient(&self, address: &str) -> Result<u64, StoreError>;
+}
+
+/// Carts, one per owner (a customer, or a guest's token). Guest carts expire:
+/// one past its `expires_at` is read as none, and the store may delete it.
+#[async_trait]
+pub trait CartRepository: Send + Sync {
+    /// The owner's cart, unless there is none or it expired before `now`.
+    async fn get(&self, owner: &CartOwner, now: DateTime<Utc>) -> Result<Option<Cart>, StoreError>;
+
+    /// Stores `cart` (at `cart.version`) if the stored one is still at
+    /// `expected_version`, 0 meaning "none stored, or only an expired one".
+    /// `VersionConflict` otherwise.
+    async fn put(&self, cart: &Cart, expected_version: u64) -> Result<(), StoreError>;
+
+    /// Deletes the owner's cart, if it has one.
+    async fn delete(&self, owner: &CartOwner) -> Result<(), StoreError>;
 }

@@ -2,6 +2,7 @@
 //! implementation is held to by the conformance suites.
 
 mod audit;
+mod carts;
 mod files;
 mod orders;
 mod outbox;
@@ -9,6 +10,7 @@ mod products;
 mod users;
 
 pub use audit::MemoryAudit;
+pub use carts::MemoryCarts;
 pub use files::MemoryFiles;
 pub use orders::{MemoryOrders, MemoryWebhookEvents};
 pub use outbox::MemoryOutbox;

@@ -16,6 +16,7 @@ use super::StoreError;
 use crate::domain::listing::{ListPage, Pagination};
 
 mod audit;
+mod carts;
 mod files;
 mod orders;
 mod outbox;
@@ -25,6 +26,7 @@ mod users;
 mod webhooks;
 
 pub use audit::MongoAudit;
+pub use carts::MongoCarts;
 pub use files::MongoFiles;
 pub use orders::MongoOrders;
 pub use outbox::{enqueue_in_transaction, outbox_document, MongoOutbox, OUTBOX_COLLECTION};

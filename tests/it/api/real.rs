@@ -7,6 +7,8 @@ super::backend_set!(crate::kit::BackendSet::Real);
 
 #[path = "auth.rs"]
 mod auth;
+#[path = "cart.rs"]
+mod cart;
 #[path = "catalog.rs"]
 mod catalog;
 #[path = "conventions.rs"]

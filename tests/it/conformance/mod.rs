@@ -3,6 +3,7 @@
 //! turns them into tests once per backend, so both run the same bodies.
 
 mod audit;
+mod carts;
 mod files;
 mod idempotency;
 mod kv;

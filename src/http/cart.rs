@@ -1,0 +1,439 @@
+//! `/cart`: the caller's cart, a customer's (bearer token) or a guest's
+//! (`X-Cart-Token`), priced as checkout will charge it; `/guest-carts` issues a
+//! guest's token and `/cart/merge` takes a guest cart into the customer's at
+//! sign-in.
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem_openapi::auth::ApiKey;
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::types::Example;
+use poem_openapi::{ApiResponse, Object, OpenApi, SecurityScheme};
+use serde::Deserialize;
+
+use crate::app::carts::{Carts, PricedCart};
+use crate::app::errors::{AppError, ErrorCode};
+use crate::domain::cart::{Cart, CartOwner, CartToken, GUEST_CART_DAYS};
+use crate::domain::ids::{ProductId, VariantId};
+use crate::domain::money::Paise;
+use crate::domain::pricing::{
+    self, Availability, CatalogItem, Delivery, LineState, PricedLine, Quote,
+};
+use crate::domain::validation::FieldError;
+use crate::error_set;
+use crate::http::contract::ApiTags;
+use crate::http::error_sets::Problems;
+use crate::http::id_param::IdParam;
+use crate::http::json_body::JsonBody;
+use crate::http::problem::ProblemFieldError;
+use crate::http::security::BearerAuth;
+
+/// A guest's cart token from `POST /api/v1/guest-carts`, sent as `X-Cart-Token`.
+#[derive(SecurityScheme)]
+#[oai(
+    ty = "api_key",
+    key_name = "X-Cart-Token",
+    key_in = "header",
+    checker = "guest_token"
+)]
+pub struct CartTokenAuth(pub CartToken);
+
+async fn guest_token(_: &Request, key: ApiKey) -> poem::Result<CartToken> {
+    CartToken::parse(&key.key).ok_or_else(|| {
+        AppError::new(
+            ErrorCode::Unauthorized,
+            "the cart token is not one this service issued; get one from POST /api/v1/guest-carts",
+        )
+        .into()
+    })
+}
+
+/// Whose cart: a signed-in customer's (tried first) or a guest's.
+#[derive(SecurityScheme)]
+pub enum CartAuth {
+    Customer(BearerAuth),
+    Guest(CartTokenAuth),
+}
+
+impl CartAuth {
+    fn owner(&self) -> CartOwner {
+        match self {
+            Self::Customer(auth) => CartOwner::Customer(auth.0.user_id.clone()),
+            Self::Guest(token) => token.0.owner(),
+        }
+    }
+}
+
+/// One line of a cart, with the catalog's price and stock now.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "CartLine")]
+pub struct CartLineBody {
+    pub product_id: String,
+    /// The variant; a product without variants has one, whose id is the product's.
+    pub variant_id: String,
+    /// Absent when the product is no longer sold.
+    pub sku: Option<String>,
+    pub name: Option<String>,
+    /// Paise, now; absent when the product is no longer sold.
+    pub unit_price: Option<i64>,
+    pub quantity: u32,
+    /// `unit_price × quantity`, paise (0 for a line no longer sold).
+    pub line_total: i64,
+    pub state: crate::http::wire::Wire<LineState>,
+    /// How many are left, when fewer than the line asks for.
+    pub available: Option<u32>,
+}
+
+/// A tax line: GST at a rate.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "CartTaxLine")]
+pub struct TaxLineBody {
+    pub name: String,
+    /// Basis points (1800 = 18%).
+    pub rate_bp: u32,
+    /// Paise.
+    pub amount: i64,
+}
+
+/// The caller's cart, priced by the same function that places the order: what
+/// it shows is what checkout charges, until a price, stock or rule changes.
+#[derive(Debug, Clone, Object)]
+#[oai(example, rename = "Cart")]
+pub struct CartBody {
+    pub lines: Vec<CartLineBody>,
+    /// ISO 4217; always `INR`.
+    pub currency: String,
+    /// Sum of the lines, paise.
+    pub subtotal: i64,
+    /// Coupon discount, paise.
+    pub discount: i64,
+    /// Shipping, paise (0 until an address is chosen, and where it is free).
+    pub shipping: i64,
+    /// GST by rate.
+    pub tax_lines: Vec<TaxLineBody>,
+    /// All tax, paise.
+    pub tax: i64,
+    /// What the customer pays: `subtotal − discount + shipping + tax`, paise.
+    pub total: i64,
+    /// Whether an order can be placed from the cart as it stands.
+    pub ready_for_checkout: bool,
+    /// What stands in the way of checkout, one entry per problem.
+    pub blockers: Vec<ProblemFieldError>,
+    /// 0 for a cart never changed; grows by one on each change.
+    pub version: u64,
+    /// When a guest cart is forgotten (30 days after its last change); absent
+    /// for a customer's cart.
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+fn field_error(e: FieldError) -> ProblemFieldError {
+    ProblemFieldError {
+        field: e.field,
+        code: e.code.to_owned(),
+        message: e.message,
+    }
+}
+
+impl CartBody {
+    fn of(cart: &Cart, quote: Quote) -> Self {
+        let blockers: Vec<ProblemFieldError> =
+            quote.blockers().into_iter().map(field_error).collect();
+        // Shipping is asked with an address at checkout; the cart alone is not
+        // blocked for want of one.
+        let blockers: Vec<ProblemFieldError> = blockers
+            .into_iter()
+            .filter(|b| !matches!(quote.delivery, Delivery::NoAddress) || b.field != "address_id")
+            .collect();
+        Self {
+            lines: quote.lines.iter().map(line_body).collect(),
+            currency: "INR".into(),
+            subtotal: quote.subtotal.get(),
+            discount: quote.discount.get(),
+            shipping: quote.shipping.get(),
+            tax_lines: quote
+                .taxes
+                .iter()
+                .map(|t| TaxLineBody {
+                    name: t.name.into(),
+                    rate_bp: t.rate_bp,
+                    amount: t.amount.get(),
+                })
+                .collect(),
+            tax: quote.tax.get(),
+            total: quote.total.get(),
+            ready_for_checkout: blockers.is_empty(),
+            blockers,
+            version: cart.version,
+            expires_at: cart.expires_at,
+        }
+    }
+}
+
+fn line_body(line: &PricedLine) -> CartLineBody {
+    CartLineBody {
+        product_id: line.product_id.as_str().into(),
+        variant_id: line.variant_id.as_str().into(),
+        sku: line.item.as_ref().map(|i| i.sku.clone()),
+        name: line.item.as_ref().map(|i| i.name.clone()),
+        unit_price: line.item.as_ref().map(|i| i.unit_price.get()),
+        quantity: line.quantity,
+        line_total: line.total(),
+        state: line.availability.state().into(),
+        available: match line.availability {
+            Availability::Short { available } => Some(available),
+            _ => None,
+        },
+    }
+}
+
+impl From<PricedCart> for CartBody {
+    fn from(p: PricedCart) -> Self {
+        Self::of(&p.cart, p.quote)
+    }
+}
+
+impl Example for CartBody {
+    fn example() -> Self {
+        let product = ProductId::parse("6650c0ffee0000000000b001").expect("an id");
+        let variant = VariantId::parse("6650c0ffee0000000000b001").expect("an id");
+        let line = PricedLine {
+            product_id: product.clone(),
+            variant_id: variant.clone(),
+            item: Some(CatalogItem {
+                sku: "KURTA-M-BLUE".into(),
+                name: "Cotton kurta".into(),
+                category: "apparel".into(),
+                unit_price: Paise::trusted(129_900),
+            }),
+            quantity: 2,
+            availability: Availability::InStock,
+        };
+        let quote = pricing::price(vec![line], None, &pricing::NoAddress, 1800);
+        let now = chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap_or_default();
+        let mut cart = Cart::empty(CartOwner::Customer(crate::domain::ids::UserId::generate()), now);
+        cart.version = 3;
+        Self::of(&cart, quote)
+    }
+}
+
+/// A quantity of a variant to hold in the cart.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(example, deny_unknown_fields, rename = "CartItemPut")]
+#[serde(deny_unknown_fields)]
+pub struct CartItemBody {
+    /// The product the variant belongs to.
+    #[oai(validator(pattern = "^[0-9a-fA-F]{24}$"))]
+    pub product_id: String,
+    /// How many: replaces the line's quantity (1 to the per-item limit,
+    /// `BAZAAR_ORDER_PRODUCT_UNITS_MAX`).
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
+    pub quantity: i64,
+}
+
+impl Example for CartItemBody {
+    fn example() -> Self {
+        Self {
+            product_id: "6650c0ffee0000000000b001".into(),
+            quantity: 2,
+        }
+    }
+}
+
+/// A guest's cart token.
+#[derive(Debug, Clone, Object)]
+#[oai(example, rename = "GuestCart")]
+pub struct GuestCartBody {
+    /// Send as `X-Cart-Token` on the cart's operations, and to `POST /cart/merge`
+    /// after signing in. Keep it like a password: it is the cart's only key.
+    pub cart_token: String,
+    /// Days the cart is kept after its last change.
+    pub kept_days: u32,
+}
+
+impl Example for GuestCartBody {
+    fn example() -> Self {
+        Self {
+            cart_token: "ct_Zk3v0sQ2pXJ9bYwqH1nR7uT4eL8aM6cD5fG0hI2jK3l".into(),
+            kept_days: GUEST_CART_DAYS as u32,
+        }
+    }
+}
+
+/// The guest cart to take into the signed-in customer's.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(example, deny_unknown_fields, rename = "CartMerge")]
+#[serde(deny_unknown_fields)]
+pub struct MergeBody {
+    #[oai(validator(pattern = "^ct_[A-Za-z0-9_-]{43}$"))]
+    pub cart_token: String,
+}
+
+impl Example for MergeBody {
+    fn example() -> Self {
+        Self {
+            cart_token: GuestCartBody::example().cart_token,
+        }
+    }
+}
+
+/// The customer's cart after a merge.
+#[derive(Debug, Clone, Object)]
+#[oai(example, rename = "CartMerged")]
+pub struct MergedBody {
+    pub cart: CartBody,
+    /// Lines of the guest cart that did not fit (a cart holds at most 50).
+    pub dropped_lines: u32,
+}
+
+impl Example for MergedBody {
+    fn example() -> Self {
+        Self {
+            cart: CartBody::example(),
+            dropped_lines: 0,
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum CartResponse {
+    /// The cart, priced now.
+    #[oai(status = 200)]
+    Ok(Json<CartBody>),
+}
+
+#[derive(ApiResponse)]
+pub enum ClearedResponse {
+    /// The cart is empty.
+    #[oai(status = 204)]
+    Cleared,
+}
+
+#[derive(ApiResponse)]
+pub enum GuestCartResponse {
+    /// A new guest cart's token; the cart is empty until something is put in it.
+    #[oai(status = 201)]
+    Created(Json<GuestCartBody>),
+}
+
+#[derive(ApiResponse)]
+pub enum MergedResponse {
+    /// The customer's cart with the guest's lines taken in; the guest cart is gone.
+    #[oai(status = 200)]
+    Ok(Json<MergedBody>),
+}
+
+error_set!(
+    /// Errors of reading a cart.
+    CartReadErrors: ANY, SIGNED_IN;
+);
+error_set!(
+    /// Errors of changing a cart.
+    CartWriteErrors: ANY, SIGNED_IN, BODY; Conflict
+);
+error_set!(
+    /// Errors of removing a cart line.
+    CartLineErrors: ANY, SIGNED_IN; NotFound, Conflict
+);
+error_set!(
+    /// Errors of issuing a guest cart token.
+    GuestCartErrors: ANY;
+);
+
+pub struct CartApi {
+    pub carts: Arc<Carts>,
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Cart")]
+impl CartApi {
+    /// Start a guest cart
+    ///
+    /// Issues a cart token for a shopper who has not signed in. Nothing is
+    /// stored until the first item is put in the cart.
+    #[oai(path = "/guest-carts", method = "post", operation_id = "createGuestCart")]
+    async fn create_guest(&self) -> Result<GuestCartResponse, Problems<GuestCartErrors>> {
+        let token = self.carts.new_guest_token();
+        Ok(GuestCartResponse::Created(Json(GuestCartBody {
+            cart_token: token.as_str().to_owned(),
+            kept_days: GUEST_CART_DAYS as u32,
+        })))
+    }
+
+    /// Get my cart
+    ///
+    /// The cart with each line's price and stock now, and the totals the
+    /// order would have. Nothing is reserved until checkout.
+    #[oai(path = "/cart", method = "get", operation_id = "getCart")]
+    async fn get(&self, auth: CartAuth) -> Result<CartResponse, Problems<CartReadErrors>> {
+        let priced = self.carts.view(&auth.owner()).await?;
+        Ok(CartResponse::Ok(Json(priced.into())))
+    }
+
+    /// Empty my cart
+    #[oai(path = "/cart", method = "delete", operation_id = "clearCart")]
+    async fn clear(&self, auth: CartAuth) -> Result<ClearedResponse, Problems<CartReadErrors>> {
+        self.carts.clear(&auth.owner()).await?;
+        Ok(ClearedResponse::Cleared)
+    }
+
+    /// Put an item in my cart
+    ///
+    /// Holds `quantity` units of the variant: adds the line, or replaces its
+    /// quantity. Sending the same request again changes nothing, so a retry is
+    /// safe. A product without variants is put by its own id as `variant_id`.
+    #[oai(
+        path = "/cart/items/:variant_id",
+        method = "put",
+        operation_id = "putCartItem"
+    )]
+    async fn put_item(
+        &self,
+        auth: CartAuth,
+        variant_id: Path<IdParam<VariantId>>,
+        body: JsonBody<CartItemBody>,
+    ) -> Result<CartResponse, Problems<CartWriteErrors>> {
+        let variant = variant_id.0.checked("variant_id")?;
+        let b = body.0;
+        let priced = self
+            .carts
+            .put_item(&auth.owner(), variant, &b.product_id, b.quantity)
+            .await?;
+        Ok(CartResponse::Ok(Json(priced.into())))
+    }
+
+    /// Remove an item from my cart
+    #[oai(
+        path = "/cart/items/:variant_id",
+        method = "delete",
+        operation_id = "removeCartItem"
+    )]
+    async fn remove_item(
+        &self,
+        auth: CartAuth,
+        variant_id: Path<IdParam<VariantId>>,
+    ) -> Result<CartResponse, Problems<CartLineErrors>> {
+        let variant = variant_id.0.checked("variant_id")?;
+        let priced = self.carts.remove_item(&auth.owner(), variant).await?;
+        Ok(CartResponse::Ok(Json(priced.into())))
+    }
+
+    /// Merge a guest cart into mine
+    ///
+    /// Call right after signing in with the guest's `cart_token`: a variant in
+    /// both carts keeps the larger quantity, the rest are added while there is
+    /// room, and the guest cart is forgotten. An unknown or expired token
+    /// merges nothing.
+    #[oai(path = "/cart/merge", method = "post", operation_id = "mergeCart")]
+    async fn merge(
+        &self,
+        auth: BearerAuth,
+        body: JsonBody<MergeBody>,
+    ) -> Result<MergedResponse, Problems<CartWriteErrors>> {
+        let (priced, dropped) = self.carts.merge(&auth.0.user_id, &body.0.cart_token).await?;
+        Ok(MergedResponse::Ok(Json(MergedBody {
+            cart: priced.into(),
+            dropped_lines: dropped as u32,
+        })))
+    }
+}
