@@ -26,8 +26,8 @@ use crate::providers::local_store::LocalObjectStore;
 use crate::store::cache::CachedProducts;
 use crate::store::user_cache::CachedUsers;
 use crate::store::{
-    AuditRepository, CartRepository, FileRepository, OrderRepository, OutboxRepository, ProductRepository,
-    UserRepository, WebhookEventRepository,
+    AuditRepository, CartRepository, FileRepository, OrderRepository, OutboxRepository,
+    ProductRepository, UserRepository, WebhookEventRepository,
 };
 use crate::telemetry::metrics::Metrics;
 

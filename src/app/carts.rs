@@ -131,15 +131,21 @@ impl Carts {
                 "no product has this id",
             )])
         })?;
-        let variant = variant_of(&product, Some(variant_id))
-            .map_err(|e| AppError::validation(vec![e]))?;
+        let variant =
+            variant_of(&product, Some(variant_id)).map_err(|e| AppError::validation(vec![e]))?;
         let units_max = self.settings.units_max;
         self.change(owner, |cart, now| {
             if cart.set_quantity(&variant, quantity) {
                 return Ok(());
             }
-            cart.add(product.id.clone(), variant.clone(), quantity, units_max, now)
-                .map_err(|e| AppError::validation(vec![e]))
+            cart.add(
+                product.id.clone(),
+                variant.clone(),
+                quantity,
+                units_max,
+                now,
+            )
+            .map_err(|e| AppError::validation(vec![e]))
         })
         .await
     }
@@ -233,7 +239,11 @@ impl Carts {
         ))
     }
 
-    async fn priced(&self, cart: Cart, shipping: &dyn ShippingRule) -> Result<PricedCart, AppError> {
+    async fn priced(
+        &self,
+        cart: Cart,
+        shipping: &dyn ShippingRule,
+    ) -> Result<PricedCart, AppError> {
         let quote = self.price(&cart, None, shipping).await?;
         Ok(PricedCart { cart, quote })
     }

@@ -26,7 +26,9 @@ use super::validation::FieldError;
 pub enum Availability {
     InStock,
     /// Fewer units are left than the line asks for.
-    Short { available: u32 },
+    Short {
+        available: u32,
+    },
     /// The product or variant is gone.
     Unavailable,
 }
@@ -149,9 +151,15 @@ impl ShippingRule for NoAddress {
 /// The coupon's part of a quote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CouponOutcome {
-    Applied { code: String, amount: Paise },
+    Applied {
+        code: String,
+        amount: Paise,
+    },
     /// The coupon does not apply; `reason` says why (a 422 at checkout).
-    Refused { code: String, reason: FieldError },
+    Refused {
+        code: String,
+        reason: FieldError,
+    },
 }
 
 /// One tax line: GST at a rate.
@@ -375,11 +383,22 @@ mod tests {
 
     #[test]
     fn a_refused_coupon_discounts_nothing_and_blocks_checkout_saying_why() {
-        let q = price(vec![line(1, 500, 1)], Some(&Refuse), &Zone { fee: 0, free_from: 0 }, 0);
+        let q = price(
+            vec![line(1, 500, 1)],
+            Some(&Refuse),
+            &Zone {
+                fee: 0,
+                free_from: 0,
+            },
+            0,
+        );
         assert_eq!(q.discount.get(), 0);
         let blockers = q.blockers();
         assert_eq!(blockers.len(), 1);
-        assert_eq!((blockers[0].field.as_str(), blockers[0].code), ("coupon_code", "expired"));
+        assert_eq!(
+            (blockers[0].field.as_str(), blockers[0].code),
+            ("coupon_code", "expired")
+        );
     }
 
     #[test]
@@ -391,7 +410,11 @@ mod tests {
         gone.availability = Availability::Unavailable;
         let q = price(vec![short, gone], None, &NoAddress, 0);
         assert_eq!(q.subtotal.get(), 1_500);
-        let codes: Vec<_> = q.blockers().iter().map(|e| (e.field.clone(), e.code)).collect();
+        let codes: Vec<_> = q
+            .blockers()
+            .iter()
+            .map(|e| (e.field.clone(), e.code))
+            .collect();
         assert_eq!(
             codes,
             vec![

@@ -212,7 +212,10 @@ impl Example for CartBody {
         };
         let quote = pricing::price(vec![line], None, &pricing::NoAddress, 1800);
         let now = chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap_or_default();
-        let mut cart = Cart::empty(CartOwner::Customer(crate::domain::ids::UserId::generate()), now);
+        let mut cart = Cart::empty(
+            CartOwner::Customer(crate::domain::ids::UserId::generate()),
+            now,
+        );
         cart.version = 3;
         Self::of(&cart, quote)
     }
@@ -351,7 +354,11 @@ impl CartApi {
     ///
     /// Issues a cart token for a shopper who has not signed in. Nothing is
     /// stored until the first item is put in the cart.
-    #[oai(path = "/guest-carts", method = "post", operation_id = "createGuestCart")]
+    #[oai(
+        path = "/guest-carts",
+        method = "post",
+        operation_id = "createGuestCart"
+    )]
     async fn create_guest(&self) -> Result<GuestCartResponse, Problems<GuestCartErrors>> {
         let token = self.carts.new_guest_token();
         Ok(GuestCartResponse::Created(Json(GuestCartBody {
@@ -430,7 +437,10 @@ impl CartApi {
         auth: BearerAuth,
         body: JsonBody<MergeBody>,
     ) -> Result<MergedResponse, Problems<CartWriteErrors>> {
-        let (priced, dropped) = self.carts.merge(&auth.0.user_id, &body.0.cart_token).await?;
+        let (priced, dropped) = self
+            .carts
+            .merge(&auth.0.user_id, &body.0.cart_token)
+            .await?;
         Ok(MergedResponse::Ok(Json(MergedBody {
             cart: priced.into(),
             dropped_lines: dropped as u32,

@@ -22,8 +22,8 @@ use crate::domain::file::FileStatus;
 use crate::domain::order::flags::FlagReason;
 use crate::domain::order::ledger::{EntryStatus, LedgerKind};
 use crate::domain::order::status::OrderStatus;
-use crate::domain::pricing::LineState;
 use crate::domain::outbox::{Channel, NoticeKind, OutboxState};
+use crate::domain::pricing::LineState;
 use crate::domain::user::{Role, UserStatus};
 
 /// An enumeration the contract names: a fixed set of values, each sent as a string.

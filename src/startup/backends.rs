@@ -25,8 +25,8 @@ use crate::store::mongo::{
     MongoWebhookEvents,
 };
 use crate::store::{
-    AuditRepository, CartRepository, FileRepository, OrderRepository, OutboxRepository, ProductRepository,
-    UserRepository, WebhookEventRepository,
+    AuditRepository, CartRepository, FileRepository, OrderRepository, OutboxRepository,
+    ProductRepository, UserRepository, WebhookEventRepository,
 };
 
 impl Backends {

@@ -13,6 +13,7 @@ use bazaar_adapters::s3::ObjectStore;
 use secrecy::SecretString;
 
 use super::own_origin;
+use crate::app::carts::{CartSettings, Carts};
 use crate::app::catalog::Catalog;
 use crate::app::files::Files;
 use crate::app::idempotency::{IdempotencySettings, IdempotencyStore};
@@ -21,7 +22,6 @@ use crate::app::identity::Identity;
 use crate::app::notify::Notifier;
 use crate::app::orders::{OrderSettings, Orders};
 use crate::app::outbox::{Outbox, OutboxWorker};
-use crate::app::carts::{CartSettings, Carts};
 use crate::app::privacy::Privacy;
 use crate::app::ratelimit::RateLimits;
 use crate::breaker::Breakers;

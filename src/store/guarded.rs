@@ -13,8 +13,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{
-    AuditRepository, CartRepository, FileRepository, OrderRepository, OutboxRepository, ProductRepository,
-    StoreError, UserRepository, WebhookEventRepository,
+    AuditRepository, CartRepository, FileRepository, OrderRepository, OutboxRepository,
+    ProductRepository, StoreError, UserRepository, WebhookEventRepository,
 };
 use crate::breaker::Breaker;
 use crate::domain::analytics::SalesSummary;

@@ -42,6 +42,10 @@ UNKNOWABLE_FIELD_CODES = {
     "not_found",
     "file_not_found",
     "file_not_complete",
+    # A cart line names a product (`product_id`) and one of its variants (the path's
+    # `variant_id`) that must both be stored.
+    "unknown_product",
+    "unknown_variant",
     # Categories are configuration (`BAZAAR_PRODUCT_CATEGORIES`), not part of the contract.
     "unknown_category",
     # A phone number valid by libphonenumber's metadata (numbering plans, per country) and an
@@ -63,6 +67,8 @@ UNKNOWABLE_FIELDS = [
     # An order's units of one product: at most `BAZAAR_ORDER_PRODUCT_UNITS_MAX` (configuration),
     # added up over lines of the same product.
     (r"^items\[\d+\]\.quantity$", "out_of_range"),
+    # A cart line's units: the same setting, and a line of the same variant may be there.
+    (r"^quantity$", "out_of_range"),
     # An order's total must reach Razorpay's minimum (100 paise): a sum of the stored
     # products' prices, which the request only names by id.
     (r"^items$", "below_minimum"),

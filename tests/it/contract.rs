@@ -155,6 +155,7 @@ fn operations_that_need_a_user_declare_the_bearer_scheme_and_401() {
         "getProduct",
         "getProductImage",
         "listProducts",
+        "createGuestCart",
         "listDevMessages",
         "receiveRazorpayWebhook",
         "devCapturePayment",

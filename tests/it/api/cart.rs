@@ -104,7 +104,10 @@ async fn lines_say_when_stock_runs_short_or_the_product_is_gone_and_block_checko
         .await;
     let cart: CartBody = shopper.get(app.url("/api/v1/cart")).expect(200).await;
     assert_eq!(cart.lines[1].state.0.as_str(), "unavailable");
-    assert_eq!((cart.lines[1].unit_price, cart.lines[1].line_total), (None, 0));
+    assert_eq!(
+        (cart.lines[1].unit_price, cart.lines[1].line_total),
+        (None, 0)
+    );
     assert_eq!(cart.subtotal, 30_000);
     let blockers: Vec<(&str, &str)> = cart
         .blockers
@@ -121,10 +124,7 @@ async fn lines_say_when_stock_runs_short_or_the_product_is_gone_and_block_checko
 
     // Fixing both makes the cart ready.
     put(&app, &shopper, &scarce, 2).await;
-    let cart: CartBody = shopper
-        .delete(item(&app, &doomed))
-        .expect(200)
-        .await;
+    let cart: CartBody = shopper.delete(item(&app, &doomed)).expect(200).await;
     assert!(cart.ready_for_checkout, "{:?}", cart.blockers);
     assert_eq!(cart.lines.len(), 1);
 }
@@ -146,10 +146,18 @@ async fn bad_items_are_refused_naming_the_field_and_change_nothing() {
                 .await
         }
     };
-    let too_many = refused(json!({ "product_id": product, "quantity": 11 }), item(&app, &product)).await;
+    let too_many = refused(
+        json!({ "product_id": product, "quantity": 11 }),
+        item(&app, &product),
+    )
+    .await;
     assert_eq!(too_many["errors"][0]["field"], "quantity");
     let unknown = "0123456789abcdef01234567";
-    let missing = refused(json!({ "product_id": unknown, "quantity": 1 }), item(&app, unknown)).await;
+    let missing = refused(
+        json!({ "product_id": unknown, "quantity": 1 }),
+        item(&app, unknown),
+    )
+    .await;
     assert_eq!(missing["errors"][0]["code"], "unknown_product");
     let wrong_variant = refused(
         json!({ "product_id": product, "quantity": 1 }),
@@ -220,10 +228,12 @@ async fn a_guest_cart_is_forgotten_thirty_days_after_its_last_change() {
     let a = product_with_stock(&app, "CART-8", 10_000, 9).await;
     let (guest_client, _) = guest(&app).await;
     put(&app, &guest_client, &a, 1).await;
-    app.advance(std::time::Duration::from_secs(29 * 86_400)).await;
+    app.advance(std::time::Duration::from_secs(29 * 86_400))
+        .await;
     let kept: CartBody = guest_client.get(app.url("/api/v1/cart")).expect(200).await;
     assert_eq!(kept.lines.len(), 1);
-    app.advance(std::time::Duration::from_secs(86_400 + 1)).await;
+    app.advance(std::time::Duration::from_secs(86_400 + 1))
+        .await;
     let forgotten: CartBody = guest_client.get(app.url("/api/v1/cart")).expect(200).await;
     assert!(forgotten.lines.is_empty());
 }

@@ -68,13 +68,22 @@ pub async fn a_cart_reads_back_as_written_and_each_write_names_the_version_it_re
 pub async fn carts_of_different_owners_are_apart(repo: &dyn CartRepository) {
     let customer = CartOwner::Customer(UserId::generate());
     let guest = CartToken::generate().owner();
-    repo.put(&with_line(Cart::empty(customer.clone(), t0()), 1, 1, t0()), 0)
-        .await
-        .unwrap();
+    repo.put(
+        &with_line(Cart::empty(customer.clone(), t0()), 1, 1, t0()),
+        0,
+    )
+    .await
+    .unwrap();
     repo.put(&with_line(Cart::empty(guest.clone(), t0()), 2, 5, t0()), 0)
         .await
         .unwrap();
-    let lines = |c: Option<Cart>| c.unwrap().lines.iter().map(|l| l.quantity).collect::<Vec<_>>();
+    let lines = |c: Option<Cart>| {
+        c.unwrap()
+            .lines
+            .iter()
+            .map(|l| l.quantity)
+            .collect::<Vec<_>>()
+    };
     assert_eq!(lines(repo.get(&customer, t0()).await.unwrap()), vec![1]);
     assert_eq!(lines(repo.get(&guest, t0()).await.unwrap()), vec![5]);
     repo.delete(&guest).await.unwrap();
@@ -88,7 +97,11 @@ pub async fn an_expired_guest_cart_reads_as_none_and_a_new_one_takes_its_place(
     let old = with_line(Cart::empty(guest.clone(), t0()), 1, 1, t0());
     repo.put(&old, 0).await.unwrap();
     let later = t0() + Duration::days(GUEST_CART_DAYS) + Duration::seconds(1);
-    assert!(repo.get(&guest, t0() + Duration::days(1)).await.unwrap().is_some());
+    assert!(repo
+        .get(&guest, t0() + Duration::days(1))
+        .await
+        .unwrap()
+        .is_some());
     assert_eq!(repo.get(&guest, later).await.unwrap(), None);
     // Read as none, it is written as if there were none.
     let fresh = with_line(Cart::empty(guest.clone(), later), 2, 3, later);
@@ -105,7 +118,11 @@ pub async fn of_concurrent_writers_of_one_version_exactly_one_wins(repo: &dyn Ca
         async move { repo.put(&cart, base.version).await }
     });
     let results = futures::future::join_all(writes).await;
-    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
     assert!(results
         .iter()
         .all(|r| r.is_ok() || matches!(r, Err(StoreError::VersionConflict))));
