@@ -1,6 +1,7 @@
 //! The use cases, one module per capability. They know the domain and the ports
 //! (stores, key-value, providers), never HTTP; every failure is an [`errors::AppError`].
 
+pub mod addresses;
 pub mod catalog;
 pub mod errors;
 pub mod files;

@@ -17,7 +17,7 @@ use poem_openapi::types::{ParseFromParameter, ParseResult, Type};
 
 use crate::app::errors::AppError;
 use crate::domain::file::FileId;
-use crate::domain::ids::{is_object_id, OrderId, OutboxId, ProductId, UserId};
+use crate::domain::ids::{is_object_id, AddressId, OrderId, OutboxId, ProductId, UserId};
 
 /// What an id of one kind looks like.
 pub trait IdKind: Send + Sync + 'static {
@@ -53,6 +53,7 @@ object_id_kind!(
     UserId => "UserId",
     OrderId => "OrderId",
     OutboxId => "OutboxId",
+    AddressId => "AddressId",
 );
 
 /// A session's id: 32 lowercase hexadecimal characters (a UUID without hyphens).

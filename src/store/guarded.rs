@@ -13,10 +13,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{
-    AuditRepository, FileRepository, OrderRepository, OutboxRepository, ProductRepository,
-    StoreError, UserRepository, WebhookEventRepository,
+    AddressRepository, AuditRepository, FileRepository, OrderRepository, OutboxRepository,
+    ProductRepository, StoreError, UserRepository, WebhookEventRepository,
 };
 use crate::breaker::Breaker;
+use crate::domain::address::SavedAddresses;
 use crate::domain::analytics::SalesSummary;
 use crate::domain::audit::{AuditEvent, AuditPage, AuditQuery};
 use crate::domain::facets::{FacetSet, Facets};
@@ -123,6 +124,12 @@ guarded! { UserRepository:
 guarded! { AuditRepository:
         fn record(event: &AuditEvent) -> Result<(), StoreError>;
         fn list(query: &AuditQuery) -> Result<AuditPage, StoreError>;
+}
+
+guarded! { AddressRepository:
+        fn get(user: &UserId) -> Result<SavedAddresses, StoreError>;
+        fn save(addresses: &SavedAddresses, expected_version: u64) -> Result<(), StoreError>;
+        fn delete_all(user: &UserId) -> Result<u64, StoreError>;
 }
 
 guarded! { FileRepository:

@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 use super::StoreError;
 use crate::domain::listing::{ListPage, Pagination};
 
+mod addresses;
 mod audit;
 mod files;
 mod orders;
@@ -24,6 +25,7 @@ mod transaction;
 mod users;
 mod webhooks;
 
+pub use addresses::MongoAddresses;
 pub use audit::MongoAudit;
 pub use files::MongoFiles;
 pub use orders::MongoOrders;
