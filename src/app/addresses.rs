@@ -15,12 +15,29 @@ use crate::domain::address::{
 };
 use crate::domain::pincode::{Locality, Pincode, PincodeDirectory};
 use crate::domain::precondition::IfMatch;
+use crate::domain::request_key::RequestKey;
 use crate::domain::time::{truncate_to_millis, SharedClock, SystemClock};
 use crate::domain::user::UserId;
 use crate::store::{AddressRepository, StoreError};
 
 /// How often a change is applied again after a concurrent one won the write.
 const TRIES: usize = 8;
+
+/// What saving an address did.
+#[derive(Debug)]
+pub enum Created {
+    New(SavedAddress),
+    /// An earlier attempt of the same request had saved it.
+    Found(SavedAddress),
+}
+
+impl Created {
+    pub fn address(&self) -> &SavedAddress {
+        match self {
+            Self::New(a) | Self::Found(a) => a,
+        }
+    }
+}
 
 pub struct AddressBook {
     store: Arc<dyn AddressRepository>,
@@ -39,6 +56,7 @@ fn refused(error: AddressBookError) -> AppError {
         ),
         AddressBookError::NotFound => AppError::not_found("address"),
         AddressBookError::PreconditionFailed => AppError::precondition_failed("address"),
+        AddressBookError::KeyReused => crate::app::idempotency::key_reused(),
     }
 }
 
@@ -97,18 +115,32 @@ impl AddressBook {
             .ok_or_else(|| AppError::not_found("address"))
     }
 
-    /// Saves a new address (the default if it is the first, or if `make_default`).
+    /// Saves a new address (the default if it is the first, or if `make_default`). With
+    /// `retry` (the request's `Idempotency-Key`), a retry whose first answer was lost finds
+    /// the address the first attempt saved: [`Created::Found`].
     pub async fn create(
         &self,
         user: &UserId,
         raw: &RawSavedAddress,
         make_default: bool,
-    ) -> Result<SavedAddress, AppError> {
+        retry: Option<&RequestKey>,
+    ) -> Result<Created, AppError> {
         let details = AddressDetails::parse(raw, self.directory).map_err(AppError::validation)?;
         let id = AddressId::generate();
         self.change(user, |book, now| {
-            book.add(id.clone(), details.clone(), make_default, self.limit, now)
-                .cloned()
+            if let Some(earlier) = retry.map(|key| book.saved_by(key)).transpose()?.flatten() {
+                return Ok(Created::Found(earlier.clone()));
+            }
+            let key = retry.cloned();
+            book.add(
+                id.clone(),
+                details.clone(),
+                make_default,
+                self.limit,
+                now,
+                key,
+            )
+            .map(|a| Created::New(a.clone()))
         })
         .await
     }

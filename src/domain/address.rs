@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use super::ids::UserId;
 use super::pincode::{Locality, Pincode, PincodeDirectory};
 use super::precondition::{met, IfMatch};
+use super::request_key::{Found, RequestKey};
 use super::user::Phone;
 use super::validation::{char_len, Collector, FieldError};
 
@@ -139,6 +140,9 @@ pub struct SavedAddress {
     pub version: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The `Idempotency-Key` (hashed) of the request that saved it, so that a retry whose
+    /// first answer was lost finds it instead of saving it twice.
+    pub request_key: Option<RequestKey>,
 }
 
 /// Why a change to a customer's addresses was refused.
@@ -151,6 +155,8 @@ pub enum AddressBookError {
     NotFound,
     /// `If-Match` named another version of the address.
     PreconditionFailed,
+    /// The `Idempotency-Key` saved another address.
+    KeyReused,
 }
 
 /// All of one customer's saved addresses, oldest first, at one `version` (0 until first
@@ -176,12 +182,29 @@ impl SavedAddresses {
         self.addresses.iter().find(|a| &a.id == id)
     }
 
+    /// The address the request with `key` saved earlier, if any; `KeyReused` if that
+    /// key saved a different request's.
+    pub fn saved_by(&self, key: &RequestKey) -> Result<Option<&SavedAddress>, AddressBookError> {
+        let Some(earlier) = self
+            .addresses
+            .iter()
+            .find(|a| a.request_key.as_ref().is_some_and(|k| k.id == key.id))
+        else {
+            return Ok(None);
+        };
+        let stored_key = earlier.request_key.as_ref().unwrap_or(key);
+        match key.judge(stored_key, earlier) {
+            Found::Same(earlier) => Ok(Some(earlier)),
+            Found::Reused => Err(AddressBookError::KeyReused),
+        }
+    }
+
     pub fn default_address(&self) -> Option<&SavedAddress> {
         self.addresses.iter().find(|a| a.is_default)
     }
 
-    /// Saves a new address. The first is the default; a later one becomes it if
-    /// `make_default`.
+    /// Saves a new address, made by the request with `request_key` if given. The first is
+    /// the default; a later one becomes it if `make_default`.
     pub fn add(
         &mut self,
         id: AddressId,
@@ -189,6 +212,7 @@ impl SavedAddresses {
         make_default: bool,
         limit: u32,
         now: DateTime<Utc>,
+        request_key: Option<RequestKey>,
     ) -> Result<&SavedAddress, AddressBookError> {
         if self.addresses.len() >= limit as usize {
             return Err(AddressBookError::Full { limit });
@@ -204,6 +228,7 @@ impl SavedAddresses {
             version: 1,
             created_at: now,
             updated_at: now,
+            request_key,
         });
         self.version += 1;
         Ok(&self.addresses[self.addresses.len() - 1])
@@ -320,7 +345,7 @@ mod tests {
         let mut book = SavedAddresses::empty(UserId::generate());
         let ids: Vec<AddressId> = (0..n).map(|_| AddressId::generate()).collect();
         for id in &ids {
-            book.add(id.clone(), details(), false, 20, now())
+            book.add(id.clone(), details(), false, 20, now(), None)
                 .expect("room");
         }
         (book, ids)
@@ -382,16 +407,38 @@ mod tests {
         let (mut book, ids) = book_of(2);
         assert_eq!(defaults(&book), [ids[0].clone()]);
         let third = AddressId::generate();
-        book.add(third.clone(), details(), true, 20, now())
+        book.add(third.clone(), details(), true, 20, now(), None)
             .expect("room");
         assert_eq!(defaults(&book), [third]);
         assert_eq!(book.version, 3);
     }
 
     #[test]
+    fn a_request_key_finds_the_address_it_saved_or_is_reused() {
+        let key = |fingerprint: &str| RequestKey {
+            id: "k1".into(),
+            fingerprint: fingerprint.into(),
+        };
+        let (mut book, _) = book_of(1);
+        let id = AddressId::generate();
+        book.add(id.clone(), details(), false, 20, now(), Some(key("a")))
+            .expect("room");
+        assert_eq!(book.saved_by(&key("a")).unwrap().map(|a| &a.id), Some(&id));
+        assert_eq!(
+            book.saved_by(&key("b")).unwrap_err(),
+            AddressBookError::KeyReused
+        );
+        let other = RequestKey {
+            id: "k2".into(),
+            fingerprint: "a".into(),
+        };
+        assert_eq!(book.saved_by(&other).unwrap(), None);
+    }
+
+    #[test]
     fn the_limit_refuses_one_more() {
         let (mut book, _) = book_of(3);
-        let refused = book.add(AddressId::generate(), details(), false, 3, now());
+        let refused = book.add(AddressId::generate(), details(), false, 3, now(), None);
         assert_eq!(refused.unwrap_err(), AddressBookError::Full { limit: 3 });
         assert_eq!(book.addresses.len(), 3);
     }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::classify;
 use crate::domain::address::{AddressDetails, AddressId, SavedAddress, SavedAddresses};
 use crate::domain::pincode::{Locality, Pincode, StateCode};
+use crate::domain::request_key::RequestKey;
 use crate::domain::user::{Phone, UserId};
 use crate::store::{AddressRepository, StoreError};
 
@@ -57,6 +58,15 @@ struct AddressDoc {
     version: i64,
     created_at: bson::DateTime,
     updated_at: bson::DateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    request_key: Option<KeyDoc>,
+}
+
+/// The request that saved an address (`RequestKey`).
+#[derive(Debug, Serialize, Deserialize)]
+struct KeyDoc {
+    id: String,
+    fingerprint: String,
 }
 
 fn corrupt(what: &str) -> StoreError {
@@ -90,6 +100,10 @@ impl AddressDoc {
             version: count(a.version)?,
             created_at: bson::DateTime::from_chrono(a.created_at),
             updated_at: bson::DateTime::from_chrono(a.updated_at),
+            request_key: a.request_key.as_ref().map(|k| KeyDoc {
+                id: k.id.clone(),
+                fingerprint: k.fingerprint.clone(),
+            }),
         })
     }
 
@@ -116,6 +130,10 @@ impl AddressDoc {
             version: u64::try_from(self.version).map_err(|_| corrupt("version"))?,
             created_at: self.created_at.to_chrono(),
             updated_at: self.updated_at.to_chrono(),
+            request_key: self.request_key.map(|k| RequestKey {
+                id: k.id,
+                fingerprint: k.fingerprint,
+            }),
         })
     }
 }

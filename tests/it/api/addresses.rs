@@ -291,3 +291,31 @@ async fn anyone_may_look_a_pincode_up() {
     assert_eq!(malformed.status(), 400);
     assert_eq!(problem(malformed).await["code"], "invalid_parameter");
 }
+
+#[tokio::test]
+async fn a_retry_whose_answer_was_lost_finds_the_address_instead_of_saving_it_twice() {
+    let app = test_app().spawn().await;
+    let tokens = signed_up_customer(&app, "+919812377108").await;
+    let me = bearer_client(&tokens.access_token);
+    let send = |body: Value| {
+        me.post(app.url(ADDRESSES))
+            .header("Idempotency-Key", "address-lost-1")
+            .json(&body)
+            .send()
+    };
+    let first = json(send(address("560038")).await.unwrap(), 201).await;
+    app.lose_kept_answer(Some(&tokens.user.id), "createMyAddress", "address-lost-1")
+        .await;
+
+    let retried = send(address("560038")).await.unwrap();
+    assert_eq!(retried.headers()["idempotent-replayed"], "true");
+    assert_eq!(json(retried, 201).await["id"], first["id"]);
+    assert_eq!(list(&app, &me).await.len(), 1);
+
+    app.lose_kept_answer(Some(&tokens.user.id), "createMyAddress", "address-lost-1")
+        .await;
+    let reused = send(address("110001")).await.unwrap();
+    assert_eq!(reused.status(), 422);
+    assert_eq!(problem(reused).await["code"], "idempotency_key_reused");
+    assert_eq!(list(&app, &me).await.len(), 1);
+}

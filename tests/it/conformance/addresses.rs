@@ -7,6 +7,7 @@ use std::sync::Arc;
 use bazaar::app::addresses::AddressBook;
 use bazaar::domain::address::{AddressDetails, AddressId, RawSavedAddress, SavedAddresses};
 use bazaar::domain::pincode::PincodeDirectory;
+use bazaar::domain::request_key::RequestKey;
 use bazaar::domain::user::UserId;
 use bazaar::store::memory::MemoryAddresses;
 use bazaar::store::{AddressRepository, StoreError};
@@ -43,6 +44,10 @@ fn set_of(n: usize) -> SavedAddresses {
             false,
             20,
             at,
+            Some(RequestKey {
+                id: format!("key-{i}"),
+                fingerprint: "f".into(),
+            }),
         )
         .unwrap();
     }
@@ -60,8 +65,15 @@ pub async fn a_saved_set_reads_back_unchanged(repo: &dyn AddressRepository) {
     let mut set = set_of(2);
     // A pincode India Post lists without a district, and an address without a landmark.
     let at = base_time() + Duration::seconds(5);
-    set.add(AddressId::generate(), details("400113", None), true, 20, at)
-        .unwrap();
+    set.add(
+        AddressId::generate(),
+        details("400113", None),
+        true,
+        20,
+        at,
+        None,
+    )
+    .unwrap();
     repo.save(&set, 0).await.unwrap();
     let stored = repo.get(&set.user).await.unwrap();
     assert_eq!(stored, set);
@@ -83,6 +95,7 @@ pub async fn a_save_on_a_stale_version_is_refused(repo: &dyn AddressRepository) 
         false,
         20,
         base_time(),
+        None,
     )
     .unwrap();
     assert!(matches!(
@@ -105,6 +118,7 @@ pub async fn concurrent_saves_on_one_version_let_exactly_one_win(repo: &dyn Addr
                 false,
                 20,
                 base_time(),
+                None,
             )
             .unwrap();
             next
@@ -128,6 +142,7 @@ pub async fn first_saves_of_one_customer_let_exactly_one_win(repo: &dyn AddressR
                 false,
                 20,
                 base_time(),
+                None,
             )
             .unwrap();
             set
@@ -176,7 +191,7 @@ pub async fn concurrent_changes_keep_one_default_and_the_limit(repo: Arc<dyn Add
     let book = AddressBook::new(repo.clone()).with_limit(5);
     let user = UserId::generate();
     let input = raw("560001");
-    let creates = (0..8).map(|i| book.create(&user, &input, i % 2 == 0));
+    let creates = (0..8).map(|i| book.create(&user, &input, i % 2 == 0, None));
     let results = futures::future::join_all(creates).await;
     let saved = results.iter().filter(|r| r.is_ok()).count();
     assert_eq!(saved, 5, "the limit holds: {results:?}");
