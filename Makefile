@@ -8,7 +8,7 @@ TEST_CMD := $(shell $(CARGO) nextest --version >/dev/null 2>&1 \
 	|| echo "test --workspace --all-targets --no-fail-fast")
 REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --yes @redocly/cli@2.11.1
 
-.PHONY: run test openapi postman lint lint-contract fmt build clean bench contract-diff contract-gate contract-release api-guide config-docs mutants
+.PHONY: pincodes pincodes-check run test openapi postman lint lint-contract fmt build clean bench contract-diff contract-gate contract-release api-guide config-docs mutants
 
 ## Serve the API on the embedded default (no database needed).
 run:
@@ -91,3 +91,11 @@ build:
 
 clean:
 	$(CARGO) clean
+
+## Regenerate src/domain/pincode/pincodes.tsv from the pinned India Post directory (bharatpin on
+## PyPI); `make pincodes-check` only compares.
+pincodes:
+	python3 src/domain/pincode/refresh.py
+
+pincodes-check:
+	python3 src/domain/pincode/refresh.py --check

@@ -9,6 +9,7 @@ use bazaar_adapters::razorpay::FakeRazorpay;
 use bazaar_adapters::s3::ObjectStore;
 
 use crate::app::carts::Carts;
+use crate::app::addresses::AddressBook;
 use crate::app::catalog::Catalog;
 use crate::app::files::Files;
 use crate::app::idempotency::IdempotencyStore;
@@ -26,7 +27,8 @@ use crate::providers::local_store::LocalObjectStore;
 use crate::store::cache::CachedProducts;
 use crate::store::user_cache::CachedUsers;
 use crate::store::{
-    AuditRepository, CartRepository, FileRepository, OrderRepository, OutboxRepository,
+    AddressRepository, AuditRepository, CartRepository, FileRepository, OrderRepository,
+    OutboxRepository,
     ProductRepository, UserRepository, WebhookEventRepository,
 };
 use crate::telemetry::metrics::Metrics;
@@ -45,6 +47,8 @@ pub struct Backends {
     pub audit: Arc<dyn AuditRepository>,
     pub carts: Arc<dyn CartRepository>,
     pub files: Arc<dyn FileRepository>,
+    /// Each customer's saved addresses.
+    pub addresses: Arc<dyn AddressRepository>,
     pub orders: Arc<dyn OrderRepository>,
     pub webhook_events: Arc<dyn WebhookEventRepository>,
     /// Notices waiting for delivery; stores that cause notices write to it in their own writes.
@@ -74,6 +78,8 @@ pub struct AppState {
     /// The customer's data rights: export and erasure.
     pub privacy: Arc<Privacy>,
     pub files: Arc<Files>,
+    /// Customers' saved addresses and the pincode directory.
+    pub addresses: Arc<AddressBook>,
     /// The admin's view of the outbox.
     pub outbox: Arc<Outbox>,
     /// Delivers the outbox; [`Application::run_until`] runs it beside the server.

@@ -49,6 +49,7 @@ pub enum ErrorCode {
     UploadMissing,
     UploadMismatch,
     UploadQuotaExceeded,
+    AddressBookFull,
     RateLimited,
     Internal,
     BackendUnavailable,
@@ -97,6 +98,7 @@ impl ErrorCode {
         Self::UploadMissing,
         Self::UploadMismatch,
         Self::UploadQuotaExceeded,
+        Self::AddressBookFull,
         Self::RateLimited,
         Self::Internal,
         Self::BackendUnavailable,
@@ -144,6 +146,7 @@ impl ErrorCode {
             Self::UploadMissing => "upload_missing",
             Self::UploadMismatch => "upload_mismatch",
             Self::UploadQuotaExceeded => "upload_quota_exceeded",
+            Self::AddressBookFull => "address_book_full",
             Self::RateLimited => "rate_limited",
             Self::Internal => "internal",
             Self::BackendUnavailable => "backend_unavailable",
@@ -181,6 +184,7 @@ impl ErrorCode {
             | Self::TooManyUnpaidOrders
             | Self::UploadMissing
             | Self::UploadQuotaExceeded
+            | Self::AddressBookFull
             | Self::IdempotencyInFlight => 409,
             Self::PreconditionFailed => 412,
             Self::PayloadTooLarge => 413,
@@ -236,6 +240,7 @@ impl ErrorCode {
             Self::UploadMissing => "Upload missing",
             Self::UploadMismatch => "Upload does not match its declaration",
             Self::UploadQuotaExceeded => "Upload quota exceeded",
+            Self::AddressBookFull => "Address book full",
             Self::RateLimited => "Too many requests",
             Self::Internal => "Internal server error",
             Self::BackendUnavailable => "Service temporarily unavailable",

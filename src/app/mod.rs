@@ -2,6 +2,7 @@
 //! (stores, key-value, providers), never HTTP; every failure is an [`errors::AppError`].
 
 pub mod carts;
+pub mod addresses;
 pub mod catalog;
 pub mod errors;
 pub mod files;

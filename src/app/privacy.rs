@@ -4,10 +4,12 @@
 
 use std::sync::Arc;
 
+use crate::app::addresses::AddressBook;
 use crate::app::errors::{AppError, ErrorCode};
 use crate::app::files::Files;
 use crate::app::identity::sessions::Session;
 use crate::app::identity::{Identity, Principal, RequestContext};
+use crate::domain::address::SavedAddress;
 use crate::domain::audit::{AuditEvent, RawAuditQuery};
 use crate::domain::listing::{ListQuery, PageRequest, LIMIT_MAX};
 use crate::domain::order::Order;
@@ -23,6 +25,8 @@ pub struct PersonalData {
     pub user: User,
     pub sessions: Vec<Session>,
     pub orders: Vec<Order>,
+    /// Saved addresses, oldest first.
+    pub addresses: Vec<SavedAddress>,
     /// The audit trail of their own account, newest first.
     pub audit: Vec<AuditEvent>,
 }
@@ -36,6 +40,8 @@ pub struct Erasure {
     pub notices_forgotten: u64,
     /// Uploaded files deleted (bytes and records).
     pub files_deleted: u64,
+    /// Saved addresses deleted.
+    pub addresses_deleted: u64,
 }
 
 pub struct Privacy {
@@ -43,6 +49,7 @@ pub struct Privacy {
     orders: Arc<dyn OrderRepository>,
     outbox: Arc<dyn OutboxRepository>,
     files: Arc<Files>,
+    addresses: Arc<AddressBook>,
     clock: SharedClock,
 }
 
@@ -55,12 +62,14 @@ impl Privacy {
         orders: Arc<dyn OrderRepository>,
         outbox: Arc<dyn OutboxRepository>,
         files: Arc<Files>,
+        addresses: Arc<AddressBook>,
     ) -> Self {
         Self {
             identity,
             orders,
             outbox,
             files,
+            addresses,
             clock: SystemClock::shared(),
         }
     }
@@ -79,6 +88,7 @@ impl Privacy {
         let user = self.identity.me(who).await?;
         let sessions = self.identity.sessions(who).await?;
         let orders = self.orders_of(who).await?;
+        let addresses = self.addresses.list(&who.user_id).await?;
         let mut audit = Vec::new();
         let mut cursor = None;
         loop {
@@ -103,6 +113,7 @@ impl Privacy {
             user,
             sessions,
             orders,
+            addresses,
             audit,
         })
     }
@@ -111,7 +122,7 @@ impl Privacy {
     /// theirs still needs them (409 naming those that do): their orders keep
     /// the tax record without the person, notices to their phone and email are
     /// forgotten (queued ones never sent), the files they uploaded that no
-    /// product shows are deleted, then the account and its sessions go. Orders are swept again after the account is gone, for one placed
+    /// product shows and their saved addresses are deleted, then the account and its sessions go. Orders are swept again after the account is gone, for one placed
     /// while the erasure ran.
     pub async fn erase(&self, who: &Principal, ctx: &RequestContext) -> Result<Erasure, AppError> {
         self.identity
@@ -144,7 +155,10 @@ impl Privacy {
             done.notices_forgotten += self.outbox.forget_recipient(&address).await?;
         }
         done.files_deleted = self.files.erase_private_of(&user.id).await?;
+        done.addresses_deleted = self.addresses.erase(&user.id).await?;
         self.identity.close_account(who, &user, ctx).await?;
+        // One saved while the erasure ran.
+        done.addresses_deleted += self.addresses.erase(&user.id).await?;
         for order in self.orders_of(who).await? {
             done.orders_redacted += u64::from(self.redact(&order).await?);
         }

@@ -12,6 +12,7 @@
 //! sections, and each provider inside `ProviderSettings`, are `*Config`: the store, the adapters and the use case have `*Settings`
 //! built from them.)
 
+mod addresses;
 mod auth;
 mod breakers;
 mod cache;
@@ -34,6 +35,7 @@ mod storage;
 mod telemetry;
 
 pub use self::redis::{seed_urls, RedisSettings};
+pub use addresses::AddressSettings;
 pub use auth::AuthSettings;
 pub use breakers::BreakerSettings;
 pub use cache::CacheConfig;
@@ -81,6 +83,7 @@ const SECTIONS: &[&[SettingSpec]] = &[
     OutboxSettings::SETTINGS,
     S3Config::SETTINGS,
     FileSettings::SETTINGS,
+    AddressSettings::SETTINGS,
     RazorpayConfig::SETTINGS,
     OrderConfig::SETTINGS,
 ];
@@ -110,6 +113,8 @@ pub struct Settings {
     pub providers: ProviderSettings,
     pub outbox: OutboxSettings,
     pub files: FileSettings,
+    /// Saved addresses.
+    pub addresses: AddressSettings,
     pub orders: OrderConfig,
 }
 
@@ -166,6 +171,7 @@ impl Settings {
         let providers = ProviderSettings::parse(&mut p, env);
         let outbox = OutboxSettings::parse(&mut p, providers.timeout);
         let files = FileSettings::parse(&mut p);
+        let addresses = AddressSettings::parse(&mut p);
         let orders = OrderConfig::parse(&mut p);
         if env == Environment::Production {
             secrets::production_secrets(&mut p);
@@ -191,6 +197,7 @@ impl Settings {
             providers,
             outbox,
             files,
+            addresses,
             orders,
         })
     }

@@ -77,3 +77,8 @@ object_id!(
     /// An outbox message id.
     OutboxId
 );
+
+object_id!(
+    /// A saved address id.
+    AddressId
+);

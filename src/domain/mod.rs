@@ -4,6 +4,7 @@
 //! functions that report every invalid field at once; what comes out needs no
 //! further checking downstream.
 
+pub mod address;
 pub mod analytics;
 pub mod audit;
 pub mod cart;
@@ -20,6 +21,7 @@ pub mod order;
 pub mod order_query;
 pub mod outbox;
 pub mod outbox_query;
+pub mod pincode;
 pub mod precondition;
 pub mod pricing;
 pub mod product;

@@ -4,6 +4,7 @@
 
 use poem_openapi::{ContactObject, ExtraHeader, LicenseObject, OpenApiService, Tags};
 
+use super::addresses::AddressesApi;
 use super::admin::AdminApi;
 use super::auth::AuthApi;
 use super::cart::CartApi;
@@ -25,6 +26,8 @@ pub enum ApiTags {
     Auth,
     /// The signed-in user's profile, preferences and sessions.
     Users,
+    /// Saved delivery addresses, and India Post's pincode directory for address forms.
+    Addresses,
     /// The product catalog: create, read, change, delete and list products.
     Products,
     /// The shopping cart of a customer or a guest, priced as checkout charges it.
@@ -73,6 +76,7 @@ const DESCRIPTION: &str = r#"The backend of a storefront MVP, India first.
 pub type Apis = (
     AuthApi,
     UsersApi,
+    AddressesApi,
     ProductsApi,
     CartApi,
     OrdersApi,
@@ -108,6 +112,9 @@ pub fn api_service(state: &AppState) -> Api {
     let apis = (
         super::auth::api(identity()),
         super::users::api(identity(), state.privacy.clone()),
+        AddressesApi {
+            addresses: state.addresses.clone(),
+        },
         products,
         CartApi {
             carts: state.carts.clone(),

@@ -17,7 +17,9 @@ use poem_openapi::types::{ParseFromParameter, ParseResult, Type};
 
 use crate::app::errors::AppError;
 use crate::domain::file::FileId;
-use crate::domain::ids::{is_object_id, OrderId, OutboxId, ProductId, UserId, VariantId};
+use crate::domain::ids::{
+    is_object_id, AddressId, OrderId, OutboxId, ProductId, UserId, VariantId,
+};
 
 /// What an id of one kind looks like.
 pub trait IdKind: Send + Sync + 'static {
@@ -54,6 +56,7 @@ object_id_kind!(
     OrderId => "OrderId",
     OutboxId => "OutboxId",
     VariantId => "VariantId",
+    AddressId => "AddressId",
 );
 
 /// A session's id: 32 lowercase hexadecimal characters (a UUID without hyphens).

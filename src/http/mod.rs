@@ -10,6 +10,7 @@ use futures::future::Either;
 use poem::middleware::{Compression, Cors};
 use poem::{Endpoint, EndpointExt, Request, Response, Route};
 
+pub mod addresses;
 pub mod admin;
 pub mod allow;
 pub mod auth;

@@ -17,16 +17,16 @@ use crate::state::BackendNames;
 use crate::state::Backends;
 use crate::store::guarded::Guarded;
 use crate::store::memory::{
-    MemoryAudit, MemoryCarts, MemoryFiles, MemoryOrders, MemoryOutbox, MemoryProducts, MemoryUsers,
-    MemoryWebhookEvents,
+    MemoryAddresses, MemoryAudit, MemoryCarts, MemoryFiles, MemoryOrders, MemoryOutbox,
+    MemoryProducts, MemoryUsers, MemoryWebhookEvents,
 };
 use crate::store::mongo::{
-    self, MongoAudit, MongoCarts, MongoFiles, MongoOrders, MongoOutbox, MongoProducts, MongoUsers,
-    MongoWebhookEvents,
+    self, MongoAddresses, MongoAudit, MongoCarts, MongoFiles, MongoOrders, MongoOutbox,
+    MongoProducts, MongoUsers, MongoWebhookEvents,
 };
 use crate::store::{
-    AuditRepository, CartRepository, FileRepository, OrderRepository, OutboxRepository,
-    ProductRepository, UserRepository, WebhookEventRepository,
+    AddressRepository, AuditRepository, CartRepository, FileRepository, OrderRepository,
+    OutboxRepository, ProductRepository, UserRepository, WebhookEventRepository,
 };
 
 impl Backends {
@@ -40,6 +40,7 @@ impl Backends {
             audit: Arc::new(MemoryAudit::new()),
             carts: Arc::new(MemoryCarts::new()),
             files: Arc::new(MemoryFiles::new()),
+            addresses: Arc::new(MemoryAddresses::new()),
             orders: Arc::new(MemoryOrders::new(outbox.clone())),
             webhook_events: Arc::new(MemoryWebhookEvents::new()),
             outbox,
@@ -102,6 +103,7 @@ impl Backends {
             let users: Arc<dyn UserRepository> = Arc::new(users);
             let audit: Arc<dyn AuditRepository> = Arc::new(audit);
             let files: Arc<dyn FileRepository> = Arc::new(files);
+            let addresses: Arc<dyn AddressRepository> = Arc::new(MongoAddresses::new(&db));
             let outbox: Arc<dyn OutboxRepository> = Arc::new(outbox);
             let orders: Arc<dyn OrderRepository> = Arc::new(orders);
             let webhook_events: Arc<dyn WebhookEventRepository> = Arc::new(webhook_events);
@@ -111,6 +113,7 @@ impl Backends {
             backends.users = Arc::new(Guarded::new(users, breaker.clone()));
             backends.audit = Arc::new(Guarded::new(audit, breaker.clone()));
             backends.files = Arc::new(Guarded::new(files, breaker.clone()));
+            backends.addresses = Arc::new(Guarded::new(addresses, breaker.clone()));
             backends.outbox = Arc::new(Guarded::new(outbox, breaker.clone()));
             backends.orders = Arc::new(Guarded::new(orders, breaker.clone()));
             backends.webhook_events = Arc::new(Guarded::new(webhook_events, breaker));

@@ -14,6 +14,7 @@ use secrecy::SecretString;
 
 use super::own_origin;
 use crate::app::carts::{CartSettings, Carts};
+use crate::app::addresses::AddressBook;
 use crate::app::catalog::Catalog;
 use crate::app::files::Files;
 use crate::app::idempotency::{IdempotencySettings, IdempotencyStore};
@@ -125,12 +126,18 @@ impl AppState {
         );
         let (gateway, razorpay_fake, order_settings) = payments(&settings, &backends.breakers)?;
         let identity = Arc::new(identity);
+        let addresses = Arc::new(
+            AddressBook::new(backends.addresses)
+                .with_limit(settings.addresses.max_per_customer)
+                .with_clock(clock.clone()),
+        );
         let privacy = Arc::new(
             Privacy::new(
                 identity.clone(),
                 backends.orders.clone(),
                 backends.outbox.clone(),
                 files.clone(),
+                addresses.clone(),
             )
             .with_clock(clock.clone()),
         );
@@ -164,6 +171,7 @@ impl AppState {
             identity,
             privacy,
             files,
+            addresses,
             outbox: Arc::new(Outbox::new(backends.outbox).with_clock(clock.clone())),
             outbox_worker,
             local_files,

@@ -13,10 +13,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{
-    AuditRepository, CartRepository, FileRepository, OrderRepository, OutboxRepository,
+    AddressRepository, AuditRepository, CartRepository, FileRepository, OrderRepository,
+    OutboxRepository,
     ProductRepository, StoreError, UserRepository, WebhookEventRepository,
 };
 use crate::breaker::Breaker;
+use crate::domain::address::SavedAddresses;
 use crate::domain::analytics::SalesSummary;
 use crate::domain::audit::{AuditEvent, AuditPage, AuditQuery};
 use crate::domain::cart::{Cart, CartOwner};
@@ -130,6 +132,12 @@ guarded! { CartRepository:
         fn get(owner: &CartOwner, now: DateTime<Utc>) -> Result<Option<Cart>, StoreError>;
         fn put(cart: &Cart, expected_version: u64) -> Result<(), StoreError>;
         fn delete(owner: &CartOwner) -> Result<(), StoreError>;
+}
+
+guarded! { AddressRepository:
+        fn get(user: &UserId) -> Result<SavedAddresses, StoreError>;
+        fn save(addresses: &SavedAddresses, expected_version: u64) -> Result<(), StoreError>;
+        fn delete_all(user: &UserId) -> Result<u64, StoreError>;
 }
 
 guarded! { FileRepository:

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 
 use chrono::{DateTime, Utc};
 
+use crate::domain::address::SavedAddresses;
 use crate::domain::analytics::SalesSummary;
 use crate::domain::audit::{AuditEvent, AuditPage, AuditQuery};
 use crate::domain::cart::{Cart, CartOwner};
@@ -249,6 +250,26 @@ pub trait AuditRepository: Send + Sync {
 
     /// Newest first.
     async fn list(&self, query: &AuditQuery) -> Result<AuditPage, StoreError>;
+}
+
+/// Each customer's saved addresses, kept as one record ([`SavedAddresses`]) that changes
+/// only by compare-and-set on its version, so the rules the domain keeps over the whole set
+/// (a limit, exactly one default) hold however many requests change it at once.
+#[async_trait]
+pub trait AddressRepository: Send + Sync {
+    /// The customer's addresses; an empty set at version 0 if they never saved one.
+    async fn get(&self, user: &UserId) -> Result<SavedAddresses, StoreError>;
+
+    /// Stores `addresses` (at its new version) if the stored set is still at
+    /// `expected_version` (0: nothing stored yet); `VersionConflict` otherwise.
+    async fn save(
+        &self,
+        addresses: &SavedAddresses,
+        expected_version: u64,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes every address of `user` (an erasure); answers how many there were.
+    async fn delete_all(&self, user: &UserId) -> Result<u64, StoreError>;
 }
 
 /// Records of uploaded files (the bytes live in an object store).

@@ -33,6 +33,9 @@ UNKNOWABLE_CODES = {
     # State: a generated `If-Match` names no ETag the server issued for the record's current
     # version (or the record changed since). The contract documents 412.
     "precondition_failed": 412,
+    # State: generated saves fill the caller's address book up to its limit
+    # (`BAZAAR_ADDRESSES_MAX_PER_CUSTOMER`), after which one more is 409. The contract documents 409.
+    "address_book_full": 409,
 }
 
 # Field error `code`s (in a 422 `validation_failed`, or a 400 `invalid_parameter`) that only
@@ -48,6 +51,9 @@ UNKNOWABLE_FIELD_CODES = {
     "unknown_variant",
     # Categories are configuration (`BAZAAR_PRODUCT_CATEGORIES`), not part of the contract.
     "unknown_category",
+    # A pincode of the right shape that India Post's directory (data compiled into the server)
+    # does not list.
+    "unknown_pincode",
     # A phone number valid by libphonenumber's metadata (numbering plans, per country) and an
     # address valid by RFC 5321/5322 are more than the contract's patterns can say; the
     # patterns state the characters, the server the rest.

@@ -156,6 +156,7 @@ fn operations_that_need_a_user_declare_the_bearer_scheme_and_401() {
         "getProductImage",
         "listProducts",
         "createGuestCart",
+        "getPincode",
         "listDevMessages",
         "receiveRazorpayWebhook",
         "devCapturePayment",
@@ -236,7 +237,13 @@ fn operations_declare_idempotency_keys_exactly_where_they_are_honoured() {
     declared.sort();
     assert_eq!(
         declared,
-        ["createOrder", "createPayment", "refundOrder", "sendOtp"],
+        [
+            "createMyAddress",
+            "createOrder",
+            "createPayment",
+            "refundOrder",
+            "sendOtp"
+        ],
         "the idempotent operations changed: update docs/idempotency.md's list and this one"
     );
     let guide = repo_file("docs/idempotency.md");

@@ -15,6 +15,7 @@ use super::UserBody;
 use crate::app::privacy::Privacy;
 use crate::domain::user::Preferences;
 use crate::error_set;
+use crate::http::addresses::SavedAddressBody;
 use crate::http::admin::audit::AuditEventBody;
 use crate::http::contract::ApiTags;
 use crate::http::orders::body::OrderBody;
@@ -76,6 +77,8 @@ pub struct PersonalDataBody {
     pub sessions: Vec<SessionBody>,
     /// Every order, with its delivery address (Bazaar keeps addresses on orders).
     pub orders: Vec<OrderBody>,
+    /// Saved addresses, oldest first.
+    pub addresses: Vec<SavedAddressBody>,
     /// The audit trail of the account (sign-ins, changes), newest first.
     pub audit_events: Vec<AuditEventBody>,
 }
@@ -93,6 +96,7 @@ impl Example for PersonalDataBody {
             }],
             sessions: vec![SessionBody::example()],
             orders: vec![OrderBody::example()],
+            addresses: vec![SavedAddressBody::example()],
             audit_events: vec![AuditEventBody::example()],
         }
     }
@@ -114,8 +118,8 @@ impl MyDataApi {
     /// Download my data
     ///
     /// Everything Bazaar keeps about the caller: profile, preferences (the
-    /// notices they agreed to), sessions, orders with their addresses, and the
-    /// audit trail of the account. The download is itself recorded in that
+    /// notices they agreed to), sessions, orders with their addresses, saved
+    /// addresses, and the audit trail of the account. The download is itself recorded in that
     /// trail (`data_exported`).
     #[oai(path = "/users/me/data", method = "get", operation_id = "exportMyData")]
     async fn export(
@@ -136,6 +140,7 @@ impl MyDataApi {
                 .map(|s| SessionBody::from_session(s, current))
                 .collect(),
             orders: data.orders.iter().map(OrderBody::from).collect(),
+            addresses: data.addresses.iter().map(SavedAddressBody::from).collect(),
             audit_events: data.audit.iter().map(AuditEventBody::from).collect(),
         })))
     }

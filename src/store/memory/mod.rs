@@ -1,6 +1,7 @@
 //! In-memory storage: the embedded default, and the reference the MongoDB
 //! implementation is held to by the conformance suites.
 
+mod addresses;
 mod audit;
 mod carts;
 mod files;
@@ -9,6 +10,7 @@ mod outbox;
 mod products;
 mod users;
 
+pub use addresses::MemoryAddresses;
 pub use audit::MemoryAudit;
 pub use carts::MemoryCarts;
 pub use files::MemoryFiles;

@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 use super::StoreError;
 use crate::domain::listing::{ListPage, Pagination};
 
+mod addresses;
 mod audit;
 mod carts;
 mod files;
@@ -25,6 +26,7 @@ mod transaction;
 mod users;
 mod webhooks;
 
+pub use addresses::MongoAddresses;
 pub use audit::MongoAudit;
 pub use carts::MongoCarts;
 pub use files::MongoFiles;

@@ -5,6 +5,8 @@
 
 super::backend_set!(crate::kit::BackendSet::Memory);
 
+#[path = "addresses.rs"]
+mod addresses;
 #[path = "auth.rs"]
 mod auth;
 #[path = "cart.rs"]

@@ -6,6 +6,7 @@ use std::time::Duration;
 use bazaar::http::auth::TokenPair;
 use serde_json::{json, Value};
 
+use super::addresses::save;
 use super::auth::signed_up_customer;
 use super::files::announce;
 use super::orders::product_with_stock;
@@ -92,6 +93,16 @@ async fn a_customer_downloads_everything_kept_about_them_and_the_download_is_rec
     assert_eq!(json(marketing, 200).await["marketing"], true);
     let product = product_with_stock(&app, "DPDP-1", 10_000, 5).await;
     let order = customer_order(&app, &me, &product).await;
+    let saved = save(
+        &app,
+        &me,
+        &json!({
+            "name": "Asha Rao", "phone": PHONE, "line1": "12 MG Road", "city": "Bengaluru",
+            "pincode": "560001",
+        }),
+        201,
+    )
+    .await;
 
     let data = json(
         me.get(app.url("/api/v1/users/me/data"))
@@ -112,6 +123,7 @@ async fn a_customer_downloads_everything_kept_about_them_and_the_download_is_rec
     assert_eq!(data["orders"][0]["id"], order["id"]);
     assert_eq!(data["orders"][0]["address"]["line1"], "12 MG Road");
     assert_eq!(data["sessions"][0]["current"], true);
+    assert_eq!(data["addresses"], json!([saved]));
     let kinds: Vec<&str> = data["audit_events"]
         .as_array()
         .unwrap()
@@ -135,7 +147,9 @@ async fn a_customer_downloads_everything_kept_about_them_and_the_download_is_rec
 
 #[tokio::test]
 async fn an_erased_account_leaves_the_tax_record_without_the_person_and_its_phone_free() {
-    let app = test_app().spawn().await;
+    let prepared = test_app().prepare().await;
+    let saved_addresses = prepared.backends.addresses.clone();
+    let app = prepared.spawn().await;
     let tokens = signed_up_customer(&app, PHONE).await;
     let me = customer(&tokens);
     let product = product_with_stock(&app, "DPDP-2", 10_000, 5).await;
@@ -152,6 +166,11 @@ async fn an_erased_account_leaves_the_tax_record_without_the_person_and_its_phon
     pay_and_deliver(&app, &me, id).await;
     let upload = announce(&app, &me, "image/png", 100).await;
     let file = upload["file"]["id"].as_str().unwrap();
+    let address = json!({
+        "name": "Asha Rao", "phone": PHONE, "line1": "12 MG Road", "city": "Bengaluru",
+        "pincode": "560001",
+    });
+    save(&app, &me, &address, 201).await;
     let notices_before = to_phone(&app).await;
     assert!(
         !notices_before.is_empty(),
@@ -188,6 +207,13 @@ async fn an_erased_account_leaves_the_tax_record_without_the_person_and_its_phon
         app.get(&format!("/api/v1/files/{file}")).await.status(),
         404
     );
+    let user = bazaar::domain::user::UserId::parse(&tokens.user.id).unwrap();
+    assert!(saved_addresses
+        .get(&user)
+        .await
+        .unwrap()
+        .addresses
+        .is_empty());
     // The audit trail says it happened, under the account id.
     let audit = json(
         app.get(&format!(

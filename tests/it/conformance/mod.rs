@@ -2,6 +2,7 @@
 //! Each suite is a set of functions taking the port; the `conformance!` macro
 //! turns them into tests once per backend, so both run the same bodies.
 
+mod addresses;
 mod audit;
 mod carts;
 mod files;

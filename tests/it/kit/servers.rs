@@ -61,6 +61,10 @@ pub async fn mongo_audit() -> bazaar::store::mongo::MongoAudit {
         .expect("MongoDB answers")
 }
 
+pub async fn mongo_addresses() -> bazaar::store::mongo::MongoAddresses {
+    bazaar::store::mongo::MongoAddresses::new(&test_database().await)
+}
+
 pub async fn mongo_files() -> bazaar::store::mongo::MongoFiles {
     bazaar::store::mongo::MongoFiles::new(&test_database().await)
         .await
