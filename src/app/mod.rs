@@ -2,6 +2,7 @@
 //! (stores, key-value, providers), never HTTP; every failure is an [`errors::AppError`].
 
 pub mod catalog;
+pub mod coupons;
 pub mod errors;
 pub mod files;
 pub mod idempotency;
@@ -12,3 +13,4 @@ pub mod outbox;
 pub mod privacy;
 pub mod provider_errors;
 pub mod ratelimit;
+pub mod shipping;

@@ -29,6 +29,7 @@ mod rate_limits;
 mod redis;
 mod secrets;
 mod server;
+mod shipping;
 mod spec;
 mod storage;
 mod telemetry;
@@ -51,6 +52,7 @@ pub use providers::{
 pub use rate_limits::RateLimitSettings;
 pub use secrets::{DEV_JWT_KEYS, DEV_OTP_SECRET, OPTIONAL_SECRETS_IN_PRODUCTION};
 pub use server::ServerSettings;
+pub use shipping::ShippingSettings;
 pub use spec::{settings_table, SettingSpec, ENV_PREFIX};
 pub use storage::StorageSettings;
 pub use telemetry::{LogFormat, TelemetrySettings};
@@ -83,6 +85,7 @@ const SECTIONS: &[&[SettingSpec]] = &[
     FileSettings::SETTINGS,
     RazorpayConfig::SETTINGS,
     OrderConfig::SETTINGS,
+    ShippingSettings::SETTINGS,
 ];
 
 /// Every setting: the rows of all sections. The defaults, the refusal of unknown names,
@@ -111,6 +114,8 @@ pub struct Settings {
     pub outbox: OutboxSettings,
     pub files: FileSettings,
     pub orders: OrderConfig,
+    /// The default shipping zone, while staff have stored none.
+    pub shipping: ShippingSettings,
 }
 
 /// Every problem found in the configuration.
@@ -167,6 +172,7 @@ impl Settings {
         let outbox = OutboxSettings::parse(&mut p, providers.timeout);
         let files = FileSettings::parse(&mut p);
         let orders = OrderConfig::parse(&mut p);
+        let shipping = ShippingSettings::parse(&mut p);
         if env == Environment::Production {
             secrets::production_secrets(&mut p);
         }
@@ -192,6 +198,7 @@ impl Settings {
             outbox,
             files,
             orders,
+            shipping,
         })
     }
 }

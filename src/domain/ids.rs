@@ -71,3 +71,8 @@ object_id!(
     /// An outbox message id.
     OutboxId
 );
+
+object_id!(
+    /// A shipping zone id.
+    ZoneId
+);

@@ -6,6 +6,7 @@
 
 pub mod analytics;
 pub mod audit;
+pub mod coupon;
 pub mod erasure;
 pub mod facets;
 pub mod file;
@@ -24,6 +25,7 @@ pub mod product;
 pub mod product_query;
 pub mod request_key;
 pub mod search;
+pub mod shipping;
 pub mod time;
 pub mod user;
 pub mod user_query;

@@ -14,6 +14,7 @@ use secrecy::SecretString;
 
 use super::own_origin;
 use crate::app::catalog::Catalog;
+use crate::app::coupons::Coupons;
 use crate::app::files::Files;
 use crate::app::idempotency::{IdempotencySettings, IdempotencyStore};
 use crate::app::identity::id_tokens::{OidcProvider, OidcProviders};
@@ -23,6 +24,7 @@ use crate::app::orders::{OrderSettings, Orders};
 use crate::app::outbox::{Outbox, OutboxWorker};
 use crate::app::privacy::Privacy;
 use crate::app::ratelimit::RateLimits;
+use crate::app::shipping::Shipping;
 use crate::breaker::Breakers;
 use crate::config::Settings;
 use crate::domain::file::FilePolicy;
@@ -133,6 +135,19 @@ impl AppState {
             )
             .with_clock(clock.clone()),
         );
+        let shipping = Arc::new(
+            Shipping::new(backends.shipping_zones, identity.clone())
+                .with_default_zone(settings.shipping.default_zone.clone())
+                .with_clock(clock.clone()),
+        );
+        let coupons = Arc::new(
+            Coupons::new(
+                backends.coupons,
+                Categories::new(settings.catalog.product_categories.clone()),
+                identity.clone(),
+            )
+            .with_clock(clock.clone()),
+        );
         let orders = Arc::new(
             Orders::new(
                 backends.orders,
@@ -149,6 +164,8 @@ impl AppState {
         Ok(Self {
             catalog,
             orders,
+            shipping,
+            coupons,
             razorpay_fake,
             identity,
             privacy,

@@ -2,17 +2,21 @@
 //! implementation is held to by the conformance suites.
 
 mod audit;
+mod coupons;
 mod files;
 mod orders;
 mod outbox;
 mod products;
+mod shipping;
 mod users;
 
 pub use audit::MemoryAudit;
+pub use coupons::MemoryCoupons;
 pub use files::MemoryFiles;
 pub use orders::{MemoryOrders, MemoryWebhookEvents};
 pub use outbox::MemoryOutbox;
 pub use products::MemoryProducts;
+pub use shipping::MemoryShippingZones;
 pub use users::MemoryUsers;
 
 use crate::domain::listing::{Cursor, ListPage, Pagination, SortValue};

@@ -16,19 +16,23 @@ use super::StoreError;
 use crate::domain::listing::{ListPage, Pagination};
 
 mod audit;
+mod coupons;
 mod files;
 mod orders;
 mod outbox;
 mod products;
+mod shipping;
 mod transaction;
 mod users;
 mod webhooks;
 
 pub use audit::MongoAudit;
+pub use coupons::MongoCoupons;
 pub use files::MongoFiles;
 pub use orders::MongoOrders;
 pub use outbox::{enqueue_in_transaction, outbox_document, MongoOutbox, OUTBOX_COLLECTION};
 pub use products::MongoProducts;
+pub use shipping::MongoShippingZones;
 pub use users::MongoUsers;
 pub use webhooks::MongoWebhookEvents;
 
