@@ -16,8 +16,9 @@ use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use poem_openapi::types::{ParseFromParameter, ParseResult, Type};
 
 use crate::app::errors::AppError;
+use crate::domain::coupon::CouponCode;
 use crate::domain::file::FileId;
-use crate::domain::ids::{is_object_id, OrderId, OutboxId, ProductId, UserId};
+use crate::domain::ids::{is_object_id, OrderId, OutboxId, ProductId, UserId, ZoneId};
 
 /// What an id of one kind looks like.
 pub trait IdKind: Send + Sync + 'static {
@@ -53,7 +54,18 @@ object_id_kind!(
     UserId => "UserId",
     OrderId => "OrderId",
     OutboxId => "OutboxId",
+    ZoneId => "ShippingZoneId",
 );
+
+impl IdKind for CouponCode {
+    const NAME: &'static str = "CouponCode";
+    const PATTERN: &'static str = CouponCode::PATTERN;
+    const SHAPE: &'static str = "3 to 32 letters, digits or '-'";
+
+    fn is_valid(raw: &str) -> bool {
+        CouponCode::parse("code", raw).is_ok()
+    }
+}
 
 /// A session's id: 32 lowercase hexadecimal characters (a UUID without hyphens).
 #[derive(Debug)]
