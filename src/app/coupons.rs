@@ -7,7 +7,8 @@
 use std::sync::Arc;
 
 use crate::app::errors::{AppError, ErrorCode};
-use crate::app::identity::{Identity, Principal, RequestContext};
+use crate::app::identity::{Principal, RequestContext};
+use crate::app::staff_audit::StaffAudit;
 use crate::domain::audit::AuditKind;
 use crate::domain::coupon::{
     Coupon, CouponCode, CouponContext, CouponLine, CouponRefusal, CouponRules, RawCoupon,
@@ -17,7 +18,7 @@ use crate::domain::order::OrderId;
 use crate::domain::product::Categories;
 use crate::domain::time::{SharedClock, SystemClock};
 use crate::domain::user::UserId;
-use crate::store::{CouponRepository, Redemption, StoreError};
+use crate::store::{AuditRepository, CouponRepository, Redemption, StoreError};
 
 /// The field a checkout names its coupon in; refusals are reported on it.
 pub const COUPON_FIELD: &str = "coupon_code";
@@ -34,7 +35,7 @@ pub struct Coupons {
     /// The configured product categories, which eligible categories must be.
     categories: Categories,
     /// Records staff changes in the audit trail.
-    identity: Arc<Identity>,
+    audit: StaffAudit,
     clock: SharedClock,
 }
 
@@ -46,12 +47,12 @@ impl Coupons {
     pub fn new(
         repo: Arc<dyn CouponRepository>,
         categories: Categories,
-        identity: Arc<Identity>,
+        audit: Arc<dyn AuditRepository>,
     ) -> Self {
         Self {
             repo,
             categories,
-            identity,
+            audit: StaffAudit::new(audit, AuditKind::CouponChanged),
             clock: SystemClock::shared(),
         }
     }
@@ -204,15 +205,7 @@ impl Coupons {
     }
 
     async fn by_staff(&self, actor: &Principal, ctx: &RequestContext, detail: String) {
-        self.identity
-            .record(
-                AuditKind::CouponChanged,
-                None,
-                Some(&actor.user_id),
-                ctx,
-                detail,
-            )
-            .await;
+        self.audit.by_staff(&self.clock, actor, ctx, detail).await;
     }
 }
 

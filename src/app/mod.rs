@@ -14,3 +14,4 @@ pub mod privacy;
 pub mod provider_errors;
 pub mod ratelimit;
 pub mod shipping;
+pub mod staff_audit;

@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use crate::app::errors::AppError;
-use crate::app::identity::{Identity, Principal, RequestContext};
+use crate::app::identity::{Principal, RequestContext};
+use crate::app::staff_audit::StaffAudit;
 use crate::domain::audit::AuditKind;
 use crate::domain::ids::ZoneId;
 use crate::domain::money::Paise;
@@ -15,7 +16,7 @@ use crate::domain::shipping::{
 };
 use crate::domain::time::{SharedClock, SystemClock};
 use crate::domain::validation::{Collector, FieldError};
-use crate::store::{ShippingZoneRepository, StoreError};
+use crate::store::{AuditRepository, ShippingZoneRepository, StoreError};
 
 /// The id the default zone answers with: it is not stored, and no stored zone has it.
 pub const DEFAULT_ZONE_ID: &str = "000000000000000000000000";
@@ -25,16 +26,16 @@ pub struct Shipping {
     /// The zone that covers all of India while none is stored; `None` to deliver nowhere.
     default_zone: Option<ShippingZone>,
     /// Records staff changes in the audit trail.
-    identity: Arc<Identity>,
+    audit: StaffAudit,
     clock: SharedClock,
 }
 
 impl Shipping {
-    pub fn new(zones: Arc<dyn ShippingZoneRepository>, identity: Arc<Identity>) -> Self {
+    pub fn new(zones: Arc<dyn ShippingZoneRepository>, audit: Arc<dyn AuditRepository>) -> Self {
         Self {
             zones,
             default_zone: None,
-            identity,
+            audit: StaffAudit::new(audit, AuditKind::ShippingZoneChanged),
             clock: SystemClock::shared(),
         }
     }
@@ -168,15 +169,7 @@ impl Shipping {
     }
 
     async fn by_staff(&self, actor: &Principal, ctx: &RequestContext, detail: String) {
-        self.identity
-            .record(
-                AuditKind::ShippingZoneChanged,
-                None,
-                Some(&actor.user_id),
-                ctx,
-                detail,
-            )
-            .await;
+        self.audit.by_staff(&self.clock, actor, ctx, detail).await;
     }
 }
 

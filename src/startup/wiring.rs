@@ -136,7 +136,7 @@ impl AppState {
             .with_clock(clock.clone()),
         );
         let shipping = Arc::new(
-            Shipping::new(backends.shipping_zones, identity.clone())
+            Shipping::new(backends.shipping_zones, backends.audit.clone())
                 .with_default_zone(settings.shipping.default_zone.clone())
                 .with_clock(clock.clone()),
         );
@@ -144,7 +144,7 @@ impl AppState {
             Coupons::new(
                 backends.coupons,
                 Categories::new(settings.catalog.product_categories.clone()),
-                identity.clone(),
+                backends.audit.clone(),
             )
             .with_clock(clock.clone()),
         );
