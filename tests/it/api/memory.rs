@@ -11,6 +11,8 @@ mod auth;
 mod catalog;
 #[path = "conventions.rs"]
 mod conventions;
+#[path = "coupons.rs"]
+mod coupons;
 #[path = "email.rs"]
 mod email;
 #[path = "files.rs"]
@@ -31,6 +33,8 @@ mod outbox;
 mod privacy;
 #[path = "products.rs"]
 mod products;
+#[path = "shipping_zones.rs"]
+mod shipping_zones;
 #[path = "staff.rs"]
 mod staff;
 

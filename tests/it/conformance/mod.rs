@@ -3,12 +3,14 @@
 //! turns them into tests once per backend, so both run the same bodies.
 
 mod audit;
+mod coupons;
 mod files;
 mod idempotency;
 mod kv;
 mod orders;
 mod outbox;
 mod products;
+mod shipping;
 mod users;
 
 /// `conformance!(backend_module, async-expression-making-the-port, suite::{tests...})`
