@@ -126,8 +126,12 @@ impl Coupons {
     }
 
     pub async fn get(&self, code: &str) -> Result<Coupon, AppError> {
+        self.stored(&parse_code(code)?).await
+    }
+
+    async fn stored(&self, code: &CouponCode) -> Result<Coupon, AppError> {
         self.repo
-            .get(&parse_code(code)?)
+            .get(code)
             .await?
             .ok_or_else(|| AppError::not_found("coupon"))
     }
@@ -174,11 +178,7 @@ impl Coupons {
     ) -> Result<Coupon, AppError> {
         let code = parse_code(code)?;
         let rules = CouponRules::parse(raw, &self.categories).map_err(AppError::validation)?;
-        let current = self
-            .repo
-            .get(&code)
-            .await?
-            .ok_or_else(|| AppError::not_found("coupon"))?;
+        let current = self.stored(&code).await?;
         let coupon = Coupon {
             rules,
             updated_at: crate::domain::time::truncate_to_millis(self.clock.now()),

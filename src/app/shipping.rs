@@ -105,8 +105,12 @@ impl Shipping {
     }
 
     pub async fn get(&self, id: &str) -> Result<ShippingZone, AppError> {
+        self.stored(&parse_id(id)?).await
+    }
+
+    async fn stored(&self, id: &ZoneId) -> Result<ShippingZone, AppError> {
         self.zones
-            .get(&parse_id(id)?)
+            .get(id)
             .await?
             .ok_or_else(|| AppError::not_found("shipping zone"))
     }
@@ -139,11 +143,7 @@ impl Shipping {
     ) -> Result<ShippingZone, AppError> {
         let id = parse_id(id)?;
         let draft = ZoneDraft::parse(raw).map_err(AppError::validation)?;
-        let current = self
-            .zones
-            .get(&id)
-            .await?
-            .ok_or_else(|| AppError::not_found("shipping zone"))?;
+        let current = self.stored(&id).await?;
         let zone = current.replaced(draft, self.clock.now());
         self.zones.update(&zone).await.map_err(not_found)?;
         self.by_staff(

@@ -15,7 +15,7 @@ use futures::TryStreamExt;
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
-use super::classify;
+use super::{classify, exactly_one};
 use crate::domain::coupon::{Coupon, CouponCode, CouponRules, Discount};
 use crate::domain::money::Paise;
 use crate::domain::order::OrderId;
@@ -203,11 +203,7 @@ impl CouponRepository for MongoCoupons {
             )
             .await
             .map_err(classify)?;
-        if result.matched_count == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::NotFound)
-        }
+        exactly_one(result.matched_count)
     }
 
     #[tracing::instrument(skip_all, fields(coupon = %code))]
@@ -217,11 +213,7 @@ impl CouponRepository for MongoCoupons {
             .delete_one(doc! { "_id": code.as_str() })
             .await
             .map_err(classify)?;
-        if result.deleted_count == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::NotFound)
-        }
+        exactly_one(result.deleted_count)
     }
 
     #[tracing::instrument(skip_all)]

@@ -326,6 +326,15 @@ async fn why_unmatched<D: Send + Sync>(collection: &Collection<D>, id: ObjectId)
     }
 }
 
+/// A write by `_id` that touched `count` documents: one, or the record is missing.
+fn exactly_one(count: u64) -> Result<(), StoreError> {
+    if count == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    }
+}
+
 /// An index definition for `create_indexes`.
 fn index(keys: Document, name: &str, unique: bool, sparse: bool) -> IndexModel {
     IndexModel::builder()

@@ -7,7 +7,7 @@ use futures::TryStreamExt;
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
-use super::classify;
+use super::{classify, exactly_one};
 use crate::domain::ids::ZoneId;
 use crate::domain::money::Paise;
 use crate::domain::shipping::{
@@ -140,11 +140,7 @@ impl ShippingZoneRepository for MongoShippingZones {
             .replace_one(doc! { "_id": doc.id }, &doc)
             .await
             .map_err(classify)?;
-        if result.matched_count == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::NotFound)
-        }
+        exactly_one(result.matched_count)
     }
 
     #[tracing::instrument(skip_all, fields(zone_id = %id))]
@@ -154,11 +150,7 @@ impl ShippingZoneRepository for MongoShippingZones {
             .delete_one(doc! { "_id": object_id(id)? })
             .await
             .map_err(classify)?;
-        if result.deleted_count == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::NotFound)
-        }
+        exactly_one(result.deleted_count)
     }
 
     #[tracing::instrument(skip_all)]
