@@ -108,25 +108,38 @@ macro_rules! coupon_input {
             $($(#[$fdoc])* pub $field: $ty,)*
             pub discount: DiscountBody,
             /// The order's goods must be worth at least this (paise).
-            #[oai(validator(minimum(value = "1"), maximum(value = "100000000000")))]
+            #[oai(
+                validator(minimum(value = "1"), maximum(value = "100000000000")),
+                skip_serializing_if_is_none
+            )]
             pub min_order_paise: Option<i64>,
             /// Valid from this instant (inclusive); absent for at once.
+            #[oai(skip_serializing_if_is_none)]
             pub starts_at: Option<DateTime<Utc>>,
             /// Valid until this instant (exclusive), later than `starts_at`; absent for ever.
+            #[oai(skip_serializing_if_is_none)]
             pub ends_at: Option<DateTime<Utc>>,
             /// Redemptions allowed in all, 1 to 1000000; absent for no limit.
-            #[oai(validator(minimum(value = "1"), maximum(value = "1000000")))]
+            #[oai(
+                validator(minimum(value = "1"), maximum(value = "1000000")),
+                skip_serializing_if_is_none
+            )]
             pub total_limit: Option<i64>,
             /// Redemptions allowed to one customer, 1 to 1000000; absent for no limit.
-            #[oai(validator(minimum(value = "1"), maximum(value = "1000000")))]
+            #[oai(
+                validator(minimum(value = "1"), maximum(value = "1000000")),
+                skip_serializing_if_is_none
+            )]
             pub per_customer_limit: Option<i64>,
             /// Only a customer's first order may use it. Defaults to `false`.
+            #[oai(skip_serializing_if_is_none)]
             pub first_order_only: Option<bool>,
             /// Product categories (of `BAZAAR_PRODUCT_CATEGORIES`) whose lines it takes money
             /// off; absent or empty for every line. At most 50.
-            #[oai(validator(max_items = 50))]
+            #[oai(validator(max_items = 50), skip_serializing_if_is_none)]
             pub categories: Option<Vec<String>>,
             /// `false` to disable it: it is then refused (`disabled`). Defaults to `true`.
+            #[oai(skip_serializing_if_is_none)]
             pub enabled: Option<bool>,
         }
 

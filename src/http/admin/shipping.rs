@@ -94,22 +94,32 @@ pub struct ShippingZoneInput {
     pub name: String,
     /// Two-digit GST state codes the zone covers (`29` Karnataka, `27` Maharashtra; 01–38
     /// or 97); at most 40. A zone names at least one state or pincode prefix.
-    #[oai(validator(max_items = 40, pattern = "^(0[1-9]|[12][0-9]|3[0-8]|97)$"))]
+    #[oai(
+        validator(max_items = 40, pattern = "^(0[1-9]|[12][0-9]|3[0-8]|97)$"),
+        skip_serializing_if_is_none
+    )]
     pub states: Option<Vec<String>>,
     /// Pincode prefixes (1–6 digits, not starting with 0) the zone covers; at most 200. A
     /// prefix match beats a state match, a longer prefix a shorter one.
-    #[oai(validator(max_items = 200, pattern = "^[1-9][0-9]{0,5}$"))]
+    #[oai(
+        validator(max_items = 200, pattern = "^[1-9][0-9]{0,5}$"),
+        skip_serializing_if_is_none
+    )]
     pub pincode_prefixes: Option<Vec<String>>,
     /// The delivery fee in paise; 0 for free delivery.
     #[oai(validator(minimum(value = "0"), maximum(value = "100000000000")))]
     pub fee_paise: i64,
     /// Goods worth at least this (paise) ship free; absent for never.
-    #[oai(validator(minimum(value = "1"), maximum(value = "100000000000")))]
+    #[oai(
+        validator(minimum(value = "1"), maximum(value = "100000000000")),
+        skip_serializing_if_is_none
+    )]
     pub free_shipping_at_paise: Option<i64>,
     pub cod: CodTerms,
     pub estimate: DeliveryEstimateBody,
     /// A disabled zone still wins the destinations it matches, and answers
     /// `zone_disabled`: delivery there is paused. Defaults to `true`.
+    #[oai(skip_serializing_if_is_none)]
     pub enabled: Option<bool>,
 }
 
