@@ -11,6 +11,7 @@ use bazaar_adapters::s3::ObjectStore;
 use crate::app::carts::Carts;
 use crate::app::addresses::AddressBook;
 use crate::app::catalog::Catalog;
+use crate::app::coupons::Coupons;
 use crate::app::files::Files;
 use crate::app::idempotency::IdempotencyStore;
 use crate::app::identity::Identity;
@@ -18,6 +19,7 @@ use crate::app::orders::Orders;
 use crate::app::outbox::{Outbox, OutboxWorker};
 use crate::app::privacy::Privacy;
 use crate::app::ratelimit::RateLimits;
+use crate::app::shipping::Shipping;
 use crate::breaker::Breakers;
 use crate::config::Settings;
 use crate::domain::time::SharedClock;
@@ -27,9 +29,9 @@ use crate::providers::local_store::LocalObjectStore;
 use crate::store::cache::CachedProducts;
 use crate::store::user_cache::CachedUsers;
 use crate::store::{
-    AddressRepository, AuditRepository, CartRepository, FileRepository, OrderRepository,
-    OutboxRepository,
-    ProductRepository, UserRepository, WebhookEventRepository,
+    AddressRepository, AuditRepository, CartRepository, CouponRepository, FileRepository,
+    OrderRepository, OutboxRepository, ProductRepository, ShippingZoneRepository,
+    UserRepository, WebhookEventRepository,
 };
 use crate::telemetry::metrics::Metrics;
 
@@ -53,6 +55,8 @@ pub struct Backends {
     pub webhook_events: Arc<dyn WebhookEventRepository>,
     /// Notices waiting for delivery; stores that cause notices write to it in their own writes.
     pub outbox: Arc<dyn OutboxRepository>,
+    pub shipping_zones: Arc<dyn ShippingZoneRepository>,
+    pub coupons: Arc<dyn CouponRepository>,
     pub kv: Arc<dyn KeyValueStore>,
     /// Tells every replica's in-process caches what changed.
     pub broadcast: Arc<dyn Broadcast>,
@@ -95,6 +99,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub rate_limits: Arc<RateLimits>,
     pub orders: Arc<Orders>,
+    /// Shipping zones and quotes.
+    pub shipping: Arc<Shipping>,
+    /// Coupons: staff's codes, and checking and redeeming them.
+    pub coupons: Arc<Coupons>,
     /// The fake Razorpay when no keys are configured, for the development routes.
     pub razorpay_fake: Option<Arc<FakeRazorpay>>,
     pub idempotency: Arc<IdempotencyStore>,

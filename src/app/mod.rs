@@ -4,6 +4,7 @@
 pub mod carts;
 pub mod addresses;
 pub mod catalog;
+pub mod coupons;
 pub mod errors;
 pub mod files;
 pub mod idempotency;
@@ -14,3 +15,5 @@ pub mod outbox;
 pub mod privacy;
 pub mod provider_errors;
 pub mod ratelimit;
+pub mod shipping;
+pub mod staff_audit;

@@ -30,6 +30,7 @@ mod rate_limits;
 mod redis;
 mod secrets;
 mod server;
+mod shipping;
 mod spec;
 mod storage;
 mod telemetry;
@@ -53,6 +54,7 @@ pub use providers::{
 pub use rate_limits::RateLimitSettings;
 pub use secrets::{DEV_JWT_KEYS, DEV_OTP_SECRET, OPTIONAL_SECRETS_IN_PRODUCTION};
 pub use server::ServerSettings;
+pub use shipping::ShippingSettings;
 pub use spec::{settings_table, SettingSpec, ENV_PREFIX};
 pub use storage::StorageSettings;
 pub use telemetry::{LogFormat, TelemetrySettings};
@@ -86,6 +88,7 @@ const SECTIONS: &[&[SettingSpec]] = &[
     AddressSettings::SETTINGS,
     RazorpayConfig::SETTINGS,
     OrderConfig::SETTINGS,
+    ShippingSettings::SETTINGS,
 ];
 
 /// Every setting: the rows of all sections. The defaults, the refusal of unknown names,
@@ -116,6 +119,8 @@ pub struct Settings {
     /// Saved addresses.
     pub addresses: AddressSettings,
     pub orders: OrderConfig,
+    /// The default shipping zone, while staff have stored none.
+    pub shipping: ShippingSettings,
 }
 
 /// Every problem found in the configuration.
@@ -173,6 +178,7 @@ impl Settings {
         let files = FileSettings::parse(&mut p);
         let addresses = AddressSettings::parse(&mut p);
         let orders = OrderConfig::parse(&mut p);
+        let shipping = ShippingSettings::parse(&mut p);
         if env == Environment::Production {
             secrets::production_secrets(&mut p);
         }
@@ -199,6 +205,7 @@ impl Settings {
             files,
             addresses,
             orders,
+            shipping,
         })
     }
 }

@@ -54,10 +54,14 @@ pub enum AuditKind {
     OrderStatusChanged,
     /// A provider account (Google, …) was linked to the user, who can now sign in with it.
     IdentityLinked,
+    /// Staff created, replaced or deleted a shipping zone (`detail` says which).
+    ShippingZoneChanged,
+    /// Staff created, changed or deleted a coupon (`detail` says which).
+    CouponChanged,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 27] = [
+    pub const ALL: [AuditKind; 29] = [
         Self::Register,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -85,6 +89,8 @@ impl AuditKind {
         Self::OrderCancelled,
         Self::OrderStatusChanged,
         Self::IdentityLinked,
+        Self::ShippingZoneChanged,
+        Self::CouponChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -116,6 +122,8 @@ impl AuditKind {
             Self::OrderCancelled => "order_cancelled",
             Self::OrderStatusChanged => "order_status_changed",
             Self::IdentityLinked => "identity_linked",
+            Self::ShippingZoneChanged => "shipping_zone_changed",
+            Self::CouponChanged => "coupon_changed",
         }
     }
 

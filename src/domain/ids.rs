@@ -82,3 +82,8 @@ object_id!(
     /// A saved address id.
     AddressId
 );
+
+object_id!(
+    /// A shipping zone id.
+    ZoneId
+);

@@ -142,7 +142,7 @@ pub fn api_service(state: &AppState) -> Api {
             files: state.files.clone(),
             identity: identity(),
         },
-        super::admin::api(identity(), state.outbox.clone()),
+        super::admin::api(state),
         DevApi {
             identity: identity(),
         },

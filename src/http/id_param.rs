@@ -16,9 +16,10 @@ use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use poem_openapi::types::{ParseFromParameter, ParseResult, Type};
 
 use crate::app::errors::AppError;
+use crate::domain::coupon::CouponCode;
 use crate::domain::file::FileId;
 use crate::domain::ids::{
-    is_object_id, AddressId, OrderId, OutboxId, ProductId, UserId, VariantId,
+    is_object_id, AddressId, OrderId, OutboxId, ProductId, UserId, VariantId, ZoneId,
 };
 
 /// What an id of one kind looks like.
@@ -57,7 +58,18 @@ object_id_kind!(
     OutboxId => "OutboxId",
     VariantId => "VariantId",
     AddressId => "AddressId",
+    ZoneId => "ShippingZoneId",
 );
+
+impl IdKind for CouponCode {
+    const NAME: &'static str = "CouponCode";
+    const PATTERN: &'static str = CouponCode::PATTERN;
+    const SHAPE: &'static str = "3 to 32 letters, digits or '-'";
+
+    fn is_valid(raw: &str) -> bool {
+        CouponCode::parse("code", raw).is_ok()
+    }
+}
 
 /// A session's id: 32 lowercase hexadecimal characters (a UUID without hyphens).
 #[derive(Debug)]

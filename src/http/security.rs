@@ -107,6 +107,8 @@ pub mod needs {
         UsersWrite,
         OutboxRead,
         OutboxWrite,
+        ShippingManage,
+        CouponsManage,
     );
 }
 

@@ -189,8 +189,9 @@ wire_enum!(
      `account_locked`, `refresh_reused`, `logout`, `logout_all`, `session_revoked`, \
      `password_reset`, `roles_changed`, `permission_denied`, `user_disabled`, \
      `phone_verified`, `email_verified`, `payment_flagged` (an order's money needs staff: see \
-     its `flags`) or `capture_refunded` (a capture the order does not keep was refunded \
-     automatically)."
+     its `flags`), `capture_refunded` (a capture the order does not keep was refunded \
+     automatically), `shipping_zone_changed` or `coupon_changed` (staff created, changed or \
+     deleted a shipping zone or a coupon)."
 );
 
 wire_enum!(

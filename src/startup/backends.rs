@@ -17,16 +17,17 @@ use crate::state::BackendNames;
 use crate::state::Backends;
 use crate::store::guarded::Guarded;
 use crate::store::memory::{
-    MemoryAddresses, MemoryAudit, MemoryCarts, MemoryFiles, MemoryOrders, MemoryOutbox,
-    MemoryProducts, MemoryUsers, MemoryWebhookEvents,
+    MemoryAddresses, MemoryAudit, MemoryCarts, MemoryCoupons, MemoryFiles, MemoryOrders,
+    MemoryOutbox, MemoryProducts, MemoryShippingZones, MemoryUsers, MemoryWebhookEvents,
 };
 use crate::store::mongo::{
-    self, MongoAddresses, MongoAudit, MongoCarts, MongoFiles, MongoOrders, MongoOutbox,
-    MongoProducts, MongoUsers, MongoWebhookEvents,
+    self, MongoAddresses, MongoAudit, MongoCarts, MongoCoupons, MongoFiles, MongoOrders,
+    MongoOutbox, MongoProducts, MongoShippingZones, MongoUsers, MongoWebhookEvents,
 };
 use crate::store::{
-    AddressRepository, AuditRepository, CartRepository, FileRepository, OrderRepository,
-    OutboxRepository, ProductRepository, UserRepository, WebhookEventRepository,
+    AddressRepository, AuditRepository, CartRepository, CouponRepository, FileRepository,
+    OrderRepository, OutboxRepository, ProductRepository, ShippingZoneRepository,
+    UserRepository, WebhookEventRepository,
 };
 
 impl Backends {
@@ -44,6 +45,8 @@ impl Backends {
             orders: Arc::new(MemoryOrders::new(outbox.clone())),
             webhook_events: Arc::new(MemoryWebhookEvents::new()),
             outbox,
+            shipping_zones: Arc::new(MemoryShippingZones::new()),
+            coupons: Arc::new(MemoryCoupons::new()),
             kv: Arc::new(MemoryKv::new()),
             broadcast: Arc::new(LocalBroadcast::new()),
             objects: None,
@@ -116,6 +119,19 @@ impl Backends {
             backends.addresses = Arc::new(Guarded::new(addresses, breaker.clone()));
             backends.outbox = Arc::new(Guarded::new(outbox, breaker.clone()));
             backends.orders = Arc::new(Guarded::new(orders, breaker.clone()));
+            // The storefront's rules: shipping zones and coupons.
+            let shipping_zones: Arc<dyn ShippingZoneRepository> = Arc::new(
+                MongoShippingZones::new(&db)
+                    .await
+                    .map_err(|e| redact(e.into(), url))?,
+            );
+            let coupons: Arc<dyn CouponRepository> = Arc::new(
+                MongoCoupons::new(&db)
+                    .await
+                    .map_err(|e| redact(e.into(), url))?,
+            );
+            backends.shipping_zones = Arc::new(Guarded::new(shipping_zones, breaker.clone()));
+            backends.coupons = Arc::new(Guarded::new(coupons, breaker.clone()));
             backends.webhook_events = Arc::new(Guarded::new(webhook_events, breaker));
             backends.names.storage = "mongodb";
         }

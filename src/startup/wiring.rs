@@ -16,6 +16,7 @@ use super::own_origin;
 use crate::app::carts::{CartSettings, Carts};
 use crate::app::addresses::AddressBook;
 use crate::app::catalog::Catalog;
+use crate::app::coupons::Coupons;
 use crate::app::files::Files;
 use crate::app::idempotency::{IdempotencySettings, IdempotencyStore};
 use crate::app::identity::id_tokens::{OidcProvider, OidcProviders};
@@ -25,6 +26,7 @@ use crate::app::orders::{OrderSettings, Orders};
 use crate::app::outbox::{Outbox, OutboxWorker};
 use crate::app::privacy::Privacy;
 use crate::app::ratelimit::RateLimits;
+use crate::app::shipping::Shipping;
 use crate::breaker::Breakers;
 use crate::config::Settings;
 use crate::domain::file::FilePolicy;
@@ -150,6 +152,19 @@ impl AppState {
             },
             clock.clone(),
         ));
+        let shipping = Arc::new(
+            Shipping::new(backends.shipping_zones, backends.audit.clone())
+                .with_default_zone(settings.shipping.default_zone.clone())
+                .with_clock(clock.clone()),
+        );
+        let coupons = Arc::new(
+            Coupons::new(
+                backends.coupons,
+                Categories::new(settings.catalog.product_categories.clone()),
+                backends.audit.clone(),
+            )
+            .with_clock(clock.clone()),
+        );
         let orders = Arc::new(
             Orders::new(
                 backends.orders,
@@ -167,6 +182,8 @@ impl AppState {
             catalog,
             carts,
             orders,
+            shipping,
+            coupons,
             razorpay_fake,
             identity,
             privacy,

@@ -13,25 +13,27 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{
-    AddressRepository, AuditRepository, CartRepository, FileRepository, OrderRepository,
-    OutboxRepository,
-    ProductRepository, StoreError, UserRepository, WebhookEventRepository,
+    AddressRepository, AuditRepository, CartRepository, CouponRepository, FileRepository,
+    OrderRepository, OutboxRepository, ProductRepository, Redemption, ShippingZoneRepository,
+    StoreError, UserRepository, WebhookEventRepository,
 };
 use crate::breaker::Breaker;
 use crate::domain::address::SavedAddresses;
 use crate::domain::analytics::SalesSummary;
 use crate::domain::audit::{AuditEvent, AuditPage, AuditQuery};
 use crate::domain::cart::{Cart, CartOwner};
+use crate::domain::coupon::{Coupon, CouponCode};
 use crate::domain::facets::{FacetSet, Facets};
 use crate::domain::file::{FileId, FileRecord, FileUsage};
 use crate::domain::hold::{HoldId, StockHold};
-use crate::domain::ids::ProductId;
+use crate::domain::ids::{ProductId, ZoneId};
 use crate::domain::order::{Order, OrderId};
 use crate::domain::order_query::{OrderPage, OrderQuery};
 use crate::domain::outbox::{NextAttempt, OutboxId, OutboxMessage};
 use crate::domain::outbox_query::{OutboxPage, OutboxQuery};
 use crate::domain::product::Product;
 use crate::domain::product_query::{ProductFilter, ProductPage, ProductQuery};
+use crate::domain::shipping::ShippingZone;
 use crate::domain::user::{Email, Phone, User, UserId};
 use crate::domain::user_query::{UserPage, UserQuery};
 use crate::domain::webhook::WebhookRecord;
@@ -150,6 +152,25 @@ guarded! { FileRepository:
         fn publish(ids: &[FileId]) -> Result<(), StoreError>;
         fn expire(id: &FileId) -> Result<(), StoreError>;
         fn sweepable(cutoff: DateTime<Utc>, limit: u32) -> Result<Vec<FileRecord>, StoreError>;
+}
+
+guarded! { ShippingZoneRepository:
+        fn insert(zone: &ShippingZone) -> Result<(), StoreError>;
+        fn get(id: &ZoneId) -> Result<Option<ShippingZone>, StoreError>;
+        fn update(zone: &ShippingZone) -> Result<(), StoreError>;
+        fn delete(id: &ZoneId) -> Result<(), StoreError>;
+        fn list() -> Result<Vec<ShippingZone>, StoreError>;
+}
+
+guarded! { CouponRepository:
+        fn insert(coupon: &Coupon) -> Result<(), StoreError>;
+        fn get(code: &CouponCode) -> Result<Option<Coupon>, StoreError>;
+        fn update(coupon: &Coupon) -> Result<(), StoreError>;
+        fn delete(code: &CouponCode) -> Result<(), StoreError>;
+        fn list() -> Result<Vec<Coupon>, StoreError>;
+        fn redemptions_of(code: &CouponCode, user: &UserId) -> Result<u32, StoreError>;
+        fn redeem(code: &CouponCode, user: &UserId, order: &OrderId, now: DateTime<Utc>) -> Result<Redemption, StoreError>;
+        fn release(code: &CouponCode, order: &OrderId) -> Result<bool, StoreError>;
 }
 
 guarded! { OutboxRepository:

@@ -13,16 +13,18 @@ use crate::domain::address::SavedAddresses;
 use crate::domain::analytics::SalesSummary;
 use crate::domain::audit::{AuditEvent, AuditPage, AuditQuery};
 use crate::domain::cart::{Cart, CartOwner};
+use crate::domain::coupon::{Coupon, CouponCode};
 use crate::domain::facets::{FacetSet, Facets};
 use crate::domain::file::{FileId, FileRecord, FileUsage};
 use crate::domain::hold::{HoldId, StockHold};
-use crate::domain::ids::ProductId;
+use crate::domain::ids::{ProductId, ZoneId};
 use crate::domain::order::{Order, OrderId};
 use crate::domain::order_query::{OrderPage, OrderQuery};
 use crate::domain::outbox::{NextAttempt, OutboxId, OutboxMessage};
 use crate::domain::outbox_query::{OutboxPage, OutboxQuery};
 use crate::domain::product::Product;
 use crate::domain::product_query::{ProductFilter, ProductPage, ProductQuery};
+use crate::domain::shipping::ShippingZone;
 use crate::domain::user::{Email, Phone, User, UserId};
 use crate::domain::user_query::{UserPage, UserQuery};
 use crate::domain::webhook::WebhookRecord;
@@ -389,4 +391,76 @@ pub trait CartRepository: Send + Sync {
 
     /// Deletes the owner's cart, if it has one.
     async fn delete(&self, owner: &CartOwner) -> Result<(), StoreError>;
+}
+
+/// Shipping zones: a few dozen at most, read whole (docs/storefront.md, "Shipping").
+#[async_trait]
+pub trait ShippingZoneRepository: Send + Sync {
+    async fn insert(&self, zone: &ShippingZone) -> Result<(), StoreError>;
+
+    async fn get(&self, id: &ZoneId) -> Result<Option<ShippingZone>, StoreError>;
+
+    /// Replaces the stored zone of the same id; `NotFound` if there is none.
+    async fn update(&self, zone: &ShippingZone) -> Result<(), StoreError>;
+
+    /// `NotFound` if there is no such zone.
+    async fn delete(&self, id: &ZoneId) -> Result<(), StoreError>;
+
+    /// Every zone, oldest first.
+    async fn list(&self) -> Result<Vec<ShippingZone>, StoreError>;
+}
+
+/// What [`CouponRepository::redeem`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redemption {
+    /// A use was taken for the order.
+    Redeemed,
+    /// The order already held a use of this coupon (a retry): nothing changed.
+    AlreadyRedeemed,
+    /// The coupon's total limit is reached.
+    Exhausted,
+    /// The customer's limit is reached.
+    PerCustomerLimit,
+    /// No coupon has this code.
+    Unknown,
+}
+
+/// Coupons and their redemptions. A coupon's uses are counted with it, so that taking one
+/// is atomic against both its limits on every backend (docs/storefront.md, "Coupons").
+#[async_trait]
+pub trait CouponRepository: Send + Sync {
+    /// Stores a new coupon with no uses; `Duplicate { field: "code" }` if the code exists.
+    async fn insert(&self, coupon: &Coupon) -> Result<(), StoreError>;
+
+    /// The coupon with its uses so far.
+    async fn get(&self, code: &CouponCode) -> Result<Option<Coupon>, StoreError>;
+
+    /// Replaces the coupon's rules (and `updated_at`), leaving its uses; `NotFound` if
+    /// there is none.
+    async fn update(&self, coupon: &Coupon) -> Result<(), StoreError>;
+
+    /// Deletes the coupon and its redemptions; `NotFound` if there is none.
+    async fn delete(&self, code: &CouponCode) -> Result<(), StoreError>;
+
+    /// Every coupon, by code.
+    async fn list(&self) -> Result<Vec<Coupon>, StoreError>;
+
+    /// How many uses of the coupon `user` holds now.
+    async fn redemptions_of(&self, code: &CouponCode, user: &UserId) -> Result<u32, StoreError>;
+
+    /// Takes one use of the coupon for `order`, atomically against the total and the
+    /// per-customer limit: of concurrent calls, only as many succeed as uses are left.
+    /// Idempotent for the same order (`AlreadyRedeemed`).
+    async fn redeem(
+        &self,
+        code: &CouponCode,
+        user: &UserId,
+        order: &OrderId,
+        now: DateTime<Utc>,
+    ) -> Result<Redemption, StoreError>;
+
+    /// Gives back the use `order` holds (the order was cancelled or expired). `true` if
+    /// one was given back; `false` if the order held none (already released, never
+    /// redeemed, or the coupon is gone).
+    async fn release(&self, code: &CouponCode, order: &OrderId) -> Result<bool, StoreError>;
 }

@@ -83,6 +83,17 @@ UNKNOWABLE_FIELDS = [
     # state: an account that has a password (`has_password`) must name it.
     (r"^current_password$", "mismatch"),
     (r"^current_password$", "required"),
+    # Rules between fields, which JSON Schema cannot state: a coupon's end after its start, a
+    # zone's longest delivery estimate not below its shortest, a zone naming at least one state
+    # or pincode prefix (either list may be empty or absent, not both), and the fields of a
+    # coupon's `discount` that go with its `kind` (a `oneOf` of two objects would say it, but
+    # poem-openapi writes each as `allOf` with the shared object, whose
+    # `additionalProperties: false` then refuses the `kind` the other part requires).
+    (r"^ends_at$", "before_start"),
+    (r"^estimate\.max_days$", "below_min_days"),
+    (r"^states$", "required"),
+    (r"^discount\.(percent_bp|max_paise|amount_paise)$", "not_allowed"),
+    (r"^discount\.(percent_bp|amount_paise)$", "required"),
 ]
 
 

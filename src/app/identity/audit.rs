@@ -2,7 +2,8 @@
 
 use crate::app::errors::AppError;
 use crate::app::identity::{Identity, RequestContext};
-use crate::domain::audit::{AuditEvent, AuditKind, AuditPage, AuditQuery, RawAuditQuery};
+use crate::app::staff_audit::request_event;
+use crate::domain::audit::{AuditKind, AuditPage, AuditQuery, RawAuditQuery};
 use crate::domain::user::UserId;
 
 impl Identity {
@@ -16,13 +17,7 @@ impl Identity {
         ctx: &RequestContext,
         detail: String,
     ) {
-        let mut event = AuditEvent::new(kind, self.clock.now());
-        event.user_id = user.map(ToString::to_string);
-        event.actor_id = actor.map(ToString::to_string);
-        event.request_id = ctx.request_id.clone();
-        event.ip = ctx.ip.clone();
-        event.user_agent = ctx.user_agent.chars().take(300).collect();
-        event.detail = detail;
+        let event = request_event(kind, self.clock.now(), user, actor, ctx, detail);
         if let Err(e) = self.audit.record(&event).await {
             tracing::error!(kind = kind.as_str(), error = %e, "could not record an audit event");
         }

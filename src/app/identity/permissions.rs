@@ -44,6 +44,10 @@ permissions! {
     /// The outbox holds customers' addresses.
     OutboxRead = "outbox:read",
     OutboxWrite = "outbox:write",
+    /// Shipping zones: read and change them.
+    ShippingManage = "shipping:manage",
+    /// Coupons: read and change them, and see their uses.
+    CouponsManage = "coupons:manage",
 }
 
 /// What each role may do. Customers act on their own resources only, which
@@ -62,8 +66,11 @@ pub fn grants(role: Role) -> &'static [&'static str] {
             "orders:read",
             "orders:write",
         ],
+        // Catalog managers run the storefront: its shipping zones and coupons too.
         Role::CatalogManager => &[
             "products:*",
+            "shipping:manage",
+            "coupons:manage",
             "files:read",
             "files:write",
             "orders:read",

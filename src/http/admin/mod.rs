@@ -1,19 +1,21 @@
-//! Administration: users, the audit trail and the outbox. Every operation needs a
-//! permission (`users:read`, `users:write`, `audit:read`, `outbox:read`,
-//! `outbox:write`), which only admins hold; others get 403, and the refusal is audited.
+//! Administration: users, the audit trail, the outbox, shipping zones and coupons. Every
+//! operation needs a permission (`users:read`, `users:write`, `audit:read`, `outbox:read`,
+//! `outbox:write` for admins; `shipping:manage`, `coupons:manage` for admins and catalog
+//! managers); others get 403, and the refusal is audited.
 //! One `#[OpenApi]` struct per job, combined in [`AdminApi`] in the contract's order.
 
 pub(crate) mod audit;
+mod coupons;
 mod outbox;
+mod shipping;
 mod users;
 
-use std::sync::Arc;
-
-use crate::app::identity::Identity;
-use crate::app::outbox::Outbox;
 use crate::error_set;
+use crate::state::AppState;
 use audit::AuditAdminApi;
+use coupons::CouponsAdminApi;
 use outbox::OutboxAdminApi;
+use shipping::ShippingAdminApi;
 use users::UsersAdminApi;
 
 error_set!(
@@ -26,10 +28,17 @@ error_set!(
 );
 
 /// The administration operations of this module, in the contract's order.
-pub type AdminApi = (UsersAdminApi, AuditAdminApi, OutboxAdminApi);
+pub type AdminApi = (
+    UsersAdminApi,
+    AuditAdminApi,
+    OutboxAdminApi,
+    ShippingAdminApi,
+    CouponsAdminApi,
+);
 
-/// Every operation of this module, over the identity service and the outbox.
-pub fn api(identity: Arc<Identity>, outbox: Arc<Outbox>) -> AdminApi {
+/// Every operation of this module, over the use cases of `state`.
+pub fn api(state: &AppState) -> AdminApi {
+    let identity = state.identity.clone();
     (
         UsersAdminApi {
             identity: identity.clone(),
@@ -37,6 +46,15 @@ pub fn api(identity: Arc<Identity>, outbox: Arc<Outbox>) -> AdminApi {
         AuditAdminApi {
             identity: identity.clone(),
         },
-        OutboxAdminApi { identity, outbox },
+        OutboxAdminApi {
+            identity,
+            outbox: state.outbox.clone(),
+        },
+        ShippingAdminApi {
+            shipping: state.shipping.clone(),
+        },
+        CouponsAdminApi {
+            coupons: state.coupons.clone(),
+        },
     )
 }

@@ -4,19 +4,23 @@
 mod addresses;
 mod audit;
 mod carts;
+mod coupons;
 mod files;
 mod orders;
 mod outbox;
 mod products;
+mod shipping;
 mod users;
 
 pub use addresses::MemoryAddresses;
 pub use audit::MemoryAudit;
 pub use carts::MemoryCarts;
+pub use coupons::MemoryCoupons;
 pub use files::MemoryFiles;
 pub use orders::{MemoryOrders, MemoryWebhookEvents};
 pub use outbox::MemoryOutbox;
 pub use products::MemoryProducts;
+pub use shipping::MemoryShippingZones;
 pub use users::MemoryUsers;
 
 use crate::domain::listing::{Cursor, ListPage, Pagination, SortValue};

@@ -18,10 +18,12 @@ use crate::domain::listing::{ListPage, Pagination};
 mod addresses;
 mod audit;
 mod carts;
+mod coupons;
 mod files;
 mod orders;
 mod outbox;
 mod products;
+mod shipping;
 mod transaction;
 mod users;
 mod webhooks;
@@ -29,10 +31,12 @@ mod webhooks;
 pub use addresses::MongoAddresses;
 pub use audit::MongoAudit;
 pub use carts::MongoCarts;
+pub use coupons::MongoCoupons;
 pub use files::MongoFiles;
 pub use orders::MongoOrders;
 pub use outbox::{enqueue_in_transaction, outbox_document, MongoOutbox, OUTBOX_COLLECTION};
 pub use products::MongoProducts;
+pub use shipping::MongoShippingZones;
 pub use users::MongoUsers;
 pub use webhooks::MongoWebhookEvents;
 
@@ -323,6 +327,15 @@ async fn why_unmatched<D: Send + Sync>(collection: &Collection<D>, id: ObjectId)
         Ok(0) => StoreError::NotFound,
         Ok(_) => StoreError::VersionConflict,
         Err(e) => classify(e),
+    }
+}
+
+/// A write by `_id` that touched `count` documents: one, or the record is missing.
+fn exactly_one(count: u64) -> Result<(), StoreError> {
+    if count == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
     }
 }
 

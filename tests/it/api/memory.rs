@@ -15,6 +15,8 @@ mod cart;
 mod catalog;
 #[path = "conventions.rs"]
 mod conventions;
+#[path = "coupons.rs"]
+mod coupons;
 #[path = "email.rs"]
 mod email;
 #[path = "files.rs"]
@@ -35,6 +37,8 @@ mod outbox;
 mod privacy;
 #[path = "products.rs"]
 mod products;
+#[path = "shipping_zones.rs"]
+mod shipping_zones;
 #[path = "staff.rs"]
 mod staff;
 

@@ -5,12 +5,14 @@
 mod addresses;
 mod audit;
 mod carts;
+mod coupons;
 mod files;
 mod idempotency;
 mod kv;
 mod orders;
 mod outbox;
 mod products;
+mod shipping;
 mod users;
 
 /// `conformance!(backend_module, async-expression-making-the-port, suite::{tests...})`

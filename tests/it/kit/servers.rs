@@ -152,3 +152,15 @@ pub fn test_bucket() -> S3Client {
     })
     .expect("the BAZAAR_TEST_S3_* settings are valid")
 }
+
+pub async fn mongo_shipping_zones() -> bazaar::store::mongo::MongoShippingZones {
+    bazaar::store::mongo::MongoShippingZones::new(&test_database().await)
+        .await
+        .expect("MongoDB answers")
+}
+
+pub async fn mongo_coupons() -> bazaar::store::mongo::MongoCoupons {
+    bazaar::store::mongo::MongoCoupons::new(&test_database().await)
+        .await
+        .expect("MongoDB answers")
+}

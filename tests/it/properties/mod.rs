@@ -3,6 +3,7 @@
 //! input it shrank to; proptest keeps no regression files here (the seeds
 //! are random per run, so every run explores new inputs).
 
+mod coupons;
 mod cursors;
 mod money;
 mod order_events;
