@@ -50,14 +50,17 @@ pub enum AuditKind {
     OrderRefunded,
     /// An order was cancelled (by staff or its owner; `amount_paise` is its total).
     OrderCancelled,
-    /// Staff moved an order along fulfilment (`amount_paise` is its total).
+    /// Staff moved an order along fulfilment, or its owner asked to return it
+    /// (`amount_paise` is its total).
     OrderStatusChanged,
+    /// Staff recorded a cash-on-delivery order's cash as collected (`amount_paise`).
+    CodCollected,
     /// A provider account (Google, …) was linked to the user, who can now sign in with it.
     IdentityLinked,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 27] = [
+    pub const ALL: [AuditKind; 28] = [
         Self::Register,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -85,6 +88,7 @@ impl AuditKind {
         Self::OrderCancelled,
         Self::OrderStatusChanged,
         Self::IdentityLinked,
+        Self::CodCollected,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -116,6 +120,7 @@ impl AuditKind {
             Self::OrderCancelled => "order_cancelled",
             Self::OrderStatusChanged => "order_status_changed",
             Self::IdentityLinked => "identity_linked",
+            Self::CodCollected => "cod_collected",
         }
     }
 

@@ -24,6 +24,7 @@ mod admin;
 mod audit;
 pub mod codes;
 mod erasure;
+mod order_codes;
 pub mod federated;
 pub mod id_tokens;
 mod password_change;

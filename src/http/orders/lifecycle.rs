@@ -16,6 +16,7 @@ use super::{etag, ok, OrderBodyWriteErrors, OrderReadErrors, OrderResponse, EXAM
 use crate::app::errors::AppError;
 use crate::app::identity::Identity;
 use crate::app::orders::create::Placed;
+use crate::app::orders::fulfilment::RawShipment;
 use crate::app::orders::{ActionNote, Orders};
 use crate::domain::ids::{OrderId, UserId};
 use crate::domain::order::request::{RawAddress, RawLine};
@@ -28,7 +29,8 @@ use crate::http::idempotency::IdempotencyKeyHeader;
 use crate::http::json_body::{JsonBody, OptionalJsonBody};
 use crate::http::listing::{page_of, Paging};
 use crate::http::params::{
-    BoolText, OrderSortParam, OrderStatusParam, SettableOrderStatus, TimeBound,
+    BoolText, OrderSortParam, OrderStatusParam, PaymentMethodParam, SettableOrderStatus,
+    TimeBound,
 };
 use crate::http::problem::Problems;
 use crate::http::security::{context, needs, Permit};
@@ -72,6 +74,13 @@ pub struct OrderInput {
     #[serde(default)]
     #[oai(validator(max_length = 500))]
     pub notes: Option<String>,
+    /// `razorpay` (the default: pay with `createPayment`) or `cod`, cash on
+    /// delivery: only for a customer with a verified phone and a total up to
+    /// `BAZAAR_COD_MAX_ORDER_PAISE` (422 on `payment_method` otherwise, with
+    /// `cod_phone_unverified` or `cod_above_limit`). A COD order is confirmed
+    /// with the code sent to that phone (`confirmCodOrder`) before `expires_at`.
+    #[serde(default)]
+    pub payment_method: Option<PaymentMethodParam>,
 }
 
 /// A refund to make.
@@ -99,13 +108,40 @@ pub struct CancelInput {
     pub reason: Option<String>,
 }
 
+/// Who carries a parcel and how to follow it.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(rename = "ShipmentInput", deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct ShipmentInput {
+    /// The carrier, e.g. `Delhivery`; 1–100 characters.
+    #[oai(validator(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"
+    ))]
+    pub carrier: String,
+    /// The carrier's tracking number; 1–100 characters.
+    #[oai(validator(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"
+    ))]
+    pub tracking_number: String,
+}
+
 /// A fulfilment step.
 #[derive(Debug, Clone, Object, Deserialize)]
 #[oai(example, deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct StatusInput {
-    /// `fulfilled`, `shipped` or `delivered`; only forward.
+    /// `packed` (or its released name `fulfilled`), `shipped` or `delivered`;
+    /// only forward. `delivered` on a `return_requested` order declines the return.
     pub status: SettableOrderStatus,
+    /// The carrier and tracking number: only with `shipped` (422 otherwise),
+    /// kept on the order as `shipment` and sent in the `order_shipped` notice.
+    #[serde(default)]
+    #[oai(skip_serializing_if_is_none)]
+    pub shipment: Option<ShipmentInput>,
     /// Why, for the audit trail (`order_status_changed`); at most 500 characters.
     #[serde(default)]
     #[oai(validator(max_length = 500, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"))]
@@ -113,7 +149,7 @@ pub struct StatusInput {
 }
 
 /// What the audit trail records of a change beside its actor.
-fn note(reason: Option<String>, req: &Request) -> ActionNote {
+pub(super) fn note(reason: Option<String>, req: &Request) -> ActionNote {
     ActionNote {
         reason,
         context: context(req),
@@ -235,6 +271,7 @@ impl OrdersApi {
                 &lines,
                 address.as_ref(),
                 input.notes.as_deref(),
+                input.payment_method.as_ref().map(|m| m.0.as_str()),
                 retry.map(|r| &r.key),
             )
             .await?;
@@ -417,9 +454,13 @@ impl OrdersApi {
 
     /// Move an order along fulfilment
     ///
-    /// Staff: `fulfilled`, `shipped`, `delivered`, forward only (a step may be
-    /// skipped); 409 `illegal_transition` names both states otherwise. With
-    /// `If-Match`, only from the version it names (412 otherwise). Audited as
+    /// Staff: `packed` (`fulfilled` is its released name), `shipped` (with an
+    /// optional `shipment`: carrier and tracking number), `delivered`, forward
+    /// only from `paid` or `confirmed` (a step may be skipped); `delivered` on a
+    /// `return_requested` order declines the return. 409 `illegal_transition`
+    /// names both states otherwise. Each step writes its notice to the customer
+    /// (`order_packed`, `order_shipped`, `order_delivered`). With `If-Match`,
+    /// only from the version it names (412 otherwise). Audited as
     /// `order_status_changed` with the acting staff member and the `reason`.
     #[oai(
         path = "/orders/:id/status",
@@ -435,13 +476,22 @@ impl OrdersApi {
         req: &Request,
     ) -> Result<OrderResponse, Problems<OrderBodyWriteErrors>> {
         let precondition = precondition(if_match.0.as_ref());
-        let StatusInput { status, reason } = body.0;
+        let StatusInput {
+            status,
+            shipment,
+            reason,
+        } = body.0;
+        let shipment = shipment.map(|s| RawShipment {
+            carrier: s.carrier,
+            tracking_number: s.tracking_number,
+        });
         Ok(ok(&self
             .orders
             .set_status(
                 &auth.0,
                 id.0.checked("id")?,
                 &status.0,
+                shipment.as_ref(),
                 precondition.as_ref(),
                 &note(reason, req),
             )
@@ -466,6 +516,7 @@ impl Example for OrderInput {
                 phone: Some("+919812345678".into()),
             }),
             notes: Some("Please call before delivery".into()),
+            payment_method: Some("razorpay".into()),
         }
     }
 }
@@ -491,6 +542,10 @@ impl Example for StatusInput {
     fn example() -> Self {
         Self {
             status: "shipped".into(),
+            shipment: Some(ShipmentInput {
+                carrier: "Delhivery".into(),
+                tracking_number: "1234567890123".into(),
+            }),
             reason: Some("handed to the courier".into()),
         }
     }
