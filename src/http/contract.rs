@@ -11,6 +11,7 @@ use super::dev::DevApi;
 use super::files::FilesApi;
 use super::ops::OpsApi;
 use super::orders::admin::OrdersAdminApi;
+use super::orders::fulfilment::OrderFulfilmentApi;
 use super::orders::lifecycle::OrdersApi;
 use super::orders::payments::PaymentsApi;
 use super::products::ProductsApi;
@@ -72,6 +73,7 @@ pub type Apis = (
     UsersApi,
     ProductsApi,
     OrdersApi,
+    OrderFulfilmentApi,
     PaymentsApi,
     OrdersAdminApi,
     PaymentsDevApi,
@@ -106,6 +108,10 @@ pub fn api_service(state: &AppState) -> Api {
         super::users::api(identity(), state.privacy.clone()),
         products,
         OrdersApi {
+            orders: state.orders.clone(),
+            identity: identity(),
+        },
+        OrderFulfilmentApi {
             orders: state.orders.clone(),
             identity: identity(),
         },

@@ -60,13 +60,25 @@ impl Orders {
     /// With a request key (the request came with an `Idempotency-Key`) the
     /// order is stored with it, at most one per key: a retry whose first
     /// attempt's answer was lost finds that order ([`Placed::Found`]) instead
-    /// of placing a second one.
-    ///
-    /// `payment_method` is `razorpay` (the default) or `cod`: a COD order
+    /// of placing a second one. Paid through Razorpay: [`Orders::create_paid_by`]
+    /// takes the payment method.
+    pub async fn create(
+        &self,
+        who: &Principal,
+        lines: &[RawLine],
+        address: Option<&RawAddress>,
+        notes: Option<&str>,
+        request_key: Option<&RequestKey>,
+    ) -> Result<Placed, AppError> {
+        self.create_paid_by(who, lines, address, notes, None, request_key)
+            .await
+    }
+
+    /// [`Orders::create`] with the payment method: `payment_method` is `razorpay` (the default) or `cod`: a COD order
     /// needs a verified phone and a total within the COD ceiling (422 on
     /// `payment_method` otherwise), and its confirmation code is sent to that
     /// phone once it is placed ([`Orders::confirm_cod`]).
-    pub async fn create(
+    pub async fn create_paid_by(
         &self,
         who: &Principal,
         lines: &[RawLine],

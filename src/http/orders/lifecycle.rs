@@ -266,7 +266,7 @@ impl OrdersApi {
         let retry = idempotency_key.retry();
         let placed = self
             .orders
-            .create(
+            .create_paid_by(
                 &auth.0,
                 &lines,
                 address.as_ref(),

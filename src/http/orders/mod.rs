@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod body;
+pub mod fulfilment;
 pub mod lifecycle;
 pub mod payments;
 

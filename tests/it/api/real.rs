@@ -15,6 +15,8 @@ mod conventions;
 mod email;
 #[path = "files.rs"]
 mod files;
+#[path = "fulfilment.rs"]
+mod fulfilment;
 #[path = "idempotency.rs"]
 mod idempotency;
 #[path = "notices.rs"]
