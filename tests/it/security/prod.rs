@@ -70,6 +70,11 @@ pub fn production_env(
         ("BAZAAR_MSG91_FLOW_REFUND", "flow-refund".to_owned()),
         (
             "BAZAAR_MSG91_FLOW_CANCELLATION",
+            "BAZAAR_MSG91_FLOW_ORDER_PACKED",
+            "BAZAAR_MSG91_FLOW_ORDER_SHIPPED",
+            "BAZAAR_MSG91_FLOW_ORDER_DELIVERED",
+            "BAZAAR_MSG91_FLOW_RETURN_REQUESTED",
+            "BAZAAR_MSG91_FLOW_RETURN_RECEIVED",
             "flow-cancellation".to_owned(),
         ),
         (
@@ -95,6 +100,11 @@ pub fn production_env(
         ),
         (
             "BAZAAR_SENDGRID_TEMPLATE_CANCELLATION",
+            "BAZAAR_SENDGRID_TEMPLATE_ORDER_PACKED",
+            "BAZAAR_SENDGRID_TEMPLATE_ORDER_SHIPPED",
+            "BAZAAR_SENDGRID_TEMPLATE_ORDER_DELIVERED",
+            "BAZAAR_SENDGRID_TEMPLATE_RETURN_REQUESTED",
+            "BAZAAR_SENDGRID_TEMPLATE_RETURN_RECEIVED",
             "d-prod-cancellation".to_owned(),
         ),
         ("BAZAAR_RAZORPAY_KEY_ID", RAZORPAY_KEY_ID.to_owned()),
