@@ -77,8 +77,7 @@ impl OrderConfig {
             key: "cod_max_order_paise",
             default: Some("5000000"),
             secret: false,
-            help:
-                "The largest order total (paise; ₹50,000 by default) that may be paid cash on \
+            help: "The largest order total (paise; ₹50,000 by default) that may be paid cash on \
                 delivery; a larger `cod` order is 422 `cod_above_limit` on `payment_method` \
                 ([storefront.md](storefront.md#cash-on-delivery)). 0 turns COD off.",
         },
@@ -86,8 +85,7 @@ impl OrderConfig {
             key: "order_return_window_days",
             default: Some("7"),
             secret: false,
-            help:
-                "How many days after delivery a customer may ask to return an order \
+            help: "How many days after delivery a customer may ask to return an order \
                 (`requestReturn`); later is 409 `illegal_transition`. 0–365.",
         },
     ];

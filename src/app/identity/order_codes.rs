@@ -10,11 +10,7 @@ use crate::domain::user::{User, UserId};
 impl Identity {
     /// The account, if its phone is verified: where such codes may go.
     async fn verified_phone_of(&self, user_id: &UserId) -> Result<Option<User>, AppError> {
-        Ok(self
-            .users
-            .get(user_id)
-            .await?
-            .filter(|u| u.phone_verified))
+        Ok(self.users.get(user_id).await?.filter(|u| u.phone_verified))
     }
 
     /// Whether `user_id`'s phone is verified (a cash-on-delivery order needs it).

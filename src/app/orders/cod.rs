@@ -228,9 +228,8 @@ impl Orders {
         let reason = note.reason()?;
         let mut errors = crate::domain::validation::Collector::default();
         let method = errors.take(OfflineMethod::parse("method", method));
-        let detail = method.and_then(|m| {
-            errors.take(OfflineDetail::parse(m, "reference", reference))
-        });
+        let detail =
+            method.and_then(|m| errors.take(OfflineDetail::parse(m, "reference", reference)));
         if amount.is_some_and(|a| a <= 0) {
             errors.push(FieldError::new(
                 "amount",

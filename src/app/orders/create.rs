@@ -144,9 +144,10 @@ impl Orders {
         order.payment_method = method;
         if method == PaymentMethod::Cod {
             // The lead wires the shipping zone's `cod_allowed` for the destination here.
-            if let Err(refused) =
-                self.cod_allowed_for(order.total, super::cod::ZONE_ALLOWS_COD_UNTIL_ZONES_ARE_WIRED)
-            {
+            if let Err(refused) = self.cod_allowed_for(
+                order.total,
+                super::cod::ZONE_ALLOWS_COD_UNTIL_ZONES_ARE_WIRED,
+            ) {
                 self.release_holds(&held).await;
                 return Err(refused);
             }

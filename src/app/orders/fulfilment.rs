@@ -212,15 +212,22 @@ impl Orders {
     ) -> Result<Order, AppError> {
         note.reason()?;
         let (order, from) = self
-            .take_step(&parse_order_id(id)?, if_match, |_| Ok(()), |_| {
-                Step::ReceiveReturn { restock }
-            })
+            .take_step(
+                &parse_order_id(id)?,
+                if_match,
+                |_| Ok(()),
+                |_| Step::ReceiveReturn { restock },
+            )
             .await?;
         // Only the request whose write moved the order here restocks: a repeat is 409.
         if restock {
             self.release_items(&order).await;
         }
-        let extra = if restock { "; restocked" } else { "; not restocked" };
+        let extra = if restock {
+            "; restocked"
+        } else {
+            "; not restocked"
+        };
         self.audit_step(who, &order, from, note, extra).await?;
         Ok(order)
     }

@@ -149,7 +149,11 @@ impl Orders {
 
     /// Offers cash on delivery and returns as `settings` say, confirming COD
     /// orders with codes `identity` sends to the customer's phone.
-    pub fn with_fulfilment(mut self, settings: FulfilmentSettings, identity: Arc<Identity>) -> Self {
+    pub fn with_fulfilment(
+        mut self,
+        settings: FulfilmentSettings,
+        identity: Arc<Identity>,
+    ) -> Self {
         self.fulfilment = settings;
         self.identity = Some(identity);
         self

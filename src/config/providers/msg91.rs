@@ -314,7 +314,7 @@ mod tests {
         )
         .unwrap_err();
         let text = err.to_string();
-        assert_eq!(err.0.len(), 4, "{text}");
+        assert_eq!(err.0.len(), 14, "{text}");
         assert!(text.contains("BAZAAR_MSG91_FLOW_CANCELLATION"), "{text}");
         assert!(text.contains("needs an `en=` entry"), "{text}");
         assert!(!text.contains("TEMPLATE_REFUND"), "{text}");

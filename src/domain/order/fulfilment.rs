@@ -111,7 +111,9 @@ impl ReturnReason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     /// To `packed`, or to its released name `fulfilled` (`legacy`).
-    Pack { legacy: bool },
+    Pack {
+        legacy: bool,
+    },
     /// With the carrier; the released `setOrderStatus` may ship without one.
     Ship(Option<ShipmentDetail>),
     Deliver,
@@ -123,7 +125,9 @@ pub enum Step {
     /// Staff turn a return request down: back to `delivered`.
     DeclineReturn,
     /// Staff received the goods back; `restock` says whether they go back to stock.
-    ReceiveReturn { restock: bool },
+    ReceiveReturn {
+        restock: bool,
+    },
 }
 
 impl Step {
@@ -312,10 +316,7 @@ mod tests {
             .fulfil(Step::ReceiveReturn { restock: true }, Utc::now())
             .unwrap();
         assert_eq!(received, vec![Notice::once(NoticeKind::ReturnReceived)]);
-        assert_eq!(
-            o.fulfilment.return_request.unwrap().restocked,
-            Some(true)
-        );
+        assert_eq!(o.fulfilment.return_request.unwrap().restocked, Some(true));
     }
 
     #[test]

@@ -215,13 +215,19 @@ mod tests {
     #[test]
     fn a_return_follows_delivery_and_ends_refunded_or_declined() {
         use OrderStatus::*;
-        assert!(Shipped.step(ReturnRequested).is_err(), "not before delivery");
+        assert!(
+            Shipped.step(ReturnRequested).is_err(),
+            "not before delivery"
+        );
         assert_eq!(Delivered.step(ReturnRequested), Ok(ReturnRequested));
         assert_eq!(ReturnRequested.step(Returned), Ok(Returned));
         assert_eq!(ReturnRequested.step(Delivered), Ok(Delivered));
         assert_eq!(Returned.step(Refunded), Ok(Refunded));
         assert!(Returned.step(Delivered).is_err());
-        assert!(Confirmed.step(Expired).is_err(), "a confirmed order does not expire");
+        assert!(
+            Confirmed.step(Expired).is_err(),
+            "a confirmed order does not expire"
+        );
         assert!(Confirmed.step(Refunded).is_err(), "nothing was paid");
     }
 

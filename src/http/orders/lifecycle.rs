@@ -1,5 +1,5 @@
-//! `/api/v1/orders`: placing, listing, reading, cancelling, refunding and
-//! fulfilling orders (`OrdersApi`), with the bodies they take. Reads answer an
+//! `/api/v1/orders`: placing, listing, reading, cancelling and refunding
+//! orders (`OrdersApi`), with the bodies they take. Reads answer an
 //! `ETag` and honour `If-None-Match`; changes honour `If-Match` (`http::conditional`).
 
 use std::sync::Arc;
@@ -16,7 +16,6 @@ use super::{etag, ok, OrderBodyWriteErrors, OrderReadErrors, OrderResponse, EXAM
 use crate::app::errors::AppError;
 use crate::app::identity::Identity;
 use crate::app::orders::create::Placed;
-use crate::app::orders::fulfilment::RawShipment;
 use crate::app::orders::{ActionNote, Orders};
 use crate::domain::ids::{OrderId, UserId};
 use crate::domain::order::request::{RawAddress, RawLine};
@@ -29,8 +28,7 @@ use crate::http::idempotency::IdempotencyKeyHeader;
 use crate::http::json_body::{JsonBody, OptionalJsonBody};
 use crate::http::listing::{page_of, Paging};
 use crate::http::params::{
-    BoolText, OrderSortParam, OrderStatusParam, PaymentMethodParam, SettableOrderStatus,
-    TimeBound,
+    BoolText, OrderSortParam, OrderStatusParam, PaymentMethodParam, TimeBound,
 };
 use crate::http::problem::Problems;
 use crate::http::security::{context, needs, Permit};
@@ -103,46 +101,6 @@ pub struct RefundInput {
 #[serde(deny_unknown_fields)]
 pub struct CancelInput {
     /// Why, for the audit trail (`order_cancelled`); at most 500 characters.
-    #[serde(default)]
-    #[oai(validator(max_length = 500, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"))]
-    pub reason: Option<String>,
-}
-
-/// Who carries a parcel and how to follow it.
-#[derive(Debug, Clone, Object, Deserialize)]
-#[oai(rename = "ShipmentInput", deny_unknown_fields)]
-#[serde(deny_unknown_fields)]
-pub struct ShipmentInput {
-    /// The carrier, e.g. `Delhivery`; 1–100 characters.
-    #[oai(validator(
-        min_length = 1,
-        max_length = 100,
-        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"
-    ))]
-    pub carrier: String,
-    /// The carrier's tracking number; 1–100 characters.
-    #[oai(validator(
-        min_length = 1,
-        max_length = 100,
-        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"
-    ))]
-    pub tracking_number: String,
-}
-
-/// A fulfilment step.
-#[derive(Debug, Clone, Object, Deserialize)]
-#[oai(example, deny_unknown_fields)]
-#[serde(deny_unknown_fields)]
-pub struct StatusInput {
-    /// `packed` (or its released name `fulfilled`), `shipped` or `delivered`;
-    /// only forward. `delivered` on a `return_requested` order declines the return.
-    pub status: SettableOrderStatus,
-    /// The carrier and tracking number: only with `shipped` (422 otherwise),
-    /// kept on the order as `shipment` and sent in the `order_shipped` notice.
-    #[serde(default)]
-    #[oai(skip_serializing_if_is_none)]
-    pub shipment: Option<ShipmentInput>,
-    /// Why, for the audit trail (`order_status_changed`); at most 500 characters.
     #[serde(default)]
     #[oai(validator(max_length = 500, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"))]
     pub reason: Option<String>,
@@ -451,52 +409,6 @@ impl OrdersApi {
             etag(&order).into(),
         ))
     }
-
-    /// Move an order along fulfilment
-    ///
-    /// Staff: `packed` (`fulfilled` is its released name), `shipped` (with an
-    /// optional `shipment`: carrier and tracking number), `delivered`, forward
-    /// only from `paid` or `confirmed` (a step may be skipped); `delivered` on a
-    /// `return_requested` order declines the return. 409 `illegal_transition`
-    /// names both states otherwise. Each step writes its notice to the customer
-    /// (`order_packed`, `order_shipped`, `order_delivered`). With `If-Match`,
-    /// only from the version it names (412 otherwise). Audited as
-    /// `order_status_changed` with the acting staff member and the `reason`.
-    #[oai(
-        path = "/orders/:id/status",
-        method = "put",
-        operation_id = "setOrderStatus"
-    )]
-    async fn set_order_status(
-        &self,
-        auth: Permit<needs::OrdersManage>,
-        id: Path<IdParam<OrderId>>,
-        #[oai(name = "If-Match")] if_match: Header<Option<IfMatchHeader>>,
-        body: JsonBody<StatusInput>,
-        req: &Request,
-    ) -> Result<OrderResponse, Problems<OrderBodyWriteErrors>> {
-        let precondition = precondition(if_match.0.as_ref());
-        let StatusInput {
-            status,
-            shipment,
-            reason,
-        } = body.0;
-        let shipment = shipment.map(|s| RawShipment {
-            carrier: s.carrier,
-            tracking_number: s.tracking_number,
-        });
-        Ok(ok(&self
-            .orders
-            .set_status(
-                &auth.0,
-                id.0.checked("id")?,
-                &status.0,
-                shipment.as_ref(),
-                precondition.as_ref(),
-                &note(reason, req),
-            )
-            .await?))
-    }
 }
 
 impl Example for OrderInput {
@@ -534,19 +446,6 @@ impl Example for CancelInput {
     fn example() -> Self {
         Self {
             reason: Some("customer asked by phone; address unserviceable".into()),
-        }
-    }
-}
-
-impl Example for StatusInput {
-    fn example() -> Self {
-        Self {
-            status: "shipped".into(),
-            shipment: Some(ShipmentInput {
-                carrier: "Delhivery".into(),
-                tracking_number: "1234567890123".into(),
-            }),
-            reason: Some("handed to the courier".into()),
         }
     }
 }

@@ -152,10 +152,7 @@ async fn a_paid_order_is_packed_shipped_delivered_returned_and_refunded_each_wit
         .await
         .expect(200)
         .await;
-    let refunded: OrderBody = staff(&app, id, "refund", json!({}))
-        .await
-        .expect(200)
-        .await;
+    let refunded: OrderBody = staff(&app, id, "refund", json!({})).await.expect(200).await;
 
     assert_eq!(packed.status.0.as_str(), "packed");
     let shipment = shipped.shipment.expect("the shipment is kept");
@@ -165,10 +162,7 @@ async fn a_paid_order_is_packed_shipped_delivered_returned_and_refunded_each_wit
     );
     assert!(delivered.delivered_at.is_some());
     assert_eq!(requested.status.0.as_str(), "return_requested");
-    assert_eq!(
-        requested.return_request.unwrap().reason,
-        "a size too small"
-    );
+    assert_eq!(requested.return_request.unwrap().reason, "a size too small");
     assert_eq!(returned.status.0.as_str(), "returned");
     assert_eq!(returned.return_request.unwrap().restocked, Some(true));
     assert_eq!(
@@ -194,9 +188,7 @@ async fn a_paid_order_is_packed_shipped_delivered_returned_and_refunded_each_wit
     assert_eq!(steps.len(), 5, "{steps:?}");
     let admin = admin_id(&app).await;
     assert!(steps.iter().all(|e| e["actor_id"] == admin.as_str()));
-    assert!(steps
-        .iter()
-        .any(|e| e["detail"] == "shipped → delivered"));
+    assert!(steps.iter().any(|e| e["detail"] == "shipped → delivered"));
     assert!(steps
         .iter()
         .any(|e| e["detail"] == "packed → shipped by Delhivery (DLV123)"));
@@ -222,7 +214,8 @@ async fn fulfilled_stays_the_released_name_of_packed_and_steps_only_go_forward()
         .await,
     )
     .await;
-    let early_return = problem(staff(&app, id, "request-return", json!({"reason": "no"})).await).await;
+    let early_return =
+        problem(staff(&app, id, "request-return", json!({"reason": "no"})).await).await;
 
     assert_eq!(fulfilled.status.0.as_str(), "fulfilled");
     assert_eq!(repacked["code"], "illegal_transition");
@@ -282,7 +275,13 @@ async fn customers_cannot_take_staff_steps_and_return_only_their_own_order_withi
         .await;
     app.advance(Duration::from_secs(1)).await;
     let late = problem(
-        staff(&app, &admins.id, "request-return", json!({"reason": "late"})).await,
+        staff(
+            &app,
+            &admins.id,
+            "request-return",
+            json!({"reason": "late"}),
+        )
+        .await,
     )
     .await;
     assert_eq!(late["status"], 409);
@@ -332,7 +331,11 @@ async fn a_cod_order_goes_from_code_to_cash_to_return_to_a_recorded_refund() {
         .send()
         .await
         .unwrap();
-    assert_eq!(problem(online).await["code"], "conflict", "no Razorpay for COD");
+    assert_eq!(
+        problem(online).await["code"],
+        "conflict",
+        "no Razorpay for COD"
+    );
 
     let confirmed: OrderBody = confirm(&code).await.unwrap().expect(200).await;
     assert_eq!(confirmed.status.0.as_str(), "confirmed");

@@ -296,9 +296,18 @@ impl StubSms {
                 ("BAZAAR_MSG91_FLOW_CANCELLATION", "stub-flow-cancellation"),
                 ("BAZAAR_MSG91_FLOW_ORDER_PACKED", "stub-flow-order-packed"),
                 ("BAZAAR_MSG91_FLOW_ORDER_SHIPPED", "stub-flow-order-shipped"),
-                ("BAZAAR_MSG91_FLOW_ORDER_DELIVERED", "stub-flow-order-delivered"),
-                ("BAZAAR_MSG91_FLOW_RETURN_REQUESTED", "stub-flow-return-requested"),
-                ("BAZAAR_MSG91_FLOW_RETURN_RECEIVED", "stub-flow-return-received"),
+                (
+                    "BAZAAR_MSG91_FLOW_ORDER_DELIVERED",
+                    "stub-flow-order-delivered",
+                ),
+                (
+                    "BAZAAR_MSG91_FLOW_RETURN_REQUESTED",
+                    "stub-flow-return-requested",
+                ),
+                (
+                    "BAZAAR_MSG91_FLOW_RETURN_RECEIVED",
+                    "stub-flow-return-received",
+                ),
             ])
             .spawn()
             .await

@@ -9,8 +9,8 @@ use bazaar::domain::analytics::{summarize, DayRevenue, SalesSummary, TopProduct}
 use bazaar::domain::listing::Pagination;
 use bazaar::domain::money::Paise;
 use bazaar::domain::order::cod::{OfflineDetail, OfflineMethod, PaymentMethod};
-use bazaar::domain::order::fulfilment::{Fulfilment, ReturnRequest, Shipment};
 use bazaar::domain::order::flags::{Flag, FlagReason};
+use bazaar::domain::order::fulfilment::{Fulfilment, ReturnRequest, Shipment};
 use bazaar::domain::order::ledger::{EntryStatus, LedgerEntry, LedgerKind};
 use bazaar::domain::order::payment::PaymentEvent;
 use bazaar::domain::order::request::{OrderRequest, RawAddress, RawLine, MAX_QUANTITY};

@@ -70,12 +70,27 @@ pub fn production_env(
         ("BAZAAR_MSG91_FLOW_REFUND", "flow-refund".to_owned()),
         (
             "BAZAAR_MSG91_FLOW_CANCELLATION",
-            "BAZAAR_MSG91_FLOW_ORDER_PACKED",
-            "BAZAAR_MSG91_FLOW_ORDER_SHIPPED",
-            "BAZAAR_MSG91_FLOW_ORDER_DELIVERED",
-            "BAZAAR_MSG91_FLOW_RETURN_REQUESTED",
-            "BAZAAR_MSG91_FLOW_RETURN_RECEIVED",
             "flow-cancellation".to_owned(),
+        ),
+        (
+            "BAZAAR_MSG91_FLOW_ORDER_PACKED",
+            "flow-order-packed".to_owned(),
+        ),
+        (
+            "BAZAAR_MSG91_FLOW_ORDER_SHIPPED",
+            "flow-order-shipped".to_owned(),
+        ),
+        (
+            "BAZAAR_MSG91_FLOW_ORDER_DELIVERED",
+            "flow-order-delivered".to_owned(),
+        ),
+        (
+            "BAZAAR_MSG91_FLOW_RETURN_REQUESTED",
+            "flow-return-requested".to_owned(),
+        ),
+        (
+            "BAZAAR_MSG91_FLOW_RETURN_RECEIVED",
+            "flow-return-received".to_owned(),
         ),
         (
             "BAZAAR_SENDGRID_API_KEY",
@@ -100,12 +115,27 @@ pub fn production_env(
         ),
         (
             "BAZAAR_SENDGRID_TEMPLATE_CANCELLATION",
-            "BAZAAR_SENDGRID_TEMPLATE_ORDER_PACKED",
-            "BAZAAR_SENDGRID_TEMPLATE_ORDER_SHIPPED",
-            "BAZAAR_SENDGRID_TEMPLATE_ORDER_DELIVERED",
-            "BAZAAR_SENDGRID_TEMPLATE_RETURN_REQUESTED",
-            "BAZAAR_SENDGRID_TEMPLATE_RETURN_RECEIVED",
             "d-prod-cancellation".to_owned(),
+        ),
+        (
+            "BAZAAR_SENDGRID_TEMPLATE_ORDER_PACKED",
+            "d-prod-order-packed".to_owned(),
+        ),
+        (
+            "BAZAAR_SENDGRID_TEMPLATE_ORDER_SHIPPED",
+            "d-prod-order-shipped".to_owned(),
+        ),
+        (
+            "BAZAAR_SENDGRID_TEMPLATE_ORDER_DELIVERED",
+            "d-prod-order-delivered".to_owned(),
+        ),
+        (
+            "BAZAAR_SENDGRID_TEMPLATE_RETURN_REQUESTED",
+            "d-prod-return-requested".to_owned(),
+        ),
+        (
+            "BAZAAR_SENDGRID_TEMPLATE_RETURN_RECEIVED",
+            "d-prod-return-received".to_owned(),
         ),
         ("BAZAAR_RAZORPAY_KEY_ID", RAZORPAY_KEY_ID.to_owned()),
         ("BAZAAR_RAZORPAY_KEY_SECRET", RAZORPAY_KEY_SECRET.to_owned()),

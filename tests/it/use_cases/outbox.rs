@@ -263,11 +263,26 @@ fn real_msg91_settings(msg91: &str, whatsapp_number: &str) -> bazaar::config::Se
         ),
         ("BAZAAR_MSG91_WHATSAPP_TEMPLATE_REFUND", "refunded"),
         ("BAZAAR_MSG91_WHATSAPP_TEMPLATE_CANCELLATION", "cancelled"),
-        ("BAZAAR_MSG91_WHATSAPP_TEMPLATE_ORDER_PACKED", "order_packed"),
-        ("BAZAAR_MSG91_WHATSAPP_TEMPLATE_ORDER_SHIPPED", "order_shipped"),
-        ("BAZAAR_MSG91_WHATSAPP_TEMPLATE_ORDER_DELIVERED", "order_delivered"),
-        ("BAZAAR_MSG91_WHATSAPP_TEMPLATE_RETURN_REQUESTED", "return_requested"),
-        ("BAZAAR_MSG91_WHATSAPP_TEMPLATE_RETURN_RECEIVED", "return_received"),
+        (
+            "BAZAAR_MSG91_WHATSAPP_TEMPLATE_ORDER_PACKED",
+            "order_packed",
+        ),
+        (
+            "BAZAAR_MSG91_WHATSAPP_TEMPLATE_ORDER_SHIPPED",
+            "order_shipped",
+        ),
+        (
+            "BAZAAR_MSG91_WHATSAPP_TEMPLATE_ORDER_DELIVERED",
+            "order_delivered",
+        ),
+        (
+            "BAZAAR_MSG91_WHATSAPP_TEMPLATE_RETURN_REQUESTED",
+            "return_requested",
+        ),
+        (
+            "BAZAAR_MSG91_WHATSAPP_TEMPLATE_RETURN_RECEIVED",
+            "return_received",
+        ),
     ])
 }
 
