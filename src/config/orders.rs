@@ -1,5 +1,6 @@
 //! Orders: the GST rate, how long a customer has to pay, when payments are reconciled, how
-//! often the sweeps run, and how much one customer may order or hold unpaid.
+//! often the sweeps run, how much one customer may order or hold unpaid, the largest order
+//! paid cash on delivery, and how long after delivery a return may be asked for.
 
 use std::time::Duration;
 
@@ -19,6 +20,10 @@ pub struct OrderConfig {
     pub unpaid_max: u32,
     /// Most units of one product in one order.
     pub product_units_max: u32,
+    /// The largest order total (paise) that may be paid cash on delivery.
+    pub cod_max_order_paise: i64,
+    /// How long after delivery the customer may ask to return an order.
+    pub return_window: Duration,
 }
 
 impl OrderConfig {
@@ -68,6 +73,21 @@ impl OrderConfig {
                 old stock holds (`docs/orders.md`) and deletes abandoned uploads \
                 ([files.md](files.md#states-and-limits)); `0` turns the sweeps off.",
         },
+        SettingSpec {
+            key: "cod_max_order_paise",
+            default: Some("5000000"),
+            secret: false,
+            help: "The largest order total (paise; ₹50,000 by default) that may be paid cash on \
+                delivery; a larger `cod` order is 422 `cod_above_limit` on `payment_method` \
+                ([storefront.md](storefront.md#cash-on-delivery)). 0 turns COD off.",
+        },
+        SettingSpec {
+            key: "order_return_window_days",
+            default: Some("7"),
+            secret: false,
+            help: "How many days after delivery a customer may ask to return an order \
+                (`requestReturn`); later is 409 `illegal_transition`. 0–365.",
+        },
     ];
 
     pub(super) fn parse(p: &mut Parser) -> Self {
@@ -108,7 +128,22 @@ impl OrderConfig {
             );
             p.fail("order_product_units_max", why);
         }
+        let cod_max_order_paise: i64 =
+            p.parse("cod_max_order_paise", "a whole number of paise", 5_000_000);
+        if !(0..=crate::domain::money::Paise::MAX).contains(&cod_max_order_paise) {
+            p.fail(
+                "cod_max_order_paise",
+                format!("must be between 0 and {}", crate::domain::money::Paise::MAX),
+            );
+        }
+        let return_window_days: u64 =
+            p.parse("order_return_window_days", "a whole number of days", 7);
+        if return_window_days > 365 {
+            p.fail("order_return_window_days", "must be at most 365".into());
+        }
         Self {
+            cod_max_order_paise,
+            return_window: Duration::from_secs(return_window_days * 24 * 3600),
             gst_rate_bp,
             pay_within,
             reconcile_after,

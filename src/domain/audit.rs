@@ -50,8 +50,11 @@ pub enum AuditKind {
     OrderRefunded,
     /// An order was cancelled (by staff or its owner; `amount_paise` is its total).
     OrderCancelled,
-    /// Staff moved an order along fulfilment (`amount_paise` is its total).
+    /// Staff moved an order along fulfilment, or its owner asked to return it
+    /// (`amount_paise` is its total).
     OrderStatusChanged,
+    /// Staff recorded a cash-on-delivery order's cash as collected (`amount_paise`).
+    CodCollected,
     /// A provider account (Google, …) was linked to the user, who can now sign in with it.
     IdentityLinked,
     /// Staff created, replaced or deleted a shipping zone (`detail` says which).
@@ -61,7 +64,7 @@ pub enum AuditKind {
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 29] = [
+    pub const ALL: [AuditKind; 30] = [
         Self::Register,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -91,6 +94,7 @@ impl AuditKind {
         Self::IdentityLinked,
         Self::ShippingZoneChanged,
         Self::CouponChanged,
+        Self::CodCollected,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -124,6 +128,7 @@ impl AuditKind {
             Self::IdentityLinked => "identity_linked",
             Self::ShippingZoneChanged => "shipping_zone_changed",
             Self::CouponChanged => "coupon_changed",
+            Self::CodCollected => "cod_collected",
         }
     }
 

@@ -12,6 +12,15 @@ pub enum NoticeKind {
     PaymentReceipt,
     Refund,
     Cancellation,
+    /// Packed, about to be handed to the carrier.
+    OrderPacked,
+    /// With the carrier; its data names the carrier and the tracking number.
+    OrderShipped,
+    OrderDelivered,
+    /// The customer's return request was received.
+    ReturnRequested,
+    /// The returned goods arrived; the refund follows.
+    ReturnReceived,
     /// A single-use link to set a new password (`{public_url}/reset-password?token=…`),
     /// to the account's verified email. Its data holds the link only until it is sent.
     PasswordReset,
@@ -21,11 +30,16 @@ pub enum NoticeKind {
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 6] = [
+    pub const ALL: [NoticeKind; 11] = [
         Self::OrderConfirmation,
         Self::PaymentReceipt,
         Self::Refund,
         Self::Cancellation,
+        Self::OrderPacked,
+        Self::OrderShipped,
+        Self::OrderDelivered,
+        Self::ReturnRequested,
+        Self::ReturnReceived,
         Self::PasswordReset,
         Self::EmailChanged,
     ];
@@ -34,11 +48,16 @@ impl NoticeKind {
     /// allow, each with a template per channel and language ([`PerNotice`]). The others
     /// are account notices: by email only, to an address named by the account's own
     /// change, whatever the preferences say.
-    pub const ORDER: [NoticeKind; 4] = [
+    pub const ORDER: [NoticeKind; 9] = [
         Self::OrderConfirmation,
         Self::PaymentReceipt,
         Self::Refund,
         Self::Cancellation,
+        Self::OrderPacked,
+        Self::OrderShipped,
+        Self::OrderDelivered,
+        Self::ReturnRequested,
+        Self::ReturnReceived,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +66,11 @@ impl NoticeKind {
             Self::PaymentReceipt => "payment_receipt",
             Self::Refund => "refund",
             Self::Cancellation => "cancellation",
+            Self::OrderPacked => "order_packed",
+            Self::OrderShipped => "order_shipped",
+            Self::OrderDelivered => "order_delivered",
+            Self::ReturnRequested => "return_requested",
+            Self::ReturnReceived => "return_received",
             Self::PasswordReset => "password_reset",
             Self::EmailChanged => "email_changed",
         }
@@ -79,6 +103,11 @@ pub struct PerNotice<T> {
     pub payment_receipt: T,
     pub refund: T,
     pub cancellation: T,
+    pub order_packed: T,
+    pub order_shipped: T,
+    pub order_delivered: T,
+    pub return_requested: T,
+    pub return_received: T,
 }
 
 impl<T> PerNotice<T> {
@@ -89,6 +118,11 @@ impl<T> PerNotice<T> {
             NoticeKind::PaymentReceipt => Some(&self.payment_receipt),
             NoticeKind::Refund => Some(&self.refund),
             NoticeKind::Cancellation => Some(&self.cancellation),
+            NoticeKind::OrderPacked => Some(&self.order_packed),
+            NoticeKind::OrderShipped => Some(&self.order_shipped),
+            NoticeKind::OrderDelivered => Some(&self.order_delivered),
+            NoticeKind::ReturnRequested => Some(&self.return_requested),
+            NoticeKind::ReturnReceived => Some(&self.return_received),
             NoticeKind::PasswordReset | NoticeKind::EmailChanged => None,
         }
     }
@@ -100,6 +134,11 @@ impl<T> PerNotice<T> {
             payment_receipt: make(NoticeKind::PaymentReceipt),
             refund: make(NoticeKind::Refund),
             cancellation: make(NoticeKind::Cancellation),
+            order_packed: make(NoticeKind::OrderPacked),
+            order_shipped: make(NoticeKind::OrderShipped),
+            order_delivered: make(NoticeKind::OrderDelivered),
+            return_requested: make(NoticeKind::ReturnRequested),
+            return_received: make(NoticeKind::ReturnReceived),
         }
     }
 }

@@ -13,6 +13,7 @@ use super::dev::DevApi;
 use super::files::FilesApi;
 use super::ops::OpsApi;
 use super::orders::admin::OrdersAdminApi;
+use super::orders::fulfilment::OrderFulfilmentApi;
 use super::orders::lifecycle::OrdersApi;
 use super::orders::payments::PaymentsApi;
 use super::products::ProductsApi;
@@ -80,6 +81,7 @@ pub type Apis = (
     ProductsApi,
     CartApi,
     OrdersApi,
+    OrderFulfilmentApi,
     PaymentsApi,
     OrdersAdminApi,
     PaymentsDevApi,
@@ -120,6 +122,10 @@ pub fn api_service(state: &AppState) -> Api {
             carts: state.carts.clone(),
         },
         OrdersApi {
+            orders: state.orders.clone(),
+            identity: identity(),
+        },
+        OrderFulfilmentApi {
             orders: state.orders.clone(),
             identity: identity(),
         },

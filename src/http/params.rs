@@ -305,6 +305,16 @@ described_text!(
     one_of(crate::domain::order::status::OrderStatus::SETTABLE.map(|s| s.as_str()))
 );
 described_text!(
+    /// How an order is paid: `razorpay` (the default) or `cod` (cash on delivery).
+    PaymentMethodParam,
+    one_of(crate::domain::order::cod::PaymentMethod::ALL.map(|m| m.as_str()))
+);
+described_text!(
+    /// How a refund outside Razorpay was made.
+    OfflineMethodParam,
+    one_of(crate::domain::order::cod::OfflineMethod::ALL.map(|m| m.as_str()))
+);
+described_text!(
     /// A tag to filter by: 1 to 20 characters, not only spaces.
     TagParam,
     MetaSchema {

@@ -19,6 +19,7 @@ use crate::app::errors::ErrorCode;
 use crate::app::orders::webhooks::Received;
 use crate::domain::audit::AuditKind;
 use crate::domain::file::FileStatus;
+use crate::domain::order::cod::{OfflineMethod, PaymentMethod};
 use crate::domain::order::flags::FlagReason;
 use crate::domain::order::ledger::{EntryStatus, LedgerKind};
 use crate::domain::order::status::OrderStatus;
@@ -127,9 +128,22 @@ wire_enum!(
     OrderStatus,
     "OrderStatus",
     "Where an order is in its life: `pending_payment`, `payment_mismatch`, `paid`, \
-     `fulfilled`, `shipped`, `delivered`, `cancelled`, `expired` or `refunded` (see \
-     `docs/orders.md`). `payment_mismatch`: money was captured, but not the order's total in \
-     its currency; not paid, and held for staff."
+     `confirmed` (cash on delivery, confirmed by code; not paid), `packed`, `fulfilled` (the \
+     released name of `packed`), `shipped`, `delivered`, `return_requested`, `returned`, \
+     `cancelled`, `expired` or `refunded` (see `docs/orders.md`). `payment_mismatch`: money \
+     was captured, but not the order's total in its currency; not paid, and held for staff."
+);
+
+wire_enum!(
+    PaymentMethod,
+    "PaymentMethod",
+    "How the order is paid: `razorpay` (online, the default) or `cod` (cash on delivery)."
+);
+
+wire_enum!(
+    OfflineMethod,
+    "OfflineMethod",
+    "How money moved outside Razorpay: `cash`, `upi` or `bank_transfer`."
 );
 
 wire_enum!(
@@ -191,7 +205,8 @@ wire_enum!(
      `phone_verified`, `email_verified`, `payment_flagged` (an order's money needs staff: see \
      its `flags`), `capture_refunded` (a capture the order does not keep was refunded \
      automatically), `shipping_zone_changed` or `coupon_changed` (staff created, changed or \
-     deleted a shipping zone or a coupon)."
+     deleted a shipping zone or a coupon), or `cod_collected` (staff recorded a \
+     cash-on-delivery order's cash)."
 );
 
 wire_enum!(

@@ -22,7 +22,7 @@ use crate::app::idempotency::{IdempotencySettings, IdempotencyStore};
 use crate::app::identity::id_tokens::{OidcProvider, OidcProviders};
 use crate::app::identity::Identity;
 use crate::app::notify::Notifier;
-use crate::app::orders::{OrderSettings, Orders};
+use crate::app::orders::{FulfilmentSettings, OrderSettings, Orders};
 use crate::app::outbox::{Outbox, OutboxWorker};
 use crate::app::privacy::Privacy;
 use crate::app::ratelimit::RateLimits;
@@ -30,6 +30,8 @@ use crate::app::shipping::Shipping;
 use crate::breaker::Breakers;
 use crate::config::Settings;
 use crate::domain::file::FilePolicy;
+use crate::domain::money::Paise;
+use crate::domain::order::cod::CodPolicy;
 use crate::domain::product::Categories;
 use crate::providers::local_store::LocalObjectStore;
 use crate::providers::Guarded as GuardedProvider;
@@ -176,6 +178,15 @@ impl AppState {
                 order_settings,
             )
             .with_whatsapp_notices(whatsapp_notices)
+            .with_fulfilment(
+                FulfilmentSettings {
+                    cod: CodPolicy {
+                        max_order: Paise::trusted(settings.orders.cod_max_order_paise),
+                    },
+                    return_window: settings.orders.return_window,
+                },
+                identity.clone(),
+            )
             .with_clock(clock.clone()),
         );
         Ok(Self {

@@ -78,6 +78,12 @@ UNKNOWABLE_FIELDS = [
     # An order's total must reach Razorpay's minimum (100 paise): a sum of the stored
     # products' prices, which the request only names by id.
     (r"^items$", "below_minimum"),
+    # Cash on delivery depends on the customer's stored phone (verified or not), the order's
+    # total (the stored products' prices) against `BAZAAR_COD_MAX_ORDER_PAISE`, and the
+    # shipping zone of the destination: state and configuration, not contract.
+    (r"^payment_method$", "cod_phone_unverified"),
+    (r"^payment_method$", "cod_above_limit"),
+    (r"^payment_method$", "cod_unavailable_for_destination"),
     # A password change names the account's current password, which is stored (as a hash),
     # not part of the contract; a generated one is not it. Whether it is needed at all is
     # state: an account that has a password (`has_password`) must name it.

@@ -26,6 +26,7 @@ pub mod codes;
 mod erasure;
 pub mod federated;
 pub mod id_tokens;
+mod order_codes;
 mod password_change;
 pub mod password_reset;
 mod profile;

@@ -35,6 +35,9 @@ pub enum OtpPurpose {
     VerifyPhone,
     Login,
     ResetPassword,
+    /// Confirms a cash-on-delivery order (`confirmCodOrder`), sent to the
+    /// customer's verified phone when the order is placed.
+    CodConfirmation,
 }
 
 impl OtpPurpose {
@@ -43,6 +46,7 @@ impl OtpPurpose {
             Self::VerifyPhone => "verify_phone",
             Self::Login => "login",
             Self::ResetPassword => "reset_password",
+            Self::CodConfirmation => "cod_confirmation",
         }
     }
 }

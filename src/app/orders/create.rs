@@ -6,6 +6,7 @@ use crate::app::identity::Permission;
 use crate::app::identity::Principal;
 use crate::domain::hold::HoldId;
 use crate::domain::ids::ProductId;
+use crate::domain::order::cod::PaymentMethod;
 use crate::domain::order::request::{OrderRequest, RawAddress, RawLine};
 use crate::domain::order::{Order, OrderId};
 use crate::domain::request_key::{Found, RequestKey};
@@ -59,7 +60,8 @@ impl Orders {
     /// With a request key (the request came with an `Idempotency-Key`) the
     /// order is stored with it, at most one per key: a retry whose first
     /// attempt's answer was lost finds that order ([`Placed::Found`]) instead
-    /// of placing a second one.
+    /// of placing a second one. Paid through Razorpay: [`Orders::create_paid_by`]
+    /// takes the payment method.
     pub async fn create(
         &self,
         who: &Principal,
@@ -68,12 +70,42 @@ impl Orders {
         notes: Option<&str>,
         request_key: Option<&RequestKey>,
     ) -> Result<Placed, AppError> {
-        let request = OrderRequest::parse(lines, address, notes, self.settings.product_units_max)
-            .map_err(AppError::validation)?;
+        self.create_paid_by(who, lines, address, notes, None, request_key)
+            .await
+    }
+
+    /// [`Orders::create`] with the payment method: `payment_method` is `razorpay` (the default) or `cod`: a COD order
+    /// needs a verified phone and a total within the COD ceiling (422 on
+    /// `payment_method` otherwise), and its confirmation code is sent to that
+    /// phone once it is placed ([`Orders::confirm_cod`]).
+    pub async fn create_paid_by(
+        &self,
+        who: &Principal,
+        lines: &[RawLine],
+        address: Option<&RawAddress>,
+        notes: Option<&str>,
+        payment_method: Option<&str>,
+        request_key: Option<&RequestKey>,
+    ) -> Result<Placed, AppError> {
+        let parsed = OrderRequest::parse(lines, address, notes, self.settings.product_units_max);
+        let method = payment_method
+            .map(|raw| PaymentMethod::parse("payment_method", raw))
+            .transpose();
+        let (request, method) = match (parsed, method) {
+            (Ok(request), Ok(method)) => (request, method.unwrap_or_default()),
+            (parsed, method) => {
+                let mut errors = parsed.err().unwrap_or_default();
+                errors.extend(method.err());
+                return Err(AppError::validation(errors));
+            }
+        };
         if let Some(key) = request_key {
             if let Some(found) = self.placed_by(key).await? {
                 return Ok(found);
             }
+        }
+        if method == PaymentMethod::Cod {
+            self.admit_cod(&who.user_id).await?;
         }
         // Staff can change stock outright; the cap is against customers
         // holding stock they do not pay for.
@@ -109,6 +141,17 @@ impl Orders {
             chrono::Duration::from_std(self.settings.pay_within).unwrap_or_default(),
         );
         order.request_key = request_key.cloned();
+        order.payment_method = method;
+        if method == PaymentMethod::Cod {
+            // The lead wires the shipping zone's `cod_allowed` for the destination here.
+            if let Err(refused) = self.cod_allowed_for(
+                order.total,
+                super::cod::ZONE_ALLOWS_COD_UNTIL_ZONES_ARE_WIRED,
+            ) {
+                self.release_holds(&held).await;
+                return Err(refused);
+            }
+        }
         if order.total.get() < MIN_TOTAL {
             self.release_holds(&held).await;
             return Err(AppError::validation(vec![FieldError::new(
@@ -154,6 +197,9 @@ impl Orders {
                 // Harmless: the sweep finds the order and drops the hold.
                 tracing::warn!(product = %id, %hold, error = %error, "could not drop a stock hold");
             }
+        }
+        if method == PaymentMethod::Cod {
+            self.send_cod_code_for(&order).await;
         }
         Ok(Placed::New(order))
     }

@@ -9,14 +9,18 @@
 //!
 //! This module holds [`Orders`] and its settings, reading orders, and the path
 //! every change takes (`update`, the notices a change owes, moves through the
-//! state machine, fulfilment); the jobs are beside it: [`audit`] (the audit
+//! state machine); the jobs are beside it: [`audit`] (the audit
 //! trail of money actions, with actor, amount and reason), [`create`] (placing
 //! orders under stock holds), [`payments`] (checkout, verify, refunds,
-//! cancellations), [`webhooks`] (the receiver), [`sweeps`] (expiry,
+//! cancellations), [`fulfilment`] (packing, shipping, delivery, returns),
+//! [`cod`] (cash on delivery: confirmation by code, collection, cash refunds),
+//! [`webhooks`] (the receiver), [`sweeps`] (expiry,
 //! reconciliation, stock-hold settlement) and [`summary`] (the sales summary).
 
 pub mod audit;
+pub mod cod;
 pub mod create;
+pub mod fulfilment;
 pub mod payments;
 pub mod summary;
 pub mod sweeps;
@@ -32,10 +36,9 @@ use bazaar_adapters::razorpay::{PaymentGateway, PaymentReport, RefundState};
 
 use crate::app::catalog::Catalog;
 use crate::app::errors::{AppError, ErrorCode};
-use crate::app::identity::Permission;
 use crate::app::identity::Principal;
+use crate::app::identity::{Identity, Permission};
 use crate::domain::analytics::SalesSummary;
-use crate::domain::audit::AuditKind;
 use crate::domain::ids::ProductId;
 use crate::domain::money::Paise;
 use crate::domain::order::ledger::EntryStatus;
@@ -47,12 +50,11 @@ use crate::domain::outbox::{dedupe_key, Contact, NoticeKind, OutboxMessage};
 use crate::domain::precondition::{self, IfMatch};
 use crate::domain::time::{SharedClock, SystemClock};
 use crate::domain::user::UserId;
-use crate::domain::validation::FieldError;
 use crate::store::{
     AuditRepository, OrderRepository, StoreError, UserRepository, WebhookEventRepository,
 };
 pub use audit::ActionNote;
-use audit::MoneyAction;
+pub use fulfilment::FulfilmentSettings;
 
 /// How often a change is retried after losing a race for the same order.
 const RACE_RETRIES: usize = 8;
@@ -94,6 +96,10 @@ pub struct Orders {
     /// Whether notices are written for WhatsApp (customers who opted in); off when the
     /// notifier has no way to send them.
     whatsapp_notices: bool,
+    /// Cash on delivery and returns.
+    fulfilment: FulfilmentSettings,
+    /// Sends and checks the codes that confirm COD orders; without it, COD is refused.
+    identity: Option<Arc<Identity>>,
     clock: SharedClock,
 }
 
@@ -135,8 +141,22 @@ impl Orders {
                 .time_to_live(summary::SUMMARY_TTL)
                 .build(),
             whatsapp_notices: true,
+            fulfilment: FulfilmentSettings::default(),
+            identity: None,
             clock: SystemClock::shared(),
         }
+    }
+
+    /// Offers cash on delivery and returns as `settings` say, confirming COD
+    /// orders with codes `identity` sends to the customer's phone.
+    pub fn with_fulfilment(
+        mut self,
+        settings: FulfilmentSettings,
+        identity: Arc<Identity>,
+    ) -> Self {
+        self.fulfilment = settings;
+        self.identity = Some(identity);
+        self
     }
 
     /// Writes WhatsApp notices for customers who opted in only if `enabled`
@@ -271,6 +291,17 @@ impl Orders {
             data.insert("status".into(), order.status.as_str().into());
             data.insert("refunded".into(), order.refunded().into());
             data.insert("language".into(), user.preferences.language.clone().into());
+            data.insert(
+                "payment_method".into(),
+                order.payment_method.as_str().into(),
+            );
+            if let Some(shipment) = &order.fulfilment.shipment {
+                data.insert("carrier".into(), shipment.carrier.as_str().into());
+                data.insert(
+                    "tracking_number".into(),
+                    shipment.tracking_number.as_str().into(),
+                );
+            }
             for contact in &Contact::for_notice(&user, notice.kind, self.whatsapp_notices) {
                 let key = dedupe_key(
                     order.id.as_str(),
@@ -323,53 +354,22 @@ impl Orders {
     }
 
     /// Puts the order's units back if it just left the states that hold stock
-    /// (cancelled, expired, or refunded before it shipped).
+    /// (cancelled, expired, or refunded before it shipped); goods that left
+    /// come back only through a return staff restock.
     async fn release_if_left(&self, order: &Order, from: OrderStatus) {
-        let shipped = matches!(from, OrderStatus::Shipped | OrderStatus::Delivered);
-        if from.holds_stock() && !order.status.holds_stock() && !shipped {
-            let lines: Vec<(ProductId, u32)> = order
-                .items
-                .iter()
-                .map(|i| (i.product_id.clone(), i.quantity))
-                .collect();
-            self.release_all(&lines).await;
+        if from.holds_stock() && !order.status.holds_stock() && !from.goods_left() {
+            self.release_items(order).await;
         }
     }
 
-    /// Staff moves a paid order along fulfilment; with `if_match`, only from
-    /// the version it names. Audited as `order_status_changed` with `who`,
-    /// the order's total and the note's reason.
-    pub async fn set_status(
-        &self,
-        who: &Principal,
-        id: &str,
-        to: &str,
-        if_match: Option<&IfMatch>,
-        note: &ActionNote,
-    ) -> Result<Order, AppError> {
-        let reason = note.reason()?;
-        let to = OrderStatus::parse("status", to).map_err(|e| AppError::validation(vec![e]))?;
-        if !OrderStatus::SETTABLE.contains(&to) {
-            return Err(AppError::validation(vec![FieldError::new(
-                "status",
-                "not_settable",
-                "must be one of: fulfilled, shipped, delivered",
-            )]));
-        }
-        let (order, from) = self
-            .transition(&parse_order_id(id)?, to, if_match, |_| Ok(()))
-            .await?;
-        self.audit_money(MoneyAction {
-            kind: AuditKind::OrderStatusChanged,
-            who,
-            order: &order,
-            amount_paise: order.total.get(),
-            reason,
-            note,
-            detail: format!("{} → {}", from.as_str(), order.status.as_str()),
-        })
-        .await;
-        Ok(order)
+    /// Puts all of the order's units back in stock.
+    async fn release_items(&self, order: &Order) {
+        let lines: Vec<(ProductId, u32)> = order
+            .items
+            .iter()
+            .map(|i| (i.product_id.clone(), i.quantity))
+            .collect();
+        self.release_all(&lines).await;
     }
 }
 

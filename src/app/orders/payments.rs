@@ -9,6 +9,7 @@ use crate::app::errors::{AppError, ErrorCode};
 use crate::app::identity::Permission;
 use crate::app::identity::Principal;
 use crate::domain::audit::AuditKind;
+use crate::domain::order::cod::PaymentMethod;
 use crate::domain::order::payment::PaymentEvent;
 use crate::domain::order::status::{IllegalTransition, OrderStatus};
 use crate::domain::order::{Order, OrderId};
@@ -48,7 +49,12 @@ impl Orders {
         // makes a customer's cancel illegal instead of cancelling a paid order.
         let (order, from) = self
             .transition(&order.id, OrderStatus::Cancelled, if_match, |current| {
-                if staff || current.status == OrderStatus::PendingPayment {
+                // A customer may cancel until payment, or a COD order until it is packed.
+                let before_payment = matches!(
+                    current.status,
+                    OrderStatus::PendingPayment | OrderStatus::Confirmed
+                );
+                if staff || before_payment {
                     Ok(())
                 } else {
                     Err(IllegalTransition {
@@ -96,6 +102,9 @@ impl Orders {
     ) -> Result<Order, AppError> {
         let reason = note.reason()?;
         let order = self.load(&parse_order_id(id)?).await?;
+        if order.payment_method == PaymentMethod::Cod {
+            return Err(super::cod::paid_in_cash());
+        }
         if !precondition::met(if_match, order.version) {
             return Err(AppError::precondition_failed("order"));
         }
@@ -252,6 +261,9 @@ impl Orders {
     /// Creates (or reuses) the provider's order for checkout.
     pub async fn checkout(&self, who: &Principal, id: &str) -> Result<Checkout, AppError> {
         let mut order = self.get(who, id).await?;
+        if order.payment_method == PaymentMethod::Cod {
+            return Err(super::cod::paid_in_cash());
+        }
         // Past its time but not swept yet: expire it now rather than take money
         // for stock that is about to go back.
         if order.status == OrderStatus::PendingPayment && self.clock.now() >= order.expires_at {

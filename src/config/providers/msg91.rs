@@ -89,6 +89,36 @@ impl Msg91Config {
             help: "MSG91 flow of the cancellation SMS (required with the key).",
         },
         SettingSpec {
+            key: "msg91_flow_order_packed",
+            default: Some("dev-order-packed"),
+            secret: false,
+            help: "MSG91 flow of the order-packed notice SMS (required with the key).",
+        },
+        SettingSpec {
+            key: "msg91_flow_order_shipped",
+            default: Some("dev-order-shipped"),
+            secret: false,
+            help: "MSG91 flow of the order-shipped notice (its data adds `carrier` and `tracking_number`) SMS (required with the key).",
+        },
+        SettingSpec {
+            key: "msg91_flow_order_delivered",
+            default: Some("dev-order-delivered"),
+            secret: false,
+            help: "MSG91 flow of the order-delivered notice SMS (required with the key).",
+        },
+        SettingSpec {
+            key: "msg91_flow_return_requested",
+            default: Some("dev-return-requested"),
+            secret: false,
+            help: "MSG91 flow of the return-request acknowledgement SMS (required with the key).",
+        },
+        SettingSpec {
+            key: "msg91_flow_return_received",
+            default: Some("dev-return-received"),
+            secret: false,
+            help: "MSG91 flow of the returned-goods-received notice SMS (required with the key).",
+        },
+        SettingSpec {
             key: "msg91_whatsapp_number",
             default: Some(""),
             secret: false,
@@ -125,6 +155,36 @@ impl Msg91Config {
             default: Some("en=bazaar_cancellation,hi=bazaar_cancellation"),
             secret: false,
             help: "WhatsApp template of the cancellation (required with the number).",
+        },
+        SettingSpec {
+            key: "msg91_whatsapp_template_order_packed",
+            default: Some("en=bazaar_order_packed,hi=bazaar_order_packed"),
+            secret: false,
+            help: "WhatsApp template of the order-packed notice (required with the number).",
+        },
+        SettingSpec {
+            key: "msg91_whatsapp_template_order_shipped",
+            default: Some("en=bazaar_order_shipped,hi=bazaar_order_shipped"),
+            secret: false,
+            help: "WhatsApp template of the order-shipped notice (its data adds `carrier` and `tracking_number`) (required with the number).",
+        },
+        SettingSpec {
+            key: "msg91_whatsapp_template_order_delivered",
+            default: Some("en=bazaar_order_delivered,hi=bazaar_order_delivered"),
+            secret: false,
+            help: "WhatsApp template of the order-delivered notice (required with the number).",
+        },
+        SettingSpec {
+            key: "msg91_whatsapp_template_return_requested",
+            default: Some("en=bazaar_return_requested,hi=bazaar_return_requested"),
+            secret: false,
+            help: "WhatsApp template of the return-request acknowledgement (required with the number).",
+        },
+        SettingSpec {
+            key: "msg91_whatsapp_template_return_received",
+            default: Some("en=bazaar_return_received,hi=bazaar_return_received"),
+            secret: false,
+            help: "WhatsApp template of the returned-goods-received notice (required with the number).",
         },
     ];
 
@@ -213,7 +273,7 @@ mod tests {
         )
         .unwrap_err();
         let text = err.to_string();
-        assert_eq!(err.0.len(), 3, "{text}");
+        assert_eq!(err.0.len(), 8, "{text}");
         assert!(!text.contains("BAZAAR_MSG91_FLOW_REFUND"), "{text}");
         assert!(text.contains("BAZAAR_MSG91_FLOW_CANCELLATION"), "{text}");
     }
@@ -254,7 +314,7 @@ mod tests {
         )
         .unwrap_err();
         let text = err.to_string();
-        assert_eq!(err.0.len(), 4, "{text}");
+        assert_eq!(err.0.len(), 14, "{text}");
         assert!(text.contains("BAZAAR_MSG91_FLOW_CANCELLATION"), "{text}");
         assert!(text.contains("needs an `en=` entry"), "{text}");
         assert!(!text.contains("TEMPLATE_REFUND"), "{text}");

@@ -107,6 +107,36 @@ impl SendGridConfig {
             secret: false,
             help: "Dynamic template of the cancellation email.",
         },
+        SettingSpec {
+            key: "sendgrid_template_order_packed",
+            default: Some("d-order-packed"),
+            secret: false,
+            help: "Dynamic template of the order-packed notice email.",
+        },
+        SettingSpec {
+            key: "sendgrid_template_order_shipped",
+            default: Some("d-order-shipped"),
+            secret: false,
+            help: "Dynamic template of the order-shipped notice (its data adds `carrier` and `tracking_number`) email.",
+        },
+        SettingSpec {
+            key: "sendgrid_template_order_delivered",
+            default: Some("d-order-delivered"),
+            secret: false,
+            help: "Dynamic template of the order-delivered notice email.",
+        },
+        SettingSpec {
+            key: "sendgrid_template_return_requested",
+            default: Some("d-return-requested"),
+            secret: false,
+            help: "Dynamic template of the return-request acknowledgement email.",
+        },
+        SettingSpec {
+            key: "sendgrid_template_return_received",
+            default: Some("d-return-received"),
+            secret: false,
+            help: "Dynamic template of the returned-goods-received notice email.",
+        },
     ];
 
     pub(super) fn parse(p: &mut Parser) -> Self {

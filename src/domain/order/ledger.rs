@@ -70,6 +70,9 @@ pub struct LedgerEntry {
     pub currency: String,
     pub status: EntryStatus,
     pub recorded_at: DateTime<Utc>,
+    /// How a movement outside Razorpay was made (cash on delivery), with its
+    /// reference; `None` for Razorpay's.
+    pub offline: Option<super::cod::OfflineDetail>,
 }
 
 impl Order {
@@ -204,6 +207,7 @@ impl Order {
                 currency: currency.to_owned(),
                 status,
                 recorded_at: crate::domain::time::truncate_to_millis(now),
+                offline: None,
             }),
         }
     }

@@ -14,10 +14,14 @@
 //!
 //! The parts: [`status`] (the state machine), [`request`] (what a customer
 //! asks for, parsed), [`ledger`] (money movements and the sums over them),
-//! [`payment`] (what a provider reports, and [`Order::apply`]) and [`flags`]
-//! (what staff should look at).
+//! [`payment`] (what a provider reports, and [`Order::apply`]), [`flags`]
+//! (what staff should look at), [`fulfilment`] (packing, shipping, delivery
+//! and returns) and [`cod`] (cash on delivery: the payment method, who may
+//! use it, and the cash collected and refunded).
 
+pub mod cod;
 pub mod flags;
+pub mod fulfilment;
 pub mod ledger;
 pub mod payment;
 pub mod request;
@@ -30,7 +34,9 @@ use super::money::{Currency, Paise};
 use super::outbox::NoticeKind;
 use super::product::Product;
 use super::request_key::RequestKey;
+use cod::PaymentMethod;
 use flags::Flag;
+use fulfilment::Fulfilment;
 use ledger::LedgerEntry;
 use payment::PaymentInfo;
 use request::OrderRequest;
@@ -89,12 +95,16 @@ pub struct Order {
     pub tax_rate_bp: u32,
     pub total: Paise,
     pub status: OrderStatus,
+    /// How the customer pays: Razorpay, or cash on delivery.
+    pub payment_method: PaymentMethod,
     pub address: Option<Address>,
     pub notes: Option<String>,
     pub payment: PaymentInfo,
     pub ledger: Vec<LedgerEntry>,
     /// What staff should look at, oldest first.
     pub flags: Vec<Flag>,
+    /// The shipment, delivery and return, as far as they got.
+    pub fulfilment: Fulfilment,
     /// Which of its customer's unpaid-order slots (0, 1, …) the order takes
     /// while unpaid; `None` when no cap applies (staff). The store refuses
     /// two unpaid orders of one customer in one slot, which is what makes the
@@ -157,11 +167,13 @@ impl Order {
             tax_rate_bp,
             total: Paise::trusted(subtotal + tax),
             status: OrderStatus::PendingPayment,
+            payment_method: PaymentMethod::Razorpay,
             address: request.address,
             notes: request.notes,
             payment: PaymentInfo::default(),
             ledger: Vec::new(),
             flags: Vec::new(),
+            fulfilment: Fulfilment::default(),
             unpaid_slot: None,
             request_key: None,
             created_at: now,
@@ -171,12 +183,20 @@ impl Order {
         }
     }
 
-    /// Moves to `to` through the state machine (a staff action or the expiry job).
+    /// Moves to `to` through the state machine (a staff action or the expiry
+    /// job). Only a cash-on-delivery order is ever `confirmed`: the others
+    /// are confirmed by their payment.
     pub fn transition(
         &mut self,
         to: OrderStatus,
         now: DateTime<Utc>,
     ) -> Result<(), IllegalTransition> {
+        if to == OrderStatus::Confirmed && self.payment_method != PaymentMethod::Cod {
+            return Err(IllegalTransition {
+                from: self.status,
+                to,
+            });
+        }
         self.status = self.status.step(to)?;
         self.touch(now);
         Ok(())

@@ -15,9 +15,21 @@ pub enum OrderStatus {
     PaymentMismatch,
     /// Paid in full.
     Paid,
+    /// Cash on delivery, confirmed by the customer with the code sent to
+    /// their phone: stock held, nothing paid yet, no expiry.
+    Confirmed,
+    /// Packed and ready to hand to the carrier.
+    Packed,
+    /// The released name of `packed`, kept for clients and stored orders that
+    /// use it: the same place in the table.
     Fulfilled,
+    /// With the carrier (the shipment record names it and the tracking number).
     Shipped,
     Delivered,
+    /// The customer asked to send it back, within the return window.
+    ReturnRequested,
+    /// Staff received the goods back (restocked or not); the refund follows.
+    Returned,
     /// Cancelled before fulfilment; its stock went back.
     Cancelled,
     /// Not paid in time; its stock went back.
@@ -27,29 +39,43 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 9] = [
+    pub const ALL: [OrderStatus; 13] = [
         Self::PendingPayment,
         Self::PaymentMismatch,
         Self::Paid,
+        Self::Confirmed,
+        Self::Packed,
         Self::Fulfilled,
         Self::Shipped,
         Self::Delivered,
+        Self::ReturnRequested,
+        Self::Returned,
         Self::Cancelled,
         Self::Expired,
         Self::Refunded,
     ];
 
-    /// The statuses staff may set: fulfilment, only forward.
-    pub const SETTABLE: [OrderStatus; 3] = [Self::Fulfilled, Self::Shipped, Self::Delivered];
+    /// The statuses staff may set with `setOrderStatus`: fulfilment, only
+    /// forward (`fulfilled` is the released name of `packed`).
+    pub const SETTABLE: [OrderStatus; 4] = [
+        Self::Packed,
+        Self::Fulfilled,
+        Self::Shipped,
+        Self::Delivered,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::PendingPayment => "pending_payment",
             Self::PaymentMismatch => "payment_mismatch",
             Self::Paid => "paid",
+            Self::Confirmed => "confirmed",
+            Self::Packed => "packed",
             Self::Fulfilled => "fulfilled",
             Self::Shipped => "shipped",
             Self::Delivered => "delivered",
+            Self::ReturnRequested => "return_requested",
+            Self::Returned => "returned",
             Self::Cancelled => "cancelled",
             Self::Expired => "expired",
             Self::Refunded => "refunded",
@@ -70,17 +96,35 @@ impl OrderStatus {
             })
     }
 
-    /// Whether the order is past payment (money was taken for it).
+    /// Whether the order is past payment: money was taken for it, or, for
+    /// cash on delivery, it is on its way to being collected (whether the
+    /// cash was is the ledger's to say: [`Order::is_paid`](super::Order::is_paid)).
     pub fn is_paid(self) -> bool {
         matches!(
             self,
-            Self::Paid | Self::Fulfilled | Self::Shipped | Self::Delivered
+            Self::Paid
+                | Self::Packed
+                | Self::Fulfilled
+                | Self::Shipped
+                | Self::Delivered
+                | Self::ReturnRequested
+                | Self::Returned
         )
     }
 
-    /// Stock is held for the order in these states.
+    /// Stock is held for the order in these states (goods that left the
+    /// warehouse are counted out of it; a return puts them back only when
+    /// staff restock them).
     pub fn holds_stock(self) -> bool {
-        self.is_unpaid() || self.is_paid()
+        self.is_unpaid() || self.is_paid() || self == Self::Confirmed
+    }
+
+    /// The goods left the warehouse: leaving these states gives no stock back.
+    pub fn goods_left(self) -> bool {
+        matches!(
+            self,
+            Self::Shipped | Self::Delivered | Self::ReturnRequested | Self::Returned
+        )
     }
 
     /// Holding stock without being paid: what the cap on a customer's unpaid
@@ -90,18 +134,28 @@ impl OrderStatus {
     }
 
     /// The one transition table. Fulfilment only moves forward (a step may be
-    /// skipped: an order can be shipped without being marked fulfilled first);
-    /// nothing leaves a terminal state.
+    /// skipped: an order can be shipped without being packed first); a return
+    /// staff decline goes back to `delivered`; nothing leaves a terminal state.
+    /// `confirmed` is cash on delivery's `paid`: [`Order::transition`](super::Order::transition)
+    /// lets only such orders reach it.
     pub fn step(self, to: OrderStatus) -> Result<OrderStatus, IllegalTransition> {
         use OrderStatus::*;
         let legal = matches!(
             (self, to),
-            (PendingPayment, Paid | Cancelled | Expired | PaymentMismatch)
-                | (PaymentMismatch, Paid | Cancelled)
-                | (Paid, Fulfilled | Shipped | Delivered | Cancelled | Refunded)
-                | (Fulfilled, Shipped | Delivered | Refunded)
+            (
+                PendingPayment,
+                Paid | Confirmed | Cancelled | Expired | PaymentMismatch
+            ) | (PaymentMismatch, Paid | Cancelled)
+                | (
+                    Paid | Confirmed,
+                    Packed | Fulfilled | Shipped | Delivered | Cancelled
+                )
+                | (Paid, Refunded)
+                | (Packed | Fulfilled, Shipped | Delivered | Refunded)
                 | (Shipped, Delivered | Refunded)
-                | (Delivered, Refunded)
+                | (Delivered, ReturnRequested | Refunded)
+                | (ReturnRequested, Returned | Delivered | Refunded)
+                | (Returned, Refunded)
         );
         if legal {
             Ok(to)
@@ -140,6 +194,41 @@ mod tests {
             OrderStatus::Paid.step(OrderStatus::Shipped),
             Ok(OrderStatus::Shipped)
         );
+    }
+
+    #[test]
+    fn packed_and_its_released_name_fulfilled_have_one_place_in_the_table() {
+        for status in OrderStatus::ALL {
+            assert_eq!(
+                OrderStatus::Packed.step(status).is_ok(),
+                OrderStatus::Fulfilled.step(status).is_ok(),
+                "{status:?}"
+            );
+            assert_eq!(
+                status.step(OrderStatus::Packed).is_ok(),
+                status.step(OrderStatus::Fulfilled).is_ok(),
+                "{status:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_return_follows_delivery_and_ends_refunded_or_declined() {
+        use OrderStatus::*;
+        assert!(
+            Shipped.step(ReturnRequested).is_err(),
+            "not before delivery"
+        );
+        assert_eq!(Delivered.step(ReturnRequested), Ok(ReturnRequested));
+        assert_eq!(ReturnRequested.step(Returned), Ok(Returned));
+        assert_eq!(ReturnRequested.step(Delivered), Ok(Delivered));
+        assert_eq!(Returned.step(Refunded), Ok(Refunded));
+        assert!(Returned.step(Delivered).is_err());
+        assert!(
+            Confirmed.step(Expired).is_err(),
+            "a confirmed order does not expire"
+        );
+        assert!(Confirmed.step(Refunded).is_err(), "nothing was paid");
     }
 
     #[test]

@@ -9,7 +9,9 @@ use serde::Deserialize;
 
 use super::lifecycle::OrderInput;
 use super::{example_time, EXAMPLE_ORDER, EXAMPLE_PRODUCT};
+use crate::domain::order::cod::{OfflineDetail, OfflineMethod, PaymentMethod};
 use crate::domain::order::flags::{Flag, FlagReason};
+use crate::domain::order::fulfilment::{ReturnRequest, Shipment};
 use crate::domain::order::ledger::{EntryStatus, LedgerEntry, LedgerKind};
 use crate::domain::order::status::OrderStatus;
 use crate::domain::order::Order;
@@ -83,6 +85,72 @@ pub struct LedgerEntryBody {
     pub currency: String,
     pub status: Wire<EntryStatus>,
     pub recorded_at: DateTime<Utc>,
+    /// How a cash-on-delivery movement was made and its reference; absent for Razorpay's.
+    #[oai(skip_serializing_if_is_none)]
+    pub offline: Option<OfflineBody>,
+}
+
+/// A money movement outside Razorpay, as staff recorded it.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "OfflineMovement")]
+pub struct OfflineBody {
+    pub method: Wire<OfflineMethod>,
+    /// A receipt number, UPI transaction id or bank reference.
+    #[oai(skip_serializing_if_is_none)]
+    pub reference: Option<String>,
+}
+
+impl From<&OfflineDetail> for OfflineBody {
+    fn from(o: &OfflineDetail) -> Self {
+        Self {
+            method: Wire(o.method),
+            reference: o.reference.clone(),
+        }
+    }
+}
+
+/// Who carries the parcel and how to follow it.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "Shipment")]
+pub struct ShipmentBody {
+    pub carrier: String,
+    pub tracking_number: String,
+    pub shipped_at: DateTime<Utc>,
+}
+
+impl From<&Shipment> for ShipmentBody {
+    fn from(s: &Shipment) -> Self {
+        Self {
+            carrier: s.carrier.clone(),
+            tracking_number: s.tracking_number.clone(),
+            shipped_at: s.shipped_at,
+        }
+    }
+}
+
+/// The customer's request to return the order, and what became of it.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "ReturnRequest")]
+pub struct ReturnRequestBody {
+    pub reason: String,
+    pub requested_at: DateTime<Utc>,
+    /// When staff received the goods back.
+    #[oai(skip_serializing_if_is_none)]
+    pub received_at: Option<DateTime<Utc>>,
+    /// Whether the goods went back to stock.
+    #[oai(skip_serializing_if_is_none)]
+    pub restocked: Option<bool>,
+}
+
+impl From<&ReturnRequest> for ReturnRequestBody {
+    fn from(r: &ReturnRequest) -> Self {
+        Self {
+            reason: r.reason.clone(),
+            requested_at: r.requested_at,
+            received_at: r.received_at,
+            restocked: r.restocked,
+        }
+    }
 }
 
 /// Something wrong with the order's money that staff should look at.
@@ -118,6 +186,7 @@ impl From<&LedgerEntry> for LedgerEntryBody {
             currency: e.currency.clone(),
             status: Wire(e.status),
             recorded_at: e.recorded_at,
+            offline: e.offline.as_ref().map(Into::into),
         }
     }
 }
@@ -129,6 +198,8 @@ pub struct OrderBody {
     pub id: String,
     pub user_id: String,
     pub status: Wire<OrderStatus>,
+    /// `razorpay` (orders placed before cash on delivery existed too) or `cod`.
+    pub payment_method: Wire<PaymentMethod>,
     pub items: Vec<OrderItemBody>,
     pub currency: String,
     /// Paise.
@@ -161,6 +232,15 @@ pub struct OrderBody {
     pub ledger: Vec<LedgerEntryBody>,
     /// What staff should look at, oldest first; empty for almost every order.
     pub flags: Vec<FlagBody>,
+    /// The carrier and tracking number, once shipped with them.
+    #[oai(skip_serializing_if_is_none)]
+    pub shipment: Option<ShipmentBody>,
+    /// When staff marked it delivered; the return window runs from then.
+    #[oai(skip_serializing_if_is_none)]
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// The customer's return request, once made.
+    #[oai(skip_serializing_if_is_none)]
+    pub return_request: Option<ReturnRequestBody>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// An unpaid order expires then.
@@ -174,6 +254,7 @@ impl From<&Order> for OrderBody {
             id: o.id.to_string(),
             user_id: o.user_id.to_string(),
             status: Wire(o.status),
+            payment_method: Wire(o.payment_method),
             items: o
                 .items
                 .iter()
@@ -209,6 +290,9 @@ impl From<&Order> for OrderBody {
             last_payment_failure: o.payment.last_failure.clone(),
             ledger: o.ledger.iter().map(Into::into).collect(),
             flags: o.flags.iter().map(Into::into).collect(),
+            shipment: o.fulfilment.shipment.as_ref().map(Into::into),
+            delivered_at: o.fulfilment.delivered_at,
+            return_request: o.fulfilment.return_request.as_ref().map(Into::into),
             created_at: o.created_at,
             updated_at: o.updated_at,
             expires_at: o.expires_at,
@@ -229,7 +313,8 @@ impl Example for OrderBody {
         Self {
             id: EXAMPLE_ORDER.into(),
             user_id: "6650c0ffee0000000000a001".into(),
-            status: Wire(OrderStatus::Paid),
+            status: Wire(OrderStatus::Shipped),
+            payment_method: Wire(PaymentMethod::Razorpay),
             items: vec![OrderItemBody {
                 product_id: EXAMPLE_PRODUCT.into(),
                 sku: "KURTA-M-BLUE".into(),
@@ -259,12 +344,20 @@ impl Example for OrderBody {
                 currency: "INR".into(),
                 status: Wire(EntryStatus::Settled),
                 recorded_at: example_time(120),
+                offline: None,
             }],
             flags: Vec::new(),
+            shipment: Some(ShipmentBody {
+                carrier: "Delhivery".into(),
+                tracking_number: "1234567890123".into(),
+                shipped_at: example_time(86_400),
+            }),
+            delivered_at: None,
+            return_request: None,
             created_at: example_time(0),
-            updated_at: example_time(120),
+            updated_at: example_time(86_400),
             expires_at: example_time(1800),
-            version: 3,
+            version: 5,
         }
     }
 }

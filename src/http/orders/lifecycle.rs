@@ -1,5 +1,5 @@
-//! `/api/v1/orders`: placing, listing, reading, cancelling, refunding and
-//! fulfilling orders (`OrdersApi`), with the bodies they take. Reads answer an
+//! `/api/v1/orders`: placing, listing, reading, cancelling and refunding
+//! orders (`OrdersApi`), with the bodies they take. Reads answer an
 //! `ETag` and honour `If-None-Match`; changes honour `If-Match` (`http::conditional`).
 
 use std::sync::Arc;
@@ -28,7 +28,7 @@ use crate::http::idempotency::IdempotencyKeyHeader;
 use crate::http::json_body::{JsonBody, OptionalJsonBody};
 use crate::http::listing::{page_of, Paging};
 use crate::http::params::{
-    BoolText, OrderSortParam, OrderStatusParam, SettableOrderStatus, TimeBound,
+    BoolText, OrderSortParam, OrderStatusParam, PaymentMethodParam, TimeBound,
 };
 use crate::http::problem::Problems;
 use crate::http::security::{context, needs, Permit};
@@ -72,6 +72,13 @@ pub struct OrderInput {
     #[serde(default)]
     #[oai(validator(max_length = 500))]
     pub notes: Option<String>,
+    /// `razorpay` (the default: pay with `createPayment`) or `cod`, cash on
+    /// delivery: only for a customer with a verified phone and a total up to
+    /// `BAZAAR_COD_MAX_ORDER_PAISE` (422 on `payment_method` otherwise, with
+    /// `cod_phone_unverified` or `cod_above_limit`). A COD order is confirmed
+    /// with the code sent to that phone (`confirmCodOrder`) before `expires_at`.
+    #[serde(default)]
+    pub payment_method: Option<PaymentMethodParam>,
 }
 
 /// A refund to make.
@@ -99,21 +106,8 @@ pub struct CancelInput {
     pub reason: Option<String>,
 }
 
-/// A fulfilment step.
-#[derive(Debug, Clone, Object, Deserialize)]
-#[oai(example, deny_unknown_fields)]
-#[serde(deny_unknown_fields)]
-pub struct StatusInput {
-    /// `fulfilled`, `shipped` or `delivered`; only forward.
-    pub status: SettableOrderStatus,
-    /// Why, for the audit trail (`order_status_changed`); at most 500 characters.
-    #[serde(default)]
-    #[oai(validator(max_length = 500, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"))]
-    pub reason: Option<String>,
-}
-
 /// What the audit trail records of a change beside its actor.
-fn note(reason: Option<String>, req: &Request) -> ActionNote {
+pub(super) fn note(reason: Option<String>, req: &Request) -> ActionNote {
     ActionNote {
         reason,
         context: context(req),
@@ -230,11 +224,12 @@ impl OrdersApi {
         let retry = idempotency_key.retry();
         let placed = self
             .orders
-            .create(
+            .create_paid_by(
                 &auth.0,
                 &lines,
                 address.as_ref(),
                 input.notes.as_deref(),
+                input.payment_method.as_ref().map(|m| m.0.as_str()),
                 retry.map(|r| &r.key),
             )
             .await?;
@@ -414,39 +409,6 @@ impl OrdersApi {
             etag(&order).into(),
         ))
     }
-
-    /// Move an order along fulfilment
-    ///
-    /// Staff: `fulfilled`, `shipped`, `delivered`, forward only (a step may be
-    /// skipped); 409 `illegal_transition` names both states otherwise. With
-    /// `If-Match`, only from the version it names (412 otherwise). Audited as
-    /// `order_status_changed` with the acting staff member and the `reason`.
-    #[oai(
-        path = "/orders/:id/status",
-        method = "put",
-        operation_id = "setOrderStatus"
-    )]
-    async fn set_order_status(
-        &self,
-        auth: Permit<needs::OrdersManage>,
-        id: Path<IdParam<OrderId>>,
-        #[oai(name = "If-Match")] if_match: Header<Option<IfMatchHeader>>,
-        body: JsonBody<StatusInput>,
-        req: &Request,
-    ) -> Result<OrderResponse, Problems<OrderBodyWriteErrors>> {
-        let precondition = precondition(if_match.0.as_ref());
-        let StatusInput { status, reason } = body.0;
-        Ok(ok(&self
-            .orders
-            .set_status(
-                &auth.0,
-                id.0.checked("id")?,
-                &status.0,
-                precondition.as_ref(),
-                &note(reason, req),
-            )
-            .await?))
-    }
 }
 
 impl Example for OrderInput {
@@ -466,6 +428,7 @@ impl Example for OrderInput {
                 phone: Some("+919812345678".into()),
             }),
             notes: Some("Please call before delivery".into()),
+            payment_method: Some("razorpay".into()),
         }
     }
 }
@@ -483,15 +446,6 @@ impl Example for CancelInput {
     fn example() -> Self {
         Self {
             reason: Some("customer asked by phone; address unserviceable".into()),
-        }
-    }
-}
-
-impl Example for StatusInput {
-    fn example() -> Self {
-        Self {
-            status: "shipped".into(),
-            reason: Some("handed to the courier".into()),
         }
     }
 }

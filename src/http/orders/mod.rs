@@ -1,13 +1,15 @@
 //! `/api/v1/orders`, payments, the Razorpay webhook receiver, the admin view
 //! of webhook events and the sales summary: thin handlers over `crate::app::orders`,
-//! one module per resource. [`lifecycle`] places, lists, cancels, refunds and
-//! fulfils orders; [`payments`] starts and verifies payments and receives
+//! one module per resource. [`lifecycle`] places, lists, cancels and refunds
+//! orders; [`fulfilment`] packs, ships and delivers them, takes returns and
+//! confirms, collects and refunds cash on delivery; [`payments`] starts and verifies payments and receives
 //! Razorpay's webhooks; [`admin`] lists stored webhook events and answers the
 //! sales summary; [`body`] is how an order is shown. What they share is here:
 //! error sets, the order answer, and the examples' ids and times.
 
 pub mod admin;
 pub mod body;
+pub mod fulfilment;
 pub mod lifecycle;
 pub mod payments;
 

@@ -294,6 +294,20 @@ impl StubSms {
                 ("BAZAAR_MSG91_FLOW_PAYMENT_RECEIPT", "stub-flow-receipt"),
                 ("BAZAAR_MSG91_FLOW_REFUND", "stub-flow-refund"),
                 ("BAZAAR_MSG91_FLOW_CANCELLATION", "stub-flow-cancellation"),
+                ("BAZAAR_MSG91_FLOW_ORDER_PACKED", "stub-flow-order-packed"),
+                ("BAZAAR_MSG91_FLOW_ORDER_SHIPPED", "stub-flow-order-shipped"),
+                (
+                    "BAZAAR_MSG91_FLOW_ORDER_DELIVERED",
+                    "stub-flow-order-delivered",
+                ),
+                (
+                    "BAZAAR_MSG91_FLOW_RETURN_REQUESTED",
+                    "stub-flow-return-requested",
+                ),
+                (
+                    "BAZAAR_MSG91_FLOW_RETURN_RECEIVED",
+                    "stub-flow-return-received",
+                ),
             ])
             .spawn()
             .await

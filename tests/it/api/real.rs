@@ -21,6 +21,8 @@ mod coupons;
 mod email;
 #[path = "files.rs"]
 mod files;
+#[path = "fulfilment.rs"]
+mod fulfilment;
 #[path = "idempotency.rs"]
 mod idempotency;
 #[path = "notices.rs"]

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use bazaar::domain::analytics::{summarize, DayRevenue, SalesSummary, TopProduct};
 use bazaar::domain::listing::Pagination;
 use bazaar::domain::money::Paise;
+use bazaar::domain::order::cod::{OfflineDetail, OfflineMethod, PaymentMethod};
 use bazaar::domain::order::flags::{Flag, FlagReason};
+use bazaar::domain::order::fulfilment::{Fulfilment, ReturnRequest, Shipment};
 use bazaar::domain::order::ledger::{EntryStatus, LedgerEntry, LedgerKind};
 use bazaar::domain::order::payment::PaymentEvent;
 use bazaar::domain::order::request::{OrderRequest, RawAddress, RawLine, MAX_QUANTITY};
@@ -94,6 +96,7 @@ fn entry(
         currency: "INR".into(),
         status,
         recorded_at,
+        offline: None,
     }
 }
 
@@ -203,6 +206,35 @@ pub async fn orders_read_back_unchanged_with_every_field(repo: &dyn OrderReposit
         detail: "payment pay_USD is for 5 USD".into(),
         flagged_at: t(5_600),
     }];
+    // Cash on delivery, with what the fulfilment and the cash record keep.
+    o.payment_method = PaymentMethod::Cod;
+    o.ledger.push(LedgerEntry {
+        offline: Some(OfflineDetail {
+            method: OfflineMethod::Upi,
+            reference: Some("UTR 4123".into()),
+        }),
+        ..entry(
+            LedgerKind::Refund,
+            "codrf_1",
+            7,
+            EntryStatus::Settled,
+            t(5_700),
+        )
+    });
+    o.fulfilment = Fulfilment {
+        shipment: Some(Shipment {
+            carrier: "Delhivery".into(),
+            tracking_number: "DLV 123".into(),
+            shipped_at: t(5_800),
+        }),
+        delivered_at: Some(t(5_900)),
+        return_request: Some(ReturnRequest {
+            reason: "too small".into(),
+            requested_at: t(6_000),
+            received_at: Some(t(6_100)),
+            restocked: Some(false),
+        }),
+    };
     // Kept after the order was paid, though it no longer holds the slot.
     o.unpaid_slot = Some(2);
     o.request_key = Some(RequestKey {
@@ -949,9 +981,13 @@ pub async fn the_summary_adds_up_money_by_india_day_orders_by_status_and_top_pro
             (OrderStatus::PendingPayment, 1),
             (OrderStatus::PaymentMismatch, 1),
             (OrderStatus::Paid, 3),
+            (OrderStatus::Confirmed, 0),
+            (OrderStatus::Packed, 0),
             (OrderStatus::Fulfilled, 1),
             (OrderStatus::Shipped, 1),
             (OrderStatus::Delivered, 1),
+            (OrderStatus::ReturnRequested, 0),
+            (OrderStatus::Returned, 0),
             (OrderStatus::Cancelled, 0),
             (OrderStatus::Expired, 1),
             (OrderStatus::Refunded, 1),

@@ -366,6 +366,14 @@ async fn service(
             ("BAZAAR_MSG91_FLOW_PAYMENT_RECEIPT", "flow-receipt"),
             ("BAZAAR_MSG91_FLOW_REFUND", "flow-refund"),
             ("BAZAAR_MSG91_FLOW_CANCELLATION", "flow-cancellation"),
+            ("BAZAAR_MSG91_FLOW_ORDER_PACKED", "flow-order-packed"),
+            ("BAZAAR_MSG91_FLOW_ORDER_SHIPPED", "flow-order-shipped"),
+            ("BAZAAR_MSG91_FLOW_ORDER_DELIVERED", "flow-order-delivered"),
+            (
+                "BAZAAR_MSG91_FLOW_RETURN_REQUESTED",
+                "flow-return-requested",
+            ),
+            ("BAZAAR_MSG91_FLOW_RETURN_RECEIVED", "flow-return-received"),
             ("BAZAAR_SENDGRID_API_KEY", "faults-sendgrid-key"),
             ("BAZAAR_SENDGRID_BASE_URL", sendgrid_url.as_str()),
             (
@@ -375,6 +383,20 @@ async fn service(
             ("BAZAAR_SENDGRID_TEMPLATE_PAYMENT_RECEIPT", "d-receipt"),
             ("BAZAAR_SENDGRID_TEMPLATE_REFUND", "d-refund"),
             ("BAZAAR_SENDGRID_TEMPLATE_CANCELLATION", "d-cancellation"),
+            ("BAZAAR_SENDGRID_TEMPLATE_ORDER_PACKED", "d-order-packed"),
+            ("BAZAAR_SENDGRID_TEMPLATE_ORDER_SHIPPED", "d-order-shipped"),
+            (
+                "BAZAAR_SENDGRID_TEMPLATE_ORDER_DELIVERED",
+                "d-order-delivered",
+            ),
+            (
+                "BAZAAR_SENDGRID_TEMPLATE_RETURN_REQUESTED",
+                "d-return-requested",
+            ),
+            (
+                "BAZAAR_SENDGRID_TEMPLATE_RETURN_RECEIVED",
+                "d-return-received",
+            ),
         ] {
             vars.push((key.to_owned(), value.to_owned()));
         }

@@ -381,6 +381,14 @@ pub fn msg91_env(base_url: &str) -> Vec<(&'static str, String)> {
         ("BAZAAR_MSG91_FLOW_PAYMENT_RECEIPT", "flow-payment-receipt"),
         ("BAZAAR_MSG91_FLOW_REFUND", "flow-refund"),
         ("BAZAAR_MSG91_FLOW_CANCELLATION", "flow-cancellation"),
+        ("BAZAAR_MSG91_FLOW_ORDER_PACKED", "flow-order-packed"),
+        ("BAZAAR_MSG91_FLOW_ORDER_SHIPPED", "flow-order-shipped"),
+        ("BAZAAR_MSG91_FLOW_ORDER_DELIVERED", "flow-order-delivered"),
+        (
+            "BAZAAR_MSG91_FLOW_RETURN_REQUESTED",
+            "flow-return-requested",
+        ),
+        ("BAZAAR_MSG91_FLOW_RETURN_RECEIVED", "flow-return-received"),
     ]
     .map(|(k, v)| (k, v.to_owned()))
     .into()

@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use bazaar::domain::money::Paise;
+use bazaar::domain::order::cod::{OfflineDetail, OfflineMethod, PaymentMethod};
 use bazaar::domain::order::ledger::{EntryStatus, LedgerKind};
 use bazaar::domain::order::payment::PaymentEvent;
 use bazaar::domain::order::request::{OrderRequest, RawLine};
@@ -33,6 +34,10 @@ enum Step {
     Again(usize),
     /// A staff action or the expiry sweep.
     Move(OrderStatus),
+    /// Staff record a cash-on-delivery order's cash as collected.
+    Collect,
+    /// Staff record a cash refund (refund id, amount).
+    CashRefund(usize, Amount),
 }
 
 #[derive(Debug, Clone)]
@@ -67,9 +72,12 @@ fn step() -> impl Strategy<Value = Step> {
             .prop_map(|(r, p, a, s)| Step::Event(EventSpec::Refund(r, p, a, s))),
         2 => (1usize..6).prop_map(Step::Again),
         2 => proptest::sample::select(vec![
-            OrderStatus::Fulfilled, OrderStatus::Shipped, OrderStatus::Delivered,
-            OrderStatus::Cancelled, OrderStatus::Expired,
+            OrderStatus::Confirmed, OrderStatus::Packed, OrderStatus::Fulfilled,
+            OrderStatus::Shipped, OrderStatus::Delivered, OrderStatus::ReturnRequested,
+            OrderStatus::Returned, OrderStatus::Cancelled, OrderStatus::Expired,
         ]).prop_map(Step::Move),
+        1 => Just(Step::Collect),
+        1 => (0..REFUNDS.len(), amount()).prop_map(|(r, a)| Step::CashRefund(r, a)),
     ]
 }
 
@@ -182,7 +190,8 @@ fn check(order: &Order) -> Result<(), TestCaseError> {
     }
     let (captured, returned) = (order.captured(), order.refunded_settled());
     // Paid means money is held for it; refunded means all of it went back.
-    if order.status.is_paid() {
+    // (A cash-on-delivery order past confirmation is paid once its cash is collected.)
+    if order.is_paid() {
         prop_assert!(
             captured - returned > 0,
             "{:?} with {captured} captured, {returned} returned",
@@ -213,9 +222,14 @@ proptest! {
     fn any_sequence_of_events_and_staff_actions_keeps_the_order_consistent(
         price in 1i64..=100_000,
         quantity in 1u32..=5,
+        cod in proptest::bool::weighted(0.3),
         steps in proptest::collection::vec(step(), 1..40),
     ) {
         let mut order = order(price, quantity);
+        // A cash-on-delivery order meets no Razorpay event; a Razorpay one no cash.
+        if cod {
+            order.payment_method = PaymentMethod::Cod;
+        }
         let total = order.total;
         prop_assert_eq!(order.subtotal.get(), price * i64::from(quantity));
         prop_assert_eq!(total.get(), order.subtotal.get() + order.tax.get());
@@ -227,8 +241,41 @@ proptest! {
             let before = order.status;
             let version = order.version;
             match step {
+                Step::Collect | Step::CashRefund(..) if !cod => continue,
+                Step::Event(_) | Step::Again(_) if cod => continue,
+                Step::Collect => {
+                    let detail = OfflineDetail { method: OfflineMethod::Cash, reference: None };
+                    match order.collect_cash(detail, Utc::now()) {
+                        Ok(applied) => prop_assert_eq!(applied.changed, order.version == version + 1),
+                        Err(_) => {
+                            prop_assert_eq!(order.status, before);
+                            prop_assert_eq!(order.version, version);
+                        }
+                    }
+                }
+                Step::CashRefund(r, a) => {
+                    let amount = match a {
+                        Amount::Total => total,
+                        Amount::Other(n) => Paise::parse_price("amount", *n).unwrap(),
+                    };
+                    let detail = OfflineDetail { method: OfflineMethod::Upi, reference: None };
+                    let refunded = order.record_cash_refund(REFUNDS[*r], amount, detail, Utc::now());
+                    if let Ok(applied) = refunded {
+                        for notice in &applied.notices {
+                            if notice.kind == NoticeKind::Refund {
+                                refund_notices.push(notice.detail.clone().unwrap_or_default());
+                            }
+                        }
+                    } else {
+                        prop_assert_eq!(order.version, version);
+                    }
+                    if order.status != before {
+                        prop_assert!(before.step(order.status).is_ok(), "{:?} -> {:?}", before, order.status);
+                    }
+                }
                 Step::Move(to) => {
-                    let legal = before.step(*to).is_ok();
+                    let legal = before.step(*to).is_ok()
+                        && (*to != OrderStatus::Confirmed || cod);
                     prop_assert_eq!(order.transition(*to, Utc::now()).is_ok(), legal);
                     if !legal {
                         prop_assert_eq!(order.status, before);
@@ -259,8 +306,8 @@ proptest! {
                     applied.push(event);
                 }
             }
-            // Once paid, an order never waits for payment again.
-            paid_once |= order.status.is_paid();
+            // Once paid (or confirmed), an order never waits for payment again.
+            paid_once |= order.status.is_paid() || order.status == OrderStatus::Confirmed;
             if paid_once {
                 prop_assert!(!order.status.is_unpaid(), "{:?} after being paid", order.status);
             }

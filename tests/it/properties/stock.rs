@@ -138,7 +138,7 @@ async fn run(actions: &[Action]) -> Result<(), TestCaseError> {
             Action::Ships(i) => {
                 if let Some(id) = pick(&orders, *i) {
                     if w.orders
-                        .set_status(&staff, &id, "shipped", None, &ActionNote::default())
+                        .set_status(&staff, &id, "shipped", None, None, &ActionNote::default())
                         .await
                         .is_ok()
                     {

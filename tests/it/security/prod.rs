@@ -73,6 +73,26 @@ pub fn production_env(
             "flow-cancellation".to_owned(),
         ),
         (
+            "BAZAAR_MSG91_FLOW_ORDER_PACKED",
+            "flow-order-packed".to_owned(),
+        ),
+        (
+            "BAZAAR_MSG91_FLOW_ORDER_SHIPPED",
+            "flow-order-shipped".to_owned(),
+        ),
+        (
+            "BAZAAR_MSG91_FLOW_ORDER_DELIVERED",
+            "flow-order-delivered".to_owned(),
+        ),
+        (
+            "BAZAAR_MSG91_FLOW_RETURN_REQUESTED",
+            "flow-return-requested".to_owned(),
+        ),
+        (
+            "BAZAAR_MSG91_FLOW_RETURN_RECEIVED",
+            "flow-return-received".to_owned(),
+        ),
+        (
             "BAZAAR_SENDGRID_API_KEY",
             format!("SG.{}", random_secret(16)),
         ),
@@ -96,6 +116,26 @@ pub fn production_env(
         (
             "BAZAAR_SENDGRID_TEMPLATE_CANCELLATION",
             "d-prod-cancellation".to_owned(),
+        ),
+        (
+            "BAZAAR_SENDGRID_TEMPLATE_ORDER_PACKED",
+            "d-prod-order-packed".to_owned(),
+        ),
+        (
+            "BAZAAR_SENDGRID_TEMPLATE_ORDER_SHIPPED",
+            "d-prod-order-shipped".to_owned(),
+        ),
+        (
+            "BAZAAR_SENDGRID_TEMPLATE_ORDER_DELIVERED",
+            "d-prod-order-delivered".to_owned(),
+        ),
+        (
+            "BAZAAR_SENDGRID_TEMPLATE_RETURN_REQUESTED",
+            "d-prod-return-requested".to_owned(),
+        ),
+        (
+            "BAZAAR_SENDGRID_TEMPLATE_RETURN_RECEIVED",
+            "d-prod-return-received".to_owned(),
         ),
         ("BAZAAR_RAZORPAY_KEY_ID", RAZORPAY_KEY_ID.to_owned()),
         ("BAZAAR_RAZORPAY_KEY_SECRET", RAZORPAY_KEY_SECRET.to_owned()),

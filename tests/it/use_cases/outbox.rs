@@ -247,6 +247,11 @@ fn real_msg91_settings(msg91: &str, whatsapp_number: &str) -> bazaar::config::Se
         ("BAZAAR_MSG91_FLOW_PAYMENT_RECEIPT", "en=f2,hi=f2-hi"),
         ("BAZAAR_MSG91_FLOW_REFUND", "f3"),
         ("BAZAAR_MSG91_FLOW_CANCELLATION", "f4"),
+        ("BAZAAR_MSG91_FLOW_ORDER_PACKED", "f4"),
+        ("BAZAAR_MSG91_FLOW_ORDER_SHIPPED", "f4"),
+        ("BAZAAR_MSG91_FLOW_ORDER_DELIVERED", "f4"),
+        ("BAZAAR_MSG91_FLOW_RETURN_REQUESTED", "f4"),
+        ("BAZAAR_MSG91_FLOW_RETURN_RECEIVED", "f4"),
         ("BAZAAR_MSG91_WHATSAPP_NUMBER", whatsapp_number),
         (
             "BAZAAR_MSG91_WHATSAPP_TEMPLATE_PAYMENT_RECEIPT",
@@ -258,6 +263,26 @@ fn real_msg91_settings(msg91: &str, whatsapp_number: &str) -> bazaar::config::Se
         ),
         ("BAZAAR_MSG91_WHATSAPP_TEMPLATE_REFUND", "refunded"),
         ("BAZAAR_MSG91_WHATSAPP_TEMPLATE_CANCELLATION", "cancelled"),
+        (
+            "BAZAAR_MSG91_WHATSAPP_TEMPLATE_ORDER_PACKED",
+            "order_packed",
+        ),
+        (
+            "BAZAAR_MSG91_WHATSAPP_TEMPLATE_ORDER_SHIPPED",
+            "order_shipped",
+        ),
+        (
+            "BAZAAR_MSG91_WHATSAPP_TEMPLATE_ORDER_DELIVERED",
+            "order_delivered",
+        ),
+        (
+            "BAZAAR_MSG91_WHATSAPP_TEMPLATE_RETURN_REQUESTED",
+            "return_requested",
+        ),
+        (
+            "BAZAAR_MSG91_WHATSAPP_TEMPLATE_RETURN_RECEIVED",
+            "return_received",
+        ),
     ])
 }
 
@@ -337,6 +362,11 @@ async fn with_a_real_msg91_and_no_whatsapp_number_whatsapp_is_not_offered() {
         ("BAZAAR_MSG91_FLOW_PAYMENT_RECEIPT", "f2"),
         ("BAZAAR_MSG91_FLOW_REFUND", "f3"),
         ("BAZAAR_MSG91_FLOW_CANCELLATION", "f4"),
+        ("BAZAAR_MSG91_FLOW_ORDER_PACKED", "f4"),
+        ("BAZAAR_MSG91_FLOW_ORDER_SHIPPED", "f4"),
+        ("BAZAAR_MSG91_FLOW_ORDER_DELIVERED", "f4"),
+        ("BAZAAR_MSG91_FLOW_RETURN_REQUESTED", "f4"),
+        ("BAZAAR_MSG91_FLOW_RETURN_RECEIVED", "f4"),
     ]);
     let breakers = bazaar::breaker::Breakers::new(
         settings.breaker,

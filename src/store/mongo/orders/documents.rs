@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::ids::ProductId;
 use crate::domain::money::{Currency, Paise};
+use crate::domain::order::cod::{OfflineDetail, OfflineMethod, PaymentMethod};
 use crate::domain::order::flags::{Flag, FlagReason};
+use crate::domain::order::fulfilment::{Fulfilment, ReturnRequest, Shipment};
 use crate::domain::order::ledger::{EntryStatus, LedgerEntry, LedgerKind};
 use crate::domain::order::payment::PaymentInfo;
 use crate::domain::order::status::OrderStatus;
@@ -61,6 +63,86 @@ struct EntryDoc {
     currency: String,
     status: String,
     recorded_at: bson::DateTime,
+    /// Only on cash-on-delivery movements.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    offline: Option<OfflineDoc>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct OfflineDoc {
+    method: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reference: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ShipmentDoc {
+    carrier: String,
+    tracking_number: String,
+    shipped_at: bson::DateTime,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ReturnDoc {
+    reason: String,
+    requested_at: bson::DateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    received_at: Option<bson::DateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    restocked: Option<bool>,
+}
+
+/// Absent on orders stored before fulfilment was recorded.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct FulfilmentDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    shipment: Option<ShipmentDoc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    delivered_at: Option<bson::DateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "return")]
+    return_request: Option<ReturnDoc>,
+}
+
+impl FulfilmentDoc {
+    fn from_fulfilment(f: &Fulfilment) -> Self {
+        let at = bson::DateTime::from_chrono;
+        Self {
+            shipment: f.shipment.as_ref().map(|s| ShipmentDoc {
+                carrier: s.carrier.clone(),
+                tracking_number: s.tracking_number.clone(),
+                shipped_at: at(s.shipped_at),
+            }),
+            delivered_at: f.delivered_at.map(at),
+            return_request: f.return_request.as_ref().map(|r| ReturnDoc {
+                reason: r.reason.clone(),
+                requested_at: at(r.requested_at),
+                received_at: r.received_at.map(at),
+                restocked: r.restocked,
+            }),
+        }
+    }
+
+    fn into_fulfilment(self) -> Fulfilment {
+        Fulfilment {
+            shipment: self.shipment.map(|s| Shipment {
+                carrier: s.carrier,
+                tracking_number: s.tracking_number,
+                shipped_at: s.shipped_at.to_chrono(),
+            }),
+            delivered_at: self.delivered_at.map(|d| d.to_chrono()),
+            return_request: self.return_request.map(|r| ReturnRequest {
+                reason: r.reason,
+                requested_at: r.requested_at.to_chrono(),
+                received_at: r.received_at.map(|d| d.to_chrono()),
+                restocked: r.restocked,
+            }),
+        }
+    }
+}
+
+/// Absent on orders stored before cash on delivery existed: Razorpay.
+fn razorpay() -> String {
+    PaymentMethod::Razorpay.as_str().to_owned()
 }
 
 fn rupees() -> String {
@@ -87,6 +169,8 @@ pub(super) struct OrderDoc {
     tax_rate_bp: i64,
     total: i64,
     status: String,
+    #[serde(default = "razorpay")]
+    payment_method: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     address: Option<AddressDoc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -97,6 +181,8 @@ pub(super) struct OrderDoc {
     ledger: Vec<EntryDoc>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     flags: Vec<FlagDoc>,
+    #[serde(default)]
+    fulfilment: FulfilmentDoc,
     /// Set (true) only on flagged orders, for the sparse index.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     flagged: bool,
@@ -211,6 +297,10 @@ impl EntryDoc {
             currency: e.currency.clone(),
             status: e.status.as_str().to_owned(),
             recorded_at: bson::DateTime::from_chrono(e.recorded_at),
+            offline: e.offline.as_ref().map(|o| OfflineDoc {
+                method: o.method.as_str().to_owned(),
+                reference: o.reference.clone(),
+            }),
         }
     }
 
@@ -223,6 +313,16 @@ impl EntryDoc {
             currency: self.currency,
             status: entry_status(&self.status)?,
             recorded_at: self.recorded_at.to_chrono(),
+            offline: self
+                .offline
+                .map(|o| {
+                    Ok::<_, StoreError>(OfflineDetail {
+                        method: OfflineMethod::parse("method", &o.method)
+                            .map_err(|_| corrupt("offline method"))?,
+                        reference: o.reference,
+                    })
+                })
+                .transpose()?,
         })
     }
 }
@@ -259,6 +359,7 @@ impl OrderDoc {
             tax_rate_bp: i64::from(o.tax_rate_bp),
             total: o.total.get(),
             status: o.status.as_str().to_owned(),
+            payment_method: o.payment_method.as_str().to_owned(),
             address: o.address.as_ref().map(AddressDoc::from_address),
             notes: o.notes.clone(),
             payment: PaymentDoc {
@@ -268,6 +369,7 @@ impl OrderDoc {
             },
             ledger: o.ledger.iter().map(EntryDoc::from_entry).collect(),
             flags: o.flags.iter().map(FlagDoc::from_flag).collect(),
+            fulfilment: FulfilmentDoc::from_fulfilment(&o.fulfilment),
             flagged: !o.flags.is_empty(),
             slot: o.unpaid_slot.map(i64::from),
             unpaid_slot: o
@@ -301,6 +403,8 @@ impl OrderDoc {
             tax_rate_bp: to_u32(self.tax_rate_bp, "tax rate")?,
             total: Paise::trusted(self.total),
             status: OrderStatus::parse("status", &self.status).map_err(|_| corrupt("status"))?,
+            payment_method: PaymentMethod::parse("payment_method", &self.payment_method)
+                .map_err(|_| corrupt("payment method"))?,
             address: self.address.map(AddressDoc::into_address),
             notes: self.notes,
             payment: PaymentInfo {
@@ -318,6 +422,7 @@ impl OrderDoc {
                 .into_iter()
                 .map(FlagDoc::into_flag)
                 .collect::<Result<_, _>>()?,
+            fulfilment: self.fulfilment.into_fulfilment(),
             unpaid_slot: self.slot.map(|n| to_u32(n, "unpaid slot")).transpose()?,
             request_key: self.request_key.map(|k| RequestKey {
                 id: k.id,
