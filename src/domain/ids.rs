@@ -53,6 +53,19 @@ object_id!(
 );
 
 object_id!(
+    /// A variant of a product. A product's default (only) variant has the product's own id,
+    /// so products and order lines from before variants name it without a new id.
+    VariantId
+);
+
+impl VariantId {
+    /// The id of `product`'s default variant: the product's own.
+    pub fn default_of(product: &ProductId) -> Self {
+        Self(product.as_str().to_owned())
+    }
+}
+
+object_id!(
     /// A file id.
     FileId
 );

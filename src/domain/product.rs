@@ -3,10 +3,13 @@
 use chrono::{DateTime, Utc};
 
 use super::ids::FileId;
-use super::ids::ProductId;
+use super::ids::{ProductId, VariantId};
 use super::money::{Currency, Paise};
 use super::time::truncate_to_millis;
 use super::validation::{char_len, Collector, FieldError};
+use super::variant::{
+    parse_options, parse_variants, ProductOption, RawOption, RawVariant, Variant, VariantDraft,
+};
 
 pub const NAME_MAX: usize = 200;
 pub const DESCRIPTION_MAX: usize = 5000;
@@ -273,7 +276,7 @@ fn parse_tags(field: &str, raw: &[String], errors: &mut Collector) -> Vec<Tag> {
 
 /// Image file ids: well-formed, at most [`IMAGES_MAX`], duplicates dropped. That
 /// each names a complete upload is the catalog's check (it needs the file records).
-fn parse_images(field: &str, raw: &[String], errors: &mut Collector) -> Vec<FileId> {
+pub(super) fn parse_images(field: &str, raw: &[String], errors: &mut Collector) -> Vec<FileId> {
     if raw.len() > IMAGES_MAX {
         errors.push(FieldError::new(
             field,
@@ -309,6 +312,10 @@ pub struct RawProduct {
     pub stock: Option<i64>,
     /// Ids of uploaded files, in display order.
     pub images: Vec<String>,
+    /// Options its variants choose from; empty for a product without variants.
+    pub options: Vec<RawOption>,
+    /// Empty: the product is its own (default) variant.
+    pub variants: Vec<RawVariant>,
 }
 
 /// Changes to a product; `None` leaves a field as it is.
@@ -325,6 +332,10 @@ pub struct ProductPatch {
     /// `Some(None)` makes the stock unlimited.
     pub stock: Option<Option<i64>>,
     pub images: Option<Vec<String>>,
+    /// Replaces the options (send `variants` with them).
+    pub options: Option<Vec<RawOption>>,
+    /// Replaces the variants; a variant with the option values of a stored one keeps its id.
+    pub variants: Option<Vec<RawVariant>>,
 }
 
 /// The writable part of a product, every field valid.
@@ -339,6 +350,9 @@ pub struct ProductDraft {
     pub tags: Vec<Tag>,
     pub stock: Option<u32>,
     pub images: Vec<FileId>,
+    pub options: Vec<ProductOption>,
+    /// Empty: the product is its own (default) variant.
+    pub variants: Vec<VariantDraft>,
 }
 
 impl ProductDraft {
@@ -357,6 +371,40 @@ impl ProductDraft {
         let tags = parse_tags("tags", &raw.tags, &mut errors);
         let stock = errors.take(parse_stock("stock", raw.stock));
         let images = parse_images("images", &raw.images, &mut errors);
+        let options = parse_options("options", &raw.options, &mut errors);
+        let variants = if raw.variants.is_empty() {
+            if !raw.options.is_empty() {
+                errors.push(FieldError::new(
+                    "variants",
+                    "required",
+                    "a product with options must list its variants",
+                ));
+            }
+            Vec::new()
+        } else {
+            if raw.options.is_empty() {
+                errors.push(FieldError::new(
+                    "options",
+                    "required",
+                    "a product with variants must declare the options they choose from",
+                ));
+            }
+            if raw.stock.is_some() {
+                errors.push(FieldError::new(
+                    "stock",
+                    "not_allowed",
+                    "a product with variants keeps stock per variant (variants[].stock)",
+                ));
+            }
+            parse_variants(
+                "variants",
+                &raw.variants,
+                &options,
+                sku.as_ref(),
+                price,
+                &mut errors,
+            )
+        };
         match (sku, name, description, price, currency, category, stock) {
             (
                 Some(sku),
@@ -376,6 +424,8 @@ impl ProductDraft {
                 tags,
                 stock,
                 images,
+                options,
+                variants,
             }),
             _ => Err(errors.into_errors()),
         }
@@ -398,6 +448,13 @@ pub struct Product {
     pub stock: Option<u32>,
     /// Uploaded image files, in display order; each was complete when added.
     pub images: Vec<FileId>,
+    /// What its variants choose from; empty for a product that is its own default variant.
+    pub options: Vec<ProductOption>,
+    /// Never empty. Without options, the one default variant, whose id is the product's
+    /// and whose SKU, price, stock and images are the product's. With options, the product's
+    /// `sku` is its own (style) SKU, `price` the lowest variant's, `stock` the sum of the
+    /// variants' (`None` if any is unlimited) and `images` the product's gallery.
+    pub variants: Vec<Variant>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Starts at 1 and grows by one on every change; the basis of ETags and of
@@ -405,13 +462,73 @@ pub struct Product {
     pub version: u64,
 }
 
+/// Why units of a variant could not be taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StockShort {
+    /// The product has no such variant.
+    NoVariant,
+    /// Fewer units are left than were asked for.
+    Insufficient { available: u32 },
+}
+
 impl Product {
     /// A new product. Timestamps are kept to the millisecond, the precision
     /// every storage backend can hold, so a stored product reads back equal.
     pub fn create(draft: ProductDraft, now: DateTime<Utc>) -> Self {
         let now = truncate_to_millis(now);
-        Self {
-            id: ProductId::generate(),
+        let id = ProductId::generate();
+        Self::from_draft(id, draft, &[], now, now, 1)
+    }
+
+    /// The next version of this product with `draft` as its content. A variant with the
+    /// option values of one it had keeps that one's id, so orders and holds still name it.
+    pub fn revise(&self, draft: ProductDraft, now: DateTime<Utc>) -> Self {
+        Self::from_draft(
+            self.id.clone(),
+            draft,
+            &self.variants,
+            self.created_at,
+            truncate_to_millis(now).max(self.updated_at),
+            self.version + 1,
+        )
+    }
+
+    fn from_draft(
+        id: ProductId,
+        draft: ProductDraft,
+        earlier: &[Variant],
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
+        version: u64,
+    ) -> Self {
+        let variants = if draft.variants.is_empty() {
+            vec![Variant {
+                id: VariantId::default_of(&id),
+                values: Vec::new(),
+                sku: draft.sku.clone(),
+                price: draft.price,
+                stock: draft.stock,
+                images: draft.images.clone(),
+            }]
+        } else {
+            draft
+                .variants
+                .into_iter()
+                .map(|v| Variant {
+                    id: earlier
+                        .iter()
+                        .find(|e| !e.values.is_empty() && e.values == v.values)
+                        .map_or_else(VariantId::generate, |e| e.id.clone()),
+                    values: v.values,
+                    sku: v.sku,
+                    price: v.price,
+                    stock: v.stock,
+                    images: v.images,
+                })
+                .collect()
+        };
+        let mut product = Self {
+            id,
             sku: draft.sku,
             name: draft.name,
             description: draft.description,
@@ -421,33 +538,107 @@ impl Product {
             tags: draft.tags,
             stock: draft.stock,
             images: draft.images,
-            created_at: now,
-            updated_at: now,
-            version: 1,
+            options: draft.options,
+            variants,
+            created_at,
+            updated_at,
+            version,
+        };
+        product.summarise();
+        product
+    }
+
+    /// A product read from a record written before variants existed: its one default
+    /// variant is its own SKU, price, stock and images. Records with variants are left as
+    /// they are.
+    pub fn with_default_variant(mut self) -> Self {
+        if self.variants.is_empty() {
+            self.options.clear();
+            self.variants.push(Variant {
+                id: VariantId::default_of(&self.id),
+                values: Vec::new(),
+                sku: self.sku.clone(),
+                price: self.price,
+                stock: self.stock,
+                images: self.images.clone(),
+            });
+        }
+        self.summarise();
+        self
+    }
+
+    /// Whether the product is its own default variant (it has no options).
+    pub fn is_single(&self) -> bool {
+        self.options.is_empty()
+    }
+
+    /// The variant `id`, if the product has it.
+    pub fn variant(&self, id: &VariantId) -> Option<&Variant> {
+        self.variants.iter().find(|v| &v.id == id)
+    }
+
+    /// The variant an order line means: the one named, or, when none is named, the
+    /// product's only one. `Err` with the reason code of the line's `variant_id`.
+    pub fn variant_for_line(&self, id: Option<&VariantId>) -> Result<&Variant, FieldError> {
+        match id {
+            Some(id) => self.variant(id).ok_or_else(|| {
+                FieldError::new("variant_id", "not_found", "the product has no such variant")
+            }),
+            None => match self.variants.as_slice() {
+                [only] => Ok(only),
+                _ => Err(FieldError::new(
+                    "variant_id",
+                    "required",
+                    "the product has several variants: name one",
+                )),
+            },
         }
     }
 
-    /// The next version of this product with `draft` as its content.
-    pub fn revise(&self, draft: ProductDraft, now: DateTime<Utc>) -> Self {
-        Self {
-            id: self.id.clone(),
-            sku: draft.sku,
-            name: draft.name,
-            description: draft.description,
-            price: draft.price,
-            currency: draft.currency,
-            category: draft.category,
-            tags: draft.tags,
-            stock: draft.stock,
-            images: draft.images,
-            created_at: self.created_at,
-            updated_at: truncate_to_millis(now).max(self.updated_at),
-            version: self.version + 1,
+    /// Sets the top-level price and stock from the variants (see [`Product::variants`]).
+    pub fn summarise(&mut self) {
+        if self.is_single() {
+            if let Some(only) = self.variants.first() {
+                self.sku = only.sku.clone();
+                self.price = only.price;
+                self.stock = only.stock;
+                self.images = only.images.clone();
+            }
+            return;
         }
+        if let Some(lowest) = self.variants.iter().map(|v| v.price).min() {
+            self.price = lowest;
+        }
+        self.stock = self.variants.iter().try_fold(0u32, |sum, v| {
+            v.stock.map(|units| sum.saturating_add(units))
+        });
+    }
+
+    /// Every image the product shows: its own and its variants', each once.
+    pub fn all_images(&self) -> Vec<&FileId> {
+        let mut images: Vec<&FileId> = self.images.iter().collect();
+        for id in self.variants.iter().flat_map(|v| &v.images) {
+            if !images.contains(&id) {
+                images.push(id);
+            }
+        }
+        images
+    }
+
+    /// Every SKU the product holds: its own and its variants', each once.
+    pub fn skus(&self) -> Vec<&Sku> {
+        let mut skus = vec![&self.sku];
+        for v in &self.variants {
+            if !skus.contains(&&v.sku) {
+                skus.push(&v.sku);
+            }
+        }
+        skus
     }
 
     /// This product as raw input with `patch` laid over it, to be parsed again whole.
     pub fn patched(&self, patch: ProductPatch) -> RawProduct {
+        let single = self.is_single();
         RawProduct {
             sku: patch.sku.unwrap_or_else(|| self.sku.as_str().to_owned()),
             name: patch.name.unwrap_or_else(|| self.name.as_str().to_owned()),
@@ -464,38 +655,88 @@ impl Product {
             tags: patch
                 .tags
                 .unwrap_or_else(|| self.tags.iter().map(|t| t.as_str().to_owned()).collect()),
-            stock: patch.stock.unwrap_or_else(|| self.stock.map(i64::from)),
+            // A product with variants has no stock of its own to keep.
+            stock: patch
+                .stock
+                .unwrap_or_else(|| self.stock.filter(|_| single).map(i64::from)),
             images: patch
                 .images
                 .unwrap_or_else(|| self.images.iter().map(|i| i.to_string()).collect()),
+            options: patch.options.unwrap_or_else(|| self.raw_options()),
+            variants: patch.variants.unwrap_or_else(|| self.raw_variants()),
         }
     }
 
-    /// This product with `quantity` units taken from its stock, as the next version;
-    /// unlimited stock is left as it is. `Err(available)` if fewer are left.
-    pub fn reserved(&self, quantity: u32, now: DateTime<Utc>) -> Result<Self, u32> {
-        match self.stock {
+    fn raw_options(&self) -> Vec<RawOption> {
+        self.options
+            .iter()
+            .map(|o| RawOption {
+                name: o.name.clone(),
+                values: o.values.clone(),
+            })
+            .collect()
+    }
+
+    fn raw_variants(&self) -> Vec<RawVariant> {
+        if self.is_single() {
+            return Vec::new();
+        }
+        self.variants
+            .iter()
+            .map(|v| RawVariant {
+                options: v
+                    .named_values(&self.options)
+                    .map(|(n, v)| (n.to_owned(), v.to_owned()))
+                    .collect(),
+                sku: v.sku.as_str().to_owned(),
+                price: Some(v.price.get()),
+                stock: v.stock.map(i64::from),
+                images: v.images.iter().map(|i| i.to_string()).collect(),
+            })
+            .collect()
+    }
+
+    /// This product with `quantity` units of `variant` taken from its stock, as the next
+    /// version; unlimited stock is left as it is.
+    pub fn reserved(
+        &self,
+        variant: &VariantId,
+        quantity: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Self, StockShort> {
+        let v = self.variant(variant).ok_or(StockShort::NoVariant)?;
+        match v.stock {
             None => Ok(self.clone()),
-            Some(left) if left < quantity => Err(left),
-            Some(left) => Ok(self.with_stock(left - quantity, now)),
+            Some(left) if left < quantity => Err(StockShort::Insufficient { available: left }),
+            Some(left) => Ok(self.with_stock(variant, left - quantity, now)),
         }
     }
 
-    /// This product with `quantity` units put back, as the next version.
-    pub fn released(&self, quantity: u32, now: DateTime<Utc>) -> Self {
-        match self.stock {
+    /// This product with `quantity` units of `variant` put back, as the next version.
+    pub fn released(
+        &self,
+        variant: &VariantId,
+        quantity: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Self, StockShort> {
+        let v = self.variant(variant).ok_or(StockShort::NoVariant)?;
+        Ok(match v.stock {
             None => self.clone(),
-            Some(left) => self.with_stock(left.saturating_add(quantity), now),
-        }
+            Some(left) => self.with_stock(variant, left.saturating_add(quantity), now),
+        })
     }
 
-    fn with_stock(&self, stock: u32, now: DateTime<Utc>) -> Self {
-        Self {
-            stock: Some(stock),
+    fn with_stock(&self, variant: &VariantId, stock: u32, now: DateTime<Utc>) -> Self {
+        let mut next = Self {
             updated_at: truncate_to_millis(now).max(self.updated_at),
             version: self.version + 1,
             ..self.clone()
+        };
+        for v in next.variants.iter_mut().filter(|v| &v.id == variant) {
+            v.stock = Some(stock);
         }
+        next.summarise();
+        next
     }
 }
 
@@ -518,6 +759,7 @@ mod tests {
             tags: vec!["Fiction".into(), "fiction".into()],
             stock: Some(3),
             images: vec![],
+            ..Default::default()
         }
     }
 
@@ -541,6 +783,7 @@ mod tests {
             tags: vec!["ok".into(), "x".repeat(21)],
             stock: Some(-1),
             images: vec!["not-an-id".into()],
+            ..Default::default()
         };
         let errors = ProductDraft::parse(&bad, &categories()).unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
@@ -607,12 +850,98 @@ mod tests {
     fn reserving_takes_units_until_none_are_left_and_unlimited_never_runs_out() {
         let now = Utc::now();
         let product = Product::create(ProductDraft::parse(&raw(), &categories()).unwrap(), now);
-        let after = product.reserved(2, now).unwrap();
+        let only = VariantId::default_of(&product.id);
+        let after = product.reserved(&only, 2, now).unwrap();
         assert_eq!((after.stock, after.version), (Some(1), 2));
-        assert_eq!(after.reserved(2, now), Err(1));
-        assert_eq!(after.released(2, now).stock, Some(3));
+        assert_eq!(after.variants[0].stock, Some(1));
+        assert_eq!(
+            after.reserved(&only, 2, now),
+            Err(StockShort::Insufficient { available: 1 })
+        );
+        assert_eq!(after.released(&only, 2, now).unwrap().stock, Some(3));
         let mut unlimited = product.clone();
-        unlimited.stock = None;
-        assert_eq!(unlimited.reserved(1_000, now), Ok(unlimited.clone()));
+        unlimited.variants[0].stock = None;
+        unlimited.summarise();
+        assert_eq!(unlimited.reserved(&only, 1_000, now), Ok(unlimited.clone()));
+        let other = VariantId::generate();
+        assert_eq!(product.reserved(&other, 1, now), Err(StockShort::NoVariant));
+    }
+
+    fn tee() -> RawProduct {
+        let variant = |size: &str, sku: &str, price: Option<i64>, stock: Option<i64>| RawVariant {
+            options: [("Size".to_owned(), size.to_owned())].into(),
+            sku: sku.into(),
+            price,
+            stock,
+            images: vec![],
+        };
+        RawProduct {
+            sku: "tee".into(),
+            name: "Tee".into(),
+            price: 49_900,
+            currency: "INR".into(),
+            category: "home".into(),
+            options: vec![RawOption {
+                name: "Size".into(),
+                values: vec!["S".into(), "M".into()],
+            }],
+            variants: vec![
+                variant("S", "tee-s", Some(39_900), Some(2)),
+                variant("M", "tee-m", None, Some(5)),
+            ],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_product_with_variants_shows_the_lowest_price_and_the_sum_of_their_stock() {
+        let now = Utc::now();
+        let product = Product::create(ProductDraft::parse(&tee(), &categories()).unwrap(), now);
+        assert_eq!((product.price.get(), product.stock), (39_900, Some(7)));
+        assert_eq!(product.variants[1].price.get(), 49_900);
+        assert_eq!(product.variants[1].label().as_deref(), Some("M"));
+        assert_ne!(product.variants[0].id.as_str(), product.id.as_str());
+        let m = product.variants[1].id.clone();
+        let after = product.reserved(&m, 5, now).unwrap();
+        assert_eq!((after.stock, after.variants[0].stock), (Some(2), Some(2)));
+        assert_eq!(
+            product.variant_for_line(None).unwrap_err().code,
+            "required"
+        );
+    }
+
+    #[test]
+    fn a_revision_keeps_the_ids_of_variants_with_the_same_values() {
+        let now = Utc::now();
+        let product = Product::create(ProductDraft::parse(&tee(), &categories()).unwrap(), now);
+        let raw = product.patched(ProductPatch {
+            name: Some("Tee 2".into()),
+            ..Default::default()
+        });
+        assert_eq!(raw.stock, None);
+        let revised = product.revise(ProductDraft::parse(&raw, &categories()).unwrap(), now);
+        assert_eq!(revised.variants, product.variants);
+        assert_eq!(revised.name.as_str(), "Tee 2");
+    }
+
+    #[test]
+    fn variants_without_options_and_stock_beside_variants_are_refused() {
+        let mut bad = tee();
+        bad.options.clear();
+        bad.stock = Some(1);
+        let fields: Vec<String> = ProductDraft::parse(&bad, &categories())
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "options",
+                "stock",
+                "variants[0].options.Size",
+                "variants[1].options.Size"
+            ]
+        );
     }
 }

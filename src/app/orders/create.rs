@@ -5,7 +5,7 @@ use crate::app::errors::{AppError, ErrorCode};
 use crate::app::identity::Permission;
 use crate::app::identity::Principal;
 use crate::domain::hold::HoldId;
-use crate::domain::ids::ProductId;
+use crate::domain::ids::{ProductId, VariantId};
 use crate::domain::order::request::{OrderRequest, RawAddress, RawLine};
 use crate::domain::order::{Order, OrderId};
 use crate::domain::request_key::{Found, RequestKey};
@@ -68,8 +68,9 @@ impl Orders {
         notes: Option<&str>,
         request_key: Option<&RequestKey>,
     ) -> Result<Placed, AppError> {
-        let request = OrderRequest::parse(lines, address, notes, self.settings.product_units_max)
-            .map_err(AppError::validation)?;
+        let mut request =
+            OrderRequest::parse(lines, address, notes, self.settings.product_units_max)
+                .map_err(AppError::validation)?;
         if let Some(key) = request_key {
             if let Some(found) = self.placed_by(key).await? {
                 return Ok(found);
@@ -83,12 +84,18 @@ impl Orders {
         {
             return Err(too_many_unpaid(self.settings.unpaid_max));
         }
+        self.resolve_variants(&mut request).await?;
         let order_id = OrderId::generate();
         let mut held: Vec<(ProductId, HoldId)> = Vec::new();
         let mut products = Vec::new();
-        for (i, (id, quantity)) in request.lines.iter().enumerate() {
+        for (i, line) in request.lines.iter().enumerate() {
             let hold = HoldId::new(&order_id, i);
-            match self.catalog.reserve(id, *quantity, &hold).await {
+            let id = &line.product_id;
+            let variant = line
+                .variant_id
+                .clone()
+                .unwrap_or_else(|| VariantId::default_of(id));
+            match self.catalog.reserve(id, &variant, line.quantity, &hold).await {
                 Ok(product) => {
                     held.push((id.clone(), hold));
                     products.push(product);
@@ -158,6 +165,32 @@ impl Orders {
         Ok(Placed::New(order))
     }
 
+    /// Names each line's variant: the one it names, which the product must have, or the
+    /// product's only one. Every line's problem is reported at once (422 on
+    /// `items[i].product_id` or `items[i].variant_id`).
+    async fn resolve_variants(&self, request: &mut OrderRequest) -> Result<(), AppError> {
+        let mut errors = Vec::new();
+        for (i, line) in request.lines.iter_mut().enumerate() {
+            let Some(product) = self.catalog.find(&line.product_id).await? else {
+                errors.push(no_such_product(i));
+                continue;
+            };
+            match product.variant_for_line(line.variant_id.as_ref()) {
+                Ok(v) => line.variant_id = Some(v.id.clone()),
+                Err(e) => errors.push(FieldError::new(
+                    format!("items[{i}].{}", e.field),
+                    e.code,
+                    e.message,
+                )),
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::validation(errors))
+        }
+    }
+
     /// The order an earlier attempt of this request placed, if any; an error
     /// if the key was used for a different order.
     async fn placed_by(&self, key: &RequestKey) -> Result<Option<Placed>, AppError> {
@@ -203,14 +236,18 @@ impl Orders {
     }
 }
 
+fn no_such_product(index: usize) -> FieldError {
+    FieldError::new(
+        format!("items[{index}].product_id"),
+        "not_found",
+        "no such product",
+    )
+}
+
 /// A reservation failure, named after the item it was for.
 fn item_error(error: AppError, index: usize) -> AppError {
     match error.code {
-        ErrorCode::NotFound => AppError::validation(vec![FieldError::new(
-            format!("items[{index}].product_id"),
-            "not_found",
-            "no such product",
-        )]),
+        ErrorCode::NotFound => AppError::validation(vec![no_such_product(index)]),
         ErrorCode::InsufficientStock => AppError {
             errors: vec![FieldError::new(
                 format!("items[{index}].quantity"),
