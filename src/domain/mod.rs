@@ -26,7 +26,7 @@ pub mod request_key;
 pub mod search;
 pub mod time;
 pub mod user;
-pub mod variant;
 pub mod user_query;
 pub mod validation;
+pub mod variant;
 pub mod webhook;

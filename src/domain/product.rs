@@ -904,10 +904,7 @@ mod tests {
         let m = product.variants[1].id.clone();
         let after = product.reserved(&m, 5, now).unwrap();
         assert_eq!((after.stock, after.variants[0].stock), (Some(2), Some(2)));
-        assert_eq!(
-            product.variant_for_line(None).unwrap_err().code,
-            "required"
-        );
+        assert_eq!(product.variant_for_line(None).unwrap_err().code, "required");
     }
 
     #[test]

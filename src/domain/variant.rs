@@ -256,7 +256,11 @@ fn parse_values(
         let at = format!("{field}.{}", option.name);
         match raw.get(&option.name).map(|v| v.trim()) {
             None => {
-                errors.push(FieldError::new(at, "required", "must name a value of this option"));
+                errors.push(FieldError::new(
+                    at,
+                    "required",
+                    "must name a value of this option",
+                ));
                 ok = false;
             }
             Some(value) => match option.values.iter().find(|v| same_text(v, value)) {
@@ -380,7 +384,11 @@ mod tests {
         let fields: Vec<String> = errors.into_errors().into_iter().map(|e| e.field).collect();
         assert_eq!(
             fields,
-            ["options[0].values[1]", "options[1].name", "options[1].values"]
+            [
+                "options[0].values[1]",
+                "options[1].name",
+                "options[1].values"
+            ]
         );
     }
 

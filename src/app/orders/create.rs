@@ -95,7 +95,11 @@ impl Orders {
                 .variant_id
                 .clone()
                 .unwrap_or_else(|| VariantId::default_of(id));
-            match self.catalog.reserve(id, &variant, line.quantity, &hold).await {
+            match self
+                .catalog
+                .reserve(id, &variant, line.quantity, &hold)
+                .await
+            {
                 Ok(product) => {
                     held.push((id.clone(), hold));
                     products.push(product);

@@ -208,12 +208,8 @@ impl From<ProductPatchInput> for ProductPatch {
                 MaybeUndefined::Value(n) => Some(Some(n)),
             },
             images: p.images,
-            options: p
-                .options
-                .map(|o| o.into_iter().map(Into::into).collect()),
-            variants: p
-                .variants
-                .map(|v| v.into_iter().map(Into::into).collect()),
+            options: p.options.map(|o| o.into_iter().map(Into::into).collect()),
+            variants: p.variants.map(|v| v.into_iter().map(Into::into).collect()),
         }
     }
 }
