@@ -33,6 +33,8 @@ mod privacy;
 mod products;
 #[path = "staff.rs"]
 mod staff;
+#[path = "variants.rs"]
+mod variants;
 
 /// The development object store exists only without S3, so only on this set.
 #[path = "dev_store.rs"]

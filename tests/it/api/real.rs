@@ -33,3 +33,5 @@ mod privacy;
 mod products;
 #[path = "staff.rs"]
 mod staff;
+#[path = "variants.rs"]
+mod variants;

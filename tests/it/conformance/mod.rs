@@ -10,6 +10,7 @@ mod orders;
 mod outbox;
 mod products;
 mod users;
+mod variants;
 
 /// `conformance!(backend_module, async-expression-making-the-port, suite::{tests...})`
 macro_rules! conformance {
