@@ -190,18 +190,23 @@ pub fn parse_variants(
         return Vec::new();
     }
     let mut drafts: Vec<VariantDraft> = Vec::with_capacity(raw.len());
+    // Seen apart from the drafts: a variant bad in another field still takes its SKU and
+    // its combination.
+    let mut skus: Vec<Sku> = Vec::new();
+    let mut combinations: Vec<Vec<String>> = Vec::new();
     for (i, variant) in raw.iter().enumerate() {
         let at = format!("{field}[{i}]");
         let values = parse_values(&format!("{at}.options"), &variant.options, options, errors);
         let sku = errors.take(Sku::parse(&format!("{at}.sku"), &variant.sku));
         if let Some(sku) = &sku {
-            if product_sku == Some(sku) || drafts.iter().any(|d| &d.sku == sku) {
+            if product_sku == Some(sku) || skus.contains(sku) {
                 errors.push(FieldError::new(
                     format!("{at}.sku"),
                     "duplicate",
                     "the product or another of its variants has this SKU",
                 ));
             }
+            skus.push(sku.clone());
         }
         let own_price = match variant.price {
             Some(p) => errors.take(Paise::parse_price(&format!("{at}.price"), p)),
@@ -210,13 +215,14 @@ pub fn parse_variants(
         let stock = errors.take(parse_stock(&format!("{at}.stock"), variant.stock));
         let images = parse_images(&format!("{at}.images"), &variant.images, errors);
         if let Some(values) = &values {
-            if drafts.iter().any(|d| &d.values == values) {
+            if combinations.contains(values) {
                 errors.push(FieldError::new(
                     format!("{at}.options"),
                     "duplicate_combination",
                     "another variant has the same option values",
                 ));
             }
+            combinations.push(values.clone());
         }
         if let (Some(values), Some(sku), Some(price), Some(stock)) = (values, sku, own_price, stock)
         {
@@ -336,7 +342,7 @@ mod tests {
     fn every_bad_variant_field_is_reported_with_its_path() {
         let mut errors = Collector::default();
         let options = parse_options("options", &options(), &mut errors);
-        let mut unknown = variant("S", "Red", "TEE-S-RED");
+        let mut unknown = variant("S", "Red", "TEE-X");
         unknown.options.insert("Fit".into(), "Slim".into());
         unknown.options.remove("Colour");
         let mut bad_stock = variant("M", "Green", "bad sku");

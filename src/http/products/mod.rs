@@ -137,8 +137,8 @@ impl Example for ProductBody {
         let at = DateTime::from_timestamp(1_767_225_600, 0).unwrap_or_default();
         Self {
             id: "6650c0ffee0000000000abcd".into(),
-            sku: "TEE-RED-M".into(),
-            name: "Cotton T-shirt, red, M".into(),
+            sku: "TEE-RED".into(),
+            name: "Cotton T-shirt, red".into(),
             description: Some("100% cotton, pre-shrunk.".into()),
             price: 49_900,
             currency: "INR".into(),
