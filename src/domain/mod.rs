@@ -6,6 +6,7 @@
 
 pub mod analytics;
 pub mod audit;
+pub mod description;
 pub mod erasure;
 pub mod facets;
 pub mod file;

@@ -2,17 +2,16 @@
 
 use chrono::{DateTime, Utc};
 
+pub use super::description::{Description, DESCRIPTION_MAX};
 use super::ids::FileId;
 use super::ids::{ProductId, VariantId};
 use super::money::{Currency, Paise};
 use super::time::truncate_to_millis;
 use super::validation::{char_len, Collector, FieldError};
-use super::variant::{
-    parse_options, parse_variants, ProductOption, RawOption, RawVariant, Variant, VariantDraft,
-};
+pub use super::variant::StockShort;
+use super::variant::{parse_variety, ProductOption, RawOption, RawVariant, Variant, VariantDraft};
 
 pub const NAME_MAX: usize = 200;
-pub const DESCRIPTION_MAX: usize = 5000;
 pub const SKU_MAX: usize = 64;
 pub const TAGS_MAX: usize = 10;
 pub const TAG_MAX: usize = 20;
@@ -108,63 +107,6 @@ impl ProductName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-/// Plain-text description, at most 5000 characters. HTML is refused rather than
-/// escaped: storefronts render descriptions, and markup smuggled in here is how
-/// stored XSS starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Description(String);
-
-impl Description {
-    /// Rebuilds a value read back from storage, which was parsed on its way in.
-    /// (A category may have left the configured list since; the product keeps it.)
-    pub(crate) fn trusted(value: String) -> Self {
-        Self(value)
-    }
-
-    /// An empty or blank description means "none".
-    pub fn parse(field: &str, raw: &str) -> Result<Option<Self>, FieldError> {
-        let text = raw.trim();
-        if text.is_empty() {
-            return Ok(None);
-        }
-        if char_len(text) > DESCRIPTION_MAX {
-            return Err(FieldError::new(
-                field,
-                "too_long",
-                format!("must be at most {DESCRIPTION_MAX} characters"),
-            ));
-        }
-        if looks_like_html(text) {
-            return Err(FieldError::new(
-                field,
-                "html_not_allowed",
-                "must be plain text without HTML tags or entities",
-            ));
-        }
-        Ok(Some(Self(text.to_owned())))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// A tag (`<b`, `</`, `<!--`, `<?`) or a character entity (`&lt;`, `&#60;`).
-fn looks_like_html(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    bytes
-        .windows(2)
-        .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || matches!(w[1], b'/' | b'!' | b'?')))
-        || text.match_indices('&').any(|(i, _)| {
-            let rest = &text[i + 1..];
-            let end = rest.find(';').unwrap_or(usize::MAX);
-            (2..=10).contains(&end)
-                && rest[..end]
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'#')
-        })
 }
 
 /// A category from the configured list (`BAZAAR_PRODUCT_CATEGORIES`).
@@ -371,40 +313,7 @@ impl ProductDraft {
         let tags = parse_tags("tags", &raw.tags, &mut errors);
         let stock = errors.take(parse_stock("stock", raw.stock));
         let images = parse_images("images", &raw.images, &mut errors);
-        let options = parse_options("options", &raw.options, &mut errors);
-        let variants = if raw.variants.is_empty() {
-            if !raw.options.is_empty() {
-                errors.push(FieldError::new(
-                    "variants",
-                    "required",
-                    "a product with options must list its variants",
-                ));
-            }
-            Vec::new()
-        } else {
-            if raw.options.is_empty() {
-                errors.push(FieldError::new(
-                    "options",
-                    "required",
-                    "a product with variants must declare the options they choose from",
-                ));
-            }
-            if raw.stock.is_some() {
-                errors.push(FieldError::new(
-                    "stock",
-                    "not_allowed",
-                    "a product with variants keeps stock per variant (variants[].stock)",
-                ));
-            }
-            parse_variants(
-                "variants",
-                &raw.variants,
-                &options,
-                sku.as_ref(),
-                price,
-                &mut errors,
-            )
-        };
+        let (options, variants) = parse_variety(raw, sku.as_ref(), price, &mut errors);
         match (sku, name, description, price, currency, category, stock) {
             (
                 Some(sku),
@@ -460,15 +369,6 @@ pub struct Product {
     /// Starts at 1 and grows by one on every change; the basis of ETags and of
     /// optimistic concurrency.
     pub version: u64,
-}
-
-/// Why units of a variant could not be taken.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StockShort {
-    /// The product has no such variant.
-    NoVariant,
-    /// Fewer units are left than were asked for.
-    Insufficient { available: u32 },
 }
 
 impl Product {
@@ -548,92 +448,9 @@ impl Product {
         product
     }
 
-    /// A product read from a record written before variants existed: its one default
-    /// variant is its own SKU, price, stock and images. Records with variants are left as
-    /// they are.
-    pub fn with_default_variant(mut self) -> Self {
-        if self.variants.is_empty() {
-            self.options.clear();
-            self.variants.push(Variant {
-                id: VariantId::default_of(&self.id),
-                values: Vec::new(),
-                sku: self.sku.clone(),
-                price: self.price,
-                stock: self.stock,
-                images: self.images.clone(),
-            });
-        }
-        self.summarise();
-        self
-    }
-
     /// Whether the product is its own default variant (it has no options).
     pub fn is_single(&self) -> bool {
         self.options.is_empty()
-    }
-
-    /// The variant `id`, if the product has it.
-    pub fn variant(&self, id: &VariantId) -> Option<&Variant> {
-        self.variants.iter().find(|v| &v.id == id)
-    }
-
-    /// The variant an order line means: the one named, or, when none is named, the
-    /// product's only one. `Err` with the reason code of the line's `variant_id`.
-    pub fn variant_for_line(&self, id: Option<&VariantId>) -> Result<&Variant, FieldError> {
-        match id {
-            Some(id) => self.variant(id).ok_or_else(|| {
-                FieldError::new("variant_id", "not_found", "the product has no such variant")
-            }),
-            None => match self.variants.as_slice() {
-                [only] => Ok(only),
-                _ => Err(FieldError::new(
-                    "variant_id",
-                    "required",
-                    "the product has several variants: name one",
-                )),
-            },
-        }
-    }
-
-    /// Sets the top-level price and stock from the variants (see [`Product::variants`]).
-    pub fn summarise(&mut self) {
-        if self.is_single() {
-            if let Some(only) = self.variants.first() {
-                self.sku = only.sku.clone();
-                self.price = only.price;
-                self.stock = only.stock;
-                self.images = only.images.clone();
-            }
-            return;
-        }
-        if let Some(lowest) = self.variants.iter().map(|v| v.price).min() {
-            self.price = lowest;
-        }
-        self.stock = self.variants.iter().try_fold(0u32, |sum, v| {
-            v.stock.map(|units| sum.saturating_add(units))
-        });
-    }
-
-    /// Every image the product shows: its own and its variants', each once.
-    pub fn all_images(&self) -> Vec<&FileId> {
-        let mut images: Vec<&FileId> = self.images.iter().collect();
-        for id in self.variants.iter().flat_map(|v| &v.images) {
-            if !images.contains(&id) {
-                images.push(id);
-            }
-        }
-        images
-    }
-
-    /// Every SKU the product holds: its own and its variants', each once.
-    pub fn skus(&self) -> Vec<&Sku> {
-        let mut skus = vec![&self.sku];
-        for v in &self.variants {
-            if !skus.contains(&&v.sku) {
-                skus.push(&v.sku);
-            }
-        }
-        skus
     }
 
     /// This product as raw input with `patch` laid over it, to be parsed again whole.
@@ -665,78 +482,6 @@ impl Product {
             options: patch.options.unwrap_or_else(|| self.raw_options()),
             variants: patch.variants.unwrap_or_else(|| self.raw_variants()),
         }
-    }
-
-    fn raw_options(&self) -> Vec<RawOption> {
-        self.options
-            .iter()
-            .map(|o| RawOption {
-                name: o.name.clone(),
-                values: o.values.clone(),
-            })
-            .collect()
-    }
-
-    fn raw_variants(&self) -> Vec<RawVariant> {
-        if self.is_single() {
-            return Vec::new();
-        }
-        self.variants
-            .iter()
-            .map(|v| RawVariant {
-                options: v
-                    .named_values(&self.options)
-                    .map(|(n, v)| (n.to_owned(), v.to_owned()))
-                    .collect(),
-                sku: v.sku.as_str().to_owned(),
-                price: Some(v.price.get()),
-                stock: v.stock.map(i64::from),
-                images: v.images.iter().map(|i| i.to_string()).collect(),
-            })
-            .collect()
-    }
-
-    /// This product with `quantity` units of `variant` taken from its stock, as the next
-    /// version; unlimited stock is left as it is.
-    pub fn reserved(
-        &self,
-        variant: &VariantId,
-        quantity: u32,
-        now: DateTime<Utc>,
-    ) -> Result<Self, StockShort> {
-        let v = self.variant(variant).ok_or(StockShort::NoVariant)?;
-        match v.stock {
-            None => Ok(self.clone()),
-            Some(left) if left < quantity => Err(StockShort::Insufficient { available: left }),
-            Some(left) => Ok(self.with_stock(variant, left - quantity, now)),
-        }
-    }
-
-    /// This product with `quantity` units of `variant` put back, as the next version.
-    pub fn released(
-        &self,
-        variant: &VariantId,
-        quantity: u32,
-        now: DateTime<Utc>,
-    ) -> Result<Self, StockShort> {
-        let v = self.variant(variant).ok_or(StockShort::NoVariant)?;
-        Ok(match v.stock {
-            None => self.clone(),
-            Some(left) => self.with_stock(variant, left.saturating_add(quantity), now),
-        })
-    }
-
-    fn with_stock(&self, variant: &VariantId, stock: u32, now: DateTime<Utc>) -> Self {
-        let mut next = Self {
-            updated_at: truncate_to_millis(now).max(self.updated_at),
-            version: self.version + 1,
-            ..self.clone()
-        };
-        for v in next.variants.iter_mut().filter(|v| &v.id == variant) {
-            v.stock = Some(stock);
-        }
-        next.summarise();
-        next
     }
 }
 
@@ -801,16 +546,6 @@ mod tests {
                 "images[0]"
             ]
         );
-    }
-
-    #[test]
-    fn html_is_refused_but_plain_angle_brackets_are_not() {
-        for html in ["<b>bold</b>", "a </p>", "<!-- x -->", "5 &lt; 6", "&#60;"] {
-            assert!(looks_like_html(html), "{html}");
-        }
-        for text in ["5 < 6 and 7 > 3", "Tom & Jerry", "a <3 b", "R&D; done"] {
-            assert!(!looks_like_html(text), "{text}");
-        }
     }
 
     #[test]

@@ -66,7 +66,10 @@ async fn a_product_with_variants_shows_each_and_sums_them_up() {
     assert_eq!((created.price, created.stock), (39_900, Some(7)));
     assert_eq!(created.options[0].values, ["S", "M"]);
     let m = &created.variants[1];
-    assert_eq!((m.sku.as_str(), m.price, m.stock), ("VT-1-M", 49_900, Some(5)));
+    assert_eq!(
+        (m.sku.as_str(), m.price, m.stock),
+        ("VT-1-M", 49_900, Some(5))
+    );
     assert_eq!(m.options.get("Size").map(String::as_str), Some("M"));
     assert_ne!(m.id, created.id);
 }
@@ -248,5 +251,8 @@ async fn a_patch_keeps_variant_ids_while_their_options_stay() {
         "an edit keeps the ids orders name"
     );
     let refused = problem(patch(&app, &path, json!({ "stock": 4 })).await).await;
-    assert_eq!(fields(&refused), [("stock".to_owned(), "not_allowed".to_owned())]);
+    assert_eq!(
+        fields(&refused),
+        [("stock".to_owned(), "not_allowed".to_owned())]
+    );
 }
