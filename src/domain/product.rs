@@ -6,72 +6,17 @@ pub use super::description::{Description, DESCRIPTION_MAX};
 use super::ids::FileId;
 use super::ids::{ProductId, VariantId};
 use super::money::{Currency, Paise};
+pub use super::sku::{Sku, SKU_MAX};
 use super::time::truncate_to_millis;
 use super::validation::{char_len, Collector, FieldError};
-pub use super::variant::StockShort;
-use super::variant::{parse_variety, ProductOption, RawOption, RawVariant, Variant, VariantDraft};
+use super::variant::{
+    parse_images, parse_variety, ProductOption, RawOption, RawVariant, Variant, VariantDraft,
+};
+pub use super::variant::{parse_stock, StockShort, IMAGES_MAX, STOCK_MAX};
 
 pub const NAME_MAX: usize = 200;
-pub const SKU_MAX: usize = 64;
 pub const TAGS_MAX: usize = 10;
 pub const TAG_MAX: usize = 20;
-/// The most images a product can show.
-pub const IMAGES_MAX: usize = 10;
-/// The most units a product can hold in stock.
-pub const STOCK_MAX: i64 = 1_000_000_000;
-
-/// Units on hand, 0 to [`STOCK_MAX`]; `None` (not sent, or `null`) is unlimited
-/// (digital goods, made to order).
-pub fn parse_stock(field: &str, raw: Option<i64>) -> Result<Option<u32>, FieldError> {
-    match raw {
-        None => Ok(None),
-        Some(n) if (0..=STOCK_MAX).contains(&n) => Ok(Some(n as u32)),
-        Some(_) => Err(FieldError::new(
-            field,
-            "out_of_range",
-            format!("must be between 0 and {STOCK_MAX}, or null for unlimited"),
-        )),
-    }
-}
-
-/// Stock-keeping unit: unique across the catalog, compared case-insensitively
-/// (stored upper-case so `tee-01` and `TEE-01` cannot both exist).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Sku(String);
-
-impl Sku {
-    /// Rebuilds a value read back from storage, which was parsed on its way in.
-    /// (A category may have left the configured list since; the product keeps it.)
-    pub(crate) fn trusted(value: String) -> Self {
-        Self(value)
-    }
-
-    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
-        let raw = raw.trim();
-        if raw.is_empty() || raw.len() > SKU_MAX {
-            return Err(FieldError::new(
-                field,
-                "invalid_length",
-                format!("must be 1 to {SKU_MAX} characters"),
-            ));
-        }
-        if !raw
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        {
-            return Err(FieldError::new(
-                field,
-                "invalid_characters",
-                "may contain only letters A-Z, digits, '-', '_' and '.'",
-            ));
-        }
-        Ok(Self(raw.to_ascii_uppercase()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 /// A product's display name: trimmed, 1 to 200 characters, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -216,30 +161,6 @@ fn parse_tags(field: &str, raw: &[String], errors: &mut Collector) -> Vec<Tag> {
     tags
 }
 
-/// Image file ids: well-formed, at most [`IMAGES_MAX`], duplicates dropped. That
-/// each names a complete upload is the catalog's check (it needs the file records).
-pub(super) fn parse_images(field: &str, raw: &[String], errors: &mut Collector) -> Vec<FileId> {
-    if raw.len() > IMAGES_MAX {
-        errors.push(FieldError::new(
-            field,
-            "too_many",
-            format!("at most {IMAGES_MAX} images are allowed"),
-        ));
-        return Vec::new();
-    }
-    let mut images: Vec<FileId> = Vec::with_capacity(raw.len());
-    for (i, id) in raw.iter().enumerate() {
-        let parsed = FileId::parse(id.trim())
-            .map_err(|why| FieldError::new(format!("{field}[{i}]"), "invalid_id", why));
-        if let Some(id) = errors.take(parsed) {
-            if !images.contains(&id) {
-                images.push(id);
-            }
-        }
-    }
-    images
-}
-
 /// A product as clients write it, before any checks.
 #[derive(Debug, Clone, Default)]
 pub struct RawProduct {
@@ -313,7 +234,12 @@ impl ProductDraft {
         let tags = parse_tags("tags", &raw.tags, &mut errors);
         let stock = errors.take(parse_stock("stock", raw.stock));
         let images = parse_images("images", &raw.images, &mut errors);
-        let (options, variants) = parse_variety(raw, sku.as_ref(), price, &mut errors);
+        let (options, variants) = parse_variety(
+            (&raw.options, &raw.variants),
+            raw.stock.is_some(),
+            (sku.as_ref(), price),
+            &mut errors,
+        );
         match (sku, name, description, price, currency, category, stock) {
             (
                 Some(sku),

@@ -9,12 +9,9 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
-
 use super::ids::{FileId, VariantId};
 use super::money::Paise;
-use super::product::{parse_images, parse_stock, Product, RawProduct, Sku};
-use super::time::truncate_to_millis;
+use super::sku::Sku;
 use super::validation::{char_len, Collector, FieldError};
 
 /// Most options a product may define.
@@ -106,163 +103,47 @@ pub enum StockShort {
     Insufficient { available: u32 },
 }
 
-/// A product's variants: finding one, the summary the top-level fields show, and stock
-/// taken and given back per variant.
-impl Product {
-    /// A product read from a record written before variants existed: its one default
-    /// variant is its own SKU, price, stock and images. Records with variants are left as
-    /// they are.
-    pub fn with_default_variant(mut self) -> Self {
-        if self.variants.is_empty() {
-            self.options.clear();
-            self.variants.push(Variant {
-                id: VariantId::default_of(&self.id),
-                values: Vec::new(),
-                sku: self.sku.clone(),
-                price: self.price,
-                stock: self.stock,
-                images: self.images.clone(),
-            });
-        }
-        self.summarise();
-        self
-    }
+/// The most images a product can show.
+pub const IMAGES_MAX: usize = 10;
+/// The most units a product can hold in stock.
+pub const STOCK_MAX: i64 = 1_000_000_000;
 
-    /// The variant `id`, if the product has it.
-    pub fn variant(&self, id: &VariantId) -> Option<&Variant> {
-        self.variants.iter().find(|v| &v.id == id)
+/// Units on hand, 0 to [`STOCK_MAX`]; `None` (not sent, or `null`) is unlimited
+/// (digital goods, made to order).
+pub fn parse_stock(field: &str, raw: Option<i64>) -> Result<Option<u32>, FieldError> {
+    match raw {
+        None => Ok(None),
+        Some(n) if (0..=STOCK_MAX).contains(&n) => Ok(Some(n as u32)),
+        Some(_) => Err(FieldError::new(
+            field,
+            "out_of_range",
+            format!("must be between 0 and {STOCK_MAX}, or null for unlimited"),
+        )),
     }
+}
 
-    /// The variant an order line means: the one named, or, when none is named, the
-    /// product's only one. `Err` with the reason code of the line's `variant_id`.
-    pub fn variant_for_line(&self, id: Option<&VariantId>) -> Result<&Variant, FieldError> {
-        match id {
-            Some(id) => self.variant(id).ok_or_else(|| {
-                FieldError::new("variant_id", "not_found", "the product has no such variant")
-            }),
-            None => match self.variants.as_slice() {
-                [only] => Ok(only),
-                _ => Err(FieldError::new(
-                    "variant_id",
-                    "required",
-                    "the product has several variants: name one",
-                )),
-            },
-        }
+/// Image file ids: well-formed, at most [`IMAGES_MAX`], duplicates dropped. That
+/// each names a complete upload is the catalog's check (it needs the file records).
+pub fn parse_images(field: &str, raw: &[String], errors: &mut Collector) -> Vec<FileId> {
+    if raw.len() > IMAGES_MAX {
+        errors.push(FieldError::new(
+            field,
+            "too_many",
+            format!("at most {IMAGES_MAX} images are allowed"),
+        ));
+        return Vec::new();
     }
-
-    /// Sets the top-level price and stock from the variants (see [`Product::variants`]).
-    pub fn summarise(&mut self) {
-        if self.is_single() {
-            if let Some(only) = self.variants.first() {
-                self.sku = only.sku.clone();
-                self.price = only.price;
-                self.stock = only.stock;
-                self.images = only.images.clone();
-            }
-            return;
-        }
-        if let Some(lowest) = self.variants.iter().map(|v| v.price).min() {
-            self.price = lowest;
-        }
-        self.stock = self.variants.iter().try_fold(0u32, |sum, v| {
-            v.stock.map(|units| sum.saturating_add(units))
-        });
-    }
-
-    /// Every image the product shows: its own and its variants', each once.
-    pub fn all_images(&self) -> Vec<&FileId> {
-        let mut images: Vec<&FileId> = self.images.iter().collect();
-        for id in self.variants.iter().flat_map(|v| &v.images) {
+    let mut images: Vec<FileId> = Vec::with_capacity(raw.len());
+    for (i, id) in raw.iter().enumerate() {
+        let parsed = FileId::parse(id.trim())
+            .map_err(|why| FieldError::new(format!("{field}[{i}]"), "invalid_id", why));
+        if let Some(id) = errors.take(parsed) {
             if !images.contains(&id) {
                 images.push(id);
             }
         }
-        images
     }
-
-    /// Every SKU the product holds: its own and its variants', each once.
-    pub fn skus(&self) -> Vec<&Sku> {
-        let mut skus = vec![&self.sku];
-        for v in &self.variants {
-            if !skus.contains(&&v.sku) {
-                skus.push(&v.sku);
-            }
-        }
-        skus
-    }
-
-    pub(super) fn raw_options(&self) -> Vec<RawOption> {
-        self.options
-            .iter()
-            .map(|o| RawOption {
-                name: o.name.clone(),
-                values: o.values.clone(),
-            })
-            .collect()
-    }
-
-    pub(super) fn raw_variants(&self) -> Vec<RawVariant> {
-        if self.is_single() {
-            return Vec::new();
-        }
-        self.variants
-            .iter()
-            .map(|v| RawVariant {
-                options: v
-                    .named_values(&self.options)
-                    .map(|(n, v)| (n.to_owned(), v.to_owned()))
-                    .collect(),
-                sku: v.sku.as_str().to_owned(),
-                price: Some(v.price.get()),
-                stock: v.stock.map(i64::from),
-                images: v.images.iter().map(|i| i.to_string()).collect(),
-            })
-            .collect()
-    }
-
-    /// This product with `quantity` units of `variant` taken from its stock, as the next
-    /// version; unlimited stock is left as it is.
-    pub fn reserved(
-        &self,
-        variant: &VariantId,
-        quantity: u32,
-        now: DateTime<Utc>,
-    ) -> Result<Self, StockShort> {
-        let v = self.variant(variant).ok_or(StockShort::NoVariant)?;
-        match v.stock {
-            None => Ok(self.clone()),
-            Some(left) if left < quantity => Err(StockShort::Insufficient { available: left }),
-            Some(left) => Ok(self.with_stock(variant, left - quantity, now)),
-        }
-    }
-
-    /// This product with `quantity` units of `variant` put back, as the next version.
-    pub fn released(
-        &self,
-        variant: &VariantId,
-        quantity: u32,
-        now: DateTime<Utc>,
-    ) -> Result<Self, StockShort> {
-        let v = self.variant(variant).ok_or(StockShort::NoVariant)?;
-        Ok(match v.stock {
-            None => self.clone(),
-            Some(left) => self.with_stock(variant, left.saturating_add(quantity), now),
-        })
-    }
-
-    fn with_stock(&self, variant: &VariantId, stock: u32, now: DateTime<Utc>) -> Self {
-        let mut next = Self {
-            updated_at: truncate_to_millis(now).max(self.updated_at),
-            version: self.version + 1,
-            ..self.clone()
-        };
-        for v in next.variants.iter_mut().filter(|v| &v.id == variant) {
-            v.stock = Some(stock);
-        }
-        next.summarise();
-        next
-    }
+    images
 }
 
 /// Trimmed, 1 to [`OPTION_TEXT_MAX`] characters, no control characters.
@@ -293,14 +174,14 @@ fn same_text(a: &str, b: &str) -> bool {
 /// A product's options and variants, every problem reported into `errors`: none of either
 /// (the product is its own default variant), or both, with no top-level `stock`.
 pub fn parse_variety(
-    raw: &RawProduct,
-    sku: Option<&Sku>,
-    price: Option<Paise>,
+    (raw_options, raw_variants): (&[RawOption], &[RawVariant]),
+    has_stock: bool,
+    (sku, price): (Option<&Sku>, Option<Paise>),
     errors: &mut Collector,
 ) -> (Vec<ProductOption>, Vec<VariantDraft>) {
-    let options = parse_options("options", &raw.options, errors);
-    let variants = if raw.variants.is_empty() {
-        if !raw.options.is_empty() {
+    let options = parse_options("options", raw_options, errors);
+    let variants = if raw_variants.is_empty() {
+        if !raw_options.is_empty() {
             errors.push(FieldError::new(
                 "variants",
                 "required",
@@ -309,21 +190,21 @@ pub fn parse_variety(
         }
         Vec::new()
     } else {
-        if raw.options.is_empty() {
+        if raw_options.is_empty() {
             errors.push(FieldError::new(
                 "options",
                 "required",
                 "a product with variants must declare the options they choose from",
             ));
         }
-        if raw.stock.is_some() {
+        if has_stock {
             errors.push(FieldError::new(
                 "stock",
                 "not_allowed",
                 "a product with variants keeps stock per variant (variants[].stock)",
             ));
         }
-        parse_variants("variants", &raw.variants, &options, sku, price, errors)
+        parse_variants("variants", raw_variants, &options, sku, price, errors)
     };
     (options, variants)
 }
