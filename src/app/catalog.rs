@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::app::errors::AppError;
+use crate::app::errors::{AppError, ErrorCode};
 use crate::app::files::Files;
 use crate::app::identity::Principal;
 use crate::domain::facets::Facets;
 use crate::domain::file::FileId;
 use crate::domain::hold::{HoldId, StockHold};
-use crate::domain::ids::ProductId;
+use crate::domain::ids::{ProductId, VariantId};
 use crate::domain::precondition::{self, IfMatch};
 use crate::domain::product::{Categories, Product, ProductDraft, ProductPatch, RawProduct};
 use crate::domain::product_query::{ProductPage, ProductQuery, RawProductQuery};
@@ -84,17 +84,49 @@ impl Catalog {
     /// Refuses images that are not complete uploads, and new ones that are neither `who`'s
     /// own uploads nor public already (a product would publish a customer's private file) —
     /// but only when the list gains an image, so an edit of the price never fails over an
-    /// image added long ago. Answers the images the product newly shows.
+    /// image added long ago. The product's images and each variant's are checked alike.
+    /// Answers the images the product newly shows.
     async fn check_images(
         &self,
         who: &Principal,
         draft: &ProductDraft,
         before: &[FileId],
     ) -> Result<Vec<FileId>, AppError> {
-        if draft.images.iter().all(|id| before.contains(id)) {
-            return Ok(Vec::new());
+        let lists = std::iter::once((String::new(), &draft.images)).chain(
+            draft
+                .variants
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (format!("variants[{i}]."), &v.images)),
+        );
+        let mut added: Vec<FileId> = Vec::new();
+        let mut errors = Vec::new();
+        for (prefix, images) in lists {
+            if images.iter().all(|id| before.contains(id)) {
+                continue;
+            }
+            match self.files.check_images(who, images, before).await {
+                Ok(new) => {
+                    for id in new {
+                        if !added.contains(&id) {
+                            added.push(id);
+                        }
+                    }
+                }
+                Err(e) if e.code == ErrorCode::ValidationFailed => {
+                    errors.extend(e.errors.into_iter().map(|mut f| {
+                        f.field = format!("{prefix}{}", f.field);
+                        f
+                    }));
+                }
+                Err(e) => return Err(e),
+            }
         }
-        self.files.check_images(who, &draft.images, before).await
+        if errors.is_empty() {
+            Ok(added)
+        } else {
+            Err(AppError::validation(errors))
+        }
     }
 
     /// Marks images public once a product shows them. The product is saved by then, so a
@@ -115,7 +147,7 @@ impl Catalog {
         let product = self.get(id).await?;
         let missing = || AppError::not_found("image");
         let file_id = FileId::parse(file_id).map_err(|_| missing())?;
-        if !product.images.contains(&file_id) {
+        if !product.all_images().contains(&&file_id) {
             return Err(missing());
         }
         let view = self
@@ -138,11 +170,6 @@ impl Catalog {
         self.products.insert(&product).await?;
         self.publish(&added).await;
         Ok(product)
-    }
-
-    /// The product, if there is one (carts meet products that were deleted).
-    pub async fn find(&self, id: &ProductId) -> Result<Option<Product>, AppError> {
-        Ok(self.products.get(id).await?)
     }
 
     pub async fn get(&self, id: &str) -> Result<Product, AppError> {
@@ -188,7 +215,8 @@ impl Catalog {
         if_match: Option<IfMatch>,
     ) -> Result<Product, AppError> {
         check_precondition(current, if_match.as_ref())?;
-        let added = self.check_images(who, &draft, &current.images).await?;
+        let before: Vec<FileId> = current.all_images().into_iter().cloned().collect();
+        let added = self.check_images(who, &draft, &before).await?;
         let next = current.revise(draft, self.clock.now());
         match self.products.update(&next, current.version).await {
             Ok(()) => {
@@ -230,18 +258,25 @@ impl Catalog {
         Ok((query, page, facets))
     }
 
-    /// Takes `quantity` units of a product's stock (orders call this) under
+    /// Takes `quantity` units of a product variant's stock (orders call this) under
     /// `hold`; never oversells.
     pub async fn reserve(
         &self,
         id: &ProductId,
+        variant: &VariantId,
         quantity: u32,
         hold: &HoldId,
     ) -> Result<Product, AppError> {
         Ok(self
             .products
-            .reserve(id, quantity, hold, self.clock.now())
+            .reserve(id, variant, quantity, hold, self.clock.now())
             .await?)
+    }
+
+    /// The product `id`, if there is one (orders resolve a line's variant with it;
+    /// carts meet products that were deleted).
+    pub async fn find(&self, id: &ProductId) -> Result<Option<Product>, AppError> {
+        Ok(self.products.get(id).await?)
     }
 
     /// Forgets a hold whose order is stored.
@@ -266,11 +301,16 @@ impl Catalog {
         Ok(self.products.holds_before(cutoff, limit).await?)
     }
 
-    /// Puts `quantity` units back.
-    pub async fn release(&self, id: &ProductId, quantity: u32) -> Result<Product, AppError> {
+    /// Puts `quantity` units of a variant back.
+    pub async fn release(
+        &self,
+        id: &ProductId,
+        variant: &VariantId,
+        quantity: u32,
+    ) -> Result<Product, AppError> {
         Ok(self
             .products
-            .release(id, quantity, self.clock.now())
+            .release(id, variant, quantity, self.clock.now())
             .await?)
     }
 

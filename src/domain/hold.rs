@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 
 use super::ids::OrderId;
-use super::ids::ProductId;
+use super::ids::{ProductId, VariantId};
 
 /// Names one line of one order: `{order id}:{line}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -39,10 +39,12 @@ impl std::fmt::Display for HoldId {
     }
 }
 
-/// Units of a product taken for an order line that was not yet known to be stored.
+/// Units of a product's variant taken for an order line that was not yet known to be stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StockHold {
     pub product_id: ProductId,
+    /// The variant whose units were taken.
+    pub variant_id: VariantId,
     pub id: HoldId,
     pub quantity: u32,
     /// When the units were taken.

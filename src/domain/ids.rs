@@ -53,10 +53,17 @@ object_id!(
 );
 
 object_id!(
-    /// A product variant id. A product's default (single) variant has the
-    /// product's own id.
+    /// A variant of a product. A product's default (only) variant has the product's own id,
+    /// so products and order lines from before variants name it without a new id.
     VariantId
 );
+
+impl VariantId {
+    /// The id of `product`'s default variant: the product's own.
+    pub fn default_of(product: &ProductId) -> Self {
+        Self(product.as_str().to_owned())
+    }
+}
 
 object_id!(
     /// A file id.

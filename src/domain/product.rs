@@ -2,74 +2,21 @@
 
 use chrono::{DateTime, Utc};
 
+pub use super::description::{Description, DESCRIPTION_MAX};
 use super::ids::FileId;
-use super::ids::ProductId;
+use super::ids::{ProductId, VariantId};
 use super::money::{Currency, Paise};
+pub use super::sku::{Sku, SKU_MAX};
 use super::time::truncate_to_millis;
 use super::validation::{char_len, Collector, FieldError};
+use super::variant::{
+    parse_images, parse_variety, ProductOption, RawOption, RawVariant, Variant, VariantDraft,
+};
+pub use super::variant::{parse_stock, StockShort, IMAGES_MAX, STOCK_MAX};
 
 pub const NAME_MAX: usize = 200;
-pub const DESCRIPTION_MAX: usize = 5000;
-pub const SKU_MAX: usize = 64;
 pub const TAGS_MAX: usize = 10;
 pub const TAG_MAX: usize = 20;
-/// The most images a product can show.
-pub const IMAGES_MAX: usize = 10;
-/// The most units a product can hold in stock.
-pub const STOCK_MAX: i64 = 1_000_000_000;
-
-/// Units on hand, 0 to [`STOCK_MAX`]; `None` (not sent, or `null`) is unlimited
-/// (digital goods, made to order).
-pub fn parse_stock(field: &str, raw: Option<i64>) -> Result<Option<u32>, FieldError> {
-    match raw {
-        None => Ok(None),
-        Some(n) if (0..=STOCK_MAX).contains(&n) => Ok(Some(n as u32)),
-        Some(_) => Err(FieldError::new(
-            field,
-            "out_of_range",
-            format!("must be between 0 and {STOCK_MAX}, or null for unlimited"),
-        )),
-    }
-}
-
-/// Stock-keeping unit: unique across the catalog, compared case-insensitively
-/// (stored upper-case so `tee-01` and `TEE-01` cannot both exist).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Sku(String);
-
-impl Sku {
-    /// Rebuilds a value read back from storage, which was parsed on its way in.
-    /// (A category may have left the configured list since; the product keeps it.)
-    pub(crate) fn trusted(value: String) -> Self {
-        Self(value)
-    }
-
-    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
-        let raw = raw.trim();
-        if raw.is_empty() || raw.len() > SKU_MAX {
-            return Err(FieldError::new(
-                field,
-                "invalid_length",
-                format!("must be 1 to {SKU_MAX} characters"),
-            ));
-        }
-        if !raw
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        {
-            return Err(FieldError::new(
-                field,
-                "invalid_characters",
-                "may contain only letters A-Z, digits, '-', '_' and '.'",
-            ));
-        }
-        Ok(Self(raw.to_ascii_uppercase()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 /// A product's display name: trimmed, 1 to 200 characters, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,63 +52,6 @@ impl ProductName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-/// Plain-text description, at most 5000 characters. HTML is refused rather than
-/// escaped: storefronts render descriptions, and markup smuggled in here is how
-/// stored XSS starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Description(String);
-
-impl Description {
-    /// Rebuilds a value read back from storage, which was parsed on its way in.
-    /// (A category may have left the configured list since; the product keeps it.)
-    pub(crate) fn trusted(value: String) -> Self {
-        Self(value)
-    }
-
-    /// An empty or blank description means "none".
-    pub fn parse(field: &str, raw: &str) -> Result<Option<Self>, FieldError> {
-        let text = raw.trim();
-        if text.is_empty() {
-            return Ok(None);
-        }
-        if char_len(text) > DESCRIPTION_MAX {
-            return Err(FieldError::new(
-                field,
-                "too_long",
-                format!("must be at most {DESCRIPTION_MAX} characters"),
-            ));
-        }
-        if looks_like_html(text) {
-            return Err(FieldError::new(
-                field,
-                "html_not_allowed",
-                "must be plain text without HTML tags or entities",
-            ));
-        }
-        Ok(Some(Self(text.to_owned())))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// A tag (`<b`, `</`, `<!--`, `<?`) or a character entity (`&lt;`, `&#60;`).
-fn looks_like_html(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    bytes
-        .windows(2)
-        .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || matches!(w[1], b'/' | b'!' | b'?')))
-        || text.match_indices('&').any(|(i, _)| {
-            let rest = &text[i + 1..];
-            let end = rest.find(';').unwrap_or(usize::MAX);
-            (2..=10).contains(&end)
-                && rest[..end]
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'#')
-        })
 }
 
 /// A category from the configured list (`BAZAAR_PRODUCT_CATEGORIES`).
@@ -271,30 +161,6 @@ fn parse_tags(field: &str, raw: &[String], errors: &mut Collector) -> Vec<Tag> {
     tags
 }
 
-/// Image file ids: well-formed, at most [`IMAGES_MAX`], duplicates dropped. That
-/// each names a complete upload is the catalog's check (it needs the file records).
-fn parse_images(field: &str, raw: &[String], errors: &mut Collector) -> Vec<FileId> {
-    if raw.len() > IMAGES_MAX {
-        errors.push(FieldError::new(
-            field,
-            "too_many",
-            format!("at most {IMAGES_MAX} images are allowed"),
-        ));
-        return Vec::new();
-    }
-    let mut images: Vec<FileId> = Vec::with_capacity(raw.len());
-    for (i, id) in raw.iter().enumerate() {
-        let parsed = FileId::parse(id.trim())
-            .map_err(|why| FieldError::new(format!("{field}[{i}]"), "invalid_id", why));
-        if let Some(id) = errors.take(parsed) {
-            if !images.contains(&id) {
-                images.push(id);
-            }
-        }
-    }
-    images
-}
-
 /// A product as clients write it, before any checks.
 #[derive(Debug, Clone, Default)]
 pub struct RawProduct {
@@ -309,6 +175,10 @@ pub struct RawProduct {
     pub stock: Option<i64>,
     /// Ids of uploaded files, in display order.
     pub images: Vec<String>,
+    /// Options its variants choose from; empty for a product without variants.
+    pub options: Vec<RawOption>,
+    /// Empty: the product is its own (default) variant.
+    pub variants: Vec<RawVariant>,
 }
 
 /// Changes to a product; `None` leaves a field as it is.
@@ -325,6 +195,10 @@ pub struct ProductPatch {
     /// `Some(None)` makes the stock unlimited.
     pub stock: Option<Option<i64>>,
     pub images: Option<Vec<String>>,
+    /// Replaces the options (send `variants` with them).
+    pub options: Option<Vec<RawOption>>,
+    /// Replaces the variants; a variant with the option values of a stored one keeps its id.
+    pub variants: Option<Vec<RawVariant>>,
 }
 
 /// The writable part of a product, every field valid.
@@ -339,6 +213,9 @@ pub struct ProductDraft {
     pub tags: Vec<Tag>,
     pub stock: Option<u32>,
     pub images: Vec<FileId>,
+    pub options: Vec<ProductOption>,
+    /// Empty: the product is its own (default) variant.
+    pub variants: Vec<VariantDraft>,
 }
 
 impl ProductDraft {
@@ -357,6 +234,12 @@ impl ProductDraft {
         let tags = parse_tags("tags", &raw.tags, &mut errors);
         let stock = errors.take(parse_stock("stock", raw.stock));
         let images = parse_images("images", &raw.images, &mut errors);
+        let (options, variants) = parse_variety(
+            (&raw.options, &raw.variants),
+            raw.stock.is_some(),
+            (sku.as_ref(), price),
+            &mut errors,
+        );
         match (sku, name, description, price, currency, category, stock) {
             (
                 Some(sku),
@@ -376,6 +259,8 @@ impl ProductDraft {
                 tags,
                 stock,
                 images,
+                options,
+                variants,
             }),
             _ => Err(errors.into_errors()),
         }
@@ -398,6 +283,13 @@ pub struct Product {
     pub stock: Option<u32>,
     /// Uploaded image files, in display order; each was complete when added.
     pub images: Vec<FileId>,
+    /// What its variants choose from; empty for a product that is its own default variant.
+    pub options: Vec<ProductOption>,
+    /// Never empty. Without options, the one default variant, whose id is the product's
+    /// and whose SKU, price, stock and images are the product's. With options, the product's
+    /// `sku` is its own (style) SKU, `price` the lowest variant's, `stock` the sum of the
+    /// variants' (`None` if any is unlimited) and `images` the product's gallery.
+    pub variants: Vec<Variant>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Starts at 1 and grows by one on every change; the basis of ETags and of
@@ -410,27 +302,59 @@ impl Product {
     /// every storage backend can hold, so a stored product reads back equal.
     pub fn create(draft: ProductDraft, now: DateTime<Utc>) -> Self {
         let now = truncate_to_millis(now);
-        Self {
-            id: ProductId::generate(),
-            sku: draft.sku,
-            name: draft.name,
-            description: draft.description,
-            price: draft.price,
-            currency: draft.currency,
-            category: draft.category,
-            tags: draft.tags,
-            stock: draft.stock,
-            images: draft.images,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        }
+        let id = ProductId::generate();
+        Self::from_draft(id, draft, &[], now, now, 1)
     }
 
-    /// The next version of this product with `draft` as its content.
+    /// The next version of this product with `draft` as its content. A variant with the
+    /// option values of one it had keeps that one's id, so orders and holds still name it.
     pub fn revise(&self, draft: ProductDraft, now: DateTime<Utc>) -> Self {
-        Self {
-            id: self.id.clone(),
+        Self::from_draft(
+            self.id.clone(),
+            draft,
+            &self.variants,
+            self.created_at,
+            truncate_to_millis(now).max(self.updated_at),
+            self.version + 1,
+        )
+    }
+
+    fn from_draft(
+        id: ProductId,
+        draft: ProductDraft,
+        earlier: &[Variant],
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
+        version: u64,
+    ) -> Self {
+        let variants = if draft.variants.is_empty() {
+            vec![Variant {
+                id: VariantId::default_of(&id),
+                values: Vec::new(),
+                sku: draft.sku.clone(),
+                price: draft.price,
+                stock: draft.stock,
+                images: draft.images.clone(),
+            }]
+        } else {
+            draft
+                .variants
+                .into_iter()
+                .map(|v| Variant {
+                    id: earlier
+                        .iter()
+                        .find(|e| !e.values.is_empty() && e.values == v.values)
+                        .map_or_else(VariantId::generate, |e| e.id.clone()),
+                    values: v.values,
+                    sku: v.sku,
+                    price: v.price,
+                    stock: v.stock,
+                    images: v.images,
+                })
+                .collect()
+        };
+        let mut product = Self {
+            id,
             sku: draft.sku,
             name: draft.name,
             description: draft.description,
@@ -440,14 +364,24 @@ impl Product {
             tags: draft.tags,
             stock: draft.stock,
             images: draft.images,
-            created_at: self.created_at,
-            updated_at: truncate_to_millis(now).max(self.updated_at),
-            version: self.version + 1,
-        }
+            options: draft.options,
+            variants,
+            created_at,
+            updated_at,
+            version,
+        };
+        product.summarise();
+        product
+    }
+
+    /// Whether the product is its own default variant (it has no options).
+    pub fn is_single(&self) -> bool {
+        self.options.is_empty()
     }
 
     /// This product as raw input with `patch` laid over it, to be parsed again whole.
     pub fn patched(&self, patch: ProductPatch) -> RawProduct {
+        let single = self.is_single();
         RawProduct {
             sku: patch.sku.unwrap_or_else(|| self.sku.as_str().to_owned()),
             name: patch.name.unwrap_or_else(|| self.name.as_str().to_owned()),
@@ -464,37 +398,15 @@ impl Product {
             tags: patch
                 .tags
                 .unwrap_or_else(|| self.tags.iter().map(|t| t.as_str().to_owned()).collect()),
-            stock: patch.stock.unwrap_or_else(|| self.stock.map(i64::from)),
+            // A product with variants has no stock of its own to keep.
+            stock: patch
+                .stock
+                .unwrap_or_else(|| self.stock.filter(|_| single).map(i64::from)),
             images: patch
                 .images
                 .unwrap_or_else(|| self.images.iter().map(|i| i.to_string()).collect()),
-        }
-    }
-
-    /// This product with `quantity` units taken from its stock, as the next version;
-    /// unlimited stock is left as it is. `Err(available)` if fewer are left.
-    pub fn reserved(&self, quantity: u32, now: DateTime<Utc>) -> Result<Self, u32> {
-        match self.stock {
-            None => Ok(self.clone()),
-            Some(left) if left < quantity => Err(left),
-            Some(left) => Ok(self.with_stock(left - quantity, now)),
-        }
-    }
-
-    /// This product with `quantity` units put back, as the next version.
-    pub fn released(&self, quantity: u32, now: DateTime<Utc>) -> Self {
-        match self.stock {
-            None => self.clone(),
-            Some(left) => self.with_stock(left.saturating_add(quantity), now),
-        }
-    }
-
-    fn with_stock(&self, stock: u32, now: DateTime<Utc>) -> Self {
-        Self {
-            stock: Some(stock),
-            updated_at: truncate_to_millis(now).max(self.updated_at),
-            version: self.version + 1,
-            ..self.clone()
+            options: patch.options.unwrap_or_else(|| self.raw_options()),
+            variants: patch.variants.unwrap_or_else(|| self.raw_variants()),
         }
     }
 }
@@ -518,6 +430,7 @@ mod tests {
             tags: vec!["Fiction".into(), "fiction".into()],
             stock: Some(3),
             images: vec![],
+            ..Default::default()
         }
     }
 
@@ -541,6 +454,7 @@ mod tests {
             tags: vec!["ok".into(), "x".repeat(21)],
             stock: Some(-1),
             images: vec!["not-an-id".into()],
+            ..Default::default()
         };
         let errors = ProductDraft::parse(&bad, &categories()).unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
@@ -558,16 +472,6 @@ mod tests {
                 "images[0]"
             ]
         );
-    }
-
-    #[test]
-    fn html_is_refused_but_plain_angle_brackets_are_not() {
-        for html in ["<b>bold</b>", "a </p>", "<!-- x -->", "5 &lt; 6", "&#60;"] {
-            assert!(looks_like_html(html), "{html}");
-        }
-        for text in ["5 < 6 and 7 > 3", "Tom & Jerry", "a <3 b", "R&D; done"] {
-            assert!(!looks_like_html(text), "{text}");
-        }
     }
 
     #[test]
@@ -607,12 +511,95 @@ mod tests {
     fn reserving_takes_units_until_none_are_left_and_unlimited_never_runs_out() {
         let now = Utc::now();
         let product = Product::create(ProductDraft::parse(&raw(), &categories()).unwrap(), now);
-        let after = product.reserved(2, now).unwrap();
+        let only = VariantId::default_of(&product.id);
+        let after = product.reserved(&only, 2, now).unwrap();
         assert_eq!((after.stock, after.version), (Some(1), 2));
-        assert_eq!(after.reserved(2, now), Err(1));
-        assert_eq!(after.released(2, now).stock, Some(3));
+        assert_eq!(after.variants[0].stock, Some(1));
+        assert_eq!(
+            after.reserved(&only, 2, now),
+            Err(StockShort::Insufficient { available: 1 })
+        );
+        assert_eq!(after.released(&only, 2, now).unwrap().stock, Some(3));
         let mut unlimited = product.clone();
-        unlimited.stock = None;
-        assert_eq!(unlimited.reserved(1_000, now), Ok(unlimited.clone()));
+        unlimited.variants[0].stock = None;
+        unlimited.summarise();
+        assert_eq!(unlimited.reserved(&only, 1_000, now), Ok(unlimited.clone()));
+        let other = VariantId::generate();
+        assert_eq!(product.reserved(&other, 1, now), Err(StockShort::NoVariant));
+    }
+
+    fn tee() -> RawProduct {
+        let variant = |size: &str, sku: &str, price: Option<i64>, stock: Option<i64>| RawVariant {
+            options: [("Size".to_owned(), size.to_owned())].into(),
+            sku: sku.into(),
+            price,
+            stock,
+            images: vec![],
+        };
+        RawProduct {
+            sku: "tee".into(),
+            name: "Tee".into(),
+            price: 49_900,
+            currency: "INR".into(),
+            category: "home".into(),
+            options: vec![RawOption {
+                name: "Size".into(),
+                values: vec!["S".into(), "M".into()],
+            }],
+            variants: vec![
+                variant("S", "tee-s", Some(39_900), Some(2)),
+                variant("M", "tee-m", None, Some(5)),
+            ],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_product_with_variants_shows_the_lowest_price_and_the_sum_of_their_stock() {
+        let now = Utc::now();
+        let product = Product::create(ProductDraft::parse(&tee(), &categories()).unwrap(), now);
+        assert_eq!((product.price.get(), product.stock), (39_900, Some(7)));
+        assert_eq!(product.variants[1].price.get(), 49_900);
+        assert_eq!(product.variants[1].label().as_deref(), Some("M"));
+        assert_ne!(product.variants[0].id.as_str(), product.id.as_str());
+        let m = product.variants[1].id.clone();
+        let after = product.reserved(&m, 5, now).unwrap();
+        assert_eq!((after.stock, after.variants[0].stock), (Some(2), Some(2)));
+        assert_eq!(product.variant_for_line(None).unwrap_err().code, "required");
+    }
+
+    #[test]
+    fn a_revision_keeps_the_ids_of_variants_with_the_same_values() {
+        let now = Utc::now();
+        let product = Product::create(ProductDraft::parse(&tee(), &categories()).unwrap(), now);
+        let raw = product.patched(ProductPatch {
+            name: Some("Tee 2".into()),
+            ..Default::default()
+        });
+        assert_eq!(raw.stock, None);
+        let revised = product.revise(ProductDraft::parse(&raw, &categories()).unwrap(), now);
+        assert_eq!(revised.variants, product.variants);
+        assert_eq!(revised.name.as_str(), "Tee 2");
+    }
+
+    #[test]
+    fn variants_without_options_and_stock_beside_variants_are_refused() {
+        let mut bad = tee();
+        bad.options.clear();
+        bad.stock = Some(1);
+        let fields: Vec<String> = ProductDraft::parse(&bad, &categories())
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "options",
+                "stock",
+                "variants[0].options.Size",
+                "variants[1].options.Size"
+            ]
+        );
     }
 }

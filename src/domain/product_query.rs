@@ -26,10 +26,17 @@ pub struct ProductFilter {
 impl ProductFilter {
     pub fn matches(&self, p: &Product) -> bool {
         self.category.as_ref().is_none_or(|c| &p.category == c)
-            && self.price_min.is_none_or(|min| p.price >= min)
-            && self.price_max.is_none_or(|max| p.price <= max)
+            && self.price_matches(p)
             && self.tag.as_ref().is_none_or(|t| p.tags.contains(t))
             && self.q.as_ref().is_none_or(|q| q.matches(p))
+    }
+
+    /// Whether any of the product's variants costs within the price bounds.
+    fn price_matches(&self, p: &Product) -> bool {
+        p.variants.iter().any(|v| {
+            self.price_min.is_none_or(|min| v.price >= min)
+                && self.price_max.is_none_or(|max| v.price <= max)
+        })
     }
 
     /// A short digest of the filter, so a cursor is only accepted by the query it came from.

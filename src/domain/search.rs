@@ -26,7 +26,8 @@ pub fn fold(text: &str) -> String {
         .collect()
 }
 
-/// What a product is searched by: its folded name, description and tags, one per line.
+/// What a product is searched by: its folded name, description, tags and SKUs (its own
+/// and its variants'), one per line.
 pub fn searchable_text(p: &Product) -> String {
     let mut text = fold(p.name.as_str());
     if let Some(d) = &p.description {
@@ -36,6 +37,10 @@ pub fn searchable_text(p: &Product) -> String {
     for t in &p.tags {
         text.push('\n');
         text.push_str(&fold(t.as_str()));
+    }
+    for sku in p.skus() {
+        text.push('\n');
+        text.push_str(&fold(sku.as_str()));
     }
     text
 }

@@ -17,7 +17,7 @@ use crate::domain::coupon::{Coupon, CouponCode};
 use crate::domain::facets::{FacetSet, Facets};
 use crate::domain::file::{FileId, FileRecord, FileUsage};
 use crate::domain::hold::{HoldId, StockHold};
-use crate::domain::ids::{ProductId, ZoneId};
+use crate::domain::ids::{ProductId, VariantId, ZoneId};
 use crate::domain::order::{Order, OrderId};
 use crate::domain::order_query::{OrderPage, OrderQuery};
 use crate::domain::outbox::{NextAttempt, OutboxId, OutboxMessage};
@@ -57,7 +57,8 @@ pub enum StoreError {
 
 #[async_trait]
 pub trait ProductRepository: Send + Sync {
-    /// Stores a new product. Fails with `Duplicate { field: "sku" }` if the SKU is taken.
+    /// Stores a new product. Fails with `Duplicate { field: "sku" }` if any of its SKUs
+    /// (its own or a variant's) is one another product holds, as its own or a variant's.
     async fn insert(&self, product: &Product) -> Result<(), StoreError>;
 
     async fn get(&self, id: &ProductId) -> Result<Option<Product>, StoreError>;
@@ -76,23 +77,26 @@ pub trait ProductRepository: Send + Sync {
     /// Counts of the facets in `wanted` over every product matching `filter`.
     async fn facets(&self, filter: &ProductFilter, wanted: FacetSet) -> Result<Facets, StoreError>;
 
-    /// Takes `quantity` units from the product's stock in one conditional write,
-    /// so concurrent reservations never sell more than there is, and records
-    /// `hold` for them in the same write. Unlimited stock is left unchanged and
-    /// gets no hold. Answers the product as it is now; `NotFound`, or
-    /// `InsufficientStock` with what is left. `now` dates the hold and the change.
+    /// Takes `quantity` units from the stock of the product's `variant` in one
+    /// conditional write, so concurrent reservations never sell more of a variant
+    /// than there is, and records `hold` (naming the variant) in the same write.
+    /// Unlimited stock is left unchanged and gets no hold. Answers the product as
+    /// it is now; `NotFound` (no such product or variant), or `InsufficientStock`
+    /// with what is left of the variant. `now` dates the hold and the change.
     async fn reserve(
         &self,
         id: &ProductId,
+        variant: &VariantId,
         quantity: u32,
         hold: &HoldId,
         now: DateTime<Utc>,
     ) -> Result<Product, StoreError>;
 
-    /// Puts `quantity` units back (a cancelled or expired order).
+    /// Puts `quantity` units of `variant` back (a cancelled or expired order).
     async fn release(
         &self,
         id: &ProductId,
+        variant: &VariantId,
         quantity: u32,
         now: DateTime<Utc>,
     ) -> Result<Product, StoreError>;
@@ -101,7 +105,7 @@ pub trait ProductRepository: Send + Sync {
     /// happens if the hold (or the product) is gone.
     async fn drop_hold(&self, id: &ProductId, hold: &HoldId) -> Result<(), StoreError>;
 
-    /// Gives a hold's units back and forgets it, in one write: its order was
+    /// Gives a hold's units back to its variant and forgets it, in one write: its order was
     /// never stored. False if there was no such hold, so units go back at most once.
     async fn release_hold(
         &self,

@@ -5,7 +5,7 @@ use crate::app::errors::{AppError, ErrorCode};
 use crate::app::identity::Permission;
 use crate::app::identity::Principal;
 use crate::domain::hold::HoldId;
-use crate::domain::ids::ProductId;
+use crate::domain::ids::{ProductId, VariantId};
 use crate::domain::order::cod::PaymentMethod;
 use crate::domain::order::request::{OrderRequest, RawAddress, RawLine};
 use crate::domain::order::{Order, OrderId};
@@ -91,7 +91,7 @@ impl Orders {
         let method = payment_method
             .map(|raw| PaymentMethod::parse("payment_method", raw))
             .transpose();
-        let (request, method) = match (parsed, method) {
+        let (mut request, method) = match (parsed, method) {
             (Ok(request), Ok(method)) => (request, method.unwrap_or_default()),
             (parsed, method) => {
                 let mut errors = parsed.err().unwrap_or_default();
@@ -115,12 +115,22 @@ impl Orders {
         {
             return Err(too_many_unpaid(self.settings.unpaid_max));
         }
+        self.resolve_variants(&mut request).await?;
         let order_id = OrderId::generate();
         let mut held: Vec<(ProductId, HoldId)> = Vec::new();
         let mut products = Vec::new();
-        for (i, (id, quantity)) in request.lines.iter().enumerate() {
+        for (i, line) in request.lines.iter().enumerate() {
             let hold = HoldId::new(&order_id, i);
-            match self.catalog.reserve(id, *quantity, &hold).await {
+            let id = &line.product_id;
+            let variant = line
+                .variant_id
+                .clone()
+                .unwrap_or_else(|| VariantId::default_of(id));
+            match self
+                .catalog
+                .reserve(id, &variant, line.quantity, &hold)
+                .await
+            {
                 Ok(product) => {
                     held.push((id.clone(), hold));
                     products.push(product);
@@ -204,6 +214,32 @@ impl Orders {
         Ok(Placed::New(order))
     }
 
+    /// Names each line's variant: the one it names, which the product must have, or the
+    /// product's only one. Every line's problem is reported at once (422 on
+    /// `items[i].product_id` or `items[i].variant_id`).
+    async fn resolve_variants(&self, request: &mut OrderRequest) -> Result<(), AppError> {
+        let mut errors = Vec::new();
+        for (i, line) in request.lines.iter_mut().enumerate() {
+            let Some(product) = self.catalog.find(&line.product_id).await? else {
+                errors.push(no_such_product(i));
+                continue;
+            };
+            match product.variant_for_line(line.variant_id.as_ref()) {
+                Ok(v) => line.variant_id = Some(v.id.clone()),
+                Err(e) => errors.push(FieldError::new(
+                    format!("items[{i}].{}", e.field),
+                    e.code,
+                    e.message,
+                )),
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::validation(errors))
+        }
+    }
+
     /// The order an earlier attempt of this request placed, if any; an error
     /// if the key was used for a different order.
     async fn placed_by(&self, key: &RequestKey) -> Result<Option<Placed>, AppError> {
@@ -249,14 +285,18 @@ impl Orders {
     }
 }
 
+fn no_such_product(index: usize) -> FieldError {
+    FieldError::new(
+        format!("items[{index}].product_id"),
+        "not_found",
+        "no such product",
+    )
+}
+
 /// A reservation failure, named after the item it was for.
 fn item_error(error: AppError, index: usize) -> AppError {
     match error.code {
-        ErrorCode::NotFound => AppError::validation(vec![FieldError::new(
-            format!("items[{index}].product_id"),
-            "not_found",
-            "no such product",
-        )]),
+        ErrorCode::NotFound => AppError::validation(vec![no_such_product(index)]),
         ErrorCode::InsufficientStock => AppError {
             errors: vec![FieldError::new(
                 format!("items[{index}].quantity"),

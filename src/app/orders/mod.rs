@@ -39,7 +39,7 @@ use crate::app::errors::{AppError, ErrorCode};
 use crate::app::identity::Principal;
 use crate::app::identity::{Identity, Permission};
 use crate::domain::analytics::SalesSummary;
-use crate::domain::ids::ProductId;
+use crate::domain::ids::{ProductId, VariantId};
 use crate::domain::money::Paise;
 use crate::domain::order::ledger::EntryStatus;
 use crate::domain::order::payment::PaymentEvent;
@@ -178,11 +178,11 @@ impl Orders {
         self.clock.now()
     }
 
-    async fn release_all(&self, lines: &[(ProductId, u32)]) {
-        for (id, quantity) in lines {
-            if let Err(error) = self.catalog.release(id, *quantity).await {
+    async fn release_all(&self, lines: &[(ProductId, VariantId, u32)]) {
+        for (id, variant, quantity) in lines {
+            if let Err(error) = self.catalog.release(id, variant, *quantity).await {
                 // The units stay reserved: under-selling, never overselling.
-                tracing::error!(product = %id, quantity, error = %error, "could not release stock");
+                tracing::error!(product = %id, variant = %variant, quantity, error = %error, "could not release stock");
             }
         }
     }
@@ -364,10 +364,10 @@ impl Orders {
 
     /// Puts all of the order's units back in stock.
     async fn release_items(&self, order: &Order) {
-        let lines: Vec<(ProductId, u32)> = order
+        let lines: Vec<(ProductId, VariantId, u32)> = order
             .items
             .iter()
-            .map(|i| (i.product_id.clone(), i.quantity))
+            .map(|i| (i.product_id.clone(), i.variant_id.clone(), i.quantity))
             .collect();
         self.release_all(&lines).await;
     }

@@ -44,12 +44,18 @@ use status::{IllegalTransition, OrderStatus};
 
 pub use super::ids::OrderId;
 
-/// One line of an order: the product as it was when ordered.
+/// One line of an order: the product variant as it was when ordered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderItem {
     pub product_id: super::ids::ProductId,
+    /// The variant bought; a product without options has one, with the product's id.
+    pub variant_id: super::ids::VariantId,
+    /// The variant's SKU.
     pub sku: String,
+    /// The product's name.
     pub name: String,
+    /// Which variant, e.g. `M / Red`; `None` for a product without options.
+    pub variant_label: Option<String>,
     pub unit_price: Paise,
     pub quantity: u32,
     pub line_total: Paise,
@@ -130,8 +136,9 @@ pub fn tax_on(subtotal: i64, rate_bp: u32) -> i64 {
 
 impl Order {
     /// A new unpaid order `id` for `products` (in the order of `request.lines`),
-    /// with prices and names as they are now. The id comes first because the
-    /// stock holds taken before the order exists name it.
+    /// with prices and names as they are now. Each line's variant is the one it
+    /// names (the catalog resolved them), else the product's first. The id comes
+    /// first because the stock holds taken before the order exists name it.
     pub fn new(
         id: OrderId,
         user_id: UserId,
@@ -145,13 +152,21 @@ impl Order {
             .lines
             .iter()
             .zip(products)
-            .map(|((_, quantity), p)| OrderItem {
-                product_id: p.id.clone(),
-                sku: p.sku.as_str().to_owned(),
-                name: p.name.as_str().to_owned(),
-                unit_price: p.price,
-                quantity: *quantity,
-                line_total: Paise::trusted(p.price.get() * i64::from(*quantity)),
+            .filter_map(|(line, p)| {
+                let v = match &line.variant_id {
+                    Some(id) => p.variant(id)?,
+                    None => p.variants.first()?,
+                };
+                Some(OrderItem {
+                    product_id: p.id.clone(),
+                    variant_id: v.id.clone(),
+                    sku: v.sku.as_str().to_owned(),
+                    name: p.name.as_str().to_owned(),
+                    variant_label: v.label(),
+                    unit_price: v.price,
+                    quantity: line.quantity,
+                    line_total: Paise::trusted(v.price.get() * i64::from(line.quantity)),
+                })
             })
             .collect();
         let subtotal: i64 = items.iter().map(|i| i.line_total.get()).sum();

@@ -2,7 +2,7 @@
 //! [`OrderRequest`], the same checked field by field.
 
 use super::Address;
-use crate::domain::ids::ProductId;
+use crate::domain::ids::{ProductId, VariantId};
 use crate::domain::user::Phone;
 use crate::domain::validation::{char_len, Collector, FieldError};
 
@@ -18,7 +18,18 @@ const MAX_ADDRESS_LINE: usize = 200;
 #[derive(Debug, Clone)]
 pub struct RawLine {
     pub product_id: String,
+    /// Absent: the product's only variant.
+    pub variant_id: Option<String>,
     pub quantity: i64,
+}
+
+/// One line, checked: a product, the variant if the customer named one, and how many.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestLine {
+    pub product_id: ProductId,
+    /// `None` until the catalog resolves it: the product's only variant.
+    pub variant_id: Option<VariantId>,
+    pub quantity: u32,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -35,8 +46,8 @@ pub struct RawAddress {
 /// What a customer asked for, checked field by field.
 #[derive(Debug, Clone)]
 pub struct OrderRequest {
-    /// Each product once, with its quantity (repeats are added up).
-    pub lines: Vec<(ProductId, u32)>,
+    /// Each product variant once, with its quantity (repeats are added up).
+    pub lines: Vec<RequestLine>,
     pub address: Option<Address>,
     pub notes: Option<String>,
 }
@@ -66,12 +77,20 @@ impl OrderRequest {
                 format!("must list at most {MAX_ITEMS} items"),
             ));
         }
-        let mut parsed: Vec<(ProductId, u32)> = Vec::new();
+        let mut parsed: Vec<RequestLine> = Vec::new();
         for (i, line) in lines.iter().enumerate() {
             let id = errors.take(
                 ProductId::parse(&line.product_id)
                     .map_err(|m| FieldError::new(format!("items[{i}].product_id"), "invalid", m)),
             );
+            let variant = match &line.variant_id {
+                None => Some(None),
+                Some(raw) => errors
+                    .take(VariantId::parse(raw).map_err(|m| {
+                        FieldError::new(format!("items[{i}].variant_id"), "invalid", m)
+                    }))
+                    .map(Some),
+            };
             let quantity = match u32::try_from(line.quantity) {
                 Ok(q) if (1..=max_units).contains(&q) => Some(q),
                 _ => {
@@ -83,17 +102,22 @@ impl OrderRequest {
                     None
                 }
             };
-            if let (Some(id), Some(quantity)) = (id, quantity) {
-                match parsed.iter_mut().find(|(p, _)| *p == id) {
-                    Some((_, q)) if *q + quantity > max_units => {
+            if let (Some(id), Some(variant), Some(quantity)) = (id, variant, quantity) {
+                let same = |l: &&mut RequestLine| l.product_id == id && l.variant_id == variant;
+                match parsed.iter_mut().find(same).map(|l| &mut l.quantity) {
+                    Some(q) if *q + quantity > max_units => {
                         errors.push(FieldError::new(
                             format!("items[{i}].quantity"),
                             "out_of_range",
                             format!("with the product's earlier lines, more than {max_units}"),
                         ));
                     }
-                    Some((_, q)) => *q += quantity,
-                    None => parsed.push((id, quantity)),
+                    Some(q) => *q += quantity,
+                    None => parsed.push(RequestLine {
+                        product_id: id,
+                        variant_id: variant,
+                        quantity,
+                    }),
                 }
             }
         }

@@ -62,8 +62,16 @@ pub struct AddressBody {
 #[derive(Debug, Clone, Object)]
 pub struct OrderItemBody {
     pub product_id: String,
+    /// The variant bought; for a product without options, the product's own id.
+    pub variant_id: String,
+    /// The variant's SKU.
     pub sku: String,
+    /// The product's name.
     pub name: String,
+    /// Which variant, its option values joined (`M / Red`); absent for a product without
+    /// options.
+    #[oai(skip_serializing_if_is_none)]
+    pub variant_label: Option<String>,
     /// Paise.
     pub unit_price: i64,
     pub quantity: u32,
@@ -260,8 +268,10 @@ impl From<&Order> for OrderBody {
                 .iter()
                 .map(|i| OrderItemBody {
                     product_id: i.product_id.to_string(),
+                    variant_id: i.variant_id.to_string(),
                     sku: i.sku.clone(),
                     name: i.name.clone(),
+                    variant_label: i.variant_label.clone(),
                     unit_price: i.unit_price.get(),
                     quantity: i.quantity,
                     line_total: i.line_total.get(),
@@ -317,8 +327,10 @@ impl Example for OrderBody {
             payment_method: Wire(PaymentMethod::Razorpay),
             items: vec![OrderItemBody {
                 product_id: EXAMPLE_PRODUCT.into(),
+                variant_id: "6650c0ffee0000000000abce".into(),
                 sku: "KURTA-M-BLUE".into(),
                 name: "Cotton kurta".into(),
+                variant_label: Some("M / Blue".into()),
                 unit_price: 129_900,
                 quantity: 2,
                 line_total: 259_800,

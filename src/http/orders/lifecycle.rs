@@ -52,6 +52,12 @@ pub struct OrderLineInput {
     /// Product id (24 hexadecimal characters).
     #[oai(validator(pattern = "^[0-9a-fA-F]{24}$"))]
     pub product_id: String,
+    /// The variant to buy (24 hexadecimal characters, from the product's `variants`).
+    /// Omitted: the product's only variant; a product with several answers 422 on
+    /// `items[i].variant_id`.
+    #[oai(validator(pattern = "^[0-9a-fA-F]{24}$"))]
+    #[serde(default)]
+    pub variant_id: Option<String>,
     /// Units: at least 1, at most `BAZAAR_ORDER_PRODUCT_UNITS_MAX` (10 by
     /// default) of one product per order.
     #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
@@ -209,6 +215,7 @@ impl OrdersApi {
             .iter()
             .map(|l| RawLine {
                 product_id: l.product_id.clone(),
+                variant_id: l.variant_id.clone(),
                 quantity: l.quantity,
             })
             .collect();
@@ -416,6 +423,7 @@ impl Example for OrderInput {
         Self {
             items: vec![OrderLineInput {
                 product_id: EXAMPLE_PRODUCT.into(),
+                variant_id: Some("6650c0ffee0000000000abce".into()),
                 quantity: 2,
             }],
             address: Some(AddressBody {

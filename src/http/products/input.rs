@@ -5,6 +5,7 @@ use poem_openapi::types::{Example, MaybeUndefined};
 use poem_openapi::Object;
 use serde::Deserialize;
 
+use super::variants::{ProductOptionBody, VariantInput};
 use crate::domain::product::{ProductPatch, RawProduct};
 
 // Input types are parsed by serde (see `json_body`); their `validator`s only
@@ -53,6 +54,15 @@ pub struct ProductInput {
     /// shows; anyone else's file is `file_not_found`.
     #[oai(validator(max_items = 10, pattern = "^[0-9a-fA-F]{24}$"))]
     pub images: Option<Vec<String>>,
+    /// Up to 3 options its variants choose from (`Size`, `Colour`); send with `variants`.
+    #[oai(validator(max_items = 3))]
+    pub options: Option<Vec<ProductOptionBody>>,
+    /// Up to 100 variants, each its own SKU, price, stock and images. With variants, `sku`
+    /// is the product's own (style) SKU, `price` the price of variants that name none, and
+    /// `stock` must be absent (stock is per variant). Absent: the product is its own single
+    /// variant, as before variants existed.
+    #[oai(validator(max_items = 100))]
+    pub variants: Option<Vec<VariantInput>>,
 }
 
 impl Example for ProductInput {
@@ -67,6 +77,8 @@ impl Example for ProductInput {
             tags: Some(vec!["cotton".into(), "summer".into()]),
             stock: Some(25),
             images: Some(vec!["6650c0ffee0000000000f11e".into()]),
+            options: None,
+            variants: None,
         }
     }
 }
@@ -83,6 +95,18 @@ impl From<ProductInput> for RawProduct {
             tags: i.tags.unwrap_or_default(),
             stock: i.stock,
             images: i.images.unwrap_or_default(),
+            options: i
+                .options
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            variants: i
+                .variants
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
         }
     }
 }
@@ -135,6 +159,15 @@ pub struct ProductPatchInput {
     #[oai(validator(max_items = 10, pattern = "^[0-9a-fA-F]{24}$"))]
     #[oai(skip_serializing_if_is_none)]
     pub images: Option<Vec<String>>,
+    /// Replaces the options; `[]` (with `variants: []`) makes the product its own single
+    /// variant again.
+    #[oai(validator(max_items = 3))]
+    #[oai(skip_serializing_if_is_none)]
+    pub options: Option<Vec<ProductOptionBody>>,
+    /// Replaces the variants; one with the option values of a current variant keeps its id.
+    #[oai(validator(max_items = 100))]
+    #[oai(skip_serializing_if_is_none)]
+    pub variants: Option<Vec<VariantInput>>,
 }
 
 impl Example for ProductPatchInput {
@@ -149,6 +182,8 @@ impl Example for ProductPatchInput {
             tags: Some(vec!["cotton".into(), "sale".into()]),
             stock: MaybeUndefined::Value(40),
             images: None,
+            options: None,
+            variants: None,
         }
     }
 }
@@ -173,6 +208,8 @@ impl From<ProductPatchInput> for ProductPatch {
                 MaybeUndefined::Value(n) => Some(Some(n)),
             },
             images: p.images,
+            options: p.options.map(|o| o.into_iter().map(Into::into).collect()),
+            variants: p.variants.map(|v| v.into_iter().map(Into::into).collect()),
         }
     }
 }

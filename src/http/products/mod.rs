@@ -9,6 +9,7 @@ mod collection;
 mod images;
 mod input;
 mod item;
+mod variants;
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ use batch::ProductBatchApi;
 use collection::ProductCollectionApi;
 use images::ProductImagesApi;
 use item::ProductItemApi;
+use variants::{ProductOptionBody, VariantBody};
 
 /// The `Products` tag's operations, in the contract's order.
 pub type ProductsApi = (
@@ -66,7 +68,9 @@ const BASE: &str = "/api/v1/products";
 
 // Serialised by serde (`EncodedJson`); the serde attributes
 // mirror the `oai` ones, and a test holds both encodings equal.
-/// A product in the catalog.
+/// A product in the catalog. With options, `sku` is the product's own (style) SKU,
+/// `price` its lowest variant's, `stock` the sum of its variants' (`null` if any is
+/// unlimited) and `images` its gallery; each variant has its own.
 #[derive(Debug, Clone, Object, serde::Serialize)]
 #[oai(example, rename = "Product")]
 pub struct ProductBody {
@@ -93,6 +97,11 @@ pub struct ProductBody {
     /// Image file ids, in display order. Show one with
     /// `GET /api/v1/products/{id}/images/{file_id}` (a redirect to the bytes).
     pub images: Vec<String>,
+    /// What its variants choose from; empty for a product without options.
+    pub options: Vec<ProductOptionBody>,
+    /// Its sellable units, never empty: a product without options has one, whose id is
+    /// the product's.
+    pub variants: Vec<VariantBody>,
     #[serde(serialize_with = "rfc3339")]
     pub created_at: DateTime<Utc>,
     #[serde(serialize_with = "rfc3339")]
@@ -114,6 +123,8 @@ impl From<&Product> for ProductBody {
             tags: p.tags.iter().map(|t| t.as_str().to_owned()).collect(),
             stock: p.stock,
             images: p.images.iter().map(|i| i.to_string()).collect(),
+            options: p.options.iter().map(Into::into).collect(),
+            variants: p.variants.iter().map(|v| VariantBody::of(p, v)).collect(),
             created_at: p.created_at,
             updated_at: p.updated_at,
             version: p.version,
@@ -126,8 +137,8 @@ impl Example for ProductBody {
         let at = DateTime::from_timestamp(1_767_225_600, 0).unwrap_or_default();
         Self {
             id: "6650c0ffee0000000000abcd".into(),
-            sku: "TEE-RED-M".into(),
-            name: "Cotton T-shirt, red, M".into(),
+            sku: "TEE-RED".into(),
+            name: "Cotton T-shirt, red".into(),
             description: Some("100% cotton, pre-shrunk.".into()),
             price: 49_900,
             currency: "INR".into(),
@@ -135,6 +146,8 @@ impl Example for ProductBody {
             tags: vec!["cotton".into(), "summer".into()],
             stock: Some(25),
             images: vec!["6650c0ffee0000000000f11e".into()],
+            options: vec![ProductOptionBody::example()],
+            variants: vec![VariantBody::example()],
             created_at: at,
             updated_at: at,
             version: 1,

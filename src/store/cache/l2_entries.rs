@@ -6,10 +6,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::facets::{Facets, RangeCount, ValueCount};
 use crate::domain::file::FileId;
-use crate::domain::ids::ProductId;
+use crate::domain::ids::{ProductId, VariantId};
 use crate::domain::money::{Currency, Paise};
 use crate::domain::product::{Category, Description, Product, ProductName, Sku, Tag};
 use crate::domain::product_query::ProductPage;
+use crate::domain::variant::{ProductOption, Variant};
 
 #[derive(Serialize, Deserialize)]
 struct CachedProduct {
@@ -23,9 +24,50 @@ struct CachedProduct {
     stock: Option<u32>,
     #[serde(default)]
     images: Vec<String>,
+    /// Absent in entries written before variants existed.
+    #[serde(default)]
+    options: Vec<(String, Vec<String>)>,
+    #[serde(default)]
+    variants: Vec<CachedVariant>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     version: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CachedVariant {
+    id: String,
+    values: Vec<String>,
+    sku: String,
+    price: i64,
+    stock: Option<u32>,
+    images: Vec<String>,
+}
+
+impl From<&Variant> for CachedVariant {
+    fn from(v: &Variant) -> Self {
+        Self {
+            id: v.id.to_string(),
+            values: v.values.clone(),
+            sku: v.sku.as_str().to_owned(),
+            price: v.price.get(),
+            stock: v.stock,
+            images: v.images.iter().map(|i| i.to_string()).collect(),
+        }
+    }
+}
+
+impl From<CachedVariant> for Variant {
+    fn from(c: CachedVariant) -> Self {
+        Self {
+            id: VariantId::trusted(c.id),
+            values: c.values,
+            sku: Sku::trusted(c.sku),
+            price: Paise::trusted(c.price),
+            stock: c.stock,
+            images: c.images.into_iter().map(FileId::trusted).collect(),
+        }
+    }
 }
 
 impl From<&Product> for CachedProduct {
@@ -40,6 +82,12 @@ impl From<&Product> for CachedProduct {
             tags: p.tags.iter().map(|t| t.as_str().to_owned()).collect(),
             stock: p.stock,
             images: p.images.iter().map(|i| i.to_string()).collect(),
+            options: p
+                .options
+                .iter()
+                .map(|o| (o.name.clone(), o.values.clone()))
+                .collect(),
+            variants: p.variants.iter().map(Into::into).collect(),
             created_at: p.created_at,
             updated_at: p.updated_at,
             version: p.version,
@@ -60,10 +108,17 @@ impl From<CachedProduct> for Product {
             tags: c.tags.into_iter().map(Tag::trusted).collect(),
             stock: c.stock,
             images: c.images.into_iter().map(FileId::trusted).collect(),
+            options: c
+                .options
+                .into_iter()
+                .map(|(name, values)| ProductOption { name, values })
+                .collect(),
+            variants: c.variants.into_iter().map(Into::into).collect(),
             created_at: c.created_at,
             updated_at: c.updated_at,
             version: c.version,
         }
+        .with_default_variant()
     }
 }
 

@@ -8,7 +8,7 @@ use super::l2_entries::{CachedFacets, CachedItem, CachedPage};
 use super::{CachedProducts, PREFIX};
 use crate::domain::facets::{FacetSet, Facets};
 use crate::domain::hold::{HoldId, StockHold};
-use crate::domain::ids::ProductId;
+use crate::domain::ids::{ProductId, VariantId};
 use crate::domain::listing::{fingerprint, Pagination};
 use crate::domain::product::Product;
 use crate::domain::product_query::{ProductFilter, ProductPage, ProductQuery};
@@ -95,11 +95,12 @@ impl ProductRepository for CachedProducts {
     async fn reserve(
         &self,
         id: &ProductId,
+        variant: &VariantId,
         quantity: u32,
         hold: &HoldId,
         now: DateTime<Utc>,
     ) -> Result<Product, StoreError> {
-        let result = self.inner.reserve(id, quantity, hold, now).await;
+        let result = self.inner.reserve(id, variant, quantity, hold, now).await;
         if result.is_ok() {
             self.invalidate(id).await;
         }
@@ -109,10 +110,11 @@ impl ProductRepository for CachedProducts {
     async fn release(
         &self,
         id: &ProductId,
+        variant: &VariantId,
         quantity: u32,
         now: DateTime<Utc>,
     ) -> Result<Product, StoreError> {
-        let result = self.inner.release(id, quantity, now).await;
+        let result = self.inner.release(id, variant, quantity, now).await;
         if result.is_ok() {
             self.invalidate(id).await;
         }

@@ -9,8 +9,8 @@ use parking_lot::{Mutex, RwLock};
 use super::paginate;
 use crate::domain::facets::{FacetSet, Facets};
 use crate::domain::hold::{HoldId, StockHold};
-use crate::domain::ids::ProductId;
-use crate::domain::product::Product;
+use crate::domain::ids::{ProductId, VariantId};
+use crate::domain::product::{Product, StockShort};
 use crate::domain::product_query::{ProductFilter, ProductPage, ProductQuery};
 use crate::domain::time::truncate_to_millis;
 use crate::store::{ProductRepository, StoreError};
@@ -29,9 +29,19 @@ impl MemoryProducts {
     }
 }
 
+/// Whether another product holds any of `product`'s SKUs, as its own or a variant's.
 fn sku_taken(map: &HashMap<ProductId, Product>, product: &Product) -> bool {
+    let skus = product.skus();
     map.values()
-        .any(|p| p.sku == product.sku && p.id != product.id)
+        .filter(|p| p.id != product.id)
+        .any(|p| p.skus().iter().any(|s| skus.contains(s)))
+}
+
+fn short(why: StockShort) -> StoreError {
+    match why {
+        StockShort::NoVariant => StoreError::NotFound,
+        StockShort::Insufficient { available } => StoreError::InsufficientStock { available },
+    }
 }
 
 #[async_trait]
@@ -110,18 +120,18 @@ impl ProductRepository for MemoryProducts {
     async fn reserve(
         &self,
         id: &ProductId,
+        variant: &VariantId,
         quantity: u32,
         hold: &HoldId,
         now: DateTime<Utc>,
     ) -> Result<Product, StoreError> {
         let mut map = self.by_id.write();
         let current = map.get(id).ok_or(StoreError::NotFound)?;
-        let next = current
-            .reserved(quantity, now)
-            .map_err(|available| StoreError::InsufficientStock { available })?;
-        if next.stock.is_some() {
+        let next = current.reserved(variant, quantity, now).map_err(short)?;
+        if next.variant(variant).is_some_and(|v| v.stock.is_some()) {
             self.holds.lock().push(StockHold {
                 product_id: id.clone(),
+                variant_id: variant.clone(),
                 id: hold.clone(),
                 quantity,
                 at: truncate_to_millis(now),
@@ -134,12 +144,13 @@ impl ProductRepository for MemoryProducts {
     async fn release(
         &self,
         id: &ProductId,
+        variant: &VariantId,
         quantity: u32,
         now: DateTime<Utc>,
     ) -> Result<Product, StoreError> {
         let mut map = self.by_id.write();
         let current = map.get(id).ok_or(StoreError::NotFound)?;
-        let next = current.released(quantity, now);
+        let next = current.released(variant, quantity, now).map_err(short)?;
         map.insert(id.clone(), next.clone());
         Ok(next)
     }
@@ -166,8 +177,11 @@ impl ProductRepository for MemoryProducts {
             return Ok(false);
         };
         let taken = holds.remove(at);
-        if let Some(current) = map.get(id) {
-            let next = current.released(taken.quantity, now);
+        // A variant removed meanwhile has nowhere to take its units back.
+        if let Some(Ok(next)) = map
+            .get(id)
+            .map(|current| current.released(&taken.variant_id, taken.quantity, now))
+        {
             map.insert(id.clone(), next);
         }
         Ok(true)

@@ -137,8 +137,9 @@ pub fn hosts_of(url: &str) -> &str {
 }
 
 /// The unique indexes, by name, and the field each guards.
-const UNIQUE_INDEXES: [(&str, &str); 8] = [
+const UNIQUE_INDEXES: [(&str, &str); 9] = [
     ("sku_unique", "sku"),
+    ("skus_unique", "sku"),
     ("phone_unique", "phone"),
     ("email_unique", "email"),
     ("dedupe_key_unique", "dedupe_key"),

@@ -330,6 +330,7 @@ impl ProductRepository for SlowProducts {
     async fn reserve(
         &self,
         _: &ProductId,
+        _: &bazaar::domain::ids::VariantId,
         _: u32,
         _: &HoldId,
         _: DateTime<Utc>,
@@ -357,6 +358,7 @@ impl ProductRepository for SlowProducts {
     async fn release(
         &self,
         _: &ProductId,
+        _: &bazaar::domain::ids::VariantId,
         _: u32,
         _: DateTime<Utc>,
     ) -> Result<Product, StoreError> {

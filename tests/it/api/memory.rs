@@ -43,6 +43,8 @@ mod products;
 mod shipping_zones;
 #[path = "staff.rs"]
 mod staff;
+#[path = "variants.rs"]
+mod variants;
 
 /// The development object store exists only without S3, so only on this set.
 #[path = "dev_store.rs"]

@@ -43,3 +43,5 @@ mod products;
 mod shipping_zones;
 #[path = "staff.rs"]
 mod staff;
+#[path = "variants.rs"]
+mod variants;

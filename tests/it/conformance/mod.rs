@@ -14,6 +14,7 @@ mod outbox;
 mod products;
 mod shipping;
 mod users;
+mod variants;
 
 /// `conformance!(backend_module, async-expression-making-the-port, suite::{tests...})`
 macro_rules! conformance {

@@ -53,6 +53,8 @@ fn product(sku: &str, price: i64) -> Product {
         tags: vec![],
         stock: None,
         images: vec![],
+        options: vec![],
+        variants: vec![],
     };
     let categories = Categories::new(vec!["home".into()]);
     let draft = ProductDraft::parse(&raw, &categories).expect("valid product");
@@ -65,6 +67,7 @@ fn order(user: &UserId, lines: &[(&Product, u32)], created: DateTime<Utc>) -> Or
         .iter()
         .map(|(p, quantity)| RawLine {
             product_id: p.id.to_string(),
+            variant_id: None,
             quantity: i64::from(*quantity),
         })
         .collect();
@@ -128,10 +131,12 @@ pub async fn orders_read_back_unchanged_with_every_field(repo: &dyn OrderReposit
     let lines = [
         RawLine {
             product_id: kettle.id.to_string(),
+            variant_id: None,
             quantity: 2,
         },
         RawLine {
             product_id: mug.id.to_string(),
+            variant_id: None,
             quantity: 3,
         },
     ];

@@ -65,6 +65,8 @@ fn make(spec: Spec<'_>) -> Product {
         tags: spec.tags.iter().map(|t| (*t).to_owned()).collect(),
         stock: spec.stock,
         images: vec![],
+        options: vec![],
+        variants: vec![],
     };
     let draft = ProductDraft::parse(&raw, &categories()).expect("valid product");
     Product::create(draft, base_time() + Duration::minutes(spec.minute))
@@ -785,9 +787,10 @@ pub async fn concurrent_reservations_never_oversell(repo: &dyn ProductRepository
     repo.insert(&product).await.unwrap();
     let order = OrderId::generate();
     let holds: Vec<HoldId> = (0..40).map(|i| HoldId::new(&order, i)).collect();
+    let only = bazaar::domain::ids::VariantId::default_of(&product.id);
     let attempts = holds
         .iter()
-        .map(|hold| repo.reserve(&product.id, 1, hold, Utc::now()));
+        .map(|hold| repo.reserve(&product.id, &only, 1, hold, Utc::now()));
     let results = futures::future::join_all(attempts).await;
     let won = results.iter().filter(|r| r.is_ok()).count();
     assert_eq!(won, 5, "exactly the units there were");
@@ -817,45 +820,87 @@ pub async fn reserve_and_release_handle_short_unlimited_and_missing(repo: &dyn P
     let hold = HoldId::new(&OrderId::generate(), 0);
 
     assert!(matches!(
-        repo.reserve(&limited.id, 4, &hold, Utc::now()).await,
+        repo.reserve(
+            &limited.id,
+            &bazaar::domain::ids::VariantId::default_of(&limited.id),
+            4,
+            &hold,
+            Utc::now()
+        )
+        .await,
         Err(StoreError::InsufficientStock { available: 3 })
     ));
     assert_eq!(
-        repo.reserve(&limited.id, 3, &hold, Utc::now())
-            .await
-            .unwrap()
-            .stock,
+        repo.reserve(
+            &limited.id,
+            &bazaar::domain::ids::VariantId::default_of(&limited.id),
+            3,
+            &hold,
+            Utc::now()
+        )
+        .await
+        .unwrap()
+        .stock,
         Some(0)
     );
     assert_eq!(
-        repo.release(&limited.id, 2, Utc::now())
-            .await
-            .unwrap()
-            .stock,
+        repo.release(
+            &limited.id,
+            &bazaar::domain::ids::VariantId::default_of(&limited.id),
+            2,
+            Utc::now()
+        )
+        .await
+        .unwrap()
+        .stock,
         Some(2)
     );
     assert_eq!(repo.get(&limited.id).await.unwrap().unwrap().stock, Some(2));
 
     let taken = repo
-        .reserve(&unlimited.id, 1_000_000, &hold, Utc::now())
+        .reserve(
+            &unlimited.id,
+            &bazaar::domain::ids::VariantId::default_of(&unlimited.id),
+            1_000_000,
+            &hold,
+            Utc::now(),
+        )
         .await
         .unwrap();
     assert_eq!((taken.stock, taken.version), (None, unlimited.version));
     assert_eq!(
-        repo.release(&unlimited.id, 1, Utc::now())
-            .await
-            .unwrap()
-            .stock,
+        repo.release(
+            &unlimited.id,
+            &bazaar::domain::ids::VariantId::default_of(&unlimited.id),
+            1,
+            Utc::now()
+        )
+        .await
+        .unwrap()
+        .stock,
         None
     );
 
     let missing = ProductId::generate();
     assert!(matches!(
-        repo.reserve(&missing, 1, &hold, Utc::now()).await,
+        repo.reserve(
+            &missing,
+            &bazaar::domain::ids::VariantId::default_of(&missing),
+            1,
+            &hold,
+            Utc::now()
+        )
+        .await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        repo.release(&missing, 1, Utc::now()).await,
+        repo.release(
+            &missing,
+            &bazaar::domain::ids::VariantId::default_of(&missing),
+            1,
+            Utc::now()
+        )
+        .await,
         Err(StoreError::NotFound)
     ));
 }
@@ -891,12 +936,24 @@ pub async fn a_reservation_leaves_a_hold_until_it_is_dropped_or_released(
     let (first, second) = (OrderId::generate(), OrderId::generate());
     let kept = HoldId::new(&first, 0);
     let abandoned = HoldId::new(&second, 1);
-    repo.reserve(&product.id, 2, &kept, Utc::now())
-        .await
-        .unwrap();
-    repo.reserve(&product.id, 1, &abandoned, Utc::now())
-        .await
-        .unwrap();
+    repo.reserve(
+        &product.id,
+        &bazaar::domain::ids::VariantId::default_of(&product.id),
+        2,
+        &kept,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    repo.reserve(
+        &product.id,
+        &bazaar::domain::ids::VariantId::default_of(&product.id),
+        1,
+        &abandoned,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(stock_of(repo, &product.id).await, Some(2));
 
     let old = repo
@@ -953,9 +1010,15 @@ pub async fn concurrent_releases_of_one_hold_give_the_units_back_once(
     let product = stocked("ONCE", Some(10));
     repo.insert(&product).await.unwrap();
     let hold = HoldId::new(&OrderId::generate(), 0);
-    repo.reserve(&product.id, 4, &hold, Utc::now())
-        .await
-        .unwrap();
+    repo.reserve(
+        &product.id,
+        &bazaar::domain::ids::VariantId::default_of(&product.id),
+        4,
+        &hold,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     let attempts = (0..10).map(|_| repo.release_hold(&product.id, &hold, Utc::now()));
     let results = futures::future::join_all(attempts).await;
     let released = results.iter().filter(|r| matches!(r, Ok(true))).count();
@@ -968,7 +1031,13 @@ pub async fn holds_survive_an_edit_and_go_with_the_product(repo: &dyn ProductRep
     repo.insert(&product).await.unwrap();
     let hold = HoldId::new(&OrderId::generate(), 0);
     let reserved = repo
-        .reserve(&product.id, 2, &hold, Utc::now())
+        .reserve(
+            &product.id,
+            &bazaar::domain::ids::VariantId::default_of(&product.id),
+            2,
+            &hold,
+            Utc::now(),
+        )
         .await
         .unwrap();
 
@@ -987,7 +1056,13 @@ pub async fn holds_survive_an_edit_and_go_with_the_product(repo: &dyn ProductRep
 
     let again = HoldId::new(&OrderId::generate(), 0);
     let reserved = repo
-        .reserve(&product.id, 1, &again, Utc::now())
+        .reserve(
+            &product.id,
+            &bazaar::domain::ids::VariantId::default_of(&product.id),
+            1,
+            &again,
+            Utc::now(),
+        )
         .await
         .unwrap();
     repo.delete(&product.id, Some(reserved.version))
@@ -1000,9 +1075,15 @@ pub async fn unlimited_stock_takes_no_hold(repo: &dyn ProductRepository) {
     let product = stocked("ENDLESS", None);
     repo.insert(&product).await.unwrap();
     let hold = HoldId::new(&OrderId::generate(), 0);
-    repo.reserve(&product.id, 3, &hold, Utc::now())
-        .await
-        .unwrap();
+    repo.reserve(
+        &product.id,
+        &bazaar::domain::ids::VariantId::default_of(&product.id),
+        3,
+        &hold,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     assert!(hold_ids(repo).await.is_empty());
     assert!(!repo
         .release_hold(&product.id, &hold, Utc::now())

@@ -1084,7 +1084,13 @@ async fn the_sweep_gives_back_stock_held_for_an_order_that_was_never_stored() {
     let hold = bazaar::domain::hold::HoldId::new(&never_stored, 0);
     use bazaar::store::ProductRepository as _;
     let held = products
-        .reserve(&product_id, 7, &hold, chrono::Utc::now())
+        .reserve(
+            &product_id,
+            &bazaar::domain::ids::VariantId::default_of(&product_id),
+            7,
+            &hold,
+            chrono::Utc::now(),
+        )
         .await
         .unwrap();
     assert_eq!(held.stock, Some(INITIAL_STOCK as u32 - 7));

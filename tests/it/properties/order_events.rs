@@ -94,11 +94,14 @@ fn order(price: i64, quantity: u32) -> Order {
         tags: Vec::new(),
         stock: Some(1_000),
         images: Vec::new(),
+        options: vec![],
+        variants: vec![],
     };
     let product = Product::create(ProductDraft::parse(&raw, &categories).unwrap(), Utc::now());
     let request = OrderRequest::parse(
         &[RawLine {
             product_id: product.id.to_string(),
+            variant_id: None,
             quantity: i64::from(quantity),
         }],
         None,

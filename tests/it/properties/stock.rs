@@ -63,6 +63,7 @@ async fn run(actions: &[Action]) -> Result<(), TestCaseError> {
             Action::Order(quantity) => {
                 let line = RawLine {
                     product_id: w.product_id.clone(),
+                    variant_id: None,
                     quantity: *quantity,
                 };
                 // Refused when there is not enough stock or the customer has

@@ -80,6 +80,8 @@ async fn world_on(store: Store) -> World {
         tags: Vec::new(),
         stock: Some(10),
         images: Vec::new(),
+        options: vec![],
+        variants: vec![],
     };
     let product = Product::create(
         bazaar::domain::product::ProductDraft::parse(&raw, &categories).expect("a valid product"),
@@ -170,6 +172,7 @@ async fn events_in_any_order_end_in_one_state(store: Store, seeds: std::ops::Ran
                 &w.customer,
                 &[RawLine {
                     product_id,
+                    variant_id: None,
                     quantity: 2,
                 }],
                 None,
@@ -283,6 +286,7 @@ impl World {
                 &self.customer,
                 &[RawLine {
                     product_id: self.product_id.clone(),
+                    variant_id: None,
                     quantity: 2,
                 }],
                 None,
@@ -522,13 +526,25 @@ async fn the_hold_sweep_gives_back_stock_held_for_an_order_never_stored_and_only
     // Killed after reserving for an order it never stored…
     let lost = HoldId::new(&OrderId::generate(), 0);
     w.products
-        .reserve(&product, 3, &lost, chrono::Utc::now())
+        .reserve(
+            &product,
+            &bazaar::domain::ids::VariantId::default_of(&product),
+            3,
+            &lost,
+            chrono::Utc::now(),
+        )
         .await
         .unwrap();
     // …and after storing an order but before dropping its hold.
     let stored = HoldId::new(&order.id, 1);
     w.products
-        .reserve(&product, 1, &stored, chrono::Utc::now())
+        .reserve(
+            &product,
+            &bazaar::domain::ids::VariantId::default_of(&product),
+            1,
+            &stored,
+            chrono::Utc::now(),
+        )
         .await
         .unwrap();
     assert_eq!(w.stock().await, Some(4));

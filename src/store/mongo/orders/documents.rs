@@ -5,7 +5,7 @@
 use bson::oid::ObjectId;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::ids::ProductId;
+use crate::domain::ids::{ProductId, VariantId};
 use crate::domain::money::{Currency, Paise};
 use crate::domain::order::cod::{OfflineDetail, OfflineMethod, PaymentMethod};
 use crate::domain::order::flags::{Flag, FlagReason};
@@ -21,8 +21,13 @@ use crate::store::StoreError;
 #[derive(Debug, Serialize, Deserialize)]
 struct ItemDoc {
     product_id: String,
+    /// Absent on lines ordered before variants existed: the product's default variant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    variant_id: Option<String>,
     sku: String,
     name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    variant_label: Option<String>,
     unit_price: i64,
     quantity: i64,
     line_total: i64,
@@ -241,8 +246,10 @@ impl ItemDoc {
     fn from_item(i: &OrderItem) -> Self {
         Self {
             product_id: i.product_id.to_string(),
+            variant_id: Some(i.variant_id.to_string()),
             sku: i.sku.clone(),
             name: i.name.clone(),
+            variant_label: i.variant_label.clone(),
             unit_price: i.unit_price.get(),
             quantity: i64::from(i.quantity),
             line_total: i.line_total.get(),
@@ -250,10 +257,15 @@ impl ItemDoc {
     }
 
     fn into_item(self) -> Result<OrderItem, StoreError> {
+        let product_id = ProductId::trusted(self.product_id);
         Ok(OrderItem {
-            product_id: ProductId::trusted(self.product_id),
+            variant_id: self
+                .variant_id
+                .map_or_else(|| VariantId::default_of(&product_id), VariantId::trusted),
+            product_id,
             sku: self.sku,
             name: self.name,
+            variant_label: self.variant_label,
             unit_price: Paise::trusted(self.unit_price),
             quantity: to_u32(self.quantity, "quantity")?,
             line_total: Paise::trusted(self.line_total),

@@ -5,10 +5,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::file::FileId;
 use crate::domain::hold::{HoldId, StockHold};
-use crate::domain::ids::ProductId;
+use crate::domain::ids::{ProductId, VariantId};
 use crate::domain::money::{Currency, Paise};
 use crate::domain::product::{Category, Description, Product, ProductName, Sku, Tag};
 use crate::domain::search::{fold, searchable_text};
+use crate::domain::variant::{ProductOption, Variant};
 use crate::store::StoreError;
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -28,6 +29,16 @@ pub(super) struct ProductDoc {
     stock: Option<i64>,
     #[serde(default)]
     images: Vec<String>,
+    /// A product without options stores none, and no variants: its default variant is
+    /// the document's own SKU, price, stock and images, as before variants existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    options: Vec<OptionDoc>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    variants: Vec<VariantDoc>,
+    /// Derived: every SKU of the product (its own and its variants'), under a unique
+    /// index, so no SKU is held twice across the catalog. Never read back.
+    #[serde(default)]
+    pub(super) skus: Vec<String>,
     created_at: bson::DateTime,
     updated_at: bson::DateTime,
     version: i64,
@@ -37,6 +48,25 @@ pub(super) struct ProductDoc {
     pub(super) name_folded: String,
     #[serde(default)]
     pub(super) search: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct OptionDoc {
+    name: String,
+    values: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct VariantDoc {
+    id: String,
+    values: Vec<String>,
+    sku: String,
+    price: i64,
+    /// Absent or null: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stock: Option<i64>,
+    #[serde(default)]
+    images: Vec<String>,
 }
 
 /// A product document seen only for its stock holds (`domain::hold`).
@@ -51,6 +81,9 @@ pub(super) struct HolderDoc {
 #[derive(Debug, Deserialize)]
 pub(super) struct HoldDoc {
     pub(super) id: String,
+    /// Absent on holds taken before variants existed: the default variant.
+    #[serde(default)]
+    pub(super) variant_id: Option<String>,
     pub(super) quantity: i64,
     pub(super) at: bson::DateTime,
 }
@@ -58,6 +91,9 @@ pub(super) struct HoldDoc {
 impl HoldDoc {
     pub(super) fn into_hold(self, product_id: ProductId) -> StockHold {
         StockHold {
+            variant_id: self
+                .variant_id
+                .map_or_else(|| VariantId::default_of(&product_id), VariantId::trusted),
             product_id,
             id: HoldId::trusted(self.id),
             quantity: u32::try_from(self.quantity).unwrap_or(0),
@@ -72,6 +108,20 @@ pub(super) fn object_id(id: &ProductId) -> Result<ObjectId, StoreError> {
 
 impl ProductDoc {
     pub(super) fn from_product(p: &Product) -> Result<Self, StoreError> {
+        let (options, variants) = if p.is_single() {
+            (Vec::new(), Vec::new())
+        } else {
+            (
+                p.options
+                    .iter()
+                    .map(|o| OptionDoc {
+                        name: o.name.clone(),
+                        values: o.values.clone(),
+                    })
+                    .collect(),
+                p.variants.iter().map(VariantDoc::from_variant).collect(),
+            )
+        };
         Ok(Self {
             id: object_id(&p.id)?,
             sku: p.sku.as_str().to_owned(),
@@ -81,8 +131,12 @@ impl ProductDoc {
             currency: p.currency.as_str().to_owned(),
             category: p.category.as_str().to_owned(),
             tags: p.tags.iter().map(|t| t.as_str().to_owned()).collect(),
-            stock: p.stock.map(i64::from),
+            // With variants, stock is theirs alone: a sum kept here would go stale.
+            stock: p.stock.filter(|_| p.is_single()).map(i64::from),
             images: p.images.iter().map(|i| i.to_string()).collect(),
+            options,
+            variants,
+            skus: p.skus().iter().map(|s| s.as_str().to_owned()).collect(),
             created_at: bson::DateTime::from_chrono(p.created_at),
             updated_at: bson::DateTime::from_chrono(p.updated_at),
             version: p.version as i64,
@@ -105,9 +159,47 @@ impl ProductDoc {
             tags: self.tags.into_iter().map(Tag::trusted).collect(),
             stock: self.stock.map(|s| u32::try_from(s).unwrap_or(0)),
             images: self.images.into_iter().map(FileId::trusted).collect(),
+            options: self
+                .options
+                .into_iter()
+                .map(|o| ProductOption {
+                    name: o.name,
+                    values: o.values,
+                })
+                .collect(),
+            variants: self
+                .variants
+                .into_iter()
+                .map(VariantDoc::into_variant)
+                .collect(),
             created_at: self.created_at.to_chrono(),
             updated_at: self.updated_at.to_chrono(),
             version: self.version as u64,
-        })
+        }
+        .with_default_variant())
+    }
+}
+
+impl VariantDoc {
+    fn from_variant(v: &Variant) -> Self {
+        Self {
+            id: v.id.to_string(),
+            values: v.values.clone(),
+            sku: v.sku.as_str().to_owned(),
+            price: v.price.get(),
+            stock: v.stock.map(i64::from),
+            images: v.images.iter().map(|i| i.to_string()).collect(),
+        }
+    }
+
+    fn into_variant(self) -> Variant {
+        Variant {
+            id: VariantId::trusted(self.id),
+            values: self.values,
+            sku: Sku::trusted(self.sku),
+            price: Paise::trusted(self.price),
+            stock: self.stock.map(|s| u32::try_from(s).unwrap_or(0)),
+            images: self.images.into_iter().map(FileId::trusted).collect(),
+        }
     }
 }

@@ -16,7 +16,7 @@ use mongodb::{Collection, Database};
 
 use crate::domain::facets::{FacetSet, Facets};
 use crate::domain::hold::{HoldId, StockHold};
-use crate::domain::ids::ProductId;
+use crate::domain::ids::{ProductId, VariantId};
 use crate::domain::product::Product;
 use crate::domain::product_query::{ProductFilter, ProductPage, ProductQuery};
 use crate::store::mongo::{classify, index};
@@ -60,6 +60,9 @@ impl MongoProducts {
                     false,
                 ),
                 index(doc! { "holds.at": 1 }, "holds_at", false, false),
+                // Sparse: documents not yet migrated have no `skus` (see `migrate`).
+                index(doc! { "skus": 1 }, "skus_unique", true, true),
+                index(doc! { "variants.price": 1 }, "variants_price", false, false),
             ])
             .await
             .map_err(classify)?;
@@ -68,31 +71,47 @@ impl MongoProducts {
             collection,
             holders,
         };
-        products.backfill_search_fields().await?;
+        products.migrate().await?;
         Ok(products)
     }
 
-    /// Products written before search existed lack its derived fields; give them
-    /// theirs, so search finds every product. Cheap when there is nothing to do.
-    async fn backfill_search_fields(&self) -> Result<(), StoreError> {
+    /// Brings documents written by earlier versions up to date, and answers how many it
+    /// changed: those written before search existed lack its derived fields, and those
+    /// written before variants existed lack `skus` (so the SKU index cannot see them) and
+    /// a `search` that holds their SKU. Products without options need nothing else: their
+    /// default variant is the document's own fields. Idempotent and cheap when there is
+    /// nothing to do; every start runs it (`docs/catalog.md`, "Variants").
+    pub async fn migrate(&self) -> Result<u64, StoreError> {
         let mut stale = self
             .collection
-            .find(doc! { "search": { "$exists": false } })
+            .find(doc! { "$or": [
+                { "search": { "$exists": false } },
+                { "skus": { "$exists": false } },
+            ] })
             .await
             .map_err(classify)?;
+        let mut changed = 0;
         while let Some(doc) = stale.try_next().await.map_err(classify)? {
             let id = doc.id;
             let product = doc.into_product()?;
             let fresh = ProductDoc::from_product(&product)?;
-            self.collection
+            // Only the fields derived from the product, at the version they were derived
+            // from: a concurrent edit writes them itself.
+            let result = self
+                .collection
                 .update_one(
-                    doc! { "_id": id },
-                    doc! { "$set": { "name_folded": fresh.name_folded, "search": fresh.search } },
+                    doc! { "_id": id, "version": product.version as i64 },
+                    doc! { "$set": {
+                        "name_folded": fresh.name_folded,
+                        "search": fresh.search,
+                        "skus": fresh.skus,
+                    } },
                 )
                 .await
                 .map_err(classify)?;
+            changed += result.modified_count;
         }
-        Ok(())
+        Ok(changed)
     }
 }
 
@@ -132,25 +151,27 @@ impl ProductRepository for MongoProducts {
         queries::facets(self, filter, wanted).await
     }
 
-    #[tracing::instrument(skip_all, fields(product_id = %id, quantity, hold = %hold))]
+    #[tracing::instrument(skip_all, fields(product_id = %id, variant_id = %variant, quantity, hold = %hold))]
     async fn reserve(
         &self,
         id: &ProductId,
+        variant: &VariantId,
         quantity: u32,
         hold: &HoldId,
         now: DateTime<Utc>,
     ) -> Result<Product, StoreError> {
-        stock::reserve(self, id, quantity, hold, now).await
+        stock::reserve(self, id, variant, quantity, hold, now).await
     }
 
-    #[tracing::instrument(skip_all, fields(product_id = %id, quantity))]
+    #[tracing::instrument(skip_all, fields(product_id = %id, variant_id = %variant, quantity))]
     async fn release(
         &self,
         id: &ProductId,
+        variant: &VariantId,
         quantity: u32,
         now: DateTime<Utc>,
     ) -> Result<Product, StoreError> {
-        stock::release(self, id, quantity, now).await
+        stock::release(self, id, variant, quantity, now).await
     }
 
     #[tracing::instrument(skip_all, fields(product_id = %id, hold = %hold))]

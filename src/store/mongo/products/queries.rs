@@ -274,7 +274,12 @@ fn filter_document(filter: &ProductFilter) -> Vec<Document> {
         price.insert("$lte", max.get());
     }
     if !price.is_empty() {
-        clauses.push(doc! { "price": price });
+        // Any variant's price: the top-level one is a product's own, or its lowest
+        // variant's, and the rest are in `variants`.
+        clauses.push(doc! { "$or": [
+            { "price": price.clone() },
+            { "variants": { "$elemMatch": { "price": price } } },
+        ] });
     }
     if let Some(t) = &filter.tag {
         clauses.push(doc! { "tags": t.as_str() });

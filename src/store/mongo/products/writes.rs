@@ -31,7 +31,7 @@ pub(super) async fn update(
     // part of the product and must survive an edit.
     let mut set = bson::to_document(&doc).map_err(|e| StoreError::Other(e.into()))?;
     set.remove("_id");
-    let unset: Document = ["description", "stock"]
+    let unset: Document = ["description", "stock", "options", "variants"]
         .into_iter()
         .filter(|field| !set.contains_key(*field))
         .map(|field| (field.to_owned(), Bson::String(String::new())))
