@@ -366,7 +366,7 @@ mod tests {
         assert_eq!(d.phone.as_str(), "+919812345678");
         assert_eq!(d.line2, None);
         assert_eq!(d.locality.state, "Karnataka");
-        assert_eq!(d.locality.state_code.as_str(), "29");
+        assert_eq!(d.locality.state_code.to_string(), "29");
         assert_eq!(d.locality.district.as_deref(), Some("Bengaluru Urban"));
     }
 

@@ -15,7 +15,7 @@ mod state_code;
 
 pub use state_code::StateCode;
 
-/// A six-digit pincode whose first digit is not 0, as sent (no spaces).
+/// A six-digit pincode whose first digit is not 0, as sent (no spaces); `Display` writes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Pincode(u32);
 
@@ -35,10 +35,6 @@ impl Pincode {
         (bytes.len() == 6 && bytes.iter().all(u8::is_ascii_digit) && bytes[0] != b'0')
             .then(|| raw.parse().ok().map(Self))
             .flatten()
-    }
-
-    pub fn as_str(&self) -> String {
-        self.0.to_string()
     }
 }
 
@@ -132,7 +128,7 @@ mod tests {
 
     #[test]
     fn pincodes_are_six_digits_not_starting_with_zero() {
-        assert_eq!(pin("560001").as_str(), "560001");
+        assert_eq!(pin("560001").to_string(), "560001");
         for bad in [
             "060001",
             "56001",
@@ -158,17 +154,17 @@ mod tests {
         let bengaluru = directory.lookup(&pin("560001")).expect("560001");
         assert_eq!(bengaluru.district.as_deref(), Some("Bengaluru Urban"));
         assert_eq!(
-            (bengaluru.state, bengaluru.state_code.as_str().as_str()),
+            (bengaluru.state, bengaluru.state_code.to_string().as_str()),
             ("Karnataka", "29")
         );
         let delhi = directory.lookup(&pin("110001")).expect("110001");
         assert_eq!(
-            (delhi.state, delhi.state_code.as_str().as_str()),
+            (delhi.state, delhi.state_code.to_string().as_str()),
             ("Delhi", "07")
         );
         // Filed under another territory by the package; put back by refresh.py.
         let port_blair = directory.lookup(&pin("744101")).expect("744101");
-        assert_eq!(port_blair.state_code.as_str(), "35");
+        assert_eq!(port_blair.state_code.to_string(), "35");
         assert_eq!(directory.lookup(&pin("999999")), None);
     }
 

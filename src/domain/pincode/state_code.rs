@@ -45,7 +45,8 @@ const STATES: &[(u8, &str)] = &[
     (99, "Centre Jurisdiction"),
 ];
 
-/// A GST state code from the table (`07` Delhi, `27` Maharashtra, …).
+/// A GST state code from the table (`07` Delhi, `27` Maharashtra, …); `Display` writes its
+/// two digits, as on a GSTIN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct StateCode(u8);
 
@@ -60,11 +61,6 @@ impl StateCode {
             .iter()
             .any(|(code, _)| *code == number)
             .then_some(Self(number))
-    }
-
-    /// Two digits, as on a GSTIN.
-    pub fn as_str(self) -> String {
-        format!("{:02}", self.0)
     }
 
     /// The state or territory's name as GST registers it.
@@ -89,7 +85,7 @@ mod tests {
     #[test]
     fn codes_are_two_digits_from_the_table() {
         let delhi = StateCode::parse("07").expect("Delhi");
-        assert_eq!(delhi.as_str(), "07");
+        assert_eq!(delhi.to_string(), "07");
         assert_eq!(delhi.state_name(), "Delhi");
         assert_eq!(
             StateCode::parse("37").map(StateCode::state_name),

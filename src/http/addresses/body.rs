@@ -131,10 +131,10 @@ impl From<&SavedAddress> for SavedAddressBody {
             line2: d.line2.clone(),
             landmark: d.landmark.clone(),
             city: d.city.clone(),
-            pincode: d.pincode.as_str(),
+            pincode: d.pincode.to_string(),
             district: d.locality.district.clone(),
             state: d.locality.state.to_owned(),
-            state_code: d.locality.state_code.as_str(),
+            state_code: d.locality.state_code.to_string(),
             is_default: a.is_default,
             version: a.version,
             created_at: a.created_at,
@@ -203,10 +203,10 @@ pub struct PincodeBody {
 impl PincodeBody {
     pub(super) fn new(pincode: Pincode, locality: &Locality) -> Self {
         Self {
-            pincode: pincode.as_str(),
+            pincode: pincode.to_string(),
             district: locality.district.clone(),
             state: locality.state.to_owned(),
-            state_code: locality.state_code.as_str(),
+            state_code: locality.state_code.to_string(),
         }
     }
 }
