@@ -235,7 +235,13 @@ fn operations_declare_idempotency_keys_exactly_where_they_are_honoured() {
     declared.sort();
     assert_eq!(
         declared,
-        ["createOrder", "createPayment", "refundOrder", "sendOtp"],
+        [
+            "createOrder",
+            "createPayment",
+            "recordCodRefund",
+            "refundOrder",
+            "sendOtp"
+        ],
         "the idempotent operations changed: update docs/idempotency.md's list and this one"
     );
     let guide = repo_file("docs/idempotency.md");
