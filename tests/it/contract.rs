@@ -241,6 +241,7 @@ fn operations_declare_idempotency_keys_exactly_where_they_are_honoured() {
             "createMyAddress",
             "createOrder",
             "createPayment",
+            "recordCodRefund",
             "refundOrder",
             "sendOtp"
         ],
