@@ -6,12 +6,20 @@
 
 use std::sync::Arc;
 
+use crate::app::addresses::AddressBook;
 use crate::app::catalog::Catalog;
+use crate::app::coupons::Coupons;
 use crate::app::errors::{AppError, ErrorCode};
+use crate::app::orders::Orders;
+use crate::app::shipping::Shipping;
+use crate::domain::coupon::{CouponCode, CouponLine};
+use crate::domain::ids::AddressId;
+use crate::domain::money::Paise;
+use crate::domain::shipping::{self as zones, Serviceability, ShippingZone};
 use crate::domain::cart::{parse_quantity, Cart, CartOwner, CartToken};
 use crate::domain::ids::{ProductId, UserId, VariantId};
 use crate::domain::pricing::{
-    self, Availability, CatalogItem, DiscountRule, PricedLine, Quote, ShippingRule,
+    self, Availability, CatalogItem, Delivery, DiscountRule, PricedLine, Quote, ShippingRule,
 };
 use crate::domain::product::Product;
 use crate::domain::time::SharedClock;
@@ -28,11 +36,78 @@ pub struct CartSettings {
     pub units_max: u32,
 }
 
+/// What pricing a cart reads besides the catalog: where it goes, what a coupon takes
+/// off, and whether the customer has ordered before.
+pub struct PricingParts {
+    pub addresses: Arc<AddressBook>,
+    pub shipping: Arc<Shipping>,
+    pub coupons: Arc<Coupons>,
+    pub orders: Arc<Orders>,
+}
+
 pub struct Carts {
     carts: Arc<dyn CartRepository>,
     catalog: Arc<Catalog>,
+    parts: PricingParts,
     settings: CartSettings,
     clock: SharedClock,
+}
+
+/// Where the caller would have the cart delivered, for its shipping line.
+#[derive(Debug, Clone, Copy)]
+pub enum Destination<'a> {
+    /// Not said: shipping is not priced.
+    Unknown,
+    /// One of the customer's saved addresses, by id.
+    SavedAddress(&'a str),
+    /// A pincode, before any address is saved (a guest's "deliver to" box).
+    Pincode(&'a str),
+}
+
+/// The coupon's outcome, judged before pricing (it reads the store).
+struct Judged {
+    code: String,
+    discount: Result<Paise, FieldError>,
+}
+
+impl DiscountRule for Judged {
+    fn code(&self) -> &str {
+        &self.code
+    }
+
+    fn discount(&self, _: &[&PricedLine], _: Paise) -> Result<Paise, FieldError> {
+        self.discount.clone()
+    }
+}
+
+/// Delivery to one place under the stored zones.
+struct ZoneRule {
+    zones: Vec<ShippingZone>,
+    state_code: String,
+    pincode: String,
+    /// The field a refusal names (`address_id` or `pincode`).
+    field: &'static str,
+}
+
+impl ShippingRule for ZoneRule {
+    fn delivery(&self, goods_value: Paise) -> Delivery {
+        let to = zones::Destination {
+            state_code: &self.state_code,
+            pincode: &self.pincode,
+        };
+        match zones::quote(&self.zones, &to, goods_value) {
+            Serviceability::Serviceable(q) => Delivery::Serviceable {
+                // The zone already waived the fee at its free-shipping value.
+                fee: q.fee,
+                free_from: None,
+                cod_allowed: q.cod_allowed,
+                estimate_days: (u32::from(q.estimate.min_days), u32::from(q.estimate.max_days)),
+            },
+            Serviceability::NotServiceable(why) => Delivery::NotServiceable {
+                reason: why.field_error(self.field),
+            },
+        }
+    }
 }
 
 /// A cart with its price now.
@@ -46,47 +121,51 @@ fn no_such_line() -> AppError {
     AppError::new(ErrorCode::NotFound, "the cart has no line for this variant")
 }
 
-/// The variant of `product` that `raw` names; omitted, the product's only one.
-/// (Until products have variants, that is the product itself, whose default
-/// variant shares its id.)
-fn variant_of(product: &Product, raw: Option<&str>) -> Result<VariantId, FieldError> {
-    let default = VariantId::trusted(product.id.as_str().to_owned());
-    match raw {
-        None => Ok(default),
-        Some(raw) if raw.eq_ignore_ascii_case(default.as_str()) => Ok(default),
-        Some(_) => Err(FieldError::new(
-            "variant_id",
-            "unknown_variant",
-            "the product has no such variant",
-        )),
-    }
+/// The variant of `product` that `raw` names (a product without options has one,
+/// whose id is the product's).
+fn variant_of(product: &Product, raw: &str) -> Result<VariantId, FieldError> {
+    VariantId::parse(raw)
+        .ok()
+        .and_then(|id| product.variant(&id).map(|v| v.id.clone()))
+        .ok_or_else(|| {
+            FieldError::new(
+                "variant_id",
+                "unknown_variant",
+                "the product has no such variant",
+            )
+        })
 }
 
 /// What the catalog says of one variant now, and how many are left.
 fn catalog_item(product: &Product, variant: &VariantId) -> Option<(CatalogItem, Option<u32>)> {
-    (product.id.as_str() == variant.as_str()).then(|| {
-        (
-            CatalogItem {
-                sku: product.sku.as_str().to_owned(),
-                name: product.name.as_str().to_owned(),
-                category: product.category.as_str().to_owned(),
-                unit_price: product.price,
-            },
-            product.stock,
-        )
-    })
+    let v = product.variant(variant)?;
+    let name = match v.label() {
+        Some(label) => format!("{} — {label}", product.name.as_str()),
+        None => product.name.as_str().to_owned(),
+    };
+    Some((
+        CatalogItem {
+            sku: v.sku.as_str().to_owned(),
+            name,
+            category: product.category.as_str().to_owned(),
+            unit_price: v.price,
+        },
+        v.stock,
+    ))
 }
 
 impl Carts {
     pub fn new(
         carts: Arc<dyn CartRepository>,
         catalog: Arc<Catalog>,
+        parts: PricingParts,
         settings: CartSettings,
         clock: SharedClock,
     ) -> Self {
         Self {
             carts,
             catalog,
+            parts,
             settings,
             clock,
         }
@@ -98,10 +177,39 @@ impl Carts {
         CartToken::generate()
     }
 
-    /// The owner's cart (empty if it has none), priced with no address.
-    pub async fn view(&self, owner: &CartOwner) -> Result<PricedCart, AppError> {
+    /// The owner's cart (empty if it has none), priced for delivery to `to`.
+    pub async fn view(&self, owner: &CartOwner, to: Destination<'_>) -> Result<PricedCart, AppError> {
         let cart = self.load(owner).await?;
-        self.priced(cart, &pricing::NoAddress).await
+        let quote = self.price(&cart, to).await?;
+        Ok(PricedCart { cart, quote })
+    }
+
+    /// Puts a coupon code on the cart if it applies now (a 422 on `coupon_code` saying
+    /// why not otherwise). Whether it still applies is judged each time the cart is priced.
+    pub async fn set_coupon(&self, owner: &CartOwner, code: &str) -> Result<PricedCart, AppError> {
+        let code = CouponCode::parse("coupon_code", code)
+            .map_err(|e| AppError::validation(vec![e]))?;
+        let mut trial = self.load(owner).await?;
+        trial.coupon = Some(code.as_str().to_owned());
+        let quote = self.price(&trial, Destination::Unknown).await?;
+        if let Some(pricing::CouponOutcome::Refused { reason, .. }) = quote.coupon {
+            return Err(AppError::validation(vec![reason]));
+        }
+        let code = code.as_str().to_owned();
+        self.change(owner, move |cart, _| {
+            cart.coupon = Some(code.clone());
+            Ok(())
+        })
+        .await
+    }
+
+    /// Takes the coupon off the cart.
+    pub async fn drop_coupon(&self, owner: &CartOwner) -> Result<PricedCart, AppError> {
+        self.change(owner, |cart, _| {
+            cart.coupon = None;
+            Ok(())
+        })
+        .await
     }
 
     /// Puts `quantity` units of a variant in the cart: a new line, or a new
@@ -132,7 +240,7 @@ impl Carts {
             )])
         })?;
         let variant =
-            variant_of(&product, Some(variant_id)).map_err(|e| AppError::validation(vec![e]))?;
+            variant_of(&product, variant_id).map_err(|e| AppError::validation(vec![e]))?;
         let units_max = self.settings.units_max;
         self.change(owner, |cart, now| {
             if cart.set_quantity(&variant, quantity) {
@@ -190,7 +298,7 @@ impl Carts {
         let guest_owner = token.owner();
         let owner = CartOwner::Customer(customer.clone());
         let Some(guest) = self.carts.get(&guest_owner, self.clock.now()).await? else {
-            return Ok((self.view(&owner).await?, 0));
+            return Ok((self.view(&owner, Destination::Unknown).await?, 0));
         };
         let units_max = self.settings.units_max;
         let mut dropped = 0;
@@ -204,14 +312,9 @@ impl Carts {
         Ok((merged, dropped))
     }
 
-    /// Prices `cart` with the catalog as it is now: the one function that
-    /// `GET cart` and checkout both use.
-    pub async fn price(
-        &self,
-        cart: &Cart,
-        coupon: Option<&dyn DiscountRule>,
-        shipping: &dyn ShippingRule,
-    ) -> Result<Quote, AppError> {
+    /// Prices `cart` with the catalog, its coupon and the shipping zones as they are
+    /// now, for delivery to `to`: the one function `GET cart` and checkout both use.
+    pub async fn price(&self, cart: &Cart, to: Destination<'_>) -> Result<Quote, AppError> {
         let mut lines = Vec::with_capacity(cart.lines.len());
         for line in &cart.lines {
             let found = self
@@ -231,21 +334,93 @@ impl Carts {
                 availability,
             });
         }
-        Ok(pricing::price(
-            lines,
-            coupon,
-            shipping,
-            self.settings.tax_rate_bp,
-        ))
+        let coupon = match &cart.coupon {
+            Some(code) => Some(self.judge_coupon(&cart.owner, code, &lines).await?),
+            None => None,
+        };
+        let coupon = coupon.as_ref().map(|c| c as &dyn DiscountRule);
+        let tax = self.settings.tax_rate_bp;
+        Ok(match self.shipping_rule(&cart.owner, to).await? {
+            Some(rule) => pricing::price(lines, coupon, &rule, tax),
+            None => pricing::price(lines, coupon, &pricing::NoAddress, tax),
+        })
     }
 
-    async fn priced(
+    async fn judge_coupon(
         &self,
-        cart: Cart,
-        shipping: &dyn ShippingRule,
-    ) -> Result<PricedCart, AppError> {
-        let quote = self.price(&cart, None, shipping).await?;
-        Ok(PricedCart { cart, quote })
+        owner: &CartOwner,
+        code: &str,
+        lines: &[PricedLine],
+    ) -> Result<Judged, AppError> {
+        let values: Vec<CouponLine> = lines
+            .iter()
+            .filter_map(|l| {
+                let item = l.item.as_ref()?;
+                Some(CouponLine {
+                    value: Paise::trusted(l.total()),
+                    category: item.category.clone(),
+                })
+            })
+            .collect();
+        let (user, first_order) = match owner {
+            CartOwner::Customer(user) => (Some(user), self.parts.orders.is_first_order(user).await?),
+            // A guest has no orders; their own are judged once the cart is theirs.
+            CartOwner::Guest(_) => (None, true),
+        };
+        let discount = match self
+            .parts
+            .coupons
+            .check_for(code, user, &values, first_order)
+            .await
+        {
+            Ok(applied) => Ok(applied.discount),
+            Err(e) if e.code == ErrorCode::ValidationFailed && !e.errors.is_empty() => {
+                Err(e.errors[0].clone())
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(Judged {
+            code: code.to_owned(),
+            discount,
+        })
+    }
+
+    /// The shipping rule for delivery to `to`, if the caller said where.
+    async fn shipping_rule(
+        &self,
+        owner: &CartOwner,
+        to: Destination<'_>,
+    ) -> Result<Option<ZoneRule>, AppError> {
+        let (state_code, pincode, field) = match to {
+            Destination::Unknown => return Ok(None),
+            Destination::Pincode(raw) => {
+                let (pincode, locality) = self.parts.addresses.locate(raw)?;
+                (locality.state_code.to_string(), pincode.to_string(), "pincode")
+            }
+            Destination::SavedAddress(raw) => {
+                let CartOwner::Customer(user) = owner else {
+                    return Err(AppError::invalid_parameter(
+                        "address_id",
+                        "saved addresses are a signed-in customer's; a guest gives a pincode",
+                    ));
+                };
+                let id = AddressId::parse(raw)
+                    .map_err(|m| AppError::invalid_parameter("address_id", m))?;
+                let address = self.parts.addresses.get(user, &id).await?;
+                let details = &address.details;
+                (
+                    details.locality.state_code.to_string(),
+                    details.pincode.to_string(),
+                    "address_id",
+                )
+            }
+        };
+        Ok(Some(ZoneRule {
+            zones: self.parts.shipping.quoting_zones().await?,
+            state_code,
+            pincode,
+            field,
+        }))
     }
 
     async fn load(&self, owner: &CartOwner) -> Result<Cart, AppError> {
@@ -271,7 +446,10 @@ impl Carts {
             edit(&mut cart, now)?;
             cart.touch(now);
             match self.carts.put(&cart, read).await {
-                Ok(()) => return self.priced(cart, &pricing::NoAddress).await,
+                Ok(()) => {
+                    let quote = self.price(&cart, Destination::Unknown).await?;
+                    return Ok(PricedCart { cart, quote });
+                }
                 Err(StoreError::VersionConflict) => continue,
                 Err(e) => return Err(e.into()),
             }

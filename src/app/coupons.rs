@@ -72,6 +72,18 @@ impl Coupons {
         lines: &[CouponLine],
         first_order: bool,
     ) -> Result<AppliedCoupon, AppError> {
+        self.check_for(code, Some(user), lines, first_order).await
+    }
+
+    /// [`Coupons::check`] for a customer, or for a guest (`None`: no redemptions yet; the
+    /// customer's own are judged once the guest's cart is theirs).
+    pub async fn check_for(
+        &self,
+        code: &str,
+        user: Option<&UserId>,
+        lines: &[CouponLine],
+        first_order: bool,
+    ) -> Result<AppliedCoupon, AppError> {
         let code =
             CouponCode::parse(COUPON_FIELD, code).map_err(|_| refused(CouponRefusal::Unknown))?;
         let coupon = self
@@ -79,7 +91,10 @@ impl Coupons {
             .get(&code)
             .await?
             .ok_or_else(|| refused(CouponRefusal::Unknown))?;
-        let customer_redemptions = self.repo.redemptions_of(&code, user).await?;
+        let customer_redemptions = match user {
+            Some(user) => self.repo.redemptions_of(&code, user).await?,
+            None => 0,
+        };
         let discount = coupon
             .discount_for(&CouponContext {
                 now: self.clock.now(),

@@ -87,16 +87,23 @@ impl Shipping {
         if !errors.is_empty() {
             return Err(AppError::validation(errors.into_errors()));
         }
-        let stored = self.zones.list().await?;
-        let zones = match (&self.default_zone, stored.is_empty()) {
-            (Some(default), true) => std::slice::from_ref(default),
-            _ => stored.as_slice(),
-        };
+        let zones = self.quoting_zones().await?;
         let destination = Destination {
             state_code,
             pincode,
         };
-        Ok(shipping::quote(zones, &destination, goods_value))
+        Ok(shipping::quote(&zones, &destination, goods_value))
+    }
+
+    /// The zones quotes are made from: the stored ones, or the settings' default zone
+    /// while none is stored. Pricing reads them once and quotes from them as often as
+    /// it needs (`domain::shipping::quote`).
+    pub async fn quoting_zones(&self) -> Result<Vec<ShippingZone>, AppError> {
+        let stored = self.zones.list().await?;
+        Ok(match (&self.default_zone, stored.is_empty()) {
+            (Some(default), true) => vec![default.clone()],
+            _ => stored,
+        })
     }
 
     /// Every stored zone, oldest first (the default zone is not one).

@@ -7,19 +7,19 @@ use std::sync::Arc;
 
 use poem::Request;
 use poem_openapi::auth::ApiKey;
-use poem_openapi::param::Path;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Object, OpenApi, SecurityScheme};
 use serde::Deserialize;
 
-use crate::app::carts::{Carts, PricedCart};
+use crate::app::carts::{Carts, Destination, PricedCart};
 use crate::app::errors::{AppError, ErrorCode};
 use crate::domain::cart::{Cart, CartOwner, CartToken, GUEST_CART_DAYS};
 use crate::domain::ids::{ProductId, VariantId};
 use crate::domain::money::Paise;
 use crate::domain::pricing::{
-    self, Availability, CatalogItem, Delivery, LineState, PricedLine, Quote,
+    self, Availability, CatalogItem, CouponOutcome, Delivery, LineState, PricedLine, Quote,
 };
 use crate::domain::validation::FieldError;
 use crate::error_set;
@@ -97,6 +97,34 @@ pub struct TaxLineBody {
     pub amount: i64,
 }
 
+/// The coupon on the cart, and whether it applies now.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "CartCoupon")]
+pub struct CartCouponBody {
+    pub code: String,
+    /// Whether it takes anything off now; when not, `reason` says why.
+    pub applied: bool,
+    /// What it takes off, paise (0 when it does not apply).
+    pub discount: i64,
+    pub reason: Option<ProblemFieldError>,
+}
+
+/// Delivery to the place the request named (`address_id` or `pincode`).
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "CartDelivery")]
+pub struct CartDeliveryBody {
+    /// Whether the place is delivered to; when not, `reason` says why (`no_zone`,
+    /// `zone_disabled`).
+    pub serviceable: bool,
+    /// Whether the order may be paid cash on delivery there (the COD ceiling,
+    /// `BAZAAR_COD_MAX_ORDER_PAISE`, applies on top at checkout).
+    pub cod_available: bool,
+    /// Days to deliver, fewest and most.
+    pub min_days: Option<u32>,
+    pub max_days: Option<u32>,
+    pub reason: Option<ProblemFieldError>,
+}
+
 /// The caller's cart, priced by the same function that places the order: what
 /// it shows is what checkout charges, until a price, stock or rule changes.
 #[derive(Debug, Clone, Object)]
@@ -107,9 +135,13 @@ pub struct CartBody {
     pub currency: String,
     /// Sum of the lines, paise.
     pub subtotal: i64,
+    /// The coupon on the cart, if any.
+    pub coupon: Option<CartCouponBody>,
     /// Coupon discount, paise.
     pub discount: i64,
-    /// Shipping, paise (0 until an address is chosen, and where it is free).
+    /// Delivery to the place the request named; absent when it named none.
+    pub delivery: Option<CartDeliveryBody>,
+    /// Shipping, paise (0 until a place is named, and where it is free).
     pub shipping: i64,
     /// GST by rate.
     pub tax_lines: Vec<TaxLineBody>,
@@ -146,11 +178,48 @@ impl CartBody {
             .into_iter()
             .filter(|b| !matches!(quote.delivery, Delivery::NoAddress) || b.field != "address_id")
             .collect();
+        let coupon = quote.coupon.clone().map(|c| match c {
+            CouponOutcome::Applied { code, amount } => CartCouponBody {
+                code,
+                applied: true,
+                discount: amount.get(),
+                reason: None,
+            },
+            CouponOutcome::Refused { code, reason } => CartCouponBody {
+                code,
+                applied: false,
+                discount: 0,
+                reason: Some(field_error(reason)),
+            },
+        });
+        let delivery = match &quote.delivery {
+            Delivery::NoAddress => None,
+            Delivery::Serviceable {
+                cod_allowed,
+                estimate_days,
+                ..
+            } => Some(CartDeliveryBody {
+                serviceable: true,
+                cod_available: *cod_allowed,
+                min_days: Some(estimate_days.0),
+                max_days: Some(estimate_days.1),
+                reason: None,
+            }),
+            Delivery::NotServiceable { reason } => Some(CartDeliveryBody {
+                serviceable: false,
+                cod_available: false,
+                min_days: None,
+                max_days: None,
+                reason: Some(field_error(reason.clone())),
+            }),
+        };
         Self {
             lines: quote.lines.iter().map(line_body).collect(),
             currency: "INR".into(),
             subtotal: quote.subtotal.get(),
+            coupon,
             discount: quote.discount.get(),
+            delivery,
             shipping: quote.shipping.get(),
             tax_lines: quote
                 .taxes
@@ -244,6 +313,24 @@ impl Example for CartItemBody {
     }
 }
 
+/// A coupon code to put on the cart.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(example, deny_unknown_fields, rename = "CartCouponPut")]
+#[serde(deny_unknown_fields)]
+pub struct CouponPutBody {
+    /// 3–32 letters, digits or `-`; case does not matter.
+    #[oai(validator(pattern = "^[A-Za-z0-9-]{3,32}$"))]
+    pub code: String,
+}
+
+impl Example for CouponPutBody {
+    fn example() -> Self {
+        Self {
+            code: "DIWALI10".into(),
+        }
+    }
+}
+
 /// A guest's cart token.
 #[derive(Debug, Clone, Object)]
 #[oai(example, rename = "GuestCart")]
@@ -332,6 +419,14 @@ error_set!(
     CartReadErrors: ANY, SIGNED_IN;
 );
 error_set!(
+    /// Errors of reading a cart priced for a place.
+    CartViewErrors: ANY, SIGNED_IN; NotFound
+);
+error_set!(
+    /// Errors of a change to a cart without a body.
+    CartChangeErrors: ANY, SIGNED_IN; Conflict
+);
+error_set!(
     /// Errors of changing a cart.
     CartWriteErrors: ANY, SIGNED_IN, BODY; Conflict
 );
@@ -371,9 +466,52 @@ impl CartApi {
     ///
     /// The cart with each line's price and stock now, and the totals the
     /// order would have. Nothing is reserved until checkout.
+    ///
+    /// Name where it would go to see shipping and whether the place is delivered to:
+    /// `address_id` (a signed-in customer's saved address) or `pincode` (before any
+    /// address is saved); with both, `address_id` is used.
     #[oai(path = "/cart", method = "get", operation_id = "getCart")]
-    async fn get(&self, auth: CartAuth) -> Result<CartResponse, Problems<CartReadErrors>> {
-        let priced = self.carts.view(&auth.owner()).await?;
+    async fn get(
+        &self,
+        auth: CartAuth,
+        /// One of the caller's saved addresses.
+        #[oai(validator(pattern = "^[0-9a-fA-F]{24}$"))]
+        address_id: Query<Option<String>>,
+        /// A six-digit pincode, not starting with 0.
+        #[oai(validator(pattern = "^[1-9][0-9]{5}$"))]
+        pincode: Query<Option<String>>,
+    ) -> Result<CartResponse, Problems<CartViewErrors>> {
+        let to = match (address_id.0.as_deref(), pincode.0.as_deref()) {
+            (Some(id), _) => Destination::SavedAddress(id),
+            (None, Some(pin)) => Destination::Pincode(pin),
+            (None, None) => Destination::Unknown,
+        };
+        let priced = self.carts.view(&auth.owner(), to).await?;
+        Ok(CartResponse::Ok(Json(priced.into())))
+    }
+
+    /// Put a coupon on my cart
+    ///
+    /// Refused with 422 on `coupon_code` (saying why: `unknown`, `expired`,
+    /// `minimum_not_met`, …) if it does not apply now. Whether it still applies
+    /// is judged each time the cart is priced, and once more at checkout.
+    #[oai(path = "/cart/coupon", method = "put", operation_id = "putCartCoupon")]
+    async fn put_coupon(
+        &self,
+        auth: CartAuth,
+        body: JsonBody<CouponPutBody>,
+    ) -> Result<CartResponse, Problems<CartWriteErrors>> {
+        let priced = self.carts.set_coupon(&auth.owner(), &body.0.code).await?;
+        Ok(CartResponse::Ok(Json(priced.into())))
+    }
+
+    /// Take the coupon off my cart
+    #[oai(path = "/cart/coupon", method = "delete", operation_id = "removeCartCoupon")]
+    async fn remove_coupon(
+        &self,
+        auth: CartAuth,
+    ) -> Result<CartResponse, Problems<CartChangeErrors>> {
+        let priced = self.carts.drop_coupon(&auth.owner()).await?;
         Ok(CartResponse::Ok(Json(priced.into())))
     }
 

@@ -13,7 +13,7 @@ use bazaar_adapters::s3::ObjectStore;
 use secrecy::SecretString;
 
 use super::own_origin;
-use crate::app::carts::{CartSettings, Carts};
+use crate::app::carts::{CartSettings, Carts, PricingParts};
 use crate::app::addresses::AddressBook;
 use crate::app::catalog::Catalog;
 use crate::app::coupons::Coupons;
@@ -145,15 +145,6 @@ impl AppState {
             )
             .with_clock(clock.clone()),
         );
-        let carts = Arc::new(Carts::new(
-            backends.carts,
-            catalog.clone(),
-            CartSettings {
-                tax_rate_bp: settings.orders.gst_rate_bp,
-                units_max: settings.orders.product_units_max,
-            },
-            clock.clone(),
-        ));
         let shipping = Arc::new(
             Shipping::new(backends.shipping_zones, backends.audit.clone())
                 .with_default_zone(settings.shipping.default_zone.clone())
@@ -189,6 +180,21 @@ impl AppState {
             )
             .with_clock(clock.clone()),
         );
+        let carts = Arc::new(Carts::new(
+            backends.carts,
+            catalog.clone(),
+            PricingParts {
+                addresses: addresses.clone(),
+                shipping: shipping.clone(),
+                coupons: coupons.clone(),
+                orders: orders.clone(),
+            },
+            CartSettings {
+                tax_rate_bp: settings.orders.gst_rate_bp,
+                units_max: settings.orders.product_units_max,
+            },
+            clock.clone(),
+        ));
         Ok(Self {
             catalog,
             carts,

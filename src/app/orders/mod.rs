@@ -205,6 +205,31 @@ impl Orders {
     }
 
     /// The caller's own orders; staff see everyone's, or one user's.
+    /// Whether `user` has no order that counts as bought yet (what a first-order-only
+    /// coupon asks): orders never paid or confirmed (unpaid, cancelled, expired) do not
+    /// count. Reads the customer's newest 100 orders.
+    pub async fn is_first_order(&self, user: &UserId) -> Result<bool, AppError> {
+        let raw = RawOrderQuery {
+            paging: crate::domain::listing::PageRequest {
+                limit: Some(100),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let query = OrderQuery::parse(&raw, Some(user.clone()))
+            .map_err(|_| AppError::internal(anyhow::anyhow!("the first-order query is valid")))?;
+        let page = self.orders.list(&query).await?;
+        Ok(!page.items.iter().any(|o| {
+            !matches!(
+                o.status,
+                OrderStatus::PendingPayment
+                    | OrderStatus::PaymentMismatch
+                    | OrderStatus::Cancelled
+                    | OrderStatus::Expired
+            )
+        }))
+    }
+
     pub async fn list(
         &self,
         who: &Principal,

@@ -251,3 +251,137 @@ async fn clearing_empties_the_cart() {
     let cart: CartBody = shopper.get(app.url("/api/v1/cart")).expect(200).await;
     assert!(cart.lines.is_empty());
 }
+
+#[tokio::test]
+async fn a_cart_priced_for_a_place_shows_shipping_and_whether_it_is_delivered_to() {
+    // No zone stored: the settings' default zone (₹49, free from ₹499, COD) answers.
+    let app = test_app().spawn().await;
+    let cheap = product_with_stock(&app, "CART-10", 20_000, 9).await;
+    let shopper = customer(&app, "+919800000106").await;
+    put(&app, &shopper, &cheap, 1).await;
+
+    let by_pin: CartBody = shopper
+        .get(app.url("/api/v1/cart?pincode=560038"))
+        .expect(200)
+        .await;
+    let delivery = by_pin.delivery.expect("a delivery for the pincode");
+    assert!(delivery.serviceable && delivery.cod_available);
+    assert_eq!(by_pin.shipping, 4_900);
+    // GST is on the goods and the shipping: 18% of ₹249.
+    assert_eq!(by_pin.tax, 4_482);
+    assert_eq!(by_pin.total, 20_000 + 4_900 + 4_482);
+    assert!(by_pin.ready_for_checkout);
+
+    // At ₹499 of goods shipping is free.
+    put(&app, &shopper, &cheap, 3).await;
+    let free: CartBody = shopper
+        .get(app.url("/api/v1/cart?pincode=560038"))
+        .expect(200)
+        .await;
+    assert_eq!(free.shipping, 0);
+
+    // A saved address prices the same way; someone else's is not found.
+    let saved: Value = shopper
+        .post(app.url("/api/v1/users/me/addresses"))
+        .json(&json!({
+            "name": "Asha Rao", "phone": "98123 45678", "line1": "12, 4th Cross",
+            "city": "Bengaluru", "pincode": "560038",
+        }))
+        .expect(201)
+        .await;
+    let id = saved["id"].as_str().unwrap();
+    let by_address: CartBody = shopper
+        .get(app.url(&format!("/api/v1/cart?address_id={id}")))
+        .expect(200)
+        .await;
+    assert_eq!(by_address.total, free.total);
+    let other = customer(&app, "+919800000107").await;
+    other
+        .get(app.url(&format!("/api/v1/cart?address_id={id}")))
+        .expect_problem(404, "not_found")
+        .await;
+
+    // Once staff store zones, a place none covers is not delivered to, saying why.
+    app.post(
+        "/api/v1/admin/shipping-zones",
+        &json!({
+            "name": "Karnataka", "states": ["29"], "fee_paise": 0,
+            "cod": { "offered": false },
+            "estimate": { "min_days": 1, "max_days": 3 },
+        }),
+    )
+    .expect_status(201)
+    .await;
+    let far: CartBody = shopper
+        .get(app.url("/api/v1/cart?pincode=110001"))
+        .expect(200)
+        .await;
+    let delivery = far.delivery.expect("a delivery for the pincode");
+    assert!(!delivery.serviceable);
+    assert_eq!(delivery.reason.unwrap().code, "no_zone");
+    assert!(!far.ready_for_checkout);
+}
+
+#[tokio::test]
+async fn a_coupon_on_the_cart_takes_off_what_it_allows_and_a_bad_one_is_refused_saying_why() {
+    let app = test_app().spawn().await;
+    let book = product_with_stock(&app, "CART-11", 50_000, 9).await;
+    app.post(
+        "/api/v1/admin/coupons",
+        &json!({
+            "code": "read-10",
+            "discount": { "kind": "percent", "percent_bp": 1000, "max_paise": 8000 },
+            "min_order_paise": 60000,
+            "total_limit": 5,
+            "per_customer_limit": 1,
+        }),
+    )
+    .expect_status(201)
+    .await;
+    let shopper = customer(&app, "+919800000108").await;
+    put(&app, &shopper, &book, 1).await;
+
+    // Below the minimum the coupon is refused, and the cart keeps none.
+    let refused = shopper
+        .put(app.url("/api/v1/cart/coupon"))
+        .json(&json!({ "code": "READ-10" }))
+        .expect_problem(422, "validation_failed")
+        .await;
+    assert_eq!(refused["errors"][0]["field"], "coupon_code");
+    assert_eq!(refused["errors"][0]["code"], "minimum_not_met");
+    let unknown = shopper
+        .put(app.url("/api/v1/cart/coupon"))
+        .json(&json!({ "code": "NOPE-99" }))
+        .expect_problem(422, "validation_failed")
+        .await;
+    assert_eq!(unknown["errors"][0]["code"], "unknown");
+
+    // With two books it applies: 10% of ₹1,000 is ₹100, held to the ₹80 cap.
+    put(&app, &shopper, &book, 2).await;
+    let cart: CartBody = shopper
+        .put(app.url("/api/v1/cart/coupon"))
+        .json(&json!({ "code": "read-10" }))
+        .expect(200)
+        .await;
+    let coupon = cart.coupon.expect("the coupon");
+    assert_eq!((coupon.code.as_str(), coupon.applied), ("READ-10", true));
+    assert_eq!((cart.discount, coupon.discount), (8_000, 8_000));
+    assert_eq!(cart.tax, 16_560); // 18% of ₹920
+    assert_eq!(cart.total, 100_000 - 8_000 + 16_560);
+
+    // Back under the minimum it stays on the cart but no longer applies, and says why.
+    put(&app, &shopper, &book, 1).await;
+    let cart: CartBody = shopper.get(app.url("/api/v1/cart")).expect(200).await;
+    let coupon = cart.coupon.expect("the coupon");
+    assert!(!coupon.applied);
+    assert_eq!(coupon.reason.unwrap().code, "minimum_not_met");
+    assert_eq!(cart.discount, 0);
+    assert!(!cart.ready_for_checkout);
+
+    let cart: CartBody = shopper
+        .delete(app.url("/api/v1/cart/coupon"))
+        .expect(200)
+        .await;
+    assert!(cart.coupon.is_none());
+    assert!(cart.ready_for_checkout);
+}
