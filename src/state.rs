@@ -8,8 +8,8 @@ use std::sync::Arc;
 use bazaar_adapters::razorpay::FakeRazorpay;
 use bazaar_adapters::s3::ObjectStore;
 
-use crate::app::carts::Carts;
 use crate::app::addresses::AddressBook;
+use crate::app::carts::Carts;
 use crate::app::catalog::Catalog;
 use crate::app::coupons::Coupons;
 use crate::app::files::Files;
@@ -30,8 +30,8 @@ use crate::store::cache::CachedProducts;
 use crate::store::user_cache::CachedUsers;
 use crate::store::{
     AddressRepository, AuditRepository, CartRepository, CouponRepository, FileRepository,
-    OrderRepository, OutboxRepository, ProductRepository, ShippingZoneRepository,
-    UserRepository, WebhookEventRepository,
+    OrderRepository, OutboxRepository, ProductRepository, ShippingZoneRepository, UserRepository,
+    WebhookEventRepository,
 };
 use crate::telemetry::metrics::Metrics;
 

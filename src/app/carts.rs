@@ -12,16 +12,16 @@ use crate::app::coupons::Coupons;
 use crate::app::errors::{AppError, ErrorCode};
 use crate::app::orders::Orders;
 use crate::app::shipping::Shipping;
+use crate::domain::cart::{parse_quantity, Cart, CartOwner, CartToken};
 use crate::domain::coupon::{CouponCode, CouponLine};
 use crate::domain::ids::AddressId;
-use crate::domain::money::Paise;
-use crate::domain::shipping::{self as zones, Serviceability, ShippingZone};
-use crate::domain::cart::{parse_quantity, Cart, CartOwner, CartToken};
 use crate::domain::ids::{ProductId, UserId, VariantId};
+use crate::domain::money::Paise;
 use crate::domain::pricing::{
     self, Availability, CatalogItem, Delivery, DiscountRule, PricedLine, Quote, ShippingRule,
 };
 use crate::domain::product::Product;
+use crate::domain::shipping::{self as zones, Serviceability, ShippingZone};
 use crate::domain::time::SharedClock;
 use crate::domain::validation::FieldError;
 use crate::store::{CartRepository, StoreError};
@@ -101,7 +101,10 @@ impl ShippingRule for ZoneRule {
                 fee: q.fee,
                 free_from: None,
                 cod_allowed: q.cod_allowed,
-                estimate_days: (u32::from(q.estimate.min_days), u32::from(q.estimate.max_days)),
+                estimate_days: (
+                    u32::from(q.estimate.min_days),
+                    u32::from(q.estimate.max_days),
+                ),
             },
             Serviceability::NotServiceable(why) => Delivery::NotServiceable {
                 reason: why.field_error(self.field),
@@ -178,7 +181,11 @@ impl Carts {
     }
 
     /// The owner's cart (empty if it has none), priced for delivery to `to`.
-    pub async fn view(&self, owner: &CartOwner, to: Destination<'_>) -> Result<PricedCart, AppError> {
+    pub async fn view(
+        &self,
+        owner: &CartOwner,
+        to: Destination<'_>,
+    ) -> Result<PricedCart, AppError> {
         let cart = self.load(owner).await?;
         let quote = self.price(&cart, to).await?;
         Ok(PricedCart { cart, quote })
@@ -187,8 +194,8 @@ impl Carts {
     /// Puts a coupon code on the cart if it applies now (a 422 on `coupon_code` saying
     /// why not otherwise). Whether it still applies is judged each time the cart is priced.
     pub async fn set_coupon(&self, owner: &CartOwner, code: &str) -> Result<PricedCart, AppError> {
-        let code = CouponCode::parse("coupon_code", code)
-            .map_err(|e| AppError::validation(vec![e]))?;
+        let code =
+            CouponCode::parse("coupon_code", code).map_err(|e| AppError::validation(vec![e]))?;
         let mut trial = self.load(owner).await?;
         trial.coupon = Some(code.as_str().to_owned());
         let quote = self.price(&trial, Destination::Unknown).await?;
@@ -363,7 +370,9 @@ impl Carts {
             })
             .collect();
         let (user, first_order) = match owner {
-            CartOwner::Customer(user) => (Some(user), self.parts.orders.is_first_order(user).await?),
+            CartOwner::Customer(user) => {
+                (Some(user), self.parts.orders.is_first_order(user).await?)
+            }
             // A guest has no orders; their own are judged once the cart is theirs.
             CartOwner::Guest(_) => (None, true),
         };
@@ -395,7 +404,11 @@ impl Carts {
             Destination::Unknown => return Ok(None),
             Destination::Pincode(raw) => {
                 let (pincode, locality) = self.parts.addresses.locate(raw)?;
-                (locality.state_code.to_string(), pincode.to_string(), "pincode")
+                (
+                    locality.state_code.to_string(),
+                    pincode.to_string(),
+                    "pincode",
+                )
             }
             Destination::SavedAddress(raw) => {
                 let CartOwner::Customer(user) = owner else {

@@ -1,8 +1,8 @@
 //! The use cases, one module per capability. They know the domain and the ports
 //! (stores, key-value, providers), never HTTP; every failure is an [`errors::AppError`].
 
-pub mod carts;
 pub mod addresses;
+pub mod carts;
 pub mod catalog;
 pub mod coupons;
 pub mod errors;

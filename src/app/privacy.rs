@@ -11,12 +11,13 @@ use crate::app::identity::sessions::Session;
 use crate::app::identity::{Identity, Principal, RequestContext};
 use crate::domain::address::SavedAddress;
 use crate::domain::audit::{AuditEvent, RawAuditQuery};
+use crate::domain::cart::{Cart, CartOwner};
 use crate::domain::listing::{ListQuery, PageRequest, LIMIT_MAX};
 use crate::domain::order::Order;
 use crate::domain::order_query::{OrderQuery, RawOrderQuery};
 use crate::domain::time::{SharedClock, SystemClock};
 use crate::domain::user::User;
-use crate::store::{OrderRepository, OutboxRepository, StoreError};
+use crate::store::{CartRepository, OrderRepository, OutboxRepository, StoreError};
 
 /// Everything kept about one customer.
 pub struct PersonalData {
@@ -27,6 +28,8 @@ pub struct PersonalData {
     pub orders: Vec<Order>,
     /// Saved addresses, oldest first.
     pub addresses: Vec<SavedAddress>,
+    /// Their cart, if they have one.
+    pub cart: Option<Cart>,
     /// The audit trail of their own account, newest first.
     pub audit: Vec<AuditEvent>,
 }
@@ -50,6 +53,7 @@ pub struct Privacy {
     outbox: Arc<dyn OutboxRepository>,
     files: Arc<Files>,
     addresses: Arc<AddressBook>,
+    carts: Arc<dyn CartRepository>,
     clock: SharedClock,
 }
 
@@ -63,6 +67,7 @@ impl Privacy {
         outbox: Arc<dyn OutboxRepository>,
         files: Arc<Files>,
         addresses: Arc<AddressBook>,
+        carts: Arc<dyn CartRepository>,
     ) -> Self {
         Self {
             identity,
@@ -70,6 +75,7 @@ impl Privacy {
             outbox,
             files,
             addresses,
+            carts,
             clock: SystemClock::shared(),
         }
     }
@@ -89,6 +95,10 @@ impl Privacy {
         let sessions = self.identity.sessions(who).await?;
         let orders = self.orders_of(who).await?;
         let addresses = self.addresses.list(&who.user_id).await?;
+        let cart = self
+            .carts
+            .get(&CartOwner::Customer(who.user_id.clone()), self.clock.now())
+            .await?;
         let mut audit = Vec::new();
         let mut cursor = None;
         loop {
@@ -114,6 +124,7 @@ impl Privacy {
             sessions,
             orders,
             addresses,
+            cart,
             audit,
         })
     }
@@ -156,6 +167,9 @@ impl Privacy {
         }
         done.files_deleted = self.files.erase_private_of(&user.id).await?;
         done.addresses_deleted = self.addresses.erase(&user.id).await?;
+        self.carts
+            .delete(&CartOwner::Customer(user.id.clone()))
+            .await?;
         self.identity.close_account(who, &user, ctx).await?;
         // One saved while the erasure ran.
         done.addresses_deleted += self.addresses.erase(&user.id).await?;

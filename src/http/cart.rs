@@ -506,7 +506,11 @@ impl CartApi {
     }
 
     /// Take the coupon off my cart
-    #[oai(path = "/cart/coupon", method = "delete", operation_id = "removeCartCoupon")]
+    #[oai(
+        path = "/cart/coupon",
+        method = "delete",
+        operation_id = "removeCartCoupon"
+    )]
     async fn remove_coupon(
         &self,
         auth: CartAuth,

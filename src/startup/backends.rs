@@ -26,8 +26,8 @@ use crate::store::mongo::{
 };
 use crate::store::{
     AddressRepository, AuditRepository, CartRepository, CouponRepository, FileRepository,
-    OrderRepository, OutboxRepository, ProductRepository, ShippingZoneRepository,
-    UserRepository, WebhookEventRepository,
+    OrderRepository, OutboxRepository, ProductRepository, ShippingZoneRepository, UserRepository,
+    WebhookEventRepository,
 };
 
 impl Backends {

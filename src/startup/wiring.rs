@@ -13,8 +13,8 @@ use bazaar_adapters::s3::ObjectStore;
 use secrecy::SecretString;
 
 use super::own_origin;
-use crate::app::carts::{CartSettings, Carts, PricingParts};
 use crate::app::addresses::AddressBook;
+use crate::app::carts::{CartSettings, Carts, PricingParts};
 use crate::app::catalog::Catalog;
 use crate::app::coupons::Coupons;
 use crate::app::files::Files;
@@ -142,6 +142,7 @@ impl AppState {
                 backends.outbox.clone(),
                 files.clone(),
                 addresses.clone(),
+                backends.carts.clone(),
             )
             .with_clock(clock.clone()),
         );

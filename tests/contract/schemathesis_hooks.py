@@ -75,6 +75,12 @@ UNKNOWABLE_FIELDS = [
     (r"^items\[\d+\]\.quantity$", "out_of_range"),
     # A cart line's units: the same setting, and a line of the same variant may be there.
     (r"^quantity$", "out_of_range"),
+    # Whether a coupon applies to a cart is stored state: the coupons staff created, their
+    # limits and dates, and what the cart holds.
+    *((r"^coupon_code$", code) for code in (
+        "unknown", "disabled", "not_yet_valid", "expired", "exhausted", "per_customer_limit",
+        "first_order_only", "minimum_not_met", "not_eligible",
+    )),
     # An order's total must reach Razorpay's minimum (100 paise): a sum of the stored
     # products' prices, which the request only names by id.
     (r"^items$", "below_minimum"),

@@ -79,8 +79,19 @@ pub struct PersonalDataBody {
     pub orders: Vec<OrderBody>,
     /// Saved addresses, oldest first.
     pub addresses: Vec<SavedAddressBody>,
+    /// What is in their cart (erasure empties it).
+    pub cart: Vec<CartItemExport>,
     /// The audit trail of the account (sign-ins, changes), newest first.
     pub audit_events: Vec<AuditEventBody>,
+}
+
+/// A line of the customer's cart, as kept.
+#[derive(Debug, Clone, Object)]
+pub struct CartItemExport {
+    pub product_id: String,
+    pub variant_id: String,
+    pub quantity: u32,
+    pub added_at: DateTime<chrono::Utc>,
 }
 
 impl Example for PersonalDataBody {
@@ -97,6 +108,12 @@ impl Example for PersonalDataBody {
             sessions: vec![SessionBody::example()],
             orders: vec![OrderBody::example()],
             addresses: vec![SavedAddressBody::example()],
+            cart: vec![CartItemExport {
+                product_id: "6650c0ffee0000000000b001".into(),
+                variant_id: "6650c0ffee0000000000b001".into(),
+                quantity: 2,
+                added_at: DateTime::from_timestamp(1_767_225_600, 0).unwrap_or_default(),
+            }],
             audit_events: vec![AuditEventBody::example()],
         }
     }
@@ -141,6 +158,17 @@ impl MyDataApi {
                 .collect(),
             orders: data.orders.iter().map(OrderBody::from).collect(),
             addresses: data.addresses.iter().map(SavedAddressBody::from).collect(),
+            cart: data
+                .cart
+                .iter()
+                .flat_map(|c| &c.lines)
+                .map(|l| CartItemExport {
+                    product_id: l.product_id.to_string(),
+                    variant_id: l.variant_id.to_string(),
+                    quantity: l.quantity,
+                    added_at: l.added_at,
+                })
+                .collect(),
             audit_events: data.audit.iter().map(AuditEventBody::from).collect(),
         })))
     }

@@ -103,6 +103,11 @@ async fn a_customer_downloads_everything_kept_about_them_and_the_download_is_rec
         201,
     )
     .await;
+    me.put(app.url(&format!("/api/v1/cart/items/{product}")))
+        .json(&json!({ "product_id": product, "quantity": 2 }))
+        .send()
+        .await
+        .unwrap();
 
     let data = json(
         me.get(app.url("/api/v1/users/me/data"))
@@ -124,6 +129,8 @@ async fn a_customer_downloads_everything_kept_about_them_and_the_download_is_rec
     assert_eq!(data["orders"][0]["address"]["line1"], "12 MG Road");
     assert_eq!(data["sessions"][0]["current"], true);
     assert_eq!(data["addresses"], json!([saved]));
+    assert_eq!(data["cart"][0]["product_id"], product.as_str());
+    assert_eq!(data["cart"][0]["quantity"], 2);
     let kinds: Vec<&str> = data["audit_events"]
         .as_array()
         .unwrap()
@@ -149,6 +156,7 @@ async fn a_customer_downloads_everything_kept_about_them_and_the_download_is_rec
 async fn an_erased_account_leaves_the_tax_record_without_the_person_and_its_phone_free() {
     let prepared = test_app().prepare().await;
     let saved_addresses = prepared.backends.addresses.clone();
+    let carts = prepared.backends.carts.clone();
     let app = prepared.spawn().await;
     let tokens = signed_up_customer(&app, PHONE).await;
     let me = customer(&tokens);
@@ -171,6 +179,13 @@ async fn an_erased_account_leaves_the_tax_record_without_the_person_and_its_phon
         "pincode": "560001",
     });
     save(&app, &me, &address, 201).await;
+    me.put(app.url(&format!("/api/v1/cart/items/{product}")))
+        .json(&json!({ "product_id": product, "quantity": 1 }))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .expect("the cart holds the item until the erasure");
     let notices_before = to_phone(&app).await;
     assert!(
         !notices_before.is_empty(),
@@ -214,6 +229,8 @@ async fn an_erased_account_leaves_the_tax_record_without_the_person_and_its_phon
         .unwrap()
         .addresses
         .is_empty());
+    let owner = bazaar::domain::cart::CartOwner::Customer(user.clone());
+    assert_eq!(carts.get(&owner, chrono::Utc::now()).await.unwrap(), None);
     // The audit trail says it happened, under the account id.
     let audit = json(
         app.get(&format!(
