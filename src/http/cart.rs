@@ -74,15 +74,19 @@ pub struct CartLineBody {
     /// The variant; a product without variants has one, whose id is the product's.
     pub variant_id: String,
     /// Absent when the product is no longer sold.
+    #[oai(skip_serializing_if_is_none)]
     pub sku: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
     pub name: Option<String>,
     /// Paise, now; absent when the product is no longer sold.
+    #[oai(skip_serializing_if_is_none)]
     pub unit_price: Option<i64>,
     pub quantity: u32,
     /// `unit_price × quantity`, paise (0 for a line no longer sold).
     pub line_total: i64,
     pub state: crate::http::wire::Wire<LineState>,
     /// How many are left, when fewer than the line asks for.
+    #[oai(skip_serializing_if_is_none)]
     pub available: Option<u32>,
 }
 
@@ -97,7 +101,7 @@ pub struct TaxLineBody {
     pub amount: i64,
 }
 
-/// The coupon on the cart, and whether it applies now.
+/// The coupon on the cart, and whether it applies now; absent when the cart has none.
 #[derive(Debug, Clone, Object)]
 #[oai(rename = "CartCoupon")]
 pub struct CartCouponBody {
@@ -106,10 +110,12 @@ pub struct CartCouponBody {
     pub applied: bool,
     /// What it takes off, paise (0 when it does not apply).
     pub discount: i64,
+    #[oai(skip_serializing_if_is_none)]
     pub reason: Option<ProblemFieldError>,
 }
 
-/// Delivery to the place the request named (`address_id` or `pincode`).
+/// Delivery to the place the request named (`address_id` or `pincode`); absent when
+/// it named none.
 #[derive(Debug, Clone, Object)]
 #[oai(rename = "CartDelivery")]
 pub struct CartDeliveryBody {
@@ -120,8 +126,11 @@ pub struct CartDeliveryBody {
     /// `BAZAAR_COD_MAX_ORDER_PAISE`, applies on top at checkout).
     pub cod_available: bool,
     /// Days to deliver, fewest and most.
+    #[oai(skip_serializing_if_is_none)]
     pub min_days: Option<u32>,
+    #[oai(skip_serializing_if_is_none)]
     pub max_days: Option<u32>,
+    #[oai(skip_serializing_if_is_none)]
     pub reason: Option<ProblemFieldError>,
 }
 
@@ -135,11 +144,11 @@ pub struct CartBody {
     pub currency: String,
     /// Sum of the lines, paise.
     pub subtotal: i64,
-    /// The coupon on the cart, if any.
+    #[oai(skip_serializing_if_is_none)]
     pub coupon: Option<CartCouponBody>,
     /// Coupon discount, paise.
     pub discount: i64,
-    /// Delivery to the place the request named; absent when it named none.
+    #[oai(skip_serializing_if_is_none)]
     pub delivery: Option<CartDeliveryBody>,
     /// Shipping, paise (0 until a place is named, and where it is free).
     pub shipping: i64,
@@ -157,6 +166,7 @@ pub struct CartBody {
     pub version: u64,
     /// When a guest cart is forgotten (30 days after its last change); absent
     /// for a customer's cart.
+    #[oai(skip_serializing_if_is_none)]
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 

@@ -62,6 +62,9 @@ UNKNOWABLE_FIELD_CODES = {
 }
 
 # (field, code) pairs that only hold for some fields: the field as a regular expression.
+# A product's fields alone, or as an item of a batch create or change.
+_PRODUCT = r"^(items\[\d+\]\.(changes\.)?)?"
+
 UNKNOWABLE_FIELDS = [
     # Tags are Unicode letters, digits and combining marks: `\p{L}`, `\p{N}`, `\p{M}` in a
     # pattern, which Schemathesis' Python regular expressions cannot read.
@@ -106,6 +109,26 @@ UNKNOWABLE_FIELDS = [
     (r"^states$", "required"),
     (r"^discount\.(percent_bp|max_paise|amount_paise)$", "not_allowed"),
     (r"^discount\.(percent_bp|amount_paise)$", "required"),
+    # A product's variants against its options, which JSON Schema cannot relate: variants
+    # need options and options need variants, stock is kept per variant, option names and
+    # values are distinct, each variant picks one declared value per option and no two pick
+    # the same ones, SKUs are distinct (alone, or in a batch's items).
+    *((_PRODUCT + field, code) for field, code in (
+        (r"variants$", "required"),
+        (r"options$", "required"),
+        (r"stock$", "not_allowed"),
+        (r"options\[\d+\]\.name$", "duplicate"),
+        (r"options\[\d+\]\.values\[\d+\]$", "duplicate"),
+        (r"variants\[\d+\]\.sku$", "duplicate"),
+        (r"variants\[\d+\]\.options$", "duplicate_combination"),
+        (r"variants\[\d+\]\.options\..+$", "unknown_option"),
+        (r"variants\[\d+\]\.options\..+$", "required"),
+        (r"variants\[\d+\]\.options\..+$", "not_allowed"),
+    )),
+    # An order line must name a variant of a product that has several: stored state.
+    (r"^items\[\d+\]\.variant_id$", "required"),
+    # A shipment (carrier, tracking number) goes with a move to `shipped` only.
+    (r"^shipment$", "only_when_shipped"),
 ]
 
 

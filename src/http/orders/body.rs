@@ -206,7 +206,6 @@ pub struct OrderBody {
     pub id: String,
     pub user_id: String,
     pub status: Wire<OrderStatus>,
-    /// `razorpay` (orders placed before cash on delivery existed too) or `cod`.
     pub payment_method: Wire<PaymentMethod>,
     pub items: Vec<OrderItemBody>,
     pub currency: String,
