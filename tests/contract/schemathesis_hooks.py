@@ -140,10 +140,18 @@ def _problem(response):
     return body if isinstance(body, dict) else None
 
 
+# Fields whose every refusal may depend on the rest of the body: a product's options and
+# variants, each judged against the others (a variant's values against the declared options,
+# names and values distinct case-insensitively after trimming, SKUs against each other).
+UNKNOWABLE_FIELD_TREES = [_PRODUCT + r"(options|variants)\[\d+\]"]
+
+
 def _unknowable_field(error):
     if error.get("code") in UNKNOWABLE_FIELD_CODES:
         return True
     field = error.get("field") or ""
+    if any(re.search(tree, field) for tree in UNKNOWABLE_FIELD_TREES):
+        return True
     return any(
         code == error.get("code") and re.search(pattern, field)
         for pattern, code in UNKNOWABLE_FIELDS

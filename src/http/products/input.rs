@@ -55,13 +55,13 @@ pub struct ProductInput {
     #[oai(validator(max_items = 10, pattern = "^[0-9a-fA-F]{24}$"))]
     pub images: Option<Vec<String>>,
     /// Up to 3 options its variants choose from (`Size`, `Colour`); send with `variants`.
-    #[oai(validator(max_items = 3))]
+    #[oai(validator(max_items = 3), skip_serializing_if_is_none)]
     pub options: Option<Vec<ProductOptionBody>>,
     /// Up to 100 variants, each its own SKU, price, stock and images. With variants, `sku`
     /// is the product's own (style) SKU, `price` the price of variants that name none, and
     /// `stock` must be absent (stock is per variant). Absent: the product is its own single
     /// variant, as before variants existed.
-    #[oai(validator(max_items = 100))]
+    #[oai(validator(max_items = 100), skip_serializing_if_is_none)]
     pub variants: Option<Vec<VariantInput>>,
 }
 

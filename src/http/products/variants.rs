@@ -80,7 +80,10 @@ pub struct VariantInput {
     #[oai(validator(minimum(value = "0"), maximum(value = "1000000000")))]
     pub stock: Option<i64>,
     /// Up to 10 ids of complete uploads, as for the product's `images`.
-    #[oai(validator(max_items = 10, pattern = "^[0-9a-fA-F]{24}$"))]
+    #[oai(
+        validator(max_items = 10, pattern = "^[0-9a-fA-F]{24}$"),
+        skip_serializing_if_is_none
+    )]
     pub images: Option<Vec<String>>,
 }
 
