@@ -11,6 +11,7 @@ use bazaar_adapters::s3::ObjectStore;
 use crate::app::addresses::AddressBook;
 use crate::app::carts::Carts;
 use crate::app::catalog::Catalog;
+use crate::app::checkout::Checkout;
 use crate::app::coupons::Coupons;
 use crate::app::files::Files;
 use crate::app::idempotency::IdempotencyStore;
@@ -78,6 +79,8 @@ pub struct AppState {
     pub catalog: Arc<Catalog>,
     /// Customers' and guests' carts, priced as checkout charges them.
     pub carts: Arc<Carts>,
+    /// Checkout from the cart.
+    pub checkout: Arc<Checkout>,
     pub identity: Arc<Identity>,
     /// The customer's data rights: export and erasure.
     pub privacy: Arc<Privacy>,

@@ -39,6 +39,8 @@ pub enum ErrorCode {
     IllegalTransition,
     RefundExceedsCaptured,
     TooManyUnpaidOrders,
+    /// The cart's total is not the one the customer was shown.
+    PriceChanged,
     InvalidSignature,
     PaymentProviderRejected,
     PaymentProviderUnavailable,
@@ -88,6 +90,7 @@ impl ErrorCode {
         Self::IllegalTransition,
         Self::RefundExceedsCaptured,
         Self::TooManyUnpaidOrders,
+        Self::PriceChanged,
         Self::InvalidSignature,
         Self::PaymentProviderRejected,
         Self::PaymentProviderUnavailable,
@@ -136,6 +139,7 @@ impl ErrorCode {
             Self::IllegalTransition => "illegal_transition",
             Self::RefundExceedsCaptured => "refund_exceeds_captured",
             Self::TooManyUnpaidOrders => "too_many_unpaid_orders",
+            Self::PriceChanged => "price_changed",
             Self::InvalidSignature => "invalid_signature",
             Self::PaymentProviderRejected => "payment_provider_rejected",
             Self::PaymentProviderUnavailable => "payment_provider_unavailable",
@@ -182,6 +186,7 @@ impl ErrorCode {
             | Self::IllegalTransition
             | Self::RefundExceedsCaptured
             | Self::TooManyUnpaidOrders
+            | Self::PriceChanged
             | Self::UploadMissing
             | Self::UploadQuotaExceeded
             | Self::AddressBookFull
@@ -230,6 +235,7 @@ impl ErrorCode {
             Self::IllegalTransition => "Illegal order transition",
             Self::RefundExceedsCaptured => "Refund exceeds what was captured",
             Self::TooManyUnpaidOrders => "Too many unpaid orders",
+            Self::PriceChanged => "Price changed",
             Self::InvalidSignature => "Invalid signature",
             Self::PaymentProviderRejected => "The payment provider refused the request",
             Self::PaymentProviderUnavailable => "The payment provider is unavailable",

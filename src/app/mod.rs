@@ -4,6 +4,7 @@
 pub mod addresses;
 pub mod carts;
 pub mod catalog;
+pub mod checkout;
 pub mod coupons;
 pub mod errors;
 pub mod files;

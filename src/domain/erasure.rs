@@ -41,6 +41,8 @@ impl Address {
             state: self.state.clone(),
             postal_code: self.postal_code.clone(),
             phone: None,
+            landmark: None,
+            state_code: self.state_code.clone(),
         }
     }
 
@@ -97,6 +99,8 @@ mod tests {
             state: "Karnataka".into(),
             postal_code: "560001".into(),
             phone: Some("+919812345678".into()),
+            landmark: Some("Opposite the metro station".into()),
+            state_code: Some("29".into()),
         }
     }
 

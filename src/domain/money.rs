@@ -71,3 +71,26 @@ impl Currency {
         }
     }
 }
+
+/// GST on `subtotal` at `rate_bp` basis points, rounded half up to the paisa.
+pub fn tax_on(subtotal: i64, rate_bp: u32) -> i64 {
+    // Integer arithmetic: i128 cannot overflow for any allowed subtotal.
+    let scaled = i128::from(subtotal) * i128::from(rate_bp);
+    ((scaled + 5_000) / 10_000) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tax_rounds_half_up_to_the_paisa() {
+        assert_eq!(tax_on(10_000, 1800), 1_800);
+        // 18% of 1,003 paise is 180.54 → 181; of 1,002 is 180.36 → 180.
+        assert_eq!(tax_on(1_003, 1800), 181);
+        assert_eq!(tax_on(1_002, 1800), 180);
+        // Exactly half a paisa rounds up: 5% of 10 paise is 0.5.
+        assert_eq!(tax_on(10, 500), 1);
+        assert_eq!(tax_on(0, 1800), 0);
+    }
+}

@@ -17,8 +17,8 @@
 //! [`ShippingRule`], so the order of the steps lives here and nowhere else.
 
 use super::ids::{ProductId, VariantId};
+use super::money::tax_on;
 use super::money::Paise;
-use super::order::tax_on;
 use super::validation::FieldError;
 
 /// Whether a line can be bought as it stands.

@@ -7,6 +7,7 @@ use poem_openapi::{ContactObject, ExtraHeader, LicenseObject, OpenApiService, Ta
 use super::addresses::AddressesApi;
 use super::admin::AdminApi;
 use super::auth::AuthApi;
+use super::cart::checkout::CheckoutApi;
 use super::cart::CartApi;
 use super::dev::payments::PaymentsDevApi;
 use super::dev::DevApi;
@@ -80,6 +81,7 @@ pub type Apis = (
     AddressesApi,
     ProductsApi,
     CartApi,
+    CheckoutApi,
     OrdersApi,
     OrderFulfilmentApi,
     PaymentsApi,
@@ -120,6 +122,9 @@ pub fn api_service(state: &AppState) -> Api {
         products,
         CartApi {
             carts: state.carts.clone(),
+        },
+        CheckoutApi {
+            checkout: state.checkout.clone(),
         },
         OrdersApi {
             orders: state.orders.clone(),
@@ -236,6 +241,30 @@ const LINKS: &[(&str, &str, &str, &str, &str, &str)] = &[
     ),
     (
         "createOrder",
+        "201",
+        "CreatePayment",
+        "createPayment",
+        "id",
+        "$response.body#/id",
+    ),
+    (
+        "checkoutCart",
+        "201",
+        "GetOrder",
+        "getOrder",
+        "id",
+        "$response.body#/id",
+    ),
+    (
+        "checkoutCart",
+        "201",
+        "CancelOrder",
+        "cancelOrder",
+        "id",
+        "$response.body#/id",
+    ),
+    (
+        "checkoutCart",
         "201",
         "CreatePayment",
         "createPayment",

@@ -16,13 +16,14 @@ use super::own_origin;
 use crate::app::addresses::AddressBook;
 use crate::app::carts::{CartSettings, Carts, PricingParts};
 use crate::app::catalog::Catalog;
+use crate::app::checkout::Checkout;
 use crate::app::coupons::Coupons;
 use crate::app::files::Files;
 use crate::app::idempotency::{IdempotencySettings, IdempotencyStore};
 use crate::app::identity::id_tokens::{OidcProvider, OidcProviders};
 use crate::app::identity::Identity;
 use crate::app::notify::Notifier;
-use crate::app::orders::{FulfilmentSettings, OrderSettings, Orders};
+use crate::app::orders::{FulfilmentSettings, OrderSettings, Orders, Storefront};
 use crate::app::outbox::{Outbox, OutboxWorker};
 use crate::app::privacy::Privacy;
 use crate::app::ratelimit::RateLimits;
@@ -179,6 +180,11 @@ impl AppState {
                 },
                 identity.clone(),
             )
+            .with_storefront(Storefront {
+                coupons: coupons.clone(),
+                addresses: addresses.clone(),
+                shipping: shipping.clone(),
+            })
             .with_clock(clock.clone()),
         );
         let carts = Arc::new(Carts::new(
@@ -196,9 +202,15 @@ impl AppState {
             },
             clock.clone(),
         ));
+        let checkout = Arc::new(Checkout::new(
+            carts.clone(),
+            orders.clone(),
+            addresses.clone(),
+        ));
         Ok(Self {
             catalog,
             carts,
+            checkout,
             orders,
             shipping,
             coupons,

@@ -238,6 +238,7 @@ fn operations_declare_idempotency_keys_exactly_where_they_are_honoured() {
     assert_eq!(
         declared,
         [
+            "checkoutCart",
             "createMyAddress",
             "createOrder",
             "createPayment",
@@ -454,6 +455,7 @@ fn create_operations_link_to_reading_what_they_created() {
     for (create, get) in [
         ("createProduct", "getProduct"),
         ("createOrder", "getOrder"),
+        ("checkoutCart", "getOrder"),
         ("createFile", "getFile"),
     ] {
         let links = &by_id(create)["responses"]["201"]["links"];

@@ -14,16 +14,12 @@ use crate::domain::order::cod::{CashError, OfflineDetail, OfflineMethod, Payment
 use crate::domain::order::status::{IllegalTransition, OrderStatus};
 use crate::domain::order::Order;
 use crate::domain::precondition::{self, IfMatch};
+use crate::domain::shipping::{self, Serviceability};
 use crate::domain::user::UserId;
 use crate::domain::validation::FieldError;
 
 use super::audit::{ActionNote, MoneyAction};
 use super::{parse_order_id, short_hash, Change, Orders};
-
-/// Whether the shipping zone of an order's destination allows cash on
-/// delivery. Until the checkout passes the zone's answer
-/// (`Serviceability::cod_allowed`) every destination does.
-pub const ZONE_ALLOWS_COD_UNTIL_ZONES_ARE_WIRED: bool = true;
 
 /// A COD action on an order paid otherwise.
 fn not_cod() -> AppError {
@@ -85,6 +81,41 @@ impl Orders {
             .cod
             .check(total, true, zone_allows)
             .map_err(|e| AppError::validation(vec![e]))
+    }
+
+    /// Whether the shipping zone of an order's address offers cash on delivery for
+    /// its value (an order placed with explicit items; from the cart, the quote
+    /// answers). A COD order needs an address whose PIN code India Post lists (422 on
+    /// `address` or `address.postal_code`).
+    pub(super) async fn zone_offers_cod(&self, order: &Order) -> Result<bool, AppError> {
+        let Some(address) = &order.address else {
+            return Err(AppError::validation(vec![FieldError::new(
+                "address",
+                "required",
+                "cash on delivery needs the delivery address: its shipping zone decides \
+                 whether cash is taken there",
+            )]));
+        };
+        let Some(store) = &self.storefront else {
+            return Ok(true);
+        };
+        let (pincode, locality) = store.addresses.locate(&address.postal_code).map_err(|_| {
+            AppError::validation(vec![FieldError::new(
+                "address.postal_code",
+                "unknown_pincode",
+                "India Post's directory has no such PIN code",
+            )])
+        })?;
+        let zones = store.shipping.quoting_zones().await?;
+        let (state_code, pincode) = (locality.state_code.to_string(), pincode.to_string());
+        let to = shipping::Destination {
+            state_code: &state_code,
+            pincode: &pincode,
+        };
+        Ok(matches!(
+            shipping::quote(&zones, &to, order.subtotal),
+            Serviceability::Serviceable(terms) if terms.cod_allowed
+        ))
     }
 
     /// Sends the confirmation code of a new COD order. A failure is logged:

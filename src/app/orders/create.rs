@@ -4,11 +4,13 @@
 use crate::app::errors::{AppError, ErrorCode};
 use crate::app::identity::Permission;
 use crate::app::identity::Principal;
+use crate::domain::coupon::CouponCode;
 use crate::domain::hold::HoldId;
 use crate::domain::ids::{ProductId, VariantId};
 use crate::domain::order::cod::PaymentMethod;
 use crate::domain::order::request::{OrderRequest, RawAddress, RawLine};
 use crate::domain::order::{Order, OrderId};
+use crate::domain::pricing::{Delivery, Quote};
 use crate::domain::request_key::{Found, RequestKey};
 use crate::domain::validation::FieldError;
 use crate::store::StoreError;
@@ -17,6 +19,13 @@ use super::Orders;
 
 /// Razorpay takes no payment below ₹1.
 const MIN_TOTAL: i64 = 100;
+
+/// What an order is placed on besides its lines: how it is paid and, from the
+/// cart, the quote whose charges it takes.
+struct Terms<'a> {
+    method: PaymentMethod,
+    quote: Option<&'a Quote>,
+}
 
 #[derive(Clone)]
 /// What [`Orders::create`] did.
@@ -40,6 +49,14 @@ impl Placed {
             Self::New(order) | Self::Found(order) => order,
         }
     }
+}
+
+fn price_changed() -> AppError {
+    AppError::new(
+        ErrorCode::PriceChanged,
+        "a price in the cart changed while the order was placed; read the cart again and \
+         show the customer its new total",
+    )
 }
 
 fn too_many_unpaid(max: u32) -> AppError {
@@ -91,7 +108,7 @@ impl Orders {
         let method = payment_method
             .map(|raw| PaymentMethod::parse("payment_method", raw))
             .transpose();
-        let (mut request, method) = match (parsed, method) {
+        let (request, method) = match (parsed, method) {
             (Ok(request), Ok(method)) => (request, method.unwrap_or_default()),
             (parsed, method) => {
                 let mut errors = parsed.err().unwrap_or_default();
@@ -99,12 +116,46 @@ impl Orders {
                 return Err(AppError::validation(errors));
             }
         };
+        let terms = Terms {
+            method,
+            quote: None,
+        };
+        self.place(who, request, &terms, request_key).await
+    }
+
+    /// Places the order a cart's `quote` prices (checkout from the cart): its lines,
+    /// and its discount, coupon, shipping and tax as the quote has them. 409
+    /// `price_changed` if a line's price changed since the quote; the coupon is redeemed
+    /// for the order before it is stored (422 on `coupon_code` if its last use went
+    /// to another checkout meanwhile) and given back if it is not stored.
+    pub async fn place_quoted(
+        &self,
+        who: &Principal,
+        request: OrderRequest,
+        quote: &Quote,
+        method: PaymentMethod,
+        request_key: Option<&RequestKey>,
+    ) -> Result<Placed, AppError> {
+        let terms = Terms {
+            method,
+            quote: Some(quote),
+        };
+        self.place(who, request, &terms, request_key).await
+    }
+
+    async fn place(
+        &self,
+        who: &Principal,
+        mut request: OrderRequest,
+        terms: &Terms<'_>,
+        request_key: Option<&RequestKey>,
+    ) -> Result<Placed, AppError> {
         if let Some(key) = request_key {
             if let Some(found) = self.placed_by(key).await? {
                 return Ok(found);
             }
         }
-        if method == PaymentMethod::Cod {
+        if terms.method == PaymentMethod::Cod {
             self.admit_cod(&who.user_id).await?;
         }
         // Staff can change stock outright; the cap is against customers
@@ -151,37 +202,27 @@ impl Orders {
             chrono::Duration::from_std(self.settings.pay_within).unwrap_or_default(),
         );
         order.request_key = request_key.cloned();
-        order.payment_method = method;
-        if method == PaymentMethod::Cod {
-            // The lead wires the shipping zone's `cod_allowed` for the destination here.
-            if let Err(refused) = self.cod_allowed_for(
-                order.total,
-                super::cod::ZONE_ALLOWS_COD_UNTIL_ZONES_ARE_WIRED,
-            ) {
+        order.payment_method = terms.method;
+        if let Err(refused) = self.settle_terms(&mut order, terms).await {
+            self.release_holds(&held).await;
+            return Err(refused);
+        }
+        let coupon = match self.redeem_coupon(&order).await {
+            Ok(coupon) => coupon,
+            Err(refused) => {
                 self.release_holds(&held).await;
                 return Err(refused);
             }
-        }
-        if order.total.get() < MIN_TOTAL {
-            self.release_holds(&held).await;
-            return Err(AppError::validation(vec![FieldError::new(
-                "items",
-                "below_minimum",
-                format!("an order must come to at least {MIN_TOTAL} paise, Razorpay's minimum"),
-            )]));
-        }
+        };
         let inserted = if capped {
             self.insert_in_a_free_slot(&mut order).await
         } else {
             self.orders.insert(&order).await.map(|()| true)
         };
-        match inserted {
-            Ok(true) => {}
+        let not_stored = match inserted {
+            Ok(true) => None,
             // Every slot was taken by a concurrent create meanwhile.
-            Ok(false) => {
-                self.release_holds(&held).await;
-                return Err(too_many_unpaid(self.settings.unpaid_max));
-            }
+            Ok(false) => Some(too_many_unpaid(self.settings.unpaid_max)),
             // The insert may have reached the database before the connection
             // failed: the sweep looks for the order before it gives stock back.
             Err(error @ StoreError::Unavailable(_)) => return Err(error.into()),
@@ -189,7 +230,7 @@ impl Orders {
             Err(StoreError::Duplicate {
                 field: "request_key",
             }) if request_key.is_some() => {
-                self.release_holds(&held).await;
+                self.undo_placement(&held, coupon.as_ref(), &order).await;
                 let key = request_key.expect("checked by the guard");
                 return self.placed_by(key).await?.ok_or_else(|| {
                     AppError::internal(anyhow::anyhow!(
@@ -197,10 +238,11 @@ impl Orders {
                     ))
                 });
             }
-            Err(error) => {
-                self.release_holds(&held).await;
-                return Err(error.into());
-            }
+            Err(error) => Some(error.into()),
+        };
+        if let Some(error) = not_stored {
+            self.undo_placement(&held, coupon.as_ref(), &order).await;
+            return Err(error);
         }
         for (id, hold) in &held {
             if let Err(error) = self.catalog.drop_hold(id, hold).await {
@@ -208,10 +250,53 @@ impl Orders {
                 tracing::warn!(product = %id, %hold, error = %error, "could not drop a stock hold");
             }
         }
-        if method == PaymentMethod::Cod {
+        if order.payment_method == PaymentMethod::Cod {
             self.send_cod_code_for(&order).await;
         }
         Ok(Placed::New(order))
+    }
+
+    /// Makes the new order's charges what `terms` say and checks that they may be paid
+    /// so: the quote's charges, cash on delivery where the destination's zone offers it
+    /// and under the ceiling, and Razorpay's minimum.
+    async fn settle_terms(&self, order: &mut Order, terms: &Terms<'_>) -> Result<(), AppError> {
+        if let Some(quote) = terms.quote {
+            order.charge_as_quoted(quote).map_err(|_| price_changed())?;
+        }
+        if order.payment_method == PaymentMethod::Cod {
+            let zone_allows = match terms.quote {
+                Some(quote) => matches!(
+                    quote.delivery,
+                    Delivery::Serviceable {
+                        cod_allowed: true,
+                        ..
+                    }
+                ),
+                None => self.zone_offers_cod(order).await?,
+            };
+            self.cod_allowed_for(order.total, zone_allows)?;
+        }
+        if order.total.get() < MIN_TOTAL {
+            return Err(AppError::validation(vec![FieldError::new(
+                "items",
+                "below_minimum",
+                format!("an order must come to at least {MIN_TOTAL} paise, Razorpay's minimum"),
+            )]));
+        }
+        Ok(())
+    }
+
+    /// Gives back what a placement took for an order that was not stored.
+    async fn undo_placement(
+        &self,
+        held: &[(ProductId, HoldId)],
+        coupon: Option<&CouponCode>,
+        order: &Order,
+    ) {
+        self.release_holds(held).await;
+        if let Some(code) = coupon {
+            self.release_coupon(code, &order.id).await;
+        }
     }
 
     /// Names each line's variant: the one it names, which the product must have, or the
@@ -242,7 +327,7 @@ impl Orders {
 
     /// The order an earlier attempt of this request placed, if any; an error
     /// if the key was used for a different order.
-    async fn placed_by(&self, key: &RequestKey) -> Result<Option<Placed>, AppError> {
+    pub(crate) async fn placed_by(&self, key: &RequestKey) -> Result<Option<Placed>, AppError> {
         let Some(order) = self.orders.find_by_request_key(&key.id).await? else {
             return Ok(None);
         };

@@ -22,6 +22,7 @@ pub mod cod;
 pub mod create;
 pub mod fulfilment;
 pub mod payments;
+pub mod storefront;
 pub mod summary;
 pub mod sweeps;
 pub mod webhooks;
@@ -39,6 +40,7 @@ use crate::app::errors::{AppError, ErrorCode};
 use crate::app::identity::Principal;
 use crate::app::identity::{Identity, Permission};
 use crate::domain::analytics::SalesSummary;
+use crate::domain::coupon::CouponCode;
 use crate::domain::ids::{ProductId, VariantId};
 use crate::domain::money::Paise;
 use crate::domain::order::ledger::EntryStatus;
@@ -55,6 +57,7 @@ use crate::store::{
 };
 pub use audit::ActionNote;
 pub use fulfilment::FulfilmentSettings;
+pub use storefront::Storefront;
 
 /// How often a change is retried after losing a race for the same order.
 const RACE_RETRIES: usize = 8;
@@ -100,6 +103,9 @@ pub struct Orders {
     fulfilment: FulfilmentSettings,
     /// Sends and checks the codes that confirm COD orders; without it, COD is refused.
     identity: Option<Arc<Identity>>,
+    /// Coupons to redeem and give back, and the zones that say where cash on delivery
+    /// is offered; without them no coupon is redeemed and every zone takes cash.
+    storefront: Option<Storefront>,
     clock: SharedClock,
 }
 
@@ -143,6 +149,7 @@ impl Orders {
             whatsapp_notices: true,
             fulfilment: FulfilmentSettings::default(),
             identity: None,
+            storefront: None,
             clock: SystemClock::shared(),
         }
     }
@@ -381,9 +388,16 @@ impl Orders {
     /// Puts the order's units back if it just left the states that hold stock
     /// (cancelled, expired, or refunded before it shipped); goods that left
     /// come back only through a return staff restock.
+    /// A cancelled or expired order's coupon use is given back too.
     async fn release_if_left(&self, order: &Order, from: OrderStatus) {
         if from.holds_stock() && !order.status.holds_stock() && !from.goods_left() {
             self.release_items(order).await;
+        }
+        let void = matches!(order.status, OrderStatus::Cancelled | OrderStatus::Expired);
+        if let (true, Some(raw)) = (void, &order.coupon_code) {
+            if let Ok(code) = CouponCode::parse("coupon_code", raw) {
+                self.release_coupon(&code, &order.id).await;
+            }
         }
     }
 

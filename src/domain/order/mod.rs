@@ -32,6 +32,7 @@ use chrono::{DateTime, Utc};
 use super::ids::UserId;
 use super::money::{Currency, Paise};
 use super::outbox::NoticeKind;
+use super::pricing::{CouponOutcome, Quote};
 use super::product::Product;
 use super::request_key::RequestKey;
 use cod::PaymentMethod;
@@ -43,6 +44,7 @@ use request::OrderRequest;
 use status::{IllegalTransition, OrderStatus};
 
 pub use super::ids::OrderId;
+pub use super::money::tax_on;
 
 /// One line of an order: the product variant as it was when ordered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +74,11 @@ pub struct Address {
     /// Six digits (India's PIN code).
     pub postal_code: String,
     pub phone: Option<String>,
+    /// A landmark the courier looks for (saved addresses have one).
+    pub landmark: Option<String>,
+    /// The state's GST code (`29` for Karnataka), from India Post's directory when the
+    /// address came from the address book: the place of supply tax follows.
+    pub state_code: Option<String>,
 }
 
 /// A message a change owes the customer; the outbox carries it.
@@ -95,7 +102,14 @@ pub struct Order {
     pub items: Vec<OrderItem>,
     pub currency: Currency,
     pub subtotal: Paise,
-    /// GST on the subtotal, at `tax_rate_bp`.
+    /// What the coupon took off the subtotal; zero without one.
+    pub discount: Paise,
+    /// The delivery fee, taxed with the goods; zero when free or not priced.
+    pub shipping: Paise,
+    /// The coupon redeemed for this order, if any: released again if it is
+    /// cancelled or expires.
+    pub coupon_code: Option<String>,
+    /// GST on the taxable value (subtotal − discount + shipping), at `tax_rate_bp`.
     pub tax: Paise,
     /// Basis points (1800 = 18%), as configured when the order was made.
     pub tax_rate_bp: u32,
@@ -127,12 +141,9 @@ pub struct Order {
     pub version: u64,
 }
 
-/// GST on `subtotal` at `rate_bp` basis points, rounded half up to the paisa.
-pub fn tax_on(subtotal: i64, rate_bp: u32) -> i64 {
-    // Integer arithmetic: i128 cannot overflow for any allowed subtotal.
-    let scaled = i128::from(subtotal) * i128::from(rate_bp);
-    ((scaled + 5_000) / 10_000) as i64
-}
+/// The lines of an order cost something else than the quote it was placed from said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PriceMoved;
 
 impl Order {
     /// A new unpaid order `id` for `products` (in the order of `request.lines`),
@@ -178,6 +189,9 @@ impl Order {
             items,
             currency: Currency::Inr,
             subtotal: Paise::trusted(subtotal),
+            discount: Paise::trusted(0),
+            shipping: Paise::trusted(0),
+            coupon_code: None,
             tax: Paise::trusted(tax),
             tax_rate_bp,
             total: Paise::trusted(subtotal + tax),
@@ -217,6 +231,36 @@ impl Order {
         Ok(())
     }
 
+    /// Takes the charges of `quote`, the cart's price for this order, as its own:
+    /// discount, coupon, shipping, tax and total are the quote's, so a customer pays
+    /// what the cart showed. Refused when the lines cost something else now than they
+    /// did when the quote was made (a price changed in between).
+    pub fn charge_as_quoted(&mut self, quote: &Quote) -> Result<(), PriceMoved> {
+        let quoted: Vec<(&super::ids::VariantId, i64)> = quote
+            .lines
+            .iter()
+            .filter_map(|l| Some((&l.variant_id, l.item.as_ref()?.unit_price.get())))
+            .collect();
+        let same = self.items.len() == quoted.len()
+            && self.items.iter().all(|item| {
+                quoted
+                    .iter()
+                    .any(|(v, price)| *v == &item.variant_id && *price == item.unit_price.get())
+            });
+        if !same || self.subtotal != quote.subtotal {
+            return Err(PriceMoved);
+        }
+        self.discount = quote.discount;
+        self.shipping = quote.shipping;
+        self.coupon_code = match &quote.coupon {
+            Some(CouponOutcome::Applied { code, .. }) => Some(code.clone()),
+            _ => None,
+        };
+        self.tax = quote.tax;
+        self.total = quote.total;
+        Ok(())
+    }
+
     /// A new version at `now`: every change makes one (for other changes than
     /// transitions and payments too, such as checkout starting).
     pub fn touch(&mut self, now: DateTime<Utc>) {
@@ -228,15 +272,81 @@ impl Order {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ids::{ProductId, VariantId};
+    use crate::domain::pricing::{self, Availability, CatalogItem, NoAddress, PricedLine};
+
+    const VARIANT: &str = "6650c0ffee0000000000abce";
+
+    fn order_of(unit_price: i64, quantity: u32) -> Order {
+        let line_total = Paise::trusted(unit_price * i64::from(quantity));
+        let mut order = payment::tests_support::unpaid_order();
+        order.items = vec![OrderItem {
+            product_id: ProductId::parse(VARIANT).unwrap(),
+            variant_id: VariantId::parse(VARIANT).unwrap(),
+            sku: "MUG".into(),
+            name: "Mug".into(),
+            variant_label: None,
+            unit_price: Paise::trusted(unit_price),
+            quantity,
+            line_total,
+        }];
+        order.subtotal = line_total;
+        order
+    }
+
+    fn quote_of(unit_price: i64, quantity: u32) -> Quote {
+        let line = PricedLine {
+            product_id: ProductId::parse(VARIANT).unwrap(),
+            variant_id: VariantId::parse(VARIANT).unwrap(),
+            item: Some(CatalogItem {
+                sku: "MUG".into(),
+                name: "Mug".into(),
+                category: "kitchen".into(),
+                unit_price: Paise::trusted(unit_price),
+            }),
+            quantity,
+            availability: Availability::InStock,
+        };
+        pricing::price(vec![line], None, &NoAddress, 1800)
+    }
 
     #[test]
-    fn tax_rounds_half_up_to_the_paisa() {
-        assert_eq!(tax_on(10_000, 1800), 1_800);
-        // 18% of 1,003 paise is 180.54 → 181; of 1,002 is 180.36 → 180.
-        assert_eq!(tax_on(1_003, 1800), 181);
-        assert_eq!(tax_on(1_002, 1800), 180);
-        // Exactly half a paisa rounds up: 5% of 10 paise is 0.5.
-        assert_eq!(tax_on(10, 500), 1);
-        assert_eq!(tax_on(0, 1800), 0);
+    fn an_order_takes_the_charges_of_the_quote_it_was_placed_from() {
+        let mut order = order_of(35_000, 2);
+        let mut quote = quote_of(35_000, 2);
+        quote.discount = Paise::trusted(5_000);
+        quote.shipping = Paise::trusted(4_900);
+        quote.coupon = Some(CouponOutcome::Applied {
+            code: "READ-10".into(),
+            amount: Paise::trusted(5_000),
+        });
+        quote.tax = Paise::trusted(12_582);
+        quote.total = Paise::trusted(82_482);
+        assert_eq!(order.charge_as_quoted(&quote), Ok(()));
+        assert_eq!(
+            (order.discount, order.shipping, order.tax, order.total),
+            (
+                Paise::trusted(5_000),
+                Paise::trusted(4_900),
+                Paise::trusted(12_582),
+                Paise::trusted(82_482)
+            )
+        );
+        assert_eq!(order.coupon_code.as_deref(), Some("READ-10"));
+    }
+
+    #[test]
+    fn a_price_that_moved_since_the_quote_is_refused_and_changes_nothing() {
+        let mut order = order_of(35_000, 1);
+        let before = order.clone();
+        assert_eq!(
+            order.charge_as_quoted(&quote_of(30_000, 1)),
+            Err(PriceMoved)
+        );
+        assert_eq!(
+            order.charge_as_quoted(&quote_of(35_000, 2)),
+            Err(PriceMoved)
+        );
+        assert_eq!(order, before);
     }
 }

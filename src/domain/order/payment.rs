@@ -213,19 +213,23 @@ pub struct Applied {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests_support {
     use super::*;
     use crate::domain::ids::UserId;
     use crate::domain::money::Currency;
     use crate::domain::order::OrderId;
 
-    fn unpaid_order() -> Order {
+    /// An unpaid order of ₹11.80 with no lines.
+    pub fn unpaid_order() -> Order {
         Order {
             id: OrderId::generate(),
             user_id: UserId::generate(),
             items: Vec::new(),
             currency: Currency::Inr,
             subtotal: Paise::trusted(1_000),
+            discount: Paise::trusted(0),
+            shipping: Paise::trusted(0),
+            coupon_code: None,
             tax: Paise::trusted(180),
             tax_rate_bp: 1800,
             total: Paise::trusted(1_180),
@@ -245,6 +249,12 @@ mod tests {
             version: 1,
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::unpaid_order;
+    use super::*;
 
     fn captured(payment_id: &str, amount: i64, currency: &str) -> PaymentEvent {
         PaymentEvent::Captured {

@@ -2,6 +2,7 @@
 //! [`OrderRequest`], the same checked field by field.
 
 use super::Address;
+use crate::domain::address::AddressDetails;
 use crate::domain::ids::{ProductId, VariantId};
 use crate::domain::user::Phone;
 use crate::domain::validation::{char_len, Collector, FieldError};
@@ -41,6 +42,7 @@ pub struct RawAddress {
     pub state: String,
     pub postal_code: String,
     pub phone: Option<String>,
+    pub landmark: Option<String>,
 }
 
 /// What a customer asked for, checked field by field.
@@ -122,22 +124,44 @@ impl OrderRequest {
             }
         }
         let address = address.and_then(|a| errors.take(parse_address(a)));
-        let notes = notes.map(str::trim).filter(|n| !n.is_empty());
-        if notes.is_some_and(|n| char_len(n) > MAX_NOTES) {
-            errors.push(FieldError::new(
-                "notes",
-                "too_long",
-                format!("must be at most {MAX_NOTES} characters"),
-            ));
-        }
+        let notes = errors.take(parse_notes(notes)).flatten();
         if !errors.is_empty() {
             return Err(errors.into_errors());
         }
         Ok(Self {
             lines: parsed,
             address,
-            notes: notes.map(str::to_owned),
+            notes,
         })
+    }
+}
+
+/// The customer's note for the order, trimmed; `None` if blank.
+pub fn parse_notes(notes: Option<&str>) -> Result<Option<String>, FieldError> {
+    let notes = notes.map(str::trim).filter(|n| !n.is_empty());
+    if notes.is_some_and(|n| char_len(n) > MAX_NOTES) {
+        return Err(FieldError::new(
+            "notes",
+            "too_long",
+            format!("must be at most {MAX_NOTES} characters"),
+        ));
+    }
+    Ok(notes.map(str::to_owned))
+}
+
+/// Where an order from the address book ships: the saved address as it is now, with
+/// the state and its GST code from India Post's directory.
+pub fn ship_to(saved: &AddressDetails) -> Address {
+    Address {
+        name: saved.name.clone(),
+        line1: saved.line1.clone(),
+        line2: saved.line2.clone(),
+        city: saved.city.clone(),
+        state: saved.locality.state.to_owned(),
+        postal_code: saved.pincode.to_string(),
+        phone: Some(saved.phone.as_str().to_owned()),
+        landmark: saved.landmark.clone(),
+        state_code: Some(saved.locality.state_code.to_string()),
     }
 }
 
@@ -186,5 +210,13 @@ fn parse_address(raw: &RawAddress) -> Result<Address, FieldError> {
             .as_deref()
             .map(|p| Phone::parse("address.phone", p).map(|p| p.as_str().to_owned()))
             .transpose()?,
+        landmark: raw
+            .landmark
+            .as_deref()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(|l| line("landmark", l))
+            .transpose()?,
+        state_code: None,
     })
 }

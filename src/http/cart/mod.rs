@@ -23,6 +23,7 @@ use crate::http::json_body::JsonBody;
 use crate::http::security::BearerAuth;
 
 mod body;
+pub mod checkout;
 
 /// A guest's cart token from `POST /api/v1/guest-carts`, sent as `X-Cart-Token`.
 #[derive(SecurityScheme)]

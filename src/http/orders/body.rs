@@ -56,6 +56,10 @@ pub struct AddressBody {
     )]
     #[serde(default)]
     pub phone: Option<String>,
+    /// A landmark the courier looks for.
+    #[oai(skip_serializing_if_is_none, validator(max_length = 200))]
+    #[serde(default)]
+    pub landmark: Option<String>,
 }
 
 /// A line of an order, as it was when ordered.
@@ -211,12 +215,24 @@ pub struct OrderBody {
     pub currency: String,
     /// Paise.
     pub subtotal: i64,
-    /// GST on the subtotal, rounded half up to the paisa.
+    /// What the coupon took off the subtotal, paise; 0 without one.
+    pub discount: i64,
+    /// The delivery fee, paise; 0 when free or when the order was placed without the cart.
+    pub shipping: i64,
+    /// The coupon redeemed for the order; its use is given back if the order is
+    /// cancelled or expires.
+    #[oai(skip_serializing_if_is_none)]
+    pub coupon_code: Option<String>,
+    /// GST on the taxable value (`subtotal − discount + shipping`), rounded half up to the paisa.
     pub tax: i64,
     /// GST rate in basis points (1800 = 18%).
     pub tax_rate_bp: u32,
-    /// `subtotal + tax`, paise: what the customer pays.
+    /// `subtotal − discount + shipping + tax`, paise: what the customer pays.
     pub total: i64,
+    /// The GST state code of the delivery address (`29` for Karnataka), the place of
+    /// supply; set when the address came from the address book.
+    #[oai(skip_serializing_if_is_none)]
+    pub place_of_supply: Option<String>,
     /// Captured so far (from the ledger), paise.
     pub captured: i64,
     /// Refunded or being refunded, paise.
@@ -278,9 +294,13 @@ impl From<&Order> for OrderBody {
                 .collect(),
             currency: o.currency.as_str().into(),
             subtotal: o.subtotal.get(),
+            discount: o.discount.get(),
+            shipping: o.shipping.get(),
+            coupon_code: o.coupon_code.clone(),
             tax: o.tax.get(),
             tax_rate_bp: o.tax_rate_bp,
             total: o.total.get(),
+            place_of_supply: o.address.as_ref().and_then(|a| a.state_code.clone()),
             captured: o.captured(),
             refunded: o.refunded(),
             refundable: o.refundable(),
@@ -292,6 +312,7 @@ impl From<&Order> for OrderBody {
                 state: a.state.clone(),
                 postal_code: a.postal_code.clone(),
                 phone: a.phone.clone(),
+                landmark: a.landmark.clone(),
             }),
             notes: o.notes.clone(),
             razorpay_order_id: o.payment.provider_order_id.clone(),
@@ -336,12 +357,16 @@ impl Example for OrderBody {
             }],
             currency: "INR".into(),
             subtotal: 259_800,
-            tax: 46_764,
+            discount: 20_000,
+            shipping: 0,
+            coupon_code: Some("DIWALI10".into()),
+            tax: 43_164,
             tax_rate_bp: 1800,
-            total: 306_564,
-            captured: 306_564,
+            total: 282_964,
+            place_of_supply: Some("29".into()),
+            captured: 282_964,
             refunded: 0,
-            refundable: 306_564,
+            refundable: 282_964,
             address: OrderInput::example().address,
             notes: None,
             razorpay_order_id: Some("order_IEIaMR65cu6nz3".into()),
@@ -351,7 +376,7 @@ impl Example for OrderBody {
                 kind: Wire(LedgerKind::Capture),
                 provider_id: "pay_IH4NVgf4Dreq1l".into(),
                 payment_id: "pay_IH4NVgf4Dreq1l".into(),
-                amount: 306_564,
+                amount: 282_964,
                 currency: "INR".into(),
                 status: Wire(EntryStatus::Settled),
                 recorded_at: example_time(120),

@@ -227,6 +227,7 @@ impl OrdersApi {
             state: a.state,
             postal_code: a.postal_code,
             phone: a.phone,
+            landmark: a.landmark,
         });
         let retry = idempotency_key.retry();
         let placed = self
@@ -434,6 +435,7 @@ impl Example for OrderInput {
                 state: "Karnataka".into(),
                 postal_code: "560038".into(),
                 phone: Some("+919812345678".into()),
+                landmark: Some("Opposite the metro station".into()),
             }),
             notes: Some("Please call before delivery".into()),
             payment_method: Some("razorpay".into()),

@@ -19,7 +19,7 @@ use bazaar::http::products::ProductBody;
 const OTP_COOLDOWN: Duration = Duration::from_secs(31);
 
 /// A customer with a verified phone who may be sent a code now: their client and phone.
-async fn customer(app: &TestApp, phone: &str) -> (reqwest::Client, String) {
+pub(super) async fn customer(app: &TestApp, phone: &str) -> (reqwest::Client, String) {
     let pair = signed_up_customer(app, phone).await;
     let client = bearer_client(&pair.access_token);
     let me: Value = client
@@ -288,6 +288,14 @@ async fn customers_cannot_take_staff_steps_and_return_only_their_own_order_withi
     assert_eq!(late["code"], "illegal_transition");
 }
 
+/// Where COD orders go: the default zone takes cash there.
+fn cod_address() -> Value {
+    json!({
+        "name": "Asha Rao", "line1": "12, 4th Cross", "city": "Bengaluru",
+        "state": "Karnataka", "postal_code": "560038",
+    })
+}
+
 /// A COD order `client` places for one unit of `product`; fails unless 201.
 async fn cod_order(app: &TestApp, client: &reqwest::Client, product: &str) -> OrderBody {
     client
@@ -295,6 +303,7 @@ async fn cod_order(app: &TestApp, client: &reqwest::Client, product: &str) -> Or
         .json(&json!({
             "items": [{"product_id": product, "quantity": 1}],
             "payment_method": "cod",
+            "address": cod_address(),
         }))
         .expect(201)
         .await
@@ -442,6 +451,7 @@ async fn cod_is_refused_above_the_ceiling_naming_payment_method_and_reserves_not
         .json(&json!({
             "items": [{"product_id": product, "quantity": 1}],
             "payment_method": "cod",
+            "address": cod_address(),
         }))
         .send()
         .await

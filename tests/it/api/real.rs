@@ -13,6 +13,8 @@ mod auth;
 mod cart;
 #[path = "catalog.rs"]
 mod catalog;
+#[path = "checkout.rs"]
+mod checkout;
 #[path = "conventions.rs"]
 mod conventions;
 #[path = "coupons.rs"]

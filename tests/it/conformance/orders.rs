@@ -127,6 +127,7 @@ pub async fn orders_read_back_unchanged_with_every_field(repo: &dyn OrderReposit
         state: "Karnataka".into(),
         postal_code: "560001".into(),
         phone: Some("98123 45601".into()),
+        landmark: Some("Opposite the metro station".into()),
     };
     let lines = [
         RawLine {
@@ -153,6 +154,13 @@ pub async fn orders_read_back_unchanged_with_every_field(repo: &dyn OrderReposit
         Duration::minutes(PAY_WITHIN_MINUTES),
     );
     o.status = OrderStatus::Delivered;
+    // What checkout from the cart adds: coupon, discount, shipping and the state's GST code.
+    o.discount = Paise::parse_price("discount", 300).unwrap();
+    o.shipping = Paise::parse_price("shipping", 4_900).unwrap();
+    o.coupon_code = Some("READ-10".into());
+    if let Some(address) = o.address.as_mut() {
+        address.state_code = Some("29".into());
+    }
     o.payment.provider_order_id = Some("order_ROUND1".into());
     o.payment.payment_id = Some("pay_ROUND1".into());
     o.payment.last_failure = Some("card declined".into());

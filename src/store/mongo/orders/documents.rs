@@ -44,6 +44,10 @@ struct AddressDoc {
     postal_code: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    landmark: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    state_code: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -170,6 +174,13 @@ pub(super) struct OrderDoc {
     items: Vec<ItemDoc>,
     currency: String,
     subtotal: i64,
+    // Orders placed before checkout from the cart have neither: zero.
+    #[serde(default)]
+    discount: i64,
+    #[serde(default)]
+    shipping: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    coupon_code: Option<String>,
     tax: i64,
     tax_rate_bp: i64,
     total: i64,
@@ -283,6 +294,8 @@ impl AddressDoc {
             state: a.state.clone(),
             postal_code: a.postal_code.clone(),
             phone: a.phone.clone(),
+            landmark: a.landmark.clone(),
+            state_code: a.state_code.clone(),
         }
     }
 
@@ -295,6 +308,8 @@ impl AddressDoc {
             state: self.state,
             postal_code: self.postal_code,
             phone: self.phone,
+            landmark: self.landmark,
+            state_code: self.state_code,
         }
     }
 }
@@ -367,6 +382,9 @@ impl OrderDoc {
             items: o.items.iter().map(ItemDoc::from_item).collect(),
             currency: o.currency.as_str().to_owned(),
             subtotal: o.subtotal.get(),
+            discount: o.discount.get(),
+            shipping: o.shipping.get(),
+            coupon_code: o.coupon_code.clone(),
             tax: o.tax.get(),
             tax_rate_bp: i64::from(o.tax_rate_bp),
             total: o.total.get(),
@@ -411,6 +429,9 @@ impl OrderDoc {
             currency: Currency::parse("currency", &self.currency)
                 .map_err(|_| corrupt("currency"))?,
             subtotal: Paise::trusted(self.subtotal),
+            discount: Paise::trusted(self.discount),
+            shipping: Paise::trusted(self.shipping),
+            coupon_code: self.coupon_code,
             tax: Paise::trusted(self.tax),
             tax_rate_bp: to_u32(self.tax_rate_bp, "tax rate")?,
             total: Paise::trusted(self.total),
