@@ -236,7 +236,9 @@ function flowRequest({ name, method, route, url, query, body, auth, headers, pre
     description,
   };
   if (auth) request.auth = auth;
-  if (body) request.body = { mode: "raw", raw: JSON.stringify(body, null, 2), options: { raw: { language: "json" } } };
+  // A variable standing for a number (`"{{cart_total}}"`) is sent unquoted.
+  const unquoted = (text) => text.replace(/"\{\{(cart_total)\}\}"/g, "{{$1}}");
+  if (body) request.body = { mode: "raw", raw: unquoted(JSON.stringify(body, null, 2)), options: { raw: { language: "json" } } };
   const event = [];
   if (prerequest) event.push(script("prerequest", [prerequest], `Flows/${name}`));
   event.push(script("test", [tests], `Flows/${name}`));
@@ -353,6 +355,231 @@ pm.test('signed in to the same account', () => {
   ];
 }
 
+// Steps 19–36: the storefront path, from a saved address and a coupon through checkout from the
+// cart, once paid by Razorpay and once cash on delivery, to delivery.
+function storefrontSteps(customer) {
+  const status = (name, to, extra, expectStatus) =>
+    flowRequest({
+      name,
+      method: "PUT",
+      route: `/api/v1/orders/{{${to.order}}}/status`,
+      description: "Staff (the collection's admin) move the order along.",
+      body: { status: to.status, ...(extra || {}) },
+      tests: String.raw`pm.test('200 OK', () => pm.response.to.have.status(200));
+pm.test('the order is ${expectStatus || to.status}', () => pm.expect(pm.response.json().status).to.eql('${expectStatus || to.status}'));`,
+    });
+  const priced = String.raw`const cart = pm.response.json();
+pm.test('the total is goods − discount + shipping + GST', () => {
+    pm.expect(cart.total).to.eql(cart.subtotal - cart.discount + cart.shipping + cart.tax);
+});`;
+  return [
+    flowRequest({
+      name: "19. The customer saves an address",
+      method: "POST",
+      route: "/api/v1/users/me/addresses",
+      auth: customer,
+      headers: [["Idempotency-Key", "{{$guid}}"]],
+      description: "India Post's directory fills the district, the state and its GST code from the pincode.",
+      body: {
+        name: "Postman Customer",
+        phone: "{{customer_phone}}",
+        line1: "12, 4th Cross, Indiranagar",
+        landmark: "Opposite the metro station",
+        city: "Bengaluru",
+        pincode: "560038",
+      },
+      tests: String.raw`pm.test('201 Created', () => pm.response.to.have.status(201));
+const address = pm.response.json();
+pm.test('placed in Karnataka, GST state 29, the default', () => {
+    pm.expect(address.state).to.eql('Karnataka');
+    pm.expect(address.state_code).to.eql('29');
+    pm.expect(address.is_default).to.eql(true);
+});
+pm.environment.set('address_id', address.id);`,
+    }),
+    flowRequest({
+      name: "20. The admin creates a coupon",
+      method: "POST",
+      route: "/api/v1/admin/coupons",
+      body: {
+        code: "{{run_tag}}",
+        discount: { kind: "percent", percent_bp: 1000, max_paise: 5000 },
+        total_limit: 5,
+        per_customer_limit: 2,
+      },
+      tests: String.raw`pm.test('201 Created', () => pm.response.to.have.status(201));
+const coupon = pm.response.json();
+pm.test('kept in upper case, unused', () => {
+    pm.expect(coupon.code).to.eql(pm.environment.get('run_tag').toUpperCase());
+    pm.expect(coupon.uses).to.eql(0);
+});
+pm.environment.set('coupon_code', coupon.code);`,
+    }),
+    flowRequest({
+      name: "21. The customer puts two in the cart",
+      method: "PUT",
+      route: "/api/v1/cart/items/{{product_id}}",
+      auth: customer,
+      description: "A product without options is its own variant: its id is the variant id. Setting the quantity makes a retry harmless.",
+      body: { product_id: "{{product_id}}", quantity: 2 },
+      tests: String.raw`pm.test('200 OK', () => pm.response.to.have.status(200));
+const cart = pm.response.json();
+pm.test('one line of two, in stock', () => {
+    pm.expect(cart.lines).to.have.lengthOf(1);
+    pm.expect(cart.lines[0].quantity).to.eql(2);
+    pm.expect(cart.lines[0].state).to.eql('in_stock');
+    pm.expect(cart.subtotal).to.eql(2 * 19900);
+});`,
+    }),
+    flowRequest({
+      name: "22. The customer applies the coupon",
+      method: "PUT",
+      route: "/api/v1/cart/coupon",
+      auth: customer,
+      body: { code: "{{coupon_code}}" },
+      tests: String.raw`pm.test('200 OK', () => pm.response.to.have.status(200));
+const cart = pm.response.json();
+pm.test('10% off the goods', () => {
+    pm.expect(cart.coupon.applied).to.eql(true);
+    pm.expect(cart.discount).to.eql(Math.floor(2 * 19900 / 10));
+});`,
+    }),
+    flowRequest({
+      name: "23. The cart priced for the address",
+      method: "GET",
+      route: "/api/v1/cart",
+      query: [["address_id", "{{address_id}}"]],
+      auth: customer,
+      description: "What checkout will charge: shipping by the address's zone, GST on goods and shipping.",
+      tests: String.raw`pm.test('200 OK', () => pm.response.to.have.status(200));
+${priced}
+pm.test('delivered there, ready for checkout', () => {
+    pm.expect(cart.delivery.serviceable).to.eql(true);
+    pm.expect(cart.ready_for_checkout).to.eql(true);
+});
+pm.environment.set('cart_total', String(cart.total));`,
+    }),
+    flowRequest({
+      name: "24. Checkout from the cart, paid by Razorpay",
+      method: "POST",
+      route: "/api/v1/cart/checkout",
+      auth: customer,
+      headers: [["Idempotency-Key", "{{$guid}}"]],
+      body: { address_id: "{{address_id}}", payment_method: "razorpay", expected_total: "{{cart_total}}" },
+      tests: String.raw`pm.test('201 Created', () => pm.response.to.have.status(201));
+const order = pm.response.json();
+pm.test('the order charges what the cart showed', () => {
+    pm.expect(order.total).to.eql(Number(pm.environment.get('cart_total')));
+    pm.expect(order.coupon_code).to.eql(pm.environment.get('coupon_code'));
+    pm.expect(order.discount).to.be.above(0);
+    pm.expect(order.place_of_supply).to.eql('29');
+    pm.expect(order.status).to.eql('pending_payment');
+});
+pm.environment.set('cart_order_id', order.id);
+pm.environment.set('order_total', String(order.total));`,
+    }),
+    flowRequest({
+      name: "25. The cart is empty",
+      method: "GET",
+      route: "/api/v1/cart",
+      auth: customer,
+      tests: String.raw`pm.test('200 OK', () => pm.response.to.have.status(200));
+pm.test('no lines, no coupon', () => {
+    pm.expect(pm.response.json().lines).to.have.lengthOf(0);
+    pm.expect(pm.response.json().coupon).to.be.undefined;
+});`,
+    }),
+    flowRequest({
+      name: "26. The customer opens checkout for the cart's order",
+      method: "POST",
+      route: "/api/v1/orders/{{cart_order_id}}/payments",
+      auth: customer,
+      headers: [["Idempotency-Key", "{{$guid}}"]],
+      tests: String.raw`pm.test('200 OK', () => pm.response.to.have.status(200));
+const checkout = pm.response.json();
+pm.test('for the whole order', () => pm.expect(checkout.amount).to.eql(Number(pm.environment.get('order_total'))));
+pm.environment.set('razorpay_order_id', checkout.razorpay_order_id);`,
+    }),
+    flowRequest({
+      name: "27. Pay the cart's order",
+      method: "POST",
+      url: "{{payUrl}}",
+      auth: NOAUTH,
+      tests: String.raw`pm.test('200 OK: paid, and the webhooks were accepted', () => pm.response.to.have.status(200));`,
+    }),
+    status("28. Packed", { order: "cart_order_id", status: "packed" }),
+    status("29. Shipped with a tracking number", { order: "cart_order_id", status: "shipped" }, {
+      shipment: { carrier: "Delhivery", tracking_number: "{{run_tag}}" },
+    }),
+    status("30. Delivered", { order: "cart_order_id", status: "delivered" }),
+    flowRequest({
+      name: "31. The customer puts one in the cart again",
+      method: "PUT",
+      route: "/api/v1/cart/items/{{product_id}}",
+      auth: customer,
+      body: { product_id: "{{product_id}}", quantity: 1 },
+      tests: String.raw`pm.test('200 OK', () => pm.response.to.have.status(200));`,
+    }),
+    flowRequest({
+      name: "32. Checkout from the cart, cash on delivery",
+      method: "POST",
+      route: "/api/v1/cart/checkout",
+      auth: customer,
+      headers: [["Idempotency-Key", "{{$guid}}"]],
+      description: "Offered where the address's zone takes cash, up to the ceiling, to a verified phone: a code goes there.",
+      prerequest: String.raw`// The phone's OTP cooldown since the sign-up code must have passed.
+const due = Number(pm.environment.get('otp_sent_at') || 0) + Number(pm.variables.get('otpCooldownMs') || 31000);
+setTimeout(() => {}, Math.max(0, due - Date.now()));`,
+      body: { address_id: "{{address_id}}", payment_method: "cod" },
+      tests: String.raw`pm.test('201 Created', () => pm.response.to.have.status(201));
+const order = pm.response.json();
+pm.test('cash on delivery, waiting for the code', () => {
+    pm.expect(order.payment_method).to.eql('cod');
+    pm.expect(order.status).to.eql('pending_payment');
+    pm.expect(order.total).to.eql(order.subtotal - order.discount + order.shipping + order.tax);
+});
+pm.environment.set('cod_order_id', order.id);`,
+    }),
+    flowRequest({
+      name: "33. Read the COD code from the dev messages",
+      method: "GET",
+      url: "{{messagesUrl}}",
+      auth: NOAUTH,
+      tests: String.raw`pm.test('200 OK', () => pm.response.to.have.status(200));
+const phone = pm.environment.get('customer_phone');
+const sent = pm.response.json().filter((m) => m.to === phone && m.channel === 'sms' && m.code);
+pm.test('a code was sent to the phone', () => pm.expect(sent.length).to.be.above(0));
+if (sent.length) { pm.environment.set('cod_code', sent[sent.length - 1].code); }`,
+    }),
+    flowRequest({
+      name: "34. The customer confirms the COD order",
+      method: "POST",
+      route: "/api/v1/orders/{{cod_order_id}}/actions/confirm-cod",
+      auth: customer,
+      body: { code: "{{cod_code}}" },
+      tests: String.raw`pm.test('200 OK', () => pm.response.to.have.status(200));
+pm.test('confirmed', () => pm.expect(pm.response.json().status).to.eql('confirmed'));`,
+    }),
+    status("35. COD: packed", { order: "cod_order_id", status: "packed" }),
+    status("36. COD: shipped", { order: "cod_order_id", status: "shipped" }, {
+      shipment: { carrier: "Ekart", tracking_number: "{{run_tag}}-cod" },
+    }),
+    status("37. COD: delivered", { order: "cod_order_id", status: "delivered" }),
+    flowRequest({
+      name: "38. Staff record the cash collected",
+      method: "POST",
+      route: "/api/v1/orders/{{cod_order_id}}/actions/collect-cod",
+      body: { reference: "{{run_tag}}-remittance" },
+      tests: String.raw`pm.test('200 OK', () => pm.response.to.have.status(200));
+const order = pm.response.json();
+pm.test('paid in cash: one capture of the whole total', () => {
+    pm.expect(order.captured).to.eql(order.total);
+    pm.expect(order.ledger.filter((e) => e.kind === 'capture' && e.offline && e.offline.method === 'cash')).to.have.lengthOf(1);
+});`,
+    }),
+  ];
+}
+
 function flowsFolder() {
   const customer = bearer("customer_token");
   const items = [
@@ -369,7 +596,8 @@ pm.environment.set('customer_phone', '+9197' + digits);
 pm.environment.set('customer_password', 'postman-' + pm.variables.replaceIn('{{$guid}}'));
 pm.environment.set('run_tag', 'postman-' + digits);`,
       body: { phone: "{{customer_phone}}", purpose: "login" },
-      tests: String.raw`pm.test('202 Accepted', () => pm.response.to.have.status(202));`,
+      tests: String.raw`pm.test('202 Accepted', () => pm.response.to.have.status(202));
+pm.environment.set('otp_sent_at', String(Date.now()));`,
     }),
     flowRequest({
       name: "2. Read the OTP from the dev messages",
@@ -549,6 +777,7 @@ pm.test('a new access token, still the admin', () => {
     pm.expect(pm.response.json().roles).to.include('admin');
 });`,
     }),
+    ...storefrontSteps(customer),
   ];
   return {
     id: stableId("Flows"),
@@ -558,7 +787,9 @@ pm.test('a new access token, still the admin', () => {
       "sets a password and signs in with it → Sign in with Google (an ID token for a new Google account → " +
       "phone required → a code to a new phone → signed in, the email verified → the same token signs in " +
       "directly) → the admin creates and lists products → the customer orders → checkout → payment and " +
-      "webhooks → paid. Needs a development server (the dev routes), or messagesUrl and payUrl pointing at " +
+      "webhooks → paid → the storefront: a saved address, a coupon, the cart priced for the address, checkout " +
+      "from the cart paid by Razorpay → packed → shipped → delivered, and again by cash on delivery (the code " +
+      "from the SMS confirms it) → shipped → delivered → cash collected. Needs a development server (the dev routes), or messagesUrl and payUrl pointing at " +
       "providers that record SMS and take payments; the Google steps need idTokenUrl (a Google stand-in " +
       "whose keys the server trusts) and are skipped without it.",
     item: items,
@@ -639,6 +870,9 @@ function environment() {
     // Where the Google steps mint ID tokens (POST {email, name, email_verified, sub} → {id_token}):
     // no development route does, so empty (the steps are skipped) unless a test run sets it.
     ["idTokenUrl", "", "default"],
+    // The server's OTP cooldown (BAZAAR_OTP_COOLDOWN_SECS, 30 s by default) in ms, plus a margin:
+    // the COD code goes to the phone the sign-up code went to, so step 32 waits it out.
+    ["otpCooldownMs", "31000", "default"],
   ];
   return {
     id: stableId("environment/local"),

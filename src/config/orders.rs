@@ -32,7 +32,7 @@ impl OrderConfig {
             key: "gst_rate_bp",
             default: Some("1800"),
             secret: false,
-            help: "GST on an order's subtotal in basis points (18%), rounded half up to the paisa.",
+            help: "GST in basis points (18%) on an order's taxable value (subtotal − discount + shipping), rounded half up to the paisa.",
         },
         SettingSpec {
             key: "order_pay_within_secs",

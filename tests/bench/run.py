@@ -140,6 +140,18 @@ ORDER_ADDRESS = {
 }
 
 
+# The storefront scenarios: a cart of this many lines priced for a saved address, and
+# checkout from the cart.
+CART_LINES = 20
+CART_ADDRESS = {
+    "name": "Bench Customer",
+    "phone": "+919000000002",
+    "line1": "12 MG Road",
+    "city": "Bengaluru",
+    "pincode": "560001",
+}
+
+
 class HarnessError(Exception):
     pass
 
@@ -378,6 +390,57 @@ def create_order_product(base, token):
     if body.get("stock") is not None:
         raise HarnessError(f"the order product was created with stock {body['stock']}, not unlimited")
     return body["id"]
+
+
+def prepare_cart(base, token):
+    """Fills the admin's cart with CART_LINES of the seeded products (unlimited stock) and
+    saves an address; answers the URL of the cart priced for that address, and the address."""
+    page = api("GET", f"{base}/api/v1/products?tag=bench&limit={CART_LINES}", token=token)
+    ids = [p["id"] for p in page["items"]]
+    if len(ids) != CART_LINES:
+        raise HarnessError(f"found {len(ids)} seeded products for the cart, not {CART_LINES}")
+    for product_id in ids:
+        api("PUT", f"{base}/api/v1/cart/items/{product_id}", {"product_id": product_id, "quantity": 2}, token)
+    address = api("POST", f"{base}/api/v1/users/me/addresses", CART_ADDRESS, token, expect=201)
+    url = f"{base}/api/v1/cart?address_id={address['id']}"
+    cart = api("GET", url, token=token)
+    if len(cart["lines"]) != CART_LINES or not cart["ready_for_checkout"]:
+        raise HarnessError(f"the bench cart is not {CART_LINES} lines ready for checkout: {cart['blockers']}")
+    return url, address["id"]
+
+
+def run_checkouts(base, token, product_id, address_id, pid, seconds):
+    """Checkout from the cart, one customer, one connection, for `seconds`: each round puts one
+    unit of `product_id` in the emptied cart and checks it out. Answers a wrk-like result
+    (latency of the checkouts alone), the server's CPU sample over the rounds, and the count."""
+    status, raw = http("DELETE", f"{base}/api/v1/cart", token=token)
+    if status != 204:
+        raise HarnessError(f"clearing the cart answered {status}: {raw[:300]!r}")
+    put_url = f"{base}/api/v1/cart/items/{product_id}"
+    checkout_url = f"{base}/api/v1/cart/checkout"
+    body = {"address_id": address_id, "payment_method": "razorpay"}
+    latencies, failed = [], 0
+    sample = Sample(pid)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        api("PUT", put_url, {"product_id": product_id, "quantity": 1}, token)
+        t0 = time.perf_counter()
+        status, _ = http("POST", checkout_url, body, token)
+        latencies.append((time.perf_counter() - t0) * 1000.0)
+        failed += status != 201
+    taken = sample.finish()
+    latencies.sort()
+    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
+    result = {
+        "rps": len(latencies) / taken["wall_s"],
+        "requests": len(latencies),
+        "p50_ms": pick(0.50),
+        "p90_ms": pick(0.90),
+        "p99_ms": pick(0.99),
+        "non_2xx": failed,
+        "socket_errors": {"connect": 0, "read": 0, "write": 0, "timeout": 0},
+    }
+    return result, taken
 
 
 def order_input(product_id):
@@ -1362,6 +1425,32 @@ def main():
             "created": orders_after - orders_before,
             "answered_2xx": created["requests"] - created["non_2xx"],
         }
+        settle()
+
+        # s. the storefront: a 20-line cart priced for an address, and checkout from the cart
+        cart_url, address_id = prepare_cart(base, login(base))
+        headers = bearer()
+        run_wrk(wrk_command(cart_url, WARMUP_SECONDS, headers=headers), "warm-up GET /cart", bound)
+        settle()
+        sample = Sample(server.pid)
+        cart = run_wrk(wrk_command(cart_url, seconds, headers=headers), "cart GET /cart", bound)
+        rows.append(
+            (f"cart ({CART_LINES} lines)", "`GET /api/v1/cart?address_id={id}`", cart, sample.finish())
+        )
+        settle()
+        log("checking the cart out, one round after another")
+        checkouts, checkout_sample = run_checkouts(
+            base, login(base), order_product, address_id, server.pid, seconds
+        )
+        rows.append(
+            (
+                "checkout from cart",
+                "`PUT /api/v1/cart/items/{id}` then `POST /api/v1/cart/checkout`",
+                checkouts,
+                checkout_sample,
+            )
+        )
+        check_alive()
     finally:
         stop_process(background)
         stop_process(floor)
@@ -1378,6 +1467,12 @@ def main():
             notes.append(f"{name} ({request}): {r['non_2xx']} of {r['requests']} responses were not 2xx/3xx.")
         if sock:
             notes.append(f"{name} ({request}): socket errors {', '.join(f'{k} {v}' for k, v in sock.items())}.")
+    per_round = 1e6 * checkout_sample["cpu_s"] / max(1, checkouts["requests"])
+    notes.append(
+        f"checkout from cart: {checkouts['requests']} rounds on one connection, each `PUT` of one "
+        f"unit into the emptied cart and `POST /cart/checkout` (req/s and latency are the checkouts'; "
+        f"the server's CPU is both requests'): {per_round:.0f} µs of server CPU per round."
+    )
     peak_reset = all(s["peak_reset"] for _, _, _, s in rows if s)
     m = machine()
     notes.extend(webhook_notes(webhook_facts))

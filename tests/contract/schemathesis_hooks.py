@@ -93,6 +93,16 @@ UNKNOWABLE_FIELDS = [
     (r"^payment_method$", "cod_phone_unverified"),
     (r"^payment_method$", "cod_above_limit"),
     (r"^payment_method$", "cod_unavailable_for_destination"),
+    # ... and an order placed with explicit items names where it goes: its `address`, which
+    # the contract lets a Razorpay order leave out.
+    (r"^address$", "required"),
+    # Checkout from the cart orders what the caller's stored cart holds, to one of their stored
+    # addresses, through the stored shipping zones: an empty cart, a line the stock no longer
+    # covers, a place no zone delivers to are state.
+    (r"^cart$", "empty"),
+    *((r"^cart\.lines\[\d+\]$", code) for code in ("insufficient_stock", "out_of_stock", "unavailable")),
+    (r"^address_id$", "no_zone"),
+    (r"^address_id$", "zone_disabled"),
     # A password change names the account's current password, which is stored (as a hash),
     # not part of the contract; a generated one is not it. Whether it is needed at all is
     # state: an account that has a password (`has_password`) must name it.

@@ -17,6 +17,13 @@ export type ProductList = Schemas["ProductList"];
 export type Order = Schemas["Order"];
 export type OrderInput = Schemas["OrderInput"];
 export type Checkout = Schemas["Checkout"];
+export type Cart = Schemas["Cart"];
+export type SavedAddress = Schemas["SavedAddress"];
+export type SavedAddressInput = Schemas["SavedAddressInput"];
+export type CheckoutInput = Schemas["CheckoutInput"];
+export type CouponInput = Schemas["CouponInput"];
+export type CouponBody = Schemas["CouponBody"];
+export type StatusInput = Schemas["StatusInput"];
 export type Problem = Schemas["Problem"];
 
 // ---- Typing a request from `paths` -------------------------------------------------------
@@ -39,7 +46,9 @@ type QueryParams<O> = O extends { parameters: { query?: infer Q } }
   : { query?: undefined };
 type JsonBody<O> = O extends { requestBody: { content: { "application/json": infer B } } }
   ? { body: B }
-  : { body?: undefined };
+  : O extends { requestBody?: { content: { "application/json": infer B } } }
+    ? { body?: B }
+    : { body?: undefined };
 
 /** What a call takes: its path and query parameters, its JSON body, and call options. */
 export type RequestOptions<O> = PathParams<O> &
@@ -236,5 +245,60 @@ export class BazaarClient {
   /** The options to open Razorpay Checkout with. */
   createPayment(orderId: string, idempotencyKey: string = crypto.randomUUID()): Promise<Checkout> {
     return this.request("post", "/api/v1/orders/{id}/payments", { path: { id: orderId }, idempotencyKey });
+  }
+
+  // ---- Storefront: addresses, the cart, checkout ------------------------------------------
+
+  /** Save a delivery address; India Post's directory fills district, state and GST state code. */
+  saveAddress(input: SavedAddressInput, idempotencyKey: string = crypto.randomUUID()): Promise<SavedAddress> {
+    return this.request("post", "/api/v1/users/me/addresses", { body: input, idempotencyKey });
+  }
+
+  /** The cart priced now; with `addressId` (or `pincode`) shipping and delivery are priced too. */
+  getCart(where: { addressId?: string; pincode?: string } = {}): Promise<Cart> {
+    return this.request("get", "/api/v1/cart", { query: { address_id: where.addressId, pincode: where.pincode } });
+  }
+
+  /** Set how many of a variant the cart holds (a product without options: its own id). */
+  putCartItem(productId: string, quantity: number, variantId: string = productId): Promise<Cart> {
+    return this.request("put", "/api/v1/cart/items/{variant_id}", {
+      path: { variant_id: variantId },
+      body: { product_id: productId, quantity },
+    });
+  }
+
+  /** Put a coupon on the cart; a code that does not apply is a 422 on `coupon_code` saying why. */
+  applyCoupon(code: string): Promise<Cart> {
+    return this.request("put", "/api/v1/cart/coupon", { body: { code } });
+  }
+
+  /**
+   * Place the cart as an order. Pass the total the customer was shown as `expected_total`:
+   * if the cart now comes to something else the answer is 409 `price_changed`, not a surprise.
+   */
+  checkout(input: CheckoutInput, idempotencyKey: string = crypto.randomUUID()): Promise<Order> {
+    return this.request("post", "/api/v1/cart/checkout", { body: input, idempotencyKey });
+  }
+
+  /** Confirm a cash-on-delivery order with the code sent to the customer's phone. */
+  confirmCod(orderId: string, code: string): Promise<Order> {
+    return this.request("post", "/api/v1/orders/{id}/actions/confirm-cod", { path: { id: orderId }, body: { code } });
+  }
+
+  // ---- Staff -------------------------------------------------------------------------------
+
+  /** Needs `coupons:manage`. */
+  createCoupon(input: CouponInput): Promise<CouponBody> {
+    return this.request("post", "/api/v1/admin/coupons", { body: input });
+  }
+
+  /** Staff move an order along: packed, shipped (with the shipment), delivered. */
+  setOrderStatus(orderId: string, input: StatusInput): Promise<Order> {
+    return this.request("put", "/api/v1/orders/{id}/status", { path: { id: orderId }, body: input });
+  }
+
+  /** Staff record the cash a courier collected for a COD order. */
+  collectCod(orderId: string, reference?: string): Promise<Order> {
+    return this.request("post", "/api/v1/orders/{id}/actions/collect-cod", { path: { id: orderId }, body: { reference } });
   }
 }

@@ -1,5 +1,8 @@
 // The example flow: an admin adds a product; a new customer signs up by phone and code alone,
-// browses the catalog, orders, and opens checkout.
+// browses the catalog, orders, and opens checkout. Then the storefront: the customer saves an
+// address, fills the cart, applies the admin's coupon and checks the cart out, paid by Razorpay
+// and then cash on delivery (confirmed by the code sent to the phone); staff pack, ship and
+// deliver both, and record the cash collected.
 //
 //   BAZAAR_URL=http://127.0.0.1:8080 BAZAAR_PHONE=+91... BAZAAR_PASSWORD=... node dist/main.js
 //
@@ -68,26 +71,117 @@ async function main(): Promise<void> {
   console.log(`checkout: key ${checkout.key_id}, razorpay order ${checkout.razorpay_order_id}, ${checkout.amount} paise`);
   if (checkout.amount !== order.total) throw new Error(`checkout asks ${checkout.amount}, the order is ${order.total}`);
 
-  const payUrl = process.env.BAZAAR_PAY_URL;
-  if (process.env.BAZAAR_DEV_CAPTURE === "1" || payUrl) {
-    if (payUrl) {
-      const paid = await fetch(payUrl.replace("{razorpay_order_id}", encodeURIComponent(checkout.razorpay_order_id)), {
-        method: "POST",
-      });
-      if (!paid.ok) throw new Error(`paying at ${payUrl} answered ${paid.status}: ${await paid.text()}`);
-    } else {
-      await client.request("post", "/api/v1/dev/payments/{razorpay_order_id}/capture", {
-        path: { razorpay_order_id: checkout.razorpay_order_id },
-      });
-    }
-    let paid: Order = await client.getOrder(order.id);
-    for (let i = 0; i < 50 && paid.status !== "paid"; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      paid = await client.getOrder(order.id);
-    }
-    if (paid.status !== "paid") throw new Error(`order ${order.id} is ${paid.status}, not paid`);
+  if (canPay()) {
+    await pay(client, checkout.razorpay_order_id);
+    const paid = await waitFor(client, order.id, "paid");
     console.log(`order ${order.id}: paid, captured ${paid.captured} paise`);
   }
+
+  await storefront(admin, client, product.id, phone, env("BAZAAR_MESSAGES_URL", `${baseUrl}/api/v1/dev/messages`));
+}
+
+/** Address → cart → coupon → checkout, by Razorpay and by cash on delivery → shipped → delivered. */
+async function storefront(
+  admin: BazaarClient,
+  client: BazaarClient,
+  productId: string,
+  phone: string,
+  messagesUrl: string,
+): Promise<void> {
+  // The sign-up code went to this phone moments ago; the COD code must wait out its cooldown.
+  const codeSentAt = Date.now();
+  const address = await client.saveAddress({
+    name: "Example Customer",
+    phone,
+    line1: "12, 4th Cross, Indiranagar",
+    landmark: "Opposite the metro station",
+    city: "Bengaluru",
+    pincode: "560038",
+  });
+  console.log(`saved an address in ${address.district ?? "?"}, ${address.state} (GST state ${address.state_code})`);
+
+  const code = `EX${String(Date.now() % 1e8).padStart(8, "0")}`;
+  await admin.createCoupon({ code, discount: { kind: "percent", percent_bp: 1000, max_paise: 5000 }, total_limit: 5 });
+  await client.putCartItem(productId, 2);
+  const withCoupon = await client.applyCoupon(code);
+  console.log(`cart: ${withCoupon.subtotal} paise, ${withCoupon.discount} off with ${code}`);
+  const shown = await client.getCart({ addressId: address.id });
+  if (!shown.ready_for_checkout) throw new Error(`the cart is blocked: ${JSON.stringify(shown.blockers)}`);
+  console.log(`for the address: shipping ${shown.shipping}, GST ${shown.tax}, total ${shown.total} paise`);
+
+  const order = await client.checkout({ address_id: address.id, payment_method: "razorpay", expected_total: shown.total });
+  if (order.total !== shown.total || order.coupon_code !== code) {
+    throw new Error(`checkout charged ${order.total} with ${order.coupon_code}, the cart showed ${shown.total}`);
+  }
+  console.log(`checked out ${order.id}: ${order.total} paise, place of supply ${order.place_of_supply}`);
+  const cod = await cashOnDelivery(client, address.id, productId, phone, messagesUrl, codeSentAt);
+
+  // Staff ship both: the Razorpay order once it is paid (a development server's fake pays it).
+  const toShip = [cod];
+  if (canPay()) {
+    await pay(client, (await client.createPayment(order.id)).razorpay_order_id);
+    toShip.push(await waitFor(client, order.id, "paid"));
+  }
+  for (const placed of toShip) {
+    await admin.setOrderStatus(placed.id, { status: "packed" });
+    await admin.setOrderStatus(placed.id, {
+      status: "shipped",
+      shipment: { carrier: "Delhivery", tracking_number: `EX-${placed.id.slice(-8)}` },
+    });
+    const delivered = await admin.setOrderStatus(placed.id, { status: "delivered" });
+    console.log(`order ${placed.id}: ${delivered.status} (${placed.payment_method})`);
+  }
+  const collected = await admin.collectCod(cod.id, "example-remittance");
+  if (collected.captured !== collected.total) throw new Error(`COD order ${cod.id} captured ${collected.captured}`);
+  console.log(`order ${cod.id}: cash collected, ${collected.captured} paise`);
+}
+
+/** Checks one unit out cash on delivery and confirms it with the code sent to `phone`. */
+async function cashOnDelivery(
+  client: BazaarClient,
+  addressId: string,
+  productId: string,
+  phone: string,
+  messagesUrl: string,
+  lastCodeAt: number,
+): Promise<Order> {
+  const cooldownMs = Number(process.env.BAZAAR_OTP_COOLDOWN_MS ?? 31000);
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, lastCodeAt + cooldownMs - Date.now())));
+  await client.putCartItem(productId, 1);
+  const order = await client.checkout({ address_id: addressId, payment_method: "cod" });
+  const code = await latestCode(messagesUrl, phone);
+  const confirmed = await client.confirmCod(order.id, code);
+  if (confirmed.status !== "confirmed") throw new Error(`COD order ${order.id} is ${confirmed.status}`);
+  console.log(`cash on delivery ${order.id}: confirmed by the code, ${order.total} paise to collect`);
+  return confirmed;
+}
+
+/** Whether this run can pay: a development server's fake Razorpay, or a Razorpay stand-in. */
+function canPay(): boolean {
+  return process.env.BAZAAR_DEV_CAPTURE === "1" || Boolean(process.env.BAZAAR_PAY_URL);
+}
+
+/** The customer pays the Razorpay order; Razorpay (fake or stand-in) delivers the webhooks. */
+async function pay(client: BazaarClient, razorpayOrderId: string): Promise<void> {
+  const payUrl = process.env.BAZAAR_PAY_URL;
+  if (!payUrl) {
+    await client.request("post", "/api/v1/dev/payments/{razorpay_order_id}/capture", {
+      path: { razorpay_order_id: razorpayOrderId },
+    });
+    return;
+  }
+  const paid = await fetch(payUrl.replace("{razorpay_order_id}", encodeURIComponent(razorpayOrderId)), { method: "POST" });
+  if (!paid.ok) throw new Error(`paying at ${payUrl} answered ${paid.status}: ${await paid.text()}`);
+}
+
+async function waitFor(client: BazaarClient, id: string, status: Order["status"]): Promise<Order> {
+  let order = await client.getOrder(id);
+  for (let i = 0; i < 50 && order.status !== status; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    order = await client.getOrder(id);
+  }
+  if (order.status !== status) throw new Error(`order ${id} is ${order.status}, not ${status}`);
+  return order;
 }
 
 /**
