@@ -14,15 +14,17 @@
 //! The other folders group tests by concern: `faults` (outages, breakers, restarts under
 //! load, failing providers, exactly-once answers), `operations` (the binary, shutdown,
 //! replicas, Redis Cluster, failover, elections), `use_cases` (payments and the outbox
-//! worker without HTTP) and `properties` (domain rules for any input). `kit` is what they
-//! share: `TestApp`, typed calls, the test services and processes. `architecture` and
-//! `contract` check the code's layers and the committed contract.
+//! worker without HTTP), `properties` (domain rules for any input) and `invoice_pdf` (the
+//! invoice PDF read back with poppler). `kit` is what they share: `TestApp`, typed calls,
+//! the test services and processes. `architecture` and `contract` check the code's layers
+//! and the committed contract.
 
 mod api;
 mod architecture;
 mod conformance;
 mod contract;
 mod faults;
+mod invoice_pdf;
 mod kit;
 mod operations;
 mod properties;

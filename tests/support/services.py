@@ -11,9 +11,10 @@ and starts it on free ports: SecantusDB (PyPI `secantusdb`, run as `secantusd-py
 with one identity, in a temporary directory, with a bucket created) in the project-local,
 git-ignored virtualenv `.venv`, and `redis-server` and `redis-cli` (from Debian's packages
 if absent): one plain server, and a cluster of three `redis-server --cluster-enabled yes`
-joined by `redis-cli --cluster create`. Whatever it started is stopped when the command
-ends, even on failure or interruption, and its files removed. The command's exit code is
-passed through.
+joined by `redis-cli --cluster create`. It installs poppler-utils too if absent
+(pdftotext, pdftoppm and pdfinfo, which the invoice PDF test reads its PDFs with).
+Whatever it started is stopped when the command ends, even on failure or interruption,
+and its files removed. The command's exit code is passed through.
 
 It cannot lie about what the tests ran on:
 - the Python tools are held to their pins (SECANTUS_VERSION, SEAWEEDFS_VERSION) by the
@@ -171,12 +172,23 @@ def ensure_redis_server():
     server, cli = shutil.which("redis-server"), shutil.which("redis-cli")
     if server and cli:
         return server, cli
+    apt_install("redis-server", "redis-tools")
+    return (shutil.which("redis-server") or "/usr/bin/redis-server",
+            shutil.which("redis-cli") or "/usr/bin/redis-cli")
+
+
+def ensure_poppler():
+    """pdftotext, pdftoppm and pdfinfo (Debian's poppler-utils): the invoice PDF test reads
+    the rendered PDF back with them, and fails without them."""
+    if not all(shutil.which(tool) for tool in ("pdftotext", "pdftoppm", "pdfinfo")):
+        apt_install("poppler-utils")
+
+
+def apt_install(*packages):
     apt = ["apt-get"] if os.geteuid() == 0 else ["sudo", "apt-get"]
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     run(apt + ["update", "-qq"], env=env)
-    run(apt + ["install", "-y", "-qq", "redis-server", "redis-tools"], env=env)
-    return (shutil.which("redis-server") or "/usr/bin/redis-server",
-            shutil.which("redis-cli") or "/usr/bin/redis-cli")
+    run(apt + ["install", "-y", "-qq", *packages], env=env)
 
 
 def cluster_seeds(url):
@@ -386,6 +398,7 @@ def main():
     env["BAZAAR_TEST_SECANTUSD"] = secantus
     env["BAZAAR_TEST_REDIS_SERVER"] = redis_server
     env["BAZAAR_TEST_REDIS_CLI"] = redis_cli
+    ensure_poppler()
 
     # Only the test variable: MONGODB_URL is a developer's own database, not the tests'.
     mongo_url = env.get("BAZAAR_TEST_MONGODB_URL")
