@@ -1131,6 +1131,8 @@ measured idle follows an unreported {WARMUP_SECONDS} s warm-up.
 | products | `GET /api/v1/products?limit=20`, public, for reference |
 | webhooks | `POST /api/v1/webhooks/razorpay` as Razorpay delivers it: a signed payment event in Razorpay's envelope with `X-Razorpay-Signature` and a new `X-Razorpay-Event-Id` each (a Lua script takes the next of the bodies signed beforehand): HMAC check over the raw body, event stored once per id, its order found and the payment applied (below) |
 | create order | `POST /api/v1/orders` with the admin's bearer token, one unit of a product without a stock limit (a Lua script sets the body): stock reserved, order priced with GST and inserted — a new order per request |
+| cart ({CART_LINES} lines) | `GET /api/v1/cart?address_id={{id}}` with the admin's bearer token: a cart of {CART_LINES} seeded products (2 units each) priced for a saved Bengaluru address — every line read from the product cache, the shipping zone quoted, GST on goods and shipping |
+| checkout from cart | one connection, one round after another for the scenario's time: `PUT /api/v1/cart/items/{{id}}` (one unit of the order product into the emptied cart), then `POST /api/v1/cart/checkout` to the saved address, paid by Razorpay: the cart priced, stock reserved, the order stored and the cart emptied. req/s and latency are the checkouts'; the server CPU covers both requests of each round |
 
 Latencies are wrk's percentiles in milliseconds. "non-2xx" is wrk's
 "Non-2xx or 3xx responses"; socket errors are wrk's connect/read/write/timeout
