@@ -13,6 +13,7 @@ pub mod description;
 pub mod erasure;
 pub mod facets;
 pub mod file;
+pub mod gst;
 pub mod hold;
 pub mod ids;
 pub mod listing;

@@ -5,6 +5,7 @@
 
 mod coupons;
 mod cursors;
+mod gst;
 mod money;
 mod order_events;
 mod queries;
