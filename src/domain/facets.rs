@@ -1,5 +1,6 @@
-//! Facets: counts of the products matching a list query, by category, by tag and
-//! by price range, so a storefront can draw its filter sidebar from the same answer.
+//! Facets: counts of the products matching a list query, by category, by tag, by
+//! price range and by option value, so a storefront can draw its filter sidebar from
+//! the same answer.
 
 use super::money::Paise;
 use super::product::Product;
@@ -7,6 +8,12 @@ use super::validation::FieldError;
 
 /// Tags are counted for the most frequent ones only; a catalog may have thousands.
 pub const TAGS_SHOWN: usize = 20;
+/// Option names counted, the most offered first: each product has at most 3 options,
+/// but a catalog may name many (Size, Colour, Pack, Flavour…).
+pub const OPTION_NAMES_SHOWN: usize = 10;
+/// Values counted per option name, the most offered first (an option allows up to 30
+/// per product, and products differ).
+pub const OPTION_VALUES_SHOWN: usize = 20;
 
 /// Price ranges in paise: `[from, to)`, the last open-ended. ₹0–499, ₹500–999,
 /// ₹1,000–2,499, ₹2,500–4,999, ₹5,000 and up.
@@ -17,16 +24,18 @@ pub enum Facet {
     Category,
     Tags,
     PriceRange,
+    Options,
 }
 
 impl Facet {
-    pub const NAMES: [&'static str; 3] = ["category", "tags", "price_range"];
+    pub const NAMES: [&'static str; 4] = ["category", "tags", "price_range", "options"];
 
     fn parse(name: &str) -> Option<Self> {
         match name {
             "category" => Some(Self::Category),
             "tags" => Some(Self::Tags),
             "price_range" => Some(Self::PriceRange),
+            "options" => Some(Self::Options),
             _ => None,
         }
     }
@@ -38,6 +47,7 @@ pub struct FacetSet {
     pub category: bool,
     pub tags: bool,
     pub price_range: bool,
+    pub options: bool,
 }
 
 impl FacetSet {
@@ -49,6 +59,7 @@ impl FacetSet {
                 Some(Facet::Category) => set.category = true,
                 Some(Facet::Tags) => set.tags = true,
                 Some(Facet::PriceRange) => set.price_range = true,
+                Some(Facet::Options) => set.options = true,
                 None => {
                     return Err(FieldError::new(
                         field,
@@ -80,6 +91,9 @@ impl FacetSet {
         if self.price_range {
             names.push("price_range");
         }
+        if self.options {
+            names.push("options");
+        }
         names.join(",")
     }
 }
@@ -98,6 +112,15 @@ pub struct RangeCount {
     pub count: u64,
 }
 
+/// How many products offer an option name, and each of its values (see
+/// [`Product::offered_values`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptionCount {
+    pub name: String,
+    pub count: u64,
+    pub values: Vec<ValueCount>,
+}
+
 /// Counts for the facets asked for (`None` for those not asked for). Value
 /// counts are most frequent first, ties by value; every price range is listed,
 /// empty ones with 0.
@@ -106,6 +129,7 @@ pub struct Facets {
     pub category: Option<Vec<ValueCount>>,
     pub tags: Option<Vec<ValueCount>>,
     pub price_range: Option<Vec<RangeCount>>,
+    pub options: Option<Vec<OptionCount>>,
 }
 
 /// The index of the price range `price` falls in.
@@ -136,6 +160,30 @@ pub fn top(mut counts: Vec<ValueCount>, keep: usize) -> Vec<ValueCount> {
     counts
 }
 
+/// The option facet from per-name counts and per-(name, value) counts: the
+/// [`OPTION_NAMES_SHOWN`] most offered names, each with its [`OPTION_VALUES_SHOWN`] most
+/// offered values, both in [`top`]'s order.
+pub fn option_counts(
+    names: Vec<ValueCount>,
+    values: Vec<(String, ValueCount)>,
+) -> Vec<OptionCount> {
+    let mut by_name: std::collections::HashMap<String, Vec<ValueCount>> = Default::default();
+    for (name, count) in values {
+        by_name.entry(name).or_default().push(count);
+    }
+    top(names, OPTION_NAMES_SHOWN)
+        .into_iter()
+        .map(|n| OptionCount {
+            values: top(
+                by_name.remove(&n.value).unwrap_or_default(),
+                OPTION_VALUES_SHOWN,
+            ),
+            name: n.value,
+            count: n.count,
+        })
+        .collect()
+}
+
 impl Facets {
     /// Counts `products` (already filtered) directly: the in-memory backend's way,
     /// and the reference the database's is held to.
@@ -144,14 +192,22 @@ impl Facets {
         let mut categories: HashMap<&str, u64> = HashMap::new();
         let mut tags: HashMap<&str, u64> = HashMap::new();
         let mut prices = [0u64; PRICE_BOUNDS.len()];
+        let mut names: HashMap<&str, u64> = HashMap::new();
+        let mut offered: HashMap<(&str, &str), u64> = HashMap::new();
         for p in products {
             *categories.entry(p.category.as_str()).or_default() += 1;
             for t in &p.tags {
                 *tags.entry(t.as_str()).or_default() += 1;
             }
             prices[price_bucket(p.price.get())] += 1;
+            for o in &p.options {
+                *names.entry(o.name.as_str()).or_default() += 1;
+            }
+            for pair in p.offered_values() {
+                *offered.entry(pair).or_default() += 1;
+            }
         }
-        let values = |map: HashMap<&str, u64>| {
+        let values_of = |map: HashMap<&str, u64>| {
             map.into_iter()
                 .map(|(value, count)| ValueCount {
                     value: value.to_owned(),
@@ -160,9 +216,21 @@ impl Facets {
                 .collect::<Vec<_>>()
         };
         Self {
-            category: wanted.category.then(|| top(values(categories), usize::MAX)),
-            tags: wanted.tags.then(|| top(values(tags), TAGS_SHOWN)),
+            category: wanted
+                .category
+                .then(|| top(values_of(categories), usize::MAX)),
+            tags: wanted.tags.then(|| top(values_of(tags), TAGS_SHOWN)),
             price_range: wanted.price_range.then(|| price_ranges(prices)),
+            options: wanted.options.then(|| {
+                let values = offered
+                    .into_iter()
+                    .map(|((name, value), count)| {
+                        let value = value.to_owned();
+                        (name.to_owned(), ValueCount { value, count })
+                    })
+                    .collect();
+                option_counts(values_of(names), values)
+            }),
         }
     }
 }
@@ -173,12 +241,37 @@ mod tests {
 
     #[test]
     fn facet_lists_parse_and_unknown_names_are_refused() {
-        let set = FacetSet::parse("facets", "tags, price_range").unwrap();
-        assert!(set.tags && set.price_range && !set.category);
-        assert_eq!(set.as_param(), "tags,price_range");
+        let set = FacetSet::parse("facets", "options, tags, price_range").unwrap();
+        assert!(set.tags && set.price_range && set.options && !set.category);
+        assert_eq!(set.as_param(), "tags,price_range,options");
         let err = FacetSet::parse("facets", "category,colour").unwrap_err();
         assert_eq!(err.code, "unknown_facet");
         assert!(err.message.contains("colour"));
+    }
+
+    #[test]
+    fn option_counts_keep_the_most_offered_names_and_values() {
+        let count = |value: &str, count| ValueCount {
+            value: value.into(),
+            count,
+        };
+        let names = (0..12)
+            .map(|i| count(&format!("N{i:02}"), 12 - i))
+            .collect();
+        let values = (0..25)
+            .map(|i| ("N00".to_owned(), count(&format!("v{i:02}"), i % 2 + 1)))
+            .collect();
+        let shown = option_counts(names, values);
+        assert_eq!(shown.len(), OPTION_NAMES_SHOWN);
+        assert_eq!((shown[0].name.as_str(), shown[0].count), ("N00", 12));
+        assert_eq!(shown[0].values.len(), OPTION_VALUES_SHOWN);
+        assert_eq!(
+            shown[0].values[0],
+            count("v01", 2),
+            "most first, ties by value"
+        );
+        assert_eq!(shown[0].values[12], count("v00", 1));
+        assert!(shown[1].values.is_empty());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use super::listing::{
 };
 use super::order::status::OrderStatus;
 use super::order::Order;
-use super::validation::{Collector, FieldError};
+use super::validation::{parse_bool, Collector, FieldError};
 
 pub type OrderPage = ListPage<Order>;
 
@@ -144,19 +144,10 @@ impl OrderQuery {
             .and_then(|t| errors.take(parse_instant("to", t)));
         // `from` at or after `to` is an empty range, not an error: nothing matches it.
         // (The contract cannot relate two parameters, so it allows the pair.)
-        let flagged = match raw.flagged.as_deref() {
-            None => None,
-            Some("true") => Some(true),
-            Some("false") => Some(false),
-            Some(_) => {
-                errors.push(FieldError::new(
-                    "flagged",
-                    "invalid",
-                    "must be `true` or `false`",
-                ));
-                None
-            }
-        };
+        let flagged = raw
+            .flagged
+            .as_deref()
+            .and_then(|f| errors.take(parse_bool("flagged", f)));
         let sort = match raw.sort.as_deref() {
             None | Some("-created_at") => OrderSort { descending: true },
             Some("created_at") => OrderSort { descending: false },

@@ -569,6 +569,26 @@ mod tests {
     }
 
     #[test]
+    fn a_product_is_buyable_while_a_variant_is_and_offers_only_values_variants_take() {
+        let mut raw = tee();
+        raw.options[0].values.push("L".into());
+        raw.variants[0].stock = Some(0);
+        let now = Utc::now();
+        let product = Product::create(ProductDraft::parse(&raw, &categories()).unwrap(), now);
+        assert_eq!(product.offered_values(), [("Size", "S"), ("Size", "M")]);
+        assert!(product.is_buyable());
+        let m = product.variants[1].id.clone();
+        let sold_out = product.reserved(&m, 5, now).unwrap();
+        assert!(!sold_out.is_buyable());
+        let plain = Product::create(
+            ProductDraft::parse(&self::raw(), &categories()).unwrap(),
+            now,
+        );
+        assert!(plain.offered_values().is_empty());
+        assert!(plain.is_buyable());
+    }
+
+    #[test]
     fn a_revision_keeps_the_ids_of_variants_with_the_same_values() {
         let now = Utc::now();
         let product = Product::create(ProductDraft::parse(&tee(), &categories()).unwrap(), now);

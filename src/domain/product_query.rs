@@ -6,7 +6,7 @@ use super::listing::{fingerprint, Cursor, ListPage, PageRequest, Pagination, Pag
 use super::money::Paise;
 use super::product::{Categories, Category, Product, Tag};
 use super::search::{relevance_key, split_relevance_key, SearchText};
-use super::validation::{Collector, FieldError};
+use super::validation::{parse_bool, Collector, FieldError};
 
 pub use super::listing::{QueryError, LIMIT_DEFAULT, LIMIT_MAX, PAGE_MAX};
 pub use super::search::Q_MAX;
@@ -21,6 +21,9 @@ pub struct ProductFilter {
     pub price_max: Option<Paise>,
     pub tag: Option<Tag>,
     pub q: Option<SearchText>,
+    /// `Some(true)`: only products with a variant that can be bought now (see
+    /// [`Product::is_buyable`]); `Some(false)`: only those with none.
+    pub in_stock: Option<bool>,
 }
 
 impl ProductFilter {
@@ -29,6 +32,7 @@ impl ProductFilter {
             && self.price_matches(p)
             && self.tag.as_ref().is_none_or(|t| p.tags.contains(t))
             && self.q.as_ref().is_none_or(|q| q.matches(p))
+            && self.in_stock.is_none_or(|want| p.is_buyable() == want)
     }
 
     /// Whether any of the product's variants costs within the price bounds.
@@ -41,7 +45,7 @@ impl ProductFilter {
 
     /// A short digest of the filter, so a cursor is only accepted by the query it came from.
     pub fn fingerprint(&self) -> String {
-        let canonical = format!(
+        let mut canonical = format!(
             "c={:?};min={:?};max={:?};t={:?};q={:?}",
             self.category.as_ref().map(Category::as_str),
             self.price_min.map(Paise::get),
@@ -49,6 +53,10 @@ impl ProductFilter {
             self.tag.as_ref().map(Tag::as_str),
             self.q.as_ref().map(SearchText::as_str),
         );
+        // Only when set: cursors handed out before `in_stock` existed stay valid.
+        if let Some(in_stock) = self.in_stock {
+            canonical.push_str(&format!(";s={in_stock}"));
+        }
         fingerprint(&canonical)
     }
 }
@@ -198,6 +206,8 @@ pub struct RawProductQuery {
     pub paging: PageRequest,
     /// Comma-separated facet names.
     pub facets: Option<String>,
+    /// `true` or `false`.
+    pub in_stock: Option<String>,
 }
 
 impl ProductQuery {
@@ -223,6 +233,10 @@ impl ProductQuery {
             .q
             .as_deref()
             .and_then(|q| errors.take(SearchText::parse("q", q)).flatten());
+        let in_stock = raw
+            .in_stock
+            .as_deref()
+            .and_then(|s| errors.take(parse_bool("in_stock", s)));
         // With search text, best matches come first unless another order is asked for.
         let default_sort = match q {
             Some(_) => Sort {
@@ -257,6 +271,7 @@ impl ProductQuery {
             price_max,
             tag,
             q,
+            in_stock,
         };
         let pagination = super::listing::pagination(
             page,
@@ -297,6 +312,7 @@ mod tests {
             price_min: Some(-1),
             sort: Some("colour".into()),
             category: Some("cars".into()),
+            in_stock: Some("yes".into()),
             paging: PageRequest {
                 limit: Some(10_000),
                 ..Default::default()
@@ -307,7 +323,37 @@ mod tests {
             panic!("expected field errors");
         };
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["category", "price_min", "sort", "limit"]);
+        assert_eq!(
+            fields,
+            ["category", "price_min", "in_stock", "sort", "limit"]
+        );
+    }
+
+    #[test]
+    fn in_stock_binds_cursors_only_when_it_is_sent() {
+        let with = |in_stock: Option<&str>| {
+            ProductQuery::parse(
+                &RawProductQuery {
+                    in_stock: in_stock.map(Into::into),
+                    ..Default::default()
+                },
+                &cats(),
+            )
+            .unwrap()
+            .filter
+        };
+        assert_eq!(with(Some("true")).in_stock, Some(true));
+        assert_eq!(with(Some("false")).in_stock, Some(false));
+        // The digest of a query without it is the one released before it existed.
+        assert_eq!(
+            with(None).fingerprint(),
+            fingerprint("c=None;min=None;max=None;t=None;q=None")
+        );
+        assert_ne!(with(Some("true")).fingerprint(), with(None).fingerprint());
+        assert_ne!(
+            with(Some("true")).fingerprint(),
+            with(Some("false")).fingerprint()
+        );
     }
 
     #[test]

@@ -71,6 +71,31 @@ impl Product {
         });
     }
 
+    /// Whether some variant can be bought now: unlimited stock, or units left.
+    pub fn is_buyable(&self) -> bool {
+        self.variants
+            .iter()
+            .any(|v| v.stock.is_none_or(|units| units > 0))
+    }
+
+    /// Every `(option name, value)` some variant offers, each once, in option order and
+    /// each option's value order: what an option facet counts the product under. A value
+    /// an option allows but no variant takes is not offered.
+    pub fn offered_values(&self) -> Vec<(&str, &str)> {
+        self.options
+            .iter()
+            .enumerate()
+            .flat_map(|(i, option)| {
+                option.values.iter().filter_map(move |value| {
+                    self.variants
+                        .iter()
+                        .any(|v| v.values.get(i) == Some(value))
+                        .then_some((option.name.as_str(), value.as_str()))
+                })
+            })
+            .collect()
+    }
+
     /// Every image the product shows: its own and its variants', each once.
     pub fn all_images(&self) -> Vec<&FileId> {
         let mut images: Vec<&FileId> = self.images.iter().collect();

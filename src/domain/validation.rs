@@ -54,3 +54,17 @@ impl Collector {
 pub fn char_len(s: &str) -> usize {
     s.chars().count()
 }
+
+/// `true` or `false`, exactly: what a boolean query parameter (`BoolText` in the contract)
+/// accepts.
+pub fn parse_bool(field: &str, raw: &str) -> Result<bool, FieldError> {
+    match raw {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(FieldError::new(
+            field,
+            "invalid",
+            "must be `true` or `false`",
+        )),
+    }
+}

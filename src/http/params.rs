@@ -131,7 +131,7 @@ bounded_text!(
     /// Comma-separated facet names.
     FacetsParam,
     64,
-    "^ *(category|tags|price_range)? *(, *(category|tags|price_range)? *)*$"
+    "^ *(category|tags|price_range|options)? *(, *(category|tags|price_range|options)? *)*$"
 );
 bounded_text!(
     /// An opaque pagination cursor.

@@ -18,7 +18,7 @@ use crate::http::conditional::{not_modified, ETag, IfNoneMatch};
 use crate::http::contract::ApiTags;
 use crate::http::json_body::JsonBody;
 use crate::http::listing::{page_of, PageLinks, Paging};
-use crate::http::params::{FacetsParam, PaiseBound, SearchText, SortParam, TagParam};
+use crate::http::params::{BoolText, FacetsParam, PaiseBound, SearchText, SortParam, TagParam};
 use crate::http::problem::Problems;
 use crate::http::security::{needs, Permit};
 use crate::http::serde_json_body::EncodedJson;
@@ -66,6 +66,16 @@ pub struct PriceRangeCount {
     pub count: u64,
 }
 
+/// How many products of the filtered set offer an option name (`count`), and each of its
+/// values (a product counts once per value any of its variants has).
+#[derive(Debug, Clone, Object)]
+pub struct OptionFacetCount {
+    pub name: String,
+    pub count: u64,
+    /// The 20 most offered values, most first.
+    pub values: Vec<FacetValueCount>,
+}
+
 /// Facet counts; only the facets asked for are present.
 #[derive(Debug, Clone, Default, Object)]
 pub struct FacetCounts {
@@ -78,6 +88,10 @@ pub struct FacetCounts {
     /// Fixed ranges (₹0–499, ₹500–999, ₹1,000–2,499, ₹2,500–4,999, ₹5,000+), all listed.
     #[oai(skip_serializing_if_is_none)]
     pub price_range: Option<Vec<PriceRangeCount>>,
+    /// The 10 option names most offered (e.g. `Size`, `Colour`), most first, each with
+    /// its values.
+    #[oai(skip_serializing_if_is_none)]
+    pub options: Option<Vec<OptionFacetCount>>,
 }
 
 impl From<Facets> for FacetCounts {
@@ -93,6 +107,16 @@ impl From<Facets> for FacetCounts {
         Self {
             category: f.category.map(values),
             tags: f.tags.map(values),
+            options: f.options.map(|options| {
+                options
+                    .into_iter()
+                    .map(|o| OptionFacetCount {
+                        name: o.name,
+                        count: o.count,
+                        values: values(o.values),
+                    })
+                    .collect()
+            }),
             price_range: f.price_range.map(|ranges| {
                 ranges
                     .into_iter()
@@ -132,6 +156,7 @@ impl Example for ProductList {
                     count: 1,
                 }]),
                 price_range: None,
+                options: None,
             }),
         }
     }
@@ -176,6 +201,7 @@ fn list_body(
         ("price_max", raw.price_max.map(|v| v.to_string())),
         ("tag", raw.tag.clone()),
         ("q", raw.q.clone()),
+        ("in_stock", raw.in_stock.clone()),
         (
             "sort",
             raw.sort.as_ref().map(|_| query.sort.as_str().to_owned()),
@@ -250,8 +276,11 @@ impl ProductCollectionApi {
         sort: Query<Option<SortParam>>,
         paging: Paging,
         /// Counts to return for the whole filtered set: a comma-separated list
-        /// of `category`, `tags`, `price_range`.
+        /// of `category`, `tags`, `price_range`, `options` (per option name and value).
         facets: Query<Option<FacetsParam>>,
+        /// `true`: only products with a variant that can be bought now (unlimited
+        /// stock, or units left); `false`: only products with none.
+        in_stock: Query<Option<BoolText>>,
         #[oai(name = "If-None-Match")] if_none_match: Header<Option<IfNoneMatch>>,
     ) -> Result<ListProductsResponse, Problems<ListErrors>> {
         let raw = RawProductQuery {
@@ -263,6 +292,7 @@ impl ProductCollectionApi {
             sort: sort.0.map(|s| s.0),
             paging: paging.0,
             facets: facets.0.map(|f| f.0),
+            in_stock: in_stock.0.map(String::from),
         };
         let (query, page, facets) = self.catalog.list(&raw).await?;
         let body = list_body(&raw, &query, page, facets);

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::facets::{Facets, RangeCount, ValueCount};
+use crate::domain::facets::{Facets, OptionCount, RangeCount, ValueCount};
 use crate::domain::file::FileId;
 use crate::domain::ids::{ProductId, VariantId};
 use crate::domain::money::{Currency, Paise};
@@ -166,12 +166,17 @@ impl From<CachedPage> for Option<ProductPage> {
 }
 
 type Counts = Option<Vec<(String, u64)>>;
+/// An option name, its count and its values' counts.
+type OptionCounts = Vec<(String, u64, Vec<(String, u64)>)>;
 
 #[derive(Serialize, Deserialize)]
 pub(super) struct CachedFacets {
     category: Counts,
     tags: Counts,
     price_range: Option<Vec<(i64, Option<i64>, u64)>>,
+    /// Absent in entries written before the option facet (which no key of theirs asks for).
+    #[serde(default)]
+    options: Option<OptionCounts>,
 }
 
 impl From<Facets> for CachedFacets {
@@ -183,6 +188,11 @@ impl From<Facets> for CachedFacets {
             price_range: f.price_range.map(|r| {
                 r.into_iter()
                     .map(|r| (r.from.get(), r.to.map(Paise::get), r.count))
+                    .collect()
+            }),
+            options: f.options.map(|o| {
+                o.into_iter()
+                    .map(|o| (o.name, o.count, counts(o.values)))
                     .collect()
             }),
         }
@@ -205,6 +215,15 @@ impl From<CachedFacets> for Option<Facets> {
                         from: Paise::trusted(from),
                         to: to.map(Paise::trusted),
                         count,
+                    })
+                    .collect()
+            }),
+            options: c.options.map(|o| {
+                o.into_iter()
+                    .map(|(name, count, values)| OptionCount {
+                        name,
+                        count,
+                        values: counts(values),
                     })
                     .collect()
             }),

@@ -441,6 +441,8 @@ async fn bad_list_parameters_get_clear_400s() {
         ("limit=ten".to_owned(), "invalid_parameter", "limit"),
         ("sort=colour".to_owned(), "invalid_parameter", "sort"),
         ("price_min=-1".to_owned(), "invalid_parameter", "price_min"),
+        ("in_stock=yes".to_owned(), "invalid_parameter", "in_stock"),
+        ("facets=bogus".to_owned(), "invalid_parameter", "facets"),
         ("category=cars".to_owned(), "invalid_parameter", "category"),
         ("page=0".to_owned(), "invalid_parameter", "page"),
         (

@@ -256,3 +256,78 @@ async fn a_patch_keeps_variant_ids_while_their_options_stay() {
         [("stock".to_owned(), "not_allowed".to_owned())]
     );
 }
+
+#[tokio::test]
+async fn lists_count_option_values_and_keep_what_can_be_bought() {
+    let app = test_app().spawn().await;
+    let tee = app.create_product(tee("VT-F")).await;
+    let mut sold_out = product_json("VT-F-GONE");
+    sold_out["options"] = json!([
+        { "name": "Size", "values": ["M", "L"] },
+        { "name": "Colour", "values": ["Red", "Blue"] },
+    ]);
+    sold_out["variants"] = json!([
+        { "options": { "Size": "M", "Colour": "Red" }, "sku": "VT-F-GONE-MR", "stock": 0 },
+        { "options": { "Size": "M", "Colour": "Blue" }, "sku": "VT-F-GONE-MB", "stock": 0 },
+    ]);
+    let sold_out = app.create_product(sold_out).await;
+    let mut plain = product_json("VT-F-PLAIN");
+    plain["stock"] = json!(1);
+    let plain = app.create_product(plain).await;
+
+    let all: Value = app
+        .get(&format!("{PRODUCTS}?q=vt-f&facets=options"))
+        .await
+        .expect(200)
+        .await;
+    let buyable: Value = app
+        .get(&format!(
+            "{PRODUCTS}?q=vt-f&in_stock=true&facets=options&sort=created_at"
+        ))
+        .await
+        .expect(200)
+        .await;
+    let gone: Value = app
+        .get(&format!("{PRODUCTS}?q=vt-f&in_stock=false"))
+        .await
+        .expect(200)
+        .await;
+
+    assert_eq!(
+        all["facets"],
+        json!({ "options": [
+            { "name": "Size", "count": 2, "values": [
+                { "value": "M", "count": 2 },
+                { "value": "S", "count": 1 },
+            ] },
+            { "name": "Colour", "count": 1, "values": [
+                { "value": "Blue", "count": 1 },
+                { "value": "Red", "count": 1 },
+            ] },
+        ] })
+    );
+    let ids = |list: &Value| -> Vec<String> {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&buyable), [tee.id.as_str(), plain.id.as_str()]);
+    assert_eq!(
+        buyable["facets"],
+        json!({ "options": [{ "name": "Size", "count": 1, "values": [
+            { "value": "M", "count": 1 },
+            { "value": "S", "count": 1 },
+        ] }] })
+    );
+    assert!(
+        buyable["links"]["self"]
+            .as_str()
+            .unwrap()
+            .contains("in_stock=true"),
+        "{buyable}"
+    );
+    assert_eq!(ids(&gone), [sold_out.id.as_str()]);
+}

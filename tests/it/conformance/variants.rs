@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use bazaar::domain::facets::{FacetSet, OPTION_NAMES_SHOWN, OPTION_VALUES_SHOWN};
 use bazaar::domain::hold::HoldId;
 use bazaar::domain::ids::{ProductId, VariantId};
 use bazaar::domain::money::Paise;
@@ -224,6 +225,228 @@ pub async fn lists_filter_by_any_variants_price_and_search_its_skus(repo: &dyn P
     assert_eq!(p.price, Paise::parse_price("p", 39_900).unwrap());
 }
 
+/// A product with `options` (name, allowed values) and one variant per entry of `variants`
+/// (its values in option order, its stock).
+fn optioned(
+    sku: &str,
+    options: &[(&str, &[&str])],
+    variants: &[(&[&str], Option<i64>)],
+) -> Product {
+    let raw = RawProduct {
+        sku: sku.into(),
+        name: format!("Optioned {sku}"),
+        price: 10_000,
+        currency: "INR".into(),
+        category: "fashion".into(),
+        options: options
+            .iter()
+            .map(|(name, values)| RawOption {
+                name: (*name).into(),
+                values: values.iter().map(|v| (*v).to_owned()).collect(),
+            })
+            .collect(),
+        variants: variants
+            .iter()
+            .map(|(values, stock)| RawVariant {
+                options: options
+                    .iter()
+                    .zip(values.iter())
+                    .map(|((name, _), value)| ((*name).to_owned(), (*value).to_owned()))
+                    .collect(),
+                sku: format!("{sku}-{}", values.join("-")),
+                price: None,
+                stock: *stock,
+                images: vec![],
+            })
+            .collect(),
+        ..Default::default()
+    };
+    Product::create(
+        ProductDraft::parse(&raw, &categories()).unwrap(),
+        Utc::now(),
+    )
+}
+
+/// The option facet as (name, count, [(value, count)]).
+type OptionRows = Vec<(String, u64, Vec<(String, u64)>)>;
+
+async fn option_facet(repo: &dyn ProductRepository, raw: RawProductQuery) -> OptionRows {
+    let q = ProductQuery::parse(&raw, &categories()).unwrap();
+    let wanted = FacetSet::parse("facets", "options").unwrap();
+    let facets = repo.facets(&q.filter, wanted).await.unwrap();
+    assert!(facets.category.is_none() && facets.tags.is_none() && facets.price_range.is_none());
+    facets
+        .options
+        .expect("asked for")
+        .into_iter()
+        .map(|o| {
+            let values = o.values.into_iter().map(|v| (v.value, v.count)).collect();
+            (o.name, o.count, values)
+        })
+        .collect()
+}
+
+fn row(name: &str, count: u64, values: &[(&str, u64)]) -> (String, u64, Vec<(String, u64)>) {
+    let values = values.iter().map(|(v, n)| ((*v).to_owned(), *n)).collect();
+    (name.to_owned(), count, values)
+}
+
+pub async fn option_facets_count_each_product_once_per_offered_value(repo: &dyn ProductRepository) {
+    repo.insert(&tee("OF")).await.unwrap();
+    // Two variants are S: the shirt still counts once under S. Nothing offers L or Green.
+    let shirt = optioned(
+        "SHIRT",
+        &[
+            ("Size", &["S", "M", "L"]),
+            ("Colour", &["Red", "Blue", "Green"]),
+        ],
+        &[
+            (&["S", "Red"], None),
+            (&["S", "Blue"], None),
+            (&["M", "Red"], Some(0)),
+        ],
+    );
+    repo.insert(&shirt).await.unwrap();
+    repo.insert(&single("PLAIN", None)).await.unwrap();
+    assert_eq!(
+        option_facet(repo, RawProductQuery::default()).await,
+        [
+            row("Size", 2, &[("M", 2), ("S", 2), ("L", 1)]),
+            row("Colour", 1, &[("Blue", 1), ("Red", 1)]),
+        ]
+    );
+    // Counted over the filtered set only.
+    let tees = RawProductQuery {
+        q: Some("tee".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        option_facet(repo, tees).await,
+        [row("Size", 1, &[("L", 1), ("M", 1), ("S", 1)])]
+    );
+    let plain = RawProductQuery {
+        q: Some("plain".into()),
+        ..Default::default()
+    };
+    assert_eq!(option_facet(repo, plain).await, []);
+}
+
+pub async fn option_facets_show_the_most_offered_names_and_values(repo: &dyn ProductRepository) {
+    // Shade: 25 values on one product, the last 5 also on another, so those count 2.
+    let shades: Vec<String> = (0..25).map(|i| format!("v{i:02}")).collect();
+    let all: Vec<&str> = shades.iter().map(String::as_str).collect();
+    let variants: Vec<(&[&str], Option<i64>)> = all.chunks(1).map(|v| (v, None)).collect();
+    repo.insert(&optioned("WIDE", &[("Shade", &all)], &variants))
+        .await
+        .unwrap();
+    let last = &all[20..];
+    let variants: Vec<(&[&str], Option<i64>)> = last.chunks(1).map(|v| (v, None)).collect();
+    repo.insert(&optioned("NARROW", &[("Shade", last)], &variants))
+        .await
+        .unwrap();
+    // Twelve more names, each on one product: N00–N11, three a product.
+    for group in 0..4 {
+        let names: Vec<String> = (0..3).map(|i| format!("N{:02}", group * 3 + i)).collect();
+        let options: Vec<(&str, &[&str])> =
+            names.iter().map(|n| (n.as_str(), &["x"][..])).collect();
+        let product = optioned(&format!("G{group}"), &options, &[(&["x", "x", "x"], None)]);
+        repo.insert(&product).await.unwrap();
+    }
+    let facet = option_facet(repo, RawProductQuery::default()).await;
+    let names: Vec<&str> = facet.iter().map(|(n, _, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["Shade", "N00", "N01", "N02", "N03", "N04", "N05", "N06", "N07", "N08"],
+        "the {OPTION_NAMES_SHOWN} most offered, ties by name"
+    );
+    assert_eq!(facet[1], row("N00", 1, &[("x", 1)]));
+    let (_, count, values) = &facet[0];
+    assert_eq!(*count, 2);
+    let expected: Vec<(String, u64)> = (20..25)
+        .map(|i| (format!("v{i:02}"), 2))
+        .chain((0..15).map(|i| (format!("v{i:02}"), 1)))
+        .collect();
+    assert_eq!(values.len(), OPTION_VALUES_SHOWN);
+    assert_eq!(values, &expected);
+}
+
+pub async fn in_stock_keeps_products_with_a_buyable_variant(repo: &dyn ProductRepository) {
+    let sizes: &[&str] = &["S", "M"];
+    let one_left = optioned(
+        "ONE",
+        &[("Size", sizes)],
+        &[(&["S"], Some(0)), (&["M"], Some(2))],
+    );
+    let products = [
+        single("UNLIMITED", None),
+        single("LEFT", Some(3)),
+        single("OUT", Some(0)),
+        optioned(
+            "GONE",
+            &[("Size", sizes)],
+            &[(&["S"], Some(0)), (&["M"], Some(0))],
+        ),
+        optioned(
+            "ENDLESS",
+            &[("Size", sizes)],
+            &[(&["S"], Some(0)), (&["M"], None)],
+        ),
+        one_left.clone(),
+    ];
+    for p in &products {
+        repo.insert(p).await.unwrap();
+    }
+    let list = |in_stock: Option<&'static str>| async move {
+        let raw = RawProductQuery {
+            in_stock: in_stock.map(Into::into),
+            sort: Some("name".into()),
+            paging: bazaar::domain::listing::PageRequest {
+                page: Some(1),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let q = ProductQuery::parse(&raw, &categories()).unwrap();
+        let page = repo.list(&q).await.unwrap();
+        let skus: Vec<String> = page
+            .items
+            .iter()
+            .map(|x| x.sku.as_str().to_owned())
+            .collect();
+        (skus, page.total)
+    };
+    let (yes, total) = list(Some("true")).await;
+    assert_eq!(
+        yes,
+        ["ENDLESS", "ONE", "LEFT", "UNLIMITED"],
+        "by name: Optioned ENDLESS, Optioned ONE, Plain LEFT, Plain UNLIMITED"
+    );
+    assert_eq!(total, Some(4));
+    assert_eq!(
+        list(Some("false")).await,
+        (vec!["GONE".into(), "OUT".into()], Some(2))
+    );
+    assert_eq!(list(None).await.1, Some(6));
+    // The filter reads the stock as it is now: the last units of ONE go, then come back.
+    let m = variant(&one_left, "M");
+    repo.reserve(&one_left.id, &m, 2, &hold(), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(list(Some("false")).await.0, ["GONE", "ONE", "OUT"]);
+    assert_eq!(list(Some("true")).await.0, ["ENDLESS", "LEFT", "UNLIMITED"]);
+    // Facets count the same set.
+    let out = RawProductQuery {
+        in_stock: Some("false".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        option_facet(repo, out).await,
+        [row("Size", 2, &[("M", 2), ("S", 2)])]
+    );
+    repo.release(&one_left.id, &m, 1, Utc::now()).await.unwrap();
+    assert_eq!(list(Some("false")).await.0, ["GONE", "OUT"]);
+}
+
 macro_rules! variant_suite {
     ($backend:ident, $make:expr) => {
         conformance!(
@@ -237,6 +460,9 @@ macro_rules! variant_suite {
                 a_hold_names_its_variant_and_gives_back_to_it,
                 skus_are_unique_across_products_and_variants,
                 lists_filter_by_any_variants_price_and_search_its_skus,
+                option_facets_count_each_product_once_per_offered_value,
+                option_facets_show_the_most_offered_names_and_values,
+                in_stock_keeps_products_with_a_buyable_variant,
             ]
         );
     };
@@ -309,6 +535,8 @@ async fn mongodb_migrates_products_stored_before_variants() {
         .unwrap()
         .unwrap();
     assert_eq!(migrated.get_array("skus").unwrap().len(), 1);
+    // It has no options: nothing to count under the option facet, but no longer missing.
+    assert!(migrated.get_array("option_values").unwrap().is_empty());
 
     let id = ProductId::parse(&a.to_hex()).unwrap();
     let product = repo.get(&id).await.unwrap().unwrap();

@@ -40,6 +40,7 @@ fn raw_product_query() -> impl Strategy<Value = RawProductQuery> {
             number(),
             number(),
             text(&["sale", "new", "a b"]),
+            text(&["true", "false", "True", "yes", ""]),
         ),
         (
             text(&["tea", "  ", "cotton saree"]),
@@ -54,11 +55,20 @@ fn raw_product_query() -> impl Strategy<Value = RawProductQuery> {
             number(),
             cursor(),
             number(),
-            text(&["category", "tag,price", "price,price", "nope"]),
+            text(&[
+                "category",
+                "tag,price",
+                "price,price",
+                "nope",
+                "options,tags",
+            ]),
         ),
     )
         .prop_map(
-            |((category, price_min, price_max, tag), (q, sort, limit, cursor, page, facets))| {
+            |(
+                (category, price_min, price_max, tag, in_stock),
+                (q, sort, limit, cursor, page, facets),
+            )| {
                 RawProductQuery {
                     category,
                     price_min,
@@ -67,6 +77,7 @@ fn raw_product_query() -> impl Strategy<Value = RawProductQuery> {
                     q,
                     sort,
                     facets,
+                    in_stock,
                     paging: PageRequest {
                         limit,
                         cursor,
@@ -165,7 +176,7 @@ proptest! {
         if let Ok(q) = &parsed {
             check_paging(raw.paging.limit, raw.paging.page, raw.paging.cursor.is_some(), q.limit, &q.pagination)?;
         }
-        let fields = ["category", "price_min", "price_max", "tag", "q", "sort", "limit", "page", "facets", "cursor"];
+        let fields = ["category", "price_min", "price_max", "tag", "q", "sort", "limit", "page", "facets", "in_stock", "cursor"];
         check_refusal(&parsed.as_ref().map(|_| ()), &fields, page_and_cursor)?;
     }
 

@@ -39,6 +39,11 @@ pub(super) struct ProductDoc {
     /// index, so no SKU is held twice across the catalog. Never read back.
     #[serde(default)]
     pub(super) skus: Vec<String>,
+    /// Derived: every option value some variant offers (`Product::offered_values`), each
+    /// once, which the option facet counts. Written even when empty, so `migrate` finds
+    /// documents from before it by its absence. Never read back.
+    #[serde(default)]
+    pub(super) option_values: Vec<OptionValueDoc>,
     created_at: bson::DateTime,
     updated_at: bson::DateTime,
     version: i64,
@@ -67,6 +72,12 @@ struct VariantDoc {
     stock: Option<i64>,
     #[serde(default)]
     images: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct OptionValueDoc {
+    name: String,
+    value: String,
 }
 
 /// A product document seen only for its stock holds (`domain::hold`).
@@ -137,6 +148,14 @@ impl ProductDoc {
             options,
             variants,
             skus: p.skus().iter().map(|s| s.as_str().to_owned()).collect(),
+            option_values: p
+                .offered_values()
+                .into_iter()
+                .map(|(name, value)| OptionValueDoc {
+                    name: name.to_owned(),
+                    value: value.to_owned(),
+                })
+                .collect(),
             created_at: bson::DateTime::from_chrono(p.created_at),
             updated_at: bson::DateTime::from_chrono(p.updated_at),
             version: p.version as i64,

@@ -1,8 +1,10 @@
 //! Products in MongoDB: the `products` collection, its indexes, and the
 //! [`ProductRepository`] port. Each operation lives with its job: documents and their
-//! mapping in `mapping`, reads (get, list, relevance, facets) in `queries`, product
-//! writes in `writes`, and stock with its holds in `stock`.
+//! mapping in `mapping`, reads (get, list, relevance) and the list filter in `queries`,
+//! facet counts in `facets`, product writes in `writes`, and stock with its holds in
+//! `stock`.
 
+mod facets;
 mod mapping;
 mod queries;
 mod stock;
@@ -76,9 +78,10 @@ impl MongoProducts {
     }
 
     /// Brings documents written by earlier versions up to date, and answers how many it
-    /// changed: those written before search existed lack its derived fields, and those
+    /// changed: those written before search existed lack its derived fields, those
     /// written before variants existed lack `skus` (so the SKU index cannot see them) and
-    /// a `search` that holds their SKU. Products without options need nothing else: their
+    /// a `search` that holds their SKU, and those written before the option facet lack
+    /// `option_values` (so it cannot count them). Products without options need nothing else: their
     /// default variant is the document's own fields. Idempotent and cheap when there is
     /// nothing to do; every start runs it (`docs/catalog.md`, "Variants").
     pub async fn migrate(&self) -> Result<u64, StoreError> {
@@ -87,6 +90,7 @@ impl MongoProducts {
             .find(doc! { "$or": [
                 { "search": { "$exists": false } },
                 { "skus": { "$exists": false } },
+                { "option_values": { "$exists": false } },
             ] })
             .await
             .map_err(classify)?;
@@ -105,6 +109,8 @@ impl MongoProducts {
                         "name_folded": fresh.name_folded,
                         "search": fresh.search,
                         "skus": fresh.skus,
+                        "option_values": bson::to_bson(&fresh.option_values)
+                            .map_err(|e| StoreError::Other(e.into()))?,
                     } },
                 )
                 .await
@@ -148,7 +154,7 @@ impl ProductRepository for MongoProducts {
 
     #[tracing::instrument(skip_all)]
     async fn facets(&self, filter: &ProductFilter, wanted: FacetSet) -> Result<Facets, StoreError> {
-        queries::facets(self, filter, wanted).await
+        facets::facets(self, filter, wanted).await
     }
 
     #[tracing::instrument(skip_all, fields(product_id = %id, variant_id = %variant, quantity, hold = %hold))]

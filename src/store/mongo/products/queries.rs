@@ -1,15 +1,13 @@
 //! Reading products: one by id, a page (by a sort field's keyset, or by relevance
-//! rank for a search), and facet counts over a filter.
+//! rank for a search), and the filter documents lists and facets share.
 
 use bson::{doc, Bson, Document};
 use futures::TryStreamExt;
 
 use super::mapping::{object_id, ProductDoc};
 use super::MongoProducts;
-use crate::domain::facets::{self, FacetSet, Facets, ValueCount, PRICE_BOUNDS, TAGS_SHOWN};
 use crate::domain::ids::ProductId;
 use crate::domain::listing::{ListPage, Pagination, SortValue};
-use crate::domain::money::Paise;
 use crate::domain::product::Product;
 use crate::domain::product_query::{ProductFilter, ProductPage, ProductQuery, SortField};
 use crate::domain::search::{split_relevance_key, Rank, SearchText};
@@ -56,98 +54,6 @@ pub(super) async fn list(
         ProductDoc::into_product,
     )
     .await
-}
-
-pub(super) async fn facets(
-    products: &MongoProducts,
-    filter: &ProductFilter,
-    wanted: FacetSet,
-) -> Result<Facets, StoreError> {
-    let mut branches = Document::new();
-    if wanted.category {
-        branches.insert(
-            "category",
-            vec![doc! { "$group": { "_id": "$category", "n": { "$sum": 1 } } }],
-        );
-    }
-    if wanted.tags {
-        branches.insert(
-            "tags",
-            vec![
-                doc! { "$unwind": "$tags" },
-                doc! { "$group": { "_id": "$tags", "n": { "$sum": 1 } } },
-                doc! { "$sort": { "n": -1, "_id": 1 } },
-                doc! { "$limit": TAGS_SHOWN as i64 },
-            ],
-        );
-    }
-    if wanted.price_range {
-        let mut boundaries: Vec<i64> = PRICE_BOUNDS.to_vec();
-        boundaries.push(Paise::MAX + 1);
-        branches.insert(
-            "price_range",
-            vec![doc! { "$bucket": {
-                "groupBy": "$price",
-                "boundaries": boundaries,
-                "output": { "n": { "$sum": 1 } },
-            } }],
-        );
-    }
-    if branches.is_empty() {
-        return Ok(Facets::default());
-    }
-    let pipeline = [
-        doc! { "$match": and(filter_document(filter)) },
-        doc! { "$facet": branches },
-    ];
-    let mut cursor = products
-        .collection
-        .aggregate(pipeline)
-        .await
-        .map_err(classify)?;
-    let result = cursor
-        .try_next()
-        .await
-        .map_err(classify)?
-        .unwrap_or_default();
-    let groups = |name: &str| -> Vec<(Bson, u64)> {
-        result
-            .get_array(name)
-            .map(|rows| {
-                rows.iter()
-                    .filter_map(Bson::as_document)
-                    .map(|row| {
-                        let id = row.get("_id").cloned().unwrap_or(Bson::Null);
-                        (id, count_of(row.get("n")))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let values = |name: &str, keep: usize| {
-        let counts = groups(name)
-            .into_iter()
-            .filter_map(|(id, count)| match id {
-                Bson::String(value) => Some(ValueCount { value, count }),
-                _ => None,
-            })
-            .collect();
-        facets::top(counts, keep)
-    };
-    let price_range = wanted.price_range.then(|| {
-        let mut counts = [0u64; PRICE_BOUNDS.len()];
-        for (from, count) in groups("price_range") {
-            if let Some(from) = count_as_i64(&from) {
-                counts[facets::price_bucket(from)] += count;
-            }
-        }
-        facets::price_ranges(counts)
-    });
-    Ok(Facets {
-        category: wanted.category.then(|| values("category", usize::MAX)),
-        tags: wanted.tags.then(|| values("tags", TAGS_SHOWN)),
-        price_range,
-    })
 }
 
 impl MongoProducts {
@@ -261,7 +167,7 @@ fn sort_field_name(field: SortField) -> &'static str {
     }
 }
 
-fn filter_document(filter: &ProductFilter) -> Vec<Document> {
+pub(super) fn filter_document(filter: &ProductFilter) -> Vec<Document> {
     let mut clauses = Vec::new();
     if let Some(c) = &filter.category {
         clauses.push(doc! { "category": c.as_str() });
@@ -287,7 +193,28 @@ fn filter_document(filter: &ProductFilter) -> Vec<Document> {
     if let Some(q) = &filter.q {
         clauses.push(doc! { "search": { "$regex": regex_literal(q.folded()) } });
     }
+    if let Some(in_stock) = filter.in_stock {
+        clauses.push(if in_stock {
+            buyable()
+        } else {
+            doc! { "$nor": [buyable()] }
+        });
+    }
     clauses
+}
+
+/// Products with a variant that can be bought now (`Product::is_buyable`), read from the
+/// stock fields themselves so it never goes stale: a default variant's stock is the
+/// document's own `stock`, the others' are in `variants`. Absent or null is unlimited,
+/// which `$not: { $lte: 0 }` keeps along with units left. No index: most of a catalog
+/// is buyable, so the list's sort index serves `in_stock=true` as well as any would,
+/// and one on stock would be rewritten by every reservation.
+fn buyable() -> Document {
+    let left = doc! { "$not": { "$lte": 0 } };
+    doc! { "$or": [
+        { "variants.0": { "$exists": false }, "stock": left.clone() },
+        { "variants": { "$elemMatch": { "stock": left } } },
+    ] }
 }
 
 fn sort_value_bson(value: &SortValue, field: SortField) -> Bson {
@@ -297,19 +224,5 @@ fn sort_value_bson(value: &SortValue, field: SortField) -> Bson {
         }
         (SortValue::Int(n), _) => Bson::Int64(*n),
         (SortValue::Text(s), _) => Bson::String(s.clone()),
-    }
-}
-
-/// A `$sum` result, whatever integer width the server chose.
-fn count_of(value: Option<&Bson>) -> u64 {
-    value.and_then(count_as_i64).map_or(0, |n| n.max(0) as u64)
-}
-
-fn count_as_i64(value: &Bson) -> Option<i64> {
-    match value {
-        Bson::Int32(n) => Some(i64::from(*n)),
-        Bson::Int64(n) => Some(*n),
-        Bson::Double(n) => Some(*n as i64),
-        _ => None,
     }
 }
