@@ -284,7 +284,10 @@ async fn a_cart_priced_for_a_place_shows_shipping_and_whether_it_is_delivered_to
         .get(app.url("/api/v1/cart?pincode=999999"))
         .expect_problem(404, "not_found")
         .await;
-    assert!(nowhere["detail"].as_str().unwrap().contains("999999"), "{nowhere}");
+    assert!(
+        nowhere["detail"].as_str().unwrap().contains("999999"),
+        "{nowhere}"
+    );
 
     // A saved address prices the same way; someone else's is not found.
     let saved: Value = shopper
