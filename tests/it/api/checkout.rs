@@ -10,7 +10,7 @@ use super::files::customer;
 use super::fulfilment::customer as verified_customer;
 use super::orders::product_with_stock;
 use super::test_app;
-use crate::kit::{Expect, TestApp};
+use crate::kit::{problem_fields as fields, Expect, TestApp};
 use bazaar::http::cart::CartBody;
 use bazaar::http::orders::body::OrderBody;
 
@@ -68,20 +68,6 @@ async fn stock(app: &TestApp, product: &str) -> Value {
         .await
         .unwrap();
     body["stock"].clone()
-}
-
-fn fields(problem: &Value) -> Vec<(String, String)> {
-    problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["field"].as_str().unwrap().to_owned(),
-                e["code"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
 }
 
 #[tokio::test]

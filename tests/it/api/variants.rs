@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use super::test_app;
-use crate::kit::{problem, product_json, Expect, TestApp};
+use crate::kit::{problem, problem_fields as fields, product_json, Expect, TestApp};
 use bazaar::http::orders::body::OrderBody;
 use bazaar::http::products::ProductBody;
 
@@ -41,20 +41,6 @@ async fn patch(app: &TestApp, path: &str, body: Value) -> reqwest::Response {
         .send()
         .await
         .expect("request sent")
-}
-
-fn fields(problem: &Value) -> Vec<(String, String)> {
-    problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["field"].as_str().unwrap().to_owned(),
-                e["code"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
 }
 
 #[tokio::test]

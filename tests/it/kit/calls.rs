@@ -158,3 +158,18 @@ impl TestApp {
         self.post("/api/v1/products", &body).expect(201).await
     }
 }
+
+/// A problem's per-field errors as `(field, code)` pairs, in order.
+pub fn problem_fields(problem: &Value) -> Vec<(String, String)> {
+    problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap().to_owned(),
+                e["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}

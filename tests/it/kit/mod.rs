@@ -22,7 +22,7 @@ mod servers;
 
 pub use app::{TestApp, TestAppBuilder};
 pub use backends::{settings, BackendSet, ADMIN_PASSWORD, ADMIN_PHONE};
-pub use calls::{bearer_client, get_json, login, parse, problem, Expect};
+pub use calls::{bearer_client, get_json, login, parse, problem, problem_fields, Expect};
 pub use fixtures::{files_under, product_json};
 pub use oidc::{FakeIssuer, TestKey};
 pub use servers::*;
