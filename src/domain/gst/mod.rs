@@ -7,11 +7,13 @@
 //! The parts: [`gstin`] (the registration number and its check character), [`hsn`] (the
 //! goods and services codes an invoice shows), [`rates`] (rates as dated data, per tax
 //! class), [`tax`] (place of supply and the tax on each line, split by head), [`words`]
-//! (amounts in words, Indian style) and [`series`] (financial years and invoice numbers).
+//! (amounts in words, Indian style), [`series`] (financial years and invoice numbers) and
+//! [`seller`] (the seller's registration and the settings invoices follow).
 
 pub mod gstin;
 pub mod hsn;
 pub mod rates;
+pub mod seller;
 pub mod series;
 pub mod tax;
 pub mod words;
