@@ -31,8 +31,8 @@ use crate::store::cache::CachedProducts;
 use crate::store::user_cache::CachedUsers;
 use crate::store::{
     AddressRepository, AuditRepository, CartRepository, CouponRepository, FileRepository,
-    OrderRepository, OutboxRepository, ProductRepository, ShippingZoneRepository, UserRepository,
-    WebhookEventRepository,
+    InvoiceRepository, OrderRepository, OutboxRepository, ProductRepository,
+    ShippingZoneRepository, UserRepository, WebhookEventRepository,
 };
 use crate::telemetry::metrics::Metrics;
 
@@ -58,6 +58,8 @@ pub struct Backends {
     pub outbox: Arc<dyn OutboxRepository>,
     pub shipping_zones: Arc<dyn ShippingZoneRepository>,
     pub coupons: Arc<dyn CouponRepository>,
+    /// Issued invoices and credit notes, in gapless series.
+    pub invoices: Arc<dyn InvoiceRepository>,
     pub kv: Arc<dyn KeyValueStore>,
     /// Tells every replica's in-process caches what changed.
     pub broadcast: Arc<dyn Broadcast>,

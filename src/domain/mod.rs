@@ -16,6 +16,7 @@ pub mod file;
 pub mod gst;
 pub mod hold;
 pub mod ids;
+pub mod invoice;
 pub mod listing;
 pub mod localized;
 pub mod money;

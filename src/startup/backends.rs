@@ -17,17 +17,18 @@ use crate::state::BackendNames;
 use crate::state::Backends;
 use crate::store::guarded::Guarded;
 use crate::store::memory::{
-    MemoryAddresses, MemoryAudit, MemoryCarts, MemoryCoupons, MemoryFiles, MemoryOrders,
-    MemoryOutbox, MemoryProducts, MemoryShippingZones, MemoryUsers, MemoryWebhookEvents,
+    MemoryAddresses, MemoryAudit, MemoryCarts, MemoryCoupons, MemoryFiles, MemoryInvoices,
+    MemoryOrders, MemoryOutbox, MemoryProducts, MemoryShippingZones, MemoryUsers,
+    MemoryWebhookEvents,
 };
 use crate::store::mongo::{
-    self, MongoAddresses, MongoAudit, MongoCarts, MongoCoupons, MongoFiles, MongoOrders,
-    MongoOutbox, MongoProducts, MongoShippingZones, MongoUsers, MongoWebhookEvents,
+    self, MongoAddresses, MongoAudit, MongoCarts, MongoCoupons, MongoFiles, MongoInvoices,
+    MongoOrders, MongoOutbox, MongoProducts, MongoShippingZones, MongoUsers, MongoWebhookEvents,
 };
 use crate::store::{
     AddressRepository, AuditRepository, CartRepository, CouponRepository, FileRepository,
-    OrderRepository, OutboxRepository, ProductRepository, ShippingZoneRepository, UserRepository,
-    WebhookEventRepository,
+    InvoiceRepository, OrderRepository, OutboxRepository, ProductRepository,
+    ShippingZoneRepository, UserRepository, WebhookEventRepository,
 };
 
 impl Backends {
@@ -47,6 +48,7 @@ impl Backends {
             outbox,
             shipping_zones: Arc::new(MemoryShippingZones::new()),
             coupons: Arc::new(MemoryCoupons::new()),
+            invoices: Arc::new(MemoryInvoices::new()),
             kv: Arc::new(MemoryKv::new()),
             broadcast: Arc::new(LocalBroadcast::new()),
             objects: None,
@@ -132,6 +134,12 @@ impl Backends {
             );
             backends.shipping_zones = Arc::new(Guarded::new(shipping_zones, breaker.clone()));
             backends.coupons = Arc::new(Guarded::new(coupons, breaker.clone()));
+            let invoices: Arc<dyn InvoiceRepository> = Arc::new(
+                MongoInvoices::new(&db)
+                    .await
+                    .map_err(|e| redact(e.into(), url))?,
+            );
+            backends.invoices = Arc::new(Guarded::new(invoices, breaker.clone()));
             backends.webhook_events = Arc::new(Guarded::new(webhook_events, breaker));
             backends.names.storage = "mongodb";
         }

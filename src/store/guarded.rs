@@ -14,8 +14,8 @@ use chrono::{DateTime, Utc};
 
 use super::{
     AddressRepository, AuditRepository, CartRepository, CouponRepository, FileRepository,
-    OrderRepository, OutboxRepository, ProductRepository, Redemption, ShippingZoneRepository,
-    StoreError, UserRepository, WebhookEventRepository,
+    InvoiceRepository, OrderRepository, OutboxRepository, ProductRepository, Redemption,
+    ShippingZoneRepository, StoreError, UserRepository, WebhookEventRepository,
 };
 use crate::breaker::Breaker;
 use crate::domain::address::SavedAddresses;
@@ -25,8 +25,10 @@ use crate::domain::cart::{Cart, CartOwner};
 use crate::domain::coupon::{Coupon, CouponCode};
 use crate::domain::facets::{FacetSet, Facets};
 use crate::domain::file::{FileId, FileRecord, FileUsage};
+use crate::domain::gst::series::InvoicePrefix;
 use crate::domain::hold::{HoldId, StockHold};
 use crate::domain::ids::{ProductId, VariantId, ZoneId};
+use crate::domain::invoice::{DocumentDraft, TaxDocument};
 use crate::domain::order::{Order, OrderId};
 use crate::domain::order_query::{OrderPage, OrderQuery};
 use crate::domain::outbox::{NextAttempt, OutboxId, OutboxMessage};
@@ -171,6 +173,12 @@ guarded! { CouponRepository:
         fn redemptions_of(code: &CouponCode, user: &UserId) -> Result<u32, StoreError>;
         fn redeem(code: &CouponCode, user: &UserId, order: &OrderId, now: DateTime<Utc>) -> Result<Redemption, StoreError>;
         fn release(code: &CouponCode, order: &OrderId) -> Result<bool, StoreError>;
+}
+
+guarded! { InvoiceRepository:
+        fn issue(draft: DocumentDraft, prefix: &InvoicePrefix) -> Result<TaxDocument, StoreError>;
+        fn for_order(order: &OrderId) -> Result<Vec<TaxDocument>, StoreError>;
+        fn issued_between(from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<TaxDocument>, StoreError>;
 }
 
 guarded! { OutboxRepository:

@@ -16,8 +16,10 @@ use crate::domain::cart::{Cart, CartOwner};
 use crate::domain::coupon::{Coupon, CouponCode};
 use crate::domain::facets::{FacetSet, Facets};
 use crate::domain::file::{FileId, FileRecord, FileUsage};
+use crate::domain::gst::series::InvoicePrefix;
 use crate::domain::hold::{HoldId, StockHold};
 use crate::domain::ids::{ProductId, VariantId, ZoneId};
+use crate::domain::invoice::{DocumentDraft, TaxDocument};
 use crate::domain::order::{Order, OrderId};
 use crate::domain::order_query::{OrderPage, OrderQuery};
 use crate::domain::outbox::{NextAttempt, OutboxId, OutboxMessage};
@@ -467,4 +469,29 @@ pub trait CouponRepository: Send + Sync {
     /// one was given back; `false` if the order held none (already released, never
     /// redeemed, or the coupon is gone).
     async fn release(&self, code: &CouponCode, order: &OrderId) -> Result<bool, StoreError>;
+}
+
+/// Issued invoices and credit notes. Each kind's series per financial year is gapless:
+/// serials 1, 2, 3, … each used once, whatever number of replicas issue at the same
+/// time, because a serial exists only as the document stored under it (docs/invoices.md).
+#[async_trait]
+pub trait InvoiceRepository: Send + Sync {
+    /// Stores `draft` as the next document of its kind's series in its financial year,
+    /// numbered with `prefix`; if one of its kind was issued for `draft.source` already,
+    /// answers that one and stores nothing.
+    async fn issue(
+        &self,
+        draft: DocumentDraft,
+        prefix: &InvoicePrefix,
+    ) -> Result<TaxDocument, StoreError>;
+
+    /// The documents issued for an order, invoice first, then credit notes by serial.
+    async fn for_order(&self, order: &OrderId) -> Result<Vec<TaxDocument>, StoreError>;
+
+    /// The documents issued in `[from, to)`, by kind, then year and serial.
+    async fn issued_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<TaxDocument>, StoreError>;
 }

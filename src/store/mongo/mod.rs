@@ -20,6 +20,7 @@ mod audit;
 mod carts;
 mod coupons;
 mod files;
+mod invoices;
 mod orders;
 mod outbox;
 mod products;
@@ -33,6 +34,7 @@ pub use audit::MongoAudit;
 pub use carts::MongoCarts;
 pub use coupons::MongoCoupons;
 pub use files::MongoFiles;
+pub use invoices::MongoInvoices;
 pub use orders::MongoOrders;
 pub use outbox::{enqueue_in_transaction, outbox_document, MongoOutbox, OUTBOX_COLLECTION};
 pub use products::MongoProducts;
@@ -137,7 +139,7 @@ pub fn hosts_of(url: &str) -> &str {
 }
 
 /// The unique indexes, by name, and the field each guards.
-const UNIQUE_INDEXES: [(&str, &str); 9] = [
+const UNIQUE_INDEXES: [(&str, &str); 11] = [
     ("sku_unique", "sku"),
     ("skus_unique", "sku"),
     ("phone_unique", "phone"),
@@ -147,6 +149,8 @@ const UNIQUE_INDEXES: [(&str, &str); 9] = [
     ("unpaid_slot_unique", "unpaid_slot"),
     ("request_key_unique", "request_key"),
     ("identity_unique", "identity"),
+    ("serial_unique", "serial"),
+    ("source_unique", "source"),
 ];
 
 /// Which unique field a duplicate-key error is about, from the index named in its

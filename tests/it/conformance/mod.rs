@@ -8,6 +8,7 @@ mod carts;
 mod coupons;
 mod files;
 mod idempotency;
+mod invoices;
 mod kv;
 mod orders;
 mod outbox;
