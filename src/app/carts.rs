@@ -14,11 +14,13 @@ use crate::app::orders::Orders;
 use crate::app::shipping::Shipping;
 use crate::domain::cart::{parse_quantity, Cart, CartOwner, CartToken};
 use crate::domain::coupon::{CouponCode, CouponLine};
+use crate::domain::gst::tax::{PriceBasis, SupplyType};
 use crate::domain::ids::AddressId;
 use crate::domain::ids::{ProductId, UserId, VariantId};
 use crate::domain::money::Paise;
 use crate::domain::pricing::{
     self, Availability, CatalogItem, Delivery, DiscountRule, PricedLine, Quote, ShippingRule,
+    TaxTerms,
 };
 use crate::domain::product::Product;
 use crate::domain::shipping::{self as zones, Serviceability, ShippingZone};
@@ -140,7 +142,11 @@ fn variant_of(product: &Product, raw: &str) -> Result<VariantId, FieldError> {
 }
 
 /// What the catalog says of one variant now, and how many are left.
-fn catalog_item(product: &Product, variant: &VariantId) -> Option<(CatalogItem, Option<u32>)> {
+fn catalog_item(
+    product: &Product,
+    variant: &VariantId,
+    rate_bp: u32,
+) -> Option<(CatalogItem, Option<u32>)> {
     let v = product.variant(variant)?;
     let name = match v.label() {
         Some(label) => format!("{} — {label}", product.name.as_str()),
@@ -152,6 +158,8 @@ fn catalog_item(product: &Product, variant: &VariantId) -> Option<(CatalogItem, 
             name,
             category: product.category.as_str().to_owned(),
             unit_price: v.price,
+            rate_bp,
+            tax_code: String::new(),
         },
         v.stock,
     ))
@@ -328,7 +336,7 @@ impl Carts {
                 .catalog
                 .find(&line.product_id)
                 .await?
-                .and_then(|p| catalog_item(&p, &line.variant_id));
+                .and_then(|p| catalog_item(&p, &line.variant_id, self.settings.tax_rate_bp));
             let (item, availability) = match found {
                 Some((item, stock)) => (Some(item), Availability::of(stock, line.quantity)),
                 None => (None, Availability::Unavailable),
@@ -346,10 +354,13 @@ impl Carts {
             None => None,
         };
         let coupon = coupon.as_ref().map(|c| c as &dyn DiscountRule);
-        let tax = self.settings.tax_rate_bp;
+        let terms = TaxTerms {
+            basis: PriceBasis::Exclusive,
+            supply: SupplyType::Inter,
+        };
         Ok(match self.shipping_rule(&cart.owner, to).await? {
-            Some(rule) => pricing::price(lines, coupon, &rule, tax),
-            None => pricing::price(lines, coupon, &pricing::NoAddress, tax),
+            Some(rule) => pricing::price(lines, coupon, &rule, terms),
+            None => pricing::price(lines, coupon, &pricing::NoAddress, terms),
         })
     }
 

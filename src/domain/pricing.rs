@@ -8,16 +8,19 @@
 //! 3. discount: the coupon's amount (never more than the subtotal);
 //! 4. goods value: subtotal − discount, which is what free shipping is judged on;
 //! 5. shipping: the destination zone's fee, or nothing above its threshold;
-//! 6. taxable value: goods value + shipping (shipping is taxed as part of the
-//!    supply it delivers, at the goods' rate);
-//! 7. GST on the taxable value, rounded half up to the paisa ([`tax_on`]);
-//! 8. total: taxable value + GST.
+//! 6. GST line by line ([`ChargeTax`], docs/invoices.md): the discount spread over the
+//!    lines in proportion, shipping a line of its own at the goods' highest rate, each
+//!    line taxed at its product's rate by the seller's price basis (tax added or
+//!    included) and the place of supply ([`TaxTerms`]: CGST + SGST or IGST);
+//! 7. total: taxable value + GST, which with tax-inclusive prices is goods value +
+//!    shipping.
 //!
 //! The coupon and shipping rules come in as [`DiscountRule`] and
 //! [`ShippingRule`], so the order of the steps lives here and nowhere else.
 
+use super::gst::charge::{ChargeTax, Goods};
+use super::gst::tax::{PriceBasis, SupplyType};
 use super::ids::{ProductId, VariantId};
-use super::money::tax_on;
 use super::money::Paise;
 use super::validation::FieldError;
 
@@ -97,6 +100,10 @@ pub struct CatalogItem {
     pub name: String,
     pub category: String,
     pub unit_price: Paise,
+    /// The GST rate of its tax class today, in basis points.
+    pub rate_bp: u32,
+    /// Its HSN or SAC code, as invoices show it.
+    pub tax_code: String,
 }
 
 impl PricedLine {
@@ -162,7 +169,15 @@ pub enum CouponOutcome {
     },
 }
 
-/// One tax line: GST at a rate.
+/// How a quote is taxed: whether prices include GST, and whether the goods go to the
+/// seller's own state (CGST + SGST) or another (IGST).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaxTerms {
+    pub basis: PriceBasis,
+    pub supply: SupplyType,
+}
+
+/// One tax head at one rate (`CGST` at 9%): the sum over the lines taxed so.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaxLine {
     pub name: &'static str,
@@ -183,6 +198,11 @@ pub struct Quote {
     pub taxes: Vec<TaxLine>,
     pub tax: Paise,
     pub total: Paise,
+    /// How it was taxed.
+    pub terms: TaxTerms,
+    /// The tax of each line (in the order of `lines`; zero for a gone product) and of
+    /// shipping: what the order keeps and its invoice shows.
+    pub gst: ChargeTax,
 }
 
 impl Quote {
@@ -225,13 +245,13 @@ impl Quote {
     }
 }
 
-/// Prices `lines` with an optional coupon, a shipping rule and GST at
-/// `tax_rate_bp` basis points, in the steps the module describes.
+/// Prices `lines` with an optional coupon, a shipping rule and GST on `terms`, in the
+/// steps the module describes.
 pub fn price(
     lines: Vec<PricedLine>,
     coupon: Option<&dyn DiscountRule>,
     shipping: &dyn ShippingRule,
-    tax_rate_bp: u32,
+    terms: TaxTerms,
 ) -> Quote {
     let buyable: Vec<&PricedLine> = lines.iter().filter(|l| l.item.is_some()).collect();
     let subtotal = Paise::trusted(buyable.iter().map(|l| l.total()).sum());
@@ -258,16 +278,15 @@ pub fn price(
         },
         _ => 0,
     };
-    let taxable = goods + shipping;
-    let tax = tax_on(taxable, tax_rate_bp);
-    let taxes = (tax_rate_bp > 0)
-        .then(|| TaxLine {
-            name: "GST",
-            rate_bp: tax_rate_bp,
-            amount: Paise::trusted(tax),
+    let taxed: Vec<Goods> = lines
+        .iter()
+        .map(|l| Goods {
+            amount: l.total(),
+            rate_bp: l.item.as_ref().map_or(0, |i| i.rate_bp),
         })
-        .into_iter()
         .collect();
+    let gst = ChargeTax::compute(&taxed, discount.get(), shipping, terms.basis, terms.supply);
+    let totals = gst.totals;
     Quote {
         lines,
         subtotal,
@@ -275,11 +294,44 @@ pub fn price(
         discount,
         delivery,
         shipping: Paise::trusted(shipping),
-        taxable: Paise::trusted(taxable),
-        taxes,
-        tax: Paise::trusted(tax),
-        total: Paise::trusted(taxable + tax),
+        taxable: Paise::trusted(totals.taxable),
+        taxes: tax_lines(&gst),
+        tax: Paise::trusted(totals.tax()),
+        total: Paise::trusted(totals.grand_total()),
+        terms,
+        gst,
     }
+}
+
+/// The quote's tax by head and rate, lowest rate first, CGST before SGST; heads that
+/// come to nothing are left out.
+fn tax_lines(gst: &ChargeTax) -> Vec<TaxLine> {
+    let mut out: Vec<TaxLine> = Vec::new();
+    let mut add = |name: &'static str, rate_bp: u32, amount: i64| {
+        if amount == 0 {
+            return;
+        }
+        match out
+            .iter_mut()
+            .find(|t| t.name == name && t.rate_bp == rate_bp)
+        {
+            Some(t) => t.amount = Paise::trusted(t.amount.get() + amount),
+            None => out.push(TaxLine {
+                name,
+                rate_bp,
+                amount: Paise::trusted(amount),
+            }),
+        }
+    };
+    for line in gst.goods.iter().chain(&gst.shipping) {
+        // Each of CGST and SGST is at half the rate.
+        add("CGST", line.rate_bp / 2, line.cgst);
+        add("SGST", line.rate_bp / 2, line.sgst);
+        add("IGST", line.rate_bp, line.igst);
+    }
+    let head = |name: &str| ["CGST", "SGST", "IGST"].iter().position(|h| *h == name);
+    out.sort_by_key(|t| (t.rate_bp, head(t.name)));
+    out
 }
 
 #[cfg(test)]
@@ -296,10 +348,27 @@ mod tests {
                 name: format!("Item {n}"),
                 category: "apparel".into(),
                 unit_price: Paise::trusted(price),
+                rate_bp: 1800,
+                tax_code: "6109".into(),
             }),
             quantity,
             availability: Availability::InStock,
         }
+    }
+
+    /// Tax added on top, delivered to another state (IGST).
+    const ADDED_INTER: TaxTerms = TaxTerms {
+        basis: PriceBasis::Exclusive,
+        supply: SupplyType::Inter,
+    };
+
+    /// A line whose product carries no GST.
+    fn exempt(n: u8, price: i64, quantity: u32) -> PricedLine {
+        let mut l = line(n, price, quantity);
+        if let Some(item) = &mut l.item {
+            item.rate_bp = 0;
+        }
+        l
     }
 
     struct Flat(i64);
@@ -348,17 +417,67 @@ mod tests {
                 fee: 4_900,
                 free_from: 149_900,
             },
-            1800,
+            ADDED_INTER,
         );
         assert_eq!(q.subtotal.get(), 134_750);
         assert_eq!(q.discount.get(), 10_000);
         // Goods ₹1,247.50 are under ₹1,499: shipping is charged.
         assert_eq!(q.shipping.get(), 4_900);
         assert_eq!(q.taxable.get(), 129_650);
-        // 18% of 129,650 paise is 23,337 exactly.
-        assert_eq!(q.tax.get(), 23_337);
+        // ₹100 spread: 74.06 on the tees, 25.94 on the mug. IGST 18% per line: 166.31
+        // (of 923.94), 58.24 (of 323.56) and 8.82 (of shipping): 233.37.
+        let discounts = &q.gst.discounts;
+        assert_eq!(discounts, &[7_406, 2_594]);
+        assert_eq!(q.tax.get(), 16_631 + 5_824 + 882);
         assert_eq!(q.total.get(), 152_987);
+        assert_eq!(q.taxes.len(), 1);
+        assert_eq!((q.taxes[0].name, q.taxes[0].rate_bp), ("IGST", 1800));
         assert!(q.blockers().is_empty());
+    }
+
+    /// The same cart delivered in the seller's state: CGST and SGST at 9% each, each
+    /// rounded per line, so a paisa less than IGST here.
+    #[test]
+    fn the_worked_example_within_the_sellers_state() {
+        let q = price(
+            vec![line(1, 49_900, 2), line(2, 34_950, 1)],
+            Some(&Flat(10_000)),
+            &Zone {
+                fee: 4_900,
+                free_from: 149_900,
+            },
+            TaxTerms {
+                supply: SupplyType::Intra,
+                ..ADDED_INTER
+            },
+        );
+        let heads: Vec<_> = q
+            .taxes
+            .iter()
+            .map(|t| (t.name, t.rate_bp, t.amount.get()))
+            .collect();
+        assert_eq!(heads, [("CGST", 900, 11_668), ("SGST", 900, 11_668)]);
+        assert_eq!(q.tax.get(), 23_336);
+        assert_eq!(q.total.get(), 129_650 + 23_336);
+    }
+
+    #[test]
+    fn with_tax_inclusive_prices_the_total_is_what_the_goods_and_shipping_cost() {
+        let q = price(
+            vec![line(1, 49_900, 2), line(2, 34_950, 1)],
+            Some(&Flat(10_000)),
+            &Zone {
+                fee: 4_900,
+                free_from: 149_900,
+            },
+            TaxTerms {
+                basis: PriceBasis::Inclusive,
+                ..ADDED_INTER
+            },
+        );
+        assert_eq!(q.total.get(), 134_750 - 10_000 + 4_900);
+        assert_eq!(q.taxable.get() + q.tax.get(), q.total.get());
+        assert!(q.tax.get() > 0);
     }
 
     #[test]
@@ -367,16 +486,26 @@ mod tests {
             fee: 4_900,
             free_from: 100_000,
         };
-        let at = price(vec![line(1, 100_000, 1)], None, &zone, 0);
+        let at = price(vec![exempt(1, 100_000, 1)], None, &zone, ADDED_INTER);
         assert_eq!(at.shipping.get(), 0);
-        let under = price(vec![line(1, 100_000, 1)], Some(&Flat(1)), &zone, 0);
+        let under = price(
+            vec![exempt(1, 100_000, 1)],
+            Some(&Flat(1)),
+            &zone,
+            ADDED_INTER,
+        );
         assert_eq!(under.shipping.get(), 4_900);
         assert_eq!(under.total.get(), 99_999 + 4_900);
     }
 
     #[test]
     fn a_discount_never_exceeds_the_subtotal() {
-        let q = price(vec![line(1, 500, 1)], Some(&Flat(9_999)), &NoAddress, 1800);
+        let q = price(
+            vec![line(1, 500, 1)],
+            Some(&Flat(9_999)),
+            &NoAddress,
+            ADDED_INTER,
+        );
         assert_eq!(q.discount.get(), 500);
         assert_eq!(q.total.get(), 0);
     }
@@ -384,13 +513,13 @@ mod tests {
     #[test]
     fn a_refused_coupon_discounts_nothing_and_blocks_checkout_saying_why() {
         let q = price(
-            vec![line(1, 500, 1)],
+            vec![exempt(1, 500, 1)],
             Some(&Refuse),
             &Zone {
                 fee: 0,
                 free_from: 0,
             },
-            0,
+            ADDED_INTER,
         );
         assert_eq!(q.discount.get(), 0);
         let blockers = q.blockers();
@@ -408,7 +537,7 @@ mod tests {
         let mut gone = line(2, 700, 1);
         gone.item = None;
         gone.availability = Availability::Unavailable;
-        let q = price(vec![short, gone], None, &NoAddress, 0);
+        let q = price(vec![short, gone], None, &NoAddress, ADDED_INTER);
         assert_eq!(q.subtotal.get(), 1_500);
         let codes: Vec<_> = q
             .blockers()
@@ -426,9 +555,10 @@ mod tests {
     }
 
     #[test]
-    fn without_a_coupon_or_shipping_the_total_is_an_orders_subtotal_plus_gst() {
-        let q = price(vec![line(1, 1_003, 1)], None, &NoAddress, 1800);
-        assert_eq!(q.tax.get(), tax_on(1_003, 1800));
+    fn without_a_coupon_or_shipping_the_total_is_the_subtotal_plus_gst() {
+        let q = price(vec![line(1, 1_003, 1)], None, &NoAddress, ADDED_INTER);
+        assert_eq!(q.tax.get(), 181);
         assert_eq!(q.total.get(), 1_003 + 181);
+        assert_eq!(q.gst.shipping, None);
     }
 }

@@ -192,12 +192,14 @@ impl Orders {
                 }
             }
         }
+        let terms_of_tax = self.tax_terms(request.address.as_ref());
         let mut order = Order::new(
             order_id,
             who.user_id.clone(),
             request,
             &products,
-            self.settings.tax_rate_bp,
+            terms_of_tax,
+            &|p| self.item_rate(p),
             self.clock.now(),
             chrono::Duration::from_std(self.settings.pay_within).unwrap_or_default(),
         );

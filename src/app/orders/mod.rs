@@ -25,6 +25,7 @@ pub mod payments;
 pub mod storefront;
 pub mod summary;
 pub mod sweeps;
+mod tax;
 pub mod webhooks;
 
 use std::sync::Arc;

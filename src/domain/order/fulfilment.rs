@@ -241,6 +241,7 @@ mod tests {
             coupon_code: None,
             tax: Paise::trusted(180),
             tax_rate_bp: 1800,
+            gst: None,
             total: Paise::trusted(1_180),
             status,
             payment_method: Default::default(),

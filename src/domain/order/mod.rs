@@ -16,8 +16,9 @@
 //! asks for, parsed), [`ledger`] (money movements and the sums over them),
 //! [`payment`] (what a provider reports, and [`Order::apply`]), [`flags`]
 //! (what staff should look at), [`fulfilment`] (packing, shipping, delivery
-//! and returns) and [`cod`] (cash on delivery: the payment method, who may
-//! use it, and the cash collected and refunded).
+//! and returns), [`cod`] (cash on delivery: the payment method, who may
+//! use it, and the cash collected and refunded) and [`tax`] (the GST charged, line by
+//! line, as its invoice shows it).
 
 pub mod cod;
 pub mod flags;
@@ -26,13 +27,14 @@ pub mod ledger;
 pub mod payment;
 pub mod request;
 pub mod status;
+pub mod tax;
 
 use chrono::{DateTime, Utc};
 
 use super::ids::UserId;
 use super::money::{Currency, Paise};
 use super::outbox::NoticeKind;
-use super::pricing::{CouponOutcome, Quote};
+use super::pricing::{CouponOutcome, Quote, TaxTerms};
 use super::product::Product;
 use super::request_key::RequestKey;
 use cod::PaymentMethod;
@@ -42,6 +44,7 @@ use ledger::LedgerEntry;
 use payment::PaymentInfo;
 use request::OrderRequest;
 use status::{IllegalTransition, OrderStatus};
+use tax::{ItemRate, OrderTax};
 
 pub use super::ids::OrderId;
 pub use super::money::tax_on;
@@ -109,10 +112,15 @@ pub struct Order {
     /// The coupon redeemed for this order, if any: released again if it is
     /// cancelled or expires.
     pub coupon_code: Option<String>,
-    /// GST on the taxable value (subtotal − discount + shipping), at `tax_rate_bp`.
+    /// GST on the order, the sum of `gst`'s lines: added to the total, or included in
+    /// it when prices include tax.
     pub tax: Paise,
-    /// Basis points (1800 = 18%), as configured when the order was made.
+    /// The highest rate of its items, in basis points (1800 = 18%); each line's rate is
+    /// in `gst`.
     pub tax_rate_bp: u32,
+    /// The GST charged line by line; `None` on orders placed before GST was charged per
+    /// line, which get no invoice.
+    pub gst: Option<OrderTax>,
     pub total: Paise,
     pub status: OrderStatus,
     /// How the customer pays: Razorpay, or cash on delivery.
@@ -155,10 +163,12 @@ impl Order {
         user_id: UserId,
         request: OrderRequest,
         products: &[Product],
-        tax_rate_bp: u32,
+        terms: TaxTerms,
+        rate_of: &dyn Fn(&Product) -> ItemRate,
         now: DateTime<Utc>,
         pay_within: chrono::Duration,
     ) -> Self {
+        let mut rates = Vec::new();
         let items: Vec<OrderItem> = request
             .lines
             .iter()
@@ -168,6 +178,7 @@ impl Order {
                     Some(id) => p.variant(id)?,
                     None => p.variants.first()?,
                 };
+                rates.push((v.price.get() * i64::from(line.quantity), rate_of(p)));
                 Some(OrderItem {
                     product_id: p.id.clone(),
                     variant_id: v.id.clone(),
@@ -181,7 +192,8 @@ impl Order {
             })
             .collect();
         let subtotal: i64 = items.iter().map(|i| i.line_total.get()).sum();
-        let tax = tax_on(subtotal, tax_rate_bp);
+        let gst = OrderTax::of_items(&rates, terms);
+        let totals = gst.totals();
         let now = super::time::truncate_to_millis(now);
         Self {
             id,
@@ -192,9 +204,10 @@ impl Order {
             discount: Paise::trusted(0),
             shipping: Paise::trusted(0),
             coupon_code: None,
-            tax: Paise::trusted(tax),
-            tax_rate_bp,
-            total: Paise::trusted(subtotal + tax),
+            tax: Paise::trusted(totals.tax()),
+            tax_rate_bp: gst.top_rate_bp(),
+            total: Paise::trusted(totals.grand_total()),
+            gst: Some(gst),
             status: OrderStatus::PendingPayment,
             payment_method: PaymentMethod::Razorpay,
             address: request.address,
@@ -250,6 +263,9 @@ impl Order {
         if !same || self.subtotal != quote.subtotal {
             return Err(PriceMoved);
         }
+        let variants: Vec<&super::ids::VariantId> =
+            self.items.iter().map(|i| &i.variant_id).collect();
+        let gst = OrderTax::of_quote(quote, &variants).ok_or(PriceMoved)?;
         self.discount = quote.discount;
         self.shipping = quote.shipping;
         self.coupon_code = match &quote.coupon {
@@ -257,7 +273,9 @@ impl Order {
             _ => None,
         };
         self.tax = quote.tax;
+        self.tax_rate_bp = gst.top_rate_bp();
         self.total = quote.total;
+        self.gst = Some(gst);
         Ok(())
     }
 
@@ -303,11 +321,17 @@ mod tests {
                 name: "Mug".into(),
                 category: "kitchen".into(),
                 unit_price: Paise::trusted(unit_price),
+                rate_bp: 1800,
+                tax_code: "6912".into(),
             }),
             quantity,
             availability: Availability::InStock,
         };
-        pricing::price(vec![line], None, &NoAddress, 1800)
+        let terms = TaxTerms {
+            basis: crate::domain::gst::tax::PriceBasis::Exclusive,
+            supply: crate::domain::gst::tax::SupplyType::Inter,
+        };
+        pricing::price(vec![line], None, &NoAddress, terms)
     }
 
     #[test]
@@ -333,6 +357,10 @@ mod tests {
             )
         );
         assert_eq!(order.coupon_code.as_deref(), Some("READ-10"));
+        let gst = order.gst.as_ref().expect("the quote's tax, line by line");
+        assert_eq!((gst.items.len(), gst.items[0].code.as_str()), (1, "6912"));
+        assert_eq!(gst.items[0].tax, quote.gst.goods[0]);
+        assert_eq!(order.tax_rate_bp, 1800);
     }
 
     #[test]

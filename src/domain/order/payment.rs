@@ -232,6 +232,7 @@ pub(super) mod tests_support {
             coupon_code: None,
             tax: Paise::trusted(180),
             tax_rate_bp: 1800,
+            gst: None,
             total: Paise::trusted(1_180),
             status: OrderStatus::PendingPayment,
             payment_method: Default::default(),

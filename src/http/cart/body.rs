@@ -38,12 +38,14 @@ pub struct CartLineBody {
     pub available: Option<u32>,
 }
 
-/// A tax line: GST at a rate.
+/// A tax line: one GST head at one rate, summed over the lines taxed so.
 #[derive(Debug, Clone, Object)]
 #[oai(rename = "CartTaxLine")]
 pub struct TaxLineBody {
+    /// `CGST` and `SGST` (each at half the GST rate) when the goods are delivered in the
+    /// seller's state, `IGST` (at the full rate) otherwise.
     pub name: String,
-    /// Basis points (1800 = 18%).
+    /// The head's rate in basis points (900 = 9%).
     pub rate_bp: u32,
     /// Paise.
     pub amount: i64,
@@ -100,11 +102,12 @@ pub struct CartBody {
     pub delivery: Option<CartDeliveryBody>,
     /// Shipping, paise (0 until a place is named, and where it is free).
     pub shipping: i64,
-    /// GST by rate.
+    /// GST by head and rate, taxed line by line (docs/invoices.md).
     pub tax_lines: Vec<TaxLineBody>,
     /// All tax, paise.
     pub tax: i64,
-    /// What the customer pays: `subtotal − discount + shipping + tax`, paise.
+    /// What the customer pays, paise: `subtotal − discount + shipping + tax`, or
+    /// `subtotal − discount + shipping` where the seller's prices include tax.
     pub total: i64,
     /// Whether an order can be placed from the cart as it stands.
     pub ready_for_checkout: bool,
@@ -233,11 +236,17 @@ impl Example for CartBody {
                 name: "Cotton kurta".into(),
                 category: "apparel".into(),
                 unit_price: Paise::trusted(129_900),
+                rate_bp: 1200,
+                tax_code: "6211".into(),
             }),
             quantity: 2,
             availability: Availability::InStock,
         };
-        let quote = pricing::price(vec![line], None, &pricing::NoAddress, 1800);
+        let terms = pricing::TaxTerms {
+            basis: crate::domain::gst::tax::PriceBasis::Exclusive,
+            supply: crate::domain::gst::tax::SupplyType::Intra,
+        };
+        let quote = pricing::price(vec![line], None, &pricing::NoAddress, terms);
         let now = chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap_or_default();
         let mut cart = Cart::empty(
             CartOwner::Customer(crate::domain::ids::UserId::generate()),

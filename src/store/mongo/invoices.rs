@@ -16,10 +16,10 @@ use mongodb::options::FindOneOptions;
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
+use super::tax_docs::{parse_supply, supply_name, LineTaxDoc};
 use super::{classify, index};
 use crate::domain::gst::gstin::Gstin;
 use crate::domain::gst::series::{InvoiceNumber, InvoicePrefix};
-use crate::domain::gst::tax::{LineTax, SupplyType};
 use crate::domain::ids::{OrderId, UserId};
 use crate::domain::invoice::{DocumentDraft, DocumentKind, DocumentLine, Party, TaxDocument};
 use crate::domain::money::Paise;
@@ -174,11 +174,8 @@ struct LineDoc {
     code: String,
     quantity: i64,
     unit_price: i64,
-    rate_bp: i64,
-    taxable: i64,
-    cgst: i64,
-    sgst: i64,
-    igst: i64,
+    #[serde(flatten)]
+    tax: LineTaxDoc,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -240,11 +237,7 @@ impl LineDoc {
             code: l.code.clone(),
             quantity: i64::from(l.quantity),
             unit_price: l.unit_price.get(),
-            rate_bp: i64::from(l.tax.rate_bp),
-            taxable: l.tax.taxable,
-            cgst: l.tax.cgst,
-            sgst: l.tax.sgst,
-            igst: l.tax.igst,
+            tax: LineTaxDoc::from_tax(&l.tax),
         }
     }
 
@@ -254,13 +247,7 @@ impl LineDoc {
             code: self.code,
             quantity: u32::try_from(self.quantity).map_err(|_| corrupt("quantity"))?,
             unit_price: Paise::trusted(self.unit_price),
-            tax: LineTax {
-                rate_bp: u32::try_from(self.rate_bp).map_err(|_| corrupt("rate"))?,
-                taxable: self.taxable,
-                cgst: self.cgst,
-                sgst: self.sgst,
-                igst: self.igst,
-            },
+            tax: self.tax.into_tax()?,
         })
     }
 }
@@ -280,11 +267,7 @@ impl InvoiceDoc {
             seller: PartyDoc::from_party(&draft.seller),
             buyer: PartyDoc::from_party(&draft.buyer),
             place_of_supply: draft.place_of_supply.to_string(),
-            supply: match draft.supply {
-                SupplyType::Intra => "intra",
-                SupplyType::Inter => "inter",
-            }
-            .to_owned(),
+            supply: supply_name(draft.supply).to_owned(),
             lines: draft.lines.iter().map(LineDoc::from_line).collect(),
             corrects: draft.corrects.as_ref().map(|n| n.as_str().to_owned()),
         }
@@ -300,11 +283,7 @@ impl InvoiceDoc {
             seller: self.seller.into_party()?,
             buyer: self.buyer.into_party()?,
             place_of_supply: state(&self.place_of_supply)?,
-            supply: match self.supply.as_str() {
-                "intra" => SupplyType::Intra,
-                "inter" => SupplyType::Inter,
-                _ => return Err(corrupt("supply")),
-            },
+            supply: parse_supply(&self.supply)?,
             lines: self
                 .lines
                 .into_iter()

@@ -25,6 +25,7 @@ mod orders;
 mod outbox;
 mod products;
 mod shipping;
+mod tax_docs;
 mod transaction;
 mod users;
 mod webhooks;

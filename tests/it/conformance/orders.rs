@@ -6,6 +6,7 @@ use bazaar::domain::listing::PageRequest;
 use std::sync::Arc;
 
 use bazaar::domain::analytics::{summarize, DayRevenue, SalesSummary, TopProduct};
+use bazaar::domain::gst::tax::{LineTax, PriceBasis, SupplyType};
 use bazaar::domain::listing::Pagination;
 use bazaar::domain::money::Paise;
 use bazaar::domain::order::cod::{OfflineDetail, OfflineMethod, PaymentMethod};
@@ -18,6 +19,7 @@ use bazaar::domain::order::status::OrderStatus;
 use bazaar::domain::order::{Order, OrderId};
 use bazaar::domain::order_query::{OrderQuery, OrderSort, RawOrderQuery};
 use bazaar::domain::outbox::{dedupe_key, Channel, NoticeKind, OutboxMessage, Recipient};
+use bazaar::domain::pricing::TaxTerms;
 use bazaar::domain::product::{Categories, Product, ProductDraft, RawProduct};
 use bazaar::domain::request_key::RequestKey;
 use bazaar::domain::user::{Phone, UserId};
@@ -78,7 +80,8 @@ fn order(user: &UserId, lines: &[(&Product, u32)], created: DateTime<Utc>) -> Or
         user.clone(),
         request,
         &products,
-        1800,
+        crate::kit::ADDED_INTER,
+        &crate::kit::at_18_percent,
         created,
         Duration::minutes(PAY_WITHIN_MINUTES),
     )
@@ -149,7 +152,11 @@ pub async fn orders_read_back_unchanged_with_every_field(repo: &dyn OrderReposit
         UserId::generate(),
         request,
         &[kettle, mug],
-        1800,
+        TaxTerms {
+            basis: PriceBasis::Inclusive,
+            supply: SupplyType::Intra,
+        },
+        &crate::kit::at_18_percent,
         created,
         Duration::minutes(PAY_WITHIN_MINUTES),
     );
@@ -158,6 +165,15 @@ pub async fn orders_read_back_unchanged_with_every_field(repo: &dyn OrderReposit
     o.discount = Paise::parse_price("discount", 300).unwrap();
     o.shipping = Paise::parse_price("shipping", 4_900).unwrap();
     o.coupon_code = Some("READ-10".into());
+    if let Some(gst) = o.gst.as_mut() {
+        gst.items[0].discount = 300;
+        gst.shipping = Some(LineTax::compute(
+            4_900,
+            1800,
+            PriceBasis::Inclusive,
+            SupplyType::Intra,
+        ));
+    }
     if let Some(address) = o.address.as_mut() {
         address.state_code = Some("29".into());
     }

@@ -33,3 +33,17 @@ pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         })
         .unwrap_or_default()
 }
+
+/// What order fixtures are taxed on: tax added on top, delivered to another state (IGST).
+pub const ADDED_INTER: bazaar::domain::pricing::TaxTerms = bazaar::domain::pricing::TaxTerms {
+    basis: bazaar::domain::gst::tax::PriceBasis::Exclusive,
+    supply: bazaar::domain::gst::tax::SupplyType::Inter,
+};
+
+/// Every product at 18% under HSN 6912 (tableware), for order fixtures.
+pub fn at_18_percent(_: &bazaar::domain::product::Product) -> bazaar::domain::order::tax::ItemRate {
+    bazaar::domain::order::tax::ItemRate {
+        rate_bp: 1800,
+        code: "6912".into(),
+    }
+}

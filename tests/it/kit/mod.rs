@@ -23,6 +23,6 @@ mod servers;
 pub use app::{TestApp, TestAppBuilder};
 pub use backends::{settings, BackendSet, ADMIN_PASSWORD, ADMIN_PHONE};
 pub use calls::{bearer_client, get_json, login, parse, problem, problem_fields, Expect};
-pub use fixtures::{files_under, product_json};
+pub use fixtures::{at_18_percent, files_under, product_json, ADDED_INTER};
 pub use oidc::{FakeIssuer, TestKey};
 pub use servers::*;

@@ -1,5 +1,7 @@
-//! GST: GSTIN check characters, and the tax on invoice lines adding up to the paisa.
+//! GST: GSTIN check characters, the tax on invoice lines adding up to the paisa, and a
+//! whole charge (goods, a discount spread over them, shipping) adding up likewise.
 
+use bazaar::domain::gst::charge::{apportion, ChargeTax, Goods};
 use bazaar::domain::gst::gstin::{check_char, Gstin};
 use bazaar::domain::gst::tax::{InvoiceTotals, LineTax, PriceBasis, SupplyType};
 use bazaar::domain::money::Paise;
@@ -115,5 +117,56 @@ proptest! {
         if basis == PriceBasis::Inclusive {
             prop_assert_eq!(totals.grand_total(), charged);
         }
+    }
+
+    /// A discount's shares add up to it (clamped to the goods' worth), none below zero or
+    /// above its line, and nearly proportional: within a paisa of the exact share.
+    #[test]
+    fn a_discount_is_spread_exactly_and_in_proportion(
+        amounts in prop::collection::vec(0i64..=10_000_000, 0..12),
+        discount in prop_oneof![0i64..=1_000, 0i64..=200_000_000],
+    ) {
+        let shares = apportion(discount, &amounts);
+        let worth: i64 = amounts.iter().sum();
+        prop_assert_eq!(shares.iter().sum::<i64>(), discount.min(worth));
+        for (share, &amount) in shares.iter().zip(&amounts) {
+            prop_assert!(*share >= 0 && *share <= amount, "{} of {}", share, amount);
+            if worth > 0 {
+                let exact = i128::from(amount) * i128::from(discount.min(worth));
+                let error = i128::from(*share) * i128::from(worth) - exact;
+                prop_assert!(error.abs() < i128::from(worth), "{} of {}: off by {}", share, amount, error);
+            }
+        }
+    }
+
+    /// For any cart: taxable value + taxes = grand total to the paisa, CGST = SGST, and the
+    /// grand total is what the customer pays (inclusive prices) or the taxable value is
+    /// goods − discount + shipping (exclusive prices).
+    #[test]
+    fn a_whole_charge_adds_up_to_the_paisa(
+        goods in prop::collection::vec((0i64..=Paise::MAX * 10, rate()), 1..12),
+        discount in 0i64..=1_000_000,
+        shipping in prop_oneof![Just(0i64), 0i64..=50_000],
+        basis in basis(),
+        supply in supply(),
+    ) {
+        let lines: Vec<Goods> = goods.iter().map(|&(amount, rate_bp)| Goods { amount, rate_bp }).collect();
+        let worth: i64 = lines.iter().map(|g| g.amount).sum();
+        let discount = discount.min(worth);
+        let charge = ChargeTax::compute(&lines, discount, shipping, basis, supply);
+        let t = charge.totals;
+        prop_assert_eq!(t.taxable + t.cgst + t.sgst + t.igst, t.grand_total());
+        prop_assert_eq!(t.cgst, t.sgst);
+        let all: Vec<&LineTax> = charge.goods.iter().chain(&charge.shipping).collect();
+        prop_assert_eq!(t.grand_total(), all.iter().map(|l| l.total()).sum::<i64>());
+        let charged = worth - discount + shipping;
+        match basis {
+            PriceBasis::Inclusive => prop_assert_eq!(t.grand_total(), charged),
+            PriceBasis::Exclusive => prop_assert_eq!(t.taxable, charged),
+        }
+        if let Some(line) = charge.shipping {
+            prop_assert_eq!(line.rate_bp, lines.iter().map(|g| g.rate_bp).max().unwrap());
+        }
+        prop_assert_eq!(charge.shipping.is_some(), shipping > 0);
     }
 }

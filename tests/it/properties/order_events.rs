@@ -114,7 +114,8 @@ fn order(price: i64, quantity: u32) -> Order {
         UserId::generate(),
         request,
         &[product],
-        1800,
+        crate::kit::ADDED_INTER,
+        &crate::kit::at_18_percent,
         Utc::now(),
         chrono::Duration::minutes(30),
     )

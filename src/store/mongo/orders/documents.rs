@@ -16,6 +16,7 @@ use crate::domain::order::status::OrderStatus;
 use crate::domain::order::{Address, Order, OrderId, OrderItem};
 use crate::domain::request_key::RequestKey;
 use crate::domain::user::UserId;
+use crate::store::mongo::tax_docs::OrderTaxDoc;
 use crate::store::StoreError;
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -183,6 +184,9 @@ pub(super) struct OrderDoc {
     coupon_code: Option<String>,
     tax: i64,
     tax_rate_bp: i64,
+    /// Absent on orders placed before GST was kept line by line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gst: Option<OrderTaxDoc>,
     total: i64,
     status: String,
     #[serde(default = "razorpay")]
@@ -387,6 +391,7 @@ impl OrderDoc {
             coupon_code: o.coupon_code.clone(),
             tax: o.tax.get(),
             tax_rate_bp: i64::from(o.tax_rate_bp),
+            gst: o.gst.as_ref().map(OrderTaxDoc::from_tax),
             total: o.total.get(),
             status: o.status.as_str().to_owned(),
             payment_method: o.payment_method.as_str().to_owned(),
@@ -434,6 +439,7 @@ impl OrderDoc {
             coupon_code: self.coupon_code,
             tax: Paise::trusted(self.tax),
             tax_rate_bp: to_u32(self.tax_rate_bp, "tax rate")?,
+            gst: self.gst.map(OrderTaxDoc::into_tax).transpose()?,
             total: Paise::trusted(self.total),
             status: OrderStatus::parse("status", &self.status).map_err(|_| corrupt("status"))?,
             payment_method: PaymentMethod::parse("payment_method", &self.payment_method)
