@@ -6,11 +6,14 @@
 use chrono::{DateTime, Utc};
 
 use super::gst::gstin::Gstin;
+use super::gst::seller::Seller;
 use super::gst::series::{FinancialYear, InvoiceNumber, InvoiceNumberError, InvoicePrefix};
 use super::gst::tax::{InvoiceTotals, LineTax, SupplyType};
 use super::ids::{OrderId, UserId};
 use super::money::Paise;
+use super::order::{Address, Order};
 use super::pincode::StateCode;
+use super::time::truncate_to_millis;
 
 /// Each kind has a series of its own, with its own prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -79,6 +82,66 @@ pub struct DocumentDraft {
 }
 
 impl DocumentDraft {
+    /// The tax invoice of `order` as it was charged (its GST line by line), from `seller`,
+    /// dated `now`; the buyer is named as the delivery address names them, else
+    /// `customer`. `None` for an order that kept no GST line by line (placed before it was
+    /// kept). Whether the order is due an invoice (`Order::is_paid`) is the caller's call.
+    pub fn invoice_of(
+        order: &Order,
+        seller: &Seller,
+        customer: &str,
+        now: DateTime<Utc>,
+    ) -> Option<Self> {
+        let gst = order.gst.as_ref()?;
+        let mut lines: Vec<DocumentLine> = order
+            .items
+            .iter()
+            .zip(&gst.items)
+            .map(|(item, tax)| DocumentLine {
+                description: match &item.variant_label {
+                    Some(label) => format!("{} — {label}", item.name),
+                    None => item.name.clone(),
+                },
+                code: tax.code.clone(),
+                quantity: item.quantity,
+                unit_price: item.unit_price,
+                tax: tax.tax,
+            })
+            .collect();
+        if let Some(shipping) = gst.shipping {
+            // Part of a composite supply of the goods: shown under the code of the goods
+            // whose rate it takes (docs/invoices.md, "Shipping").
+            let principal = gst.items.iter().max_by_key(|i| i.tax.rate_bp);
+            lines.push(DocumentLine {
+                description: "Shipping".into(),
+                code: principal.map(|i| i.code.clone()).unwrap_or_default(),
+                quantity: 1,
+                unit_price: order.shipping,
+                tax: shipping,
+            });
+        }
+        let seller_party = Party {
+            name: seller.legal_name.clone(),
+            address_lines: seller.address_lines.clone(),
+            gstin: Some(seller.gstin.clone()),
+            state: seller.state(),
+        };
+        let buyer = buyer_of(order.address.as_ref(), customer, seller.state());
+        Some(Self {
+            kind: DocumentKind::Invoice,
+            source: order.id.to_string(),
+            order_id: order.id.clone(),
+            user_id: order.user_id.clone(),
+            issued_at: truncate_to_millis(now),
+            seller: seller_party,
+            place_of_supply: buyer.state,
+            buyer,
+            supply: gst.supply,
+            lines,
+            corrects: None,
+        })
+    }
+
     /// The financial year the document is dated in: its series.
     pub fn year(&self) -> FinancialYear {
         FinancialYear::containing(self.issued_at)
@@ -100,6 +163,34 @@ impl DocumentDraft {
             serial,
             draft: self,
         })
+    }
+}
+
+/// The buyer as the delivery address names them; without an address (or its state's
+/// GST code), the goods are taken as supplied in `fallback`, the seller's state, as the
+/// order was priced.
+fn buyer_of(address: Option<&Address>, customer: &str, fallback: StateCode) -> Party {
+    let Some(a) = address else {
+        return Party {
+            name: customer.to_owned(),
+            address_lines: Vec::new(),
+            gstin: None,
+            state: fallback,
+        };
+    };
+    let mut lines = vec![a.line1.clone()];
+    lines.extend(a.line2.clone());
+    lines.extend(a.landmark.as_ref().map(|l| format!("Near {l}")));
+    lines.push(format!("{}, {} {}", a.city, a.state, a.postal_code));
+    Party {
+        name: a.name.clone(),
+        address_lines: lines,
+        gstin: None,
+        state: a
+            .state_code
+            .as_deref()
+            .and_then(StateCode::parse)
+            .unwrap_or(fallback),
     }
 }
 
