@@ -23,6 +23,7 @@ use crate::app::ratelimit::RateLimits;
 use crate::app::shipping::Shipping;
 use crate::breaker::Breakers;
 use crate::config::Settings;
+use crate::domain::gst::seller::TaxSettings;
 use crate::domain::time::SharedClock;
 use crate::kv::broadcast::Broadcast;
 use crate::kv::KeyValueStore;
@@ -79,6 +80,8 @@ pub struct Backends {
 pub struct AppState {
     pub settings: Settings,
     pub catalog: Arc<Catalog>,
+    /// The seller and the GST rules (`BAZAAR_GST_*`), for pricing and invoicing.
+    pub tax: Arc<TaxSettings>,
     /// Customers' and guests' carts, priced as checkout charges them.
     pub carts: Arc<Carts>,
     /// Checkout from the cart.

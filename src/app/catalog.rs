@@ -10,6 +10,7 @@ use crate::app::files::Files;
 use crate::app::identity::Principal;
 use crate::domain::facets::Facets;
 use crate::domain::file::FileId;
+use crate::domain::gst::seller::TaxSettings;
 use crate::domain::hold::{HoldId, StockHold};
 use crate::domain::ids::{ProductId, VariantId};
 use crate::domain::precondition::{self, IfMatch};
@@ -45,6 +46,8 @@ pub struct Catalog {
     /// Product images are uploaded files: complete ones, which the acting staff member
     /// uploaded or which are already public.
     files: Arc<Files>,
+    /// The seller's GST settings: a product's tax class must be in their rate table.
+    tax: Arc<TaxSettings>,
     clock: SharedClock,
 }
 
@@ -52,20 +55,18 @@ fn parse_id(raw: &str) -> Result<ProductId, AppError> {
     ProductId::parse(raw).map_err(|why| AppError::invalid_parameter("id", why))
 }
 
-fn parse_draft(raw: &RawProduct, categories: &Categories) -> Result<ProductDraft, AppError> {
-    ProductDraft::parse(raw, categories).map_err(AppError::validation)
-}
-
 impl Catalog {
     pub fn new(
         products: Arc<dyn ProductRepository>,
         categories: Categories,
         files: Arc<Files>,
+        tax: Arc<TaxSettings>,
     ) -> Self {
         Self {
             products,
             categories,
             files,
+            tax,
             clock: SystemClock::shared(),
         }
     }
@@ -162,9 +163,14 @@ impl Catalog {
         &self.categories
     }
 
+    /// A product as written, checked against the configured categories and rate table.
+    fn parse_draft(&self, raw: &RawProduct) -> Result<ProductDraft, AppError> {
+        ProductDraft::parse(raw, &self.categories, &self.tax.rates).map_err(AppError::validation)
+    }
+
     /// Creates a product on behalf of `who`, whose uploads its images may be.
     pub async fn create(&self, who: &Principal, raw: RawProduct) -> Result<Product, AppError> {
-        let draft = parse_draft(&raw, &self.categories)?;
+        let draft = self.parse_draft(&raw)?;
         let added = self.check_images(who, &draft, &[]).await?;
         let product = Product::create(draft, self.clock.now());
         self.products.insert(&product).await?;
@@ -188,7 +194,7 @@ impl Catalog {
         if_match: Option<IfMatch>,
     ) -> Result<Product, AppError> {
         let current = self.get(id).await?;
-        let draft = parse_draft(&raw, &self.categories)?;
+        let draft = self.parse_draft(&raw)?;
         self.save_revision(who, &current, draft, if_match).await
     }
 
@@ -200,7 +206,7 @@ impl Catalog {
         if_match: Option<IfMatch>,
     ) -> Result<Product, AppError> {
         let current = self.get(id).await?;
-        let draft = parse_draft(&current.patched(patch), &self.categories)?;
+        let draft = self.parse_draft(&current.patched(patch))?;
         self.save_revision(who, &current, draft, if_match).await
     }
 

@@ -18,7 +18,7 @@ impl Environment {
         help: "`development` or `production`. Production refuses in-memory backends (both URLs \
                 below are required) and the local upload store (`BAZAAR_S3_ENDPOINT` is \
                 required), the development JWT key and OTP secret, fake SMS and email providers, \
-                and a `*` CORS origin; it adds `Strict-Transport-Security`, removes \
+                a `*` CORS origin, and a missing GST seller (`BAZAAR_GST_SELLER_*`); it adds `Strict-Transport-Security`, removes \
                 `/api/v1/dev/messages`, and serves `/metrics` only on its own listener or with a \
                 token (`BAZAAR_METRICS_*`).",
     }];

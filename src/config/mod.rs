@@ -19,6 +19,7 @@ mod cache;
 mod catalog;
 mod environment;
 mod files;
+mod gst;
 mod layers;
 mod oidc;
 mod orders;
@@ -43,6 +44,7 @@ pub use cache::CacheConfig;
 pub use catalog::CatalogSettings;
 pub use environment::Environment;
 pub use files::FileSettings;
+pub use gst::GstSettings;
 pub use oidc::{OidcProviderConfig, OidcSettings, GOOGLE_ISSUER, GOOGLE_JWKS_URL};
 pub use orders::OrderConfig;
 pub use outbox::{OutboxSettings, DEFAULT_CAP_PER_HOUR};
@@ -89,6 +91,7 @@ const SECTIONS: &[&[SettingSpec]] = &[
     RazorpayConfig::SETTINGS,
     OrderConfig::SETTINGS,
     ShippingSettings::SETTINGS,
+    GstSettings::SETTINGS,
 ];
 
 /// Every setting: the rows of all sections. The defaults, the refusal of unknown names,
@@ -121,6 +124,8 @@ pub struct Settings {
     pub orders: OrderConfig,
     /// The default shipping zone, while staff have stored none.
     pub shipping: ShippingSettings,
+    /// The seller tax invoices name, and the GST rules they follow.
+    pub gst: GstSettings,
 }
 
 /// Every problem found in the configuration.
@@ -179,6 +184,7 @@ impl Settings {
         let addresses = AddressSettings::parse(&mut p);
         let orders = OrderConfig::parse(&mut p);
         let shipping = ShippingSettings::parse(&mut p);
+        let gst = GstSettings::parse(&mut p, env);
         if env == Environment::Production {
             secrets::production_secrets(&mut p);
         }
@@ -206,6 +212,7 @@ impl Settings {
             addresses,
             orders,
             shipping,
+            gst,
         })
     }
 }
@@ -315,6 +322,9 @@ mod tests {
                 ("BAZAAR_SENDGRID_TEMPLATE_ORDER_DELIVERED", "d-4"),
                 ("BAZAAR_SENDGRID_TEMPLATE_RETURN_REQUESTED", "d-4"),
                 ("BAZAAR_SENDGRID_TEMPLATE_RETURN_RECEIVED", "d-4"),
+                ("BAZAAR_GST_SELLER_LEGAL_NAME", "Kaveri Crafts LLP"),
+                ("BAZAAR_GST_SELLER_GSTIN", "27AAPFU0939F1ZV"),
+                ("BAZAAR_GST_SELLER_ADDRESS", "Andheri East|Mumbai 400069"),
             ]),
         );
         assert!(ok.is_ok(), "{:?}", ok.err());

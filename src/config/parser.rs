@@ -7,6 +7,7 @@ use secrecy::SecretString;
 
 use super::layers::Layers;
 use super::spec::{env_name, spec};
+use crate::domain::validation::FieldError;
 
 /// Parses one setting, recording an error (which never contains a secret value).
 pub(super) struct Parser {
@@ -51,6 +52,11 @@ impl Parser {
             .values
             .get(key)
             .is_none_or(|(_, from)| *from == "default")
+    }
+
+    /// What a domain parser made of `key`'s value, or `None` after recording its error.
+    pub(super) fn field<T>(&mut self, key: &str, parsed: Result<T, FieldError>) -> Option<T> {
+        parsed.map_err(|e| self.fail(key, e.message)).ok()
     }
 
     pub(super) fn string(&mut self, key: &str) -> String {

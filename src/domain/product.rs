@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 
 pub use super::description::{Description, DESCRIPTION_MAX};
+use super::gst::hsn::TaxCode;
+use super::gst::rates::{RateTable, TaxClass};
 use super::ids::FileId;
 use super::ids::{ProductId, VariantId};
 use super::money::{Currency, Paise};
@@ -179,6 +181,10 @@ pub struct RawProduct {
     pub options: Vec<RawOption>,
     /// Empty: the product is its own (default) variant.
     pub variants: Vec<RawVariant>,
+    /// HSN or SAC code; `None` is the seller's default.
+    pub hsn_code: Option<String>,
+    /// A class of the rate table; `None` is the seller's default.
+    pub tax_class: Option<String>,
 }
 
 /// Changes to a product; `None` leaves a field as it is.
@@ -199,6 +205,10 @@ pub struct ProductPatch {
     pub options: Option<Vec<RawOption>>,
     /// Replaces the variants; a variant with the option values of a stored one keeps its id.
     pub variants: Option<Vec<RawVariant>>,
+    /// `Some(None)` goes back to the seller's default code.
+    pub hsn_code: Option<Option<String>>,
+    /// `Some(None)` goes back to the seller's default class.
+    pub tax_class: Option<Option<String>>,
 }
 
 /// The writable part of a product, every field valid.
@@ -216,11 +226,18 @@ pub struct ProductDraft {
     pub options: Vec<ProductOption>,
     /// Empty: the product is its own (default) variant.
     pub variants: Vec<VariantDraft>,
+    pub hsn_code: Option<TaxCode>,
+    pub tax_class: Option<TaxClass>,
 }
 
 impl ProductDraft {
-    /// Checks every field and reports every problem at once.
-    pub fn parse(raw: &RawProduct, categories: &Categories) -> Result<Self, Vec<FieldError>> {
+    /// Checks every field and reports every problem at once. `categories` and `rates` are
+    /// the configured ones: a product's category and tax class must be in them.
+    pub fn parse(
+        raw: &RawProduct,
+        categories: &Categories,
+        rates: &RateTable,
+    ) -> Result<Self, Vec<FieldError>> {
         let mut errors = Collector::default();
         let sku = errors.take(Sku::parse("sku", &raw.sku));
         let name = errors.take(ProductName::parse("name", &raw.name));
@@ -240,6 +257,12 @@ impl ProductDraft {
             (sku.as_ref(), price),
             &mut errors,
         );
+        let hsn_code = optional(
+            &raw.hsn_code,
+            |c| TaxCode::parse("hsn_code", c),
+            &mut errors,
+        );
+        let tax_class = optional(&raw.tax_class, |c| rates.class("tax_class", c), &mut errors);
         match (sku, name, description, price, currency, category, stock) {
             (
                 Some(sku),
@@ -261,10 +284,21 @@ impl ProductDraft {
                 images,
                 options,
                 variants,
+                hsn_code,
+                tax_class,
             }),
             _ => Err(errors.into_errors()),
         }
     }
+}
+
+/// An optional field parsed when given; a failure is recorded and leaves `None`.
+fn optional<T>(
+    raw: &Option<String>,
+    parse: impl FnOnce(&str) -> Result<T, FieldError>,
+    errors: &mut Collector,
+) -> Option<T> {
+    raw.as_deref().and_then(|r| errors.take(parse(r)))
 }
 
 /// A stored product.
@@ -290,6 +324,10 @@ pub struct Product {
     /// `sku` is its own (style) SKU, `price` the lowest variant's, `stock` the sum of the
     /// variants' (`None` if any is unlimited) and `images` the product's gallery.
     pub variants: Vec<Variant>,
+    /// What invoices classify it by; `None` is the seller's default (`BAZAAR_GST_DEFAULT_HSN`).
+    pub hsn_code: Option<TaxCode>,
+    /// Which rates it is taxed at; `None` is the seller's default class.
+    pub tax_class: Option<TaxClass>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Starts at 1 and grows by one on every change; the basis of ETags and of
@@ -366,6 +404,8 @@ impl Product {
             images: draft.images,
             options: draft.options,
             variants,
+            hsn_code: draft.hsn_code,
+            tax_class: draft.tax_class,
             created_at,
             updated_at,
             version,
@@ -407,6 +447,12 @@ impl Product {
                 .unwrap_or_else(|| self.images.iter().map(|i| i.to_string()).collect()),
             options: patch.options.unwrap_or_else(|| self.raw_options()),
             variants: patch.variants.unwrap_or_else(|| self.raw_variants()),
+            hsn_code: patch
+                .hsn_code
+                .unwrap_or_else(|| self.hsn_code.as_ref().map(|c| c.as_str().to_owned())),
+            tax_class: patch
+                .tax_class
+                .unwrap_or_else(|| self.tax_class.as_ref().map(|c| c.as_str().to_owned())),
         }
     }
 }
@@ -417,6 +463,10 @@ mod tests {
 
     fn categories() -> Categories {
         Categories::new(vec!["books".into(), "home".into()])
+    }
+
+    fn rates() -> &'static RateTable {
+        RateTable::built_in()
     }
 
     fn raw() -> RawProduct {
@@ -436,7 +486,7 @@ mod tests {
 
     #[test]
     fn a_valid_product_is_normalised() {
-        let draft = ProductDraft::parse(&raw(), &categories()).unwrap();
+        let draft = ProductDraft::parse(&raw(), &categories(), rates()).unwrap();
         assert_eq!(draft.sku.as_str(), "BK-001");
         assert_eq!(draft.name.as_str(), "The Guide");
         assert_eq!(draft.tags, vec![Tag("fiction".into())]);
@@ -456,7 +506,7 @@ mod tests {
             images: vec!["not-an-id".into()],
             ..Default::default()
         };
-        let errors = ProductDraft::parse(&bad, &categories()).unwrap_err();
+        let errors = ProductDraft::parse(&bad, &categories(), rates()).unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             fields,
@@ -475,6 +525,48 @@ mod tests {
     }
 
     #[test]
+    fn a_product_may_name_its_code_and_a_class_of_the_table_and_a_patch_may_clear_them() {
+        let mut r = raw();
+        r.hsn_code = Some("4901.10".into());
+        r.tax_class = Some("exempt".into());
+        let product = Product::create(
+            ProductDraft::parse(&r, &categories(), rates()).unwrap(),
+            Utc::now(),
+        );
+        assert_eq!(
+            product.hsn_code.as_ref().map(TaxCode::as_str),
+            Some("490110")
+        );
+        assert_eq!(
+            product.tax_class.as_ref().map(TaxClass::as_str),
+            Some("exempt")
+        );
+        let kept = product.patched(ProductPatch::default());
+        assert_eq!(
+            (kept.hsn_code.as_deref(), kept.tax_class.as_deref()),
+            (Some("490110"), Some("exempt"))
+        );
+        let cleared = product.patched(ProductPatch {
+            hsn_code: Some(None),
+            tax_class: Some(None),
+            ..Default::default()
+        });
+        assert_eq!((cleared.hsn_code, cleared.tax_class), (None, None));
+
+        r.hsn_code = Some("99831".into());
+        r.tax_class = Some("standard_28".into());
+        let errors = ProductDraft::parse(&r, &categories(), rates()).unwrap_err();
+        let got: Vec<_> = errors.iter().map(|e| (e.field.as_str(), e.code)).collect();
+        assert_eq!(
+            got,
+            [
+                ("hsn_code", "invalid_sac"),
+                ("tax_class", "unknown_tax_class")
+            ]
+        );
+    }
+
+    #[test]
     fn tags_may_be_written_in_indic_scripts() {
         assert_eq!(Tag::parse("t", "कुर्ता").unwrap().as_str(), "कुर्ता");
         assert_eq!(Tag::parse("t", "ಸೀರೆ").unwrap().as_str(), "ಸೀರೆ");
@@ -485,7 +577,7 @@ mod tests {
     fn more_than_ten_tags_are_refused() {
         let mut r = raw();
         r.tags = (0..11).map(|i| format!("t{i}")).collect();
-        let errors = ProductDraft::parse(&r, &categories()).unwrap_err();
+        let errors = ProductDraft::parse(&r, &categories(), rates()).unwrap_err();
         assert_eq!(errors[0].field, "tags");
         assert_eq!(errors[0].code, "too_many");
     }
@@ -493,7 +585,7 @@ mod tests {
     #[test]
     fn a_patch_keeps_what_it_does_not_name_and_can_clear_the_description() {
         let product = Product::create(
-            ProductDraft::parse(&raw(), &categories()).unwrap(),
+            ProductDraft::parse(&raw(), &categories(), rates()).unwrap(),
             Utc::now(),
         );
         let patched = product.patched(ProductPatch {
@@ -510,7 +602,10 @@ mod tests {
     #[test]
     fn reserving_takes_units_until_none_are_left_and_unlimited_never_runs_out() {
         let now = Utc::now();
-        let product = Product::create(ProductDraft::parse(&raw(), &categories()).unwrap(), now);
+        let product = Product::create(
+            ProductDraft::parse(&raw(), &categories(), rates()).unwrap(),
+            now,
+        );
         let only = VariantId::default_of(&product.id);
         let after = product.reserved(&only, 2, now).unwrap();
         assert_eq!((after.stock, after.version), (Some(1), 2));
@@ -557,7 +652,10 @@ mod tests {
     #[test]
     fn a_product_with_variants_shows_the_lowest_price_and_the_sum_of_their_stock() {
         let now = Utc::now();
-        let product = Product::create(ProductDraft::parse(&tee(), &categories()).unwrap(), now);
+        let product = Product::create(
+            ProductDraft::parse(&tee(), &categories(), rates()).unwrap(),
+            now,
+        );
         assert_eq!((product.price.get(), product.stock), (39_900, Some(7)));
         assert_eq!(product.variants[1].price.get(), 49_900);
         assert_eq!(product.variants[1].label().as_deref(), Some("M"));
@@ -574,14 +672,17 @@ mod tests {
         raw.options[0].values.push("L".into());
         raw.variants[0].stock = Some(0);
         let now = Utc::now();
-        let product = Product::create(ProductDraft::parse(&raw, &categories()).unwrap(), now);
+        let product = Product::create(
+            ProductDraft::parse(&raw, &categories(), rates()).unwrap(),
+            now,
+        );
         assert_eq!(product.offered_values(), [("Size", "S"), ("Size", "M")]);
         assert!(product.is_buyable());
         let m = product.variants[1].id.clone();
         let sold_out = product.reserved(&m, 5, now).unwrap();
         assert!(!sold_out.is_buyable());
         let plain = Product::create(
-            ProductDraft::parse(&self::raw(), &categories()).unwrap(),
+            ProductDraft::parse(&self::raw(), &categories(), rates()).unwrap(),
             now,
         );
         assert!(plain.offered_values().is_empty());
@@ -591,13 +692,19 @@ mod tests {
     #[test]
     fn a_revision_keeps_the_ids_of_variants_with_the_same_values() {
         let now = Utc::now();
-        let product = Product::create(ProductDraft::parse(&tee(), &categories()).unwrap(), now);
+        let product = Product::create(
+            ProductDraft::parse(&tee(), &categories(), rates()).unwrap(),
+            now,
+        );
         let raw = product.patched(ProductPatch {
             name: Some("Tee 2".into()),
             ..Default::default()
         });
         assert_eq!(raw.stock, None);
-        let revised = product.revise(ProductDraft::parse(&raw, &categories()).unwrap(), now);
+        let revised = product.revise(
+            ProductDraft::parse(&raw, &categories(), rates()).unwrap(),
+            now,
+        );
         assert_eq!(revised.variants, product.variants);
         assert_eq!(revised.name.as_str(), "Tee 2");
     }
@@ -607,7 +714,7 @@ mod tests {
         let mut bad = tee();
         bad.options.clear();
         bad.stock = Some(1);
-        let fields: Vec<String> = ProductDraft::parse(&bad, &categories())
+        let fields: Vec<String> = ProductDraft::parse(&bad, &categories(), rates())
             .unwrap_err()
             .into_iter()
             .map(|e| e.field)

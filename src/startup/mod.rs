@@ -203,6 +203,12 @@ impl Application {
                  their own) or BAZAAR_METRICS_TOKEN (a bearer token) to serve /metrics"
             );
         }
+        if self.state.settings.gst.sample_seller {
+            tracing::info!(
+                "GST: no seller configured (BAZAAR_GST_SELLER_*); the development sample \
+                 seller, Bazaar Demo Traders, stands in"
+            );
+        }
         release_startup_memory();
         // Dropped when shutdown begins, or when the server returns for whatever
         // reason, which stops the sweeps and the worker too.

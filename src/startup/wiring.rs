@@ -126,8 +126,10 @@ impl AppState {
                 .with_upload_url_validity(settings.files.upload_url_ttl)
                 .with_clock(clock.clone()),
         );
+        let tax = Arc::new(settings.gst.tax.clone());
         let catalog = Arc::new(
-            Catalog::new(products.clone(), categories, files.clone()).with_clock(clock.clone()),
+            Catalog::new(products.clone(), categories, files.clone(), tax.clone())
+                .with_clock(clock.clone()),
         );
         let (gateway, razorpay_fake, order_settings) = payments(&settings, &backends.breakers)?;
         let identity = Arc::new(identity);
@@ -209,6 +211,7 @@ impl AppState {
         ));
         Ok(Self {
             catalog,
+            tax,
             carts,
             checkout,
             orders,

@@ -160,6 +160,10 @@ def production_settings(port, output, providers):
         BAZAAR_OTP_SECRET=secrets.token_hex(32),
         BAZAAR_CORS_ORIGINS=ORIGIN,
         BAZAAR_PUBLIC_URL=ORIGIN,
+        # Production requires the seller tax invoices name; GSTN's example GSTIN checks out.
+        BAZAAR_GST_SELLER_LEGAL_NAME="Contract Suite Traders",
+        BAZAAR_GST_SELLER_GSTIN="27AAPFU0939F1ZV",
+        BAZAAR_GST_SELLER_ADDRESS="Andheri East|Mumbai, Maharashtra 400069",
     )
 
 

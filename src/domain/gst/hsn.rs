@@ -51,6 +51,15 @@ impl InvoiceDigits {
 }
 
 impl TaxCode {
+    /// Rebuilds a code read back from storage, which was parsed on its way in.
+    pub(crate) fn trusted(digits: String) -> Self {
+        if digits.starts_with("99") {
+            Self::Service(SacCode(digits))
+        } else {
+            Self::Goods(HsnCode(digits))
+        }
+    }
+
     /// Digits only (spaces and dots, as in `8517.13`, are dropped first).
     ///
     /// Codes: `invalid_hsn` (not 4, 6 or 8 digits, or chapter 00), `invalid_sac` (a

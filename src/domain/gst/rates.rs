@@ -92,6 +92,12 @@ impl RateSchedule {
 pub struct TaxClass(String);
 
 impl TaxClass {
+    /// Rebuilds a class read back from storage, which was parsed on its way in. (The class
+    /// may have left the configured table since; the product keeps it.)
+    pub(crate) fn trusted(value: String) -> Self {
+        Self(value)
+    }
+
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
         let ok = (1..=40).contains(&raw.len())
             && raw
@@ -217,6 +223,21 @@ impl RateTable {
         self.schedule(class)?.rate_on(date)
     }
 
+    /// A class of this table, as typed. Codes: `invalid_tax_class`, `unknown_tax_class`
+    /// (the message lists the table's classes).
+    pub fn class(&self, field: &str, raw: &str) -> Result<TaxClass, FieldError> {
+        let class = TaxClass::parse(field, raw)?;
+        if self.classes.contains_key(&class) {
+            return Ok(class);
+        }
+        let known: Vec<_> = self.classes().map(TaxClass::as_str).collect();
+        Err(FieldError::new(
+            field,
+            "unknown_tax_class",
+            format!("must be a class of the rate table: {}", known.join(", ")),
+        ))
+    }
+
     pub fn classes(&self) -> impl Iterator<Item = &TaxClass> {
         self.classes.keys()
     }
@@ -253,6 +274,22 @@ mod tests {
     fn no_rate_before_the_first_entry_or_for_an_unknown_class() {
         assert_eq!(built_in_rate("standard_18", "2017-06-30"), None);
         assert_eq!(built_in_rate("standard_28", "2025-09-22"), None);
+    }
+
+    #[test]
+    fn a_class_is_taken_only_from_the_table() {
+        let table = RateTable::built_in();
+        assert_eq!(table.class("c", "exempt").unwrap().as_str(), "exempt");
+        let unknown = table.class("c", "standard_28").unwrap_err();
+        assert_eq!(
+            (unknown.field.as_str(), unknown.code),
+            ("c", "unknown_tax_class")
+        );
+        assert!(unknown.message.contains("luxury_40"), "{}", unknown.message);
+        assert_eq!(
+            table.class("c", "Standard 18").unwrap_err().code,
+            "invalid_tax_class"
+        );
     }
 
     #[test]

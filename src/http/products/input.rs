@@ -63,6 +63,18 @@ pub struct ProductInput {
     /// variant, as before variants existed.
     #[oai(validator(max_items = 100), skip_serializing_if_is_none)]
     pub variants: Option<Vec<VariantInput>>,
+    /// HSN code (goods: 4, 6 or 8 digits) or SAC code (services: 6 digits starting `99`)
+    /// that tax invoices classify it by; spaces and dots are dropped (`6109.10`). Absent:
+    /// the seller's default (`BAZAAR_GST_DEFAULT_HSN`).
+    #[oai(validator(max_length = 12), skip_serializing_if_is_none)]
+    pub hsn_code: Option<String>,
+    /// A tax class of the seller's rate table (`BAZAAR_GST_RATES`), else 422
+    /// `unknown_tax_class`. Absent: the seller's default class.
+    #[oai(
+        validator(min_length = 1, max_length = 40, pattern = "^[a-z0-9_]+$"),
+        skip_serializing_if_is_none
+    )]
+    pub tax_class: Option<String>,
 }
 
 impl Example for ProductInput {
@@ -79,6 +91,8 @@ impl Example for ProductInput {
             images: Some(vec!["6650c0ffee0000000000f11e".into()]),
             options: None,
             variants: None,
+            hsn_code: Some("6109".into()),
+            tax_class: Some("standard_12_to_5".into()),
         }
     }
 }
@@ -107,6 +121,8 @@ impl From<ProductInput> for RawProduct {
                 .into_iter()
                 .map(Into::into)
                 .collect(),
+            hsn_code: i.hsn_code,
+            tax_class: i.tax_class,
         }
     }
 }
@@ -168,6 +184,17 @@ pub struct ProductPatchInput {
     #[oai(validator(max_items = 100))]
     #[oai(skip_serializing_if_is_none)]
     pub variants: Option<Vec<VariantInput>>,
+    /// HSN or SAC code; `null` goes back to the seller's default.
+    #[oai(nullable, validator(max_length = 12))]
+    #[serde(default)]
+    pub hsn_code: MaybeUndefined<String>,
+    /// A tax class of the seller's rate table; `null` goes back to the seller's default.
+    #[oai(
+        nullable,
+        validator(min_length = 1, max_length = 40, pattern = "^[a-z0-9_]+$")
+    )]
+    #[serde(default)]
+    pub tax_class: MaybeUndefined<String>,
 }
 
 impl Example for ProductPatchInput {
@@ -184,32 +211,29 @@ impl Example for ProductPatchInput {
             images: None,
             options: None,
             variants: None,
+            hsn_code: MaybeUndefined::Undefined,
+            tax_class: MaybeUndefined::Value("standard_12_to_5".into()),
         }
     }
 }
 
+// `MaybeUndefined` into `Option<Option<_>>`: absent leaves a field, `null` clears it.
 impl From<ProductPatchInput> for ProductPatch {
     fn from(p: ProductPatchInput) -> Self {
         Self {
             sku: p.sku,
             name: p.name,
-            description: match p.description {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(d) => Some(Some(d)),
-            },
+            description: p.description.into(),
             price: p.price,
             currency: p.currency,
             category: p.category,
             tags: p.tags,
-            stock: match p.stock {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(n) => Some(Some(n)),
-            },
+            stock: p.stock.into(),
             images: p.images,
             options: p.options.map(|o| o.into_iter().map(Into::into).collect()),
             variants: p.variants.map(|v| v.into_iter().map(Into::into).collect()),
+            hsn_code: p.hsn_code.into(),
+            tax_class: p.tax_class.into(),
         }
     }
 }

@@ -102,6 +102,14 @@ pub struct ProductBody {
     /// Its sellable units, never empty: a product without options has one, whose id is
     /// the product's.
     pub variants: Vec<VariantBody>,
+    /// HSN or SAC code tax invoices classify it by; absent: the seller's default.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hsn_code: Option<String>,
+    /// Its tax class in the seller's rate table; absent: the seller's default.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tax_class: Option<String>,
     #[serde(serialize_with = "rfc3339")]
     pub created_at: DateTime<Utc>,
     #[serde(serialize_with = "rfc3339")]
@@ -125,6 +133,8 @@ impl From<&Product> for ProductBody {
             images: p.images.iter().map(|i| i.to_string()).collect(),
             options: p.options.iter().map(Into::into).collect(),
             variants: p.variants.iter().map(|v| VariantBody::of(p, v)).collect(),
+            hsn_code: p.hsn_code.as_ref().map(|c| c.as_str().to_owned()),
+            tax_class: p.tax_class.as_ref().map(|c| c.as_str().to_owned()),
             created_at: p.created_at,
             updated_at: p.updated_at,
             version: p.version,
@@ -148,6 +158,8 @@ impl Example for ProductBody {
             images: vec!["6650c0ffee0000000000f11e".into()],
             options: vec![ProductOptionBody::example()],
             variants: vec![VariantBody::example()],
+            hsn_code: Some("6109".into()),
+            tax_class: Some("standard_12_to_5".into()),
             created_at: at,
             updated_at: at,
             version: 1,
@@ -172,6 +184,8 @@ mod tests {
         let mut without = ProductBody::example();
         without.description = None;
         without.stock = None;
+        without.hsn_code = None;
+        without.tax_class = None;
         for body in [with_description, without] {
             let ours = serde_json::to_string(&body).unwrap();
             let theirs = serde_json::to_string(&body.to_json()).unwrap();

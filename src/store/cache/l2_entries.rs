@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::facets::{Facets, OptionCount, RangeCount, ValueCount};
 use crate::domain::file::FileId;
+use crate::domain::gst::hsn::TaxCode;
+use crate::domain::gst::rates::TaxClass;
 use crate::domain::ids::{ProductId, VariantId};
 use crate::domain::money::{Currency, Paise};
 use crate::domain::product::{Category, Description, Product, ProductName, Sku, Tag};
@@ -29,6 +31,11 @@ struct CachedProduct {
     options: Vec<(String, Vec<String>)>,
     #[serde(default)]
     variants: Vec<CachedVariant>,
+    /// Absent in entries written before products named a code and class.
+    #[serde(default)]
+    hsn_code: Option<String>,
+    #[serde(default)]
+    tax_class: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     version: u64,
@@ -88,6 +95,8 @@ impl From<&Product> for CachedProduct {
                 .map(|o| (o.name.clone(), o.values.clone()))
                 .collect(),
             variants: p.variants.iter().map(Into::into).collect(),
+            hsn_code: p.hsn_code.as_ref().map(|c| c.as_str().to_owned()),
+            tax_class: p.tax_class.as_ref().map(|c| c.as_str().to_owned()),
             created_at: p.created_at,
             updated_at: p.updated_at,
             version: p.version,
@@ -114,6 +123,8 @@ impl From<CachedProduct> for Product {
                 .map(|(name, values)| ProductOption { name, values })
                 .collect(),
             variants: c.variants.into_iter().map(Into::into).collect(),
+            hsn_code: c.hsn_code.map(TaxCode::trusted),
+            tax_class: c.tax_class.map(TaxClass::trusted),
             created_at: c.created_at,
             updated_at: c.updated_at,
             version: c.version,

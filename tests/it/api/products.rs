@@ -2,8 +2,10 @@
 
 use serde_json::{json, Value};
 
+use bazaar::http::products::ProductBody;
+
 use super::{test_app, SET};
-use crate::kit::{problem, product_json, Expect};
+use crate::kit::{problem, problem_fields, product_json, Expect};
 
 const PRODUCTS: &str = "/api/v1/products";
 
@@ -231,6 +233,97 @@ async fn put_replaces_and_patch_changes_only_what_it_names() {
         .await
         .unwrap();
     assert_eq!(problem(invalid).await["errors"][0]["field"], "price");
+}
+
+#[tokio::test]
+async fn a_product_carries_its_hsn_code_and_tax_class_until_cleared() {
+    let app = test_app().spawn().await;
+    let plain = app.create_product(product_json("GST-0")).await;
+    assert_eq!(
+        (plain.hsn_code, plain.tax_class),
+        (None, None),
+        "the seller's defaults"
+    );
+
+    let mut body = product_json("GST-1");
+    body["hsn_code"] = json!("4901.10");
+    body["tax_class"] = json!("standard_12_to_5");
+    let created = app.create_product(body).await;
+    assert_eq!(created.hsn_code.as_deref(), Some("490110"));
+    assert_eq!(created.tax_class.as_deref(), Some("standard_12_to_5"));
+    let path = format!("{PRODUCTS}/{}", created.id);
+    let read: ProductBody = app.client.get(app.url(&path)).expect(200).await;
+    assert_eq!(
+        (read.hsn_code.as_deref(), read.tax_class.as_deref()),
+        (Some("490110"), Some("standard_12_to_5"))
+    );
+
+    let patch = |changes: Value| app.client.patch(app.url(&path)).json(&changes);
+    let changed: ProductBody = patch(json!({"hsn_code": "998314", "tax_class": "standard_18"}))
+        .expect(200)
+        .await;
+    assert_eq!(
+        (changed.hsn_code.as_deref(), changed.tax_class.as_deref()),
+        (Some("998314"), Some("standard_18"))
+    );
+    let kept: ProductBody = patch(json!({"price": 100})).expect(200).await;
+    assert_eq!(kept.tax_class.as_deref(), Some("standard_18"));
+    let cleared: ProductBody = patch(json!({"hsn_code": null, "tax_class": null}))
+        .expect(200)
+        .await;
+    assert_eq!((cleared.hsn_code, cleared.tax_class), (None, None));
+
+    let mut replacement = product_json("GST-1");
+    replacement["tax_class"] = json!("exempt");
+    let put: ProductBody = app
+        .client
+        .put(app.url(&path))
+        .json(&replacement)
+        .expect(200)
+        .await;
+    assert_eq!(
+        (put.hsn_code, put.tax_class.as_deref()),
+        (None, Some("exempt"))
+    );
+}
+
+#[tokio::test]
+async fn a_bad_hsn_code_or_a_class_not_in_the_rate_table_is_422() {
+    let app = test_app().spawn().await;
+    let mut body = product_json("GST-2");
+    body["hsn_code"] = json!("12345");
+    body["tax_class"] = json!("standard_28");
+    let p = app
+        .post(PRODUCTS, &body)
+        .expect_problem(422, "validation_failed")
+        .await;
+    assert_eq!(
+        problem_fields(&p),
+        [
+            ("hsn_code".to_owned(), "invalid_hsn".to_owned()),
+            ("tax_class".to_owned(), "unknown_tax_class".to_owned())
+        ]
+    );
+
+    let created = app.create_product(product_json("GST-3")).await;
+    let path = format!("{PRODUCTS}/{}", created.id);
+    let p = app
+        .client
+        .patch(app.url(&path))
+        .json(&json!({"hsn_code": "99831"}))
+        .expect_problem(422, "validation_failed")
+        .await;
+    assert_eq!(
+        problem_fields(&p),
+        [("hsn_code".to_owned(), "invalid_sac".to_owned())]
+    );
+    let p = app
+        .client
+        .patch(app.url(&path))
+        .json(&json!({"tax_class": "luxury_28"}))
+        .expect_problem(422, "validation_failed")
+        .await;
+    assert_eq!(problem_fields(&p)[0].1, "unknown_tax_class");
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ use bazaar::domain::listing::PageRequest;
 use std::sync::Arc;
 
 use bazaar::domain::analytics::{summarize, DayRevenue, SalesSummary, TopProduct};
+use bazaar::domain::gst::rates::RateTable;
 use bazaar::domain::gst::tax::{LineTax, PriceBasis, SupplyType};
 use bazaar::domain::listing::Pagination;
 use bazaar::domain::money::Paise;
@@ -55,11 +56,11 @@ fn product(sku: &str, price: i64) -> Product {
         tags: vec![],
         stock: None,
         images: vec![],
-        options: vec![],
-        variants: vec![],
+        ..Default::default()
     };
     let categories = Categories::new(vec!["home".into()]);
-    let draft = ProductDraft::parse(&raw, &categories).expect("valid product");
+    let draft =
+        ProductDraft::parse(&raw, &categories, RateTable::built_in()).expect("valid product");
     Product::create(draft, base_time())
 }
 

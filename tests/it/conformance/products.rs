@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use bazaar::domain::facets::FacetSet;
+use bazaar::domain::gst::rates::RateTable;
 use bazaar::domain::hold::HoldId;
 use bazaar::domain::ids::ProductId;
 use bazaar::domain::listing::Pagination;
@@ -55,7 +56,12 @@ impl Default for Spec<'_> {
 }
 
 fn make(spec: Spec<'_>) -> Product {
-    let raw = RawProduct {
+    let minute = spec.minute;
+    Product::create(draft(&raw(spec)), base_time() + Duration::minutes(minute))
+}
+
+fn raw(spec: Spec<'_>) -> RawProduct {
+    RawProduct {
         sku: spec.sku.into(),
         name: spec.name.into(),
         description: spec.description.map(Into::into),
@@ -65,11 +71,12 @@ fn make(spec: Spec<'_>) -> Product {
         tags: spec.tags.iter().map(|t| (*t).to_owned()).collect(),
         stock: spec.stock,
         images: vec![],
-        options: vec![],
-        variants: vec![],
-    };
-    let draft = ProductDraft::parse(&raw, &categories()).expect("valid product");
-    Product::create(draft, base_time() + Duration::minutes(spec.minute))
+        ..Default::default()
+    }
+}
+
+fn draft(raw: &RawProduct) -> ProductDraft {
+    ProductDraft::parse(raw, &categories(), RateTable::built_in()).expect("valid product")
 }
 
 fn query(raw: RawProductQuery) -> ProductQuery {
@@ -153,6 +160,34 @@ pub async fn created_products_read_back_unchanged(repo: &dyn ProductRepository) 
     assert_eq!(repo.get(&p.id).await.unwrap(), Some(p));
 }
 
+pub async fn tax_codes_and_classes_read_back_and_can_be_cleared(repo: &dyn ProductRepository) {
+    let taxed = RawProduct {
+        hsn_code: Some("998314".into()),
+        tax_class: Some("exempt".into()),
+        ..raw(Spec {
+            sku: "TAX-1",
+            ..Default::default()
+        })
+    };
+    let taxed = Product::create(draft(&taxed), base_time());
+    repo.insert(&taxed).await.unwrap();
+    let read = repo.get(&taxed.id).await.unwrap().expect("stored");
+    assert_eq!(read.hsn_code.as_ref().map(|c| c.as_str()), Some("998314"));
+    assert!(read.hsn_code.as_ref().is_some_and(|c| c.is_service()));
+    assert_eq!(read.tax_class.as_ref().map(|c| c.as_str()), Some("exempt"));
+    assert_eq!(read, taxed);
+
+    let cleared = RawProduct {
+        hsn_code: None,
+        tax_class: None,
+        ..taxed.patched(Default::default())
+    };
+    let v2 = taxed.revise(draft(&cleared), Utc::now());
+    repo.update(&v2, 1).await.unwrap();
+    let read = repo.get(&taxed.id).await.unwrap().expect("stored");
+    assert_eq!((read.hsn_code, read.tax_class), (None, None));
+}
+
 pub async fn an_unknown_id_reads_as_none(repo: &dyn ProductRepository) {
     let p = make(Spec::default());
     assert_eq!(repo.get(&p.id).await.unwrap(), None);
@@ -183,14 +218,10 @@ pub async fn updates_need_the_current_version(repo: &dyn ProductRepository) {
         ..Default::default()
     });
     repo.insert(&v1).await.unwrap();
-    let draft = ProductDraft::parse(
-        &RawProduct {
-            price: 250,
-            ..v1.patched(Default::default())
-        },
-        &categories(),
-    )
-    .unwrap();
+    let draft = draft(&RawProduct {
+        price: 250,
+        ..v1.patched(Default::default())
+    });
     let v2 = v1.revise(draft.clone(), Utc::now());
     repo.update(&v2, 1).await.unwrap();
     assert_eq!(repo.get(&v1.id).await.unwrap().unwrap().price.get(), 250);
@@ -209,10 +240,7 @@ pub async fn updating_a_missing_product_is_not_found(repo: &dyn ProductRepositor
         sku: "GHOST",
         ..Default::default()
     });
-    let next = ghost.revise(
-        ProductDraft::parse(&ghost.patched(Default::default()), &categories()).unwrap(),
-        Utc::now(),
-    );
+    let next = ghost.revise(draft(&ghost.patched(Default::default())), Utc::now());
     assert!(matches!(
         repo.update(&next, 1).await,
         Err(StoreError::NotFound)
@@ -233,10 +261,7 @@ pub async fn an_update_cannot_take_another_products_sku(repo: &dyn ProductReposi
         sku: "first".into(),
         ..second.patched(Default::default())
     };
-    let next = second.revise(
-        ProductDraft::parse(&raw, &categories()).unwrap(),
-        Utc::now(),
-    );
+    let next = second.revise(draft(&raw), Utc::now());
     assert!(matches!(
         repo.update(&next, 1).await,
         Err(StoreError::Duplicate { field: "sku" })
@@ -590,10 +615,7 @@ pub async fn concurrent_updates_with_the_same_version_let_exactly_one_win(
             price: 1000 + i,
             ..p.patched(Default::default())
         };
-        let next = p.revise(
-            ProductDraft::parse(&raw, &categories()).unwrap(),
-            Utc::now(),
-        );
+        let next = p.revise(draft(&raw), Utc::now());
         async move { repo.update(&next, 1).await }
     });
     let results = futures::future::join_all(attempts).await;
@@ -1100,6 +1122,7 @@ macro_rules! product_suite {
             crate::conformance::products,
             [
                 created_products_read_back_unchanged,
+                tax_codes_and_classes_read_back_and_can_be_cleared,
                 an_unknown_id_reads_as_none,
                 a_taken_sku_is_refused_on_insert,
                 updates_need_the_current_version,

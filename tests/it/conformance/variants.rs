@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use bazaar::domain::facets::{FacetSet, OPTION_NAMES_SHOWN, OPTION_VALUES_SHOWN};
+use bazaar::domain::gst::rates::RateTable;
 use bazaar::domain::hold::HoldId;
 use bazaar::domain::ids::{ProductId, VariantId};
 use bazaar::domain::money::Paise;
@@ -37,7 +38,7 @@ fn single(sku: &str, stock: Option<i64>) -> Product {
         ..Default::default()
     };
     Product::create(
-        ProductDraft::parse(&raw, &categories()).unwrap(),
+        ProductDraft::parse(&raw, &categories(), RateTable::built_in()).unwrap(),
         Utc::now(),
     )
 }
@@ -69,7 +70,7 @@ fn tee(sku: &str) -> Product {
         ..Default::default()
     };
     Product::create(
-        ProductDraft::parse(&raw, &categories()).unwrap(),
+        ProductDraft::parse(&raw, &categories(), RateTable::built_in()).unwrap(),
         Utc::now(),
     )
 }
@@ -262,7 +263,7 @@ fn optioned(
         ..Default::default()
     };
     Product::create(
-        ProductDraft::parse(&raw, &categories()).unwrap(),
+        ProductDraft::parse(&raw, &categories(), RateTable::built_in()).unwrap(),
         Utc::now(),
     )
 }

@@ -3,6 +3,7 @@
 //! invoice's lines add up to the order's total and its tax, to the paisa.
 
 use bazaar::domain::gst::gstin::{check_char, Gstin};
+use bazaar::domain::gst::rates::RateTable;
 use bazaar::domain::gst::seller::Seller;
 use bazaar::domain::gst::tax::{PriceBasis, SupplyType};
 use bazaar::domain::invoice::DocumentDraft;
@@ -32,10 +33,10 @@ fn product(n: usize, price: i64) -> Product {
         tags: Vec::new(),
         stock: None,
         images: Vec::new(),
-        options: vec![],
-        variants: vec![],
+        ..Default::default()
     };
-    Product::create(ProductDraft::parse(&raw, &categories).unwrap(), Utc::now())
+    let draft = ProductDraft::parse(&raw, &categories, RateTable::built_in()).unwrap();
+    Product::create(draft, Utc::now())
 }
 
 struct Flat(i64);

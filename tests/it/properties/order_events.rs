@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use bazaar::domain::gst::rates::RateTable;
 use bazaar::domain::money::Paise;
 use bazaar::domain::order::cod::{OfflineDetail, OfflineMethod, PaymentMethod};
 use bazaar::domain::order::ledger::{EntryStatus, LedgerKind};
@@ -94,10 +95,10 @@ fn order(price: i64, quantity: u32) -> Order {
         tags: Vec::new(),
         stock: Some(1_000),
         images: Vec::new(),
-        options: vec![],
-        variants: vec![],
+        ..Default::default()
     };
-    let product = Product::create(ProductDraft::parse(&raw, &categories).unwrap(), Utc::now());
+    let draft = ProductDraft::parse(&raw, &categories, RateTable::built_in()).unwrap();
+    let product = Product::create(draft, Utc::now());
     let request = OrderRequest::parse(
         &[RawLine {
             product_id: product.id.to_string(),

@@ -26,6 +26,16 @@ pub const RAZORPAY_WEBHOOK_SECRET: &str = "security-suite-razorpay-webhook-secre
 pub const CUSTOMER_PASSWORD: &str = "customer password for tests";
 /// The browser origin the production server allows (production refuses `*`).
 pub const ORIGIN: &str = "https://shop.example.in";
+/// The seller production requires (`BAZAAR_GST_SELLER_*`): GSTN's own example GSTIN
+/// (Maharashtra), so its check character is right.
+pub const SELLER: [(&str, &str); 3] = [
+    ("BAZAAR_GST_SELLER_LEGAL_NAME", "Security Suite Traders"),
+    ("BAZAAR_GST_SELLER_GSTIN", "27AAPFU0939F1ZV"),
+    (
+        "BAZAAR_GST_SELLER_ADDRESS",
+        "Andheri East|Mumbai, Maharashtra 400069",
+    ),
+];
 
 /// A secret of `bytes` random bytes, hex-encoded: what an operator's `openssl rand -hex`
 /// would give.
@@ -147,6 +157,7 @@ pub fn production_env(
         // A failing provider call gives up quickly in tests.
         ("BAZAAR_PROVIDER_TIMEOUT_MS", "2000".to_owned()),
     ]);
+    env.extend(SELLER.map(|(k, v)| (k, v.to_owned())));
     env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
 

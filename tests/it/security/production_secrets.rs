@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use bazaar::config::{DEV_JWT_KEYS, DEV_OTP_SECRET, OPTIONAL_SECRETS_IN_PRODUCTION, SETTINGS};
 
-use super::prod::production_env;
+use super::prod::{production_env, SELLER};
 
 const BIN: &str = env!("CARGO_BIN_EXE_bazaar");
 
@@ -101,6 +101,29 @@ fn production_names_every_missing_secret_at_once() {
         ],
         &[DEV_OTP_SECRET, DEV_JWT_KEYS],
     );
+}
+
+/// A seller must issue tax invoices: production has no sample seller to fall back on.
+#[test]
+fn production_refuses_to_start_without_the_gst_seller() {
+    let complete = complete_env();
+    let names = SELLER.map(|(name, _)| name);
+    let without_seller: Vec<_> = complete
+        .iter()
+        .filter(|(k, _)| !names.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    assert_refused(&serve(&without_seller), &names, &[]);
+    for name in names {
+        let out = serve(&with(&complete, name, None));
+        assert_refused(&out, &[name], &[]);
+    }
+    let out = serve(&with(
+        &complete,
+        "BAZAAR_GST_SELLER_GSTIN",
+        Some("27AAPFU0939F1ZA"),
+    ));
+    assert_refused(&out, &["BAZAAR_GST_SELLER_GSTIN"], &[]);
 }
 
 #[test]

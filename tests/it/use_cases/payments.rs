@@ -18,6 +18,7 @@ use bazaar::app::files::Files;
 use bazaar::app::identity::Principal;
 use bazaar::app::orders::{ActionNote, OrderSettings, Orders};
 use bazaar::domain::file::FilePolicy;
+use bazaar::domain::gst::seller::TaxSettings;
 use bazaar::domain::hold::HoldId;
 use bazaar::domain::order::ledger::{EntryStatus, LedgerKind};
 use bazaar::domain::order::request::RawLine;
@@ -80,15 +81,16 @@ async fn world_on(store: Store) -> World {
         tags: Vec::new(),
         stock: Some(10),
         images: Vec::new(),
-        options: vec![],
-        variants: vec![],
+        ..Default::default()
     };
+    let tax = Arc::new(TaxSettings::sample());
     let product = Product::create(
-        bazaar::domain::product::ProductDraft::parse(&raw, &categories).expect("a valid product"),
+        bazaar::domain::product::ProductDraft::parse(&raw, &categories, &tax.rates)
+            .expect("a valid product"),
         chrono::Utc::now(),
     );
     products.insert(&product).await.unwrap();
-    let catalog = Arc::new(Catalog::new(products.clone(), categories, files));
+    let catalog = Arc::new(Catalog::new(products.clone(), categories, files, tax));
     let fake = Arc::new(FakeRazorpay::new(
         "rzp_test_property",
         SecretString::from(KEY_SECRET.to_owned()),

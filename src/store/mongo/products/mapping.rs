@@ -4,6 +4,8 @@ use bson::oid::ObjectId;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::file::FileId;
+use crate::domain::gst::hsn::TaxCode;
+use crate::domain::gst::rates::TaxClass;
 use crate::domain::hold::{HoldId, StockHold};
 use crate::domain::ids::{ProductId, VariantId};
 use crate::domain::money::{Currency, Paise};
@@ -35,6 +37,11 @@ pub(super) struct ProductDoc {
     options: Vec<OptionDoc>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     variants: Vec<VariantDoc>,
+    /// Absent: the seller's default (and in documents from before products named one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hsn_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tax_class: Option<String>,
     /// Derived: every SKU of the product (its own and its variants'), under a unique
     /// index, so no SKU is held twice across the catalog. Never read back.
     #[serde(default)]
@@ -147,6 +154,8 @@ impl ProductDoc {
             images: p.images.iter().map(|i| i.to_string()).collect(),
             options,
             variants,
+            hsn_code: p.hsn_code.as_ref().map(|c| c.as_str().to_owned()),
+            tax_class: p.tax_class.as_ref().map(|c| c.as_str().to_owned()),
             skus: p.skus().iter().map(|s| s.as_str().to_owned()).collect(),
             option_values: p
                 .offered_values()
@@ -191,6 +200,8 @@ impl ProductDoc {
                 .into_iter()
                 .map(VariantDoc::into_variant)
                 .collect(),
+            hsn_code: self.hsn_code.map(TaxCode::trusted),
+            tax_class: self.tax_class.map(TaxClass::trusted),
             created_at: self.created_at.to_chrono(),
             updated_at: self.updated_at.to_chrono(),
             version: self.version as u64,

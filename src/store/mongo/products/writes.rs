@@ -31,11 +31,20 @@ pub(super) async fn update(
     // part of the product and must survive an edit.
     let mut set = bson::to_document(&doc).map_err(|e| StoreError::Other(e.into()))?;
     set.remove("_id");
-    let unset: Document = ["description", "stock", "options", "variants"]
-        .into_iter()
-        .filter(|field| !set.contains_key(*field))
-        .map(|field| (field.to_owned(), Bson::String(String::new())))
-        .collect();
+    // Optional fields the document omits when empty are removed, or an edit clearing
+    // them would leave the old value in place.
+    let unset: Document = [
+        "description",
+        "stock",
+        "options",
+        "variants",
+        "hsn_code",
+        "tax_class",
+    ]
+    .into_iter()
+    .filter(|field| !set.contains_key(*field))
+    .map(|field| (field.to_owned(), Bson::String(String::new())))
+    .collect();
     let mut change = doc! { "$set": set };
     if !unset.is_empty() {
         change.insert("$unset", unset);
