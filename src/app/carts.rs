@@ -14,10 +14,11 @@ use crate::app::orders::Orders;
 use crate::app::shipping::Shipping;
 use crate::domain::cart::{parse_quantity, Cart, CartOwner, CartToken};
 use crate::domain::coupon::{CouponCode, CouponLine};
-use crate::domain::gst::tax::{PriceBasis, SupplyType};
 use crate::domain::ids::AddressId;
 use crate::domain::ids::{ProductId, UserId, VariantId};
 use crate::domain::money::Paise;
+use crate::domain::order::tax::ItemRate;
+use crate::domain::pincode::StateCode;
 use crate::domain::pricing::{
     self, Availability, CatalogItem, Delivery, DiscountRule, PricedLine, Quote, ShippingRule,
     TaxTerms,
@@ -32,8 +33,6 @@ use crate::store::{CartRepository, StoreError};
 const RACE_RETRIES: usize = 8;
 
 pub struct CartSettings {
-    /// GST in basis points, as orders charge it.
-    pub tax_rate_bp: u32,
     /// Most units of one item, as in an order.
     pub units_max: u32,
 }
@@ -145,7 +144,7 @@ fn variant_of(product: &Product, raw: &str) -> Result<VariantId, FieldError> {
 fn catalog_item(
     product: &Product,
     variant: &VariantId,
-    rate_bp: u32,
+    rate: ItemRate,
 ) -> Option<(CatalogItem, Option<u32>)> {
     let v = product.variant(variant)?;
     let name = match v.label() {
@@ -158,8 +157,8 @@ fn catalog_item(
             name,
             category: product.category.as_str().to_owned(),
             unit_price: v.price,
-            rate_bp,
-            tax_code: String::new(),
+            rate_bp: rate.rate_bp,
+            tax_code: rate.code,
         },
         v.stock,
     ))
@@ -330,13 +329,13 @@ impl Carts {
     /// Prices `cart` with the catalog, its coupon and the shipping zones as they are
     /// now, for delivery to `to`: the one function `GET cart` and checkout both use.
     pub async fn price(&self, cart: &Cart, to: Destination<'_>) -> Result<Quote, AppError> {
+        let now = self.clock.now();
         let mut lines = Vec::with_capacity(cart.lines.len());
         for line in &cart.lines {
-            let found = self
-                .catalog
-                .find(&line.product_id)
-                .await?
-                .and_then(|p| catalog_item(&p, &line.variant_id, self.settings.tax_rate_bp));
+            let found = self.catalog.find(&line.product_id).await?.and_then(|p| {
+                let rate = ItemRate::of(&p, self.catalog.tax(), now);
+                catalog_item(&p, &line.variant_id, rate)
+            });
             let (item, availability) = match found {
                 Some((item, stock)) => (Some(item), Availability::of(stock, line.quantity)),
                 None => (None, Availability::Unavailable),
@@ -354,11 +353,10 @@ impl Carts {
             None => None,
         };
         let coupon = coupon.as_ref().map(|c| c as &dyn DiscountRule);
-        let terms = TaxTerms {
-            basis: PriceBasis::Exclusive,
-            supply: SupplyType::Inter,
-        };
-        Ok(match self.shipping_rule(&cart.owner, to).await? {
+        let rule = self.shipping_rule(&cart.owner, to).await?;
+        let place = rule.as_ref().and_then(|r| StateCode::parse(&r.state_code));
+        let terms = TaxTerms::for_delivery(self.catalog.tax(), place);
+        Ok(match rule {
             Some(rule) => pricing::price(lines, coupon, &rule, terms),
             None => pricing::price(lines, coupon, &pricing::NoAddress, terms),
         })

@@ -72,6 +72,11 @@ impl Catalog {
     }
 
     /// Reads the time from `clock` rather than the system's (tests; see `domain::time`).
+    /// The seller's GST settings, which pricing taxes products by.
+    pub fn tax(&self) -> &TaxSettings {
+        &self.tax
+    }
+
     pub fn with_clock(mut self, clock: SharedClock) -> Self {
         self.clock = clock;
         self

@@ -11,7 +11,6 @@ use super::spec::SettingSpec;
 /// Razorpay's keys).
 #[derive(Debug, Clone)]
 pub struct OrderConfig {
-    pub gst_rate_bp: u32,
     pub pay_within: Duration,
     pub reconcile_after: Duration,
     /// Zero turns the sweeps off.
@@ -28,12 +27,6 @@ pub struct OrderConfig {
 
 impl OrderConfig {
     pub(super) const SETTINGS: &'static [SettingSpec] = &[
-        SettingSpec {
-            key: "gst_rate_bp",
-            default: Some("1800"),
-            secret: false,
-            help: "GST in basis points (18%) on an order's taxable value (subtotal − discount + shipping), rounded half up to the paisa.",
-        },
         SettingSpec {
             key: "order_pay_within_secs",
             default: Some("1800"),
@@ -91,10 +84,6 @@ impl OrderConfig {
     ];
 
     pub(super) fn parse(p: &mut Parser) -> Self {
-        let gst_rate_bp: u32 = p.parse("gst_rate_bp", "a whole number of basis points", 1800);
-        if gst_rate_bp > 10_000 {
-            p.fail("gst_rate_bp", "must be at most 10000 (100%)".into());
-        }
         let secs = |p: &mut Parser, key: &str, fallback: u64| {
             Duration::from_secs(p.parse(key, "a whole number of seconds", fallback))
         };
@@ -144,7 +133,6 @@ impl OrderConfig {
         Self {
             cod_max_order_paise,
             return_window: Duration::from_secs(return_window_days * 24 * 3600),
-            gst_rate_bp,
             pay_within,
             reconcile_after,
             sweep_interval,

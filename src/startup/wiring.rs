@@ -199,7 +199,6 @@ impl AppState {
                 orders: orders.clone(),
             },
             CartSettings {
-                tax_rate_bp: settings.orders.gst_rate_bp,
                 units_max: settings.orders.product_units_max,
             },
             clock.clone(),
@@ -250,7 +249,6 @@ type Payments = (
 /// refuses that in production).
 fn payments(settings: &Settings, breakers: &Breakers) -> anyhow::Result<Payments> {
     let common = |key_id: String, key_secret: SecretString, webhook_secrets| OrderSettings {
-        tax_rate_bp: settings.orders.gst_rate_bp,
         pay_within: settings.orders.pay_within,
         key_id,
         key_secret,

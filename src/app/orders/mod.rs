@@ -64,8 +64,6 @@ pub use storefront::Storefront;
 const RACE_RETRIES: usize = 8;
 
 pub struct OrderSettings {
-    /// GST in basis points (1800 = 18%).
-    pub tax_rate_bp: u32,
     /// How long a customer has to pay before the order expires.
     pub pay_within: Duration,
     /// The key id the frontend's Razorpay Checkout is opened with.

@@ -1,28 +1,33 @@
-//! How an order is taxed: the rate and code of each product, and the terms (price basis,
-//! place of supply) of the whole order.
+//! How an order placed with explicit items is taxed: each product's rate and code, and
+//! the place of supply of its address. (A cart's order takes its quote's tax.)
 
-use crate::domain::gst::tax::{PriceBasis, SupplyType};
 use crate::domain::order::tax::ItemRate;
 use crate::domain::order::Address;
+use crate::domain::pincode::StateCode;
 use crate::domain::pricing::TaxTerms;
 use crate::domain::product::Product;
 
 use super::Orders;
 
 impl Orders {
-    /// The terms an order delivered to `address` is taxed on.
-    pub(super) fn tax_terms(&self, _address: Option<&Address>) -> TaxTerms {
-        TaxTerms {
-            basis: PriceBasis::Exclusive,
-            supply: SupplyType::Inter,
-        }
+    /// The terms an order delivered to `address` is taxed on: its state's GST code, from
+    /// the address book or else India Post's directory by its PIN code.
+    pub(super) fn tax_terms(&self, address: Option<&Address>) -> TaxTerms {
+        let place = address.and_then(|a| {
+            a.state_code
+                .as_deref()
+                .and_then(StateCode::parse)
+                .or_else(|| {
+                    let store = self.storefront.as_ref()?;
+                    let (_, locality) = store.addresses.locate(&a.postal_code).ok()?;
+                    Some(locality.state_code)
+                })
+        });
+        TaxTerms::for_delivery(self.catalog.tax(), place)
     }
 
-    /// What `product` is taxed at today.
-    pub(super) fn item_rate(&self, _product: &Product) -> ItemRate {
-        ItemRate {
-            rate_bp: self.settings.tax_rate_bp,
-            code: String::new(),
-        }
+    /// What `product` is taxed at now.
+    pub(super) fn item_rate(&self, product: &Product) -> ItemRate {
+        ItemRate::of(product, self.catalog.tax(), self.clock.now())
     }
 }

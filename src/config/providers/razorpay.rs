@@ -126,13 +126,13 @@ mod tests {
         let err = Settings::from_sources(
             None,
             vars(&[
-                ("BAZAAR_GST_RATE_BP", "10001"),
+                ("BAZAAR_GST_HSN_DIGITS", "5"),
                 ("BAZAAR_RAZORPAY_KEY_SECRET", "s3cr3t-value"),
             ]),
         )
         .unwrap_err()
         .to_string();
-        assert!(err.contains("BAZAAR_GST_RATE_BP"), "{err}");
+        assert!(err.contains("BAZAAR_GST_HSN_DIGITS"), "{err}");
         assert!(!err.contains("s3cr3t-value"), "{err}");
     }
 }

@@ -23,6 +23,11 @@ fn ist() -> FixedOffset {
     FixedOffset::east_opt(5 * 3600 + 30 * 60).expect("+05:30 is a valid offset")
 }
 
+/// The calendar day `at` falls on in India: the day an invoice is dated and rates apply on.
+pub fn india_date(at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&ist()).date_naive()
+}
+
 /// 1 April to 31 March, named by the year it starts in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct FinancialYear {
@@ -38,7 +43,7 @@ impl FinancialYear {
     /// The year `at` falls in, in India: the year turns at midnight IST on 1 April,
     /// which is 18:30 UTC on 31 March.
     pub fn containing(at: DateTime<Utc>) -> Self {
-        Self::of_date(at.with_timezone(&ist()).date_naive())
+        Self::of_date(india_date(at))
     }
 
     /// The year a calendar day (in India) falls in.

@@ -1,16 +1,56 @@
 //! The GST an order was charged, line by line: kept with the order when it is placed, so
 //! its invoice shows exactly what the customer paid, whatever rates or settings say later.
 
+use chrono::{DateTime, Utc};
+
 use crate::domain::gst::charge::{ChargeTax, Goods};
-use crate::domain::gst::tax::{InvoiceTotals, LineTax, PriceBasis, SupplyType};
+use crate::domain::gst::seller::TaxSettings;
+use crate::domain::gst::series::india_date;
+use crate::domain::gst::tax::{place_of_supply, InvoiceTotals, LineTax, PriceBasis, SupplyType};
 use crate::domain::ids::VariantId;
+use crate::domain::pincode::StateCode;
 use crate::domain::pricing::{Quote, TaxTerms};
+use crate::domain::product::Product;
 
 /// What one item is taxed at: its class's rate on the order's day, and its HSN or SAC code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemRate {
     pub rate_bp: u32,
     pub code: String,
+}
+
+impl ItemRate {
+    /// What `product` is taxed at on `at`'s day in India: its tax class's rate (the
+    /// seller's default class if it names none, or names one the table no longer has),
+    /// and its code (the default if none) cut to the digits invoices show.
+    pub fn of(product: &Product, tax: &TaxSettings, at: DateTime<Utc>) -> Self {
+        let day = india_date(at);
+        let rate = product
+            .tax_class
+            .as_ref()
+            .and_then(|class| tax.rates.rate_on(class, day))
+            .or_else(|| tax.rates.rate_on(&tax.default_class, day));
+        let code = product.hsn_code.as_ref().unwrap_or(&tax.default_code);
+        Self {
+            rate_bp: rate.map_or(0, |r| r.rate_bp),
+            code: code
+                .on_invoice(tax.digits)
+                .unwrap_or(code.as_str())
+                .to_owned(),
+        }
+    }
+}
+
+impl TaxTerms {
+    /// The terms of goods delivered to `place` (`None`: not known yet, taken as the
+    /// seller's own state) by the seller of `tax`.
+    pub fn for_delivery(tax: &TaxSettings, place: Option<StateCode>) -> Self {
+        let seller = tax.seller.state();
+        Self {
+            basis: tax.basis,
+            supply: place_of_supply(seller, place.unwrap_or(seller)),
+        }
+    }
 }
 
 /// One item's tax, after its share of the discount.

@@ -123,7 +123,6 @@ async fn world_on(store: Store) -> World {
         catalog,
         fake.clone(),
         OrderSettings {
-            tax_rate_bp: 1800,
             pay_within: std::time::Duration::from_secs(1800),
             key_id: "rzp_test_property".into(),
             key_secret: SecretString::from(KEY_SECRET.to_owned()),
