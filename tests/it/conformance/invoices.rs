@@ -68,7 +68,7 @@ fn draft(kind: DocumentKind, source: &str, at: DateTime<Utc>) -> DocumentDraft {
             description: "Kurta, blue, M".into(),
             code: "6211".into(),
             quantity: 2,
-            unit_price: Paise::trusted(59_000),
+            unit_price: Paise::parse_price("unit_price", 59_000).unwrap(),
             tax,
         }],
         corrects: None,
@@ -162,12 +162,10 @@ pub async fn a_source_is_issued_once(repo: &dyn InvoiceRepository) {
     retry.order_id = first.draft.order_id.clone();
     let again = repo.issue(retry, &prefix("X")).await.unwrap();
     assert_eq!(again, first);
-    let retries = futures::future::join_all((0..10).map(|_| {
-        repo.issue(
-            draft(DocumentKind::Invoice, "racing", december()),
-            &prefix("INV"),
-        )
-    }))
+    let inv = prefix("INV");
+    let retries = futures::future::join_all(
+        (0..10).map(|_| repo.issue(draft(DocumentKind::Invoice, "racing", december()), &inv)),
+    )
     .await;
     let numbers: BTreeSet<InvoiceNumber> = retries.into_iter().map(|r| r.unwrap().number).collect();
     assert_eq!(numbers.len(), 1, "{numbers:?}");
@@ -180,10 +178,11 @@ pub async fn a_source_is_issued_once(repo: &dyn InvoiceRepository) {
 
 pub async fn concurrent_issues_take_consecutive_serials_with_no_gap(repo: &dyn InvoiceRepository) {
     const N: u64 = 40;
+    let inv = prefix("INV");
     let issued = futures::future::join_all((0..N).map(|i| {
         repo.issue(
             draft(DocumentKind::Invoice, &format!("c-{i}"), december()),
-            &prefix("INV"),
+            &inv,
         )
     }))
     .await;
@@ -239,17 +238,18 @@ async fn two_replicas_issuing_at_once_share_one_gapless_series() {
     let database = unique("bazaar_test");
     let a = mongodb_in(&database).await;
     let b = mongodb_in(&database).await;
+    let inv = prefix("INV");
     let (from_a, from_b) = futures::join!(
         futures::future::join_all((0..20).map(|i| {
             a.issue(
                 draft(DocumentKind::Invoice, &format!("a-{i}"), december()),
-                &prefix("INV"),
+                &inv,
             )
         })),
         futures::future::join_all((0..20).map(|i| {
             b.issue(
                 draft(DocumentKind::Invoice, &format!("b-{i}"), december()),
-                &prefix("INV"),
+                &inv,
             )
         })),
     );

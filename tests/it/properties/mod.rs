@@ -6,6 +6,7 @@
 mod coupons;
 mod cursors;
 mod gst;
+mod gst_reports;
 mod money;
 mod order_events;
 mod queries;
