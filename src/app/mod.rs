@@ -10,6 +10,7 @@ pub mod errors;
 pub mod files;
 pub mod idempotency;
 pub mod identity;
+pub mod invoices;
 pub mod notify;
 pub mod orders;
 pub mod outbox;

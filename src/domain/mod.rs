@@ -17,6 +17,7 @@ pub mod gst;
 pub mod hold;
 pub mod ids;
 pub mod invoice;
+pub mod invoice_report;
 pub mod listing;
 pub mod localized;
 pub mod money;

@@ -79,6 +79,25 @@ pub fn tax_on(subtotal: i64, rate_bp: u32) -> i64 {
     ((scaled + 5_000) / 10_000) as i64
 }
 
+/// Rupees as Indian documents print them: `₹` and the Indian grouping, the last three
+/// digits then pairs (lakh, crore), always with paise: 12_345_678 paise → `₹1,23,456.78`.
+pub fn format_inr(paise: i64) -> String {
+    let sign = if paise < 0 { "-" } else { "" };
+    let (rupees, paise) = (paise.unsigned_abs() / 100, paise.unsigned_abs() % 100);
+    let digits = rupees.to_string();
+    let (head, last_three) = digits.split_at(digits.len().saturating_sub(3));
+    let mut groups: Vec<&str> = Vec::new();
+    let mut rest = head;
+    while !rest.is_empty() {
+        let (more, pair) = rest.split_at(rest.len().saturating_sub(2));
+        groups.push(pair);
+        rest = more;
+    }
+    groups.reverse();
+    groups.push(last_three);
+    format!("{sign}₹{}.{paise:02}", groups.join(","))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +111,17 @@ mod tests {
         // Exactly half a paisa rounds up: 5% of 10 paise is 0.5.
         assert_eq!(tax_on(10, 500), 1);
         assert_eq!(tax_on(0, 1800), 0);
+    }
+
+    #[test]
+    fn rupees_are_grouped_the_indian_way() {
+        assert_eq!(format_inr(12_345_678), "₹1,23,456.78");
+        assert_eq!(format_inr(1_234_567_805), "₹1,23,45,678.05");
+        assert_eq!(format_inr(6_713_280), "₹67,132.80");
+        assert_eq!(format_inr(99_900), "₹999.00");
+        assert_eq!(format_inr(100_000), "₹1,000.00");
+        assert_eq!(format_inr(5), "₹0.05");
+        assert_eq!(format_inr(0), "₹0.00");
+        assert_eq!(format_inr(-150_000), "-₹1,500.00");
     }
 }

@@ -55,6 +55,23 @@ pub fn char_len(s: &str) -> usize {
     s.chars().count()
 }
 
+/// The one of `all` whose `name` is `raw`; else an error with `code` that lists the names.
+pub fn one_of<T: Copy>(
+    field: &str,
+    code: &'static str,
+    raw: &str,
+    all: &[T],
+    name: fn(T) -> &'static str,
+) -> Result<T, FieldError> {
+    all.iter()
+        .copied()
+        .find(|t| name(*t) == raw)
+        .ok_or_else(|| {
+            let names: Vec<&str> = all.iter().map(|t| name(*t)).collect();
+            FieldError::new(field, code, format!("must be one of {}", names.join(", ")))
+        })
+}
+
 /// `true` or `false`, exactly: what a boolean query parameter (`BoolText` in the contract)
 /// accepts.
 pub fn parse_bool(field: &str, raw: &str) -> Result<bool, FieldError> {

@@ -7,7 +7,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use bazaar::app::invoices::view::invoice_view;
+use bazaar::domain::gst::tax::PriceBasis;
+use bazaar::domain::invoice::DocumentKind;
+use bazaar::domain::money::format_inr as inr;
 use bazaar::providers::pdf::{render, DocumentLine, InvoiceDocument, Party};
+
+use crate::kit::{tax_document, BUYER_GSTIN};
 
 const BUYER: &str = "अनन्या शर्मा";
 const SELLER_GSTIN: &str = "29ABCDE1234F1Z5";
@@ -136,24 +142,6 @@ fn three_lines() -> InvoiceDocument {
         amount_in_words: "Indian Rupees Eight Thousand Eleven and Fifty Paise Only".into(),
         notes: notes(),
     }
-}
-
-/// ₹ with Indian digit grouping (12,34,567.89), for the generated lines.
-fn inr(paise: i64) -> String {
-    let rupees = (paise / 100).to_string();
-    let (head, last3) = rupees.split_at(rupees.len().saturating_sub(3));
-    let mut groups: Vec<String> = head
-        .as_bytes()
-        .rchunks(2)
-        .rev()
-        .map(|c| String::from_utf8(c.to_vec()).unwrap())
-        .collect();
-    groups.push(last3.to_owned());
-    let grouped = groups
-        .into_iter()
-        .filter(|g| !g.is_empty())
-        .collect::<Vec<_>>();
-    format!("₹{}.{:02}", grouped.join(","), paise % 100)
 }
 
 /// An intra-state sale (CGST and SGST) of 60 lines: more than a page holds.
@@ -313,9 +301,46 @@ fn sixty_lines_run_onto_more_pages_with_the_header_repeated() {
 }
 
 #[test]
-fn rupee_amounts_are_grouped_the_indian_way() {
-    assert_eq!(inr(6_713_280), "₹67,132.80");
-    assert_eq!(inr(1_234_567_805), "₹1,23,45,678.05");
-    assert_eq!(inr(99_900), "₹999.00");
-    assert_eq!(inr(5), "₹0.05");
+fn an_issued_credit_note_reads_back_through_its_view() {
+    // A registered buyer in Maharashtra returns one of two phones: inter-state, so IGST.
+    let buyer = ("27", Some(BUYER_GSTIN));
+    let phone = [("8517", 2, 10_000_000, 1800)];
+    let sold = tax_document(
+        DocumentKind::Invoice,
+        1,
+        buyer,
+        &phone,
+        PriceBasis::Exclusive,
+        None,
+    );
+    let returned = [("8517", 1, 5_000_000, 1800)];
+    let note = tax_document(
+        DocumentKind::CreditNote,
+        1,
+        buyer,
+        &returned,
+        PriceBasis::Exclusive,
+        Some(&sold),
+    );
+    let view = invoice_view(&note);
+    let pdf = write("credit-note", &view);
+    let text = poppler("pdftotext", &["-layout", &pdf, "-"]);
+    for expected in [
+        "Credit Note",
+        "CN/26-27/000001",
+        "Against invoice INV/26-27/000001",
+        BUYER_GSTIN,
+        "Maharashtra (27)",
+        "18%",
+        "₹50,000.00",
+        "₹9,000.00",
+        "₹59,000.00",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in:\n{text}");
+    }
+    assert!(text.contains("IGST") && !text.contains("CGST"), "{text}");
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("Rupees Fifty-Nine Thousand Only"), "{flat}");
+    assert!(flat.contains("not payable on reverse charge"), "{flat}");
+    assert!(flat.contains("computer-generated credit note and needs no signature"));
 }

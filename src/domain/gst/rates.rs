@@ -23,6 +23,17 @@ use crate::domain::validation::{Collector, FieldError};
 /// The highest rate a schedule may hold: 100%, in basis points.
 pub const MAX_RATE_BP: u32 = 10_000;
 
+/// A rate in basis points as a percentage, without the sign and without trailing zeros:
+/// 1800 → `18`, 25 → `0.25`, 250 → `2.5`, as invoices and the GST returns write rates.
+pub fn percent(rate_bp: u32) -> String {
+    let (whole, hundredths) = (rate_bp / 100, rate_bp % 100);
+    match hundredths {
+        0 => whole.to_string(),
+        h if h % 10 == 0 => format!("{whole}.{}", h / 10),
+        h => format!("{whole}.{h:02}"),
+    }
+}
+
 /// A rate and the day it applies from (until the next entry's day).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateEntry {
@@ -256,6 +267,15 @@ mod tests {
         RateTable::built_in()
             .rate_on(&class, day(date))
             .map(|e| e.rate_bp)
+    }
+
+    #[test]
+    fn rates_read_as_percentages_without_trailing_zeros() {
+        let written: Vec<String> = [0, 25, 250, 300, 500, 1800, 4000, 1205]
+            .into_iter()
+            .map(percent)
+            .collect();
+        assert_eq!(written, ["0", "0.25", "2.5", "3", "5", "18", "40", "12.05"]);
     }
 
     #[test]

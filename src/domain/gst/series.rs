@@ -18,8 +18,8 @@ const SERIAL_WIDTH: usize = 6;
 /// `/yy-yy/` and the padded serial: what a number holds beside its prefix.
 const FIXED_PART_LEN: usize = "/26-27/".len() + SERIAL_WIDTH;
 
-/// India Standard Time, UTC+05:30 all year round.
-fn ist() -> FixedOffset {
+/// India Standard Time, UTC+05:30 all year round: the clock invoice dates are read on.
+pub fn ist() -> FixedOffset {
     FixedOffset::east_opt(5 * 3600 + 30 * 60).expect("+05:30 is a valid offset")
 }
 

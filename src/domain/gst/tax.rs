@@ -145,11 +145,13 @@ pub struct InvoiceTotals {
 
 impl InvoiceTotals {
     pub fn of<'a>(lines: impl IntoIterator<Item = &'a LineTax>) -> Self {
-        lines.into_iter().fold(Self::default(), |sum, line| Self {
-            taxable: sum.taxable + line.taxable,
-            cgst: sum.cgst + line.cgst,
-            sgst: sum.sgst + line.sgst,
-            igst: sum.igst + line.igst,
+        lines.into_iter().fold(Self::default(), |sum, line| {
+            sum + Self {
+                taxable: line.taxable,
+                cgst: line.cgst,
+                sgst: line.sgst,
+                igst: line.igst,
+            }
         })
     }
 
@@ -160,6 +162,34 @@ impl InvoiceTotals {
     /// Taxable value + every head: what the invoice asks for.
     pub fn grand_total(&self) -> i64 {
         self.taxable + self.tax()
+    }
+}
+
+/// Head by head: a period's sums, or the sums of several documents.
+impl std::ops::Add for InvoiceTotals {
+    type Output = Self;
+
+    fn add(self, other: Self) -> Self {
+        Self {
+            taxable: self.taxable + other.taxable,
+            cgst: self.cgst + other.cgst,
+            sgst: self.sgst + other.sgst,
+            igst: self.igst + other.igst,
+        }
+    }
+}
+
+/// Head by head: what invoices leave after the credit notes against them.
+impl std::ops::Sub for InvoiceTotals {
+    type Output = Self;
+
+    fn sub(self, other: Self) -> Self {
+        Self {
+            taxable: self.taxable - other.taxable,
+            cgst: self.cgst - other.cgst,
+            sgst: self.sgst - other.sgst,
+            igst: self.igst - other.igst,
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 mod coupons;
 mod cursors;
 mod gst;
+mod gst_reports;
 mod invoices;
 mod money;
 mod order_events;
