@@ -9,6 +9,7 @@ use crate::domain::hold::HoldId;
 use crate::domain::ids::{ProductId, VariantId};
 use crate::domain::order::cod::PaymentMethod;
 use crate::domain::order::request::{OrderRequest, RawAddress, RawLine};
+use crate::domain::order::tax::ItemTaxing;
 use crate::domain::order::{Order, OrderId};
 use crate::domain::pricing::{Delivery, Quote};
 use crate::domain::request_key::{Found, RequestKey};
@@ -198,8 +199,10 @@ impl Orders {
             who.user_id.clone(),
             request,
             &products,
-            terms_of_tax,
-            &|p| self.item_rate(p),
+            ItemTaxing {
+                terms: terms_of_tax,
+                rate_of: &|p| self.item_rate(p),
+            },
             self.clock.now(),
             chrono::Duration::from_std(self.settings.pay_within).unwrap_or_default(),
         );

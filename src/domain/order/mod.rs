@@ -34,7 +34,7 @@ use chrono::{DateTime, Utc};
 use super::ids::UserId;
 use super::money::{Currency, Paise};
 use super::outbox::NoticeKind;
-use super::pricing::{CouponOutcome, Quote, TaxTerms};
+use super::pricing::{CouponOutcome, Quote};
 use super::product::Product;
 use super::request_key::RequestKey;
 use cod::PaymentMethod;
@@ -44,7 +44,7 @@ use ledger::LedgerEntry;
 use payment::PaymentInfo;
 use request::OrderRequest;
 use status::{IllegalTransition, OrderStatus};
-use tax::{ItemRate, OrderTax};
+use tax::{ItemTaxing, OrderTax};
 
 pub use super::ids::OrderId;
 pub use super::money::tax_on;
@@ -163,8 +163,7 @@ impl Order {
         user_id: UserId,
         request: OrderRequest,
         products: &[Product],
-        terms: TaxTerms,
-        rate_of: &dyn Fn(&Product) -> ItemRate,
+        taxing: ItemTaxing<'_>,
         now: DateTime<Utc>,
         pay_within: chrono::Duration,
     ) -> Self {
@@ -178,7 +177,10 @@ impl Order {
                     Some(id) => p.variant(id)?,
                     None => p.variants.first()?,
                 };
-                rates.push((v.price.get() * i64::from(line.quantity), rate_of(p)));
+                rates.push((
+                    v.price.get() * i64::from(line.quantity),
+                    (taxing.rate_of)(p),
+                ));
                 Some(OrderItem {
                     product_id: p.id.clone(),
                     variant_id: v.id.clone(),
@@ -192,7 +194,7 @@ impl Order {
             })
             .collect();
         let subtotal: i64 = items.iter().map(|i| i.line_total.get()).sum();
-        let gst = OrderTax::of_items(&rates, terms);
+        let gst = OrderTax::of_items(&rates, taxing.terms);
         let totals = gst.totals();
         let now = super::time::truncate_to_millis(now);
         Self {
@@ -291,7 +293,9 @@ impl Order {
 mod tests {
     use super::*;
     use crate::domain::ids::{ProductId, VariantId};
-    use crate::domain::pricing::{self, Availability, CatalogItem, NoAddress, PricedLine};
+    use crate::domain::pricing::{
+        self, Availability, CatalogItem, NoAddress, PricedLine, TaxTerms,
+    };
 
     const VARIANT: &str = "6650c0ffee0000000000abce";
 

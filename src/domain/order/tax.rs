@@ -53,6 +53,12 @@ impl TaxTerms {
     }
 }
 
+/// How the items of a new order are taxed: the order's terms, and each product's rate.
+pub struct ItemTaxing<'a> {
+    pub terms: TaxTerms,
+    pub rate_of: &'a dyn Fn(&Product) -> ItemRate,
+}
+
 /// One item's tax, after its share of the discount.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemTax {

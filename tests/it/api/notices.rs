@@ -170,7 +170,7 @@ async fn a_customer_with_whatsapp_on_in_hindi_gets_the_hindi_whatsapp_templates_
         assert_eq!(data["language"], "hi", "{data}");
         assert_eq!(
             data["body"],
-            json!(["Customer", order, "₹589.41"]),
+            json!(["Customer", order, "₹589.42"]),
             "{data}"
         );
     }

@@ -94,9 +94,10 @@ async fn an_order_snapshots_prices_adds_gst_and_reserves_stock() {
     let placed: OrderBody = parse(response).await;
     assert_eq!(placed.status.0.as_str(), "pending_payment");
     assert_eq!(placed.subtotal, 22_006);
-    // 18% of 22,006 paise is 3,961.08 → 3,961.
-    assert_eq!(placed.tax, 3_961);
-    assert_eq!(placed.total, 25_967);
+    // No address: supplied in the seller's state, CGST and SGST at 9% each, per line:
+    // 9% of 2,006 paise is 180.54 → 181, of 20,000 is 1,800; 1,981 per head.
+    assert_eq!(placed.tax, 3_962);
+    assert_eq!(placed.total, 25_968);
     assert_eq!(placed.items[0].unit_price, 1_003);
     assert_eq!(stock_of(&app, &a).await, Some(3));
     assert_eq!(stock_of(&app, &b).await, Some(0));

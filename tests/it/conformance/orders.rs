@@ -81,8 +81,7 @@ fn order(user: &UserId, lines: &[(&Product, u32)], created: DateTime<Utc>) -> Or
         user.clone(),
         request,
         &products,
-        crate::kit::ADDED_INTER,
-        &crate::kit::at_18_percent,
+        crate::kit::taxing_at_18_percent(),
         created,
         Duration::minutes(PAY_WITHIN_MINUTES),
     )
@@ -153,11 +152,13 @@ pub async fn orders_read_back_unchanged_with_every_field(repo: &dyn OrderReposit
         UserId::generate(),
         request,
         &[kettle, mug],
-        TaxTerms {
-            basis: PriceBasis::Inclusive,
-            supply: SupplyType::Intra,
+        bazaar::domain::order::tax::ItemTaxing {
+            terms: TaxTerms {
+                basis: PriceBasis::Inclusive,
+                supply: SupplyType::Intra,
+            },
+            rate_of: &crate::kit::at_18_percent,
         },
-        &crate::kit::at_18_percent,
         created,
         Duration::minutes(PAY_WITHIN_MINUTES),
     );

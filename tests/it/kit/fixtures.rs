@@ -47,3 +47,11 @@ pub fn at_18_percent(_: &bazaar::domain::product::Product) -> bazaar::domain::or
         code: "6912".into(),
     }
 }
+
+/// Tax added on top, to another state, every product at 18%: how order fixtures are taxed.
+pub fn taxing_at_18_percent() -> bazaar::domain::order::tax::ItemTaxing<'static> {
+    bazaar::domain::order::tax::ItemTaxing {
+        terms: ADDED_INTER,
+        rate_of: &at_18_percent,
+    }
+}

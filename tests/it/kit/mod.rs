@@ -26,6 +26,6 @@ pub use app::{TestApp, TestAppBuilder};
 pub use backends::{settings, BackendSet, ADMIN_PASSWORD, ADMIN_PHONE};
 pub use calls::{bearer_client, get_json, login, parse, problem, problem_fields, Expect};
 pub use documents::{tax_document, LineSpec, BUYER_GSTIN};
-pub use fixtures::{at_18_percent, files_under, product_json, ADDED_INTER};
+pub use fixtures::{at_18_percent, files_under, product_json, taxing_at_18_percent};
 pub use oidc::{FakeIssuer, TestKey};
 pub use servers::*;

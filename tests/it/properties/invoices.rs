@@ -9,7 +9,7 @@ use bazaar::domain::gst::tax::{PriceBasis, SupplyType};
 use bazaar::domain::invoice::DocumentDraft;
 use bazaar::domain::money::Paise;
 use bazaar::domain::order::request::{OrderRequest, RawLine};
-use bazaar::domain::order::tax::ItemRate;
+use bazaar::domain::order::tax::{ItemRate, ItemTaxing};
 use bazaar::domain::order::{Order, OrderId};
 use bazaar::domain::pricing::{
     self, Availability, CatalogItem, Delivery, DiscountRule, PricedLine, ShippingRule, TaxTerms,
@@ -113,7 +113,8 @@ proptest! {
         let request = OrderRequest::parse(&raw, None, None, 10).unwrap();
         let rate = |_: &Product| ItemRate { rate_bp: 1800, code: "4901".into() };
         let mut order = Order::new(
-            OrderId::generate(), UserId::generate(), request, &products, terms, &rate,
+            OrderId::generate(), UserId::generate(), request, &products,
+            ItemTaxing { terms, rate_of: &rate },
             Utc::now(), chrono::Duration::minutes(30),
         );
         prop_assert_eq!(order.charge_as_quoted(&quote), Ok(()));

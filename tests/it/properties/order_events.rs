@@ -115,8 +115,7 @@ fn order(price: i64, quantity: u32) -> Order {
         UserId::generate(),
         request,
         &[product],
-        crate::kit::ADDED_INTER,
-        &crate::kit::at_18_percent,
+        crate::kit::taxing_at_18_percent(),
         Utc::now(),
         chrono::Duration::minutes(30),
     )
