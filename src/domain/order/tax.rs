@@ -139,3 +139,74 @@ impl OrderTax {
         self.items.iter().map(|i| i.tax.rate_bp).max().unwrap_or(0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::domain::gst::hsn::TaxCode;
+    use crate::domain::gst::rates::TaxClass;
+    use crate::domain::product::{Categories, ProductDraft, RawProduct};
+
+    fn product(class: Option<&str>, hsn: Option<&str>) -> Product {
+        let raw = RawProduct {
+            sku: "TAX-1".into(),
+            name: "Kurta".into(),
+            price: 49_900,
+            currency: "INR".into(),
+            category: "apparel".into(),
+            ..Default::default()
+        };
+        let tax = TaxSettings::sample();
+        let draft = ProductDraft::parse(&raw, &Categories::new(vec!["apparel".into()]), &tax.rates)
+            .unwrap();
+        let mut p = Product::create(draft, Utc::now());
+        p.tax_class = class.map(|c| TaxClass::parse("tax_class", c).unwrap());
+        p.hsn_code = hsn.map(|h| TaxCode::parse("hsn_code", h).unwrap());
+        p
+    }
+
+    #[test]
+    fn a_product_is_taxed_at_its_classs_rate_on_the_day_in_india() {
+        let tax = TaxSettings::sample();
+        let p = product(Some("standard_12_to_5"), None);
+        // 23:59 on 21 September 2025 in India: the old rate; a minute later, the new one.
+        let before = Utc.with_ymd_and_hms(2025, 9, 21, 18, 29, 0).unwrap();
+        let after = Utc.with_ymd_and_hms(2025, 9, 21, 18, 30, 0).unwrap();
+        assert_eq!(ItemRate::of(&p, &tax, before).rate_bp, 1200);
+        assert_eq!(ItemRate::of(&p, &tax, after).rate_bp, 500);
+    }
+
+    #[test]
+    fn a_product_naming_no_class_or_one_the_table_lost_takes_the_default_class() {
+        let tax = TaxSettings::sample();
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 6, 0, 0).unwrap();
+        assert_eq!(ItemRate::of(&product(None, None), &tax, now).rate_bp, 1800);
+        let lost = product(Some("no_longer_in_the_table"), None);
+        assert_eq!(ItemRate::of(&lost, &tax, now).rate_bp, 1800);
+    }
+
+    #[test]
+    fn the_code_is_the_products_or_the_default_cut_to_the_invoice_digits() {
+        let tax = TaxSettings::sample();
+        let now = Utc::now();
+        let own = ItemRate::of(&product(None, Some("6211.42.90")), &tax, now);
+        assert_eq!(own.code, "6211");
+        let default = ItemRate::of(&product(None, None), &tax, now);
+        assert_eq!(default.code, tax.default_code.as_str());
+    }
+
+    #[test]
+    fn goods_delivered_to_the_sellers_state_or_nowhere_yet_are_intra_state() {
+        let tax = TaxSettings::sample();
+        let own = tax.seller.state();
+        let other = StateCode::parse("27").unwrap();
+        assert_ne!(own, other);
+        let supply = |place| TaxTerms::for_delivery(&tax, place).supply;
+        assert_eq!(supply(None), SupplyType::Intra);
+        assert_eq!(supply(Some(own)), SupplyType::Intra);
+        assert_eq!(supply(Some(other)), SupplyType::Inter);
+        assert_eq!(TaxTerms::for_delivery(&tax, None).basis, tax.basis);
+    }
+}
