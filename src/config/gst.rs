@@ -284,7 +284,7 @@ mod tests {
                 ("BAZAAR_GST_PRICES_INCLUDE_TAX", "true"),
                 ("BAZAAR_GST_RATES", rates),
                 ("BAZAAR_GST_DEFAULT_TAX_CLASS", "books_5"),
-                ("BAZAAR_GST_DEFAULT_HSN", "4901.10"),
+                ("BAZAAR_GST_DEFAULT_HSN", "490110"),
                 ("BAZAAR_GST_HSN_DIGITS", "6"),
                 ("BAZAAR_GST_INVOICE_PREFIX", "KC"),
             ]),

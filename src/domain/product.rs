@@ -527,7 +527,7 @@ mod tests {
     #[test]
     fn a_product_may_name_its_code_and_a_class_of_the_table_and_a_patch_may_clear_them() {
         let mut r = raw();
-        r.hsn_code = Some("4901.10".into());
+        r.hsn_code = Some("490110".into());
         r.tax_class = Some("exempt".into());
         let product = Product::create(
             ProductDraft::parse(&r, &categories(), rates()).unwrap(),

@@ -51,6 +51,8 @@ UNKNOWABLE_FIELD_CODES = {
     "unknown_variant",
     # Categories are configuration (`BAZAAR_PRODUCT_CATEGORIES`), not part of the contract.
     "unknown_category",
+    # So are tax classes: the seller's rate table (`BAZAAR_GST_RATES`).
+    "unknown_tax_class",
     # A pincode of the right shape that India Post's directory (data compiled into the server)
     # does not list.
     "unknown_pincode",

@@ -60,12 +60,13 @@ impl TaxCode {
         }
     }
 
-    /// Digits only (spaces and dots, as in `8517.13`, are dropped first).
+    /// Digits only: `851713`, not `8517.13` (the API's contract states the same pattern,
+    /// and a code is compared and cut by its digits).
     ///
     /// Codes: `invalid_hsn` (not 4, 6 or 8 digits, or chapter 00), `invalid_sac` (a
     /// chapter-99 code that is not 6 digits).
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
-        let digits: String = raw.chars().filter(|c| !matches!(c, ' ' | '.')).collect();
+        let digits = raw.to_owned();
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(FieldError::new(
                 field,
@@ -130,16 +131,18 @@ mod tests {
 
     #[test]
     fn goods_codes_have_4_6_or_8_digits() {
-        for ok in ["6109", "610910", "61091000", "8517.13", "8517 13 00"] {
+        for ok in ["6109", "610910", "61091000", "851713"] {
             assert!(
                 matches!(parse(ok), Ok(TaxCode::Goods(_))),
                 "{ok}: {:?}",
                 parse(ok)
             );
         }
-        assert_eq!(parse("8517.13").unwrap().as_str(), "851713");
+        assert_eq!(parse("851713").unwrap().as_str(), "851713");
         for bad in [
             "",
+            "8517.13",
+            "8517 13",
             "610",
             "61091",
             "6109100",

@@ -191,7 +191,7 @@ mod tests {
     fn the_code_is_the_products_or_the_default_cut_to_the_invoice_digits() {
         let tax = TaxSettings::sample();
         let now = Utc::now();
-        let own = ItemRate::of(&product(None, Some("6211.42.90")), &tax, now);
+        let own = ItemRate::of(&product(None, Some("62114290")), &tax, now);
         assert_eq!(own.code, "6211");
         let default = ItemRate::of(&product(None, None), &tax, now);
         assert_eq!(default.code, tax.default_code.as_str());

@@ -63,10 +63,15 @@ pub struct ProductInput {
     /// variant, as before variants existed.
     #[oai(validator(max_items = 100), skip_serializing_if_is_none)]
     pub variants: Option<Vec<VariantInput>>,
-    /// HSN code (goods: 4, 6 or 8 digits) or SAC code (services: 6 digits starting `99`)
-    /// that tax invoices classify it by; spaces and dots are dropped (`6109.10`). Absent:
-    /// the seller's default (`BAZAAR_GST_DEFAULT_HSN`).
-    #[oai(validator(max_length = 12), skip_serializing_if_is_none)]
+    /// HSN code (goods: 4, 6 or 8 digits, chapter 01–98) or SAC code (services: 6 digits
+    /// starting `99`) that tax invoices classify it by, digits only (`610910`). Absent: the
+    /// seller's default (`BAZAAR_GST_DEFAULT_HSN`).
+    #[oai(
+        validator(
+            pattern = "^(99[0-9]{4}|(0[1-9]|[1-8][0-9]|9[0-8])([0-9]{2}|[0-9]{4}|[0-9]{6}))$"
+        ),
+        skip_serializing_if_is_none
+    )]
     pub hsn_code: Option<String>,
     /// A tax class of the seller's rate table (`BAZAAR_GST_RATES`), else 422
     /// `unknown_tax_class`. Absent: the seller's default class.
@@ -184,8 +189,13 @@ pub struct ProductPatchInput {
     #[oai(validator(max_items = 100))]
     #[oai(skip_serializing_if_is_none)]
     pub variants: Option<Vec<VariantInput>>,
-    /// HSN or SAC code; `null` goes back to the seller's default.
-    #[oai(nullable, validator(max_length = 12))]
+    /// HSN or SAC code, digits only; `null` goes back to the seller's default.
+    #[oai(
+        nullable,
+        validator(
+            pattern = "^(99[0-9]{4}|(0[1-9]|[1-8][0-9]|9[0-8])([0-9]{2}|[0-9]{4}|[0-9]{6}))$"
+        )
+    )]
     #[serde(default)]
     pub hsn_code: MaybeUndefined<String>,
     /// A tax class of the seller's rate table; `null` goes back to the seller's default.

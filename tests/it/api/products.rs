@@ -246,7 +246,7 @@ async fn a_product_carries_its_hsn_code_and_tax_class_until_cleared() {
     );
 
     let mut body = product_json("GST-1");
-    body["hsn_code"] = json!("4901.10");
+    body["hsn_code"] = json!("490110");
     body["tax_class"] = json!("standard_12_to_5");
     let created = app.create_product(body).await;
     assert_eq!(created.hsn_code.as_deref(), Some("490110"));
@@ -324,6 +324,14 @@ async fn a_bad_hsn_code_or_a_class_not_in_the_rate_table_is_422() {
         .expect_problem(422, "validation_failed")
         .await;
     assert_eq!(problem_fields(&p)[0].1, "unknown_tax_class");
+    // Digits only, as the contract's pattern says: dots are refused, not dropped.
+    let p = app
+        .client
+        .patch(app.url(&path))
+        .json(&json!({"hsn_code": "4901.10"}))
+        .expect_problem(422, "validation_failed")
+        .await;
+    assert_eq!(problem_fields(&p)[0].0, "hsn_code", "{p}");
 }
 
 #[tokio::test]
