@@ -90,13 +90,13 @@ impl MongoInvoices {
         let docs: Vec<InvoiceDoc> = self
             .collection
             .find(filter)
-            .sort(doc! { "kind": 1, "year": 1, "serial": 1 })
             .await
             .map_err(classify)?
             .try_collect()
             .await
             .map_err(classify)?;
-        // "credit_note" sorts before "invoice" as text; the kinds' own order is wanted.
+        // Sorted here, not by the server: "credit_note" sorts before "invoice" as text,
+        // and the kinds' own order is wanted.
         let mut found = docs
             .into_iter()
             .map(InvoiceDoc::into_document)

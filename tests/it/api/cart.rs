@@ -270,13 +270,28 @@ async fn a_cart_priced_for_a_place_shows_shipping_and_whether_it_is_delivered_to
         .get(app.url("/api/v1/cart?pincode=560038"))
         .expect(200)
         .await;
-    let delivery = by_pin.delivery.expect("a delivery for the pincode");
+    let delivery = by_pin.delivery.clone().expect("a delivery for the pincode");
     assert!(delivery.serviceable && delivery.cod_available);
     assert_eq!(by_pin.shipping, 4_900);
     // GST is on the goods and the shipping: 18% of ₹249.
     assert_eq!(by_pin.tax, 4_482);
     assert_eq!(by_pin.total, 20_000 + 4_900 + 4_482);
     assert!(by_pin.ready_for_checkout);
+    // Bengaluru is in the seller's state (the sample seller's Karnataka): CGST + SGST.
+    let heads = |cart: &CartBody| -> Vec<(String, u32)> {
+        cart.tax_lines
+            .iter()
+            .map(|t| (t.name.clone(), t.rate_bp))
+            .collect()
+    };
+    assert_eq!(heads(&by_pin), [("CGST".into(), 900), ("SGST".into(), 900)]);
+    // Mumbai is another state: IGST at the full rate.
+    let mumbai: CartBody = shopper
+        .get(app.url("/api/v1/cart?pincode=400001"))
+        .expect(200)
+        .await;
+    assert_eq!(heads(&mumbai), [("IGST".into(), 1800)]);
+    assert_eq!(mumbai.tax, 4_482);
 
     // At ₹499 of goods shipping is free.
     put(&app, &shopper, &cheap, 3).await;

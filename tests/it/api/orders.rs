@@ -103,6 +103,32 @@ async fn an_order_snapshots_prices_adds_gst_and_reserves_stock() {
     assert_eq!(stock_of(&app, &b).await, Some(0));
 }
 
+/// An order placed with explicit items is taxed by the state its address's PIN code is in:
+/// CGST + SGST in the seller's state (Karnataka, the sample seller's), IGST elsewhere. The
+/// two differ here by the rounding: 9% of 2,006 paise is 180.54 → 181 per head (362), 18%
+/// is 361.08 → 361.
+#[tokio::test]
+async fn an_orders_tax_follows_the_state_its_address_is_in() {
+    let app = test_app().spawn().await;
+    let a = product_with_stock(&app, "O-PS", 1_003, 10).await;
+    let placed = |postal_code: &'static str| {
+        let body = json!({
+            "items": [{ "product_id": a.clone(), "quantity": 2 }],
+            "address": {
+                "name": "Asha Rao", "line1": "12 Main Road", "city": "Somewhere",
+                "state": "Somewhere", "postal_code": postal_code,
+            },
+        });
+        let app = &app;
+        async move { parse::<OrderBody>(app.post_json("/api/v1/orders", &body).await).await }
+    };
+    let bengaluru = placed("560001").await;
+    assert_eq!((bengaluru.subtotal, bengaluru.tax), (2_006, 362));
+    let mumbai = placed("400001").await;
+    assert_eq!((mumbai.subtotal, mumbai.tax), (2_006, 361));
+    assert_eq!(mumbai.total, 2_006 + 361);
+}
+
 #[tokio::test]
 async fn an_item_short_of_stock_fails_the_whole_order_and_reserves_nothing() {
     let app = test_app().spawn().await;
